@@ -1,0 +1,56 @@
+"""The loopback device ``lo`` (drivers/net/loopback.c).
+
+``loopback_xmit`` turns an outgoing packet straight into an incoming one with ``netif_rx``; the
+``SkBuff`` is handed across without re-parsing, as the kernel does.  Checksums are left partial
+(NETIF_F_HW_CSUM): nothing on this wire can corrupt them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tuxnet.net.core.dev import (
+    ARPHRD_LOOPBACK,
+    IFF_LOOPBACK,
+    IFF_RUNNING,
+    NETDEV_TX_OK,
+    NETIF_F_HW_CSUM,
+    NETIF_F_LLTX,
+    NETIF_F_SG,
+    NetDevice,
+    NetDeviceOps,
+    netif_rx,
+)
+from tuxnet.net.core.skbuff import SkBuff
+from tuxnet.net.ethernet.eth import EthHeaderOps, eth_type_trans
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+LOOPBACK_MTU = 65536
+
+
+def loopback_xmit(skb: SkBuff, dev: NetDevice) -> int:
+    """``loopback_xmit``: count the packet as sent and receive it with ``netif_rx``."""
+    length = skb.tail - skb.data
+    skb.sk = None
+    skb.protocol = eth_type_trans(skb, dev)
+    stats = dev.stats
+    stats.tx_packets += 1
+    stats.tx_bytes += length
+    netif_rx(skb)
+    return NETDEV_TX_OK
+
+
+loopback_ops = NetDeviceOps(loopback_xmit)
+
+
+def loopback_net_init(host: Host) -> NetDevice:
+    """``loopback_net_init``: every namespace has ``lo``, ifindex 1, down until brought up."""
+    dev = NetDevice(
+        "lo", loopback_ops, type=ARPHRD_LOOPBACK, mtu=LOOPBACK_MTU, flags=IFF_LOOPBACK | IFF_RUNNING,
+        tx_queue_len=0, features=NETIF_F_HW_CSUM | NETIF_F_SG | NETIF_F_LLTX, header_ops=EthHeaderOps,
+    )
+    host.register_netdevice(dev)
+    host.loopback_dev = dev
+    return dev

@@ -1,0 +1,77 @@
+"""Open files and per-process descriptor tables (fs/file.c, fs/file_table.c).
+
+A socket reaches a process as a ``File`` whose ``private_data`` is the ``Socket``; descriptors are
+allocated lowest-first, as ``get_unused_fd_flags`` does, with 0, 1 and 2 taken by the console.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import EBADF, EMFILE
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.sched import Process
+
+O_RDONLY = 0o0
+O_WRONLY = 0o1
+O_RDWR = 0o2
+O_NONBLOCK = 0o4000
+O_CLOEXEC = 0o2000000
+
+NR_OPEN_DEFAULT = 1024
+
+
+class File:
+    """``struct file``: an open object with flags and a reference count."""
+
+    __slots__ = ("f_op", "private_data", "f_flags", "f_count")
+
+    def __init__(self, f_op: Any, private_data: Any, f_flags: int = O_RDWR) -> None:
+        self.f_op = f_op
+        self.private_data = private_data
+        self.f_flags = f_flags
+        self.f_count = 1
+
+    def fput(self, proc: Process) -> None:
+        """Drop a reference; the last one releases the object (``__fput``)."""
+        self.f_count -= 1
+        if self.f_count == 0 and self.f_op is not None:
+            self.f_op.release(self, proc)
+
+
+class FdTable:
+    """``struct files_struct``: descriptor numbers to open files."""
+
+    __slots__ = ("fds", "limit")
+
+    def __init__(self) -> None:
+        self.fds: dict[int, File] = {0: File(None, None), 1: File(None, None), 2: File(None, None)}
+        self.limit = NR_OPEN_DEFAULT
+
+    def install(self, f: File) -> int:
+        """``get_unused_fd_flags`` + ``fd_install``: the lowest free number, or -EMFILE."""
+        fd = 0
+        while fd in self.fds:
+            fd += 1
+        if fd >= self.limit:
+            return -EMFILE
+        self.fds[fd] = f
+        return fd
+
+    def get(self, fd: int) -> File | None:
+        """``fdget``: the file behind ``fd`` or None."""
+        return self.fds.get(fd) if isinstance(fd, int) else None
+
+    def close(self, fd: int, proc: Process) -> int:
+        """``close_fd``: 0, or -EBADF for a descriptor that is not open."""
+        f = self.fds.pop(fd, None) if isinstance(fd, int) else None
+        if f is None:
+            return -EBADF
+        f.fput(proc)
+        return 0
+
+    def close_all(self, proc: Process) -> None:
+        """At exit every descriptor is closed, as ``exit_files`` does."""
+        for fd in sorted(self.fds):
+            self.close(fd, proc)

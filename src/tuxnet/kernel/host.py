@@ -1,0 +1,225 @@
+"""A host: one network namespace with its own kernel state, devices and processes.
+
+This holds what Linux keeps per ``struct net`` (devices, FIB, neighbour and socket tables, sysctls,
+SNMP counters) together with the per-CPU softirq state (``softnet_data``) and the process table.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
+
+from tuxnet.kernel.sched import Process
+from tuxnet.kernel.sysctl import Sysctl
+from tuxnet.net.core.dev import (
+    IFF_UP,
+    MAX_SOFTIRQ_RESTART,
+    NetDevice,
+    PacketType,
+    net_rx_action,
+    qdisc_run,
+)
+from tuxnet.net.core.snmp import Mibs
+from tuxnet.world import Timer
+
+if TYPE_CHECKING:
+    from tuxnet.world import World
+
+
+class Host:
+    """A simulated machine.  Create with ``World.add_host(name)``."""
+
+    def __init__(self, world: World, name: str, *, echo: bool | TextIO = False,
+                 fail_on_crash: bool = True) -> None:
+        self.world = world
+        self.name = name
+        self.rng = world.host_rng(name)
+        self.sysctl = Sysctl()
+        self.mib = Mibs()
+        self.world_fail_on_crash = fail_on_crash
+        # devices
+        self.devices: dict[str, NetDevice] = {}
+        self.dev_by_index: dict[int, NetDevice] = {}
+        self._next_ifindex = 1
+        # the device layer (softnet_data and the protocol handler lists)
+        self.ptype_base: dict[int, list[PacketType]] = {}
+        self.ptype_all: list[PacketType] = []
+        self.input_pkt_queue: deque[Any] = deque()
+        self.netdev_max_backlog = self.sysctl["net.core.netdev_max_backlog"]
+        self.netdev_budget = self.sysctl["net.core.netdev_budget"]
+        self.softnet_dropped = 0
+        self.bh_disable_count = 0
+        self.net_rx_pending = False
+        self.output_queue: list[NetDevice] = []
+        self._ksoftirqd_queued = False
+        self.inetaddr_chain: list[Callable[[Any], None]] = []
+        self.nf_hooks: list[list[tuple[int, Callable[..., int]]]] = [[] for _ in range(5)]
+        # processes
+        self.processes: dict[int, Process] = {}
+        self._next_pid = 1
+        self.console: list[str] = []
+        self._echo: TextIO | None = sys.stdout if echo is True else (echo or None)
+        # the protocol families: IPv4 and its protocols, the loopback device
+        from tuxnet.drivers.net.loopback import loopback_net_init
+        from tuxnet.net.ipv4.af_inet import inet_init
+
+        loopback_net_init(self)
+        inet_init(self)
+
+    def __repr__(self) -> str:
+        return f"<Host {self.name}>"
+
+    # -- devices -----------------------------------------------------------------------------------
+    def register_netdevice(self, dev: NetDevice) -> NetDevice:
+        """``register_netdevice``: give the device an ifindex in this namespace."""
+        if dev.name in self.devices:
+            raise ValueError(f"{self.name}: device {dev.name!r} exists already")
+        dev.ifindex = self._next_ifindex
+        self._next_ifindex += 1
+        dev.nd_net = self
+        self.devices[dev.name] = dev
+        self.dev_by_index[dev.ifindex] = dev
+        return dev
+
+    def dev(self, name: str) -> NetDevice:
+        try:
+            return self.devices[name]
+        except KeyError:
+            raise ValueError(f'{self.name}: Cannot find device "{name}"') from None
+
+    def dev_open(self, dev: NetDevice | str) -> None:
+        """``ip link set DEV up`` (``dev_open``)."""
+        from tuxnet.net.ipv4.devinet import inetdev_event_up
+
+        d = self.dev(dev) if isinstance(dev, str) else dev
+        if d.flags & IFF_UP:
+            return
+        if d.netdev_ops.ndo_open is not None:
+            d.netdev_ops.ndo_open(d)
+        d.flags |= IFF_UP
+        inetdev_event_up(self, d)
+
+    def dev_close(self, dev: NetDevice | str) -> None:
+        """``ip link set DEV down`` (``dev_close``)."""
+        from tuxnet.net.ipv4.devinet import inetdev_event_down
+
+        d = self.dev(dev) if isinstance(dev, str) else dev
+        if not d.flags & IFF_UP:
+            return
+        if d.netdev_ops.ndo_stop is not None:
+            d.netdev_ops.ndo_stop(d)
+        d.flags &= ~IFF_UP
+        inetdev_event_down(self, d)
+
+    def dev_add_pack(self, pt: PacketType) -> None:
+        """``dev_add_pack``: register a protocol handler (``ETH_P_ALL`` makes a tap)."""
+        from tuxnet.net.core.dev import ETH_P_ALL
+
+        if pt.type == ETH_P_ALL:
+            (pt.dev.ptype_all if pt.dev is not None else self.ptype_all).append(pt)
+        else:
+            self.ptype_base.setdefault(pt.type, []).append(pt)
+
+    def dev_remove_pack(self, pt: PacketType) -> None:
+        from tuxnet.net.core.dev import ETH_P_ALL
+
+        if pt.type == ETH_P_ALL:
+            (pt.dev.ptype_all if pt.dev is not None else self.ptype_all).remove(pt)
+        else:
+            self.ptype_base[pt.type].remove(pt)
+
+    # -- addresses and routes (the ``ip`` command's verbs) ---------------------------------------
+    def ip_addr_add(self, dev: str, cidr: str) -> None:
+        """``ip addr add A/P dev DEV``."""
+        from tuxnet.net.ipv4.devinet import inet_addr_add
+
+        inet_addr_add(self, self.dev(dev), cidr)
+
+    def ip_route_add(self, dst: str, via: str | None = None, dev: str | None = None,
+                     metric: int = 0, src: str | None = None, mtu: int = 0) -> None:
+        """``ip route add DST [via GW] [dev DEV] [metric M] [src S] [mtu M]``."""
+        from tuxnet.net.ipv4.fib import ip_route_add
+
+        ip_route_add(self, dst, via=via, dev=dev, metric=metric, src=src, mtu=mtu)
+
+    # -- softirqs (kernel/softirq.c) -----------------------------------------------------------
+    def raise_net_rx(self) -> None:
+        """``raise_softirq(NET_RX_SOFTIRQ)``; runs at once unless bottom halves are disabled."""
+        self.net_rx_pending = True
+        if self.bh_disable_count == 0:
+            self.do_softirq()
+
+    def netif_schedule(self, dev: NetDevice) -> None:
+        """``__netif_schedule``: run the device's qdisc from NET_TX."""
+        if dev not in self.output_queue:
+            self.output_queue.append(dev)
+        if self.bh_disable_count == 0:
+            self.do_softirq()
+
+    def local_bh_enable(self) -> None:
+        self.bh_disable_count -= 1
+        if self.bh_disable_count == 0 and (self.net_rx_pending or self.output_queue):
+            self.do_softirq()
+
+    def do_softirq(self) -> None:
+        """``__do_softirq``: NET_TX and NET_RX, restarting a bounded number of times."""
+        self.bh_disable_count += 1
+        try:
+            for _ in range(MAX_SOFTIRQ_RESTART):
+                if self.output_queue:
+                    devs, self.output_queue = self.output_queue, []
+                    for dev in devs:
+                        if dev.qdisc is not None:
+                            qdisc_run(dev.qdisc)
+                if not self.net_rx_pending:
+                    if not self.output_queue:
+                        break
+                    continue
+                self.net_rx_pending = False
+                net_rx_action(self)
+        finally:
+            self.bh_disable_count -= 1
+        if (self.net_rx_pending or self.output_queue) and not self._ksoftirqd_queued:
+            self._ksoftirqd_queued = True
+            self.world.call_soon(self._ksoftirqd)
+
+    def _ksoftirqd(self) -> None:
+        self._ksoftirqd_queued = False
+        if self.bh_disable_count == 0:
+            self.do_softirq()
+
+    def timer(self, function: Callable[[Any], None], arg: Any = None) -> Timer:
+        """A timer whose handler runs in softirq context (TIMER_SOFTIRQ), as kernel timers do."""
+        return self.world.timer(self._run_timer, (function, arg))
+
+    def _run_timer(self, fa: tuple[Callable[[Any], None], Any]) -> None:
+        self.bh_disable_count += 1
+        try:
+            fa[0](fa[1])
+        finally:
+            self.local_bh_enable()
+
+    # -- processes -----------------------------------------------------------------------------
+    def spawn(self, fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any) -> Process:
+        """Start a user program ``fn(*args, **kwargs)`` as a new process."""
+        pid = self._next_pid
+        self._next_pid += 1
+        proc = Process(self, pid, name or getattr(fn, "__name__", "proc"), fn, args, kwargs)
+        self.processes[pid] = proc
+        proc.start()
+        return proc
+
+    def process_exited(self, proc: Process) -> None:
+        self.processes.pop(proc.pid, None)
+
+    def console_write(self, proc: Process | None, text: str) -> None:
+        """Output from a program (its stdout), kept per host and echoed when asked."""
+        self.console.append(text)
+        if self._echo is not None:
+            self._echo.write(text)
+            self._echo.flush()
+
+    def output(self) -> str:
+        return "".join(self.console)

@@ -1,0 +1,186 @@
+"""The per-namespace sysctl table, named and defaulted as Linux's ``/proc/sys/net``.
+
+Values are ints, tuples of ints for vectors (``tcp_rmem``) or strings.  ``set`` accepts the text
+``sysctl -w`` would take (``"4096 131072 6291456"``) and refuses unknown names and bad values with a
+message that says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+# Linux 6.x defaults (Documentation/networking/ip-sysctl.rst, net/ipv4/sysctl_net_ipv4.c).
+DEFAULTS: dict[str, Any] = {
+    "net.core.somaxconn": 4096,
+    "net.core.netdev_max_backlog": 1000,
+    "net.core.netdev_budget": 300,
+    "net.core.rmem_default": 212992,
+    "net.core.rmem_max": 212992,
+    "net.core.wmem_default": 212992,
+    "net.core.wmem_max": 212992,
+    "net.core.default_qdisc": "pfifo_fast",
+    "net.ipv4.ip_forward": 0,
+    "net.ipv4.ip_default_ttl": 64,
+    "net.ipv4.ip_no_pmtu_disc": 0,
+    "net.ipv4.ip_local_port_range": (32768, 60999),
+    "net.ipv4.ip_nonlocal_bind": 0,
+    "net.ipv4.ipfrag_time": 30,
+    "net.ipv4.ipfrag_high_thresh": 4194304,
+    "net.ipv4.ipfrag_low_thresh": 3145728,
+    "net.ipv4.ipfrag_max_dist": 64,
+    "net.ipv4.icmp_echo_ignore_all": 0,
+    "net.ipv4.icmp_echo_ignore_broadcasts": 1,
+    "net.ipv4.icmp_ratelimit": 1000,
+    "net.ipv4.icmp_ratemask": 6168,
+    "net.ipv4.icmp_msgs_per_sec": 1000,
+    "net.ipv4.icmp_msgs_burst": 50,
+    "net.ipv4.tcp_timestamps": 1,
+    "net.ipv4.tcp_window_scaling": 1,
+    "net.ipv4.tcp_sack": 1,
+    "net.ipv4.tcp_dsack": 1,
+    "net.ipv4.tcp_fack": 0,
+    "net.ipv4.tcp_ecn": 2,
+    "net.ipv4.tcp_ecn_fallback": 1,
+    "net.ipv4.tcp_ecn_option": 2,
+    "net.ipv4.tcp_syncookies": 1,
+    "net.ipv4.tcp_syn_retries": 6,
+    "net.ipv4.tcp_synack_retries": 5,
+    "net.ipv4.tcp_retries1": 3,
+    "net.ipv4.tcp_retries2": 15,
+    "net.ipv4.tcp_orphan_retries": 0,
+    "net.ipv4.tcp_fin_timeout": 60,
+    "net.ipv4.tcp_keepalive_time": 7200,
+    "net.ipv4.tcp_keepalive_intvl": 75,
+    "net.ipv4.tcp_keepalive_probes": 9,
+    "net.ipv4.tcp_max_syn_backlog": 1024,
+    "net.ipv4.tcp_max_tw_buckets": 262144,
+    "net.ipv4.tcp_max_orphans": 262144,
+    "net.ipv4.tcp_tw_reuse": 2,
+    "net.ipv4.tcp_rfc1337": 0,
+    "net.ipv4.tcp_abort_on_overflow": 0,
+    "net.ipv4.tcp_rmem": (4096, 131072, 6291456),
+    "net.ipv4.tcp_wmem": (4096, 16384, 4194304),
+    "net.ipv4.tcp_mem": (188058, 250746, 376116),
+    "net.ipv4.tcp_moderate_rcvbuf": 1,
+    "net.ipv4.tcp_adv_win_scale": 1,
+    "net.ipv4.tcp_app_win": 31,
+    "net.ipv4.tcp_congestion_control": "cubic",
+    "net.ipv4.tcp_available_congestion_control": "reno cubic",
+    "net.ipv4.tcp_slow_start_after_idle": 1,
+    "net.ipv4.tcp_reordering": 3,
+    "net.ipv4.tcp_max_reordering": 300,
+    "net.ipv4.tcp_early_retrans": 3,
+    "net.ipv4.tcp_recovery": 1,
+    "net.ipv4.tcp_frto": 2,
+    "net.ipv4.tcp_mtu_probing": 0,
+    "net.ipv4.tcp_base_mss": 1024,
+    "net.ipv4.tcp_min_snd_mss": 48,
+    "net.ipv4.tcp_no_metrics_save": 0,
+    "net.ipv4.tcp_autocorking": 1,
+    "net.ipv4.tcp_tso_win_divisor": 3,
+    "net.ipv4.tcp_min_tso_segs": 2,
+    "net.ipv4.tcp_limit_output_bytes": 1048576,
+    "net.ipv4.tcp_notsent_lowat": 4294967295,
+    "net.ipv4.tcp_challenge_ack_limit": 2147483647,
+    "net.ipv4.tcp_invalid_ratelimit": 500,
+    "net.ipv4.tcp_min_rtt_wlen": 300,
+    "net.ipv4.tcp_thin_linear_timeouts": 0,
+    "net.ipv4.tcp_workaround_signed_windows": 0,
+    "net.ipv4.tcp_retrans_collapse": 1,
+    "net.ipv4.tcp_stdurg": 0,
+    "net.ipv4.tcp_fastopen": 1,
+    "net.ipv4.tcp_fastopen_key": "00000000-00000000-00000000-00000000",
+    "net.ipv4.tcp_pacing_ss_ratio": 200,
+    "net.ipv4.tcp_pacing_ca_ratio": 120,
+    "net.ipv4.tcp_comp_sack_delay_ns": 1000000,
+    "net.ipv4.tcp_comp_sack_nr": 44,
+    "net.ipv4.tcp_delack_min_ms": 40,
+    "net.ipv4.udp_rmem_min": 4096,
+    "net.ipv4.udp_wmem_min": 4096,
+    "net.ipv4.neigh.default.base_reachable_time_ms": 30000,
+    "net.ipv4.neigh.default.retrans_time_ms": 1000,
+    "net.ipv4.neigh.default.delay_first_probe_time": 5,
+    "net.ipv4.neigh.default.gc_stale_time": 60,
+    "net.ipv4.neigh.default.mcast_solicit": 3,
+    "net.ipv4.neigh.default.ucast_solicit": 3,
+    "net.ipv4.neigh.default.app_solicit": 0,
+    "net.ipv4.neigh.default.unres_qlen": 101,
+    "net.ipv4.neigh.default.unres_qlen_bytes": 212992,
+    "net.ipv4.neigh.default.gc_thresh1": 128,
+    "net.ipv4.neigh.default.gc_thresh2": 512,
+    "net.ipv4.neigh.default.gc_thresh3": 1024,
+    "net.ipv4.neigh.default.gc_interval": 30,
+    "net.ipv4.conf.all.arp_ignore": 0,
+    "net.ipv4.conf.all.arp_announce": 0,
+    "net.ipv4.conf.all.accept_redirects": 1,
+    "net.ipv4.conf.all.send_redirects": 1,
+    "net.ipv4.conf.all.rp_filter": 0,
+    "net.ipv4.conf.all.forwarding": 0,
+}
+
+
+class SysctlError(ValueError):
+    """An unknown sysctl name or a value it cannot take."""
+
+
+class Sysctl:
+    """One namespace's table; read with ``sysctl[name]``, write with ``set``."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = dict(DEFAULTS)
+        self.generation = 0
+
+    @staticmethod
+    def normalise(name: str) -> str:
+        """Accept ``net.ipv4.x``, ``net/ipv4/x`` and ``/proc/sys/net/ipv4/x``."""
+        name = name.strip()
+        if name.startswith("/proc/sys/"):
+            name = name[len("/proc/sys/"):]
+        return name.replace("/", ".")
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __contains__(self, name: str) -> bool:
+        return self.normalise(name) in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._values))
+
+    def get(self, name: str) -> Any:
+        key = self.normalise(name)
+        if key not in self._values:
+            raise SysctlError(f"sysctl: cannot stat /proc/sys/{key.replace('.', '/')}: No such file or directory")
+        return self._values[key]
+
+    def set(self, name: str, value: Any) -> None:
+        """``sysctl -w name=value``: text or a Python value of the default's type."""
+        key = self.normalise(name)
+        if key not in self._values:
+            raise SysctlError(f"sysctl: cannot stat /proc/sys/{key.replace('.', '/')}: No such file or directory")
+        old = self._values[key]
+        try:
+            new = self._convert(old, value)
+        except (TypeError, ValueError) as e:
+            raise SysctlError(f"sysctl: setting key \"{key}\": Invalid argument ({value!r})") from e
+        self._values[key] = new
+        self.generation += 1
+
+    @staticmethod
+    def _convert(old: Any, value: Any) -> Any:
+        if isinstance(old, tuple):
+            parts = value.split() if isinstance(value, str) else list(value)
+            if len(parts) != len(old):
+                raise ValueError("wrong number of fields")
+            return tuple(int(p, 0) if isinstance(p, str) else int(p) for p in parts)
+        if isinstance(old, int):
+            if isinstance(value, str):
+                return int(value.strip(), 0)
+            return int(value)
+        return str(value).strip()
+
+    def format(self, name: str) -> str:
+        """The value as ``sysctl`` prints it."""
+        v = self.get(name)
+        return "\t".join(str(x) for x in v) if isinstance(v, tuple) else str(v)

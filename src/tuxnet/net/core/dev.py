@@ -1,0 +1,349 @@
+"""Network devices and the device layer (net/core/dev.c).
+
+Sending: ``dev_queue_xmit`` puts a packet on the device's qdisc (pfifo of ``txqueuelen``; the
+loopback device has none, as ``noqueue``) and ``qdisc_run`` hands it to the driver's
+``ndo_start_xmit`` through ``dev_hard_start_xmit``; taps (``ptype_all``: pcap, tcpdump) see it on
+the way.  Receiving: a driver calls ``netif_rx``, which queues to the host's backlog and raises
+NET_RX; ``net_rx_action`` drains the backlog (softirq context) and ``__netif_receive_skb``
+delivers each packet to the taps, the device's ``rx_handler`` (the bridge) and the ``packet_type``
+handler for its ethertype (``ip_rcv``, ``arp_rcv``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_PARTIAL, PACKET_OUTGOING, SkBuff
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+# include/uapi/linux/if.h
+IFF_UP = 0x1
+IFF_BROADCAST = 0x2
+IFF_DEBUG = 0x4
+IFF_LOOPBACK = 0x8
+IFF_POINTOPOINT = 0x10
+IFF_NOARP = 0x80
+IFF_PROMISC = 0x100
+IFF_MULTICAST = 0x1000
+IFF_LOWER_UP = 0x10000
+IFF_RUNNING = 0x40
+
+# include/uapi/linux/if_arp.h
+ARPHRD_ETHER = 1
+ARPHRD_LOOPBACK = 772
+ARPHRD_NONE = 0xFFFE
+
+# include/uapi/linux/if_ether.h
+ETH_P_ALL = 0x0003
+ETH_P_IP = 0x0800
+ETH_P_ARP = 0x0806
+ETH_P_IPV6 = 0x86DD
+
+# include/linux/netdev_features.h (the ones that matter here)
+NETIF_F_HW_CSUM = 1 << 0
+NETIF_F_SG = 1 << 1
+NETIF_F_TSO = 1 << 2
+NETIF_F_LLTX = 1 << 3
+NETIF_F_RXCSUM = 1 << 4
+
+NETDEV_TX_OK = 0x00
+NETDEV_TX_BUSY = 0x10
+NET_XMIT_SUCCESS = 0x00
+NET_XMIT_DROP = 0x01
+NET_RX_SUCCESS = 0
+NET_RX_DROP = 1
+
+RX_HANDLER_CONSUMED = 0
+RX_HANDLER_PASS = 3
+
+MAX_SOFTIRQ_RESTART = 10
+UDP_CSUM_OFFSET = 6
+
+
+class DeviceStats:
+    """``struct rtnl_link_stats64``: what ``ip -s link`` shows."""
+
+    __slots__ = (
+        "rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors",
+        "rx_dropped", "tx_dropped", "multicast", "collisions", "rx_length_errors",
+        "rx_over_errors", "rx_crc_errors", "rx_frame_errors", "rx_fifo_errors",
+        "rx_missed_errors", "tx_aborted_errors", "tx_carrier_errors", "tx_fifo_errors",
+        "tx_heartbeat_errors", "tx_window_errors", "rx_nohandler",
+    )
+
+    def __init__(self) -> None:
+        for name in self.__slots__:
+            setattr(self, name, 0)
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class PacketType:
+    """``struct packet_type``: a protocol handler (``dev_add_pack``)."""
+
+    __slots__ = ("type", "dev", "func", "name")
+
+    def __init__(self, type: int, func: Callable[..., Any], dev: NetDevice | None = None,
+                 name: str = "") -> None:
+        self.type = type
+        self.func = func
+        self.dev = dev
+        self.name = name or getattr(func, "__name__", "handler")
+
+
+class NetDeviceOps:
+    """``struct net_device_ops``: what a driver provides."""
+
+    __slots__ = ("ndo_start_xmit", "ndo_open", "ndo_stop")
+
+    def __init__(self, ndo_start_xmit: Callable[[SkBuff, NetDevice], int],
+                 ndo_open: Callable[[NetDevice], None] | None = None,
+                 ndo_stop: Callable[[NetDevice], None] | None = None) -> None:
+        self.ndo_start_xmit = ndo_start_xmit
+        self.ndo_open = ndo_open
+        self.ndo_stop = ndo_stop
+
+
+class Qdisc:
+    """A pfifo queueing discipline (net/sched/sch_fifo.c) of ``limit`` packets."""
+
+    __slots__ = ("dev", "q", "limit", "packets", "bytes", "drops", "requeues", "overlimits")
+
+    def __init__(self, dev: NetDevice, limit: int) -> None:
+        self.dev = dev
+        self.q: deque[SkBuff] = deque()
+        self.limit = limit
+        self.packets = 0
+        self.bytes = 0
+        self.drops = 0
+        self.requeues = 0
+        self.overlimits = 0
+
+    def __len__(self) -> int:
+        return len(self.q)
+
+
+class NetDevice:
+    """``struct net_device``."""
+
+    def __init__(self, name: str, netdev_ops: NetDeviceOps, *, type: int = ARPHRD_ETHER,
+                 mtu: int = 1500, dev_addr: bytes = b"\0" * 6, broadcast: bytes = b"\xff" * 6,
+                 flags: int = IFF_BROADCAST | IFF_MULTICAST, tx_queue_len: int = 1000,
+                 hard_header_len: int = 14, features: int = 0, header_ops: Any = None) -> None:
+        self.name = name
+        self.ifindex = 0
+        self.type = type
+        self.mtu = mtu
+        self.min_mtu = 68
+        self.max_mtu = 65535 if type != ARPHRD_LOOPBACK else 0xFFFFFFFF
+        self.flags = flags
+        self.dev_addr = bytes(dev_addr)
+        self.broadcast = bytes(broadcast)
+        self.addr_len = len(dev_addr)
+        self.hard_header_len = hard_header_len
+        self.tx_queue_len = tx_queue_len
+        self.features = features
+        self.netdev_ops = netdev_ops
+        self.header_ops = header_ops
+        self.stats = DeviceStats()
+        self.qdisc: Qdisc | None = Qdisc(self, tx_queue_len) if tx_queue_len else None
+        self.queue_stopped = False
+        self.carrier = True
+        self.nd_net: Host | None = None
+        self.ip_ptr: Any = None
+        self.ptype_all: list[PacketType] = []
+        self.rx_handler: Callable[[SkBuff], int] | None = None
+        self.rx_handler_data: Any = None
+        self.mc_list: set[bytes] = set()
+        self.promiscuity = 0
+        self.priv: Any = None
+
+    def __repr__(self) -> str:
+        return f"<NetDevice {self.name} mtu {self.mtu}>"
+
+    @property
+    def up(self) -> bool:
+        return bool(self.flags & IFF_UP)
+
+    def operstate(self) -> str:
+        if not self.flags & IFF_UP:
+            return "DOWN"
+        if self.type == ARPHRD_LOOPBACK:
+            return "UNKNOWN"
+        return "UP" if self.carrier else "DOWN"
+
+    # -- transmit queue control (include/linux/netdevice.h) ----------------------------------------
+    def netif_stop_queue(self) -> None:
+        self.queue_stopped = True
+
+    def netif_wake_queue(self) -> None:
+        """The driver has room again: let the qdisc run (``__netif_schedule``)."""
+        self.queue_stopped = False
+        if self.qdisc is not None and self.qdisc.q and self.nd_net is not None:
+            self.nd_net.netif_schedule(self)
+
+    def netif_carrier_on(self) -> None:
+        self.carrier = True
+        self.flags |= IFF_LOWER_UP
+
+    def netif_carrier_off(self) -> None:
+        self.carrier = False
+        self.flags &= ~IFF_LOWER_UP
+
+
+# -- transmit ------------------------------------------------------------------------------------
+
+def dev_queue_xmit_nit(skb: SkBuff, dev: NetDevice) -> None:
+    """Give an outgoing packet to the taps (``ptype_all``), as ``tcpdump -i dev`` sees it."""
+    if skb.ip_summed == CHECKSUM_PARTIAL:
+        # Linux captures loopback segments with the checksum still partial; we complete it so a
+        # capture opens clean in Wireshark (a deliberate, harmless difference).
+        skb_checksum_help(skb)
+    skb.mac_header = skb.data
+    for pt in (*dev.ptype_all, *dev.nd_net.ptype_all):
+        pt.func(skb, dev, pt, PACKET_OUTGOING)
+
+
+def skb_checksum_help(skb: SkBuff) -> None:
+    """Complete a CHECKSUM_PARTIAL checksum in software (``skb_checksum_help``).
+
+    The field holds the folded pseudo-header sum, as ``tcp_v4_send_check`` leaves it."""
+    start = skb.csum_start
+    off = start + skb.csum_offset
+    buf = skb.buf
+    seed = int.from_bytes(buf[off:off + 2], "big")
+    buf[off:off + 2] = b"\0\0"
+    c = csum_fold(csum_partial(memoryview(buf)[start:skb.tail], seed))
+    if c == 0 and skb.csum_offset == UDP_CSUM_OFFSET:
+        c = 0xFFFF  # RFC 768: a computed zero is sent as all ones
+    buf[off:off + 2] = c.to_bytes(2, "big")
+    skb.ip_summed = CHECKSUM_NONE
+
+
+def validate_xmit_skb(skb: SkBuff, dev: NetDevice) -> SkBuff:
+    """``validate_xmit_skb``: finish work the device cannot do (here: the checksum)."""
+    if skb.ip_summed == CHECKSUM_PARTIAL and not dev.features & NETIF_F_HW_CSUM:
+        skb_checksum_help(skb)
+    return skb
+
+
+def dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
+    """``dev_hard_start_xmit`` → ``xmit_one``: taps, then the driver."""
+    if dev.ptype_all or (dev.nd_net is not None and dev.nd_net.ptype_all):
+        dev_queue_xmit_nit(skb, dev)
+    return dev.netdev_ops.ndo_start_xmit(validate_xmit_skb(skb, dev), dev)
+
+
+def qdisc_run(q: Qdisc) -> None:
+    """``__qdisc_run``: feed the driver until the queue is empty or the driver is busy."""
+    dev = q.dev
+    queue = q.q
+    while queue and not dev.queue_stopped:
+        skb = queue.popleft()
+        rc = dev_hard_start_xmit(skb, dev)
+        if rc == NETDEV_TX_BUSY:
+            queue.appendleft(skb)
+            q.requeues += 1
+            break
+        q.packets += 1
+        q.bytes += skb.tail - skb.data
+
+
+def dev_queue_xmit(skb: SkBuff) -> int:
+    """``dev_queue_xmit``: queue a packet (with its link-layer header) for ``skb.dev``."""
+    dev = skb.dev
+    host = dev.nd_net
+    host.bh_disable_count += 1
+    try:
+        if not dev.flags & IFF_UP:
+            dev.stats.tx_dropped += 1
+            return NET_XMIT_DROP
+        q = dev.qdisc
+        if q is None:
+            # noqueue (loopback, virtual devices): straight to the driver.
+            if dev.queue_stopped:
+                dev.stats.tx_dropped += 1
+                return NET_XMIT_DROP
+            rc = dev_hard_start_xmit(skb, dev)
+            return NET_XMIT_SUCCESS if rc == NETDEV_TX_OK else NET_XMIT_DROP
+        if len(q.q) >= q.limit:
+            q.drops += 1
+            dev.stats.tx_dropped += 1
+            return NET_XMIT_DROP
+        q.q.append(skb)
+        qdisc_run(q)
+        return NET_XMIT_SUCCESS
+    finally:
+        host.local_bh_enable()
+
+
+# -- receive -------------------------------------------------------------------------------------
+
+def netif_rx(skb: SkBuff) -> int:
+    """``netif_rx`` → ``enqueue_to_backlog``: queue a received packet and raise NET_RX."""
+    dev = skb.dev
+    host = dev.nd_net
+    backlog = host.input_pkt_queue
+    if len(backlog) >= host.netdev_max_backlog:
+        host.softnet_dropped += 1
+        dev.stats.rx_dropped += 1
+        return NET_RX_DROP
+    backlog.append(skb)
+    host.raise_net_rx()
+    return NET_RX_SUCCESS
+
+
+def net_rx_action(host: Host) -> None:
+    """The NET_RX softirq: drain up to ``netdev_budget`` packets from the backlog."""
+    process_backlog(host, host.netdev_budget)
+    if host.input_pkt_queue:
+        host.net_rx_pending = True
+
+
+def process_backlog(host: Host, quota: int) -> int:
+    """The backlog's NAPI poll: hand queued packets to ``__netif_receive_skb``."""
+    backlog = host.input_pkt_queue
+    work = 0
+    while backlog and work < quota:
+        __netif_receive_skb(backlog.popleft())
+        work += 1
+    return work
+
+
+def deliver_skb(skb: SkBuff, pt: PacketType, orig_dev: NetDevice) -> int:
+    return pt.func(skb, skb.dev, pt, orig_dev)
+
+
+def __netif_receive_skb(skb: SkBuff) -> int:
+    """``__netif_receive_skb_core``: taps, ``rx_handler``, then the ethertype's handler."""
+    dev = skb.dev
+    host = dev.nd_net
+    stats = dev.stats
+    stats.rx_packets += 1
+    stats.rx_bytes += skb.tail - skb.data + (skb.data - skb.mac_header if skb.mac_header >= 0 else 0)
+    if dev.ptype_all or host.ptype_all:
+        for pt in (*dev.ptype_all, *host.ptype_all):
+            pt.func(skb, dev, pt, skb.pkt_type)
+    handler = dev.rx_handler
+    if handler is not None and handler(skb) == RX_HANDLER_CONSUMED:
+        return NET_RX_SUCCESS
+    handlers = host.ptype_base.get(skb.protocol)
+    if not handlers:
+        stats.rx_nohandler += 1
+        return NET_RX_DROP
+    rc = NET_RX_DROP
+    for pt in handlers:
+        if pt.dev is None or pt.dev is dev:
+            rc = deliver_skb(skb, pt, dev)
+    return rc
+
+
+def netif_receive_skb(skb: SkBuff) -> int:
+    """Receive a packet now, without the backlog (NAPI drivers' path)."""
+    return __netif_receive_skb(skb)

@@ -1,0 +1,162 @@
+"""``struct sk_buff``: one packet's bytes with headroom and tailroom (net/core/skbuff.c).
+
+The bytes live in one ``bytearray``; ``head <= data <= tail <= end`` are offsets into it.  A layer
+going down ``push``es its header into the headroom, a layer going up ``pull``s its header off, and
+``put`` appends at the tail, exactly as ``skb_push``/``skb_pull``/``skb_put`` do.  Header offsets
+(``mac_header``, ``network_header``, ``transport_header``) are absolute offsets into ``buf``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CHECKSUM_NONE = 0
+CHECKSUM_UNNECESSARY = 1
+CHECKSUM_COMPLETE = 2
+CHECKSUM_PARTIAL = 3
+
+PACKET_HOST = 0
+PACKET_BROADCAST = 1
+PACKET_MULTICAST = 2
+PACKET_OTHERHOST = 3
+PACKET_OUTGOING = 4
+PACKET_LOOPBACK = 5
+
+
+class SkBuff:
+    """A packet buffer.  ``len`` is the number of bytes between ``data`` and ``tail``."""
+
+    __slots__ = (
+        "buf", "data", "tail", "end",
+        "dev", "sk", "dst", "protocol", "pkt_type", "priority", "mark", "tstamp",
+        "mac_header", "network_header", "transport_header", "mac_len",
+        "ip_summed", "csum_start", "csum_offset", "gso_size",
+        # TCP_SKB_CB(skb): the TCP control block (include/net/tcp.h, struct tcp_skb_cb).
+        "seq", "end_seq", "ack_seq", "tcp_flags", "sacked", "skb_mstamp", "tx_count",
+        # The remaining scratch space, for other protocols' control blocks (IPCB, FRAG_CB ...).
+        "cb",
+    )
+
+    def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
+        self.buf = buf
+        self.data = data
+        self.tail = len(buf) if tail is None else tail
+        self.end = len(buf)
+        self.dev: Any = None
+        self.sk: Any = None
+        self.dst: Any = None
+        self.protocol = 0
+        self.pkt_type = PACKET_HOST
+        self.priority = 0
+        self.mark = 0
+        self.tstamp = 0
+        self.mac_header = -1
+        self.network_header = -1
+        self.transport_header = -1
+        self.mac_len = 0
+        self.ip_summed = CHECKSUM_NONE
+        self.csum_start = 0
+        self.csum_offset = 0
+        self.gso_size = 0
+        self.seq = 0
+        self.end_seq = 0
+        self.ack_seq = 0
+        self.tcp_flags = 0
+        self.sacked = 0
+        self.skb_mstamp = 0
+        self.tx_count = 0
+        self.cb: Any = None
+
+    def __repr__(self) -> str:
+        return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"
+
+    @property
+    def len(self) -> int:
+        return self.tail - self.data
+
+    def __len__(self) -> int:
+        return self.tail - self.data
+
+    def headroom(self) -> int:
+        """``skb_headroom()``."""
+        return self.data
+
+    def tailroom(self) -> int:
+        """``skb_tailroom()``."""
+        return self.end - self.tail
+
+    def reserve(self, n: int) -> None:
+        """``skb_reserve()``: make headroom in an empty buffer."""
+        self.data += n
+        self.tail += n
+
+    def push(self, n: int) -> int:
+        """``skb_push()``: grow the data at the front by ``n``; returns the new ``data`` offset."""
+        d = self.data - n
+        if d < 0:
+            raise ValueError(f"skb_under_panic: push {n} with headroom {self.data}")
+        self.data = d
+        return d
+
+    def pull(self, n: int) -> int:
+        """``skb_pull()``: drop ``n`` bytes from the front; returns the new ``data`` offset."""
+        if n > self.tail - self.data:
+            raise ValueError(f"pull {n} beyond len {self.len}")
+        self.data += n
+        return self.data
+
+    def put(self, n: int) -> int:
+        """``skb_put()``: grow the data at the tail by ``n``; returns the old ``tail`` offset."""
+        t = self.tail
+        if t + n > self.end:
+            raise ValueError(f"skb_over_panic: put {n} with tailroom {self.end - t}")
+        self.tail = t + n
+        return t
+
+    def put_data(self, data: bytes | bytearray | memoryview) -> None:
+        """``skb_put_data()``: append bytes."""
+        t = self.put(len(data))
+        self.buf[t:t + len(data)] = data
+
+    def trim(self, length: int) -> None:
+        """``skb_trim()``: cut the data to ``length`` bytes."""
+        if length < self.tail - self.data:
+            self.tail = self.data + length
+
+    def payload(self) -> memoryview:
+        """The bytes from ``data`` to ``tail`` without copying."""
+        return memoryview(self.buf)[self.data:self.tail]
+
+    def tobytes(self) -> bytes:
+        return bytes(self.buf[self.data:self.tail])
+
+    def reset_network_header(self) -> None:
+        self.network_header = self.data
+
+    def reset_transport_header(self) -> None:
+        self.transport_header = self.data
+
+    def reset_mac_header(self) -> None:
+        self.mac_header = self.data
+
+    def copy(self) -> SkBuff:
+        """``skb_copy()``: a private copy of bytes and metadata."""
+        n = SkBuff(bytearray(self.buf), self.data, self.tail)
+        n.end = self.end
+        for name in ("dev", "sk", "dst", "protocol", "pkt_type", "priority", "mark", "tstamp",
+                     "mac_header", "network_header", "transport_header", "mac_len", "ip_summed",
+                     "csum_start", "csum_offset", "gso_size", "seq", "end_seq", "ack_seq", "tcp_flags",
+                     "sacked", "skb_mstamp", "tx_count", "cb"):
+            setattr(n, name, getattr(self, name))
+        return n
+
+
+def alloc_skb(size: int, headroom: int = 0) -> SkBuff:
+    """``alloc_skb()`` + ``skb_reserve(headroom)``: an empty buffer of ``headroom + size`` bytes."""
+    buf = bytearray(headroom + size)
+    return SkBuff(buf, headroom, headroom)
+
+
+def skb_from_frame(frame: bytes | bytearray | memoryview) -> SkBuff:
+    """A received frame as a buffer (what a driver's ``netdev_alloc_skb`` + copy gives)."""
+    return SkBuff(bytearray(frame))

@@ -1,0 +1,82 @@
+"""SNMP MIB counters as ``/proc/net/snmp`` and ``/proc/net/netstat`` name them."""
+
+from __future__ import annotations
+
+MIB_FIELDS: dict[str, tuple[str, ...]] = {
+    "Ip": (
+        "Forwarding", "DefaultTTL", "InReceives", "InHdrErrors", "InAddrErrors", "ForwDatagrams",
+        "InUnknownProtos", "InDiscards", "InDelivers", "OutRequests", "OutDiscards", "OutNoRoutes",
+        "ReasmTimeout", "ReasmReqds", "ReasmOKs", "ReasmFails", "FragOKs", "FragFails",
+        "FragCreates", "OutTransmits",
+    ),
+    "IpExt": ("InNoRoutes", "InTruncatedPkts", "InCsumErrors", "InOctets", "OutOctets",
+              "InBcastPkts", "InMcastPkts", "OutBcastPkts", "OutMcastPkts"),
+    "Icmp": (
+        "InMsgs", "InErrors", "InCsumErrors", "InDestUnreachs", "InTimeExcds", "InParmProbs",
+        "InRedirects", "InEchos", "InEchoReps", "OutMsgs", "OutErrors", "OutRateLimitGlobal",
+        "OutRateLimitHost", "OutDestUnreachs", "OutTimeExcds", "OutRedirects", "OutEchos", "OutEchoReps",
+    ),
+    "IcmpMsg": (),
+    "Tcp": (
+        "RtoAlgorithm", "RtoMin", "RtoMax", "MaxConn", "ActiveOpens", "PassiveOpens", "AttemptFails",
+        "EstabResets", "CurrEstab", "InSegs", "OutSegs", "RetransSegs", "InErrs", "OutRsts",
+        "InCsumErrors",
+    ),
+    "TcpExt": (
+        "SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed", "EmbryonicRsts", "PruneCalled",
+        "OutOfWindowIcmps", "TW", "TWRecycled", "TWKilled", "PAWSActive", "PAWSEstab",
+        "DelayedACKs", "DelayedACKLocked", "DelayedACKLost", "ListenOverflows", "ListenDrops",
+        "TCPHPHits", "TCPPureAcks", "TCPHPAcks", "TCPRenoRecovery", "TCPSackRecovery",
+        "TCPSACKReneging", "TCPSACKReorder", "TCPRenoReorder", "TCPTSReorder", "TCPFullUndo",
+        "TCPPartialUndo", "TCPDSACKUndo", "TCPLossUndo", "TCPLostRetransmit", "TCPRenoFailures",
+        "TCPSackFailures", "TCPLossFailures", "TCPFastRetrans", "TCPSlowStartRetrans",
+        "TCPTimeouts", "TCPLossProbes", "TCPLossProbeRecovery", "TCPBacklogCoalesce",
+        "TCPDSACKOldSent", "TCPDSACKOfoSent", "TCPDSACKRecv", "TCPDSACKOfoRecv", "TCPAbortOnData",
+        "TCPAbortOnClose", "TCPAbortOnMemory", "TCPAbortOnTimeout", "TCPAbortOnLinger",
+        "TCPMemoryPressures", "TCPSACKDiscard", "TCPDSACKIgnoredOld", "TCPDSACKIgnoredNoUndo",
+        "TCPSpuriousRTOs", "TCPSackShifted", "TCPSackMerged", "TCPBacklogDrop", "TCPMinTTLDrop",
+        "TCPDeferAcceptDrop", "TCPTimeWaitOverflow", "TCPReqQFullDoCookies", "TCPReqQFullDrop",
+        "TCPRetransFail", "TCPRcvCoalesce", "TCPOFOQueue", "TCPOFODrop", "TCPOFOMerge",
+        "TCPChallengeACK", "TCPSYNChallenge", "TCPSpuriousRtxHostQueues", "TCPAutoCorking",
+        "TCPFromZeroWindowAdv", "TCPToZeroWindowAdv", "TCPWantZeroWindowAdv", "TCPSynRetrans",
+        "TCPOrigDataSent", "TCPKeepAlive", "TCPDelivered", "TCPAckCompressed", "TCPZeroWindowDrop",
+        "TCPRcvQDrop", "TCPWinProbe", "TCPACKSkippedSynRecv", "TCPACKSkippedPAWS",
+        "TCPACKSkippedSeq", "TCPACKSkippedFinWait2", "TCPACKSkippedTimeWait",
+        "TCPACKSkippedChallenge", "PAWSOldAck", "TCPRcvQFull", "TCPAbortFailed", "TCPWqueueTooBig",
+    ),
+    "Udp": ("InDatagrams", "NoPorts", "InErrors", "OutDatagrams", "RcvbufErrors", "SndbufErrors",
+            "InCsumErrors", "IgnoredMulti", "MemErrors"),
+}
+
+
+class Mib(dict):
+    """One group of counters; unknown names read as 0 and are added on first increment."""
+
+    def __missing__(self, key: str) -> int:
+        return 0
+
+
+class Mibs:
+    """All groups of one namespace: ``host.mib.Tcp["ActiveOpens"] += 1``."""
+
+    def __init__(self) -> None:
+        for group, names in MIB_FIELDS.items():
+            setattr(self, group, Mib.fromkeys(names, 0))
+        self.Ip["Forwarding"] = 2
+        self.Ip["DefaultTTL"] = 64
+        self.Tcp["RtoAlgorithm"] = 1
+        self.Tcp["RtoMin"] = 200
+        self.Tcp["RtoMax"] = 120000
+        self.Tcp["MaxConn"] = -1
+
+    def groups(self) -> dict[str, Mib]:
+        return {g: getattr(self, g) for g in MIB_FIELDS}
+
+    def format_snmp(self) -> str:
+        """The text of ``/proc/net/snmp`` (and the TcpExt/IpExt part of ``/proc/net/netstat``)."""
+        out = []
+        for group, mib in self.groups().items():
+            names = list(mib)
+            out.append(f"{group}: " + " ".join(names))
+            out.append(f"{group}: " + " ".join(str(mib[n]) for n in names))
+        return "\n".join(out) + "\n"

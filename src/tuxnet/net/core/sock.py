@@ -1,0 +1,336 @@
+"""``struct sock`` and the generic socket code (net/core/sock.c, net/core/stream.c).
+
+A ``Sock`` is the protocol-side socket.  Process context takes the socket lock (``lock_sock``);
+packets that arrive for a locked socket wait on its backlog and are processed by
+``release_sock``, as in Linux.  Waiting is ``sk_wait_event``: drop the lock, sleep on the
+socket's wait queue, take the lock again.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import EINVAL, ENODEV, ENOPROTOOPT
+from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
+from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+    from tuxnet.net.core.skbuff import SkBuff
+
+# include/uapi/asm-generic/socket.h
+SOL_SOCKET = 1
+SO_DEBUG = 1
+SO_REUSEADDR = 2
+SO_TYPE = 3
+SO_ERROR = 4
+SO_DONTROUTE = 5
+SO_BROADCAST = 6
+SO_SNDBUF = 7
+SO_RCVBUF = 8
+SO_KEEPALIVE = 9
+SO_OOBINLINE = 10
+SO_NO_CHECK = 11
+SO_PRIORITY = 12
+SO_LINGER = 13
+SO_REUSEPORT = 15
+SO_RCVLOWAT = 18
+SO_SNDLOWAT = 19
+SO_RCVTIMEO = 20
+SO_SNDTIMEO = 21
+SO_BINDTODEVICE = 25
+SO_ACCEPTCONN = 30
+SO_SNDBUFFORCE = 32
+SO_RCVBUFFORCE = 33
+SO_MARK = 36
+SO_PROTOCOL = 38
+SO_DOMAIN = 39
+
+SOCK_MIN_SNDBUF = 4608
+SOCK_MIN_RCVBUF = 2304
+
+# sk_shutdown
+RCV_SHUTDOWN = 1
+SEND_SHUTDOWN = 2
+SHUTDOWN_MASK = 3
+
+_linger = struct.Struct("ii")
+_timeval = struct.Struct("qq")
+
+
+class Proto:
+    """``struct proto``: a transport protocol's socket operations (``tcp_prot``, ``udp_prot``)."""
+
+    def __init__(self, name: str, **ops: Any) -> None:
+        self.name = name
+        for key, fn in ops.items():
+            setattr(self, key, fn)
+
+
+class Sock:
+    """``struct sock`` with ``struct inet_sock``: state shared by every inet protocol."""
+
+    def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
+        self.host = host
+        self.sk_prot = prot
+        self.sk_family = family
+        self.sk_type = type
+        self.sk_protocol = protocol
+        self.sk_state = 7  # TCP_CLOSE
+        self.sk_shutdown = 0
+        self.sk_err = 0
+        self.sk_err_soft = 0
+        self.sk_reuse = 0
+        self.sk_reuseport = 0
+        self.sk_bound_dev_if = 0
+        self.sk_priority = 0
+        self.sk_mark = 0
+        self.sk_rcvlowat = 1
+        self.sk_rcvtimeo = MAX_SCHEDULE_TIMEOUT
+        self.sk_sndtimeo = MAX_SCHEDULE_TIMEOUT
+        self.sk_lingertime = 0
+        self.sk_linger = False
+        self.sk_keepopen = False
+        self.sk_broadcast = False
+        self.sk_dead = False
+        self.sk_userlocks = 0
+        self.sk_sndbuf = host.sysctl["net.core.wmem_default"]
+        self.sk_rcvbuf = host.sysctl["net.core.rmem_default"]
+        self.sk_rmem_alloc = 0
+        self.sk_wmem_queued = 0
+        self.sk_receive_queue: deque[SkBuff] = deque()
+        self.sk_error_queue: deque[Any] = deque()
+        self.sk_backlog: list[SkBuff] = []
+        self.sk_backlog_len = 0
+        self.sk_ack_backlog = 0
+        self.sk_max_ack_backlog = 0
+        self.sk_socket: Any = None
+        self.sk_wq = WaitQueue()
+        self.owned = False
+        self.lock_wq = WaitQueue()
+        self.dst_cache: Any = None
+        # inet_sock
+        self.inet_saddr = 0
+        self.inet_rcv_saddr = 0
+        self.inet_sport = 0
+        self.inet_daddr = 0
+        self.inet_dport = 0
+        self.inet_num = 0
+        self.uc_ttl = host.sysctl["net.ipv4.ip_default_ttl"]
+        self.tos = 0
+        self.inet_id = host.rng.getrandbits(16)
+        self.pmtudisc = True
+        self.recverr = False
+        self.pktinfo = False
+        self.hdrincl = False
+
+    # -- callbacks (sock_def_*) ------------------------------------------------------------------
+    def sk_data_ready(self) -> None:
+        """``sock_def_readable``: wake readers."""
+        self.sk_wq.wake_up()
+
+    def sk_write_space(self) -> None:
+        """``sk_stream_write_space``: wake writers."""
+        self.sk_wq.wake_up()
+
+    def sk_state_change(self) -> None:
+        """``sock_def_wakeup``."""
+        self.sk_wq.wake_up()
+
+    def sk_error_report(self) -> None:
+        """``sock_def_error_report``."""
+        self.sk_wq.wake_up()
+
+    def backlog_rcv(self, skb: SkBuff) -> int:
+        """``sk_backlog_rcv``: the protocol's handler for segments queued while locked."""
+        return self.sk_prot.backlog_rcv(self, skb)
+
+
+# -- locking (lock_sock / release_sock) --------------------------------------------------------
+
+def lock_sock(sk: Sock) -> None:
+    """``lock_sock``: own the socket in process context (wait if another process owns it)."""
+    while sk.owned:
+        current().sleep_on(sk.lock_wq)
+    sk.owned = True
+
+
+def release_sock(sk: Sock) -> None:
+    """``release_sock``: process the backlog queued meanwhile, then let go."""
+    while sk.sk_backlog:
+        backlog = sk.sk_backlog
+        sk.sk_backlog = []
+        sk.sk_backlog_len = 0
+        for skb in backlog:
+            sk.backlog_rcv(skb)
+    sk.owned = False
+    if sk.lock_wq:
+        sk.lock_wq.wake_up()
+
+
+def sock_owned_by_user(sk: Sock) -> bool:
+    return sk.owned
+
+
+def sk_add_backlog(sk: Sock, skb: SkBuff, limit: int) -> bool:
+    """``sk_add_backlog``: queue for the lock owner; False when the backlog is full."""
+    size = skb.end
+    if sk.sk_backlog_len + sk.sk_rmem_alloc > limit:
+        return False
+    sk.sk_backlog.append(skb)
+    sk.sk_backlog_len += size
+    return True
+
+
+def sk_wait_event(sk: Sock, timeo: int, condition: Callable[[], Any]) -> int:
+    """``sk_wait_event``: drop the lock (running the backlog), and sleep until woken or ``timeo``
+    ns pass unless ``condition()`` already holds; returns the time left."""
+    release_sock(sk)
+    if not condition():
+        timeo = current().sleep_on(sk.sk_wq, timeo)
+    lock_sock(sk)
+    return timeo
+
+
+def sock_rcvtimeo(sk: Sock, noblock: bool) -> int:
+    return 0 if noblock else sk.sk_rcvtimeo
+
+
+def sock_sndtimeo(sk: Sock, noblock: bool) -> int:
+    return 0 if noblock else sk.sk_sndtimeo
+
+
+def sock_error(sk: Sock) -> int:
+    """``sock_error``: take the pending error (as ``-errno``), clearing it."""
+    err = sk.sk_err
+    if not err:
+        return 0
+    sk.sk_err = 0
+    return -err
+
+
+# -- SOL_SOCKET options (sock_setsockopt / sock_getsockopt) ------------------------------------
+
+def _int_opt(optval: Any) -> int | None:
+    if isinstance(optval, bool):
+        return int(optval)
+    if isinstance(optval, int):
+        return optval
+    if isinstance(optval, bytes | bytearray) and len(optval) >= 4:
+        return int.from_bytes(optval[:4], "little", signed=True)
+    return None
+
+
+def _timeo_from(optval: Any) -> int | None:
+    if isinstance(optval, bytes | bytearray) and len(optval) >= 16:
+        sec, usec = _timeval.unpack_from(optval)
+    elif isinstance(optval, tuple) and len(optval) == 2:
+        sec, usec = optval
+    elif isinstance(optval, int | float):
+        sec, usec = int(optval), int((optval - int(optval)) * 1_000_000)
+    else:
+        return None
+    if sec < 0 or not 0 <= usec < 1_000_000:
+        return None
+    t = sec * NSEC_PER_SEC + usec * NSEC_PER_USEC
+    return MAX_SCHEDULE_TIMEOUT if t == 0 else t
+
+
+def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
+    """``sock_setsockopt``: SOL_SOCKET options; ``-ENOPROTOOPT`` for unknown names."""
+    host = sk.host
+    if optname == SO_LINGER:
+        if isinstance(optval, bytes | bytearray) and len(optval) >= 8:
+            onoff, linger = _linger.unpack_from(optval)
+        elif isinstance(optval, tuple) and len(optval) == 2:
+            onoff, linger = optval
+        else:
+            return -EINVAL
+        sk.sk_linger = bool(onoff)
+        sk.sk_lingertime = max(0, linger) * NSEC_PER_SEC
+        return 0
+    if optname in (SO_RCVTIMEO, SO_SNDTIMEO):
+        t = _timeo_from(optval)
+        if t is None:
+            return -EINVAL
+        if optname == SO_RCVTIMEO:
+            sk.sk_rcvtimeo = t
+        else:
+            sk.sk_sndtimeo = t
+        return 0
+    if optname == SO_BINDTODEVICE:
+        name = optval.rstrip(b"\0").decode() if isinstance(optval, bytes | bytearray) else str(optval)
+        if not name:
+            sk.sk_bound_dev_if = 0
+        elif name in host.devices:
+            sk.sk_bound_dev_if = host.devices[name].ifindex
+        else:
+            return -ENODEV
+        sk.dst_cache = None
+        return 0
+    val = _int_opt(optval)
+    if val is None:
+        return -EINVAL
+    if optname == SO_REUSEADDR:
+        sk.sk_reuse = 1 if val else 0
+    elif optname == SO_REUSEPORT:
+        sk.sk_reuseport = 1 if val else 0
+    elif optname == SO_KEEPALIVE:
+        sk.sk_keepopen = bool(val)
+        hook = getattr(sk.sk_prot, "keepalive", None)
+        if hook is not None:
+            hook(sk, bool(val))
+    elif optname == SO_BROADCAST:
+        sk.sk_broadcast = bool(val)
+    elif optname in (SO_SNDBUF, SO_SNDBUFFORCE):
+        limit = host.sysctl["net.core.wmem_max"] if optname == SO_SNDBUF else 0x7FFFFFFF
+        sk.sk_userlocks |= 1
+        sk.sk_sndbuf = max(SOCK_MIN_SNDBUF, min(max(val, 0), limit) * 2)
+        sk.sk_write_space()
+    elif optname in (SO_RCVBUF, SO_RCVBUFFORCE):
+        limit = host.sysctl["net.core.rmem_max"] if optname == SO_RCVBUF else 0x7FFFFFFF
+        sk.sk_userlocks |= 2
+        sk.sk_rcvbuf = max(SOCK_MIN_RCVBUF, min(max(val, 0), limit) * 2)
+    elif optname == SO_RCVLOWAT:
+        sk.sk_rcvlowat = max(1, val)
+    elif optname == SO_PRIORITY:
+        sk.sk_priority = val
+    elif optname == SO_MARK:
+        sk.sk_mark = val
+    elif optname in (SO_DEBUG, SO_DONTROUTE, SO_OOBINLINE, SO_NO_CHECK, SO_SNDLOWAT):
+        return 0
+    else:
+        return -ENOPROTOOPT
+    return 0
+
+
+def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
+    """``sock_getsockopt``: the value (an int, or the C struct's bytes) or ``-errno``."""
+    if optname == SO_ERROR:
+        err = sk.sk_err or sk.sk_err_soft
+        sk.sk_err = 0
+        sk.sk_err_soft = 0
+        return err
+    if optname == SO_LINGER:
+        return _linger.pack(int(sk.sk_linger), sk.sk_lingertime // NSEC_PER_SEC)
+    if optname in (SO_RCVTIMEO, SO_SNDTIMEO):
+        t = sk.sk_rcvtimeo if optname == SO_RCVTIMEO else sk.sk_sndtimeo
+        t = 0 if t == MAX_SCHEDULE_TIMEOUT else t
+        return _timeval.pack(t // NSEC_PER_SEC, (t % NSEC_PER_SEC) // NSEC_PER_USEC)
+    if optname == SO_BINDTODEVICE:
+        dev = sk.host.dev_by_index.get(sk.sk_bound_dev_if)
+        return dev.name.encode() if dev is not None else b""
+    values = {
+        SO_REUSEADDR: sk.sk_reuse, SO_REUSEPORT: sk.sk_reuseport, SO_TYPE: sk.sk_type,
+        SO_KEEPALIVE: int(sk.sk_keepopen), SO_BROADCAST: int(sk.sk_broadcast),
+        SO_SNDBUF: sk.sk_sndbuf, SO_RCVBUF: sk.sk_rcvbuf, SO_RCVLOWAT: sk.sk_rcvlowat,
+        SO_SNDLOWAT: 1, SO_PRIORITY: sk.sk_priority, SO_MARK: sk.sk_mark,
+        SO_ACCEPTCONN: int(sk.sk_state == 10), SO_PROTOCOL: sk.sk_protocol, SO_DOMAIN: sk.sk_family,
+        SO_DEBUG: 0, SO_DONTROUTE: 0, SO_OOBINLINE: 0,
+    }
+    if optname in values:
+        return values[optname]
+    return -ENOPROTOOPT

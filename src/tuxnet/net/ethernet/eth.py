@@ -1,0 +1,61 @@
+"""Ethernet II framing (net/ethernet/eth.c)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tuxnet.net.core.skbuff import PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST, SkBuff
+
+if TYPE_CHECKING:
+    from tuxnet.net.core.dev import NetDevice
+
+ETH_ALEN = 6
+ETH_HLEN = 14
+ETH_ZLEN = 60
+ETH_DATA_LEN = 1500
+ETH_FCS_LEN = 4
+BROADCAST = b"\xff" * 6
+
+
+def eth_header(skb: SkBuff, dev: NetDevice, type: int, daddr: bytes | None, saddr: bytes | None) -> int:
+    """``eth_header``: push the 14-octet header; returns its length."""
+    d = skb.push(ETH_HLEN)
+    buf = skb.buf
+    buf[d:d + 6] = daddr if daddr is not None else b"\0" * 6
+    buf[d + 6:d + 12] = saddr if saddr is not None else dev.dev_addr
+    buf[d + 12] = type >> 8
+    buf[d + 13] = type & 0xFF
+    return ETH_HLEN
+
+
+def eth_type_trans(skb: SkBuff, dev: NetDevice) -> int:
+    """``eth_type_trans``: classify the frame, pull the header, return the ethertype."""
+    skb.dev = dev
+    d = skb.data
+    skb.mac_header = d
+    buf = skb.buf
+    skb.data = d + ETH_HLEN
+    if buf[d] & 1:
+        skb.pkt_type = PACKET_BROADCAST if buf[d:d + 6] == BROADCAST else PACKET_MULTICAST
+    elif buf[d:d + 6] != dev.dev_addr and any(dev.dev_addr):
+        skb.pkt_type = PACKET_OTHERHOST
+    else:
+        skb.pkt_type = PACKET_HOST
+    return (buf[d + 12] << 8) | buf[d + 13]
+
+
+def format_mac(addr: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in addr)
+
+
+def parse_mac(text: str) -> bytes:
+    parts = text.split(":")
+    if len(parts) != 6:
+        raise ValueError(f"bad MAC address {text!r}")
+    return bytes(int(p, 16) for p in parts)
+
+
+class EthHeaderOps:
+    """``eth_header_ops``."""
+
+    create = staticmethod(eth_header)

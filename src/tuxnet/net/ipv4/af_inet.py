@@ -1,0 +1,429 @@
+"""The AF_INET family (net/ipv4/af_inet.c): creating sockets, the ``proto_ops`` tables
+``inet_stream_ops`` and ``inet_dgram_ops``, and ``inet_init`` which registers IPv4's handlers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import (
+    EADDRINUSE,
+    EADDRNOTAVAIL,
+    EAFNOSUPPORT,
+    EALREADY,
+    ECONNABORTED,
+    EINPROGRESS,
+    EINVAL,
+    EISCONN,
+    ENOPROTOOPT,
+    ENOTCONN,
+    EOPNOTSUPP,
+    EPROTONOSUPPORT,
+)
+from tuxnet.kernel.fs import O_NONBLOCK
+from tuxnet.net.core.dev import ETH_P_IP, PacketType
+from tuxnet.net.core.sock import SHUTDOWN_MASK, lock_sock, release_sock, sk_wait_event, sock_error, sock_sndtimeo
+from tuxnet.net.core.utils import in_ntoa
+from tuxnet.net.ipv4.fib import RT_TABLE_LOCAL, RT_TABLE_MAIN, RTN_BROADCAST, RTN_LOCAL, FibTable
+from tuxnet.net.ipv4.ip_input import ip_rcv
+from tuxnet.net.socket import (
+    AF_INET,
+    AF_UNSPEC,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_STREAM,
+    SS_CONNECTED,
+    SS_CONNECTING,
+    SS_DISCONNECTING,
+    SS_UNCONNECTED,
+    ProtoOps,
+    Socket,
+)
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+IPPROTO_IP = 0
+IPPROTO_ICMP = 1
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+IPPROTO_RAW = 255
+
+# IPPROTO_IP options (include/uapi/linux/in.h)
+IP_TOS = 1
+IP_TTL = 2
+IP_HDRINCL = 3
+IP_PKTINFO = 8
+IP_MTU_DISCOVER = 10
+IP_RECVERR = 11
+IP_MTU = 14
+IP_PMTUDISC_DONT = 0
+IP_PMTUDISC_WANT = 1
+IP_PMTUDISC_DO = 2
+
+TCP_SYN_SENT = 2
+TCP_SYN_RECV = 3
+TCP_CLOSE = 7
+TCP_LISTEN = 10
+
+
+class NetProtocol:
+    """``struct net_protocol``: an IP protocol's receive and ICMP-error handlers."""
+
+    __slots__ = ("handler", "err_handler")
+
+    def __init__(self, handler: Any, err_handler: Any = None) -> None:
+        self.handler = handler
+        self.err_handler = err_handler
+
+
+# -- the proto_ops functions ------------------------------------------------------------------
+
+def inet_release(sock: Socket) -> int:
+    """``inet_release``: the protocol's close, lingering if SO_LINGER says so."""
+    sk = sock.sk
+    if sk is not None:
+        timeout = sk.sk_lingertime if sk.sk_linger else 0
+        sock.sk = None
+        sk.sk_prot.close(sk, timeout)
+    return 0
+
+
+def inet_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
+    """``inet_bind`` → ``__inet_bind``."""
+    from tuxnet.net.ipv4.devinet import inet_addr_type
+
+    family, ip, port = addr
+    if family != AF_INET and not (family == AF_UNSPEC and ip == 0):
+        return -EAFNOSUPPORT
+    sk = sock.sk
+    host = sk.host
+    addr_type = inet_addr_type(host, ip)
+    if ip and addr_type not in (RTN_LOCAL, RTN_BROADCAST) and (ip >> 28) != 0xE and \
+            not host.sysctl["net.ipv4.ip_nonlocal_bind"]:
+        return -EADDRNOTAVAIL
+    lock_sock(sk)
+    try:
+        if sk.sk_state != TCP_CLOSE or sk.inet_num:
+            return -EINVAL
+        sk.inet_rcv_saddr = sk.inet_saddr = ip
+        if addr_type == RTN_BROADCAST or (ip >> 28) == 0xE:
+            sk.inet_saddr = 0
+        err = sk.sk_prot.get_port(sk, port)
+        if err:
+            sk.inet_rcv_saddr = sk.inet_saddr = 0
+            return -EADDRINUSE if err == -EADDRINUSE else err
+        if port:
+            sk.bind_port_locked = True
+        sk.inet_sport = sk.inet_num
+        sk.inet_daddr = 0
+        sk.inet_dport = 0
+        sk.dst_cache = None
+        return 0
+    finally:
+        release_sock(sk)
+
+
+def inet_stream_connect(sock: Socket, addr: tuple[int, int, int], flags: int) -> int:
+    """``inet_stream_connect`` → ``__inet_stream_connect``."""
+    sk = sock.sk
+    family, ip, port = addr
+    lock_sock(sk)
+    try:
+        if family == AF_UNSPEC:
+            err = sk.sk_prot.disconnect(sk, flags)
+            sock.state = SS_DISCONNECTING if err else SS_UNCONNECTED
+            return err
+        if family != AF_INET:
+            return -EAFNOSUPPORT
+        if sock.state == SS_CONNECTED:
+            return -EISCONN
+        if sock.state == SS_CONNECTING:
+            err = -EALREADY
+        elif sock.state == SS_UNCONNECTED:
+            if sk.sk_state != TCP_CLOSE:
+                return -EISCONN
+            err = sk.sk_prot.connect(sk, ip, port)
+            if err < 0:
+                return err
+            sock.state = SS_CONNECTING
+            err = -EINPROGRESS
+        else:
+            return -EINVAL
+        timeo = sock_sndtimeo(sk, bool(flags & O_NONBLOCK))
+        if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
+            if not timeo:
+                return err
+            while sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
+                timeo = sk_wait_event(sk, timeo, lambda: sk.sk_state not in (TCP_SYN_SENT, TCP_SYN_RECV))
+                if not timeo:
+                    return err
+        if sk.sk_state == TCP_CLOSE:
+            err = sock_error(sk) or -ECONNABORTED
+            sock.state = SS_UNCONNECTED
+            if sk.sk_prot.disconnect(sk, flags):
+                sock.state = SS_DISCONNECTING
+            return err
+        sock.state = SS_CONNECTED
+        return 0
+    finally:
+        release_sock(sk)
+
+
+def inet_listen(sock: Socket, backlog: int) -> int:
+    """``inet_listen``."""
+    sk = sock.sk
+    if sock.state != SS_UNCONNECTED or sock.type != SOCK_STREAM:
+        return -EINVAL
+    lock_sock(sk)
+    try:
+        if sk.sk_state not in (TCP_CLOSE, TCP_LISTEN):
+            return -EINVAL
+        if sk.sk_state != TCP_LISTEN:
+            return sk.sk_prot.listen(sk, backlog)
+        sk.sk_max_ack_backlog = backlog
+        return 0
+    finally:
+        release_sock(sk)
+
+
+def inet_accept(sock: Socket, newsock: Socket, flags: int) -> int:
+    """``inet_accept``: the child from the accept queue, grafted onto ``newsock``."""
+    sk = sock.sk
+    child = sk.sk_prot.accept(sk, flags)
+    if isinstance(child, int):
+        return child
+    newsock.sk = child
+    child.sk_socket = newsock
+    newsock.state = SS_CONNECTED
+    return 0
+
+
+def inet_getname(sock: Socket, peer: int) -> tuple[str, int] | int:
+    """``inet_getname``."""
+    sk = sock.sk
+    if peer:
+        if not sk.inet_dport or (sk.sk_state in (TCP_CLOSE, TCP_SYN_SENT) and peer == 1):
+            return -ENOTCONN
+        return (in_ntoa(sk.inet_daddr), sk.inet_dport)
+    return (in_ntoa(sk.inet_rcv_saddr or sk.inet_saddr), sk.inet_sport)
+
+
+def inet_sendmsg(sock: Socket, msg: Any, size: int) -> int:
+    """``inet_sendmsg``: bind an unbound datagram socket first (``inet_send_prepare``)."""
+    sk = sock.sk
+    if not sk.inet_num and sock.type != SOCK_STREAM:
+        err = sk.sk_prot.get_port(sk, 0)
+        if err:
+            return err
+        sk.inet_sport = sk.inet_num
+    return sk.sk_prot.sendmsg(sk, msg, size)
+
+
+def inet_recvmsg(sock: Socket, msg: Any, size: int, flags: int) -> bytes | int:
+    """``inet_recvmsg``."""
+    sk = sock.sk
+    return sk.sk_prot.recvmsg(sk, msg, size, flags)
+
+
+def inet_shutdown(sock: Socket, how: int) -> int:
+    """``inet_shutdown``: SHUT_RD/WR/RDWR become RCV/SEND_SHUTDOWN bits."""
+    sk = sock.sk
+    how += 1
+    if not isinstance(how, int) or how & ~SHUTDOWN_MASK or not how:
+        return -EINVAL
+    lock_sock(sk)
+    try:
+        if sock.state == SS_CONNECTING:
+            sock.state = SS_DISCONNECTING if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV, TCP_CLOSE) \
+                else SS_CONNECTED
+        err = 0
+        state = sk.sk_state
+        if state == TCP_LISTEN:
+            if how & 1:
+                err = sk.sk_prot.disconnect(sk, O_NONBLOCK)
+                sock.state = SS_DISCONNECTING if err else SS_UNCONNECTED
+        elif state == TCP_SYN_SENT:
+            err = sk.sk_prot.disconnect(sk, O_NONBLOCK)
+            sock.state = SS_DISCONNECTING if err else SS_UNCONNECTED
+        else:
+            if state == TCP_CLOSE:
+                err = -ENOTCONN
+            sk.sk_shutdown |= how
+            sk.sk_prot.shutdown(sk, how)
+        sk.sk_state_change()
+        return err
+    finally:
+        release_sock(sk)
+
+
+def inet_poll(sock: Socket) -> int:
+    return sock.sk.sk_prot.poll(sock.sk)
+
+
+def inet_ioctl(sock: Socket, cmd: int, arg: Any) -> int:
+    return sock.sk.sk_prot.ioctl(sock.sk, cmd)
+
+
+def inet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
+    """``sock_common_setsockopt``: IPPROTO_IP here, the protocol's own level there."""
+    sk = sock.sk
+    if level == IPPROTO_IP:
+        return ip_setsockopt(sk, optname, optval)
+    if level != sk.sk_protocol or sk.sk_prot.setsockopt is None:
+        return -ENOPROTOOPT
+    return sk.sk_prot.setsockopt(sk, optname, optval)
+
+
+def inet_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
+    sk = sock.sk
+    if level == IPPROTO_IP:
+        return ip_getsockopt(sk, optname)
+    if level != sk.sk_protocol or sk.sk_prot.getsockopt is None:
+        return -ENOPROTOOPT
+    return sk.sk_prot.getsockopt(sk, optname)
+
+
+def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
+    """``do_ip_setsockopt``: TOS, TTL, PMTU discovery, RECVERR, PKTINFO, HDRINCL."""
+    if isinstance(optval, bytes | bytearray):
+        optval = int.from_bytes(optval[:4].ljust(4, b"\0"), "little", signed=True) if optval else 0
+    if not isinstance(optval, int):
+        return -EINVAL
+    if optname == IP_TOS:
+        sk.tos = optval & 0xFC
+    elif optname == IP_TTL:
+        if optval == -1:
+            optval = sk.host.sysctl["net.ipv4.ip_default_ttl"]
+        if not 1 <= optval <= 255:
+            return -EINVAL
+        sk.uc_ttl = optval
+    elif optname == IP_MTU_DISCOVER:
+        if not 0 <= optval <= 5:
+            return -EINVAL
+        sk.pmtudisc = optval in (IP_PMTUDISC_DO, IP_PMTUDISC_WANT, 3)
+    elif optname == IP_RECVERR:
+        sk.recverr = bool(optval)
+        if not optval:
+            sk.sk_error_queue.clear()
+    elif optname == IP_PKTINFO:
+        sk.pktinfo = bool(optval)
+    elif optname == IP_HDRINCL:
+        if sk.sk_type != SOCK_RAW:
+            return -ENOPROTOOPT
+        sk.hdrincl = bool(optval)
+    else:
+        return -ENOPROTOOPT
+    return 0
+
+
+def ip_getsockopt(sk: Any, optname: int) -> int:
+    if optname == IP_TOS:
+        return sk.tos
+    if optname == IP_TTL:
+        return sk.uc_ttl
+    if optname == IP_MTU_DISCOVER:
+        return IP_PMTUDISC_WANT if sk.pmtudisc else IP_PMTUDISC_DONT
+    if optname == IP_RECVERR:
+        return int(sk.recverr)
+    if optname == IP_PKTINFO:
+        return int(sk.pktinfo)
+    if optname == IP_HDRINCL:
+        return int(sk.hdrincl)
+    if optname == IP_MTU:
+        rt = sk.dst_cache
+        if rt is None:
+            return -ENOTCONN
+        return rt.mtu or rt.dev.mtu
+    return -ENOPROTOOPT
+
+
+def sock_no_listen(sock: Socket, backlog: int) -> int:
+    return -EOPNOTSUPP
+
+
+def sock_no_accept(sock: Socket, newsock: Socket, flags: int) -> int:
+    return -EOPNOTSUPP
+
+
+def inet_dgram_connect(sock: Socket, addr: tuple[int, int, int], flags: int) -> int:
+    """``inet_dgram_connect``: AF_UNSPEC disconnects, anything else sets the default peer."""
+    sk = sock.sk
+    if addr[0] == AF_UNSPEC:
+        return sk.sk_prot.disconnect(sk, flags)
+    if not sk.inet_num:
+        err = sk.sk_prot.get_port(sk, 0)
+        if err:
+            return err
+        sk.inet_sport = sk.inet_num
+    return sk.sk_prot.connect(sk, addr[1], addr[2])
+
+
+inet_stream_ops = ProtoOps(
+    "inet_stream_ops", family=AF_INET, release=inet_release, bind=inet_bind, connect=inet_stream_connect,
+    accept=inet_accept, getname=inet_getname, poll=inet_poll, ioctl=inet_ioctl, listen=inet_listen,
+    shutdown=inet_shutdown, setsockopt=inet_setsockopt, getsockopt=inet_getsockopt,
+    sendmsg=inet_sendmsg, recvmsg=inet_recvmsg,
+)
+
+inet_dgram_ops = ProtoOps(
+    "inet_dgram_ops", family=AF_INET, release=inet_release, bind=inet_bind, connect=inet_dgram_connect,
+    accept=sock_no_accept, getname=inet_getname, poll=inet_poll, ioctl=inet_ioctl, listen=sock_no_listen,
+    shutdown=inet_shutdown, setsockopt=inet_setsockopt, getsockopt=inet_getsockopt,
+    sendmsg=inet_sendmsg, recvmsg=inet_recvmsg,
+)
+
+
+def _inetsw(type: int, protocol: int) -> tuple[Any, ProtoOps, int] | None:
+    """``inetsw``: (prot, ops, protocol) for a socket type and protocol."""
+    from tuxnet.net.ipv4.tcp import tcp_prot
+    from tuxnet.net.ipv4.udp import udp_prot
+
+    if type == SOCK_STREAM and protocol in (IPPROTO_IP, IPPROTO_TCP):
+        return tcp_prot, inet_stream_ops, IPPROTO_TCP
+    if type == SOCK_DGRAM and protocol in (IPPROTO_IP, IPPROTO_UDP):
+        return udp_prot, inet_dgram_ops, IPPROTO_UDP
+    return None
+
+
+def inet_create(host: Host, sock: Socket, protocol: int) -> int:
+    """``inet_create``: find the protocol in ``inetsw`` and make its ``sock``."""
+    if not isinstance(protocol, int) or protocol < 0 or protocol > 255:
+        return -EINVAL
+    entry = _inetsw(sock.type, protocol)
+    if entry is None:
+        return -EPROTONOSUPPORT
+    prot, ops, proto_num = entry
+    sk = prot.sock_class(host, prot, AF_INET, sock.type, proto_num)
+    sock.ops = ops
+    sock.sk = sk
+    sk.sk_socket = sock
+    prot.init(sk)
+    return 0
+
+
+def inet_init(host: Host) -> None:
+    """``inet_init``: the IPv4 packet handler, the FIB, ARP and the transport protocols."""
+    from tuxnet.net.ipv4.arp import arp_init
+    from tuxnet.net.ipv4.icmp import icmp_rcv
+    from tuxnet.net.ipv4.inet_hashtables import InetHashinfo
+    from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_err, tcp_v4_rcv
+    from tuxnet.net.ipv4.udp import udp_err, udp_rcv
+
+    host.fib_local = FibTable(RT_TABLE_LOCAL)
+    host.fib_main = FibTable(RT_TABLE_MAIN)
+    host.rt_genid = 0
+    host.rt_output_cache = {}
+    host.rt_input_cache = {}
+    host.pmtu_cache = {}
+    host.icmp_peers = {}
+    host.ip_ident = host.rng.getrandbits(16)
+    host.tcp_hashinfo = InetHashinfo(host)
+    host.tcp_orphans = set()
+    host.udp_table = {}
+    host.inet_protos = {
+        IPPROTO_TCP: NetProtocol(tcp_v4_rcv, tcp_v4_err),
+        IPPROTO_UDP: NetProtocol(udp_rcv, udp_err),
+        IPPROTO_ICMP: NetProtocol(icmp_rcv),
+    }
+    arp_init(host)
+    host.dev_add_pack(PacketType(ETH_P_IP, ip_rcv, name="ip_rcv"))

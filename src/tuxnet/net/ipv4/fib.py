@@ -1,0 +1,167 @@
+"""The IPv4 forwarding information base (net/ipv4/fib_frontend.c, fib_trie.c, fib_semantics.c).
+
+Two tables, as Linux has by default: ``local`` (255), consulted first, holds the host's own and
+broadcast addresses; ``main`` (254) holds connected prefixes and the routes the user adds.
+``fib_lookup`` returns the longest matching prefix, the lowest metric breaking ties.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+    from tuxnet.net.core.dev import NetDevice
+
+RT_TABLE_MAIN = 254
+RT_TABLE_LOCAL = 255
+
+RTN_UNICAST = 1
+RTN_LOCAL = 2
+RTN_BROADCAST = 3
+RTN_BLACKHOLE = 6
+RTN_UNREACHABLE = 7
+RTN_PROHIBIT = 8
+
+RT_SCOPE_UNIVERSE = 0
+RT_SCOPE_LINK = 253
+RT_SCOPE_HOST = 254
+
+RTN_NAMES = {RTN_UNICAST: "unicast", RTN_LOCAL: "local", RTN_BROADCAST: "broadcast",
+             RTN_BLACKHOLE: "blackhole", RTN_UNREACHABLE: "unreachable", RTN_PROHIBIT: "prohibit"}
+SCOPE_NAMES = {RT_SCOPE_UNIVERSE: "global", RT_SCOPE_LINK: "link", RT_SCOPE_HOST: "host"}
+
+
+class FibAlias:
+    """One route: prefix, type, next hop and attributes (``fib_alias`` + ``fib_info``)."""
+
+    __slots__ = ("dst", "plen", "mask", "type", "gw", "dev", "scope", "prefsrc", "metric",
+                 "protocol", "mtu", "table")
+
+    def __init__(self, dst: int, plen: int, type: int, dev: NetDevice | None, *, gw: int = 0,
+                 scope: int = RT_SCOPE_UNIVERSE, prefsrc: int = 0, metric: int = 0,
+                 protocol: str = "boot", mtu: int = 0, table: int = RT_TABLE_MAIN) -> None:
+        self.mask = inet_make_mask(plen)
+        self.dst = dst & self.mask
+        self.plen = plen
+        self.type = type
+        self.gw = gw
+        self.dev = dev
+        self.scope = scope
+        self.prefsrc = prefsrc
+        self.metric = metric
+        self.protocol = protocol
+        self.mtu = mtu
+        self.table = table
+
+    def format(self) -> str:
+        """One line of ``ip route show`` (``table local`` lines carry their type first)."""
+        if self.plen == 0 and self.table == RT_TABLE_MAIN:
+            dst = "default"
+        else:
+            dst = in_ntoa(self.dst) + ("" if self.plen == 32 else f"/{self.plen}")
+        parts = [dst] if self.type == RTN_UNICAST else [RTN_NAMES[self.type], dst]
+        if self.gw:
+            parts += ["via", in_ntoa(self.gw)]
+        if self.dev is not None:
+            parts += ["dev", self.dev.name]
+        if self.protocol != "boot":
+            parts += ["proto", self.protocol]
+        if self.scope != RT_SCOPE_UNIVERSE:
+            parts += ["scope", SCOPE_NAMES.get(self.scope, str(self.scope))]
+        if self.prefsrc:
+            parts += ["src", in_ntoa(self.prefsrc)]
+        if self.metric:
+            parts += ["metric", str(self.metric)]
+        if self.mtu:
+            parts += ["mtu", str(self.mtu)]
+        return " ".join(parts)
+
+
+class FibTable:
+    """A routing table; entries kept longest prefix first, then by metric."""
+
+    def __init__(self, id: int) -> None:
+        self.id = id
+        self.entries: list[FibAlias] = []
+
+    def insert(self, fa: FibAlias) -> None:
+        for e in self.entries:
+            if (e.dst, e.plen, e.metric, e.type, e.dev, e.gw) == (fa.dst, fa.plen, fa.metric, fa.type,
+                                                                  fa.dev, fa.gw):
+                raise FileExistsError("RTNETLINK answers: File exists")
+        self.entries.append(fa)
+        self.entries.sort(key=lambda e: (-e.plen, e.metric))
+
+    def lookup(self, daddr: int) -> FibAlias | None:
+        """``fib_table_lookup``: the longest prefix containing ``daddr``."""
+        for e in self.entries:
+            if daddr & e.mask == e.dst and (e.dev is None or e.dev.flags & 1):
+                return e
+        return None
+
+    def remove_dev(self, dev: NetDevice) -> None:
+        self.entries = [e for e in self.entries if e.dev is not dev]
+
+
+def fib_lookup(host: Host, daddr: int) -> FibAlias | None:
+    """``fib_lookup``: the local table, then main."""
+    return host.fib_local.lookup(daddr) or host.fib_main.lookup(daddr)
+
+
+def fib_flush_cache(host: Host) -> None:
+    """Routes changed: cached routes are stale (``rt_cache_flush`` bumps the genid)."""
+    host.rt_genid += 1
+    host.rt_output_cache.clear()
+    host.rt_input_cache.clear()
+
+
+def fib_add(host: Host, fa: FibAlias) -> None:
+    table = host.fib_local if fa.table == RT_TABLE_LOCAL else host.fib_main
+    table.insert(fa)
+    fib_flush_cache(host)
+
+
+def ip_route_add(host: Host, dst: str, *, via: str | None = None, dev: str | None = None,
+                 metric: int = 0, src: str | None = None, mtu: int = 0, type: int = RTN_UNICAST) -> None:
+    """``ip route add``: a static route.  The next hop must be reachable on a connected prefix."""
+    if dst == "default":
+        addr, plen = 0, 0
+    else:
+        addr, plen = parse_cidr(dst)
+    if addr & ~inet_make_mask(plen) & 0xFFFFFFFF:
+        raise ValueError(f"Error: Invalid prefix for given prefix length ({dst}).")
+    gw = in_aton(via) if via else 0
+    out = host.dev(dev) if dev else None
+    if gw:
+        nh = fib_lookup(host, gw)
+        if nh is None or nh.gw or nh.type not in (RTN_UNICAST,) or nh.dev is None:
+            raise ValueError(f"Error: Nexthop has invalid gateway ({via}).")
+        if out is None:
+            out = nh.dev
+    if out is None and type == RTN_UNICAST:
+        raise ValueError("Error: Device for nexthop is not up or no device given.")
+    scope = RT_SCOPE_UNIVERSE if gw else RT_SCOPE_LINK
+    fib_add(host, FibAlias(addr, plen, type, out, gw=gw, scope=scope, metric=metric,
+                           prefsrc=in_aton(src) if src else 0, mtu=mtu))
+
+
+def ip_route_del(host: Host, dst: str) -> None:
+    """``ip route del``: the first route with that prefix in main."""
+    addr, plen = (0, 0) if dst == "default" else parse_cidr(dst)
+    for e in host.fib_main.entries:
+        if e.dst == addr and e.plen == plen:
+            host.fib_main.entries.remove(e)
+            fib_flush_cache(host)
+            return
+    raise ValueError("RTNETLINK answers: No such process")
+
+
+def format_routes(host: Host, table: str = "main") -> str:
+    """``ip route show [table local|main]``."""
+    t = host.fib_local if table == "local" else host.fib_main
+    entries = sorted(t.entries, key=lambda e: (e.plen != 0, e.dst, e.plen)) if table == "main" else sorted(
+        t.entries, key=lambda e: (e.dst, e.type))
+    return "".join(e.format() + "\n" for e in entries)

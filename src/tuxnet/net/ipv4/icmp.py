@@ -1,0 +1,207 @@
+"""ICMP (RFC 792, RFC 1122 section 3.2.2; net/ipv4/icmp.c).
+
+``icmp_send`` answers a bad or undeliverable datagram with an error, under RFC 1122's rules (never
+about an ICMP error, a non-first fragment, or a broadcast) and Linux's per-destination rate limit
+(``icmp_ratelimit`` ms with a burst of 6, for the types in ``icmp_ratemask``).  ``icmp_rcv``
+answers echo requests and passes errors to the transport protocol they concern.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.skbuff import PACKET_HOST, SkBuff, alloc_skb
+from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zeronet
+from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
+from tuxnet.net.ipv4.ip_output import (
+    IP_OFFSET,
+    IPPROTO_ICMP,
+    MAX_HEADER,
+    ip_build_header,
+    ip_local_out,
+)
+from tuxnet.net.ipv4.route import ip_route_output_key
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+ICMP_ECHOREPLY = 0
+ICMP_DEST_UNREACH = 3
+ICMP_SOURCE_QUENCH = 4
+ICMP_REDIRECT = 5
+ICMP_ECHO = 8
+ICMP_TIME_EXCEEDED = 11
+ICMP_PARAMETERPROB = 12
+ICMP_TIMESTAMP = 13
+ICMP_TIMESTAMPREPLY = 14
+
+ICMP_NET_UNREACH = 0
+ICMP_HOST_UNREACH = 1
+ICMP_PROT_UNREACH = 2
+ICMP_PORT_UNREACH = 3
+ICMP_FRAG_NEEDED = 4
+ICMP_SR_FAILED = 5
+ICMP_PKT_FILTERED = 13
+
+ICMP_EXC_TTL = 0
+ICMP_EXC_FRAGTIME = 1
+
+IPTOS_PREC_INTERNETCONTROL = 0xC0
+XRLIM_BURST_FACTOR = 6
+ICMP_ERROR_ROOM = 576 - 20 - 8  # RFC 1812 section 4.3.2.3: as much as fits in 576 octets
+
+_ERROR_TYPES = (ICMP_DEST_UNREACH, ICMP_SOURCE_QUENCH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED,
+                ICMP_PARAMETERPROB)
+_OUT_COUNTERS = {ICMP_DEST_UNREACH: "OutDestUnreachs", ICMP_TIME_EXCEEDED: "OutTimeExcds",
+                 ICMP_ECHO: "OutEchos", ICMP_ECHOREPLY: "OutEchoReps", ICMP_REDIRECT: "OutRedirects"}
+_IN_COUNTERS = {ICMP_DEST_UNREACH: "InDestUnreachs", ICMP_TIME_EXCEEDED: "InTimeExcds",
+                ICMP_ECHO: "InEchos", ICMP_ECHOREPLY: "InEchoReps", ICMP_REDIRECT: "InRedirects",
+                ICMP_PARAMETERPROB: "InParmProbs"}
+
+_hdr = struct.Struct("!BBHI")
+
+
+def icmpv4_xrlim_allow(host: Host, type: int, daddr: int) -> bool:
+    """``icmpv4_xrlim_allow`` + ``inet_peer_xrlim_allow``: a token bucket per destination."""
+    if type > 18 or not (host.sysctl["net.ipv4.icmp_ratemask"] >> type) & 1:
+        return True
+    timeout = host.sysctl["net.ipv4.icmp_ratelimit"] * 1_000_000
+    if timeout == 0:
+        return True
+    now = host.world.now
+    tokens, last = host.icmp_peers.get(daddr, (XRLIM_BURST_FACTOR * timeout, now))
+    tokens = min(tokens + now - last, XRLIM_BURST_FACTOR * timeout)
+    if tokens >= timeout:
+        host.icmp_peers[daddr] = (tokens - timeout, now)
+        return True
+    host.icmp_peers[daddr] = (tokens, now)
+    host.mib.Icmp["OutRateLimitHost"] += 1
+    return False
+
+
+def icmp_push_reply(host: Host, type: int, code: int, info: int, payload: bytes | memoryview,
+                    saddr: int, daddr: int, tos: int) -> int:
+    """Build and send one ICMP message (``icmp_push_reply``)."""
+    rt = ip_route_output_key(host, daddr, saddr)
+    if isinstance(rt, int):
+        host.mib.Icmp["OutErrors"] += 1
+        return rt
+    skb = alloc_skb(8 + len(payload), MAX_HEADER)
+    d = skb.data
+    skb.put(8)
+    skb.put_data(payload)
+    buf = skb.buf
+    _hdr.pack_into(buf, d, type, code, 0, info)
+    struct.pack_into("!H", buf, d + 2, csum_fold(csum_partial(memoryview(buf)[d:skb.tail])))
+    skb.transport_header = d
+    skb.dst = rt
+    ip_build_header(host, None, skb, rt.saddr, daddr, IPPROTO_ICMP,
+                    host.sysctl["net.ipv4.ip_default_ttl"], tos, False)
+    mib = host.mib.Icmp
+    mib["OutMsgs"] += 1
+    counter = _OUT_COUNTERS.get(type)
+    if counter:
+        mib[counter] += 1
+    host.mib.IcmpMsg[f"OutType{type}"] += 1
+    return ip_local_out(host, None, skb)
+
+
+def icmp_send(host: Host, skb_in: SkBuff, type: int, code: int, info: int) -> None:
+    """``__icmp_send``: an ICMP error about ``skb_in`` to its sender, if the rules allow one."""
+    buf = skb_in.buf
+    nh = skb_in.network_header
+    if nh < 0 or skb_in.tail - nh < 20:
+        return
+    ihl = (buf[nh] & 0x0F) * 4
+    saddr = int.from_bytes(buf[nh + 12:nh + 16], "big")
+    daddr = int.from_bytes(buf[nh + 16:nh + 20], "big")
+    rt = skb_in.dst
+    if rt is not None and rt.rt_type == RTN_BROADCAST or skb_in.pkt_type != PACKET_HOST:
+        return
+    if ipv4_is_multicast(daddr) or ipv4_is_lbcast(daddr):
+        return
+    if ipv4_is_zeronet(saddr) or ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr):
+        return
+    if ((buf[nh + 6] << 8) | buf[nh + 7]) & IP_OFFSET:
+        return  # only the first fragment gets an error
+    if buf[nh + 9] == IPPROTO_ICMP and type in _ERROR_TYPES:
+        inner = nh + ihl
+        if skb_in.tail - inner < 1 or buf[inner] in _ERROR_TYPES or buf[inner] > 18:
+            return  # never an error about an error
+    if not icmpv4_xrlim_allow(host, type, saddr):
+        return
+    src = 0
+    if rt is not None and rt.rt_type == RTN_LOCAL:
+        src = daddr
+    tos = (buf[nh + 1] & 0x1E) | IPTOS_PREC_INTERNETCONTROL
+    payload = memoryview(buf)[nh:min(skb_in.tail, nh + ICMP_ERROR_ROOM)]
+    if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        info &= 0xFFFF
+    icmp_push_reply(host, type, code, info, bytes(payload), src, saddr, tos)
+
+
+def icmp_rcv(host: Host, skb: SkBuff) -> int:
+    """``icmp_rcv``: check the message, count it, and dispatch by type."""
+    mib = host.mib.Icmp
+    mib["InMsgs"] += 1
+    d = skb.data
+    buf = skb.buf
+    if skb.tail - d < 8:
+        mib["InErrors"] += 1
+        return 0
+    if csum_partial(memoryview(buf)[d:skb.tail]) != 0xFFFF:
+        mib["InCsumErrors"] += 1
+        mib["InErrors"] += 1
+        return 0
+    type = buf[d]
+    code = buf[d + 1]
+    counter = _IN_COUNTERS.get(type)
+    if counter:
+        mib[counter] += 1
+    host.mib.IcmpMsg[f"InType{type}"] += 1
+    if type == ICMP_ECHO:
+        return icmp_echo(host, skb)
+    if type in (ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAMETERPROB, ICMP_SOURCE_QUENCH):
+        return icmp_unreach(host, skb, type, code)
+    return 0
+
+
+def icmp_echo(host: Host, skb: SkBuff) -> int:
+    """``icmp_echo``: answer an echo request with the same identifier, sequence and data."""
+    if host.sysctl["net.ipv4.icmp_echo_ignore_all"]:
+        return 0
+    buf = skb.buf
+    nh = skb.network_header
+    saddr = int.from_bytes(buf[nh + 12:nh + 16], "big")
+    daddr = int.from_bytes(buf[nh + 16:nh + 20], "big")
+    if skb.dst is not None and skb.dst.rt_type == RTN_BROADCAST:
+        if host.sysctl["net.ipv4.icmp_echo_ignore_broadcasts"]:
+            return 0
+        daddr = 0
+    d = skb.data
+    info = int.from_bytes(buf[d + 4:d + 8], "big")
+    icmp_push_reply(host, ICMP_ECHOREPLY, 0, info, bytes(buf[d + 8:skb.tail]), daddr, saddr,
+                    buf[nh + 1])
+    return 0
+
+
+def icmp_unreach(host: Host, skb: SkBuff, type: int, code: int) -> int:
+    """``icmp_unreach`` → ``icmp_socket_deliver``: tell the transport protocol's ``err_handler``."""
+    d = skb.data
+    buf = skb.buf
+    inner = d + 8
+    if skb.tail - inner < 28:
+        host.mib.Icmp["InErrors"] += 1
+        return 0
+    inner_ihl = (buf[inner] & 0x0F) * 4
+    if inner_ihl < 20 or skb.tail - inner < inner_ihl + 8:
+        host.mib.Icmp["InErrors"] += 1
+        return 0
+    info = int.from_bytes(buf[d + 4:d + 8], "big")
+    protocol = buf[inner + 9]
+    ipprot = host.inet_protos.get(protocol)
+    if ipprot is not None and ipprot.err_handler is not None:
+        ipprot.err_handler(host, skb, inner, type, code, info)
+    return 0

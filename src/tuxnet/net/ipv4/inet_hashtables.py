@@ -1,0 +1,187 @@
+"""Socket lookup tables (net/ipv4/inet_hashtables.c, inet_connection_sock.c port allocation).
+
+``ehash``: established, request and TIME_WAIT sockets by their four-tuple (local first);
+``lhash``: listeners by port; ``bhash``: bind buckets, every socket holding a local port.
+Ephemeral ports follow RFC 6056 Algorithm 3 as ``__inet_hash_connect`` does (connect prefers the
+low parity of the range, bind the other).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import EADDRINUSE, EADDRNOTAVAIL
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+TCP_LISTEN = 10
+TCP_TIME_WAIT = 6
+INET_TABLE_PERTURB_SIZE = 1 << 16
+
+
+class BindBucket:
+    """``struct inet_bind_bucket``: the owners of one local port."""
+
+    __slots__ = ("port", "owners")
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.owners: list[Any] = []
+
+
+class InetHashinfo:
+    """``struct inet_hashinfo`` of one protocol in one namespace."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.ehash: dict[tuple[int, int, int, int], Any] = {}
+        self.lhash: dict[int, list[Any]] = {}
+        self.bhash: dict[int, BindBucket] = {}
+        self.secret = host.rng.getrandbits(128).to_bytes(16, "big")
+        self.table_perturb = [0] * 256
+
+    def keyed_hash(self, *parts: int) -> int:
+        """A keyed hash of addresses and ports (``siphash`` with the boot secret in Linux)."""
+        data = b"".join(p.to_bytes(4, "big") for p in parts)
+        return int.from_bytes(hashlib.blake2b(data, key=self.secret, digest_size=8).digest(), "big")
+
+    # -- lookups ---------------------------------------------------------------------------------
+    def lookup_established(self, laddr: int, lport: int, raddr: int, rport: int) -> Any:
+        return self.ehash.get((laddr, lport, raddr, rport))
+
+    def lookup_listener(self, laddr: int, lport: int, dif: int) -> Any:
+        """``__inet_lookup_listener``: an exact local address beats the wildcard."""
+        best = None
+        best_score = -1
+        for sk in self.lhash.get(lport, ()):
+            score = 1
+            if sk.inet_rcv_saddr:
+                if sk.inet_rcv_saddr != laddr:
+                    continue
+                score += 4
+            if sk.sk_bound_dev_if:
+                if sk.sk_bound_dev_if != dif:
+                    continue
+                score += 4
+            if score > best_score:
+                best, best_score = sk, score
+        return best
+
+    def lookup(self, laddr: int, lport: int, raddr: int, rport: int, dif: int) -> Any:
+        """``__inet_lookup``: established first, then a listener."""
+        sk = self.ehash.get((laddr, lport, raddr, rport))
+        if sk is not None:
+            return sk
+        return self.lookup_listener(laddr, lport, dif)
+
+    # -- hashing ---------------------------------------------------------------------------------
+    def ehash_insert(self, sk: Any) -> None:
+        self.ehash[(sk.inet_rcv_saddr, sk.inet_num, sk.inet_daddr, sk.inet_dport)] = sk
+
+    def ehash_replace(self, old: Any, new: Any) -> None:
+        """``inet_ehash_insert`` with ``osk``: a request or full socket gives way to its successor."""
+        key = (old.inet_rcv_saddr, old.inet_num, old.inet_daddr, old.inet_dport)
+        if self.ehash.get(key) is old:
+            del self.ehash[key]
+        self.ehash_insert(new)
+
+    def ehash_remove(self, sk: Any) -> None:
+        key = (sk.inet_rcv_saddr, sk.inet_num, sk.inet_daddr, sk.inet_dport)
+        if self.ehash.get(key) is sk:
+            del self.ehash[key]
+
+    def listen_hash(self, sk: Any) -> None:
+        self.lhash.setdefault(sk.inet_num, []).append(sk)
+
+    def listen_unhash(self, sk: Any) -> None:
+        lst = self.lhash.get(sk.inet_num)
+        if lst and sk in lst:
+            lst.remove(sk)
+            if not lst:
+                del self.lhash[sk.inet_num]
+
+    # -- ports -----------------------------------------------------------------------------------
+    def bind_hash(self, sk: Any, port: int) -> None:
+        """``inet_bind_hash``: ``sk`` now owns ``port``."""
+        tb = self.bhash.get(port)
+        if tb is None:
+            tb = self.bhash[port] = BindBucket(port)
+        tb.owners.append(sk)
+        sk.inet_num = port
+
+    def put_port(self, sk: Any) -> None:
+        """``inet_put_port``: release the local port."""
+        tb = self.bhash.get(sk.inet_num)
+        if tb is not None and sk in tb.owners:
+            tb.owners.remove(sk)
+            if not tb.owners:
+                del self.bhash[tb.port]
+
+    def bind_conflict(self, sk: Any, tb: BindBucket, relax: bool = False) -> bool:
+        """``inet_csk_bind_conflict``: another owner with an overlapping address and device."""
+        for sk2 in tb.owners:
+            if sk2 is sk:
+                continue
+            if sk.sk_bound_dev_if and sk2.sk_bound_dev_if and sk.sk_bound_dev_if != sk2.sk_bound_dev_if:
+                continue
+            if sk.sk_reuse and sk2.sk_reuse and sk2.sk_state != TCP_LISTEN:
+                continue
+            if sk.sk_reuseport and sk2.sk_reuseport:
+                continue
+            if relax and sk2.sk_state == TCP_TIME_WAIT:
+                continue
+            a, b = sk.inet_rcv_saddr, sk2.inet_rcv_saddr
+            if not a or not b or a == b:
+                return True
+        return False
+
+    def get_port(self, sk: Any, snum: int) -> int:
+        """``inet_csk_get_port``: take ``snum``, or an odd-first free port for 0; 0 or -errno."""
+        if snum:
+            tb = self.bhash.get(snum)
+            if tb is not None and self.bind_conflict(sk, tb):
+                return -EADDRINUSE
+            self.bind_hash(sk, snum)
+            return 0
+        low, high = self.host.sysctl["net.ipv4.ip_local_port_range"]
+        remaining = high - low + 1
+        offset = self.host.rng.randrange(remaining) | 1
+        for parity_pass in range(2):
+            for i in range(0, remaining, 2):
+                port = low + (offset + i) % remaining
+                tb = self.bhash.get(port)
+                if tb is None or not self.bind_conflict(sk, tb):
+                    self.bind_hash(sk, port)
+                    return 0
+            offset -= 1
+            if parity_pass:
+                break
+        return -EADDRINUSE
+
+    def hash_connect(self, sk: Any, check_established: Any) -> int:
+        """``__inet_hash_connect``: bind an ephemeral port whose four-tuple is unique (RFC 6056
+        Algorithm 3: a keyed hash of the addresses picks the start, a perturbation table moves on)."""
+        if sk.inet_num:
+            return 0 if check_established(sk, sk.inet_num) else -EADDRNOTAVAIL
+        low, high = self.host.sysctl["net.ipv4.ip_local_port_range"]
+        remaining = high - low + 1
+        port_offset = self.keyed_hash(sk.inet_rcv_saddr, sk.inet_daddr, sk.inet_dport)
+        index = port_offset & (len(self.table_perturb) - 1)
+        offset = (self.table_perturb[index] + (port_offset >> 32)) % remaining
+        offset &= ~1
+        for parity in range(2):
+            for i in range(0, remaining, 2):
+                port = low + (offset + i + parity) % remaining
+                tb = self.bhash.get(port)
+                if tb is not None:
+                    # Shared with other connect()ers only when the four-tuple is new.
+                    if any(o.sk_state == TCP_LISTEN or getattr(o, "bind_only", False) for o in tb.owners):
+                        continue
+                if not check_established(sk, port):
+                    continue
+                self.bind_hash(sk, port)
+                self.table_perturb[index] += i + 2
+                return 0
+        return -EADDRNOTAVAIL

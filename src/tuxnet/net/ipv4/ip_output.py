@@ -1,0 +1,189 @@
+"""IPv4 output (net/ipv4/ip_output.c): the header, LOCAL_OUT and POST_ROUTING, fragmentation,
+and the hand-off to the neighbour layer.
+
+The seed's chain: ``ip_queue_xmit`` → ``ip_local_out`` → ``__ip_local_out`` → ``nf_hook(LOCAL_OUT)``
+→ ``dst_output`` → ``ip_output`` → ``NF_HOOK(POST_ROUTING)`` → ``ip_finish_output`` →
+(``ip_fragment``) → ``ip_finish_output2`` → neighbour → ``dev_queue_xmit``.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import EHOSTUNREACH, EMSGSIZE, ENOBUFS
+from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.dev import ETH_P_IP
+from tuxnet.net.core.neighbour import __ipv4_neigh_lookup_noref, __neigh_create, neigh_output
+from tuxnet.net.core.netfilter import NF_ACCEPT, NF_HOOK, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING, nf_hook_slow
+from tuxnet.net.core.skbuff import SkBuff, alloc_skb
+from tuxnet.net.ipv4.route import Rtable, dst_mtu, dst_output, ip_route_output_key
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+IPVERSION = 4
+IP_DF = 0x4000
+IP_MF = 0x2000
+IP_OFFSET = 0x1FFF
+IPHDR_LEN = 20
+MAX_HEADER = 128  # room for the link layer header and then some (LL_MAX_HEADER + 48)
+
+IPPROTO_ICMP = 1
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+IPPROTO_RAW = 255
+
+_iphdr = struct.Struct("!BBHHHBBHII")
+_pack_iphdr = _iphdr.pack_into
+_u16 = struct.Struct("!H")
+
+
+def ip_send_check(buf: bytearray, off: int) -> None:
+    """``ip_send_check``: compute the header checksum (IHL from the header)."""
+    ihl = (buf[off] & 0x0F) * 4
+    buf[off + 10] = 0
+    buf[off + 11] = 0
+    _u16.pack_into(buf, off + 10, csum_fold(csum_partial(memoryview(buf)[off:off + ihl])))
+
+
+def ip_select_ident(host: Host, sk: Any, df: bool) -> int:
+    """``ip_select_ident``: connected sockets count their own IDs; others use the host's."""
+    if sk is not None and df:
+        sk.inet_id = (sk.inet_id + 1) & 0xFFFF
+        return sk.inet_id
+    host.ip_ident = (host.ip_ident + 1) & 0xFFFF
+    return host.ip_ident
+
+
+def ip_build_header(host: Host, sk: Any, skb: SkBuff, saddr: int, daddr: int, proto: int,
+                    ttl: int, tos: int, df: bool) -> None:
+    """Push and fill an option-less IPv4 header in front of the transport header."""
+    d = skb.push(IPHDR_LEN)
+    skb.network_header = d
+    _pack_iphdr(skb.buf, d, 0x45, tos, skb.tail - d, ip_select_ident(host, sk, df),
+                IP_DF if df else 0, ttl, proto, 0, saddr, daddr)
+
+
+def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
+    """``ip_queue_xmit``: route (from the socket's cache), build the header, send."""
+    rt = sk.dst_cache
+    if rt is None or rt.genid != host.rt_genid:
+        rt = ip_route_output_key(host, sk.inet_daddr, sk.inet_saddr, sk.bound_dev_if)
+        if isinstance(rt, int):
+            host.mib.Ip["OutNoRoutes"] += 1
+            sk.sk_err_soft = EHOSTUNREACH
+            return rt
+        sk.dst_cache = rt
+    skb.dst = rt
+    ip_build_header(host, sk, skb, sk.inet_saddr, sk.inet_daddr, sk.sk_protocol, sk.uc_ttl,
+                    sk.tos, sk.pmtudisc)
+    skb.priority = sk.sk_priority
+    return ip_local_out(host, sk, skb)
+
+
+def __ip_local_out(host: Host, sk: Any, skb: SkBuff) -> int:
+    """``__ip_local_out``: final length and checksum, then the LOCAL_OUT hook."""
+    d = skb.network_header
+    buf = skb.buf
+    _u16.pack_into(buf, d + 2, skb.tail - d)
+    ip_send_check(buf, d)
+    skb.protocol = ETH_P_IP
+    host.mib.Ip["OutRequests"] += 1
+    if host.nf_hooks[NF_INET_LOCAL_OUT]:
+        return nf_hook_slow(host, NF_INET_LOCAL_OUT, sk, skb, None, skb.dst.dev)
+    return NF_ACCEPT
+
+
+def ip_local_out(host: Host, sk: Any, skb: SkBuff) -> int:
+    """``ip_local_out``: LOCAL_OUT, then ``dst_output``."""
+    if __ip_local_out(host, sk, skb) == NF_ACCEPT:
+        return dst_output(host, sk, skb)
+    return 0
+
+
+def ip_output(host: Host, sk: Any, skb: SkBuff) -> int:
+    """``ip_output``: account the packet, run POST_ROUTING, then ``ip_finish_output``."""
+    dev = skb.dst.dev
+    skb.dev = dev
+    skb.protocol = ETH_P_IP
+    return NF_HOOK(host, NF_INET_POST_ROUTING, sk, skb, None, dev, ip_finish_output)
+
+
+def ip_finish_output(host: Host, sk: Any, skb: SkBuff) -> int:
+    """``ip_finish_output``: fragment what the path cannot carry whole."""
+    mtu = dst_mtu(skb.dst)
+    if skb.tail - skb.data > mtu and not skb.gso_size:
+        return ip_fragment(host, sk, skb, mtu)
+    return ip_finish_output2(host, sk, skb)
+
+
+def ip_finish_output2(host: Host, sk: Any, skb: SkBuff) -> int:
+    """``ip_finish_output2``: find (or create) the next hop's neighbour and hand it the packet."""
+    rt: Rtable = skb.dst
+    dev = rt.dev
+    if skb.data < dev.hard_header_len:
+        raise ValueError("no headroom for the link layer header")
+    nexthop = rt.gw or int.from_bytes(skb.buf[skb.network_header + 16:skb.network_header + 20], "big")
+    neigh = __ipv4_neigh_lookup_noref(host, dev, nexthop)
+    if neigh is None:
+        neigh = __neigh_create(host.arp_tbl, nexthop, dev)
+    host.mib.Ip["OutTransmits"] += 1
+    return neigh_output(neigh, skb)
+
+
+def ip_fragment(host: Host, sk: Any, skb: SkBuff, mtu: int) -> int:
+    """``ip_fragment`` → ``ip_do_fragment``: split a datagram into fragments of at most ``mtu``.
+
+    With DF set the datagram is refused: ICMP fragmentation needed to the sender (RFC 1191)."""
+    from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmp_send
+
+    buf = skb.buf
+    nh = skb.network_header
+    ihl = (buf[nh] & 0x0F) * 4
+    frag_off = _u16.unpack_from(buf, nh + 6)[0]
+    if frag_off & IP_DF:
+        host.mib.Ip["FragFails"] += 1
+        if sk is None:
+            icmp_send(host, skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu)
+        return -EMSGSIZE
+    payload = memoryview(buf)[nh + ihl:skb.tail]
+    header = bytes(buf[nh:nh + ihl])
+    chunk = (mtu - ihl) & ~7
+    if chunk <= 0:
+        host.mib.Ip["FragFails"] += 1
+        return -ENOBUFS
+    base_off = frag_off & IP_OFFSET
+    more = frag_off & IP_MF
+    pos = 0
+    total = len(payload)
+    rc = 0
+    while pos < total:
+        n = min(chunk, total - pos)
+        last = pos + n >= total
+        frag = alloc_skb(ihl + n, MAX_HEADER)
+        frag.put_data(header)
+        frag.put_data(payload[pos:pos + n])
+        f = frag.data
+        frag.network_header = f
+        fb = frag.buf
+        _u16.pack_into(fb, f + 2, ihl + n)
+        _u16.pack_into(fb, f + 6, (base_off + pos // 8) | (0 if last and not more else IP_MF))
+        ip_send_check(fb, f)
+        frag.dst = skb.dst
+        frag.dev = skb.dev
+        frag.protocol = ETH_P_IP
+        frag.priority = skb.priority
+        host.mib.Ip["FragCreates"] += 1
+        rc = ip_finish_output2(host, sk, frag)
+        pos += n
+    host.mib.Ip["FragOKs"] += 1
+    return rc
+
+
+def ip_send_skb(host: Host, sk: Any, skb: SkBuff) -> int:
+    """``ip_send_skb``: send a datagram built by ``ip_make_skb``."""
+    err = ip_local_out(host, sk, skb)
+    if err < 0:
+        host.mib.Ip["OutDiscards"] += 1
+    return err

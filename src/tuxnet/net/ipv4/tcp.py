@@ -1,0 +1,779 @@
+"""TCP's socket calls (net/ipv4/tcp.c, inet_connection_sock.c): send, receive, close, shutdown,
+listen and accept, options, poll, and ``tcp_prot``."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from tuxnet.kernel.errno import (
+    EAGAIN,
+    ECONNRESET,
+    EINVAL,
+    ENOENT,
+    ENOPROTOOPT,
+    ENOTCONN,
+    EPIPE,
+)
+from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT
+from tuxnet.net.core.sock import (
+    RCV_SHUTDOWN,
+    SEND_SHUTDOWN,
+    SHUTDOWN_MASK,
+    Proto,
+    lock_sock,
+    release_sock,
+    sk_wait_event,
+    sock_error,
+    sock_rcvtimeo,
+    sock_sndtimeo,
+)
+from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
+from tuxnet.net.ipv4.tcp_input import (
+    __tcp_ack_snd_check,
+    tcp_done,
+    tcp_receive_window,
+    tcp_set_state,
+    tcp_write_queue_purge,
+)
+from tuxnet.net.ipv4.tcp_ipv4 import inet_csk_destroy_sock, tcp_v4_connect, tcp_v4_do_rcv
+from tuxnet.net.ipv4.tcp_minisocks import tcp_fin_time, tcp_time_wait
+from tuxnet.net.ipv4.tcp_output import (
+    __tcp_push_pending_frames,
+    __tcp_select_window,
+    tcp_current_mss,
+    tcp_mark_push,
+    tcp_push_one,
+    tcp_send_ack,
+    tcp_send_active_reset,
+    tcp_send_fin,
+)
+from tuxnet.net.ipv4.tcp_sock import (
+    ICSK_ACK_PUSHED,
+    ICSK_ACK_PUSHED2,
+    ICSK_ACK_SCHED,
+    SEQ_MASK,
+    TCP_CLOSE,
+    TCP_CLOSE_WAIT,
+    TCP_CLOSING,
+    TCP_ESTABLISHED,
+    TCP_FIN_WAIT1,
+    TCP_FIN_WAIT2,
+    TCP_INIT_CWND,
+    TCP_INFINITE_SSTHRESH,
+    TCP_LAST_ACK,
+    TCP_LISTEN,
+    TCP_MSS_DEFAULT,
+    TCP_NAGLE_CORK,
+    TCP_NAGLE_OFF,
+    TCP_NAGLE_PUSH,
+    TCP_STATE_NAMES,
+    TCP_SYN_RECV,
+    TCP_SYN_SENT,
+    TCP_TIMEOUT_INIT,
+    TCP_TIMEWAIT_LEN,
+    TCPHDR_ACK,
+    TCPHDR_FIN,
+    TcpSock,
+    before,
+)
+from tuxnet.net.ipv4.tcp_timer import inet_csk_reset_keepalive_timer, keepalive_time_when, tcp_init_xmit_timers
+from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
+
+IPPROTO_TCP = 6
+
+# include/uapi/linux/tcp.h
+TCP_NODELAY = 1
+TCP_MAXSEG = 2
+TCP_CORK = 3
+TCP_KEEPIDLE = 4
+TCP_KEEPINTVL = 5
+TCP_KEEPCNT = 6
+TCP_SYNCNT = 7
+TCP_LINGER2 = 8
+TCP_DEFER_ACCEPT = 9
+TCP_WINDOW_CLAMP = 10
+TCP_INFO = 11
+TCP_QUICKACK = 12
+TCP_CONGESTION = 13
+TCP_THIN_LINEAR_TIMEOUTS = 16
+TCP_USER_TIMEOUT = 18
+TCP_NOTSENT_LOWAT = 25
+
+MSG_PEEK = 0x2
+MSG_OOB = 0x1
+MSG_TRUNC = 0x20
+MSG_DONTWAIT = 0x40
+MSG_WAITALL = 0x100
+MSG_MORE = 0x8000
+
+SIOCINQ = 0x541B
+SIOCOUTQ = 0x5411
+SIOCOUTQNSD = 0x894B
+
+POLLIN = 0x001
+POLLOUT = 0x004
+POLLERR = 0x008
+POLLHUP = 0x010
+POLLRDNORM = 0x040
+POLLWRNORM = 0x100
+POLLRDHUP = 0x2000
+
+MAX_TCP_KEEPIDLE = 32767
+MAX_TCP_KEEPINTVL = 32767
+MAX_TCP_KEEPCNT = 127
+MAX_TCP_SYNCNT = 127
+
+
+def tcp_init_sock(sk: TcpSock) -> None:
+    """``tcp_init_sock``: timers, initial RTO and window, buffer sizes, congestion control."""
+    sysctl = sk.host.sysctl
+    tcp_init_xmit_timers(sk)
+    sk.icsk_rto = TCP_TIMEOUT_INIT
+    sk.mdev_us = TCP_TIMEOUT_INIT // 1000
+    sk.snd_cwnd = TCP_INIT_CWND
+    sk.snd_ssthresh = TCP_INFINITE_SSTHRESH
+    sk.snd_cwnd_clamp = 0xFFFFFFFF
+    sk.mss_cache = TCP_MSS_DEFAULT
+    sk.reordering = sysctl["net.ipv4.tcp_reordering"]
+    sk.sk_sndbuf = sysctl["net.ipv4.tcp_wmem"][1]
+    sk.sk_rcvbuf = sysctl["net.ipv4.tcp_rmem"][1]
+    tcp_assign_congestion_control(sk)
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+def sk_stream_memory_free(sk: TcpSock) -> bool:
+    return sk.sk_wmem_queued < sk.sk_sndbuf
+
+
+def sk_stream_wait_connect(sk: TcpSock, timeo: int) -> tuple[int, int]:
+    """``sk_stream_wait_connect``: wait for the handshake; (0 or -errno, time left)."""
+    while True:
+        err = sock_error(sk)
+        if err:
+            return err, timeo
+        if sk.sk_state not in (TCP_SYN_SENT, TCP_SYN_RECV):
+            return -EPIPE, timeo
+        if not timeo:
+            return -EAGAIN, timeo
+        timeo = sk_wait_event(sk, timeo, lambda: sk.sk_err or sk.sk_state not in (TCP_SYN_SENT, TCP_SYN_RECV))
+        if not sk.sk_err and sk.sk_state in (TCP_ESTABLISHED, TCP_CLOSE_WAIT):
+            return 0, timeo
+
+
+def sk_stream_wait_memory(sk: TcpSock, timeo: int) -> tuple[int, int]:
+    """``sk_stream_wait_memory``: wait for room in the send buffer; (0 or -errno, time left)."""
+    while True:
+        if sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN:
+            return -EPIPE, timeo
+        if not timeo:
+            return -EAGAIN, timeo
+        if sk_stream_memory_free(sk):
+            return 0, timeo
+        timeo = sk_wait_event(sk, timeo, lambda: sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN
+                              or sk_stream_memory_free(sk))
+
+
+def forced_push(sk: TcpSock) -> bool:
+    """``forced_push``: more than half a window written since the last PSH."""
+    return ((sk.write_seq - (sk.pushed_seq + (sk.max_window >> 1))) & SEQ_MASK) < 0x80000000 and \
+        sk.write_seq != ((sk.pushed_seq + (sk.max_window >> 1)) & SEQ_MASK)
+
+
+def tcp_push(sk: TcpSock, flags: int, mss_now: int, nonagle: int) -> None:
+    """``tcp_push``: mark PSH (unless MSG_MORE) and send what may go."""
+    if not sk.sk_write_queue:
+        return
+    skb = sk.sk_write_queue[-1]
+    if not flags & MSG_MORE or forced_push(sk):
+        tcp_mark_push(sk, skb)
+    if flags & MSG_MORE:
+        nonagle = TCP_NAGLE_CORK
+    __tcp_push_pending_frames(sk, mss_now, nonagle)
+
+
+def tcp_sendmsg(sk: TcpSock, msg: Any, size: int) -> int:
+    """``tcp_sendmsg``: copy user data into segments on the write queue and push them."""
+    lock_sock(sk)
+    ret = tcp_sendmsg_locked(sk, msg, size)
+    release_sock(sk)
+    return ret
+
+
+def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
+    flags = msg.msg_flags
+    timeo = sock_sndtimeo(sk, bool(flags & MSG_DONTWAIT))
+    copied = 0
+    if sk.sk_state not in (TCP_ESTABLISHED, TCP_CLOSE_WAIT):
+        err, timeo = sk_stream_wait_connect(sk, timeo)
+        if err:
+            return err
+    iov = msg.msg_iov
+    data = memoryview(iov[0] if len(iov) == 1 else b"".join(bytes(b) for b in iov)).cast("B")
+    mss_now = tcp_current_mss(sk)
+    size_goal = mss_now
+    queue = sk.sk_write_queue
+    while copied < size:
+        if sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN:
+            err = -EPIPE
+            break
+        skb = queue[-1] if queue else None
+        copy = size_goal - (skb.tail - skb.data) if skb is not None and not skb.tcp_flags & TCPHDR_FIN else 0
+        if copy <= 0:
+            if not sk_stream_memory_free(sk):
+                if copied:
+                    tcp_push(sk, flags & ~MSG_MORE, mss_now, TCP_NAGLE_PUSH)
+                err, timeo = sk_stream_wait_memory(sk, timeo)
+                if err:
+                    break
+                mss_now = tcp_current_mss(sk)
+                size_goal = mss_now
+                continue
+            from tuxnet.net.core.skbuff import SkBuff
+
+            skb = SkBuff(bytearray(), 0, 0)
+            skb.seq = skb.end_seq = sk.write_seq
+            skb.tcp_flags = TCPHDR_ACK
+            queue.append(skb)
+            if sk.nonagle & TCP_NAGLE_PUSH:
+                sk.nonagle &= ~TCP_NAGLE_PUSH
+            copy = size_goal
+        copy = min(copy, size - copied)
+        buf = skb.buf
+        buf += data[copied:copied + copy]
+        skb.tail = skb.end = len(buf)
+        skb.end_seq = (skb.end_seq + copy) & SEQ_MASK
+        sk.write_seq = (sk.write_seq + copy) & SEQ_MASK
+        sk.sk_wmem_queued += copy
+        copied += copy
+        if copied == size:
+            break
+        if skb.tail - skb.data < size_goal:
+            continue
+        if forced_push(sk):
+            tcp_mark_push(sk, skb)
+            __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_PUSH)
+        elif skb is queue[0]:
+            tcp_push_one(sk, mss_now)
+    else:
+        err = 0
+    if copied:
+        tcp_push(sk, flags, mss_now, sk.nonagle)
+        return copied
+    return err
+
+
+# -- receiving -------------------------------------------------------------------------------
+
+def tcp_cleanup_rbuf(sk: TcpSock, copied: int) -> None:
+    """``tcp_cleanup_rbuf``: after reading, ACK if one is owed or the window opened a lot."""
+    ack = sk.icsk_ack
+    time_to_ack = False
+    if ack.pending & ICSK_ACK_SCHED:
+        if (((sk.rcv_nxt - sk.rcv_wup) & SEQ_MASK) > ack.rcv_mss or ack.pending & ICSK_ACK_PUSHED2
+                or (copied > 0 and ack.pending & ICSK_ACK_PUSHED and not ack.pingpong
+                    and not sk.sk_rmem_alloc)):
+            time_to_ack = True
+    if copied > 0 and not time_to_ack and not sk.sk_shutdown & RCV_SHUTDOWN:
+        rcv_window_now = tcp_receive_window(sk)
+        if 2 * rcv_window_now <= sk.window_clamp:
+            new_window = __tcp_select_window(sk)
+            if new_window and new_window >= 2 * rcv_window_now:
+                time_to_ack = True
+    if time_to_ack and sk.sk_state not in (TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT):
+        tcp_send_ack(sk)
+
+
+def tcp_recvmsg(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | int:
+    """``tcp_recvmsg``: copy from the receive queue, waiting for data as the flags say."""
+    lock_sock(sk)
+    ret = tcp_recvmsg_locked(sk, msg, size, flags)
+    release_sock(sk)
+    return ret
+
+
+def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | int:
+    if sk.sk_state == TCP_LISTEN:
+        return -ENOTCONN
+    if flags & MSG_OOB:
+        return -EINVAL
+    timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
+    peek = bool(flags & MSG_PEEK)
+    seq = sk.copied_seq
+    target = size if flags & MSG_WAITALL else min(sk.sk_rcvlowat, size)
+    target = max(target, 1)
+    out: list[bytes] = []
+    copied = 0
+    queue = sk.sk_receive_queue
+    while copied < size:
+        fin = False
+        found = None
+        for skb in queue:
+            offset = (seq - skb.seq) & SEQ_MASK
+            if offset < skb.tail - skb.data:
+                found = (skb, offset)
+                break
+            if skb.tcp_flags & TCPHDR_FIN and offset == skb.tail - skb.data:
+                fin = True
+                found = (skb, offset)
+                break
+        if found is not None and not fin:
+            skb, offset = found
+            used = min(skb.tail - skb.data - offset, size - copied)
+            if not flags & MSG_TRUNC:
+                start = skb.data + offset
+                out.append(bytes(skb.buf[start:start + used]))
+            seq = (seq + used) & SEQ_MASK
+            copied += used
+            if not peek:
+                sk.copied_seq = seq
+            if used + offset < skb.tail - skb.data:
+                continue
+            if skb.tcp_flags & TCPHDR_FIN:
+                fin = True
+            elif not peek:
+                queue.popleft()
+                sk.sk_rmem_alloc -= skb.tail - skb.data
+                continue
+            else:
+                continue
+        if fin:
+            skb = found[0]
+            seq = (seq + 1) & SEQ_MASK
+            if not peek:
+                sk.copied_seq = seq
+                if queue and queue[0] is skb:
+                    queue.popleft()
+                    sk.sk_rmem_alloc -= skb.tail - skb.data
+            break
+        if copied >= target and not sk.sk_backlog:
+            break
+        if copied:
+            if sk.sk_err or sk.sk_state == TCP_CLOSE or sk.sk_shutdown & RCV_SHUTDOWN or not timeo:
+                break
+        else:
+            if sk.sk_shutdown & RCV_SHUTDOWN:
+                break
+            if sk.sk_err:
+                err = sock_error(sk)
+                return err
+            if sk.sk_state == TCP_CLOSE:
+                return -ENOTCONN
+            if not timeo:
+                return -EAGAIN
+        tcp_cleanup_rbuf(sk, copied)
+        if copied >= target:
+            release_sock(sk)
+            lock_sock(sk)
+        else:
+            last = queue[-1] if queue else None
+            timeo = sk_wait_event(sk, timeo, lambda: (queue[-1] if queue else None) is not last or sk.sk_err
+                                  or sk.sk_shutdown & RCV_SHUTDOWN or sk.sk_state == TCP_CLOSE)
+    tcp_cleanup_rbuf(sk, copied)
+    if not copied and sk.sk_err and not sk.sk_shutdown & RCV_SHUTDOWN:
+        return sock_error(sk)
+    return b"".join(out)
+
+
+# -- closing ---------------------------------------------------------------------------------
+
+_NEW_STATE = {
+    TCP_ESTABLISHED: (TCP_FIN_WAIT1, True), TCP_SYN_SENT: (TCP_CLOSE, False),
+    TCP_SYN_RECV: (TCP_FIN_WAIT1, True), TCP_FIN_WAIT1: (TCP_FIN_WAIT1, False),
+    TCP_FIN_WAIT2: (TCP_FIN_WAIT2, False), TCP_CLOSE: (TCP_CLOSE, False),
+    TCP_CLOSE_WAIT: (TCP_LAST_ACK, True), TCP_LAST_ACK: (TCP_LAST_ACK, False),
+    TCP_LISTEN: (TCP_CLOSE, False), TCP_CLOSING: (TCP_CLOSING, False),
+}
+
+
+def tcp_close_state(sk: TcpSock) -> bool:
+    """``tcp_close_state``: the state after close (RFC 9293 section 3.10.4); True means send FIN."""
+    new, fin = _NEW_STATE.get(sk.sk_state, (sk.sk_state, False))
+    tcp_set_state(sk, new)
+    return fin
+
+
+def tcp_shutdown(sk: TcpSock, how: int) -> None:
+    """``tcp_shutdown``: SHUT_WR sends FIN."""
+    if not how & SEND_SHUTDOWN:
+        return
+    if sk.sk_state in (TCP_ESTABLISHED, TCP_SYN_SENT, TCP_SYN_RECV, TCP_CLOSE_WAIT):
+        if tcp_close_state(sk):
+            tcp_send_fin(sk)
+
+
+def inet_csk_listen_stop(sk: TcpSock) -> None:
+    """``inet_csk_listen_stop``: reset the connections nobody accepted."""
+    while sk.accept_queue:
+        child = sk.accept_queue.popleft()
+        sk.sk_ack_backlog -= 1
+        child.sk_dead = True
+        child.sk_socket = None
+        tcp_disconnect(child, 0)
+        inet_csk_destroy_sock(child)
+
+
+def tcp_disconnect(sk: TcpSock, flags: int) -> int:
+    """``tcp_disconnect``: abort to CLOSE (RST where the peer knows the connection)."""
+    old_state = sk.sk_state
+    if old_state != TCP_CLOSE:
+        tcp_set_state(sk, TCP_CLOSE)
+    if old_state == TCP_LISTEN:
+        inet_csk_listen_stop(sk)
+    elif old_state in (TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_SYN_RECV) or (
+            sk.snd_nxt != sk.write_seq and old_state in (TCP_CLOSING, TCP_LAST_ACK)):
+        tcp_send_active_reset(sk)
+        sk.sk_err = ECONNRESET
+    elif old_state == TCP_SYN_SENT:
+        sk.sk_err = ECONNRESET
+    sk.sk_receive_queue.clear()
+    sk.sk_rmem_alloc = 0
+    sk.out_of_order_queue = []
+    sk.selective_acks = []
+    tcp_write_queue_purge(sk)
+    from tuxnet.net.ipv4.tcp_input import tcp_clear_xmit_timers
+
+    tcp_clear_xmit_timers(sk)
+    sk.inet_dport = 0
+    sk.inet_daddr = 0
+    sk.sk_shutdown = 0
+    sk.srtt_us = 0
+    sk.mdev_us = TCP_TIMEOUT_INIT // 1000
+    sk.icsk_rto = TCP_TIMEOUT_INIT
+    sk.icsk_backoff = 0
+    sk.icsk_retransmits = 0
+    sk.icsk_probes_out = 0
+    sk.snd_cwnd = TCP_INIT_CWND
+    sk.snd_ssthresh = TCP_INFINITE_SSTHRESH
+    sk.snd_cwnd_cnt = 0
+    sk.icsk_ca_state = 0
+    sk.write_seq = (sk.write_seq + sk.max_window + 2) & SEQ_MASK
+    sk.max_window = 0
+    sk.dst_cache = None
+    sk.rx_opt.ts_recent = 0
+    sk.rx_opt.ts_recent_stamp = 0
+    sk.sk_state_change()
+    return 0
+
+
+def sk_stream_wait_close(sk: TcpSock, timeout: int) -> None:
+    """``sk_stream_wait_close``: SO_LINGER with a time waits for the FIN to be acknowledged."""
+    closing = (TCP_FIN_WAIT1, TCP_CLOSING, TCP_LAST_ACK)
+    while timeout and sk.sk_state in closing:
+        timeout = sk_wait_event(sk, timeout, lambda: sk.sk_state not in closing)
+
+
+def tcp_close(sk: TcpSock, timeout: int) -> None:
+    """``tcp_close``: unread data means RST (RFC 2525), linger 0 means RST, else FIN; then the
+    socket lives on as an orphan until the connection is over."""
+    lock_sock(sk)
+    sk.sk_shutdown = SHUTDOWN_MASK
+    host = sk.host
+    if sk.sk_state == TCP_LISTEN:
+        tcp_set_state(sk, TCP_CLOSE)
+        inet_csk_listen_stop(sk)
+    else:
+        data_was_unread = 0
+        for skb in sk.sk_receive_queue:
+            length = (skb.end_seq - skb.seq) & SEQ_MASK
+            if skb.tcp_flags & TCPHDR_FIN:
+                length -= 1
+            data_was_unread += length
+        sk.sk_receive_queue.clear()
+        sk.sk_rmem_alloc = 0
+        if sk.sk_state == TCP_CLOSE:
+            pass
+        elif data_was_unread:
+            tcp_set_state(sk, TCP_CLOSE)
+            tcp_send_active_reset(sk)
+            host.mib.TcpExt["TCPAbortOnClose"] += 1
+        elif sk.sk_linger and not sk.sk_lingertime:
+            tcp_disconnect(sk, 0)
+            host.mib.TcpExt["TCPAbortOnData"] += 1
+        elif tcp_close_state(sk):
+            tcp_send_fin(sk)
+        sk_stream_wait_close(sk, timeout)
+    state = sk.sk_state
+    sk.sk_dead = True
+    sk.sk_socket = None
+    release_sock(sk)
+    if state != TCP_CLOSE and sk.sk_state == TCP_CLOSE:
+        return
+    if sk.sk_state == TCP_FIN_WAIT2:
+        if sk.linger2 < 0:
+            tcp_set_state(sk, TCP_CLOSE)
+            tcp_send_active_reset(sk)
+            host.mib.TcpExt["TCPAbortOnLinger"] += 1
+        else:
+            tmo = tcp_fin_time(sk)
+            if tmo > TCP_TIMEWAIT_LEN:
+                inet_csk_reset_keepalive_timer(sk, tmo - TCP_TIMEWAIT_LEN)
+            else:
+                tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)
+                return
+    if sk.sk_state == TCP_CLOSE:
+        inet_csk_destroy_sock(sk)
+    else:
+        host.tcp_orphans.add(sk)
+
+
+# -- listen and accept -----------------------------------------------------------------------
+
+def inet_csk_listen_start(sk: TcpSock, backlog: int) -> int:
+    """``inet_csk_listen_start``: take (or keep) the port and go to LISTEN."""
+    from tuxnet.kernel.errno import EADDRINUSE
+
+    hashinfo = sk.host.tcp_hashinfo
+    sk.sk_max_ack_backlog = backlog
+    sk.sk_ack_backlog = 0
+    old = sk.sk_state
+    sk.sk_state = TCP_LISTEN
+    if sk.inet_num:
+        tb = hashinfo.bhash.get(sk.inet_num)
+        if tb is not None and hashinfo.bind_conflict(sk, tb):
+            sk.sk_state = old
+            return -EADDRINUSE
+    else:
+        err = hashinfo.get_port(sk, 0)
+        if err:
+            sk.sk_state = old
+            return err
+    sk.inet_sport = sk.inet_num
+    sk.dst_cache = None
+    hashinfo.listen_hash(sk)
+    return 0
+
+
+def inet_csk_accept(sk: TcpSock, flags: int) -> TcpSock | int:
+    """``inet_csk_accept``: the first connection of the accept queue, waiting if there is none."""
+    from tuxnet.kernel.fs import O_NONBLOCK
+
+    lock_sock(sk)
+    try:
+        if sk.sk_state != TCP_LISTEN:
+            return -EINVAL
+        if not sk.accept_queue:
+            timeo = sock_rcvtimeo(sk, bool(flags & O_NONBLOCK))
+            while not sk.accept_queue:
+                if not timeo:
+                    return -EAGAIN
+                timeo = sk_wait_event(sk, timeo, lambda: sk.accept_queue or sk.sk_state != TCP_LISTEN)
+                if sk.sk_state != TCP_LISTEN:
+                    return -EINVAL
+        child = sk.accept_queue.popleft()
+        sk.sk_ack_backlog -= 1
+        child.parent = None
+        return child
+    finally:
+        release_sock(sk)
+
+
+# -- poll and ioctl --------------------------------------------------------------------------
+
+def tcp_poll(sk: TcpSock) -> int:
+    """``tcp_poll``."""
+    state = sk.sk_state
+    if state == TCP_LISTEN:
+        return POLLIN | POLLRDNORM if sk.accept_queue else 0
+    mask = 0
+    if sk.sk_shutdown == SHUTDOWN_MASK or state == TCP_CLOSE:
+        mask |= POLLHUP
+    if sk.sk_shutdown & RCV_SHUTDOWN:
+        mask |= POLLIN | POLLRDNORM | POLLRDHUP
+    if state not in (TCP_SYN_SENT, TCP_SYN_RECV):
+        avail = (sk.rcv_nxt - sk.copied_seq) & SEQ_MASK
+        if avail and avail < 0x80000000 and avail >= min(sk.sk_rcvlowat, 1 << 30):
+            mask |= POLLIN | POLLRDNORM
+        if not sk.sk_shutdown & SEND_SHUTDOWN:
+            if sk.sk_sndbuf - sk.sk_wmem_queued >= sk.sk_wmem_queued >> 1:
+                mask |= POLLOUT | POLLWRNORM
+        else:
+            mask |= POLLOUT | POLLWRNORM
+    if sk.sk_err:
+        mask |= POLLERR
+    return mask
+
+
+def tcp_ioctl(sk: TcpSock, cmd: int) -> int:
+    """``tcp_ioctl``: SIOCINQ (unread bytes), SIOCOUTQ (unacknowledged), SIOCOUTQNSD (unsent)."""
+    if cmd == SIOCINQ:
+        if sk.sk_state == TCP_LISTEN:
+            return -EINVAL
+        answ = (sk.rcv_nxt - sk.copied_seq) & SEQ_MASK
+        if answ and sk.sk_shutdown & RCV_SHUTDOWN:
+            answ -= 1
+        return answ
+    if cmd == SIOCOUTQ:
+        if sk.sk_state == TCP_LISTEN:
+            return -EINVAL
+        return (sk.write_seq - sk.snd_una) & SEQ_MASK
+    if cmd == SIOCOUTQNSD:
+        if sk.sk_state == TCP_LISTEN:
+            return -EINVAL
+        return (sk.write_seq - sk.snd_nxt) & SEQ_MASK
+    return -ENOPROTOOPT
+
+
+# -- options ---------------------------------------------------------------------------------
+
+def _int(optval: Any) -> int | None:
+    if isinstance(optval, bool):
+        return int(optval)
+    if isinstance(optval, int):
+        return optval
+    if isinstance(optval, bytes | bytearray) and len(optval) >= 4:
+        return int.from_bytes(optval[:4], "little", signed=True)
+    return None
+
+
+def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
+    """``do_tcp_setsockopt``."""
+    if optname == TCP_CONGESTION:
+        name = optval.rstrip(b"\0").decode(errors="replace") if isinstance(optval, bytes | bytearray) else str(optval)
+        return 0 if tcp_set_congestion_control(sk, name) else -ENOENT
+    val = _int(optval)
+    if val is None:
+        return -EINVAL
+    lock_sock(sk)
+    try:
+        if optname == TCP_NODELAY:
+            if val:
+                sk.nonagle |= TCP_NAGLE_OFF | TCP_NAGLE_PUSH
+                if sk.sk_write_queue:
+                    __tcp_push_pending_frames(sk, tcp_current_mss(sk), sk.nonagle)
+            else:
+                sk.nonagle &= ~TCP_NAGLE_OFF
+        elif optname == TCP_CORK:
+            if val:
+                sk.nonagle |= TCP_NAGLE_CORK
+            else:
+                sk.nonagle &= ~TCP_NAGLE_CORK
+                if sk.nonagle & TCP_NAGLE_OFF:
+                    sk.nonagle |= TCP_NAGLE_PUSH
+                if sk.sk_write_queue:
+                    __tcp_push_pending_frames(sk, tcp_current_mss(sk), sk.nonagle)
+        elif optname == TCP_MAXSEG:
+            if val and (val < 88 or val > 65535 - 40):
+                return -EINVAL
+            sk.rx_opt.user_mss = val
+        elif optname == TCP_KEEPIDLE:
+            if val < 1 or val > MAX_TCP_KEEPIDLE:
+                return -EINVAL
+            sk.keepalive_time = val * NSEC_PER_SEC
+            if sk.sk_keepopen and sk.sk_state not in (TCP_CLOSE, TCP_LISTEN):
+                inet_csk_reset_keepalive_timer(sk, keepalive_time_when(sk))
+        elif optname == TCP_KEEPINTVL:
+            if val < 1 or val > MAX_TCP_KEEPINTVL:
+                return -EINVAL
+            sk.keepalive_intvl = val * NSEC_PER_SEC
+        elif optname == TCP_KEEPCNT:
+            if val < 1 or val > MAX_TCP_KEEPCNT:
+                return -EINVAL
+            sk.keepalive_probes = val
+        elif optname == TCP_SYNCNT:
+            if val < 1 or val > MAX_TCP_SYNCNT:
+                return -EINVAL
+            sk.icsk_syn_retries = val
+        elif optname == TCP_LINGER2:
+            sk.linger2 = -1 if val < 0 else val * NSEC_PER_SEC
+        elif optname == TCP_DEFER_ACCEPT:
+            sk.defer_accept = max(val, 0)
+        elif optname == TCP_WINDOW_CLAMP:
+            if val and val < 2304 // 2:
+                return -EINVAL
+            sk.window_clamp = val
+        elif optname == TCP_QUICKACK:
+            if val:
+                sk.icsk_ack.pingpong = 0
+                if sk.icsk_ack.pending & ICSK_ACK_SCHED and sk.sk_state not in (TCP_CLOSE, TCP_LISTEN):
+                    __tcp_ack_snd_check(sk, False)
+            else:
+                sk.icsk_ack.pingpong = 1
+        elif optname == TCP_USER_TIMEOUT:
+            if val < 0:
+                return -EINVAL
+            sk.icsk_user_timeout = val * NSEC_PER_MSEC
+        elif optname == TCP_NOTSENT_LOWAT:
+            sk.notsent_lowat = val
+        elif optname == TCP_THIN_LINEAR_TIMEOUTS:
+            sk.thin_lto = 1 if val else 0
+        else:
+            return -ENOPROTOOPT
+        return 0
+    finally:
+        release_sock(sk)
+
+
+def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
+    """``do_tcp_getsockopt``: TCP_INFO returns ``struct tcp_info`` as bytes."""
+    if optname == TCP_INFO:
+        from tuxnet.net.ipv4.tcp_info import tcp_get_info
+
+        return tcp_get_info(sk).pack()
+    if optname == TCP_CONGESTION:
+        return sk.icsk_ca_ops.name.encode().ljust(16, b"\0")
+    values = {
+        TCP_NODELAY: int(bool(sk.nonagle & TCP_NAGLE_OFF)),
+        TCP_CORK: int(bool(sk.nonagle & TCP_NAGLE_CORK)),
+        TCP_MAXSEG: sk.mss_cache if sk.sk_state not in (TCP_CLOSE, TCP_LISTEN) else (sk.rx_opt.user_mss or 536),
+        TCP_KEEPIDLE: keepalive_time_when(sk) // NSEC_PER_SEC,
+        TCP_KEEPINTVL: (sk.keepalive_intvl or sk.host.sysctl["net.ipv4.tcp_keepalive_intvl"] * NSEC_PER_SEC)
+        // NSEC_PER_SEC,
+        TCP_KEEPCNT: sk.keepalive_probes or sk.host.sysctl["net.ipv4.tcp_keepalive_probes"],
+        TCP_SYNCNT: sk.icsk_syn_retries or sk.host.sysctl["net.ipv4.tcp_syn_retries"],
+        TCP_LINGER2: -1 if sk.linger2 < 0 else (sk.linger2 or sk.host.sysctl["net.ipv4.tcp_fin_timeout"]
+                                                * NSEC_PER_SEC) // NSEC_PER_SEC,
+        TCP_DEFER_ACCEPT: sk.defer_accept,
+        TCP_WINDOW_CLAMP: sk.window_clamp,
+        TCP_QUICKACK: int(not sk.icsk_ack.pingpong),
+        TCP_USER_TIMEOUT: sk.icsk_user_timeout // NSEC_PER_MSEC,
+        TCP_NOTSENT_LOWAT: sk.notsent_lowat,
+        TCP_THIN_LINEAR_TIMEOUTS: sk.thin_lto,
+    }
+    if optname in values:
+        return values[optname]
+    return -ENOPROTOOPT
+
+
+def tcp_v4_init_sock(sk: TcpSock) -> None:
+    """``tcp_v4_init_sock``."""
+    tcp_init_sock(sk)
+
+
+def tcp_set_keepalive(sk: TcpSock, on: bool) -> None:
+    """``tcp_set_keepalive``: SO_KEEPALIVE arms or stops the keepalive timer."""
+    if sk.sk_state in (TCP_CLOSE, TCP_LISTEN):
+        return
+    if on:
+        inet_csk_reset_keepalive_timer(sk, keepalive_time_when(sk))
+    else:
+        sk.sk_timer.delete()
+
+
+def inet_csk_get_port(sk: TcpSock, snum: int) -> int:
+    """``inet_csk_get_port``."""
+    return sk.host.tcp_hashinfo.get_port(sk, snum)
+
+
+tcp_prot = Proto(
+    "TCP",
+    close=tcp_close,
+    connect=tcp_v4_connect,
+    disconnect=tcp_disconnect,
+    accept=inet_csk_accept,
+    ioctl=tcp_ioctl,
+    init=tcp_v4_init_sock,
+    shutdown=tcp_shutdown,
+    setsockopt=tcp_setsockopt,
+    getsockopt=tcp_getsockopt,
+    sendmsg=tcp_sendmsg,
+    recvmsg=tcp_recvmsg,
+    backlog_rcv=tcp_v4_do_rcv,
+    poll=tcp_poll,
+    listen=inet_csk_listen_start,
+    keepalive=tcp_set_keepalive,
+    get_port=inet_csk_get_port,
+    sock_class=TcpSock,
+)
+

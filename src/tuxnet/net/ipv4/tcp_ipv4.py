@@ -1,0 +1,455 @@
+"""TCP over IPv4 (net/ipv4/tcp_ipv4.c): receiving segments, connecting, SYN handling, and
+replies sent without a full socket (RST, TIME_WAIT and request-socket ACKs)."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import (
+    EADDRNOTAVAIL,
+    ECONNREFUSED,
+    EHOSTUNREACH,
+    ENETUNREACH,
+    EPROTO,
+)
+from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic, csum_tcpudp_nofold
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, PACKET_HOST, SkBuff, alloc_skb
+from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
+from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED
+from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_build_header, ip_local_out
+from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.tcp_input import tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process
+from tuxnet.net.ipv4.tcp_minisocks import (
+    TCP_TW_ACK,
+    TCP_TW_RST,
+    TCP_TW_SYN,
+    RequestSock,
+    TimeWaitSock,
+    inet_twsk_kill,
+    reqsk_queue_drop,
+    tcp_check_req,
+    tcp_child_process,
+    tcp_create_openreq_child,
+    tcp_timewait_state_process,
+)
+from tuxnet.net.ipv4.tcp_output import (
+    MAX_TCP_HEADER,
+    tcp_advmss,
+    tcp_connect,
+    tcp_full_space,
+    tcp_initialize_rcv_mss,
+    tcp_make_synack,
+    tcp_options_write,
+    tcp_select_initial_window,
+    tcp_simple_retransmit,
+    tcp_sync_mss,
+    tcp_v4_send_check,
+)
+from tuxnet.net.ipv4.tcp_sock import (
+    SEQ_MASK,
+    TCP_CLOSE,
+    TCP_ESTABLISHED,
+    TCP_LISTEN,
+    TCP_NEW_SYN_RECV,
+    TCP_SYN_SENT,
+    TCP_TIME_WAIT,
+    TCP_TIMEOUT_INIT,
+    TCPHDR_ACK,
+    TCPHDR_FIN,
+    TCPHDR_RST,
+    TCPHDR_SYN,
+    TcpOptionsReceived,
+    TcpSock,
+    after,
+    before,
+)
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+_tcphdr = struct.Struct("!HHIIHHHH")
+_ports = struct.Struct("!HHIIBB")
+_addrs = struct.Struct("!II")
+
+
+# -- sequence numbers and timestamps (RFC 6528, net/core/secure_seq.c) -------------------------
+
+def secure_tcp_seq(host: Host, saddr: int, daddr: int, sport: int, dport: int) -> int:
+    """RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock."""
+    f = host.tcp_hashinfo.keyed_hash(saddr, daddr, (sport << 16) | dport)
+    return (f + host.world.now // 4000) & SEQ_MASK
+
+
+def secure_tcp_ts_off(host: Host, saddr: int, daddr: int) -> int:
+    """``secure_tcp_ts_off``: a per-address-pair random TSval offset."""
+    if not host.sysctl["net.ipv4.tcp_timestamps"]:
+        return 0
+    return host.tcp_hashinfo.keyed_hash(saddr, daddr, 0x7473) & SEQ_MASK
+
+
+# -- receive ---------------------------------------------------------------------------------
+
+def tcp_v4_rcv(host: Host, skb: SkBuff) -> int:
+    """``tcp_v4_rcv``: check the segment, find its socket, and hand it over."""
+    mib = host.mib.Tcp
+    if skb.pkt_type != PACKET_HOST:
+        return 0
+    buf = skb.buf
+    th = skb.data
+    length = skb.tail - th
+    if length < 20:
+        return 0
+    doff = (buf[th + 12] >> 4) << 2
+    if doff < 20:
+        mib["InErrs"] += 1
+        return 0
+    if doff > length:
+        return 0
+    nh = skb.network_header
+    saddr, daddr = _addrs.unpack_from(buf, nh + 12)
+    if skb.ip_summed not in (CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY):
+        if csum_partial(memoryview(buf)[th:skb.tail], csum_tcpudp_nofold(saddr, daddr, length, IPPROTO_TCP)) != 0xFFFF:
+            mib["InCsumErrors"] += 1
+            mib["InErrs"] += 1
+            return 0
+        skb.ip_summed = CHECKSUM_UNNECESSARY
+    mib["InSegs"] += 1
+    sport, dport, seq, ack_seq, _, flags = _ports.unpack_from(buf, th)
+    skb.transport_header = th
+    skb.data = th + doff
+    skb.seq = seq
+    skb.end_seq = (seq + (flags & TCPHDR_SYN and 1) + (flags & TCPHDR_FIN and 1) + length - doff) & SEQ_MASK
+    skb.ack_seq = ack_seq
+    skb.tcp_flags = flags
+    hashinfo = host.tcp_hashinfo
+    sk = hashinfo.ehash.get((daddr, dport, saddr, sport))
+    if sk is None:
+        sk = hashinfo.lookup_listener(daddr, dport, skb.dev.ifindex if skb.dev is not None else 0)
+        if sk is None:
+            tcp_v4_send_reset(host, None, skb)
+            return 0
+    state = sk.sk_state
+    if state == TCP_TIME_WAIT:
+        return tcp_v4_timewait(host, sk, skb)
+    if state == TCP_NEW_SYN_RECV:
+        req = sk
+        listener = req.listener
+        if listener.sk_state != TCP_LISTEN:
+            reqsk_queue_drop(req)
+            return tcp_v4_rcv_again(host, skb)
+        nsk = tcp_check_req(listener, skb, req)
+        if nsk is None:
+            return 0
+        if nsk is listener:
+            if tcp_rcv_state_process(listener, skb):
+                tcp_v4_send_reset(host, listener, skb)
+            return 0
+        if tcp_child_process(listener, nsk, skb):
+            tcp_v4_send_reset(host, nsk, skb)
+        return 0
+    if not sock_owned_by_user(sk):
+        return tcp_v4_do_rcv(sk, skb)
+    if not sk_add_backlog(sk, skb, sk.sk_rcvbuf + sk.sk_sndbuf):
+        host.mib.TcpExt["TCPBacklogDrop"] += 1
+    return 0
+
+
+def tcp_v4_rcv_again(host: Host, skb: SkBuff) -> int:
+    """Look the segment up once more (its request socket's listener went away)."""
+    skb.data = skb.transport_header
+    return tcp_v4_rcv(host, skb)
+
+
+def tcp_v4_do_rcv(sk: TcpSock, skb: SkBuff) -> int:
+    """``tcp_v4_do_rcv``: ESTABLISHED takes the fast way, the rest the state machine."""
+    if sk.sk_state == TCP_ESTABLISHED:
+        tcp_rcv_established(sk, skb)
+        return 0
+    if tcp_rcv_state_process(sk, skb):
+        tcp_v4_send_reset(sk.host, sk, skb)
+    return 0
+
+
+def tcp_v4_timewait(host: Host, tw: TimeWaitSock, skb: SkBuff) -> int:
+    """The ``do_time_wait`` branch of ``tcp_v4_rcv``."""
+    verdict = tcp_timewait_state_process(tw, skb)
+    if verdict == TCP_TW_SYN:
+        listener = host.tcp_hashinfo.lookup_listener(tw.inet_rcv_saddr, tw.inet_num,
+                                                     skb.dev.ifindex if skb.dev is not None else 0)
+        if listener is not None:
+            inet_twsk_kill(tw)
+            return tcp_v4_do_rcv(listener, skb)
+        verdict = TCP_TW_ACK
+    if verdict == TCP_TW_ACK:
+        tcp_v4_send_ack(host, skb, tw.snd_nxt, tw.rcv_nxt, tw.rcv_wnd >> tw.rcv_wscale,
+                        (tw.ts_now(), tw.ts_recent) if tw.tstamp_ok else None)
+    elif verdict == TCP_TW_RST:
+        tcp_v4_send_reset(host, None, skb)
+    return 0
+
+
+# -- replies without a socket ------------------------------------------------------------------
+
+def ip_send_unicast_reply(host: Host, skb_in: SkBuff, flags: int, seq: int, ack: int, window: int,
+                          opts: bytes) -> None:
+    """``ip_send_unicast_reply``: a bare segment back to the sender of ``skb_in``."""
+    buf = skb_in.buf
+    nh = skb_in.network_header
+    th = skb_in.transport_header
+    saddr, daddr = _addrs.unpack_from(buf, nh + 12)
+    sport, dport = struct.unpack_from("!HH", buf, th)
+    rt = ip_route_output_key(host, saddr, daddr)
+    if isinstance(rt, int):
+        return
+    th_len = 20 + len(opts)
+    skb = alloc_skb(th_len, MAX_TCP_HEADER)
+    d = skb.data
+    skb.put(th_len)
+    _tcphdr.pack_into(skb.buf, d, dport, sport, seq, ack, (th_len << 10) | flags, window, 0, 0)
+    skb.buf[d + 20:d + th_len] = opts
+    skb.transport_header = d
+    skb.buf[d + 16:d + 18] = csum_tcpudp_magic(daddr, saddr, th_len, IPPROTO_TCP,
+                                               csum_partial(memoryview(skb.buf)[d:d + th_len])).to_bytes(2, "big")
+    skb.dst = rt
+    ip_build_header(host, None, skb, daddr, saddr, IPPROTO_TCP, host.sysctl["net.ipv4.ip_default_ttl"],
+                    0, True)
+    host.mib.Tcp["OutSegs"] += 1
+    if flags & TCPHDR_RST:
+        host.mib.Tcp["OutRsts"] += 1
+    ip_local_out(host, None, skb)
+
+
+def tcp_v4_send_reset(host: Host, sk: Any, skb: SkBuff) -> None:
+    """``tcp_v4_send_reset`` (RFC 9293 section 3.10.7.1): never answer a RST; with an ACK, the RST
+    takes its sequence number from it; otherwise RST|ACK acknowledges the segment."""
+    flags = skb.tcp_flags
+    if flags & TCPHDR_RST or skb.pkt_type != PACKET_HOST:
+        return
+    if skb.dst is not None and skb.dst.rt_type not in (1, 2):
+        return
+    if flags & TCPHDR_ACK:
+        ip_send_unicast_reply(host, skb, TCPHDR_RST, skb.ack_seq, 0, 0, b"")
+    else:
+        ip_send_unicast_reply(host, skb, TCPHDR_RST | TCPHDR_ACK, 0, skb.end_seq, 0, b"")
+
+
+def tcp_v4_send_ack(host: Host, skb: SkBuff, seq: int, ack: int, window: int,
+                    ts: tuple[int, int] | None) -> None:
+    """``tcp_v4_send_ack``: the ACK of a TIME_WAIT or request socket."""
+    opts = tcp_options_write(ts=ts) if ts is not None else b""
+    ip_send_unicast_reply(host, skb, TCPHDR_ACK, seq, ack, min(window, 0xFFFF), opts)
+
+
+def tcp_v4_reqsk_send_ack(listener: TcpSock, skb: SkBuff, req: RequestSock) -> None:
+    """``tcp_v4_reqsk_send_ack``."""
+    tcp_v4_send_ack(listener.host, skb, (req.snt_isn + 1) & SEQ_MASK, (req.rcv_isn + 1) & SEQ_MASK,
+                    req.rcv_wnd >> req.rcv_wscale, (req.ts_now(), req.ts_recent) if req.tstamp_ok else None)
+
+
+# -- passive open ----------------------------------------------------------------------------
+
+def tcp_v4_send_synack(listener: TcpSock, req: RequestSock) -> int:
+    """``tcp_v4_send_synack`` → ``ip_build_and_send_pkt``."""
+    host = listener.host
+    rt = ip_route_output_key(host, req.rmt_addr, req.loc_addr, listener.sk_bound_dev_if)
+    if isinstance(rt, int):
+        return rt
+    skb = tcp_make_synack(listener, req)
+    skb.dst = rt
+    ip_build_header(host, None, skb, req.loc_addr, req.rmt_addr, IPPROTO_TCP, listener.uc_ttl, listener.tos,
+                    True)
+    req.snt_synack = host.world.now
+    host.mib.Tcp["OutSegs"] += 1
+    return ip_local_out(host, None, skb)
+
+
+def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
+    """``tcp_v4_conn_request`` → ``tcp_conn_request``: a SYN for a listener."""
+    host = listener.host
+    mib = host.mib.TcpExt
+    if listener.sk_ack_backlog >= listener.sk_max_ack_backlog:
+        mib["ListenOverflows"] += 1
+        mib["ListenDrops"] += 1
+        return 0
+    if listener.syn_queue_len >= max(listener.sk_max_ack_backlog, 1):
+        mib["TCPReqQFullDrop"] += 1
+        mib["ListenDrops"] += 1
+        return 0
+    buf = skb.buf
+    nh = skb.network_header
+    saddr, daddr = _addrs.unpack_from(buf, nh + 12)
+    th = skb.transport_header
+    sport, dport = struct.unpack_from("!HH", buf, th)
+    rt = ip_route_output_key(host, saddr, daddr, listener.sk_bound_dev_if)
+    if isinstance(rt, int):
+        mib["ListenDrops"] += 1
+        return 0
+    opt = TcpOptionsReceived()
+    opt.user_mss = listener.rx_opt.user_mss
+    tcp_parse_options(skb, opt, False)
+    sysctl = host.sysctl
+    req = RequestSock(listener, daddr, dport, saddr, sport)
+    req.rcv_isn = skb.seq
+    req.peer_mss = opt.mss_clamp or 536
+    req.tstamp_ok = opt.saw_tstamp and bool(sysctl["net.ipv4.tcp_timestamps"])
+    req.sack_ok = opt.sack_ok and bool(sysctl["net.ipv4.tcp_sack"])
+    req.wscale_ok = opt.wscale_ok and bool(sysctl["net.ipv4.tcp_window_scaling"])
+    req.snd_wscale = opt.snd_wscale
+    req.ts_recent = opt.rcv_tsval if req.tstamp_ok else 0
+    req.ts_off = secure_tcp_ts_off(host, daddr, saddr)
+    mtu = rt.mtu or rt.dev.mtu
+    req.mss = tcp_advmss(listener, mtu)
+    rcv_wnd, clamp, wscale = tcp_select_initial_window(
+        listener, tcp_full_space(listener), req.mss - (12 if req.tstamp_ok else 0), req.wscale_ok)
+    req.rcv_wnd = rcv_wnd
+    req.window_clamp = clamp if req.wscale_ok else min(clamp, 65535)
+    req.rcv_wscale = wscale if req.wscale_ok else 0
+    req.snt_isn = secure_tcp_seq(host, daddr, saddr, dport, sport)
+    host.tcp_hashinfo.ehash_insert(req)
+    listener.syn_queue_len += 1
+    tcp_v4_send_synack(listener, req)
+    req.timer.mod(host.world.now + TCP_TIMEOUT_INIT)
+    return 0
+
+
+def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> TcpSock | None:
+    """``tcp_v4_syn_recv_sock``: make the child socket, unless the accept queue is full."""
+    host = listener.host
+    if listener.sk_ack_backlog >= listener.sk_max_ack_backlog:
+        host.mib.TcpExt["ListenOverflows"] += 1
+        host.mib.TcpExt["ListenDrops"] += 1
+        return None
+    rt = ip_route_output_key(host, req.rmt_addr, req.loc_addr, listener.sk_bound_dev_if)
+    if isinstance(rt, int):
+        host.mib.TcpExt["ListenDrops"] += 1
+        return None
+    newsk = tcp_create_openreq_child(listener, req, skb)
+    newsk.dst_cache = rt
+    mtu = rt.mtu or rt.dev.mtu
+    newsk.advmss = req.mss
+    tcp_sync_mss(newsk, mtu)
+    tcp_initialize_rcv_mss(newsk)
+    hashinfo = host.tcp_hashinfo
+    hashinfo.bind_hash(newsk, req.loc_port)
+    hashinfo.ehash_replace(req, newsk)
+    return newsk
+
+
+# -- active open -----------------------------------------------------------------------------
+
+def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
+    """``tcp_v4_connect``: route, pick the source address and port, then ``tcp_connect``."""
+    host = sk.host
+    if dport == 0:
+        return -EADDRNOTAVAIL
+    rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+    if isinstance(rt, int):
+        if rt == -ENETUNREACH:
+            host.mib.Ip["OutNoRoutes"] += 1
+        return rt
+    if rt.rt_type not in (1, 2):
+        return -ENETUNREACH
+    if not sk.inet_saddr:
+        sk.inet_saddr = rt.saddr
+    if not sk.inet_rcv_saddr:
+        sk.inet_rcv_saddr = sk.inet_saddr
+    sk.inet_daddr = daddr if daddr else rt.saddr
+    sk.inet_dport = dport
+    sk.dst_cache = rt
+    from tuxnet.net.ipv4.tcp_input import tcp_set_state
+
+    tcp_set_state(sk, TCP_SYN_SENT)
+    hashinfo = host.tcp_hashinfo
+    err = hashinfo.hash_connect(sk, _check_established)
+    if err < 0:
+        tcp_set_state(sk, TCP_CLOSE)
+        sk.inet_dport = 0
+        sk.dst_cache = None
+        return err
+    sk.inet_sport = sk.inet_num
+    hashinfo.ehash_insert(sk)
+    sk.write_seq = secure_tcp_seq(host, sk.inet_saddr, sk.inet_daddr, sk.inet_sport, dport)
+    sk.tsoffset = secure_tcp_ts_off(host, sk.inet_saddr, sk.inet_daddr)
+    sk.inet_id = sk.write_seq & 0xFFFF
+    return tcp_connect(sk)
+
+
+def _check_established(sk: TcpSock, port: int) -> bool:
+    """``__inet_check_established``: is (saddr, port, daddr, dport) free?  A TIME_WAIT socket
+    there may be reused when ``tcp_tw_reuse`` allows it (``tcp_twsk_unique``)."""
+    hashinfo = sk.host.tcp_hashinfo
+    other = hashinfo.ehash.get((sk.inet_rcv_saddr, port, sk.inet_daddr, sk.inet_dport))
+    if other is None:
+        return True
+    if other.sk_state == TCP_TIME_WAIT:
+        reuse = sk.host.sysctl["net.ipv4.tcp_tw_reuse"]
+        loopback = (sk.inet_daddr >> 24) == 127
+        if other.tstamp_ok and (reuse == 1 or (reuse == 2 and loopback)) and \
+                sk.host.world.now - other.ts_recent_stamp > 1_000_000_000:
+            inet_twsk_kill(other)
+            return True
+    return False
+
+
+# -- tearing down ----------------------------------------------------------------------------
+
+def inet_unhash(sk: Any) -> None:
+    """``inet_unhash``: out of the established or listening table; the port goes back unless
+    the user bound it explicitly."""
+    hashinfo = sk.host.tcp_hashinfo
+    if sk.sk_state == TCP_LISTEN or sk in hashinfo.lhash.get(sk.inet_num, ()):
+        hashinfo.listen_unhash(sk)
+    hashinfo.ehash_remove(sk)
+    if not getattr(sk, "bind_port_locked", False):
+        hashinfo.put_port(sk)
+
+
+def inet_csk_destroy_sock(sk: TcpSock) -> None:
+    """``inet_csk_destroy_sock``: free an orphan that reached CLOSE."""
+    sk.host.tcp_hashinfo.put_port(sk)
+    sk.sk_receive_queue.clear()
+    sk.out_of_order_queue = []
+    sk.sk_write_queue.clear()
+    sk.tcp_rtx_queue.clear()
+    sk.sk_rmem_alloc = 0
+    sk.sk_wmem_queued = 0
+    sk.host.tcp_orphans.discard(sk)
+
+
+# -- ICMP errors -----------------------------------------------------------------------------
+
+def tcp_v4_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int) -> None:
+    """``tcp_v4_err``: an ICMP error about one of our segments (RFC 1122 4.2.3.9, RFC 5927)."""
+    buf = skb.buf
+    ihl = (buf[inner] & 0x0F) * 4
+    saddr, daddr = _addrs.unpack_from(buf, inner + 12)
+    sport, dport, seq = struct.unpack_from("!HHI", buf, inner + ihl)
+    sk = host.tcp_hashinfo.ehash.get((saddr, sport, daddr, dport))
+    if sk is None or sk.sk_state in (TCP_TIME_WAIT, TCP_NEW_SYN_RECV):
+        return
+    if before(seq, sk.snd_una) or after(seq, sk.snd_nxt):
+        host.mib.TcpExt["OutOfWindowIcmps"] += 1
+        return
+    if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        mtu = info & 0xFFFF
+        if 68 <= mtu and sk.dst_cache is not None:
+            ip_rt_update_pmtu(host, daddr, mtu)
+            sk.dst_cache = None
+            tcp_simple_retransmit(sk, mtu)
+        return
+    if type == ICMP_DEST_UNREACH:
+        err = {0: ENETUNREACH, 1: EHOSTUNREACH, 2: EPROTO, 3: ECONNREFUSED}.get(code, EHOSTUNREACH)
+    elif type == ICMP_TIME_EXCEEDED:
+        err = EHOSTUNREACH
+    else:
+        return
+    if sk.sk_state == TCP_SYN_SENT and not sock_owned_by_user(sk):
+        sk.sk_err = err
+        sk.sk_error_report()
+        from tuxnet.net.ipv4.tcp_input import tcp_done
+
+        tcp_done(sk)
+    else:
+        sk.sk_err_soft = err
+

@@ -1,0 +1,370 @@
+"""The small TCP sockets (net/ipv4/tcp_minisocks.c): request sockets for half-open passive
+connections, and TIME_WAIT sockets that outlive a closed connection for 60 s."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
+from tuxnet.net.ipv4.tcp_input import (
+    TCP_PAWS_24DAYS,
+    TCP_PAWS_WINDOW,
+    tcp_parse_options,
+    tcp_rcv_state_process,
+)
+from tuxnet.net.ipv4.tcp_sock import (
+    SEQ_MASK,
+    TCP_CLOSE,
+    TCP_FIN_WAIT2,
+    TCP_NEW_SYN_RECV,
+    TCP_RTO_MAX,
+    TCP_SYN_RECV,
+    TCP_TIME_WAIT,
+    TCP_TIMEOUT_INIT,
+    TCP_TIMEWAIT_LEN,
+    TCPHDR_ACK,
+    TCPHDR_FIN,
+    TCPHDR_RST,
+    TCPHDR_SYN,
+    TcpOptionsReceived,
+    TcpSock,
+    after,
+    before,
+)
+
+if TYPE_CHECKING:
+    from tuxnet.net.core.skbuff import SkBuff
+
+TCP_TW_SUCCESS = 0
+TCP_TW_RST = 1
+TCP_TW_ACK = 2
+TCP_TW_SYN = 3
+
+
+class RequestSock:
+    """``struct tcp_request_sock``: a received SYN waiting for the final ACK (state NEW_SYN_RECV)."""
+
+    def __init__(self, listener: TcpSock, loc_addr: int, loc_port: int, rmt_addr: int, rmt_port: int) -> None:
+        self.listener = listener
+        self.host = listener.host
+        self.sk_state = TCP_NEW_SYN_RECV
+        self.loc_addr = loc_addr
+        self.loc_port = loc_port
+        self.rmt_addr = rmt_addr
+        self.rmt_port = rmt_port
+        self.rcv_isn = 0
+        self.snt_isn = 0
+        self.mss = 0
+        self.peer_mss = 536
+        self.wscale_ok = False
+        self.snd_wscale = 0
+        self.rcv_wscale = 0
+        self.sack_ok = False
+        self.tstamp_ok = False
+        self.ts_recent = 0
+        self.ts_off = 0
+        self.rcv_wnd = 0
+        self.window_clamp = 0
+        self.num_retrans = 0
+        self.num_timeout = 0
+        self.snt_synack = 0
+        self.timer = self.host.timer(reqsk_timer_handler, self)
+        # the ehash key fields, shared with full sockets
+        self.inet_rcv_saddr = loc_addr
+        self.inet_num = loc_port
+        self.inet_daddr = rmt_addr
+        self.inet_dport = rmt_port
+        self.sk_bound_dev_if = 0
+
+    def ts_now(self) -> int:
+        return (self.host.world.now // 1_000_000 + self.ts_off) & SEQ_MASK
+
+
+def reqsk_queue_drop(req: RequestSock) -> None:
+    """``inet_csk_reqsk_queue_drop``: forget a half-open connection."""
+    req.timer.delete()
+    listener = req.listener
+    listener.host.tcp_hashinfo.ehash_remove(req)
+    if listener.syn_queue_len > 0:
+        listener.syn_queue_len -= 1
+
+
+def reqsk_timer_handler(req: RequestSock) -> None:
+    """``reqsk_timer_handler``: retransmit the SYN-ACK with backoff, ``tcp_synack_retries`` times."""
+    from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_send_synack
+
+    listener = req.listener
+    max_retries = listener.icsk_syn_retries or listener.host.sysctl["net.ipv4.tcp_synack_retries"]
+    if listener.sk_state != 10 or req.num_timeout >= max_retries:
+        reqsk_queue_drop(req)
+        return
+    tcp_v4_send_synack(listener, req)
+    req.num_retrans += 1
+    req.num_timeout += 1
+    listener.host.mib.TcpExt["TCPSynRetrans"] += 1
+    listener.host.mib.Tcp["RetransSegs"] += 1
+    req.timer.mod(req.host.world.now + min(TCP_TIMEOUT_INIT << req.num_timeout, TCP_RTO_MAX))
+
+
+class TimeWaitSock:
+    """``struct tcp_timewait_sock``: what remains of a closed connection (RFC 9293 TIME-WAIT)."""
+
+    def __init__(self, sk: TcpSock, state: int) -> None:
+        self.host = sk.host
+        self.sk_state = TCP_TIME_WAIT
+        self.tw_substate = state
+        self.inet_rcv_saddr = sk.inet_rcv_saddr
+        self.inet_num = sk.inet_num
+        self.inet_daddr = sk.inet_daddr
+        self.inet_dport = sk.inet_dport
+        self.inet_saddr = sk.inet_saddr
+        self.sk_bound_dev_if = sk.sk_bound_dev_if
+        self.sk_reuse = sk.sk_reuse
+        self.sk_reuseport = sk.sk_reuseport
+        self.rcv_nxt = sk.rcv_nxt
+        self.snd_nxt = sk.snd_nxt
+        self.rcv_wnd = (sk.rcv_wup + sk.rcv_wnd - sk.rcv_nxt) & SEQ_MASK
+        if self.rcv_wnd >= 0x80000000:
+            self.rcv_wnd = 0
+        self.rcv_wscale = sk.rx_opt.rcv_wscale
+        self.tstamp_ok = sk.rx_opt.tstamp_ok
+        self.ts_recent = sk.rx_opt.ts_recent
+        self.ts_recent_stamp = sk.rx_opt.ts_recent_stamp
+        self.tsoffset = sk.tsoffset
+        self.timer = sk.host.timer(tw_timer_handler, self)
+
+    def schedule(self, timeo: int) -> None:
+        """``inet_twsk_schedule``."""
+        self.timer.mod(self.host.world.now + timeo)
+
+    def ts_now(self) -> int:
+        return (self.host.world.now // 1_000_000 + self.tsoffset) & SEQ_MASK
+
+
+def tw_timer_handler(tw: TimeWaitSock) -> None:
+    """``tw_timer_handler`` → ``inet_twsk_kill``: the TIME_WAIT period is over."""
+    tw.host.mib.TcpExt["TW"] += 1
+    inet_twsk_kill(tw)
+
+
+def inet_twsk_kill(tw: TimeWaitSock) -> None:
+    tw.timer.delete()
+    hashinfo = tw.host.tcp_hashinfo
+    hashinfo.ehash_remove(tw)
+    hashinfo.put_port(tw)
+
+
+def tcp_fin_time(sk: TcpSock) -> int:
+    """``tcp_fin_time``: how long an orphan waits in FIN_WAIT2 (``tcp_fin_timeout``)."""
+    fin_timeout = sk.linger2 if sk.linger2 > 0 else sk.host.sysctl["net.ipv4.tcp_fin_timeout"] * 1_000_000_000
+    rto = sk.icsk_rto
+    return max(fin_timeout, (rto << 2) - (rto >> 1))
+
+
+def tcp_time_wait(sk: TcpSock, state: int, timeo: int) -> None:
+    """``tcp_time_wait``: replace the socket by a TIME_WAIT socket and close it."""
+    from tuxnet.net.ipv4.tcp_input import tcp_done
+
+    hashinfo = sk.host.tcp_hashinfo
+    tw = TimeWaitSock(sk, state)
+    rto = sk.icsk_rto
+    timeo = max(timeo, (rto << 2) - (rto >> 1))
+    if state == TCP_TIME_WAIT:
+        timeo = TCP_TIMEWAIT_LEN
+    hashinfo.ehash_replace(sk, tw)
+    tb = hashinfo.bhash.get(sk.inet_num)
+    if tb is not None:
+        tb.owners.append(tw)
+    tw.schedule(timeo)
+    tcp_done(sk)
+
+
+def tcp_timewait_state_process(tw: TimeWaitSock, skb: SkBuff) -> int:
+    """``tcp_timewait_state_process``: RFC 9293 TIME-WAIT handling with RFC 7323 PAWS and
+    Linux's acceptance of a new SYN (higher sequence number or timestamp)."""
+    opt = TcpOptionsReceived()
+    opt.tstamp_ok = tw.tstamp_ok
+    tcp_parse_options(skb, opt, True)
+    flags = skb.tcp_flags
+    seq, end_seq = skb.seq, skb.end_seq
+    paws_reject = False
+    if opt.saw_tstamp and tw.ts_recent_stamp:
+        diff = (tw.ts_recent - opt.rcv_tsval) & SEQ_MASK
+        if TCP_PAWS_WINDOW < diff < 0x80000000 and tw.host.world.now - tw.ts_recent_stamp < TCP_PAWS_24DAYS:
+            paws_reject = not flags & TCPHDR_RST
+    if tw.tw_substate == TCP_FIN_WAIT2:
+        if paws_reject or not _in_window(seq, end_seq, tw.rcv_nxt, (tw.rcv_nxt + tw.rcv_wnd) & SEQ_MASK):
+            return TCP_TW_ACK
+        if flags & TCPHDR_RST:
+            inet_twsk_kill(tw)
+            return TCP_TW_SUCCESS
+        if flags & TCPHDR_SYN and not before(seq, tw.rcv_nxt):
+            inet_twsk_kill(tw)
+            return TCP_TW_RST
+        if not flags & TCPHDR_ACK or not after(end_seq, tw.rcv_nxt) or end_seq == seq:
+            return TCP_TW_SUCCESS
+        if not flags & TCPHDR_FIN or end_seq != ((tw.rcv_nxt + 1) & SEQ_MASK):
+            inet_twsk_kill(tw)
+            return TCP_TW_RST
+        tw.tw_substate = TCP_TIME_WAIT
+        tw.rcv_nxt = end_seq
+        if opt.saw_tstamp:
+            tw.ts_recent = opt.rcv_tsval
+            tw.ts_recent_stamp = tw.host.world.now
+        tw.schedule(TCP_TIMEWAIT_LEN)
+        return TCP_TW_ACK
+    if not paws_reject and seq == tw.rcv_nxt and (seq == end_seq or flags & TCPHDR_RST):
+        if flags & TCPHDR_RST:
+            if not tw.host.sysctl["net.ipv4.tcp_rfc1337"]:
+                inet_twsk_kill(tw)
+                return TCP_TW_SUCCESS
+        else:
+            tw.schedule(TCP_TIMEWAIT_LEN)
+        if opt.saw_tstamp:
+            tw.ts_recent = opt.rcv_tsval
+            tw.ts_recent_stamp = tw.host.world.now
+        return TCP_TW_SUCCESS
+    if flags & TCPHDR_SYN and not flags & (TCPHDR_RST | TCPHDR_ACK) and not paws_reject and (
+            after(seq, tw.rcv_nxt) or (opt.saw_tstamp and ((tw.ts_recent - opt.rcv_tsval) & SEQ_MASK) >= 0x80000000)):
+        return TCP_TW_SYN
+    if paws_reject:
+        tw.host.mib.TcpExt["PAWSEstab"] += 1
+    if not flags & TCPHDR_RST:
+        if paws_reject or flags & TCPHDR_ACK:
+            tw.schedule(TCP_TIMEWAIT_LEN)
+        return TCP_TW_ACK
+    return TCP_TW_SUCCESS
+
+
+def _in_window(seq: int, end_seq: int, s_win: int, e_win: int) -> bool:
+    """``tcp_in_window``."""
+    if seq == s_win:
+        return True
+    if after(end_seq, s_win) and before(seq, e_win):
+        return True
+    return seq == e_win and seq == end_seq
+
+
+def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -> TcpSock:
+    """``tcp_create_openreq_child``: the full socket of a passive open, in SYN_RECV."""
+    from tuxnet.net.ipv4.tcp import tcp_init_sock
+
+    newsk = TcpSock(listener.host, listener.sk_prot, listener.sk_family, listener.sk_type,
+                    listener.sk_protocol)
+    tcp_init_sock(newsk)
+    newsk.sk_state = TCP_SYN_RECV
+    newsk.parent = listener
+    for attr in ("sk_reuse", "sk_reuseport", "sk_bound_dev_if", "sk_rcvbuf", "sk_sndbuf", "sk_userlocks",
+                 "sk_priority", "sk_mark", "sk_keepopen", "sk_linger", "sk_lingertime", "uc_ttl", "tos",
+                 "nonagle", "linger2", "keepalive_time", "keepalive_intvl", "keepalive_probes",
+                 "icsk_user_timeout", "icsk_ca_ops", "notsent_lowat", "sk_rcvtimeo", "sk_sndtimeo"):
+        setattr(newsk, attr, getattr(listener, attr))
+    newsk.rx_opt.user_mss = listener.rx_opt.user_mss
+    newsk.inet_daddr = req.rmt_addr
+    newsk.inet_dport = req.rmt_port
+    newsk.inet_rcv_saddr = req.loc_addr
+    newsk.inet_saddr = req.loc_addr
+    newsk.inet_sport = req.loc_port
+    newsk.rcv_nxt = (req.rcv_isn + 1) & SEQ_MASK
+    newsk.rcv_wup = newsk.rcv_nxt
+    newsk.copied_seq = newsk.rcv_nxt
+    isn1 = (req.snt_isn + 1) & SEQ_MASK
+    newsk.snd_una = newsk.snd_nxt = newsk.snd_up = isn1
+    newsk.write_seq = newsk.pushed_seq = newsk.snd_sml = isn1
+    newsk.snd_wl1 = req.rcv_isn
+    newsk.rcv_wnd = req.rcv_wnd
+    newsk.rcv_ssthresh = req.rcv_wnd
+    newsk.window_clamp = req.window_clamp
+    opt = newsk.rx_opt
+    opt.wscale_ok = req.wscale_ok
+    opt.snd_wscale = req.snd_wscale if req.wscale_ok else 0
+    opt.rcv_wscale = req.rcv_wscale if req.wscale_ok else 0
+    opt.sack_ok = req.sack_ok
+    opt.tstamp_ok = req.tstamp_ok
+    opt.ts_recent = req.ts_recent
+    opt.ts_recent_stamp = listener.host.world.now
+    opt.mss_clamp = req.peer_mss
+    newsk.tcp_header_len = 32 if req.tstamp_ok else 20
+    newsk.tsoffset = req.ts_off
+    buf = skb.buf
+    th = skb.transport_header
+    newsk.snd_wnd = ((buf[th + 14] << 8) | buf[th + 15]) << opt.snd_wscale
+    newsk.max_window = newsk.snd_wnd
+    newsk.total_retrans = req.num_retrans
+    newsk.lsndtime = listener.host.world.now
+    if req.snt_synack and not req.num_retrans:
+        from tuxnet.net.ipv4.tcp_input import tcp_rtt_estimator, tcp_set_rto
+
+        tcp_rtt_estimator(newsk, max(1, (listener.host.world.now - req.snt_synack) // 1000))
+        tcp_set_rto(newsk)
+    listener.host.mib.Tcp["PassiveOpens"] += 1
+    return newsk
+
+
+def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
+    """``tcp_check_req``: the segment that should complete a passive open.  Returns the new
+    child, the listener (meaning: answer with RST), or None (dropped)."""
+    from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_reqsk_send_ack, tcp_v4_send_synack, tcp_v4_syn_recv_sock
+
+    flags = skb.tcp_flags
+    opt = TcpOptionsReceived()
+    opt.tstamp_ok = req.tstamp_ok
+    tcp_parse_options(skb, opt, True)
+    paws_reject = False
+    if opt.saw_tstamp:
+        diff = (req.ts_recent - opt.rcv_tsval) & SEQ_MASK
+        paws_reject = TCP_PAWS_WINDOW < diff < 0x80000000 and not flags & TCPHDR_RST
+    if skb.seq == req.rcv_isn and flags & TCPHDR_SYN and not flags & TCPHDR_RST:
+        # A retransmitted SYN: resend the SYN-ACK.
+        tcp_v4_send_synack(listener, req)
+        req.num_retrans += 1
+        return None
+    if flags & TCPHDR_ACK and skb.ack_seq != ((req.snt_isn + 1) & SEQ_MASK):
+        return listener
+    rcv_nxt = (req.rcv_isn + 1) & SEQ_MASK
+    if paws_reject or not _in_window(skb.seq, skb.end_seq, rcv_nxt, (rcv_nxt + req.rcv_wnd) & SEQ_MASK):
+        if not flags & TCPHDR_RST:
+            tcp_v4_reqsk_send_ack(listener, skb, req)
+        if paws_reject:
+            listener.host.mib.TcpExt["PAWSEstab"] += 1
+        return None
+    if opt.saw_tstamp and not after(skb.seq, rcv_nxt):
+        req.ts_recent = opt.rcv_tsval
+    if skb.seq == req.rcv_isn:
+        flags &= ~TCPHDR_SYN
+    if flags & (TCPHDR_RST | TCPHDR_SYN):
+        listener.host.mib.TcpExt["EmbryonicRsts"] += 1
+        reqsk_queue_drop(req)
+        return listener if not flags & TCPHDR_RST else None
+    if not flags & TCPHDR_ACK:
+        return None
+    if listener.defer_accept and skb.end_seq == rcv_nxt:
+        return None
+    child = tcp_v4_syn_recv_sock(listener, skb, req)
+    if child is None:
+        if listener.host.sysctl["net.ipv4.tcp_abort_on_overflow"]:
+            reqsk_queue_drop(req)
+            return listener
+        return None
+    req.timer.delete()
+    if listener.syn_queue_len > 0:
+        listener.syn_queue_len -= 1
+    listener.accept_queue.append(child)
+    listener.sk_ack_backlog += 1
+    return child
+
+
+def tcp_child_process(parent: TcpSock, child: TcpSock, skb: SkBuff) -> int:
+    """``tcp_child_process``: run the completing segment through the child, then wake
+    ``accept()`` on the parent.  Non-zero means: reset."""
+    ret = 0
+    if not sock_owned_by_user(child):
+        ret = tcp_rcv_state_process(child, skb)
+        parent.sk_data_ready()
+    else:
+        sk_add_backlog(child, skb, child.sk_rcvbuf + child.sk_sndbuf)
+    if child.sk_state == TCP_CLOSE and child in parent.accept_queue:
+        parent.accept_queue.remove(child)
+        parent.sk_ack_backlog -= 1
+    return ret
+

@@ -1,0 +1,273 @@
+"""``struct tcp_sock`` with ``struct inet_connection_sock`` (include/linux/tcp.h,
+include/net/inet_connection_sock.h), the TCP states and the constants of include/net/tcp.h."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.net.core.sock import Sock
+from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+    from tuxnet.net.core.skbuff import SkBuff
+
+# include/net/tcp_states.h
+TCP_ESTABLISHED = 1
+TCP_SYN_SENT = 2
+TCP_SYN_RECV = 3
+TCP_FIN_WAIT1 = 4
+TCP_FIN_WAIT2 = 5
+TCP_TIME_WAIT = 6
+TCP_CLOSE = 7
+TCP_CLOSE_WAIT = 8
+TCP_LAST_ACK = 9
+TCP_LISTEN = 10
+TCP_CLOSING = 11
+TCP_NEW_SYN_RECV = 12
+
+TCP_STATE_NAMES = {
+    TCP_ESTABLISHED: "ESTABLISHED", TCP_SYN_SENT: "SYN_SENT", TCP_SYN_RECV: "SYN_RECV",
+    TCP_FIN_WAIT1: "FIN_WAIT1", TCP_FIN_WAIT2: "FIN_WAIT2", TCP_TIME_WAIT: "TIME_WAIT",
+    TCP_CLOSE: "CLOSE", TCP_CLOSE_WAIT: "CLOSE_WAIT", TCP_LAST_ACK: "LAST_ACK",
+    TCP_LISTEN: "LISTEN", TCP_CLOSING: "CLOSING", TCP_NEW_SYN_RECV: "NEW_SYN_RECV",
+}
+
+# TCP header flags (TCPHDR_*)
+TCPHDR_FIN = 0x01
+TCPHDR_SYN = 0x02
+TCPHDR_RST = 0x04
+TCPHDR_PSH = 0x08
+TCPHDR_ACK = 0x10
+TCPHDR_URG = 0x20
+TCPHDR_ECE = 0x40
+TCPHDR_CWR = 0x80
+
+# options
+TCPOPT_EOL = 0
+TCPOPT_NOP = 1
+TCPOPT_MSS = 2
+TCPOPT_WINDOW = 3
+TCPOPT_SACK_PERM = 4
+TCPOPT_SACK = 5
+TCPOPT_TIMESTAMP = 8
+TCPOLEN_TSTAMP_ALIGNED = 12
+TCP_MAX_WSCALE = 14
+
+# timing (include/net/tcp.h), in nanoseconds
+TCP_TIMEWAIT_LEN = 60 * NSEC_PER_SEC
+TCP_FIN_TIMEOUT = TCP_TIMEWAIT_LEN
+TCP_RTO_MAX = 120 * NSEC_PER_SEC
+TCP_RTO_MIN = 200 * NSEC_PER_MSEC
+TCP_TIMEOUT_INIT = 1 * NSEC_PER_SEC
+TCP_DELACK_MAX = 200 * NSEC_PER_MSEC
+TCP_DELACK_MIN = 40 * NSEC_PER_MSEC
+TCP_ATO_MIN = 40 * NSEC_PER_MSEC
+TCP_RESOURCE_PROBE_INTERVAL = 500 * NSEC_PER_MSEC
+TCP_KEEPALIVE_TIME = 7200 * NSEC_PER_SEC
+TCP_MAX_QUICKACKS = 16
+TCP_INIT_CWND = 10
+TCP_MSS_DEFAULT = 536
+TCP_MIN_MSS = 88
+MAX_TCP_HEADER = 128 + 60
+TCP_INFINITE_SSTHRESH = 0x7FFFFFFF
+
+# nonagle bits
+TCP_NAGLE_OFF = 1
+TCP_NAGLE_CORK = 2
+TCP_NAGLE_PUSH = 4
+
+# icsk_ack.pending
+ICSK_ACK_SCHED = 1
+ICSK_ACK_TIMER = 2
+ICSK_ACK_PUSHED = 4
+ICSK_ACK_PUSHED2 = 8
+ICSK_ACK_NOW = 16
+
+# icsk_pending (which event the retransmit timer is armed for)
+ICSK_TIME_RETRANS = 1
+ICSK_TIME_DACK = 2
+ICSK_TIME_PROBE0 = 3
+ICSK_TIME_LOSS_PROBE = 5
+
+# icsk_ca_state
+TCP_CA_Open = 0
+TCP_CA_Disorder = 1
+TCP_CA_CWR = 2
+TCP_CA_Recovery = 3
+TCP_CA_Loss = 4
+
+# TCP_SKB_CB(skb)->sacked
+TCPCB_SACKED_ACKED = 0x01
+TCPCB_SACKED_RETRANS = 0x02
+TCPCB_LOST = 0x04
+TCPCB_EVER_RETRANS = 0x80
+
+SEQ_MASK = 0xFFFFFFFF
+
+
+def before(a: int, b: int) -> bool:
+    """``before(seq1, seq2)``: seq1 precedes seq2 in sequence space."""
+    return ((a - b) & SEQ_MASK) >= 0x80000000
+
+
+def after(a: int, b: int) -> bool:
+    return ((b - a) & SEQ_MASK) >= 0x80000000
+
+
+class TcpOptionsReceived:
+    """``struct tcp_options_received``: what the peer negotiated and last sent."""
+
+    __slots__ = ("saw_tstamp", "tstamp_ok", "sack_ok", "wscale_ok", "snd_wscale", "rcv_wscale",
+                 "rcv_tsval", "rcv_tsecr", "ts_recent", "ts_recent_stamp", "mss_clamp", "user_mss",
+                 "num_sacks", "sacks")
+
+    def __init__(self) -> None:
+        self.saw_tstamp = False
+        self.tstamp_ok = False
+        self.sack_ok = False
+        self.wscale_ok = False
+        self.snd_wscale = 0
+        self.rcv_wscale = 0
+        self.rcv_tsval = 0
+        self.rcv_tsecr = 0
+        self.ts_recent = 0
+        self.ts_recent_stamp = 0
+        self.mss_clamp = 0
+        self.user_mss = 0
+        self.num_sacks = 0
+        self.sacks: list[tuple[int, int]] = []
+
+
+class IcskAck:
+    """``inet_connection_sock.icsk_ack``: delayed-ACK state."""
+
+    __slots__ = ("pending", "quick", "pingpong", "ato", "timeout", "lrcvtime", "last_seg_size",
+                 "rcv_mss")
+
+    def __init__(self) -> None:
+        self.pending = 0
+        self.quick = 0
+        self.pingpong = 0
+        self.ato = 0
+        self.timeout = 0
+        self.lrcvtime = 0
+        self.last_seg_size = 0
+        self.rcv_mss = TCP_MSS_DEFAULT
+
+
+class TcpSock(Sock):
+    """A TCP socket: connection state, sequence space, queues and timers."""
+
+    def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
+        super().__init__(host, prot, family, type, protocol)
+        sysctl = host.sysctl
+        # sequence space
+        self.snd_una = 0
+        self.snd_nxt = 0
+        self.snd_wnd = 0
+        self.snd_wl1 = 0
+        self.snd_sml = 0
+        self.snd_up = 0
+        self.max_window = 0
+        self.write_seq = 0
+        self.pushed_seq = 0
+        self.rcv_nxt = 0
+        self.rcv_wnd = 0
+        self.rcv_wup = 0
+        self.copied_seq = 0
+        self.rcv_ssthresh = 0
+        self.window_clamp = 0
+        self.urg_data = 0
+        # sizes
+        self.mss_cache = TCP_MSS_DEFAULT
+        self.advmss = TCP_MSS_DEFAULT
+        self.tcp_header_len = 20
+        self.pmtu_cookie = 0
+        self.rx_opt = TcpOptionsReceived()
+        self.tsoffset = 0
+        # congestion control
+        self.snd_cwnd = TCP_INIT_CWND
+        self.snd_cwnd_cnt = 0
+        self.snd_cwnd_clamp = 0xFFFFFFFF
+        self.snd_ssthresh = TCP_INFINITE_SSTHRESH
+        self.prior_cwnd = 0
+        self.prior_ssthresh = 0
+        self.high_seq = 0
+        self.packets_out = 0
+        self.retrans_out = 0
+        self.lost_out = 0
+        self.sacked_out = 0
+        self.dup_acks = 0
+        self.reordering = sysctl["net.ipv4.tcp_reordering"]
+        self.undo_marker = 0
+        self.prr_delivered = 0
+        self.prr_out = 0
+        self.icsk_ca_state = TCP_CA_Open
+        self.icsk_ca_ops: Any = None
+        self.ca_priv: Any = None
+        # RTT (RFC 6298), microseconds as in Linux
+        self.srtt_us = 0
+        self.mdev_us = 0
+        self.mdev_max_us = 0
+        self.rttvar_us = 0
+        self.rtt_seq = 0
+        self.icsk_rto = TCP_TIMEOUT_INIT
+        self.icsk_retransmits = 0
+        self.icsk_backoff = 0
+        self.icsk_probes_out = 0
+        self.icsk_pending = 0
+        self.icsk_timeout = 0
+        self.icsk_user_timeout = 0
+        self.icsk_syn_retries = 0
+        self.icsk_ack = IcskAck()
+        self.retrans_stamp = 0
+        self.total_retrans = 0
+        self.lsndtime = 0
+        self.rcv_tstamp = 0
+        # the user's choices
+        self.nonagle = 0
+        self.linger2 = 0
+        self.keepalive_time = 0
+        self.keepalive_intvl = 0
+        self.keepalive_probes = 0
+        self.defer_accept = 0
+        self.notsent_lowat = 0
+        self.thin_lto = 0
+        # queues
+        self.sk_write_queue: deque[SkBuff] = deque()
+        self.tcp_rtx_queue: deque[SkBuff] = deque()
+        self.out_of_order_queue: list[SkBuff] = []
+        self.selective_acks: list[tuple[int, int]] = []
+        self.duplicate_sack: list[tuple[int, int]] = []
+        # listener state (icsk_accept_queue)
+        self.accept_queue: deque[TcpSock] = deque()
+        self.syn_queue_len = 0
+        self.parent: TcpSock | None = None
+        # statistics (tcp_info)
+        self.segs_in = 0
+        self.segs_out = 0
+        self.data_segs_in = 0
+        self.data_segs_out = 0
+        self.bytes_acked = 0
+        self.bytes_received = 0
+        self.bytes_sent = 0
+        self.bytes_retrans = 0
+        self.delivered = 0
+        self.rcv_space = 0
+        # timers (softirq context), set up by tcp_init_xmit_timers
+        self.icsk_retransmit_timer: Any = None
+        self.icsk_delack_timer: Any = None
+        self.sk_timer: Any = None
+
+    def __repr__(self) -> str:
+        from tuxnet.net.core.utils import in_ntoa
+
+        return (f"<TcpSock {TCP_STATE_NAMES.get(self.sk_state)} {in_ntoa(self.inet_rcv_saddr)}:"
+                f"{self.inet_num} -> {in_ntoa(self.inet_daddr)}:{self.inet_dport}>")
+
+    def tcp_send_head(self) -> SkBuff | None:
+        """``tcp_send_head``: the first segment not yet sent."""
+        return self.sk_write_queue[0] if self.sk_write_queue else None
+

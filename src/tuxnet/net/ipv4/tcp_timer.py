@@ -1,0 +1,258 @@
+"""TCP timers (net/ipv4/tcp_timer.c): retransmission, persist (zero-window probe), delayed ACK
+and keepalive, each running in softirq context when its time comes."""
+
+from __future__ import annotations
+
+from tuxnet.kernel.errno import ETIMEDOUT
+from tuxnet.net.ipv4.tcp_input import (
+    tcp_done,
+    tcp_set_ca_state,
+    tcp_write_queue_purge,
+)
+from tuxnet.net.ipv4.tcp_output import (
+    inet_csk_reset_xmit_timer,
+    tcp_packets_in_flight,
+    tcp_retransmit_skb,
+    tcp_send_ack,
+    tcp_send_active_reset,
+    tcp_send_probe0,
+    tcp_write_wakeup,
+)
+from tuxnet.net.ipv4.tcp_sock import (
+    ICSK_ACK_SCHED,
+    ICSK_ACK_TIMER,
+    ICSK_TIME_PROBE0,
+    ICSK_TIME_RETRANS,
+    TCP_ATO_MIN,
+    TCP_CA_Loss,
+    TCP_CLOSE,
+    TCP_ESTABLISHED,
+    TCP_FIN_WAIT2,
+    TCP_LISTEN,
+    TCP_RESOURCE_PROBE_INTERVAL,
+    TCP_RTO_MAX,
+    TCP_RTO_MIN,
+    TCP_SYN_RECV,
+    TCP_SYN_SENT,
+    TCP_TIMEOUT_INIT,
+    TCP_TIMEWAIT_LEN,
+    TCPCB_LOST,
+    TCPCB_SACKED_ACKED,
+    TCPCB_SACKED_RETRANS,
+    TcpSock,
+)
+from tuxnet.world import NSEC_PER_SEC
+
+
+def tcp_init_xmit_timers(sk: TcpSock) -> None:
+    """``tcp_init_xmit_timers`` → ``inet_csk_init_xmit_timers``."""
+    host = sk.host
+    sk.icsk_retransmit_timer = host.timer(tcp_write_timer, sk)
+    sk.icsk_delack_timer = host.timer(tcp_delack_timer, sk)
+    sk.sk_timer = host.timer(tcp_keepalive_timer, sk)
+
+
+def tcp_write_err(sk: TcpSock) -> None:
+    """``tcp_write_err``: give up on the connection with ETIMEDOUT (or the soft error seen)."""
+    sk.sk_err = sk.sk_err_soft or ETIMEDOUT
+    sk.sk_error_report()
+    tcp_write_queue_purge(sk)
+    tcp_done(sk)
+    sk.host.mib.TcpExt["TCPAbortOnTimeout"] += 1
+
+
+def retransmits_timed_out(sk: TcpSock, boundary: int, timeout: int) -> bool:
+    """``retransmits_timed_out``: has the time for ``boundary`` backed-off RTOs passed since the
+    first retransmission?  (Linux counts time, not retransmissions.)"""
+    if not sk.icsk_retransmits:
+        return False
+    start = sk.retrans_stamp
+    if not start:
+        return False
+    if not timeout:
+        rto_base = TCP_TIMEOUT_INIT if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV) else TCP_RTO_MIN
+        linear_backoff_thresh = (TCP_RTO_MAX // rto_base).bit_length() - 1
+        if boundary <= linear_backoff_thresh:
+            timeout = ((2 << boundary) - 1) * rto_base
+        else:
+            timeout = ((2 << linear_backoff_thresh) - 1) * rto_base + \
+                (boundary - linear_backoff_thresh) * TCP_RTO_MAX
+    return sk.host.world.now - start >= timeout
+
+
+def tcp_write_timeout(sk: TcpSock) -> bool:
+    """``tcp_write_timeout``: True when the connection was aborted."""
+    sysctl = sk.host.sysctl
+    if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
+        retry_until = sk.icsk_syn_retries or sysctl["net.ipv4.tcp_syn_retries"]
+        expired = retransmits_timed_out(sk, retry_until, sk.icsk_user_timeout)
+    else:
+        retry_until = sysctl["net.ipv4.tcp_retries2"]
+        if sk.sk_dead:
+            retry_until = sysctl["net.ipv4.tcp_orphan_retries"] or 8
+        expired = retransmits_timed_out(sk, retry_until, sk.icsk_user_timeout)
+    if expired:
+        tcp_write_err(sk)
+        return True
+    return False
+
+
+def tcp_enter_loss(sk: TcpSock) -> None:
+    """``tcp_enter_loss``: after an RTO, everything outstanding counts as lost; cwnd drops to one
+    segment and slow start begins again (RFC 5681 section 3.1)."""
+    if sk.icsk_ca_state <= 1 or sk.snd_una == sk.high_seq or not sk.prior_ssthresh:
+        sk.prior_ssthresh = sk.snd_ssthresh
+        sk.snd_ssthresh = sk.icsk_ca_ops.ssthresh(sk)
+    sk.snd_cwnd_cnt = 0
+    sk.retrans_out = 0
+    sk.lost_out = 0
+    sk.sacked_out = 0
+    sk.dup_acks = 0
+    for skb in sk.tcp_rtx_queue:
+        skb.sacked &= ~(TCPCB_SACKED_RETRANS | TCPCB_SACKED_ACKED)
+        skb.sacked |= TCPCB_LOST
+        sk.lost_out += 1
+    sk.snd_cwnd = tcp_packets_in_flight(sk) + 1
+    sk.high_seq = sk.snd_nxt
+    tcp_set_ca_state(sk, TCP_CA_Loss)
+    sk.icsk_ca_ops.cwnd_event(sk, 3)
+
+
+def tcp_retransmit_timer(sk: TcpSock) -> None:
+    """``tcp_retransmit_timer``: the RTO expired (RFC 6298 section 5): retransmit the oldest
+    segment and double the RTO."""
+    if not sk.packets_out or not sk.tcp_rtx_queue:
+        return
+    host = sk.host
+    if not sk.snd_wnd and not sk.sk_dead and sk.sk_state not in (TCP_SYN_SENT, TCP_SYN_RECV):
+        # The peer shrank its window to zero: keep probing but count toward the abort.
+        if host.world.now - sk.rcv_tstamp > TCP_RTO_MAX:
+            tcp_write_err(sk)
+            return
+        tcp_enter_loss(sk)
+        tcp_retransmit_skb(sk, sk.tcp_rtx_queue[0])
+        _backoff(sk)
+        return
+    if tcp_write_timeout(sk):
+        return
+    if not sk.icsk_retransmits:
+        host.mib.TcpExt["TCPTimeouts"] += 1
+    tcp_enter_loss(sk)
+    head = sk.tcp_rtx_queue[0]
+    if tcp_retransmit_skb(sk, head) < 0:
+        inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, TCP_RESOURCE_PROBE_INTERVAL)
+        return
+    _backoff(sk)
+
+
+def _backoff(sk: TcpSock) -> None:
+    sk.icsk_backoff += 1
+    sk.icsk_retransmits += 1
+    if sk.sk_state == TCP_ESTABLISHED and sk.thin_lto and sk.packets_out <= 4 and sk.icsk_retransmits <= 6:
+        sk.icsk_backoff = 0
+    else:
+        sk.icsk_rto = min(sk.icsk_rto << 1, TCP_RTO_MAX)
+    inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, sk.icsk_rto)
+
+
+def tcp_probe_timer(sk: TcpSock) -> None:
+    """``tcp_probe_timer``: the persist timer (RFC 9293 section 3.8.6.1)."""
+    if sk.packets_out or not sk.sk_write_queue:
+        sk.icsk_probes_out = 0
+        return
+    max_probes = sk.host.sysctl["net.ipv4.tcp_retries2"]
+    if sk.sk_dead:
+        max_probes = sk.host.sysctl["net.ipv4.tcp_orphan_retries"] or 8
+    if sk.icsk_user_timeout and sk.icsk_probes_out and \
+            sk.host.world.now - sk.rcv_tstamp >= sk.icsk_user_timeout:
+        tcp_write_err(sk)
+        return
+    if sk.icsk_probes_out >= max_probes:
+        tcp_write_err(sk)
+        return
+    tcp_send_probe0(sk)
+
+
+def tcp_write_timer(sk: TcpSock) -> None:
+    """``tcp_write_timer`` → ``tcp_write_timer_handler``."""
+    if sk.sk_state in (TCP_CLOSE, TCP_LISTEN) or not sk.icsk_pending:
+        return
+    event = sk.icsk_pending
+    sk.icsk_pending = 0
+    if event == ICSK_TIME_RETRANS:
+        tcp_retransmit_timer(sk)
+    elif event == ICSK_TIME_PROBE0:
+        tcp_probe_timer(sk)
+
+
+def tcp_delack_timer(sk: TcpSock) -> None:
+    """``tcp_delack_timer_handler``: the delayed ACK is due."""
+    ack = sk.icsk_ack
+    if sk.sk_state in (TCP_CLOSE, TCP_LISTEN) or not ack.pending & ICSK_ACK_TIMER:
+        return
+    ack.pending &= ~ICSK_ACK_TIMER
+    if ack.pending & ICSK_ACK_SCHED:
+        if not ack.pingpong:
+            ack.ato = min(ack.ato << 1, sk.icsk_rto)
+        else:
+            ack.pingpong = 0
+            ack.ato = TCP_ATO_MIN
+        tcp_send_ack(sk)
+        sk.host.mib.TcpExt["DelayedACKs"] += 1
+
+
+def keepalive_time_when(sk: TcpSock) -> int:
+    return sk.keepalive_time or sk.host.sysctl["net.ipv4.tcp_keepalive_time"] * NSEC_PER_SEC
+
+
+def keepalive_intvl_when(sk: TcpSock) -> int:
+    return sk.keepalive_intvl or sk.host.sysctl["net.ipv4.tcp_keepalive_intvl"] * NSEC_PER_SEC
+
+
+def keepalive_probes(sk: TcpSock) -> int:
+    return sk.keepalive_probes or sk.host.sysctl["net.ipv4.tcp_keepalive_probes"]
+
+
+def inet_csk_reset_keepalive_timer(sk: TcpSock, when: int) -> None:
+    sk.sk_timer.mod(sk.host.world.now + when)
+
+
+def tcp_keepalive_timer(sk: TcpSock) -> None:
+    """``tcp_keepalive_timer``: orphaned FIN_WAIT2 expiry, and keepalive probes (RFC 1122
+    section 4.2.3.6) after ``tcp_keepalive_time`` of silence."""
+    host = sk.host
+    if sk.sk_state == TCP_LISTEN:
+        return
+    if sk.sk_state == TCP_FIN_WAIT2 and sk.sk_dead:
+        from tuxnet.net.ipv4.tcp_minisocks import tcp_fin_time, tcp_time_wait
+
+        if sk.linger2 >= 0:
+            tmo = tcp_fin_time(sk) - TCP_TIMEWAIT_LEN
+            if tmo > 0:
+                tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)
+                return
+        tcp_send_active_reset(sk)
+        tcp_done(sk)
+        return
+    if not sk.sk_keepopen or sk.sk_state in (TCP_CLOSE, TCP_SYN_SENT):
+        return
+    elapsed = keepalive_time_when(sk)
+    if sk.packets_out or sk.sk_write_queue:
+        inet_csk_reset_keepalive_timer(sk, elapsed)
+        return
+    idle = host.world.now - max(sk.rcv_tstamp, sk.icsk_ack.lrcvtime)
+    if idle >= elapsed:
+        if (sk.icsk_user_timeout and idle >= sk.icsk_user_timeout and sk.icsk_probes_out > 0) or \
+                (not sk.icsk_user_timeout and sk.icsk_probes_out >= keepalive_probes(sk)):
+            tcp_send_active_reset(sk)
+            tcp_write_err(sk)
+            return
+        if tcp_write_wakeup(sk) <= 0:
+            sk.icsk_probes_out += 1
+            host.mib.TcpExt["TCPKeepAlive"] += 1
+            elapsed = keepalive_intvl_when(sk)
+        else:
+            elapsed = TCP_RESOURCE_PROBE_INTERVAL
+    else:
+        elapsed -= idle
+    inet_csk_reset_keepalive_timer(sk, elapsed)

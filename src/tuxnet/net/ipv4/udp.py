@@ -1,0 +1,413 @@
+"""UDP (RFC 768; net/ipv4/udp.c): datagrams, port lookup, and ICMP port unreachable.
+
+Sending: ``udp_sendmsg`` → ``ip_make_skb`` → ``udp_send_skb`` → ``ip_send_skb``.
+Receiving: ``udp_rcv`` → ``__udp4_lib_rcv`` → ``__udp4_lib_lookup`` → ``udp_queue_rcv_skb``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import (
+    EADDRINUSE,
+    ECONNREFUSED,
+    EDESTADDRREQ,
+    EHOSTUNREACH,
+    EINVAL,
+    EMSGSIZE,
+    ENETUNREACH,
+    ENOPROTOOPT,
+    ENOTCONN,
+    EOPNOTSUPP,
+    EAGAIN,
+)
+from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, alloc_skb
+from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock, sk_wait_event, sock_error, sock_rcvtimeo
+from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
+from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, icmp_send
+from tuxnet.net.ipv4.ip_output import IP_DF, IPPROTO_UDP, MAX_HEADER, ip_build_header, ip_send_skb
+from tuxnet.net.ipv4.fib import RTN_BROADCAST
+from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_update_pmtu
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+UDP_HLEN = 8
+MSG_PEEK = 0x2
+MSG_TRUNC = 0x20
+MSG_DONTWAIT = 0x40
+MSG_ERRQUEUE = 0x2000
+SIOCINQ = 0x541B
+SIOCOUTQ = 0x5411
+POLLIN = 0x001
+POLLOUT = 0x004
+POLLERR = 0x008
+POLLRDNORM = 0x040
+POLLWRNORM = 0x100
+TCP_ESTABLISHED = 1
+TCP_CLOSE = 7
+
+_udphdr = struct.Struct("!HHHH")
+_addrs = struct.Struct("!II")
+
+
+class UdpSock(Sock):
+    """``struct udp_sock``."""
+
+    def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
+        super().__init__(host, prot, family, type, protocol)
+        self.sk_receive_queue: deque[Any] = deque()
+
+
+# -- ports -----------------------------------------------------------------------------------
+
+def udp_lib_get_port(sk: UdpSock, snum: int) -> int:
+    """``udp_lib_get_port``: bind a port (a random free one for 0)."""
+    table = sk.host.udp_table
+    if snum:
+        for other in table.get(snum, ()):
+            if other is sk:
+                continue
+            if sk.sk_reuse and other.sk_reuse or sk.sk_reuseport and other.sk_reuseport:
+                continue
+            a, b = sk.inet_rcv_saddr, other.inet_rcv_saddr
+            if sk.sk_bound_dev_if and other.sk_bound_dev_if and sk.sk_bound_dev_if != other.sk_bound_dev_if:
+                continue
+            if not a or not b or a == b:
+                return -EADDRINUSE
+        table.setdefault(snum, []).append(sk)
+        sk.inet_num = snum
+        return 0
+    low, high = sk.host.sysctl["net.ipv4.ip_local_port_range"]
+    remaining = high - low + 1
+    start = sk.host.rng.randrange(remaining)
+    for i in range(remaining):
+        port = low + (start + i) % remaining
+        if port not in table:
+            table[port] = [sk]
+            sk.inet_num = port
+            return 0
+    return -EADDRINUSE
+
+
+def udp_lib_unhash(sk: UdpSock) -> None:
+    lst = sk.host.udp_table.get(sk.inet_num)
+    if lst and sk in lst:
+        lst.remove(sk)
+        if not lst:
+            del sk.host.udp_table[sk.inet_num]
+    sk.inet_num = 0
+
+
+def __udp4_lib_lookup(host: Host, saddr: int, sport: int, daddr: int, dport: int, dif: int) -> UdpSock | None:
+    """``__udp4_lib_lookup``: the best-scoring socket (exact addresses beat wildcards)."""
+    best = None
+    best_score = -1
+    for sk in host.udp_table.get(dport, ()):
+        score = 0
+        if sk.inet_rcv_saddr:
+            if sk.inet_rcv_saddr != daddr:
+                continue
+            score += 4
+        if sk.inet_daddr:
+            if sk.inet_daddr != saddr:
+                continue
+            score += 4
+        if sk.inet_dport:
+            if sk.inet_dport != sport:
+                continue
+            score += 4
+        if sk.sk_bound_dev_if:
+            if sk.sk_bound_dev_if != dif:
+                continue
+            score += 4
+        if score > best_score:
+            best, best_score = sk, score
+    return best
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+def ip_make_skb(sk: UdpSock, data: bytes, saddr: int, daddr: int, dport: int, rt: Any) -> SkBuff:
+    """``ip_make_skb`` → ``__ip_make_skb``: one datagram with room for the headers."""
+    skb = alloc_skb(UDP_HLEN + len(data), MAX_HEADER)
+    d = skb.data
+    skb.put(UDP_HLEN)
+    skb.put_data(data)
+    skb.transport_header = d
+    _udphdr.pack_into(skb.buf, d, sk.inet_sport, dport, UDP_HLEN + len(data), 0)
+    skb.dst = rt
+    skb.sk = sk
+    ip_build_header(sk.host, sk, skb, saddr, daddr, IPPROTO_UDP, sk.uc_ttl, sk.tos, False)
+    return skb
+
+
+def udp_send_skb(sk: UdpSock, skb: SkBuff, saddr: int, daddr: int) -> int:
+    """``udp_send_skb``: the checksum (left partial, RFC 768 pseudo-header) and ``ip_send_skb``."""
+    d = skb.transport_header
+    length = skb.tail - d
+    struct.pack_into("!H", skb.buf, d + 6, csum_tcpudp_nofold(saddr, daddr, length, IPPROTO_UDP))
+    skb.ip_summed = CHECKSUM_PARTIAL
+    skb.csum_start = d
+    skb.csum_offset = 6
+    err = ip_send_skb(sk.host, sk, skb)
+    if err < 0:
+        sk.host.mib.Udp["SndbufErrors"] += 1
+        return err
+    sk.host.mib.Udp["OutDatagrams"] += 1
+    return 0
+
+
+def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
+    """``udp_sendmsg``: route, build, send.  A datagram that cannot fit gets EMSGSIZE."""
+    host = sk.host
+    if size > 65535 - 8 - 20:
+        return -EMSGSIZE
+    if msg.msg_name is not None:
+        _, daddr, dport = msg.msg_name
+        if dport == 0:
+            return -EINVAL
+    else:
+        if sk.sk_state != TCP_ESTABLISHED:
+            return -EDESTADDRREQ
+        daddr, dport = sk.inet_daddr, sk.inet_dport
+    data = b"".join(bytes(b) for b in msg.msg_iov)
+    rt = sk.dst_cache if msg.msg_name is None and sk.dst_cache is not None and \
+        sk.dst_cache.genid == host.rt_genid else None
+    if rt is None:
+        rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+        if isinstance(rt, int):
+            if rt == -ENETUNREACH:
+                host.mib.Ip["OutNoRoutes"] += 1
+            return rt
+        if msg.msg_name is None:
+            sk.dst_cache = rt
+    if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
+        return -13  # -EACCES: broadcast needs SO_BROADCAST
+    if sk.pmtudisc and len(data) + 28 > (rt.mtu or rt.dev.mtu):
+        return -EMSGSIZE
+    saddr = sk.inet_saddr or rt.saddr
+    skb = ip_make_skb(sk, data, saddr, daddr, dport, rt)
+    if sk.pmtudisc:
+        nh = skb.network_header
+        skb.buf[nh + 6] |= IP_DF >> 8
+    err = udp_send_skb(sk, skb, saddr, daddr)
+    return err if err < 0 else size
+
+
+# -- receiving -------------------------------------------------------------------------------
+
+def udp_rcv(host: Host, skb: SkBuff) -> int:
+    """``udp_rcv`` → ``__udp4_lib_rcv``: check length and checksum, find the socket."""
+    mib = host.mib.Udp
+    buf = skb.buf
+    d = skb.data
+    avail = skb.tail - d
+    if avail < UDP_HLEN:
+        mib["InErrors"] += 1
+        return 0
+    sport, dport, ulen, check = _udphdr.unpack_from(buf, d)
+    if ulen > avail or ulen < UDP_HLEN:
+        mib["InErrors"] += 1
+        return 0
+    skb.tail = d + ulen
+    nh = skb.network_header
+    saddr, daddr = _addrs.unpack_from(buf, nh + 12)
+    if check and skb.ip_summed not in (CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY):
+        if csum_partial(memoryview(buf)[d:d + ulen], csum_tcpudp_nofold(saddr, daddr, ulen, IPPROTO_UDP)) != 0xFFFF:
+            mib["InCsumErrors"] += 1
+            mib["InErrors"] += 1
+            return 0
+    if ipv4_is_multicast(daddr) or ipv4_is_lbcast(daddr) or (skb.dst is not None and skb.dst.rt_type == RTN_BROADCAST):
+        delivered = False
+        for sk in list(host.udp_table.get(dport, ())):
+            if sk.inet_rcv_saddr and sk.inet_rcv_saddr != daddr and not ipv4_is_lbcast(daddr):
+                continue
+            udp_queue_rcv_skb(sk, skb.copy(), saddr, sport)
+            delivered = True
+        if not delivered:
+            mib["IgnoredMulti"] += 1
+        return 0
+    sk = __udp4_lib_lookup(host, saddr, sport, daddr, dport, skb.dev.ifindex if skb.dev is not None else 0)
+    if sk is None:
+        mib["NoPorts"] += 1
+        icmp_send(host, skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0)
+        return 0
+    return udp_queue_rcv_skb(sk, skb, saddr, sport)
+
+
+def udp_queue_rcv_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> int:
+    """``__udp_queue_rcv_skb``: queue unless the receive buffer is full (RcvbufErrors)."""
+    mib = sk.host.mib.Udp
+    length = skb.tail - skb.data - UDP_HLEN
+    if sk.sk_rmem_alloc + length > sk.sk_rcvbuf:
+        mib["RcvbufErrors"] += 1
+        mib["InErrors"] += 1
+        return 0
+    skb.data += UDP_HLEN
+    skb.cb = (saddr, sport)
+    sk.sk_receive_queue.append(skb)
+    sk.sk_rmem_alloc += length
+    mib["InDatagrams"] += 1
+    sk.sk_data_ready()
+    return 0
+
+
+def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
+    """``udp_recvmsg``: one datagram (truncated to ``size``; MSG_TRUNC reports the real length
+    in ``msg.msg_flags``)."""
+    if flags & MSG_ERRQUEUE:
+        if not sk.sk_error_queue:
+            return -EAGAIN
+        err, offender, payload = sk.sk_error_queue.popleft()
+        msg.msg_name = offender
+        msg.msg_control = err
+        return payload[:size]
+    lock_sock(sk)
+    try:
+        timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
+        while not sk.sk_receive_queue:
+            err = sock_error(sk)
+            if err:
+                return err
+            if sk.sk_shutdown & 1:
+                return b""
+            if not timeo:
+                return -EAGAIN
+            timeo = sk_wait_event(sk, timeo, lambda: sk.sk_receive_queue or sk.sk_err or sk.sk_shutdown & 1)
+        skb = sk.sk_receive_queue[0]
+        length = skb.tail - skb.data
+        if not flags & MSG_PEEK:
+            sk.sk_receive_queue.popleft()
+            sk.sk_rmem_alloc -= length
+        data = bytes(skb.buf[skb.data:skb.data + min(size, length)])
+        if length > size:
+            msg.msg_flags |= MSG_TRUNC
+        saddr, sport = skb.cb
+        msg.msg_name = (in_ntoa(saddr), sport)
+        return data
+    finally:
+        release_sock(sk)
+
+
+def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int) -> None:
+    """``__udp4_lib_err``: an ICMP error about a datagram we sent goes to its socket
+    (as ``sk_err`` when connected, and to the error queue with IP_RECVERR)."""
+    buf = skb.buf
+    ihl = (buf[inner] & 0x0F) * 4
+    saddr, daddr = _addrs.unpack_from(buf, inner + 12)
+    sport, dport = struct.unpack_from("!HH", buf, inner + ihl)
+    sk = __udp4_lib_lookup(host, daddr, dport, saddr, sport, 0)
+    if sk is None:
+        host.mib.Icmp["InErrors"] += 1
+        return
+    if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        ip_rt_update_pmtu(host, daddr, info & 0xFFFF)
+        err = EMSGSIZE
+    elif type == ICMP_DEST_UNREACH:
+        err = {0: ENETUNREACH, 1: EHOSTUNREACH, 3: ECONNREFUSED}.get(code, EHOSTUNREACH)
+    else:
+        err = EHOSTUNREACH
+    offender = (in_ntoa(int.from_bytes(buf[skb.network_header + 12:skb.network_header + 16], "big")), 0)
+    if sk.recverr:
+        sk.sk_error_queue.append(((err, type, code, info), offender, bytes(buf[inner:skb.tail])))
+        sk.sk_err = err
+    elif sk.sk_state == TCP_ESTABLISHED:
+        sk.sk_err = err
+    else:
+        return
+    sk.sk_error_report()
+
+
+# -- the rest of udp_prot --------------------------------------------------------------------
+
+def udp_connect(sk: UdpSock, daddr: int, dport: int) -> int:
+    """``ip4_datagram_connect``: fix the peer and choose the source address."""
+    rt = ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+    if isinstance(rt, int):
+        return rt
+    if rt.rt_type == RTN_BROADCAST and not sk.sk_broadcast:
+        return -13
+    if not sk.inet_saddr:
+        sk.inet_saddr = rt.saddr
+    if not sk.inet_rcv_saddr:
+        sk.inet_rcv_saddr = rt.saddr
+    sk.inet_daddr = daddr
+    sk.inet_dport = dport
+    sk.sk_state = TCP_ESTABLISHED
+    sk.dst_cache = rt
+    return 0
+
+
+def udp_disconnect(sk: UdpSock, flags: int) -> int:
+    """``__udp_disconnect``."""
+    sk.sk_state = TCP_CLOSE
+    sk.inet_daddr = 0
+    sk.inet_dport = 0
+    sk.dst_cache = None
+    if not getattr(sk, "bind_addr_locked", False):
+        sk.inet_rcv_saddr = sk.inet_saddr = 0
+    return 0
+
+
+def udp_close(sk: UdpSock, timeout: int) -> None:
+    """``udp_lib_close``."""
+    udp_lib_unhash(sk)
+    sk.sk_receive_queue.clear()
+    sk.sk_rmem_alloc = 0
+    sk.sk_state = TCP_CLOSE
+
+
+def udp_poll(sk: UdpSock) -> int:
+    mask = POLLOUT | POLLWRNORM
+    if sk.sk_receive_queue:
+        mask |= POLLIN | POLLRDNORM
+    if sk.sk_err or sk.sk_error_queue:
+        mask |= POLLERR
+    return mask
+
+
+def udp_ioctl(sk: UdpSock, cmd: int) -> int:
+    """``udp_ioctl``: SIOCINQ is the size of the next datagram, SIOCOUTQ is 0."""
+    if cmd == SIOCINQ:
+        q = sk.sk_receive_queue
+        return q[0].tail - q[0].data if q else 0
+    if cmd == SIOCOUTQ:
+        return 0
+    return -ENOPROTOOPT
+
+
+def udp_shutdown(sk: UdpSock, how: int) -> None:
+    sk.sk_data_ready()
+
+
+def udp_no_opt(sk: UdpSock, optname: int, optval: Any = None) -> int:
+    return -ENOPROTOOPT
+
+
+def udp_init_sock(sk: UdpSock) -> None:
+    return None
+
+
+udp_prot = Proto(
+    "UDP",
+    close=udp_close,
+    connect=udp_connect,
+    disconnect=udp_disconnect,
+    accept=None,
+    ioctl=udp_ioctl,
+    init=udp_init_sock,
+    shutdown=udp_shutdown,
+    setsockopt=udp_no_opt,
+    getsockopt=udp_no_opt,
+    sendmsg=udp_sendmsg,
+    recvmsg=udp_recvmsg,
+    backlog_rcv=None,
+    poll=udp_poll,
+    listen=None,
+    get_port=udp_lib_get_port,
+    sock_class=UdpSock,
+)

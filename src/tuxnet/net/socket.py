@@ -1,0 +1,574 @@
+"""The socket layer and its system calls (net/socket.c).
+
+User programs reach this through the C library: ``send()`` is ``socketcall(SYS_SEND, args)``, as
+on i386, and ``sys_socketcall`` dispatches on the call numbers of ``include/uapi/linux/net.h``.
+Every call returns what the kernel returns: a result, or ``-errno``.
+
+Addresses cross the boundary as Python's socket module writes them: ``(host, port)`` for
+``AF_INET``, with the host a dotted quad.  Received data comes back as ``bytes``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from tuxnet.kernel.errno import (
+    EAFNOSUPPORT,
+    EBADF,
+    EFAULT,
+    EINVAL,
+    ENOPROTOOPT,
+    ENOTSOCK,
+    ENOTTY,
+    ESOCKTNOSUPPORT,
+)
+from tuxnet.kernel.fs import O_NONBLOCK, O_RDWR, File
+from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, current
+from tuxnet.net.core.sock import SOL_SOCKET, Sock, sock_getsockopt, sock_setsockopt
+from tuxnet.net.core.utils import in_aton, in_ntoa
+
+AF_UNSPEC = 0
+AF_UNIX = 1
+AF_INET = 2
+AF_INET6 = 10
+AF_PACKET = 17
+
+SOCK_STREAM = 1
+SOCK_DGRAM = 2
+SOCK_RAW = 3
+SOCK_SEQPACKET = 5
+SOCK_NONBLOCK = O_NONBLOCK
+SOCK_CLOEXEC = 0o2000000
+SOCK_TYPE_MASK = 0xF
+
+# include/uapi/linux/net.h: socketcall numbers
+SYS_SOCKET = 1
+SYS_BIND = 2
+SYS_CONNECT = 3
+SYS_LISTEN = 4
+SYS_ACCEPT = 5
+SYS_GETSOCKNAME = 6
+SYS_GETPEERNAME = 7
+SYS_SOCKETPAIR = 8
+SYS_SEND = 9
+SYS_RECV = 10
+SYS_SENDTO = 11
+SYS_RECVFROM = 12
+SYS_SHUTDOWN = 13
+SYS_SETSOCKOPT = 14
+SYS_GETSOCKOPT = 15
+SYS_SENDMSG = 16
+SYS_RECVMSG = 17
+SYS_ACCEPT4 = 18
+
+# socket states (struct socket.state)
+SS_FREE = 0
+SS_UNCONNECTED = 1
+SS_CONNECTING = 2
+SS_CONNECTED = 3
+SS_DISCONNECTING = 4
+
+MSG_OOB = 0x1
+MSG_PEEK = 0x2
+MSG_DONTROUTE = 0x4
+MSG_TRUNC = 0x20
+MSG_DONTWAIT = 0x40
+MSG_EOR = 0x80
+MSG_WAITALL = 0x100
+MSG_NOSIGNAL = 0x4000
+MSG_MORE = 0x8000
+MSG_ERRQUEUE = 0x2000
+
+SHUT_RD = 0
+SHUT_WR = 1
+SHUT_RDWR = 2
+
+F_GETFD = 1
+F_SETFD = 2
+F_GETFL = 3
+F_SETFL = 4
+
+FIONREAD = SIOCINQ = 0x541B
+SIOCOUTQ = 0x5411
+FIONBIO = 0x5421
+
+POLLIN = 0x001
+POLLPRI = 0x002
+POLLOUT = 0x004
+POLLERR = 0x008
+POLLHUP = 0x010
+POLLNVAL = 0x020
+POLLRDNORM = 0x040
+POLLRDBAND = 0x080
+POLLWRNORM = 0x100
+POLLRDHUP = 0x2000
+
+
+class Msghdr:
+    """``struct msghdr``: the destination or source address, the data, control and flags."""
+
+    __slots__ = ("msg_name", "msg_iov", "msg_control", "msg_flags")
+
+    def __init__(self, msg_name: Any = None, msg_iov: list[bytes | bytearray | memoryview] | None = None,
+                 msg_control: Any = None, msg_flags: int = 0) -> None:
+        self.msg_name = msg_name
+        self.msg_iov = msg_iov or []
+        self.msg_control = msg_control
+        self.msg_flags = msg_flags
+
+
+class ProtoOps:
+    """``struct proto_ops``: the family's socket calls (``inet_stream_ops``, ``inet_dgram_ops``)."""
+
+    def __init__(self, name: str, **ops: Callable[..., Any]) -> None:
+        self.name = name
+        for key, fn in ops.items():
+            setattr(self, key, fn)
+
+
+class Socket:
+    """``struct socket``: the VFS side of a socket."""
+
+    __slots__ = ("state", "type", "ops", "sk", "file", "flags")
+
+    def __init__(self, type: int) -> None:
+        self.state = SS_UNCONNECTED
+        self.type = type
+        self.ops: Any = None
+        self.sk: Sock | None = None
+        self.file: File | None = None
+        self.flags = 0
+
+
+class _SocketFileOps:
+    """``socket_file_ops``: closing the last descriptor releases the socket."""
+
+    @staticmethod
+    def release(f: File, proc: Any) -> None:
+        sock_close(f.private_data)
+
+
+socket_file_ops = _SocketFileOps()
+
+
+def sock_close(sock: Socket) -> None:
+    """``sock_close`` → ``__sock_release``: the protocol's ``release`` (``inet_release``)."""
+    if sock.ops is not None:
+        sock.ops.release(sock)
+        sock.ops = None
+    sock.file = None
+
+
+def sock_alloc_file(sock: Socket, flags: int) -> File:
+    f = File(socket_file_ops, sock, O_RDWR | (flags & O_NONBLOCK))
+    sock.file = f
+    return f
+
+
+def move_addr_to_kernel(addr: Any) -> tuple[int, int, int] | int:
+    """Check a user address: ``(family, ip, port)`` or ``-errno``."""
+    if not isinstance(addr, tuple) or len(addr) != 2:
+        return -EINVAL
+    host, port = addr
+    if not isinstance(host, str) or not isinstance(port, int) or isinstance(port, bool):
+        return -EINVAL
+    if not 0 <= port <= 0xFFFF:
+        return -EINVAL
+    if host == "":
+        return (AF_INET, 0, port)
+    try:
+        return (AF_INET, in_aton(host), port)
+    except ValueError:
+        return -EINVAL
+
+
+def move_addr_to_user(ip: int, port: int) -> tuple[str, int]:
+    return (in_ntoa(ip), port)
+
+
+def sockfd_lookup_light(fd: int) -> tuple[Socket | None, int]:
+    """``sockfd_lookup_light``: the socket behind ``fd``, or ``-EBADF``/``-ENOTSOCK``."""
+    f = current().files.get(fd)
+    if f is None:
+        return None, -EBADF
+    if f.f_op is not socket_file_ops:
+        return None, -ENOTSOCK
+    return f.private_data, 0
+
+
+# -- the family table -------------------------------------------------------------------------
+
+def sock_create(family: int, type: int, protocol: int) -> Socket | int:
+    """``__sock_create``: the family's ``create`` (``inet_create``) fills in ``ops`` and ``sk``."""
+    from tuxnet.net.ipv4.af_inet import inet_create
+
+    if family != AF_INET:
+        return -EAFNOSUPPORT
+    if type not in (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
+        return -ESOCKTNOSUPPORT if type in (SOCK_SEQPACKET, 4, 6, 10) else -EINVAL
+    sock = Socket(type)
+    err = inet_create(current().host, sock, protocol)
+    if err < 0:
+        return err
+    return sock
+
+
+# -- system calls ------------------------------------------------------------------------------
+
+def sys_socket(family: int, type: int, protocol: int) -> int:
+    """``socket(2)``."""
+    flags = type & ~SOCK_TYPE_MASK
+    if flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
+        return -EINVAL
+    sock = sock_create(family, type & SOCK_TYPE_MASK, protocol)
+    if isinstance(sock, int):
+        return sock
+    fd = current().files.install(sock_alloc_file(sock, flags))
+    if fd < 0:
+        sock_close(sock)
+    return fd
+
+
+def sys_bind(fd: int, addr: Any) -> int:
+    """``bind(2)``."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    a = move_addr_to_kernel(addr)
+    if isinstance(a, int):
+        return a
+    return sock.ops.bind(sock, a)
+
+
+def sys_listen(fd: int, backlog: int) -> int:
+    """``listen(2)``: the backlog is capped at ``net.core.somaxconn``."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    somaxconn = current().host.sysctl["net.core.somaxconn"]
+    if not isinstance(backlog, int) or backlog > somaxconn:
+        backlog = somaxconn
+    return sock.ops.listen(sock, backlog)
+
+
+def sys_connect(fd: int, addr: Any) -> int:
+    """``connect(2)``."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    if addr is None:
+        return sock.ops.connect(sock, (AF_UNSPEC, 0, 0), sock.file.f_flags)
+    a = move_addr_to_kernel(addr)
+    if isinstance(a, int):
+        return a
+    return sock.ops.connect(sock, a, sock.file.f_flags)
+
+
+def sys_accept4(fd: int, flags: int = 0) -> tuple[int, tuple[str, int]] | int:
+    """``accept4(2)``: a new descriptor and the peer's address."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    if flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
+        return -EINVAL
+    newsock = Socket(sock.type)
+    newsock.ops = sock.ops
+    err = sock.ops.accept(sock, newsock, sock.file.f_flags)
+    if err < 0:
+        return err
+    peer = sock.ops.getname(newsock, 1)
+    if isinstance(peer, int):
+        sock_close(newsock)
+        return peer
+    newfd = current().files.install(sock_alloc_file(newsock, flags))
+    if newfd < 0:
+        sock_close(newsock)
+        return newfd
+    return newfd, peer
+
+
+def sys_accept(fd: int) -> tuple[int, tuple[str, int]] | int:
+    """``accept(2)``."""
+    return sys_accept4(fd, 0)
+
+
+def sys_getsockname(fd: int) -> tuple[str, int] | int:
+    """``getsockname(2)``."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    return sock.ops.getname(sock, 0)
+
+
+def sys_getpeername(fd: int) -> tuple[str, int] | int:
+    """``getpeername(2)``."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    return sock.ops.getname(sock, 1)
+
+
+def __sock_sendmsg(sock: Socket, msg: Msghdr) -> int:
+    err = security_socket_sendmsg(sock, msg)
+    if err:
+        return err
+    return sock_sendmsg_nosec(sock, msg)
+
+
+def security_socket_sendmsg(sock: Socket, msg: Msghdr) -> int:
+    """The LSM hook point (``security_socket_sendmsg``): no security module, so allow."""
+    return 0
+
+
+def security_socket_recvmsg(sock: Socket, msg: Msghdr, size: int, flags: int) -> int:
+    """The LSM hook point (``security_socket_recvmsg``): no security module, so allow."""
+    return 0
+
+
+def sock_sendmsg_nosec(sock: Socket, msg: Msghdr) -> int:
+    size = sum(len(b) for b in msg.msg_iov)
+    return sock.ops.sendmsg(sock, msg, size)
+
+
+def sock_sendmsg(sock: Socket, msg: Msghdr) -> int:
+    """``sock_sendmsg``: the security hook, then the family's ``sendmsg`` (``inet_sendmsg``)."""
+    return __sock_sendmsg(sock, msg)
+
+
+def sock_recvmsg_nosec(sock: Socket, msg: Msghdr, size: int, flags: int) -> bytes | int:
+    return sock.ops.recvmsg(sock, msg, size, flags)
+
+
+def sock_recvmsg(sock: Socket, msg: Msghdr, size: int, flags: int) -> bytes | int:
+    """``sock_recvmsg``: the security hook, then the family's ``recvmsg`` (``inet_recvmsg``)."""
+    err = security_socket_recvmsg(sock, msg, size, flags)
+    if err:
+        return err
+    return sock_recvmsg_nosec(sock, msg, size, flags)
+
+
+def _as_buffer(buf: Any) -> bytes | bytearray | memoryview | None:
+    if isinstance(buf, bytes | bytearray | memoryview):
+        return buf
+    return None
+
+
+def sys_sendto(fd: int, buff: Any, flags: int = 0, addr: Any = None) -> int:
+    """``sendto(2)``: build a ``msghdr`` and ``sock_sendmsg`` it."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    data = _as_buffer(buff)
+    if data is None:
+        return -EFAULT
+    msg = Msghdr(msg_iov=[data], msg_flags=flags)
+    if addr is not None:
+        a = move_addr_to_kernel(addr)
+        if isinstance(a, int):
+            return a
+        msg.msg_name = a
+    if sock.file.f_flags & O_NONBLOCK:
+        msg.msg_flags |= MSG_DONTWAIT
+    return sock_sendmsg(sock, msg)
+
+
+def sys_send(fd: int, buff: Any, flags: int = 0) -> int:
+    """``send(2)`` is ``sendto`` without an address."""
+    return sys_sendto(fd, buff, flags, None)
+
+
+def sys_recvfrom(fd: int, size: int, flags: int = 0) -> tuple[bytes, Any] | int:
+    """``recvfrom(2)``: the data and the sender's address."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    if not isinstance(size, int) or size < 0:
+        return -EINVAL
+    if sock.file.f_flags & O_NONBLOCK:
+        flags |= MSG_DONTWAIT
+    msg = Msghdr()
+    data = sock_recvmsg(sock, msg, size, flags)
+    if isinstance(data, int):
+        return data
+    return data, msg.msg_name
+
+
+def sys_recv(fd: int, size: int, flags: int = 0) -> bytes | int:
+    """``recv(2)`` is ``recvfrom`` without an address."""
+    r = sys_recvfrom(fd, size, flags)
+    return r if isinstance(r, int) else r[0]
+
+
+def sys_sendmsg(fd: int, msg: Msghdr, flags: int = 0) -> int:
+    """``sendmsg(2)``."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    if msg.msg_name is not None and not (isinstance(msg.msg_name, tuple) and len(msg.msg_name) == 3):
+        a = move_addr_to_kernel(msg.msg_name)
+        if isinstance(a, int):
+            return a
+        msg = Msghdr(a, msg.msg_iov, msg.msg_control, msg.msg_flags)
+    msg.msg_flags = flags | (MSG_DONTWAIT if sock.file.f_flags & O_NONBLOCK else 0)
+    return sock_sendmsg(sock, msg)
+
+
+def sys_recvmsg(fd: int, msg: Msghdr, size: int, flags: int = 0) -> bytes | int:
+    """``recvmsg(2)``: returns the data; ``msg`` gets the address and flags."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    if sock.file.f_flags & O_NONBLOCK:
+        flags |= MSG_DONTWAIT
+    msg.msg_flags = 0
+    return sock_recvmsg(sock, msg, size, flags)
+
+
+def sys_shutdown(fd: int, how: int) -> int:
+    """``shutdown(2)``."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    return sock.ops.shutdown(sock, how)
+
+
+def sys_setsockopt(fd: int, level: int, optname: int, optval: Any) -> int:
+    """``setsockopt(2)``: SOL_SOCKET here, the rest by the protocol."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    if optval is None:
+        return -EFAULT
+    if level == SOL_SOCKET:
+        return sock_setsockopt(sock.sk, optname, optval)
+    return sock.ops.setsockopt(sock, level, optname, optval)
+
+
+def sys_getsockopt(fd: int, level: int, optname: int) -> int | bytes:
+    """``getsockopt(2)``: an int, or the option's C structure as bytes."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    if level == SOL_SOCKET:
+        return sock_getsockopt(sock.sk, optname)
+    if sock.ops.getsockopt is None:
+        return -ENOPROTOOPT
+    return sock.ops.getsockopt(sock, level, optname)
+
+
+def sys_socketcall(call: int, args: tuple[Any, ...]) -> Any:
+    """``sys_socketcall`` (i386 system call 102): one entry for every socket call."""
+    fn = _SOCKETCALLS.get(call)
+    if fn is None or not isinstance(args, tuple):
+        return -EINVAL
+    try:
+        _SIGNATURES[call].bind(*args)
+    except TypeError:
+        return -EINVAL
+    return fn(*args)
+
+
+_SOCKETCALLS: dict[int, Callable[..., Any]] = {
+    SYS_SOCKET: sys_socket, SYS_BIND: sys_bind, SYS_CONNECT: sys_connect, SYS_LISTEN: sys_listen,
+    SYS_ACCEPT: sys_accept, SYS_GETSOCKNAME: sys_getsockname, SYS_GETPEERNAME: sys_getpeername,
+    SYS_SEND: sys_send, SYS_RECV: sys_recv, SYS_SENDTO: sys_sendto, SYS_RECVFROM: sys_recvfrom,
+    SYS_SHUTDOWN: sys_shutdown, SYS_SETSOCKOPT: sys_setsockopt, SYS_GETSOCKOPT: sys_getsockopt,
+    SYS_SENDMSG: sys_sendmsg, SYS_RECVMSG: sys_recvmsg, SYS_ACCEPT4: sys_accept4,
+}
+
+_SIGNATURES = {call: inspect.signature(fn) for call, fn in _SOCKETCALLS.items()}
+
+
+# -- calls on any descriptor -------------------------------------------------------------------
+
+def sys_close(fd: int) -> int:
+    """``close(2)``."""
+    proc = current()
+    return proc.files.close(fd, proc)
+
+
+def sys_fcntl(fd: int, cmd: int, arg: int = 0) -> int:
+    """``fcntl(2)``: F_GETFL/F_SETFL (O_NONBLOCK) and F_GETFD/F_SETFD."""
+    f = current().files.get(fd)
+    if f is None:
+        return -EBADF
+    if cmd == F_GETFL:
+        return f.f_flags
+    if cmd == F_SETFL:
+        f.f_flags = (f.f_flags & ~O_NONBLOCK) | (arg & O_NONBLOCK)
+        return 0
+    if cmd in (F_GETFD, F_SETFD):
+        return 0
+    return -EINVAL
+
+
+def sys_write(fd: int, buff: Any) -> int:
+    """``write(2)`` on a socket is ``sock_write_iter`` → ``sock_sendmsg``."""
+    f = current().files.get(fd)
+    if f is None:
+        return -EBADF
+    data = _as_buffer(buff)
+    if data is None:
+        return -EFAULT
+    if f.f_op is not socket_file_ops:
+        current().host.console_write(current(), bytes(data).decode(errors="replace"))
+        return len(data)
+    return sys_sendto(fd, data, 0, None)
+
+
+def sys_read(fd: int, size: int) -> bytes | int:
+    """``read(2)`` on a socket is ``sock_read_iter`` → ``sock_recvmsg``."""
+    f = current().files.get(fd)
+    if f is None:
+        return -EBADF
+    if f.f_op is not socket_file_ops:
+        return -EINVAL
+    return sys_recv(fd, size, 0)
+
+
+def sys_ioctl(fd: int, cmd: int, arg: Any = None) -> int:
+    """``ioctl(2)``: FIONBIO, and the protocol's (SIOCINQ, SIOCOUTQ)."""
+    sock, err = sockfd_lookup_light(fd)
+    if sock is None:
+        return err
+    if cmd == FIONBIO:
+        f = sock.file
+        f.f_flags = (f.f_flags | O_NONBLOCK) if arg else (f.f_flags & ~O_NONBLOCK)
+        return 0
+    ioctl = getattr(sock.ops, "ioctl", None)
+    if ioctl is None:
+        return -ENOTTY
+    return ioctl(sock, cmd, arg)
+
+
+def sys_poll(fds: list[tuple[int, int]], timeout_ms: int) -> list[int] | int:
+    """``poll(2)``: the ``revents`` of each (fd, events), waiting up to ``timeout_ms`` (-1: ever)."""
+    proc = current()
+    timeout = MAX_SCHEDULE_TIMEOUT if timeout_ms < 0 else timeout_ms * 1_000_000
+    while True:
+        revents = []
+        ready = 0
+        queues = []
+        for fd, events in fds:
+            f = proc.files.get(fd)
+            if f is None:
+                revents.append(POLLNVAL)
+                ready += 1
+                continue
+            if f.f_op is not socket_file_ops:
+                mask = POLLOUT | POLLWRNORM
+            else:
+                sock = f.private_data
+                mask = sock.ops.poll(sock)
+                queues.append(sock.sk.sk_wq)
+            r = mask & (events | POLLERR | POLLHUP | POLLNVAL)
+            revents.append(r)
+            if r:
+                ready += 1
+        if ready or timeout == 0:
+            return revents
+        left = proc.sleep_on(queues, timeout)
+        if timeout != MAX_SCHEDULE_TIMEOUT:
+            timeout = left

@@ -1,0 +1,240 @@
+"""The World: one clock, one event queue, the hosts and the wires between them.
+
+Time is an integer count of nanoseconds (``world.now``).  In virtual time (the default) the
+clock jumps from event to event, so a 60 s TIME_WAIT costs nothing; in real time (``realtime=True``)
+the loop sleeps until the next event is due and waits on the file descriptors of real devices
+(TAP) meanwhile.  Runs with the same seed are identical, event for event: the queue breaks ties by
+insertion order and every random choice comes from the world's seeded generator.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import selectors
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from greenlet import greenlet
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+NSEC_PER_USEC = 1_000
+NSEC_PER_MSEC = 1_000_000
+NSEC_PER_SEC = 1_000_000_000
+
+
+def msecs(n: float) -> int:
+    """Milliseconds to the world's unit (nanoseconds)."""
+    return int(n * NSEC_PER_MSEC)
+
+
+def secs(n: float) -> int:
+    """Seconds to the world's unit (nanoseconds)."""
+    return int(n * NSEC_PER_SEC)
+
+
+class Timer:
+    """A kernel-style timer (``struct timer_list``): ``mod`` arms or re-arms it, ``delete`` stops it.
+
+    Expiry times are absolute, in nanoseconds.  Re-arming does not touch the heap entry of the
+    previous expiry: the stale entry is skipped when it comes up, so arming is O(log n) and an idle
+    timer costs nothing.
+    """
+
+    __slots__ = ("world", "function", "arg", "expires", "_gen")
+
+    def __init__(self, world: World, function: Callable[[Any], None], arg: Any = None) -> None:
+        self.world = world
+        self.function = function
+        self.arg = arg
+        self.expires = -1
+        self._gen = 0
+
+    def pending(self) -> bool:
+        """``timer_pending()``: armed and not yet fired."""
+        return self.expires >= 0
+
+    def mod(self, expires: int) -> None:
+        """``mod_timer()``: (re)arm to fire at absolute time ``expires`` (ns)."""
+        self._gen += 1
+        self.expires = expires
+        w = self.world
+        w._seq += 1
+        heapq.heappush(w._queue, (expires, w._seq, self, self._gen))
+
+    def add_in(self, delay: int) -> None:
+        """Arm to fire ``delay`` nanoseconds from now."""
+        self.mod(self.world.now + delay)
+
+    def delete(self) -> None:
+        """``del_timer()``: disarm (a no-op when not pending)."""
+        if self.expires >= 0:
+            self._gen += 1
+            self.expires = -1
+
+    def _fire(self, gen: int) -> None:
+        if gen != self._gen:
+            return
+        self.expires = -1
+        self.function(self.arg)
+
+
+class _Call:
+    """A one-shot queued call (the deferred work of ``call_at``)."""
+
+    __slots__ = ("fn", "args")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn = fn
+        self.args = args
+
+    def _fire(self, _gen: int) -> None:
+        self.fn(*self.args)
+
+
+class World:
+    """A simulated universe of hosts and wires driven by one event loop."""
+
+    def __init__(self, seed: int = 0, realtime: bool = False) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.realtime = realtime
+        self.now = 0
+        self._queue: list[tuple[int, int, Any, int]] = []
+        self._seq = 0
+        self.hosts: dict[str, Host] = {}
+        self.links: list[Any] = []
+        self.loop_greenlet: greenlet | None = None
+        self.tracer: Any = None
+        self.events_run = 0
+        self._selector: selectors.BaseSelector | None = None
+        self._real_t0 = 0.0
+        self._stopped = False
+        self._failures: list[BaseException] = []
+
+    # -- hosts and wires -------------------------------------------------------------------------
+    def add_host(self, name: str, **kwargs: Any) -> Host:
+        """Create a host (a network namespace with its own kernel) with ``lo`` up."""
+        from tuxnet.kernel.host import Host
+
+        if name in self.hosts:
+            raise ValueError(f"host {name!r} exists already")
+        host = Host(self, name, **kwargs)
+        self.hosts[name] = host
+        return host
+
+    def host_rng(self, name: str) -> random.Random:
+        """A generator for one host, derived from the world seed and the host's name."""
+        return random.Random(f"{self.seed}/{name}")
+
+    # -- scheduling ------------------------------------------------------------------------------
+    def call_at(self, when: int, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` at absolute time ``when`` (ns)."""
+        self._seq += 1
+        heapq.heappush(self._queue, (when, self._seq, _Call(fn, args), 0))
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` at the current time, after the events already due now."""
+        self.call_at(self.now, fn, *args)
+
+    def call_later(self, delay: int, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` ``delay`` ns from now."""
+        self.call_at(self.now + delay, fn, *args)
+
+    def timer(self, function: Callable[[Any], None], arg: Any = None) -> Timer:
+        """A new, unarmed timer (``timer_setup``)."""
+        return Timer(self, function, arg)
+
+    def fail(self, exc: BaseException) -> None:
+        """Record an error raised by a process so that ``run`` re-raises it."""
+        self._failures.append(exc)
+
+    # -- real devices ----------------------------------------------------------------------------
+    def add_reader(self, fd: int, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever ``fd`` is readable (real-time mode only)."""
+        if not self.realtime:
+            raise RuntimeError("real devices need World(realtime=True)")
+        if self._selector is None:
+            self._selector = selectors.DefaultSelector()
+        self._selector.register(fd, selectors.EVENT_READ, callback)
+
+    def remove_reader(self, fd: int) -> None:
+        if self._selector is not None:
+            self._selector.unregister(fd)
+
+    # -- the loop --------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Make the running ``run*`` call return after the current event."""
+        self._stopped = True
+
+    def run(self, until: int | None = None, condition: Callable[[], bool] | None = None) -> int:
+        """Run events until the queue is empty, time ``until`` (ns) is reached, or ``condition()``
+        turns true (checked after each event).  Returns the current time."""
+        self.loop_greenlet = greenlet.getcurrent()
+        self._stopped = False
+        if self.realtime and self._real_t0 == 0.0:
+            self._real_t0 = time.monotonic() - self.now / NSEC_PER_SEC
+        queue = self._queue
+        pop = heapq.heappop
+        while not self._stopped:
+            if condition is not None and condition():
+                break
+            if self.realtime:
+                self._wait_real(until)
+            if not queue:
+                if self.realtime and self._selector is not None and (until is None or self.now < until):
+                    continue
+                break
+            when = queue[0][0]
+            if until is not None and when > until:
+                break
+            _, _, item, gen = pop(queue)
+            if when > self.now:
+                self.now = when
+            self.events_run += 1
+            item._fire(gen)
+            if self._failures:
+                exc = self._failures.pop(0)
+                raise exc
+        if until is not None and self.now < until and not self._stopped and (
+            condition is None or not condition()
+        ):
+            self.now = until
+        return self.now
+
+    def run_for(self, duration: int, condition: Callable[[], bool] | None = None) -> int:
+        """Run for ``duration`` nanoseconds of world time."""
+        return self.run(until=self.now + duration, condition=condition)
+
+    def run_until(self, condition: Callable[[], bool], timeout: int | None = None) -> bool:
+        """Run until ``condition()`` holds; returns whether it does (False on timeout or idle)."""
+        self.run(until=None if timeout is None else self.now + timeout, condition=condition)
+        return condition()
+
+    def _wait_real(self, until: int | None) -> None:
+        """Real-time mode: sleep until the next event is due, serving device fds meanwhile."""
+        while True:
+            real_now = int((time.monotonic() - self._real_t0) * NSEC_PER_SEC)
+            if real_now > self.now:
+                self.now = real_now
+            due = self._queue[0][0] if self._queue else None
+            if until is not None and (due is None or due > until):
+                due = until
+            timeout = None if due is None else max(0.0, (due - self.now) / NSEC_PER_SEC)
+            if self._selector is None:
+                if timeout is None or timeout <= 0:
+                    return
+                time.sleep(timeout)
+                continue
+            ready = self._selector.select(timeout)
+            for key, _ in ready:
+                key.data()
+            if not ready or timeout == 0:
+                real_now = int((time.monotonic() - self._real_t0) * NSEC_PER_SEC)
+                self.now = max(self.now, real_now)
+                return
+            if self._queue and self._queue[0][0] <= self.now:
+                return
