@@ -8,6 +8,8 @@ non-zero multiple of 0xFFFF) or 0 for an all-zero input, as the ones' complement
 
 from __future__ import annotations
 
+from tuxnet.kernel.compiler import notrace
+
 _from_bytes = int.from_bytes
 
 
@@ -23,6 +25,7 @@ def csum_partial(data: bytes | bytearray | memoryview, initial: int = 0) -> int:
     return s if s else 0xFFFF
 
 
+@notrace
 def csum_fold(s: int) -> int:
     """``csum_fold()``: the checksum field value for the sum ``s``."""
     return ~s & 0xFFFF
@@ -33,6 +36,7 @@ def ip_fast_csum(data: bytes | bytearray | memoryview) -> int:
     return csum_fold(csum_partial(data))
 
 
+@notrace
 def csum_tcpudp_nofold(saddr: int, daddr: int, length: int, proto: int) -> int:
     """The pseudo-header sum (RFC 793 section 3.1 / RFC 768)."""
     s = (saddr >> 16) + (saddr & 0xFFFF) + (daddr >> 16) + (daddr & 0xFFFF) + proto + length

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EINVAL, ENODEV, ENOPROTOOPT
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
 from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC
@@ -171,6 +172,7 @@ def release_sock(sk: Sock) -> None:
         sk.lock_wq.wake_up()
 
 
+@notrace
 def sock_owned_by_user(sk: Sock) -> bool:
     return sk.owned
 
@@ -195,10 +197,12 @@ def sk_wait_event(sk: Sock, timeo: int, condition: Callable[[], Any]) -> int:
     return timeo
 
 
+@notrace
 def sock_rcvtimeo(sk: Sock, noblock: bool) -> int:
     return 0 if noblock else sk.sk_rcvtimeo
 
 
+@notrace
 def sock_sndtimeo(sk: Sock, noblock: bool) -> int:
     return 0 if noblock else sk.sk_sndtimeo
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket as _pysocket
 import struct
 
+from tuxnet.kernel.compiler import notrace
+
 _unpack_I = struct.Struct("!I").unpack
 _pack_I = struct.Struct("!I").pack
 
@@ -19,6 +21,7 @@ def in_aton(text: str) -> int:
         raise ValueError(f"invalid IPv4 address {text!r}") from None
 
 
+@notrace
 def in_ntoa(addr: int) -> str:
     """An int address as a dotted quad."""
     return f"{addr >> 24}.{(addr >> 16) & 255}.{(addr >> 8) & 255}.{addr & 255}"
@@ -40,22 +43,27 @@ def parse_cidr(text: str) -> tuple[int, int]:
     return in_aton(a), plen
 
 
+@notrace
 def inet_make_mask(plen: int) -> int:
     """``inet_make_mask``."""
     return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
 
 
+@notrace
 def ipv4_is_multicast(addr: int) -> bool:
     return (addr & 0xF0000000) == 0xE0000000
 
 
+@notrace
 def ipv4_is_lbcast(addr: int) -> bool:
     return addr == 0xFFFFFFFF
 
 
+@notrace
 def ipv4_is_loopback(addr: int) -> bool:
     return (addr & 0xFF000000) == 0x7F000000
 
 
+@notrace
 def ipv4_is_zeronet(addr: int) -> bool:
     return (addr & 0xFF000000) == 0

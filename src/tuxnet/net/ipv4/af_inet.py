@@ -21,7 +21,14 @@ from tuxnet.kernel.errno import (
 )
 from tuxnet.kernel.fs import O_NONBLOCK
 from tuxnet.net.core.dev import ETH_P_IP, PacketType
-from tuxnet.net.core.sock import SHUTDOWN_MASK, lock_sock, release_sock, sk_wait_event, sock_error, sock_sndtimeo
+from tuxnet.net.core.sock import (
+    SHUTDOWN_MASK,
+    lock_sock,
+    release_sock,
+    sk_wait_event,
+    sock_error,
+    sock_sndtimeo,
+)
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.fib import RT_TABLE_LOCAL, RT_TABLE_MAIN, RTN_BROADCAST, RTN_LOCAL, FibTable
 from tuxnet.net.ipv4.ip_input import ip_rcv

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_NOARP
-from tuxnet.net.core.neighbour import NUD_NOARP, NeighTable, Neighbour, neigh_connected_output
+from tuxnet.net.core.neighbour import NUD_NOARP, Neighbour, NeighTable, neigh_connected_output
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host

@@ -15,7 +15,13 @@ from tuxnet.kernel.errno import EHOSTUNREACH, EMSGSIZE, ENOBUFS
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.dev import ETH_P_IP
 from tuxnet.net.core.neighbour import __ipv4_neigh_lookup_noref, __neigh_create, neigh_output
-from tuxnet.net.core.netfilter import NF_ACCEPT, NF_HOOK, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING, nf_hook_slow
+from tuxnet.net.core.netfilter import (
+    NF_ACCEPT,
+    NF_HOOK,
+    NF_INET_LOCAL_OUT,
+    NF_INET_POST_ROUTING,
+    nf_hook_slow,
+)
 from tuxnet.net.core.skbuff import SkBuff, alloc_skb
 from tuxnet.net.ipv4.route import Rtable, dst_mtu, dst_output, ip_route_output_key
 

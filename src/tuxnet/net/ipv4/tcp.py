@@ -3,7 +3,6 @@ listen and accept, options, poll, and ``tcp_prot``."""
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 from tuxnet.kernel.errno import (
@@ -15,7 +14,6 @@ from tuxnet.kernel.errno import (
     ENOTCONN,
     EPIPE,
 )
-from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
@@ -31,7 +29,6 @@ from tuxnet.net.core.sock import (
 from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
 from tuxnet.net.ipv4.tcp_input import (
     __tcp_ack_snd_check,
-    tcp_done,
     tcp_receive_window,
     tcp_set_state,
     tcp_write_queue_purge,
@@ -59,15 +56,14 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_ESTABLISHED,
     TCP_FIN_WAIT1,
     TCP_FIN_WAIT2,
-    TCP_INIT_CWND,
     TCP_INFINITE_SSTHRESH,
+    TCP_INIT_CWND,
     TCP_LAST_ACK,
     TCP_LISTEN,
     TCP_MSS_DEFAULT,
     TCP_NAGLE_CORK,
     TCP_NAGLE_OFF,
     TCP_NAGLE_PUSH,
-    TCP_STATE_NAMES,
     TCP_SYN_RECV,
     TCP_SYN_SENT,
     TCP_TIMEOUT_INIT,
@@ -75,9 +71,12 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_ACK,
     TCPHDR_FIN,
     TcpSock,
-    before,
 )
-from tuxnet.net.ipv4.tcp_timer import inet_csk_reset_keepalive_timer, keepalive_time_when, tcp_init_xmit_timers
+from tuxnet.net.ipv4.tcp_timer import (
+    inet_csk_reset_keepalive_timer,
+    keepalive_time_when,
+    tcp_init_xmit_timers,
+)
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 IPPROTO_TCP = 6
@@ -368,7 +367,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
             lock_sock(sk)
         else:
             last = queue[-1] if queue else None
-            timeo = sk_wait_event(sk, timeo, lambda: (queue[-1] if queue else None) is not last or sk.sk_err
+            timeo = sk_wait_event(sk, timeo, lambda last=last: (queue[-1] if queue else None) is not last or sk.sk_err
                                   or sk.sk_shutdown & RCV_SHUTDOWN or sk.sk_state == TCP_CLOSE)
     tcp_cleanup_rbuf(sk, copied)
     if not copied and sk.sk_err and not sk.sk_shutdown & RCV_SHUTDOWN:

@@ -44,7 +44,6 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_select_initial_window,
     tcp_simple_retransmit,
     tcp_sync_mss,
-    tcp_v4_send_check,
 )
 from tuxnet.net.ipv4.tcp_sock import (
     SEQ_MASK,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.compiler import notrace
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
@@ -22,7 +23,6 @@ from tuxnet.net.ipv4.tcp_sock import (
     MAX_TCP_HEADER,
     SEQ_MASK,
     TCP_ATO_MIN,
-    TCP_CA_Loss,
     TCP_CLOSE,
     TCP_DELACK_MAX,
     TCP_DELACK_MIN,
@@ -44,6 +44,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_RST,
     TCPHDR_SYN,
     TCPOLEN_TSTAMP_ALIGNED,
+    TCP_CA_Loss,
     TcpSock,
     after,
     before,
@@ -65,6 +66,7 @@ _OPT_NOP_WSCALE = 0x01030300
 _OPT_NOP_NOP_SACK = 0x01010500
 
 
+@notrace
 def tcp_time_stamp(sk: TcpSock) -> int:
     """``tcp_time_stamp_ts``: the millisecond TSval clock plus the connection's offset."""
     return (sk.host.world.now // 1_000_000 + sk.tsoffset) & SEQ_MASK
@@ -353,6 +355,7 @@ def tcp_event_new_data_sent(sk: TcpSock, skb: SkBuff) -> None:
 
 # -- the write loop --------------------------------------------------------------------------
 
+@notrace
 def tcp_packets_in_flight(sk: TcpSock) -> int:
     return sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out
 
@@ -371,6 +374,7 @@ def tcp_snd_wnd_test(sk: TcpSock, skb: SkBuff, cur_mss: int) -> bool:
     return not after(end_seq, (sk.snd_una + sk.snd_wnd) & SEQ_MASK)
 
 
+@notrace
 def tcp_minshall_check(sk: TcpSock) -> bool:
     return after(sk.snd_sml, sk.snd_una) and not after(sk.snd_sml, sk.snd_nxt)
 
@@ -652,7 +656,7 @@ def tcp_connect_init(sk: TcpSock) -> None:
     tcp_sync_mss(sk, mtu)
     tcp_initialize_rcv_mss(sk)
     rcv_wnd, clamp, wscale = tcp_select_initial_window(
-        sk, tcp_full_space(sk), sk.advmss - (sk.tcp_header_len - 20), opt.wscale_ok)
+        sk, tcp_full_space(sk), sk.advmss - (sk.tcp_header_len - 20 if opt.ts_recent_stamp else 0), opt.wscale_ok)
     sk.rcv_wnd = rcv_wnd
     sk.window_clamp = clamp
     opt.rcv_wscale = wscale

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from tuxnet.kernel.compiler import notrace
 from tuxnet.net.core.sock import Sock
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
@@ -107,11 +108,13 @@ TCPCB_EVER_RETRANS = 0x80
 SEQ_MASK = 0xFFFFFFFF
 
 
+@notrace
 def before(a: int, b: int) -> bool:
     """``before(seq1, seq2)``: seq1 precedes seq2 in sequence space."""
     return ((a - b) & SEQ_MASK) >= 0x80000000
 
 
+@notrace
 def after(a: int, b: int) -> bool:
     return ((b - a) & SEQ_MASK) >= 0x80000000
 

@@ -24,7 +24,6 @@ from tuxnet.net.ipv4.tcp_sock import (
     ICSK_TIME_PROBE0,
     ICSK_TIME_RETRANS,
     TCP_ATO_MIN,
-    TCP_CA_Loss,
     TCP_CLOSE,
     TCP_ESTABLISHED,
     TCP_FIN_WAIT2,
@@ -39,6 +38,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPCB_LOST,
     TCPCB_SACKED_ACKED,
     TCPCB_SACKED_RETRANS,
+    TCP_CA_Loss,
     TcpSock,
 )
 from tuxnet.world import NSEC_PER_SEC

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
     EADDRINUSE,
+    EAGAIN,
     ECONNREFUSED,
     EDESTADDRREQ,
     EHOSTUNREACH,
@@ -19,17 +20,22 @@ from tuxnet.kernel.errno import (
     EMSGSIZE,
     ENETUNREACH,
     ENOPROTOOPT,
-    ENOTCONN,
-    EOPNOTSUPP,
-    EAGAIN,
 )
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, alloc_skb
-from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock, sk_wait_event, sock_error, sock_rcvtimeo
+from tuxnet.net.core.sock import (
+    Proto,
+    Sock,
+    lock_sock,
+    release_sock,
+    sk_wait_event,
+    sock_error,
+    sock_rcvtimeo,
+)
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
+from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, icmp_send
 from tuxnet.net.ipv4.ip_output import IP_DF, IPPROTO_UDP, MAX_HEADER, ip_build_header, ip_send_skb
-from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_update_pmtu
 
 if TYPE_CHECKING:

@@ -1,0 +1,87 @@
+"""The ``tuxnet`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import IO
+
+from tuxnet.world import World
+
+
+def _demo_client(tracer_box: dict, out: IO[str]) -> None:
+    """``hello`` with the tracer switched on around the exchange (send to the answer)."""
+    from tuxnet.net.socket import AF_INET, SOCK_STREAM
+    from tuxnet.user import libc
+    from tuxnet.user.programs.hello import IP_ADDR, MAX_BUF_LEN, PORT
+
+    sock = libc.socket(AF_INET, SOCK_STREAM, 0)
+    libc.connect(sock, (IP_ADDR, PORT))
+    tracer = tracer_box.get("tracer")
+    if tracer is not None:
+        tracer.start()
+    libc.send(sock, b"hello", 0)
+    buf = libc.recv(sock, MAX_BUF_LEN, 0)
+    if tracer is not None:
+        tracer.stop()
+    libc.printf("%s\n", buf.decode())
+    libc.close(sock)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The seed's walk: boot a host, bring ``lo`` up, run replyhi and hello, show the path."""
+    from tuxnet.trace.capture import Capture
+    from tuxnet.trace.ftrace import SEED_FUNCTIONS, FunctionTracer
+    from tuxnet.user.programs.hello import replyhi
+
+    out = sys.stdout
+    world = World(seed=args.seed)
+    host = world.add_host("menuos", echo=True)
+    host.dev_open("lo")
+    host.ip_addr_add("lo", "127.0.0.1/8")
+    out.write("MenuOS (tuxnet) booted: lo UP 127.0.0.1/8 mtu 65536\n")
+    capture = None
+    if args.pcap or args.tcpdump:
+        capture = Capture(host, "lo", pcap=args.pcap, tcpdump=out if args.tcpdump else None)
+    out.write("MenuOS>> replyhi\n")
+    host.spawn(replyhi, count=1)
+    out.write("Please input hello...\n")
+    world.run(until=1_000_000)
+    out.write("MenuOS>> hello\n")
+    tracer_box: dict = {}
+    trace_out = open(args.trace_file, "w") if args.trace_file else None  # noqa: SIM115
+    tracer = FunctionTracer(world, out=trace_out, names=None if args.trace else SEED_FUNCTIONS)
+    tracer_box["tracer"] = tracer
+    host.spawn(_demo_client, tracer_box, out, name="hello")
+    world.run()
+    if capture is not None:
+        capture.close()
+    if trace_out is not None:
+        trace_out.close()
+    out.write("\nThe path the bytes took (kernel functions, virtual time in seconds):\n\n")
+    out.write(tracer.text())
+    out.write(f"\n{tracer.calls} kernel function calls traced; world time {world.now / 1e9:.3f} s "
+              f"(TIME_WAIT included), {world.events_run} events.\n")
+    if args.chrome:
+        with open(args.chrome, "w") as f:
+            f.write(tracer.chrome_json())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tuxnet", description="The Linux network core, rebuilt in Python.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="the seed article's walk: hello/replyhi over loopback, traced")
+    demo.add_argument("--trace", action="store_true", help="trace every kernel function, not just the seed's")
+    demo.add_argument("--trace-file", help="also write the trace to this file")
+    demo.add_argument("--chrome", help="write the trace as Chrome/Perfetto JSON to this file")
+    demo.add_argument("--tcpdump", action="store_true", help="print the packets as tcpdump -i lo would")
+    demo.add_argument("--pcap", help="write the packets on lo to this pcap file")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
