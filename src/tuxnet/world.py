@@ -76,8 +76,6 @@ class Timer:
             self.expires = -1
 
     def _fire(self, gen: int) -> None:
-        if gen != self._gen:
-            return
         self.expires = -1
         self.function(self.arg)
 
@@ -86,6 +84,7 @@ class _Call:
     """A one-shot queued call (the deferred work of ``call_at``)."""
 
     __slots__ = ("fn", "args")
+    _gen = 0
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         self.fn = fn
@@ -192,6 +191,8 @@ class World:
             if until is not None and when > until:
                 break
             _, _, item, gen = pop(queue)
+            if gen and gen != item._gen:
+                continue  # a timer re-armed or deleted since: not an event
             if when > self.now:
                 self.now = when
             self.events_run += 1

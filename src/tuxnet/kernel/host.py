@@ -60,6 +60,7 @@ class Host:
         self.processes: dict[int, Process] = {}
         self._next_pid = 1
         self.console: list[str] = []
+        self.files: dict[str, str | bytes] = {}  # the file system user programs see: path -> contents
         self._echo: TextIO | None = sys.stdout if echo is True else (echo or None)
         # the protocol families: IPv4 and its protocols, the loopback device
         from tuxnet.drivers.net.loopback import loopback_net_init

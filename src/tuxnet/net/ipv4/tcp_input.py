@@ -292,7 +292,7 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_snd_una: int) -> tuple[int, int, int]
         sk.sk_wmem_queued -= size
         if skb.tcp_flags & TCPHDR_SYN:
             flag |= FLAG_SYN_ACKED
-            sk.retrans_stamp = 0
+            sk.retrans_stamp = -1
         else:
             flag |= FLAG_DATA_ACKED
     sk.bytes_acked += (snd_una - prior_snd_una) & SEQ_MASK
@@ -304,7 +304,7 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_snd_una: int) -> tuple[int, int, int]
         if sk.icsk_ca_ops is not None:
             sk.icsk_ca_ops.pkts_acked(sk, pkts_acked, seq_rtt_us)
     if not sk.packets_out:
-        sk.retrans_stamp = 0
+        sk.retrans_stamp = -1
     return flag, pkts_acked, seq_rtt_us
 
 

@@ -513,6 +513,7 @@ def tcp_retransmit_skb(sk: TcpSock, skb: SkBuff) -> int:
         idx = rtx.index(skb)
         rtx.insert(idx + 1, tcp_fragment(sk, skb, cur_mss))
         sk.packets_out += 1
+    first_sent = skb.skb_mstamp
     err = tcp_transmit_skb(sk, skb)
     if err < 0:
         return err
@@ -525,8 +526,8 @@ def tcp_retransmit_skb(sk: TcpSock, skb: SkBuff) -> int:
     sk.host.mib.Tcp["RetransSegs"] += 1
     if skb.tcp_flags & TCPHDR_SYN:
         sk.host.mib.TcpExt["TCPSynRetrans"] += 1
-    if not sk.retrans_stamp:
-        sk.retrans_stamp = skb.skb_mstamp or sk.host.world.now
+    if sk.retrans_stamp < 0:
+        sk.retrans_stamp = first_sent
     return 0
 
 

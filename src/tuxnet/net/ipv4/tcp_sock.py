@@ -225,7 +225,7 @@ class TcpSock(Sock):
         self.icsk_user_timeout = 0
         self.icsk_syn_retries = 0
         self.icsk_ack = IcskAck()
-        self.retrans_stamp = 0
+        self.retrans_stamp = -1  # time of the first retransmitted segment's original send; -1: none
         self.total_retrans = 0
         self.lsndtime = 0
         self.rcv_tstamp = 0

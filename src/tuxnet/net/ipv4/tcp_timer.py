@@ -67,7 +67,7 @@ def retransmits_timed_out(sk: TcpSock, boundary: int, timeout: int) -> bool:
     if not sk.icsk_retransmits:
         return False
     start = sk.retrans_stamp
-    if not start:
+    if start < 0:
         return False
     if not timeout:
         rto_base = TCP_TIMEOUT_INIT if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV) else TCP_RTO_MIN

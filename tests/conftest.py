@@ -1,0 +1,38 @@
+"""Shared fixtures: a world with one host whose loopback is up, as the seed's MenuOS boots."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tuxnet.world import World
+
+
+def make_lo_host(seed: int = 0, name: str = "menuos"):
+    world = World(seed=seed)
+    host = world.add_host(name)
+    host.dev_open("lo")
+    host.ip_addr_add("lo", "127.0.0.1/8")
+    return world, host
+
+
+@pytest.fixture
+def lo_host():
+    return make_lo_host()
+
+
+@pytest.fixture
+def tshark() -> str:
+    path = shutil.which("tshark")
+    if path is None:
+        pytest.skip("tshark is not installed (apt-get install tshark); it judges our packets")
+    return path
+
+
+def run_program(world, host, fn, *args, until=None, **kwargs):
+    """Run ``fn`` as a process on ``host`` until it exits; returns its result (its exception is raised)."""
+    proc = host.spawn(fn, *args, **kwargs)
+    world.run_until(lambda: not proc.alive, timeout=until)
+    assert not proc.alive, f"{proc} did not finish"
+    return proc.result

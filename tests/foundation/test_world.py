@@ -1,0 +1,166 @@
+"""The world's clock, timers, processes and sysctls."""
+
+from __future__ import annotations
+
+import errno
+import time
+
+import pytest
+
+from conftest import make_lo_host, run_program
+from tuxnet.kernel.sysctl import SysctlError
+from tuxnet.net.core.netfilter import NF_ACCEPT, NF_INET_LOCAL_OUT, NF_STOLEN, nf_register_net_hook
+from tuxnet.net.ipv4.route import dst_output
+from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_STREAM
+from tuxnet.user import libc
+from tuxnet.world import World, msecs, secs
+
+
+def test_timers_mod_delete_and_virtual_time():
+    w = World()
+    fired = []
+    t = w.timer(lambda arg: fired.append((w.now, arg)), "a")
+    t.mod(secs(5))
+    t.mod(secs(2))  # re-arming replaces the earlier expiry
+    u = w.timer(lambda arg: fired.append((w.now, arg)), "b")
+    u.add_in(msecs(1500))
+    u.delete()
+    assert t.pending() and not u.pending()
+    start = time.monotonic()
+    w.run()
+    assert fired == [(secs(2), "a")]
+    assert not t.pending()
+    w.run_for(secs(3600))
+    assert w.now == secs(2) + secs(3600)
+    assert time.monotonic() - start < 1.0, "an hour of virtual time costs no wall time"
+
+
+def test_realtime_mode_follows_the_wall_clock():
+    w = World(realtime=True)
+    fired = []
+    w.timer(lambda _: fired.append(time.monotonic())).add_in(msecs(50))
+    start = time.monotonic()
+    w.run()
+    assert fired and fired[0] - start >= 0.045
+
+
+def test_process_sleep_and_wakeups_are_ordered(lo_host):
+    world, host = lo_host
+    log = []
+
+    def sleeper(name, seconds):
+        libc.sleep(seconds)
+        log.append((name, world.now))
+
+    host.spawn(sleeper, "late", 2.0)
+    host.spawn(sleeper, "early", 1.0)
+    world.run()
+    assert log == [("early", secs(1)), ("late", secs(2))]
+
+
+def test_a_crashing_program_is_reported_not_swallowed(lo_host):
+    world, host = lo_host
+
+    def crash():
+        raise ValueError("boom")
+
+    host.spawn(crash)
+    with pytest.raises(Exception, match="boom"):
+        world.run()
+
+
+def test_sysctl_names_defaults_and_errors(lo_host):
+    _, host = lo_host
+    s = host.sysctl
+    assert s["net.ipv4.tcp_rmem"] == (4096, 131072, 6291456)
+    assert s["net.ipv4.tcp_congestion_control"] == "cubic"
+    s.set("net.ipv4.tcp_rmem", "4096 540000 15728640")
+    assert s.get("/proc/sys/net/ipv4/tcp_rmem") == (4096, 540000, 15728640)
+    s.set("net/ipv4/tcp_syn_retries", "3")
+    assert s["net.ipv4.tcp_syn_retries"] == 3
+    with pytest.raises(SysctlError, match="No such file"):
+        s.set("net.ipv4.tcp_no_such_thing", 1)
+    with pytest.raises(SysctlError, match="Invalid argument"):
+        s.set("net.ipv4.tcp_syn_retries", "many")
+
+
+def test_syn_retries_give_up_with_etimedout_in_virtual_time():
+    world, host = make_lo_host()
+    host.sysctl.set("net.ipv4.tcp_syn_retries", 2)
+    # Drop every SYN on the way out, so nobody ever answers.
+    nf_register_net_hook(host, NF_INET_LOCAL_OUT, lambda h, skb, st: 0)
+
+    def prog():
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        start = world.now
+        try:
+            libc.connect(fd, ("127.0.0.1", 80))
+        except OSError as e:
+            return e.errno, world.now - start
+        return None
+
+    err, waited = run_program(world, host, prog)
+    assert err == errno.ETIMEDOUT
+    assert waited == secs(1 + 2 + 4)  # initial RTO 1 s, doubled at each retry
+    assert host.mib.Tcp["RetransSegs"] == 2
+
+
+def test_simultaneous_open():
+    """RFC 9293 figure 7: both ends send SYN; each answers with SYN-ACK; both reach ESTABLISHED.
+    A LOCAL_OUT hook holds the SYNs back briefly so that they cross, as on a long wire."""
+    world, host = make_lo_host()
+
+    def delay_syns(h, skb, state):
+        tcp = skb.network_header + 20
+        if skb.buf[tcp + 13] == 0x02:  # a bare SYN
+            world.call_later(msecs(10), lambda: dst_output(h, None, skb))
+            return NF_STOLEN
+        return NF_ACCEPT
+
+    nf_register_net_hook(host, NF_INET_LOCAL_OUT, delay_syns)
+    results = {}
+
+    def peer(me, other):
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(fd, ("127.0.0.1", me))
+        libc.connect(fd, ("127.0.0.1", other))
+        libc.send(fd, f"from {me}".encode())
+        results[me] = libc.recv(fd, 100)
+        libc.close(fd)
+
+    host.spawn(peer, 1111, 2222)
+    host.spawn(peer, 2222, 1111)
+    world.run()
+    assert results == {1111: b"from 2222", 2222: b"from 1111"}
+    assert host.mib.Tcp["ActiveOpens"] == 2 and host.mib.Tcp["PassiveOpens"] == 0
+
+
+def test_poll_reports_readiness(lo_host):
+    world, host = lo_host
+
+    def late_talker():
+        c = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(c, ("127.0.0.1", 8000))
+        libc.sleep(0.25)
+        libc.send(c, b"ping")
+        libc.sleep(1)
+        libc.close(c)
+
+    def prog():
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(lfd, ("127.0.0.1", 8000))
+        libc.listen(lfd, 4)
+        assert libc.poll([(lfd, POLLIN)], 0) == [0]
+        host.spawn(late_talker)
+        assert libc.poll([(lfd, POLLIN)], 100) == [POLLIN]
+        s, _ = libc.accept(lfd)
+        start = world.now
+        assert libc.poll([(s, POLLIN | POLLOUT)], 0) == [POLLOUT]
+        assert libc.poll([(s, POLLIN)], -1) == [POLLIN]
+        assert world.now - start == msecs(250)
+        assert libc.recv(s, 10) == b"ping"
+        assert libc.poll([(s, POLLIN)], 100) == [0]
+        assert libc.poll([(99, POLLIN)], 0) == [0x20]  # POLLNVAL
+        return True
+
+    assert run_program(world, host, prog)
