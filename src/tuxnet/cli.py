@@ -79,8 +79,27 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--pcap", help="write the packets on lo to this pcap file")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=cmd_demo)
+    for name, (_, _, text) in DELEGATED.items():
+        sub.add_parser(name, help=text, add_help=False)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in DELEGATED:
+        module, func, _ = DELEGATED[argv[0]]
+        return _delegate(module, func, argv[1:])
     args = parser.parse_args(argv)
     return args.func(args)
+
+
+# Subcommands with their own argument parsers: name -> (module, function, help).
+DELEGATED = {
+    "bench": ("tuxnet.benchmarks", "bench_main", "wall-clock benchmarks, a table and JSON (see --help)"),
+}
+
+
+def _delegate(module: str, func: str, rest: list[str]) -> int:
+    """Subcommands with their own argument parsers."""
+    import importlib
+
+    return getattr(importlib.import_module(module), func)(rest)
 
 
 if __name__ == "__main__":

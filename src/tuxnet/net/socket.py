@@ -463,9 +463,8 @@ def sys_socketcall(call: int, args: tuple[Any, ...]) -> Any:
     fn = _SOCKETCALLS.get(call)
     if fn is None or not isinstance(args, tuple):
         return -EINVAL
-    try:
-        _SIGNATURES[call].bind(*args)
-    except TypeError:
+    low, high = _ARITY[call]
+    if not low <= len(args) <= high:
         return -EINVAL
     return fn(*args)
 
@@ -478,7 +477,11 @@ _SOCKETCALLS: dict[int, Callable[..., Any]] = {
     SYS_SENDMSG: sys_sendmsg, SYS_RECVMSG: sys_recvmsg, SYS_ACCEPT4: sys_accept4,
 }
 
-_SIGNATURES = {call: inspect.signature(fn) for call, fn in _SOCKETCALLS.items()}
+_ARITY = {
+    call: (sum(1 for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty),
+           len(inspect.signature(fn).parameters))
+    for call, fn in _SOCKETCALLS.items()
+}
 
 
 # -- calls on any descriptor -------------------------------------------------------------------

@@ -28,7 +28,7 @@ class BindBucket:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.owners: list[Any] = []
+        self.owners: dict[Any, None] = {}  # insertion-ordered, O(1) removal (an hlist in Linux)
 
 
 class InetHashinfo:
@@ -108,14 +108,14 @@ class InetHashinfo:
         tb = self.bhash.get(port)
         if tb is None:
             tb = self.bhash[port] = BindBucket(port)
-        tb.owners.append(sk)
+        tb.owners[sk] = None
         sk.inet_num = port
 
     def put_port(self, sk: Any) -> None:
         """``inet_put_port``: release the local port."""
         tb = self.bhash.get(sk.inet_num)
         if tb is not None and sk in tb.owners:
-            tb.owners.remove(sk)
+            del tb.owners[sk]
             if not tb.owners:
                 del self.bhash[tb.port]
 
@@ -177,7 +177,7 @@ class InetHashinfo:
                 tb = self.bhash.get(port)
                 if tb is not None:
                     # Shared with other connect()ers only when the four-tuple is new.
-                    if any(o.sk_state == TCP_LISTEN or getattr(o, "bind_only", False) for o in tb.owners):
+                    if any(o.sk_state == TCP_LISTEN or getattr(o, "bind_port_locked", False) for o in tb.owners):
                         continue
                 if not check_established(sk, port):
                     continue

@@ -174,7 +174,7 @@ def tcp_time_wait(sk: TcpSock, state: int, timeo: int) -> None:
     hashinfo.ehash_replace(sk, tw)
     tb = hashinfo.bhash.get(sk.inet_num)
     if tb is not None:
-        tb.owners.append(tw)
+        tb.owners[tw] = None
     tw.schedule(timeo)
     tcp_done(sk)
 
