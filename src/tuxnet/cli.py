@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 # Subcommands with their own argument parsers: name -> (module, function, help).
 DELEGATED = {
     "bench": ("tuxnet.benchmarks", "bench_main", "wall-clock benchmarks, a table and JSON (see --help)"),
+    "tap": ("tuxnet.tapnet", "tap_main", "a tuxnet host on a real network through a TAP device (root)"),
 }
 
 

@@ -71,6 +71,17 @@ class FdTable:
         f.fput(proc)
         return 0
 
+    def inherit(self, parent: FdTable, fds: list[int]) -> None:
+        """Share the parent's open files ``fds`` (``dup_fd`` at fork: one more reference each)."""
+        for fd in fds:
+            f = parent.fds.get(fd)
+            if f is not None:
+                f.f_count += 1
+                old = self.fds.get(fd)
+                self.fds[fd] = f
+                if old is not None and old.f_op is not None:
+                    old.f_count -= 1
+
     def close_all(self, proc: Process) -> None:
         """At exit every descriptor is closed, as ``exit_files`` does."""
         for fd in sorted(self.fds):

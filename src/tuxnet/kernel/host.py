@@ -203,12 +203,18 @@ class Host:
             self.local_bh_enable()
 
     # -- processes -----------------------------------------------------------------------------
-    def spawn(self, fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any) -> Process:
-        """Start a user program ``fn(*args, **kwargs)`` as a new process."""
+    def spawn(self, fn: Callable[..., Any], *args: Any, name: str | None = None, fds: list[int] | None = None,
+              **kwargs: Any) -> Process:
+        """Start a user program ``fn(*args, **kwargs)`` as a new process.  ``fds`` are descriptors of
+        the calling process that the new one inherits at the same numbers, as after ``fork``."""
         pid = self._next_pid
         self._next_pid += 1
         proc = Process(self, pid, name or getattr(fn, "__name__", "proc"), fn, args, kwargs)
         self.processes[pid] = proc
+        if fds:
+            from tuxnet.kernel.sched import current
+
+            proc.files.inherit(current().files, fds)
         proc.start()
         return proc
 

@@ -1,0 +1,98 @@
+"""``tuxnet tap``: a tuxnet host on a real network, through a Linux TAP device, until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tuxnet.world import World
+
+
+def build_tap_host(dev: str, addr: str, gw: str | None = None, *, offload: bool = True, loss: float = 0.0,
+                   dup: float = 0.0, reorder: float = 0.0, seed: int = 0, mtu: int = 1500,
+                   name: str = "tuxnet") -> tuple[World, Any, Any]:
+    """A real-time world with one host whose ``eth0`` is the TAP interface ``dev``."""
+    from tuxnet.drivers.net.tap import tap_create
+
+    world = World(seed=seed, realtime=True)
+    host = world.add_host(name)
+    host.dev_open("lo")
+    host.ip_addr_add("lo", "127.0.0.1/8")
+    eth = tap_create(host, dev, name="eth0", offload=offload, loss=loss, dup=dup, reorder=reorder, mtu=mtu)
+    host.dev_open(eth)
+    host.ip_addr_add("eth0", addr)
+    if gw:
+        host.ip_route_add("default", via=gw)
+    return world, host, eth
+
+
+def summary(host: Any, stats: dict) -> str:
+    eth = host.dev("eth0")
+    s = eth.stats
+    lines = [f"eth0 ({eth.priv.ifname}): rx {s.rx_packets} packets {s.rx_bytes} bytes, "
+             f"tx {s.tx_packets} packets {s.tx_bytes} bytes, dropped rx {s.rx_dropped} tx {s.tx_dropped}"]
+    faults = eth.priv.faults
+    if any(faults.values()):
+        lines.append("injected faults: " + ", ".join(f"{k} {v}" for k, v in faults.items()))
+    tcp = host.mib.Tcp
+    lines.append(f"tcp: {tcp['ActiveOpens']} active opens, {tcp['PassiveOpens']} passive opens, "
+                 f"{tcp['InSegs']} segments in, {tcp['OutSegs']} out, {tcp['RetransSegs']} retransmitted")
+    icmp = host.mib.Icmp
+    lines.append(f"icmp: {icmp['InEchos']} echo requests answered")
+    if stats.get("connections"):
+        lines.append(f"services: {stats['connections']} connections")
+    for d in stats.get("discarded", []):
+        lines.append(f"discard: {d['bytes']} bytes from {d['peer'][0]}:{d['peer'][1]} sha256 {d['sha256']}")
+    return "\n".join(lines)
+
+
+def tap_main(argv: list[str]) -> int:
+    from tuxnet.trace.capture import Capture
+    from tuxnet.trace.ftrace import FunctionTracer
+    from tuxnet.user.programs.inetd import SERVICES, start_services
+
+    parser = argparse.ArgumentParser(prog="tuxnet tap", description=__doc__)
+    parser.add_argument("--dev", default="tuxtap0", help="TAP interface name (created if absent)")
+    parser.add_argument("--addr", required=True, help="tuxnet's address, A.B.C.D/P")
+    parser.add_argument("--gw", help="default gateway")
+    parser.add_argument("--serve", default="", help=f"comma-separated services: {', '.join(SERVICES)}")
+    parser.add_argument("--pcap", help="capture eth0 to this file")
+    parser.add_argument("--trace", action="store_true", help="print the kernel function trace")
+    parser.add_argument("--no-offload", action="store_true", help="no virtio header, checksum or TSO offload")
+    parser.add_argument("--loss", type=float, default=0.0)
+    parser.add_argument("--dup", type=float, default=0.0)
+    parser.add_argument("--reorder", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        world, host, eth = build_tap_host(args.dev, args.addr, args.gw, offload=not args.no_offload,
+                                          loss=args.loss, dup=args.dup, reorder=args.reorder, seed=args.seed)
+    except PermissionError:
+        print("tuxnet tap: opening /dev/net/tun needs root or CAP_NET_ADMIN", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as e:
+        print(f"tuxnet tap: {e}", file=sys.stderr)
+        return 1
+    names = [n for n in args.serve.split(",") if n]
+    try:
+        stats = start_services(host, names)
+    except ValueError as e:
+        print(f"tuxnet tap: {e}", file=sys.stderr)
+        return 2
+    cap = Capture(host, "eth0", pcap=args.pcap) if args.pcap else None
+    tracer = FunctionTracer(world, out=sys.stdout).start() if args.trace else None
+    print(f"tuxnet: eth0 is {eth.priv.ifname}, {args.addr}, MAC "
+          f"{':'.join(f'{b:02x}' for b in eth.dev_addr)}; serving {', '.join(names) or 'nothing'}; Ctrl-C to stop",
+          flush=True)
+    try:
+        world.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if tracer is not None:
+            tracer.stop()
+        if cap is not None:
+            cap.close()
+    print(summary(host, stats))
+    return 0
