@@ -7,7 +7,6 @@ and so on.  Ratios are computed from figures measured in the same run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -19,6 +18,7 @@ from typing import Any
 
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
 from tuxnet.user import libc
+from tuxnet.user.programs.inetd import DISCARD_PORT, start_services
 from tuxnet.world import World
 
 Result = dict[str, Any]
@@ -61,24 +61,6 @@ def _run_to_exit(world: World, procs: list[Any]) -> None:
 
 # -- loopback ------------------------------------------------------------------------------
 
-def _tcp_sink(port: int, result: dict[str, Any]) -> None:
-    lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
-    libc.bind(lfd, ("127.0.0.1", port))
-    libc.listen(lfd, 1)
-    fd, _ = libc.accept(lfd)
-    h = hashlib.sha256()
-    n = 0
-    while True:
-        chunk = libc.recv(fd, 1 << 20)
-        if not chunk:
-            break
-        h.update(chunk)
-        n += len(chunk)
-    result["bytes"], result["sha256"] = n, h.hexdigest()
-    libc.close(fd)
-    libc.close(lfd)
-
-
 def _tcp_source(addr: str, port: int, payload: bytes, total: int) -> None:
     fd = libc.socket(AF_INET, SOCK_STREAM, 0)
     libc.connect(fd, (addr, port))
@@ -94,15 +76,14 @@ def bench_loopback_bulk(scale: float) -> Result:
     total = int(100 * 1024 * 1024 * scale)
     payload = bytes(range(256)) * 4096
     world, host = lo_world()
-    result: dict[str, Any] = {}
-    sink = host.spawn(_tcp_sink, 6000, result)
+    stats = start_services(host, ["discard"])
     start = time.perf_counter()
-    src = host.spawn(_tcp_source, "127.0.0.1", 6000, payload, total)
-    _run_to_exit(world, [sink, src])
+    host.spawn(_tcp_source, "127.0.0.1", DISCARD_PORT, payload, total)
+    world.run_until(lambda: bool(stats.get("discarded")))
     wall = time.perf_counter() - start
-    assert result["bytes"] >= total
-    return {"value": result["bytes"] / wall / 1e6, "unit": "MB/s", "wall_s": wall,
-            "virtual_s": world.now / 1e9}
+    received = stats["discarded"][0]["bytes"]
+    assert received >= total
+    return {"value": received / wall / 1e6, "unit": "MB/s", "wall_s": wall, "virtual_s": world.now / 1e9}
 
 
 @benchmark("hello_replyhi")

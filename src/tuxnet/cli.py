@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import IO
 
 from tuxnet.world import World
 
 
-def _demo_client(tracer_box: dict, out: IO[str]) -> None:
+def _demo_client(tracer_box: dict) -> None:
     """``hello`` with the tracer switched on around the exchange (send to the answer)."""
     from tuxnet.net.socket import AF_INET, SOCK_STREAM
     from tuxnet.user import libc
@@ -52,7 +51,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     trace_out = open(args.trace_file, "w") if args.trace_file else None  # noqa: SIM115
     tracer = FunctionTracer(world, out=trace_out, names=None if args.trace else SEED_FUNCTIONS)
     tracer_box["tracer"] = tracer
-    host.spawn(_demo_client, tracer_box, out, name="hello")
+    host.spawn(_demo_client, tracer_box, name="hello")
     world.run()
     if capture is not None:
         capture.close()

@@ -9,6 +9,7 @@ from conftest import make_lo_host, run_program
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.programs.hello import hello, replyhi
+from tuxnet.user.programs.inetd import DISCARD_PORT, start_services
 
 
 def test_thousand_sequential_hello_replyhi_exchanges():
@@ -25,33 +26,14 @@ def test_thousand_sequential_hello_replyhi_exchanges():
     assert host.output().count('recv "hello" from 127.0.0.1:') == 1000
 
 
-def _sink(port, result):
-    lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
-    libc.bind(lfd, ("127.0.0.1", port))
-    libc.listen(lfd, 1)
-    fd, _ = libc.accept(lfd)
-    h = hashlib.sha256()
-    n = 0
-    while True:
-        chunk = libc.recv(fd, 256 * 1024)
-        if not chunk:
-            break
-        h.update(chunk)
-        n += len(chunk)
-    result["digest"], result["bytes"] = h.hexdigest(), n
-    libc.close(fd)
-    libc.close(lfd)
-
-
 def test_ten_megabytes_arrive_intact():
     world, host = make_lo_host(seed=4)
     payload = random.Random(1).randbytes(10 * 1024 * 1024)
-    result: dict = {}
-    host.spawn(_sink, 6000, result)
+    stats = start_services(host, ["discard"])
 
     def source():
         fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.connect(fd, ("127.0.0.1", 6000))
+        libc.connect(fd, ("127.0.0.1", DISCARD_PORT))
         view = memoryview(payload)
         sent = 0
         while sent < len(payload):
@@ -59,6 +41,6 @@ def test_ten_megabytes_arrive_intact():
         libc.close(fd)
 
     run_program(world, host, source)
-    world.run()
-    assert result["bytes"] == len(payload)
-    assert result["digest"] == hashlib.sha256(payload).hexdigest()
+    world.run_until(lambda: bool(stats.get("discarded")))
+    assert stats["discarded"][0]["bytes"] == len(payload)
+    assert stats["discarded"][0]["sha256"] == hashlib.sha256(payload).hexdigest()
