@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
+import shutil
+import subprocess
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from tuxnet.world import World
@@ -25,6 +30,81 @@ def build_tap_host(dev: str, addr: str, gw: str | None = None, *, offload: bool 
     if gw:
         host.ip_route_add("default", via=gw)
     return world, host, eth
+
+
+def netns_unavailable() -> str | None:
+    """Why a Linux peer in a network namespace cannot be made here, or None."""
+    if os.geteuid() != 0:
+        return "needs root (CAP_NET_ADMIN) for network namespaces and TAP devices"
+    if not os.path.exists("/dev/net/tun"):
+        return "/dev/net/tun is missing"
+    if shutil.which("ip") is None:
+        return "iproute2's ip command is missing (apt-get install iproute2)"
+    return None
+
+
+class Netns:
+    """A Linux network namespace of our own, deleted on ``close``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+        if made.returncode != 0:
+            raise OSError(f"cannot create network namespace {name}: {made.stderr.strip()}")
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+
+    def cmd(self, *args: str) -> list[str]:
+        return ["ip", "netns", "exec", self.name, *args]
+
+    def run(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run(self.cmd(*args), capture_output=True, text=True, check=check, timeout=timeout)
+
+    def popen(self, *args: str, **kw: Any) -> subprocess.Popen:
+        return subprocess.Popen(self.cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+    def close(self) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+
+_pair_counter = itertools.count(1)
+
+
+@dataclass
+class TapPair:
+    """A tuxnet host whose ``eth0`` is a TAP interface living in the Linux namespace ``ns``."""
+
+    world: World
+    host: Any
+    eth: Any
+    ns: Netns
+    ifname: str
+    linux_ip: str
+    tux_ip: str
+
+    def run_until_exit(self, proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+        """Run the tuxnet world in real time until the Linux-side command ends."""
+        self.world.run_until(lambda: proc.poll() is not None, timeout=int(timeout * 1e9))
+        if proc.poll() is None:
+            proc.kill()
+        return proc.communicate(timeout=10)
+
+    def close(self) -> None:
+        from tuxnet.drivers.net.tap import tap_close
+
+        tap_close(self.eth)
+
+
+def make_pair(ns: Netns, offload: bool = True, loss: float = 0.0, seed: int = 0) -> TapPair:
+    """A TAP pair on a fresh /24 (10.250.N.0/24): Linux is .1, tuxnet .2."""
+    n = next(_pair_counter) % 250 + 1
+    ifname = f"tx{os.getpid() % 100000}n{n}"
+    linux_ip, tux_ip = f"10.250.{n}.1", f"10.250.{n}.2"
+    world, host, eth = build_tap_host(ifname, f"{tux_ip}/24", offload=offload, loss=loss, seed=seed)
+    subprocess.run(["ip", "link", "set", eth.priv.ifname, "netns", ns.name], check=True)
+    subprocess.run(["ip", "-n", ns.name, "addr", "add", f"{linux_ip}/24", "dev", eth.priv.ifname], check=True)
+    subprocess.run(["ip", "-n", ns.name, "link", "set", eth.priv.ifname, "up"], check=True)
+    eth.netif_carrier_on()
+    return TapPair(world, host, eth, ns, eth.priv.ifname, linux_ip, tux_ip)
 
 
 def summary(host: Any, stats: dict) -> str:
