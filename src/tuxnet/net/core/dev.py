@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_PARTIAL, PACKET_OUTGOING, SkBuff
 
 if TYPE_CHECKING:
@@ -256,7 +257,19 @@ def qdisc_run(q: Qdisc) -> None:
 
 
 def dev_queue_xmit(skb: SkBuff) -> int:
-    """``dev_queue_xmit``: queue a packet (with its link-layer header) for ``skb.dev``."""
+    """``dev_queue_xmit``: queue a packet (with its link-layer header) for ``skb.dev``.  A GSO
+    packet the device cannot segment is cut into MTU-sized packets first (``validate_xmit_skb`` →
+    ``skb_gso_segment``; Linux does it on dequeue, doing it before the qdisc keeps requeues whole)."""
+    dev = skb.dev
+    if skb.gso_size and not dev.features & NETIF_F_TSO:
+        rc = NET_XMIT_SUCCESS
+        for seg in skb_gso_segment(skb):
+            rc = __dev_queue_xmit(seg)
+        return rc
+    return __dev_queue_xmit(skb)
+
+
+def __dev_queue_xmit(skb: SkBuff) -> int:
     dev = skb.dev
     host = dev.nd_net
     host.bh_disable_count += 1

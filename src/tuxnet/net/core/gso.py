@@ -1,0 +1,75 @@
+"""Generic segmentation offload in software (net/core/gso.c, ``tcp_gso_segment`` in
+net/ipv4/tcp_offload.c, ``inet_gso_segment`` in net/ipv4/af_inet.c).
+
+TCP may hand the device layer one large segment with ``gso_size`` set (the MSS).  A device that
+can segment it itself (NETIF_F_TSO: a TAP with the virtio header) gets it whole; for any other
+device ``skb_gso_segment`` cuts it into MSS-sized segments, each with its own IPv4 header (ID
+counting up, length and checksum fixed) and TCP header (sequence number moved on; FIN and PSH
+only on the last piece, CWR only on the first), with the TCP checksum left partial as before.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff
+
+_u16 = struct.Struct("!H")
+_u32 = struct.Struct("!I")
+TCP_FLAG_FIN = 0x01
+TCP_FLAG_PSH = 0x08
+TCP_FLAG_CWR = 0x80
+
+
+def skb_gso_segment(skb: SkBuff) -> list[SkBuff]:
+    """Split an IPv4/TCP GSO packet (``data`` at the link-layer header) into wire-sized ones."""
+    buf = skb.buf
+    nh = skb.network_header
+    th = skb.transport_header
+    ihl = (buf[nh] & 0x0F) * 4
+    doff = (buf[th + 12] >> 4) << 2
+    mss = skb.gso_size
+    hdr_end = th + doff
+    payload = memoryview(buf)[hdr_end:skb.tail]
+    header = bytes(buf[skb.data:hdr_end])
+    l2 = nh - skb.data
+    seq = _u32.unpack_from(buf, th + 4)[0]
+    ip_id = _u16.unpack_from(buf, nh + 4)[0]
+    flags = buf[th + 13]
+    saddr = _u32.unpack_from(buf, nh + 12)[0]
+    daddr = _u32.unpack_from(buf, nh + 16)[0]
+    segs = []
+    total = len(payload)
+    for i, off in enumerate(range(0, total, mss)):
+        chunk = payload[off:off + mss]
+        last = off + mss >= total
+        n = SkBuff(bytearray(header) + chunk)
+        b = n.buf
+        n_nh = l2
+        n_th = l2 + ihl
+        _u16.pack_into(b, n_nh + 2, ihl + doff + len(chunk))
+        _u16.pack_into(b, n_nh + 4, (ip_id + i) & 0xFFFF)
+        b[n_nh + 10] = b[n_nh + 11] = 0
+        _u16.pack_into(b, n_nh + 10, csum_fold(csum_partial(b[n_nh:n_nh + ihl])))
+        _u32.pack_into(b, n_th + 4, (seq + off) & 0xFFFFFFFF)
+        f = flags
+        if not last:
+            f &= ~(TCP_FLAG_FIN | TCP_FLAG_PSH)
+        if i:
+            f &= ~TCP_FLAG_CWR
+        b[n_th + 13] = f
+        _u16.pack_into(b, n_th + 16, csum_tcpudp_nofold(saddr, daddr, doff + len(chunk), 6))
+        n.ip_summed = CHECKSUM_PARTIAL
+        n.csum_start = n_th
+        n.csum_offset = 16
+        n.network_header = n_nh
+        n.transport_header = n_th
+        n.mac_header = 0
+        n.dev = skb.dev
+        n.sk = skb.sk
+        n.dst = skb.dst
+        n.protocol = skb.protocol
+        n.priority = skb.priority
+        segs.append(n)
+    return segs
