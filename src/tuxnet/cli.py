@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 DELEGATED = {
     "bench": ("tuxnet.benchmarks", "bench_main", "wall-clock benchmarks, a table and JSON (see --help)"),
     "tap": ("tuxnet.tapnet", "tap_main", "a tuxnet host on a real network through a TAP device (root)"),
+    "menuos": ("tuxnet.user.programs.menuos", "menuos_main", "the course's MenuOS shell on a small network"),
 }
 
 

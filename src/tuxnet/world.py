@@ -108,6 +108,7 @@ class World:
         self._seq = 0
         self.hosts: dict[str, Host] = {}
         self.links: list[Any] = []
+        self.next_mac = 1  # the next locally administered MAC address (drivers/net/ether.py)
         self.loop_greenlet: greenlet | None = None
         self.tracer: Any = None
         self.events_run = 0
@@ -130,6 +131,30 @@ class World:
     def host_rng(self, name: str) -> random.Random:
         """A generator for one host, derived from the world seed and the host's name."""
         return random.Random(f"{self.seed}/{name}")
+
+    def add_router(self, name: str) -> Host:
+        """A host that forwards (``tuxnet.topology.add_router``)."""
+        from tuxnet.topology import add_router
+
+        return add_router(self, name)
+
+    def add_switch(self, name: str, **kwargs: Any) -> Any:
+        """A learning switch (``tuxnet.topology.add_switch``)."""
+        from tuxnet.topology import add_switch
+
+        return add_switch(self, name, **kwargs)
+
+    def add_hub(self, name: str, **kwargs: Any) -> Any:
+        """A shared CSMA/CD segment (``tuxnet.topology.add_hub``)."""
+        from tuxnet.topology import add_hub
+
+        return add_hub(self, name, **kwargs)
+
+    def connect(self, a: Any, b: Any, **kwargs: Any) -> Any:
+        """A cable between two nodes, or a station on a hub (``tuxnet.topology.connect``)."""
+        from tuxnet.topology import connect
+
+        return connect(a, b, **kwargs)
 
     # -- scheduling ------------------------------------------------------------------------------
     def call_at(self, when: int, fn: Callable[..., Any], *args: Any) -> None:

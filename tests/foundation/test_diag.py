@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import run_program
-
 from tuxnet.net.ipv4.inet_diag import format_ss
 from tuxnet.net.ipv4.tcp import IPPROTO_TCP, TCP_INFO
 from tuxnet.net.ipv4.tcp_info import TcpInfo

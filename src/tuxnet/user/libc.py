@@ -7,9 +7,11 @@ goes through ``sys_socketcall``, the entry the seed article traces.  A negative 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from time import time as _real_time
 from typing import Any
 
-from tuxnet.kernel.errno import strerror
+from tuxnet.kernel.errno import ENOENT, strerror
 from tuxnet.kernel.sched import current
 from tuxnet.net import socket as net
 from tuxnet.net.socket import (
@@ -150,3 +152,69 @@ def sleep(seconds: float) -> None:
 
 def getpid() -> int:
     return current().pid
+
+
+def fork(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any) -> int:
+    """``fork(2)`` with the child running ``fn(*args, **kwargs)``; returns the child's pid.
+
+    The child inherits every open descriptor of the parent at the same number (``dup_fd``): a server
+    that forks per connection closes its copy of the connection and the child's stays open."""
+    parent = current()
+    child = parent.host.spawn(fn, *args, name=name or parent.comm, fds=list(parent.files.fds), **kwargs)
+    return child.pid
+
+
+def waitpid(pid: int) -> int | None:
+    """``waitpid(2)``: wait for the child ``pid`` to exit; its exit status (None if there is no
+    such process any more)."""
+    proc = current().host.processes.get(pid)
+    return None if proc is None else proc.wait()
+
+
+def gethostname() -> str:
+    """``gethostname(2)``: the host's name (``uname -n``)."""
+    return current().host.name
+
+
+# The simulated machines' wall clock starts at 2015-02-06 00:00:00 UTC, the release of Linux 3.18.6,
+# the course's kernel; a world in real time (attached to a TAP device) uses the real clock.
+EPOCH = 1_423_180_800
+
+
+def clock_monotonic() -> float:
+    """``clock_gettime(CLOCK_MONOTONIC)`` in seconds: the world's clock."""
+    return current().host.world.now / 1e9
+
+
+def time() -> float:
+    """``time(2)``/``clock_gettime(CLOCK_REALTIME)`` in seconds since the Unix epoch."""
+    world = current().host.world
+    if world.realtime:
+        return _real_time()
+    return EPOCH + world.now / 1e9
+
+
+def read_file(path: str) -> str | bytes:
+    """The contents of ``path`` in the host's file table (``open``, ``read``, ``close``); a missing
+    file is ``FileNotFoundError`` (ENOENT), as ``open(2)`` reports it."""
+    try:
+        return current().host.files[path]
+    except KeyError:
+        raise FileNotFoundError(ENOENT, strerror(ENOENT), path) from None
+
+
+
+def is_dir(path: str) -> bool:
+    """``stat(2)`` and ``S_ISDIR``: does the host's file table hold files under ``path``?"""
+    prefix = path.rstrip("/") + "/"
+    return any(name.startswith(prefix) for name in current().host.files)
+
+# The resolver is part of the C library (glibc's libresolv, nss_files and nss_dns, getaddrinfo).
+from tuxnet.user.resolv import HostEnt as HostEnt  # noqa: E402
+from tuxnet.user.resolv import getaddrinfo as getaddrinfo  # noqa: E402
+from tuxnet.user.resolv import gethostbyaddr as gethostbyaddr  # noqa: E402
+from tuxnet.user.resolv import gethostbyname as gethostbyname  # noqa: E402
+from tuxnet.user.resolv import gethostbyname2 as gethostbyname2  # noqa: E402
+from tuxnet.user.resolv import getnameinfo as getnameinfo  # noqa: E402
+from tuxnet.user.resolv import getservbyname as getservbyname  # noqa: E402
+from tuxnet.user.resolv import getservbyport as getservbyport  # noqa: E402

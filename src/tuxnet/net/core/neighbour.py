@@ -1,22 +1,42 @@
 """The neighbour subsystem (net/core/neighbour.c): next-hop IP address to link-layer address.
 
-A ``Neighbour`` carries a NUD state.  Devices that need no resolution (loopback, IFF_NOARP) get
-NUD_NOARP entries whose hardware header is cached at once (``neigh_hh_output``); the others go
-through the table's protocol (ARP), which resolves them.
+Each ``Neighbour`` has a NUD state (Neighbour Unreachability Detection, RFC 4861 section 7.3 as
+Linux applies it to ARP too) driven by ``neigh_update`` (what the protocol learnt),
+``neigh_event_send`` (a packet wants to go) and ``neigh_timer_handler``:
+
+- NONE/FAILED --packet--> INCOMPLETE: the packet waits on ``arp_queue`` and a broadcast
+  solicitation goes out every ``retrans_time`` (1 s); after ``mcast_solicit`` (3) of them the entry
+  is FAILED and every queued packet is reported unreachable (``error_report``).
+- INCOMPLETE --reply--> REACHABLE: the queue is sent.  REACHABLE lasts ``reachable_time`` (a random
+  value in [base/2, 3*base/2), base 30 s) after the last confirmation, then becomes STALE (or DELAY
+  if the entry was used within ``delay_first_probe_time``).
+- STALE --packet--> DELAY; DELAY --5 s without confirmation--> PROBE: ``ucast_solicit`` (3)
+  unicast solicitations 1 s apart, then FAILED.
+
+Devices without link-layer resolution (loopback, IFF_NOARP) get NUD_NOARP entries.  Entries are
+garbage collected as ``neigh_periodic_work`` and ``neigh_forced_gc`` do: never while the table has
+fewer than ``gc_thresh1`` entries, otherwise FAILED entries and entries unused for
+``gc_stale_time`` go.  The periodic work is queued only while the table is at or above
+``gc_thresh1`` (below it Linux's would find nothing to do), so an idle world's event queue drains.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tuxnet.kernel.errno import ENOBUFS
 from tuxnet.net.core.dev import ETH_P_IP, dev_queue_xmit
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
     from tuxnet.net.core.dev import NetDevice
     from tuxnet.net.core.skbuff import SkBuff
+
+NSEC_PER_MSEC = 1_000_000
+NSEC_PER_SEC = 1_000_000_000
+HZ_100 = 10 * NSEC_PER_MSEC  # HZ/100: the shortest neighbour timer
 
 # include/uapi/linux/neighbour.h
 NUD_INCOMPLETE = 0x01
@@ -36,12 +56,111 @@ NUD_NAMES = {NUD_INCOMPLETE: "INCOMPLETE", NUD_REACHABLE: "REACHABLE", NUD_STALE
              NUD_DELAY: "DELAY", NUD_PROBE: "PROBE", NUD_FAILED: "FAILED", NUD_NOARP: "NOARP",
              NUD_PERMANENT: "PERMANENT", NUD_NONE: "NONE"}
 
+# neigh_update flags (include/net/neighbour.h)
+NEIGH_UPDATE_F_OVERRIDE = 0x00000001
+NEIGH_UPDATE_F_WEAK_OVERRIDE = 0x00000002
+NEIGH_UPDATE_F_ADMIN = 0x80000000
+
+# SKB_TRUESIZE(): the memory a buffer costs beyond its data (struct sk_buff + skb_shared_info).
+SKB_TRUESIZE_OVERHEAD = 576
+ETH_FRAME_LEN = 1514
+
+
+def skb_truesize(skb: SkBuff) -> int:
+    """``skb->truesize``: the buffer plus the kernel's per-buffer overhead."""
+    return skb.end + SKB_TRUESIZE_OVERHEAD
+
+
+class NeighOps:
+    """``struct neigh_ops``: the protocol's solicit and error report, and the two output paths."""
+
+    __slots__ = ("solicit", "error_report", "output", "connected_output")
+
+    def __init__(self, solicit: Callable[[Neighbour, SkBuff | None], None] | None,
+                 error_report: Callable[[Neighbour, SkBuff], None] | None,
+                 output: Callable[[Neighbour, SkBuff], int],
+                 connected_output: Callable[[Neighbour, SkBuff], int]) -> None:
+        self.solicit = solicit
+        self.error_report = error_report
+        self.output = output
+        self.connected_output = connected_output
+
+
+class NeighParms:
+    """``struct neigh_parms``: the tunables, read from ``net.ipv4.neigh.default.*`` at each use as
+    ``NEIGH_VAR`` reads them, in the world's unit (ns) where they are times."""
+
+    LOCKTIME = NSEC_PER_SEC  # arp_tbl: NEIGH_VAR_LOCKTIME = 1 * HZ
+    MCAST_REPROBES = 0
+
+    def __init__(self, host: Host, prefix: str) -> None:
+        self.host = host
+        self.prefix = prefix
+        self._reachable_time = 0
+        self.last_rand = 0
+
+    def var(self, name: str) -> int:
+        return self.host.sysctl[self.prefix + name]
+
+    @property
+    def base_reachable_time(self) -> int:
+        return self.var("base_reachable_time_ms") * NSEC_PER_MSEC
+
+    @property
+    def reachable_time(self) -> int:
+        """``parms->reachable_time``: re-drawn by ``neigh_rand_reach_time`` every 300 s, as
+        ``neigh_periodic_work`` does."""
+        now = self.host.world.now
+        if not self._reachable_time or now > self.last_rand + 300 * NSEC_PER_SEC:
+            self.last_rand = now
+            self._reachable_time = neigh_rand_reach_time(self.host, self.base_reachable_time)
+        return self._reachable_time
+
+    @property
+    def retrans_time(self) -> int:
+        return self.var("retrans_time_ms") * NSEC_PER_MSEC
+
+    @property
+    def delay_probe_time(self) -> int:
+        return self.var("delay_first_probe_time") * NSEC_PER_SEC
+
+    @property
+    def gc_staletime(self) -> int:
+        return self.var("gc_stale_time") * NSEC_PER_SEC
+
+    @property
+    def queue_len_bytes(self) -> int:
+        """``unres_qlen_bytes``; ``unres_qlen`` (packets) counts as that many full-size frames."""
+        return min(self.var("unres_qlen_bytes"), self.var("unres_qlen") * (ETH_FRAME_LEN + SKB_TRUESIZE_OVERHEAD))
+
+    def max_probes(self, state: int) -> int:
+        """``neigh_max_probes``."""
+        return self.var("ucast_solicit") + self.var("app_solicit") + (
+            self.MCAST_REPROBES if state & NUD_PROBE else self.var("mcast_solicit"))
+
+
+def neigh_rand_reach_time(host: Host, base: int) -> int:
+    """``neigh_rand_reach_time``: uniform in [base/2, 3*base/2)."""
+    return host.rng.randrange(base) + (base >> 1) if base else 0
+
+
+class NeighStats:
+    """``struct neigh_statistics`` (``/proc/net/stat/arp_cache``)."""
+
+    __slots__ = ("allocs", "destroys", "lookups", "hits", "res_failed", "periodic_gc_runs", "forced_gc_runs",
+                 "unres_discards", "table_fulls")
+
+    def __init__(self) -> None:
+        for name in self.__slots__:
+            setattr(self, name, 0)
+
 
 class Neighbour:
     """``struct neighbour``."""
 
-    __slots__ = ("tbl", "primary_key", "dev", "ha", "nud_state", "hh", "output", "arp_queue",
-                 "probes", "confirmed", "updated", "used", "timer", "arp_queue_len_bytes")
+    __slots__ = ("tbl", "primary_key", "dev", "ha", "nud_state", "type", "hh", "output", "ops",
+                 "arp_queue", "arp_queue_len_bytes", "probes", "confirmed", "updated", "used", "timer",
+                 "dead")
 
     def __init__(self, tbl: NeighTable, key: int, dev: NetDevice) -> None:
         self.tbl = tbl
@@ -49,20 +168,106 @@ class Neighbour:
         self.dev = dev
         self.ha = b"\0" * dev.addr_len
         self.nud_state = NUD_NONE
+        self.type = 0
         self.hh: bytes | None = None
+        self.ops: NeighOps | None = None
         self.output: Callable[[Neighbour, SkBuff], int] = neigh_blackhole
         self.arp_queue: deque[SkBuff] = deque()
         self.arp_queue_len_bytes = 0
         self.probes = 0
         now = tbl.host.world.now
-        self.confirmed = now
+        # neigh_alloc: "confirmed" starts in the past so that a new entry is not taken as fresh.
+        self.confirmed = now - (tbl.parms.base_reachable_time << 1)
         self.updated = now
         self.used = now
-        self.timer: Any = None
+        self.timer = tbl.host.timer(neigh_timer_handler, self)
+        self.dead = False
 
     def __repr__(self) -> str:
         return f"<Neighbour {self.primary_key:#x} dev {self.dev.name} {NUD_NAMES.get(self.nud_state)}>"
 
+
+class NeighTable:
+    """``struct neigh_table``: entries keyed by (device, address), the protocol's constructor, the
+    parameters, statistics and the garbage collector's state."""
+
+    def __init__(self, host: Host, id: str, constructor: Callable[[Neighbour], None],
+                 sysctl_prefix: str = "net.ipv4.neigh.default.") -> None:
+        self.host = host
+        self.id = id
+        self.entries: dict[tuple[int, int], Neighbour] = {}
+        self.constructor = constructor
+        self.parms = NeighParms(host, sysctl_prefix)
+        self.stats = NeighStats()
+        self.last_flush = host.world.now
+        self.gc_work = host.timer(neigh_periodic_work, self)
+
+    def gc_thresh(self, n: int) -> int:
+        return self.parms.var(f"gc_thresh{n}")
+
+
+# -- lookup and creation -------------------------------------------------------------------------
+
+def neigh_lookup(tbl: NeighTable, key: int, dev: NetDevice) -> Neighbour | None:
+    """``neigh_lookup``."""
+    tbl.stats.lookups += 1
+    n = tbl.entries.get((dev.ifindex, key))
+    if n is not None:
+        tbl.stats.hits += 1
+    return n
+
+
+def __ipv4_neigh_lookup_noref(host: Host, dev: NetDevice, key: int) -> Neighbour | None:
+    """``__ipv4_neigh_lookup_noref``: the ARP table's entry for ``key`` on ``dev``, if any."""
+    return host.arp_tbl.entries.get((dev.ifindex, key))
+
+
+def __neigh_create(tbl: NeighTable, key: int, dev: NetDevice) -> Neighbour | int:
+    """``__neigh_create`` → ``neigh_alloc``: a new entry set up by the protocol's constructor
+    (``arp_constructor``), or ``-ENOBUFS`` when the table is full even after a forced GC."""
+    entries = len(tbl.entries)
+    now = tbl.host.world.now
+    if entries >= tbl.gc_thresh(3) or (entries >= tbl.gc_thresh(2) and now > tbl.last_flush + 5 * NSEC_PER_SEC):
+        if not neigh_forced_gc(tbl) and entries >= tbl.gc_thresh(3):
+            tbl.stats.table_fulls += 1
+            return -ENOBUFS
+    n = Neighbour(tbl, key, dev)
+    tbl.constructor(n)
+    tbl.entries[(dev.ifindex, key)] = n
+    tbl.stats.allocs += 1
+    if len(tbl.entries) >= tbl.gc_thresh(1) and not tbl.gc_work.pending():
+        tbl.gc_work.mod(now + (tbl.parms.base_reachable_time >> 1))
+    return n
+
+
+def __neigh_lookup(tbl: NeighTable, key: int, dev: NetDevice, creat: bool) -> Neighbour | None:
+    """``__neigh_lookup``: look up, and create when asked."""
+    n = neigh_lookup(tbl, key, dev)
+    if n is not None or not creat:
+        return n
+    n = __neigh_create(tbl, key, dev)
+    return None if isinstance(n, int) else n
+
+
+def neigh_event_ns(tbl: NeighTable, lladdr: bytes, saddr: int, dev: NetDevice) -> Neighbour | None:
+    """``neigh_event_ns``: a solicitation from ``saddr`` tells us its address: enter it STALE."""
+    n = __neigh_lookup(tbl, saddr, dev, bool(lladdr) or not dev.addr_len)
+    if n is not None:
+        neigh_update(n, lladdr, NUD_STALE, NEIGH_UPDATE_F_OVERRIDE)
+    return n
+
+
+def neigh_destroy(n: Neighbour) -> None:
+    """``neigh_destroy``: the entry is out of the table; stop its timer, drop its queue."""
+    n.dead = True
+    n.timer.delete()
+    n.arp_queue.clear()
+    n.arp_queue_len_bytes = 0
+    n.output = neigh_blackhole
+    n.tbl.stats.destroys += 1
+
+
+# -- output --------------------------------------------------------------------------------------
 
 def neigh_blackhole(neigh: Neighbour, skb: SkBuff) -> int:
     """Output for a dead entry: the packet is dropped."""
@@ -70,55 +275,320 @@ def neigh_blackhole(neigh: Neighbour, skb: SkBuff) -> int:
     return -1
 
 
-class NeighTable:
-    """``struct neigh_table``: entries keyed by (device, address), plus the protocol's hooks."""
-
-    def __init__(self, host: Host, constructor: Callable[[Neighbour], None]) -> None:
-        self.host = host
-        self.entries: dict[tuple[int, int], Neighbour] = {}
-        self.constructor = constructor
-
-
-def __ipv4_neigh_lookup_noref(host: Host, dev: NetDevice, key: int) -> Neighbour | None:
-    """``__ipv4_neigh_lookup_noref``: the entry for ``key`` on ``dev``, if any."""
-    return host.arp_tbl.entries.get((dev.ifindex, key))
-
-
-def __neigh_create(tbl: NeighTable, key: int, dev: NetDevice) -> Neighbour:
-    """``__neigh_create``: a new entry, set up by the protocol's constructor (``arp_constructor``)."""
-    n = Neighbour(tbl, key, dev)
-    tbl.constructor(n)
-    tbl.entries[(dev.ifindex, key)] = n
-    return n
-
-
 def neigh_hh_init(n: Neighbour) -> None:
-    """Cache the link-layer header for this neighbour (``neigh_hh_init``)."""
-    dev = n.dev
-    if dev.header_ops is None:
-        n.hh = b""
-        return
-    n.hh = bytes(n.ha) + dev.dev_addr + ETH_P_IP.to_bytes(2, "big")
+    """``neigh_hh_init``: cache the link-layer header for this neighbour."""
+    n.hh = bytes(n.ha) + n.dev.dev_addr + ETH_P_IP.to_bytes(2, "big")
 
 
 def neigh_hh_output(n: Neighbour, skb: SkBuff) -> int:
     """``neigh_hh_output``: copy the cached header in front of the packet and send it."""
     hh = n.hh
-    if hh:
-        d = skb.push(len(hh))
-        skb.buf[d:d + len(hh)] = hh
+    d = skb.push(len(hh))
+    skb.buf[d:d + len(hh)] = hh
     return dev_queue_xmit(skb)
 
 
-def neigh_connected_output(n: Neighbour, skb: SkBuff) -> int:
-    """``neigh_connected_output``: build the header from the known address and send."""
-    if n.hh is None:
+def neigh_direct_output(n: Neighbour, skb: SkBuff) -> int:
+    """``neigh_direct_output``: a device without link-layer headers takes the packet as it is."""
+    return dev_queue_xmit(skb)
+
+
+def _dev_hard_header(n: Neighbour, skb: SkBuff) -> int:
+    """``dev_hard_header`` with the neighbour's address, from the network header on."""
+    if skb.network_header >= 0:
+        skb.data = skb.network_header
+    dev = n.dev
+    return dev.header_ops.create(skb, dev, skb.protocol or ETH_P_IP, bytes(n.ha), None)
+
+
+def neigh_resolve_output(n: Neighbour, skb: SkBuff) -> int:
+    """``neigh_resolve_output``: send if the address is usable, else queue the packet while the
+    protocol resolves it (``neigh_event_send``)."""
+    if neigh_event_send(n, skb):
+        return 0
+    if n.hh is None and n.dev.header_ops is not None:
         neigh_hh_init(n)
-    return neigh_hh_output(n, skb)
+    _dev_hard_header(n, skb)
+    return dev_queue_xmit(skb)
 
 
 def neigh_output(n: Neighbour, skb: SkBuff) -> int:
-    """``neigh_output``: the fast path when the address is known, else the entry's ``output``."""
-    if n.nud_state & NUD_CONNECTED and n.hh is not None:
+    """``neigh_output``: the cached header when the entry is connected, else the entry's ``output``."""
+    if n.nud_state & NUD_CONNECTED and n.hh:
         return neigh_hh_output(n, skb)
     return n.output(n, skb)
+
+
+# -- the state machine ---------------------------------------------------------------------------
+
+def neigh_add_timer(n: Neighbour, when: int) -> None:
+    n.timer.mod(when)
+
+
+def neigh_del_timer(n: Neighbour) -> None:
+    n.timer.delete()
+
+
+def neigh_connect(n: Neighbour) -> None:
+    """``neigh_connect``: the fast path may be used."""
+    n.output = n.ops.connected_output
+
+
+def neigh_suspect(n: Neighbour) -> None:
+    """``neigh_suspect``: every packet goes through ``neigh_resolve_output`` again."""
+    n.output = n.ops.output
+
+
+def neigh_event_send(n: Neighbour, skb: SkBuff | None) -> int:
+    """``neigh_event_send``: note the use; 0 when the packet may go now, 1 when it was queued (or
+    dropped)."""
+    n.used = n.tbl.host.world.now
+    if n.nud_state & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE):
+        return 0
+    return __neigh_event_send(n, skb)
+
+
+def __neigh_event_send(n: Neighbour, skb: SkBuff | None) -> int:
+    """``__neigh_event_send``: start resolution (NONE/FAILED → INCOMPLETE, first solicitation at
+    once) or leave STALE for DELAY; queue the packet while INCOMPLETE, dropping the oldest when
+    the queue is over ``unres_qlen_bytes``."""
+    if n.dead:
+        return 1
+    parms = n.tbl.parms
+    now = n.tbl.host.world.now
+    immediate_probe = False
+    if not n.nud_state & (NUD_STALE | NUD_INCOMPLETE):
+        if parms.var("mcast_solicit") + parms.var("app_solicit"):
+            n.probes = parms.var("ucast_solicit")
+            neigh_del_timer(n)
+            n.nud_state = NUD_INCOMPLETE
+            n.updated = now
+            immediate_probe = True
+            neigh_add_timer(n, now + max(parms.retrans_time, HZ_100))
+        else:
+            n.nud_state = NUD_FAILED
+            n.updated = now
+            return 1
+    elif n.nud_state & NUD_STALE:
+        neigh_del_timer(n)
+        n.nud_state = NUD_DELAY
+        n.updated = now
+        neigh_add_timer(n, now + parms.delay_probe_time)
+    rc = 0
+    if n.nud_state == NUD_INCOMPLETE:
+        if skb is not None:
+            size = skb_truesize(skb)
+            limit = parms.queue_len_bytes
+            while n.arp_queue and n.arp_queue_len_bytes + size > limit:
+                old = n.arp_queue.popleft()
+                n.arp_queue_len_bytes -= skb_truesize(old)
+                n.tbl.stats.unres_discards += 1
+            if n.arp_queue_len_bytes + size <= limit:
+                n.arp_queue.append(skb)
+                n.arp_queue_len_bytes += size
+            else:
+                n.tbl.stats.unres_discards += 1
+        rc = 1
+    if immediate_probe:
+        neigh_probe(n)
+    return rc
+
+
+def neigh_probe(n: Neighbour) -> None:
+    """``neigh_probe``: one solicitation (about the newest queued packet, for its source)."""
+    skb = n.arp_queue[-1] if n.arp_queue else None
+    if n.ops.solicit is not None:
+        n.ops.solicit(n, skb)
+    n.probes += 1
+
+
+def neigh_invalidate(n: Neighbour) -> None:
+    """``neigh_invalidate``: resolution failed; report every queued packet unreachable."""
+    n.tbl.stats.res_failed += 1
+    n.updated = n.tbl.host.world.now
+    while n.nud_state == NUD_FAILED and n.arp_queue:
+        skb = n.arp_queue.popleft()
+        n.arp_queue_len_bytes -= skb_truesize(skb)
+        if n.ops.error_report is not None:
+            n.ops.error_report(n, skb)
+    n.arp_queue.clear()
+    n.arp_queue_len_bytes = 0
+
+
+def neigh_timer_handler(n: Neighbour) -> None:
+    """``neigh_timer_handler``: REACHABLE ages to DELAY or STALE, DELAY becomes REACHABLE again
+    (confirmed meanwhile) or PROBE; INCOMPLETE and PROBE solicit again every ``retrans_time`` until
+    ``neigh_max_probes`` are spent, then FAILED."""
+    state = n.nud_state
+    if not state & NUD_IN_TIMER or n.dead:
+        return
+    parms = n.tbl.parms
+    now = n.tbl.host.world.now
+    next_ = now + NSEC_PER_SEC
+    if state & NUD_REACHABLE:
+        if now <= n.confirmed + parms.reachable_time:
+            next_ = n.confirmed + parms.reachable_time
+        elif now <= n.used + parms.delay_probe_time:
+            n.nud_state = NUD_DELAY
+            n.updated = now
+            neigh_suspect(n)
+            next_ = now + parms.delay_probe_time
+        else:
+            n.nud_state = NUD_STALE
+            n.updated = now
+            neigh_suspect(n)
+    elif state & NUD_DELAY:
+        if now <= n.confirmed + parms.delay_probe_time:
+            n.nud_state = NUD_REACHABLE
+            n.updated = now
+            neigh_connect(n)
+            next_ = n.confirmed + parms.reachable_time
+        else:
+            n.nud_state = NUD_PROBE
+            n.updated = now
+            n.probes = 0
+            next_ = now + max(parms.retrans_time, HZ_100)
+    else:
+        next_ = now + max(parms.retrans_time, HZ_100)  # NUD_PROBE | NUD_INCOMPLETE
+    if n.nud_state & (NUD_INCOMPLETE | NUD_PROBE) and n.probes >= parms.max_probes(n.nud_state):
+        n.nud_state = NUD_FAILED
+        n.updated = now
+        neigh_invalidate(n)
+        return
+    if n.nud_state & NUD_IN_TIMER:
+        neigh_add_timer(n, max(next_, now + HZ_100))
+    if n.nud_state & (NUD_INCOMPLETE | NUD_PROBE):
+        neigh_probe(n)
+
+
+def neigh_update(n: Neighbour, lladdr: bytes | None, new: int, flags: int) -> int:
+    """``__neigh_update``: the protocol learnt something about the neighbour.  A valid address
+    sends what was queued waiting for it; 0 or ``-EINVAL``."""
+    old = n.nud_state
+    if not flags & NEIGH_UPDATE_F_ADMIN and old & (NUD_NOARP | NUD_PERMANENT):
+        return 0
+    if n.dead:
+        return 0
+    now = n.tbl.host.world.now
+    if not new & NUD_VALID:
+        neigh_del_timer(n)
+        if old & NUD_CONNECTED:
+            neigh_suspect(n)
+        n.nud_state = new
+        if old & (NUD_INCOMPLETE | NUD_PROBE) and new & NUD_FAILED:
+            neigh_invalidate(n)
+        return 0
+    if not n.dev.addr_len:
+        lladdr = n.ha
+    elif lladdr is not None:
+        if old & NUD_VALID and lladdr == n.ha:
+            lladdr = n.ha
+    else:
+        if not old & NUD_VALID:
+            return -22  # -EINVAL: no link-layer address given
+        lladdr = n.ha
+    if new & NUD_CONNECTED:
+        n.confirmed = now
+    changed = lladdr != n.ha
+    if old & NUD_VALID:
+        if changed and not flags & NEIGH_UPDATE_F_OVERRIDE:
+            if flags & NEIGH_UPDATE_F_WEAK_OVERRIDE and old & NUD_CONNECTED:
+                lladdr = n.ha
+                changed = False
+                new = NUD_STALE
+            else:
+                return 0
+        elif not changed and new == NUD_STALE and not flags & NEIGH_UPDATE_F_ADMIN:
+            new = old
+    if new != old or changed:
+        n.updated = now
+    if new != old:
+        neigh_del_timer(n)
+        if new & NUD_PROBE:
+            n.probes = 0
+        if new & NUD_IN_TIMER:
+            neigh_add_timer(n, now + (n.tbl.parms.reachable_time if new & NUD_REACHABLE else 0))
+        n.nud_state = new
+    if changed:
+        n.ha = bytes(lladdr)
+        if n.hh is not None:
+            neigh_hh_init(n)  # neigh_update_hhs
+        if not new & NUD_CONNECTED:
+            n.confirmed = now - (n.tbl.parms.base_reachable_time << 1)
+    if new == old:
+        return 0
+    if new & NUD_CONNECTED:
+        neigh_connect(n)
+    else:
+        neigh_suspect(n)
+    if not old & NUD_VALID:
+        while n.nud_state & NUD_VALID and n.arp_queue:
+            skb = n.arp_queue.popleft()
+            n.arp_queue_len_bytes -= skb_truesize(skb)
+            n.output(n, skb)
+        n.arp_queue.clear()
+        n.arp_queue_len_bytes = 0
+    return 0
+
+
+# -- garbage collection --------------------------------------------------------------------------
+
+def neigh_periodic_work(tbl: NeighTable) -> None:
+    """``neigh_periodic_work``: at or above ``gc_thresh1``, drop FAILED entries and entries unused
+    for ``gc_stale_time``; runs every ``base_reachable_time``/2 while the table is that big."""
+    tbl.stats.periodic_gc_runs += 1
+    now = tbl.host.world.now
+    parms = tbl.parms
+    if len(tbl.entries) < tbl.gc_thresh(1):
+        return
+    for key, n in list(tbl.entries.items()):
+        state = n.nud_state
+        if state & (NUD_PERMANENT | NUD_IN_TIMER) or n.arp_queue:
+            continue
+        if n.used < n.confirmed <= now:
+            n.used = n.confirmed
+        if state == NUD_FAILED or not n.used <= now < n.used + parms.gc_staletime:
+            del tbl.entries[key]
+            neigh_destroy(n)
+    if len(tbl.entries) >= tbl.gc_thresh(1):
+        tbl.gc_work.mod(now + (parms.base_reachable_time >> 1))
+
+
+def neigh_forced_gc(tbl: NeighTable) -> int:
+    """``neigh_forced_gc``: make room down to ``gc_thresh2``, taking entries that are FAILED,
+    NOARP or not updated for 5 s, never PERMANENT ones or ones with work pending."""
+    tbl.stats.forced_gc_runs += 1
+    now = tbl.host.world.now
+    max_clean = len(tbl.entries) - tbl.gc_thresh(2)
+    tref = now - 5 * NSEC_PER_SEC
+    shrunk = 0
+    for key, n in list(tbl.entries.items()):
+        if shrunk >= max_clean:
+            break
+        if n.nud_state & (NUD_PERMANENT | NUD_IN_TIMER) or n.arp_queue:
+            continue
+        if n.nud_state & (NUD_FAILED | NUD_NOARP) or n.updated < tref:
+            del tbl.entries[key]
+            neigh_destroy(n)
+            shrunk += 1
+    tbl.last_flush = now
+    return shrunk
+
+
+def neigh_flush_dev(tbl: NeighTable, dev: NetDevice, skip_perm: bool) -> None:
+    """``neigh_flush_dev``: forget the device's entries (a device going down takes the permanent
+    ones too; ``ip neigh flush`` leaves them)."""
+    for key, n in list(tbl.entries.items()):
+        if n.dev is dev and not (skip_perm and n.nud_state & NUD_PERMANENT):
+            del tbl.entries[key]
+            neigh_destroy(n)
+
+
+def neigh_add(tbl: NeighTable, key: int, dev: NetDevice, lladdr: bytes, state: int = NUD_PERMANENT) -> Neighbour:
+    """``neigh_add`` (``ip neigh add ADDR lladdr MAC dev DEV nud permanent``)."""
+    n = __neigh_lookup(tbl, key, dev, True)
+    if n is None:
+        raise OSError(ENOBUFS, "neighbour table overflow")
+    neigh_update(n, lladdr, state, NEIGH_UPDATE_F_OVERRIDE | NEIGH_UPDATE_F_ADMIN)
+    return n
+

@@ -382,6 +382,7 @@ inet_dgram_ops = ProtoOps(
 
 def _inetsw(type: int, protocol: int) -> tuple[Any, ProtoOps, int] | None:
     """``inetsw``: (prot, ops, protocol) for a socket type and protocol."""
+    from tuxnet.net.ipv4.raw import inet_sockraw_ops, raw_prot
     from tuxnet.net.ipv4.tcp import tcp_prot
     from tuxnet.net.ipv4.udp import udp_prot
 
@@ -389,6 +390,8 @@ def _inetsw(type: int, protocol: int) -> tuple[Any, ProtoOps, int] | None:
         return tcp_prot, inet_stream_ops, IPPROTO_TCP
     if type == SOCK_DGRAM and protocol in (IPPROTO_IP, IPPROTO_UDP):
         return udp_prot, inet_dgram_ops, IPPROTO_UDP
+    if type == SOCK_RAW and protocol != IPPROTO_IP:
+        return raw_prot, inet_sockraw_ops, protocol
     return None
 
 

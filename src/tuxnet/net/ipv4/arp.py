@@ -1,27 +1,254 @@
-"""ARP (RFC 826; net/ipv4/arp.c): the IPv4 side of the neighbour table."""
+"""ARP (RFC 826; net/ipv4/arp.c): the IPv4 side of the neighbour table.
+
+Sending: ``ip_finish_output2`` → ``__ipv4_neigh_lookup_noref`` / ``__neigh_create`` (with
+``arp_constructor``) → ``neigh_resolve_output`` → ``neigh_event_send`` → ``arp_solicit`` →
+``arp_send`` (a broadcast request, or a unicast one when re-probing a known address).
+Receiving: ``arp_rcv`` → ``arp_process``: a request for one of our addresses is answered and its
+sender entered STALE (``neigh_event_ns``), as Linux learns from requests; any ARP packet from a
+sender we already have an entry for updates it (``neigh_update``), REACHABLE for a reply
+addressed to us, STALE otherwise.  Unsolicited ARP creates no entry (``arp_accept`` = 0).
+A host announces an address it brings up with a gratuitous ARP request.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import struct
+from typing import TYPE_CHECKING, Any
 
-from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_NOARP
-from tuxnet.net.core.neighbour import NUD_NOARP, Neighbour, NeighTable, neigh_connected_output
+from tuxnet.net.core.dev import ETH_P_ARP, ETH_P_IP, IFF_LOOPBACK, IFF_NOARP, IFF_UP, PacketType, dev_queue_xmit
+from tuxnet.net.core.neighbour import (
+    NEIGH_UPDATE_F_OVERRIDE,
+    NUD_NOARP,
+    NUD_REACHABLE,
+    NUD_STALE,
+    NUD_VALID,
+    Neighbour,
+    NeighOps,
+    NeighTable,
+    __neigh_lookup,
+    neigh_direct_output,
+    neigh_event_ns,
+    neigh_flush_dev,
+    neigh_resolve_output,
+    neigh_update,
+)
+from tuxnet.net.core.skbuff import PACKET_HOST, PACKET_LOOPBACK, PACKET_OTHERHOST, SkBuff, alloc_skb
+from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_loopback, ipv4_is_multicast, ipv4_is_zeronet
+from tuxnet.net.ipv4.devinet import inet_addr_type, inet_select_addr
+from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST, RTN_LOCAL, RTN_UNICAST
+from tuxnet.net.ipv4.route import ip_route_input_noref
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
+    from tuxnet.net.core.dev import NetDevice
+    from tuxnet.net.ipv4.devinet import InIfaddr
+
+ARPHRD_ETHER = 1
+ARPHRD_IEEE802 = 6
+ARPOP_REQUEST = 1
+ARPOP_REPLY = 2
+RTN_MULTICAST = 5
+ARP_HDR_LEN = 8
+
+_arphdr = struct.Struct("!HHBBH")
+_u32 = struct.Struct("!I")
+
+
+def arp_mc_map(addr: int) -> bytes:
+    """``ip_eth_mc_map``: 01:00:5e and the low 23 bits of the group (RFC 1112 section 6.4)."""
+    return b"\x01\x00\x5e" + bytes(((addr >> 16) & 0x7F, (addr >> 8) & 0xFF, addr & 0xFF))
+
+
+def inet_addr_type_dev_table(host: Host, dev: NetDevice, addr: int) -> int:
+    """``inet_addr_type_dev_table``: what ``addr`` is, seen from ``dev``."""
+    if ipv4_is_zeronet(addr) or ipv4_is_lbcast(addr):
+        return RTN_BROADCAST
+    if ipv4_is_multicast(addr):
+        return RTN_MULTICAST
+    return inet_addr_type(host, addr)
 
 
 def arp_constructor(n: Neighbour) -> None:
-    """``arp_constructor``: loopback and NOARP devices need no resolution."""
+    """``arp_constructor``: multicast, broadcast, loopback and NOARP need no resolution."""
     dev = n.dev
-    if dev.flags & (IFF_LOOPBACK | IFF_NOARP) or dev.header_ops is None:
+    host = dev.nd_net
+    addr = n.primary_key
+    n.type = inet_addr_type_dev_table(host, dev, addr)
+    if dev.header_ops is None:
         n.nud_state = NUD_NOARP
-        n.ha = dev.dev_addr if dev.flags & IFF_LOOPBACK else dev.broadcast
-        n.output = neigh_connected_output
+        n.ops = arp_direct_ops
+        n.output = neigh_direct_output
         return
-    raise NotImplementedError("ARP resolution")
+    if n.type == RTN_MULTICAST:
+        n.nud_state = NUD_NOARP
+        n.ha = arp_mc_map(addr)
+    elif dev.flags & (IFF_NOARP | IFF_LOOPBACK):
+        n.nud_state = NUD_NOARP
+        n.ha = dev.dev_addr
+    elif n.type == RTN_BROADCAST:
+        n.nud_state = NUD_NOARP
+        n.ha = dev.broadcast
+    n.ops = arp_hh_ops
+    n.output = n.ops.connected_output if n.nud_state & NUD_VALID else n.ops.output
+
+
+def arp_create(type: int, ptype: int, dest_ip: int, dev: NetDevice, src_ip: int, dest_hw: bytes | None,
+               src_hw: bytes | None, target_hw: bytes | None) -> SkBuff:
+    """``arp_create``: an ARP packet with its Ethernet header (RFC 826 packet format)."""
+    alen = dev.addr_len
+    skb = alloc_skb(ARP_HDR_LEN + 2 * (alen + 4), dev.hard_header_len)
+    skb.network_header = skb.data
+    skb.dev = dev
+    skb.protocol = ETH_P_ARP
+    src_hw = src_hw or dev.dev_addr
+    d = skb.put(ARP_HDR_LEN + 2 * (alen + 4))
+    buf = skb.buf
+    _arphdr.pack_into(buf, d, dev.type, ETH_P_IP, alen, 4, type)
+    p = d + ARP_HDR_LEN
+    buf[p:p + alen] = src_hw
+    _u32.pack_into(buf, p + alen, src_ip)
+    p += alen + 4
+    buf[p:p + alen] = target_hw if target_hw is not None else bytes(alen)
+    _u32.pack_into(buf, p + alen, dest_ip)
+    dev.header_ops.create(skb, dev, ptype, dest_hw or dev.broadcast, src_hw)
+    return skb
+
+
+def arp_xmit(skb: SkBuff) -> int:
+    """``arp_xmit`` (NF_ARP_OUT has no hooks here) → ``dev_queue_xmit``."""
+    return dev_queue_xmit(skb)
+
+
+def arp_send(type: int, ptype: int, dest_ip: int, dev: NetDevice, src_ip: int, dest_hw: bytes | None,
+             src_hw: bytes | None, target_hw: bytes | None) -> None:
+    """``arp_send`` / ``arp_send_dst``: create and transmit an ARP packet."""
+    if dev.flags & IFF_NOARP:
+        return
+    arp_xmit(arp_create(type, ptype, dest_ip, dev, src_ip, dest_hw, src_hw, target_hw))
+
+
+def arp_solicit(neigh: Neighbour, skb: SkBuff | None) -> None:
+    """``arp_solicit``: ask for ``neigh``'s address: unicast to the address we have while the
+    unicast probes last (PROBE), broadcast otherwise.  The sender address is the source of the
+    packet that is waiting when it is ours (``arp_announce`` 0), else one on the device."""
+    dev = neigh.dev
+    host = dev.nd_net
+    target = neigh.primary_key
+    saddr = 0
+    if skb is not None and skb.network_header >= 0:
+        src = _u32.unpack_from(skb.buf, skb.network_header + 12)[0]
+        if inet_addr_type_dev_table(host, dev, src) == RTN_LOCAL:
+            saddr = src
+    if not saddr:
+        saddr = inet_select_addr(host, dev, target, RT_SCOPE_LINK)
+    parms = neigh.tbl.parms
+    probes = neigh.probes - parms.var("ucast_solicit")
+    dst_hw = None
+    if probes < 0:
+        dst_hw = bytes(neigh.ha)
+    elif probes - parms.var("app_solicit") < 0:
+        return  # neigh_app_ns: ask a user-space daemon (none here)
+    arp_send(ARPOP_REQUEST, ETH_P_ARP, target, dev, saddr, dst_hw, dev.dev_addr, None)
+
+
+def arp_error_report(neigh: Neighbour, skb: SkBuff) -> None:
+    """``arp_error_report`` → ``dst_link_failure`` → ``ipv4_link_failure``: tell the sender the
+    host is unreachable (ICMP destination unreachable, host unreachable)."""
+    from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, icmp_send
+
+    nh = skb.network_header
+    if nh < 0 or skb.tail - nh < 20 or skb.buf[nh] >> 4 != 4 or skb.buf[nh] & 0x0F < 5:
+        return
+    icmp_send(neigh.dev.nd_net, skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0)
+
+
+arp_hh_ops = NeighOps(arp_solicit, arp_error_report, neigh_resolve_output, neigh_resolve_output)
+arp_direct_ops = NeighOps(None, None, neigh_direct_output, neigh_direct_output)
+
+
+def arp_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: Any) -> int:
+    """``arp_rcv``: sanity checks, then ``arp_process``."""
+    if dev.flags & IFF_NOARP or skb.pkt_type in (PACKET_OTHERHOST, PACKET_LOOPBACK):
+        return 0
+    alen = dev.addr_len
+    d = skb.data
+    if skb.tail - d < ARP_HDR_LEN + 2 * (alen + 4):
+        return 1
+    if skb.buf[d + 4] != alen or skb.buf[d + 5] != 4:
+        return 1
+    return arp_process(dev.nd_net, skb)
+
+
+def arp_is_garp(host: Host, dev: NetDevice, op: int, sip: int, tip: int, sha: bytes, tha: bytes) -> bool:
+    """``arp_is_garp``: a gratuitous ARP announces ``sip`` (a reply must also carry sha as tha)."""
+    is_garp = tip == sip
+    if is_garp and op == ARPOP_REPLY:
+        is_garp = tha == sha
+    return is_garp and inet_addr_type_dev_table(host, dev, sip) == RTN_UNICAST
+
+
+def arp_process(host: Host, skb: SkBuff) -> int:
+    """``arp_process``: answer requests for our addresses (learning the asker), and update the
+    entries of senders we know."""
+    dev = skb.dev
+    if dev.ip_ptr is None:
+        return 1
+    buf = skb.buf
+    d = skb.data
+    hrd, pro, _, _, op = _arphdr.unpack_from(buf, d)
+    if hrd not in (ARPHRD_ETHER, ARPHRD_IEEE802) or pro != ETH_P_IP:
+        return 1
+    if op not in (ARPOP_REQUEST, ARPOP_REPLY):
+        return 1
+    alen = dev.addr_len
+    p = d + ARP_HDR_LEN
+    sha = bytes(buf[p:p + alen])
+    sip = _u32.unpack_from(buf, p + alen)[0]
+    p += alen + 4
+    tha = bytes(buf[p:p + alen])
+    tip = _u32.unpack_from(buf, p + alen)[0]
+    if ipv4_is_multicast(tip) or ipv4_is_loopback(tip):
+        return 1
+    tbl = host.arp_tbl
+    if sip == 0:
+        # RFC 2131 / RFC 5227 duplicate address detection probe: answer for our address.
+        if op == ARPOP_REQUEST and inet_addr_type_dev_table(host, dev, tip) == RTN_LOCAL:
+            arp_send(ARPOP_REPLY, ETH_P_ARP, sip, dev, tip, sha, dev.dev_addr, sha)
+        return 0
+    if op == ARPOP_REQUEST and ip_route_input_noref(host, skb, tip, sip, dev) == 0 \
+            and skb.dst.rt_type == RTN_LOCAL:
+        n = neigh_event_ns(tbl, sha, sip, dev)
+        if n is not None:
+            arp_send(ARPOP_REPLY, ETH_P_ARP, sip, dev, tip, sha, dev.dev_addr, sha)
+        return 0
+    n = __neigh_lookup(tbl, sip, dev, False)
+    if n is not None:
+        is_garp = arp_is_garp(host, dev, op, sip, tip, sha, tha)
+        # Of several replies back to back take the first (LOCKTIME), unless it is an announcement.
+        override = host.world.now > n.updated + tbl.parms.LOCKTIME or is_garp
+        # Broadcast replies and requests do not assert reachability.
+        state = NUD_REACHABLE if op == ARPOP_REPLY and skb.pkt_type == PACKET_HOST else NUD_STALE
+        neigh_update(n, sha, state, NEIGH_UPDATE_F_OVERRIDE if override else 0)
+    return 0
+
+
+def arp_inetaddr_event(ifa: InIfaddr) -> None:
+    """An address came up: announce it with a gratuitous ARP request (sender and target both the
+    new address), as ``inetdev_send_gratuitous_arp`` does."""
+    dev = ifa.dev
+    if dev.flags & (IFF_NOARP | IFF_LOOPBACK) or not dev.flags & IFF_UP or dev.header_ops is None:
+        return
+    arp_send(ARPOP_REQUEST, ETH_P_ARP, ifa.local, dev, ifa.local, None, dev.dev_addr, None)
+
+
+def arp_ifdown(host: Host, dev: NetDevice) -> None:
+    """``arp_ifdown`` → ``neigh_ifdown``: the device went down; its entries go."""
+    neigh_flush_dev(host.arp_tbl, dev, False)
 
 
 def arp_init(host: Host) -> None:
-    """``arp_init``: the host's neighbour table for IPv4."""
-    host.arp_tbl = NeighTable(host, arp_constructor)
+    """``arp_init``: the host's neighbour table for IPv4, the ARP packet handler, and the
+    announcement of new addresses."""
+    host.arp_tbl = NeighTable(host, "arp_cache", arp_constructor)
+    host.dev_add_pack(PacketType(ETH_P_ARP, arp_rcv, name="arp_rcv"))
+    host.inetaddr_chain.append(arp_inetaddr_event)

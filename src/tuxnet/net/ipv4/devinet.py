@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
@@ -95,12 +96,16 @@ def fib_add_ifaddr(host: Host, ifa: InIfaddr) -> None:
             fib_add(host, FibAlias(prefix, ifa.prefixlen, RTN_LOCAL, dev, scope=RT_SCOPE_HOST,
                                    prefsrc=ifa.local, protocol="kernel", table=RT_TABLE_LOCAL))
         return
-    if ifa.broadcast:
-        fib_add(host, FibAlias(ifa.broadcast, 32, RTN_BROADCAST, dev, scope=RT_SCOPE_LINK,
-                               prefsrc=ifa.local, protocol="kernel", table=RT_TABLE_LOCAL))
-    if ifa.prefixlen < 32:
-        fib_add(host, FibAlias(prefix, ifa.prefixlen, RTN_UNICAST, dev, scope=RT_SCOPE_LINK,
-                               prefsrc=ifa.local, protocol="kernel"))
+    # A second address in the same subnet (a secondary) finds these routes made by the first one;
+    # fib_magic appends (NLM_F_APPEND), so they stay as they are.
+    with contextlib.suppress(FileExistsError):
+        if ifa.broadcast:
+            fib_add(host, FibAlias(ifa.broadcast, 32, RTN_BROADCAST, dev, scope=RT_SCOPE_LINK,
+                                   prefsrc=ifa.local, protocol="kernel", table=RT_TABLE_LOCAL))
+    with contextlib.suppress(FileExistsError):
+        if ifa.prefixlen < 32:
+            fib_add(host, FibAlias(prefix, ifa.prefixlen, RTN_UNICAST, dev, scope=RT_SCOPE_LINK,
+                                   prefsrc=ifa.local, protocol="kernel"))
 
 
 def inetdev_event_up(host: Host, dev: NetDevice) -> None:
@@ -112,10 +117,14 @@ def inetdev_event_up(host: Host, dev: NetDevice) -> None:
 
 
 def inetdev_event_down(host: Host, dev: NetDevice) -> None:
-    """NETDEV_DOWN: ``fib_disable_ip`` removes every route through the device."""
+    """NETDEV_DOWN: ``fib_disable_ip`` removes every route through the device, and ``arp_ifdown``
+    its neighbour entries."""
+    from tuxnet.net.ipv4.arp import arp_ifdown
+
     host.fib_local.remove_dev(dev)
     host.fib_main.remove_dev(dev)
     fib_flush_cache(host)
+    arp_ifdown(host, dev)
 
 
 def inet_select_addr(host: Host, dev: NetDevice | None, dst: int, scope: int) -> int:

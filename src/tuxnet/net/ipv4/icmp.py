@@ -12,6 +12,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.dev import IFF_LOOPBACK
 from tuxnet.net.core.skbuff import PACKET_HOST, SkBuff, alloc_skb
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zeronet
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
@@ -130,7 +131,9 @@ def icmp_send(host: Host, skb_in: SkBuff, type: int, code: int, info: int) -> No
         inner = nh + ihl
         if skb_in.tail - inner < 1 or buf[inner] in _ERROR_TYPES or buf[inner] > 18:
             return  # never an error about an error
-    if not icmpv4_xrlim_allow(host, type, saddr):
+    back = ip_route_output_key(host, saddr)
+    to_self = not isinstance(back, int) and back.dev.flags & IFF_LOOPBACK  # no rate limit on loopback
+    if not to_self and not icmpv4_xrlim_allow(host, type, saddr):
         return
     src = 0
     if rt is not None and rt.rt_type == RTN_LOCAL:

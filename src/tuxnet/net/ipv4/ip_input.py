@@ -95,14 +95,19 @@ def ip_local_deliver(host: Host, skb: SkBuff) -> int:
 
 
 def ip_local_deliver_finish(host: Host, sk: Any, skb: SkBuff) -> int:
-    """``ip_local_deliver_finish`` → ``ip_protocol_deliver_rcu``: the protocol's handler."""
+    """``ip_local_deliver_finish`` → ``ip_protocol_deliver_rcu``: raw sockets get a copy
+    (``raw_local_deliver``), then the protocol's handler."""
+    from tuxnet.net.ipv4.raw import raw_local_deliver
+
     skb.data = skb.transport_header
     protocol = skb.buf[skb.network_header + 9]
+    raw = raw_local_deliver(host, skb, protocol)
     ipprot = host.inet_protos.get(protocol)
     mib = host.mib.Ip
-    if ipprot is not None:
+    if ipprot is not None or raw:
         mib["InDelivers"] += 1
-        ipprot.handler(host, skb)
+        if ipprot is not None:
+            ipprot.handler(host, skb)
         return NET_RX_SUCCESS
     mib["InUnknownProtos"] += 1
     icmp_send(host, skb, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0)

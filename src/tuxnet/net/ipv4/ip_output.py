@@ -11,9 +11,9 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any
 
-from tuxnet.kernel.errno import EHOSTUNREACH, EMSGSIZE, ENOBUFS
+from tuxnet.kernel.errno import EHOSTUNREACH, EINVAL, EMSGSIZE, ENOBUFS
 from tuxnet.net.core.checksum import csum_fold, csum_partial
-from tuxnet.net.core.dev import ETH_P_IP
+from tuxnet.net.core.dev import ETH_P_IP, skb_checksum_help
 from tuxnet.net.core.neighbour import __ipv4_neigh_lookup_noref, __neigh_create, neigh_output
 from tuxnet.net.core.netfilter import (
     NF_ACCEPT,
@@ -22,7 +22,7 @@ from tuxnet.net.core.netfilter import (
     NF_INET_POST_ROUTING,
     nf_hook_slow,
 )
-from tuxnet.net.core.skbuff import SkBuff, alloc_skb
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb
 from tuxnet.net.ipv4.route import Rtable, dst_mtu, dst_output, ip_route_output_key
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
     """``ip_queue_xmit``: route (from the socket's cache), build the header, send."""
     rt = sk.dst_cache
     if rt is None or rt.genid != host.rt_genid:
-        rt = ip_route_output_key(host, sk.inet_daddr, sk.inet_saddr, sk.bound_dev_if)
+        rt = ip_route_output_key(host, sk.inet_daddr, sk.inet_saddr, sk.sk_bound_dev_if)
         if isinstance(rt, int):
             host.mib.Ip["OutNoRoutes"] += 1
             sk.sk_err_soft = EHOSTUNREACH
@@ -134,6 +134,8 @@ def ip_finish_output2(host: Host, sk: Any, skb: SkBuff) -> int:
     neigh = __ipv4_neigh_lookup_noref(host, dev, nexthop)
     if neigh is None:
         neigh = __neigh_create(host.arp_tbl, nexthop, dev)
+        if isinstance(neigh, int):
+            return -EINVAL  # "No header cache and no neighbour!": the table is full
     host.mib.Ip["OutTransmits"] += 1
     return neigh_output(neigh, skb)
 
@@ -153,6 +155,8 @@ def ip_fragment(host: Host, sk: Any, skb: SkBuff, mtu: int) -> int:
         if sk is None:
             icmp_send(host, skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu)
         return -EMSGSIZE
+    if skb.ip_summed == CHECKSUM_PARTIAL:
+        skb_checksum_help(skb)  # ip_do_fragment: finish an offloaded checksum before splitting
     payload = memoryview(buf)[nh + ihl:skb.tail]
     header = bytes(buf[nh:nh + ihl])
     chunk = (mtu - ihl) & ~7

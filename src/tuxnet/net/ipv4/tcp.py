@@ -3,11 +3,12 @@ listen and accept, options, poll, and ``tcp_prot``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
     EAGAIN,
     ECONNRESET,
+    EFAULT,
     EINVAL,
     ENOENT,
     ENOPROTOOPT,
@@ -38,18 +39,26 @@ from tuxnet.net.ipv4.tcp_minisocks import tcp_fin_time, tcp_time_wait
 from tuxnet.net.ipv4.tcp_output import (
     __tcp_push_pending_frames,
     __tcp_select_window,
+    tcp_chrono_start,
+    tcp_chrono_stop,
     tcp_current_mss,
-    tcp_mark_push,
     tcp_push_one,
     tcp_send_ack,
     tcp_send_active_reset,
     tcp_send_fin,
+    tcp_send_mss,
+    tcp_skb_can_collapse_to,
+    tcp_slow_start_after_idle_check,
+    tcp_stream_alloc_skb,
 )
 from tuxnet.net.ipv4.tcp_sock import (
     ICSK_ACK_PUSHED,
     ICSK_ACK_PUSHED2,
     ICSK_ACK_SCHED,
     SEQ_MASK,
+    SOCK_NOSPACE,
+    TCP_CHRONO_BUSY,
+    TCP_CHRONO_SNDBUF_LIMITED,
     TCP_CLOSE,
     TCP_CLOSE_WAIT,
     TCP_CLOSING,
@@ -70,7 +79,12 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_TIMEWAIT_LEN,
     TCPHDR_ACK,
     TCPHDR_FIN,
+    TCPHDR_PSH,
     TcpSock,
+    after,
+    sk_stream_is_writeable,
+    sk_stream_memory_free,
+    tcp_skb_cb,
 )
 from tuxnet.net.ipv4.tcp_timer import (
     inet_csk_reset_keepalive_timer,
@@ -78,6 +92,9 @@ from tuxnet.net.ipv4.tcp_timer import (
     tcp_init_xmit_timers,
 )
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
+
+if TYPE_CHECKING:
+    from tuxnet.net.core.skbuff import SkBuff
 
 IPPROTO_TCP = 6
 
@@ -98,10 +115,13 @@ TCP_CONGESTION = 13
 TCP_THIN_LINEAR_TIMEOUTS = 16
 TCP_USER_TIMEOUT = 18
 TCP_NOTSENT_LOWAT = 25
+TCP_INQ = 36
+TCP_CM_INQ = TCP_INQ
 
 MSG_PEEK = 0x2
 MSG_OOB = 0x1
 MSG_TRUNC = 0x20
+MSG_EOR = 0x80
 MSG_DONTWAIT = 0x40
 MSG_WAITALL = 0x100
 MSG_MORE = 0x8000
@@ -142,10 +162,6 @@ def tcp_init_sock(sk: TcpSock) -> None:
 
 # -- sending ---------------------------------------------------------------------------------
 
-def sk_stream_memory_free(sk: TcpSock) -> bool:
-    return sk.sk_wmem_queued < sk.sk_sndbuf
-
-
 def sk_stream_wait_connect(sk: TcpSock, timeo: int) -> tuple[int, int]:
     """``sk_stream_wait_connect``: wait for the handshake; (0 or -errno, time left)."""
     while True:
@@ -162,22 +178,50 @@ def sk_stream_wait_connect(sk: TcpSock, timeo: int) -> tuple[int, int]:
 
 
 def sk_stream_wait_memory(sk: TcpSock, timeo: int) -> tuple[int, int]:
-    """``sk_stream_wait_memory``: wait for room in the send buffer; (0 or -errno, time left)."""
+    """``sk_stream_wait_memory``: wait for room in the send buffer; (0 or -errno, time left).
+    Whenever EAGAIN is returned, SOCK_NOSPACE makes sure EPOLLOUT comes later."""
     while True:
         if sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN:
             return -EPIPE, timeo
         if not timeo:
+            sk.sock_flags |= SOCK_NOSPACE
             return -EAGAIN, timeo
         if sk_stream_memory_free(sk):
             return 0, timeo
+        sk.sock_flags |= SOCK_NOSPACE
         timeo = sk_wait_event(sk, timeo, lambda: sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN
                               or sk_stream_memory_free(sk))
 
 
+def sk_stream_error(sk: TcpSock, err: int) -> int:
+    """``sk_stream_error``: EPIPE becomes the pending socket error if there is one."""
+    if err == -EPIPE:
+        err = sock_error(sk) or -EPIPE
+    return err
+
+
 def forced_push(sk: TcpSock) -> bool:
-    """``forced_push``: more than half a window written since the last PSH."""
-    return ((sk.write_seq - (sk.pushed_seq + (sk.max_window >> 1))) & SEQ_MASK) < 0x80000000 and \
-        sk.write_seq != ((sk.pushed_seq + (sk.max_window >> 1)) & SEQ_MASK)
+    """``forced_push``: more than half the peer's largest window written since the last PSH."""
+    return after(sk.write_seq, (sk.pushed_seq + (sk.max_window >> 1)) & SEQ_MASK)
+
+
+def tcp_mark_push(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_mark_push``."""
+    skb.tcp_flags |= TCPHDR_PSH
+    sk.pushed_seq = sk.write_seq
+
+
+def tcp_skb_entail(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_skb_entail``: queue a fresh buffer at the write sequence."""
+    skb.seq = skb.end_seq = sk.write_seq
+    skb.tcp_flags = TCPHDR_ACK
+    if not sk.sk_write_queue:
+        tcp_chrono_start(sk, TCP_CHRONO_BUSY)
+    sk.sk_write_queue.append(skb)
+    sk.sk_wmem_queued += tcp_skb_cb(skb).truesize
+    if sk.nonagle & TCP_NAGLE_PUSH:
+        sk.nonagle &= ~TCP_NAGLE_PUSH
+    tcp_slow_start_after_idle_check(sk)
 
 
 def tcp_push(sk: TcpSock, flags: int, mss_now: int, nonagle: int) -> None:
@@ -201,65 +245,79 @@ def tcp_sendmsg(sk: TcpSock, msg: Any, size: int) -> int:
 
 
 def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
+    """``tcp_sendmsg_locked``: fill the tail buffer up to the size goal (a GSO packet) or start
+    a new one while the send buffer has room; push a full buffer at the head at once."""
     flags = msg.msg_flags
     timeo = sock_sndtimeo(sk, bool(flags & MSG_DONTWAIT))
     copied = 0
+    err = 0
     if sk.sk_state not in (TCP_ESTABLISHED, TCP_CLOSE_WAIT):
         err, timeo = sk_stream_wait_connect(sk, timeo)
         if err:
-            return err
+            return _sendmsg_error(sk, err)
     iov = msg.msg_iov
-    data = memoryview(iov[0] if len(iov) == 1 else b"".join(bytes(b) for b in iov)).cast("B")
-    mss_now = tcp_current_mss(sk)
-    size_goal = mss_now
+    data = None if any(b is None for b in iov) else memoryview(
+        iov[0] if len(iov) == 1 else b"".join(bytes(b) for b in iov)).cast("B")
+    mss_now, size_goal = tcp_send_mss(sk, not flags & MSG_OOB)
     queue = sk.sk_write_queue
-    while copied < size:
-        if sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN:
-            err = -EPIPE
-            break
+    if sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN:
+        err = -EPIPE
+    elif data is None and size:
+        err = -EFAULT
+    left = size if not err else 0
+    while left > 0:
         skb = queue[-1] if queue else None
-        copy = size_goal - (skb.tail - skb.data) if skb is not None and not skb.tcp_flags & TCPHDR_FIN else 0
-        if copy <= 0:
+        copy = size_goal - (skb.tail - skb.data) if skb is not None else 0
+        if copy <= 0 or skb is None or not tcp_skb_can_collapse_to(skb):
             if not sk_stream_memory_free(sk):
+                # wait_for_space
+                sk.sock_flags |= SOCK_NOSPACE
                 if copied:
                     tcp_push(sk, flags & ~MSG_MORE, mss_now, TCP_NAGLE_PUSH)
                 err, timeo = sk_stream_wait_memory(sk, timeo)
                 if err:
                     break
-                mss_now = tcp_current_mss(sk)
-                size_goal = mss_now
+                mss_now, size_goal = tcp_send_mss(sk, not flags & MSG_OOB)
                 continue
-            from tuxnet.net.core.skbuff import SkBuff
-
-            skb = SkBuff(bytearray(), 0, 0)
-            skb.seq = skb.end_seq = sk.write_seq
-            skb.tcp_flags = TCPHDR_ACK
-            queue.append(skb)
-            if sk.nonagle & TCP_NAGLE_PUSH:
-                sk.nonagle &= ~TCP_NAGLE_PUSH
+            skb = tcp_stream_alloc_skb(sk)
+            tcp_skb_entail(sk, skb)
             copy = size_goal
-        copy = min(copy, size - copied)
-        buf = skb.buf
-        buf += data[copied:copied + copy]
-        skb.tail = skb.end = len(buf)
-        skb.end_seq = (skb.end_seq + copy) & SEQ_MASK
-        sk.write_seq = (sk.write_seq + copy) & SEQ_MASK
+        copy = min(copy, left)
+        skb.buf += data[copied:copied + copy]
+        skb.tail = skb.end = len(skb.buf)
+        if not copied:
+            skb.tcp_flags &= ~TCPHDR_PSH
+        cb = tcp_skb_cb(skb)
+        cb.truesize += copy
+        cb.pcount = 0
         sk.sk_wmem_queued += copy
+        sk.write_seq = (sk.write_seq + copy) & SEQ_MASK
+        skb.end_seq = (skb.end_seq + copy) & SEQ_MASK
         copied += copy
-        if copied == size:
+        left -= copy
+        if not left:
+            if flags & MSG_EOR:
+                cb.eor = True
             break
-        if skb.tail - skb.data < size_goal:
+        if skb.tail - skb.data < size_goal or flags & MSG_OOB:
             continue
         if forced_push(sk):
             tcp_mark_push(sk, skb)
             __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_PUSH)
         elif skb is queue[0]:
             tcp_push_one(sk, mss_now)
-    else:
-        err = 0
     if copied:
         tcp_push(sk, flags, mss_now, sk.nonagle)
         return copied
+    return _sendmsg_error(sk, err)
+
+
+def _sendmsg_error(sk: TcpSock, err: int) -> int:
+    """The ``out_err`` path of ``tcp_sendmsg_locked``: wake any edge-triggered epoll waiter."""
+    err = sk_stream_error(sk, err)
+    if not sk.tcp_rtx_queue and not sk.sk_write_queue and err == -EAGAIN:
+        sk.sk_write_space()
+        tcp_chrono_stop(sk, TCP_CHRONO_SNDBUF_LIMITED)
     return err
 
 
@@ -305,6 +363,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     out: list[bytes] = []
     copied = 0
     queue = sk.sk_receive_queue
+    bad_buffer = msg is not None and any(b is None for b in msg.msg_iov)
     while copied < size:
         fin = False
         found = None
@@ -320,6 +379,11 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
         if found is not None and not fin:
             skb, offset = found
             used = min(skb.tail - skb.data - offset, size - copied)
+            if bad_buffer and not flags & MSG_TRUNC:
+                # skb_copy_datagram_msg() faults on the user's buffer: bail out.
+                if not copied:
+                    return -EFAULT
+                break
             if not flags & MSG_TRUNC:
                 start = skb.data + offset
                 out.append(bytes(skb.buf[start:start + used]))
@@ -372,7 +436,19 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     tcp_cleanup_rbuf(sk, copied)
     if not copied and sk.sk_err and not sk.sk_shutdown & RCV_SHUTDOWN:
         return sock_error(sk)
+    if sk.recvmsg_inq and msg is not None and msg.msg_control is not None:
+        msg.msg_control.append((IPPROTO_TCP, TCP_CM_INQ, tcp_inq_hint(sk)))
     return b"".join(out)
+
+
+def tcp_inq_hint(sk: TcpSock) -> int:
+    """``tcp_inq_hint``: bytes left to read; 1 after a FIN, so the reader reads on to EOF."""
+    inq = (sk.rcv_nxt - sk.copied_seq) & SEQ_MASK
+    if inq >= 0x80000000:
+        inq = 0
+    if inq == 0 and sk.sk_done:
+        inq = 1
+    return inq
 
 
 # -- closing ---------------------------------------------------------------------------------
@@ -571,22 +647,25 @@ def inet_csk_accept(sk: TcpSock, flags: int) -> TcpSock | int:
 # -- poll and ioctl --------------------------------------------------------------------------
 
 def tcp_poll(sk: TcpSock) -> int:
-    """``tcp_poll``."""
+    """``tcp_poll``: when the buffer is not writeable, SOCK_NOSPACE asks for a wake-up later."""
     state = sk.sk_state
     if state == TCP_LISTEN:
         return POLLIN | POLLRDNORM if sk.accept_queue else 0
     mask = 0
-    if sk.sk_shutdown == SHUTDOWN_MASK or state == TCP_CLOSE:
+    shutdown = sk.sk_shutdown
+    if shutdown == SHUTDOWN_MASK or state == TCP_CLOSE:
         mask |= POLLHUP
-    if sk.sk_shutdown & RCV_SHUTDOWN:
+    if shutdown & RCV_SHUTDOWN:
         mask |= POLLIN | POLLRDNORM | POLLRDHUP
     if state not in (TCP_SYN_SENT, TCP_SYN_RECV):
         avail = (sk.rcv_nxt - sk.copied_seq) & SEQ_MASK
         if avail and avail < 0x80000000 and avail >= min(sk.sk_rcvlowat, 1 << 30):
             mask |= POLLIN | POLLRDNORM
-        if not sk.sk_shutdown & SEND_SHUTDOWN:
-            if sk.sk_sndbuf - sk.sk_wmem_queued >= sk.sk_wmem_queued >> 1:
+        if not shutdown & SEND_SHUTDOWN:
+            if sk_stream_is_writeable(sk, 1):
                 mask |= POLLOUT | POLLWRNORM
+            else:
+                sk.sock_flags |= SOCK_NOSPACE
         else:
             mask |= POLLOUT | POLLWRNORM
     if sk.sk_err:
@@ -694,7 +773,12 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
                 return -EINVAL
             sk.icsk_user_timeout = val * NSEC_PER_MSEC
         elif optname == TCP_NOTSENT_LOWAT:
-            sk.notsent_lowat = val
+            sk.notsent_lowat = val & 0xFFFFFFFF
+            sk.sk_write_space()
+        elif optname == TCP_INQ:
+            if val > 1 or val < 0:
+                return -EINVAL
+            sk.recvmsg_inq = bool(val)
         elif optname == TCP_THIN_LINEAR_TIMEOUTS:
             sk.thin_lto = 1 if val else 0
         else:
@@ -728,6 +812,7 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
         TCP_QUICKACK: int(not sk.icsk_ack.pingpong),
         TCP_USER_TIMEOUT: sk.icsk_user_timeout // NSEC_PER_MSEC,
         TCP_NOTSENT_LOWAT: sk.notsent_lowat,
+        TCP_INQ: int(sk.recvmsg_inq),
         TCP_THIN_LINEAR_TIMEOUTS: sk.thin_lto,
     }
     if optname in values:

@@ -22,11 +22,11 @@ def tcp_in_slow_start(sk: TcpSock) -> bool:
 
 
 def tcp_is_cwnd_limited(sk: TcpSock) -> bool:
-    """``tcp_is_cwnd_limited``: only grow cwnd when it is being used."""
-    in_flight = sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out
+    """``tcp_is_cwnd_limited``: only grow cwnd when it is being used (RFC 7661); in slow start,
+    until it is twice what was in flight (``tcp_cwnd_validate`` keeps the record)."""
     if tcp_in_slow_start(sk):
-        return sk.snd_cwnd < 2 * max(in_flight, 1) or in_flight >= sk.snd_cwnd
-    return in_flight >= sk.snd_cwnd
+        return sk.snd_cwnd < 2 * sk.max_packets_out
+    return sk.is_cwnd_limited
 
 
 def tcp_slow_start(sk: TcpSock, acked: int) -> int:
@@ -117,3 +117,8 @@ def tcp_set_congestion_control(sk: TcpSock, name: str) -> bool:
     sk.icsk_ca_ops = ca
     ca.init(sk)
     return True
+
+
+from tuxnet.net.ipv4.tcp_cubic import tcp_cubic  # noqa: E402 - registers Linux's default after the helpers it uses
+
+tcp_register_congestion_control(tcp_cubic)

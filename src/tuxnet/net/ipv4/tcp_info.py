@@ -5,7 +5,15 @@ from __future__ import annotations
 import struct
 from dataclasses import astuple, dataclass, fields
 
-from tuxnet.net.ipv4.tcp_sock import SEQ_MASK, TCP_LISTEN, TcpSock
+from tuxnet.net.ipv4.tcp_sock import (
+    SEQ_MASK,
+    TCP_CHRONO_BUSY,
+    TCP_CHRONO_RWND_LIMITED,
+    TCP_CHRONO_SNDBUF_LIMITED,
+    TCP_LISTEN,
+    TcpSock,
+)
+from tuxnet.world import NSEC_PER_MSEC
 
 TCPI_OPT_TIMESTAMPS = 1
 TCPI_OPT_SACK = 2
@@ -145,7 +153,30 @@ def tcp_get_info(sk: TcpSock) -> TcpInfo:
     info.tcpi_data_segs_in = sk.data_segs_in
     info.tcpi_data_segs_out = sk.data_segs_out
     info.tcpi_delivered = sk.delivered
+    info.tcpi_delivered_ce = sk.delivered_ce
     info.tcpi_bytes_sent = sk.bytes_sent
     info.tcpi_bytes_retrans = sk.bytes_retrans
+    info.tcpi_dsack_dups = sk.dsack_dups
+    info.tcpi_reord_seen = sk.reord_seen
+    info.tcpi_rcv_ooopack = sk.rcv_ooopack
     info.tcpi_snd_wnd = sk.snd_wnd
+    info.tcpi_min_rtt = sk.min_rtt_us if sk.min_rtt_us else 0xFFFFFFFF
+    info.tcpi_pacing_rate = min(sk.sk_pacing_rate, (1 << 64) - 1)
+    info.tcpi_max_pacing_rate = min(sk.sk_max_pacing_rate, (1 << 64) - 1)
+    tcp_get_info_chrono_stats(sk, info)
     return info
+
+
+def tcp_get_info_chrono_stats(sk: TcpSock, info: TcpInfo) -> None:
+    """``tcp_get_info_chrono_stats``: busy, receive-window-limited and send-buffer-limited
+    time in microseconds (``tcp_chrono_*`` counts whole jiffies)."""
+    now_jiffies = sk.host.world.now // NSEC_PER_MSEC
+    stats = []
+    for i in (TCP_CHRONO_BUSY, TCP_CHRONO_RWND_LIMITED, TCP_CHRONO_SNDBUF_LIMITED):
+        stat = sk.chrono_stat[i - 1]
+        if i == sk.chrono_type:
+            stat += now_jiffies - sk.chrono_start // NSEC_PER_MSEC
+        stats.append(stat * 1000)
+    info.tcpi_busy_time = sum(stats)
+    info.tcpi_rwnd_limited = stats[TCP_CHRONO_RWND_LIMITED - 1]
+    info.tcpi_sndbuf_limited = stats[TCP_CHRONO_SNDBUF_LIMITED - 1]

@@ -1,5 +1,7 @@
-"""TCP input (net/ipv4/tcp_input.c): ACK processing, loss recovery, receiving data, and the
-state machine of RFC 9293 section 3.10.7 as ``tcp_rcv_state_process`` implements it.
+"""TCP input (net/ipv4/tcp_input.c): ACK processing with the SACK scoreboard, loss recovery
+(RFC 6675 with RACK-TLP, RFC 8985; PRR, RFC 6937; F-RTO, RFC 5682; undo with D-SACK and
+timestamps), congestion control hooks, receiving data, and the state machine of RFC 9293
+section 3.10.7 as ``tcp_rcv_state_process`` implements it.
 
 Segments arrive with ``TCP_SKB_CB`` filled by ``tcp_v4_rcv``: ``seq``, ``end_seq`` (counting SYN
 and FIN), ``ack_seq``, ``tcp_flags``; ``skb.data`` points at the payload.
@@ -12,23 +14,52 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import ECONNREFUSED, ECONNRESET, EPIPE
 from tuxnet.net.core.sock import RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK
+from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS
 from tuxnet.net.ipv4.tcp_output import (
+    __tcp_push_pending_frames,
     __tcp_select_window,
     inet_csk_clear_xmit_timer,
-    inet_csk_reset_xmit_timer,
+    tcp_ca_event,
+    tcp_check_space,
+    tcp_chrono_stop,
+    tcp_clamp_probe0_to_user_timeout,
     tcp_current_mss,
+    tcp_current_ssthresh,
+    tcp_fragment,
+    tcp_in_cwnd_reduction,
     tcp_initialize_rcv_mss,
+    tcp_min_rtt,
     tcp_packets_in_flight,
-    tcp_probe0_base,
+    tcp_probe0_when,
     tcp_push_pending_frames,
     tcp_rearm_rto,
+    tcp_reset_xmit_timer,
+    tcp_schedule_loss_probe,
     tcp_send_ack,
     tcp_send_delayed_ack,
     tcp_send_synack,
+    tcp_skb_can_collapse_to,
+    tcp_skb_mss,
+    tcp_slow_start_after_idle_check,
     tcp_sndbuf_expand,
     tcp_sync_mss,
     tcp_time_stamp,
+    tcp_trim_head,
+    tcp_wmem_free_skb,
+    tcp_wnd_end,
     tcp_xmit_retransmit_queue,
+    usecs_to_jiffies,
+)
+from tuxnet.net.ipv4.tcp_recovery import (
+    TCP_RACK_LOSS_DETECTION,
+    TCP_RACK_RECOVERY_THRESH,
+    tcp_mark_skb_lost,
+    tcp_newreno_mark_lost,
+    tcp_rack_advance,
+    tcp_rack_mark_lost,
+    tcp_rack_skb_timeout,
+    tcp_rack_update_reo_wnd,
+    tcp_skb_sent_after,
 )
 from tuxnet.net.ipv4.tcp_sock import (
     ICSK_ACK_NOW,
@@ -36,14 +67,22 @@ from tuxnet.net.ipv4.tcp_sock import (
     ICSK_ACK_PUSHED2,
     ICSK_ACK_SCHED,
     ICSK_TIME_PROBE0,
+    ICSK_TIME_RETRANS,
     SEQ_MASK,
     TCP_ATO_MIN,
+    TCP_CA_CWR,
+    TCP_CHRONO_BUSY,
     TCP_CLOSE,
     TCP_CLOSE_WAIT,
     TCP_CLOSING,
+    TCP_ECN_DEMAND_CWR,
+    TCP_ECN_OK,
+    TCP_ECN_QUEUE_CWR,
+    TCP_ECN_SEEN,
     TCP_ESTABLISHED,
     TCP_FIN_WAIT1,
     TCP_FIN_WAIT2,
+    TCP_INFINITE_SSTHRESH,
     TCP_INIT_CWND,
     TCP_LAST_ACK,
     TCP_LISTEN,
@@ -56,9 +95,13 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_TIMEWAIT_LEN,
     TCPCB_EVER_RETRANS,
     TCPCB_LOST,
+    TCPCB_RETRANS,
     TCPCB_SACKED_ACKED,
     TCPCB_SACKED_RETRANS,
+    TCPCB_TAGBITS,
     TCPHDR_ACK,
+    TCPHDR_CWR,
+    TCPHDR_ECE,
     TCPHDR_FIN,
     TCPHDR_RST,
     TCPHDR_SYN,
@@ -78,7 +121,10 @@ from tuxnet.net.ipv4.tcp_sock import (
     TcpSock,
     after,
     before,
+    tcp_skb_cb,
+    tcp_skb_pcount,
 )
+from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.net.core.skbuff import SkBuff
@@ -95,13 +141,26 @@ FLAG_SLOWPATH = 0x100
 FLAG_ORIG_SACK_ACKED = 0x200
 FLAG_SND_UNA_ADVANCED = 0x400
 FLAG_DSACKING_ACK = 0x800
+FLAG_SET_XMIT_TIMER = 0x1000
+FLAG_SACK_RENEGING = 0x2000
 FLAG_UPDATE_TS_RECENT = 0x4000
+FLAG_NO_CHALLENGE_ACK = 0x8000
+FLAG_ACK_MAYBE_DELAYED = 0x10000
+FLAG_DSACK_TLP = 0x20000
 FLAG_ACKED = FLAG_DATA_ACKED | FLAG_SYN_ACKED
 FLAG_NOT_DUP = FLAG_DATA | FLAG_WIN_UPDATE | FLAG_ACKED
 FLAG_CA_ALERT = FLAG_DATA_SACKED | FLAG_ECE | FLAG_DSACKING_ACK
+FLAG_FORWARD_PROGRESS = FLAG_ACKED | FLAG_DATA_SACKED
+
+REXMIT_NONE = 0
+REXMIT_LOST = 1
+REXMIT_NEW = 2
 
 TCP_PAWS_WINDOW = 1
-TCP_PAWS_24DAYS = 60 * 60 * 24 * 24 * 1_000_000_000
+TCP_PAWS_24DAYS = 60 * 60 * 24 * 24 * NSEC_PER_SEC
+TCP_NUM_SACKS = 4
+INET_ECN_NOT_ECT = 0
+INET_ECN_CE = 3
 
 _u32 = struct.Struct("!I")
 
@@ -184,7 +243,7 @@ def tcp_paws_discard(sk: TcpSock, rst: bool) -> bool:
 
 def tcp_rtt_estimator(sk: TcpSock, mrtt_us: int) -> None:
     """``tcp_rtt_estimator``: RFC 6298's SRTT and RTTVAR, in Linux's fixed-point form."""
-    m = max(mrtt_us, 1)
+    m = mrtt_us
     srtt = sk.srtt_us
     rto_min_us = TCP_RTO_MIN // 1000
     if srtt:
@@ -217,29 +276,1178 @@ def tcp_rtt_estimator(sk: TcpSock, mrtt_us: int) -> None:
 
 
 def tcp_set_rto(sk: TcpSock) -> None:
-    """``tcp_set_rto``: RTO = SRTT + 4 * RTTVAR (RFC 6298 2.3), at most 120 s."""
-    sk.icsk_rto = min(((sk.srtt_us >> 3) + sk.rttvar_us) * 1000, TCP_RTO_MAX)
+    """``tcp_set_rto``: RTO = SRTT + 4 * RTTVAR (RFC 6298 2.3) in whole jiffies, at most 120 s."""
+    sk.icsk_rto = min(usecs_to_jiffies((sk.srtt_us >> 3) + sk.rttvar_us), TCP_RTO_MAX)
 
 
-def tcp_ack_update_rtt(sk: TcpSock, flag: int, seq_rtt_us: int) -> None:
+def tcp_update_pacing_rate(sk: TcpSock) -> None:
+    """``tcp_update_pacing_rate``: 200% of cwnd * mss / srtt in slow start, 120% after."""
+    sysctl = sk.host.sysctl
+    rate = sk.mss_cache * ((1_000_000 // 100) << 3)
+    if sk.snd_cwnd < sk.snd_ssthresh // 2:
+        rate *= sysctl["net.ipv4.tcp_pacing_ss_ratio"]
+    else:
+        rate *= sysctl["net.ipv4.tcp_pacing_ca_ratio"]
+    rate *= max(sk.snd_cwnd, sk.packets_out)
+    if sk.srtt_us:
+        rate //= sk.srtt_us
+    sk.sk_pacing_rate = min(rate, sk.sk_max_pacing_rate)
+
+
+def tcp_rtt_tsopt_us(sk: TcpSock) -> int:
+    """``tcp_rtt_tsopt_us``: the RTT the echoed timestamp shows (at least one tick)."""
+    delta = (tcp_time_stamp(sk) - sk.rx_opt.rcv_tsecr) & SEQ_MASK
+    if delta < 0x7FFFFFFF // 1000:
+        return max(delta, 1) * 1000
+    return -1
+
+
+def tcp_update_rtt_min(sk: TcpSock, rtt_us: int, flag: int) -> None:
+    """``tcp_update_rtt_min``: the windowed minimum RTT (``tcp_min_rtt_wlen`` seconds)."""
+    if flag & FLAG_ACK_MAYBE_DELAYED and rtt_us > tcp_min_rtt(sk):
+        return
+    now = sk.host.world.now
+    rtt_us = rtt_us or 1000
+    wlen = sk.host.sysctl["net.ipv4.tcp_min_rtt_wlen"] * NSEC_PER_SEC
+    if not sk.min_rtt_us or rtt_us <= sk.min_rtt_us or now - sk.min_rtt_stamp > wlen:
+        sk.min_rtt_us = rtt_us
+        sk.min_rtt_stamp = now
+
+
+def tcp_ack_update_rtt(sk: TcpSock, flag: int, seq_rtt_us: int, sack_rtt_us: int, ca_rtt_us: int,
+                       rs: RateSample) -> bool:
     """``tcp_ack_update_rtt``: Karn's rule; timestamps fill in for retransmitted segments."""
+    if seq_rtt_us < 0:
+        seq_rtt_us = sack_rtt_us
     opt = sk.rx_opt
     if seq_rtt_us < 0 and opt.saw_tstamp and opt.rcv_tsecr and flag & FLAG_ACKED:
-        delta_ms = (tcp_time_stamp(sk) - opt.rcv_tsecr) & SEQ_MASK
-        if delta_ms < 0x80000000:
-            seq_rtt_us = max(delta_ms * 1000, 1)
+        seq_rtt_us = ca_rtt_us = tcp_rtt_tsopt_us(sk)
+    rs.rtt_us = ca_rtt_us
     if seq_rtt_us < 0:
-        return
+        return False
+    tcp_update_rtt_min(sk, ca_rtt_us, flag)
     tcp_rtt_estimator(sk, seq_rtt_us)
     tcp_set_rto(sk)
     sk.icsk_backoff = 0
+    return True
+
+
+def tcp_synack_rtt_meas(sk: TcpSock) -> None:
+    """``tcp_synack_rtt_meas``: the RTT of the handshake, unless the SYN-ACK was resent."""
+    rtt_us = (sk.host.world.now - sk.synack_stamp) // 1000 if sk.synack_stamp >= 0 else -1
+    tcp_ack_update_rtt(sk, FLAG_SYN_ACKED, rtt_us, -1, rtt_us, RateSample())
+
+
+# -- the SACK scoreboard (RFC 2018, RFC 2883, RFC 6675) ---------------------------------------
+
+class RateSample:
+    """``struct rate_sample`` (net/ipv4/tcp_rate.c), the part loss recovery uses."""
+
+    __slots__ = ("prior_delivered", "prior_mstamp", "last_end_seq", "rtt_us", "is_app_limited")
+
+    def __init__(self) -> None:
+        self.prior_delivered = 0
+        self.prior_mstamp = 0
+        self.last_end_seq = 0
+        self.rtt_us = -1
+        self.is_app_limited = False
+
+
+class SacktagState:
+    """``struct tcp_sacktag_state``."""
+
+    __slots__ = ("first_sackt", "last_sackt", "reord", "sack_delivered", "flag", "mss_now", "rate")
+
+    def __init__(self, rate: RateSample) -> None:
+        self.first_sackt = -1
+        self.last_sackt = 0
+        self.reord = 0
+        self.sack_delivered = 0
+        self.flag = 0
+        self.mss_now = 0
+        self.rate = rate
+
+
+def tcp_rate_skb_delivered(sk: TcpSock, skb: SkBuff, rs: RateSample) -> None:
+    """``tcp_rate_skb_delivered`` (net/ipv4/tcp_rate.c): take the delivery state of the most
+    recently sent of the segments this ACK covers."""
+    cb = tcp_skb_cb(skb)
+    if cb.delivered_mstamp < 0:
+        return
+    if not rs.prior_delivered or tcp_skb_sent_after(skb.skb_mstamp, sk.first_tx_mstamp, skb.end_seq,
+                                                    rs.last_end_seq):
+        rs.prior_delivered = cb.delivered
+        rs.prior_mstamp = cb.delivered_mstamp
+        rs.is_app_limited = cb.is_app_limited
+        rs.last_end_seq = skb.end_seq
+        sk.first_tx_mstamp = skb.skb_mstamp
+    if skb.sacked & TCPCB_SACKED_ACKED:
+        cb.delivered_mstamp = -1
+
+
+def tcp_highest_sack_seq(sk: TcpSock) -> int:
+    """``tcp_highest_sack_seq``: where the highest SACKed segment starts."""
+    if not sk.sacked_out:
+        return sk.snd_una
+    if sk.highest_sack is None:
+        return sk.snd_nxt
+    return sk.highest_sack.seq
+
+
+def tcp_advance_highest_sack(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_advance_highest_sack``: the segment after ``skb`` becomes the hint."""
+    rtx = sk.tcp_rtx_queue
+    i = rtx.index(skb) + 1
+    sk.highest_sack = rtx[i] if i < len(rtx) else None
+
+
+def tcp_highest_sack_replace(sk: TcpSock, old: SkBuff, new: SkBuff | None) -> None:
+    if old is sk.highest_sack:
+        sk.highest_sack = new
+
+
+def tcp_count_delivered(sk: TcpSock, delivered: int, ece_ack: bool) -> None:
+    """``tcp_count_delivered``."""
+    sk.delivered += delivered
+    if ece_ack:
+        sk.delivered_ce += delivered
+
+
+def tcp_dsack_seen(sk: TcpSock, start_seq: int, end_seq: int, state: SacktagState) -> int:
+    """``tcp_dsack_seen``: the number of duplicate segments a D-SACK reports (0: dubious)."""
+    if not before(start_seq, end_seq):
+        return 0
+    seq_len = (end_seq - start_seq) & SEQ_MASK
+    if seq_len > sk.max_window:
+        return 0
+    dup_segs = 1
+    if seq_len > sk.mss_cache:
+        dup_segs = -(-seq_len // sk.mss_cache)
+    elif sk.tlp_high_seq and sk.tlp_high_seq == end_seq:
+        state.flag |= FLAG_DSACK_TLP
+    sk.dsack_dups += dup_segs
+    if sk.dsack_dups > sk.total_retrans:
+        return 0
+    if sk.reord_seen and not state.flag & FLAG_DSACK_TLP:
+        sk.rack.dsack_seen = True
+    state.flag |= FLAG_DSACKING_ACK
+    state.sack_delivered += dup_segs
+    return dup_segs
+
+
+def tcp_check_sack_reordering(sk: TcpSock, low_seq: int, ts: int) -> None:
+    """``tcp_check_sack_reordering``: a hole below the highest SACK was filled by an original
+    transmission; the reordering degree is at least that distance in segments."""
+    mss = sk.mss_cache
+    fack = tcp_highest_sack_seq(sk)
+    if not before(low_seq, fack):
+        return
+    metric = (fack - low_seq) & SEQ_MASK
+    if metric > sk.reordering * mss and mss:
+        sk.reordering = min(-(-metric // mss), sk.host.sysctl["net.ipv4.tcp_max_reordering"])
+    sk.reord_seen += 1
+    sk.host.mib.TcpExt["TCPTSReorder" if ts else "TCPSACKReorder"] += 1
+
+
+def tcp_is_sackblock_valid(sk: TcpSock, is_dsack: bool, start_seq: int, end_seq: int) -> bool:
+    """``tcp_is_sackblock_valid``: within SND.UNA..SND.NXT (D-SACKs: down to undo_marker)."""
+    if after(end_seq, sk.snd_nxt) or not before(start_seq, end_seq):
+        return False
+    if not before(start_seq, sk.snd_nxt):
+        return False
+    if after(start_seq, sk.snd_una):
+        return True
+    if not is_dsack or not sk.undo_marker:
+        return False
+    if after(end_seq, sk.snd_una):
+        return False
+    if not before(start_seq, sk.undo_marker):
+        return True
+    if not after(end_seq, sk.undo_marker):
+        return False
+    return not before(start_seq, (end_seq - sk.max_window) & SEQ_MASK)
+
+
+def tcp_check_dsack(sk: TcpSock, ack_seq: int, sp: list[tuple[int, int]], prior_snd_una: int,
+                    state: SacktagState) -> bool:
+    """``tcp_check_dsack`` (RFC 2883): is the first block a D-SACK?"""
+    start_seq_0, end_seq_0 = sp[0]
+    mib = sk.host.mib.TcpExt
+    if before(start_seq_0, ack_seq):
+        mib["TCPDSACKRecv"] += 1
+    elif len(sp) > 1:
+        start_seq_1, end_seq_1 = sp[1]
+        if after(end_seq_0, end_seq_1) or before(start_seq_0, start_seq_1):
+            return False
+        mib["TCPDSACKOfoRecv"] += 1
+    else:
+        return False
+    dup_segs = tcp_dsack_seen(sk, start_seq_0, end_seq_0, state)
+    if not dup_segs:
+        mib["TCPDSACKIgnoredDubious"] += 1
+        return False
+    if (sk.undo_marker and sk.undo_retrans > 0 and not after(end_seq_0, prior_snd_una)
+            and after(end_seq_0, sk.undo_marker)):
+        sk.undo_retrans = max(0, sk.undo_retrans - dup_segs)
+    return True
+
+
+def tcp_match_skb_to_sack(sk: TcpSock, skb: SkBuff, start_seq: int, end_seq: int) -> int:
+    """``tcp_match_skb_to_sack``: is ``skb`` inside the block?  A multi-segment buffer only partly
+    covered is split at an MSS boundary first."""
+    in_sack = not after(start_seq, skb.seq) and not before(end_seq, skb.end_seq)
+    if tcp_skb_pcount(skb) > 1 and not in_sack and after(skb.end_seq, start_seq):
+        mss = tcp_skb_mss(skb)
+        in_sack = not after(start_seq, skb.seq)
+        if not in_sack:
+            pkt_len = (start_seq - skb.seq) & SEQ_MASK
+            if pkt_len < mss:
+                pkt_len = mss
+        else:
+            pkt_len = (end_seq - skb.seq) & SEQ_MASK
+            if pkt_len < mss:
+                return -1
+        if pkt_len > mss:
+            new_len = (pkt_len // mss) * mss
+            if not in_sack and new_len < pkt_len:
+                new_len += mss
+            pkt_len = new_len
+        if pkt_len >= skb.tail - skb.data and not in_sack:
+            return 0
+        tcp_fragment(sk, sk.tcp_rtx_queue, skb, pkt_len, mss)
+    return int(in_sack)
+
+
+def tcp_sacktag_one(sk: TcpSock, state: SacktagState, sacked: int, start_seq: int, end_seq: int,
+                    dup_sack: bool, pcount: int, xmit_time: int) -> int:
+    """``tcp_sacktag_one``: tag a newly SACKed range; returns the new tag bits."""
+    if dup_sack and sacked & TCPCB_RETRANS:
+        if sk.undo_marker and sk.undo_retrans > 0 and after(end_seq, sk.undo_marker):
+            sk.undo_retrans = max(0, sk.undo_retrans - pcount)
+        if sacked & TCPCB_SACKED_ACKED and before(start_seq, state.reord):
+            state.reord = start_seq
+    if not after(end_seq, sk.snd_una):
+        return sacked
+    if not sacked & TCPCB_SACKED_ACKED:
+        tcp_rack_advance(sk, sacked, end_seq, xmit_time)
+        if sacked & TCPCB_SACKED_RETRANS:
+            if sacked & TCPCB_LOST:
+                sacked &= ~(TCPCB_LOST | TCPCB_SACKED_RETRANS)
+                sk.lost_out -= pcount
+                sk.retrans_out -= pcount
+        else:
+            if not sacked & TCPCB_RETRANS:
+                if before(start_seq, tcp_highest_sack_seq(sk)) and before(start_seq, state.reord):
+                    state.reord = start_seq
+                if not after(end_seq, sk.high_seq):
+                    state.flag |= FLAG_ORIG_SACK_ACKED
+                if state.first_sackt < 0:
+                    state.first_sackt = xmit_time
+                state.last_sackt = xmit_time
+            if sacked & TCPCB_LOST:
+                sacked &= ~TCPCB_LOST
+                sk.lost_out -= pcount
+        sacked |= TCPCB_SACKED_ACKED
+        state.flag |= FLAG_DATA_SACKED
+        sk.sacked_out += pcount
+        state.sack_delivered += pcount
+    if dup_sack and sacked & TCPCB_SACKED_RETRANS:
+        sacked &= ~TCPCB_SACKED_RETRANS
+        sk.retrans_out -= pcount
+    return sacked
+
+
+def tcp_skb_seglen(skb: SkBuff) -> int:
+    """``tcp_skb_seglen``."""
+    return skb.tail - skb.data if tcp_skb_pcount(skb) == 1 else tcp_skb_mss(skb)
+
+
+def tcp_shifted_skb(sk: TcpSock, prev: SkBuff, skb: SkBuff, state: SacktagState, pcount: int, shifted: int,
+                    mss: int, dup_sack: bool) -> bool:
+    """``tcp_shifted_skb``: ``shifted`` newly SACKed bytes move from ``skb`` onto the SACKed
+    ``prev``; True when ``skb`` was eaten whole."""
+    start_seq = skb.seq
+    end_seq = (start_seq + shifted) & SEQ_MASK
+    tcp_sacktag_one(sk, state, skb.sacked, start_seq, end_seq, dup_sack, pcount, skb.skb_mstamp)
+    tcp_rate_skb_delivered(sk, skb, state.rate)
+    prev.end_seq = (prev.end_seq + shifted) & SEQ_MASK
+    skb.seq = (skb.seq + shifted) & SEQ_MASK
+    pcb = tcp_skb_cb(prev)
+    cb = tcp_skb_cb(skb)
+    moved = bytes(skb.buf[skb.data:skb.data + shifted])
+    prev_data = bytes(prev.buf[prev.data:prev.tail]) + moved
+    prev.buf = bytearray(prev_data)
+    prev.data = 0
+    prev.tail = prev.end = len(prev_data)
+    skb.data += shifted
+    pcb.truesize += shifted
+    cb.truesize -= shifted
+    pcb.pcount += pcount
+    cb.pcount -= pcount
+    if not pcb.gso_size:
+        pcb.gso_size = mss
+    if cb.pcount <= 1:
+        cb.gso_size = 0
+    prev.sacked |= skb.sacked & TCPCB_EVER_RETRANS
+    if skb.tail > skb.data:
+        sk.host.mib.TcpExt["SackShifted"] += 1
+        return False
+    prev.tcp_flags |= skb.tcp_flags
+    pcb.eor = cb.eor
+    if skb.tcp_flags & TCPHDR_FIN:
+        prev.end_seq = (prev.end_seq + 1) & SEQ_MASK
+    if skb is sk.highest_sack:
+        tcp_advance_highest_sack(sk, skb)
+    pcb.delivered_mstamp = -1
+    tcp_wmem_free_skb(sk, skb)
+    sk.tcp_rtx_queue.remove(skb)
+    sk.host.mib.TcpExt["SackMerged"] += 1
+    return True
+
+
+def tcp_skb_can_collapse(to: SkBuff, frm: SkBuff) -> bool:
+    """``tcp_skb_can_collapse``."""
+    return tcp_skb_can_collapse_to(to)
+
+
+def tcp_shift_skb_data(sk: TcpSock, skb: SkBuff, state: SacktagState, start_seq: int, end_seq: int,
+                       dup_sack: bool) -> SkBuff | None | int:
+    """``tcp_shift_skb_data``: merge a newly SACKed range into the SACKed buffer before it.
+    Returns the buffer to continue from, ``skb`` itself for nothing done ("noop"), or None to
+    fall back to tagging ``skb`` in place."""
+    rtx = sk.tcp_rtx_queue
+    if not dup_sack and skb.sacked & (TCPCB_LOST | TCPCB_SACKED_RETRANS) == TCPCB_SACKED_RETRANS:
+        return None
+    if not after(skb.end_seq, sk.snd_una):
+        return None
+    i = rtx.index(skb)
+    if not i:
+        return None
+    prev = rtx[i - 1]
+    if prev.sacked & TCPCB_TAGBITS != TCPCB_SACKED_ACKED:
+        return None
+    if not tcp_skb_can_collapse(prev, skb):
+        return None
+    in_sack = not after(start_seq, skb.seq) and not before(end_seq, skb.end_seq)
+    if in_sack:
+        length = skb.tail - skb.data
+        pcount = tcp_skb_pcount(skb)
+        mss = tcp_skb_seglen(skb)
+        if mss != tcp_skb_seglen(prev):
+            return None
+    else:
+        if not after(skb.end_seq, start_seq) or tcp_skb_pcount(skb) <= 1:
+            return skb
+        if after(start_seq, skb.seq):
+            return None
+        length = (end_seq - skb.seq) & SEQ_MASK
+        mss = tcp_skb_mss(skb)
+        if mss != tcp_skb_seglen(prev):
+            return None
+        if length == mss:
+            pcount = 1
+        elif length < mss:
+            return skb
+        else:
+            pcount = length // mss
+            length = pcount * mss
+    if not after((skb.seq + length) & SEQ_MASK, sk.snd_una):
+        return None
+    if not tcp_shifted_skb(sk, prev, skb, state, pcount, length, mss, dup_sack):
+        return prev
+    i = rtx.index(prev) + 1
+    if i >= len(rtx):
+        return prev
+    nxt = rtx[i]
+    if (nxt.sacked & TCPCB_TAGBITS != TCPCB_SACKED_ACKED or mss != tcp_skb_seglen(nxt)
+            or not tcp_skb_can_collapse(prev, nxt)):
+        return prev
+    tcp_shifted_skb(sk, prev, nxt, state, tcp_skb_pcount(nxt), nxt.tail - nxt.data, mss, False)
+    return prev
+
+
+def tcp_sacktag_walk(sk: TcpSock, start: int, next_dup: tuple[int, int] | None, state: SacktagState,
+                     start_seq: int, end_seq: int, dup_sack_in: bool) -> int:
+    """``tcp_sacktag_walk``: tag the buffers from index ``start`` covered by one block; returns
+    the index to continue from."""
+    rtx = sk.tcp_rtx_queue
+    i = start
+    while i < len(rtx):
+        skb = rtx[i]
+        if not before(skb.seq, end_seq):
+            break
+        in_sack = 0
+        dup_sack = dup_sack_in
+        if next_dup is not None and before(skb.seq, next_dup[1]):
+            in_sack = tcp_match_skb_to_sack(sk, skb, next_dup[0], next_dup[1])
+            if in_sack > 0:
+                dup_sack = True
+        if in_sack <= 0:
+            tmp = tcp_shift_skb_data(sk, skb, state, start_seq, end_seq, dup_sack)
+            if tmp is not None:
+                if tmp is not skb:
+                    i = rtx.index(tmp) + 1
+                    continue
+                in_sack = 0
+            else:
+                in_sack = tcp_match_skb_to_sack(sk, skb, start_seq, end_seq)
+        if in_sack < 0:
+            break
+        if in_sack:
+            skb.sacked = tcp_sacktag_one(sk, state, skb.sacked, skb.seq, skb.end_seq, dup_sack,
+                                         tcp_skb_pcount(skb), skb.skb_mstamp)
+            tcp_rate_skb_delivered(sk, skb, state.rate)
+            if not before(skb.seq, tcp_highest_sack_seq(sk)):
+                tcp_advance_highest_sack(sk, skb)
+        i = rtx.index(skb) + 1
+    return i
+
+
+def tcp_sacktag_skip(sk: TcpSock, i: int, skip_to_seq: int) -> int:
+    """``tcp_sacktag_skip``: the index of the buffer holding ``skip_to_seq`` (or past it)."""
+    rtx = sk.tcp_rtx_queue
+    if i < len(rtx) and after(rtx[i].seq, skip_to_seq):
+        return i
+    for j, skb in enumerate(rtx):
+        if not before(skip_to_seq, skb.seq) and before(skip_to_seq, skb.end_seq):
+            return j
+    return len(rtx)
+
+
+def tcp_maybe_skipping_dsack(sk: TcpSock, i: int, next_dup: tuple[int, int] | None, state: SacktagState,
+                             skip_to_seq: int) -> int:
+    """``tcp_maybe_skipping_dsack``."""
+    if next_dup is None:
+        return i
+    if before(next_dup[0], skip_to_seq):
+        i = tcp_sacktag_skip(sk, i, next_dup[0])
+        i = tcp_sacktag_walk(sk, i, None, state, next_dup[0], next_dup[1], True)
+    return i
+
+
+def tcp_sacktag_write_queue(sk: TcpSock, ack_seq: int, prior_snd_una: int, state: SacktagState) -> int:
+    """``tcp_sacktag_write_queue``: apply the incoming SACK blocks to the retransmit queue."""
+    sp_wire = list(sk.rx_opt.sacks[:min(TCP_NUM_SACKS, sk.rx_opt.num_sacks)])
+    state.flag = 0
+    state.reord = sk.snd_nxt
+    if not sk.sacked_out:
+        sk.highest_sack = sk.tcp_rtx_queue[0] if sk.tcp_rtx_queue else None
+    found_dup_sack = tcp_check_dsack(sk, ack_seq, sp_wire, prior_snd_una, state)
+    if before(ack_seq, (prior_snd_una - sk.max_window) & SEQ_MASK):
+        return 0
+    if not sk.packets_out:
+        return state.flag
+    mib = sk.host.mib.TcpExt
+    sp: list[tuple[int, int]] = []
+    first_sack_index = 0
+    for i, (start_seq, end_seq) in enumerate(sp_wire):
+        dup_sack = not i and found_dup_sack
+        if not tcp_is_sackblock_valid(sk, dup_sack, start_seq, end_seq):
+            if dup_sack:
+                mib["TCPDSACKIgnoredNoUndo" if not sk.undo_marker else "TCPDSACKIgnoredOld"] += 1
+            else:
+                if ack_seq != sk.snd_una and not after(end_seq, sk.snd_una):
+                    continue
+                mib["TCPSACKDiscard"] += 1
+            if i == 0:
+                first_sack_index = -1
+            continue
+        if not after(end_seq, prior_snd_una):
+            if i == 0:
+                first_sack_index = -1
+            continue
+        sp.append((start_seq, end_seq))
+    used_sacks = len(sp)
+    for i in range(used_sacks - 1, 0, -1):
+        for j in range(i):
+            if after(sp[j][0], sp[j + 1][0]):
+                sp[j], sp[j + 1] = sp[j + 1], sp[j]
+                if j == first_sack_index:
+                    first_sack_index = j + 1
+    state.mss_now = tcp_current_mss(sk)
+    cache = [blk for blk in sk.recv_sack_cache if blk != (0, 0)] if sk.sacked_out else []
+    ci = 0
+    skb_i = 0
+    i = 0
+    while i < used_sacks:
+        start_seq, end_seq = sp[i]
+        dup_sack = found_dup_sack and i == first_sack_index
+        next_dup = sp[i + 1] if found_dup_sack and i + 1 == first_sack_index else None
+        while ci < len(cache) and not before(start_seq, cache[ci][1]):
+            ci += 1
+        if ci < len(cache) and not dup_sack and after(end_seq, cache[ci][0]):
+            if before(start_seq, cache[ci][0]):
+                skb_i = tcp_sacktag_skip(sk, skb_i, start_seq)
+                skb_i = tcp_sacktag_walk(sk, skb_i, next_dup, state, start_seq, cache[ci][0], dup_sack)
+            if not after(end_seq, cache[ci][1]):
+                i += 1
+                continue
+            skb_i = tcp_maybe_skipping_dsack(sk, skb_i, next_dup, state, cache[ci][1])
+            if tcp_highest_sack_seq(sk) == cache[ci][1]:
+                if sk.highest_sack is None:
+                    break
+                skb_i = sk.tcp_rtx_queue.index(sk.highest_sack)
+                ci += 1
+                skb_i = tcp_sacktag_walk(sk, skb_i, next_dup, state, start_seq, end_seq, dup_sack)
+                i += 1
+                continue
+            skb_i = tcp_sacktag_skip(sk, skb_i, cache[ci][1])
+            ci += 1
+            continue
+        if not before(start_seq, tcp_highest_sack_seq(sk)):
+            if sk.highest_sack is None:
+                break
+            skb_i = sk.tcp_rtx_queue.index(sk.highest_sack)
+        skb_i = tcp_sacktag_skip(sk, skb_i, start_seq)
+        skb_i = tcp_sacktag_walk(sk, skb_i, next_dup, state, start_seq, end_seq, dup_sack)
+        i += 1
+    sk.recv_sack_cache = [(0, 0)] * (TCP_NUM_SACKS - used_sacks) + sp
+    if sk.icsk_ca_state != TCP_CA_Loss or sk.undo_marker:
+        tcp_check_sack_reordering(sk, state.reord, 0)
+    return state.flag
+
+
+# -- SACK emulation for peers without SACK (Reno, NewReno) ------------------------------------
+
+def tcp_limit_reno_sacked(sk: TcpSock) -> bool:
+    """``tcp_limit_reno_sacked``: sacked_out + lost_out never exceed packets_out."""
+    holes = min(max(sk.lost_out, 1), sk.packets_out)
+    if sk.sacked_out + holes > sk.packets_out:
+        sk.sacked_out = sk.packets_out - holes
+        return True
+    return False
+
+
+def tcp_check_reno_reordering(sk: TcpSock, addend: int) -> None:
+    """``tcp_check_reno_reordering``: more duplicate ACKs than segments means reordering."""
+    if not tcp_limit_reno_sacked(sk):
+        return
+    sk.reordering = min(sk.packets_out + addend, sk.host.sysctl["net.ipv4.tcp_max_reordering"])
+    sk.reord_seen += 1
+    sk.host.mib.TcpExt["TCPRenoReorder"] += 1
+
+
+def tcp_add_reno_sack(sk: TcpSock, num_dupack: int, ece_ack: bool) -> None:
+    """``tcp_add_reno_sack``: count a duplicate ACK as one SACKed segment."""
+    if num_dupack:
+        prior_sacked = sk.sacked_out
+        sk.sacked_out += num_dupack
+        tcp_check_reno_reordering(sk, 0)
+        delivered = sk.sacked_out - prior_sacked
+        if delivered > 0:
+            tcp_count_delivered(sk, delivered, ece_ack)
+
+
+def tcp_remove_reno_sacks(sk: TcpSock, acked: int, ece_ack: bool) -> None:
+    """``tcp_remove_reno_sacks``: one ACKed segment filled the hole, the rest ate dupacks."""
+    if acked > 0:
+        tcp_count_delivered(sk, max(acked - sk.sacked_out, 1), ece_ack)
+        if acked - 1 >= sk.sacked_out:
+            sk.sacked_out = 0
+        else:
+            sk.sacked_out -= acked - 1
+    tcp_check_reno_reordering(sk, acked)
+
+
+def tcp_is_sack(sk: TcpSock) -> bool:
+    return bool(sk.rx_opt.sack_ok)
+
+
+def tcp_is_rack(sk: TcpSock) -> bool:
+    return bool(sk.host.sysctl["net.ipv4.tcp_recovery"] & TCP_RACK_LOSS_DETECTION)
+
+
+# -- loss recovery state machine ---------------------------------------------------------------
+
+def tcp_set_ca_state(sk: TcpSock, state: int) -> None:
+    """``tcp_set_ca_state``."""
+    sk.icsk_ca_ops.set_state(sk, state)
+    sk.icsk_ca_state = state
+
+
+def tcp_clear_retrans(sk: TcpSock) -> None:
+    """``tcp_clear_retrans``."""
+    sk.retrans_out = 0
+    sk.lost_out = 0
+    sk.undo_marker = 0
+    sk.undo_retrans = -1
+    sk.sacked_out = 0
+
+
+def tcp_init_undo(sk: TcpSock) -> None:
+    """``tcp_init_undo``: remember where this episode began, to undo it if it was spurious."""
+    sk.undo_marker = sk.snd_una
+    sk.undo_retrans = sk.retrans_out
+    if sk.tlp_high_seq and sk.tlp_retrans:
+        sk.undo_retrans += 1
+    if not sk.undo_retrans:
+        sk.undo_retrans = -1
+
+
+def tcp_timeout_mark_lost(sk: TcpSock) -> None:
+    """``tcp_timeout_mark_lost``: after an RTO everything outstanding is lost, except recent
+    segments RACK still waits for; SACKs covering the head mean the receiver reneged."""
+    rtx = sk.tcp_rtx_queue
+    head = rtx[0] if rtx else None
+    is_reneg = head is not None and bool(head.sacked & TCPCB_SACKED_ACKED)
+    if is_reneg:
+        sk.host.mib.TcpExt["TCPSACKReneging"] += 1
+        sk.sacked_out = 0
+        sk.is_sack_reneg = True
+    elif not tcp_is_sack(sk):
+        sk.sacked_out = 0
+    for skb in rtx:
+        if is_reneg:
+            skb.sacked &= ~TCPCB_SACKED_ACKED
+        elif tcp_is_rack(sk) and skb is not head and tcp_rack_skb_timeout(sk, skb, 0) > 0:
+            continue
+        tcp_mark_skb_lost(sk, skb)
+
+
+def tcp_enter_loss(sk: TcpSock) -> None:
+    """``tcp_enter_loss``: the RTO fired (RFC 5681 section 3.1, RFC 6298 section 5): cwnd drops
+    to what is in flight plus one, ssthresh is halved, F-RTO (RFC 5682) may start."""
+    new_recovery = sk.icsk_ca_state < TCP_CA_Recovery
+    tcp_timeout_mark_lost(sk)
+    if (sk.icsk_ca_state <= TCP_CA_Disorder or not after(sk.high_seq, sk.snd_una)
+            or (sk.icsk_ca_state == TCP_CA_Loss and not sk.icsk_retransmits)):
+        sk.prior_ssthresh = tcp_current_ssthresh(sk)
+        sk.prior_cwnd = sk.snd_cwnd
+        sk.snd_ssthresh = sk.icsk_ca_ops.ssthresh(sk)
+        tcp_ca_event(sk, CA_EVENT_LOSS)
+        tcp_init_undo(sk)
+    sk.snd_cwnd = tcp_packets_in_flight(sk) + 1
+    sk.snd_cwnd_cnt = 0
+    sk.snd_cwnd_stamp = sk.host.world.now
+    reordering = sk.host.sysctl["net.ipv4.tcp_reordering"]
+    if sk.icsk_ca_state <= TCP_CA_Disorder and sk.sacked_out >= reordering:
+        sk.reordering = min(sk.reordering, reordering)
+    tcp_set_ca_state(sk, TCP_CA_Loss)
+    sk.high_seq = sk.snd_nxt
+    sk.tlp_high_seq = 0
+    tcp_ecn_queue_cwr(sk)
+    sk.frto = bool(sk.host.sysctl["net.ipv4.tcp_frto"]) and (new_recovery or bool(sk.icsk_retransmits))
+
+
+def tcp_check_sack_reneging(sk: TcpSock, flag: int) -> tuple[bool, int]:
+    """``tcp_check_sack_reneging``: an ACK up to a SACKed segment means the receiver dropped
+    SACKed data; give it max(RTT/2, 10 ms) before the RTO clears the scoreboard."""
+    if flag & FLAG_SACK_RENEGING and flag & FLAG_SND_UNA_ADVANCED:
+        delay = max(usecs_to_jiffies(sk.srtt_us >> 4), 10 * NSEC_PER_MSEC)
+        tcp_reset_xmit_timer(sk, ICSK_TIME_RETRANS, delay, False)
+        return True, flag & ~FLAG_SET_XMIT_TIMER
+    return False, flag
+
+
+def tcp_dupack_heuristics(sk: TcpSock) -> int:
+    return sk.sacked_out + 1
+
+
+def tcp_time_to_recover(sk: TcpSock, flag: int) -> bool:
+    """``tcp_time_to_recover``: a loss is proven, or (without RACK) enough duplicate ACKs."""
+    if sk.lost_out:
+        return True
+    return not tcp_is_rack(sk) and tcp_dupack_heuristics(sk) > sk.reordering
+
+
+def tcp_mark_head_lost(sk: TcpSock, packets: int, mark_head: bool) -> None:
+    """``tcp_mark_head_lost`` (RFC 6675 IsLost()): a segment with ``reordering`` SACKed segments
+    above it is lost."""
+    loss_high = sk.snd_nxt
+    cnt = 0
+    for skb in list(sk.tcp_rtx_queue):
+        if after(skb.end_seq, loss_high):
+            break
+        if skb.sacked & TCPCB_SACKED_ACKED:
+            cnt += tcp_skb_pcount(skb)
+        if cnt > packets:
+            break
+        if not skb.sacked & TCPCB_LOST:
+            tcp_mark_skb_lost(sk, skb)
+        if mark_head:
+            break
+
+
+def tcp_update_scoreboard(sk: TcpSock, fast_rexmit: bool) -> None:
+    """``tcp_update_scoreboard``: the RFC 6675 loss marking used when RACK is off."""
+    if tcp_is_sack(sk):
+        sacked_upto = sk.sacked_out - sk.reordering
+        if sacked_upto >= 0:
+            tcp_mark_head_lost(sk, sacked_upto, False)
+        elif fast_rexmit:
+            tcp_mark_head_lost(sk, 1, True)
+
+
+def tcp_tsopt_ecr_before(sk: TcpSock, when: int) -> bool:
+    opt = sk.rx_opt
+    return opt.saw_tstamp and bool(opt.rcv_tsecr) and before(opt.rcv_tsecr, when)
+
+
+def _ts_of(sk: TcpSock, stamp_ns: int) -> int:
+    """A send time as a TSval of this connection."""
+    return (stamp_ns // NSEC_PER_MSEC + sk.tsoffset) & SEQ_MASK
+
+
+def tcp_skb_spurious_retrans(sk: TcpSock, skb: SkBuff) -> bool:
+    """``tcp_skb_spurious_retrans``: the echoed timestamp predates the retransmission."""
+    return bool(skb.sacked & TCPCB_RETRANS) and tcp_tsopt_ecr_before(sk, _ts_of(sk, skb.skb_mstamp))
+
+
+def tcp_packet_delayed(sk: TcpSock) -> bool:
+    """``tcp_packet_delayed`` (Eifel, RFC 3522): nothing was retransmitted, or the echoed
+    timestamp predates the first retransmission."""
+    if sk.retrans_stamp >= 0 and tcp_tsopt_ecr_before(sk, _ts_of(sk, sk.retrans_stamp)):
+        return True
+    return sk.retrans_stamp < 0 and sk.sk_state != TCP_SYN_SENT
+
+
+def tcp_any_retrans_done(sk: TcpSock) -> bool:
+    """``tcp_any_retrans_done``."""
+    if sk.retrans_out:
+        return True
+    rtx = sk.tcp_rtx_queue
+    return bool(rtx) and bool(rtx[0].sacked & TCPCB_EVER_RETRANS)
+
+
+def tcp_retrans_stamp_cleanup(sk: TcpSock) -> None:
+    if not tcp_any_retrans_done(sk):
+        sk.retrans_stamp = -1
+
+
+def tcp_undo_cwnd_reduction(sk: TcpSock, unmark_loss: bool) -> None:
+    """``tcp_undo_cwnd_reduction``: the reduction was spurious; restore cwnd and ssthresh."""
+    if unmark_loss:
+        for skb in sk.tcp_rtx_queue:
+            skb.sacked &= ~TCPCB_LOST
+        sk.lost_out = 0
+    if sk.prior_ssthresh:
+        sk.snd_cwnd = sk.icsk_ca_ops.undo_cwnd(sk)
+        if sk.prior_ssthresh > sk.snd_ssthresh:
+            sk.snd_ssthresh = sk.prior_ssthresh
+            sk.ecn_flags &= ~TCP_ECN_QUEUE_CWR
+    sk.snd_cwnd_stamp = sk.host.world.now
+    sk.undo_marker = 0
+    sk.rack.advanced = True
+
+
+def tcp_may_undo(sk: TcpSock) -> bool:
+    return bool(sk.undo_marker) and (not sk.undo_retrans or tcp_packet_delayed(sk))
+
+
+def tcp_is_non_sack_preventing_reopen(sk: TcpSock) -> bool:
+    """``tcp_is_non_sack_preventing_reopen``: a Reno sender holds on until SND.UNA passes
+    high_seq, so that duplicate ACKs of retransmissions cause no new recovery."""
+    if sk.snd_una == sk.high_seq and not tcp_is_sack(sk):
+        if not tcp_any_retrans_done(sk):
+            sk.retrans_stamp = -1
+        return True
+    return False
+
+
+def tcp_try_undo_recovery(sk: TcpSock) -> bool:
+    """``tcp_try_undo_recovery``: recovery is over; undo it if it was spurious."""
+    if tcp_may_undo(sk):
+        tcp_undo_cwnd_reduction(sk, False)
+        sk.host.mib.TcpExt["TCPLossUndo" if sk.icsk_ca_state == TCP_CA_Loss else "TCPFullUndo"] += 1
+    elif sk.rack.reo_wnd_persist:
+        sk.rack.reo_wnd_persist -= 1
+    if tcp_is_non_sack_preventing_reopen(sk):
+        return True
+    tcp_set_ca_state(sk, TCP_CA_Open)
+    sk.is_sack_reneg = False
+    return False
+
+
+def tcp_try_undo_dsack(sk: TcpSock) -> bool:
+    """``tcp_try_undo_dsack``: D-SACKs covered every retransmission."""
+    if sk.undo_marker and not sk.undo_retrans:
+        sk.rack.reo_wnd_persist = min(TCP_RACK_RECOVERY_THRESH, sk.rack.reo_wnd_persist + 1)
+        tcp_undo_cwnd_reduction(sk, False)
+        sk.host.mib.TcpExt["TCPDSACKUndo"] += 1
+        return True
+    return False
+
+
+def tcp_try_undo_loss(sk: TcpSock, frto_undo: bool) -> bool:
+    """``tcp_try_undo_loss``: undo an RTO shown spurious (by F-RTO or timestamps)."""
+    if frto_undo or tcp_may_undo(sk):
+        tcp_undo_cwnd_reduction(sk, True)
+        mib = sk.host.mib.TcpExt
+        mib["TCPLossUndo"] += 1
+        if frto_undo:
+            mib["TCPSpuriousRTOs"] += 1
+        sk.icsk_retransmits = 0
+        if tcp_is_non_sack_preventing_reopen(sk):
+            return True
+        if frto_undo or tcp_is_sack(sk):
+            tcp_set_ca_state(sk, TCP_CA_Open)
+            sk.is_sack_reneg = False
+        return True
+    return False
+
+
+def tcp_init_cwnd_reduction(sk: TcpSock) -> None:
+    """``tcp_init_cwnd_reduction``: start a PRR episode (RFC 6937)."""
+    sk.high_seq = sk.snd_nxt
+    sk.tlp_high_seq = 0
+    sk.snd_cwnd_cnt = 0
+    sk.prior_cwnd = sk.snd_cwnd
+    sk.prr_delivered = 0
+    sk.prr_out = 0
+    sk.snd_ssthresh = sk.icsk_ca_ops.ssthresh(sk)
+    tcp_ecn_queue_cwr(sk)
+
+
+def tcp_cwnd_reduction(sk: TcpSock, newly_acked_sacked: int, flag: int) -> None:
+    """``tcp_cwnd_reduction``: Proportional Rate Reduction (RFC 6937 section 3): proportional
+    while in flight exceeds ssthresh, then the conservative bound (PRR-CRB), with the slow-start
+    bound (PRR-SSRB) only when an ACK covers retransmitted data not lost again."""
+    if newly_acked_sacked <= 0 or not sk.prior_cwnd:
+        return
+    delta = sk.snd_ssthresh - tcp_packets_in_flight(sk)
+    sk.prr_delivered += newly_acked_sacked
+    if delta < 0:
+        dividend = sk.snd_ssthresh * sk.prr_delivered + sk.prior_cwnd - 1
+        sndcnt = dividend // sk.prior_cwnd - sk.prr_out
+    elif flag & FLAG_RETRANS_DATA_ACKED and not flag & FLAG_LOST_RETRANS:
+        sndcnt = min(delta, max(sk.prr_delivered - sk.prr_out, newly_acked_sacked) + 1)
+    else:
+        sndcnt = min(delta, newly_acked_sacked)
+    sndcnt = max(sndcnt, 0 if sk.prr_out else 1)
+    sk.snd_cwnd = tcp_packets_in_flight(sk) + sndcnt
+
+
+def tcp_end_cwnd_reduction(sk: TcpSock) -> None:
+    """``tcp_end_cwnd_reduction``: cwnd becomes ssthresh when CWR or Recovery ends."""
+    if sk.snd_ssthresh < TCP_INFINITE_SSTHRESH and (sk.icsk_ca_state == TCP_CA_CWR or sk.undo_marker):
+        sk.snd_cwnd = sk.snd_ssthresh
+        sk.snd_cwnd_stamp = sk.host.world.now
+    tcp_ca_event(sk, CA_EVENT_COMPLETE_CWR)
+
+
+def tcp_enter_cwr(sk: TcpSock) -> None:
+    """``tcp_enter_cwr``: reduce cwnd for an ECN echo or local congestion (RFC 3168 6.1.2)."""
+    sk.prior_ssthresh = 0
+    if sk.icsk_ca_state < TCP_CA_CWR:
+        sk.undo_marker = 0
+        tcp_init_cwnd_reduction(sk)
+        tcp_set_ca_state(sk, TCP_CA_CWR)
+
+
+def tcp_try_keep_open(sk: TcpSock) -> None:
+    """``tcp_try_keep_open``: Open, or Disorder while SACKed/lost/retransmitted data remain."""
+    state = TCP_CA_Open
+    if sk.sacked_out + sk.lost_out or tcp_any_retrans_done(sk):
+        state = TCP_CA_Disorder
+    if sk.icsk_ca_state != state:
+        tcp_set_ca_state(sk, state)
+        sk.high_seq = sk.snd_nxt
+
+
+def tcp_try_to_open(sk: TcpSock, flag: int) -> None:
+    """``tcp_try_to_open``."""
+    if not tcp_any_retrans_done(sk):
+        sk.retrans_stamp = -1
+    if flag & FLAG_ECE:
+        tcp_enter_cwr(sk)
+    if sk.icsk_ca_state != TCP_CA_CWR:
+        tcp_try_keep_open(sk)
+
+
+def tcp_enter_recovery(sk: TcpSock, ece_ack: bool) -> None:
+    """``tcp_enter_recovery``: fast recovery begins (RFC 6675 section 5, step 4)."""
+    tcp_retrans_stamp_cleanup(sk)
+    sk.host.mib.TcpExt["TCPRenoRecovery" if not tcp_is_sack(sk) else "TCPSackRecovery"] += 1
+    sk.prior_ssthresh = 0
+    tcp_init_undo(sk)
+    if not tcp_in_cwnd_reduction(sk):
+        if not ece_ack:
+            sk.prior_ssthresh = tcp_current_ssthresh(sk)
+        tcp_init_cwnd_reduction(sk)
+    tcp_set_ca_state(sk, TCP_CA_Recovery)
+
+
+def tcp_process_loss(sk: TcpSock, flag: int, num_dupack: int) -> int:
+    """``tcp_process_loss``: an ACK in the Loss state; F-RTO's steps 2 and 3 (RFC 5682 3.1).
+    Returns the retransmission to do (REXMIT_*)."""
+    recovered = not before(sk.snd_una, sk.high_seq)
+    if flag & FLAG_SND_UNA_ADVANCED and tcp_try_undo_loss(sk, False):
+        return REXMIT_NONE
+    if sk.frto:
+        if flag & FLAG_ORIG_SACK_ACKED and tcp_try_undo_loss(sk, True):
+            return REXMIT_NONE
+        if after(sk.snd_nxt, sk.high_seq):
+            if flag & FLAG_DATA_SACKED or num_dupack:
+                sk.frto = False
+        elif flag & FLAG_SND_UNA_ADVANCED and not recovered:
+            sk.high_seq = sk.snd_nxt
+            if sk.sk_write_queue and after(tcp_wnd_end(sk), sk.snd_nxt):
+                return REXMIT_NEW
+            sk.frto = False
+    if recovered:
+        tcp_try_undo_recovery(sk)
+        return REXMIT_NONE
+    if not tcp_is_sack(sk):
+        if after(sk.snd_nxt, sk.high_seq) and num_dupack:
+            tcp_add_reno_sack(sk, num_dupack, bool(flag & FLAG_ECE))
+        elif flag & FLAG_SND_UNA_ADVANCED:
+            sk.sacked_out = 0
+    return REXMIT_LOST
+
+
+def tcp_force_fast_retransmit(sk: TcpSock) -> bool:
+    """``tcp_force_fast_retransmit``: SACKs reach beyond ``reordering`` segments past SND.UNA."""
+    return after(tcp_highest_sack_seq(sk), (sk.snd_una + sk.reordering * sk.mss_cache) & SEQ_MASK)
+
+
+def tcp_try_undo_partial(sk: TcpSock, prior_snd_una: int) -> tuple[bool, bool]:
+    """``tcp_try_undo_partial``: a partial ACK in recovery; undo if the hole was filled by a
+    delayed original.  Returns (stop processing, do_lost)."""
+    if sk.undo_marker and tcp_packet_delayed(sk):
+        tcp_check_sack_reordering(sk, prior_snd_una, 1)
+        if sk.retrans_out:
+            return True, False
+        if not tcp_any_retrans_done(sk):
+            sk.retrans_stamp = -1
+        tcp_undo_cwnd_reduction(sk, True)
+        sk.host.mib.TcpExt["TCPPartialUndo"] += 1
+        tcp_try_keep_open(sk)
+        return False, False
+    return False, tcp_force_fast_retransmit(sk)
+
+
+def tcp_identify_packet_loss(sk: TcpSock, flag: int) -> int:
+    """``tcp_identify_packet_loss``: NewReno without SACK, RACK with it."""
+    if not sk.tcp_rtx_queue:
+        return flag
+    if not tcp_is_sack(sk):
+        tcp_newreno_mark_lost(sk, bool(flag & FLAG_SND_UNA_ADVANCED))
+    elif tcp_is_rack(sk):
+        prior_retrans = sk.retrans_out
+        if tcp_rack_mark_lost(sk):
+            flag &= ~FLAG_SET_XMIT_TIMER
+        if prior_retrans > sk.retrans_out:
+            flag |= FLAG_LOST_RETRANS
+    return flag
+
+
+def tcp_fastretrans_alert(sk: TcpSock, prior_snd_una: int, num_dupack: int, flag: int) -> tuple[int, int]:
+    """``tcp_fastretrans_alert``: the loss recovery state machine, run on every ACK that is
+    not plain (duplicate, SACK, ECE, or outside the Open state).  Returns (flag, rexmit)."""
+    ece_ack = bool(flag & FLAG_ECE)
+    do_lost = bool(num_dupack) or (bool(flag & FLAG_DATA_SACKED) and tcp_force_fast_retransmit(sk))
+    fast_rexmit = False
+    if not sk.packets_out and sk.sacked_out:
+        sk.sacked_out = 0
+    if ece_ack:
+        sk.prior_ssthresh = 0
+    reneg, flag = tcp_check_sack_reneging(sk, flag)
+    if reneg:
+        return flag, REXMIT_NONE
+    state = sk.icsk_ca_state
+    if state == TCP_CA_Open:
+        sk.retrans_stamp = -1
+    elif not before(sk.snd_una, sk.high_seq):
+        if state == TCP_CA_CWR:
+            if sk.snd_una != sk.high_seq:
+                tcp_end_cwnd_reduction(sk)
+                tcp_set_ca_state(sk, TCP_CA_Open)
+        elif state == TCP_CA_Recovery:
+            if not tcp_is_sack(sk):
+                sk.sacked_out = 0
+            if tcp_try_undo_recovery(sk):
+                return flag, REXMIT_NONE
+            tcp_end_cwnd_reduction(sk)
+    state = sk.icsk_ca_state
+    if state == TCP_CA_Recovery:
+        if not flag & FLAG_SND_UNA_ADVANCED:
+            if not tcp_is_sack(sk):
+                tcp_add_reno_sack(sk, num_dupack, ece_ack)
+        else:
+            stop, do_lost = tcp_try_undo_partial(sk, prior_snd_una)
+            if stop:
+                return flag, REXMIT_NONE
+        if tcp_try_undo_dsack(sk):
+            tcp_try_to_open(sk, flag)
+        flag = tcp_identify_packet_loss(sk, flag)
+        if sk.icsk_ca_state != TCP_CA_Recovery:
+            if not tcp_time_to_recover(sk, flag):
+                return flag, REXMIT_NONE
+            tcp_enter_recovery(sk, ece_ack)
+    else:
+        if state == TCP_CA_Loss:
+            rexmit = tcp_process_loss(sk, flag, num_dupack)
+            flag = tcp_identify_packet_loss(sk, flag)
+            if not (sk.icsk_ca_state == TCP_CA_Open or flag & FLAG_LOST_RETRANS):
+                return flag, rexmit
+        if not tcp_is_sack(sk):
+            if flag & FLAG_SND_UNA_ADVANCED:
+                sk.sacked_out = 0
+            tcp_add_reno_sack(sk, num_dupack, ece_ack)
+        if sk.icsk_ca_state <= TCP_CA_Disorder:
+            tcp_try_undo_dsack(sk)
+        flag = tcp_identify_packet_loss(sk, flag)
+        if not tcp_time_to_recover(sk, flag):
+            tcp_try_to_open(sk, flag)
+            return flag, REXMIT_NONE
+        tcp_enter_recovery(sk, ece_ack)
+        fast_rexmit = True
+    if not tcp_is_rack(sk) and do_lost:
+        tcp_update_scoreboard(sk, fast_rexmit)
+    return flag, REXMIT_LOST
 
 
 # -- ACK processing --------------------------------------------------------------------------
 
+def tcp_tso_acked(sk: TcpSock, skb: SkBuff) -> int:
+    """``tcp_tso_acked``: part of a multi-segment buffer was acknowledged; trim it."""
+    packets_acked = tcp_skb_pcount(skb)
+    tcp_trim_head(sk, skb, (sk.snd_una - skb.seq) & SEQ_MASK)
+    return packets_acked - tcp_skb_pcount(skb)
+
+
+def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, sack: SacktagState,
+                        ece_ack: bool) -> int:
+    """``tcp_clean_rtx_queue``: free what the ACK covers, measure the RTT, advance RACK."""
+    now = sk.host.world.now
+    first_ackt = -1
+    last_ackt = 0
+    prior_sacked = sk.sacked_out
+    reord = sk.snd_nxt
+    fully_acked = True
+    sack_rtt_us = seq_rtt_us = ca_rtt_us = -1
+    pkts_acked = 0
+    flag = 0
+    rtx = sk.tcp_rtx_queue
+    skb = None
+    while rtx:
+        skb = rtx[0]
+        start_seq = skb.seq
+        sacked = skb.sacked
+        if after(skb.end_seq, sk.snd_una):
+            if tcp_skb_pcount(skb) == 1 or not after(sk.snd_una, skb.seq):
+                break
+            acked_pcount = tcp_tso_acked(sk, skb)
+            if not acked_pcount:
+                break
+            fully_acked = False
+        else:
+            acked_pcount = tcp_skb_pcount(skb)
+        if sacked & TCPCB_RETRANS:
+            if sacked & TCPCB_SACKED_RETRANS:
+                sk.retrans_out -= acked_pcount
+            flag |= FLAG_RETRANS_DATA_ACKED
+        elif not sacked & TCPCB_SACKED_ACKED:
+            last_ackt = skb.skb_mstamp
+            if first_ackt < 0:
+                first_ackt = last_ackt
+            if before(start_seq, reord):
+                reord = start_seq
+            if not after(skb.end_seq, sk.high_seq):
+                flag |= FLAG_ORIG_SACK_ACKED
+        if sacked & TCPCB_SACKED_ACKED:
+            sk.sacked_out -= acked_pcount
+        elif tcp_is_sack(sk):
+            tcp_count_delivered(sk, acked_pcount, ece_ack)
+            if not tcp_skb_spurious_retrans(sk, skb):
+                tcp_rack_advance(sk, sacked, skb.end_seq, skb.skb_mstamp)
+        if sacked & TCPCB_LOST:
+            sk.lost_out -= acked_pcount
+        sk.packets_out -= acked_pcount
+        pkts_acked += acked_pcount
+        tcp_rate_skb_delivered(sk, skb, sack.rate)
+        if not skb.tcp_flags & TCPHDR_SYN:
+            flag |= FLAG_DATA_ACKED
+        else:
+            flag |= FLAG_SYN_ACKED
+            sk.retrans_stamp = -1
+        if not fully_acked:
+            break
+        rtx.popleft()
+        nxt = rtx[0] if rtx else None
+        tcp_highest_sack_replace(sk, skb, nxt)
+        tcp_wmem_free_skb(sk, skb)
+        skb = None
+    if skb is None:
+        tcp_chrono_stop(sk, TCP_CHRONO_BUSY)
+    if not before(sk.snd_up, prior_snd_una) and not after(sk.snd_up, sk.snd_una):
+        sk.snd_up = sk.snd_una
+    if skb is not None and skb.sacked & TCPCB_SACKED_ACKED:
+        flag |= FLAG_SACK_RENEGING
+    if first_ackt >= 0 and not flag & FLAG_RETRANS_DATA_ACKED:
+        seq_rtt_us = (now - first_ackt) // 1000
+        ca_rtt_us = (now - last_ackt) // 1000
+        if (pkts_acked == 1 and fully_acked and not prior_sacked
+                and ((sk.snd_una - prior_snd_una) & SEQ_MASK) < sk.mss_cache
+                and sack.rate.prior_delivered + 1 == sk.delivered
+                and not flag & (FLAG_CA_ALERT | FLAG_SYN_ACKED)):
+            flag |= FLAG_ACK_MAYBE_DELAYED
+    if sack.first_sackt >= 0:
+        sack_rtt_us = (now - sack.first_sackt) // 1000
+        ca_rtt_us = (now - sack.last_sackt) // 1000
+    rtt_update = tcp_ack_update_rtt(sk, flag, seq_rtt_us, sack_rtt_us, ca_rtt_us, sack.rate)
+    if flag & FLAG_ACKED:
+        flag |= FLAG_SET_XMIT_TIMER
+        if not tcp_is_sack(sk):
+            tcp_remove_reno_sacks(sk, pkts_acked, ece_ack)
+            if flag & FLAG_RETRANS_DATA_ACKED:
+                flag &= ~FLAG_ORIG_SACK_ACKED
+        elif before(reord, prior_fack):
+            tcp_check_sack_reordering(sk, reord, 0)
+    elif (skb is not None and rtt_update and sack_rtt_us >= 0
+          and sack_rtt_us > (now - skb.skb_mstamp) // 1000):
+        flag |= FLAG_SET_XMIT_TIMER
+    sk.icsk_ca_ops.pkts_acked(sk, pkts_acked, sack.rate.rtt_us)
+    if not sk.packets_out and tcp_is_sack(sk):
+        sk.lost_out = sk.sacked_out = sk.retrans_out = 0
+    return flag
+
+
+def tcp_ack_probe(sk: TcpSock) -> None:
+    """``tcp_ack_probe``: stop probing once the window opens, else keep backing off."""
+    head = sk.tcp_send_head()
+    if head is None:
+        return
+    if not after(head.end_seq, tcp_wnd_end(sk)):
+        sk.icsk_backoff = 0
+        sk.icsk_probes_tstamp = -1
+        if sk.icsk_pending == ICSK_TIME_PROBE0:
+            inet_csk_clear_xmit_timer(sk)
+    else:
+        when = tcp_clamp_probe0_to_user_timeout(sk, tcp_probe0_when(sk, TCP_RTO_MAX))
+        tcp_reset_xmit_timer(sk, ICSK_TIME_PROBE0, when, True)
+
+
+def tcp_ack_is_dubious(sk: TcpSock, flag: int) -> bool:
+    return not flag & FLAG_NOT_DUP or bool(flag & FLAG_CA_ALERT) or sk.icsk_ca_state != TCP_CA_Open
+
+
+def tcp_may_raise_cwnd(sk: TcpSock, flag: int) -> bool:
+    """``tcp_may_raise_cwnd``: grow cwnd only on in-order delivery (RFC 5681), unless reordering
+    is high."""
+    if sk.reordering > sk.host.sysctl["net.ipv4.tcp_reordering"]:
+        return bool(flag & FLAG_FORWARD_PROGRESS)
+    return bool(flag & FLAG_DATA_ACKED)
+
+
+def tcp_cong_avoid(sk: TcpSock, ack: int, acked: int) -> None:
+    sk.icsk_ca_ops.cong_avoid(sk, ack, acked)
+    sk.snd_cwnd_stamp = sk.host.world.now
+
+
+def tcp_cong_control(sk: TcpSock, ack: int, acked_sacked: int, flag: int) -> None:
+    """``tcp_cong_control``: reduce (PRR) or raise cwnd, then the pacing rate."""
+    if tcp_in_cwnd_reduction(sk):
+        tcp_cwnd_reduction(sk, acked_sacked, flag)
+    elif tcp_may_raise_cwnd(sk, flag):
+        tcp_cong_avoid(sk, ack, acked_sacked)
+    tcp_update_pacing_rate(sk)
+
+
 def tcp_may_update_window(sk: TcpSock, ack: int, ack_seq: int, nwin: int) -> bool:
     """RFC 9293 section 3.10.7.4 (SND.WL1/SND.WL2 test)."""
-    return after(ack, sk.snd_una) or after(ack_seq, sk.snd_wl1) or (ack_seq == sk.snd_wl1 and nwin > sk.snd_wnd)
+    return after(ack, sk.snd_una) or after(ack_seq, sk.snd_wl1) or (
+        ack_seq == sk.snd_wl1 and (nwin > sk.snd_wnd or not nwin))
 
 
 def tcp_ack_update_window(sk: TcpSock, skb: SkBuff, ack: int, ack_seq: int) -> int:
@@ -255,227 +1463,168 @@ def tcp_ack_update_window(sk: TcpSock, skb: SkBuff, ack: int, ack_seq: int) -> i
         sk.snd_wl1 = ack_seq
         if sk.snd_wnd != nwin:
             sk.snd_wnd = nwin
+            if sk.sk_write_queue:
+                tcp_slow_start_after_idle_check(sk)
             if nwin > sk.max_window:
                 sk.max_window = nwin
                 tcp_sync_mss(sk, sk.pmtu_cookie)
-    sk.snd_una = ack
+    tcp_snd_una_update(sk, ack)
     return flag
 
 
-def tcp_clean_rtx_queue(sk: TcpSock, prior_snd_una: int) -> tuple[int, int, int]:
-    """``tcp_clean_rtx_queue``: free what the ACK covers; returns (flag, packets acked, rtt_us)."""
-    now = sk.host.world.now
-    flag = 0
-    pkts_acked = 0
-    first_ackt = -1
-    rtx = sk.tcp_rtx_queue
-    snd_una = sk.snd_una
-    while rtx:
-        skb = rtx[0]
-        if after(skb.end_seq, snd_una):
-            break
-        rtx.popleft()
-        sacked = skb.sacked
-        if sacked & TCPCB_SACKED_RETRANS:
-            sk.retrans_out -= 1
-        if sacked & TCPCB_EVER_RETRANS:
-            flag |= FLAG_RETRANS_DATA_ACKED
-        elif first_ackt < 0:
-            first_ackt = skb.skb_mstamp
-        if sacked & TCPCB_LOST:
-            sk.lost_out -= 1
-        if sacked & TCPCB_SACKED_ACKED:
-            sk.sacked_out -= 1
-        sk.packets_out -= 1
-        pkts_acked += 1
-        size = skb.tail - skb.data
-        sk.sk_wmem_queued -= size
-        if skb.tcp_flags & TCPHDR_SYN:
-            flag |= FLAG_SYN_ACKED
-            sk.retrans_stamp = -1
-        else:
-            flag |= FLAG_DATA_ACKED
-    sk.bytes_acked += (snd_una - prior_snd_una) & SEQ_MASK
-    sk.delivered += pkts_acked
-    seq_rtt_us = (now - first_ackt) // 1000 if first_ackt >= 0 and not flag & FLAG_RETRANS_DATA_ACKED else -1
-    if flag & FLAG_ACKED:
-        tcp_ack_update_rtt(sk, flag, seq_rtt_us)
-        tcp_rearm_rto(sk)
-        if sk.icsk_ca_ops is not None:
-            sk.icsk_ca_ops.pkts_acked(sk, pkts_acked, seq_rtt_us)
-    if not sk.packets_out:
-        sk.retrans_stamp = -1
-    return flag, pkts_acked, seq_rtt_us
-
-
-def tcp_ack_probe(sk: TcpSock) -> None:
-    """``tcp_ack_probe``: stop probing once the window opens, else keep backing off."""
-    head = sk.tcp_send_head()
-    if head is None:
-        return
-    if not after(head.end_seq if head.tail - head.data <= tcp_current_mss(sk) else
-                 (head.seq + tcp_current_mss(sk)) & SEQ_MASK, (sk.snd_una + sk.snd_wnd) & SEQ_MASK):
-        sk.icsk_backoff = 0
-        sk.icsk_probes_out = 0
-        inet_csk_clear_xmit_timer(sk)
-    else:
-        when = min(tcp_probe0_base(sk) << sk.icsk_backoff, TCP_RTO_MAX)
-        inet_csk_reset_xmit_timer(sk, ICSK_TIME_PROBE0, when)
-
-
-def tcp_cong_avoid(sk: TcpSock, ack: int, acked: int) -> None:
-    sk.icsk_ca_ops.cong_avoid(sk, ack, acked)
-
-
-def tcp_set_ca_state(sk: TcpSock, state: int) -> None:
-    sk.icsk_ca_ops.set_state(sk, state)
-    sk.icsk_ca_state = state
-
-
-def tcp_mark_head_lost(sk: TcpSock) -> None:
-    """Mark the first unacknowledged segment lost (NewReno's retransmission target)."""
-    for skb in sk.tcp_rtx_queue:
-        if skb.sacked & TCPCB_SACKED_ACKED:
-            continue
-        if skb.sacked & TCPCB_SACKED_RETRANS and sk.icsk_ca_state == TCP_CA_Recovery:
-            # NewReno: a hole already retransmitted in this recovery is retransmitted again only
-            # when a partial ACK shows the retransmission was lost too.
-            skb.sacked &= ~TCPCB_SACKED_RETRANS
-            sk.retrans_out -= 1
-        if not skb.sacked & TCPCB_LOST:
-            skb.sacked |= TCPCB_LOST
-            sk.lost_out += 1
-        return
-
-
-def tcp_enter_recovery(sk: TcpSock) -> None:
-    """``tcp_enter_recovery``: fast retransmit (RFC 5681 3.2) with PRR's bookkeeping (RFC 6937)."""
-    mib = sk.host.mib.TcpExt
-    mib["TCPRenoRecovery"] += 1
-    sk.prior_ssthresh = 0
-    sk.undo_marker = sk.snd_una
-    sk.prior_cwnd = sk.snd_cwnd
-    sk.prr_delivered = 0
-    sk.prr_out = 0
-    sk.snd_ssthresh = sk.icsk_ca_ops.ssthresh(sk)
-    sk.high_seq = sk.snd_nxt
-    tcp_set_ca_state(sk, TCP_CA_Recovery)
-
-
-def tcp_cwnd_reduction(sk: TcpSock, newly_acked_sacked: int) -> None:
-    """``tcp_cwnd_reduction``: Proportional Rate Reduction (RFC 6937)."""
-    if newly_acked_sacked <= 0 or not sk.prior_cwnd:
-        return
-    delta = sk.snd_ssthresh - tcp_packets_in_flight(sk)
-    sk.prr_delivered += newly_acked_sacked
-    if delta < 0:
-        dividend = sk.snd_ssthresh * sk.prr_delivered + sk.prior_cwnd - 1
-        sndcnt = dividend // sk.prior_cwnd - sk.prr_out
-    else:
-        sndcnt = min(delta, max(sk.prr_delivered - sk.prr_out, newly_acked_sacked) + 1)
-    sndcnt = max(sndcnt, 0 if sk.prr_out else 1)
-    sk.snd_cwnd = tcp_packets_in_flight(sk) + sndcnt
-
-
-def tcp_end_cwnd_reduction(sk: TcpSock) -> None:
-    if sk.snd_ssthresh < 0x7FFFFFFF:
-        sk.snd_cwnd = sk.snd_ssthresh
-        sk.snd_cwnd_cnt = 0
-
-
-def tcp_fastretrans_alert(sk: TcpSock, prior_snd_una: int, pkts_acked: int, flag: int) -> None:
-    """``tcp_fastretrans_alert`` for a peer without SACK: Reno's duplicate-ACK counting with
-    NewReno's partial-ACK rule (RFC 6582) and PRR for the window."""
-    is_dupack = not flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP)
-    state = sk.icsk_ca_state
-    if state == TCP_CA_Loss:
-        if not before(sk.snd_una, sk.high_seq):
-            tcp_set_ca_state(sk, TCP_CA_Open)
-            sk.sacked_out = 0
-        else:
-            tcp_xmit_retransmit_queue(sk)
-        return
-    if state == TCP_CA_Recovery:
-        if not before(sk.snd_una, sk.high_seq):
-            tcp_end_cwnd_reduction(sk)
-            tcp_set_ca_state(sk, TCP_CA_Open)
-            sk.sacked_out = 0
-            sk.dup_acks = 0
-            return
-        if is_dupack:
-            sk.sacked_out = min(sk.sacked_out + 1, max(sk.packets_out - 1, 0))
-            tcp_cwnd_reduction(sk, 1)
-        else:
-            # NewReno partial ACK: the next hole is lost too.
-            sk.sacked_out = max(0, sk.sacked_out - pkts_acked + 1)
-            tcp_cwnd_reduction(sk, max(pkts_acked, 1))
-            tcp_mark_head_lost(sk)
-        tcp_xmit_retransmit_queue(sk)
-        return
-    if is_dupack and sk.packets_out:
-        sk.dup_acks += 1
-        sk.sacked_out = min(sk.sacked_out + 1, max(sk.packets_out - 1, 0))
-        if sk.dup_acks >= sk.reordering:
-            tcp_enter_recovery(sk)
-            tcp_mark_head_lost(sk)
-            tcp_xmit_retransmit_queue(sk)
-            sk.host.mib.TcpExt["TCPFastRetrans"] += 1
-        elif state == TCP_CA_Open:
-            tcp_set_ca_state(sk, TCP_CA_Disorder)
-        return
-    if flag & FLAG_SND_UNA_ADVANCED:
-        sk.dup_acks = 0
-        sk.sacked_out = 0
-        if state == TCP_CA_Disorder:
-            tcp_set_ca_state(sk, TCP_CA_Open)
-
-
-def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
-    """``tcp_ack``: process the acknowledgement; 1 for an acceptable ACK, 0 for an old one,
-    -1 for one that acknowledges what was never sent."""
-    prior_snd_una = sk.snd_una
-    ack = skb.ack_seq
-    if before(ack, prior_snd_una):
-        if before(ack, (prior_snd_una - sk.max_window) & SEQ_MASK) and not skb.tcp_flags & TCPHDR_SYN:
-            tcp_send_challenge_ack(sk)
-            return -1
-        return 0
-    if after(ack, sk.snd_nxt):
-        tcp_send_challenge_ack(sk)
-        return -1
-    if after(ack, prior_snd_una):
-        flag |= FLAG_SND_UNA_ADVANCED
-        sk.icsk_retransmits = 0
-    if skb.tail > skb.data:
-        flag |= FLAG_DATA
-    flag |= tcp_ack_update_window(sk, skb, ack, skb.seq)
-    sk.sk_err_soft = 0
-    sk.icsk_probes_out = 0
-    sk.rcv_tstamp = sk.host.world.now
-    pkts_acked = 0
-    if sk.tcp_rtx_queue:
-        cflag, pkts_acked, _ = tcp_clean_rtx_queue(sk, prior_snd_una)
-        flag |= cflag
-    if sk.icsk_ca_state != TCP_CA_Open or not flag & FLAG_NOT_DUP or flag & FLAG_CA_ALERT:
-        tcp_fastretrans_alert(sk, prior_snd_una, pkts_acked, flag)
-    if flag & FLAG_ACKED and sk.icsk_ca_state in (TCP_CA_Open, TCP_CA_Disorder, TCP_CA_Loss):
-        tcp_cong_avoid(sk, ack, pkts_acked)
-    if sk.icsk_pending == ICSK_TIME_PROBE0 or (not sk.packets_out and sk.sk_write_queue):
-        tcp_ack_probe(sk)
-    return 1
+def tcp_snd_una_update(sk: TcpSock, ack: int) -> None:
+    """``tcp_snd_una_update``."""
+    sk.bytes_acked += (ack - sk.snd_una) & SEQ_MASK
+    sk.snd_una = ack
 
 
 def tcp_send_challenge_ack(sk: TcpSock) -> None:
-    """``tcp_send_challenge_ack`` (RFC 5961 section 7): rate-limited per socket and host."""
+    """``tcp_send_challenge_ack`` (RFC 5961 section 7): rate-limited per socket."""
     now = sk.host.world.now
-    limit = sk.host.sysctl["net.ipv4.tcp_invalid_ratelimit"] * 1_000_000
-    last = getattr(sk, "last_oow_ack_time", -limit - 1)
-    if now - last < limit:
+    limit = sk.host.sysctl["net.ipv4.tcp_invalid_ratelimit"] * NSEC_PER_MSEC
+    last = sk.last_oow_ack_time
+    if last >= 0 and 0 <= now - last < limit:
+        sk.host.mib.TcpExt["TCPACKSkippedChallenge"] += 1
         return
     sk.last_oow_ack_time = now
     sk.host.mib.TcpExt["TCPChallengeACK"] += 1
     tcp_send_ack(sk)
 
+
+def tcp_process_tlp_ack(sk: TcpSock, ack: int, flag: int) -> None:
+    """``tcp_process_tlp_ack``: the ACKs after a loss probe show whether anything was lost."""
+    if before(ack, sk.tlp_high_seq):
+        return
+    if not sk.tlp_retrans:
+        sk.tlp_high_seq = 0
+    elif flag & FLAG_DSACK_TLP:
+        sk.tlp_high_seq = 0
+    elif after(ack, sk.tlp_high_seq):
+        tcp_init_cwnd_reduction(sk)
+        tcp_set_ca_state(sk, TCP_CA_CWR)
+        tcp_end_cwnd_reduction(sk)
+        tcp_try_keep_open(sk)
+        sk.host.mib.TcpExt["TCPLossProbeRecovery"] += 1
+    elif not flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DATA_SACKED):
+        sk.tlp_high_seq = 0
+
+
+def tcp_set_xmit_timer(sk: TcpSock) -> None:
+    """``tcp_set_xmit_timer``: a loss probe if possible, else the RTO."""
+    if not tcp_schedule_loss_probe(sk, True):
+        tcp_rearm_rto(sk)
+
+
+def tcp_xmit_recovery(sk: TcpSock, rexmit: int) -> None:
+    """``tcp_xmit_recovery``: send new data for F-RTO or retransmit what is marked lost."""
+    if rexmit == REXMIT_NONE or sk.sk_state == TCP_SYN_SENT:
+        return
+    if rexmit == REXMIT_NEW:
+        __tcp_push_pending_frames(sk, tcp_current_mss(sk), 1)
+        if after(sk.snd_nxt, sk.high_seq):
+            return
+        sk.frto = False
+    tcp_xmit_retransmit_queue(sk)
+
+
+def tcp_ecn_queue_cwr(sk: TcpSock) -> None:
+    if sk.ecn_flags & TCP_ECN_OK:
+        sk.ecn_flags |= TCP_ECN_QUEUE_CWR
+
+
+def tcp_ecn_accept_cwr(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_ecn_accept_cwr``: the sender reduced its window; stop echoing CE."""
+    if skb.tcp_flags & TCPHDR_CWR:
+        sk.ecn_flags &= ~TCP_ECN_DEMAND_CWR
+        if skb.seq != skb.end_seq:
+            sk.icsk_ack.pending |= ICSK_ACK_NOW
+
+
+def tcp_ecn_check_ce(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_ecn_check_ce`` (RFC 3168 section 6.1.3): a CE mark demands an echo (ECE)."""
+    if not sk.ecn_flags & TCP_ECN_OK:
+        return
+    ecn = skb.buf[skb.network_header + 1] & 3 if skb.network_header >= 0 else 0
+    if ecn == INET_ECN_NOT_ECT:
+        if sk.ecn_flags & TCP_ECN_SEEN:
+            tcp_enter_quickack_mode(sk, 2)
+    elif ecn == INET_ECN_CE:
+        if not sk.ecn_flags & TCP_ECN_DEMAND_CWR:
+            tcp_enter_quickack_mode(sk, 2)
+            sk.ecn_flags |= TCP_ECN_DEMAND_CWR
+        sk.ecn_flags |= TCP_ECN_SEEN
+    else:
+        sk.ecn_flags |= TCP_ECN_SEEN
+
+
+def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
+    """``tcp_ack``: process the acknowledgement; 1 for an acceptable ACK, 0 for an old one,
+    -1 for one to drop (too old, or for data never sent)."""
+    rs = RateSample()
+    sack_state = SacktagState(rs)
+    prior_snd_una = sk.snd_una
+    ack_seq = skb.seq
+    ack = skb.ack_seq
+    num_dupack = 0
+    prior_packets = sk.packets_out
+    delivered = sk.delivered
+    rexmit = REXMIT_NONE
+    has_sacks = sk.rx_opt.num_sacks > 0
+    if before(ack, prior_snd_una):
+        max_window = min(sk.max_window, sk.bytes_acked)
+        if before(ack, (prior_snd_una - max_window) & SEQ_MASK):
+            if not flag & FLAG_NO_CHALLENGE_ACK:
+                tcp_send_challenge_ack(sk)
+            return -1
+        if has_sacks:
+            flag |= tcp_sacktag_write_queue(sk, ack, prior_snd_una, sack_state)
+            flag, rexmit = tcp_fastretrans_alert(sk, prior_snd_una, num_dupack, flag)
+            tcp_xmit_recovery(sk, rexmit)
+        return 0
+    if after(ack, sk.snd_nxt):
+        return -1
+    if after(ack, prior_snd_una):
+        flag |= FLAG_SND_UNA_ADVANCED
+        sk.icsk_retransmits = 0
+    prior_fack = tcp_highest_sack_seq(sk) if tcp_is_sack(sk) else sk.snd_una
+    if flag & FLAG_UPDATE_TS_RECENT:
+        tcp_replace_ts_recent(sk, skb.seq)
+    if ack_seq != skb.end_seq:
+        flag |= FLAG_DATA
+    flag |= tcp_ack_update_window(sk, skb, ack, ack_seq)
+    if has_sacks:
+        flag |= tcp_sacktag_write_queue(sk, ack, prior_snd_una, sack_state)
+    if skb.tcp_flags & TCPHDR_ECE and not skb.tcp_flags & TCPHDR_SYN and sk.ecn_flags & TCP_ECN_OK:
+        flag |= FLAG_ECE
+    if sack_state.sack_delivered:
+        tcp_count_delivered(sk, sack_state.sack_delivered, bool(flag & FLAG_ECE))
+    tcp_ecn_accept_cwr(sk, skb)
+    sk.sk_err_soft = 0
+    sk.icsk_probes_out = 0
+    sk.rcv_tstamp = sk.host.world.now
+    if not prior_packets:
+        if flag & FLAG_DSACKING_ACK:
+            flag, rexmit = tcp_fastretrans_alert(sk, prior_snd_una, num_dupack, flag)
+        tcp_ack_probe(sk)
+        if sk.tlp_high_seq:
+            tcp_process_tlp_ack(sk, ack, flag)
+        return 1
+    flag |= tcp_clean_rtx_queue(sk, prior_fack, prior_snd_una, sack_state, bool(flag & FLAG_ECE))
+    tcp_rack_update_reo_wnd(sk, rs.prior_delivered)
+    if sk.tlp_high_seq:
+        tcp_process_tlp_ack(sk, ack, flag)
+    if tcp_ack_is_dubious(sk, flag):
+        if not flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DSACKING_ACK):
+            num_dupack = 1
+        flag, rexmit = tcp_fastretrans_alert(sk, prior_snd_una, num_dupack, flag)
+    if flag & FLAG_SET_XMIT_TIMER:
+        tcp_set_xmit_timer(sk)
+    delivered = sk.delivered - delivered
+    if delivered:
+        sk.delivered_mstamp = sk.host.world.now
+    tcp_cong_control(sk, ack, delivered, flag)
+    tcp_xmit_recovery(sk, rexmit)
+    return 1
 
 # -- receiving data --------------------------------------------------------------------------
 
@@ -543,6 +1692,7 @@ def tcp_event_data_recv(sk: TcpSock, skb: SkBuff) -> None:
         elif m > sk.icsk_rto:
             tcp_incr_quickack(sk, TCP_MAX_QUICKACKS)
     ack.lrcvtime = now
+    tcp_ecn_check_ce(sk, skb)
     tcp_grow_window(sk)
 
 
@@ -694,6 +1844,7 @@ def tcp_fin(sk: TcpSock) -> None:
     """``tcp_fin``: the peer has finished sending (RFC 9293 section 3.10.7.4, eighth step)."""
     sk.icsk_ack.pending |= ICSK_ACK_SCHED
     sk.sk_shutdown |= RCV_SHUTDOWN
+    sk.sk_done = True
     state = sk.sk_state
     if state in (TCP_SYN_RECV, TCP_ESTABLISHED):
         tcp_set_state(sk, TCP_CLOSE_WAIT)
@@ -732,13 +1883,8 @@ def tcp_ack_snd_check(sk: TcpSock) -> None:
     __tcp_ack_snd_check(sk, True)
 
 
-def tcp_check_space(sk: TcpSock) -> None:
-    """``tcp_check_space``: wake a writer once acknowledged data freed enough room."""
-    if sk.sk_wmem_queued < sk.sk_sndbuf and sk.sk_socket is not None:
-        sk.sk_write_space()
-
-
 def tcp_data_snd_check(sk: TcpSock) -> None:
+    """``tcp_data_snd_check``: send what the ACK allows, then see whether writers have room."""
     tcp_push_pending_frames(sk)
     tcp_check_space(sk)
 
@@ -796,13 +1942,15 @@ def tcp_clear_xmit_timers(sk: TcpSock) -> None:
 
 
 def tcp_write_queue_purge(sk: TcpSock) -> None:
+    """``tcp_write_queue_purge``: drop everything unsent and unacknowledged."""
+    tcp_chrono_stop(sk, TCP_CHRONO_BUSY)
     sk.sk_write_queue.clear()
     sk.tcp_rtx_queue.clear()
+    sk.highest_sack = None
     sk.sk_wmem_queued = 0
     sk.packets_out = 0
-    sk.retrans_out = 0
-    sk.lost_out = 0
-    sk.sacked_out = 0
+    sk.icsk_backoff = 0
+    tcp_clear_retrans(sk)
 
 
 def tcp_reset(sk: TcpSock) -> None:
@@ -823,12 +1971,17 @@ def tcp_reset(sk: TcpSock) -> None:
 
 
 def tcp_init_transfer(sk: TcpSock) -> None:
-    """``tcp_init_transfer``: initial cwnd (RFC 6928), send buffer, congestion control."""
-    sk.snd_cwnd = TCP_INIT_CWND
-    sk.snd_cwnd_cnt = 0
-    sk.lsndtime = sk.host.world.now
-    tcp_sndbuf_expand(sk)
+    """``tcp_init_transfer``: initial cwnd (RFC 6928; one segment after more than one SYN
+    retransmission, RFC 5681), congestion control and ``tcp_init_buffer_space``."""
+    now = sk.host.world.now
+    if sk.total_retrans > 1 and sk.undo_marker:
+        sk.snd_cwnd = 1
+    else:
+        sk.snd_cwnd = TCP_INIT_CWND
+    sk.snd_cwnd_stamp = now
     sk.icsk_ca_ops.init(sk)
+    if not sk.sk_userlocks & 1:
+        tcp_sndbuf_expand(sk)
     if sk.sk_keepopen:
         from tuxnet.net.ipv4.tcp_timer import inet_csk_reset_keepalive_timer, keepalive_time_when
 
@@ -838,8 +1991,10 @@ def tcp_init_transfer(sk: TcpSock) -> None:
 def tcp_finish_connect(sk: TcpSock) -> None:
     """``tcp_finish_connect``: SYN_SENT becomes ESTABLISHED."""
     tcp_set_state(sk, TCP_ESTABLISHED)
-    sk.rcv_tstamp = sk.host.world.now
+    now = sk.host.world.now
+    sk.icsk_ack.lrcvtime = now
     tcp_init_transfer(sk)
+    sk.lsndtime = now
     if not sk.sk_dead:
         sk.sk_state_change()
 
@@ -887,7 +2042,6 @@ def tcp_rcv_established(sk: TcpSock, skb: SkBuff) -> None:
         return
     if tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT) < 0:
         return
-    tcp_replace_ts_recent(sk, skb.seq)
     tcp_data_queue(sk, skb)
     if sk.sk_state != TCP_CLOSE:
         tcp_data_snd_check(sk)
@@ -907,6 +2061,8 @@ def tcp_rcv_synsent_state_process(sk: TcpSock, skb: SkBuff) -> int:
             return 0
         if not flags & TCPHDR_SYN:
             return 0
+        if sk.ecn_flags & TCP_ECN_OK and (not flags & TCPHDR_ECE or flags & TCPHDR_CWR):
+            sk.ecn_flags &= ~TCP_ECN_OK
         sk.snd_wl1 = skb.seq
         tcp_ack(sk, skb, FLAG_SLOWPATH)
         sk.rcv_nxt = (skb.seq + 1) & SEQ_MASK
@@ -955,6 +2111,7 @@ def _negotiated(sk: TcpSock) -> None:
     if opt.saw_tstamp:
         opt.tstamp_ok = True
         sk.tcp_header_len = 20 + TCPOLEN_TSTAMP_ALIGNED
+        sk.advmss -= TCPOLEN_TSTAMP_ALIGNED
         tcp_store_ts_recent(sk)
     else:
         opt.tstamp_ok = False
@@ -992,19 +2149,33 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         return 0
     if not flags & TCPHDR_ACK:
         return 0
-    acceptable = tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT) > 0
-    if state == TCP_SYN_RECV:
-        if not acceptable:
+    acceptable = tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT | FLAG_NO_CHALLENGE_ACK)
+    if acceptable <= 0:
+        if state == TCP_SYN_RECV:
             return 1
+        if acceptable < 0:
+            tcp_send_challenge_ack(sk)
+            return 0
+    if state == TCP_SYN_RECV:
+        sk.delivered += 1
+        if not sk.srtt_us:
+            tcp_synack_rtt_meas(sk)
+        sk.retrans_stamp = -1
+        tcp_init_transfer(sk)
+        sk.copied_seq = sk.rcv_nxt
         tcp_set_state(sk, TCP_ESTABLISHED)
+        if not sk.sk_dead:
+            sk.sk_state_change()
         sk.snd_una = skb.ack_seq
         buf = skb.buf
         th = skb.transport_header
         sk.snd_wnd = ((buf[th + 14] << 8) | buf[th + 15]) << sk.rx_opt.snd_wscale
         sk.snd_wl1 = skb.seq
-        tcp_init_transfer(sk)
-        if not sk.sk_dead:
-            sk.sk_state_change()
+        if sk.rx_opt.tstamp_ok:
+            sk.advmss -= TCPOLEN_TSTAMP_ALIGNED
+        tcp_update_pacing_rate(sk)
+        sk.lsndtime = sk.host.world.now
+        tcp_initialize_rcv_mss(sk)
     elif state == TCP_FIN_WAIT1:
         if sk.snd_una == sk.write_seq:
             tcp_set_state(sk, TCP_FIN_WAIT2)
@@ -1042,7 +2213,6 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         if sk.snd_una == sk.write_seq:
             tcp_done(sk)
             return 0
-    tcp_replace_ts_recent(sk, skb.seq)
     state = sk.sk_state
     if state in (TCP_CLOSE_WAIT, TCP_CLOSING, TCP_LAST_ACK):
         if not before(skb.seq, sk.rcv_nxt):

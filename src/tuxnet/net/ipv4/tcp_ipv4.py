@@ -55,6 +55,8 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_TIME_WAIT,
     TCP_TIMEOUT_INIT,
     TCPHDR_ACK,
+    TCPHDR_CWR,
+    TCPHDR_ECE,
     TCPHDR_FIN,
     TCPHDR_RST,
     TCPHDR_SYN,
@@ -68,6 +70,8 @@ if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
 _tcphdr = struct.Struct("!HHIIHHHH")
+GSO_LEGACY_MAX_SIZE = 65536
+GSO_MAX_SEGS = 65535
 _ports = struct.Struct("!HHIIBB")
 _addrs = struct.Struct("!II")
 
@@ -305,11 +309,30 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
     req.window_clamp = clamp if req.wscale_ok else min(clamp, 65535)
     req.rcv_wscale = wscale if req.wscale_ok else 0
     req.snt_isn = secure_tcp_seq(host, daddr, saddr, dport, sport)
+    tcp_ecn_create_request(req, skb, listener)
     host.tcp_hashinfo.ehash_insert(req)
     listener.syn_queue_len += 1
     tcp_v4_send_synack(listener, req)
     req.timer.mod(host.world.now + TCP_TIMEOUT_INIT)
     return 0
+
+
+def tcp_ecn_create_request(req: RequestSock, skb: SkBuff, listener: TcpSock) -> None:
+    """``tcp_ecn_create_request`` (RFC 3168 section 6.1.1): a SYN with ECE and CWR asks for ECN;
+    accept when ``tcp_ecn`` allows it and the SYN itself is not ECN-capable."""
+    flags = skb.tcp_flags
+    if not (flags & TCPHDR_ECE and flags & TCPHDR_CWR):
+        return
+    ect = skb.buf[skb.network_header + 1] & 3
+    if not ect and listener.host.sysctl["net.ipv4.tcp_ecn"]:
+        req.ecn_ok = True
+
+
+def sk_setup_caps(sk: TcpSock, rt: Any) -> None:
+    """``sk_setup_caps``: TCP always builds GSO packets, up to 64 KB, which the route's device
+    segments itself (TSO) or has segmented in software (``skb_gso_segment``)."""
+    sk.sk_gso_max_size = GSO_LEGACY_MAX_SIZE
+    sk.sk_gso_max_segs = GSO_MAX_SEGS
 
 
 def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> TcpSock | None:
@@ -325,6 +348,7 @@ def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Tc
         return None
     newsk = tcp_create_openreq_child(listener, req, skb)
     newsk.dst_cache = rt
+    sk_setup_caps(newsk, rt)
     mtu = rt.mtu or rt.dev.mtu
     newsk.advmss = req.mss
     tcp_sync_mss(newsk, mtu)
@@ -356,6 +380,7 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
     sk.inet_daddr = daddr if daddr else rt.saddr
     sk.inet_dport = dport
     sk.dst_cache = rt
+    sk_setup_caps(sk, rt)
     from tuxnet.net.ipv4.tcp_input import tcp_set_state
 
     tcp_set_state(sk, TCP_SYN_SENT)

@@ -15,6 +15,7 @@ from tuxnet.net.ipv4.tcp_input import (
 from tuxnet.net.ipv4.tcp_sock import (
     SEQ_MASK,
     TCP_CLOSE,
+    TCP_ECN_OK,
     TCP_FIN_WAIT2,
     TCP_NEW_SYN_RECV,
     TCP_RTO_MAX,
@@ -67,7 +68,8 @@ class RequestSock:
         self.window_clamp = 0
         self.num_retrans = 0
         self.num_timeout = 0
-        self.snt_synack = 0
+        self.snt_synack = -1
+        self.ecn_ok = False
         self.timer = self.host.timer(reqsk_timer_handler, self)
         # the ehash key fields, shared with full sockets
         self.inet_rcv_saddr = loc_addr
@@ -292,11 +294,8 @@ def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -
     newsk.max_window = newsk.snd_wnd
     newsk.total_retrans = req.num_retrans
     newsk.lsndtime = listener.host.world.now
-    if req.snt_synack and not req.num_retrans:
-        from tuxnet.net.ipv4.tcp_input import tcp_rtt_estimator, tcp_set_rto
-
-        tcp_rtt_estimator(newsk, max(1, (listener.host.world.now - req.snt_synack) // 1000))
-        tcp_set_rto(newsk)
+    newsk.synack_stamp = req.snt_synack if not req.num_retrans else -1
+    newsk.ecn_flags = TCP_ECN_OK if req.ecn_ok else 0
     listener.host.mib.Tcp["PassiveOpens"] += 1
     return newsk
 

@@ -1,9 +1,12 @@
 """TCP output (net/ipv4/tcp_output.c).
 
-``tcp_write_xmit`` sends what the congestion window, the peer's window and Nagle allow;
-``tcp_transmit_skb`` builds the header and options of one segment (a fresh buffer whose payload
-is copied from the queued segment, as the clone-and-push of the kernel gives) and hands it to
-``ip_queue_xmit``.
+Segments wait on the write queue as large buffers (up to ``tcp_xmit_size_goal``, a multiple of
+the MSS: GSO/TSO packets), each with its ``TCP_SKB_CB`` (``seq``, ``end_seq``, flags, SACK tags,
+``tcp_skb_pcount``).  ``tcp_write_xmit`` sends what the congestion window, the peer's window,
+Nagle and TSO deferral allow, splitting a buffer where they say (``tso_fragment``); the sent
+buffer moves to the retransmit queue.  ``__tcp_transmit_skb`` builds the header and options of a
+copy and hands it to ``ip_queue_xmit``: one packet carrying ``gso_size``, which the device cuts
+into MSS-sized packets itself (TSO) or has cut in software on its way out (GSO).
 """
 
 from __future__ import annotations
@@ -15,46 +18,73 @@ from tuxnet.kernel.compiler import notrace
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
+from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
 from tuxnet.net.ipv4.tcp_sock import (
+    ICSK_ACK_PUSHED,
     ICSK_ACK_SCHED,
     ICSK_ACK_TIMER,
+    ICSK_TIME_LOSS_PROBE,
     ICSK_TIME_PROBE0,
+    ICSK_TIME_REO_TIMEOUT,
     ICSK_TIME_RETRANS,
     MAX_TCP_HEADER,
     SEQ_MASK,
+    SKB_TRUESIZE_OVERHEAD,
+    SOCK_NOSPACE,
     TCP_ATO_MIN,
+    TCP_CA_CWR,
+    TCP_CHRONO_BUSY,
+    TCP_CHRONO_RWND_LIMITED,
+    TCP_CHRONO_SNDBUF_LIMITED,
+    TCP_CHRONO_UNSPEC,
     TCP_CLOSE,
+    TCP_CLOSE_WAIT,
     TCP_DELACK_MAX,
     TCP_DELACK_MIN,
+    TCP_ECN_DEMAND_CWR,
+    TCP_ECN_OK,
+    TCP_ECN_QUEUE_CWR,
+    TCP_ESTABLISHED,
     TCP_INIT_CWND,
     TCP_MSS_DEFAULT,
     TCP_NAGLE_CORK,
     TCP_NAGLE_OFF,
     TCP_NAGLE_PUSH,
+    TCP_RESOURCE_PROBE_INTERVAL,
     TCP_RTO_MAX,
     TCP_RTO_MIN,
     TCP_TIMEOUT_INIT,
+    TCP_TIMEOUT_MIN,
     TCPCB_EVER_RETRANS,
     TCPCB_LOST,
+    TCPCB_RETRANS,
     TCPCB_SACKED_ACKED,
     TCPCB_SACKED_RETRANS,
     TCPHDR_ACK,
+    TCPHDR_CWR,
+    TCPHDR_ECE,
     TCPHDR_FIN,
     TCPHDR_PSH,
     TCPHDR_RST,
     TCPHDR_SYN,
     TCPOLEN_TSTAMP_ALIGNED,
     TCP_CA_Loss,
+    TCP_CA_Open,
+    TCP_CA_Recovery,
     TcpSock,
     after,
     before,
+    tcp_skb_cb,
+    tcp_skb_pcount,
 )
+from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
+    from collections import deque
+
     from tuxnet.net.ipv4.tcp_minisocks import RequestSock
 
 _tcphdr = struct.Struct("!HHIIHHHH")
-_u32 = struct.Struct("!I")
 _u16 = struct.Struct("!H")
 
 # Option words in Linux's order (tcp_options_write).
@@ -64,12 +94,83 @@ _OPT_NOP_NOP_TS = 0x0101080A
 _OPT_NOP_NOP_SACKPERM = 0x01010402
 _OPT_NOP_WSCALE = 0x01030300
 _OPT_NOP_NOP_SACK = 0x01010500
+MAX_TCP_OPTION_SPACE = 40
+TCPOLEN_SACK_BASE_ALIGNED = 4
+TCPOLEN_SACK_PERBLOCK = 8
+
+# sk->sk_pacing_status
+SK_PACING_NONE = 0
+SK_PACING_NEEDED = 1
+SK_PACING_FQ = 2
+
+# The sizes tcp_sndbuf_expand() reckons with (x86-64): MAX_TCP_HEADER as the kernel sizes it,
+# SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) and SKB_DATA_ALIGN(sizeof(struct sk_buff)).
+_KERNEL_MAX_TCP_HEADER = 320
+_SKB_SHINFO_SIZE = 320
+_SKB_STRUCT_SIZE = 256
+
+INET_ECN_MASK = 3
+INET_ECN_ECT_0 = 2
+TCP_TSO_RTT_LOG = 9  # net.ipv4.tcp_tso_rtt_log
 
 
 @notrace
 def tcp_time_stamp(sk: TcpSock) -> int:
     """``tcp_time_stamp_ts``: the millisecond TSval clock plus the connection's offset."""
-    return (sk.host.world.now // 1_000_000 + sk.tsoffset) & SEQ_MASK
+    return (sk.host.world.now // NSEC_PER_MSEC + sk.tsoffset) & SEQ_MASK
+
+
+@notrace
+def usecs_to_jiffies(usecs: int) -> int:
+    """``usecs_to_jiffies`` with HZ=1000, as nanoseconds: timers fire on a millisecond tick."""
+    return -(-usecs // 1000) * NSEC_PER_MSEC
+
+
+@notrace
+def tcp_skb_len(skb: SkBuff) -> int:
+    """``skb->len`` of a queued (headerless) segment."""
+    return skb.tail - skb.data
+
+
+@notrace
+def tcp_skb_mss(skb: SkBuff) -> int:
+    """``tcp_skb_mss``: the segment size a multi-segment buffer is cut into."""
+    return tcp_skb_cb(skb).gso_size
+
+
+@notrace
+def tcp_wnd_end(sk: TcpSock) -> int:
+    """``tcp_wnd_end``: the right edge of the peer's window."""
+    return (sk.snd_una + sk.snd_wnd) & SEQ_MASK
+
+
+@notrace
+def tcp_min_rtt(sk: TcpSock) -> int:
+    """``tcp_min_rtt``: the windowed minimum RTT in microseconds (~0U before any sample)."""
+    return sk.min_rtt_us if sk.min_rtt_us else 0xFFFFFFFF
+
+
+@notrace
+def tcp_packets_in_flight(sk: TcpSock) -> int:
+    """``tcp_packets_in_flight``: packets_out - left_out + retrans_out."""
+    return sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out
+
+
+@notrace
+def tcp_in_cwnd_reduction(sk: TcpSock) -> bool:
+    return sk.icsk_ca_state in (TCP_CA_CWR, TCP_CA_Recovery)
+
+
+def tcp_current_ssthresh(sk: TcpSock) -> int:
+    """``tcp_current_ssthresh``: ssthresh, or 3/4 of cwnd when that is more (outside reductions)."""
+    if tcp_in_cwnd_reduction(sk):
+        return sk.snd_ssthresh
+    return max(sk.snd_ssthresh, (sk.snd_cwnd >> 1) + (sk.snd_cwnd >> 2))
+
+
+def tcp_ca_event(sk: TcpSock, event: int) -> None:
+    """``tcp_ca_event``: tell the congestion control module."""
+    sk.icsk_ca_ops.cwnd_event(sk, event)
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -100,21 +201,22 @@ def tcp_options_write(mss: int = 0, ts: tuple[int, int] | None = None, sack_perm
     return struct.pack(f"!{len(words)}I", *words)
 
 
-def tcp_syn_options(sk: TcpSock) -> bytes:
+def tcp_syn_options(sk: TcpSock, tsval: int) -> bytes:
     """``tcp_syn_options``: MSS, then timestamps, SACK-permitted and window scale as enabled."""
     opt = sk.rx_opt
-    ts = (tcp_time_stamp(sk), opt.ts_recent) if opt.tstamp_ok else None
+    ts = (tsval, opt.ts_recent) if opt.tstamp_ok else None
     return tcp_options_write(mss=sk.advmss, ts=ts, sack_perm=opt.sack_ok,
                              wscale=opt.rcv_wscale if opt.wscale_ok else -1)
 
 
-def tcp_established_options(sk: TcpSock) -> bytes:
-    """``tcp_established_options``: timestamps, then SACK blocks (D-SACK first) that fit."""
+def tcp_established_options(sk: TcpSock, tsval: int) -> bytes:
+    """``tcp_established_options``: timestamps, then the SACK blocks that fit (D-SACK first)."""
     opt = sk.rx_opt
-    ts = (tcp_time_stamp(sk), opt.ts_recent) if opt.tstamp_ok else None
+    ts = (tsval, opt.ts_recent) if opt.tstamp_ok else None
     sacks = None
     if opt.sack_ok and (sk.duplicate_sack or sk.selective_acks):
-        room = (40 - (TCPOLEN_TSTAMP_ALIGNED if ts else 0) - 4) // 8
+        remaining = MAX_TCP_OPTION_SPACE - (TCPOLEN_TSTAMP_ALIGNED if ts else 0)
+        room = (remaining - TCPOLEN_SACK_BASE_ALIGNED) // TCPOLEN_SACK_PERBLOCK
         sacks = (sk.duplicate_sack + sk.selective_acks)[:room]
     if ts is None and not sacks:
         return b""
@@ -143,7 +245,7 @@ def tcp_select_initial_window(sk: TcpSock, space: int, mss: int, wscale_ok: bool
     space = min(window_clamp, max(space, 0))
     if space > mss:
         space -= space % mss
-    rcv_wnd = space
+    rcv_wnd = min(space, 0xFFFF)
     rcv_wscale = 0
     if wscale_ok:
         sysctl = sk.host.sysctl
@@ -214,8 +316,8 @@ def tcp_mtu_to_mss(sk: TcpSock, pmtu: int) -> int:
     mss_now = pmtu - 20 - 20
     if sk.rx_opt.mss_clamp and mss_now > sk.rx_opt.mss_clamp:
         mss_now = sk.rx_opt.mss_clamp
-    mss_now -= sk.tcp_header_len - 20
-    return max(mss_now, sk.host.sysctl["net.ipv4.tcp_min_snd_mss"])
+    mss_now = max(mss_now, sk.host.sysctl["net.ipv4.tcp_min_snd_mss"])
+    return mss_now - (sk.tcp_header_len - 20)
 
 
 def tcp_bound_to_half_wnd(sk: TcpSock, pktsize: int) -> int:
@@ -243,10 +345,146 @@ def tcp_current_mss(sk: TcpSock) -> int:
         if mtu != sk.pmtu_cookie:
             mss_now = tcp_sync_mss(sk, mtu)
     if sk.duplicate_sack or sk.selective_acks:
-        header_len = 20 + len(tcp_established_options(sk))
+        header_len = 20 + len(tcp_established_options(sk, 0))
         if header_len != sk.tcp_header_len:
             mss_now -= header_len - sk.tcp_header_len
     return mss_now
+
+
+def tcp_xmit_size_goal(sk: TcpSock, mss_now: int, large_allowed: bool) -> int:
+    """``tcp_xmit_size_goal``: how big a buffer ``tcp_sendmsg`` fills (a GSO packet's worth)."""
+    if not large_allowed:
+        return mss_now
+    new_size_goal = tcp_bound_to_half_wnd(sk, sk.sk_gso_max_size)
+    size_goal = sk.gso_segs * mss_now
+    if new_size_goal < size_goal or new_size_goal >= size_goal + mss_now:
+        sk.gso_segs = min(new_size_goal // mss_now, sk.sk_gso_max_segs)
+        size_goal = sk.gso_segs * mss_now
+    return max(size_goal, mss_now)
+
+
+def tcp_send_mss(sk: TcpSock, large_allowed: bool) -> tuple[int, int]:
+    """``tcp_send_mss``: (mss_now, size_goal)."""
+    mss_now = tcp_current_mss(sk)
+    return mss_now, tcp_xmit_size_goal(sk, mss_now, large_allowed)
+
+
+# -- segment bookkeeping -----------------------------------------------------------------------
+
+def tcp_stream_alloc_skb(sk: TcpSock) -> SkBuff:
+    """``tcp_stream_alloc_skb``: an empty buffer for the write queue, charged to the socket."""
+    skb = SkBuff(bytearray(), 0, 0)
+    cb = tcp_skb_cb(skb)
+    cb.truesize = SKB_TRUESIZE_OVERHEAD
+    return skb
+
+
+def sk_wmem_queued_add(sk: TcpSock, delta: int) -> None:
+    sk.sk_wmem_queued += delta
+
+
+def tcp_wmem_free_skb(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_wmem_free_skb``: give back what the buffer cost."""
+    sk_wmem_queued_add(sk, -tcp_skb_cb(skb).truesize)
+
+
+def tcp_set_skb_tso_segs(skb: SkBuff, mss_now: int) -> None:
+    """``tcp_set_skb_tso_segs``: how many MSS-sized segments the buffer makes."""
+    cb = tcp_skb_cb(skb)
+    length = skb.tail - skb.data
+    if length <= mss_now:
+        cb.pcount = 1
+        cb.gso_size = 0
+    else:
+        cb.pcount = -(-length // mss_now)
+        cb.gso_size = mss_now
+
+
+def tcp_init_tso_segs(skb: SkBuff, mss_now: int) -> int:
+    """``tcp_init_tso_segs``."""
+    cb = tcp_skb_cb(skb)
+    if not cb.pcount or (cb.pcount > 1 and cb.gso_size != mss_now):
+        tcp_set_skb_tso_segs(skb, mss_now)
+    return cb.pcount
+
+
+def tcp_adjust_pcount(sk: TcpSock, skb: SkBuff, decr: int) -> None:
+    """``tcp_adjust_pcount``: a sent buffer's segment count changed; fix the counters."""
+    sk.packets_out -= decr
+    sacked = skb.sacked
+    if sacked & TCPCB_SACKED_ACKED:
+        sk.sacked_out -= decr
+    if sacked & TCPCB_SACKED_RETRANS:
+        sk.retrans_out -= decr
+    if sacked & TCPCB_LOST:
+        sk.lost_out -= decr
+    if not sk.rx_opt.sack_ok and decr > 0:
+        sk.sacked_out -= min(sk.sacked_out, decr)
+
+
+def _split_skb(skb: SkBuff, length: int) -> SkBuff:
+    """``skb_split``: a new buffer holding the bytes after ``length`` (sharing the storage)."""
+    buff = SkBuff(skb.buf, skb.data + length, skb.tail)
+    skb.tail = skb.data + length
+    return buff
+
+
+def tcp_fragment(sk: TcpSock, queue: deque[SkBuff], skb: SkBuff, length: int, mss_now: int) -> SkBuff:
+    """``tcp_fragment``: split a queued segment after ``length`` bytes; the tail part is queued
+    right after ``skb`` (in ``queue``: the write queue or the retransmit queue)."""
+    nlen = skb.tail - skb.data - length
+    cb = tcp_skb_cb(skb)
+    buff = _split_skb(skb, length)
+    bcb = tcp_skb_cb(buff)
+    bcb.truesize = SKB_TRUESIZE_OVERHEAD + nlen
+    cb.truesize -= nlen
+    sk_wmem_queued_add(sk, SKB_TRUESIZE_OVERHEAD)
+    buff.seq = (skb.seq + length) & SEQ_MASK
+    buff.end_seq = skb.end_seq
+    skb.end_seq = buff.seq
+    flags = skb.tcp_flags
+    skb.tcp_flags = flags & ~(TCPHDR_FIN | TCPHDR_PSH)
+    buff.tcp_flags = flags
+    buff.sacked = skb.sacked
+    bcb.eor = cb.eor
+    cb.eor = False
+    buff.skb_mstamp = skb.skb_mstamp
+    buff.tx_count = skb.tx_count
+    old_factor = cb.pcount
+    tcp_set_skb_tso_segs(skb, mss_now)
+    tcp_set_skb_tso_segs(buff, mss_now)
+    bcb.first_tx_mstamp = cb.first_tx_mstamp
+    bcb.delivered_mstamp = cb.delivered_mstamp
+    bcb.delivered = cb.delivered
+    bcb.is_app_limited = cb.is_app_limited
+    if not before(sk.snd_nxt, buff.end_seq):
+        diff = old_factor - cb.pcount - bcb.pcount
+        if diff:
+            tcp_adjust_pcount(sk, skb, diff)
+    queue.insert(queue.index(skb) + 1, buff)
+    return buff
+
+
+def tso_fragment(sk: TcpSock, skb: SkBuff, length: int, mss_now: int) -> SkBuff:
+    """``tso_fragment``: ``tcp_fragment`` for a never-sent buffer of the write queue."""
+    return tcp_fragment(sk, sk.sk_write_queue, skb, length, mss_now)
+
+
+def tcp_trim_head(sk: TcpSock, skb: SkBuff, length: int) -> None:
+    """``tcp_trim_head``: drop acknowledged bytes from the front of a sent segment."""
+    length = min(length, skb.tail - skb.data)
+    skb.data += length
+    skb.seq = (skb.seq + length) & SEQ_MASK
+    cb = tcp_skb_cb(skb)
+    cb.truesize -= length
+    sk_wmem_queued_add(sk, -length)
+    if cb.pcount > 1:
+        tcp_set_skb_tso_segs(skb, cb.gso_size)
+
+
+def tcp_skb_can_collapse_to(skb: SkBuff) -> bool:
+    """``tcp_skb_can_collapse_to``: no data may be added after an end-of-record mark."""
+    return not tcp_skb_cb(skb).eor
 
 
 # -- sending one segment -----------------------------------------------------------------------
@@ -261,122 +499,209 @@ def tcp_v4_send_check(skb: SkBuff, saddr: int, daddr: int) -> None:
     skb.csum_offset = 16
 
 
-def tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool = True) -> int:
-    """``tcp_transmit_skb``: header, options, checksum, then ``ip_queue_xmit``."""
-    flags = skb.tcp_flags
-    if flags & TCPHDR_SYN:
-        opts = tcp_syn_options(sk)
+def tcp_ecn_send(sk: TcpSock, skb: SkBuff, flags: int, has_data: bool) -> int:
+    """``tcp_ecn_send`` (RFC 3168 section 6.1): ECT(0) on new data, CWR once after a reduction,
+    ECE while the receiver owes the peer an echo; returns the header flags."""
+    ecn = sk.ecn_flags
+    if not ecn & TCP_ECN_OK:
+        return flags
+    if has_data and not before(skb.seq, sk.snd_nxt):
+        sk.tos = (sk.tos & ~INET_ECN_MASK) | INET_ECN_ECT_0
+        if ecn & TCP_ECN_QUEUE_CWR:
+            sk.ecn_flags &= ~TCP_ECN_QUEUE_CWR
+            flags |= TCPHDR_CWR
     else:
-        opts = tcp_established_options(sk)
+        sk.tos &= ~INET_ECN_MASK
+    if sk.ecn_flags & TCP_ECN_DEMAND_CWR:
+        flags |= TCPHDR_ECE
+    return flags
+
+
+def _build_segment(sk: TcpSock, seq: int, flags: int, payload: memoryview, opts: bytes,
+                   window: int, ack_seq: int) -> SkBuff:
     th_len = 20 + len(opts)
-    plen = skb.tail - skb.data
+    plen = len(payload)
     n = alloc_skb(th_len + plen, MAX_TCP_HEADER)
     d = n.data
     n.tail = d + th_len + plen
     buf = n.buf
     if plen:
-        buf[d + th_len:d + th_len + plen] = memoryview(skb.buf)[skb.data:skb.tail]
-    if flags & TCPHDR_SYN:
-        window = min(sk.rcv_wnd, 0xFFFF)
-    else:
-        window = tcp_select_window(sk)
-    ack_seq = sk.rcv_nxt if flags & TCPHDR_ACK else 0
-    _tcphdr.pack_into(buf, d, sk.inet_sport, sk.inet_dport, skb.seq, ack_seq,
-                      (th_len << 10) | flags, window, 0, 0)
+        buf[d + th_len:d + th_len + plen] = payload
+    _tcphdr.pack_into(buf, d, sk.inet_sport, sk.inet_dport, seq, ack_seq, (th_len << 10) | flags, window, 0, 0)
     if opts:
         buf[d + 20:d + th_len] = opts
     n.transport_header = d
     n.sk = sk
-    n.seq = skb.seq
-    n.end_seq = skb.end_seq
+    n.seq = seq
     n.tcp_flags = flags
     tcp_v4_send_check(n, sk.inet_saddr, sk.inet_daddr)
+    return n
+
+
+def __tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool, rcv_nxt: int) -> int:
+    """``__tcp_transmit_skb``: header, options, checksum, then ``ip_queue_xmit``; 0 or -errno."""
+    now = sk.host.world.now
+    prior_wstamp = sk.tcp_wstamp_ns
+    sk.tcp_wstamp_ns = max(sk.tcp_wstamp_ns, now)
+    skb.skb_mstamp = sk.tcp_wstamp_ns
+    cb = tcp_skb_cb(skb)
+    pcount = cb.pcount or 1
+    flags = skb.tcp_flags
+    tsval = (skb.skb_mstamp // NSEC_PER_MSEC + sk.tsoffset) & SEQ_MASK
+    if flags & TCPHDR_SYN:
+        opts = tcp_syn_options(sk, tsval)
+        window = min(sk.rcv_wnd, 0xFFFF)
+    else:
+        opts = tcp_established_options(sk, tsval)
+        # Force a PSH flag on all (GSO) packets to expedite GRO flush at the receiver (on the
+        # clone that is sent: the queued segment keeps its flags).
+        if pcount > 1:
+            flags |= TCPHDR_PSH
+        window = tcp_select_window(sk)
+    plen = skb.tail - skb.data
+    if not flags & TCPHDR_SYN:
+        flags = tcp_ecn_send(sk, skb, flags, plen > 0)
+    ack_seq = rcv_nxt if flags & TCPHDR_ACK else 0
+    payload = memoryview(skb.buf)[skb.data:skb.tail]
+    mss = cb.gso_size
+    if not flags & TCPHDR_SYN:
+        sk.duplicate_sack = []
+    n = _build_segment(sk, skb.seq, flags, payload, opts, window, ack_seq)
+    n.end_seq = skb.end_seq
+    if pcount > 1:
+        n.gso_size = mss
+    n.tstamp = skb.skb_mstamp
     if flags & TCPHDR_ACK:
-        tcp_event_ack_sent(sk)
+        tcp_event_ack_sent(sk, pcount, rcv_nxt)
     if plen:
         tcp_event_data_sent(sk)
-        sk.data_segs_out += 1
+        sk.data_segs_out += pcount
         sk.bytes_sent += plen
-    sk.segs_out += 1
-    sk.host.mib.Tcp["OutSegs"] += 1
-    if flags & TCPHDR_RST:
-        sk.host.mib.Tcp["OutRsts"] += 1
-    skb.skb_mstamp = sk.host.world.now
-    return ip_queue_xmit(sk.host, sk, n)
+    mib = sk.host.mib.Tcp
+    if after(skb.end_seq, sk.snd_nxt) or skb.seq == skb.end_seq:
+        mib["OutSegs"] += pcount
+    sk.segs_out += pcount
+    err = ip_queue_xmit(sk.host, sk, n)
+    if err > 0:
+        # The qdisc dropped it: local congestion, as an ECN mark would say (net_xmit_eval).
+        from tuxnet.net.ipv4.tcp_input import tcp_enter_cwr
+
+        tcp_enter_cwr(sk)
+        return err
+    if err == 0 and clone_it:
+        tcp_update_skb_after_send(sk, skb, prior_wstamp)
+        tcp_rate_skb_sent(sk, skb)
+    return err
 
 
-def tcp_event_ack_sent(sk: TcpSock) -> None:
-    """``tcp_event_ack_sent``: an ACK went out, so the delayed ACK is no longer due."""
+def tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool = True) -> int:
+    """``tcp_transmit_skb``."""
+    return __tcp_transmit_skb(sk, skb, clone_it, sk.rcv_nxt)
+
+
+def tcp_update_skb_after_send(sk: TcpSock, skb: SkBuff, prior_wstamp: int) -> None:
+    """``tcp_update_skb_after_send``: under fq pacing, the next departure time moves on by the
+    time this segment takes at the pacing rate (Earliest Departure Time model)."""
+    if sk.sk_pacing_status != SK_PACING_NONE:
+        rate = sk.sk_pacing_rate
+        if rate and rate != (1 << 64) - 1 and sk.data_segs_out >= 10:
+            len_ns = (skb.tail - skb.data) * NSEC_PER_SEC // rate
+            credit = sk.tcp_wstamp_ns - prior_wstamp
+            len_ns -= min(len_ns // 2, credit)
+            sk.tcp_wstamp_ns += len_ns
+
+
+def tcp_rate_skb_sent(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_rate_skb_sent`` (net/ipv4/tcp_rate.c): snapshot the delivery state at send time."""
+    now = sk.host.world.now
+    if not sk.packets_out:
+        sk.first_tx_mstamp = now
+        sk.delivered_mstamp = now
+    cb = tcp_skb_cb(skb)
+    cb.first_tx_mstamp = sk.first_tx_mstamp
+    cb.delivered_mstamp = sk.delivered_mstamp
+    cb.delivered = sk.delivered
+    cb.is_app_limited = bool(sk.app_limited)
+
+
+def tcp_dec_quickack_mode(sk: TcpSock, pkts: int) -> None:
+    """``tcp_dec_quickack_mode``."""
     ack = sk.icsk_ack
     if ack.quick:
-        ack.quick -= 1
-        if not ack.quick:
+        if pkts >= ack.quick:
+            ack.quick = 0
             ack.ato = TCP_ATO_MIN
-    ack.pending = 0
+        else:
+            ack.quick -= pkts
+
+
+def tcp_event_ack_sent(sk: TcpSock, pkts: int, rcv_nxt: int) -> None:
+    """``tcp_event_ack_sent``: an ACK went out, so the delayed ACK is no longer due."""
+    if rcv_nxt != sk.rcv_nxt:
+        return
+    tcp_dec_quickack_mode(sk, pkts)
+    sk.icsk_ack.pending = 0
     sk.icsk_delack_timer.delete()
 
 
 def tcp_event_data_sent(sk: TcpSock) -> None:
-    """``tcp_event_data_sent``: restart after idle; answering soon after receiving means an
-    interactive (ping-pong) connection."""
+    """``tcp_event_data_sent``: answering soon after receiving marks an interactive connection."""
     now = sk.host.world.now
-    if (sk.host.sysctl["net.ipv4.tcp_slow_start_after_idle"] and not sk.packets_out
-            and sk.lsndtime and now - sk.lsndtime > sk.icsk_rto):
-        tcp_cwnd_restart(sk, now - sk.lsndtime)
+    if tcp_packets_in_flight(sk) == 0:
+        tcp_ca_event(sk, CA_EVENT_TX_START)
+    ack = sk.icsk_ack
+    if sk.lsndtime < ack.lrcvtime and now - ack.lrcvtime < ack.ato:
+        ack.pingpong = 1
     sk.lsndtime = now
-    if now - sk.icsk_ack.lrcvtime < sk.icsk_ack.ato:
-        sk.icsk_ack.pingpong = 1
 
 
 def tcp_cwnd_restart(sk: TcpSock, delta: int) -> None:
-    """``tcp_cwnd_restart`` (RFC 5681 section 4.1): halve cwnd per RTO of idleness."""
+    """``tcp_cwnd_restart`` (RFC 5681 section 4.1, RFC 2861): halve cwnd per RTO of idleness."""
+    tcp_ca_event(sk, CA_EVENT_CWND_RESTART)
     restart_cwnd = min(TCP_INIT_CWND, sk.snd_cwnd)
     cwnd = sk.snd_cwnd
-    sk.snd_ssthresh = max(sk.snd_ssthresh, (3 * cwnd) >> 2)
+    sk.snd_ssthresh = tcp_current_ssthresh(sk)
     rto = max(sk.icsk_rto, 1)
-    while delta > rto and cwnd > restart_cwnd:
-        delta -= rto
+    delta -= rto
+    while delta > 0 and cwnd > restart_cwnd:
         cwnd >>= 1
+        delta -= rto
     sk.snd_cwnd = max(cwnd, restart_cwnd)
-    sk.snd_cwnd_cnt = 0
+    sk.snd_cwnd_stamp = sk.host.world.now
+    sk.snd_cwnd_used = 0
+
+
+def tcp_slow_start_after_idle_check(sk: TcpSock) -> None:
+    """``tcp_slow_start_after_idle_check``: restart from a small window after an idle RTO."""
+    if not sk.host.sysctl["net.ipv4.tcp_slow_start_after_idle"] or sk.packets_out:
+        return
+    delta = sk.host.world.now - sk.lsndtime
+    if delta > sk.icsk_rto:
+        tcp_cwnd_restart(sk, delta)
 
 
 def tcp_event_new_data_sent(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_event_new_data_sent``: the segment moves to the retransmit queue; arm the RTO."""
-    sk.sk_write_queue.popleft()
-    sk.tcp_rtx_queue.append(skb)
     prior_packets = sk.packets_out
     sk.snd_nxt = skb.end_seq
-    sk.packets_out += 1
-    if not prior_packets or sk.icsk_pending == ICSK_TIME_PROBE0:
+    sk.sk_write_queue.remove(skb)
+    sk.tcp_rtx_queue.append(skb)
+    pcount = tcp_skb_pcount(skb)
+    sk.packets_out += pcount
+    if not prior_packets or sk.icsk_pending == ICSK_TIME_LOSS_PROBE:
         tcp_rearm_rto(sk)
-    sk.host.mib.TcpExt["TCPOrigDataSent"] += 1
+    sk.host.mib.TcpExt["TCPOrigDataSent"] += pcount
+    tcp_check_space(sk)
 
 
-# -- the write loop --------------------------------------------------------------------------
-
-@notrace
-def tcp_packets_in_flight(sk: TcpSock) -> int:
-    return sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out
-
-
-def tcp_cwnd_test(sk: TcpSock) -> int:
-    """``tcp_cwnd_test``: how many more segments the congestion window allows."""
-    in_flight = tcp_packets_in_flight(sk)
-    return sk.snd_cwnd - in_flight if in_flight < sk.snd_cwnd else 0
-
-
-def tcp_snd_wnd_test(sk: TcpSock, skb: SkBuff, cur_mss: int) -> bool:
-    """``tcp_snd_wnd_test``: does the first MSS of ``skb`` fit in the peer's window?"""
-    end_seq = skb.end_seq
-    if skb.tail - skb.data > cur_mss:
-        end_seq = (skb.seq + cur_mss) & SEQ_MASK
-    return not after(end_seq, (sk.snd_una + sk.snd_wnd) & SEQ_MASK)
-
-
-@notrace
 def tcp_minshall_check(sk: TcpSock) -> bool:
     return after(sk.snd_sml, sk.snd_una) and not after(sk.snd_sml, sk.snd_nxt)
+
+
+def tcp_minshall_update(sk: TcpSock, mss_now: int, skb: SkBuff) -> None:
+    """``tcp_minshall_update``: remember the end of the last sub-MSS segment."""
+    if skb.tail - skb.data < tcp_skb_pcount(skb) * mss_now:
+        sk.snd_sml = skb.end_seq
 
 
 def tcp_nagle_check(partial: bool, sk: TcpSock, nonagle: int) -> bool:
@@ -389,67 +714,225 @@ def tcp_nagle_test(sk: TcpSock, skb: SkBuff, cur_mss: int, nonagle: int) -> bool
     """``tcp_nagle_test``: may ``skb`` go now?"""
     if nonagle & TCP_NAGLE_PUSH:
         return True
-    if skb.tcp_flags & TCPHDR_FIN:
+    if sk.snd_una != sk.snd_up or skb.tcp_flags & TCPHDR_FIN:
         return True
     return not tcp_nagle_check(skb.tail - skb.data < cur_mss, sk, nonagle)
 
 
-def tcp_fragment(sk: TcpSock, skb: SkBuff, length: int) -> SkBuff:
-    """``tcp_fragment``: split a queued segment after ``length`` bytes; returns the tail part,
-    queued right after ``skb``."""
-    buff = SkBuff(bytearray(skb.buf[skb.data + length:skb.tail]))
-    skb.tail = skb.data + length
-    del skb.buf[skb.tail:]
-    skb.end = skb.tail
-    buff.seq = (skb.seq + length) & SEQ_MASK
-    buff.end_seq = skb.end_seq
-    skb.end_seq = buff.seq
-    flags = skb.tcp_flags
-    skb.tcp_flags = flags & ~(TCPHDR_FIN | TCPHDR_PSH)
-    buff.tcp_flags = flags
-    buff.sacked = skb.sacked
-    buff.skb_mstamp = skb.skb_mstamp
-    return buff
+def tcp_snd_wnd_test(sk: TcpSock, skb: SkBuff, cur_mss: int) -> bool:
+    """``tcp_snd_wnd_test``: does the first MSS of ``skb`` fit in the peer's window?"""
+    end_seq = skb.end_seq
+    if skb.tail - skb.data > cur_mss:
+        end_seq = (skb.seq + cur_mss) & SEQ_MASK
+    return not after(end_seq, tcp_wnd_end(sk))
 
 
-def tcp_mark_push(sk: TcpSock, skb: SkBuff) -> None:
-    skb.tcp_flags |= TCPHDR_PSH
-    sk.pushed_seq = sk.write_seq
+def tcp_cwnd_test(sk: TcpSock, skb: SkBuff) -> int:
+    """``tcp_cwnd_test``: how many segments the congestion window allows now (at most half of
+    it, so that at least two GSO packets are in flight)."""
+    if skb.tcp_flags & TCPHDR_FIN and tcp_skb_pcount(skb) == 1:
+        return 1
+    in_flight = tcp_packets_in_flight(sk)
+    cwnd = sk.snd_cwnd
+    if in_flight >= cwnd:
+        return 0
+    return min(max(cwnd >> 1, 1), cwnd - in_flight)
+
+
+def tcp_tso_autosize(sk: TcpSock, mss_now: int, min_tso_segs: int) -> int:
+    """``tcp_tso_autosize``: about 1 ms of data at the pacing rate, more for close peers."""
+    nbytes = sk.sk_pacing_rate >> sk.sk_pacing_shift
+    r = tcp_min_rtt(sk) >> TCP_TSO_RTT_LOG
+    if r < 32:
+        nbytes += sk.sk_gso_max_size >> r
+    nbytes = min(nbytes, sk.sk_gso_max_size)
+    return max(nbytes // mss_now, min_tso_segs)
+
+
+def tcp_tso_segs(sk: TcpSock, mss_now: int) -> int:
+    """``tcp_tso_segs``: the most segments one TSO packet should carry."""
+    min_tso = sk.host.sysctl["net.ipv4.tcp_min_tso_segs"]
+    return min(tcp_tso_autosize(sk, mss_now, min_tso), sk.sk_gso_max_segs)
+
+
+def tcp_mss_split_point(sk: TcpSock, skb: SkBuff, mss_now: int, max_segs: int, nonagle: int) -> int:
+    """``tcp_mss_split_point``: the part of ``skb`` that may go now."""
+    window = (tcp_wnd_end(sk) - skb.seq) & SEQ_MASK
+    max_len = mss_now * max_segs
+    is_tail = skb is sk.sk_write_queue[-1]
+    if max_len <= window and not is_tail:
+        return max_len
+    needed = min(skb.tail - skb.data, window)
+    if max_len <= needed:
+        return max_len
+    partial = needed % mss_now
+    if tcp_nagle_check(partial != 0, sk, nonagle):
+        return needed - partial
+    return needed
+
+
+def tcp_tso_should_defer(sk: TcpSock, skb: SkBuff, max_segs: int) -> tuple[bool, bool, bool]:
+    """``tcp_tso_should_defer`` (John Heffner's TSO Nagle): wait for more room to send a bigger
+    TSO packet?  Returns (defer, is_cwnd_limited, is_rwnd_limited)."""
+    if sk.icsk_ca_state >= TCP_CA_Recovery:
+        return False, False, False
+    now = sk.host.world.now
+    # Only defer if the last write was recent (1 ms).
+    if now - sk.tcp_wstamp_ns - NSEC_PER_MSEC > 0:
+        return False, False, False
+    in_flight = tcp_packets_in_flight(sk)
+    send_win = (tcp_wnd_end(sk) - skb.seq) & SEQ_MASK
+    cong_win = (sk.snd_cwnd - in_flight) * sk.mss_cache
+    limit = min(send_win, cong_win)
+    if limit >= max_segs * sk.mss_cache:
+        return False, False, False
+    length = skb.tail - skb.data
+    if skb is not sk.sk_write_queue[-1] and limit >= length:
+        return False, False, False
+    win_divisor = sk.host.sysctl["net.ipv4.tcp_tso_win_divisor"]
+    if win_divisor:
+        chunk = min(sk.snd_wnd, sk.snd_cwnd * sk.mss_cache) // win_divisor
+        if limit >= chunk:
+            return False, False, False
+    elif limit > 3 * sk.mss_cache:
+        return False, False, False
+    if not sk.tcp_rtx_queue:
+        return False, False, False
+    head = sk.tcp_rtx_queue[0]
+    # If the next ACK is likely to come too late (half srtt), do not defer.
+    if now - head.skb_mstamp - 1000 * (sk.srtt_us >> 4) < 0:
+        return False, False, False
+    if cong_win < send_win:
+        if cong_win <= length:
+            return True, True, False
+    elif send_win <= length:
+        return True, False, True
+    if skb.tcp_flags & TCPHDR_FIN or tcp_skb_cb(skb).eor:
+        return False, False, False
+    return True, False, False
+
+
+def tcp_chrono_set(sk: TcpSock, new: int) -> None:
+    """``tcp_chrono_set``: charge the time since the last change to the old state (in
+    jiffies, as ``chrono_stat`` counts them)."""
+    now = sk.host.world.now
+    old = sk.chrono_type
+    if old > TCP_CHRONO_UNSPEC:
+        sk.chrono_stat[old - 1] += now // NSEC_PER_MSEC - sk.chrono_start // NSEC_PER_MSEC
+    sk.chrono_start = now
+    sk.chrono_type = new
+
+
+def tcp_chrono_start(sk: TcpSock, chrono: int) -> None:
+    """``tcp_chrono_start``: the more interesting limit wins."""
+    if chrono > sk.chrono_type:
+        tcp_chrono_set(sk, chrono)
+
+
+def tcp_chrono_stop(sk: TcpSock, chrono: int) -> None:
+    """``tcp_chrono_stop``: back to busy (or idle when nothing is queued)."""
+    if not sk.tcp_rtx_queue and not sk.sk_write_queue:
+        tcp_chrono_set(sk, TCP_CHRONO_UNSPEC)
+    elif chrono == sk.chrono_type:
+        tcp_chrono_set(sk, TCP_CHRONO_BUSY)
+
+
+def tcp_cwnd_application_limited(sk: TcpSock) -> None:
+    """``tcp_cwnd_application_limited`` (RFC 2861): shrink a cwnd the application did not use."""
+    if sk.icsk_ca_state == TCP_CA_Open and sk.sk_socket is not None and not sk.sock_flags & SOCK_NOSPACE:
+        win_used = max(sk.snd_cwnd_used, TCP_INIT_CWND)
+        if win_used < sk.snd_cwnd:
+            sk.snd_ssthresh = tcp_current_ssthresh(sk)
+            sk.snd_cwnd = (sk.snd_cwnd + win_used) >> 1
+        sk.snd_cwnd_used = 0
+    sk.snd_cwnd_stamp = sk.host.world.now
+
+
+def tcp_cwnd_validate(sk: TcpSock, is_cwnd_limited: bool) -> None:
+    """``tcp_cwnd_validate``: track how much of the window is used each round trip."""
+    if not before(sk.snd_una, sk.max_packets_seq) or sk.packets_out > sk.max_packets_out or is_cwnd_limited:
+        sk.max_packets_out = sk.packets_out
+        sk.max_packets_seq = sk.snd_nxt
+        sk.is_cwnd_limited = is_cwnd_limited
+    now = sk.host.world.now
+    if tcp_is_cwnd_limited(sk):
+        sk.snd_cwnd_used = 0
+        sk.snd_cwnd_stamp = now
+    else:
+        if sk.packets_out > sk.snd_cwnd_used:
+            sk.snd_cwnd_used = sk.packets_out
+        if sk.host.sysctl["net.ipv4.tcp_slow_start_after_idle"] and now - sk.snd_cwnd_stamp >= sk.icsk_rto:
+            tcp_cwnd_application_limited(sk)
+        if (not sk.sk_write_queue and sk.sk_socket is not None and sk.sock_flags & SOCK_NOSPACE
+                and sk.sk_state in (TCP_ESTABLISHED, TCP_CLOSE_WAIT)):
+            tcp_chrono_start(sk, TCP_CHRONO_SNDBUF_LIMITED)
 
 
 def tcp_write_xmit(sk: TcpSock, mss_now: int, nonagle: int, push_one: int) -> bool:
-    """``tcp_write_xmit``: send queued segments within cwnd, the peer's window and Nagle.
+    """``tcp_write_xmit``: send queued segments within cwnd, the peer's window, Nagle and TSO
+    deferral.  ``push_one`` 1 sends at most one packet, 2 one loss probe even beyond cwnd.
 
     Returns True when nothing is in flight yet something waits (the caller arms the probe timer)."""
     queue = sk.sk_write_queue
-    sent = 0
+    sent_pkts = 0
+    is_cwnd_limited = False
+    is_rwnd_limited = False
+    max_segs = tcp_tso_segs(sk, mss_now)
     while queue:
         skb = queue[0]
-        if not tcp_cwnd_test(sk):
-            break
+        tso_segs = tcp_init_tso_segs(skb, mss_now)
+        cwnd_quota = tcp_cwnd_test(sk, skb)
+        if not cwnd_quota:
+            if push_one == 2:
+                cwnd_quota = 1
+            else:
+                break
         if not tcp_snd_wnd_test(sk, skb, mss_now):
+            is_rwnd_limited = True
             break
-        last = len(queue) == 1
-        if not tcp_nagle_test(sk, skb, mss_now, nonagle if last else TCP_NAGLE_PUSH):
+        if tso_segs == 1:
+            if not tcp_nagle_test(sk, skb, mss_now, nonagle if skb is queue[-1] else TCP_NAGLE_PUSH):
+                break
+        elif not push_one:
+            defer, cwnd_lim, rwnd_lim = tcp_tso_should_defer(sk, skb, max_segs)
+            is_cwnd_limited |= cwnd_lim
+            is_rwnd_limited |= rwnd_lim
+            if defer:
+                break
+        limit = mss_now
+        if tso_segs > 1 and sk.snd_una == sk.snd_up:
+            limit = tcp_mss_split_point(sk, skb, mss_now, min(cwnd_quota, max_segs), nonagle)
+        if skb.tail - skb.data > limit:
+            tso_fragment(sk, skb, limit, mss_now)
+        if skb.end_seq == skb.seq:
             break
-        if skb.tail - skb.data > mss_now:
-            queue.insert(1, tcp_fragment(sk, skb, mss_now))
-        skb.skb_mstamp = sk.host.world.now
-        if tcp_transmit_skb(sk, skb) < 0:
+        if tcp_transmit_skb(sk, skb):
             break
-        if skb.tail - skb.data < mss_now:
-            sk.snd_sml = skb.end_seq
         tcp_event_new_data_sent(sk, skb)
-        sent += 1
+        tcp_minshall_update(sk, mss_now, skb)
+        sent_pkts += tcp_skb_pcount(skb)
         if push_one:
             break
+    if is_rwnd_limited:
+        tcp_chrono_start(sk, TCP_CHRONO_RWND_LIMITED)
+    else:
+        tcp_chrono_stop(sk, TCP_CHRONO_RWND_LIMITED)
+    is_cwnd_limited |= tcp_packets_in_flight(sk) >= sk.snd_cwnd
+    if sent_pkts or is_cwnd_limited:
+        tcp_cwnd_validate(sk, is_cwnd_limited)
+    if sent_pkts:
+        if tcp_in_cwnd_reduction(sk):
+            sk.prr_out += sent_pkts
+        if push_one != 2:
+            tcp_schedule_loss_probe(sk, False)
+        return False
     return not sk.packets_out and bool(queue)
 
 
 def tcp_check_probe_timer(sk: TcpSock) -> None:
     """``tcp_check_probe_timer``: arm the persist timer when data waits with nothing in flight."""
-    if not sk.packets_out and sk.icsk_pending == 0:
-        inet_csk_reset_xmit_timer(sk, ICSK_TIME_PROBE0, tcp_probe0_base(sk))
+    if not sk.packets_out and not sk.icsk_pending:
+        tcp_reset_xmit_timer(sk, ICSK_TIME_PROBE0, tcp_probe0_base(sk), True)
 
 
 def __tcp_push_pending_frames(sk: TcpSock, cur_mss: int, nonagle: int) -> None:
@@ -470,19 +953,63 @@ def tcp_push_one(sk: TcpSock, mss_now: int) -> None:
     tcp_write_xmit(sk, mss_now, TCP_NAGLE_PUSH, 1)
 
 
-# -- retransmission --------------------------------------------------------------------------
+# -- send buffer -----------------------------------------------------------------------------
 
-def tcp_probe0_base(sk: TcpSock) -> int:
-    """``tcp_probe0_base``: the persist timer starts from the RTO (at least 200 ms)."""
-    return max(sk.icsk_rto, TCP_RTO_MIN)
+def tcp_sndbuf_expand(sk: TcpSock) -> None:
+    """``tcp_sndbuf_expand`` (net/ipv4/tcp_input.c): room for two congestion windows of
+    non-GSO segments, each in a power-of-two allocation."""
+    per_mss = max(sk.rx_opt.mss_clamp, sk.mss_cache) + _KERNEL_MAX_TCP_HEADER + _SKB_SHINFO_SIZE
+    per_mss = (1 << (per_mss - 1).bit_length()) + _SKB_STRUCT_SIZE
+    nr_segs = max(TCP_INIT_CWND, sk.snd_cwnd, sk.reordering + 1)
+    sndmem = 2 * nr_segs * per_mss
+    if sk.sk_sndbuf < sndmem:
+        sk.sk_sndbuf = min(sndmem, sk.host.sysctl["net.ipv4.tcp_wmem"][2])
 
 
-def inet_csk_reset_xmit_timer(sk: TcpSock, what: int, when: int) -> None:
+def tcp_should_expand_sndbuf(sk: TcpSock) -> bool:
+    """``tcp_should_expand_sndbuf``: not when the user set SO_SNDBUF or cwnd is full."""
+    if sk.sk_userlocks & 1:
+        return False
+    return tcp_packets_in_flight(sk) < sk.snd_cwnd
+
+
+def tcp_new_space(sk: TcpSock) -> None:
+    """``tcp_new_space``: grow the send buffer if it makes sense, and wake writers."""
+    if tcp_should_expand_sndbuf(sk):
+        tcp_sndbuf_expand(sk)
+        sk.snd_cwnd_stamp = sk.host.world.now
+    sk.sk_write_space()
+
+
+def tcp_check_space(sk: TcpSock) -> None:
+    """``tcp_check_space`` (net/ipv4/tcp_input.c): a writer found the buffer full; is there room?"""
+    if sk.sk_socket is not None and sk.sock_flags & SOCK_NOSPACE:
+        tcp_new_space(sk)
+        if not sk.sock_flags & SOCK_NOSPACE:
+            tcp_chrono_stop(sk, TCP_CHRONO_SNDBUF_LIMITED)
+
+
+# -- timers ----------------------------------------------------------------------------------
+
+def inet_csk_reset_xmit_timer(sk: TcpSock, what: int, when: int, max_when: int = TCP_RTO_MAX) -> None:
     """``inet_csk_reset_xmit_timer``: arm the retransmit timer for ``what`` in ``when`` ns."""
-    when = min(when, TCP_RTO_MAX)
+    when = min(when, max_when)
     sk.icsk_pending = what
     sk.icsk_timeout = sk.host.world.now + when
     sk.icsk_retransmit_timer.mod(sk.icsk_timeout)
+
+
+def tcp_pacing_delay(sk: TcpSock) -> int:
+    """``tcp_pacing_delay``: how far in the future the next departure time is."""
+    delay = sk.tcp_wstamp_ns - sk.host.world.now
+    return -(-delay // NSEC_PER_MSEC) * NSEC_PER_MSEC if delay > 0 else 0
+
+
+def tcp_reset_xmit_timer(sk: TcpSock, what: int, when: int, pace_delay: bool, max_when: int = TCP_RTO_MAX) -> None:
+    """``tcp_reset_xmit_timer``: as ``inet_csk_reset_xmit_timer``, after any pacing delay."""
+    if pace_delay:
+        when += tcp_pacing_delay(sk)
+    inet_csk_reset_xmit_timer(sk, what, when, max_when)
 
 
 def inet_csk_clear_xmit_timer(sk: TcpSock) -> None:
@@ -490,99 +1017,271 @@ def inet_csk_clear_xmit_timer(sk: TcpSock) -> None:
     sk.icsk_retransmit_timer.delete()
 
 
+def tcp_rto_delta_us(sk: TcpSock) -> int:
+    """``tcp_rto_delta_us``: how far in the future the RTO of the head segment is (us)."""
+    if not sk.tcp_rtx_queue:
+        return sk.icsk_rto // 1000
+    rto_time_stamp = sk.tcp_rtx_queue[0].skb_mstamp + sk.icsk_rto
+    return (rto_time_stamp - sk.host.world.now) // 1000
+
+
 def tcp_rearm_rto(sk: TcpSock) -> None:
-    """``tcp_rearm_rto``: restart the RTO from now, or stop it when nothing is in flight."""
+    """``tcp_rearm_rto`` (net/ipv4/tcp_input.c): restart the RTO (RFC 6298 5.3), or stop it
+    when nothing is in flight; a pending TLP or RACK timer keeps the RTO's original deadline."""
     if not sk.packets_out:
         inet_csk_clear_xmit_timer(sk)
+        return
+    rto = sk.icsk_rto
+    if sk.icsk_pending in (ICSK_TIME_REO_TIMEOUT, ICSK_TIME_LOSS_PROBE):
+        rto = usecs_to_jiffies(max(tcp_rto_delta_us(sk), 1))
+    tcp_reset_xmit_timer(sk, ICSK_TIME_RETRANS, rto, True)
+
+
+def tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: bool) -> bool:
+    """``tcp_schedule_loss_probe`` (Tail Loss Probe, RFC 8985 section 7): a probe after 2 RTTs
+    for SACK connections that are not in loss recovery."""
+    early_retrans = sk.host.sysctl["net.ipv4.tcp_early_retrans"]
+    if (early_retrans not in (3, 4) or not sk.packets_out or not sk.rx_opt.sack_ok
+            or sk.icsk_ca_state not in (TCP_CA_Open, TCP_CA_CWR)):
+        return False
+    if sk.srtt_us:
+        timeout = usecs_to_jiffies(sk.srtt_us >> 2)
+        timeout += TCP_RTO_MIN if sk.packets_out == 1 else TCP_TIMEOUT_MIN
     else:
-        inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, sk.icsk_rto)
+        timeout = TCP_TIMEOUT_INIT
+    rto_delta_us = sk.icsk_rto // 1000 if advancing_rto else tcp_rto_delta_us(sk)
+    if rto_delta_us > 0:
+        timeout = min(timeout, usecs_to_jiffies(rto_delta_us))
+    tcp_reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout, True)
+    return True
 
 
-def tcp_retransmit_skb(sk: TcpSock, skb: SkBuff) -> int:
-    """``tcp_retransmit_skb``: send a queued segment again (trimming what was acknowledged)."""
+def tcp_send_loss_probe(sk: TcpSock) -> None:
+    """``tcp_send_loss_probe``: the probe timeout fired; send new data if possible, else
+    retransmit the last segment."""
+    mss = tcp_current_mss(sk)
+    if sk.tlp_high_seq:
+        tcp_rearm_rto(sk)
+        return
+    sk.tlp_retrans = False
+    skb = sk.tcp_send_head()
+    if skb is not None and tcp_snd_wnd_test(sk, skb, mss):
+        pcount = sk.packets_out
+        tcp_write_xmit(sk, mss, TCP_NAGLE_OFF, 2)
+        if sk.packets_out <= pcount:
+            tcp_rearm_rto(sk)
+            return
+    else:
+        if not sk.tcp_rtx_queue:
+            sk.icsk_pending = 0
+            return
+        skb = sk.tcp_rtx_queue[-1]
+        pcount = tcp_skb_pcount(skb)
+        if pcount > 1 and skb.tail - skb.data > (pcount - 1) * mss:
+            skb = tcp_fragment(sk, sk.tcp_rtx_queue, skb, (pcount - 1) * mss, mss)
+        if __tcp_retransmit_skb(sk, skb, 1):
+            tcp_rearm_rto(sk)
+            return
+        sk.tlp_retrans = True
+    sk.tlp_high_seq = sk.snd_nxt
+    sk.host.mib.TcpExt["TCPLossProbes"] += 1
+    sk.icsk_pending = 0
+    tcp_rearm_rto(sk)
+
+
+# -- retransmission --------------------------------------------------------------------------
+
+def tcp_probe0_base(sk: TcpSock) -> int:
+    """``tcp_probe0_base``: the persist timer starts from the RTO (at least 200 ms)."""
+    return max(sk.icsk_rto, TCP_RTO_MIN)
+
+
+def tcp_probe0_when(sk: TcpSock, max_when: int) -> int:
+    """``tcp_probe0_when``: the backed-off persist interval."""
+    backoff = min(sk.icsk_backoff, 63)
+    return min(tcp_probe0_base(sk) << backoff, max_when)
+
+
+def tcp_clamp_probe0_to_user_timeout(sk: TcpSock, when: int) -> int:
+    """``tcp_clamp_probe0_to_user_timeout``: never probe past TCP_USER_TIMEOUT."""
+    if not sk.icsk_user_timeout or sk.icsk_probes_tstamp < 0:
+        return when
+    elapsed = max(sk.host.world.now - sk.icsk_probes_tstamp, 0)
+    remaining = max(sk.icsk_user_timeout - elapsed, TCP_TIMEOUT_MIN)
+    return min(remaining, when)
+
+
+def tcp_can_collapse(sk: TcpSock, skb: SkBuff) -> bool:
+    """``tcp_can_collapse``."""
+    return tcp_skb_pcount(skb) <= 1 and not skb.sacked & TCPCB_SACKED_ACKED
+
+
+def tcp_collapse_retrans(sk: TcpSock, skb: SkBuff) -> bool:
+    """``tcp_collapse_retrans``: merge the next segment into ``skb`` for the retransmission."""
+    rtx = sk.tcp_rtx_queue
+    nxt = rtx[rtx.index(skb) + 1]
+    data = bytes(skb.buf[skb.data:skb.tail]) + bytes(nxt.buf[nxt.data:nxt.tail])
+    skb.buf = bytearray(data)
+    skb.data = 0
+    skb.tail = skb.end = len(data)
+    cb = tcp_skb_cb(skb)
+    ncb = tcp_skb_cb(nxt)
+    cb.truesize += ncb.truesize - SKB_TRUESIZE_OVERHEAD
+    sk_wmem_queued_add(sk, -SKB_TRUESIZE_OVERHEAD)
+    skb.end_seq = nxt.end_seq
+    skb.tcp_flags |= nxt.tcp_flags
+    skb.sacked |= nxt.sacked & TCPCB_EVER_RETRANS
+    cb.eor = ncb.eor
+    if sk.highest_sack is nxt:
+        sk.highest_sack = skb
+    tcp_adjust_pcount(sk, nxt, tcp_skb_pcount(nxt))
+    rtx.remove(nxt)
+    return True
+
+
+def tcp_retrans_try_collapse(sk: TcpSock, to: SkBuff, space: int) -> None:
+    """``tcp_retrans_try_collapse``: retransmit small neighbours as one segment."""
+    if not sk.host.sysctl["net.ipv4.tcp_retrans_collapse"] or to.tcp_flags & TCPHDR_SYN:
+        return
+    rtx = sk.tcp_rtx_queue
+    first = True
+    i = rtx.index(to)
+    while i < len(rtx):
+        skb = rtx[i]
+        if not tcp_can_collapse(sk, skb) or not tcp_skb_can_collapse_to(to):
+            break
+        space -= skb.tail - skb.data
+        if first:
+            first = False
+            i += 1
+            continue
+        if space < 0 or after(skb.end_seq, tcp_wnd_end(sk)):
+            break
+        if not tcp_collapse_retrans(sk, to):
+            break
+
+
+def __tcp_retransmit_skb(sk: TcpSock, skb: SkBuff, segs: int) -> int:
+    """``__tcp_retransmit_skb``: send a queued segment again (trimmed to what is unacknowledged
+    and to ``segs`` segments); 0 or -errno."""
+    from tuxnet.kernel.errno import EAGAIN, EINVAL
+
     if before(skb.seq, sk.snd_una):
-        cut = (sk.snd_una - skb.seq) & SEQ_MASK
-        if cut >= skb.tail - skb.data and not skb.tcp_flags & (TCPHDR_SYN | TCPHDR_FIN):
-            return -1
-        cut = min(cut, skb.tail - skb.data)
-        skb.data += cut
-        skb.seq = (skb.seq + cut) & SEQ_MASK
+        if before(skb.end_seq, sk.snd_una):
+            return -EINVAL
+        tcp_trim_head(sk, skb, (sk.snd_una - skb.seq) & SEQ_MASK)
     cur_mss = tcp_current_mss(sk)
-    if skb.tail - skb.data > cur_mss:
-        rtx = sk.tcp_rtx_queue
-        idx = rtx.index(skb)
-        rtx.insert(idx + 1, tcp_fragment(sk, skb, cur_mss))
-        sk.packets_out += 1
-    first_sent = skb.skb_mstamp
-    err = tcp_transmit_skb(sk, skb)
-    if err < 0:
-        return err
-    if not skb.sacked & TCPCB_SACKED_RETRANS:
-        sk.retrans_out += 1
-    skb.sacked |= TCPCB_SACKED_RETRANS | TCPCB_EVER_RETRANS
-    skb.tx_count += 1
-    sk.total_retrans += 1
-    sk.bytes_retrans += skb.tail - skb.data
-    sk.host.mib.Tcp["RetransSegs"] += 1
+    if not before(skb.seq, tcp_wnd_end(sk)) and skb.seq != sk.snd_una:
+        return -EAGAIN
+    length = cur_mss * segs
+    if skb.tail - skb.data > length:
+        tcp_fragment(sk, sk.tcp_rtx_queue, skb, length, cur_mss)
+    else:
+        diff = tcp_skb_pcount(skb)
+        tcp_set_skb_tso_segs(skb, cur_mss)
+        diff -= tcp_skb_pcount(skb)
+        if diff:
+            tcp_adjust_pcount(sk, skb, diff)
+        if skb.tail - skb.data < cur_mss:
+            tcp_retrans_try_collapse(sk, skb, cur_mss)
+    segs = tcp_skb_pcount(skb)
+    mib = sk.host.mib
+    mib.Tcp["RetransSegs"] += segs
     if skb.tcp_flags & TCPHDR_SYN:
-        sk.host.mib.TcpExt["TCPSynRetrans"] += 1
+        mib.TcpExt["TCPSynRetrans"] += 1
+    sk.total_retrans += segs
+    sk.bytes_retrans += skb.tail - skb.data
+    err = tcp_transmit_skb(sk, skb)
+    skb.sacked |= TCPCB_EVER_RETRANS
+    if err:
+        mib.TcpExt["TCPRetransFail"] += segs
+    return err
+
+
+def tcp_retransmit_skb(sk: TcpSock, skb: SkBuff, segs: int) -> int:
+    """``tcp_retransmit_skb``: retransmit and account it (retrans_out, retrans_stamp, undo)."""
+    err = __tcp_retransmit_skb(sk, skb, segs)
+    if err == 0:
+        skb.sacked |= TCPCB_RETRANS
+        sk.retrans_out += tcp_skb_pcount(skb)
+        skb.tx_count += 1
     if sk.retrans_stamp < 0:
-        sk.retrans_stamp = first_sent
-    return 0
+        sk.retrans_stamp = skb.skb_mstamp
+    if sk.undo_retrans < 0:
+        sk.undo_retrans = 0
+    sk.undo_retrans += tcp_skb_pcount(skb)
+    return err
 
 
 def tcp_xmit_retransmit_queue(sk: TcpSock) -> None:
-    """``tcp_xmit_retransmit_queue``: resend segments marked lost while cwnd allows."""
-    if not sk.lost_out:
+    """``tcp_xmit_retransmit_queue``: resend segments marked lost while cwnd allows (RFC 6675
+    section 5, NextSeg() rule 1)."""
+    if not sk.packets_out:
         return
-    for skb in list(sk.tcp_rtx_queue):
-        if tcp_packets_in_flight(sk) >= sk.snd_cwnd:
+    rtx = sk.tcp_rtx_queue
+    max_segs = tcp_tso_segs(sk, tcp_current_mss(sk))
+    rearm_timer = False
+    i = 0
+    while i < len(rtx):
+        skb = rtx[i]
+        segs = sk.snd_cwnd - tcp_packets_in_flight(sk)
+        if segs <= 0:
             break
         sacked = skb.sacked
-        if sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS) or not sacked & TCPCB_LOST:
-            continue
-        if tcp_retransmit_skb(sk, skb) < 0:
+        segs = min(segs, max_segs)
+        if sk.retrans_out >= sk.lost_out:
             break
-        if skb is sk.tcp_rtx_queue[0]:
-            inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, sk.icsk_rto)
-
-
-def tcp_simple_retransmit(sk: TcpSock, mtu: int) -> None:
-    """``tcp_v4_mtu_reduced`` → ``tcp_simple_retransmit``: the path MTU shrank (RFC 1191), so
-    resend at once every segment that no longer fits."""
-    mss = tcp_sync_mss(sk, mtu)
-    for skb in sk.tcp_rtx_queue:
-        if skb.tail - skb.data > mss and not skb.sacked & TCPCB_LOST:
-            skb.sacked |= TCPCB_LOST
-            if skb.sacked & TCPCB_SACKED_RETRANS:
-                skb.sacked &= ~TCPCB_SACKED_RETRANS
-                sk.retrans_out -= 1
-            sk.lost_out += 1
-    if not sk.lost_out:
-        return
-    if sk.icsk_ca_state != TCP_CA_Loss:
-        sk.high_seq = sk.snd_nxt
-        sk.prior_ssthresh = 0
-        sk.icsk_ca_state = TCP_CA_Loss
-    tcp_xmit_retransmit_queue(sk)
+        if not sacked & TCPCB_LOST:
+            i += 1
+            continue
+        if sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS):
+            i += 1
+            continue
+        if tcp_retransmit_skb(sk, skb, segs):
+            break
+        mib = "TCPFastRetrans" if sk.icsk_ca_state != TCP_CA_Loss else "TCPSlowStartRetrans"
+        sk.host.mib.TcpExt[mib] += tcp_skb_pcount(skb)
+        if tcp_in_cwnd_reduction(sk):
+            sk.prr_out += tcp_skb_pcount(skb)
+        if skb is rtx[0] and sk.icsk_pending != ICSK_TIME_REO_TIMEOUT:
+            rearm_timer = True
+        i = rtx.index(skb) + 1
+    if rearm_timer:
+        tcp_reset_xmit_timer(sk, ICSK_TIME_RETRANS, sk.icsk_rto, True)
 
 
 # -- control segments ------------------------------------------------------------------------
 
 def tcp_control_skb(seq: int, flags: int) -> SkBuff:
-    """An empty segment for SYN/FIN/RST/ACK (``tcp_init_nondata_skb``)."""
+    """``tcp_init_nondata_skb``: an empty segment for SYN/FIN/RST/ACK."""
     skb = SkBuff(bytearray(), 0, 0)
     skb.seq = seq
     skb.end_seq = (seq + (1 if flags & (TCPHDR_SYN | TCPHDR_FIN) else 0)) & SEQ_MASK
     skb.tcp_flags = flags
+    cb = tcp_skb_cb(skb)
+    cb.pcount = 1
     return skb
 
 
-def tcp_send_ack(sk: TcpSock) -> None:
-    """``tcp_send_ack``: a pure ACK now."""
+def tcp_acceptable_seq(sk: TcpSock) -> int:
+    """``tcp_acceptable_seq``: SND.NXT, unless the peer shrank its window below it."""
+    wnd_end = tcp_wnd_end(sk)
+    if not before(wnd_end, sk.snd_nxt) or (sk.rx_opt.wscale_ok and
+                                           ((sk.snd_nxt - wnd_end) & SEQ_MASK) < (1 << sk.rx_opt.rcv_wscale)):
+        return sk.snd_nxt
+    return wnd_end
+
+
+def __tcp_send_ack(sk: TcpSock, rcv_nxt: int) -> None:
+    """``__tcp_send_ack``: a pure ACK now, acknowledging ``rcv_nxt``."""
     if sk.sk_state == TCP_CLOSE:
         return
-    tcp_transmit_skb(sk, tcp_control_skb(sk.snd_nxt, TCPHDR_ACK), False)
+    __tcp_transmit_skb(sk, tcp_control_skb(tcp_acceptable_seq(sk), TCPHDR_ACK), False, rcv_nxt)
+
+
+def tcp_send_ack(sk: TcpSock) -> None:
+    """``tcp_send_ack``."""
+    __tcp_send_ack(sk, sk.rcv_nxt)
 
 
 def tcp_send_delayed_ack(sk: TcpSock) -> None:
@@ -590,14 +1289,15 @@ def tcp_send_delayed_ack(sk: TcpSock) -> None:
     ack = sk.icsk_ack
     ato = ack.ato
     if ato > TCP_DELACK_MIN:
-        max_ato = 500_000_000
-        if ack.pingpong or ack.pending & 4:
+        max_ato = 500 * NSEC_PER_MSEC
+        if ack.pingpong or ack.pending & ICSK_ACK_PUSHED:
             max_ato = TCP_DELACK_MAX
         if sk.srtt_us:
-            rtt = max((sk.srtt_us >> 3) * 1000, TCP_DELACK_MIN)
+            rtt = max(usecs_to_jiffies(sk.srtt_us >> 3), TCP_DELACK_MIN)
             if rtt < max_ato:
                 max_ato = rtt
         ato = min(ato, max_ato)
+    ato = min(ato, TCP_DELACK_MAX)
     now = sk.host.world.now
     timeout = now + ato
     if ack.pending & ICSK_ACK_TIMER:
@@ -610,6 +1310,13 @@ def tcp_send_delayed_ack(sk: TcpSock) -> None:
     sk.icsk_delack_timer.mod(timeout)
 
 
+def tcp_queue_skb(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_queue_skb``: append to the write queue; write_seq moves on."""
+    sk.write_seq = skb.end_seq
+    sk.sk_write_queue.append(skb)
+    sk_wmem_queued_add(sk, tcp_skb_cb(skb).truesize)
+
+
 def tcp_send_fin(sk: TcpSock) -> None:
     """``tcp_send_fin``: put FIN on the last unsent segment, or queue a bare FIN, and push."""
     queue = sk.sk_write_queue
@@ -617,26 +1324,31 @@ def tcp_send_fin(sk: TcpSock) -> None:
         tail = queue[-1]
         tail.tcp_flags |= TCPHDR_FIN
         tail.end_seq = (tail.end_seq + 1) & SEQ_MASK
+        sk.write_seq = (sk.write_seq + 1) & SEQ_MASK
     else:
         skb = tcp_control_skb(sk.write_seq, TCPHDR_ACK | TCPHDR_FIN)
-        queue.append(skb)
-    sk.write_seq = (sk.write_seq + 1) & SEQ_MASK
+        tcp_skb_cb(skb).truesize = SKB_TRUESIZE_OVERHEAD
+        tcp_queue_skb(sk, skb)
     __tcp_push_pending_frames(sk, tcp_current_mss(sk), TCP_NAGLE_OFF)
 
 
 def tcp_send_active_reset(sk: TcpSock) -> None:
-    """``tcp_send_active_reset``: RST with the next sequence number (abort, RFC 793)."""
-    skb = tcp_control_skb(sk.snd_nxt, TCPHDR_ACK | TCPHDR_RST)
-    tcp_transmit_skb(sk, skb, False)
+    """``tcp_send_active_reset``: RST with the next sequence number (abort, RFC 9293 3.10.5)."""
+    sk.host.mib.Tcp["OutRsts"] += 1
+    tcp_transmit_skb(sk, tcp_control_skb(tcp_acceptable_seq(sk), TCPHDR_ACK | TCPHDR_RST), False)
 
 
-def tcp_send_synack(sk: TcpSock) -> None:
+def tcp_send_synack(sk: TcpSock) -> int:
     """``tcp_send_synack``: simultaneous open answers a SYN with SYN-ACK from SYN_SENT state."""
-    skb = sk.tcp_rtx_queue[0] if sk.tcp_rtx_queue else None
-    if skb is None:
-        return
-    skb.tcp_flags = TCPHDR_SYN | TCPHDR_ACK
-    tcp_transmit_skb(sk, skb)
+    if not sk.tcp_rtx_queue:
+        return -1
+    skb = sk.tcp_rtx_queue[0]
+    if not skb.tcp_flags & TCPHDR_ACK:
+        skb.tcp_flags |= TCPHDR_ACK
+        skb.tcp_flags &= ~TCPHDR_CWR
+        if not sk.ecn_flags & TCP_ECN_OK:
+            skb.tcp_flags &= ~TCPHDR_ECE
+    return tcp_transmit_skb(sk, skb)
 
 
 # -- connection set-up -----------------------------------------------------------------------
@@ -653,9 +1365,11 @@ def tcp_connect_init(sk: TcpSock) -> None:
         opt.mss_clamp = opt.user_mss
     sk.max_window = 0
     mtu = sk.dst_cache.mtu or sk.dst_cache.dev.mtu
-    sk.advmss = tcp_advmss(sk, mtu)
     tcp_sync_mss(sk, mtu)
+    sk.advmss = tcp_advmss(sk, mtu)
     tcp_initialize_rcv_mss(sk)
+    if sk.sk_userlocks & 2 and (sk.window_clamp > tcp_full_space(sk) or sk.window_clamp == 0):
+        sk.window_clamp = tcp_full_space(sk)
     rcv_wnd, clamp, wscale = tcp_select_initial_window(
         sk, tcp_full_space(sk), sk.advmss - (sk.tcp_header_len - 20 if opt.ts_recent_stamp else 0), opt.wscale_ok)
     sk.rcv_wnd = rcv_wnd
@@ -663,6 +1377,7 @@ def tcp_connect_init(sk: TcpSock) -> None:
     opt.rcv_wscale = wscale
     sk.rcv_ssthresh = rcv_wnd
     sk.snd_wnd = 0
+    sk.snd_wl1 = 0
     sk.snd_una = sk.write_seq
     sk.snd_sml = sk.write_seq
     sk.snd_up = sk.write_seq
@@ -672,10 +1387,13 @@ def tcp_connect_init(sk: TcpSock) -> None:
     sk.copied_seq = 0
     sk.icsk_rto = TCP_TIMEOUT_INIT
     sk.icsk_retransmits = 0
+    sk.retrans_out = sk.lost_out = sk.sacked_out = 0
+    sk.undo_marker = 0
+    sk.undo_retrans = -1
 
 
 def tcp_advmss(sk: TcpSock, mtu: int) -> int:
-    """``ipv4_default_advmss``: the MSS we announce, capped by IP's 65535-byte maximum."""
+    """``ipv4_default_advmss`` and ``tcp_mss_clamp``: the MSS we announce."""
     advmss = max(mtu - 40, 256)
     advmss = min(advmss, 65535 - 40)
     if sk.rx_opt.user_mss and sk.rx_opt.user_mss < advmss:
@@ -686,19 +1404,36 @@ def tcp_advmss(sk: TcpSock, mtu: int) -> int:
 def tcp_initialize_rcv_mss(sk: TcpSock) -> None:
     """``tcp_initialize_rcv_mss``: a first guess at the peer's segment size."""
     hint = min(sk.advmss, sk.mss_cache)
-    hint = min(hint, sk.rcv_wnd // 2) if sk.rcv_wnd else hint
-    sk.icsk_ack.rcv_mss = max(min(hint, TCP_MSS_DEFAULT), 88)
+    hint = min(hint, sk.rcv_wnd // 2)
+    hint = min(hint, TCP_MSS_DEFAULT)
+    sk.icsk_ack.rcv_mss = max(hint, 88)
+
+
+def tcp_ecn_send_syn(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_ecn_send_syn`` (RFC 3168 section 6.1.1): offer ECN with ECE|CWR when enabled."""
+    sk.ecn_flags = 0
+    if sk.host.sysctl["net.ipv4.tcp_ecn"] == 1:
+        skb.tcp_flags |= TCPHDR_ECE | TCPHDR_CWR
+        sk.ecn_flags = TCP_ECN_OK
 
 
 def tcp_connect(sk: TcpSock) -> int:
     """``tcp_connect``: send the SYN and arm its retransmission."""
     tcp_connect_init(sk)
-    skb = tcp_control_skb(sk.write_seq, TCPHDR_SYN)
-    sk.write_seq = (sk.write_seq + 1) & SEQ_MASK
+    skb = tcp_stream_alloc_skb(sk)
+    seq = sk.write_seq
+    skb.seq = seq
+    skb.end_seq = (seq + 1) & SEQ_MASK
+    skb.tcp_flags = TCPHDR_SYN
+    tcp_skb_cb(skb).pcount = 1
     sk.retrans_stamp = sk.host.world.now
-    sk.sk_write_queue.append(skb)
+    sk.write_seq = skb.end_seq
+    sk_wmem_queued_add(sk, tcp_skb_cb(skb).truesize)
+    sk.packets_out += 1
+    tcp_ecn_send_syn(sk, skb)
+    sk.tcp_rtx_queue.append(skb)
     tcp_transmit_skb(sk, skb)
-    tcp_event_new_data_sent(sk, skb)
+    sk.snd_nxt = sk.write_seq
     sk.pushed_seq = sk.write_seq
     sk.host.mib.Tcp["ActiveOpens"] += 1
     inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, sk.icsk_rto)
@@ -714,8 +1449,9 @@ def tcp_make_synack(sk: TcpSock, req: RequestSock) -> SkBuff:
     skb = alloc_skb(th_len, MAX_TCP_HEADER)
     d = skb.data
     skb.put(th_len)
+    flags = TCPHDR_SYN | TCPHDR_ACK | (TCPHDR_ECE if req.ecn_ok else 0)
     _tcphdr.pack_into(skb.buf, d, req.loc_port, req.rmt_port, req.snt_isn, (req.rcv_isn + 1) & SEQ_MASK,
-                      (th_len << 10) | TCPHDR_SYN | TCPHDR_ACK, min(req.rcv_wnd, 0xFFFF), 0, 0)
+                      (th_len << 10) | flags, min(req.rcv_wnd, 0xFFFF), 0, 0)
     skb.buf[d + 20:d + th_len] = opts
     skb.transport_header = d
     tcp_v4_send_check(skb, req.loc_addr, req.rmt_addr)
@@ -730,49 +1466,67 @@ def tcp_xmit_probe_skb(sk: TcpSock, urgent: bool) -> int:
     return tcp_transmit_skb(sk, tcp_control_skb(seq, TCPHDR_ACK), False)
 
 
-def tcp_write_wakeup(sk: TcpSock) -> int:
+def tcp_write_wakeup(sk: TcpSock, mib: str) -> int:
     """``tcp_write_wakeup``: send new data if the window opened, else a window probe."""
     if sk.sk_state == TCP_CLOSE:
         return -1
     skb = sk.tcp_send_head()
-    if skb is not None and before(skb.seq, (sk.snd_una + sk.snd_wnd) & SEQ_MASK):
+    if skb is not None and before(skb.seq, tcp_wnd_end(sk)):
         mss = tcp_current_mss(sk)
-        seg_size = min((sk.snd_una + sk.snd_wnd - skb.seq) & SEQ_MASK, mss)
-        if seg_size < skb.tail - skb.data:
-            sk.sk_write_queue.insert(1, tcp_fragment(sk, skb, seg_size))
+        seg_size = (tcp_wnd_end(sk) - skb.seq) & SEQ_MASK
+        if before(sk.pushed_seq, skb.end_seq):
+            sk.pushed_seq = skb.end_seq
+        if seg_size < ((skb.end_seq - skb.seq) & SEQ_MASK) or skb.tail - skb.data > mss:
+            seg_size = min(seg_size, mss)
+            skb.tcp_flags |= TCPHDR_PSH
+            tcp_fragment(sk, sk.sk_write_queue, skb, seg_size, mss)
+        elif not tcp_skb_cb(skb).pcount:
+            tcp_set_skb_tso_segs(skb, mss)
         skb.tcp_flags |= TCPHDR_PSH
         err = tcp_transmit_skb(sk, skb)
-        if err == 0:
+        if not err:
             tcp_event_new_data_sent(sk, skb)
         return err
-    sk.host.mib.TcpExt["TCPWinProbe"] += 1
+    sk.host.mib.TcpExt[mib] += 1
     return tcp_xmit_probe_skb(sk, False)
 
 
 def tcp_send_probe0(sk: TcpSock) -> None:
     """``tcp_send_probe0``: probe a zero window, backing off while it stays shut."""
-    err = tcp_write_wakeup(sk)
+    err = tcp_write_wakeup(sk, "TCPWinProbe")
     if sk.packets_out or not sk.sk_write_queue:
         sk.icsk_probes_out = 0
         sk.icsk_backoff = 0
+        sk.icsk_probes_tstamp = -1
         return
     sk.icsk_probes_out += 1
     if err <= 0:
-        if sk.icsk_backoff < 15:
+        if sk.icsk_backoff < sk.host.sysctl["net.ipv4.tcp_retries2"]:
             sk.icsk_backoff += 1
-        timeout = min(tcp_probe0_base(sk) << sk.icsk_backoff, TCP_RTO_MAX)
+        timeout = tcp_probe0_when(sk, TCP_RTO_MAX)
     else:
-        timeout = 500_000_000
-    inet_csk_reset_xmit_timer(sk, ICSK_TIME_PROBE0, timeout)
+        timeout = TCP_RESOURCE_PROBE_INTERVAL
+    timeout = tcp_clamp_probe0_to_user_timeout(sk, timeout)
+    tcp_reset_xmit_timer(sk, ICSK_TIME_PROBE0, timeout, True)
 
 
-def tcp_sndbuf_expand(sk: TcpSock) -> None:
-    """``tcp_sndbuf_expand``: room for two congestion windows of full segments."""
-    if sk.sk_userlocks & 1:
+def tcp_simple_retransmit(sk: TcpSock, mtu: int) -> None:
+    """``tcp_v4_mtu_reduced`` → ``tcp_simple_retransmit``: the path MTU shrank (RFC 1191), so
+    resend at once every segment that no longer fits, without reducing cwnd."""
+    from tuxnet.net.ipv4.tcp_input import tcp_mark_skb_lost, tcp_set_ca_state
+
+    tcp_sync_mss(sk, mtu)
+    mss = tcp_current_mss(sk)
+    for skb in sk.tcp_rtx_queue:
+        seglen = skb.tail - skb.data if tcp_skb_pcount(skb) == 1 else tcp_skb_mss(skb)
+        if seglen > mss:
+            tcp_mark_skb_lost(sk, skb)
+    if not sk.lost_out:
         return
-    per_mss = sk.mss_cache + MAX_TCP_HEADER + 320
-    nr_segs = max(TCP_INIT_CWND, sk.snd_cwnd, sk.reordering + 1)
-    sndmem = 2 * nr_segs * per_mss
-    if sk.sk_sndbuf < sndmem:
-        sk.sk_sndbuf = min(sndmem, sk.host.sysctl["net.ipv4.tcp_wmem"][2])
-
+    if sk.icsk_ca_state != TCP_CA_Loss:
+        sk.high_seq = sk.snd_nxt
+        sk.snd_ssthresh = tcp_current_ssthresh(sk)
+        sk.prior_ssthresh = 0
+        sk.undo_marker = 0
+        tcp_set_ca_state(sk, TCP_CA_Loss)
+    tcp_xmit_retransmit_queue(sk)

@@ -7,6 +7,17 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
+from tuxnet.kernel.eventpoll import (
+    EPOLLERR,
+    EPOLLIN,
+    EPOLLOUT,
+    EPOLLPRI,
+    EPOLLRDBAND,
+    EPOLLRDNORM,
+    EPOLLWRBAND,
+    EPOLLWRNORM,
+    wake_up_interruptible_poll,
+)
 from tuxnet.net.core.sock import Sock
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
@@ -66,6 +77,8 @@ TCP_DELACK_MAX = 200 * NSEC_PER_MSEC
 TCP_DELACK_MIN = 40 * NSEC_PER_MSEC
 TCP_ATO_MIN = 40 * NSEC_PER_MSEC
 TCP_RESOURCE_PROBE_INTERVAL = 500 * NSEC_PER_MSEC
+TCP_TIMEOUT_MIN = 2 * NSEC_PER_MSEC  # the least a TCP timer waits (2 jiffies)
+TCP_TIMEOUT_MIN_US = 2000
 TCP_KEEPALIVE_TIME = 7200 * NSEC_PER_SEC
 TCP_MAX_QUICKACKS = 16
 TCP_INIT_CWND = 10
@@ -91,6 +104,7 @@ ICSK_TIME_RETRANS = 1
 ICSK_TIME_DACK = 2
 ICSK_TIME_PROBE0 = 3
 ICSK_TIME_LOSS_PROBE = 5
+ICSK_TIME_REO_TIMEOUT = 6
 
 # icsk_ca_state
 TCP_CA_Open = 0
@@ -103,7 +117,30 @@ TCP_CA_Loss = 4
 TCPCB_SACKED_ACKED = 0x01
 TCPCB_SACKED_RETRANS = 0x02
 TCPCB_LOST = 0x04
+TCPCB_TAGBITS = TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS | TCPCB_LOST
+TCPCB_REPAIRED = 0x10
 TCPCB_EVER_RETRANS = 0x80
+TCPCB_RETRANS = TCPCB_SACKED_RETRANS | TCPCB_EVER_RETRANS
+
+# tp->ecn_flags (include/net/tcp.h)
+TCP_ECN_OK = 1
+TCP_ECN_QUEUE_CWR = 2
+TCP_ECN_DEMAND_CWR = 4
+TCP_ECN_SEEN = 8
+
+# tp->chrono_type (enum tcp_chrono): what limits the sender while it is busy
+TCP_CHRONO_UNSPEC = 0
+TCP_CHRONO_BUSY = 1
+TCP_CHRONO_RWND_LIMITED = 2
+TCP_CHRONO_SNDBUF_LIMITED = 3
+
+# socket flags (include/linux/net.h, include/net/sock.h)
+SOCK_NOSPACE = 1 << 2
+SOCK_QUEUE_SHRUNK = 1 << 0
+
+# The memory an skb costs beyond its payload (SKB_TRUESIZE of a fast-clone head with
+# MAX_TCP_HEADER of headroom: the sk_buff, its shared info and the head).
+SKB_TRUESIZE_OVERHEAD = 1280
 
 SEQ_MASK = 0xFFFFFFFF
 
@@ -117,6 +154,58 @@ def before(a: int, b: int) -> bool:
 @notrace
 def after(a: int, b: int) -> bool:
     return ((b - a) & SEQ_MASK) >= 0x80000000
+
+
+class TcpSkbCb:
+    """The part of ``TCP_SKB_CB(skb)`` that has no slot in ``SkBuff``: segment count and size for
+    TSO (``tcp_gso_segs``, ``tcp_gso_size``), end of record, memory charged (``truesize``) and the
+    delivery-rate state of its last transmission (``tx``)."""
+
+    __slots__ = ("pcount", "gso_size", "eor", "truesize", "first_tx_mstamp", "delivered_mstamp",
+                 "delivered", "is_app_limited")
+
+    def __init__(self) -> None:
+        self.pcount = 0
+        self.gso_size = 0
+        self.eor = False
+        self.truesize = 0
+        self.first_tx_mstamp = 0
+        self.delivered_mstamp = -1
+        self.delivered = 0
+        self.is_app_limited = False
+
+
+def tcp_skb_cb(skb: SkBuff) -> TcpSkbCb:
+    """The TCP control block of a queued segment (created on first use)."""
+    cb = skb.cb
+    if not isinstance(cb, TcpSkbCb):
+        cb = skb.cb = TcpSkbCb()
+    return cb
+
+
+@notrace
+def tcp_skb_pcount(skb: SkBuff) -> int:
+    """``tcp_skb_pcount``: how many MSS-sized segments the skb is."""
+    cb = skb.cb
+    return cb.pcount if isinstance(cb, TcpSkbCb) and cb.pcount else 1
+
+
+class RackState:
+    """``tp->rack``: RACK's record of the most recently sent segment known delivered
+    (draft-ietf-tcpm-rack, RFC 8985)."""
+
+    __slots__ = ("mstamp", "rtt_us", "end_seq", "last_delivered", "reo_wnd_steps", "reo_wnd_persist",
+                 "dsack_seen", "advanced")
+
+    def __init__(self) -> None:
+        self.mstamp = 0
+        self.rtt_us = 0
+        self.end_seq = 0
+        self.last_delivered = 0
+        self.reo_wnd_steps = 1
+        self.reo_wnd_persist = 0
+        self.dsack_seen = False
+        self.advanced = False
 
 
 class TcpOptionsReceived:
@@ -220,6 +309,7 @@ class TcpSock(Sock):
         self.icsk_retransmits = 0
         self.icsk_backoff = 0
         self.icsk_probes_out = 0
+        self.icsk_probes_tstamp = -1
         self.icsk_pending = 0
         self.icsk_timeout = 0
         self.icsk_user_timeout = 0
@@ -259,10 +349,67 @@ class TcpSock(Sock):
         self.bytes_retrans = 0
         self.delivered = 0
         self.rcv_space = 0
+        self.rcv_ooopack = 0
+        self.dsack_dups = 0
+        self.reord_seen = 0
+        self.delivered_ce = 0
+        # pacing and segmentation offload (sk_pacing_rate, sk_gso_max_size, sk_setup_caps)
+        self.sk_pacing_rate = (1 << 64) - 1
+        self.sk_max_pacing_rate = (1 << 64) - 1
+        self.sk_pacing_status = 0
+        self.sk_pacing_shift = 10
+        self.sk_gso_max_size = 65536
+        self.sk_gso_max_segs = 65535
+        self.gso_segs = 0
+        self.tcp_wstamp_ns = 0
+        # sender state of Linux's write path: cwnd validation, TLP, RACK, chrono, ECN
+        self.max_packets_out = 0
+        self.max_packets_seq = 0
+        self.is_cwnd_limited = False
+        self.snd_cwnd_used = 0
+        self.snd_cwnd_stamp = 0
+        self.tlp_high_seq = 0
+        self.tlp_retrans = False
+        self.highest_sack: SkBuff | None = None
+        self.synack_stamp = -1  # when the SYN-ACK of a passive open left (-1: resent, no RTT)
+        self.rack = RackState()
+        self.min_rtt_us = 0
+        self.min_rtt_stamp = 0
+        self.undo_retrans = -1
+        self.lost = 0
+        self.app_limited = 0
+        self.delivered_mstamp = 0
+        self.first_tx_mstamp = 0
+        self.ecn_flags = 0
+        self.chrono_type = TCP_CHRONO_UNSPEC
+        self.chrono_start = 0
+        self.chrono_stat = [0, 0, 0]
+        self.sock_flags = 0
+        self.sk_done = False  # SOCK_DONE: the peer's FIN or a reset ended the input
+        self.recv_sack_cache: list[tuple[int, int]] = []
+        self.recvmsg_inq = False
+        self.last_oow_ack_time = -1
+        self.frto = False
+        self.is_sack_reneg = False
         # timers (softirq context), set up by tcp_init_xmit_timers
         self.icsk_retransmit_timer: Any = None
         self.icsk_delack_timer: Any = None
         self.sk_timer: Any = None
+
+    # -- callbacks: wake-ups keyed with the events they concern, as epoll needs them ----------
+    def sk_data_ready(self) -> None:
+        """``sock_def_readable``."""
+        wake_up_interruptible_poll(self.sk_wq, EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND)
+
+    def sk_write_space(self) -> None:
+        """``sk_stream_write_space``: wake writers once the buffer is writeable again."""
+        if sk_stream_is_writeable(self, 1) and self.sk_socket is not None:
+            self.sock_flags &= ~SOCK_NOSPACE
+            wake_up_interruptible_poll(self.sk_wq, EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND)
+
+    def sk_error_report(self) -> None:
+        """``sock_def_error_report``."""
+        wake_up_interruptible_poll(self.sk_wq, EPOLLERR)
 
     def __repr__(self) -> str:
         from tuxnet.net.core.utils import in_ntoa
@@ -274,3 +421,29 @@ class TcpSock(Sock):
         """``tcp_send_head``: the first segment not yet sent."""
         return self.sk_write_queue[0] if self.sk_write_queue else None
 
+
+
+# -- send buffer space (include/net/sock.h, include/net/tcp.h) -----------------------------------
+
+def tcp_notsent_lowat(sk: TcpSock) -> int:
+    """``tcp_notsent_lowat``: TCP_NOTSENT_LOWAT, or the sysctl."""
+    return sk.notsent_lowat or sk.host.sysctl["net.ipv4.tcp_notsent_lowat"]
+
+
+def tcp_stream_memory_free(sk: TcpSock, wake: int) -> bool:
+    """``tcp_stream_memory_free``: unsent bytes (doubled when deciding to wake) below the
+    not-sent low-water mark."""
+    notsent_bytes = (sk.write_seq - sk.snd_nxt) & SEQ_MASK
+    return (notsent_bytes << wake) < tcp_notsent_lowat(sk)
+
+
+def sk_stream_memory_free(sk: TcpSock, wake: int = 0) -> bool:
+    """``__sk_stream_memory_free``: the send buffer has room."""
+    if sk.sk_wmem_queued >= sk.sk_sndbuf:
+        return False
+    return tcp_stream_memory_free(sk, wake)
+
+
+def sk_stream_is_writeable(sk: TcpSock, wake: int = 0) -> bool:
+    """``__sk_stream_is_writeable``: a third of the buffer free (wspace >= queued / 2)."""
+    return sk.sk_sndbuf - sk.sk_wmem_queued >= sk.sk_wmem_queued >> 1 and sk_stream_memory_free(sk, wake)

@@ -1,27 +1,31 @@
-"""TCP timers (net/ipv4/tcp_timer.c): retransmission, persist (zero-window probe), delayed ACK
-and keepalive, each running in softirq context when its time comes."""
+"""TCP timers (net/ipv4/tcp_timer.c): retransmission, loss probe, RACK reordering, persist
+(zero-window probe), delayed ACK and keepalive, each running in softirq context when its time
+comes."""
 
 from __future__ import annotations
 
 from tuxnet.kernel.errno import ETIMEDOUT
 from tuxnet.net.ipv4.tcp_input import (
     tcp_done,
-    tcp_set_ca_state,
+    tcp_enter_loss,
     tcp_write_queue_purge,
 )
 from tuxnet.net.ipv4.tcp_output import (
     inet_csk_reset_xmit_timer,
-    tcp_packets_in_flight,
     tcp_retransmit_skb,
     tcp_send_ack,
     tcp_send_active_reset,
+    tcp_send_loss_probe,
     tcp_send_probe0,
     tcp_write_wakeup,
 )
+from tuxnet.net.ipv4.tcp_recovery import tcp_rack_reo_timeout
 from tuxnet.net.ipv4.tcp_sock import (
     ICSK_ACK_SCHED,
     ICSK_ACK_TIMER,
+    ICSK_TIME_LOSS_PROBE,
     ICSK_TIME_PROBE0,
+    ICSK_TIME_REO_TIMEOUT,
     ICSK_TIME_RETRANS,
     TCP_ATO_MIN,
     TCP_CLOSE,
@@ -35,13 +39,11 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_SYN_SENT,
     TCP_TIMEOUT_INIT,
     TCP_TIMEWAIT_LEN,
-    TCPCB_LOST,
-    TCPCB_SACKED_ACKED,
-    TCPCB_SACKED_RETRANS,
-    TCP_CA_Loss,
     TcpSock,
 )
-from tuxnet.world import NSEC_PER_SEC
+from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
+
+TCP_THIN_LINEAR_RETRIES = 6
 
 
 def tcp_init_xmit_timers(sk: TcpSock) -> None:
@@ -61,9 +63,17 @@ def tcp_write_err(sk: TcpSock) -> None:
     sk.host.mib.TcpExt["TCPAbortOnTimeout"] += 1
 
 
+def tcp_model_timeout(boundary: int, rto_base: int) -> int:
+    """``tcp_model_timeout``: how long ``boundary`` exponentially backed-off RTOs take."""
+    linear_backoff_thresh = (TCP_RTO_MAX // rto_base).bit_length() - 1
+    if boundary <= linear_backoff_thresh:
+        return ((2 << boundary) - 1) * rto_base
+    return ((2 << linear_backoff_thresh) - 1) * rto_base + (boundary - linear_backoff_thresh) * TCP_RTO_MAX
+
+
 def retransmits_timed_out(sk: TcpSock, boundary: int, timeout: int) -> bool:
-    """``retransmits_timed_out``: has the time for ``boundary`` backed-off RTOs passed since the
-    first retransmission?  (Linux counts time, not retransmissions.)"""
+    """``retransmits_timed_out``: has the time for ``boundary`` backed-off RTOs (or the user
+    timeout) passed since the first retransmission?  (Linux counts time, not retransmissions.)"""
     if not sk.icsk_retransmits:
         return False
     start = sk.retrans_stamp
@@ -71,12 +81,7 @@ def retransmits_timed_out(sk: TcpSock, boundary: int, timeout: int) -> bool:
         return False
     if not timeout:
         rto_base = TCP_TIMEOUT_INIT if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV) else TCP_RTO_MIN
-        linear_backoff_thresh = (TCP_RTO_MAX // rto_base).bit_length() - 1
-        if boundary <= linear_backoff_thresh:
-            timeout = ((2 << boundary) - 1) * rto_base
-        else:
-            timeout = ((2 << linear_backoff_thresh) - 1) * rto_base + \
-                (boundary - linear_backoff_thresh) * TCP_RTO_MAX
+        timeout = tcp_model_timeout(boundary, rto_base)
     return sk.host.world.now - start >= timeout
 
 
@@ -85,92 +90,82 @@ def tcp_write_timeout(sk: TcpSock) -> bool:
     sysctl = sk.host.sysctl
     if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
         retry_until = sk.icsk_syn_retries or sysctl["net.ipv4.tcp_syn_retries"]
-        expired = retransmits_timed_out(sk, retry_until, sk.icsk_user_timeout)
     else:
         retry_until = sysctl["net.ipv4.tcp_retries2"]
         if sk.sk_dead:
             retry_until = sysctl["net.ipv4.tcp_orphan_retries"] or 8
-        expired = retransmits_timed_out(sk, retry_until, sk.icsk_user_timeout)
-    if expired:
+    if retransmits_timed_out(sk, retry_until, sk.icsk_user_timeout):
         tcp_write_err(sk)
         return True
     return False
 
 
-def tcp_enter_loss(sk: TcpSock) -> None:
-    """``tcp_enter_loss``: after an RTO, everything outstanding counts as lost; cwnd drops to one
-    segment and slow start begins again (RFC 5681 section 3.1)."""
-    if sk.icsk_ca_state <= 1 or sk.snd_una == sk.high_seq or not sk.prior_ssthresh:
-        sk.prior_ssthresh = sk.snd_ssthresh
-        sk.snd_ssthresh = sk.icsk_ca_ops.ssthresh(sk)
-    sk.snd_cwnd_cnt = 0
-    sk.retrans_out = 0
-    sk.lost_out = 0
-    sk.sacked_out = 0
-    sk.dup_acks = 0
-    for skb in sk.tcp_rtx_queue:
-        skb.sacked &= ~(TCPCB_SACKED_RETRANS | TCPCB_SACKED_ACKED)
-        skb.sacked |= TCPCB_LOST
-        sk.lost_out += 1
-    sk.snd_cwnd = tcp_packets_in_flight(sk) + 1
-    sk.high_seq = sk.snd_nxt
-    tcp_set_ca_state(sk, TCP_CA_Loss)
-    sk.icsk_ca_ops.cwnd_event(sk, 3)
+def tcp_clamp_rto_to_user_timeout(sk: TcpSock) -> int:
+    """``tcp_clamp_rto_to_user_timeout``: the next RTO, but no later than TCP_USER_TIMEOUT."""
+    user_timeout = sk.icsk_user_timeout
+    if not user_timeout or sk.retrans_stamp < 0:
+        return sk.icsk_rto
+    remaining = user_timeout - (sk.host.world.now - sk.retrans_stamp)
+    if remaining <= 0:
+        return NSEC_PER_MSEC
+    return min(sk.icsk_rto, -(-remaining // NSEC_PER_MSEC) * NSEC_PER_MSEC)
 
 
 def tcp_retransmit_timer(sk: TcpSock) -> None:
-    """``tcp_retransmit_timer``: the RTO expired (RFC 6298 section 5): retransmit the oldest
-    segment and double the RTO."""
+    """``tcp_retransmit_timer``: the RTO expired (RFC 6298 section 5): everything outstanding
+    is lost, the head goes again, and the RTO doubles."""
     if not sk.packets_out or not sk.tcp_rtx_queue:
         return
     host = sk.host
+    skb = sk.tcp_rtx_queue[0]
     if not sk.snd_wnd and not sk.sk_dead and sk.sk_state not in (TCP_SYN_SENT, TCP_SYN_RECV):
-        # The peer shrank its window to zero: keep probing but count toward the abort.
-        if host.world.now - sk.rcv_tstamp > TCP_RTO_MAX:
+        # The peer shrank its window to zero: retransmissions are window probes, which may go
+        # on as long as the peer answers them (RFC 1122 4.2.2.17), up to TCP_RTO_MAX of silence.
+        start = sk.retrans_stamp if sk.retrans_stamp >= 0 else skb.skb_mstamp
+        if host.world.now - sk.rcv_tstamp > TCP_RTO_MAX or (
+                sk.icsk_user_timeout and host.world.now - start >= sk.icsk_user_timeout):
             tcp_write_err(sk)
             return
         tcp_enter_loss(sk)
-        tcp_retransmit_skb(sk, sk.tcp_rtx_queue[0])
-        _backoff(sk)
-        return
-    if tcp_write_timeout(sk):
-        return
-    if not sk.icsk_retransmits:
+        tcp_retransmit_skb(sk, skb, 1)
+    else:
         host.mib.TcpExt["TCPTimeouts"] += 1
-    tcp_enter_loss(sk)
-    head = sk.tcp_rtx_queue[0]
-    if tcp_retransmit_skb(sk, head) < 0:
-        inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, TCP_RESOURCE_PROBE_INTERVAL)
-        return
-    _backoff(sk)
-
-
-def _backoff(sk: TcpSock) -> None:
-    sk.icsk_backoff += 1
-    sk.icsk_retransmits += 1
-    if sk.sk_state == TCP_ESTABLISHED and sk.thin_lto and sk.packets_out <= 4 and sk.icsk_retransmits <= 6:
+        if tcp_write_timeout(sk):
+            return
+        tcp_enter_loss(sk)
+        sk.icsk_retransmits += 1
+        if tcp_retransmit_skb(sk, sk.tcp_rtx_queue[0], 1) > 0:
+            inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, TCP_RESOURCE_PROBE_INTERVAL)
+            return
+    if (sk.sk_state == TCP_ESTABLISHED and (sk.thin_lto or host.sysctl["net.ipv4.tcp_thin_linear_timeouts"])
+            and sk.packets_out < 4 and sk.icsk_retransmits <= TCP_THIN_LINEAR_RETRIES):
         sk.icsk_backoff = 0
     else:
+        sk.icsk_backoff += 1
         sk.icsk_rto = min(sk.icsk_rto << 1, TCP_RTO_MAX)
-    inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, sk.icsk_rto)
+    inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, tcp_clamp_rto_to_user_timeout(sk))
 
 
 def tcp_probe_timer(sk: TcpSock) -> None:
-    """``tcp_probe_timer``: the persist timer (RFC 9293 section 3.8.6.1)."""
+    """``tcp_probe_timer``: the persist timer (RFC 9293 section 3.8.6.1); an orphan, or a socket
+    with TCP_USER_TIMEOUT, is killed when the probes go unanswered too long."""
     if sk.packets_out or not sk.sk_write_queue:
         sk.icsk_probes_out = 0
+        sk.icsk_probes_tstamp = -1
+        return
+    now = sk.host.world.now
+    if sk.icsk_probes_tstamp < 0:
+        sk.icsk_probes_tstamp = now
+    elif sk.icsk_user_timeout and now - sk.icsk_probes_tstamp >= sk.icsk_user_timeout:
+        tcp_write_err(sk)
         return
     max_probes = sk.host.sysctl["net.ipv4.tcp_retries2"]
     if sk.sk_dead:
         max_probes = sk.host.sysctl["net.ipv4.tcp_orphan_retries"] or 8
-    if sk.icsk_user_timeout and sk.icsk_probes_out and \
-            sk.host.world.now - sk.rcv_tstamp >= sk.icsk_user_timeout:
-        tcp_write_err(sk)
-        return
     if sk.icsk_probes_out >= max_probes:
         tcp_write_err(sk)
-        return
-    tcp_send_probe0(sk)
+    else:
+        tcp_send_probe0(sk)
 
 
 def tcp_write_timer(sk: TcpSock) -> None:
@@ -178,10 +173,15 @@ def tcp_write_timer(sk: TcpSock) -> None:
     if sk.sk_state in (TCP_CLOSE, TCP_LISTEN) or not sk.icsk_pending:
         return
     event = sk.icsk_pending
-    sk.icsk_pending = 0
-    if event == ICSK_TIME_RETRANS:
+    if event == ICSK_TIME_REO_TIMEOUT:
+        tcp_rack_reo_timeout(sk)
+    elif event == ICSK_TIME_LOSS_PROBE:
+        tcp_send_loss_probe(sk)
+    elif event == ICSK_TIME_RETRANS:
+        sk.icsk_pending = 0
         tcp_retransmit_timer(sk)
     elif event == ICSK_TIME_PROBE0:
+        sk.icsk_pending = 0
         tcp_probe_timer(sk)
 
 
@@ -247,9 +247,8 @@ def tcp_keepalive_timer(sk: TcpSock) -> None:
             tcp_send_active_reset(sk)
             tcp_write_err(sk)
             return
-        if tcp_write_wakeup(sk) <= 0:
+        if tcp_write_wakeup(sk, "TCPKeepAlive") <= 0:
             sk.icsk_probes_out += 1
-            host.mib.TcpExt["TCPKeepAlive"] += 1
             elapsed = keepalive_intvl_when(sk)
         else:
             elapsed = TCP_RESOURCE_PROBE_INTERVAL

@@ -168,7 +168,7 @@ def udp_send_skb(sk: UdpSock, skb: SkBuff, saddr: int, daddr: int) -> int:
 
 
 def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
-    """``udp_sendmsg``: route, build, send.  A datagram that cannot fit gets EMSGSIZE."""
+    """``udp_sendmsg``: route, build, send.  A datagram over 65,507 octets gets EMSGSIZE."""
     host = sk.host
     if size > 65535 - 8 - 20:
         return -EMSGSIZE
@@ -193,11 +193,14 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
             sk.dst_cache = rt
     if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
         return -13  # -EACCES: broadcast needs SO_BROADCAST
-    if sk.pmtudisc and len(data) + 28 > (rt.mtu or rt.dev.mtu):
-        return -EMSGSIZE
+    err = sock_error(sk)  # sock_alloc_send_pskb: a pending error (an ICMP report) comes first
+    if err:
+        return err
     saddr = sk.inet_saddr or rt.saddr
     skb = ip_make_skb(sk, data, saddr, daddr, dport, rt)
-    if sk.pmtudisc:
+    if sk.pmtudisc and len(data) + 28 <= (rt.mtu or rt.dev.mtu):
+        # __ip_make_skb, IP_PMTUDISC_WANT: DF on a datagram that fits the path MTU; a bigger one is
+        # fragmented by ip_fragment rather than refused (ip_sk_ignore_df).
         nh = skb.network_header
         skb.buf[nh + 6] |= IP_DF >> 8
     err = udp_send_skb(sk, skb, saddr, daddr)

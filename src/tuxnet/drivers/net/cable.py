@@ -1,0 +1,162 @@
+"""A cable: a full-duplex point-to-point Ethernet link between two devices, like a veth pair
+(drivers/net/veth.c) with a wire's physics.
+
+Each direction is independent.  The sending driver serialises one frame at a time: the queue is
+stopped (``netif_stop_queue``) for the frame's time on the wire plus the inter-frame gap, then woken
+(``netif_wake_queue``), so the qdisc holds what the line cannot take yet.  The far end receives the
+frame when its last bit arrives, ``delay`` after it left.  Impairments follow ``tc netem`` and are
+drawn from the cable's own seeded generator, so a run is repeatable: ``loss`` drops the frame,
+``duplicate`` delivers it twice, ``corrupt`` flips one bit (the receiver's FCS check then drops it
+as a CRC error), ``reorder`` holds the frame back by ``reorder_delay`` so later ones overtake it.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from tuxnet.drivers.net.ether import (
+    IFG_BITS,
+    alloc_etherdev,
+    bits_time,
+    ether_rx,
+    ether_tx_done,
+    ether_wire_frame,
+    wire_time,
+)
+from tuxnet.net.core.dev import NETDEV_TX_OK, NetDevice, NetDeviceOps
+from tuxnet.world import NSEC_PER_MSEC
+
+if TYPE_CHECKING:
+    from tuxnet.net.core.skbuff import SkBuff
+    from tuxnet.world import World
+
+
+class CableStats:
+    """What happened on the wire, for both directions."""
+
+    __slots__ = ("frames", "lost", "duplicated", "corrupted", "reordered")
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.lost = 0
+        self.duplicated = 0
+        self.corrupted = 0
+        self.reordered = 0
+
+
+class Cable:
+    """A point-to-point link.  ``rate`` in bit/s, ``delay`` (propagation) in ns; probabilities in
+    [0, 1]."""
+
+    def __init__(self, world: World, name: str, *, rate: int = 100_000_000, delay: int = 0, mtu: int = 1500,
+                 loss: float = 0.0, duplicate: float = 0.0, corrupt: float = 0.0, reorder: float = 0.0,
+                 reorder_delay: int = NSEC_PER_MSEC) -> None:
+        if rate <= 0:
+            raise ValueError(f"cable {name}: rate must be positive, not {rate}")
+        if delay < 0 or reorder_delay < 0:
+            raise ValueError(f"cable {name}: delays cannot be negative")
+        for what, p in (("loss", loss), ("duplicate", duplicate), ("corrupt", corrupt), ("reorder", reorder)):
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"cable {name}: {what} must be a probability in [0, 1], not {p}")
+        self.world = world
+        self.name = name
+        self.rate = rate
+        self.delay = delay
+        self.mtu = mtu
+        self.loss = loss
+        self.duplicate = duplicate
+        self.corrupt = corrupt
+        self.reorder = reorder
+        self.reorder_delay = reorder_delay
+        self.ifg = bits_time(IFG_BITS, rate)
+        self.rng = random.Random(f"{world.seed}/cable/{name}")
+        self.ends: list[NetDevice | None] = [None, None]
+        self.stats = CableStats()
+
+    def __repr__(self) -> str:
+        names = [f"{d.nd_net.name}:{d.name}" if d is not None and d.nd_net is not None else "-" for d in self.ends]
+        return f"<Cable {self.name} {names[0]} <-> {names[1]} {self.rate} bit/s>"
+
+    def attach(self, side: int, dev: NetDevice) -> None:
+        """Plug ``dev`` into end ``side`` (0 or 1); the device takes the cable's MTU."""
+        self.ends[side] = dev
+        dev.priv = self
+        dev.mtu = self.mtu
+        if dev.up:
+            dev.netif_carrier_on()
+
+    def peer_of(self, dev: NetDevice) -> NetDevice | None:
+        a, b = self.ends
+        return b if dev is a else a
+
+    def transmit(self, dev: NetDevice, wire: bytes) -> int:
+        """Put ``wire`` on the line from ``dev``; returns the serialisation time.  The far end
+        gets it (or not, or twice, or damaged) ``delay`` after its last bit left."""
+        world = self.world
+        t = wire_time(len(wire), self.rate)
+        peer = self.peer_of(dev)
+        stats = self.stats
+        stats.frames += 1
+        if peer is None:
+            return t
+        rng = self.rng
+        if self.loss and rng.random() < self.loss:
+            stats.lost += 1
+            return t
+        copies = 1
+        if self.duplicate and rng.random() < self.duplicate:
+            stats.duplicated += 1
+            copies = 2
+        arrival = world.now + t + self.delay
+        for _ in range(copies):
+            data = wire
+            if self.corrupt and rng.random() < self.corrupt:
+                stats.corrupted += 1
+                bit = rng.randrange(len(wire) * 8)
+                damaged = bytearray(wire)
+                damaged[bit >> 3] ^= 1 << (bit & 7)
+                data = bytes(damaged)
+            at = arrival
+            if self.reorder and rng.random() < self.reorder:
+                stats.reordered += 1
+                at += self.reorder_delay
+            world.call_at(at, ether_rx, peer, data)
+        return t
+
+
+def cable_xmit(skb: SkBuff, dev: NetDevice) -> int:
+    """``ndo_start_xmit``: serialise the frame; the queue stays stopped until the line is free."""
+    cable: Cable | None = dev.priv
+    if cable is None:
+        dev.stats.tx_carrier_errors += 1
+        dev.stats.tx_errors += 1
+        return NETDEV_TX_OK
+    wire = ether_wire_frame(skb)
+    dev.netif_stop_queue()
+    t = cable.transmit(dev, wire)
+    ether_tx_done(dev, wire)
+    cable.world.call_later(t + cable.ifg, _cable_tx_complete, dev)
+    return NETDEV_TX_OK
+
+
+def _cable_tx_complete(dev: NetDevice) -> None:
+    """The transmit-complete interrupt: the line is free again."""
+    dev.netif_wake_queue()
+
+
+def cable_open(dev: NetDevice) -> None:
+    if dev.priv is not None:
+        dev.netif_carrier_on()
+
+
+def cable_stop(dev: NetDevice) -> None:
+    dev.netif_carrier_off()
+
+
+cable_ops = NetDeviceOps(cable_xmit, ndo_open=cable_open, ndo_stop=cable_stop)
+
+
+def alloc_cable_dev(world: World, name: str) -> NetDevice:
+    """A NIC for one end of a cable."""
+    return alloc_etherdev(world, name, cable_ops)

@@ -1,0 +1,122 @@
+"""What every simulated Ethernet NIC has in common: ``alloc_etherdev``, the frame check sequence,
+padding, the receive address filter, and the time a frame takes on the wire.
+
+A simulated wire carries the octets of the frame as IEEE 802.3 clause 3 puts them on a real one:
+the frame padded to 60 octets (``eth_skb_pad``), followed by the 4-octet FCS (CRC-32).  Taps
+(pcap, tcpdump) see frames without the FCS, as on Linux.  The receiving driver checks the FCS
+(a bad one is counted in ``rx_crc_errors`` and the frame dropped), filters on the destination
+address as NIC hardware does, strips the FCS and hands the frame up with ``eth_type_trans`` and
+``netif_rx``.  Serialisation time counts the preamble and start-of-frame delimiter (8 octets); the
+inter-frame gap is 96 bit times (IEEE 802.3 clause 4.4.2).
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING
+
+from tuxnet.net.core.dev import IFF_BROADCAST, IFF_MULTICAST, IFF_PROMISC, NetDevice, NetDeviceOps, netif_rx
+from tuxnet.net.core.skbuff import SkBuff, skb_from_frame
+from tuxnet.net.ethernet.eth import ETH_FCS_LEN, ETH_HLEN, ETH_ZLEN, EthHeaderOps, eth_type_trans
+from tuxnet.world import NSEC_PER_SEC
+
+if TYPE_CHECKING:
+    from tuxnet.world import World
+
+IFF_ALLMULTI = 0x200
+PREAMBLE_LEN = 8  # 7 octets of preamble and the start frame delimiter (IEEE 802.3 clause 3.2.1-2)
+IFG_BITS = 96  # interFrameSpacing (IEEE 802.3 clause 4.4.2)
+ETH_MIN_MTU = 68
+ETH_MAX_MTU = 65535
+
+
+def eth_hw_addr_alloc(world: World) -> bytes:
+    """A locally administered unicast address (first octet 02), numbered in order of creation so
+    the same topology always gets the same addresses (``eth_hw_addr_random`` made deterministic)."""
+    n = world.next_mac
+    world.next_mac = n + 1
+    return b"\x02\x00" + n.to_bytes(4, "big")
+
+
+def alloc_etherdev(world: World, name: str, ops: NetDeviceOps, mtu: int = 1500,
+                   dev_addr: bytes | None = None) -> NetDevice:
+    """``alloc_etherdev`` + ``ether_setup``: an Ethernet device with a fresh address."""
+    dev = NetDevice(name, ops, mtu=mtu, dev_addr=dev_addr or eth_hw_addr_alloc(world),
+                    flags=IFF_BROADCAST | IFF_MULTICAST, header_ops=EthHeaderOps)
+    dev.min_mtu = ETH_MIN_MTU
+    dev.max_mtu = ETH_MAX_MTU
+    dev.netif_carrier_off()
+    return dev
+
+
+def bits_time(bits: int, rate: int) -> int:
+    """Nanoseconds to send ``bits`` at ``rate`` bit/s, rounded up."""
+    return -(-bits * NSEC_PER_SEC // rate)
+
+
+def wire_time(frame_len: int, rate: int) -> int:
+    """Serialisation time of a wire frame (padded frame + FCS) with its preamble."""
+    return bits_time((PREAMBLE_LEN + frame_len) * 8, rate)
+
+
+def ether_fcs(frame: bytes | bytearray) -> bytes:
+    """The frame check sequence: CRC-32 of the frame, in transmission order (IEEE 802.3 3.2.9)."""
+    return (zlib.crc32(frame) & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def eth_skb_pad(frame: bytes) -> bytes:
+    """``eth_skb_pad``: pad a short frame with zeros to ETH_ZLEN (60) octets."""
+    if len(frame) < ETH_ZLEN:
+        return frame + bytes(ETH_ZLEN - len(frame))
+    return frame
+
+
+def ether_wire_frame(skb: SkBuff) -> bytes:
+    """What the driver puts on the wire for ``skb``: the frame padded, then its FCS."""
+    frame = eth_skb_pad(bytes(skb.buf[skb.data:skb.tail]))
+    return frame + ether_fcs(frame)
+
+
+def ether_tx_done(dev: NetDevice, wire: bytes) -> None:
+    """Count a frame sent (``tx_bytes`` counts the frame without its FCS, as Linux does)."""
+    stats = dev.stats
+    stats.tx_packets += 1
+    stats.tx_bytes += len(wire) - ETH_FCS_LEN
+
+
+def eth_rx_filter(dev: NetDevice, dest: bytes | bytearray) -> bool:
+    """The NIC's receive address filter: our address, broadcast, a joined (or all) multicast
+    group, or anything in promiscuous mode."""
+    if dev.promiscuity or dev.flags & IFF_PROMISC:
+        return True
+    if dest[0] & 1:
+        return dest == dev.broadcast or bool(dev.flags & IFF_ALLMULTI) or bytes(dest) in dev.mc_list
+    return dest == dev.dev_addr
+
+
+def ether_rx(dev: NetDevice, wire: bytes) -> None:
+    """A frame arrives from the wire: FCS and length checks, address filter, then up the stack
+    (``eth_type_trans`` + ``netif_rx``), as a NIC's receive interrupt handler does."""
+    if not dev.up:
+        return
+    stats = dev.stats
+    if len(wire) < ETH_ZLEN + ETH_FCS_LEN:
+        stats.rx_length_errors += 1
+        stats.rx_errors += 1
+        return
+    frame = wire[:-ETH_FCS_LEN]
+    if ether_fcs(frame) != wire[-ETH_FCS_LEN:]:
+        stats.rx_crc_errors += 1
+        stats.rx_errors += 1
+        return
+    if len(frame) > dev.mtu + ETH_HLEN:
+        stats.rx_length_errors += 1
+        stats.rx_errors += 1
+        return
+    if not eth_rx_filter(dev, frame[:6]):
+        return
+    if frame[0] & 1 and frame[:6] != dev.broadcast:
+        stats.multicast += 1
+    skb = skb_from_frame(frame)
+    skb.protocol = eth_type_trans(skb, dev)
+    netif_rx(skb)

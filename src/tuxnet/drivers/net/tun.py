@@ -1,0 +1,173 @@
+"""A TUN device for tests (drivers/net/tun.c): IP packets go to a test harness instead of a wire.
+
+A TUN device has no link layer (``ARPHRD_NONE``, ``IFF_NOARP``, no ``header_ops``): the stack
+hands it bare IPv4 packets.  ``tun_net_xmit`` keeps each one, with the time it left, in the
+device's ``tx`` list and tells the ``on_xmit`` callback; ``tun_get_user`` is the other direction,
+a packet written by the harness, received through ``netif_rx`` as if it had come off a wire.
+
+As packetdrill configures its tun0 (``TUNSETOFFLOAD`` with ``TUN_F_TSO4``), the device takes TSO
+packets: a segment larger than the MTU leaves as one packet with its ``gso_size``, and the
+harness sees the packet TCP built.  ``ethtool -K tun0 tso off gso off`` is ``tun_set_tso``.
+
+``tc qdisc replace dev tun0 root fq`` puts the fq qdisc (net/sched/sch_fq.c) in front of the
+device, which tuxnet models where its effect shows, in ``tun_net_xmit``: fq marks the sending
+socket as paced by the qdisc (``SK_PACING_FQ``, so TCP stamps each segment with its Earliest
+Departure Time) and holds each packet of the flow until that time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.net.core.dev import (
+    ARPHRD_NONE,
+    ETH_P_IP,
+    IFF_MULTICAST,
+    IFF_NOARP,
+    IFF_POINTOPOINT,
+    IFF_RUNNING,
+    NETDEV_TX_OK,
+    NETIF_F_SG,
+    NETIF_F_TSO,
+    NetDevice,
+    NetDeviceOps,
+    Qdisc,
+    netif_rx,
+)
+from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+    from tuxnet.net.core.skbuff import SkBuff
+
+TUN_READQ_SIZE = 500  # the default txqueuelen of a tun device
+
+
+@dataclass
+class TunPacket:
+    """One packet the stack sent through the device: its bytes (from the IP header) and time (ns)."""
+
+    data: bytes
+    time: int
+    gso_size: int = 0
+
+
+SK_PACING_FQ = 2  # sk->sk_pacing_status when fq paces the socket
+
+
+class TunStruct:
+    """``struct tun_struct``: what the device keeps for the harness reading it, and the packets
+    an fq qdisc in front of it holds until their departure time."""
+
+    def __init__(self) -> None:
+        self.tx: list[TunPacket] = []
+        self.on_xmit: Callable[[TunPacket], None] | None = None
+        self.fq = False
+        self.fq_held: deque[tuple[int, TunPacket]] = deque()
+        self.fq_time_next_packet = 0
+        self.fq_timer: Any = None
+
+
+def tun_deliver(dev: NetDevice, pkt: TunPacket) -> None:
+    """The packet is now readable by the harness."""
+    tun: TunStruct = dev.priv
+    pkt.time = dev.nd_net.world.now
+    tun.tx.append(pkt)
+    if tun.on_xmit is not None:
+        tun.on_xmit(pkt)
+
+
+def fq_watchdog(dev: NetDevice) -> None:
+    """``fq``'s watchdog timer: release the packets whose departure time has come."""
+    tun: TunStruct = dev.priv
+    now = dev.nd_net.world.now
+    while tun.fq_held and tun.fq_held[0][0] <= now:
+        tun_deliver(dev, tun.fq_held.popleft()[1])
+    if tun.fq_held:
+        tun.fq_timer.mod(tun.fq_held[0][0])
+
+
+def tun_net_xmit(skb: SkBuff, dev: NetDevice) -> int:
+    """``tun_net_xmit``: queue the packet for the reader (the test harness).  Behind fq
+    (``fq_enqueue``/``fq_dequeue``), a packet leaves no earlier than its ``skb->tstamp``, and the
+    flow's packets keep their order."""
+    tun: TunStruct = dev.priv
+    data = skb.tobytes()
+    stats = dev.stats
+    stats.tx_packets += 1
+    stats.tx_bytes += len(data)
+    now = dev.nd_net.world.now
+    pkt = TunPacket(data, now, skb.gso_size)
+    if not tun.fq:
+        tun_deliver(dev, pkt)
+        return NETDEV_TX_OK
+    sk = skb.sk
+    if sk is not None and hasattr(sk, "sk_pacing_status"):
+        sk.sk_pacing_status = SK_PACING_FQ
+    release = max(skb.tstamp, tun.fq_time_next_packet)
+    tun.fq_time_next_packet = release
+    if release <= now and not tun.fq_held:
+        tun_deliver(dev, pkt)
+        return NETDEV_TX_OK
+    tun.fq_held.append((release, pkt))
+    if len(tun.fq_held) == 1:
+        tun.fq_timer.mod(release)
+    return NETDEV_TX_OK
+
+
+tun_netdev_ops = NetDeviceOps(tun_net_xmit)
+
+
+def tun_net_init(host: Host, name: str = "tun0", mtu: int = 1500) -> NetDevice:
+    """``tun_set_iff`` + ``tun_net_init``: create and register a TUN device (down until opened)."""
+    dev = NetDevice(
+        name, tun_netdev_ops, type=ARPHRD_NONE, mtu=mtu, dev_addr=b"", broadcast=b"",
+        flags=IFF_POINTOPOINT | IFF_NOARP | IFF_MULTICAST | IFF_RUNNING, tx_queue_len=TUN_READQ_SIZE,
+        hard_header_len=0, features=NETIF_F_SG | NETIF_F_TSO, header_ops=None,
+    )
+    tun = TunStruct()
+    tun.fq_timer = host.timer(fq_watchdog, dev)
+    dev.priv = tun
+    host.register_netdevice(dev)
+    return dev
+
+
+def tun_get_user(dev: NetDevice, data: bytes, gso_size: int = 0) -> int:
+    """``tun_get_user``: a packet written by the harness enters the stack (``netif_rx``).
+
+    ``gso_size`` is the ``virtio_net_hdr`` GSO size the writer gives (packetdrill's ``--mss``)."""
+    skb = skb_from_frame(data)
+    skb.dev = dev
+    skb.protocol = ETH_P_IP
+    skb.pkt_type = PACKET_HOST
+    skb.reset_mac_header()
+    skb.reset_network_header()
+    skb.gso_size = gso_size
+    return netif_rx(skb)
+
+
+def tun_set_tso(dev: NetDevice, on: bool) -> None:
+    """``ethtool -K DEV tso|gso on|off`` (``tun_set_features``).  tuxnet's TCP builds segments
+    larger than one MSS only for a TSO device, so turning either off gives MSS-sized segments."""
+    if on:
+        dev.features |= NETIF_F_TSO
+    else:
+        dev.features &= ~NETIF_F_TSO
+
+
+def tun_set_txqueue_limit(dev: NetDevice, limit: int | None) -> None:
+    """``tc qdisc add|replace|del dev DEV root pfifo [limit N]``: a pfifo of ``limit`` packets
+    (None restores the default qdisc, a pfifo of ``txqueuelen``)."""
+    dev.qdisc = Qdisc(dev, dev.tx_queue_len if limit is None else limit)
+    tun: TunStruct = dev.priv
+    tun.fq = False
+
+
+def tun_set_fq(dev: NetDevice) -> None:
+    """``tc qdisc add|replace dev DEV root fq``: pace the flows by their departure times."""
+    tun_set_txqueue_limit(dev, None)
+    tun: TunStruct = dev.priv
+    tun.fq = True

@@ -1,0 +1,420 @@
+"""Raw IPv4 sockets (net/ipv4/raw.c): ``socket(AF_INET, SOCK_RAW, protocol)``, as ping and
+traceroute use them.
+
+Every datagram of the socket's protocol that is delivered locally is also given, IP header
+included, to each matching raw socket (``raw_local_deliver`` → ``raw_v4_input``, called from
+``ip_local_deliver_finish`` before the protocol's own handler).  An ICMP socket can filter types
+with ``setsockopt(SOL_RAW, ICMP_FILTER, mask)``.  Sending: the user's bytes become the payload of
+an IPv4 datagram of the socket's protocol (``raw_sendmsg`` → ``ip_append_data`` path), or, with
+IP_HDRINCL (implied by IPPROTO_RAW), the user supplies the IP header (``raw_send_hdrinc``): the
+kernel fills in the total length, the checksum, and the source and identification when zero.
+The kernel does not compute ICMP checksums for raw sockets; the program does, as ping does.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import (
+    EACCES,
+    EADDRNOTAVAIL,
+    EAGAIN,
+    EDESTADDRREQ,
+    EINVAL,
+    EMSGSIZE,
+    ENETUNREACH,
+    ENOPROTOOPT,
+    EOPNOTSUPP,
+)
+from tuxnet.net.core.dev import ETH_P_IP
+from tuxnet.net.core.netfilter import NF_ACCEPT, NF_INET_LOCAL_OUT, nf_hook_slow
+from tuxnet.net.core.skbuff import SkBuff, alloc_skb
+from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock, sk_wait_event, sock_error, sock_rcvtimeo
+from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
+from tuxnet.net.ipv4.af_inet import (
+    inet_dgram_connect,
+    inet_getname,
+    inet_getsockopt,
+    inet_ioctl,
+    inet_poll,
+    inet_recvmsg,
+    inet_release,
+    inet_sendmsg,
+    inet_setsockopt,
+    inet_shutdown,
+    sock_no_accept,
+    sock_no_listen,
+)
+from tuxnet.net.ipv4.devinet import inet_addr_type
+from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
+from tuxnet.net.ipv4.ip_output import (
+    IP_DF,
+    IPPROTO_ICMP,
+    IPPROTO_RAW,
+    MAX_HEADER,
+    ip_build_header,
+    ip_select_ident,
+    ip_send_check,
+    ip_send_skb,
+)
+from tuxnet.net.ipv4.route import dst_mtu, dst_output, ip_route_output_key
+from tuxnet.net.socket import AF_INET, ProtoOps, Socket
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+SOL_RAW = 255
+ICMP_FILTER = 1
+MSG_OOB = 0x1
+MSG_PEEK = 0x2
+MSG_TRUNC = 0x20
+MSG_DONTWAIT = 0x40
+MSG_ERRQUEUE = 0x2000
+SIOCINQ = 0x541B
+SIOCOUTQ = 0x5411
+POLLIN = 0x001
+POLLOUT = 0x004
+POLLERR = 0x008
+POLLRDNORM = 0x040
+POLLWRNORM = 0x100
+TCP_ESTABLISHED = 1
+TCP_CLOSE = 7
+IPHDR_LEN = 20
+
+_addrs = struct.Struct("!II")
+
+
+class RawSock(Sock):
+    """``struct raw_sock``: the receive queue holds (datagram, source address) pairs."""
+
+    def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
+        super().__init__(host, prot, family, type, protocol)
+        self.sk_receive_queue: deque[Any] = deque()
+        self.icmp_filter = 0
+
+
+def raw_hashinfo(host: Host) -> dict[int, list[RawSock]]:
+    """``raw_v4_hashinfo`` of the namespace: the raw sockets by protocol (made on first use)."""
+    table = getattr(host, "raw_v4_hashinfo", None)
+    if table is None:
+        table = host.raw_v4_hashinfo = {}
+    return table
+
+
+def raw_v4_match(sk: RawSock, num: int, raddr: int, laddr: int, dif: int) -> bool:
+    """``raw_v4_match``: protocol, and the peer, local address and device when they are set."""
+    return sk.inet_num == num and not (sk.inet_daddr and sk.inet_daddr != raddr) and \
+        not (sk.inet_rcv_saddr and sk.inet_rcv_saddr != laddr) and \
+        not (sk.sk_bound_dev_if and sk.sk_bound_dev_if != dif)
+
+
+def icmp_filter(sk: RawSock, skb: SkBuff) -> bool:
+    """``icmp_filter``: is this ICMP type filtered out on ``sk``? (unknown types never are)"""
+    t = skb.transport_header
+    if t < 0 or t >= skb.tail:
+        return True
+    type = skb.buf[t]
+    return type < 32 and bool((1 << type) & sk.icmp_filter)
+
+
+def raw_local_deliver(host: Host, skb: SkBuff, protocol: int) -> bool:
+    """``raw_local_deliver`` → ``raw_v4_input``: a copy to every matching raw socket; True when
+    at least one matched (then the datagram counts as delivered even with no protocol handler)."""
+    table = getattr(host, "raw_v4_hashinfo", None)
+    if not table:
+        return False
+    socks = table.get(protocol)
+    if not socks:
+        return False
+    buf = skb.buf
+    nh = skb.network_header
+    saddr, daddr = _addrs.unpack_from(buf, nh + 12)
+    dif = skb.dev.ifindex if skb.dev is not None else 0
+    delivered = False
+    for sk in list(socks):
+        if not raw_v4_match(sk, protocol, saddr, daddr, dif):
+            continue
+        delivered = True
+        if protocol == IPPROTO_ICMP and icmp_filter(sk, skb):
+            continue
+        raw_rcv(sk, bytes(buf[nh:skb.tail]), saddr)
+    return delivered
+
+
+def raw_rcv(sk: RawSock, datagram: bytes, saddr: int) -> None:
+    """``raw_rcv`` → ``raw_rcv_skb`` → ``sock_queue_rcv_skb``: queue unless the buffer is full."""
+    if sk.sk_rmem_alloc >= sk.sk_rcvbuf:
+        sk.host.mib.Ip["InDiscards"] += 1
+        return
+    sk.sk_receive_queue.append((datagram, saddr))
+    sk.sk_rmem_alloc += len(datagram)
+    sk.sk_data_ready()
+
+
+# -- sending -------------------------------------------------------------------------------------
+
+def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any) -> int:
+    """``raw_send_hdrinc``: the user's own IP header, completed and checksummed."""
+    host = sk.host
+    length = len(data)
+    if length > rt.dev.mtu:
+        return -EMSGSIZE
+    if length < IPHDR_LEN:
+        return -EINVAL
+    skb = alloc_skb(length, MAX_HEADER)
+    skb.put_data(data)
+    d = skb.data
+    buf = skb.buf
+    skb.network_header = d
+    ihl = (buf[d] & 0x0F) * 4
+    if ihl > length:
+        return -EINVAL
+    if ihl >= IPHDR_LEN:
+        if not _addrs.unpack_from(buf, d + 12)[0]:
+            struct.pack_into("!I", buf, d + 12, rt.saddr)
+        struct.pack_into("!H", buf, d + 2, length)
+        if not (buf[d + 4] or buf[d + 5]):
+            struct.pack_into("!H", buf, d + 4, ip_select_ident(host, None, False))
+        ip_send_check(buf, d)
+        skb.transport_header = d + ihl
+        if buf[d + 9] == IPPROTO_ICMP and length >= ihl + 8:
+            icmp_out_count(host, buf[d + ihl])
+    skb.dst = rt
+    skb.sk = sk
+    skb.protocol = ETH_P_IP
+    host.mib.Ip["OutRequests"] += 1
+    if host.nf_hooks[NF_INET_LOCAL_OUT] and \
+            nf_hook_slow(host, NF_INET_LOCAL_OUT, sk, skb, None, rt.dev) != NF_ACCEPT:
+        return 0
+    return dst_output(host, sk, skb)
+
+
+def icmp_out_count(host: Host, type: int) -> None:
+    """``icmp_out_count``: an ICMP message sent (by a raw socket) counts in the ICMP MIB."""
+    from tuxnet.net.ipv4.icmp import _OUT_COUNTERS
+
+    mib = host.mib.Icmp
+    mib["OutMsgs"] += 1
+    counter = _OUT_COUNTERS.get(type)
+    if counter:
+        mib[counter] += 1
+    host.mib.IcmpMsg[f"OutType{type}"] += 1
+
+
+def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
+    """``raw_sendmsg``: route, then either the user's header or ours around the user's bytes."""
+    host = sk.host
+    if size > 0xFFFF:
+        return -EMSGSIZE
+    if msg.msg_flags & MSG_OOB:
+        return -EOPNOTSUPP
+    if msg.msg_name is not None:
+        daddr = msg.msg_name[1]
+    else:
+        if sk.sk_state != TCP_ESTABLISHED:
+            return -EDESTADDRREQ
+        daddr = sk.inet_daddr
+    data = b"".join(bytes(b) for b in msg.msg_iov)
+    rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+    if isinstance(rt, int):
+        if rt == -ENETUNREACH:
+            host.mib.Ip["OutNoRoutes"] += 1
+        return rt
+    if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
+        return -EACCES
+    if sk.hdrincl:
+        err = raw_send_hdrinc(sk, data, rt)
+        return err if err < 0 else size
+    skb = alloc_skb(len(data), MAX_HEADER)
+    skb.put_data(data)
+    skb.transport_header = skb.data
+    skb.dst = rt
+    skb.sk = sk
+    saddr = sk.inet_saddr or rt.saddr
+    ttl = 1 if ipv4_is_multicast(daddr) else sk.uc_ttl
+    # __ip_make_skb with IP_PMTUDISC_WANT: DF when the datagram fits, else fragment.
+    df = sk.pmtudisc and len(data) + IPHDR_LEN <= dst_mtu(rt)
+    ip_build_header(host, sk, skb, saddr, daddr, sk.sk_protocol, ttl, sk.tos, False)
+    if df:
+        skb.buf[skb.network_header + 6] |= IP_DF >> 8
+    if sk.sk_protocol == IPPROTO_ICMP and data:
+        icmp_out_count(host, data[0])
+    err = ip_send_skb(host, sk, skb)
+    return err if err < 0 else size
+
+
+# -- receiving -----------------------------------------------------------------------------------
+
+def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
+    """``raw_recvmsg``: one datagram, IP header first; MSG_TRUNC in ``msg_flags`` when cut."""
+    if flags & MSG_OOB:
+        return -EOPNOTSUPP
+    if flags & MSG_ERRQUEUE:
+        return -EAGAIN
+    lock_sock(sk)
+    try:
+        timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
+        while not sk.sk_receive_queue:
+            err = sock_error(sk)
+            if err:
+                return err
+            if sk.sk_shutdown & 1:
+                return b""
+            if not timeo:
+                return -EAGAIN
+            timeo = sk_wait_event(sk, timeo, lambda: sk.sk_receive_queue or sk.sk_err or sk.sk_shutdown & 1)
+        datagram, saddr = sk.sk_receive_queue[0]
+        if not flags & MSG_PEEK:
+            sk.sk_receive_queue.popleft()
+            sk.sk_rmem_alloc -= len(datagram)
+        if len(datagram) > size:
+            msg.msg_flags |= MSG_TRUNC
+        msg.msg_name = (in_ntoa(saddr), 0)
+        return datagram[:size]
+    finally:
+        release_sock(sk)
+
+
+# -- the rest of raw_prot and inet_sockraw_ops -----------------------------------------------------
+
+def raw_init(sk: RawSock) -> None:
+    """``inet_create`` for SOCK_RAW: the protocol number is the socket's "port"; IPPROTO_RAW
+    implies IP_HDRINCL; the socket goes in the hash (``raw_hash_sk``)."""
+    sk.inet_num = sk.sk_protocol
+    if sk.sk_protocol == IPPROTO_RAW:
+        sk.hdrincl = True
+    raw_hashinfo(sk.host).setdefault(sk.inet_num, []).append(sk)
+
+
+def raw_close(sk: RawSock, timeout: int) -> None:
+    """``raw_close``: out of the hash (``raw_unhash_sk``)."""
+    socks = raw_hashinfo(sk.host).get(sk.inet_num)
+    if socks and sk in socks:
+        socks.remove(sk)
+    sk.sk_receive_queue.clear()
+    sk.sk_rmem_alloc = 0
+    sk.sk_state = TCP_CLOSE
+
+
+def raw_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
+    """``raw_bind``: only a local, broadcast or multicast address (or any)."""
+    family, ip, _ = addr
+    if family != AF_INET:
+        return -EINVAL
+    sk = sock.sk
+    if ip and inet_addr_type(sk.host, ip) not in (RTN_LOCAL, RTN_BROADCAST) and not ipv4_is_multicast(ip):
+        return -EADDRNOTAVAIL
+    sk.inet_rcv_saddr = sk.inet_saddr = ip
+    if inet_addr_type(sk.host, ip) == RTN_BROADCAST or ipv4_is_multicast(ip):
+        sk.inet_saddr = 0
+    sk.dst_cache = None
+    return 0
+
+
+def raw_connect(sk: RawSock, daddr: int, dport: int) -> int:
+    """``ip4_datagram_connect``: fix the peer and choose the source address."""
+    rt = ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+    if isinstance(rt, int):
+        return rt
+    if rt.rt_type == RTN_BROADCAST and not sk.sk_broadcast:
+        return -EACCES
+    if not sk.inet_saddr:
+        sk.inet_saddr = rt.saddr
+    if not sk.inet_rcv_saddr:
+        sk.inet_rcv_saddr = rt.saddr
+    sk.inet_daddr = daddr
+    sk.sk_state = TCP_ESTABLISHED
+    sk.dst_cache = rt
+    return 0
+
+
+def raw_disconnect(sk: RawSock, flags: int) -> int:
+    """``__udp_disconnect`` (raw uses it too)."""
+    sk.sk_state = TCP_CLOSE
+    sk.inet_daddr = 0
+    sk.dst_cache = None
+    return 0
+
+
+def raw_poll(sk: RawSock) -> int:
+    mask = POLLOUT | POLLWRNORM
+    if sk.sk_receive_queue:
+        mask |= POLLIN | POLLRDNORM
+    if sk.sk_err:
+        mask |= POLLERR
+    return mask
+
+
+def raw_ioctl(sk: RawSock, cmd: int) -> int:
+    """``raw_ioctl``: SIOCINQ is the size of the next datagram, SIOCOUTQ is 0."""
+    if cmd == SIOCINQ:
+        q = sk.sk_receive_queue
+        return len(q[0][0]) if q else 0
+    if cmd == SIOCOUTQ:
+        return 0
+    return -ENOPROTOOPT
+
+
+def raw_shutdown(sk: RawSock, how: int) -> None:
+    sk.sk_data_ready()
+
+
+def raw_no_opt(sk: RawSock, optname: int, optval: Any = None) -> int:
+    return -ENOPROTOOPT
+
+
+def raw_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
+    """``raw_setsockopt``: SOL_RAW/ICMP_FILTER on an ICMP socket; other levels as any inet socket."""
+    if level != SOL_RAW:
+        return inet_setsockopt(sock, level, optname, optval)
+    sk = sock.sk
+    if optname != ICMP_FILTER or sk.inet_num != IPPROTO_ICMP:
+        return -EOPNOTSUPP if optname == ICMP_FILTER else -ENOPROTOOPT
+    if isinstance(optval, bytes | bytearray):
+        if len(optval) < 4:
+            return -EINVAL
+        optval = int.from_bytes(optval[:4], "little")
+    if not isinstance(optval, int):
+        return -EINVAL
+    sk.icmp_filter = optval & 0xFFFFFFFF
+    return 0
+
+
+def raw_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
+    """``raw_getsockopt``: the ICMP filter as its 4 octets."""
+    if level != SOL_RAW:
+        return inet_getsockopt(sock, level, optname)
+    sk = sock.sk
+    if optname != ICMP_FILTER or sk.inet_num != IPPROTO_ICMP:
+        return -EOPNOTSUPP if optname == ICMP_FILTER else -ENOPROTOOPT
+    return sk.icmp_filter.to_bytes(4, "little")
+
+
+raw_prot = Proto(
+    "RAW",
+    close=raw_close,
+    connect=raw_connect,
+    disconnect=raw_disconnect,
+    accept=None,
+    ioctl=raw_ioctl,
+    init=raw_init,
+    shutdown=raw_shutdown,
+    setsockopt=raw_no_opt,
+    getsockopt=raw_no_opt,
+    sendmsg=raw_sendmsg,
+    recvmsg=raw_recvmsg,
+    backlog_rcv=None,
+    poll=raw_poll,
+    listen=None,
+    get_port=raw_no_opt,
+    sock_class=RawSock,
+)
+
+inet_sockraw_ops = ProtoOps(
+    "inet_sockraw_ops", family=AF_INET, release=inet_release, bind=raw_bind, connect=inet_dgram_connect,
+    accept=sock_no_accept, getname=inet_getname, poll=inet_poll, ioctl=inet_ioctl, listen=sock_no_listen,
+    shutdown=inet_shutdown, setsockopt=raw_setsockopt, getsockopt=raw_getsockopt,
+    sendmsg=inet_sendmsg, recvmsg=inet_recvmsg,
+)

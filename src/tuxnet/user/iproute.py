@@ -1,0 +1,302 @@
+"""The ``ip`` command of iproute2, for tuxnet hosts: ``ip addr``, ``ip link`` (``-s``, ``-s -s``),
+``ip route`` (show, add, del, get) and ``ip neigh`` (show, add, flush), printing what iproute2
+prints.
+
+``ip(host, "route add default via 10.0.1.254")`` runs a command from Python and returns its
+output; ``ip_main`` is the same as a program run on a host (``host.spawn(ip_main, ["-s", "link"])``).
+Errors raise ``IpError`` with iproute2's message.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+from tuxnet.net.core.dev import ARPHRD_LOOPBACK, IFF_UP, NetDevice
+from tuxnet.net.core.neighbour import (
+    NUD_NAMES,
+    NUD_NOARP,
+    NUD_PERMANENT,
+    NUD_REACHABLE,
+    NUD_STALE,
+    NUD_VALID,
+    neigh_add,
+    neigh_flush_dev,
+)
+from tuxnet.net.core.utils import in_aton, in_ntoa
+from tuxnet.net.ethernet.eth import format_mac, parse_mac
+from tuxnet.net.ipv4.fib import RTN_BLACKHOLE, RTN_LOCAL, RTN_PROHIBIT, RTN_UNICAST, RTN_UNREACHABLE, format_routes
+from tuxnet.net.ipv4.fib import ip_route_add as fib_route_add
+from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
+from tuxnet.net.ipv4.route import ip_route_output_key
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+_FLAG_NAMES = ((0x8, "LOOPBACK"), (0x2, "BROADCAST"), (0x10, "POINTOPOINT"), (0x1000, "MULTICAST"),
+               (0x80, "NOARP"), (0x200, "ALLMULTI"), (0x100, "PROMISC"))
+_ROUTE_TYPES = {"unreachable": RTN_UNREACHABLE, "blackhole": RTN_BLACKHOLE, "prohibit": RTN_PROHIBIT,
+                "unicast": RTN_UNICAST}
+_NUD_BY_NAME = {"permanent": NUD_PERMANENT, "reachable": NUD_REACHABLE, "stale": NUD_STALE, "noarp": NUD_NOARP}
+
+
+class IpError(ValueError):
+    """An ``ip`` command failed; the message is iproute2's."""
+
+
+# -- ip link ---------------------------------------------------------------------------------------
+
+def _flags(dev: NetDevice) -> str:
+    names = []
+    if dev.flags & IFF_UP and not dev.carrier:
+        names.append("NO-CARRIER")
+    names += [name for bit, name in _FLAG_NAMES if dev.flags & bit]
+    if dev.flags & IFF_UP:
+        names.append("UP")
+        if dev.carrier:
+            names.append("LOWER_UP")
+    return ",".join(names)
+
+
+def _link_lines(host: Host, dev: NetDevice, mode: bool) -> list[str]:
+    qdisc = "noqueue" if dev.qdisc is None else host.sysctl["net.core.default_qdisc"]
+    head = f"{dev.ifindex}: {dev.name}: <{_flags(dev)}> mtu {dev.mtu} qdisc {qdisc} state {dev.operstate()}"
+    head += " mode DEFAULT group default" if mode else " group default"
+    if dev.tx_queue_len:
+        head += f" qlen {dev.tx_queue_len}"
+    if dev.type == ARPHRD_LOOPBACK:
+        return [head, f"    link/loopback {format_mac(dev.dev_addr)} brd {format_mac(bytes(dev.addr_len))}"]
+    return [head, f"    link/ether {format_mac(dev.dev_addr)} brd {format_mac(dev.broadcast)}"]
+
+
+def _stats_lines(dev: NetDevice, level: int) -> list[str]:
+    s = dev.stats
+    lines = ["    RX:  bytes packets errors dropped  missed   mcast",
+             f"    {s.rx_bytes:>10}{s.rx_packets:>8}{s.rx_errors:>7}{s.rx_dropped:>8}{s.rx_missed_errors:>8}"
+             f"{s.multicast:>8}"]
+    if level > 1:
+        lines += ["    RX errors:  length    crc   frame    fifo overrun",
+                  f"    {'':>10}{s.rx_length_errors:>8}{s.rx_crc_errors:>7}{s.rx_frame_errors:>8}"
+                  f"{s.rx_fifo_errors:>8}{s.rx_over_errors:>8}"]
+    lines += ["    TX:  bytes packets errors dropped carrier collsns",
+              f"    {s.tx_bytes:>10}{s.tx_packets:>8}{s.tx_errors:>7}{s.tx_dropped:>8}{s.tx_carrier_errors:>8}"
+              f"{s.collisions:>8}"]
+    if level > 1:
+        lines += ["    TX errors: aborted   fifo  window heartbt transns",
+                  f"    {'':>10}{s.tx_aborted_errors:>8}{s.tx_fifo_errors:>7}{s.tx_window_errors:>8}"
+                  f"{s.tx_heartbeat_errors:>8}{0:>8}"]
+    return lines
+
+
+def _devices(host: Host, name: str | None) -> list[NetDevice]:
+    if name is None:
+        return sorted(host.devices.values(), key=lambda d: d.ifindex)
+    if name not in host.devices:
+        raise IpError(f'Device "{name}" does not exist.')
+    return [host.devices[name]]
+
+
+def ip_link_show(host: Host, dev: str | None = None, stats: int = 0) -> str:
+    """``ip [-s [-s]] link show [DEV]``."""
+    lines = []
+    for d in _devices(host, dev):
+        lines += _link_lines(host, d, True)
+        if stats:
+            lines += _stats_lines(d, stats)
+    return "".join(line + "\n" for line in lines)
+
+
+def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0) -> str:
+    """``ip [-s] addr show [DEV]``."""
+    lines = []
+    for d in _devices(host, dev):
+        lines += _link_lines(host, d, False)
+        if d.ip_ptr is not None:
+            for ifa in d.ip_ptr.ifa_list:
+                lines.append("    " + ifa.format())
+                lines.append("       valid_lft forever preferred_lft forever")
+        if stats:
+            lines += _stats_lines(d, stats)
+    return "".join(line + "\n" for line in lines)
+
+
+# -- ip neigh --------------------------------------------------------------------------------------
+
+def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False) -> str:
+    """``ip neigh show [dev DEV] [nud all]``: NOARP entries only with ``nud all``, as iproute2."""
+    devs = {d.ifindex for d in _devices(host, dev)}
+    lines = []
+    for n in host.arp_tbl.entries.values():
+        if n.dev.ifindex not in devs or (n.nud_state & NUD_NOARP and not show_all):
+            continue
+        parts = [in_ntoa(n.primary_key)]
+        if dev is None:
+            parts += ["dev", n.dev.name]
+        if n.nud_state & NUD_VALID:
+            parts += ["lladdr", format_mac(n.ha)]
+        parts.append(NUD_NAMES.get(n.nud_state, hex(n.nud_state)))
+        lines.append(" ".join(parts))
+    return "".join(line + "\n" for line in lines)
+
+
+# -- ip route --------------------------------------------------------------------------------------
+
+def ip_route_get(host: Host, addr: str) -> str:
+    """``ip route get ADDR``."""
+    daddr = in_aton(addr)
+    rt = ip_route_output_key(host, daddr)
+    if isinstance(rt, int):
+        raise IpError("RTNETLINK answers: Network is unreachable")
+    if rt.rt_type == RTN_LOCAL:
+        return f"local {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0\n    cache <local>\n"
+    via = f" via {in_ntoa(rt.gw)}" if rt.gw else ""
+    return f"{addr}{via} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0\n    cache\n"
+
+
+def _route_add(host: Host, args: list[str]) -> None:
+    if not args:
+        raise IpError("Error: either \"to\" is duplicate, or \"add\" is a garbage.")
+    rtype = RTN_UNICAST
+    if args[0] in _ROUTE_TYPES:
+        rtype = _ROUTE_TYPES[args.pop(0)]
+    if not args:
+        raise IpError("Error: an IP prefix is expected.")
+    dst = args.pop(0)
+    opts: dict[str, str] = {}
+    while args:
+        key = args.pop(0)
+        if key not in ("via", "dev", "metric", "src", "mtu", "proto", "scope") or not args:
+            raise IpError(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
+        opts[key] = args.pop(0)
+    try:
+        fib_route_add(host, dst, via=opts.get("via"), dev=opts.get("dev"), metric=int(opts.get("metric", 0)),
+                      src=opts.get("src"), mtu=int(opts.get("mtu", 0)), type=rtype)
+    except FileExistsError as e:
+        raise IpError(str(e)) from None
+
+
+def _neigh_add(host: Host, args: list[str]) -> None:
+    addr = args.pop(0) if args else ""
+    opts: dict[str, str] = {}
+    while args:
+        key = args.pop(0)
+        if key not in ("lladdr", "dev", "nud") or not args:
+            raise IpError(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
+        opts[key] = args.pop(0)
+    if "dev" not in opts or "lladdr" not in opts:
+        raise IpError("Device and destination are required arguments.")
+    state = _NUD_BY_NAME.get(opts.get("nud", "permanent"))
+    if state is None:
+        raise IpError(f'Error: argument "{opts["nud"]}" is wrong: nud state is bad')
+    neigh_add(host.arp_tbl, in_aton(addr), host.dev(opts["dev"]), parse_mac(opts["lladdr"]), state)
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+def _match(word: str, full: str) -> bool:
+    """iproute2's ``matches``: any prefix of the full word."""
+    return bool(word) and full.startswith(word)
+
+
+def _dev_arg(args: list[str]) -> str | None:
+    if not args:
+        return None
+    if args[0] == "dev":
+        if len(args) < 2:
+            raise IpError('Command line is not complete. Try option "help"')
+        return args[1]
+    return args[0]
+
+
+def ip(host: Host, argv: str | list[str]) -> str:
+    """Run one ``ip`` command on ``host``; returns its output."""
+    args = shlex.split(argv) if isinstance(argv, str) else list(argv)
+    stats = 0
+    while args and args[0].startswith("-"):
+        opt = args.pop(0)
+        if opt in ("-s", "-stats", "-statistics"):
+            stats += 1
+        elif opt not in ("-4", "-n"):
+            raise IpError(f'Option "{opt}" is unknown, try "ip -help".')
+    if not args:
+        raise IpError("Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }")
+    obj = args.pop(0)
+    cmd = args.pop(0) if args else "show"
+    try:
+        if _match(obj, "address"):
+            if cmd in ("show", "list", "ls", "lst", "s"):
+                return ip_addr_show(host, _dev_arg(args), stats)
+            if cmd == "add" and len(args) == 3 and args[1] == "dev":
+                host.ip_addr_add(args[2], args[0])
+                return ""
+        elif _match(obj, "link"):
+            if cmd in ("show", "list", "ls", "lst", "s"):
+                return ip_link_show(host, _dev_arg(args), stats)
+            if cmd == "set" and args:
+                return _link_set(host, args)
+        elif _match(obj, "route"):
+            if cmd in ("show", "list", "ls", "lst", "s"):
+                table = args[1] if len(args) == 2 and args[0] == "table" else "main"
+                return format_routes(host, table)
+            if cmd == "add":
+                _route_add(host, args)
+                return ""
+            if cmd in ("del", "delete") and args:
+                fib_route_del(host, args[0])
+                return ""
+            if cmd == "get" and args:
+                return ip_route_get(host, args[0])
+        elif _match(obj, "neighbour") or _match(obj, "neighbor"):
+            if cmd in ("show", "list", "ls", "lst", "s"):
+                show_all = args[-2:] == ["nud", "all"]
+                return ip_neigh_show(host, _dev_arg(args[:-2] if show_all else args), show_all)
+            if cmd == "add":
+                _neigh_add(host, args)
+                return ""
+            if cmd == "flush" and args:
+                neigh_flush_dev(host.arp_tbl, host.dev(_dev_arg(args)), True)
+                return ""
+        else:
+            raise IpError(f'Object "{obj}" is unknown, try "ip help".')
+    except IpError:
+        raise
+    except (ValueError, OSError) as e:
+        raise IpError(str(e)) from None
+    raise IpError(f'Command "{cmd}" is unknown, try "ip {obj} help".')
+
+
+def _link_set(host: Host, args: list[str]) -> str:
+    name = _dev_arg(args)
+    rest = args[2:] if args[0] == "dev" else args[1:]
+    dev = host.dev(name)
+    while rest:
+        word = rest.pop(0)
+        if word == "up":
+            host.dev_open(dev)
+        elif word == "down":
+            host.dev_close(dev)
+        elif word == "mtu" and rest:
+            mtu = int(rest.pop(0))
+            if not dev.min_mtu <= mtu <= dev.max_mtu:
+                raise IpError("Error: mtu less than device minimum." if mtu < dev.min_mtu
+                              else "Error: mtu greater than device maximum.")
+            dev.mtu = mtu
+        else:
+            raise IpError(f'Error: either "dev" is duplicate, or "{word}" is a garbage.')
+    return ""
+
+
+def ip_main(argv: list[str]) -> int:
+    """``ip`` as a program on a host: prints the output (or the error, exit status 2 or 1)."""
+    from tuxnet.kernel.sched import current
+    from tuxnet.user import libc
+
+    try:
+        out = ip(current().host, argv)
+    except IpError as e:
+        libc.printf("%s\n", str(e))
+        return 2 if str(e).startswith(("Error", "Command", "Object", "Option", "Usage")) else 1
+    if out:
+        libc.printf("%s", out)
+    return 0
+

@@ -1,0 +1,532 @@
+"""DNS programs (RFC 1034, RFC 1035): ``named``, an authoritative name server that can forward
+what it is not authoritative for, and ``dns``, the course's lookup command.
+
+``named`` serves zones loaded from RFC 1035 master files (dnspython's zone parser) over UDP and
+TCP on port 53.  Lookups follow RFC 1034 §4.3.2: referrals at zone cuts, CNAME chains followed
+inside the served zones, wildcards (RFC 4592), NXDOMAIN and NODATA answered with the zone's SOA
+whose TTL is the negative-caching TTL (RFC 2308 §3), and additional-section addresses for NS and MX
+targets.  A UDP answer larger than 512 octets, or than the EDNS payload the query advertises
+(RFC 6891 §6.2.5), is truncated with TC set.  Malformed queries get FORMERR when their header can be
+read and are dropped otherwise; responses are never answered.
+
+Each TCP connection (RFC 7766) and each forwarded UDP query is served by a forked child, so a slow
+client or a slow upstream holds up nobody else; TCP connections close after BIND's 30 s initial
+and idle timeouts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.zone
+
+from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
+from tuxnet.user import libc
+from tuxnet.user.resolv import ResolverError, ResState, res_mkquery, res_ninit, res_nsend
+
+DNS_PORT = 53
+UDP_PAYLOAD_NO_EDNS = 512          # RFC 1035 §4.2.1
+OUR_EDNS_PAYLOAD = 1232            # the DNS flag day 2020 value BIND and others default to
+TCP_INITIAL_TIMEOUT = 30.0         # BIND tcp-initial-timeout
+TCP_IDLE_TIMEOUT = 30.0            # BIND tcp-idle-timeout
+TCP_CLIENTS = 150                  # BIND tcp-clients
+RECURSIVE_CLIENTS = 1000           # BIND recursive-clients
+MAX_CHAIN = 16                     # CNAMEs followed in one answer (loop protection, RFC 1034 §3.6.2)
+SOL_SOCKET = 1
+SO_REUSEADDR = 2
+LISTEN_BACKLOG = 128
+
+IN = dns.rdataclass.IN
+SOA = dns.rdatatype.SOA
+NS = dns.rdatatype.NS
+CNAME = dns.rdatatype.CNAME
+A = dns.rdatatype.A
+AAAA = dns.rdatatype.AAAA
+ANY = dns.rdatatype.ANY
+MX = dns.rdatatype.MX
+SRV = dns.rdatatype.SRV
+_NO_TRANSFER = (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
+_WILD = dns.name.Name((b"*",))
+
+
+def load_zone(text: str, origin: str) -> dns.zone.Zone:
+    """A zone from RFC 1035 master-file text, names kept absolute; the origin must have its SOA
+    and NS records (dnspython's ``check_origin``)."""
+    return dns.zone.from_text(text, origin=origin, relativize=False, check_origin=True)
+
+
+class Authority:
+    """The zones a server is authoritative for, and the RFC 1034 §4.3.2 lookup in them."""
+
+    def __init__(self, zones: Iterable[dns.zone.Zone]) -> None:
+        self.zones = {z.origin: z for z in zones}
+
+    def zone_for(self, name: dns.name.Name) -> dns.zone.Zone | None:
+        """The zone nearest to ``name``: the longest origin ``name`` is a subdomain of."""
+        best = None
+        for origin, zone in self.zones.items():
+            if name.is_subdomain(origin) and (best is None or len(origin) > len(best.origin)):
+                best = zone
+        return best
+
+    @staticmethod
+    def _cut(zone: dns.zone.Zone, name: dns.name.Name) -> dns.name.Name | None:
+        """The highest zone cut (NS records below the apex) at or above ``name`` (step 3b)."""
+        labels = len(name) - len(zone.origin)
+        for i in range(labels - 1, -1, -1):
+            ancestor = name.split(len(name) - i)[1]
+            node = zone.get_node(ancestor)
+            if node is not None and node.get_rdataset(IN, NS) is not None:
+                return ancestor
+        return None
+
+    @staticmethod
+    def _exists(zone: dns.zone.Zone, name: dns.name.Name) -> bool:
+        """A node or an empty non-terminal (a name with descendants but no records, RFC 8020)."""
+        return name in zone.nodes or any(n.is_subdomain(name) for n in zone.nodes)
+
+    def _wildcard(self, zone: dns.zone.Zone, name: dns.name.Name) -> Any:
+        """The wildcard node that synthesizes ``name`` (RFC 4592 §3.3.1): ``*`` below the closest
+        encloser, if there is one."""
+        encloser = name.parent()
+        while encloser != zone.origin and not self._exists(zone, encloser):
+            encloser = encloser.parent()
+        return zone.get_node(_WILD.concatenate(encloser))
+
+    @staticmethod
+    def _negative_soa(zone: dns.zone.Zone) -> dns.rrset.RRset:
+        """The SOA for the authority section of a negative answer, its TTL the lesser of its own
+        and its MINIMUM field (RFC 2308 §3)."""
+        soa = zone.get_rdataset(zone.origin, SOA)
+        rrset = dns.rrset.RRset(zone.origin, IN, SOA)
+        rrset.update(soa)
+        rrset.ttl = min(soa.ttl, soa[0].minimum)
+        return rrset
+
+    @staticmethod
+    def _add(section: list[dns.rrset.RRset], owner: dns.name.Name, rdataset: Any) -> None:
+        for rrset in section:
+            if rrset.name == owner and rrset.rdtype == rdataset.rdtype:
+                return
+        rrset = dns.rrset.RRset(owner, IN, rdataset.rdtype)
+        rrset.update(rdataset)
+        section.append(rrset)
+
+    def _additional(self, response: dns.message.Message, targets: Iterable[dns.name.Name]) -> None:
+        """Step 6: addresses of NS, MX and SRV targets that are in our zones."""
+        for target in targets:
+            zone = self.zone_for(target)
+            node = zone.get_node(target) if zone is not None else None
+            if node is None:
+                continue
+            for rdtype in (A, AAAA):
+                rds = node.get_rdataset(IN, rdtype)
+                if rds is not None:
+                    self._add(response.additional, target, rds)
+
+    @staticmethod
+    def _targets(rdataset: Any) -> list[dns.name.Name]:
+        if rdataset.rdtype == NS:
+            return [rd.target for rd in rdataset]
+        if rdataset.rdtype == MX:
+            return [rd.exchange for rd in rdataset]
+        if rdataset.rdtype == SRV:
+            return [rd.target for rd in rdataset]
+        return []
+
+    def lookup(self, response: dns.message.Message, qname: dns.name.Name, qtype: int) -> bool:
+        """Fill ``response`` from the zones; False when ``qname`` is in none of them."""
+        zone = self.zone_for(qname)
+        if zone is None:
+            return False
+        response.flags |= dns.flags.AA
+        seen: set[dns.name.Name] = set()
+        name = qname
+        while True:
+            seen.add(name)
+            cut = self._cut(zone, name)
+            if cut is not None:
+                # Step 3b: a referral to the child zone's servers, with glue; not authoritative.
+                if name == qname:
+                    response.flags &= ~dns.flags.AA
+                ns = zone.get_node(cut).get_rdataset(IN, NS)
+                self._add(response.authority, cut, ns)
+                self._additional(response, self._targets(ns))
+                return True
+            node = zone.get_node(name)
+            if node is None and not self._exists(zone, name):
+                node = self._wildcard(zone, name)
+                if node is None:
+                    response.set_rcode(dns.rcode.NXDOMAIN)
+                    self._add(response.authority, zone.origin, self._negative_soa(zone))
+                    return True
+            rdatasets = [] if node is None else [r for r in node.rdatasets if r.rdclass == IN]
+            if qtype == ANY:
+                matched = rdatasets
+            else:
+                matched = [r for r in rdatasets if r.rdtype == qtype]
+            if matched:
+                for rds in matched:
+                    self._add(response.answer, name, rds)
+                    self._additional(response, self._targets(rds))
+                return True
+            cname = next((r for r in rdatasets if r.rdtype == CNAME), None)
+            if cname is None:
+                # NODATA (RFC 2308 §2.2): NOERROR, no answer, the SOA in the authority section.
+                self._add(response.authority, zone.origin, self._negative_soa(zone))
+                return True
+            # Step 3a: the alias, then the lookup goes on with its target.
+            self._add(response.answer, name, cname)
+            name = cname[0].target
+            zone = self.zone_for(name)
+            if zone is None or name in seen or len(seen) >= MAX_CHAIN:
+                return True
+
+
+def formerr(wire: bytes) -> bytes | None:
+    """A FORMERR answer to a query that cannot be parsed (RFC 1035 §4.1.1): the header's ID,
+    opcode and RD, QR set, no sections.  None when even the header is missing, or when the message
+    is itself a response (answering responses could loop between servers)."""
+    if len(wire) < 12 or wire[2] & 0x80:
+        return None
+    flags = 0x8000 | (wire[2] & 0x79) << 8 | dns.rcode.FORMERR
+    return wire[:2] + flags.to_bytes(2, "big") + bytes(8)
+
+
+class NameServer:
+    """The answering logic shared by the UDP loop and the TCP children."""
+
+    def __init__(self, zones: Iterable[dns.zone.Zone], forwarders: Sequence[str] = ()) -> None:
+        self.authority = Authority(zones)
+        self.forwarders = list(forwarders)
+
+    def _response(self, query: dns.message.Message) -> dns.message.Message:
+        return dns.message.make_response(query, recursion_available=bool(self.forwarders),
+                                         our_payload=OUR_EDNS_PAYLOAD)
+
+    def servfail(self, query: dns.message.Message) -> dns.message.Message:
+        """SERVFAIL: the server cannot answer now (too many queries being forwarded)."""
+        response = self._response(query)
+        response.set_rcode(dns.rcode.SERVFAIL)
+        return response
+
+    def answer(self, query: dns.message.Message) -> dns.message.Message | None:
+        """The response from our zones, or None when the query must be forwarded."""
+        response = self._response(query)
+        if query.edns > 0:
+            response.set_rcode(dns.rcode.BADVERS)  # RFC 6891 §6.1.3
+            return response
+        if query.opcode() != dns.opcode.QUERY:
+            response.set_rcode(dns.rcode.NOTIMP)
+            return response
+        if len(query.question) != 1:
+            response.set_rcode(dns.rcode.FORMERR)
+            return response
+        q = query.question[0]
+        if q.rdclass != IN or q.rdtype in _NO_TRANSFER:
+            response.set_rcode(dns.rcode.REFUSED)
+            return response
+        if self.authority.lookup(response, q.name, q.rdtype):
+            return response
+        if self.forwarders and query.flags & dns.flags.RD:
+            return None
+        response.set_rcode(dns.rcode.REFUSED)
+        return response
+
+    def forward(self, query: dns.message.Message) -> dns.message.Message:
+        """Ask the forwarders (UDP, TCP when truncated, glibc's timeouts) and relay their answer,
+        not authoritative; SERVFAIL when none answers."""
+        response = self._response(query)
+        q = query.question[0]
+        state = ResState(nameservers=self.forwarders)
+        upstream = res_mkquery(state, q.name, q.rdtype)
+        upstream.use_edns(0, payload=OUR_EDNS_PAYLOAD)
+        try:
+            answer = res_nsend(state, [upstream])[0]
+        except ResolverError:
+            return self.servfail(query)
+        response.set_rcode(answer.rcode())
+        response.answer = answer.answer
+        response.authority = answer.authority
+        response.additional = answer.additional
+        return response
+
+    @staticmethod
+    def encode(query: dns.message.Message, response: dns.message.Message, tcp: bool) -> bytes:
+        """The response on the wire; over UDP no larger than 512 octets, or than the query's EDNS
+        payload (at most ours), truncated with TC set when it does not fit."""
+        if tcp:
+            limit = 65535
+        elif query.edns >= 0:
+            limit = max(UDP_PAYLOAD_NO_EDNS, min(query.payload, OUR_EDNS_PAYLOAD))
+        else:
+            limit = UDP_PAYLOAD_NO_EDNS
+        return response.to_wire(max_size=limit, prefer_truncation=True)
+
+    def parse(self, wire: bytes) -> dns.message.Message | bytes | None:
+        """The query in ``wire``; or the FORMERR to send back (bytes); or None to drop it."""
+        if len(wire) < 12 or wire[2] & 0x80:
+            return None
+        try:
+            return dns.message.from_wire(wire)
+        except Exception:  # noqa: BLE001 - whatever dnspython rejects is a format error
+            return formerr(wire)
+
+    def respond(self, wire: bytes, tcp: bool) -> bytes | None:
+        """Answer one query entirely (forwarding inline): the bytes to send back, or None."""
+        query = self.parse(wire)
+        if not isinstance(query, dns.message.Message):
+            return query
+        response = self.answer(query)
+        if response is None:
+            response = self.forward(query)
+        return self.encode(query, response, tcp)
+
+
+def _recv_exact(fd: int, n: int, deadline: float) -> bytes | None:
+    """``n`` octets, or None on EOF, error or ``deadline`` passing without them."""
+    buf = b""
+    while len(buf) < n:
+        left = int((deadline - libc.clock_monotonic()) * 1000)
+        if left <= 0 or not libc.poll([(fd, POLLIN)], left)[0]:
+            return None
+        try:
+            chunk = libc.recv(fd, n - len(buf))
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def _serve_tcp(server: NameServer, listen_fd: int, udp_fd: int, conn: int, counter: list[int]) -> None:
+    """A TCP client (RFC 7766): length-prefixed queries answered in order until the client closes
+    or does not complete a query within the initial (first query) or idle timeout."""
+    libc.close(listen_fd)
+    libc.close(udp_fd)
+    try:
+        timeout = TCP_INITIAL_TIMEOUT
+        while True:
+            deadline = libc.clock_monotonic() + timeout
+            head = _recv_exact(conn, 2, deadline)
+            if head is None:
+                return
+            length = int.from_bytes(head, "big")
+            wire = _recv_exact(conn, length, deadline) if length else None
+            if wire is None:
+                return
+            out = server.respond(wire, tcp=True)
+            if out is not None:
+                data = len(out).to_bytes(2, "big") + out
+                while data:
+                    data = data[libc.send(conn, data):]
+            timeout = TCP_IDLE_TIMEOUT
+    except OSError:
+        return
+    finally:
+        counter[0] -= 1
+        libc.close(conn)
+
+
+def _forward_udp(server: NameServer, listen_fd: int, udp_fd: int, query: dns.message.Message,
+                 client: tuple[str, int], counter: list[int]) -> None:
+    """A forked child that forwards one UDP query and answers from the server's socket."""
+    libc.close(listen_fd)
+    try:
+        _reply(udp_fd, server.encode(query, server.forward(query), tcp=False), client)
+    finally:
+        counter[0] -= 1
+        libc.close(udp_fd)
+
+
+def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PORT,
+          forwarders: Sequence[str] = ()) -> None:
+    """The name server: ``zones`` maps each origin to the path of its master file in the host's
+    file table; ``forwarders`` are asked (with RD) for names outside them.  Runs until killed."""
+    loaded = []
+    for origin, path in zones.items():
+        text = libc.read_file(path)
+        loaded.append(load_zone(text.decode() if isinstance(text, bytes) else text, origin))
+    server = NameServer(loaded, forwarders)
+    udp = libc.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)
+    libc.bind(udp, (addr, port))
+    tcp = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)
+    libc.setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, 1)
+    libc.bind(tcp, (addr, port))
+    libc.listen(tcp, LISTEN_BACKLOG)
+    libc.printf("named: serving %s on %s:%d%s\n", ", ".join(zones) or "no zones", addr, port,
+                f", forwarding to {', '.join(forwarders)}" if forwarders else "")
+    tcp_clients = [0]
+    forwarding = [0]
+    while True:
+        revents = libc.poll([(udp, POLLIN), (tcp, POLLIN)], -1)
+        if revents[0]:
+            _drain_udp(server, udp, tcp, forwarding)
+        if revents[1]:
+            _accept_tcp(server, tcp, udp, tcp_clients)
+
+
+def _drain_udp(server: NameServer, udp: int, tcp: int, forwarding: list[int]) -> None:
+    while True:
+        try:
+            wire, client = libc.recvfrom(udp, 65535)
+        except BlockingIOError:
+            return
+        except OSError:
+            continue
+        query = server.parse(wire)
+        if not isinstance(query, dns.message.Message):
+            if query is not None:
+                _reply(udp, query, client)
+            continue
+        response = server.answer(query)
+        if response is None and forwarding[0] < RECURSIVE_CLIENTS:
+            forwarding[0] += 1
+            libc.fork(_forward_udp, server, tcp, udp, query, client, forwarding, name="named")
+            continue
+        if response is None:
+            response = server.servfail(query)
+        _reply(udp, server.encode(query, response, tcp=False), client)
+
+
+def _reply(udp: int, wire: bytes, client: tuple[str, int]) -> None:
+    """Send an answer; one that cannot be sent (no route back, say) is dropped."""
+    try:
+        libc.sendto(udp, wire, 0, client)
+    except OSError:
+        return
+
+
+def _accept_tcp(server: NameServer, tcp: int, udp: int, tcp_clients: list[int]) -> None:
+    while True:
+        try:
+            conn, _peer = libc.accept(tcp)
+        except BlockingIOError:
+            return
+        except ConnectionAbortedError:
+            continue
+        if tcp_clients[0] >= TCP_CLIENTS:
+            libc.close(conn)
+            continue
+        tcp_clients[0] += 1
+        libc.fork(_serve_tcp, server, tcp, udp, conn, tcp_clients, name="named")
+        libc.close(conn)
+
+
+# -- the dns command ----------------------------------------------------------------------------
+
+def _describe(rrset: dns.rrset.RRset) -> list[str]:
+    """``host``-style lines for the records of an answer."""
+    owner = rrset.name.to_text(omit_final_dot=True)
+    lines = []
+    for rd in rrset:
+        t = rrset.rdtype
+        if t == A:
+            lines.append(f"{owner} has address {rd.address}")
+        elif t == AAAA:
+            lines.append(f"{owner} has IPv6 address {rd.address}")
+        elif t == CNAME:
+            lines.append(f"{owner} is an alias for {rd.target}")
+        elif t == MX:
+            lines.append(f"{owner} mail is handled by {rd.preference} {rd.exchange}")
+        elif t == NS:
+            lines.append(f"{owner} name server {rd.target}")
+        elif t == dns.rdatatype.PTR:
+            lines.append(f"{owner} domain name pointer {rd.target}")
+        elif t == dns.rdatatype.TXT:
+            lines.append(f"{owner} descriptive text {rd.to_text()}")
+        else:
+            lines.append(f"{owner} has {dns.rdatatype.to_text(t)} record {rd.to_text()}")
+    return lines
+
+
+def dns_lookup(name: str, rdtype: str = "A", server: str | None = None) -> int:
+    """The course's ``dns`` command: build a query for ``name`` (absolute), send it over UDP to
+    ``server`` (the first nameserver of /etc/resolv.conf by default; TCP if the answer is
+    truncated) and print the answer as ``host`` does.  Returns 0 when records came back."""
+    state = res_ninit()
+    if server is not None:
+        state.nameservers = [server]
+    state.nameservers = state.nameservers[:1]
+    try:
+        qname = dns.name.from_text(name)
+        qtype = dns.rdatatype.from_text(rdtype)
+    except (dns.exception.DNSException, ValueError) as e:
+        libc.printf("dns: %s\n", e)
+        return 2
+    try:
+        answer = res_nsend(state, [res_mkquery(state, qname, qtype)], any_rcode=True)[0]
+    except ResolverError:
+        libc.printf(";; connection timed out; no servers could be reached\n")
+        return 1
+    rcode = answer.rcode()
+    if rcode != dns.rcode.NOERROR:
+        libc.printf("Host %s not found: %d(%s)\n", name, rcode, dns.rcode.to_text(rcode))
+        return 1
+    if not answer.answer:
+        libc.printf("%s has no %s record\n", name, dns.rdatatype.to_text(qtype))
+        return 1
+    for rrset in answer.answer:
+        for line in _describe(rrset):
+            libc.printf("%s\n", line)
+    return 0
+
+
+def dns_main(argv: Sequence[str]) -> int:
+    """``dns [-t TYPE] [@SERVER] NAME``: our own query (the course's lab 6);
+    ``dns -g NAME``: gethostbyname(3); ``dns -a NAME``: getaddrinfo(3).  ``argv`` is the
+    arguments, without the program's name."""
+    args = list(argv)
+    rdtype = "A"
+    server = None
+    mode = "query"
+    names = []
+    while args:
+        arg = args.pop(0)
+        if arg == "-t" and args:
+            rdtype = args.pop(0).upper()
+        elif arg == "-g":
+            mode = "gethostbyname"
+        elif arg == "-a":
+            mode = "getaddrinfo"
+        elif arg.startswith("@"):
+            server = arg[1:]
+        else:
+            names.append(arg)
+    if len(names) != 1:
+        libc.printf("usage: dns [-t TYPE] [@SERVER] NAME | dns -g NAME | dns -a NAME\n")
+        return 2
+    name = names[0]
+    if mode == "gethostbyname":
+        try:
+            h = libc.gethostbyname(name)
+        except OSError as e:
+            libc.printf("gethostbyname: %s: %s\n", name, e.strerror)
+            return 1
+        for alias in h.h_aliases:
+            libc.printf("%s is an alias for %s\n", alias, h.h_name)
+        for a in h.h_addr_list:
+            libc.printf("%s has address %s\n", h.h_name, a)
+        return 0
+    if mode == "getaddrinfo":
+        try:
+            infos = libc.getaddrinfo(name, None, 0, SOCK_STREAM)
+        except OSError as e:
+            libc.printf("getaddrinfo: %s: %s\n", name, e.strerror)
+            return 1
+        for family, _, _, _, sockaddr in infos:
+            libc.printf("%s has %s address %s\n", name, "IPv4" if family == AF_INET else "IPv6", sockaddr[0])
+        return 0
+    return dns_lookup(name, rdtype, server)
+

@@ -1,0 +1,318 @@
+"""``ping`` (iputils): ICMP echo over a raw socket, printing what iputils' ping prints.
+
+::
+
+    PING 10.0.2.1 (10.0.2.1) 56(84) bytes of data.
+    64 bytes from 10.0.2.1: icmp_seq=1 ttl=62 time=1.23 ms
+    From 10.0.1.254 icmp_seq=2 Destination Host Unreachable
+
+    --- 10.0.2.1 ping statistics ---
+    2 packets transmitted, 1 received, +1 errors, 50% packet loss, time 1001ms
+    rtt min/avg/max/mdev = 1.234/1.234/1.234/0.000 ms
+
+Options: ``-c COUNT``, ``-i INTERVAL``, ``-s SIZE``, ``-t TTL``, ``-W TIMEOUT`` (wait for the last
+reply, default 10 s), ``-w DEADLINE``, ``-M do|want|dont``, ``-q``, ``-n``.  The echo request
+carries the send time (a ``struct timeval``) then the bytes 0x10, 0x11, ..., as iputils fills it;
+the round trip time is taken from that timestamp, in microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass, field
+
+from tuxnet.kernel.sched import current
+from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.sock import SO_RCVTIMEO, SOL_SOCKET
+from tuxnet.net.ipv4.af_inet import (
+    IP_MTU_DISCOVER,
+    IP_PMTUDISC_DO,
+    IP_PMTUDISC_DONT,
+    IP_PMTUDISC_WANT,
+    IP_TTL,
+    IPPROTO_ICMP,
+    IPPROTO_IP,
+)
+from tuxnet.net.ipv4.raw import ICMP_FILTER, SOL_RAW
+from tuxnet.net.socket import AF_INET, SOCK_RAW
+from tuxnet.user import libc
+
+ICMP_ECHOREPLY = 0
+ICMP_DEST_UNREACH = 3
+ICMP_SOURCE_QUENCH = 4
+ICMP_REDIRECT = 5
+ICMP_ECHO = 8
+ICMP_TIME_EXCEEDED = 11
+ICMP_PARAMETERPROB = 12
+MAXWAIT = 10  # seconds to wait for the last replies (iputils' default -W)
+TIMEVAL_LEN = 16
+
+_UNREACH = ("Destination Net Unreachable", "Destination Host Unreachable", "Destination Protocol Unreachable",
+            "Destination Port Unreachable", "Frag needed and DF set (mtu = %u)", "Source Route Failed",
+            "Destination Net Unknown", "Destination Host Unknown", "Source Host Isolated",
+            "Destination Net Prohibited", "Destination Host Prohibited",
+            "Destination Net Unreachable for Type of Service", "Destination Host Unreachable for Type of Service",
+            "Packet filtered", "Precedence Violation", "Precedence Cutoff")
+_REDIRECT = ("Redirect Network", "Redirect Host", "Redirect Type of Service, Network", "Redirect Type of Service, Host")
+_PMTUDISC = {"do": IP_PMTUDISC_DO, "want": IP_PMTUDISC_WANT, "dont": IP_PMTUDISC_DONT}
+
+
+def gettimeofday() -> tuple[int, int]:
+    """``gettimeofday(2)``: the host's wall clock as (seconds, microseconds)."""
+    world = current().host.world
+    if world.realtime:
+        us = int(libc.time() * 1_000_000)
+    else:
+        us = libc.EPOCH * 1_000_000 + world.now // 1_000
+    return divmod(us, 1_000_000)
+
+
+def icmp_checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071), as ping's ``in_cksum``."""
+    return csum_fold(csum_partial(data))
+
+
+def pr_icmph(type: int, code: int, info: int) -> str:
+    """``pr_icmph``: iputils' words for an ICMP error."""
+    if type == ICMP_DEST_UNREACH:
+        if code < len(_UNREACH):
+            text = _UNREACH[code]
+            return text % (info & 0xFFFF) if "%u" in text else text
+        return f"Dest Unreachable, Bad Code: {code}"
+    if type == ICMP_TIME_EXCEEDED:
+        return {0: "Time to live exceeded", 1: "Frag reassembly time exceeded"}.get(
+            code, f"Time exceeded, Bad Code: {code}")
+    if type == ICMP_SOURCE_QUENCH:
+        return "Source Quench"
+    if type == ICMP_REDIRECT:
+        return _REDIRECT[code] if code < len(_REDIRECT) else f"Redirect, Bad Code: {code}"
+    if type == ICMP_PARAMETERPROB:
+        return f"Parameter problem: pointer = {info >> 24}"
+    return f"Bad ICMP type: {type}"
+
+
+def format_triptime(us: int) -> str:
+    """The ``time=`` of a reply line: fewer decimals for longer times, as iputils prints it."""
+    if us >= 100000 - 50:
+        return f"{(us + 500) // 1000}"
+    if us >= 10000 - 5:
+        return f"{(us + 50) // 1000}.{((us + 50) % 1000) // 100:01d}"
+    if us >= 1000:
+        return f"{(us + 5) // 1000}.{((us + 5) % 1000) // 10:02d}"
+    return f"{us // 1000}.{us % 1000:03d}"
+
+
+def _ms(us: int) -> str:
+    return f"{us // 1000}.{us % 1000:03d}"
+
+
+@dataclass
+class PingStats:
+    """What ``ping`` counted (returned by the program)."""
+
+    transmitted: int = 0
+    received: int = 0
+    errors: int = 0
+    duplicates: int = 0
+    rtts: list[int] = field(default_factory=list)  # microseconds
+    ttls: list[int] = field(default_factory=list)
+    pipesize: int = 1  # the most probes outstanding when one was answered
+
+    def acknowledge(self, seq: int) -> None:
+        """``acknowledge``: note how many probes were in flight when ``seq`` was answered."""
+        diff = (self.transmitted - seq) & 0xFFFF
+        if diff <= 0x7FFF:
+            self.pipesize = max(self.pipesize, diff + 1)
+
+
+def _parse(argv: list[str]) -> dict[str, object]:
+    opts: dict[str, object] = {"count": 0, "interval": 1.0, "size": 56, "ttl": None, "linger": MAXWAIT,
+                               "deadline": None, "pmtudisc": None, "quiet": False, "dest": None}
+    it = iter(argv)
+    for arg in it:
+        if arg in ("-c", "-i", "-s", "-t", "-W", "-w", "-M"):
+            try:
+                value = next(it)
+            except StopIteration:
+                raise ValueError(f"ping: option requires an argument -- '{arg[1]}'") from None
+            if arg == "-M":
+                if value not in _PMTUDISC:
+                    raise ValueError(f"ping: invalid -M argument: {value}")
+                opts["pmtudisc"] = _PMTUDISC[value]
+                continue
+            key = {"-c": "count", "-i": "interval", "-s": "size", "-t": "ttl", "-W": "linger",
+                   "-w": "deadline"}[arg]
+            try:
+                opts[key] = float(value) if key in ("interval", "linger", "deadline") else int(value)
+            except ValueError:
+                raise ValueError(f"ping: invalid argument: '{value}'") from None
+        elif arg == "-q":
+            opts["quiet"] = True
+        elif arg == "-n":
+            continue
+        elif arg.startswith("-"):
+            raise ValueError(f"ping: invalid option -- '{arg[1:]}'")
+        else:
+            opts["dest"] = arg
+    if opts["dest"] is None:
+        raise ValueError("ping: usage error: Destination address required")
+    return opts
+
+
+def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: int | None = None,
+         linger: float = MAXWAIT, deadline: float | None = None, pmtudisc: int | None = None,
+         quiet: bool = False) -> PingStats:
+    """Ping ``dest`` (``count`` 0: until ``deadline``); prints as iputils does, returns the counts."""
+    try:
+        addr = libc.gethostbyname(dest).h_addr_list[0]
+    except (OSError, IndexError):
+        libc.printf("ping: %s: Name or service not known\n", dest)
+        raise SystemExit(2) from None
+    shown = dest if addr == dest else f"{dest} ({addr})"
+    fd = libc.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
+    wanted = (1 << ICMP_ECHOREPLY) | (1 << ICMP_DEST_UNREACH) | (1 << ICMP_SOURCE_QUENCH) | \
+        (1 << ICMP_REDIRECT) | (1 << ICMP_TIME_EXCEEDED) | (1 << ICMP_PARAMETERPROB)
+    libc.setsockopt(fd, SOL_RAW, ICMP_FILTER, ~wanted & 0xFFFFFFFF)
+    if ttl is not None:
+        libc.setsockopt(fd, IPPROTO_IP, IP_TTL, ttl)
+    if pmtudisc is not None:
+        libc.setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, pmtudisc)
+    ident = libc.getpid() & 0xFFFF
+    libc.printf("PING %s (%s) %d(%d) bytes of data.\n", dest, addr, size, size + 28)
+    stats = PingStats()
+    seen: set[int] = set()
+    world = current().host.world
+    start = world.now
+    interval_ns = int(interval * 1e9)
+    next_send = start
+    end_by = start + int(deadline * 1e9) if deadline is not None else None
+    last_send = start
+    while True:
+        now = world.now
+        if end_by is not None and now >= end_by:
+            break
+        if count and stats.transmitted >= count:
+            if stats.received + stats.errors >= count or now >= last_send + int(linger * 1e9):
+                break
+        elif now >= next_send:
+            stats.transmitted += 1
+            _send_echo(fd, addr, ident, stats.transmitted, size)
+            last_send = now
+            next_send += interval_ns
+            continue
+        wake = last_send + int(linger * 1e9) if count and stats.transmitted >= count else next_send
+        if end_by is not None:
+            wake = min(wake, end_by)
+        wait_us = max(1, -(-(wake - now) // 1000))
+        libc.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, divmod(wait_us, 1_000_000))
+        try:
+            packet, (src, _) = libc.recvfrom(fd, 65536, 0)
+        except BlockingIOError:
+            continue
+        _receive(packet, src, ident, shown if src == addr else src, stats, seen, quiet)
+    libc.close(fd)
+    _summary(dest, stats, last_send - start)
+    return stats
+
+
+def _send_echo(fd: int, addr: str, ident: int, seq: int, size: int) -> None:
+    data = bytearray(i & 0xFF for i in range(size))
+    if size >= TIMEVAL_LEN:
+        sec, usec = gettimeofday()
+        struct.pack_into("<qq", data, 0, sec, usec)
+    packet = bytearray(struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq & 0xFFFF)) + data
+    struct.pack_into("!H", packet, 2, icmp_checksum(bytes(packet)))
+    try:
+        libc.sendto(fd, bytes(packet), 0, (addr, 0))
+    except OSError as e:
+        libc.printf("ping: sendmsg: %s\n", e.strerror)
+
+
+def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, seen: set[int],
+             quiet: bool) -> None:
+    ihl = (packet[0] & 0x0F) * 4
+    icmp = packet[ihl:]
+    if len(icmp) < 8:
+        return
+    type, code = icmp[0], icmp[1]
+    if type == ICMP_ECHOREPLY:
+        _, _, _, rid, seq = struct.unpack_from("!BBHHH", icmp)
+        if rid != ident:
+            return
+        stats.acknowledge(seq)
+        dup = seq in seen
+        if dup:
+            stats.duplicates += 1
+        else:
+            seen.add(seq)
+            stats.received += 1
+        line = f"{len(icmp)} bytes from {shown}: icmp_seq={seq} ttl={packet[8]}"
+        if len(icmp) >= 8 + TIMEVAL_LEN:
+            sec, usec = struct.unpack_from("<qq", icmp, 8)
+            now_sec, now_usec = gettimeofday()
+            rtt = (now_sec - sec) * 1_000_000 + now_usec - usec
+            if not dup:
+                stats.rtts.append(rtt)
+                stats.ttls.append(packet[8])
+            line += f" time={format_triptime(rtt)} ms"
+        if dup:
+            line += " (DUP!)"
+        if not quiet:
+            libc.printf("%s\n", line)
+        return
+    if type in (ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_SOURCE_QUENCH, ICMP_REDIRECT, ICMP_PARAMETERPROB):
+        inner = icmp[8:]
+        if len(inner) < 28 or inner[9] != IPPROTO_ICMP:
+            return
+        iihl = (inner[0] & 0x0F) * 4
+        if len(inner) < iihl + 8:
+            return
+        itype, _, _, iid, iseq = struct.unpack_from("!BBHHH", inner, iihl)
+        if itype != ICMP_ECHO or iid != ident:
+            return
+        stats.errors += 1
+        stats.acknowledge(iseq)
+        if not quiet:
+            info = struct.unpack_from("!I", icmp, 4)[0]
+            libc.printf("From %s icmp_seq=%d %s\n", src, iseq, pr_icmph(type, code, info))
+
+
+def _summary(dest: str, stats: PingStats, elapsed_ns: int) -> None:
+    """``finish``: the statistics; ``time`` runs from the first probe to the last one sent."""
+    libc.printf("\n--- %s ping statistics ---\n", dest)
+    line = f"{stats.transmitted} packets transmitted, {stats.received} received"
+    if stats.duplicates:
+        line += f", +{stats.duplicates} duplicates"
+    if stats.errors:
+        line += f", +{stats.errors} errors"
+    if stats.transmitted:
+        loss = (stats.transmitted - stats.received) * 100.0 / stats.transmitted
+        line += f", {loss:g}% packet loss"
+    line += f", time {(elapsed_ns + 500_000) // 1_000_000}ms"
+    libc.printf("%s\n", line)
+    tail = []
+    if stats.rtts:
+        n = len(stats.rtts)
+        tsum = sum(stats.rtts)
+        tsum2 = sum(r * r for r in stats.rtts)
+        avg = tsum // n
+        mdev = math.isqrt(max(0, tsum2 // n - avg * avg))
+        tail.append(f"rtt min/avg/max/mdev = {_ms(min(stats.rtts))}/{_ms(avg)}/{_ms(max(stats.rtts))}/{_ms(mdev)} ms")
+    if stats.pipesize > 1:
+        tail.append(f"pipe {stats.pipesize}")
+    if tail:
+        libc.printf("%s\n", ", ".join(tail))
+
+
+def ping_main(argv: list[str]) -> int:
+    """``ping`` as a program: exit status 0 when a reply came, 1 when none did, 2 on error."""
+    try:
+        opts = _parse(argv)
+    except ValueError as e:
+        libc.printf("%s\n", str(e))
+        return 2
+    stats = ping(str(opts["dest"]), count=int(opts["count"]), interval=float(opts["interval"]),
+                 size=int(opts["size"]), ttl=opts["ttl"], linger=float(opts["linger"]),
+                 deadline=opts["deadline"], pmtudisc=opts["pmtudisc"], quiet=bool(opts["quiet"]))
+    return 0 if stats.received else 1

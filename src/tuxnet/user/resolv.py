@@ -1,0 +1,734 @@
+"""The resolver of the C library: glibc's ``resolv/`` (``res_ninit``, ``res_nquery``,
+``res_nsearch``, ``res_nsend``), ``nss_files`` (``/etc/hosts``, ``/etc/services``), ``nss_dns``
+and ``getaddrinfo``/``getnameinfo``/``gethostbyname``/``gethostbyaddr``.
+
+DNS messages are built and parsed with dnspython; the exchange is glibc's (``res_send.c``): the
+query goes over UDP to each nameserver of ``/etc/resolv.conf`` in turn, for ``attempts`` rounds
+(default 2), and the server at index ``ns`` gets ``(timeout << ns) / nscount`` seconds (``ns > 0``;
+the first gets ``timeout``, default 5 s, as ``send_dg`` computes it).  A truncated answer (TC)
+sends the same query to the same server over TCP (``send_vc``); SERVFAIL, NOTIMP, REFUSED or an
+ICMP port unreachable moves on to the next server.  For ``AF_UNSPEC`` the A and AAAA queries go
+out together on one socket, as glibc sends them unless ``options single-request``.
+
+The hosts have no IPv6 stack, so AAAA answers come back as ``AF_INET6`` results after the IPv4 ones
+(RFC 6724 §6 rule 1: a destination without a usable source address sorts last).
+"""
+
+from __future__ import annotations
+
+import math
+import socket as _pysocket
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.reversename
+
+from tuxnet.kernel.sched import current
+from tuxnet.net.core.dev import IFF_LOOPBACK
+from tuxnet.net.socket import AF_INET, AF_INET6, AF_UNSPEC, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_STREAM
+from tuxnet.user import libc
+
+# resolv.h
+RES_TIMEOUT = 5
+RES_DFLRETRY = 2
+RES_MAXNDOTS = 15
+RES_MAXRETRANS = 30
+RES_MAXRETRY = 5
+MAXNS = 3
+NAMESERVER_PORT = 53
+PACKETSZ = 512
+HFIXEDSZ = 12
+RESOLV_EDNS_BUFFER_SIZE = 1200
+MAXPACKET = 65536
+
+# netdb.h: h_errno
+NETDB_SUCCESS = 0
+HOST_NOT_FOUND = 1
+TRY_AGAIN = 2
+NO_RECOVERY = 3
+NO_DATA = 4
+_HSTRERROR = {HOST_NOT_FOUND: "Unknown host", TRY_AGAIN: "Host name lookup failure",
+              NO_RECOVERY: "Unknown server error", NO_DATA: "No address associated with name"}
+
+# netdb.h: getaddrinfo flags and errors
+AI_PASSIVE = 0x0001
+AI_CANONNAME = 0x0002
+AI_NUMERICHOST = 0x0004
+AI_V4MAPPED = 0x0008
+AI_ALL = 0x0010
+AI_ADDRCONFIG = 0x0020
+AI_NUMERICSERV = 0x0400
+_AI_MASK = AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG | AI_NUMERICSERV
+
+EAI_BADFLAGS = -1
+EAI_NONAME = -2
+EAI_AGAIN = -3
+EAI_FAIL = -4
+EAI_NODATA = -5
+EAI_FAMILY = -6
+EAI_SOCKTYPE = -7
+EAI_SERVICE = -8
+EAI_ADDRFAMILY = -9
+_GAI_STRERROR = {
+    EAI_BADFLAGS: "Bad value for ai_flags", EAI_NONAME: "Name or service not known",
+    EAI_AGAIN: "Temporary failure in name resolution", EAI_FAIL: "Non-recoverable failure in name resolution",
+    EAI_NODATA: "No address associated with hostname", EAI_FAMILY: "ai_family not supported",
+    EAI_SOCKTYPE: "ai_socktype not supported", EAI_SERVICE: "Servname not supported for ai_socktype",
+    EAI_ADDRFAMILY: "Address family for hostname not supported",
+}
+_GAI_OF_HERRNO = {HOST_NOT_FOUND: EAI_NONAME, TRY_AGAIN: EAI_AGAIN, NO_RECOVERY: EAI_FAIL, NO_DATA: EAI_NODATA}
+
+NI_NUMERICHOST = 1
+NI_NUMERICSERV = 2
+NI_NOFQDN = 4
+NI_NAMEREQD = 8
+NI_DGRAM = 16
+
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+_PROTO_OF_TYPE = {SOCK_STREAM: IPPROTO_TCP, SOCK_DGRAM: IPPROTO_UDP, SOCK_RAW: 0}
+_PROTO_NAME = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp"}
+
+
+def gai_error(code: int) -> _pysocket.gaierror:
+    """The exception for an ``EAI_*`` code, with ``gai_strerror``'s text (Python's ``gaierror``)."""
+    return _pysocket.gaierror(code, _GAI_STRERROR.get(code, "Unknown error"))
+
+
+def h_error(code: int) -> _pysocket.herror:
+    """The exception for an ``h_errno`` value, with ``hstrerror``'s text (Python's ``herror``)."""
+    return _pysocket.herror(code, _HSTRERROR.get(code, "Resolver internal error"))
+
+
+class ResolverError(Exception):
+    """A lookup failed with ``h_errno`` = ``code`` (HOST_NOT_FOUND, TRY_AGAIN, NO_RECOVERY, NO_DATA)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class HostEnt:
+    """``struct hostent``."""
+
+    h_name: str
+    h_aliases: list[str]
+    h_addrtype: int
+    h_length: int
+    h_addr_list: list[str]
+
+
+# -- /etc/resolv.conf (res_init.c) -------------------------------------------------------------
+
+@dataclass
+class ResState:
+    """``struct __res_state``: what ``/etc/resolv.conf`` says."""
+
+    nameservers: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    search: list[str] = field(default_factory=list)
+    ndots: int = 1
+    timeout: int = RES_TIMEOUT
+    attempts: int = RES_DFLRETRY
+    rotate: bool = False
+    use_vc: bool = False
+    edns0: bool = False
+    single_request: bool = False
+    no_tld_query: bool = False
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        data = libc.read_file(path)
+    except FileNotFoundError:
+        return None
+    return data.decode(errors="replace") if isinstance(data, bytes) else data
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        _pysocket.inet_pton(_pysocket.AF_INET, text)
+    except OSError:
+        return False
+    return True
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        _pysocket.inet_pton(_pysocket.AF_INET6, text)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def res_ninit() -> ResState:
+    """``res_ninit``: parse ``/etc/resolv.conf`` as glibc's ``res_init.c`` does.
+
+    ``nameserver`` (at most MAXNS; without any, 127.0.0.1), ``domain`` and ``search`` (the last
+    one wins; without either, the domain part of the host name), ``options`` ``ndots:``
+    (≤ 15), ``timeout:`` (≤ 30), ``attempts:`` (≤ 5), ``rotate``, ``use-vc``, ``edns0``,
+    ``single-request``, ``single-request-reopen`` and ``no-tld-query``.  Comments start with ``#``
+    or ``;``.  IPv6 nameservers are skipped: the hosts have no IPv6 stack.
+    """
+    state = ResState(nameservers=[])
+    search: list[str] | None = None
+    for raw in (_read_text("/etc/resolv.conf") or "").splitlines():
+        line = raw.split("#", 1)[0].split(";", 1)[0].split()
+        if not line:
+            continue
+        key, args = line[0], line[1:]
+        if key == "nameserver" and args and len(state.nameservers) < MAXNS and _is_ipv4(args[0]):
+            state.nameservers.append(args[0])
+        elif key == "domain" and args:
+            search = [args[0]]
+        elif key == "search" and args:
+            search = list(args)
+        elif key == "options":
+            for opt in args:
+                name, _, value = opt.partition(":")
+                num = int(value) if value.isdigit() else None
+                if name == "ndots" and num is not None:
+                    state.ndots = min(num, RES_MAXNDOTS)
+                elif name == "timeout" and num is not None:
+                    state.timeout = max(1, min(num, RES_MAXRETRANS))
+                elif name == "attempts" and num is not None:
+                    state.attempts = max(1, min(num, RES_MAXRETRY))
+                elif name == "rotate":
+                    state.rotate = True
+                elif name == "use-vc":
+                    state.use_vc = True
+                elif name == "edns0":
+                    state.edns0 = True
+                elif name in ("single-request", "single-request-reopen"):
+                    state.single_request = True
+                elif name == "no-tld-query":
+                    state.no_tld_query = True
+    if not state.nameservers:
+        state.nameservers = ["127.0.0.1"]
+    if search is None:
+        hostname = libc.gethostname()
+        search = [hostname.split(".", 1)[1]] if "." in hostname else []
+    state.search = search
+    return state
+
+
+# -- sending (res_send.c) ----------------------------------------------------------------------
+
+_rotation: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+class _Truncated(Exception):
+    """The UDP answer had TC set: ask the same server over TCP."""
+
+
+def _deadline_ms(deadline: float) -> int:
+    return max(0, math.ceil((deadline - libc.clock_monotonic()) * 1000))
+
+
+def _rcode_fails_server(msg: dns.message.Message) -> bool:
+    """SERVFAIL, NOTIMP and REFUSED make ``send_dg`` try the next server."""
+    return msg.rcode() in (dns.rcode.SERVFAIL, dns.rcode.NOTIMP, dns.rcode.REFUSED)
+
+
+def _match(queries: Sequence[dns.message.Message], answers: list[dns.message.Message | None],
+           wire: bytes) -> int | None:
+    """The index of the query ``wire`` answers, or None for a stray or malformed answer, which
+    ``send_dg`` ignores and goes on waiting for (``res_queriesmatch``)."""
+    if len(wire) < HFIXEDSZ:
+        return None
+    qid = int.from_bytes(wire[:2], "big")
+    for i, q in enumerate(queries):
+        if answers[i] is None and q.id == qid:
+            return i
+    return None
+
+
+def _parse(query: dns.message.Message, wire: bytes) -> dns.message.Message | None:
+    """The answer in ``wire`` if it parses and answers ``query``; a resolver must survive any
+    bytes a server (or an attacker) sends it."""
+    try:
+        msg = dns.message.from_wire(wire)
+    except Exception:  # noqa: BLE001 - an unparseable answer is ignored, as res_queriesmatch fails
+        return None
+    return msg if query.is_response(msg) else None
+
+
+def _send_dg(state: ResState, queries: Sequence[dns.message.Message], wires: list[bytes],
+             server: tuple[str, int], seconds: int, any_rcode: bool) -> list[dns.message.Message] | None:
+    """``send_dg``: the queries over one connected UDP socket; None when the server did not answer
+    in ``seconds`` or refused (ICMP port unreachable, SERVFAIL/NOTIMP/REFUSED)."""
+    fd = libc.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)
+    try:
+        try:
+            libc.connect(fd, server)
+        except OSError:
+            return None
+        answers: list[dns.message.Message | None] = [None] * len(queries)
+        sent = 0
+        deadline = libc.clock_monotonic() + seconds
+        while None in answers:
+            try:
+                # single-request: the second query goes out once the first is answered
+                while sent < len(wires) and (not state.single_request or sent == 0
+                                             or answers[sent - 1] is not None):
+                    libc.send(fd, wires[sent])
+                    sent += 1
+                timeout = _deadline_ms(deadline)
+                if timeout == 0 or not libc.poll([(fd, POLLIN)], timeout)[0]:
+                    return None
+                wire = libc.recv(fd, MAXPACKET)
+            except BlockingIOError:
+                continue
+            except OSError:
+                # an ICMP error reported on the connected socket (port or host unreachable)
+                return None
+            i = _match(queries, answers, wire)
+            if i is None:
+                continue
+            if wire[2] & 0x02:
+                raise _Truncated
+            msg = _parse(queries[i], wire)
+            if msg is None:
+                continue
+            if not any_rcode and _rcode_fails_server(msg):
+                return None
+            answers[i] = msg
+        return [a for a in answers if a is not None]
+    finally:
+        libc.close(fd)
+
+
+def _recv_exact(fd: int, n: int, deadline: float) -> bytes | None:
+    buf = b""
+    while len(buf) < n:
+        timeout = _deadline_ms(deadline)
+        if timeout == 0 or not libc.poll([(fd, POLLIN)], timeout)[0]:
+            return None
+        chunk = libc.recv(fd, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def _send_vc(queries: Sequence[dns.message.Message], wires: list[bytes], server: tuple[str, int],
+             seconds: int, any_rcode: bool) -> list[dns.message.Message] | None:
+    """``send_vc``: the queries over TCP, each with its two-octet length (RFC 1035 §4.2.2).
+
+    glibc reads the answer without a time limit; here the read shares the server's UDP budget so
+    that a server which accepts and never answers cannot hang the caller."""
+    fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+    try:
+        try:
+            libc.connect(fd, server)
+            for wire in wires:
+                out = len(wire).to_bytes(2, "big") + wire
+                while out:
+                    out = out[libc.send(fd, out):]
+        except OSError:
+            return None
+        answers: list[dns.message.Message | None] = [None] * len(queries)
+        deadline = libc.clock_monotonic() + seconds
+        while None in answers:
+            try:
+                head = _recv_exact(fd, 2, deadline)
+                wire = _recv_exact(fd, int.from_bytes(head, "big"), deadline) if head else None
+            except OSError:
+                return None
+            if wire is None:
+                return None
+            i = _match(queries, answers, wire)
+            msg = _parse(queries[i], wire) if i is not None else None
+            if msg is None:
+                continue
+            if not any_rcode and _rcode_fails_server(msg):
+                return None
+            answers[i] = msg
+        return [a for a in answers if a is not None]
+    finally:
+        libc.close(fd)
+
+
+def res_nsend(state: ResState, queries: Sequence[dns.message.Message],
+              any_rcode: bool = False) -> list[dns.message.Message]:
+    """``__res_context_send``: the answers to ``queries`` (sent together) from the first server
+    that gives them; ``ResolverError(TRY_AGAIN)`` when none does.  With ``any_rcode`` a SERVFAIL,
+    NOTIMP or REFUSED answer is returned rather than a reason to try the next server, as glibc
+    does for dig (``statp->pfcode``)."""
+    wires = [q.to_wire() for q in queries]
+    nscount = len(state.nameservers)
+    host = current().host
+    offset = 0
+    if state.rotate:
+        offset = _rotation.get(host, 0)
+        _rotation[host] = (offset + 1) % nscount
+    for _attempt in range(state.attempts):
+        for shift in range(nscount):
+            ns = (offset + shift) % nscount
+            server = (state.nameservers[ns], NAMESERVER_PORT)
+            seconds = max(1, (state.timeout << ns) // nscount if ns > 0 else state.timeout)
+            answers = None
+            if state.use_vc or any(len(w) > PACKETSZ for w in wires):
+                answers = _send_vc(queries, wires, server, seconds, any_rcode)
+            else:
+                try:
+                    answers = _send_dg(state, queries, wires, server, seconds, any_rcode)
+                except _Truncated:
+                    answers = _send_vc(queries, wires, server, seconds, any_rcode)
+            if answers is not None:
+                return answers
+    raise ResolverError(TRY_AGAIN)
+
+
+def res_mkquery(state: ResState, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.QueryMessage:
+    """``res_nmkquery``: a recursive query with a random ID (and EDNS0 when ``options edns0``)."""
+    rng = current().host.rng
+    if state.edns0:
+        return dns.message.make_query(name, rdtype, use_edns=0, payload=RESOLV_EDNS_BUFFER_SIZE,
+                                      id=rng.getrandbits(16))
+    return dns.message.make_query(name, rdtype, use_edns=False, id=rng.getrandbits(16))
+
+
+def _answered(msg: dns.message.Message) -> bool:
+    return msg.rcode() == dns.rcode.NOERROR and bool(msg.answer)
+
+
+def _herrno_of(answers: list[dns.message.Message]) -> int:
+    """``__res_context_query``'s verdict when no answer has records: NOERROR is NO_DATA (the name
+    exists), then SERVFAIL is TRY_AGAIN, NXDOMAIN is HOST_NOT_FOUND, the rest NO_RECOVERY."""
+    rcodes = {a.rcode() for a in answers}
+    if dns.rcode.NOERROR in rcodes:
+        return NO_DATA
+    if dns.rcode.SERVFAIL in rcodes:
+        return TRY_AGAIN
+    if dns.rcode.NXDOMAIN in rcodes:
+        return HOST_NOT_FOUND
+    return NO_RECOVERY
+
+
+def res_nquery(state: ResState, name: dns.name.Name,
+               rdtypes: Sequence[dns.rdatatype.RdataType]) -> list[dns.message.Message]:
+    """``res_nquery``: ask for ``name`` (absolute) once; the answers when one has records."""
+    answers = res_nsend(state, [res_mkquery(state, name, t) for t in rdtypes])
+    if not any(_answered(a) for a in answers):
+        raise ResolverError(_herrno_of(answers))
+    return answers
+
+
+def res_nsearch(state: ResState, name: str,
+                rdtypes: Sequence[dns.rdatatype.RdataType]) -> list[dns.message.Message]:
+    """``res_nsearch``: the name as given first when it has at least ``ndots`` dots (or a trailing
+    dot), then with each ``search`` domain, then as given (unless ``no-tld-query`` and no dots).
+    A NO_DATA or TRY_AGAIN on the way is remembered and reported if nothing better comes."""
+    dots = name.count(".")
+    trailing = name.endswith(".")
+    candidates: list[str] = []
+    if dots >= state.ndots or trailing:
+        candidates.append(name)
+    if not trailing:
+        candidates += [f"{name}.{domain}" for domain in state.search]
+        if dots < state.ndots and not (dots == 0 and state.no_tld_query and state.search):
+            candidates.append(name)
+    got_nodata = got_servfail = False
+    last = HOST_NOT_FOUND
+    for cand in candidates:
+        try:
+            qname = dns.name.from_text(cand)
+        except dns.exception.DNSException:
+            continue
+        try:
+            return res_nquery(state, qname, rdtypes)
+        except ResolverError as e:
+            last = e.code
+            if e.code == NO_DATA:
+                got_nodata = True
+            elif e.code == TRY_AGAIN:
+                got_servfail = True
+            elif e.code != HOST_NOT_FOUND:
+                break
+    if got_nodata:
+        raise ResolverError(NO_DATA)
+    if got_servfail:
+        raise ResolverError(TRY_AGAIN)
+    raise ResolverError(last)
+
+
+# -- answers (nss_dns getanswer_r) -------------------------------------------------------------
+
+def _addresses(answers: list[dns.message.Message]) -> tuple[str, list[str], list[tuple[int, str]]]:
+    """The canonical name, the CNAME aliases on the way, and the (family, address) records."""
+    canon = ""
+    aliases: list[str] = []
+    addrs: list[tuple[int, str]] = []
+    for msg in answers:
+        if not isinstance(msg, dns.message.QueryMessage) or not msg.answer:
+            continue
+        try:
+            chain = msg.resolve_chaining()
+        except dns.exception.DNSException:
+            continue
+        for cname in chain.cnames:
+            alias = cname.name.to_text(omit_final_dot=True)
+            if alias not in aliases:
+                aliases.append(alias)
+        canon = canon or chain.canonical_name.to_text(omit_final_dot=True)
+        if chain.answer is not None:
+            family = AF_INET if chain.answer.rdtype == dns.rdatatype.A else AF_INET6
+            addrs += [(family, rd.address) for rd in chain.answer]
+    return canon, aliases, addrs
+
+
+# -- nss_files ----------------------------------------------------------------------------------
+
+def _hosts_lines() -> list[tuple[str, list[str]]]:
+    lines = []
+    for raw in (_read_text("/etc/hosts") or "").splitlines():
+        fields = raw.split("#", 1)[0].split()
+        if len(fields) >= 2:
+            lines.append((fields[0], fields[1:]))
+    return lines
+
+
+def _files_byname(name: str, families: Sequence[int]) -> tuple[str, list[str], list[tuple[int, str]]] | None:
+    """``_nss_files_gethostbyname4_r``: every line that names ``name`` (case-insensitively)."""
+    want = name.rstrip(".").lower()
+    canon = ""
+    aliases: list[str] = []
+    addrs: list[tuple[int, str]] = []
+    for addr, names in _hosts_lines():
+        if want not in (n.lower() for n in names):
+            continue
+        family = AF_INET if _is_ipv4(addr) else AF_INET6 if _is_ipv6(addr) else None
+        if family not in families:
+            continue
+        if not canon:
+            canon = names[0]
+            aliases = names[1:]
+        addrs.append((family, addr))
+    return (canon, aliases, addrs) if addrs else None
+
+
+def _files_byaddr(addr: str) -> tuple[str, list[str]] | None:
+    for line_addr, names in _hosts_lines():
+        if line_addr == addr:
+            return names[0], names[1:]
+    return None
+
+
+def _hosts_sources() -> list[str]:
+    """The ``hosts:`` line of ``/etc/nsswitch.conf`` (``files dns`` without one)."""
+    for raw in (_read_text("/etc/nsswitch.conf") or "").splitlines():
+        fields = raw.split("#", 1)[0].split()
+        if fields and fields[0] == "hosts:":
+            return [f for f in fields[1:] if f in ("files", "dns")]
+    return ["files", "dns"]
+
+
+def _lookup_name(name: str, families: Sequence[int]) -> tuple[str, list[str], list[tuple[int, str]]]:
+    """The NSS ``hosts`` lookup of ``name``: each source in turn; ``ResolverError`` when all fail."""
+    err = HOST_NOT_FOUND
+    for source in _hosts_sources():
+        if source == "files":
+            found = _files_byname(name, families)
+            if found is not None:
+                return found
+            continue
+        rdtypes = [dns.rdatatype.A if f == AF_INET else dns.rdatatype.AAAA for f in families]
+        try:
+            answers = res_nsearch(res_ninit(), name, rdtypes)
+        except ResolverError as e:
+            err = e.code
+            continue
+        canon, aliases, addrs = _addresses(answers)
+        if addrs:
+            return canon, aliases, addrs
+        err = NO_DATA
+    raise ResolverError(err)
+
+
+# -- the netdb functions ------------------------------------------------------------------------
+
+def gethostbyname2(name: str, af: int) -> HostEnt:
+    """``gethostbyname2(3)``: the ``af`` addresses of ``name``; raises ``herror``."""
+    if af not in (AF_INET, AF_INET6):
+        raise h_error(NO_RECOVERY)
+    if (af == AF_INET and _is_ipv4(name)) or (af == AF_INET6 and _is_ipv6(name)):
+        return HostEnt(name, [], af, 4 if af == AF_INET else 16, [name])
+    try:
+        canon, aliases, addrs = _lookup_name(name, [af])
+    except ResolverError as e:
+        raise h_error(e.code) from None
+    return HostEnt(canon, aliases, af, 4 if af == AF_INET else 16, [a for _, a in addrs])
+
+
+def gethostbyname(name: str) -> HostEnt:
+    """``gethostbyname(3)``: the IPv4 addresses of ``name`` (a dotted quad is its own answer)."""
+    return gethostbyname2(name, AF_INET)
+
+
+def gethostbyaddr(addr: str) -> HostEnt:
+    """``gethostbyaddr(3)``: the name of an IPv4 address, from /etc/hosts or a PTR query."""
+    if not _is_ipv4(addr):
+        raise h_error(HOST_NOT_FOUND)
+    err = HOST_NOT_FOUND
+    for source in _hosts_sources():
+        if source == "files":
+            found = _files_byaddr(addr)
+            if found is not None:
+                return HostEnt(found[0], found[1], AF_INET, 4, [addr])
+            continue
+        try:
+            answers = res_nquery(res_ninit(), dns.reversename.from_address(addr), [dns.rdatatype.PTR])
+        except ResolverError as e:
+            err = e.code
+            continue
+        for msg in answers:
+            for rrset in msg.answer:
+                if rrset.rdtype == dns.rdatatype.PTR:
+                    return HostEnt(rrset[0].target.to_text(omit_final_dot=True), [], AF_INET, 4, [addr])
+        err = NO_DATA
+    raise h_error(err)
+
+
+def _services() -> list[tuple[str, int, str, list[str]]]:
+    entries = []
+    for raw in (_read_text("/etc/services") or "").splitlines():
+        fields = raw.split("#", 1)[0].split()
+        if len(fields) < 2 or "/" not in fields[1]:
+            continue
+        port, _, proto = fields[1].partition("/")
+        if port.isdigit():
+            entries.append((fields[0], int(port), proto, fields[2:]))
+    return entries
+
+
+def getservbyname(name: str, proto: str | None = None) -> int:
+    """``getservbyname(3)``: the port of a service in ``/etc/services``; OSError if unknown."""
+    for sname, port, sproto, aliases in _services():
+        if (name == sname or name in aliases) and (proto is None or proto == sproto):
+            return port
+    raise OSError("service/proto not found")
+
+
+def getservbyport(port: int, proto: str | None = None) -> str:
+    """``getservbyport(3)``: the name of the service on ``port``; OSError if unknown."""
+    for sname, sport, sproto, _ in _services():
+        if sport == port and (proto is None or proto == sproto):
+            return sname
+    raise OSError("port/proto not found")
+
+
+def _has_global_ipv4() -> bool:
+    """``__check_pf``: is an IPv4 address configured on a device other than loopback?"""
+    for dev in current().host.devices.values():
+        if not dev.flags & IFF_LOOPBACK and dev.ip_ptr is not None and dev.ip_ptr.ifa_list:
+            return True
+    return False
+
+
+def _socktypes(type: int, proto: int, service: str | int | None,
+               flags: int) -> list[tuple[int, int, int]]:
+    """(socktype, protocol, port) for each socket type the request allows (``gaih_inet_typeproto``)."""
+    if type not in (0, SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
+        raise gai_error(EAI_SOCKTYPE)
+    types = [type] if type else [SOCK_STREAM, SOCK_DGRAM, SOCK_RAW]
+    if proto:
+        types = [t for t in types if t == SOCK_RAW or _PROTO_OF_TYPE[t] == proto]
+        if not types:
+            raise gai_error(EAI_SOCKTYPE if type else EAI_SERVICE)
+    if service is None or isinstance(service, int) or (isinstance(service, str) and service.isdigit()):
+        port = int(service) if service is not None else 0
+        return [(t, proto or _PROTO_OF_TYPE[t], port) for t in types]
+    if flags & AI_NUMERICSERV:
+        raise gai_error(EAI_NONAME)
+    out = []
+    for t in types:
+        if t == SOCK_RAW:
+            continue
+        p = proto or _PROTO_OF_TYPE[t]
+        try:
+            out.append((t, p, getservbyname(service, _PROTO_NAME[p])))
+        except OSError:
+            continue
+    if not out:
+        raise gai_error(EAI_SERVICE)
+    return out
+
+
+def getaddrinfo(host: str | None, port: str | int | None, family: int = AF_UNSPEC, type: int = 0,
+                proto: int = 0, flags: int = 0) -> list[tuple[int, int, int, str, tuple[Any, ...]]]:
+    """``getaddrinfo(3)``, with Python's signature and result: a list of
+    ``(family, type, proto, canonname, sockaddr)``; raises ``gaierror`` with glibc's ``EAI_*``."""
+    if flags & ~_AI_MASK or (flags & AI_CANONNAME and host is None):
+        raise gai_error(EAI_BADFLAGS)
+    if host is None and port is None:
+        raise gai_error(EAI_NONAME)
+    if family not in (AF_UNSPEC, AF_INET, AF_INET6):
+        raise gai_error(EAI_FAMILY)
+    socktypes = _socktypes(type, proto, port, flags)
+    canon = ""
+    if host is None or host == "":
+        passive = bool(flags & AI_PASSIVE)
+        if family == AF_INET6:
+            addrs = [(AF_INET6, "::" if passive else "::1")]
+        else:
+            addrs = [(AF_INET, "0.0.0.0" if passive else "127.0.0.1")]
+    elif _is_ipv4(host) or _is_ipv6(host):
+        fam = AF_INET if _is_ipv4(host) else AF_INET6
+        if family not in (AF_UNSPEC, fam):
+            raise gai_error(EAI_ADDRFAMILY)
+        addrs = [(fam, host)]
+        canon = host
+    elif flags & AI_NUMERICHOST:
+        raise gai_error(EAI_NONAME)
+    else:
+        families = [AF_INET, AF_INET6] if family == AF_UNSPEC else [family]
+        if family == AF_UNSPEC and flags & AI_ADDRCONFIG and _has_global_ipv4():
+            families = [AF_INET]
+        try:
+            canon, _, addrs = _lookup_name(host, families)
+        except ResolverError as e:
+            raise gai_error(_GAI_OF_HERRNO.get(e.code, EAI_FAIL)) from None
+        addrs.sort(key=lambda fa: fa[0] != AF_INET)
+    result: list[tuple[int, int, int, str, tuple[Any, ...]]] = []
+    for fam, addr in addrs:
+        for socktype, protocol, portnum in socktypes:
+            sockaddr: tuple[Any, ...] = (addr, portnum) if fam == AF_INET else (addr, portnum, 0, 0)
+            name = canon if flags & AI_CANONNAME and not result else ""
+            result.append((fam, socktype, protocol, name, sockaddr))
+    return result
+
+
+def getnameinfo(sockaddr: tuple[Any, ...], flags: int = 0) -> tuple[str, str]:
+    """``getnameinfo(3)``: (host, service) for an IPv4 socket address."""
+    if not isinstance(sockaddr, tuple) or len(sockaddr) < 2 or not _is_ipv4(str(sockaddr[0])):
+        raise gai_error(EAI_FAMILY)
+    addr, port = str(sockaddr[0]), int(sockaddr[1])
+    host = addr
+    if not flags & NI_NUMERICHOST:
+        try:
+            host = gethostbyaddr(addr).h_name
+        except _pysocket.herror:
+            if flags & NI_NAMEREQD:
+                raise gai_error(EAI_NONAME) from None
+        else:
+            if flags & NI_NOFQDN:
+                domain = libc.gethostname().partition(".")[2]
+                if domain and host.endswith("." + domain):
+                    host = host[: -len(domain) - 1]
+    serv = str(port)
+    if not flags & NI_NUMERICSERV:
+        try:
+            serv = getservbyport(port, "udp" if flags & NI_DGRAM else "tcp")
+        except OSError:
+            serv = str(port)
+    return host, serv

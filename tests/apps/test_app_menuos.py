@@ -1,0 +1,183 @@
+"""MenuOS and the course's final project: a scripted session reproduces the course's transcript
+(replyhi, hello, dns, http), the trace shows the DNS query leaving through UDP, IP and ARP, and
+unmodified standard-library and dnspython clients work across routers."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import re
+import subprocess
+import sys
+from typing import Any
+
+import dns.message
+import dns.query
+import pytest
+from apps_support import run
+
+from tuxnet.socket import stdlib
+from tuxnet.user.etc import install_base_files
+from tuxnet.user.programs.final_project import INDEX_HTML, final_project
+from tuxnet.user.programs.http import httpd
+from tuxnet.user.programs.menuos import MENUOS_CONFIG, menuos_main, run_session
+from tuxnet.user.programs.nettools import mac_text
+from tuxnet.world import World
+
+
+def session(script: str, seed: int = 0) -> tuple[int, str, dict[str, Any]]:
+    """Run MenuOS in the final-project network on ``script``: exit status, terminal, nodes."""
+    out = io.StringIO()
+    world = World(seed=seed)
+    net = final_project(world, echo=out)
+    status = run_session(world, net["menuos"], MENUOS_CONFIG, io.StringIO(script), out)
+    return status, out.getvalue(), net
+
+
+def test_scripted_session_reproduces_the_course_transcript() -> None:
+    status, text, net = session("replyhi\nhello\ndns www.example.com\nhttp http://www.example.com/\nquit\n")
+    assert status == 0
+    mac = mac_text(net["menuos"].dev("eth0").dev_addr)
+    boot, _, rest = text.partition("*     *")
+    assert boot == ("Bring up interface:lo\nBring up interface:eth0\nList all interfaces:\n"
+                    "interface:lo\nIp Address 127.0.0.1\nDevice lo -> Ethernet 00:00:00:00:00:00\n"
+                    f"interface:eth0\nIp Address 10.0.2.15\nDevice eth0 -> Ethernet {mac}\n"
+                    "Default gateway 10.0.2.2\n")
+    transcript = rest[rest.index("MenuOS>>"):]
+    transcript = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", transcript)
+    assert transcript == (
+        "MenuOS>>replyhi\nreplyhi - Reply hi TCP Service\nPlease input hello...\n"
+        "MenuOS>>hello\nhello - Hello TCP Client\n"
+        'recv "hello" from 127.0.0.1:PORT\nsend "hi" to 127.0.0.1:PORT\nhi\n'
+        "MenuOS>>dns www.example.com\ndns - DNS Query: dns NAME [-t TYPE]\n"
+        "www.example.com is an alias for web.example.com.\nweb.example.com has address 10.0.3.80\n"
+        "MenuOS>>http http://www.example.com/\nhttp - HTTP Client: http URL\n"
+        f"HTTP/1.1 200 OK\n{INDEX_HTML}"
+        "MenuOS>>quit\nquit - Quit from MenuOS\n")
+
+
+def test_help_version_wrong_commands_and_end_of_input() -> None:
+    status, text, _ = session("help\nversion\nfly\n\n")
+    assert status == 0
+    assert "help - Menu List:\nhelp - Menu List:\nversion - MenuOS V1.0(Based on Linux 3.18.6)\n" in text
+    for cmd in ("quit", "replyhi", "hello", "ping", "traceroute", "dns", "http", "ifconfig", "route", "arp",
+                "netstat", "trace"):
+        assert f"\n{cmd} - " in text, cmd
+    assert "MenuOS>>fly\nThis is a wrong cmd!\n" in text
+    assert text.endswith("MenuOS>>\nMenuOS>>\n")  # an empty line, then end of input ends the shell
+
+
+def test_menuos_main_runs_the_shell_on_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("dns -g www\nquit\n"))
+    monkeypatch.setattr(sys, "stdout", out)
+    assert menuos_main(["--seed", "3"]) == 0
+    assert "MenuOS>>dns -g www\n" in out.getvalue()
+    assert "www.example.com is an alias for web.example.com\nweb.example.com has address 10.0.3.80\n" in \
+        out.getvalue()
+
+
+def test_menuos_reads_a_script_piped_to_stdin() -> None:
+    script = "replyhi\nhello\ndns www.example.com\nhttp http://www.example.com/\nquit\n"
+    proc = subprocess.run([sys.executable, "-c", "import sys; from tuxnet.user.programs.menuos import menuos_main; "
+                           "sys.exit(menuos_main(sys.argv[1:]))"], input=script, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.index("MenuOS>>hello\nhello - Hello TCP Client\n") < out.index("\nhi\nMenuOS>>dns www.example.com\n")
+    assert "web.example.com has address 10.0.3.80\nMenuOS>>http http://www.example.com/\n" in out
+    assert "HTTP/1.1 200 OK\n<html>" in out and out.endswith("quit - Quit from MenuOS\n")
+
+
+def _subsequence(names: list[str], wanted: list[str]) -> bool:
+    it = iter(names)
+    return all(any(n == w for n in it) for w in wanted)
+
+
+def test_trace_shows_the_query_leaving_through_udp_ip_and_arp() -> None:
+    status, text, _ = session("trace on\ndns www.example.com\ntrace off\nhttp http://www.example.com/\nquit\n")
+    assert status == 0
+    off = text.index("\ntrace off\n")
+    traced = text[text.index("# tracer: function_graph"):off]
+    calls = re.findall(r"\|\s+menuos \| (\S+)\s+\|\s+(\w+)\(\)", traced)
+    dns_task = [f for task, f in calls if task.startswith("dns-")]
+    assert _subsequence(dns_task, ["sys_socketcall", "sys_connect", "ip_route_output_key", "sys_socketcall",
+                                   "sys_send", "sys_sendto", "sock_sendmsg", "inet_sendmsg", "udp_sendmsg",
+                                   "ip_make_skb", "udp_send_skb", "ip_send_skb", "ip_local_out", "ip_output",
+                                   "ip_finish_output2", "__ipv4_neigh_lookup_noref", "__neigh_create",
+                                   "neigh_resolve_output", "arp_solicit", "arp_send", "arp_xmit",
+                                   "dev_queue_xmit"]), dns_task
+    softirq = [f for task, f in calls if task == "<idle>-0"]
+    assert _subsequence(softirq, ["arp_rcv", "arp_process", "neigh_update", "dev_queue_xmit",  # the query, released
+                                  "ip_rcv", "ip_local_deliver", "udp_rcv", "udp_queue_rcv_skb"])
+    assert _subsequence(dns_task, ["arp_send", "sys_poll", "sys_recv", "udp_recvmsg", "sys_close"])
+    after = text[off:]
+    assert "HTTP/1.1 200 OK" in after and not re.search(r"\|\s+menuos \|", after)  # tracing is off
+
+
+def test_net_tools_show_the_kernel_state() -> None:
+    _, text, net = session("replyhi\ndns www.example.com\nifconfig\nroute\narp\nnetstat\nquit\n")
+    gw_mac = mac_text(net["gw"].dev("eth0").dev_addr)
+    assert f"eth0      Link encap:Ethernet  HWaddr {mac_text(net['menuos'].dev('eth0').dev_addr)}" in text
+    assert "inet addr:10.0.2.15  Bcast:10.0.2.255  Mask:255.255.255.0" in text
+    assert "lo        Link encap:Local Loopback" in text and "inet addr:127.0.0.1  Mask:255.0.0.0" in text
+    assert re.search(r"0\.0\.0\.0 +10\.0\.2\.2 +0\.0\.0\.0 +UG +0 +0 +0 eth0", text)
+    assert re.search(r"10\.0\.2\.0 +0\.0\.0\.0 +255\.255\.255\.0 +U +0 +0 +0 eth0", text)
+    assert re.search(rf"10\.0\.2\.2 +ether +{gw_mac} +C +eth0", text)
+    assert re.search(r"tcp +0 +0 127\.0\.0\.1:5001 +0\.0\.0\.0:\* +LISTEN", text)
+
+
+def test_ping_and_traceroute_from_menuos() -> None:
+    _, text, _ = session("ping www\ntraceroute -n www.example.com\nquit\n")
+    assert "PING www (10.0.3.80) 56(84) bytes of data." in text
+    assert "4 packets transmitted, 4 received, 0% packet loss" in text
+    assert re.search(r"\n 1  10\.0\.2\.2 .*\n 2  10\.0\.3\.80 ", text)
+
+
+def test_dnspython_queries_across_the_router() -> None:
+    world = World()
+    net = final_project(world)
+    menuos = net["menuos"]
+    menuos.ip_addr_add("eth0", "10.0.2.15/24")
+    menuos.ip_route_add("default", via="10.0.2.2")
+
+    @stdlib
+    def ask() -> tuple[Any, Any]:
+        q = dns.message.make_query("mail.example.com", "A")
+        return dns.query.udp(q, "10.0.3.53", timeout=3), dns.query.tcp(q, "10.0.3.53", timeout=3)
+
+    udp, tcp = run(world, menuos, ask)
+    assert udp.answer[0][0].address == tcp.answer[0][0].address == "10.0.3.25"
+
+
+def test_http_client_unmodified_across_two_routers() -> None:
+    world = World(seed=5)
+    client, server = world.add_host("client"), world.add_host("server")
+    r1, r2 = world.add_router("r1"), world.add_router("r2")
+    world.connect(client, r1, a_addr="192.168.1.2/24", b_addr="192.168.1.1/24", delay="2ms")
+    world.connect(r1, r2, a_addr="172.16.0.1/30", b_addr="172.16.0.2/30", rate="10mbit", delay="10ms")
+    world.connect(r2, server, a_addr="192.168.2.1/24", b_addr="192.168.2.80/24", delay="2ms")
+    client.ip_route_add("default", via="192.168.1.1")
+    r1.ip_route_add("192.168.2.0/24", via="172.16.0.2")
+    r2.ip_route_add("192.168.1.0/24", via="172.16.0.1")
+    server.ip_route_add("default", via="192.168.2.1")
+    install_base_files(client, hosts={"192.168.2.80": ["server.example.net", "server"]})
+    page = "".join(f"line {i} of a page that takes several segments\n" for i in range(300))
+    server.files["/var/www/index.html"] = page
+    server.spawn(httpd)
+
+    @stdlib
+    def fetch() -> tuple[Any, ...]:
+        conn = http.client.HTTPConnection("server.example.net", timeout=10)
+        conn.request("GET", "/index.html")
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        return resp.status, resp.getheader("Server"), body, resp.version
+
+    t0 = world.now
+    status, server_header, body, version = run(world, client, fetch)
+    assert (status, version) == (200, 11) and server_header.startswith("tuxnet-httpd")
+    assert body == page.encode()
+    assert r1.mib.Ip["ForwDatagrams"] > 10 and r2.mib.Ip["ForwDatagrams"] > 10
+    assert world.now - t0 > 3 * 28_000_000  # at least three round trips of 28 ms

@@ -1,0 +1,89 @@
+"""The ``ip`` command's displays and verbs, as iproute2 prints them."""
+
+from __future__ import annotations
+
+import pytest
+from netlab import lan
+
+from tuxnet.net.core.dev import dev_queue_xmit
+from tuxnet.net.core.skbuff import alloc_skb
+from tuxnet.net.ethernet.eth import eth_header
+from tuxnet.user.iproute import IpError, ip, ip_main
+from tuxnet.world import msecs
+
+
+def test_ip_addr_show():
+    world, (h1, _), _ = lan(2)
+    assert ip(h1, "addr show") == (
+        "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default\n"
+        "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
+        "    inet 127.0.0.1/8 brd 127.255.255.255 scope host lo\n"
+        "       valid_lft forever preferred_lft forever\n"
+        "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP group default qlen 1000\n"
+        "    link/ether 02:00:00:00:00:01 brd ff:ff:ff:ff:ff:ff\n"
+        "    inet 10.0.0.1/24 brd 10.0.0.255 scope global eth0\n"
+        "       valid_lft forever preferred_lft forever\n")
+    assert ip(h1, "a s dev eth0").startswith("2: eth0:")
+
+
+def test_ip_link_down_and_no_carrier():
+    world, (h1, h2), _ = lan(2)
+    ip(h2, "link set dev eth0 down")
+    assert "<BROADCAST,MULTICAST> mtu 1500 qdisc pfifo_fast state DOWN" in ip(h2, "link show eth0")
+    ip(h2, "link set eth0 up mtu 1400")
+    assert "<BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1400" in ip(h2, "link show eth0")
+    h1.dev("eth0").priv = None
+    h1.dev("eth0").netif_carrier_off()
+    assert "<NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc pfifo_fast state DOWN" in ip(h1, "link")
+
+
+def test_ip_s_s_link_counts_packets_errors_and_collisions():
+    world, (h1, h2), hub = lan(2, hub=True, rate="10mbit")
+    dev = h1.dev("eth0")
+    for _ in range(3):
+        skb = alloc_skb(46, 14)
+        skb.put_data(bytes(46))
+        eth_header(skb, dev, 0x88B5, h2.dev("eth0").dev_addr, None)
+        skb.dev = dev
+        dev_queue_xmit(skb)
+    world.run_for(msecs(10))
+    lines = ip(h1, "-s -s link show eth0").splitlines()
+    assert lines[2:] == [
+        "    RX:  bytes packets errors dropped  missed   mcast",
+        f"    {h1.dev('eth0').stats.rx_bytes:>10}{h1.dev('eth0').stats.rx_packets:>8}      0       0       0       0",
+        "    RX errors:  length    crc   frame    fifo overrun",
+        "                     0      0       0       0       0",
+        "    TX:  bytes packets errors dropped carrier collsns",
+        f"    {dev.stats.tx_bytes:>10}{dev.stats.tx_packets:>8}      0       0       0       2",
+        "    TX errors: aborted   fifo  window heartbt transns",
+        "                     0      0       0       0       0",
+    ]
+    assert dev.stats.tx_packets == 4 and dev.stats.tx_bytes == 4 * 60, "a gratuitous ARP and three frames"
+    assert dev.stats.collisions == 2, "both hosts announced their address at once: two collisions"
+
+
+def test_ip_neigh_and_errors():
+    world, (h1, h2), _ = lan(2)
+    ip(h1, "neigh add 10.0.0.9 lladdr 02:00:00:00:00:99 dev eth0")
+    assert ip(h1, "neigh show") == "10.0.0.9 dev eth0 lladdr 02:00:00:00:00:99 PERMANENT\n"
+    assert ip(h1, "neigh show dev eth0") == "10.0.0.9 lladdr 02:00:00:00:00:99 PERMANENT\n"
+    ip(h1, "neigh add 10.0.0.8 lladdr 02:00:00:00:00:88 dev eth0 nud stale")
+    assert ip(h1, "neigh").splitlines()[1] == "10.0.0.8 dev eth0 lladdr 02:00:00:00:00:88 STALE"
+    ip(h1, "neigh flush dev eth0")
+    assert ip(h1, "neigh") == "10.0.0.9 dev eth0 lladdr 02:00:00:00:00:99 PERMANENT\n", "flush keeps permanent"
+    with pytest.raises(IpError, match='Device "eth9" does not exist.'):
+        ip(h1, "link show eth9")
+    with pytest.raises(IpError, match='Object "frob" is unknown'):
+        ip(h1, "frob")
+    with pytest.raises(IpError, match="File exists"):
+        ip(h1, "route add 10.0.0.0/24 dev eth0")
+
+
+def test_ip_as_a_program_prints_to_the_console():
+    world, (h1, _), _ = lan(2)
+    proc = h1.spawn(ip_main, ["route"])
+    world.run_until(lambda: not proc.alive)
+    assert proc.result == 0 and h1.output() == "10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1\n"
+    proc = h1.spawn(ip_main, ["route", "get"])
+    world.run_until(lambda: not proc.alive)
+    assert proc.result == 2

@@ -1,0 +1,185 @@
+"""Networks from TOML files, the Python building API, and the same run giving the same bytes."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from netlab import run, tshark_problems
+
+from tuxnet.topology import TopologyError, load_topology, parse_rate, parse_time, run_topology_file
+from tuxnet.user.programs.ping import ping_main
+from tuxnet.user.programs.traceroute import traceroute_main
+from tuxnet.world import World, msecs, secs
+
+TOPOLOGY = """\
+# a -- sw1 -- r1 -- r2 -- b
+seed = 5
+
+[[host]]
+name = "a"
+routes = ["default via 10.0.1.254"]
+
+[[host]]
+name = "c"
+routes = ["default via 10.0.1.254"]
+
+[[host]]
+name = "b"
+routes = ["default via 10.0.3.254"]
+
+[[router]]
+name = "r1"
+routes = ["10.0.3.0/24 via 10.0.2.2"]
+
+[[router]]
+name = "r2"
+routes = ["10.0.1.0/24 via 10.0.2.1"]
+
+[[switch]]
+name = "sw1"
+
+[[link]]
+a = "a"
+b = "sw1"
+a_addr = "10.0.1.1/24"
+rate = "100mbit"
+delay = "20us"
+
+[[link]]
+a = "c"
+b = "sw1"
+a_addr = "10.0.1.2/24"
+
+[[link]]
+a = "r1"
+b = "sw1"
+a_addr = "10.0.1.254/24"
+
+[[link]]
+a = "r1"
+b = "r2"
+a_addr = "10.0.2.1/24"
+b_addr = "10.0.2.2/24"
+rate = "10mbit"
+delay = "1ms"
+
+[[link]]
+a = "r2"
+b = "b"
+a_addr = "10.0.3.254/24"
+b_addr = "10.0.3.2/24"
+
+[[run]]
+host = "a"
+cmd = "ping -c 2 10.0.3.2"
+at = "10ms"
+
+[[run]]
+host = "c"
+cmd = "traceroute -n 10.0.3.2"
+at = "5s"
+
+[[capture]]
+node = "r1"
+pcap = "{pcap}"
+"""
+
+
+def test_a_topology_file_builds_and_runs(tmp_path, tshark):
+    path = tmp_path / "net.toml"
+    pcap = tmp_path / "r1.pcap"
+    path.write_text(TOPOLOGY.format(pcap=pcap))
+    out = io.StringIO()
+    assert run_topology_file(str(path), out) == 0
+    text = out.getvalue()
+    assert "== a ==\nPING 10.0.3.2 (10.0.3.2) 56(84) bytes of data.\n" in text
+    assert "64 bytes from 10.0.3.2: icmp_seq=2 ttl=62 time=" in text
+    assert "2 packets transmitted, 2 received, 0% packet loss" in text
+    assert "== c ==\ntraceroute to 10.0.3.2 (10.0.3.2), 30 hops max, 60 byte packets\n 1  10.0.1.254  " in text
+    assert " 3  10.0.3.2  " in text
+    assert tshark_problems(tshark, pcap) == []
+
+
+def test_the_same_topology_and_seed_give_identical_pcaps(tmp_path):
+    pcaps = []
+    for i in range(2):
+        path = tmp_path / f"net{i}.toml"
+        pcaps.append(tmp_path / f"r1-{i}.pcap")
+        path.write_text(TOPOLOGY.format(pcap=pcaps[-1]))
+        assert run_topology_file(str(path), io.StringIO()) == 0
+    assert pcaps[0].read_bytes() == pcaps[1].read_bytes()
+    path = tmp_path / "other-seed.toml"
+    other = tmp_path / "r1-seed6.pcap"
+    path.write_text(TOPOLOGY.format(pcap=other).replace("seed = 5", "seed = 6"))
+    assert run_topology_file(str(path), io.StringIO()) == 0
+    assert other.read_bytes() != pcaps[0].read_bytes(), "another seed: other IP identifications"
+
+
+@pytest.mark.parametrize(("old", "new", "at", "message"), [
+    ('b = "sw1"', 'b = "sw9"', 'b = "sw9"', "unknown node 'sw9'"),
+    ('rate = "100mbit"', 'rate = "100 furlongs"', 'rate = "100 furlongs"', "bad rate '100 furlongs'"),
+    ('name = "sw1"', 'name = "sw1"\nports = 4', "ports = 4", "unknown key 'ports'"),
+    ('name = "c"', 'name = "a"', 'name = "a"', "'a' is defined twice"),
+    ('cmd = "ping -c 2 10.0.3.2"', 'cmd = "pong 10.0.3.2"', 'cmd = "pong', "unknown program 'pong'"),
+    ('"10.0.3.0/24 via 10.0.2.2"', '"10.0.3.0/24 via 10.9.2.2"', "via 10.9.2.2", "Nexthop has invalid gateway"),
+    ('name = "sw1"', 'name = "sw1"\n\n[[hub]]\nname = "hub1"\ndelay = 0', "[[hub]]",
+     "propagation delay must be positive"),
+    ('delay = "1ms"', 'delay = 1.5', "delay = 1.5", "delay has the wrong type"),
+])
+def test_errors_name_the_line(tmp_path, old, new, at, message):
+    text = TOPOLOGY.format(pcap=tmp_path / "x.pcap")
+    assert old in text
+    text = text.replace(old, new, 1)
+    line = max(i for i, s in enumerate(text.splitlines(), 1) if at in s)
+    with pytest.raises(TopologyError) as info:
+        load_topology("net.toml", text=text)
+    assert str(info.value).startswith(f"net.toml:{line}: "), str(info.value)
+    assert message in str(info.value)
+
+
+def test_a_syntax_error_names_the_line():
+    with pytest.raises(TopologyError, match=r"^net.toml:4: .*line 4"):
+        load_topology("net.toml", text='seed = 1\n\n[[host]]\nname = "a\n')
+
+
+def test_run_topology_file_reports_a_bad_file(tmp_path):
+    out = io.StringIO()
+    assert run_topology_file(str(tmp_path / "missing.toml"), out) == 1
+    assert out.getvalue().startswith("tuxnet: ") and "missing.toml" in out.getvalue()
+
+
+def test_units():
+    assert parse_rate("10mbit") == 10_000_000 and parse_rate("1gbit") == 10**9 and parse_rate(9600) == 9600
+    assert parse_rate("1mbps") == 8_000_000, "tc: bps is bytes per second"
+    assert parse_time("50us") == 50_000 and parse_time("1.5s") == 1_500_000_000 and parse_time(7) == 7
+    with pytest.raises(ValueError):
+        parse_time("soon")
+
+
+def test_python_api_builds_the_same_network():
+    world = World(seed=3)
+    a, b = world.add_host("a"), world.add_host("b")
+    r = world.add_router("r")
+    hub = world.add_hub("hub0", rate="10mbit", delay="2us")
+    sw = world.add_switch("sw0", ageing_time="10s")
+    link = world.connect(a, hub, a_addr="10.0.1.1/24")
+    assert link.medium is hub and link.a.name == "eth0" and link.b is None
+    assert world.connect(hub, r, b_addr="10.0.1.254/24").a is None
+    world.connect(r, sw, a_addr="10.0.2.254/24")
+    world.connect(b, sw, a_addr="10.0.2.1/24", rate="1gbit")
+    a.ip_route_add("default", via="10.0.1.254")
+    b.ip_route_add("default", via="10.0.2.254")
+    assert sw.bridge.ageing_time == secs(10)
+    assert [d.name for d in sw.host.devices.values()] == ["lo", "p1", "p2"]
+    world.run_for(msecs(10))
+    assert run(world, a, ping_main, ["-c", "1", "10.0.2.1"]) == 0
+    assert "ttl=63" in a.output()
+    assert run(world, a, traceroute_main, ["-n", "-q", "1", "10.0.2.1"]) == 0
+    assert a.output().splitlines()[-2].startswith(" 1  10.0.1.254  ")
+    with pytest.raises(ValueError, match="two hubs"):
+        world.connect(hub, world.add_hub("hub1"))
+    with pytest.raises(ValueError, match="no IP addresses"):
+        world.connect(a, sw, b_addr="10.0.9.9/24")
+    with pytest.raises(ValueError, match="share its rate"):
+        world.connect(b, hub, rate="1gbit")
