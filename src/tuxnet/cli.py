@@ -93,7 +93,18 @@ DELEGATED = {
     "bench": ("tuxnet.benchmarks", "bench_main", "wall-clock benchmarks, a table and JSON (see --help)"),
     "tap": ("tuxnet.tapnet", "tap_main", "a tuxnet host on a real network through a TAP device (root)"),
     "menuos": ("tuxnet.user.programs.menuos", "menuos_main", "the course's MenuOS shell on a small network"),
+    "run": ("tuxnet.cli", "run_main", "build and run a network from a TOML topology file"),
 }
+
+
+def run_main(argv: list[str]) -> int:
+    """``tuxnet run TOPOLOGY.toml``."""
+    from tuxnet.topology import run_topology_file
+
+    parser = argparse.ArgumentParser(prog="tuxnet run", description="Build a network from a TOML file and run it.")
+    parser.add_argument("topology", help="the topology file (see the format at the top of tuxnet/topology.py)")
+    args = parser.parse_args(argv)
+    return run_topology_file(args.topology)
 
 
 def _delegate(module: str, func: str, rest: list[str]) -> int:

@@ -32,6 +32,43 @@ def build_tap_host(dev: str, addr: str, gw: str | None = None, *, offload: bool 
     return world, host, eth
 
 
+TAP_ZONE = "tuxnet.test."
+TAP_ZONE_FILE = "/etc/bind/db.tuxnet.test"
+TAP_INDEX = """<html><head><title>tuxnet</title></head>
+<body><h1>Hello from tuxnet</h1><p>This page crossed a TAP device from a Python TCP/IP stack.</p></body>
+</html>
+"""
+SERVICE_NAMES = ("echo", "discard", "chargen", "http", "dns")
+
+
+def start_tap_services(host: Any, names: list[str], addr: str) -> dict:
+    """Start the services ``tuxnet tap --serve`` names: the inetd ones, ``httpd`` serving a small
+    page from /var/www, and ``named`` authoritative for tuxnet.test (``tuxnet.test`` and
+    ``www.tuxnet.test`` are this host's address)."""
+    from tuxnet.user.etc import install_base_files
+    from tuxnet.user.programs.dns import named
+    from tuxnet.user.programs.http import httpd
+    from tuxnet.user.programs.inetd import start_services
+
+    unknown = [n for n in names if n not in SERVICE_NAMES]
+    if unknown:
+        raise ValueError(f"unknown service {unknown[0]!r} (known: {', '.join(SERVICE_NAMES)})")
+    install_base_files(host)
+    stats = start_services(host, [n for n in names if n in ("echo", "discard", "chargen")])
+    if "http" in names:
+        host.files["/var/www/index.html"] = TAP_INDEX
+        host.spawn(httpd, "/var/www", name="httpd")
+    if "dns" in names:
+        ip = addr.split("/")[0]
+        host.files[TAP_ZONE_FILE] = (
+            f"$ORIGIN {TAP_ZONE}\n$TTL 300\n"
+            f"@ IN SOA ns.{TAP_ZONE} hostmaster.{TAP_ZONE} 1 7200 900 1209600 300\n"
+            f"@ IN NS ns.{TAP_ZONE}\n@ IN A {ip}\nns IN A {ip}\nwww IN A {ip}\n"
+            f'@ IN TXT "served by tuxnet"\n')
+        host.spawn(named, {TAP_ZONE: TAP_ZONE_FILE}, name="named")
+    return stats
+
+
 def netns_unavailable() -> str | None:
     """Why a Linux peer in a network namespace cannot be made here, or None."""
     if os.geteuid() != 0:
@@ -130,13 +167,12 @@ def summary(host: Any, stats: dict) -> str:
 def tap_main(argv: list[str]) -> int:
     from tuxnet.trace.capture import Capture
     from tuxnet.trace.ftrace import FunctionTracer
-    from tuxnet.user.programs.inetd import SERVICES, start_services
 
     parser = argparse.ArgumentParser(prog="tuxnet tap", description=__doc__)
     parser.add_argument("--dev", default="tuxtap0", help="TAP interface name (created if absent)")
     parser.add_argument("--addr", required=True, help="tuxnet's address, A.B.C.D/P")
     parser.add_argument("--gw", help="default gateway")
-    parser.add_argument("--serve", default="", help=f"comma-separated services: {', '.join(SERVICES)}")
+    parser.add_argument("--serve", default="", help=f"comma-separated services: {', '.join(SERVICE_NAMES)}")
     parser.add_argument("--pcap", help="capture eth0 to this file")
     parser.add_argument("--trace", action="store_true", help="print the kernel function trace")
     parser.add_argument("--no-offload", action="store_true", help="no virtio header, checksum or TSO offload")
@@ -156,7 +192,7 @@ def tap_main(argv: list[str]) -> int:
         return 1
     names = [n for n in args.serve.split(",") if n]
     try:
-        stats = start_services(host, names)
+        stats = start_tap_services(host, names, args.addr)
     except ValueError as e:
         print(f"tuxnet tap: {e}", file=sys.stderr)
         return 2

@@ -138,3 +138,57 @@ def test_linux_side_capture_is_clean(netns, pair_factory, tmp_path):
         assert r[1] == "1" and r[2] in ("", "1"), r  # good checksums (ICMP rows have no TCP field)
         assert r[3] == "", r
     assert not re.search(r"\b8388608\b", res.stdout), "an expert error in the capture"
+
+
+def test_curl_and_dig_against_tuxnet_servers(tap_pair):
+    from tuxnet.tapnet import start_tap_services
+
+    p = tap_pair
+    start_tap_services(p.host, ["http", "dns"], p.tux_ip)
+    p.world.run_for(int(2e8))
+    curl = p.ns.popen("curl", "-sS", "-i", "--max-time", "10", f"http://{p.tux_ip}/")
+    out, err = p.run_until_exit(curl, timeout=15)
+    assert curl.returncode == 0, err
+    assert out.startswith("HTTP/1.1 200") and "Hello from tuxnet" in out
+    dig = p.ns.popen("dig", f"@{p.tux_ip}", "www.tuxnet.test", "A", "+short", "+tries=1", "+time=5")
+    out, err = p.run_until_exit(dig, timeout=10)
+    assert out.strip() == p.tux_ip, out + err
+    dig_tcp = p.ns.popen("dig", f"@{p.tux_ip}", "tuxnet.test", "TXT", "+tcp", "+short", "+time=5")
+    out, err = p.run_until_exit(dig_tcp, timeout=10)
+    assert out.strip() == '"served by tuxnet"', out + err
+
+
+def test_tuxnet_http_client_fetches_from_linux_http_server(tap_pair, tmp_path):
+    from tuxnet.user.programs.http import http_request
+
+    p = tap_pair
+    (tmp_path / "hello.txt").write_text("hello from Linux\n")
+    server = p.ns.popen("python3", "-m", "http.server", "8000", "--bind", p.linux_ip, "--directory", str(tmp_path))
+    try:
+        p.world.run_for(int(1e9))
+        result = {}
+
+        def client():
+            result["response"] = http_request(f"http://{p.linux_ip}:8000/hello.txt")
+
+        proc = p.host.spawn(client)
+        p.world.run_until(lambda: not proc.alive, timeout=int(10e9))
+        response = result["response"]
+        assert response.status == 200 and response.body == b"hello from Linux\n"
+    finally:
+        server.kill()
+        server.communicate()
+
+
+def test_tuxnet_ping_gets_replies_from_linux(tap_pair):
+    from tuxnet.user.programs.ping import ping
+
+    p = tap_pair
+    proc = p.host.spawn(ping, p.linux_ip, count=3, interval=0.2)
+    p.world.run_until(lambda: not proc.alive, timeout=int(10e9))
+    out = p.host.output()
+    assert f"PING {p.linux_ip} ({p.linux_ip}) 56(84) bytes of data." in out
+    assert out.count(f"64 bytes from {p.linux_ip}: icmp_seq=") == 3
+    assert "3 packets transmitted, 3 received, 0% packet loss" in out
+    arp = p.host.arp_tbl.entries
+    assert any(n.primary_key == int.from_bytes(bytes(map(int, p.linux_ip.split("."))), "big") for n in arp.values())

@@ -119,11 +119,21 @@ class FunctionTracer:
             return
         origin, target = args
         task = "<idle>-0"
+        task_host = None
         for host in self.world.hosts.values():
             for p in host.processes.values():
                 if p.greenlet is target:
                     task = f"{p.comm}-{p.pid}"
-        if task != self._task:
+                    task_host = host.name
+        stack = self._stacks.get(id(origin))
+        if stack:
+            # The outgoing task sleeps inside these calls: show them open, as ftrace does.
+            for depth, fr in enumerate(stack):
+                if not fr.printed:
+                    fr.printed = True
+                    if self.hosts is None or fr.host in self.hosts:
+                        self._line(fr.host, depth, f"{fr.name}() {{")
+        if task != self._task and (self.hosts is None or task_host is None or task_host in self.hosts):
             self._write(f" ------------------------------------------\n   {self._task} => {task}\n"
                         f" ------------------------------------------\n")
             self._task = task

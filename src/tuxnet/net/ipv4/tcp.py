@@ -416,11 +416,12 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
             if sk.sk_err or sk.sk_state == TCP_CLOSE or sk.sk_shutdown & RCV_SHUTDOWN or not timeo:
                 break
         else:
-            if sk.sk_shutdown & RCV_SHUTDOWN:
+            if sk.sk_done:
                 break
             if sk.sk_err:
-                err = sock_error(sk)
-                return err
+                return sock_error(sk)
+            if sk.sk_shutdown & RCV_SHUTDOWN:
+                break
             if sk.sk_state == TCP_CLOSE:
                 return -ENOTCONN
             if not timeo:

@@ -1,0 +1,63 @@
+"""The tuxnet command: demo, run, menuos, bench — as a user types them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tuxnet(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tuxnet.cli", *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_demo_prints_the_programs_and_the_path(tmp_path):
+    pcap = tmp_path / "lo.pcap"
+    r = tuxnet("demo", "--tcpdump", "--pcap", str(pcap))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert 'recv "hello" from 127.0.0.1:' in out and '\nhi\n' in out
+    assert "Flags [S], seq" in out and "Flags [F.]" in out
+    for name in ("sys_socketcall() {", "tcp_sendmsg() {", "ip_queue_xmit() {", "loopback_xmit() {",
+                 "netif_rx();", "tcp_v4_rcv() {", "tcp_recvmsg() {"):
+        assert name in out, name
+    assert pcap.stat().st_size > 24
+
+
+def test_run_topology_file():
+    r = tuxnet("run", "examples/two_routers.toml")
+    assert r.returncode == 0, r.stderr
+    assert "3 packets transmitted, 3 received, 0% packet loss" in r.stdout
+    assert " 2  10.0.12.2 (10.0.12.2)" in r.stdout
+
+
+def test_run_reports_the_bad_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[host]]\nname = "a"\n\n[[link]]\na = "a"\nb = "nowhere"\n')
+    r = tuxnet("run", str(bad))
+    assert r.returncode == 1
+    assert f"{bad}:6:" in r.stdout + r.stderr and "nowhere" in r.stdout + r.stderr
+
+
+def test_menuos_scripted_session():
+    script = "replyhi\nhello\ndns www.example.com\nhttp http://www.example.com/\nquit\n"
+    r = tuxnet("menuos", stdin=script)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "MenuOS>>" in out and "\nhi\n" in out
+    assert "10.0.3.80" in out and "200 OK" in out and "Hello from www.example.com" in out
+
+
+def test_bench_quick_run_writes_json(tmp_path):
+    report = tmp_path / "bench.json"
+    r = tuxnet("bench", "hello_replyhi", "udp_request_response", "--repeat", "1", "--scale", "0.05",
+               "--json", str(report))
+    assert r.returncode == 0, r.stderr
+    assert "hello_replyhi" in r.stdout and "exchanges/s" in r.stdout
+    data = json.loads(report.read_text())
+    assert data["results"]["hello_replyhi"]["median"] > 0
+    assert data["machine"]["cores"] >= 1
