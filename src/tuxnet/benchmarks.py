@@ -86,6 +86,109 @@ def bench_loopback_bulk(scale: float) -> Result:
     return {"value": received / wall / 1e6, "unit": "MB/s", "wall_s": wall, "virtual_s": world.now / 1e9}
 
 
+@benchmark("cable_bulk_10g")
+def bench_cable_bulk(scale: float) -> Result:
+    """Two hosts over a 10 Gb/s cable (MTU 1500, 10 us): payload MB per wall second."""
+    total = int(50 * 1024 * 1024 * scale)
+    payload = bytes(range(256)) * 4096
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate="10gbit", delay="10us", mtu=1500, a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    stats = start_services(b, ["discard"])
+    start = time.perf_counter()
+    a.spawn(_tcp_source, "10.0.0.2", DISCARD_PORT, payload, total)
+    world.run_until(lambda: bool(stats.get("discarded")))
+    wall = time.perf_counter() - start
+    received = stats["discarded"][0]["bytes"]
+    assert received >= total
+    return {"value": received / wall / 1e6, "unit": "MB/s", "wall_s": wall, "virtual_s": world.now / 1e9,
+            "virtual_MBps": received / (world.now / 1e9) / 1e6}
+
+
+def build_scale_network(n: int, per_lan: int = 25, seed: int = 1) -> tuple[World, list[Any]]:
+    """``n`` client hosts, ``per_lan`` to a switch and a /24, all behind one router whose last LAN
+    holds a name server and a web server (the final project's servers)."""
+    from tuxnet.user.etc import install_base_files
+    from tuxnet.user.programs.dns import named
+    from tuxnet.user.programs.final_project import EXAMPLE_ZONE, INDEX_HTML
+    from tuxnet.user.programs.http import httpd
+
+    world = World(seed=seed)
+    router = world.add_router("gw")
+    servers = world.add_switch("swS")
+    world.connect(router, servers, a_addr="10.0.3.1/24")
+    ns1, www = world.add_host("ns1"), world.add_host("www")
+    world.connect(ns1, servers, a_addr="10.0.3.53/24")
+    world.connect(www, servers, a_addr="10.0.3.80/24")
+    for srv in (ns1, www):
+        srv.ip_route_add("default", via="10.0.3.1")
+        install_base_files(srv)
+    ns1.files["/etc/bind/db.example.com"] = EXAMPLE_ZONE
+    www.files["/var/www/index.html"] = INDEX_HTML
+    ns1.spawn(named, {"example.com.": "/etc/bind/db.example.com"}, name="named")
+    www.spawn(httpd, "/var/www", name="httpd")
+    clients = []
+    for i in range(n):
+        lan, idx = divmod(i, per_lan)
+        if idx == 0:
+            sw = world.add_switch(f"sw{lan}")
+            world.connect(router, sw, a_addr=f"10.{100 + lan // 250}.{lan % 250}.1/24")
+        h = world.add_host(f"h{i}")
+        world.connect(h, sw, a_addr=f"10.{100 + lan // 250}.{lan % 250}.{idx + 2}/24")
+        h.ip_route_add("default", via=f"10.{100 + lan // 250}.{lan % 250}.1")
+        install_base_files(h, nameservers=["10.0.3.53"])
+        clients.append(h)
+    return world, clients
+
+
+def _resolve_and_fetch(result: list[int], start_within: float) -> None:
+    """After a random pause (users do not all press Enter in the same nanosecond), resolve and
+    fetch; result[0] counts successful fetches, result[1] finished clients."""
+    from tuxnet.kernel.sched import current
+    from tuxnet.user.programs.http import http_request
+
+    libc.sleep(current().host.rng.uniform(0, start_within))
+    try:
+        addr = libc.gethostbyname("www.example.com").h_addr_list[0]
+        response = http_request(f"http://{addr}/")
+        if response.status == 200:
+            result[0] += 1
+    finally:
+        result[1] += 1
+
+
+def scale_run(n: int) -> Result:
+    """Build the network, then every client looks up www.example.com and fetches its page, the
+    clients starting at random over n/200 virtual seconds (200 new users a second)."""
+    import resource
+
+    start = time.perf_counter()
+    world, clients = build_scale_network(n)
+    built = time.perf_counter() - start
+    ok = [0, 0]
+    for h in clients:
+        h.spawn(_resolve_and_fetch, ok, n / 200)
+    events0 = world.events_run
+    world.run_until(lambda: ok[1] == n)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the process's peak RSS
+    assert ok[0] == n, f"only {ok[0]} of {n} fetches succeeded"
+    events = world.events_run - events0
+    return {"value": wall, "unit": "s wall", "hosts": n, "build_s": built, "events": events,
+            "events_per_s": events / max(wall - built, 1e-9), "peak_MB": peak / 1e6,
+            "virtual_s": world.now / 1e9}
+
+
+@benchmark("scale_dns_http")
+def bench_scale(scale: float) -> Result:
+    """N hosts behind a router each resolve a name and fetch a page; N from 10 up (the figure is
+    the wall time of the largest N; every N's wall time, events/s and peak memory are kept)."""
+    sizes = [n for n in (10, 100, 1000, 10000) if n <= max(10, int(10000 * scale))]
+    runs = {n: scale_run(n) for n in sizes}
+    largest = runs[sizes[-1]]
+    return {"value": largest["value"], "unit": f"s wall for {sizes[-1]} hosts", "by_hosts": runs}
+
+
 @benchmark("hello_replyhi")
 def bench_hello_replyhi(scale: float) -> Result:
     """The course's exchange (connect, hello, hi, close, TIME_WAIT) per wall second."""
