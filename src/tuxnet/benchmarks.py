@@ -115,6 +115,10 @@ def build_scale_network(n: int, per_lan: int = 25, seed: int = 1) -> tuple[World
 
     world = World(seed=seed)
     router = world.add_router("gw")
+    # The router has a neighbour entry for every client; Linux's default table holds 1024
+    # (gc_thresh3), so an administrator raises the limits for a LAN this size.
+    for name, value in (("gc_thresh1", n * 2), ("gc_thresh2", n * 4), ("gc_thresh3", n * 8)):
+        router.sysctl.set(f"net.ipv4.neigh.default.{name}", max(value, 1024))
     servers = world.add_switch("swS")
     world.connect(router, servers, a_addr="10.0.3.1/24")
     ns1, www = world.add_host("ns1"), world.add_host("www")

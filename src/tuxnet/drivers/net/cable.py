@@ -19,7 +19,9 @@ from tuxnet.drivers.net.ether import (
     IFG_BITS,
     alloc_etherdev,
     bits_time,
+    ether_open,
     ether_rx,
+    ether_stop,
     ether_tx_done,
     ether_wire_frame,
     wire_time,
@@ -145,16 +147,7 @@ def _cable_tx_complete(dev: NetDevice) -> None:
     dev.netif_wake_queue()
 
 
-def cable_open(dev: NetDevice) -> None:
-    if dev.priv is not None:
-        dev.netif_carrier_on()
-
-
-def cable_stop(dev: NetDevice) -> None:
-    dev.netif_carrier_off()
-
-
-cable_ops = NetDeviceOps(cable_xmit, ndo_open=cable_open, ndo_stop=cable_stop)
+cable_ops = NetDeviceOps(cable_xmit, ndo_open=ether_open, ndo_stop=ether_stop)
 
 
 def alloc_cable_dev(world: World, name: str) -> NetDevice:

@@ -120,3 +120,14 @@ def ether_rx(dev: NetDevice, wire: bytes) -> None:
     skb = skb_from_frame(frame)
     skb.protocol = eth_type_trans(skb, dev)
     netif_rx(skb)
+
+
+def ether_open(dev: NetDevice) -> None:
+    """``ndo_open``: a NIC plugged into a wire has carrier once it is up."""
+    if dev.priv is not None:
+        dev.netif_carrier_on()
+
+
+def ether_stop(dev: NetDevice) -> None:
+    """``ndo_stop``: no carrier while down."""
+    dev.netif_carrier_off()

@@ -29,7 +29,9 @@ from tuxnet.drivers.net.ether import (
     IFG_BITS,
     alloc_etherdev,
     bits_time,
+    ether_open,
     ether_rx,
+    ether_stop,
     ether_tx_done,
     ether_wire_frame,
     wire_time,
@@ -339,16 +341,7 @@ def hub_xmit(skb: SkBuff, dev: NetDevice) -> int:
     return NETDEV_TX_OK
 
 
-def hub_open(dev: NetDevice) -> None:
-    if dev.priv is not None:
-        dev.netif_carrier_on()
-
-
-def hub_stop(dev: NetDevice) -> None:
-    dev.netif_carrier_off()
-
-
-hub_ops = NetDeviceOps(hub_xmit, ndo_open=hub_open, ndo_stop=hub_stop)
+hub_ops = NetDeviceOps(hub_xmit, ndo_open=ether_open, ndo_stop=ether_stop)
 
 
 def alloc_hub_dev(world: World, name: str) -> NetDevice:

@@ -47,6 +47,7 @@ from tuxnet.net.ipv4.af_inet import (
     sock_no_accept,
     sock_no_listen,
 )
+from tuxnet.net.ipv4.datagram import __udp_disconnect, ip4_datagram_connect
 from tuxnet.net.ipv4.devinet import inet_addr_type
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
 from tuxnet.net.ipv4.ip_output import (
@@ -313,31 +314,6 @@ def raw_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
     return 0
 
 
-def raw_connect(sk: RawSock, daddr: int, dport: int) -> int:
-    """``ip4_datagram_connect``: fix the peer and choose the source address."""
-    rt = ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
-    if isinstance(rt, int):
-        return rt
-    if rt.rt_type == RTN_BROADCAST and not sk.sk_broadcast:
-        return -EACCES
-    if not sk.inet_saddr:
-        sk.inet_saddr = rt.saddr
-    if not sk.inet_rcv_saddr:
-        sk.inet_rcv_saddr = rt.saddr
-    sk.inet_daddr = daddr
-    sk.sk_state = TCP_ESTABLISHED
-    sk.dst_cache = rt
-    return 0
-
-
-def raw_disconnect(sk: RawSock, flags: int) -> int:
-    """``__udp_disconnect`` (raw uses it too)."""
-    sk.sk_state = TCP_CLOSE
-    sk.inet_daddr = 0
-    sk.dst_cache = None
-    return 0
-
-
 def raw_poll(sk: RawSock) -> int:
     mask = POLLOUT | POLLWRNORM
     if sk.sk_receive_queue:
@@ -395,8 +371,8 @@ def raw_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
 raw_prot = Proto(
     "RAW",
     close=raw_close,
-    connect=raw_connect,
-    disconnect=raw_disconnect,
+    connect=ip4_datagram_connect,
+    disconnect=__udp_disconnect,
     accept=None,
     ioctl=raw_ioctl,
     init=raw_init,

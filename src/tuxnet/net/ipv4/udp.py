@@ -33,6 +33,7 @@ from tuxnet.net.core.sock import (
     sock_rcvtimeo,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
+from tuxnet.net.ipv4.datagram import __udp_disconnect, ip4_datagram_connect
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, icmp_send
 from tuxnet.net.ipv4.ip_output import IP_DF, IPPROTO_UDP, MAX_HEADER, ip_build_header, ip_send_skb
@@ -333,35 +334,6 @@ def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int
 
 # -- the rest of udp_prot --------------------------------------------------------------------
 
-def udp_connect(sk: UdpSock, daddr: int, dport: int) -> int:
-    """``ip4_datagram_connect``: fix the peer and choose the source address."""
-    rt = ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
-    if isinstance(rt, int):
-        return rt
-    if rt.rt_type == RTN_BROADCAST and not sk.sk_broadcast:
-        return -13
-    if not sk.inet_saddr:
-        sk.inet_saddr = rt.saddr
-    if not sk.inet_rcv_saddr:
-        sk.inet_rcv_saddr = rt.saddr
-    sk.inet_daddr = daddr
-    sk.inet_dport = dport
-    sk.sk_state = TCP_ESTABLISHED
-    sk.dst_cache = rt
-    return 0
-
-
-def udp_disconnect(sk: UdpSock, flags: int) -> int:
-    """``__udp_disconnect``."""
-    sk.sk_state = TCP_CLOSE
-    sk.inet_daddr = 0
-    sk.inet_dport = 0
-    sk.dst_cache = None
-    if not getattr(sk, "bind_addr_locked", False):
-        sk.inet_rcv_saddr = sk.inet_saddr = 0
-    return 0
-
-
 def udp_close(sk: UdpSock, timeout: int) -> None:
     """``udp_lib_close``."""
     udp_lib_unhash(sk)
@@ -404,8 +376,8 @@ def udp_init_sock(sk: UdpSock) -> None:
 udp_prot = Proto(
     "UDP",
     close=udp_close,
-    connect=udp_connect,
-    disconnect=udp_disconnect,
+    connect=ip4_datagram_connect,
+    disconnect=__udp_disconnect,
     accept=None,
     ioctl=udp_ioctl,
     init=udp_init_sock,
