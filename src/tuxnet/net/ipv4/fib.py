@@ -86,6 +86,10 @@ class FibTable:
     def __init__(self, id: int) -> None:
         self.id = id
         self.entries: list[FibAlias] = []
+        # For the lookup: per prefix length present (longest first), prefix -> aliases by metric.
+        # (Linux walks an LC-trie; a hash per prefix length finds the same longest match.)
+        self._plens: list[tuple[int, int]] = []
+        self._by_prefix: dict[tuple[int, int], list[FibAlias]] = {}
 
     def insert(self, fa: FibAlias) -> None:
         for e in self.entries:
@@ -94,16 +98,33 @@ class FibTable:
                 raise FileExistsError("RTNETLINK answers: File exists")
         self.entries.append(fa)
         self.entries.sort(key=lambda e: (-e.plen, e.metric))
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._by_prefix = {}
+        for e in self.entries:
+            self._by_prefix.setdefault((e.plen, e.dst), []).append(e)
+        self._plens = sorted({(e.plen, e.mask) for e in self.entries}, reverse=True)
 
     def lookup(self, daddr: int) -> FibAlias | None:
-        """``fib_table_lookup``: the longest prefix containing ``daddr``."""
-        for e in self.entries:
-            if daddr & e.mask == e.dst and (e.dev is None or e.dev.flags & 1):
-                return e
+        """``fib_table_lookup``: the longest prefix containing ``daddr`` (lowest metric first) whose
+        device is up."""
+        by_prefix = self._by_prefix
+        for plen, mask in self._plens:
+            aliases = by_prefix.get((plen, daddr & mask))
+            if aliases is not None:
+                for e in aliases:
+                    if e.dev is None or e.dev.flags & 1:
+                        return e
         return None
 
     def remove_dev(self, dev: NetDevice) -> None:
         self.entries = [e for e in self.entries if e.dev is not dev]
+        self._reindex()
+
+    def remove(self, fa: FibAlias) -> None:
+        self.entries.remove(fa)
+        self._reindex()
 
 
 def fib_lookup(host: Host, daddr: int) -> FibAlias | None:
@@ -153,7 +174,7 @@ def ip_route_del(host: Host, dst: str) -> None:
     addr, plen = (0, 0) if dst == "default" else parse_cidr(dst)
     for e in host.fib_main.entries:
         if e.dst == addr and e.plen == plen:
-            host.fib_main.entries.remove(e)
+            host.fib_main.remove(e)
             fib_flush_cache(host)
             return
     raise ValueError("RTNETLINK answers: No such process")

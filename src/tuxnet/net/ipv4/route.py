@@ -119,14 +119,20 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int) -> Rtable |
 
 
 def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: NetDevice) -> int:
-    """``ip_route_input_noref``: choose the input route (deliver, forward or error); 0 or -errno."""
-    key = (daddr, saddr, dev.ifindex)
+    """``ip_route_input_noref``: choose the input route (deliver, forward or error); 0 or -errno.
+
+    Only a martian source depends on the source address, so the decision is cached per
+    (destination, device), as Linux caches the input route on the FIB next hop."""
+    if saddr and (ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr)):
+        return -EINVAL  # martian source
+    key = (daddr, dev.ifindex)
     rt = host.rt_input_cache.get(key)
     if rt is None:
         rt = _route_input_slow(host, daddr, saddr, dev)
         if isinstance(rt, int):
             return rt
-        host.rt_input_cache[key] = rt
+        if daddr:
+            host.rt_input_cache[key] = rt
     skb.dst = rt
     return 0
 
@@ -136,14 +142,12 @@ def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice) -> Rta
     from tuxnet.net.ipv4.ip_input import ip_error, ip_local_deliver
     from tuxnet.net.ipv4.ip_output import ip_output
 
-    if ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr):
-        return -EINVAL  # martian source
     if ipv4_is_lbcast(daddr) or (daddr == 0 and saddr == 0):
         rt = Rtable(host.loopback_dev, RTN_BROADCAST, 0, 0, 0, host.rt_genid)
         rt.input = ip_local_deliver
         rt.iif = dev.ifindex
         return rt
-    if ipv4_is_zeronet(saddr) and saddr != 0 or ipv4_is_zeronet(daddr):
+    if ipv4_is_zeronet(daddr):
         return -EINVAL
     fa = fib_lookup(host, daddr)
     if fa is not None and fa.type in (RTN_LOCAL, RTN_BROADCAST):
