@@ -94,6 +94,7 @@ DELEGATED = {
     "tap": ("tuxnet.tapnet", "tap_main", "a tuxnet host on a real network through a TAP device (root)"),
     "menuos": ("tuxnet.user.programs.menuos", "menuos_main", "the course's MenuOS shell on a small network"),
     "run": ("tuxnet.cli", "run_main", "build and run a network from a TOML topology file"),
+    "packetdrill": ("tuxnet.packetdrill.cli", "packetdrill_main", "run packetdrill scripts against tuxnet"),
 }
 
 
