@@ -80,7 +80,7 @@ from tuxnet.world import World
 
 USEC = 1_000  # nanoseconds per microsecond
 MAX_WAIT_USECS = 120_000_000  # how long an outbound packet at "*" time may take
-INBOUND_LATENCY_USECS = 1
+INBOUND_LATENCY_NSECS = 1
 BLOCKING_IDLE_WAIT_USECS = 1_000_000  # packetdrill's await_idle_thread limit
 FIRST_REMOTE_PORT = 48_000
 
@@ -106,7 +106,6 @@ class Config:
     strict_segments: bool = False
     mss: int = 0
     mtu: int = 1500
-    ip_version: str = "ipv4"
     local_ip: str = "192.168.0.1"
     remote_ip: str = "192.0.2.1"
     remote_prefix: int = 24
@@ -137,7 +136,6 @@ class Config:
                 if value != "ipv4":
                     raise ScriptFailure(None, f"--ip_version={value}: tuxnet has no IPv6 (only ipv4 is "
                                               "supported)", "unsupported")
-                self.ip_version = value
             elif name == "local_ip":
                 self.local_ip = _ipv4(value, name)
             elif name == "remote_ip":
@@ -244,7 +242,6 @@ class Runner:
     def __init__(self, script: Script, config: Config, script_dir: Path) -> None:
         self.script = script
         self.config = config
-        self.script_dir = script_dir
         self.notes: list[str] = []
         self.output = io.StringIO()
         self.world = World(seed=config.seed)
@@ -622,10 +619,10 @@ class Runner:
                 raise ScriptFailure(ev.line, f"error handling packet: unable to infer live TS ecr for script "
                                              f"TS ecr {ts[1]};  no matching or preceding outbound TS val")
             live.options = replace_ts(live.options, None, live_ecr)
-        # packetdrill writes the packet some microseconds after its script time; one microsecond
-        # stands for that, so that a packet scripted at the very time of an earlier event still
-        # reaches TCP after it (as "+.001" after a send is a little more than 1 ms after it).
-        self.world.run(until=self.world.now + INBOUND_LATENCY_USECS * USEC)
+        # packetdrill writes the packet a little after its script time; one nanosecond stands for
+        # that, so that a packet scripted at the very time of an earlier event still reaches TCP
+        # after it (as "+.001" after a send is a little more than 1 ms after it).
+        self.world.run(until=self.world.now + INBOUND_LATENCY_NSECS)
         tun_get_user(self.dev, build_packet(live), self.config.mss)
         self.check_pending()
 

@@ -12,7 +12,8 @@ harness sees the packet TCP built.  ``ethtool -K tun0 tso off gso off`` is ``tun
 ``tc qdisc replace dev tun0 root fq`` puts the fq qdisc (net/sched/sch_fq.c) in front of the
 device, which tuxnet models where its effect shows, in ``tun_net_xmit``: fq marks the sending
 socket as paced by the qdisc (``SK_PACING_FQ``, so TCP stamps each segment with its Earliest
-Departure Time) and holds each packet of the flow until that time.
+Departure Time) and holds each packet of the flow until that time.  A held packet stays charged to
+its socket (``sk_wmem_alloc``) until it leaves, which is what TCP Small Queues throttles on.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from tuxnet.net.core.dev import (
     netif_rx,
 )
 from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame
+from tuxnet.net.ipv4.tcp_output import skb_set_owner_w, tcp_wfree
+from tuxnet.net.ipv4.tcp_sock import tcp_skb_cb
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -53,6 +56,8 @@ class TunPacket:
     data: bytes
     time: int
     gso_size: int = 0
+    owner: Any = None  # the TCP socket charged for the packet while fq holds it
+    truesize: int = 0
 
 
 SK_PACING_FQ = 2  # sk->sk_pacing_status when fq paces the socket
@@ -78,6 +83,9 @@ def tun_deliver(dev: NetDevice, pkt: TunPacket) -> None:
     tun.tx.append(pkt)
     if tun.on_xmit is not None:
         tun.on_xmit(pkt)
+    if pkt.owner is not None:
+        owner, pkt.owner = pkt.owner, None
+        tcp_wfree(owner, pkt.truesize)
 
 
 def fq_watchdog(dev: NetDevice) -> None:
@@ -112,6 +120,11 @@ def tun_net_xmit(skb: SkBuff, dev: NetDevice) -> int:
     if release <= now and not tun.fq_held:
         tun_deliver(dev, pkt)
         return NETDEV_TX_OK
+    if sk is not None and hasattr(sk, "sk_wmem_alloc"):
+        # Held in the qdisc, the packet stays charged to its socket (TCP Small Queues).
+        pkt.owner = sk
+        pkt.truesize = tcp_skb_cb(skb).truesize
+        skb_set_owner_w(sk, pkt.truesize)
     tun.fq_held.append((release, pkt))
     if len(tun.fq_held) == 1:
         tun.fq_timer.mod(release)

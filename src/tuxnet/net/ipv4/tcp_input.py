@@ -87,6 +87,8 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_LAST_ACK,
     TCP_LISTEN,
     TCP_MAX_QUICKACKS,
+    TCP_MIN_MSS,
+    TCP_MSS_DEFAULT,
     TCP_RTO_MAX,
     TCP_RTO_MIN,
     TCP_SYN_RECV,
@@ -103,8 +105,10 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_CWR,
     TCPHDR_ECE,
     TCPHDR_FIN,
+    TCPHDR_PSH,
     TCPHDR_RST,
     TCPHDR_SYN,
+    TCPHDR_URG,
     TCPOLEN_TSTAMP_ALIGNED,
     TCPOPT_EOL,
     TCPOPT_MSS,
@@ -343,20 +347,18 @@ def tcp_synack_rtt_meas(sk: TcpSock) -> None:
 class RateSample:
     """``struct rate_sample`` (net/ipv4/tcp_rate.c), the part loss recovery uses."""
 
-    __slots__ = ("prior_delivered", "prior_mstamp", "last_end_seq", "rtt_us", "is_app_limited")
+    __slots__ = ("prior_delivered", "last_end_seq", "rtt_us")
 
     def __init__(self) -> None:
         self.prior_delivered = 0
-        self.prior_mstamp = 0
         self.last_end_seq = 0
         self.rtt_us = -1
-        self.is_app_limited = False
 
 
 class SacktagState:
     """``struct tcp_sacktag_state``."""
 
-    __slots__ = ("first_sackt", "last_sackt", "reord", "sack_delivered", "flag", "mss_now", "rate")
+    __slots__ = ("first_sackt", "last_sackt", "reord", "sack_delivered", "flag", "rate")
 
     def __init__(self, rate: RateSample) -> None:
         self.first_sackt = -1
@@ -364,7 +366,6 @@ class SacktagState:
         self.reord = 0
         self.sack_delivered = 0
         self.flag = 0
-        self.mss_now = 0
         self.rate = rate
 
 
@@ -377,8 +378,6 @@ def tcp_rate_skb_delivered(sk: TcpSock, skb: SkBuff, rs: RateSample) -> None:
     if not rs.prior_delivered or tcp_skb_sent_after(skb.skb_mstamp, sk.first_tx_mstamp, skb.end_seq,
                                                     rs.last_end_seq):
         rs.prior_delivered = cb.delivered
-        rs.prior_mstamp = cb.delivered_mstamp
-        rs.is_app_limited = cb.is_app_limited
         rs.last_end_seq = skb.end_seq
         sk.first_tx_mstamp = skb.skb_mstamp
     if skb.sacked & TCPCB_SACKED_ACKED:
@@ -764,7 +763,6 @@ def tcp_sacktag_write_queue(sk: TcpSock, ack_seq: int, prior_snd_una: int, state
                 sp[j], sp[j + 1] = sp[j + 1], sp[j]
                 if j == first_sack_index:
                     first_sack_index = j + 1
-    state.mss_now = tcp_current_mss(sk)
     cache = [blk for blk in sk.recv_sack_cache if blk != (0, 0)] if sk.sacked_out else []
     ci = 0
     skb_i = 0
@@ -893,7 +891,6 @@ def tcp_timeout_mark_lost(sk: TcpSock) -> None:
     if is_reneg:
         sk.host.mib.TcpExt["TCPSACKReneging"] += 1
         sk.sacked_out = 0
-        sk.is_sack_reneg = True
     elif not tcp_is_sack(sk):
         sk.sacked_out = 0
     for skb in rtx:
@@ -1054,7 +1051,6 @@ def tcp_try_undo_recovery(sk: TcpSock) -> bool:
     if tcp_is_non_sack_preventing_reopen(sk):
         return True
     tcp_set_ca_state(sk, TCP_CA_Open)
-    sk.is_sack_reneg = False
     return False
 
 
@@ -1081,7 +1077,6 @@ def tcp_try_undo_loss(sk: TcpSock, frto_undo: bool) -> bool:
             return True
         if frto_undo or tcp_is_sack(sk):
             tcp_set_ca_state(sk, TCP_CA_Open)
-            sk.is_sack_reneg = False
         return True
     return False
 
@@ -1653,15 +1648,28 @@ def tcp_in_quickack_mode(sk: TcpSock) -> bool:
     return bool(sk.icsk_ack.quick) and not sk.icsk_ack.pingpong
 
 
-def tcp_measure_rcv_mss(sk: TcpSock, length: int) -> None:
-    """``tcp_measure_rcv_mss``: track the peer's segment size; small pushes mark ``PUSHED``."""
+def tcp_measure_rcv_mss(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_measure_rcv_mss``: track the peer's segment size (of a GRO packet, the size of its
+    segments); two equal full-looking segments in a row set it too; small pushes mark
+    ``PUSHED``."""
     ack = sk.icsk_ack
+    lss = ack.last_seg_size
+    ack.last_seg_size = 0
+    length = skb.gso_size or skb.tail - skb.data
     if length >= ack.rcv_mss:
         ack.rcv_mss = min(length, sk.advmss)
-    else:
-        if ack.pending & ICSK_ACK_PUSHED:
-            ack.pending |= ICSK_ACK_PUSHED2
-        ack.pending |= ICSK_ACK_PUSHED
+        return
+    length += skb.data - skb.transport_header
+    if length >= TCP_MSS_DEFAULT + 20 or (
+            length >= TCP_MIN_MSS + 20 and not skb.tcp_flags & (TCPHDR_FIN | TCPHDR_URG | TCPHDR_SYN | TCPHDR_PSH)):
+        length -= sk.tcp_header_len
+        ack.last_seg_size = length
+        if length == lss:
+            ack.rcv_mss = length
+            return
+    if ack.pending & ICSK_ACK_PUSHED:
+        ack.pending |= ICSK_ACK_PUSHED2
+    ack.pending |= ICSK_ACK_PUSHED
 
 
 def tcp_grow_window(sk: TcpSock) -> None:
@@ -1676,7 +1684,7 @@ def tcp_event_data_recv(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_event_data_recv``: schedule an ACK and adapt the delayed-ACK timeout (ATO)."""
     ack = sk.icsk_ack
     ack.pending |= ICSK_ACK_SCHED
-    tcp_measure_rcv_mss(sk, skb.tail - skb.data)
+    tcp_measure_rcv_mss(sk, skb)
     now = sk.host.world.now
     if not ack.ato:
         tcp_incr_quickack(sk, TCP_MAX_QUICKACKS)
@@ -1743,6 +1751,7 @@ def tcp_sack_update(sk: TcpSock, newest: SkBuff | None) -> None:
 def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_data_queue_ofo``: keep an out-of-order segment, dropping what it duplicates."""
     sk.host.mib.TcpExt["TCPOFOQueue"] += 1
+    sk.rcv_ooopack += 1
     sk.icsk_ack.pending |= ICSK_ACK_SCHED
     ofo = sk.out_of_order_queue
     seq, end_seq = skb.seq, skb.end_seq

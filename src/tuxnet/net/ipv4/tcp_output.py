@@ -39,13 +39,16 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_CHRONO_UNSPEC,
     TCP_CLOSE,
     TCP_CLOSE_WAIT,
+    TCP_CLOSING,
     TCP_DELACK_MAX,
     TCP_DELACK_MIN,
     TCP_ECN_DEMAND_CWR,
     TCP_ECN_OK,
     TCP_ECN_QUEUE_CWR,
     TCP_ESTABLISHED,
+    TCP_FIN_WAIT1,
     TCP_INIT_CWND,
+    TCP_LAST_ACK,
     TCP_MSS_DEFAULT,
     TCP_NAGLE_CORK,
     TCP_NAGLE_OFF,
@@ -453,10 +456,8 @@ def tcp_fragment(sk: TcpSock, queue: deque[SkBuff], skb: SkBuff, length: int, ms
     old_factor = cb.pcount
     tcp_set_skb_tso_segs(skb, mss_now)
     tcp_set_skb_tso_segs(buff, mss_now)
-    bcb.first_tx_mstamp = cb.first_tx_mstamp
     bcb.delivered_mstamp = cb.delivered_mstamp
     bcb.delivered = cb.delivered
-    bcb.is_app_limited = cb.is_app_limited
     if not before(sk.snd_nxt, buff.end_seq):
         diff = old_factor - cb.pcount - bcb.pcount
         if diff:
@@ -568,6 +569,8 @@ def __tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool, rcv_nxt: int) -
         sk.duplicate_sack = []
     n = _build_segment(sk, skb.seq, flags, payload, opts, window, ack_seq)
     n.end_seq = skb.end_seq
+    # The packet is a clone: it carries the segment's truesize (what skb_set_owner_w charges).
+    tcp_skb_cb(n).truesize = cb.truesize
     if pcount > 1:
         n.gso_size = mss
     n.tstamp = skb.skb_mstamp
@@ -618,10 +621,8 @@ def tcp_rate_skb_sent(sk: TcpSock, skb: SkBuff) -> None:
         sk.first_tx_mstamp = now
         sk.delivered_mstamp = now
     cb = tcp_skb_cb(skb)
-    cb.first_tx_mstamp = sk.first_tx_mstamp
     cb.delivered_mstamp = sk.delivered_mstamp
     cb.delivered = sk.delivered
-    cb.is_app_limited = bool(sk.app_limited)
 
 
 def tcp_dec_quickack_mode(sk: TcpSock, pkts: int) -> None:
@@ -868,6 +869,50 @@ def tcp_cwnd_validate(sk: TcpSock, is_cwnd_limited: bool) -> None:
             tcp_chrono_start(sk, TCP_CHRONO_SNDBUF_LIMITED)
 
 
+def tcp_small_queue_check(sk: TcpSock, skb: SkBuff, factor: int) -> bool:
+    """``tcp_small_queue_check`` (TCP Small Queues): hold back while the qdisc and device below
+    already keep more than about 1 ms of this flow at its pacing rate (at least two packets);
+    ``tcp_wfree`` resumes the sending when they leave.  True when the caller must stop."""
+    limit = max(2 * tcp_skb_cb(skb).truesize, sk.sk_pacing_rate >> sk.sk_pacing_shift)
+    if sk.sk_pacing_status == SK_PACING_NONE:
+        limit = min(limit, sk.host.sysctl["net.ipv4.tcp_limit_output_bytes"])
+    limit <<= factor
+    if sk.sk_wmem_alloc > limit:
+        # Always send when nothing is in flight: no TX completion would call us back.
+        if not sk.tcp_rtx_queue:
+            return False
+        sk.tsq_throttled = True
+        return True
+    return False
+
+
+def skb_set_owner_w(sk: TcpSock, truesize: int) -> None:
+    """``skb_set_owner_w``: a sent packet of ``truesize`` bytes stays charged to the socket while
+    a qdisc holds it (tuxnet's devices take the others at once, as ``skb_orphan`` would)."""
+    sk.sk_wmem_alloc += truesize
+
+
+def tcp_wfree(sk: TcpSock, truesize: int) -> None:
+    """``tcp_wfree``: a packet left the host; a socket throttled by TCP Small Queues is queued for
+    the TSQ tasklet (``tcp_tasklet_func``), which sends more."""
+    sk.sk_wmem_alloc -= truesize
+    if not sk.tsq_throttled:
+        return
+    sk.tsq_throttled = False
+    if sk.tsq_tasklet is None:
+        sk.tsq_tasklet = sk.host.timer(tcp_tsq_handler, sk)
+    sk.tsq_tasklet.mod(sk.host.world.now)
+
+
+def tcp_tsq_handler(sk: TcpSock) -> None:
+    """``tcp_tsq_handler`` → ``tcp_tsq_write``: retransmit what is lost, then send new data."""
+    if sk.sk_state not in (TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_CLOSING, TCP_CLOSE_WAIT, TCP_LAST_ACK):
+        return
+    if sk.lost_out > sk.retrans_out and sk.snd_cwnd > tcp_packets_in_flight(sk):
+        tcp_xmit_retransmit_queue(sk)
+    tcp_write_xmit(sk, tcp_current_mss(sk), sk.nonagle, 0)
+
+
 def tcp_write_xmit(sk: TcpSock, mss_now: int, nonagle: int, push_one: int) -> bool:
     """``tcp_write_xmit``: send queued segments within cwnd, the peer's window, Nagle and TSO
     deferral.  ``push_one`` 1 sends at most one packet, 2 one loss probe even beyond cwnd.
@@ -904,6 +949,8 @@ def tcp_write_xmit(sk: TcpSock, mss_now: int, nonagle: int, push_one: int) -> bo
             limit = tcp_mss_split_point(sk, skb, mss_now, min(cwnd_quota, max_segs), nonagle)
         if skb.tail - skb.data > limit:
             tso_fragment(sk, skb, limit, mss_now)
+        if tcp_small_queue_check(sk, skb, 0):
+            break
         if skb.end_seq == skb.seq:
             break
         if tcp_transmit_skb(sk, skb):
@@ -1170,6 +1217,9 @@ def __tcp_retransmit_skb(sk: TcpSock, skb: SkBuff, segs: int) -> int:
         if before(skb.end_seq, sk.snd_una):
             return -EINVAL
         tcp_trim_head(sk, skb, (sk.snd_una - skb.seq) & SEQ_MASK)
+    # Do not send more than we queued; 1/4 is reserved for copying overhead.
+    if sk.sk_wmem_alloc > min(sk.sk_wmem_queued + (sk.sk_wmem_queued >> 2), sk.sk_sndbuf):
+        return -EAGAIN
     cur_mss = tcp_current_mss(sk)
     if not before(skb.seq, tcp_wnd_end(sk)) and skb.seq != sk.snd_una:
         return -EAGAIN
@@ -1237,6 +1287,8 @@ def tcp_xmit_retransmit_queue(sk: TcpSock) -> None:
         if sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS):
             i += 1
             continue
+        if tcp_small_queue_check(sk, skb, 1):
+            break
         if tcp_retransmit_skb(sk, skb, segs):
             break
         mib = "TCPFastRetrans" if sk.icsk_ca_state != TCP_CA_Loss else "TCPSlowStartRetrans"

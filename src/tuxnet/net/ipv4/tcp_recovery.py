@@ -54,11 +54,9 @@ def tcp_mark_skb_lost(sk: TcpSock, skb: SkBuff) -> None:
             skb.sacked &= ~TCPCB_SACKED_RETRANS
             sk.retrans_out -= pcount
             sk.host.mib.TcpExt["TCPLostRetransmit"] += pcount
-            sk.lost += pcount
     else:
         sk.lost_out += pcount
         skb.sacked |= TCPCB_LOST
-        sk.lost += pcount
 
 
 def tcp_skb_sent_after(t1: int, t2: int, seq1: int, seq2: int) -> bool:

@@ -138,9 +138,10 @@ TCP_CHRONO_SNDBUF_LIMITED = 3
 SOCK_NOSPACE = 1 << 2
 SOCK_QUEUE_SHRUNK = 1 << 0
 
-# The memory an skb costs beyond its payload (SKB_TRUESIZE of a fast-clone head with
-# MAX_TCP_HEADER of headroom: the sk_buff, its shared info and the head).
-SKB_TRUESIZE_OVERHEAD = 1280
+# The memory an skb costs beyond its payload: SKB_TRUESIZE(skb_end_offset) of a head taken, as
+# tcp_stream_alloc_skb does since Linux 6.3, from the 640-byte small-head cache (320 bytes of
+# MAX_TCP_HEADER headroom + the aligned sk_buff, 256, + its shared info, 320).
+SKB_TRUESIZE_OVERHEAD = 896
 
 SEQ_MASK = 0xFFFFFFFF
 
@@ -161,18 +162,15 @@ class TcpSkbCb:
     TSO (``tcp_gso_segs``, ``tcp_gso_size``), end of record, memory charged (``truesize``) and the
     delivery-rate state of its last transmission (``tx``)."""
 
-    __slots__ = ("pcount", "gso_size", "eor", "truesize", "first_tx_mstamp", "delivered_mstamp",
-                 "delivered", "is_app_limited")
+    __slots__ = ("pcount", "gso_size", "eor", "truesize", "delivered_mstamp", "delivered")
 
     def __init__(self) -> None:
         self.pcount = 0
         self.gso_size = 0
         self.eor = False
         self.truesize = 0
-        self.first_tx_mstamp = 0
         self.delivered_mstamp = -1
         self.delivered = 0
-        self.is_app_limited = False
 
 
 def tcp_skb_cb(skb: SkBuff) -> TcpSkbCb:
@@ -291,7 +289,6 @@ class TcpSock(Sock):
         self.retrans_out = 0
         self.lost_out = 0
         self.sacked_out = 0
-        self.dup_acks = 0
         self.reordering = sysctl["net.ipv4.tcp_reordering"]
         self.undo_marker = 0
         self.prr_delivered = 0
@@ -362,6 +359,10 @@ class TcpSock(Sock):
         self.sk_gso_max_segs = 65535
         self.gso_segs = 0
         self.tcp_wstamp_ns = 0
+        # TCP Small Queues: bytes (truesize) of sent packets a qdisc still holds, and TSQF_THROTTLED
+        self.sk_wmem_alloc = 0
+        self.tsq_throttled = False
+        self.tsq_tasklet: Any = None
         # sender state of Linux's write path: cwnd validation, TLP, RACK, chrono, ECN
         self.max_packets_out = 0
         self.max_packets_seq = 0
@@ -376,8 +377,6 @@ class TcpSock(Sock):
         self.min_rtt_us = 0
         self.min_rtt_stamp = 0
         self.undo_retrans = -1
-        self.lost = 0
-        self.app_limited = 0
         self.delivered_mstamp = 0
         self.first_tx_mstamp = 0
         self.ecn_flags = 0
@@ -390,7 +389,6 @@ class TcpSock(Sock):
         self.recvmsg_inq = False
         self.last_oow_ack_time = -1
         self.frto = False
-        self.is_sack_reneg = False
         # timers (softirq context), set up by tcp_init_xmit_timers
         self.icsk_retransmit_timer: Any = None
         self.icsk_delack_timer: Any = None

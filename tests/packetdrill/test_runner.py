@@ -1,0 +1,171 @@
+"""The packetdrill runner on tuxnet's own scripts: each language feature passes where the stack
+behaves as scripted, and a script changed to say something else fails with packetdrill's message
+for that difference (the runner can fail)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tuxnet.packetdrill.cli import packetdrill_main, summary_table
+from tuxnet.packetdrill.runner import RunResult, run_file, run_text
+
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+OWN_SCRIPTS = sorted(SCRIPTS.glob("*.pkt"))
+
+
+@pytest.mark.parametrize("path", OWN_SCRIPTS, ids=[p.name for p in OWN_SCRIPTS])
+def test_own_script_passes(path: Path) -> None:
+    result = run_file(path)
+    assert result.passed, result.message
+
+
+def test_own_scripts_cover_the_language() -> None:
+    """Every feature of syntax.md appears in at least one of our scripts."""
+    text = "\n".join(p.read_text() for p in OWN_SCRIPTS)
+    features = {
+        "absolute time": r"^0\.\d+ ",
+        "relative time": r"^\s*\+\.\d+ ",
+        "absolute range": r"^\d\.\d+~\d\.\d+ ",
+        "relative range": r"^\+\.\d+~\+\.\d+ ",
+        "any time": r"^\s*\* ",
+        "blocking call": r"\.\.\.\d\.\d+ \w+\(",
+        "errno": r"= -1 E[A-Z]+ \(",
+        "SACK block": r"<sack \d+:\d+",
+        "timestamps": r"TS val \d+ ecr \d+",
+        "unchecked options": r"<\.\.\.>",
+        "window": r" win \d+\s*$",
+        "sysctl": r"^\s*`?sysctl ",
+        "sourced file": r"\./settings\.sh",
+        "code": r"%\{",
+        "option": r"^--\w+=",
+    }
+    missing = [name for name, pattern in features.items() if not re.search(pattern, text, re.M)]
+    assert not missing
+    calls = {"socket", "bind", "listen", "accept", "connect", "read", "write", "send", "recv", "sendto", "recvfrom",
+             "sendmsg", "recvmsg", "close", "shutdown", "setsockopt", "getsockopt", "fcntl", "ioctl", "poll",
+             "epoll_create", "epoll_ctl", "epoll_wait"}
+    assert calls <= set(re.findall(r"(\w+)\(", text))
+
+
+def _mutated(name: str, old: str, new: str, **options: str) -> RunResult:
+    text = (SCRIPTS / name).read_text()
+    assert old in text
+    return run_text(text.replace(old, new, 1), name, options=options or None, script_dir=SCRIPTS)
+
+
+@pytest.mark.parametrize(("name", "old", "new", "line", "message"), [
+    pytest.param("handshake.pkt", "> P. 1:501(500) ack 101\n", "> P. 1:501(500) ack 101 win 1000\n", 25,
+                 "error handling packet: live packet field tcp_window: expected: 1000 (0x3e8) vs actual: 512 (0x200)",
+                 id="wrong-window"),
+    pytest.param("handshake.pkt", "> P. 1:501(500) ack 101\n", "> . 1:501(500) ack 101\n", 25,
+                 "error handling packet: live packet field tcp_psh: expected: 0 (0x0) vs actual: 1 (0x1)",
+                 id="wrong-flags"),
+    pytest.param("handshake.pkt", "> P. 1:501(500) ack 101\n", "> P. 101:601(500) ack 101\n", 25,
+                 "error handling packet: live packet field tcp_seq: expected: 101 (0x65) vs actual: 1 (0x1)",
+                 id="wrong-sequence"),
+    pytest.param("active_open.pkt", "ecr 0,nop,wscale 7>", "ecr 0,nop,wscale 9>", 12,
+                 "error handling packet: bad value outbound TCP option 3", id="wrong-option"),
+    pytest.param("times.pkt", "+.3~+.31 > P. 1:1001(1000) ack 1", "+.2~+.21 > P. 1:1001(1000) ack 1", 18,
+                 "error handling packet: timing error: expected outbound packet at 0.300000 sec but no packet "
+                 "was sent by 0.335000 sec", id="packet-too-late"),
+    pytest.param("times.pkt", "+.3~+.31 > P. 1:1001(1000) ack 1", "+.4~+.41 > P. 1:1001(1000) ack 1", 18,
+                 "error handling packet: timing error: expected outbound packet in relative time range "
+                 "+0.400000~+0.410000 sec but happened at +0.300000 sec", id="packet-too-early"),
+    pytest.param("handshake.pkt", "> F. 501:501(0) ack 102\n",
+                 "> F. 501:501(0) ack 102\n   +0 > . 502:502(0) ack 102\n",
+                 37, "error handling packet: timing error: expected outbound packet at 0.030000 sec but no packet "
+                 "was sent by 0.035000 sec", id="missing-packet"),
+    pytest.param("errno.pkt", "= -1 EAGAIN (Resource temporarily unavailable)", "= -1 EINTR (Interrupted system call)",
+                 15, "runtime error in read call: Expected errno 4 (Interrupted system call) but got 11 (Resource "
+                 "temporarily unavailable)", id="wrong-errno"),
+    pytest.param("errno.pkt", "write(3, ..., 100) = -1 EPIPE (Broken pipe)", "write(3, ..., 100) = 100", 21,
+                 "runtime error in write call: Expected result 100 but got -1 with errno 32 (Broken pipe)",
+                 id="wrong-result"),
+    pytest.param("syscalls.pkt", "ioctl(4, SIOCINQ, [300]) = 0", "ioctl(4, SIOCINQ, [200]) = 0", 33,
+                 "runtime error in ioctl call: Bad ioctl optval: expected: 200 actual: 300", id="wrong-ioctl-value"),
+    pytest.param("active_open.pkt", "assert tcpi_snd_mss == 988", "assert tcpi_snd_mss == 1000", 29,
+                 "error in Python code", id="failed-assertion"),
+])
+def test_mutated_script_fails_with_packetdrills_message(name: str, old: str, new: str, line: int,
+                                                        message: str) -> None:
+    result = _mutated(name, old, new)
+    assert result.status == "fail"
+    assert result.line == line
+    assert result.message.startswith(f"{name}:{line}: {message}"), result.message
+
+
+def test_packet_mismatch_shows_both_packets() -> None:
+    result = _mutated("handshake.pkt", "> P. 1:501(500) ack 101\n", "> P. 1:501(500) ack 101 win 1000\n")
+    assert "\nscript packet:  0.020000 P. 1:501(500) ack 101 win 1000\n" in result.message
+    assert "\nactual packet:  0.020000 P. 1:501(500) ack 101 win 512" in result.message
+
+
+def test_strict_segments_refuses_to_merge_segments() -> None:
+    """Without --strict_segments three wire segments match one scripted 3000-byte segment."""
+    result = run_file(SCRIPTS / "shell_leniency.pkt", {"strict_segments": ""})
+    assert result.status == "fail"
+    assert "live packet payload: expected 3000 bytes vs actual 1000 bytes" in result.message
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    ("ls /", "unsupported shell command: ls /"),
+    ("sysctl -q net.ipv4.tcp_bogus=1", "unsupported sysctl net.ipv4.tcp_bogus"),
+    ("ip route change 192.0.2.1 via 192.168.0.2 dev tun0 initcwnd 11", "unsupported ip command"),
+])
+def test_unknown_commands_are_reported_unsupported(command: str, message: str) -> None:
+    result = run_text(f"`{command}`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", "x.pkt")
+    assert result.status == "unsupported"
+    assert message in result.message
+
+
+def test_known_configuration_commands_leave_notes() -> None:
+    result = run_text("`ip tcp_metrics flush all > /dev/null 2>&1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n")
+    assert result.passed, result.message
+    assert any("tcp_metrics" in note for note in result.notes)
+
+
+def test_linux_only_interfaces_are_unsupported() -> None:
+    result = run_text("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+                      "+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0\n")
+    assert result.status == "unsupported"
+    assert "Linux-only interface" in result.message
+
+
+def test_ipv6_is_unsupported() -> None:
+    result = run_text("--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n")
+    assert result.status == "unsupported"
+    assert "IPv6" in result.message
+
+
+def test_runs_are_deterministic() -> None:
+    first = run_file(SCRIPTS / "sack_recovery.pkt")
+    second = run_file(SCRIPTS / "sack_recovery.pkt")
+    assert first.passed and second.passed
+    assert first.virtual_time == second.virtual_time
+
+
+def test_cli_runs_scripts_and_reports_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert packetdrill_main([str(SCRIPTS / "handshake.pkt")]) == 0
+    assert "handshake.pkt: pass" in capsys.readouterr().out
+    bad = tmp_path / "bad.pkt"
+    bad.write_text((SCRIPTS / "errno.pkt").read_text().replace("= -1 EPIPE (Broken pipe)", "= 100"))
+    assert packetdrill_main(["--tolerance_usecs=10000", str(bad)]) == 1
+    assert "bad.pkt:21: runtime error in write call: Expected result 100" in capsys.readouterr().err
+
+
+def test_cli_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert packetdrill_main(["--summary", str(SCRIPTS)]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0] == "| directory | scripts | pass | fail | unsupported | error |"
+    assert f"| **total** | **{len(OWN_SCRIPTS)}** | **{len(OWN_SCRIPTS)}** | **0** | **0** | **0** |" in table
+
+
+def test_summary_table_counts_per_directory() -> None:
+    results = {"a/x.pkt": RunResult("x", "pass"), "a/y.pkt": RunResult("y", "fail"),
+               "b/z.pkt": RunResult("z", "unsupported")}
+    lines = summary_table(results).splitlines()
+    assert "| a | 2 | 1 | 1 | 0 | 0 |" in lines
+    assert "| b | 1 | 0 | 0 | 1 | 0 |" in lines
