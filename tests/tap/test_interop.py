@@ -104,8 +104,8 @@ def test_bulk_both_ways_sha256_equal(netns, pair_factory, tmp_path, offload):
 def test_bulk_both_ways_with_two_percent_loss(netns, pair_factory, tmp_path):
     p = pair_factory(netns, loss=0.02, seed=5)
     try:
-        linux_to_tuxnet(p, tmp_path, 20 * 1024 * 1024, timeout=180)
-        tuxnet_to_linux(p, 20 * 1024 * 1024, timeout=180)
+        linux_to_tuxnet(p, tmp_path, 100 * 1024 * 1024, timeout=180)
+        tuxnet_to_linux(p, 100 * 1024 * 1024, timeout=180)
     finally:
         p.close()
     assert p.eth.priv.faults["dropped_rx"] > 0 and p.eth.priv.faults["dropped_tx"] > 0
