@@ -192,3 +192,32 @@ def test_tuxnet_ping_gets_replies_from_linux(tap_pair):
     assert "3 packets transmitted, 3 received, 0% packet loss" in out
     arp = p.host.arp_tbl.entries
     assert any(n.primary_key == int.from_bytes(bytes(map(int, p.linux_ip.split("."))), "big") for n in arp.values())
+
+
+def test_tuxnet_tap_command_serves_until_interrupted(netns):
+    """`tuxnet tap` run inside the namespace: Linux pings it and reads chargen, then Ctrl-C
+    ends it with a summary."""
+    import signal
+    import sys
+    import time
+
+    tap = subprocess.Popen(netns.cmd(sys.executable, "-m", "tuxnet.cli", "tap", "--dev", "tuxtap0", "--addr",
+                                     "10.249.0.2/24", "--serve", "echo,chargen"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = tap.stdout.readline()
+        assert "eth0 is tuxtap0, 10.249.0.2/24" in banner, banner + tap.stderr.read()
+        netns.run("ip", "addr", "add", "10.249.0.1/24", "dev", "tuxtap0")
+        netns.run("ip", "link", "set", "tuxtap0", "up")
+        time.sleep(0.2)
+        ping = netns.run("ping", "-c", "2", "-i", "0.2", "-W", "2", "10.249.0.2", check=False)
+        assert "2 received" in ping.stdout, ping.stdout + ping.stderr
+        echo = netns.run("python3", "-c", "import socket; s = socket.create_connection(('10.249.0.2', 7), 5); "
+                         "s.sendall(b'ping\\n'); print(s.recv(100).decode().strip())")
+        assert echo.stdout.strip() == "ping"
+    finally:
+        tap.send_signal(signal.SIGINT)
+        out, err = tap.communicate(timeout=20)
+    assert tap.returncode == 0, err
+    assert "icmp: 2 echo requests answered" in out
+    assert "tcp: 0 active opens, 1 passive opens" in out
