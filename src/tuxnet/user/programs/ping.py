@@ -34,17 +34,19 @@ from tuxnet.net.ipv4.af_inet import (
     IPPROTO_ICMP,
     IPPROTO_IP,
 )
+from tuxnet.net.ipv4.icmp import (  # <netinet/ip_icmp.h>
+    ICMP_DEST_UNREACH,
+    ICMP_ECHO,
+    ICMP_ECHOREPLY,
+    ICMP_PARAMETERPROB,
+    ICMP_REDIRECT,
+    ICMP_SOURCE_QUENCH,
+    ICMP_TIME_EXCEEDED,
+)
 from tuxnet.net.ipv4.raw import ICMP_FILTER, SOL_RAW
 from tuxnet.net.socket import AF_INET, SOCK_RAW
 from tuxnet.user import libc
 
-ICMP_ECHOREPLY = 0
-ICMP_DEST_UNREACH = 3
-ICMP_SOURCE_QUENCH = 4
-ICMP_REDIRECT = 5
-ICMP_ECHO = 8
-ICMP_TIME_EXCEEDED = 11
-ICMP_PARAMETERPROB = 12
 MAXWAIT = 10  # seconds to wait for the last replies (iputils' default -W)
 TIMEVAL_LEN = 16
 

@@ -23,12 +23,10 @@ import struct
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.sock import SO_RCVTIMEO, SOL_SOCKET
 from tuxnet.net.ipv4.af_inet import IP_TTL, IPPROTO_ICMP, IPPROTO_IP, IPPROTO_UDP
+from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_RAW
 from tuxnet.user import libc
 
-ICMP_DEST_UNREACH = 3
-ICMP_TIME_EXCEEDED = 11
-ICMP_PORT_UNREACH = 3
 DEF_START_PORT = 33434
 DATA_LEN = 32  # 60-byte packets: 20 (IP) + 8 (UDP) + 32
 
