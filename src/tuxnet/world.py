@@ -119,7 +119,8 @@ class World:
 
     # -- hosts and wires -------------------------------------------------------------------------
     def add_host(self, name: str, **kwargs: Any) -> Host:
-        """Create a host (a network namespace with its own kernel) with ``lo`` up."""
+        """Create a host: a network namespace with its own kernel and ``lo``, which is down, as in a
+        new Linux namespace (``host.dev_open("lo")`` brings it up)."""
         from tuxnet.kernel.host import Host
 
         if name in self.hosts:
