@@ -123,7 +123,7 @@ class Sock:
         self.uc_ttl = host.sysctl["net.ipv4.ip_default_ttl"]
         self.tos = 0
         self.inet_id = host.rng.getrandbits(16)
-        self.pmtudisc = True
+        self.pmtudisc = 1  # IP_PMTUDISC_WANT, as net.ipv4.ip_no_pmtu_disc=0 gives
         self.recverr = False
         self.pktinfo = False
         self.hdrincl = False
@@ -148,6 +148,11 @@ class Sock:
     def backlog_rcv(self, skb: SkBuff) -> int:
         """``sk_backlog_rcv``: the protocol's handler for segments queued while locked."""
         return self.sk_prot.backlog_rcv(self, skb)
+
+
+# sk_userlocks bits (include/net/sock.h): the user set the buffer size, autotuning keeps off
+SOCK_SNDBUF_LOCK = 1
+SOCK_RCVBUF_LOCK = 2
 
 
 # -- locking (lock_sock / release_sock) --------------------------------------------------------
@@ -291,12 +296,12 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         sk.sk_broadcast = bool(val)
     elif optname in (SO_SNDBUF, SO_SNDBUFFORCE):
         limit = host.sysctl["net.core.wmem_max"] if optname == SO_SNDBUF else 0x7FFFFFFF
-        sk.sk_userlocks |= 1
+        sk.sk_userlocks |= SOCK_SNDBUF_LOCK
         sk.sk_sndbuf = max(SOCK_MIN_SNDBUF, min(max(val, 0), limit) * 2)
         sk.sk_write_space()
     elif optname in (SO_RCVBUF, SO_RCVBUFFORCE):
         limit = host.sysctl["net.core.rmem_max"] if optname == SO_RCVBUF else 0x7FFFFFFF
-        sk.sk_userlocks |= 2
+        sk.sk_userlocks |= SOCK_RCVBUF_LOCK
         sk.sk_rcvbuf = max(SOCK_MIN_RCVBUF, min(max(val, 0), limit) * 2)
     elif optname == SO_RCVLOWAT:
         sk.sk_rcvlowat = max(1, val)

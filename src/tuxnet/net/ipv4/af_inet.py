@@ -32,6 +32,7 @@ from tuxnet.net.core.sock import (
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.fib import RT_TABLE_LOCAL, RT_TABLE_MAIN, RTN_BROADCAST, RTN_LOCAL, FibTable
 from tuxnet.net.ipv4.ip_input import ip_rcv
+from tuxnet.net.ipv4.ip_output import IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT  # noqa: F401  (<netinet/in.h>)
 from tuxnet.net.socket import (
     AF_INET,
     AF_UNSPEC,
@@ -63,9 +64,6 @@ IP_PKTINFO = 8
 IP_MTU_DISCOVER = 10
 IP_RECVERR = 11
 IP_MTU = 14
-IP_PMTUDISC_DONT = 0
-IP_PMTUDISC_WANT = 1
-IP_PMTUDISC_DO = 2
 
 TCP_SYN_SENT = 2
 TCP_SYN_RECV = 3
@@ -307,7 +305,7 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
     elif optname == IP_MTU_DISCOVER:
         if not 0 <= optval <= 5:
             return -EINVAL
-        sk.pmtudisc = optval in (IP_PMTUDISC_DO, IP_PMTUDISC_WANT, 3)
+        sk.pmtudisc = optval
     elif optname == IP_RECVERR:
         sk.recverr = bool(optval)
         if not optval:
@@ -329,7 +327,7 @@ def ip_getsockopt(sk: Any, optname: int) -> int:
     if optname == IP_TTL:
         return sk.uc_ttl
     if optname == IP_MTU_DISCOVER:
-        return IP_PMTUDISC_WANT if sk.pmtudisc else IP_PMTUDISC_DONT
+        return sk.pmtudisc
     if optname == IP_RECVERR:
         return int(sk.recverr)
     if optname == IP_PKTINFO:

@@ -40,6 +40,14 @@ IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 IPPROTO_RAW = 255
 
+# IP_MTU_DISCOVER modes (include/uapi/linux/in.h)
+IP_PMTUDISC_DONT = 0
+IP_PMTUDISC_WANT = 1
+IP_PMTUDISC_DO = 2
+IP_PMTUDISC_PROBE = 3
+IP_PMTUDISC_INTERFACE = 4
+IP_PMTUDISC_OMIT = 5
+
 _iphdr = struct.Struct("!BBHHHBBHII")
 _pack_iphdr = _iphdr.pack_into
 _u16 = struct.Struct("!H")
@@ -51,6 +59,24 @@ def ip_send_check(buf: bytearray, off: int) -> None:
     buf[off + 10] = 0
     buf[off + 11] = 0
     _u16.pack_into(buf, off + 10, csum_fold(csum_partial(memoryview(buf)[off:off + ihl])))
+
+
+def ip_dont_fragment(sk: Any) -> bool:
+    """``ip_dont_fragment``: DF on what a socket sends (DO, or WANT: path MTU discovery)."""
+    return sk.pmtudisc in (IP_PMTUDISC_DO, IP_PMTUDISC_WANT)
+
+
+def ip_datagram_df(sk: Any, length: int, mtu: int) -> int:
+    """For a datagram of ``length`` octets (IP header included) on a path of ``mtu``: -EMSGSIZE
+    when the mode forbids fragmenting it (``__ip_append_data`` with ``ip_sk_ignore_df`` false), else
+    1 to set DF (``__ip_make_skb``: DO and PROBE always, WANT when it fits), else 0."""
+    mode = sk.pmtudisc
+    ignore_df = mode < IP_PMTUDISC_DO or mode == IP_PMTUDISC_OMIT
+    if length > mtu and not ignore_df:
+        return -EMSGSIZE
+    if mode in (IP_PMTUDISC_DO, IP_PMTUDISC_PROBE):
+        return 1
+    return 1 if length <= mtu and ip_dont_fragment(sk) else 0
 
 
 def ip_select_ident(host: Host, sk: Any, df: bool) -> int:
@@ -83,7 +109,7 @@ def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
         sk.dst_cache = rt
     skb.dst = rt
     ip_build_header(host, sk, skb, sk.inet_saddr, sk.inet_daddr, sk.sk_protocol, sk.uc_ttl,
-                    sk.tos, sk.pmtudisc)
+                    sk.tos, ip_dont_fragment(sk))
     skb.priority = sk.sk_priority
     return ip_local_out(host, sk, skb)
 

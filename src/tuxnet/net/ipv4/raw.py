@@ -56,6 +56,7 @@ from tuxnet.net.ipv4.ip_output import (
     IPPROTO_RAW,
     MAX_HEADER,
     ip_build_header,
+    ip_datagram_df,
     ip_select_ident,
     ip_send_check,
     ip_send_skb,
@@ -235,8 +236,9 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
     skb.sk = sk
     saddr = sk.inet_saddr or rt.saddr
     ttl = 1 if ipv4_is_multicast(daddr) else sk.uc_ttl
-    # __ip_make_skb with IP_PMTUDISC_WANT: DF when the datagram fits, else fragment.
-    df = sk.pmtudisc and len(data) + IPHDR_LEN <= dst_mtu(rt)
+    df = ip_datagram_df(sk, len(data) + IPHDR_LEN, dst_mtu(rt))
+    if df < 0:
+        return df
     ip_build_header(host, sk, skb, saddr, daddr, sk.sk_protocol, ttl, sk.tos, False)
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8

@@ -36,7 +36,7 @@ from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
 from tuxnet.net.ipv4.datagram import __udp_disconnect, ip4_datagram_connect
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, icmp_send
-from tuxnet.net.ipv4.ip_output import IP_DF, IPPROTO_UDP, MAX_HEADER, ip_build_header, ip_send_skb
+from tuxnet.net.ipv4.ip_output import IP_DF, IPPROTO_UDP, MAX_HEADER, ip_build_header, ip_datagram_df, ip_send_skb
 from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_update_pmtu
 
 if TYPE_CHECKING:
@@ -197,13 +197,13 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
     err = sock_error(sk)  # sock_alloc_send_pskb: a pending error (an ICMP report) comes first
     if err:
         return err
+    df = ip_datagram_df(sk, len(data) + 28, rt.mtu or rt.dev.mtu)
+    if df < 0:
+        return df
     saddr = sk.inet_saddr or rt.saddr
     skb = ip_make_skb(sk, data, saddr, daddr, dport, rt)
-    if sk.pmtudisc and len(data) + 28 <= (rt.mtu or rt.dev.mtu):
-        # __ip_make_skb, IP_PMTUDISC_WANT: DF on a datagram that fits the path MTU; a bigger one is
-        # fragmented by ip_fragment rather than refused (ip_sk_ignore_df).
-        nh = skb.network_header
-        skb.buf[nh + 6] |= IP_DF >> 8
+    if df:
+        skb.buf[skb.network_header + 6] |= IP_DF >> 8
     err = udp_send_skb(sk, skb, saddr, daddr)
     return err if err < 0 else size
 
