@@ -115,5 +115,14 @@ def _delegate(module: str, func: str, rest: list[str]) -> int:
     return getattr(importlib.import_module(module), func)(rest)
 
 
+def entry() -> int:
+    """The console script: ``main``, quiet when the output pipe closes early (``| head``)."""
+    try:
+        return main()
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 141
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())
