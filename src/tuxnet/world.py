@@ -41,12 +41,16 @@ def secs(n: float) -> int:
 class Timer:
     """A kernel-style timer (``struct timer_list``): ``mod`` arms or re-arms it, ``delete`` stops it.
 
-    Expiry times are absolute, in nanoseconds.  Re-arming does not touch the heap entry of the
-    previous expiry: the stale entry is skipped when it comes up, so arming is O(log n) and an idle
-    timer costs nothing.
+    Expiry times are absolute, in nanoseconds.  Re-arming is lazy (in the spirit of ``mod_timer``
+    on the timer wheel, which only updates ``expires`` when the bucket does not change): a timer
+    pushed back (an RTO or delayed ACK re-armed per packet) keeps its entry in the queue, and when
+    that entry comes up it is queued again under the new expiry with the sequence number of the
+    re-arming ``mod``, so events run in exactly the order an eager requeue would give.  Only a
+    timer brought forward gets a new entry (the old one is skipped when it comes up).  A deleted
+    timer's entry is skipped too, so an idle timer costs nothing.
     """
 
-    __slots__ = ("world", "function", "arg", "expires", "_gen")
+    __slots__ = ("world", "function", "arg", "expires", "_gen", "_key", "_queued")
 
     def __init__(self, world: World, function: Callable[[Any], None], arg: Any = None) -> None:
         self.world = world
@@ -54,6 +58,8 @@ class Timer:
         self.arg = arg
         self.expires = -1
         self._gen = 0
+        self._key = 0  # the queue sequence number of the latest mod
+        self._queued = -1  # expiry of this timer's live queue entry; -1: none
 
     def pending(self) -> bool:
         """``timer_pending()``: armed and not yet fired."""
@@ -61,10 +67,15 @@ class Timer:
 
     def mod(self, expires: int) -> None:
         """``mod_timer()``: (re)arm to fire at absolute time ``expires`` (ns)."""
-        self._gen += 1
-        self.expires = expires
         w = self.world
         w._seq += 1
+        self.expires = expires
+        self._key = w._seq
+        queued = self._queued
+        if 0 <= queued <= expires:
+            return  # the live entry comes up first and requeues the timer (World._run)
+        self._gen += 1
+        self._queued = expires
         heapq.heappush(w._queue, (expires, w._seq, self, self._gen))
 
     def add_in(self, delay: int) -> None:
@@ -73,27 +84,7 @@ class Timer:
 
     def delete(self) -> None:
         """``del_timer()``: disarm (a no-op when not pending)."""
-        if self.expires >= 0:
-            self._gen += 1
-            self.expires = -1
-
-    def _fire(self, gen: int) -> None:
         self.expires = -1
-        self.function(self.arg)
-
-
-class _Call:
-    """A one-shot queued call (the deferred work of ``call_at``)."""
-
-    __slots__ = ("fn", "args")
-    _gen = 0
-
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.fn = fn
-        self.args = args
-
-    def _fire(self, _gen: int) -> None:
-        self.fn(*self.args)
 
 
 class World:
@@ -104,7 +95,9 @@ class World:
         self.rng = random.Random(seed)
         self.realtime = realtime
         self.now = 0
-        self._queue: list[tuple[int, int, Any, int]] = []
+        # Entries are (when, seq, timer, generation) for timers and (when, seq, fn, args) for
+        # one-shot calls; seq breaks ties in insertion order.
+        self._queue: list[tuple[int, int, Any, Any]] = []
         self._seq = 0
         self.hosts: dict[str, Host] = {}
         self.links: list[Any] = []
@@ -161,15 +154,17 @@ class World:
     def call_at(self, when: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` at absolute time ``when`` (ns)."""
         self._seq += 1
-        heapq.heappush(self._queue, (when, self._seq, _Call(fn, args), 0))
+        heapq.heappush(self._queue, (when, self._seq, fn, args))
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` at the current time, after the events already due now."""
-        self.call_at(self.now, fn, *args)
+        self._seq += 1
+        heapq.heappush(self._queue, (self.now, self._seq, fn, args))
 
     def call_later(self, delay: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` ``delay`` ns from now."""
-        self.call_at(self.now + delay, fn, *args)
+        self._seq += 1
+        heapq.heappush(self._queue, (self.now + delay, self._seq, fn, args))
 
     def timer(self, function: Callable[[Any], None], arg: Any = None) -> Timer:
         """A new, unarmed timer (``timer_setup``)."""
@@ -211,32 +206,52 @@ class World:
             gc.set_threshold(*gc_threshold)
 
     def _run(self, until: int | None, condition: Callable[[], bool] | None) -> int:
-        if self.realtime and self._real_t0 == 0.0:
+        realtime = self.realtime
+        if realtime and self._real_t0 == 0.0:
             self._real_t0 = time.monotonic() - self.now / NSEC_PER_SEC
         queue = self._queue
         pop = heapq.heappop
+        push = heapq.heappush
+        failures = self._failures
+        limit = until if until is not None else float("inf")
         while not self._stopped:
             if condition is not None and condition():
                 break
-            if self.realtime:
+            if realtime:
                 self._wait_real(until)
             if not queue:
-                if self.realtime and self._selector is not None and (until is None or self.now < until):
+                if realtime and self._selector is not None and (until is None or self.now < until):
                     continue
                 break
             when = queue[0][0]
-            if until is not None and when > until:
+            if when > limit:
                 break
-            _, _, item, gen = pop(queue)
-            if gen and gen != item._gen:
-                continue  # a timer re-armed or deleted since: not an event
-            if when > self.now:
-                self.now = when
-            self.events_run += 1
-            item._fire(gen)
-            if self._failures:
-                exc = self._failures.pop(0)
-                raise exc
+            _, seq, item, arg = pop(queue)
+            if arg.__class__ is tuple:
+                if when > self.now:
+                    self.now = when
+                self.events_run += 1
+                item(*arg)
+            else:
+                if arg != item._gen:
+                    continue  # a timer brought forward since: not an event
+                expires = item.expires
+                if expires < 0:
+                    item._queued = -1
+                    continue  # deleted since: not an event
+                if seq != item._key:
+                    # Re-armed since: queue it where an eager re-arm would have put it.
+                    item._queued = expires
+                    push(queue, (expires, item._key, item, arg))
+                    continue
+                if when > self.now:
+                    self.now = when
+                self.events_run += 1
+                item._queued = -1
+                item.expires = -1
+                item.function(item.arg)
+            if failures:
+                raise failures.pop(0)
         if until is not None and self.now < until and not self._stopped and (
             condition is None or not condition()
         ):

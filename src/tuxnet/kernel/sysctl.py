@@ -124,11 +124,14 @@ class SysctlError(ValueError):
     """An unknown sysctl name or a value it cannot take."""
 
 
-class Sysctl:
-    """One namespace's table; read with ``sysctl[name]``, write with ``set``."""
+class Sysctl(dict[str, Any]):
+    """One namespace's table; read with ``sysctl[name]``, write with ``set``.
+
+    The table is the dict itself, so a read on the packet path is the dict's own ``__getitem__``
+    (no Python-level call); names are normalised by the other methods only."""
 
     def __init__(self) -> None:
-        self._values: dict[str, Any] = dict(DEFAULTS)
+        super().__init__(DEFAULTS)
         self.generation = 0
 
     @staticmethod
@@ -139,32 +142,32 @@ class Sysctl:
             name = name[len("/proc/sys/"):]
         return name.replace("/", ".")
 
-    def __getitem__(self, name: str) -> Any:
-        return self._values[name]
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.set(name, value)
 
     def __contains__(self, name: str) -> bool:
-        return self.normalise(name) in self._values
+        return dict.__contains__(self, self.normalise(name))
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._values))
+        return iter(sorted(dict.keys(self)))
 
     def get(self, name: str) -> Any:
         key = self.normalise(name)
-        if key not in self._values:
+        if not dict.__contains__(self, key):
             raise SysctlError(f"sysctl: cannot stat /proc/sys/{key.replace('.', '/')}: No such file or directory")
-        return self._values[key]
+        return dict.__getitem__(self, key)
 
     def set(self, name: str, value: Any) -> None:
         """``sysctl -w name=value``: text or a Python value of the default's type."""
         key = self.normalise(name)
-        if key not in self._values:
+        if not dict.__contains__(self, key):
             raise SysctlError(f"sysctl: cannot stat /proc/sys/{key.replace('.', '/')}: No such file or directory")
-        old = self._values[key]
+        old = dict.__getitem__(self, key)
         try:
             new = self._convert(old, value)
         except (TypeError, ValueError) as e:
             raise SysctlError(f"sysctl: setting key \"{key}\": Invalid argument ({value!r})") from e
-        self._values[key] = new
+        dict.__setitem__(self, key, new)
         self.generation += 1
 
     @staticmethod

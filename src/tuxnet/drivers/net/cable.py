@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.drivers.net.ether import (
     IFG_BITS,
+    PREAMBLE_LEN,
     alloc_etherdev,
     bits_time,
     ether_open,
@@ -24,10 +25,9 @@ from tuxnet.drivers.net.ether import (
     ether_stop,
     ether_tx_done,
     ether_wire_frame,
-    wire_time,
 )
 from tuxnet.net.core.dev import NETDEV_TX_OK, NetDevice, NetDeviceOps
-from tuxnet.world import NSEC_PER_MSEC
+from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.net.core.skbuff import SkBuff
@@ -96,11 +96,16 @@ class Cable:
         """Put ``wire`` on the line from ``dev``; returns the serialisation time.  The far end
         gets it (or not, or twice, or damaged) ``delay`` after its last bit left."""
         world = self.world
-        t = wire_time(len(wire), self.rate)
-        peer = self.peer_of(dev)
+        t = -(-(PREAMBLE_LEN + len(wire)) * 8 * NSEC_PER_SEC // self.rate)  # wire_time, inline
+        a, peer = self.ends
+        if dev is not a:
+            peer = a
         stats = self.stats
         stats.frames += 1
         if peer is None:
+            return t
+        if not (self.loss or self.duplicate or self.corrupt or self.reorder):
+            world.call_at(world.now + t + self.delay, ether_rx, peer, wire)
             return t
         rng = self.rng
         if self.loss and rng.random() < self.loss:
@@ -138,7 +143,8 @@ def cable_xmit(skb: SkBuff, dev: NetDevice) -> int:
     dev.netif_stop_queue()
     t = cable.transmit(dev, wire)
     ether_tx_done(dev, wire)
-    cable.world.call_later(t + cable.ifg, _cable_tx_complete, dev)
+    world = cable.world
+    world.call_at(world.now + t + cable.ifg, _cable_tx_complete, dev)
     return NETDEV_TX_OK
 
 

@@ -28,6 +28,7 @@ PREAMBLE_LEN = 8  # 7 octets of preamble and the start frame delimiter (IEEE 802
 IFG_BITS = 96  # interFrameSpacing (IEEE 802.3 clause 4.4.2)
 ETH_MIN_MTU = 68
 ETH_MAX_MTU = 65535
+CRC32_RESIDUE = 0x2144DF1C  # CRC-32 of a frame followed by its own FCS (IEEE 802.3 clause 3.2.9)
 
 
 def eth_hw_addr_alloc(world: World) -> bytes:
@@ -59,7 +60,7 @@ def wire_time(frame_len: int, rate: int) -> int:
     return bits_time((PREAMBLE_LEN + frame_len) * 8, rate)
 
 
-def ether_fcs(frame: bytes | bytearray) -> bytes:
+def ether_fcs(frame: bytes | bytearray | memoryview) -> bytes:
     """The frame check sequence: CRC-32 of the frame, in transmission order (IEEE 802.3 3.2.9)."""
     return (zlib.crc32(frame) & 0xFFFFFFFF).to_bytes(4, "little")
 
@@ -72,9 +73,12 @@ def eth_skb_pad(frame: bytes) -> bytes:
 
 
 def ether_wire_frame(skb: SkBuff) -> bytes:
-    """What the driver puts on the wire for ``skb``: the frame padded, then its FCS."""
-    frame = eth_skb_pad(bytes(skb.buf[skb.data:skb.tail]))
-    return frame + ether_fcs(frame)
+    """What the driver puts on the wire for ``skb``: the frame padded, then its FCS (one copy of
+    the frame: the CRC is taken over the buffer in place)."""
+    frame: bytes | memoryview = memoryview(skb.buf)[skb.data:skb.tail]
+    if len(frame) < ETH_ZLEN:
+        frame = eth_skb_pad(bytes(frame))
+    return b"".join((frame, ether_fcs(frame)))
 
 
 def ether_tx_done(dev: NetDevice, wire: bytes) -> None:
@@ -100,24 +104,27 @@ def ether_rx(dev: NetDevice, wire: bytes) -> None:
     if not dev.up:
         return
     stats = dev.stats
-    if len(wire) < ETH_ZLEN + ETH_FCS_LEN:
+    size = len(wire)
+    if size < ETH_ZLEN + ETH_FCS_LEN:
         stats.rx_length_errors += 1
         stats.rx_errors += 1
         return
-    frame = wire[:-ETH_FCS_LEN]
-    if ether_fcs(frame) != wire[-ETH_FCS_LEN:]:
+    # The CRC over the frame and its FCS leaves the CRC-32 residue when the FCS is right.
+    if zlib.crc32(wire) != CRC32_RESIDUE:
         stats.rx_crc_errors += 1
         stats.rx_errors += 1
         return
-    if len(frame) > dev.mtu + ETH_HLEN:
+    if size - ETH_FCS_LEN > dev.mtu + ETH_HLEN:
         stats.rx_length_errors += 1
         stats.rx_errors += 1
         return
-    if not eth_rx_filter(dev, frame[:6]):
-        return
-    if frame[0] & 1 and frame[:6] != dev.broadcast:
-        stats.multicast += 1
-    skb = skb_from_frame(frame)
+    dest = wire[:6]
+    if dest != dev.dev_addr:  # (our own address passes every filter)
+        if not eth_rx_filter(dev, dest):
+            return
+        if dest[0] & 1 and dest != dev.broadcast:
+            stats.multicast += 1
+    skb = skb_from_frame(memoryview(wire)[:-ETH_FCS_LEN])
     skb.protocol = eth_type_trans(skb, dev)
     netif_rx(skb)
 

@@ -263,7 +263,7 @@ def dev_queue_xmit(skb: SkBuff) -> int:
     dev = skb.dev
     if skb.gso_size and not dev.features & NETIF_F_TSO:
         rc = NET_XMIT_SUCCESS
-        for seg in skb_gso_segment(skb):
+        for seg in skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM)):
             rc = __dev_queue_xmit(seg)
         return rc
     return __dev_queue_xmit(skb)

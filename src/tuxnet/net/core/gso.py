@@ -5,7 +5,8 @@ TCP may hand the device layer one large segment with ``gso_size`` set (the MSS).
 can segment it itself (NETIF_F_TSO: a TAP with the virtio header) gets it whole; for any other
 device ``skb_gso_segment`` cuts it into MSS-sized segments, each with its own IPv4 header (ID
 counting up, length and checksum fixed) and TCP header (sequence number moved on; FIN and PSH
-only on the last piece, CWR only on the first), with the TCP checksum left partial as before.
+only on the last piece, CWR only on the first), with the TCP checksum completed for a device
+without checksum offload and left partial for one with it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ TCP_FLAG_PSH = 0x08
 TCP_FLAG_CWR = 0x80
 
 
-def skb_gso_segment(skb: SkBuff) -> list[SkBuff]:
-    """Split an IPv4/TCP GSO packet (``data`` at the link-layer header) into wire-sized ones."""
+def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
+    """Split an IPv4/TCP GSO packet (``data`` at the link-layer header) into wire-sized ones.
+
+    For a device without checksum offload (``hw_csum`` false: NETIF_F_HW_CSUM not among its
+    features) the TCP checksum of each segment is completed here, as ``tcp_gso_segment`` does with
+    ``gso_make_checksum``; otherwise it is left partial."""
     buf = skb.buf
     nh = skb.network_header
     th = skb.transport_header
@@ -34,42 +39,52 @@ def skb_gso_segment(skb: SkBuff) -> list[SkBuff]:
     payload = memoryview(buf)[hdr_end:skb.tail]
     header = bytes(buf[skb.data:hdr_end])
     l2 = nh - skb.data
+    n_nh = l2
+    n_th = l2 + ihl
     seq = _u32.unpack_from(buf, th + 4)[0]
     ip_id = _u16.unpack_from(buf, nh + 4)[0]
     flags = buf[th + 13]
     saddr = _u32.unpack_from(buf, nh + 12)[0]
     daddr = _u32.unpack_from(buf, nh + 16)[0]
+    pack16 = _u16.pack_into
+    from_bytes = int.from_bytes
+    dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
     segs = []
     total = len(payload)
     for i, off in enumerate(range(0, total, mss)):
         chunk = payload[off:off + mss]
-        last = off + mss >= total
-        n = SkBuff(bytearray(header) + chunk)
-        b = n.buf
-        n_nh = l2
-        n_th = l2 + ihl
-        _u16.pack_into(b, n_nh + 2, ihl + doff + len(chunk))
-        _u16.pack_into(b, n_nh + 4, (ip_id + i) & 0xFFFF)
+        clen = len(chunk)
+        b = bytearray(header)
+        b += chunk
+        pack16(b, n_nh + 2, ihl + doff + clen)
+        pack16(b, n_nh + 4, (ip_id + i) & 0xFFFF)
         b[n_nh + 10] = b[n_nh + 11] = 0
-        _u16.pack_into(b, n_nh + 10, csum_fold(csum_partial(b[n_nh:n_nh + ihl])))
+        # ip_send_check (csum_partial of the header, inline: 2**16 == 1 mod 0xFFFF)
+        pack16(b, n_nh + 10, ~(from_bytes(b[n_nh:n_th], "big") % 0xFFFF or 0xFFFF) & 0xFFFF)
         _u32.pack_into(b, n_th + 4, (seq + off) & 0xFFFFFFFF)
         f = flags
-        if not last:
+        if off + mss < total:
             f &= ~(TCP_FLAG_FIN | TCP_FLAG_PSH)
         if i:
             f &= ~TCP_FLAG_CWR
         b[n_th + 13] = f
-        _u16.pack_into(b, n_th + 16, csum_tcpudp_nofold(saddr, daddr, doff + len(chunk), 6))
-        n.ip_summed = CHECKSUM_PARTIAL
-        n.csum_start = n_th
-        n.csum_offset = 16
+        pseudo = csum_tcpudp_nofold(saddr, daddr, doff + clen, 6)
+        n = SkBuff(b)
+        if not hw_csum:
+            b[n_th + 16] = b[n_th + 17] = 0
+            pack16(b, n_th + 16, csum_fold(csum_partial(memoryview(b)[n_th:], pseudo)))
+        else:
+            pack16(b, n_th + 16, pseudo)
+            n.ip_summed = CHECKSUM_PARTIAL
+            n.csum_start = n_th
+            n.csum_offset = 16
         n.network_header = n_nh
         n.transport_header = n_th
         n.mac_header = 0
-        n.dev = skb.dev
-        n.sk = skb.sk
-        n.dst = skb.dst
-        n.protocol = skb.protocol
-        n.priority = skb.priority
+        n.dev = dev
+        n.sk = sk
+        n.dst = dst
+        n.protocol = protocol
+        n.priority = priority
         segs.append(n)
     return segs

@@ -23,6 +23,11 @@ PACKET_OUTGOING = 4
 PACKET_LOOPBACK = 5
 
 
+# The initial value of every SkBuff field after buf/data/tail/end, in the order __init__ stores them.
+_SKB_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, PACKET_HOST, 0, 0, 0, -1, -1, -1, 0,
+                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None)
+
+
 class SkBuff:
     """A packet buffer.  ``len`` is the number of bytes between ``data`` and ``tail``."""
 
@@ -40,32 +45,14 @@ class SkBuff:
     def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
         self.buf = buf
         self.data = data
-        self.tail = len(buf) if tail is None else tail
-        self.end = len(buf)
-        self.dev: Any = None
-        self.sk: Any = None
-        self.dst: Any = None
-        self.protocol = 0
-        self.pkt_type = PACKET_HOST
-        self.priority = 0
-        self.mark = 0
-        self.tstamp = 0
-        self.mac_header = -1
-        self.network_header = -1
-        self.transport_header = -1
-        self.mac_len = 0
-        self.ip_summed = CHECKSUM_NONE
-        self.csum_start = 0
-        self.csum_offset = 0
-        self.gso_size = 0
-        self.seq = 0
-        self.end_seq = 0
-        self.ack_seq = 0
-        self.tcp_flags = 0
-        self.sacked = 0
-        self.skb_mstamp = 0
-        self.tx_count = 0
-        self.cb: Any = None
+        self.end = end = len(buf)
+        self.tail = end if tail is None else tail
+        # One unpacking store of the defaults: a buffer is made per packet, so this is hot.
+        (self.dev, self.sk, self.dst, self.protocol, self.pkt_type, self.priority, self.mark, self.tstamp,
+         self.mac_header, self.network_header, self.transport_header, self.mac_len,
+         self.ip_summed, self.csum_start, self.csum_offset, self.gso_size,
+         self.seq, self.end_seq, self.ack_seq, self.tcp_flags, self.sacked, self.skb_mstamp, self.tx_count,
+         self.cb) = _SKB_DEFAULTS
 
     def __repr__(self) -> str:
         return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"

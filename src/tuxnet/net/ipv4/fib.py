@@ -7,6 +7,7 @@ broadcast addresses; ``main`` (254) holds connected prefixes and the routes the 
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING
 
 from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
@@ -80,6 +81,14 @@ class FibAlias:
         return " ".join(parts)
 
 
+def _entry_order(e: FibAlias) -> tuple[int, int]:
+    return -e.plen, e.metric
+
+
+def _alias_order(e: FibAlias) -> int:
+    return e.metric
+
+
 class FibTable:
     """A routing table; entries kept longest prefix first, then by metric."""
 
@@ -92,13 +101,23 @@ class FibTable:
         self._by_prefix: dict[tuple[int, int], list[FibAlias]] = {}
 
     def insert(self, fa: FibAlias) -> None:
-        for e in self.entries:
-            if (e.dst, e.plen, e.metric, e.type, e.dev, e.gw) == (fa.dst, fa.plen, fa.metric, fa.type,
-                                                                  fa.dev, fa.gw):
-                raise FileExistsError("RTNETLINK answers: File exists")
-        self.entries.append(fa)
-        self.entries.sort(key=lambda e: (-e.plen, e.metric))
-        self._reindex()
+        """``fib_table_insert``: a duplicate is refused; the index is updated in place (a router
+        with thousands of addresses inserts thousands of routes)."""
+        key = (fa.plen, fa.dst)
+        aliases = self._by_prefix.get(key)
+        if aliases is not None:
+            for e in aliases:
+                if (e.metric, e.type, e.dev, e.gw) == (fa.metric, fa.type, fa.dev, fa.gw):
+                    raise FileExistsError("RTNETLINK answers: File exists")
+        # After the equal keys: the order appending and a stable sort would give.
+        bisect.insort_right(self.entries, fa, key=_entry_order)
+        if aliases is None:
+            self._by_prefix[key] = [fa]
+            if (fa.plen, fa.mask) not in self._plens:
+                self._plens.append((fa.plen, fa.mask))
+                self._plens.sort(reverse=True)
+        else:
+            bisect.insort_right(aliases, fa, key=_alias_order)
 
     def _reindex(self) -> None:
         self._by_prefix = {}

@@ -97,14 +97,18 @@ def ip_local_deliver(host: Host, skb: SkBuff) -> int:
 def ip_local_deliver_finish(host: Host, sk: Any, skb: SkBuff) -> int:
     """``ip_local_deliver_finish`` → ``ip_protocol_deliver_rcu``: raw sockets get a copy
     (``raw_local_deliver``), then the protocol's handler."""
-    from tuxnet.net.ipv4.raw import raw_local_deliver
-
     skb.data = skb.transport_header
     protocol = skb.buf[skb.network_header + 9]
-    raw = raw_local_deliver(host, skb, protocol)
+    # raw_local_deliver() looks at raw_v4_hashinfo first: with no raw socket there is no call.
+    table = getattr(host, "raw_v4_hashinfo", None)
+    delivered = False
+    if table and table.get(protocol):
+        from tuxnet.net.ipv4.raw import raw_local_deliver
+
+        delivered = raw_local_deliver(host, skb, protocol)
     ipprot = host.inet_protos.get(protocol)
     mib = host.mib.Ip
-    if ipprot is not None or raw:
+    if ipprot is not None or delivered:
         mib["InDelivers"] += 1
         if ipprot is not None:
             ipprot.handler(host, skb)

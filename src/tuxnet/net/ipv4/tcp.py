@@ -30,6 +30,7 @@ from tuxnet.net.core.sock import (
 from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
 from tuxnet.net.ipv4.tcp_input import (
     __tcp_ack_snd_check,
+    tcp_rcv_space_adjust,
     tcp_receive_window,
     tcp_set_state,
     tcp_write_queue_purge,
@@ -363,7 +364,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     out: list[bytes] = []
     copied = 0
     queue = sk.sk_receive_queue
-    bad_buffer = msg is not None and any(b is None for b in msg.msg_iov)
+    bad_buffer = msg is not None and None in msg.msg_iov
     while copied < size:
         fin = False
         found = None
@@ -386,7 +387,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 break
             if not flags & MSG_TRUNC:
                 start = skb.data + offset
-                out.append(bytes(skb.buf[start:start + used]))
+                out.append(memoryview(skb.buf)[start:start + used].tobytes())  # one copy, to the user
             seq = (seq + used) & SEQ_MASK
             copied += used
             if not peek:
@@ -434,6 +435,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
             last = queue[-1] if queue else None
             timeo = sk_wait_event(sk, timeo, lambda last=last: (queue[-1] if queue else None) is not last or sk.sk_err
                                   or sk.sk_shutdown & RCV_SHUTDOWN or sk.sk_state == TCP_CLOSE)
+    if copied and not peek:
+        tcp_rcv_space_adjust(sk)
     tcp_cleanup_rbuf(sk, copied)
     if not copied and sk.sk_err and not sk.sk_shutdown & RCV_SHUTDOWN:
         return sock_error(sk)

@@ -13,7 +13,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import ECONNREFUSED, ECONNRESET, EPIPE
-from tuxnet.net.core.sock import RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK
+from tuxnet.net.core.sock import RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_RCVBUF_LOCK, SOCK_SNDBUF_LOCK
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS
 from tuxnet.net.ipv4.tcp_output import (
     __tcp_push_pending_frames,
@@ -26,6 +26,7 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_current_mss,
     tcp_current_ssthresh,
     tcp_fragment,
+    tcp_full_space,
     tcp_in_cwnd_reduction,
     tcp_initialize_rcv_mss,
     tcp_min_rtt,
@@ -42,9 +43,11 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_skb_mss,
     tcp_slow_start_after_idle_check,
     tcp_sndbuf_expand,
+    tcp_space,
     tcp_sync_mss,
     tcp_time_stamp,
     tcp_trim_head,
+    tcp_win_from_space,
     tcp_wmem_free_skb,
     tcp_wnd_end,
     tcp_xmit_retransmit_queue,
@@ -167,6 +170,8 @@ INET_ECN_NOT_ECT = 0
 INET_ECN_CE = 3
 
 _u32 = struct.Struct("!I")
+_u32x2 = struct.Struct("!II")
+TCPOPT_TSTAMP_ALIGNED = (TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) | (TCPOPT_TIMESTAMP << 8) | 10
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -178,8 +183,14 @@ def tcp_parse_options(skb: SkBuff, opt_rx: TcpOptionsReceived, estab: bool) -> N
     th = skb.transport_header
     ptr = th + 20
     end = th + ((buf[th + 12] >> 4) << 2)
-    opt_rx.saw_tstamp = False
     opt_rx.num_sacks = 0
+    if (estab and end - ptr == TCPOLEN_TSTAMP_ALIGNED and opt_rx.tstamp_ok
+            and _u32.unpack_from(buf, ptr)[0] == TCPOPT_TSTAMP_ALIGNED):
+        # tcp_fast_parse_options → tcp_parse_aligned_timestamp: just NOP, NOP, timestamps.
+        opt_rx.saw_tstamp = True
+        opt_rx.rcv_tsval, opt_rx.rcv_tsecr = _u32x2.unpack_from(buf, ptr + 4)
+        return
+    opt_rx.saw_tstamp = False
     syn = buf[th + 13] & TCPHDR_SYN
     while ptr < end:
         kind = buf[ptr]
@@ -1674,10 +1685,89 @@ def tcp_measure_rcv_mss(sk: TcpSock, skb: SkBuff) -> None:
 
 def tcp_grow_window(sk: TcpSock) -> None:
     """``tcp_grow_window``: open the offered window as data keeps arriving."""
-    from tuxnet.net.ipv4.tcp_output import tcp_space
-
     if sk.rcv_ssthresh < sk.window_clamp and sk.rcv_ssthresh < tcp_space(sk):
         sk.rcv_ssthresh = min(sk.rcv_ssthresh + 2 * sk.advmss, sk.window_clamp)
+
+
+def tcp_rcv_rtt_update(sk: TcpSock, sample: int, win_dep: bool) -> None:
+    """``tcp_rcv_rtt_update``: the receiver's RTT estimate (us << 3) for autotuning; a
+    window-based sample only ever lowers it."""
+    est = sk.rcv_rtt_us
+    if not est:
+        est = sample << 3
+    elif not win_dep:
+        est += sample - (est >> 3)
+    elif sample << 3 < est:
+        est = sample << 3
+    sk.rcv_rtt_us = est
+
+
+def tcp_rcv_rtt_measure(sk: TcpSock) -> None:
+    """``tcp_rcv_rtt_measure``: without timestamps, one window's worth of data takes an RTT."""
+    now = sk.host.world.now
+    if sk.rcv_rtt_time:
+        if before(sk.rcv_nxt, sk.rcv_rtt_seq):
+            return
+        tcp_rcv_rtt_update(sk, max((now - sk.rcv_rtt_time) // 1000, 1), True)
+    sk.rcv_rtt_seq = (sk.rcv_nxt + sk.rcv_wnd) & SEQ_MASK
+    sk.rcv_rtt_time = now
+
+
+def tcp_rcv_rtt_measure_ts(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_rcv_rtt_measure_ts``: a full-sized segment echoing a new TSecr gives an RTT sample."""
+    opt = sk.rx_opt
+    if not opt.saw_tstamp or opt.rcv_tsecr == sk.rcv_rtt_last_tsecr:
+        return
+    sk.rcv_rtt_last_tsecr = opt.rcv_tsecr
+    if ((skb.end_seq - skb.seq) & SEQ_MASK) >= sk.icsk_ack.rcv_mss:
+        delta = tcp_rtt_tsopt_us(sk)
+        if delta >= 0:
+            tcp_rcv_rtt_update(sk, delta, False)
+
+
+def tcp_space_from_win(sk: TcpSock, win: int) -> int:
+    """``tcp_space_from_win``: the buffer that offers ``win`` (inverse of ``tcp_win_from_space``)."""
+    scale = sk.host.sysctl["net.ipv4.tcp_adv_win_scale"]
+    if scale <= 0:
+        return win << -scale
+    return (win << scale) // ((1 << scale) - 1)
+
+
+def tcp_rcv_space_adjust(sk: TcpSock) -> None:
+    """``tcp_rcv_space_adjust`` (dynamic right-sizing): once per receiver RTT, size the receive
+    buffer for twice what the reader consumed, plus room for the sender's slow-start growth."""
+    now = sk.host.world.now
+    elapsed = (now - sk.rcvq_space_time) // 1000
+    if not sk.rcv_rtt_us or elapsed < sk.rcv_rtt_us >> 3:
+        return
+    copied = (sk.copied_seq - sk.rcvq_space_seq) & SEQ_MASK
+    if copied > sk.rcv_space:
+        sysctl = sk.host.sysctl
+        if sysctl["net.ipv4.tcp_moderate_rcvbuf"] and not sk.sk_userlocks & SOCK_RCVBUF_LOCK:
+            rcvwin = (copied << 1) + 16 * sk.advmss
+            grow = rcvwin * (copied - sk.rcv_space) // max(sk.rcv_space, 1)
+            rcvwin += grow << 1
+            rcvbuf = min(tcp_space_from_win(sk, rcvwin), sysctl["net.ipv4.tcp_rmem"][2])
+            if rcvbuf > sk.sk_rcvbuf:
+                sk.sk_rcvbuf = rcvbuf
+                sk.window_clamp = tcp_win_from_space(sk, rcvbuf)
+        sk.rcv_space = copied
+    sk.rcvq_space_seq = sk.copied_seq
+    sk.rcvq_space_time = now
+
+
+def tcp_init_buffer_space(sk: TcpSock) -> None:
+    """``tcp_init_buffer_space``: the send buffer for the initial cwnd, the window clamp at the
+    receive buffer, and the first autotuning measurement."""
+    if not sk.sk_userlocks & SOCK_SNDBUF_LOCK:
+        tcp_sndbuf_expand(sk)
+    sk.rcvq_space_time = sk.host.world.now
+    sk.rcvq_space_seq = sk.copied_seq
+    maxwin = tcp_full_space(sk)
+    if sk.window_clamp >= maxwin:
+        sk.window_clamp = maxwin
+    sk.rcv_ssthresh = min(sk.rcv_ssthresh, sk.window_clamp)
+    sk.rcv_space = min(sk.rcv_ssthresh, sk.rcv_wnd, TCP_INIT_CWND * sk.advmss)
 
 
 def tcp_event_data_recv(sk: TcpSock, skb: SkBuff) -> None:
@@ -1685,6 +1775,7 @@ def tcp_event_data_recv(sk: TcpSock, skb: SkBuff) -> None:
     ack = sk.icsk_ack
     ack.pending |= ICSK_ACK_SCHED
     tcp_measure_rcv_mss(sk, skb)
+    tcp_rcv_rtt_measure(sk)
     now = sk.host.world.now
     if not ack.ato:
         tcp_incr_quickack(sk, TCP_MAX_QUICKACKS)
@@ -1989,8 +2080,7 @@ def tcp_init_transfer(sk: TcpSock) -> None:
         sk.snd_cwnd = TCP_INIT_CWND
     sk.snd_cwnd_stamp = now
     sk.icsk_ca_ops.init(sk)
-    if not sk.sk_userlocks & 1:
-        tcp_sndbuf_expand(sk)
+    tcp_init_buffer_space(sk)
     if sk.sk_keepopen:
         from tuxnet.net.ipv4.tcp_timer import inet_csk_reset_keepalive_timer, keepalive_time_when
 
@@ -2051,6 +2141,7 @@ def tcp_rcv_established(sk: TcpSock, skb: SkBuff) -> None:
         return
     if tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT) < 0:
         return
+    tcp_rcv_rtt_measure_ts(sk, skb)
     tcp_data_queue(sk, skb)
     if sk.sk_state != TCP_CLOSE:
         tcp_data_snd_check(sk)

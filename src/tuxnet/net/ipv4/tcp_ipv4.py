@@ -19,6 +19,7 @@ from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
 from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_build_header, ip_local_out
 from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.syncookies import cookie_init_timestamp, cookie_v4_check, cookie_v4_init_sequence
 from tuxnet.net.ipv4.tcp_input import tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process
 from tuxnet.net.ipv4.tcp_minisocks import (
     TCP_TW_ACK,
@@ -165,10 +166,19 @@ def tcp_v4_rcv_again(host: Host, skb: SkBuff) -> int:
 
 
 def tcp_v4_do_rcv(sk: TcpSock, skb: SkBuff) -> int:
-    """``tcp_v4_do_rcv``: ESTABLISHED takes the fast way, the rest the state machine."""
+    """``tcp_v4_do_rcv``: ESTABLISHED takes the fast way, the rest the state machine; at a
+    listener, an ACK may complete a SYN-cookie handshake (``tcp_v4_cookie_check``)."""
     if sk.sk_state == TCP_ESTABLISHED:
         tcp_rcv_established(sk, skb)
         return 0
+    if sk.sk_state == TCP_LISTEN and not skb.tcp_flags & TCPHDR_SYN:
+        nsk = cookie_v4_check(sk, skb)
+        if nsk is None:
+            return 0
+        if nsk is not sk:
+            if tcp_child_process(sk, nsk, skb):
+                tcp_v4_send_reset(sk.host, nsk, skb)
+            return 0
     if tcp_rcv_state_process(sk, skb):
         tcp_v4_send_reset(sk.host, sk, skb)
     return 0
@@ -268,15 +278,22 @@ def tcp_v4_send_synack(listener: TcpSock, req: RequestSock) -> int:
 
 
 def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
-    """``tcp_v4_conn_request`` → ``tcp_conn_request``: a SYN for a listener."""
+    """``tcp_v4_conn_request`` → ``tcp_conn_request``: a SYN for a listener.  With the SYN queue
+    full (or ``tcp_syncookies`` = 2) the SYN-ACK carries a cookie and no state is kept."""
     host = listener.host
     mib = host.mib.TcpExt
+    syncookies = host.sysctl["net.ipv4.tcp_syncookies"]
+    want_cookie = False
+    if syncookies == 2 or listener.syn_queue_len >= max(listener.sk_max_ack_backlog, 1):
+        # tcp_syn_flood_action
+        if not syncookies:
+            mib["TCPReqQFullDrop"] += 1
+            mib["ListenDrops"] += 1
+            return 0
+        want_cookie = True
+        mib["TCPReqQFullDoCookies"] += 1
     if listener.sk_ack_backlog >= listener.sk_max_ack_backlog:
         mib["ListenOverflows"] += 1
-        mib["ListenDrops"] += 1
-        return 0
-    if listener.syn_queue_len >= max(listener.sk_max_ack_backlog, 1):
-        mib["TCPReqQFullDrop"] += 1
         mib["ListenDrops"] += 1
         return 0
     buf = skb.buf
@@ -291,6 +308,9 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
     opt = TcpOptionsReceived()
     opt.user_mss = listener.rx_opt.user_mss
     tcp_parse_options(skb, opt, False)
+    if want_cookie and not opt.saw_tstamp:
+        # Without timestamps a cookie cannot carry window scaling or SACK.
+        opt.wscale_ok = opt.sack_ok = False
     sysctl = host.sysctl
     req = RequestSock(listener, daddr, dport, saddr, sport)
     req.rcv_isn = skb.seq
@@ -308,8 +328,18 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
     req.rcv_wnd = rcv_wnd
     req.window_clamp = clamp if req.wscale_ok else min(clamp, 65535)
     req.rcv_wscale = wscale if req.wscale_ok else 0
-    req.snt_isn = secure_tcp_seq(host, daddr, saddr, dport, sport)
     tcp_ecn_create_request(req, skb, listener)
+    if want_cookie:
+        if not req.tstamp_ok:
+            req.ecn_ok = False
+        req.snt_isn = cookie_v4_init_sequence(listener, req, skb.seq)
+        if req.tstamp_ok:
+            # The SYN-ACK's TSval is cookie_init_timestamp() + ts_off.
+            now_ms = host.world.now // 1_000_000
+            req.ts_off = (req.ts_off + cookie_init_timestamp(req, now_ms) - now_ms) & SEQ_MASK
+        tcp_v4_send_synack(listener, req)
+        return 0
+    req.snt_isn = secure_tcp_seq(host, daddr, saddr, dport, sport)
     host.tcp_hashinfo.ehash_insert(req)
     listener.syn_queue_len += 1
     tcp_v4_send_synack(listener, req)

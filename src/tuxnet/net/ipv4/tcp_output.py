@@ -89,6 +89,7 @@ if TYPE_CHECKING:
 
 _tcphdr = struct.Struct("!HHIIHHHH")
 _u16 = struct.Struct("!H")
+_ts_option = struct.Struct("!III")  # NOP, NOP, kind/length, TSval, TSecr
 
 # Option words in Linux's order (tcp_options_write).
 _OPT_MSS = 0x02040000
@@ -215,6 +216,9 @@ def tcp_syn_options(sk: TcpSock, tsval: int) -> bytes:
 def tcp_established_options(sk: TcpSock, tsval: int) -> bytes:
     """``tcp_established_options``: timestamps, then the SACK blocks that fit (D-SACK first)."""
     opt = sk.rx_opt
+    if opt.tstamp_ok and not (opt.sack_ok and (sk.duplicate_sack or sk.selective_acks)):
+        # The usual case, written as tcp_options_write lays it out: NOP, NOP, timestamps.
+        return _ts_option.pack(_OPT_NOP_NOP_TS, tsval & SEQ_MASK, opt.ts_recent & SEQ_MASK)
     ts = (tsval, opt.ts_recent) if opt.tstamp_ok else None
     sacks = None
     if opt.sack_ok and (sk.duplicate_sack or sk.selective_acks):

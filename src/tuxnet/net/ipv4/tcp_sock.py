@@ -346,6 +346,13 @@ class TcpSock(Sock):
         self.bytes_retrans = 0
         self.delivered = 0
         self.rcv_space = 0
+        # receive-buffer autotuning (struct tcp_sock's rcv_rtt_est and rcvq_space, tcp_rcv_space_adjust)
+        self.rcv_rtt_us = 0
+        self.rcv_rtt_seq = 0
+        self.rcv_rtt_time = 0
+        self.rcv_rtt_last_tsecr = 0
+        self.rcvq_space_seq = 0
+        self.rcvq_space_time = 0
         self.rcv_ooopack = 0
         self.dsack_dups = 0
         self.reord_seen = 0

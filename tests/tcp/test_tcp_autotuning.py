@@ -1,0 +1,65 @@
+"""Receive-buffer autotuning (dynamic right-sizing, ``tcp_rcv_space_adjust``): over a long fat
+path the receiver grows sk_rcvbuf and its window with what the reader consumes per RTT, up to
+tcp_rmem[2]; SO_RCVBUF turns it off and the window stays put."""
+
+from __future__ import annotations
+
+from tcpnet import B_ADDR, SEC, SO_RCVBUF, SOL_SOCKET, connection, pair
+
+from tuxnet.net.socket import AF_INET, SOCK_STREAM
+from tuxnet.user import libc
+
+PORT = 7004
+SIZE = 8_000_000
+
+
+def bulk(rcvbuf: int | None) -> tuple[float, int, int]:
+    """8 MB a → b over 100 Mb/s with a 50 ms RTT; (goodput Mb/s, b's sk_rcvbuf, b's largest
+    advertised window in bytes)."""
+    world, a, b, _ = pair(delay="25ms")
+    out: dict = {"wnd": 0}
+
+    def server():
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        if rcvbuf is not None:
+            libc.setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, rcvbuf)
+        libc.bind(lfd, (B_ADDR, PORT))
+        libc.listen(lfd, 1)
+        fd, _ = libc.accept(lfd)
+        n = 0
+        while True:
+            data = libc.recv(fd, 1 << 20)
+            if not data:
+                break
+            n += len(data)
+            sk = connection(b, PORT)
+            out["wnd"] = max(out["wnd"], sk.rcv_wnd)
+            out["rcvbuf"] = sk.sk_rcvbuf
+        out["end"] = world.now
+
+    def client():
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(fd, (B_ADDR, PORT))
+        out["start"] = world.now
+        libc.send(fd, bytes(SIZE))
+        libc.close(fd)
+
+    b.spawn(server)
+    world.run_for(1_000_000)
+    a.spawn(client)
+    world.run_until(lambda: "end" in out, timeout=120 * SEC)
+    return SIZE * 8 / ((out["end"] - out["start"]) / SEC) / 1e6, out["rcvbuf"], out["wnd"]
+
+
+def test_receive_buffer_grows_to_fill_the_path():
+    goodput, rcvbuf, wnd = bulk(None)
+    assert rcvbuf > 1_000_000 and rcvbuf <= 6291456           # grown, within tcp_rmem[2]
+    assert wnd > 625_000                                      # more than the 625 kB BDP
+    assert goodput > 60
+
+
+def test_so_rcvbuf_locks_the_window():
+    goodput, rcvbuf, wnd = bulk(65536)
+    assert rcvbuf == 131072                                    # doubled once, as Linux does, then left
+    assert wnd <= 65536
+    assert goodput < 65536 * 8 / 0.050 / 1e6 * 1.05            # one window per RTT at most
