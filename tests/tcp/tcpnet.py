@@ -27,14 +27,12 @@ TCP_CORK = 3
 TCP_KEEPIDLE = 4
 TCP_KEEPINTVL = 5
 TCP_KEEPCNT = 6
-TCP_INFO = 11
 TCP_QUICKACK = 12
 TCP_USER_TIMEOUT = 18
 MSG_MORE = 0x8000
-MSG_DONTWAIT = 0x40
 MS = 1_000_000
 SEC = 1_000_000_000
-TH_FIN, TH_SYN, TH_RST, TH_PSH, TH_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+TH_SYN, TH_RST, TH_ACK = 0x02, 0x04, 0x10
 
 
 def pair(seed: int = 1, **link: Any) -> tuple[World, Any, Any, Any]:
@@ -45,6 +43,15 @@ def pair(seed: int = 1, **link: Any) -> tuple[World, Any, Any, Any]:
     link.setdefault("delay", "10ms")
     cable = world.connect(a, b, a_addr=f"{A_ADDR}/24", b_addr=f"{B_ADDR}/24", **link)
     return world, a, b, cable
+
+
+def lo_host(seed: int = 1) -> tuple[World, Any]:
+    """One host with lo up as 127.0.0.1/8."""
+    world = World(seed=seed)
+    host = world.add_host("h")
+    host.dev_open("lo")
+    host.ip_addr_add("lo", "127.0.0.1/8")
+    return world, host
 
 
 def connection(host: Any, port: int) -> Any:
@@ -64,9 +71,12 @@ def blackhole_tcp(host: Any) -> None:
     nf_register_net_hook(host, NF_INET_LOCAL_IN, drop_tcp)
 
 
-def listen_socket(addr: str, port: int, backlog: int = 8) -> int:
+def listen_socket(addr: str, port: int, backlog: int = 8, rcvbuf: int = 0) -> int:
+    """A listener on (addr, port), SO_REUSEADDR, with SO_RCVBUF ``rcvbuf`` when given."""
     fd = libc.socket(AF_INET, SOCK_STREAM, 0)
     libc.setsockopt(fd, SOL_SOCKET, 2, 1)
+    if rcvbuf:
+        libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf)
     libc.bind(fd, (addr, port))
     libc.listen(fd, backlog)
     return fd

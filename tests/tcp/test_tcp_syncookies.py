@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import struct
+from types import SimpleNamespace
 
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic
 from tuxnet.net.core.utils import in_aton
@@ -43,8 +44,7 @@ def build():
 
 def test_cookie_round_trip_and_forgery():
     world, _, b, _ = build()
-    lsk = object.__new__(type("L", (), {}))
-    lsk.host = b
+    lsk = SimpleNamespace(host=b)             # the cookie functions only need the listener's host
     args = (in_aton("10.0.1.1"), in_aton("10.0.1.2"), 40000, PORT)
     cookie = secure_tcp_syn_cookie(lsk, *args, 1000, 2)
     assert check_tcp_syn_cookie(lsk, cookie, *args, 1000) == 2

@@ -1,6 +1,7 @@
 """Giving up and keeping alive: tcp_retries2 and TCP_USER_TIMEOUT end a connection whose peer went
-silent with ETIMEDOUT at Linux's times; tcp_syn_retries bounds connect(); keepalive probes an idle
-peer (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT); SO_LINGER with a zero time closes with a RST."""
+silent with ETIMEDOUT at Linux's times; tcp_syn_retries bounds connect() and tcp_synack_retries a
+half-open request; keepalive probes an idle peer (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT); SO_LINGER
+with a zero time closes with a RST."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from tcpnet import (
     TH_SYN,
     blackhole_tcp,
     connection,
+    inject,
     listen_socket,
     pair,
     sniff,
+    tcp_segment,
     tcp_segments,
 )
 
@@ -208,3 +211,34 @@ def test_so_linger_zero_sends_rst_on_close():
     assert len(after) == 1 and after[0].flags & TH_RST     # no FIN handshake, just the RST
     assert connection(a, PORT) is None                     # and no TIME_WAIT left behind
     assert not [tw for tw in a.tcp_hashinfo.ehash.values() if tw.sk_state == 6]
+
+
+def test_synack_retries_then_the_request_is_dropped():
+    """tcp_synack_retries = 2: SYN-ACKs at 0, 1 and 3 s (TCP_TIMEOUT_INIT doubling), and the
+    request socket is gone when the next timeout (7 s) finds no retries left (reqsk_timer_handler)."""
+    world, a, b, cable = pair()
+    b.sysctl.set("net.ipv4.tcp_synack_retries", "2")
+    blackhole_tcp(a)                          # the client never sees the SYN-ACKs
+    cap = sniff(b, "eth0")
+    seen: dict = {}
+
+    def server():
+        listen_socket(B_ADDR, PORT)
+        libc.sleep(100)
+
+    def client():
+        inject(tcp_segment(A_ADDR, B_ADDR, 40000, PORT, 1000, 0, TH_SYN), B_ADDR)
+        seen["t0"] = world.now
+        libc.sleep(6.9)
+        seen["queued_at_6.9"] = b.tcp_hashinfo.lhash[PORT][0].syn_queue_len
+        libc.sleep(0.2)
+        seen["queued_at_7.1"] = b.tcp_hashinfo.lhash[PORT][0].syn_queue_len
+
+    b.spawn(server)
+    world.run_for(1_000_000)
+    proc = a.spawn(client)
+    world.run_until(lambda: not proc.alive, timeout=20 * SEC)
+    synacks = [s.t for s in tcp_segments(cap, B_ADDR) if s.flags & TH_SYN]
+    assert [round((t - synacks[0]) / SEC, 3) for t in synacks] == [0, 1, 3]
+    assert seen["queued_at_6.9"] == 1 and seen["queued_at_7.1"] == 0
+    assert b.mib.TcpExt["TCPSynRetrans"] == 2

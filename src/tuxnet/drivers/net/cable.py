@@ -88,16 +88,12 @@ class Cable:
         if dev.up:
             dev.netif_carrier_on()
 
-    def peer_of(self, dev: NetDevice) -> NetDevice | None:
-        a, b = self.ends
-        return b if dev is a else a
-
     def transmit(self, dev: NetDevice, wire: bytes) -> int:
         """Put ``wire`` on the line from ``dev``; returns the serialisation time.  The far end
         gets it (or not, or twice, or damaged) ``delay`` after its last bit left."""
         world = self.world
         t = -(-(PREAMBLE_LEN + len(wire)) * 8 * NSEC_PER_SEC // self.rate)  # wire_time, inline
-        a, peer = self.ends
+        a, peer = self.ends  # the far end from dev
         if dev is not a:
             peer = a
         stats = self.stats

@@ -60,8 +60,12 @@ _OUT_COUNTERS = {ICMP_DEST_UNREACH: "OutDestUnreachs", ICMP_TIME_EXCEEDED: "OutT
 _IN_COUNTERS = {ICMP_DEST_UNREACH: "InDestUnreachs", ICMP_TIME_EXCEEDED: "InTimeExcds",
                 ICMP_ECHO: "InEchos", ICMP_ECHOREPLY: "InEchoReps", ICMP_REDIRECT: "InRedirects",
                 ICMP_PARAMETERPROB: "InParmProbs"}
+# The /proc/net/snmp IcmpMsg names of every type, made once rather than per message.
+ICMPMSG_OUT = tuple(f"OutType{t}" for t in range(256))
+ICMPMSG_IN = tuple(f"InType{t}" for t in range(256))
 
 _hdr = struct.Struct("!BBHI")
+_u16 = struct.Struct("!H")
 
 
 def icmpv4_xrlim_allow(host: Host, type: int, daddr: int) -> bool:
@@ -95,7 +99,7 @@ def icmp_push_reply(host: Host, type: int, code: int, info: int, payload: bytes 
     skb.put_data(payload)
     buf = skb.buf
     _hdr.pack_into(buf, d, type, code, 0, info)
-    struct.pack_into("!H", buf, d + 2, csum_fold(csum_partial(memoryview(buf)[d:skb.tail])))
+    _u16.pack_into(buf, d + 2, csum_fold(csum_partial(memoryview(buf)[d:skb.tail])))
     skb.transport_header = d
     skb.dst = rt
     ip_build_header(host, None, skb, rt.saddr, daddr, IPPROTO_ICMP,
@@ -105,7 +109,7 @@ def icmp_push_reply(host: Host, type: int, code: int, info: int, payload: bytes 
     counter = _OUT_COUNTERS.get(type)
     if counter:
         mib[counter] += 1
-    host.mib.IcmpMsg[f"OutType{type}"] += 1
+    host.mib.IcmpMsg[ICMPMSG_OUT[type]] += 1
     return ip_local_out(host, None, skb)
 
 
@@ -163,7 +167,7 @@ def icmp_rcv(host: Host, skb: SkBuff) -> int:
     counter = _IN_COUNTERS.get(type)
     if counter:
         mib[counter] += 1
-    host.mib.IcmpMsg[f"InType{type}"] += 1
+    host.mib.IcmpMsg[ICMPMSG_IN[type]] += 1
     if type == ICMP_ECHO:
         return icmp_echo(host, skb)
     if type in (ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAMETERPROB, ICMP_SOURCE_QUENCH):

@@ -12,7 +12,6 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, ENETUNREACH
-from tuxnet.net.core.checksum import csum_partial
 from tuxnet.net.core.netfilter import NF_HOOK, NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING
 from tuxnet.net.core.skbuff import PACKET_OTHERHOST, SkBuff
 from tuxnet.net.ipv4.icmp import (
@@ -54,7 +53,7 @@ def ip_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: Any) -> int:
     if vihl >> 4 != 4 or ihl < 20 or avail < ihl:
         mib["InHdrErrors"] += 1
         return NET_RX_DROP
-    if csum_partial(memoryview(buf)[d:d + ihl]) != 0xFFFF:
+    if int.from_bytes(buf[d:d + ihl], "big") % 0xFFFF:  # ip_fast_csum(): the sum must be 0xFFFF
         host.mib.IpExt["InCsumErrors"] += 1
         mib["InHdrErrors"] += 1
         return NET_RX_DROP

@@ -195,14 +195,14 @@ def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any) -> int:
 
 def icmp_out_count(host: Host, type: int) -> None:
     """``icmp_out_count``: an ICMP message sent (by a raw socket) counts in the ICMP MIB."""
-    from tuxnet.net.ipv4.icmp import _OUT_COUNTERS
+    from tuxnet.net.ipv4.icmp import _OUT_COUNTERS, ICMPMSG_OUT
 
     mib = host.mib.Icmp
     mib["OutMsgs"] += 1
     counter = _OUT_COUNTERS.get(type)
     if counter:
         mib[counter] += 1
-    host.mib.IcmpMsg[f"OutType{type}"] += 1
+    host.mib.IcmpMsg[ICMPMSG_OUT[type]] += 1
 
 
 def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
