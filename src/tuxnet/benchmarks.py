@@ -288,6 +288,9 @@ def run(names: list[str] | None = None, repeat: int = 3, scale: float = 1.0,
         except RuntimeError as e:
             report["results"][name] = {"median": None, "unit": "", "skipped": str(e)}
             continue
+        except (AssertionError, KeyError, OSError, ValueError) as e:
+            report["results"][name] = {"median": None, "unit": "", "skipped": f"failed: {e!r}", "runs": runs}
+            continue
         median = statistics.median(r["value"] for r in runs)
         report["results"][name] = {"median": median, "unit": runs[0]["unit"], "runs": runs}
     return report

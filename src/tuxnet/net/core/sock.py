@@ -223,7 +223,8 @@ def sock_error(sk: Sock) -> int:
 
 # -- SOL_SOCKET options (sock_setsockopt / sock_getsockopt) ------------------------------------
 
-def _int_opt(optval: Any) -> int | None:
+def sockopt_int(optval: Any) -> int | None:
+    """An option value as the C int it stands for (an int, a bool, or 4 native bytes)."""
     if isinstance(optval, bool):
         return int(optval)
     if isinstance(optval, int):
@@ -280,7 +281,7 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
             return -ENODEV
         sk.dst_cache = None
         return 0
-    val = _int_opt(optval)
+    val = sockopt_int(optval)
     if val is None:
         return -EINVAL
     if optname == SO_REUSEADDR:

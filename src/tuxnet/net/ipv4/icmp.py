@@ -104,13 +104,18 @@ def icmp_push_reply(host: Host, type: int, code: int, info: int, payload: bytes 
     skb.dst = rt
     ip_build_header(host, None, skb, rt.saddr, daddr, IPPROTO_ICMP,
                     host.sysctl["net.ipv4.ip_default_ttl"], tos, False)
+    icmp_out_count(host, type)
+    return ip_local_out(host, None, skb)
+
+
+def icmp_out_count(host: Host, type: int) -> None:
+    """``icmp_out_count``: an ICMP message sent (by the kernel or a raw socket) counts in the MIB."""
     mib = host.mib.Icmp
     mib["OutMsgs"] += 1
     counter = _OUT_COUNTERS.get(type)
     if counter:
         mib[counter] += 1
     host.mib.IcmpMsg[ICMPMSG_OUT[type]] += 1
-    return ip_local_out(host, None, skb)
 
 
 def icmp_send(host: Host, skb_in: SkBuff, type: int, code: int, info: int) -> None:

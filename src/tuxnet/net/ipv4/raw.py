@@ -50,6 +50,7 @@ from tuxnet.net.ipv4.af_inet import (
 from tuxnet.net.ipv4.datagram import __udp_disconnect, ip4_datagram_connect
 from tuxnet.net.ipv4.devinet import inet_addr_type
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
+from tuxnet.net.ipv4.icmp import icmp_out_count
 from tuxnet.net.ipv4.ip_output import (
     IP_DF,
     IPPROTO_ICMP,
@@ -62,27 +63,30 @@ from tuxnet.net.ipv4.ip_output import (
     ip_send_skb,
 )
 from tuxnet.net.ipv4.route import dst_mtu, dst_output, ip_route_output_key
-from tuxnet.net.socket import AF_INET, ProtoOps, Socket
+from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
+from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
+    AF_INET,
+    MSG_DONTWAIT,
+    MSG_ERRQUEUE,
+    MSG_OOB,
+    MSG_PEEK,
+    MSG_TRUNC,
+    POLLERR,
+    POLLIN,
+    POLLOUT,
+    POLLRDNORM,
+    POLLWRNORM,
+    SIOCINQ,
+    SIOCOUTQ,
+    ProtoOps,
+    Socket,
+)
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
 SOL_RAW = 255
 ICMP_FILTER = 1
-MSG_OOB = 0x1
-MSG_PEEK = 0x2
-MSG_TRUNC = 0x20
-MSG_DONTWAIT = 0x40
-MSG_ERRQUEUE = 0x2000
-SIOCINQ = 0x541B
-SIOCOUTQ = 0x5411
-POLLIN = 0x001
-POLLOUT = 0x004
-POLLERR = 0x008
-POLLRDNORM = 0x040
-POLLWRNORM = 0x100
-TCP_ESTABLISHED = 1
-TCP_CLOSE = 7
 IPHDR_LEN = 20
 
 _addrs = struct.Struct("!II")
@@ -191,18 +195,6 @@ def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any) -> int:
             nf_hook_slow(host, NF_INET_LOCAL_OUT, sk, skb, None, rt.dev) != NF_ACCEPT:
         return 0
     return dst_output(host, sk, skb)
-
-
-def icmp_out_count(host: Host, type: int) -> None:
-    """``icmp_out_count``: an ICMP message sent (by a raw socket) counts in the ICMP MIB."""
-    from tuxnet.net.ipv4.icmp import _OUT_COUNTERS, ICMPMSG_OUT
-
-    mib = host.mib.Icmp
-    mib["OutMsgs"] += 1
-    counter = _OUT_COUNTERS.get(type)
-    if counter:
-        mib[counter] += 1
-    host.mib.IcmpMsg[ICMPMSG_OUT[type]] += 1
 
 
 def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:

@@ -26,6 +26,7 @@ from tuxnet.net.core.sock import (
     sock_error,
     sock_rcvtimeo,
     sock_sndtimeo,
+    sockopt_int,
 )
 from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
 from tuxnet.net.ipv4.tcp_input import (
@@ -92,6 +93,25 @@ from tuxnet.net.ipv4.tcp_timer import (
     keepalive_time_when,
     tcp_init_xmit_timers,
 )
+from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
+    MSG_DONTWAIT,
+    MSG_EOR,
+    MSG_MORE,
+    MSG_OOB,
+    MSG_PEEK,
+    MSG_TRUNC,
+    MSG_WAITALL,
+    POLLERR,
+    POLLHUP,
+    POLLIN,
+    POLLOUT,
+    POLLRDHUP,
+    POLLRDNORM,
+    POLLWRNORM,
+    SIOCINQ,
+    SIOCOUTQ,
+    SIOCOUTQNSD,
+)
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -119,25 +139,8 @@ TCP_NOTSENT_LOWAT = 25
 TCP_INQ = 36
 TCP_CM_INQ = TCP_INQ
 
-MSG_PEEK = 0x2
-MSG_OOB = 0x1
-MSG_TRUNC = 0x20
-MSG_EOR = 0x80
-MSG_DONTWAIT = 0x40
-MSG_WAITALL = 0x100
-MSG_MORE = 0x8000
 
-SIOCINQ = 0x541B
-SIOCOUTQ = 0x5411
-SIOCOUTQNSD = 0x894B
 
-POLLIN = 0x001
-POLLOUT = 0x004
-POLLERR = 0x008
-POLLHUP = 0x010
-POLLRDNORM = 0x040
-POLLWRNORM = 0x100
-POLLRDHUP = 0x2000
 
 MAX_TCP_KEEPIDLE = 32767
 MAX_TCP_KEEPINTVL = 32767
@@ -699,22 +702,12 @@ def tcp_ioctl(sk: TcpSock, cmd: int) -> int:
 
 # -- options ---------------------------------------------------------------------------------
 
-def _int(optval: Any) -> int | None:
-    if isinstance(optval, bool):
-        return int(optval)
-    if isinstance(optval, int):
-        return optval
-    if isinstance(optval, bytes | bytearray) and len(optval) >= 4:
-        return int.from_bytes(optval[:4], "little", signed=True)
-    return None
-
-
 def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
     """``do_tcp_setsockopt``."""
     if optname == TCP_CONGESTION:
         name = optval.rstrip(b"\0").decode(errors="replace") if isinstance(optval, bytes | bytearray) else str(optval)
         return 0 if tcp_set_congestion_control(sk, name) else -ENOENT
-    val = _int(optval)
+    val = sockopt_int(optval)
     if val is None:
         return -EINVAL
     lock_sock(sk)

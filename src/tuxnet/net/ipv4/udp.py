@@ -38,24 +38,25 @@ from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, icmp_send
 from tuxnet.net.ipv4.ip_output import IP_DF, IPPROTO_UDP, MAX_HEADER, ip_build_header, ip_datagram_df, ip_send_skb
 from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
+from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
+    MSG_DONTWAIT,
+    MSG_ERRQUEUE,
+    MSG_PEEK,
+    MSG_TRUNC,
+    POLLERR,
+    POLLIN,
+    POLLOUT,
+    POLLRDNORM,
+    POLLWRNORM,
+    SIOCINQ,
+    SIOCOUTQ,
+)
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
 UDP_HLEN = 8
-MSG_PEEK = 0x2
-MSG_TRUNC = 0x20
-MSG_DONTWAIT = 0x40
-MSG_ERRQUEUE = 0x2000
-SIOCINQ = 0x541B
-SIOCOUTQ = 0x5411
-POLLIN = 0x001
-POLLOUT = 0x004
-POLLERR = 0x008
-POLLRDNORM = 0x040
-POLLWRNORM = 0x100
-TCP_ESTABLISHED = 1
-TCP_CLOSE = 7
 
 _udphdr = struct.Struct("!HHHH")
 _addrs = struct.Struct("!II")
