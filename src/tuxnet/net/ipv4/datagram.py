@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuxnet.kernel.errno import EACCES
+from tuxnet.kernel.errno import EACCES, EAGAIN
+from tuxnet.net.core.sock import sk_wait_event, sock_error, sock_rcvtimeo
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.route import ip_route_output_key
 
@@ -40,3 +41,25 @@ def __udp_disconnect(sk: Any, flags: int) -> int:
     if not getattr(sk, "bind_addr_locked", False):
         sk.inet_rcv_saddr = sk.inet_saddr = 0
     return 0
+
+
+MSG_DONTWAIT = 0x40
+RCV_SHUTDOWN = 1
+
+
+def __skb_wait_for_datagram(sk: Any, flags: int) -> int | bytes | None:
+    """``__skb_recv_datagram`` → ``__skb_wait_for_more_packets`` (net/core/datagram.c), with the
+    socket locked: None once a datagram is queued; else a pending error, ``b""`` after shutdown,
+    or -EAGAIN when the wait (non-blocking, or SO_RCVTIMEO) is over."""
+    timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
+    queue = sk.sk_receive_queue
+    while not queue:
+        err = sock_error(sk)
+        if err:
+            return err
+        if sk.sk_shutdown & RCV_SHUTDOWN:
+            return b""
+        if not timeo:
+            return -EAGAIN
+        timeo = sk_wait_event(sk, timeo, lambda: queue or sk.sk_err or sk.sk_shutdown & RCV_SHUTDOWN)
+    return None

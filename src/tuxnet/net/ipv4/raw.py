@@ -31,7 +31,7 @@ from tuxnet.kernel.errno import (
 from tuxnet.net.core.dev import ETH_P_IP
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_INET_LOCAL_OUT, nf_hook_slow
 from tuxnet.net.core.skbuff import SkBuff, alloc_skb
-from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock, sk_wait_event, sock_error, sock_rcvtimeo
+from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import (
     inet_dgram_connect,
@@ -47,7 +47,7 @@ from tuxnet.net.ipv4.af_inet import (
     sock_no_accept,
     sock_no_listen,
 )
-from tuxnet.net.ipv4.datagram import __udp_disconnect, ip4_datagram_connect
+from tuxnet.net.ipv4.datagram import __skb_wait_for_datagram, __udp_disconnect, ip4_datagram_connect
 from tuxnet.net.ipv4.devinet import inet_addr_type
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
 from tuxnet.net.ipv4.icmp import icmp_out_count
@@ -66,7 +66,6 @@ from tuxnet.net.ipv4.route import dst_mtu, dst_output, ip_route_output_key
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     AF_INET,
-    MSG_DONTWAIT,
     MSG_ERRQUEUE,
     MSG_OOB,
     MSG_PEEK,
@@ -250,16 +249,9 @@ def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
         return -EAGAIN
     lock_sock(sk)
     try:
-        timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
-        while not sk.sk_receive_queue:
-            err = sock_error(sk)
-            if err:
-                return err
-            if sk.sk_shutdown & 1:
-                return b""
-            if not timeo:
-                return -EAGAIN
-            timeo = sk_wait_event(sk, timeo, lambda: sk.sk_receive_queue or sk.sk_err or sk.sk_shutdown & 1)
+        waited = __skb_wait_for_datagram(sk, flags)
+        if waited is not None:
+            return waited
         datagram, saddr = sk.sk_receive_queue[0]
         if not flags & MSG_PEEK:
             sk.sk_receive_queue.popleft()

@@ -28,19 +28,16 @@ from tuxnet.net.core.sock import (
     Sock,
     lock_sock,
     release_sock,
-    sk_wait_event,
     sock_error,
-    sock_rcvtimeo,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
-from tuxnet.net.ipv4.datagram import __udp_disconnect, ip4_datagram_connect
+from tuxnet.net.ipv4.datagram import __skb_wait_for_datagram, __udp_disconnect, ip4_datagram_connect
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, icmp_send
 from tuxnet.net.ipv4.ip_output import IP_DF, IPPROTO_UDP, MAX_HEADER, ip_build_header, ip_datagram_df, ip_send_skb
 from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_update_pmtu
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
-    MSG_DONTWAIT,
     MSG_ERRQUEUE,
     MSG_PEEK,
     MSG_TRUNC,
@@ -279,16 +276,9 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
         return payload[:size]
     lock_sock(sk)
     try:
-        timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
-        while not sk.sk_receive_queue:
-            err = sock_error(sk)
-            if err:
-                return err
-            if sk.sk_shutdown & 1:
-                return b""
-            if not timeo:
-                return -EAGAIN
-            timeo = sk_wait_event(sk, timeo, lambda: sk.sk_receive_queue or sk.sk_err or sk.sk_shutdown & 1)
+        waited = __skb_wait_for_datagram(sk, flags)
+        if waited is not None:
+            return waited
         skb = sk.sk_receive_queue[0]
         length = skb.tail - skb.data
         if not flags & MSG_PEEK:
