@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuxnet.kernel.errno import EACCES, EAGAIN
+from tuxnet.kernel.errno import EACCES, EAGAIN, ENOPROTOOPT
 from tuxnet.net.core.sock import sk_wait_event, sock_error, sock_rcvtimeo
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.route import ip_route_output_key
@@ -63,3 +63,13 @@ def __skb_wait_for_datagram(sk: Any, flags: int) -> int | bytes | None:
             return -EAGAIN
         timeo = sk_wait_event(sk, timeo, lambda: queue or sk.sk_err or sk.sk_shutdown & RCV_SHUTDOWN)
     return None
+
+
+def datagram_shutdown(sk: Any, how: int) -> None:
+    """``shutdown`` on a datagram socket only wakes its readers (``sk_state_change``)."""
+    sk.sk_data_ready()
+
+
+def datagram_no_sockopt(sk: Any, optname: int, optval: Any = None) -> int:
+    """No options at the protocol's own level: -ENOPROTOOPT."""
+    return -ENOPROTOOPT

@@ -47,7 +47,13 @@ from tuxnet.net.ipv4.af_inet import (
     sock_no_accept,
     sock_no_listen,
 )
-from tuxnet.net.ipv4.datagram import __skb_wait_for_datagram, __udp_disconnect, ip4_datagram_connect
+from tuxnet.net.ipv4.datagram import (
+    __skb_wait_for_datagram,
+    __udp_disconnect,
+    datagram_no_sockopt,
+    datagram_shutdown,
+    ip4_datagram_connect,
+)
 from tuxnet.net.ipv4.devinet import inet_addr_type
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
 from tuxnet.net.ipv4.icmp import icmp_out_count
@@ -319,12 +325,8 @@ def raw_ioctl(sk: RawSock, cmd: int) -> int:
     return -ENOPROTOOPT
 
 
-def raw_shutdown(sk: RawSock, how: int) -> None:
-    sk.sk_data_ready()
 
 
-def raw_no_opt(sk: RawSock, optname: int, optval: Any = None) -> int:
-    return -ENOPROTOOPT
 
 
 def raw_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
@@ -362,15 +364,15 @@ raw_prot = Proto(
     accept=None,
     ioctl=raw_ioctl,
     init=raw_init,
-    shutdown=raw_shutdown,
-    setsockopt=raw_no_opt,
-    getsockopt=raw_no_opt,
+    shutdown=datagram_shutdown,
+    setsockopt=datagram_no_sockopt,
+    getsockopt=datagram_no_sockopt,
     sendmsg=raw_sendmsg,
     recvmsg=raw_recvmsg,
     backlog_rcv=None,
     poll=raw_poll,
     listen=None,
-    get_port=raw_no_opt,
+    get_port=datagram_no_sockopt,
     sock_class=RawSock,
 )
 

@@ -31,7 +31,13 @@ from tuxnet.net.core.sock import (
     sock_error,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
-from tuxnet.net.ipv4.datagram import __skb_wait_for_datagram, __udp_disconnect, ip4_datagram_connect
+from tuxnet.net.ipv4.datagram import (
+    __skb_wait_for_datagram,
+    __udp_disconnect,
+    datagram_no_sockopt,
+    datagram_shutdown,
+    ip4_datagram_connect,
+)
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, icmp_send
 from tuxnet.net.ipv4.ip_output import IP_DF, IPPROTO_UDP, MAX_HEADER, ip_build_header, ip_datagram_df, ip_send_skb
@@ -352,12 +358,8 @@ def udp_ioctl(sk: UdpSock, cmd: int) -> int:
     return -ENOPROTOOPT
 
 
-def udp_shutdown(sk: UdpSock, how: int) -> None:
-    sk.sk_data_ready()
 
 
-def udp_no_opt(sk: UdpSock, optname: int, optval: Any = None) -> int:
-    return -ENOPROTOOPT
 
 
 def udp_init_sock(sk: UdpSock) -> None:
@@ -372,9 +374,9 @@ udp_prot = Proto(
     accept=None,
     ioctl=udp_ioctl,
     init=udp_init_sock,
-    shutdown=udp_shutdown,
-    setsockopt=udp_no_opt,
-    getsockopt=udp_no_opt,
+    shutdown=datagram_shutdown,
+    setsockopt=datagram_no_sockopt,
+    getsockopt=datagram_no_sockopt,
     sendmsg=udp_sendmsg,
     recvmsg=udp_recvmsg,
     backlog_rcv=None,
