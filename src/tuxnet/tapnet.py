@@ -16,11 +16,12 @@ from tuxnet.world import World
 
 def build_tap_host(dev: str, addr: str, gw: str | None = None, *, offload: bool = True, loss: float = 0.0,
                    dup: float = 0.0, reorder: float = 0.0, seed: int = 0, mtu: int = 1500,
-                   name: str = "tuxnet") -> tuple[World, Any, Any]:
-    """A real-time world with one host whose ``eth0`` is the TAP interface ``dev``."""
+                   name: str = "tuxnet", busy_poll_us: int = 0) -> tuple[World, Any, Any]:
+    """A real-time world with one host whose ``eth0`` is the TAP interface ``dev``; with
+    ``busy_poll_us`` the loop spins that long on the device before sleeping."""
     from tuxnet.drivers.net.tap import tap_create
 
-    world = World(seed=seed, realtime=True)
+    world = World(seed=seed, realtime=True, busy_poll_us=busy_poll_us)
     host = world.add_host(name)
     host.dev_open("lo")
     host.ip_addr_add("lo", "127.0.0.1/8")
@@ -131,12 +132,14 @@ class TapPair:
         tap_close(self.eth)
 
 
-def make_pair(ns: Netns, offload: bool = True, loss: float = 0.0, seed: int = 0) -> TapPair:
+def make_pair(ns: Netns, offload: bool = True, loss: float = 0.0, seed: int = 0,
+              busy_poll_us: int = 0) -> TapPair:
     """A TAP pair on a fresh /24 (10.250.N.0/24): Linux is .1, tuxnet .2."""
     n = next(_pair_counter) % 250 + 1
     ifname = f"tx{os.getpid() % 100000}n{n}"
     linux_ip, tux_ip = f"10.250.{n}.1", f"10.250.{n}.2"
-    world, host, eth = build_tap_host(ifname, f"{tux_ip}/24", offload=offload, loss=loss, seed=seed)
+    world, host, eth = build_tap_host(ifname, f"{tux_ip}/24", offload=offload, loss=loss, seed=seed,
+                                      busy_poll_us=busy_poll_us)
     subprocess.run(["ip", "link", "set", eth.priv.ifname, "netns", ns.name], check=True)
     subprocess.run(["ip", "-n", ns.name, "addr", "add", f"{linux_ip}/24", "dev", eth.priv.ifname], check=True)
     subprocess.run(["ip", "-n", ns.name, "link", "set", eth.priv.ifname, "up"], check=True)
@@ -180,10 +183,16 @@ def tap_main(argv: list[str]) -> int:
     parser.add_argument("--dup", type=float, default=0.0)
     parser.add_argument("--reorder", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--busy-poll", type=int, default=0, metavar="US",
+                        help="spin on the device this many microseconds before sleeping (as net.core.busy_poll): "
+                             "lower latency for a busy CPU")
     args = parser.parse_args(argv)
+    if args.busy_poll < 0:
+        parser.error("--busy-poll must be >= 0")
     try:
         world, host, eth = build_tap_host(args.dev, args.addr, args.gw, offload=not args.no_offload,
-                                          loss=args.loss, dup=args.dup, reorder=args.reorder, seed=args.seed)
+                                          loss=args.loss, dup=args.dup, reorder=args.reorder, seed=args.seed,
+                                          busy_poll_us=args.busy_poll)
     except PermissionError:
         print("tuxnet tap: opening /dev/net/tun needs root or CAP_NET_ADMIN", file=sys.stderr)
         return 1

@@ -90,10 +90,13 @@ class Timer:
 class World:
     """A simulated universe of hosts and wires driven by one event loop."""
 
-    def __init__(self, seed: int = 0, realtime: bool = False) -> None:
+    def __init__(self, seed: int = 0, realtime: bool = False, busy_poll_us: int = 0) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.realtime = realtime
+        # Real-time mode: poll the devices without sleeping for this long before blocking in
+        # select(), as net.core.busy_poll does for a socket (trading a CPU for wake-up latency).
+        self.busy_poll_us = busy_poll_us
         self.now = 0
         # Entries are (when, seq, timer, generation) for timers and (when, seq, fn, args) for
         # one-shot calls; seq breaks ties in insertion order.
@@ -184,8 +187,12 @@ class World:
         self._selector.register(fd, selectors.EVENT_READ, callback)
 
     def remove_reader(self, fd: int) -> None:
+        """Stop watching ``fd``; with no descriptor left the loop ends when its queue does."""
         if self._selector is not None:
             self._selector.unregister(fd)
+            if not self._selector.get_map():
+                self._selector.close()
+                self._selector = None
 
     # -- the loop --------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -267,6 +274,19 @@ class World:
         self.run(until=None if timeout is None else self.now + timeout, condition=condition)
         return condition()
 
+    def _busy_poll(self, timeout: float | None) -> list[Any]:
+        """Spin on a zero-timeout select() for up to ``busy_poll_us`` (never past ``timeout``),
+        then block for what is left."""
+        select = self._selector.select
+        spin = self.busy_poll_us / 1e6 if timeout is None else min(self.busy_poll_us / 1e6, timeout)
+        start = time.monotonic()
+        while time.monotonic() - start < spin:
+            ready = select(0)
+            if ready:
+                return ready
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
+        return select(left)
+
     def _wait_real(self, until: int | None) -> None:
         """Real-time mode: sleep until the next event is due, serving device fds meanwhile."""
         while True:
@@ -282,7 +302,10 @@ class World:
                     return
                 time.sleep(timeout)
                 continue
-            ready = self._selector.select(timeout)
+            if self.busy_poll_us and timeout != 0:
+                ready = self._busy_poll(timeout)
+            else:
+                ready = self._selector.select(timeout)
             for key, _ in ready:
                 key.data()
             if not ready or timeout == 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import time
 
 import pytest
@@ -42,6 +43,36 @@ def test_realtime_mode_follows_the_wall_clock():
     start = time.monotonic()
     w.run()
     assert fired and fired[0] - start >= 0.045
+
+
+@pytest.mark.parametrize("busy_poll_us", [0, 200_000])
+def test_realtime_mode_serves_descriptors_and_keeps_timers_on_time(busy_poll_us):
+    """A readable descriptor is served as it becomes readable, and busy polling (which spins
+    instead of sleeping) neither delays a timer nor runs it early."""
+    w = World(realtime=True, busy_poll_us=busy_poll_us)
+    r, wfd = os.pipe()
+    got = []
+
+    def readable():
+        got.append((time.monotonic(), os.read(r, 100)))
+        if len(got) == 2:
+            w.remove_reader(r)
+
+    w.add_reader(r, readable)
+    fired = []
+    w.timer(lambda _: fired.append(time.monotonic())).add_in(msecs(30))
+    w.timer(lambda _: os.write(wfd, b"late")).add_in(msecs(60))
+    start = time.monotonic()
+    os.write(wfd, b"early")
+    try:
+        w.run()
+    finally:
+        os.close(r)
+        os.close(wfd)
+    assert [data for _, data in got] == [b"early", b"late"]
+    assert got[0][0] - start < 0.02
+    assert 0.028 <= fired[0] - start < 0.05
+    assert got[1][0] - start >= 0.058
 
 
 def test_process_sleep_and_wakeups_are_ordered(lo_host):

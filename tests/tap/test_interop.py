@@ -30,6 +30,19 @@ def test_linux_ping_gets_replies_and_learns_our_mac(tap_pair):
     assert p.host.mib.Icmp["InEchos"] == 3 and p.host.mib.Icmp["OutEchoReps"] == 3
 
 
+def test_adaptive_ping_with_busy_polling(netns, pair_factory):
+    """``ping -A`` sends each request as the previous reply arrives; with the loop busy-polling
+    the device (``--busy-poll``) every one of them is answered."""
+    p = pair_factory(netns, busy_poll_us=20_000)
+    try:
+        proc = p.ns.popen("ping", "-A", "-c", "200", "-W", "2", p.tux_ip)
+        out, err = p.run_until_exit(proc, timeout=20)
+    finally:
+        p.close()
+    assert "200 packets transmitted, 200 received, 0% packet loss" in out, out + err
+    assert p.host.mib.Icmp["OutEchoReps"] == 200
+
+
 SINK = textwrap.dedent("""
     import hashlib, socket, sys
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -202,7 +215,7 @@ def test_tuxnet_tap_command_serves_until_interrupted(netns):
     import time
 
     tap = subprocess.Popen(netns.cmd(sys.executable, "-m", "tuxnet.cli", "tap", "--dev", "tuxtap0", "--addr",
-                                     "10.249.0.2/24", "--serve", "echo,chargen"),
+                                     "10.249.0.2/24", "--serve", "echo,chargen", "--busy-poll", "5000"),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         banner = tap.stdout.readline()
