@@ -152,25 +152,55 @@ def test_learning_from_requests_only_for_our_address():
     assert _entry(h3, "10.0.0.1") is None, "a bystander does not (the request is not for it)"
 
 
-def test_gratuitous_arp_when_an_address_is_added_updates_existing_entries():
+def _garps(cap, addr: str) -> list[bytes]:
+    a = in_aton(addr).to_bytes(4, "big")
+    return [f for _, f, _ in cap.frames if is_arp(f, ARPOP_REQUEST) and f[28:32] == f[38:42] == a]
+
+
+def test_no_gratuitous_arp_by_default():
+    """arp_notify is 0 in Linux: neither ``ip addr add`` nor bringing a link up announces."""
     world, (h1, h2), _ = lan(2)
+    cap = capture(h1, "eth0")
+    h2.ip_addr_add("eth0", "10.0.0.22/24")
+    ip(h2, "link set eth0 down")
+    ip(h2, "link set eth0 up")
+    world.run_for(msecs(10))
+    assert cap.frames == []
+
+
+def test_arp_notify_announces_on_link_up_and_neighbours_follow():
+    """With arp_notify 1 a device that comes up announces each of its addresses (NETDEV_UP); a
+    host whose NIC changed is relearnt by its neighbours (a gratuitous ARP overrides), while a
+    host that never talked to it creates no entry (arp_accept 0)."""
+    world, (h1, h2, h3), _ = lan(3)
     run(world, h1, _send_udp, "10.0.0.2", [b"x"])
     world.run_for(msecs(10))
-    cap = capture(h2, "eth0")
+    cap = capture(h1, "eth0")
+    h2.sysctl.set("net.ipv4.conf.all.arp_notify", 1)
     h2.ip_addr_add("eth0", "10.0.0.22/24")
     world.run_for(msecs(10))
-    garps = [f for _, f, _ in cap.frames if is_arp(f, ARPOP_REQUEST) and f[28:32] == f[38:42] == bytes([10, 0, 0, 22])]
-    assert len(garps) == 1 and is_broadcast(garps[0])
-    assert _entry(h1, "10.0.0.22") is None, "unsolicited ARP creates no entry (arp_accept 0)"
-    # A host whose NIC changed announces its addresses when the link comes up again; the
-    # neighbour's entry follows (a gratuitous ARP overrides).
+    assert cap.frames == [], "adding an address announces nothing"
     entry = _entry(h1, "10.0.0.2")
     new_mac = b"\x02\xaa\x00\x00\x00\x02"
     ip(h2, "link set eth0 down")
     h2.dev("eth0").dev_addr = new_mac
     ip(h2, "link set eth0 up")
     world.run_for(msecs(10))
+    for addr in ("10.0.0.2", "10.0.0.22"):
+        garps = _garps(cap, addr)
+        assert len(garps) == 1 and is_broadcast(garps[0]) and garps[0][6:12] == new_mac, addr
     assert entry.ha == new_mac and entry.nud_state == NUD_STALE
+    assert _entry(h3, "10.0.0.2") is None and _entry(h1, "10.0.0.22") is None
+
+
+def test_netdev_notify_peers_announces_whatever_arp_notify_says():
+    from tuxnet.net.ipv4.arp import netdev_notify_peers
+
+    world, (h1, h2), _ = lan(2)
+    cap = capture(h1, "eth0")
+    netdev_notify_peers(h2.dev("eth0"))
+    world.run_for(msecs(10))
+    assert len(_garps(cap, "10.0.0.2")) == 1
 
 
 def test_answers_duplicate_address_detection_probe():

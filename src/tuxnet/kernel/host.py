@@ -54,7 +54,6 @@ class Host:
         self.net_rx_pending = False
         self.output_queue: list[NetDevice] = []
         self._ksoftirqd_queued = False
-        self.inetaddr_chain: list[Callable[[Any], None]] = []
         self.nf_hooks: list[list[tuple[int, Callable[..., int]]]] = [[] for _ in range(5)]
         # processes
         self.processes: dict[int, Process] = {}

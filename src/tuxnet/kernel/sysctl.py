@@ -113,6 +113,7 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.neigh.default.gc_interval": 30,
     "net.ipv4.conf.all.arp_ignore": 0,
     "net.ipv4.conf.all.arp_announce": 0,
+    "net.ipv4.conf.all.arp_notify": 0,
     "net.ipv4.conf.all.accept_redirects": 1,
     "net.ipv4.conf.all.send_redirects": 1,
     "net.ipv4.conf.all.rp_filter": 0,

@@ -7,7 +7,9 @@ Receiving: ``arp_rcv`` → ``arp_process``: a request for one of our addresses i
 sender entered STALE (``neigh_event_ns``), as Linux learns from requests; any ARP packet from a
 sender we already have an entry for updates it (``neigh_update``), REACHABLE for a reply
 addressed to us, STALE otherwise.  Unsolicited ARP creates no entry (``arp_accept`` = 0).
-A host announces an address it brings up with a gratuitous ARP request.
+Gratuitous ARP is sent as Linux sends it: when a device comes up with ``arp_notify`` set
+(``inetdev_event``, NETDEV_UP; default 0, so not at all), and when a driver asks its peers to
+relearn its address (``netdev_notify_peers``).  Adding an address announces nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ from tuxnet.net.ipv4.route import ip_route_input_noref
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
     from tuxnet.net.core.dev import NetDevice
-    from tuxnet.net.ipv4.devinet import InIfaddr
 
 ARPHRD_ETHER = 1
 ARPHRD_IEEE802 = 6
@@ -232,13 +233,28 @@ def arp_process(host: Host, skb: SkBuff) -> int:
     return 0
 
 
-def arp_inetaddr_event(ifa: InIfaddr) -> None:
-    """An address came up: announce it with a gratuitous ARP request (sender and target both the
-    new address), as ``inetdev_send_gratuitous_arp`` does."""
-    dev = ifa.dev
+def inetdev_send_gratuitous_arp(dev: NetDevice) -> None:
+    """``inetdev_send_gratuitous_arp``: announce each address of ``dev`` with an ARP request whose
+    sender and target are both that address."""
     if dev.flags & (IFF_NOARP | IFF_LOOPBACK) or not dev.flags & IFF_UP or dev.header_ops is None:
         return
-    arp_send(ARPOP_REQUEST, ETH_P_ARP, ifa.local, dev, ifa.local, None, dev.dev_addr, None)
+    if dev.ip_ptr is None:
+        return
+    for ifa in dev.ip_ptr.ifa_list:
+        arp_send(ARPOP_REQUEST, ETH_P_ARP, ifa.local, dev, ifa.local, None, dev.dev_addr, None)
+
+
+def arp_netdev_up(host: Host, dev: NetDevice) -> None:
+    """The ARP part of ``inetdev_event`` for NETDEV_UP: a gratuitous ARP only when
+    ``arp_notify`` asks for it (IN_DEV_ARP_NOTIFY; Documentation/networking/ip-sysctl)."""
+    if host.sysctl["net.ipv4.conf.all.arp_notify"]:
+        inetdev_send_gratuitous_arp(dev)
+
+
+def netdev_notify_peers(dev: NetDevice) -> None:
+    """``netdev_notify_peers`` (NETDEV_NOTIFY_PEERS): a driver whose link moved (a migrated
+    guest, a failed-over bond) has its addresses announced, whatever ``arp_notify`` says."""
+    inetdev_send_gratuitous_arp(dev)
 
 
 def arp_ifdown(host: Host, dev: NetDevice) -> None:
@@ -247,8 +263,6 @@ def arp_ifdown(host: Host, dev: NetDevice) -> None:
 
 
 def arp_init(host: Host) -> None:
-    """``arp_init``: the host's neighbour table for IPv4, the ARP packet handler, and the
-    announcement of new addresses."""
+    """``arp_init``: the host's neighbour table for IPv4 and the ARP packet handler."""
     host.arp_tbl = NeighTable(host, "arp_cache", arp_constructor)
     host.dev_add_pack(PacketType(ETH_P_ARP, arp_rcv, name="arp_rcv"))
-    host.inetaddr_chain.append(arp_inetaddr_event)

@@ -75,14 +75,7 @@ def inet_addr_add(host: Host, dev: NetDevice, cidr: str) -> InIfaddr:
     in_dev.ifa_list.append(ifa)
     if dev.flags & IFF_UP:
         fib_add_ifaddr(host, ifa)
-        inetaddr_notify(host, ifa)
     return ifa
-
-
-def inetaddr_notify(host: Host, ifa: InIfaddr) -> None:
-    """NETDEV_UP on the ``inetaddr_chain`` (ARP announces the address, for one)."""
-    for fn in host.inetaddr_chain:
-        fn(ifa)
 
 
 def fib_add_ifaddr(host: Host, ifa: InIfaddr) -> None:
@@ -109,11 +102,14 @@ def fib_add_ifaddr(host: Host, ifa: InIfaddr) -> None:
 
 
 def inetdev_event_up(host: Host, dev: NetDevice) -> None:
-    """NETDEV_UP: install the routes of the device's addresses."""
+    """``inetdev_event`` for NETDEV_UP: install the routes of the device's addresses, then
+    announce them if ``arp_notify`` says so."""
+    from tuxnet.net.ipv4.arp import arp_netdev_up
+
     if dev.ip_ptr is not None:
         for ifa in dev.ip_ptr.ifa_list:
             fib_add_ifaddr(host, ifa)
-            inetaddr_notify(host, ifa)
+        arp_netdev_up(host, dev)
 
 
 def inetdev_event_down(host: Host, dev: NetDevice) -> None:
