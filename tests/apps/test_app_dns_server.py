@@ -55,6 +55,30 @@ def test_every_record_type_is_what_the_zone_says(tcp: bool) -> None:
         assert set(got) == set(expected) and got.ttl == expected.ttl, (name, rdtype)
 
 
+@pytest.mark.parametrize("tcp", [False, True])
+def test_a_repeated_query_gets_the_same_answer_under_its_own_id(tcp: bool) -> None:
+    """named keeps authoritative answers on the wire; a repeat must differ only in its ID, and
+    a query that differs elsewhere (RD, EDNS) must not get another query's answer."""
+    world, host = dns_world()
+
+    def twice(rd: bool, edns: int) -> list[dns.message.Message]:
+        out = []
+        for qid in (0x1111, 0x2222):
+            q = dns.message.make_query("www.example.com", "A", use_edns=edns)
+            q.id = qid
+            if not rd:
+                q.flags &= ~dns.flags.RD
+            out.append((dns.query.tcp if tcp else dns.query.udp)(q, SERVER, timeout=2))
+        return out
+
+    for rd, edns in ((True, -1), (False, -1), (True, 0)):
+        first, second = ask(world, host, twice, rd, edns)
+        assert (first.id, second.id) == (0x1111, 0x2222)
+        assert first.to_wire()[2:] == second.to_wire()[2:]
+        assert bool(second.flags & dns.flags.RD) == rd and second.edns == edns
+        assert [str(r) for r in second.answer] == [str(r) for r in first.answer] and second.answer
+
+
 def test_cname_is_followed_and_addresses_are_added() -> None:
     world, host = dns_world()
     r = ask(world, host, query, "www.example.com", "A")

@@ -41,6 +41,7 @@ TCP_INITIAL_TIMEOUT = 30.0         # BIND tcp-initial-timeout
 TCP_IDLE_TIMEOUT = 30.0            # BIND tcp-idle-timeout
 TCP_CLIENTS = 150                  # BIND tcp-clients
 RECURSIVE_CLIENTS = 1000           # BIND recursive-clients
+ANSWER_CACHE_SIZE = 4096           # authoritative answers kept ready on the wire
 MAX_CHAIN = 16                     # CNAMEs followed in one answer (loop protection, RFC 1034 §3.6.2)
 SOL_SOCKET = 1
 SO_REUSEADDR = 2
@@ -209,6 +210,19 @@ class NameServer:
     def __init__(self, zones: Iterable[dns.zone.Zone], forwarders: Sequence[str] = ()) -> None:
         self.authority = Authority(zones)
         self.forwarders = list(forwarders)
+        # Answers from our own (static) zones depend on nothing but the query after its ID, so
+        # they are kept on the wire and sent again with the new ID, as NSD precompiles answers.
+        self.answers: dict[tuple[bytes, bool], bytes] = {}
+
+    def cached(self, wire: bytes, tcp: bool) -> bytes | None:
+        """A kept answer to ``wire`` with ``wire``'s ID, or None."""
+        answer = self.answers.get((wire[2:], tcp))
+        return None if answer is None else wire[:2] + answer
+
+    def keep(self, wire: bytes, tcp: bool, answer: bytes) -> None:
+        if len(self.answers) >= ANSWER_CACHE_SIZE:
+            self.answers.clear()
+        self.answers[(wire[2:], tcp)] = answer[2:]
 
     def _response(self, query: dns.message.Message) -> dns.message.Message:
         return dns.message.make_response(query, recursion_available=bool(self.forwarders),
@@ -284,13 +298,18 @@ class NameServer:
 
     def respond(self, wire: bytes, tcp: bool) -> bytes | None:
         """Answer one query entirely (forwarding inline): the bytes to send back, or None."""
+        kept = self.cached(wire, tcp)
+        if kept is not None:
+            return kept
         query = self.parse(wire)
         if not isinstance(query, dns.message.Message):
             return query
         response = self.answer(query)
         if response is None:
-            response = self.forward(query)
-        return self.encode(query, response, tcp)
+            return self.encode(query, self.forward(query), tcp)
+        out = self.encode(query, response, tcp)
+        self.keep(wire, tcp, out)
+        return out
 
 
 def _recv_exact(fd: int, n: int, deadline: float) -> bytes | None:
@@ -385,6 +404,10 @@ def _drain_udp(server: NameServer, udp: int, tcp: int, forwarding: list[int]) ->
             return
         except OSError:
             continue
+        kept = server.cached(wire, False)
+        if kept is not None:
+            _reply(udp, kept, client)
+            continue
         query = server.parse(wire)
         if not isinstance(query, dns.message.Message):
             if query is not None:
@@ -396,8 +419,11 @@ def _drain_udp(server: NameServer, udp: int, tcp: int, forwarding: list[int]) ->
             libc.fork(_forward_udp, server, tcp, udp, query, client, forwarding, name="named")
             continue
         if response is None:
-            response = server.servfail(query)
-        _reply(udp, server.encode(query, response, tcp=False), client)
+            _reply(udp, server.encode(query, server.servfail(query), tcp=False), client)
+            continue
+        out = server.encode(query, response, tcp=False)
+        server.keep(wire, False, out)
+        _reply(udp, out, client)
 
 
 def _reply(udp: int, wire: bytes, client: tuple[str, int]) -> None:
