@@ -130,6 +130,7 @@ class TapPair:
         from tuxnet.drivers.net.tap import tap_close
 
         tap_close(self.eth)
+        self.world.close()
 
 
 def make_pair(ns: Netns, offload: bool = True, loss: float = 0.0, seed: int = 0,

@@ -194,6 +194,20 @@ class World:
                 self._selector.close()
                 self._selector = None
 
+    def close(self) -> None:
+        """Power the world off: kill every process (their sockets close as at exit), drop what is
+        queued and the device descriptors.  A process asleep in its greenlet holds its host and
+        world in a cycle the garbage collector cannot see through, so a world left with live
+        processes (a server that never returns) is kept in memory until it is closed."""
+        self.loop_greenlet = greenlet.getcurrent()
+        for host in list(self.hosts.values()):
+            for proc in list(host.processes.values()):
+                proc.kill()
+        self._queue.clear()
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
+
     # -- the loop --------------------------------------------------------------------------------
     def stop(self) -> None:
         """Make the running ``run*`` call return after the current event."""

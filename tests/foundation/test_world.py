@@ -195,3 +195,39 @@ def test_poll_reports_readiness(lo_host):
         return True
 
     assert run_program(world, host, prog)
+
+
+def test_close_kills_every_process_and_frees_the_world():
+    """A server asleep in accept() and a client asleep in a finally-less poll keep their world
+    alive (a sleeping greenlet is opaque to the garbage collector) until the world is closed:
+    then each is killed (no traceback, descriptors closed as at exit, no sleeping again in a
+    ``finally``) and the world can be collected."""
+    import gc
+    import weakref
+
+    def make():
+        world, host = make_lo_host()
+
+        def server():
+            fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+            libc.bind(fd, ("127.0.0.1", 7000))
+            libc.listen(fd, 1)
+            libc.accept(fd)
+
+        def stubborn():
+            try:
+                libc.sleep(3600)
+            finally:
+                libc.sleep(3600)  # a killed task must not sleep again
+
+        procs = [host.spawn(server), host.spawn(stubborn)]
+        world.run_for(msecs(10))
+        assert all(p.alive for p in procs)
+        world.close()
+        assert [p.exit_code for p in procs] == [-9, -9] and not host.processes
+        assert not any(host.tcp_hashinfo.lhash.values()) and host.console == []
+        return weakref.ref(world)
+
+    ref = make()
+    gc.collect()
+    assert ref() is None

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from greenlet import greenlet
+from greenlet import GreenletExit, greenlet
 
 from tuxnet.kernel.fs import FdTable
 
@@ -23,6 +23,9 @@ MAX_SCHEDULE_TIMEOUT = -1
 TASK_RUNNING = "R"
 TASK_INTERRUPTIBLE = "S"
 TASK_DEAD = "Z"
+
+
+SIGKILL = 9
 
 
 class ProcessError(RuntimeError):
@@ -68,6 +71,7 @@ class Process:
         self._wait_timer = host.world.timer(_sleep_timeout, self)
         self._woken = False
         self._queued = False
+        self.killed = False
         self.exit_waiters = WaitQueue()
 
     def __repr__(self) -> str:
@@ -79,6 +83,8 @@ class Process:
         try:
             self.result = self.fn(*self.args, **self.kwargs)
             self.exit_code = 0
+        except GreenletExit:
+            self.exit_code = -SIGKILL  # killed (kill): no traceback, nothing to report
         except SystemExit as e:
             self.exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         except BaseException as e:  # noqa: BLE001 - a user program's crash must not take the loop down
@@ -116,6 +122,21 @@ class Process:
     def alive(self) -> bool:
         return self.state != TASK_DEAD
 
+    def kill(self) -> None:
+        """``SIGKILL``: end the process where it sleeps; its descriptors are closed as at exit.
+        Called from outside any process (the world's loop), as the kernel kills a task."""
+        if self.state == TASK_DEAD:
+            return
+        self.killed = True
+        self._wait_timer.delete()
+        g = self.greenlet
+        if g:
+            g.parent = greenlet.getcurrent()
+            g.throw(GreenletExit)
+        else:
+            self.state = TASK_DEAD
+            self.host.process_exited(self)
+
     # -- sleeping ---------------------------------------------------------------------------------
     def wake(self) -> None:
         """``try_to_wake_up()``: schedule a sleeping process to run."""
@@ -132,6 +153,8 @@ class Process:
 
         Returns the time left (0 when the timeout expired), or MAX_SCHEDULE_TIMEOUT for no limit.
         """
+        if self.killed:
+            raise GreenletExit  # a killed task does not sleep again (not even in a finally)
         world = self.host.world
         queues = [] if wq is None else wq if isinstance(wq, list) else [wq]
         for q in queues:
@@ -146,10 +169,10 @@ class Process:
             world.loop_greenlet.switch()
         finally:
             _current_stack.append(self)
-        self.state = TASK_RUNNING
-        for q in queues:
-            if self in q.waiters:
-                q.waiters.remove(self)
+            self.state = TASK_RUNNING
+            for q in queues:
+                if self in q.waiters:
+                    q.waiters.remove(self)
         if timeout == MAX_SCHEDULE_TIMEOUT:
             return MAX_SCHEDULE_TIMEOUT
         return max(0, timeout - (world.now - start))
