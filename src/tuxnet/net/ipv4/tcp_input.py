@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import ECONNREFUSED, ECONNRESET, EPIPE
 from tuxnet.net.core.sock import RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_RCVBUF_LOCK, SOCK_SNDBUF_LOCK
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS
@@ -172,6 +173,10 @@ INET_ECN_CE = 3
 _u32 = struct.Struct("!I")
 _u32x2 = struct.Struct("!II")
 TCPOPT_TSTAMP_ALIGNED = (TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) | (TCPOPT_TIMESTAMP << 8) | 10
+# The header word of data offset, flags and window (include/net/tcp.h): header prediction
+# compares it, reserved bits and PSH aside, with pred_flags.
+TCP_FLAG_ACK = 0x00100000
+TCP_HP_BITS = ~(0x0F000000 | 0x00080000) & 0xFFFFFFFF  # ~(TCP_RESERVED_BITS | TCP_FLAG_PSH)
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -1469,6 +1474,8 @@ def tcp_ack_update_window(sk: TcpSock, skb: SkBuff, ack: int, ack_seq: int) -> i
         sk.snd_wl1 = ack_seq
         if sk.snd_wnd != nwin:
             sk.snd_wnd = nwin
+            sk.pred_flags = 0
+            tcp_fast_path_check(sk)
             if sk.sk_write_queue:
                 tcp_slow_start_after_idle_check(sk)
             if nwin > sk.max_window:
@@ -1595,13 +1602,22 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
     prior_fack = tcp_highest_sack_seq(sk) if tcp_is_sack(sk) else sk.snd_una
     if flag & FLAG_UPDATE_TS_RECENT:
         tcp_replace_ts_recent(sk, skb.seq)
-    if ack_seq != skb.end_seq:
-        flag |= FLAG_DATA
-    flag |= tcp_ack_update_window(sk, skb, ack, ack_seq)
-    if has_sacks:
-        flag |= tcp_sacktag_write_queue(sk, ack, prior_snd_una, sack_state)
-    if skb.tcp_flags & TCPHDR_ECE and not skb.tcp_flags & TCPHDR_SYN and sk.ecn_flags & TCP_ECN_OK:
-        flag |= FLAG_ECE
+    if not flag & FLAG_SLOWPATH and flag & FLAG_SND_UNA_ADVANCED:
+        # Header prediction held: the window is what it was, the ACK a pure advance.
+        sk.snd_wl1 = ack_seq
+        tcp_snd_una_update(sk, ack)
+        flag |= FLAG_WIN_UPDATE
+        sk.host.mib.TcpExt["TCPHPAcks"] += 1
+    else:
+        if ack_seq != skb.end_seq:
+            flag |= FLAG_DATA
+        else:
+            sk.host.mib.TcpExt["TCPPureAcks"] += 1
+        flag |= tcp_ack_update_window(sk, skb, ack, ack_seq)
+        if has_sacks:
+            flag |= tcp_sacktag_write_queue(sk, ack, prior_snd_una, sack_state)
+        if skb.tcp_flags & TCPHDR_ECE and not skb.tcp_flags & TCPHDR_SYN and sk.ecn_flags & TCP_ECN_OK:
+            flag |= FLAG_ECE
     if sack_state.sack_delivered:
         tcp_count_delivered(sk, sack_state.sack_delivered, bool(flag & FLAG_ECE))
     tcp_ecn_accept_cwr(sk, skb)
@@ -1841,6 +1857,7 @@ def tcp_sack_update(sk: TcpSock, newest: SkBuff | None) -> None:
 
 def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_data_queue_ofo``: keep an out-of-order segment, dropping what it duplicates."""
+    sk.pred_flags = 0  # a hole in the sequence space: no header prediction until it is filled
     sk.host.mib.TcpExt["TCPOFOQueue"] += 1
     sk.rcv_ooopack += 1
     sk.icsk_ack.pending |= ICSK_ACK_SCHED
@@ -1918,6 +1935,7 @@ def tcp_data_queue(sk: TcpSock, skb: SkBuff) -> None:
                 sk.icsk_ack.pending |= ICSK_ACK_NOW
         if sk.selective_acks:
             tcp_sack_update(sk, None)
+        tcp_fast_path_check(sk)
         if not sk.sk_dead:
             sk.sk_data_ready()
         return
@@ -2129,11 +2147,82 @@ def tcp_validate_incoming(sk: TcpSock, skb: SkBuff) -> bool:
     return True
 
 
+def __tcp_fast_path_on(sk: TcpSock, snd_wnd: int) -> None:
+    """``__tcp_fast_path_on``: predict the next segment's header word: our header length, ACK
+    alone (PSH aside), and the window field ``snd_wnd`` as the peer sends it (unscaled)."""
+    sk.pred_flags = (sk.tcp_header_len << 26) | TCP_FLAG_ACK | snd_wnd
+
+
+def tcp_fast_path_on(sk: TcpSock) -> None:
+    __tcp_fast_path_on(sk, sk.snd_wnd >> sk.rx_opt.snd_wscale)
+
+
+def tcp_fast_path_check(sk: TcpSock) -> None:
+    """``tcp_fast_path_check``: predict again once nothing calls for the slow path (no hole, an
+    open window, room in the receive buffer)."""
+    if not sk.out_of_order_queue and sk.rcv_wnd and sk.sk_rmem_alloc < sk.sk_rcvbuf:
+        tcp_fast_path_on(sk)
+
+
 def tcp_rcv_established(sk: TcpSock, skb: SkBuff) -> None:
-    """``tcp_rcv_established``: a segment for an ESTABLISHED socket (always the slow path)."""
+    """``tcp_rcv_established``: header prediction first (the "30 instruction TCP receive" of Van
+    Jacobson: the next in-order segment with the expected flags and window, carrying a pure ACK
+    or plain data), everything else through the slow path."""
     sk.segs_in += 1
-    if skb.tail > skb.data:
+    plen = skb.tail - skb.data
+    if plen:
         sk.data_segs_in += 1
+    pred = sk.pred_flags
+    if pred and skb.seq == sk.rcv_nxt:
+        buf = skb.buf
+        th = skb.transport_header
+        if (_u32.unpack_from(buf, th + 12)[0] & TCP_HP_BITS) == pred and not after(skb.ack_seq, sk.snd_nxt):
+            opt = sk.rx_opt
+            opt.num_sacks = 0
+            ts = sk.tcp_header_len == 20 + TCPOLEN_TSTAMP_ALIGNED
+            if ts:
+                # tcp_parse_aligned_timestamp, and PAWS in the simplest form
+                if _u32.unpack_from(buf, th + 20)[0] != TCPOPT_TSTAMP_ALIGNED:
+                    return _tcp_rcv_established_slow(sk, skb)
+                opt.saw_tstamp = True
+                opt.rcv_tsval, opt.rcv_tsecr = _u32x2.unpack_from(buf, th + 24)
+                if ((opt.rcv_tsval - opt.ts_recent) & SEQ_MASK) >= 0x80000000:
+                    return _tcp_rcv_established_slow(sk, skb)
+            else:
+                opt.saw_tstamp = False
+            if not plen:
+                # Bulk data transfer: sender.
+                if ts and sk.rcv_nxt == sk.rcv_wup:
+                    tcp_store_ts_recent(sk)
+                tcp_ack(sk, skb, 0)
+                tcp_data_snd_check(sk)
+                sk.rcv_rtt_last_tsecr = opt.rcv_tsecr
+                return None
+            if sk.sk_rmem_alloc + plen <= sk.sk_rcvbuf:
+                # Bulk data transfer: receiver.
+                if ts and sk.rcv_nxt == sk.rcv_wup:
+                    tcp_store_ts_recent(sk)
+                tcp_rcv_rtt_measure_ts(sk, skb)
+                sk.host.mib.TcpExt["TCPHPHits"] += 1
+                tcp_queue_rcv(sk, skb)
+                tcp_event_data_recv(sk, skb)
+                if skb.ack_seq != sk.snd_una:
+                    tcp_ack(sk, skb, FLAG_DATA)
+                    tcp_data_snd_check(sk)
+                    if sk.icsk_ack.pending & ICSK_ACK_SCHED:
+                        __tcp_ack_snd_check(sk, False)
+                else:
+                    sk.snd_wl1 = skb.seq
+                    __tcp_ack_snd_check(sk, False)
+                if not sk.sk_dead:
+                    sk.sk_data_ready()
+                return None
+    return _tcp_rcv_established_slow(sk, skb)
+
+
+@notrace
+def _tcp_rcv_established_slow(sk: TcpSock, skb: SkBuff) -> None:
+    """The ``slow_path`` of ``tcp_rcv_established``: every check, then the ACK and the data."""
     tcp_parse_options(skb, sk.rx_opt, True)
     if not tcp_validate_incoming(sk, skb):
         return
@@ -2176,6 +2265,10 @@ def tcp_rcv_synsent_state_process(sk: TcpSock, skb: SkBuff) -> int:
         tcp_initialize_rcv_mss(sk)
         sk.copied_seq = sk.rcv_nxt
         tcp_finish_connect(sk)
+        # The SYN-ACK's window is not scaled: predict only when no scaling is in use.
+        sk.pred_flags = 0
+        if not sk.rx_opt.snd_wscale:
+            __tcp_fast_path_on(sk, sk.snd_wnd)
         if skb.tail > skb.data:
             tcp_data_queue(sk, skb)
         tcp_send_ack(sk)
@@ -2273,6 +2366,7 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         sk.snd_wl1 = skb.seq
         if sk.rx_opt.tstamp_ok:
             sk.advmss -= TCPOLEN_TSTAMP_ALIGNED
+        tcp_fast_path_on(sk)
         tcp_update_pacing_rate(sk)
         sk.lsndtime = sk.host.world.now
         tcp_initialize_rcv_mss(sk)

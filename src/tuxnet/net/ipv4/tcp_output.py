@@ -309,6 +309,8 @@ def tcp_select_window(sk: TcpSock) -> int:
     else:
         new_win = min(new_win, 0xFFFF << sk.rx_opt.rcv_wscale)
     new_win >>= sk.rx_opt.rcv_wscale
+    if new_win == 0:
+        sk.pred_flags = 0  # advertising a zero window: no header prediction
     if new_win == 0 and old_win:
         sk.host.mib.TcpExt["TCPToZeroWindowAdv"] += 1
     elif old_win == 0 and new_win:

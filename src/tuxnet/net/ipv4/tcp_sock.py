@@ -351,6 +351,7 @@ class TcpSock(Sock):
         self.rcv_rtt_seq = 0
         self.rcv_rtt_time = 0
         self.rcv_rtt_last_tsecr = 0
+        self.pred_flags = 0  # header prediction (tcp_rcv_established's fast path); 0 is off
         self.rcvq_space_seq = 0
         self.rcvq_space_time = 0
         self.rcv_ooopack = 0
