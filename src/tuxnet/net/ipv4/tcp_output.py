@@ -295,8 +295,9 @@ def __tcp_select_window(sk: TcpSock) -> int:
 def tcp_select_window(sk: TcpSock) -> int:
     """``tcp_select_window``: never shrink what was offered; returns the header's field value."""
     old_win = sk.rcv_wnd
-    cur_win = sk.rcv_wup + sk.rcv_wnd - sk.rcv_nxt
-    if cur_win < 0:
+    # tcp_receive_window(), in sequence space: rcv_nxt may have wrapped past 2**32 since rcv_wup.
+    cur_win = (sk.rcv_wup + sk.rcv_wnd - sk.rcv_nxt) & SEQ_MASK
+    if cur_win >= 0x80000000:
         cur_win = 0
     new_win = __tcp_select_window(sk)
     if new_win < cur_win:
