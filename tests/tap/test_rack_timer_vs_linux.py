@@ -146,7 +146,7 @@ def test_the_reorder_timer_fires_when_the_kernels_does(netns):
     slack = 2 * 1000 / kernel_hz()
     delays = {s: [linux_delay_ms(netns, s) for _ in range(3)] for s in SCENARIOS}
     # The kernel arms one and the same timer in both scenarios ...
-    assert abs(statistics.median(delays["fr-4pkt"]) - statistics.median(delays["sack-shift"])) < slack + 2, delays
+    assert abs(statistics.median(delays["fr-4pkt"]) - statistics.median(delays["sack-shift"])) < slack + 4, delays
     # ... and tuxnet retransmits within what the kernel did, in each script.
     for scenario, (script, *_, line) in SCENARIOS.items():
         lo = max(0.0, min(delays[scenario]) - slack - 1)
