@@ -18,6 +18,7 @@ import os
 import re
 import select
 import statistics
+import subprocess
 import time
 
 import pytest
@@ -76,8 +77,6 @@ def linux_delay_ms(netns, scenario: str) -> float:
     server = None
     try:
         os.set_blocking(fd, False)
-        import subprocess
-
         subprocess.run(["ip", "link", "set", name, "netns", netns.name], check=True)
         netns.run("ip", "addr", "add", f"{LINUX_IP}/24", "dev", name)
         netns.run("ip", "link", "set", name, "up")
