@@ -176,7 +176,7 @@ class TcpSkbCb:
 def tcp_skb_cb(skb: SkBuff) -> TcpSkbCb:
     """The TCP control block of a queued segment (created on first use)."""
     cb = skb.cb
-    if not isinstance(cb, TcpSkbCb):
+    if cb.__class__ is not TcpSkbCb:
         cb = skb.cb = TcpSkbCb()
     return cb
 
@@ -185,7 +185,7 @@ def tcp_skb_cb(skb: SkBuff) -> TcpSkbCb:
 def tcp_skb_pcount(skb: SkBuff) -> int:
     """``tcp_skb_pcount``: how many MSS-sized segments the skb is."""
     cb = skb.cb
-    return cb.pcount if isinstance(cb, TcpSkbCb) and cb.pcount else 1
+    return cb.pcount if cb.__class__ is TcpSkbCb and cb.pcount else 1
 
 
 class RackState:
