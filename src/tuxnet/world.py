@@ -195,10 +195,11 @@ class World:
                 self._selector = None
 
     def close(self) -> None:
-        """Power the world off: kill every process (their sockets close as at exit), drop what is
-        queued and the device descriptors.  A process asleep in its greenlet holds its host and
-        world in a cycle the garbage collector cannot see through, so a world left with live
-        processes (a server that never returns) is kept in memory until it is closed."""
+        """Power the world off: kill every process (their sockets close as at exit), then drop
+        what is queued and stop watching device descriptors (their drivers close them).  A process
+        asleep in its greenlet holds its host and world in a cycle the garbage collector cannot see
+        through, so a world left with live processes (a server that never returns) is kept in
+        memory until it is closed."""
         self.loop_greenlet = greenlet.getcurrent()
         for host in list(self.hosts.values()):
             for proc in list(host.processes.values()):
