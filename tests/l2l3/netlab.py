@@ -47,7 +47,7 @@ def run(world: World, host: Any, fn: Callable[..., Any], *args: Any, timeout: in
 
 def lan(n: int = 2, seed: int = 1, rate: str = "100mbit", delay: str = "50us", *, hub: bool = False,
         settle: bool = True) -> tuple[World, list[Any], Any]:
-    """``n`` hosts 10.0.0.1.. on one switch (or hub), settled so the gratuitous ARPs are gone."""
+    """``n`` hosts 10.0.0.1.. on one switch (or hub); with ``settle`` the world runs 10 ms first."""
     world = World(seed=seed)
     hosts = [world.add_host(f"h{i + 1}") for i in range(n)]
     center = world.add_hub("hub0", rate=rate) if hub else world.add_switch("sw0")
