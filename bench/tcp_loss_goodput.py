@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from tuxnet.net.socket import AF_INET, SOCK_STREAM
+from tuxnet.net.socket import AF_INET, SHUT_WR, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.world import World
 
@@ -80,6 +80,11 @@ def transfer(size: int, seed: int = 1, cc: str = "cubic", **impair: Any) -> dict
             sent = 0
             while sent < size:
                 sent += libc.send(fd, view[sent:sent + (1 << 20)])
+            # Wait for the reader's EOF rather than close at once: a closed socket with data in
+            # flight is an orphan, and gives up after tcp_orphan_retries, not tcp_retries2.
+            libc.shutdown(fd, SHUT_WR)
+            while libc.recv(fd, 4096):
+                pass
             libc.close(fd)
         except OSError as e:
             seen["error"] = e.errno
@@ -88,7 +93,8 @@ def transfer(size: int, seed: int = 1, cc: str = "cubic", **impair: Any) -> dict
     world.run_for(1_000_000)
     wproc = a.spawn(writer)
     wall = time.perf_counter()
-    world.run_until(lambda: not rproc.alive or seen["error"] is not None, timeout=100_000 * 1_000_000_000)
+    world.run_until(lambda: not (rproc.alive or wproc.alive) or seen["error"] is not None,
+                    timeout=100_000 * 1_000_000_000)
     wall = time.perf_counter() - wall
     done = not rproc.alive and not wproc.alive
     seconds = (seen["end"] - seen["start"]) / 1e9 if done else float("nan")

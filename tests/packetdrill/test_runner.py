@@ -58,7 +58,7 @@ def _mutated(name: str, old: str, new: str, **options: str) -> RunResult:
 
 @pytest.mark.parametrize(("name", "old", "new", "line", "message"), [
     pytest.param("handshake.pkt", "> P. 1:501(500) ack 101\n", "> P. 1:501(500) ack 101 win 1000\n", 25,
-                 "error handling packet: live packet field tcp_window: expected: 1000 (0x3e8) vs actual: 512 (0x200)",
+                 "error handling packet: live packet field tcp_window: expected: 1000 (0x3e8) vs actual: 502 (0x1f6)",
                  id="wrong-window"),
     pytest.param("handshake.pkt", "> P. 1:501(500) ack 101\n", "> . 1:501(500) ack 101\n", 25,
                  "error handling packet: live packet field tcp_psh: expected: 0 (0x0) vs actual: 1 (0x1)",
@@ -100,7 +100,7 @@ def test_mutated_script_fails_with_packetdrills_message(name: str, old: str, new
 def test_packet_mismatch_shows_both_packets() -> None:
     result = _mutated("handshake.pkt", "> P. 1:501(500) ack 101\n", "> P. 1:501(500) ack 101 win 1000\n")
     assert "\nscript packet:  0.020000 P. 1:501(500) ack 101 win 1000\n" in result.message
-    assert "\nactual packet:  0.020000 P. 1:501(500) ack 101 win 512" in result.message
+    assert "\nactual packet:  0.020000 P. 1:501(500) ack 101 win 502" in result.message
 
 
 def test_strict_segments_refuses_to_merge_segments() -> None:

@@ -9,7 +9,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED
+from tuxnet.net.ipv4.tcp_sock import TCP_CA_CWR, TCP_ESTABLISHED
 
 if TYPE_CHECKING:
     from tuxnet.net.ipv4.tcp_sock import TcpSock
@@ -84,13 +84,16 @@ class CwndTracer:
 
 
 def decreases(samples: list[CwndSample]) -> list[tuple[int, float]]:
-    """(index, new ssthresh / cwnd peak of the last two RTTs) at each multiplicative decrease; an
-    ssthresh set near cwnd (HyStart leaving slow start without a loss) is not one."""
+    """(index, new ssthresh / cwnd peak of the last two RTTs) at each multiplicative decrease: a
+    new ssthresh, or entering CWR, Recovery or Loss (which may set the same ssthresh as the last
+    decrease did, from the same peak); an ssthresh set near cwnd (HyStart leaving slow start
+    without a loss) is not one."""
     out = []
     dt = samples[1].t - samples[0].t if len(samples) > 1 else 1.0
     for i in range(1, len(samples)):
-        s = samples[i]
-        if s.ssthresh is not None and s.ssthresh != samples[i - 1].ssthresh:
+        s, prev = samples[i], samples[i - 1]
+        reducing = s.ca_state >= TCP_CA_CWR and prev.ca_state < TCP_CA_CWR
+        if s.ssthresh is not None and (s.ssthresh != prev.ssthresh or reducing):
             window = max(1, int(2 * s.srtt_ms / 1000 / dt))
             peak = max(x.cwnd for x in samples[max(0, i - window):i + 1])
             if s.ssthresh < 0.9 * peak:

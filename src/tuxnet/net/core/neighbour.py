@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import ENOBUFS
 from tuxnet.net.core.dev import ETH_P_IP, dev_queue_xmit
+from tuxnet.net.core.skbuff import SKB_TRUESIZE_OVERHEAD, skb_truesize
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -61,14 +62,7 @@ NEIGH_UPDATE_F_OVERRIDE = 0x00000001
 NEIGH_UPDATE_F_WEAK_OVERRIDE = 0x00000002
 NEIGH_UPDATE_F_ADMIN = 0x80000000
 
-# SKB_TRUESIZE(): the memory a buffer costs beyond its data (struct sk_buff + skb_shared_info).
-SKB_TRUESIZE_OVERHEAD = 576
 ETH_FRAME_LEN = 1514
-
-
-def skb_truesize(skb: SkBuff) -> int:
-    """``skb->truesize``: the buffer plus the kernel's per-buffer overhead."""
-    return skb.end + SKB_TRUESIZE_OVERHEAD
 
 
 class NeighOps:

@@ -138,6 +138,16 @@ class SkBuff:
         return n
 
 
+# SKB_TRUESIZE(): the memory a buffer costs beyond its data (struct sk_buff + skb_shared_info).
+SKB_TRUESIZE_OVERHEAD = 576
+
+
+def skb_truesize(skb: SkBuff) -> int:
+    """``skb->truesize``: the memory a buffer charges to its socket or queue, its bytes plus the
+    kernel's per-buffer overhead."""
+    return skb.end + SKB_TRUESIZE_OVERHEAD
+
+
 def alloc_skb(size: int, headroom: int = 0) -> SkBuff:
     """``alloc_skb()`` + ``skb_reserve(headroom)``: an empty buffer of ``headroom + size`` bytes."""
     buf = bytearray(headroom + size)

@@ -15,6 +15,7 @@ from tuxnet.kernel.errno import (
     ENOTCONN,
     EPIPE,
 )
+from tuxnet.net.core.skbuff import skb_truesize
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
@@ -401,7 +402,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 fin = True
             elif not peek:
                 queue.popleft()
-                sk.sk_rmem_alloc -= skb.tail - skb.data
+                sk.sk_rmem_alloc -= skb_truesize(skb)
                 continue
             else:
                 continue
@@ -412,7 +413,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 sk.copied_seq = seq
                 if queue and queue[0] is skb:
                     queue.popleft()
-                    sk.sk_rmem_alloc -= skb.tail - skb.data
+                    sk.sk_rmem_alloc -= skb_truesize(skb)
             break
         if copied >= target and not sk.sk_backlog:
             break

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import ECONNREFUSED, ECONNRESET, EPIPE
-from tuxnet.net.core.sock import RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_RCVBUF_LOCK, SOCK_SNDBUF_LOCK
+from tuxnet.net.core.skbuff import alloc_skb, skb_truesize
+from tuxnet.net.core.sock import (
+    RCV_SHUTDOWN,
+    SEND_SHUTDOWN,
+    SHUTDOWN_MASK,
+    SOCK_MIN_RCVBUF,
+    SOCK_RCVBUF_LOCK,
+    SOCK_SNDBUF_LOCK,
+)
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS
 from tuxnet.net.ipv4.tcp_output import (
     __tcp_push_pending_frames,
@@ -45,6 +53,7 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_slow_start_after_idle_check,
     tcp_sndbuf_expand,
     tcp_space,
+    tcp_space_from_win,
     tcp_sync_mss,
     tcp_time_stamp,
     tcp_trim_head,
@@ -93,6 +102,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_MAX_QUICKACKS,
     TCP_MIN_MSS,
     TCP_MSS_DEFAULT,
+    TCP_RMEM_TO_WIN_SCALE,
     TCP_RTO_MAX,
     TCP_RTO_MIN,
     TCP_SYN_RECV,
@@ -1684,6 +1694,14 @@ def tcp_measure_rcv_mss(sk: TcpSock, skb: SkBuff) -> None:
     ack.last_seg_size = 0
     length = skb.gso_size or skb.tail - skb.data
     if length >= ack.rcv_mss:
+        if length != ack.rcv_mss:
+            # Linux 6.6+: how much of the memory a full segment costs is payload.
+            old_ratio = sk.scaling_ratio
+            sk.scaling_ratio = ((skb.tail - skb.data) << TCP_RMEM_TO_WIN_SCALE) // skb_truesize(skb) or 1
+            if sk.scaling_ratio != old_ratio:
+                tcp_set_window_clamp(sk, tcp_win_from_space(sk, sk.sk_rcvbuf))
+                if sk.window_clamp < sk.rcv_space:
+                    sk.rcv_space = sk.window_clamp
         ack.rcv_mss = min(length, sk.advmss)
         return
     length += skb.data - skb.transport_header
@@ -1699,10 +1717,42 @@ def tcp_measure_rcv_mss(sk: TcpSock, skb: SkBuff) -> None:
     ack.pending |= ICSK_ACK_PUSHED
 
 
-def tcp_grow_window(sk: TcpSock) -> None:
-    """``tcp_grow_window``: open the offered window as data keeps arriving."""
-    if sk.rcv_ssthresh < sk.window_clamp and sk.rcv_ssthresh < tcp_space(sk):
-        sk.rcv_ssthresh = min(sk.rcv_ssthresh + 2 * sk.advmss, sk.window_clamp)
+def tcp_set_window_clamp(sk: TcpSock, val: int) -> None:
+    """``tcp_set_window_clamp`` (net/ipv4/tcp.c): a new clamp; a smaller one pulls the window
+    threshold down with it, a larger one lets it rise to the window already offered."""
+    old = sk.window_clamp
+    sk.window_clamp = new = max(SOCK_MIN_RCVBUF // 2, val)
+    if new < old:
+        sk.rcv_ssthresh = min(sk.rcv_ssthresh, new)
+    else:
+        sk.rcv_ssthresh = max(min(sk.rcv_wnd, new), sk.rcv_ssthresh)
+
+
+def __tcp_grow_window(sk: TcpSock, skb: SkBuff, skbtruesize: int) -> int:
+    """``__tcp_grow_window``: a segment that costs more memory than its share of the window still
+    opens it while the threshold is small enough for such segments to fill the buffer."""
+    truesize = tcp_win_from_space(sk, skbtruesize) >> 1
+    window = tcp_win_from_space(sk, sk.host.sysctl["net.ipv4.tcp_rmem"][2]) >> 1
+    while sk.rcv_ssthresh <= window:
+        if truesize <= skb.tail - skb.data:
+            return 2 * sk.icsk_ack.rcv_mss
+        truesize >>= 1
+        window >>= 1
+    return 0
+
+
+def tcp_grow_window(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_grow_window``: open the offered window (``rcv_ssthresh``) as data keeps arriving, by
+    twice the segment at least."""
+    room = min(sk.window_clamp, tcp_space(sk)) - sk.rcv_ssthresh
+    if room <= 0:
+        return
+    truesize = skb_truesize(skb)
+    length = skb.tail - skb.data
+    incr = 2 * sk.advmss if tcp_win_from_space(sk, truesize) <= length else __tcp_grow_window(sk, skb, truesize)
+    if incr:
+        sk.rcv_ssthresh += min(room, max(incr, 2 * length))
+        sk.icsk_ack.quick |= 1
 
 
 def tcp_rcv_rtt_update(sk: TcpSock, sample: int, win_dep: bool) -> None:
@@ -1739,14 +1789,6 @@ def tcp_rcv_rtt_measure_ts(sk: TcpSock, skb: SkBuff) -> None:
         delta = tcp_rtt_tsopt_us(sk)
         if delta >= 0:
             tcp_rcv_rtt_update(sk, delta, False)
-
-
-def tcp_space_from_win(sk: TcpSock, win: int) -> int:
-    """``tcp_space_from_win``: the buffer that offers ``win`` (inverse of ``tcp_win_from_space``)."""
-    scale = sk.host.sysctl["net.ipv4.tcp_adv_win_scale"]
-    if scale <= 0:
-        return win << -scale
-    return (win << scale) // ((1 << scale) - 1)
 
 
 def tcp_rcv_space_adjust(sk: TcpSock) -> None:
@@ -1808,7 +1850,8 @@ def tcp_event_data_recv(sk: TcpSock, skb: SkBuff) -> None:
             tcp_incr_quickack(sk, TCP_MAX_QUICKACKS)
     ack.lrcvtime = now
     tcp_ecn_check_ce(sk, skb)
-    tcp_grow_window(sk)
+    if skb.tail - skb.data >= 128:
+        tcp_grow_window(sk, skb)
 
 
 def tcp_dsack_set(sk: TcpSock, seq: int, end_seq: int) -> None:
@@ -1855,12 +1898,121 @@ def tcp_sack_update(sk: TcpSock, newest: SkBuff | None) -> None:
     sk.selective_acks = ordered[:4]
 
 
+# SKB_MAX_ORDER(0, 0): the bytes a one-page buffer holds, what tcp_collapse copies into.
+SKB_MAX_ORDER_0 = 4096 - 320
+
+
+def tcp_clamp_window(sk: TcpSock) -> None:
+    """``tcp_clamp_window``: the queue outgrew the buffer; grow the buffer to what it holds (up
+    to ``tcp_rmem[2]``, unless the user fixed its size), else shrink the offered window."""
+    sk.icsk_ack.quick = 0
+    rmem2 = sk.host.sysctl["net.ipv4.tcp_rmem"][2]
+    if sk.sk_rcvbuf < rmem2 and not sk.sk_userlocks & SOCK_RCVBUF_LOCK:
+        sk.sk_rcvbuf = min(sk.sk_rmem_alloc, rmem2)
+    if sk.sk_rmem_alloc > sk.sk_rcvbuf:
+        sk.rcv_ssthresh = min(sk.window_clamp, 2 * sk.advmss)
+
+
+def tcp_collapse(sk: TcpSock) -> None:
+    """``tcp_collapse``: copy the unread bytes of the receive queue that sit in bloated buffers
+    (costing more memory than their share of the window) into compact page-sized ones."""
+    queue = sk.sk_receive_queue
+    out: list[SkBuff] = []
+    run: list[SkBuff] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        data = b"".join(memoryview(r.buf)[r.data:r.tail] for r in run)
+        start = run[0].seq
+        for off in range(0, len(data), SKB_MAX_ORDER_0):
+            piece = data[off:off + SKB_MAX_ORDER_0]
+            nskb = alloc_skb(len(piece))
+            nskb.put_data(piece)
+            nskb.seq = (start + off) & SEQ_MASK
+            nskb.end_seq = (nskb.seq + len(piece)) & SEQ_MASK
+            nskb.tcp_flags = run[0].tcp_flags
+            sk.sk_rmem_alloc += skb_truesize(nskb)
+            out.append(nskb)
+        for r in run:
+            sk.sk_rmem_alloc -= skb_truesize(r)
+        sk.host.mib.TcpExt["TCPRcvCollapsed"] += len(run)
+        run.clear()
+
+    for skb in queue:
+        if skb.tcp_flags & (TCPHDR_SYN | TCPHDR_FIN) or skb.tail == skb.data:
+            flush()
+            out.append(skb)
+            continue
+        cut = (sk.copied_seq - skb.seq) & SEQ_MASK
+        if cut < 0x80000000 and cut:
+            # Already read in part: the copy starts at copied_seq.
+            skb.data += cut
+            skb.seq = sk.copied_seq
+        if tcp_win_from_space(sk, skb_truesize(skb)) > skb.tail - skb.data or run:
+            run.append(skb)
+        else:
+            out.append(skb)
+    flush()
+    queue.clear()
+    queue.extend(out)
+
+
+def tcp_prune_ofo_queue(sk: TcpSock, in_skb: SkBuff) -> bool:
+    """``tcp_prune_ofo_queue``: drop out-of-order data from the far end, down to where ``in_skb``
+    would land, until the memory fits; the SACK blocks go with it."""
+    ofo = sk.out_of_order_queue
+    pruned = False
+    while ofo and not after(in_skb.seq, ofo[-1].seq):
+        sk.sk_rmem_alloc -= skb_truesize(ofo.pop())
+        pruned = True
+        if sk.sk_rmem_alloc <= sk.sk_rcvbuf:
+            break
+    if not pruned:
+        return False
+    sk.host.mib.TcpExt["OfoPruned"] += 1
+    sk.selective_acks = []
+    return True
+
+
+def tcp_prune_queue(sk: TcpSock, in_skb: SkBuff) -> int:
+    """``tcp_prune_queue``: make room, mildest first: a bigger buffer, compacted data, dropped
+    out-of-order data; -1 when the segment must be dropped after all."""
+    sk.host.mib.TcpExt["PruneCalled"] += 1
+    if sk.sk_rmem_alloc >= sk.sk_rcvbuf:
+        tcp_clamp_window(sk)
+    if sk.sk_rmem_alloc <= sk.sk_rcvbuf:
+        return 0
+    if sk.sk_receive_queue:
+        tcp_collapse(sk)
+    if sk.sk_rmem_alloc <= sk.sk_rcvbuf:
+        return 0
+    tcp_prune_ofo_queue(sk, in_skb)
+    if sk.sk_rmem_alloc <= sk.sk_rcvbuf:
+        return 0
+    sk.host.mib.TcpExt["RcvPruned"] += 1
+    sk.pred_flags = 0
+    return -1
+
+
+def tcp_try_rmem_schedule(sk: TcpSock, skb: SkBuff) -> int:
+    """``tcp_try_rmem_schedule``: room for one more buffer; Linux looks only once the memory
+    already queued exceeds the receive buffer."""
+    if sk.sk_rmem_alloc > sk.sk_rcvbuf:
+        return tcp_prune_queue(sk, skb)
+    return 0
+
+
 def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_data_queue_ofo``: keep an out-of-order segment, dropping what it duplicates."""
     sk.pred_flags = 0  # a hole in the sequence space: no header prediction until it is filled
     sk.host.mib.TcpExt["TCPOFOQueue"] += 1
     sk.rcv_ooopack += 1
     sk.icsk_ack.pending |= ICSK_ACK_SCHED
+    if tcp_try_rmem_schedule(sk, skb) < 0:
+        sk.host.mib.TcpExt["TCPOFODrop"] += 1
+        sk.sk_data_ready()
+        return
     ofo = sk.out_of_order_queue
     seq, end_seq = skb.seq, skb.end_seq
     for other in ofo:
@@ -1871,21 +2023,24 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
     kept = [o for o in ofo if not (not before(o.seq, seq) and not after(o.end_seq, end_seq))]
     for o in ofo:
         if o not in kept:
-            sk.sk_rmem_alloc -= o.tail - o.data
+            sk.sk_rmem_alloc -= skb_truesize(o)
     i = 0
     while i < len(kept) and before(kept[i].seq, seq):
         i += 1
     kept.insert(i, skb)
     sk.out_of_order_queue = kept
-    sk.sk_rmem_alloc += skb.tail - skb.data
+    sk.sk_rmem_alloc += skb_truesize(skb)
     tcp_sack_update(sk, skb)
+    if sk.rx_opt.sack_ok:
+        # Without SACK the window stays put, so that duplicate ACKs trigger fast retransmit.
+        tcp_grow_window(sk, skb)
 
 
 def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_queue_rcv``: append in-order data to the receive queue; RCV.NXT moves on."""
     if skb.tail > skb.data or skb.tcp_flags & TCPHDR_FIN:
         sk.sk_receive_queue.append(skb)
-        sk.sk_rmem_alloc += skb.tail - skb.data
+        sk.sk_rmem_alloc += skb_truesize(skb)  # skb_set_owner_r
     sk.rcv_nxt = skb.end_seq
     sk.bytes_received += skb.tail - skb.data
 
@@ -1895,7 +2050,7 @@ def tcp_ofo_queue(sk: TcpSock) -> None:
     ofo = sk.out_of_order_queue
     while ofo and not after(ofo[0].seq, sk.rcv_nxt):
         skb = ofo.pop(0)
-        sk.sk_rmem_alloc -= skb.tail - skb.data
+        sk.sk_rmem_alloc -= skb_truesize(skb)
         if not after(skb.end_seq, sk.rcv_nxt):
             tcp_dsack_set(sk, skb.seq, skb.end_seq)
             continue
@@ -1920,10 +2075,12 @@ def tcp_data_queue(sk: TcpSock, skb: SkBuff) -> None:
             tcp_enter_quickack_mode(sk, TCP_MAX_QUICKACKS)
             sk.icsk_ack.pending |= ICSK_ACK_SCHED
             return
-        if sk.sk_rmem_alloc + (skb.tail - skb.data) > sk.sk_rcvbuf and skb.tail > skb.data:
-            sk.host.mib.TcpExt["TCPRcvQDrop"] += 1
-            sk.icsk_ack.pending |= ICSK_ACK_SCHED
-            return
+        if tcp_try_rmem_schedule(sk, skb) < 0:
+            sk.icsk_ack.pending |= ICSK_ACK_NOW | ICSK_ACK_SCHED
+            sk.sk_data_ready()
+            if sk.sk_receive_queue and skb.tail > skb.data:
+                sk.host.mib.TcpExt["TCPRcvQDrop"] += 1
+                return
         tcp_queue_rcv(sk, skb)
         if skb.tail > skb.data:
             tcp_event_data_recv(sk, skb)
@@ -1976,7 +2133,7 @@ def tcp_fin(sk: TcpSock) -> None:
 
         tcp_time_wait(sk, TCP_TIME_WAIT, 0)
     for skb in sk.out_of_order_queue:
-        sk.sk_rmem_alloc -= skb.tail - skb.data
+        sk.sk_rmem_alloc -= skb_truesize(skb)
     sk.out_of_order_queue = []
     sk.selective_acks = []
     if not sk.sk_dead:
@@ -2198,7 +2355,7 @@ def tcp_rcv_established(sk: TcpSock, skb: SkBuff) -> None:
                 tcp_data_snd_check(sk)
                 sk.rcv_rtt_last_tsecr = opt.rcv_tsecr
                 return None
-            if sk.sk_rmem_alloc + plen <= sk.sk_rcvbuf:
+            if sk.sk_rmem_alloc + skb_truesize(skb) <= sk.sk_rcvbuf:
                 # Bulk data transfer: receiver.
                 if ts and sk.rcv_nxt == sk.rcv_wup:
                     tcp_store_ts_recent(sk)

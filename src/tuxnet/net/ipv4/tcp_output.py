@@ -54,6 +54,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_NAGLE_OFF,
     TCP_NAGLE_PUSH,
     TCP_RESOURCE_PROBE_INTERVAL,
+    TCP_RMEM_TO_WIN_SCALE,
     TCP_RTO_MAX,
     TCP_RTO_MIN,
     TCP_TIMEOUT_INIT,
@@ -233,9 +234,14 @@ def tcp_established_options(sk: TcpSock, tsval: int) -> bytes:
 # -- windows ---------------------------------------------------------------------------------
 
 def tcp_win_from_space(sk: TcpSock, space: int) -> int:
-    """``tcp_win_from_space``: the part of buffer space offered as window (``tcp_adv_win_scale``)."""
-    scale = sk.host.sysctl["net.ipv4.tcp_adv_win_scale"]
-    return space - (space >> scale) if scale > 0 else space >> -scale
+    """``tcp_win_from_space``: the part of ``space`` bytes of receive memory offered as window,
+    ``scaling_ratio``/256 of it (Linux 6.6+; ``tcp_adv_win_scale`` is no longer read)."""
+    return (space * sk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE
+
+
+def tcp_space_from_win(sk: TcpSock, win: int) -> int:
+    """``tcp_space_from_win``: the receive memory that offers ``win`` (the inverse)."""
+    return (win << TCP_RMEM_TO_WIN_SCALE) // sk.scaling_ratio
 
 
 def tcp_space(sk: TcpSock) -> int:

@@ -83,6 +83,11 @@ TCP_KEEPALIVE_TIME = 7200 * NSEC_PER_SEC
 TCP_MAX_QUICKACKS = 16
 TCP_INIT_CWND = 10
 TCP_MSS_DEFAULT = 536
+
+# The share of receive memory offered as window, in 1/256ths (include/net/tcp.h, Linux 6.6+):
+# measured per connection as len/truesize of the peer's segments, half until then.
+TCP_RMEM_TO_WIN_SCALE = 8
+TCP_DEFAULT_SCALING_RATIO = 1 << (TCP_RMEM_TO_WIN_SCALE - 1)
 TCP_MIN_MSS = 88
 MAX_TCP_HEADER = 128 + 60
 TCP_INFINITE_SSTHRESH = 0x7FFFFFFF
@@ -269,6 +274,7 @@ class TcpSock(Sock):
     copied_seq = 0
     rcv_ssthresh = 0
     window_clamp = 0
+    scaling_ratio = TCP_DEFAULT_SCALING_RATIO
     urg_data = 0
     # sizes
     mss_cache = TCP_MSS_DEFAULT
