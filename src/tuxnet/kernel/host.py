@@ -47,6 +47,7 @@ class Host:
         self.ptype_base: dict[int, list[PacketType]] = {}
         self.ptype_all: list[PacketType] = []
         self.input_pkt_queue: deque[Any] = deque()
+        self.poll_list: deque[Any] = deque()
         self.netdev_max_backlog = self.sysctl["net.core.netdev_max_backlog"]
         self.netdev_budget = self.sysctl["net.core.netdev_budget"]
         self.softnet_dropped = 0

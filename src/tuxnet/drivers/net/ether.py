@@ -4,24 +4,41 @@ padding, the receive address filter, and the time a frame takes on the wire.
 A simulated wire carries the octets of the frame as IEEE 802.3 clause 3 puts them on a real one:
 the frame padded to 60 octets (``eth_skb_pad``), followed by the 4-octet FCS (CRC-32).  Taps
 (pcap, tcpdump) see frames without the FCS, as on Linux.  The receiving driver checks the FCS
-(a bad one is counted in ``rx_crc_errors`` and the frame dropped), filters on the destination
-address as NIC hardware does, strips the FCS and hands the frame up with ``eth_type_trans`` and
-``netif_rx``.  Serialisation time counts the preamble and start-of-frame delimiter (8 octets); the
-inter-frame gap is 96 bit times (IEEE 802.3 clause 4.4.2).
+(a bad one is counted in ``rx_crc_errors`` and the frame dropped) and filters on the destination
+address as NIC hardware does, then puts the frame on its receive ring and interrupts, at once or,
+with interrupt moderation (``ethtool -C DEV rx-usecs N rx-frames M``), ``rx-usecs`` after the
+first frame that waits or as soon as ``rx-frames`` wait.  The interrupt schedules the device's NAPI
+poll, which strips each frame's FCS and hands it up with ``eth_type_trans`` and
+``napi_gro_receive``: frames that one interrupt brings in together are merged by GRO.  Serialisation
+time counts the preamble and start-of-frame delimiter (8 octets); the inter-frame gap is 96 bit
+times (IEEE 802.3 clause 4.4.2).
 """
 
 from __future__ import annotations
 
 import zlib
+from collections import deque
 from typing import TYPE_CHECKING
 
-from tuxnet.net.core.dev import IFF_BROADCAST, IFF_MULTICAST, IFF_PROMISC, NetDevice, NetDeviceOps, netif_rx
+from tuxnet.net.core.dev import (
+    IFF_BROADCAST,
+    IFF_MULTICAST,
+    IFF_PROMISC,
+    NETIF_F_GRO,
+    NapiStruct,
+    NetDevice,
+    NetDeviceOps,
+    napi_complete_done,
+    napi_schedule,
+    netif_napi_add,
+)
+from tuxnet.net.core.gro import napi_gro_receive
 from tuxnet.net.core.skbuff import SkBuff, skb_from_frame
 from tuxnet.net.ethernet.eth import ETH_FCS_LEN, ETH_HLEN, ETH_ZLEN, EthHeaderOps, eth_type_trans
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
-    from tuxnet.world import World
+    from tuxnet.world import Timer, World
 
 IFF_ALLMULTI = 0x200
 PREAMBLE_LEN = 8  # 7 octets of preamble and the start frame delimiter (IEEE 802.3 clause 3.2.1-2)
@@ -29,6 +46,21 @@ IFG_BITS = 96  # interFrameSpacing (IEEE 802.3 clause 4.4.2)
 ETH_MIN_MTU = 68
 ETH_MAX_MTU = 65535
 CRC32_RESIDUE = 0x2144DF1C  # CRC-32 of a frame followed by its own FCS (IEEE 802.3 clause 3.2.9)
+RX_RING_SIZE = 256  # receive descriptors (ethtool -g)
+
+
+class RxRing:
+    """The NIC's receive ring and its interrupt moderation (``ethtool -c``)."""
+
+    __slots__ = ("frames", "size", "rx_usecs", "rx_max_frames", "irq_enabled", "irq_timer")
+
+    def __init__(self) -> None:
+        self.frames: deque[bytes] = deque()
+        self.size = RX_RING_SIZE
+        self.rx_usecs = 0
+        self.rx_max_frames = 0
+        self.irq_enabled = True
+        self.irq_timer: Timer | None = None
 
 
 def eth_hw_addr_alloc(world: World) -> bytes:
@@ -43,9 +75,12 @@ def alloc_etherdev(world: World, name: str, ops: NetDeviceOps, mtu: int = 1500,
                    dev_addr: bytes | None = None) -> NetDevice:
     """``alloc_etherdev`` + ``ether_setup``: an Ethernet device with a fresh address."""
     dev = NetDevice(name, ops, mtu=mtu, dev_addr=dev_addr or eth_hw_addr_alloc(world),
-                    flags=IFF_BROADCAST | IFF_MULTICAST, header_ops=EthHeaderOps)
+                    flags=IFF_BROADCAST | IFF_MULTICAST, header_ops=EthHeaderOps, features=NETIF_F_GRO)
     dev.min_mtu = ETH_MIN_MTU
     dev.max_mtu = ETH_MAX_MTU
+    dev.rx_ring = RxRing()
+    dev.rx_ring.irq_timer = world.timer(ether_interrupt, dev)
+    netif_napi_add(dev, ether_poll)
     dev.netif_carrier_off()
     return dev
 
@@ -99,8 +134,9 @@ def eth_rx_filter(dev: NetDevice, dest: bytes | bytearray) -> bool:
 
 
 def ether_rx(dev: NetDevice, wire: bytes) -> None:
-    """A frame arrives from the wire: FCS and length checks, address filter, then up the stack
-    (``eth_type_trans`` + ``netif_rx``), as a NIC's receive interrupt handler does."""
+    """A frame arrives from the wire: the NIC checks its FCS and length and filters on its
+    address, puts it on the receive ring (counted in ``rx_missed_errors`` when the ring is full)
+    and interrupts as its moderation says."""
     if not dev.up:
         return
     stats = dev.stats
@@ -124,9 +160,42 @@ def ether_rx(dev: NetDevice, wire: bytes) -> None:
             return
         if dest[0] & 1 and dest != dev.broadcast:
             stats.multicast += 1
-    skb = skb_from_frame(memoryview(wire)[:-ETH_FCS_LEN])
-    skb.protocol = eth_type_trans(skb, dev)
-    netif_rx(skb)
+    ring = dev.rx_ring
+    frames = ring.frames
+    if len(frames) >= ring.size:
+        stats.rx_missed_errors += 1
+        return
+    frames.append(wire)
+    if ring.irq_enabled:
+        if not ring.rx_usecs or (ring.rx_max_frames and len(frames) >= ring.rx_max_frames):
+            ether_interrupt(dev)
+        elif not ring.irq_timer.pending():
+            ring.irq_timer.mod(dev.nd_net.world.now + ring.rx_usecs * 1000)
+
+
+def ether_interrupt(dev: NetDevice) -> None:
+    """The receive interrupt: masked until the poll has emptied the ring."""
+    ring = dev.rx_ring
+    ring.irq_enabled = False
+    ring.irq_timer.delete()
+    napi_schedule(dev.napi)
+
+
+def ether_poll(napi: NapiStruct, budget: int) -> int:
+    """The driver's NAPI poll: up to ``budget`` frames off the ring, each without its FCS through
+    ``eth_type_trans`` to ``napi_gro_receive``; once the ring is empty, complete and unmask."""
+    dev = napi.dev
+    ring = dev.rx_ring
+    frames = ring.frames
+    work = 0
+    while frames and work < budget:
+        skb = skb_from_frame(memoryview(frames.popleft())[:-ETH_FCS_LEN])
+        skb.protocol = eth_type_trans(skb, dev)
+        napi_gro_receive(napi, skb)
+        work += 1
+    if work < budget and napi_complete_done(napi, work):
+        ring.irq_enabled = True
+    return work
 
 
 def ether_open(dev: NetDevice) -> None:

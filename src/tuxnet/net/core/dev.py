@@ -6,7 +6,9 @@ loopback device has none, as ``noqueue``) and ``qdisc_run`` hands it to the driv
 the way.  Receiving: a driver calls ``netif_rx``, which queues to the host's backlog and raises
 NET_RX; ``net_rx_action`` drains the backlog (softirq context) and ``__netif_receive_skb``
 delivers each packet to the taps, the device's ``rx_handler`` (the bridge) and the ``packet_type``
-handler for its ethertype (``ip_rcv``, ``arp_rcv``).
+handler for its ethertype (``ip_rcv``, ``arp_rcv``).  A NIC driver instead has a NAPI instance: its
+interrupt schedules it (``napi_schedule``), ``net_rx_action`` calls its poll, which takes frames off
+the receive ring through GRO (``napi_gro_receive``) to ``netif_receive_skb``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.gro import napi_gro_flush
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_PARTIAL, PACKET_OUTGOING, SkBuff
 
@@ -51,6 +54,7 @@ NETIF_F_SG = 1 << 1
 NETIF_F_TSO = 1 << 2
 NETIF_F_LLTX = 1 << 3
 NETIF_F_RXCSUM = 1 << 4
+NETIF_F_GRO = 1 << 5
 
 NETDEV_TX_OK = 0x00
 NETDEV_TX_BUSY = 0x10
@@ -63,6 +67,7 @@ RX_HANDLER_CONSUMED = 0
 RX_HANDLER_PASS = 3
 
 MAX_SOFTIRQ_RESTART = 10
+NAPI_POLL_WEIGHT = 64
 UDP_CSUM_OFFSET = 6
 
 
@@ -130,6 +135,20 @@ class Qdisc:
         return len(self.q)
 
 
+class NapiStruct:
+    """``struct napi_struct``: a device's receive poll, scheduled by its interrupt, and the
+    packets GRO holds until the poll completes."""
+
+    __slots__ = ("dev", "poll", "weight", "scheduled", "gro_list")
+
+    def __init__(self, dev: NetDevice, poll: Callable[[NapiStruct, int], int], weight: int) -> None:
+        self.dev = dev
+        self.poll = poll
+        self.weight = weight
+        self.scheduled = False
+        self.gro_list: list[SkBuff] = []
+
+
 class NetDevice:
     """``struct net_device``."""
 
@@ -164,6 +183,7 @@ class NetDevice:
         self.mc_list: set[bytes] = set()
         self.promiscuity = 0
         self.priv: Any = None
+        self.napi: NapiStruct | None = None
 
     def __repr__(self) -> str:
         return f"<NetDevice {self.name} mtu {self.mtu}>"
@@ -312,10 +332,52 @@ def netif_rx(skb: SkBuff) -> int:
     return NET_RX_SUCCESS
 
 
+def netif_napi_add(dev: NetDevice, poll: Callable[[NapiStruct, int], int],
+                   weight: int = NAPI_POLL_WEIGHT) -> NapiStruct:
+    """``netif_napi_add``: give the device a NAPI poll of ``weight`` packets at a time."""
+    dev.napi = NapiStruct(dev, poll, weight)
+    return dev.napi
+
+
+def napi_schedule(napi: NapiStruct) -> None:
+    """``napi_schedule`` (from the interrupt handler): put the poll on the host's list and raise
+    NET_RX."""
+    if napi.scheduled:
+        return
+    napi.scheduled = True
+    host = napi.dev.nd_net
+    host.poll_list.append(napi)
+    host.raise_net_rx()
+
+
+def napi_complete_done(napi: NapiStruct, work_done: int) -> bool:
+    """``napi_complete_done``: the ring is empty; what GRO holds goes up and the driver may enable
+    its interrupt again."""
+    if napi.gro_list:
+        napi_gro_flush(napi)
+    napi.scheduled = False
+    return True
+
+
 def net_rx_action(host: Host) -> None:
-    """The NET_RX softirq: drain up to ``netdev_budget`` packets from the backlog."""
-    process_backlog(host, host.netdev_budget)
-    if host.input_pkt_queue:
+    """The NET_RX softirq: each scheduled NAPI poll in turn, a poll that used its whole weight going
+    to the back of the list, then the backlog, within ``netdev_budget`` packets."""
+    budget = host.netdev_budget
+    poll_list = host.poll_list
+    rounds = len(poll_list)
+    while rounds and budget > 0:
+        rounds -= 1
+        napi = poll_list.popleft()
+        work = napi.poll(napi, napi.weight)
+        budget -= work
+        if napi.scheduled:
+            # napi_poll: still busy; GRO's held packets go up now rather than wait a whole round.
+            if napi.gro_list:
+                napi_gro_flush(napi)
+            poll_list.append(napi)
+    if budget > 0:
+        process_backlog(host, budget)
+    if host.input_pkt_queue or poll_list:
         host.net_rx_pending = True
 
 

@@ -50,6 +50,10 @@ def ip_forward(host: Host, skb: SkBuff) -> int:
     rt = skb.dst
     mtu = dst_mtu(rt)
     length = skb.tail - nh
+    if skb.gso_size:
+        # ip_exceeds_mtu → skb_gso_validate_network_len: a GRO packet leaves as its segments.
+        th = skb.transport_header
+        length = th - nh + ((buf[th + 12] >> 4) << 2) + skb.gso_size
     if length > mtu and ((buf[nh + 6] << 8) | buf[nh + 7]) & IP_DF:
         host.mib.Ip["FragFails"] += 1
         icmp_send(host, skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu)

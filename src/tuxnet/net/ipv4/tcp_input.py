@@ -2325,10 +2325,12 @@ def tcp_rcv_established(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_rcv_established``: header prediction first (the "30 instruction TCP receive" of Van
     Jacobson: the next in-order segment with the expected flags and window, carrying a pure ACK
     or plain data), everything else through the slow path."""
-    sk.segs_in += 1
     plen = skb.tail - skb.data
+    # tcp_segs_in: a GRO packet counts as the segments it was made of (gso_segs).
+    segs = max(1, -(-plen // skb.gso_size)) if skb.gso_size else 1
+    sk.segs_in += segs
     if plen:
-        sk.data_segs_in += 1
+        sk.data_segs_in += segs
     pred = sk.pred_flags
     if pred and skb.seq == sk.rcv_nxt:
         buf = skb.buf

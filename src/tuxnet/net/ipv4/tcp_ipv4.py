@@ -118,7 +118,8 @@ def tcp_v4_rcv(host: Host, skb: SkBuff) -> int:
             mib["InErrs"] += 1
             return 0
         skb.ip_summed = CHECKSUM_UNNECESSARY
-    mib["InSegs"] += 1
+    # A GRO or offloaded packet counts as its segments (gso_segs).
+    mib["InSegs"] += max(1, -(-(length - doff) // skb.gso_size)) if skb.gso_size else 1
     sport, dport, seq, ack_seq, _, flags = _ports.unpack_from(buf, th)
     skb.transport_header = th
     skb.data = th + doff

@@ -1,0 +1,196 @@
+"""Generic receive offload (net/core/gro.c; ``inet_gro_receive`` in net/ipv4/af_inet.c,
+``tcp4_gro_receive``/``tcp_gro_receive`` in net/ipv4/tcp_offload.c).
+
+A NAPI poll hands each frame to ``napi_gro_receive``.  A full-sized TCP segment over IPv4 is held
+on the poll's GRO list; the next segments of the same flow are appended to it while they continue
+it exactly (next sequence number, same ACK, window, flags and option bytes, consecutive IP IDs),
+so that the stack above sees one large packet with ``gso_size`` set, up to 64 KB.  A short segment,
+PSH, FIN or a changed header ends the train; anything else goes up as it is.  Held packets go up
+when the poll completes (``napi_complete_done`` → ``napi_gro_flush``).  GRO validates the TCP
+checksum of every segment it looks at, so the merged packet is CHECKSUM_UNNECESSARY; a segment
+with a bad checksum is not merged and goes up for ``tcp_v4_rcv`` to count.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
+from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_UNNECESSARY, SkBuff
+
+if TYPE_CHECKING:
+    from tuxnet.net.core.dev import NapiStruct
+
+ETH_P_IP = 0x0800
+IPPROTO_TCP = 6
+IP_DF = 0x4000
+MAX_GRO_SKBS = 8  # packets held per NAPI instance (a GRO hash bucket's limit)
+GRO_LEGACY_MAX_SIZE = 65536
+TCP_FLAG_FIN = 0x01
+TCP_FLAG_SYN = 0x02
+TCP_FLAG_RST = 0x04
+TCP_FLAG_PSH = 0x08
+TCP_FLAG_URG = 0x20
+TCP_FLAG_CWR = 0x80
+# Flags that end a train: the segment carrying one goes up at once (tcp_gro_receive).
+TCP_FLUSH_FLAGS = TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN
+
+_u16 = struct.Struct("!H")
+_u32 = struct.Struct("!I")
+_tcp = struct.Struct("!HHIIH")               # ports, seq, ack_seq, data offset and flags
+
+
+class NapiGroCb:
+    """``NAPI_GRO_CB(skb)``: what GRO keeps about a held packet."""
+
+    __slots__ = ("key", "count", "next_seq", "ack_seq", "hdr", "payloads", "size", "next_id", "flags")
+
+    def __init__(self, key: tuple[bytes, int, int], hdr: bytes, payload: memoryview, next_seq: int,
+                 ack_seq: int, next_id: int, flags: int) -> None:
+        self.key = key
+        self.hdr = hdr                  # the IPv4 and TCP headers (options included) of the first
+        self.payloads = [payload]
+        self.count = 1
+        self.size = len(payload)
+        self.next_seq = next_seq
+        self.ack_seq = ack_seq
+        self.next_id = next_id
+        self.flags = flags
+
+
+def napi_gro_receive(napi: NapiStruct, skb: SkBuff) -> None:
+    """``napi_gro_receive``: merge, hold, or pass the packet up (``dev_gro_receive``)."""
+    from tuxnet.net.core.dev import NETIF_F_GRO, netif_receive_skb
+
+    if not skb.dev.features & NETIF_F_GRO or skb.protocol != ETH_P_IP or not inet_gro_receive(napi, skb):
+        netif_receive_skb(skb)
+
+
+def inet_gro_receive(napi: NapiStruct, skb: SkBuff) -> bool:
+    """``inet_gro_receive`` + ``tcp4_gro_receive``: True when GRO took the packet (merged or held);
+    False sends it up as it is, after any held packet of its flow."""
+    buf = skb.buf
+    nh = skb.data
+    end = skb.tail
+    if end - nh < 40 or buf[nh] != 0x45 or buf[nh + 9] != IPPROTO_TCP:
+        return False
+    tot_len = (buf[nh + 2] << 8) | buf[nh + 3]
+    frag = (buf[nh + 6] << 8) | buf[nh + 7]
+    if tot_len > end - nh or frag & ~IP_DF or int.from_bytes(buf[nh:nh + 20], "big") % 0xFFFF:
+        return False  # a fragment, a short or damaged header: ip_rcv decides
+    th = nh + 20
+    sport, dport, seq, ack_seq, offflags = _tcp.unpack_from(buf, th)
+    doff = (offflags >> 12) << 2
+    plen = tot_len - 20 - doff
+    if doff < 20 or plen < 0:
+        return False
+    key = (bytes(buf[nh + 12:nh + 20]), sport, dport)
+    gro_list = napi.gro_list
+    p = None
+    for held in gro_list:
+        if held.cb.key == key:
+            p = held
+            break
+    # skb_gro_checksum_validate: the receive path will not look at the checksum again.
+    if skb.ip_summed == CHECKSUM_NONE:
+        saddr, daddr = _u32.unpack_from(buf, nh + 12)[0], _u32.unpack_from(buf, nh + 16)[0]
+        pseudo = csum_tcpudp_nofold(saddr, daddr, tot_len - 20, IPPROTO_TCP)
+        if csum_partial(memoryview(buf)[th:nh + tot_len], pseudo) != 0xFFFF:
+            if p is not None:
+                napi_gro_complete(napi, p)
+            return False
+        skb.ip_summed = CHECKSUM_UNNECESSARY
+    flags = offflags & 0xFF
+    ip_id = (buf[nh + 4] << 8) | buf[nh + 5]
+    if p is not None:
+        cb = p.cb
+        hdr = cb.hdr
+        # tcp_gro_receive's flush tests: the train goes on only with the same TOS, TTL, header
+        # word (data offset, flags bar CWR/FIN/PSH, window), ACK and options, the next sequence
+        # number and IP ID, no CWR, and a segment no longer than the first.
+        same = (plen and not flags & TCP_FLAG_CWR and seq == cb.next_seq and ack_seq == cb.ack_seq
+                and plen <= p.gso_size and cb.size + plen + 20 + doff <= GRO_LEGACY_MAX_SIZE - 1
+                and buf[nh + 1] == hdr[1] and buf[nh + 8] == hdr[8]
+                and (frag & IP_DF or ip_id == cb.next_id)
+                and ((offflags ^ _u16.unpack_from(hdr, 32)[0]) & ~(TCP_FLAG_CWR | TCP_FLAG_FIN | TCP_FLAG_PSH)) == 0
+                and buf[th + 14:th + 16] == hdr[34:36] and buf[th + 20:th + doff] == hdr[40:20 + doff])
+        if same:
+            cb.payloads.append(memoryview(buf)[th + doff:nh + tot_len])
+            cb.count += 1
+            cb.size += plen
+            cb.next_seq = (seq + plen) & 0xFFFFFFFF
+            cb.next_id = (ip_id + 1) & 0xFFFF
+            cb.flags |= flags & (TCP_FLAG_FIN | TCP_FLAG_PSH)
+            if plen < p.gso_size or flags & TCP_FLUSH_FLAGS:
+                napi_gro_complete(napi, p)
+            return True
+        napi_gro_complete(napi, p)
+    if not plen or flags & TCP_FLUSH_FLAGS:
+        return False
+    if len(gro_list) >= MAX_GRO_SKBS:
+        napi_gro_complete(napi, gro_list[0])
+    skb.cb = NapiGroCb(key, bytes(buf[nh:th + doff]), memoryview(buf)[th + doff:nh + tot_len],
+                       (seq + plen) & 0xFFFFFFFF, ack_seq, (ip_id + 1) & 0xFFFF, flags)
+    skb.gso_size = plen
+    gro_list.append(skb)
+    return True
+
+
+def napi_gro_complete(napi: NapiStruct, p: SkBuff) -> None:
+    """``napi_gro_complete`` → ``inet_gro_complete``/``tcp4_gro_complete``: one packet of all the
+    segments held, headers fixed up (IP length and checksum, PSH/FIN of the last), sent up."""
+    from tuxnet.net.core.dev import netif_receive_skb
+
+    napi.gro_list.remove(p)
+    cb: NapiGroCb = p.cb
+    p.cb = None
+    if cb.count == 1:
+        p.gso_size = 0
+        netif_receive_skb(p)
+        return
+    hdr = cb.hdr
+    hlen = len(hdr)
+    mac = p.data - p.mac_header
+    b = bytearray(p.buf[p.mac_header:p.data])
+    b += hdr
+    b += b"".join(cb.payloads)
+    nh = mac
+    th = nh + 20
+    tot_len = hlen + cb.size
+    _u16.pack_into(b, nh + 2, tot_len)
+    b[nh + 10] = b[nh + 11] = 0
+    _u16.pack_into(b, nh + 10, ~(int.from_bytes(b[nh:th], "big") % 0xFFFF or 0xFFFF) & 0xFFFF)
+    b[th + 13] |= cb.flags & (TCP_FLAG_FIN | TCP_FLAG_PSH)
+    dev = p.dev
+    saddr, daddr = _u32.unpack_from(b, nh + 12)[0], _u32.unpack_from(b, nh + 16)[0]
+    pseudo = csum_tcpudp_nofold(saddr, daddr, tot_len - 20, IPPROTO_TCP)
+    b[th + 16] = b[th + 17] = 0
+    if dev.ptype_all or dev.nd_net.ptype_all:
+        # A capture sees the merged packet; Linux leaves its checksum unfinished there, we finish
+        # it so that the capture opens clean (as dev_queue_xmit_nit does for partial checksums).
+        _u16.pack_into(b, th + 16, csum_fold(csum_partial(memoryview(b)[th:], pseudo)))
+    else:
+        _u16.pack_into(b, th + 16, pseudo)
+    n = SkBuff(b, nh)
+    n.dev = dev
+    n.protocol = p.protocol
+    n.pkt_type = p.pkt_type
+    n.mac_header = 0
+    n.mac_len = mac
+    n.network_header = nh
+    n.transport_header = th
+    n.ip_summed = CHECKSUM_UNNECESSARY
+    n.gso_size = p.gso_size
+    n.tstamp = p.tstamp
+    # The driver counted each frame it received; what goes up counts as one.
+    stats = dev.stats
+    stats.rx_packets += cb.count - 1
+    stats.rx_bytes += (cb.count - 1) * (mac + hlen)
+    netif_receive_skb(n)
+
+
+def napi_gro_flush(napi: NapiStruct) -> None:
+    """``napi_gro_flush``: send up everything GRO holds, oldest first."""
+    while napi.gro_list:
+        napi_gro_complete(napi, napi.gro_list[0])

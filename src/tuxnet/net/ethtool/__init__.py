@@ -1,0 +1,59 @@
+"""The kernel side of ``ethtool`` (net/ethtool/): a device's interrupt moderation
+(coalesce.c) and its offload features (features.c)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuxnet.kernel.errno import EINVAL, EOPNOTSUPP
+from tuxnet.net.core.dev import NETIF_F_GRO, NETIF_F_HW_CSUM, NETIF_F_RXCSUM, NETIF_F_TSO, NetDevice
+
+# ethtool's feature names for the bits tuxnet models (ethtool -k).  Software GSO is always on.
+FEATURE_NAMES = {
+    "rx-checksumming": NETIF_F_RXCSUM,
+    "tx-checksumming": NETIF_F_HW_CSUM,
+    "tcp-segmentation-offload": NETIF_F_TSO,
+    "generic-receive-offload": NETIF_F_GRO,
+}
+FEATURE_ALIASES = {"rx": "rx-checksumming", "tx": "tx-checksumming", "tso": "tcp-segmentation-offload",
+                   "gro": "generic-receive-offload"}
+# The features a driver lets the user switch (hw_features); for an Ethernet NIC, GRO.
+USER_FEATURES = NETIF_F_GRO
+
+
+def ethtool_get_coalesce(dev: NetDevice) -> dict[str, Any] | int:
+    """``ETHTOOL_MSG_COALESCE_GET``: the receive interrupt moderation, or -EOPNOTSUPP."""
+    ring = getattr(dev, "rx_ring", None)
+    if ring is None:
+        return -EOPNOTSUPP
+    return {"rx-usecs": ring.rx_usecs, "rx-frames": ring.rx_max_frames}
+
+
+def ethtool_set_coalesce(dev: NetDevice, rx_usecs: int | None = None, rx_frames: int | None = None) -> int:
+    """``ETHTOOL_MSG_COALESCE_SET``: interrupt ``rx_usecs`` after the first waiting frame, or once
+    ``rx_frames`` wait (0: no frame limit); 0 or -errno."""
+    ring = getattr(dev, "rx_ring", None)
+    if ring is None:
+        return -EOPNOTSUPP
+    if (rx_usecs is not None and rx_usecs < 0) or (rx_frames is not None and rx_frames < 0):
+        return -EINVAL
+    if rx_usecs is not None:
+        ring.rx_usecs = rx_usecs
+    if rx_frames is not None:
+        ring.rx_max_frames = rx_frames
+    return 0
+
+
+def ethtool_set_features(dev: NetDevice, wanted: dict[int, bool]) -> int:
+    """``ETHTOOL_MSG_FEATURES_SET``: switch features on or off; -EOPNOTSUPP for one the device
+    does not let the user change (``ethtool -K`` then says it could not)."""
+    for bit, on in wanted.items():
+        if not bit & USER_FEATURES or getattr(dev, "napi", None) is None:
+            if bool(dev.features & bit) != on:
+                return -EOPNOTSUPP
+            continue
+        if on:
+            dev.features |= bit
+        else:
+            dev.features &= ~bit
+    return 0

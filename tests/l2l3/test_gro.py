@@ -1,0 +1,196 @@
+"""NAPI, interrupt moderation and GRO on the simulated Ethernet NIC (``ethtool -C DEV rx-usecs N``,
+``ethtool -K DEV gro on|off``): frames one interrupt brings in together are merged into one large
+TCP packet before the stack sees them; without moderation each frame interrupts and goes up alone."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import struct
+
+import pytest
+from netlab import capture, run, tshark_problems, two_routers
+
+from tuxnet.drivers.net.ether import ether_fcs, ether_rx
+from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic
+from tuxnet.net.core.utils import in_aton
+from tuxnet.net.socket import AF_INET, SOCK_STREAM
+from tuxnet.user import libc
+from tuxnet.user.ethtool import EthtoolError, ethtool, ethtool_main
+from tuxnet.world import World, msecs, secs
+
+PORT = 5201
+MSS = 1448
+
+
+def _pair(rate: str = "10gbit") -> tuple[World, object, object]:
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate=rate, delay="10us", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    world.run_for(msecs(1))
+    return world, a, b
+
+
+def _transfer(world: World, a: object, b: object, size: int, daddr: str = "10.0.0.2") -> None:
+    """``size`` random bytes a → b; asserts they arrive whole."""
+    payload = random.Random(size).randbytes(size)
+    got: list[str] = []
+
+    def reader() -> None:
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(lfd, ("0.0.0.0", PORT))
+        libc.listen(lfd, 1)
+        fd, _ = libc.accept(lfd)
+        h = hashlib.sha256()
+        while data := libc.recv(fd, 1 << 20):
+            h.update(data)
+        got.append(h.hexdigest())
+        libc.close(fd)
+
+    def writer() -> None:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(fd, (daddr, PORT))
+        libc.send(fd, payload)
+        libc.close(fd)
+
+    r = b.spawn(reader)
+    world.run_for(msecs(1))
+    w = a.spawn(writer)
+    world.run_until(lambda: not r.alive and not w.alive, timeout=secs(60))
+    assert got == [hashlib.sha256(payload).hexdigest()]
+
+
+def _tcp_lengths(cap: object, src: str) -> list[int]:
+    """Payload lengths of the TCP segments from ``src`` in a capture of Ethernet frames."""
+    out = []
+    s = in_aton(src).to_bytes(4, "big")
+    for _, frame, _ in cap.frames:
+        if frame[12:14] == b"\x08\x00" and frame[23] == 6 and frame[26:30] == s:
+            ihl = (frame[14] & 0x0F) * 4
+            tot = struct.unpack_from("!H", frame, 16)[0]
+            doff = (frame[14 + ihl + 12] >> 4) * 4
+            out.append(tot - ihl - doff)
+    return out
+
+
+def test_moderated_interrupts_merge_segments_into_large_packets(tmp_path, tshark):
+    world, a, b = _pair()
+    assert run(world, b, ethtool_main, ["-C", "eth0", "rx-usecs", "50"]) == 0
+    cap = capture(b, "eth0", tmp_path / "gro.pcap", promisc=False)
+    _transfer(world, a, b, 4_000_000)
+    cap.close()
+    lengths = [n for n in _tcp_lengths(cap, "10.0.0.1") if n]
+    # 50 us at 10 Gb/s brings ~40 frames per interrupt: the stack sees packets of many segments.
+    assert max(lengths) > 20 * MSS and max(lengths) <= 65535 - 52
+    assert sum(lengths) == 4_000_000 and len(lengths) < 4_000_000 // MSS // 10
+    # Every frame is still counted as a frame and a segment.
+    frames = a.devices["eth0"].stats.tx_packets
+    assert b.devices["eth0"].stats.rx_packets == frames
+    assert b.mib.Tcp["InSegs"] == a.mib.Tcp["OutSegs"] + a.mib.Tcp["RetransSegs"]
+    assert b.mib.Ip["InReceives"] < b.mib.Tcp["InSegs"] // 10    # what IP saw: the merged packets
+    # One ACK per packet the stack saw (or fewer), not one per two segments.
+    acks = [n for n in _tcp_lengths(cap, "10.0.0.2") if n == 0]
+    assert len(acks) < 4_000_000 // MSS // 8
+    # The merged packets' checksums are right in the capture, and tshark finds nothing wrong.
+    assert tshark_problems(tshark, tmp_path / "gro.pcap") == []
+
+
+def test_without_moderation_each_frame_goes_up_alone():
+    world, a, b = _pair()
+    assert "rx-usecs: 0\nrx-frames: 0\n" in ethtool(b, "-c eth0")
+    cap = capture(b, "eth0", promisc=False)
+    _transfer(world, a, b, 1_000_000)
+    assert max(_tcp_lengths(cap, "10.0.0.1")) == MSS
+
+
+def test_gro_off_takes_frames_in_batches_but_does_not_merge():
+    world, a, b = _pair()
+    ethtool(b, "-C eth0 rx-usecs 50")
+    ethtool(b, "-K eth0 gro off")
+    assert "generic-receive-offload: off\n" in ethtool(b, "-k eth0")
+    cap = capture(b, "eth0", promisc=False)
+    _transfer(world, a, b, 1_000_000)
+    assert max(_tcp_lengths(cap, "10.0.0.1")) == MSS
+
+
+def test_rx_frames_bounds_a_batch():
+    """``rx-frames 4``: the interrupt comes once four frames wait, so no packet holds more."""
+    world, a, b = _pair()
+    ethtool(b, "-C eth0 rx-usecs 1000 rx-frames 4")
+    cap = capture(b, "eth0", promisc=False)
+    _transfer(world, a, b, 1_000_000)
+    lengths = _tcp_lengths(cap, "10.0.0.1")
+    assert max(lengths) == 4 * MSS
+
+
+def _frame(b: object, seq: int, payload: bytes, bad_csum: bool = False, ip_id: int = 0) -> bytes:
+    """A full-sized TCP segment from 10.0.0.9:4000 to b, as it arrives off the wire (with FCS)."""
+    s, d = in_aton("10.0.0.9"), in_aton("10.0.0.2")
+    tcp = bytearray(struct.pack("!HHIIHHHH", 4000, 9, seq, 1, (5 << 12) | 0x10, 512, 0, 0) + payload)
+    check = csum_tcpudp_magic(s, d, len(tcp), 6, csum_partial(bytes(tcp)))
+    struct.pack_into("!H", tcp, 16, check ^ (0x5555 if bad_csum else 0))
+    ip = bytearray(struct.pack("!BBHHHBBHII", 0x45, 0, 20 + len(tcp), ip_id, 0x4000, 64, 6, 0, s, d))
+    struct.pack_into("!H", ip, 10, ~csum_partial(bytes(ip)) & 0xFFFF)
+    dev = b.devices["eth0"]
+    frame = dev.dev_addr + b"\x02\x00\x00\x00\x00\x09" + b"\x08\x00" + bytes(ip) + bytes(tcp)
+    return frame + ether_fcs(frame)
+
+
+@pytest.mark.parametrize("bad", [False, True], ids=["good", "bad-checksum"])
+def test_a_segment_with_a_bad_checksum_is_not_merged(bad):
+    """Three consecutive segments arriving in one interrupt become one packet; if the middle one's
+    TCP checksum is wrong, it is not merged: it goes up alone for tcp_v4_rcv to count."""
+    world, _, b = _pair()
+    ethtool(b, "-C eth0 rx-usecs 50")
+    cap = capture(b, "eth0", promisc=False)
+    dev = b.devices["eth0"]
+    for i in range(3):
+        ether_rx(dev, _frame(b, 1000 + i * MSS, bytes([i]) * MSS, bad_csum=bad and i == 1, ip_id=i))
+    world.run_for(msecs(1))
+    lengths = _tcp_lengths(cap, "10.0.0.9")
+    if bad:
+        assert lengths == [MSS, MSS, MSS]
+        assert b.mib.Tcp["InCsumErrors"] == 1
+    else:
+        assert lengths == [3 * MSS]
+        assert b.mib.Tcp["InCsumErrors"] == 0
+    assert dev.stats.rx_packets == 3
+
+
+def test_ring_overflow_is_counted_and_tcp_recovers():
+    """A 5 ms interrupt delay at 10 Gb/s lets more frames arrive than the 256-slot ring holds: the
+    rest are counted in rx_missed_errors and TCP retransmits them."""
+    world, a, b = _pair()
+    ethtool(b, "-C eth0 rx-usecs 5000")
+    _transfer(world, a, b, 2_000_000)
+    assert b.devices["eth0"].stats.rx_missed_errors > 0
+    assert a.mib.Tcp["RetransSegs"] > 0
+
+
+def test_a_router_forwards_merged_packets_as_segments(tmp_path, tshark):
+    """r1 merges what it receives from a; its output cuts the packets back to the next link's MTU
+    (GSO), with no 'fragmentation needed' for the merged size."""
+    world, n = two_routers()
+    for dev in ("eth0", "eth1"):
+        ethtool(n["r1"], f"-C {dev} rx-usecs 200")
+    seen = capture(n["r1"], "eth0", promisc=False)
+    out = capture(n["b"], "eth0", tmp_path / "b.pcap", promisc=False)
+    _transfer(world, n["a"], n["b"], 500_000, daddr="10.0.3.2")
+    out.close()
+    assert max(_tcp_lengths(seen, "10.0.1.1")) > MSS
+    assert max(_tcp_lengths(out, "10.0.1.1")) == MSS
+    assert n["r1"].mib.Icmp["OutDestUnreachs"] == 0
+    assert tshark_problems(tshark, tmp_path / "b.pcap") == []
+
+
+def test_ethtool_errors():
+    world, a, _ = _pair()
+    with pytest.raises(EthtoolError, match="Operation not supported"):
+        ethtool(a, "-c lo")
+    with pytest.raises(EthtoolError, match="no device matches name"):
+        ethtool(a, "-C eth7 rx-usecs 8")
+    with pytest.raises(EthtoolError, match="bad command line"):
+        ethtool(a, "-C eth0 rx-usecs fast")
+    with pytest.raises(EthtoolError, match="Could not change any device features"):
+        ethtool(a, "-K eth0 tso on")
+    assert run(world, a, ethtool_main, ["-C", "eth0", "tx-usecs", "8"]) == 1
