@@ -31,6 +31,7 @@ from tuxnet.net.core.dev import (
     napi_complete_done,
     napi_schedule,
     netif_napi_add,
+    netif_receive_skb,
 )
 from tuxnet.net.core.gro import napi_gro_receive
 from tuxnet.net.core.skbuff import SkBuff, skb_from_frame
@@ -191,7 +192,11 @@ def ether_poll(napi: NapiStruct, budget: int) -> int:
     while frames and work < budget:
         skb = skb_from_frame(memoryview(frames.popleft())[:-ETH_FCS_LEN])
         skb.protocol = eth_type_trans(skb, dev)
-        napi_gro_receive(napi, skb)
+        if frames or napi.gro_list:
+            napi_gro_receive(napi, skb)
+        else:
+            # The poll's last frame with nothing held: GRO would only send it up unchanged.
+            netif_receive_skb(skb)
         work += 1
     if work < budget and napi_complete_done(napi, work):
         ring.irq_enabled = True
