@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial
-from tuxnet.net.core.gro import napi_gro_flush
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_PARTIAL, PACKET_OUTGOING, SkBuff
 
@@ -354,6 +353,8 @@ def napi_complete_done(napi: NapiStruct, work_done: int) -> bool:
     """``napi_complete_done``: the ring is empty; what GRO holds goes up and the driver may enable
     its interrupt again."""
     if napi.gro_list:
+        from tuxnet.net.core.gro import napi_gro_flush
+
         napi_gro_flush(napi)
     napi.scheduled = False
     return True
@@ -373,6 +374,8 @@ def net_rx_action(host: Host) -> None:
         if napi.scheduled:
             # napi_poll: still busy; GRO's held packets go up now rather than wait a whole round.
             if napi.gro_list:
+                from tuxnet.net.core.gro import napi_gro_flush
+
                 napi_gro_flush(napi)
             poll_list.append(napi)
     if budget > 0:

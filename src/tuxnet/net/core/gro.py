@@ -17,6 +17,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
+from tuxnet.net.core.dev import NETIF_F_GRO, netif_receive_skb
 from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_UNNECESSARY, SkBuff
 
 if TYPE_CHECKING:
@@ -38,18 +39,25 @@ TCP_FLUSH_FLAGS = TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TC
 
 _u16 = struct.Struct("!H")
 _u32 = struct.Struct("!I")
-_tcp = struct.Struct("!HHIIH")               # ports, seq, ack_seq, data offset and flags
+_iphdr = struct.Struct("!BBHHHBBHII")   # version/ihl, tos, tot_len, id, frag_off, ttl, protocol, check, addrs
+_tcphdr = struct.Struct("!HHIIHH")      # ports, seq, ack_seq, data offset and flags, window
+# The header word bits that may differ along a train (tcp_gro_receive): CWR (only on the first),
+# FIN and PSH (only on the last).
+TCP_WORD_MASK = ~(TCP_FLAG_CWR | TCP_FLAG_FIN | TCP_FLAG_PSH) & 0xFFFF
 
 
 class NapiGroCb:
-    """``NAPI_GRO_CB(skb)``: what GRO keeps about a held packet."""
+    """``NAPI_GRO_CB(skb)``: what GRO keeps about a held packet: the flow, what the next segment
+    must look like, and the payloads merged so far."""
 
-    __slots__ = ("key", "count", "next_seq", "ack_seq", "hdr", "payloads", "size", "next_id", "flags")
+    __slots__ = ("key", "count", "next_seq", "ack_seq", "hdr", "payloads", "size", "next_id", "flags",
+                 "tos_ttl", "word", "window", "opts")
 
-    def __init__(self, key: tuple[bytes, int, int], hdr: bytes, payload: memoryview, next_seq: int,
-                 ack_seq: int, next_id: int, flags: int) -> None:
+    def __init__(self, key: tuple[int, int, int, int], hdr: bytes, payload: memoryview, next_seq: int,
+                 ack_seq: int, next_id: int, flags: int, tos_ttl: tuple[int, int], word: int, window: int) -> None:
         self.key = key
         self.hdr = hdr                  # the IPv4 and TCP headers (options included) of the first
+        self.opts = hdr[40:]
         self.payloads = [payload]
         self.count = 1
         self.size = len(payload)
@@ -57,12 +65,13 @@ class NapiGroCb:
         self.ack_seq = ack_seq
         self.next_id = next_id
         self.flags = flags
+        self.tos_ttl = tos_ttl
+        self.word = word
+        self.window = window
 
 
 def napi_gro_receive(napi: NapiStruct, skb: SkBuff) -> None:
     """``napi_gro_receive``: merge, hold, or pass the packet up (``dev_gro_receive``)."""
-    from tuxnet.net.core.dev import NETIF_F_GRO, netif_receive_skb
-
     if not skb.dev.features & NETIF_F_GRO or skb.protocol != ETH_P_IP or not inet_gro_receive(napi, skb):
         netif_receive_skb(skb)
 
@@ -72,20 +81,19 @@ def inet_gro_receive(napi: NapiStruct, skb: SkBuff) -> bool:
     False sends it up as it is, after any held packet of its flow."""
     buf = skb.buf
     nh = skb.data
-    end = skb.tail
-    if end - nh < 40 or buf[nh] != 0x45 or buf[nh + 9] != IPPROTO_TCP:
+    if skb.tail - nh < 40:
         return False
-    tot_len = (buf[nh + 2] << 8) | buf[nh + 3]
-    frag = (buf[nh + 6] << 8) | buf[nh + 7]
-    if tot_len > end - nh or frag & ~IP_DF or int.from_bytes(buf[nh:nh + 20], "big") % 0xFFFF:
-        return False  # a fragment, a short or damaged header: ip_rcv decides
+    vihl, tos, tot_len, ip_id, frag, ttl, proto, _, saddr, daddr = _iphdr.unpack_from(buf, nh)
+    if (vihl != 0x45 or proto != IPPROTO_TCP or tot_len > skb.tail - nh or frag & ~IP_DF
+            or int.from_bytes(buf[nh:nh + 20], "big") % 0xFFFF):
+        return False  # options, a fragment, a short or damaged header: ip_rcv decides
     th = nh + 20
-    sport, dport, seq, ack_seq, offflags = _tcp.unpack_from(buf, th)
+    sport, dport, seq, ack_seq, offflags, window = _tcphdr.unpack_from(buf, th)
     doff = (offflags >> 12) << 2
     plen = tot_len - 20 - doff
     if doff < 20 or plen < 0:
         return False
-    key = (bytes(buf[nh + 12:nh + 20]), sport, dport)
+    key = (saddr, daddr, sport, dport)
     gro_list = napi.gro_list
     p = None
     for held in gro_list:
@@ -94,7 +102,6 @@ def inet_gro_receive(napi: NapiStruct, skb: SkBuff) -> bool:
             break
     # skb_gro_checksum_validate: the receive path will not look at the checksum again.
     if skb.ip_summed == CHECKSUM_NONE:
-        saddr, daddr = _u32.unpack_from(buf, nh + 12)[0], _u32.unpack_from(buf, nh + 16)[0]
         pseudo = csum_tcpudp_nofold(saddr, daddr, tot_len - 20, IPPROTO_TCP)
         if csum_partial(memoryview(buf)[th:nh + tot_len], pseudo) != 0xFFFF:
             if p is not None:
@@ -102,20 +109,15 @@ def inet_gro_receive(napi: NapiStruct, skb: SkBuff) -> bool:
             return False
         skb.ip_summed = CHECKSUM_UNNECESSARY
     flags = offflags & 0xFF
-    ip_id = (buf[nh + 4] << 8) | buf[nh + 5]
     if p is not None:
         cb = p.cb
-        hdr = cb.hdr
         # tcp_gro_receive's flush tests: the train goes on only with the same TOS, TTL, header
-        # word (data offset, flags bar CWR/FIN/PSH, window), ACK and options, the next sequence
+        # word (data offset, flags bar CWR/FIN/PSH), window, ACK and options, the next sequence
         # number and IP ID, no CWR, and a segment no longer than the first.
-        same = (plen and not flags & TCP_FLAG_CWR and seq == cb.next_seq and ack_seq == cb.ack_seq
-                and plen <= p.gso_size and cb.size + plen + 20 + doff <= GRO_LEGACY_MAX_SIZE - 1
-                and buf[nh + 1] == hdr[1] and buf[nh + 8] == hdr[8]
-                and (frag & IP_DF or ip_id == cb.next_id)
-                and ((offflags ^ _u16.unpack_from(hdr, 32)[0]) & ~(TCP_FLAG_CWR | TCP_FLAG_FIN | TCP_FLAG_PSH)) == 0
-                and buf[th + 14:th + 16] == hdr[34:36] and buf[th + 20:th + doff] == hdr[40:20 + doff])
-        if same:
+        if (plen and seq == cb.next_seq and ack_seq == cb.ack_seq and offflags & TCP_WORD_MASK == cb.word
+                and not flags & TCP_FLAG_CWR and window == cb.window and plen <= p.gso_size
+                and cb.size + plen + 20 + doff < GRO_LEGACY_MAX_SIZE and (tos, ttl) == cb.tos_ttl
+                and (frag & IP_DF or ip_id == cb.next_id) and (doff == 20 or buf[th + 20:th + doff] == cb.opts)):
             cb.payloads.append(memoryview(buf)[th + doff:nh + tot_len])
             cb.count += 1
             cb.size += plen
@@ -131,7 +133,8 @@ def inet_gro_receive(napi: NapiStruct, skb: SkBuff) -> bool:
     if len(gro_list) >= MAX_GRO_SKBS:
         napi_gro_complete(napi, gro_list[0])
     skb.cb = NapiGroCb(key, bytes(buf[nh:th + doff]), memoryview(buf)[th + doff:nh + tot_len],
-                       (seq + plen) & 0xFFFFFFFF, ack_seq, (ip_id + 1) & 0xFFFF, flags)
+                       (seq + plen) & 0xFFFFFFFF, ack_seq, (ip_id + 1) & 0xFFFF, flags, (tos, ttl),
+                       offflags & TCP_WORD_MASK, window)
     skb.gso_size = plen
     gro_list.append(skb)
     return True
@@ -140,8 +143,6 @@ def inet_gro_receive(napi: NapiStruct, skb: SkBuff) -> bool:
 def napi_gro_complete(napi: NapiStruct, p: SkBuff) -> None:
     """``napi_gro_complete`` → ``inet_gro_complete``/``tcp4_gro_complete``: one packet of all the
     segments held, headers fixed up (IP length and checksum, PSH/FIN of the last), sent up."""
-    from tuxnet.net.core.dev import netif_receive_skb
-
     napi.gro_list.remove(p)
     cb: NapiGroCb = p.cb
     p.cb = None
