@@ -2,8 +2,9 @@
 (drivers/net/veth.c) with a wire's physics.
 
 Each direction is independent.  The sending driver serialises one frame at a time: the queue is
-stopped (``netif_stop_queue``) for the frame's time on the wire plus the inter-frame gap, then woken
-(``netif_wake_queue``), so the qdisc holds what the line cannot take yet.  The far end receives the
+stopped for the frame's time on the wire plus the inter-frame gap, then woken (``netif_wake_queue``,
+taken only when a packet is waiting: ``netif_stop_queue_until``), so the qdisc holds what the line
+cannot take yet.  The far end receives the
 frame when its last bit arrives, ``delay`` after it left.  Impairments follow ``tc netem`` and are
 drawn from the cable's own seeded generator, so a run is repeatable: ``loss`` drops the frame,
 ``duplicate`` delivers it twice, ``corrupt`` flips one bit (the receiver's FCS check then drops it
@@ -136,17 +137,12 @@ def cable_xmit(skb: SkBuff, dev: NetDevice) -> int:
         dev.stats.tx_errors += 1
         return NETDEV_TX_OK
     wire = ether_wire_frame(skb)
-    dev.netif_stop_queue()
     t = cable.transmit(dev, wire)
     ether_tx_done(dev, wire)
-    world = cable.world
-    world.call_at(world.now + t + cable.ifg, _cable_tx_complete, dev)
+    # The line is busy for the frame and the inter-frame gap; the transmit-complete interrupt
+    # that wakes the queue comes only if a packet waits for it.
+    dev.netif_stop_queue_until(cable.world.now + t + cable.ifg)
     return NETDEV_TX_OK
-
-
-def _cable_tx_complete(dev: NetDevice) -> None:
-    """The transmit-complete interrupt: the line is free again."""
-    dev.netif_wake_queue()
 
 
 cable_ops = NetDeviceOps(cable_xmit, ndo_open=ether_open, ndo_stop=ether_stop)

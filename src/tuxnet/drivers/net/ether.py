@@ -24,6 +24,7 @@ from tuxnet.net.core.dev import (
     IFF_BROADCAST,
     IFF_MULTICAST,
     IFF_PROMISC,
+    IFF_UP,
     NETIF_F_GRO,
     NapiStruct,
     NetDevice,
@@ -61,7 +62,7 @@ class RxRing:
         self.rx_usecs = 0
         self.rx_max_frames = 0
         self.irq_enabled = True
-        self.irq_timer: Timer | None = None
+        self.irq_timer: Timer | None = None  # armed by the first frame to wait (made on first use)
 
 
 def eth_hw_addr_alloc(world: World) -> bytes:
@@ -80,7 +81,6 @@ def alloc_etherdev(world: World, name: str, ops: NetDeviceOps, mtu: int = 1500,
     dev.min_mtu = ETH_MIN_MTU
     dev.max_mtu = ETH_MAX_MTU
     dev.rx_ring = RxRing()
-    dev.rx_ring.irq_timer = world.timer(ether_interrupt, dev)
     netif_napi_add(dev, ether_poll)
     dev.netif_carrier_off()
     return dev
@@ -138,7 +138,7 @@ def ether_rx(dev: NetDevice, wire: bytes) -> None:
     """A frame arrives from the wire: the NIC checks its FCS and length and filters on its
     address, puts it on the receive ring (counted in ``rx_missed_errors`` when the ring is full)
     and interrupts as its moderation says."""
-    if not dev.up:
+    if not dev.flags & IFF_UP:
         return
     stats = dev.stats
     size = len(wire)
@@ -155,8 +155,8 @@ def ether_rx(dev: NetDevice, wire: bytes) -> None:
         stats.rx_length_errors += 1
         stats.rx_errors += 1
         return
-    dest = wire[:6]
-    if dest != dev.dev_addr:  # (our own address passes every filter)
+    if not wire.startswith(dev.dev_addr):  # (our own address passes every filter)
+        dest = wire[:6]
         if not eth_rx_filter(dev, dest):
             return
         if dest[0] & 1 and dest != dev.broadcast:
@@ -170,15 +170,21 @@ def ether_rx(dev: NetDevice, wire: bytes) -> None:
     if ring.irq_enabled:
         if not ring.rx_usecs or (ring.rx_max_frames and len(frames) >= ring.rx_max_frames):
             ether_interrupt(dev)
-        elif not ring.irq_timer.pending():
-            ring.irq_timer.mod(dev.nd_net.world.now + ring.rx_usecs * 1000)
+        else:
+            timer = ring.irq_timer
+            if timer is None:
+                world = dev.nd_net.world
+                timer = ring.irq_timer = world.timer(ether_interrupt, dev)
+            if not timer.pending():
+                timer.mod(timer.world.now + ring.rx_usecs * 1000)
 
 
 def ether_interrupt(dev: NetDevice) -> None:
     """The receive interrupt: masked until the poll has emptied the ring."""
     ring = dev.rx_ring
     ring.irq_enabled = False
-    ring.irq_timer.delete()
+    if ring.irq_timer is not None:
+        ring.irq_timer.delete()
     napi_schedule(dev.napi)
 
 

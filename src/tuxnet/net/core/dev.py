@@ -173,6 +173,7 @@ class NetDevice:
         self.stats = DeviceStats()
         self.qdisc: Qdisc | None = Qdisc(self, tx_queue_len) if tx_queue_len else None
         self.queue_stopped = False
+        self.tx_wake_at = -1  # when a queue stopped by netif_stop_queue_until may go again
         self.carrier = True
         self.nd_net: Host | None = None
         self.ip_ptr: Any = None
@@ -201,6 +202,13 @@ class NetDevice:
     # -- transmit queue control (include/linux/netdevice.h) ----------------------------------------
     def netif_stop_queue(self) -> None:
         self.queue_stopped = True
+
+    def netif_stop_queue_until(self, when: int) -> None:
+        """Stop the queue until ``when`` (ns), the driver's transmit-complete interrupt taken
+        lazily: only a packet that reaches the qdisc before then schedules it (``netif_tx_due``),
+        so a link that is mostly idle costs no event per frame."""
+        self.queue_stopped = True
+        self.tx_wake_at = when
 
     def netif_wake_queue(self) -> None:
         """The driver has room again: let the qdisc run (``__netif_schedule``)."""
@@ -261,9 +269,12 @@ def dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
 
 
 def qdisc_run(q: Qdisc) -> None:
-    """``__qdisc_run``: feed the driver until the queue is empty or the driver is busy."""
+    """``__qdisc_run``: feed the driver until the queue is empty or the driver is busy (and then
+    make sure the driver's wake-up is due, for a queue stopped with ``netif_stop_queue_until``)."""
     dev = q.dev
     queue = q.q
+    if queue and dev.tx_wake_at >= 0 and dev.queue_stopped:
+        netif_tx_due(dev)
     while queue and not dev.queue_stopped:
         skb = queue.popleft()
         rc = dev_hard_start_xmit(skb, dev)
@@ -273,6 +284,8 @@ def qdisc_run(q: Qdisc) -> None:
             break
         q.packets += 1
         q.bytes += skb.tail - skb.data
+    if queue and dev.tx_wake_at >= 0:
+        netif_tx_due(dev)
 
 
 def dev_queue_xmit(skb: SkBuff) -> int:
@@ -286,6 +299,19 @@ def dev_queue_xmit(skb: SkBuff) -> int:
             rc = __dev_queue_xmit(seg)
         return rc
     return __dev_queue_xmit(skb)
+
+
+def netif_tx_due(dev: NetDevice) -> None:
+    """A packet waits behind a queue stopped until ``tx_wake_at``: the driver is free again if
+    that time has come, else its transmit-complete interrupt (``netif_wake_queue``) is scheduled
+    for then."""
+    when = dev.tx_wake_at
+    dev.tx_wake_at = -1
+    world = dev.nd_net.world
+    if world.now >= when:
+        dev.queue_stopped = False
+    else:
+        world.call_at(when, dev.netif_wake_queue)
 
 
 def __dev_queue_xmit(skb: SkBuff) -> int:
@@ -369,8 +395,7 @@ def net_rx_action(host: Host) -> None:
     while rounds and budget > 0:
         rounds -= 1
         napi = poll_list.popleft()
-        work = napi.poll(napi, napi.weight)
-        budget -= work
+        budget -= napi.poll(napi, napi.weight)
         if napi.scheduled:
             # napi_poll: still busy; GRO's held packets go up now rather than wait a whole round.
             if napi.gro_list:
@@ -378,7 +403,7 @@ def net_rx_action(host: Host) -> None:
 
                 napi_gro_flush(napi)
             poll_list.append(napi)
-    if budget > 0:
+    if host.input_pkt_queue and budget > 0:
         process_backlog(host, budget)
     if host.input_pkt_queue or poll_list:
         host.net_rx_pending = True

@@ -365,7 +365,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     seq = sk.copied_seq
     target = size if flags & MSG_WAITALL else min(sk.sk_rcvlowat, size)
     target = max(target, 1)
-    out: list[bytes] = []
+    out: list[memoryview] = []
     copied = 0
     queue = sk.sk_receive_queue
     bad_buffer = msg is not None and None in msg.msg_iov
@@ -391,7 +391,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 break
             if not flags & MSG_TRUNC:
                 start = skb.data + offset
-                out.append(memoryview(skb.buf)[start:start + used].tobytes())  # one copy, to the user
+                out.append(memoryview(skb.buf)[start:start + used])  # copied to the user once, below
             seq = (seq + used) & SEQ_MASK
             copied += used
             if not peek:
@@ -446,7 +446,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
         return sock_error(sk)
     if sk.recvmsg_inq and msg is not None and msg.msg_control is not None:
         msg.msg_control.append((IPPROTO_TCP, TCP_CM_INQ, tcp_inq_hint(sk)))
-    return b"".join(out)
+    return b"".join(out)  # skb_copy_datagram_msg: the one copy to the user
 
 
 def tcp_inq_hint(sk: TcpSock) -> int:
