@@ -107,6 +107,34 @@ def test_serialisation_and_propagation_delay_and_the_interframe_gap():
     assert arrivals == [per_frame + msecs(2) + i * gap for i in range(5)]
 
 
+def test_the_queue_waits_for_the_line_only_when_a_frame_waits():
+    """The transmit-complete wake-up is an event only for a frame that finds the line busy: one
+    frame on an idle cable costs one event (its arrival); a second, sent while the first is on
+    the wire, leaves the moment the line is free (frame plus inter-frame gap); a third, sent
+    after that moment, leaves at once."""
+    world, a, b, _ = _two_hosts(rate="10mbit", delay="2ms")
+    cap = capture(b, "eth0")
+    dev = a.dev("eth0")
+    per_frame = wire_time(1518, 10_000_000)
+    gap = per_frame + bits_time(IFG_BITS, 10_000_000)
+
+    def send() -> None:
+        Pktgen(dev, b.dev("eth0").dev_addr, pkt_size=1514, count=1).start()
+
+    start = world.now
+    events = world.events_run
+    send()
+    world.run_for(msecs(5))
+    assert world.events_run - events == 1
+    world.call_at(start + msecs(10), send)
+    world.call_at(start + msecs(10) + per_frame // 2, send)
+    world.call_at(start + msecs(10) + 2 * gap + 1000, send)
+    world.run_for(msecs(20))
+    arrivals = [t - start for t, f, _ in cap.frames if f[12:14] == b"\x88\xb5"]
+    t0 = msecs(10) + per_frame + msecs(2)
+    assert arrivals == [per_frame + msecs(2), t0, t0 + gap, t0 + 2 * gap + 1000]
+
+
 @pytest.mark.parametrize(("what", "p"), [("loss", 0.2), ("duplicate", 0.1), ("reorder", 0.25)])
 def test_seeded_impairments(what, p):
     def once() -> tuple[int, int, list[int]]:
