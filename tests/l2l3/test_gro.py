@@ -9,6 +9,8 @@ import random
 import struct
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from netlab import capture, run, tshark_problems, two_routers
 
 from tuxnet.drivers.net.ether import ether_fcs, ether_rx
@@ -194,3 +196,29 @@ def test_ethtool_errors():
     with pytest.raises(EthtoolError, match="Could not change any device features"):
         ethtool(a, "-K eth0 tso on")
     assert run(world, a, ethtool_main, ["-C", "eth0", "tx-usecs", "8"]) == 1
+
+
+# -- odd frames through GRO: never raise, never merge what does not continue a train -------------
+
+_FUZZ_WORLD, _FUZZ_A, _FUZZ_B = _pair()
+ethtool(_FUZZ_B, "-C eth0 rx-usecs 50")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 60), st.binary(max_size=8)), min_size=1, max_size=6))
+def test_damaged_trains_never_raise(edits):
+    """A train of full-sized segments, some damaged (a byte of the IP or TCP header replaced, the
+    frame cut short, or bytes appended), all in one interrupt: the stack drops and counts what it
+    must and never raises."""
+    dev = _FUZZ_B.devices["eth0"]
+    for i, (kind, pos, data) in enumerate(edits):
+        frame = bytearray(_frame(_FUZZ_B, 5000 + i * MSS, bytes([i]) * MSS, ip_id=i)[:-4])
+        if kind == 0 and data:
+            frame[14 + pos] = data[0]                      # a header byte (IP or TCP)
+        elif kind == 1:
+            frame = frame[:14 + pos]                       # cut short
+        elif kind == 2:
+            frame += data                                  # trailing bytes
+        ether_rx(dev, bytes(frame) + ether_fcs(frame))
+    _FUZZ_WORLD.run_for(msecs(1))
+    assert not dev.napi.gro_list
