@@ -4,8 +4,6 @@ TCP packet before the stack sees them; without moderation each frame interrupts 
 
 from __future__ import annotations
 
-import hashlib
-import random
 import struct
 
 import pytest
@@ -13,15 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netlab import capture, run, tshark_problems, two_routers
 
+from conftest import bulk_transfer
 from tuxnet.drivers.net.ether import ether_fcs, ether_rx
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic
 from tuxnet.net.core.utils import in_aton
-from tuxnet.net.socket import AF_INET, SOCK_STREAM
-from tuxnet.user import libc
 from tuxnet.user.ethtool import EthtoolError, ethtool, ethtool_main
-from tuxnet.world import World, msecs, secs
+from tuxnet.world import World, msecs
 
-PORT = 5201
 MSS = 1448
 
 
@@ -31,35 +27,6 @@ def _pair(rate: str = "10gbit") -> tuple[World, object, object]:
     world.connect(a, b, rate=rate, delay="10us", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
     world.run_for(msecs(1))
     return world, a, b
-
-
-def _transfer(world: World, a: object, b: object, size: int, daddr: str = "10.0.0.2") -> None:
-    """``size`` random bytes a → b; asserts they arrive whole."""
-    payload = random.Random(size).randbytes(size)
-    got: list[str] = []
-
-    def reader() -> None:
-        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.bind(lfd, ("0.0.0.0", PORT))
-        libc.listen(lfd, 1)
-        fd, _ = libc.accept(lfd)
-        h = hashlib.sha256()
-        while data := libc.recv(fd, 1 << 20):
-            h.update(data)
-        got.append(h.hexdigest())
-        libc.close(fd)
-
-    def writer() -> None:
-        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.connect(fd, (daddr, PORT))
-        libc.send(fd, payload)
-        libc.close(fd)
-
-    r = b.spawn(reader)
-    world.run_for(msecs(1))
-    w = a.spawn(writer)
-    world.run_until(lambda: not r.alive and not w.alive, timeout=secs(60))
-    assert got == [hashlib.sha256(payload).hexdigest()]
 
 
 def _tcp_lengths(cap: object, src: str) -> list[int]:
@@ -79,7 +46,7 @@ def test_moderated_interrupts_merge_segments_into_large_packets(tmp_path, tshark
     world, a, b = _pair()
     assert run(world, b, ethtool_main, ["-C", "eth0", "rx-usecs", "50"]) == 0
     cap = capture(b, "eth0", tmp_path / "gro.pcap", promisc=False)
-    _transfer(world, a, b, 4_000_000)
+    bulk_transfer(world, a, b, 4_000_000)
     cap.close()
     lengths = [n for n in _tcp_lengths(cap, "10.0.0.1") if n]
     # 50 us at 10 Gb/s brings ~40 frames per interrupt: the stack sees packets of many segments.
@@ -101,7 +68,7 @@ def test_without_moderation_each_frame_goes_up_alone():
     world, a, b = _pair()
     assert "rx-usecs: 0\nrx-frames: 0\n" in ethtool(b, "-c eth0")
     cap = capture(b, "eth0", promisc=False)
-    _transfer(world, a, b, 1_000_000)
+    bulk_transfer(world, a, b, 1_000_000)
     assert max(_tcp_lengths(cap, "10.0.0.1")) == MSS
 
 
@@ -111,7 +78,7 @@ def test_gro_off_takes_frames_in_batches_but_does_not_merge():
     ethtool(b, "-K eth0 gro off")
     assert "generic-receive-offload: off\n" in ethtool(b, "-k eth0")
     cap = capture(b, "eth0", promisc=False)
-    _transfer(world, a, b, 1_000_000)
+    bulk_transfer(world, a, b, 1_000_000)
     assert max(_tcp_lengths(cap, "10.0.0.1")) == MSS
 
 
@@ -120,7 +87,7 @@ def test_rx_frames_bounds_a_batch():
     world, a, b = _pair()
     ethtool(b, "-C eth0 rx-usecs 1000 rx-frames 4")
     cap = capture(b, "eth0", promisc=False)
-    _transfer(world, a, b, 1_000_000)
+    bulk_transfer(world, a, b, 1_000_000)
     lengths = _tcp_lengths(cap, "10.0.0.1")
     assert max(lengths) == 4 * MSS
 
@@ -164,7 +131,7 @@ def test_ring_overflow_is_counted_and_tcp_recovers():
     rest are counted in rx_missed_errors and TCP retransmits them."""
     world, a, b = _pair()
     ethtool(b, "-C eth0 rx-usecs 5000")
-    _transfer(world, a, b, 2_000_000)
+    bulk_transfer(world, a, b, 2_000_000)
     assert b.devices["eth0"].stats.rx_missed_errors > 0
     assert a.mib.Tcp["RetransSegs"] > 0
 
@@ -177,7 +144,7 @@ def test_a_router_forwards_merged_packets_as_segments(tmp_path, tshark):
         ethtool(n["r1"], f"-C {dev} rx-usecs 200")
     seen = capture(n["r1"], "eth0", promisc=False)
     out = capture(n["b"], "eth0", tmp_path / "b.pcap", promisc=False)
-    _transfer(world, n["a"], n["b"], 500_000, daddr="10.0.3.2")
+    bulk_transfer(world, n["a"], n["b"], 500_000, daddr="10.0.3.2")
     out.close()
     assert max(_tcp_lengths(seen, "10.0.1.1")) > MSS
     assert max(_tcp_lengths(out, "10.0.1.1")) == MSS

@@ -3,8 +3,6 @@ segments a host put on its wire."""
 
 from __future__ import annotations
 
-import hashlib
-import random
 import struct
 from typing import Any, NamedTuple
 
@@ -45,41 +43,6 @@ def pair(seed: int = 1, **link: Any) -> tuple[World, Any, Any, Any]:
     link.setdefault("delay", "10ms")
     cable = world.connect(a, b, a_addr=f"{A_ADDR}/24", b_addr=f"{B_ADDR}/24", **link)
     return world, a, b, cable
-
-
-def bulk_transfer(world: World, a: Any, b: Any, size: int, port: int = 5001, reader_pause: float = 0.0,
-                  timeout_s: int = 600) -> dict[str, Any]:
-    """``size`` random bytes from a to b (10.0.0.2:``port``), the reader starting after
-    ``reader_pause`` seconds; asserts they arrive whole and returns what the reader saw."""
-    payload = random.Random(size).randbytes(size)
-    seen: dict[str, Any] = {}
-
-    def reader() -> None:
-        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.bind(lfd, (B_ADDR, port))
-        libc.listen(lfd, 1)
-        fd, _ = libc.accept(lfd)
-        if reader_pause:
-            libc.sleep(reader_pause)
-        h, n = hashlib.sha256(), 0
-        while data := libc.recv(fd, 1 << 16):
-            h.update(data)
-            n += len(data)
-        seen["bytes"], seen["sha256"] = n, h.hexdigest()
-        libc.close(fd)
-
-    def writer() -> None:
-        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.connect(fd, (B_ADDR, port))
-        libc.send(fd, payload)
-        libc.close(fd)
-
-    r = b.spawn(reader)
-    world.run_for(1_000_000)
-    w = a.spawn(writer)
-    world.run_until(lambda: not r.alive and not w.alive, timeout=timeout_s * 10**9)
-    assert seen.get("bytes") == size and seen["sha256"] == hashlib.sha256(payload).hexdigest(), seen
-    return seen
 
 
 def lo_host(seed: int = 1) -> tuple[World, Any]:

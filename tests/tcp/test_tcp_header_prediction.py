@@ -5,7 +5,9 @@ without losing a byte."""
 
 from __future__ import annotations
 
-from tcpnet import bulk_transfer, pair
+from tcpnet import pair
+
+from conftest import bulk_transfer
 
 
 def test_bulk_data_and_its_acks_take_the_fast_path():

@@ -4,8 +4,9 @@ crosses the wrap in the middle of a transfer carries on as if nothing happened."
 from __future__ import annotations
 
 import pytest
-from tcpnet import bulk_transfer, pair
+from tcpnet import pair
 
+from conftest import bulk_transfer
 from tuxnet.net.ipv4 import tcp_ipv4
 
 
