@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import random
 import shutil
-from typing import Any
 
 import pytest
 
-from tuxnet.net.socket import AF_INET, SOCK_STREAM
-from tuxnet.user import libc
 from tuxnet.world import World
 
 
@@ -42,37 +37,3 @@ def run_program(world, host, fn, *args, until=None, **kwargs):
     assert not proc.alive, f"{proc} did not finish"
     return proc.result
 
-
-def bulk_transfer(world: World, a: Any, b: Any, size: int, daddr: str = "10.0.0.2", port: int = 5001,
-                  reader_pause: float = 0.0, timeout_s: int = 600) -> dict[str, Any]:
-    """``size`` random bytes from a to b (``daddr``:``port``), the reader starting after
-    ``reader_pause`` seconds; asserts they arrive whole and returns what the reader saw."""
-    payload = random.Random(size).randbytes(size)
-    seen: dict[str, Any] = {}
-
-    def reader() -> None:
-        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.bind(lfd, (daddr, port))
-        libc.listen(lfd, 1)
-        fd, _ = libc.accept(lfd)
-        if reader_pause:
-            libc.sleep(reader_pause)
-        h, n = hashlib.sha256(), 0
-        while data := libc.recv(fd, 1 << 16):
-            h.update(data)
-            n += len(data)
-        seen["bytes"], seen["sha256"] = n, h.hexdigest()
-        libc.close(fd)
-
-    def writer() -> None:
-        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.connect(fd, (daddr, port))
-        libc.send(fd, payload)
-        libc.close(fd)
-
-    r = b.spawn(reader)
-    world.run_for(1_000_000)
-    w = a.spawn(writer)
-    world.run_until(lambda: not r.alive and not w.alive, timeout=timeout_s * 10**9)
-    assert seen.get("bytes") == size and seen["sha256"] == hashlib.sha256(payload).hexdigest(), seen
-    return seen

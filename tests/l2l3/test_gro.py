@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netlab import capture, run, tshark_problems, two_routers
 
-from conftest import bulk_transfer
+from bulk import bulk_transfer
 from tuxnet.drivers.net.ether import ether_fcs, ether_rx
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic
 from tuxnet.net.core.utils import in_aton

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tcpnet import pair
 
-from conftest import bulk_transfer
+from bulk import bulk_transfer
 
 
 def test_bulk_data_and_its_acks_take_the_fast_path():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from tcpnet import pair
 
-from conftest import bulk_transfer
+from bulk import bulk_transfer
 from tuxnet.net.ipv4 import tcp_ipv4
 
 

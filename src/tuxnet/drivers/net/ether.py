@@ -8,8 +8,8 @@ the frame padded to 60 octets (``eth_skb_pad``), followed by the 4-octet FCS (CR
 address as NIC hardware does, then puts the frame on its receive ring and interrupts, at once or,
 with interrupt moderation (``ethtool -C DEV rx-usecs N rx-frames M``), ``rx-usecs`` after the
 first frame that waits or as soon as ``rx-frames`` wait.  The interrupt schedules the device's NAPI
-poll, which strips each frame's FCS and hands it up with ``eth_type_trans`` and
-``napi_gro_receive``: frames that one interrupt brings in together are merged by GRO.  Serialisation
+poll, which strips each frame's FCS and hands it to GRO (``napi_gro_frags``): frames that one
+interrupt brings in together are merged, and what goes up goes through ``eth_type_trans``.  Serialisation
 time counts the preamble and start-of-frame delimiter (8 octets); the inter-frame gap is 96 bit
 times (IEEE 802.3 clause 4.4.2).
 """
@@ -34,7 +34,7 @@ from tuxnet.net.core.dev import (
     netif_napi_add,
     netif_receive_skb,
 )
-from tuxnet.net.core.gro import napi_gro_receive
+from tuxnet.net.core.gro import napi_gro_frags
 from tuxnet.net.core.skbuff import SkBuff, skb_from_frame
 from tuxnet.net.ethernet.eth import ETH_FCS_LEN, ETH_HLEN, ETH_ZLEN, EthHeaderOps, eth_type_trans
 from tuxnet.world import NSEC_PER_SEC
@@ -189,19 +189,20 @@ def ether_interrupt(dev: NetDevice) -> None:
 
 
 def ether_poll(napi: NapiStruct, budget: int) -> int:
-    """The driver's NAPI poll: up to ``budget`` frames off the ring, each without its FCS through
-    ``eth_type_trans`` to ``napi_gro_receive``; once the ring is empty, complete and unmask."""
+    """The driver's NAPI poll: up to ``budget`` frames off the ring, each without its FCS to
+    ``napi_gro_frags``; once the ring is empty, complete and unmask."""
     dev = napi.dev
     ring = dev.rx_ring
     frames = ring.frames
     work = 0
     while frames and work < budget:
-        skb = skb_from_frame(memoryview(frames.popleft())[:-ETH_FCS_LEN])
-        skb.protocol = eth_type_trans(skb, dev)
+        frame = memoryview(frames.popleft())[:-ETH_FCS_LEN]
         if frames or napi.gro_list:
-            napi_gro_receive(napi, skb)
+            napi_gro_frags(napi, frame)
         else:
             # The poll's last frame with nothing held: GRO would only send it up unchanged.
+            skb = skb_from_frame(frame)
+            skb.protocol = eth_type_trans(skb, dev)
             netif_receive_skb(skb)
         work += 1
     if work < budget and napi_complete_done(napi, work):

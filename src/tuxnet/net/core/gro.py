@@ -1,14 +1,16 @@
 """Generic receive offload (net/core/gro.c; ``inet_gro_receive`` in net/ipv4/af_inet.c,
 ``tcp4_gro_receive``/``tcp_gro_receive`` in net/ipv4/tcp_offload.c).
 
-A NAPI poll hands each frame to ``napi_gro_receive``.  A full-sized TCP segment over IPv4 is held
+A NAPI poll hands each frame to ``napi_gro_frags`` before any ``SkBuff`` is made for it (as
+drivers that pass page fragments do).  A full-sized TCP segment over IPv4 to our address is held
 on the poll's GRO list; the next segments of the same flow are appended to it while they continue
 it exactly (next sequence number, same ACK, window, flags and option bytes, consecutive IP IDs),
-so that the stack above sees one large packet with ``gso_size`` set, up to 64 KB.  A short segment,
-PSH, FIN or a changed header ends the train; anything else goes up as it is.  Held packets go up
-when the poll completes (``napi_complete_done`` → ``napi_gro_flush``).  GRO validates the TCP
-checksum of every segment it looks at, so the merged packet is CHECKSUM_UNNECESSARY; a segment
-with a bad checksum is not merged and goes up for ``tcp_v4_rcv`` to count.
+so that the stack above sees one large packet with ``gso_size`` set, up to 64 KB; its payload is
+copied once, from the frames into that packet.  A short segment, PSH, FIN or a changed header ends
+the train; anything else goes up as it is.  Held packets go up when the poll completes
+(``napi_complete_done`` → ``napi_gro_flush``).  GRO validates the TCP checksum of every segment it
+looks at, so what it sends up is CHECKSUM_UNNECESSARY; a segment with a bad checksum is not
+merged and goes up for ``tcp_v4_rcv`` to count.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from typing import TYPE_CHECKING
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.dev import NETIF_F_GRO, netif_receive_skb
-from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_UNNECESSARY, SkBuff
+from tuxnet.net.core.skbuff import CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame
+from tuxnet.net.ethernet.eth import ETH_HLEN, eth_type_trans
 
 if TYPE_CHECKING:
     from tuxnet.net.core.dev import NapiStruct
 
-ETH_P_IP = 0x0800
 IPPROTO_TCP = 6
 IP_DF = 0x4000
 MAX_GRO_SKBS = 8  # packets held per NAPI instance (a GRO hash bucket's limit)
@@ -38,7 +40,7 @@ TCP_FLAG_CWR = 0x80
 TCP_FLUSH_FLAGS = TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN
 
 _u16 = struct.Struct("!H")
-_u32 = struct.Struct("!I")
+_u32x2 = struct.Struct("!II")
 _iphdr = struct.Struct("!BBHHHBBHII")   # version/ihl, tos, tot_len, id, frag_off, ttl, protocol, check, addrs
 _tcphdr = struct.Struct("!HHIIHH")      # ports, seq, ack_seq, data offset and flags, window
 # The header word bits that may differ along a train (tcp_gro_receive): CWR (only on the first),
@@ -47,20 +49,22 @@ TCP_WORD_MASK = ~(TCP_FLAG_CWR | TCP_FLAG_FIN | TCP_FLAG_PSH) & 0xFFFF
 
 
 class NapiGroCb:
-    """``NAPI_GRO_CB(skb)``: what GRO keeps about a held packet: the flow, what the next segment
-    must look like, and the payloads merged so far."""
+    """``NAPI_GRO_CB``: a packet GRO holds: the first frame, what the next segment must look like,
+    and the payloads merged so far (views of the frames, as Linux chains their pages)."""
 
-    __slots__ = ("key", "count", "next_seq", "ack_seq", "hdr", "payloads", "size", "next_id", "flags",
-                 "tos_ttl", "word", "window", "opts")
+    __slots__ = ("frame", "key", "count", "next_seq", "ack_seq", "hdr", "payloads", "size", "gso_size",
+                 "next_id", "flags", "tos_ttl", "word", "window", "opts")
 
-    def __init__(self, key: tuple[int, int, int, int], hdr: bytes, payload: memoryview, next_seq: int,
-                 ack_seq: int, next_id: int, flags: int, tos_ttl: tuple[int, int], word: int, window: int) -> None:
+    def __init__(self, frame: memoryview, key: tuple[int, int, int, int], hdr: bytes, payload: memoryview,
+                 next_seq: int, ack_seq: int, next_id: int, flags: int, tos_ttl: tuple[int, int], word: int,
+                 window: int) -> None:
+        self.frame = frame
         self.key = key
         self.hdr = hdr                  # the IPv4 and TCP headers (options included) of the first
         self.opts = hdr[40:]
         self.payloads = [payload]
         self.count = 1
-        self.size = len(payload)
+        self.size = self.gso_size = len(payload)
         self.next_seq = next_seq
         self.ack_seq = ack_seq
         self.next_id = next_id
@@ -70,25 +74,30 @@ class NapiGroCb:
         self.window = window
 
 
-def napi_gro_receive(napi: NapiStruct, skb: SkBuff) -> None:
-    """``napi_gro_receive``: merge, hold, or pass the packet up (``dev_gro_receive``)."""
-    if not skb.dev.features & NETIF_F_GRO or skb.protocol != ETH_P_IP or not inet_gro_receive(napi, skb):
+def napi_gro_frags(napi: NapiStruct, frame: memoryview) -> None:
+    """``napi_gro_frags``: GRO over a frame (without its FCS) still in the driver's receive
+    buffer: a TCP segment over IPv4 to our address is merged or held, and an ``SkBuff`` is made
+    only for what goes up (``eth_type_trans``, ``netif_receive_skb``)."""
+    dev = napi.dev
+    if not (dev.features & NETIF_F_GRO and frame[12:14] == b"\x08\x00" and frame[:6] == dev.dev_addr
+            and inet_gro_receive(napi, frame)):
+        skb = skb_from_frame(frame)
+        skb.protocol = eth_type_trans(skb, dev)
         netif_receive_skb(skb)
 
 
-def inet_gro_receive(napi: NapiStruct, skb: SkBuff) -> bool:
-    """``inet_gro_receive`` + ``tcp4_gro_receive``: True when GRO took the packet (merged or held);
+def inet_gro_receive(napi: NapiStruct, frame: memoryview) -> bool:
+    """``inet_gro_receive`` + ``tcp4_gro_receive``: True when GRO took the frame (merged or held);
     False sends it up as it is, after any held packet of its flow."""
-    buf = skb.buf
-    nh = skb.data
-    if skb.tail - nh < 40:
+    nh = ETH_HLEN
+    if len(frame) < nh + 40:
         return False
-    vihl, tos, tot_len, ip_id, frag, ttl, proto, _, saddr, daddr = _iphdr.unpack_from(buf, nh)
-    if (vihl != 0x45 or proto != IPPROTO_TCP or tot_len > skb.tail - nh or frag & ~IP_DF
-            or int.from_bytes(buf[nh:nh + 20], "big") % 0xFFFF):
+    vihl, tos, tot_len, ip_id, frag, ttl, proto, _, saddr, daddr = _iphdr.unpack_from(frame, nh)
+    if (vihl != 0x45 or proto != IPPROTO_TCP or tot_len > len(frame) - nh or frag & ~IP_DF
+            or int.from_bytes(frame[nh:nh + 20], "big") % 0xFFFF):
         return False  # options, a fragment, a short or damaged header: ip_rcv decides
     th = nh + 20
-    sport, dport, seq, ack_seq, offflags, window = _tcphdr.unpack_from(buf, th)
+    sport, dport, seq, ack_seq, offflags, window = _tcphdr.unpack_from(frame, th)
     doff = (offflags >> 12) << 2
     plen = tot_len - 20 - doff
     if doff < 20 or plen < 0:
@@ -97,33 +106,30 @@ def inet_gro_receive(napi: NapiStruct, skb: SkBuff) -> bool:
     gro_list = napi.gro_list
     p = None
     for held in gro_list:
-        if held.cb.key == key:
+        if held.key == key:
             p = held
             break
-    # skb_gro_checksum_validate: the receive path will not look at the checksum again.
-    if skb.ip_summed == CHECKSUM_NONE:
-        pseudo = csum_tcpudp_nofold(saddr, daddr, tot_len - 20, IPPROTO_TCP)
-        if csum_partial(memoryview(buf)[th:nh + tot_len], pseudo) != 0xFFFF:
-            if p is not None:
-                napi_gro_complete(napi, p)
-            return False
-        skb.ip_summed = CHECKSUM_UNNECESSARY
+    # skb_gro_checksum_validate: what goes up is CHECKSUM_UNNECESSARY; a bad one goes up alone.
+    pseudo = csum_tcpudp_nofold(saddr, daddr, tot_len - 20, IPPROTO_TCP)
+    if csum_partial(frame[th:nh + tot_len], pseudo) != 0xFFFF:
+        if p is not None:
+            napi_gro_complete(napi, p)
+        return False
     flags = offflags & 0xFF
     if p is not None:
-        cb = p.cb
         # tcp_gro_receive's flush tests: the train goes on only with the same TOS, TTL, header
         # word (data offset, flags bar CWR/FIN/PSH), window, ACK and options, the next sequence
         # number and IP ID, no CWR, and a segment no longer than the first.
-        if (plen and seq == cb.next_seq and ack_seq == cb.ack_seq and offflags & TCP_WORD_MASK == cb.word
-                and not flags & TCP_FLAG_CWR and window == cb.window and plen <= p.gso_size
-                and cb.size + plen + 20 + doff < GRO_LEGACY_MAX_SIZE and (tos, ttl) == cb.tos_ttl
-                and (frag & IP_DF or ip_id == cb.next_id) and (doff == 20 or buf[th + 20:th + doff] == cb.opts)):
-            cb.payloads.append(memoryview(buf)[th + doff:nh + tot_len])
-            cb.count += 1
-            cb.size += plen
-            cb.next_seq = (seq + plen) & 0xFFFFFFFF
-            cb.next_id = (ip_id + 1) & 0xFFFF
-            cb.flags |= flags & (TCP_FLAG_FIN | TCP_FLAG_PSH)
+        if (plen and seq == p.next_seq and ack_seq == p.ack_seq and offflags & TCP_WORD_MASK == p.word
+                and not flags & TCP_FLAG_CWR and window == p.window and plen <= p.gso_size
+                and p.size + plen + 20 + doff < GRO_LEGACY_MAX_SIZE and (tos, ttl) == p.tos_ttl
+                and (frag & IP_DF or ip_id == p.next_id) and (doff == 20 or frame[th + 20:th + doff] == p.opts)):
+            p.payloads.append(frame[th + doff:nh + tot_len])
+            p.count += 1
+            p.size += plen
+            p.next_seq = (seq + plen) & 0xFFFFFFFF
+            p.next_id = (ip_id + 1) & 0xFFFF
+            p.flags |= flags & (TCP_FLAG_FIN | TCP_FLAG_PSH)
             if plen < p.gso_size or flags & TCP_FLUSH_FLAGS:
                 napi_gro_complete(napi, p)
             return True
@@ -132,39 +138,34 @@ def inet_gro_receive(napi: NapiStruct, skb: SkBuff) -> bool:
         return False
     if len(gro_list) >= MAX_GRO_SKBS:
         napi_gro_complete(napi, gro_list[0])
-    skb.cb = NapiGroCb(key, bytes(buf[nh:th + doff]), memoryview(buf)[th + doff:nh + tot_len],
-                       (seq + plen) & 0xFFFFFFFF, ack_seq, (ip_id + 1) & 0xFFFF, flags, (tos, ttl),
-                       offflags & TCP_WORD_MASK, window)
-    skb.gso_size = plen
-    gro_list.append(skb)
+    gro_list.append(NapiGroCb(frame, key, bytes(frame[nh:th + doff]), frame[th + doff:nh + tot_len],
+                              (seq + plen) & 0xFFFFFFFF, ack_seq, (ip_id + 1) & 0xFFFF, flags, (tos, ttl),
+                              offflags & TCP_WORD_MASK, window))
     return True
 
 
-def napi_gro_complete(napi: NapiStruct, p: SkBuff) -> None:
+def napi_gro_complete(napi: NapiStruct, p: NapiGroCb) -> None:
     """``napi_gro_complete`` → ``inet_gro_complete``/``tcp4_gro_complete``: one packet of all the
     segments held, headers fixed up (IP length and checksum, PSH/FIN of the last), sent up."""
     napi.gro_list.remove(p)
-    cb: NapiGroCb = p.cb
-    p.cb = None
-    if cb.count == 1:
-        p.gso_size = 0
-        netif_receive_skb(p)
+    dev = napi.dev
+    if p.count == 1:
+        skb = skb_from_frame(p.frame)
+        skb.protocol = eth_type_trans(skb, dev)
+        skb.ip_summed = CHECKSUM_UNNECESSARY
+        netif_receive_skb(skb)
         return
-    hdr = cb.hdr
-    hlen = len(hdr)
-    mac = p.data - p.mac_header
-    b = bytearray(p.buf[p.mac_header:p.data])
-    b += hdr
-    b += b"".join(cb.payloads)
-    nh = mac
+    nh = ETH_HLEN
     th = nh + 20
-    tot_len = hlen + cb.size
+    b = bytearray(p.frame[:nh])
+    b += p.hdr
+    b += b"".join(p.payloads)
+    tot_len = len(p.hdr) + p.size
     _u16.pack_into(b, nh + 2, tot_len)
     b[nh + 10] = b[nh + 11] = 0
     _u16.pack_into(b, nh + 10, ~(int.from_bytes(b[nh:th], "big") % 0xFFFF or 0xFFFF) & 0xFFFF)
-    b[th + 13] |= cb.flags & (TCP_FLAG_FIN | TCP_FLAG_PSH)
-    dev = p.dev
-    saddr, daddr = _u32.unpack_from(b, nh + 12)[0], _u32.unpack_from(b, nh + 16)[0]
+    b[th + 13] |= p.flags & (TCP_FLAG_FIN | TCP_FLAG_PSH)
+    saddr, daddr = _u32x2.unpack_from(b, nh + 12)
     pseudo = csum_tcpudp_nofold(saddr, daddr, tot_len - 20, IPPROTO_TCP)
     b[th + 16] = b[th + 17] = 0
     if dev.ptype_all or dev.nd_net.ptype_all:
@@ -173,22 +174,17 @@ def napi_gro_complete(napi: NapiStruct, p: SkBuff) -> None:
         _u16.pack_into(b, th + 16, csum_fold(csum_partial(memoryview(b)[th:], pseudo)))
     else:
         _u16.pack_into(b, th + 16, pseudo)
-    n = SkBuff(b, nh)
-    n.dev = dev
-    n.protocol = p.protocol
-    n.pkt_type = p.pkt_type
-    n.mac_header = 0
-    n.mac_len = mac
-    n.network_header = nh
-    n.transport_header = th
-    n.ip_summed = CHECKSUM_UNNECESSARY
-    n.gso_size = p.gso_size
-    n.tstamp = p.tstamp
+    skb = SkBuff(b)
+    skb.protocol = eth_type_trans(skb, dev)
+    skb.network_header = nh
+    skb.transport_header = th
+    skb.ip_summed = CHECKSUM_UNNECESSARY
+    skb.gso_size = p.gso_size
     # The driver counted each frame it received; what goes up counts as one.
     stats = dev.stats
-    stats.rx_packets += cb.count - 1
-    stats.rx_bytes += (cb.count - 1) * (mac + hlen)
-    netif_receive_skb(n)
+    stats.rx_packets += p.count - 1
+    stats.rx_bytes += (p.count - 1) * (nh + len(p.hdr))
+    netif_receive_skb(skb)
 
 
 def napi_gro_flush(napi: NapiStruct) -> None:
