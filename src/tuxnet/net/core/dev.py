@@ -8,7 +8,7 @@ NET_RX; ``net_rx_action`` drains the backlog (softirq context) and ``__netif_rec
 delivers each packet to the taps, the device's ``rx_handler`` (the bridge) and the ``packet_type``
 handler for its ethertype (``ip_rcv``, ``arp_rcv``).  A NIC driver instead has a NAPI instance: its
 interrupt schedules it (``napi_schedule``), ``net_rx_action`` calls its poll, which takes frames off
-the receive ring through GRO (``napi_gro_receive``) to ``netif_receive_skb``.
+the receive ring through GRO (``napi_gro_frags``) to ``netif_receive_skb``.
 """
 
 from __future__ import annotations
