@@ -9,9 +9,9 @@ address as NIC hardware does, then puts the frame on its receive ring and interr
 with interrupt moderation (``ethtool -C DEV rx-usecs N rx-frames M``), ``rx-usecs`` after the
 first frame that waits or as soon as ``rx-frames`` wait.  The interrupt schedules the device's NAPI
 poll, which strips each frame's FCS and hands it to GRO (``napi_gro_frags``): frames that one
-interrupt brings in together are merged, and what goes up goes through ``eth_type_trans``.  Serialisation
-time counts the preamble and start-of-frame delimiter (8 octets); the inter-frame gap is 96 bit
-times (IEEE 802.3 clause 4.4.2).
+interrupt brings in together are merged, and what goes up goes through ``eth_type_trans``.
+Serialisation time counts the preamble and start-of-frame delimiter (8 octets); the inter-frame gap
+is 96 bit times (IEEE 802.3 clause 4.4.2).
 """
 
 from __future__ import annotations

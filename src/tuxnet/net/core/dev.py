@@ -23,6 +23,7 @@ from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_PARTIAL, PACKET_OUTGO
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
+    from tuxnet.net.core.gro import NapiGroCb
 
 # include/uapi/linux/if.h
 IFF_UP = 0x1
@@ -145,7 +146,7 @@ class NapiStruct:
         self.poll = poll
         self.weight = weight
         self.scheduled = False
-        self.gro_list: list[SkBuff] = []
+        self.gro_list: list[NapiGroCb] = []
 
 
 class NetDevice:
@@ -379,7 +380,7 @@ def napi_complete_done(napi: NapiStruct, work_done: int) -> bool:
     """``napi_complete_done``: the ring is empty; what GRO holds goes up and the driver may enable
     its interrupt again."""
     if napi.gro_list:
-        from tuxnet.net.core.gro import napi_gro_flush
+        from tuxnet.net.core.gro import napi_gro_flush  # (gro.py imports this module)
 
         napi_gro_flush(napi)
     napi.scheduled = False
