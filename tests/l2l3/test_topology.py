@@ -183,3 +183,33 @@ def test_python_api_builds_the_same_network():
         world.connect(a, sw, b_addr="10.0.9.9/24")
     with pytest.raises(ValueError, match="share its rate"):
         world.connect(b, hub, rate="1gbit")
+
+
+def test_ethtool_runs_from_a_topology_file(tmp_path):
+    path = tmp_path / "nic.toml"
+    path.write_text('''
+[[host]]
+name = "a"
+
+[[host]]
+name = "b"
+
+[[link]]
+a = "a"
+b = "b"
+a_addr = "10.0.0.1/24"
+b_addr = "10.0.0.2/24"
+
+[[run]]
+host = "b"
+cmd = "ethtool -C eth0 rx-usecs 50 rx-frames 8"
+
+[[run]]
+host = "b"
+cmd = "ethtool -c eth0"
+at = "1ms"
+''')
+    out = io.StringIO()
+    assert run_topology_file(str(path), out) == 0
+    expected = "== b ==\nCoalesce parameters for eth0:\nAdaptive RX: off  TX: n/a\n\nrx-usecs: 50\nrx-frames: 8\n"
+    assert expected in out.getvalue()
