@@ -64,32 +64,22 @@ def test_moderated_interrupts_merge_segments_into_large_packets(tmp_path, tshark
     assert tshark_problems(tshark, tmp_path / "gro.pcap") == []
 
 
-def test_without_moderation_each_frame_goes_up_alone():
+@pytest.mark.parametrize(("commands", "show", "shown", "largest"), [
+    ([], "-c eth0", "rx-usecs: 0\nrx-frames: 0\n", MSS),                       # each frame alone
+    (["-C eth0 rx-usecs 50", "-K eth0 gro off"], "-k eth0", "generic-receive-offload: off\n", MSS),
+    (["-C eth0 rx-usecs 1000 rx-frames 4"], "-c eth0", "rx-frames: 4\n", 4 * MSS),  # four per interrupt
+], ids=["no-moderation", "gro-off", "rx-frames-4"])
+def test_what_one_packet_may_hold(commands, show, shown, largest):
+    """Without moderation each frame goes up alone; with GRO off frames come in batches but are
+    not merged; with ``rx-frames 4`` the interrupt comes once four frames wait, so no packet
+    holds more."""
     world, a, b = _pair()
-    assert "rx-usecs: 0\nrx-frames: 0\n" in ethtool(b, "-c eth0")
+    for command in commands:
+        ethtool(b, command)
+    assert shown in ethtool(b, show)
     cap = capture(b, "eth0", promisc=False)
     bulk_transfer(world, a, b, 1_000_000)
-    assert max(_tcp_lengths(cap, "10.0.0.1")) == MSS
-
-
-def test_gro_off_takes_frames_in_batches_but_does_not_merge():
-    world, a, b = _pair()
-    ethtool(b, "-C eth0 rx-usecs 50")
-    ethtool(b, "-K eth0 gro off")
-    assert "generic-receive-offload: off\n" in ethtool(b, "-k eth0")
-    cap = capture(b, "eth0", promisc=False)
-    bulk_transfer(world, a, b, 1_000_000)
-    assert max(_tcp_lengths(cap, "10.0.0.1")) == MSS
-
-
-def test_rx_frames_bounds_a_batch():
-    """``rx-frames 4``: the interrupt comes once four frames wait, so no packet holds more."""
-    world, a, b = _pair()
-    ethtool(b, "-C eth0 rx-usecs 1000 rx-frames 4")
-    cap = capture(b, "eth0", promisc=False)
-    bulk_transfer(world, a, b, 1_000_000)
-    lengths = _tcp_lengths(cap, "10.0.0.1")
-    assert max(lengths) == 4 * MSS
+    assert max(_tcp_lengths(cap, "10.0.0.1")) == largest
 
 
 def _frame(b: object, seq: int, payload: bytes, bad_csum: bool = False, ip_id: int = 0) -> bytes:
