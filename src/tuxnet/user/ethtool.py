@@ -17,6 +17,7 @@ from tuxnet.net.ethtool import (
     FEATURE_ALIASES,
     FEATURE_NAMES,
     ethtool_get_coalesce,
+    ethtool_hw_features,
     ethtool_set_coalesce,
     ethtool_set_features,
 )
@@ -62,8 +63,9 @@ def _set_coalesce(host: Host, name: str, args: list[str]) -> str:
 def _show_features(host: Host, name: str) -> str:
     dev = _dev(host, name)
     lines = [f"Features for {name}:"]
+    switchable = ethtool_hw_features(dev)
     for feature, bit in FEATURE_NAMES.items():
-        fixed = "" if feature == "generic-receive-offload" and getattr(dev, "napi", None) else " [fixed]"
+        fixed = "" if bit & switchable else " [fixed]"
         lines.append(f"{feature}: {'on' if dev.features & bit else 'off'}{fixed}")
     lines.append("generic-segmentation-offload: on")
     return "\n".join(lines) + "\n"

@@ -28,6 +28,7 @@ from tuxnet.drivers.net.ether import (
     ether_wire_frame,
 )
 from tuxnet.net.core.dev import NETDEV_TX_OK, NetDevice, NetDeviceOps
+from tuxnet.net.core.skbuff import CHECKSUM_UNNECESSARY
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -89,9 +90,10 @@ class Cable:
         if dev.up:
             dev.netif_carrier_on()
 
-    def transmit(self, dev: NetDevice, wire: bytes) -> int:
+    def transmit(self, dev: NetDevice, wire: bytes, csum_ok: bool = False) -> int:
         """Put ``wire`` on the line from ``dev``; returns the serialisation time.  The far end
-        gets it (or not, or twice, or damaged) ``delay`` after its last bit left."""
+        gets it (or not, or twice, or damaged) ``delay`` after its last bit left; ``csum_ok``
+        travels with it (``ether_rx``)."""
         world = self.world
         t = -(-(PREAMBLE_LEN + len(wire)) * 8 * NSEC_PER_SEC // self.rate)  # wire_time, inline
         a, peer = self.ends  # the far end from dev
@@ -102,7 +104,7 @@ class Cable:
         if peer is None:
             return t
         if not (self.loss or self.duplicate or self.corrupt or self.reorder):
-            world.call_at(world.now + t + self.delay, ether_rx, peer, wire)
+            world.call_at(world.now + t + self.delay, ether_rx, peer, wire, csum_ok)
             return t
         rng = self.rng
         if self.loss and rng.random() < self.loss:
@@ -125,7 +127,7 @@ class Cable:
             if self.reorder and rng.random() < self.reorder:
                 stats.reordered += 1
                 at += self.reorder_delay
-            world.call_at(at, ether_rx, peer, data)
+            world.call_at(at, ether_rx, peer, data, csum_ok and data is wire)
         return t
 
 
@@ -137,7 +139,8 @@ def cable_xmit(skb: SkBuff, dev: NetDevice) -> int:
         dev.stats.tx_errors += 1
         return NETDEV_TX_OK
     wire = ether_wire_frame(skb)
-    t = cable.transmit(dev, wire)
+    # The stack completed or checked this frame's TCP/UDP checksum: the NIC vouches for it.
+    t = cable.transmit(dev, wire, skb.ip_summed == CHECKSUM_UNNECESSARY)
     ether_tx_done(dev, wire)
     # The line is busy for the frame and the inter-frame gap; the transmit-complete interrupt
     # that wakes the queue comes only if a packet waits for it.

@@ -10,6 +10,15 @@ with interrupt moderation (``ethtool -C DEV rx-usecs N rx-frames M``), ``rx-usec
 first frame that waits or as soon as ``rx-frames`` wait.  The interrupt schedules the device's NAPI
 poll, which strips each frame's FCS and hands it to GRO (``napi_gro_frags``): frames that one
 interrupt brings in together are merged, and what goes up goes through ``eth_type_trans``.
+
+Receive checksum offload (NETIF_F_RXCSUM, ``ethtool -K DEV rx on|off``, on by default as on real
+NICs): the NIC's checksum engine reports a TCP or UDP checksum it found right, and the stack then
+does not compute it again (CHECKSUM_UNNECESSARY).  The engine's answer depends on the bytes alone,
+so the model does not recompute what is known: a frame whose checksum the sending stack completed
+(``skb_checksum_help``, GSO) or found right, and whose FCS still checks, has it right; the
+sending driver says so with the frame (``csum_ok``).  Any other frame (from a hub, a raw socket, a
+tool that wrote its own checksum) goes up CHECKSUM_NONE and the stack checks it in software, which
+is what the stack does when a NIC reports a bad checksum.
 Serialisation time counts the preamble and start-of-frame delimiter (8 octets); the inter-frame gap
 is 96 bit times (IEEE 802.3 clause 4.4.2).
 """
@@ -26,6 +35,7 @@ from tuxnet.net.core.dev import (
     IFF_PROMISC,
     IFF_UP,
     NETIF_F_GRO,
+    NETIF_F_RXCSUM,
     NapiStruct,
     NetDevice,
     NetDeviceOps,
@@ -35,7 +45,7 @@ from tuxnet.net.core.dev import (
     netif_receive_skb,
 )
 from tuxnet.net.core.gro import napi_gro_frags
-from tuxnet.net.core.skbuff import SkBuff, skb_from_frame
+from tuxnet.net.core.skbuff import CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame
 from tuxnet.net.ethernet.eth import ETH_FCS_LEN, ETH_HLEN, ETH_ZLEN, EthHeaderOps, eth_type_trans
 from tuxnet.world import NSEC_PER_SEC
 
@@ -57,7 +67,7 @@ class RxRing:
     __slots__ = ("frames", "size", "rx_usecs", "rx_max_frames", "irq_enabled", "irq_timer")
 
     def __init__(self) -> None:
-        self.frames: deque[bytes] = deque()
+        self.frames: deque[tuple[bytes, bool]] = deque()  # (frame with FCS, csum_ok)
         self.size = RX_RING_SIZE
         self.rx_usecs = 0
         self.rx_max_frames = 0
@@ -77,7 +87,8 @@ def alloc_etherdev(world: World, name: str, ops: NetDeviceOps, mtu: int = 1500,
                    dev_addr: bytes | None = None) -> NetDevice:
     """``alloc_etherdev`` + ``ether_setup``: an Ethernet device with a fresh address."""
     dev = NetDevice(name, ops, mtu=mtu, dev_addr=dev_addr or eth_hw_addr_alloc(world),
-                    flags=IFF_BROADCAST | IFF_MULTICAST, header_ops=EthHeaderOps, features=NETIF_F_GRO)
+                    flags=IFF_BROADCAST | IFF_MULTICAST, header_ops=EthHeaderOps,
+                    features=NETIF_F_GRO | NETIF_F_RXCSUM)
     dev.min_mtu = ETH_MIN_MTU
     dev.max_mtu = ETH_MAX_MTU
     dev.rx_ring = RxRing()
@@ -134,10 +145,11 @@ def eth_rx_filter(dev: NetDevice, dest: bytes | bytearray) -> bool:
     return dest == dev.dev_addr
 
 
-def ether_rx(dev: NetDevice, wire: bytes) -> None:
+def ether_rx(dev: NetDevice, wire: bytes, csum_ok: bool = False) -> None:
     """A frame arrives from the wire: the NIC checks its FCS and length and filters on its
     address, puts it on the receive ring (counted in ``rx_missed_errors`` when the ring is full)
-    and interrupts as its moderation says."""
+    and interrupts as its moderation says.  ``csum_ok``: the sender vouches for its TCP/UDP
+    checksum (see the module's docstring)."""
     if not dev.flags & IFF_UP:
         return
     stats = dev.stats
@@ -166,7 +178,7 @@ def ether_rx(dev: NetDevice, wire: bytes) -> None:
     if len(frames) >= ring.size:
         stats.rx_missed_errors += 1
         return
-    frames.append(wire)
+    frames.append((wire, csum_ok))
     if ring.irq_enabled:
         if not ring.rx_usecs or (ring.rx_max_frames and len(frames) >= ring.rx_max_frames):
             ether_interrupt(dev)
@@ -190,19 +202,25 @@ def ether_interrupt(dev: NetDevice) -> None:
 
 def ether_poll(napi: NapiStruct, budget: int) -> int:
     """The driver's NAPI poll: up to ``budget`` frames off the ring, each without its FCS to
-    ``napi_gro_frags``; once the ring is empty, complete and unmask."""
+    ``napi_gro_frags``, with CHECKSUM_UNNECESSARY where the checksum engine found it right; once
+    the ring is empty, complete and unmask."""
     dev = napi.dev
     ring = dev.rx_ring
     frames = ring.frames
+    rxcsum = dev.features & NETIF_F_RXCSUM
     work = 0
     while frames and work < budget:
-        frame = memoryview(frames.popleft())[:-ETH_FCS_LEN]
+        wire, csum_ok = frames.popleft()
+        frame = memoryview(wire)[:-ETH_FCS_LEN]
+        csum_ok = csum_ok and rxcsum
         if frames or napi.gro_list:
-            napi_gro_frags(napi, frame)
+            napi_gro_frags(napi, frame, csum_ok)
         else:
             # The poll's last frame with nothing held: GRO would only send it up unchanged.
             skb = skb_from_frame(frame)
             skb.protocol = eth_type_trans(skb, dev)
+            if csum_ok:
+                skb.ip_summed = CHECKSUM_UNNECESSARY
             netif_receive_skb(skb)
         work += 1
     if work < budget and napi_complete_done(napi, work):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.gso import skb_gso_segment
-from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_PARTIAL, PACKET_OUTGOING, SkBuff
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, PACKET_OUTGOING, SkBuff
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -242,7 +242,9 @@ def dev_queue_xmit_nit(skb: SkBuff, dev: NetDevice) -> None:
 def skb_checksum_help(skb: SkBuff) -> None:
     """Complete a CHECKSUM_PARTIAL checksum in software (``skb_checksum_help``).
 
-    The field holds the folded pseudo-header sum, as ``tcp_v4_send_check`` leaves it."""
+    The field holds the folded pseudo-header sum, as ``tcp_v4_send_check`` leaves it.  Linux sets
+    CHECKSUM_NONE after; on output CHECKSUM_UNNECESSARY means the same (include/linux/skbuff.h),
+    and it also tells the driver that the checksum in the bytes is right (``ether_rx``)."""
     start = skb.csum_start
     off = start + skb.csum_offset
     buf = skb.buf
@@ -252,7 +254,7 @@ def skb_checksum_help(skb: SkBuff) -> None:
     if c == 0 and skb.csum_offset == UDP_CSUM_OFFSET:
         c = 0xFFFF  # RFC 768: a computed zero is sent as all ones
     buf[off:off + 2] = c.to_bytes(2, "big")
-    skb.ip_summed = CHECKSUM_NONE
+    skb.ip_summed = CHECKSUM_UNNECESSARY
 
 
 def validate_xmit_skb(skb: SkBuff, dev: NetDevice) -> SkBuff:

@@ -9,8 +9,9 @@ so that the stack above sees one large packet with ``gso_size`` set, up to 64 KB
 copied once, from the frames into that packet.  A short segment, PSH, FIN or a changed header ends
 the train; anything else goes up as it is.  Held packets go up when the poll completes
 (``napi_complete_done`` → ``napi_gro_flush``).  GRO validates the TCP checksum of every segment it
-looks at, so what it sends up is CHECKSUM_UNNECESSARY; a segment with a bad checksum is not
-merged and goes up for ``tcp_v4_rcv`` to count.
+looks at (unless the NIC's receive checksum offload did), so what it sends up is
+CHECKSUM_UNNECESSARY; a segment with a bad checksum is not merged and goes up for ``tcp_v4_rcv``
+to count.
 """
 
 from __future__ import annotations
@@ -74,19 +75,22 @@ class NapiGroCb:
         self.window = window
 
 
-def napi_gro_frags(napi: NapiStruct, frame: memoryview) -> None:
+def napi_gro_frags(napi: NapiStruct, frame: memoryview, csum_ok: bool = False) -> None:
     """``napi_gro_frags``: GRO over a frame (without its FCS) still in the driver's receive
     buffer: a TCP segment over IPv4 to our address is merged or held, and an ``SkBuff`` is made
-    only for what goes up (``eth_type_trans``, ``netif_receive_skb``)."""
+    only for what goes up (``eth_type_trans``, ``netif_receive_skb``).  ``csum_ok``: the NIC found
+    its checksum right (CHECKSUM_UNNECESSARY)."""
     dev = napi.dev
     if not (dev.features & NETIF_F_GRO and frame[12:14] == b"\x08\x00" and frame[:6] == dev.dev_addr
-            and inet_gro_receive(napi, frame)):
+            and inet_gro_receive(napi, frame, csum_ok)):
         skb = skb_from_frame(frame)
         skb.protocol = eth_type_trans(skb, dev)
+        if csum_ok:
+            skb.ip_summed = CHECKSUM_UNNECESSARY
         netif_receive_skb(skb)
 
 
-def inet_gro_receive(napi: NapiStruct, frame: memoryview) -> bool:
+def inet_gro_receive(napi: NapiStruct, frame: memoryview, csum_ok: bool = False) -> bool:
     """``inet_gro_receive`` + ``tcp4_gro_receive``: True when GRO took the frame (merged or held);
     False sends it up as it is, after any held packet of its flow."""
     nh = ETH_HLEN
@@ -110,8 +114,8 @@ def inet_gro_receive(napi: NapiStruct, frame: memoryview) -> bool:
             p = held
             break
     # skb_gro_checksum_validate: what goes up is CHECKSUM_UNNECESSARY; a bad one goes up alone.
-    pseudo = csum_tcpudp_nofold(saddr, daddr, tot_len - 20, IPPROTO_TCP)
-    if csum_partial(frame[th:nh + tot_len], pseudo) != 0xFFFF:
+    if not csum_ok and csum_partial(frame[th:nh + tot_len],
+                                    csum_tcpudp_nofold(saddr, daddr, tot_len - 20, IPPROTO_TCP)) != 0xFFFF:
         if p is not None:
             napi_gro_complete(napi, p)
         return False

@@ -6,7 +6,8 @@ can segment it itself (NETIF_F_TSO: a TAP with the virtio header) gets it whole;
 device ``skb_gso_segment`` cuts it into MSS-sized segments, each with its own IPv4 header (ID
 counting up, length and checksum fixed) and TCP header (sequence number moved on; FIN and PSH
 only on the last piece, CWR only on the first), with the TCP checksum completed for a device
-without checksum offload and left partial for one with it.
+without checksum offload (CHECKSUM_UNNECESSARY: the driver may vouch for it) and left partial for
+one with it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import struct
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff
 
 _u16 = struct.Struct("!H")
 _u32 = struct.Struct("!I")
@@ -73,6 +74,7 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
         if not hw_csum:
             b[n_th + 16] = b[n_th + 17] = 0
             pack16(b, n_th + 16, csum_fold(csum_partial(memoryview(b)[n_th:], pseudo)))
+            n.ip_summed = CHECKSUM_UNNECESSARY  # (on output: as CHECKSUM_NONE; skb_checksum_help)
         else:
             pack16(b, n_th + 16, pseudo)
             n.ip_summed = CHECKSUM_PARTIAL

@@ -17,8 +17,9 @@ FEATURE_NAMES = {
 }
 FEATURE_ALIASES = {"rx": "rx-checksumming", "tx": "tx-checksumming", "tso": "tcp-segmentation-offload",
                    "gro": "generic-receive-offload"}
-# The features a driver lets the user switch (hw_features); for an Ethernet NIC, GRO.
-USER_FEATURES = NETIF_F_GRO
+# The features a driver lets the user switch (hw_features); for an Ethernet NIC, receive checksum
+# offload and GRO.
+USER_FEATURES = NETIF_F_RXCSUM | NETIF_F_GRO
 
 
 def ethtool_get_coalesce(dev: NetDevice) -> dict[str, Any] | int:
@@ -44,11 +45,17 @@ def ethtool_set_coalesce(dev: NetDevice, rx_usecs: int | None = None, rx_frames:
     return 0
 
 
+def ethtool_hw_features(dev: NetDevice) -> int:
+    """``dev->hw_features``: the features the user may switch (a NIC with a NAPI poll has them)."""
+    return USER_FEATURES if getattr(dev, "napi", None) is not None else 0
+
+
 def ethtool_set_features(dev: NetDevice, wanted: dict[int, bool]) -> int:
     """``ETHTOOL_MSG_FEATURES_SET``: switch features on or off; -EOPNOTSUPP for one the device
     does not let the user change (``ethtool -K`` then says it could not)."""
+    switchable = ethtool_hw_features(dev)
     for bit, on in wanted.items():
-        if not bit & USER_FEATURES or getattr(dev, "napi", None) is None:
+        if not bit & switchable:
             if bool(dev.features & bit) != on:
                 return -EOPNOTSUPP
             continue
