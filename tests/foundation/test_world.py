@@ -233,25 +233,40 @@ def test_close_kills_every_process_and_frees_the_world():
     assert ref() is None
 
 
-def test_a_run_freezes_what_exists_and_gives_it_back():
-    """While a world runs, the objects that existed before (the topology) sit in the collector's
-    permanent generation, so full collections do not walk them; when the run returns they are
-    given back, and garbage made before the run is collected."""
+def test_a_big_world_freezes_what_exists_while_it_runs_and_gives_it_back():
+    """In a world of GC_FREEZE_HOSTS hosts or more, the objects that existed before a run sit in
+    the collector's permanent generation while it runs, so full collections do not walk them; when
+    the run returns they are given back, and garbage made before is collected.  Garbage an earlier
+    world left is collected before the first freeze, not frozen with it.  A small world leaves the
+    collector alone."""
     import gc
     import weakref
+
+    from tuxnet.world import GC_FREEZE_HOSTS, World
 
     class Node:
         pass
 
-    world, host = make_lo_host()
-    during: list[int] = []
-    host.spawn(lambda: during.append(gc.get_freeze_count()))
-    garbage = Node()
-    garbage.cycle = garbage
-    ref = weakref.ref(garbage)
-    del garbage
-    world.run_for(msecs(1))
-    assert during and during[0] > 0
+    def garbage() -> weakref.ref:
+        node = Node()
+        node.cycle = node
+        return weakref.ref(node)
+
+    def frozen_during_run(world: World, host: object) -> int:
+        during: list[int] = []
+        host.spawn(lambda: during.append(gc.get_freeze_count()))
+        world.run_for(msecs(1))
+        return during[0]
+
+    small, host = make_lo_host()
+    assert frozen_during_run(small, host) == 0
+
+    left = garbage()
+    world = World()
+    hosts = [world.add_host(f"h{i}") for i in range(GC_FREEZE_HOSTS)]
+    assert gc.get_freeze_count() > 0 and left() is None
+    made = garbage()
+    assert frozen_during_run(world, hosts[0]) > 0
     assert gc.get_freeze_count() == 0
     gc.collect()
-    assert ref() is None
+    assert made() is None

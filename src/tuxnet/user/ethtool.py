@@ -1,5 +1,5 @@
 """The ``ethtool`` command, for tuxnet hosts: ``-c``/``-C`` (interrupt moderation: ``rx-usecs``,
-``rx-frames``) and ``-k``/``-K`` (offload features; ``gro`` can be switched), printing what
+``rx-frames``) and ``-k``/``-K`` (offload features; ``rx`` and ``gro`` can be switched), printing what
 ethtool prints.
 
 ``ethtool(host, "-C eth0 rx-usecs 50")`` runs a command from Python and returns its output;
