@@ -227,8 +227,7 @@ class World:
         what is queued and stop watching device descriptors (their drivers close them).  A process
         asleep in its greenlet holds its host and world in a cycle the garbage collector cannot see
         through, so a world left with live processes (a server that never returns) is kept in
-        memory until it is closed.  A big world (``_gc_freeze``) is collected at once."""
-        global _frozen
+        memory until it is closed."""
         self.loop_greenlet = greenlet.getcurrent()
         for host in list(self.hosts.values()):
             for proc in list(host.processes.values()):
@@ -237,11 +236,6 @@ class World:
         if self._selector is not None:
             self._selector.close()
             self._selector = None
-        if self._gc_frozen and not _runs_active:
-            if _frozen:
-                gc.unfreeze()
-                _frozen = False
-            gc.collect()
 
     # -- the loop --------------------------------------------------------------------------------
     def stop(self) -> None:
