@@ -270,3 +270,39 @@ def test_a_big_world_freezes_what_exists_while_it_runs_and_gives_it_back():
     assert gc.get_freeze_count() == 0
     gc.collect()
     assert made() is None
+
+
+def test_a_big_world_run_in_steps_does_not_keep_old_garbage(monkeypatch):
+    """Garbage a run of a big world leaves is frozen with everything else when the next run
+    starts; after GC_COLLECT_EVENTS events the next run collects in full before it freezes, so a
+    world stepped run after run frees it."""
+    import gc
+    import weakref
+
+    import tuxnet.world
+    from tuxnet.world import GC_FREEZE_HOSTS, World
+
+    class Node:
+        pass
+
+    monkeypatch.setattr(tuxnet.world, "GC_COLLECT_EVENTS", 50)
+    world = World()
+    hosts = [world.add_host(f"h{i}") for i in range(GC_FREEZE_HOSTS)]
+    refs: list[weakref.ref] = []
+
+    def make_garbage() -> None:
+        node = Node()
+        node.cycle = node
+        refs.append(weakref.ref(node))
+        del node
+        for _ in range(60):
+            libc.sleep(0.001)  # events
+
+    hosts[0].spawn(make_garbage)
+    world.run_for(msecs(100))
+    assert refs and refs[0]() is not None, "a cycle: only a full collection frees it"
+    alive_during_next_run: list[bool] = []
+    hosts[1].spawn(lambda: alive_during_next_run.append(refs[0]() is not None))
+    world.run_for(msecs(1))
+    assert alive_during_next_run == [False]
+    gc.collect()
