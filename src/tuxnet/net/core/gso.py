@@ -19,6 +19,7 @@ from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuf
 
 _u16 = struct.Struct("!H")
 _u32 = struct.Struct("!I")
+_u16x2 = struct.Struct("!HH")
 TCP_FLAG_FIN = 0x01
 TCP_FLAG_PSH = 0x08
 TCP_FLAG_CWR = 0x80
@@ -38,7 +39,6 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
     mss = skb.gso_size
     hdr_end = th + doff
     payload = memoryview(buf)[hdr_end:skb.tail]
-    header = bytes(buf[skb.data:hdr_end])
     l2 = nh - skb.data
     n_nh = l2
     n_th = l2 + ihl
@@ -50,18 +50,24 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
     pack16 = _u16.pack_into
     from_bytes = int.from_bytes
     dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
+    # The headers with the per-segment fields zeroed (IP length, ID and checksum; TCP checksum):
+    # each segment's IP header sum is this one's plus its length and ID (2**16 == 1 mod 0xFFFF, so
+    # a sum of words is a sum of numbers: ip_send_check, incrementally).
+    template = buf[skb.data:hdr_end]
+    template[n_nh + 2:n_nh + 6] = bytes(4)
+    template[n_nh + 10:n_nh + 12] = template[n_th + 16:n_th + 18] = bytes(2)
+    ip_sum = from_bytes(template[n_nh:n_th], "big")
     segs = []
     total = len(payload)
+    pseudo_len = pseudo = -1
     for i, off in enumerate(range(0, total, mss)):
         chunk = payload[off:off + mss]
         clen = len(chunk)
-        b = bytearray(header)
-        b += chunk
-        pack16(b, n_nh + 2, ihl + doff + clen)
-        pack16(b, n_nh + 4, (ip_id + i) & 0xFFFF)
-        b[n_nh + 10] = b[n_nh + 11] = 0
-        # ip_send_check (csum_partial of the header, inline: 2**16 == 1 mod 0xFFFF)
-        pack16(b, n_nh + 10, ~(from_bytes(b[n_nh:n_th], "big") % 0xFFFF or 0xFFFF) & 0xFFFF)
+        b = template + chunk
+        tot_len = ihl + doff + clen
+        seg_id = (ip_id + i) & 0xFFFF
+        _u16x2.pack_into(b, n_nh + 2, tot_len, seg_id)
+        pack16(b, n_nh + 10, ~((ip_sum + tot_len + seg_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
         _u32.pack_into(b, n_th + 4, (seq + off) & 0xFFFFFFFF)
         f = flags
         if off + mss < total:
@@ -69,10 +75,11 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
         if i:
             f &= ~TCP_FLAG_CWR
         b[n_th + 13] = f
-        pseudo = csum_tcpudp_nofold(saddr, daddr, doff + clen, 6)
+        if pseudo_len != clen:  # (the same for every full-sized segment)
+            pseudo_len = clen
+            pseudo = csum_tcpudp_nofold(saddr, daddr, doff + clen, 6)
         n = SkBuff(b)
         if not hw_csum:
-            b[n_th + 16] = b[n_th + 17] = 0
             pack16(b, n_th + 16, csum_fold(csum_partial(memoryview(b)[n_th:], pseudo)))
             n.ip_summed = CHECKSUM_UNNECESSARY  # (on output: as CHECKSUM_NONE; skb_checksum_help)
         else:
