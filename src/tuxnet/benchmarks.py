@@ -208,8 +208,8 @@ def scale_run(n: int) -> Result:
     world, clients = build_scale_network(n)
     built = time.perf_counter() - start
     ok = [0, 0]
-    for h in clients:
-        h.spawn(_resolve_and_fetch, ok, n / 200)
+    for client in clients:
+        client.spawn(_resolve_and_fetch, ok, n / 200)
     events0 = world.events_run
     world.run_until(lambda: ok[1] == n)
     wall = time.perf_counter() - start
@@ -218,7 +218,7 @@ def scale_run(n: int) -> Result:
     virtual_s = world.now / 1e9
     closing = time.perf_counter()
     world.close()  # the servers never return: kill them so the next run starts from free memory
-    del world, clients
+    del world, clients, client
     gc.collect()  # and free it now rather than during the next world's build
     closed = time.perf_counter() - closing
     assert ok[0] == n, f"only {ok[0]} of {n} fetches succeeded"
