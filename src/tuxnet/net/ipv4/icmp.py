@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.dev import IFF_LOOPBACK
-from tuxnet.net.core.skbuff import PACKET_HOST, SkBuff, alloc_skb
+from tuxnet.net.core.skbuff import PACKET_HOST, SkBuff, alloc_skb_data
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zeronet
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
 from tuxnet.net.ipv4.ip_output import (
@@ -93,10 +93,8 @@ def icmp_push_reply(host: Host, type: int, code: int, info: int, payload: bytes 
     if isinstance(rt, int):
         host.mib.Icmp["OutErrors"] += 1
         return rt
-    skb = alloc_skb(8 + len(payload), MAX_HEADER)
+    skb = alloc_skb_data(payload, 8, MAX_HEADER)
     d = skb.data
-    skb.put(8)
-    skb.put_data(payload)
     buf = skb.buf
     _hdr.pack_into(buf, d, type, code, 0, info)
     _u16.pack_into(buf, d + 2, csum_fold(csum_partial(memoryview(buf)[d:skb.tail])))

@@ -30,7 +30,7 @@ from tuxnet.kernel.errno import (
 )
 from tuxnet.net.core.dev import ETH_P_IP
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_INET_LOCAL_OUT, nf_hook_slow
-from tuxnet.net.core.skbuff import SkBuff, alloc_skb
+from tuxnet.net.core.skbuff import SkBuff, alloc_skb_data
 from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import (
@@ -174,8 +174,7 @@ def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any) -> int:
         return -EMSGSIZE
     if length < IPHDR_LEN:
         return -EINVAL
-    skb = alloc_skb(length, MAX_HEADER)
-    skb.put_data(data)
+    skb = alloc_skb_data(data, 0, MAX_HEADER)
     d = skb.data
     buf = skb.buf
     skb.network_header = d
@@ -226,8 +225,7 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
     if sk.hdrincl:
         err = raw_send_hdrinc(sk, data, rt)
         return err if err < 0 else size
-    skb = alloc_skb(len(data), MAX_HEADER)
-    skb.put_data(data)
+    skb = alloc_skb_data(data, 0, MAX_HEADER)
     skb.transport_header = skb.data
     skb.dst = rt
     skb.sk = sk

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb, alloc_skb_data
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
 from tuxnet.net.ipv4.tcp_sock import (
@@ -534,13 +534,9 @@ def tcp_ecn_send(sk: TcpSock, skb: SkBuff, flags: int, has_data: bool) -> int:
 def _build_segment(sk: TcpSock, seq: int, flags: int, payload: memoryview, opts: bytes,
                    window: int, ack_seq: int) -> SkBuff:
     th_len = 20 + len(opts)
-    plen = len(payload)
-    n = alloc_skb(th_len + plen, MAX_TCP_HEADER)
+    n = alloc_skb_data(payload, th_len, MAX_TCP_HEADER)
     d = n.data
-    n.tail = d + th_len + plen
     buf = n.buf
-    if plen:
-        buf[d + th_len:d + th_len + plen] = payload
     _tcphdr.pack_into(buf, d, sk.inet_sport, sk.inet_dport, seq, ack_seq, (th_len << 10) | flags, window, 0, 0)
     if opts:
         buf[d + 20:d + th_len] = opts

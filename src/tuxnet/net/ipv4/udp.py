@@ -22,7 +22,7 @@ from tuxnet.kernel.errno import (
     ENOPROTOOPT,
 )
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, alloc_skb
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, alloc_skb_data
 from tuxnet.net.core.sock import (
     Proto,
     Sock,
@@ -144,10 +144,8 @@ def __udp4_lib_lookup(host: Host, saddr: int, sport: int, daddr: int, dport: int
 
 def ip_make_skb(sk: UdpSock, data: bytes, saddr: int, daddr: int, dport: int, rt: Any) -> SkBuff:
     """``ip_make_skb`` → ``__ip_make_skb``: one datagram with room for the headers."""
-    skb = alloc_skb(UDP_HLEN + len(data), MAX_HEADER)
+    skb = alloc_skb_data(data, UDP_HLEN, MAX_HEADER)
     d = skb.data
-    skb.put(UDP_HLEN)
-    skb.put_data(data)
     skb.transport_header = d
     _udphdr.pack_into(skb.buf, d, sk.inet_sport, dport, UDP_HLEN + len(data), 0)
     skb.dst = rt
