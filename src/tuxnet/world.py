@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from greenlet import greenlet
 
+from tuxnet.kernel.mm import keep_freed_memory
+
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
@@ -123,6 +125,7 @@ class World:
         self._failures: list[BaseException] = []
         self._gc_frozen = False  # has this world frozen objects yet (_gc_freeze)
         self._gc_events = 0  # events_run at this world's last full collection
+        keep_freed_memory()
 
     # -- hosts and wires -------------------------------------------------------------------------
     def add_host(self, name: str, **kwargs: Any) -> Host:
