@@ -63,7 +63,7 @@ def _run_to_exit(world: World, procs: list[Any]) -> None:
 
 # -- loopback ------------------------------------------------------------------------------
 
-def _tcp_source(addr: str, port: int, payload: bytes, total: int) -> None:
+def tcp_source(addr: str, port: int, payload: bytes, total: int) -> None:
     fd = libc.socket(AF_INET, SOCK_STREAM, 0)
     libc.connect(fd, (addr, port))
     sent = 0
@@ -72,7 +72,7 @@ def _tcp_source(addr: str, port: int, payload: bytes, total: int) -> None:
     libc.close(fd)
 
 
-def _tcp_sink(addr: str, port: int, result: list[int], rcvbuf: int = 0) -> None:
+def tcp_sink(addr: str, port: int, result: list[int], rcvbuf: int = 0) -> None:
     """A receiver like ``iperf -s``: accept one connection, read to EOF, count the bytes.  A
     ``rcvbuf`` is asked for with SO_RCVBUF on the listener, as ``iperf3 -s -w`` does."""
     lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
@@ -100,9 +100,9 @@ def _loopback_bulk(scale: float, rcvbuf: int) -> Result:
     payload = bytes(range(256)) * 4096
     world, host = lo_world()
     result: list[int] = []
-    host.spawn(_tcp_sink, "127.0.0.1", 5001, result, rcvbuf)
+    host.spawn(tcp_sink, "127.0.0.1", 5001, result, rcvbuf)
     start = time.perf_counter()
-    host.spawn(_tcp_source, "127.0.0.1", 5001, payload, total)
+    host.spawn(tcp_source, "127.0.0.1", 5001, payload, total)
     world.run_until(lambda: bool(result))
     wall = time.perf_counter() - start
     received = result[0]
@@ -138,9 +138,9 @@ def _cable_bulk(scale: float, rx_usecs: int) -> Result:
     for host in (a, b):
         ethtool(host, f"-C eth0 rx-usecs {rx_usecs}")
     result: list[int] = []
-    b.spawn(_tcp_sink, "10.0.0.2", 5001, result)
+    b.spawn(tcp_sink, "10.0.0.2", 5001, result)
     start = time.perf_counter()
-    a.spawn(_tcp_source, "10.0.0.2", 5001, payload, total)
+    a.spawn(tcp_source, "10.0.0.2", 5001, payload, total)
     world.run_until(lambda: bool(result))
     wall = time.perf_counter() - start
     received = result[0]
@@ -471,7 +471,7 @@ def _tap_throughput(scale: float, offload: bool, direction: str) -> Result:
             assert proc.stdout.readline().strip() == "listening"
             payload = os.urandom(1 << 20)
             start = time.perf_counter()
-            pair.host.spawn(_tcp_source, pair.linux_ip, 5555, payload, size)
+            pair.host.spawn(tcp_source, pair.linux_ip, 5555, payload, size)
             out, _ = pair.run_until_exit(proc, timeout=300)
             wall = time.perf_counter() - start
             received = int(out.split()[0])

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tuxnet.benchmarks import _tcp_sink, _tcp_source, lo_world
+from tuxnet.benchmarks import lo_world, tcp_sink, tcp_source
 from tuxnet.kernel.mm import keep_freed_memory
 
 
@@ -21,8 +21,8 @@ def test_bulk_transfer_reuses_freed_buffers_without_page_faults():
     # mmap/trim, about 5,700 fresh pages faulted in; kept, a few hundred as the heap first grows.
     world, host = lo_world()
     result: list[int] = []
-    host.spawn(_tcp_sink, "127.0.0.1", 5001, result, 4 << 20)
-    host.spawn(_tcp_source, "127.0.0.1", 5001, bytes(range(256)) * 4096, 50 << 20)
+    host.spawn(tcp_sink, "127.0.0.1", 5001, result, 4 << 20)
+    host.spawn(tcp_source, "127.0.0.1", 5001, bytes(range(256)) * 4096, 50 << 20)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     world.run_until(lambda: bool(result))
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
