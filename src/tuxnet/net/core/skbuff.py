@@ -25,7 +25,7 @@ PACKET_LOOPBACK = 5
 
 # The initial value of every SkBuff field after buf/data/tail/end, in the order __init__ stores them.
 _SKB_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, PACKET_HOST, 0, 0, 0, -1, -1, -1, 0,
-                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None)
+                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False)
 
 
 class SkBuff:
@@ -40,6 +40,8 @@ class SkBuff:
         "seq", "end_seq", "ack_seq", "tcp_flags", "sacked", "skb_mstamp", "tx_count",
         # The remaining scratch space, for other protocols' control blocks (IPCB, FRAG_CB ...).
         "cb",
+        # skb_cloned(): the bytes are (or were) shared with a clone; a writer must copy first.
+        "cloned",
     )
 
     def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
@@ -52,7 +54,7 @@ class SkBuff:
          self.mac_header, self.network_header, self.transport_header, self.mac_len,
          self.ip_summed, self.csum_start, self.csum_offset, self.gso_size,
          self.seq, self.end_seq, self.ack_seq, self.tcp_flags, self.sacked, self.skb_mstamp, self.tx_count,
-         self.cb) = _SKB_DEFAULTS
+         self.cb, self.cloned) = _SKB_DEFAULTS
 
     def __repr__(self) -> str:
         return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"
@@ -152,6 +154,16 @@ def alloc_skb(size: int, headroom: int = 0) -> SkBuff:
     """``alloc_skb()`` + ``skb_reserve(headroom)``: an empty buffer of ``headroom + size`` bytes."""
     buf = bytearray(headroom + size)
     return SkBuff(buf, headroom, headroom)
+
+
+def skb_clone(skb: SkBuff) -> SkBuff:
+    """``skb_clone()``: a new buffer head over the same bytes, ``data`` to ``tail`` (no tailroom).
+    Both are marked cloned.  Linux counts the sharers and clears the mark when the clone is
+    freed; here the mark stays, so a cloned buffer is never written in place again."""
+    n = SkBuff(skb.buf, skb.data, skb.tail)
+    n.end = skb.tail
+    n.cloned = skb.cloned = True
+    return n
 
 
 def alloc_skb_data(data: bytes | bytearray | memoryview, hlen: int, headroom: int) -> SkBuff:

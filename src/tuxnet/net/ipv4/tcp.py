@@ -365,7 +365,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     seq = sk.copied_seq
     target = size if flags & MSG_WAITALL else min(sk.sk_rcvlowat, size)
     target = max(target, 1)
-    out: list[memoryview] = []
+    out: list[memoryview | bytes] = []
     copied = 0
     queue = sk.sk_receive_queue
     bad_buffer = msg is not None and None in msg.msg_iov
@@ -436,6 +436,10 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
             release_sock(sk)
             lock_sock(sk)
         else:
+            if out:
+                # Copy what was read before sleeping: views of the buffers must not outlive this
+                # call's hold on them (a sender may grow a buffer that a clone shares).
+                out = [b"".join(out)]
             last = queue[-1] if queue else None
             timeo = sk_wait_event(sk, timeo, lambda last=last: (queue[-1] if queue else None) is not last or sk.sk_err
                                   or sk.sk_shutdown & RCV_SHUTDOWN or sk.sk_state == TCP_CLOSE)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb, alloc_skb_data
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb, alloc_skb_data, skb_clone
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
 from tuxnet.net.ipv4.tcp_sock import (
@@ -388,8 +388,9 @@ def tcp_send_mss(sk: TcpSock, large_allowed: bool) -> tuple[int, int]:
 # -- segment bookkeeping -----------------------------------------------------------------------
 
 def tcp_stream_alloc_skb(sk: TcpSock) -> SkBuff:
-    """``tcp_stream_alloc_skb``: an empty buffer for the write queue, charged to the socket."""
-    skb = SkBuff(bytearray(), 0, 0)
+    """``tcp_stream_alloc_skb``: an empty buffer for the write queue, charged to the socket, with
+    MAX_TCP_HEADER of headroom for the headers its clone will carry (``__tcp_transmit_skb``)."""
+    skb = alloc_skb(0, MAX_TCP_HEADER)
     cb = tcp_skb_cb(skb)
     cb.truesize = SKB_TRUESIZE_OVERHEAD
     return skb
@@ -531,11 +532,22 @@ def tcp_ecn_send(sk: TcpSock, skb: SkBuff, flags: int, has_data: bool) -> int:
     return flags
 
 
-def _build_segment(sk: TcpSock, seq: int, flags: int, payload: memoryview, opts: bytes,
-                   window: int, ack_seq: int) -> SkBuff:
+def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
+    """The packet ``__tcp_transmit_skb`` sends for queued segment ``skb``: a clone sharing its bytes
+    (``skb_clone``), as Linux sends, the TCP header going into the segment's own headroom.  A
+    segment sent before (a retransmission: the first clone may still sit in a receive queue) or
+    whose headroom is not its own (the tail part of a split buffer, a trimmed head) is copied
+    instead, the ``pskb_copy`` case, for its headroom must not be written again."""
+    if skb.cloned or skb.data != MAX_TCP_HEADER:
+        return alloc_skb_data(memoryview(skb.buf)[skb.data:skb.tail], 0, MAX_TCP_HEADER)
+    return skb_clone(skb)
+
+
+def _build_segment(sk: TcpSock, n: SkBuff, seq: int, flags: int, opts: bytes, window: int,
+                   ack_seq: int) -> SkBuff:
+    """Push and fill the TCP header of packet ``n`` and leave its checksum partial."""
     th_len = 20 + len(opts)
-    n = alloc_skb_data(payload, th_len, MAX_TCP_HEADER)
-    d = n.data
+    d = n.push(th_len)
     buf = n.buf
     _tcphdr.pack_into(buf, d, sk.inet_sport, sk.inet_dport, seq, ack_seq, (th_len << 10) | flags, window, 0, 0)
     if opts:
@@ -572,11 +584,10 @@ def __tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool, rcv_nxt: int) -
     if not flags & TCPHDR_SYN:
         flags = tcp_ecn_send(sk, skb, flags, plen > 0)
     ack_seq = rcv_nxt if flags & TCPHDR_ACK else 0
-    payload = memoryview(skb.buf)[skb.data:skb.tail]
     mss = cb.gso_size
     if not flags & TCPHDR_SYN:
         sk.duplicate_sack = []
-    n = _build_segment(sk, skb.seq, flags, payload, opts, window, ack_seq)
+    n = _build_segment(sk, _tcp_skb_for_xmit(skb), skb.seq, flags, opts, window, ack_seq)
     n.end_seq = skb.end_seq
     # The packet is a clone: it carries the segment's truesize (what skb_set_owner_w charges).
     tcp_skb_cb(n).truesize = cb.truesize
@@ -1315,7 +1326,7 @@ def tcp_xmit_retransmit_queue(sk: TcpSock) -> None:
 
 def tcp_control_skb(seq: int, flags: int) -> SkBuff:
     """``tcp_init_nondata_skb``: an empty segment for SYN/FIN/RST/ACK."""
-    skb = SkBuff(bytearray(), 0, 0)
+    skb = alloc_skb(0, MAX_TCP_HEADER)
     skb.seq = seq
     skb.end_seq = (seq + (1 if flags & (TCPHDR_SYN | TCPHDR_FIN) else 0)) & SEQ_MASK
     skb.tcp_flags = flags
