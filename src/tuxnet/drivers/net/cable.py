@@ -24,11 +24,19 @@ from tuxnet.drivers.net.ether import (
     ether_open,
     ether_rx,
     ether_stop,
+    ether_tso_frames,
     ether_tx_done,
     ether_wire_frame,
 )
-from tuxnet.net.core.dev import NETDEV_TX_OK, NetDevice, NetDeviceOps
-from tuxnet.net.core.skbuff import CHECKSUM_UNNECESSARY
+from tuxnet.net.core.dev import (
+    NETDEV_TX_OK,
+    NETIF_F_HW_CSUM,
+    NETIF_F_TSO,
+    NetDevice,
+    NetDeviceOps,
+    skb_checksum_help,
+)
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -90,11 +98,14 @@ class Cable:
         if dev.up:
             dev.netif_carrier_on()
 
-    def transmit(self, dev: NetDevice, wire: bytes, csum_ok: bool = False) -> int:
-        """Put ``wire`` on the line from ``dev``; returns the serialisation time.  The far end
-        gets it (or not, or twice, or damaged) ``delay`` after its last bit left; ``csum_ok``
-        travels with it (``ether_rx``)."""
+    def transmit(self, dev: NetDevice, wire: bytes, csum_ok: bool = False, start: int = -1) -> int:
+        """Put ``wire`` on the line from ``dev``, now or at ``start`` (a later frame of a burst
+        the NIC sends back to back); returns the serialisation time.  The far end gets it (or
+        not, or twice, or damaged) ``delay`` after its last bit left; ``csum_ok`` travels with it
+        (``ether_rx``)."""
         world = self.world
+        if start < 0:
+            start = world.now
         t = -(-(PREAMBLE_LEN + len(wire)) * 8 * NSEC_PER_SEC // self.rate)  # wire_time, inline
         a, peer = self.ends  # the far end from dev
         if dev is not a:
@@ -104,7 +115,7 @@ class Cable:
         if peer is None:
             return t
         if not (self.loss or self.duplicate or self.corrupt or self.reorder):
-            world.call_at(world.now + t + self.delay, ether_rx, peer, wire, csum_ok)
+            world.call_at(start + t + self.delay, ether_rx, peer, wire, csum_ok)
             return t
         rng = self.rng
         if self.loss and rng.random() < self.loss:
@@ -114,7 +125,7 @@ class Cable:
         if self.duplicate and rng.random() < self.duplicate:
             stats.duplicated += 1
             copies = 2
-        arrival = world.now + t + self.delay
+        arrival = start + t + self.delay
         for _ in range(copies):
             data = wire
             if self.corrupt and rng.random() < self.corrupt:
@@ -132,12 +143,24 @@ class Cable:
 
 
 def cable_xmit(skb: SkBuff, dev: NetDevice) -> int:
-    """``ndo_start_xmit``: serialise the frame; the queue stays stopped until the line is free."""
+    """``ndo_start_xmit``: serialise the frame; the queue stays stopped until the line is free.
+    With ``ethtool -K DEV tx on`` the NIC completes a partial checksum itself; with ``tso on`` it
+    gets a GSO packet whole and sends its frames back to back (``ether_tso_frames``)."""
     cable: Cable | None = dev.priv
     if cable is None:
         dev.stats.tx_carrier_errors += 1
         dev.stats.tx_errors += 1
         return NETDEV_TX_OK
+    if skb.gso_size:
+        now = cable.world.now
+        busy = 0
+        for wire in ether_tso_frames(skb):
+            busy += cable.transmit(dev, wire, True, now + busy) + cable.ifg
+            ether_tx_done(dev, wire)
+        dev.netif_stop_queue_until(now + busy)
+        return NETDEV_TX_OK
+    if skb.ip_summed == CHECKSUM_PARTIAL:
+        skb_checksum_help(skb)  # (tx-checksumming on: the NIC's checksum engine)
     wire = ether_wire_frame(skb)
     # The stack completed or checked this frame's TCP/UDP checksum: the NIC vouches for it.
     t = cable.transmit(dev, wire, skb.ip_summed == CHECKSUM_UNNECESSARY)
@@ -152,5 +175,9 @@ cable_ops = NetDeviceOps(cable_xmit, ndo_open=ether_open, ndo_stop=ether_stop)
 
 
 def alloc_cable_dev(world: World, name: str) -> NetDevice:
-    """A NIC for one end of a cable."""
-    return alloc_etherdev(world, name, cable_ops)
+    """A NIC for one end of a cable.  Besides receive checksum offload and GRO, it can checksum
+    and segment what it sends (``ethtool -K DEV tx on tso on``); both are off until switched on,
+    so the stack does that work in software by default."""
+    dev = alloc_etherdev(world, name, cable_ops)
+    dev.hw_features |= NETIF_F_HW_CSUM | NETIF_F_TSO
+    return dev

@@ -25,10 +25,12 @@ is 96 bit times (IEEE 802.3 clause 4.4.2).
 
 from __future__ import annotations
 
+import struct
 import zlib
 from collections import deque
 from typing import TYPE_CHECKING
 
+from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.dev import (
     IFF_BROADCAST,
     IFF_MULTICAST,
@@ -45,6 +47,7 @@ from tuxnet.net.core.dev import (
     netif_receive_skb,
 )
 from tuxnet.net.core.gro import napi_gro_frags
+from tuxnet.net.core.gso import tcp_gso_pieces
 from tuxnet.net.core.skbuff import CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame
 from tuxnet.net.ethernet.eth import ETH_FCS_LEN, ETH_HLEN, ETH_ZLEN, EthHeaderOps, eth_type_trans
 from tuxnet.world import NSEC_PER_SEC
@@ -59,6 +62,7 @@ ETH_MIN_MTU = 68
 ETH_MAX_MTU = 65535
 CRC32_RESIDUE = 0x2144DF1C  # CRC-32 of a frame followed by its own FCS (IEEE 802.3 clause 3.2.9)
 RX_RING_SIZE = 256  # receive descriptors (ethtool -g)
+_u16 = struct.Struct("!H")
 
 
 class RxRing:
@@ -89,6 +93,7 @@ def alloc_etherdev(world: World, name: str, ops: NetDeviceOps, mtu: int = 1500,
     dev = NetDevice(name, ops, mtu=mtu, dev_addr=dev_addr or eth_hw_addr_alloc(world),
                     flags=IFF_BROADCAST | IFF_MULTICAST, header_ops=EthHeaderOps,
                     features=NETIF_F_GRO | NETIF_F_RXCSUM)
+    dev.hw_features = NETIF_F_GRO | NETIF_F_RXCSUM
     dev.min_mtu = ETH_MIN_MTU
     dev.max_mtu = ETH_MAX_MTU
     dev.rx_ring = RxRing()
@@ -126,6 +131,23 @@ def ether_wire_frame(skb: SkBuff) -> bytes:
     if len(frame) < ETH_ZLEN:
         frame = eth_skb_pad(bytes(frame))
     return b"".join((frame, ether_fcs(frame)))
+
+
+def ether_tso_frames(skb: SkBuff) -> list[bytes]:
+    """The TCP segmentation offload engine (NETIF_F_TSO): the wire frames of a GSO packet, each
+    with its own headers (``tcp_gso_pieces``), its TCP checksum completed by the NIC and its FCS,
+    gathered from the headers and the packet's payload in one copy (the DMA onto the wire)."""
+    n_th, pieces = tcp_gso_pieces(skb)
+    frames = []
+    for h, chunk in pieces:
+        # (the TCP header is an even number of octets long, so the two sums add)
+        _u16.pack_into(h, n_th + 16, csum_fold(csum_partial(chunk, csum_partial(memoryview(h)[n_th:]))))
+        if len(h) + len(chunk) < ETH_ZLEN:
+            frames.append(ether_wire_frame(SkBuff(h + chunk)))
+            continue
+        fcs = (zlib.crc32(chunk, zlib.crc32(h)) & 0xFFFFFFFF).to_bytes(4, "little")
+        frames.append(b"".join((h, chunk, fcs)))
+    return frames
 
 
 def ether_tx_done(dev: NetDevice, wire: bytes) -> None:

@@ -169,6 +169,7 @@ class NetDevice:
         self.hard_header_len = hard_header_len
         self.tx_queue_len = tx_queue_len
         self.features = features
+        self.hw_features = 0  # the features the user may switch (ethtool -K)
         self.netdev_ops = netdev_ops
         self.header_ops = header_ops
         self.stats = DeviceStats()

@@ -25,12 +25,12 @@ TCP_FLAG_PSH = 0x08
 TCP_FLAG_CWR = 0x80
 
 
-def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
-    """Split an IPv4/TCP GSO packet (``data`` at the link-layer header) into wire-sized ones.
-
-    For a device without checksum offload (``hw_csum`` false: NETIF_F_HW_CSUM not among its
-    features) the TCP checksum of each segment is completed here, as ``tcp_gso_segment`` does with
-    ``gso_make_checksum``; otherwise it is left partial."""
+def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]]:
+    """The segments of an IPv4/TCP GSO packet (``data`` at the link-layer header), as the offset
+    of the TCP header and, per segment, its headers and a view of its part of the payload.  Each
+    segment's headers have their own IP length, ID and checksum and TCP sequence number and flags;
+    the TCP checksum field holds the pseudo-header sum (CHECKSUM_PARTIAL), for the segment's
+    maker to complete or leave."""
     buf = skb.buf
     nh = skb.network_header
     th = skb.transport_header
@@ -39,51 +39,65 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
     mss = skb.gso_size
     hdr_end = th + doff
     payload = memoryview(buf)[hdr_end:skb.tail]
-    l2 = nh - skb.data
-    n_nh = l2
-    n_th = l2 + ihl
+    n_nh = nh - skb.data
+    n_th = n_nh + ihl
     seq = _u32.unpack_from(buf, th + 4)[0]
     ip_id = _u16.unpack_from(buf, nh + 4)[0]
     flags = buf[th + 13]
     saddr = _u32.unpack_from(buf, nh + 12)[0]
     daddr = _u32.unpack_from(buf, nh + 16)[0]
     pack16 = _u16.pack_into
-    from_bytes = int.from_bytes
-    dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
     # The headers with the per-segment fields zeroed (IP length, ID and checksum; TCP checksum):
     # each segment's IP header sum is this one's plus its length and ID (2**16 == 1 mod 0xFFFF, so
     # a sum of words is a sum of numbers: ip_send_check, incrementally).
     template = buf[skb.data:hdr_end]
     template[n_nh + 2:n_nh + 6] = bytes(4)
     template[n_nh + 10:n_nh + 12] = template[n_th + 16:n_th + 18] = bytes(2)
-    ip_sum = from_bytes(template[n_nh:n_th], "big")
-    segs = []
+    ip_sum = int.from_bytes(template[n_nh:n_th], "big")
+    pieces = []
     total = len(payload)
     pseudo_len = pseudo = -1
     for i, off in enumerate(range(0, total, mss)):
         chunk = payload[off:off + mss]
         clen = len(chunk)
-        b = template + chunk
+        h = template[:]
         tot_len = ihl + doff + clen
         seg_id = (ip_id + i) & 0xFFFF
-        _u16x2.pack_into(b, n_nh + 2, tot_len, seg_id)
-        pack16(b, n_nh + 10, ~((ip_sum + tot_len + seg_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
-        _u32.pack_into(b, n_th + 4, (seq + off) & 0xFFFFFFFF)
+        _u16x2.pack_into(h, n_nh + 2, tot_len, seg_id)
+        pack16(h, n_nh + 10, ~((ip_sum + tot_len + seg_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
+        _u32.pack_into(h, n_th + 4, (seq + off) & 0xFFFFFFFF)
         f = flags
         if off + mss < total:
             f &= ~(TCP_FLAG_FIN | TCP_FLAG_PSH)
         if i:
             f &= ~TCP_FLAG_CWR
-        b[n_th + 13] = f
+        h[n_th + 13] = f
         if pseudo_len != clen:  # (the same for every full-sized segment)
             pseudo_len = clen
             pseudo = csum_tcpudp_nofold(saddr, daddr, doff + clen, 6)
+        pack16(h, n_th + 16, pseudo)
+        pieces.append((h, chunk))
+    return n_th, pieces
+
+
+def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
+    """Split an IPv4/TCP GSO packet (``data`` at the link-layer header) into wire-sized ones.
+
+    For a device without checksum offload (``hw_csum`` false: NETIF_F_HW_CSUM not among its
+    features) the TCP checksum of each segment is completed here, as ``tcp_gso_segment`` does with
+    ``gso_make_checksum``; otherwise it is left partial."""
+    n_nh = skb.network_header - skb.data
+    n_th, pieces = tcp_gso_pieces(skb)
+    pack16 = _u16.pack_into
+    dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
+    segs = []
+    for h, chunk in pieces:
+        b = h + chunk
         n = SkBuff(b)
         if not hw_csum:
-            pack16(b, n_th + 16, csum_fold(csum_partial(memoryview(b)[n_th:], pseudo)))
+            pack16(b, n_th + 16, csum_fold(csum_partial(memoryview(b)[n_th:])))
             n.ip_summed = CHECKSUM_UNNECESSARY  # (on output: as CHECKSUM_NONE; skb_checksum_help)
         else:
-            pack16(b, n_th + 16, pseudo)
             n.ip_summed = CHECKSUM_PARTIAL
             n.csum_start = n_th
             n.csum_offset = 16

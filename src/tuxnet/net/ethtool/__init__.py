@@ -17,9 +17,6 @@ FEATURE_NAMES = {
 }
 FEATURE_ALIASES = {"rx": "rx-checksumming", "tx": "tx-checksumming", "tso": "tcp-segmentation-offload",
                    "gro": "generic-receive-offload"}
-# The features a driver lets the user switch (hw_features); for an Ethernet NIC, receive checksum
-# offload and GRO.
-USER_FEATURES = NETIF_F_RXCSUM | NETIF_F_GRO
 
 
 def ethtool_get_coalesce(dev: NetDevice) -> dict[str, Any] | int:
@@ -46,21 +43,32 @@ def ethtool_set_coalesce(dev: NetDevice, rx_usecs: int | None = None, rx_frames:
 
 
 def ethtool_hw_features(dev: NetDevice) -> int:
-    """``dev->hw_features``: the features the user may switch (a NIC with a NAPI poll has them)."""
-    return USER_FEATURES if getattr(dev, "napi", None) is not None else 0
+    """``dev->hw_features``: the features the user may switch."""
+    return dev.hw_features
+
+
+def netdev_fix_features(features: int) -> int:
+    """``netdev_fix_features``: TSO needs the device to checksum what it cuts ("Dropping TSO
+    features since no CSUM feature")."""
+    if features & NETIF_F_TSO and not features & NETIF_F_HW_CSUM:
+        features &= ~NETIF_F_TSO
+    return features
 
 
 def ethtool_set_features(dev: NetDevice, wanted: dict[int, bool]) -> int:
     """``ETHTOOL_MSG_FEATURES_SET``: switch features on or off; -EOPNOTSUPP for one the device
-    does not let the user change (``ethtool -K`` then says it could not)."""
+    does not let the user change, -EINVAL for one that another feature's absence rules out
+    (``ethtool -K`` then says it could not, and nothing changes)."""
     switchable = ethtool_hw_features(dev)
+    features = dev.features
     for bit, on in wanted.items():
         if not bit & switchable:
-            if bool(dev.features & bit) != on:
+            if bool(features & bit) != on:
                 return -EOPNOTSUPP
             continue
-        if on:
-            dev.features |= bit
-        else:
-            dev.features &= ~bit
+        features = features | bit if on else features & ~bit
+    fixed = netdev_fix_features(features)
+    if any(on and not fixed & bit for bit, on in wanted.items()):
+        return -EINVAL
+    dev.features = fixed
     return 0

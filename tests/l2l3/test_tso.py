@@ -1,0 +1,105 @@
+"""Transmit offloads on the cable NIC (``ethtool -K DEV tx on tso on``): the NIC completes TCP/UDP
+checksums itself and, with TSO, takes a GSO packet whole and puts its MSS-sized frames on the wire
+back to back.  Taps on the sender see the large packet, as tcpdump does on Linux; the wire and
+the receiver see ordinary frames with right checksums."""
+
+from __future__ import annotations
+
+import pytest
+from netlab import capture, lan, run, tshark_problems
+
+from bulk import bulk_transfer
+from tuxnet.user.ethtool import EthtoolError, ethtool
+from tuxnet.user.programs.hello import hello, replyhi
+from tuxnet.world import World, msecs
+
+MSS = 1448
+
+
+def _pair(rate: str = "10gbit") -> tuple[World, object, object]:
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate=rate, delay="10us", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    world.run_for(msecs(1))
+    return world, a, b
+
+
+def _data_lengths(cap: object) -> list[int]:
+    """Payload lengths of the TCP packets from 10.0.0.1 in a capture (the IP length field)."""
+    out = []
+    for _, frame, _ in cap.frames:
+        if frame[12:14] == b"\x08\x00" and frame[23] == 6 and frame[26:30] == bytes([10, 0, 0, 1]):
+            ihl = (frame[14] & 0x0F) * 4
+            doff = (frame[14 + ihl + 12] >> 4) * 4
+            length = int.from_bytes(frame[16:18], "big") - ihl - doff
+            if length:
+                out.append(length)
+    return out
+
+
+def test_tso_puts_checksummed_frames_on_the_wire_back_to_back(tmp_path, tshark):
+    world, a, b = _pair()
+    ethtool(a, "-K eth0 tx on tso on")
+    sent = capture(a, "eth0", tmp_path / "a.pcap", promisc=False)
+    wire = capture(b, "eth0", tmp_path / "b.pcap", promisc=False)
+    bulk_transfer(world, a, b, 2_000_000)  # (the bytes arrive whole: sha256)
+    sent.close()
+    wire.close()
+    at_sender, on_wire = _data_lengths(sent), _data_lengths(wire)
+    assert sum(at_sender) == sum(on_wire) == 2_000_000
+    assert max(at_sender) > 10 * MSS, "the sender's taps see the GSO packets whole"
+    assert max(on_wire) == MSS and len(on_wire) == -(-2_000_000 // MSS)
+    assert a.devices["eth0"].stats.tx_packets == b.devices["eth0"].stats.rx_packets > len(at_sender)
+    assert b.mib.Tcp["InCsumErrors"] == 0
+    assert tshark_problems(tshark, tmp_path / "b.pcap") == []
+
+
+def test_tso_takes_the_same_wire_time():
+    """The frames of one packet follow each other at the line rate with the inter-frame gap: on a
+    100 Mb/s cable a transfer takes the same virtual time with TSO as without."""
+    durations = []
+    for offload in (False, True):
+        world, a, b = _pair("100mbit")
+        if offload:
+            ethtool(a, "-K eth0 tx on tso on")
+        sent, wire = capture(a, "eth0", promisc=False), capture(b, "eth0", promisc=False)
+        start = world.now
+        bulk_transfer(world, a, b, 3_000_000)
+        durations.append(world.now - start)
+        sent.close()
+        wire.close()
+        assert (max(_data_lengths(sent)) > MSS) == offload  # the NIC cut some packets itself
+        # Full frames arrive no closer together than a frame's time on the wire (1,514 octets,
+        # FCS and preamble: 122 us at 100 Mb/s).
+        arrivals = [t for t, frame, _ in wire.frames if len(frame) == 1514]
+        assert min(y - x for x, y in zip(arrivals, arrivals[1:], strict=False)) >= (1514 + 4 + 8) * 8 * 10
+    assert durations[0] > 3_000_000 * 8 * 10   # about 240 ms at 100 Mb/s: wire-limited
+    assert abs(durations[1] - durations[0]) < durations[0] * 0.03
+
+
+def test_tx_checksumming_without_tso(tmp_path, tshark):
+    world, a, b = _pair()
+    ethtool(a, "-K eth0 tx on")
+    wire = capture(b, "eth0", tmp_path / "b.pcap", promisc=False)
+    bulk_transfer(world, a, b, 500_000)
+    b.spawn(replyhi, "10.0.0.2", 5002, count=1)
+    assert run(world, a, hello, "10.0.0.2", 5002) == b"hi"
+    wire.close()
+    assert max(_data_lengths(wire)) == MSS
+    assert b.mib.Tcp["InCsumErrors"] == 0
+    assert tshark_problems(tshark, tmp_path / "b.pcap") == []
+
+
+def test_ethtool_tso_needs_tx_checksumming():
+    world, a, _ = _pair()
+    shown = ethtool(a, "-k eth0")
+    assert "tx-checksumming: off\n" in shown and "tcp-segmentation-offload: off\n" in shown
+    with pytest.raises(EthtoolError, match="Could not change any device features"):
+        ethtool(a, "-K eth0 tso on")
+    ethtool(a, "-K eth0 tx on tso on")
+    shown = ethtool(a, "-k eth0")
+    assert "tx-checksumming: on\n" in shown and "tcp-segmentation-offload: on\n" in shown
+    ethtool(a, "-K eth0 tx off")  # netdev_fix_features: no TSO without checksumming
+    assert "tcp-segmentation-offload: off\n" in ethtool(a, "-k eth0")
+    _, hosts, _ = lan(2, hub=True, settle=False)
+    assert "tcp-segmentation-offload: off [fixed]\n" in ethtool(hosts[0], "-k eth0")
