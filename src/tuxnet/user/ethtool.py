@@ -1,6 +1,6 @@
 """The ``ethtool`` command, for tuxnet hosts: ``-c``/``-C`` (interrupt moderation: ``rx-usecs``,
-``rx-frames``) and ``-k``/``-K`` (offload features; ``rx`` and ``gro`` can be switched), printing what
-ethtool prints.
+``rx-frames``) and ``-k``/``-K`` (offload features: ``rx`` and ``gro`` on every Ethernet NIC, ``tx``
+and ``tso`` on a cable's), printing what ethtool prints.
 
 ``ethtool(host, "-C eth0 rx-usecs 50")`` runs a command from Python and returns its output;
 ``ethtool_main`` is the same as a program on a host.  Errors raise ``EthtoolError`` with ethtool's
