@@ -61,6 +61,15 @@ def lan(n: int = 2, seed: int = 1, rate: str = "100mbit", delay: str = "50us", *
     return world, hosts, center
 
 
+def cable_pair(rate: str = "10gbit", seed: int = 1) -> tuple[World, Any, Any]:
+    """Hosts a (10.0.0.1) and b (10.0.0.2) on one cable (10 us), after 1 ms of settling."""
+    world = World(seed=seed)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate=rate, delay="10us", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    world.run_for(msecs(1))
+    return world, a, b
+
+
 def two_routers(seed: int = 1, middle_mtu: int = 1500) -> tuple[World, dict[str, Any]]:
     """a -- r1 -- r2 -- b: 10.0.1.0/24 (100 Mb/s, 50 us), 10.0.2.0/24 (10 Mb/s, 1 ms), 10.0.3.0/24
     (100 Mb/s, 50 us), with default routes on the ends and static routes on the routers."""

@@ -9,24 +9,16 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from netlab import capture, run, tshark_problems, two_routers
+from netlab import cable_pair, capture, run, tshark_problems, two_routers
 
 from bulk import bulk_transfer
 from tuxnet.drivers.net.ether import ether_fcs, ether_rx
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic
 from tuxnet.net.core.utils import in_aton
 from tuxnet.user.ethtool import EthtoolError, ethtool, ethtool_main
-from tuxnet.world import World, msecs
+from tuxnet.world import msecs
 
 MSS = 1448
-
-
-def _pair(rate: str = "10gbit") -> tuple[World, object, object]:
-    world = World(seed=1)
-    a, b = world.add_host("a"), world.add_host("b")
-    world.connect(a, b, rate=rate, delay="10us", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
-    world.run_for(msecs(1))
-    return world, a, b
 
 
 def _tcp_lengths(cap: object, src: str) -> list[int]:
@@ -43,7 +35,7 @@ def _tcp_lengths(cap: object, src: str) -> list[int]:
 
 
 def test_moderated_interrupts_merge_segments_into_large_packets(tmp_path, tshark):
-    world, a, b = _pair()
+    world, a, b = cable_pair()
     assert run(world, b, ethtool_main, ["-C", "eth0", "rx-usecs", "50"]) == 0
     cap = capture(b, "eth0", tmp_path / "gro.pcap", promisc=False)
     bulk_transfer(world, a, b, 4_000_000)
@@ -73,7 +65,7 @@ def test_what_one_packet_may_hold(commands, show, shown, largest):
     """Without moderation each frame goes up alone; with GRO off frames come in batches but are
     not merged; with ``rx-frames 4`` the interrupt comes once four frames wait, so no packet
     holds more."""
-    world, a, b = _pair()
+    world, a, b = cable_pair()
     for command in commands:
         ethtool(b, command)
     assert shown in ethtool(b, show)
@@ -99,7 +91,7 @@ def _frame(b: object, seq: int, payload: bytes, bad_csum: bool = False, ip_id: i
 def test_a_segment_with_a_bad_checksum_is_not_merged(bad):
     """Three consecutive segments arriving in one interrupt become one packet; if the middle one's
     TCP checksum is wrong, it is not merged: it goes up alone for tcp_v4_rcv to count."""
-    world, _, b = _pair()
+    world, _, b = cable_pair()
     ethtool(b, "-C eth0 rx-usecs 50")
     cap = capture(b, "eth0", promisc=False)
     dev = b.devices["eth0"]
@@ -119,7 +111,7 @@ def test_a_segment_with_a_bad_checksum_is_not_merged(bad):
 def test_ring_overflow_is_counted_and_tcp_recovers():
     """A 5 ms interrupt delay at 10 Gb/s lets more frames arrive than the 256-slot ring holds: the
     rest are counted in rx_missed_errors and TCP retransmits them."""
-    world, a, b = _pair()
+    world, a, b = cable_pair()
     ethtool(b, "-C eth0 rx-usecs 5000")
     bulk_transfer(world, a, b, 2_000_000)
     assert b.devices["eth0"].stats.rx_missed_errors > 0
@@ -143,7 +135,7 @@ def test_a_router_forwards_merged_packets_as_segments(tmp_path, tshark):
 
 
 def test_ethtool_errors():
-    world, a, _ = _pair()
+    world, a, _ = cable_pair()
     with pytest.raises(EthtoolError, match="Operation not supported"):
         ethtool(a, "-c lo")
     with pytest.raises(EthtoolError, match="no device matches name"):
@@ -157,7 +149,7 @@ def test_ethtool_errors():
 
 # -- odd frames through GRO: never raise, never merge what does not continue a train -------------
 
-_FUZZ_WORLD, _FUZZ_A, _FUZZ_B = _pair()
+_FUZZ_WORLD, _FUZZ_A, _FUZZ_B = cable_pair()
 ethtool(_FUZZ_B, "-C eth0 rx-usecs 50")
 
 

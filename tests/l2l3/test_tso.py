@@ -6,22 +6,13 @@ the receiver see ordinary frames with right checksums."""
 from __future__ import annotations
 
 import pytest
-from netlab import capture, lan, run, tshark_problems
+from netlab import cable_pair, capture, lan, run, tshark_problems
 
 from bulk import bulk_transfer
 from tuxnet.user.ethtool import EthtoolError, ethtool
 from tuxnet.user.programs.hello import hello, replyhi
-from tuxnet.world import World, msecs
 
 MSS = 1448
-
-
-def _pair(rate: str = "10gbit") -> tuple[World, object, object]:
-    world = World(seed=1)
-    a, b = world.add_host("a"), world.add_host("b")
-    world.connect(a, b, rate=rate, delay="10us", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
-    world.run_for(msecs(1))
-    return world, a, b
 
 
 def _data_lengths(cap: object) -> list[int]:
@@ -38,7 +29,7 @@ def _data_lengths(cap: object) -> list[int]:
 
 
 def test_tso_puts_checksummed_frames_on_the_wire_back_to_back(tmp_path, tshark):
-    world, a, b = _pair()
+    world, a, b = cable_pair()
     ethtool(a, "-K eth0 tx on tso on")
     sent = capture(a, "eth0", tmp_path / "a.pcap", promisc=False)
     wire = capture(b, "eth0", tmp_path / "b.pcap", promisc=False)
@@ -59,7 +50,7 @@ def test_tso_takes_the_same_wire_time():
     100 Mb/s cable a transfer takes the same virtual time with TSO as without."""
     durations = []
     for offload in (False, True):
-        world, a, b = _pair("100mbit")
+        world, a, b = cable_pair("100mbit")
         if offload:
             ethtool(a, "-K eth0 tx on tso on")
         sent, wire = capture(a, "eth0", promisc=False), capture(b, "eth0", promisc=False)
@@ -78,7 +69,7 @@ def test_tso_takes_the_same_wire_time():
 
 
 def test_tx_checksumming_without_tso(tmp_path, tshark):
-    world, a, b = _pair()
+    world, a, b = cable_pair()
     ethtool(a, "-K eth0 tx on")
     wire = capture(b, "eth0", tmp_path / "b.pcap", promisc=False)
     bulk_transfer(world, a, b, 500_000)
@@ -91,7 +82,7 @@ def test_tx_checksumming_without_tso(tmp_path, tshark):
 
 
 def test_ethtool_tso_needs_tx_checksumming():
-    world, a, _ = _pair()
+    world, a, _ = cable_pair()
     shown = ethtool(a, "-k eth0")
     assert "tx-checksumming: off\n" in shown and "tcp-segmentation-offload: off\n" in shown
     with pytest.raises(EthtoolError, match="Could not change any device features"):
