@@ -40,7 +40,7 @@ class SkBuff:
         "seq", "end_seq", "ack_seq", "tcp_flags", "sacked", "skb_mstamp", "tx_count",
         # The remaining scratch space, for other protocols' control blocks (IPCB, FRAG_CB ...).
         "cb",
-        # skb_cloned(): the bytes are (or were) shared with a clone; a writer must copy first.
+        # skb_cloned(): the bytes are (or were) shared with a clone, so they are not rewritten.
         "cloned",
     )
 
@@ -159,7 +159,8 @@ def alloc_skb(size: int, headroom: int = 0) -> SkBuff:
 def skb_clone(skb: SkBuff) -> SkBuff:
     """``skb_clone()``: a new buffer head over the same bytes, ``data`` to ``tail`` (no tailroom).
     Both are marked cloned.  Linux counts the sharers and clears the mark when the clone is
-    freed; here the mark stays, so a cloned buffer is never written in place again."""
+    freed; here the mark stays, so the bytes a clone covers are never rewritten (the buffer may
+    still grow past them: the tail part of a split segment takes the next write)."""
     n = SkBuff(skb.buf, skb.data, skb.tail)
     n.end = skb.tail
     n.cloned = skb.cloned = True
