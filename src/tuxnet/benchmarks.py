@@ -333,11 +333,16 @@ def bench_tracer(scale: float) -> Result:
 
 # -- running -------------------------------------------------------------------------------
 
-# PyTCP 3.0.9 needs Python 3.14, which this machine (3.11) cannot install from its registries, so it
-# cannot run beside tuxnet here; these are the figures the issue quotes for this kind of machine.
-PEERS = {"PyTCP 3.0.9 (quoted, not run here: needs Python 3.14)": {
-    "tap_linux_to_tuxnet": "3.5 MB/s", "tap_tuxnet_to_linux": "0.035 MB/s", "tap_ping_rtt": "1.06 ms",
-    "tap_tcp_rr": "508 req/s"}}
+# The figures the issue quotes for PyTCP 3.0.9 on this kind of machine, shown when PyTCP could not
+# run beside tuxnet (it needs Python 3.14: see tuxnet.pytcp_peer).
+PYTCP_QUOTED = {"tap_linux_to_tuxnet": "3.5 MB/s", "tap_tuxnet_to_linux": "0.035 MB/s", "tap_ping_rtt": "1.06 ms",
+                "tap_tcp_rr": "508 req/s"}
+# Each tuxnet-over-TAP benchmark and the PyTCP benchmark that does the same with PyTCP in tuxnet's
+# place; "higher" says whether a larger figure is better.
+SIDE_BY_SIDE = [("tap_linux_to_tuxnet", "pytcp_tap_linux_to_pytcp", True),
+                ("tap_tuxnet_to_linux", "pytcp_tap_pytcp_to_linux", True),
+                ("tap_ping_rtt", "pytcp_tap_ping_rtt", False),
+                ("tap_tcp_rr", "pytcp_tap_tcp_rr", True)]
 
 
 def run(names: list[str] | None = None, repeat: int = 3, scale: float = 1.0,
@@ -371,11 +376,26 @@ def format_table(report: dict[str, Any]) -> str:
         if r["median"] is None:
             lines.append(f"{name:28} {'skipped':>14}  {r['skipped']}")
         else:
-            digits = 3 if r["unit"] == "ms" else 2
+            digits = 3 if r["unit"] == "ms" or r["median"] < 1 else 2
             lines.append(f"{name:28} {r['median']:>14,.{digits}f}  {r['unit']}")
-    for peer, figures in PEERS.items():
-        lines.append(f"{peer}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+    lines.extend(side_by_side(report["results"]))
     return "\n".join(lines)
+
+
+def side_by_side(results: dict[str, Any]) -> list[str]:
+    """tuxnet against PyTCP, each ratio from figures of the same run (tuxnet's advantage: above 1
+    means tuxnet is faster); the issue's quoted PyTCP figures when PyTCP did not run."""
+    pairs = [(t, p, higher) for t, p, higher in SIDE_BY_SIDE
+             if results.get(t, {}).get("median") and results.get(p, {}).get("median")]
+    if not pairs:
+        quoted = ", ".join(f"{k} {v}" for k, v in PYTCP_QUOTED.items())
+        return [f"PyTCP 3.0.9, quoted by the issue (not run: see the pytcp_* rows): {quoted}"]
+    lines = ["tuxnet against PyTCP 3.0.9, measured in this run:"]
+    for t, p, higher in pairs:
+        a, b = results[t]["median"], results[p]["median"]
+        ratio = a / b if higher else b / a
+        lines.append(f"  {t:24} {a:>10,.3f}  PyTCP {b:>10,.3f} {results[p]['unit']:12} tuxnet {ratio:,.1f}x")
+    return lines
 
 
 def bench_main(argv: list[str]) -> int:
@@ -392,7 +412,7 @@ def bench_main(argv: list[str]) -> int:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
     report = run(args.names or None, args.repeat, args.scale,
                  progress=lambda s: print(f"  ... {s}", file=sys.stderr, flush=True))
-    report["peers"] = PEERS
+    report["pytcp_quoted"] = PYTCP_QUOTED
     print(format_table(report))
     if args.json:
         with open(args.json, "w") as f:
@@ -635,3 +655,124 @@ def bench_veth_ping(scale: float) -> Result:
 def bench_veth_ping_spaced(scale: float) -> Result:
     """The ceiling for ``tap_ping_rtt_spaced``: Linux ``ping -i 0.01`` to Linux over veth."""
     return _veth_ping(scale, "spaced")
+
+
+# -- PyTCP 3.0.9 over a TAP device, in tuxnet's place -------------------------------------
+
+_SENDALL_SOURCE = """
+import os, socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+total, chunk, sent = int(sys.argv[3]), os.urandom(1 << 20), 0
+while sent < total:
+    n = min(len(chunk), total - sent)
+    s.sendall(chunk[:n])
+    sent += n
+s.close()
+"""
+
+_ECHO_SERVER = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); print("listening", flush=True)
+c, _ = s.accept()
+while True:
+    b = c.recv(65536)
+    if not b: break
+    c.sendall(b)
+"""
+
+
+def _pytcp_peer() -> Any:
+    from tuxnet.pytcp_peer import PyTcpPeer, pytcp_unavailable
+
+    reason = pytcp_unavailable()
+    if reason:
+        raise RuntimeError(reason)
+    return PyTcpPeer(os.environ["TUXNET_PYTCP_ROOT"])
+
+
+def _listening(proc: Any) -> None:
+    line = proc.stdout.readline().strip()
+    if line != "listening":
+        proc.kill()
+        raise OSError(f"the PyTCP-side server did not start: {line} {proc.communicate()[1][-500:]}")
+
+
+@benchmark("pytcp_tap_linux_to_pytcp")
+def bench_pytcp_l2p(scale: float) -> Result:
+    """Linux sends to a PyTCP sink over TAP (1500-byte frames, as ``tap_linux_to_tuxnet``)."""
+    import tempfile
+
+    from tuxnet.pytcp_peer import PYTCP_IP
+
+    size = max(1 << 20, int(10 * 1024 * 1024 * scale))  # PyTCP takes in a few MB/s
+    peer = _pytcp_peer()
+    try:
+        sink = peer.popen(_LINUX_SINK, PYTCP_IP, "5555")
+        _listening(sink)
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(os.urandom(size))
+            f.flush()
+            start = time.perf_counter()
+            peer.ns.run("python3", "-c", _LINUX_SOURCE, PYTCP_IP, "5555", f.name, timeout=600)
+            out, _ = sink.communicate(timeout=600)
+            wall = time.perf_counter() - start
+        received = int(out.split()[0])
+        assert received == size, f"PyTCP's sink received {received} of {size} bytes"
+        return {"value": received / wall / 1e6, "unit": "MB/s", "wall_s": wall}
+    finally:
+        peer.close()
+
+
+@benchmark("pytcp_tap_pytcp_to_linux")
+def bench_pytcp_p2l(scale: float) -> Result:
+    """PyTCP sends to a Linux sink over TAP; the figure is what the sink received per wall second
+    (``sent`` and ``received`` are both kept: PyTCP may lose the tail when it closes)."""
+    from tuxnet.pytcp_peer import LINUX_IP
+
+    size = max(256 * 1024, int(1024 * 1024 * scale))  # PyTCP sends at tens of KB/s
+    peer = _pytcp_peer()
+    try:
+        sink = peer.ns.popen("python3", "-c", _LINUX_SINK, LINUX_IP, "5555")
+        _listening(sink)
+        start = time.perf_counter()
+        source = peer.popen(_SENDALL_SOURCE, LINUX_IP, "5555", str(size))
+        out, _ = sink.communicate(timeout=900)
+        wall = time.perf_counter() - start
+        source.communicate(timeout=60)
+        received = int(out.split()[0])
+        return {"value": received / wall / 1e6, "unit": "MB/s", "wall_s": wall, "sent": size,
+                "received": received}
+    finally:
+        peer.close()
+
+
+@benchmark("pytcp_tap_ping_rtt")
+def bench_pytcp_ping(scale: float) -> Result:
+    """Linux ``ping -A`` to PyTCP over TAP, as ``tap_ping_rtt``."""
+    from tuxnet.pytcp_peer import PYTCP_IP
+
+    peer = _pytcp_peer()
+    try:
+        out = peer.ns.run("ping", "-q", "-c", str(max(10, int(200 * scale))), "-A", PYTCP_IP).stdout
+        avg, lo, hi = _ping_result(out)
+        return {"value": avg, "unit": "ms", "min_ms": lo, "max_ms": hi}
+    finally:
+        peer.close()
+
+
+@benchmark("pytcp_tap_tcp_rr")
+def bench_pytcp_rr(scale: float) -> Result:
+    """The Linux client of ``tap_tcp_rr`` against a PyTCP echo server."""
+    from tuxnet.pytcp_peer import PYTCP_IP
+
+    n = max(100, int(1000 * scale))
+    peer = _pytcp_peer()
+    try:
+        echo = peer.popen(_ECHO_SERVER, PYTCP_IP, "7")
+        _listening(echo)
+        out = peer.ns.run("python3", "-c", _LINUX_RR_CLIENT, PYTCP_IP, "7", str(n), timeout=600).stdout
+        echo.communicate(timeout=60)
+        return {"value": float(out.split()[0]), "unit": "req/s"}
+    finally:
+        peer.close()
