@@ -96,7 +96,9 @@ LOOPBACK_SINK_RCVBUF = 4 << 20
 
 
 def _loopback_bulk(scale: float, rcvbuf: int) -> Result:
-    total = int(100 * 1024 * 1024 * scale)
+    # 1 GB, about a second: long enough that connection set-up and the first growth of the
+    # process's heap do not weigh in the figure (iperf measures for ten seconds)
+    total = int(1024 * 1024 * 1024 * scale)
     payload = bytes(range(256)) * 4096
     world, host = lo_world()
     result: list[int] = []
