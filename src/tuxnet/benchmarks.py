@@ -7,14 +7,16 @@ and so on.  Ratios are computed from figures measured in the same run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import re
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tuxnet.net.core.sock import SO_RCVBUF, SOL_SOCKET
@@ -455,6 +457,15 @@ print(n / (time.perf_counter() - t), flush=True)
 """
 
 
+@contextlib.contextmanager
+def _random_file(size: int) -> Iterator[str]:
+    """A temporary file of ``size`` random bytes, for the Linux source's ``sendfile``."""
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(os.urandom(size))
+        f.flush()
+        yield f.name
+
+
 def _tap_pair(offload: bool, busy_poll_us: int = 0) -> Any:
     from tuxnet.tapnet import Netns, make_pair, netns_unavailable
 
@@ -475,18 +486,14 @@ def _close_pair(pair: Any) -> None:
 
 
 def _tap_throughput(scale: float, offload: bool, direction: str) -> Result:
-    import tempfile
-
     size = int(100 * 1024 * 1024 * scale)
     pair = _tap_pair(offload)
     try:
         if direction == "linux_to_tuxnet":
             stats = start_services(pair.host, ["discard"])
-            with tempfile.NamedTemporaryFile() as f:
-                f.write(os.urandom(size))
-                f.flush()
+            with _random_file(size) as name:
                 start = time.perf_counter()
-                proc = pair.ns.popen("python3", "-c", _LINUX_SOURCE, pair.tux_ip, str(DISCARD_PORT), f.name)
+                proc = pair.ns.popen("python3", "-c", _LINUX_SOURCE, pair.tux_ip, str(DISCARD_PORT), name)
                 pair.run_until_exit(proc, timeout=300)
                 pair.world.run_until(lambda: bool(stats.get("discarded")), timeout=int(30e9))
                 wall = time.perf_counter() - start
@@ -615,18 +622,14 @@ def _veth_pair() -> tuple[Any, Any]:
 @benchmark("veth_linux_to_linux")
 def bench_veth(scale: float) -> Result:
     """The ceiling: the same Python sender and sink, Linux to Linux over a veth pair."""
-    import tempfile
-
     size = int(100 * 1024 * 1024 * scale)
     a, b = _veth_pair()
     try:
         sink = b.popen("python3", "-c", _LINUX_SINK, "10.251.0.2", "5555")
         assert sink.stdout.readline().strip() == "listening"
-        with tempfile.NamedTemporaryFile() as f:
-            f.write(os.urandom(size))
-            f.flush()
+        with _random_file(size) as name:
             start = time.perf_counter()
-            a.run("python3", "-c", _LINUX_SOURCE, "10.251.0.2", "5555", f.name)
+            a.run("python3", "-c", _LINUX_SOURCE, "10.251.0.2", "5555", name)
             out, _ = sink.communicate(timeout=120)
             wall = time.perf_counter() - start
         return {"value": int(out.split()[0]) / wall / 1e6, "unit": "MB/s", "wall_s": wall}
@@ -685,12 +688,12 @@ while True:
 
 
 def _pytcp_peer() -> Any:
-    from tuxnet.pytcp_peer import PyTcpPeer, pytcp_unavailable
+    from tuxnet.pytcp_peer import PYTCP_ROOT_ENV, PyTcpPeer, pytcp_unavailable
 
     reason = pytcp_unavailable()
     if reason:
         raise RuntimeError(reason)
-    return PyTcpPeer(os.environ["TUXNET_PYTCP_ROOT"])
+    return PyTcpPeer(os.environ[PYTCP_ROOT_ENV])
 
 
 def _listening(proc: Any) -> None:
@@ -703,8 +706,6 @@ def _listening(proc: Any) -> None:
 @benchmark("pytcp_tap_linux_to_pytcp")
 def bench_pytcp_l2p(scale: float) -> Result:
     """Linux sends to a PyTCP sink over TAP (1500-byte frames, as ``tap_linux_to_tuxnet``)."""
-    import tempfile
-
     from tuxnet.pytcp_peer import PYTCP_IP
 
     size = max(1 << 20, int(10 * 1024 * 1024 * scale))  # PyTCP takes in a few MB/s
@@ -712,11 +713,9 @@ def bench_pytcp_l2p(scale: float) -> Result:
     try:
         sink = peer.popen(_LINUX_SINK, PYTCP_IP, "5555")
         _listening(sink)
-        with tempfile.NamedTemporaryFile() as f:
-            f.write(os.urandom(size))
-            f.flush()
+        with _random_file(size) as name:
             start = time.perf_counter()
-            peer.ns.run("python3", "-c", _LINUX_SOURCE, PYTCP_IP, "5555", f.name, timeout=600)
+            peer.ns.run("python3", "-c", _LINUX_SOURCE, PYTCP_IP, "5555", name, timeout=600)
             out, _ = sink.communicate(timeout=600)
             wall = time.perf_counter() - start
         received = int(out.split()[0])
