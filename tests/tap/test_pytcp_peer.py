@@ -52,6 +52,7 @@ def _namespaces() -> str:
     return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
 
 
+@pytest.mark.root
 @pytest.mark.slow
 def test_pytcp_echoes_a_linux_client_over_tap_and_cleans_up(pytcp_root):
     peer = PyTcpPeer(pytcp_root)
@@ -68,6 +69,7 @@ def test_pytcp_echoes_a_linux_client_over_tap_and_cleans_up(pytcp_root):
     assert not os.path.exists(os.path.join(pytcp_root, peer.control.lstrip("/")))
 
 
+@pytest.mark.root
 @pytest.mark.slow
 def test_pytcp_ping_benchmark_measures_a_round_trip(pytcp_root):
     result = bench_pytcp_ping(0.05)
