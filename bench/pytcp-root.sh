@@ -6,12 +6,13 @@
 # installs PyTCP from PyPI (the wheels are fetched by this machine's pip, so its index and
 # certificate settings apply).  The benchmarks then run the PyTCP daemon chrooted into DIR.
 #
-#   bash bench/pytcp-root.sh /var/tmp/pytcp-root
-#   TUXNET_PYTCP_ROOT=/var/tmp/pytcp-root tuxnet bench pytcp_tap_ping_rtt tap_ping_rtt
+#   bash bench/pytcp-root.sh            # into /var/tmp/tuxnet-pytcp-root, where tuxnet bench looks
+#   tuxnet bench pytcp_tap_ping_rtt tap_ping_rtt
+#   bash bench/pytcp-root.sh DIR        # elsewhere: TUXNET_PYTCP_ROOT=DIR tuxnet bench ...
 #
 # Needs root and about 400 MB; takes two or three minutes.
 set -euo pipefail
-root=${1:?usage: pytcp-root.sh DIR}
+root=${1:-/var/tmp/tuxnet-pytcp-root}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 export DEBIAN_FRONTEND=noninteractive
 command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }

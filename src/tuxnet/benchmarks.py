@@ -688,12 +688,12 @@ while True:
 
 
 def _pytcp_peer() -> Any:
-    from tuxnet.pytcp_peer import PYTCP_ROOT_ENV, PyTcpPeer, pytcp_unavailable
+    from tuxnet.pytcp_peer import PyTcpPeer, pytcp_root, pytcp_unavailable
 
     reason = pytcp_unavailable()
     if reason:
         raise RuntimeError(reason)
-    return PyTcpPeer(os.environ[PYTCP_ROOT_ENV])
+    return PyTcpPeer(pytcp_root())
 
 
 def _listening(proc: Any) -> None:

@@ -1,11 +1,12 @@
 """PyTCP 3.0.9 as a peer for the benchmarks: its daemon on a TAP device in a namespace of our own.
 
 PyTCP needs Python 3.14, so it runs chrooted into a root file system that holds Debian unstable's
-python3.14 and a venv with PyTCP (``bench/pytcp-root.sh DIR`` builds one; ``TUXNET_PYTCP_ROOT``
-names it).  The daemon owns TAP device ``tap7`` inside a fresh network namespace in which Linux
-is 10.252.0.1 and PyTCP 10.252.0.2.  PyTCP-side programs are the same Python scripts the Linux
-side runs, with ``socket`` replaced by PyTCP's drop-in (``pytcp.socket``), which drives the daemon
-through its control socket as PyTCP's own examples do.
+python3.14 and a venv with PyTCP: ``bash bench/pytcp-root.sh`` builds one in ``DEFAULT_ROOT`` (or
+in DIR, given as its argument; ``TUXNET_PYTCP_ROOT=DIR`` then names it).  The daemon owns TAP
+device ``tap7`` inside a fresh network namespace in which Linux is 10.252.0.1 and PyTCP
+10.252.0.2.  PyTCP-side programs are the same Python scripts the Linux side runs, with ``socket``
+replaced by PyTCP's drop-in (``pytcp.socket``), which drives the daemon through its control socket
+as PyTCP's own examples do.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from tuxnet.tapnet import Netns, netns_unavailable
 
 PYTCP_ROOT_ENV = "TUXNET_PYTCP_ROOT"
+DEFAULT_ROOT = "/var/tmp/tuxnet-pytcp-root"
 PYTHON = "/opt/pytcp/bin/python"
 LINUX_IP, PYTCP_IP = "10.252.0.1", "10.252.0.2"
 IFNAME = "tap7"  # PyTCP takes the device type from the name's first three letters
@@ -32,12 +34,17 @@ _DAEMON = ("import sys, pytcp.stack\n"
 _DROP_IN = "import sys, pytcp.socket\nsys.modules['socket'] = pytcp.socket\n"
 
 
+def pytcp_root() -> str:
+    """The root PyTCP runs in: ``TUXNET_PYTCP_ROOT``, else ``DEFAULT_ROOT``."""
+    return os.environ.get(PYTCP_ROOT_ENV) or DEFAULT_ROOT
+
+
 def pytcp_unavailable() -> str | None:
     """Why PyTCP cannot run here, or None."""
-    root = os.environ.get(PYTCP_ROOT_ENV)
-    if not root:
-        return ("PyTCP 3.0.9 needs Python 3.14, which Debian 12 lacks: build a root with "
-                f"`bash bench/pytcp-root.sh DIR` and set {PYTCP_ROOT_ENV}=DIR")
+    root = pytcp_root()
+    if PYTCP_ROOT_ENV not in os.environ and not os.path.isdir(root):
+        return ("PyTCP 3.0.9 needs Python 3.14, which Debian 12 lacks: build a root for it with "
+                f"`bash bench/pytcp-root.sh` (into {DEFAULT_ROOT}, or DIR with {PYTCP_ROOT_ENV}=DIR)")
     # the venv's python is a symbolic link that resolves inside the root only
     if not (os.path.exists(os.path.join(root, "opt/pytcp/pyvenv.cfg"))
             and os.access(os.path.join(root, "usr/bin/python3.14"), os.X_OK)):

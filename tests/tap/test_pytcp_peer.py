@@ -1,7 +1,8 @@
 """PyTCP 3.0.9 beside tuxnet over TAP (``tuxnet.pytcp_peer``).
 
-PyTCP needs Python 3.14; it runs where ``TUXNET_PYTCP_ROOT`` names a root built by
-``bench/pytcp-root.sh``, and the tests that need it skip, saying so, elsewhere.
+PyTCP needs Python 3.14; it runs where ``bench/pytcp-root.sh`` has built a root for it (the
+default one, or the one ``TUXNET_PYTCP_ROOT`` names), and the tests that need it skip, saying so,
+elsewhere.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ import subprocess
 
 import pytest
 
+from tuxnet import pytcp_peer
 from tuxnet.benchmarks import _ECHO_SERVER, _LINUX_RR_CLIENT, bench_pytcp_ping, run, side_by_side
 from tuxnet.pytcp_peer import PYTCP_IP, PYTCP_ROOT_ENV, PyTcpPeer, pytcp_unavailable
 
 
-def test_without_a_root_the_benchmarks_skip_saying_how_to_build_one(monkeypatch):
+def test_without_a_root_the_benchmarks_skip_saying_how_to_build_one(monkeypatch, tmp_path):
     monkeypatch.delenv(PYTCP_ROOT_ENV, raising=False)
+    monkeypatch.setattr(pytcp_peer, "DEFAULT_ROOT", str(tmp_path / "absent"))
     report = run(["pytcp_tap_ping_rtt"], repeat=1, scale=0.05)
     result = report["results"]["pytcp_tap_ping_rtt"]
     assert result["median"] is None
-    assert "Python 3.14" in result["skipped"] and "bench/pytcp-root.sh" in result["skipped"]
+    assert "Python 3.14" in result["skipped"] and "bash bench/pytcp-root.sh" in result["skipped"]
     assert "quoted by the issue" in side_by_side(report["results"])[0]
 
 
@@ -41,11 +44,11 @@ def test_side_by_side_ratios_favour_the_faster_stack():
 
 
 @pytest.fixture
-def pytcp_root():
+def root_dir():
     reason = pytcp_unavailable()
     if reason:
         pytest.skip(reason)
-    return os.environ[PYTCP_ROOT_ENV]
+    return pytcp_peer.pytcp_root()
 
 
 def _namespaces() -> str:
@@ -54,8 +57,8 @@ def _namespaces() -> str:
 
 @pytest.mark.root
 @pytest.mark.slow
-def test_pytcp_echoes_a_linux_client_over_tap_and_cleans_up(pytcp_root):
-    peer = PyTcpPeer(pytcp_root)
+def test_pytcp_echoes_a_linux_client_over_tap_and_cleans_up(root_dir):
+    peer = PyTcpPeer(root_dir)
     try:
         echo = peer.popen(_ECHO_SERVER, PYTCP_IP, "7")
         assert echo.stdout.readline().strip() == "listening"
@@ -66,11 +69,11 @@ def test_pytcp_echoes_a_linux_client_over_tap_and_cleans_up(pytcp_root):
     finally:
         peer.close()
     assert peer.ns.name not in _namespaces()
-    assert not os.path.exists(os.path.join(pytcp_root, peer.control.lstrip("/")))
+    assert not os.path.exists(os.path.join(root_dir, peer.control.lstrip("/")))
 
 
 @pytest.mark.root
 @pytest.mark.slow
-def test_pytcp_ping_benchmark_measures_a_round_trip(pytcp_root):
+def test_pytcp_ping_benchmark_measures_a_round_trip(root_dir):
     result = bench_pytcp_ping(0.05)
     assert 0 < result["min_ms"] <= result["value"] <= result["max_ms"]
