@@ -402,6 +402,26 @@ def side_by_side(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def profile(name: str, scale: float, path: str, top: int = 25) -> str:
+    """Run one benchmark under cProfile; write the statistics to ``path`` and return its figure
+    and the ``top`` functions by their own time (cProfile slows Python calls several times over,
+    so the figure is not comparable with an unprofiled run).  A small run first imports what the
+    benchmark uses, so that compiling modules is not in the profile."""
+    import cProfile
+    import io
+    import pstats
+
+    BENCHMARKS[name](min(scale, 0.01))
+    profiler = cProfile.Profile()
+    result = profiler.runcall(BENCHMARKS[name], scale)
+    profiler.dump_stats(path)
+    out = io.StringIO()
+    stats = pstats.Stats(path, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    return (f"{name}: {result['value']:,.2f} {result['unit']} under cProfile; statistics in {path}\n"
+            f"{out.getvalue().strip()}")
+
+
 def bench_main(argv: list[str]) -> int:
     import argparse
 
@@ -410,10 +430,18 @@ def bench_main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scale", type=float, default=1.0, help="workload size factor (0.1 for a quick look)")
     parser.add_argument("--json", help="write the full report here")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="run the one benchmark named once under cProfile: write its statistics to FILE "
+                             "(for pstats or snakeviz) and print the functions that took the most time")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    if args.profile:
+        if len(args.names) != 1:
+            parser.error("--profile takes exactly one benchmark")
+        print(profile(args.names[0], args.scale, args.profile))
+        return 0
     report = run(args.names or None, args.repeat, args.scale,
                  progress=lambda s: print(f"  ... {s}", file=sys.stderr, flush=True))
     report["pytcp_quoted"] = PYTCP_QUOTED

@@ -52,6 +52,19 @@ def test_menuos_scripted_session():
     assert "10.0.3.80" in out and "200 OK" in out and "Hello from www.example.com" in out
 
 
+def test_bench_profile_writes_statistics_of_the_kernel_path(tmp_path):
+    import pstats
+
+    stats_file = tmp_path / "hello.pstats"
+    r = tuxnet("bench", "hello_replyhi", "--scale", "0.05", "--profile", str(stats_file))
+    assert r.returncode == 0, r.stderr
+    assert "exchanges/s under cProfile" in r.stdout and "tottime" in r.stdout
+    functions = {f[2] for f in pstats.Stats(str(stats_file)).stats}
+    assert {"tcp_v4_rcv", "ip_rcv", "__tcp_transmit_skb", "loopback_xmit"} <= functions
+    r = tuxnet("bench", "hello_replyhi", "udp_request_response", "--profile", str(stats_file))
+    assert r.returncode == 2 and "--profile takes exactly one benchmark" in r.stderr
+
+
 def test_bench_quick_run_writes_json(tmp_path):
     report = tmp_path / "bench.json"
     r = tuxnet("bench", "hello_replyhi", "udp_request_response", "--repeat", "1", "--scale", "0.05",
