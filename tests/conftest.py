@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import platform
 import shutil
 
 import pytest
 
 from tuxnet.world import World
+
+# What only CPython's memory management shows: reference counting frees a view the moment it is
+# dropped, the cyclic collector can freeze objects, glibc's malloc serves the buffers.
+cpython_only = pytest.mark.skipif(platform.python_implementation() != "CPython",
+                                  reason="CPython's memory management (refcounts, gc.freeze, malloc)")
 
 
 def make_lo_host(seed: int = 0, name: str = "menuos"):

@@ -66,11 +66,13 @@ def _run_to_exit(world: World, procs: list[Any]) -> None:
 # -- loopback ------------------------------------------------------------------------------
 
 def tcp_source(addr: str, port: int, payload: bytes, total: int) -> None:
+    """Send ``total`` bytes, ``payload`` at a time (the last send takes what is left of it)."""
     fd = libc.socket(AF_INET, SOCK_STREAM, 0)
     libc.connect(fd, (addr, port))
+    view = memoryview(payload)
     sent = 0
     while sent < total:
-        sent += libc.send(fd, payload)
+        sent += libc.send(fd, view[:total - sent])
     libc.close(fd)
 
 
@@ -350,17 +352,22 @@ SIDE_BY_SIDE = [("tap_linux_to_tuxnet", "pytcp_tap_linux_to_pytcp", True),
 
 
 def run(names: list[str] | None = None, repeat: int = 3, scale: float = 1.0,
-        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run the benchmarks, ``repeat`` times each; the figure is the median."""
-    report: dict[str, Any] = {"machine": machine(), "repeat": repeat, "scale": scale, "results": {}}
+        progress: Callable[[str], None] | None = None, warmup: int = 0) -> dict[str, Any]:
+    """Run the benchmarks, ``repeat`` times each after ``warmup`` runs that are not counted (a JIT
+    such as PyPy's compiles the hot path during its first runs); the figure is the median."""
+    report: dict[str, Any] = {"machine": machine(), "repeat": repeat, "warmup": warmup, "scale": scale,
+                              "results": {}}
     for name in names or list(BENCHMARKS):
         fn = BENCHMARKS[name]
         runs = []
         try:
-            for i in range(repeat):
+            for i in range(warmup + repeat):
                 if progress:
-                    progress(f"{name} run {i + 1}/{repeat}")
-                runs.append(fn(scale))
+                    progress(f"{name} warm-up {i + 1}/{warmup}" if i < warmup
+                             else f"{name} run {i - warmup + 1}/{repeat}")
+                result = fn(scale)
+                if i >= warmup:
+                    runs.append(result)
         except RuntimeError as e:
             report["results"][name] = {"median": None, "unit": "", "skipped": str(e)}
             continue
@@ -374,8 +381,9 @@ def run(names: list[str] | None = None, repeat: int = 3, scale: float = 1.0,
 
 def format_table(report: dict[str, Any]) -> str:
     m = report["machine"]
+    warmup = f", after {report['warmup']} warm-up" if report.get("warmup") else ""
     lines = [f"machine: {m['cpu']}, {m['cores']} cores, {m['implementation']} {m['python']}",
-             f"{'benchmark':28} {'median':>14}  unit          (runs: {report['repeat']})"]
+             f"{'benchmark':28} {'median':>14}  unit          (runs: {report['repeat']}{warmup})"]
     for name, r in report["results"].items():
         if r["median"] is None:
             lines.append(f"{name:28} {'skipped':>14}  {r['skipped']}")
@@ -428,6 +436,8 @@ def bench_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tuxnet bench", description=__doc__)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="runs of each benchmark before the counted ones, not counted (for PyPy's JIT)")
     parser.add_argument("--scale", type=float, default=1.0, help="workload size factor (0.1 for a quick look)")
     parser.add_argument("--json", help="write the full report here")
     parser.add_argument("--profile", metavar="FILE",
@@ -443,7 +453,7 @@ def bench_main(argv: list[str]) -> int:
         print(profile(args.names[0], args.scale, args.profile))
         return 0
     report = run(args.names or None, args.repeat, args.scale,
-                 progress=lambda s: print(f"  ... {s}", file=sys.stderr, flush=True))
+                 progress=lambda s: print(f"  ... {s}", file=sys.stderr, flush=True), warmup=args.warmup)
     report["pytcp_quoted"] = PYTCP_QUOTED
     print(format_table(report))
     if args.json:

@@ -34,6 +34,7 @@ from typing import Any
 
 from tuxnet.kernel.errno import EAFNOSUPPORT, EINPROGRESS, EINVAL
 from tuxnet.kernel.sched import current, in_process
+from tuxnet.net.core.utils import byte_view
 from tuxnet.net.socket import FIONBIO, Msghdr
 from tuxnet.user import libc, pyselect
 from tuxnet.user.resolv import EAI_NONAME, gai_error
@@ -278,11 +279,11 @@ class socket:  # noqa: N801 - the name of socket.socket
         return 0
 
     def send(self, data: Any, flags: int = 0) -> int:
-        return self._call(POLLOUT, libc.send, memoryview(data).cast("B"), flags)
+        return self._call(POLLOUT, libc.send, byte_view(data), flags)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send everything; with a timeout, the whole call shares it (CPython 3.5+)."""
-        view = memoryview(data).cast("B")
+        view = byte_view(data)
         fd = self._check()
         deadline = None if not self._timeout else libc.clock_monotonic() + self._timeout
         while len(view):
@@ -297,14 +298,14 @@ class socket:  # noqa: N801 - the name of socket.socket
 
     def sendto(self, data: Any, flags_or_addr: Any, addr: Any = None) -> int:
         flags, address = (0, flags_or_addr) if addr is None else (flags_or_addr, addr)
-        return self._call(POLLOUT, libc.sendto, memoryview(data).cast("B"), flags,
+        return self._call(POLLOUT, libc.sendto, byte_view(data), flags,
                           _sockaddr(self._family, address))
 
     def sendmsg(self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None) -> int:
         if ancdata:
             raise OSError(EINVAL, os.strerror(EINVAL))
         msg = Msghdr(None if address is None else _sockaddr(self._family, address),
-                     [memoryview(b).cast("B") for b in buffers])
+                     [byte_view(b) for b in buffers])
         return self._call(POLLOUT, libc.sendmsg, msg, flags)
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
@@ -326,7 +327,7 @@ class socket:  # noqa: N801 - the name of socket.socket
         return self._call(POLLIN, libc.recv, bufsize, flags)
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        view = memoryview(buffer).cast("B")
+        view = byte_view(buffer)
         if nbytes < 0:
             raise ValueError("negative buffersize in recv_into")
         data = self.recv(nbytes or len(view), flags)
@@ -339,7 +340,7 @@ class socket:  # noqa: N801 - the name of socket.socket
         return self._call(POLLIN, libc.recvfrom, bufsize, flags)
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
-        view = memoryview(buffer).cast("B")
+        view = byte_view(buffer)
         data, addr = self.recvfrom(nbytes or len(view), flags)
         view[:len(data)] = data
         return len(data), addr

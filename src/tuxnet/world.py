@@ -33,6 +33,9 @@ GC_FREEZE_HOSTS = 100
 # ... and collects in full before a run's freeze once it has run this many events since its last
 # full collection, so that garbage made in earlier runs is not frozen run after run.
 GC_COLLECT_EVENTS = 1_000_000
+# The tuning above is for CPython's cyclic collector; PyPy's generational GC has no thresholds to
+# raise nor a permanent generation, and needs neither.
+CPYTHON_GC = hasattr(gc, "freeze")
 # How many World.run calls are active (a run may start another world's run), and whether objects
 # were frozen: the outermost run gives them back to the collector.
 _runs_active = 0
@@ -153,7 +156,7 @@ class World:
         earlier runs left is freed: a world run in many short steps does not keep it).  Small
         worlds, whose collections cost little, leave the collector alone."""
         global _frozen
-        if len(self.hosts) < GC_FREEZE_HOSTS:
+        if not CPYTHON_GC or len(self.hosts) < GC_FREEZE_HOSTS:
             return
         if not self._gc_frozen or self.events_run - self._gc_events >= GC_COLLECT_EVENTS:
             self._gc_frozen = True
@@ -259,6 +262,8 @@ class World:
         self._stopped = False
         # A simulation allocates many short-lived objects: collect cycles less often while it runs,
         # and (in a big world) never walk what existed before it (_gc_freeze).
+        if not CPYTHON_GC:
+            return self._run(until, condition)
         gc_threshold = gc.get_threshold()
         gc.set_threshold(max(gc_threshold[0], GC_THRESHOLD), *gc_threshold[1:])
         self._gc_freeze()

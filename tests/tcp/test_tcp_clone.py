@@ -9,7 +9,9 @@ import random
 
 from tcpnet import lo_host
 
+from conftest import cpython_only
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_DROP, NF_INET_LOCAL_OUT, NF_STOLEN, nf_register_net_hook
+from tuxnet.net.core.skbuff import alloc_skb_data, skb_add_data, skb_clone
 from tuxnet.net.ipv4.route import dst_output
 from tuxnet.net.ipv4.tcp import IPPROTO_TCP, TCP_NODELAY
 from tuxnet.net.socket import AF_INET, MSG_WAITALL, SOCK_STREAM
@@ -130,6 +132,7 @@ def test_bytes_arrive_whole_through_splits_losses_and_waitall_reads():
     assert host.mib.Tcp["RetransSegs"] > 0
 
 
+@cpython_only
 def test_a_reader_asleep_in_waitall_holds_no_view_of_the_buffers():
     """The sender may grow a buffer whose head went out as a clone (the tail part of a split
     segment takes the next write), so a reader that sleeps for the rest of a MSG_WAITALL read must
@@ -160,3 +163,19 @@ def test_a_reader_asleep_in_waitall_holds_no_view_of_the_buffers():
     first.buf += b"grown"  # what tcp_sendmsg does to a buffer it shares with a clone
     world.run_until(lambda: not server.alive)
     assert server.result == b"a" * 1000 + b"b" * 2000
+
+
+def test_a_segment_grows_past_a_view_of_its_bytes_by_taking_new_ones():
+    """skb_add_data grows the bytes in place; while a view of them is alive (a clone in flight,
+    or any view PyPy has not collected yet) it reallocates the head instead: the segment holds
+    old and new bytes, and the view still reads the old ones."""
+    skb = alloc_skb_data(b"head", 0, 40)
+    clone = skb_clone(skb)
+    in_place = skb.buf
+    skb_add_data(skb, b"-more")
+    assert skb.buf is in_place and skb.tobytes() == b"head-more" and clone.tobytes() == b"head"
+    view = clone.payload()
+    skb_add_data(skb, b"-again")
+    assert skb.buf is not in_place, "a bytearray with a live view cannot have been resized"
+    assert skb.tobytes() == b"head-more-again" and skb.tail == skb.end == len(skb.buf)
+    assert bytes(view) == b"head" and clone.tobytes() == b"head"

@@ -177,6 +177,21 @@ def alloc_skb_data(data: bytes | bytearray | memoryview, hlen: int, headroom: in
     return SkBuff(buf, headroom)
 
 
+def skb_add_data(skb: SkBuff, data: bytes | bytearray | memoryview) -> None:
+    """``skb_add_data()``: copy ``data`` to the end of the buffer, which grows to hold it (the write
+    queue's tail segment, filled as ``tcp_sendmsg`` fills page fragments).
+
+    The bytes grow in place.  A bytearray cannot be resized while a view of it is alive: a clone's
+    bytes still in flight, or, under PyPy, any view its collector has not freed yet.  Then the head
+    is reallocated with the new bytes, as ``pskb_expand_head`` does for a shared head; whoever holds
+    the old bytes keeps them."""
+    try:
+        skb.buf += data
+    except BufferError:
+        skb.buf = skb.buf + data
+    skb.tail = skb.end = len(skb.buf)
+
+
 def skb_from_frame(frame: bytes | bytearray | memoryview) -> SkBuff:
     """A received frame as a buffer (what a driver's ``netdev_alloc_skb`` + copy gives)."""
     return SkBuff(bytearray(frame))

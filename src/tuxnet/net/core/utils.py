@@ -1,9 +1,11 @@
-"""Address helpers (net/core/utils.c): IPv4 addresses are host-order ints inside the stack."""
+"""Address helpers (net/core/utils.c): IPv4 addresses are host-order ints inside the stack; and
+the flat byte view a system call copies user data through."""
 
 from __future__ import annotations
 
 import socket as _pysocket
 import struct
+from typing import Any
 
 from tuxnet.kernel.compiler import notrace
 
@@ -67,3 +69,14 @@ def ipv4_is_loopback(addr: int) -> bool:
 @notrace
 def ipv4_is_zeronet(addr: int) -> bool:
     return (addr & 0xFF000000) == 0
+
+
+@notrace
+def byte_view(buf: Any) -> memoryview:
+    """``buf``'s bytes as a flat view, ``memoryview(buf).cast("B")``, the unit ``copy_from_iter``
+    counts in.  A view of bytes already is one and is returned as it is: PyPy copies out of a cast
+    view a byte at a time (1.8 ms for 64 KB, against 7 us for the plain view)."""
+    view = memoryview(buf)
+    if view.format == "B" and view.ndim == 1:
+        return view
+    return view.cast("B")

@@ -15,7 +15,7 @@ from tuxnet.kernel.errno import (
     ENOTCONN,
     EPIPE,
 )
-from tuxnet.net.core.skbuff import skb_truesize
+from tuxnet.net.core.skbuff import skb_add_data, skb_truesize
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
@@ -29,6 +29,7 @@ from tuxnet.net.core.sock import (
     sock_sndtimeo,
     sockopt_int,
 )
+from tuxnet.net.core.utils import byte_view
 from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
 from tuxnet.net.ipv4.tcp_input import (
     __tcp_ack_snd_check,
@@ -261,8 +262,8 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
         if err:
             return _sendmsg_error(sk, err)
     iov = msg.msg_iov
-    data = None if any(b is None for b in iov) else memoryview(
-        iov[0] if len(iov) == 1 else b"".join(bytes(b) for b in iov)).cast("B")
+    data = None if any(b is None for b in iov) else byte_view(
+        iov[0] if len(iov) == 1 else b"".join(bytes(b) for b in iov))
     mss_now, size_goal = tcp_send_mss(sk, not flags & MSG_OOB)
     queue = sk.sk_write_queue
     if sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN:
@@ -288,8 +289,7 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
             tcp_skb_entail(sk, skb)
             copy = size_goal
         copy = min(copy, left)
-        skb.buf += data[copied:copied + copy]
-        skb.tail = skb.end = len(skb.buf)
+        skb_add_data(skb, data[copied:copied + copy])
         if not copied:
             skb.tcp_flags &= ~TCPHDR_PSH
         cb = tcp_skb_cb(skb)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Run this tree's tuxnet under PyPy 8 (Python 3.11), chrooted into the root bench/pytcp-root.sh
+# builds: the arguments go to PyPy's python, in the tree's directory, with the tree's src first on
+# the path, so what runs is the code here and now.
+#
+#   bash bench/pytcp-root.sh                                  # once: Debian unstable, PyPy, a venv
+#   bash bench/pypy.sh -m tuxnet.cli bench --warmup 10 --repeat 5 hello_replyhi udp_request_response
+#   bash bench/pypy.sh -m pytest -q --deselect tests/tap       # the suite under PyPy
+#
+# The TAP benchmarks and tests do not run here: the root has no iproute2.  A JSON report written to
+# a relative path lands in the tree, as it would outside.  Needs root (chroot, bind mounts).
+set -euo pipefail
+root=${TUXNET_PYTCP_ROOT:-/var/tmp/tuxnet-pytcp-root}
+tree=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -f "$root/opt/pypy/pyvenv.cfg" ]; then
+    echo "no PyPy venv in $root: run \`bash bench/pytcp-root.sh${TUXNET_PYTCP_ROOT:+ $root}\` first" >&2
+    exit 2
+fi
+mounted=()
+cleanup() {
+    local i
+    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount "${mounted[i]}" || true; done
+}
+trap cleanup EXIT
+bind() {  # bind SOURCE TARGET-IN-ROOT
+    mkdir -p "$root$2"
+    mount --bind "$1" "$root$2"
+    mounted+=("$root$2")
+}
+bind "$tree" /mnt/tuxnet
+# The packetdrill suite beside the tree (../shared), where the tests look for it.
+[ -d "$tree/../shared" ] && bind "$(cd "$tree/../shared" && pwd)" /mnt/shared
+# /proc: the machine's description, and PyPy's GC reads the cache size from /proc/cpuinfo.
+if ! mountpoint -q "$root/proc"; then
+    mount -t proc proc "$root/proc"
+    mounted+=("$root/proc")
+fi
+chroot "$root" /usr/bin/env PYTHONPATH=/mnt/tuxnet/src PYTHONDONTWRITEBYTECODE=1 \
+    sh -c 'cd /mnt/tuxnet && exec /opt/pypy/bin/python "$@"' pypy "$@"
