@@ -1,0 +1,65 @@
+"""tuxnet under PyPy 8 (Python 3.11), in the Debian unstable root ``bench/pytcp-root.sh`` builds,
+run with ``bench/pypy.sh``: the same simulation prints the same lines as under CPython, the
+benchmarks run, and the tests most tied to how Python manages buffers pass there too."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tuxnet.pytcp_peer import pytcp_root
+
+TREE = Path(__file__).resolve().parents[2]
+PYPY = ["bash", str(TREE / "bench" / "pypy.sh")]
+
+
+def _pypy_unavailable() -> str | None:
+    if os.geteuid() != 0:
+        return "bench/pypy.sh needs root (chroot and bind mounts)"
+    root = pytcp_root()
+    if not os.path.isfile(os.path.join(root, "opt/pypy/pyvenv.cfg")):
+        return f"no PyPy venv in {root}: build it with `bash bench/pytcp-root.sh`"
+    return None
+
+
+pytestmark = [pytest.mark.root, pytest.mark.slow,
+              pytest.mark.skipif(_pypy_unavailable() is not None, reason=str(_pypy_unavailable()))]
+
+
+def _pypy(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([*PYPY, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_demo_prints_the_same_under_pypy_as_under_cpython():
+    # Virtual time and seeded randomness: the interpreter must not change a packet or a trace line.
+    cpython = subprocess.run([sys.executable, "-m", "tuxnet.cli", "demo", "--tcpdump"], capture_output=True,
+                             text=True, timeout=120)
+    pypy = _pypy("-m", "tuxnet.cli", "demo", "--tcpdump")
+    assert cpython.returncode == 0 and pypy.returncode == 0, pypy.stderr
+    assert "tcp_v4_rcv" in cpython.stdout and "Flags [S]" in cpython.stdout
+    assert pypy.stdout == cpython.stdout
+
+
+def test_the_benchmarks_run_under_pypy():
+    out = _pypy("-m", "tuxnet.cli", "bench", "hello_replyhi", "udp_request_response", "loopback_bulk",
+                "cable_bulk_10g", "--scale", "0.02", "--repeat", "1", "--warmup", "1")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert ", PyPy 3.11" in lines[0]
+    assert "(runs: 1, after 1 warm-up)" in lines[1]
+    rows = {line.split()[0]: line for line in lines[2:6]}
+    assert set(rows) == {"hello_replyhi", "udp_request_response", "loopback_bulk", "cable_bulk_10g"}
+    assert not any("skipped" in row for row in rows.values()), out.stdout
+
+
+def test_the_buffer_tests_pass_under_pypy():
+    # PyPy frees a view of a buffer when its collector runs, not when the view is dropped: the
+    # tests of clones, splits, retransmissions and bulk transfers exercise exactly that.
+    out = _pypy("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/tcp/test_tcp_clone.py",
+                "tests/foundation/test_transfer.py", "tests/tcp/test_tcp_seq_wrap.py")
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert " passed" in out.stdout and " failed" not in out.stdout
