@@ -9,12 +9,11 @@ import sys
 
 import pytest
 
-from conftest import cpython_only
 from tuxnet.benchmarks import lo_world, tcp_sink, tcp_source
 from tuxnet.kernel.mm import keep_freed_memory
 
 
-@cpython_only
+@pytest.mark.cpython_only
 @pytest.mark.skipif(not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"), reason="glibc's mallopt only")
 @pytest.mark.skipif(any(k.startswith("MALLOC_") for k in os.environ) or "GLIBC_TUNABLES" in os.environ,
                     reason="the environment tunes malloc itself")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import cpython_only, make_lo_host, run_program
+from conftest import make_lo_host, run_program
 from tuxnet.kernel.sysctl import SysctlError
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_INET_LOCAL_OUT, NF_STOLEN, nf_register_net_hook
 from tuxnet.net.ipv4.route import dst_output
@@ -233,7 +233,7 @@ def test_close_kills_every_process_and_frees_the_world():
     assert ref() is None
 
 
-@cpython_only
+@pytest.mark.cpython_only
 def test_a_big_world_freezes_what_exists_while_it_runs_and_gives_it_back():
     """In a world of GC_FREEZE_HOSTS hosts or more, the objects that existed before a run sit in
     the collector's permanent generation while it runs, so full collections do not walk them; when
@@ -273,7 +273,7 @@ def test_a_big_world_freezes_what_exists_while_it_runs_and_gives_it_back():
     assert made() is None
 
 
-@cpython_only
+@pytest.mark.cpython_only
 def test_a_big_world_run_in_steps_does_not_keep_old_garbage(monkeypatch):
     """Garbage a run of a big world leaves is frozen with everything else when the next run
     starts; after GC_COLLECT_EVENTS events the next run collects in full before it freezes, so a

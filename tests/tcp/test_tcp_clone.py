@@ -7,9 +7,9 @@ from __future__ import annotations
 import hashlib
 import random
 
+import pytest
 from tcpnet import lo_host
 
-from conftest import cpython_only
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_DROP, NF_INET_LOCAL_OUT, NF_STOLEN, nf_register_net_hook
 from tuxnet.net.core.skbuff import alloc_skb_data, skb_add_data, skb_clone
 from tuxnet.net.ipv4.route import dst_output
@@ -132,7 +132,7 @@ def test_bytes_arrive_whole_through_splits_losses_and_waitall_reads():
     assert host.mib.Tcp["RetransSegs"] > 0
 
 
-@cpython_only
+@pytest.mark.cpython_only
 def test_a_reader_asleep_in_waitall_holds_no_view_of_the_buffers():
     """The sender may grow a buffer whose head went out as a clone (the tail part of a split
     segment takes the next write), so a reader that sleeps for the rest of a MSG_WAITALL read must
