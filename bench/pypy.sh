@@ -7,8 +7,9 @@
 #   bash bench/pypy.sh -m tuxnet.cli bench --warmup 10 --repeat 5 hello_replyhi udp_request_response
 #   bash bench/pypy.sh -m pytest -q                            # the suite under PyPy
 #
-# The TAP benchmarks and tests do not run here (the root has no iproute2): they skip, saying so.  A JSON report written to
-# a relative path lands in the tree, as it would outside.  Needs root (chroot, bind mounts).
+# The TAP benchmarks and tests do not run here (the root has no iproute2): they skip, saying so.
+# A JSON report written to a relative path lands in the tree, as it would outside.  Needs root
+# (chroot, bind mounts).
 set -euo pipefail
 root=${TUXNET_PYTCP_ROOT:-/var/tmp/tuxnet-pytcp-root}
 tree=$(cd "$(dirname "$0")/.." && pwd)
