@@ -4,6 +4,7 @@ time) runs inside a tuxnet process with ``patch_stdlib``."""
 
 from __future__ import annotations
 
+import array
 import errno
 import http.client
 import http.server
@@ -65,6 +66,32 @@ def test_tcp_with_the_socket_class() -> None:
     host.spawn(server)
     data, nodelay, peer = run(world, host, client)
     assert data == b"echo hello\n" and nodelay == 1 and peer == ("127.0.0.1", 7000)
+
+
+def test_typed_buffers_go_as_their_bytes() -> None:
+    # As with the standard library: an array of ints is sent as its bytes, and recv_into fills a
+    # typed buffer byte by byte (byte_view casts such views; a view of bytes goes as it is).
+    world, host = lo_world()
+    sent = array.array("i", range(1000))
+
+    def server() -> None:
+        with tsock.create_server(("127.0.0.1", 7001)) as srv:
+            conn, _ = srv.accept()
+            with conn:
+                got = b""
+                while len(got) < len(sent) * sent.itemsize:
+                    got += conn.recv(65536)
+                conn.sendall(memoryview(got)[:8])
+
+    def client() -> tuple[int, list[int]]:
+        with tsock.create_connection(("127.0.0.1", 7001)) as s:
+            s.sendall(sent)
+            back = array.array("i", [0, 0])
+            n = s.recv_into(back)
+            return n, list(back)
+
+    host.spawn(server)
+    assert run(world, host, client) == (8, [0, 1])
 
 
 def test_timeouts_nonblocking_and_errors() -> None:
