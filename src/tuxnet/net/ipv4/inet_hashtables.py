@@ -9,6 +9,7 @@ low parity of the range, bind the other).
 from __future__ import annotations
 
 import hashlib
+import struct
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EADDRINUSE, EADDRNOTAVAIL
@@ -39,13 +40,16 @@ class InetHashinfo:
         self.ehash: dict[tuple[int, int, int, int], Any] = {}
         self.lhash: dict[int, list[Any]] = {}
         self.bhash: dict[int, BindBucket] = {}
-        self.secret = host.rng.getrandbits(128).to_bytes(16, "big")
+        # The boot secret, keyed into the hash state once (net_secret_init)
+        self.hasher = hashlib.blake2b(key=host.rng.getrandbits(128).to_bytes(16, "big"), digest_size=8)
         self.table_perturb = [0] * 256
 
     def keyed_hash(self, *parts: int) -> int:
-        """A keyed hash of addresses and ports (``siphash`` with the boot secret in Linux)."""
-        data = b"".join(p.to_bytes(4, "big") for p in parts)
-        return int.from_bytes(hashlib.blake2b(data, key=self.secret, digest_size=8).digest(), "big")
+        """A keyed hash of 32-bit words, addresses and ports (``siphash`` with the boot secret in
+        Linux; BLAKE2b here)."""
+        h = self.hasher.copy()
+        h.update(struct.pack(f"!{len(parts)}I", *parts))
+        return int.from_bytes(h.digest(), "big")
 
     # -- lookups ---------------------------------------------------------------------------------
     def lookup_established(self, laddr: int, lport: int, raddr: int, rport: int) -> Any:
