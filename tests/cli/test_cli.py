@@ -74,3 +74,14 @@ def test_bench_quick_run_writes_json(tmp_path):
     data = json.loads(report.read_text())
     assert data["results"]["hello_replyhi"]["median"] > 0
     assert data["machine"]["cores"] >= 1
+
+
+def test_bench_warmup_runs_are_not_counted(tmp_path):
+    report = tmp_path / "bench.json"
+    r = tuxnet("bench", "udp_request_response", "--warmup", "2", "--repeat", "1", "--scale", "0.01",
+               "--json", str(report))
+    assert r.returncode == 0, r.stderr
+    assert "(runs: 1, after 2 warm-up)" in r.stdout
+    assert r.stderr.count("udp_request_response warm-up") == 2 and "udp_request_response run 1/1" in r.stderr
+    data = json.loads(report.read_text())
+    assert data["warmup"] == 2 and len(data["results"]["udp_request_response"]["runs"]) == 1
