@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build a root file system in which PyTCP 3.0.9 runs, for `tuxnet bench`'s side-by-side figures,
-# and in which tuxnet itself runs under PyPy (bench/pypy-bench.sh).
+# and in which tuxnet itself runs under PyPy (bench/pypy.sh).
 #
 # PyTCP 3.0.9 needs Python 3.14.  Debian 12 has 3.11, but Debian's unstable suite carries python3.14,
 # so this installs a minimal unstable system into DIR with debootstrap, makes a venv there, and
@@ -13,7 +13,7 @@
 #   tuxnet bench pytcp_tap_ping_rtt tap_ping_rtt
 #   bash bench/pytcp-root.sh DIR        # elsewhere: TUXNET_PYTCP_ROOT=DIR tuxnet bench ...
 #
-# Needs root and about 500 MB; takes two or three minutes.
+# Needs root and about 500 MB; takes a minute and a half.
 set -euo pipefail
 root=${1:-/var/tmp/tuxnet-pytcp-root}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
