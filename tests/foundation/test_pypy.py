@@ -63,3 +63,27 @@ def test_the_buffer_tests_pass_under_pypy():
                 "tests/foundation/test_transfer.py", "tests/tcp/test_tcp_seq_wrap.py")
     assert out.returncode == 0, out.stdout[-3000:]
     assert " passed" in out.stdout and " failed" not in out.stdout
+
+
+_COUNT_MAJOR_COLLECTIONS = """
+import gc
+from tuxnet import benchmarks
+majors = [0]
+def on_collect(stats):
+    majors[0] += stats.count
+gc.hooks.on_gc_collect = on_collect
+benchmarks.bench_loopback_bulk(0.25)
+print(majors[0])
+"""
+
+
+def test_pypy_sh_keeps_the_collector_from_running_a_major_collection_every_few_megabytes():
+    # 256 MB over lo: with PyPy's default floor (PYPY_GC_MIN, 8 nurseries: 32 MB here) about 27
+    # major collections run, one per ~10 MB moved; pypy.sh's 256 MB floor leaves a few.  A
+    # caller's own PYPY_GC_MIN wins over pypy.sh's.
+    tuned = _pypy("-c", _COUNT_MAJOR_COLLECTIONS)
+    default = subprocess.run([*PYPY, "-c", _COUNT_MAJOR_COLLECTIONS], capture_output=True, text=True,
+                             timeout=300, env={**os.environ, "PYPY_GC_MIN": "32MB"})
+    assert tuned.returncode == 0 and default.returncode == 0, tuned.stderr + default.stderr
+    assert int(tuned.stdout.split()[-1]) <= 6
+    assert int(default.stdout.split()[-1]) >= 15
