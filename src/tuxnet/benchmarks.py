@@ -51,6 +51,33 @@ def machine() -> dict[str, Any]:
             "cpu": cpu, "cores": os.cpu_count(), "system": platform.platform()}
 
 
+class _Counter:
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
+def _bump(c: _Counter, i: int) -> None:
+    c.n += i & 7
+
+
+def speed_check(loops: int = 1_000_000, tries: int = 5) -> float:
+    """Milliseconds a fixed piece of pure Python takes (calls and attribute updates, as the stack's
+    code is), the best of ``tries``.  Taken before and after the benchmarks, it says how fast the
+    machine was running: on a shared virtual machine the same code can take half as long again
+    from one hour to the next, and a figure is only comparable with one taken at the same speed.
+    It is a reading of a moment (it can move by a third within seconds), not a correction."""
+    best = float("inf")
+    for _ in range(tries):
+        c = _Counter()
+        start = time.perf_counter()
+        for i in range(loops):
+            _bump(c, i)
+        best = min(best, time.perf_counter() - start)
+    return best * 1e3
+
+
 def lo_world(seed: int = 1) -> tuple[World, Any]:
     world = World(seed=seed)
     host = world.add_host("bench")
@@ -357,6 +384,7 @@ def run(names: list[str] | None = None, repeat: int = 3, scale: float = 1.0,
     such as PyPy's compiles the hot path during its first runs); the figure is the median."""
     report: dict[str, Any] = {"machine": machine(), "repeat": repeat, "warmup": warmup, "scale": scale,
                               "results": {}}
+    before = speed_check()
     for name in names or list(BENCHMARKS):
         fn = BENCHMARKS[name]
         runs = []
@@ -376,14 +404,19 @@ def run(names: list[str] | None = None, repeat: int = 3, scale: float = 1.0,
             continue
         median = statistics.median(r["value"] for r in runs)
         report["results"][name] = {"median": median, "unit": runs[0]["unit"], "runs": runs}
+    report["machine"]["speed_check_ms"] = [before, speed_check()]
     return report
 
 
 def format_table(report: dict[str, Any]) -> str:
     m = report["machine"]
     warmup = f", after {report['warmup']} warm-up" if report.get("warmup") else ""
-    lines = [f"machine: {m['cpu']}, {m['cores']} cores, {m['implementation']} {m['python']}",
-             f"{'benchmark':28} {'median':>14}  unit          (runs: {report['repeat']}{warmup})"]
+    lines = [f"machine: {m['cpu']}, {m['cores']} cores, {m['implementation']} {m['python']}"]
+    if "speed_check_ms" in m:
+        before, after = m["speed_check_ms"]
+        lines.append(f"speed check (a fixed pure-Python loop; more is slower): {before:.0f} ms before, "
+                     f"{after:.0f} ms after")
+    lines += [f"{'benchmark':28} {'median':>14}  unit          (runs: {report['repeat']}{warmup})"]
     for name, r in report["results"].items():
         if r["median"] is None:
             lines.append(f"{name:28} {'skipped':>14}  {r['skipped']}")

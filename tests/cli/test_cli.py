@@ -74,6 +74,12 @@ def test_bench_quick_run_writes_json(tmp_path):
     data = json.loads(report.read_text())
     assert data["results"]["hello_replyhi"]["median"] > 0
     assert data["machine"]["cores"] >= 1
+    # The machine's speed, read before and after the runs, in the JSON and under the machine line.
+    before, after = data["machine"]["speed_check_ms"]
+    assert 0 < before < 60_000 and 0 < after < 60_000
+    line = r.stdout.splitlines()[1]
+    assert line == (f"speed check (a fixed pure-Python loop; more is slower): {before:.0f} ms before, "
+                    f"{after:.0f} ms after")
 
 
 def test_bench_warmup_runs_are_not_counted(tmp_path):
