@@ -96,6 +96,7 @@ class Sock:
         self.sk_linger = False
         self.sk_keepopen = False
         self.sk_broadcast = False
+        self.sk_urginline = False  # SOCK_URGINLINE (SO_OOBINLINE): urgent data stays in the stream
         self.sk_dead = False
         self.sk_userlocks = 0
         self.sk_sndbuf = host.sysctl["net.core.wmem_default"]
@@ -310,7 +311,9 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         sk.sk_priority = val
     elif optname == SO_MARK:
         sk.sk_mark = val
-    elif optname in (SO_DEBUG, SO_DONTROUTE, SO_OOBINLINE, SO_NO_CHECK, SO_SNDLOWAT):
+    elif optname == SO_OOBINLINE:
+        sk.sk_urginline = bool(val)
+    elif optname in (SO_DEBUG, SO_DONTROUTE, SO_NO_CHECK, SO_SNDLOWAT):
         return 0
     else:
         return -ENOPROTOOPT
@@ -339,7 +342,7 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         SO_SNDBUF: sk.sk_sndbuf, SO_RCVBUF: sk.sk_rcvbuf, SO_RCVLOWAT: sk.sk_rcvlowat,
         SO_SNDLOWAT: 1, SO_PRIORITY: sk.sk_priority, SO_MARK: sk.sk_mark,
         SO_ACCEPTCONN: int(sk.sk_state == 10), SO_PROTOCOL: sk.sk_protocol, SO_DOMAIN: sk.sk_family,
-        SO_DEBUG: 0, SO_DONTROUTE: 0, SO_OOBINLINE: 0,
+        SO_DEBUG: 0, SO_DONTROUTE: 0, SO_OOBINLINE: int(sk.sk_urginline),
     }
     if optname in values:
         return values[optname]

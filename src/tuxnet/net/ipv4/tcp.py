@@ -33,6 +33,7 @@ from tuxnet.net.core.utils import byte_view
 from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
 from tuxnet.net.ipv4.tcp_input import (
     __tcp_ack_snd_check,
+    tcp_fast_path_check,
     tcp_rcv_space_adjust,
     tcp_receive_window,
     tcp_set_state,
@@ -81,6 +82,8 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_SYN_SENT,
     TCP_TIMEOUT_INIT,
     TCP_TIMEWAIT_LEN,
+    TCP_URG_READ,
+    TCP_URG_VALID,
     TCPHDR_ACK,
     TCPHDR_FIN,
     TCPHDR_PSH,
@@ -107,9 +110,11 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     POLLHUP,
     POLLIN,
     POLLOUT,
+    POLLPRI,
     POLLRDHUP,
     POLLRDNORM,
     POLLWRNORM,
+    SIOCATMARK,
     SIOCINQ,
     SIOCOUTQ,
     SIOCOUTQNSD,
@@ -231,12 +236,17 @@ def tcp_skb_entail(sk: TcpSock, skb: SkBuff) -> None:
 
 
 def tcp_push(sk: TcpSock, flags: int, mss_now: int, nonagle: int) -> None:
-    """``tcp_push``: mark PSH (unless MSG_MORE) and send what may go."""
+    """``tcp_push``: mark PSH (unless MSG_MORE) and the urgent pointer (MSG_OOB), and send what
+    may go."""
     if not sk.sk_write_queue:
         return
     skb = sk.sk_write_queue[-1]
     if not flags & MSG_MORE or forced_push(sk):
         tcp_mark_push(sk, skb)
+    if flags & MSG_OOB:
+        # tcp_mark_urg: the urgent pointer points past the last byte written (RFC 9293 section
+        # 3.8.5; Linux, as BSD, makes that last byte the urgent one: tcp_stdurg is 0)
+        sk.snd_up = sk.write_seq
     if flags & MSG_MORE:
         nonagle = TCP_NAGLE_CORK
     __tcp_push_pending_frames(sk, mss_now, nonagle)
@@ -355,11 +365,29 @@ def tcp_recvmsg(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | int:
     return ret
 
 
+def tcp_recv_urg(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | int:
+    """``tcp_recv_urg``: ``recv(MSG_OOB)`` reads the urgent byte, once; it never waits."""
+    if sk.sk_urginline or not sk.urg_data or sk.urg_data == TCP_URG_READ:
+        return -EINVAL  # no urgent byte to read (or it stays in the stream): EINVAL, as Linux
+    if sk.sk_state == TCP_CLOSE and not sk.sk_done:
+        return -ENOTCONN
+    if sk.urg_data & TCP_URG_VALID:
+        byte = bytes([sk.urg_data & 0xFF])
+        if not flags & MSG_PEEK:
+            sk.urg_data = TCP_URG_READ
+        if msg is not None:
+            msg.msg_flags |= MSG_OOB | (0 if size > 0 else MSG_TRUNC)
+        return byte if size > 0 and not flags & MSG_TRUNC else b""
+    if sk.sk_state == TCP_CLOSE or sk.sk_shutdown & RCV_SHUTDOWN:
+        return b""
+    return -EAGAIN  # the pointer came, the byte not yet
+
+
 def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | int:
     if sk.sk_state == TCP_LISTEN:
         return -ENOTCONN
     if flags & MSG_OOB:
-        return -EINVAL
+        return tcp_recv_urg(sk, msg, size, flags)
     timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
     peek = bool(flags & MSG_PEEK)
     seq = sk.copied_seq
@@ -370,6 +398,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     queue = sk.sk_receive_queue
     bad_buffer = msg is not None and None in msg.msg_iov
     while copied < size:
+        if sk.urg_data and sk.urg_seq == seq and copied:
+            break  # at the urgent mark: what came before it is read on its own
         fin = False
         found = None
         for skb in queue:
@@ -384,18 +414,31 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
         if found is not None and not fin:
             skb, offset = found
             used = min(skb.tail - skb.data - offset, size - copied)
-            if bad_buffer and not flags & MSG_TRUNC:
+            if sk.urg_data:
+                urg_offset = (sk.urg_seq - seq) & SEQ_MASK
+                if urg_offset < used:
+                    if urg_offset:
+                        used = urg_offset  # stop at the mark
+                    elif not sk.sk_urginline:
+                        # the urgent byte is not part of the stream: step over it
+                        seq = (seq + 1) & SEQ_MASK
+                        offset += 1
+                        used -= 1
+            if used and bad_buffer and not flags & MSG_TRUNC:
                 # skb_copy_datagram_msg() faults on the user's buffer: bail out.
                 if not copied:
                     return -EFAULT
                 break
-            if not flags & MSG_TRUNC:
+            if used and not flags & MSG_TRUNC:
                 start = skb.data + offset
                 out.append(memoryview(skb.buf)[start:start + used])  # copied to the user once, below
             seq = (seq + used) & SEQ_MASK
             copied += used
             if not peek:
                 sk.copied_seq = seq
+            if sk.urg_data and after(sk.copied_seq, sk.urg_seq):
+                sk.urg_data = 0  # past the mark
+                tcp_fast_path_check(sk)
             if used + offset < skb.tail - skb.data:
                 continue
             if skb.tcp_flags & TCPHDR_FIN:
@@ -671,7 +714,10 @@ def tcp_poll(sk: TcpSock) -> int:
         mask |= POLLIN | POLLRDNORM | POLLRDHUP
     if state not in (TCP_SYN_SENT, TCP_SYN_RECV):
         avail = (sk.rcv_nxt - sk.copied_seq) & SEQ_MASK
-        if avail and avail < 0x80000000 and avail >= min(sk.sk_rcvlowat, 1 << 30):
+        target = min(sk.sk_rcvlowat, 1 << 30)
+        if sk.urg_data and sk.urg_seq == sk.copied_seq and not sk.sk_urginline:
+            target += 1  # the urgent byte next is not readable data
+        if avail and avail < 0x80000000 and avail >= target:
             mask |= POLLIN | POLLRDNORM
         if not shutdown & SEND_SHUTDOWN:
             if sk_stream_is_writeable(sk, 1):
@@ -680,6 +726,8 @@ def tcp_poll(sk: TcpSock) -> int:
                 sk.sock_flags |= SOCK_NOSPACE
         else:
             mask |= POLLOUT | POLLWRNORM
+    if sk.urg_data & TCP_URG_VALID:
+        mask |= POLLPRI
     if sk.sk_err:
         mask |= POLLERR
     return mask
@@ -702,6 +750,9 @@ def tcp_ioctl(sk: TcpSock, cmd: int) -> int:
         if sk.sk_state == TCP_LISTEN:
             return -EINVAL
         return (sk.write_seq - sk.snd_nxt) & SEQ_MASK
+    if cmd == SIOCATMARK:
+        # sockatmark(3): is the next byte to read the urgent one?
+        return int(bool(sk.urg_data) and sk.urg_seq == sk.copied_seq)
     return -ENOPROTOOPT
 
 

@@ -109,6 +109,8 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_SYN_SENT,
     TCP_TIME_WAIT,
     TCP_TIMEWAIT_LEN,
+    TCP_URG_NOTYET,
+    TCP_URG_VALID,
     TCPCB_EVER_RETRANS,
     TCPCB_LOST,
     TCPCB_RETRANS,
@@ -2316,9 +2318,47 @@ def tcp_fast_path_on(sk: TcpSock) -> None:
 
 def tcp_fast_path_check(sk: TcpSock) -> None:
     """``tcp_fast_path_check``: predict again once nothing calls for the slow path (no hole, an
-    open window, room in the receive buffer)."""
-    if not sk.out_of_order_queue and sk.rcv_wnd and sk.sk_rmem_alloc < sk.sk_rcvbuf:
+    open window, room in the receive buffer, no urgent byte awaited or unread)."""
+    if not sk.out_of_order_queue and sk.rcv_wnd and sk.sk_rmem_alloc < sk.sk_rcvbuf and not sk.urg_data:
         tcp_fast_path_on(sk)
+
+
+def tcp_check_urg(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_check_urg``: a segment with URG set; note a new urgent pointer (RFC 9293 section
+    3.10.7.4, sixth step), unless its byte has been read already or comes before what we have."""
+    ptr = (skb.buf[skb.transport_header + 18] << 8) | skb.buf[skb.transport_header + 19]
+    if ptr and not sk.host.sysctl["net.ipv4.tcp_stdurg"]:
+        ptr -= 1  # BSD's reading: the pointer is one past the urgent byte
+    ptr = (ptr + skb.seq) & SEQ_MASK
+    if after(sk.copied_seq, ptr) or before(ptr, sk.rcv_nxt):
+        return
+    if sk.urg_data and not after(ptr, sk.urg_seq):
+        return
+    # Linux signals SIGURG to the owner here (sk_send_sigurg); tuxnet processes take no signals.
+    # A new mark while the reader sits on an unread earlier urgent byte: step over that byte.
+    if (sk.urg_seq == sk.copied_seq and sk.urg_data and not sk.sk_urginline
+            and sk.copied_seq != sk.rcv_nxt):
+        sk.copied_seq = (sk.copied_seq + 1) & SEQ_MASK
+        queue = sk.sk_receive_queue
+        if queue and not before(sk.copied_seq, queue[0].end_seq):
+            dropped = queue.popleft()
+            sk.sk_rmem_alloc -= skb_truesize(dropped)
+    sk.urg_data = TCP_URG_NOTYET
+    sk.urg_seq = ptr
+    sk.pred_flags = 0
+
+
+def tcp_urg(sk: TcpSock, skb: SkBuff) -> None:
+    """``tcp_urg``: take in a new urgent pointer, and the urgent byte once a segment brings it."""
+    if skb.tcp_flags & TCPHDR_URG:
+        tcp_check_urg(sk, skb)
+    if sk.urg_data == TCP_URG_NOTYET:
+        # where the byte is in this segment's payload (a SYN takes the first sequence number)
+        ptr = (sk.urg_seq - skb.seq - (1 if skb.tcp_flags & TCPHDR_SYN else 0)) & SEQ_MASK
+        if ptr < skb.tail - skb.data:
+            sk.urg_data = TCP_URG_VALID | skb.buf[skb.data + ptr]
+            if not sk.sk_dead:
+                sk.sk_data_ready()
 
 
 def tcp_rcv_established(sk: TcpSock, skb: SkBuff) -> None:
@@ -2390,6 +2430,7 @@ def _tcp_rcv_established_slow(sk: TcpSock, skb: SkBuff) -> None:
     if tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT) < 0:
         return
     tcp_rcv_rtt_measure_ts(sk, skb)
+    tcp_urg(sk, skb)
     tcp_data_queue(sk, skb)
     if sk.sk_state != TCP_CLOSE:
         tcp_data_snd_check(sk)
@@ -2566,6 +2607,7 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         if sk.snd_una == sk.write_seq:
             tcp_done(sk)
             return 0
+    tcp_urg(sk, skb)  # step 6: check the URG bit
     state = sk.sk_state
     if state in (TCP_CLOSE_WAIT, TCP_CLOSING, TCP_LAST_ACK):
         if not before(skb.seq, sk.rcv_nxt):

@@ -259,7 +259,8 @@ def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -
     for attr in ("sk_reuse", "sk_reuseport", "sk_bound_dev_if", "sk_rcvbuf", "sk_sndbuf", "sk_userlocks",
                  "sk_priority", "sk_mark", "sk_keepopen", "sk_linger", "sk_lingertime", "uc_ttl", "tos",
                  "nonagle", "linger2", "keepalive_time", "keepalive_intvl", "keepalive_probes",
-                 "icsk_user_timeout", "icsk_ca_ops", "notsent_lowat", "sk_rcvtimeo", "sk_sndtimeo"):
+                 "icsk_user_timeout", "icsk_ca_ops", "notsent_lowat", "sk_rcvtimeo", "sk_sndtimeo",
+                 "sk_urginline"):
         setattr(newsk, attr, getattr(listener, attr))
     newsk.rx_opt.user_mss = listener.rx_opt.user_mss
     newsk.inet_daddr = req.rmt_addr

@@ -71,6 +71,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_PSH,
     TCPHDR_RST,
     TCPHDR_SYN,
+    TCPHDR_URG,
     TCPOLEN_TSTAMP_ALIGNED,
     TCP_CA_Loss,
     TCP_CA_Open,
@@ -544,12 +545,13 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
 
 
 def _build_segment(sk: TcpSock, n: SkBuff, seq: int, flags: int, opts: bytes, window: int,
-                   ack_seq: int) -> SkBuff:
+                   ack_seq: int, urg_ptr: int = 0) -> SkBuff:
     """Push and fill the TCP header of packet ``n`` and leave its checksum partial."""
     th_len = 20 + len(opts)
     d = n.push(th_len)
     buf = n.buf
-    _tcphdr.pack_into(buf, d, sk.inet_sport, sk.inet_dport, seq, ack_seq, (th_len << 10) | flags, window, 0, 0)
+    _tcphdr.pack_into(buf, d, sk.inet_sport, sk.inet_dport, seq, ack_seq, (th_len << 10) | flags, window, 0,
+                      urg_ptr)
     if opts:
         buf[d + 20:d + th_len] = opts
     n.transport_header = d
@@ -587,7 +589,17 @@ def __tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool, rcv_nxt: int) -
     mss = cb.gso_size
     if not flags & TCPHDR_SYN:
         sk.duplicate_sack = []
-    n = _build_segment(sk, _tcp_skb_for_xmit(skb), skb.seq, flags, opts, window, ack_seq)
+    urg_ptr = 0
+    if sk.snd_up != sk.snd_una and before(skb.seq, sk.snd_up):
+        # Urgent mode (tcp_urg_mode): every segment before the urgent pointer carries it, or, when
+        # it lies more than 64 KB ahead, 0xFFFF while that still points past what was sent.
+        if before(sk.snd_up, (skb.seq + 0x10000) & SEQ_MASK):
+            urg_ptr = (sk.snd_up - skb.seq) & SEQ_MASK
+            flags |= TCPHDR_URG
+        elif after((skb.seq + 0xFFFF) & SEQ_MASK, sk.snd_nxt):
+            urg_ptr = 0xFFFF
+            flags |= TCPHDR_URG
+    n = _build_segment(sk, _tcp_skb_for_xmit(skb), skb.seq, flags, opts, window, ack_seq, urg_ptr)
     n.end_seq = skb.end_seq
     # The packet is a clone: it carries the segment's truesize (what skb_set_owner_w charges).
     tcp_skb_cb(n).truesize = cb.truesize

@@ -139,6 +139,11 @@ TCP_CHRONO_BUSY = 1
 TCP_CHRONO_RWND_LIMITED = 2
 TCP_CHRONO_SNDBUF_LIMITED = 3
 
+# tp->urg_data: the urgent byte's value in the low 8 bits, and where it stands (include/net/tcp.h)
+TCP_URG_VALID = 0x0100  # the byte has arrived
+TCP_URG_NOTYET = 0x0200  # the pointer has, the byte not yet
+TCP_URG_READ = 0x0400  # read with MSG_OOB
+
 # socket flags (include/linux/net.h, include/net/sock.h)
 SOCK_NOSPACE = 1 << 2
 SOCK_QUEUE_SHRUNK = 1 << 0
@@ -265,6 +270,8 @@ class TcpSock(Sock):
     snd_wl1 = 0
     snd_sml = 0
     snd_up = 0
+    urg_data = 0  # the urgent byte the peer pointed at (TCP_URG_*), tcp_check_urg
+    urg_seq = 0
     max_window = 0
     write_seq = 0
     pushed_seq = 0
