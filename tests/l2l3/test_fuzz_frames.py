@@ -1,0 +1,94 @@
+"""Odd frames on real wires: a host, a switch, a router and a second host, and frames of every
+shape arriving at each NIC with a good FCS: ARP with any fields, IPv4 with any TTL, options,
+fragment bits and destination (broadcast, multicast, the router's other side), ICMP, UDP and TCP
+with any contents, VLAN tags, unknown ethertypes, runts and giants.  Nothing may raise out of the
+stack, and afterwards the network still works: the first host pings the second."""
+
+from __future__ import annotations
+
+import struct
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from netlab import run
+
+from tuxnet.drivers.net.ether import eth_skb_pad, ether_fcs, ether_rx
+from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.user.programs.ping import ping
+from tuxnet.world import World, msecs
+
+ADDRS = ["10.0.1.2", "10.0.1.1", "10.0.2.1", "10.0.2.2", "10.0.1.255", "255.255.255.255", "224.0.0.1",
+         "0.0.0.0", "127.0.0.1", "10.0.1.77", "192.0.2.9"]
+OURS = {"10.0.1.2", "10.0.1.1", "10.0.2.1", "10.0.2.2"}
+
+
+def build() -> tuple[World, dict]:
+    world = World(seed=9)
+    a, sw, r, b = world.add_host("a"), world.add_switch("sw"), world.add_router("r"), world.add_host("b")
+    la = world.connect(a, sw, a_addr="10.0.1.2/24")
+    lr = world.connect(r, sw, a_addr="10.0.1.1/24")
+    lb = world.connect(r, b, a_addr="10.0.2.1/24", b_addr="10.0.2.2/24")
+    a.ip_route_add("default", via="10.0.1.1")
+    b.ip_route_add("default", via="10.0.2.1")
+    world.run_for(msecs(10))
+    devs = {"a": la.a, "sw<-a": la.b, "r lan": lr.a, "r wan": lb.a, "b": lb.b}
+    return world, devs
+
+
+def ip4(s: str) -> bytes:
+    return bytes(map(int, s.split(".")))
+
+
+def arp(op: int, sha: bytes, sip: str, tha: bytes, tip: str, htype: int, plen: int) -> bytes:
+    return struct.pack("!HHBBH", htype, 0x0800, 6, plen, op) + sha + ip4(sip) + tha + ip4(tip)
+
+
+def ipv4(src: str, dst: str, ttl: int, proto: int, frag: int, opts: bytes, body: bytes, good_csum: bool) -> bytes:
+    opts += b"\x00" * (-len(opts) % 4)
+    ihl = 5 + len(opts) // 4
+    h = bytearray(struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + len(body), 1234, frag, ttl, proto, 0,
+                              ip4(src), ip4(dst))) + opts
+    c = csum_fold(csum_partial(bytes(h)))
+    h[10:12] = struct.pack("!H", c if good_csum else c ^ 0x5555)
+    return bytes(h) + body
+
+
+MAC = st.sampled_from([b"\xff" * 6, b"\x01\x00\x5e\x00\x00\x01", b"\x02\x00\x00\x00\x00\x01",
+                       b"\x02\x00\x00\x00\x00\x02", b"\x02\x00\x00\x00\x00\x03", b"\x02\x00\x00\x00\x00\x05",
+                       b"\x02\xaa\xbb\xcc\xdd\xee", b"\x00" * 6])
+ARP = st.builds(arp, st.sampled_from([1, 2, 3, 0]), MAC, st.sampled_from(sorted(set(ADDRS) - OURS)), MAC,
+                st.sampled_from(ADDRS), st.sampled_from([1, 1, 6, 0]), st.sampled_from([4, 4, 16]))
+BODY = st.one_of(
+    st.binary(max_size=64),
+    st.builds(lambda t, c, rest: struct.pack("!BBH", t, c, 0) + rest,  # ICMP, errors quoting anything
+              st.sampled_from([0, 3, 4, 5, 8, 11, 12, 13, 17, 255]), st.integers(0, 15), st.binary(max_size=60)),
+)
+IPV4 = st.builds(ipv4, st.sampled_from(ADDRS), st.sampled_from(ADDRS), st.sampled_from([0, 1, 2, 64, 255]),
+                 st.sampled_from([1, 6, 17, 2, 47, 255]),
+                 st.sampled_from([0, 0x4000, 0x2000, 0x2001, 0x0005, 0x1FFF, 0x8000]),
+                 st.sampled_from([b"", b"\x01\x01\x01\x00", b"\x07\x07\x04\x00\x00\x00\x00", b"\x44\x02",
+                                  b"\x83\x03\x10", b"\x94\x04\x00\x00"]),
+                 BODY, st.booleans())
+PAYLOAD = st.one_of(
+    st.tuples(st.just(0x0806), ARP),
+    st.tuples(st.just(0x0800), IPV4),
+    st.tuples(st.just(0x8100), st.builds(lambda tci, inner: struct.pack("!HH", tci, 0x0800) + inner,
+                                         st.integers(0, 0xFFFF), IPV4)),
+    st.tuples(st.sampled_from([0x86DD, 0x88CC, 0x0001, 0x05DC, 0xFFFF]), st.binary(max_size=80)),
+)
+FRAME = st.tuples(st.sampled_from(["a", "sw<-a", "r lan", "r wan", "b"]), MAC, MAC, PAYLOAD,
+                  st.sampled_from([0, 0, 0, 1400, 1600]), st.integers(0, 3000))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(FRAME, min_size=1, max_size=25))
+def test_odd_frames_at_every_nic_never_raise_and_the_network_still_works(frames):
+    world, devs = build()
+    for where, dst, src, (ethertype, payload), pad, gap_us in frames:
+        frame = dst + src + struct.pack("!H", ethertype) + payload + bytes(pad)
+        frame = eth_skb_pad(frame)
+        ether_rx(devs[where], frame + ether_fcs(frame))
+        world.run_for(gap_us * 1000)
+    world.run_for(msecs(3000))
+    stats = run(world, world.hosts["a"], ping, "10.0.2.2", count=2, interval=0.2, quiet=True)
+    assert stats.received == 2, world.hosts["a"].output()
