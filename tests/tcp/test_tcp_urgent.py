@@ -112,3 +112,18 @@ def test_a_pointer_ahead_of_the_data_waits_for_its_byte():
     assert peer.call(libc.recv, fd, 1, MSG_OOB) == b"D"
     assert peer.call(libc.recv, fd, 100) == b" and more"
     peer.world.run_for(MS)
+
+
+def test_tcp_stdurg_reads_the_pointer_as_rfc_1122_does():
+    # RFC 1122 section 4.2.2.4: the pointer points at the last urgent byte; Linux reads it so when
+    # net.ipv4.tcp_stdurg is 1, and as BSD does (one past it) by default.
+    got = {}
+    for stdurg in (0, 1):
+        peer = Peer()
+        peer.host.sysctl.set("net.ipv4.tcp_stdurg", stdurg)
+        fd = passive_open(peer)
+        peer.segment(0x18 | TCPHDR_URG, peer.snd_nxt, peer.their_end, 65535, b"", b"abcde", urg_ptr=3)
+        got[stdurg] = (peer.call(libc.recv, fd, 1, MSG_OOB), peer.call(libc.recv, fd, 100),
+                       peer.call(libc.recv, fd, 100, MSG_DONTWAIT))
+    assert got[0][:2] == (b"c", b"ab") and got[0][2] == b"de"
+    assert got[1][:2] == (b"d", b"abc") and got[1][2] == b"e"
