@@ -28,6 +28,9 @@ NSEC_PER_USEC = 1_000
 NSEC_PER_MSEC = 1_000_000
 NSEC_PER_SEC = 1_000_000_000
 GC_THRESHOLD = 50_000
+# The queue drops its dead timer entries once there are more than this many and they are over half
+# of it (World._compact): rare enough to cost nothing, often enough to free closed sockets.
+COMPACT_MIN_DEAD = 1024
 # A world of this many hosts moves its objects out of the cyclic collector's way (World._gc_freeze).
 GC_FREEZE_HOSTS = 100
 # ... and collects in full before a run's freeze once it has run this many events since its last
@@ -62,18 +65,25 @@ class Timer:
     re-arming ``mod``, so events run in exactly the order an eager requeue would give.  Only a
     timer brought forward gets a new entry (the old one is skipped when it comes up).  A deleted
     timer's entry is skipped too, so an idle timer costs nothing.
+
+    ``del_timer`` detaches a timer from the wheel at once, and a closed socket is freed.  So a
+    queue entry does not hold its timer directly but through a one-item list, its cell, which
+    ``delete`` (or bringing the timer forward) empties: the dead entry then holds nothing, and a
+    socket whose timers were stopped is freed at once rather than when a 60 s TIME_WAIT or a 2 h
+    keepalive would have come up.  The world counts dead entries and, when they are most of the
+    queue, drops them all in one pass (``World._compact``).
     """
 
-    __slots__ = ("world", "function", "arg", "expires", "_gen", "_key", "_queued")
+    __slots__ = ("world", "function", "arg", "expires", "_key", "_queued", "_cell")
 
     def __init__(self, world: World, function: Callable[[Any], None], arg: Any = None) -> None:
         self.world = world
         self.function = function
         self.arg = arg
         self.expires = -1
-        self._gen = 0
         self._key = 0  # the queue sequence number of the latest mod
         self._queued = -1  # expiry of this timer's live queue entry; -1: none
+        self._cell: list[Timer | None] | None = None  # the live entry's cell: [self]
 
     def pending(self) -> bool:
         """``timer_pending()``: armed and not yet fired."""
@@ -88,9 +98,12 @@ class Timer:
         queued = self._queued
         if 0 <= queued <= expires:
             return  # the live entry comes up first and requeues the timer (World._run)
-        self._gen += 1
+        if queued >= 0:
+            self._kill_entry()  # brought forward: the old entry is dead
+        cell: list[Timer | None] = [self]
+        self._cell = cell
         self._queued = expires
-        heapq.heappush(w._queue, (expires, w._seq, self, self._gen))
+        heapq.heappush(w._queue, (expires, w._seq, cell, None))
 
     def add_in(self, delay: int) -> None:
         """Arm to fire ``delay`` nanoseconds from now."""
@@ -99,6 +112,17 @@ class Timer:
     def delete(self) -> None:
         """``del_timer()``: disarm (a no-op when not pending)."""
         self.expires = -1
+        if self._queued >= 0:
+            self._queued = -1
+            self._kill_entry()
+
+    def _kill_entry(self) -> None:
+        """Empty the live entry's cell: it is skipped, and holds nothing, from now on."""
+        cell = self._cell
+        if cell is not None:
+            cell[0] = None
+            self._cell = None
+            self.world._entry_died()
 
 
 class World:
@@ -112,10 +136,12 @@ class World:
         # select(), as net.core.busy_poll does for a socket (trading a CPU for wake-up latency).
         self.busy_poll_us = busy_poll_us
         self.now = 0
-        # Entries are (when, seq, timer, generation) for timers and (when, seq, fn, args) for
-        # one-shot calls; seq breaks ties in insertion order.
+        # Entries are (when, seq, cell, None) for timers (Timer: the cell is [timer], or [None]
+        # once the entry is dead) and (when, seq, fn, args) for one-shot calls; seq breaks ties in
+        # insertion order.
         self._queue: list[tuple[int, int, Any, Any]] = []
         self._seq = 0
+        self._dead = 0  # timer entries in _queue that will be skipped (Timer)
         self.hosts: dict[str, Host] = {}
         self.links: list[Any] = []
         self.next_mac = 1  # the next locally administered MAC address (drivers/net/ether.py)
@@ -213,6 +239,20 @@ class World:
         """A new, unarmed timer (``timer_setup``)."""
         return Timer(self, function, arg)
 
+    def _entry_died(self) -> None:
+        """A timer entry in the queue became dead: drop all of them once they are most of it."""
+        self._dead += 1
+        if self._dead > COMPACT_MIN_DEAD and self._dead * 2 > len(self._queue):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Rebuild the queue without its dead timer entries.  Every entry's key (expiry, sequence
+        number) is unique, so the events that remain run in the same order."""
+        queue = self._queue
+        queue[:] = [e for e in queue if e[3] is not None or e[2][0] is not None]
+        heapq.heapify(queue)
+        self._dead = 0
+
     def fail(self, exc: BaseException) -> None:
         """Record an error raised by a process so that ``run`` re-raises it."""
         self._failures.append(exc)
@@ -245,6 +285,7 @@ class World:
             for proc in list(host.processes.values()):
                 proc.kill()
         self._queue.clear()
+        self._dead = 0
         if self._selector is not None:
             self._selector.close()
             self._selector = None
@@ -299,29 +340,29 @@ class World:
             if when > limit:
                 break
             _, seq, item, arg = pop(queue)
-            if arg.__class__ is tuple:
+            if arg is not None:
                 if when > self.now:
                     self.now = when
                 self.events_run += 1
                 item(*arg)
             else:
-                if arg != item._gen:
-                    continue  # a timer brought forward since: not an event
-                expires = item.expires
-                if expires < 0:
-                    item._queued = -1
-                    continue  # deleted since: not an event
-                if seq != item._key:
+                timer = item[0]
+                if timer is None:
+                    self._dead -= 1
+                    continue  # deleted or brought forward since: not an event
+                expires = timer.expires
+                if seq != timer._key:
                     # Re-armed since: queue it where an eager re-arm would have put it.
-                    item._queued = expires
-                    push(queue, (expires, item._key, item, arg))
+                    timer._queued = expires
+                    push(queue, (expires, timer._key, item, None))
                     continue
                 if when > self.now:
                     self.now = when
                 self.events_run += 1
-                item._queued = -1
-                item.expires = -1
-                item.function(item.arg)
+                timer._queued = -1
+                timer._cell = None
+                timer.expires = -1
+                timer.function(timer.arg)
             if failures:
                 raise failures.pop(0)
         if until is not None and self.now < until and not self._stopped and (

@@ -36,6 +36,77 @@ def test_timers_mod_delete_and_virtual_time():
     assert time.monotonic() - start < 1.0, "an hour of virtual time costs no wall time"
 
 
+def test_a_stopped_timer_holds_nothing_and_dead_entries_are_dropped():
+    """``del_timer`` detaches at once: a timer stopped (or brought forward) leaves no reference to
+    what it would have been called with, and once dead entries are most of the queue they are
+    dropped, without changing the order in which the live timers fire."""
+    import gc
+    import weakref
+
+    from tuxnet.world import COMPACT_MIN_DEAD
+
+    class Payload:
+        pass
+
+    w = World()
+    payload = Payload()
+    ref = weakref.ref(payload)
+    t = w.timer(lambda arg: None, payload)
+    t.mod(secs(60))
+    t.delete()
+    del t, payload
+    gc.collect()
+    assert ref() is None, "a deleted timer's queue entry kept its argument alive"
+
+    fired: list[tuple[int, int]] = []
+    live = []
+    for i in range(20):
+        timer = w.timer(lambda arg: fired.append((w.now, arg)), i)
+        timer.mod(secs(100 + i))
+        live.append(timer)
+    live[5].mod(secs(1))  # brought forward: a new entry, the old one dead
+    live[7].mod(secs(500))  # pushed back: its entry is requeued when it comes up
+    live[9].delete()
+    biggest = 0
+    for i in range(4 * COMPACT_MIN_DEAD):
+        timer = w.timer(lambda arg: fired.append((w.now, -1)), i)
+        timer.mod(secs(50))
+        timer.delete()
+        biggest = max(biggest, len(w._queue))
+    assert biggest <= 2 * COMPACT_MIN_DEAD + 30, "dead entries were never dropped"
+    w.run()
+    expected = [(secs(1), 5)] + [(secs(100 + i), i) for i in range(20) if i not in (5, 7, 9)]
+    assert fired == expected + [(secs(500), 7)]
+
+
+def test_closed_sockets_are_freed_while_the_clock_stands_still():
+    """hello/replyhi over lo at one instant of virtual time: each connection stops its timers as it
+    closes, so its sockets are freed at once; only the TIME_WAIT sockets (60 s) remain, as in
+    Linux, and the queue does not grow with the timers each connection stopped."""
+    import gc
+
+    from tuxnet.net.ipv4.tcp_minisocks import TimeWaitSock
+    from tuxnet.net.ipv4.tcp_sock import TcpSock
+    from tuxnet.user.programs.hello import hello, replyhi
+
+    n = 400
+    world, host = make_lo_host()
+    server = host.spawn(replyhi, count=n)
+
+    def clients() -> None:
+        for _ in range(n):
+            hello()
+
+    client = host.spawn(clients)
+    world.run_until(lambda: not server.alive and not client.alive)
+    assert world.now < secs(1)
+    gc.collect()
+    kinds = [type(o) for o in gc.get_objects()]
+    assert kinds.count(TimeWaitSock) == n
+    assert kinds.count(TcpSock) <= 2, "closed sockets were kept alive"
+    assert len(world._queue) < 3 * n
+
+
 def test_realtime_mode_follows_the_wall_clock():
     w = World(realtime=True)
     fired = []
