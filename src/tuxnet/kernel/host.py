@@ -37,6 +37,8 @@ class Host:
         self.name = name
         self.rng = world.host_rng(name)
         self.sysctl = Sysctl()
+        # /sys/module/NAME/parameters: a module's parameters, made when the module first reads them
+        self.module_params: dict[str, dict[str, int]] = {}
         self.mib = Mibs()
         self.world_fail_on_crash = fail_on_crash
         # devices

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 TCP_LISTEN = 10
 TCP_TIME_WAIT = 6
 INET_TABLE_PERTURB_SIZE = 1 << 16
+PAIR_HASHES_KEPT = 4096
 
 
 class BindBucket:
@@ -43,6 +44,7 @@ class InetHashinfo:
         # The boot secret, keyed into the hash state once (net_secret_init)
         self.hasher = hashlib.blake2b(key=host.rng.getrandbits(128).to_bytes(16, "big"), digest_size=8)
         self.table_perturb = [0] * 256
+        self._pair_hashes: dict[tuple[int, ...], int] = {}
 
     def keyed_hash(self, *parts: int) -> int:
         """A keyed hash of 32-bit words, addresses and ports (``siphash`` with the boot secret in
@@ -50,6 +52,17 @@ class InetHashinfo:
         h = self.hasher.copy()
         h.update(struct.pack(f"!{len(parts)}I", *parts))
         return int.from_bytes(h.digest(), "big")
+
+    def keyed_hash_of_pair(self, *parts: int) -> int:
+        """``keyed_hash`` of an address pair (and at most a port), which every connection between
+        two hosts repeats: computed once per distinct value and kept (up to PAIR_HASHES_KEPT)."""
+        cache = self._pair_hashes
+        value = cache.get(parts)
+        if value is None:
+            if len(cache) >= PAIR_HASHES_KEPT:
+                cache.clear()
+            value = cache[parts] = self.keyed_hash(*parts)
+        return value
 
     # -- lookups ---------------------------------------------------------------------------------
     def lookup_established(self, laddr: int, lport: int, raddr: int, rport: int) -> Any:
@@ -171,7 +184,7 @@ class InetHashinfo:
             return 0 if check_established(sk, sk.inet_num) else -EADDRNOTAVAIL
         low, high = self.host.sysctl["net.ipv4.ip_local_port_range"]
         remaining = high - low + 1
-        port_offset = self.keyed_hash(sk.inet_rcv_saddr, sk.inet_daddr, sk.inet_dport)
+        port_offset = self.keyed_hash_of_pair(sk.inet_rcv_saddr, sk.inet_daddr, sk.inet_dport)
         index = port_offset & (len(self.table_perturb) - 1)
         offset = (self.table_perturb[index] + (port_offset >> 32)) % remaining
         offset &= ~1

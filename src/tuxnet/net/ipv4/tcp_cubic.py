@@ -12,8 +12,7 @@ host is its own kernel; ``cubic_param_set`` is what writing those files does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
+from typing import TYPE_CHECKING
 
 from tuxnet.net.ipv4.tcp_cong import (
     CA_EVENT_TX_START,
@@ -51,8 +50,6 @@ CUBIC_PARAMS: dict[str, int] = {
     "hystart_ack_delta_us": 2000,
 }
 
-_host_params: WeakKeyDictionary[Any, dict[str, int]] = WeakKeyDictionary()
-
 # cubic_root's table: cbrt(x << 18) - 1 for x in [0..63], refined by hand (Willy Tarreau).
 _CBRT = (
     0, 54, 54, 54, 118, 118, 118, 118, 123, 129, 134, 138, 143, 147, 151, 156,
@@ -64,9 +61,9 @@ _CBRT = (
 
 def cubic_params(host: Host) -> dict[str, int]:
     """The host's ``tcp_cubic`` module parameters."""
-    params = _host_params.get(host)
+    params = host.module_params.get("tcp_cubic")
     if params is None:
-        params = _host_params[host] = dict(CUBIC_PARAMS)
+        params = host.module_params["tcp_cubic"] = dict(CUBIC_PARAMS)
     return params
 
 

@@ -89,7 +89,7 @@ def secure_tcp_ts_off(host: Host, saddr: int, daddr: int) -> int:
     """``secure_tcp_ts_off``: a per-address-pair random TSval offset."""
     if not host.sysctl["net.ipv4.tcp_timestamps"]:
         return 0
-    return host.tcp_hashinfo.keyed_hash(saddr, daddr, 0x7473) & SEQ_MASK
+    return host.tcp_hashinfo.keyed_hash_of_pair(saddr, daddr, 0x7473) & SEQ_MASK
 
 
 # -- receive ---------------------------------------------------------------------------------

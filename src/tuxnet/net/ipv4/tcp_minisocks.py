@@ -256,12 +256,31 @@ def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -
     tcp_init_sock(newsk)
     newsk.sk_state = TCP_SYN_RECV
     newsk.parent = listener
-    for attr in ("sk_reuse", "sk_reuseport", "sk_bound_dev_if", "sk_rcvbuf", "sk_sndbuf", "sk_userlocks",
-                 "sk_priority", "sk_mark", "sk_keepopen", "sk_linger", "sk_lingertime", "uc_ttl", "tos",
-                 "nonagle", "linger2", "keepalive_time", "keepalive_intvl", "keepalive_probes",
-                 "icsk_user_timeout", "icsk_ca_ops", "notsent_lowat", "sk_rcvtimeo", "sk_sndtimeo",
-                 "sk_urginline"):
-        setattr(newsk, attr, getattr(listener, attr))
+    # What sock_copy() carries over from the listener (inet_csk_clone_lock), field by field.
+    newsk.sk_reuse = listener.sk_reuse
+    newsk.sk_reuseport = listener.sk_reuseport
+    newsk.sk_bound_dev_if = listener.sk_bound_dev_if
+    newsk.sk_rcvbuf = listener.sk_rcvbuf
+    newsk.sk_sndbuf = listener.sk_sndbuf
+    newsk.sk_userlocks = listener.sk_userlocks
+    newsk.sk_priority = listener.sk_priority
+    newsk.sk_mark = listener.sk_mark
+    newsk.sk_keepopen = listener.sk_keepopen
+    newsk.sk_linger = listener.sk_linger
+    newsk.sk_lingertime = listener.sk_lingertime
+    newsk.uc_ttl = listener.uc_ttl
+    newsk.tos = listener.tos
+    newsk.nonagle = listener.nonagle
+    newsk.linger2 = listener.linger2
+    newsk.keepalive_time = listener.keepalive_time
+    newsk.keepalive_intvl = listener.keepalive_intvl
+    newsk.keepalive_probes = listener.keepalive_probes
+    newsk.icsk_user_timeout = listener.icsk_user_timeout
+    newsk.icsk_ca_ops = listener.icsk_ca_ops
+    newsk.notsent_lowat = listener.notsent_lowat
+    newsk.sk_rcvtimeo = listener.sk_rcvtimeo
+    newsk.sk_sndtimeo = listener.sk_sndtimeo
+    newsk.sk_urginline = listener.sk_urginline
     newsk.rx_opt.user_mss = listener.rx_opt.user_mss
     newsk.inet_daddr = req.rmt_addr
     newsk.inet_dport = req.rmt_port
