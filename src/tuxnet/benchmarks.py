@@ -51,6 +51,10 @@ def machine() -> dict[str, Any]:
             "cpu": cpu, "cores": os.cpu_count(), "system": platform.platform()}
 
 
+SPEED_CHECK_LOOPS = 1_000_000
+SPEED_CHECK_LOOPS_JIT = 50_000_000
+
+
 class _Counter:
     __slots__ = ("n",)
 
@@ -62,12 +66,15 @@ def _bump(c: _Counter, i: int) -> None:
     c.n += i & 7
 
 
-def speed_check(loops: int = 1_000_000, tries: int = 5) -> float:
+def speed_check(loops: int = 0, tries: int = 5) -> float:
     """Milliseconds a fixed piece of pure Python takes (calls and attribute updates, as the stack's
     code is), the best of ``tries``.  Taken before and after the benchmarks, it says how fast the
     machine was running: on a shared virtual machine the same code can take half as long again
     from one hour to the next, and a figure is only comparable with one taken at the same speed.
-    It is a reading of a moment (it can move by a third within seconds), not a correction."""
+    It is a reading of a moment (it can move by a third within seconds), not a correction.  PyPy's
+    JIT runs the loop ~60 times as fast, so there it runs SPEED_CHECK_LOOPS_JIT times (readings
+    compare within one interpreter, not across)."""
+    loops = loops or (SPEED_CHECK_LOOPS_JIT if sys.implementation.name == "pypy" else SPEED_CHECK_LOOPS)
     best = float("inf")
     for _ in range(tries):
         c = _Counter()
