@@ -78,7 +78,7 @@ class Timer:
 
     def __init__(self, world: World, function: Callable[[Any], None], arg: Any = None) -> None:
         self.world = world
-        self.function = function
+        self.function: Callable[[Any], None] | None = function
         self.arg = arg
         self.expires = -1
         self._key = 0  # the queue sequence number of the latest mod
@@ -100,6 +100,9 @@ class Timer:
             return  # the live entry comes up first and requeues the timer (World._run)
         if queued >= 0:
             self._kill_entry()  # brought forward: the old entry is dead
+        elif self.function is None:
+            self.expires = -1  # shut down: re-arming is ignored
+            return
         cell: list[Timer | None] = [self]
         self._cell = cell
         self._queued = expires
@@ -115,6 +118,15 @@ class Timer:
         if self._queued >= 0:
             self._queued = -1
             self._kill_entry()
+
+    def shutdown(self) -> None:
+        """``timer_shutdown()``: stop the timer for good, as its owner is about to be freed; arming
+        it again is ignored, as the kernel ignores it.  It lets go of its handler and argument:
+        an object and the timer embedded in it refer to each other, and without this the pair
+        would wait for the cycle collector instead of being freed by its last reference."""
+        self.delete()
+        self.function = None
+        self.arg = None
 
     def _kill_entry(self) -> None:
         """Empty the live entry's cell: it is skipped, and holds nothing, from now on."""

@@ -470,6 +470,12 @@ def inet_csk_destroy_sock(sk: TcpSock) -> None:
     sk.sk_rmem_alloc = 0
     sk.sk_wmem_queued = 0
     sk.host.tcp_orphans.discard(sk)
+    # The socket is freed now (sk_free): its timers are shut down (timer_shutdown_sync).
+    sk.icsk_retransmit_timer.shutdown()
+    sk.icsk_delack_timer.shutdown()
+    sk.sk_timer.shutdown()
+    if sk.tsq_tasklet is not None:
+        sk.tsq_tasklet.shutdown()
 
 
 # -- ICMP errors -----------------------------------------------------------------------------

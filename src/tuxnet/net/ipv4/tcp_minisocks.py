@@ -83,8 +83,9 @@ class RequestSock:
 
 
 def reqsk_queue_drop(req: RequestSock) -> None:
-    """``inet_csk_reqsk_queue_drop``: forget a half-open connection."""
-    req.timer.delete()
+    """``inet_csk_reqsk_queue_drop``: forget a half-open connection (and free it: its timer is shut
+    down)."""
+    req.timer.shutdown()
     listener = req.listener
     listener.host.tcp_hashinfo.ehash_remove(req)
     if listener.syn_queue_len > 0:
@@ -150,7 +151,8 @@ def tw_timer_handler(tw: TimeWaitSock) -> None:
 
 
 def inet_twsk_kill(tw: TimeWaitSock) -> None:
-    tw.timer.delete()
+    """``inet_twsk_kill``: unhash and free a TIME_WAIT socket (its timer shut down)."""
+    tw.timer.shutdown()
     hashinfo = tw.host.tcp_hashinfo
     hashinfo.ehash_remove(tw)
     hashinfo.put_port(tw)
@@ -365,7 +367,7 @@ def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
             reqsk_queue_drop(req)
             return listener
         return None
-    req.timer.delete()
+    req.timer.shutdown()  # inet_csk_complete_hashdance: the child replaces the request, freed
     if listener.syn_queue_len > 0:
         listener.syn_queue_len -= 1
     listener.accept_queue.append(child)
