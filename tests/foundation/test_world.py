@@ -160,7 +160,6 @@ def test_an_exchange_leaves_no_garbage_for_the_cycle_collector():
     try:
         rest = host.spawn(clients, n)
         world.run_until(lambda: not rest.alive and not server.alive)
-        del rest, first
         found = gc.collect()
     finally:
         gc.enable()

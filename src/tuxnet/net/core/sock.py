@@ -74,6 +74,20 @@ class Proto:
 class Sock:
     """``struct sock`` with ``struct inet_sock``: state shared by every inet protocol."""
 
+    # The fields are slots, each protocol's socket adding its own (TcpSock): a slot is read at a fixed
+    # offset.  ``__dict__`` stays for what a test or a program hangs on a socket.
+    __slots__ = (
+        "host", "sk_prot", "sk_family", "sk_type", "sk_protocol", "sk_state", "sk_shutdown",
+        "sk_err", "sk_err_soft", "sk_reuse", "sk_reuseport", "sk_bound_dev_if", "sk_priority",
+        "sk_mark", "sk_rcvlowat", "sk_rcvtimeo", "sk_sndtimeo", "sk_lingertime", "sk_linger",
+        "sk_keepopen", "sk_broadcast", "sk_urginline", "sk_dead", "sk_userlocks", "sk_sndbuf",
+        "sk_rcvbuf", "sk_rmem_alloc", "sk_wmem_queued", "sk_receive_queue", "sk_error_queue",
+        "sk_backlog", "sk_backlog_len", "sk_ack_backlog", "sk_max_ack_backlog", "sk_socket",
+        "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
+        "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_id", "pmtudisc",
+        "recverr", "pktinfo", "hdrincl", "bind_port_locked", "__dict__", "__weakref__",
+    )
+
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
         self.host = host
         self.sk_prot = prot
@@ -128,6 +142,7 @@ class Sock:
         self.recverr = False
         self.pktinfo = False
         self.hdrincl = False
+        self.bind_port_locked = False  # SOCK_BINDPORT_LOCK: bind() chose the port
 
     # -- callbacks (sock_def_*) ------------------------------------------------------------------
     def sk_data_ready(self) -> None:

@@ -100,6 +100,8 @@ _addrs = struct.Struct("!II")
 class RawSock(Sock):
     """``struct raw_sock``: the receive queue holds (datagram, source address) pairs."""
 
+    __slots__ = ("icmp_filter",)
+
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
         super().__init__(host, prot, family, type, protocol)
         self.sk_receive_queue: deque[Any] = deque()

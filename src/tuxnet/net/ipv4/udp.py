@@ -68,6 +68,8 @@ _addrs = struct.Struct("!II")
 class UdpSock(Sock):
     """``struct udp_sock``."""
 
+    __slots__ = ()
+
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
         super().__init__(host, prot, family, type, protocol)
         self.sk_receive_queue: deque[Any] = deque()
