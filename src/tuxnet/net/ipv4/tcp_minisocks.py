@@ -45,6 +45,14 @@ TCP_TW_SYN = 3
 class RequestSock:
     """``struct tcp_request_sock``: a received SYN waiting for the final ACK (state NEW_SYN_RECV)."""
 
+    __slots__ = (
+        "listener", "host", "sk_state", "loc_addr", "loc_port", "rmt_addr", "rmt_port",
+        "rcv_isn", "snt_isn", "mss", "peer_mss", "wscale_ok", "snd_wscale", "rcv_wscale",
+        "sack_ok", "tstamp_ok", "ts_recent", "ts_off", "rcv_wnd", "window_clamp",
+        "num_retrans", "num_timeout", "snt_synack", "ecn_ok", "timer", "inet_rcv_saddr",
+        "inet_num", "inet_daddr", "inet_dport", "sk_bound_dev_if",
+    )
+
     def __init__(self, listener: TcpSock, loc_addr: int, loc_port: int, rmt_addr: int, rmt_port: int) -> None:
         self.listener = listener
         self.host = listener.host
@@ -111,6 +119,13 @@ def reqsk_timer_handler(req: RequestSock) -> None:
 
 class TimeWaitSock:
     """``struct tcp_timewait_sock``: what remains of a closed connection (RFC 9293 TIME-WAIT)."""
+
+    __slots__ = (
+        "host", "sk_state", "tw_substate", "inet_rcv_saddr", "inet_num", "inet_daddr",
+        "inet_dport", "inet_saddr", "sk_bound_dev_if", "sk_reuse", "sk_reuseport", "rcv_nxt",
+        "snd_nxt", "rcv_wnd", "rcv_wscale", "tstamp_ok", "ts_recent", "ts_recent_stamp",
+        "tsoffset", "timer",
+    )
 
     def __init__(self, sk: TcpSock, state: int) -> None:
         self.host = sk.host
