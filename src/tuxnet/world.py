@@ -63,8 +63,8 @@ class Timer:
     pushed back (an RTO or delayed ACK re-armed per packet) keeps its entry in the queue, and when
     that entry comes up it is queued again under the new expiry with the sequence number of the
     re-arming ``mod``, so events run in exactly the order an eager requeue would give.  Only a
-    timer brought forward gets a new entry (the old one is skipped when it comes up).  A deleted
-    timer's entry is skipped too, so an idle timer costs nothing.
+    timer brought forward, or armed again after ``delete``, gets a new entry (the old one is
+    skipped when it comes up), so an idle timer costs nothing.
 
     ``del_timer`` detaches a timer from the wheel at once, and a closed socket is freed.  So a
     queue entry does not hold its timer directly but through a one-item list, its cell, which
