@@ -351,8 +351,13 @@ def sock_recvmsg(sock: Socket, msg: Msghdr, size: int, flags: int) -> bytes | in
     return sock_recvmsg_nosec(sock, msg, size, flags)
 
 
+# A tuple, built once: ``bytes | bytearray | memoryview`` would build a union on every system call
+# (and under PyPy check it through typing's slow path).
+_BUFFER_TYPES = (bytes, bytearray, memoryview)
+
+
 def _as_buffer(buf: Any) -> bytes | bytearray | memoryview | None:
-    if isinstance(buf, bytes | bytearray | memoryview):
+    if isinstance(buf, _BUFFER_TYPES):
         return buf
     return None
 
