@@ -113,6 +113,18 @@ def _inet_host(host: Any) -> str:
     return libc.getaddrinfo(host, None, AF_INET)[0][4][0]
 
 
+def _writable_view(buffer: Any, fn: str) -> memoryview:
+    """The bytes of a read-write buffer, or CPython's TypeError for anything else."""
+    try:
+        view = byte_view(buffer)
+    except TypeError:
+        view = None
+    if view is None or view.readonly:
+        got = "None" if buffer is None else type(buffer).__name__
+        raise TypeError(f"{fn}() argument 1 must be read-write bytes-like object, not {got}")
+    return view
+
+
 def _sockaddr(family: int, address: Any) -> tuple[str, int]:
     """CPython's ``getsockaddrarg`` for AF_INET."""
     if family != AF_INET:
@@ -327,12 +339,12 @@ class socket:  # noqa: N801 - the name of socket.socket
         return self._call(POLLIN, libc.recv, bufsize, flags)
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        view = byte_view(buffer)
+        view = _writable_view(buffer, "recv_into")
         if nbytes < 0:
             raise ValueError("negative buffersize in recv_into")
-        data = self.recv(nbytes or len(view), flags)
-        view[:len(data)] = data
-        return len(data)
+        if nbytes > len(view):
+            raise ValueError("buffer too small for requested bytes")
+        return self._call(POLLIN, libc.recv_into, view, nbytes, flags)
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         if bufsize < 0:
@@ -340,10 +352,12 @@ class socket:  # noqa: N801 - the name of socket.socket
         return self._call(POLLIN, libc.recvfrom, bufsize, flags)
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
-        view = byte_view(buffer)
-        data, addr = self.recvfrom(nbytes or len(view), flags)
-        view[:len(data)] = data
-        return len(data), addr
+        view = _writable_view(buffer, "recvfrom_into")
+        if nbytes < 0:
+            raise ValueError("negative buffersize in recvfrom_into")
+        if nbytes > len(view):
+            raise ValueError("nbytes is greater than the length of the buffer")
+        return self._call(POLLIN, libc.recvfrom_into, view, nbytes, flags)
 
     def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> tuple[bytes, list[Any], int, Any]:
         msg = Msghdr()

@@ -5,7 +5,8 @@ on i386, and ``sys_socketcall`` dispatches on the call numbers of ``include/uapi
 Every call returns what the kernel returns: a result, or ``-errno``.
 
 Addresses cross the boundary as Python's socket module writes them: ``(host, port)`` for
-``AF_INET``, with the host a dotted quad.  Received data comes back as ``bytes``.
+``AF_INET``, with the host a dotted quad.  Received data comes back as ``bytes``, or, given a
+buffer (``recv_into``, ``recvmsg`` with iovecs), is copied into it and counted.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tuxnet.kernel.errno import (
 )
 from tuxnet.kernel.fs import O_NONBLOCK, O_RDWR, File
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, current
+from tuxnet.net.core.datagram import msg_iov_capacity
 from tuxnet.net.core.sock import SOL_SOCKET, Sock, sock_getsockopt, sock_setsockopt
 from tuxnet.net.core.utils import in_aton, in_ntoa
 
@@ -109,9 +111,11 @@ POLLRDHUP = 0x2000
 
 
 class Msghdr:
-    """``struct msghdr``: the destination or source address, the data, control and flags."""
+    """``struct msghdr``: the destination or source address, the data, control and flags; on a
+    receive into the caller's buffers, ``msg_iter`` counts the bytes copied into ``msg_iov``
+    (net/core/datagram.py)."""
 
-    __slots__ = ("msg_name", "msg_iov", "msg_control", "msg_flags")
+    __slots__ = ("msg_name", "msg_iov", "msg_control", "msg_flags", "msg_iter")
 
     def __init__(self, msg_name: Any = None, msg_iov: list[bytes | bytearray | memoryview] | None = None,
                  msg_control: Any = None, msg_flags: int = 0) -> None:
@@ -119,6 +123,7 @@ class Msghdr:
         self.msg_iov = msg_iov or []
         self.msg_control = msg_control
         self.msg_flags = msg_flags
+        self.msg_iter = 0
 
 
 class ProtoOps:
@@ -386,8 +391,15 @@ def sys_send(fd: int, buff: Any, flags: int = 0) -> int:
     return sys_sendto(fd, buff, flags, None)
 
 
-def sys_recvfrom(fd: int, size: int, flags: int = 0) -> tuple[bytes, Any] | int:
-    """``recvfrom(2)``: the data and the sender's address."""
+# The ``ubuf`` of a receive that returns its data as bytes, as Python's ``recv`` does (None is a
+# NULL buffer).
+AS_BYTES: Any = object()
+
+
+def sys_recvfrom(fd: int, size: int, flags: int = 0, ubuf: Any = AS_BYTES) -> tuple[bytes | int, Any] | int:
+    """``recvfrom(2)``: the data and the sender's address.  Given ``ubuf``, the caller's buffer
+    (C's ``recvfrom``, Python's ``recvfrom_into``), the data is copied into it and its length
+    comes back in place of the data (``import_ubuf`` makes it the message's one iovec)."""
     sock, err = sockfd_lookup_light(fd)
     if sock is None:
         return err
@@ -396,15 +408,20 @@ def sys_recvfrom(fd: int, size: int, flags: int = 0) -> tuple[bytes, Any] | int:
     if sock.file.f_flags & O_NONBLOCK:
         flags |= MSG_DONTWAIT
     msg = Msghdr()
+    if ubuf is not AS_BYTES:
+        msg.msg_iov = [ubuf]
+        capacity = msg_iov_capacity(msg)
+        if capacity is not None:
+            size = min(size, capacity)
     data = sock_recvmsg(sock, msg, size, flags)
-    if isinstance(data, int):
+    if isinstance(data, int) and data < 0:
         return data
     return data, msg.msg_name
 
 
-def sys_recv(fd: int, size: int, flags: int = 0) -> bytes | int:
+def sys_recv(fd: int, size: int, flags: int = 0, ubuf: Any = AS_BYTES) -> bytes | int:
     """``recv(2)`` is ``recvfrom`` without an address."""
-    r = sys_recvfrom(fd, size, flags)
+    r = sys_recvfrom(fd, size, flags, ubuf)
     return r if isinstance(r, int) else r[0]
 
 
@@ -423,13 +440,19 @@ def sys_sendmsg(fd: int, msg: Msghdr, flags: int = 0) -> int:
 
 
 def sys_recvmsg(fd: int, msg: Msghdr, size: int, flags: int = 0) -> bytes | int:
-    """``recvmsg(2)``: returns the data; ``msg`` gets the address and flags."""
+    """``recvmsg(2)``: returns the data, or, when ``msg_iov`` holds buffers, copies it into them
+    (no more than they hold) and returns its length; ``msg`` gets the address and flags."""
     sock, err = sockfd_lookup_light(fd)
     if sock is None:
         return err
     if sock.file.f_flags & O_NONBLOCK:
         flags |= MSG_DONTWAIT
     msg.msg_flags = 0
+    msg.msg_iter = 0
+    if msg.msg_iov:
+        capacity = msg_iov_capacity(msg)
+        if capacity is not None:
+            size = min(size, capacity)
     return sock_recvmsg(sock, msg, size, flags)
 
 

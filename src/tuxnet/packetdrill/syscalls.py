@@ -398,9 +398,7 @@ class Syscalls:
         return Prepared(lambda: net.sys_sendto(fd, buf, flags, addr), _nocheck)
 
     def _read(self, fd: int, count: int, flags: int, null: bool) -> Any:
-        if null:
-            return net.sys_recvmsg(fd, net.Msghdr(msg_iov=[None]), count, flags)
-        return net.sys_recv(fd, count, flags)
+        return net.sys_recv(fd, count, flags, None if null else net.AS_BYTES)
 
     def sys_read(self, args: list[Expr]) -> Prepared:
         self.nargs(args, 3)

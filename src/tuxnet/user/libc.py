@@ -99,6 +99,27 @@ def recvfrom(fd: int, size: int, flags: int = 0) -> tuple[bytes, Any]:
     return socketcall(SYS_RECVFROM, (fd, size, flags))
 
 
+def _into_size(buffer: Any, nbytes: int) -> int:
+    """``nbytes``, or, when 0, the whole of ``buffer`` (as Python's ``recv_into`` reads it)."""
+    if nbytes:
+        return nbytes
+    try:
+        return memoryview(buffer).nbytes
+    except TypeError:
+        return 0  # not memory at all: nothing to read into (the kernel faults on a copy into it)
+
+
+def recv_into(fd: int, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+    """C's ``recv(fd, buf, len, flags)``: the kernel copies what it reads into ``buffer``, with no
+    bytes object in between; returns how many bytes."""
+    return socketcall(SYS_RECV, (fd, _into_size(buffer, nbytes), flags, buffer))
+
+
+def recvfrom_into(fd: int, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
+    """C's ``recvfrom``: the data into ``buffer``; returns its length and the sender's address."""
+    return socketcall(SYS_RECVFROM, (fd, _into_size(buffer, nbytes), flags, buffer))
+
+
 def recvmsg(fd: int, msg: Msghdr, size: int, flags: int = 0) -> bytes:
     return socketcall(SYS_RECVMSG, (fd, msg, size, flags))
 

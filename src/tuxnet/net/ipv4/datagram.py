@@ -47,9 +47,9 @@ MSG_DONTWAIT = 0x40
 RCV_SHUTDOWN = 1
 
 
-def __skb_wait_for_datagram(sk: Any, flags: int) -> int | bytes | None:
+def __skb_wait_for_datagram(sk: Any, flags: int) -> int | None:
     """``__skb_recv_datagram`` → ``__skb_wait_for_more_packets`` (net/core/datagram.c), with the
-    socket locked: None once a datagram is queued; else a pending error, ``b""`` after shutdown,
+    socket locked: None once a datagram is queued; else a pending error, 0 after shutdown,
     or -EAGAIN when the wait (non-blocking, or SO_RCVTIMEO) is over."""
     timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
     queue = sk.sk_receive_queue
@@ -58,7 +58,7 @@ def __skb_wait_for_datagram(sk: Any, flags: int) -> int | bytes | None:
         if err:
             return err
         if sk.sk_shutdown & RCV_SHUTDOWN:
-            return b""
+            return 0
         if not timeo:
             return -EAGAIN
         timeo = sk_wait_event(sk, timeo, lambda: queue or sk.sk_err or sk.sk_shutdown & RCV_SHUTDOWN)

@@ -28,6 +28,7 @@ from tuxnet.kernel.errno import (
     ENOPROTOOPT,
     EOPNOTSUPP,
 )
+from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_IP
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_INET_LOCAL_OUT, nf_hook_slow
 from tuxnet.net.core.skbuff import SkBuff, alloc_skb_data
@@ -257,7 +258,7 @@ def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
     try:
         waited = __skb_wait_for_datagram(sk, flags)
         if waited is not None:
-            return waited
+            return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
         datagram, saddr = sk.sk_receive_queue[0]
         if not flags & MSG_PEEK:
             sk.sk_receive_queue.popleft()
@@ -265,7 +266,7 @@ def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
         if len(datagram) > size:
             msg.msg_flags |= MSG_TRUNC
         msg.msg_name = (in_ntoa(saddr), 0)
-        return datagram[:size]
+        return copy_to_msg(msg, [memoryview(datagram)[:size]])
     finally:
         release_sock(sk)
 

@@ -15,6 +15,7 @@ from tuxnet.kernel.errno import (
     ENOTCONN,
     EPIPE,
 )
+from tuxnet.net.core.datagram import copy_to_msg, msg_iov_fault
 from tuxnet.net.core.skbuff import skb_add_data, skb_truesize
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
@@ -377,7 +378,7 @@ def tcp_recv_urg(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | int:
             sk.urg_data = TCP_URG_READ
         if msg is not None:
             msg.msg_flags |= MSG_OOB | (0 if size > 0 else MSG_TRUNC)
-        return byte if size > 0 and not flags & MSG_TRUNC else b""
+        return copy_to_msg(msg, [byte] if size > 0 and not flags & MSG_TRUNC else [])
     if sk.sk_state == TCP_CLOSE or sk.sk_shutdown & RCV_SHUTDOWN:
         return b""
     return -EAGAIN  # the pointer came, the byte not yet
@@ -396,7 +397,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     out: list[memoryview | bytes] = []
     copied = 0
     queue = sk.sk_receive_queue
-    bad_buffer = msg is not None and None in msg.msg_iov
+    bad_buffer = msg_iov_fault(msg)
     while copied < size:
         if sk.urg_data and sk.urg_seq == seq and copied:
             break  # at the urgent mark: what came before it is read on its own
@@ -482,7 +483,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
             if out:
                 # Copy what was read before sleeping: views of the buffers must not outlive this
                 # call's hold on them (a sender may grow a buffer that a clone shares).
-                out = [b"".join(out)]
+                part = copy_to_msg(msg, out)
+                out = [] if part.__class__ is int else [part]
             last = queue[-1] if queue else None
             timeo = sk_wait_event(sk, timeo, lambda last=last: (queue[-1] if queue else None) is not last or sk.sk_err
                                   or sk.sk_shutdown & RCV_SHUTDOWN or sk.sk_state == TCP_CLOSE)
@@ -493,7 +495,11 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
         return sock_error(sk)
     if sk.recvmsg_inq and msg is not None and msg.msg_control is not None:
         msg.msg_control.append((IPPROTO_TCP, TCP_CM_INQ, tcp_inq_hint(sk)))
-    return b"".join(out)  # skb_copy_datagram_msg: the one copy to the user
+    if flags & MSG_TRUNC:
+        # Read and dropped: the count says how much (as bytes of that length, when the caller
+        # gave no buffer).
+        return copied if msg is not None and msg.msg_iov else bytes(copied)
+    return copy_to_msg(msg, out)  # skb_copy_datagram_msg: the one copy to the user
 
 
 def tcp_inq_hint(sk: TcpSock) -> int:

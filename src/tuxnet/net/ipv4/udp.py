@@ -22,6 +22,7 @@ from tuxnet.kernel.errno import (
     ENOPROTOOPT,
 )
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
+from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, alloc_skb_data
 from tuxnet.net.core.sock import (
     Proto,
@@ -279,23 +280,22 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
         err, offender, payload = sk.sk_error_queue.popleft()
         msg.msg_name = offender
         msg.msg_control = err
-        return payload[:size]
+        return copy_to_msg(msg, [memoryview(payload)[:size]])
     lock_sock(sk)
     try:
         waited = __skb_wait_for_datagram(sk, flags)
         if waited is not None:
-            return waited
+            return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
         skb = sk.sk_receive_queue[0]
         length = skb.tail - skb.data
         if not flags & MSG_PEEK:
             sk.sk_receive_queue.popleft()
             sk.sk_rmem_alloc -= length
-        data = bytes(skb.buf[skb.data:skb.data + min(size, length)])
         if length > size:
             msg.msg_flags |= MSG_TRUNC
         saddr, sport = skb.cb
         msg.msg_name = (in_ntoa(saddr), sport)
-        return data
+        return copy_to_msg(msg, [memoryview(skb.buf)[skb.data:skb.data + min(size, length)]])
     finally:
         release_sock(sk)
 
