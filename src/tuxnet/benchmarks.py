@@ -111,17 +111,19 @@ def tcp_source(addr: str, port: int, payload: bytes, total: int) -> None:
 
 
 def tcp_sink(addr: str, port: int, result: list[int], rcvbuf: int = 0) -> None:
-    """A receiver like ``iperf -s``: accept one connection, read to EOF, count the bytes.  A
-    ``rcvbuf`` is asked for with SO_RCVBUF on the listener, as ``iperf3 -s -w`` does."""
+    """A receiver like ``iperf -s``: accept one connection, read to EOF into one buffer it
+    reuses (``recv_into``: the kernel's copy is the only one), count the bytes.  A ``rcvbuf`` is
+    asked for with SO_RCVBUF on the listener, as ``iperf3 -s -w`` does."""
     lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
     if rcvbuf:
         libc.setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, rcvbuf)
     libc.bind(lfd, (addr, port))
     libc.listen(lfd, 1)
     fd, _ = libc.accept(lfd)
+    buf = bytearray(1 << 20)
     n = 0
-    while data := libc.recv(fd, 1 << 20):
-        n += len(data)
+    while got := libc.recv_into(fd, buf):
+        n += got
     libc.close(fd)
     libc.close(lfd)
     result.append(n)
