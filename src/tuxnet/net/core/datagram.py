@@ -6,7 +6,8 @@ iovecs in ``msg.msg_iov``, the pieces the protocol read (views of its buffers) a
 and that join is the copy to the user.  C's ``recv`` fills the caller's buffer: with iovecs
 (``recv_into``, or ``recvmsg`` given buffers), each piece is copied straight into them, once, and
 the call returns how many bytes went in.  ``msg.msg_iter`` counts them, as the iterator in
-``struct msghdr`` keeps its place.
+``struct msghdr`` keeps its place.  Only ``copy_to_iter`` has a kernel name; the helpers around it
+stay out of the function tracer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EFAULT
 from tuxnet.net.core.utils import byte_view
 
@@ -21,21 +23,24 @@ if TYPE_CHECKING:
     from tuxnet.net.socket import Msghdr
 
 if sys.implementation.name == "pypy":
-    # PyPy stores into a bytearray's slice through a list of its characters: 30-40 us for 64 KB,
-    # where the memmove of cffi (which PyPy ships) takes 2 us.
+    # A store into a bytearray's slice, or a view of it, takes PyPy 30-40 us for 64 KB (measured
+    # on PyPy 8.0.1); the memmove of cffi, which PyPy ships, takes 2 us.
     from cffi import FFI
 
     _ffi = FFI()
 
+    @notrace
     def _memcpy(dst: Any, pos: int, src: Any) -> None:
         _ffi.memmove(_ffi.from_buffer(dst, require_writable=True) + pos, src, len(src))
 else:
+    @notrace
     def _memcpy(dst: Any, pos: int, src: Any) -> None:
         # One memcpy, through a view: a bytearray's own slice assignment copies any source that
         # is not a bytearray into a new one first (bytearray_ass_subscript).
         memoryview(dst)[pos:pos + len(src)] = src
 
 
+@notrace
 def _user_writable(buf: Any) -> bool:
     """Memory ``copy_to_user`` may write: not NULL, not read-only."""
     if buf.__class__ is bytearray:
@@ -46,6 +51,7 @@ def _user_writable(buf: Any) -> bool:
         return False
 
 
+@notrace
 def msg_iov_fault(msg: Msghdr | None) -> bool:
     """An iovec the kernel cannot write (``None`` for NULL, or read-only memory): a copy into it
     faults, and the call returns -EFAULT."""
@@ -54,6 +60,7 @@ def msg_iov_fault(msg: Msghdr | None) -> bool:
     return not all(_user_writable(b) for b in msg.msg_iov)
 
 
+@notrace
 def msg_iov_capacity(msg: Msghdr) -> int | None:
     """The bytes the iovecs hold (``iov_iter_count``), or None when one of them cannot be written."""
     if msg_iov_fault(msg):
@@ -84,6 +91,7 @@ def copy_to_iter(data: bytes | bytearray | memoryview, msg: Msghdr) -> int:
     return done
 
 
+@notrace
 def copy_to_msg(msg: Msghdr | None, pieces: list[Any]) -> bytes | int:
     """The copy to the user of what a receive read (``skb_copy_datagram_msg`` per piece): into the
     iovecs, returning the bytes this call has copied in all, or -EFAULT when an iovec cannot be
