@@ -360,9 +360,34 @@ class socket:  # noqa: N801 - the name of socket.socket
         return self._call(POLLIN, libc.recvfrom_into, view, nbytes, flags)
 
     def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> tuple[bytes, list[Any], int, Any]:
+        if bufsize < 0:
+            raise ValueError("negative buffer size in recvmsg()")
+        if ancbufsize < 0:
+            raise ValueError("invalid ancillary data buffer length")
         msg = Msghdr()
         data = self._call(POLLIN, libc.recvmsg, msg, bufsize, flags)
         return data, [], msg.msg_flags, msg.msg_name
+
+    def recvmsg_into(self, buffers: Any, ancbufsize: int = 0, flags: int = 0) -> tuple[int, list[Any], int, Any]:
+        try:
+            items = list(buffers)
+        except TypeError:
+            raise TypeError("recvmsg_into() argument 1 must be an iterable") from None
+        views = []
+        for item in items:
+            try:
+                view = byte_view(item)
+            except TypeError:
+                view = None
+            if view is None or view.readonly:
+                raise TypeError("recvmsg_into() argument 1 must be an iterable of single-segment read-write buffers")
+            views.append(view)
+        if ancbufsize < 0:
+            raise ValueError("invalid ancillary data buffer length")
+        # No buffers at all still asks for a copy into them (of nothing), not for bytes.
+        msg = Msghdr(msg_iov=views or [bytearray()])
+        n = self._call(POLLIN, libc.recvmsg, msg, sum(v.nbytes for v in views), flags)
+        return n, [], msg.msg_flags, msg.msg_name
 
     def shutdown(self, how: int) -> None:
         libc.shutdown(self._check(), how)

@@ -37,7 +37,8 @@ def test_names_match_the_standard_library() -> None:
         assert callable(getattr(tsock, name)), name
     for method in ("accept", "bind", "close", "connect", "connect_ex", "detach", "fileno", "getpeername",
                    "getsockname", "getsockopt", "setsockopt", "gettimeout", "settimeout", "setblocking",
-                   "getblocking", "listen", "makefile", "recv", "recvfrom", "recv_into", "recvfrom_into", "send",
+                   "getblocking", "listen", "makefile", "recv", "recvfrom", "recv_into", "recvfrom_into", "recvmsg",
+                   "recvmsg_into", "send",
                    "sendall", "sendto", "shutdown", "family", "type", "proto"):
         assert hasattr(tsock.socket, method), method
 

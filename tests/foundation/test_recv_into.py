@@ -167,6 +167,75 @@ def test_udp_recvfrom_into_gives_the_count_and_the_sender() -> None:
     assert err == errno.EFAULT
 
 
+def test_recvmsg_into_scatters_a_datagram_and_flags_what_did_not_fit() -> None:
+    world, host = lo_world()
+    out: list[Any] = []
+
+    def program() -> None:
+        rx = tsock.socket(tsock.AF_INET, tsock.SOCK_DGRAM)
+        rx.bind(("127.0.0.1", 5310))
+        tx = tsock.socket(tsock.AF_INET, tsock.SOCK_DGRAM)
+        tx.bind(("127.0.0.1", 5311))
+        tx.sendto(b"0123456789", ("127.0.0.1", 5310))
+        tx.sendto(b"abc", ("127.0.0.1", 5310))
+        head, tail = bytearray(4), bytearray(3)
+        first = rx.recvmsg_into([head, memoryview(tail)])
+        parts = (bytes(head), bytes(tail))
+        second = rx.recvmsg_into([head, tail])
+        out.append((first, parts, second, bytes(head)))
+        with pytest.raises(OSError) as info:
+            libc.recvmsg(rx.fileno(), Msghdr(), -1)
+        out.append(info.value.errno)
+        rx.close()
+        tx.close()
+
+    host.spawn(program)
+    world.run_until(lambda: len(out) == 2)
+    (first, parts, second, head), err = out
+    assert first == (7, [], tsock.MSG_TRUNC, ("127.0.0.1", 5311)) and parts == (b"0123", b"456")
+    assert second == (3, [], 0, ("127.0.0.1", 5311)) and head == b"abc3"
+    assert err == errno.EINVAL
+
+
+def test_recvmsg_into_reads_a_stream_across_its_buffers() -> None:
+    def program(fd: int) -> tuple[int, bytes]:
+        s = tsock.socket(fileno=fd)
+        bufs = [bytearray(5), bytearray(6)]
+        n, _, _, _ = s.recvmsg_into(bufs, 0, tsock.MSG_WAITALL)
+        empty = s.recvmsg_into([])
+        s.detach()
+        return n, b"".join(bufs), empty[0]
+
+    assert run(program) == (11, STREAM[:11], 0)
+
+
+@pytest.mark.skipif(platform.python_implementation() != "CPython",
+                    reason="the reference is CPython's socket module")
+@pytest.mark.parametrize("call", [("recvmsg_into", 5), ("recvmsg_into", [b"ro"]), ("recvmsg_into", [None]),
+                                  ("recvmsg_into", [bytearray(2)], -1), ("recvmsg", -1), ("recvmsg", 10, -1)])
+def test_recvmsg_argument_errors_match_the_standard_library(call: tuple[Any, ...]) -> None:
+    method, *args = call
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        with pytest.raises((TypeError, ValueError)) as std:
+            getattr(a, method)(*args)
+    world, host = lo_world()
+    out: list[BaseException] = []
+
+    def program() -> None:
+        s = tsock.socket(tsock.AF_INET, tsock.SOCK_DGRAM)
+        try:
+            getattr(s, method)(*args)
+        except (TypeError, ValueError) as e:
+            out.append(e)
+        s.close()
+
+    host.spawn(program)
+    world.run_until(lambda: bool(out))
+    assert type(out[0]) is std.type and str(out[0]) == str(std.value)
+
+
 @pytest.mark.skipif(platform.python_implementation() != "CPython",
                     reason="the reference is CPython's socket module (PyPy's words its errors its own way, "
                            "and waits on a negative recvfrom_into size)")

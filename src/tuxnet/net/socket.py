@@ -445,6 +445,8 @@ def sys_recvmsg(fd: int, msg: Msghdr, size: int, flags: int = 0) -> bytes | int:
     sock, err = sockfd_lookup_light(fd)
     if sock is None:
         return err
+    if not isinstance(size, int) or size < 0:
+        return -EINVAL
     if sock.file.f_flags & O_NONBLOCK:
         flags |= MSG_DONTWAIT
     msg.msg_flags = 0

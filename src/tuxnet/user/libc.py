@@ -120,7 +120,9 @@ def recvfrom_into(fd: int, buffer: Any, nbytes: int = 0, flags: int = 0) -> tupl
     return socketcall(SYS_RECVFROM, (fd, _into_size(buffer, nbytes), flags, buffer))
 
 
-def recvmsg(fd: int, msg: Msghdr, size: int, flags: int = 0) -> bytes:
+def recvmsg(fd: int, msg: Msghdr, size: int, flags: int = 0) -> bytes | int:
+    """``recvmsg(2)``: the data, or, when ``msg.msg_iov`` holds buffers, its length, the data
+    copied into them."""
     return socketcall(SYS_RECVMSG, (fd, msg, size, flags))
 
 
