@@ -125,6 +125,16 @@ def _writable_view(buffer: Any, fn: str) -> memoryview:
     return view
 
 
+def _into_view(buffer: Any, nbytes: int, fn: str, too_small: str) -> memoryview:
+    """CPython's checks of ``recv_into``'s and ``recvfrom_into``'s buffer and size, in its order."""
+    view = _writable_view(buffer, fn)
+    if nbytes < 0:
+        raise ValueError(f"negative buffersize in {fn}")
+    if nbytes > len(view):
+        raise ValueError(too_small)
+    return view
+
+
 def _sockaddr(family: int, address: Any) -> tuple[str, int]:
     """CPython's ``getsockaddrarg`` for AF_INET."""
     if family != AF_INET:
@@ -339,11 +349,7 @@ class socket:  # noqa: N801 - the name of socket.socket
         return self._call(POLLIN, libc.recv, bufsize, flags)
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        view = _writable_view(buffer, "recv_into")
-        if nbytes < 0:
-            raise ValueError("negative buffersize in recv_into")
-        if nbytes > len(view):
-            raise ValueError("buffer too small for requested bytes")
+        view = _into_view(buffer, nbytes, "recv_into", "buffer too small for requested bytes")
         return self._call(POLLIN, libc.recv_into, view, nbytes, flags)
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
@@ -352,11 +358,7 @@ class socket:  # noqa: N801 - the name of socket.socket
         return self._call(POLLIN, libc.recvfrom, bufsize, flags)
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
-        view = _writable_view(buffer, "recvfrom_into")
-        if nbytes < 0:
-            raise ValueError("negative buffersize in recvfrom_into")
-        if nbytes > len(view):
-            raise ValueError("nbytes is greater than the length of the buffer")
+        view = _into_view(buffer, nbytes, "recvfrom_into", "nbytes is greater than the length of the buffer")
         return self._call(POLLIN, libc.recvfrom_into, view, nbytes, flags)
 
     def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> tuple[bytes, list[Any], int, Any]:
