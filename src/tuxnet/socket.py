@@ -35,7 +35,7 @@ from typing import Any
 from tuxnet.kernel.errno import EAFNOSUPPORT, EINPROGRESS, EINVAL
 from tuxnet.kernel.sched import current, in_process
 from tuxnet.net.core.utils import byte_view
-from tuxnet.net.socket import FIONBIO, Msghdr
+from tuxnet.net.socket import F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, FD_CLOEXEC, FIONBIO, Msghdr
 from tuxnet.user import libc, pyselect
 from tuxnet.user.resolv import EAI_NONAME, gai_error
 
@@ -159,7 +159,8 @@ class socket:  # noqa: N801 - the name of socket.socket
             family = AF_INET if family == -1 else family
             type = SOCK_STREAM if type == -1 else type
             proto = 0 if proto == -1 else proto
-            fileno = libc.socket(family, type, proto)
+            # Not inherited (PEP 446): CPython asks for SOCK_CLOEXEC too.
+            fileno = libc.socket(family, type | SOCK_CLOEXEC, proto)
         else:
             family = libc.getsockopt(fileno, SOL_SOCKET, SO_DOMAIN) if family == -1 else family
             type = libc.getsockopt(fileno, SOL_SOCKET, SO_TYPE) if type == -1 else type
@@ -192,6 +193,22 @@ class socket:  # noqa: N801 - the name of socket.socket
 
     def fileno(self) -> int:
         return self._fd
+
+    def dup(self) -> socket:
+        """A new socket object on a new descriptor for the same socket, not inheritable
+        (``fcntl(F_DUPFD_CLOEXEC)``, as CPython's ``_Py_dup``)."""
+        fd = libc.fcntl(self._check(), F_DUPFD_CLOEXEC, 0)
+        sock = self.__class__(self._family, self._type, self._proto, fileno=fd)
+        sock.settimeout(self.gettimeout())
+        return sock
+
+    def get_inheritable(self) -> bool:
+        return not libc.fcntl(self._check(), F_GETFD) & FD_CLOEXEC
+
+    def set_inheritable(self, inheritable: bool) -> None:
+        fd = self._check()
+        flags = libc.fcntl(fd, F_GETFD)
+        libc.fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC if inheritable else flags | FD_CLOEXEC)
 
     def __repr__(self) -> str:
         s = f"<tuxnet.socket.socket{' [closed]' if self._closed else ''} fd={self._fd}, family={self._family}, " \
@@ -263,7 +280,7 @@ class socket:  # noqa: N801 - the name of socket.socket
         libc.listen(self._check(), max(backlog, 0))
 
     def _accept(self) -> tuple[int, tuple[str, int]]:
-        return self._call(POLLIN, libc.accept4, 0)
+        return self._call(POLLIN, libc.accept4, SOCK_CLOEXEC)
 
     def accept(self) -> tuple[socket, tuple[str, int]]:
         """A new socket for the next connection, and the peer's address."""

@@ -41,6 +41,9 @@ def test_names_match_the_standard_library() -> None:
                    "recvmsg_into", "send",
                    "sendall", "sendto", "shutdown", "family", "type", "proto"):
         assert hasattr(tsock.socket, method), method
+    # Every method of the standard library's socket but AF_ALG's (the kernel's crypto API).
+    missing = {m for m in dir(socket.socket) if not m.startswith("_")} - set(dir(tsock.socket))
+    assert missing == {"sendmsg_afalg"}
 
 
 def test_tcp_with_the_socket_class() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tuxnet.kernel.errno import EBADF, EMFILE
+from tuxnet.kernel.errno import EBADF, EINVAL, EMFILE
 
 if TYPE_CHECKING:
     from tuxnet.kernel.sched import Process
@@ -41,23 +41,41 @@ class File:
 
 
 class FdTable:
-    """``struct files_struct``: descriptor numbers to open files."""
+    """``struct files_struct``: descriptor numbers to open files, and which of them close on
+    exec (``close_on_exec``: FD_CLOEXEC belongs to the descriptor, not to the file)."""
 
-    __slots__ = ("fds", "limit")
+    __slots__ = ("fds", "limit", "close_on_exec")
 
     def __init__(self) -> None:
         self.fds: dict[int, File] = {0: File(None, None), 1: File(None, None), 2: File(None, None)}
         self.limit = NR_OPEN_DEFAULT
+        self.close_on_exec: set[int] = set()
 
-    def install(self, f: File) -> int:
-        """``get_unused_fd_flags`` + ``fd_install``: the lowest free number, or -EMFILE."""
-        fd = 0
+    def install(self, f: File, flags: int = 0, start: int = 0) -> int:
+        """``get_unused_fd_flags`` + ``fd_install``: the lowest free number from ``start``, or
+        -EMFILE; O_CLOEXEC in ``flags`` marks it close-on-exec."""
+        fd = start
         while fd in self.fds:
             fd += 1
         if fd >= self.limit:
             return -EMFILE
         self.fds[fd] = f
+        if flags & O_CLOEXEC:
+            self.close_on_exec.add(fd)
         return fd
+
+    def dup(self, fd: int, flags: int = 0, start: int = 0) -> int:
+        """``f_dupfd``: one more descriptor for ``fd``'s file, the lowest free from ``start``,
+        close-on-exec only when ``flags`` says O_CLOEXEC; -EBADF, -EINVAL or -EMFILE."""
+        f = self.get(fd)
+        if f is None:
+            return -EBADF
+        if not isinstance(start, int) or not 0 <= start < self.limit:
+            return -EINVAL
+        new = self.install(f, flags, start)
+        if new >= 0:
+            f.f_count += 1
+        return new
 
     def get(self, fd: int) -> File | None:
         """``fdget``: the file behind ``fd`` or None."""
@@ -68,6 +86,7 @@ class FdTable:
         f = self.fds.pop(fd, None) if isinstance(fd, int) else None
         if f is None:
             return -EBADF
+        self.close_on_exec.discard(fd)
         f.fput(proc)
         return 0
 

@@ -25,7 +25,7 @@ from tuxnet.kernel.errno import (
     ENOTTY,
     ESOCKTNOSUPPORT,
 )
-from tuxnet.kernel.fs import O_NONBLOCK, O_RDWR, File
+from tuxnet.kernel.fs import O_CLOEXEC, O_NONBLOCK, O_RDWR, File
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, current
 from tuxnet.net.core.datagram import msg_iov_capacity
 from tuxnet.net.core.sock import SOL_SOCKET, Sock, sock_getsockopt, sock_setsockopt
@@ -87,10 +87,13 @@ SHUT_RD = 0
 SHUT_WR = 1
 SHUT_RDWR = 2
 
+F_DUPFD = 0
 F_GETFD = 1
 F_SETFD = 2
 F_GETFL = 3
 F_SETFL = 4
+F_DUPFD_CLOEXEC = 1030
+FD_CLOEXEC = 1
 
 FIONREAD = SIOCINQ = 0x541B
 SIOCOUTQ = 0x5411
@@ -232,7 +235,7 @@ def sys_socket(family: int, type: int, protocol: int) -> int:
     sock = sock_create(family, type & SOCK_TYPE_MASK, protocol)
     if isinstance(sock, int):
         return sock
-    fd = current().files.install(sock_alloc_file(sock, flags))
+    fd = current().files.install(sock_alloc_file(sock, flags), flags)
     if fd < 0:
         sock_close(sock)
     return fd
@@ -289,7 +292,7 @@ def sys_accept4(fd: int, flags: int = 0) -> tuple[int, tuple[str, int]] | int:
     if isinstance(peer, int):
         sock_close(newsock)
         return peer
-    newfd = current().files.install(sock_alloc_file(newsock, flags))
+    newfd = current().files.install(sock_alloc_file(newsock, flags), flags)
     if newfd < 0:
         sock_close(newsock)
         return newfd
@@ -524,9 +527,16 @@ def sys_close(fd: int) -> int:
     return proc.files.close(fd, proc)
 
 
+def sys_dup(fd: int) -> int:
+    """``dup(2)``: the lowest free descriptor for the same open file, not close-on-exec."""
+    return current().files.dup(fd)
+
+
 def sys_fcntl(fd: int, cmd: int, arg: int = 0) -> int:
-    """``fcntl(2)``: F_GETFL/F_SETFL (O_NONBLOCK) and F_GETFD/F_SETFD."""
-    f = current().files.get(fd)
+    """``fcntl(2)`` (``do_fcntl``): F_GETFL/F_SETFL (O_NONBLOCK), F_GETFD/F_SETFD (FD_CLOEXEC),
+    F_DUPFD and F_DUPFD_CLOEXEC."""
+    files = current().files
+    f = files.get(fd)
     if f is None:
         return -EBADF
     if cmd == F_GETFL:
@@ -534,8 +544,16 @@ def sys_fcntl(fd: int, cmd: int, arg: int = 0) -> int:
     if cmd == F_SETFL:
         f.f_flags = (f.f_flags & ~O_NONBLOCK) | (arg & O_NONBLOCK)
         return 0
-    if cmd in (F_GETFD, F_SETFD):
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if fd in files.close_on_exec else 0
+    if cmd == F_SETFD:
+        if arg & FD_CLOEXEC:
+            files.close_on_exec.add(fd)
+        else:
+            files.close_on_exec.discard(fd)
         return 0
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        return files.dup(fd, O_CLOEXEC if cmd == F_DUPFD_CLOEXEC else 0, arg)
     return -EINVAL
 
 

@@ -142,6 +142,10 @@ def close(fd: int) -> None:
     _check(net.sys_close(fd))
 
 
+def dup(fd: int) -> int:
+    return _check(net.sys_dup(fd))
+
+
 def fcntl(fd: int, cmd: int, arg: int = 0) -> int:
     return _check(net.sys_fcntl(fd, cmd, arg))
 
