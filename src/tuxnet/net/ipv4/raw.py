@@ -266,7 +266,10 @@ def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
         if len(datagram) > size:
             msg.msg_flags |= MSG_TRUNC
         msg.msg_name = (in_ntoa(saddr), 0)
-        return copy_to_msg(msg, [memoryview(datagram)[:size]])
+        copied = copy_to_msg(msg, [memoryview(datagram)[:size]])
+        if flags & MSG_TRUNC and copied.__class__ is int and copied >= 0:
+            return len(datagram)  # recv(MSG_TRUNC) into a buffer: the datagram's real length
+        return copied
     finally:
         release_sock(sk)
 

@@ -272,8 +272,8 @@ def udp_queue_rcv_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> int:
 
 
 def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
-    """``udp_recvmsg``: one datagram (truncated to ``size``; MSG_TRUNC reports the real length
-    in ``msg.msg_flags``)."""
+    """``udp_recvmsg``: one datagram, truncated to ``size`` (MSG_TRUNC in ``msg.msg_flags``);
+    with MSG_TRUNC in ``flags``, a read into a buffer returns the datagram's real length."""
     if flags & MSG_ERRQUEUE:
         if not sk.sk_error_queue:
             return -EAGAIN
@@ -295,7 +295,10 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
             msg.msg_flags |= MSG_TRUNC
         saddr, sport = skb.cb
         msg.msg_name = (in_ntoa(saddr), sport)
-        return copy_to_msg(msg, [memoryview(skb.buf)[skb.data:skb.data + min(size, length)]])
+        copied = copy_to_msg(msg, [memoryview(skb.buf)[skb.data:skb.data + min(size, length)]])
+        if flags & MSG_TRUNC and copied.__class__ is int and copied >= 0:
+            return length  # recv(MSG_TRUNC) into a buffer: the datagram's real length
+        return copied
     finally:
         release_sock(sk)
 
