@@ -172,21 +172,22 @@ def test_a_datagram_read_with_msg_trunc_gives_its_real_length_as_linux_does() ->
         rx = mod.socket(mod.AF_INET, mod.SOCK_DGRAM)
         rx.bind(("127.0.0.1", 0))
         tx = mod.socket(mod.AF_INET, mod.SOCK_DGRAM)
-        for _ in range(2):
+        for _ in range(3):
             tx.sendto(b"0123456789", rx.getsockname())
         buf = bytearray(b"....")
         n = rx.recv_into(buf, 4, mod.MSG_TRUNC)
         nbytes, addr = rx.recvfrom_into(buf, 3, mod.MSG_TRUNC)
+        data = rx.recv(4, mod.MSG_TRUNC)
         rx.close()
         tx.close()
-        return n, nbytes, bytes(buf), addr[0]
+        return n, nbytes, bytes(buf), addr[0], len(data), data[:4]
 
     linux = program(socket)
     world, host = lo_world()
     out: list[Any] = []
     host.spawn(lambda: out.append(program(tsock)))
     world.run_until(lambda: bool(out))
-    assert out[0] == linux == (10, 10, b"0123", "127.0.0.1")
+    assert out[0] == linux == (10, 10, b"0123", "127.0.0.1", 10, b"0123")
 
 
 def test_recvmsg_into_scatters_a_datagram_and_flags_what_did_not_fit() -> None:

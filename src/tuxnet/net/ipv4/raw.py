@@ -267,8 +267,12 @@ def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
             msg.msg_flags |= MSG_TRUNC
         msg.msg_name = (in_ntoa(saddr), 0)
         copied = copy_to_msg(msg, [memoryview(datagram)[:size]])
-        if flags & MSG_TRUNC and copied.__class__ is int and copied >= 0:
-            return len(datagram)  # recv(MSG_TRUNC) into a buffer: the datagram's real length
+        if flags & MSG_TRUNC:
+            # recv(MSG_TRUNC) returns the datagram's real length: into a buffer, as the count;
+            # as bytes, as an object that long (Python's recv gives its buffer that length).
+            if copied.__class__ is int:
+                return len(datagram) if copied >= 0 else copied
+            return copied + bytes(len(datagram) - len(copied))
         return copied
     finally:
         release_sock(sk)

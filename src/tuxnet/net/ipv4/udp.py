@@ -296,8 +296,12 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
         saddr, sport = skb.cb
         msg.msg_name = (in_ntoa(saddr), sport)
         copied = copy_to_msg(msg, [memoryview(skb.buf)[skb.data:skb.data + min(size, length)]])
-        if flags & MSG_TRUNC and copied.__class__ is int and copied >= 0:
-            return length  # recv(MSG_TRUNC) into a buffer: the datagram's real length
+        if flags & MSG_TRUNC:
+            # recv(MSG_TRUNC) returns the datagram's real length: into a buffer, as the count;
+            # as bytes, as an object that long (Python's recv gives its buffer that length).
+            if copied.__class__ is int:
+                return length if copied >= 0 else copied
+            return copied + bytes(length - len(copied))
         return copied
     finally:
         release_sock(sk)
