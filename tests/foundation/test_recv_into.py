@@ -187,7 +187,11 @@ def test_a_datagram_read_with_msg_trunc_gives_its_real_length_as_linux_does() ->
     out: list[Any] = []
     host.spawn(lambda: out.append(program(tsock)))
     world.run_until(lambda: bool(out))
-    assert out[0] == linux == (10, 10, b"0123", "127.0.0.1", 10, b"0123")
+    assert out[0][:4] == linux[:4] == (10, 10, b"0123", "127.0.0.1")
+    # A plain recv: CPython's gives its result the datagram's length (PyPy's keeps what was copied).
+    assert out[0][4:] == (10, b"0123")
+    if platform.python_implementation() == "CPython":
+        assert linux[4:] == out[0][4:]
 
 
 def test_recvmsg_into_scatters_a_datagram_and_flags_what_did_not_fit() -> None:
