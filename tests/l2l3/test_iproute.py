@@ -94,3 +94,75 @@ def test_ip_as_a_program_prints_to_the_console():
     proc = h1.spawn(ip_main, ["route", "get"])
     world.run_until(lambda: not proc.alive)
     assert proc.result == 2
+
+
+def test_ip_route_metrics_change_and_replace():
+    world, (h1, _), _ = lan(2)
+    ip(h1, "route add 192.0.2.0/24 via 10.0.0.2 dev eth0")
+    with pytest.raises(IpError, match="^RTNETLINK answers: No such file or directory$"):
+        ip(h1, "route change 192.0.2.1 via 10.0.0.2 dev eth0 advmss 600")  # no 192.0.2.1/32 yet
+    ip(h1, "route replace 192.0.2.1 via 10.0.0.2 dev eth0 advmss 600 mtu lock 640 initcwnd 11 initrwnd 20")
+    assert "192.0.2.1 via 10.0.0.2 dev eth0 mtu lock 640 advmss 600 initcwnd 11 initrwnd 20\n" in ip(h1, "route")
+    assert ip(h1, "route get 192.0.2.1") == ("192.0.2.1 via 10.0.0.2 dev eth0 src 10.0.0.1 uid 0\n"
+                                             "    cache mtu lock 640 advmss 600 initcwnd 11 initrwnd 20\n")
+    ip(h1, "route change 192.0.2.1 via 10.0.0.2 dev eth0 mtu 1400")  # the metrics are replaced too
+    assert "192.0.2.1 via 10.0.0.2 dev eth0 mtu 1400\n" in ip(h1, "route")
+    ip(h1, "route add 192.0.2.7 via 10.0.0.2 mtu 70000 advmss 70000")  # clamped as Linux does
+    assert "192.0.2.7 via 10.0.0.2 dev eth0 mtu 65520 advmss 65495\n" in ip(h1, "route")
+    with pytest.raises(IpError, match='^Error: argument "abc" is wrong: "mss" value is invalid$'):
+        ip(h1, "route add 192.0.2.8 via 10.0.0.2 advmss abc")
+    with pytest.raises(IpError, match='^Command line is not complete. Try option "help"$'):
+        ip(h1, "route add 192.0.2.9 via 10.0.0.2 initcwnd")
+    with pytest.raises(IpError, match="^RTNETLINK answers: No such file or directory$"):
+        ip(h1, "route change 192.0.2.1 via 10.0.0.2 metric 5")  # a route is its prefix and metric
+
+
+ROUTE_SCRIPT = [
+    "route add 192.0.2.0/24 via 10.0.0.2 dev eth0",
+    "route change 192.0.2.1 via 10.0.0.2 dev eth0 advmss 600",
+    "route replace 192.0.2.1 via 10.0.0.2 dev eth0 advmss 600 mtu lock 640 initcwnd 11 initrwnd 20",
+    "route show",
+    "route get 192.0.2.1",
+    "route change 192.0.2.1 via 10.0.0.2 dev eth0 mtu 1400",
+    "route add 192.0.2.7 via 10.0.0.2 mtu 70000 advmss 70000 initcwnd 3",
+    "route add 192.0.2.8 via 10.0.0.2 advmss abc",
+    "route show",
+    "route get 192.0.2.7",
+]
+
+
+def test_ip_route_metrics_as_linux_prints_them():
+    """The same ``ip route`` commands on this machine's kernel (a namespace of our own, with a
+    veth named eth0 addressed as the tuxnet host's) and on tuxnet print the same lines and fail
+    with the same messages.  (iproute2 ends each route line with a space; tuxnet does not.)"""
+    import os
+    import subprocess
+
+    from tuxnet.tapnet import Netns, netns_unavailable
+
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    ns = Netns(f"tuxnet-iproute-{os.getpid()}")
+    try:
+        ns.run("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
+        for dev in ("eth0", "eth1"):
+            ns.run("ip", "link", "set", dev, "up")
+        ns.run("ip", "addr", "add", "10.0.0.1/24", "dev", "eth0")
+        linux = []
+        for command in ROUTE_SCRIPT:
+            done = ns.run("ip", *command.split(), check=False)
+            out = done.stdout if done.returncode == 0 else done.stderr.strip() + "\n"
+            linux.append("".join(line.rstrip() + "\n" for line in out.splitlines()))
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"cannot set up a veth pair in a namespace: {e}")
+    finally:
+        ns.close()
+    world, (h1, _), _ = lan(2)
+    ours = []
+    for command in ROUTE_SCRIPT:
+        try:
+            ours.append(ip(h1, command))
+        except IpError as e:
+            ours.append(f"{e}\n")
+    assert ours == linux

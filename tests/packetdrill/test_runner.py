@@ -113,12 +113,25 @@ def test_strict_segments_refuses_to_merge_segments() -> None:
 @pytest.mark.parametrize(("command", "message"), [
     ("ls /", "unsupported shell command: ls /"),
     ("sysctl -q net.ipv4.tcp_bogus=1", "unsupported sysctl net.ipv4.tcp_bogus"),
-    ("ip route change 192.0.2.1 via 192.168.0.2 dev tun0 initcwnd 11", "unsupported ip command"),
+    ("ip -6 route change 2001:DB8::1 via fd3d:fa7b:d17d:8888::0 dev tun0 initcwnd 11", "unsupported ip command"),
 ])
 def test_unknown_commands_are_reported_unsupported(command: str, message: str) -> None:
     result = run_text(f"`{command}`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", "x.pkt")
     assert result.status == "unsupported"
     assert message in result.message
+
+
+def test_ip_route_runs_and_its_errors_fail_the_script() -> None:
+    """tun0's route is 192.0.2.1/32, as with packetdrill's ``--remote_ip=192.0.2.1``: a script may
+    change it, and a change of a route that does not exist fails as iproute2 does."""
+    handshake = ("+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n"
+                 "+0 listen(3, 1) = 0\n+0 < S 0:0(0) win 50000 <mss 1460>\n")
+    changed = run_text("`ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600`\n" + handshake
+                       + "+0 > S. 0:0(0) ack 1 <mss 600>\n", "x.pkt")
+    assert changed.status == "pass", changed.message
+    missing = run_text("`ip route change 192.0.2.0/24 via 192.168.0.2 dev tun0 advmss 600`\n" + handshake, "x.pkt")
+    assert missing.status == "fail"
+    assert "RTNETLINK answers: No such file or directory" in missing.message
 
 
 def test_known_configuration_commands_leave_notes() -> None:

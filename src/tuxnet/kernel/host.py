@@ -141,11 +141,12 @@ class Host:
         inet_addr_add(self, self.dev(dev), cidr)
 
     def ip_route_add(self, dst: str, via: str | None = None, dev: str | None = None,
-                     metric: int = 0, src: str | None = None, mtu: int = 0) -> None:
-        """``ip route add DST [via GW] [dev DEV] [metric M] [src S] [mtu M]``."""
+                     metric: int = 0, src: str | None = None, **metrics: int) -> None:
+        """``ip route add DST [via GW] [dev DEV] [metric M] [src S]`` with metrics as keywords:
+        ``mtu``, ``mtu_lock``, ``advmss``, ``initcwnd``, ``initrwnd``."""
         from tuxnet.net.ipv4.fib import ip_route_add
 
-        ip_route_add(self, dst, via=via, dev=dev, metric=metric, src=src, mtu=mtu)
+        ip_route_add(self, dst, via=via, dev=dev, metric=metric, src=src, **metrics)
 
     # -- softirqs (kernel/softirq.c) -----------------------------------------------------------
     def raise_net_rx(self) -> None:

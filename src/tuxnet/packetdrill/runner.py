@@ -2,7 +2,9 @@
 
 Each script runs in a fresh ``World`` with one host: its ``tun0`` (a TUN device,
 :mod:`tuxnet.drivers.net.tun`) has the local address (192.168.0.1 by default) and a route to the
-remote network (192.0.2.0/24) through a gateway, as packetdrill sets up its tun0.  The script's
+remote address through a gateway, as packetdrill sets up its tun0.  The route is 192.0.2.1/32, as
+packetdrill's own runner (run_all.py) and Linux's selftests (ksft_runner.sh) ask for with
+``--remote_ip=192.0.2.1``: scripts change that route (``ip route change 192.0.2.1 ... advmss 600``).  The script's
 peer lives on the other side of tun0: inbound packets are written to the device, outbound ones are
 read from it.
 
@@ -108,7 +110,7 @@ class Config:
     mtu: int = 1500
     local_ip: str = "192.168.0.1"
     remote_ip: str = "192.0.2.1"
-    remote_prefix: int = 24
+    remote_prefix: int = 32
     gateway_ip: str = "192.168.0.2"
     netmask_prefix: int = 16
     bind_port: int = 8080

@@ -2,8 +2,9 @@
 
 packetdrill hands its backquoted commands to ``/bin/sh``; the suite's commands configure the
 kernel under test: ``sysctl`` lines (directly, through ``defaults.sh`` files or the
-``set_sysctls.py`` helper), ``tc qdisc`` on tun0, ``ethtool -K tun0``, module parameters written
-with ``echo N > /sys/module/...``.  This module understands those and applies them to the host;
+``set_sysctls.py`` helper), ``ip route`` (run by tuxnet's ``ip``, :mod:`tuxnet.user.iproute`),
+``tc qdisc`` on tun0, ``ethtool -K tun0``, module parameters written with
+``echo N > /sys/module/...``.  This module understands those and applies them to the host;
 commands that configure something tuxnet does not have (``ip tcp_metrics flush``, the sysctl
 restore script of a fresh world) are recognised and recorded as notes; anything else
 is reported as unsupported rather than silently ignored.
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.drivers.net.tun import tun_set_fq, tun_set_tso, tun_set_txqueue_limit
 from tuxnet.kernel.sysctl import SysctlError
+from tuxnet.user.iproute import IpError, ip
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -190,6 +192,12 @@ class Shell:
     def ip(self, args: list[str]) -> None:
         if args[:2] == ["tcp_metrics", "flush"]:
             self.notes.append("`ip tcp_metrics flush`: tuxnet keeps no TCP metrics cache")
+            return
+        if args and args[0] in ("r", "ro", "rou", "rout", "route"):
+            try:
+                ip(self.host, args)
+            except IpError as e:
+                raise ShellError(f"ip {' '.join(args)}: {e}") from None
             return
         raise ShellError(f"unsupported ip command: ip {' '.join(args)}", unsupported=True)
 

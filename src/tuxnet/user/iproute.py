@@ -25,8 +25,18 @@ from tuxnet.net.core.neighbour import (
 )
 from tuxnet.net.core.utils import in_aton, in_ntoa
 from tuxnet.net.ethernet.eth import format_mac, parse_mac
-from tuxnet.net.ipv4.fib import RTN_BLACKHOLE, RTN_LOCAL, RTN_PROHIBIT, RTN_UNICAST, RTN_UNREACHABLE, format_routes
+from tuxnet.net.ipv4.fib import (
+    RTN_BLACKHOLE,
+    RTN_LOCAL,
+    RTN_PROHIBIT,
+    RTN_UNICAST,
+    RTN_UNREACHABLE,
+    fib_lookup,
+    format_metrics,
+    format_routes,
+)
 from tuxnet.net.ipv4.fib import ip_route_add as fib_route_add
+from tuxnet.net.ipv4.fib import ip_route_change as fib_route_change
 from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
 from tuxnet.net.ipv4.route import ip_route_output_key
 
@@ -150,27 +160,57 @@ def ip_route_get(host: Host, addr: str) -> str:
     if rt.rt_type == RTN_LOCAL:
         return f"local {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0\n    cache <local>\n"
     via = f" via {in_ntoa(rt.gw)}" if rt.gw else ""
-    return f"{addr}{via} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0\n    cache\n"
+    fa = fib_lookup(host, daddr)  # the entry's metrics are its route's (rt_set_nexthop)
+    cache = " ".join(["    cache", *(format_metrics(fa) if fa is not None else [])])
+    return f"{addr}{via} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0\n{cache}\n"
 
 
-def _route_add(host: Host, args: list[str]) -> None:
+_METRIC_NAMES = {"mtu": "mtu", "advmss": "mss", "initcwnd": "initcwnd", "initrwnd": "initrwnd"}
+
+
+def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
+    """``iproute_modify``'s parsing: the prefix, the plain options and the metrics."""
     if not args:
         raise IpError("Error: either \"to\" is duplicate, or \"add\" is a garbage.")
-    rtype = RTN_UNICAST
+    args = list(args)
+    opts: dict[str, str] = {}
     if args[0] in _ROUTE_TYPES:
-        rtype = _ROUTE_TYPES[args.pop(0)]
+        opts["type"] = args.pop(0)
     if not args:
         raise IpError("Error: an IP prefix is expected.")
     dst = args.pop(0)
-    opts: dict[str, str] = {}
+    metrics: dict[str, int] = {}
     while args:
         key = args.pop(0)
-        if key not in ("via", "dev", "metric", "src", "mtu", "proto", "scope") or not args:
+        if key in _METRIC_NAMES:
+            if args[:1] == ["lock"]:
+                if key != "mtu":
+                    raise IpError(f'Error: "{key} lock" is not supported by tuxnet (only "mtu lock").')
+                args.pop(0)
+                metrics["mtu_lock"] = True
+            if not args:
+                raise IpError('Command line is not complete. Try option "help"')
+            value = args.pop(0)
+            if not value.isdigit():
+                raise IpError(f'Error: argument "{value}" is wrong: "{_METRIC_NAMES[key]}" value is invalid')
+            metrics[key] = int(value)
+        elif key in ("via", "dev", "metric", "src", "proto", "scope") and args:
+            opts[key] = args.pop(0)
+        else:
             raise IpError(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
-        opts[key] = args.pop(0)
+    return dst, opts, metrics
+
+
+def _route_modify(host: Host, cmd: str, args: list[str]) -> None:
+    """``ip route add|change|replace``."""
+    dst, opts, metrics = _route_args(args)
+    kwargs = dict(via=opts.get("via"), dev=opts.get("dev"), metric=int(opts.get("metric", 0)),
+                  src=opts.get("src"), type=_ROUTE_TYPES[opts.get("type", "unicast")], **metrics)
     try:
-        fib_route_add(host, dst, via=opts.get("via"), dev=opts.get("dev"), metric=int(opts.get("metric", 0)),
-                      src=opts.get("src"), mtu=int(opts.get("mtu", 0)), type=rtype)
+        if cmd == "add":
+            fib_route_add(host, dst, **kwargs)
+        else:
+            fib_route_change(host, dst, create=cmd == "replace", **kwargs)
     except FileExistsError as e:
         raise IpError(str(e)) from None
 
@@ -238,8 +278,8 @@ def ip(host: Host, argv: str | list[str]) -> str:
             if cmd in ("show", "list", "ls", "lst", "s"):
                 table = args[1] if len(args) == 2 and args[0] == "table" else "main"
                 return format_routes(host, table)
-            if cmd == "add":
-                _route_add(host, args)
+            if cmd in ("add", "change", "chg", "replace"):
+                _route_modify(host, "change" if cmd == "chg" else cmd, args)
                 return ""
             if cmd in ("del", "delete") and args:
                 fib_route_del(host, args[0])

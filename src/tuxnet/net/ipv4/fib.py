@@ -35,15 +35,22 @@ RTN_NAMES = {RTN_UNICAST: "unicast", RTN_LOCAL: "local", RTN_BROADCAST: "broadca
 SCOPE_NAMES = {RT_SCOPE_UNIVERSE: "global", RT_SCOPE_LINK: "link", RT_SCOPE_HOST: "host"}
 
 
+IP_MAX_MTU = 0xFFF0  # fib_convert_metrics: a route's mtu is at most 65535 - 15
+ADVMSS_MAX = 65535 - 40
+
+
 class FibAlias:
-    """One route: prefix, type, next hop and attributes (``fib_alias`` + ``fib_info``)."""
+    """One route: prefix, type, next hop and attributes (``fib_alias`` + ``fib_info``), with the
+    metrics ``ip route`` can set (RTAX_MTU, optionally locked, RTAX_ADVMSS, RTAX_INITCWND and
+    RTAX_INITRWND; 0 is unset)."""
 
     __slots__ = ("dst", "plen", "mask", "type", "gw", "dev", "scope", "prefsrc", "metric",
-                 "protocol", "mtu", "table")
+                 "protocol", "mtu", "mtu_lock", "advmss", "initcwnd", "initrwnd", "table")
 
     def __init__(self, dst: int, plen: int, type: int, dev: NetDevice | None, *, gw: int = 0,
                  scope: int = RT_SCOPE_UNIVERSE, prefsrc: int = 0, metric: int = 0,
-                 protocol: str = "boot", mtu: int = 0, table: int = RT_TABLE_MAIN) -> None:
+                 protocol: str = "boot", mtu: int = 0, mtu_lock: bool = False, advmss: int = 0,
+                 initcwnd: int = 0, initrwnd: int = 0, table: int = RT_TABLE_MAIN) -> None:
         self.mask = inet_make_mask(plen)
         self.dst = dst & self.mask
         self.plen = plen
@@ -54,7 +61,11 @@ class FibAlias:
         self.prefsrc = prefsrc
         self.metric = metric
         self.protocol = protocol
-        self.mtu = mtu
+        self.mtu = min(mtu, IP_MAX_MTU)
+        self.mtu_lock = mtu_lock
+        self.advmss = min(advmss, ADVMSS_MAX)
+        self.initcwnd = initcwnd
+        self.initrwnd = initrwnd
         self.table = table
 
     def format(self) -> str:
@@ -76,9 +87,20 @@ class FibAlias:
             parts += ["src", in_ntoa(self.prefsrc)]
         if self.metric:
             parts += ["metric", str(self.metric)]
-        if self.mtu:
-            parts += ["mtu", str(self.mtu)]
+        parts += format_metrics(self)
         return " ".join(parts)
+
+
+def format_metrics(route: FibAlias) -> list[str]:
+    """A route's metrics as iproute2 prints them, in RTAX order, a locked one saying ``lock``."""
+    parts = []
+    if route.mtu:
+        parts += ["mtu", "lock", str(route.mtu)] if route.mtu_lock else ["mtu", str(route.mtu)]
+    for name in ("advmss", "initcwnd", "initrwnd"):
+        value = getattr(route, name)
+        if value:
+            parts += [name, str(value)]
+    return parts
 
 
 def _entry_order(e: FibAlias) -> tuple[int, int]:
@@ -164,9 +186,10 @@ def fib_add(host: Host, fa: FibAlias) -> None:
     fib_flush_cache(host)
 
 
-def ip_route_add(host: Host, dst: str, *, via: str | None = None, dev: str | None = None,
-                 metric: int = 0, src: str | None = None, mtu: int = 0, type: int = RTN_UNICAST) -> None:
-    """``ip route add``: a static route.  The next hop must be reachable on a connected prefix."""
+def _route_alias(host: Host, dst: str, via: str | None, dev: str | None, metric: int, src: str | None,
+                 type: int, **metrics: int) -> FibAlias:
+    """``rtm_to_fib_config`` and ``fib_create_info``: the route ``ip route add|change|replace``
+    describe.  The next hop must be reachable on a connected prefix."""
     if dst == "default":
         addr, plen = 0, 0
     else:
@@ -184,8 +207,31 @@ def ip_route_add(host: Host, dst: str, *, via: str | None = None, dev: str | Non
     if out is None and type == RTN_UNICAST:
         raise ValueError("Error: Device for nexthop is not up or no device given.")
     scope = RT_SCOPE_UNIVERSE if gw else RT_SCOPE_LINK
-    fib_add(host, FibAlias(addr, plen, type, out, gw=gw, scope=scope, metric=metric,
-                           prefsrc=in_aton(src) if src else 0, mtu=mtu))
+    return FibAlias(addr, plen, type, out, gw=gw, scope=scope, metric=metric,
+                    prefsrc=in_aton(src) if src else 0, **metrics)
+
+
+def ip_route_add(host: Host, dst: str, *, via: str | None = None, dev: str | None = None,
+                 metric: int = 0, src: str | None = None, type: int = RTN_UNICAST, **metrics: int) -> None:
+    """``ip route add``: a static route; ``metrics`` are FibAlias's (``mtu``, ``mtu_lock``,
+    ``advmss``, ``initcwnd``, ``initrwnd``)."""
+    fib_add(host, _route_alias(host, dst, via, dev, metric, src, type, **metrics))
+
+
+def ip_route_change(host: Host, dst: str, *, create: bool = False, via: str | None = None,
+                    dev: str | None = None, metric: int = 0, src: str | None = None,
+                    type: int = RTN_UNICAST, **metrics: int) -> None:
+    """``ip route change`` (NLM_F_REPLACE) and, with ``create``, ``ip route replace``
+    (NLM_F_CREATE|NLM_F_REPLACE): ``fib_table_insert`` replaces the route of the same prefix and
+    metric; without one, ``change`` fails with ENOENT and ``replace`` adds the route."""
+    fa = _route_alias(host, dst, via, dev, metric, src, type, **metrics)
+    table = host.fib_main
+    old = next((e for e in table.entries if (e.dst, e.plen, e.metric) == (fa.dst, fa.plen, fa.metric)), None)
+    if old is None and not create:
+        raise ValueError("RTNETLINK answers: No such file or directory")
+    if old is not None:
+        table.remove(old)
+    fib_add(host, fa)
 
 
 def ip_route_del(host: Host, dst: str) -> None:

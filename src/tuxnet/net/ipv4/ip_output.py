@@ -62,22 +62,25 @@ def ip_send_check(buf: bytearray, off: int) -> None:
     _u16.pack_into(buf, off + 10, ~(int.from_bytes(buf[off:off + ihl], "big") % 0xFFFF or 0xFFFF) & 0xFFFF)
 
 
-def ip_dont_fragment(sk: Any) -> bool:
-    """``ip_dont_fragment``: DF on what a socket sends (DO, or WANT: path MTU discovery)."""
-    return sk.pmtudisc in (IP_PMTUDISC_DO, IP_PMTUDISC_WANT)
+def ip_dont_fragment(sk: Any, rt: Rtable) -> bool:
+    """``ip_dont_fragment``: DF on what a socket sends: DO, or WANT (path MTU discovery) unless
+    the route's MTU is locked (``ip route ... mtu lock``), which also turns discovery off."""
+    mode = sk.pmtudisc
+    return mode == IP_PMTUDISC_DO or (mode == IP_PMTUDISC_WANT and not rt.mtu_lock)
 
 
-def ip_datagram_df(sk: Any, length: int, mtu: int) -> int:
-    """For a datagram of ``length`` octets (IP header included) on a path of ``mtu``: -EMSGSIZE
+def ip_datagram_df(sk: Any, length: int, rt: Rtable) -> int:
+    """For a datagram of ``length`` octets (IP header included) on route ``rt``: -EMSGSIZE
     when the mode forbids fragmenting it (``__ip_append_data`` with ``ip_sk_ignore_df`` false), else
     1 to set DF (``__ip_make_skb``: DO and PROBE always, WANT when it fits), else 0."""
+    mtu = dst_mtu(rt)
     mode = sk.pmtudisc
     ignore_df = mode < IP_PMTUDISC_DO or mode == IP_PMTUDISC_OMIT
     if length > mtu and not ignore_df:
         return -EMSGSIZE
     if mode in (IP_PMTUDISC_DO, IP_PMTUDISC_PROBE):
         return 1
-    return 1 if length <= mtu and ip_dont_fragment(sk) else 0
+    return 1 if length <= mtu and ip_dont_fragment(sk, rt) else 0
 
 
 def ip_select_ident(host: Host, sk: Any, df: bool) -> int:
@@ -110,7 +113,7 @@ def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
         sk.dst_cache = rt
     skb.dst = rt
     ip_build_header(host, sk, skb, sk.inet_saddr, sk.inet_daddr, sk.sk_protocol, sk.uc_ttl,
-                    sk.tos, ip_dont_fragment(sk))
+                    sk.tos, ip_dont_fragment(sk, rt))
     skb.priority = sk.sk_priority
     return ip_local_out(host, sk, skb)
 

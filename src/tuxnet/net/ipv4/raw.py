@@ -69,7 +69,7 @@ from tuxnet.net.ipv4.ip_output import (
     ip_send_check,
     ip_send_skb,
 )
-from tuxnet.net.ipv4.route import dst_mtu, dst_output, ip_route_output_key
+from tuxnet.net.ipv4.route import dst_output, ip_route_output_key
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     AF_INET,
@@ -234,7 +234,7 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
     skb.sk = sk
     saddr = sk.inet_saddr or rt.saddr
     ttl = 1 if ipv4_is_multicast(daddr) else sk.uc_ttl
-    df = ip_datagram_df(sk, len(data) + IPHDR_LEN, dst_mtu(rt))
+    df = ip_datagram_df(sk, len(data) + IPHDR_LEN, rt)
     if df < 0:
         return df
     ip_build_header(host, sk, skb, saddr, daddr, sk.sk_protocol, ttl, sk.tos, False)

@@ -20,6 +20,7 @@ from tuxnet.net.ipv4.fib import (
     RTN_PROHIBIT,
     RTN_UNICAST,
     RTN_UNREACHABLE,
+    FibAlias,
     fib_lookup,
 )
 
@@ -32,10 +33,12 @@ INADDR_LOOPBACK = 0x7F000001
 
 
 class Rtable:
-    """``struct rtable`` (with its ``dst_entry``): where a packet goes and what runs it."""
+    """``struct rtable`` (with its ``dst_entry``): where a packet goes and what runs it.  The
+    metrics are the route's when the entry was made (``rt_set_nexthop``): a socket holding this
+    entry keeps them until the FIB changes and it routes again, as a dst keeps its ``fib_info``'s."""
 
     __slots__ = ("dev", "rt_type", "gw", "saddr", "input", "output", "mtu", "error", "genid",
-                 "iif")
+                 "iif", "mtu_lock", "advmss", "initcwnd", "initrwnd")
 
     def __init__(self, dev: NetDevice, rt_type: int, gw: int, saddr: int, mtu: int, genid: int) -> None:
         self.dev = dev
@@ -48,6 +51,10 @@ class Rtable:
         self.output: Callable[..., int] | None = None
         self.error = 0
         self.iif = 0
+        self.mtu_lock = False
+        self.advmss = 0
+        self.initcwnd = 0
+        self.initrwnd = 0
 
     def nexthop(self, daddr: int) -> int:
         """``rt_nexthop``: the gateway, or the destination itself on a connected route."""
@@ -57,6 +64,20 @@ class Rtable:
 def dst_mtu(rt: Rtable) -> int:
     """``dst_mtu``: the route's MTU (a route ``mtu`` attribute or a learned path MTU wins)."""
     return rt.mtu or rt.dev.mtu
+
+
+def dst_metric_advmss(rt: Rtable) -> int:
+    """``dst_metric_advmss``: the route's ``advmss``, else ``ipv4_default_advmss``: the MTU less
+    the IPv4 and TCP headers, at least ``ip_rt_min_advmss`` (256) and at most 65535 - 40."""
+    return rt.advmss or min(max(dst_mtu(rt) - 40, 256), 65535 - 40)
+
+
+def rt_set_nexthop(rt: Rtable, fa: FibAlias) -> None:
+    """``rt_set_nexthop``: the new entry takes the route's metrics."""
+    rt.mtu_lock = fa.mtu_lock
+    rt.advmss = fa.advmss
+    rt.initcwnd = fa.initcwnd
+    rt.initrwnd = fa.initrwnd
 
 
 _ERRORS = {RTN_UNREACHABLE: -EHOSTUNREACH, RTN_BLACKHOLE: -EINVAL, RTN_PROHIBIT: -EACCES}
@@ -113,7 +134,10 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int) -> Rtable |
     else:
         dev = fa.dev
         src = saddr or fa.prefsrc or inet_select_addr(host, dev, fa.gw or daddr, fa.scope or RT_SCOPE_LINK)
-        rt = Rtable(dev, fa.type, fa.gw, src, _pmtu(host, daddr, fa.mtu or dev.mtu), host.rt_genid)
+        locked = fa.mtu_lock and fa.mtu
+        rt = Rtable(dev, fa.type, fa.gw, src, fa.mtu if locked else _pmtu(host, daddr, fa.mtu or dev.mtu),
+                    host.rt_genid)
+        rt_set_nexthop(rt, fa)
     rt.output = ip_output
     return rt
 
@@ -163,6 +187,7 @@ def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice) -> Rta
         rt.error = -ENETUNREACH if fa is None else _ERRORS.get(fa.type, -EHOSTUNREACH)
     else:
         rt = Rtable(fa.dev, RTN_UNICAST, fa.gw, 0, fa.mtu, host.rt_genid)
+        rt_set_nexthop(rt, fa)
         rt.input = ip_forward
         rt.output = ip_output
     rt.iif = dev.ifindex

@@ -154,7 +154,7 @@ def cookie_v4_check(sk: TcpSock, skb: SkBuff) -> TcpSock | None:
         return None
     req = RequestSock(sk, daddr, dport, saddr, sport)
     req.peer_mss = MSSTAB[mssind]
-    req.mss = tcp_advmss(sk, rt.mtu or rt.dev.mtu)
+    req.mss = tcp_advmss(sk, rt)
     req.snt_isn = cookie
     req.rcv_isn = seq
     req.wscale_ok = opt.wscale_ok

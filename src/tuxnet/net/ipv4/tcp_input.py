@@ -37,8 +37,11 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_fragment,
     tcp_full_space,
     tcp_in_cwnd_reduction,
+    tcp_init_cwnd,
     tcp_initialize_rcv_mss,
     tcp_min_rtt,
+    tcp_mss_to_mtu,
+    tcp_mtup_init,
     tcp_packets_in_flight,
     tcp_probe0_when,
     tcp_push_pending_frames,
@@ -48,6 +51,7 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_send_ack,
     tcp_send_delayed_ack,
     tcp_send_synack,
+    tcp_simple_retransmit,
     tcp_skb_can_collapse_to,
     tcp_skb_mss,
     tcp_slow_start_after_idle_check,
@@ -1313,11 +1317,44 @@ def tcp_fastretrans_alert(sk: TcpSock, prior_snd_una: int, num_dupack: int, flag
         if not tcp_time_to_recover(sk, flag):
             tcp_try_to_open(sk, flag)
             return flag, REXMIT_NONE
+        mtup = sk.icsk_mtup
+        if sk.icsk_ca_state < TCP_CA_CWR and mtup.probe_size and sk.snd_una == mtup.probe_seq_start:
+            # The MTU probe was lost, not the path's capacity: no cwnd reduction.
+            tcp_mtup_probe_failed(sk)
+            sk.snd_cwnd += 1  # give back what tcp_mtu_probe took
+            tcp_simple_retransmit(sk)
+            return flag, REXMIT_NONE
         tcp_enter_recovery(sk, ece_ack)
         fast_rexmit = True
     if not tcp_is_rack(sk) and do_lost:
         tcp_update_scoreboard(sk, fast_rexmit)
     return flag, REXMIT_LOST
+
+
+# -- MTU probing (RFC 4821) ------------------------------------------------------------------
+
+def tcp_mtup_probe_failed(sk: TcpSock) -> None:
+    """``tcp_mtup_probe_failed``: the probe's size is too big; the search's ceiling drops below
+    it."""
+    mtup = sk.icsk_mtup
+    mtup.search_high = mtup.probe_size - 1
+    mtup.probe_size = 0
+    sk.host.mib.TcpExt["TCPMTUPFail"] += 1
+
+
+def tcp_mtup_probe_success(sk: TcpSock) -> None:
+    """``tcp_mtup_probe_success``: the path carries the probe's size; it becomes the search's
+    floor and the MSS, and cwnd is rescaled to keep the same bytes in flight."""
+    mtup = sk.icsk_mtup
+    sk.prior_ssthresh = tcp_current_ssthresh(sk)
+    sk.snd_cwnd = max(1, sk.snd_cwnd * tcp_mss_to_mtu(sk, sk.mss_cache) // mtup.probe_size)
+    sk.snd_cwnd_cnt = 0
+    sk.snd_cwnd_stamp = sk.host.world.now
+    sk.snd_ssthresh = tcp_current_ssthresh(sk)
+    mtup.search_low = mtup.probe_size
+    mtup.probe_size = 0
+    tcp_sync_mss(sk, sk.pmtu_cookie)
+    sk.host.mib.TcpExt["TCPMTUPSuccess"] += 1
 
 
 # -- ACK processing --------------------------------------------------------------------------
@@ -1411,6 +1448,9 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, sack: 
     rtt_update = tcp_ack_update_rtt(sk, flag, seq_rtt_us, sack_rtt_us, ca_rtt_us, sack.rate)
     if flag & FLAG_ACKED:
         flag |= FLAG_SET_XMIT_TIMER
+        mtup = sk.icsk_mtup
+        if mtup.probe_size and not after(mtup.probe_seq_end, sk.snd_una):
+            tcp_mtup_probe_success(sk)
         if not tcp_is_sack(sk):
             tcp_remove_reno_sacks(sk, pkts_acked, ece_ack)
             if flag & FLAG_RETRANS_DATA_ACKED:
@@ -2248,13 +2288,15 @@ def tcp_reset(sk: TcpSock) -> None:
 
 
 def tcp_init_transfer(sk: TcpSock) -> None:
-    """``tcp_init_transfer``: initial cwnd (RFC 6928; one segment after more than one SYN
-    retransmission, RFC 5681), congestion control and ``tcp_init_buffer_space``."""
+    """``tcp_init_transfer``: the path MTU search, the initial cwnd (RFC 6928, or the route's
+    ``initcwnd``; one segment after more than one SYN retransmission, RFC 5681), congestion
+    control and ``tcp_init_buffer_space``."""
     now = sk.host.world.now
+    tcp_mtup_init(sk)
     if sk.total_retrans > 1 and sk.undo_marker:
         sk.snd_cwnd = 1
     else:
-        sk.snd_cwnd = TCP_INIT_CWND
+        sk.snd_cwnd = tcp_init_cwnd(sk, sk.dst_cache)
     sk.snd_cwnd_stamp = now
     sk.icsk_ca_ops.init(sk)
     tcp_init_buffer_space(sk)

@@ -10,6 +10,7 @@ from tuxnet.kernel.errno import (
     EADDRNOTAVAIL,
     ECONNREFUSED,
     EHOSTUNREACH,
+    EMSGSIZE,
     ENETUNREACH,
     EPROTO,
 )
@@ -17,8 +18,16 @@ from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic, csum_tcpud
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, PACKET_HOST, SkBuff, alloc_skb
 from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
 from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED
-from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_build_header, ip_local_out
-from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.ip_output import (
+    IP_PMTUDISC_DONT,
+    IP_PMTUDISC_INTERFACE,
+    IP_PMTUDISC_OMIT,
+    IPPROTO_TCP,
+    ip_build_header,
+    ip_dont_fragment,
+    ip_local_out,
+)
+from tuxnet.net.ipv4.route import dst_mtu, ip_route_output_key, ip_rt_update_pmtu
 from tuxnet.net.ipv4.syncookies import cookie_init_timestamp, cookie_v4_check, cookie_v4_init_sequence
 from tuxnet.net.ipv4.tcp_input import tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process
 from tuxnet.net.ipv4.tcp_minisocks import (
@@ -322,8 +331,7 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
     req.snd_wscale = opt.snd_wscale
     req.ts_recent = opt.rcv_tsval if req.tstamp_ok else 0
     req.ts_off = secure_tcp_ts_off(host, daddr, saddr)
-    mtu = rt.mtu or rt.dev.mtu
-    req.mss = tcp_advmss(listener, mtu)
+    req.mss = tcp_advmss(listener, rt)
     rcv_wnd, clamp, wscale = tcp_select_initial_window(
         listener, tcp_full_space(listener), req.mss - (12 if req.tstamp_ok else 0), req.wscale_ok)
     req.rcv_wnd = rcv_wnd
@@ -380,9 +388,8 @@ def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Tc
     newsk = tcp_create_openreq_child(listener, req, skb)
     newsk.dst_cache = rt
     sk_setup_caps(newsk, rt)
-    mtu = rt.mtu or rt.dev.mtu
     newsk.advmss = req.mss
-    tcp_sync_mss(newsk, mtu)
+    tcp_sync_mss(newsk, dst_mtu(rt))
     tcp_initialize_rcv_mss(newsk)
     hashinfo = host.tcp_hashinfo
     hashinfo.bind_hash(newsk, req.loc_port)
@@ -480,6 +487,26 @@ def inet_csk_destroy_sock(sk: TcpSock) -> None:
 
 # -- ICMP errors -----------------------------------------------------------------------------
 
+def tcp_v4_mtu_reduced(sk: TcpSock, mtu: int) -> None:
+    """``tcp_v4_mtu_reduced`` (RFC 1191): the route learns the smaller path MTU (unless its MTU is
+    locked); if that is below the one the MSS was sized for, resize and resend at once what no
+    longer fits."""
+    if sk.sk_state in (TCP_LISTEN, TCP_CLOSE):
+        return
+    host = sk.host
+    ip_rt_update_pmtu(host, sk.inet_daddr, mtu)
+    rt = ip_route_output_key(host, sk.inet_daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+    if isinstance(rt, int):
+        return
+    sk.dst_cache = rt
+    if mtu < dst_mtu(rt) and ip_dont_fragment(sk, rt):
+        sk.sk_err_soft = EMSGSIZE
+    mtu = dst_mtu(rt)
+    if sk.pmtudisc not in (IP_PMTUDISC_DONT, IP_PMTUDISC_INTERFACE, IP_PMTUDISC_OMIT) and sk.pmtu_cookie > mtu:
+        tcp_sync_mss(sk, mtu)
+        tcp_simple_retransmit(sk)
+
+
 def tcp_v4_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int) -> None:
     """``tcp_v4_err``: an ICMP error about one of our segments (RFC 1122 4.2.3.9, RFC 5927)."""
     buf = skb.buf
@@ -495,9 +522,7 @@ def tcp_v4_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: 
     if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
         mtu = info & 0xFFFF
         if 68 <= mtu and sk.dst_cache is not None:
-            ip_rt_update_pmtu(host, daddr, mtu)
-            sk.dst_cache = None
-            tcp_simple_retransmit(sk, mtu)
+            tcp_v4_mtu_reduced(sk, mtu)
         return
     if type == ICMP_DEST_UNREACH:
         err = {0: ENETUNREACH, 1: EHOSTUNREACH, 2: EPROTO, 3: ECONNREFUSED}.get(code, EHOSTUNREACH)

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb, alloc_skb_data, skb_clone
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb, alloc_skb_data, skb_add_data, skb_clone
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
+from tuxnet.net.ipv4.route import dst_metric_advmss, dst_mtu
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
 from tuxnet.net.ipv4.tcp_sock import (
     ICSK_ACK_PUSHED,
@@ -87,6 +88,7 @@ from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 if TYPE_CHECKING:
     from collections import deque
 
+    from tuxnet.net.ipv4.route import Rtable
     from tuxnet.net.ipv4.tcp_minisocks import RequestSock
 
 _tcphdr = struct.Struct("!HHIIHHHH")
@@ -157,6 +159,13 @@ def tcp_min_rtt(sk: TcpSock) -> int:
 
 
 @notrace
+def tcp_init_cwnd(sk: TcpSock, rt: Rtable | None) -> int:
+    """``tcp_init_cwnd``: the initial window (RFC 6928's 10 segments, or the route's
+    ``initcwnd``), no more than ``snd_cwnd_clamp``."""
+    cwnd = rt.initcwnd if rt is not None and rt.initcwnd else TCP_INIT_CWND
+    return min(cwnd, sk.snd_cwnd_clamp)
+
+
 def tcp_packets_in_flight(sk: TcpSock) -> int:
     """``tcp_packets_in_flight``: packets_out - left_out + retrans_out."""
     return sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out
@@ -345,10 +354,36 @@ def tcp_bound_to_half_wnd(sk: TcpSock, pktsize: int) -> int:
     return pktsize
 
 
+def tcp_mss_to_mtu(sk: TcpSock, mss: int) -> int:
+    """``tcp_mss_to_mtu``: the path MTU a segment of ``mss`` payload bytes needs (the inverse of
+    ``tcp_mtu_to_mss``)."""
+    return mss + sk.tcp_header_len + 20
+
+
+def tcp_mtup_init(sk: TcpSock) -> None:
+    """``tcp_mtup_init``: start the path MTU search (RFC 4821) between ``tcp_base_mss`` and the
+    peer's MSS; probing is on from the start only with ``tcp_mtu_probing`` 2 (with 1 it starts when
+    a black hole is detected, ``tcp_mtu_probing`` in tcp_timer)."""
+    sysctl = sk.host.sysctl
+    mtup = sk.icsk_mtup
+    mtup.enabled = sysctl["net.ipv4.tcp_mtu_probing"] > 1
+    mtup.search_high = (sk.rx_opt.mss_clamp or TCP_MSS_DEFAULT) + 20 + 20
+    mtup.search_low = tcp_mss_to_mtu(sk, sysctl["net.ipv4.tcp_base_mss"])
+    mtup.probe_size = 0
+    if mtup.enabled:
+        mtup.probe_timestamp = sk.host.world.now
+
+
 def tcp_sync_mss(sk: TcpSock, pmtu: int) -> int:
-    """``tcp_sync_mss``: recompute ``mss_cache`` for the path MTU."""
-    sk.pmtu_cookie = pmtu
+    """``tcp_sync_mss``: recompute ``mss_cache`` for the path MTU; while probing, no larger than
+    the search's known-good floor."""
+    mtup = sk.icsk_mtup
+    if mtup.search_high > pmtu:
+        mtup.search_high = pmtu
     mss_now = tcp_bound_to_half_wnd(sk, tcp_mtu_to_mss(sk, pmtu))
+    sk.pmtu_cookie = pmtu
+    if mtup.enabled:
+        mss_now = min(mss_now, tcp_mtu_to_mss(sk, mtup.search_low))
     sk.mss_cache = mss_now
     return mss_now
 
@@ -691,7 +726,7 @@ def tcp_event_data_sent(sk: TcpSock) -> None:
 def tcp_cwnd_restart(sk: TcpSock, delta: int) -> None:
     """``tcp_cwnd_restart`` (RFC 5681 section 4.1, RFC 2861): halve cwnd per RTO of idleness."""
     tcp_ca_event(sk, CA_EVENT_CWND_RESTART)
-    restart_cwnd = min(TCP_INIT_CWND, sk.snd_cwnd)
+    restart_cwnd = min(tcp_init_cwnd(sk, sk.dst_cache), sk.snd_cwnd)
     cwnd = sk.snd_cwnd
     sk.snd_ssthresh = tcp_current_ssthresh(sk)
     rto = max(sk.icsk_rto, 1)
@@ -873,7 +908,7 @@ def tcp_chrono_stop(sk: TcpSock, chrono: int) -> None:
 def tcp_cwnd_application_limited(sk: TcpSock) -> None:
     """``tcp_cwnd_application_limited`` (RFC 2861): shrink a cwnd the application did not use."""
     if sk.icsk_ca_state == TCP_CA_Open and sk.sk_socket is not None and not sk.sock_flags & SOCK_NOSPACE:
-        win_used = max(sk.snd_cwnd_used, TCP_INIT_CWND)
+        win_used = max(sk.snd_cwnd_used, tcp_init_cwnd(sk, sk.dst_cache))
         if win_used < sk.snd_cwnd:
             sk.snd_ssthresh = tcp_current_ssthresh(sk)
             sk.snd_cwnd = (sk.snd_cwnd + win_used) >> 1
@@ -945,13 +980,109 @@ def tcp_tsq_handler(sk: TcpSock) -> None:
     tcp_write_xmit(sk, tcp_current_mss(sk), sk.nonagle, 0)
 
 
+def tcp_mtu_check_reprobe(sk: TcpSock) -> None:
+    """``tcp_mtu_check_reprobe``: the search has ended; after ``tcp_probe_interval`` seconds it
+    starts again from the current MSS up to the peer's, in case the path has grown."""
+    mtup = sk.icsk_mtup
+    now = sk.host.world.now
+    if now - mtup.probe_timestamp >= sk.host.sysctl["net.ipv4.tcp_probe_interval"] * NSEC_PER_SEC:
+        mss = tcp_current_mss(sk)
+        mtup.probe_size = 0
+        mtup.search_high = sk.rx_opt.mss_clamp + 20 + 20
+        mtup.search_low = tcp_mss_to_mtu(sk, mss)
+        mtup.probe_timestamp = now
+
+
+def tcp_can_coalesce_send_queue_head(sk: TcpSock, length: int) -> bool:
+    """``tcp_can_coalesce_send_queue_head``: the first ``length`` bytes of the write queue may be
+    sent as one segment (no end-of-record mark before them)."""
+    for skb in sk.sk_write_queue:
+        if length <= skb.tail - skb.data:
+            break
+        if tcp_skb_cb(skb).eor:
+            return False
+        length -= skb.tail - skb.data
+    return True
+
+
+def tcp_mtu_probe(sk: TcpSock) -> int:
+    """``tcp_mtu_probe`` (RFC 4821 section 7.3): send the head of the write queue as one segment
+    of the size half-way between ``search_low`` and ``search_high``, followed by enough ordinary
+    segments that its loss shows as a fast retransmit rather than a timeout.  1 when a probe
+    went, 0 to wait (for the window or for cwnd to drain), -1 when there is nothing to probe."""
+    mtup = sk.icsk_mtup
+    if (not mtup.enabled or mtup.probe_size or sk.icsk_ca_state != TCP_CA_Open or sk.snd_cwnd < 11
+            or sk.selective_acks or sk.duplicate_sack):
+        return -1
+    mss_now = tcp_current_mss(sk)
+    probe_size = tcp_mtu_to_mss(sk, (mtup.search_high + mtup.search_low) >> 1)
+    size_needed = probe_size + (sk.reordering + 1) * sk.mss_cache
+    interval = mtup.search_high - mtup.search_low
+    if (probe_size > tcp_mtu_to_mss(sk, mtup.search_high)
+            or interval < sk.host.sysctl["net.ipv4.tcp_probe_threshold"]):
+        tcp_mtu_check_reprobe(sk)
+        return -1
+    if ((sk.write_seq - sk.snd_nxt) & SEQ_MASK) < size_needed or sk.snd_wnd < size_needed:
+        return -1
+    if after((sk.snd_nxt + size_needed) & SEQ_MASK, tcp_wnd_end(sk)):
+        return 0
+    in_flight = tcp_packets_in_flight(sk)
+    if in_flight + 2 > sk.snd_cwnd:
+        return 0 if in_flight else -1
+    if not tcp_can_coalesce_send_queue_head(sk, probe_size):
+        return -1
+    queue = sk.sk_write_queue
+    head = queue[0]
+    nskb = tcp_stream_alloc_skb(sk)
+    ncb = tcp_skb_cb(nskb)
+    nskb.seq = head.seq
+    nskb.end_seq = (head.seq + probe_size) & SEQ_MASK
+    nskb.tcp_flags = TCPHDR_ACK
+    length = 0
+    while length < probe_size:
+        skb = queue[0]
+        have = skb.tail - skb.data
+        copy = min(have, probe_size - length)
+        skb_add_data(nskb, skb.buf[skb.data:skb.data + copy])
+        if have <= copy:
+            nskb.tcp_flags |= skb.tcp_flags
+            ncb.eor = tcp_skb_cb(skb).eor
+            queue.popleft()
+            tcp_wmem_free_skb(sk, skb)
+        else:
+            nskb.tcp_flags |= skb.tcp_flags & ~(TCPHDR_FIN | TCPHDR_PSH)
+            skb.data += copy
+            skb.seq = (skb.seq + copy) & SEQ_MASK
+            tcp_set_skb_tso_segs(skb, mss_now)
+        length += copy
+    ncb.truesize += probe_size
+    sk_wmem_queued_add(sk, ncb.truesize)
+    queue.appendleft(nskb)
+    tcp_init_tso_segs(nskb, probe_size)
+    if tcp_transmit_skb(sk, nskb):
+        return -1  # tcp_write_xmit sends it in MSS-sized pieces
+    sk.snd_cwnd -= 1  # the probe counts as two segments
+    tcp_event_new_data_sent(sk, nskb)
+    mtup.probe_size = tcp_mss_to_mtu(sk, probe_size)
+    mtup.probe_seq_start = nskb.seq
+    mtup.probe_seq_end = nskb.end_seq
+    return 1
+
+
 def tcp_write_xmit(sk: TcpSock, mss_now: int, nonagle: int, push_one: int) -> bool:
     """``tcp_write_xmit``: send queued segments within cwnd, the peer's window, Nagle and TSO
-    deferral.  ``push_one`` 1 sends at most one packet, 2 one loss probe even beyond cwnd.
+    deferral, an MTU probe first when one is due.  ``push_one`` 1 sends at most one packet, 2 one
+    loss probe even beyond cwnd.
 
     Returns True when nothing is in flight yet something waits (the caller arms the probe timer)."""
     queue = sk.sk_write_queue
     sent_pkts = 0
+    if not push_one and sk.icsk_mtup.enabled:
+        result = tcp_mtu_probe(sk)
+        if not result:
+            return False
+        if result > 0:
+            sent_pkts = 1
     is_cwnd_limited = False
     is_rwnd_limited = False
     max_segs = tcp_tso_segs(sk, mss_now)
@@ -1448,9 +1579,10 @@ def tcp_connect_init(sk: TcpSock) -> None:
     if opt.user_mss:
         opt.mss_clamp = opt.user_mss
     sk.max_window = 0
-    mtu = sk.dst_cache.mtu or sk.dst_cache.dev.mtu
-    tcp_sync_mss(sk, mtu)
-    sk.advmss = tcp_advmss(sk, mtu)
+    rt = sk.dst_cache
+    tcp_mtup_init(sk)
+    tcp_sync_mss(sk, dst_mtu(rt))
+    sk.advmss = tcp_advmss(sk, rt)
     tcp_initialize_rcv_mss(sk)
     if sk.sk_userlocks & 2 and (sk.window_clamp > tcp_full_space(sk) or sk.window_clamp == 0):
         sk.window_clamp = tcp_full_space(sk)
@@ -1476,10 +1608,10 @@ def tcp_connect_init(sk: TcpSock) -> None:
     sk.undo_retrans = -1
 
 
-def tcp_advmss(sk: TcpSock, mtu: int) -> int:
-    """``ipv4_default_advmss`` and ``tcp_mss_clamp``: the MSS we announce."""
-    advmss = max(mtu - 40, 256)
-    advmss = min(advmss, 65535 - 40)
+def tcp_advmss(sk: TcpSock, rt: Rtable) -> int:
+    """``tcp_mss_clamp(tp, dst_metric_advmss(dst))``: the MSS we announce, the route's (its
+    ``advmss`` metric, or its MTU less the headers), no more than TCP_MAXSEG."""
+    advmss = dst_metric_advmss(rt)
     if sk.rx_opt.user_mss and sk.rx_opt.user_mss < advmss:
         advmss = sk.rx_opt.user_mss
     return advmss
@@ -1594,12 +1726,11 @@ def tcp_send_probe0(sk: TcpSock) -> None:
     tcp_reset_xmit_timer(sk, ICSK_TIME_PROBE0, timeout, True)
 
 
-def tcp_simple_retransmit(sk: TcpSock, mtu: int) -> None:
-    """``tcp_v4_mtu_reduced`` → ``tcp_simple_retransmit``: the path MTU shrank (RFC 1191), so
-    resend at once every segment that no longer fits, without reducing cwnd."""
+def tcp_simple_retransmit(sk: TcpSock) -> None:
+    """``tcp_simple_retransmit``: the path MTU shrank (``tcp_v4_mtu_reduced``, RFC 1191) or an MTU
+    probe was lost, so resend at once every segment that no longer fits, without reducing cwnd."""
     from tuxnet.net.ipv4.tcp_input import tcp_mark_skb_lost, tcp_set_ca_state
 
-    tcp_sync_mss(sk, mtu)
     mss = tcp_current_mss(sk)
     for skb in sk.tcp_rtx_queue:
         seglen = skb.tail - skb.data if tcp_skb_pcount(skb) == 1 else tcp_skb_mss(skb)

@@ -240,6 +240,25 @@ class TcpOptionsReceived:
         self.sacks: list[tuple[int, int]] = []
 
 
+class IcskMtup:
+    """``inet_connection_sock.icsk_mtup``: packetization-layer path MTU discovery (RFC 4821),
+    the binary search between ``search_low`` (known to work) and ``search_high`` (the largest
+    MTU that may), with the probe in flight (``probe_size``, 0 for none) and the sequence range
+    it covers (``tcp_sock.mtu_probe``)."""
+
+    __slots__ = ("enabled", "search_high", "search_low", "probe_size", "probe_timestamp",
+                 "probe_seq_start", "probe_seq_end")
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.search_high = 0
+        self.search_low = 0
+        self.probe_size = 0
+        self.probe_timestamp = 0
+        self.probe_seq_start = 0
+        self.probe_seq_end = 0
+
+
 class IcskAck:
     """``inet_connection_sock.icsk_ack``: delayed-ACK state."""
 
@@ -287,7 +306,7 @@ class TcpSock(Sock):
         "delivered_mstamp", "first_tx_mstamp", "ecn_flags", "chrono_type", "chrono_start",
         "sock_flags", "sk_done", "recvmsg_inq", "last_oow_ack_time", "frto",
         "icsk_retransmit_timer", "icsk_delack_timer", "sk_timer", "rx_opt", "reordering",
-        "icsk_ack", "sk_write_queue", "tcp_rtx_queue", "out_of_order_queue", "selective_acks",
+        "icsk_ack", "icsk_mtup", "sk_write_queue", "tcp_rtx_queue", "out_of_order_queue", "selective_acks",
         "duplicate_sack", "accept_queue", "rack", "chrono_stat", "recv_sack_cache",
     )
 
@@ -435,6 +454,7 @@ class TcpSock(Sock):
         self.rx_opt = TcpOptionsReceived()
         self.reordering = host.sysctl["net.ipv4.tcp_reordering"]
         self.icsk_ack = IcskAck()
+        self.icsk_mtup = IcskMtup()
         # queues
         self.sk_write_queue: deque[SkBuff] = deque()
         self.tcp_rtx_queue: deque[SkBuff] = deque()

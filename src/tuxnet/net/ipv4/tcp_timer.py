@@ -12,11 +12,14 @@ from tuxnet.net.ipv4.tcp_input import (
 )
 from tuxnet.net.ipv4.tcp_output import (
     inet_csk_reset_xmit_timer,
+    tcp_mss_to_mtu,
+    tcp_mtu_to_mss,
     tcp_retransmit_skb,
     tcp_send_ack,
     tcp_send_active_reset,
     tcp_send_loss_probe,
     tcp_send_probe0,
+    tcp_sync_mss,
     tcp_write_wakeup,
 )
 from tuxnet.net.ipv4.tcp_recovery import tcp_rack_reo_timeout
@@ -85,12 +88,34 @@ def retransmits_timed_out(sk: TcpSock, boundary: int, timeout: int) -> bool:
     return sk.host.world.now - start >= timeout
 
 
+def tcp_mtu_probing(sk: TcpSock) -> None:
+    """``tcp_mtu_probing``: black hole detection (RFC 4821 section 7.5).  Segments keep timing
+    out: with ``tcp_mtu_probing`` set, start the path MTU search (mode 1), or halve its floor
+    (no lower than ``tcp_base_mss``, ``tcp_mtu_probe_floor`` and ``tcp_min_snd_mss``), and send
+    smaller segments."""
+    sysctl = sk.host.sysctl
+    if not sysctl["net.ipv4.tcp_mtu_probing"]:
+        return
+    mtup = sk.icsk_mtup
+    if not mtup.enabled:
+        mtup.enabled = True
+        mtup.probe_timestamp = sk.host.world.now
+    else:
+        mss = tcp_mtu_to_mss(sk, mtup.search_low) >> 1
+        mss = min(sysctl["net.ipv4.tcp_base_mss"], mss)
+        mss = max(mss, sysctl["net.ipv4.tcp_mtu_probe_floor"], sysctl["net.ipv4.tcp_min_snd_mss"])
+        mtup.search_low = tcp_mss_to_mtu(sk, mss)
+    tcp_sync_mss(sk, sk.pmtu_cookie)
+
+
 def tcp_write_timeout(sk: TcpSock) -> bool:
     """``tcp_write_timeout``: True when the connection was aborted."""
     sysctl = sk.host.sysctl
     if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
         retry_until = sk.icsk_syn_retries or sysctl["net.ipv4.tcp_syn_retries"]
     else:
+        if retransmits_timed_out(sk, sysctl["net.ipv4.tcp_retries1"], 0):
+            tcp_mtu_probing(sk)
         retry_until = sysctl["net.ipv4.tcp_retries2"]
         if sk.sk_dead:
             retry_until = sysctl["net.ipv4.tcp_orphan_retries"] or 8

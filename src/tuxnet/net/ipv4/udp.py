@@ -202,7 +202,7 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
     err = sock_error(sk)  # sock_alloc_send_pskb: a pending error (an ICMP report) comes first
     if err:
         return err
-    df = ip_datagram_df(sk, len(data) + 28, rt.mtu or rt.dev.mtu)
+    df = ip_datagram_df(sk, len(data) + 28, rt)
     if df < 0:
         return df
     saddr = sk.inet_saddr or rt.saddr
