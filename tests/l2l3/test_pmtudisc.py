@@ -64,3 +64,33 @@ def test_modes_decide_df_fragmentation_and_emsgsize():
     assert flags[0] == (True, False)
     assert all(f == (False, True) for f in flags[1:4]) and len(flags) == 5
     assert flags[4] == (False, False)
+
+
+def _send_df(size: int) -> None:
+    """One UDP datagram of ``size`` bytes to b with DF forced (IP_PMTUDISC_DO)."""
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+    libc.sendto(fd, bytes(size), 0, ("10.0.3.2", 9))
+    libc.sleep(0.1)  # r1's ICMP comes back meanwhile
+    libc.close(fd)
+
+
+def test_icmp_frag_needed_teaches_the_route_unless_its_mtu_is_locked():
+    from netlab import two_routers
+
+    from tuxnet.user.iproute import ip
+
+    world, n = two_routers(middle_mtu=1000)
+    a = n["a"]
+    ip(a, "route add 10.0.3.0/24 via 10.0.1.254 mtu 1400")
+    run_program(world, a, _send_df, 1300)
+    # RFC 1191: r1 answered "fragmentation needed, next-hop MTU 1000"; the route keeps it for
+    # ten minutes, and ip route get shows it as Linux does (rt_fill_info).
+    assert ip(a, "route get 10.0.3.2") == ("10.0.3.2 via 10.0.1.254 dev eth0 src 10.0.1.1 uid 0\n"
+                                           "    cache expires 599sec mtu 1000\n")
+    world, n = two_routers(middle_mtu=1000)
+    a = n["a"]
+    ip(a, "route add 10.0.3.0/24 via 10.0.1.254 mtu lock 1400")
+    run_program(world, a, _send_df, 1300)
+    assert n["r1"].mib.Icmp["OutDestUnreachs"] == 1  # the same answer, ignored: the MTU is locked
+    assert ip(a, "route get 10.0.3.2").endswith("    cache mtu lock 1400\n")

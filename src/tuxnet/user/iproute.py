@@ -38,7 +38,8 @@ from tuxnet.net.ipv4.fib import (
 from tuxnet.net.ipv4.fib import ip_route_add as fib_route_add
 from tuxnet.net.ipv4.fib import ip_route_change as fib_route_change
 from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
-from tuxnet.net.ipv4.route import ip_route_output_key
+from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_pmtu_exception
+from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -160,9 +161,14 @@ def ip_route_get(host: Host, addr: str) -> str:
     if rt.rt_type == RTN_LOCAL:
         return f"local {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0\n    cache <local>\n"
     via = f" via {in_ntoa(rt.gw)}" if rt.gw else ""
-    fa = fib_lookup(host, daddr)  # the entry's metrics are its route's (rt_set_nexthop)
-    cache = " ".join(["    cache", *(format_metrics(fa) if fa is not None else [])])
-    return f"{addr}{via} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0\n{cache}\n"
+    cache = ["    cache"]
+    learned = ip_rt_pmtu_exception(host, daddr)
+    if learned is not None:
+        cache.append(f"expires {(learned[1] - host.world.now) // NSEC_PER_SEC}sec")
+    # The entry's metrics are its route's (rt_set_nexthop), but for a path MTU learned since
+    # (rt_fill_info).
+    cache += format_metrics(fib_lookup(host, daddr), learned[0] if learned is not None else 0)
+    return f"{addr}{via} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0\n{' '.join(cache)}\n"
 
 
 _METRIC_NAMES = {"mtu": "mtu", "advmss": "mss", "initcwnd": "initcwnd", "initrwnd": "initrwnd"}

@@ -91,13 +91,16 @@ class FibAlias:
         return " ".join(parts)
 
 
-def format_metrics(route: FibAlias) -> list[str]:
-    """A route's metrics as iproute2 prints them, in RTAX order, a locked one saying ``lock``."""
+def format_metrics(route: FibAlias | None, pmtu: int = 0) -> list[str]:
+    """A route's metrics as iproute2 prints them, in RTAX order, a locked one saying ``lock``;
+    ``pmtu``, a path MTU learned since, stands for the route's own."""
     parts = []
-    if route.mtu:
+    if pmtu:
+        parts += ["mtu", str(pmtu)]
+    elif route is not None and route.mtu:
         parts += ["mtu", "lock", str(route.mtu)] if route.mtu_lock else ["mtu", str(route.mtu)]
     for name in ("advmss", "initcwnd", "initrwnd"):
-        value = getattr(route, name)
+        value = getattr(route, name, 0)
         if value:
             parts += [name, str(value)]
     return parts

@@ -200,7 +200,10 @@ IP_RT_MIN_PMTU = 552
 
 def ip_rt_update_pmtu(host: Host, daddr: int, mtu: int) -> None:
     """``__ip_rt_update_pmtu``: remember a smaller path MTU toward ``daddr`` for 10 minutes
-    (RFC 1191), no lower than ``min_pmtu``."""
+    (RFC 1191), no lower than ``min_pmtu``; a route whose MTU is locked keeps it."""
+    fa = fib_lookup(host, daddr)
+    if fa is not None and fa.mtu_lock:
+        return
     mtu = max(mtu, IP_RT_MIN_PMTU)
     old = host.pmtu_cache.get(daddr)
     if old is not None and old[0] <= mtu and old[1] > host.world.now:
@@ -210,12 +213,19 @@ def ip_rt_update_pmtu(host: Host, daddr: int, mtu: int) -> None:
     host.rt_output_cache.clear()
 
 
-def _pmtu(host: Host, daddr: int, mtu: int) -> int:
+def ip_rt_pmtu_exception(host: Host, daddr: int) -> tuple[int, int] | None:
+    """The path MTU learned toward ``daddr`` and when it expires (the route's ``fib_nh_exception``),
+    or None."""
     learned = host.pmtu_cache.get(daddr)
-    if learned is None:
-        return mtu
-    if learned[1] <= host.world.now:
+    if learned is not None and learned[1] <= host.world.now:
         del host.pmtu_cache[daddr]
+        return None
+    return learned
+
+
+def _pmtu(host: Host, daddr: int, mtu: int) -> int:
+    learned = ip_rt_pmtu_exception(host, daddr)
+    if learned is None:
         return mtu
     return min(learned[0], mtu) if mtu else learned[0]
 
