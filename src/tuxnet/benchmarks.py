@@ -263,12 +263,27 @@ def _resolve_and_fetch(result: list[int], start_within: float) -> None:
         result[1] += 1
 
 
+def reset_peak_rss() -> bool:
+    """Start the process's peak RSS (VmHWM, ``getrusage``'s ru_maxrss) again from its present size,
+    so that it measures what comes next (writing 5 to /proc/self/clear_refs, Linux 4.0 and later);
+    False where that cannot be done, and the peak stays the process's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
 def scale_run(n: int) -> Result:
     """Build the network, then every client looks up www.example.com and fetches its page, the
-    clients starting at random over n/200 virtual seconds (200 new users a second)."""
+    clients starting at random over n/200 virtual seconds (200 new users a second).  ``peak_MB``
+    is the process's largest resident size during this run (``peak_scope`` "run"), or since it
+    started where the peak cannot be reset ("process")."""
     import gc
     import resource
 
+    peak_scope = "run" if reset_peak_rss() else "process"
     start = time.perf_counter()
     world, clients = build_scale_network(n)
     built = time.perf_counter() - start
@@ -278,7 +293,7 @@ def scale_run(n: int) -> Result:
     events0 = world.events_run
     world.run_until(lambda: ok[1] == n)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the process's peak RSS
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     events = world.events_run - events0
     virtual_s = world.now / 1e9
     closing = time.perf_counter()
@@ -289,7 +304,7 @@ def scale_run(n: int) -> Result:
     assert ok[0] == n, f"only {ok[0]} of {n} fetches succeeded"
     return {"value": wall, "unit": "s wall", "hosts": n, "build_s": built, "events": events,
             "events_per_s": events / max(wall - built, 1e-9), "peak_MB": peak / 1e6,
-            "virtual_s": virtual_s, "close_s": closed}
+            "peak_scope": peak_scope, "virtual_s": virtual_s, "close_s": closed}
 
 
 @benchmark("scale_dns_http")
@@ -432,8 +447,23 @@ def format_table(report: dict[str, Any]) -> str:
         else:
             digits = 3 if r["unit"] == "ms" or r["median"] < 1 else 2
             lines.append(f"{name:28} {r['median']:>14,.{digits}f}  {r['unit']}")
+            lines.extend(_by_hosts(r["runs"]))
     lines.extend(side_by_side(report["results"]))
     return "\n".join(lines)
+
+
+def _by_hosts(runs: list[Result]) -> list[str]:
+    """The scale benchmark's lines for each N: medians of wall time, events per second and peak
+    resident memory over the runs."""
+    if "by_hosts" not in runs[0]:
+        return []
+    lines = []
+    for n in runs[0]["by_hosts"]:
+        each = [r["by_hosts"][n] for r in runs]
+        wall, rate, peak = (statistics.median(e[key] for e in each) for key in ("value", "events_per_s", "peak_MB"))
+        scope = "" if each[0].get("peak_scope") == "run" else " (the process's)"
+        lines.append(f"  {n:>6,} hosts {wall:>10,.2f} s wall, {rate:>8,.0f} events/s, peak RSS {peak:,.0f} MB{scope}")
+    return lines
 
 
 def side_by_side(results: dict[str, Any]) -> list[str]:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -91,3 +93,26 @@ def test_bench_warmup_runs_are_not_counted(tmp_path):
     assert r.stderr.count("udp_request_response warm-up") == 2 and "udp_request_response run 1/1" in r.stderr
     data = json.loads(report.read_text())
     assert data["warmup"] == 2 and len(data["results"]["udp_request_response"]["runs"]) == 1
+
+
+def test_bench_scale_prints_each_size_with_its_own_peak_memory(tmp_path):
+    report = tmp_path / "bench.json"
+    r = tuxnet("bench", "scale_dns_http", "--repeat", "1", "--scale", "0.01", "--json", str(report))
+    assert r.returncode == 0, r.stderr
+    run = json.loads(report.read_text())["results"]["scale_dns_http"]["runs"][0]["by_hosts"]["10"]
+    assert run["peak_scope"] == "run" and run["events"] > 0
+    assert (f"      10 hosts {run['value']:>10,.2f} s wall, {run['events_per_s']:>8,.0f} events/s, "
+            f"peak RSS {run['peak_MB']:,.0f} MB") in r.stdout.splitlines()
+
+
+def test_scale_run_peak_is_the_runs_own():
+    """The resident peak a size reports is its own run's, not what the process reached before."""
+    from tuxnet.benchmarks import scale_run
+
+    big = bytearray(400_000_000)
+    big[::4096] = bytes(len(range(0, len(big), 4096)))  # touch every page: 400 MB resident
+    del big
+    result = scale_run(10)
+    if result["peak_scope"] != "run":
+        pytest.skip("this kernel does not let a process reset its peak RSS (/proc/self/clear_refs)")
+    assert result["peak_MB"] < 300
