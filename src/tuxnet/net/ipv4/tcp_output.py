@@ -166,6 +166,7 @@ def tcp_init_cwnd(sk: TcpSock, rt: Rtable | None) -> int:
     return min(cwnd, sk.snd_cwnd_clamp)
 
 
+@notrace
 def tcp_packets_in_flight(sk: TcpSock) -> int:
     """``tcp_packets_in_flight``: packets_out - left_out + retrans_out."""
     return sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out
