@@ -18,3 +18,19 @@ def test_final_project_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.index("udp_sendmsg() {") < out.index("arp_solicit() {") < out.index("arp_process() {")
     assert "HTTP/1.1 200 OK\n<html><head><title>MenuOS final project</title>" in out
     assert out.endswith("MenuOS>>quit\nquit - Quit from MenuOS\n")
+
+
+def test_pmtu_blackhole_example() -> None:
+    import io
+
+    module = runpy.run_path(str(EXAMPLE.with_name("pmtu_blackhole.py")))
+    out = io.StringIO()
+    assert module["main"](1, out) == 0
+    lines = out.getvalue().splitlines()
+    sizes = [int(line.rsplit("length ", 1)[1]) for line in lines if "length " in line]
+    assert sizes[:3] == [1448, 1024, 512]  # black hole detection, then the floor halved
+    assert "mss:941 pmtu:1500" in out.getvalue()  # the search ends 7 bytes short of the 1000 path
+    assert lines[-1].startswith("262144 bytes delivered in ")
+    out = io.StringIO()
+    assert module["main"](0, out) == 1
+    assert out.getvalue().endswith("after 60.0 s: stalled, nothing delivered\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from tcpnet import SEC, connection, tcp_segments
 
 from bulk import bulk_transfer
@@ -103,20 +104,27 @@ def test_black_hole_stalls_a_connection_without_probing():
     assert a.mib.TcpExt["TCPTimeouts"] >= 4
 
 
-def test_black_hole_detection_shrinks_the_mss_and_the_transfer_completes():
-    world, a, b, r = _path(1000, probing=1)
+@pytest.mark.parametrize("probing", [1, 2])
+def test_black_hole_detection_shrinks_the_mss_and_the_transfer_completes(probing):
+    world, a, b, r = _path(1000, probing=probing)
     dropped = _drop_icmp(a)
     cap = Capture(a, "eth0")
     cap.keep = True
     bulk_transfer(world, a, b, 256 * 1024, daddr="10.0.3.2")
     sk = _sender(a)
     assert dropped[0] > 0
-    # tcp_mtu_probing after tcp_retries1's worth of timeouts: first the search is switched on
-    # (its floor, tcp_base_mss 1024, is still too big), then its floor halved to 512.
+    # Mode 1 starts at 1448 bytes and mode 2 at tcp_base_mss, 1024: both too big.  Once
+    # tcp_retries1 (3) RTOs' worth of time has passed since the first retransmission (the 5th
+    # timeout: RTOs of 0.2, 0.4, 0.8, 1.6, 3.2 s), tcp_mtu_probing switches the search on (mode 1,
+    # now at 1024) or halves its floor to 512 (mode 2; mode 1 at its 6th timeout).
     sizes = _payload_sizes(cap, "10.0.1.1")
     assert 1024 in sizes and 512 in sizes
     assert sizes.index(512) > sizes.index(1024)
-    # Then probes climb back: the search ends within tcp_probe_threshold (8) of the path's 1000.
+    # From there the probes find the path by fast retransmit alone: no timeout more.  (A probe
+    # resent as part of a recovery proves nothing, __tcp_retransmit_skb; taken as a success, the
+    # MSS would outgrow the path and the timeouts start again.)
+    assert a.mib.TcpExt["TCPTimeouts"] == 5 + (probing == 1)
+    # The search ends within tcp_probe_threshold (8) of the path's 1000.
     mtup = sk.icsk_mtup
     assert mtup.enabled
     assert mtup.search_high - mtup.search_low < 8

@@ -1377,6 +1377,9 @@ def __tcp_retransmit_skb(sk: TcpSock, skb: SkBuff, segs: int) -> int:
     and to ``segs`` segments); 0 or -errno."""
     from tuxnet.kernel.errno import EAGAIN, EINVAL
 
+    # Inconclusive MTU probe: once anything is resent, an ACK past the probe no longer says the
+    # probe's size got through.
+    sk.icsk_mtup.probe_size = 0
     if before(skb.seq, sk.snd_una):
         if before(skb.end_seq, sk.snd_una):
             return -EINVAL
