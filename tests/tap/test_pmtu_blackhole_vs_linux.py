@@ -1,0 +1,128 @@
+"""Black hole detection and MTU probing (``tcp_mtu_probing`` 1), judged by the Linux kernel on this
+machine: the network of ``examples/pmtu_blackhole.py`` built of network namespaces and veth pairs,
+a Linux sender sending the same 256 KB, and the two compared.
+
+    A 10.0.1.1 -- R -- B 10.0.3.2      (R's link to B: MTU 1000; B announces MSS 1460 anyway)
+
+R's ICMP is routed into a blackhole (``ip rule add ipproto icmp``), so A never hears
+"fragmentation needed".  A's veth sends one segment per packet (``gso_max_segs 1``), so its
+capture shows the segments as they leave.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import runpy
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tuxnet.tapnet import Netns, netns_unavailable
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pmtu_blackhole.py"
+COUNTERS = ("TCPTimeouts", "TCPMTUPSuccess", "TCPMTUPFail")
+# The search on a 1000-byte path with 52 bytes of headers (IPv4, TCP, timestamps): 1448 to start;
+# black hole detection turns probing on at tcp_base_mss, 1024, then halves it to 512 (an MTU of
+# 564); probes at the middle of [low, high]: (1500+564)/2 = 1032 → 980 lost, high 1031;
+# (1031+564)/2 = 797 → 745 through; 914 → 862; 972 → 920; 1001 → 949 lost, high 1000;
+# 986 → 934; 993 → 941, and 1000 - 993 < tcp_probe_threshold (8) ends the search.
+SEARCH = [1448, 1024, 512, 980, 745, 862, 920, 949, 934, 941]
+SENDER = """
+import socket
+s = socket.create_connection(("10.0.3.2", 5001))
+s.sendall(bytes(262144))
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+"""
+SINK = """
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.0.3.2", 5001)); s.listen(1); print("ready", flush=True)
+c, _ = s.accept(); n = 0
+while data := c.recv(65536):
+    n += len(data)
+print(n, flush=True)
+"""
+
+
+def first_appearances(sizes: list[int]) -> list[int]:
+    seen: list[int] = []
+    for n in sizes:
+        if n not in seen:
+            seen.append(n)
+    return seen
+
+
+def linux_run() -> tuple[list[int], dict[str, int], int]:
+    """The sender's data segment sizes, its nstat counters and what the sink received."""
+    names = [f"tuxnet-pmtu-{os.getpid()}-{n}" for n in "arb"]
+    spaces: list[Netns] = []
+    try:
+        for name in names:
+            spaces.append(Netns(name))
+        a, r, b = spaces
+        subprocess.run(["ip", "link", "add", "va", "netns", a.name, "type", "veth", "peer", "name", "ra",
+                        "netns", r.name], check=True, capture_output=True)
+        subprocess.run(["ip", "link", "add", "vb", "netns", b.name, "type", "veth", "peer", "name", "rb",
+                        "netns", r.name], check=True, capture_output=True)
+        for ns, dev, addr, mtu in ((a, "va", "10.0.1.1/24", 1500), (r, "ra", "10.0.1.254/24", 1500),
+                                   (r, "rb", "10.0.3.254/24", 1000), (b, "vb", "10.0.3.2/24", 1000)):
+            ns.run("ip", "addr", "add", addr, "dev", dev)
+            ns.run("ip", "link", "set", dev, "mtu", str(mtu), "up")
+        a.run("ip", "route", "add", "default", "via", "10.0.1.254")
+        b.run("ip", "route", "add", "default", "via", "10.0.3.254", "advmss", "1460")
+        r.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
+        r.run("ip", "rule", "add", "ipproto", "icmp", "table", "100")
+        r.run("ip", "route", "add", "blackhole", "default", "table", "100")
+        a.run("sysctl", "-qw", "net.ipv4.tcp_mtu_probing=1")
+        a.run("ip", "link", "set", "va", "gso_max_segs", "1")
+        sink = b.popen("python3", "-c", SINK)
+        assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+        dump = a.popen("tcpdump", "-i", "va", "-n", "-l", "--immediate-mode", "-s", "128", "tcp and src 10.0.1.1")
+        assert dump.stderr is not None
+        while "listening on va" not in dump.stderr.readline():  # tcpdump is attached: go
+            assert dump.poll() is None, "tcpdump did not start"
+        try:
+            a.run("python3", "-c", SENDER, timeout=60)
+            received = int(sink.communicate(timeout=10)[0].strip())
+        finally:
+            time.sleep(0.5)
+            dump.terminate()
+            out = dump.communicate(timeout=10)[0]
+        sizes = [int(m) for m in re.findall(r"length (\d+)", out) if int(m)]
+        nstat = a.run("nstat", "-az", *(f"TcpExt{c}" for c in COUNTERS)).stdout
+        counters = {c: int(re.search(rf"TcpExt{c}\s+(\d+)", nstat).group(1)) for c in COUNTERS}
+        return sizes, counters, received
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"cannot build the namespaces' network here: {e}")
+    finally:
+        for ns in spaces:
+            ns.close()
+
+
+def test_black_hole_search_matches_linux():
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    for tool in ("tcpdump", "nstat", "python3"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is needed (apt-get install tcpdump iproute2)")
+    sizes, counters, received = linux_run()
+    assert received == 262144
+    linux = first_appearances(sizes)
+    assert [n for n in linux if n in SEARCH] == SEARCH, linux
+    assert max(sizes[-50:]) == SEARCH[-1]
+
+    out = io.StringIO()
+    assert runpy.run_path(str(EXAMPLE))["main"](1, out) == 0
+    ours = first_appearances([int(n) for n in re.findall(r"length (\d+)", out.getvalue()) if int(n)])
+    assert [n for n in ours if n in SEARCH] == SEARCH, ours
+    assert "mss:941 " in out.getvalue()
+    assert " ".join(f"{c} {counters[c]}" for c in COUNTERS) in out.getvalue(), (counters, out.getvalue())
