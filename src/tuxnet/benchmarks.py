@@ -263,27 +263,30 @@ def _resolve_and_fetch(result: list[int], start_within: float) -> None:
         result[1] += 1
 
 
-def reset_peak_rss() -> bool:
+def reset_peak_rss() -> int | None:
     """Start the process's peak RSS (VmHWM, ``getrusage``'s ru_maxrss) again from its present size,
-    so that it measures what comes next (writing 5 to /proc/self/clear_refs, Linux 4.0 and later);
-    False where that cannot be done, and the peak stays the process's."""
+    so that it measures what comes next (writing 5 to /proc/self/clear_refs, Linux 4.0 and later).
+    Returns that size in bytes, or None where the peak cannot be reset and stays the process's."""
+    import resource
+
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
     except OSError:
-        return False
-    return True
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def scale_run(n: int) -> Result:
     """Build the network, then every client looks up www.example.com and fetches its page, the
     clients starting at random over n/200 virtual seconds (200 new users a second).  ``peak_MB``
-    is the process's largest resident size during this run (``peak_scope`` "run"), or since it
-    started where the peak cannot be reset ("process")."""
+    is the process's largest resident size during this run and ``rss_start_MB`` its size when the
+    run began (``peak_scope`` "run"); where the peak cannot be reset it is the largest since the
+    process started ("process")."""
     import gc
     import resource
 
-    peak_scope = "run" if reset_peak_rss() else "process"
+    rss_start = reset_peak_rss()
     start = time.perf_counter()
     world, clients = build_scale_network(n)
     built = time.perf_counter() - start
@@ -304,7 +307,8 @@ def scale_run(n: int) -> Result:
     assert ok[0] == n, f"only {ok[0]} of {n} fetches succeeded"
     return {"value": wall, "unit": "s wall", "hosts": n, "build_s": built, "events": events,
             "events_per_s": events / max(wall - built, 1e-9), "peak_MB": peak / 1e6,
-            "peak_scope": peak_scope, "virtual_s": virtual_s, "close_s": closed}
+            "rss_start_MB": None if rss_start is None else rss_start / 1e6,
+            "peak_scope": "process" if rss_start is None else "run", "virtual_s": virtual_s, "close_s": closed}
 
 
 @benchmark("scale_dns_http")
@@ -461,8 +465,12 @@ def _by_hosts(runs: list[Result]) -> list[str]:
     for n in runs[0]["by_hosts"]:
         each = [r["by_hosts"][n] for r in runs]
         wall, rate, peak = (statistics.median(e[key] for e in each) for key in ("value", "events_per_s", "peak_MB"))
-        scope = "" if each[0].get("peak_scope") == "run" else " (the process's)"
-        lines.append(f"  {n:>6,} hosts {wall:>10,.2f} s wall, {rate:>8,.0f} events/s, peak RSS {peak:,.0f} MB{scope}")
+        if each[0].get("peak_scope") == "run":
+            start = statistics.median(e["rss_start_MB"] for e in each)
+            memory = f"peak RSS {peak:,.0f} MB ({start:,.0f} MB when it started)"
+        else:
+            memory = f"peak RSS {peak:,.0f} MB (the process's)"
+        lines.append(f"  {n:>6,} hosts {wall:>10,.2f} s wall, {rate:>8,.0f} events/s, {memory}")
     return lines
 
 

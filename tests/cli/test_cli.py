@@ -101,8 +101,10 @@ def test_bench_scale_prints_each_size_with_its_own_peak_memory(tmp_path):
     assert r.returncode == 0, r.stderr
     run = json.loads(report.read_text())["results"]["scale_dns_http"]["runs"][0]["by_hosts"]["10"]
     assert run["peak_scope"] == "run" and run["events"] > 0
+    assert 0 < run["rss_start_MB"] <= run["peak_MB"]
     assert (f"      10 hosts {run['value']:>10,.2f} s wall, {run['events_per_s']:>8,.0f} events/s, "
-            f"peak RSS {run['peak_MB']:,.0f} MB") in r.stdout.splitlines()
+            f"peak RSS {run['peak_MB']:,.0f} MB ({run['rss_start_MB']:,.0f} MB when it started)"
+            ) in r.stdout.splitlines()
 
 
 def test_scale_run_peak_is_the_runs_own():
