@@ -90,7 +90,7 @@ def test_ip_as_a_program_prints_to_the_console():
     world, (h1, _), _ = lan(2)
     proc = h1.spawn(ip_main, ["route"])
     world.run_until(lambda: not proc.alive)
-    assert proc.result == 0 and h1.output() == "10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1\n"
+    assert proc.result == 0 and h1.output() == "10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1 \n"
     proc = h1.spawn(ip_main, ["route", "get"])
     world.run_until(lambda: not proc.alive)
     assert proc.result == 2
@@ -102,13 +102,13 @@ def test_ip_route_metrics_change_and_replace():
     with pytest.raises(IpError, match="^RTNETLINK answers: No such file or directory$"):
         ip(h1, "route change 192.0.2.1 via 10.0.0.2 dev eth0 advmss 600")  # no 192.0.2.1/32 yet
     ip(h1, "route replace 192.0.2.1 via 10.0.0.2 dev eth0 advmss 600 mtu lock 640 initcwnd 11 initrwnd 20")
-    assert "192.0.2.1 via 10.0.0.2 dev eth0 mtu lock 640 advmss 600 initcwnd 11 initrwnd 20\n" in ip(h1, "route")
-    assert ip(h1, "route get 192.0.2.1") == ("192.0.2.1 via 10.0.0.2 dev eth0 src 10.0.0.1 uid 0\n"
-                                             "    cache mtu lock 640 advmss 600 initcwnd 11 initrwnd 20\n")
+    assert "192.0.2.1 via 10.0.0.2 dev eth0 mtu lock 640 advmss 600 initcwnd 11 initrwnd 20 \n" in ip(h1, "route")
+    assert ip(h1, "route get 192.0.2.1") == ("192.0.2.1 via 10.0.0.2 dev eth0 src 10.0.0.1 uid 0 \n"
+                                             "    cache mtu lock 640 advmss 600 initcwnd 11 initrwnd 20 \n")
     ip(h1, "route change 192.0.2.1 via 10.0.0.2 dev eth0 mtu 1400")  # the metrics are replaced too
-    assert "192.0.2.1 via 10.0.0.2 dev eth0 mtu 1400\n" in ip(h1, "route")
+    assert "192.0.2.1 via 10.0.0.2 dev eth0 mtu 1400 \n" in ip(h1, "route")
     ip(h1, "route add 192.0.2.7 via 10.0.0.2 mtu 70000 advmss 70000")  # clamped as Linux does
-    assert "192.0.2.7 via 10.0.0.2 dev eth0 mtu 65520 advmss 65495\n" in ip(h1, "route")
+    assert "192.0.2.7 via 10.0.0.2 dev eth0 mtu 65520 advmss 65495 \n" in ip(h1, "route")
     with pytest.raises(IpError, match='^Error: argument "abc" is wrong: "mss" value is invalid$'):
         ip(h1, "route add 192.0.2.8 via 10.0.0.2 advmss abc")
     with pytest.raises(IpError, match='^Command line is not complete. Try option "help"$'):
@@ -128,13 +128,17 @@ ROUTE_SCRIPT = [
     "route add 192.0.2.8 via 10.0.0.2 advmss abc",
     "route show",
     "route get 192.0.2.7",
+    "route show table local",
+    "route get 10.0.0.1",
+    "route get 127.0.0.1",
+    "route get 10.0.0.5",
 ]
 
 
 def test_ip_route_metrics_as_linux_prints_them():
     """The same ``ip route`` commands on this machine's kernel (a namespace of our own, with a
-    veth named eth0 addressed as the tuxnet host's) and on tuxnet print the same lines and fail
-    with the same messages.  (iproute2 ends each route line with a space; tuxnet does not.)"""
+    veth named eth0 addressed as the tuxnet host's) and on tuxnet print the same bytes (each route
+    line ends with a space, as iproute2 ends it) and fail with the same messages."""
     import os
     import subprocess
 
@@ -153,7 +157,7 @@ def test_ip_route_metrics_as_linux_prints_them():
         for command in ROUTE_SCRIPT:
             done = ns.run("ip", *command.split(), check=False)
             out = done.stdout if done.returncode == 0 else done.stderr.strip() + "\n"
-            linux.append("".join(line.rstrip() + "\n" for line in out.splitlines()))
+            linux.append(out)
     except (OSError, subprocess.CalledProcessError) as e:
         pytest.skip(f"cannot set up a veth pair in a namespace: {e}")
     finally:
@@ -166,3 +170,13 @@ def test_ip_route_metrics_as_linux_prints_them():
         except IpError as e:
             ours.append(f"{e}\n")
     assert ours == linux
+
+
+def test_ip_route_says_linkdown_without_carrier():
+    world, (h1, _), _ = lan(2)
+    ip(h1, "route add 10.9.0.0/16 via 10.0.0.2 metric 7 src 10.0.0.1")
+    h1.dev("eth0").netif_carrier_off()
+    # As Linux 6.1's iproute2 printed it for a veth whose peer was down (RTNH_F_LINKDOWN).
+    assert ip(h1, "route") == ("10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1 linkdown \n"
+                               "10.9.0.0/16 via 10.0.0.2 dev eth0 src 10.0.0.1 metric 7 linkdown \n")
+    assert " linkdown" not in ip(h1, "route show table local").split("\n")[0]  # a local route has none

@@ -86,11 +86,11 @@ def test_icmp_frag_needed_teaches_the_route_unless_its_mtu_is_locked():
     run_program(world, a, _send_df, 1300)
     # RFC 1191: r1 answered "fragmentation needed, next-hop MTU 1000"; the route keeps it for
     # ten minutes, and ip route get shows it as Linux does (rt_fill_info).
-    assert ip(a, "route get 10.0.3.2") == ("10.0.3.2 via 10.0.1.254 dev eth0 src 10.0.1.1 uid 0\n"
-                                           "    cache expires 599sec mtu 1000\n")
+    assert ip(a, "route get 10.0.3.2") == ("10.0.3.2 via 10.0.1.254 dev eth0 src 10.0.1.1 uid 0 \n"
+                                           "    cache expires 599sec mtu 1000 \n")
     world, n = two_routers(middle_mtu=1000)
     a = n["a"]
     ip(a, "route add 10.0.3.0/24 via 10.0.1.254 mtu lock 1400")
     run_program(world, a, _send_df, 1300)
     assert n["r1"].mib.Icmp["OutDestUnreachs"] == 1  # the same answer, ignored: the MTU is locked
-    assert ip(a, "route get 10.0.3.2").endswith("    cache mtu lock 1400\n")
+    assert ip(a, "route get 10.0.3.2").endswith("    cache mtu lock 1400 \n")

@@ -142,12 +142,12 @@ def test_ip_route_cli_and_api():
     world, n = two_routers()
     r1 = n["r1"]
     assert ip(r1, "route") == (
-        "10.0.1.0/24 dev eth0 proto kernel scope link src 10.0.1.254\n"
-        "10.0.2.0/24 dev eth1 proto kernel scope link src 10.0.2.1\n"
-        "10.0.3.0/24 via 10.0.2.2 dev eth1\n")
-    assert ip(n["a"], "route show") == ("default via 10.0.1.254 dev eth0\n"
-                                        "10.0.1.0/24 dev eth0 proto kernel scope link src 10.0.1.1\n")
-    assert ip(n["a"], "route get 10.0.3.2") == "10.0.3.2 via 10.0.1.254 dev eth0 src 10.0.1.1 uid 0\n    cache\n"
+        "10.0.1.0/24 dev eth0 proto kernel scope link src 10.0.1.254 \n"
+        "10.0.2.0/24 dev eth1 proto kernel scope link src 10.0.2.1 \n"
+        "10.0.3.0/24 via 10.0.2.2 dev eth1 \n")  # iproute2 ends each line with a space
+    assert ip(n["a"], "route show") == ("default via 10.0.1.254 dev eth0 \n"
+                                        "10.0.1.0/24 dev eth0 proto kernel scope link src 10.0.1.1 \n")
+    assert ip(n["a"], "route get 10.0.3.2") == "10.0.3.2 via 10.0.1.254 dev eth0 src 10.0.1.1 uid 0 \n    cache \n"
     ip(r1, "route add unreachable 10.7.0.0/16")
     assert "unreachable 10.7.0.0/16" in ip(r1, "route")
     try:

@@ -178,7 +178,7 @@ def test_icmp_lowers_the_ceiling_when_it_arrives():
 def test_a_locked_route_mtu_turns_path_mtu_discovery_off():
     world, a, b, r = _path(1000, probing=0)
     ip(a, "route add 10.0.3.0/24 via 10.0.1.254 mtu lock 1400")
-    assert ip(a, "route get 10.0.3.2").endswith("    cache mtu lock 1400\n")
+    assert ip(a, "route get 10.0.3.2").endswith("    cache mtu lock 1400 \n")
     cap = Capture(a, "eth0")
     cap.keep = True
     bulk_transfer(world, a, b, 128 * 1024, daddr="10.0.3.2")

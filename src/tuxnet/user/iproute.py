@@ -153,13 +153,13 @@ def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False) ->
 # -- ip route --------------------------------------------------------------------------------------
 
 def ip_route_get(host: Host, addr: str) -> str:
-    """``ip route get ADDR``."""
+    """``ip route get ADDR``, byte for byte as iproute2 prints it (each line ends with a space)."""
     daddr = in_aton(addr)
     rt = ip_route_output_key(host, daddr)
     if isinstance(rt, int):
         raise IpError("RTNETLINK answers: Network is unreachable")
     if rt.rt_type == RTN_LOCAL:
-        return f"local {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0\n    cache <local>\n"
+        return f"local {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n    cache <local> \n"
     via = f" via {in_ntoa(rt.gw)}" if rt.gw else ""
     cache = ["    cache"]
     learned = ip_rt_pmtu_exception(host, daddr)
@@ -168,7 +168,7 @@ def ip_route_get(host: Host, addr: str) -> str:
     # The entry's metrics are its route's (rt_set_nexthop), but for a path MTU learned since
     # (rt_fill_info).
     cache += format_metrics(fib_lookup(host, daddr), learned[0] if learned is not None else 0)
-    return f"{addr}{via} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0\n{' '.join(cache)}\n"
+    return f"{addr}{via} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n{' '.join(cache)} \n"
 
 
 _METRIC_NAMES = {"mtu": "mtu", "advmss": "mss", "initcwnd": "initcwnd", "initrwnd": "initrwnd"}

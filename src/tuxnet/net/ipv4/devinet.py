@@ -88,6 +88,11 @@ def fib_add_ifaddr(host: Host, ifa: InIfaddr) -> None:
         if ifa.prefixlen < 32:
             fib_add(host, FibAlias(prefix, ifa.prefixlen, RTN_LOCAL, dev, scope=RT_SCOPE_HOST,
                                    prefsrc=ifa.local, protocol="kernel", table=RT_TABLE_LOCAL))
+        if ifa.prefixlen < 31:  # the network broadcast address (127.255.255.255 for 127.0.0.1/8)
+            with contextlib.suppress(FileExistsError):
+                fib_add(host, FibAlias(prefix | ~ifa.mask & 0xFFFFFFFF, 32, RTN_BROADCAST, dev,
+                                       scope=RT_SCOPE_LINK, prefsrc=ifa.local, protocol="kernel",
+                                       table=RT_TABLE_LOCAL))
         return
     # A second address in the same subnet (a secondary) finds these routes made by the first one;
     # fib_magic appends (NLM_F_APPEND), so they stay as they are.

@@ -87,6 +87,8 @@ class FibAlias:
             parts += ["src", in_ntoa(self.prefsrc)]
         if self.metric:
             parts += ["metric", str(self.metric)]
+        if self.dev is not None and not self.dev.carrier and self.scope != RT_SCOPE_HOST:
+            parts.append("linkdown")  # RTNH_F_LINKDOWN: the next hop's device has no carrier
         parts += format_metrics(self)
         return " ".join(parts)
 
@@ -249,8 +251,8 @@ def ip_route_del(host: Host, dst: str) -> None:
 
 
 def format_routes(host: Host, table: str = "main") -> str:
-    """``ip route show [table local|main]``."""
+    """``ip route show [table local|main]``, byte for byte as iproute2 prints it."""
     t = host.fib_local if table == "local" else host.fib_main
     entries = sorted(t.entries, key=lambda e: (e.plen != 0, e.dst, e.plen)) if table == "main" else sorted(
         t.entries, key=lambda e: (e.dst, e.type))
-    return "".join(e.format() + "\n" for e in entries)
+    return "".join(e.format() + " \n" for e in entries)  # iproute2 ends each line with a space
