@@ -72,12 +72,12 @@ def test_ip_s_s_link_counts_packets_errors_and_collisions():
 def test_ip_neigh_and_errors():
     world, (h1, h2), _ = lan(2)
     ip(h1, "neigh add 10.0.0.9 lladdr 02:00:00:00:00:99 dev eth0")
-    assert ip(h1, "neigh show") == "10.0.0.9 dev eth0 lladdr 02:00:00:00:00:99 PERMANENT\n"
-    assert ip(h1, "neigh show dev eth0") == "10.0.0.9 lladdr 02:00:00:00:00:99 PERMANENT\n"
+    assert ip(h1, "neigh show") == "10.0.0.9 dev eth0 lladdr 02:00:00:00:00:99 PERMANENT \n"
+    assert ip(h1, "neigh show dev eth0") == "10.0.0.9 lladdr 02:00:00:00:00:99 PERMANENT \n"
     ip(h1, "neigh add 10.0.0.8 lladdr 02:00:00:00:00:88 dev eth0 nud stale")
-    assert ip(h1, "neigh").splitlines()[1] == "10.0.0.8 dev eth0 lladdr 02:00:00:00:00:88 STALE"
+    assert ip(h1, "neigh").splitlines()[1] == "10.0.0.8 dev eth0 lladdr 02:00:00:00:00:88 STALE "
     ip(h1, "neigh flush dev eth0")
-    assert ip(h1, "neigh") == "10.0.0.9 dev eth0 lladdr 02:00:00:00:00:99 PERMANENT\n", "flush keeps permanent"
+    assert ip(h1, "neigh") == "10.0.0.9 dev eth0 lladdr 02:00:00:00:00:99 PERMANENT \n", "flush keeps permanent"
     with pytest.raises(IpError, match='Device "eth9" does not exist.'):
         ip(h1, "link show eth9")
     with pytest.raises(IpError, match='Object "frob" is unknown'):
@@ -117,7 +117,7 @@ def test_ip_route_metrics_change_and_replace():
         ip(h1, "route change 192.0.2.1 via 10.0.0.2 metric 5")  # a route is its prefix and metric
 
 
-ROUTE_SCRIPT = [
+IP_SCRIPT = [
     "route add 192.0.2.0/24 via 10.0.0.2 dev eth0",
     "route change 192.0.2.1 via 10.0.0.2 dev eth0 advmss 600",
     "route replace 192.0.2.1 via 10.0.0.2 dev eth0 advmss 600 mtu lock 640 initcwnd 11 initrwnd 20",
@@ -132,11 +132,14 @@ ROUTE_SCRIPT = [
     "route get 10.0.0.1",
     "route get 127.0.0.1",
     "route get 10.0.0.5",
+    "neigh add 10.0.0.9 lladdr 02:00:00:00:00:99 dev eth0",
+    "neigh show",
+    "neigh show dev eth0",
 ]
 
 
-def test_ip_route_metrics_as_linux_prints_them():
-    """The same ``ip route`` commands on this machine's kernel (a namespace of our own, with a
+def test_ip_route_and_neigh_as_linux_prints_them():
+    """The same ``ip route`` and ``ip neigh`` commands on this machine's kernel (a namespace of our own, with a
     veth named eth0 addressed as the tuxnet host's) and on tuxnet print the same bytes (each route
     line ends with a space, as iproute2 ends it) and fail with the same messages."""
     import os
@@ -154,7 +157,7 @@ def test_ip_route_metrics_as_linux_prints_them():
             ns.run("ip", "link", "set", dev, "up")
         ns.run("ip", "addr", "add", "10.0.0.1/24", "dev", "eth0")
         linux = []
-        for command in ROUTE_SCRIPT:
+        for command in IP_SCRIPT:
             done = ns.run("ip", *command.split(), check=False)
             out = done.stdout if done.returncode == 0 else done.stderr.strip() + "\n"
             linux.append(out)
@@ -164,7 +167,7 @@ def test_ip_route_metrics_as_linux_prints_them():
         ns.close()
     world, (h1, _), _ = lan(2)
     ours = []
-    for command in ROUTE_SCRIPT:
+    for command in IP_SCRIPT:
         try:
             ours.append(ip(h1, command))
         except IpError as e:

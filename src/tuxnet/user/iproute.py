@@ -147,7 +147,7 @@ def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False) ->
             parts += ["lladdr", format_mac(n.ha)]
         parts.append(NUD_NAMES.get(n.nud_state, hex(n.nud_state)))
         lines.append(" ".join(parts))
-    return "".join(line + "\n" for line in lines)
+    return "".join(line + " \n" for line in lines)  # iproute2 ends each line with a space
 
 
 # -- ip route --------------------------------------------------------------------------------------
