@@ -17,7 +17,7 @@ def test_ip_addr_show():
     assert ip(h1, "addr show") == (
         "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default\n"
         "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
-        "    inet 127.0.0.1/8 brd 127.255.255.255 scope host lo\n"
+        "    inet 127.0.0.1/8 scope host lo\n"
         "       valid_lft forever preferred_lft forever\n"
         "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP group default qlen 1000\n"
         "    link/ether 02:00:00:00:00:01 brd ff:ff:ff:ff:ff:ff\n"
@@ -135,13 +135,33 @@ IP_SCRIPT = [
     "neigh add 10.0.0.9 lladdr 02:00:00:00:00:99 dev eth0",
     "neigh show",
     "neigh show dev eth0",
+    "addr add 10.0.0.7/24 dev eth0",
+    "addr add 10.2.0.1/24 broadcast 10.2.0.9 dev eth0",
+    "addr add 10.3.0.1/32 dev eth0",
+    "addr add 10.5.0.1/24 brd - dev eth0",
+    "addr add 10.6.0.1/24 brd bogus dev eth0",
+    "addr add 10.0.0.7/24 dev eth0",
+    "addr show dev eth0",
+    "addr show dev lo",
+    "route show table local",
+    "route show",
+    "route get 10.2.0.9",
 ]
 
 
-def test_ip_route_and_neigh_as_linux_prints_them():
-    """The same ``ip route`` and ``ip neigh`` commands on this machine's kernel (a namespace of our own, with a
-    veth named eth0 addressed as the tuxnet host's) and on tuxnet print the same bytes (each route
-    line ends with a space, as iproute2 ends it) and fail with the same messages."""
+def _inet_lines(command: str, out: str) -> str:
+    """Of ``ip addr show``, the lines of the addresses: a veth's MAC, qdisc and IPv6 addresses are
+    not a tuxnet host's."""
+    if not command.startswith("addr show"):
+        return out
+    return "".join(line + "\n" for line in out.splitlines() if line.startswith("    inet "))
+
+
+def test_ip_as_linux_prints_it():
+    """The same ``ip route``, ``ip neigh`` and ``ip addr`` commands on this machine's kernel (a
+    namespace of our own, with a veth named eth0 addressed as the tuxnet host's) and on tuxnet
+    print the same bytes (each route line ends with a space, as iproute2 ends it) and fail with the
+    same messages: metrics, secondary addresses, broadcast addresses and the routes they make."""
     import os
     import subprocess
 
@@ -155,12 +175,12 @@ def test_ip_route_and_neigh_as_linux_prints_them():
         ns.run("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
         for dev in ("eth0", "eth1"):
             ns.run("ip", "link", "set", dev, "up")
-        ns.run("ip", "addr", "add", "10.0.0.1/24", "dev", "eth0")
+        ns.run("ip", "addr", "add", "10.0.0.1/24", "brd", "+", "dev", "eth0")  # as a configured host
         linux = []
         for command in IP_SCRIPT:
             done = ns.run("ip", *command.split(), check=False)
             out = done.stdout if done.returncode == 0 else done.stderr.strip() + "\n"
-            linux.append(out)
+            linux.append(_inet_lines(command, out))
     except (OSError, subprocess.CalledProcessError) as e:
         pytest.skip(f"cannot set up a veth pair in a namespace: {e}")
     finally:
@@ -169,7 +189,7 @@ def test_ip_route_and_neigh_as_linux_prints_them():
     ours = []
     for command in IP_SCRIPT:
         try:
-            ours.append(ip(h1, command))
+            ours.append(_inet_lines(command, ip(h1, command)))
         except IpError as e:
             ours.append(f"{e}\n")
     assert ours == linux

@@ -23,10 +23,12 @@ from tuxnet.net.core.neighbour import (
     neigh_add,
     neigh_flush_dev,
 )
-from tuxnet.net.core.utils import in_aton, in_ntoa
+from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
 from tuxnet.net.ethernet.eth import format_mac, parse_mac
+from tuxnet.net.ipv4.devinet import inet_addr_add
 from tuxnet.net.ipv4.fib import (
     RTN_BLACKHOLE,
+    RTN_BROADCAST,
     RTN_LOCAL,
     RTN_PROHIBIT,
     RTN_UNICAST,
@@ -150,6 +152,36 @@ def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False) ->
     return "".join(line + " \n" for line in lines)  # iproute2 ends each line with a space
 
 
+def _addr_add(host: Host, args: list[str]) -> None:
+    """``ip addr add ADDR/LEN [brd|broadcast ADDR|+|-] dev DEV``: without ``brd`` the address has
+    no broadcast address (its subnet's network broadcast route is made all the same); ``+`` sets
+    the host part's bits, ``-`` clears them."""
+    cidr, rest = args[0], args[1:]
+    dev = brd = None
+    while rest:
+        key = rest.pop(0)
+        if key == "dev" and rest:
+            dev = rest.pop(0)
+        elif key in ("brd", "broadcast") and rest:
+            brd = rest.pop(0)
+        else:
+            raise IpError(f'Error: either "local" is duplicate, or "{key}" is a garbage.')
+    if dev is None:
+        raise IpError('Not enough information: "dev" argument is required.')
+    local, plen = parse_cidr(cidr)
+    mask = inet_make_mask(plen)
+    if brd is None:
+        broadcast = 0
+    elif brd in ("+", "-"):
+        broadcast = (local | ~mask) & 0xFFFFFFFF if brd == "+" else local & mask
+    else:
+        try:
+            broadcast = in_aton(brd)
+        except ValueError:
+            raise IpError(f'Error: inet address is expected rather than "{brd}".') from None
+    inet_addr_add(host, host.dev(dev), cidr, broadcast)
+
+
 # -- ip route --------------------------------------------------------------------------------------
 
 def ip_route_get(host: Host, addr: str) -> str:
@@ -160,6 +192,8 @@ def ip_route_get(host: Host, addr: str) -> str:
         raise IpError("RTNETLINK answers: Network is unreachable")
     if rt.rt_type == RTN_LOCAL:
         return f"local {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n    cache <local> \n"
+    if rt.rt_type == RTN_BROADCAST:  # RTCF_BROADCAST | RTCF_LOCAL: it loops back as well
+        return f"broadcast {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n    cache <local,brd> \n"
     via = f" via {in_ntoa(rt.gw)}" if rt.gw else ""
     cache = ["    cache"]
     learned = ip_rt_pmtu_exception(host, daddr)
@@ -272,8 +306,8 @@ def ip(host: Host, argv: str | list[str]) -> str:
         if _match(obj, "address"):
             if cmd in ("show", "list", "ls", "lst", "s"):
                 return ip_addr_show(host, _dev_arg(args), stats)
-            if cmd == "add" and len(args) == 3 and args[1] == "dev":
-                host.ip_addr_add(args[2], args[0])
+            if cmd == "add" and args:
+                _addr_add(host, args)
                 return ""
         elif _match(obj, "link"):
             if cmd in ("show", "list", "ls", "lst", "s"):

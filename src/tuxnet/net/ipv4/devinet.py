@@ -12,6 +12,7 @@ from tuxnet.net.ipv4.fib import (
     RT_SCOPE_LINK,
     RT_SCOPE_UNIVERSE,
     RT_TABLE_LOCAL,
+    RT_TABLE_MAIN,
     RTN_BROADCAST,
     RTN_LOCAL,
     RTN_UNICAST,
@@ -25,18 +26,27 @@ if TYPE_CHECKING:
     from tuxnet.net.core.dev import NetDevice
 
 
+IFA_F_SECONDARY = 0x01
+
+
 class InIfaddr:
-    """``struct in_ifaddr``: one address with its prefix."""
+    """``struct in_ifaddr``: one address with its prefix.  ``broadcast`` None gives what a
+    configured interface has (ifupdown's and DHCP's ``brd +``: the subnet's broadcast address),
+    except on a loopback device, which has none; ``ip addr add`` passes what iproute2 asks for."""
 
-    __slots__ = ("local", "prefixlen", "mask", "broadcast", "scope", "label", "dev")
+    __slots__ = ("local", "prefixlen", "mask", "broadcast", "scope", "flags", "label", "dev")
 
-    def __init__(self, dev: NetDevice, local: int, prefixlen: int) -> None:
+    def __init__(self, dev: NetDevice, local: int, prefixlen: int, broadcast: int | None = None) -> None:
         self.dev = dev
         self.local = local
         self.prefixlen = prefixlen
         self.mask = inet_make_mask(prefixlen)
-        self.broadcast = (local | ~self.mask) & 0xFFFFFFFF if prefixlen < 31 else 0
+        if broadcast is None:
+            configured = prefixlen < 31 and not dev.flags & IFF_LOOPBACK
+            broadcast = (local | ~self.mask) & 0xFFFFFFFF if configured else 0
+        self.broadcast = broadcast
         self.scope = RT_SCOPE_HOST if dev.flags & IFF_LOOPBACK else RT_SCOPE_UNIVERSE
+        self.flags = 0
         self.label = dev.name
 
     def format(self) -> str:
@@ -45,6 +55,8 @@ class InIfaddr:
         if self.broadcast:
             s += f" brd {in_ntoa(self.broadcast)}"
         s += " scope " + {RT_SCOPE_HOST: "host", RT_SCOPE_LINK: "link"}.get(self.scope, "global")
+        if self.flags & IFA_F_SECONDARY:
+            s += " secondary"
         return s + f" {self.label}"
 
 
@@ -64,46 +76,61 @@ def in_dev_get(dev: NetDevice) -> InDevice:
     return dev.ip_ptr
 
 
-def inet_addr_add(host: Host, dev: NetDevice, cidr: str) -> InIfaddr:
-    """``inet_rtm_newaddr`` → ``__inet_insert_ifa``; routes follow if the device is up."""
+def inet_addr_add(host: Host, dev: NetDevice, cidr: str, broadcast: int | None = None) -> InIfaddr:
+    """``inet_rtm_newaddr`` → ``__inet_insert_ifa``: an address in the subnet of one the device
+    has is a secondary, listed after every primary; routes follow if the device is up."""
     local, plen = parse_cidr(cidr)
     in_dev = in_dev_get(dev)
-    for ifa in in_dev.ifa_list:
-        if ifa.local == local:
-            raise FileExistsError("RTNETLINK answers: File exists")
-    ifa = InIfaddr(dev, local, plen)
-    in_dev.ifa_list.append(ifa)
+    ifa = InIfaddr(dev, local, plen, broadcast)
+    last_primary = 0
+    for i, ifa1 in enumerate(in_dev.ifa_list):
+        if ifa1.local == local:
+            raise FileExistsError("Error: ipv4: Address already assigned.")
+        if not ifa1.flags & IFA_F_SECONDARY and ifa.scope <= ifa1.scope:
+            last_primary = i + 1
+        if ifa1.mask == ifa.mask and (ifa1.local ^ local) & ifa.mask == 0:
+            ifa.flags |= IFA_F_SECONDARY
+    if ifa.flags & IFA_F_SECONDARY:
+        in_dev.ifa_list.append(ifa)
+    else:
+        in_dev.ifa_list.insert(last_primary, ifa)
     if dev.flags & IFF_UP:
         fib_add_ifaddr(host, ifa)
     return ifa
 
 
+def _primary(ifa: InIfaddr) -> InIfaddr:
+    """``inet_ifa_byprefix``: the primary address of a secondary's subnet."""
+    if ifa.flags & IFA_F_SECONDARY:
+        for ifa1 in ifa.dev.ip_ptr.ifa_list:
+            if not ifa1.flags & IFA_F_SECONDARY and ifa1.mask == ifa.mask and (ifa1.local ^ ifa.local) & ifa.mask == 0:
+                return ifa1
+    return ifa
+
+
 def fib_add_ifaddr(host: Host, ifa: InIfaddr) -> None:
-    """``fib_add_ifaddr``: the local, broadcast and connected-prefix routes of an address."""
+    """``fib_add_ifaddr``: the routes of an address: its local route; its broadcast address if one
+    was given; and, for a primary, the subnet's route (local on a loopback device) and its network
+    broadcast address.  Each names the primary's address as its source (``fib_magic``)."""
     dev = ifa.dev
+    prim = _primary(ifa)
     prefix = ifa.local & ifa.mask
-    fib_add(host, FibAlias(ifa.local, 32, RTN_LOCAL, dev, scope=RT_SCOPE_HOST, prefsrc=ifa.local,
-                           protocol="kernel", table=RT_TABLE_LOCAL))
-    if dev.flags & IFF_LOOPBACK:
-        if ifa.prefixlen < 32:
-            fib_add(host, FibAlias(prefix, ifa.prefixlen, RTN_LOCAL, dev, scope=RT_SCOPE_HOST,
-                                   prefsrc=ifa.local, protocol="kernel", table=RT_TABLE_LOCAL))
-        if ifa.prefixlen < 31:  # the network broadcast address (127.255.255.255 for 127.0.0.1/8)
-            with contextlib.suppress(FileExistsError):
-                fib_add(host, FibAlias(prefix | ~ifa.mask & 0xFFFFFFFF, 32, RTN_BROADCAST, dev,
-                                       scope=RT_SCOPE_LINK, prefsrc=ifa.local, protocol="kernel",
-                                       table=RT_TABLE_LOCAL))
-        return
-    # A second address in the same subnet (a secondary) finds these routes made by the first one;
-    # fib_magic appends (NLM_F_APPEND), so they stay as they are.
-    with contextlib.suppress(FileExistsError):
-        if ifa.broadcast:
-            fib_add(host, FibAlias(ifa.broadcast, 32, RTN_BROADCAST, dev, scope=RT_SCOPE_LINK,
-                                   prefsrc=ifa.local, protocol="kernel", table=RT_TABLE_LOCAL))
-    with contextlib.suppress(FileExistsError):
-        if ifa.prefixlen < 32:
-            fib_add(host, FibAlias(prefix, ifa.prefixlen, RTN_UNICAST, dev, scope=RT_SCOPE_LINK,
-                                   prefsrc=ifa.local, protocol="kernel"))
+
+    def magic(dst: int, plen: int, type: int) -> None:
+        table = RT_TABLE_MAIN if type == RTN_UNICAST else RT_TABLE_LOCAL
+        scope = RT_SCOPE_HOST if type == RTN_LOCAL else RT_SCOPE_LINK
+        # NLM_F_APPEND: a route another address made already is left as it is.
+        with contextlib.suppress(FileExistsError):
+            fib_add(host, FibAlias(dst, plen, type, dev, scope=scope, prefsrc=prim.local, protocol="kernel",
+                                   table=table))
+
+    magic(ifa.local, 32, RTN_LOCAL)
+    if ifa.broadcast and ifa.broadcast != 0xFFFFFFFF:
+        magic(ifa.broadcast, 32, RTN_BROADCAST)
+    if prefix and not ifa.flags & IFA_F_SECONDARY and (prefix != ifa.local or ifa.prefixlen < 32):
+        magic(prefix, ifa.prefixlen, RTN_LOCAL if dev.flags & IFF_LOOPBACK else RTN_UNICAST)
+        if ifa.prefixlen < 31:
+            magic(prefix | ~ifa.mask & 0xFFFFFFFF, 32, RTN_BROADCAST)
 
 
 def inetdev_event_up(host: Host, dev: NetDevice) -> None:
@@ -133,7 +160,7 @@ def inet_select_addr(host: Host, dev: NetDevice | None, dst: int, scope: int) ->
     if dev is not None and dev.ip_ptr is not None:
         best = 0
         for ifa in dev.ip_ptr.ifa_list:
-            if ifa.scope > scope:
+            if ifa.scope > scope or ifa.flags & IFA_F_SECONDARY:
                 continue
             if dst and (dst & ifa.mask) == (ifa.local & ifa.mask):
                 return ifa.local
@@ -145,7 +172,7 @@ def inet_select_addr(host: Host, dev: NetDevice | None, dst: int, scope: int) ->
         if d.ip_ptr is None or d is dev:
             continue
         for ifa in d.ip_ptr.ifa_list:
-            if ifa.scope <= scope:
+            if ifa.scope <= scope and not ifa.flags & IFA_F_SECONDARY:
                 return ifa.local
     return 0
 
