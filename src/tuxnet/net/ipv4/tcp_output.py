@@ -1044,7 +1044,7 @@ def tcp_mtu_probe(sk: TcpSock) -> int:
         skb = queue[0]
         have = skb.tail - skb.data
         copy = min(have, probe_size - length)
-        skb_add_data(nskb, skb.buf[skb.data:skb.data + copy])
+        skb_add_data(nskb, memoryview(skb.buf)[skb.data:skb.data + copy])  # one copy, as skb_copy_bits
         if have <= copy:
             nskb.tcp_flags |= skb.tcp_flags
             ncb.eor = tcp_skb_cb(skb).eor
