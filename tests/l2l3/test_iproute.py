@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from netlab import lan
 
@@ -157,15 +159,20 @@ def _inet_lines(command: str, out: str) -> str:
     return "".join(line + "\n" for line in out.splitlines() if line.startswith("    inet "))
 
 
-def test_ip_as_linux_prints_it():
-    """The same ``ip route``, ``ip neigh`` and ``ip addr`` commands on this machine's kernel (a
-    namespace of our own, with a veth named eth0 addressed as the tuxnet host's) and on tuxnet
-    print the same bytes (each route line ends with a space, as iproute2 ends it) and fail with the
-    same messages: metrics, secondary addresses, broadcast addresses and the routes they make."""
+def _on_linux_and_tuxnet(script: list[str]) -> tuple[list[str], list[str]]:
+    """What each command prints (or its error), on this machine's kernel (a namespace of our own,
+    with a veth named eth0 addressed as the tuxnet host's) and on a tuxnet host.  ``sysctl N=V``
+    lines set a sysctl on both."""
     import os
     import subprocess
 
     from tuxnet.tapnet import Netns, netns_unavailable
+
+    def result(command: str, run: Callable[[], str]) -> str:
+        try:
+            return _inet_lines(command, run())
+        except (IpError, subprocess.CalledProcessError) as e:
+            return f"{e.stderr.strip() if isinstance(e, subprocess.CalledProcessError) else e}\n"
 
     reason = netns_unavailable()
     if reason:
@@ -176,22 +183,59 @@ def test_ip_as_linux_prints_it():
         for dev in ("eth0", "eth1"):
             ns.run("ip", "link", "set", dev, "up")
         ns.run("ip", "addr", "add", "10.0.0.1/24", "brd", "+", "dev", "eth0")  # as a configured host
-        linux = []
-        for command in IP_SCRIPT:
-            done = ns.run("ip", *command.split(), check=False)
-            out = done.stdout if done.returncode == 0 else done.stderr.strip() + "\n"
-            linux.append(_inet_lines(command, out))
-    except (OSError, subprocess.CalledProcessError) as e:
+        linux = [result(c, lambda c=c: ns.run(*(["sysctl", "-qw", c[7:]] if c.startswith("sysctl ")
+                                                  else ["ip", *c.split()])).stdout)
+                 for c in script]
+    except OSError as e:
         pytest.skip(f"cannot set up a veth pair in a namespace: {e}")
     finally:
         ns.close()
     world, (h1, _), _ = lan(2)
-    ours = []
-    for command in IP_SCRIPT:
-        try:
-            ours.append(_inet_lines(command, ip(h1, command)))
-        except IpError as e:
-            ours.append(f"{e}\n")
+    ours = [result(c, lambda c=c: h1.sysctl.set(*c[7:].split("=")) or "" if c.startswith("sysctl ") else ip(h1, c))
+            for c in script]
+    return linux, ours
+
+
+def test_ip_as_linux_prints_it():
+    """The same ``ip route``, ``ip neigh`` and ``ip addr`` commands print the same bytes on the
+    kernel and on tuxnet (each route line ends with a space, as iproute2 ends it) and fail with the
+    same messages: metrics, secondary addresses, broadcast addresses and the routes they make."""
+    linux, ours = _on_linux_and_tuxnet(IP_SCRIPT)
+    assert ours == linux
+
+
+DEL_SCRIPT = [
+    "addr add 10.0.0.7/24 dev eth0",
+    "addr add 10.0.0.8/24 dev eth0",
+    "addr add 10.1.0.1/16 dev eth0",
+    "route add 192.0.2.0/24 via 10.0.0.2",
+    "route add 198.51.100.0/24 via 10.1.0.2 src 10.1.0.1",
+    "addr del 10.9.9.9/24 dev eth0",
+    "addr del 10.0.0.1/16 dev eth0",
+    "addr del 10.0.0.1/24 dev eth0",  # its secondaries go with it
+    "addr show dev eth0",
+    "route show table local",
+    "route show",
+    "sysctl net.ipv4.conf.all.promote_secondaries=1",
+    "addr add 10.0.0.1/24 brd + dev eth0",
+    "addr add 10.0.0.7/24 dev eth0",
+    "addr add 10.0.0.8/24 dev eth0",
+    "addr del 10.0.0.1/24 dev eth0",  # 10.0.0.7 becomes the primary
+    "addr show dev eth0",
+    "route show table local",
+    "route show",
+    "addr del 10.1.0.1 dev eth0",  # wildcard: and the route that named it as source
+    "route show",
+    "addr del 10.0.0.7/24 dev eth0",
+    "addr del 10.0.0.8/24 dev eth0",  # the last: every route through eth0 goes
+    "addr show dev eth0",
+    "route show",
+    "route show table local",
+]
+
+
+def test_ip_addr_del_as_linux_does_it():
+    linux, ours = _on_linux_and_tuxnet(DEL_SCRIPT)
     assert ours == linux
 
 

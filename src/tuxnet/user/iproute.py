@@ -1,6 +1,7 @@
-"""The ``ip`` command of iproute2, for tuxnet hosts: ``ip addr``, ``ip link`` (``-s``, ``-s -s``),
-``ip route`` (show, add, del, get) and ``ip neigh`` (show, add, flush), printing what iproute2
-prints.
+"""The ``ip`` command of iproute2, for tuxnet hosts: ``ip addr`` (show, add, del), ``ip link``
+(``-s``, ``-s -s``, set), ``ip route`` (show, add, change, replace, del, get) and ``ip neigh`` (show,
+add, flush), printing what iproute2 prints, byte for byte (``tests/l2l3/test_iproute.py`` compares
+them with this machine's).
 
 ``ip(host, "route add default via 10.0.1.254")`` runs a command from Python and returns its
 output; ``ip_main`` is the same as a program run on a host (``host.spawn(ip_main, ["-s", "link"])``).
@@ -25,7 +26,7 @@ from tuxnet.net.core.neighbour import (
 )
 from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
 from tuxnet.net.ethernet.eth import format_mac, parse_mac
-from tuxnet.net.ipv4.devinet import inet_addr_add
+from tuxnet.net.ipv4.devinet import inet_addr_add, inet_addr_del
 from tuxnet.net.ipv4.fib import (
     RTN_BLACKHOLE,
     RTN_BROADCAST,
@@ -182,6 +183,18 @@ def _addr_add(host: Host, args: list[str]) -> None:
     inet_addr_add(host, host.dev(dev), cidr, broadcast)
 
 
+def _addr_del(host: Host, args: list[str]) -> None:
+    """``ip addr del ADDR[/LEN] dev DEV``; without the length, any address ADDR (iproute2's
+    wildcard deletion, which it warns about on stderr)."""
+    if len(args) != 3 or args[1] != "dev":
+        raise IpError('Not enough information: "dev" argument is required.')
+    if "/" in args[0]:
+        local, plen = parse_cidr(args[0])
+        inet_addr_del(host, host.dev(args[2]), local, plen)
+    else:
+        inet_addr_del(host, host.dev(args[2]), in_aton(args[0]))
+
+
 # -- ip route --------------------------------------------------------------------------------------
 
 def ip_route_get(host: Host, addr: str) -> str:
@@ -308,6 +321,9 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 return ip_addr_show(host, _dev_arg(args), stats)
             if cmd == "add" and args:
                 _addr_add(host, args)
+                return ""
+            if cmd in ("del", "delete") and args:
+                _addr_del(host, args)
                 return ""
         elif _match(obj, "link"):
             if cmd in ("show", "list", "ls", "lst", "s"):

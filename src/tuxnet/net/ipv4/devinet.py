@@ -88,7 +88,7 @@ def inet_addr_add(host: Host, dev: NetDevice, cidr: str, broadcast: int | None =
             raise FileExistsError("Error: ipv4: Address already assigned.")
         if not ifa1.flags & IFA_F_SECONDARY and ifa.scope <= ifa1.scope:
             last_primary = i + 1
-        if ifa1.mask == ifa.mask and (ifa1.local ^ local) & ifa.mask == 0:
+        if _same_subnet(ifa1, ifa):
             ifa.flags |= IFA_F_SECONDARY
     if ifa.flags & IFA_F_SECONDARY:
         in_dev.ifa_list.append(ifa)
@@ -99,11 +99,57 @@ def inet_addr_add(host: Host, dev: NetDevice, cidr: str, broadcast: int | None =
     return ifa
 
 
+def _same_subnet(a: InIfaddr, b: InIfaddr) -> bool:
+    return a.mask == b.mask and (a.local ^ b.local) & a.mask == 0
+
+
+def inet_addr_del(host: Host, dev: NetDevice, local: int, prefixlen: int | None = None) -> None:
+    """``inet_rtm_deladdr`` → ``__inet_del_ifa``: remove an address (any prefix length when
+    ``prefixlen`` is None, iproute2's wildcard deletion).  A primary takes its subnet's secondaries
+    with it, unless ``promote_secondaries`` makes the first of them the primary.  Then the routes
+    follow, as ``fib_del_ifaddr`` and ``fib_inetaddr_event`` leave them: those the remaining
+    addresses make, routes naming a vanished address as source gone (``fib_sync_down_addr``), and
+    every route through the device gone with its last address (``fib_disable_ip``)."""
+    ifa_list = dev.ip_ptr.ifa_list if dev.ip_ptr is not None else []
+    ifa = next((a for a in ifa_list if a.local == local and prefixlen in (None, a.prefixlen)), None)
+    if ifa is None:
+        raise ValueError("Error: ipv4: Address not found.")
+    gone = [ifa]
+    promote = None
+    if not ifa.flags & IFA_F_SECONDARY:
+        secondaries = [a for a in ifa_list if a.flags & IFA_F_SECONDARY and _same_subnet(a, ifa)]
+        if secondaries and host.sysctl["net.ipv4.conf.all.promote_secondaries"]:
+            promote = secondaries[0]
+        else:
+            gone += secondaries
+    for a in gone:
+        ifa_list.remove(a)
+    if promote is not None:  # it moves up, after the last primary
+        ifa_list.remove(promote)
+        promote.flags &= ~IFA_F_SECONDARY
+        last_primary = max((i + 1 for i, a in enumerate(ifa_list) if not a.flags & IFA_F_SECONDARY), default=0)
+        ifa_list.insert(last_primary, promote)
+    if not ifa_list:
+        host.fib_local.remove_dev(dev)
+        host.fib_main.remove_dev(dev)
+    else:
+        for table in (host.fib_local, host.fib_main):
+            table.remove_if(lambda e: e.dev is dev and e.protocol == "kernel")
+        if dev.flags & IFF_UP:
+            for a in ifa_list:
+                fib_add_ifaddr(host, a)
+        vanished = {a.local for a in gone} - {a.local for d in host.devices.values() if d.ip_ptr is not None
+                                             for a in d.ip_ptr.ifa_list}
+        for table in (host.fib_local, host.fib_main):
+            table.remove_if(lambda e: e.prefsrc in vanished)
+    fib_flush_cache(host)
+
+
 def _primary(ifa: InIfaddr) -> InIfaddr:
     """``inet_ifa_byprefix``: the primary address of a secondary's subnet."""
     if ifa.flags & IFA_F_SECONDARY:
         for ifa1 in ifa.dev.ip_ptr.ifa_list:
-            if not ifa1.flags & IFA_F_SECONDARY and ifa1.mask == ifa.mask and (ifa1.local ^ ifa.local) & ifa.mask == 0:
+            if not ifa1.flags & IFA_F_SECONDARY and _same_subnet(ifa1, ifa):
                 return ifa1
     return ifa
 

@@ -8,6 +8,7 @@ broadcast addresses; ``main`` (254) holds connected prefixes and the routes the 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
@@ -165,7 +166,11 @@ class FibTable:
         return None
 
     def remove_dev(self, dev: NetDevice) -> None:
-        self.entries = [e for e in self.entries if e.dev is not dev]
+        self.remove_if(lambda e: e.dev is dev)
+
+    def remove_if(self, doomed: Callable[[FibAlias], bool]) -> None:
+        """Remove every route ``doomed`` picks."""
+        self.entries = [e for e in self.entries if not doomed(e)]
         self._reindex()
 
     def remove(self, fa: FibAlias) -> None:
