@@ -341,6 +341,87 @@ def bench_hello_replyhi(scale: float) -> Result:
     return {"value": n / wall, "unit": "exchanges/s", "wall_s": wall}
 
 
+# The course's two programs in C, as one process that forks replyhi and runs hello in a loop: what
+# Linux itself does per exchange, with as little user-space work around the system calls as can be.
+_LINUX_HELLO_REPLYHI_C = r"""
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    int n = atoi(argv[1]), one = 1;
+    char buf[64];
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(5001)};
+    struct timespec t0, t1;
+
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(l, (struct sockaddr *)&addr, sizeof(addr)) || listen(l, 16)) {
+        perror("replyhi");
+        return 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t replyhi = fork();
+    if (replyhi == 0) {
+        for (int i = 0; i < n; i++) {
+            int c = accept(l, NULL, NULL);
+            recv(c, buf, sizeof(buf), 0);
+            send(c, "hi", 2, 0);
+            close(c);
+        }
+        _exit(0);
+    }
+    for (int i = 0; i < n; i++) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(s, (struct sockaddr *)&addr, sizeof(addr))) {
+            perror("hello");
+            return 1;
+        }
+        send(s, "hello", 5, 0);
+        if (recv(s, buf, sizeof(buf), 0) != 2)
+            return 1;
+        close(s);
+    }
+    waitpid(replyhi, NULL, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("%f\n", n / (t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9));
+    return 0;
+}
+"""
+
+
+@benchmark("linux_hello_replyhi")
+def bench_linux_hello_replyhi(scale: float) -> Result:
+    """The ceiling for ``hello_replyhi``: the same exchange by this machine's kernel, over ``lo`` in
+    a namespace of its own, the programs in C (compiled with ``cc``)."""
+    import shutil
+    import subprocess
+
+    from tuxnet.tapnet import Netns, netns_unavailable
+
+    reason = netns_unavailable() or ("" if shutil.which("cc") else "no C compiler (cc) to build the programs")
+    if reason:
+        raise RuntimeError(reason)
+    n = max(1000, int(20000 * scale))
+    with tempfile.TemporaryDirectory() as d:
+        src, exe = os.path.join(d, "hello_replyhi.c"), os.path.join(d, "hello_replyhi")
+        with open(src, "w") as f:
+            f.write(_LINUX_HELLO_REPLYHI_C)
+        subprocess.run(["cc", "-O2", "-o", exe, src], check=True, capture_output=True)
+        ns = Netns(f"tuxnet-hello-{os.getpid()}")
+        try:
+            rate = float(ns.run(exe, str(n), timeout=120).stdout)
+        finally:
+            ns.close()
+    return {"value": rate, "unit": "exchanges/s"}
+
+
 @benchmark("udp_request_response")
 def bench_udp_rr(scale: float) -> Result:
     """A UDP echo over ``lo``: request/response pairs per wall second."""
@@ -404,6 +485,11 @@ SIDE_BY_SIDE = [("tap_linux_to_tuxnet", "pytcp_tap_linux_to_pytcp", True),
                 ("tap_tuxnet_to_linux", "pytcp_tap_pytcp_to_linux", True),
                 ("tap_ping_rtt", "pytcp_tap_ping_rtt", False),
                 ("tap_tcp_rr", "pytcp_tap_tcp_rr", True)]
+# Each tuxnet benchmark and its ceiling: the same work done by this machine's kernel.
+CEILINGS = [("hello_replyhi", "linux_hello_replyhi", True),
+            ("tap_linux_to_tuxnet_offload", "veth_linux_to_linux", True),
+            ("tap_ping_rtt", "veth_ping_rtt", False),
+            ("tap_ping_rtt_spaced", "veth_ping_rtt_spaced", False)]
 
 
 def run(names: list[str] | None = None, repeat: int = 3, scale: float = 1.0,
@@ -452,6 +538,7 @@ def format_table(report: dict[str, Any]) -> str:
             digits = 3 if r["unit"] == "ms" or r["median"] < 1 else 2
             lines.append(f"{name:28} {r['median']:>14,.{digits}f}  {r['unit']}")
             lines.extend(_by_hosts(r["runs"]))
+    lines.extend(against_linux(report["results"]))
     lines.extend(side_by_side(report["results"]))
     return "\n".join(lines)
 
@@ -474,20 +561,36 @@ def _by_hosts(runs: list[Result]) -> list[str]:
     return lines
 
 
+def _ratios(results: dict[str, Any], table: list[tuple[str, str, bool]]) -> list[tuple[str, float, float, str, float]]:
+    """(name, tuxnet's median, the other's median, its unit, tuxnet's advantage) for each pair of
+    ``table`` that ran: above 1, tuxnet is the faster."""
+    out = []
+    for t, other, higher in table:
+        a, b = results.get(t, {}).get("median"), results.get(other, {}).get("median")
+        if a and b:
+            out.append((t, a, b, results[other]["unit"], a / b if higher else b / a))
+    return out
+
+
+def against_linux(results: dict[str, Any]) -> list[str]:
+    """tuxnet's figures as a fraction of the kernel's for the same work, from the same run (1 would
+    be as fast as Linux)."""
+    rows = _ratios(results, CEILINGS)
+    if not rows:
+        return []
+    return ["tuxnet against this machine's Linux doing the same, measured in this run:"] + [
+        f"  {t:28} {a:>10,.3f}  Linux {b:>10,.3f} {unit:12} {ratio:.3f} of Linux" for t, a, b, unit, ratio in rows]
+
+
 def side_by_side(results: dict[str, Any]) -> list[str]:
     """tuxnet against PyTCP, each ratio from figures of the same run (tuxnet's advantage: above 1
     means tuxnet is faster); the issue's quoted PyTCP figures when PyTCP did not run."""
-    pairs = [(t, p, higher) for t, p, higher in SIDE_BY_SIDE
-             if results.get(t, {}).get("median") and results.get(p, {}).get("median")]
-    if not pairs:
+    rows = _ratios(results, SIDE_BY_SIDE)
+    if not rows:
         quoted = ", ".join(f"{k} {v}" for k, v in PYTCP_QUOTED.items())
         return [f"PyTCP 3.0.9, quoted by the issue (not run: see the pytcp_* rows): {quoted}"]
-    lines = ["tuxnet against PyTCP 3.0.9, measured in this run:"]
-    for t, p, higher in pairs:
-        a, b = results[t]["median"], results[p]["median"]
-        ratio = a / b if higher else b / a
-        lines.append(f"  {t:24} {a:>10,.3f}  PyTCP {b:>10,.3f} {results[p]['unit']:12} tuxnet {ratio:,.1f}x")
-    return lines
+    return ["tuxnet against PyTCP 3.0.9, measured in this run:"] + [
+        f"  {t:24} {a:>10,.3f}  PyTCP {b:>10,.3f} {unit:12} tuxnet {ratio:,.1f}x" for t, a, b, unit, ratio in rows]
 
 
 def profile(name: str, scale: float, path: str, top: int = 25) -> str:

@@ -123,3 +123,40 @@ def test_scale_run_peak_is_the_runs_own():
     if result["peak_scope"] != "run":
         pytest.skip("this kernel does not let a process reset its peak RSS (/proc/self/clear_refs)")
     assert result["rss_start_MB"] <= result["peak_MB"] < process_peak - 300
+
+
+def test_bench_linux_does_the_course_exchange_as_the_ceiling(tmp_path):
+    """``linux_hello_replyhi`` runs the same exchange on this machine's kernel (C programs in a
+    namespace of their own, removed afterwards); the table sets tuxnet's rate beside it."""
+    from tuxnet.tapnet import netns_unavailable
+
+    report = tmp_path / "bench.json"
+    r = tuxnet("bench", "hello_replyhi", "linux_hello_replyhi", "--repeat", "1", "--scale", "0.05",
+               "--json", str(report))
+    assert r.returncode == 0, r.stderr
+    linux = json.loads(report.read_text())["results"]["linux_hello_replyhi"]
+    reason = netns_unavailable()
+    if reason:
+        assert linux["skipped"] == reason
+        pytest.skip(reason)
+    tux = json.loads(report.read_text())["results"]["hello_replyhi"]["median"]
+    assert linux["median"] > 1000 and linux["unit"] == "exchanges/s"
+    line = next(x for x in r.stdout.splitlines() if x.lstrip().startswith("hello_replyhi") and "Linux" in x)
+    assert line.endswith(f"{tux / linux['median']:.3f} of Linux")
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert "tuxnet-hello-" not in left
+
+
+def test_against_linux_ratios_are_fractions_of_the_kernels_figure():
+    from tuxnet.benchmarks import against_linux
+
+    results = {"hello_replyhi": {"median": 1500.0, "unit": "exchanges/s"},
+               "linux_hello_replyhi": {"median": 15000.0, "unit": "exchanges/s"},
+               "tap_ping_rtt": {"median": 0.04, "unit": "ms"}, "veth_ping_rtt": {"median": 0.005, "unit": "ms"},
+               "tap_ping_rtt_spaced": {"median": 0.3, "unit": "ms"},
+               "veth_ping_rtt_spaced": {"median": None, "unit": "", "skipped": "needs root"}}
+    lines = against_linux(results)
+    assert len(lines) == 3  # only pairs with both figures
+    assert lines[1].split()[0] == "hello_replyhi" and lines[1].endswith("0.100 of Linux")
+    assert lines[2].split()[0] == "tap_ping_rtt" and lines[2].endswith("0.125 of Linux")  # lower RTT is better
+    assert against_linux({}) == []
