@@ -114,6 +114,8 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.neigh.default.gc_thresh2": 512,
     "net.ipv4.neigh.default.gc_thresh3": 1024,
     "net.ipv4.neigh.default.gc_interval": 30,
+    "net.ipv4.route.min_pmtu": 552,
+    "net.ipv4.route.mtu_expires": 600,
     "net.ipv4.conf.all.promote_secondaries": 0,
     "net.ipv4.conf.all.arp_ignore": 0,
     "net.ipv4.conf.all.arp_announce": 0,

@@ -209,12 +209,13 @@ def ip_route_get(host: Host, addr: str) -> str:
         return f"broadcast {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n    cache <local,brd> \n"
     via = f" via {in_ntoa(rt.gw)}" if rt.gw else ""
     cache = ["    cache"]
-    learned = ip_rt_pmtu_exception(host, daddr)
-    if learned is not None:
-        cache.append(f"expires {(learned[1] - host.world.now) // NSEC_PER_SEC}sec")
+    fnhe = ip_rt_pmtu_exception(host, daddr)
+    if fnhe is not None:
+        cache.append(f"expires {(fnhe.expires - host.world.now) // NSEC_PER_SEC}sec")
     # The entry's metrics are its route's (rt_set_nexthop), but for a path MTU learned since
-    # (rt_fill_info).
-    cache += format_metrics(fib_lookup(host, daddr), learned[0] if learned is not None else 0)
+    # (rt_fill_info), locked when it was learned below min_pmtu.
+    cache += format_metrics(fib_lookup(host, daddr), fnhe.mtu if fnhe is not None else 0,
+                            fnhe is not None and fnhe.locked)
     return f"{addr}{via} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n{' '.join(cache)} \n"
 
 

@@ -94,12 +94,12 @@ class FibAlias:
         return " ".join(parts)
 
 
-def format_metrics(route: FibAlias | None, pmtu: int = 0) -> list[str]:
+def format_metrics(route: FibAlias | None, pmtu: int = 0, pmtu_locked: bool = False) -> list[str]:
     """A route's metrics as iproute2 prints them, in RTAX order, a locked one saying ``lock``;
-    ``pmtu``, a path MTU learned since, stands for the route's own."""
+    ``pmtu``, a path MTU learned since (``pmtu_locked``: below min_pmtu), stands for the route's own."""
     parts = []
     if pmtu:
-        parts += ["mtu", str(pmtu)]
+        parts += ["mtu", "lock", str(pmtu)] if pmtu_locked else ["mtu", str(pmtu)]
     elif route is not None and route.mtu:
         parts += ["mtu", "lock", str(route.mtu)] if route.mtu_lock else ["mtu", str(route.mtu)]
     for name in ("advmss", "initcwnd", "initrwnd"):

@@ -19,6 +19,7 @@ from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
 from tuxnet.net.ipv4.ip_output import (
     IP_OFFSET,
     IPPROTO_ICMP,
+    IPPROTO_TCP,
     MAX_HEADER,
     ip_build_header,
     ip_local_out,
@@ -198,7 +199,11 @@ def icmp_echo(host: Host, skb: SkBuff) -> int:
 
 
 def icmp_unreach(host: Host, skb: SkBuff, type: int, code: int) -> int:
-    """``icmp_unreach`` → ``icmp_socket_deliver``: tell the transport protocol's ``err_handler``."""
+    """``icmp_unreach`` → ``icmp_socket_deliver``: the raw sockets of the offending datagram's
+    protocol (``raw_icmp_error``), then its ``err_handler``, told ``info``: for "fragmentation
+    needed" the next hop's MTU, as ``net.ipv4.ip_no_pmtu_disc`` allows (0: believe it; 1: 0, which
+    locks the path at ``route.min_pmtu``; 2: ignore the message; 3: believe it only for protocols
+    that validate it against their own state, TCP), for a parameter problem the pointer."""
     d = skb.data
     buf = skb.buf
     inner = d + 8
@@ -209,8 +214,20 @@ def icmp_unreach(host: Host, skb: SkBuff, type: int, code: int) -> int:
     if inner_ihl < 20 or skb.tail - inner < inner_ihl + 8:
         host.mib.Icmp["InErrors"] += 1
         return 0
-    info = int.from_bytes(buf[d + 4:d + 8], "big")
     protocol = buf[inner + 9]
+    info = 0
+    if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        mode = host.sysctl["net.ipv4.ip_no_pmtu_disc"]
+        if mode == 2 or (mode == 3 and protocol != IPPROTO_TCP):
+            return 0
+        if mode in (0, 3):
+            info = (buf[d + 6] << 8) | buf[d + 7]
+    elif type == ICMP_PARAMETERPROB:
+        info = buf[d + 4]
+    if getattr(host, "raw_v4_hashinfo", None):
+        from tuxnet.net.ipv4.raw import raw_icmp_error
+
+        raw_icmp_error(host, skb, inner, protocol, type, code, info)
     ipprot = host.inet_protos.get(protocol)
     if ipprot is not None and ipprot.err_handler is not None:
         ipprot.err_handler(host, skb, inner, type, code, info)

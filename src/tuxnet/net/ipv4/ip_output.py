@@ -69,11 +69,18 @@ def ip_dont_fragment(sk: Any, rt: Rtable) -> bool:
     return mode == IP_PMTUDISC_DO or (mode == IP_PMTUDISC_WANT and not rt.mtu_lock)
 
 
+def ip_sk_use_pmtu(sk: Any) -> bool:
+    """``ip_sk_use_pmtu``: PROBE, INTERFACE and OMIT size packets by the device's MTU, not the
+    path's."""
+    return sk.pmtudisc < IP_PMTUDISC_PROBE
+
+
 def ip_datagram_df(sk: Any, length: int, rt: Rtable) -> int:
     """For a datagram of ``length`` octets (IP header included) on route ``rt``: -EMSGSIZE
     when the mode forbids fragmenting it (``__ip_append_data`` with ``ip_sk_ignore_df`` false), else
-    1 to set DF (``__ip_make_skb``: DO and PROBE always, WANT when it fits), else 0."""
-    mtu = dst_mtu(rt)
+    1 to set DF (``__ip_make_skb``: DO and PROBE always, WANT when it fits), else 0.  The MTU is
+    the path's or, for the modes that ignore it, the device's (``ip_setup_cork``'s fragsize)."""
+    mtu = dst_mtu(rt) if ip_sk_use_pmtu(sk) else rt.dev.mtu
     mode = sk.pmtudisc
     ignore_df = mode < IP_PMTUDISC_DO or mode == IP_PMTUDISC_OMIT
     if length > mtu and not ignore_df:
@@ -147,8 +154,10 @@ def ip_output(host: Host, sk: Any, skb: SkBuff) -> int:
 
 
 def ip_finish_output(host: Host, sk: Any, skb: SkBuff) -> int:
-    """``ip_finish_output``: fragment what the path cannot carry whole."""
-    mtu = dst_mtu(skb.dst)
+    """``ip_finish_output``: fragment what the path cannot carry whole (``ip_skb_dst_mtu``: the
+    device's MTU for a socket that ignores the path's)."""
+    rt = skb.dst
+    mtu = dst_mtu(rt) if sk is None or ip_sk_use_pmtu(sk) else rt.dev.mtu
     if skb.tail - skb.data > mtu and not skb.gso_size:
         return ip_fragment(host, sk, skb, mtu)
     return ip_finish_output2(host, sk, skb)

@@ -23,6 +23,7 @@ from tuxnet.net.ipv4.fib import (
     FibAlias,
     fib_lookup,
 )
+from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -138,6 +139,9 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int) -> Rtable |
         rt = Rtable(dev, fa.type, fa.gw, src, fa.mtu if locked else _pmtu(host, daddr, fa.mtu or dev.mtu),
                     host.rt_genid)
         rt_set_nexthop(rt, fa)
+        fnhe = None if locked else ip_rt_pmtu_exception(host, daddr)
+        if fnhe is not None and fnhe.locked:
+            rt.mtu_lock = True  # rt_bind_exception: rt_mtu_locked
     rt.output = ip_output
     return rt
 
@@ -194,40 +198,62 @@ def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice) -> Rta
     return rt
 
 
-IP_RT_MTU_EXPIRES = 10 * 60 * 1_000_000_000
-IP_RT_MIN_PMTU = 552
+class FibNhException:
+    """``struct fib_nh_exception``: a path MTU learned toward one destination, until ``expires``;
+    ``locked`` when the MTU reported was below ``min_pmtu``, and packets then go without DF."""
+
+    __slots__ = ("mtu", "expires", "locked")
+
+    def __init__(self, mtu: int, expires: int, locked: bool) -> None:
+        self.mtu = mtu
+        self.expires = expires
+        self.locked = locked
 
 
 def ip_rt_update_pmtu(host: Host, daddr: int, mtu: int) -> None:
-    """``__ip_rt_update_pmtu``: remember a smaller path MTU toward ``daddr`` for 10 minutes
-    (RFC 1191), no lower than ``min_pmtu``; a route whose MTU is locked keeps it."""
+    """``__ip_rt_update_pmtu`` (RFC 1191): remember a smaller path MTU toward ``daddr`` for
+    ``route.mtu_expires`` seconds.  A locked MTU (the route's ``mtu lock``, or one learned below
+    ``route.min_pmtu``) does not change.  A report below ``min_pmtu`` is raised to it and locked:
+    the packets go without DF from then on, so that routers on the path fragment them.  The same
+    MTU reported again refreshes the entry only once half its lifetime has gone."""
     fa = fib_lookup(host, daddr)
     if fa is not None and fa.mtu_lock:
         return
-    mtu = max(mtu, IP_RT_MIN_PMTU)
-    old = host.pmtu_cache.get(daddr)
-    if old is not None and old[0] <= mtu and old[1] > host.world.now:
+    now = host.world.now
+    fnhe = ip_rt_pmtu_exception(host, daddr)
+    if fnhe is not None and fnhe.locked:
         return
-    host.pmtu_cache[daddr] = (mtu, host.world.now + IP_RT_MTU_EXPIRES)
+    old_mtu = _pmtu(host, daddr, (fa.mtu or fa.dev.mtu) if fa is not None and fa.dev is not None else 0)
+    if old_mtu and old_mtu < mtu:
+        return
+    sysctl = host.sysctl
+    min_pmtu = sysctl["net.ipv4.route.min_pmtu"]
+    lock = mtu < min_pmtu
+    if lock:
+        mtu = min(old_mtu, min_pmtu) if old_mtu else min_pmtu
+    expires = sysctl["net.ipv4.route.mtu_expires"] * NSEC_PER_SEC
+    if fnhe is not None and fnhe.mtu == mtu and not lock and now < fnhe.expires - expires // 2:
+        return
+    host.pmtu_cache[daddr] = FibNhException(mtu, now + expires, lock)
     host.rt_genid += 1
     host.rt_output_cache.clear()
 
 
-def ip_rt_pmtu_exception(host: Host, daddr: int) -> tuple[int, int] | None:
-    """The path MTU learned toward ``daddr`` and when it expires (the route's ``fib_nh_exception``),
-    or None."""
-    learned = host.pmtu_cache.get(daddr)
-    if learned is not None and learned[1] <= host.world.now:
+def ip_rt_pmtu_exception(host: Host, daddr: int) -> FibNhException | None:
+    """The path MTU learned toward ``daddr`` (the route's ``fib_nh_exception``), or None once it
+    has expired."""
+    fnhe = host.pmtu_cache.get(daddr)
+    if fnhe is not None and fnhe.expires <= host.world.now:
         del host.pmtu_cache[daddr]
         return None
-    return learned
+    return fnhe
 
 
 def _pmtu(host: Host, daddr: int, mtu: int) -> int:
-    learned = ip_rt_pmtu_exception(host, daddr)
-    if learned is None:
+    fnhe = ip_rt_pmtu_exception(host, daddr)
+    if fnhe is None:
         return mtu
-    return min(learned[0], mtu) if mtu else learned[0]
+    return min(fnhe.mtu, mtu) if mtu else fnhe.mtu
 
 
 def dst_input(host: Host, skb: SkBuff) -> int:

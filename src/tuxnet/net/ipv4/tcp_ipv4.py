@@ -520,9 +520,8 @@ def tcp_v4_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: 
         host.mib.TcpExt["OutOfWindowIcmps"] += 1
         return
     if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
-        mtu = info & 0xFFFF
-        if 68 <= mtu and sk.dst_cache is not None:
-            tcp_v4_mtu_reduced(sk, mtu)
+        if sk.dst_cache is not None:
+            tcp_v4_mtu_reduced(sk, info)
         return
     if type == ICMP_DEST_UNREACH:
         err = {0: ENETUNREACH, 1: EHOSTUNREACH, 2: EPROTO, 3: ECONNREFUSED}.get(code, EHOSTUNREACH)

@@ -319,7 +319,7 @@ def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int
         host.mib.Icmp["InErrors"] += 1
         return
     if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
-        ip_rt_update_pmtu(host, daddr, info & 0xFFFF)
+        ip_rt_update_pmtu(host, daddr, info)
         err = EMSGSIZE
     elif type == ICMP_DEST_UNREACH:
         err = {0: ENETUNREACH, 1: EHOSTUNREACH, 3: ECONNREFUSED}.get(code, EHOSTUNREACH)
