@@ -144,7 +144,7 @@ def test_df_and_too_big_gives_fragmentation_needed_and_emsgsize_then_pmtu():
     assert run(world, a, sender) == errno.EMSGSIZE
     world.run_until(lambda: not receiver.alive, timeout=secs(5))
     assert n["r1"].mib.Ip["FragFails"] == 1 and n["r1"].mib.Icmp["OutDestUnreachs"] == 1
-    assert a.pmtu_cache[in_aton("10.0.3.2")].mtu == 1000
+    assert a.fnhe_cache[in_aton("10.0.3.2")].mtu == 1000
     assert receiver.result == _payload(1400)
     assert a.mib.Ip["FragCreates"] == 2
 

@@ -155,16 +155,16 @@ def test_the_same_path_mtu_again_refreshes_it_only_in_the_second_half_of_its_lif
     a = n["a"]
     a.sysctl.set("net.ipv4.route.mtu_expires", "100")
     run_program(world, a, _send_df, 1300)
-    learned = a.pmtu_cache[in_aton("10.0.3.2")].expires
+    learned = a.fnhe_cache[in_aton("10.0.3.2")].expires
     assert secs(99) < learned - world.now < secs(100)
     world.run_for(secs(40))
     run_program(world, a, _send_probe, 1300)  # 40 s in: the entry stays as it was
     assert n["r1"].mib.Icmp["OutDestUnreachs"] == 2
-    assert a.pmtu_cache[in_aton("10.0.3.2")].expires == learned
+    assert a.fnhe_cache[in_aton("10.0.3.2")].expires == learned
     world.run_for(secs(20))
     run_program(world, a, _send_probe, 1300)  # past half its life: renewed for 100 s
     assert n["r1"].mib.Icmp["OutDestUnreachs"] == 3
-    assert a.pmtu_cache[in_aton("10.0.3.2")].expires > learned + secs(50)
+    assert a.fnhe_cache[in_aton("10.0.3.2")].expires > learned + secs(50)
     world.run_for(secs(101))
     assert "expires" not in ip_route_get(a)
 

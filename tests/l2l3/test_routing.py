@@ -198,7 +198,7 @@ def test_tcp_across_the_routers_finds_the_path_mtu(tmp_path, tshark):
     cap.close()
     assert srv.result == data
     assert n["r1"].mib.Ip["FragFails"] >= 1, "full-size segments met the 1000-octet link: fragmentation needed"
-    assert n["a"].pmtu_cache, "and the sender learnt the path MTU"
+    assert n["a"].fnhe_cache, "and the sender learnt the path MTU"
     assert tshark_problems(tshark, tmp_path / "tcp.pcap") == []
     sizes = tshark_lines(tshark, tmp_path / "tcp.pcap", "ip.len", display_filter="tcp.len > 0")
     assert max(int(s) for s in sizes) <= 1000

@@ -187,7 +187,7 @@ def test_a_locked_route_mtu_turns_path_mtu_discovery_off():
     # ip_dont_fragment: no DF with a locked MTU, so r1 fragments what does not fit its link.
     assert not any(int.from_bytes(f[20:22], "big") & 0x4000 for f in tcp)
     assert r.mib.Ip["FragCreates"] > 0
-    assert not a.pmtu_cache
+    assert not a.fnhe_cache
 
 
 def test_route_advmss_and_initcwnd_reach_tcp():

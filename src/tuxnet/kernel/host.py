@@ -76,7 +76,10 @@ class Host:
 
     # -- devices -----------------------------------------------------------------------------------
     def register_netdevice(self, dev: NetDevice) -> NetDevice:
-        """``register_netdevice``: give the device an ifindex in this namespace."""
+        """``register_netdevice``: give the device an ifindex in this namespace, and its IPv4
+        settings (``inetdev_init``, on NETDEV_REGISTER)."""
+        from tuxnet.net.ipv4.devinet import devinet_sysctl_register
+
         if dev.name in self.devices:
             raise ValueError(f"{self.name}: device {dev.name!r} exists already")
         dev.ifindex = self._next_ifindex
@@ -84,6 +87,7 @@ class Host:
         dev.nd_net = self
         self.devices[dev.name] = dev
         self.dev_by_index[dev.ifindex] = dev
+        devinet_sysctl_register(self, dev)
         return dev
 
     def dev(self, name: str) -> NetDevice:

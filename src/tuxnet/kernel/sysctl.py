@@ -7,7 +7,7 @@ message that says which.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # Linux 6.x defaults (Documentation/networking/ip-sysctl.rst, net/ipv4/sysctl_net_ipv4.c).
@@ -116,15 +116,28 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.neigh.default.gc_interval": 30,
     "net.ipv4.route.min_pmtu": 552,
     "net.ipv4.route.mtu_expires": 600,
-    "net.ipv4.conf.all.promote_secondaries": 0,
-    "net.ipv4.conf.all.arp_ignore": 0,
-    "net.ipv4.conf.all.arp_announce": 0,
-    "net.ipv4.conf.all.arp_notify": 0,
-    "net.ipv4.conf.all.accept_redirects": 1,
-    "net.ipv4.conf.all.send_redirects": 1,
-    "net.ipv4.conf.all.rp_filter": 0,
-    "net.ipv4.conf.all.forwarding": 0,
 }
+
+# ``struct ipv4_devconf``: a device's IPv4 settings, as net.ipv4.conf.{all,default,DEV}.NAME, with
+# the kernel's defaults (net/ipv4/devinet.c).  ``default`` is what a new device starts with; how
+# ``all`` and a device's own value combine is each setting's (IN_DEV_ORCONF, IN_DEV_MAXCONF, ...,
+# in tuxnet.net.ipv4.devinet).
+DEVCONF: dict[str, int] = {
+    "accept_local": 0,
+    "accept_redirects": 1,
+    "arp_announce": 0,
+    "arp_filter": 0,
+    "arp_ignore": 0,
+    "arp_notify": 0,
+    "forwarding": 0,
+    "promote_secondaries": 0,
+    "rp_filter": 0,
+    "secure_redirects": 1,
+    "send_redirects": 1,
+    "shared_media": 1,
+}
+DEFAULTS.update({f"net.ipv4.conf.{scope}.{name}": value for scope in ("all", "default")
+                 for name, value in DEVCONF.items()})
 
 
 class SysctlError(ValueError):
@@ -140,6 +153,8 @@ class Sysctl(dict[str, Any]):
     def __init__(self) -> None:
         super().__init__(DEFAULTS)
         self.generation = 0
+        # What runs after a write (a ``proc_handler``'s side effects): called with the name.
+        self.notifiers: list[Callable[[str], None]] = []
 
     @staticmethod
     def normalise(name: str) -> str:
@@ -176,6 +191,17 @@ class Sysctl(dict[str, Any]):
             raise SysctlError(f"sysctl: setting key \"{key}\": Invalid argument ({value!r})") from e
         dict.__setitem__(self, key, new)
         self.generation += 1
+        for notify in self.notifiers:
+            notify(key)
+
+    def add(self, name: str, value: Any) -> None:
+        """A new entry (a device's, as it registers), without notifying."""
+        dict.__setitem__(self, name, value)
+
+    def remove_prefix(self, prefix: str) -> None:
+        """Drop every entry under ``prefix`` (a device's, as it goes)."""
+        for key in [k for k in dict.keys(self) if k.startswith(prefix)]:
+            dict.__delitem__(self, key)
 
     @staticmethod
     def _convert(old: Any, value: Any) -> Any:

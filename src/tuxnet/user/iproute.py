@@ -41,7 +41,7 @@ from tuxnet.net.ipv4.fib import (
 from tuxnet.net.ipv4.fib import ip_route_add as fib_route_add
 from tuxnet.net.ipv4.fib import ip_route_change as fib_route_change
 from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
-from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_pmtu_exception
+from tuxnet.net.ipv4.route import find_exception, ip_route_output_key
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -209,7 +209,9 @@ def ip_route_get(host: Host, addr: str) -> str:
         return f"broadcast {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n    cache <local,brd> \n"
     via = f" via {in_ntoa(rt.gw)}" if rt.gw else ""
     cache = ["    cache"]
-    fnhe = ip_rt_pmtu_exception(host, daddr)
+    if rt.redirected:
+        cache.append("<redirected>")
+    fnhe = find_exception(host, daddr)
     if fnhe is not None:
         cache.append(f"expires {(fnhe.expires - host.world.now) // NSEC_PER_SEC}sec")
     # The entry's metrics are its route's (rt_set_nexthop), but for a path MTU learned since

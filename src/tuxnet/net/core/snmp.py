@@ -35,7 +35,7 @@ MIB_FIELDS: dict[str, tuple[str, ...]] = {
         "TCPAbortOnClose", "TCPAbortOnMemory", "TCPAbortOnTimeout", "TCPAbortOnLinger",
         "TCPMemoryPressures", "TCPSACKDiscard", "TCPDSACKIgnoredOld", "TCPDSACKIgnoredNoUndo",
         "TCPSpuriousRTOs", "TCPSackShifted", "TCPSackMerged", "TCPBacklogDrop", "TCPMinTTLDrop",
-        "TCPDeferAcceptDrop", "TCPTimeWaitOverflow", "TCPReqQFullDoCookies", "TCPReqQFullDrop",
+        "TCPDeferAcceptDrop", "IPReversePathFilter", "TCPTimeWaitOverflow", "TCPReqQFullDoCookies", "TCPReqQFullDrop",
         "TCPRetransFail", "TCPRcvCoalesce", "TCPOFOQueue", "TCPOFODrop", "TCPOFOMerge",
         "TCPChallengeACK", "TCPSYNChallenge", "TCPSpuriousRtxHostQueues", "TCPAutoCorking",
         "TCPFromZeroWindowAdv", "TCPToZeroWindowAdv", "TCPWantZeroWindowAdv", "TCPSynRetrans",

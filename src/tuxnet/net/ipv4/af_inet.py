@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
@@ -412,17 +413,20 @@ def inet_create(host: Host, sock: Socket, protocol: int) -> int:
 def inet_init(host: Host) -> None:
     """``inet_init``: the IPv4 packet handler, the FIB, ARP and the transport protocols."""
     from tuxnet.net.ipv4.arp import arp_init
+    from tuxnet.net.ipv4.devinet import devinet_conf_changed
     from tuxnet.net.ipv4.icmp import icmp_rcv
     from tuxnet.net.ipv4.inet_hashtables import InetHashinfo
     from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_err, tcp_v4_rcv
     from tuxnet.net.ipv4.udp import udp_err, udp_rcv
 
+    host.sysctl.notifiers.append(partial(devinet_conf_changed, host))
     host.fib_local = FibTable(RT_TABLE_LOCAL)
     host.fib_main = FibTable(RT_TABLE_MAIN)
     host.rt_genid = 0
     host.rt_output_cache = {}
     host.rt_input_cache = {}
-    host.pmtu_cache = {}
+    host.fnhe_cache = {}
+    host.redirect_peers = {}
     host.icmp_peers = {}
     host.ip_ident = host.rng.getrandbits(16)
     host.tcp_hashinfo = InetHashinfo(host)

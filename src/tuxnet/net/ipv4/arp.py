@@ -36,9 +36,16 @@ from tuxnet.net.core.neighbour import (
 )
 from tuxnet.net.core.skbuff import PACKET_HOST, PACKET_LOOPBACK, PACKET_OTHERHOST, SkBuff, alloc_skb
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_loopback, ipv4_is_multicast, ipv4_is_zeronet
-from tuxnet.net.ipv4.devinet import inet_addr_type, inet_select_addr
-from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST, RTN_LOCAL, RTN_UNICAST
-from tuxnet.net.ipv4.route import ip_route_input_noref
+from tuxnet.net.ipv4.devinet import (
+    in_dev_maxconf,
+    in_dev_orconf,
+    inet_addr_onlink,
+    inet_addr_type,
+    inet_confirm_addr,
+    inet_select_addr,
+)
+from tuxnet.net.ipv4.fib import RT_SCOPE_HOST, RT_SCOPE_LINK, RTN_BROADCAST, RTN_LOCAL, RTN_UNICAST
+from tuxnet.net.ipv4.route import ip_route_input_noref, ip_route_output_key
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -130,15 +137,18 @@ def arp_send(type: int, ptype: int, dest_ip: int, dev: NetDevice, src_ip: int, d
 
 def arp_solicit(neigh: Neighbour, skb: SkBuff | None) -> None:
     """``arp_solicit``: ask for ``neigh``'s address: unicast to the address we have while the
-    unicast probes last (PROBE), broadcast otherwise.  The sender address is the source of the
-    packet that is waiting when it is ours (``arp_announce`` 0), else one on the device."""
+    unicast probes last (PROBE), broadcast otherwise.  The sender address, by ``arp_announce``:
+    0, the source of the packet that is waiting when it is ours; 1, that only when the target
+    shares a subnet with it on the device; 2 (or else), the device's best address for the target."""
     dev = neigh.dev
     host = dev.nd_net
     target = neigh.primary_key
     saddr = 0
-    if skb is not None and skb.network_header >= 0:
+    announce = in_dev_maxconf(host, dev, "arp_announce")
+    if announce < 2 and skb is not None and skb.network_header >= 0:
         src = _u32.unpack_from(skb.buf, skb.network_header + 12)[0]
-        if inet_addr_type_dev_table(host, dev, src) == RTN_LOCAL:
+        if inet_addr_type_dev_table(host, dev, src) == RTN_LOCAL and (
+                announce == 0 or inet_addr_onlink(dev, target, src)):
             saddr = src
     if not saddr:
         saddr = inet_select_addr(host, dev, target, RT_SCOPE_LINK)
@@ -188,6 +198,27 @@ def arp_is_garp(host: Host, dev: NetDevice, op: int, sip: int, tip: int, sha: by
     return is_garp and inet_addr_type_dev_table(host, dev, sip) == RTN_UNICAST
 
 
+def arp_ignore(host: Host, dev: NetDevice, sip: int, tip: int) -> bool:
+    """``arp_ignore``: whether to leave a request for our address ``tip`` unanswered, by
+    ``arp_ignore``: 0 answer for any local address; 1 only when ``tip`` is on the receiving
+    device; 2 also only when the asker is in its subnet; 3 not for host-scope addresses; 8 never."""
+    mode = in_dev_maxconf(host, dev, "arp_ignore")
+    if mode == 1:
+        return not inet_confirm_addr(host, dev, 0, tip, RT_SCOPE_HOST)
+    if mode == 2:
+        return not inet_confirm_addr(host, dev, sip, tip, RT_SCOPE_HOST)
+    if mode == 3:
+        return not inet_confirm_addr(host, None, 0, tip, RT_SCOPE_LINK)
+    return mode == 8
+
+
+def arp_filter(host: Host, sip: int, tip: int, dev: NetDevice) -> bool:
+    """``arp_filter``: with ``arp_filter`` on, answer only on the device our route back to the
+    asker (from ``tip``) leaves by."""
+    rt = ip_route_output_key(host, sip, tip)
+    return isinstance(rt, int) or rt.dev is not dev
+
+
 def arp_process(host: Host, skb: SkBuff) -> int:
     """``arp_process``: answer requests for our addresses (learning the asker), and update the
     entries of senders we know."""
@@ -218,9 +249,13 @@ def arp_process(host: Host, skb: SkBuff) -> int:
         return 0
     if op == ARPOP_REQUEST and ip_route_input_noref(host, skb, tip, sip, dev) == 0 \
             and skb.dst.rt_type == RTN_LOCAL:
-        n = neigh_event_ns(tbl, sha, sip, dev)
-        if n is not None:
-            arp_send(ARPOP_REPLY, ETH_P_ARP, sip, dev, tip, sha, dev.dev_addr, sha)
+        dont_send = arp_ignore(host, dev, sip, tip)
+        if not dont_send and in_dev_orconf(host, dev, "arp_filter"):
+            dont_send = arp_filter(host, sip, tip, dev)
+        if not dont_send:
+            n = neigh_event_ns(tbl, sha, sip, dev)
+            if n is not None:
+                arp_send(ARPOP_REPLY, ETH_P_ARP, sip, dev, tip, sha, dev.dev_addr, sha)
         return 0
     n = __neigh_lookup(tbl, sip, dev, False)
     if n is not None:
@@ -247,7 +282,7 @@ def inetdev_send_gratuitous_arp(dev: NetDevice) -> None:
 def arp_netdev_up(host: Host, dev: NetDevice) -> None:
     """The ARP part of ``inetdev_event`` for NETDEV_UP: a gratuitous ARP only when
     ``arp_notify`` asks for it (IN_DEV_ARP_NOTIFY; Documentation/networking/ip-sysctl)."""
-    if host.sysctl["net.ipv4.conf.all.arp_notify"]:
+    if in_dev_maxconf(host, dev, "arp_notify"):
         inetdev_send_gratuitous_arp(dev)
 
 

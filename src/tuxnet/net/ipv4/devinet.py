@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.sysctl import DEVCONF
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
 from tuxnet.net.core.utils import in_ntoa, inet_make_mask, parse_cidr
 from tuxnet.net.ipv4.fib import (
@@ -61,19 +62,103 @@ class InIfaddr:
 
 
 class InDevice:
-    """``struct in_device``: a device's IPv4 state."""
+    """``struct in_device``: a device's IPv4 state.  Its settings (``cnf``) are the sysctl table's
+    net.ipv4.conf.DEV.* entries; ``cnf_state`` names those written since the device came (the
+    others follow ``default``), and ``rp_filter`` keeps the effective reverse path filter, read for
+    every packet received."""
 
-    __slots__ = ("dev", "ifa_list")
+    __slots__ = ("dev", "ifa_list", "cnf_state", "rp_filter")
 
     def __init__(self, dev: NetDevice) -> None:
         self.dev = dev
         self.ifa_list: list[InIfaddr] = []
+        self.cnf_state: set[str] = set()
+        self.rp_filter = 0
 
 
 def in_dev_get(dev: NetDevice) -> InDevice:
     if dev.ip_ptr is None:
         dev.ip_ptr = InDevice(dev)
     return dev.ip_ptr
+
+
+# -- the device's settings (net.ipv4.conf.*) -----------------------------------------------------
+
+def in_dev_conf_get(host: Host, dev: NetDevice, name: str) -> int:
+    """``IN_DEV_CONF_GET``: the device's own value."""
+    return host.sysctl[f"net.ipv4.conf.{dev.name}.{name}"]
+
+
+def in_dev_orconf(host: Host, dev: NetDevice, name: str) -> bool:
+    """``IN_DEV_ORCONF``: on when ``all`` or the device says so."""
+    return bool(host.sysctl[f"net.ipv4.conf.all.{name}"] or in_dev_conf_get(host, dev, name))
+
+
+def in_dev_andconf(host: Host, dev: NetDevice, name: str) -> bool:
+    """``IN_DEV_ANDCONF``: on when both ``all`` and the device say so."""
+    return bool(host.sysctl[f"net.ipv4.conf.all.{name}"] and in_dev_conf_get(host, dev, name))
+
+
+def in_dev_maxconf(host: Host, dev: NetDevice, name: str) -> int:
+    """``IN_DEV_MAXCONF``: the larger of ``all``'s and the device's."""
+    return max(host.sysctl[f"net.ipv4.conf.all.{name}"], in_dev_conf_get(host, dev, name))
+
+
+def in_dev_rx_redirects(host: Host, dev: NetDevice) -> bool:
+    """``IN_DEV_RX_REDIRECTS``: a forwarding device needs both ``all`` and its own
+    accept_redirects, a host either."""
+    if in_dev_conf_get(host, dev, "forwarding"):
+        return in_dev_andconf(host, dev, "accept_redirects")
+    return in_dev_orconf(host, dev, "accept_redirects")
+
+
+def devinet_sysctl_register(host: Host, dev: NetDevice) -> None:
+    """``inetdev_init`` → ``devinet_sysctl_register``: the device's net.ipv4.conf.DEV.* entries,
+    copied from ``default``."""
+    sysctl = host.sysctl
+    for name in DEVCONF:
+        sysctl.add(f"net.ipv4.conf.{dev.name}.{name}", sysctl[f"net.ipv4.conf.default.{name}"])
+    in_dev_get(dev).rp_filter = in_dev_maxconf(host, dev, "rp_filter")
+
+
+def inet_forward_change(host: Host) -> None:
+    """``inet_forward_change``: net.ipv4.ip_forward (which is conf.all.forwarding) written: every
+    device and ``default`` follow, and a router stops accepting redirects (all.accept_redirects
+    becomes the opposite)."""
+    sysctl = host.sysctl
+    on = sysctl["net.ipv4.conf.all.forwarding"]
+    sysctl.add("net.ipv4.ip_forward", on)
+    sysctl.add("net.ipv4.conf.all.accept_redirects", int(not on))
+    sysctl.add("net.ipv4.conf.default.forwarding", on)
+    for dev in host.devices.values():
+        sysctl.add(f"net.ipv4.conf.{dev.name}.forwarding", on)
+    host.mib.Ip["Forwarding"] = 1 if on else 2
+
+
+def devinet_conf_changed(host: Host, key: str) -> None:
+    """The ``proc_handler``s of net.ipv4.conf.* (``devinet_conf_proc``, ``devinet_sysctl_forward``)
+    and of net.ipv4.ip_forward (``ipv4_sysctl_forward``): a write to ``default`` reaches each device
+    whose own value was never written (``devinet_copy_dflt_conf``; not ``forwarding``); routes
+    cached under the old settings are flushed."""
+    sysctl = host.sysctl
+    if key == "net.ipv4.ip_forward":
+        sysctl.add("net.ipv4.conf.all.forwarding", sysctl[key])
+        key = "net.ipv4.conf.all.forwarding"
+    elif not key.startswith("net.ipv4.conf."):
+        return
+    scope, name = key[len("net.ipv4.conf."):].rsplit(".", 1)
+    if name == "forwarding":
+        if scope == "all":
+            inet_forward_change(host)
+    elif scope == "default":
+        for dev in host.devices.values():
+            if name not in in_dev_get(dev).cnf_state:
+                sysctl.add(f"net.ipv4.conf.{dev.name}.{name}", sysctl[key])
+    elif scope != "all" and scope in host.devices:
+        in_dev_get(host.devices[scope]).cnf_state.add(name)
+    for dev in host.devices.values():
+        in_dev_get(dev).rp_filter = in_dev_maxconf(host, dev, "rp_filter")
+    fib_flush_cache(host)
 
 
 def inet_addr_add(host: Host, dev: NetDevice, cidr: str, broadcast: int | None = None) -> InIfaddr:
@@ -118,7 +203,7 @@ def inet_addr_del(host: Host, dev: NetDevice, local: int, prefixlen: int | None 
     promote = None
     if not ifa.flags & IFA_F_SECONDARY:
         secondaries = [a for a in ifa_list if a.flags & IFA_F_SECONDARY and _same_subnet(a, ifa)]
-        if secondaries and host.sysctl["net.ipv4.conf.all.promote_secondaries"]:
+        if secondaries and in_dev_orconf(host, dev, "promote_secondaries"):
             promote = secondaries[0]
         else:
             gone += secondaries
@@ -181,9 +266,12 @@ def fib_add_ifaddr(host: Host, ifa: InIfaddr) -> None:
 
 def inetdev_event_up(host: Host, dev: NetDevice) -> None:
     """``inetdev_event`` for NETDEV_UP: install the routes of the device's addresses, then
-    announce them if ``arp_notify`` says so."""
+    announce them if ``arp_notify`` says so.  Loopback's settings stop following ``default``
+    (``ipv4_devconf_setall``)."""
     from tuxnet.net.ipv4.arp import arp_netdev_up
 
+    if dev.flags & IFF_LOOPBACK:
+        in_dev_get(dev).cnf_state.update(DEVCONF)
     if dev.ip_ptr is not None:
         for ifa in dev.ip_ptr.ifa_list:
             fib_add_ifaddr(host, ifa)
@@ -220,6 +308,49 @@ def inet_select_addr(host: Host, dev: NetDevice | None, dst: int, scope: int) ->
         for ifa in d.ip_ptr.ifa_list:
             if ifa.scope <= scope and not ifa.flags & IFA_F_SECONDARY:
                 return ifa.local
+    return 0
+
+
+def inet_ifa_match(addr: int, ifa: InIfaddr) -> bool:
+    """``inet_ifa_match``: is ``addr`` in ``ifa``'s subnet?"""
+    return (addr ^ ifa.local) & ifa.mask == 0
+
+
+def inet_addr_onlink(dev: NetDevice, a: int, b: int) -> bool:
+    """``inet_addr_onlink``: is there an address on ``dev`` whose subnet holds ``a`` and (unless
+    0) ``b``?"""
+    ifa_list = dev.ip_ptr.ifa_list if dev.ip_ptr is not None else []
+    return any(inet_ifa_match(a, ifa) and (not b or inet_ifa_match(b, ifa)) for ifa in ifa_list)
+
+
+def _confirm_addr_indev(dev: NetDevice, dst: int, local: int, scope: int) -> int:
+    """``confirm_addr_indev``: the address ``local`` (or, when 0, one) on ``dev`` of scope at most
+    ``scope``, provided some address of the device has ``local`` and ``dst`` in its subnet."""
+    addr = 0
+    same = False
+    for ifa in dev.ip_ptr.ifa_list if dev.ip_ptr is not None else []:
+        if not addr and (local == ifa.local or not local) and ifa.scope <= scope:
+            addr = ifa.local
+            if same:
+                break
+        if not same:
+            same = (not local or inet_ifa_match(local, ifa)) and (not dst or inet_ifa_match(dst, ifa))
+            if same and addr:
+                if local or not dst or inet_ifa_match(addr, ifa):
+                    break
+                if ifa.scope <= scope:
+                    addr = ifa.local
+                    break
+                same = False
+    return addr if same else 0
+
+
+def inet_confirm_addr(host: Host, dev: NetDevice | None, dst: int, local: int, scope: int) -> int:
+    """``inet_confirm_addr``: ``_confirm_addr_indev`` on ``dev``, or on every device when None."""
+    for d in [dev] if dev is not None else list(host.devices.values()):
+        addr = _confirm_addr_indev(d, dst, local, scope)
+        if addr:
+            return addr
     return 0
 
 

@@ -47,6 +47,9 @@ ICMP_FRAG_NEEDED = 4
 ICMP_SR_FAILED = 5
 ICMP_PKT_FILTERED = 13
 
+ICMP_REDIR_NET = 0
+ICMP_REDIR_HOST = 1
+
 ICMP_EXC_TTL = 0
 ICMP_EXC_FRAGTIME = 1
 
@@ -176,6 +179,8 @@ def icmp_rcv(host: Host, skb: SkBuff) -> int:
         return icmp_echo(host, skb)
     if type in (ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAMETERPROB, ICMP_SOURCE_QUENCH):
         return icmp_unreach(host, skb, type, code)
+    if type == ICMP_REDIRECT:
+        return icmp_redirect(host, skb, code)
     return 0
 
 
@@ -199,31 +204,58 @@ def icmp_echo(host: Host, skb: SkBuff) -> int:
 
 
 def icmp_unreach(host: Host, skb: SkBuff, type: int, code: int) -> int:
-    """``icmp_unreach`` → ``icmp_socket_deliver``: the raw sockets of the offending datagram's
-    protocol (``raw_icmp_error``), then its ``err_handler``, told ``info``: for "fragmentation
-    needed" the next hop's MTU, as ``net.ipv4.ip_no_pmtu_disc`` allows (0: believe it; 1: 0, which
-    locks the path at ``route.min_pmtu``; 2: ignore the message; 3: believe it only for protocols
-    that validate it against their own state, TCP), for a parameter problem the pointer."""
+    """``icmp_unreach``: an error about a datagram we sent, handed on (``icmp_socket_deliver``)
+    with ``info``: for "fragmentation needed" the next hop's MTU, as ``net.ipv4.ip_no_pmtu_disc``
+    allows (0: believe it; 1: 0, which locks the path at ``route.min_pmtu``; 2: ignore the
+    message; 3: believe it only for protocols that validate it against their own state, TCP), for
+    a parameter problem the pointer."""
+    inner = _inner_header(host, skb)
+    if inner < 0:
+        return 0
     d = skb.data
     buf = skb.buf
-    inner = d + 8
-    if skb.tail - inner < 28:
-        host.mib.Icmp["InErrors"] += 1
-        return 0
-    inner_ihl = (buf[inner] & 0x0F) * 4
-    if inner_ihl < 20 or skb.tail - inner < inner_ihl + 8:
-        host.mib.Icmp["InErrors"] += 1
-        return 0
-    protocol = buf[inner + 9]
     info = 0
     if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
         mode = host.sysctl["net.ipv4.ip_no_pmtu_disc"]
-        if mode == 2 or (mode == 3 and protocol != IPPROTO_TCP):
+        if mode == 2 or (mode == 3 and buf[inner + 9] != IPPROTO_TCP):
             return 0
         if mode in (0, 3):
             info = (buf[d + 6] << 8) | buf[d + 7]
     elif type == ICMP_PARAMETERPROB:
         info = buf[d + 4]
+    icmp_socket_deliver(host, skb, inner, type, code, info)
+    return 0
+
+
+def icmp_redirect(host: Host, skb: SkBuff, code: int) -> int:
+    """``icmp_redirect``: handed on with the new gateway as ``info``."""
+    inner = _inner_header(host, skb)
+    if inner >= 0:
+        icmp_socket_deliver(host, skb, inner, ICMP_REDIRECT, code, int.from_bytes(skb.buf[skb.data + 4:skb.data + 8],
+                                                                                     "big"))
+    return 0
+
+
+def _inner_header(host: Host, skb: SkBuff) -> int:
+    """Where the offending datagram's IP header starts, or -1 (counted in InErrors) when the
+    message does not carry it and 8 bytes after it."""
+    d = skb.data
+    buf = skb.buf
+    inner = d + 8
+    if skb.tail - inner < 28:
+        host.mib.Icmp["InErrors"] += 1
+        return -1
+    inner_ihl = (buf[inner] & 0x0F) * 4
+    if inner_ihl < 20 or skb.tail - inner < inner_ihl + 8:
+        host.mib.Icmp["InErrors"] += 1
+        return -1
+    return inner
+
+
+def icmp_socket_deliver(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int) -> None:
+    """``icmp_socket_deliver``: the raw sockets of the offending datagram's protocol
+    (``raw_icmp_error``), then its ``err_handler``."""
+    protocol = skb.buf[inner + 9]
     if getattr(host, "raw_v4_hashinfo", None):
         from tuxnet.net.ipv4.raw import raw_icmp_error
 
@@ -231,4 +263,3 @@ def icmp_unreach(host: Host, skb: SkBuff, type: int, code: int) -> int:
     ipprot = host.inet_protos.get(protocol)
     if ipprot is not None and ipprot.err_handler is not None:
         ipprot.err_handler(host, skb, inner, type, code, info)
-    return 0

@@ -7,6 +7,7 @@ gets ICMP fragmentation needed (RFC 1191).
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.net.core.netfilter import NF_HOOK, NF_INET_FORWARD
@@ -19,11 +20,12 @@ from tuxnet.net.ipv4.icmp import (
     icmp_send,
 )
 from tuxnet.net.ipv4.ip_output import IP_DF
-from tuxnet.net.ipv4.route import dst_mtu, dst_output
+from tuxnet.net.ipv4.route import dst_mtu, dst_output, ip_rt_send_redirect
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
+_addrs = struct.Struct("!II")
 NET_RX_SUCCESS = 0
 NET_RX_DROP = 1
 
@@ -58,6 +60,9 @@ def ip_forward(host: Host, skb: SkBuff) -> int:
         host.mib.Ip["FragFails"] += 1
         icmp_send(host, skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu)
         return NET_RX_DROP
+    if rt.dev is skb.dev:  # back out where it came in: perhaps the sender has a better first hop
+        saddr, daddr = _addrs.unpack_from(buf, nh + 12)
+        ip_rt_send_redirect(host, skb, saddr, daddr)
     ip_decrease_ttl(buf, nh)
     skb.data = nh
     return NF_HOOK(host, NF_INET_FORWARD, None, skb, skb.dev, rt.dev, ip_forward_finish)

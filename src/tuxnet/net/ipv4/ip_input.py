@@ -11,9 +11,10 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any
 
-from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, ENETUNREACH
+from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, ENETUNREACH, EXDEV
 from tuxnet.net.core.netfilter import NF_HOOK, NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING
 from tuxnet.net.core.skbuff import PACKET_OTHERHOST, SkBuff
+from tuxnet.net.ipv4.devinet import in_dev_conf_get
 from tuxnet.net.ipv4.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_HOST_UNREACH,
@@ -75,7 +76,10 @@ def ip_rcv_finish(host: Host, sk: Any, skb: SkBuff) -> int:
     if skb.dst is None:
         nh = skb.network_header
         saddr, daddr = _addrs.unpack_from(skb.buf, nh + 12)
-        if ip_route_input_noref(host, skb, daddr, saddr, skb.dev) < 0:
+        err = ip_route_input_noref(host, skb, daddr, saddr, skb.dev)
+        if err < 0:
+            if err == -EXDEV:  # ip_rcv_finish_core: refused by the reverse path filter
+                host.mib.TcpExt["IPReversePathFilter"] += 1
             return NET_RX_DROP
     return dst_input(host, skb)
 
@@ -121,8 +125,11 @@ def ip_error(host: Host, skb: SkBuff) -> int:
     """``ip_error``: no route for a received packet.  A host that does not forward only counts
     it; a router answers with ICMP destination unreachable."""
     err = -skb.dst.error
-    if not host.sysctl["net.ipv4.ip_forward"]:
-        host.mib.Ip["InAddrErrors"] += 1
+    if not in_dev_conf_get(host, skb.dev, "forwarding"):  # IN_DEV_FORWARD of the input device
+        if err == EHOSTUNREACH:
+            host.mib.Ip["InAddrErrors"] += 1
+        elif err == ENETUNREACH:
+            host.mib.IpExt["InNoRoutes"] += 1
         return NET_RX_DROP
     if err == ENETUNREACH:
         host.mib.IpExt["InNoRoutes"] += 1

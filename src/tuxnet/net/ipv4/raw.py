@@ -57,7 +57,7 @@ from tuxnet.net.ipv4.datagram import (
 )
 from tuxnet.net.ipv4.devinet import inet_addr_type
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
-from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmp_out_count
+from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_REDIRECT, icmp_out_count
 from tuxnet.net.ipv4.ip_output import (
     IP_DF,
     IPPROTO_ICMP,
@@ -69,7 +69,7 @@ from tuxnet.net.ipv4.ip_output import (
     ip_send_check,
     ip_send_skb,
 )
-from tuxnet.net.ipv4.route import dst_output, ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.route import dst_output, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     AF_INET,
@@ -160,15 +160,20 @@ def raw_local_deliver(host: Host, skb: SkBuff, protocol: int) -> bool:
 def raw_icmp_error(host: Host, skb: SkBuff, inner: int, protocol: int, type: int, code: int, info: int) -> None:
     """``raw_icmp_error``: an ICMP error about a datagram of ``protocol`` goes to each raw socket
     that could have sent it (``raw_err``): "fragmentation needed" teaches the route the path MTU
-    (``ipv4_sk_update_pmtu``), as a TCP or UDP socket's error would."""
+    (``ipv4_sk_update_pmtu``), a redirect the better first hop (``ipv4_sk_redirect``), as a TCP or
+    UDP socket's error would."""
     socks = host.raw_v4_hashinfo.get(protocol)
     if not socks:
         return
     saddr, daddr = _addrs.unpack_from(skb.buf, inner + 12)
     dif = skb.dev.ifindex if skb.dev is not None else 0
     for sk in socks:
-        if raw_v4_match(sk, protocol, daddr, saddr, dif) and type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        if not raw_v4_match(sk, protocol, daddr, saddr, dif):
+            continue
+        if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
             ip_rt_update_pmtu(host, daddr, info)
+        elif type == ICMP_REDIRECT:
+            ip_do_redirect(host, skb, inner)
 
 
 def raw_rcv(sk: RawSock, datagram: bytes, saddr: int) -> None:

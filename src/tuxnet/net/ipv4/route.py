@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, EINVAL, ENETUNREACH
+from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, EINVAL, ENETUNREACH, EXDEV
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zeronet
-from tuxnet.net.ipv4.devinet import inet_select_addr
+from tuxnet.net.ipv4.devinet import in_dev_conf_get, inet_select_addr
 from tuxnet.net.ipv4.fib import (
     RT_SCOPE_LINK,
     RTN_BLACKHOLE,
@@ -21,9 +21,10 @@ from tuxnet.net.ipv4.fib import (
     RTN_UNICAST,
     RTN_UNREACHABLE,
     FibAlias,
+    fib_flush_cache,
     fib_lookup,
 )
-from tuxnet.world import NSEC_PER_SEC
+from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -39,7 +40,7 @@ class Rtable:
     entry keeps them until the FIB changes and it routes again, as a dst keeps its ``fib_info``'s."""
 
     __slots__ = ("dev", "rt_type", "gw", "saddr", "input", "output", "mtu", "error", "genid",
-                 "iif", "mtu_lock", "advmss", "initcwnd", "initrwnd")
+                 "iif", "mtu_lock", "advmss", "initcwnd", "initrwnd", "redirected")
 
     def __init__(self, dev: NetDevice, rt_type: int, gw: int, saddr: int, mtu: int, genid: int) -> None:
         self.dev = dev
@@ -56,6 +57,7 @@ class Rtable:
         self.advmss = 0
         self.initcwnd = 0
         self.initrwnd = 0
+        self.redirected = False
 
     def nexthop(self, daddr: int) -> int:
         """``rt_nexthop``: the gateway, or the destination itself on a connected route."""
@@ -139,18 +141,42 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int) -> Rtable |
         rt = Rtable(dev, fa.type, fa.gw, src, fa.mtu if locked else _pmtu(host, daddr, fa.mtu or dev.mtu),
                     host.rt_genid)
         rt_set_nexthop(rt, fa)
-        fnhe = None if locked else ip_rt_pmtu_exception(host, daddr)
-        if fnhe is not None and fnhe.locked:
-            rt.mtu_lock = True  # rt_bind_exception: rt_mtu_locked
+        fnhe = find_exception(host, daddr)
+        if fnhe is not None:  # rt_bind_exception
+            if fnhe.locked and not locked:
+                rt.mtu_lock = True
+            if fnhe.gw:
+                rt.gw = fnhe.gw
+                rt.redirected = True  # RTCF_REDIRECTED
     rt.output = ip_output
     return rt
+
+
+def fib_validate_source(host: Host, saddr: int, dev: NetDevice, rpf: int) -> int:
+    """``__fib_validate_source``: the reverse path filter (RFC 3704), 0 or -errno.  The route back
+    to the source must leave through ``dev`` (``rp_filter`` 1, strict), or merely exist (2, loose);
+    a source that is one of our own addresses passes only with ``accept_local``.  -EXDEV when the
+    filter refuses, -EINVAL for a source no unicast route reaches."""
+    from tuxnet.net.ipv4.devinet import in_dev_orconf
+
+    fa = fib_lookup(host, saddr)
+    if fa is None:
+        return -EXDEV
+    if fa.type != RTN_UNICAST and (fa.type != RTN_LOCAL or not in_dev_orconf(host, dev, "accept_local")):
+        return -EINVAL
+    if fa.dev is dev or (fa.type == RTN_LOCAL and dev is host.loopback_dev):
+        return 0
+    if rpf == 1 or not dev.ip_ptr.ifa_list:
+        return -EXDEV
+    return 0
 
 
 def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: NetDevice) -> int:
     """``ip_route_input_noref``: choose the input route (deliver, forward or error); 0 or -errno.
 
-    Only a martian source depends on the source address, so the decision is cached per
-    (destination, device), as Linux caches the input route on the FIB next hop."""
+    Only a martian source and the reverse path filter depend on the source address, so the decision
+    is cached per (destination, device), as Linux caches the input route on the FIB next hop, and
+    the filter (``fib_validate_source``) runs for each packet, when the device has it on."""
     if saddr and (ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr)):
         return -EINVAL  # martian source
     key = (daddr, dev.ifindex)
@@ -161,6 +187,11 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
             return rt
         if daddr:
             host.rt_input_cache[key] = rt
+    in_dev = dev.ip_ptr
+    if saddr and in_dev is not None and in_dev.rp_filter and rt.rt_type != RTN_UNREACHABLE:
+        err = fib_validate_source(host, saddr, dev, in_dev.rp_filter)
+        if err:
+            return err
     skb.dst = rt
     return 0
 
@@ -181,7 +212,7 @@ def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice) -> Rta
     if fa is not None and fa.type in (RTN_LOCAL, RTN_BROADCAST):
         rt = Rtable(host.loopback_dev, fa.type, 0, 0, 0, host.rt_genid)
         rt.input = ip_local_deliver
-    elif not host.sysctl["net.ipv4.ip_forward"]:
+    elif not in_dev_conf_get(host, dev, "forwarding"):  # IN_DEV_FORWARD
         rt = Rtable(host.loopback_dev, RTN_UNREACHABLE, 0, 0, 0, host.rt_genid)
         rt.input = ip_error
         rt.error = -EHOSTUNREACH
@@ -199,15 +230,41 @@ def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice) -> Rta
 
 
 class FibNhException:
-    """``struct fib_nh_exception``: a path MTU learned toward one destination, until ``expires``;
-    ``locked`` when the MTU reported was below ``min_pmtu``, and packets then go without DF."""
+    """``struct fib_nh_exception``: what was learned about one destination, until ``expires``: a
+    path MTU (``mtu``, 0 for none; ``locked`` when it was reported below ``min_pmtu``, and packets
+    then go without DF) and a better first hop an ICMP redirect named (``gw``, 0 for none)."""
 
-    __slots__ = ("mtu", "expires", "locked")
+    __slots__ = ("mtu", "locked", "gw", "expires")
 
-    def __init__(self, mtu: int, expires: int, locked: bool) -> None:
-        self.mtu = mtu
-        self.expires = expires
-        self.locked = locked
+    def __init__(self) -> None:
+        self.mtu = 0
+        self.locked = False
+        self.gw = 0
+        self.expires = 0
+
+
+def update_or_create_fnhe(host: Host, daddr: int, gw: int, pmtu: int, lock: bool, expires: int) -> None:
+    """``update_or_create_fnhe``: learn a gateway or a path MTU toward ``daddr`` (keeping what
+    was learned of the other) until ``expires``; routes made before are stale."""
+    fnhe = find_exception(host, daddr)
+    if fnhe is None:
+        fnhe = host.fnhe_cache[daddr] = FibNhException()
+    if gw:
+        fnhe.gw = gw
+    if pmtu:
+        fnhe.mtu = pmtu
+        fnhe.locked = lock
+    fnhe.expires = expires
+    fib_flush_cache(host)
+
+
+def find_exception(host: Host, daddr: int) -> FibNhException | None:
+    """``find_exception``: what was learned toward ``daddr``, or None once it has expired."""
+    fnhe = host.fnhe_cache.get(daddr)
+    if fnhe is not None and fnhe.expires <= host.world.now:
+        del host.fnhe_cache[daddr]
+        return None
+    return fnhe
 
 
 def ip_rt_update_pmtu(host: Host, daddr: int, mtu: int) -> None:
@@ -220,7 +277,7 @@ def ip_rt_update_pmtu(host: Host, daddr: int, mtu: int) -> None:
     if fa is not None and fa.mtu_lock:
         return
     now = host.world.now
-    fnhe = ip_rt_pmtu_exception(host, daddr)
+    fnhe = find_exception(host, daddr)
     if fnhe is not None and fnhe.locked:
         return
     old_mtu = _pmtu(host, daddr, (fa.mtu or fa.dev.mtu) if fa is not None and fa.dev is not None else 0)
@@ -234,24 +291,92 @@ def ip_rt_update_pmtu(host: Host, daddr: int, mtu: int) -> None:
     expires = sysctl["net.ipv4.route.mtu_expires"] * NSEC_PER_SEC
     if fnhe is not None and fnhe.mtu == mtu and not lock and now < fnhe.expires - expires // 2:
         return
-    host.pmtu_cache[daddr] = FibNhException(mtu, now + expires, lock)
-    host.rt_genid += 1
-    host.rt_output_cache.clear()
+    update_or_create_fnhe(host, daddr, 0, mtu, lock, now + expires)
 
 
-def ip_rt_pmtu_exception(host: Host, daddr: int) -> FibNhException | None:
-    """The path MTU learned toward ``daddr`` (the route's ``fib_nh_exception``), or None once it
-    has expired."""
-    fnhe = host.pmtu_cache.get(daddr)
-    if fnhe is not None and fnhe.expires <= host.world.now:
-        del host.pmtu_cache[daddr]
-        return None
-    return fnhe
+IP_RT_REDIRECT_NUMBER = 9  # ip_rt_redirect_number: redirects unheeded before a router stops
+IP_RT_REDIRECT_LOAD = 20 * NSEC_PER_MSEC  # ip_rt_redirect_load, HZ/50: the first gap, doubling
+IP_RT_REDIRECT_SILENCE = IP_RT_REDIRECT_LOAD << (IP_RT_REDIRECT_NUMBER + 1)  # quiet this long: start over
+IP_RT_GC_TIMEOUT = 300 * NSEC_PER_SEC  # ip_rt_gc_timeout: how long a redirect is kept
+
+
+def ip_rt_send_redirect(host: Host, skb: SkBuff, saddr: int, daddr: int) -> None:
+    """``__mkroute_input``'s IPSKB_DOREDIRECT and ``ip_rt_send_redirect`` (RFC 1812 section
+    5.2.7.2): a router forwarding a packet back out of the device it came in by, for a sender on
+    that device's own subnet (a directly connected route back), tells the sender the better first
+    hop with ICMP redirect (host), with ``send_redirects``.  Per sender, the redirects are spaced
+    20 ms, 40 ms, 80 ms ... apart; after 9 unheeded it stops, until 20 s pass with none due."""
+    from tuxnet.net.ipv4.devinet import in_dev_orconf, inet_addr_onlink
+    from tuxnet.net.ipv4.icmp import ICMP_REDIR_HOST, ICMP_REDIRECT, icmp_send
+
+    rt = skb.dst
+    dev = rt.dev
+    back = fib_lookup(host, saddr)
+    if back is None or back.dev is not dev or back.gw or not in_dev_orconf(host, dev, "send_redirects"):
+        return
+    if not in_dev_orconf(host, dev, "shared_media") and not inet_addr_onlink(dev, saddr, rt.gw):
+        return
+    now = host.world.now
+    peer = host.redirect_peers.get(saddr)
+    if peer is None:
+        peer = host.redirect_peers[saddr] = [0, now]  # n_redirects, rate_last
+    if now > peer[1] + IP_RT_REDIRECT_SILENCE:
+        peer[0] = 0
+    if peer[0] >= IP_RT_REDIRECT_NUMBER:
+        peer[1] = now
+        return
+    if peer[0] == 0 or now > peer[1] + (IP_RT_REDIRECT_LOAD << peer[0]):
+        icmp_send(host, skb, ICMP_REDIRECT, ICMP_REDIR_HOST, rt.gw or daddr)
+        peer[1] = now
+        peer[0] += 1
+
+
+def ip_do_redirect(host: Host, skb: SkBuff, inner: int) -> None:
+    """``ipv4_sk_redirect`` → ``__ip_do_redirect``: an ICMP redirect about a packet we sent to
+    the inner header's destination.  Heeded only when it comes from the route's own gateway and
+    names another unicast address on the device's subnet, with ``accept_redirects`` (both
+    ``all`` and the device's on a router, either on a host) and, where the medium is not shared,
+    ``secure_redirects`` allowing only a default gateway.  The new gateway must already be a known
+    neighbour: if not, ARP asks for it and this redirect is dropped (the next one will do).  Then
+    it is the first hop toward that destination for 300 s (``cache <redirected>``)."""
+    from tuxnet.net.core.neighbour import NUD_VALID, __ipv4_neigh_lookup_noref, __neigh_create, neigh_event_send
+    from tuxnet.net.ipv4.devinet import in_dev_orconf, in_dev_rx_redirects, inet_addr_onlink, inet_addr_type
+
+    buf = skb.buf
+    d = skb.data
+    if buf[d + 1] & 7 > 3:  # ICMP_REDIR_NET, _HOST, _NETTOS, _HOSTTOS
+        return
+    new_gw = int.from_bytes(buf[d + 4:d + 8], "big")
+    old_gw = int.from_bytes(buf[skb.network_header + 12:skb.network_header + 16], "big")
+    saddr = int.from_bytes(buf[inner + 12:inner + 16], "big")
+    daddr = int.from_bytes(buf[inner + 16:inner + 20], "big")
+    rt = ip_route_output_key(host, daddr, saddr)
+    dev = skb.dev
+    if isinstance(rt, int) or rt.gw != old_gw or dev is None or dev.ip_ptr is None:
+        return
+    if new_gw == old_gw or not in_dev_rx_redirects(host, dev) or ipv4_is_multicast(new_gw) or \
+            ipv4_is_lbcast(new_gw) or ipv4_is_zeronet(new_gw):
+        return
+    if not in_dev_orconf(host, dev, "shared_media"):
+        if not inet_addr_onlink(dev, new_gw, old_gw):
+            return
+        if in_dev_orconf(host, dev, "secure_redirects") and not any(
+                fa.gw == new_gw and fa.dev is dev for fa in host.fib_main.entries if fa.plen == 0):
+            return  # ip_fib_check_default: only to a default gateway
+    elif inet_addr_type(host, new_gw) != RTN_UNICAST:
+        return
+    n = __ipv4_neigh_lookup_noref(host, rt.dev, new_gw) or __neigh_create(host.arp_tbl, new_gw, rt.dev)
+    if isinstance(n, int):
+        return
+    if not n.nud_state & NUD_VALID:
+        neigh_event_send(n, None)
+        return
+    update_or_create_fnhe(host, daddr, new_gw, 0, False, host.world.now + IP_RT_GC_TIMEOUT)
 
 
 def _pmtu(host: Host, daddr: int, mtu: int) -> int:
-    fnhe = ip_rt_pmtu_exception(host, daddr)
-    if fnhe is None:
+    fnhe = find_exception(host, daddr)
+    if fnhe is None or not fnhe.mtu:
         return mtu
     return min(fnhe.mtu, mtu) if mtu else fnhe.mtu
 

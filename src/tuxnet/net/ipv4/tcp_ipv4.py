@@ -17,7 +17,7 @@ from tuxnet.kernel.errno import (
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic, csum_tcpudp_nofold
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, PACKET_HOST, SkBuff, alloc_skb
 from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
-from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED
+from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_REDIRECT, ICMP_TIME_EXCEEDED
 from tuxnet.net.ipv4.ip_output import (
     IP_PMTUDISC_DONT,
     IP_PMTUDISC_INTERFACE,
@@ -27,7 +27,7 @@ from tuxnet.net.ipv4.ip_output import (
     ip_dont_fragment,
     ip_local_out,
 )
-from tuxnet.net.ipv4.route import dst_mtu, ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.route import dst_mtu, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
 from tuxnet.net.ipv4.syncookies import cookie_init_timestamp, cookie_v4_check, cookie_v4_init_sequence
 from tuxnet.net.ipv4.tcp_input import tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process
 from tuxnet.net.ipv4.tcp_minisocks import (
@@ -518,6 +518,10 @@ def tcp_v4_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: 
         return
     if before(seq, sk.snd_una) or after(seq, sk.snd_nxt):
         host.mib.TcpExt["OutOfWindowIcmps"] += 1
+        return
+    if type == ICMP_REDIRECT:
+        if sk.dst_cache is not None and not sock_owned_by_user(sk):
+            ip_do_redirect(host, skb, inner)  # do_redirect: the socket routes anew on its next send
         return
     if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
         if sk.dst_cache is not None:

@@ -40,9 +40,9 @@ from tuxnet.net.ipv4.datagram import (
     ip4_datagram_connect,
 )
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
-from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, icmp_send
+from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_REDIRECT, icmp_send
 from tuxnet.net.ipv4.ip_output import IP_DF, IPPROTO_UDP, MAX_HEADER, ip_build_header, ip_datagram_df, ip_send_skb
-from tuxnet.net.ipv4.route import ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_ERRQUEUE,
@@ -317,6 +317,9 @@ def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int
     sk = __udp4_lib_lookup(host, daddr, dport, saddr, sport, 0)
     if sk is None:
         host.mib.Icmp["InErrors"] += 1
+        return
+    if type == ICMP_REDIRECT:
+        ip_do_redirect(host, skb, inner)  # ipv4_sk_redirect
         return
     if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
         ip_rt_update_pmtu(host, daddr, info)

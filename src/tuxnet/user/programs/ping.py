@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.sock import SO_RCVTIMEO, SOL_SOCKET
+from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.af_inet import (
     IP_MTU_DISCOVER,
     IP_PMTUDISC_DO,
@@ -56,7 +57,8 @@ _UNREACH = ("Destination Net Unreachable", "Destination Host Unreachable", "Dest
             "Destination Net Prohibited", "Destination Host Prohibited",
             "Destination Net Unreachable for Type of Service", "Destination Host Unreachable for Type of Service",
             "Packet filtered", "Precedence Violation", "Precedence Cutoff")
-_REDIRECT = ("Redirect Network", "Redirect Host", "Redirect Type of Service, Network", "Redirect Type of Service, Host")
+_REDIRECT = ("Redirect Network", "Redirect Host", "Redirect Type of Service and Network",
+             "Redirect Type of Service and Host")
 _PMTUDISC = {"do": IP_PMTUDISC_DO, "want": IP_PMTUDISC_WANT, "dont": IP_PMTUDISC_DONT}
 
 
@@ -88,7 +90,8 @@ def pr_icmph(type: int, code: int, info: int) -> str:
     if type == ICMP_SOURCE_QUENCH:
         return "Source Quench"
     if type == ICMP_REDIRECT:
-        return _REDIRECT[code] if code < len(_REDIRECT) else f"Redirect, Bad Code: {code}"
+        text = _REDIRECT[code] if code < len(_REDIRECT) else f"Redirect, Bad Code: {code}"
+        return f"{text}(New nexthop: {in_ntoa(info)})"
     if type == ICMP_PARAMETERPROB:
         return f"Parameter problem: pointer = {info >> 24}"
     return f"Bad ICMP type: {type}"
@@ -273,10 +276,15 @@ def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, 
         itype, _, _, iid, iseq = struct.unpack_from("!BBHHH", inner, iihl)
         if itype != ICMP_ECHO or iid != ident:
             return
+        info = struct.unpack_from("!I", icmp, 4)[0]
+        if type in (ICMP_REDIRECT, ICMP_SOURCE_QUENCH):
+            # Advice, not an error: the request may still be answered (ping4_parse_reply).
+            if not quiet:
+                libc.printf("From %s: icmp_seq=%d %s\n", src, iseq, pr_icmph(type, code, info))
+            return
         stats.errors += 1
         stats.acknowledge(iseq)
         if not quiet:
-            info = struct.unpack_from("!I", icmp, 4)[0]
             libc.printf("From %s icmp_seq=%d %s\n", src, iseq, pr_icmph(type, code, info))
 
 

@@ -1,0 +1,327 @@
+"""net.ipv4.conf.*: the settings, ICMP redirects, the reverse path filter and ARP's settings;
+the first two also judged by the Linux kernel on this machine.
+
+1. How the settings of ``all``, ``default`` and each device follow writes (``inet_forward_change``,
+   ``devinet_copy_dflt_conf``): the same writes in a namespace of our own and on a tuxnet host,
+   then every value read back.
+2. An ICMP redirect (RFC 1122 3.2.2.2, RFC 1812 5.2.7.2): A's default gateway R1 forwards A's ping
+   for B back out of the LAN to R2, and tells A so.  The first redirect only makes A ask ARP for
+   R2 (``__ip_do_redirect`` heeds one naming a known neighbour); the second is heeded, and the
+   third ping goes to R2 directly::
+
+       A 10.0.1.1 --+-- R1 10.0.1.254 (A's default gateway; 10.0.3.0/24 via R2)
+                    +-- R2 10.0.1.253 -- B 10.0.3.2
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+from tuxnet.tapnet import Netns, netns_unavailable
+from tuxnet.user import libc
+from tuxnet.user.iproute import ip
+from tuxnet.user.programs.ping import ping_main
+from tuxnet.world import World, msecs, secs
+
+NAMES = ("accept_redirects", "arp_announce", "arp_ignore", "forwarding", "promote_secondaries", "rp_filter",
+         "send_redirects")
+# Writes, then a device made after them (eth1): what each scope holds after each step.
+WRITES = ["net.ipv4.conf.default.rp_filter=2", "net.ipv4.conf.eth0.arp_ignore=1",
+          "net.ipv4.conf.default.arp_ignore=2", "net.ipv4.ip_forward=1", "net.ipv4.conf.default.send_redirects=0",
+          "net.ipv4.conf.eth0.forwarding=0", "net.ipv4.conf.all.forwarding=0", "net.ipv4.conf.default.forwarding=1"]
+
+
+def needs_root() -> None:
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+
+
+def keys(devs: tuple[str, ...]) -> list[str]:
+    return ["net.ipv4.ip_forward"] + [f"net.ipv4.conf.{scope}.{name}" for scope in ("all", "default", *devs)
+                                      for name in NAMES]
+
+
+@pytest.mark.root
+def test_settings_follow_writes_as_on_linux():
+    needs_root()
+    ns = Netns(f"tuxnet-devconf-{os.getpid()}")
+    linux = []
+    try:
+        ns.run("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "p0")
+        for w in WRITES:
+            ns.run("sysctl", "-qw", w)
+            linux.append(ns.run("sysctl", "-n", *keys(("lo", "eth0"))).stdout.split())
+        ns.run("ip", "link", "add", "eth1", "type", "veth", "peer", "name", "p1")
+        linux.append(ns.run("sysctl", "-n", *keys(("lo", "eth0", "eth1"))).stdout.split())
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"cannot make veth devices in a namespace here: {e}")
+    finally:
+        ns.close()
+    world = World()
+    h = world.add_host("h")
+    world.connect(h, world.add_host("p0"))  # h's eth0
+    ours = []
+    for w in WRITES:
+        h.sysctl.set(*w.split("="))
+        ours.append([str(h.sysctl[k]) for k in keys(("lo", "eth0"))])
+    world.connect(h, world.add_host("p1"))  # eth1
+    ours.append([str(h.sysctl[k]) for k in keys(("lo", "eth0", "eth1"))])
+    assert len(linux) == len(ours)
+    for step, (theirs, mine) in enumerate(zip(linux, ours, strict=True)):
+        names = keys(("lo", "eth0", "eth1"))
+        step_name = (WRITES + ["eth1 made"])[step]
+        assert dict(zip(names, mine, strict=False)) == dict(zip(names, theirs, strict=False)), step_name
+
+
+def masked(text: str) -> str:
+    text = re.sub(r"time=[\d.]+ ms", "time=T ms", text)
+    text = re.sub(r"time \d+ms", "time Tms", text)
+    return re.sub(r"rtt min/avg/max/mdev = \S+ ms", "rtt min/avg/max/mdev = T ms", text)
+
+
+PING = ["-c", "3", "-i", "0.2", "10.0.3.2"]
+
+
+def linux_redirect() -> tuple[str, str, str]:
+    names = {n: f"tuxnet-redir-{os.getpid()}-{n}" for n in ("a", "r1", "r2", "b", "lan")}
+    spaces: dict[str, Netns] = {}
+    try:
+        for n, name in names.items():
+            spaces[n] = Netns(name)
+        lan = spaces["lan"]
+        lan.run("ip", "link", "add", "br0", "type", "bridge")
+        lan.run("ip", "link", "set", "br0", "up")
+        for n, addr in (("a", "10.0.1.1/24"), ("r1", "10.0.1.254/24"), ("r2", "10.0.1.253/24")):
+            subprocess.run(["ip", "link", "add", "eth0", "netns", names[n], "type", "veth", "peer", "name",
+                            f"p{n}", "netns", names["lan"]], check=True, capture_output=True)
+            lan.run("ip", "link", "set", f"p{n}", "master", "br0", "up")
+            spaces[n].run("ip", "addr", "add", addr, "dev", "eth0")
+            spaces[n].run("ip", "link", "set", "eth0", "up")
+        subprocess.run(["ip", "link", "add", "eth1", "netns", names["r2"], "type", "veth", "peer", "name", "eth0",
+                        "netns", names["b"]], check=True, capture_output=True)
+        spaces["r2"].run("ip", "addr", "add", "10.0.3.254/24", "dev", "eth1")
+        spaces["r2"].run("ip", "link", "set", "eth1", "up")
+        spaces["b"].run("ip", "addr", "add", "10.0.3.2/24", "dev", "eth0")
+        spaces["b"].run("ip", "link", "set", "eth0", "up")
+        spaces["a"].run("ip", "route", "add", "default", "via", "10.0.1.254")
+        spaces["r1"].run("ip", "route", "add", "10.0.3.0/24", "via", "10.0.1.253")
+        spaces["b"].run("ip", "route", "add", "default", "via", "10.0.3.254")
+        for r in ("r1", "r2"):
+            spaces[r].run("sysctl", "-qw", "net.ipv4.ip_forward=1")
+        out = spaces["a"].run("ping", *PING, check=False).stdout
+        route = spaces["a"].run("ip", "route", "get", "10.0.3.2").stdout
+        counters = (spaces["a"].run("nstat", "-az", "IcmpInRedirects").stdout.split()[-2] + " " +
+                    spaces["r1"].run("nstat", "-az", "IcmpOutRedirects").stdout.split()[-2])
+        return out, route, counters
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"cannot build the namespaces' network here: {e}")
+    finally:
+        for ns in spaces.values():
+            ns.close()
+
+
+def redirect_world() -> tuple[World, dict]:
+    world = World(seed=1)
+    a, r1, r2, b = world.add_host("a"), world.add_router("r1"), world.add_router("r2"), world.add_host("b")
+    sw = world.add_switch("sw0")
+    world.connect(a, sw, a_addr="10.0.1.1/24")
+    world.connect(r1, sw, a_addr="10.0.1.254/24")
+    world.connect(r2, sw, a_addr="10.0.1.253/24")
+    world.connect(r2, b, a_addr="10.0.3.254/24", b_addr="10.0.3.2/24")
+    ip(a, "route add default via 10.0.1.254")
+    ip(r1, "route add 10.0.3.0/24 via 10.0.1.253")
+    ip(b, "route add default via 10.0.3.254")
+    world.run_for(msecs(10))
+    return world, {"a": a, "r1": r1, "r2": r2, "b": b}
+
+
+@pytest.mark.root
+def test_icmp_redirect_as_on_linux():
+    needs_root()
+    for tool in ("ping", "nstat"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is needed (apt-get install iputils-ping iproute2)")
+    linux_out, linux_route, linux_counters = linux_redirect()
+    world, n = redirect_world()
+    proc = n["a"].spawn(ping_main, PING)
+    world.run_until(lambda: not proc.alive)
+    assert "Redirect Host(New nexthop: 10.0.1.253)" in linux_out
+    assert masked(n["a"].output()) == masked(linux_out)
+    assert ip(n["a"], "route get 10.0.3.2") == linux_route == (
+        "10.0.3.2 via 10.0.1.253 dev eth0 src 10.0.1.1 uid 0 \n    cache <redirected> expires 299sec \n")
+    assert f"{n['a'].mib.Icmp['InRedirects']} {n['r1'].mib.Icmp['OutRedirects']}" == linux_counters == "2 2"
+
+
+def _ping(world: World, host, *args: str) -> str:
+    proc = host.spawn(ping_main, list(args))
+    world.run_until(lambda: not proc.alive)
+    return host.output()
+
+
+def test_redirects_are_spaced_and_stop_after_nine_unheeded():
+    """ip_rt_send_redirect's token scheme: 20 ms after the first, then 40, 80 ... ms; after nine
+    that went unheeded (A does not accept redirects) no more, while the traffic keeps coming."""
+    from netlab import capture
+
+    world, n = redirect_world()
+    a, r1 = n["a"], n["r1"]
+    for scope in ("all", "eth0"):
+        a.sysctl.set(f"net.ipv4.conf.{scope}.accept_redirects", 0)
+    cap = capture(a, "eth0", promisc=False)
+    _ping(world, a, "-c", "300", "-i", "0.1", "-q", "10.0.3.2")
+    sent = [t for t, f, _ in cap.frames if f[12:14] == b"\x08\x00" and f[23] == 1 and f[34] == 5]
+    assert len(sent) == r1.mib.Icmp["OutRedirects"] == 9
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert all(gap >= msecs(20) << k for k, gap in enumerate(gaps, 1))
+    assert ip(a, "route get 10.0.3.2").startswith("10.0.3.2 via 10.0.1.254 ")  # never heeded
+    assert a.mib.Icmp["InRedirects"] == 9
+
+
+def test_no_redirect_without_send_redirects_and_a_router_ignores_them():
+    world, n = redirect_world()
+    for scope in ("all", "eth0"):
+        n["r1"].sysctl.set(f"net.ipv4.conf.{scope}.send_redirects", 0)
+    _ping(world, n["a"], "-c", "3", "-i", "0.2", "10.0.3.2")
+    assert n["r1"].mib.Icmp["OutRedirects"] == 0
+    world, n = redirect_world()
+    n["a"].sysctl.set("net.ipv4.ip_forward", 1)  # a router: all.accept_redirects becomes 0
+    assert n["a"].sysctl["net.ipv4.conf.all.accept_redirects"] == 0
+    _ping(world, n["a"], "-c", "3", "-i", "0.2", "10.0.3.2")
+    assert n["a"].mib.Icmp["InRedirects"] == 3
+    assert "redirected" not in ip(n["a"], "route get 10.0.3.2")
+
+
+def test_secure_redirects_on_a_private_medium_allow_only_a_default_gateway():
+    """With shared_media off, a redirect must name a neighbour on the old gateway's subnet and,
+    with secure_redirects, one of the default gateways."""
+    world, n = redirect_world()
+    a = n["a"]
+    for scope in ("all", "eth0"):
+        a.sysctl.set(f"net.ipv4.conf.{scope}.shared_media", 0)
+    _ping(world, a, "-c", "3", "-i", "0.2", "10.0.3.2")
+    assert "redirected" not in ip(a, "route get 10.0.3.2")  # R2 is no default gateway
+    ip(a, "route add default via 10.0.1.253 metric 100")
+    world.run_for(secs(30))  # R1's redirects: quiet long enough to start over
+    _ping(world, a, "-c", "3", "-i", "0.2", "10.0.3.2")
+    assert ip(a, "route get 10.0.3.2").startswith("10.0.3.2 via 10.0.1.253 ")
+
+
+def test_a_tcp_connection_moves_to_the_better_gateway():
+    """tcp_v4_err → do_redirect: the connection's next segments go to R2 directly."""
+    from netlab import capture
+
+    from tuxnet.benchmarks import tcp_sink, tcp_source
+
+    world, n = redirect_world()
+    a, b = n["a"], n["b"]
+    r2_mac = n["r2"].dev("eth0").dev_addr
+    cap = capture(a, "eth0", promisc=False)
+    got: list[int] = []
+    b.spawn(tcp_sink, "10.0.3.2", 5001, got)
+    proc = a.spawn(tcp_source, "10.0.3.2", 5001, bytes(1 << 16), 1 << 20)
+    world.run_until(lambda: not proc.alive)
+    world.run_for(secs(1))
+    assert got == [1 << 20]
+    to = [f[0:6] == r2_mac for _, f, _ in cap.frames if f[12:14] == b"\x08\x00" and f[26:30] == bytes([10, 0, 1, 1])]
+    assert to[0] is False and to[-1] is True and sum(to) > len(to) // 2
+    assert a.mib.Icmp["InRedirects"] >= 1
+
+
+def test_rp_filter_strict_and_loose():
+    """RFC 3704 on a router: a packet from 10.0.3.2 arriving on the LAN side, where no route
+    back to 10.0.3.0/24 leaves, is dropped with rp_filter 1 (IPReversePathFilter), passes with 2
+    (a route back exists), and a source nothing routes to is dropped with 2 as well."""
+    from tuxnet.net.ipv4.route import ip_route_input_noref
+
+    world, n = redirect_world()
+    r2 = n["r2"]
+    lan = r2.dev("eth0")
+
+    def input_route(saddr: str, daddr: str) -> int:
+        from tuxnet.net.core.skbuff import alloc_skb
+        from tuxnet.net.core.utils import in_aton
+
+        return ip_route_input_noref(r2, alloc_skb(0, 0), in_aton(daddr), in_aton(saddr), lan)
+
+    assert input_route("10.0.3.2", "10.0.1.1") == 0  # rp_filter 0: anything goes
+    r2.sysctl.set("net.ipv4.conf.eth0.rp_filter", 1)
+    assert input_route("10.0.3.2", "10.0.1.1") == -errno.EXDEV
+    assert input_route("10.0.1.1", "10.0.3.2") == 0
+    r2.sysctl.set("net.ipv4.conf.all.rp_filter", 2)  # the larger of all and the device: loose
+    assert input_route("10.0.3.2", "10.0.1.1") == 0
+    assert input_route("192.0.2.9", "10.0.1.1") == -errno.EXDEV  # no route back at all
+    # On the wire: a datagram to R2 from A with a source of B's side is dropped and counted.
+    r2.sysctl.set("net.ipv4.conf.all.rp_filter", 1)
+    ip(n["a"], "addr add 10.0.3.99/32 dev eth0")
+
+    def spoof() -> None:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.bind(fd, ("10.0.3.99", 0))
+        libc.sendto(fd, b"x", 0, ("10.0.1.253", 9))
+
+    _ping(world, n["a"], "-c", "1", "10.0.1.253")  # A knows R2's MAC (R2 filters A's ARP with it)
+    before = r2.mib.Udp["NoPorts"]
+    proc = n["a"].spawn(spoof)
+    world.run_until(lambda: not proc.alive)
+    world.run_for(msecs(10))
+    assert r2.mib.TcpExt["IPReversePathFilter"] == 1 and r2.mib.Udp["NoPorts"] == before
+
+
+def _arp_world():
+    """h1 (eth0 10.0.0.1/24, and 10.9.9.9/32 on a second device) and h2 on one switch."""
+    from netlab import lan
+
+    world, (h1, h2), _ = lan(2)
+    world.connect(h1, world.add_host("other"), a_addr="10.9.9.9/32")
+    return world, h1, h2
+
+
+def _arping(world: World, asker, target: str) -> bool:
+    """Whether ``target`` answers asker's ARP request on eth0 (the neighbour entry resolves)."""
+    from tuxnet.net.core.neighbour import NUD_VALID, __neigh_create, neigh_event_send
+    from tuxnet.net.core.utils import in_aton
+
+    n = __neigh_create(asker.arp_tbl, in_aton(target), asker.dev("eth0"))
+    neigh_event_send(n, None)
+    world.run_for(msecs(10))
+    return bool(n.nud_state & NUD_VALID)
+
+
+@pytest.mark.parametrize("mode,answers", [(0, (True, True)), (1, (True, False)), (8, (False, False))])
+def test_arp_ignore(mode, answers):
+    """arp_ignore 0 answers for any local address, 1 only for one on the receiving device, 8 for
+    none."""
+    world, h1, h2 = _arp_world()
+    h1.sysctl.set("net.ipv4.conf.all.arp_ignore", mode)
+    assert (_arping(world, h2, "10.0.0.1"), _arping(world, h2, "10.9.9.9")) == answers
+
+
+
+@pytest.mark.parametrize("mode,sender", [(0, "10.9.9.9"), (1, "10.0.0.1"), (2, "10.0.0.1")])
+def test_arp_announce_picks_the_requests_sender_address(mode, sender):
+    """A datagram from 10.9.9.9 (an address of another device) to 10.0.0.2: arp_announce 0 puts
+    that source in the ARP request; 1 and 2 the address of eth0's subnet."""
+    from netlab import capture
+
+    world, h1, h2 = _arp_world()
+    h1.sysctl.set("net.ipv4.conf.eth0.arp_announce", mode)
+    cap = capture(h1, "eth0", promisc=False)
+
+    def send() -> None:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.bind(fd, ("10.9.9.9", 0))
+        libc.sendto(fd, b"x", 0, ("10.0.0.2", 9))
+
+    proc = h1.spawn(send)
+    world.run_until(lambda: not proc.alive)
+    world.run_for(msecs(10))
+    requests = [f for _, f, _ in cap.frames if f[12:14] == b"\x08\x06" and f[21] == 1]
+    assert [".".join(str(x) for x in f[28:32]) for f in requests] == [sender]
