@@ -18,10 +18,10 @@ import re
 import runpy
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from linuxnet import a_r_b, start_tcpdump, stop_tcpdump
 
 from tuxnet.tapnet import Netns, netns_unavailable
 
@@ -64,23 +64,10 @@ def first_appearances(sizes: list[int]) -> list[int]:
 def linux_run(tmp_dir: str) -> tuple[list[int], dict[str, int], int]:
     """The sender's data segment sizes (captured into ``tmp_dir``), its nstat counters and what
     the sink received."""
-    names = [f"tuxnet-pmtu-{os.getpid()}-{n}" for n in "arb"]
     spaces: list[Netns] = []
     try:
-        for name in names:
-            spaces.append(Netns(name))
-        a, r, b = spaces
-        subprocess.run(["ip", "link", "add", "va", "netns", a.name, "type", "veth", "peer", "name", "ra",
-                        "netns", r.name], check=True, capture_output=True)
-        subprocess.run(["ip", "link", "add", "vb", "netns", b.name, "type", "veth", "peer", "name", "rb",
-                        "netns", r.name], check=True, capture_output=True)
-        for ns, dev, addr, mtu in ((a, "va", "10.0.1.1/24", 1500), (r, "ra", "10.0.1.254/24", 1500),
-                                   (r, "rb", "10.0.3.254/24", 1000), (b, "vb", "10.0.3.2/24", 1000)):
-            ns.run("ip", "addr", "add", addr, "dev", dev)
-            ns.run("ip", "link", "set", dev, "mtu", str(mtu), "up")
-        a.run("ip", "route", "add", "default", "via", "10.0.1.254")
+        a, r, b = a_r_b(f"tuxnet-pmtu-{os.getpid()}", 1000, spaces)
         b.run("ip", "route", "add", "default", "via", "10.0.3.254", "advmss", "1460")
-        r.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
         r.run("ip", "rule", "add", "ipproto", "icmp", "table", "100")
         r.run("ip", "route", "add", "blackhole", "default", "table", "100")
         a.run("sysctl", "-qw", "net.ipv4.tcp_mtu_probing=1")
@@ -88,20 +75,12 @@ def linux_run(tmp_dir: str) -> tuple[list[int], dict[str, int], int]:
         sink = b.popen("python3", "-c", SINK)
         assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
         pcap = os.path.join(tmp_dir, "a.pcap")
-        # Each packet written as it comes (-U, --immediate-mode), so that none is left in the ring
-        # when tcpdump is stopped, with the machine busy.
-        dump = a.popen("tcpdump", "-i", "va", "-n", "-s", "96", "-B", "16384", "--immediate-mode", "-U",
-                       "-Z", "root", "-w", pcap, "tcp and src 10.0.1.1")
-        assert dump.stderr is not None
-        while "listening on va" not in dump.stderr.readline():  # tcpdump is attached: go
-            assert dump.poll() is None, "tcpdump did not start"
+        dump = start_tcpdump(a, "va", pcap, "tcp and src 10.0.1.1")
         try:
             a.run("python3", "-c", SENDER, timeout=60)
             received = int(sink.communicate(timeout=10)[0].strip())
         finally:
-            time.sleep(1)  # tcpdump writes what is still in its ring
-            dump.terminate()
-            dump.communicate(timeout=10)
+            stop_tcpdump(dump)
         out = subprocess.run(["tcpdump", "-n", "-r", pcap], capture_output=True, text=True, check=True).stdout
         sizes = [int(m) for m in re.findall(r"length (\d+)", out) if int(m)]
         nstat = a.run("nstat", "-az", *(f"TcpExt{c}" for c in COUNTERS)).stdout

@@ -16,9 +16,9 @@ import os
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
+from linuxnet import a_r_b, start_tcpdump, stop_tcpdump
 
 from tuxnet.tapnet import Netns, netns_unavailable
 from tuxnet.user.iproute import ip
@@ -63,34 +63,17 @@ def masked(text: str) -> str:
 
 
 def linux_run(tmp_dir: str) -> tuple[str, str, list[bytes]]:
-    names = [f"tuxnet-floor-{os.getpid()}-{n}" for n in "arb"]
     spaces: list[Netns] = []
     try:
-        for name in names:
-            spaces.append(Netns(name))
-        a, r, b = spaces
-        for peer, here, there in ((a, "va", "ra"), (b, "vb", "rb")):
-            subprocess.run(["ip", "link", "add", here, "netns", peer.name, "type", "veth", "peer", "name", there,
-                            "netns", r.name], check=True, capture_output=True)
-        for ns, dev, addr, mtu in ((a, "va", "10.0.1.1/24", 1500), (r, "ra", "10.0.1.254/24", 1500),
-                                   (r, "rb", "10.0.3.254/24", 500), (b, "vb", "10.0.3.2/24", 500)):
-            ns.run("ip", "addr", "add", addr, "dev", dev)
-            ns.run("ip", "link", "set", dev, "mtu", str(mtu), "up")
-        a.run("ip", "route", "add", "default", "via", "10.0.1.254")
+        a, r, b = a_r_b(f"tuxnet-floor-{os.getpid()}", 500, spaces)
         b.run("ip", "route", "add", "default", "via", "10.0.3.254")
-        r.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
         pcap = os.path.join(tmp_dir, "a.pcap")
-        dump = a.popen("tcpdump", "-i", "va", "-n", "--immediate-mode", "-U", "-Z", "root", "-w", pcap, "ip")
-        assert dump.stderr is not None
-        while "listening on va" not in dump.stderr.readline():
-            assert dump.poll() is None, "tcpdump did not start"
+        dump = start_tcpdump(a, "va", pcap, "ip")
         try:
             out = a.run("ping", *PING, check=False).stdout
             route = a.run("ip", "route", "get", "10.0.3.2").stdout
         finally:
-            time.sleep(0.5)  # what is still in tcpdump's ring
-            dump.terminate()
-            dump.communicate(timeout=10)
+            stop_tcpdump(dump)
         return out, route, pcap_frames(pcap)
     except (OSError, subprocess.CalledProcessError) as e:
         pytest.skip(f"cannot build the namespaces' network here: {e}")
