@@ -95,7 +95,7 @@ def test_ip_as_a_program_prints_to_the_console():
     assert proc.result == 0 and h1.output() == "10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1 \n"
     proc = h1.spawn(ip_main, ["route", "get"])
     world.run_until(lambda: not proc.alive)
-    assert proc.result == 2
+    assert proc.result == 1 and h1.output().endswith("need at least a destination address\n")
 
 
 def test_ip_route_metrics_change_and_replace():
@@ -247,3 +247,63 @@ def test_ip_route_says_linkdown_without_carrier():
     assert ip(h1, "route") == ("10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1 linkdown \n"
                                "10.9.0.0/16 via 10.0.0.2 dev eth0 src 10.0.0.1 metric 7 linkdown \n")
     assert " linkdown" not in ip(h1, "route show table local").split("\n")[0]  # a local route has none
+
+
+# Commands that fail, each in its own way: what iproute2 itself rejects (exit status 1), a command
+# line it cannot parse (255), and what the kernel refuses (2).
+IP_ERRORS = [
+    "link show dev nosuch", "addr show dev nosuch", "addr add 10.0.0.5/24 dev eth0 frob", "addr add 10.0.0.5/24",
+    "addr add 10.0.0.5/24 brd xyz dev eth0", "addr del 10.0.0.5/24", "addr del 1.2.3.4/24 dev eth0",
+    "addr add 1.2.3.4/24 dev nosuch", "addr add 10.0.0.5/33 dev eth0", "addr add 10.0.0.x/24 dev eth0",
+    "addr del 10.0.0.5/33 dev eth0", "addr add 10.0.0.1/24 dev eth0",
+    "route get 192.0.2.1", "route get", "route get 10.0.0.x", "route add", "route del", "route frob",
+    "route add 10.1.0.0/24 via 10.0.0.2 10.2.0.0/24", "route add 10.1.0.0/24 via 10.0.0.2 mtu",
+    "route add 10.1.0.0/24 via 10.0.0.2 mtu abc", "route add 10.1.0.0/24 via 10.0.0.2 frob",
+    "route add 10.1.0.0/24 via 10.9.9.9", "route add 10.0.0.0/33 dev eth0", "route add 10.0.x.0/24 dev eth0",
+    "route add 10.1.0.0/24 dev nosuch", "route add 10.1.0.0/24 via 10.0.0.2 dev nosuch",
+    "route add 10.1.0.0/24 dev eth0 metric x", "route add 10.1.0.0/24 via x", "route add 10.0.0.1/24 dev eth0",
+    "route add 10.1.0.0/24 dev eth0 src 1.2.3.4", "route change 10.9.0.0/24 dev eth0",
+    "route add 10.1.0.0/24 dev eth0", "route add 10.1.0.0/24 dev eth0", "route del 10.7.0.0/24",
+    "route show table 200", "route show table frob", "route show table",
+    "neigh add 10.0.0.9 lladdr 02:00:00:00:00:09", "neigh add 10.0.0.9 lladdr 02:00:00:00:00:09 dev eth0 nud frob",
+    "neigh add 10.0.0.9 lladdr 02:00:00:00:00:09 dev eth0 frob", "neigh add", "neigh show dev nosuch",
+    "neigh add 10.0.0.x lladdr 02:00:00:00:00:09 dev eth0", "neigh add 10.0.0.9 lladdr zz dev eth0",
+    "neigh flush dev nosuch", "-frob route", "frob", "link set eth0 mtu 10", "link set eth0 mtu 70000",
+    "link set eth0 mtu abc", "link set eth0 frob", "link set nosuch up",
+]
+
+
+def test_ip_fails_as_iproute2_does():
+    """The same failing commands on the kernel (with iproute2) and on tuxnet: the same message
+    (the first line iproute2 writes to stderr) and the same exit status."""
+    import os
+
+    from tuxnet.tapnet import Netns, netns_unavailable
+
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    ns = Netns(f"tuxnet-iperr-{os.getpid()}")
+    linux = []
+    try:
+        ns.run("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
+        for dev in ("eth0", "eth1"):
+            ns.run("ip", "link", "set", dev, "up")
+        ns.run("ip", "addr", "add", "10.0.0.1/24", "brd", "+", "dev", "eth0")
+        for c in IP_ERRORS:
+            r = ns.run("ip", *c.split(), check=False)
+            linux.append((r.returncode, (r.stderr.splitlines() or [""])[0]))
+    except OSError as e:
+        pytest.skip(f"cannot set up a veth pair in a namespace: {e}")
+    finally:
+        ns.close()
+    world, (h1, _), _ = lan(2)
+    ours = []
+    for c in IP_ERRORS:
+        before = len(h1.console)
+        proc = h1.spawn(ip_main, c.split())
+        world.run_until(lambda proc=proc: not proc.alive)
+        ours.append((proc.result, ("".join(h1.console[before:]).splitlines() or [""])[0]))
+    assert {status for status, _ in linux} == {0, 1, 2, 255}  # 0: the first of the two same adds
+    for c, theirs, mine in zip(IP_ERRORS, linux, ours, strict=True):
+        assert mine == theirs, c

@@ -55,7 +55,42 @@ _NUD_BY_NAME = {"permanent": NUD_PERMANENT, "reachable": NUD_REACHABLE, "stale":
 
 
 class IpError(ValueError):
-    """An ``ip`` command failed; the message is iproute2's."""
+    """An ``ip`` command failed; the message is iproute2's, and ``status`` its exit status: 1 when
+    iproute2 itself rejects an argument (an address it cannot parse, a device it cannot find), 255
+    for a command line it cannot make sense of (its ``exit(-1)``), 2 when the kernel refused the
+    request (``RTNETLINK answers: ...``, or the kernel's own message, ``Error: ...``)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _usage_error(message: str) -> IpError:
+    return IpError(message, 255)
+
+
+def _dev(host: Host, name: str) -> NetDevice:
+    """``ll_name_to_index``: the device, or iproute2's complaint."""
+    dev = host.devices.get(name)
+    if dev is None:
+        raise IpError(f'Cannot find device "{name}"')
+    return dev
+
+
+def _prefix(text: str) -> tuple[int, int]:
+    """``get_prefix``: ``A.B.C.D[/LEN]``."""
+    try:
+        return parse_cidr(text)
+    except ValueError:
+        raise IpError(f'Error: any valid prefix is expected rather than "{text}".') from None
+
+
+def _inet_addr(text: str, what: str = "inet address") -> int:
+    """``get_addr``: an IPv4 address."""
+    try:
+        return in_aton(text)
+    except ValueError:
+        raise IpError(f'Error: {what} is expected rather than "{text}".') from None
 
 
 # -- ip link ---------------------------------------------------------------------------------------
@@ -138,7 +173,7 @@ def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0) -> str:
 
 def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False) -> str:
     """``ip neigh show [dev DEV] [nud all]``: NOARP entries only with ``nud all``, as iproute2."""
-    devs = {d.ifindex for d in _devices(host, dev)}
+    devs = {d.ifindex for d in (_devices(host, None) if dev is None else [_dev(host, dev)])}
     lines = []
     for n in host.arp_tbl.entries.values():
         if n.dev.ifindex not in devs or (n.nud_state & NUD_NOARP and not show_all):
@@ -166,21 +201,18 @@ def _addr_add(host: Host, args: list[str]) -> None:
         elif key in ("brd", "broadcast") and rest:
             brd = rest.pop(0)
         else:
-            raise IpError(f'Error: either "local" is duplicate, or "{key}" is a garbage.')
+            raise _usage_error(f'Error: either "local" is duplicate, or "{key}" is a garbage.')
     if dev is None:
         raise IpError('Not enough information: "dev" argument is required.')
-    local, plen = parse_cidr(cidr)
+    local, plen = _prefix(cidr)
     mask = inet_make_mask(plen)
     if brd is None:
         broadcast = 0
     elif brd in ("+", "-"):
         broadcast = (local | ~mask) & 0xFFFFFFFF if brd == "+" else local & mask
     else:
-        try:
-            broadcast = in_aton(brd)
-        except ValueError:
-            raise IpError(f'Error: inet address is expected rather than "{brd}".') from None
-    inet_addr_add(host, host.dev(dev), cidr, broadcast)
+        broadcast = _inet_addr(brd)
+    inet_addr_add(host, _dev(host, dev), cidr, broadcast)
 
 
 def _addr_del(host: Host, args: list[str]) -> None:
@@ -188,21 +220,18 @@ def _addr_del(host: Host, args: list[str]) -> None:
     wildcard deletion, which it warns about on stderr)."""
     if len(args) != 3 or args[1] != "dev":
         raise IpError('Not enough information: "dev" argument is required.')
-    if "/" in args[0]:
-        local, plen = parse_cidr(args[0])
-        inet_addr_del(host, host.dev(args[2]), local, plen)
-    else:
-        inet_addr_del(host, host.dev(args[2]), in_aton(args[0]))
+    local, plen = _prefix(args[0])
+    inet_addr_del(host, _dev(host, args[2]), local, plen if "/" in args[0] else None)
 
 
 # -- ip route --------------------------------------------------------------------------------------
 
 def ip_route_get(host: Host, addr: str) -> str:
     """``ip route get ADDR``, byte for byte as iproute2 prints it (each line ends with a space)."""
-    daddr = in_aton(addr)
+    daddr = _prefix(addr)[0]
     rt = ip_route_output_key(host, daddr)
     if isinstance(rt, int):
-        raise IpError("RTNETLINK answers: Network is unreachable")
+        raise IpError("RTNETLINK answers: Network is unreachable", 2)
     if rt.rt_type == RTN_LOCAL:
         return f"local {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n    cache <local> \n"
     if rt.rt_type == RTN_BROADCAST:  # RTCF_BROADCAST | RTCF_LOCAL: it loops back as well
@@ -227,39 +256,48 @@ _METRIC_NAMES = {"mtu": "mtu", "advmss": "mss", "initcwnd": "initcwnd", "initrwn
 def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
     """``iproute_modify``'s parsing: the prefix, the plain options and the metrics."""
     if not args:
-        raise IpError("Error: either \"to\" is duplicate, or \"add\" is a garbage.")
+        raise _usage_error("Usage: ip route { list | flush } SELECTOR")
     args = list(args)
     opts: dict[str, str] = {}
     if args[0] in _ROUTE_TYPES:
         opts["type"] = args.pop(0)
     if not args:
-        raise IpError("Error: an IP prefix is expected.")
+        raise _usage_error("Usage: ip route { list | flush } SELECTOR")
     dst = args.pop(0)
+    if dst != "default":
+        _prefix(dst)
     metrics: dict[str, int] = {}
     while args:
         key = args.pop(0)
         if key in _METRIC_NAMES:
             if args[:1] == ["lock"]:
                 if key != "mtu":
-                    raise IpError(f'Error: "{key} lock" is not supported by tuxnet (only "mtu lock").')
+                    raise _usage_error(f'Error: "{key} lock" is not supported by tuxnet (only "mtu lock").')
                 args.pop(0)
                 metrics["mtu_lock"] = True
             if not args:
-                raise IpError('Command line is not complete. Try option "help"')
+                raise _usage_error('Command line is not complete. Try option "help"')
             value = args.pop(0)
             if not value.isdigit():
-                raise IpError(f'Error: argument "{value}" is wrong: "{_METRIC_NAMES[key]}" value is invalid')
+                raise _usage_error(f'Error: argument "{value}" is wrong: "{_METRIC_NAMES[key]}" value is invalid')
             metrics[key] = int(value)
         elif key in ("via", "dev", "metric", "src", "proto", "scope") and args:
             opts[key] = args.pop(0)
         else:
-            raise IpError(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
+            raise _usage_error(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
+    for key in ("via", "src"):
+        if key in opts:
+            _inet_addr(opts[key])
+    if not opts.get("metric", "0").isdigit():
+        raise _usage_error(f'Error: argument "{opts["metric"]}" is wrong: "metric" value is invalid')
     return dst, opts, metrics
 
 
 def _route_modify(host: Host, cmd: str, args: list[str]) -> None:
     """``ip route add|change|replace``."""
     dst, opts, metrics = _route_args(args)
+    if "dev" in opts:
+        _dev(host, opts["dev"])
     kwargs = dict(via=opts.get("via"), dev=opts.get("dev"), metric=int(opts.get("metric", 0)),
                   src=opts.get("src"), type=_ROUTE_TYPES[opts.get("type", "unicast")], **metrics)
     try:
@@ -267,8 +305,8 @@ def _route_modify(host: Host, cmd: str, args: list[str]) -> None:
             fib_route_add(host, dst, **kwargs)
         else:
             fib_route_change(host, dst, create=cmd == "replace", **kwargs)
-    except FileExistsError as e:
-        raise IpError(str(e)) from None
+    except (FileExistsError, ValueError) as e:
+        raise IpError(str(e), 2) from None
 
 
 def _neigh_add(host: Host, args: list[str]) -> None:
@@ -277,14 +315,20 @@ def _neigh_add(host: Host, args: list[str]) -> None:
     while args:
         key = args.pop(0)
         if key not in ("lladdr", "dev", "nud") or not args:
-            raise IpError(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
+            raise _usage_error(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
         opts[key] = args.pop(0)
-    if "dev" not in opts or "lladdr" not in opts:
-        raise IpError("Device and destination are required arguments.")
+    if "dev" not in opts or not addr:
+        raise _usage_error("Device and destination are required arguments.")
     state = _NUD_BY_NAME.get(opts.get("nud", "permanent"))
     if state is None:
-        raise IpError(f'Error: argument "{opts["nud"]}" is wrong: nud state is bad')
-    neigh_add(host.arp_tbl, in_aton(addr), host.dev(opts["dev"]), parse_mac(opts["lladdr"]), state)
+        raise _usage_error(f'Error: argument "{opts["nud"]}" is wrong: nud state is bad')
+    dst = _inet_addr(addr, "any valid address")
+    dev = _dev(host, opts["dev"])
+    try:
+        lladdr = parse_mac(opts.get("lladdr", ""))
+    except ValueError:
+        raise IpError(f'"{opts.get("lladdr", "")}" is invalid lladdr.') from None
+    neigh_add(host.arp_tbl, dst, dev, lladdr, state)
 
 
 # -- the command -----------------------------------------------------------------------------------
@@ -299,7 +343,7 @@ def _dev_arg(args: list[str]) -> str | None:
         return None
     if args[0] == "dev":
         if len(args) < 2:
-            raise IpError('Command line is not complete. Try option "help"')
+            raise _usage_error('Command line is not complete. Try option "help"')
         return args[1]
     return args[0]
 
@@ -313,9 +357,9 @@ def ip(host: Host, argv: str | list[str]) -> str:
         if opt in ("-s", "-stats", "-statistics"):
             stats += 1
         elif opt not in ("-4", "-n"):
-            raise IpError(f'Option "{opt}" is unknown, try "ip -help".')
+            raise _usage_error(f'Option "{opt}" is unknown, try "ip -help".')
     if not args:
-        raise IpError("Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }")
+        raise _usage_error("Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }")
     obj = args.pop(0)
     cmd = args.pop(0) if args else "show"
     try:
@@ -335,15 +379,20 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 return _link_set(host, args)
         elif _match(obj, "route"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                table = args[1] if len(args) == 2 and args[0] == "table" else "main"
-                return format_routes(host, table)
+                return format_routes(host, _route_table(host, args))
             if cmd in ("add", "change", "chg", "replace"):
                 _route_modify(host, "change" if cmd == "chg" else cmd, args)
                 return ""
-            if cmd in ("del", "delete") and args:
+            if cmd in ("del", "delete"):
+                if not args:
+                    raise _usage_error("Usage: ip route { list | flush } SELECTOR")
+                if args[0] != "default":
+                    _prefix(args[0])
                 fib_route_del(host, args[0])
                 return ""
-            if cmd == "get" and args:
+            if cmd == "get":
+                if not args:
+                    raise IpError("need at least a destination address")
                 return ip_route_get(host, args[0])
         elif _match(obj, "neighbour") or _match(obj, "neighbor"):
             if cmd in ("show", "list", "ls", "lst", "s"):
@@ -353,21 +402,38 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 _neigh_add(host, args)
                 return ""
             if cmd == "flush" and args:
-                neigh_flush_dev(host.arp_tbl, host.dev(_dev_arg(args)), True)
+                neigh_flush_dev(host.arp_tbl, _dev(host, _dev_arg(args)), True)
                 return ""
         else:
             raise IpError(f'Object "{obj}" is unknown, try "ip help".')
     except IpError:
         raise
-    except (ValueError, OSError) as e:
-        raise IpError(str(e)) from None
-    raise IpError(f'Command "{cmd}" is unknown, try "ip {obj} help".')
+    except (ValueError, OSError) as e:  # what the kernel refused
+        raise IpError(str(e), 2) from None
+    raise _usage_error(f'Command "{cmd}" is unknown, try "ip {obj} help".')
+
+
+def _route_table(host: Host, args: list[str]) -> str:
+    """``ip route show [table ID]``: main (254), local (255) or all (0); another table does not
+    exist here."""
+    if not args:
+        return "main"
+    if args[0] != "table":
+        raise _usage_error(f'Error: either "to" is duplicate, or "{args[0]}" is a garbage.')
+    if len(args) < 2:
+        raise _usage_error('Command line is not complete. Try option "help"')
+    table = {"254": "main", "255": "local", "0": "all"}.get(args[1], args[1])
+    if table in ("main", "local", "all"):
+        return table
+    if not table.isdigit() and table != "default":
+        raise _usage_error(f'Error: argument "{table}" is wrong: table id value is invalid')
+    raise IpError("Error: ipv4: FIB table does not exist.", 2)
 
 
 def _link_set(host: Host, args: list[str]) -> str:
     name = _dev_arg(args)
     rest = args[2:] if args[0] == "dev" else args[1:]
-    dev = host.dev(name)
+    dev = _dev(host, name)
     while rest:
         word = rest.pop(0)
         if word == "up":
@@ -375,18 +441,22 @@ def _link_set(host: Host, args: list[str]) -> str:
         elif word == "down":
             host.dev_close(dev)
         elif word == "mtu" and rest:
-            mtu = int(rest.pop(0))
+            value = rest.pop(0)
+            if not value.isdigit():
+                raise _usage_error(f'Error: argument "{value}" is wrong: Invalid "mtu" value')
+            mtu = int(value)
             if not dev.min_mtu <= mtu <= dev.max_mtu:
                 raise IpError("Error: mtu less than device minimum." if mtu < dev.min_mtu
-                              else "Error: mtu greater than device maximum.")
+                              else "Error: mtu greater than device maximum.", 2)
             dev.mtu = mtu
         else:
-            raise IpError(f'Error: either "dev" is duplicate, or "{word}" is a garbage.')
+            raise _usage_error(f'Error: either "dev" is duplicate, or "{word}" is a garbage.')
     return ""
 
 
 def ip_main(argv: list[str]) -> int:
-    """``ip`` as a program on a host: prints the output (or the error, exit status 2 or 1)."""
+    """``ip`` as a program on a host: prints the output, or the error with iproute2's exit status
+    (``IpError.status``)."""
     from tuxnet.kernel.sched import current
     from tuxnet.user import libc
 
@@ -394,7 +464,7 @@ def ip_main(argv: list[str]) -> int:
         out = ip(current().host, argv)
     except IpError as e:
         libc.printf("%s\n", str(e))
-        return 2 if str(e).startswith(("Error", "Command", "Object", "Option", "Usage")) else 1
+        return e.status
     if out:
         libc.printf("%s", out)
     return 0

@@ -69,8 +69,9 @@ class FibAlias:
         self.initrwnd = initrwnd
         self.table = table
 
-    def format(self) -> str:
-        """One line of ``ip route show`` (``table local`` lines carry their type first)."""
+    def format(self, show_table: bool = False) -> str:
+        """One line of ``ip route show`` (``table local`` lines carry their type first; with
+        ``show_table``, as ``table all`` lists them, a table other than main is named)."""
         if self.plen == 0 and self.table == RT_TABLE_MAIN:
             dst = "default"
         else:
@@ -80,6 +81,8 @@ class FibAlias:
             parts += ["via", in_ntoa(self.gw)]
         if self.dev is not None:
             parts += ["dev", self.dev.name]
+        if show_table and self.table != RT_TABLE_MAIN:
+            parts += ["table", "local" if self.table == RT_TABLE_LOCAL else str(self.table)]
         if self.protocol != "boot":
             parts += ["proto", self.protocol]
         if self.scope != RT_SCOPE_UNIVERSE:
@@ -205,20 +208,22 @@ def _route_alias(host: Host, dst: str, via: str | None, dev: str | None, metric:
     else:
         addr, plen = parse_cidr(dst)
     if addr & ~inet_make_mask(plen) & 0xFFFFFFFF:
-        raise ValueError(f"Error: Invalid prefix for given prefix length ({dst}).")
+        raise ValueError("Error: Invalid prefix for given prefix length.")
     gw = in_aton(via) if via else 0
     out = host.dev(dev) if dev else None
     if gw:
         nh = fib_lookup(host, gw)
         if nh is None or nh.gw or nh.type not in (RTN_UNICAST,) or nh.dev is None:
-            raise ValueError(f"Error: Nexthop has invalid gateway ({via}).")
+            raise ValueError("Error: Nexthop has invalid gateway.")
         if out is None:
             out = nh.dev
     if out is None and type == RTN_UNICAST:
         raise ValueError("Error: Device for nexthop is not up or no device given.")
+    prefsrc = in_aton(src) if src else 0
+    if prefsrc and getattr(host.fib_local.lookup(prefsrc), "type", None) != RTN_LOCAL:
+        raise ValueError("Error: Invalid prefsrc address.")  # fib_valid_prefsrc: one of ours
     scope = RT_SCOPE_UNIVERSE if gw else RT_SCOPE_LINK
-    return FibAlias(addr, plen, type, out, gw=gw, scope=scope, metric=metric,
-                    prefsrc=in_aton(src) if src else 0, **metrics)
+    return FibAlias(addr, plen, type, out, gw=gw, scope=scope, metric=metric, prefsrc=prefsrc, **metrics)
 
 
 def ip_route_add(host: Host, dst: str, *, via: str | None = None, dev: str | None = None,
@@ -256,8 +261,12 @@ def ip_route_del(host: Host, dst: str) -> None:
 
 
 def format_routes(host: Host, table: str = "main") -> str:
-    """``ip route show [table local|main]``, byte for byte as iproute2 prints it."""
-    t = host.fib_local if table == "local" else host.fib_main
-    entries = sorted(t.entries, key=lambda e: (e.plen != 0, e.dst, e.plen)) if table == "main" else sorted(
-        t.entries, key=lambda e: (e.dst, e.type))
-    return "".join(e.format() + " \n" for e in entries)  # iproute2 ends each line with a space
+    """``ip route show [table main|local|all]``, byte for byte as iproute2 prints it."""
+    lines = []
+    if table in ("main", "all"):
+        main = sorted(host.fib_main.entries, key=lambda e: (e.plen != 0, e.dst, e.plen))
+        lines += [e.format() for e in main]
+    if table in ("local", "all"):
+        local = sorted(host.fib_local.entries, key=lambda e: (e.dst, e.type))
+        lines += [e.format(show_table=table == "all") for e in local]
+    return "".join(line + " \n" for line in lines)  # iproute2 ends each line with a space
