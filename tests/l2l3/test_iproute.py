@@ -270,6 +270,8 @@ IP_ERRORS = [
     "neigh add 10.0.0.x lladdr 02:00:00:00:00:09 dev eth0", "neigh add 10.0.0.9 lladdr zz dev eth0",
     "neigh flush dev nosuch", "-frob route", "frob", "link set eth0 mtu 10", "link set eth0 mtu 70000",
     "link set eth0 mtu abc", "link set eth0 frob", "link set nosuch up",
+    "tcp_metrics delete", "tcp_metrics delete 10.0.0.x", "tcp_metrics frob", "tcp_metrics flush 10.0.0.9",
+    "tcp_metrics delete address 10.0.0.9", "tcp_metrics show 10.0.0.9",
 ]
 
 

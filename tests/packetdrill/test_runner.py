@@ -135,9 +135,19 @@ def test_ip_route_runs_and_its_errors_fail_the_script() -> None:
 
 
 def test_known_configuration_commands_leave_notes() -> None:
-    result = run_text("`ip tcp_metrics flush all > /dev/null 2>&1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n")
+    result = run_text("`/tmp/sysctl_restore_${PPID}.sh`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n")
     assert result.passed, result.message
-    assert any("tcp_metrics" in note for note in result.notes)
+    assert any("no sysctl to restore" in note for note in result.notes)
+
+
+def test_ip_tcp_metrics_runs_tuxnets_ip() -> None:
+    """defaults.sh's ``ip tcp_metrics flush all`` empties the cache; a delete of what is not
+    there fails as iproute2 does."""
+    flushed = run_text("`ip tcp_metrics flush all > /dev/null 2>&1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n")
+    assert flushed.passed, flushed.message
+    assert not flushed.notes
+    missing = run_text("`ip tcp_metrics delete 192.0.2.1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n")
+    assert missing.status == "fail" and "RTNETLINK answers: No such process" in missing.message
 
 
 def test_linux_only_interfaces_are_unsupported() -> None:

@@ -80,6 +80,7 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.tcp_probe_interval": 600,
     "net.ipv4.tcp_min_snd_mss": 48,
     "net.ipv4.tcp_no_metrics_save": 0,
+    "net.ipv4.tcp_no_ssthresh_metrics_save": 1,
     "net.ipv4.tcp_autocorking": 1,
     "net.ipv4.tcp_tso_win_divisor": 3,
     "net.ipv4.tcp_min_tso_segs": 2,

@@ -2,11 +2,12 @@
 
 packetdrill hands its backquoted commands to ``/bin/sh``; the suite's commands configure the
 kernel under test: ``sysctl`` lines (directly, through ``defaults.sh`` files or the
-``set_sysctls.py`` helper), ``ip route`` (run by tuxnet's ``ip``, :mod:`tuxnet.user.iproute`),
+``set_sysctls.py`` helper), ``ip route`` and ``ip tcp_metrics`` (run by tuxnet's ``ip``,
+:mod:`tuxnet.user.iproute`),
 ``tc qdisc`` on tun0, ``ethtool -K tun0``, module parameters written with
 ``echo N > /sys/module/...``.  This module understands those and applies them to the host;
-commands that configure something tuxnet does not have (``ip tcp_metrics flush``, the sysctl
-restore script of a fresh world) are recognised and recorded as notes; anything else
+commands that configure something tuxnet does not have (the sysctl restore script of a fresh
+world) are recognised and recorded as notes; anything else
 is reported as unsupported rather than silently ignored.
 """
 
@@ -190,10 +191,7 @@ class Shell:
             raise ShellError(f'Cannot find device "{name}"')
 
     def ip(self, args: list[str]) -> None:
-        if args[:2] == ["tcp_metrics", "flush"]:
-            self.notes.append("`ip tcp_metrics flush`: tuxnet keeps no TCP metrics cache")
-            return
-        if args and args[0] in ("r", "ro", "rou", "rout", "route"):
+        if args and args[0] in ("r", "ro", "rou", "rout", "route", "tcp_metrics", "tcpmetrics"):
             try:
                 ip(self.host, args)
             except IpError as e:

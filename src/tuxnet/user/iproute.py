@@ -42,6 +42,7 @@ from tuxnet.net.ipv4.fib import ip_route_add as fib_route_add
 from tuxnet.net.ipv4.fib import ip_route_change as fib_route_change
 from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
 from tuxnet.net.ipv4.route import find_exception, ip_route_output_key
+from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -394,6 +395,8 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 if not args:
                     raise IpError("need at least a destination address")
                 return ip_route_get(host, args[0])
+        elif obj in ("tcp_metrics", "tcpmetrics"):
+            return _tcp_metrics(host, cmd, args)
         elif _match(obj, "neighbour") or _match(obj, "neighbor"):
             if cmd in ("show", "list", "ls", "lst", "s"):
                 show_all = args[-2:] == ["nud", "all"]
@@ -411,6 +414,28 @@ def ip(host: Host, argv: str | list[str]) -> str:
     except (ValueError, OSError) as e:  # what the kernel refused
         raise IpError(str(e), 2) from None
     raise _usage_error(f'Command "{cmd}" is unknown, try "ip {obj} help".')
+
+
+def _tcp_metrics(host: Host, cmd: str, args: list[str]) -> str:
+    """``ip tcp_metrics show [[address] ADDR]``, ``flush [all | [address] ADDR]``,
+    ``delete [address] ADDR``."""
+    if args[:1] == ["address"]:
+        args = args[1:]
+    if len(args) > 1:
+        raise _usage_error(f'Error: either "to" is duplicate, or "{args[1]}" is a garbage.')
+    daddr = _prefix(args[0])[0] if args and args[0] != "all" else None
+    if cmd in ("show", "list", "ls", "lst", "s"):
+        out = tcp_metrics_show(host, daddr)
+        if daddr is not None and not out:
+            raise IpError("RTNETLINK answers: No such process", 2)  # the kernel has no entry
+        return out
+    if cmd in ("flush", "delete", "del"):
+        if daddr is None and cmd != "flush":
+            raise _usage_error('Error: argument "address" is required')
+        if not tcp_metrics_flush(host, daddr) and daddr is not None:
+            raise IpError("RTNETLINK answers: No such process", 2)
+        return ""
+    raise _usage_error(f'Command "{cmd}" is unknown, try "ip tcp_metrics help".')
 
 
 def _route_table(host: Host, args: list[str]) -> str:

@@ -431,6 +431,7 @@ def inet_init(host: Host) -> None:
     host.ip_ident = host.rng.getrandbits(16)
     host.tcp_hashinfo = InetHashinfo(host)
     host.tcp_orphans = set()
+    host.tcp_metrics = {}
     host.udp_table = {}
     host.inet_protos = {
         IPPROTO_TCP: NetProtocol(tcp_v4_rcv, tcp_v4_err),

@@ -24,6 +24,7 @@ from tuxnet.net.core.sock import (
     SOCK_SNDBUF_LOCK,
 )
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS
+from tuxnet.net.ipv4.tcp_metrics import tcp_init_metrics, tcp_update_metrics
 from tuxnet.net.ipv4.tcp_output import (
     __tcp_push_pending_frames,
     __tcp_select_window,
@@ -2288,11 +2289,13 @@ def tcp_reset(sk: TcpSock) -> None:
 
 
 def tcp_init_transfer(sk: TcpSock) -> None:
-    """``tcp_init_transfer``: the path MTU search, the initial cwnd (RFC 6928, or the route's
+    """``tcp_init_transfer``: the path MTU search, what was saved of the peer
+    (``tcp_init_metrics``), the initial cwnd (RFC 6928, or the route's
     ``initcwnd``; one segment after more than one SYN retransmission, RFC 5681), congestion
     control and ``tcp_init_buffer_space``."""
     now = sk.host.world.now
     tcp_mtup_init(sk)
+    tcp_init_metrics(sk)
     if sk.total_retrans > 1 and sk.undo_marker:
         sk.snd_cwnd = 1
     else:
@@ -2647,6 +2650,7 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
             return 0
     elif state == TCP_LAST_ACK:
         if sk.snd_una == sk.write_seq:
+            tcp_update_metrics(sk)
             tcp_done(sk)
             return 0
     tcp_urg(sk, skb)  # step 6: check the URG bit

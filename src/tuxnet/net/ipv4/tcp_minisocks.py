@@ -12,6 +12,7 @@ from tuxnet.net.ipv4.tcp_input import (
     tcp_parse_options,
     tcp_rcv_state_process,
 )
+from tuxnet.net.ipv4.tcp_metrics import tcp_update_metrics
 from tuxnet.net.ipv4.tcp_sock import (
     SEQ_MASK,
     TCP_CLOSE,
@@ -195,6 +196,7 @@ def tcp_time_wait(sk: TcpSock, state: int, timeo: int) -> None:
     if tb is not None:
         tb.owners[tw] = None
     tw.schedule(timeo)
+    tcp_update_metrics(sk)
     tcp_done(sk)
 
 
