@@ -34,8 +34,12 @@ from typing import Any
 
 from tuxnet.kernel.errno import EAFNOSUPPORT, EINPROGRESS, EINVAL
 from tuxnet.kernel.sched import current, in_process
+from tuxnet.net.core import skbuff as _skbuff
+from tuxnet.net.core import sock as _sock
 from tuxnet.net.core.utils import byte_view
-from tuxnet.net.socket import F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, FD_CLOEXEC, FIONBIO, Msghdr
+from tuxnet.net.ipv4 import af_inet as _inet
+from tuxnet.net.socket import F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, FD_CLOEXEC, FIONBIO, MSG_CTRUNC, Msghdr
+from tuxnet.net.socket import MSG_ZEROCOPY as MSG_ZEROCOPY  # (exported, as the constants below)
 from tuxnet.user import libc, pyselect
 from tuxnet.user.resolv import EAI_NONAME, gai_error
 
@@ -80,6 +84,15 @@ SO_PROTOCOL: int = _std.SO_PROTOCOL
 SO_REUSEADDR: int = _std.SO_REUSEADDR
 SOMAXCONN: int = _std.SOMAXCONN
 SHUT_WR: int = _std.SHUT_WR
+# Linux's, which the standard library does not export: zero-copy send (and MSG_ZEROCOPY, above)
+# and its notifications (<linux/socket.h>, <linux/errqueue.h>, <linux/in.h>).
+SO_ZEROCOPY: int = _sock.SO_ZEROCOPY
+IP_RECVERR: int = _inet.IP_RECVERR
+SO_EE_ORIGIN_NONE: int = _skbuff.SO_EE_ORIGIN_NONE
+SO_EE_ORIGIN_LOCAL: int = _skbuff.SO_EE_ORIGIN_LOCAL
+SO_EE_ORIGIN_ICMP: int = _skbuff.SO_EE_ORIGIN_ICMP
+SO_EE_ORIGIN_ZEROCOPY: int = _skbuff.SO_EE_ORIGIN_ZEROCOPY
+SO_EE_CODE_ZEROCOPY_COPIED: int = _skbuff.SO_EE_CODE_ZEROCOPY_COPIED
 MSG_DONTWAIT = 0x40
 POLLIN = 0x001
 POLLOUT = 0x004
@@ -133,6 +146,30 @@ def _into_view(buffer: Any, nbytes: int, fn: str, too_small: str) -> memoryview:
     if nbytes > len(view):
         raise ValueError(too_small)
     return view
+
+
+def _cmsg_space(length: int) -> int:
+    """``CMSG_SPACE``: a control message's header (16 bytes) and data, aligned to 8."""
+    return 16 + ((length + 7) & ~7)
+
+
+def _ancdata(control: list[tuple[int, int, Any]], ancbufsize: int) -> tuple[list[tuple[int, int, bytes]], int]:
+    """The control messages the kernel put, as CPython's ``recvmsg`` returns them: (level, type,
+    data bytes; an int as a C int), as many as ``ancbufsize`` bytes of buffer hold.  ``put_cmsg``
+    cuts the one that does not fit and drops the rest, saying MSG_CTRUNC (the second value)."""
+    items = []
+    room = ancbufsize
+    for level, type_, data in control:
+        if data.__class__ is int:
+            data = data.to_bytes(4, "little", signed=True)
+        if room < 16:
+            return items, MSG_CTRUNC
+        if room < 16 + len(data):
+            items.append((level, type_, bytes(data[:room - 16])))
+            return items, MSG_CTRUNC
+        items.append((level, type_, bytes(data)))
+        room -= min(_cmsg_space(len(data)), room)
+    return items, 0
 
 
 def _sockaddr(family: int, address: Any) -> tuple[str, int]:
@@ -383,9 +420,10 @@ class socket:  # noqa: N801 - the name of socket.socket
             raise ValueError("negative buffer size in recvmsg()")
         if ancbufsize < 0:
             raise ValueError("invalid ancillary data buffer length")
-        msg = Msghdr()
+        msg = Msghdr(msg_control=[])
         data = self._call(POLLIN, libc.recvmsg, msg, bufsize, flags)
-        return data, [], msg.msg_flags, msg.msg_name
+        ancdata, ctrunc = _ancdata(msg.msg_control, ancbufsize)
+        return data, ancdata, msg.msg_flags | ctrunc, msg.msg_name
 
     def recvmsg_into(self, buffers: Any, ancbufsize: int = 0, flags: int = 0) -> tuple[int, list[Any], int, Any]:
         try:
@@ -404,9 +442,10 @@ class socket:  # noqa: N801 - the name of socket.socket
         if ancbufsize < 0:
             raise ValueError("invalid ancillary data buffer length")
         # No buffers at all still asks for a copy into them (of nothing), not for bytes.
-        msg = Msghdr(msg_iov=views or [bytearray()])
+        msg = Msghdr(msg_iov=views or [bytearray()], msg_control=[])
         n = self._call(POLLIN, libc.recvmsg, msg, sum(v.nbytes for v in views), flags)
-        return n, [], msg.msg_flags, msg.msg_name
+        ancdata, ctrunc = _ancdata(msg.msg_control, ancbufsize)
+        return n, ancdata, msg.msg_flags | ctrunc, msg.msg_name
 
     def shutdown(self, how: int) -> None:
         libc.shutdown(self._check(), how)

@@ -88,6 +88,12 @@ def _mutated(name: str, old: str, new: str, **options: str) -> RunResult:
                  "runtime error in ioctl call: Bad ioctl optval: expected: 200 actual: 300", id="wrong-ioctl-value"),
     pytest.param("active_open.pkt", "assert tcpi_snd_mss == 988", "assert tcpi_snd_mss == 1000", 29,
                  "error in Python code", id="failed-assertion"),
+    pytest.param("zerocopy.pkt", "ee_data=2}", "ee_data=1}", 43,
+                 "runtime error in recvmsg call: Bad ee_data in cmsg 0: expected=1 actual=2",
+                 id="wrong-zerocopy-range"),
+    pytest.param("zerocopy.pkt", "ee_info=3", "ee_info=4", 61,
+                 "runtime error in recvmsg call: Bad ee_info in cmsg 0: expected=4 actual=3",
+                 id="wrong-zerocopy-id"),
 ])
 def test_mutated_script_fails_with_packetdrills_message(name: str, old: str, new: str, line: int,
                                                         message: str) -> None:

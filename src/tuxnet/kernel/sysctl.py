@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "net.core.rmem_max": 212992,
     "net.core.wmem_default": 212992,
     "net.core.wmem_max": 212992,
+    "net.core.optmem_max": 131072,
     "net.core.default_qdisc": "pfifo_fast",
     "net.ipv4.ip_forward": 0,
     "net.ipv4.ip_default_ttl": 64,

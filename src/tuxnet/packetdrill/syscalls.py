@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tuxnet.kernel import eventpoll
 from tuxnet.net import socket as net
+from tuxnet.net.core import skbuff
 from tuxnet.net.core import sock as core_sock
 from tuxnet.net.ipv4 import af_inet, tcp
 from tuxnet.packetdrill.ast import (
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 
 SOL_TCP = 6
 SOL_IP = 0
-SO_ZEROCOPY = 60
-MSG_ZEROCOPY = 0x4000000
 MSG_FASTOPEN = 0x20000000
 TCP_FASTOPEN = 23
 TCP_FASTOPEN_CONNECT = 30
@@ -69,7 +68,7 @@ SYMBOLS: dict[str, int] = {
     "SO_BINDTODEVICE": core_sock.SO_BINDTODEVICE, "SO_ACCEPTCONN": core_sock.SO_ACCEPTCONN,
     "SO_SNDBUFFORCE": core_sock.SO_SNDBUFFORCE, "SO_RCVBUFFORCE": core_sock.SO_RCVBUFFORCE,
     "SO_MARK": core_sock.SO_MARK, "SO_PROTOCOL": core_sock.SO_PROTOCOL, "SO_DOMAIN": core_sock.SO_DOMAIN,
-    "SO_ZEROCOPY": SO_ZEROCOPY,
+    "SO_ZEROCOPY": core_sock.SO_ZEROCOPY,
     "TCP_NODELAY": tcp.TCP_NODELAY, "TCP_MAXSEG": tcp.TCP_MAXSEG, "TCP_CORK": tcp.TCP_CORK,
     "TCP_KEEPIDLE": tcp.TCP_KEEPIDLE, "TCP_KEEPINTVL": tcp.TCP_KEEPINTVL, "TCP_KEEPCNT": tcp.TCP_KEEPCNT,
     "TCP_SYNCNT": tcp.TCP_SYNCNT, "TCP_LINGER2": tcp.TCP_LINGER2, "TCP_DEFER_ACCEPT": tcp.TCP_DEFER_ACCEPT,
@@ -82,12 +81,15 @@ SYMBOLS: dict[str, int] = {
     "IP_RECVERR": af_inet.IP_RECVERR, "IP_MTU": af_inet.IP_MTU, "IP_PKTINFO": af_inet.IP_PKTINFO,
     "IP_PMTUDISC_DONT": af_inet.IP_PMTUDISC_DONT, "IP_PMTUDISC_WANT": af_inet.IP_PMTUDISC_WANT,
     "IP_PMTUDISC_DO": af_inet.IP_PMTUDISC_DO, "IP_PMTUDISC_PROBE": 3,
+    "SO_EE_ORIGIN_NONE": skbuff.SO_EE_ORIGIN_NONE, "SO_EE_ORIGIN_LOCAL": skbuff.SO_EE_ORIGIN_LOCAL,
+    "SO_EE_ORIGIN_ICMP": skbuff.SO_EE_ORIGIN_ICMP, "SO_EE_ORIGIN_ZEROCOPY": skbuff.SO_EE_ORIGIN_ZEROCOPY,
+    "SO_EE_CODE_ZEROCOPY_COPIED": skbuff.SO_EE_CODE_ZEROCOPY_COPIED,
     "O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": 2, "O_NONBLOCK": net.SOCK_NONBLOCK,
     "F_GETFD": net.F_GETFD, "F_SETFD": net.F_SETFD, "F_GETFL": net.F_GETFL, "F_SETFL": net.F_SETFL,
     "MSG_OOB": net.MSG_OOB, "MSG_PEEK": net.MSG_PEEK, "MSG_DONTROUTE": net.MSG_DONTROUTE,
     "MSG_TRUNC": net.MSG_TRUNC, "MSG_DONTWAIT": net.MSG_DONTWAIT, "MSG_EOR": net.MSG_EOR,
     "MSG_WAITALL": net.MSG_WAITALL, "MSG_NOSIGNAL": net.MSG_NOSIGNAL, "MSG_MORE": net.MSG_MORE,
-    "MSG_ERRQUEUE": net.MSG_ERRQUEUE, "MSG_ZEROCOPY": MSG_ZEROCOPY, "MSG_FASTOPEN": MSG_FASTOPEN,
+    "MSG_ERRQUEUE": net.MSG_ERRQUEUE, "MSG_ZEROCOPY": net.MSG_ZEROCOPY, "MSG_FASTOPEN": MSG_FASTOPEN,
     "SHUT_RD": net.SHUT_RD, "SHUT_WR": net.SHUT_WR, "SHUT_RDWR": net.SHUT_RDWR,
     "SIOCINQ": net.SIOCINQ, "FIONREAD": net.FIONREAD, "SIOCOUTQ": net.SIOCOUTQ,
     "SIOCOUTQNSD": net.SIOCOUTQNSD, "FIONBIO": net.FIONBIO,
@@ -104,9 +106,8 @@ SYMBOLS: dict[str, int] = {
 }
 
 # Interfaces that exist only in Linux and that tuxnet does not implement: a script using them
-# is reported as unsupported (TCP Fast Open, zero-copy send).
+# is reported as unsupported (TCP Fast Open).
 LINUX_ONLY_SYMBOLS = {
-    "SO_ZEROCOPY": "zero-copy send (SO_ZEROCOPY)", "MSG_ZEROCOPY": "zero-copy send (MSG_ZEROCOPY)",
     "TCP_FASTOPEN": "TCP Fast Open", "TCP_FASTOPEN_CONNECT": "TCP Fast Open", "MSG_FASTOPEN": "TCP Fast Open",
 }
 
@@ -117,6 +118,9 @@ _POLL_NAMES = [("POLLIN", net.POLLIN), ("POLLPRI", net.POLLPRI), ("POLLOUT", net
 
 # ioctls that write an int through their third argument
 _INT_IOCTLS = {net.SIOCINQ, net.SIOCOUTQ, net.SIOCOUTQNSD}
+
+# The fields of an IP_RECVERR control message's data, struct sock_extended_err, a script may check.
+_EE_FIELDS = ("ee_errno", "ee_origin", "ee_type", "ee_code", "ee_info", "ee_data")
 
 
 class SyscallError(Exception):
@@ -426,8 +430,10 @@ class Syscalls:
         self.nargs(args, 6)
         return self.sys_recv(args[:4])
 
-    def msghdr(self, expr: Expr) -> tuple[list[int], int, list[tuple[int, int, int]] | None]:
-        """A msghdr expression: (iovec lengths, msg_flags, expected control messages)."""
+    def msghdr(self, expr: Expr) -> tuple[list[int], int, list[tuple[int, int, Any]] | None]:
+        """A msghdr expression: (iovec lengths, msg_flags, expected control messages).  A control
+        message's data is an int, or, for IP_RECVERR, the ``sock_extended_err`` fields given
+        (``{ee_errno=0, ee_origin=SO_EE_ORIGIN_ZEROCOPY, ...}``)."""
         if not isinstance(expr, Struct):
             raise SyscallError("Bad type; expected a msghdr")
         iov_expr = expr.get("msg_iov")
@@ -453,8 +459,15 @@ class Syscalls:
                 level, type_, data = (item.get("cmsg_level"), item.get("cmsg_type"), item.get("cmsg_data"))
                 if level is None or type_ is None or data is None:
                     raise SyscallError("a cmsg needs cmsg_level, cmsg_type and cmsg_data")
-                control.append((int_value(level, "cmsg_level"), int_value(type_, "cmsg_type"),
-                                int_value(data, "cmsg_data")))
+                if isinstance(data, Struct):
+                    fields = {f.name: int_value(f.value, f.name or "cmsg_data") for f in data.fields}
+                    unknown = set(fields) - set(_EE_FIELDS)
+                    if unknown:
+                        raise SyscallError(f"unsupported cmsg_data field {sorted(unknown)[0]}")
+                    value: Any = fields
+                else:
+                    value = int_value(data, "cmsg_data")
+                control.append((int_value(level, "cmsg_level"), int_value(type_, "cmsg_type"), value))
         return lengths, msg_flags, control
 
     def sys_sendmsg(self, args: list[Expr]) -> Prepared:
@@ -482,7 +495,13 @@ class Syscalls:
                     raise SyscallError(f"Bad level in cmsg {i}: expected={exp[0]} actual={act[0]}")
                 if exp[1] != act[1]:
                     raise SyscallError(f"Bad type in cmsg {i}: expected={exp[1]} actual={act[1]}")
-                if exp[2] != act[2]:
+                if isinstance(exp[2], dict):
+                    ee = skbuff.SockExtendedErr.unpack(act[2])
+                    for name in _EE_FIELDS:
+                        if name in exp[2] and exp[2][name] != getattr(ee, name):
+                            raise SyscallError(f"Bad {name} in cmsg {i}: expected={exp[2][name]} "
+                                               f"actual={getattr(ee, name)}")
+                elif exp[2] != act[2]:
                     raise SyscallError(f"Bad data in cmsg {i}: expected={exp[2]} actual={act[2]}")
             if len(actual) > len(expected):
                 raise SyscallError(f"received more than {len(expected)} cmsgs")

@@ -38,7 +38,7 @@ from tuxnet.net.core.dev import (
     Qdisc,
     netif_rx,
 )
-from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame
+from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame, skb_orphan_frags_rx
 from tuxnet.net.ipv4.tcp_output import skb_set_owner_w, tcp_wfree
 from tuxnet.net.ipv4.tcp_sock import tcp_skb_cb
 
@@ -103,6 +103,8 @@ def tun_net_xmit(skb: SkBuff, dev: NetDevice) -> int:
     (``fq_enqueue``/``fq_dequeue``), a packet leaves no earlier than its ``skb->tstamp``, and the
     flow's packets keep their order."""
     tun: TunStruct = dev.priv
+    if skb.destructor_arg is not None:
+        skb_orphan_frags_rx(skb)  # the reader keeps the packet: no zerocopy sender's pages in it
     data = skb.tobytes()
     stats = dev.stats
     stats.tx_packets += 1

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.gso import skb_gso_segment
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, PACKET_OUTGOING, SkBuff
+from tuxnet.net.core.skbuff import (
+    CHECKSUM_PARTIAL,
+    CHECKSUM_UNNECESSARY,
+    PACKET_OUTGOING,
+    SkBuff,
+    skb_orphan_frags_rx,
+)
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -424,6 +430,10 @@ def process_backlog(host: Host, quota: int) -> int:
 
 
 def deliver_skb(skb: SkBuff, pt: PacketType, orig_dev: NetDevice) -> int:
+    """``deliver_skb``: a packet still holding a zerocopy sender's pages (looped back) is given
+    copies of them before the protocol keeps it (``skb_orphan_frags_rx``)."""
+    if skb.destructor_arg is not None:
+        skb_orphan_frags_rx(skb)
     return pt.func(skb, skb.dev, pt, orig_dev)
 
 

@@ -90,6 +90,7 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
     n_th, pieces = tcp_gso_pieces(skb)
     pack16 = _u16.pack_into
     dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
+    uarg = skb.destructor_arg
     segs = []
     for h, chunk in pieces:
         b = h + chunk
@@ -109,5 +110,6 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
         n.dst = dst
         n.protocol = protocol
         n.priority = priority
+        n.destructor_arg = uarg  # the segments share a zerocopy send's pages (skb_zerocopy_clone)
         segs.append(n)
     return segs

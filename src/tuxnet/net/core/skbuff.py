@@ -4,11 +4,25 @@ The bytes live in one ``bytearray``; ``head <= data <= tail <= end`` are offsets
 going down ``push``es its header into the headroom, a layer going up ``pull``s its header off, and
 ``put`` appends at the tail, exactly as ``skb_push``/``skb_pull``/``skb_put`` do.  Header offsets
 (``mac_header``, ``network_header``, ``transport_header``) are absolute offsets into ``buf``.
+
+A segment of a MSG_ZEROCOPY send holds the sender's own memory instead: its ``buf`` is an
+``SkbFrags``, the page fragments of ``skb_shinfo(skb)``, and ``data``/``tail`` are offsets into the
+bytes they add up to.  ``destructor_arg`` holds the send's ``ubuf_info``, whose completion goes to
+the socket's error queue as a ``sock_extended_err`` once no buffer refers to the memory any more
+(``msg_zerocopy_realloc``, ``__msg_zerocopy_callback``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import struct
+from bisect import bisect_right
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import EEXIST, EMSGSIZE
+from tuxnet.net.socket import SOCK_STREAM
+
+if TYPE_CHECKING:
+    from tuxnet.net.core.sock import Sock
 
 CHECKSUM_NONE = 0
 CHECKSUM_UNNECESSARY = 1
@@ -25,7 +39,7 @@ PACKET_LOOPBACK = 5
 
 # The initial value of every SkBuff field after buf/data/tail/end, in the order __init__ stores them.
 _SKB_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, PACKET_HOST, 0, 0, 0, -1, -1, -1, 0,
-                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False)
+                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, None)
 
 
 class SkBuff:
@@ -42,6 +56,8 @@ class SkBuff:
         "cb",
         # skb_cloned(): the bytes are (or were) shared with a clone, so they are not rewritten.
         "cloned",
+        # skb_shinfo(skb)->destructor_arg: the ubuf_info of a MSG_ZEROCOPY send (skb_zcopy()).
+        "destructor_arg",
     )
 
     def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
@@ -54,7 +70,7 @@ class SkBuff:
          self.mac_header, self.network_header, self.transport_header, self.mac_len,
          self.ip_summed, self.csum_start, self.csum_offset, self.gso_size,
          self.seq, self.end_seq, self.ack_seq, self.tcp_flags, self.sacked, self.skb_mstamp, self.tx_count,
-         self.cb, self.cloned) = _SKB_DEFAULTS
+         self.cb, self.cloned, self.destructor_arg) = _SKB_DEFAULTS
 
     def __repr__(self) -> str:
         return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"
@@ -184,7 +200,8 @@ def skb_add_data(skb: SkBuff, data: bytes | bytearray | memoryview) -> None:
     The bytes grow in place.  A bytearray cannot be resized while a view of it is alive: a clone's
     bytes still in flight, or, under PyPy, any view its collector has not freed yet.  Then the head
     is reallocated with the new bytes, as ``pskb_expand_head`` does for a shared head; whoever holds
-    the old bytes keeps them."""
+    the old bytes keeps them.  A buffer of a zerocopy send's pages (``SkbFrags``) takes a copy of
+    ``data`` as one more fragment."""
     try:
         skb.buf += data
     except BufferError:
@@ -195,3 +212,411 @@ def skb_add_data(skb: SkBuff, data: bytes | bytearray | memoryview) -> None:
 def skb_from_frame(frame: bytes | bytearray | memoryview) -> SkBuff:
     """A received frame as a buffer (what a driver's ``netdev_alloc_skb`` + copy gives)."""
     return SkBuff(bytearray(frame))
+
+
+# -- MSG_ZEROCOPY: the sender's pages in a buffer, and their completion ---------------------------
+# (net/core/skbuff.c, include/linux/skbuff.h, Documentation/networking/msg_zerocopy.rst)
+
+PAGE_SIZE = 4096
+MAX_SKB_FRAGS = 17  # CONFIG_MAX_SKB_FRAGS, and the default of net.core.max_skb_frags
+# The truesize of an skb whose head comes from the 640-byte small-head cache (Linux 6.3+), as
+# alloc_skb(0)'s does: SKB_TRUESIZE(640 - sizeof(struct skb_shared_info)).
+SKB_SMALL_HEAD_TRUESIZE = 896
+
+# struct sock_extended_err: ee_origin and ee_code (include/uapi/linux/errqueue.h)
+SO_EE_ORIGIN_NONE = 0
+SO_EE_ORIGIN_LOCAL = 1
+SO_EE_ORIGIN_ICMP = 2
+SO_EE_ORIGIN_ICMP6 = 3
+SO_EE_ORIGIN_TXSTATUS = 4
+SO_EE_ORIGIN_ZEROCOPY = 5
+SO_EE_ORIGIN_TIMESTAMPING = SO_EE_ORIGIN_TXSTATUS
+SO_EE_CODE_ZEROCOPY_COPIED = 1
+
+_sock_extended_err = struct.Struct("=IBBBBII")
+
+
+class SockExtendedErr:
+    """``struct sock_extended_err``: what an entry of the error queue reports.  ``pack`` gives the
+    16 bytes an IP_RECVERR control message starts with, ``unpack`` reads them back."""
+
+    __slots__ = ("ee_errno", "ee_origin", "ee_type", "ee_code", "ee_info", "ee_data")
+
+    def __init__(self, ee_errno: int = 0, ee_origin: int = SO_EE_ORIGIN_NONE, ee_type: int = 0,
+                 ee_code: int = 0, ee_info: int = 0, ee_data: int = 0) -> None:
+        self.ee_errno = ee_errno
+        self.ee_origin = ee_origin
+        self.ee_type = ee_type
+        self.ee_code = ee_code
+        self.ee_info = ee_info
+        self.ee_data = ee_data
+
+    def __repr__(self) -> str:
+        return (f"<sock_extended_err errno={self.ee_errno} origin={self.ee_origin} type={self.ee_type} "
+                f"code={self.ee_code} info={self.ee_info} data={self.ee_data}>")
+
+    def pack(self) -> bytes:
+        return _sock_extended_err.pack(self.ee_errno, self.ee_origin, self.ee_type, self.ee_code, 0,
+                                       self.ee_info, self.ee_data)
+
+    @classmethod
+    def unpack(cls, data: bytes | bytearray | memoryview) -> SockExtendedErr:
+        errno, origin, type_, code, _pad, info, ee_data = _sock_extended_err.unpack_from(data)
+        return cls(errno, origin, type_, code, info, ee_data)
+
+
+class SockExterrSkb:
+    """A buffer of ``sk_error_queue`` with its ``SKB_EXT_ERR(skb)`` (``struct sock_exterr_skb``):
+    the error; for an ICMP error, the address and port the offending datagram went to
+    (``addr``/``port``, reported as ``msg_name``), the ICMP message's source (``offender``) and the
+    datagram's payload as far as the message quotes it (``payload``); the socket whose option
+    memory it is charged to (``sk``, by ``sock_omalloc``), or None."""
+
+    __slots__ = ("ee", "addr", "port", "offender", "payload", "sk", "truesize")
+
+    def __init__(self, ee: SockExtendedErr, addr: int = 0, port: int = 0, offender: int = 0,
+                 payload: bytes = b"") -> None:
+        self.ee = ee
+        self.addr = addr
+        self.port = port
+        self.offender = offender
+        self.payload = payload
+        self.sk: Sock | None = None
+        self.truesize = 0
+
+
+def sock_omalloc(sk: Sock) -> SockExterrSkb | None:
+    """``sock_omalloc(sk, 0)``: an empty buffer charged to the socket's option memory, None when
+    that would pass ``net.core.optmem_max`` (the check counts ``SKB_TRUESIZE(0)``)."""
+    if sk.sk_omem_alloc + SKB_TRUESIZE_OVERHEAD > sk.host.sysctl["net.core.optmem_max"]:
+        return None
+    skb = SockExterrSkb(SockExtendedErr())
+    skb.sk = sk
+    skb.truesize = SKB_SMALL_HEAD_TRUESIZE
+    sk.sk_omem_alloc += SKB_SMALL_HEAD_TRUESIZE
+    return skb
+
+
+def sock_ofree(skb: SockExterrSkb) -> None:
+    """``sock_ofree``, the destructor of a ``sock_omalloc`` buffer: the memory goes back."""
+    sk = skb.sk
+    if sk is not None:
+        sk.sk_omem_alloc -= skb.truesize
+        skb.sk = None
+
+
+def is_icmp_err_skb(skb: SockExterrSkb | None) -> bool:
+    """``is_icmp_err_skb``."""
+    return skb is not None and skb.ee.ee_origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6)
+
+
+def sock_dequeue_err_skb(sk: Sock) -> SockExterrSkb | None:
+    """``sock_dequeue_err_skb``: the first entry of the error queue.  ``sk_err`` follows the ICMP
+    errors queued: the next one's errno, or none once the last is read; a reader is woken again
+    while entries remain."""
+    q = sk.sk_error_queue
+    if not q:
+        return None
+    skb = q.popleft()
+    skb_next = q[0] if q else None
+    icmp_next = is_icmp_err_skb(skb_next)
+    if icmp_next:
+        sk.sk_err = skb_next.ee.ee_errno
+    if is_icmp_err_skb(skb) and not icmp_next:
+        sk.sk_err = 0
+    if skb_next is not None:
+        sk.sk_error_report()
+    return skb
+
+
+def skb_errqueue_purge(q: Any) -> None:
+    """``skb_errqueue_purge`` (IP_RECVERR turned off): drop the queued errors, but not zerocopy
+    completions and timestamps, which do not depend on IP_RECVERR."""
+    keep = []
+    for skb in q:
+        if skb.ee.ee_origin in (SO_EE_ORIGIN_ZEROCOPY, SO_EE_ORIGIN_TIMESTAMPING):
+            keep.append(skb)
+        else:
+            sock_ofree(skb)
+    q.clear()
+    q.extend(keep)
+
+
+class SkbFrags:
+    """The page fragments of a buffer (``skb_shinfo(skb)->frags``) that a MSG_ZEROCOPY send filled:
+    views of the sender's own memory (``user``), not copies of it, and the kernel's copies of what
+    plain sends added to the same buffer.  The buffer's ``data`` and ``tail`` are offsets into the
+    bytes the fragments make end to end; the two buffers ``tcp_fragment`` makes of one share the
+    fragments, each covering its own range of them."""
+
+    __slots__ = ("frags", "ends", "user")
+
+    def __init__(self) -> None:
+        self.frags: list[memoryview] = []
+        self.ends: list[int] = []  # where each fragment ends
+        self.user: list[bool] = []
+
+    def __len__(self) -> int:
+        ends = self.ends
+        return ends[-1] if ends else 0
+
+    def add(self, view: memoryview, user: bool) -> None:
+        """``skb_fill_page_desc``: one more fragment at the end."""
+        self.ends.append(len(self) + len(view))
+        self.frags.append(view)
+        self.user.append(user)
+
+    def __iadd__(self, data: bytes | bytearray | memoryview) -> SkbFrags:
+        """What ``skb_add_data`` appends: a plain send's bytes, copied into a fragment of kernel
+        memory (as ``tcp_sendmsg_locked`` copies into a page fragment, even behind the pages of a
+        zerocopy send: ``tcp_downgrade_zcopy_pure``)."""
+        self.add(memoryview(bytes(data)), False)
+        return self
+
+    def _span(self, start: int, end: int) -> range:
+        """The fragments holding bytes ``start`` to ``end``."""
+        if end <= start:
+            return range(0)
+        return range(bisect_right(self.ends, start), bisect_right(self.ends, end - 1) + 1)
+
+    def views(self, start: int, end: int) -> list[memoryview]:
+        """Bytes ``start`` to ``end`` as views of the fragments (``skb_frag_foreach_page``)."""
+        frags = self.frags
+        ends = self.ends
+        out = []
+        for i in self._span(start, end):
+            base = ends[i] - len(frags[i])
+            out.append(frags[i][max(start - base, 0):min(end, ends[i]) - base])
+        return out
+
+    def nr_frags(self, start: int, end: int) -> int:
+        """``skb_shinfo(skb)->nr_frags`` of the buffer covering ``start`` to ``end``."""
+        return len(self._span(start, end))
+
+    def pure(self, start: int, end: int) -> bool:
+        """SKBFL_PURE_ZEROCOPY: every byte from ``start`` to ``end`` is the sender's."""
+        user = self.user
+        return all(user[i] for i in self._span(start, end))
+
+
+def skb_zcopy_pure(skb: SkBuff) -> bool:
+    """``skb_zcopy_pure``: the buffer holds only a zerocopy sender's pages."""
+    buf = skb.buf
+    return buf.__class__ is SkbFrags and buf.pure(skb.data, skb.tail)
+
+
+def skb_pure_zcopy_same(skb1: SkBuff, skb2: SkBuff) -> bool:
+    """``skb_pure_zcopy_same``: both buffers pure zerocopy, or neither."""
+    return skb_zcopy_pure(skb1) == skb_zcopy_pure(skb2)
+
+
+class UbufInfoMsgzc:
+    """``struct ubuf_info_msgzc``: a MSG_ZEROCOPY send, or a run of sends with consecutive
+    notification ids (``id`` to ``id + len - 1``, ``bytelen`` bytes in all).  ``refcnt`` counts the
+    sending call and the buffers that refer to the sender's memory; when it drops to nothing the
+    completion is queued (``__msg_zerocopy_callback``), with SO_EE_CODE_ZEROCOPY_COPIED if the
+    kernel had to copy the memory after all (``zerocopy`` false).  In Linux it lives in the control
+    block of the buffer (``skb``) that becomes its notification."""
+
+    __slots__ = ("skb", "id", "len", "bytelen", "zerocopy", "refcnt")
+
+    def __init__(self, skb: SockExterrSkb, id: int, bytelen: int) -> None:
+        self.skb = skb
+        self.id = id
+        self.len = 1
+        self.bytelen = bytelen
+        self.zerocopy = True
+        self.refcnt = 1
+
+    def __repr__(self) -> str:
+        return f"<ubuf_info_msgzc id={self.id} len={self.len} refcnt={self.refcnt} zerocopy={self.zerocopy}>"
+
+
+def msg_zerocopy_alloc(sk: Sock, size: int) -> UbufInfoMsgzc | None:
+    """``msg_zerocopy_alloc``: a notification for one send, with the socket's next id
+    (``sk_zckey``); None when the socket's option memory is used up."""
+    skb = sock_omalloc(sk)
+    if skb is None:
+        return None
+    uarg = UbufInfoMsgzc(skb, sk.sk_zckey, size)
+    sk.sk_zckey = (sk.sk_zckey + 1) & 0xFFFFFFFF
+    return uarg
+
+
+def msg_zerocopy_realloc(sk: Sock, size: int, uarg: UbufInfoMsgzc | None) -> UbufInfoMsgzc | None:
+    """``msg_zerocopy_realloc``: the notification of a send.  A send that goes into the same buffer
+    as the previous one (``uarg``, the tail buffer's), with the next id, extends its notification
+    (one more id, one more reference) while it stays under 512 KB; otherwise a new one."""
+    if uarg is not None:
+        bytelen = uarg.bytelen + size
+        if uarg.len == 0xFFFF - 1 or bytelen > 1 << 19:
+            # (a few TSO packets at most) TCP can start a new buffer for a new notification
+            if sk.sk_type != SOCK_STREAM:
+                return None
+        else:
+            nxt = sk.sk_zckey
+            if (uarg.id + uarg.len) & 0xFFFFFFFF == nxt:
+                uarg.len += 1
+                uarg.bytelen = bytelen
+                sk.sk_zckey = (nxt + 1) & 0xFFFFFFFF
+                if sk.sk_type == SOCK_STREAM:  # (a corked datagram takes no extra reference)
+                    uarg.refcnt += 1
+                return uarg
+    return msg_zerocopy_alloc(sk, size)
+
+
+def skb_zerocopy_notify_extend(skb: SockExterrSkb, lo: int, count: int) -> bool:
+    """``skb_zerocopy_notify_extend``: a completion of ``count`` ids from ``lo`` on that follow those
+    of the notification at the tail of the error queue joins it (its ``ee_data``, the last id,
+    moves on)."""
+    ee = skb.ee
+    old_lo = ee.ee_info
+    old_hi = ee.ee_data
+    if ((old_hi - old_lo) & 0xFFFFFFFF) + 1 + count >= 1 << 32:
+        return False
+    if lo != (old_hi + 1) & 0xFFFFFFFF:
+        return False
+    ee.ee_data = (ee.ee_data + count) & 0xFFFFFFFF
+    return True
+
+
+def __msg_zerocopy_callback(uarg: UbufInfoMsgzc) -> None:
+    """``__msg_zerocopy_callback``: nothing refers to the sender's memory any more.  Queue the
+    notification (ids ``ee_info`` to ``ee_data``, SO_EE_ORIGIN_ZEROCOPY, errno 0), merged into the
+    one at the tail of the error queue when the ids follow on, and report it (POLLERR).  A send
+    that was aborted (``len`` 0) and a closed socket get none."""
+    skb = uarg.skb
+    sk = skb.sk
+    if not uarg.len or sk.sk_dead:
+        sock_ofree(skb)
+        return
+    lo = uarg.id
+    ee = skb.ee
+    ee.ee_errno = 0
+    ee.ee_origin = SO_EE_ORIGIN_ZEROCOPY
+    ee.ee_info = lo
+    ee.ee_data = (lo + uarg.len - 1) & 0xFFFFFFFF
+    if not uarg.zerocopy:
+        ee.ee_code |= SO_EE_CODE_ZEROCOPY_COPIED
+    q = sk.sk_error_queue
+    tail = q[-1] if q else None
+    if tail is None or tail.ee.ee_origin != SO_EE_ORIGIN_ZEROCOPY or \
+            not skb_zerocopy_notify_extend(tail, lo, uarg.len):
+        q.append(skb)
+    else:
+        sock_ofree(skb)
+    sk.sk_error_report()
+
+
+def msg_zerocopy_complete(uarg: UbufInfoMsgzc, success: bool) -> None:
+    """``msg_zerocopy_complete``: one reference goes (``success`` false: the memory was copied)."""
+    uarg.zerocopy = uarg.zerocopy and success
+    uarg.refcnt -= 1
+    if not uarg.refcnt:
+        __msg_zerocopy_callback(uarg)
+
+
+def net_zcopy_put(uarg: UbufInfoMsgzc | None) -> None:
+    """``net_zcopy_put``: the sending call lets go of its reference."""
+    if uarg is not None:
+        msg_zerocopy_complete(uarg, True)
+
+
+def msg_zerocopy_put_abort(uarg: UbufInfoMsgzc | None, have_uref: bool) -> None:
+    """``msg_zerocopy_put_abort``: the send failed with nothing sent: its id is given back."""
+    if uarg is not None:
+        sk = uarg.skb.sk
+        sk.sk_zckey = (sk.sk_zckey - 1) & 0xFFFFFFFF
+        uarg.len -= 1
+        if have_uref:
+            msg_zerocopy_complete(uarg, True)
+
+
+def skb_zcopy_set(skb: SkBuff, uarg: UbufInfoMsgzc) -> None:
+    """``skb_zcopy_set``: the buffer refers to the send's memory, and holds a reference."""
+    if skb.destructor_arg is None:
+        uarg.refcnt += 1
+        skb.destructor_arg = uarg
+
+
+def skb_zcopy_clear(skb: SkBuff, zerocopy_success: bool) -> None:
+    """``skb_zcopy_clear``: the buffer is freed (``skb_release_data``), or its pages copied."""
+    uarg = skb.destructor_arg
+    if uarg is not None:
+        skb.destructor_arg = None
+        msg_zerocopy_complete(uarg, zerocopy_success)
+
+
+def skb_zerocopy_clone(nskb: SkBuff, orig: SkBuff) -> None:
+    """``skb_zerocopy_clone``: a buffer made from part of another (``skb_split``) refers to the
+    same send's memory."""
+    uarg = orig.destructor_arg
+    if uarg is not None:
+        skb_zcopy_set(nskb, uarg)
+
+
+def skb_orphan_frags_rx(skb: SkBuff) -> None:
+    """``skb_orphan_frags_rx`` → ``skb_copy_ubufs``: a packet about to be kept by a receiver (a
+    local socket behind the loopback device, a tun reader) must not hold a zerocopy sender's pages,
+    which the sender reuses once notified: Linux copies them into kernel pages, and the send's
+    notification says SO_EE_CODE_ZEROCOPY_COPIED.  (The packet tuxnet sent was built from the pages
+    as it left, ``_tcp_skb_for_xmit``; it took no reference of its own, so only the mark is left
+    to make.)"""
+    uarg = skb.destructor_arg
+    if uarg is not None:
+        skb.destructor_arg = None
+        uarg.zerocopy = False
+
+
+def _iov_slices(iov: list[memoryview], pos: int, length: int) -> list[memoryview]:
+    """``length`` bytes of the iovecs from byte ``pos`` on, as views (``iov_iter_get_pages``)."""
+    out = []
+    for view in iov:
+        n = len(view)
+        if pos >= n:
+            pos -= n
+            continue
+        piece = view[pos:pos + length]
+        out.append(piece)
+        length -= len(piece)
+        pos = 0
+        if not length:
+            break
+    return out
+
+
+def skb_zerocopy_iter_stream(skb: SkBuff, iov: list[memoryview], pos: int, length: int,
+                             uarg: UbufInfoMsgzc) -> tuple[int, int]:
+    """``skb_zerocopy_iter_stream`` → ``__zerocopy_sg_from_iter``: append up to ``length`` bytes of
+    the caller's iovecs, from byte ``pos`` on, to the buffer as fragments that are the caller's own
+    memory, and take a reference to the send's notification.  Returns the bytes appended and the
+    memory they pin (whole pages, as if each iovec started a page); or -EEXIST when the buffer
+    already holds another notification's pages, -EMSGSIZE when its fragments are all used (each
+    piece of an iovec is one: an iovec that fits a page, as the small ones that reach the limit
+    do)."""
+    orig = skb.destructor_arg
+    if orig is not None and orig is not uarg:
+        return -EEXIST, 0
+    frags = skb.buf
+    if frags.__class__ is not SkbFrags:
+        # What plain sends copied into the buffer stays, as its first fragment.
+        frags = SkbFrags()
+        if skb.tail > skb.data:
+            frags.add(memoryview(skb.buf)[skb.data:skb.tail], False)
+        skb.buf = frags
+        skb.data = 0
+        skb.tail = len(frags)
+    nr_frags = frags.nr_frags(skb.data, skb.tail)
+    copied = truesize = 0
+    for view in _iov_slices(iov, pos, length):
+        if nr_frags == MAX_SKB_FRAGS:
+            break
+        frags.add(view, True)
+        nr_frags += 1
+        copied += len(view)
+        truesize += -(-len(view) // PAGE_SIZE) * PAGE_SIZE
+    if not copied:
+        return -EMSGSIZE, 0
+    skb.tail = skb.end = len(frags)
+    skb_zcopy_set(skb, uarg)
+    return copied, truesize

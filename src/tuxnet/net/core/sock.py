@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
-from tuxnet.kernel.errno import EINVAL, ENODEV, ENOPROTOOPT
+from tuxnet.kernel.errno import EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
 from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC
 
@@ -49,6 +49,7 @@ SO_RCVBUFFORCE = 33
 SO_MARK = 36
 SO_PROTOCOL = 38
 SO_DOMAIN = 39
+SO_ZEROCOPY = 60
 
 SOCK_MIN_SNDBUF = 4608
 SOCK_MIN_RCVBUF = 2304
@@ -85,7 +86,8 @@ class Sock:
         "sk_backlog", "sk_backlog_len", "sk_ack_backlog", "sk_max_ack_backlog", "sk_socket",
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
         "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_id", "pmtudisc",
-        "recverr", "pktinfo", "hdrincl", "bind_port_locked", "__dict__", "__weakref__",
+        "recverr", "pktinfo", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
+        "sk_omem_alloc", "__dict__", "__weakref__",
     )
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
@@ -112,6 +114,9 @@ class Sock:
         self.sk_broadcast = False
         self.sk_urginline = False  # SOCK_URGINLINE (SO_OOBINLINE): urgent data stays in the stream
         self.sk_dead = False
+        self.sk_zerocopy = False  # SOCK_ZEROCOPY (SO_ZEROCOPY): MSG_ZEROCOPY sends the caller's pages
+        self.sk_zckey = 0  # the id of the next MSG_ZEROCOPY notification
+        self.sk_omem_alloc = 0  # option memory: the zerocopy notifications not yet read
         self.sk_userlocks = 0
         self.sk_sndbuf = host.sysctl["net.core.wmem_default"]
         self.sk_rcvbuf = host.sysctl["net.core.rmem_default"]
@@ -328,6 +333,17 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         sk.sk_mark = val
     elif optname == SO_OOBINLINE:
         sk.sk_urginline = bool(val)
+    elif optname == SO_ZEROCOPY:
+        from tuxnet.net.ipv4.af_inet import IPPROTO_TCP, IPPROTO_UDP  # (they import this module)
+        from tuxnet.net.socket import SOCK_DGRAM, SOCK_STREAM
+
+        # Only the protocols that can send the caller's pages: TCP and UDP (and RDS).
+        if not (sk.sk_type == SOCK_STREAM and sk.sk_protocol == IPPROTO_TCP
+                or sk.sk_type == SOCK_DGRAM and sk.sk_protocol == IPPROTO_UDP):
+            return -EOPNOTSUPP
+        if val < 0 or val > 1:
+            return -EINVAL
+        sk.sk_zerocopy = bool(val)
     elif optname in (SO_DEBUG, SO_DONTROUTE, SO_NO_CHECK, SO_SNDLOWAT):
         return 0
     else:
@@ -357,7 +373,7 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         SO_SNDBUF: sk.sk_sndbuf, SO_RCVBUF: sk.sk_rcvbuf, SO_RCVLOWAT: sk.sk_rcvlowat,
         SO_SNDLOWAT: 1, SO_PRIORITY: sk.sk_priority, SO_MARK: sk.sk_mark,
         SO_ACCEPTCONN: int(sk.sk_state == 10), SO_PROTOCOL: sk.sk_protocol, SO_DOMAIN: sk.sk_family,
-        SO_DEBUG: 0, SO_DONTROUTE: 0, SO_OOBINLINE: int(sk.sk_urginline),
+        SO_DEBUG: 0, SO_DONTROUTE: 0, SO_OOBINLINE: int(sk.sk_urginline), SO_ZEROCOPY: int(sk.sk_zerocopy),
     }
     if optname in values:
         return values[optname]

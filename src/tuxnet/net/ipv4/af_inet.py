@@ -10,6 +10,7 @@ from tuxnet.kernel.errno import (
     EADDRINUSE,
     EADDRNOTAVAIL,
     EAFNOSUPPORT,
+    EAGAIN,
     EALREADY,
     ECONNABORTED,
     EINPROGRESS,
@@ -21,7 +22,15 @@ from tuxnet.kernel.errno import (
     EPROTONOSUPPORT,
 )
 from tuxnet.kernel.fs import O_NONBLOCK
+from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_IP, PacketType
+from tuxnet.net.core.skbuff import (
+    SO_EE_ORIGIN_ICMP,
+    SO_EE_ORIGIN_LOCAL,
+    skb_errqueue_purge,
+    sock_dequeue_err_skb,
+    sock_ofree,
+)
 from tuxnet.net.core.sock import (
     SHUTDOWN_MASK,
     lock_sock,
@@ -37,6 +46,9 @@ from tuxnet.net.ipv4.ip_output import IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUD
 from tuxnet.net.socket import (
     AF_INET,
     AF_UNSPEC,
+    MSG_CTRUNC,
+    MSG_ERRQUEUE,
+    MSG_TRUNC,
     SOCK_DGRAM,
     SOCK_RAW,
     SOCK_STREAM,
@@ -310,7 +322,7 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
     elif optname == IP_RECVERR:
         sk.recverr = bool(optval)
         if not optval:
-            sk.sk_error_queue.clear()
+            skb_errqueue_purge(sk.sk_error_queue)
     elif optname == IP_PKTINFO:
         sk.pktinfo = bool(optval)
     elif optname == IP_HDRINCL:
@@ -341,6 +353,39 @@ def ip_getsockopt(sk: Any, optname: int) -> int:
             return -ENOTCONN
         return rt.mtu or rt.dev.mtu
     return -ENOPROTOOPT
+
+
+def ip_recv_error(sk: Any, msg: Any, size: int) -> bytes | int:
+    """``ip_recv_error`` (net/ipv4/ip_sockglue.c), ``recvmsg(MSG_ERRQUEUE)``: the first entry of the
+    error queue, -EAGAIN when there is none.  The call returns the bytes it carries (cut to
+    ``size``, with MSG_TRUNC); an ICMP error gives the address its datagram was sent to as
+    ``msg_name``; the ``sock_extended_err``, followed by the ``sockaddr_in`` of the ICMP message's
+    source (zeros for other origins), is the IP_RECVERR control message; ``msg_flags`` says
+    MSG_ERRQUEUE."""
+    skb = sock_dequeue_err_skb(sk)
+    if skb is None:
+        return -EAGAIN
+    payload = skb.payload
+    copied = len(payload)
+    if copied > size:
+        msg.msg_flags |= MSG_TRUNC
+        copied = size
+    ret = copy_to_msg(msg, [memoryview(payload)[:copied]])
+    sock_ofree(skb)
+    if ret.__class__ is int and ret < 0:
+        return ret
+    ee = skb.ee
+    if ee.ee_origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_LOCAL) or skb.port:  # ipv4_datagram_support_addr
+        msg.msg_name = (in_ntoa(skb.addr), skb.port)
+    offender = bytes(16)
+    if ee.ee_origin == SO_EE_ORIGIN_ICMP:  # ipv4_datagram_support_cmsg
+        offender = AF_INET.to_bytes(2, "little") + bytes(2) + skb.offender.to_bytes(4, "big") + bytes(8)
+    if msg.msg_control is None:
+        msg.msg_flags |= MSG_CTRUNC  # put_cmsg: no room for the control message
+    else:
+        msg.msg_control.append((IPPROTO_IP, IP_RECVERR, ee.pack() + offender))
+    msg.msg_flags |= MSG_ERRQUEUE
+    return ret
 
 
 def sock_no_listen(sock: Socket, backlog: int) -> int:

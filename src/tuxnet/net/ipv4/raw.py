@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from tuxnet.kernel.errno import (
     EACCES,
     EADDRNOTAVAIL,
-    EAGAIN,
     EDESTADDRREQ,
     EINVAL,
     EMSGSIZE,
@@ -45,6 +44,7 @@ from tuxnet.net.ipv4.af_inet import (
     inet_sendmsg,
     inet_setsockopt,
     inet_shutdown,
+    ip_recv_error,
     sock_no_accept,
     sock_no_listen,
 )
@@ -272,7 +272,7 @@ def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
     if flags & MSG_OOB:
         return -EOPNOTSUPP
     if flags & MSG_ERRQUEUE:
-        return -EAGAIN
+        return ip_recv_error(sk, msg, size)
     lock_sock(sk)
     try:
         waited = __skb_wait_for_datagram(sk, flags)

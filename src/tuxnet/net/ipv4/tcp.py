@@ -10,13 +10,21 @@ from tuxnet.kernel.errno import (
     ECONNRESET,
     EFAULT,
     EINVAL,
+    ENOBUFS,
     ENOENT,
     ENOPROTOOPT,
     ENOTCONN,
     EPIPE,
 )
 from tuxnet.net.core.datagram import copy_to_msg, msg_iov_fault
-from tuxnet.net.core.skbuff import skb_add_data, skb_truesize
+from tuxnet.net.core.skbuff import (
+    msg_zerocopy_put_abort,
+    msg_zerocopy_realloc,
+    net_zcopy_put,
+    skb_add_data,
+    skb_truesize,
+    skb_zerocopy_iter_stream,
+)
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
@@ -31,6 +39,7 @@ from tuxnet.net.core.sock import (
     sockopt_int,
 )
 from tuxnet.net.core.utils import byte_view
+from tuxnet.net.ipv4.af_inet import ip_recv_error
 from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
 from tuxnet.net.ipv4.tcp_input import (
     __tcp_ack_snd_check,
@@ -102,11 +111,13 @@ from tuxnet.net.ipv4.tcp_timer import (
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_DONTWAIT,
     MSG_EOR,
+    MSG_ERRQUEUE,
     MSG_MORE,
     MSG_OOB,
     MSG_PEEK,
     MSG_TRUNC,
     MSG_WAITALL,
+    MSG_ZEROCOPY,
     POLLERR,
     POLLHUP,
     POLLIN,
@@ -263,18 +274,35 @@ def tcp_sendmsg(sk: TcpSock, msg: Any, size: int) -> int:
 
 def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
     """``tcp_sendmsg_locked``: fill the tail buffer up to the size goal (a GSO packet) or start
-    a new one while the send buffer has room; push a full buffer at the head at once."""
+    a new one while the send buffer has room; push a full buffer at the head at once.
+
+    With MSG_ZEROCOPY on a SO_ZEROCOPY socket the buffers take the caller's memory itself, not a
+    copy (``skb_zerocopy_iter_stream``), under a notification (``msg_zerocopy_realloc``) that
+    reaches the error queue once the data is acknowledged.  The route's device needs
+    scatter-gather for that, and every TCP route has it: ``sk_setup_caps`` adds NETIF_F_SG with
+    GSO.  Without SO_ZEROCOPY the flag is ignored."""
     flags = msg.msg_flags
+    uarg = None
+    if flags & MSG_ZEROCOPY and size and sk.sk_zerocopy:
+        queue = sk.sk_write_queue
+        uarg = msg_zerocopy_realloc(sk, size, queue[-1].destructor_arg if queue else None)
+        if uarg is None:
+            return _sendmsg_error(sk, -ENOBUFS)
     timeo = sock_sndtimeo(sk, bool(flags & MSG_DONTWAIT))
     copied = 0
     err = 0
     if sk.sk_state not in (TCP_ESTABLISHED, TCP_CLOSE_WAIT):
         err, timeo = sk_stream_wait_connect(sk, timeo)
         if err:
+            msg_zerocopy_put_abort(uarg, True)
             return _sendmsg_error(sk, err)
     iov = msg.msg_iov
-    data = None if any(b is None for b in iov) else byte_view(
-        iov[0] if len(iov) == 1 else b"".join(bytes(b) for b in iov))
+    if any(b is None for b in iov):
+        data = None
+    elif uarg is None:
+        data = byte_view(iov[0] if len(iov) == 1 else b"".join(bytes(b) for b in iov))
+    else:
+        data = [view for view in map(byte_view, iov) if view.nbytes]  # the caller's own memory
     mss_now, size_goal = tcp_send_mss(sk, not flags & MSG_OOB)
     queue = sk.sk_write_queue
     if sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN:
@@ -282,10 +310,11 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
     elif data is None and size:
         err = -EFAULT
     left = size if not err else 0
+    new_segment = False
     while left > 0:
         skb = queue[-1] if queue else None
         copy = size_goal - (skb.tail - skb.data) if skb is not None else 0
-        if copy <= 0 or skb is None or not tcp_skb_can_collapse_to(skb):
+        if copy <= 0 or skb is None or new_segment or not tcp_skb_can_collapse_to(skb):
             if not sk_stream_memory_free(sk):
                 # wait_for_space
                 sk.sock_flags |= SOCK_NOSPACE
@@ -299,14 +328,24 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
             skb = tcp_stream_alloc_skb(sk)
             tcp_skb_entail(sk, skb)
             copy = size_goal
+            new_segment = False
         copy = min(copy, left)
-        skb_add_data(skb, data[copied:copied + copy])
+        if uarg is None:
+            skb_add_data(skb, data[copied:copied + copy])
+            truesize = copy
+        else:
+            copy, truesize = skb_zerocopy_iter_stream(skb, data, copied, copy, uarg)
+            if copy < 0:
+                # -EMSGSIZE (no fragment left) or -EEXIST (another send's pages): a new buffer
+                tcp_mark_push(sk, skb)
+                new_segment = True
+                continue
         if not copied:
             skb.tcp_flags &= ~TCPHDR_PSH
         cb = tcp_skb_cb(skb)
-        cb.truesize += copy
+        cb.truesize += truesize
         cb.pcount = 0
-        sk.sk_wmem_queued += copy
+        sk.sk_wmem_queued += truesize
         sk.write_seq = (sk.write_seq + copy) & SEQ_MASK
         skb.end_seq = (skb.end_seq + copy) & SEQ_MASK
         copied += copy
@@ -324,7 +363,9 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
             tcp_push_one(sk, mss_now)
     if copied:
         tcp_push(sk, flags, mss_now, sk.nonagle)
+        net_zcopy_put(uarg)
         return copied
+    msg_zerocopy_put_abort(uarg, True)
     return _sendmsg_error(sk, err)
 
 
@@ -359,7 +400,10 @@ def tcp_cleanup_rbuf(sk: TcpSock, copied: int) -> None:
 
 
 def tcp_recvmsg(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | int:
-    """``tcp_recvmsg``: copy from the receive queue, waiting for data as the flags say."""
+    """``tcp_recvmsg``: copy from the receive queue, waiting for data as the flags say;
+    MSG_ERRQUEUE reads the error queue instead (``inet_recv_error``: zerocopy notifications)."""
+    if flags & MSG_ERRQUEUE:
+        return ip_recv_error(sk, msg, size)
     lock_sock(sk)
     ret = tcp_recvmsg_locked(sk, msg, size, flags)
     release_sock(sk)
@@ -734,7 +778,7 @@ def tcp_poll(sk: TcpSock) -> int:
             mask |= POLLOUT | POLLWRNORM
     if sk.urg_data & TCP_URG_VALID:
         mask |= POLLPRI
-    if sk.sk_err:
+    if sk.sk_err or sk.sk_error_queue:
         mask |= POLLERR
     return mask
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import ECONNREFUSED, ECONNRESET, EPIPE
-from tuxnet.net.core.skbuff import alloc_skb, skb_truesize
+from tuxnet.net.core.skbuff import alloc_skb, skb_truesize, skb_zcopy_clear
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
@@ -53,7 +53,7 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_send_delayed_ack,
     tcp_send_synack,
     tcp_simple_retransmit,
-    tcp_skb_can_collapse_to,
+    tcp_skb_can_collapse,
     tcp_skb_mss,
     tcp_slow_start_after_idle_check,
     tcp_sndbuf_expand,
@@ -637,11 +637,6 @@ def tcp_shifted_skb(sk: TcpSock, prev: SkBuff, skb: SkBuff, state: SacktagState,
     return True
 
 
-def tcp_skb_can_collapse(to: SkBuff, frm: SkBuff) -> bool:
-    """``tcp_skb_can_collapse``."""
-    return tcp_skb_can_collapse_to(to)
-
-
 def tcp_shift_skb_data(sk: TcpSock, skb: SkBuff, state: SacktagState, start_seq: int, end_seq: int,
                        dup_sack: bool) -> SkBuff | None | int:
     """``tcp_shift_skb_data``: merge a newly SACKed range into the SACKed buffer before it.
@@ -685,6 +680,8 @@ def tcp_shift_skb_data(sk: TcpSock, skb: SkBuff, state: SacktagState, start_seq:
             length = pcount * mss
     if not after((skb.seq + length) & SEQ_MASK, sk.snd_una):
         return None
+    if prev.destructor_arg is not None or skb.destructor_arg is not None:
+        return None  # tcp_skb_shift → skb_shift: a zerocopy send's pages are not moved
     if not tcp_shifted_skb(sk, prev, skb, state, pcount, length, mss, dup_sack):
         return prev
     i = rtx.index(prev) + 1
@@ -692,7 +689,7 @@ def tcp_shift_skb_data(sk: TcpSock, skb: SkBuff, state: SacktagState, start_seq:
         return prev
     nxt = rtx[i]
     if (nxt.sacked & TCPCB_TAGBITS != TCPCB_SACKED_ACKED or mss != tcp_skb_seglen(nxt)
-            or not tcp_skb_can_collapse(prev, nxt)):
+            or not tcp_skb_can_collapse(prev, nxt) or nxt.destructor_arg is not None):
         return prev
     tcp_shifted_skb(sk, prev, nxt, state, tcp_skb_pcount(nxt), nxt.tail - nxt.data, mss, False)
     return prev
@@ -2260,8 +2257,13 @@ def tcp_clear_xmit_timers(sk: TcpSock) -> None:
 
 
 def tcp_write_queue_purge(sk: TcpSock) -> None:
-    """``tcp_write_queue_purge``: drop everything unsent and unacknowledged."""
+    """``tcp_write_queue_purge``: drop everything unsent and unacknowledged (the zerocopy sends it
+    held complete)."""
     tcp_chrono_stop(sk, TCP_CHRONO_BUSY)
+    for queue in (sk.sk_write_queue, sk.tcp_rtx_queue):
+        for skb in queue:
+            if skb.destructor_arg is not None:
+                skb_zcopy_clear(skb, True)
     sk.sk_write_queue.clear()
     sk.tcp_rtx_queue.clear()
     sk.highest_sack = None

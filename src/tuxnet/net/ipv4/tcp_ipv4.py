@@ -471,6 +471,7 @@ def inet_csk_destroy_sock(sk: TcpSock) -> None:
     """``inet_csk_destroy_sock``: free an orphan that reached CLOSE."""
     sk.host.tcp_hashinfo.put_port(sk)
     sk.sk_receive_queue.clear()
+    sk.sk_error_queue.clear()  # (sk_stream_kill_queues: unread zerocopy notifications go too)
     sk.out_of_order_queue = []
     sk.sk_write_queue.clear()
     sk.tcp_rtx_queue.clear()

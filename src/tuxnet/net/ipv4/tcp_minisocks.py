@@ -300,6 +300,7 @@ def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -
     newsk.sk_rcvtimeo = listener.sk_rcvtimeo
     newsk.sk_sndtimeo = listener.sk_sndtimeo
     newsk.sk_urginline = listener.sk_urginline
+    newsk.sk_zerocopy = listener.sk_zerocopy
     newsk.rx_opt.user_mss = listener.rx_opt.user_mss
     newsk.inet_daddr = req.rmt_addr
     newsk.inet_dport = req.rmt_port

@@ -16,7 +16,18 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb, alloc_skb_data, skb_add_data, skb_clone
+from tuxnet.net.core.skbuff import (
+    CHECKSUM_PARTIAL,
+    SkbFrags,
+    SkBuff,
+    alloc_skb,
+    alloc_skb_data,
+    skb_add_data,
+    skb_clone,
+    skb_pure_zcopy_same,
+    skb_zcopy_clear,
+    skb_zerocopy_clone,
+)
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.route import dst_metric_advmss, dst_mtu
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
@@ -438,8 +449,11 @@ def sk_wmem_queued_add(sk: TcpSock, delta: int) -> None:
 
 
 def tcp_wmem_free_skb(sk: TcpSock, skb: SkBuff) -> None:
-    """``tcp_wmem_free_skb``: give back what the buffer cost."""
+    """``tcp_wmem_free_skb``: give back what the buffer cost; a zerocopy sender's pages are let go
+    of (``__kfree_skb`` → ``skb_release_data``)."""
     sk_wmem_queued_add(sk, -tcp_skb_cb(skb).truesize)
+    if skb.destructor_arg is not None:
+        skb_zcopy_clear(skb, True)
 
 
 def tcp_set_skb_tso_segs(skb: SkBuff, mss_now: int) -> None:
@@ -477,9 +491,12 @@ def tcp_adjust_pcount(sk: TcpSock, skb: SkBuff, decr: int) -> None:
 
 
 def _split_skb(skb: SkBuff, length: int) -> SkBuff:
-    """``skb_split``: a new buffer holding the bytes after ``length`` (sharing the storage)."""
+    """``skb_split``: a new buffer holding the bytes after ``length`` (sharing the storage, and a
+    zerocopy send's pages: ``skb_zerocopy_clone``)."""
     buff = SkBuff(skb.buf, skb.data + length, skb.tail)
     skb.tail = skb.data + length
+    if skb.destructor_arg is not None:
+        skb_zerocopy_clone(buff, skb)
     return buff
 
 
@@ -539,6 +556,12 @@ def tcp_skb_can_collapse_to(skb: SkBuff) -> bool:
     return not tcp_skb_cb(skb).eor
 
 
+def tcp_skb_can_collapse(to: SkBuff, frm: SkBuff) -> bool:
+    """``tcp_skb_can_collapse``: ``frm`` may join ``to``: no end-of-record mark, and both or
+    neither all a zerocopy sender's pages (``skb_pure_zcopy_same``)."""
+    return tcp_skb_can_collapse_to(to) and skb_pure_zcopy_same(to, frm)
+
+
 # -- sending one segment -----------------------------------------------------------------------
 
 def tcp_v4_send_check(skb: SkBuff, saddr: int, daddr: int) -> None:
@@ -574,7 +597,20 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
     (``skb_clone``), as Linux sends, the TCP header going into the segment's own headroom.  A
     segment sent before (a retransmission: the first clone may still sit in a receive queue) or
     whose headroom is not its own (the tail part of a split buffer, a trimmed head) is copied
-    instead, the ``pskb_copy`` case, for its headroom must not be written again."""
+    instead, the ``pskb_copy`` case, for its headroom must not be written again.
+
+    A segment of a zerocopy send holds the sender's pages (``SkbFrags``).  Linux's clone shares
+    them and the NIC reads them by scatter-gather DMA as the packet leaves; here the packet's bytes
+    are gathered from them now, so what goes out, the first time and on every retransmission, is
+    what the sender's memory holds at that moment.  The packet keeps the send's ``ubuf_info``, as
+    a clone shares ``skb_shinfo()``, for a receiver that must copy the pages (``skb_orphan_frags_rx``)."""
+    if skb.destructor_arg is not None:
+        buf = bytearray(MAX_TCP_HEADER)
+        for view in skb.buf.views(skb.data, skb.tail):
+            buf += view
+        n = SkBuff(buf, MAX_TCP_HEADER)
+        n.destructor_arg = skb.destructor_arg
+        return n
     if skb.cloned or skb.data != MAX_TCP_HEADER:
         return alloc_skb_data(memoryview(skb.buf)[skb.data:skb.tail], 0, MAX_TCP_HEADER)
     return skb_clone(skb)
@@ -996,11 +1032,13 @@ def tcp_mtu_check_reprobe(sk: TcpSock) -> None:
 
 def tcp_can_coalesce_send_queue_head(sk: TcpSock, length: int) -> bool:
     """``tcp_can_coalesce_send_queue_head``: the first ``length`` bytes of the write queue may be
-    sent as one segment (no end-of-record mark before them)."""
-    for skb in sk.sk_write_queue:
+    sent as one segment (no end-of-record mark before them, no mix of a zerocopy send's pages
+    with other bytes: ``tcp_skb_can_collapse``)."""
+    queue = sk.sk_write_queue
+    for i, skb in enumerate(queue):
         if length <= skb.tail - skb.data:
             break
-        if tcp_skb_cb(skb).eor:
+        if not tcp_skb_can_collapse(skb, queue[i + 1] if i + 1 < len(queue) else skb):
             return False
         length -= skb.tail - skb.data
     return True
@@ -1044,7 +1082,12 @@ def tcp_mtu_probe(sk: TcpSock) -> int:
         skb = queue[0]
         have = skb.tail - skb.data
         copy = min(have, probe_size - length)
-        skb_add_data(nskb, memoryview(skb.buf)[skb.data:skb.data + copy])  # one copy, as skb_copy_bits
+        buf = skb.buf
+        if buf.__class__ is SkbFrags:  # a zerocopy send's pages, copied (skb_copy_bits)
+            for view in buf.views(skb.data, skb.data + copy):
+                skb_add_data(nskb, view)
+        else:
+            skb_add_data(nskb, memoryview(buf)[skb.data:skb.data + copy])  # one copy, as skb_copy_bits
         if have <= copy:
             nskb.tcp_flags |= skb.tcp_flags
             ncb.eor = tcp_skb_cb(skb).eor
@@ -1331,6 +1374,8 @@ def tcp_collapse_retrans(sk: TcpSock, skb: SkBuff) -> bool:
     """``tcp_collapse_retrans``: merge the next segment into ``skb`` for the retransmission."""
     rtx = sk.tcp_rtx_queue
     nxt = rtx[rtx.index(skb) + 1]
+    if skb.destructor_arg is not None or nxt.destructor_arg is not None:
+        return False  # skb_shift: a zerocopy send's pages are not moved between buffers
     data = bytes(skb.buf[skb.data:skb.tail]) + bytes(nxt.buf[nxt.data:nxt.tail])
     skb.buf = bytearray(data)
     skb.data = 0

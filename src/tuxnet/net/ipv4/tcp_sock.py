@@ -18,6 +18,7 @@ from tuxnet.kernel.eventpoll import (
     EPOLLWRNORM,
     wake_up_interruptible_poll,
 )
+from tuxnet.net.core.skbuff import SKB_SMALL_HEAD_TRUESIZE
 from tuxnet.net.core.sock import Sock
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
@@ -151,7 +152,7 @@ SOCK_QUEUE_SHRUNK = 1 << 0
 # The memory an skb costs beyond its payload: SKB_TRUESIZE(skb_end_offset) of a head taken, as
 # tcp_stream_alloc_skb does since Linux 6.3, from the 640-byte small-head cache (320 bytes of
 # MAX_TCP_HEADER headroom + the aligned sk_buff, 256, + its shared info, 320).
-SKB_TRUESIZE_OVERHEAD = 896
+SKB_TRUESIZE_OVERHEAD = SKB_SMALL_HEAD_TRUESIZE
 
 SEQ_MASK = 0xFFFFFFFF
 

@@ -12,18 +12,28 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
     EADDRINUSE,
-    EAGAIN,
     ECONNREFUSED,
     EDESTADDRREQ,
     EHOSTUNREACH,
     EINVAL,
     EMSGSIZE,
     ENETUNREACH,
+    ENOBUFS,
     ENOPROTOOPT,
 )
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.datagram import copy_to_msg
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, alloc_skb_data
+from tuxnet.net.core.skbuff import (
+    CHECKSUM_PARTIAL,
+    CHECKSUM_UNNECESSARY,
+    SO_EE_ORIGIN_ICMP,
+    SkBuff,
+    SockExtendedErr,
+    SockExterrSkb,
+    alloc_skb_data,
+    msg_zerocopy_realloc,
+    net_zcopy_put,
+)
 from tuxnet.net.core.sock import (
     Proto,
     Sock,
@@ -32,6 +42,7 @@ from tuxnet.net.core.sock import (
     sock_error,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
+from tuxnet.net.ipv4.af_inet import ip_recv_error
 from tuxnet.net.ipv4.datagram import (
     __skb_wait_for_datagram,
     __udp_disconnect,
@@ -48,6 +59,7 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_ERRQUEUE,
     MSG_PEEK,
     MSG_TRUNC,
+    MSG_ZEROCOPY,
     POLLERR,
     POLLIN,
     POLLOUT,
@@ -174,7 +186,13 @@ def udp_send_skb(sk: UdpSock, skb: SkBuff, saddr: int, daddr: int) -> int:
 
 
 def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
-    """``udp_sendmsg``: route, build, send.  A datagram over 65,507 octets gets EMSGSIZE."""
+    """``udp_sendmsg``: route, build, send.  A datagram over 65,507 octets gets EMSGSIZE.
+
+    MSG_ZEROCOPY on a SO_ZEROCOPY socket takes a notification id (``__ip_append_data``), but the
+    datagram is built as a copy, as Linux builds it for a device without scatter-gather and
+    checksum offload, and the copy that loopback delivery makes comes to the same: the
+    notification says SO_EE_CODE_ZEROCOPY_COPIED, and comes once the datagram has gone to the
+    device."""
     host = sk.host
     if size > 65535 - 8 - 20:
         return -EMSGSIZE
@@ -205,11 +223,18 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
     df = ip_datagram_df(sk, len(data) + 28, rt)
     if df < 0:
         return df
+    uarg = None
+    if msg.msg_flags & MSG_ZEROCOPY and size and sk.sk_zerocopy:
+        uarg = msg_zerocopy_realloc(sk, size, None)
+        if uarg is None:
+            return -ENOBUFS
+        uarg.zerocopy = False
     saddr = sk.inet_saddr or rt.saddr
     skb = ip_make_skb(sk, data, saddr, daddr, dport, rt)
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
     err = udp_send_skb(sk, skb, saddr, daddr)
+    net_zcopy_put(uarg)  # the datagram, the only holder of the notification, is gone
     return err if err < 0 else size
 
 
@@ -275,12 +300,7 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
     """``udp_recvmsg``: one datagram, truncated to ``size`` (MSG_TRUNC in ``msg.msg_flags``);
     with MSG_TRUNC in ``flags``, a read into a buffer returns the datagram's real length."""
     if flags & MSG_ERRQUEUE:
-        if not sk.sk_error_queue:
-            return -EAGAIN
-        err, offender, payload = sk.sk_error_queue.popleft()
-        msg.msg_name = offender
-        msg.msg_control = err
-        return copy_to_msg(msg, [memoryview(payload)[:size]])
+        return ip_recv_error(sk, msg, size)
     lock_sock(sk)
     try:
         waited = __skb_wait_for_datagram(sk, flags)
@@ -328,9 +348,12 @@ def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int
         err = {0: ENETUNREACH, 1: EHOSTUNREACH, 3: ECONNREFUSED}.get(code, EHOSTUNREACH)
     else:
         err = EHOSTUNREACH
-    offender = (in_ntoa(int.from_bytes(buf[skb.network_header + 12:skb.network_header + 16], "big")), 0)
     if sk.recverr:
-        sk.sk_error_queue.append(((err, type, code, info), offender, bytes(buf[inner:skb.tail])))
+        # ip_icmp_error: the error, where the datagram went, who reported it, and the datagram's
+        # payload as far as the ICMP message quotes it
+        offender = int.from_bytes(buf[skb.network_header + 12:skb.network_header + 16], "big")
+        sk.sk_error_queue.append(SockExterrSkb(SockExtendedErr(err, SO_EE_ORIGIN_ICMP, type, code, info),
+                                               daddr, dport, offender, bytes(buf[inner + ihl + UDP_HLEN:skb.tail])))
         sk.sk_err = err
     elif sk.sk_state == TCP_ESTABLISHED:
         sk.sk_err = err
