@@ -58,10 +58,30 @@ MAC = st.sampled_from([b"\xff" * 6, b"\x01\x00\x5e\x00\x00\x01", b"\x02\x00\x00\
                        b"\x02\xaa\xbb\xcc\xdd\xee", b"\x00" * 6])
 ARP = st.builds(arp, st.sampled_from([1, 2, 3, 0]), MAC, st.sampled_from(sorted(set(ADDRS) - OURS)), MAC,
                 st.sampled_from(ADDRS), st.sampled_from([1, 1, 6, 0]), st.sampled_from([4, 4, 16]))
+def icmp(type: int, code: int, rest: bytes, good_csum: bool) -> bytes:
+    msg = bytearray(struct.pack("!BBH", type, code, 0) + rest)
+    c = csum_fold(csum_partial(bytes(msg)))
+    msg[2:4] = struct.pack("!H", c if good_csum else c ^ 0x5555)
+    return bytes(msg)
+
+
+# What an ICMP error quotes: the header of a datagram one of the hosts could have sent (any
+# protocol, any length field), and 8 or so bytes of it, or anything at all.
+QUOTED = st.one_of(
+    st.builds(lambda src, dst, proto, rest: struct.pack("!BBHHHBB2x4s4s", 0x45, 0, 20 + len(rest), 1, 0, 64, proto,
+                                                        ip4(src), ip4(dst)) + rest,
+              st.sampled_from(ADDRS), st.sampled_from(ADDRS), st.sampled_from([1, 6, 17, 255]), st.binary(max_size=12)),
+    st.binary(max_size=60),
+)
 BODY = st.one_of(
     st.binary(max_size=64),
-    st.builds(lambda t, c, rest: struct.pack("!BBH", t, c, 0) + rest,  # ICMP, errors quoting anything
-              st.sampled_from([0, 3, 4, 5, 8, 11, 12, 13, 17, 255]), st.integers(0, 15), st.binary(max_size=60)),
+    # ICMP: errors (unreachable with an MTU, redirects naming any gateway, time exceeded, ...)
+    # quoting anything, with a good checksum or not
+    st.builds(lambda t, c, word, quoted, good: icmp(t, c, word + quoted, good),
+              st.sampled_from([0, 3, 4, 5, 8, 11, 12, 13, 17, 255]), st.integers(0, 15),
+              st.one_of(st.binary(min_size=4, max_size=4), st.sampled_from(ADDRS).map(lambda a: ip4(a)),
+                        st.integers(0, 0xFFFF).map(lambda mtu: struct.pack("!HH", 0, mtu))),
+              QUOTED, st.booleans()),
 )
 IPV4 = st.builds(ipv4, st.sampled_from(ADDRS), st.sampled_from(ADDRS), st.sampled_from([0, 1, 2, 64, 255]),
                  st.sampled_from([1, 6, 17, 2, 47, 255]),
@@ -92,3 +112,50 @@ def test_odd_frames_at_every_nic_never_raise_and_the_network_still_works(frames)
     world.run_for(msecs(3000))
     stats = run(world, world.hosts["a"], ping, "10.0.2.2", count=2, interval=0.2, quiet=True)
     assert stats.received == 2, world.hosts["a"].output()
+
+
+# ICMP errors that reach the sockets they are about: to a (10.0.1.2) from anywhere, quoting a
+# datagram a sent (UDP from its bound port, TCP of its connection, an echo of its ping), with any
+# type, code, MTU or gateway, and any rest.
+QUOTED_OURS = st.builds(
+    lambda proto, dst, tail: struct.pack("!BBHHHBB2x4s4s", 0x45, 0, 20 + len(tail), 1, 0, 64, proto,
+                                         ip4("10.0.1.2"), ip4(dst)) + tail,
+    st.sampled_from([1, 6, 17]), st.sampled_from(["10.0.2.2", "10.0.1.1", "10.0.1.77", "255.255.255.255"]),
+    st.one_of(st.just(struct.pack("!HHI", 40000, 9, 0)), st.just(struct.pack("!HHI", 5001, 5001, 0)),
+              st.just(struct.pack("!BBHHH", 8, 0, 0, 1, 1)), st.binary(min_size=8, max_size=16)))
+ICMP_TO_A = st.builds(
+    lambda src, t, c, word, quoted, good: ipv4(src, "10.0.1.2", 64, 1, 0, b"", icmp(t, c, word + quoted, good), True),
+    st.sampled_from(["10.0.1.1", "10.0.2.2", "10.0.1.77", "10.0.1.2"]), st.sampled_from([3, 4, 5, 11, 12]),
+    st.integers(0, 15),
+    st.one_of(st.sampled_from(ADDRS).map(ip4), st.integers(0, 0xFFFF).map(lambda mtu: struct.pack("!HH", 0, mtu)),
+              st.binary(min_size=4, max_size=4)),
+    QUOTED_OURS, st.booleans())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ICMP_TO_A, min_size=1, max_size=10))
+def test_icmp_errors_about_our_own_datagrams_never_raise(packets):
+    """Path MTUs of any size (below the floor, above the link's), redirects to any gateway,
+    errors quoting a datagram cut short: a learns or ignores each, and still reaches b."""
+    from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+    from tuxnet.user import libc
+
+    world, devs = build()
+    a = world.hosts["a"]
+
+    def udp() -> None:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.bind(fd, ("10.0.1.2", 40000))
+        libc.sleep(100)
+
+    a.spawn(udp)
+    world.run_for(msecs(1))
+    dev = devs["a"]
+    for pkt in packets:
+        frame = eth_skb_pad(dev.dev_addr + b"\x02\x00\x00\x00\x00\x03" + b"\x08\x00" + pkt)
+        ether_rx(dev, frame + ether_fcs(frame))
+        world.run_for(msecs(5))
+    assert a.mib.Icmp["InMsgs"] >= 1
+    world.run_for(msecs(3000))
+    stats = run(world, a, ping, "10.0.2.2", count=2, interval=0.2, quiet=True)
+    assert stats.received == 2, a.output()
