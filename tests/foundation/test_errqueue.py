@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import socket
 import time
-from errno import EAGAIN, ECONNREFUSED
+from errno import EAGAIN, ECONNREFUSED, ENOPROTOOPT
 from typing import Any
 
 import pytest
@@ -60,3 +60,65 @@ def test_an_icmp_error_is_read_from_the_error_queue_as_this_machines_kernel_give
     assert cmsg[16:24] == b"\x02\x00\x00\x00\x7f\x00\x00\x01"  # the offender: AF_INET, 127.0.0.1
     assert (so_error, empty) == (0, EAGAIN)
     assert cut[0] == b"hel" and cut[2] == tsock.MSG_ERRQUEUE | tsock.MSG_TRUNC
+
+
+_RAW_STEPS = """
+import socket, sys, time
+IP_RECVERR = 11
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, 253)
+r.setsockopt(socket.SOL_IP, IP_RECVERR, 1)
+r.sendto(b"hello, world", ("10.0.0.2", 0))
+time.sleep(0.2)
+data, anc, flags, addr = r.recvmsg(100, 1024, socket.MSG_ERRQUEUE)
+err = r.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+print(repr((data, [(l, t, bytes(c)) for l, t, c in anc], flags, addr, err)))
+"""
+
+
+@pytest.mark.root
+def test_a_raw_sockets_error_queue_as_this_machines_kernel_fills_it():
+    """``raw_err`` with IP_RECVERR: a datagram of a protocol the peer does not speak comes back as
+    ICMP protocol unreachable (ENOPROTOOPT, a hard error), quoted from after its IP header (at
+    least 8 bytes of it, or the message is dropped: icmp_socket_deliver); the
+    same on two namespaces of this machine and on two tuxnet hosts."""
+    import os
+    import subprocess
+
+    from tuxnet.tapnet import Netns, netns_unavailable
+    from tuxnet.world import World
+
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    a, b = Netns(f"tuxnet-rawerr-a-{os.getpid()}"), Netns(f"tuxnet-rawerr-b-{os.getpid()}")
+    try:
+        subprocess.run(["ip", "link", "add", "eth0", "netns", a.name, "type", "veth", "peer", "name", "eth0",
+                        "netns", b.name], check=True, capture_output=True)
+        for ns, addr in ((a, "10.0.0.1/24"), (b, "10.0.0.2/24")):
+            ns.run("ip", "addr", "add", addr, "dev", "eth0")
+            ns.run("ip", "link", "set", "eth0", "up")
+        linux = eval(a.run("python3", "-c", _RAW_STEPS).stdout)
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"cannot build two namespaces here: {e}")
+    finally:
+        a.close()
+        b.close()
+    world = World(seed=1)
+    ta, tb = world.add_host("a"), world.add_host("b")
+    world.connect(ta, tb, a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    out: list[Any] = []
+
+    def steps() -> None:
+        r = tsock.socket(tsock.AF_INET, tsock.SOCK_RAW, 253)
+        r.setsockopt(tsock.SOL_IP, tsock.IP_RECVERR, 1)
+        r.sendto(b"hello, world", ("10.0.0.2", 0))
+        libc.sleep(0.2)
+        data, anc, flags, addr = r.recvmsg(100, 1024, tsock.MSG_ERRQUEUE)
+        out.append((data, [(level, t, bytes(c)) for level, t, c in anc], flags, addr,
+                    r.getsockopt(tsock.SOL_SOCKET, tsock.SO_ERROR)))
+
+    ta.spawn(steps)
+    world.run_until(lambda: bool(out), timeout=10 * 10**9)
+    assert out[0] == linux
+    ee = SockExtendedErr.unpack(linux[1][0][2])
+    assert (ee.ee_errno, ee.ee_type, ee.ee_code, linux[0]) == (ENOPROTOOPT, 3, 2, b"hello, world")

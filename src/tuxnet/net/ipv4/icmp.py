@@ -11,6 +11,16 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.errno import (
+    ECONNREFUSED,
+    EHOSTDOWN,
+    EHOSTUNREACH,
+    EMSGSIZE,
+    ENETUNREACH,
+    ENONET,
+    ENOPROTOOPT,
+    EOPNOTSUPP,
+)
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.dev import IFF_LOOPBACK
 from tuxnet.net.core.skbuff import PACKET_HOST, SkBuff, alloc_skb_data
@@ -46,6 +56,17 @@ ICMP_PORT_UNREACH = 3
 ICMP_FRAG_NEEDED = 4
 ICMP_SR_FAILED = 5
 ICMP_PKT_FILTERED = 13
+
+NR_ICMP_UNREACH = 15
+
+# ``icmp_err_convert``: for each destination unreachable code, the errno a socket reports and
+# whether the error is hard (fatal to a connected datagram socket without IP_RECVERR).
+ICMP_ERR_CONVERT = (
+    (ENETUNREACH, False), (EHOSTUNREACH, False), (ENOPROTOOPT, True), (ECONNREFUSED, True),
+    (EMSGSIZE, False), (EOPNOTSUPP, False), (ENETUNREACH, True), (EHOSTDOWN, True), (ENONET, True),
+    (ENETUNREACH, True), (EHOSTUNREACH, True), (ENETUNREACH, False), (EHOSTUNREACH, False),
+    (EHOSTUNREACH, True), (EHOSTUNREACH, True), (EHOSTUNREACH, True),
+)
 
 ICMP_REDIR_NET = 0
 ICMP_REDIR_HOST = 1

@@ -21,16 +21,18 @@ from tuxnet.kernel.errno import (
     EACCES,
     EADDRNOTAVAIL,
     EDESTADDRREQ,
+    EHOSTUNREACH,
     EINVAL,
     EMSGSIZE,
     ENETUNREACH,
     ENOPROTOOPT,
     EOPNOTSUPP,
+    EPROTO,
 )
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_IP
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_INET_LOCAL_OUT, nf_hook_slow
-from tuxnet.net.core.skbuff import SkBuff, alloc_skb_data
+from tuxnet.net.core.skbuff import SO_EE_ORIGIN_ICMP, SkBuff, SockExtendedErr, SockExterrSkb, alloc_skb_data
 from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import (
@@ -57,9 +59,19 @@ from tuxnet.net.ipv4.datagram import (
 )
 from tuxnet.net.ipv4.devinet import inet_addr_type
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
-from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_REDIRECT, icmp_out_count
+from tuxnet.net.ipv4.icmp import (
+    ICMP_DEST_UNREACH,
+    ICMP_ERR_CONVERT,
+    ICMP_FRAG_NEEDED,
+    ICMP_PARAMETERPROB,
+    ICMP_REDIRECT,
+    ICMP_SOURCE_QUENCH,
+    NR_ICMP_UNREACH,
+    icmp_out_count,
+)
 from tuxnet.net.ipv4.ip_output import (
     IP_DF,
+    IP_PMTUDISC_DONT,
     IPPROTO_ICMP,
     IPPROTO_RAW,
     MAX_HEADER,
@@ -159,21 +171,50 @@ def raw_local_deliver(host: Host, skb: SkBuff, protocol: int) -> bool:
 
 def raw_icmp_error(host: Host, skb: SkBuff, inner: int, protocol: int, type: int, code: int, info: int) -> None:
     """``raw_icmp_error``: an ICMP error about a datagram of ``protocol`` goes to each raw socket
-    that could have sent it (``raw_err``): "fragmentation needed" teaches the route the path MTU
-    (``ipv4_sk_update_pmtu``), a redirect the better first hop (``ipv4_sk_redirect``), as a TCP or
-    UDP socket's error would."""
+    that could have sent it (``raw_err``)."""
     socks = host.raw_v4_hashinfo.get(protocol)
     if not socks:
         return
     saddr, daddr = _addrs.unpack_from(skb.buf, inner + 12)
     dif = skb.dev.ifindex if skb.dev is not None else 0
-    for sk in socks:
-        if not raw_v4_match(sk, protocol, daddr, saddr, dif):
-            continue
-        if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
-            ip_rt_update_pmtu(host, daddr, info)
-        elif type == ICMP_REDIRECT:
-            ip_do_redirect(host, skb, inner)
+    for sk in list(socks):
+        if raw_v4_match(sk, protocol, daddr, saddr, dif):
+            raw_err(sk, skb, inner, type, code, info)
+
+
+def raw_err(sk: RawSock, skb: SkBuff, inner: int, type: int, code: int, info: int) -> None:
+    """``raw_err``: "fragmentation needed" teaches the route the path MTU
+    (``ipv4_sk_update_pmtu``), a redirect the better first hop (``ipv4_sk_redirect``).  With
+    IP_RECVERR the error goes to the error queue, quoting the datagram from its transport header
+    (from its IP header with IP_HDRINCL), and becomes ``sk_err``; without it, only a hard error
+    on a connected socket does."""
+    host = sk.host
+    buf = skb.buf
+    daddr = int.from_bytes(buf[inner + 16:inner + 20], "big")
+    harderr = False
+    if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        ip_rt_update_pmtu(host, daddr, info)
+    elif type == ICMP_REDIRECT:
+        ip_do_redirect(host, skb, inner)
+        return
+    if (not sk.recverr and sk.sk_state != TCP_ESTABLISHED) or type == ICMP_SOURCE_QUENCH:
+        return
+    if type == ICMP_PARAMETERPROB:
+        err, harderr = EPROTO, True
+    elif type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        err, harderr = EMSGSIZE, sk.pmtudisc != IP_PMTUDISC_DONT
+    elif type == ICMP_DEST_UNREACH and code <= NR_ICMP_UNREACH:
+        err, harderr = ICMP_ERR_CONVERT[code]
+    else:
+        err = EHOSTUNREACH
+    if sk.recverr:
+        payload = inner if sk.hdrincl else inner + (buf[inner] & 0x0F) * 4
+        offender = int.from_bytes(buf[skb.network_header + 12:skb.network_header + 16], "big")
+        sk.sk_error_queue.append(SockExterrSkb(SockExtendedErr(err, SO_EE_ORIGIN_ICMP, type, code, info),
+                                               daddr, 0, offender, bytes(buf[payload:skb.tail])))
+    if sk.recverr or harderr:
+        sk.sk_err = err
+        sk.sk_error_report()
 
 
 def raw_rcv(sk: RawSock, datagram: bytes, saddr: int) -> None:

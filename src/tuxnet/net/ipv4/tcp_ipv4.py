@@ -8,16 +8,21 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
     EADDRNOTAVAIL,
-    ECONNREFUSED,
     EHOSTUNREACH,
     EMSGSIZE,
     ENETUNREACH,
-    EPROTO,
 )
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic, csum_tcpudp_nofold
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, PACKET_HOST, SkBuff, alloc_skb
 from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
-from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_REDIRECT, ICMP_TIME_EXCEEDED
+from tuxnet.net.ipv4.icmp import (
+    ICMP_DEST_UNREACH,
+    ICMP_ERR_CONVERT,
+    ICMP_FRAG_NEEDED,
+    ICMP_REDIRECT,
+    ICMP_TIME_EXCEEDED,
+    NR_ICMP_UNREACH,
+)
 from tuxnet.net.ipv4.ip_output import (
     IP_PMTUDISC_DONT,
     IP_PMTUDISC_INTERFACE,
@@ -529,7 +534,9 @@ def tcp_v4_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: 
             tcp_v4_mtu_reduced(sk, info)
         return
     if type == ICMP_DEST_UNREACH:
-        err = {0: ENETUNREACH, 1: EHOSTUNREACH, 2: EPROTO, 3: ECONNREFUSED}.get(code, EHOSTUNREACH)
+        if code > NR_ICMP_UNREACH:
+            return
+        err = ICMP_ERR_CONVERT[code][0]
     elif type == ICMP_TIME_EXCEEDED:
         err = EHOSTUNREACH
     else:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
     EADDRINUSE,
-    ECONNREFUSED,
     EDESTADDRREQ,
     EHOSTUNREACH,
     EINVAL,
@@ -20,6 +19,7 @@ from tuxnet.kernel.errno import (
     ENETUNREACH,
     ENOBUFS,
     ENOPROTOOPT,
+    EPROTO,
 )
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.datagram import copy_to_msg
@@ -51,8 +51,26 @@ from tuxnet.net.ipv4.datagram import (
     ip4_datagram_connect,
 )
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
-from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_REDIRECT, icmp_send
-from tuxnet.net.ipv4.ip_output import IP_DF, IPPROTO_UDP, MAX_HEADER, ip_build_header, ip_datagram_df, ip_send_skb
+from tuxnet.net.ipv4.icmp import (
+    ICMP_DEST_UNREACH,
+    ICMP_ERR_CONVERT,
+    ICMP_FRAG_NEEDED,
+    ICMP_PARAMETERPROB,
+    ICMP_PORT_UNREACH,
+    ICMP_REDIRECT,
+    ICMP_SOURCE_QUENCH,
+    NR_ICMP_UNREACH,
+    icmp_send,
+)
+from tuxnet.net.ipv4.ip_output import (
+    IP_DF,
+    IP_PMTUDISC_DONT,
+    IPPROTO_UDP,
+    MAX_HEADER,
+    ip_build_header,
+    ip_datagram_df,
+    ip_send_skb,
+)
 from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
@@ -328,8 +346,9 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
 
 
 def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int) -> None:
-    """``__udp4_lib_err``: an ICMP error about a datagram we sent goes to its socket
-    (as ``sk_err`` when connected, and to the error queue with IP_RECVERR)."""
+    """``__udp4_lib_err``: an ICMP error about a datagram we sent goes to its socket: to the error
+    queue with IP_RECVERR (and ``sk_err``), else as ``sk_err`` only when hard and the socket is
+    connected (RFC 1122 4.1.3.3); a source quench is ignored, a redirect teaches the route."""
     buf = skb.buf
     ihl = (buf[inner] & 0x0F) * 4
     saddr, daddr = _addrs.unpack_from(buf, inner + 12)
@@ -338,14 +357,21 @@ def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int
     if sk is None:
         host.mib.Icmp["InErrors"] += 1
         return
+    harderr = False
     if type == ICMP_REDIRECT:
         ip_do_redirect(host, skb, inner)  # ipv4_sk_redirect
         return
-    if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
-        ip_rt_update_pmtu(host, daddr, info)
-        err = EMSGSIZE
-    elif type == ICMP_DEST_UNREACH:
-        err = {0: ENETUNREACH, 1: EHOSTUNREACH, 3: ECONNREFUSED}.get(code, EHOSTUNREACH)
+    if type == ICMP_SOURCE_QUENCH:
+        return
+    if type == ICMP_PARAMETERPROB:
+        err, harderr = EPROTO, True
+    elif type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        ip_rt_update_pmtu(host, daddr, info)  # ipv4_sk_update_pmtu
+        if sk.pmtudisc == IP_PMTUDISC_DONT:
+            return
+        err, harderr = EMSGSIZE, True
+    elif type == ICMP_DEST_UNREACH and code <= NR_ICMP_UNREACH:
+        err, harderr = ICMP_ERR_CONVERT[code]
     else:
         err = EHOSTUNREACH
     if sk.recverr:
@@ -355,7 +381,7 @@ def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int
         sk.sk_error_queue.append(SockExterrSkb(SockExtendedErr(err, SO_EE_ORIGIN_ICMP, type, code, info),
                                                daddr, dport, offender, bytes(buf[inner + ihl + UDP_HLEN:skb.tail])))
         sk.sk_err = err
-    elif sk.sk_state == TCP_ESTABLISHED:
+    elif harderr and sk.sk_state == TCP_ESTABLISHED:
         sk.sk_err = err
     else:
         return
