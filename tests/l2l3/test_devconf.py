@@ -325,3 +325,77 @@ def test_arp_announce_picks_the_requests_sender_address(mode, sender):
     world.run_for(msecs(10))
     requests = [f for _, f, _ in cap.frames if f[12:14] == b"\x08\x06" and f[21] == 1]
     assert [".".join(str(x) for x in f[28:32]) for f in requests] == [sender]
+
+
+def proxy_world(proxy: bool):
+    """a 10.0.0.1/16, which takes all of 10.0.0.0/16 for its own link; r between 10.0.0.0/24 and
+    10.0.5.0/24 (b 10.0.5.2), answering ARP for the far side with ``proxy_arp`` on its eth0."""
+    world = World(seed=3)
+    a, r, b = world.add_host("a"), world.add_router("r"), world.add_host("b")
+    world.connect(a, r, a_addr="10.0.0.1/16", b_addr="10.0.0.254/24")
+    world.connect(r, b, a_addr="10.0.5.254/24", b_addr="10.0.5.2/24")
+    ip(b, "route add default via 10.0.5.254")
+    if proxy:
+        r.sysctl.set("net.ipv4.conf.eth0.proxy_arp", 1)
+    world.run_for(msecs(10))
+    return world, a, r, b
+
+
+def test_proxy_arp_answers_for_the_far_side_after_a_random_wait():
+    """arp_fwd_proxy: r answers a's broadcast request for 10.0.5.2 with its own address, within
+    proxy_delay (0.8 s); without proxy_arp nobody answers."""
+    from netlab import capture
+
+    world, a, r, _ = proxy_world(True)
+    cap = capture(a, "eth0", promisc=False)
+    out = _ping(world, a, "-c", "2", "-i", "1", "10.0.5.2")
+    assert "2 packets transmitted, 2 received" in out
+    assert f"10.0.5.2 dev eth0 lladdr {':'.join(f'{x:02x}' for x in r.dev('eth0').dev_addr)} " in ip(a, "neigh")
+    arp = [(t, f[21]) for t, f, _ in cap.frames if f[12:14] == b"\x08\x06"]
+    (asked, _), (answered, op) = arp[0], arp[1]
+    assert op == 2 and 0 <= answered - asked < msecs(800) + msecs(1)
+    world, a, r, _ = proxy_world(False)
+    assert "100% packet loss" in _ping(world, a, "-c", "1", "-W", "1", "10.0.5.2")
+    world, a, r, _ = proxy_world(False)
+    r.sysctl.set("net.ipv4.neigh.default.proxy_delay", 0)
+    r.sysctl.set("net.ipv4.conf.all.proxy_arp", 1)  # all or the device: either turns it on
+    cap = capture(a, "eth0", promisc=False)
+    assert "1 received" in _ping(world, a, "-c", "1", "10.0.5.2")
+    arp = [t for t, f, _ in cap.frames if f[12:14] == b"\x08\x06"]
+    assert len(arp) == 2 and arp[1] - arp[0] < msecs(1)  # no delay: answered at once
+
+
+@pytest.mark.root
+def test_proxy_arp_as_on_linux():
+    """The same network of namespaces: the ping gets through, and a's neighbour entry for 10.0.5.2
+    holds r's address, on both."""
+    needs_root()
+    names = {n: f"tuxnet-parp-{os.getpid()}-{n}" for n in "arb"}
+    spaces: dict[str, Netns] = {}
+    try:
+        for n, name in names.items():
+            spaces[n] = Netns(name)
+        a, r, b = spaces["a"], spaces["r"], spaces["b"]
+        for here, there, peer in (("a", "eth0", "eth0"), ("b", "eth0", "eth1")):
+            subprocess.run(["ip", "link", "add", there, "netns", names[here], "type", "veth", "peer", "name", peer,
+                            "netns", names["r"]], check=True, capture_output=True)
+        for ns, dev, addr in ((a, "eth0", "10.0.0.1/16"), (r, "eth0", "10.0.0.254/24"), (r, "eth1", "10.0.5.254/24"),
+                              (b, "eth0", "10.0.5.2/24")):
+            ns.run("ip", "addr", "add", addr, "dev", dev)
+            ns.run("ip", "link", "set", dev, "up")
+        b.run("ip", "route", "add", "default", "via", "10.0.5.254")
+        r.run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.eth0.proxy_arp=1")
+        linux_out = a.run("ping", "-c", "2", "-i", "1", "10.0.5.2", check=False).stdout
+        mac = r.run("cat", "/sys/class/net/eth0/address").stdout.strip()
+        linux_neigh = a.run("ip", "neigh", "show", "10.0.5.2").stdout.replace(mac, "R")
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"cannot build the namespaces' network here: {e}")
+    finally:
+        for ns in spaces.values():
+            ns.close()
+    world, ta, tr, _ = proxy_world(True)
+    out = _ping(world, ta, "-c", "2", "-i", "1", "10.0.5.2")
+    mac = ":".join(f"{x:02x}" for x in tr.dev("eth0").dev_addr)
+    neigh = [line + "\n" for line in ip(ta, "neigh").splitlines() if line.startswith("10.0.5.2 ")]
+    assert masked(out) == masked(linux_out)
+    assert "".join(neigh).replace(mac, "R") == linux_neigh == "10.0.5.2 dev eth0 lladdr R REACHABLE \n"

@@ -116,6 +116,8 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.neigh.default.gc_thresh2": 512,
     "net.ipv4.neigh.default.gc_thresh3": 1024,
     "net.ipv4.neigh.default.gc_interval": 30,
+    "net.ipv4.neigh.default.proxy_delay": 80,
+    "net.ipv4.neigh.default.proxy_qlen": 64,
     "net.ipv4.route.min_pmtu": 552,
     "net.ipv4.route.mtu_expires": 600,
 }
@@ -132,7 +134,9 @@ DEVCONF: dict[str, int] = {
     "arp_ignore": 0,
     "arp_notify": 0,
     "forwarding": 0,
+    "medium_id": 0,
     "promote_secondaries": 0,
+    "proxy_arp": 0,
     "rp_filter": 0,
     "secure_redirects": 1,
     "send_redirects": 1,

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import ENOBUFS
-from tuxnet.net.core.dev import ETH_P_IP, dev_queue_xmit
+from tuxnet.net.core.dev import ETH_P_IP, IFF_UP, dev_queue_xmit
 from tuxnet.net.core.skbuff import SKB_TRUESIZE_OVERHEAD, skb_truesize
 
 if TYPE_CHECKING:
@@ -119,6 +119,12 @@ class NeighParms:
         return self.var("delay_first_probe_time") * NSEC_PER_SEC
 
     @property
+    def proxy_delay(self) -> int:
+        """``PROXY_DELAY``: the longest a proxied answer to a broadcast request waits (the sysctl
+        counts hundredths of a second, USER_HZ)."""
+        return self.var("proxy_delay") * 10 * NSEC_PER_MSEC
+
+    @property
     def gc_staletime(self) -> int:
         return self.var("gc_stale_time") * NSEC_PER_SEC
 
@@ -195,9 +201,41 @@ class NeighTable:
         self.stats = NeighStats()
         self.last_flush = host.world.now
         self.gc_work = host.timer(neigh_periodic_work, self)
+        # Requests waiting for a proxied answer (pneigh_enqueue): (when, skb), and what answers them
+        self.proxy_queue: list[tuple[int, SkBuff]] = []
+        self.proxy_timer = host.timer(neigh_proxy_process, self)
+        self.proxy_redo: Callable[[SkBuff], Any] | None = None
 
     def gc_thresh(self, n: int) -> int:
         return self.parms.var(f"gc_thresh{n}")
+
+
+def pneigh_enqueue(tbl: NeighTable, skb: SkBuff) -> None:
+    """``pneigh_enqueue``: hold a request a proxy will answer for a random while, up to
+    ``proxy_delay``, so that the real owner, if there is one, answers first; at most
+    ``proxy_qlen`` wait."""
+    parms = tbl.parms
+    if len(tbl.proxy_queue) > parms.var("proxy_qlen"):
+        return
+    ms = parms.proxy_delay // NSEC_PER_MSEC
+    when = tbl.host.world.now + (tbl.host.rng.randrange(ms) * NSEC_PER_MSEC if ms else 0)
+    tbl.proxy_queue.append((when, skb))
+    timer = tbl.proxy_timer
+    if timer.expires < 0 or when < timer.expires:
+        timer.mod(when)
+
+
+def neigh_proxy_process(tbl: NeighTable) -> None:
+    """``neigh_proxy_process``: answer the held requests whose time has come (``proxy_redo``)
+    while their device is up; wait for the next."""
+    now = tbl.host.world.now
+    due = [skb for when, skb in tbl.proxy_queue if when <= now]
+    tbl.proxy_queue = [(when, skb) for when, skb in tbl.proxy_queue if when > now]
+    for skb in due:
+        if tbl.proxy_redo is not None and skb.dev.flags & IFF_UP:
+            tbl.proxy_redo(skb)
+    if tbl.proxy_queue:
+        tbl.proxy_timer.mod(min(when for when, _ in tbl.proxy_queue))
 
 
 # -- lookup and creation -------------------------------------------------------------------------

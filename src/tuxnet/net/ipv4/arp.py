@@ -33,10 +33,12 @@ from tuxnet.net.core.neighbour import (
     neigh_flush_dev,
     neigh_resolve_output,
     neigh_update,
+    pneigh_enqueue,
 )
 from tuxnet.net.core.skbuff import PACKET_HOST, PACKET_LOOPBACK, PACKET_OTHERHOST, SkBuff, alloc_skb
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_loopback, ipv4_is_multicast, ipv4_is_zeronet
 from tuxnet.net.ipv4.devinet import (
+    in_dev_conf_get,
     in_dev_maxconf,
     in_dev_orconf,
     inet_addr_onlink,
@@ -219,9 +221,27 @@ def arp_filter(host: Host, sip: int, tip: int, dev: NetDevice) -> bool:
     return isinstance(rt, int) or rt.dev is not dev
 
 
-def arp_process(host: Host, skb: SkBuff) -> int:
-    """``arp_process``: answer requests for our addresses (learning the asker), and update the
-    entries of senders we know."""
+def arp_fwd_proxy(host: Host, dev: NetDevice, rt: Any) -> bool:
+    """``arp_fwd_proxy``: with ``proxy_arp`` on the receiving device, answer for an address our
+    route sends out of another device, unless both devices share a ``medium_id`` (-1: never)."""
+    if rt.dev is dev or not in_dev_orconf(host, dev, "proxy_arp"):
+        return False
+    imi = in_dev_conf_get(host, dev, "medium_id")
+    if imi == 0:
+        return True
+    omi = in_dev_conf_get(host, rt.dev, "medium_id")
+    return imi != -1 and omi not in (imi, -1)
+
+
+def arp_redo(skb: SkBuff) -> None:
+    """``arp_redo``: a held request's turn has come: answer it now."""
+    arp_process(skb.dev.nd_net, skb, True)
+
+
+def arp_process(host: Host, skb: SkBuff, locally_enqueued: bool = False) -> int:
+    """``arp_process``: answer requests for our addresses (learning the asker) and, on a forwarding
+    device with ``proxy_arp``, for addresses routed elsewhere (a broadcast request after a random
+    wait of up to ``proxy_delay``: ``pneigh_enqueue``); update the entries of senders we know."""
     dev = skb.dev
     if dev.ip_ptr is None:
         return 1
@@ -256,6 +276,14 @@ def arp_process(host: Host, skb: SkBuff) -> int:
             n = neigh_event_ns(tbl, sha, sip, dev)
             if n is not None:
                 arp_send(ARPOP_REPLY, ETH_P_ARP, sip, dev, tip, sha, dev.dev_addr, sha)
+        return 0
+    if op == ARPOP_REQUEST and skb.dst is not None and skb.dst.rt_type == RTN_UNICAST and \
+            in_dev_conf_get(host, dev, "forwarding") and arp_fwd_proxy(host, dev, skb.dst):
+        neigh_event_ns(tbl, sha, sip, dev)
+        if locally_enqueued or skb.pkt_type == PACKET_HOST or not tbl.parms.proxy_delay:
+            arp_send(ARPOP_REPLY, ETH_P_ARP, sip, dev, tip, sha, dev.dev_addr, sha)
+        else:
+            pneigh_enqueue(tbl, skb)
         return 0
     n = __neigh_lookup(tbl, sip, dev, False)
     if n is not None:
@@ -300,4 +328,5 @@ def arp_ifdown(host: Host, dev: NetDevice) -> None:
 def arp_init(host: Host) -> None:
     """``arp_init``: the host's neighbour table for IPv4 and the ARP packet handler."""
     host.arp_tbl = NeighTable(host, "arp_cache", arp_constructor)
+    host.arp_tbl.proxy_redo = arp_redo
     host.dev_add_pack(PacketType(ETH_P_ARP, arp_rcv, name="arp_rcv"))
