@@ -30,10 +30,12 @@ from tuxnet.user.iproute import ip
 from tuxnet.user.programs.ping import ping_main
 from tuxnet.world import World, msecs, secs
 
-NAMES = ("accept_redirects", "arp_announce", "arp_ignore", "forwarding", "promote_secondaries", "rp_filter",
-         "send_redirects")
+NAMES = ("accept_local", "accept_redirects", "arp_announce", "arp_filter", "arp_ignore", "arp_notify", "forwarding",
+         "medium_id", "promote_secondaries", "proxy_arp", "rp_filter", "secure_redirects", "send_redirects",
+         "shared_media")
 # Writes, then a device made after them (eth1): what each scope holds after each step.
-WRITES = ["net.ipv4.conf.default.rp_filter=2", "net.ipv4.conf.eth0.arp_ignore=1",
+WRITES = ["net.ipv4.conf.default.rp_filter=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.default.proxy_arp=1",
+          "net.ipv4.conf.eth0.proxy_arp=0", "net.ipv4.conf.all.medium_id=3",
           "net.ipv4.conf.default.arp_ignore=2", "net.ipv4.ip_forward=1", "net.ipv4.conf.default.send_redirects=0",
           "net.ipv4.conf.eth0.forwarding=0", "net.ipv4.conf.all.forwarding=0", "net.ipv4.conf.default.forwarding=1"]
 
