@@ -401,3 +401,35 @@ def test_proxy_arp_as_on_linux():
     neigh = [line + "\n" for line in ip(ta, "neigh").splitlines() if line.startswith("10.0.5.2 ")]
     assert masked(out) == masked(linux_out)
     assert "".join(neigh).replace(mac, "R") == linux_neigh == "10.0.5.2 dev eth0 lladdr R REACHABLE \n"
+
+
+def test_martian_sources_and_destinations_are_dropped():
+    """ip_route_input_slow and fib_validate_source: from the wire, a loopback source or destination
+    (unless route_localnet) and one of our own addresses as source (unless accept_local) are
+    martian; TCP never sees them."""
+    from netlab import lan
+
+    from tuxnet.drivers.net.ether import eth_skb_pad, ether_fcs, ether_rx
+    from tuxnet.net.core.checksum import csum_fold, csum_partial
+
+    world, (h1, h2), _ = lan(2)
+    dev = h2.dev("eth0")
+
+    def syn(src: str, dst: str) -> None:
+        addr = bytes(map(int, src.split("."))) + bytes(map(int, dst.split(".")))
+        ip_hdr = bytearray(b"\x45\x00\x00\x28\x00\x01\x00\x00\x40\x06\x00\x00" + addr)
+        ip_hdr[10:12] = csum_fold(csum_partial(bytes(ip_hdr))).to_bytes(2, "big")
+        frame = eth_skb_pad(dev.dev_addr + b"\x02\x00\x00\x00\x00\x09\x08\x00" + bytes(ip_hdr) +
+                            b"\x9c\x40\x15\xb3" + bytes(8) + b"\x50\x02\x03\xe8" + bytes(4))
+        ether_rx(dev, frame + ether_fcs(frame))
+        world.run_for(msecs(1))
+
+    segs = h2.mib.Tcp["InSegs"] + h2.mib.Tcp["InErrs"]
+    for src, dst in (("127.0.0.1", "10.0.0.2"), ("10.0.0.1", "127.0.0.1"), ("10.0.0.2", "10.0.0.2")):
+        syn(src, dst)
+    assert h2.mib.Tcp["InSegs"] + h2.mib.Tcp["InErrs"] == segs
+    h2.sysctl.set("net.ipv4.conf.eth0.accept_local", 1)
+    h2.sysctl.set("net.ipv4.conf.all.route_localnet", 1)
+    for src, dst in (("127.0.0.1", "10.0.0.2"), ("10.0.0.1", "127.0.0.1"), ("10.0.0.2", "10.0.0.2")):
+        syn(src, dst)
+    assert h2.mib.Tcp["InSegs"] + h2.mib.Tcp["InErrs"] == segs + 3  # (its checksum is wrong: InErrs)

@@ -136,7 +136,8 @@ ICMP_TO_A = st.builds(
 @given(st.lists(ICMP_TO_A, min_size=1, max_size=10))
 def test_icmp_errors_about_our_own_datagrams_never_raise(packets):
     """Path MTUs of any size (below the floor, above the link's), redirects to any gateway,
-    errors quoting a datagram cut short: a learns or ignores each, and still reaches b."""
+    errors quoting a datagram cut short, from a's own address (a martian source, dropped): a
+    learns or ignores each, and still reaches b."""
     from tuxnet.net.socket import AF_INET, SOCK_DGRAM
     from tuxnet.user import libc
 
@@ -155,7 +156,6 @@ def test_icmp_errors_about_our_own_datagrams_never_raise(packets):
         frame = eth_skb_pad(dev.dev_addr + b"\x02\x00\x00\x00\x00\x03" + b"\x08\x00" + pkt)
         ether_rx(dev, frame + ether_fcs(frame))
         world.run_for(msecs(5))
-    assert a.mib.Icmp["InMsgs"] >= 1
     world.run_for(msecs(3000))
     stats = run(world, a, ping, "10.0.2.2", count=2, interval=0.2, quiet=True)
     assert stats.received == 2, a.output()

@@ -137,6 +137,7 @@ DEVCONF: dict[str, int] = {
     "medium_id": 0,
     "promote_secondaries": 0,
     "proxy_arp": 0,
+    "route_localnet": 0,
     "rp_filter": 0,
     "secure_redirects": 1,
     "send_redirects": 1,

@@ -471,6 +471,7 @@ def inet_init(host: Host) -> None:
     host.rt_output_cache = {}
     host.rt_input_cache = {}
     host.fnhe_cache = {}
+    host.inet_addr_lst = {}  # our addresses, each to the InIfaddrs that carry it
     host.redirect_peers = {}
     host.icmp_peers = {}
     host.ip_ident = host.rng.getrandbits(16)

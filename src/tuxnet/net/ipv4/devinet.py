@@ -179,6 +179,7 @@ def inet_addr_add(host: Host, dev: NetDevice, cidr: str, broadcast: int | None =
         in_dev.ifa_list.append(ifa)
     else:
         in_dev.ifa_list.insert(last_primary, ifa)
+    host.inet_addr_lst.setdefault(local, []).append(ifa)  # inet_hash_insert
     if dev.flags & IFF_UP:
         fib_add_ifaddr(host, ifa)
     return ifa
@@ -209,6 +210,10 @@ def inet_addr_del(host: Host, dev: NetDevice, local: int, prefixlen: int | None 
             gone += secondaries
     for a in gone:
         ifa_list.remove(a)
+        owners = host.inet_addr_lst[a.local]  # inet_hash_remove
+        owners.remove(a)
+        if not owners:
+            del host.inet_addr_lst[a.local]
     if promote is not None:  # it moves up, after the last primary
         ifa_list.remove(promote)
         promote.flags &= ~IFA_F_SECONDARY

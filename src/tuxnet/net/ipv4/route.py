@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, EINVAL, ENETUNREACH, EXDEV
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zeronet
-from tuxnet.net.ipv4.devinet import in_dev_conf_get, inet_select_addr
+from tuxnet.net.ipv4.devinet import in_dev_conf_get, in_dev_orconf, inet_select_addr
 from tuxnet.net.ipv4.fib import (
     RT_SCOPE_LINK,
     RTN_BLACKHOLE,
@@ -157,8 +157,6 @@ def fib_validate_source(host: Host, saddr: int, dev: NetDevice, rpf: int) -> int
     to the source must leave through ``dev`` (``rp_filter`` 1, strict), or merely exist (2, loose);
     a source that is one of our own addresses passes only with ``accept_local``.  -EXDEV when the
     filter refuses, -EINVAL for a source no unicast route reaches."""
-    from tuxnet.net.ipv4.devinet import in_dev_orconf
-
     fa = fib_lookup(host, saddr)
     if fa is None:
         return -EXDEV
@@ -176,8 +174,12 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
 
     Only a martian source and the reverse path filter depend on the source address, so the decision
     is cached per (destination, device), as Linux caches the input route on the FIB next hop, and
-    the filter (``fib_validate_source``) runs for each packet, when the device has it on."""
-    if saddr and (ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr)):
+    the source is checked for each packet (``fib_validate_source``): the reverse path filter when
+    the device has it on, else only that it is not one of our own addresses (``accept_local``
+    allows that).  A loopback source is martian off ``lo`` (loopback's packets keep their route
+    and never come here), unless ``route_localnet``."""
+    if saddr and (ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr) or (
+            saddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet"))):
         return -EINVAL  # martian source
     key = (daddr, dev.ifindex)
     rt = host.rt_input_cache.get(key)
@@ -187,11 +189,14 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
             return rt
         if daddr:
             host.rt_input_cache[key] = rt
-    in_dev = dev.ip_ptr
-    if saddr and in_dev is not None and in_dev.rp_filter and rt.rt_type != RTN_UNREACHABLE:
-        err = fib_validate_source(host, saddr, dev, in_dev.rp_filter)
-        if err:
-            return err
+    if saddr and rt.rt_type != RTN_UNREACHABLE:
+        in_dev = dev.ip_ptr
+        if in_dev is not None and in_dev.rp_filter:
+            err = fib_validate_source(host, saddr, dev, in_dev.rp_filter)
+            if err:
+                return err
+        elif saddr in host.inet_addr_lst and not in_dev_orconf(host, dev, "accept_local"):
+            return -EINVAL  # inet_lookup_ifaddr_rcu: a martian source, one of ours
     skb.dst = rt
     return 0
 
@@ -206,8 +211,8 @@ def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice) -> Rta
         rt.input = ip_local_deliver
         rt.iif = dev.ifindex
         return rt
-    if ipv4_is_zeronet(daddr):
-        return -EINVAL
+    if ipv4_is_zeronet(daddr) or (daddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet")):
+        return -EINVAL  # martian destination
     fa = fib_lookup(host, daddr)
     if fa is not None and fa.type in (RTN_LOCAL, RTN_BROADCAST):
         rt = Rtable(host.loopback_dev, fa.type, 0, 0, 0, host.rt_genid)
