@@ -61,7 +61,7 @@ def test_help_version_wrong_commands_and_end_of_input() -> None:
     assert status == 0
     assert "help - Menu List:\nhelp - Menu List:\nversion - MenuOS V1.0(Based on Linux 3.18.6)\n" in text
     for cmd in ("quit", "replyhi", "hello", "ping", "traceroute", "dns", "http", "ifconfig", "route", "arp",
-                "netstat", "trace"):
+                "netstat", "ip", "sysctl", "trace"):
         assert f"\n{cmd} - " in text, cmd
     assert "MenuOS>>fly\nThis is a wrong cmd!\n" in text
     assert text.endswith("MenuOS>>\nMenuOS>>\n")  # an empty line, then end of input ends the shell
@@ -181,3 +181,12 @@ def test_http_client_unmodified_across_two_routers() -> None:
     assert body == page.encode()
     assert r1.mib.Ip["ForwDatagrams"] > 10 and r2.mib.Ip["ForwDatagrams"] > 10
     assert world.now - t0 > 3 * 28_000_000  # at least three round trips of 28 ms
+
+
+def test_ip_and_sysctl_at_the_prompt() -> None:
+    """The settings a lesson changes, changed and read back from MenuOS's prompt."""
+    status, text, _ = session("sysctl -w net.ipv4.conf.all.rp_filter=1\nsysctl net.ipv4.conf.eth0.rp_filter\n"
+                              "ip route get 10.0.3.80\nquit\n")
+    assert status == 0
+    assert "\nnet.ipv4.conf.all.rp_filter = 1\n" in text and "\nnet.ipv4.conf.eth0.rp_filter = 0\n" in text
+    assert "\n10.0.3.80 via 10.0.2.2 dev eth0 src 10.0.2.15 uid 0 \n" in text

@@ -195,7 +195,7 @@ class Sysctl(dict[str, Any]):
         try:
             new = self._convert(old, value)
         except (TypeError, ValueError) as e:
-            raise SysctlError(f"sysctl: setting key \"{key}\": Invalid argument ({value!r})") from e
+            raise SysctlError(f"sysctl: setting key \"{key}\": Invalid argument") from e
         dict.__setitem__(self, key, new)
         self.generation += 1
         for notify in self.notifiers:

@@ -28,6 +28,7 @@ from tuxnet.net.core.dev import IFF_UP
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.trace.ftrace import SEED_FUNCTIONS, FunctionTracer
 from tuxnet.user import libc
+from tuxnet.user.iproute import ip_main
 from tuxnet.user.programs import nettools
 from tuxnet.user.programs.dns import dns_main
 from tuxnet.user.programs.final_project import GATEWAY, MENUOS_ADDRESS, final_project
@@ -35,6 +36,7 @@ from tuxnet.user.programs.hello import hello, replyhi
 from tuxnet.user.programs.http import http_main
 from tuxnet.user.programs.ping import ping_main
 from tuxnet.user.programs.traceroute import traceroute_main
+from tuxnet.user.sysctl import sysctl_main
 from tuxnet.world import World
 
 if TYPE_CHECKING:
@@ -155,6 +157,8 @@ class MenuOS:
             ("route", "Show the routing table", self.program(nettools.route)),
             ("arp", "Show the ARP cache", self.program(nettools.arp)),
             ("netstat", "Show sockets", self.program(nettools.netstat)),
+            ("ip", "Show and change addresses, routes, neighbours: ip OBJECT COMMAND", self.program(ip_main)),
+            ("sysctl", "Read and write kernel settings: sysctl [-w] NAME[=VALUE]", self.program(sysctl_main)),
             ("trace", "Trace the kernel functions: trace on|full|off", self.trace),
         ]
 
