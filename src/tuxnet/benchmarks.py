@@ -818,26 +818,12 @@ def bench_tap_rr(scale: float) -> Result:
 
 def _veth_pair() -> tuple[Any, Any]:
     """Two namespaces joined by a veth pair, 10.251.0.1 and 10.251.0.2."""
-    import subprocess
-
-    from tuxnet.tapnet import Netns, netns_unavailable
+    from tuxnet.tapnet import netns_pair, netns_unavailable
 
     reason = netns_unavailable()
     if reason:
         raise RuntimeError(reason)
-    a, b = Netns(f"tuxnet-veth-a-{os.getpid()}"), Netns(f"tuxnet-veth-b-{os.getpid()}")
-    try:
-        subprocess.run(["ip", "link", "add", "vtx0", "netns", a.name, "type", "veth", "peer", "name", "vtx1",
-                        "netns", b.name], check=True)
-        a.run("ip", "addr", "add", "10.251.0.1/24", "dev", "vtx0")
-        b.run("ip", "addr", "add", "10.251.0.2/24", "dev", "vtx1")
-        a.run("ip", "link", "set", "vtx0", "up")
-        b.run("ip", "link", "set", "vtx1", "up")
-    except BaseException:
-        a.close()
-        b.close()
-        raise
-    return a, b
+    return netns_pair(f"tuxnet-veth-{os.getpid()}", "10.251.0.1/24", "10.251.0.2/24")
 
 
 @benchmark("veth_linux_to_linux")

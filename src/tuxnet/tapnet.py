@@ -104,6 +104,24 @@ class Netns:
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 
 
+def netns_pair(prefix: str, a_addr: str, b_addr: str) -> tuple[Netns, Netns]:
+    """Two namespaces of our own, ``PREFIX-a`` and ``PREFIX-b``, joined by a veth pair whose ends
+    are each one's ``eth0``, addressed ``a_addr`` and ``b_addr`` (CIDR) and up.  On failure both
+    are gone again."""
+    a, b = Netns(f"{prefix}-a"), Netns(f"{prefix}-b")
+    try:
+        subprocess.run(["ip", "link", "add", "eth0", "netns", a.name, "type", "veth", "peer", "name", "eth0",
+                        "netns", b.name], check=True, capture_output=True)
+        for ns, addr in ((a, a_addr), (b, b_addr)):
+            ns.run("ip", "addr", "add", addr, "dev", "eth0")
+            ns.run("ip", "link", "set", "eth0", "up")
+    except BaseException:
+        a.close()
+        b.close()
+        raise
+    return a, b
+
+
 _pair_counter = itertools.count(1)
 
 

@@ -84,22 +84,18 @@ def test_a_raw_sockets_error_queue_as_this_machines_kernel_fills_it():
     import os
     import subprocess
 
-    from tuxnet.tapnet import Netns, netns_unavailable
+    from tuxnet.tapnet import netns_pair, netns_unavailable
     from tuxnet.world import World
 
     reason = netns_unavailable()
     if reason:
         pytest.skip(reason)
-    a, b = Netns(f"tuxnet-rawerr-a-{os.getpid()}"), Netns(f"tuxnet-rawerr-b-{os.getpid()}")
     try:
-        subprocess.run(["ip", "link", "add", "eth0", "netns", a.name, "type", "veth", "peer", "name", "eth0",
-                        "netns", b.name], check=True, capture_output=True)
-        for ns, addr in ((a, "10.0.0.1/24"), (b, "10.0.0.2/24")):
-            ns.run("ip", "addr", "add", addr, "dev", "eth0")
-            ns.run("ip", "link", "set", "eth0", "up")
-        linux = eval(a.run("python3", "-c", _RAW_STEPS).stdout)
+        a, b = netns_pair(f"tuxnet-rawerr-{os.getpid()}", "10.0.0.1/24", "10.0.0.2/24")
     except (OSError, subprocess.CalledProcessError) as e:
         pytest.skip(f"cannot build two namespaces here: {e}")
+    try:
+        linux = eval(a.run("python3", "-c", _RAW_STEPS).stdout)
     finally:
         a.close()
         b.close()

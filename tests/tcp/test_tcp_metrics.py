@@ -74,22 +74,27 @@ def test_the_next_connection_takes_its_first_rto_from_the_saved_rtt():
     world, a, b, _ = pair(delay="5ms")
     a.tcp_metrics[(0x0A000001, 0x0A000002)] = saved = _block(100 * 1000 * 8)
 
+    _open(a, b, 5003)
+    world.run_for(100 * MS)
+    sk = connection(a, 5003)
+    assert sk.srtt_us >> 3 <= 21_000 and saved.rtt > sk.srtt_us
+    assert sk.icsk_rto == 300 * MS
+
+
+def _open(a, b, port: int) -> None:
+    """a connects to b's ``port``; both hold the connection open for 10 s."""
     def server() -> None:
-        fd = listen_socket(B_ADDR, 5003)
+        fd = listen_socket(B_ADDR, port)
         libc.accept(fd)
         libc.sleep(10)
 
     def client() -> None:
         fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.connect(fd, (B_ADDR, 5003))
+        libc.connect(fd, (B_ADDR, port))
         libc.sleep(10)
 
     b.spawn(server)
     a.spawn(client)
-    world.run_for(100 * MS)
-    sk = connection(a, 5003)
-    assert sk.srtt_us >> 3 <= 21_000 and saved.rtt > sk.srtt_us
-    assert sk.icsk_rto == 300 * MS
 
 
 def _block(rtt: int):
@@ -117,18 +122,7 @@ def test_no_rtt_sample_from_the_handshake_gives_a_3_second_rto():
 
     nf_register_net_hook(b, NF_INET_LOCAL_IN, drop_first_syn)
 
-    def server() -> None:
-        fd = listen_socket(B_ADDR, 5004)
-        libc.accept(fd)
-        libc.sleep(10)
-
-    def client() -> None:
-        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.connect(fd, (B_ADDR, 5004))
-        libc.sleep(10)
-
-    b.spawn(server)
-    a.spawn(client)
+    _open(a, b, 5004)
     world.run_for(2 * SEC)
     sk = connection(a, 5004)
     assert dropped and sk.srtt_us == 0 and sk.icsk_rto == 3 * SEC
@@ -174,18 +168,16 @@ def test_ip_tcp_metrics_prints_as_on_linux():
     import os
     import subprocess
 
-    from tuxnet.tapnet import Netns, netns_unavailable
+    from tuxnet.tapnet import netns_pair, netns_unavailable
 
     reason = netns_unavailable()
     if reason:
         pytest.skip(reason)
-    a, b = Netns(f"tuxnet-tcpm-a-{os.getpid()}"), Netns(f"tuxnet-tcpm-b-{os.getpid()}")
     try:
-        subprocess.run(["ip", "link", "add", "eth0", "netns", a.name, "type", "veth", "peer", "name", "eth0",
-                        "netns", b.name], check=True, capture_output=True)
-        for ns, addr in ((a, "10.0.0.1/24"), (b, "10.0.0.2/24")):
-            ns.run("ip", "addr", "add", addr, "dev", "eth0")
-            ns.run("ip", "link", "set", "eth0", "up")
+        a, b = netns_pair(f"tuxnet-tcpm-{os.getpid()}", "10.0.0.1/24", "10.0.0.2/24")
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"cannot build two namespaces here: {e}")
+    try:
         sink = b.popen("python3", "-c", _SINK)
         assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
         a.run("python3", "-c", _SOURCE)
@@ -195,8 +187,6 @@ def test_ip_tcp_metrics_prints_as_on_linux():
         a.run("ip", "tcp_metrics", "delete", "10.0.0.2")
         b.run("ip", "tcp_metrics", "flush", "all")
         linux += [a.run("ip", "tcp_metrics").stdout, b.run("ip", "tcp_metrics").stdout]
-    except (OSError, subprocess.CalledProcessError) as e:
-        pytest.skip(f"cannot build two namespaces here: {e}")
     finally:
         a.close()
         b.close()

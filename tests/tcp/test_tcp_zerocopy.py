@@ -73,6 +73,14 @@ def _reader(addr: str, got: list[bytes]) -> None:
         got.append(data)
 
 
+def _run(world, a, b, writer, got, timeout: int = 10) -> None:
+    """b reads everything into ``got`` (``_reader``) while a runs ``writer``; until both end."""
+    procs = [b.spawn(_reader, B_ADDR, got)]
+    world.run_for(MS)
+    procs.append(a.spawn(writer))
+    world.run_until(lambda: not any(p.alive for p in procs), timeout=timeout * 10**9)
+
+
 def _zerocopy_socket(addr: str) -> int:
     fd = libc.socket(AF_INET, SOCK_STREAM, 0)
     libc.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, 1)
@@ -119,10 +127,7 @@ def test_a_send_is_notified_once_the_peer_acknowledged_it_and_unread_ids_join():
         seen["omem"] = sk.sk_omem_alloc
         libc.close(fd)
 
-    procs = [b.spawn(_reader, B_ADDR, got)]
-    world.run_for(MS)
-    procs.append(a.spawn(writer))
-    world.run_until(lambda: not any(p.alive for p in procs), timeout=10 * 10**9)
+    _run(world, a, b, writer, got)
     assert seen["early"] == ([0], EAGAIN)
     assert seen["woken_after"] >= 20 * MS
     assert seen["first_acked"] and seen["all_acked"]
@@ -154,10 +159,7 @@ def test_sends_into_one_buffer_share_one_notification():
         seen["notes"] = [_notification(fd), _notification(fd)]
         libc.close(fd)
 
-    procs = [b.spawn(_reader, B_ADDR, got)]
-    world.run_for(MS)
-    procs.append(a.spawn(writer))
-    world.run_until(lambda: not any(p.alive for p in procs), timeout=10 * 10**9)
+    _run(world, a, b, writer, got)
     assert seen["queued"] == (1, 3, SKB_SMALL_HEAD_TRUESIZE)
     note, then = seen["notes"]
     assert _completed(note) == (0, SO_EE_ORIGIN_ZEROCOPY, 0, 0, 2)
@@ -198,10 +200,7 @@ def test_a_retransmission_carries_what_the_callers_buffer_holds(zerocopy):
         seen["zckey"] = sk.sk_zckey
         libc.close(fd)
 
-    procs = [b.spawn(_reader, B_ADDR, got)]
-    world.run_for(MS)
-    procs.append(a.spawn(writer))
-    world.run_until(lambda: not any(p.alive for p in procs), timeout=10 * 10**9)
+    _run(world, a, b, writer, got)
     assert seen["retransmitted"] >= 1
     assert seen["segment_is_callers"] is zerocopy
     if zerocopy:
@@ -322,10 +321,7 @@ def test_unread_notifications_are_bounded_by_optmem_max():
         seen["next"] = _notification(fd)
         libc.close(fd)
 
-    procs = [b.spawn(_reader, B_ADDR, got)]
-    world.run_for(MS)
-    procs.append(a.spawn(writer))
-    world.run_until(lambda: not any(p.alive for p in procs), timeout=10 * 10**9)
+    _run(world, a, b, writer, got)
     assert seen["third"] == ENOBUFS
     assert seen["held"] == 2 * SKB_SMALL_HEAD_TRUESIZE
     assert _completed(seen["note"]) == (0, SO_EE_ORIGIN_ZEROCOPY, 0, 0, 1)
@@ -406,10 +402,7 @@ def test_the_segment_is_built_from_the_callers_memory_as_it_leaves():
         seen["note"] = _notification(fd)
         libc.close(fd)
 
-    procs = [b.spawn(_reader, B_ADDR, got)]
-    world.run_for(MS)
-    procs.append(a.spawn(writer))
-    world.run_until(lambda: not any(p.alive for p in procs), timeout=10 * 10**9)
+    _run(world, a, b, writer, got)
     parts = seen["parts"]
     assert seen["sent"] == 70
     assert len(seen["frags"]) == 2 and seen["frags"][0] is parts[1] and seen["frags"][1] is parts[3]
@@ -440,10 +433,7 @@ def test_a_lossy_bulk_transfer_arrives_whole_and_every_send_is_notified():
         seen["end"] = (note, sk.sk_omem_alloc, sk.total_retrans, sk.sk_zckey)
         libc.close(fd)
 
-    procs = [b.spawn(_reader, B_ADDR, got)]
-    world.run_for(MS)
-    procs.append(a.spawn(writer))
-    world.run_until(lambda: not any(p.alive for p in procs), timeout=600 * 10**9)
+    _run(world, a, b, writer, got, timeout=600)
     note, omem, retrans, zckey = seen["end"]
     assert b"".join(got) == b"".join(sends)
     assert retrans > 0
