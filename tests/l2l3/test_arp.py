@@ -130,7 +130,7 @@ def test_reachable_ages_to_stale_then_delay_probe_and_back_to_reachable():
     world.run_for(msecs(10))
     n = _entry(h1, "10.0.0.2")
     assert n.nud_state == NUD_REACHABLE
-    reach = h1.arp_tbl.parms.reachable_time
+    reach = n.parms.reachable_time
     assert secs(15) <= reach < secs(45), "base_reachable_time 30 s, randomised to [15, 45)"
     world.run_for(reach + secs(1))
     assert n.nud_state == NUD_STALE
@@ -147,7 +147,7 @@ def test_probe_without_answer_fails_after_ucast_solicit_probes():
     world, (h1, h2), _ = lan(2)
     run(world, h1, _send_udp, "10.0.0.2", [b"x"])
     n = _entry(h1, "10.0.0.2")
-    world.run_for(h1.arp_tbl.parms.reachable_time + secs(1))
+    world.run_for(n.parms.reachable_time + secs(1))
     h2.dev_close("eth0")
     run(world, h1, _send_udp, "10.0.0.2", [b"y"])
     world.run_for(secs(5) + msecs(1))

@@ -37,7 +37,9 @@ NAMES = ("accept_local", "accept_redirects", "arp_announce", "arp_filter", "arp_
 WRITES = ["net.ipv4.conf.default.rp_filter=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.default.proxy_arp=1",
           "net.ipv4.conf.eth0.proxy_arp=0", "net.ipv4.conf.all.medium_id=3",
           "net.ipv4.conf.default.arp_ignore=2", "net.ipv4.ip_forward=1", "net.ipv4.conf.default.send_redirects=0",
-          "net.ipv4.conf.eth0.forwarding=0", "net.ipv4.conf.all.forwarding=0", "net.ipv4.conf.default.forwarding=1"]
+          "net.ipv4.conf.eth0.forwarding=0", "net.ipv4.conf.all.forwarding=0", "net.ipv4.conf.default.forwarding=1",
+          "net.ipv4.neigh.eth0.ucast_solicit=5", "net.ipv4.neigh.eth0.retrans_time_ms=500",
+          "net.ipv4.neigh.lo.gc_stale_time=120"]
 
 
 def needs_root() -> None:
@@ -46,9 +48,15 @@ def needs_root() -> None:
         pytest.skip(reason)
 
 
+# (A namespace has no net.ipv4.neigh.default: only the first, a machine's own, does.)
+NEIGH_NAMES = ("base_reachable_time_ms", "retrans_time_ms", "delay_first_probe_time", "gc_stale_time",
+               "mcast_solicit", "ucast_solicit", "app_solicit", "unres_qlen_bytes", "proxy_delay", "proxy_qlen")
+
+
 def keys(devs: tuple[str, ...]) -> list[str]:
     return ["net.ipv4.ip_forward"] + [f"net.ipv4.conf.{scope}.{name}" for scope in ("all", "default", *devs)
-                                      for name in NAMES]
+                                      for name in NAMES] + [
+        f"net.ipv4.neigh.{scope}.{name}" for scope in devs for name in NEIGH_NAMES]
 
 
 @pytest.mark.root
@@ -482,3 +490,23 @@ def test_sysctl_as_procps_does_it():
         if not c:  # no arguments: the usage, whose option list tuxnet leaves out
             theirs = (theirs[0], "".join(theirs[1].splitlines(keepends=True)[:3]))
         assert mine == theirs, c
+
+
+def test_a_devices_own_arp_parameters_rule_its_neighbours():
+    """net.ipv4.neigh.eth0.*: eth0 asks twice, 500 ms apart, for an absent neighbour
+    (mcast_solicit, retrans_time_ms); a later write to ``default`` leaves what eth0 set alone and
+    reaches what it did not."""
+    from netlab import capture, is_arp, lan
+
+    world, (h1, _), _ = lan(2)
+    h1.sysctl.set("net.ipv4.neigh.eth0.mcast_solicit", 2)
+    h1.sysctl.set("net.ipv4.neigh.eth0.retrans_time_ms", 500)
+    h1.sysctl.set("net.ipv4.neigh.default.mcast_solicit", 5)
+    h1.sysctl.set("net.ipv4.neigh.default.app_solicit", 0)
+    assert h1.sysctl["net.ipv4.neigh.eth0.mcast_solicit"] == 2
+    h1.sysctl.set("net.ipv4.neigh.default.ucast_solicit", 4)
+    assert h1.sysctl["net.ipv4.neigh.eth0.ucast_solicit"] == 4
+    cap = capture(h1, "eth0")
+    _ping(world, h1, "-c", "1", "-W", "3", "10.0.0.77")
+    asks = [t for t, f, _ in cap.frames if is_arp(f, 1) and f[38:42] == bytes([10, 0, 0, 77])]
+    assert len(asks) == 2 and asks[1] - asks[0] == msecs(500)

@@ -7,6 +7,7 @@ message that says which.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -202,8 +203,9 @@ class Sysctl(dict[str, Any]):
             notify(key)
 
     def add(self, name: str, value: Any) -> None:
-        """A new entry (a device's, as it registers), without notifying."""
-        dict.__setitem__(self, name, value)
+        """A new entry (a device's, as it registers), without notifying.  Its name is interned: the
+        hosts of a large network share their devices' names (lo, eth0), and so these keys."""
+        dict.__setitem__(self, sys.intern(name), value)
 
     def remove_prefix(self, prefix: str) -> None:
         """Drop every entry under ``prefix`` (a device's, as it goes)."""

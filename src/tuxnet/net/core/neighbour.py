@@ -80,9 +80,18 @@ class NeighOps:
         self.connected_output = connected_output
 
 
+# The tunables each device has its own copy of, net.ipv4.neigh.DEV.* (the gc_* ones are the
+# table's, under ``default`` only).
+NEIGH_DEV_VARS = ("base_reachable_time_ms", "retrans_time_ms", "delay_first_probe_time", "gc_stale_time",
+                  "mcast_solicit", "ucast_solicit", "app_solicit", "unres_qlen", "unres_qlen_bytes",
+                  "proxy_delay", "proxy_qlen")
+
+
 class NeighParms:
-    """``struct neigh_parms``: the tunables, read from ``net.ipv4.neigh.default.*`` at each use as
-    ``NEIGH_VAR`` reads them, in the world's unit (ns) where they are times."""
+    """``struct neigh_parms``: the tunables, read from ``net.ipv4.neigh.default.*`` (the table's)
+    or ``net.ipv4.neigh.DEV.*`` (a device's) at each use as ``NEIGH_VAR`` reads them, in the world's
+    unit (ns) where they are times; ``data_state`` names a device's values written since it came
+    (the others follow ``default``)."""
 
     LOCKTIME = NSEC_PER_SEC  # arp_tbl: NEIGH_VAR_LOCKTIME = 1 * HZ
     MCAST_REPROBES = 0
@@ -92,6 +101,7 @@ class NeighParms:
         self.prefix = prefix
         self._reachable_time = 0
         self.last_rand = 0
+        self.data_state: set[str] = set()
 
     def var(self, name: str) -> int:
         return self.host.sysctl[self.prefix + name]
@@ -139,6 +149,34 @@ class NeighParms:
             self.MCAST_REPROBES if state & NUD_PROBE else self.var("mcast_solicit"))
 
 
+def neigh_sysctl_register(host: Host, dev: NetDevice) -> NeighParms:
+    """``neigh_parms_alloc`` → ``neigh_sysctl_register``: the device's own parameters,
+    net.ipv4.neigh.DEV.*, copied from ``default``."""
+    sysctl = host.sysctl
+    for name in NEIGH_DEV_VARS:
+        sysctl.add(f"net.ipv4.neigh.{dev.name}.{name}", sysctl[f"net.ipv4.neigh.default.{name}"])
+    return NeighParms(host, f"net.ipv4.neigh.{dev.name}.")
+
+
+def neigh_proc_update(host: Host, key: str) -> None:
+    """The ``proc_handler`` of net.ipv4.neigh.*: a write to ``default`` reaches each device that
+    never had that value written (``neigh_copy_dflt_parms``)."""
+    if not key.startswith("net.ipv4.neigh."):
+        return
+    scope, name = key[len("net.ipv4.neigh."):].rsplit(".", 1)
+    if name not in NEIGH_DEV_VARS:
+        return
+    sysctl = host.sysctl
+    for dev in host.devices.values():
+        parms = getattr(dev.ip_ptr, "arp_parms", None)
+        if parms is None:
+            continue
+        if scope == dev.name:
+            parms.data_state.add(name)
+        elif scope == "default" and name not in parms.data_state:
+            sysctl.add(f"net.ipv4.neigh.{dev.name}.{name}", sysctl[key])
+
+
 def neigh_rand_reach_time(host: Host, base: int) -> int:
     """``neigh_rand_reach_time``: uniform in [base/2, 3*base/2)."""
     return host.rng.randrange(base) + (base >> 1) if base else 0
@@ -158,12 +196,14 @@ class NeighStats:
 class Neighbour:
     """``struct neighbour``."""
 
-    __slots__ = ("tbl", "primary_key", "dev", "ha", "nud_state", "type", "hh", "output", "ops",
+    __slots__ = ("tbl", "parms", "primary_key", "dev", "ha", "nud_state", "type", "hh", "output", "ops",
                  "arp_queue", "arp_queue_len_bytes", "probes", "confirmed", "updated", "used", "timer",
                  "dead")
 
     def __init__(self, tbl: NeighTable, key: int, dev: NetDevice) -> None:
         self.tbl = tbl
+        # the device's parameters (arp_constructor: in_dev->arp_parms), else the table's
+        self.parms: NeighParms = getattr(dev.ip_ptr, "arp_parms", None) or tbl.parms
         self.primary_key = key
         self.dev = dev
         self.ha = b"\0" * dev.addr_len
@@ -177,7 +217,7 @@ class Neighbour:
         self.probes = 0
         now = tbl.host.world.now
         # neigh_alloc: "confirmed" starts in the past so that a new entry is not taken as fresh.
-        self.confirmed = now - (tbl.parms.base_reachable_time << 1)
+        self.confirmed = now - (self.parms.base_reachable_time << 1)
         self.updated = now
         self.used = now
         self.timer = tbl.host.timer(neigh_timer_handler, self)
@@ -210,11 +250,10 @@ class NeighTable:
         return self.parms.var(f"gc_thresh{n}")
 
 
-def pneigh_enqueue(tbl: NeighTable, skb: SkBuff) -> None:
-    """``pneigh_enqueue``: hold a request a proxy will answer for a random while, up to
-    ``proxy_delay``, so that the real owner, if there is one, answers first; at most
-    ``proxy_qlen`` wait."""
-    parms = tbl.parms
+def pneigh_enqueue(tbl: NeighTable, parms: NeighParms, skb: SkBuff) -> None:
+    """``pneigh_enqueue``: hold a request a proxy will answer for a random while, up to the
+    receiving device's ``proxy_delay``, so that the real owner, if there is one, answers first; at
+    most ``proxy_qlen`` wait."""
     if len(tbl.proxy_queue) > parms.var("proxy_qlen"):
         return
     ms = parms.proxy_delay // NSEC_PER_MSEC
@@ -386,7 +425,7 @@ def __neigh_event_send(n: Neighbour, skb: SkBuff | None) -> int:
     the queue is over ``unres_qlen_bytes``."""
     if n.dead:
         return 1
-    parms = n.tbl.parms
+    parms = n.parms
     now = n.tbl.host.world.now
     immediate_probe = False
     if not n.nud_state & (NUD_STALE | NUD_INCOMPLETE):
@@ -454,7 +493,7 @@ def neigh_timer_handler(n: Neighbour) -> None:
     state = n.nud_state
     if not state & NUD_IN_TIMER or n.dead:
         return
-    parms = n.tbl.parms
+    parms = n.parms
     now = n.tbl.host.world.now
     next_ = now + NSEC_PER_SEC
     if state & NUD_REACHABLE:
@@ -539,14 +578,14 @@ def neigh_update(n: Neighbour, lladdr: bytes | None, new: int, flags: int) -> in
         if new & NUD_PROBE:
             n.probes = 0
         if new & NUD_IN_TIMER:
-            neigh_add_timer(n, now + (n.tbl.parms.reachable_time if new & NUD_REACHABLE else 0))
+            neigh_add_timer(n, now + (n.parms.reachable_time if new & NUD_REACHABLE else 0))
         n.nud_state = new
     if changed:
         n.ha = bytes(lladdr)
         if n.hh is not None:
             neigh_hh_init(n)  # neigh_update_hhs
         if not new & NUD_CONNECTED:
-            n.confirmed = now - (n.tbl.parms.base_reachable_time << 1)
+            n.confirmed = now - (n.parms.base_reachable_time << 1)
     if new == old:
         return 0
     if new & NUD_CONNECTED:
@@ -579,7 +618,7 @@ def neigh_periodic_work(tbl: NeighTable) -> None:
             continue
         if n.used < n.confirmed <= now:
             n.used = n.confirmed
-        if state == NUD_FAILED or not n.used <= now < n.used + parms.gc_staletime:
+        if state == NUD_FAILED or not n.used <= now < n.used + n.parms.gc_staletime:
             del tbl.entries[key]
             neigh_destroy(n)
     if len(tbl.entries) >= tbl.gc_thresh(1):

@@ -15,6 +15,7 @@ relearn its address (``netdev_notify_peers``).  Adding an address announces noth
 from __future__ import annotations
 
 import struct
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.net.core.dev import ETH_P_ARP, ETH_P_IP, IFF_LOOPBACK, IFF_NOARP, IFF_UP, PacketType, dev_queue_xmit
@@ -31,6 +32,7 @@ from tuxnet.net.core.neighbour import (
     neigh_direct_output,
     neigh_event_ns,
     neigh_flush_dev,
+    neigh_proc_update,
     neigh_resolve_output,
     neigh_update,
     pneigh_enqueue,
@@ -154,7 +156,7 @@ def arp_solicit(neigh: Neighbour, skb: SkBuff | None) -> None:
             saddr = src
     if not saddr:
         saddr = inet_select_addr(host, dev, target, RT_SCOPE_LINK)
-    parms = neigh.tbl.parms
+    parms = neigh.parms
     probes = neigh.probes - parms.var("ucast_solicit")
     dst_hw = None
     if probes < 0:
@@ -280,10 +282,11 @@ def arp_process(host: Host, skb: SkBuff, locally_enqueued: bool = False) -> int:
     if op == ARPOP_REQUEST and skb.dst is not None and skb.dst.rt_type == RTN_UNICAST and \
             in_dev_conf_get(host, dev, "forwarding") and arp_fwd_proxy(host, dev, skb.dst):
         neigh_event_ns(tbl, sha, sip, dev)
-        if locally_enqueued or skb.pkt_type == PACKET_HOST or not tbl.parms.proxy_delay:
+        parms = dev.ip_ptr.arp_parms
+        if locally_enqueued or skb.pkt_type == PACKET_HOST or not parms.proxy_delay:
             arp_send(ARPOP_REPLY, ETH_P_ARP, sip, dev, tip, sha, dev.dev_addr, sha)
         else:
-            pneigh_enqueue(tbl, skb)
+            pneigh_enqueue(tbl, parms, skb)
         return 0
     n = __neigh_lookup(tbl, sip, dev, False)
     if n is not None:
@@ -329,4 +332,5 @@ def arp_init(host: Host) -> None:
     """``arp_init``: the host's neighbour table for IPv4 and the ARP packet handler."""
     host.arp_tbl = NeighTable(host, "arp_cache", arp_constructor)
     host.arp_tbl.proxy_redo = arp_redo
+    host.sysctl.notifiers.append(partial(neigh_proc_update, host))
     host.dev_add_pack(PacketType(ETH_P_ARP, arp_rcv, name="arp_rcv"))

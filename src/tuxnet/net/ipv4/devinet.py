@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.sysctl import DEVCONF
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
+from tuxnet.net.core.neighbour import NEIGH_DEV_VARS, NeighParms, neigh_sysctl_register
 from tuxnet.net.core.utils import in_ntoa, inet_make_mask, parse_cidr
 from tuxnet.net.ipv4.fib import (
     RT_SCOPE_HOST,
@@ -67,13 +68,14 @@ class InDevice:
     others follow ``default``), and ``rp_filter`` keeps the effective reverse path filter, read for
     every packet received."""
 
-    __slots__ = ("dev", "ifa_list", "cnf_state", "rp_filter")
+    __slots__ = ("dev", "ifa_list", "cnf_state", "rp_filter", "arp_parms")
 
     def __init__(self, dev: NetDevice) -> None:
         self.dev = dev
         self.ifa_list: list[InIfaddr] = []
         self.cnf_state: set[str] = set()
         self.rp_filter = 0
+        self.arp_parms: NeighParms | None = None  # ARP's parameters for the device
 
 
 def in_dev_get(dev: NetDevice) -> InDevice:
@@ -118,7 +120,9 @@ def devinet_sysctl_register(host: Host, dev: NetDevice) -> None:
     sysctl = host.sysctl
     for name in DEVCONF:
         sysctl.add(f"net.ipv4.conf.{dev.name}.{name}", sysctl[f"net.ipv4.conf.default.{name}"])
-    in_dev_get(dev).rp_filter = in_dev_maxconf(host, dev, "rp_filter")
+    in_dev = in_dev_get(dev)
+    in_dev.rp_filter = in_dev_maxconf(host, dev, "rp_filter")
+    in_dev.arp_parms = neigh_sysctl_register(host, dev)
 
 
 def inet_forward_change(host: Host) -> None:
@@ -272,11 +276,14 @@ def fib_add_ifaddr(host: Host, ifa: InIfaddr) -> None:
 def inetdev_event_up(host: Host, dev: NetDevice) -> None:
     """``inetdev_event`` for NETDEV_UP: install the routes of the device's addresses, then
     announce them if ``arp_notify`` says so.  Loopback's settings stop following ``default``
-    (``ipv4_devconf_setall``)."""
+    (``ipv4_devconf_setall``), nor do its neighbour parameters."""
     from tuxnet.net.ipv4.arp import arp_netdev_up
 
     if dev.flags & IFF_LOOPBACK:
-        in_dev_get(dev).cnf_state.update(DEVCONF)
+        in_dev = in_dev_get(dev)
+        in_dev.cnf_state.update(DEVCONF)
+        if in_dev.arp_parms is not None:
+            in_dev.arp_parms.data_state.update(NEIGH_DEV_VARS)  # neigh_parms_data_state_setall
     if dev.ip_ptr is not None:
         for ifa in dev.ip_ptr.ifa_list:
             fib_add_ifaddr(host, ifa)
