@@ -63,7 +63,7 @@ class InIfaddr:
 
 
 class InDevice:
-    """``struct in_device``: a device's IPv4 state.  Its settings (``cnf``) are the sysctl table's
+    """``struct in_device``: a device's IPv4 state.  Its settings (Linux's ``cnf``) are the sysctl table's
     net.ipv4.conf.DEV.* entries; ``cnf_state`` names those written since the device came (the
     others follow ``default``), and ``rp_filter`` keeps the effective reverse path filter, read for
     every packet received."""
