@@ -363,7 +363,8 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
             tcp_push_one(sk, mss_now)
     if copied:
         tcp_push(sk, flags, mss_now, sk.nonagle)
-        net_zcopy_put(uarg)
+        if uarg is not None:
+            net_zcopy_put(uarg)
         return copied
     msg_zerocopy_put_abort(uarg, True)
     return _sendmsg_error(sk, err)
