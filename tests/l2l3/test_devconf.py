@@ -510,3 +510,13 @@ def test_a_devices_own_arp_parameters_rule_its_neighbours():
     _ping(world, h1, "-c", "1", "-W", "3", "10.0.0.77")
     asks = [t for t, f, _ in cap.frames if is_arp(f, 1) and f[38:42] == bytes([10, 0, 0, 77])]
     assert len(asks) == 2 and asks[1] - asks[0] == msecs(500)
+
+
+def test_a_proxy_entry_answers_for_one_address_without_proxy_arp():
+    """``ip neigh add proxy 10.0.5.2 dev eth0`` (pneigh_lookup): r answers for that address only."""
+    world, a, r, _ = proxy_world(False)
+    ip(r, "neigh add proxy 10.0.5.2 dev eth0")
+    assert "1 received" in _ping(world, a, "-c", "1", "10.0.5.2")
+    assert "1 packets transmitted, 0 received" in _ping(world, a, "-c", "1", "-W", "1", "10.0.5.9")  # not it
+    ip(r, "neigh del proxy 10.0.5.2 dev eth0")
+    assert ip(r, "neigh show proxy") == ""

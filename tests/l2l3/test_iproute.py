@@ -137,6 +137,14 @@ IP_SCRIPT = [
     "neigh add 10.0.0.9 lladdr 02:00:00:00:00:99 dev eth0",
     "neigh show",
     "neigh show dev eth0",
+    "neigh add proxy 10.0.5.2 dev eth0",
+    "neigh add proxy 10.0.5.3",
+    "neigh add proxy 10.0.5.2 dev eth0",
+    "neigh show proxy",
+    "neigh show",
+    "neigh del proxy 10.0.5.3",
+    "neigh show proxy",
+    "-4 route show table all",
     "addr add 10.0.0.7/24 dev eth0",
     "addr add 10.2.0.1/24 broadcast 10.2.0.9 dev eth0",
     "addr add 10.3.0.1/32 dev eth0",
@@ -272,6 +280,8 @@ IP_ERRORS = [
     "link set eth0 mtu abc", "link set eth0 frob", "link set nosuch up",
     "tcp_metrics delete", "tcp_metrics delete 10.0.0.x", "tcp_metrics frob", "tcp_metrics flush 10.0.0.9",
     "tcp_metrics delete address 10.0.0.9", "tcp_metrics show 10.0.0.9",
+    "neigh del proxy 10.0.5.2 dev eth0", "neigh add proxy", "neigh add proxy 10.0.5.x dev eth0",
+    "neigh add proxy 10.0.5.2 dev nosuch",
 ]
 
 

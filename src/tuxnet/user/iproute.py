@@ -23,6 +23,8 @@ from tuxnet.net.core.neighbour import (
     NUD_VALID,
     neigh_add,
     neigh_flush_dev,
+    pneigh_create,
+    pneigh_delete,
 )
 from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
 from tuxnet.net.ethernet.eth import format_mac, parse_mac
@@ -310,6 +312,31 @@ def _route_modify(host: Host, cmd: str, args: list[str]) -> None:
         raise IpError(str(e), 2) from None
 
 
+def ip_neigh_show_proxy(host: Host) -> str:
+    """``ip neigh show proxy``: the addresses answered for, with their device unless any."""
+    lines = []
+    for ifindex, key in sorted(host.arp_tbl.phash):
+        dev = f" dev {host.dev_by_index[ifindex].name}" if ifindex else ""
+        lines.append(f"{in_ntoa(key)}{dev} proxy \n")
+    return "".join(lines)
+
+
+def _neigh_proxy(host: Host, cmd: str, args: list[str]) -> None:
+    """``ip neigh add|replace|del proxy ADDR [dev DEV]``."""
+    if not args:
+        raise _usage_error('Command line is not complete. Try option "help"')
+    addr = _inet_addr(args[0], "any valid address")
+    dev = None
+    if args[1:2] == ["dev"] and len(args) == 3:
+        dev = _dev(host, args[2])
+    elif len(args) > 1:
+        raise _usage_error(f'Error: either "to" is duplicate, or "{args[1]}" is a garbage.')
+    if cmd in ("add", "replace"):
+        pneigh_create(host.arp_tbl, addr, dev)
+    elif not pneigh_delete(host.arp_tbl, addr, dev):
+        raise IpError("RTNETLINK answers: No such file or directory", 2)
+
+
 def _neigh_add(host: Host, args: list[str]) -> None:
     addr = args.pop(0) if args else ""
     opts: dict[str, str] = {}
@@ -399,8 +426,13 @@ def ip(host: Host, argv: str | list[str]) -> str:
             return _tcp_metrics(host, cmd, args)
         elif _match(obj, "neighbour") or _match(obj, "neighbor"):
             if cmd in ("show", "list", "ls", "lst", "s"):
+                if args[:1] == ["proxy"]:
+                    return ip_neigh_show_proxy(host)
                 show_all = args[-2:] == ["nud", "all"]
                 return ip_neigh_show(host, _dev_arg(args[:-2] if show_all else args), show_all)
+            if cmd in ("add", "replace", "del", "delete") and args[:1] == ["proxy"]:
+                _neigh_proxy(host, cmd, args[1:])
+                return ""
             if cmd == "add":
                 _neigh_add(host, args)
                 return ""

@@ -241,6 +241,8 @@ class NeighTable:
         self.stats = NeighStats()
         self.last_flush = host.world.now
         self.gc_work = host.timer(neigh_periodic_work, self)
+        # Addresses answered for (``ip neigh add proxy``): (ifindex, or 0 for any device, address)
+        self.phash: set[tuple[int, int]] = set()
         # Requests waiting for a proxied answer (pneigh_enqueue): (when, skb), and what answers them
         self.proxy_queue: list[tuple[int, SkBuff]] = []
         self.proxy_timer = host.timer(neigh_proxy_process, self)
@@ -653,6 +655,25 @@ def neigh_flush_dev(tbl: NeighTable, dev: NetDevice, skip_perm: bool) -> None:
         if n.dev is dev and not (skip_perm and n.nud_state & NUD_PERMANENT):
             del tbl.entries[key]
             neigh_destroy(n)
+
+
+def pneigh_lookup(tbl: NeighTable, key: int, dev: NetDevice) -> bool:
+    """``pneigh_lookup``: is ``key`` answered for on ``dev`` (an entry for it, or for any device)?"""
+    return (dev.ifindex, key) in tbl.phash or (0, key) in tbl.phash
+
+
+def pneigh_create(tbl: NeighTable, key: int, dev: NetDevice | None) -> None:
+    """``ip neigh add|replace proxy ADDR [dev DEV]`` (``pneigh_create``; an existing entry stays)."""
+    tbl.phash.add((dev.ifindex if dev is not None else 0, key))
+
+
+def pneigh_delete(tbl: NeighTable, key: int, dev: NetDevice | None) -> bool:
+    """``ip neigh del proxy ADDR [dev DEV]``: False when there was no such entry."""
+    entry = (dev.ifindex if dev is not None else 0, key)
+    if entry not in tbl.phash:
+        return False
+    tbl.phash.remove(entry)
+    return True
 
 
 def neigh_add(tbl: NeighTable, key: int, dev: NetDevice, lladdr: bytes, state: int = NUD_PERMANENT) -> Neighbour:

@@ -36,6 +36,7 @@ from tuxnet.net.core.neighbour import (
     neigh_resolve_output,
     neigh_update,
     pneigh_enqueue,
+    pneigh_lookup,
 )
 from tuxnet.net.core.skbuff import PACKET_HOST, PACKET_LOOPBACK, PACKET_OTHERHOST, SkBuff, alloc_skb
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_loopback, ipv4_is_multicast, ipv4_is_zeronet
@@ -242,7 +243,8 @@ def arp_redo(skb: SkBuff) -> None:
 
 def arp_process(host: Host, skb: SkBuff, locally_enqueued: bool = False) -> int:
     """``arp_process``: answer requests for our addresses (learning the asker) and, on a forwarding
-    device with ``proxy_arp``, for addresses routed elsewhere (a broadcast request after a random
+    device with ``proxy_arp`` or a proxy entry for the address (``ip neigh add proxy``), for
+    addresses routed out of another device (a broadcast request after a random
     wait of up to ``proxy_delay``: ``pneigh_enqueue``); update the entries of senders we know."""
     dev = skb.dev
     if dev.ip_ptr is None:
@@ -280,7 +282,8 @@ def arp_process(host: Host, skb: SkBuff, locally_enqueued: bool = False) -> int:
                 arp_send(ARPOP_REPLY, ETH_P_ARP, sip, dev, tip, sha, dev.dev_addr, sha)
         return 0
     if op == ARPOP_REQUEST and skb.dst is not None and skb.dst.rt_type == RTN_UNICAST and \
-            in_dev_conf_get(host, dev, "forwarding") and arp_fwd_proxy(host, dev, skb.dst):
+            in_dev_conf_get(host, dev, "forwarding") and (
+                arp_fwd_proxy(host, dev, skb.dst) or (skb.dst.dev is not dev and pneigh_lookup(tbl, tip, dev))):
         neigh_event_ns(tbl, sha, sip, dev)
         parms = dev.ip_ptr.arp_parms
         if locally_enqueued or skb.pkt_type == PACKET_HOST or not parms.proxy_delay:
