@@ -26,9 +26,9 @@ from typing import Any
 
 from tuxnet.benchmarks import tcp_sink, tcp_source
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_DROP, NF_INET_LOCAL_IN, nf_register_net_hook
-from tuxnet.net.ipv4.inet_diag import format_ss
 from tuxnet.topology import load_topology
 from tuxnet.trace.capture import Capture
+from tuxnet.user.ss import format_ss
 
 TOPOLOGY = """
 seed = 1

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from conftest import run_program
-from tuxnet.net.ipv4.inet_diag import format_ss
 from tuxnet.net.ipv4.tcp import IPPROTO_TCP, TCP_INFO
 from tuxnet.net.ipv4.tcp_info import TcpInfo
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
+from tuxnet.user.ss import format_ss
 
 
 def test_ss_lists_listener_connections_and_tcp_info(lo_host):
@@ -27,7 +27,8 @@ def test_ss_lists_listener_connections_and_tcp_info(lo_host):
 
     text, info = run_program(world, host, prog)
     lines = text.splitlines()
-    assert lines[0].split() == ["State", "Recv-Q", "Send-Q", "Local", "Address:Port", "Peer", "Address:Port"]
+    assert lines[0].split() == ["State", "Recv-Q", "Send-Q", "Local", "Address:Port", "Peer", "Address:Port",
+                                "Process"]
     assert lines[1].split()[:3] == ["LISTEN", "0", "16"]
     estab = [line for line in lines if line.startswith("ESTAB")]
     assert len(estab) == 2

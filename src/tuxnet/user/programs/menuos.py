@@ -36,6 +36,7 @@ from tuxnet.user.programs.hello import hello, replyhi
 from tuxnet.user.programs.http import http_main
 from tuxnet.user.programs.ping import ping_main
 from tuxnet.user.programs.traceroute import traceroute_main
+from tuxnet.user.ss import ss_main
 from tuxnet.user.sysctl import sysctl_main
 from tuxnet.world import World
 
@@ -157,6 +158,7 @@ class MenuOS:
             ("route", "Show the routing table", self.program(nettools.route)),
             ("arp", "Show the ARP cache", self.program(nettools.arp)),
             ("netstat", "Show sockets", self.program(nettools.netstat)),
+            ("ss", "Show TCP sockets: ss -tan [-i]", self.program(ss_main)),
             ("ip", "Show and change addresses, routes, neighbours: ip OBJECT COMMAND", self.program(ip_main)),
             ("sysctl", "Read and write kernel settings: sysctl [-w] NAME[=VALUE]", self.program(sysctl_main)),
             ("trace", "Trace the kernel functions: trace on|full|off", self.trace),

@@ -1,0 +1,129 @@
+"""``ss`` (iproute2): the host's TCP sockets, from ``inet_diag`` (net/ipv4/inet_diag.py).
+
+    ss -t [-a | -l] [-n] [-i] [-H] [state STATE]
+
+Columns as ss.c lays them out (``render_calc_width``): State, Recv-Q and Send-Q left-aligned, the
+local and peer addresses right-aligned up to their colon and the ports left-aligned after it, each
+column as wide as its widest cell (heading included), one space between; without ``-n`` a port in
+``/etc/services`` shows its name.  ``-i`` adds each connection's TCP_INFO line.
+``tests/apps/test_app_ss.py`` compares the table with this machine's ss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuxnet.net.ipv4.inet_diag import SS_STATE, DiagRecord, inet_diag_dump
+from tuxnet.net.ipv4.tcp_sock import TCP_LISTEN, TCP_STATE_NAMES
+from tuxnet.user import libc
+
+# (heading, right-aligned, space before)
+_COLUMNS = (("State", False, ""), ("Recv-Q", False, " "), ("Send-Q", False, " "), ("Local Address:", True, " "),
+            ("Port", False, ""), ("Peer Address:", True, " "), ("Port", False, ""), ("Process", False, ""))
+
+
+def _port(port: int, numeric: bool) -> str:
+    if numeric or not port:
+        return str(port) if port else "*"
+    from tuxnet.user.resolv import getservbyport
+
+    try:
+        return getservbyport(port, "tcp")
+    except OSError:
+        return str(port)
+
+
+def tcp_info_line(r: DiagRecord) -> str:
+    """The second line ``ss -i`` prints for a connection (``tcp_show_info`` in ss.c)."""
+    i = r.info
+    assert i is not None
+    parts = [r.ca]
+    if i.tcpi_options & 4:
+        parts.append(f"wscale:{i.tcpi_snd_wscale},{i.tcpi_rcv_wscale}")
+    parts.append(f"rto:{i.tcpi_rto / 1000:g}")
+    if i.tcpi_backoff:
+        parts.append(f"backoff:{i.tcpi_backoff}")
+    parts.append(f"rtt:{i.tcpi_rtt / 1000:g}/{i.tcpi_rttvar / 1000:g}")
+    if i.tcpi_ato:
+        parts.append(f"ato:{i.tcpi_ato / 1000:g}")
+    parts += [f"mss:{i.tcpi_snd_mss}", f"pmtu:{i.tcpi_pmtu}", f"rcvmss:{i.tcpi_rcv_mss}",
+              f"advmss:{i.tcpi_advmss}", f"cwnd:{i.tcpi_snd_cwnd}"]
+    if i.tcpi_snd_ssthresh < 0xFFFF:
+        parts.append(f"ssthresh:{i.tcpi_snd_ssthresh}")
+    for name in ("bytes_sent", "bytes_retrans", "bytes_acked", "bytes_received", "segs_out", "segs_in",
+                 "data_segs_out", "data_segs_in"):
+        v = getattr(i, "tcpi_" + name)
+        if v:
+            parts.append(f"{name}:{v}")
+    if i.tcpi_rtt:
+        parts.append(f"send {i.tcpi_snd_cwnd * i.tcpi_snd_mss * 8 / (i.tcpi_rtt / 1e6) / 1e6:.1f}Mbps")
+    parts += [f"lastsnd:{i.tcpi_last_data_sent}", f"lastrcv:{i.tcpi_last_data_recv}",
+              f"lastack:{i.tcpi_last_ack_recv}"]
+    if i.tcpi_unacked:
+        parts.append(f"unacked:{i.tcpi_unacked}")
+    if i.tcpi_retrans or i.tcpi_total_retrans:
+        parts.append(f"retrans:{i.tcpi_retrans}/{i.tcpi_total_retrans}")
+    if i.tcpi_lost:
+        parts.append(f"lost:{i.tcpi_lost}")
+    if i.tcpi_sacked:
+        parts.append(f"sacked:{i.tcpi_sacked}")
+    parts += [f"rcv_space:{i.tcpi_rcv_space}", f"rcv_ssthresh:{i.tcpi_rcv_ssthresh}",
+              f"notsent:{i.tcpi_notsent_bytes}" if i.tcpi_notsent_bytes else "", f"snd_wnd:{i.tcpi_snd_wnd}"]
+    return "\t " + " ".join(p for p in parts if p)
+
+
+def format_ss(host: Any, info: bool = False, listening: bool = True, connected: bool = True,
+              numeric: bool = True, header: bool = True, state: str | None = None) -> str:
+    """The table ``ss -t`` prints (``-a``: ``listening`` and ``connected``, ``-l``: listening
+    only; ``state STATE``: that state only, without the State column)."""
+    rows, extra = [], []
+    for r in inet_diag_dump(host):
+        name = SS_STATE.get(TCP_STATE_NAMES.get(r.state, "?"), "?")
+        if (r.state == TCP_LISTEN and not listening) or (r.state != TCP_LISTEN and not connected):
+            continue
+        if state is not None and name.lower() != state.replace("established", "estab").lower():
+            continue
+        peer_port = "*" if r.state == TCP_LISTEN else _port(r.peer[1], numeric)
+        # sock_state_print: the queues are printed "%-6d", so their cells are 6 wide at least
+        rows.append([name, f"{r.recv_q:<6}", f"{r.send_q:<6}", f"{r.local[0]}:", _port(r.local[1], numeric),
+                     f"{r.peer[0]}:", peer_port, ""])
+        extra.append(tcp_info_line(r) if info and r.info is not None and r.state != TCP_LISTEN else
+                     ("\t " + r.timer if info and r.timer else ""))
+    columns = list(_COLUMNS)
+    if state is not None:  # a state filter: every row has it, so ss leaves the column out
+        columns = columns[1:]
+        rows = [row[1:] for row in rows]
+        columns[0] = (columns[0][0], columns[0][1], "")
+    table = ([[c[0] for c in columns]] if header else []) + rows
+    widths = [max(len(row[c]) for row in table) for c in range(len(columns))]
+    lines = []
+    for n, row in enumerate(table):
+        cells = [delim + (cell.rjust(width) if right else cell.ljust(width))
+                 for cell, width, (_, right, delim) in zip(row, widths, columns, strict=True)]
+        lines.append("".join(cells))
+        k = n - 1 if header else n
+        if k >= 0 and extra[k]:
+            lines.append(extra[k])
+    return "".join(line + "\n" for line in lines)
+
+
+def ss_main(argv: list[str]) -> int:
+    """``ss`` as a program on a host: TCP sockets only."""
+    from tuxnet.kernel.sched import current
+
+    opts = {"a": False, "l": False, "n": False, "i": False, "H": False, "t": False}
+    args = list(argv)
+    state = None
+    while args:
+        arg = args.pop(0)
+        if arg == "state" and args:
+            state = args.pop(0)
+        elif arg.startswith("-") and all(c in opts for c in arg[1:]):
+            for c in arg[1:]:
+                opts[c] = True
+        else:
+            libc.printf("ss: unsupported argument %s (tuxnet's ss shows TCP sockets)\n", arg)
+            return 1
+    libc.printf("%s", format_ss(current().host, info=opts["i"], listening=opts["a"] or opts["l"],
+                                connected=not opts["l"], numeric=opts["n"], header=not opts["H"], state=state))
+    return 0
