@@ -64,9 +64,14 @@ class Rtable:
         return self.gw or daddr
 
 
+IP_MAX_MTU = 0xFFFF
+
+
 def dst_mtu(rt: Rtable) -> int:
-    """``dst_mtu``: the route's MTU (a route ``mtu`` attribute or a learned path MTU wins)."""
-    return rt.mtu or rt.dev.mtu
+    """``dst_mtu`` → ``ipv4_mtu``: the route's MTU (a route ``mtu`` attribute or a learned path MTU
+    wins), no more than an IPv4 packet can be (IP_MAX_MTU: lo's 65536 counts as 65535)."""
+    mtu = rt.mtu or rt.dev.mtu
+    return mtu if mtu <= IP_MAX_MTU else IP_MAX_MTU
 
 
 def dst_metric_advmss(rt: Rtable) -> int:
