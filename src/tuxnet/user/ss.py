@@ -33,21 +33,38 @@ def _port(port: int, numeric: bool) -> str:
         return str(port)
 
 
-def tcp_info_line(r: DiagRecord) -> str:
-    """The second line ``ss -i`` prints for a connection (``tcp_show_info`` in ss.c)."""
+def sprint_bw(bw: float, numeric: bool) -> str:
+    """``sprint_bw``: bits per second, as a plain number with ``-n``, else in K or M."""
+    if numeric:
+        return f"{bw:.0f}"
+    if bw > 1_000_000:
+        return f"{bw / 1_000_000:.1f}M"
+    if bw > 1000:
+        return f"{bw / 1000:.1f}K"
+    return f"{bw:g}"
+
+
+def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
+    """The second line ``ss -i`` prints for a connection (``tcp_show_info`` and ``tcp_stats_print``
+    in ss.c, iproute2 6.1): each field only when it is not zero, in ss's order, times in ms.
+    (tuxnet keeps no delivery-rate samples, so ``delivery_rate`` and ``app_limited`` never show.)"""
     i = r.info
     assert i is not None
     parts = [r.ca]
     if i.tcpi_options & 4:
         parts.append(f"wscale:{i.tcpi_snd_wscale},{i.tcpi_rcv_wscale}")
-    parts.append(f"rto:{i.tcpi_rto / 1000:g}")
+    if i.tcpi_rto:
+        parts.append(f"rto:{i.tcpi_rto / 1000:g}")
     if i.tcpi_backoff:
         parts.append(f"backoff:{i.tcpi_backoff}")
-    parts.append(f"rtt:{i.tcpi_rtt / 1000:g}/{i.tcpi_rttvar / 1000:g}")
+    if i.tcpi_rtt:
+        parts.append(f"rtt:{i.tcpi_rtt / 1000:g}/{i.tcpi_rttvar / 1000:g}")
     if i.tcpi_ato:
         parts.append(f"ato:{i.tcpi_ato / 1000:g}")
-    parts += [f"mss:{i.tcpi_snd_mss}", f"pmtu:{i.tcpi_pmtu}", f"rcvmss:{i.tcpi_rcv_mss}",
-              f"advmss:{i.tcpi_advmss}", f"cwnd:{i.tcpi_snd_cwnd}"]
+    for name, value in (("mss", i.tcpi_snd_mss), ("pmtu", i.tcpi_pmtu), ("rcvmss", i.tcpi_rcv_mss),
+                        ("advmss", i.tcpi_advmss), ("cwnd", i.tcpi_snd_cwnd)):
+        if value:
+            parts.append(f"{name}:{value}")
     if i.tcpi_snd_ssthresh < 0xFFFF:
         parts.append(f"ssthresh:{i.tcpi_snd_ssthresh}")
     for name in ("bytes_sent", "bytes_retrans", "bytes_acked", "bytes_received", "segs_out", "segs_in",
@@ -56,20 +73,49 @@ def tcp_info_line(r: DiagRecord) -> str:
         if v:
             parts.append(f"{name}:{v}")
     if i.tcpi_rtt:
-        parts.append(f"send {i.tcpi_snd_cwnd * i.tcpi_snd_mss * 8 / (i.tcpi_rtt / 1e6) / 1e6:.1f}Mbps")
-    parts += [f"lastsnd:{i.tcpi_last_data_sent}", f"lastrcv:{i.tcpi_last_data_recv}",
-              f"lastack:{i.tcpi_last_ack_recv}"]
+        parts.append(f"send {sprint_bw(i.tcpi_snd_cwnd * i.tcpi_snd_mss * 8_000_000 / i.tcpi_rtt, numeric)}bps")
+    for name, value in (("lastsnd", i.tcpi_last_data_sent), ("lastrcv", i.tcpi_last_data_recv),
+                        ("lastack", i.tcpi_last_ack_recv)):
+        if value:
+            parts.append(f"{name}:{value}")
+    if i.tcpi_pacing_rate and i.tcpi_pacing_rate != (1 << 64) - 1:
+        rate = f"pacing_rate {sprint_bw(i.tcpi_pacing_rate * 8, numeric)}bps"
+        if i.tcpi_max_pacing_rate and i.tcpi_max_pacing_rate != (1 << 64) - 1:
+            rate += f"/{sprint_bw(i.tcpi_max_pacing_rate * 8, numeric)}bps"
+        parts.append(rate)
+    if i.tcpi_delivered:
+        parts.append(f"delivered:{i.tcpi_delivered}")
+    if i.tcpi_delivered_ce:
+        parts.append(f"delivered_ce:{i.tcpi_delivered_ce}")
+    if i.tcpi_busy_time:
+        busy = f"busy:{i.tcpi_busy_time // 1000}ms"
+        for name, value in (("rwnd_limited", i.tcpi_rwnd_limited), ("sndbuf_limited", i.tcpi_sndbuf_limited)):
+            if value:
+                busy += f" {name}:{value // 1000}ms({value * 100 / i.tcpi_busy_time:.1f}%)"
+        parts.append(busy)
     if i.tcpi_unacked:
         parts.append(f"unacked:{i.tcpi_unacked}")
     if i.tcpi_retrans or i.tcpi_total_retrans:
         parts.append(f"retrans:{i.tcpi_retrans}/{i.tcpi_total_retrans}")
-    if i.tcpi_lost:
-        parts.append(f"lost:{i.tcpi_lost}")
-    if i.tcpi_sacked:
-        parts.append(f"sacked:{i.tcpi_sacked}")
-    parts += [f"rcv_space:{i.tcpi_rcv_space}", f"rcv_ssthresh:{i.tcpi_rcv_ssthresh}",
-              f"notsent:{i.tcpi_notsent_bytes}" if i.tcpi_notsent_bytes else "", f"snd_wnd:{i.tcpi_snd_wnd}"]
-    return "\t " + " ".join(p for p in parts if p)
+    for name, value in (("lost", i.tcpi_lost), ("sacked", i.tcpi_sacked), ("dsack_dups", i.tcpi_dsack_dups),
+                        ("fackets", i.tcpi_fackets)):
+        if value:
+            parts.append(f"{name}:{value}")
+    if i.tcpi_reordering != 3:
+        parts.append(f"reordering:{i.tcpi_reordering}")
+    if i.tcpi_reord_seen:
+        parts.append(f"reord_seen:{i.tcpi_reord_seen}")
+    if i.tcpi_rcv_rtt:
+        parts.append(f"rcv_rtt:{i.tcpi_rcv_rtt / 1000:g}")
+    for name, value in (("rcv_space", i.tcpi_rcv_space), ("rcv_ssthresh", i.tcpi_rcv_ssthresh),
+                        ("notsent", i.tcpi_notsent_bytes)):
+        if value:
+            parts.append(f"{name}:{value}")
+    if i.tcpi_min_rtt and i.tcpi_min_rtt != 0xFFFFFFFF:
+        parts.append(f"minrtt:{i.tcpi_min_rtt / 1000:g}")
+    if i.tcpi_snd_wnd:
+        parts.append(f"snd_wnd:{i.tcpi_snd_wnd}")
+    return "\t " + " ".join(parts)
 
 
 def format_ss(host: Any, info: bool = False, listening: bool = True, connected: bool = True,
@@ -87,7 +133,7 @@ def format_ss(host: Any, info: bool = False, listening: bool = True, connected: 
         # sock_state_print: the queues are printed "%-6d", so their cells are 6 wide at least
         rows.append([name, f"{r.recv_q:<6}", f"{r.send_q:<6}", f"{r.local[0]}:", _port(r.local[1], numeric),
                      f"{r.peer[0]}:", peer_port, ""])
-        extra.append(tcp_info_line(r) if info and r.info is not None and r.state != TCP_LISTEN else
+        extra.append(tcp_info_line(r, numeric) if info and r.info is not None and r.state != TCP_LISTEN else
                      ("\t " + r.timer if info and r.timer else ""))
     columns = list(_COLUMNS)
     if state is not None:  # a state filter: every row has it, so ss leaves the column out
