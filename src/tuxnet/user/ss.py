@@ -44,6 +44,11 @@ def sprint_bw(bw: float, numeric: bool) -> str:
     return f"{bw:g}"
 
 
+def _counts(parts: list[str], pairs: tuple[tuple[str, int], ...]) -> None:
+    """``NAME:VALUE`` for each value that is not zero."""
+    parts += [f"{name}:{value}" for name, value in pairs if value]
+
+
 def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
     """The second line ``ss -i`` prints for a connection (``tcp_show_info`` and ``tcp_stats_print``
     in ss.c, iproute2 6.1): each field only when it is not zero, in ss's order, times in ms.
@@ -61,60 +66,44 @@ def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
         parts.append(f"rtt:{i.tcpi_rtt / 1000:g}/{i.tcpi_rttvar / 1000:g}")
     if i.tcpi_ato:
         parts.append(f"ato:{i.tcpi_ato / 1000:g}")
-    for name, value in (("mss", i.tcpi_snd_mss), ("pmtu", i.tcpi_pmtu), ("rcvmss", i.tcpi_rcv_mss),
-                        ("advmss", i.tcpi_advmss), ("cwnd", i.tcpi_snd_cwnd)):
-        if value:
-            parts.append(f"{name}:{value}")
+    _counts(parts, (("mss", i.tcpi_snd_mss), ("pmtu", i.tcpi_pmtu), ("rcvmss", i.tcpi_rcv_mss),
+                    ("advmss", i.tcpi_advmss), ("cwnd", i.tcpi_snd_cwnd)))
     if i.tcpi_snd_ssthresh < 0xFFFF:
         parts.append(f"ssthresh:{i.tcpi_snd_ssthresh}")
-    for name in ("bytes_sent", "bytes_retrans", "bytes_acked", "bytes_received", "segs_out", "segs_in",
-                 "data_segs_out", "data_segs_in"):
-        v = getattr(i, "tcpi_" + name)
-        if v:
-            parts.append(f"{name}:{v}")
+    _counts(parts, tuple((name, getattr(i, "tcpi_" + name)) for name in (
+        "bytes_sent", "bytes_retrans", "bytes_acked", "bytes_received", "segs_out", "segs_in", "data_segs_out",
+        "data_segs_in")))
     if i.tcpi_rtt:
         parts.append(f"send {sprint_bw(i.tcpi_snd_cwnd * i.tcpi_snd_mss * 8_000_000 / i.tcpi_rtt, numeric)}bps")
-    for name, value in (("lastsnd", i.tcpi_last_data_sent), ("lastrcv", i.tcpi_last_data_recv),
-                        ("lastack", i.tcpi_last_ack_recv)):
-        if value:
-            parts.append(f"{name}:{value}")
+    _counts(parts, (("lastsnd", i.tcpi_last_data_sent), ("lastrcv", i.tcpi_last_data_recv),
+                    ("lastack", i.tcpi_last_ack_recv)))
     if i.tcpi_pacing_rate and i.tcpi_pacing_rate != (1 << 64) - 1:
         rate = f"pacing_rate {sprint_bw(i.tcpi_pacing_rate * 8, numeric)}bps"
         if i.tcpi_max_pacing_rate and i.tcpi_max_pacing_rate != (1 << 64) - 1:
             rate += f"/{sprint_bw(i.tcpi_max_pacing_rate * 8, numeric)}bps"
         parts.append(rate)
-    if i.tcpi_delivered:
-        parts.append(f"delivered:{i.tcpi_delivered}")
-    if i.tcpi_delivered_ce:
-        parts.append(f"delivered_ce:{i.tcpi_delivered_ce}")
+    _counts(parts, (("delivered", i.tcpi_delivered), ("delivered_ce", i.tcpi_delivered_ce)))
     if i.tcpi_busy_time:
         busy = f"busy:{i.tcpi_busy_time // 1000}ms"
         for name, value in (("rwnd_limited", i.tcpi_rwnd_limited), ("sndbuf_limited", i.tcpi_sndbuf_limited)):
             if value:
                 busy += f" {name}:{value // 1000}ms({value * 100 / i.tcpi_busy_time:.1f}%)"
         parts.append(busy)
-    if i.tcpi_unacked:
-        parts.append(f"unacked:{i.tcpi_unacked}")
+    _counts(parts, (("unacked", i.tcpi_unacked),))
     if i.tcpi_retrans or i.tcpi_total_retrans:
         parts.append(f"retrans:{i.tcpi_retrans}/{i.tcpi_total_retrans}")
-    for name, value in (("lost", i.tcpi_lost), ("sacked", i.tcpi_sacked), ("dsack_dups", i.tcpi_dsack_dups),
-                        ("fackets", i.tcpi_fackets)):
-        if value:
-            parts.append(f"{name}:{value}")
+    _counts(parts, (("lost", i.tcpi_lost), ("sacked", i.tcpi_sacked), ("dsack_dups", i.tcpi_dsack_dups),
+                    ("fackets", i.tcpi_fackets)))
     if i.tcpi_reordering != 3:
         parts.append(f"reordering:{i.tcpi_reordering}")
-    if i.tcpi_reord_seen:
-        parts.append(f"reord_seen:{i.tcpi_reord_seen}")
+    _counts(parts, (("reord_seen", i.tcpi_reord_seen),))
     if i.tcpi_rcv_rtt:
         parts.append(f"rcv_rtt:{i.tcpi_rcv_rtt / 1000:g}")
-    for name, value in (("rcv_space", i.tcpi_rcv_space), ("rcv_ssthresh", i.tcpi_rcv_ssthresh),
-                        ("notsent", i.tcpi_notsent_bytes)):
-        if value:
-            parts.append(f"{name}:{value}")
+    _counts(parts, (("rcv_space", i.tcpi_rcv_space), ("rcv_ssthresh", i.tcpi_rcv_ssthresh),
+                    ("notsent", i.tcpi_notsent_bytes)))
     if i.tcpi_min_rtt and i.tcpi_min_rtt != 0xFFFFFFFF:
         parts.append(f"minrtt:{i.tcpi_min_rtt / 1000:g}")
-    if i.tcpi_snd_wnd:
-        parts.append(f"snd_wnd:{i.tcpi_snd_wnd}")
+    _counts(parts, (("snd_wnd", i.tcpi_snd_wnd),))
     return "\t " + " ".join(parts)
 
 
