@@ -160,3 +160,12 @@ def test_against_linux_ratios_are_fractions_of_the_kernels_figure():
     assert lines[1].split()[0] == "hello_replyhi" and lines[1].endswith("0.100 of Linux")
     assert lines[2].split()[0] == "tap_ping_rtt" and lines[2].endswith("0.125 of Linux")  # lower RTT is better
     assert against_linux({}) == []
+
+
+def test_run_the_icmp_redirect_example():
+    r = tuxnet("run", "examples/icmp_redirect.toml")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("From 10.0.1.254: icmp_seq=") == 2 and "Redirect Host(New nexthop: 10.0.1.253)" in r.stdout
+    assert "3 packets transmitted, 3 received, 0% packet loss" in r.stdout
+    assert "10.0.3.2 via 10.0.1.253 dev eth0 src 10.0.1.1 uid 0 \n    cache <redirected> expires 299sec \n" in r.stdout
+    assert "== r1 ==\nnet.ipv4.conf.eth0.send_redirects = 1\n" in r.stdout
