@@ -268,13 +268,14 @@ class TopologyError(ValueError):
 def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.ethtool import ethtool_main
     from tuxnet.user.iproute import ip_main
+    from tuxnet.user.nstat import nstat_main
     from tuxnet.user.programs.ping import ping_main
     from tuxnet.user.programs.traceroute import traceroute_main
     from tuxnet.user.ss import ss_main
     from tuxnet.user.sysctl import sysctl_main
 
     return {"ping": ping_main, "traceroute": traceroute_main, "ip": ip_main, "ethtool": ethtool_main,
-            "sysctl": sysctl_main, "ss": ss_main}
+            "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {

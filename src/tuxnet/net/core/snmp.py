@@ -9,8 +9,9 @@ MIB_FIELDS: dict[str, tuple[str, ...]] = {
         "ReasmTimeout", "ReasmReqds", "ReasmOKs", "ReasmFails", "FragOKs", "FragFails",
         "FragCreates", "OutTransmits",
     ),
-    "IpExt": ("InNoRoutes", "InTruncatedPkts", "InCsumErrors", "InOctets", "OutOctets",
-              "InBcastPkts", "InMcastPkts", "OutBcastPkts", "OutMcastPkts"),
+    "IpExt": ("InNoRoutes", "InTruncatedPkts", "InMcastPkts", "OutMcastPkts", "InBcastPkts", "OutBcastPkts",
+              "InOctets", "OutOctets", "InMcastOctets", "OutMcastOctets", "InBcastOctets", "OutBcastOctets",
+              "InCsumErrors", "InNoECTPkts", "InECT1Pkts", "InECT0Pkts", "InCEPkts", "ReasmOverlaps"),
     "Icmp": (
         "InMsgs", "InErrors", "InCsumErrors", "InDestUnreachs", "InTimeExcds", "InParmProbs",
         "InRedirects", "InEchos", "InEchoReps", "OutMsgs", "OutErrors", "OutRateLimitGlobal",

@@ -15,6 +15,7 @@ from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, ENETUNREACH, EXDEV
 from tuxnet.net.core.netfilter import NF_HOOK, NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING
 from tuxnet.net.core.skbuff import PACKET_OTHERHOST, SkBuff
 from tuxnet.net.ipv4.devinet import in_dev_conf_get
+from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_HOST_UNREACH,
@@ -34,6 +35,7 @@ NET_RX_SUCCESS = 0
 NET_RX_DROP = 1
 
 _addrs = struct.Struct("!II")
+IP_ECN_COUNTERS = ("InNoECTPkts", "InECT1Pkts", "InECT0Pkts", "InCEPkts")
 
 
 def ip_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: Any) -> int:
@@ -46,6 +48,8 @@ def ip_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: Any) -> int:
     buf = skb.buf
     d = skb.data
     avail = skb.tail - d
+    ext = host.mib.IpExt
+    ext["InOctets"] += avail  # __IP_UPD_PO_STATS(IPSTATS_MIB_IN, skb->len), padding and all
     if avail < 20:
         mib["InHdrErrors"] += 1
         return NET_RX_DROP
@@ -65,6 +69,9 @@ def ip_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: Any) -> int:
     if tot_len < ihl:
         mib["InHdrErrors"] += 1
         return NET_RX_DROP
+    # IPSTATS_MIB_NOECTPKTS + the ECN field, counting each segment GRO merged (gso_segs)
+    segs = -(-(tot_len - ihl - ((buf[d + ihl + 12] >> 4) << 2)) // skb.gso_size) if skb.gso_size else 1
+    ext[IP_ECN_COUNTERS[buf[d + 1] & 3]] += segs
     skb.tail = d + tot_len
     skb.network_header = d
     skb.transport_header = d + ihl
@@ -81,6 +88,10 @@ def ip_rcv_finish(host: Host, sk: Any, skb: SkBuff) -> int:
             if err == -EXDEV:  # ip_rcv_finish_core: refused by the reverse path filter
                 host.mib.TcpExt["IPReversePathFilter"] += 1
             return NET_RX_DROP
+    if skb.dst.rt_type == RTN_BROADCAST:
+        ext = host.mib.IpExt
+        ext["InBcastPkts"] += 1
+        ext["InBcastOctets"] += skb.tail - skb.network_header
     return dst_input(host, skb)
 
 

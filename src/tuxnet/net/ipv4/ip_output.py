@@ -22,6 +22,7 @@ from tuxnet.net.core.netfilter import (
     nf_hook_slow,
 )
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb
+from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.route import Rtable, dst_mtu, dst_output, ip_route_output_key
 
 if TYPE_CHECKING:
@@ -175,7 +176,13 @@ def ip_finish_output2(host: Host, sk: Any, skb: SkBuff) -> int:
         neigh = __neigh_create(host.arp_tbl, nexthop, dev)
         if isinstance(neigh, int):
             return -EINVAL  # "No header cache and no neighbour!": the table is full
-    host.mib.Ip["OutTransmits"] += 1
+    host.mib.Ip["OutTransmits"] += 1  # IP_UPD_PO_STATS(IPSTATS_MIB_OUT, skb->len)
+    ext = host.mib.IpExt
+    length = skb.tail - skb.network_header
+    ext["OutOctets"] += length
+    if rt.rt_type == RTN_BROADCAST:
+        ext["OutBcastPkts"] += 1
+        ext["OutBcastOctets"] += length
     return neigh_output(neigh, skb)
 
 

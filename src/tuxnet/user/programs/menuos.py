@@ -29,6 +29,7 @@ from tuxnet.net.core.utils import in_ntoa
 from tuxnet.trace.ftrace import SEED_FUNCTIONS, FunctionTracer
 from tuxnet.user import libc
 from tuxnet.user.iproute import ip_main
+from tuxnet.user.nstat import nstat_main
 from tuxnet.user.programs import nettools
 from tuxnet.user.programs.dns import dns_main
 from tuxnet.user.programs.final_project import GATEWAY, MENUOS_ADDRESS, final_project
@@ -159,6 +160,7 @@ class MenuOS:
             ("arp", "Show the ARP cache", self.program(nettools.arp)),
             ("netstat", "Show sockets", self.program(nettools.netstat)),
             ("ss", "Show TCP sockets: ss -tan [-i]", self.program(ss_main)),
+            ("nstat", "Show the kernel's counters: nstat [-az] [PATTERN]", self.program(nstat_main)),
             ("ip", "Show and change addresses, routes, neighbours: ip OBJECT COMMAND", self.program(ip_main)),
             ("sysctl", "Read and write kernel settings: sysctl [-w] NAME[=VALUE]", self.program(sysctl_main)),
             ("trace", "Trace the kernel functions: trace on|full|off", self.trace),
