@@ -51,8 +51,7 @@ def _counts(parts: list[str], pairs: tuple[tuple[str, int], ...]) -> None:
 
 def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
     """The second line ``ss -i`` prints for a connection (``tcp_show_info`` and ``tcp_stats_print``
-    in ss.c, iproute2 6.1): each field only when it is not zero, in ss's order, times in ms.
-    (tuxnet keeps no delivery-rate samples, so ``delivery_rate`` and ``app_limited`` never show.)"""
+    in ss.c, iproute2 6.1): each field only when it is not zero, in ss's order, times in ms."""
     i = r.info
     assert i is not None
     parts = [r.ca]
@@ -82,7 +81,11 @@ def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
         if i.tcpi_max_pacing_rate and i.tcpi_max_pacing_rate != (1 << 64) - 1:
             rate += f"/{sprint_bw(i.tcpi_max_pacing_rate * 8, numeric)}bps"
         parts.append(rate)
+    if i.tcpi_delivery_rate:
+        parts.append(f"delivery_rate {sprint_bw(i.tcpi_delivery_rate * 8, numeric)}bps")
     _counts(parts, (("delivered", i.tcpi_delivered), ("delivered_ce", i.tcpi_delivered_ce)))
+    if i.tcpi_delivery_rate_app_limited:
+        parts.append("app_limited")
     if i.tcpi_busy_time:
         busy = f"busy:{i.tcpi_busy_time // 1000}ms"
         for name, value in (("rwnd_limited", i.tcpi_rwnd_limited), ("sndbuf_limited", i.tcpi_sndbuf_limited)):

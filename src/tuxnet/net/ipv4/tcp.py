@@ -66,7 +66,9 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_slow_start_after_idle_check,
     tcp_stream_alloc_skb,
 )
+from tuxnet.net.ipv4.tcp_rate import tcp_rate_check_app_limited
 from tuxnet.net.ipv4.tcp_sock import (
+    APP_LIMITED_INIT,
     ICSK_ACK_PUSHED,
     ICSK_ACK_PUSHED2,
     ICSK_ACK_SCHED,
@@ -289,6 +291,7 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
         if uarg is None:
             return _sendmsg_error(sk, -ENOBUFS)
     timeo = sock_sndtimeo(sk, bool(flags & MSG_DONTWAIT))
+    tcp_rate_check_app_limited(sk)  # is sending application-limited?
     copied = 0
     err = 0
     if sk.sk_state not in (TCP_ESTABLISHED, TCP_CLOSE_WAIT):
@@ -629,6 +632,10 @@ def tcp_disconnect(sk: TcpSock, flags: int) -> int:
     sk.snd_ssthresh = TCP_INFINITE_SSTHRESH
     sk.snd_cwnd_cnt = 0
     sk.icsk_ca_state = 0
+    sk.delivered = sk.delivered_ce = 0
+    sk.app_limited = APP_LIMITED_INIT
+    sk.rate_app_limited = False
+    sk.rate_delivered = sk.rate_interval_us = 0
     sk.write_seq = (sk.write_seq + sk.max_window + 2) & SEQ_MASK
     sk.max_window = 0
     sk.dst_cache = None

@@ -1,7 +1,10 @@
 """Pluggable congestion control (net/ipv4/tcp_cong.c): ``tcp_congestion_ops`` and Reno.
 
 An algorithm is an object with ``name``, ``ssthresh(sk)``, ``cong_avoid(sk, ack, acked)``,
-``undo_cwnd(sk)`` and optionally ``init``, ``set_state``, ``cwnd_event``, ``pkts_acked``.
+``undo_cwnd(sk)``, ``init``, ``set_state``, ``cwnd_event``, ``pkts_acked``, and ``cong_control``:
+None for an algorithm that reacts to acknowledged segments and losses (Reno, CUBIC), or
+``cong_control(sk, ack, flag, rs)`` for one that sets cwnd and pacing itself from each delivery
+rate sample (``tcp_cong_control``).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class TcpReno:
     """``tcp_reno``: slow start, then additive increase; halve on loss (RFC 5681)."""
 
     name = "reno"
+    cong_control = None
 
     def init(self, sk: TcpSock) -> None:
         return None

@@ -22,6 +22,7 @@ from tuxnet.net.ipv4.tcp_cong import (
     tcp_slow_start,
 )
 from tuxnet.net.ipv4.tcp_sock import TCP_CA_Loss, after
+from tuxnet.world import USEC_PER_MSEC, USEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -35,8 +36,6 @@ HYSTART_DELAY = 0x2
 HYSTART_MIN_SAMPLES = 8
 HYSTART_DELAY_MIN = 4000
 HYSTART_DELAY_MAX = 16000
-USEC_PER_MSEC = 1000
-USEC_PER_SEC = 1_000_000
 
 CUBIC_PARAMS: dict[str, int] = {
     "fast_convergence": 1,
@@ -135,6 +134,7 @@ class TcpCubic:
     """``cubictcp``: the ``tcp_congestion_ops`` of CUBIC."""
 
     name = "cubic"
+    cong_control = None
 
     @staticmethod
     def ca(sk: TcpSock) -> Bictcp:

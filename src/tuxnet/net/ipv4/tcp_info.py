@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from dataclasses import astuple, dataclass, fields
 
+from tuxnet.net.ipv4.tcp_rate import tcp_compute_delivery_rate
 from tuxnet.net.ipv4.tcp_sock import (
     SEQ_MASK,
     TCP_CHRONO_BUSY,
@@ -81,6 +82,11 @@ class TcpInfo:
     tcpi_snd_wnd: int = 0
 
     @property
+    def tcpi_delivery_rate_app_limited(self) -> int:
+        """The first bit of the byte after ``tcpi_wscale`` (a bit-field in the kernel's struct)."""
+        return self.tcpi_flags & 1
+
+    @property
     def tcpi_snd_wscale(self) -> int:
         return self.tcpi_wscale & 0x0F
 
@@ -100,6 +106,7 @@ class TcpInfo:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["tcpi_snd_wscale"] = self.tcpi_snd_wscale
         d["tcpi_rcv_wscale"] = self.tcpi_rcv_wscale
+        d["tcpi_delivery_rate_app_limited"] = self.tcpi_delivery_rate_app_limited
         return d
 
 
@@ -152,6 +159,9 @@ def tcp_get_info(sk: TcpSock) -> TcpInfo:
     info.tcpi_notsent_bytes = (sk.write_seq - sk.snd_nxt) & SEQ_MASK
     info.tcpi_data_segs_in = sk.data_segs_in
     info.tcpi_data_segs_out = sk.data_segs_out
+    if sk.rate_app_limited:
+        info.tcpi_flags |= 1  # tcpi_delivery_rate_app_limited
+    info.tcpi_delivery_rate = tcp_compute_delivery_rate(sk)
     info.tcpi_delivered = sk.delivered
     info.tcpi_delivered_ce = sk.delivered_ce
     info.tcpi_bytes_sent = sk.bytes_sent

@@ -40,10 +40,8 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_in_cwnd_reduction,
     tcp_init_cwnd,
     tcp_initialize_rcv_mss,
-    tcp_min_rtt,
     tcp_mss_to_mtu,
     tcp_mtup_init,
-    tcp_packets_in_flight,
     tcp_probe0_when,
     tcp_push_pending_frames,
     tcp_rearm_rto,
@@ -68,6 +66,7 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_xmit_retransmit_queue,
     usecs_to_jiffies,
 )
+from tuxnet.net.ipv4.tcp_rate import RateSample, tcp_rate_gen, tcp_rate_skb_delivered
 from tuxnet.net.ipv4.tcp_recovery import (
     TCP_RACK_LOSS_DETECTION,
     TCP_RACK_RECOVERY_THRESH,
@@ -77,7 +76,6 @@ from tuxnet.net.ipv4.tcp_recovery import (
     tcp_rack_mark_lost,
     tcp_rack_skb_timeout,
     tcp_rack_update_reo_wnd,
-    tcp_skb_sent_after,
 )
 from tuxnet.net.ipv4.tcp_sock import (
     ICSK_ACK_NOW,
@@ -146,6 +144,8 @@ from tuxnet.net.ipv4.tcp_sock import (
     TcpSock,
     after,
     before,
+    tcp_min_rtt,
+    tcp_packets_in_flight,
     tcp_skb_cb,
     tcp_skb_pcount,
 )
@@ -377,16 +377,6 @@ def tcp_synack_rtt_meas(sk: TcpSock) -> None:
 
 # -- the SACK scoreboard (RFC 2018, RFC 2883, RFC 6675) ---------------------------------------
 
-class RateSample:
-    """``struct rate_sample`` (net/ipv4/tcp_rate.c), the part loss recovery uses."""
-
-    __slots__ = ("prior_delivered", "last_end_seq", "rtt_us")
-
-    def __init__(self) -> None:
-        self.prior_delivered = 0
-        self.last_end_seq = 0
-        self.rtt_us = -1
-
 
 class SacktagState:
     """``struct tcp_sacktag_state``."""
@@ -401,20 +391,6 @@ class SacktagState:
         self.flag = 0
         self.rate = rate
 
-
-def tcp_rate_skb_delivered(sk: TcpSock, skb: SkBuff, rs: RateSample) -> None:
-    """``tcp_rate_skb_delivered`` (net/ipv4/tcp_rate.c): take the delivery state of the most
-    recently sent of the segments this ACK covers."""
-    cb = tcp_skb_cb(skb)
-    if cb.delivered_mstamp < 0:
-        return
-    if not rs.prior_delivered or tcp_skb_sent_after(skb.skb_mstamp, sk.first_tx_mstamp, skb.end_seq,
-                                                    rs.last_end_seq):
-        rs.prior_delivered = cb.delivered
-        rs.last_end_seq = skb.end_seq
-        sk.first_tx_mstamp = skb.skb_mstamp
-    if skb.sacked & TCPCB_SACKED_ACKED:
-        cb.delivered_mstamp = -1
 
 
 def tcp_highest_sack_seq(sk: TcpSock) -> int:
@@ -921,6 +897,7 @@ def tcp_timeout_mark_lost(sk: TcpSock) -> None:
     if is_reneg:
         sk.host.mib.TcpExt["TCPSACKReneging"] += 1
         sk.sacked_out = 0
+        sk.is_sack_reneg = True  # until this loss episode ends: no rate samples meanwhile
     elif not tcp_is_sack(sk):
         sk.sacked_out = 0
     for skb in rtx:
@@ -1081,6 +1058,7 @@ def tcp_try_undo_recovery(sk: TcpSock) -> bool:
     if tcp_is_non_sack_preventing_reopen(sk):
         return True
     tcp_set_ca_state(sk, TCP_CA_Open)
+    sk.is_sack_reneg = False
     return False
 
 
@@ -1496,8 +1474,14 @@ def tcp_cong_avoid(sk: TcpSock, ack: int, acked: int) -> None:
     sk.snd_cwnd_stamp = sk.host.world.now
 
 
-def tcp_cong_control(sk: TcpSock, ack: int, acked_sacked: int, flag: int) -> None:
-    """``tcp_cong_control``: reduce (PRR) or raise cwnd, then the pacing rate."""
+def tcp_cong_control(sk: TcpSock, ack: int, acked_sacked: int, flag: int, rs: RateSample) -> None:
+    """``tcp_cong_control``: a congestion control of the model-based kind (``cong_control``,
+    as BBR) takes the whole rate sample; for the others, reduce (PRR) or raise cwnd, then the
+    pacing rate."""
+    cong_control = sk.icsk_ca_ops.cong_control
+    if cong_control is not None:
+        cong_control(sk, ack, flag, rs)
+        return
     if tcp_in_cwnd_reduction(sk):
         tcp_cwnd_reduction(sk, acked_sacked, flag)
     elif tcp_may_raise_cwnd(sk, flag):
@@ -1626,6 +1610,8 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
     rs = RateSample()
     sack_state = SacktagState(rs)
     prior_snd_una = sk.snd_una
+    is_sack_reneg = sk.is_sack_reneg
+    lost = sk.lost
     ack_seq = skb.seq
     ack = skb.ack_seq
     num_dupack = 0
@@ -1646,6 +1632,7 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
         return 0
     if after(ack, sk.snd_nxt):
         return -1
+    rs.prior_in_flight = tcp_packets_in_flight(sk)
     if after(ack, prior_snd_una):
         flag |= FLAG_SND_UNA_ADVANCED
         sk.icsk_retransmits = 0
@@ -1692,9 +1679,9 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
     if flag & FLAG_SET_XMIT_TIMER:
         tcp_set_xmit_timer(sk)
     delivered = sk.delivered - delivered
-    if delivered:
-        sk.delivered_mstamp = sk.host.world.now
-    tcp_cong_control(sk, ack, delivered, flag)
+    rs.is_ack_delayed = bool(flag & FLAG_ACK_MAYBE_DELAYED)
+    tcp_rate_gen(sk, delivered, sk.lost - lost, is_sack_reneg, rs)
+    tcp_cong_control(sk, ack, delivered, flag, rs)
     tcp_xmit_recovery(sk, rexmit)
     return 1
 

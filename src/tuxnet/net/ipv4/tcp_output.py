@@ -31,6 +31,7 @@ from tuxnet.net.core.skbuff import (
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.route import dst_metric_advmss, dst_mtu
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
+from tuxnet.net.ipv4.tcp_rate import tcp_rate_skb_sent
 from tuxnet.net.ipv4.tcp_sock import (
     ICSK_ACK_PUSHED,
     ICSK_ACK_SCHED,
@@ -91,6 +92,8 @@ from tuxnet.net.ipv4.tcp_sock import (
     TcpSock,
     after,
     before,
+    tcp_min_rtt,
+    tcp_packets_in_flight,
     tcp_skb_cb,
     tcp_skb_pcount,
 )
@@ -163,11 +166,6 @@ def tcp_wnd_end(sk: TcpSock) -> int:
     return (sk.snd_una + sk.snd_wnd) & SEQ_MASK
 
 
-@notrace
-def tcp_min_rtt(sk: TcpSock) -> int:
-    """``tcp_min_rtt``: the windowed minimum RTT in microseconds (~0U before any sample)."""
-    return sk.min_rtt_us if sk.min_rtt_us else 0xFFFFFFFF
-
 
 @notrace
 def tcp_init_cwnd(sk: TcpSock, rt: Rtable | None) -> int:
@@ -176,11 +174,6 @@ def tcp_init_cwnd(sk: TcpSock, rt: Rtable | None) -> int:
     cwnd = rt.initcwnd if rt is not None and rt.initcwnd else TCP_INIT_CWND
     return min(cwnd, sk.snd_cwnd_clamp)
 
-
-@notrace
-def tcp_packets_in_flight(sk: TcpSock) -> int:
-    """``tcp_packets_in_flight``: packets_out - left_out + retrans_out."""
-    return sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out
 
 
 @notrace
@@ -524,8 +517,11 @@ def tcp_fragment(sk: TcpSock, queue: deque[SkBuff], skb: SkBuff, length: int, ms
     old_factor = cb.pcount
     tcp_set_skb_tso_segs(skb, mss_now)
     tcp_set_skb_tso_segs(buff, mss_now)
+    bcb.first_tx_mstamp = cb.first_tx_mstamp  # TCP_SKB_CB(buff)->tx = TCP_SKB_CB(skb)->tx
     bcb.delivered_mstamp = cb.delivered_mstamp
     bcb.delivered = cb.delivered
+    bcb.delivered_ce = cb.delivered_ce
+    bcb.is_app_limited = cb.is_app_limited
     if not before(sk.snd_nxt, buff.end_seq):
         diff = old_factor - cb.pcount - bcb.pcount
         if diff:
@@ -717,16 +713,6 @@ def tcp_update_skb_after_send(sk: TcpSock, skb: SkBuff, prior_wstamp: int) -> No
             len_ns -= min(len_ns // 2, credit)
             sk.tcp_wstamp_ns += len_ns
 
-
-def tcp_rate_skb_sent(sk: TcpSock, skb: SkBuff) -> None:
-    """``tcp_rate_skb_sent`` (net/ipv4/tcp_rate.c): snapshot the delivery state at send time."""
-    now = sk.host.world.now
-    if not sk.packets_out:
-        sk.first_tx_mstamp = now
-        sk.delivered_mstamp = now
-    cb = tcp_skb_cb(skb)
-    cb.delivered_mstamp = sk.delivered_mstamp
-    cb.delivered = sk.delivered
 
 
 def tcp_dec_quickack_mode(sk: TcpSock, pkts: int) -> None:

@@ -14,8 +14,6 @@ from tuxnet.net.ipv4.tcp_output import (
     ICSK_TIME_RETRANS,
     inet_csk_reset_xmit_timer,
     tcp_fragment,
-    tcp_min_rtt,
-    tcp_packets_in_flight,
     tcp_rearm_rto,
     tcp_skb_mss,
     tcp_xmit_retransmit_queue,
@@ -30,8 +28,10 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPCB_SACKED_RETRANS,
     TCP_CA_Recovery,
     TcpSock,
-    after,
+    tcp_min_rtt,
+    tcp_packets_in_flight,
     tcp_skb_pcount,
+    tcp_skb_sent_after,
 )
 
 if TYPE_CHECKING:
@@ -54,14 +54,12 @@ def tcp_mark_skb_lost(sk: TcpSock, skb: SkBuff) -> None:
             skb.sacked &= ~TCPCB_SACKED_RETRANS
             sk.retrans_out -= pcount
             sk.host.mib.TcpExt["TCPLostRetransmit"] += pcount
+            sk.lost += pcount  # tcp_notify_skb_loss_event
     else:
         sk.lost_out += pcount
         skb.sacked |= TCPCB_LOST
+        sk.lost += pcount
 
-
-def tcp_skb_sent_after(t1: int, t2: int, seq1: int, seq2: int) -> bool:
-    """``tcp_skb_sent_after``: was (t1, seq1) sent after (t2, seq2)?"""
-    return t1 > t2 or (t1 == t2 and after(seq1, seq2))
 
 
 def tcp_rack_reo_wnd(sk: TcpSock) -> int:

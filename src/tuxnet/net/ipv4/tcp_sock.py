@@ -155,6 +155,9 @@ SOCK_QUEUE_SHRUNK = 1 << 0
 SKB_TRUESIZE_OVERHEAD = SKB_SMALL_HEAD_TRUESIZE
 
 SEQ_MASK = 0xFFFFFFFF
+# tp->app_limited as tcp_init_sock sets it (~0U): every segment is application-limited until the
+# first ACK that delivers data, as after(delivered, ~0U) holds for any count below 2^31.
+APP_LIMITED_INIT = 0xFFFFFFFF
 
 
 @notrace
@@ -168,20 +171,42 @@ def after(a: int, b: int) -> bool:
     return ((b - a) & SEQ_MASK) >= 0x80000000
 
 
+@notrace
+def tcp_min_rtt(sk: TcpSock) -> int:
+    """``tcp_min_rtt``: the windowed minimum RTT in microseconds (~0U before any sample)."""
+    return sk.min_rtt_us if sk.min_rtt_us else 0xFFFFFFFF
+
+
+@notrace
+def tcp_packets_in_flight(sk: TcpSock) -> int:
+    """``tcp_packets_in_flight``: packets_out - left_out + retrans_out."""
+    return sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out
+
+
+def tcp_skb_sent_after(t1: int, t2: int, seq1: int, seq2: int) -> bool:
+    """``tcp_skb_sent_after``: was (t1, seq1) sent after (t2, seq2)?"""
+    return t1 > t2 or (t1 == t2 and after(seq1, seq2))
+
+
+
 class TcpSkbCb:
     """The part of ``TCP_SKB_CB(skb)`` that has no slot in ``SkBuff``: segment count and size for
     TSO (``tcp_gso_segs``, ``tcp_gso_size``), end of record, memory charged (``truesize``) and the
     delivery-rate state of its last transmission (``tx``)."""
 
-    __slots__ = ("pcount", "gso_size", "eor", "truesize", "delivered_mstamp", "delivered")
+    __slots__ = ("pcount", "gso_size", "eor", "truesize", "first_tx_mstamp", "delivered_mstamp", "delivered",
+                 "delivered_ce", "is_app_limited")
 
     def __init__(self) -> None:
         self.pcount = 0
         self.gso_size = 0
         self.eor = False
         self.truesize = 0
-        self.delivered_mstamp = -1
+        self.first_tx_mstamp = 0
+        self.delivered_mstamp = -1  # -1: no snapshot (not sent, or SACKed already)
         self.delivered = 0
+        self.delivered_ce = 0
+        self.is_app_limited = False
 
 
 def tcp_skb_cb(skb: SkBuff) -> TcpSkbCb:
@@ -304,7 +329,8 @@ class TcpSock(Sock):
         "sk_wmem_alloc", "tsq_throttled", "tsq_tasklet", "max_packets_out", "max_packets_seq",
         "is_cwnd_limited", "snd_cwnd_used", "snd_cwnd_stamp", "tlp_high_seq", "tlp_retrans",
         "highest_sack", "synack_stamp", "min_rtt_us", "min_rtt_stamp", "undo_retrans",
-        "delivered_mstamp", "first_tx_mstamp", "ecn_flags", "chrono_type", "chrono_start",
+        "delivered_mstamp", "first_tx_mstamp", "app_limited", "rate_delivered", "rate_interval_us",
+        "rate_app_limited", "lost", "is_sack_reneg", "ecn_flags", "chrono_type", "chrono_start",
         "sock_flags", "sk_done", "recvmsg_inq", "last_oow_ack_time", "frto",
         "icsk_retransmit_timer", "icsk_delack_timer", "sk_timer", "rx_opt", "reordering",
         "icsk_ack", "icsk_mtup", "sk_write_queue", "tcp_rtx_queue", "out_of_order_queue", "selective_acks",
@@ -437,8 +463,14 @@ class TcpSock(Sock):
         self.min_rtt_us = 0
         self.min_rtt_stamp = 0
         self.undo_retrans = -1
-        self.delivered_mstamp = 0
+        self.delivered_mstamp = -1  # -1: nothing delivered yet (the kernel's 0; tuxnet's clock starts at 0)
         self.first_tx_mstamp = 0
+        self.app_limited = APP_LIMITED_INIT
+        self.rate_delivered = 0  # the delivery rate sample kept (tcp_rate_gen)
+        self.rate_interval_us = 0
+        self.rate_app_limited = False
+        self.lost = 0  # segments ever marked lost (tcp_mark_skb_lost)
+        self.is_sack_reneg = False  # the receiver reneged on SACKs; cleared when recovery ends
         self.ecn_flags = 0
         self.chrono_type = TCP_CHRONO_UNSPEC
         self.chrono_start = 0
