@@ -39,6 +39,7 @@ from tuxnet.net.core.dev import (
     netif_rx,
 )
 from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame, skb_orphan_frags_rx
+from tuxnet.net.core.sock import SK_PACING_FQ
 from tuxnet.net.ipv4.tcp_output import skb_set_owner_w, tcp_wfree
 from tuxnet.net.ipv4.tcp_sock import tcp_skb_cb
 
@@ -58,9 +59,6 @@ class TunPacket:
     gso_size: int = 0
     owner: Any = None  # the TCP socket charged for the packet while fq holds it
     truesize: int = 0
-
-
-SK_PACING_FQ = 2  # sk->sk_pacing_status when fq paces the socket
 
 
 class TunStruct:

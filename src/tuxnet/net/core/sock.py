@@ -49,7 +49,13 @@ SO_RCVBUFFORCE = 33
 SO_MARK = 36
 SO_PROTOCOL = 38
 SO_DOMAIN = 39
+SO_MAX_PACING_RATE = 47
 SO_ZEROCOPY = 60
+
+# sk->sk_pacing_status (include/net/sock.h)
+SK_PACING_NONE = 0
+SK_PACING_NEEDED = 1
+SK_PACING_FQ = 2
 
 SOCK_MIN_SNDBUF = 4608
 SOCK_MIN_RCVBUF = 2304
@@ -87,7 +93,8 @@ class Sock:
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
         "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_id", "pmtudisc",
         "recverr", "pktinfo", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
-        "sk_omem_alloc", "__dict__", "__weakref__",
+        "sk_omem_alloc", "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift",
+        "__dict__", "__weakref__",
     )
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
@@ -117,6 +124,12 @@ class Sock:
         self.sk_zerocopy = False  # SOCK_ZEROCOPY (SO_ZEROCOPY): MSG_ZEROCOPY sends the caller's pages
         self.sk_zckey = 0  # the id of the next MSG_ZEROCOPY notification
         self.sk_omem_alloc = 0  # option memory: the zerocopy notifications not yet read
+        # pacing: the rate TCP (or SO_MAX_PACING_RATE) asks for, in bytes/s (~0UL: none), and who
+        # enforces it (SK_PACING_NONE, NEEDED: TCP itself, FQ: the fq qdisc)
+        self.sk_pacing_rate = (1 << 64) - 1
+        self.sk_max_pacing_rate = (1 << 64) - 1
+        self.sk_pacing_status = SK_PACING_NONE
+        self.sk_pacing_shift = 10
         self.sk_userlocks = 0
         self.sk_sndbuf = host.sysctl["net.core.wmem_default"]
         self.sk_rcvbuf = host.sysctl["net.core.rmem_default"]
@@ -344,6 +357,14 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         if val < 0 or val > 1:
             return -EINVAL
         sk.sk_zerocopy = bool(val)
+    elif optname == SO_MAX_PACING_RATE:
+        # A 32-bit value; ~0U means no limit (~0UL).  Any other asks TCP to pace itself unless
+        # fq already does.
+        rate = (1 << 64) - 1 if val & 0xFFFFFFFF == 0xFFFFFFFF else val & 0xFFFFFFFF
+        if rate != (1 << 64) - 1 and sk.sk_pacing_status == SK_PACING_NONE:
+            sk.sk_pacing_status = SK_PACING_NEEDED
+        sk.sk_max_pacing_rate = rate
+        sk.sk_pacing_rate = min(sk.sk_pacing_rate, rate)
     elif optname in (SO_DEBUG, SO_DONTROUTE, SO_NO_CHECK, SO_SNDLOWAT):
         return 0
     else:
@@ -374,6 +395,7 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         SO_SNDLOWAT: 1, SO_PRIORITY: sk.sk_priority, SO_MARK: sk.sk_mark,
         SO_ACCEPTCONN: int(sk.sk_state == 10), SO_PROTOCOL: sk.sk_protocol, SO_DOMAIN: sk.sk_family,
         SO_DEBUG: 0, SO_DONTROUTE: 0, SO_OOBINLINE: int(sk.sk_urginline), SO_ZEROCOPY: int(sk.sk_zerocopy),
+        SO_MAX_PACING_RATE: min(sk.sk_max_pacing_rate, 0xFFFFFFFF),
     }
     if optname in values:
         return values[optname]

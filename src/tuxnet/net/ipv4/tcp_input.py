@@ -2241,6 +2241,8 @@ def tcp_clear_xmit_timers(sk: TcpSock) -> None:
     sk.icsk_retransmit_timer.delete()
     sk.icsk_delack_timer.delete()
     sk.sk_timer.delete()
+    if sk.pacing_timer is not None:
+        sk.pacing_timer.delete()
 
 
 def tcp_write_queue_purge(sk: TcpSock) -> None:

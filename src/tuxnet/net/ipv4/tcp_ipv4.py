@@ -489,6 +489,8 @@ def inet_csk_destroy_sock(sk: TcpSock) -> None:
     sk.sk_timer.shutdown()
     if sk.tsq_tasklet is not None:
         sk.tsq_tasklet.shutdown()
+    if sk.pacing_timer is not None:
+        sk.pacing_timer.shutdown()
 
 
 # -- ICMP errors -----------------------------------------------------------------------------

@@ -301,6 +301,9 @@ def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -
     newsk.sk_sndtimeo = listener.sk_sndtimeo
     newsk.sk_urginline = listener.sk_urginline
     newsk.sk_zerocopy = listener.sk_zerocopy
+    newsk.sk_max_pacing_rate = listener.sk_max_pacing_rate
+    newsk.sk_pacing_rate = listener.sk_pacing_rate
+    newsk.sk_pacing_status = listener.sk_pacing_status
     newsk.rx_opt.user_mss = listener.rx_opt.user_mss
     newsk.inet_daddr = req.rmt_addr
     newsk.inet_dport = req.rmt_port

@@ -28,6 +28,7 @@ from tuxnet.net.core.skbuff import (
     skb_zcopy_clear,
     skb_zerocopy_clone,
 )
+from tuxnet.net.core.sock import SK_PACING_NEEDED, SK_PACING_NONE
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.route import dst_metric_advmss, dst_mtu
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
@@ -119,11 +120,6 @@ _OPT_NOP_NOP_SACK = 0x01010500
 MAX_TCP_OPTION_SPACE = 40
 TCPOLEN_SACK_BASE_ALIGNED = 4
 TCPOLEN_SACK_PERBLOCK = 8
-
-# sk->sk_pacing_status
-SK_PACING_NONE = 0
-SK_PACING_NEEDED = 1
-SK_PACING_FQ = 2
 
 # The sizes tcp_sndbuf_expand() reckons with (x86-64): MAX_TCP_HEADER as the kernel sizes it,
 # SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) and SKB_DATA_ALIGN(sizeof(struct sk_buff)).
@@ -763,8 +759,10 @@ def tcp_cwnd_restart(sk: TcpSock, delta: int) -> None:
 
 
 def tcp_slow_start_after_idle_check(sk: TcpSock) -> None:
-    """``tcp_slow_start_after_idle_check``: restart from a small window after an idle RTO."""
-    if not sk.host.sysctl["net.ipv4.tcp_slow_start_after_idle"] or sk.packets_out:
+    """``tcp_slow_start_after_idle_check``: restart from a small window after an idle RTO (not
+    for a congestion control that sets cwnd itself)."""
+    if (not sk.host.sysctl["net.ipv4.tcp_slow_start_after_idle"] or sk.packets_out
+            or sk.icsk_ca_ops.cong_control is not None):
         return
     delta = sk.host.world.now - sk.lsndtime
     if delta > sk.icsk_rto:
@@ -842,7 +840,9 @@ def tcp_tso_autosize(sk: TcpSock, mss_now: int, min_tso_segs: int) -> int:
 
 def tcp_tso_segs(sk: TcpSock, mss_now: int) -> int:
     """``tcp_tso_segs``: the most segments one TSO packet should carry."""
-    min_tso = sk.host.sysctl["net.ipv4.tcp_min_tso_segs"]
+    ca_ops = sk.icsk_ca_ops
+    min_tso = (ca_ops.min_tso_segs(sk) if ca_ops.min_tso_segs is not None
+               else sk.host.sysctl["net.ipv4.tcp_min_tso_segs"])
     return min(tcp_tso_autosize(sk, mss_now, min_tso), sk.sk_gso_max_segs)
 
 
@@ -952,7 +952,8 @@ def tcp_cwnd_validate(sk: TcpSock, is_cwnd_limited: bool) -> None:
     else:
         if sk.packets_out > sk.snd_cwnd_used:
             sk.snd_cwnd_used = sk.packets_out
-        if sk.host.sysctl["net.ipv4.tcp_slow_start_after_idle"] and now - sk.snd_cwnd_stamp >= sk.icsk_rto:
+        if (sk.host.sysctl["net.ipv4.tcp_slow_start_after_idle"] and now - sk.snd_cwnd_stamp >= sk.icsk_rto
+                and sk.icsk_ca_ops.cong_control is None):
             tcp_cwnd_application_limited(sk)
         if (not sk.sk_write_queue and sk.sk_socket is not None and sk.sock_flags & SOCK_NOSPACE
                 and sk.sk_state in (TCP_ESTABLISHED, TCP_CLOSE_WAIT)):
@@ -992,6 +993,25 @@ def tcp_wfree(sk: TcpSock, truesize: int) -> None:
     if sk.tsq_tasklet is None:
         sk.tsq_tasklet = sk.host.timer(tcp_tsq_handler, sk)
     sk.tsq_tasklet.mod(sk.host.world.now)
+
+
+def tcp_pacing_check(sk: TcpSock) -> bool:
+    """``tcp_pacing_check``: with TCP pacing itself (``SK_PACING_NEEDED``: a rate-based congestion
+    control or SO_MAX_PACING_RATE, and no fq below), the next segment may not leave before its
+    Earliest Departure Time; arm the pacing timer for it and tell the caller to stop."""
+    if sk.sk_pacing_status != SK_PACING_NEEDED or sk.tcp_wstamp_ns <= sk.host.world.now:
+        return False
+    timer = sk.pacing_timer
+    if timer is None:
+        timer = sk.pacing_timer = sk.host.timer(tcp_pace_kick, sk)
+    if not timer.pending():
+        timer.mod(sk.tcp_wstamp_ns)
+    return True
+
+
+def tcp_pace_kick(sk: TcpSock) -> None:
+    """``tcp_pace_kick``: the pacing hrtimer fired; send what waits (``tcp_tsq_handler``)."""
+    tcp_tsq_handler(sk)
 
 
 def tcp_tsq_handler(sk: TcpSock) -> None:
@@ -1118,6 +1138,8 @@ def tcp_write_xmit(sk: TcpSock, mss_now: int, nonagle: int, push_one: int) -> bo
     max_segs = tcp_tso_segs(sk, mss_now)
     while queue:
         skb = queue[0]
+        if tcp_pacing_check(sk):
+            break
         tso_segs = tcp_init_tso_segs(skb, mss_now)
         cwnd_quota = tcp_cwnd_test(sk, skb)
         if not cwnd_quota:
@@ -1197,11 +1219,13 @@ def tcp_push_one(sk: TcpSock, mss_now: int) -> None:
 
 def tcp_sndbuf_expand(sk: TcpSock) -> None:
     """``tcp_sndbuf_expand`` (net/ipv4/tcp_input.c): room for two congestion windows of
-    non-GSO segments, each in a power-of-two allocation."""
+    non-GSO segments (or as many as the congestion control's ``sndbuf_expand`` says), each in a
+    power-of-two allocation."""
     per_mss = max(sk.rx_opt.mss_clamp, sk.mss_cache) + _KERNEL_MAX_TCP_HEADER + _SKB_SHINFO_SIZE
     per_mss = (1 << (per_mss - 1).bit_length()) + _SKB_STRUCT_SIZE
     nr_segs = max(TCP_INIT_CWND, sk.snd_cwnd, sk.reordering + 1)
-    sndmem = 2 * nr_segs * per_mss
+    ca_ops = sk.icsk_ca_ops
+    sndmem = (ca_ops.sndbuf_expand(sk) if ca_ops.sndbuf_expand is not None else 2) * nr_segs * per_mss
     if sk.sk_sndbuf < sndmem:
         sk.sk_sndbuf = min(sndmem, sk.host.sysctl["net.ipv4.tcp_wmem"][2])
 
@@ -1485,6 +1509,8 @@ def tcp_xmit_retransmit_queue(sk: TcpSock) -> None:
         if sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS):
             i += 1
             continue
+        if tcp_pacing_check(sk):
+            break
         if tcp_small_queue_check(sk, skb, 1):
             break
         if tcp_retransmit_skb(sk, skb, segs):

@@ -25,6 +25,7 @@ from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
     from tuxnet.net.core.skbuff import SkBuff
+    from tuxnet.world import Timer
 
 # include/net/tcp_states.h
 TCP_ESTABLISHED = 1
@@ -324,8 +325,7 @@ class TcpSock(Sock):
         "bytes_received", "bytes_sent", "bytes_retrans", "delivered", "rcv_space",
         "rcv_rtt_us", "rcv_rtt_seq", "rcv_rtt_time", "rcv_rtt_last_tsecr", "pred_flags",
         "rcvq_space_seq", "rcvq_space_time", "rcv_ooopack", "dsack_dups", "reord_seen",
-        "delivered_ce", "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status",
-        "sk_pacing_shift", "sk_gso_max_size", "sk_gso_max_segs", "gso_segs", "tcp_wstamp_ns",
+        "delivered_ce", "sk_gso_max_size", "sk_gso_max_segs", "gso_segs", "tcp_wstamp_ns", "pacing_timer",
         "sk_wmem_alloc", "tsq_throttled", "tsq_tasklet", "max_packets_out", "max_packets_seq",
         "is_cwnd_limited", "snd_cwnd_used", "snd_cwnd_stamp", "tlp_high_seq", "tlp_retrans",
         "highest_sack", "synack_stamp", "min_rtt_us", "min_rtt_stamp", "undo_retrans",
@@ -437,15 +437,13 @@ class TcpSock(Sock):
         self.dsack_dups = 0
         self.reord_seen = 0
         self.delivered_ce = 0
-        # pacing and segmentation offload (sk_pacing_rate, sk_gso_max_size, sk_setup_caps)
-        self.sk_pacing_rate = (1 << 64) - 1
-        self.sk_max_pacing_rate = (1 << 64) - 1
-        self.sk_pacing_status = 0
-        self.sk_pacing_shift = 10
+        # segmentation offload (sk_gso_max_size, sk_setup_caps) and the pacing of Earliest
+        # Departure Time: when the next segment may leave, and TCP's own pacing timer
         self.sk_gso_max_size = 65536
         self.sk_gso_max_segs = 65535
         self.gso_segs = 0
         self.tcp_wstamp_ns = 0
+        self.pacing_timer: Timer | None = None
         # TCP Small Queues: bytes (truesize) of sent packets a qdisc still holds, and TSQF_THROTTLED
         self.sk_wmem_alloc = 0
         self.tsq_throttled = False
