@@ -43,10 +43,9 @@ def test_ss_lists_listener_connections_and_tcp_info(lo_host):
 
 SS_ORDER = ["cubic", "wscale", "rto", "backoff", "rtt", "ato", "mss", "pmtu", "rcvmss", "advmss", "cwnd", "ssthresh",
             "bytes_sent", "bytes_retrans", "bytes_acked", "bytes_received", "segs_out", "segs_in", "data_segs_out",
-            "data_segs_in", "send", "lastsnd", "lastrcv", "lastack", "pacing_rate", "delivery_rate", "delivered", "app_limited",
-            "busy", "unacked",
-            "retrans", "lost", "sacked", "reordering", "rcv_rtt", "rcv_space", "rcv_ssthresh", "notsent",
-            "minrtt", "snd_wnd"]
+            "data_segs_in", "send", "lastsnd", "lastrcv", "lastack", "pacing_rate", "delivery_rate", "delivered",
+            "app_limited", "busy", "unacked", "retrans", "lost", "sacked", "reordering", "rcv_rtt", "rcv_space",
+            "rcv_ssthresh", "notsent", "minrtt", "snd_wnd"]
 
 
 def test_ss_i_prints_what_is_known_in_ss_order():

@@ -94,3 +94,22 @@ def test_ethtool_tso_needs_tx_checksumming():
     assert "tcp-segmentation-offload: off\n" in ethtool(a, "-k eth0")
     _, hosts, _ = lan(2, hub=True, settle=False)
     assert "tcp-segmentation-offload: off [fixed]\n" in ethtool(hosts[0], "-k eth0")
+
+
+@pytest.mark.parametrize("setting, largest", [("gso_max_segs 3", 3 * MSS), ("gso_max_size 10000", 6 * MSS),
+                                              ("gso_max_segs 0", MSS)])
+def test_ip_link_gso_limits_bound_the_packets_tcp_builds(setting, largest):
+    """``ip link set eth0 gso_max_segs N | gso_max_size N``: TCP's GSO packets through the device
+    (``sk_setup_caps``, at connect) hold at most N segments, or N bytes less the kernel's room for
+    headers (MAX_TCP_HEADER + 1: 10000 → 9679 → 6 segments); 0 segments counts as 1."""
+    from tuxnet.user.iproute import ip
+
+    world, a, b = cable_pair()
+    ethtool(a, "-K eth0 tx on tso on")
+    ip(a, ["link", "set", "eth0", *setting.split()])
+    sent = capture(a, "eth0", promisc=False)
+    bulk_transfer(world, a, b, 1_000_000)
+    sent.close()
+    lengths = _data_lengths(sent)
+    assert sum(lengths) == 1_000_000
+    assert max(lengths) == largest

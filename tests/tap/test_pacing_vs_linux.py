@@ -1,7 +1,7 @@
 """SO_MAX_PACING_RATE judged by this machine's kernel: a CUBIC sender limited to 1 MB/s sends
-300 KB over a veth pair (one segment per packet, ``gso_max_segs 1``, so the capture shows each
-segment as it leaves), and tuxnet does the same over a cable; both send the first ten segments
-at once and the rest at the limit."""
+300 KB over a veth pair, and tuxnet does the same over a cable, both devices set to one segment a
+packet (``ip link set DEV gso_max_segs 1``, so each segment is paced on its own); both send the
+first ten segments at once, then one segment every MSS / rate seconds."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.tapnet import netns_pair, netns_unavailable
 from tuxnet.trace.capture import Capture
 from tuxnet.user import libc
+from tuxnet.user.iproute import ip
 from tuxnet.world import World
 
 pytestmark = pytest.mark.root
 
 RATE = 1_000_000
 SIZE = 300_000
+MSS = 1448
 MS = 1_000_000
 RECEIVER = """
 import socket
@@ -70,6 +72,7 @@ def tuxnet_segments() -> list[tuple[float, int]]:
     world = World(seed=1)
     a, b = world.add_host("a"), world.add_host("b")
     world.connect(a, b, rate="10gbit", a_addr="10.9.0.1/24", b_addr="10.9.0.2/24")
+    ip(a, ["link", "set", "eth0", "gso_max_segs", "1"])
     cap = Capture(a, "eth0")
     cap.keep = True
 
@@ -112,7 +115,9 @@ def test_so_max_pacing_rate_paces_as_the_kernel_does(tmp_path):
     linux = linux_segments(tmp_path)
     ours = tuxnet_segments()
     assert sum(n for _, n in linux) == sum(n for _, n in ours) == SIZE
-    for burst, rate in (paced(linux), paced(ours)):
+    for segments in (linux, ours):
+        burst, rate = paced(segments)
         assert burst < 0.002, burst
         assert abs(rate - RATE) / RATE < 0.03, rate
-    assert abs(paced(linux)[1] - paced(ours)[1]) / RATE < 0.03
+        gaps = sorted(b[0] - a[0] for a, b in zip(segments[10:], segments[11:], strict=False))
+        assert abs(gaps[len(gaps) // 2] - MSS / RATE) < 0.00005, gaps[len(gaps) // 2]

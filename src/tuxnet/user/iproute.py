@@ -13,7 +13,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from tuxnet.net.core.dev import ARPHRD_LOOPBACK, IFF_UP, NetDevice
+from tuxnet.net.core.dev import ARPHRD_LOOPBACK, GSO_MAX_SEGS, IFF_UP, NetDevice
 from tuxnet.net.core.neighbour import (
     NUD_NAMES,
     NUD_NOARP,
@@ -45,6 +45,7 @@ from tuxnet.net.ipv4.fib import ip_route_change as fib_route_change
 from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
 from tuxnet.net.ipv4.route import find_exception, ip_route_output_key
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
+from tuxnet.net.ipv4.tcp_output import KERNEL_MAX_TCP_HEADER
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -487,6 +488,26 @@ def _route_table(host: Host, args: list[str]) -> str:
     raise IpError("Error: ipv4: FIB table does not exist.", 2)
 
 
+def _link_set_number(dev: NetDevice, word: str, value: int) -> None:
+    """``do_setlink`` for IFLA_MTU, IFLA_GSO_MAX_SIZE and IFLA_GSO_MAX_SEGS, with the checks of
+    ``validate_linkmsg`` and the attribute policy (a GSO packet must hold MAX_TCP_HEADER + 1)."""
+    if word == "mtu":
+        if not dev.min_mtu <= value <= dev.max_mtu:
+            raise IpError("Error: mtu less than device minimum." if value < dev.min_mtu
+                          else "Error: mtu greater than device maximum.", 2)
+        dev.mtu = value
+    elif word == "gso_max_size":
+        if value < KERNEL_MAX_TCP_HEADER + 1:
+            raise IpError("Error: integer out of range.", 2)
+        if value > dev.tso_max_size:
+            raise IpError("Error: too big gso_max_size.", 2)
+        dev.netif_set_gso_max_size(value)
+    else:
+        if value > dev.tso_max_segs:
+            raise IpError("Error: too big gso_max_segs.", 2)
+        dev.gso_max_segs = value
+
+
 def _link_set(host: Host, args: list[str]) -> str:
     name = _dev_arg(args)
     rest = args[2:] if args[0] == "dev" else args[1:]
@@ -497,15 +518,13 @@ def _link_set(host: Host, args: list[str]) -> str:
             host.dev_open(dev)
         elif word == "down":
             host.dev_close(dev)
-        elif word == "mtu" and rest:
+        elif word in ("mtu", "gso_max_size", "gso_max_segs"):
+            if not rest:
+                raise _usage_error('Command line is not complete. Try option "help"')
             value = rest.pop(0)
-            if not value.isdigit():
-                raise _usage_error(f'Error: argument "{value}" is wrong: Invalid "mtu" value')
-            mtu = int(value)
-            if not dev.min_mtu <= mtu <= dev.max_mtu:
-                raise IpError("Error: mtu less than device minimum." if mtu < dev.min_mtu
-                              else "Error: mtu greater than device maximum.", 2)
-            dev.mtu = mtu
+            if not value.isdigit() or word == "gso_max_segs" and int(value) > GSO_MAX_SEGS:
+                raise _usage_error(f'Error: argument "{value}" is wrong: Invalid "{word}" value')
+            _link_set_number(dev, word, int(value))
         else:
             raise _usage_error(f'Error: either "dev" is duplicate, or "{word}" is a garbage.')
     return ""

@@ -155,6 +155,12 @@ class NapiStruct:
         self.gro_list: list[NapiGroCb] = []
 
 
+# include/linux/netdevice.h
+GSO_LEGACY_MAX_SIZE = 65536
+GSO_MAX_SEGS = 65535
+GSO_MAX_SIZE = 8 * GSO_MAX_SEGS
+
+
 class NetDevice:
     """``struct net_device``."""
 
@@ -176,6 +182,13 @@ class NetDevice:
         self.tx_queue_len = tx_queue_len
         self.features = features
         self.hw_features = 0  # the features the user may switch (ethtool -K)
+        # The largest GSO packet the stack may build for the device (bytes, and segments), and
+        # the most the device takes (netif_set_tso_max_size); lo raises its own to GSO_MAX_SIZE.
+        self.gso_max_size = GSO_LEGACY_MAX_SIZE
+        self.gso_ipv4_max_size = GSO_LEGACY_MAX_SIZE
+        self.gso_max_segs = GSO_MAX_SEGS
+        self.tso_max_size = GSO_MAX_SIZE if type == ARPHRD_LOOPBACK else GSO_LEGACY_MAX_SIZE
+        self.tso_max_segs = GSO_MAX_SEGS
         self.netdev_ops = netdev_ops
         self.header_ops = header_ops
         self.stats = DeviceStats()
@@ -223,6 +236,12 @@ class NetDevice:
         self.queue_stopped = False
         if self.qdisc is not None and self.qdisc.q and self.nd_net is not None:
             self.nd_net.netif_schedule(self)
+
+    def netif_set_gso_max_size(self, size: int) -> None:
+        """``netif_set_gso_max_size``: IPv4's own limit never stays above it."""
+        self.gso_max_size = size
+        if size < self.gso_ipv4_max_size:
+            self.gso_ipv4_max_size = size
 
     def netif_carrier_on(self) -> None:
         self.carrier = True

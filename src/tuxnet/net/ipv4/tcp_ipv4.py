@@ -49,6 +49,7 @@ from tuxnet.net.ipv4.tcp_minisocks import (
     tcp_timewait_state_process,
 )
 from tuxnet.net.ipv4.tcp_output import (
+    KERNEL_MAX_TCP_HEADER,
     MAX_TCP_HEADER,
     tcp_advmss,
     tcp_connect,
@@ -85,8 +86,6 @@ if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
 _tcphdr = struct.Struct("!HHIIHHHH")
-GSO_LEGACY_MAX_SIZE = 65536
-GSO_MAX_SEGS = 65535
 _ports = struct.Struct("!HHIIBB")
 _addrs = struct.Struct("!II")
 
@@ -373,10 +372,13 @@ def tcp_ecn_create_request(req: RequestSock, skb: SkBuff, listener: TcpSock) -> 
 
 
 def sk_setup_caps(sk: TcpSock, rt: Any) -> None:
-    """``sk_setup_caps``: TCP always builds GSO packets, up to 64 KB, which the route's device
-    segments itself (TSO) or has segmented in software (``skb_gso_segment``)."""
-    sk.sk_gso_max_size = GSO_LEGACY_MAX_SIZE
-    sk.sk_gso_max_segs = GSO_MAX_SEGS
+    """``sk_setup_caps``: TCP always builds GSO packets, which the route's device segments itself
+    (TSO) or has segmented in software (``skb_gso_segment``), as large as the device allows
+    (``ip link set DEV gso_max_size N gso_max_segs N``) less room for the headers
+    (``sk_dst_gso_max_size``)."""
+    dev = rt.dev
+    sk.sk_gso_max_size = dev.gso_ipv4_max_size - (KERNEL_MAX_TCP_HEADER + 1)
+    sk.sk_gso_max_segs = max(dev.gso_max_segs, 1)
 
 
 def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> TcpSock | None:

@@ -123,7 +123,7 @@ TCPOLEN_SACK_PERBLOCK = 8
 
 # The sizes tcp_sndbuf_expand() reckons with (x86-64): MAX_TCP_HEADER as the kernel sizes it,
 # SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) and SKB_DATA_ALIGN(sizeof(struct sk_buff)).
-_KERNEL_MAX_TCP_HEADER = 320
+KERNEL_MAX_TCP_HEADER = 320
 _SKB_SHINFO_SIZE = 320
 _SKB_STRUCT_SIZE = 256
 
@@ -1221,7 +1221,7 @@ def tcp_sndbuf_expand(sk: TcpSock) -> None:
     """``tcp_sndbuf_expand`` (net/ipv4/tcp_input.c): room for two congestion windows of
     non-GSO segments (or as many as the congestion control's ``sndbuf_expand`` says), each in a
     power-of-two allocation."""
-    per_mss = max(sk.rx_opt.mss_clamp, sk.mss_cache) + _KERNEL_MAX_TCP_HEADER + _SKB_SHINFO_SIZE
+    per_mss = max(sk.rx_opt.mss_clamp, sk.mss_cache) + KERNEL_MAX_TCP_HEADER + _SKB_SHINFO_SIZE
     per_mss = (1 << (per_mss - 1).bit_length()) + _SKB_STRUCT_SIZE
     nr_segs = max(TCP_INIT_CWND, sk.snd_cwnd, sk.reordering + 1)
     ca_ops = sk.icsk_ca_ops
