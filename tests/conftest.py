@@ -37,12 +37,3 @@ def tshark() -> str:
     if path is None:
         pytest.skip("tshark is not installed (apt-get install tshark); it judges our packets")
     return path
-
-
-def run_program(world, host, fn, *args, until=None, **kwargs):
-    """Run ``fn`` as a process on ``host`` until it exits; returns its result (its exception is raised)."""
-    proc = host.spawn(fn, *args, **kwargs)
-    world.run_until(lambda: not proc.alive, timeout=until)
-    assert not proc.alive, f"{proc} did not finish"
-    return proc.result
-

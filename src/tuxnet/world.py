@@ -24,6 +24,7 @@ from tuxnet.kernel.mm import keep_freed_memory
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
+HZ = 1000  # the kernel's tick rate as tuxnet models it: a jiffy is a millisecond
 NSEC_PER_USEC = 1_000
 NSEC_PER_MSEC = 1_000_000
 NSEC_PER_SEC = 1_000_000_000

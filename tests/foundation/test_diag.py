@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import run_program
+from procs import run_program
 from tuxnet.net.ipv4.tcp import IPPROTO_TCP, TCP_INFO
 from tuxnet.net.ipv4.tcp_info import TcpInfo
 from tuxnet.net.socket import AF_INET, SOCK_STREAM

@@ -6,7 +6,7 @@ import errno
 
 import pytest
 
-from conftest import run_program
+from procs import run_program
 from tuxnet.kernel.fs import O_NONBLOCK
 from tuxnet.net.socket import (
     AF_INET,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import random
 
-from conftest import make_lo_host, run_program
+from conftest import make_lo_host
+from procs import run_program
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.programs.hello import hello, replyhi

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from conftest import make_lo_host, run_program
+from conftest import make_lo_host
+from procs import run_program
 from tuxnet.kernel.sysctl import SysctlError
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_INET_LOCAL_OUT, NF_STOLEN, nf_register_net_hook
 from tuxnet.net.ipv4.route import dst_output

@@ -449,7 +449,9 @@ SYSCTL_SCRIPT = [
     "net.ipv4.conf.default.rp_filter=2", "-q -w net.ipv4.conf.all.arp_ignore=1", "net/ipv4/conf/all/arp_ignore",
     "-w net.ipv4.ip_forward=abc", "-w net.ipv4.foo=1", "-w net.ipv4.ip_forward", "-q net.ipv4.tcp_sack",
     "net.ipv4.tcp_wmem", "-p /etc/tuxnet-sysctl.conf", "-e -p /etc/tuxnet-sysctl.conf", "-p /nonexistent",
-    "net.ipv4.tcp_sack net.ipv4.tcp_dsack", "",
+    "net.ipv4.tcp_sack net.ipv4.tcp_dsack", "-w net.ipv4.tcp_congestion_control=foo",
+    "-w net.ipv4.tcp_available_congestion_control=foo", "-w net.ipv4.tcp_congestion_control=reno",
+    "net.ipv4.tcp_congestion_control", "",
 ]
 SYSCTL_CONF = "net.ipv4.ip_forward = 0\n# a comment\n; another\n-net.ipv4.nosuch = 1\nnet.ipv4.tcp_sack=0\n"
 

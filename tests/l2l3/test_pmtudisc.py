@@ -8,7 +8,7 @@ import errno
 
 import pytest
 
-from conftest import run_program
+from procs import run_program
 from tuxnet.net.core.utils import in_aton
 from tuxnet.net.ipv4.af_inet import IP_MTU_DISCOVER, IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IPPROTO_IP
 from tuxnet.net.ipv4.ip_output import IP_PMTUDISC_PROBE

@@ -68,7 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.tcp_adv_win_scale": 1,
     "net.ipv4.tcp_app_win": 31,
     "net.ipv4.tcp_congestion_control": "cubic",
-    "net.ipv4.tcp_available_congestion_control": "reno cubic",
+    "net.ipv4.tcp_available_congestion_control": "reno cubic bbr",
     "net.ipv4.tcp_slow_start_after_idle": 1,
     "net.ipv4.tcp_reordering": 3,
     "net.ipv4.tcp_max_reordering": 300,
@@ -148,8 +148,17 @@ DEFAULTS.update({f"net.ipv4.conf.{scope}.{name}": value for scope in ("all", "de
                  for name, value in DEVCONF.items()})
 
 
+# Entries the kernel shows but takes no write to (mode 0444).
+READ_ONLY = frozenset({"net.ipv4.tcp_available_congestion_control"})
+
+
 class SysctlError(ValueError):
-    """An unknown sysctl name or a value it cannot take."""
+    """An unknown sysctl name or a value it cannot take.  ``status`` is what procps-ng's sysctl
+    exits with: 1, but 0 for a file the kernel will not let it write (a read-only entry)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Sysctl(dict[str, Any]):
@@ -163,6 +172,9 @@ class Sysctl(dict[str, Any]):
         self.generation = 0
         # What runs after a write (a ``proc_handler``'s side effects): called with the name.
         self.notifiers: list[Callable[[str], None]] = []
+        # A ``proc_handler``'s own check of a value written to one entry: None to accept it, or
+        # the error (strerror's text) the write fails with.
+        self.checks: dict[str, Callable[[Any], str | None]] = {}
 
     @staticmethod
     def normalise(name: str) -> str:
@@ -192,11 +204,17 @@ class Sysctl(dict[str, Any]):
         key = self.normalise(name)
         if not dict.__contains__(self, key):
             raise SysctlError(f"sysctl: cannot stat /proc/sys/{key.replace('.', '/')}: No such file or directory")
+        if key in READ_ONLY:
+            raise SysctlError(f"sysctl: setting key \"{key}\": Invalid argument", 0)
         old = dict.__getitem__(self, key)
         try:
             new = self._convert(old, value)
         except (TypeError, ValueError) as e:
             raise SysctlError(f"sysctl: setting key \"{key}\": Invalid argument") from e
+        check = self.checks.get(key)
+        error = check(new) if check is not None else None
+        if error is not None:
+            raise SysctlError(f"sysctl: setting key \"{key}\": {error}")
         dict.__setitem__(self, key, new)
         self.generation += 1
         for notify in self.notifiers:

@@ -72,6 +72,15 @@ def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
     _counts(parts, tuple((name, getattr(i, "tcpi_" + name)) for name in (
         "bytes_sent", "bytes_retrans", "bytes_acked", "bytes_received", "segs_out", "segs_in", "data_segs_out",
         "data_segs_in")))
+    if r.bbr_info is not None:
+        b = r.bbr_info
+        bbr = (f"bbr:(bw:{sprint_bw(((b.bbr_bw_hi << 32) | b.bbr_bw_lo) * 8.0, numeric)}bps,"
+               f"mrtt:{b.bbr_min_rtt / 1000:g}")
+        if b.bbr_pacing_gain:
+            bbr += f",pacing_gain:{b.bbr_pacing_gain / 256:g}"
+        if b.bbr_cwnd_gain:
+            bbr += f",cwnd_gain:{b.bbr_cwnd_gain / 256:g}"
+        parts.append(bbr + ")")
     if i.tcpi_rtt:
         parts.append(f"send {sprint_bw(i.tcpi_snd_cwnd * i.tcpi_snd_mss * 8_000_000 / i.tcpi_rtt, numeric)}bps")
     _counts(parts, (("lastsnd", i.tcpi_last_data_sent), ("lastrcv", i.tcpi_last_data_recv),

@@ -44,7 +44,7 @@ def _write(sysctl: Sysctl, setting: str, opts: dict[str, bool]) -> bool:
     except SysctlError as e:
         if not (opts["e"] and "cannot stat" in str(e)):
             libc.printf("%s\n", str(e))
-            return True
+            return bool(e.status)
         return False
     if not opts["q"]:
         libc.printf("%s = %s\n", key, value)

@@ -461,10 +461,12 @@ def inet_init(host: Host) -> None:
     from tuxnet.net.ipv4.devinet import devinet_conf_changed
     from tuxnet.net.ipv4.icmp import icmp_rcv
     from tuxnet.net.ipv4.inet_hashtables import InetHashinfo
+    from tuxnet.net.ipv4.tcp_cong import tcp_set_default_congestion_control
     from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_err, tcp_v4_rcv
     from tuxnet.net.ipv4.udp import udp_err, udp_rcv
 
     host.sysctl.notifiers.append(partial(devinet_conf_changed, host))
+    host.sysctl.checks["net.ipv4.tcp_congestion_control"] = tcp_set_default_congestion_control
     host.fib_local = FibTable(RT_TABLE_LOCAL)
     host.fib_main = FibTable(RT_TABLE_MAIN)
     host.rt_genid = 0

@@ -15,8 +15,21 @@ SS_STATE = {"ESTABLISHED": "ESTAB", "SYN_SENT": "SYN-SENT", "SYN_RECV": "SYN-REC
 
 
 @dataclass
+class TcpBbrInfo:
+    """``struct tcp_bbr_info`` (include/uapi/linux/inet_diag.h), the INET_DIAG_BBRINFO attribute:
+    the bandwidth estimate in bytes/s (two u32 halves), min_rtt in us, the gains in 1/256."""
+
+    bbr_bw_lo: int
+    bbr_bw_hi: int
+    bbr_min_rtt: int
+    bbr_pacing_gain: int
+    bbr_cwnd_gain: int
+
+
+@dataclass
 class DiagRecord:
-    """``struct inet_diag_msg`` with the TCP_INFO attribute."""
+    """``struct inet_diag_msg`` with the TCP_INFO attribute, and the congestion control's own
+    (``get_info``: INET_DIAG_BBRINFO for BBR)."""
 
     state: int
     local: tuple[str, int]
@@ -26,6 +39,7 @@ class DiagRecord:
     info: TcpInfo | None
     ca: str
     timer: str
+    bbr_info: TcpBbrInfo | None = None
 
 
 def inet_diag_dump(host: Any) -> list[DiagRecord]:
@@ -51,6 +65,9 @@ def inet_diag_dump(host: Any) -> list[DiagRecord]:
             left = max(0, sk.icsk_timeout - host.world.now) // 1_000_000
             kind = {1: "on", 3: "persist"}.get(sk.icsk_pending, "on")
             timer = f"timer:({kind},{left}ms,{sk.icsk_retransmits})"
+        ca_ops = sk.icsk_ca_ops
+        get_info = ca_ops.get_info if ca_ops else None
         out.append(DiagRecord(sk.sk_state, local, peer, recv_q, send_q, tcp_get_info(sk),
-                              sk.icsk_ca_ops.name if sk.icsk_ca_ops else "", timer))
+                              ca_ops.name if ca_ops else "", timer,
+                              get_info(sk) if get_info is not None else None))
     return out

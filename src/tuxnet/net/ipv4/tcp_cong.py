@@ -4,12 +4,17 @@ An algorithm is an object with ``name``, ``ssthresh(sk)``, ``cong_avoid(sk, ack,
 ``undo_cwnd(sk)``, ``init``, ``set_state``, ``cwnd_event``, ``pkts_acked``, and ``cong_control``:
 None for an algorithm that reacts to acknowledged segments and losses (Reno, CUBIC), or
 ``cong_control(sk, ack, flag, rs)`` for one that sets cwnd and pacing itself from each delivery
-rate sample (``tcp_cong_control``).
+rate sample (``tcp_cong_control``; BBR, which has no ``cong_avoid`` nor ``pkts_acked``).  The
+optional hooks are None when an algorithm leaves them to the stack: ``min_tso_segs(sk)``
+(``tcp_tso_segs``), ``sndbuf_expand(sk)`` (``tcp_sndbuf_expand``) and ``get_info(sk)`` (the
+``INET_DIAG`` record ``ss -i`` prints).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_LISTEN
 
 if TYPE_CHECKING:
     from tuxnet.net.ipv4.tcp_sock import TcpSock
@@ -58,6 +63,9 @@ class TcpReno:
 
     name = "reno"
     cong_control = None
+    min_tso_segs = None
+    sndbuf_expand = None
+    get_info = None
 
     def init(self, sk: TcpSock) -> None:
         return None
@@ -104,25 +112,41 @@ def tcp_ca_find(name: str) -> Any:
     return TCP_CONG_LIST.get(name)
 
 
+def tcp_set_default_congestion_control(name: str) -> str | None:
+    """``proc_tcp_congestion_control``'s check (``tcp_set_default_congestion_control``): the
+    namespace's default must be a registered algorithm."""
+    return None if tcp_ca_find(name) is not None else "No such file or directory"
+
+
 def tcp_assign_congestion_control(sk: TcpSock) -> None:
     """``tcp_assign_congestion_control``: the namespace's default algorithm."""
     sk.icsk_ca_ops = tcp_ca_find(sk.host.sysctl["net.ipv4.tcp_congestion_control"]) or tcp_reno
 
 
 def tcp_init_congestion_control(sk: TcpSock) -> None:
+    """``tcp_init_congestion_control``: no undo to an ssthresh from before, then the algorithm's
+    ``init``."""
+    sk.prior_ssthresh = 0
     sk.icsk_ca_ops.init(sk)
 
 
 def tcp_set_congestion_control(sk: TcpSock, name: str) -> bool:
-    """``TCP_CONGESTION``: switch algorithms; False for an unknown name."""
+    """``TCP_CONGESTION`` (``tcp_set_congestion_control``): switch algorithms; False for an unknown
+    name.  Asking for the current one changes nothing; another starts from fresh private state
+    (``tcp_reinit_congestion_control``), initialised now unless the socket is closed or
+    listening (``tcp_init_transfer`` does it when the connection is established)."""
     ca = tcp_ca_find(name)
     if ca is None:
         return False
-    sk.icsk_ca_ops = ca
-    ca.init(sk)
+    if ca is not sk.icsk_ca_ops:
+        sk.icsk_ca_ops = ca
+        sk.ca_priv = None
+        if sk.sk_state not in (TCP_CLOSE, TCP_LISTEN):
+            tcp_init_congestion_control(sk)
     return True
 
 
-from tuxnet.net.ipv4.tcp_cubic import tcp_cubic  # noqa: E402 - registers Linux's default after the helpers it uses
-
-tcp_register_congestion_control(tcp_cubic)
+# The algorithms built in, loaded after the helpers they use: CUBIC, Linux's default, and BBR
+# (tcp_bbr.ko); each registers itself, as its module_init does.
+import tuxnet.net.ipv4.tcp_bbr  # noqa: E402, F401
+import tuxnet.net.ipv4.tcp_cubic  # noqa: E402, F401

@@ -19,10 +19,11 @@ from tuxnet.net.ipv4.tcp_cong import (
     tcp_cong_avoid_ai,
     tcp_in_slow_start,
     tcp_is_cwnd_limited,
+    tcp_register_congestion_control,
     tcp_slow_start,
 )
 from tuxnet.net.ipv4.tcp_sock import TCP_CA_Loss, after
-from tuxnet.world import USEC_PER_MSEC, USEC_PER_SEC
+from tuxnet.world import HZ, USEC_PER_MSEC, USEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 BICTCP_BETA_SCALE = 1024
 BICTCP_HZ = 10
-HZ = 1000
 HYSTART_ACK_TRAIN = 0x1
 HYSTART_DELAY = 0x2
 HYSTART_MIN_SAMPLES = 8
@@ -135,6 +135,9 @@ class TcpCubic:
 
     name = "cubic"
     cong_control = None
+    min_tso_segs = None
+    sndbuf_expand = None
+    get_info = None
 
     @staticmethod
     def ca(sk: TcpSock) -> Bictcp:
@@ -307,3 +310,4 @@ class TcpCubic:
 
 
 tcp_cubic = TcpCubic()
+tcp_register_congestion_control(tcp_cubic)

@@ -23,7 +23,7 @@ from tuxnet.net.core.sock import (
     SOCK_RCVBUF_LOCK,
     SOCK_SNDBUF_LOCK,
 )
-from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS
+from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS, tcp_init_congestion_control
 from tuxnet.net.ipv4.tcp_metrics import tcp_init_metrics, tcp_update_metrics
 from tuxnet.net.ipv4.tcp_output import (
     __tcp_push_pending_frames,
@@ -1121,7 +1121,10 @@ def tcp_cwnd_reduction(sk: TcpSock, newly_acked_sacked: int, flag: int) -> None:
 
 
 def tcp_end_cwnd_reduction(sk: TcpSock) -> None:
-    """``tcp_end_cwnd_reduction``: cwnd becomes ssthresh when CWR or Recovery ends."""
+    """``tcp_end_cwnd_reduction``: cwnd becomes ssthresh when CWR or Recovery ends (a congestion
+    control that sets cwnd itself sees to that)."""
+    if sk.icsk_ca_ops.cong_control is not None:
+        return
     if sk.snd_ssthresh < TCP_INFINITE_SSTHRESH and (sk.icsk_ca_state == TCP_CA_CWR or sk.undo_marker):
         sk.snd_cwnd = sk.snd_ssthresh
         sk.snd_cwnd_stamp = sk.host.world.now
@@ -1436,7 +1439,8 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, sack: 
     elif (skb is not None and rtt_update and sack_rtt_us >= 0
           and sack_rtt_us > (now - skb.skb_mstamp) // 1000):
         flag |= FLAG_SET_XMIT_TIMER
-    sk.icsk_ca_ops.pkts_acked(sk, pkts_acked, sack.rate.rtt_us)
+    if sk.icsk_ca_ops.pkts_acked is not None:
+        sk.icsk_ca_ops.pkts_acked(sk, pkts_acked, sack.rate.rtt_us)
     if not sk.packets_out and tcp_is_sack(sk):
         sk.lost_out = sk.sacked_out = sk.retrans_out = 0
     return flag
@@ -2292,7 +2296,7 @@ def tcp_init_transfer(sk: TcpSock) -> None:
     else:
         sk.snd_cwnd = tcp_init_cwnd(sk, sk.dst_cache)
     sk.snd_cwnd_stamp = now
-    sk.icsk_ca_ops.init(sk)
+    tcp_init_congestion_control(sk)
     tcp_init_buffer_space(sk)
     if sk.sk_keepopen:
         from tuxnet.net.ipv4.tcp_timer import inet_csk_reset_keepalive_timer, keepalive_time_when
@@ -2603,7 +2607,8 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         if sk.rx_opt.tstamp_ok:
             sk.advmss -= TCPOLEN_TSTAMP_ALIGNED
         tcp_fast_path_on(sk)
-        tcp_update_pacing_rate(sk)
+        if sk.icsk_ca_ops.cong_control is None:
+            tcp_update_pacing_rate(sk)
         sk.lsndtime = sk.host.world.now
         tcp_initialize_rcv_mss(sk)
     elif state == TCP_FIN_WAIT1:

@@ -136,7 +136,8 @@ def tcp_rack_reo_timeout(sk: TcpSock) -> None:
     if prior_inflight != tcp_packets_in_flight(sk):
         if sk.icsk_ca_state != TCP_CA_Recovery:
             tcp_enter_recovery(sk, False)
-            tcp_cwnd_reduction(sk, 1, 0)
+            if sk.icsk_ca_ops.cong_control is None:
+                tcp_cwnd_reduction(sk, 1, 0)
         tcp_xmit_retransmit_queue(sk)
     if sk.icsk_pending != ICSK_TIME_RETRANS:
         tcp_rearm_rto(sk)

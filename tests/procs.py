@@ -1,0 +1,12 @@
+"""Running a program on a tuxnet host to its end, for tests in any directory (``tests/`` is on the
+path; a ``conftest`` import would find ``tests/tap``'s when the whole suite runs)."""
+
+from __future__ import annotations
+
+
+def run_program(world, host, fn, *args, until=None, **kwargs):
+    """Run ``fn`` as a process on ``host`` until it exits; returns its result (its exception is raised)."""
+    proc = host.spawn(fn, *args, **kwargs)
+    world.run_until(lambda: not proc.alive, timeout=until)
+    assert not proc.alive, f"{proc} did not finish"
+    return proc.result
