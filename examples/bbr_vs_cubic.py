@@ -21,29 +21,12 @@ import statistics
 import sys
 from typing import Any, TextIO
 
-from tuxnet.net.socket import AF_INET, SOCK_STREAM
-from tuxnet.user import libc
+from tuxnet.benchmarks import tcp_sink, tcp_source
 from tuxnet.user.ss import format_ss
 from tuxnet.world import World
 
 MS = 1_000_000
 SERVER = "10.0.2.2"
-
-
-def sink() -> None:
-    fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-    libc.bind(fd, (SERVER, 5001))
-    libc.listen(fd, 1)
-    c, _ = libc.accept(fd)
-    while libc.recv(c, 1 << 16):
-        pass
-
-
-def source() -> None:
-    fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-    libc.connect(fd, (SERVER, 5001))
-    while True:
-        libc.send(fd, bytes(1 << 16))
 
 
 def flow(cc: str, seconds: float, out: TextIO) -> dict[str, Any]:
@@ -57,8 +40,8 @@ def flow(cc: str, seconds: float, out: TextIO) -> dict[str, Any]:
     a.ip_route_add("0.0.0.0/0", via="10.0.1.254")
     b.ip_route_add("0.0.0.0/0", via="10.0.2.254")
     a.sysctl.set("net.ipv4.tcp_congestion_control", cc)
-    b.spawn(sink)
-    a.spawn(source)
+    b.spawn(tcp_sink, SERVER, 5001, [])
+    a.spawn(tcp_source, SERVER, 5001, bytes(1 << 16), 1 << 40)  # more than it can send
     print(f"--- {cc}", file=out)
     print(f"{'time':>6} {'cwnd':>5} {'srtt ms':>8} {'queue':>6}", file=out)
     rtts, queued = [], []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tcpnet import B_ADDR, IPPROTO_TCP, MS, connection, listen_socket, lo_host, pair
 
+from tuxnet.benchmarks import tcp_sink
 from tuxnet.net.ipv4.tcp import TCP_INFO
 from tuxnet.net.ipv4.tcp_info import TcpInfo, tcp_get_info
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
@@ -25,12 +26,6 @@ def test_bulk_transfer_measures_the_bottleneck_and_is_not_app_limited():
     application-limited."""
     world, a, b, _ = pair(delay="5ms")
 
-    def sink() -> None:
-        fd = listen_socket(B_ADDR, 5001)
-        c, _ = libc.accept(fd)
-        while libc.recv(c, 1 << 16):
-            pass
-
     def source() -> None:
         fd = libc.socket(AF_INET, SOCK_STREAM, 0)
         libc.connect(fd, (B_ADDR, 5001))
@@ -38,7 +33,7 @@ def test_bulk_transfer_measures_the_bottleneck_and_is_not_app_limited():
             libc.send(fd, bytes(1 << 16))
         libc.close(fd)
 
-    b.spawn(sink)
+    b.spawn(tcp_sink, B_ADDR, 5001, [])
     a.spawn(source)
     payload_rate = 100e6 * MSS / WIRE / 8  # bytes/s
     for _ in range(4):
@@ -138,12 +133,6 @@ def test_a_lower_app_limited_sample_does_not_replace_a_full_one():
     application-limited and lower, so the path's rate measured in bulk stays (``tcp_rate_gen``)."""
     world, a, b, _ = pair(delay="5ms")
 
-    def sink() -> None:
-        fd = listen_socket(B_ADDR, 5001)
-        c, _ = libc.accept(fd)
-        while libc.recv(c, 1 << 16):
-            pass
-
     def source() -> None:
         fd = libc.socket(AF_INET, SOCK_STREAM, 0)
         libc.connect(fd, (B_ADDR, 5001))
@@ -155,7 +144,7 @@ def test_a_lower_app_limited_sample_does_not_replace_a_full_one():
             libc.sleep(0.05)
         libc.sleep(10)
 
-    b.spawn(sink)
+    b.spawn(tcp_sink, B_ADDR, 5001, [])
     a.spawn(source)
     world.run_for(500 * MS)
     sk = connection(a, 5001)
