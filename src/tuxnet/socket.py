@@ -38,6 +38,7 @@ from tuxnet.net.core import skbuff as _skbuff
 from tuxnet.net.core import sock as _sock
 from tuxnet.net.core.utils import byte_view
 from tuxnet.net.ipv4 import af_inet as _inet
+from tuxnet.net.ipv4 import tcp as _tcp
 from tuxnet.net.socket import F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, FD_CLOEXEC, FIONBIO, MSG_CTRUNC, Msghdr
 from tuxnet.net.socket import MSG_ZEROCOPY as MSG_ZEROCOPY  # (exported, as the constants below)
 from tuxnet.user import libc, pyselect
@@ -85,8 +86,11 @@ SO_REUSEADDR: int = _std.SO_REUSEADDR
 SOMAXCONN: int = _std.SOMAXCONN
 SHUT_WR: int = _std.SHUT_WR
 # Linux's, which the standard library does not export: zero-copy send (and MSG_ZEROCOPY, above)
-# and its notifications (<linux/socket.h>, <linux/errqueue.h>, <linux/in.h>).
+# and its notifications, the pacing limit and the congestion control's record (<linux/socket.h>,
+# <linux/errqueue.h>, <linux/in.h>, <linux/tcp.h>).
 SO_ZEROCOPY: int = _sock.SO_ZEROCOPY
+SO_MAX_PACING_RATE: int = _sock.SO_MAX_PACING_RATE
+TCP_CC_INFO: int = _tcp.TCP_CC_INFO
 IP_RECVERR: int = _inet.IP_RECVERR
 SO_EE_ORIGIN_NONE: int = _skbuff.SO_EE_ORIGIN_NONE
 SO_EE_ORIGIN_LOCAL: int = _skbuff.SO_EE_ORIGIN_LOCAL

@@ -403,3 +403,40 @@ def test_recovery_conserves_packets_then_restores_cwnd():
     assert len({s["ssthresh"] for s in steady}) == 1
     rate = (steady[-1]["acked"] - steady[0]["acked"]) / ((steady[-1]["t"] - steady[0]["t"]) / SEC)
     assert rate > 0.85 * PAYLOAD_RATE, rate
+
+
+def test_tcp_cc_info_gives_bbrs_record_and_nothing_for_cubic():
+    """getsockopt(TCP_CC_INFO): ``struct tcp_bbr_info`` (bw in two u32 halves, min_rtt, the
+    gains) for BBR, as ``ss`` reads it through sock_diag; no bytes for CUBIC, which has no
+    ``get_info``."""
+    import struct
+
+    from tuxnet.net.ipv4.tcp import TCP_CC_INFO
+
+    world, a, b, _ = pair()
+    seen: dict[str, Any] = {}
+
+    def server() -> None:
+        fd = listen_socket("10.0.0.2", PORT)
+        c, _ = libc.accept(fd)
+        while libc.recv(c, 1 << 16):
+            pass
+
+    def client() -> None:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        seen["cubic"] = libc.getsockopt(fd, IPPROTO_TCP, TCP_CC_INFO)
+        libc.setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, b"bbr")
+        libc.connect(fd, ("10.0.0.2", PORT))
+        for _ in range(20):
+            libc.send(fd, bytes(1 << 16))
+        seen["bbr"] = struct.unpack("<5I", libc.getsockopt(fd, IPPROTO_TCP, TCP_CC_INFO))
+        seen["info"] = bbr_get_info(connection(a, PORT))
+
+    b.spawn(server)
+    a.spawn(client)
+    world.run_for(2 * SEC)
+    assert seen["cubic"] == b""
+    info = seen["info"]
+    assert seen["bbr"] == (info.bbr_bw_lo, info.bbr_bw_hi, info.bbr_min_rtt, info.bbr_pacing_gain,
+                           info.bbr_cwnd_gain)
+    assert info.bbr_bw_lo > 0 and 20_000 <= info.bbr_min_rtt <= 21_000  # 2 x 10 ms of cable

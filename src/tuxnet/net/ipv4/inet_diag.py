@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,11 @@ class TcpBbrInfo:
     bbr_min_rtt: int
     bbr_pacing_gain: int
     bbr_cwnd_gain: int
+
+    def pack(self) -> bytes:
+        """The struct's bytes, as getsockopt(TCP_CC_INFO) gives them."""
+        return struct.pack("<5I", self.bbr_bw_lo, self.bbr_bw_hi, self.bbr_min_rtt, self.bbr_pacing_gain,
+                           self.bbr_cwnd_gain)
 
 
 @dataclass

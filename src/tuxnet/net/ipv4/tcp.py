@@ -157,6 +157,7 @@ TCP_CONGESTION = 13
 TCP_THIN_LINEAR_TIMEOUTS = 16
 TCP_USER_TIMEOUT = 18
 TCP_NOTSENT_LOWAT = 25
+TCP_CC_INFO = 26
 TCP_INQ = 36
 TCP_CM_INQ = TCP_INQ
 
@@ -907,6 +908,11 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
         return tcp_get_info(sk).pack()
     if optname == TCP_CONGESTION:
         return sk.icsk_ca_ops.name.encode().ljust(16, b"\0")
+    if optname == TCP_CC_INFO:
+        # union tcp_cc_info: the algorithm's own record (BBR's tcp_bbr_info), empty for those
+        # without a get_info (Reno, CUBIC)
+        get_info = sk.icsk_ca_ops.get_info
+        return get_info(sk).pack() if get_info is not None else b""
     values = {
         TCP_NODELAY: int(bool(sk.nonagle & TCP_NAGLE_OFF)),
         TCP_CORK: int(bool(sk.nonagle & TCP_NAGLE_CORK)),
