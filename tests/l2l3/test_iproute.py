@@ -17,7 +17,7 @@ from tuxnet.world import msecs
 def test_ip_addr_show():
     world, (h1, _), _ = lan(2)
     assert ip(h1, "addr show") == (
-        "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default\n"
+        "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n"
         "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
         "    inet 127.0.0.1/8 scope host lo\n"
         "       valid_lft forever preferred_lft forever\n"
@@ -156,12 +156,19 @@ IP_SCRIPT = [
     "route show table local",
     "route show",
     "route get 10.2.0.9",
+    "link set lo up",
+    "link show dev lo",
+    "-d link show dev lo",
+    "link set lo mtu 100000",
+    "link show dev lo",
 ]
 
 
 def _inet_lines(command: str, out: str) -> str:
     """Of ``ip addr show``, the lines of the addresses: a veth's MAC, qdisc and IPv6 addresses are
-    not a tuxnet host's."""
+    not a tuxnet host's.  Of ``ip -d link``, all but IPv6's ``addrgenmode``: tuxnet has no IPv6."""
+    if command.startswith("-d link"):
+        return out.replace("addrgenmode eui64 ", "")
     if not command.startswith("addr show"):
         return out
     return "".join(line + "\n" for line in out.splitlines() if line.startswith("    inet "))

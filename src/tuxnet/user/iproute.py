@@ -111,15 +111,23 @@ def _flags(dev: NetDevice) -> str:
     return ",".join(names)
 
 
-def _link_lines(host: Host, dev: NetDevice, mode: bool) -> list[str]:
+def _link_lines(host: Host, dev: NetDevice, mode: bool, details: bool = False) -> list[str]:
     qdisc = "noqueue" if dev.qdisc is None else host.sysctl["net.core.default_qdisc"]
     head = f"{dev.ifindex}: {dev.name}: <{_flags(dev)}> mtu {dev.mtu} qdisc {qdisc} state {dev.operstate()}"
     head += " mode DEFAULT group default" if mode else " group default"
     if dev.tx_queue_len:
         head += f" qlen {dev.tx_queue_len}"
     if dev.type == ARPHRD_LOOPBACK:
-        return [head, f"    link/loopback {format_mac(dev.dev_addr)} brd {format_mac(bytes(dev.addr_len))}"]
-    return [head, f"    link/ether {format_mac(dev.dev_addr)} brd {format_mac(dev.broadcast)}"]
+        link = f"    link/loopback {format_mac(dev.dev_addr)} brd {format_mac(bytes(dev.addr_len))}"
+    else:
+        link = f"    link/ether {format_mac(dev.dev_addr)} brd {format_mac(dev.broadcast)}"
+    if details:
+        # iproute2's print_linkinfo details for a device without a kind (and with no IPv6, so no
+        # addrgenmode), on the link line as it prints them, ending with a space
+        link += (f" promiscuity {dev.promiscuity}  allmulti 0 minmtu {dev.min_mtu} maxmtu {dev.max_mtu}"
+                 f" numtxqueues 1 numrxqueues 1 gso_max_size {dev.gso_max_size} gso_max_segs {dev.gso_max_segs}"
+                 f" tso_max_size {dev.tso_max_size} tso_max_segs {dev.tso_max_segs} gro_max_size 65536 ")
+    return [head, link]
 
 
 def _stats_lines(dev: NetDevice, level: int) -> list[str]:
@@ -149,11 +157,11 @@ def _devices(host: Host, name: str | None) -> list[NetDevice]:
     return [host.devices[name]]
 
 
-def ip_link_show(host: Host, dev: str | None = None, stats: int = 0) -> str:
-    """``ip [-s [-s]] link show [DEV]``."""
+def ip_link_show(host: Host, dev: str | None = None, stats: int = 0, details: bool = False) -> str:
+    """``ip [-s [-s]] [-d] link show [DEV]``."""
     lines = []
     for d in _devices(host, dev):
-        lines += _link_lines(host, d, True)
+        lines += _link_lines(host, d, True, details)
         if stats:
             lines += _stats_lines(d, stats)
     return "".join(line + "\n" for line in lines)
@@ -381,10 +389,13 @@ def ip(host: Host, argv: str | list[str]) -> str:
     """Run one ``ip`` command on ``host``; returns its output."""
     args = shlex.split(argv) if isinstance(argv, str) else list(argv)
     stats = 0
+    details = False
     while args and args[0].startswith("-"):
         opt = args.pop(0)
         if opt in ("-s", "-stats", "-statistics"):
             stats += 1
+        elif opt in ("-d", "-details"):
+            details = True
         elif opt not in ("-4", "-n"):
             raise _usage_error(f'Option "{opt}" is unknown, try "ip -help".')
     if not args:
@@ -403,7 +414,7 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 return ""
         elif _match(obj, "link"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                return ip_link_show(host, _dev_arg(args), stats)
+                return ip_link_show(host, _dev_arg(args), stats, details)
             if cmd == "set" and args:
                 return _link_set(host, args)
         elif _match(obj, "route"):
@@ -492,9 +503,10 @@ def _link_set_number(dev: NetDevice, word: str, value: int) -> None:
     """``do_setlink`` for IFLA_MTU, IFLA_GSO_MAX_SIZE and IFLA_GSO_MAX_SEGS, with the checks of
     ``validate_linkmsg`` and the attribute policy (a GSO packet must hold MAX_TCP_HEADER + 1)."""
     if word == "mtu":
-        if not dev.min_mtu <= value <= dev.max_mtu:
-            raise IpError("Error: mtu less than device minimum." if value < dev.min_mtu
-                          else "Error: mtu greater than device maximum.", 2)
+        if value < dev.min_mtu:
+            raise IpError("Error: mtu less than device minimum.", 2)
+        if dev.max_mtu and value > dev.max_mtu:
+            raise IpError("Error: mtu greater than device maximum.", 2)
         dev.mtu = value
     elif word == "gso_max_size":
         if value < KERNEL_MAX_TCP_HEADER + 1:

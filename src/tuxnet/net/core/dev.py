@@ -173,7 +173,7 @@ class NetDevice:
         self.type = type
         self.mtu = mtu
         self.min_mtu = 68
-        self.max_mtu = 65535 if type != ARPHRD_LOOPBACK else 0xFFFFFFFF
+        self.max_mtu = 65535  # 0: no upper bound
         self.flags = flags
         self.dev_addr = bytes(dev_addr)
         self.broadcast = bytes(broadcast)
