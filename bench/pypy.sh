@@ -20,7 +20,12 @@ fi
 mounted=()
 cleanup() {
     local i
-    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount "${mounted[i]}" || true; done
+    # A process of the run can still hold a mount for a moment (a test's child exiting): try
+    # again, then detach it lazily rather than leave the tree mounted in the root.
+    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+        umount "${mounted[i]}" 2>/dev/null || { sleep 1; umount "${mounted[i]}" 2>/dev/null; } ||
+            umount -l "${mounted[i]}" || true
+    done
 }
 trap cleanup EXIT
 bind() {  # bind SOURCE TARGET-IN-ROOT
