@@ -273,9 +273,10 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.programs.traceroute import traceroute_main
     from tuxnet.user.ss import ss_main
     from tuxnet.user.sysctl import sysctl_main
+    from tuxnet.user.tc import tc_main
 
     return {"ping": ping_main, "traceroute": traceroute_main, "ip": ip_main, "ethtool": ethtool_main,
-            "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main}
+            "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {

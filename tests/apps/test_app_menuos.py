@@ -61,7 +61,7 @@ def test_help_version_wrong_commands_and_end_of_input() -> None:
     assert status == 0
     assert "help - Menu List:\nhelp - Menu List:\nversion - MenuOS V1.0(Based on Linux 3.18.6)\n" in text
     for cmd in ("quit", "replyhi", "hello", "ping", "traceroute", "dns", "http", "ifconfig", "route", "arp",
-                "netstat", "ss", "nstat", "ip", "sysctl", "trace"):
+                "netstat", "ss", "nstat", "ip", "sysctl", "tc", "trace"):
         assert f"\n{cmd} - " in text, cmd
     assert "MenuOS>>fly\nThis is a wrong cmd!\n" in text
     assert text.endswith("MenuOS>>\nMenuOS>>\n")  # an empty line, then end of input ends the shell

@@ -45,6 +45,7 @@ class Host:
         self.devices: dict[str, NetDevice] = {}
         self.dev_by_index: dict[int, NetDevice] = {}
         self._next_ifindex = 1
+        self.qdisc_autohandle = 0  # the last handle tc gave a qdisc (qdisc_alloc_handle)
         # the device layer (softnet_data and the protocol handler lists)
         self.ptype_base: dict[int, list[PacketType]] = {}
         self.ptype_all: list[PacketType] = []

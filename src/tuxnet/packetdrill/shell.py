@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tuxnet.drivers.net.tun import tun_set_fq, tun_set_tso, tun_set_txqueue_limit
+from tuxnet.drivers.net.tun import tun_set_tso
 from tuxnet.kernel.sysctl import SysctlError
 from tuxnet.user.iproute import IpError, ip
+from tuxnet.user.tc import TcError, tc
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -200,27 +201,15 @@ class Shell:
         raise ShellError(f"unsupported ip command: ip {' '.join(args)}", unsupported=True)
 
     def tc(self, args: list[str]) -> None:
-        if len(args) < 5 or args[0] != "qdisc" or args[2] != "dev" or "root" not in args:
-            raise ShellError(f"unsupported tc command: tc {' '.join(args)}", unsupported=True)
-        self.check_dev(args[3])
-        verb = args[1]
-        if verb in ("del", "delete"):
-            tun_set_txqueue_limit(self.dev, None)
-            return
-        if verb not in ("add", "replace", "change"):
-            raise ShellError(f"unsupported tc command: tc {' '.join(args)}", unsupported=True)
-        kind = args[args.index("root") + 1:]
-        if kind[:1] == ["pfifo"]:
-            if len(kind) == 3 and kind[1] == "limit" and kind[2].isdigit():
-                tun_set_txqueue_limit(self.dev, int(kind[2]))
-            elif len(kind) == 1:
-                tun_set_txqueue_limit(self.dev, None)
-            else:
-                raise ShellError(f"unsupported pfifo arguments: {' '.join(kind)}", unsupported=True)
-        elif kind == ["fq"]:
-            tun_set_fq(self.dev)
-        else:
-            raise ShellError(f"unsupported qdisc: {' '.join(kind)}", unsupported=True)
+        """tuxnet's ``tc``; a qdisc kind or option it does not have makes the script unsupported,
+        any other failure fails it with tc's message."""
+        if len(args) >= 4 and args[2] == "dev":
+            self.check_dev(args[3])
+        try:
+            tc(self.host, args)
+        except TcError as e:
+            missing = "qdisc kind is unknown" in str(e) or "unknown parameter" in str(e) or e.status == 255
+            raise ShellError(f"tc {' '.join(args)}: {e}", unsupported=missing) from None
 
     def ethtool(self, args: list[str]) -> None:
         if len(args) < 4 or args[0] != "-K" or len(args[2:]) % 2:

@@ -112,7 +112,7 @@ def _flags(dev: NetDevice) -> str:
 
 
 def _link_lines(host: Host, dev: NetDevice, mode: bool, details: bool = False) -> list[str]:
-    qdisc = "noqueue" if dev.qdisc is None else host.sysctl["net.core.default_qdisc"]
+    qdisc = "noqueue" if dev.qdisc is None else dev.qdisc.kind
     head = f"{dev.ifindex}: {dev.name}: <{_flags(dev)}> mtu {dev.mtu} qdisc {qdisc} state {dev.operstate()}"
     head += " mode DEFAULT group default" if mode else " group default"
     if dev.tx_queue_len:

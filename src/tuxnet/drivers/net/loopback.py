@@ -51,7 +51,8 @@ def loopback_net_init(host: Host) -> NetDevice:
         "lo", loopback_ops, type=ARPHRD_LOOPBACK, mtu=LOOPBACK_MTU, flags=IFF_LOOPBACK | IFF_RUNNING,
         features=NETIF_F_HW_CSUM | NETIF_F_SG | NETIF_F_LLTX, header_ops=EthHeaderOps,
     )
-    dev.qdisc = None  # IFF_NO_QUEUE: noqueue, though tx_queue_len keeps alloc_netdev's 1000
+    dev.qdisc = None
+    dev.no_queue = True  # IFF_NO_QUEUE: noqueue, though tx_queue_len keeps alloc_netdev's 1000
     dev.min_mtu = dev.max_mtu = 0  # no bounds (dev_validate_mtu skips a zero max_mtu)
     host.register_netdevice(dev)
     host.loopback_dev = dev

@@ -35,7 +35,6 @@ from tuxnet.net.core.dev import (
     NETIF_F_TSO,
     NetDevice,
     NetDeviceOps,
-    Qdisc,
     netif_rx,
 )
 from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame, skb_orphan_frags_rx
@@ -131,9 +130,6 @@ def tun_net_xmit(skb: SkBuff, dev: NetDevice) -> int:
     return NETDEV_TX_OK
 
 
-tun_netdev_ops = NetDeviceOps(tun_net_xmit)
-
-
 def tun_net_init(host: Host, name: str = "tun0", mtu: int = 1500) -> NetDevice:
     """``tun_set_iff`` + ``tun_net_init``: create and register a TUN device (down until opened)."""
     dev = NetDevice(
@@ -171,16 +167,11 @@ def tun_set_tso(dev: NetDevice, on: bool) -> None:
         dev.features &= ~NETIF_F_TSO
 
 
-def tun_set_txqueue_limit(dev: NetDevice, limit: int | None) -> None:
-    """``tc qdisc add|replace|del dev DEV root pfifo [limit N]``: a pfifo of ``limit`` packets
-    (None restores the default qdisc, a pfifo of ``txqueuelen``)."""
-    dev.qdisc = Qdisc(dev, dev.tx_queue_len if limit is None else limit)
+def tun_setup_tc(dev: NetDevice, kind: str) -> None:
+    """``ndo_setup_tc``: ``tc qdisc ... root fq`` has the driver pace the flows by their
+    departure times (sch_fq, which tuxnet emulates here); any other root turns that off."""
     tun: TunStruct = dev.priv
-    tun.fq = False
+    tun.fq = kind == "fq"
 
 
-def tun_set_fq(dev: NetDevice) -> None:
-    """``tc qdisc add|replace dev DEV root fq``: pace the flows by their departure times."""
-    tun_set_txqueue_limit(dev, None)
-    tun: TunStruct = dev.priv
-    tun.fq = True
+tun_netdev_ops = NetDeviceOps(tun_net_xmit, ndo_setup_tc=tun_setup_tc)

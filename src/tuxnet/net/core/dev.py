@@ -112,23 +112,29 @@ class PacketType:
 class NetDeviceOps:
     """``struct net_device_ops``: what a driver provides."""
 
-    __slots__ = ("ndo_start_xmit", "ndo_open", "ndo_stop")
+    __slots__ = ("ndo_start_xmit", "ndo_open", "ndo_stop", "ndo_setup_tc")
 
     def __init__(self, ndo_start_xmit: Callable[[SkBuff, NetDevice], int],
                  ndo_open: Callable[[NetDevice], None] | None = None,
-                 ndo_stop: Callable[[NetDevice], None] | None = None) -> None:
+                 ndo_stop: Callable[[NetDevice], None] | None = None,
+                 ndo_setup_tc: Callable[[NetDevice, str], None] | None = None) -> None:
         self.ndo_start_xmit = ndo_start_xmit
         self.ndo_open = ndo_open
         self.ndo_stop = ndo_stop
+        self.ndo_setup_tc = ndo_setup_tc  # told the root qdisc's kind (tuxnet: TUN's fq)
 
 
 class Qdisc:
-    """A pfifo queueing discipline (net/sched/sch_fifo.c) of ``limit`` packets."""
+    """A root qdisc: a first-in first-out queue of ``limit`` packets (net/sched/sch_fifo.c),
+    its ``kind`` as ``tc`` names it, its major ``handle`` (0 for a default one) and its counters
+    (``gnet_stats_basic``/``gnet_stats_queue``)."""
 
-    __slots__ = ("dev", "q", "limit", "packets", "bytes", "drops", "requeues", "overlimits")
+    __slots__ = ("dev", "kind", "handle", "q", "limit", "packets", "bytes", "drops", "requeues", "overlimits")
 
-    def __init__(self, dev: NetDevice, limit: int) -> None:
+    def __init__(self, dev: NetDevice, limit: int, kind: str = "pfifo_fast") -> None:
         self.dev = dev
+        self.kind = kind
+        self.handle = 0
         self.q: deque[SkBuff] = deque()
         self.limit = limit
         self.packets = 0
@@ -192,6 +198,7 @@ class NetDevice:
         self.netdev_ops = netdev_ops
         self.header_ops = header_ops
         self.stats = DeviceStats()
+        self.no_queue = not tx_queue_len  # IFF_NO_QUEUE: noqueue unless tc attaches a qdisc
         self.qdisc: Qdisc | None = Qdisc(self, tx_queue_len) if tx_queue_len else None
         self.queue_stopped = False
         self.tx_wake_at = -1  # when a queue stopped by netif_stop_queue_until may go again
@@ -306,13 +313,14 @@ def qdisc_run(q: Qdisc) -> None:
         netif_tx_due(dev)
     while queue and not dev.queue_stopped:
         skb = queue.popleft()
+        length = skb.tail - skb.data  # qdisc_pkt_len, before the driver takes the packet
         rc = dev_hard_start_xmit(skb, dev)
         if rc == NETDEV_TX_BUSY:
             queue.appendleft(skb)
             q.requeues += 1
             break
         q.packets += 1
-        q.bytes += skb.tail - skb.data
+        q.bytes += length
     if queue and dev.tx_wake_at >= 0:
         netif_tx_due(dev)
 

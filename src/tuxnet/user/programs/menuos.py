@@ -39,6 +39,7 @@ from tuxnet.user.programs.ping import ping_main
 from tuxnet.user.programs.traceroute import traceroute_main
 from tuxnet.user.ss import ss_main
 from tuxnet.user.sysctl import sysctl_main
+from tuxnet.user.tc import tc_main
 from tuxnet.world import World
 
 if TYPE_CHECKING:
@@ -163,6 +164,7 @@ class MenuOS:
             ("nstat", "Show the kernel's counters: nstat [-az] [PATTERN]", self.program(nstat_main)),
             ("ip", "Show and change addresses, routes, neighbours: ip OBJECT COMMAND", self.program(ip_main)),
             ("sysctl", "Read and write kernel settings: sysctl [-w] NAME[=VALUE]", self.program(sysctl_main)),
+            ("tc", "Show and set a device's queue: tc [-s] qdisc ...", self.program(tc_main)),
             ("trace", "Trace the kernel functions: trace on|full|off", self.trace),
         ]
 

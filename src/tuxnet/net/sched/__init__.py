@@ -1,0 +1,1 @@
+"""Packet scheduling (net/sched/): the root qdisc of a device, as ``tc qdisc`` sets it."""

@@ -1,0 +1,94 @@
+"""``tc qdisc``: the root qdisc of a device, shown, replaced and deleted as iproute2's tc and this
+machine's kernel do it, and the queue it sets working (its limit drops, its counters count)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from netlab import lan
+
+from bulk import bulk_transfer
+from tuxnet.user.tc import TcError, tc
+
+TC_SCRIPT = [
+    "qdisc show", "-s qdisc show dev eth0", "qdisc show dev lo", "qdisc del dev eth0 root", "qdisc del dev lo root",
+    "qdisc add dev eth0 root pfifo limit 10", "qdisc show dev eth0", "qdisc add dev eth0 root pfifo limit 20",
+    "qdisc replace dev eth0 root pfifo limit 30", "qdisc show dev eth0",
+    "qdisc change dev eth0 root pfifo limit 40", "qdisc show dev eth0",
+    "qdisc replace dev eth0 root pfifo_fast", "-s qdisc show dev eth0", "qdisc add dev eth0 root pfifo",
+    "qdisc show", "qdisc del dev eth0 root", "qdisc show dev eth0", "qdisc add dev lo root pfifo limit 3",
+    "qdisc show dev lo", "qdisc del dev lo root", "qdisc show dev lo",
+    "qdisc replace dev eth0 root frob", "qdisc replace dev nosuch root pfifo",
+    "qdisc replace dev eth0 root pfifo limit x", "qdisc replace dev eth0 root pfifo limit",
+    "qdisc replace dev eth0 root pfifo frob 3", "qdisc show dev nosuch",
+    "qdisc frob", "frob", "qdisc add dev eth0", "qdisc add dev eth0 root",
+]
+
+
+def _handles(results: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Automatic handles as H1, H2, ... in the order they first appear: the kernel's counter is
+    the machine's (it has handed out others before), tuxnet's the host's."""
+    names: dict[str, str] = {}
+
+    def name(m: re.Match[str]) -> str:
+        return names.setdefault(m[0], f"H{len(names) + 1}:")
+
+    return [(status, re.sub(r"\b8[0-9a-f]{3}:", name, out)) for status, out in results]
+
+
+def test_tc_qdisc_as_the_kernel_does_it():
+    """The same ``tc`` commands on a TAP device in a namespace of our own (a device with a
+    transmit queue, pfifo_fast by default, as a tuxnet host's eth0) and on tuxnet: the same output
+    and messages, and the same exit statuses."""
+    import shutil
+
+    from tuxnet.tapnet import Netns, netns_unavailable
+
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    if shutil.which("tc") is None:
+        pytest.skip("tc (iproute2) is not installed")
+    ns = Netns(f"tuxnet-tc-{os.getpid()}")
+    linux = []
+    try:
+        ns.run("ip", "tuntap", "add", "dev", "eth0", "mode", "tap")
+        for dev in ("eth0", "lo"):
+            ns.run("ip", "link", "set", dev, "up")
+        for c in TC_SCRIPT:
+            r = ns.run("tc", *c.split(), check=False)
+            linux.append((r.returncode, r.stdout + r.stderr))
+    finally:
+        ns.close()
+    world, (h1, _), _ = lan(2)
+    ours = []
+    for c in TC_SCRIPT:
+        try:
+            ours.append((0, tc(h1, c)))
+        except TcError as e:
+            ours.append((e.status, f"{e}\n"))
+    for c, theirs, mine in zip(TC_SCRIPT, _handles(linux), _handles(ours), strict=True):
+        assert mine == theirs, c
+
+
+def test_a_pfifo_limit_drops_what_does_not_fit_and_the_counters_say_so():
+    """A 1 Gb/s sender behind a 10 Mb/s link through a router whose queue is ``pfifo limit 5``:
+    TCP recovers what the queue drops, and ``tc -s`` counts what was sent and dropped."""
+    from tuxnet.world import World
+
+    world = World(seed=1)
+    a, b, r = world.add_host("a"), world.add_host("b"), world.add_router("r")
+    world.connect(a, r, rate="1gbit", a_addr="10.0.1.1/24", b_addr="10.0.1.254/24")
+    world.connect(r, b, rate="10mbit", delay="5ms", a_addr="10.0.2.254/24", b_addr="10.0.2.2/24")
+    a.ip_route_add("0.0.0.0/0", via="10.0.1.254")
+    b.ip_route_add("0.0.0.0/0", via="10.0.2.254")
+    tc(r, "qdisc replace dev eth1 root pfifo limit 5")
+    bulk_transfer(world, a, b, 500_000, daddr="10.0.2.2")
+    q = r.devices["eth1"].qdisc
+    assert q.kind == "pfifo" and q.limit == 5 and q.drops > 0 and q.packets > 500_000 // 1448
+    assert a.mib.Tcp["RetransSegs"] >= q.drops // 2
+    shown = tc(r, "-s qdisc show dev eth1").splitlines()
+    assert shown[0] == "qdisc pfifo 8001: root refcnt 2 limit 5p"
+    assert shown[1] == f" Sent {q.bytes} bytes {q.packets} pkt (dropped {q.drops}, overlimits 0 requeues {q.requeues}) "
