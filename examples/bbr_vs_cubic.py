@@ -12,7 +12,7 @@ one bandwidth-delay product in flight, so the queue stays short and so does the 
     python examples/bbr_vs_cubic.py 12       # long enough for BBR's PROBE_RTT, at 10 s
 
 Every half second it prints the sender's cwnd, smoothed RTT and what waits in the router's
-queue; then ``ss -ti``'s line for the connection and a summary.
+queue; then ``ss -ti``'s line for the connection, the router's ``tc -s qdisc`` and a summary.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from tuxnet.benchmarks import tcp_sink, tcp_source
 from tuxnet.user.ss import format_ss
+from tuxnet.user.tc import tc
 from tuxnet.world import World
 
 MS = 1_000_000
@@ -34,9 +35,9 @@ def flow(cc: str, seconds: float, out: TextIO) -> dict[str, Any]:
     world = World(seed=1)
     a, b, r = world.add_host("a"), world.add_host("b"), world.add_router("r")
     world.connect(a, r, rate="1gbit", delay="1ms", a_addr="10.0.1.1/24", b_addr="10.0.1.254/24")
-    link = world.connect(r, b, rate="10mbit", delay="9ms", a_addr="10.0.2.254/24", b_addr=f"{SERVER}/24")
-    queue = link.a.qdisc  # the router's queue towards b
-    queue.limit = 100
+    world.connect(r, b, rate="10mbit", delay="9ms", a_addr="10.0.2.254/24", b_addr=f"{SERVER}/24")
+    tc(r, "qdisc replace dev eth1 root pfifo limit 100")  # the router's queue towards b
+    queue = r.devices["eth1"].qdisc
     a.ip_route_add("0.0.0.0/0", via="10.0.1.254")
     b.ip_route_add("0.0.0.0/0", via="10.0.2.254")
     a.sysctl.set("net.ipv4.tcp_congestion_control", cc)
@@ -57,6 +58,8 @@ def flow(cc: str, seconds: float, out: TextIO) -> dict[str, Any]:
     a.spawn(lambda: done.append(format_ss(a, info=True, listening=False)))
     world.run_for(1 * MS)
     print(done[0].splitlines()[-1].strip(), file=out)
+    print("r# tc -s qdisc show dev eth1", file=out)
+    print(tc(r, "-s qdisc show dev eth1"), end="", file=out)
     later = slice(len(rtts) // 4, None)  # after the start-up
     summary = {"cc": cc, "goodput_mbps": sk.bytes_acked * 8 / world.now * 1000, "drops": queue.drops,
                "median_rtt_ms": statistics.median(rtts[later]), "median_queue": statistics.median(queued[later])}
