@@ -24,6 +24,20 @@ TC_SCRIPT = [
     "qdisc replace dev eth0 root pfifo limit x", "qdisc replace dev eth0 root pfifo limit",
     "qdisc replace dev eth0 root pfifo frob 3", "qdisc show dev nosuch",
     "qdisc frob", "frob", "qdisc add dev eth0", "qdisc add dev eth0 root",
+    "qdisc replace dev eth0 root tbf rate 1mbit burst 32kbit latency 400ms", "-s qdisc show dev eth0",
+    "qdisc replace dev eth0 root tbf rate 10mbit burst 10kb limit 30000", "qdisc show dev eth0",
+    "qdisc replace dev eth0 root tbf rate 1gbit burst 100kb latency 1s", "qdisc show dev eth0",
+    "qdisc change dev eth0 root tbf rate 512kbit burst 2kb latency 100ms peakrate 1mbit mtu 1600",
+    "qdisc show dev eth0", "qdisc replace dev eth0 root tbf rate 125kbps burst 10k latency 1s", "qdisc show",
+    "qdisc replace dev eth0 root tbf rate 2mbit burst 3000 limit 1000", "qdisc show dev eth0",
+    "qdisc add dev eth0 root tbf rate 1mbit burst 1000 latency 10ms",
+    "qdisc replace dev eth0 root tbf rate abc burst 10kb latency 10ms",
+    "qdisc replace dev eth0 root tbf rate 1mbit burst 10kb latency 10ms foo",
+    "qdisc replace dev eth0 root tbf rate 1mbit burst 10kb", "qdisc replace dev eth0 root tbf rate 1mbit latency 1s",
+    "qdisc replace dev eth0 root tbf burst 10kb latency 1s",
+    "qdisc replace dev eth0 root tbf rate 1mbit burst 10kb limit 100000 latency 10ms",
+    "qdisc replace dev eth0 root tbf rate 1mbit burst 10kb latency 10ms peakrate 2mbit",
+    "qdisc del dev eth0 root", "qdisc show dev eth0",
 ]
 
 
@@ -92,3 +106,29 @@ def test_a_pfifo_limit_drops_what_does_not_fit_and_the_counters_say_so():
     shown = tc(r, "-s qdisc show dev eth1").splitlines()
     assert shown[0] == "qdisc pfifo 8001: root refcnt 2 limit 5p"
     assert shown[1] == f" Sent {q.bytes} bytes {q.packets} pkt (dropped {q.drops}, overlimits 0 requeues {q.requeues}) "
+
+
+def test_tbf_shapes_a_transfer_to_its_rate():
+    """``tbf rate 10mbit``: a TCP transfer over a 1 Gb/s cable moves at the shaper's rate, 10 Mb/s
+    of frames (tbf counts a frame from its Ethernet header, as Linux does: 1514 bytes for 1448 of
+    payload); the queue in front of it stays within its byte limit, and throttled dequeues count as
+    overlimits."""
+    from tuxnet.benchmarks import tcp_sink, tcp_source
+    from tuxnet.world import World
+
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate="1gbit", delay="5ms", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    tc(a, "qdisc replace dev eth0 root tbf rate 10mbit burst 10kb latency 50ms")
+    got: list[int] = []
+    b.spawn(tcp_sink, "10.0.0.2", 5001, got)
+    a.spawn(tcp_source, "10.0.0.2", 5001, bytes(1 << 16), 4_000_000)
+    world.run_for(1_000_000_000)
+    q = a.devices["eth0"].qdisc
+    start_bytes, start = q.bytes, world.now
+    world.run_for(1_000_000_000)
+    rate = (q.bytes - start_bytes) * 8 / ((world.now - start) / 1e9)
+    assert abs(rate - 10e6) / 10e6 < 0.01, rate
+    assert q.overlimits > 0 and q.limit == 10e6 / 8 * 0.05 + 10 * 1024
+    world.run_for(3_000_000_000)
+    assert got == [4_000_000]

@@ -2,6 +2,8 @@
 
     tc [-s] qdisc [show] [dev DEV]
     tc qdisc add|replace|change dev DEV root pfifo [limit N] | pfifo_fast | fq
+                                             | tbf rate RATE burst SIZE (latency TIME | limit SIZE)
+                                                   [peakrate RATE mtu SIZE]
     tc qdisc del dev DEV root
 
 The kinds are tuxnet's (``net/sched/sch_api.py``): ``fq`` exists only on a TUN device, whose
@@ -18,7 +20,8 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from tuxnet.net.sched.sch_api import QdiscError, tc_delete_qdisc, tc_modify_qdisc
+from tuxnet.net.sched.sch_api import QdiscError, TbfParams, tc_delete_qdisc, tc_modify_qdisc
+from tuxnet.net.sched.sch_tbf import TbfQdisc
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -26,6 +29,129 @@ if TYPE_CHECKING:
 
 INCOMPLETE = 'Command line is not complete. Try option "help"'
 PFIFO_FAST_PRIOMAP = "bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1"
+TBF_USAGE = ("Usage: ... tbf limit BYTES burst BYTES[/BYTES] rate KBPS [ mtu BYTES[/BYTES] ]\n"
+             "\t[ peakrate KBPS ] [ latency TIME ] [ overhead BYTES ] [ linklayer TYPE ]")
+# /proc/net/psched: tc's ticks are 1/64 us of the kernel's PSCHED clock (tc_core_init), so a tick
+# is 15.625 us to tc and 64 ns to the kernel (PSCHED_SHIFT 6).
+TICK_IN_USEC = 1000 / 64
+PSCHED_SHIFT = 6
+USEC_PER_SEC = 1_000_000
+RATE_UNITS = {"bit": 1, "kibit": 1024, "kbit": 1000, "mibit": 1024 ** 2, "mbit": 1000 ** 2, "gibit": 1024 ** 3,
+              "gbit": 1000 ** 3, "tibit": 1024 ** 4, "tbit": 1000 ** 4, "bps": 8, "kibps": 8 * 1024,
+              "kbps": 8000, "mibps": 8 * 1024 ** 2, "mbps": 8 * 1000 ** 2, "gibps": 8 * 1024 ** 3,
+              "gbps": 8 * 1000 ** 3, "tibps": 8 * 1024 ** 4, "tbps": 8 * 1000 ** 4}
+SIZE_UNITS = {"kb": 1024, "k": 1024, "mb": 1024 ** 2, "m": 1024 ** 2, "gb": 1024 ** 3, "g": 1024 ** 3,
+              "kbit": 1024 / 8, "mbit": 1024 ** 2 / 8, "gbit": 1024 ** 3 / 8, "b": 1}
+TIME_UNITS = {"s": USEC_PER_SEC, "sec": USEC_PER_SEC, "secs": USEC_PER_SEC, "ms": 1000, "msec": 1000,
+              "msecs": 1000, "us": 1, "usec": 1, "usecs": 1}
+
+
+def _number(text: str, units: dict[str, float]) -> float | None:
+    """strtod and a unit (case-insensitive), as get_rate64, get_size and get_time read them."""
+    i = len(text) - len(text.lstrip("0123456789.eE+-"))
+    try:
+        value = float(text[:i])
+    except ValueError:
+        return None
+    unit = text[i:].lower()
+    if unit and unit not in units:
+        return None
+    return value * units[unit] if unit else value
+
+
+def tc_calc_xmittime(rate: int, size: int) -> int:
+    """``tc_calc_xmittime``: the ticks ``size`` bytes take at ``rate`` bytes/s (truncated)."""
+    return int(USEC_PER_SEC * (size / rate) * TICK_IN_USEC)
+
+
+def tc_calc_xmitsize(rate: int, ticks: int) -> int:
+    """``tc_calc_xmitsize``: the bytes ``ticks`` carry at ``rate`` (whole microseconds first)."""
+    return int(rate * int(ticks / TICK_IN_USEC) / USEC_PER_SEC)
+
+
+def sprint_rate(rate: int) -> str:
+    """``print_rate``: bytes/s as bit/s in the largest SI unit that divides it."""
+    bits = rate * 8
+    units = ["", "K", "M", "G", "T"]
+    i = 0
+    while i < len(units) - 1 and bits >= 1000 and not (bits % 1000 and bits < 1000 * 1000):
+        bits //= 1000
+        i += 1
+    return f"{bits}{units[i]}bit"
+
+
+def sprint_size(size: int) -> str:
+    """``print_size``: Mb or Kb when within a rounding of a whole number of them, else bytes."""
+    if size >= 1024 * 1024 and abs(1024 * 1024 * round(size / (1024 * 1024)) - size) < 1024:
+        return f"{round(size / (1024 * 1024)):g}Mb"
+    if size >= 1024 and abs(1024 * round(size / 1024) - size) < 16:
+        return f"{round(size / 1024):g}Kb"
+    return f"{size}b"
+
+
+def sprint_time(time: int) -> str:
+    """``print_time``: microseconds as s, ms (3 significant digits) or us."""
+    if time >= USEC_PER_SEC:
+        return f"{time / USEC_PER_SEC:.3g}s"
+    if time >= 1000:
+        return f"{time / 1000:.3g}ms"
+    return f"{time}us"
+
+
+def _tbf_options(q: TbfQdisc) -> str:
+    """``tbf_print_opt``: the buckets back in tc's units, and the latency the limit allows."""
+    buffer_ticks = q.buffer >> PSCHED_SHIFT
+    out = f"rate {sprint_rate(q.rate)} burst {sprint_size(tc_calc_xmitsize(q.rate, buffer_ticks))} "
+    latency = USEC_PER_SEC * (q.limit / q.rate) - int(buffer_ticks / TICK_IN_USEC)
+    if q.peakrate:
+        mtu_ticks = q.mtu >> PSCHED_SHIFT
+        out += f"peakrate {sprint_rate(q.peakrate)} minburst {sprint_size(tc_calc_xmitsize(q.peakrate, mtu_ticks))} "
+        latency = max(latency, USEC_PER_SEC * (q.limit / q.peakrate) - int(mtu_ticks / TICK_IN_USEC))
+    if latency >= 0:
+        return out + f"lat {sprint_time(int(latency))} "
+    return out + f"limit {sprint_size(q.limit)} "
+
+
+def _tbf_parse(args: list[str]) -> TbfParams:
+    """``tbf_parse_opt``: rate and burst, then the limit in bytes, from ``latency`` if given."""
+    given: dict[str, float] = {}
+    kinds = {"rate": RATE_UNITS, "peakrate": RATE_UNITS, "burst": SIZE_UNITS, "buffer": SIZE_UNITS,
+             "maxburst": SIZE_UNITS, "mtu": SIZE_UNITS, "minburst": SIZE_UNITS, "limit": SIZE_UNITS,
+             "latency": TIME_UNITS}
+    while args:
+        word = args.pop(0)
+        if word not in kinds:
+            raise TcError(f'tbf: unknown parameter "{word}"\n{TBF_USAGE}')
+        if not args:
+            raise TcError(INCOMPLETE, 255)
+        value = _number(args[0], kinds[word])
+        if value is None:
+            raise TcError(f'tbf: illegal value for "{word}": "{args[0]}"')
+        args.pop(0)
+        name = {"buffer": "burst", "maxburst": "burst", "minburst": "mtu"}.get(word, word)
+        given[name] = value
+    rate = int(given.get("rate", 0) / 8)
+    prate = int(given.get("peakrate", 0) / 8)
+    buffer, mtu = int(given.get("burst", 0)), int(given.get("mtu", 0))
+    if not rate:
+        raise TcError(f'tbf: the "rate" parameter is mandatory.\n{TBF_USAGE}')
+    if not buffer:
+        raise TcError(f'tbf: the "burst" parameter is mandatory.\n{TBF_USAGE}')
+    if prate and not mtu:
+        raise TcError(f'tbf: when "peakrate" is specified, "mtu" must also be specified.\n{TBF_USAGE}')
+    if "limit" not in given and "latency" not in given:
+        raise TcError(f'tbf: either "limit" or "latency" is required.\n{TBF_USAGE}')
+    if "limit" in given and "latency" in given:
+        raise TcError('tbf: specifying both "limit" and "/latency" is not allowed')
+    limit = int(given.get("limit", 0))
+    if "latency" in given:
+        latency = int(given["latency"])
+        lim = rate * latency / USEC_PER_SEC + buffer
+        if prate:
+            lim = min(lim, prate * latency / USEC_PER_SEC + mtu)
+        limit = int(lim)
+    mtu_ns = tc_calc_xmittime(prate, mtu) << PSCHED_SHIFT if prate else 0
+    return TbfParams(limit, rate, tc_calc_xmittime(rate, buffer) << PSCHED_SHIFT, prate, mtu_ns)
 
 
 class TcError(ValueError):
@@ -52,11 +178,14 @@ def _qdisc_lines(dev: NetDevice, named: bool, stats: bool) -> list[str]:
         lines = [f"qdisc noqueue 0: {where}root refcnt 2 "]
         sent = drops = overlimits = requeues = backlog_bytes = backlog = 0
     else:
-        options = {"pfifo": f"limit {q.limit}p", "pfifo_fast": PFIFO_FAST_PRIOMAP}.get(q.kind)
-        line = f"qdisc {q.kind} {q.handle:x}: {where}root refcnt 2"
-        lines = [line + (f" {options}" if options else " ")]
+        line = f"qdisc {q.kind} {q.handle:x}: {where}root refcnt 2 "
+        if isinstance(q, TbfQdisc):
+            line += _tbf_options(q)
+        else:
+            line += {"pfifo": f"limit {q.limit}p", "pfifo_fast": PFIFO_FAST_PRIOMAP}.get(q.kind, "")
+        lines = [line]
         sent, drops, overlimits, requeues = q.bytes, q.drops, q.overlimits, q.requeues
-        backlog, backlog_bytes = len(q.q), sum(skb.tail - skb.data for skb in q.q)
+        backlog, backlog_bytes = len(q), q.queue_bytes()
     if stats:
         packets = q.packets if q is not None else 0
         lines += [f" Sent {sent} bytes {packets} pkt (dropped {drops}, overlimits {overlimits} requeues {requeues}) ",
@@ -82,7 +211,9 @@ def _pfifo_limit(args: list[str]) -> int | None:
         raise TcError(INCOMPLETE, 255)
     if not args[1].isdigit():
         raise TcError(f'pfifo: Illegal value for "limit": "{args[1]}"')
-    return int(args[1])
+    limit = int(args[1])
+    del args[:2]
+    return limit
 
 
 def tc_qdisc(host: Host, verb: str, args: list[str], stats: bool) -> str:
@@ -108,9 +239,10 @@ def tc_qdisc(host: Host, verb: str, args: list[str], stats: bool) -> str:
             raise QdiscError("Error: Specified qdisc kind is unknown.")
         kind = args.pop(0)
         limit = _pfifo_limit(args) if kind == "pfifo" else None
-        if kind != "pfifo" and args:
+        tbf = _tbf_parse(args) if kind == "tbf" else None
+        if args:
             raise TcError(f'What is "{args[0]}"?', 255)
-        tc_modify_qdisc(dev, verb, kind, limit)
+        tc_modify_qdisc(dev, verb, kind, limit, tbf)
     except QdiscError as e:
         raise TcError(str(e), 2) from None
     return ""

@@ -146,6 +146,28 @@ class Qdisc:
     def __len__(self) -> int:
         return len(self.q)
 
+    def enqueue(self, skb: SkBuff) -> bool:
+        """``pfifo_enqueue``: False (dropped) when ``limit`` packets wait already."""
+        if len(self.q) >= self.limit:
+            self.drops += 1
+            return False
+        self.q.append(skb)
+        return True
+
+    def dequeue(self) -> SkBuff | None:
+        return self.q.popleft() if self.q else None
+
+    def requeue(self, skb: SkBuff) -> None:
+        """``dev_requeue_skb``: the driver was busy; the packet goes first next time."""
+        self.q.appendleft(skb)
+
+    def destroy(self) -> None:
+        """``qdisc_destroy``: a FIFO holds nothing beyond its packets, dropped with it."""
+
+    def queue_bytes(self) -> int:
+        """The backlog in bytes, as ``tc -s`` shows it."""
+        return sum(skb.tail - skb.data for skb in self.q)
+
 
 class NapiStruct:
     """``struct napi_struct``: a device's receive poll, scheduled by its interrupt, and the
@@ -241,7 +263,7 @@ class NetDevice:
     def netif_wake_queue(self) -> None:
         """The driver has room again: let the qdisc run (``__netif_schedule``)."""
         self.queue_stopped = False
-        if self.qdisc is not None and self.qdisc.q and self.nd_net is not None:
+        if self.qdisc is not None and len(self.qdisc) and self.nd_net is not None:
             self.nd_net.netif_schedule(self)
 
     def netif_set_gso_max_size(self, size: int) -> None:
@@ -308,20 +330,21 @@ def qdisc_run(q: Qdisc) -> None:
     """``__qdisc_run``: feed the driver until the queue is empty or the driver is busy (and then
     make sure the driver's wake-up is due, for a queue stopped with ``netif_stop_queue_until``)."""
     dev = q.dev
-    queue = q.q
-    if queue and dev.tx_wake_at >= 0 and dev.queue_stopped:
+    if dev.tx_wake_at >= 0 and dev.queue_stopped and len(q):
         netif_tx_due(dev)
-    while queue and not dev.queue_stopped:
-        skb = queue.popleft()
+    while not dev.queue_stopped:
+        skb = q.dequeue()
+        if skb is None:
+            break
         length = skb.tail - skb.data  # qdisc_pkt_len, before the driver takes the packet
         rc = dev_hard_start_xmit(skb, dev)
         if rc == NETDEV_TX_BUSY:
-            queue.appendleft(skb)
+            q.requeue(skb)
             q.requeues += 1
             break
         q.packets += 1
         q.bytes += length
-    if queue and dev.tx_wake_at >= 0:
+    if dev.tx_wake_at >= 0 and len(q):
         netif_tx_due(dev)
 
 
@@ -367,11 +390,9 @@ def __dev_queue_xmit(skb: SkBuff) -> int:
                 return NET_XMIT_DROP
             rc = dev_hard_start_xmit(skb, dev)
             return NET_XMIT_SUCCESS if rc == NETDEV_TX_OK else NET_XMIT_DROP
-        if len(q.q) >= q.limit:
-            q.drops += 1
+        if not q.enqueue(skb):
             dev.stats.tx_dropped += 1
             return NET_XMIT_DROP
-        q.q.append(skb)
         qdisc_run(q)
         return NET_XMIT_SUCCESS
     finally:

@@ -1,0 +1,102 @@
+"""The token bucket filter (net/sched/sch_tbf.c): a shaper.
+
+Tokens are nanoseconds of transmission time at ``rate``; the bucket holds at most ``buffer``
+(the burst's worth).  A packet leaves when the bucket holds its transmission time
+(``psched_l2t_ns``), and with a ``peakrate`` when a second bucket of ``mtu`` at that rate does
+too; otherwise the qdisc's watchdog is set for the moment the tokens will be there, and the
+attempt counts as an overlimit.  The packets wait in a byte FIFO of ``limit`` bytes; a packet
+larger than the burst can never leave and is dropped on arrival, as Linux drops it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tuxnet.net.core.dev import NetDevice, Qdisc, qdisc_run
+from tuxnet.world import NSEC_PER_SEC
+
+if TYPE_CHECKING:
+    from tuxnet.net.core.skbuff import SkBuff
+
+
+class TbfQdisc(Qdisc):
+    """``struct tbf_sched_data`` with its child bfifo: rates in bytes/s, buffers in ns."""
+
+    __slots__ = ("rate", "peakrate", "buffer", "mtu", "tokens", "ptokens", "t_c", "backlog", "max_size",
+                 "held", "watchdog")
+
+    def __init__(self, dev: NetDevice, limit: int, rate: int, buffer: int, peakrate: int = 0,
+                 mtu: int = 0) -> None:
+        super().__init__(dev, limit, "tbf")
+        self.backlog = 0  # bytes queued
+        self.held: SkBuff | None = None  # a packet the driver handed back (dev_requeue_skb)
+        self.watchdog = dev.nd_net.timer(tbf_watchdog, self)
+        self.change(limit, rate, buffer, peakrate, mtu)
+
+    def change(self, limit: int, rate: int, buffer: int, peakrate: int = 0, mtu: int = 0) -> None:
+        """``tbf_change``: new parameters, and full buckets."""
+        self.limit = limit
+        self.rate = rate
+        self.peakrate = peakrate
+        self.buffer = buffer
+        self.mtu = mtu
+        self.tokens = buffer
+        self.ptokens = mtu
+        self.t_c = self.dev.nd_net.world.now
+        # The largest packet the buckets can ever let through (psched_ns_t2l).
+        self.max_size = buffer * rate // NSEC_PER_SEC
+        if peakrate:
+            self.max_size = min(self.max_size, mtu * peakrate // NSEC_PER_SEC)
+
+    def enqueue(self, skb: SkBuff) -> bool:
+        """``tbf_enqueue``: too big for the bucket, or no room in ``limit`` bytes: dropped."""
+        length = skb.tail - skb.data
+        if length > self.max_size or self.backlog + length > self.limit:
+            self.drops += 1
+            return False
+        self.q.append(skb)
+        self.backlog += length
+        return True
+
+    def dequeue(self) -> SkBuff | None:
+        """``tbf_dequeue``: the head packet if the buckets hold its time, else arm the watchdog."""
+        if self.held is not None:
+            skb, self.held = self.held, None
+            return skb
+        if not self.q:
+            return None
+        skb = self.q[0]
+        length = skb.tail - skb.data
+        now = self.dev.nd_net.world.now
+        elapsed = min(now - self.t_c, self.buffer)
+        ptoks = 0
+        if self.peakrate:
+            ptoks = min(elapsed + self.ptokens, self.mtu) - length * NSEC_PER_SEC // self.peakrate
+        toks = min(elapsed + self.tokens, self.buffer) - length * NSEC_PER_SEC // self.rate
+        if toks >= 0 and ptoks >= 0:
+            self.q.popleft()
+            self.backlog -= length
+            self.t_c = now
+            self.tokens = toks
+            self.ptokens = ptoks
+            return skb
+        self.watchdog.mod(now + max(-toks, -ptoks))  # qdisc_watchdog_schedule_ns
+        self.overlimits += 1
+        return None
+
+    def requeue(self, skb: SkBuff) -> None:
+        """The driver was busy: the packet goes out first next time, its tokens already spent."""
+        self.held = skb
+
+    def destroy(self) -> None:
+        """``tbf_destroy``: the watchdog stops with the qdisc."""
+        self.watchdog.shutdown()
+
+    def queue_bytes(self) -> int:
+        return self.backlog + (self.held.tail - self.held.data if self.held is not None else 0)
+
+
+def tbf_watchdog(q: TbfQdisc) -> None:
+    """``qdisc_watchdog``: the tokens are there; run the queue again."""
+    if q.dev.qdisc is q:
+        qdisc_run(q)
