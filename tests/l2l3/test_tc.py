@@ -132,3 +132,20 @@ def test_tbf_shapes_a_transfer_to_its_rate():
     assert q.overlimits > 0 and q.limit == 10e6 / 8 * 0.05 + 10 * 1024
     world.run_for(3_000_000_000)
     assert got == [4_000_000]
+
+
+def test_qdisc_drops_are_the_qdiscs_not_the_devices():
+    """What a full queue drops shows in ``tc -s qdisc`` only: the device's own TX dropped counter
+    (``ip -s link``) stays 0, as on this machine (a tbf that dropped 5 packets, next to ip's 0)."""
+    from tuxnet.benchmarks import tcp_sink, tcp_source
+    from tuxnet.world import World
+
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate="1gbit", delay="5ms", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    tc(a, "qdisc replace dev eth0 root tbf rate 10mbit burst 10kb latency 5ms")
+    b.spawn(tcp_sink, "10.0.0.2", 5001, [])
+    a.spawn(tcp_source, "10.0.0.2", 5001, bytes(1 << 16), 2_000_000)
+    world.run_for(3_000_000_000)
+    assert a.devices["eth0"].qdisc.drops > 0
+    assert a.devices["eth0"].stats.tx_dropped == 0

@@ -391,8 +391,7 @@ def __dev_queue_xmit(skb: SkBuff) -> int:
             rc = dev_hard_start_xmit(skb, dev)
             return NET_XMIT_SUCCESS if rc == NETDEV_TX_OK else NET_XMIT_DROP
         if not q.enqueue(skb):
-            dev.stats.tx_dropped += 1
-            return NET_XMIT_DROP
+            return NET_XMIT_DROP  # counted by the qdisc (tc -s), not in the device's tx_dropped
         qdisc_run(q)
         return NET_XMIT_SUCCESS
     finally:
