@@ -21,13 +21,14 @@ from tuxnet.net.ethtool import (
     ethtool_set_coalesce,
     ethtool_set_features,
 )
+from tuxnet.user.tool import ToolError, tool_main
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
 
-class EthtoolError(ValueError):
-    """An ``ethtool`` command failed; the message is ethtool's."""
+class EthtoolError(ToolError):
+    """An ``ethtool`` command failed; the message is ethtool's (and it exits 1)."""
 
 
 def _dev(host: Host, name: str) -> object:
@@ -105,14 +106,4 @@ def ethtool(host: Host, argv: str | list[str]) -> str:
 
 def ethtool_main(argv: list[str]) -> int:
     """``ethtool`` as a program on a host: prints the output, or the error with exit status 1."""
-    from tuxnet.kernel.sched import current
-    from tuxnet.user import libc
-
-    try:
-        out = ethtool(current().host, argv)
-    except EthtoolError as e:
-        libc.printf("%s\n", str(e))
-        return 1
-    if out:
-        libc.printf("%s", out)
-    return 0
+    return tool_main(ethtool, argv)

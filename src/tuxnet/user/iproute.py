@@ -46,6 +46,7 @@ from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
 from tuxnet.net.ipv4.route import find_exception, ip_route_output_key
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
 from tuxnet.net.ipv4.tcp_output import KERNEL_MAX_TCP_HEADER
+from tuxnet.user.tool import ToolError, tool_main
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -58,15 +59,11 @@ _ROUTE_TYPES = {"unreachable": RTN_UNREACHABLE, "blackhole": RTN_BLACKHOLE, "pro
 _NUD_BY_NAME = {"permanent": NUD_PERMANENT, "reachable": NUD_REACHABLE, "stale": NUD_STALE, "noarp": NUD_NOARP}
 
 
-class IpError(ValueError):
+class IpError(ToolError):
     """An ``ip`` command failed; the message is iproute2's, and ``status`` its exit status: 1 when
     iproute2 itself rejects an argument (an address it cannot parse, a device it cannot find), 255
     for a command line it cannot make sense of (its ``exit(-1)``), 2 when the kernel refused the
     request (``RTNETLINK answers: ...``, or the kernel's own message, ``Error: ...``)."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _usage_error(message: str) -> IpError:
@@ -545,15 +542,5 @@ def _link_set(host: Host, args: list[str]) -> str:
 def ip_main(argv: list[str]) -> int:
     """``ip`` as a program on a host: prints the output, or the error with iproute2's exit status
     (``IpError.status``)."""
-    from tuxnet.kernel.sched import current
-    from tuxnet.user import libc
-
-    try:
-        out = ip(current().host, argv)
-    except IpError as e:
-        libc.printf("%s\n", str(e))
-        return e.status
-    if out:
-        libc.printf("%s", out)
-    return 0
+    return tool_main(ip, argv)
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.net.sched.sch_api import QdiscError, TbfParams, tc_delete_qdisc, tc_modify_qdisc
 from tuxnet.net.sched.sch_tbf import TbfQdisc
+from tuxnet.user.tool import ToolError, tool_main
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -154,12 +155,8 @@ def _tbf_parse(args: list[str]) -> TbfParams:
     return TbfParams(limit, rate, tc_calc_xmittime(rate, buffer) << PSCHED_SHIFT, prate, mtu_ns)
 
 
-class TcError(ValueError):
+class TcError(ToolError):
     """A ``tc`` command failed: tc's message and exit status."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _dev(host: Host, name: str) -> NetDevice:
@@ -267,14 +264,4 @@ def tc(host: Host, argv: str | list[str]) -> str:
 
 def tc_main(argv: list[str]) -> int:
     """``tc`` as a program on a host: prints the output, or the error with tc's exit status."""
-    from tuxnet.kernel.sched import current
-    from tuxnet.user import libc
-
-    try:
-        out = tc(current().host, argv)
-    except TcError as e:
-        libc.printf("%s\n", str(e))
-        return e.status
-    if out:
-        libc.printf("%s", out)
-    return 0
+    return tool_main(tc, argv)
