@@ -149,3 +149,29 @@ def test_qdisc_drops_are_the_qdiscs_not_the_devices():
     world.run_for(3_000_000_000)
     assert a.devices["eth0"].qdisc.drops > 0
     assert a.devices["eth0"].stats.tx_dropped == 0
+
+
+def test_a_gso_packet_partly_dropped_by_the_qdisc_counts_as_sent():
+    """Software GSO queues each segment of a TCP packet; when the qdisc takes some and drops
+    others the packet was sent (as ``tbf_segment`` says), and TCP recovers the dropped ones.
+    Reported as not sent, its first segments reached the receiver beyond what the sender thought
+    it had sent, whose ACKs it then refused: BBR through a tbf stalled for good."""
+    from tuxnet.benchmarks import tcp_sink, tcp_source
+    from tuxnet.net.ipv4.tcp_bbr import bbr_get_info
+    from tuxnet.world import World
+
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate="1gbit", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    tc(a, "qdisc replace dev eth0 root tbf rate 10mbit burst 5kb limit 150kb")
+    a.sysctl.set("net.ipv4.tcp_congestion_control", "bbr")
+    got: list[int] = []
+    b.spawn(tcp_sink, "10.0.0.2", 5001, got)
+    a.spawn(tcp_source, "10.0.0.2", 5001, bytes(1 << 16), 3_000_000)
+    world.run_for(1_500_000_000)
+    sk = next(s for s in a.tcp_hashinfo.ehash.values() if getattr(s, "inet_dport", 0) == 5001)
+    assert a.devices["eth0"].qdisc.drops > 0
+    bw = bbr_get_info(sk).bbr_bw_lo * 8
+    assert abs(bw - 10e6 * 1448 / 1514) / 10e6 < 0.01, bw  # tbf's rate, in payload
+    world.run_for(2_000_000_000)
+    assert got == [3_000_000]

@@ -354,9 +354,12 @@ def dev_queue_xmit(skb: SkBuff) -> int:
     ``skb_gso_segment``; Linux does it on dequeue, doing it before the qdisc keeps requeues whole)."""
     dev = skb.dev
     if skb.gso_size and not dev.features & NETIF_F_TSO:
-        rc = NET_XMIT_SUCCESS
+        # Sent if any segment was (as a qdisc that segments, tbf_segment, says): the ones dropped
+        # are losses for TCP to recover, not a packet never sent, which some of it was.
+        rc = NET_XMIT_DROP
         for seg in skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM)):
-            rc = __dev_queue_xmit(seg)
+            if __dev_queue_xmit(seg) == NET_XMIT_SUCCESS:
+                rc = NET_XMIT_SUCCESS
         return rc
     return __dev_queue_xmit(skb)
 
