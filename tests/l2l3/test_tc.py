@@ -175,3 +175,24 @@ def test_a_gso_packet_partly_dropped_by_the_qdisc_counts_as_sent():
     assert abs(bw - 10e6 * 1448 / 1514) / 10e6 < 0.01, bw  # tbf's rate, in payload
     world.run_for(2_000_000_000)
     assert got == [3_000_000]
+
+
+def test_tbf_cuts_a_gso_packet_bigger_than_its_burst():
+    """Through a TSO NIC TCP hands the qdisc 64 KB GSO packets; a tbf with a 5 KB burst could
+    never send one, so it cuts it into its segments (``tbf_segment``) rather than dropping it: a
+    transfer that fits in its 150 KB limit loses nothing."""
+    from tuxnet.benchmarks import tcp_sink, tcp_source
+    from tuxnet.user.ethtool import ethtool
+    from tuxnet.world import World
+
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate="1gbit", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    ethtool(a, "-K eth0 tx on tso on")
+    tc(a, "qdisc replace dev eth0 root tbf rate 10mbit burst 5kb limit 150kb")
+    got: list[int] = []
+    b.spawn(tcp_sink, "10.0.0.2", 5001, got)
+    a.spawn(tcp_source, "10.0.0.2", 5001, bytes(1 << 16), 3_000_000)
+    world.run_for(5_000_000_000)
+    q = a.devices["eth0"].qdisc
+    assert got == [3_000_000] and q.drops == 0 and q.packets > 3_000_000 // 1448

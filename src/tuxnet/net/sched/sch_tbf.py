@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tuxnet.net.core.dev import NetDevice, Qdisc, qdisc_run
+from tuxnet.net.core.dev import NETIF_F_HW_CSUM, NetDevice, Qdisc, qdisc_run
+from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -49,9 +50,19 @@ class TbfQdisc(Qdisc):
             self.max_size = min(self.max_size, mtu * peakrate // NSEC_PER_SEC)
 
     def enqueue(self, skb: SkBuff) -> bool:
-        """``tbf_enqueue``: too big for the bucket, or no room in ``limit`` bytes: dropped."""
+        """``tbf_enqueue``: a GSO packet too big for the bucket is cut into its segments, each
+        queued on its own (``tbf_segment``: taken if any of them is); any other packet too big,
+        or without room in ``limit`` bytes, is dropped."""
         length = skb.tail - skb.data
-        if length > self.max_size or self.backlog + length > self.limit:
+        if length > self.max_size:
+            if not skb.gso_size:
+                self.drops += 1
+                return False
+            taken = False
+            for seg in skb_gso_segment(skb, bool(self.dev.features & NETIF_F_HW_CSUM)):
+                taken |= self.enqueue(seg)
+            return taken
+        if self.backlog + length > self.limit:
             self.drops += 1
             return False
         self.q.append(skb)
