@@ -166,7 +166,7 @@ class Qdisc:
 
     def queue_bytes(self) -> int:
         """The backlog in bytes, as ``tc -s`` shows it."""
-        return sum(skb.tail - skb.data for skb in self.q)
+        return sum(qdisc_pkt_len(skb)[0] for skb in self.q)
 
 
 class NapiStruct:
@@ -326,6 +326,17 @@ def dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
     return dev.netdev_ops.ndo_start_xmit(validate_xmit_skb(skb, dev), dev)
 
 
+def qdisc_pkt_len(skb: SkBuff) -> tuple[int, int]:
+    """``qdisc_pkt_len_init``: the bytes and packets a packet counts as in a qdisc; a GSO packet
+    as the segments it will be on the wire, each with its headers."""
+    length = skb.tail - skb.data
+    if not skb.gso_size:
+        return length, 1
+    hdr = skb.transport_header - skb.data + ((skb.buf[skb.transport_header + 12] >> 4) << 2)
+    segs = -(-(length - hdr) // skb.gso_size)
+    return length + (segs - 1) * hdr, segs
+
+
 def qdisc_run(q: Qdisc) -> None:
     """``__qdisc_run``: feed the driver until the queue is empty or the driver is busy (and then
     make sure the driver's wake-up is due, for a queue stopped with ``netif_stop_queue_until``)."""
@@ -336,13 +347,13 @@ def qdisc_run(q: Qdisc) -> None:
         skb = q.dequeue()
         if skb is None:
             break
-        length = skb.tail - skb.data  # qdisc_pkt_len, before the driver takes the packet
+        length, segs = qdisc_pkt_len(skb)  # (before the driver takes the packet)
         rc = dev_hard_start_xmit(skb, dev)
         if rc == NETDEV_TX_BUSY:
             q.requeue(skb)
             q.requeues += 1
             break
-        q.packets += 1
+        q.packets += segs
         q.bytes += length
     if dev.tx_wake_at >= 0 and len(q):
         netif_tx_due(dev)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tuxnet.net.core.dev import NETIF_F_HW_CSUM, NetDevice, Qdisc, qdisc_run
+from tuxnet.net.core.dev import NETIF_F_HW_CSUM, NetDevice, Qdisc, qdisc_pkt_len, qdisc_run
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.world import NSEC_PER_SEC
 
@@ -53,7 +53,7 @@ class TbfQdisc(Qdisc):
         """``tbf_enqueue``: a GSO packet too big for the bucket is cut into its segments, each
         queued on its own (``tbf_segment``: taken if any of them is); any other packet too big,
         or without room in ``limit`` bytes, is dropped."""
-        length = skb.tail - skb.data
+        length = qdisc_pkt_len(skb)[0]
         if length > self.max_size:
             if not skb.gso_size:
                 self.drops += 1
@@ -77,7 +77,7 @@ class TbfQdisc(Qdisc):
         if not self.q:
             return None
         skb = self.q[0]
-        length = skb.tail - skb.data
+        length = qdisc_pkt_len(skb)[0]
         now = self.dev.nd_net.world.now
         elapsed = min(now - self.t_c, self.buffer)
         ptoks = 0
@@ -104,7 +104,7 @@ class TbfQdisc(Qdisc):
         self.watchdog.shutdown()
 
     def queue_bytes(self) -> int:
-        return self.backlog + (self.held.tail - self.held.data if self.held is not None else 0)
+        return self.backlog + (qdisc_pkt_len(self.held)[0] if self.held is not None else 0)
 
 
 def tbf_watchdog(q: TbfQdisc) -> None:
