@@ -347,7 +347,8 @@ def qdisc_run(q: Qdisc) -> None:
         skb = q.dequeue()
         if skb is None:
             break
-        length, segs = qdisc_pkt_len(skb)  # (before the driver takes the packet)
+        # qdisc_pkt_len, before the driver takes the packet
+        length, segs = qdisc_pkt_len(skb) if skb.gso_size else (skb.tail - skb.data, 1)
         rc = dev_hard_start_xmit(skb, dev)
         if rc == NETDEV_TX_BUSY:
             q.requeue(skb)
