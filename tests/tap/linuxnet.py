@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from tuxnet.tapnet import Netns
+from tuxnet.benchmarks import tcp_sink, tcp_source
+from tuxnet.tapnet import Netns, netns_pair
+from tuxnet.user.ethtool import ethtool
+from tuxnet.user.tc import tc
+from tuxnet.world import World
 
 
 def a_r_b(prefix: str, far_mtu: int, spaces: list[Netns]) -> tuple[Netns, Netns, Netns]:
@@ -42,3 +49,52 @@ def stop_tcpdump(dump: subprocess.Popen) -> None:
     time.sleep(1)  # what is still in its ring
     dump.terminate()
     dump.communicate(timeout=10)
+
+
+# A receiver reading to the end, on b of a pair addressed 10.9.0.1 (a) and 10.9.0.2 (b).
+SINK = """
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("10.9.0.2", 5001)); l.listen()
+print("listening", flush=True)
+c, _ = l.accept()
+while c.recv(1 << 16):
+    pass
+"""
+
+
+@contextmanager
+def shaped_transfer(prefix: str, shaper: str, cc: str, size: int) -> Iterator[Netns]:
+    """a sends ``size`` bytes to b's sink with congestion control ``cc``, through ``tc SHAPER``
+    on a's eth0; yields a while the transfer runs, and ends it and both namespaces after."""
+    a, b = netns_pair(prefix, "10.9.0.1/24", "10.9.0.2/24")
+    try:
+        a.run("tc", *shaper.split())
+        receiver = b.popen("python3", "-c", SINK)
+        assert receiver.stdout is not None and receiver.stdout.readline().strip() == "listening"
+        sender = a.popen("python3", "-c", "import socket\ns = socket.socket()\n"
+                         f"s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, {cc.encode()!r})\n"
+                         f's.connect(("10.9.0.2", 5001)); s.sendall(bytes({size})); s.close()')
+        try:
+            yield a
+        finally:
+            for proc in (sender, receiver):
+                proc.kill()
+                proc.communicate(timeout=10)
+    finally:
+        a.close()
+        b.close()
+
+
+def tuxnet_shaped_transfer(shaper: str, cc: str, size: int, tso: bool = False) -> tuple[World, Any]:
+    """The same in tuxnet, over a 1 Gb/s cable (with TSO, as a veth's): the world and a, the
+    transfer started."""
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate="1gbit", a_addr="10.9.0.1/24", b_addr="10.9.0.2/24")
+    if tso:
+        ethtool(a, "-K eth0 tx on tso on")
+    tc(a, shaper)
+    a.sysctl.set("net.ipv4.tcp_congestion_control", cc)
+    b.spawn(tcp_sink, "10.9.0.2", 5001, [])
+    a.spawn(tcp_source, "10.9.0.2", 5001, bytes(1 << 16), size)
+    return world, a

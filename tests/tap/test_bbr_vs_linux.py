@@ -12,61 +12,27 @@ import shutil
 import time
 
 import pytest
+from linuxnet import shaped_transfer, tuxnet_shaped_transfer
 
-from tuxnet.benchmarks import tcp_sink, tcp_source
-from tuxnet.tapnet import netns_pair, netns_unavailable
-from tuxnet.user.ethtool import ethtool
+from tuxnet.tapnet import netns_unavailable
 from tuxnet.user.ss import format_ss
-from tuxnet.user.tc import tc
-from tuxnet.world import World
 
 pytestmark = pytest.mark.root
 
 SHAPER = "qdisc replace dev eth0 root tbf rate 10mbit burst 5kb limit 150kb"
 PAYLOAD_BPS = 10e6 * 1448 / 1514
-RECEIVER = """
-import socket
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("10.9.0.2", 5001)); l.listen()
-print("listening", flush=True)
-c, _ = l.accept()
-while c.recv(1 << 16):
-    pass
-"""
-SENDER = """
-import socket
-s = socket.socket(); s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"bbr")
-s.connect(("10.9.0.2", 5001)); s.sendall(bytes(6_000_000)); s.close()
-"""
 BBR = re.compile(r" bbr:\(bw:(\d+)bps,mrtt:[\d.]+,pacing_gain:([\d.]+),cwnd_gain:([\d.]+)\) ")
 
 
 def linux_line() -> str:
     """``ss -tin`` of the kernel's BBR sender, two seconds into the transfer."""
-    a, b = netns_pair(f"tuxnet-bbr-{os.getpid()}", "10.9.0.1/24", "10.9.0.2/24")
-    try:
-        a.run("tc", *SHAPER.split())
-        receiver = b.popen("python3", "-c", RECEIVER)
-        assert receiver.stdout is not None and receiver.stdout.readline().strip() == "listening"
-        sender = a.popen("python3", "-c", SENDER)
+    with shaped_transfer(f"tuxnet-bbr-{os.getpid()}", SHAPER, "bbr", 6_000_000) as a:
         time.sleep(2)
-        out = a.run("ss", "-tin", "dst", "10.9.0.2").stdout
-        sender.kill()
-        receiver.kill()
-        return out
-    finally:
-        a.close()
-        b.close()
+        return a.run("ss", "-tin", "dst", "10.9.0.2").stdout
 
 
 def tuxnet_line() -> str:
-    world = World(seed=1)
-    a, b = world.add_host("a"), world.add_host("b")
-    world.connect(a, b, rate="1gbit", a_addr="10.9.0.1/24", b_addr="10.9.0.2/24")
-    ethtool(a, "-K eth0 tx on tso on")  # a veth segments nothing either
-    tc(a, SHAPER)
-    a.sysctl.set("net.ipv4.tcp_congestion_control", "bbr")
-    b.spawn(tcp_sink, "10.9.0.2", 5001, [])
-    a.spawn(tcp_source, "10.9.0.2", 5001, bytes(1 << 16), 6_000_000)
+    world, a = tuxnet_shaped_transfer(SHAPER, "bbr", 6_000_000, tso=True)  # a veth segments nothing either
     world.run_for(2_000_000_000)
     out: list[str] = []
     a.spawn(lambda: out.append(format_ss(a, info=True, listening=False)))

@@ -10,32 +10,16 @@ import shutil
 import time
 
 import pytest
+from linuxnet import shaped_transfer, tuxnet_shaped_transfer
 
-from tuxnet.benchmarks import tcp_sink, tcp_source
-from tuxnet.tapnet import netns_pair, netns_unavailable
+from tuxnet.tapnet import netns_unavailable
 from tuxnet.user.tc import tc
-from tuxnet.world import World
 
 pytestmark = pytest.mark.root
 
 SHAPER = "qdisc replace dev eth0 root tbf rate 10mbit burst 10kb latency 50ms"
 SIZE = 3_000_000
 RATE = 10e6 / 8  # bytes/s of frames
-RECEIVER = """
-import socket
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("10.9.0.2", 5001)); l.listen()
-print("listening", flush=True)
-c, _ = l.accept()
-while c.recv(1 << 16):
-    pass
-"""
-SENDER = f"""
-import socket
-s = socket.socket(); s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
-s.connect(("10.9.0.2", 5001)); s.sendall(bytes({SIZE})); s.close()
-"""
-
-
 def _sent(text: str) -> int:
     """The bytes ``tc -s qdisc show`` says the qdisc sent."""
     return int(re.search(r" Sent (\d+) bytes ", text)[1])
@@ -44,33 +28,18 @@ def _sent(text: str) -> int:
 def linux_rate() -> float:
     """The shaper's output, in frame bytes a second, from its counters 0.5 s and 1.5 s into the
     transfer (it takes 2.5 s)."""
-    a, b = netns_pair(f"tuxnet-tbf-{os.getpid()}", "10.9.0.1/24", "10.9.0.2/24")
-    try:
-        a.run("tc", *SHAPER.split())
-        receiver = b.popen("python3", "-c", RECEIVER)
-        assert receiver.stdout is not None and receiver.stdout.readline().strip() == "listening"
-        sender = a.popen("python3", "-c", SENDER)
+    with shaped_transfer(f"tuxnet-tbf-{os.getpid()}", SHAPER, "cubic", SIZE) as a:
         samples = []
         for pause in (0.5, 1.0):
             time.sleep(pause)
             samples.append((time.monotonic(), _sent(a.run("tc", "-s", "qdisc", "show", "dev", "eth0").stdout)))
-        sender.wait(timeout=60)
-        receiver.wait(timeout=60)
-        (t0, s0), (t1, s1) = samples
-        return (s1 - s0) / (t1 - t0)
-    finally:
-        a.close()
-        b.close()
+    (t0, s0), (t1, s1) = samples
+    return (s1 - s0) / (t1 - t0)
 
 
 def tuxnet_rate() -> float:
     """The same, from tuxnet's counters, in virtual time."""
-    world = World(seed=1)
-    a, b = world.add_host("a"), world.add_host("b")
-    world.connect(a, b, rate="1gbit", a_addr="10.9.0.1/24", b_addr="10.9.0.2/24")
-    tc(a, SHAPER)
-    b.spawn(tcp_sink, "10.9.0.2", 5001, [])
-    a.spawn(tcp_source, "10.9.0.2", 5001, bytes(1 << 16), SIZE)
+    world, a = tuxnet_shaped_transfer(SHAPER, "cubic", SIZE)
     samples = []
     for pause in (0.5, 1.0):
         world.run_for(int(pause * 1e9))
