@@ -321,12 +321,13 @@ def bench_scale(scale: float) -> Result:
     return {"value": largest["value"], "unit": f"s wall for {sizes[-1]} hosts", "by_hosts": runs}
 
 
-@benchmark("hello_replyhi")
-def bench_hello_replyhi(scale: float) -> Result:
-    """The course's exchange (connect, hello, hi, close, TIME_WAIT) per wall second."""
+def hello_replyhi_run(n: int, watch: Callable[[World], contextlib.AbstractContextManager[Any]] | None = None) -> float:
+    """``n`` of the course's exchanges over ``lo`` (``replyhi`` serving, ``hello`` in a loop);
+    returns the wall seconds from the client's start until both programs have exited.  ``watch``
+    makes what watches the world (a tracer, a counter): it is entered as the client starts and
+    left when both are done."""
     from tuxnet.user.programs.hello import hello, replyhi
 
-    n = max(100, int(2000 * scale))
     world, host = lo_world()
     server = host.spawn(replyhi, count=n)
 
@@ -335,9 +336,17 @@ def bench_hello_replyhi(scale: float) -> Result:
             hello()
 
     start = time.perf_counter()
-    client = host.spawn(clients)
-    _run_to_exit(world, [server, client])
-    wall = time.perf_counter() - start
+    with watch(world) if watch else contextlib.nullcontext():
+        client = host.spawn(clients)
+        _run_to_exit(world, [server, client])
+    return time.perf_counter() - start
+
+
+@benchmark("hello_replyhi")
+def bench_hello_replyhi(scale: float) -> Result:
+    """The course's exchange (connect, hello, hi, close, TIME_WAIT) per wall second."""
+    n = max(100, int(2000 * scale))
+    wall = hello_replyhi_run(n)
     return {"value": n / wall, "unit": "exchanges/s", "wall_s": wall}
 
 
@@ -454,22 +463,9 @@ def bench_tracer(scale: float) -> Result:
     """hello/replyhi with the function tracer running, as a fraction of the untraced rate.
     (With tracing off no hook is installed at all.)"""
     from tuxnet.trace.ftrace import FunctionTracer
-    from tuxnet.user.programs.hello import hello, replyhi
 
     n = max(50, int(300 * scale))
-    rates = []
-    for traced in (False, True):
-        world, host = lo_world()
-        server = host.spawn(replyhi, count=n)
-        tracer = FunctionTracer(world) if traced else None
-        start = time.perf_counter()
-        if tracer:
-            tracer.start()
-        client = host.spawn(lambda: [hello() for _ in range(n)])
-        _run_to_exit(world, [server, client])
-        if tracer:
-            tracer.stop()
-        rates.append(n / (time.perf_counter() - start))
+    rates = [n / hello_replyhi_run(n), n / hello_replyhi_run(n, FunctionTracer)]
     return {"value": rates[1] / rates[0], "unit": "x untraced", "untraced": rates[0], "traced": rates[1]}
 
 
