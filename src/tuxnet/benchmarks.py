@@ -25,6 +25,9 @@ from tuxnet.user import libc
 from tuxnet.user.programs.inetd import DISCARD_PORT, start_services
 from tuxnet.world import World
 
+# A benchmark's result: ``value`` in ``unit``, and whatever else it measured.  Those whose figure is
+# a rate say how much they did in ``work`` (exchanges, requests, MB), so that bench/instructions.py
+# can count the machine instructions a unit of it takes.
 Result = dict[str, Any]
 BENCHMARKS: dict[str, Callable[[float], Result]] = {}
 
@@ -149,7 +152,8 @@ def _loopback_bulk(scale: float, rcvbuf: int) -> Result:
     wall = time.perf_counter() - start
     received = result[0]
     assert received == total
-    return {"value": received / wall / 1e6, "unit": "MB/s", "wall_s": wall, "virtual_s": world.now / 1e9}
+    return {"value": received / wall / 1e6, "unit": "MB/s", "wall_s": wall, "virtual_s": world.now / 1e9,
+            "work": received / 1e6}
 
 
 @benchmark("loopback_bulk")
@@ -190,7 +194,7 @@ def _cable_bulk(scale: float, rx_usecs: int) -> Result:
     received = result[0]
     assert received == total
     return {"value": received / wall / 1e6, "unit": "MB/s", "wall_s": wall, "virtual_s": world.now / 1e9,
-            "virtual_MBps": received / (world.now / 1e9) / 1e6}
+            "virtual_MBps": received / (world.now / 1e9) / 1e6, "work": received / 1e6}
 
 
 @benchmark("cable_bulk_10g")
@@ -347,7 +351,7 @@ def bench_hello_replyhi(scale: float) -> Result:
     """The course's exchange (connect, hello, hi, close, TIME_WAIT) per wall second."""
     n = max(100, int(2000 * scale))
     wall = hello_replyhi_run(n)
-    return {"value": n / wall, "unit": "exchanges/s", "wall_s": wall}
+    return {"value": n / wall, "unit": "exchanges/s", "wall_s": wall, "work": n}
 
 
 # The course's two programs in C, as one process that forks replyhi and runs hello in a loop: what
@@ -455,7 +459,7 @@ def bench_udp_rr(scale: float) -> Result:
     c = host.spawn(client)
     _run_to_exit(world, [server, c])
     wall = time.perf_counter() - start
-    return {"value": n / wall, "unit": "req/s", "wall_s": wall}
+    return {"value": n / wall, "unit": "req/s", "wall_s": wall, "work": n}
 
 
 @benchmark("tracer_overhead")

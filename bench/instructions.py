@@ -1,0 +1,106 @@
+"""Machine instructions per unit of work of a benchmark, counted by Valgrind: a figure that does not
+move with the load of a shared machine, for comparing two versions of the code.
+
+Wall-clock figures on a virtual machine move by a third from one minute to the next; the number of
+instructions the CPU executes for the same simulation does not (a simulation in virtual time is
+deterministic, and the hash seed is fixed).  Each benchmark runs twice under Cachegrind, at two
+sizes, after the same warm-up; the difference of the two counts over the difference of the two
+amounts of work is the cost of a unit (an exchange, a request, a MB), start-up and imports
+cancelled out.
+
+    apt-get install -y valgrind
+    python bench/instructions.py                        # hello_replyhi, udp_request_response, ...
+    python bench/instructions.py --base /tmp/old hello_replyhi   # this tree against another one
+
+``--base DIR`` measures the tree at DIR (a ``git worktree`` of another commit) the same way and
+prints this tree's count as a ratio of it.  Instructions are not time (a cache miss costs more than
+an addition) but they follow the interpreter's work closely, and fewer of them is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# name: (the smaller scale, the larger one, the unit of work)
+WORKLOADS = {
+    "hello_replyhi": (0.05, 0.15, "exchange"),
+    "udp_request_response": (0.01, 0.03, "request"),
+    "loopback_bulk": (0.01, 0.03, "MB"),
+    "cable_bulk_10g": (0.04, 0.12, "MB"),
+}
+WARMUP_SCALE = 0.002
+
+CHILD = """
+import json, sys
+from tuxnet import benchmarks
+fn = benchmarks.BENCHMARKS[sys.argv[1]]
+fn(float(sys.argv[2]))
+print(json.dumps(fn(float(sys.argv[3]))["work"]))
+"""
+
+
+def _env(tree: str, cache: str) -> dict[str, str]:
+    """The environment of a run: the tree's code, a fixed hash seed, compiled code kept in
+    ``cache`` (not compiled again under Valgrind on every run)."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(tree, "src"), PYTHONHASHSEED="0", PYTHONPYCACHEPREFIX=cache)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def count(tree: str, name: str, scale: float, cache: str) -> tuple[int, float]:
+    """(instructions, work) of one run of benchmark ``name`` at ``scale``, with the code of ``tree``."""
+    env = _env(tree, cache)
+    python = os.path.realpath(sys.executable)
+    run = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                          python, "-c", CHILD, name, str(WARMUP_SCALE), str(scale)],
+                         env=env, capture_output=True, text=True, check=False)
+    refs = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+    if run.returncode or refs is None:
+        raise SystemExit(f"{name} under valgrind failed:\n{run.stdout}{run.stderr[-2000:]}")
+    return int(refs.group(1).replace(",", "")), json.loads(run.stdout.splitlines()[-1])
+
+
+def per_unit(tree: str, name: str, cache: str) -> float:
+    small, large, _ = WORKLOADS[name]
+    # A first run, not under Valgrind, compiles the modules into the cache, so that neither
+    # counted run compiles them.
+    subprocess.run([sys.executable, "-c", CHILD, name, str(WARMUP_SCALE), str(WARMUP_SCALE)],
+                   env=_env(tree, cache), capture_output=True, check=True)
+    ir1, work1 = count(tree, name, small, cache)
+    ir2, work2 = count(tree, name, large, cache)
+    return (ir2 - ir1) / (work2 - work1)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help=f"benchmarks (default: {', '.join(WORKLOADS)})")
+    parser.add_argument("--base", metavar="DIR", help="another tree (a git worktree) to compare with")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in WORKLOADS]
+    if unknown:
+        parser.error(f"no instruction count for {', '.join(unknown)} (choose from {', '.join(WORKLOADS)})")
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed (apt-get install -y valgrind)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as cache:
+        for name in args.names or list(WORKLOADS):
+            unit = WORKLOADS[name][2]
+            here = per_unit(HERE, name, os.path.join(cache, "here"))
+            line = f"{name:24} {here:>14,.0f} instructions per {unit}"
+            if args.base:
+                base = per_unit(os.path.abspath(args.base), name, os.path.join(cache, "base"))
+                line += f"   base {base:>14,.0f}   {here / base:.3f} of base"
+            print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
