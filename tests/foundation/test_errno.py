@@ -15,7 +15,9 @@ from tuxnet.net.socket import (
     MSG_DONTWAIT,
     SHUT_WR,
     SOCK_DGRAM,
+    SOCK_RAW,
     SOCK_STREAM,
+    sockfd_lookup_light,
     sys_socketcall,
 )
 from tuxnet.user import libc
@@ -158,6 +160,15 @@ def test_bad_arguments(lo_host):
         expect_errno(errno.ENOTSOCK, libc.send, 1, b"x")
         expect_errno(errno.EAFNOSUPPORT, libc.socket, 10, SOCK_STREAM, 0)
         expect_errno(errno.EPROTONOSUPPORT, libc.socket, AF_INET, SOCK_STREAM, 17)
+        # inet_create's matching in inetsw, as this machine's kernel answers: a raw socket needs a
+        # protocol, and another type's protocol is refused; the type's own is taken, named or not.
+        expect_errno(errno.EPROTONOSUPPORT, libc.socket, AF_INET, SOCK_RAW, 0)
+        expect_errno(errno.EPROTONOSUPPORT, libc.socket, AF_INET, SOCK_DGRAM, 6)
+        for type, proto in ((SOCK_STREAM, 6), (SOCK_STREAM, 0), (SOCK_DGRAM, 0), (SOCK_RAW, 1), (SOCK_RAW, 6)):
+            fd = libc.socket(AF_INET, type, proto)
+            sock, _ = sockfd_lookup_light(fd)
+            assert sock.sk.sk_protocol == (proto or {SOCK_STREAM: 6, SOCK_DGRAM: 17}[type])
+            libc.close(fd)
         expect_errno(errno.EINVAL, libc.socket, AF_INET, 77, 0)
         fd = libc.socket(AF_INET, SOCK_STREAM, 0)
         expect_errno(errno.EINVAL, libc.bind, fd, ("not-an-address", 1))

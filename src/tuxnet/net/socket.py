@@ -212,16 +212,25 @@ def sockfd_lookup_light(fd: int) -> tuple[Socket | None, int]:
 
 # -- the family table -------------------------------------------------------------------------
 
+# ``net_families[]``: each address family's ``create``, as ``sock_register`` adds it (IPv4's is
+# ``inet_create``, registered by af_inet when it is loaded).
+net_families: dict[int, Callable[[Any, Socket, int], int]] = {}
+
+
+def sock_register(family: int, create: Callable[[Any, Socket, int], int]) -> None:
+    """``sock_register``: make an address family's sockets (``struct net_proto_family``)."""
+    net_families[family] = create
+
+
 def sock_create(family: int, type: int, protocol: int) -> Socket | int:
     """``__sock_create``: the family's ``create`` (``inet_create``) fills in ``ops`` and ``sk``."""
-    from tuxnet.net.ipv4.af_inet import inet_create
-
-    if family != AF_INET:
+    create = net_families.get(family)
+    if create is None:
         return -EAFNOSUPPORT
     if type not in (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
         return -ESOCKTNOSUPPORT if type in (SOCK_SEQPACKET, 4, 6, 10) else -EINVAL
     sock = Socket(type)
-    err = inet_create(current().host, sock, protocol)
+    err = create(current().host, sock, protocol)
     if err < 0:
         return err
     return sock

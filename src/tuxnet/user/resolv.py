@@ -35,7 +35,6 @@ import dns.reversename
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.dev import IFF_LOOPBACK
 from tuxnet.net.socket import AF_INET, AF_INET6, AF_UNSPEC, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_STREAM
-from tuxnet.user import libc
 
 # resolv.h
 RES_TIMEOUT = 5
@@ -732,3 +731,7 @@ def getnameinfo(sockaddr: tuple[Any, ...], flags: int = 0) -> tuple[str, str]:
         except OSError:
             serv = str(port)
     return host, serv
+
+# libc exports the resolver's functions, importing this module at its end: bound here, once this
+# module is whole, either module can be imported first.
+from tuxnet.user import libc  # noqa: E402

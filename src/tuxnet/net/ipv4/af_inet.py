@@ -58,6 +58,7 @@ from tuxnet.net.socket import (
     SS_UNCONNECTED,
     ProtoOps,
     Socket,
+    sock_register,
 )
 
 if TYPE_CHECKING:
@@ -424,35 +425,44 @@ inet_dgram_ops = ProtoOps(
 )
 
 
-def _inetsw(type: int, protocol: int) -> tuple[Any, ProtoOps, int] | None:
-    """``inetsw``: (prot, ops, protocol) for a socket type and protocol."""
-    from tuxnet.net.ipv4.raw import inet_sockraw_ops, raw_prot
-    from tuxnet.net.ipv4.tcp import tcp_prot
-    from tuxnet.net.ipv4.udp import udp_prot
+# ``inetsw[]``: for each socket type, the protocols that serve it, (protocol, prot, ops), as
+# ``inet_register_protosw`` adds them; IPPROTO_IP is a wildcard.
+inetsw: dict[int, list[tuple[int, Any, ProtoOps]]] = {}
 
-    if type == SOCK_STREAM and protocol in (IPPROTO_IP, IPPROTO_TCP):
-        return tcp_prot, inet_stream_ops, IPPROTO_TCP
-    if type == SOCK_DGRAM and protocol in (IPPROTO_IP, IPPROTO_UDP):
-        return udp_prot, inet_dgram_ops, IPPROTO_UDP
-    if type == SOCK_RAW and protocol != IPPROTO_IP:
-        return raw_prot, inet_sockraw_ops, protocol
-    return None
+
+def inet_register_protosw(type: int, protocol: int, prot: Any, ops: ProtoOps) -> None:
+    """``inet_register_protosw``: serve sockets of ``type`` and ``protocol`` with ``prot``."""
+    inetsw.setdefault(type, []).append((protocol, prot, ops))
 
 
 def inet_create(host: Host, sock: Socket, protocol: int) -> int:
-    """``inet_create``: find the protocol in ``inetsw`` and make its ``sock``."""
+    """``inet_create``: find the protocol in ``inetsw`` and make its ``sock``.  Protocol 0 asks
+    for the type's protocol; a registration for protocol 0 (raw sockets) takes any other."""
     if not isinstance(protocol, int) or protocol < 0 or protocol > 255:
         return -EINVAL
-    entry = _inetsw(sock.type, protocol)
-    if entry is None:
+    for entry in inetsw.get(sock.type, ()):
+        answer = entry[0]
+        if protocol == answer:
+            if protocol != IPPROTO_IP:
+                break
+        elif protocol == IPPROTO_IP:
+            protocol = answer
+            break
+        elif answer == IPPROTO_IP:
+            break
+    else:
         return -EPROTONOSUPPORT
-    prot, ops, proto_num = entry
-    sk = prot.sock_class(host, prot, AF_INET, sock.type, proto_num)
+    _, prot, ops = entry
+    sk = prot.sock_class(host, prot, AF_INET, sock.type, protocol)
     sock.ops = ops
     sock.sk = sk
     sk.sk_socket = sock
     prot.init(sk)
     return 0
+
+
+# inet_family_ops: IPv4 sockets are made by inet_create (sock_register, in inet_init on Linux).
+sock_register(AF_INET, inet_create)
 
 
 def inet_init(host: Host) -> None:
@@ -461,10 +471,16 @@ def inet_init(host: Host) -> None:
     from tuxnet.net.ipv4.devinet import devinet_conf_changed
     from tuxnet.net.ipv4.icmp import icmp_rcv
     from tuxnet.net.ipv4.inet_hashtables import InetHashinfo
+    from tuxnet.net.ipv4.raw import inet_sockraw_ops, raw_prot
+    from tuxnet.net.ipv4.tcp import tcp_prot
     from tuxnet.net.ipv4.tcp_cong import tcp_set_default_congestion_control
     from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_err, tcp_v4_rcv
-    from tuxnet.net.ipv4.udp import udp_err, udp_rcv
+    from tuxnet.net.ipv4.udp import udp_err, udp_prot, udp_rcv
 
+    if not inetsw:  # (inetsw_array, registered once: the table is the kernel's, not a namespace's)
+        inet_register_protosw(SOCK_STREAM, IPPROTO_TCP, tcp_prot, inet_stream_ops)
+        inet_register_protosw(SOCK_DGRAM, IPPROTO_UDP, udp_prot, inet_dgram_ops)
+        inet_register_protosw(SOCK_RAW, IPPROTO_IP, raw_prot, inet_sockraw_ops)
     host.sysctl.notifiers.append(partial(devinet_conf_changed, host))
     host.sysctl.checks["net.ipv4.tcp_congestion_control"] = tcp_set_default_congestion_control
     host.fib_local = FibTable(RT_TABLE_LOCAL)

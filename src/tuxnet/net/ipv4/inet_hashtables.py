@@ -202,3 +202,14 @@ class InetHashinfo:
                 self.table_perturb[index] += i + 2
                 return 0
         return -EADDRNOTAVAIL
+
+
+def inet_unhash(sk: Any) -> None:
+    """``inet_unhash``: out of the established or listening table; the port goes back unless
+    the user bound it explicitly."""
+    hashinfo = sk.host.tcp_hashinfo
+    if sk.sk_state == TCP_LISTEN or sk in hashinfo.lhash.get(sk.inet_num, ()):
+        hashinfo.listen_unhash(sk)
+    hashinfo.ehash_remove(sk)
+    if not getattr(sk, "bind_port_locked", False):
+        hashinfo.put_port(sk)

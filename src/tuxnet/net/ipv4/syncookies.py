@@ -118,7 +118,7 @@ def cookie_timestamp_decode(sk: TcpSock, opt: TcpOptionsReceived) -> bool:
 def cookie_v4_check(sk: TcpSock, skb: SkBuff) -> TcpSock | None:
     """``cookie_v4_check``: an ACK at a listener that may carry one of our cookies.  Returns the
     listener (not a cookie: carry on), a new child socket, or None (drop)."""
-    from tuxnet.net.ipv4.tcp_ipv4 import _addrs, secure_tcp_ts_off, tcp_v4_syn_recv_sock
+    from tuxnet.net.ipv4.tcp_ipv4 import _addrs, secure_tcp_ts_off, tcp_request_sock_ops
 
     host = sk.host
     mib = host.mib.TcpExt
@@ -152,7 +152,7 @@ def cookie_v4_check(sk: TcpSock, skb: SkBuff) -> TcpSock | None:
     rt = ip_route_output_key(host, saddr, daddr, sk.sk_bound_dev_if)
     if isinstance(rt, int):
         return None
-    req = RequestSock(sk, daddr, dport, saddr, sport)
+    req = RequestSock(sk, tcp_request_sock_ops, daddr, dport, saddr, sport)
     req.peer_mss = MSSTAB[mssind]
     req.mss = tcp_advmss(sk, rt)
     req.snt_isn = cookie
@@ -171,7 +171,7 @@ def cookie_v4_check(sk: TcpSock, skb: SkBuff) -> TcpSock | None:
     req.window_clamp = clamp if req.wscale_ok else min(clamp, 65535)
     req.rcv_wscale = wscale if req.wscale_ok else 0
     # tcp_get_cookie_sock: the child goes straight to the accept queue.
-    child = tcp_v4_syn_recv_sock(sk, skb, req)
+    child = sk.icsk_af_ops.syn_recv_sock(sk, skb, req)  # (tcp_get_cookie_sock)
     if child is None:
         return None
     sk.accept_queue.append(child)

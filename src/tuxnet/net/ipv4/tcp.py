@@ -16,6 +16,7 @@ from tuxnet.kernel.errno import (
     ENOTCONN,
     EPIPE,
 )
+from tuxnet.kernel.fs import O_NONBLOCK
 from tuxnet.net.core.datagram import copy_to_msg, msg_iov_fault
 from tuxnet.net.core.skbuff import (
     msg_zerocopy_put_abort,
@@ -40,6 +41,8 @@ from tuxnet.net.core.sock import (
 )
 from tuxnet.net.core.utils import byte_view
 from tuxnet.net.ipv4.af_inet import ip_recv_error
+from tuxnet.net.ipv4.inet_connection_sock import inet_csk_destroy_sock
+from tuxnet.net.ipv4.inet_hashtables import inet_unhash
 from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
 from tuxnet.net.ipv4.tcp_input import (
     __tcp_ack_snd_check,
@@ -49,7 +52,7 @@ from tuxnet.net.ipv4.tcp_input import (
     tcp_set_state,
     tcp_write_queue_purge,
 )
-from tuxnet.net.ipv4.tcp_ipv4 import inet_csk_destroy_sock, tcp_v4_connect, tcp_v4_do_rcv
+from tuxnet.net.ipv4.tcp_ipv4 import ipv4_specific, tcp_v4_connect, tcp_v4_do_rcv
 from tuxnet.net.ipv4.tcp_minisocks import tcp_fin_time, tcp_time_wait
 from tuxnet.net.ipv4.tcp_output import (
     __tcp_push_pending_frames,
@@ -736,8 +739,6 @@ def inet_csk_listen_start(sk: TcpSock, backlog: int) -> int:
 
 def inet_csk_accept(sk: TcpSock, flags: int) -> TcpSock | int:
     """``inet_csk_accept``: the first connection of the accept queue, waiting if there is none."""
-    from tuxnet.kernel.fs import O_NONBLOCK
-
     lock_sock(sk)
     try:
         if sk.sk_state != TCP_LISTEN:
@@ -940,6 +941,7 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
 def tcp_v4_init_sock(sk: TcpSock) -> None:
     """``tcp_v4_init_sock``."""
     tcp_init_sock(sk)
+    sk.icsk_af_ops = ipv4_specific
 
 
 def tcp_set_keepalive(sk: TcpSock, on: bool) -> None:
@@ -971,6 +973,7 @@ tcp_prot = Proto(
     sendmsg=tcp_sendmsg,
     recvmsg=tcp_recvmsg,
     backlog_rcv=tcp_v4_do_rcv,
+    unhash=inet_unhash,
     poll=tcp_poll,
     listen=inet_csk_listen_start,
     keepalive=tcp_set_keepalive,

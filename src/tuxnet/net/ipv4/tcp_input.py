@@ -23,6 +23,7 @@ from tuxnet.net.core.sock import (
     SOCK_RCVBUF_LOCK,
     SOCK_SNDBUF_LOCK,
 )
+from tuxnet.net.ipv4.inet_connection_sock import inet_csk_destroy_sock
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS, tcp_init_congestion_control
 from tuxnet.net.ipv4.tcp_metrics import tcp_init_metrics, tcp_update_metrics
 from tuxnet.net.ipv4.tcp_output import (
@@ -2160,9 +2161,7 @@ def tcp_fin(sk: TcpSock) -> None:
         tcp_set_state(sk, TCP_CLOSING)
     elif state == TCP_FIN_WAIT2:
         tcp_send_ack(sk)
-        from tuxnet.net.ipv4.tcp_minisocks import tcp_time_wait
-
-        tcp_time_wait(sk, TCP_TIME_WAIT, 0)
+        tcp_minisocks.tcp_time_wait(sk, TCP_TIME_WAIT, 0)
     for skb in sk.out_of_order_queue:
         sk.sk_rmem_alloc -= skb_truesize(skb)
     sk.out_of_order_queue = []
@@ -2219,9 +2218,7 @@ def tcp_set_state(sk: TcpSock, state: int) -> None:
         mib["EstabResets"] += 1
     sk.sk_state = state
     if state == TCP_CLOSE:
-        from tuxnet.net.ipv4.tcp_ipv4 import inet_unhash
-
-        inet_unhash(sk)
+        sk.sk_prot.unhash(sk)
 
 
 def tcp_done(sk: TcpSock) -> None:
@@ -2234,8 +2231,6 @@ def tcp_done(sk: TcpSock) -> None:
     if not sk.sk_dead:
         sk.sk_state_change()
     else:
-        from tuxnet.net.ipv4.tcp_ipv4 import inet_csk_destroy_sock
-
         inet_csk_destroy_sock(sk)
 
 
@@ -2299,9 +2294,7 @@ def tcp_init_transfer(sk: TcpSock) -> None:
     tcp_init_congestion_control(sk)
     tcp_init_buffer_space(sk)
     if sk.sk_keepopen:
-        from tuxnet.net.ipv4.tcp_timer import inet_csk_reset_keepalive_timer, keepalive_time_when
-
-        inet_csk_reset_keepalive_timer(sk, keepalive_time_when(sk))
+        tcp_timer.inet_csk_reset_keepalive_timer(sk, tcp_timer.keepalive_time_when(sk))
 
 
 def tcp_finish_connect(sk: TcpSock) -> None:
@@ -2567,9 +2560,7 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         if flags & TCPHDR_SYN:
             if flags & TCPHDR_FIN:
                 return 0
-            from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_conn_request
-
-            tcp_v4_conn_request(sk, skb)
+            sk.icsk_af_ops.conn_request(sk, skb)
         return 0
     if state == TCP_SYN_SENT:
         ret = tcp_rcv_synsent_state_process(sk, skb)
@@ -2618,9 +2609,6 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
             if not sk.sk_dead:
                 sk.sk_state_change()
             else:
-                from tuxnet.net.ipv4.tcp_minisocks import tcp_fin_time, tcp_time_wait
-                from tuxnet.net.ipv4.tcp_timer import inet_csk_reset_keepalive_timer
-
                 if sk.linger2 < 0:
                     tcp_done(sk)
                     sk.host.mib.TcpExt["TCPAbortOnData"] += 1
@@ -2630,19 +2618,17 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
                     tcp_done(sk)
                     sk.host.mib.TcpExt["TCPAbortOnData"] += 1
                     return 1
-                tmo = tcp_fin_time(sk)
+                tmo = tcp_minisocks.tcp_fin_time(sk)
                 if tmo > TCP_TIMEWAIT_LEN:
-                    inet_csk_reset_keepalive_timer(sk, tmo - TCP_TIMEWAIT_LEN)
+                    tcp_timer.inet_csk_reset_keepalive_timer(sk, tmo - TCP_TIMEWAIT_LEN)
                 elif flags & TCPHDR_FIN:
-                    inet_csk_reset_keepalive_timer(sk, tmo)
+                    tcp_timer.inet_csk_reset_keepalive_timer(sk, tmo)
                 else:
-                    tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)
+                    tcp_minisocks.tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)
                     return 0
     elif state == TCP_CLOSING:
         if sk.snd_una == sk.write_seq:
-            from tuxnet.net.ipv4.tcp_minisocks import tcp_time_wait
-
-            tcp_time_wait(sk, TCP_TIME_WAIT, 0)
+            tcp_minisocks.tcp_time_wait(sk, TCP_TIME_WAIT, 0)
             return 0
     elif state == TCP_LAST_ACK:
         if sk.snd_una == sk.write_seq:
@@ -2666,3 +2652,8 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         tcp_ack_snd_check(sk)
     return 0
 
+
+# These import this module: bound once it is whole rather than at each call (a ``from ... import``
+# in a function costs about a microsecond, CPython formatting two AttributeErrors as it looks for a
+# package's __path__ in a plain module).
+from tuxnet.net.ipv4 import tcp_minisocks, tcp_timer  # noqa: E402

@@ -34,12 +34,13 @@ from tuxnet.net.ipv4.ip_output import (
 )
 from tuxnet.net.ipv4.route import dst_mtu, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
 from tuxnet.net.ipv4.syncookies import cookie_init_timestamp, cookie_v4_check, cookie_v4_init_sequence
-from tuxnet.net.ipv4.tcp_input import tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process
+from tuxnet.net.ipv4.tcp_input import tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process, tcp_set_state
 from tuxnet.net.ipv4.tcp_minisocks import (
     TCP_TW_ACK,
     TCP_TW_RST,
     TCP_TW_SYN,
     RequestSock,
+    RequestSockOps,
     TimeWaitSock,
     inet_twsk_kill,
     reqsk_queue_drop,
@@ -76,6 +77,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_FIN,
     TCPHDR_RST,
     TCPHDR_SYN,
+    InetConnectionSockAfOps,
     TcpOptionsReceived,
     TcpSock,
     after,
@@ -326,7 +328,7 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
         # Without timestamps a cookie cannot carry window scaling or SACK.
         opt.wscale_ok = opt.sack_ok = False
     sysctl = host.sysctl
-    req = RequestSock(listener, daddr, dport, saddr, sport)
+    req = RequestSock(listener, tcp_request_sock_ops, daddr, dport, saddr, sport)
     req.rcv_isn = skb.seq
     req.peer_mss = opt.mss_clamp or 536
     req.tstamp_ok = opt.saw_tstamp and bool(sysctl["net.ipv4.tcp_timestamps"])
@@ -406,6 +408,12 @@ def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Tc
 
 # -- active open -----------------------------------------------------------------------------
 
+# ``ipv4_specific``: IPv4's part of a TCP socket, which tcp_v4_init_sock gives it.
+ipv4_specific = InetConnectionSockAfOps(conn_request=tcp_v4_conn_request, syn_recv_sock=tcp_v4_syn_recv_sock)
+# ``tcp_request_sock_ops``: how an IPv4 request socket answers.
+tcp_request_sock_ops = RequestSockOps(rtx_syn_ack=tcp_v4_send_synack, send_ack=tcp_v4_reqsk_send_ack)
+
+
 def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
     """``tcp_v4_connect``: route, pick the source address and port, then ``tcp_connect``."""
     host = sk.host
@@ -426,8 +434,6 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
     sk.inet_dport = dport
     sk.dst_cache = rt
     sk_setup_caps(sk, rt)
-    from tuxnet.net.ipv4.tcp_input import tcp_set_state
-
     tcp_set_state(sk, TCP_SYN_SENT)
     hashinfo = host.tcp_hashinfo
     err = hashinfo.hash_connect(sk, _check_established)
@@ -459,40 +465,6 @@ def _check_established(sk: TcpSock, port: int) -> bool:
             inet_twsk_kill(other)
             return True
     return False
-
-
-# -- tearing down ----------------------------------------------------------------------------
-
-def inet_unhash(sk: Any) -> None:
-    """``inet_unhash``: out of the established or listening table; the port goes back unless
-    the user bound it explicitly."""
-    hashinfo = sk.host.tcp_hashinfo
-    if sk.sk_state == TCP_LISTEN or sk in hashinfo.lhash.get(sk.inet_num, ()):
-        hashinfo.listen_unhash(sk)
-    hashinfo.ehash_remove(sk)
-    if not getattr(sk, "bind_port_locked", False):
-        hashinfo.put_port(sk)
-
-
-def inet_csk_destroy_sock(sk: TcpSock) -> None:
-    """``inet_csk_destroy_sock``: free an orphan that reached CLOSE."""
-    sk.host.tcp_hashinfo.put_port(sk)
-    sk.sk_receive_queue.clear()
-    sk.sk_error_queue.clear()  # (sk_stream_kill_queues: unread zerocopy notifications go too)
-    sk.out_of_order_queue = []
-    sk.sk_write_queue.clear()
-    sk.tcp_rtx_queue.clear()
-    sk.sk_rmem_alloc = 0
-    sk.sk_wmem_queued = 0
-    sk.host.tcp_orphans.discard(sk)
-    # The socket is freed now (sk_free): its timers are shut down (timer_shutdown_sync).
-    sk.icsk_retransmit_timer.shutdown()
-    sk.icsk_delack_timer.shutdown()
-    sk.sk_timer.shutdown()
-    if sk.tsq_tasklet is not None:
-        sk.tsq_tasklet.shutdown()
-    if sk.pacing_timer is not None:
-        sk.pacing_timer.shutdown()
 
 
 # -- ICMP errors -----------------------------------------------------------------------------

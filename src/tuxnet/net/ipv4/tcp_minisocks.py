@@ -3,12 +3,14 @@ connections, and TIME_WAIT sockets that outlive a closed connection for 60 s."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
 from tuxnet.net.ipv4.tcp_input import (
     TCP_PAWS_24DAYS,
     TCP_PAWS_WINDOW,
+    tcp_done,
     tcp_parse_options,
     tcp_rcv_state_process,
 )
@@ -43,6 +45,17 @@ TCP_TW_ACK = 2
 TCP_TW_SYN = 3
 
 
+class RequestSockOps:
+    """``struct request_sock_ops``: how a request socket answers (``tcp_request_sock_ops``): the
+    SYN-ACK again, or an ACK to an out-of-window segment."""
+
+    __slots__ = ("rtx_syn_ack", "send_ack")
+
+    def __init__(self, rtx_syn_ack: Callable[..., int], send_ack: Callable[..., None]) -> None:
+        self.rtx_syn_ack = rtx_syn_ack
+        self.send_ack = send_ack
+
+
 class RequestSock:
     """``struct tcp_request_sock``: a received SYN waiting for the final ACK (state NEW_SYN_RECV)."""
 
@@ -51,11 +64,13 @@ class RequestSock:
         "rcv_isn", "snt_isn", "mss", "peer_mss", "wscale_ok", "snd_wscale", "rcv_wscale",
         "sack_ok", "tstamp_ok", "ts_recent", "ts_off", "rcv_wnd", "window_clamp",
         "num_retrans", "num_timeout", "snt_synack", "ecn_ok", "timer", "inet_rcv_saddr",
-        "inet_num", "inet_daddr", "inet_dport", "sk_bound_dev_if",
+        "inet_num", "inet_daddr", "inet_dport", "sk_bound_dev_if", "rsk_ops",
     )
 
-    def __init__(self, listener: TcpSock, loc_addr: int, loc_port: int, rmt_addr: int, rmt_port: int) -> None:
+    def __init__(self, listener: TcpSock, rsk_ops: RequestSockOps, loc_addr: int, loc_port: int, rmt_addr: int,
+                 rmt_port: int) -> None:
         self.listener = listener
+        self.rsk_ops = rsk_ops
         self.host = listener.host
         self.sk_state = TCP_NEW_SYN_RECV
         self.loc_addr = loc_addr
@@ -103,14 +118,12 @@ def reqsk_queue_drop(req: RequestSock) -> None:
 
 def reqsk_timer_handler(req: RequestSock) -> None:
     """``reqsk_timer_handler``: retransmit the SYN-ACK with backoff, ``tcp_synack_retries`` times."""
-    from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_send_synack
-
     listener = req.listener
     max_retries = listener.icsk_syn_retries or listener.host.sysctl["net.ipv4.tcp_synack_retries"]
     if listener.sk_state != 10 or req.num_timeout >= max_retries:
         reqsk_queue_drop(req)
         return
-    tcp_v4_send_synack(listener, req)
+    req.rsk_ops.rtx_syn_ack(listener, req)  # (inet_rtx_syn_ack)
     req.num_retrans += 1
     req.num_timeout += 1
     listener.host.mib.TcpExt["TCPSynRetrans"] += 1
@@ -183,8 +196,6 @@ def tcp_fin_time(sk: TcpSock) -> int:
 
 def tcp_time_wait(sk: TcpSock, state: int, timeo: int) -> None:
     """``tcp_time_wait``: replace the socket by a TIME_WAIT socket and close it."""
-    from tuxnet.net.ipv4.tcp_input import tcp_done
-
     hashinfo = sk.host.tcp_hashinfo
     tw = TimeWaitSock(sk, state)
     rto = sk.icsk_rto
@@ -268,11 +279,9 @@ def _in_window(seq: int, end_seq: int, s_win: int, e_win: int) -> bool:
 
 def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -> TcpSock:
     """``tcp_create_openreq_child``: the full socket of a passive open, in SYN_RECV."""
-    from tuxnet.net.ipv4.tcp import tcp_init_sock
-
     newsk = TcpSock(listener.host, listener.sk_prot, listener.sk_family, listener.sk_type,
                     listener.sk_protocol)
-    tcp_init_sock(newsk)
+    listener.sk_prot.init(newsk)  # (tcp_v4_init_sock: the state a copy of the listener starts from)
     newsk.sk_state = TCP_SYN_RECV
     newsk.parent = listener
     # What sock_copy() carries over from the listener (inet_csk_clone_lock), field by field.
@@ -346,8 +355,6 @@ def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -
 def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
     """``tcp_check_req``: the segment that should complete a passive open.  Returns the new
     child, the listener (meaning: answer with RST), or None (dropped)."""
-    from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_reqsk_send_ack, tcp_v4_send_synack, tcp_v4_syn_recv_sock
-
     flags = skb.tcp_flags
     opt = TcpOptionsReceived()
     opt.tstamp_ok = req.tstamp_ok
@@ -357,8 +364,8 @@ def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
         diff = (req.ts_recent - opt.rcv_tsval) & SEQ_MASK
         paws_reject = TCP_PAWS_WINDOW < diff < 0x80000000 and not flags & TCPHDR_RST
     if skb.seq == req.rcv_isn and flags & TCPHDR_SYN and not flags & TCPHDR_RST:
-        # A retransmitted SYN: resend the SYN-ACK.
-        tcp_v4_send_synack(listener, req)
+        # A retransmitted SYN: resend the SYN-ACK (inet_rtx_syn_ack).
+        req.rsk_ops.rtx_syn_ack(listener, req)
         req.num_retrans += 1
         return None
     if flags & TCPHDR_ACK and skb.ack_seq != ((req.snt_isn + 1) & SEQ_MASK):
@@ -366,7 +373,7 @@ def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
     rcv_nxt = (req.rcv_isn + 1) & SEQ_MASK
     if paws_reject or not _in_window(skb.seq, skb.end_seq, rcv_nxt, (rcv_nxt + req.rcv_wnd) & SEQ_MASK):
         if not flags & TCPHDR_RST:
-            tcp_v4_reqsk_send_ack(listener, skb, req)
+            req.rsk_ops.send_ack(listener, skb, req)
         if paws_reject:
             listener.host.mib.TcpExt["PAWSEstab"] += 1
         return None
@@ -382,7 +389,7 @@ def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
         return None
     if listener.defer_accept and skb.end_seq == rcv_nxt:
         return None
-    child = tcp_v4_syn_recv_sock(listener, skb, req)
+    child = listener.icsk_af_ops.syn_recv_sock(listener, skb, req)
     if child is None:
         if listener.host.sysctl["net.ipv4.tcp_abort_on_overflow"]:
             reqsk_queue_drop(req)

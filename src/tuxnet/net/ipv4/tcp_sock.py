@@ -4,6 +4,7 @@ include/net/inet_connection_sock.h), the TCP states and the constants of include
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
@@ -303,6 +304,17 @@ class IcskAck:
         self.rcv_mss = TCP_MSS_DEFAULT
 
 
+class InetConnectionSockAfOps:
+    """``struct inet_connection_sock_af_ops``: what a connection socket asks of its address family
+    (``ipv4_specific``): a SYN at a listener, and the child socket of a completed handshake."""
+
+    __slots__ = ("conn_request", "syn_recv_sock")
+
+    def __init__(self, conn_request: Callable[..., int], syn_recv_sock: Callable[..., Any]) -> None:
+        self.conn_request = conn_request
+        self.syn_recv_sock = syn_recv_sock
+
+
 class TcpSock(Sock):
     """A TCP socket: connection state, sequence space, queues and timers."""
 
@@ -315,7 +327,7 @@ class TcpSock(Sock):
         "tcp_header_len", "pmtu_cookie", "tsoffset", "snd_cwnd", "snd_cwnd_cnt",
         "snd_cwnd_clamp", "snd_ssthresh", "prior_cwnd", "prior_ssthresh", "high_seq",
         "packets_out", "retrans_out", "lost_out", "sacked_out", "undo_marker", "prr_delivered",
-        "prr_out", "icsk_ca_state", "icsk_ca_ops", "ca_priv", "srtt_us", "mdev_us",
+        "prr_out", "icsk_ca_state", "icsk_ca_ops", "icsk_af_ops", "ca_priv", "srtt_us", "mdev_us",
         "mdev_max_us", "rttvar_us", "rtt_seq", "icsk_rto", "icsk_retransmits", "icsk_backoff",
         "icsk_probes_out", "icsk_probes_tstamp", "icsk_pending", "icsk_timeout",
         "icsk_user_timeout", "icsk_syn_retries", "retrans_stamp", "total_retrans", "lsndtime",
@@ -382,6 +394,7 @@ class TcpSock(Sock):
         self.prr_out = 0
         self.icsk_ca_state = TCP_CA_Open
         self.icsk_ca_ops: Any = None
+        self.icsk_af_ops: InetConnectionSockAfOps | None = None  # the address family's (ipv4_specific)
         self.ca_priv: Any = None
         # RTT (RFC 6298), microseconds as in Linux
         self.srtt_us = 0

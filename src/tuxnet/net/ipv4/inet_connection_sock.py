@@ -1,0 +1,29 @@
+"""What every connection-oriented socket shares (net/ipv4/inet_connection_sock.c): freeing one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tuxnet.net.ipv4.tcp_sock import TcpSock
+
+
+def inet_csk_destroy_sock(sk: TcpSock) -> None:
+    """``inet_csk_destroy_sock``: free an orphan that reached CLOSE."""
+    sk.host.tcp_hashinfo.put_port(sk)
+    sk.sk_receive_queue.clear()
+    sk.sk_error_queue.clear()  # (sk_stream_kill_queues: unread zerocopy notifications go too)
+    sk.out_of_order_queue = []
+    sk.sk_write_queue.clear()
+    sk.tcp_rtx_queue.clear()
+    sk.sk_rmem_alloc = 0
+    sk.sk_wmem_queued = 0
+    sk.host.tcp_orphans.discard(sk)
+    # The socket is freed now (sk_free): its timers are shut down (timer_shutdown_sync).
+    sk.icsk_retransmit_timer.shutdown()
+    sk.icsk_delack_timer.shutdown()
+    sk.sk_timer.shutdown()
+    if sk.tsq_tasklet is not None:
+        sk.tsq_tasklet.shutdown()
+    if sk.pacing_timer is not None:
+        sk.pacing_timer.shutdown()
