@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenlet import greenlet
 
+from tuxnet.kernel.minmax import max, min
 from tuxnet.kernel.mm import keep_freed_memory
 
 if TYPE_CHECKING:

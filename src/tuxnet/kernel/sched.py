@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from greenlet import GreenletExit, greenlet
 
 from tuxnet.kernel.fs import FdTable
+from tuxnet.kernel.minmax import max
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host

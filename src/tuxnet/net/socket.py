@@ -26,6 +26,7 @@ from tuxnet.kernel.errno import (
     ESOCKTNOSUPPORT,
 )
 from tuxnet.kernel.fs import O_CLOEXEC, O_NONBLOCK, O_RDWR, File
+from tuxnet.kernel.minmax import min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, current
 from tuxnet.net.core.datagram import msg_iov_capacity
 from tuxnet.net.core.sock import SOL_SOCKET, Sock, sock_getsockopt, sock_setsockopt

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tuxnet.kernel.minmax import max
 from tuxnet.net.core.dev import (
     ARPHRD_NONE,
     ETH_P_IP,

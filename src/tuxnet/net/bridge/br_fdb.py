@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.ethernet.eth import format_mac
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EFAULT
+from tuxnet.kernel.minmax import min
 from tuxnet.net.core.utils import byte_view
 
 if TYPE_CHECKING:

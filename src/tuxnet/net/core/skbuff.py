@@ -19,6 +19,7 @@ from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EEXIST, EMSGSIZE
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.socket import SOCK_STREAM
 
 if TYPE_CHECKING:

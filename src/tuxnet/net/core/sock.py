@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP
+from tuxnet.kernel.minmax import max, min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
 from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC
 

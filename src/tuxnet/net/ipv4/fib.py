@@ -11,6 +11,7 @@ import bisect
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import min
 from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
 
 if TYPE_CHECKING:

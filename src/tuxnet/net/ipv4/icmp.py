@@ -21,6 +21,7 @@ from tuxnet.kernel.errno import (
     ENOPROTOOPT,
     EOPNOTSUPP,
 )
+from tuxnet.kernel.minmax import min
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.dev import IFF_LOOPBACK
 from tuxnet.net.core.skbuff import PACKET_HOST, SkBuff, alloc_skb_data

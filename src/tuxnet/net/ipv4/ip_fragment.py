@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import max
 from tuxnet.net.core.skbuff import CHECKSUM_NONE, SkBuff, alloc_skb, skb_truesize
 from tuxnet.net.ipv4.icmp import ICMP_EXC_FRAGTIME, ICMP_TIME_EXCEEDED, icmp_send
 from tuxnet.net.ipv4.ip_output import IP_DF, IP_MF, IP_OFFSET, MAX_HEADER, ip_send_check

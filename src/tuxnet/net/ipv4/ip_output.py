@@ -12,6 +12,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EHOSTUNREACH, EINVAL, EMSGSIZE, ENOBUFS
+from tuxnet.kernel.minmax import min
 from tuxnet.net.core.dev import ETH_P_IP, skb_checksum_help
 from tuxnet.net.core.neighbour import __ipv4_neigh_lookup_noref, __neigh_create, neigh_output
 from tuxnet.net.core.netfilter import (

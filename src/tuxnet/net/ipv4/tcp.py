@@ -17,6 +17,7 @@ from tuxnet.kernel.errno import (
     EPIPE,
 )
 from tuxnet.kernel.fs import O_NONBLOCK
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.datagram import copy_to_msg, msg_iov_fault
 from tuxnet.net.core.skbuff import (
     msg_zerocopy_put_abort,

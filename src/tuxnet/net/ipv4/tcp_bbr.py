@@ -18,6 +18,7 @@ microseconds; ``tcp_jiffies32`` is milliseconds (HZ=1000) modulo 2^32.
 
 from __future__ import annotations
 
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.sock import SK_PACING_NEEDED, SK_PACING_NONE
 from tuxnet.net.ipv4.inet_diag import TcpBbrInfo
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_TX_START, tcp_register_congestion_control
@@ -221,7 +222,7 @@ def bbr_bw(sk: TcpSock) -> int:
 
 def bbr_extra_acked(sk: TcpSock) -> int:
     """``bbr_extra_acked``: the most extra data ACKed in the past 5 to 10 rounds."""
-    return max(inet_csk_ca(sk).extra_acked)
+    return max(inet_csk_ca(sk).extra_acked[0], inet_csk_ca(sk).extra_acked[1])
 
 
 def bbr_rate_bytes_per_sec(sk: TcpSock, rate: int, gain: int) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_LISTEN
 
 if TYPE_CHECKING:

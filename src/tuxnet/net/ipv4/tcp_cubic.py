@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.ipv4.tcp_cong import (
     CA_EVENT_TX_START,
     tcp_cong_avoid_ai,

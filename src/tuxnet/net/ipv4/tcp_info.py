@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from dataclasses import astuple, dataclass, fields
 
+from tuxnet.kernel.minmax import min
 from tuxnet.net.ipv4.tcp_rate import tcp_compute_delivery_rate
 from tuxnet.net.ipv4.tcp_sock import (
     SEQ_MASK,

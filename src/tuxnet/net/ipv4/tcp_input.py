@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import ECONNREFUSED, ECONNRESET, EPIPE
+from tuxnet.kernel.minmax import max, min, min3
 from tuxnet.net.core.skbuff import alloc_skb, skb_truesize, skb_zcopy_clear
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
@@ -1857,7 +1858,7 @@ def tcp_init_buffer_space(sk: TcpSock) -> None:
     if sk.window_clamp >= maxwin:
         sk.window_clamp = maxwin
     sk.rcv_ssthresh = min(sk.rcv_ssthresh, sk.window_clamp)
-    sk.rcv_space = min(sk.rcv_ssthresh, sk.rcv_wnd, TCP_INIT_CWND * sk.advmss)
+    sk.rcv_space = min3(sk.rcv_ssthresh, sk.rcv_wnd, TCP_INIT_CWND * sk.advmss)
 
 
 def tcp_event_data_recv(sk: TcpSock, skb: SkBuff) -> None:

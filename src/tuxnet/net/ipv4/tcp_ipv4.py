@@ -12,6 +12,7 @@ from tuxnet.kernel.errno import (
     EMSGSIZE,
     ENETUNREACH,
 )
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic, csum_tcpudp_nofold
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, PACKET_HOST, SkBuff, alloc_skb
 from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.tcp_cong import tcp_in_slow_start
 from tuxnet.net.ipv4.tcp_sock import TCP_INFINITE_SSTHRESH, TCP_RTO_MIN, TCP_CA_Open

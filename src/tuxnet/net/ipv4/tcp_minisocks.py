@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
 from tuxnet.net.ipv4.tcp_input import (
     TCP_PAWS_24DAYS,

@@ -15,6 +15,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.compiler import notrace
+from tuxnet.kernel.minmax import max, max3, min
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
@@ -273,7 +274,7 @@ def tcp_select_initial_window(sk: TcpSock, space: int, mss: int, wscale_ok: bool
     rcv_wscale = 0
     if wscale_ok:
         sysctl = sk.host.sysctl
-        big = max(space, sysctl["net.ipv4.tcp_rmem"][2], sysctl["net.core.rmem_max"])
+        big = max3(space, sysctl["net.ipv4.tcp_rmem"][2], sysctl["net.core.rmem_max"])
         big = min(big, window_clamp)
         rcv_wscale = max(0, min(big.bit_length() - 1 - 15, 14))
     window_clamp = min(0xFFFF << rcv_wscale, window_clamp)
@@ -1223,7 +1224,7 @@ def tcp_sndbuf_expand(sk: TcpSock) -> None:
     power-of-two allocation."""
     per_mss = max(sk.rx_opt.mss_clamp, sk.mss_cache) + KERNEL_MAX_TCP_HEADER + _SKB_SHINFO_SIZE
     per_mss = (1 << (per_mss - 1).bit_length()) + _SKB_STRUCT_SIZE
-    nr_segs = max(TCP_INIT_CWND, sk.snd_cwnd, sk.reordering + 1)
+    nr_segs = max3(TCP_INIT_CWND, sk.snd_cwnd, sk.reordering + 1)
     ca_ops = sk.icsk_ca_ops
     sndmem = (ca_ops.sndbuf_expand(sk) if ca_ops.sndbuf_expand is not None else 2) * nr_segs * per_mss
     if sk.sk_sndbuf < sndmem:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import max
 from tuxnet.net.core.skbuff import SKB_TRUESIZE_OVERHEAD
 from tuxnet.net.ipv4.tcp_sock import (
     SEQ_MASK,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.ipv4.tcp_output import (
     ICSK_TIME_RETRANS,
     inet_csk_reset_xmit_timer,

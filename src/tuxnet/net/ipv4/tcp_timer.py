@@ -5,6 +5,7 @@ comes."""
 from __future__ import annotations
 
 from tuxnet.kernel.errno import ETIMEDOUT
+from tuxnet.kernel.minmax import max, max3, min
 from tuxnet.net.ipv4.tcp_input import (
     tcp_done,
     tcp_enter_loss,
@@ -103,7 +104,7 @@ def tcp_mtu_probing(sk: TcpSock) -> None:
     else:
         mss = tcp_mtu_to_mss(sk, mtup.search_low) >> 1
         mss = min(sysctl["net.ipv4.tcp_base_mss"], mss)
-        mss = max(mss, sysctl["net.ipv4.tcp_mtu_probe_floor"], sysctl["net.ipv4.tcp_min_snd_mss"])
+        mss = max3(mss, sysctl["net.ipv4.tcp_mtu_probe_floor"], sysctl["net.ipv4.tcp_min_snd_mss"])
         mtup.search_low = tcp_mss_to_mtu(sk, mss)
     tcp_sync_mss(sk, sk.pmtu_cookie)
 

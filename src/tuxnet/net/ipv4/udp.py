@@ -21,6 +21,7 @@ from tuxnet.kernel.errno import (
     ENOPROTOOPT,
     EPROTO,
 )
+from tuxnet.kernel.minmax import min
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.skbuff import (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.dev import NETIF_F_HW_CSUM, NetDevice, Qdisc, qdisc_pkt_len, qdisc_run
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.world import NSEC_PER_SEC
