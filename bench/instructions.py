@@ -58,9 +58,10 @@ def _env(tree: str, cache: str) -> dict[str, str]:
 def count(tree: str, name: str, scale: float, cache: str) -> tuple[int, float]:
     """(instructions, work) of one run of benchmark ``name`` at ``scale``, with the code of ``tree``."""
     env = _env(tree, cache)
-    python = os.path.realpath(sys.executable)
+    # (sys.executable as it is: a venv's python is a link that Valgrind must run by that name, for
+    # Python to find the venv, and its packages compiled in the cache, beside it)
     run = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                          python, "-c", CHILD, name, str(WARMUP_SCALE), str(scale)],
+                          sys.executable, "-c", CHILD, name, str(WARMUP_SCALE), str(scale)],
                          env=env, capture_output=True, text=True, check=False)
     refs = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
     if run.returncode or refs is None:
