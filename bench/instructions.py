@@ -12,9 +12,10 @@ cancelled out.
     python bench/instructions.py                        # hello_replyhi, udp_request_response, ...
     python bench/instructions.py --base /tmp/old hello_replyhi   # this tree against another one
 
-``--base DIR`` measures the tree at DIR (a ``git worktree`` of another commit) the same way and
-prints this tree's count as a ratio of it.  Instructions are not time (a cache miss costs more than
-an addition) but they follow the interpreter's work closely, and fewer of them is faster.
+``--base DIR`` measures the tree at DIR (a ``git worktree`` of another commit, from 619fd3d on,
+where the benchmarks report their work) the same way and prints this tree's count as a ratio of
+it.  Instructions are not time (a cache miss costs more than an addition) but they follow the
+interpreter's work closely, and fewer of them is faster.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TREE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # name: (the smaller scale, the larger one, the unit of work)
 WORKLOADS = {
     "hello_replyhi": (0.05, 0.15, "exchange"),
@@ -94,7 +95,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as cache:
         for name in args.names or list(WORKLOADS):
             unit = WORKLOADS[name][2]
-            here = per_unit(HERE, name, os.path.join(cache, "here"))
+            here = per_unit(TREE, name, os.path.join(cache, "here"))
             line = f"{name:24} {here:>14,.0f} instructions per {unit}"
             if args.base:
                 base = per_unit(os.path.abspath(args.base), name, os.path.join(cache, "base"))
