@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from tuxnet.kernel.sched import Process
 from tuxnet.kernel.sysctl import Sysctl
 from tuxnet.net.core.dev import (
+    ETH_P_ALL,
     IFF_UP,
     MAX_SOFTIRQ_RESTART,
     NetDevice,
@@ -22,6 +23,8 @@ from tuxnet.net.core.dev import (
     qdisc_run,
 )
 from tuxnet.net.core.snmp import Mibs
+from tuxnet.net.ipv4.devinet import devinet_sysctl_register, inet_addr_add, inetdev_event_down, inetdev_event_up
+from tuxnet.net.ipv4.fib import ip_route_add
 from tuxnet.world import Timer
 
 if TYPE_CHECKING:
@@ -79,8 +82,6 @@ class Host:
     def register_netdevice(self, dev: NetDevice) -> NetDevice:
         """``register_netdevice``: give the device an ifindex in this namespace, and its IPv4
         settings (``inetdev_init``, on NETDEV_REGISTER)."""
-        from tuxnet.net.ipv4.devinet import devinet_sysctl_register
-
         if dev.name in self.devices:
             raise ValueError(f"{self.name}: device {dev.name!r} exists already")
         dev.ifindex = self._next_ifindex
@@ -99,8 +100,6 @@ class Host:
 
     def dev_open(self, dev: NetDevice | str) -> None:
         """``ip link set DEV up`` (``dev_open``)."""
-        from tuxnet.net.ipv4.devinet import inetdev_event_up
-
         d = self.dev(dev) if isinstance(dev, str) else dev
         if d.flags & IFF_UP:
             return
@@ -111,8 +110,6 @@ class Host:
 
     def dev_close(self, dev: NetDevice | str) -> None:
         """``ip link set DEV down`` (``dev_close``)."""
-        from tuxnet.net.ipv4.devinet import inetdev_event_down
-
         d = self.dev(dev) if isinstance(dev, str) else dev
         if not d.flags & IFF_UP:
             return
@@ -123,16 +120,12 @@ class Host:
 
     def dev_add_pack(self, pt: PacketType) -> None:
         """``dev_add_pack``: register a protocol handler (``ETH_P_ALL`` makes a tap)."""
-        from tuxnet.net.core.dev import ETH_P_ALL
-
         if pt.type == ETH_P_ALL:
             (pt.dev.ptype_all if pt.dev is not None else self.ptype_all).append(pt)
         else:
             self.ptype_base.setdefault(pt.type, []).append(pt)
 
     def dev_remove_pack(self, pt: PacketType) -> None:
-        from tuxnet.net.core.dev import ETH_P_ALL
-
         if pt.type == ETH_P_ALL:
             (pt.dev.ptype_all if pt.dev is not None else self.ptype_all).remove(pt)
         else:
@@ -141,16 +134,12 @@ class Host:
     # -- addresses and routes (the ``ip`` command's verbs) ---------------------------------------
     def ip_addr_add(self, dev: str, cidr: str) -> None:
         """``ip addr add A/P dev DEV``."""
-        from tuxnet.net.ipv4.devinet import inet_addr_add
-
         inet_addr_add(self, self.dev(dev), cidr)
 
     def ip_route_add(self, dst: str, via: str | None = None, dev: str | None = None,
                      metric: int = 0, src: str | None = None, **metrics: int) -> None:
         """``ip route add DST [via GW] [dev DEV] [metric M] [src S]`` with metrics as keywords:
         ``mtu``, ``mtu_lock``, ``advmss``, ``initcwnd``, ``initrwnd``."""
-        from tuxnet.net.ipv4.fib import ip_route_add
-
         ip_route_add(self, dst, via=via, dev=dev, metric=metric, src=src, **metrics)
 
     # -- softirqs (kernel/softirq.c) -----------------------------------------------------------
