@@ -30,21 +30,27 @@ import sys
 import tempfile
 
 TREE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# name: (the smaller scale, the larger one, the unit of work)
+# name: (the smaller scale, the larger one, the unit of work); scale_dns_http's scales are numbers
+# of hosts, each building its network and resolving and fetching (``scale_run``)
 WORKLOADS = {
     "hello_replyhi": (0.05, 0.15, "exchange"),
     "udp_request_response": (0.01, 0.03, "request"),
     "loopback_bulk": (0.01, 0.03, "MB"),
     "cable_bulk_10g": (0.04, 0.12, "MB"),
+    "scale_dns_http": (100, 300, "host"),
 }
 WARMUP_SCALE = 0.002
 
 CHILD = """
 import json, sys
 from tuxnet import benchmarks
-fn = benchmarks.BENCHMARKS[sys.argv[1]]
-fn(float(sys.argv[2]))
-print(json.dumps(fn(float(sys.argv[3]))["work"]))
+name, warm, scale = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+if name == "scale_dns_http":
+    fn, warm, scale = benchmarks.scale_run, 10, max(10, int(scale))
+else:
+    fn = benchmarks.BENCHMARKS[name]
+fn(warm)
+print(json.dumps(fn(scale)["work"]))
 """
 
 
@@ -74,8 +80,10 @@ def per_unit(tree: str, name: str, cache: str) -> float:
     small, large, _ = WORKLOADS[name]
     # A first run, not under Valgrind, compiles the modules into the cache, so that neither
     # counted run compiles them.
-    subprocess.run([sys.executable, "-c", CHILD, name, str(WARMUP_SCALE), str(WARMUP_SCALE)],
-                   env=_env(tree, cache), capture_output=True, check=True)
+    first = subprocess.run([sys.executable, "-c", CHILD, name, str(WARMUP_SCALE), str(WARMUP_SCALE)],
+                           env=_env(tree, cache), capture_output=True, text=True, check=False)
+    if first.returncode:
+        raise SystemExit(f"{name} failed in {tree}:\n{first.stderr[-2000:]}")
     ir1, work1 = count(tree, name, small, cache)
     ir2, work2 = count(tree, name, large, cache)
     return (ir2 - ir1) / (work2 - work1)

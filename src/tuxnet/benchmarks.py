@@ -312,7 +312,8 @@ def scale_run(n: int) -> Result:
     return {"value": wall, "unit": "s wall", "hosts": n, "build_s": built, "events": events,
             "events_per_s": events / max(wall - built, 1e-9), "peak_MB": peak / 1e6,
             "rss_start_MB": None if rss_start is None else rss_start / 1e6,
-            "peak_scope": "process" if rss_start is None else "run", "virtual_s": virtual_s, "close_s": closed}
+            "peak_scope": "process" if rss_start is None else "run", "virtual_s": virtual_s, "close_s": closed,
+            "work": n}
 
 
 @benchmark("scale_dns_http")
