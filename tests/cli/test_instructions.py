@@ -29,6 +29,6 @@ def test_instruction_counts_repeat_exactly() -> None:
 
 
 def test_an_unknown_benchmark_is_refused() -> None:
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "instructions.py"), "scale_dns_http"],
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "instructions.py"), "tap_ping_rtt"],
                        capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "no instruction count for scale_dns_http" in r.stderr
+    assert r.returncode == 2 and "no instruction count for tap_ping_rtt" in r.stderr
