@@ -169,3 +169,29 @@ def test_run_the_icmp_redirect_example():
     assert "3 packets transmitted, 3 received, 0% packet loss" in r.stdout
     assert "10.0.3.2 via 10.0.1.253 dev eth0 src 10.0.1.1 uid 0 \n    cache <redirected> expires 299sec \n" in r.stdout
     assert "== r1 ==\nnet.ipv4.conf.eth0.send_redirects = 1\n" in r.stdout
+
+
+def test_the_issues_targets_are_checked_against_the_medians_at_full_scale():
+    from tuxnet.benchmarks import check_targets, targets_lines
+
+    scale_run = {"by_hosts": {10: {"peak_MB": 40.0}, 10000: {"peak_MB": 700.0}}}
+    results = {"loopback_bulk": {"median": 1_150.5, "unit": "MB/s"},
+               "cable_bulk_10g": {"median": 49.9, "unit": "MB/s"},
+               "hello_replyhi": {"median": None, "unit": "", "skipped": "failed"},
+               "scale_dns_http": {"median": 57.85, "unit": "s wall for 10000 hosts", "runs": [scale_run]},
+               "udp_request_response": {"median": 16_000.0, "unit": "req/s"}}
+    targets = check_targets(results, 1.0)
+    assert list(targets) == ["loopback_bulk", "cable_bulk_10g", "scale_dns_http"]  # ran, and have one
+    assert targets["loopback_bulk"] == {"op": ">=", "bound": 1_000.0, "met": True}
+    assert not targets["cable_bulk_10g"]["met"]
+    assert targets["scale_dns_http"]["met"] and targets["scale_dns_http"]["peak_MB"] == 700.0
+    assert targets_lines(results, targets) == [
+        "the issue's targets (2 cores, wall clock, full workloads):",
+        "  loopback_bulk              1,150.50 MB/s >= 1,000: met",
+        "  cable_bulk_10g                49.90 MB/s >= 50: missed",
+        "  scale_dns_http                57.85 s wall for 10000 hosts < 60, peak RSS 700 MB < 4,000 MB: met"]
+    # Too much memory misses the scale target however fast the run.
+    scale_run["by_hosts"][10000]["peak_MB"] = 4_100.0
+    assert not check_targets(results, 1.0)["scale_dns_http"]["met"]
+    # A smaller workload is not what the targets are for.
+    assert check_targets(results, 0.1) == {} and targets_lines(results, {}) == []
