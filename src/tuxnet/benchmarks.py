@@ -498,6 +498,9 @@ CEILINGS = [("hello_replyhi", "linux_hello_replyhi", True),
 TARGETS: list[tuple[str, str, float]] = [("loopback_bulk", ">=", 1_000.0), ("cable_bulk_10g", ">=", 50.0),
                                          ("hello_replyhi", ">=", 5_000.0), ("scale_dns_http", "<", 60.0)]
 SCALE_PEAK_TARGET_MB = 4_000.0
+# The speed checks before and after a run that differ by more than this factor say the machine's
+# speed changed while it ran (this machine's spells move it by a third and more).
+SPEED_DRIFT = 1.2
 
 
 def run(names: list[str] | None = None, repeat: int = 3, scale: float = 1.0,
@@ -558,6 +561,10 @@ def format_table(report: dict[str, Any]) -> str:
         before, after = m["speed_check_ms"]
         lines.append(f"speed check (a fixed pure-Python loop; more is slower): {before:.0f} ms before, "
                      f"{after:.0f} ms after")
+        drift = max(before, after) / min(before, after)
+        if drift > SPEED_DRIFT:
+            lines.append(f"  the machine's speed changed by {100 * (drift - 1):.0f} % during the run: its figures "
+                         "compare only with runs at the same speed")
     lines += [f"{'benchmark':28} {'median':>14}  unit          (runs: {report['repeat']}{warmup})"]
     for name, r in report["results"].items():
         if r["median"] is None:

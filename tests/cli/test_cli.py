@@ -195,3 +195,16 @@ def test_the_issues_targets_are_checked_against_the_medians_at_full_scale():
     assert not check_targets(results, 1.0)["scale_dns_http"]["met"]
     # A smaller workload is not what the targets are for.
     assert check_targets(results, 0.1) == {} and targets_lines(results, {}) == []
+
+
+def test_the_table_says_when_the_machines_speed_changed_during_the_run():
+    from tuxnet.benchmarks import format_table
+
+    report = {"machine": {"cpu": "x", "cores": 2, "implementation": "CPython", "python": "3.11",
+                          "speed_check_ms": [65.0, 100.0]}, "repeat": 3,
+              "results": {"udp_request_response": {"median": 16_000.0, "unit": "req/s", "runs": [{}]}}}
+    lines = format_table(report).splitlines()
+    assert lines[2] == ("  the machine's speed changed by 54 % during the run: its figures compare only with "
+                        "runs at the same speed")
+    report["machine"]["speed_check_ms"] = [70.0, 65.0]  # within the loop's own jitter
+    assert "changed" not in format_table(report)
