@@ -84,13 +84,16 @@ class Peer:
                 self.their_end = end & 0xFFFFFFFF
 
 
-def passive_open(peer: Peer) -> int:
+# The SYN's options by default: MSS 1460, SACK permitted, timestamps, window scale 7.
+SYN_OPTS = b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + struct.pack("!II", 1, 0) + b"\x01\x03\x03\x07"
+
+
+def passive_open(peer: Peer, syn_opts: bytes = SYN_OPTS) -> int:
     """The peer connects to a tuxnet listener; the accepted descriptor."""
     lfd = peer.call(libc.socket, AF_INET, SOCK_STREAM, 0)
     assert isinstance(lfd, int)
     assert peer.call(libc.bind, lfd, (LOCAL, LPORT)) is None
     assert peer.call(libc.listen, lfd, 8) is None
-    syn_opts = b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + struct.pack("!II", 1, 0) + b"\x01\x03\x03\x07"
     peer.segment(0x02, PEER_ISN, 0, 65535, syn_opts, b"")
     peer.learn()
     peer.segment(0x10, peer.snd_nxt, peer.their_end, 65535, b"", b"")

@@ -16,6 +16,7 @@ def inet_csk_destroy_sock(sk: TcpSock) -> None:
     sk.out_of_order_queue = []
     sk.sk_write_queue.clear()
     sk.tcp_rtx_queue.clear()
+    sk.tsorted_sent_queue.clear()
     sk.sk_rmem_alloc = 0
     sk.sk_wmem_queued = 0
     sk.host.tcp_orphans.discard(sk)

@@ -10,6 +10,7 @@ and FIN), ``ack_seq``, ``tcp_flags``; ``skb.data`` points at the payload.
 from __future__ import annotations
 
 import struct
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.compiler import notrace
@@ -611,8 +612,26 @@ def tcp_shifted_skb(sk: TcpSock, prev: SkBuff, skb: SkBuff, state: SacktagState,
     pcb.delivered_mstamp = -1
     tcp_wmem_free_skb(sk, skb)
     sk.tcp_rtx_queue.remove(skb)
+    sk.tsorted_sent_queue.delete(skb)
     sk.host.mib.TcpExt["SackMerged"] += 1
     return True
+
+
+# TCP's smallest MSS for GSO (include/net/tcp.h): with a 16-bit segment count, no buffer holds
+# more than 65535 of them.
+TCP_MIN_GSO_SIZE = 8
+
+
+def tcp_skb_shift(to: SkBuff, frm: SkBuff, pcount: int, shiftlen: int) -> bool:
+    """``tcp_skb_shift``: can ``shiftlen`` bytes (``pcount`` segments) of ``frm`` move onto ``to``?
+    Not beyond 65535 segments of the smallest size, nor a zerocopy send's pages (``skb_shift``
+    does not move them).  It also bounds the copy that moving them costs here, where a buffer's
+    bytes are one array and not a list of page fragments."""
+    if to.tail - to.data + shiftlen >= 65535 * TCP_MIN_GSO_SIZE:
+        return False
+    if tcp_skb_pcount(to) + pcount > 65535:
+        return False
+    return to.destructor_arg is None and frm.destructor_arg is None
 
 
 def tcp_shift_skb_data(sk: TcpSock, skb: SkBuff, state: SacktagState, start_seq: int, end_seq: int,
@@ -658,8 +677,8 @@ def tcp_shift_skb_data(sk: TcpSock, skb: SkBuff, state: SacktagState, start_seq:
             length = pcount * mss
     if not after((skb.seq + length) & SEQ_MASK, sk.snd_una):
         return None
-    if prev.destructor_arg is not None or skb.destructor_arg is not None:
-        return None  # tcp_skb_shift → skb_shift: a zerocopy send's pages are not moved
+    if not tcp_skb_shift(prev, skb, pcount, length):
+        return None
     if not tcp_shifted_skb(sk, prev, skb, state, pcount, length, mss, dup_sack):
         return prev
     i = rtx.index(prev) + 1
@@ -667,9 +686,11 @@ def tcp_shift_skb_data(sk: TcpSock, skb: SkBuff, state: SacktagState, start_seq:
         return prev
     nxt = rtx[i]
     if (nxt.sacked & TCPCB_TAGBITS != TCPCB_SACKED_ACKED or mss != tcp_skb_seglen(nxt)
-            or not tcp_skb_can_collapse(prev, nxt) or nxt.destructor_arg is not None):
+            or not tcp_skb_can_collapse(prev, nxt)):
         return prev
-    tcp_shifted_skb(sk, prev, nxt, state, tcp_skb_pcount(nxt), nxt.tail - nxt.data, mss, False)
+    length = nxt.tail - nxt.data
+    if tcp_skb_shift(prev, nxt, tcp_skb_pcount(nxt), length):
+        tcp_shifted_skb(sk, prev, nxt, state, tcp_skb_pcount(nxt), length, mss, False)
     return prev
 
 
@@ -704,6 +725,8 @@ def tcp_sacktag_walk(sk: TcpSock, start: int, next_dup: tuple[int, int] | None, 
             skb.sacked = tcp_sacktag_one(sk, state, skb.sacked, skb.seq, skb.end_seq, dup_sack,
                                          tcp_skb_pcount(skb), skb.skb_mstamp)
             tcp_rate_skb_delivered(sk, skb, state.rate)
+            if skb.sacked & TCPCB_SACKED_ACKED:
+                sk.tsorted_sent_queue.delete(skb)
             if not before(skb.seq, tcp_highest_sack_seq(sk)):
                 tcp_advance_highest_sack(sk, skb)
         i = rtx.index(skb) + 1
@@ -1405,6 +1428,7 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, sack: 
         if not fully_acked:
             break
         rtx.popleft()
+        sk.tsorted_sent_queue.delete(skb)
         nxt = rtx[0] if rtx else None
         tcp_highest_sack_replace(sk, skb, nxt)
         tcp_wmem_free_skb(sk, skb)
@@ -1895,40 +1919,58 @@ def tcp_dsack_set(sk: TcpSock, seq: int, end_seq: int) -> None:
         sk.duplicate_sack = [(seq, end_seq)]
 
 
-def tcp_sack_update(sk: TcpSock, newest: SkBuff | None) -> None:
-    """Rebuild the SACK blocks from the out-of-order queue (RFC 2018 section 4: the block with
-    the newest segment first, then the others in order of recency)."""
-    ranges: list[list[int]] = []
-    for skb in sk.out_of_order_queue:
-        if ranges and not after(skb.seq, ranges[-1][1]):
-            if after(skb.end_seq, ranges[-1][1]):
-                ranges[-1][1] = skb.end_seq
+def tcp_sack_extend(block: tuple[int, int], seq: int, end_seq: int) -> tuple[int, int] | None:
+    """``tcp_sack_extend``: ``block`` grown to take in seq..end_seq when the two touch or overlap;
+    None when they do not."""
+    start, end = block
+    if after(seq, end) or after(start, end_seq):
+        return None
+    return (seq if before(seq, start) else start, end_seq if after(end_seq, end) else end)
+
+
+def tcp_dsack_extend(sk: TcpSock, seq: int, end_seq: int) -> None:
+    """``tcp_dsack_extend``: report seq..end_seq as a duplicate, or grow the one already due."""
+    if not sk.duplicate_sack:
+        tcp_dsack_set(sk, seq, end_seq)
+        return
+    grown = tcp_sack_extend(sk.duplicate_sack[0], seq, end_seq)
+    if grown is not None:
+        sk.duplicate_sack = [grown]
+
+
+def tcp_sack_maybe_coalesce(blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``tcp_sack_maybe_coalesce``: the first block, just grown, takes in the others it now
+    touches."""
+    first, rest = blocks[0], []
+    for block in blocks[1:]:
+        grown = tcp_sack_extend(first, *block)
+        if grown is None:
+            rest.append(block)
         else:
-            ranges.append([skb.seq, skb.end_seq])
-    blocks = [(a, b) for a, b in ranges]
-    if not blocks:
+            first = grown
+    return [first, *rest]
+
+
+def tcp_sack_new_ofo_skb(sk: TcpSock, seq: int, end_seq: int) -> None:
+    """``tcp_sack_new_ofo_skb`` (RFC 2018 section 4): the block that holds the newest segment
+    goes first; a segment that touches no block starts a new one, the oldest of four dropped."""
+    sacks = sk.selective_acks
+    for i, block in enumerate(sacks):
+        grown = tcp_sack_extend(block, seq, end_seq)
+        if grown is not None:
+            sk.selective_acks = tcp_sack_maybe_coalesce([grown, *sacks[:i], *sacks[i + 1:]])
+            return
+    sk.selective_acks = [(seq, end_seq), *sacks[:TCP_NUM_SACKS - 1]]
+
+
+def tcp_sack_remove(sk: TcpSock) -> None:
+    """``tcp_sack_remove``: RCV.NXT has moved on; drop the blocks it now covers (all of them once
+    the out-of-order queue is empty)."""
+    if not sk.out_of_order_queue:
         sk.selective_acks = []
         return
-
-    def containing(seq: int) -> tuple[int, int] | None:
-        for a, b in blocks:
-            if not before(seq, a) and before(seq, b):
-                return (a, b)
-        return None
-
-    ordered: list[tuple[int, int]] = []
-    if newest is not None:
-        first = containing(newest.seq)
-        if first is not None:
-            ordered.append(first)
-    for a, _ in sk.selective_acks:
-        blk = containing(a)
-        if blk is not None and blk not in ordered:
-            ordered.append(blk)
-    for blk in blocks:
-        if blk not in ordered:
-            ordered.append(blk)
-    sk.selective_acks = ordered[:4]
+    rcv_nxt = sk.rcv_nxt
+    sk.selective_acks = [block for block in sk.selective_acks if before(rcv_nxt, block[0])]
 
 
 # SKB_MAX_ORDER(0, 0): the bytes a one-page buffer holds, what tcp_collapse copies into.
@@ -2037,36 +2079,77 @@ def tcp_try_rmem_schedule(sk: TcpSock, skb: SkBuff) -> int:
 
 
 def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
-    """``tcp_data_queue_ofo``: keep an out-of-order segment, dropping what it duplicates."""
-    sk.pred_flags = 0  # a hole in the sequence space: no header prediction until it is filled
-    sk.host.mib.TcpExt["TCPOFOQueue"] += 1
-    sk.rcv_ooopack += 1
-    sk.icsk_ack.pending |= ICSK_ACK_SCHED
+    """``tcp_data_queue_ofo``: keep an out-of-order segment, dropping what it duplicates.
+
+    Linux keeps the queue in an rbtree; here it is a list in sequence order (no segment in it
+    covers another), searched by bisection.  Most segments go at its end, after a hole, and are
+    appended without a search (Linux's ``ooo_last_skb``).  Every step costs the same however long
+    the queue, as it must: a peer that leaves one hole and sends thousands of segments behind it
+    should cost no more per segment than in order (the rbtree came with CVE-2018-5390)."""
     if tcp_try_rmem_schedule(sk, skb) < 0:
         sk.host.mib.TcpExt["TCPOFODrop"] += 1
         sk.sk_data_ready()
         return
+    sk.pred_flags = 0  # a hole in the sequence space: no header prediction until it is filled
+    sk.icsk_ack.pending |= ICSK_ACK_SCHED
+    sk.rcv_ooopack += max(1, -(-(skb.tail - skb.data) // skb.gso_size)) if skb.gso_size else 1
+    mib = sk.host.mib.TcpExt
+    mib["TCPOFOQueue"] += 1
+    sack_ok = sk.rx_opt.sack_ok
     ofo = sk.out_of_order_queue
     seq, end_seq = skb.seq, skb.end_seq
-    for other in ofo:
-        if not before(seq, other.seq) and not after(end_seq, other.end_seq):
-            sk.host.mib.TcpExt["TCPOFOMerge"] += 1
-            tcp_dsack_set(sk, seq, end_seq)
-            return
-    kept = [o for o in ofo if not (not before(o.seq, seq) and not after(o.end_seq, end_seq))]
-    for o in ofo:
-        if o not in kept:
-            sk.sk_rmem_alloc -= skb_truesize(o)
-    i = 0
-    while i < len(kept) and before(kept[i].seq, seq):
-        i += 1
-    kept.insert(i, skb)
-    sk.out_of_order_queue = kept
-    sk.sk_rmem_alloc += skb_truesize(skb)
-    tcp_sack_update(sk, skb)
-    if sk.rx_opt.sack_ok:
+    if not ofo:
+        # The first out-of-order segment: one SACK block.
+        if sack_ok:
+            sk.selective_acks = [(seq, end_seq)]
+        ofo.append(skb)
+    else:
+        if not before(seq, ofo[-1].end_seq):
+            ofo.append(skb)  # after the last one: no search
+            at = len(ofo) - 1
+        else:
+            rcv_nxt = sk.rcv_nxt
+            at = bisect_right(ofo, (seq - rcv_nxt) & SEQ_MASK, key=lambda o: (o.seq - rcv_nxt) & SEQ_MASK)
+            prev = ofo[at - 1] if at else None
+            if prev is not None and before(seq, prev.end_seq):
+                if not after(end_seq, prev.end_seq):
+                    # All the bits are present: drop it.
+                    mib["TCPOFOMerge"] += 1
+                    tcp_dsack_set(sk, seq, end_seq)
+                    if sack_ok:
+                        tcp_sack_new_ofo_skb(sk, seq, end_seq)
+                    return
+                if after(seq, prev.seq):
+                    tcp_dsack_set(sk, seq, prev.end_seq)  # a partial overlap: both stay
+                    ofo.insert(at, skb)
+                else:
+                    # The same start and more: it replaces the one there.
+                    at -= 1
+                    ofo[at] = skb
+                    sk.sk_rmem_alloc -= skb_truesize(prev)
+                    tcp_dsack_extend(sk, prev.seq, prev.end_seq)
+                    mib["TCPOFOMerge"] += 1
+            else:
+                ofo.insert(at, skb)
+        # merge_right: drop the segments after it that it covers.
+        nxt = at + 1
+        while nxt < len(ofo):
+            other = ofo[nxt]
+            if not after(end_seq, other.seq):
+                break
+            if before(end_seq, other.end_seq):
+                tcp_dsack_extend(sk, other.seq, end_seq)
+                break
+            del ofo[nxt]
+            sk.sk_rmem_alloc -= skb_truesize(other)
+            tcp_dsack_extend(sk, other.seq, other.end_seq)
+            mib["TCPOFOMerge"] += 1
+        if sack_ok:
+            tcp_sack_new_ofo_skb(sk, seq, end_seq)
+    if sack_ok:
         # Without SACK the window stays put, so that duplicate ACKs trigger fast retransmit.
         tcp_grow_window(sk, skb)
+    sk.sk_rmem_alloc += skb_truesize(skb)  # skb_set_owner_r
 
 
 def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
@@ -2081,8 +2164,11 @@ def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
 def tcp_ofo_queue(sk: TcpSock) -> None:
     """``tcp_ofo_queue``: move segments that are now in order to the receive queue."""
     ofo = sk.out_of_order_queue
-    while ofo and not after(ofo[0].seq, sk.rcv_nxt):
-        skb = ofo.pop(0)
+    taken = 0
+    for skb in ofo:
+        if after(skb.seq, sk.rcv_nxt):
+            break
+        taken += 1
         sk.sk_rmem_alloc -= skb_truesize(skb)
         if not after(skb.end_seq, sk.rcv_nxt):
             tcp_dsack_set(sk, skb.seq, skb.end_seq)
@@ -2093,7 +2179,10 @@ def tcp_ofo_queue(sk: TcpSock) -> None:
             skb.seq = sk.rcv_nxt
         tcp_queue_rcv(sk, skb)
         if skb.tcp_flags & TCPHDR_FIN:
-            tcp_fin(sk)
+            del ofo[:taken]
+            tcp_fin(sk)  # which purges what is left of the queue
+            return
+    del ofo[:taken]
 
 
 def tcp_data_queue(sk: TcpSock, skb: SkBuff) -> None:
@@ -2124,7 +2213,7 @@ def tcp_data_queue(sk: TcpSock, skb: SkBuff) -> None:
             if not sk.out_of_order_queue:
                 sk.icsk_ack.pending |= ICSK_ACK_NOW
         if sk.selective_acks:
-            tcp_sack_update(sk, None)
+            tcp_sack_remove(sk)
         tcp_fast_path_check(sk)
         if not sk.sk_dead:
             sk.sk_data_ready()
@@ -2255,6 +2344,7 @@ def tcp_write_queue_purge(sk: TcpSock) -> None:
                 skb_zcopy_clear(skb, True)
     sk.sk_write_queue.clear()
     sk.tcp_rtx_queue.clear()
+    sk.tsorted_sent_queue.clear()
     sk.highest_sack = None
     sk.sk_wmem_queued = 0
     sk.packets_out = 0

@@ -524,6 +524,8 @@ def tcp_fragment(sk: TcpSock, queue: deque[SkBuff], skb: SkBuff, length: int, ms
         if diff:
             tcp_adjust_pcount(sk, skb, diff)
     queue.insert(queue.index(skb) + 1, buff)
+    if queue is sk.tcp_rtx_queue:
+        sk.tsorted_sent_queue.add_after(skb, buff)
     return buff
 
 
@@ -701,7 +703,8 @@ def tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool = True) -> int:
 
 def tcp_update_skb_after_send(sk: TcpSock, skb: SkBuff, prior_wstamp: int) -> None:
     """``tcp_update_skb_after_send``: under fq pacing, the next departure time moves on by the
-    time this segment takes at the pacing rate (Earliest Departure Time model)."""
+    time this segment takes at the pacing rate (Earliest Departure Time model); the segment is
+    now the last sent (``tsorted_sent_queue``)."""
     if sk.sk_pacing_status != SK_PACING_NONE:
         rate = sk.sk_pacing_rate
         if rate and rate != (1 << 64) - 1 and sk.data_segs_out >= 10:
@@ -709,6 +712,7 @@ def tcp_update_skb_after_send(sk: TcpSock, skb: SkBuff, prior_wstamp: int) -> No
             credit = sk.tcp_wstamp_ns - prior_wstamp
             len_ns -= min(len_ns // 2, credit)
             sk.tcp_wstamp_ns += len_ns
+    sk.tsorted_sent_queue.move_tail(skb)
 
 
 
@@ -1403,6 +1407,7 @@ def tcp_collapse_retrans(sk: TcpSock, skb: SkBuff) -> bool:
         sk.highest_sack = skb
     tcp_adjust_pcount(sk, nxt, tcp_skb_pcount(nxt))
     rtx.remove(nxt)
+    sk.tsorted_sent_queue.delete(nxt)
     return True
 
 

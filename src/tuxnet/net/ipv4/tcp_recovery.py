@@ -85,17 +85,17 @@ def tcp_rack_detect_loss(sk: TcpSock) -> int:
     reo_timeout = 0
     reo_wnd = tcp_rack_reo_wnd(sk)
     rack = sk.rack
-    for skb in list(sk.tcp_rtx_queue):
+    sent = sk.tsorted_sent_queue  # oldest sent first, nothing SACKed
+    for skb in sent:
         sacked = skb.sacked
-        if sacked & TCPCB_SACKED_ACKED:
-            continue
         if sacked & TCPCB_LOST and not sacked & TCPCB_SACKED_RETRANS:
-            continue
+            continue  # marked lost, not yet sent again
         if not tcp_skb_sent_after(rack.mstamp, skb.skb_mstamp, rack.end_seq, skb.end_seq):
-            continue
+            break  # this one, and all sent after it, were sent after the one delivered
         remaining = tcp_rack_skb_timeout(sk, skb, reo_wnd)
         if remaining <= 0:
             tcp_mark_skb_lost(sk, skb)
+            sent.delete(skb)
         else:
             reo_timeout = max(reo_timeout, remaining)
     return reo_timeout

@@ -4,7 +4,7 @@ include/net/inet_connection_sock.h), the TCP states and the constants of include
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
@@ -197,7 +197,7 @@ class TcpSkbCb:
     delivery-rate state of its last transmission (``tx``)."""
 
     __slots__ = ("pcount", "gso_size", "eor", "truesize", "first_tx_mstamp", "delivered_mstamp", "delivered",
-                 "delivered_ce", "is_app_limited")
+                 "delivered_ce", "is_app_limited", "tsorted_prev", "tsorted_next", "tsorted")
 
     def __init__(self) -> None:
         self.pcount = 0
@@ -209,6 +209,86 @@ class TcpSkbCb:
         self.delivered = 0
         self.delivered_ce = 0
         self.is_app_limited = False
+        # skb->tcp_tsorted_anchor: the segment's place in tp->tsorted_sent_queue
+        self.tsorted_prev: SkBuff | None = None
+        self.tsorted_next: SkBuff | None = None
+        self.tsorted = False
+
+
+class TsortedSentQueue:
+    """``tp->tsorted_sent_queue``: the segments of the retransmit queue in the order they were
+    last sent, less those SACKed or that RACK marked lost, as a doubly linked list (the links are
+    in each segment's control block, as Linux's ``tcp_tsorted_anchor`` is in the ``sk_buff``).
+    RACK walks it from the oldest and stops at the first segment sent after the one it knows
+    delivered, so a loss check costs what is overdue, not the whole window."""
+
+    __slots__ = ("head", "tail")
+
+    def __init__(self) -> None:
+        self.head: SkBuff | None = None
+        self.tail: SkBuff | None = None
+
+    def __iter__(self) -> Iterator[SkBuff]:
+        """Oldest first; the segment given out may be deleted before the next is asked for."""
+        skb = self.head
+        while skb is not None:
+            nxt = skb.cb.tsorted_next
+            yield skb
+            skb = nxt
+
+    def delete(self, skb: SkBuff) -> None:
+        """``list_del_init``: take ``skb`` out (nothing when it is not in)."""
+        cb = skb.cb
+        if cb.__class__ is not TcpSkbCb or not cb.tsorted:
+            return
+        prev, nxt = cb.tsorted_prev, cb.tsorted_next
+        if prev is None:
+            self.head = nxt
+        else:
+            prev.cb.tsorted_next = nxt
+        if nxt is None:
+            self.tail = prev
+        else:
+            nxt.cb.tsorted_prev = prev
+        cb.tsorted_prev = cb.tsorted_next = None
+        cb.tsorted = False
+
+    def move_tail(self, skb: SkBuff) -> None:
+        """``list_move_tail``: ``skb`` was just sent; it goes last."""
+        if self.tail is skb:
+            return
+        self.delete(skb)
+        cb = tcp_skb_cb(skb)
+        tail = self.tail
+        cb.tsorted_prev = tail
+        cb.tsorted = True
+        if tail is None:
+            self.head = skb
+        else:
+            tail.cb.tsorted_next = skb
+        self.tail = skb
+
+    def add_after(self, skb: SkBuff, buff: SkBuff) -> None:
+        """``list_add(&buff->tcp_tsorted_anchor, &skb->tcp_tsorted_anchor)``: the tail part of a
+        split segment follows its head part, sent at the same time (nothing if that is not in)."""
+        cb = skb.cb
+        if cb.__class__ is not TcpSkbCb or not cb.tsorted:
+            return
+        nxt = cb.tsorted_next
+        bcb = tcp_skb_cb(buff)
+        bcb.tsorted_prev, bcb.tsorted_next, bcb.tsorted = skb, nxt, True
+        cb.tsorted_next = buff
+        if nxt is None:
+            self.tail = buff
+        else:
+            nxt.cb.tsorted_prev = buff
+
+    def clear(self) -> None:
+        for skb in self:
+            cb = skb.cb
+            cb.tsorted_prev = cb.tsorted_next = None
+            cb.tsorted = False
+        self.head = self.tail = None
 
 
 def tcp_skb_cb(skb: SkBuff) -> TcpSkbCb:
@@ -345,8 +425,8 @@ class TcpSock(Sock):
         "rate_app_limited", "lost", "is_sack_reneg", "ecn_flags", "chrono_type", "chrono_start",
         "sock_flags", "sk_done", "recvmsg_inq", "last_oow_ack_time", "frto",
         "icsk_retransmit_timer", "icsk_delack_timer", "sk_timer", "rx_opt", "reordering",
-        "icsk_ack", "icsk_mtup", "sk_write_queue", "tcp_rtx_queue", "out_of_order_queue", "selective_acks",
-        "duplicate_sack", "accept_queue", "rack", "chrono_stat", "recv_sack_cache",
+        "icsk_ack", "icsk_mtup", "sk_write_queue", "tcp_rtx_queue", "tsorted_sent_queue", "out_of_order_queue",
+        "selective_acks", "duplicate_sack", "accept_queue", "rack", "chrono_stat", "recv_sack_cache",
     )
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
@@ -502,6 +582,7 @@ class TcpSock(Sock):
         # queues
         self.sk_write_queue: deque[SkBuff] = deque()
         self.tcp_rtx_queue: deque[SkBuff] = deque()
+        self.tsorted_sent_queue = TsortedSentQueue()
         self.out_of_order_queue: list[SkBuff] = []
         self.selective_acks: list[tuple[int, int]] = []
         self.duplicate_sack: list[tuple[int, int]] = []
