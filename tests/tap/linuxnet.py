@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import select
 import subprocess
 import time
 from collections.abc import Iterator
@@ -9,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tuxnet.benchmarks import tcp_sink, tcp_source
+from tuxnet.drivers.net.tap import tap_open
 from tuxnet.tapnet import Netns, netns_pair
 from tuxnet.user.ethtool import ethtool
 from tuxnet.user.tc import tc
@@ -98,3 +101,64 @@ def tuxnet_shaped_transfer(shaper: str, cc: str, size: int, tso: bool = False) -
     b.spawn(tcp_sink, "10.9.0.2", 5001, [])
     a.spawn(tcp_source, "10.9.0.2", 5001, bytes(1 << 16), size)
     return world, a
+
+
+class KernelPeer:
+    """A peer that plays hand-made TCP segments (scapy) to this machine's kernel through a TAP
+    device whose other end is in ``netns`` as ``linux_ip``, and reads what the kernel answers to
+    ``sport``.  ``server`` is a Python program started in the namespace with ``args`` (it prints
+    "ready" once it listens); ``sysctls`` are set first.  ``close`` ends it all."""
+
+    def __init__(self, netns: Netns, prefix: str, linux_ip: str, peer_ip: str, peer_mac: str, sport: int,
+                 server: str, args: list[str], sysctls: list[str] = ()) -> None:
+        from scapy.layers.inet import IP
+
+        self.netns, self.peer_mac, self.sport, self.linux_ip = netns, peer_mac, sport, linux_ip
+        self.fd, self.name = tap_open(f"{prefix}%d", False)
+        self.server: subprocess.Popen | None = None
+        try:
+            os.set_blocking(self.fd, False)
+            subprocess.run(["ip", "link", "set", self.name, "netns", netns.name], check=True)
+            netns.run("ip", "addr", "add", f"{linux_ip}/24", "dev", self.name)
+            netns.run("ip", "link", "set", self.name, "up")
+            netns.run("ip", "neigh", "replace", peer_ip, "lladdr", peer_mac, "dev", self.name)
+            netns.run("tc", "qdisc", "replace", "dev", self.name, "root", "pfifo", check=False)
+            for kv in sysctls:
+                netns.run("sysctl", "-q", "-w", kv)
+            self.linux_mac = netns.run("cat", f"/sys/class/net/{self.name}/address").stdout.strip()
+            self.server = netns.popen("python3", "-c", server, *args, stdin=subprocess.PIPE)
+            assert self.server.stdout.readline().strip() == "ready", self.server.stderr.read()
+            self.ip = IP(src=peer_ip, dst=linux_ip)
+            settle = time.monotonic() + 0.3  # the link comes up (and says so over IPv6) first
+            while (left := settle - time.monotonic()) > 0:
+                if select.select([self.fd], [], [], left)[0]:
+                    os.read(self.fd, 65536)
+        except BaseException:
+            self.close()
+            raise
+
+    def send(self, tcp: Any) -> None:
+        from scapy.layers.l2 import Ether
+
+        os.write(self.fd, bytes(Ether(src=self.peer_mac, dst=self.linux_mac) / self.ip / tcp))
+
+    def next_segment(self, timeout: float) -> tuple[float, Any] | None:
+        """The kernel's next segment to us and when it came, or None after ``timeout`` seconds."""
+        from scapy.layers.inet import IP, TCP
+        from scapy.layers.l2 import Ether
+
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            if not select.select([self.fd], [], [], left)[0]:
+                break
+            frame = Ether(os.read(self.fd, 65536))
+            if frame.haslayer(TCP) and frame[IP].src == self.linux_ip and frame[TCP].dport == self.sport:
+                return time.monotonic(), frame[TCP]
+        return None
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.kill()
+            self.server.communicate()
+        os.close(self.fd)
+        self.netns.run("ip", "link", "del", self.name, check=False)

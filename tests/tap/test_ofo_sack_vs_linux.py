@@ -4,14 +4,10 @@ builds them), and the ACKs it sends for each are the ones tuxnet must send."""
 
 from __future__ import annotations
 
-import os
-import select
-import subprocess
-
 import pytest
+from linuxnet import KernelPeer
 
 from ofo import MSS, STEPS, Ack, sack_blocks, tuxnet_acks
-from tuxnet.drivers.net.tap import tap_open
 
 pytestmark = pytest.mark.root
 
@@ -28,59 +24,36 @@ c, _ = s.accept(); sys.stdin.read()
 
 
 def linux_acks(netns) -> list[list[Ack]]:
-    from scapy.layers.inet import IP, TCP
-    from scapy.layers.l2 import Ether
+    from scapy.layers.inet import TCP
 
-    fd, name = tap_open("ofop%d", False)
-    server = None
+    sport = 40123
+    peer = KernelPeer(netns, "ofop", LINUX_IP, PEER_IP, PEER_MAC, sport, SERVER, [LINUX_IP],
+                      ["net.ipv4.tcp_sack=1", "net.ipv4.tcp_dsack=1"])
     try:
-        os.set_blocking(fd, False)
-        subprocess.run(["ip", "link", "set", name, "netns", netns.name], check=True)
-        netns.run("ip", "addr", "add", f"{LINUX_IP}/24", "dev", name)
-        netns.run("ip", "link", "set", name, "up")
-        netns.run("ip", "neigh", "replace", PEER_IP, "lladdr", PEER_MAC, "dev", name)
-        for kv in ("net.ipv4.tcp_sack=1", "net.ipv4.tcp_dsack=1"):
-            netns.run("sysctl", "-q", "-w", kv)
-        linux_mac = netns.run("cat", f"/sys/class/net/{name}/address").stdout.strip()
-        server = netns.popen("python3", "-c", SERVER, LINUX_IP, stdin=subprocess.PIPE)
-        assert server.stdout.readline().strip() == "ready", server.stderr.read()
-        ip = IP(src=PEER_IP, dst=LINUX_IP)
-        sport = 40123
+        def receive(quiet: float) -> list:
+            """The kernel's segments until ``quiet`` seconds pass without one."""
+            segs = []
+            while (got := peer.next_segment(quiet)) is not None:
+                segs.append(got[1])
+            return segs
 
-        def send(pkt) -> None:
-            os.write(fd, bytes(Ether(src=PEER_MAC, dst=linux_mac) / ip / pkt))
-
-        def receive(timeout: float) -> list:
-            """The kernel's segments to us until ``timeout`` seconds pass without one."""
-            got = []
-            while select.select([fd], [], [], timeout)[0]:
-                frame = Ether(os.read(fd, 65536))
-                if frame.haslayer(TCP) and frame[IP].src == LINUX_IP and frame[TCP].dport == sport:
-                    got.append(frame[TCP])
-            return got
-
-        receive(0.3)  # the link comes up (and says so over IPv6) first
-        send(TCP(sport=sport, dport=8080, flags="S", seq=0, window=65535,
-                 options=[("MSS", MSS), ("SAckOK", b""), ("NOP", None), ("WScale", 7)]))
+        peer.send(TCP(sport=sport, dport=8080, flags="S", seq=0, window=65535,
+                      options=[("MSS", MSS), ("SAckOK", b""), ("NOP", None), ("WScale", 7)]))
         synack = receive(0.5)[0]
         assert synack.flags == "SA", synack
         ack = synack.seq + 1
-        send(TCP(sport=sport, dport=8080, flags="A", seq=1, ack=ack, window=65535))
+        peer.send(TCP(sport=sport, dport=8080, flags="A", seq=1, ack=ack, window=65535))
         receive(0.1)
         answers = []
         for start, length in STEPS:
-            send(TCP(sport=sport, dport=8080, flags="A", seq=1 + start, ack=ack, window=65535) / bytes(length))
+            peer.send(TCP(sport=sport, dport=8080, flags="A", seq=1 + start, ack=ack, window=65535) / bytes(length))
             # an ACK of out-of-order data may wait up to 1 ms (SACK compression), one of in-order
             # data up to the delayed-ACK timer (40 ms and more): 100 ms, as tuxnet is given
             segs = receive(0.1)
             answers.append([((s.ack - 1) & 0xFFFFFFFF, sack_blocks(bytes(s)[20:s.dataofs * 4], 1)) for s in segs])
         return answers
     finally:
-        if server is not None:
-            server.kill()
-            server.communicate()
-        os.close(fd)
-        netns.run("ip", "link", "del", name, check=False)
+        peer.close()
 
 
 def test_the_sack_blocks_of_an_out_of_order_train_are_the_kernels(netns):

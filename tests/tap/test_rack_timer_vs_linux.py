@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import os
 import re
-import select
 import statistics
-import subprocess
 import time
 
 import pytest
+from linuxnet import KernelPeer
 
-from tuxnet.drivers.net.tap import tap_open
 from tuxnet.packetdrill.cli import default_suite_dir
 from tuxnet.packetdrill.parser import parse_script
 from tuxnet.packetdrill.runner import run_script
@@ -69,73 +66,42 @@ def kernel_hz() -> int:
 
 def linux_delay_ms(netns, scenario: str) -> float:
     """Play the scenario's packets to the kernel; how long after the SACK it retransmits 1:1001."""
-    from scapy.layers.inet import IP, TCP
-    from scapy.layers.l2 import Ether
+    from scapy.layers.inet import TCP
 
     _, size, win1, (sack_start, sack_end), win2, _ = SCENARIOS[scenario]
-    fd, name = tap_open("rackp%d", False)
-    server = None
+    sport = next(_ports)
+    peer = KernelPeer(netns, "rackp", LINUX_IP, PEER_IP, PEER_MAC, sport, SERVER, [LINUX_IP, str(size)], DEFAULTS)
     try:
-        os.set_blocking(fd, False)
-        subprocess.run(["ip", "link", "set", name, "netns", netns.name], check=True)
-        netns.run("ip", "addr", "add", f"{LINUX_IP}/24", "dev", name)
-        netns.run("ip", "link", "set", name, "up")
-        netns.run("ip", "neigh", "replace", PEER_IP, "lladdr", PEER_MAC, "dev", name)
-        netns.run("tc", "qdisc", "replace", "dev", name, "root", "pfifo", check=False)
-        for kv in DEFAULTS:
-            netns.run("sysctl", "-q", "-w", kv)
-        linux_mac = netns.run("cat", f"/sys/class/net/{name}/address").stdout.strip()
-        server = netns.popen("python3", "-c", SERVER, LINUX_IP, str(size), stdin=subprocess.PIPE)
-        assert server.stdout.readline().strip() == "ready", server.stderr.read()
-        ip = IP(src=PEER_IP, dst=LINUX_IP)
-        sport = next(_ports)
-
-        def send(pkt) -> None:
-            os.write(fd, bytes(Ether(src=PEER_MAC, dst=linux_mac) / ip / pkt))
-
         def receive(timeout: float):
-            end = time.monotonic() + timeout
-            while (left := end - time.monotonic()) > 0:
-                if not select.select([fd], [], [], left)[0]:
-                    break
-                frame = Ether(os.read(fd, 65536))
-                if frame.haslayer(TCP) and frame[IP].src == LINUX_IP and frame[TCP].dport == sport:
-                    return time.monotonic(), frame[TCP]
-            raise AssertionError("the kernel sent nothing")
+            got = peer.next_segment(timeout)
+            assert got is not None, "the kernel sent nothing"
+            return got
 
         def wait_until(t: float) -> None:
             while time.monotonic() < t:
                 time.sleep(0.0005)
 
-        settle = time.monotonic() + 0.3  # the link comes up (and says so over IPv6) first
-        while (left := settle - time.monotonic()) > 0:
-            if select.select([fd], [], [], left)[0]:
-                os.read(fd, 65536)
         t0 = time.monotonic()
-        send(TCP(sport=sport, dport=8080, flags="S", seq=0, window=32792,
-                 options=[("MSS", 1000), ("SAckOK", b""), ("NOP", None), ("NOP", None), ("NOP", None),
-                          ("WScale", 7)]))
+        peer.send(TCP(sport=sport, dport=8080, flags="S", seq=0, window=32792,
+                      options=[("MSS", 1000), ("SAckOK", b""), ("NOP", None), ("NOP", None), ("NOP", None),
+                               ("WScale", 7)]))
         _, synack = receive(2)
         assert synack.flags == "SA", synack
         isn = synack.seq
         wait_until(t0 + 0.1)
-        send(TCP(sport=sport, dport=8080, flags="A", seq=1, ack=isn + 1, window=win1))
+        peer.send(TCP(sport=sport, dport=8080, flags="A", seq=1, ack=isn + 1, window=win1))
         got = 0
         while got < size:
             got += len(bytes(receive(2)[1].payload))
         wait_until(t0 + 0.2)
         t_sack = time.monotonic()
-        send(TCP(sport=sport, dport=8080, flags="A", seq=1, ack=isn + 1, window=win2,
-                 options=[("SAck", (isn + sack_start, isn + sack_end)), ("NOP", None), ("NOP", None)]))
+        peer.send(TCP(sport=sport, dport=8080, flags="A", seq=1, ack=isn + 1, window=win2,
+                      options=[("SAck", (isn + sack_start, isn + sack_end)), ("NOP", None), ("NOP", None)]))
         t, rtx = receive(2)
         assert (rtx.seq - isn) & 0xFFFFFFFF == 1 and len(bytes(rtx.payload)) == 1000
         return (t - t_sack) * 1000
     finally:
-        if server is not None:
-            server.kill()
-            server.communicate()
-        os.close(fd)
-        netns.run("ip", "link", "del", name, check=False)
+        peer.close()
 
 
 def test_the_reorder_timer_fires_when_the_kernels_does(netns):
