@@ -231,6 +231,21 @@ def test_a_crashing_program_is_reported_not_swallowed(lo_host):
         world.run()
 
 
+def test_ctrl_c_while_a_program_runs_ends_the_run(lo_host):
+    """SIGINT lands in whatever Python code runs; in a program's code it must still stop the
+    simulation (``tuxnet tap`` ran on after a Ctrl-C that came while a service ran)."""
+    world, host = lo_host
+
+    def serving():
+        raise KeyboardInterrupt  # as the signal would, mid-program
+
+    host.spawn(serving)
+    host.spawn(lambda: libc.sleep(10))
+    with pytest.raises(KeyboardInterrupt):
+        world.run()
+    assert world.now == 0
+
+
 def test_sysctl_names_defaults_and_errors(lo_host):
     _, host = lo_host
     s = host.sysctl

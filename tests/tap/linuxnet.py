@@ -137,10 +137,14 @@ class KernelPeer:
             self.close()
             raise
 
-    def send(self, tcp: Any) -> None:
+    def frame(self, tcp: Any) -> bytes:
+        """The Ethernet frame that carries ``tcp`` to the kernel."""
         from scapy.layers.l2 import Ether
 
-        os.write(self.fd, bytes(Ether(src=self.peer_mac, dst=self.linux_mac) / self.ip / tcp))
+        return bytes(Ether(src=self.peer_mac, dst=self.linux_mac) / self.ip / tcp)
+
+    def send(self, tcp: Any) -> None:
+        os.write(self.fd, self.frame(tcp))
 
     def next_segment(self, timeout: float) -> tuple[float, Any] | None:
         """The kernel's next segment to us and when it came, or None after ``timeout`` seconds."""

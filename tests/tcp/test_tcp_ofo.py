@@ -1,10 +1,11 @@
 """The out-of-order queue and the SACK blocks a receiver sends (``tcp_data_queue_ofo``,
-``tcp_sack_new_ofo_skb``, ``tcp_sack_remove``): the ACKs of ``ofo.STEPS`` are those this machine's
-kernel sent for the same segments (``tap/test_ofo_sack_vs_linux.py`` asks it again)."""
+``tcp_sack_new_ofo_skb``, ``tcp_sack_remove``) and SACK compression (``tcp_comp_sack``): the ACKs
+of ``ofo.STEPS`` and ``ofo.BURST`` are those this machine's kernel sent for the same segments
+(``tap/test_ofo_sack_vs_linux.py`` asks it again)."""
 
 from __future__ import annotations
 
-from ofo import STEPS, tuxnet_acks
+from ofo import STEPS, tuxnet_acks, tuxnet_burst_acks
 
 # What Linux 6.18 answered, step by step: (ACK, SACK blocks with a D-SACK first).
 KERNEL = [
@@ -36,3 +37,14 @@ def test_the_acks_of_an_out_of_order_train_are_the_kernels():
     assert len(got) == len(STEPS)
     for step, (acks, kernel) in enumerate(zip(got, KERNEL, strict=True)):
         assert acks == kernel, (step, STEPS[step], acks, kernel)
+
+
+# Linux 6.18 for the ten segments of the burst: three duplicate ACKs at once, one for the other
+# seven 1 ms later.
+KERNEL_BURST = [(24000, ((25000, 26000),)), (24000, ((25000, 27000),)), (24000, ((25000, 28000),)),
+                (24000, ((25000, 35000),))]
+
+
+def test_sacks_after_the_third_duplicate_ack_are_compressed_into_one():
+    # the kernel counted the six ACKs the last one stood for, as tuxnet does
+    assert tuxnet_burst_acks() == (KERNEL_BURST, 6)

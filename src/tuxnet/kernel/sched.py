@@ -88,6 +88,10 @@ class Process:
             self.exit_code = -SIGKILL  # killed (kill): no traceback, nothing to report
         except SystemExit as e:
             self.exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except KeyboardInterrupt:
+            # Ctrl-C reached the simulator while this program ran: not the program's crash.  It
+            # goes up to the loop's switch, and out of World.run, as it would have in the loop.
+            raise
         except BaseException as e:  # noqa: BLE001 - a user program's crash must not take the loop down
             self.exception = e
             self.exit_code = 1

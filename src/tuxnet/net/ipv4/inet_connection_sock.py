@@ -28,3 +28,5 @@ def inet_csk_destroy_sock(sk: TcpSock) -> None:
         sk.tsq_tasklet.shutdown()
     if sk.pacing_timer is not None:
         sk.pacing_timer.shutdown()
+    if sk.compressed_ack_timer is not None:
+        sk.compressed_ack_timer.shutdown()

@@ -187,6 +187,10 @@ REXMIT_NEW = 2
 TCP_PAWS_WINDOW = 1
 TCP_PAWS_24DAYS = 60 * 60 * 24 * 24 * NSEC_PER_SEC
 TCP_NUM_SACKS = 4
+# A block this far down the list, extended or pushed down, first sends the compressed ACK.
+TCP_SACK_BLOCKS_TO_COMPRESS = 3
+# Duplicate ACKs that trigger fast retransmit: as many go out uncompressed (include/net/tcp.h).
+TCP_FASTRETRANS_THRESH = 3
 INET_ECN_NOT_ECT = 0
 INET_ECN_CE = 3
 
@@ -1958,8 +1962,12 @@ def tcp_sack_new_ofo_skb(sk: TcpSock, seq: int, end_seq: int) -> None:
     for i, block in enumerate(sacks):
         grown = tcp_sack_extend(block, seq, end_seq)
         if grown is not None:
+            if i >= TCP_SACK_BLOCKS_TO_COMPRESS:
+                tcp_sack_compress_send_ack(sk)
             sk.selective_acks = tcp_sack_maybe_coalesce([grown, *sacks[:i], *sacks[i + 1:]])
             return
+    if len(sacks) >= TCP_SACK_BLOCKS_TO_COMPRESS:
+        tcp_sack_compress_send_ack(sk)
     sk.selective_acks = [(seq, end_seq), *sacks[:TCP_NUM_SACKS - 1]]
 
 
@@ -2265,11 +2273,53 @@ def __tcp_ack_snd_check(sk: TcpSock, ofo_possible: bool) -> None:
     or let the delayed-ACK timer do it."""
     ack = sk.icsk_ack
     if ((((sk.rcv_nxt - sk.rcv_wup) & SEQ_MASK) > ack.rcv_mss and __tcp_select_window(sk) >= sk.rcv_wnd)
-            or tcp_in_quickack_mode(sk) or ack.pending & ICSK_ACK_NOW
-            or (ofo_possible and sk.out_of_order_queue)):
+            or tcp_in_quickack_mode(sk) or ack.pending & ICSK_ACK_NOW):
         tcp_send_ack(sk)
-    else:
+        return
+    if not ofo_possible or not sk.out_of_order_queue:
         tcp_send_delayed_ack(sk)
+        return
+    # A hole: the first TCP_FASTRETRANS_THRESH duplicate ACKs for this RCV.NXT go at once, the
+    # rest are compressed into one (up to tcp_comp_sack_nr of them) sent after 5 % of the RTT,
+    # at most tcp_comp_sack_delay_ns.
+    sysctl = sk.host.sysctl
+    if not sk.rx_opt.sack_ok or sk.compressed_ack >= sysctl["net.ipv4.tcp_comp_sack_nr"]:
+        tcp_send_ack(sk)
+        return
+    if sk.compressed_ack_rcv_nxt != sk.rcv_nxt:
+        sk.compressed_ack_rcv_nxt = sk.rcv_nxt
+        sk.dup_ack_counter = 0
+    if sk.dup_ack_counter < TCP_FASTRETRANS_THRESH:
+        sk.dup_ack_counter += 1
+        tcp_send_ack(sk)
+        return
+    sk.compressed_ack += 1
+    timer = sk.compressed_ack_timer
+    if timer is None:
+        timer = sk.compressed_ack_timer = sk.host.timer(tcp_compressed_ack_kick, sk)
+    if timer.pending():
+        return
+    rtt = sk.rcv_rtt_us  # (both RTTs in 1/8 us)
+    if sk.srtt_us and sk.srtt_us < rtt:
+        rtt = sk.srtt_us
+    timer.mod(sk.host.world.now + min(sysctl["net.ipv4.tcp_comp_sack_delay_ns"], rtt * (1000 >> 3) // 20))
+
+
+def tcp_compressed_ack_kick(sk: TcpSock) -> None:
+    """``tcp_compressed_ack_kick``: the compressed ACK is due; one ACK stands for all of them."""
+    if sk.compressed_ack:
+        sk.compressed_ack -= 1  # (the one sent is not a compressed one)
+        tcp_send_ack(sk)
+
+
+def tcp_sack_compress_send_ack(sk: TcpSock) -> None:
+    """``tcp_sack_compress_send_ack``: send the compressed ACK now, before the SACK blocks it
+    would report are reordered."""
+    if not sk.compressed_ack:
+        return
+    sk.compressed_ack_timer.delete()
+    sk.compressed_ack -= 1
+    tcp_send_ack(sk)
 
 
 def tcp_ack_snd_check(sk: TcpSock) -> None:
@@ -2332,6 +2382,8 @@ def tcp_clear_xmit_timers(sk: TcpSock) -> None:
     sk.sk_timer.delete()
     if sk.pacing_timer is not None:
         sk.pacing_timer.delete()
+    if sk.compressed_ack_timer is not None:
+        sk.compressed_ack_timer.delete()
 
 
 def tcp_write_queue_purge(sk: TcpSock) -> None:

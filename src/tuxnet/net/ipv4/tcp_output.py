@@ -728,7 +728,12 @@ def tcp_dec_quickack_mode(sk: TcpSock, pkts: int) -> None:
 
 
 def tcp_event_ack_sent(sk: TcpSock, pkts: int, rcv_nxt: int) -> None:
-    """``tcp_event_ack_sent``: an ACK went out, so the delayed ACK is no longer due."""
+    """``tcp_event_ack_sent``: an ACK went out, so the delayed ACK is no longer due, nor the
+    compressed one (the ACKs it stood for are counted in TCPAckCompressed)."""
+    if sk.compressed_ack:
+        sk.host.mib.TcpExt["TCPAckCompressed"] += sk.compressed_ack
+        sk.compressed_ack = 0
+        sk.compressed_ack_timer.delete()
     if rcv_nxt != sk.rcv_nxt:
         return
     tcp_dec_quickack_mode(sk, pkts)

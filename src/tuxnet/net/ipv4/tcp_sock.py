@@ -418,6 +418,7 @@ class TcpSock(Sock):
         "rcv_rtt_us", "rcv_rtt_seq", "rcv_rtt_time", "rcv_rtt_last_tsecr", "pred_flags",
         "rcvq_space_seq", "rcvq_space_time", "rcv_ooopack", "dsack_dups", "reord_seen",
         "delivered_ce", "sk_gso_max_size", "sk_gso_max_segs", "gso_segs", "tcp_wstamp_ns", "pacing_timer",
+        "compressed_ack", "compressed_ack_rcv_nxt", "dup_ack_counter", "compressed_ack_timer",
         "sk_wmem_alloc", "tsq_throttled", "tsq_tasklet", "max_packets_out", "max_packets_seq",
         "is_cwnd_limited", "snd_cwnd_used", "snd_cwnd_stamp", "tlp_high_seq", "tlp_retrans",
         "highest_sack", "synack_stamp", "min_rtt_us", "min_rtt_stamp", "undo_retrans",
@@ -537,6 +538,12 @@ class TcpSock(Sock):
         self.gso_segs = 0
         self.tcp_wstamp_ns = 0
         self.pacing_timer: Timer | None = None
+        # SACK compression (tcp_comp_sack): ACKs held back, for which RCV.NXT, how many duplicate
+        # ACKs went out for it at once, and the timer that sends the held one (made on first use)
+        self.compressed_ack = 0
+        self.compressed_ack_rcv_nxt = 0
+        self.dup_ack_counter = 0
+        self.compressed_ack_timer: Timer | None = None
         # TCP Small Queues: bytes (truesize) of sent packets a qdisc still holds, and TSQF_THROTTLED
         self.sk_wmem_alloc = 0
         self.tsq_throttled = False
