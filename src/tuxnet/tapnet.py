@@ -238,5 +238,8 @@ def tap_main(argv: list[str]) -> int:
             tracer.stop()
         if cap is not None:
             cap.close()
-    print(summary(host, stats))
+    print(summary(host, stats), flush=True)
+    # Kill the services now, while the world is whole, rather than leave their greenlets to the
+    # interpreter's shutdown, which would run their clean-up with no loop to come back to.
+    world.close()
     return 0

@@ -224,8 +224,9 @@ def test_tuxnet_tap_command_serves_until_interrupted(netns):
     import sys
     import time
 
-    tap = subprocess.Popen(netns.cmd(sys.executable, "-m", "tuxnet.cli", "tap", "--dev", "tuxtap0", "--addr",
-                                     "10.249.0.2/24", "--serve", "echo,chargen", "--busy-poll", "5000"),
+    tap = subprocess.Popen(netns.cmd(sys.executable, "-X", "faulthandler", "-m", "tuxnet.cli", "tap", "--dev",
+                                     "tuxtap0", "--addr", "10.249.0.2/24", "--serve", "echo,chargen",
+                                     "--busy-poll", "5000"),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         banner = tap.stdout.readline()
@@ -240,7 +241,12 @@ def test_tuxnet_tap_command_serves_until_interrupted(netns):
         assert echo.stdout.strip() == "ping"
     finally:
         tap.send_signal(signal.SIGINT)
-        out, err = tap.communicate(timeout=20)
+        try:
+            out, err = tap.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            tap.send_signal(signal.SIGABRT)  # faulthandler prints where every thread was
+            out, err = tap.communicate(timeout=20)
+            pytest.fail(f"tuxnet tap did not stop on SIGINT:\n{out[-2000:]}\n{err[-6000:]}")
     assert tap.returncode == 0, err
     assert "icmp: 2 echo requests answered" in out
     assert "tcp: 0 active opens, 1 passive opens" in out
