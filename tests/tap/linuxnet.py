@@ -160,6 +160,13 @@ class KernelPeer:
                 return time.monotonic(), frame[TCP]
         return None
 
+    def segments_until_quiet(self, quiet: float) -> list[Any]:
+        """The kernel's segments to us until ``quiet`` seconds pass without one."""
+        segs = []
+        while (got := self.next_segment(quiet)) is not None:
+            segs.append(got[1])
+        return segs
+
     def close(self) -> None:
         if self.server is not None:
             self.server.kill()

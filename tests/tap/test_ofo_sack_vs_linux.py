@@ -27,6 +27,11 @@ c, _ = s.accept(); sys.stdin.read()
 """
 
 
+def ack_of(seg) -> Ack:
+    """A kernel segment's ACK and SACK blocks, relative to the first byte of data (ISN 0)."""
+    return (seg.ack - 1) & 0xFFFFFFFF, sack_blocks(bytes(seg)[20:seg.dataofs * 4], 1)
+
+
 def linux_acks(netns) -> list[list[Ack]]:
     from scapy.layers.inet import TCP
 
@@ -34,27 +39,19 @@ def linux_acks(netns) -> list[list[Ack]]:
     peer = KernelPeer(netns, "ofop", LINUX_IP, PEER_IP, PEER_MAC, sport, SERVER, [LINUX_IP],
                       ["net.ipv4.tcp_sack=1", "net.ipv4.tcp_dsack=1"])
     try:
-        def receive(quiet: float) -> list:
-            """The kernel's segments until ``quiet`` seconds pass without one."""
-            segs = []
-            while (got := peer.next_segment(quiet)) is not None:
-                segs.append(got[1])
-            return segs
-
         peer.send(TCP(sport=sport, dport=8080, flags="S", seq=0, window=65535,
                       options=[("MSS", MSS), ("SAckOK", b""), ("NOP", None), ("WScale", 7)]))
-        synack = receive(0.5)[0]
+        synack = peer.segments_until_quiet(0.5)[0]
         assert synack.flags == "SA", synack
         ack = synack.seq + 1
         peer.send(TCP(sport=sport, dport=8080, flags="A", seq=1, ack=ack, window=65535))
-        receive(0.1)
+        peer.segments_until_quiet(0.1)
         answers = []
         for start, length in STEPS:
             peer.send(TCP(sport=sport, dport=8080, flags="A", seq=1 + start, ack=ack, window=65535) / bytes(length))
             # an ACK of out-of-order data may wait up to 1 ms (SACK compression), one of in-order
             # data up to the delayed-ACK timer (40 ms and more): 100 ms, as tuxnet is given
-            segs = receive(0.1)
-            answers.append([((s.ack - 1) & 0xFFFFFFFF, sack_blocks(bytes(s)[20:s.dataofs * 4], 1)) for s in segs])
+            answers.append([ack_of(s) for s in peer.segments_until_quiet(0.1)])
         return answers
     finally:
         peer.close()
@@ -73,19 +70,13 @@ def linux_burst_acks(netns) -> tuple[list[Ack], int]:
     peer = KernelPeer(netns, "ofob", LINUX_IP, PEER_IP, PEER_MAC, sport, SERVER, [LINUX_IP],
                       ["net.ipv4.tcp_sack=1", "net.ipv4.tcp_dsack=1", "net.ipv4.tcp_timestamps=1"])
     try:
-        def receive(quiet: float) -> list:
-            segs = []
-            while (got := peer.next_segment(quiet)) is not None:
-                segs.append(got[1])
-            return segs
-
         def segment(seq: int, tsval: int, payload: bytes = b"") -> TCP:
             return TCP(sport=sport, dport=8080, flags="A", seq=seq, ack=ack, window=65535,
                        options=[("NOP", None), ("NOP", None), ("Timestamp", (tsval, tsecr))]) / payload
 
         peer.send(TCP(sport=sport, dport=8080, flags="S", seq=0, window=65535,
                       options=[("MSS", MSS), ("SAckOK", b""), ("Timestamp", (1, 0)), ("NOP", None), ("WScale", 7)]))
-        synack = receive(0.5)[0]
+        synack = peer.segments_until_quiet(0.5)[0]
         assert synack.flags == "SA", synack
         ack = synack.seq + 1
         tsecr = dict(synack.options)["Timestamp"][0]
@@ -93,12 +84,12 @@ def linux_burst_acks(netns) -> tuple[list[Ack], int]:
         peer.send(segment(1, 2))
         for k in range(WARM):
             peer.send(segment(1 + k * MSS, 3, bytes(MSS)))
-            receive(0.001)
-        receive(0.1)
+            peer.segments_until_quiet(0.001)
+        peer.segments_until_quiet(0.1)
         frames = [peer.frame(segment(1 + start, 4, bytes(length))) for start, length in BURST]
         for frame in frames:  # built first, so that they leave back to back
             os.write(peer.fd, frame)
-        acks = [((s.ack - 1) & 0xFFFFFFFF, sack_blocks(bytes(s)[20:s.dataofs * 4], 1)) for s in receive(0.1)]
+        acks = [ack_of(s) for s in peer.segments_until_quiet(0.1)]
         nstat = netns.run("nstat", "-az", "TcpExtTCPAckCompressed").stdout.split()
         return acks, int(nstat[nstat.index("TcpExtTCPAckCompressed") + 1])
     finally:
