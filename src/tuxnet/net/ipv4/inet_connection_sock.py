@@ -21,12 +21,7 @@ def inet_csk_destroy_sock(sk: TcpSock) -> None:
     sk.sk_wmem_queued = 0
     sk.host.tcp_orphans.discard(sk)
     # The socket is freed now (sk_free): its timers are shut down (timer_shutdown_sync).
-    sk.icsk_retransmit_timer.shutdown()
-    sk.icsk_delack_timer.shutdown()
-    sk.sk_timer.shutdown()
+    for timer in sk.tcp_timers():
+        timer.shutdown()
     if sk.tsq_tasklet is not None:
         sk.tsq_tasklet.shutdown()
-    if sk.pacing_timer is not None:
-        sk.pacing_timer.shutdown()
-    if sk.compressed_ack_timer is not None:
-        sk.compressed_ack_timer.shutdown()

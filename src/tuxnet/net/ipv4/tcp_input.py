@@ -2377,13 +2377,8 @@ def tcp_done(sk: TcpSock) -> None:
 def tcp_clear_xmit_timers(sk: TcpSock) -> None:
     sk.icsk_pending = 0
     sk.icsk_ack.pending = 0
-    sk.icsk_retransmit_timer.delete()
-    sk.icsk_delack_timer.delete()
-    sk.sk_timer.delete()
-    if sk.pacing_timer is not None:
-        sk.pacing_timer.delete()
-    if sk.compressed_ack_timer is not None:
-        sk.compressed_ack_timer.delete()
+    for timer in sk.tcp_timers():
+        timer.delete()
 
 
 def tcp_write_queue_purge(sk: TcpSock) -> None:

@@ -625,6 +625,13 @@ class TcpSock(Sock):
         """``tcp_send_head``: the first segment not yet sent."""
         return self.sk_write_queue[0] if self.sk_write_queue else None
 
+    def tcp_timers(self) -> list[Timer]:
+        """The connection's timers: retransmission, delayed ACK, keepalive, and the pacing and
+        compressed-ACK timers once made (what ``tcp_clear_xmit_timers`` stops and freeing the
+        socket shuts down)."""
+        timers = [self.icsk_retransmit_timer, self.icsk_delack_timer, self.sk_timer]
+        return timers + [t for t in (self.pacing_timer, self.compressed_ack_timer) if t is not None]
+
 
 
 # -- send buffer space (include/net/sock.h, include/net/tcp.h) -----------------------------------
