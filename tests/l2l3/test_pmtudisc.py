@@ -202,7 +202,10 @@ def test_tcp_below_the_floor_sends_552_byte_segments_without_df():
     world.run_for(secs(1))
     assert got == [200_000]
     sizes = Counter(_sent_ip(cap))
-    assert sizes[(1500, True, False)] == 10  # the first flight, before r1's answer
+    # Full-sized packets only in the first flight, at most the initial window of 10: TCP Small
+    # Queues may hold a few of it back until the first ones have left the qdisc, and by then r1's
+    # "fragmentation needed" has come back, so those go at the new MSS.
+    assert 1 <= sizes[(1500, True, False)] <= 10
     assert sizes[(552, False, False)] > 300 and not any(df for (size, df, _) in sizes if size > 60 and size != 1500)
     assert ip_route_get(a).endswith(" mtu lock 552 \n")
     assert n["r1"].mib.Ip["FragCreates"] > 600

@@ -21,9 +21,12 @@ def _info(fd: int) -> TcpInfo:
 
 
 def test_bulk_transfer_measures_the_bottleneck_and_is_not_app_limited():
-    """A sender with more to send than the path takes: once past slow start, every sample is the
-    link's payload rate (100 Mb/s times the share of each frame that is payload), and none is
-    application-limited."""
+    """A sender with more to send than the path takes: once past slow start, the samples reach
+    the link's payload rate (100 Mb/s times the share of each frame that is payload) and never
+    pass it, and none is application-limited.  Samples also come out lower: TCP Small Queues lets
+    the sender put only so much in its own qdisc, so the sending of a sample's packets can take
+    longer than their ACKs did (the kernel's samples vary so too: 6.9-9.6 Mb/s behind a 9.56 Mb/s
+    shaper, tests/tcp/test_tcp_tsq.py)."""
     world, a, b, _ = pair(delay="5ms")
 
     def source() -> None:
@@ -36,11 +39,15 @@ def test_bulk_transfer_measures_the_bottleneck_and_is_not_app_limited():
     b.spawn(tcp_sink, B_ADDR, 5001, [])
     a.spawn(source)
     payload_rate = 100e6 * MSS / WIRE / 8  # bytes/s
-    for _ in range(4):
-        world.run_for(100 * MS)
+    world.run_for(100 * MS)
+    rates = []
+    for _ in range(30):
+        world.run_for(10 * MS)
         info = tcp_get_info(connection(a, 5001))
-        assert abs(info.tcpi_delivery_rate - payload_rate) / payload_rate < 0.005, info.tcpi_delivery_rate
+        rates.append(info.tcpi_delivery_rate)
         assert info.tcpi_delivery_rate_app_limited == 0
+    assert abs(max(rates) - payload_rate) / payload_rate < 0.005, rates
+    assert min(rates) > 0.8 * payload_rate, rates
 
 
 def test_request_response_is_app_limited_at_one_segment_a_round_trip():
@@ -149,7 +156,7 @@ def test_a_lower_app_limited_sample_does_not_replace_a_full_one():
     world.run_for(500 * MS)
     sk = connection(a, 5001)
     bulk = tcp_get_info(sk).tcpi_delivery_rate
-    assert bulk > 11_000_000
+    assert bulk > 0.8 * 100e6 * MSS / WIRE / 8
     world.run_for(600 * MS)
     info = tcp_get_info(sk)
     assert info.tcpi_delivery_rate == bulk and info.tcpi_delivery_rate_app_limited == 0

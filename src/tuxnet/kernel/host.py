@@ -116,6 +116,8 @@ class Host:
         if d.netdev_ops.ndo_stop is not None:
             d.netdev_ops.ndo_stop(d)
         d.flags &= ~IFF_UP
+        if d.qdisc is not None:
+            d.qdisc.reset()  # dev_deactivate: what waited to be sent is dropped
         inetdev_event_down(self, d)
 
     def dev_add_pack(self, pt: PacketType) -> None:

@@ -86,7 +86,7 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.tcp_autocorking": 1,
     "net.ipv4.tcp_tso_win_divisor": 3,
     "net.ipv4.tcp_min_tso_segs": 2,
-    "net.ipv4.tcp_limit_output_bytes": 1048576,
+    "net.ipv4.tcp_limit_output_bytes": 4194304,  # 4 MB since Linux 6.7 (1 MB before)
     "net.ipv4.tcp_notsent_lowat": 4294967295,
     "net.ipv4.tcp_challenge_ack_limit": 2147483647,
     "net.ipv4.tcp_invalid_ratelimit": 500,

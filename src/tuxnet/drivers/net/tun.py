@@ -38,10 +38,8 @@ from tuxnet.net.core.dev import (
     NetDeviceOps,
     netif_rx,
 )
-from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame, skb_orphan_frags_rx
+from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame, skb_orphan, skb_orphan_frags_rx, skb_set_owner_w
 from tuxnet.net.core.sock import SK_PACING_FQ
-from tuxnet.net.ipv4.tcp_output import skb_set_owner_w, tcp_wfree
-from tuxnet.net.ipv4.tcp_sock import tcp_skb_cb
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -57,8 +55,10 @@ class TunPacket:
     data: bytes
     time: int
     gso_size: int = 0
-    owner: Any = None  # the TCP socket charged for the packet while fq holds it
+    # While fq holds it, a TCP packet's charge to its socket (skb_set_owner_w).
+    sk: Any = None
     truesize: int = 0
+    destructor: Callable[[Any], None] | None = None
 
 
 class TunStruct:
@@ -81,9 +81,7 @@ def tun_deliver(dev: NetDevice, pkt: TunPacket) -> None:
     tun.tx.append(pkt)
     if tun.on_xmit is not None:
         tun.on_xmit(pkt)
-    if pkt.owner is not None:
-        owner, pkt.owner = pkt.owner, None
-        tcp_wfree(owner, pkt.truesize)
+    skb_orphan(pkt)
 
 
 def fq_watchdog(dev: NetDevice) -> None:
@@ -120,11 +118,9 @@ def tun_net_xmit(skb: SkBuff, dev: NetDevice) -> int:
     if release <= now and not tun.fq_held:
         tun_deliver(dev, pkt)
         return NETDEV_TX_OK
-    if sk is not None and hasattr(sk, "sk_wmem_alloc"):
-        # Held in the qdisc, the packet stays charged to its socket (TCP Small Queues).
-        pkt.owner = sk
-        pkt.truesize = tcp_skb_cb(skb).truesize
-        skb_set_owner_w(sk, pkt.truesize)
+    # Held in the qdisc, a TCP packet stays charged to its socket (TCP Small Queues).
+    pkt.sk, pkt.truesize, pkt.destructor = sk, skb.truesize, skb.destructor
+    skb_set_owner_w(pkt)
     tun.fq_held.append((release, pkt))
     if len(tun.fq_held) == 1:
         tun.fq_timer.mod(release)

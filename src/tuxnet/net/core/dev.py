@@ -24,7 +24,9 @@ from tuxnet.net.core.skbuff import (
     CHECKSUM_UNNECESSARY,
     PACKET_OUTGOING,
     SkBuff,
+    skb_orphan,
     skb_orphan_frags_rx,
+    skb_set_owner_w,
 )
 
 if TYPE_CHECKING:
@@ -149,8 +151,7 @@ class Qdisc:
     def enqueue(self, skb: SkBuff) -> bool:
         """``pfifo_enqueue``: False (dropped) when ``limit`` packets wait already."""
         if len(self.q) >= self.limit:
-            self.drops += 1
-            return False
+            return qdisc_drop(skb, self)
         self.q.append(skb)
         return True
 
@@ -161,8 +162,14 @@ class Qdisc:
         """``dev_requeue_skb``: the driver was busy; the packet goes first next time."""
         self.q.appendleft(skb)
 
+    def reset(self) -> None:
+        """``qdisc_reset``: drop every packet held (the device went down, or the qdisc goes)."""
+        while self.q:
+            skb_orphan(self.q.popleft())
+
     def destroy(self) -> None:
         """``qdisc_destroy``: a FIFO holds nothing beyond its packets, dropped with it."""
+        self.reset()
 
     def queue_bytes(self) -> int:
         """The backlog in bytes, as ``tc -s`` shows it."""
@@ -283,6 +290,14 @@ class NetDevice:
 
 # -- transmit ------------------------------------------------------------------------------------
 
+def qdisc_drop(skb: SkBuff, q: Qdisc) -> bool:
+    """``qdisc_drop``: count the drop and free the packet (its destructor gives its socket the
+    memory back); False, for ``enqueue`` to return."""
+    q.drops += 1
+    skb_orphan(skb)
+    return False
+
+
 def dev_queue_xmit_nit(skb: SkBuff, dev: NetDevice) -> None:
     """Give an outgoing packet to the taps (``ptype_all``), as ``tcpdump -i dev`` sees it."""
     if skb.ip_summed == CHECKSUM_PARTIAL:
@@ -354,6 +369,7 @@ def qdisc_run(q: Qdisc) -> None:
             q.requeue(skb)
             q.requeues += 1
             break
+        skb_orphan(skb)  # the driver has it (TCP Small Queues: tcp_wfree may send more)
         q.packets += segs
         q.bytes += length
     if dev.tx_wake_at >= 0 and len(q):
@@ -405,6 +421,7 @@ def __dev_queue_xmit(skb: SkBuff) -> int:
                 return NET_XMIT_DROP
             rc = dev_hard_start_xmit(skb, dev)
             return NET_XMIT_SUCCESS if rc == NETDEV_TX_OK else NET_XMIT_DROP
+        skb_set_owner_w(skb)  # a TCP packet charges its socket while the qdisc holds it
         if not q.enqueue(skb):
             return NET_XMIT_DROP  # counted by the qdisc (tc -s), not in the device's tx_dropped
         qdisc_run(q)

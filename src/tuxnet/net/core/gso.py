@@ -91,6 +91,11 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
     pack16 = _u16.pack_into
     dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
     uarg = skb.destructor_arg
+    # The segments take over what the packet charges its socket (tcp_gso_segment's
+    # copy_destructor), in equal shares, the last with the remainder.
+    destructor = skb.destructor
+    skb.destructor = None
+    share, rest = divmod(skb.truesize, len(pieces))
     segs = []
     for h, chunk in pieces:
         b = h + chunk
@@ -111,5 +116,8 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
         n.protocol = protocol
         n.priority = priority
         n.destructor_arg = uarg  # the segments share a zerocopy send's pages (skb_zerocopy_clone)
+        n.truesize = share
+        n.destructor = destructor
         segs.append(n)
+    n.truesize += rest
     return segs

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_right
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tuxnet.kernel.errno import EEXIST, EMSGSIZE
 from tuxnet.kernel.minmax import max, min
@@ -40,7 +41,7 @@ PACKET_LOOPBACK = 5
 
 # The initial value of every SkBuff field after buf/data/tail/end, in the order __init__ stores them.
 _SKB_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, PACKET_HOST, 0, 0, 0, -1, -1, -1, 0,
-                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, None)
+                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, None, 0, None)
 
 
 class SkBuff:
@@ -59,6 +60,9 @@ class SkBuff:
         "cloned",
         # skb_shinfo(skb)->destructor_arg: the ubuf_info of a MSG_ZEROCOPY send (skb_zcopy()).
         "destructor_arg",
+        # What the packet charges its socket (sk_wmem_alloc) while it is held, and what gives it
+        # back (tcp_wfree): see skb_set_owner_w.
+        "truesize", "destructor",
     )
 
     def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
@@ -71,7 +75,7 @@ class SkBuff:
          self.mac_header, self.network_header, self.transport_header, self.mac_len,
          self.ip_summed, self.csum_start, self.csum_offset, self.gso_size,
          self.seq, self.end_seq, self.ack_seq, self.tcp_flags, self.sacked, self.skb_mstamp, self.tx_count,
-         self.cb, self.cloned, self.destructor_arg) = _SKB_DEFAULTS
+         self.cb, self.cloned, self.destructor_arg, self.truesize, self.destructor) = _SKB_DEFAULTS
 
     def __repr__(self) -> str:
         return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"
@@ -165,6 +169,35 @@ def skb_truesize(skb: SkBuff) -> int:
     """``skb->truesize``: the memory a buffer charges to its socket or queue, its bytes plus the
     kernel's per-buffer overhead."""
     return skb.end + SKB_TRUESIZE_OVERHEAD
+
+
+class OwnedBuffer(Protocol):
+    """What ``skb_set_owner_w`` and ``skb_orphan`` use of a buffer: an SkBuff, or the packet a
+    driver keeps once the SkBuff is gone (a TUN device's, held by fq)."""
+
+    sk: Any
+    truesize: int
+    destructor: Callable[[Any], None] | None
+
+
+def skb_set_owner_w(skb: OwnedBuffer) -> None:
+    """``skb_set_owner_w``: the packet charges ``skb.truesize`` to its socket's ``sk_wmem_alloc``
+    (what TCP Small Queues limits) until ``skb_orphan``.  TCP's packets carry their truesize and
+    ``tcp_wfree`` as the destructor; in tuxnet the charge starts when something starts holding the
+    packet (a qdisc, fq in front of a TUN device): from TCP down to the qdisc nothing waits, and a
+    device orphans what it takes, as ``loopback_xmit`` and veth's ``skb_scrub_packet`` do."""
+    if skb.destructor is not None:
+        skb.sk.sk_wmem_alloc += skb.truesize
+
+
+def skb_orphan(skb: OwnedBuffer) -> None:
+    """``skb_orphan`` (and the destructor ``kfree_skb`` runs for a dropped packet): the charge
+    of ``skb_set_owner_w`` goes back to the socket, and the packet no longer has one."""
+    destructor = skb.destructor
+    if destructor is not None:
+        skb.destructor = None
+        destructor(skb)
+    skb.sk = None
 
 
 def alloc_skb(size: int, headroom: int = 0) -> SkBuff:

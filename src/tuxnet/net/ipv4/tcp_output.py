@@ -19,6 +19,7 @@ from tuxnet.kernel.minmax import max, max3, min
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
+    OwnedBuffer,
     SkbFrags,
     SkBuff,
     alloc_skb,
@@ -668,8 +669,11 @@ def __tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool, rcv_nxt: int) -
             flags |= TCPHDR_URG
     n = _build_segment(sk, _tcp_skb_for_xmit(skb), skb.seq, flags, opts, window, ack_seq, urg_ptr)
     n.end_seq = skb.end_seq
-    # The packet is a clone: it carries the segment's truesize (what skb_set_owner_w charges).
-    tcp_skb_cb(n).truesize = cb.truesize
+    if plen or flags & (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST):
+        # Not a pure ACK: the clone carries the segment's truesize, charged to the socket while a
+        # qdisc holds it (skb_set_owner_w), and tcp_wfree to give it back.
+        n.truesize = cb.truesize
+        n.destructor = tcp_wfree
     if pcount > 1:
         n.gso_size = mss
     n.tstamp = skb.skb_mstamp
@@ -979,24 +983,21 @@ def tcp_small_queue_check(sk: TcpSock, skb: SkBuff, factor: int) -> bool:
         limit = min(limit, sk.host.sysctl["net.ipv4.tcp_limit_output_bytes"])
     limit <<= factor
     if sk.sk_wmem_alloc > limit:
-        # Always send when nothing is in flight: no TX completion would call us back.
-        if not sk.tcp_rtx_queue:
+        # Always send when the retransmit queue is empty or holds one packet: no TX completion
+        # may call us back soon (tcp_rtx_queue_empty_or_single_skb, Linux 6.6).
+        if len(sk.tcp_rtx_queue) <= 1:
             return False
         sk.tsq_throttled = True
         return True
     return False
 
 
-def skb_set_owner_w(sk: TcpSock, truesize: int) -> None:
-    """``skb_set_owner_w``: a sent packet of ``truesize`` bytes stays charged to the socket while
-    a qdisc holds it (tuxnet's devices take the others at once, as ``skb_orphan`` would)."""
-    sk.sk_wmem_alloc += truesize
-
-
-def tcp_wfree(sk: TcpSock, truesize: int) -> None:
-    """``tcp_wfree``: a packet left the host; a socket throttled by TCP Small Queues is queued for
-    the TSQ tasklet (``tcp_tasklet_func``), which sends more."""
-    sk.sk_wmem_alloc -= truesize
+def tcp_wfree(skb: OwnedBuffer) -> None:
+    """``tcp_wfree``, the destructor of TCP's packets: one left the host or was dropped; a socket
+    throttled by TCP Small Queues is queued for the TSQ tasklet (``tcp_tasklet_func``), which
+    sends more."""
+    sk = skb.sk
+    sk.sk_wmem_alloc -= skb.truesize
     if not sk.tsq_throttled:
         return
     sk.tsq_throttled = False

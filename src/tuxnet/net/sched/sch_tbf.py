@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.minmax import max, min
-from tuxnet.net.core.dev import NETIF_F_HW_CSUM, NetDevice, Qdisc, qdisc_pkt_len, qdisc_run
+from tuxnet.net.core.dev import NETIF_F_HW_CSUM, NetDevice, Qdisc, qdisc_drop, qdisc_pkt_len, qdisc_run
 from tuxnet.net.core.gso import skb_gso_segment
+from tuxnet.net.core.skbuff import skb_orphan
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -57,15 +58,13 @@ class TbfQdisc(Qdisc):
         length = qdisc_pkt_len(skb)[0]
         if length > self.max_size:
             if not skb.gso_size:
-                self.drops += 1
-                return False
+                return qdisc_drop(skb, self)
             taken = False
             for seg in skb_gso_segment(skb, bool(self.dev.features & NETIF_F_HW_CSUM)):
                 taken |= self.enqueue(seg)
             return taken
         if self.backlog + length > self.limit:
-            self.drops += 1
-            return False
+            return qdisc_drop(skb, self)
         self.q.append(skb)
         self.backlog += length
         return True
@@ -100,8 +99,21 @@ class TbfQdisc(Qdisc):
         """The driver was busy: the packet goes out first next time, its tokens already spent."""
         self.held = skb
 
+    def reset(self) -> None:
+        """``tbf_reset``: the packets are dropped, the buckets full again."""
+        if self.held is not None:
+            skb_orphan(self.held)
+            self.held = None
+        super().reset()
+        self.backlog = 0
+        self.tokens = self.buffer
+        self.ptokens = self.mtu
+        self.t_c = self.dev.nd_net.world.now
+        self.watchdog.delete()
+
     def destroy(self) -> None:
         """``tbf_destroy``: the watchdog stops with the qdisc."""
+        super().destroy()
         self.watchdog.shutdown()
 
     def queue_bytes(self) -> int:

@@ -1,0 +1,62 @@
+"""TCP Small Queues judged by this machine's kernel: a CUBIC sender behind its own shaper
+(``tbf rate 10mbit burst 5kb limit 1mb`` on the sender's device) over a veth pair, and tuxnet's
+over a cable.  Neither fills the shaper's megabyte with its window: from the third second to the
+eighth both hold a queue of a few dozen packets, with an RTT near 100 ms and a cwnd that stops
+growing.  (Before tuxnet charged a qdisc's packets to their socket it reached 524 KB and 400 ms.)"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+from linuxnet import kernel_measurement, shaped_transfer
+
+from tsq import SECONDS, SHAPER, samples
+from tuxnet.tapnet import netns_unavailable
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+BACKLOG = re.compile(r"backlog (\d+)(K?)b (\d+)p")
+RTT_CWND = re.compile(r" rtt:([\d.]+)/.* cwnd:(\d+)")
+
+
+def linux_samples() -> list[tuple[int, float, int]]:
+    """(bytes in the tbf, RTT in ms, cwnd) of the kernel's sender, once a second."""
+    samples = []
+    with shaped_transfer(f"tuxnet-tsq-{os.getpid()}", SHAPER, "cubic", 40_000_000) as a:
+        start = time.monotonic()
+        for t in range(1, SECONDS[-1] + 1):
+            time.sleep(max(0.0, start + t - time.monotonic()))
+            if t not in SECONDS:
+                continue
+            ss = RTT_CWND.search(a.run("ss", "-tin", "dst", "10.9.0.2").stdout)
+            backlog = BACKLOG.search(a.run("tc", "-s", "qdisc", "show", "dev", "eth0").stdout)
+            if ss is None or backlog is None:
+                return samples
+            held = int(backlog[1]) * (1000 if backlog[2] else 1)
+            samples.append((held, float(ss[1]), int(ss[2])))
+    return samples
+
+
+def wrong(samples: list[tuple[int, float, int]]) -> str | None:
+    """What keeps ``samples`` from a short queue: under 250 KB held, an RTT under 200 ms, a cwnd
+    that has stopped growing by the last three seconds (within 40 %); None if nothing does."""
+    if len(samples) != len(SECONDS):
+        return f"{len(samples)} samples of {len(SECONDS)}: {samples}"
+    last = [s[2] for s in samples[-3:]]
+    if max(s[0] for s in samples) >= 250_000 or max(s[1] for s in samples) >= 200 or max(last) > 1.4 * min(last):
+        return str(samples)
+    return None
+
+
+def test_a_sender_behind_its_own_shaper_queues_as_little_as_the_kernels():
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    linux = kernel_measurement(linux_samples, wrong)
+    ours = [s[:3] for s in samples()]
+    assert wrong(ours) is None
+    assert max(s[0] for s in ours) < 1.5 * max(s[0] for s in linux), (ours, linux)
+    assert max(s[1] for s in ours) < 1.5 * max(s[1] for s in linux), (ours, linux)

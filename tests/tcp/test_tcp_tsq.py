@@ -1,0 +1,70 @@
+"""TCP Small Queues over a qdisc: a packet charges its socket (``sk_wmem_alloc``) while the qdisc
+holds it, and ``tcp_small_queue_check`` stops the sending when too much is held, so a bulk sender
+behind its own shaper does not fill the shaper's queue with its whole window.
+
+The kernel's figures were measured on this machine (Linux 6.18): a CUBIC sender behind
+``tbf rate 10mbit burst 5kb limit 1mb`` on its own veth sends 40 MB; each second from the third
+to the eighth, ``tc -s`` showed 88-144 KB waiting in the tbf and ``ss -ti`` an RTT of 91-106 ms
+and a cwnd of 125 (tests/tap/test_tsq_vs_linux.py repeats the measurement); in the first three
+seconds its ``delivery_rate`` read 8.00, 6.88 and 9.56 Mb/s, the shaper's payload rate being 9.56.  Before tuxnet charged
+the qdisc's packets, its sender filled the tbf: 524 KB and 400 ms by the eighth second, cwnd 347
+and growing until the tbf's 1 MB was full.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tcpnet import MS, SEC, connection
+
+from tsq import samples, shaped
+from tuxnet.user.tc import tc
+
+KERNEL_BACKLOG = (88_000, 144_000)  # bytes, from the third second to the eighth
+KERNEL_RTT_MS = (91, 106)
+KERNEL_CWND = 125
+
+
+def test_a_sender_behind_its_own_shaper_keeps_its_queue_short():
+    seen = samples()
+    backlog = [s[0] for s in seen]
+    # The same regime as the kernel's: a queue of a few dozen packets, not the shaper's megabyte.
+    assert max(backlog) < 1.5 * KERNEL_BACKLOG[1], seen
+    assert max(s[1] for s in seen) < 1.5 * KERNEL_RTT_MS[1], seen
+    assert max(s[2] for s in seen) < 2 * KERNEL_CWND, seen
+    # What the socket is charged for is what the qdisc holds (in truesize: the segments of a GSO
+    # packet share its one overhead, so a little under the bytes on the wire).
+    for held, _, _, wmem in seen:
+        assert 0.9 * held <= wmem <= 1.1 * held + 4096, seen
+
+
+def test_the_charge_comes_back_however_the_qdisc_lets_go():
+    """Sent, dropped by the shaper, dropped with a qdisc replaced, dropped with the link down:
+    every packet's charge returns, and the transfer still ends (TCP retransmits what was lost)."""
+    size = 3_000_000
+    world, a, got = shaped(size, "qdisc replace dev eth0 root tbf rate 10mbit burst 5kb limit 30kb", tso=False)
+    world.run_for(300 * MS)
+    sk = connection(a, 5001)
+    assert a.dev("eth0").qdisc.drops > 0
+    assert sk.sk_wmem_alloc > 0
+    tc(a, "qdisc replace dev eth0 root tbf rate 20mbit burst 10kb limit 100kb")
+    world.run_for(300 * MS)
+    assert sk.sk_wmem_alloc > 0
+    a.dev_close("eth0")
+    assert sk.sk_wmem_alloc == 0
+    a.dev_open("eth0")
+    world.run_for(30 * SEC)
+    assert got == [size]
+    assert sk.sk_wmem_alloc == 0
+
+
+@pytest.mark.parametrize("tso", [True, False])
+def test_segments_cut_by_the_shaper_share_the_charge(tso):
+    """tbf cuts a GSO packet larger than its burst into segments (``tbf_segment``); they carry
+    the packet's charge between them, and each gives its share back as it leaves."""
+    world, a, got = shaped(2_000_000, tso=tso)
+    world.run_for(100 * MS)
+    sk = connection(a, 5001)
+    assert sk.sk_wmem_alloc > 0
+    world.run_for(20 * SEC)
+    assert got == [2_000_000]
+    assert sk.sk_wmem_alloc == 0
