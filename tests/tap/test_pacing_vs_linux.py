@@ -9,7 +9,7 @@ import os
 import shutil
 
 import pytest
-from linuxnet import kernel_measurement, start_tcpdump, stop_tcpdump
+from linuxnet import SINK, kernel_measurement, start_tcpdump, stop_tcpdump
 
 from tuxnet.net.core.sock import SO_MAX_PACING_RATE
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
@@ -25,13 +25,6 @@ RATE = 1_000_000
 SIZE = 300_000
 MSS = 1448
 MS = 1_000_000
-RECEIVER = """
-import socket
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("10.9.0.2", 5001)); l.listen()
-c, _ = l.accept()
-while c.recv(1 << 16):
-    pass
-"""
 SENDER = f"""
 import socket
 s = socket.socket()
@@ -54,7 +47,8 @@ def linux_segments(tmp_path) -> list[tuple[float, int]]:
     a, b = netns_pair(f"tuxnet-pace-{os.getpid()}", "10.9.0.1/24", "10.9.0.2/24")
     try:
         a.run("ip", "link", "set", "eth0", "gso_max_segs", "1")
-        receiver = b.popen("python3", "-c", RECEIVER)
+        receiver = b.popen("python3", "-c", SINK)
+        assert receiver.stdout is not None and receiver.stdout.readline().strip() == "listening"
         pcap = str(tmp_path / "linux.pcap")
         dump = start_tcpdump(a, "eth0", pcap, "tcp and src 10.9.0.1")
         try:

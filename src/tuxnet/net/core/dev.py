@@ -129,15 +129,23 @@ class NetDeviceOps:
 class Qdisc:
     """A root qdisc: a first-in first-out queue of ``limit`` packets (net/sched/sch_fifo.c),
     its ``kind`` as ``tc`` names it, its major ``handle`` (0 for a default one) and its counters
-    (``gnet_stats_basic``/``gnet_stats_queue``)."""
+    (``gnet_stats_basic``/``gnet_stats_queue``).
 
-    __slots__ = ("dev", "kind", "handle", "q", "limit", "packets", "bytes", "drops", "requeues", "overlimits")
+    ``gso_skb`` holds what was dequeued and not yet taken by the driver, to go first next time
+    (``q->gso_skb``): a packet the driver handed back (``dev_requeue_skb``), and the rest of a GSO
+    packet segmented at dequeue.  A NIC's transmit ring would take those segments back to back;
+    a tuxnet driver takes one frame at a time, so they wait here, counted in the queue's length
+    and backlog as Linux counts requeued packets, but not as requeues."""
+
+    __slots__ = ("dev", "kind", "handle", "q", "gso_skb", "limit", "packets", "bytes", "drops", "requeues",
+                 "overlimits")
 
     def __init__(self, dev: NetDevice, limit: int, kind: str = "pfifo_fast") -> None:
         self.dev = dev
         self.kind = kind
         self.handle = 0
         self.q: deque[SkBuff] = deque()
+        self.gso_skb: deque[SkBuff] = deque()
         self.limit = limit
         self.packets = 0
         self.bytes = 0
@@ -146,10 +154,11 @@ class Qdisc:
         self.overlimits = 0
 
     def __len__(self) -> int:
-        return len(self.q)
+        return len(self.q) + len(self.gso_skb)
 
     def enqueue(self, skb: SkBuff) -> bool:
-        """``pfifo_enqueue``: False (dropped) when ``limit`` packets wait already."""
+        """``pfifo_enqueue``: False (dropped) when ``limit`` packets wait already (a GSO packet
+        counts as one, as Linux segments it only at dequeue)."""
         if len(self.q) >= self.limit:
             return qdisc_drop(skb, self)
         self.q.append(skb)
@@ -158,14 +167,11 @@ class Qdisc:
     def dequeue(self) -> SkBuff | None:
         return self.q.popleft() if self.q else None
 
-    def requeue(self, skb: SkBuff) -> None:
-        """``dev_requeue_skb``: the driver was busy; the packet goes first next time."""
-        self.q.appendleft(skb)
-
     def reset(self) -> None:
         """``qdisc_reset``: drop every packet held (the device went down, or the qdisc goes)."""
-        while self.q:
-            skb_orphan(self.q.popleft())
+        for q in (self.gso_skb, self.q):
+            while q:
+                skb_orphan(q.popleft())
 
     def destroy(self) -> None:
         """``qdisc_destroy``: a FIFO holds nothing beyond its packets, dropped with it."""
@@ -173,7 +179,7 @@ class Qdisc:
 
     def queue_bytes(self) -> int:
         """The backlog in bytes, as ``tc -s`` shows it."""
-        return sum(qdisc_pkt_len(skb)[0] for skb in self.q)
+        return sum(qdisc_pkt_len(skb)[0] for q in (self.gso_skb, self.q) for skb in q)
 
 
 class NapiStruct:
@@ -354,19 +360,29 @@ def qdisc_pkt_len(skb: SkBuff) -> tuple[int, int]:
 
 def qdisc_run(q: Qdisc) -> None:
     """``__qdisc_run``: feed the driver until the queue is empty or the driver is busy (and then
-    make sure the driver's wake-up is due, for a queue stopped with ``netif_stop_queue_until``)."""
+    make sure the driver's wake-up is due, for a queue stopped with ``netif_stop_queue_until``).
+    A GSO packet the device cannot segment is cut into MTU-sized ones as it leaves the queue
+    (``validate_xmit_skb`` → ``skb_gso_segment``), so the qdisc counted it as one."""
     dev = q.dev
     if dev.tx_wake_at >= 0 and dev.queue_stopped and len(q):
         netif_tx_due(dev)
+    held = q.gso_skb
     while not dev.queue_stopped:
-        skb = q.dequeue()
-        if skb is None:
-            break
+        if held:
+            skb = held.popleft()
+        else:
+            skb = q.dequeue()
+            if skb is None:
+                break
+            if skb.gso_size and not dev.features & NETIF_F_TSO:
+                segs = skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM))
+                skb = segs.pop(0)
+                held.extend(segs)
         # qdisc_pkt_len, before the driver takes the packet
         length, segs = qdisc_pkt_len(skb) if skb.gso_size else (skb.tail - skb.data, 1)
         rc = dev_hard_start_xmit(skb, dev)
         if rc == NETDEV_TX_BUSY:
-            q.requeue(skb)
+            held.appendleft(skb)  # dev_requeue_skb
             q.requeues += 1
             break
         skb_orphan(skb)  # the driver has it (TCP Small Queues: tcp_wfree may send more)
@@ -374,22 +390,6 @@ def qdisc_run(q: Qdisc) -> None:
         q.bytes += length
     if dev.tx_wake_at >= 0 and len(q):
         netif_tx_due(dev)
-
-
-def dev_queue_xmit(skb: SkBuff) -> int:
-    """``dev_queue_xmit``: queue a packet (with its link-layer header) for ``skb.dev``.  A GSO
-    packet the device cannot segment is cut into MTU-sized packets first (``validate_xmit_skb`` →
-    ``skb_gso_segment``; Linux does it on dequeue, doing it before the qdisc keeps requeues whole)."""
-    dev = skb.dev
-    if skb.gso_size and not dev.features & NETIF_F_TSO:
-        # Sent if any segment was (as a qdisc that segments, tbf_segment, says): the ones dropped
-        # are losses for TCP to recover, not a packet never sent, which some of it was.
-        rc = NET_XMIT_DROP
-        for seg in skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM)):
-            if __dev_queue_xmit(seg) == NET_XMIT_SUCCESS:
-                rc = NET_XMIT_SUCCESS
-        return rc
-    return __dev_queue_xmit(skb)
 
 
 def netif_tx_due(dev: NetDevice) -> None:
@@ -405,7 +405,10 @@ def netif_tx_due(dev: NetDevice) -> None:
         world.call_at(when, dev.netif_wake_queue)
 
 
-def __dev_queue_xmit(skb: SkBuff) -> int:
+def dev_queue_xmit(skb: SkBuff) -> int:
+    """``dev_queue_xmit`` → ``__dev_queue_xmit``: queue a packet (with its link-layer header) for
+    ``skb.dev`` and run the queue; without one (noqueue), straight to the driver, a GSO packet the
+    device cannot segment cut first."""
     dev = skb.dev
     host = dev.nd_net
     host.bh_disable_count += 1
@@ -419,7 +422,12 @@ def __dev_queue_xmit(skb: SkBuff) -> int:
             if dev.queue_stopped:
                 dev.stats.tx_dropped += 1
                 return NET_XMIT_DROP
-            rc = dev_hard_start_xmit(skb, dev)
+            if skb.gso_size and not dev.features & NETIF_F_TSO:
+                rc = NETDEV_TX_OK
+                for seg in skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM)):
+                    rc |= dev_hard_start_xmit(seg, dev)
+            else:
+                rc = dev_hard_start_xmit(skb, dev)
             return NET_XMIT_SUCCESS if rc == NETDEV_TX_OK else NET_XMIT_DROP
         skb_set_owner_w(skb)  # a TCP packet charges its socket while the qdisc holds it
         if not q.enqueue(skb):

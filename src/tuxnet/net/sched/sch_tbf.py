@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.dev import NETIF_F_HW_CSUM, NetDevice, Qdisc, qdisc_drop, qdisc_pkt_len, qdisc_run
 from tuxnet.net.core.gso import skb_gso_segment
-from tuxnet.net.core.skbuff import skb_orphan
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -26,13 +25,12 @@ class TbfQdisc(Qdisc):
     """``struct tbf_sched_data`` with its child bfifo: rates in bytes/s, buffers in ns."""
 
     __slots__ = ("rate", "peakrate", "buffer", "mtu", "tokens", "ptokens", "t_c", "backlog", "max_size",
-                 "held", "watchdog")
+                 "watchdog")
 
     def __init__(self, dev: NetDevice, limit: int, rate: int, buffer: int, peakrate: int = 0,
                  mtu: int = 0) -> None:
         super().__init__(dev, limit, "tbf")
         self.backlog = 0  # bytes queued
-        self.held: SkBuff | None = None  # a packet the driver handed back (dev_requeue_skb)
         self.watchdog = dev.nd_net.timer(tbf_watchdog, self)
         self.change(limit, rate, buffer, peakrate, mtu)
 
@@ -71,9 +69,6 @@ class TbfQdisc(Qdisc):
 
     def dequeue(self) -> SkBuff | None:
         """``tbf_dequeue``: the head packet if the buckets hold its time, else arm the watchdog."""
-        if self.held is not None:
-            skb, self.held = self.held, None
-            return skb
         if not self.q:
             return None
         skb = self.q[0]
@@ -95,15 +90,8 @@ class TbfQdisc(Qdisc):
         self.overlimits += 1
         return None
 
-    def requeue(self, skb: SkBuff) -> None:
-        """The driver was busy: the packet goes out first next time, its tokens already spent."""
-        self.held = skb
-
     def reset(self) -> None:
         """``tbf_reset``: the packets are dropped, the buckets full again."""
-        if self.held is not None:
-            skb_orphan(self.held)
-            self.held = None
         super().reset()
         self.backlog = 0
         self.tokens = self.buffer
@@ -117,7 +105,7 @@ class TbfQdisc(Qdisc):
         self.watchdog.shutdown()
 
     def queue_bytes(self) -> int:
-        return self.backlog + (qdisc_pkt_len(self.held)[0] if self.held is not None else 0)
+        return self.backlog + sum(qdisc_pkt_len(skb)[0] for skb in self.gso_skb)
 
 
 def tbf_watchdog(q: TbfQdisc) -> None:
