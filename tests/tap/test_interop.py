@@ -186,9 +186,10 @@ def test_tuxnet_http_client_fetches_from_linux_http_server(tap_pair, tmp_path):
 
     p = tap_pair
     (tmp_path / "hello.txt").write_text("hello from Linux\n")
-    server = p.ns.popen("python3", "-m", "http.server", "8000", "--bind", p.linux_ip, "--directory", str(tmp_path))
+    server = p.ns.popen("python3", "-u", "-m", "http.server", "8000", "--bind", p.linux_ip, "--directory",
+                        str(tmp_path))
     try:
-        p.world.run_for(int(1e9))
+        assert server.stdout is not None and server.stdout.readline().startswith("Serving HTTP on ")
         result = {}
 
         def client():
