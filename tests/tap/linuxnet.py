@@ -12,12 +12,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tuxnet.benchmarks import tcp_sink, tcp_source
 from tuxnet.drivers.net.tap import tap_open
 from tuxnet.tapnet import Netns, netns_pair
-from tuxnet.user.ethtool import ethtool
-from tuxnet.user.tc import tc
-from tuxnet.world import World
 
 T = TypeVar("T")
 KERNEL_ATTEMPTS = 3
@@ -106,21 +102,6 @@ def shaped_transfer(prefix: str, shaper: str, cc: str, size: int) -> Iterator[Ne
     finally:
         a.close()
         b.close()
-
-
-def tuxnet_shaped_transfer(shaper: str, cc: str, size: int, tso: bool = False) -> tuple[World, Any]:
-    """The same in tuxnet, over a 1 Gb/s cable (with TSO, as a veth's): the world and a, the
-    transfer started."""
-    world = World(seed=1)
-    a, b = world.add_host("a"), world.add_host("b")
-    world.connect(a, b, rate="1gbit", a_addr="10.9.0.1/24", b_addr="10.9.0.2/24")
-    if tso:
-        ethtool(a, "-K eth0 tx on tso on")
-    tc(a, shaper)
-    a.sysctl.set("net.ipv4.tcp_congestion_control", cc)
-    b.spawn(tcp_sink, "10.9.0.2", 5001, [])
-    a.spawn(tcp_source, "10.9.0.2", 5001, bytes(1 << 16), size)
-    return world, a
 
 
 class KernelPeer:

@@ -12,8 +12,9 @@ import shutil
 import time
 
 import pytest
-from linuxnet import kernel_measurement, shaped_transfer, tuxnet_shaped_transfer
+from linuxnet import kernel_measurement, shaped_transfer
 
+from shaped import shaped
 from tuxnet.tapnet import netns_unavailable
 from tuxnet.user.ss import format_ss
 
@@ -32,7 +33,7 @@ def linux_line() -> str:
 
 
 def tuxnet_line() -> str:
-    world, a = tuxnet_shaped_transfer(SHAPER, "bbr", 6_000_000, tso=True)  # a veth segments nothing either
+    world, a, _ = shaped(6_000_000, SHAPER, tso=True, cc="bbr")
     world.run_for(2_000_000_000)
     out: list[str] = []
     a.spawn(lambda: out.append(format_ss(a, info=True, listening=False)))

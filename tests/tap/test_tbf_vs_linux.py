@@ -10,8 +10,9 @@ import shutil
 import time
 
 import pytest
-from linuxnet import shaped_transfer, tuxnet_shaped_transfer
+from linuxnet import shaped_transfer
 
+from shaped import shaped
 from tuxnet.tapnet import netns_unavailable
 from tuxnet.user.tc import tc
 
@@ -39,7 +40,7 @@ def linux_rate() -> float:
 
 def tuxnet_rate() -> float:
     """The same, from tuxnet's counters, in virtual time."""
-    world, a = tuxnet_shaped_transfer(SHAPER, "cubic", SIZE)
+    world, a, _ = shaped(SIZE, SHAPER)
     samples = []
     for pause in (0.5, 1.0):
         world.run_for(int(pause * 1e9))

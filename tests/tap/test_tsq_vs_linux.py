@@ -13,7 +13,7 @@ import time
 import pytest
 from linuxnet import kernel_measurement, shaped_transfer
 
-from tsq import SECONDS, SHAPER, samples
+from shaped import SECONDS, SHAPER, samples
 from tuxnet.tapnet import netns_unavailable
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 from tcpnet import MS, SEC, connection
 
-from tsq import samples, shaped
+from shaped import samples, shaped
 from tuxnet.user.tc import tc
 
 KERNEL_BACKLOG = (88_000, 144_000)  # bytes, from the third second to the eighth
@@ -42,7 +42,7 @@ def test_the_charge_comes_back_however_the_qdisc_lets_go():
     """Sent, dropped by the shaper, dropped with a qdisc replaced, dropped with the link down:
     every packet's charge returns, and the transfer still ends (TCP retransmits what was lost)."""
     size = 3_000_000
-    world, a, got = shaped(size, "qdisc replace dev eth0 root tbf rate 10mbit burst 5kb limit 30kb", tso=False)
+    world, a, got = shaped(size, "qdisc replace dev eth0 root tbf rate 10mbit burst 5kb limit 30kb")
     world.run_for(300 * MS)
     sk = connection(a, 5001)
     assert a.dev("eth0").qdisc.drops > 0
