@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tcpnet import MS, connection, listen_socket, pair
 
+from tuxnet.benchmarks import tcp_source
 from tuxnet.net.ipv4.tcp_sock import TcpSkbCb
 from tuxnet.user import libc
 
@@ -48,14 +49,8 @@ def test_the_sent_order_list_follows_every_segment():
         while chunk := libc.recv(fd, 65536):
             got.append(len(chunk))
 
-    def source() -> None:
-        fd = libc.socket(2, 1, 0)
-        libc.connect(fd, ("10.0.0.2", 5001))
-        libc.send(fd, bytes(SIZE))
-        libc.close(fd)
-
     b.spawn(sink)
-    a.spawn(source)
+    a.spawn(tcp_source, "10.0.0.2", 5001, bytes(SIZE), SIZE)
     world.run_for(50 * MS)
     sk = connection(a, 5001)
     longest = 0
