@@ -14,9 +14,10 @@ the eighth second, cwnd 347 and growing until the tbf's 1 MB was full.
 from __future__ import annotations
 
 import pytest
-from tcpnet import MS, SEC, connection
+from tcpnet import MS, SEC, connection, lo_host
 
 from shaped import samples, shaped
+from tuxnet.benchmarks import tcp_sink, tcp_source
 from tuxnet.user.tc import tc
 
 KERNEL_BACKLOG = (88_000, 144_000)  # bytes, from the third second to the eighth
@@ -69,3 +70,19 @@ def test_segments_cut_by_the_shaper_share_the_charge(tso):
     world.run_for(20 * SEC)
     assert got == [2_000_000]
     assert sk.sk_wmem_alloc == 0
+
+
+def test_nothing_is_charged_where_nothing_holds_the_packets():
+    """Over lo (noqueue, as Linux's) a packet goes straight to the driver: the socket is charged
+    nothing at any point, and never less than nothing."""
+    world, host = lo_host()
+    got: list[int] = []
+    host.spawn(tcp_sink, "127.0.0.1", 5001, got)
+    host.spawn(tcp_source, "127.0.0.1", 5001, bytes(1 << 16), 4 << 20)
+    world.run_until(lambda: any(getattr(s, "inet_dport", 0) == 5001 for s in host.tcp_hashinfo.ehash.values()))
+    sk = connection(host, 5001)
+    seen = set()
+    while not got:
+        world.run_for(10_000)
+        seen.add(sk.sk_wmem_alloc)
+    assert got == [4 << 20] and seen == {0}

@@ -21,7 +21,7 @@ from tuxnet.net.core.dev import (
     NetDeviceOps,
     netif_rx,
 )
-from tuxnet.net.core.skbuff import SkBuff, skb_orphan
+from tuxnet.net.core.skbuff import SkBuff
 from tuxnet.net.ethernet.eth import EthHeaderOps, eth_type_trans
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ LOOPBACK_MTU = 65536
 def loopback_xmit(skb: SkBuff, dev: NetDevice) -> int:
     """``loopback_xmit``: count the packet as sent and receive it with ``netif_rx``."""
     length = skb.tail - skb.data
-    skb_orphan(skb)
+    skb.sk = None
     skb.protocol = eth_type_trans(skb, dev)
     stats = dev.stats
     stats.tx_packets += 1

@@ -40,6 +40,7 @@ from tuxnet.net.core.dev import (
 )
 from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame, skb_orphan, skb_orphan_frags_rx, skb_set_owner_w
 from tuxnet.net.core.sock import SK_PACING_FQ
+from tuxnet.net.ipv4.tcp_output import tcp_wfree
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -118,9 +119,10 @@ def tun_net_xmit(skb: SkBuff, dev: NetDevice) -> int:
     if release <= now and not tun.fq_held:
         tun_deliver(dev, pkt)
         return NETDEV_TX_OK
-    # Held in the qdisc, a TCP packet stays charged to its socket (TCP Small Queues).
-    pkt.sk, pkt.truesize, pkt.destructor = sk, skb.truesize, skb.destructor
-    skb_set_owner_w(pkt)
+    if sk is not None and hasattr(sk, "sk_wmem_alloc"):
+        # Held in the qdisc, a TCP packet stays charged to its socket (TCP Small Queues).
+        pkt.sk, pkt.truesize, pkt.destructor = sk, skb.truesize, tcp_wfree
+        skb_set_owner_w(pkt)
     tun.fq_held.append((release, pkt))
     if len(tun.fq_held) == 1:
         tun.fq_timer.mod(release)

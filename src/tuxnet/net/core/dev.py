@@ -380,12 +380,15 @@ def qdisc_run(q: Qdisc) -> None:
                 held.extend(segs)
         # qdisc_pkt_len, before the driver takes the packet
         length, segs = qdisc_pkt_len(skb) if skb.gso_size else (skb.tail - skb.data, 1)
+        destructor = skb.destructor
+        skb_orphan(skb)  # the driver takes it (TCP Small Queues: tcp_wfree may send more)
         rc = dev_hard_start_xmit(skb, dev)
         if rc == NETDEV_TX_BUSY:
+            skb.destructor = destructor
+            skb_set_owner_w(skb)  # held again
             held.appendleft(skb)  # dev_requeue_skb
             q.requeues += 1
             break
-        skb_orphan(skb)  # the driver has it (TCP Small Queues: tcp_wfree may send more)
         q.packets += segs
         q.bytes += length
     if dev.tx_wake_at >= 0 and len(q):

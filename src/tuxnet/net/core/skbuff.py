@@ -183,21 +183,22 @@ class OwnedBuffer(Protocol):
 def skb_set_owner_w(skb: OwnedBuffer) -> None:
     """``skb_set_owner_w``: the packet charges ``skb.truesize`` to its socket's ``sk_wmem_alloc``
     (what TCP Small Queues limits) until ``skb_orphan``.  TCP's packets carry their truesize and
-    ``tcp_wfree`` as the destructor; in tuxnet the charge starts when something starts holding the
-    packet (a qdisc, fq in front of a TUN device): from TCP down to the qdisc nothing waits, and a
-    device orphans what it takes, as ``loopback_xmit`` and veth's ``skb_scrub_packet`` do."""
+    ``tcp_wfree`` as the destructor.  Linux charges a packet from the moment TCP sends it until a
+    device takes it (``loopback_xmit`` and veth orphan it then) or it is freed; in tuxnet the
+    charge lasts while something holds the packet, a qdisc or fq in front of a TUN device, as
+    from TCP down to the qdisc nothing waits, and no drop on the way can then leave a charge
+    behind."""
     if skb.destructor is not None:
         skb.sk.sk_wmem_alloc += skb.truesize
 
 
 def skb_orphan(skb: OwnedBuffer) -> None:
     """``skb_orphan`` (and the destructor ``kfree_skb`` runs for a dropped packet): the charge
-    of ``skb_set_owner_w`` goes back to the socket, and the packet no longer has one."""
+    of ``skb_set_owner_w`` goes back to the socket.  The packet keeps ``sk``, for the driver."""
     destructor = skb.destructor
     if destructor is not None:
         skb.destructor = None
         destructor(skb)
-    skb.sk = None
 
 
 def alloc_skb(size: int, headroom: int = 0) -> SkBuff:
