@@ -8,7 +8,7 @@ message that says which.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 # Linux 6.x defaults (Documentation/networking/ip-sysctl.rst, net/ipv4/sysctl_net_ipv4.c).
@@ -224,6 +224,15 @@ class Sysctl(dict[str, Any]):
         """A new entry (a device's, as it registers), without notifying.  Its name is interned: the
         hosts of a large network share their devices' names (lo, eth0), and so these keys."""
         dict.__setitem__(self, sys.intern(name), value)
+
+    def register_copy(self, prefix: str, template: str, names: Iterable[str]) -> None:
+        """A device's table as it registers (``__devinet_sysctl_register``,
+        ``neigh_sysctl_register``): ``prefix + name`` for each name, valued as ``template + name``
+        is now, added as ``add`` adds (one update of the table: a big network registers hundreds
+        of thousands of these)."""
+        value = dict.__getitem__
+        intern = sys.intern
+        self.update({intern(prefix + name): value(self, template + name) for name in names})
 
     def remove_prefix(self, prefix: str) -> None:
         """Drop every entry under ``prefix`` (a device's, as it goes)."""

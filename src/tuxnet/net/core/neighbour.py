@@ -152,9 +152,7 @@ class NeighParms:
 def neigh_sysctl_register(host: Host, dev: NetDevice) -> NeighParms:
     """``neigh_parms_alloc`` → ``neigh_sysctl_register``: the device's own parameters,
     net.ipv4.neigh.DEV.*, copied from ``default``."""
-    sysctl = host.sysctl
-    for name in NEIGH_DEV_VARS:
-        sysctl.add(f"net.ipv4.neigh.{dev.name}.{name}", sysctl[f"net.ipv4.neigh.default.{name}"])
+    host.sysctl.register_copy(f"net.ipv4.neigh.{dev.name}.", "net.ipv4.neigh.default.", NEIGH_DEV_VARS)
     return NeighParms(host, f"net.ipv4.neigh.{dev.name}.")
 
 

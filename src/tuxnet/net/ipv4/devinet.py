@@ -117,9 +117,7 @@ def in_dev_rx_redirects(host: Host, dev: NetDevice) -> bool:
 def devinet_sysctl_register(host: Host, dev: NetDevice) -> None:
     """``inetdev_init`` → ``devinet_sysctl_register``: the device's net.ipv4.conf.DEV.* entries,
     copied from ``default``."""
-    sysctl = host.sysctl
-    for name in DEVCONF:
-        sysctl.add(f"net.ipv4.conf.{dev.name}.{name}", sysctl[f"net.ipv4.conf.default.{name}"])
+    host.sysctl.register_copy(f"net.ipv4.conf.{dev.name}.", "net.ipv4.conf.default.", DEVCONF)
     in_dev = in_dev_get(dev)
     in_dev.rp_filter = in_dev_maxconf(host, dev, "rp_filter")
     in_dev.arp_parms = neigh_sysctl_register(host, dev)
