@@ -2,7 +2,8 @@
 ``res_nsearch``, ``res_nsend``), ``nss_files`` (``/etc/hosts``, ``/etc/services``), ``nss_dns``
 and ``getaddrinfo``/``getnameinfo``/``gethostbyname``/``gethostbyaddr``.
 
-DNS messages are built and parsed with dnspython; the exchange is glibc's (``res_send.c``): the
+DNS messages are built and read on the wire, as glibc does it (``tuxnet.user.nameser``); the
+exchange is glibc's (``res_send.c``): the
 query goes over UDP to each nameserver of ``/etc/resolv.conf`` in turn, for ``attempts`` rounds
 (default 2), and the server at index ``ns`` gets ``(timeout << ns) / nscount`` seconds (``ns > 0``;
 the first gets ``timeout``, default 5 s, as ``send_dg`` computes it).  A truncated answer (TC)
@@ -23,18 +24,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-import dns.reversename
-
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.dev import IFF_LOOPBACK
 from tuxnet.net.socket import AF_INET, AF_INET6, AF_UNSPEC, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_STREAM
+from tuxnet.user.nameser import (
+    FORMERR,
+    HFIXEDSZ,
+    NOERROR,
+    NOTIMP,
+    NXDOMAIN,
+    QR,
+    REFUSED,
+    SERVFAIL,
+    T_A,
+    T_AAAA,
+    T_CNAME,
+    T_PTR,
+    TC,
+    NsMsg,
+    dn_expand,
+    mkquery,
+    name_eq,
+    ns_initparse,
+    ns_name_pton,
+)
 
 # resolv.h
 RES_TIMEOUT = 5
@@ -45,7 +58,6 @@ RES_MAXRETRY = 5
 MAXNS = 3
 NAMESERVER_PORT = 53
 PACKETSZ = 512
-HFIXEDSZ = 12
 RESOLV_EDNS_BUFFER_SIZE = 1200
 MAXPACKET = 65536
 
@@ -229,17 +241,15 @@ class _Truncated(Exception):
     """The UDP answer had TC set: ask the same server over TCP."""
 
 
+class _ServerFailed(Exception):
+    """The server answered SERVFAIL, NOTIMP or REFUSED: try the next one."""
+
+
 def _deadline_ms(deadline: float) -> int:
     return max(0, math.ceil((deadline - libc.clock_monotonic()) * 1000))
 
 
-def _rcode_fails_server(msg: dns.message.Message) -> bool:
-    """SERVFAIL, NOTIMP and REFUSED make ``send_dg`` try the next server."""
-    return msg.rcode() in (dns.rcode.SERVFAIL, dns.rcode.NOTIMP, dns.rcode.REFUSED)
-
-
-def _match(queries: Sequence[dns.message.Message], answers: list[dns.message.Message | None],
-           wire: bytes) -> int | None:
+def _match(queries: Sequence[NsMsg], answers: list[NsMsg | None], wire: bytes) -> int | None:
     """The index of the query ``wire`` answers, or None for a stray or malformed answer, which
     ``send_dg`` ignores and goes on waiting for (``res_queriesmatch``)."""
     if len(wire) < HFIXEDSZ:
@@ -251,18 +261,47 @@ def _match(queries: Sequence[dns.message.Message], answers: list[dns.message.Mes
     return None
 
 
-def _parse(query: dns.message.Message, wire: bytes) -> dns.message.Message | None:
-    """The answer in ``wire`` if it parses and answers ``query``; a resolver must survive any
-    bytes a server (or an attacker) sends it."""
+def _same_questions(a: NsMsg, b: NsMsg) -> bool:
+    """Each question of one is among the other's (names compared without case)."""
+    return all(any(name_eq(n, m) and t == u and c == d for m, u, d in b.question) for n, t, c in a.question)
+
+
+def res_queriesmatch(query: NsMsg, wire: bytes) -> NsMsg | None:
+    """``res_queriesmatch``: the header and questions of ``wire`` if it answers ``query``: a
+    response, to the same ID and opcode, with the same questions; an error answer (FORMERR,
+    SERVFAIL, NOTIMP, REFUSED) may leave its question section empty."""
     try:
-        msg = dns.message.from_wire(wire)
-    except Exception:  # noqa: BLE001 - an unparseable answer is ignored, as res_queriesmatch fails
+        head = ns_initparse(wire, questions_only=True)
+    except ValueError:
         return None
-    return msg if query.is_response(msg) else None
+    if not head.flags & QR or head.id != query.id or head.opcode() != query.opcode():
+        return None
+    if not head.question and head.rcode in (FORMERR, SERVFAIL, NOTIMP, REFUSED):
+        return head
+    return head if _same_questions(query, head) and _same_questions(head, query) else None
 
 
-def _send_dg(state: ResState, queries: Sequence[dns.message.Message], wires: list[bytes],
-             server: tuple[str, int], seconds: int, any_rcode: bool) -> list[dns.message.Message] | None:
+def _accept(query: NsMsg, wire: bytes, any_rcode: bool, udp: bool) -> NsMsg | None:
+    """What ``send_dg`` and ``send_vc`` make of an answer to ``query``, in glibc's order: ignored
+    (None, and the wait goes on) unless its header and questions match; ``_ServerFailed`` for
+    SERVFAIL, NOTIMP or REFUSED (unless ``any_rcode``); ``_Truncated`` for TC over UDP; then the
+    whole message, or None when its records do not parse.  A resolver must survive any bytes a
+    server (or an attacker) sends it."""
+    head = res_queriesmatch(query, wire)
+    if head is None:
+        return None
+    if not any_rcode and head.rcode in (SERVFAIL, NOTIMP, REFUSED):
+        raise _ServerFailed
+    if udp and head.flags & TC:
+        raise _Truncated
+    try:
+        return ns_initparse(wire)
+    except ValueError:
+        return None
+
+
+def _send_dg(state: ResState, queries: Sequence[NsMsg], wires: list[bytes],
+             server: tuple[str, int], seconds: int, any_rcode: bool) -> list[NsMsg] | None:
     """``send_dg``: the queries over one connected UDP socket; None when the server did not answer
     in ``seconds`` or refused (ICMP port unreachable, SERVFAIL/NOTIMP/REFUSED)."""
     fd = libc.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)
@@ -271,7 +310,7 @@ def _send_dg(state: ResState, queries: Sequence[dns.message.Message], wires: lis
             libc.connect(fd, server)
         except OSError:
             return None
-        answers: list[dns.message.Message | None] = [None] * len(queries)
+        answers: list[NsMsg | None] = [None] * len(queries)
         sent = 0
         deadline = libc.clock_monotonic() + seconds
         while None in answers:
@@ -293,14 +332,10 @@ def _send_dg(state: ResState, queries: Sequence[dns.message.Message], wires: lis
             i = _match(queries, answers, wire)
             if i is None:
                 continue
-            if wire[2] & 0x02:
-                raise _Truncated
-            msg = _parse(queries[i], wire)
-            if msg is None:
-                continue
-            if not any_rcode and _rcode_fails_server(msg):
+            try:
+                answers[i] = _accept(queries[i], wire, any_rcode, True)
+            except _ServerFailed:
                 return None
-            answers[i] = msg
         return [a for a in answers if a is not None]
     finally:
         libc.close(fd)
@@ -319,8 +354,8 @@ def _recv_exact(fd: int, n: int, deadline: float) -> bytes | None:
     return buf
 
 
-def _send_vc(queries: Sequence[dns.message.Message], wires: list[bytes], server: tuple[str, int],
-             seconds: int, any_rcode: bool) -> list[dns.message.Message] | None:
+def _send_vc(queries: Sequence[NsMsg], wires: list[bytes], server: tuple[str, int],
+             seconds: int, any_rcode: bool) -> list[NsMsg] | None:
     """``send_vc``: the queries over TCP, each with its two-octet length (RFC 1035 §4.2.2).
 
     glibc reads the answer without a time limit; here the read shares the server's UDP budget so
@@ -335,7 +370,7 @@ def _send_vc(queries: Sequence[dns.message.Message], wires: list[bytes], server:
                     out = out[libc.send(fd, out):]
         except OSError:
             return None
-        answers: list[dns.message.Message | None] = [None] * len(queries)
+        answers: list[NsMsg | None] = [None] * len(queries)
         deadline = libc.clock_monotonic() + seconds
         while None in answers:
             try:
@@ -346,24 +381,23 @@ def _send_vc(queries: Sequence[dns.message.Message], wires: list[bytes], server:
             if wire is None:
                 return None
             i = _match(queries, answers, wire)
-            msg = _parse(queries[i], wire) if i is not None else None
-            if msg is None:
+            if i is None:
                 continue
-            if not any_rcode and _rcode_fails_server(msg):
+            try:
+                answers[i] = _accept(queries[i], wire, any_rcode, False)
+            except _ServerFailed:
                 return None
-            answers[i] = msg
         return [a for a in answers if a is not None]
     finally:
         libc.close(fd)
 
 
-def res_nsend(state: ResState, queries: Sequence[dns.message.Message],
-              any_rcode: bool = False) -> list[dns.message.Message]:
-    """``__res_context_send``: the answers to ``queries`` (sent together) from the first server
-    that gives them; ``ResolverError(TRY_AGAIN)`` when none does.  With ``any_rcode`` a SERVFAIL,
-    NOTIMP or REFUSED answer is returned rather than a reason to try the next server, as glibc
-    does for dig (``statp->pfcode``)."""
-    wires = [q.to_wire() for q in queries]
+def res_nsend(state: ResState, wires: Sequence[bytes], any_rcode: bool = False) -> list[NsMsg]:
+    """``__res_context_send``: the answers to the queries ``wires`` (sent together) from the first
+    server that gives them; ``ResolverError(TRY_AGAIN)`` when none does.  With ``any_rcode`` a
+    SERVFAIL, NOTIMP or REFUSED answer is returned rather than a reason to try the next server, as
+    glibc does for dig (``statp->pfcode``)."""
+    queries = [ns_initparse(w) for w in wires]
     nscount = len(state.nameservers)
     host = current().host
     offset = 0
@@ -388,34 +422,31 @@ def res_nsend(state: ResState, queries: Sequence[dns.message.Message],
     raise ResolverError(TRY_AGAIN)
 
 
-def res_mkquery(state: ResState, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.QueryMessage:
-    """``res_nmkquery``: a recursive query with a random ID (and EDNS0 when ``options edns0``)."""
-    rng = current().host.rng
-    if state.edns0:
-        return dns.message.make_query(name, rdtype, use_edns=0, payload=RESOLV_EDNS_BUFFER_SIZE,
-                                      id=rng.getrandbits(16))
-    return dns.message.make_query(name, rdtype, use_edns=False, id=rng.getrandbits(16))
+def res_mkquery(state: ResState, name: str, rdtype: int) -> bytes:
+    """``res_nmkquery``: a recursive query for ``name`` (presentation form) with a random ID, and
+    EDNS0 when ``options edns0``; ``ValueError`` for a name that cannot be one."""
+    qid = current().host.rng.getrandbits(16)
+    return mkquery(qid, name, rdtype, RESOLV_EDNS_BUFFER_SIZE if state.edns0 else 0)
 
 
-def _answered(msg: dns.message.Message) -> bool:
-    return msg.rcode() == dns.rcode.NOERROR and bool(msg.answer)
+def _answered(msg: NsMsg) -> bool:
+    return msg.rcode == NOERROR and bool(msg.answer)
 
 
-def _herrno_of(answers: list[dns.message.Message]) -> int:
+def _herrno_of(answers: list[NsMsg]) -> int:
     """``__res_context_query``'s verdict when no answer has records: NOERROR is NO_DATA (the name
     exists), then SERVFAIL is TRY_AGAIN, NXDOMAIN is HOST_NOT_FOUND, the rest NO_RECOVERY."""
-    rcodes = {a.rcode() for a in answers}
-    if dns.rcode.NOERROR in rcodes:
+    rcodes = {a.rcode for a in answers}
+    if NOERROR in rcodes:
         return NO_DATA
-    if dns.rcode.SERVFAIL in rcodes:
+    if SERVFAIL in rcodes:
         return TRY_AGAIN
-    if dns.rcode.NXDOMAIN in rcodes:
+    if NXDOMAIN in rcodes:
         return HOST_NOT_FOUND
     return NO_RECOVERY
 
 
-def res_nquery(state: ResState, name: dns.name.Name,
-               rdtypes: Sequence[dns.rdatatype.RdataType]) -> list[dns.message.Message]:
+def res_nquery(state: ResState, name: str, rdtypes: Sequence[int]) -> list[NsMsg]:
     """``res_nquery``: ask for ``name`` (absolute) once; the answers when one has records."""
     answers = res_nsend(state, [res_mkquery(state, name, t) for t in rdtypes])
     if not any(_answered(a) for a in answers):
@@ -423,8 +454,7 @@ def res_nquery(state: ResState, name: dns.name.Name,
     return answers
 
 
-def res_nsearch(state: ResState, name: str,
-                rdtypes: Sequence[dns.rdatatype.RdataType]) -> list[dns.message.Message]:
+def res_nsearch(state: ResState, name: str, rdtypes: Sequence[int]) -> list[NsMsg]:
     """``res_nsearch``: the name as given first when it has at least ``ndots`` dots (or a trailing
     dot), then with each ``search`` domain, then as given (unless ``no-tld-query`` and no dots).
     A NO_DATA or TRY_AGAIN on the way is remembered and reported if nothing better comes."""
@@ -441,11 +471,11 @@ def res_nsearch(state: ResState, name: str,
     last = HOST_NOT_FOUND
     for cand in candidates:
         try:
-            qname = dns.name.from_text(cand)
-        except dns.exception.DNSException:
+            ns_name_pton(cand)
+        except ValueError:
             continue
         try:
-            return res_nquery(state, qname, rdtypes)
+            return res_nquery(state, cand, rdtypes)
         except ResolverError as e:
             last = e.code
             if e.code == NO_DATA:
@@ -463,26 +493,76 @@ def res_nsearch(state: ResState, name: str,
 
 # -- answers (nss_dns getanswer_r) -------------------------------------------------------------
 
-def _addresses(answers: list[dns.message.Message]) -> tuple[str, list[str], list[tuple[int, str]]]:
+# How many CNAMEs an answer may chain before its records are not believed (dnspython's and
+# BIND's limit; glibc's getanswer_r follows what the section holds).
+MAX_CNAME_CHAIN = 16
+
+
+def _rdata_name(msg: NsMsg, rr: Any) -> str | None:
+    """The name a CNAME's or PTR's rdata holds (``dn_expand`` from where the rdata starts), or None
+    when it does not parse or does not fill the rdata exactly."""
+    try:
+        name, end = dn_expand(msg.wire, rr.rdpos)
+    except ValueError:
+        return None
+    return name if end == rr.rdpos + len(rr.rdata) else None
+
+
+def _address_text(rtype: int, rdata: bytes) -> str | None:
+    """An A or AAAA record's address; None for rdata of the wrong length, which ``getanswer_r``
+    skips."""
+    if rtype == T_A and len(rdata) == 4:
+        return _pysocket.inet_ntop(_pysocket.AF_INET, rdata)
+    if rtype == T_AAAA and len(rdata) == 16:
+        return _pysocket.inet_ntop(_pysocket.AF_INET6, rdata)
+    return None
+
+
+def getanswer(msg: NsMsg) -> tuple[str, list[str], list[tuple[int, str]]] | None:
+    """nss_dns's ``getanswer_r`` for an A or AAAA query: from the question's name, follow the answer
+    section's CNAMEs to the canonical name and take its records of the question's type.  The
+    canonical name, the aliases (the names that were CNAMEs) and the (family, address) records;
+    None when the answer has no question."""
+    if not msg.question:
+        return None
+    name, qtype, qclass = msg.question[0]
+    aliases: list[str] = []
+    for _ in range(MAX_CNAME_CHAIN + 1):
+        target = None
+        addrs: list[tuple[int, str]] = []
+        for rr in msg.answer:
+            if rr.rclass != qclass or not name_eq(rr.name, name):
+                continue
+            if rr.type == qtype:
+                text = _address_text(rr.type, rr.rdata)
+                if text is not None:
+                    addrs.append((AF_INET if rr.type == T_A else AF_INET6, text))
+            elif rr.type == T_CNAME and target is None:
+                target = _rdata_name(msg, rr)
+        if addrs or target is None:
+            return name, aliases, addrs
+        aliases.append(name)
+        name = target
+    return name, aliases, []
+
+
+def _addresses(answers: list[NsMsg]) -> tuple[str, list[str], list[tuple[int, str]]]:
     """The canonical name, the CNAME aliases on the way, and the (family, address) records."""
     canon = ""
     aliases: list[str] = []
     addrs: list[tuple[int, str]] = []
     for msg in answers:
-        if not isinstance(msg, dns.message.QueryMessage) or not msg.answer:
+        if msg.rcode != NOERROR or not msg.answer:
+            continue  # (the other query of the two may have failed)
+        found = getanswer(msg)
+        if found is None:
             continue
-        try:
-            chain = msg.resolve_chaining()
-        except dns.exception.DNSException:
-            continue
-        for cname in chain.cnames:
-            alias = cname.name.to_text(omit_final_dot=True)
+        name, chain, records = found
+        for alias in chain:
             if alias not in aliases:
                 aliases.append(alias)
-        canon = canon or chain.canonical_name.to_text(omit_final_dot=True)
-        if chain.answer is not None:
-            family = AF_INET if chain.answer.rdtype == dns.rdatatype.A else AF_INET6
-            addrs += [(family, rd.address) for rd in chain.answer]
+        canon = canon or name
+        addrs += records
     return canon, aliases, addrs
 
 
@@ -541,7 +621,7 @@ def _lookup_name(name: str, families: Sequence[int]) -> tuple[str, list[str], li
             if found is not None:
                 return found
             continue
-        rdtypes = [dns.rdatatype.A if f == AF_INET else dns.rdatatype.AAAA for f in families]
+        rdtypes = [T_A if f == AF_INET else T_AAAA for f in families]
         try:
             answers = res_nsearch(res_ninit(), name, rdtypes)
         except ResolverError as e:
@@ -586,14 +666,15 @@ def gethostbyaddr(addr: str) -> HostEnt:
                 return HostEnt(found[0], found[1], AF_INET, 4, [addr])
             continue
         try:
-            answers = res_nquery(res_ninit(), dns.reversename.from_address(addr), [dns.rdatatype.PTR])
+            answers = res_nquery(res_ninit(), ".".join(reversed(addr.split("."))) + ".in-addr.arpa.", [T_PTR])
         except ResolverError as e:
             err = e.code
             continue
         for msg in answers:
-            for rrset in msg.answer:
-                if rrset.rdtype == dns.rdatatype.PTR:
-                    return HostEnt(rrset[0].target.to_text(omit_final_dot=True), [], AF_INET, 4, [addr])
+            for rr in msg.answer:
+                target = _rdata_name(msg, rr) if rr.type == T_PTR else None
+                if target is not None:
+                    return HostEnt(target, [], AF_INET, 4, [addr])
         err = NO_DATA
     raise h_error(err)
 

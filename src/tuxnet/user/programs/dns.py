@@ -30,8 +30,10 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 
+from tuxnet.kernel.sched import current
 from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
+from tuxnet.user.nameser import mkquery
 from tuxnet.user.resolv import ResolverError, ResState, res_mkquery, res_ninit, res_nsend
 
 DNS_PORT = 53
@@ -263,11 +265,10 @@ class NameServer:
         response = self._response(query)
         q = query.question[0]
         state = ResState(nameservers=self.forwarders)
-        upstream = res_mkquery(state, q.name, q.rdtype)
-        upstream.use_edns(0, payload=OUR_EDNS_PAYLOAD)
+        upstream = mkquery(current().host.rng.getrandbits(16), q.name.to_text(), q.rdtype, OUR_EDNS_PAYLOAD)
         try:
-            answer = res_nsend(state, [upstream])[0]
-        except ResolverError:
+            answer = dns.message.from_wire(res_nsend(state, [upstream])[0].wire)
+        except Exception:  # noqa: BLE001 - no answer (ResolverError), or one dnspython rejects
             return self.servfail(query)
         response.set_rcode(answer.rcode())
         response.answer = answer.answer
@@ -486,15 +487,18 @@ def dns_lookup(name: str, rdtype: str = "A", server: str | None = None) -> int:
         state.nameservers = [server]
     state.nameservers = state.nameservers[:1]
     try:
-        qname = dns.name.from_text(name)
         qtype = dns.rdatatype.from_text(rdtype)
+        query = res_mkquery(state, name, qtype)
     except (dns.exception.DNSException, ValueError) as e:
         libc.printf("dns: %s\n", e)
         return 2
     try:
-        answer = res_nsend(state, [res_mkquery(state, qname, qtype)], any_rcode=True)[0]
+        answer = dns.message.from_wire(res_nsend(state, [query], any_rcode=True)[0].wire)
     except ResolverError:
         libc.printf(";; connection timed out; no servers could be reached\n")
+        return 1
+    except Exception as e:  # noqa: BLE001 - an answer the resolver took and dnspython rejects
+        libc.printf(";; the answer does not parse: %s\n", e)
         return 1
     rcode = answer.rcode()
     if rcode != dns.rcode.NOERROR:
