@@ -10,6 +10,7 @@ are followed at most as many times as the message has octets, so a loop of point
 
 from __future__ import annotations
 
+import re
 import struct
 
 # arpa/nameser.h
@@ -51,6 +52,8 @@ _rrfixed = struct.Struct("!HHIH")
 
 # What ns_name_ntop escapes with a backslash (the rest of printable ASCII goes as it is).
 _SPECIAL = frozenset(b'".;\\()@$')
+# Labels made only of these need no escaping (host names: RFC 952, RFC 1123 section 2.1).
+_PLAIN = re.compile(rb"[A-Za-z0-9_-]*")
 
 
 def ns_name_pton(text: str) -> bytes:
@@ -103,8 +106,6 @@ def ns_name_pton(text: str) -> bytes:
 def _label_text(label: bytes) -> str:
     """A label in presentation form (``ns_name_ntop``): specials escaped, other octets outside
     printable ASCII as ``\\DDD``."""
-    if label.isalnum() or (label.isascii() and all(0x21 <= c <= 0x7E and c not in _SPECIAL for c in label)):
-        return label.decode("ascii")
     out = []
     for c in label:
         if c in _SPECIAL:
@@ -121,7 +122,7 @@ def dn_expand(msg: bytes, pos: int) -> tuple[str, int]:
     without the final dot (the root is ``.``), and where what follows the name starts.
     ``ValueError`` for a name that runs off the message, a pointer loop, an unknown label type
     (0x40, 0x80: RFC 6891 section 5) or a name over 255 octets."""
-    labels: list[str] = []
+    labels: list[bytes] = []
     end = -1
     length = 1
     hops = 0
@@ -151,9 +152,13 @@ def dn_expand(msg: bytes, pos: int) -> tuple[str, int]:
         length += c + 1
         if length > NS_MAXCDNAME:
             raise ValueError("name over 255 octets")
-        labels.append(_label_text(msg[pos + 1:pos + 1 + c]))
+        labels.append(msg[pos + 1:pos + 1 + c])
         pos += 1 + c
-    return ".".join(labels) or ".", end if end >= 0 else pos
+    if _PLAIN.fullmatch(b"".join(labels)):
+        text = b".".join(labels).decode("ascii")
+    else:
+        text = ".".join(_label_text(label) for label in labels)
+    return text or ".", end if end >= 0 else pos
 
 
 def name_eq(a: str, b: str) -> bool:
