@@ -250,8 +250,8 @@ def _deadline_ms(deadline: float) -> int:
 
 
 def _match(queries: Sequence[NsMsg], answers: list[NsMsg | None], wire: bytes) -> int | None:
-    """The index of the query ``wire`` answers, or None for a stray or malformed answer, which
-    ``send_dg`` ignores and goes on waiting for (``res_queriesmatch``)."""
+    """The index of the unanswered query whose ID ``wire`` carries, or None for a stray answer or
+    one too short for a header, which ``send_dg`` ignores and goes on waiting past."""
     if len(wire) < HFIXEDSZ:
         return None
     qid = int.from_bytes(wire[:2], "big")
