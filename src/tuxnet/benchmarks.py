@@ -663,6 +663,51 @@ def profile(name: str, scale: float, path: str, top: int = 25) -> str:
             f"{out.getvalue().strip()}")
 
 
+def count_bytecodes(name: str, scale: float, top: int = 30) -> str:
+    """Run one benchmark with every bytecode the interpreter executes counted against the function
+    it belongs to (``sys.settrace`` with ``f_trace_opcodes``, CPython): the count per unit of the
+    benchmark's work, by file and by function (each function's own bytecodes, not its callees').
+    A deterministic simulation executes the same bytecodes every run, so on a machine whose speed
+    wanders these compare two versions of the code where seconds cannot.  The run is tens of times
+    slower than untraced: give it a small ``--scale``."""
+    import collections
+
+    BENCHMARKS[name](min(scale, 0.01))
+    counts: collections.Counter[Any] = collections.Counter()
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        if event == "opcode":
+            counts[frame.f_code] += 1
+        else:
+            frame.f_trace_opcodes = True
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        result = BENCHMARKS[name](scale)
+    finally:
+        sys.settrace(None)
+    work = result.get("work") or 1
+    unit = result["unit"].removesuffix("/s") if result.get("work") else "run"
+    total = sum(counts.values())
+    pkg = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+    def where(code: Any) -> str:
+        path = code.co_filename
+        return path[len(pkg):] if path.startswith(pkg) else os.path.basename(path)
+
+    by_file: collections.Counter[str] = collections.Counter()
+    for code, n in counts.items():
+        by_file[where(code)] += n
+    lines = [f"{name}: {total / work:,.0f} bytecodes per unit of work ({total:,} bytecodes, {work:,} {unit})",
+             "", "share    per unit  file"]
+    lines += [f"{100 * n / total:5.1f}%  {n / work:10,.1f}  {f}" for f, n in by_file.most_common(top // 2)]
+    lines += ["", "share    per unit  function (its own bytecodes, not its callees')"]
+    lines += [f"{100 * n / total:5.1f}%  {n / work:10,.1f}  {code.co_name} ({where(code)}:{code.co_firstlineno})"
+              for code, n in counts.most_common(top)]
+    return "\n".join(lines)
+
+
 def bench_main(argv: list[str]) -> int:
     import argparse
 
@@ -676,14 +721,20 @@ def bench_main(argv: list[str]) -> int:
     parser.add_argument("--profile", metavar="FILE",
                         help="run the one benchmark named once under cProfile: write its statistics to FILE "
                              "(for pstats or snakeviz) and print the functions that took the most time")
+    parser.add_argument("--bytecodes", action="store_true",
+                        help="run the one benchmark named once, counting the bytecodes each function "
+                             "executes (deterministic, unlike time; tens of times slower: use --scale)")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
-    if args.profile:
+    if args.profile or args.bytecodes:
         if len(args.names) != 1:
-            parser.error("--profile takes exactly one benchmark")
-        print(profile(args.names[0], args.scale, args.profile))
+            parser.error(f"{'--profile' if args.profile else '--bytecodes'} takes exactly one benchmark")
+        if args.profile:
+            print(profile(args.names[0], args.scale, args.profile))
+        else:
+            print(count_bytecodes(args.names[0], args.scale))
         return 0
     report = run(args.names or None, args.repeat, args.scale,
                  progress=lambda s: print(f"  ... {s}", file=sys.stderr, flush=True), warmup=args.warmup)

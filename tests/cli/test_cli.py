@@ -67,6 +67,24 @@ def test_bench_profile_writes_statistics_of_the_kernel_path(tmp_path):
     assert r.returncode == 2 and "--profile takes exactly one benchmark" in r.stderr
 
 
+def test_bench_bytecodes_counts_the_same_each_run_and_names_the_kernel_path():
+    """``--bytecodes`` counts what each function executes: the same count twice (a simulation
+    is deterministic), per request, with the UDP path's own functions and files in the lists."""
+    first = tuxnet("bench", "udp_request_response", "--scale", "0.01", "--bytecodes")
+    second = tuxnet("bench", "udp_request_response", "--scale", "0.01", "--bytecodes")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    head, files, functions = first.stdout.split("\n\n")
+    assert head.startswith("udp_request_response: ") and "bytecodes per unit of work" in head and "200 req" in head
+    assert "net/ipv4/udp.py" in files and "net/socket.py" in files
+    for name in ("udp_sendmsg", "udp_rcv", "udp_recvmsg", "ip_rcv"):
+        assert f"  {name} (" in functions, name
+    shares = [float(line.split("%")[0]) for line in functions.splitlines()[1:]]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 100
+    r = tuxnet("bench", "hello_replyhi", "udp_request_response", "--bytecodes")
+    assert r.returncode == 2 and "--bytecodes takes exactly one benchmark" in r.stderr
+
+
 def test_bench_quick_run_writes_json(tmp_path):
     report = tmp_path / "bench.json"
     r = tuxnet("bench", "hello_replyhi", "udp_request_response", "--repeat", "1", "--scale", "0.05",
