@@ -679,7 +679,7 @@ def count_bytecodes(name: str, scale: float, top: int = 30) -> str:
     def tracer(frame: Any, event: str, arg: Any) -> Any:
         if event == "opcode":
             counts[frame.f_code] += 1
-        else:
+        elif event == "call":
             frame.f_trace_opcodes = True
         return tracer
 
