@@ -111,13 +111,30 @@ def _intenum(value: int, enum: Any) -> Any:
         return value
 
 
+def _c_hostname(host: Any, idna: bool = False) -> str:
+    """The host name as CPython's socket module hands it to the C library (``idna_converter``;
+    with ``idna``, ``getaddrinfo``'s own conversion): bytes as they are, text in ASCII as it is,
+    other text (or with ``idna`` all text) encoded by the ``idna`` codec.  The resolver takes
+    names as text and puts them on the wire in UTF-8 with undecodable octets escaped, so bytes
+    travel as text decoded the same way."""
+    if isinstance(host, bytes | bytearray):
+        return bytes(host).decode("utf-8", "surrogateescape")
+    if not isinstance(host, str):
+        raise TypeError(f"str, bytes or bytearray expected, not {type(host).__name__}")
+    if idna or not host.isascii():
+        try:
+            return host.encode("idna").decode("ascii")
+        except UnicodeError:
+            if idna:
+                raise
+            raise TypeError("encoding of hostname failed") from None
+    return host
+
+
 def _inet_host(host: Any) -> str:
     """CPython's ``setipaddr``: '' is INADDR_ANY, '<broadcast>' INADDR_BROADCAST, a dotted quad
     itself, anything else the first AF_INET address ``getaddrinfo`` gives."""
-    if isinstance(host, bytes | bytearray):
-        host = host.decode("idna")
-    if not isinstance(host, str):
-        raise TypeError(f"str, bytes or bytearray expected, not {type(host).__name__}")
+    host = _c_hostname(host)
     if host == "":
         return "0.0.0.0"
     if host == "<broadcast>":
@@ -538,8 +555,8 @@ SocketType = socket
 def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0,
                 flags: int = 0) -> list[tuple[Any, Any, int, str, tuple[Any, ...]]]:
     """``socket.getaddrinfo`` through the host's resolver (/etc/hosts, DNS)."""
-    if isinstance(host, bytes | bytearray):
-        host = host.decode("idna")
+    if host is not None:
+        host = _c_hostname(host, idna=True)
     if isinstance(port, bytes | bytearray):
         port = port.decode()
     return [(_intenum(af, AddressFamily), _intenum(st, SocketKind), pr, canon, sa)
@@ -555,7 +572,7 @@ def gethostbyname_ex(hostname: str) -> tuple[str, list[str], list[str]]:
     """(canonical name, aliases, IPv4 addresses); ``gaierror`` if the name does not resolve."""
     _inet_host(hostname)
     try:
-        h = libc.gethostbyname(hostname)
+        h = libc.gethostbyname(_c_hostname(hostname))
     except herror as e:
         raise gai_error(EAI_NONAME) from e
     return h.h_name, h.h_aliases, h.h_addr_list

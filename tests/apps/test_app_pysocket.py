@@ -161,6 +161,34 @@ def test_name_service_functions() -> None:
     assert (rname, dport, sname, hostname) == ("web.example.com", 53, "http", "box")
 
 
+def test_host_names_reach_the_resolver_as_cpython_passes_them() -> None:
+    """CPython's socket module hands the C library a non-ASCII name encoded by the idna codec,
+    and bytes as they are; the C library itself (glibc) puts a name's octets on the wire as it
+    gets them.  The questions a name server is asked show which name went."""
+    from test_app_resolver import fake_dns
+
+    from tuxnet.user import libc
+
+    world, host = lo_world()
+    log: list[tuple[str, str]] = []
+    host.spawn(fake_dns, "127.0.0.53", log, "answer", {"xn--bcher-kva.example.": "10.1.2.3"})
+    install_base_files(host, nameservers=["127.0.0.53"])
+
+    def program() -> tuple[Any, ...]:
+        by_text = tsock.getaddrinfo("bücher.example", 80, tsock.AF_INET, tsock.SOCK_STREAM)[0][4]
+        by_bytes = tsock.gethostbyname(b"xn--bcher-kva.example")
+        with pytest.raises(UnicodeError):
+            tsock.getaddrinfo("a" * 64 + ".example", 80)  # as CPython: the idna codec refuses the label
+        with pytest.raises(OSError):
+            libc.gethostbyname("bücher.example")  # UTF-8 on the wire, a name the server does not know
+        return by_text, by_bytes
+
+    assert run(world, host, program) == (("10.1.2.3", 80), "10.1.2.3")
+    assert [q for q, _ in log] == ["xn--bcher-kva.example.", "xn--bcher-kva.example.", "b\\195\\188cher.example."]
+    with pytest.raises(UnicodeError):
+        socket.getaddrinfo("a" * 64 + ".example", 80)
+
+
 def test_patch_applies_to_tuxnet_processes_only() -> None:
     world, host = lo_world()
     originals = (socket.socket, socket.getaddrinfo, select.select, selectors.DefaultSelector, time.time)
