@@ -290,14 +290,15 @@ class socket:  # noqa: N801 - the name of socket.socket
 
     # -- blocking and timeouts --------------------------------------------------------------------
     def settimeout(self, value: float | None) -> None:
-        """None blocks; 0 never blocks; a positive value waits at most that long."""
+        """None blocks; 0 never blocks; a positive value waits at most that long.  As in CPython
+        (``internal_setblocking``), the descriptor's mode is set even on a closed socket, which
+        raises EBADF once the timeout is recorded."""
         if value is not None:
             value = float(value)
             if value < 0:
                 raise ValueError("Timeout value out of range")
         self._timeout = value
-        if self._fd >= 0:
-            libc.ioctl(self._fd, FIONBIO, value is not None)
+        libc.ioctl(self._fd, FIONBIO, value is not None)
 
     def gettimeout(self) -> float | None:
         return self._timeout

@@ -185,9 +185,11 @@ class Sock:
         return self.sk_prot.backlog_rcv(self, skb)
 
 
-# sk_userlocks bits (include/net/sock.h): the user set the buffer size, autotuning keeps off
+# sk_userlocks bits (include/net/sock.h): the user set the buffer size, autotuning keeps off;
+# the user bound the local address, which a disconnect then keeps (inet_reset_saddr)
 SOCK_SNDBUF_LOCK = 1
 SOCK_RCVBUF_LOCK = 2
+SOCK_BINDADDR_LOCK = 4
 
 
 # -- locking (lock_sock / release_sock) --------------------------------------------------------
@@ -366,10 +368,10 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
             sk.sk_pacing_status = SK_PACING_NEEDED
         sk.sk_max_pacing_rate = rate
         sk.sk_pacing_rate = min(sk.sk_pacing_rate, rate)
-    elif optname in (SO_DEBUG, SO_DONTROUTE, SO_NO_CHECK, SO_SNDLOWAT):
+    elif optname in (SO_DEBUG, SO_DONTROUTE, SO_NO_CHECK):
         return 0
     else:
-        return -ENOPROTOOPT
+        return -ENOPROTOOPT  # SO_SNDLOWAT among them: Linux cannot change it (socket(7))
     return 0
 
 

@@ -33,6 +33,7 @@ from tuxnet.net.core.skbuff import (
 )
 from tuxnet.net.core.sock import (
     SHUTDOWN_MASK,
+    SOCK_BINDADDR_LOCK,
     lock_sock,
     release_sock,
     sk_wait_event,
@@ -131,6 +132,8 @@ def inet_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
         if err:
             sk.inet_rcv_saddr = sk.inet_saddr = 0
             return -EADDRINUSE if err == -EADDRINUSE else err
+        if sk.inet_rcv_saddr:
+            sk.sk_userlocks |= SOCK_BINDADDR_LOCK
         if port:
             sk.bind_port_locked = True
         sk.inet_sport = sk.inet_num
@@ -294,11 +297,14 @@ def inet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
 
 
 def inet_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
+    """``sock_common_getsockopt``: the protocol's own level there; any other level goes on to
+    ``ip_getsockopt``, whose ``do_ip_getsockopt`` answers -EOPNOTSUPP for a level that is not
+    IPPROTO_IP (where ``ip_setsockopt`` answers -ENOPROTOOPT)."""
     sk = sock.sk
     if level == IPPROTO_IP:
         return ip_getsockopt(sk, optname)
     if level != sk.sk_protocol or sk.sk_prot.getsockopt is None:
-        return -ENOPROTOOPT
+        return -EOPNOTSUPP
     return sk.sk_prot.getsockopt(sk, optname)
 
 

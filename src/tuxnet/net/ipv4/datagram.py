@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuxnet.kernel.errno import EACCES, EAGAIN, ENOPROTOOPT
-from tuxnet.net.core.sock import sk_wait_event, sock_error, sock_rcvtimeo
+from tuxnet.net.core.sock import SOCK_BINDADDR_LOCK, sk_wait_event, sock_error, sock_rcvtimeo
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.route import ip_route_output_key
 
@@ -24,7 +24,9 @@ def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
         sk.inet_saddr = rt.saddr
     if not sk.inet_rcv_saddr:
         sk.inet_rcv_saddr = rt.saddr
-    sk.inet_daddr = daddr
+    # The peer is the route's destination: 0.0.0.0 meant this host, the source the route chose
+    # (fl4->daddr after ip_route_connect).
+    sk.inet_daddr = daddr if daddr else rt.saddr
     sk.inet_dport = dport
     sk.sk_state = TCP_ESTABLISHED
     sk.dst_cache = rt
@@ -38,7 +40,7 @@ def __udp_disconnect(sk: Any, flags: int) -> int:
     sk.inet_daddr = 0
     sk.inet_dport = 0
     sk.dst_cache = None
-    if not getattr(sk, "bind_addr_locked", False):
+    if not sk.sk_userlocks & SOCK_BINDADDR_LOCK:
         sk.inet_rcv_saddr = sk.inet_saddr = 0
     return 0
 
@@ -49,18 +51,20 @@ RCV_SHUTDOWN = 1
 
 def __skb_wait_for_datagram(sk: Any, flags: int) -> int | None:
     """``__skb_recv_datagram`` → ``__skb_wait_for_more_packets`` (net/core/datagram.c), with the
-    socket locked: None once a datagram is queued; else a pending error, 0 after shutdown,
-    or -EAGAIN when the wait (non-blocking, or SO_RCVTIMEO) is over."""
+    socket locked: None once a datagram is queued; else a pending error, -EAGAIN when the wait
+    (non-blocking, or SO_RCVTIMEO) is over, or 0 when a reader that may wait finds the socket shut
+    down: only the wait looks at RCV_SHUTDOWN, so a non-blocking read of a shut-down socket is
+    -EAGAIN."""
     timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
     queue = sk.sk_receive_queue
     while not queue:
         err = sock_error(sk)
         if err:
             return err
-        if sk.sk_shutdown & RCV_SHUTDOWN:
-            return 0
         if not timeo:
             return -EAGAIN
+        if sk.sk_shutdown & RCV_SHUTDOWN:
+            return 0
         timeo = sk_wait_event(sk, timeo, lambda: queue or sk.sk_err or sk.sk_shutdown & RCV_SHUTDOWN)
     return None
 

@@ -129,12 +129,14 @@ class InetHashinfo:
         sk.inet_num = port
 
     def put_port(self, sk: Any) -> None:
-        """``inet_put_port``: release the local port."""
+        """``inet_put_port``: release the local port; the socket has none any more (``inet_num``
+        0), so it may be bound again."""
         tb = self.bhash.get(sk.inet_num)
         if tb is not None and sk in tb.owners:
             del tb.owners[sk]
             if not tb.owners:
                 del self.bhash[tb.port]
+            sk.inet_num = 0
 
     def bind_conflict(self, sk: Any, tb: BindBucket, relax: bool = False) -> bool:
         """``inet_csk_bind_conflict``: another owner with an overlapping address and device."""

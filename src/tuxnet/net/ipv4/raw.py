@@ -393,10 +393,6 @@ def raw_ioctl(sk: RawSock, cmd: int) -> int:
     return -ENOPROTOOPT
 
 
-
-
-
-
 def raw_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
     """``raw_setsockopt``: SOL_RAW/ICMP_FILTER on an ICMP socket; other levels as any inet socket."""
     if level != SOL_RAW:

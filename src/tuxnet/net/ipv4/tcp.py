@@ -31,6 +31,8 @@ from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
     SHUTDOWN_MASK,
+    SOCK_BINDADDR_LOCK,
+    SOCK_MIN_RCVBUF,
     Proto,
     lock_sock,
     release_sock,
@@ -624,6 +626,8 @@ def tcp_disconnect(sk: TcpSock, flags: int) -> int:
     from tuxnet.net.ipv4.tcp_input import tcp_clear_xmit_timers
 
     tcp_clear_xmit_timers(sk)
+    if not sk.sk_userlocks & SOCK_BINDADDR_LOCK:
+        sk.inet_rcv_saddr = sk.inet_saddr = 0  # inet_reset_saddr
     sk.inet_dport = 0
     sk.inet_daddr = 0
     sk.sk_shutdown = 0
@@ -647,6 +651,27 @@ def tcp_disconnect(sk: TcpSock, flags: int) -> int:
     sk.rx_opt.ts_recent = 0
     sk.rx_opt.ts_recent_stamp = 0
     sk.sk_state_change()
+    return 0
+
+
+def tcp_set_window_clamp(sk: TcpSock, val: int) -> int:
+    """``tcp_set_window_clamp`` (TCP_WINDOW_CLAMP): 0 takes the clamp off, only while CLOSE; a
+    small one is raised to half of SOCK_MIN_RCVBUF; a smaller clamp lowers rcv_ssthresh with
+    it, a larger one lets it grow as far as the window already offered."""
+    if not val:
+        if sk.sk_state != TCP_CLOSE:
+            return -EINVAL
+        sk.window_clamp = 0
+        return 0
+    old = sk.window_clamp
+    new = max(SOCK_MIN_RCVBUF // 2, val)
+    if new == old:
+        return 0
+    sk.window_clamp = new
+    if new < old:
+        sk.rcv_ssthresh = min(sk.rcv_ssthresh, new)  # __tcp_adjust_rcv_ssthresh, no reserved memory
+    else:
+        sk.rcv_ssthresh = max(min(sk.rcv_wnd, new), sk.rcv_ssthresh)
     return 0
 
 
@@ -872,9 +897,7 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
         elif optname == TCP_DEFER_ACCEPT:
             sk.defer_accept = max(val, 0)
         elif optname == TCP_WINDOW_CLAMP:
-            if val and val < 2304 // 2:
-                return -EINVAL
-            sk.window_clamp = val
+            return tcp_set_window_clamp(sk, val)
         elif optname == TCP_QUICKACK:
             if val:
                 sk.icsk_ack.pingpong = 0
@@ -918,7 +941,9 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
     values = {
         TCP_NODELAY: int(bool(sk.nonagle & TCP_NAGLE_OFF)),
         TCP_CORK: int(bool(sk.nonagle & TCP_NAGLE_CORK)),
-        TCP_MAXSEG: sk.mss_cache if sk.sk_state not in (TCP_CLOSE, TCP_LISTEN) else (sk.rx_opt.user_mss or 536),
+        # the MSS in use; the one the user asked for while there is no connection to use one
+        TCP_MAXSEG: sk.rx_opt.user_mss if sk.rx_opt.user_mss and sk.sk_state in (TCP_CLOSE, TCP_LISTEN)
+        else sk.mss_cache,
         TCP_KEEPIDLE: keepalive_time_when(sk) // NSEC_PER_SEC,
         TCP_KEEPINTVL: (sk.keepalive_intvl or sk.host.sysctl["net.ipv4.tcp_keepalive_intvl"] * NSEC_PER_SEC)
         // NSEC_PER_SEC,

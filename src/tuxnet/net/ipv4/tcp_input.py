@@ -2740,6 +2740,10 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
             tcp_update_pacing_rate(sk)
         sk.lsndtime = sk.host.world.now
         tcp_initialize_rcv_mss(sk)
+        if sk.sk_shutdown & SEND_SHUTDOWN:
+            # shut down for writing before the handshake was over (a crossed SYN): the FIN
+            # goes now (tcp_shutdown, through sk_prot)
+            sk.sk_prot.shutdown(sk, SEND_SHUTDOWN)
     elif state == TCP_FIN_WAIT1:
         if sk.snd_una == sk.write_seq:
             tcp_set_state(sk, TCP_FIN_WAIT2)

@@ -583,6 +583,7 @@ class TcpSock(Sock):
         self.sk_timer = None
         # What each socket owns (queues, option and timer state) or reads from sysctls.
         self.rx_opt = TcpOptionsReceived()
+        self.rx_opt.mss_clamp = TCP_MSS_DEFAULT  # tcp_init_sock: until the peer's MSS option says more
         self.reordering = host.sysctl["net.ipv4.tcp_reordering"]
         self.icsk_ack = IcskAck()
         self.icsk_mtup = IcskMtup()

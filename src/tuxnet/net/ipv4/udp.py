@@ -19,6 +19,7 @@ from tuxnet.kernel.errno import (
     ENETUNREACH,
     ENOBUFS,
     ENOPROTOOPT,
+    EPIPE,
     EPROTO,
 )
 from tuxnet.kernel.minmax import min
@@ -36,6 +37,7 @@ from tuxnet.net.core.skbuff import (
     net_zcopy_put,
 )
 from tuxnet.net.core.sock import (
+    SEND_SHUTDOWN,
     Proto,
     Sock,
     lock_sock,
@@ -236,9 +238,11 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
             sk.dst_cache = rt
     if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
         return -13  # -EACCES: broadcast needs SO_BROADCAST
-    err = sock_error(sk)  # sock_alloc_send_pskb: a pending error (an ICMP report) comes first
+    err = sock_error(sk)  # sock_alloc_send_pskb: a pending error (an ICMP report) comes first,
     if err:
         return err
+    if sk.sk_shutdown & SEND_SHUTDOWN:  # then a shutdown for writing
+        return -EPIPE
     df = ip_datagram_df(sk, len(data) + 28, rt)
     if df < 0:
         return df
@@ -416,10 +420,6 @@ def udp_ioctl(sk: UdpSock, cmd: int) -> int:
     if cmd == SIOCOUTQ:
         return 0
     return -ENOPROTOOPT
-
-
-
-
 
 
 def udp_init_sock(sk: UdpSock) -> None:

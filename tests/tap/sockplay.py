@@ -1,0 +1,193 @@
+"""Socket programs played the same way against two implementations of Python's socket module:
+this machine's kernel (the standard ``socket``, in a network namespace) and tuxnet
+(``tuxnet.socket``, in a tuxnet process).  A program is a list of operations on numbered sockets;
+playing it gives one outcome per operation, ``["ok", value]`` or ``["err", "ERRNO"]``, with what
+differs between two runs of the same kernel (ephemeral ports) replaced by a name.
+
+The module imports nothing of tuxnet's: the kernel's side runs it as a script
+(``python sockplay.py``), reading one program a line (JSON) and writing its outcomes a line.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import sys
+from typing import Any
+
+ADDR = "127.0.0.1"
+# The addresses a program binds and connects to: loopback's own, another of 127.0.0.0/8 (all of it
+# is local), the wildcard, and one that is nobody's.
+ADDRS = ["127.0.0.1", "127.0.0.2", "0.0.0.0", "192.0.2.1"]
+# A program's ports are BASE + 0..PORTS-1 (each program its own BASE, so that a kernel that ran
+# earlier programs has nothing left on them, TIME_WAIT included).
+PORTS = 3
+# Socket options a program sets and reads: (level name, option name, values it sets).
+# SO_DONTROUTE is not among them: tuxnet accepts it and routes as without it.
+OPTIONS: dict[str, tuple[str, list[int]]] = {
+    "SO_REUSEADDR": ("SOL_SOCKET", [0, 1]),
+    "SO_KEEPALIVE": ("SOL_SOCKET", [0, 1]),
+    "SO_RCVBUF": ("SOL_SOCKET", [0, 1000, 65536, 1 << 20]),
+    "SO_SNDBUF": ("SOL_SOCKET", [0, 3000, 65536, 1 << 20]),
+    "SO_BROADCAST": ("SOL_SOCKET", [0, 1]),
+    "TCP_NODELAY": ("IPPROTO_TCP", [0, 1]),
+    "TCP_MAXSEG": ("IPPROTO_TCP", [0, 88, 536, 1400]),
+    "SO_OOBINLINE": ("SOL_SOCKET", [0, 1]),
+    "SO_PRIORITY": ("SOL_SOCKET", [0, 6, 7]),
+    "SO_RCVLOWAT": ("SOL_SOCKET", [0, 1, 100]),
+    "SO_SNDLOWAT": ("SOL_SOCKET", [1]),
+    "SO_REUSEPORT": ("SOL_SOCKET", [0, 1]),
+    "SO_ERROR": ("SOL_SOCKET", []),
+    "SO_TYPE": ("SOL_SOCKET", []),
+    "SO_ACCEPTCONN": ("SOL_SOCKET", []),
+    "SO_PROTOCOL": ("SOL_SOCKET", []),
+    "SO_DOMAIN": ("SOL_SOCKET", []),
+    "IP_TOS": ("IPPROTO_IP", [0, 0x10, 0x11, 0xFF]),
+    "IP_TTL": ("IPPROTO_IP", [-1, 0, 1, 64, 255, 256]),
+    "IP_RECVERR": ("IPPROTO_IP", [0, 1]),
+    "TCP_KEEPIDLE": ("IPPROTO_TCP", [0, 1, 7200, 32768]),
+    "TCP_KEEPINTVL": ("IPPROTO_TCP", [0, 1, 75, 32768]),
+    "TCP_KEEPCNT": ("IPPROTO_TCP", [0, 1, 9, 128]),
+    "TCP_CORK": ("IPPROTO_TCP", [0, 1]),
+    "TCP_QUICKACK": ("IPPROTO_TCP", [0, 1]),
+    "TCP_SYNCNT": ("IPPROTO_TCP", [0, 1, 6, 128]),
+    "TCP_USER_TIMEOUT": ("IPPROTO_TCP", [-1, 0, 1000]),
+    "TCP_WINDOW_CLAMP": ("IPPROTO_TCP", [0, 100, 65535]),
+    "TCP_NOTSENT_LOWAT": ("IPPROTO_TCP", [0, 1, 16384]),
+    "TCP_DEFER_ACCEPT": ("IPPROTO_TCP", [0, 1, 30]),
+}
+
+
+# Options the socket module of this Python does not name (Linux's numbers).
+LINUX_NUMBERS = {"IP_RECVERR": 11}
+
+
+def _option(socket: Any, name: str) -> tuple[int, int]:
+    level = getattr(socket, OPTIONS[name][0])
+    return level, getattr(socket, name, None) or LINUX_NUMBERS[name]
+
+
+def _port(port: int, base: int) -> Any:
+    """A port as the outcome names it: a program's own by number, any other (ephemeral) as "eph"."""
+    return port - base if base <= port < base + PORTS else "eph"
+
+
+def _addr(addr: tuple[str, int], base: int) -> list[Any]:
+    return [addr[0], _port(addr[1], base)]
+
+
+def _payload(step: int, n: int) -> bytes:
+    return bytes([65 + step % 26]) * n
+
+
+def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
+    """Run ``program`` with the socket module ``socket``; the outcome of each operation."""
+    socks: list[Any] = []
+    # UDP sockets whose connect failed: Linux's next sends on the route they cached take their
+    # addresses from the flow the failed connect left in the socket (inet->cork.fl), so they go to
+    # the address that could not be reached.  What the kernel does with them is left unplayed.
+    unplayed: set[int] = set()
+    out: list[list[Any]] = []
+
+    def sock(i: int) -> Any:
+        return socks[i % len(socks)]
+
+    for step, (op, *args) in enumerate(program):
+        if op != "socket" and (not socks or args[0] % len(socks) in unplayed):
+            out.append(["skip"])
+            continue
+        try:
+            if op == "socket":
+                kind = socket.SOCK_STREAM if args[0] == "tcp" else socket.SOCK_DGRAM
+                socks.append(socket.socket(socket.AF_INET, kind))
+                value: Any = len(socks) - 1
+            elif op == "bind":
+                sock(args[0]).bind((ADDRS[args[2]], base + args[1] if args[1] >= 0 else 0))
+                value = None
+            elif op == "listen":
+                sock(args[0]).listen(args[1])
+                value = None
+            elif op == "connect":
+                s = sock(args[0])
+                s.settimeout(2.0)
+                try:
+                    s.connect((ADDRS[args[2]], base + args[1]))
+                except OSError:
+                    if s.type == socket.SOCK_DGRAM:
+                        unplayed.add(args[0] % len(socks))
+                    raise
+                finally:
+                    s.settimeout(None)
+                value = None
+            elif op == "connect_nonblock":
+                s = sock(args[0])
+                s.setblocking(False)
+                try:
+                    value = s.connect_ex((ADDRS[args[2]], base + args[1]))
+                    if value and s.type == socket.SOCK_DGRAM:
+                        unplayed.add(args[0] % len(socks))
+                    value = errno.errorcode.get(value, value)
+                finally:
+                    s.setblocking(True)
+            elif op == "accept":
+                s = sock(args[0])
+                s.setblocking(False)
+                try:
+                    conn, peer = s.accept()
+                finally:
+                    s.setblocking(True)
+                socks.append(conn)
+                value = [len(socks) - 1, *_addr(peer, base)]
+            elif op == "send":
+                value = sock(args[0]).send(_payload(step, args[1]), socket.MSG_DONTWAIT)
+            elif op == "sendto":
+                value = sock(args[0]).sendto(_payload(step, args[1]), socket.MSG_DONTWAIT, (ADDR, base + args[2]))
+            elif op == "recv":
+                value = sock(args[0]).recv(args[1], socket.MSG_DONTWAIT).decode("latin-1")
+            elif op == "recvfrom":
+                data, peer = sock(args[0]).recvfrom(args[1], socket.MSG_DONTWAIT)
+                value = [data.decode("latin-1"), *(_addr(peer, base) if peer else [None])]
+            elif op == "shutdown":
+                sock(args[0]).shutdown(args[1])
+                value = None
+            elif op == "close":
+                sock(args[0]).close()
+                value = None
+            elif op == "getsockname":
+                value = _addr(sock(args[0]).getsockname(), base)
+            elif op == "getpeername":
+                value = _addr(sock(args[0]).getpeername(), base)
+            elif op == "setsockopt":
+                sock(args[0]).setsockopt(*_option(socket, args[1]), args[2])
+                value = None
+            elif op == "getsockopt":
+                value = sock(args[0]).getsockopt(*_option(socket, args[1]))
+            elif op == "linger0":
+                sock(args[0]).setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                value = None
+            else:
+                raise ValueError(f"no operation {op!r}")
+            out.append(["ok", value])
+        except TimeoutError:
+            out.append(["timeout"])
+        except OSError as e:
+            out.append(["err", errno.errorcode.get(e.errno, str(e.errno)) if e.errno else str(e)])
+        except (TypeError, ValueError, OverflowError) as e:  # the socket module's own checks
+            out.append(["raise", type(e).__name__])
+    for s in socks:
+        s.close()
+    return out
+
+
+def serve() -> None:
+    """The kernel's side: a program (with its port base) a line in, its outcomes a line out."""
+    import socket
+
+    print("ready", flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        print(json.dumps(play(socket, request["program"], request["base"])), flush=True)
+
+
+if __name__ == "__main__":
+    serve()
