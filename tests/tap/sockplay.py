@@ -58,12 +58,24 @@ OPTIONS: dict[str, tuple[str, list[int]]] = {
 }
 
 
+# Options read and written as C structures: (level name, length read back, values written).
+STRUCT_OPTIONS: dict[str, tuple[str, int, list[bytes]]] = {
+    "SO_LINGER": ("SOL_SOCKET", 8, [bytes(8), (1).to_bytes(4, "little") + (5).to_bytes(4, "little"), b"\x01"]),
+    # (times in whole 4 ms: Linux keeps them in jiffies, and 250 and 1000 a second hold them exactly)
+    "SO_RCVTIMEO": ("SOL_SOCKET", 16, [bytes(16), (1).to_bytes(8, "little") + (500_000).to_bytes(8, "little"),
+                                       (0).to_bytes(8, "little") + (2_000_000).to_bytes(8, "little"),
+                                       (-1).to_bytes(8, "little", signed=True) + bytes(8)]),
+    "SO_SNDTIMEO": ("SOL_SOCKET", 16, [bytes(16), (3).to_bytes(8, "little") + bytes(8)]),
+    "TCP_CONGESTION": ("IPPROTO_TCP", 16, [b"cubic", b"reno", b"nosuchcc", b""]),
+}
+# Flags a read may add to MSG_DONTWAIT.
+RECV_FLAGS = {"": 0, "MSG_PEEK": 2, "MSG_OOB": 1, "MSG_TRUNC": 0x20}
 # Options the socket module of this Python does not name (Linux's numbers).
 LINUX_NUMBERS = {"IP_RECVERR": 11}
 
 
 def _option(socket: Any, name: str) -> tuple[int, int]:
-    level = getattr(socket, OPTIONS[name][0])
+    level = getattr(socket, (OPTIONS.get(name) or STRUCT_OPTIONS[name])[0])
     return level, getattr(socket, name, None) or LINUX_NUMBERS[name]
 
 
@@ -162,6 +174,17 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
                 value = None
             elif op == "getsockopt":
                 value = sock(args[0]).getsockopt(*_option(socket, args[1]))
+            elif op == "recv_flags":
+                data = sock(args[0]).recv(args[1], socket.MSG_DONTWAIT | RECV_FLAGS[args[2]])
+                value = data.decode("latin-1")
+            elif op == "send_oob":
+                value = sock(args[0]).send(_payload(step, args[1]), socket.MSG_DONTWAIT | socket.MSG_OOB)
+            elif op == "setsockopt_struct":
+                sock(args[0]).setsockopt(*_option(socket, args[1]), STRUCT_OPTIONS[args[1]][2][args[2]])
+                value = None
+            elif op == "getsockopt_struct":
+                raw = sock(args[0]).getsockopt(*_option(socket, args[1]), STRUCT_OPTIONS[args[1]][1])
+                value = raw.rstrip(b"\0").decode("latin-1") if args[1] == "TCP_CONGESTION" else raw.hex()
             elif op == "linger0":
                 sock(args[0]).setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 value = None

@@ -17,7 +17,7 @@ import sys
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sockplay import ADDRS, OPTIONS, PORTS, play
+from sockplay import ADDRS, OPTIONS, PORTS, RECV_FLAGS, STRUCT_OPTIONS, play
 
 import tuxnet.socket as tux_socket
 from procs import run_program
@@ -26,7 +26,8 @@ from tuxnet.world import World
 # The kernel's settings that decide what the options read back (buffer sizes) and what a listen
 # backlog is capped to: the tuxnet host takes the namespace's values.
 MIRRORED = ("net.core.rmem_max", "net.core.wmem_max", "net.core.rmem_default", "net.core.wmem_default",
-            "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem", "net.core.somaxconn", "net.ipv4.icmp_ratemask")
+            "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem", "net.core.somaxconn", "net.ipv4.icmp_ratemask",
+            "net.ipv4.tcp_congestion_control")
 MAX_SOCKETS = 6  # with a backlog of 16, a connect never waits on a full accept queue
 # Each program's ports, below the ephemeral range (32768 on): the ports either side picks for
 # itself must never be a program's own.  7,000 programs go by before a base comes round again.
@@ -55,6 +56,12 @@ operation = st.one_of(
                                *([st.tuples(st.just("setsockopt"), slot, st.just(name),
                                             st.sampled_from(OPTIONS[name][1]))] if OPTIONS[name][1] else []))),
     st.tuples(st.just("linger0"), slot),
+    st.tuples(st.just("recv_flags"), slot, st.sampled_from([1, 10, 1000]), st.sampled_from(sorted(RECV_FLAGS))),
+    st.tuples(st.just("send_oob"), slot, st.sampled_from([1, 3])),
+    st.sampled_from(sorted(STRUCT_OPTIONS)).flatmap(
+        lambda name: st.one_of(st.tuples(st.just("getsockopt_struct"), slot, st.just(name)),
+                               st.tuples(st.just("setsockopt_struct"), slot, st.just(name),
+                                         st.integers(0, len(STRUCT_OPTIONS[name][2]) - 1)))),
 )
 
 

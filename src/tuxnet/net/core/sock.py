@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
-from tuxnet.kernel.errno import EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP
+from tuxnet.kernel.errno import EDOM, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP
 from tuxnet.kernel.minmax import max, min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
-from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC
+from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC, USEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -271,19 +271,27 @@ def sockopt_int(optval: Any) -> int | None:
     return None
 
 
-def _timeo_from(optval: Any) -> int | None:
+def sock_set_timeout(optval: Any) -> tuple[int, int]:
+    """``sock_set_timeout`` (SO_RCVTIMEO, SO_SNDTIMEO): ``(0, timeout in ns)`` or ``(-errno, 0)``.
+    The value is a struct timeval (or a (sec, usec) pair, or seconds).  Microseconds outside
+    [0, 1,000,000) are EDOM; a negative time means not to wait at all (0), none means waiting for
+    ever.  Linux keeps any other time in whole jiffies, rounded up (and reads it back so); tuxnet
+    keeps it to the microsecond, which its programs' timers (ping's interval) count on."""
     if isinstance(optval, bytes | bytearray) and len(optval) >= 16:
         sec, usec = _timeval.unpack_from(optval)
     elif isinstance(optval, tuple) and len(optval) == 2:
         sec, usec = optval
     elif isinstance(optval, int | float):
-        sec, usec = int(optval), int((optval - int(optval)) * 1_000_000)
+        sec, usec = int(optval), int((optval - int(optval)) * USEC_PER_SEC)
     else:
-        return None
-    if sec < 0 or not 0 <= usec < 1_000_000:
-        return None
-    t = sec * NSEC_PER_SEC + usec * NSEC_PER_USEC
-    return MAX_SCHEDULE_TIMEOUT if t == 0 else t
+        return -EINVAL, 0
+    if not 0 <= usec < USEC_PER_SEC:
+        return -EDOM, 0
+    if sec < 0:
+        return 0, 0
+    if not sec and not usec:
+        return 0, MAX_SCHEDULE_TIMEOUT
+    return 0, sec * NSEC_PER_SEC + usec * NSEC_PER_USEC
 
 
 def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
@@ -300,9 +308,9 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         sk.sk_lingertime = max(0, linger) * NSEC_PER_SEC
         return 0
     if optname in (SO_RCVTIMEO, SO_SNDTIMEO):
-        t = _timeo_from(optval)
-        if t is None:
-            return -EINVAL
+        err, t = sock_set_timeout(optval)
+        if err:
+            return err
         if optname == SO_RCVTIMEO:
             sk.sk_rcvtimeo = t
         else:

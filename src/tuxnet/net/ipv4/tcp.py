@@ -160,14 +160,13 @@ TCP_WINDOW_CLAMP = 10
 TCP_INFO = 11
 TCP_QUICKACK = 12
 TCP_CONGESTION = 13
+TCP_CA_NAME_MAX = 16
 TCP_THIN_LINEAR_TIMEOUTS = 16
 TCP_USER_TIMEOUT = 18
 TCP_NOTSENT_LOWAT = 25
 TCP_CC_INFO = 26
 TCP_INQ = 36
 TCP_CM_INQ = TCP_INQ
-
-
 
 
 MAX_TCP_KEEPIDLE = 32767
@@ -847,7 +846,12 @@ def tcp_ioctl(sk: TcpSock, cmd: int) -> int:
 def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
     """``do_tcp_setsockopt``."""
     if optname == TCP_CONGESTION:
-        name = optval.rstrip(b"\0").decode(errors="replace") if isinstance(optval, bytes | bytearray) else str(optval)
+        if isinstance(optval, bytes | bytearray):
+            if not optval:
+                return -EINVAL  # (optlen < 1)
+            name = optval[:TCP_CA_NAME_MAX - 1].rstrip(b"\0").decode(errors="replace")
+        else:
+            name = str(optval)
         return 0 if tcp_set_congestion_control(sk, name) else -ENOENT
     val = sockopt_int(optval)
     if val is None:
@@ -932,7 +936,7 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
 
         return tcp_get_info(sk).pack()
     if optname == TCP_CONGESTION:
-        return sk.icsk_ca_ops.name.encode().ljust(16, b"\0")
+        return sk.icsk_ca_ops.name.encode().ljust(TCP_CA_NAME_MAX, b"\0")
     if optname == TCP_CC_INFO:
         # union tcp_cc_info: the algorithm's own record (BBR's tcp_bbr_info), empty for those
         # without a get_info (Reno, CUBIC)

@@ -19,6 +19,7 @@ from tuxnet.kernel.errno import (
     ENETUNREACH,
     ENOBUFS,
     ENOPROTOOPT,
+    EOPNOTSUPP,
     EPIPE,
     EPROTO,
 )
@@ -78,6 +79,7 @@ from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_upd
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_ERRQUEUE,
+    MSG_OOB,
     MSG_PEEK,
     MSG_TRUNC,
     MSG_ZEROCOPY,
@@ -215,7 +217,11 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
     notification says SO_EE_CODE_ZEROCOPY_COPIED, and comes once the datagram has gone to the
     device."""
     host = sk.host
-    if size > 65535 - 8 - 20:
+    if size > 0xFFFF:
+        return -EMSGSIZE
+    if msg.msg_flags & MSG_OOB:  # "mirror BSD error message compatibility"
+        return -EOPNOTSUPP
+    if size > 65535 - 8 - 20:  # (__ip_append_data: no IP datagram holds it)
         return -EMSGSIZE
     if msg.msg_name is not None:
         _, daddr, dport = msg.msg_name
