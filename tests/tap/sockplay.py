@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import json
+import select
 import sys
 from typing import Any
 
@@ -68,6 +69,9 @@ STRUCT_OPTIONS: dict[str, tuple[str, int, list[bytes]]] = {
     "SO_SNDTIMEO": ("SOL_SOCKET", 16, [bytes(16), (3).to_bytes(8, "little") + bytes(8)]),
     "TCP_CONGESTION": ("IPPROTO_TCP", 16, [b"cubic", b"reno", b"nosuchcc", b""]),
 }
+# What a poll asks about, and the names of what it may answer.
+POLL_EVENTS = {"IN": select.POLLIN, "PRI": select.POLLPRI, "OUT": select.POLLOUT, "RDHUP": 0x2000}
+POLL_NAMES = {**POLL_EVENTS, "ERR": select.POLLERR, "HUP": select.POLLHUP, "NVAL": select.POLLNVAL}
 # Flags a read may add to MSG_DONTWAIT.
 RECV_FLAGS = {"": 0, "MSG_PEEK": 2, "MSG_OOB": 1, "MSG_TRUNC": 0x20}
 # Options the socket module of this Python does not name (Linux's numbers).
@@ -93,7 +97,9 @@ def _payload(step: int, n: int) -> bytes:
 
 
 def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
-    """Run ``program`` with the socket module ``socket``; the outcome of each operation."""
+    """Run ``program`` with the socket module ``socket`` (and the standard ``select``, which
+    tuxnet serves to a program it runs with ``tuxnet.socket.stdlib``); the outcome of each
+    operation."""
     socks: list[Any] = []
     # UDP sockets whose connect failed: Linux's next sends on the route they cached take their
     # addresses from the flow the failed connect left in the socket (inet->cork.fl), so they go to
@@ -113,6 +119,18 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
                 kind = socket.SOCK_STREAM if args[0] == "tcp" else socket.SOCK_DGRAM
                 socks.append(socket.socket(socket.AF_INET, kind))
                 value: Any = len(socks) - 1
+            elif op == "tcp_pair":
+                # a listener on the program's port args[0], a client connected to it, the accepted
+                # socket: three new sockets, so that programs reach established connections often
+                lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(lsock)
+                lsock.bind((ADDR, base + args[0]))
+                lsock.listen(16)
+                client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(client)
+                client.connect((ADDR, base + args[0]))
+                socks.append(lsock.accept()[0])
+                value = len(socks) - 3
             elif op == "bind":
                 sock(args[0]).bind((ADDRS[args[2]], base + args[1] if args[1] >= 0 else 0))
                 value = None
@@ -185,6 +203,11 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
             elif op == "getsockopt_struct":
                 raw = sock(args[0]).getsockopt(*_option(socket, args[1]), STRUCT_OPTIONS[args[1]][1])
                 value = raw.rstrip(b"\0").decode("latin-1") if args[1] == "TCP_CONGESTION" else raw.hex()
+            elif op == "poll":
+                poller = select.poll()
+                poller.register(sock(args[0]), sum(POLL_EVENTS.values()))
+                value = [sorted(name for name, bit in POLL_NAMES.items() if revents & bit)
+                         for _, revents in poller.poll(0)]
             elif op == "linger0":
                 sock(args[0]).setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 value = None

@@ -43,7 +43,7 @@ operation = st.one_of(
     st.tuples(st.just("connect"), slot, port, address),
     st.tuples(st.just("connect_nonblock"), slot, port, address),
     st.tuples(st.just("accept"), slot),
-    st.tuples(st.just("send"), slot, st.sampled_from([0, 1, 5, 100, 70000])),
+    st.tuples(st.just("send"), slot, st.sampled_from([0, 1, 5, 100, 70000, 300000])),
     st.tuples(st.just("sendto"), slot, st.sampled_from([1, 5]), port),
     st.tuples(st.just("recv"), slot, st.sampled_from([1, 10, 1000, 100000])),
     st.tuples(st.just("recvfrom"), slot, st.sampled_from([1, 1000])),
@@ -56,6 +56,8 @@ operation = st.one_of(
                                *([st.tuples(st.just("setsockopt"), slot, st.just(name),
                                             st.sampled_from(OPTIONS[name][1]))] if OPTIONS[name][1] else []))),
     st.tuples(st.just("linger0"), slot),
+    st.tuples(st.just("poll"), slot),
+    st.tuples(st.just("tcp_pair"), port),
     st.tuples(st.just("recv_flags"), slot, st.sampled_from([1, 10, 1000]), st.sampled_from(sorted(RECV_FLAGS))),
     st.tuples(st.just("send_oob"), slot, st.sampled_from([1, 3])),
     st.sampled_from(sorted(STRUCT_OPTIONS)).flatmap(
@@ -66,7 +68,8 @@ operation = st.one_of(
 
 
 def _few_sockets(program: list[tuple]) -> bool:
-    return sum(op[0] == "socket" for op in program) + sum(op[0] == "accept" for op in program) <= MAX_SOCKETS
+    made = {"socket": 1, "accept": 1, "tcp_pair": 3}
+    return sum(made.get(op[0], 0) for op in program) <= MAX_SOCKETS
 
 
 programs = st.lists(operation, min_size=1, max_size=24).filter(_few_sockets).map(
@@ -103,7 +106,7 @@ def tuxnet_play(program: list[list], base: int, sysctls: dict[str, str]) -> list
     host.ip_addr_add("lo", "127.0.0.1/8")
     for name, value in sysctls.items():
         host.sysctl.set(name, value)
-    outcomes = run_program(world, host, play, tux_socket, program, base, until=10**12)
+    outcomes = run_program(world, host, tux_socket.stdlib(play), tux_socket, program, base, until=10**12)
     return json.loads(json.dumps(outcomes))
 
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from tuxnet.kernel.errno import EACCES, EAGAIN, ENOPROTOOPT
-from tuxnet.net.core.sock import SOCK_BINDADDR_LOCK, sk_wait_event, sock_error, sock_rcvtimeo
+from tuxnet.net.core.sock import (
+    RCV_SHUTDOWN,
+    SHUTDOWN_MASK,
+    SOCK_BINDADDR_LOCK,
+    sk_wait_event,
+    sock_error,
+    sock_rcvtimeo,
+)
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.route import ip_route_output_key
+from tuxnet.net.socket import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND, POLLWRNORM
 
 TCP_ESTABLISHED = 1
 TCP_CLOSE = 7
@@ -46,7 +54,6 @@ def __udp_disconnect(sk: Any, flags: int) -> int:
 
 
 MSG_DONTWAIT = 0x40
-RCV_SHUTDOWN = 1
 
 
 def __skb_wait_for_datagram(sk: Any, flags: int) -> int | None:
@@ -67,6 +74,23 @@ def __skb_wait_for_datagram(sk: Any, flags: int) -> int | None:
             return 0
         timeo = sk_wait_event(sk, timeo, lambda: queue or sk.sk_err or sk.sk_shutdown & RCV_SHUTDOWN)
     return None
+
+
+def datagram_poll(sk: Any) -> int:
+    """``datagram_poll`` (net/core/datagram.c): an error; a shutdown for reading, which reads as
+    readable and RDHUP; both directions shut, HUP; a queued datagram; room to write (a datagram
+    does not stay charged to its socket in tuxnet, so there always is)."""
+    mask = POLLOUT | POLLWRNORM | POLLWRBAND
+    if sk.sk_err or sk.sk_error_queue:
+        mask |= POLLERR
+    shutdown = sk.sk_shutdown
+    if shutdown & RCV_SHUTDOWN:
+        mask |= POLLRDHUP | POLLIN | POLLRDNORM
+    if shutdown == SHUTDOWN_MASK:
+        mask |= POLLHUP
+    if sk.sk_receive_queue:
+        mask |= POLLIN | POLLRDNORM
+    return mask
 
 
 def datagram_shutdown(sk: Any, how: int) -> None:

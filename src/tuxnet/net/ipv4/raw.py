@@ -54,6 +54,7 @@ from tuxnet.net.ipv4.datagram import (
     __skb_wait_for_datagram,
     __udp_disconnect,
     datagram_no_sockopt,
+    datagram_poll,
     datagram_shutdown,
     ip4_datagram_connect,
 )
@@ -89,11 +90,6 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_OOB,
     MSG_PEEK,
     MSG_TRUNC,
-    POLLERR,
-    POLLIN,
-    POLLOUT,
-    POLLRDNORM,
-    POLLWRNORM,
     SIOCINQ,
     SIOCOUTQ,
     ProtoOps,
@@ -374,15 +370,6 @@ def raw_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
     return 0
 
 
-def raw_poll(sk: RawSock) -> int:
-    mask = POLLOUT | POLLWRNORM
-    if sk.sk_receive_queue:
-        mask |= POLLIN | POLLRDNORM
-    if sk.sk_err:
-        mask |= POLLERR
-    return mask
-
-
 def raw_ioctl(sk: RawSock, cmd: int) -> int:
     """``raw_ioctl``: SIOCINQ is the size of the next datagram, SIOCOUTQ is 0."""
     if cmd == SIOCINQ:
@@ -434,7 +421,7 @@ raw_prot = Proto(
     sendmsg=raw_sendmsg,
     recvmsg=raw_recvmsg,
     backlog_rcv=None,
-    poll=raw_poll,
+    poll=datagram_poll,
     listen=None,
     get_port=datagram_no_sockopt,
     sock_class=RawSock,
