@@ -202,3 +202,47 @@ def test_tcp_across_the_routers_finds_the_path_mtu(tmp_path, tshark):
     assert tshark_problems(tshark, tmp_path / "tcp.pcap") == []
     sizes = tshark_lines(tshark, tmp_path / "tcp.pcap", "ip.len", display_filter="tcp.len > 0")
     assert max(int(s) for s in sizes) <= 1000
+
+
+def test_dontroute_reaches_only_hosts_on_a_link():
+    """SO_DONTROUTE, and MSG_DONTROUTE for one message (socket(7): "send only to directly
+    connected hosts"): the route lookup takes no route through a gateway (flowi4_scope
+    RT_SCOPE_LINK), so a host two routers away is ENETUNREACH and the router on the link is not."""
+    from tuxnet.net.core.sock import SO_DONTROUTE, SOL_SOCKET
+    from tuxnet.net.socket import MSG_DONTROUTE, SOCK_STREAM
+
+    world, n = two_routers()
+    a, b = n["a"], n["b"]
+
+    def prog() -> list:
+        out = []
+
+        def attempt(fn, *args):
+            try:
+                fn(*args)
+                out.append("ok")
+            except OSError as e:
+                out.append(errno.errorcode[e.errno])
+
+        udp = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        attempt(libc.sendto, udp, b"far", 0, ("10.0.3.2", 9))
+        attempt(libc.sendto, udp, b"far", MSG_DONTROUTE, ("10.0.3.2", 9))
+        attempt(libc.sendto, udp, b"near", MSG_DONTROUTE, ("10.0.1.254", 9))
+        libc.setsockopt(udp, SOL_SOCKET, SO_DONTROUTE, 1)
+        out.append(libc.getsockopt(udp, SOL_SOCKET, SO_DONTROUTE))
+        attempt(libc.sendto, udp, b"far", 0, ("10.0.3.2", 9))
+        attempt(libc.connect, udp, ("10.0.3.2", 9))
+        attempt(libc.sendto, udp, b"near", 0, ("10.0.1.254", 9))
+        libc.setsockopt(udp, SOL_SOCKET, SO_DONTROUTE, 0)
+        attempt(libc.connect, udp, ("10.0.3.2", 9))
+        attempt(libc.send, udp, b"far", 0)
+        attempt(libc.send, udp, b"far", MSG_DONTROUTE)
+        tcp = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.setsockopt(tcp, SOL_SOCKET, SO_DONTROUTE, 1)
+        attempt(libc.connect, tcp, ("10.0.3.2", 80))
+        return out
+
+    assert run(world, a, prog) == ["ok", "ENETUNREACH", "ok", 1, "ENETUNREACH", "ENETUNREACH", "ok",
+                                   "ok", "ok", "ENETUNREACH", "ENETUNREACH"]
+    world.run_for(msecs(50))
+    assert b.mib.Udp["NoPorts"] == 2, "the two datagrams sent through the routers reached b"

@@ -24,7 +24,6 @@ ADDRS = ["127.0.0.1", "127.0.0.2", "0.0.0.0", "192.0.2.1"]
 # earlier programs has nothing left on them, TIME_WAIT included).
 PORTS = 3
 # Socket options a program sets and reads: (level name, option name, values it sets).
-# SO_DONTROUTE is not among them: tuxnet accepts it and routes as without it.
 OPTIONS: dict[str, tuple[str, list[int]]] = {
     "SO_REUSEADDR": ("SOL_SOCKET", [0, 1]),
     "SO_KEEPALIVE": ("SOL_SOCKET", [0, 1]),
@@ -38,6 +37,7 @@ OPTIONS: dict[str, tuple[str, list[int]]] = {
     "SO_RCVLOWAT": ("SOL_SOCKET", [0, 1, 100]),
     "SO_SNDLOWAT": ("SOL_SOCKET", [1]),
     "SO_REUSEPORT": ("SOL_SOCKET", [0, 1]),
+    "SO_DONTROUTE": ("SOL_SOCKET", [0, 1]),
     "SO_ERROR": ("SOL_SOCKET", []),
     "SO_TYPE": ("SOL_SOCKET", []),
     "SO_ACCEPTCONN": ("SOL_SOCKET", []),

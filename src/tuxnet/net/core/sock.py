@@ -88,7 +88,7 @@ class Sock:
         "host", "sk_prot", "sk_family", "sk_type", "sk_protocol", "sk_state", "sk_shutdown",
         "sk_err", "sk_err_soft", "sk_reuse", "sk_reuseport", "sk_bound_dev_if", "sk_priority",
         "sk_mark", "sk_rcvlowat", "sk_rcvtimeo", "sk_sndtimeo", "sk_lingertime", "sk_linger",
-        "sk_keepopen", "sk_broadcast", "sk_urginline", "sk_dead", "sk_userlocks", "sk_sndbuf",
+        "sk_keepopen", "sk_broadcast", "sk_urginline", "sk_localroute", "sk_dead", "sk_userlocks", "sk_sndbuf",
         "sk_rcvbuf", "sk_rmem_alloc", "sk_wmem_queued", "sk_receive_queue", "sk_error_queue",
         "sk_backlog", "sk_backlog_len", "sk_ack_backlog", "sk_max_ack_backlog", "sk_socket",
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
@@ -121,6 +121,7 @@ class Sock:
         self.sk_keepopen = False
         self.sk_broadcast = False
         self.sk_urginline = False  # SOCK_URGINLINE (SO_OOBINLINE): urgent data stays in the stream
+        self.sk_localroute = False  # SOCK_LOCALROUTE (SO_DONTROUTE): no route through a gateway
         self.sk_dead = False
         self.sk_zerocopy = False  # SOCK_ZEROCOPY (SO_ZEROCOPY): MSG_ZEROCOPY sends the caller's pages
         self.sk_zckey = 0  # the id of the next MSG_ZEROCOPY notification
@@ -376,7 +377,10 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
             sk.sk_pacing_status = SK_PACING_NEEDED
         sk.sk_max_pacing_rate = rate
         sk.sk_pacing_rate = min(sk.sk_pacing_rate, rate)
-    elif optname in (SO_DEBUG, SO_DONTROUTE, SO_NO_CHECK):
+    elif optname == SO_DONTROUTE:
+        sk.sk_localroute = bool(val)
+        sk.dst_cache = None
+    elif optname in (SO_DEBUG, SO_NO_CHECK):
         return 0
     else:
         return -ENOPROTOOPT  # SO_SNDLOWAT among them: Linux cannot change it (socket(7))
@@ -405,7 +409,8 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         SO_SNDBUF: sk.sk_sndbuf, SO_RCVBUF: sk.sk_rcvbuf, SO_RCVLOWAT: sk.sk_rcvlowat,
         SO_SNDLOWAT: 1, SO_PRIORITY: sk.sk_priority, SO_MARK: sk.sk_mark,
         SO_ACCEPTCONN: int(sk.sk_state == 10), SO_PROTOCOL: sk.sk_protocol, SO_DOMAIN: sk.sk_family,
-        SO_DEBUG: 0, SO_DONTROUTE: 0, SO_OOBINLINE: int(sk.sk_urginline), SO_ZEROCOPY: int(sk.sk_zerocopy),
+        SO_DEBUG: 0, SO_DONTROUTE: int(sk.sk_localroute), SO_OOBINLINE: int(sk.sk_urginline),
+        SO_ZEROCOPY: int(sk.sk_zerocopy),
         SO_MAX_PACING_RATE: min(sk.sk_max_pacing_rate, 0xFFFFFFFF),
     }
     if optname in values:

@@ -14,7 +14,7 @@ from tuxnet.net.core.sock import (
     sock_rcvtimeo,
 )
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
-from tuxnet.net.ipv4.route import ip_route_output_key
+from tuxnet.net.ipv4.route import ip_route_output_key, ip_sock_rt_scope
 from tuxnet.net.socket import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND, POLLWRNORM
 
 TCP_ESTABLISHED = 1
@@ -23,7 +23,7 @@ TCP_CLOSE = 7
 
 def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
     """``ip4_datagram_connect``: fix the peer, choose the source address, cache the route."""
-    rt = ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+    rt = ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
     if isinstance(rt, int):
         return rt
     if rt.rt_type == RTN_BROADCAST and not sk.sk_broadcast:

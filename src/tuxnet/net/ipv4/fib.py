@@ -157,15 +157,16 @@ class FibTable:
             self._by_prefix.setdefault((e.plen, e.dst), []).append(e)
         self._plens = sorted({(e.plen, e.mask) for e in self.entries}, reverse=True)
 
-    def lookup(self, daddr: int) -> FibAlias | None:
+    def lookup(self, daddr: int, scope: int = RT_SCOPE_UNIVERSE) -> FibAlias | None:
         """``fib_table_lookup``: the longest prefix containing ``daddr`` (lowest metric first) whose
-        device is up."""
+        device is up and whose scope is at least ``scope`` (RT_SCOPE_LINK: no route through a
+        gateway, for SO_DONTROUTE)."""
         by_prefix = self._by_prefix
         for plen, mask in self._plens:
             aliases = by_prefix.get((plen, daddr & mask))
             if aliases is not None:
                 for e in aliases:
-                    if e.dev is None or e.dev.flags & 1:
+                    if (e.dev is None or e.dev.flags & 1) and e.scope >= scope:
                         return e
         return None
 
@@ -182,9 +183,9 @@ class FibTable:
         self._reindex()
 
 
-def fib_lookup(host: Host, daddr: int) -> FibAlias | None:
+def fib_lookup(host: Host, daddr: int, scope: int = RT_SCOPE_UNIVERSE) -> FibAlias | None:
     """``fib_lookup``: the local table, then main."""
-    return host.fib_local.lookup(daddr) or host.fib_main.lookup(daddr)
+    return host.fib_local.lookup(daddr, scope) or host.fib_main.lookup(daddr, scope)
 
 
 def fib_flush_cache(host: Host) -> None:

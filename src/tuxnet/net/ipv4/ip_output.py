@@ -24,7 +24,7 @@ from tuxnet.net.core.netfilter import (
 )
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
-from tuxnet.net.ipv4.route import Rtable, dst_mtu, dst_output, ip_route_output_key
+from tuxnet.net.ipv4.route import Rtable, dst_mtu, dst_output, ip_route_output_key, ip_sock_rt_scope
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -114,7 +114,7 @@ def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
     """``ip_queue_xmit``: route (from the socket's cache), build the header, send."""
     rt = sk.dst_cache
     if rt is None or rt.genid != host.rt_genid:
-        rt = ip_route_output_key(host, sk.inet_daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+        rt = ip_route_output_key(host, sk.inet_daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
         if isinstance(rt, int):
             host.mib.Ip["OutNoRoutes"] += 1
             sk.sk_err_soft = EHOSTUNREACH

@@ -59,7 +59,7 @@ from tuxnet.net.ipv4.datagram import (
     ip4_datagram_connect,
 )
 from tuxnet.net.ipv4.devinet import inet_addr_type
-from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
+from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST, RTN_LOCAL
 from tuxnet.net.ipv4.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_ERR_CONVERT,
@@ -82,10 +82,11 @@ from tuxnet.net.ipv4.ip_output import (
     ip_send_check,
     ip_send_skb,
 )
-from tuxnet.net.ipv4.route import dst_output, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.route import dst_output, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     AF_INET,
+    MSG_DONTROUTE,
     MSG_ERRQUEUE,
     MSG_OOB,
     MSG_PEEK,
@@ -274,7 +275,8 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
             return -EDESTADDRREQ
         daddr = sk.inet_daddr
     data = b"".join(bytes(b) for b in msg.msg_iov)
-    rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+    scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
+    rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, scope)
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1

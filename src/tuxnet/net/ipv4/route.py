@@ -15,6 +15,7 @@ from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zer
 from tuxnet.net.ipv4.devinet import in_dev_conf_get, in_dev_orconf, inet_select_addr
 from tuxnet.net.ipv4.fib import (
     RT_SCOPE_LINK,
+    RT_SCOPE_UNIVERSE,
     RTN_BLACKHOLE,
     RTN_BROADCAST,
     RTN_LOCAL,
@@ -92,19 +93,27 @@ def rt_set_nexthop(rt: Rtable, fa: FibAlias) -> None:
 _ERRORS = {RTN_UNREACHABLE: -EHOSTUNREACH, RTN_BLACKHOLE: -EINVAL, RTN_PROHIBIT: -EACCES}
 
 
-def ip_route_output_key(host: Host, daddr: int, saddr: int = 0, oif: int = 0) -> Rtable | int:
-    """``ip_route_output_key`` → ``ip_route_output_key_hash_rcu``: a route or ``-errno``."""
-    key = (daddr, saddr, oif)
+def ip_route_output_key(host: Host, daddr: int, saddr: int = 0, oif: int = 0,
+                        scope: int = RT_SCOPE_UNIVERSE) -> Rtable | int:
+    """``ip_route_output_key`` → ``ip_route_output_key_hash_rcu``: a route or ``-errno``.
+    ``scope`` RT_SCOPE_LINK (flowi4_scope, for SO_DONTROUTE and MSG_DONTROUTE) takes only
+    routes that need no gateway."""
+    key = (daddr, saddr, oif) if scope == RT_SCOPE_UNIVERSE else (daddr, saddr, oif, scope)
     rt = host.rt_output_cache.get(key)
     if rt is not None:
         return rt
-    rt = _route_output_slow(host, daddr, saddr, oif)
+    rt = _route_output_slow(host, daddr, saddr, oif, scope)
     if not isinstance(rt, int):
         host.rt_output_cache[key] = rt
     return rt
 
 
-def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int) -> Rtable | int:
+def ip_sock_rt_scope(sk: Any) -> int:
+    """``ip_sock_rt_scope``: a socket with SO_DONTROUTE reaches only hosts on its links."""
+    return RT_SCOPE_LINK if sk.sk_localroute else RT_SCOPE_UNIVERSE
+
+
+def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int) -> Rtable | int:
     from tuxnet.net.ipv4.ip_input import ip_local_deliver
     from tuxnet.net.ipv4.ip_output import ip_output
 
@@ -124,7 +133,7 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int) -> Rtable |
         rt = Rtable(dev_out, RTN_BROADCAST, 0, src, 0, host.rt_genid)
         rt.output = ip_output
         return rt
-    fa = fib_lookup(host, daddr)
+    fa = fib_lookup(host, daddr, scope)
     if fa is None or (dev_out is not None and fa.type == RTN_UNICAST and fa.dev is not dev_out
                       and not fa.gw):
         if dev_out is not None and dev_out.flags & 1:

@@ -33,7 +33,7 @@ from tuxnet.net.ipv4.ip_output import (
     ip_dont_fragment,
     ip_local_out,
 )
-from tuxnet.net.ipv4.route import dst_mtu, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.route import dst_mtu, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.syncookies import cookie_init_timestamp, cookie_v4_check, cookie_v4_init_sequence
 from tuxnet.net.ipv4.tcp_input import tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process, tcp_set_state
 from tuxnet.net.ipv4.tcp_minisocks import (
@@ -420,7 +420,7 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
     host = sk.host
     if dport == 0:
         return -EADDRNOTAVAIL
-    rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+    rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1
@@ -478,7 +478,7 @@ def tcp_v4_mtu_reduced(sk: TcpSock, mtu: int) -> None:
         return
     host = sk.host
     ip_rt_update_pmtu(host, sk.inet_daddr, mtu)
-    rt = ip_route_output_key(host, sk.inet_daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+    rt = ip_route_output_key(host, sk.inet_daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
     if isinstance(rt, int):
         return
     sk.dst_cache = rt

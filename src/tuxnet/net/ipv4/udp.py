@@ -55,7 +55,7 @@ from tuxnet.net.ipv4.datagram import (
     datagram_shutdown,
     ip4_datagram_connect,
 )
-from tuxnet.net.ipv4.fib import RTN_BROADCAST
+from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_ERR_CONVERT,
@@ -76,9 +76,10 @@ from tuxnet.net.ipv4.ip_output import (
     ip_datagram_df,
     ip_send_skb,
 )
-from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
+    MSG_DONTROUTE,
     MSG_ERRQUEUE,
     MSG_OOB,
     MSG_PEEK,
@@ -228,15 +229,18 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
             return -EDESTADDRREQ
         daddr, dport = sk.inet_daddr, sk.inet_dport
     data = b"".join(bytes(b) for b in msg.msg_iov)
-    rt = sk.dst_cache if msg.msg_name is None and sk.dst_cache is not None and \
-        sk.dst_cache.genid == host.rt_genid else None
+    # MSG_DONTROUTE (or SO_DONTROUTE): no gateway, and not the connected socket's cached route
+    dontroute = bool(msg.msg_flags & MSG_DONTROUTE)
+    connected = msg.msg_name is None and not dontroute
+    rt = sk.dst_cache if connected and sk.dst_cache is not None and sk.dst_cache.genid == host.rt_genid else None
     if rt is None:
-        rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if)
+        scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
+        rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, scope)
         if isinstance(rt, int):
             if rt == -ENETUNREACH:
                 host.mib.Ip["OutNoRoutes"] += 1
             return rt
-        if msg.msg_name is None:
+        if connected:
             sk.dst_cache = rt
     if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
         return -13  # -EACCES: broadcast needs SO_BROADCAST
