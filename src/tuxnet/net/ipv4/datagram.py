@@ -1,4 +1,6 @@
-"""Connecting datagram sockets (net/ipv4/datagram.c), shared by UDP and raw sockets."""
+"""Datagram sockets, shared by UDP and raw sockets: connecting them (net/ipv4/datagram.c), and
+waiting for and polling them (net/core/datagram.c, kept here because tuxnet's net/core/datagram.py
+is imported by the socket layer these need)."""
 
 from __future__ import annotations
 
