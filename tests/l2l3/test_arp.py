@@ -14,9 +14,7 @@ from tuxnet.net.core.neighbour import (
     NUD_PROBE,
     NUD_REACHABLE,
     NUD_STALE,
-    SKB_TRUESIZE_OVERHEAD,
     __ipv4_neigh_lookup_noref,
-    skb_truesize,
 )
 from tuxnet.net.core.sock import SO_RCVTIMEO, SOL_SOCKET
 from tuxnet.net.core.utils import in_aton
@@ -230,12 +228,15 @@ def test_answers_duplicate_address_detection_probe():
 
 def test_unres_qlen_bytes_drops_the_oldest():
     world, (h1, _h2), _ = lan(2)
-    truesize = 128 + 8 + 100 + SKB_TRUESIZE_OVERHEAD  # headroom (IP header in it), UDP, data, sk_buff
+    # __ip_append_data's buffer for IP, UDP and 100 octets, with 31 to spare for the link layer:
+    # 159 octets and its skb_shared_info come from the small-head cache (640), then the sk_buff
+    truesize = 640 + 256
     h1.sysctl.set("net.ipv4.neigh.default.unres_qlen_bytes", 2 * truesize + truesize // 2)
     payloads = [bytes([i]) * 100 for i in range(5)]
     run(world, h1, _send_udp, "10.0.0.2", payloads)
     n = _entry(h1, "10.0.0.2")
-    assert [skb_truesize(s) for s in n.arp_queue] == [truesize, truesize]
+    assert [s.truesize for s in n.arp_queue] == [truesize, truesize]
+    assert n.arp_queue_len_bytes == 2 * truesize
     assert h1.arp_tbl.stats.unres_discards == 3
     assert [bytes(s.buf[s.tail - 100:s.tail]) for s in n.arp_queue] == payloads[3:], "the newest stay"
 

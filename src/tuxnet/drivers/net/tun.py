@@ -40,7 +40,6 @@ from tuxnet.net.core.dev import (
 )
 from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame, skb_orphan, skb_orphan_frags_rx, skb_set_owner_w
 from tuxnet.net.core.sock import SK_PACING_FQ
-from tuxnet.net.ipv4.tcp_output import tcp_wfree
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -56,7 +55,7 @@ class TunPacket:
     data: bytes
     time: int
     gso_size: int = 0
-    # While fq holds it, a TCP packet's charge to its socket (skb_set_owner_w).
+    # While fq holds it, a socket's packet's charge to it (skb_set_owner_w).
     sk: Any = None
     truesize: int = 0
     destructor: Callable[[Any], None] | None = None
@@ -119,9 +118,9 @@ def tun_net_xmit(skb: SkBuff, dev: NetDevice) -> int:
     if release <= now and not tun.fq_held:
         tun_deliver(dev, pkt)
         return NETDEV_TX_OK
-    if sk is not None and hasattr(sk, "sk_wmem_alloc"):
-        # Held in the qdisc, a TCP packet stays charged to its socket (TCP Small Queues).
-        pkt.sk, pkt.truesize, pkt.destructor = sk, skb.truesize, tcp_wfree
+    if skb.destructor is not None:
+        # Held in the qdisc, a socket's packet stays charged to it (TCP Small Queues).
+        pkt.sk, pkt.truesize, pkt.destructor = sk, skb.truesize, skb.destructor
         skb_set_owner_w(pkt)
     tun.fq_held.append((release, pkt))
     if len(tun.fq_held) == 1:

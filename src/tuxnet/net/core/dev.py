@@ -26,6 +26,7 @@ from tuxnet.net.core.skbuff import (
     SkBuff,
     skb_orphan,
     skb_orphan_frags_rx,
+    skb_release_w,
     skb_set_owner_w,
 )
 
@@ -68,6 +69,7 @@ NETDEV_TX_OK = 0x00
 NETDEV_TX_BUSY = 0x10
 NET_XMIT_SUCCESS = 0x00
 NET_XMIT_DROP = 0x01
+NET_XMIT_CN = 0x02  # congestion notification: kept, but the flow should slow down
 NET_RX_SUCCESS = 0
 NET_RX_DROP = 1
 
@@ -380,11 +382,9 @@ def qdisc_run(q: Qdisc) -> None:
                 held.extend(segs)
         # qdisc_pkt_len, before the driver takes the packet
         length, segs = qdisc_pkt_len(skb) if skb.gso_size else (skb.tail - skb.data, 1)
-        destructor = skb.destructor
-        skb_orphan(skb)  # the driver takes it (TCP Small Queues: tcp_wfree may send more)
+        skb_release_w(skb)  # the driver takes it (TCP Small Queues: tcp_wfree may send more)
         rc = dev_hard_start_xmit(skb, dev)
         if rc == NETDEV_TX_BUSY:
-            skb.destructor = destructor
             skb_set_owner_w(skb)  # held again
             held.appendleft(skb)  # dev_requeue_skb
             q.requeues += 1
@@ -432,7 +432,7 @@ def dev_queue_xmit(skb: SkBuff) -> int:
             else:
                 rc = dev_hard_start_xmit(skb, dev)
             return NET_XMIT_SUCCESS if rc == NETDEV_TX_OK else NET_XMIT_DROP
-        skb_set_owner_w(skb)  # a TCP packet charges its socket while the qdisc holds it
+        skb_set_owner_w(skb)  # a socket's packet charges it while the qdisc holds it
         if not q.enqueue(skb):
             return NET_XMIT_DROP  # counted by the qdisc (tc -s), not in the device's tx_dropped
         qdisc_run(q)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import ENOBUFS
 from tuxnet.net.core.dev import ETH_P_IP, IFF_UP, dev_queue_xmit
-from tuxnet.net.core.skbuff import SKB_TRUESIZE_OVERHEAD, skb_truesize
+from tuxnet.net.core.skbuff import SKB_TRUESIZE_OVERHEAD, skb_orphan, skb_release_w, skb_set_owner_w, skb_truesize
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -332,13 +332,32 @@ def neigh_destroy(n: Neighbour) -> None:
     """``neigh_destroy``: the entry is out of the table; stop its timer, drop its queue."""
     n.dead = True
     n.timer.delete()
-    n.arp_queue.clear()
-    n.arp_queue_len_bytes = 0
+    neigh_purge_queue(n)
     n.output = neigh_blackhole
     n.tbl.stats.destroys += 1
 
 
 # -- output --------------------------------------------------------------------------------------
+
+def neigh_queued_size(skb: SkBuff) -> int:
+    """What a waiting packet counts against ``unres_qlen_bytes``: its truesize, the one its socket
+    gave it or, for a packet of no socket's, the size of its buffer."""
+    return skb.truesize or skb_truesize(skb)
+
+
+def neigh_dequeue(n: Neighbour) -> SkBuff:
+    """The oldest packet waiting for the address, off ``arp_queue``."""
+    skb = n.arp_queue.popleft()
+    n.arp_queue_len_bytes -= neigh_queued_size(skb)
+    return skb
+
+
+def neigh_purge_queue(n: Neighbour) -> None:
+    """Drop what still waits for the address (``__skb_queue_purge``): each packet's charge goes
+    back to its socket."""
+    while n.arp_queue:
+        skb_orphan(neigh_dequeue(n))
+
 
 def neigh_blackhole(neigh: Neighbour, skb: SkBuff) -> int:
     """Output for a dead entry: the packet is dropped."""
@@ -448,13 +467,13 @@ def __neigh_event_send(n: Neighbour, skb: SkBuff | None) -> int:
     rc = 0
     if n.nud_state == NUD_INCOMPLETE:
         if skb is not None:
-            size = skb_truesize(skb)
+            size = neigh_queued_size(skb)
             limit = parms.queue_len_bytes
             while n.arp_queue and n.arp_queue_len_bytes + size > limit:
-                old = n.arp_queue.popleft()
-                n.arp_queue_len_bytes -= skb_truesize(old)
+                skb_orphan(neigh_dequeue(n))
                 n.tbl.stats.unres_discards += 1
             if n.arp_queue_len_bytes + size <= limit:
+                skb_set_owner_w(skb)  # a socket's packet charges it while it waits
                 n.arp_queue.append(skb)
                 n.arp_queue_len_bytes += size
             else:
@@ -478,12 +497,11 @@ def neigh_invalidate(n: Neighbour) -> None:
     n.tbl.stats.res_failed += 1
     n.updated = n.tbl.host.world.now
     while n.nud_state == NUD_FAILED and n.arp_queue:
-        skb = n.arp_queue.popleft()
-        n.arp_queue_len_bytes -= skb_truesize(skb)
+        skb = neigh_dequeue(n)
+        skb_orphan(skb)
         if n.ops.error_report is not None:
             n.ops.error_report(n, skb)
-    n.arp_queue.clear()
-    n.arp_queue_len_bytes = 0
+    neigh_purge_queue(n)
 
 
 def neigh_timer_handler(n: Neighbour) -> None:
@@ -594,11 +612,10 @@ def neigh_update(n: Neighbour, lladdr: bytes | None, new: int, flags: int) -> in
         neigh_suspect(n)
     if not old & NUD_VALID:
         while n.nud_state & NUD_VALID and n.arp_queue:
-            skb = n.arp_queue.popleft()
-            n.arp_queue_len_bytes -= skb_truesize(skb)
+            skb = neigh_dequeue(n)
+            skb_release_w(skb)
             n.output(n, skb)
-        n.arp_queue.clear()
-        n.arp_queue_len_bytes = 0
+        neigh_purge_queue(n)
     return 0
 
 

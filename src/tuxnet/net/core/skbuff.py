@@ -163,6 +163,37 @@ class SkBuff:
 
 # SKB_TRUESIZE(): the memory a buffer costs beyond its data (struct sk_buff + skb_shared_info).
 SKB_TRUESIZE_OVERHEAD = 576
+# The sizes behind it (x86-64): SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) and
+# SKB_DATA_ALIGN(sizeof(struct sk_buff)); and the small-head cache heads up to 640 bytes come from
+# (Linux 6.3+, SKB_SMALL_HEAD_CACHE_SIZE).
+SKB_SHINFO_SIZE = 320
+SKB_STRUCT_SIZE = 256
+SKB_SMALL_HEAD_CACHE_SIZE = 640
+SMP_CACHE_BYTES = 64
+PAGE_SIZE = 4096
+# The largest head kmalloc serves from a slab (KMALLOC_MAX_CACHE_SIZE, two pages with SLUB), and
+# its caches' sizes up to there.
+KMALLOC_MAX_CACHE_SIZE = 2 * PAGE_SIZE
+_KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
+# SKB_MAX_ALLOC: the largest head __ip_append_data asks for before it puts data in pages.
+SKB_MAX_ALLOC = (PAGE_SIZE << 2) - SKB_SHINFO_SIZE
+
+
+def kmalloc_size_roundup(size: int) -> int:
+    """``kmalloc_size_roundup``: what ``kmalloc(size)`` really allocates, the size of the slab
+    cache that serves it, or whole pages (a power of two of them) beyond the largest cache."""
+    if size > KMALLOC_MAX_CACHE_SIZE:
+        return PAGE_SIZE << (-(-size // PAGE_SIZE) - 1).bit_length()
+    return _KMALLOC_SIZES[bisect_right(_KMALLOC_SIZES, size - 1)]
+
+
+def alloc_skb_truesize(size: int) -> int:
+    """``skb->truesize`` of ``alloc_skb(size)`` (``__alloc_skb`` → ``kmalloc_reserve``): the head
+    the allocator really gives, with its ``skb_shared_info``, and the ``struct sk_buff``."""
+    osize = -(-size // SMP_CACHE_BYTES) * SMP_CACHE_BYTES + SKB_SHINFO_SIZE
+    if osize <= SKB_SMALL_HEAD_CACHE_SIZE:
+        return SKB_SMALL_HEAD_CACHE_SIZE + SKB_STRUCT_SIZE
+    return kmalloc_size_roundup(osize) + SKB_STRUCT_SIZE
 
 
 def skb_truesize(skb: SkBuff) -> int:
@@ -182,19 +213,32 @@ class OwnedBuffer(Protocol):
 
 def skb_set_owner_w(skb: OwnedBuffer) -> None:
     """``skb_set_owner_w``: the packet charges ``skb.truesize`` to its socket's ``sk_wmem_alloc``
-    (what TCP Small Queues limits) until ``skb_orphan``.  TCP's packets carry their truesize and
-    ``tcp_wfree`` as the destructor.  Linux charges a packet from the moment TCP sends it until a
-    device takes it (``loopback_xmit`` and veth orphan it then) or it is freed; in tuxnet the
-    charge lasts while something holds the packet, a qdisc or fq in front of a TUN device, as
-    from TCP down to the qdisc nothing waits, and no drop on the way can then leave a charge
-    behind."""
+    (what TCP Small Queues limits, and what a datagram socket's send buffer holds) until a
+    ``skb_release_w`` or ``skb_orphan``.  A socket's packets carry their truesize and a destructor
+    (``tcp_wfree``, ``sock_wfree``) that gives the charge back.
+
+    Linux charges a packet from the moment it is made until a device takes it (``loopback_xmit``
+    and veth orphan it then) or it is freed.  In tuxnet the charge lasts while something holds
+    the packet: a neighbour entry waiting for its address, a qdisc, fq in front of a TUN device.
+    From the socket down to those nothing waits, so the send buffer sees the same packets, and no
+    drop on the way can leave a charge behind."""
     if skb.destructor is not None:
         skb.sk.sk_wmem_alloc += skb.truesize
 
 
+def skb_release_w(skb: OwnedBuffer) -> None:
+    """The holder passes the packet on (to the driver, or from a neighbour's queue to the
+    qdisc): the charge of ``skb_set_owner_w`` goes back, and the destructor stays for a next
+    holder."""
+    destructor = skb.destructor
+    if destructor is not None:
+        destructor(skb)
+
+
 def skb_orphan(skb: OwnedBuffer) -> None:
     """``skb_orphan`` (and the destructor ``kfree_skb`` runs for a dropped packet): the charge
-    of ``skb_set_owner_w`` goes back to the socket.  The packet keeps ``sk``, for the driver."""
+    of ``skb_set_owner_w`` goes back to the socket, and no later holder charges it.  The packet
+    keeps ``sk``, for the driver."""
     destructor = skb.destructor
     if destructor is not None:
         skb.destructor = None
@@ -252,11 +296,10 @@ def skb_from_frame(frame: bytes | bytearray | memoryview) -> SkBuff:
 # -- MSG_ZEROCOPY: the sender's pages in a buffer, and their completion ---------------------------
 # (net/core/skbuff.c, include/linux/skbuff.h, Documentation/networking/msg_zerocopy.rst)
 
-PAGE_SIZE = 4096
 MAX_SKB_FRAGS = 17  # CONFIG_MAX_SKB_FRAGS, and the default of net.core.max_skb_frags
 # The truesize of an skb whose head comes from the 640-byte small-head cache (Linux 6.3+), as
 # alloc_skb(0)'s does: SKB_TRUESIZE(640 - sizeof(struct skb_shared_info)).
-SKB_SMALL_HEAD_TRUESIZE = 896
+SKB_SMALL_HEAD_TRUESIZE = alloc_skb_truesize(0)
 
 # struct sock_extended_err: ee_origin and ee_code (include/uapi/linux/errqueue.h)
 SO_EE_ORIGIN_NONE = 0

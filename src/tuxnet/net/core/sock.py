@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
-from tuxnet.kernel.errno import EDOM, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP
+from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP, EPIPE
 from tuxnet.kernel.minmax import max, min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
 from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC, USEC_PER_SEC
@@ -89,12 +89,12 @@ class Sock:
         "sk_err", "sk_err_soft", "sk_reuse", "sk_reuseport", "sk_bound_dev_if", "sk_priority",
         "sk_mark", "sk_rcvlowat", "sk_rcvtimeo", "sk_sndtimeo", "sk_lingertime", "sk_linger",
         "sk_keepopen", "sk_broadcast", "sk_urginline", "sk_localroute", "sk_dead", "sk_userlocks", "sk_sndbuf",
-        "sk_rcvbuf", "sk_rmem_alloc", "sk_wmem_queued", "sk_receive_queue", "sk_error_queue",
+        "sk_rcvbuf", "sk_rmem_alloc", "sk_wmem_alloc", "sk_wmem_queued", "sk_receive_queue", "sk_error_queue",
         "sk_backlog", "sk_backlog_len", "sk_ack_backlog", "sk_max_ack_backlog", "sk_socket",
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
         "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_id", "pmtudisc",
         "recverr", "pktinfo", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
-        "sk_omem_alloc", "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift",
+        "sk_omem_alloc", "sock_flags", "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift",
         "__dict__", "__weakref__",
     )
 
@@ -126,6 +126,7 @@ class Sock:
         self.sk_zerocopy = False  # SOCK_ZEROCOPY (SO_ZEROCOPY): MSG_ZEROCOPY sends the caller's pages
         self.sk_zckey = 0  # the id of the next MSG_ZEROCOPY notification
         self.sk_omem_alloc = 0  # option memory: the zerocopy notifications not yet read
+        self.sock_flags = 0
         # pacing: the rate TCP (or SO_MAX_PACING_RATE) asks for, in bytes/s (~0UL: none), and who
         # enforces it (SK_PACING_NONE, NEEDED: TCP itself, FQ: the fq qdisc)
         self.sk_pacing_rate = (1 << 64) - 1
@@ -136,6 +137,8 @@ class Sock:
         self.sk_sndbuf = host.sysctl["net.core.wmem_default"]
         self.sk_rcvbuf = host.sysctl["net.core.rmem_default"]
         self.sk_rmem_alloc = 0
+        # the truesize of the socket's sent packets something still holds (skb_set_owner_w)
+        self.sk_wmem_alloc = 0
         self.sk_wmem_queued = 0
         self.sk_receive_queue: deque[SkBuff] = deque()
         self.sk_error_queue: deque[Any] = deque()
@@ -170,8 +173,10 @@ class Sock:
         self.sk_wq.wake_up()
 
     def sk_write_space(self) -> None:
-        """``sk_stream_write_space``: wake writers."""
-        self.sk_wq.wake_up()
+        """``sock_def_write_space``: wake writers once they can make "significant progress", with
+        half the send buffer free (``sock_writeable``)."""
+        if sock_writeable(self):
+            self.sk_wq.wake_up()
 
     def sk_state_change(self) -> None:
         """``sock_def_wakeup``."""
@@ -185,6 +190,9 @@ class Sock:
         """``sk_backlog_rcv``: the protocol's handler for segments queued while locked."""
         return self.sk_prot.backlog_rcv(self, skb)
 
+
+# socket->flags (include/linux/net.h), in ``sock_flags``: a writer found no room
+SOCK_NOSPACE = 1 << 2
 
 # sk_userlocks bits (include/net/sock.h): the user set the buffer size, autotuning keeps off;
 # the user bound the local address, which a disconnect then keeps (inet_reset_saddr)
@@ -248,6 +256,41 @@ def sock_rcvtimeo(sk: Sock, noblock: bool) -> int:
 @notrace
 def sock_sndtimeo(sk: Sock, noblock: bool) -> int:
     return 0 if noblock else sk.sk_sndtimeo
+
+
+@notrace
+def sock_writeable(sk: Sock) -> bool:
+    """``sock_writeable``: the packets still held charge less than half the send buffer (the
+    kernel's count starts at 1, the socket's own reference)."""
+    return sk.sk_wmem_alloc + 1 < sk.sk_sndbuf >> 1
+
+
+def sock_wfree(skb: Any) -> None:
+    """``sock_wfree``, the destructor of a datagram socket's packets: the charge goes back, and
+    writers waiting for room may go on."""
+    sk = skb.sk
+    sk.sk_wmem_alloc -= skb.truesize
+    sk.sk_write_space()
+
+
+def sock_alloc_send_pskb(sk: Sock, noblock: bool) -> int:
+    """``sock_alloc_send_pskb``'s checks and wait, before a datagram socket makes a packet: a
+    pending error, then a shutdown for writing (EPIPE), then room in the send buffer, waited for
+    up to SO_SNDTIMEO (``sock_wait_for_wmem``) or not at all (EAGAIN).  0 when the packet may be
+    made; the caller charges it to the socket (``sock_wfree`` as its destructor)."""
+    timeo = sock_sndtimeo(sk, noblock)
+    while True:
+        err = sock_error(sk)
+        if err:
+            return err
+        if sk.sk_shutdown & SEND_SHUTDOWN:
+            return -EPIPE
+        if sk.sk_wmem_alloc < sk.sk_sndbuf:
+            return 0
+        sk.sock_flags |= SOCK_NOSPACE
+        if not timeo:
+            return -EAGAIN
+        timeo = current().sleep_on(sk.sk_wq, timeo)
 
 
 def sock_error(sk: Sock) -> int:

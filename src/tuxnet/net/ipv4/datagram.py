@@ -14,6 +14,7 @@ from tuxnet.net.core.sock import (
     sk_wait_event,
     sock_error,
     sock_rcvtimeo,
+    sock_writeable,
 )
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.route import ip_route_output_key, ip_sock_rt_scope
@@ -80,9 +81,9 @@ def __skb_wait_for_datagram(sk: Any, flags: int) -> int | None:
 
 def datagram_poll(sk: Any) -> int:
     """``datagram_poll`` (net/core/datagram.c): an error; a shutdown for reading, which reads as
-    readable and RDHUP; both directions shut, HUP; a queued datagram; room to write (a datagram
-    does not stay charged to its socket in tuxnet, so there always is)."""
-    mask = POLLOUT | POLLWRNORM | POLLWRBAND
+    readable and RDHUP; both directions shut, HUP; a queued datagram; room to write, while the
+    datagrams still held take less than half the send buffer (``sock_writeable``)."""
+    mask = POLLOUT | POLLWRNORM | POLLWRBAND if sock_writeable(sk) else 0
     if sk.sk_err or sk.sk_error_queue:
         mask |= POLLERR
     shutdown = sk.sk_shutdown

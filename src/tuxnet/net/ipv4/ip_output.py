@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EHOSTUNREACH, EINVAL, EMSGSIZE, ENOBUFS
 from tuxnet.kernel.minmax import min
-from tuxnet.net.core.dev import ETH_P_IP, skb_checksum_help
+from tuxnet.net.core.dev import ETH_P_IP, NET_XMIT_CN, NETIF_F_SG, NetDevice, skb_checksum_help
 from tuxnet.net.core.neighbour import __ipv4_neigh_lookup_noref, __neigh_create, neigh_output
 from tuxnet.net.core.netfilter import (
     NF_ACCEPT,
@@ -22,7 +22,8 @@ from tuxnet.net.core.netfilter import (
     NF_INET_POST_ROUTING,
     nf_hook_slow,
 )
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SkBuff, alloc_skb
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SKB_MAX_ALLOC, SkBuff, alloc_skb, alloc_skb_truesize
+from tuxnet.net.core.sock import sock_alloc_send_pskb
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.route import Rtable, dst_mtu, dst_output, ip_route_output_key, ip_sock_rt_scope
 
@@ -187,6 +188,32 @@ def ip_finish_output2(host: Host, sk: Any, skb: SkBuff) -> int:
     return neigh_output(neigh, skb)
 
 
+def LL_RESERVED_SPACE(dev: NetDevice) -> int:
+    """``LL_RESERVED_SPACE``: the headroom a device's link-layer header takes, in 16-octet units
+    (HH_DATA_MOD), with one to spare."""
+    return (dev.hard_header_len & ~15) + 16
+
+
+def ip_append_truesize(dev: NetDevice, length: int, head: int) -> int:
+    """The truesize ``__ip_append_data`` gives a packet of ``length`` octets (``head`` of them its
+    headers) that leaves by ``dev``: a linear buffer with room for the link-layer header
+    (``alloc_extra``); or, where the device gathers pages (NETIF_F_SG) and that buffer would pass
+    SKB_MAX_ALLOC, a head for the headers and the data in page fragments."""
+    alloc_extra = LL_RESERVED_SPACE(dev) + 15
+    if length + alloc_extra < SKB_MAX_ALLOC or not dev.features & NETIF_F_SG:
+        return alloc_skb_truesize(length + alloc_extra)
+    return alloc_skb_truesize(head + alloc_extra) + length - head
+
+
+def ip_append_alloc(sk: Any, noblock: bool) -> int:
+    """``__ip_append_data``'s first buffer (``sock_alloc_send_skb``): a pending error, a shutdown,
+    or the wait for room in the send buffer; a failure counts as OutDiscards (its ``error:``)."""
+    err = sock_alloc_send_pskb(sk, noblock)
+    if err:
+        sk.host.mib.Ip["OutDiscards"] += 1
+    return err
+
+
 def ip_fragment(host: Host, sk: Any, skb: SkBuff, mtu: int) -> int:
     """``ip_fragment`` → ``ip_do_fragment``: split a datagram into fragments of at most ``mtu``.
 
@@ -231,6 +258,10 @@ def ip_fragment(host: Host, sk: Any, skb: SkBuff, mtu: int) -> int:
         frag.dev = skb.dev
         frag.protocol = ETH_P_IP
         frag.priority = skb.priority
+        # A socket's datagram is charged to it as the fragments __ip_append_data would have made.
+        frag.sk = skb.sk
+        frag.destructor = skb.destructor
+        frag.truesize = ip_append_truesize(skb.dev, ihl + n, ihl)
         host.mib.Ip["FragCreates"] += 1
         rc = ip_finish_output2(host, sk, frag)
         pos += n
@@ -238,9 +269,16 @@ def ip_fragment(host: Host, sk: Any, skb: SkBuff, mtu: int) -> int:
     return rc
 
 
+def net_xmit_errno(rc: int) -> int:
+    """``net_xmit_errno``: a qdisc's verdict as an error, ENOBUFS for a drop (congestion is none)."""
+    return -ENOBUFS if rc != NET_XMIT_CN else 0
+
+
 def ip_send_skb(host: Host, sk: Any, skb: SkBuff) -> int:
-    """``ip_send_skb``: send a datagram built by ``ip_make_skb``."""
+    """``ip_send_skb``: send a datagram built by ``ip_make_skb``; a qdisc's drop is ENOBUFS."""
     err = ip_local_out(host, sk, skb)
-    if err < 0:
+    if err > 0:
+        err = net_xmit_errno(err)
+    if err:
         host.mib.Ip["OutDiscards"] += 1
     return err

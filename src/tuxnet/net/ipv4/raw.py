@@ -25,6 +25,7 @@ from tuxnet.kernel.errno import (
     EINVAL,
     EMSGSIZE,
     ENETUNREACH,
+    ENOBUFS,
     ENOPROTOOPT,
     EOPNOTSUPP,
     EPROTO,
@@ -32,8 +33,15 @@ from tuxnet.kernel.errno import (
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_IP
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_INET_LOCAL_OUT, nf_hook_slow
-from tuxnet.net.core.skbuff import SO_EE_ORIGIN_ICMP, SkBuff, SockExtendedErr, SockExterrSkb, alloc_skb_data
-from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock
+from tuxnet.net.core.skbuff import (
+    SO_EE_ORIGIN_ICMP,
+    SkBuff,
+    SockExtendedErr,
+    SockExterrSkb,
+    alloc_skb_data,
+    alloc_skb_truesize,
+)
+from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock, sock_wfree
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import (
     inet_dgram_connect,
@@ -75,18 +83,23 @@ from tuxnet.net.ipv4.ip_output import (
     IP_PMTUDISC_DONT,
     IPPROTO_ICMP,
     IPPROTO_RAW,
+    LL_RESERVED_SPACE,
     MAX_HEADER,
+    ip_append_alloc,
+    ip_append_truesize,
     ip_build_header,
     ip_datagram_df,
     ip_select_ident,
     ip_send_check,
     ip_send_skb,
+    net_xmit_errno,
 )
 from tuxnet.net.ipv4.route import dst_output, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     AF_INET,
     MSG_DONTROUTE,
+    MSG_DONTWAIT,
     MSG_ERRQUEUE,
     MSG_OOB,
     MSG_PEEK,
@@ -226,7 +239,7 @@ def raw_rcv(sk: RawSock, datagram: bytes, saddr: int) -> None:
 
 # -- sending -------------------------------------------------------------------------------------
 
-def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any) -> int:
+def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any, noblock: bool) -> int:
     """``raw_send_hdrinc``: the user's own IP header, completed and checksummed."""
     host = sk.host
     length = len(data)
@@ -234,7 +247,12 @@ def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any) -> int:
         return -EMSGSIZE
     if length < IPHDR_LEN:
         return -EINVAL
+    err = ip_append_alloc(sk, noblock)
+    if err:
+        return err
     skb = alloc_skb_data(data, 0, MAX_HEADER)
+    skb.truesize = alloc_skb_truesize(length + LL_RESERVED_SPACE(rt.dev) + 15)
+    skb.destructor = sock_wfree
     d = skb.data
     buf = skb.buf
     skb.network_header = d
@@ -258,7 +276,18 @@ def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any) -> int:
     if host.nf_hooks[NF_INET_LOCAL_OUT] and \
             nf_hook_slow(host, NF_INET_LOCAL_OUT, sk, skb, None, rt.dev) != NF_ACCEPT:
         return 0
-    return dst_output(host, sk, skb)
+    err = dst_output(host, sk, skb)
+    if err > 0:
+        err = net_xmit_errno(err)
+    if err:
+        host.mib.Ip["OutDiscards"] += 1
+    return raw_send_err(sk, err)
+
+
+def raw_send_err(sk: RawSock, err: int) -> int:
+    """What a raw send reports of a failure below it: a qdisc's drop (ENOBUFS) only to a socket
+    that asked for errors (IP_RECVERR)."""
+    return 0 if err == -ENOBUFS and not sk.recverr else err
 
 
 def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
@@ -283,24 +312,30 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
         return rt
     if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
         return -EACCES
+    noblock = bool(msg.msg_flags & MSG_DONTWAIT)
     if sk.hdrincl:
-        err = raw_send_hdrinc(sk, data, rt)
+        err = raw_send_hdrinc(sk, data, rt, noblock)
         return err if err < 0 else size
+    df = ip_datagram_df(sk, len(data) + IPHDR_LEN, rt)
+    if df < 0:
+        return df
+    err = ip_append_alloc(sk, noblock)
+    if err:
+        return err
     skb = alloc_skb_data(data, 0, MAX_HEADER)
     skb.transport_header = skb.data
     skb.dst = rt
     skb.sk = sk
+    skb.truesize = ip_append_truesize(rt.dev, len(data) + IPHDR_LEN, IPHDR_LEN)
+    skb.destructor = sock_wfree
     saddr = sk.inet_saddr or rt.saddr
     ttl = 1 if ipv4_is_multicast(daddr) else sk.uc_ttl
-    df = ip_datagram_df(sk, len(data) + IPHDR_LEN, rt)
-    if df < 0:
-        return df
     ip_build_header(host, sk, skb, saddr, daddr, sk.sk_protocol, ttl, sk.tos, False)
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
     if sk.sk_protocol == IPPROTO_ICMP and data:
         icmp_out_count(host, data[0])
-    err = ip_send_skb(host, sk, skb)
+    err = raw_send_err(sk, ip_send_skb(host, sk, skb))
     return err if err < 0 else size
 
 
@@ -373,12 +408,13 @@ def raw_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
 
 
 def raw_ioctl(sk: RawSock, cmd: int) -> int:
-    """``raw_ioctl``: SIOCINQ is the size of the next datagram, SIOCOUTQ is 0."""
+    """``raw_ioctl``: SIOCINQ is the size of the next datagram, SIOCOUTQ the memory of the sent
+    ones still held (``sk_wmem_alloc_get``)."""
     if cmd == SIOCINQ:
         q = sk.sk_receive_queue
         return len(q[0][0]) if q else 0
     if cmd == SIOCOUTQ:
-        return 0
+        return sk.sk_wmem_alloc
     return -ENOPROTOOPT
 
 

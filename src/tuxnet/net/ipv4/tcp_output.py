@@ -19,6 +19,8 @@ from tuxnet.kernel.minmax import max, max3, min
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
+    SKB_SHINFO_SIZE,
+    SKB_STRUCT_SIZE,
     OwnedBuffer,
     SkbFrags,
     SkBuff,
@@ -30,7 +32,7 @@ from tuxnet.net.core.skbuff import (
     skb_zcopy_clear,
     skb_zerocopy_clone,
 )
-from tuxnet.net.core.sock import SK_PACING_NEEDED, SK_PACING_NONE
+from tuxnet.net.core.sock import SK_PACING_NEEDED, SK_PACING_NONE, SOCK_NOSPACE
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.route import dst_metric_advmss, dst_mtu
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
@@ -46,7 +48,6 @@ from tuxnet.net.ipv4.tcp_sock import (
     MAX_TCP_HEADER,
     SEQ_MASK,
     SKB_TRUESIZE_OVERHEAD,
-    SOCK_NOSPACE,
     TCP_ATO_MIN,
     TCP_CA_CWR,
     TCP_CHRONO_BUSY,
@@ -123,11 +124,8 @@ MAX_TCP_OPTION_SPACE = 40
 TCPOLEN_SACK_BASE_ALIGNED = 4
 TCPOLEN_SACK_PERBLOCK = 8
 
-# The sizes tcp_sndbuf_expand() reckons with (x86-64): MAX_TCP_HEADER as the kernel sizes it,
-# SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) and SKB_DATA_ALIGN(sizeof(struct sk_buff)).
+# The headroom tcp_sndbuf_expand() reckons with: MAX_TCP_HEADER as the kernel sizes it.
 KERNEL_MAX_TCP_HEADER = 320
-_SKB_SHINFO_SIZE = 320
-_SKB_STRUCT_SIZE = 256
 
 INET_ECN_MASK = 3
 INET_ECN_ECT_0 = 2
@@ -1232,8 +1230,8 @@ def tcp_sndbuf_expand(sk: TcpSock) -> None:
     """``tcp_sndbuf_expand`` (net/ipv4/tcp_input.c): room for two congestion windows of
     non-GSO segments (or as many as the congestion control's ``sndbuf_expand`` says), each in a
     power-of-two allocation."""
-    per_mss = max(sk.rx_opt.mss_clamp, sk.mss_cache) + KERNEL_MAX_TCP_HEADER + _SKB_SHINFO_SIZE
-    per_mss = (1 << (per_mss - 1).bit_length()) + _SKB_STRUCT_SIZE
+    per_mss = max(sk.rx_opt.mss_clamp, sk.mss_cache) + KERNEL_MAX_TCP_HEADER + SKB_SHINFO_SIZE
+    per_mss = (1 << (per_mss - 1).bit_length()) + SKB_STRUCT_SIZE
     nr_segs = max3(TCP_INIT_CWND, sk.snd_cwnd, sk.reordering + 1)
     ca_ops = sk.icsk_ca_ops
     sndmem = (ca_ops.sndbuf_expand(sk) if ca_ops.sndbuf_expand is not None else 2) * nr_segs * per_mss

@@ -20,7 +20,7 @@ from tuxnet.kernel.eventpoll import (
     wake_up_interruptible_poll,
 )
 from tuxnet.net.core.skbuff import SKB_SMALL_HEAD_TRUESIZE
-from tuxnet.net.core.sock import Sock
+from tuxnet.net.core.sock import SOCK_NOSPACE, Sock
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -147,9 +147,6 @@ TCP_URG_VALID = 0x0100  # the byte has arrived
 TCP_URG_NOTYET = 0x0200  # the pointer has, the byte not yet
 TCP_URG_READ = 0x0400  # read with MSG_OOB
 
-# socket flags (include/linux/net.h, include/net/sock.h)
-SOCK_NOSPACE = 1 << 2
-SOCK_QUEUE_SHRUNK = 1 << 0
 
 # The memory an skb costs beyond its payload: SKB_TRUESIZE(skb_end_offset) of a head taken, as
 # tcp_stream_alloc_skb does since Linux 6.3, from the 640-byte small-head cache (320 bytes of
@@ -419,12 +416,12 @@ class TcpSock(Sock):
         "rcvq_space_seq", "rcvq_space_time", "rcv_ooopack", "dsack_dups", "reord_seen",
         "delivered_ce", "sk_gso_max_size", "sk_gso_max_segs", "gso_segs", "tcp_wstamp_ns", "pacing_timer",
         "compressed_ack", "compressed_ack_rcv_nxt", "dup_ack_counter", "compressed_ack_timer",
-        "sk_wmem_alloc", "tsq_throttled", "tsq_tasklet", "max_packets_out", "max_packets_seq",
+        "tsq_throttled", "tsq_tasklet", "max_packets_out", "max_packets_seq",
         "is_cwnd_limited", "snd_cwnd_used", "snd_cwnd_stamp", "tlp_high_seq", "tlp_retrans",
         "highest_sack", "synack_stamp", "min_rtt_us", "min_rtt_stamp", "undo_retrans",
         "delivered_mstamp", "first_tx_mstamp", "app_limited", "rate_delivered", "rate_interval_us",
         "rate_app_limited", "lost", "is_sack_reneg", "ecn_flags", "chrono_type", "chrono_start",
-        "sock_flags", "sk_done", "recvmsg_inq", "last_oow_ack_time", "frto",
+        "sk_done", "recvmsg_inq", "last_oow_ack_time", "frto",
         "icsk_retransmit_timer", "icsk_delack_timer", "sk_timer", "rx_opt", "reordering",
         "icsk_ack", "icsk_mtup", "sk_write_queue", "tcp_rtx_queue", "tsorted_sent_queue", "out_of_order_queue",
         "selective_acks", "duplicate_sack", "accept_queue", "rack", "chrono_stat", "recv_sack_cache",
@@ -544,8 +541,7 @@ class TcpSock(Sock):
         self.compressed_ack_rcv_nxt = 0
         self.dup_ack_counter = 0
         self.compressed_ack_timer: Timer | None = None
-        # TCP Small Queues: bytes (truesize) of sent packets a qdisc still holds, and TSQF_THROTTLED
-        self.sk_wmem_alloc = 0
+        # TCP Small Queues: TSQF_THROTTLED (what it limits is sk_wmem_alloc)
         self.tsq_throttled = False
         self.tsq_tasklet = None
         # sender state of Linux's write path: cwnd validation, TLP, RACK, chrono, ECN
@@ -572,7 +568,6 @@ class TcpSock(Sock):
         self.ecn_flags = 0
         self.chrono_type = TCP_CHRONO_UNSPEC
         self.chrono_start = 0
-        self.sock_flags = 0
         self.sk_done = False  # SOCK_DONE: the peer's FIN or a reset ended the input
         self.recvmsg_inq = False
         self.last_oow_ack_time = -1

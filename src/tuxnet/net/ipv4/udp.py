@@ -11,6 +11,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
+    EACCES,
     EADDRINUSE,
     EDESTADDRREQ,
     EHOSTUNREACH,
@@ -20,7 +21,6 @@ from tuxnet.kernel.errno import (
     ENOBUFS,
     ENOPROTOOPT,
     EOPNOTSUPP,
-    EPIPE,
     EPROTO,
 )
 from tuxnet.kernel.minmax import min
@@ -38,12 +38,12 @@ from tuxnet.net.core.skbuff import (
     net_zcopy_put,
 )
 from tuxnet.net.core.sock import (
-    SEND_SHUTDOWN,
+    SOCK_NOSPACE,
     Proto,
     Sock,
     lock_sock,
     release_sock,
-    sock_error,
+    sock_wfree,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import ip_recv_error
@@ -70,8 +70,11 @@ from tuxnet.net.ipv4.icmp import (
 from tuxnet.net.ipv4.ip_output import (
     IP_DF,
     IP_PMTUDISC_DONT,
+    IPHDR_LEN,
     IPPROTO_UDP,
     MAX_HEADER,
+    ip_append_alloc,
+    ip_append_truesize,
     ip_build_header,
     ip_datagram_df,
     ip_send_skb,
@@ -80,6 +83,7 @@ from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_upd
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_DONTROUTE,
+    MSG_DONTWAIT,
     MSG_ERRQUEUE,
     MSG_OOB,
     MSG_PEEK,
@@ -198,11 +202,13 @@ def udp_send_skb(sk: UdpSock, skb: SkBuff, saddr: int, daddr: int) -> int:
     skb.csum_start = d
     skb.csum_offset = 6
     err = ip_send_skb(sk.host, sk, skb)
-    if err < 0:
+    if not err:
+        sk.host.mib.Udp["OutDatagrams"] += 1
+    elif err == -ENOBUFS and not sk.recverr:
+        # a qdisc dropped it: counted, but not the sender's error unless it asked (IP_RECVERR)
         sk.host.mib.Udp["SndbufErrors"] += 1
-        return err
-    sk.host.mib.Udp["OutDatagrams"] += 1
-    return 0
+        err = 0
+    return err
 
 
 def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
@@ -239,32 +245,41 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
         if isinstance(rt, int):
             if rt == -ENETUNREACH:
                 host.mib.Ip["OutNoRoutes"] += 1
-            return rt
+            return udp_sendmsg_out(sk, rt)
         if connected:
             sk.dst_cache = rt
     if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
-        return -13  # -EACCES: broadcast needs SO_BROADCAST
-    err = sock_error(sk)  # sock_alloc_send_pskb: a pending error (an ICMP report) comes first,
-    if err:
-        return err
-    if sk.sk_shutdown & SEND_SHUTDOWN:  # then a shutdown for writing
-        return -EPIPE
+        return udp_sendmsg_out(sk, -EACCES)  # broadcast needs SO_BROADCAST
     df = ip_datagram_df(sk, len(data) + 28, rt)
     if df < 0:
-        return df
+        return udp_sendmsg_out(sk, df)
+    # a pending error (an ICMP report), a shutdown for writing, a full send buffer
+    err = ip_append_alloc(sk, bool(msg.msg_flags & MSG_DONTWAIT))
+    if err:
+        return udp_sendmsg_out(sk, err)
     uarg = None
     if msg.msg_flags & MSG_ZEROCOPY and size and sk.sk_zerocopy:
         uarg = msg_zerocopy_realloc(sk, size, None)
         if uarg is None:
-            return -ENOBUFS
+            return udp_sendmsg_out(sk, -ENOBUFS)
         uarg.zerocopy = False
     saddr = sk.inet_saddr or rt.saddr
     skb = ip_make_skb(sk, data, saddr, daddr, dport, rt)
+    skb.truesize = ip_append_truesize(rt.dev, skb.tail - skb.network_header, IPHDR_LEN + UDP_HLEN)
+    skb.destructor = sock_wfree
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
     err = udp_send_skb(sk, skb, saddr, daddr)
     net_zcopy_put(uarg)  # the datagram, the only holder of the notification, is gone
-    return err if err < 0 else size
+    return udp_sendmsg_out(sk, err) if err < 0 else size
+
+
+def udp_sendmsg_out(sk: UdpSock, err: int) -> int:
+    """``udp_sendmsg``'s ``out:``: a send refused for want of memory (ENOBUFS), or by a socket
+    that has found its send buffer full (SOCK_NOSPACE, which stays set), counts as SndbufErrors."""
+    if err == -ENOBUFS or sk.sock_flags & SOCK_NOSPACE:
+        sk.host.mib.Udp["SndbufErrors"] += 1
+    return err
 
 
 # -- receiving -------------------------------------------------------------------------------
@@ -416,12 +431,13 @@ def udp_poll(sk: UdpSock) -> int:
 
 
 def udp_ioctl(sk: UdpSock, cmd: int) -> int:
-    """``udp_ioctl``: SIOCINQ is the size of the next datagram, SIOCOUTQ is 0."""
+    """``udp_ioctl``: SIOCINQ is the size of the next datagram, SIOCOUTQ the memory of the sent
+    ones still held (``sk_wmem_alloc_get``)."""
     if cmd == SIOCINQ:
         q = sk.sk_receive_queue
         return q[0].tail - q[0].data if q else 0
     if cmd == SIOCOUTQ:
-        return 0
+        return sk.sk_wmem_alloc
     return -ENOPROTOOPT
 
 
