@@ -10,7 +10,14 @@ import random
 import pytest
 from tcpnet import lo_host
 
-from tuxnet.net.core.netfilter import NF_ACCEPT, NF_DROP, NF_INET_LOCAL_OUT, NF_STOLEN, nf_register_net_hook
+from tuxnet.net.core.netfilter import (
+    NF_ACCEPT,
+    NF_DROP,
+    NF_INET_LOCAL_IN,
+    NF_INET_LOCAL_OUT,
+    NF_STOLEN,
+    nf_register_net_hook,
+)
 from tuxnet.net.core.skbuff import alloc_skb_data, skb_add_data, skb_clone
 from tuxnet.net.ipv4.route import dst_output
 from tuxnet.net.ipv4.tcp import IPPROTO_TCP, TCP_NODELAY
@@ -67,16 +74,18 @@ def test_retransmission_is_a_copy_and_leaves_the_first_clone_alone():
     world, host = lo_host()
     seen = []  # (packet, its header bytes when it went out)
 
-    def drop_first(h, skb, state):
-        if not _payload_len(skb):
-            return NF_ACCEPT
-        nh = skb.network_header
-        seen.append((skb, bytes(skb.buf[nh:nh + 52])))
-        if len(seen) == 1:
-            return NF_DROP  # lost: the RTO sends it again
+    def record(h, skb, state):
+        if _payload_len(skb):
+            nh = skb.network_header
+            seen.append((skb, bytes(skb.buf[nh:nh + 52])))
         return NF_ACCEPT
 
-    nf_register_net_hook(host, NF_INET_LOCAL_OUT, drop_first)
+    def drop_first(h, skb, state):
+        # lost on the way in (a drop on the way out would fail the send): the RTO sends it again
+        return NF_DROP if _payload_len(skb) and len(seen) == 1 else NF_ACCEPT
+
+    nf_register_net_hook(host, NF_INET_LOCAL_OUT, record)
+    nf_register_net_hook(host, NF_INET_LOCAL_IN, drop_first)
     server = host.spawn(_server, 7001, 1000)
 
     def client():
@@ -107,14 +116,18 @@ def test_bytes_arrive_whole_through_splits_losses_and_waitall_reads():
 
     def lossy(h, skb, state):
         if _payload_len(skb) and loss.random() < 0.03:
-            return NF_DROP
+            return NF_DROP  # lost on the way in
+        return NF_ACCEPT
+
+    def reorder(h, skb, state):
         if _payload_len(skb) and loss.random() < 0.03:
             held.append(skb)  # reordered: goes out 1 ms later
             world.call_later(1_000_000, lambda: dst_output(h, None, held.pop(0)))
             return NF_STOLEN
         return NF_ACCEPT
 
-    nf_register_net_hook(host, NF_INET_LOCAL_OUT, lossy)
+    nf_register_net_hook(host, NF_INET_LOCAL_IN, lossy)
+    nf_register_net_hook(host, NF_INET_LOCAL_OUT, reorder)
     server = host.spawn(_server, 7002, len(data), MSG_WAITALL, 150_000)
 
     def client():

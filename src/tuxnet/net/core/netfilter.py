@@ -2,13 +2,18 @@
 
 Each host has, per hook, a list of (priority, function) entries, empty by default.  A hook
 function gets ``(host, skb, state)`` and returns a verdict: NF_ACCEPT lets the packet go on to the
-next entry and finally to ``okfn``; NF_DROP frees it; NF_STOLEN means the hook took it.
+next entry and finally to ``okfn``; NF_DROP frees it; NF_STOLEN means the hook took it.  As in
+Linux, the hook point then returns what the sender sees: ``okfn``'s result, 0 for a stolen
+packet, and -EPERM for a dropped one (so a send that a LOCAL_OUT or POST_ROUTING hook drops fails
+with "Operation not permitted").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import EPERM
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -57,18 +62,24 @@ def nf_unregister_net_hook(host: Host, hook: int, fn: HookFn) -> None:
 
 
 def nf_hook_slow(host: Host, hook: int, sk: Any, skb: SkBuff, indev: Any, outdev: Any) -> int:
-    """Run the hook's entries; NF_ACCEPT if all accept."""
+    """``nf_hook_slow``: run the hook's entries; 1 (NF_ACCEPT) if all accept, -EPERM when one
+    drops the packet, 0 when one steals it."""
     state = NfHookState(hook, NFPROTO_IPV4, indev, outdev, sk)
     for _, fn in host.nf_hooks[hook]:
         verdict = fn(host, skb, state)
+        if verdict == NF_DROP:
+            return -EPERM
         if verdict != NF_ACCEPT:
-            return verdict
+            return 0
     return NF_ACCEPT
 
 
 def NF_HOOK(host: Host, hook: int, sk: Any, skb: SkBuff, indev: Any, outdev: Any,
             okfn: Callable[[Host, Any, SkBuff], int]) -> int:
-    """``NF_HOOK``: run the hook, then ``okfn(host, sk, skb)`` when the packet is accepted."""
-    if host.nf_hooks[hook] and nf_hook_slow(host, hook, sk, skb, indev, outdev) != NF_ACCEPT:
-        return 0
+    """``NF_HOOK``: run the hook, then ``okfn(host, sk, skb)`` when the packet is accepted; what
+    ``nf_hook_slow`` said otherwise."""
+    if host.nf_hooks[hook]:
+        ret = nf_hook_slow(host, hook, sk, skb, indev, outdev)
+        if ret != NF_ACCEPT:
+            return ret
     return okfn(host, sk, skb)

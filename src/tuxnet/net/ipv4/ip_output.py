@@ -143,9 +143,10 @@ def __ip_local_out(host: Host, sk: Any, skb: SkBuff) -> int:
 
 def ip_local_out(host: Host, sk: Any, skb: SkBuff) -> int:
     """``ip_local_out``: LOCAL_OUT, then ``dst_output``."""
-    if __ip_local_out(host, sk, skb) == NF_ACCEPT:
+    err = __ip_local_out(host, sk, skb)
+    if err == NF_ACCEPT:
         return dst_output(host, sk, skb)
-    return 0
+    return err
 
 
 def ip_output(host: Host, sk: Any, skb: SkBuff) -> int:

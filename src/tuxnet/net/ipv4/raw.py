@@ -32,7 +32,7 @@ from tuxnet.kernel.errno import (
 )
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_IP
-from tuxnet.net.core.netfilter import NF_ACCEPT, NF_INET_LOCAL_OUT, nf_hook_slow
+from tuxnet.net.core.netfilter import NF_HOOK, NF_INET_LOCAL_OUT
 from tuxnet.net.core.skbuff import (
     SO_EE_ORIGIN_ICMP,
     SkBuff,
@@ -273,10 +273,7 @@ def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any, noblock: bool) -> int:
     skb.sk = sk
     skb.protocol = ETH_P_IP
     host.mib.Ip["OutRequests"] += 1
-    if host.nf_hooks[NF_INET_LOCAL_OUT] and \
-            nf_hook_slow(host, NF_INET_LOCAL_OUT, sk, skb, None, rt.dev) != NF_ACCEPT:
-        return 0
-    err = dst_output(host, sk, skb)
+    err = NF_HOOK(host, NF_INET_LOCAL_OUT, sk, skb, None, rt.dev, dst_output)
     if err > 0:
         err = net_xmit_errno(err)
     if err:
