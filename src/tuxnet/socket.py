@@ -5,9 +5,9 @@ so through ``sys_socketcall``).
 Use it directly (``from tuxnet import socket``) in a program running on a host, or run unmodified
 standard-library code (``http.client``, ``urllib.request``, ``socketserver``, dnspython's query
 functions) with ``patch_stdlib()``: while it is active the standard ``socket``, ``select``,
-``selectors`` and ``time`` modules answer calls made from inside a tuxnet process with tuxnet's
-sockets, ``poll`` and world clock, and calls from anywhere else (the event loop, the test runner)
-as before.  ``stdlib(fn)`` wraps a program so that the same holds for it alone, while it runs.
+``selectors`` and ``time`` modules, and ``fcntl.ioctl``, answer calls made from inside a tuxnet
+process with tuxnet's sockets, ``poll`` and world clock, and calls from anywhere else (the event
+loop, the test runner) as before.  ``stdlib(fn)`` wraps a program so that the same holds for it alone, while it runs.
 
 Timeouts behave as CPython's (Modules/socketmodule.c): a socket with a timeout is non-blocking
 underneath and waits in ``poll`` for at most the timeout, raising ``TimeoutError``; timeout 0 is
@@ -20,6 +20,7 @@ exist inside a host: use the iterative ``socketserver`` servers, not the Threadi
 from __future__ import annotations
 
 import contextlib
+import fcntl as _stdfcntl
 import functools
 import io
 import math
@@ -32,14 +33,26 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tuxnet.kernel.errno import EAFNOSUPPORT, EINPROGRESS, EINVAL
+from tuxnet.kernel.errno import EAFNOSUPPORT, EFAULT, EINPROGRESS, EINVAL
 from tuxnet.kernel.sched import current, in_process
 from tuxnet.net.core import skbuff as _skbuff
 from tuxnet.net.core import sock as _sock
 from tuxnet.net.core.utils import byte_view
 from tuxnet.net.ipv4 import af_inet as _inet
 from tuxnet.net.ipv4 import tcp as _tcp
-from tuxnet.net.socket import F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, FD_CLOEXEC, FIONBIO, MSG_CTRUNC, Msghdr
+from tuxnet.net.socket import (
+    F_DUPFD_CLOEXEC,
+    F_GETFD,
+    F_SETFD,
+    FD_CLOEXEC,
+    FIONBIO,
+    MSG_CTRUNC,
+    SIOCATMARK,
+    SIOCINQ,
+    SIOCOUTQ,
+    SIOCOUTQNSD,
+    Msghdr,
+)
 from tuxnet.net.socket import MSG_ZEROCOPY as MSG_ZEROCOPY  # (exported, as the constants below)
 from tuxnet.user import libc, pyselect
 from tuxnet.user.resolv import EAI_NONAME, gai_error
@@ -618,6 +631,35 @@ def getservbyport(port: int, protocolname: str | None = None) -> str:
     return libc.getservbyport(port, protocolname)
 
 
+# ioctl requests whose argument points to a C int the kernel writes
+_IOCTL_INT_OUT = (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK)
+
+
+def ioctl(fd: Any, request: int, arg: Any = 0, mutate_flag: bool = True) -> int | bytes:
+    """``fcntl.ioctl`` for a tuxnet socket (an fd or an object with ``fileno()``): FIONBIO, which
+    reads the C int in ``arg``, and SIOCINQ (FIONREAD), SIOCOUTQ, SIOCOUTQNSD and SIOCATMARK,
+    which write one.  As CPython passes it, ``arg`` is a buffer: the result is a copy of it, or,
+    for a writable buffer with ``mutate_flag``, the buffer itself filled in and 0.  An int
+    ``arg`` is passed as the pointer itself, which the kernel cannot write through (EFAULT)."""
+    fd = fd if isinstance(fd, int) else fd.fileno()
+    if fd < 0:  # (a closed socket's fileno(); PyObject_AsFileDescriptor)
+        raise ValueError(f"file descriptor cannot be a negative integer ({fd})")
+    if isinstance(arg, int):
+        if request not in _IOCTL_INT_OUT and request != FIONBIO:
+            libc.ioctl(fd, request)  # (ENOTTY: no such request)
+        raise OSError(EFAULT, os.strerror(EFAULT))
+    size = len(memoryview(arg).cast("B"))
+    buf = bytearray(arg) + bytes(max(0, 4 - size))  # (CPython's own copy is 1024 bytes long)
+    if request == FIONBIO:
+        libc.ioctl(fd, FIONBIO, int.from_bytes(buf[:4], "little", signed=True))
+    else:
+        buf[:4] = libc.ioctl(fd, request).to_bytes(4, "little", signed=True)
+    if mutate_flag and not memoryview(arg).readonly:
+        memoryview(arg).cast("B")[:] = buf[:size]
+        return 0
+    return bytes(buf[:size])
+
+
 def create_connection(address: tuple[str, int], timeout: Any = _GLOBAL_DEFAULT_TIMEOUT,
                       source_address: Any = None, *, all_errors: bool = False) -> socket:
     """Connect to ``address`` trying each address ``getaddrinfo`` gives, as the standard library."""
@@ -722,6 +764,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
                     staticmethod(_dispatch(pyselect.poll, _stdselect.poll))))
     patches.append((_stdselectors, "DefaultSelector",
                     _dispatch_class(pyselect.PollSelector, _stdselectors.DefaultSelector)))
+    patches.append((_stdfcntl, "ioctl", _dispatch(ioctl, _stdfcntl.ioctl)))
     for name in ("time", "time_ns", "monotonic", "monotonic_ns", "sleep"):
         patches.append((_stdtime, name, _dispatch(getattr(pyselect, name), getattr(_stdtime, name))))
     return patches
@@ -743,8 +786,9 @@ def _uninstall_if_unused() -> None:
 
 @contextlib.contextmanager
 def patch_stdlib() -> Iterator[None]:
-    """While active, the standard ``socket``, ``select``, ``selectors`` and ``time`` modules serve
-    every tuxnet process from its host (and everyone else as before).  Nests."""
+    """While active, the standard ``socket``, ``select``, ``selectors`` and ``time`` modules and
+    ``fcntl.ioctl`` serve every tuxnet process from its host (and everyone else as before).
+    Nests."""
     global _all_processes
     _install()
     _all_processes += 1

@@ -11,6 +11,7 @@ The module imports nothing of tuxnet's: the kernel's side runs it as a script
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import select
 import sys
@@ -76,6 +77,8 @@ POLL_NAMES = {**POLL_EVENTS, "ERR": select.POLLERR, "HUP": select.POLLHUP, "NVAL
 RECV_FLAGS = {"": 0, "MSG_PEEK": 2, "MSG_OOB": 1, "MSG_TRUNC": 0x20}
 # Options the socket module of this Python does not name (Linux's numbers).
 LINUX_NUMBERS = {"IP_RECVERR": 11}
+# ioctl requests that read a C int back (<linux/sockios.h>), and one no socket knows.
+IOCTLS = {"SIOCINQ": 0x541B, "SIOCOUTQ": 0x5411, "SIOCOUTQNSD": 0x894B, "SIOCATMARK": 0x8905, "none": 0x1234}
 
 
 def _option(socket: Any, name: str) -> tuple[int, int]:
@@ -97,9 +100,9 @@ def _payload(step: int, n: int) -> bytes:
 
 
 def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
-    """Run ``program`` with the socket module ``socket`` (and the standard ``select``, which
-    tuxnet serves to a program it runs with ``tuxnet.socket.stdlib``); the outcome of each
-    operation."""
+    """Run ``program`` with the socket module ``socket`` (and the standard ``select`` and
+    ``fcntl.ioctl``, which tuxnet serves to a program it runs with ``tuxnet.socket.stdlib``); the
+    outcome of each operation."""
     socks: list[Any] = []
     # UDP sockets whose connect failed: Linux's next sends on the route they cached take their
     # addresses from the flow the failed connect left in the socket (inet->cork.fl), so they go to
@@ -208,6 +211,8 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
                 poller.register(sock(args[0]), sum(POLL_EVENTS.values()))
                 value = [sorted(name for name, bit in POLL_NAMES.items() if revents & bit)
                          for _, revents in poller.poll(0)]
+            elif op == "ioctl":
+                value = int.from_bytes(fcntl.ioctl(sock(args[0]), IOCTLS[args[1]], bytes(4)), "little", signed=True)
             elif op == "linger0":
                 sock(args[0]).setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 value = None

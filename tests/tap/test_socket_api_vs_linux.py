@@ -1,7 +1,7 @@
 """Random socket programs give the same outcomes on tuxnet as on this machine's kernel.
 
 Each program (hypothesis draws them: TCP and UDP sockets, bind, listen, connect, accept, send,
-recv, shutdown, close, socket options, names) is played over loopback twice, with the standard
+recv, shutdown, close, socket options, ioctls, names) is played over loopback twice, with the standard
 ``socket`` module in a network namespace of our own and with ``tuxnet.socket`` on a tuxnet host
 that has the namespace's sysctls, and every operation must end the same way: the same value
 returned, or the same errno.  The kernel is the judge; nothing here says what Linux does.
@@ -17,7 +17,7 @@ import sys
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sockplay import ADDRS, OPTIONS, PORTS, RECV_FLAGS, STRUCT_OPTIONS, play
+from sockplay import ADDRS, IOCTLS, OPTIONS, PORTS, RECV_FLAGS, STRUCT_OPTIONS, play
 
 import tuxnet.socket as tux_socket
 from procs import run_program
@@ -60,6 +60,7 @@ operation = st.one_of(
     st.tuples(st.just("tcp_pair"), port),
     st.tuples(st.just("recv_flags"), slot, st.sampled_from([1, 10, 1000]), st.sampled_from(sorted(RECV_FLAGS))),
     st.tuples(st.just("send_oob"), slot, st.sampled_from([1, 3])),
+    st.tuples(st.just("ioctl"), slot, st.sampled_from(sorted(IOCTLS))),
     st.sampled_from(sorted(STRUCT_OPTIONS)).flatmap(
         lambda name: st.one_of(st.tuples(st.just("getsockopt_struct"), slot, st.just(name)),
                                st.tuples(st.just("setsockopt_struct"), slot, st.just(name),

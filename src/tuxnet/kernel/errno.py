@@ -58,6 +58,8 @@ ENOTTY = 25
 ENONET = 64
 EPROTO = 71
 EWOULDBLOCK = EAGAIN
+# kernel-internal (include/linux/errno.h): never seen by a program
+ENOIOCTLCMD = 515  # no such ioctl for this protocol; the socket layer answers ENOTTY
 
 
 def strerror(err: int) -> str:

@@ -20,6 +20,7 @@ from tuxnet.kernel.errno import (
     EBADF,
     EFAULT,
     EINVAL,
+    ENOIOCTLCMD,
     ENOPROTOOPT,
     ENOTSOCK,
     ENOTTY,
@@ -595,7 +596,7 @@ def sys_read(fd: int, size: int) -> bytes | int:
 
 
 def sys_ioctl(fd: int, cmd: int, arg: Any = None) -> int:
-    """``ioctl(2)``: FIONBIO, and the protocol's (SIOCINQ, SIOCOUTQ)."""
+    """``ioctl(2)``: FIONBIO, and the protocol's (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK)."""
     sock, err = sockfd_lookup_light(fd)
     if sock is None:
         return err
@@ -604,9 +605,8 @@ def sys_ioctl(fd: int, cmd: int, arg: Any = None) -> int:
         f.f_flags = (f.f_flags | O_NONBLOCK) if arg else (f.f_flags & ~O_NONBLOCK)
         return 0
     ioctl = getattr(sock.ops, "ioctl", None)
-    if ioctl is None:
-        return -ENOTTY
-    return ioctl(sock, cmd, arg)
+    err = -ENOTTY if ioctl is None else ioctl(sock, cmd, arg)
+    return -ENOTTY if err == -ENOIOCTLCMD else err  # sock_do_ioctl: no such request
 
 
 def sys_poll(fds: list[tuple[int, int]], timeout_ms: int) -> list[int] | int:

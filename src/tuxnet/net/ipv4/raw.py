@@ -26,6 +26,7 @@ from tuxnet.kernel.errno import (
     EMSGSIZE,
     ENETUNREACH,
     ENOBUFS,
+    ENOIOCTLCMD,
     ENOPROTOOPT,
     EOPNOTSUPP,
     EPROTO,
@@ -412,7 +413,7 @@ def raw_ioctl(sk: RawSock, cmd: int) -> int:
         return len(q[0][0]) if q else 0
     if cmd == SIOCOUTQ:
         return sk.sk_wmem_alloc
-    return -ENOPROTOOPT
+    return -ENOIOCTLCMD
 
 
 def raw_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:

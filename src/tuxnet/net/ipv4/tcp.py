@@ -12,6 +12,7 @@ from tuxnet.kernel.errno import (
     EINVAL,
     ENOBUFS,
     ENOENT,
+    ENOIOCTLCMD,
     ENOPROTOOPT,
     ENOTCONN,
     EPIPE,
@@ -107,6 +108,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_PSH,
     TcpSock,
     after,
+    before,
     sk_stream_is_writeable,
     sk_stream_memory_free,
     tcp_skb_cb,
@@ -818,27 +820,36 @@ def tcp_poll(sk: TcpSock) -> int:
     return mask
 
 
-def tcp_ioctl(sk: TcpSock, cmd: int) -> int:
-    """``tcp_ioctl``: SIOCINQ (unread bytes), SIOCOUTQ (unacknowledged), SIOCOUTQNSD (unsent)."""
-    if cmd == SIOCINQ:
-        if sk.sk_state == TCP_LISTEN:
-            return -EINVAL
+def tcp_inq(sk: TcpSock) -> int:
+    """``tcp_inq``: the bytes a read may return: none while the handshake is on, those before
+    an urgent byte not yet read out of band, else all received and unread (the FIN, once
+    received, is not one: SOCK_DONE)."""
+    if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
+        return 0
+    if (sk.sk_urginline or not sk.urg_data or before(sk.urg_seq, sk.copied_seq)
+            or not before(sk.urg_seq, sk.rcv_nxt)):
         answ = (sk.rcv_nxt - sk.copied_seq) & SEQ_MASK
-        if answ and sk.sk_shutdown & RCV_SHUTDOWN:
+        if answ and sk.sk_done:
             answ -= 1
         return answ
-    if cmd == SIOCOUTQ:
-        if sk.sk_state == TCP_LISTEN:
-            return -EINVAL
-        return (sk.write_seq - sk.snd_una) & SEQ_MASK
-    if cmd == SIOCOUTQNSD:
-        if sk.sk_state == TCP_LISTEN:
-            return -EINVAL
-        return (sk.write_seq - sk.snd_nxt) & SEQ_MASK
+    return (sk.urg_seq - sk.copied_seq) & SEQ_MASK
+
+
+def tcp_ioctl(sk: TcpSock, cmd: int) -> int:
+    """``tcp_ioctl``: SIOCINQ (unread bytes), SIOCOUTQ (unacknowledged), SIOCOUTQNSD (unsent);
+    while the handshake is on, nothing is counted as sent (the SYN is not data)."""
+    if cmd in (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD) and sk.sk_state == TCP_LISTEN:
+        return -EINVAL
+    if cmd == SIOCINQ:
+        return tcp_inq(sk)
+    if cmd == SIOCOUTQ or cmd == SIOCOUTQNSD:
+        if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
+            return 0
+        return (sk.write_seq - (sk.snd_una if cmd == SIOCOUTQ else sk.snd_nxt)) & SEQ_MASK
     if cmd == SIOCATMARK:
         # sockatmark(3): is the next byte to read the urgent one?
         return int(bool(sk.urg_data) and sk.urg_seq == sk.copied_seq)
-    return -ENOPROTOOPT
+    return -ENOIOCTLCMD
 
 
 # -- options ---------------------------------------------------------------------------------

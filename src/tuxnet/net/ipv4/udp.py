@@ -19,7 +19,7 @@ from tuxnet.kernel.errno import (
     EMSGSIZE,
     ENETUNREACH,
     ENOBUFS,
-    ENOPROTOOPT,
+    ENOIOCTLCMD,
     EOPNOTSUPP,
     EPROTO,
 )
@@ -438,7 +438,7 @@ def udp_ioctl(sk: UdpSock, cmd: int) -> int:
         return q[0].tail - q[0].data if q else 0
     if cmd == SIOCOUTQ:
         return sk.sk_wmem_alloc
-    return -ENOPROTOOPT
+    return -ENOIOCTLCMD
 
 
 def udp_init_sock(sk: UdpSock) -> None:
