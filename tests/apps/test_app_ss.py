@@ -1,5 +1,7 @@
 """``ss`` against this machine's: the same sockets (two listeners, one connection with unread
-bytes) in a namespace of our own and on a tuxnet host, and the same table for each option."""
+bytes; a UDP socket on the domain port with two unread 1,400-byte datagrams, one connected to it,
+one bound to an ephemeral port) in a namespace of our own and on a tuxnet host, and the same table
+for each option."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import re
 
 import pytest
 
-from tuxnet.net.socket import AF_INET, SOCK_STREAM
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.etc import install_base_files
 from tuxnet.user.ss import ss_main
@@ -16,22 +18,30 @@ from tuxnet.world import World
 
 pytestmark = pytest.mark.root
 
-COMMANDS = [["-tan"], ["-tn"], ["-tln"], ["-t"], ["-tna", "state", "established"], ["-ta"], ["-tnl", "-H"]]
+COMMANDS = [["-tan"], ["-tn"], ["-tln"], ["-t"], ["-tna", "state", "established"], ["-ta"], ["-tnl", "-H"],
+            ["-uan"], ["-un"], ["-uln"], ["-u"], ["-ua"], ["-tuan"], ["-ua", "state", "established"], ["-uan", "-H"]]
 SOCKETS = """
 import socket, subprocess, sys
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("0.0.0.0", 80)); l.listen(5)
 l2 = socket.socket(); l2.bind(("127.0.0.1", 5001)); l2.listen(128)
 c = socket.create_connection(("127.0.0.1", 80)); s, _ = l.accept(); c.send(b"x" * 10)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 53))
+uc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); uc.connect(("127.0.0.1", 53))
+uc.send(b"q" * 1400); uc.send(b"r" * 1400)
+ub = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); ub.bind(("127.0.0.1", 0))
 import time; time.sleep(0.1)
+ports = [c.getsockname()[1], uc.getsockname()[1], ub.getsockname()[1]]
 for args in %r:
-    print(repr((c.getsockname()[1], subprocess.run(["ss", *args], capture_output=True, text=True).stdout)))
+    print(repr((ports, subprocess.run(["ss", *args], capture_output=True, text=True).stdout)))
 """
 
 
-def masked(port: int, table: str, header: bool) -> list[str]:
-    """The header, then the other lines sorted (the kernel's hash order is not ours), the client's
-    ephemeral port (five digits on both) written as EPHEM."""
-    lines = re.sub(rf"\b{port}\b", "EPHEM", table).splitlines()
+def masked(ports: list[int], table: str, header: bool) -> list[str]:
+    """The header, then the other lines sorted (the kernel's hash order is not ours), the
+    ephemeral ports (five digits on both) written as EPHEM1, EPHEM2, ..."""
+    for i, port in enumerate(ports):
+        table = re.sub(rf"\b{port}\b", f"EPHEM{i + 1}", table)
+    lines = table.splitlines()
     return lines[:1] + sorted(lines[1:]) if header else sorted(lines)
 
 
@@ -65,16 +75,26 @@ def test_ss_prints_the_table_as_iproute2_does():
         libc.connect(c, ("127.0.0.1", 80))
         libc.accept(lfd)
         libc.send(c, b"x" * 10)
+        u = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.bind(u, ("0.0.0.0", 53))
+        uc = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.connect(uc, ("127.0.0.1", 53))
+        libc.send(uc, b"q" * 1400)
+        libc.send(uc, b"r" * 1400)
+        ub = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.bind(ub, ("127.0.0.1", 0))
         libc.sleep(0.1)
-        port = libc.getsockname(c)[1]
+        ports = [libc.getsockname(fd)[1] for fd in (c, uc, ub)]
         for args in COMMANDS:
             before = len(h.console)
             libc.waitpid(libc.fork(ss_main, args, name="ss"))
-            ours.append((port, "".join(h.console[before:])))
+            ours.append((ports, "".join(h.console[before:])))
         libc.sleep(1)
 
     h.spawn(prog)
     world.run_until(lambda: len(ours) == len(COMMANDS), timeout=10 * 10**9)
-    for args, (lport, theirs), (port, mine) in zip(COMMANDS, linux, ours, strict=True):
+    for args, (lports, theirs), (ports, mine) in zip(COMMANDS, linux, ours, strict=True):
         header = "-H" not in args
-        assert masked(port, mine, header) == masked(lport, theirs, header), args
+        assert masked(ports, mine, header) == masked(lports, theirs, header), args
+    # the UDP socket with the two datagrams: each charged 2,304 bytes (a 2 KB head, the sk_buff)
+    assert "UNCONN 4608   0            0.0.0.0:53" in ours[COMMANDS.index(["-uan"])][1]

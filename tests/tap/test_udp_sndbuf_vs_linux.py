@@ -1,6 +1,7 @@
-"""A UDP socket's send buffer judged by this machine's kernel: the datagrams a qdisc holds stay
+"""A UDP socket's buffers judged by this machine's kernel: the datagrams a qdisc holds stay
 charged to their socket (``sk_wmem_alloc``, read with SIOCOUTQ) until they leave, and a send
-finding the buffer full is refused (EAGAIN) or waits.
+finding the buffer full is refused (EAGAIN) or waits; a receiver's unread datagrams are charged
+their truesize against SO_RCVBUF.
 
 Behind ``tbf rate 8kbit`` with a burst of one frame, the first frame leaves at once and the next
 only a second or so later, so a program sending non-blocking datagrams until EAGAIN sees what
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 
 from tuxnet.kernel.errno import EAGAIN, ENOBUFS
-from tuxnet.net.core.sock import SO_SNDBUF, SOL_SOCKET
+from tuxnet.net.core.sock import SO_RCVBUF, SO_SNDBUF, SOL_SOCKET
 from tuxnet.net.ipv4.af_inet import IP_RECVERR, IPPROTO_IP
 from tuxnet.net.socket import AF_INET, MSG_DONTWAIT, POLLOUT, SIOCOUTQ, SOCK_DGRAM
 from tuxnet.tapnet import netns_pair, netns_unavailable
@@ -210,3 +211,71 @@ def test_a_qdisc_drop_is_counted_and_reported_only_with_ip_recverr():
     # (the deltas of Udp SndbufErrors, Ip OutDiscards, Udp OutDatagrams)
     assert ours[0] == ([1400] * 8, [5, 5, 3])
     assert ours[1] == ([1400] * 3 + [-ENOBUFS] * 5, [5, 5, 3])
+
+
+# A receiver that does not read: how many of ten 1,400-byte datagrams over loopback its buffer
+# takes (each charged the truesize its sender gave it), and what the rest count as.
+LINUX_UNREAD = """
+import socket, sys
+def counters():
+    lines = [line.split() for line in open("/proc/net/snmp")]
+    values = {}
+    for names, numbers in zip(lines[::2], lines[1::2]):
+        values.update({names[0] + name: int(n) for name, n in zip(names[1:], numbers[1:])})
+    return values["Udp:RcvbufErrors"], values["Udp:InErrors"], values["Udp:InDatagrams"]
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(sys.argv[1]))
+r.bind(("127.0.0.1", 9100))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+before = counters()
+for i in range(10):
+    s.sendto(bytes([65 + i]) * 1400, ("127.0.0.1", 9100))
+got = []
+while True:
+    try:
+        got.append(r.recv(2000, socket.MSG_DONTWAIT)[:1].decode())
+    except BlockingIOError:
+        break
+print(repr((got, [a - b for a, b in zip(counters(), before)])))
+"""
+
+
+def tuxnet_unread(rcvbuf: int) -> tuple[list[str], list[int]]:
+    """``LINUX_UNREAD`` on tuxnet."""
+    world, a = tuxnet_pair(DROPPER)
+
+    def program() -> tuple[list[str], list[int]]:
+        def counters() -> list[int]:
+            return [a.mib.Udp[name] for name in ("RcvbufErrors", "InErrors", "InDatagrams")]
+
+        r = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.setsockopt(r, SOL_SOCKET, SO_RCVBUF, rcvbuf)
+        libc.bind(r, ("127.0.0.1", 9100))
+        s = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        before = counters()
+        for i in range(10):
+            libc.sendto(s, bytes([65 + i]) * 1400, 0, ("127.0.0.1", 9100))
+        got = []
+        while True:
+            try:
+                got.append(libc.recv(r, 2000, MSG_DONTWAIT)[:1].decode())
+            except OSError as e:
+                assert e.errno == EAGAIN
+                break
+        return got, [x - y for x, y in zip(counters(), before, strict=True)]
+
+    proc = a.spawn(program)
+    world.run_until(lambda: not proc.alive)
+    return proc.result
+
+
+def test_an_unread_receive_buffer_takes_datagrams_by_their_truesize_as_on_the_kernel():
+    """SO_RCVBUF 4096 is 8,192 of buffer: a datagram is queued only if its 2,304 bytes fit, so
+    three, and the other seven count as RcvbufErrors and InErrors; a buffer too small for one
+    (SO_RCVBUF 0 is SOCK_MIN_RCVBUF) still takes the first."""
+    cases = [0, 1200, 4096, 5000, 20000]
+    linux = linux_runs([(DROPPER, LINUX_UNREAD, [str(rcvbuf)]) for rcvbuf in cases])
+    ours = [tuxnet_unread(rcvbuf) for rcvbuf in cases]
+    assert ours == linux
+    assert [len(got) for got, _ in ours] == [1, 1, 3, 4, 10]
+    assert ours[2] == (list("ABC"), [7, 7, 3])

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T", bound=Any)
 
+INT_MAX = 0x7FFFFFFF  # include/vdso/limits.h: the largest C int
+
 
 def min(x: T, y: T) -> T:  # noqa: A001 - the kernel's name
     """``min(x, y)``: the smaller; ``x`` when they are equal."""

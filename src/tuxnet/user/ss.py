@@ -1,11 +1,14 @@
-"""``ss`` (iproute2): the host's TCP sockets, from ``inet_diag`` (net/ipv4/inet_diag.py).
+"""``ss`` (iproute2): the host's TCP and UDP sockets, from ``inet_diag`` (net/ipv4/inet_diag.py)
+and ``udp_diag`` (net/ipv4/udp_diag.py).
 
-    ss -t [-a | -l] [-n] [-i] [-H] [state STATE]
+    ss [-t] [-u] [-a | -l] [-n] [-i] [-H] [state STATE]
 
-Columns as ss.c lays them out (``render_calc_width``): State, Recv-Q and Send-Q left-aligned, the
-local and peer addresses right-aligned up to their colon and the ports left-aligned after it, each
-column as wide as its widest cell (heading included), one space between; without ``-n`` a port in
-``/etc/services`` shows its name.  ``-i`` adds each connection's TCP_INFO line.
+Columns as ss.c lays them out (``render_calc_width``): Netid (with both -t and -u), State, Recv-Q
+and Send-Q left-aligned, the local and peer addresses right-aligned up to their colon and the ports
+left-aligned after it, each column as wide as its widest cell (heading included), one space
+between; without ``-n`` a port in ``/etc/services`` shows its name.  ``-i`` adds each TCP
+connection's TCP_INFO line.  A UDP socket's queues are the memory (truesize) of its unread
+datagrams and of its sent ones a qdisc still holds.
 ``tests/apps/test_app_ss.py`` compares the table with this machine's ss.
 """
 
@@ -14,7 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from tuxnet.net.ipv4.inet_diag import SS_STATE, DiagRecord, inet_diag_dump
-from tuxnet.net.ipv4.tcp_sock import TCP_LISTEN, TCP_STATE_NAMES
+from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_LISTEN, TCP_STATE_NAMES
+from tuxnet.net.ipv4.udp_diag import udp_diag_dump
 from tuxnet.user import libc
 
 # (heading, right-aligned, space before)
@@ -22,13 +26,15 @@ _COLUMNS = (("State", False, ""), ("Recv-Q", False, " "), ("Send-Q", False, " ")
             ("Port", False, ""), ("Peer Address:", True, " "), ("Port", False, ""), ("Process", False, ""))
 
 
-def _port(port: int, numeric: bool) -> str:
+def _port(port: int, numeric: bool, proto: str = "tcp") -> str:
+    """A port as ss shows it: ``*`` for none, else its name for ``proto`` in /etc/services
+    (``resolve_service``) unless ``numeric``."""
     if numeric or not port:
         return str(port) if port else "*"
     from tuxnet.user.resolv import getservbyport
 
     try:
-        return getservbyport(port, "tcp")
+        return getservbyport(port, proto)
     except OSError:
         return str(port)
 
@@ -120,27 +126,38 @@ def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
 
 
 def format_ss(host: Any, info: bool = False, listening: bool = True, connected: bool = True,
-              numeric: bool = True, header: bool = True, state: str | None = None) -> str:
-    """The table ``ss -t`` prints (``-a``: ``listening`` and ``connected``, ``-l``: listening
-    only; ``state STATE``: that state only, without the State column)."""
+              numeric: bool = True, header: bool = True, state: str | None = None, tcp: bool = True,
+              udp: bool = False) -> str:
+    """The table ``ss -t`` (``tcp``) or ``ss -u`` (``udp``) prints; with both, a Netid column
+    first and UDP's sockets before TCP's, as ss dumps them.  ``-a``: ``listening`` and
+    ``connected``; ``-l``: listening only, which for UDP is unconnected (UNCONN); by default,
+    connected only, which for UDP is ESTAB alone.  With one state to show (``state STATE``, or
+    UDP's default) every row has it, and ss leaves the State column out."""
+    records = [("udp", r) for r in udp_diag_dump(host)] if udp else []
+    if tcp:
+        records += [("tcp", r) for r in inet_diag_dump(host)]
     rows, extra = [], []
-    for r in inet_diag_dump(host):
+    for netid, r in records:
         name = SS_STATE.get(TCP_STATE_NAMES.get(r.state, "?"), "?")
-        if (r.state == TCP_LISTEN and not listening) or (r.state != TCP_LISTEN and not connected):
+        listener = r.state == TCP_LISTEN or (netid == "udp" and r.state == TCP_CLOSE)
+        if (listener and not listening) or (not listener and not connected):
             continue
         if state is not None and name.lower() != state.replace("established", "estab").lower():
             continue
-        peer_port = "*" if r.state == TCP_LISTEN else _port(r.peer[1], numeric)
+        peer_port = "*" if r.state == TCP_LISTEN else _port(r.peer[1], numeric, netid)
         # sock_state_print: the queues are printed "%-6d", so their cells are 6 wide at least
-        rows.append([name, f"{r.recv_q:<6}", f"{r.send_q:<6}", f"{r.local[0]}:", _port(r.local[1], numeric),
-                     f"{r.peer[0]}:", peer_port, ""])
+        rows.append([netid, name, f"{r.recv_q:<6}", f"{r.send_q:<6}", f"{r.local[0]}:",
+                     _port(r.local[1], numeric, netid), f"{r.peer[0]}:", peer_port, ""])
         extra.append(tcp_info_line(r, numeric) if info and r.info is not None and r.state != TCP_LISTEN else
                      ("\t " + r.timer if info and r.timer else ""))
-    columns = list(_COLUMNS)
-    if state is not None:  # a state filter: every row has it, so ss leaves the column out
-        columns = columns[1:]
+    columns = [("Netid", False, ""), ("State", False, " "), *_COLUMNS[1:]]
+    if state is not None or (udp and not tcp and connected and not listening):
+        columns.pop(1)
+        rows = [row[:1] + row[2:] for row in rows]
+    if not (tcp and udp):  # one kind of socket: no Netid column
+        columns.pop(0)
         rows = [row[1:] for row in rows]
-        columns[0] = (columns[0][0], columns[0][1], "")
+    columns[0] = (columns[0][0], columns[0][1], "")
     table = ([[c[0] for c in columns]] if header else []) + rows
     widths = [max(len(row[c]) for row in table) for c in range(len(columns))]
     lines = []
@@ -155,10 +172,11 @@ def format_ss(host: Any, info: bool = False, listening: bool = True, connected: 
 
 
 def ss_main(argv: list[str]) -> int:
-    """``ss`` as a program on a host: TCP sockets only."""
+    """``ss`` as a program on a host: TCP sockets (``-t``, and without ``-u``), UDP sockets
+    (``-u``)."""
     from tuxnet.kernel.sched import current
 
-    opts = {"a": False, "l": False, "n": False, "i": False, "H": False, "t": False}
+    opts = {"a": False, "l": False, "n": False, "i": False, "H": False, "t": False, "u": False}
     args = list(argv)
     state = None
     while args:
@@ -169,8 +187,9 @@ def ss_main(argv: list[str]) -> int:
             for c in arg[1:]:
                 opts[c] = True
         else:
-            libc.printf("ss: unsupported argument %s (tuxnet's ss shows TCP sockets)\n", arg)
+            libc.printf("ss: unsupported argument %s (tuxnet's ss shows TCP and UDP sockets)\n", arg)
             return 1
     libc.printf("%s", format_ss(current().host, info=opts["i"], listening=opts["a"] or opts["l"],
-                                connected=not opts["l"], numeric=opts["n"], header=not opts["H"], state=state))
+                                connected=not opts["l"], numeric=opts["n"], header=not opts["H"], state=state,
+                                tcp=opts["t"] or not opts["u"], udp=opts["u"]))
     return 0

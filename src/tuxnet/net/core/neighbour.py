@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import ENOBUFS
 from tuxnet.net.core.dev import ETH_P_IP, IFF_UP, dev_queue_xmit
-from tuxnet.net.core.skbuff import SKB_TRUESIZE_OVERHEAD, skb_orphan, skb_release_w, skb_set_owner_w, skb_truesize
+from tuxnet.net.core.skbuff import (
+    SKB_TRUESIZE_OVERHEAD,
+    skb_charged_truesize,
+    skb_orphan,
+    skb_release_w,
+    skb_set_owner_w,
+)
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -339,16 +345,10 @@ def neigh_destroy(n: Neighbour) -> None:
 
 # -- output --------------------------------------------------------------------------------------
 
-def neigh_queued_size(skb: SkBuff) -> int:
-    """What a waiting packet counts against ``unres_qlen_bytes``: its truesize, the one its socket
-    gave it or, for a packet of no socket's, the size of its buffer."""
-    return skb.truesize or skb_truesize(skb)
-
-
 def neigh_dequeue(n: Neighbour) -> SkBuff:
     """The oldest packet waiting for the address, off ``arp_queue``."""
     skb = n.arp_queue.popleft()
-    n.arp_queue_len_bytes -= neigh_queued_size(skb)
+    n.arp_queue_len_bytes -= skb_charged_truesize(skb)
     return skb
 
 
@@ -467,7 +467,7 @@ def __neigh_event_send(n: Neighbour, skb: SkBuff | None) -> int:
     rc = 0
     if n.nud_state == NUD_INCOMPLETE:
         if skb is not None:
-            size = neigh_queued_size(skb)
+            size = skb_charged_truesize(skb)
             limit = parms.queue_len_bytes
             while n.arp_queue and n.arp_queue_len_bytes + size > limit:
                 skb_orphan(neigh_dequeue(n))

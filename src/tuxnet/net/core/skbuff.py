@@ -202,6 +202,13 @@ def skb_truesize(skb: SkBuff) -> int:
     return skb.end + SKB_TRUESIZE_OVERHEAD
 
 
+def skb_charged_truesize(skb: SkBuff) -> int:
+    """``skb->truesize`` of a packet a socket made: the size its sender's allocation gave it (a
+    datagram's, as ``__ip_append_data`` sizes it, which loopback delivers as it is), or, for a
+    packet no socket made, ``skb_truesize``."""
+    return skb.truesize or skb.end + SKB_TRUESIZE_OVERHEAD
+
+
 class OwnedBuffer(Protocol):
     """What ``skb_set_owner_w`` and ``skb_orphan`` use of a buffer: an SkBuff, or the packet a
     driver keeps once the SkBuff is gone (a TUN device's, held by fq)."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP, EPIPE
-from tuxnet.kernel.minmax import max, min
+from tuxnet.kernel.minmax import INT_MAX, max, min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
 from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC, USEC_PER_SEC
 
@@ -385,12 +385,12 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
     elif optname == SO_BROADCAST:
         sk.sk_broadcast = bool(val)
     elif optname in (SO_SNDBUF, SO_SNDBUFFORCE):
-        limit = host.sysctl["net.core.wmem_max"] if optname == SO_SNDBUF else 0x7FFFFFFF
+        limit = host.sysctl["net.core.wmem_max"] if optname == SO_SNDBUF else INT_MAX
         sk.sk_userlocks |= SOCK_SNDBUF_LOCK
         sk.sk_sndbuf = max(SOCK_MIN_SNDBUF, min(max(val, 0), limit) * 2)
         sk.sk_write_space()
     elif optname in (SO_RCVBUF, SO_RCVBUFFORCE):
-        limit = host.sysctl["net.core.rmem_max"] if optname == SO_RCVBUF else 0x7FFFFFFF
+        limit = host.sysctl["net.core.rmem_max"] if optname == SO_RCVBUF else INT_MAX
         sk.sk_userlocks |= SOCK_RCVBUF_LOCK
         sk.sk_rcvbuf = max(SOCK_MIN_RCVBUF, min(max(val, 0), limit) * 2)
     elif optname == SO_RCVLOWAT:

@@ -23,7 +23,7 @@ from tuxnet.kernel.errno import (
     EOPNOTSUPP,
     EPROTO,
 )
-from tuxnet.kernel.minmax import min
+from tuxnet.kernel.minmax import INT_MAX, min
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.skbuff import (
@@ -36,6 +36,7 @@ from tuxnet.net.core.skbuff import (
     alloc_skb_data,
     msg_zerocopy_realloc,
     net_zcopy_put,
+    skb_charged_truesize,
 )
 from tuxnet.net.core.sock import (
     SOCK_NOSPACE,
@@ -324,17 +325,21 @@ def udp_rcv(host: Host, skb: SkBuff) -> int:
 
 
 def udp_queue_rcv_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> int:
-    """``__udp_queue_rcv_skb``: queue unless the receive buffer is full (RcvbufErrors)."""
+    """``__udp_queue_rcv_skb`` → ``__udp_enqueue_schedule_skb`` (Linux 6.15+): charge the
+    datagram's truesize, unless that would take the receive memory past ``sk_rcvbuf`` and the
+    queue is not empty (an empty one always takes one datagram): RcvbufErrors."""
     mib = sk.host.mib.Udp
-    length = skb.tail - skb.data - UDP_HLEN
-    if sk.sk_rmem_alloc + length > sk.sk_rcvbuf:
+    size = skb_charged_truesize(skb)
+    rmem = sk.sk_rmem_alloc
+    if rmem + size > sk.sk_rcvbuf and (rmem or sk.sk_rcvbuf > INT_MAX >> 1):
         mib["RcvbufErrors"] += 1
         mib["InErrors"] += 1
         return 0
+    skb.truesize = size
     skb.data += UDP_HLEN
     skb.cb = (saddr, sport)
     sk.sk_receive_queue.append(skb)
-    sk.sk_rmem_alloc += length
+    sk.sk_rmem_alloc += skb.truesize
     mib["InDatagrams"] += 1
     sk.sk_data_ready()
     return 0
@@ -354,7 +359,7 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
         length = skb.tail - skb.data
         if not flags & MSG_PEEK:
             sk.sk_receive_queue.popleft()
-            sk.sk_rmem_alloc -= length
+            sk.sk_rmem_alloc -= skb.truesize
         if length > size:
             msg.msg_flags |= MSG_TRUNC
         saddr, sport = skb.cb
