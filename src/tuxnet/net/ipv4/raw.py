@@ -41,6 +41,7 @@ from tuxnet.net.core.skbuff import (
     SockExterrSkb,
     alloc_skb_data,
     alloc_skb_truesize,
+    skb_charged_truesize,
 )
 from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock, sock_wfree
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
@@ -176,7 +177,7 @@ def raw_local_deliver(host: Host, skb: SkBuff, protocol: int) -> bool:
         delivered = True
         if protocol == IPPROTO_ICMP and icmp_filter(sk, skb):
             continue
-        raw_rcv(sk, bytes(buf[nh:skb.tail]), saddr)
+        raw_rcv(sk, bytes(buf[nh:skb.tail]), saddr, skb_charged_truesize(skb))
     return delivered
 
 
@@ -228,13 +229,14 @@ def raw_err(sk: RawSock, skb: SkBuff, inner: int, type: int, code: int, info: in
         sk.sk_error_report()
 
 
-def raw_rcv(sk: RawSock, datagram: bytes, saddr: int) -> None:
-    """``raw_rcv`` → ``raw_rcv_skb`` → ``sock_queue_rcv_skb``: queue unless the buffer is full."""
+def raw_rcv(sk: RawSock, datagram: bytes, saddr: int, truesize: int) -> None:
+    """``raw_rcv`` → ``raw_rcv_skb`` → ``sock_queue_rcv_skb``: queue unless the buffer is full,
+    charging the packet's truesize (``skb_set_owner_r`` of the clone each socket gets)."""
     if sk.sk_rmem_alloc >= sk.sk_rcvbuf:
         sk.host.mib.Ip["InDiscards"] += 1
         return
-    sk.sk_receive_queue.append((datagram, saddr))
-    sk.sk_rmem_alloc += len(datagram)
+    sk.sk_receive_queue.append((datagram, saddr, truesize))
+    sk.sk_rmem_alloc += truesize
     sk.sk_data_ready()
 
 
@@ -350,10 +352,10 @@ def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
         waited = __skb_wait_for_datagram(sk, flags)
         if waited is not None:
             return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
-        datagram, saddr = sk.sk_receive_queue[0]
+        datagram, saddr, truesize = sk.sk_receive_queue[0]
         if not flags & MSG_PEEK:
             sk.sk_receive_queue.popleft()
-            sk.sk_rmem_alloc -= len(datagram)
+            sk.sk_rmem_alloc -= truesize
         if len(datagram) > size:
             msg.msg_flags |= MSG_TRUNC
         msg.msg_name = (in_ntoa(saddr), 0)
