@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.ip_default_ttl": 64,
     "net.ipv4.ip_no_pmtu_disc": 0,
     "net.ipv4.ip_local_port_range": (32768, 60999),
+    "net.ipv4.ping_group_range": (1, 0),  # the groups that may have ping sockets: none
     "net.ipv4.ip_nonlocal_bind": 0,
     "net.ipv4.ipfrag_time": 30,
     "net.ipv4.ipfrag_high_thresh": 4194304,

@@ -463,7 +463,10 @@ def inet_create(host: Host, sock: Socket, protocol: int) -> int:
     sock.ops = ops
     sock.sk = sk
     sk.sk_socket = sock
-    prot.init(sk)
+    err = prot.init(sk)
+    if err:  # (ping_init_sock: a group not allowed)
+        sock.sk = None
+        return err
     return 0
 
 
@@ -475,8 +478,9 @@ def inet_init(host: Host) -> None:
     """``inet_init``: the IPv4 packet handler, the FIB, ARP and the transport protocols."""
     from tuxnet.net.ipv4.arp import arp_init
     from tuxnet.net.ipv4.devinet import devinet_conf_changed
-    from tuxnet.net.ipv4.icmp import icmp_rcv
+    from tuxnet.net.ipv4.icmp import ICMP_ECHOREPLY, icmp_handlers, icmp_rcv
     from tuxnet.net.ipv4.inet_hashtables import InetHashinfo
+    from tuxnet.net.ipv4.ping import ping_ops, ping_prot, ping_rcv
     from tuxnet.net.ipv4.raw import inet_sockraw_ops, raw_prot
     from tuxnet.net.ipv4.tcp import tcp_prot
     from tuxnet.net.ipv4.tcp_cong import tcp_set_default_congestion_control
@@ -487,8 +491,12 @@ def inet_init(host: Host) -> None:
         inet_register_protosw(SOCK_STREAM, IPPROTO_TCP, tcp_prot, inet_stream_ops)
         inet_register_protosw(SOCK_DGRAM, IPPROTO_UDP, udp_prot, inet_dgram_ops)
         inet_register_protosw(SOCK_RAW, IPPROTO_IP, raw_prot, inet_sockraw_ops)
+        inet_register_protosw(SOCK_DGRAM, IPPROTO_ICMP, ping_prot, ping_ops)
+        icmp_handlers[ICMP_ECHOREPLY] = ping_rcv
     host.sysctl.notifiers.append(partial(devinet_conf_changed, host))
     host.sysctl.checks["net.ipv4.tcp_congestion_control"] = tcp_set_default_congestion_control
+    host.ping_table = {}  # echo identifier -> the ping sockets bound to it, newest first
+    host.ping_port_rover = 0
     host.fib_local = FibTable(RT_TABLE_LOCAL)
     host.fib_main = FibTable(RT_TABLE_MAIN)
     host.rt_genid = 0

@@ -9,6 +9,7 @@ answers echo requests and passes errors to the transport protocol they concern.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import (
@@ -178,6 +179,11 @@ def icmp_send(host: Host, skb_in: SkBuff, type: int, code: int, info: int) -> No
     icmp_push_reply(host, type, code, info, bytes(payload), src, saddr, tos)
 
 
+# icmp_pointers[type].handler for what a protocol above takes: ping sockets the echo reply
+# (ping_rcv, registered by inet_init as inet_add_protocol registers the transports).
+icmp_handlers: dict[int, Callable[[Host, SkBuff], int]] = {}
+
+
 def icmp_rcv(host: Host, skb: SkBuff) -> int:
     """``icmp_rcv``: check the message, count it, and dispatch by type."""
     mib = host.mib.Icmp
@@ -199,6 +205,9 @@ def icmp_rcv(host: Host, skb: SkBuff) -> int:
     host.mib.IcmpMsg[ICMPMSG_IN[type]] += 1
     if type == ICMP_ECHO:
         return icmp_echo(host, skb)
+    handler = icmp_handlers.get(type)
+    if handler is not None:
+        return handler(host, skb)
     if type in (ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAMETERPROB, ICMP_SOURCE_QUENCH):
         return icmp_unreach(host, skb, type, code)
     if type == ICMP_REDIRECT:

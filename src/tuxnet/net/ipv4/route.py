@@ -121,6 +121,13 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int)
     dev_out = host.dev_by_index.get(oif) if oif else None
     if oif and dev_out is None:
         return -ENETUNREACH
+    if saddr and not oif and (ipv4_is_lbcast(daddr) or ipv4_is_multicast(daddr)):
+        # "Special hack": a limited broadcast or multicast from a bound address leaves by the
+        # device that has the address (__ip_dev_find), as if IP_MULTICAST_IF named it.
+        owners = host.inet_addr_lst.get(saddr)
+        if not owners:
+            return -ENETUNREACH
+        dev_out = owners[0].dev
     if not daddr:
         # Connecting to 0.0.0.0 means this host (ip_route_output_key_hash_rcu).
         daddr = saddr or INADDR_LOOPBACK

@@ -1,0 +1,277 @@
+"""Ping sockets (net/ipv4/ping.c): ICMP echo for programs without raw sockets.
+
+A ``socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)`` may be made only by a process whose group is in
+``net.ipv4.ping_group_range`` (by default none is: EACCES).  Its "port" is the echo identifier:
+``bind`` sets it, and a socket that sends unbound gets the next one free after the last given
+(``ping_port_rover``).  A send must carry an ICMP header with type ECHO and code 0 (EINVAL
+otherwise); the kernel writes the socket's identifier and the checksum into it.  An echo reply
+goes to the socket bound to its identifier that was bound last (``ping_lookup``), and ``recv``
+returns its ICMP header and data, from port 0.  As this machine's kernel (6.18) does, a bind does
+not refuse an identifier another ping socket has.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import (
+    EACCES,
+    EADDRINUSE,
+    EDESTADDRREQ,
+    EINVAL,
+    EMSGSIZE,
+    ENETUNREACH,
+    ENOIOCTLCMD,
+    EOPNOTSUPP,
+)
+from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.datagram import copy_to_msg
+from tuxnet.net.core.skbuff import SkBuff, alloc_skb_data, skb_charged_truesize
+from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock, sock_wfree
+from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast
+from tuxnet.net.ipv4.af_inet import (
+    inet_bind,
+    inet_dgram_connect,
+    inet_getname,
+    inet_getsockopt,
+    inet_ioctl,
+    inet_poll,
+    inet_recvmsg,
+    inet_release,
+    inet_sendmsg,
+    inet_setsockopt,
+    inet_shutdown,
+    ip_recv_error,
+    sock_no_accept,
+    sock_no_listen,
+)
+from tuxnet.net.ipv4.datagram import (
+    __skb_wait_for_datagram,
+    __udp_disconnect,
+    datagram_poll,
+    datagram_shutdown,
+    ip4_datagram_connect,
+)
+from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST
+from tuxnet.net.ipv4.icmp import ICMP_ECHO, icmp_out_count
+from tuxnet.net.ipv4.ip_output import (
+    IPHDR_LEN,
+    IPPROTO_ICMP,
+    MAX_HEADER,
+    ip_append_alloc,
+    ip_append_truesize,
+    ip_build_header,
+    ip_datagram_df,
+    ip_send_skb,
+)
+from tuxnet.net.ipv4.route import ip_route_output_key, ip_sock_rt_scope
+from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED
+from tuxnet.net.socket import AF_INET, MSG_DONTROUTE, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_OOB, MSG_PEEK, MSG_TRUNC, ProtoOps
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+ICMPH_LEN = 8
+_echo = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
+
+
+class PingSock(Sock):
+    """``struct ping_sock``'s inet_sock: ``inet_num`` is the echo identifier."""
+
+    __slots__ = ()
+
+    def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
+        super().__init__(host, prot, family, type, protocol)
+        self.sk_receive_queue: deque[Any] = deque()
+
+
+def ping_init_sock(sk: PingSock) -> int:
+    """``ping_init_sock``: only a group in ``net.ipv4.ping_group_range`` may have one (tuxnet's
+    processes are root's: group 0)."""
+    low, high = sk.host.sysctl["net.ipv4.ping_group_range"]
+    return 0 if low <= 0 <= high else -EACCES
+
+
+def ping_get_port(sk: PingSock, ident: int) -> int:
+    """``ping_get_port``: the identifier ``ident``, or for 0 the next free one after the last
+    given (the host's ``ping_port_rover``, never 0)."""
+    host = sk.host
+    table = host.ping_table
+    if not ident:
+        for _ in range(1 << 16):
+            host.ping_port_rover = host.ping_port_rover % 0xFFFF + 1
+            if host.ping_port_rover not in table:
+                break
+        else:
+            return -EADDRINUSE
+        ident = host.ping_port_rover
+    table.setdefault(ident, []).insert(0, sk)  # (hlist_nulls_add_head: the newest is found first)
+    sk.inet_num = ident
+    return 0
+
+
+def ping_unhash(sk: PingSock) -> None:
+    """``ping_unhash``: give the identifier up."""
+    lst = sk.host.ping_table.get(sk.inet_num)
+    if lst and sk in lst:
+        lst.remove(sk)
+        if not lst:
+            del sk.host.ping_table[sk.inet_num]
+
+
+def ping_close(sk: PingSock, timeout: int) -> None:
+    """``ping_close``."""
+    ping_unhash(sk)
+    sk.sk_receive_queue.clear()
+    sk.sk_rmem_alloc = 0
+
+
+# -- sending -------------------------------------------------------------------------------------
+
+def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
+    """``ping_v4_sendmsg`` (with ``ping_common_sendmsg``'s checks): an echo request built from the
+    user's ICMP header and data, with the socket's identifier and the checksum filled in."""
+    host = sk.host
+    if size > 0xFFFF:
+        return -EMSGSIZE
+    if size < ICMPH_LEN:
+        return -EINVAL
+    if msg.msg_flags & MSG_OOB:
+        return -EOPNOTSUPP
+    data = bytearray(b"".join(bytes(b) for b in msg.msg_iov))
+    if data[0] != ICMP_ECHO or data[1] != 0:
+        return -EINVAL
+    if msg.msg_name is not None:
+        daddr = msg.msg_name[1]  # (no remote port)
+    else:
+        if sk.sk_state != TCP_ESTABLISHED:
+            return -EDESTADDRREQ
+        daddr = sk.inet_daddr
+    scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
+    rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, scope)
+    if isinstance(rt, int):
+        if rt == -ENETUNREACH:
+            host.mib.Ip["OutNoRoutes"] += 1
+        return rt
+    if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
+        return -EACCES
+    df = ip_datagram_df(sk, size + IPHDR_LEN, rt)
+    if df < 0:
+        return df
+    err = ip_append_alloc(sk, bool(msg.msg_flags & MSG_DONTWAIT))
+    if err:
+        return err
+    # ping_v4_push_pending_frames: the identifier is the socket's, the checksum over it all
+    _echo.pack_into(data, 0, ICMP_ECHO, 0, 0, sk.inet_num, _echo.unpack_from(data)[4])
+    struct.pack_into("!H", data, 2, csum_fold(csum_partial(data)))
+    skb = alloc_skb_data(data, 0, MAX_HEADER)
+    skb.transport_header = skb.data
+    skb.dst = rt
+    skb.sk = sk
+    skb.truesize = ip_append_truesize(rt.dev, size + IPHDR_LEN, IPHDR_LEN + ICMPH_LEN)
+    skb.destructor = sock_wfree
+    ip_build_header(host, sk, skb, sk.inet_saddr or rt.saddr, daddr, IPPROTO_ICMP, sk.uc_ttl, sk.tos, False)
+    if df:
+        skb.buf[skb.network_header + 6] |= 0x40
+    icmp_out_count(host, ICMP_ECHO)
+    err = ip_send_skb(host, sk, skb)
+    if err:
+        host.mib.Icmp["OutErrors"] += 1
+        return err
+    return size
+
+
+# -- receiving -----------------------------------------------------------------------------------
+
+def ping_rcv(host: Host, skb: SkBuff) -> int:
+    """``ping_rcv``: an echo reply goes to the socket its identifier names (``ping_lookup``: the
+    last bound, whose address, if it bound one, is the reply's destination)."""
+    d = skb.data
+    buf = skb.buf
+    ident = int.from_bytes(buf[d + 4:d + 6], "big")
+    daddr = int.from_bytes(buf[skb.network_header + 16:skb.network_header + 20], "big")
+    dif = skb.dev.ifindex if skb.dev is not None else 0
+    for sk in host.ping_table.get(ident, ()):
+        if sk.inet_rcv_saddr and sk.inet_rcv_saddr != daddr:
+            continue
+        if sk.sk_bound_dev_if and sk.sk_bound_dev_if != dif:
+            continue
+        ping_queue_rcv_skb(sk, skb)
+        return 0
+    return 0
+
+
+def ping_queue_rcv_skb(sk: PingSock, skb: SkBuff) -> None:
+    """``ping_queue_rcv_skb`` → ``sock_queue_rcv_skb``: the ICMP message and where it came from,
+    unless the receive buffer is full; charged its truesize."""
+    if sk.sk_rmem_alloc >= sk.sk_rcvbuf:
+        return
+    truesize = skb_charged_truesize(skb)
+    saddr = int.from_bytes(skb.buf[skb.network_header + 12:skb.network_header + 16], "big")
+    sk.sk_receive_queue.append((bytes(skb.buf[skb.data:skb.tail]), saddr, truesize))
+    sk.sk_rmem_alloc += truesize
+    sk.sk_data_ready()
+
+
+def ping_recvmsg(sk: PingSock, msg: Any, size: int, flags: int) -> bytes | int:
+    """``ping_recvmsg``: one ICMP message (header and data, no IP header), from port 0."""
+    if flags & MSG_OOB:
+        return -EOPNOTSUPP
+    if flags & MSG_ERRQUEUE:
+        return ip_recv_error(sk, msg, size)
+    lock_sock(sk)
+    try:
+        waited = __skb_wait_for_datagram(sk, flags)
+        if waited is not None:
+            return waited or copy_to_msg(msg, [])
+        message, saddr, truesize = sk.sk_receive_queue[0]
+        if not flags & MSG_PEEK:
+            sk.sk_receive_queue.popleft()
+            sk.sk_rmem_alloc -= truesize
+        if len(message) > size:
+            msg.msg_flags |= MSG_TRUNC
+        msg.msg_name = (in_ntoa(saddr), 0)
+        copied = copy_to_msg(msg, [memoryview(message)[:size]])
+        if flags & MSG_TRUNC and copied.__class__ is not int:
+            return copied + bytes(len(message) - len(copied))
+        return copied
+    finally:
+        release_sock(sk)
+
+
+def ping_ioctl(sk: PingSock, cmd: int) -> int:
+    """``ping_prot`` has no ioctl: every request is one no protocol knows."""
+    return -ENOIOCTLCMD
+
+
+ping_prot = Proto(
+    "PING",
+    close=ping_close,
+    connect=ip4_datagram_connect,
+    disconnect=__udp_disconnect,
+    accept=None,
+    ioctl=ping_ioctl,
+    init=ping_init_sock,
+    shutdown=datagram_shutdown,
+    setsockopt=None,  # (only IPPROTO_IP's: ip_setsockopt)
+    getsockopt=None,
+    sendmsg=ping_v4_sendmsg,
+    recvmsg=ping_recvmsg,
+    backlog_rcv=None,
+    poll=datagram_poll,
+    listen=None,
+    get_port=ping_get_port,
+    sock_class=PingSock,
+)
+
+# Linux serves ping sockets with inet_sockraw_ops, whose bind and options reach the protocol's
+# (ping_bind through inet_bind, ip_setsockopt); tuxnet's inet_sockraw_ops carries raw's own bind
+# and SOL_RAW options, so ping sockets get the inet ones.
+ping_ops = ProtoOps(
+    "inet_sockraw_ops", family=AF_INET, release=inet_release, bind=inet_bind, connect=inet_dgram_connect,
+    accept=sock_no_accept, getname=inet_getname, poll=inet_poll, ioctl=inet_ioctl, listen=sock_no_listen,
+    shutdown=inet_shutdown, setsockopt=inet_setsockopt, getsockopt=inet_getsockopt,
+    sendmsg=inet_sendmsg, recvmsg=inet_recvmsg,
+)
