@@ -44,6 +44,16 @@ def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
     return 0
 
 
+def datagram_unhash(table: dict[int, list[Any]], sk: Any) -> None:
+    """Take ``sk`` out of a table of the sockets on each port (``udp_lib_unhash``,
+    ``ping_unhash``); a port's entry goes with its last socket."""
+    lst = table.get(sk.inet_num)
+    if lst and sk in lst:
+        lst.remove(sk)
+        if not lst:
+            del table[sk.inet_num]
+
+
 def __udp_disconnect(sk: Any, flags: int) -> int:
     """``__udp_disconnect``: forget the peer (raw sockets use it too); an address the user did
     not bind goes as well."""

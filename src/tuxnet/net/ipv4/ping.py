@@ -27,10 +27,9 @@ from tuxnet.kernel.errno import (
     EOPNOTSUPP,
 )
 from tuxnet.net.core.checksum import csum_fold, csum_partial
-from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.skbuff import SkBuff, alloc_skb_data, skb_charged_truesize
-from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock, sock_wfree
-from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast
+from tuxnet.net.core.sock import Proto, Sock, sock_wfree
+from tuxnet.net.core.utils import ipv4_is_lbcast
 from tuxnet.net.ipv4.af_inet import (
     inet_bind,
     inet_dgram_connect,
@@ -43,15 +42,14 @@ from tuxnet.net.ipv4.af_inet import (
     inet_sendmsg,
     inet_setsockopt,
     inet_shutdown,
-    ip_recv_error,
     sock_no_accept,
     sock_no_listen,
 )
 from tuxnet.net.ipv4.datagram import (
-    __skb_wait_for_datagram,
     __udp_disconnect,
     datagram_poll,
     datagram_shutdown,
+    datagram_unhash,
     ip4_datagram_connect,
 )
 from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST
@@ -66,9 +64,10 @@ from tuxnet.net.ipv4.ip_output import (
     ip_datagram_df,
     ip_send_skb,
 )
+from tuxnet.net.ipv4.raw import queued_recvmsg
 from tuxnet.net.ipv4.route import ip_route_output_key, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED
-from tuxnet.net.socket import AF_INET, MSG_DONTROUTE, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_OOB, MSG_PEEK, MSG_TRUNC, ProtoOps
+from tuxnet.net.socket import AF_INET, MSG_DONTROUTE, MSG_DONTWAIT, MSG_OOB, ProtoOps
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -114,11 +113,8 @@ def ping_get_port(sk: PingSock, ident: int) -> int:
 
 def ping_unhash(sk: PingSock) -> None:
     """``ping_unhash``: give the identifier up."""
-    lst = sk.host.ping_table.get(sk.inet_num)
-    if lst and sk in lst:
-        lst.remove(sk)
-        if not lst:
-            del sk.host.ping_table[sk.inet_num]
+    datagram_unhash(sk.host.ping_table, sk)
+    sk.inet_num = sk.inet_sport = 0
 
 
 def ping_close(sk: PingSock, timeout: int) -> None:
@@ -216,29 +212,9 @@ def ping_queue_rcv_skb(sk: PingSock, skb: SkBuff) -> None:
 
 
 def ping_recvmsg(sk: PingSock, msg: Any, size: int, flags: int) -> bytes | int:
-    """``ping_recvmsg``: one ICMP message (header and data, no IP header), from port 0."""
-    if flags & MSG_OOB:
-        return -EOPNOTSUPP
-    if flags & MSG_ERRQUEUE:
-        return ip_recv_error(sk, msg, size)
-    lock_sock(sk)
-    try:
-        waited = __skb_wait_for_datagram(sk, flags)
-        if waited is not None:
-            return waited or copy_to_msg(msg, [])
-        message, saddr, truesize = sk.sk_receive_queue[0]
-        if not flags & MSG_PEEK:
-            sk.sk_receive_queue.popleft()
-            sk.sk_rmem_alloc -= truesize
-        if len(message) > size:
-            msg.msg_flags |= MSG_TRUNC
-        msg.msg_name = (in_ntoa(saddr), 0)
-        copied = copy_to_msg(msg, [memoryview(message)[:size]])
-        if flags & MSG_TRUNC and copied.__class__ is not int:
-            return copied + bytes(len(message) - len(copied))
-        return copied
-    finally:
-        release_sock(sk)
+    """``ping_recvmsg``: one ICMP message (header and data, no IP header), from port 0; as a raw
+    socket's, but MSG_TRUNC does not ask for the real length."""
+    return queued_recvmsg(sk, msg, size, flags, False)
 
 
 def ping_ioctl(sk: PingSock, cmd: int) -> int:

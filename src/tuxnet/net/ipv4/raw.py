@@ -342,7 +342,15 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
 # -- receiving -----------------------------------------------------------------------------------
 
 def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
-    """``raw_recvmsg``: one datagram, IP header first; MSG_TRUNC in ``msg_flags`` when cut."""
+    """``raw_recvmsg``: one datagram, IP header first; MSG_TRUNC in ``msg_flags`` when cut, and
+    with MSG_TRUNC in ``flags`` the datagram's real length."""
+    return queued_recvmsg(sk, msg, size, flags, True)
+
+
+def queued_recvmsg(sk: Any, msg: Any, size: int, flags: int, real_length: bool) -> bytes | int:
+    """What raw and ping sockets' ``recvmsg`` share: the first message of the queue (its bytes,
+    source address and truesize), from port 0; MSG_TRUNC in ``msg_flags`` when cut; with
+    ``real_length`` and MSG_TRUNC in ``flags``, the message's real length."""
     if flags & MSG_OOB:
         return -EOPNOTSUPP
     if flags & MSG_ERRQUEUE:
@@ -360,7 +368,7 @@ def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
             msg.msg_flags |= MSG_TRUNC
         msg.msg_name = (in_ntoa(saddr), 0)
         copied = copy_to_msg(msg, [memoryview(datagram)[:size]])
-        if flags & MSG_TRUNC:
+        if flags & MSG_TRUNC and real_length:
             # recv(MSG_TRUNC) returns the datagram's real length: into a buffer, as the count;
             # as bytes, as an object that long (Python's recv gives its buffer that length).
             if copied.__class__ is int:

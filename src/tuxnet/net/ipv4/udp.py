@@ -54,6 +54,7 @@ from tuxnet.net.ipv4.datagram import (
     datagram_no_sockopt,
     datagram_poll,
     datagram_shutdown,
+    datagram_unhash,
     ip4_datagram_connect,
 )
 from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST
@@ -145,11 +146,8 @@ def udp_lib_get_port(sk: UdpSock, snum: int) -> int:
 
 
 def udp_lib_unhash(sk: UdpSock) -> None:
-    lst = sk.host.udp_table.get(sk.inet_num)
-    if lst and sk in lst:
-        lst.remove(sk)
-        if not lst:
-            del sk.host.udp_table[sk.inet_num]
+    """``udp_lib_unhash``: give the port up."""
+    datagram_unhash(sk.host.udp_table, sk)
     sk.inet_num = 0
 
 
