@@ -55,6 +55,7 @@ from tuxnet.net.ipv4.datagram import (
 from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import ICMP_ECHO, icmp_out_count
 from tuxnet.net.ipv4.ip_output import (
+    IP_DF,
     IPHDR_LEN,
     IPPROTO_ICMP,
     MAX_HEADER,
@@ -170,7 +171,7 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
     skb.destructor = sock_wfree
     ip_build_header(host, sk, skb, sk.inet_saddr or rt.saddr, daddr, IPPROTO_ICMP, sk.uc_ttl, sk.tos, False)
     if df:
-        skb.buf[skb.network_header + 6] |= 0x40
+        skb.buf[skb.network_header + 6] |= IP_DF >> 8
     icmp_out_count(host, ICMP_ECHO)
     err = ip_send_skb(host, sk, skb)
     if err:
