@@ -94,5 +94,40 @@ def play(sleep: Callable[[], None]) -> list[Any]:
     return out
 
 
+def play_errors(sleep: Callable[[], None]) -> list[Any]:
+    """Echo requests to 10.0.9.9, which the router on the way has no route to: the "network
+    unreachable" it answers is a soft error, which a socket with IP_RECVERR finds in its error
+    queue and any other ignores (RFC 1122 4.1.3.3)."""
+    out: list[Any] = []
+    far = ("10.0.9.9", 0)
+    told = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+    told.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR
+    deaf = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+    deaf.connect(far)
+    out.append(told.sendto(echo(0, 1), far))
+    out.append(deaf.send(echo(0, 2)))
+    sleep()
+    ident = told.getsockname()[1]
+    poller = select.poll()
+    poller.register(told, select.POLLIN)
+    out.append([revents for _, revents in poller.poll(0)])
+    data, ancdata, flags, address = told.recvmsg(100, 1024, socket.MSG_ERRQUEUE)
+    level, kind, cmsg = ancdata[0]
+    out.append([data[:2].hex(), data[4:6] == struct.pack("!H", ident), data[6:].hex(), level, kind,
+                list(struct.unpack_from("=IBBBBII", cmsg)), socket.inet_ntoa(cmsg[20:24]),
+                flags == socket.MSG_ERRQUEUE, list(address)])
+    for s in (told, deaf):
+        try:
+            out.append(s.recv(100, socket.MSG_DONTWAIT))
+        except OSError as e:
+            out.append(errno.errorcode[e.errno])
+    out.append(deaf.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+    out.append(told.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+    return out
+
+
 if __name__ == "__main__":
-    print(json.dumps(play(lambda: time.sleep(0.01))))
+    import sys
+
+    program = play_errors if sys.argv[1:] == ["errors"] else play
+    print(json.dumps(program(lambda: time.sleep(0.2 if program is play_errors else 0.01))))

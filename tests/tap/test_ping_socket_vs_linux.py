@@ -10,7 +10,7 @@ import os
 import sys
 
 import pytest
-from pingplay import play
+from pingplay import play, play_errors
 
 import tuxnet.socket as tux_socket
 from tuxnet.tapnet import Netns, netns_unavailable
@@ -67,3 +67,38 @@ def test_ping_sockets_as_on_the_kernel():
     assert refused == "13"  # EACCES: ping_group_range is "1 0" by default
     assert ["reply", ["0000", True, "00016162636465666768", ["127.0.0.1", 0]]] in outcomes
     assert ["not an echo", "EINVAL"] in outcomes and ["broadcast", "EACCES"] in outcomes
+
+
+def test_an_icmp_error_about_an_echo_as_on_the_kernel():
+    """Through a router with no route onward: the network-unreachable error reaches the socket
+    that asked for errors (IP_RECVERR), with the echo request as its data and the router as the
+    offender, and not the other."""
+    from linuxnet import a_r_b
+
+    from tuxnet.user.iproute import ip
+
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    spaces: list[Netns] = []
+    try:
+        a, _r, _b = a_r_b(f"tuxnet-pingerr-{os.getpid()}", 1500, spaces)
+        a.run("sysctl", "-qw", f"net.ipv4.ping_group_range={ALLOW_ROOT}")
+        script = os.path.join(os.path.dirname(__file__), "pingplay.py")
+        linux = json.loads(a.run(sys.executable, script, "errors").stdout)
+    finally:
+        for ns in spaces:
+            ns.close()
+    world = World(seed=1)  # the same A -- R -- B, of cables
+    host_a, router, host_b = world.add_host("a"), world.add_router("r"), world.add_host("b")
+    world.connect(host_a, router, a_addr="10.0.1.1/24", b_addr="10.0.1.254/24")
+    world.connect(router, host_b, a_addr="10.0.3.254/24", b_addr="10.0.3.2/24")
+    ip(host_a, "route add default via 10.0.1.254")
+    host_a.sysctl.set("net.ipv4.ping_group_range", ALLOW_ROOT)
+    proc = host_a.spawn(tux_socket.stdlib(play_errors), lambda: libc.sleep(0.2))
+    world.run_until(lambda: not proc.alive, timeout=10**11)
+    ours = json.loads(json.dumps(proc.result))
+    assert ours == linux
+    # ENETUNREACH from ICMP type 3 code 0, quoted by 10.0.1.254; the other socket saw nothing
+    assert ours[3][5][:4] == [101, 2, 3, 0] and ours[3][6] == "10.0.1.254"
+    assert ours[4:] == ["EAGAIN", "EAGAIN", 0, 0]

@@ -57,6 +57,7 @@ EINPROGRESS = 115
 ENOTTY = 25
 ENONET = 64
 EPROTO = 71
+EREMOTEIO = 121
 EWOULDBLOCK = EAGAIN
 # kernel-internal (include/linux/errno.h): never seen by a program
 ENOIOCTLCMD = 515  # no such ioctl for this protocol; the socket layer answers ENOTTY

@@ -478,9 +478,9 @@ def inet_init(host: Host) -> None:
     """``inet_init``: the IPv4 packet handler, the FIB, ARP and the transport protocols."""
     from tuxnet.net.ipv4.arp import arp_init
     from tuxnet.net.ipv4.devinet import devinet_conf_changed
-    from tuxnet.net.ipv4.icmp import ICMP_ECHOREPLY, icmp_handlers, icmp_rcv
+    from tuxnet.net.ipv4.icmp import ICMP_ECHO, ICMP_ECHOREPLY, icmp_err, icmp_err_handlers, icmp_handlers, icmp_rcv
     from tuxnet.net.ipv4.inet_hashtables import InetHashinfo
-    from tuxnet.net.ipv4.ping import ping_ops, ping_prot, ping_rcv
+    from tuxnet.net.ipv4.ping import ping_err, ping_ops, ping_prot, ping_rcv
     from tuxnet.net.ipv4.raw import inet_sockraw_ops, raw_prot
     from tuxnet.net.ipv4.tcp import tcp_prot
     from tuxnet.net.ipv4.tcp_cong import tcp_set_default_congestion_control
@@ -493,6 +493,7 @@ def inet_init(host: Host) -> None:
         inet_register_protosw(SOCK_RAW, IPPROTO_IP, raw_prot, inet_sockraw_ops)
         inet_register_protosw(SOCK_DGRAM, IPPROTO_ICMP, ping_prot, ping_ops)
         icmp_handlers[ICMP_ECHOREPLY] = ping_rcv
+        icmp_err_handlers[ICMP_ECHO] = ping_err
     host.sysctl.notifiers.append(partial(devinet_conf_changed, host))
     host.sysctl.checks["net.ipv4.tcp_congestion_control"] = tcp_set_default_congestion_control
     host.ping_table = {}  # echo identifier -> the ping sockets bound to it, newest first
@@ -514,7 +515,7 @@ def inet_init(host: Host) -> None:
     host.inet_protos = {
         IPPROTO_TCP: NetProtocol(tcp_v4_rcv, tcp_v4_err),
         IPPROTO_UDP: NetProtocol(udp_rcv, udp_err),
-        IPPROTO_ICMP: NetProtocol(icmp_rcv),
+        IPPROTO_ICMP: NetProtocol(icmp_rcv, icmp_err),
     }
     arp_init(host)
     host.dev_add_pack(PacketType(ETH_P_IP, ip_rcv, name="ip_rcv"))

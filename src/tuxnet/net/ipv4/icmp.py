@@ -36,7 +36,7 @@ from tuxnet.net.ipv4.ip_output import (
     ip_build_header,
     ip_local_out,
 )
-from tuxnet.net.ipv4.route import ip_route_output_key
+from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -179,9 +179,12 @@ def icmp_send(host: Host, skb_in: SkBuff, type: int, code: int, info: int) -> No
     icmp_push_reply(host, type, code, info, bytes(payload), src, saddr, tos)
 
 
-# icmp_pointers[type].handler for what a protocol above takes: ping sockets the echo reply
-# (ping_rcv, registered by inet_init as inet_add_protocol registers the transports).
+# icmp_pointers[type].handler for what a protocol above takes, and for an error about an ICMP
+# message of ours what ``icmp_err`` hands it to, by that message's type: ping sockets take the
+# echo reply and the errors about echo requests (ping_rcv, ping_err, registered by inet_init as
+# inet_add_protocol registers the transports).
 icmp_handlers: dict[int, Callable[[Host, SkBuff], int]] = {}
+icmp_err_handlers: dict[int, Callable[[Host, SkBuff, int, int, int, int], None]] = {}
 
 
 def icmp_rcv(host: Host, skb: SkBuff) -> int:
@@ -256,6 +259,23 @@ def icmp_unreach(host: Host, skb: SkBuff, type: int, code: int) -> int:
         info = buf[d + 4]
     icmp_socket_deliver(host, skb, inner, type, code, info)
     return 0
+
+
+def icmp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int) -> None:
+    """``icmp_err``, ICMP's ``err_handler``: an error about an ICMP message we sent.  About an
+    echo reply the kernel sent, it teaches the route (a smaller path MTU, a redirect); about
+    anything else it goes to ping sockets (``ping_err``)."""
+    buf = skb.buf
+    quoted = buf[inner + (buf[inner] & 0x0F) * 4]
+    if quoted != ICMP_ECHOREPLY:
+        handler = icmp_err_handlers.get(quoted)
+        if handler is not None:
+            handler(host, skb, inner, type, code, info)
+        return
+    if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        ip_rt_update_pmtu(host, int.from_bytes(buf[inner + 16:inner + 20], "big"), info)
+    elif type == ICMP_REDIRECT:
+        ip_do_redirect(host, skb, inner)
 
 
 def icmp_redirect(host: Host, skb: SkBuff, code: int) -> int:

@@ -20,14 +20,24 @@ from tuxnet.kernel.errno import (
     EACCES,
     EADDRINUSE,
     EDESTADDRREQ,
+    EHOSTUNREACH,
     EINVAL,
     EMSGSIZE,
     ENETUNREACH,
     ENOIOCTLCMD,
     EOPNOTSUPP,
+    EPROTO,
+    EREMOTEIO,
 )
 from tuxnet.net.core.checksum import csum_fold, csum_partial
-from tuxnet.net.core.skbuff import SkBuff, alloc_skb_data, skb_charged_truesize
+from tuxnet.net.core.skbuff import (
+    SO_EE_ORIGIN_ICMP,
+    SkBuff,
+    SockExtendedErr,
+    SockExterrSkb,
+    alloc_skb_data,
+    skb_charged_truesize,
+)
 from tuxnet.net.core.sock import Proto, Sock, sock_wfree
 from tuxnet.net.core.utils import ipv4_is_lbcast
 from tuxnet.net.ipv4.af_inet import (
@@ -53,9 +63,20 @@ from tuxnet.net.ipv4.datagram import (
     ip4_datagram_connect,
 )
 from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST
-from tuxnet.net.ipv4.icmp import ICMP_ECHO, icmp_out_count
+from tuxnet.net.ipv4.icmp import (
+    ICMP_DEST_UNREACH,
+    ICMP_ECHO,
+    ICMP_ERR_CONVERT,
+    ICMP_FRAG_NEEDED,
+    ICMP_PARAMETERPROB,
+    ICMP_REDIRECT,
+    ICMP_SOURCE_QUENCH,
+    NR_ICMP_UNREACH,
+    icmp_out_count,
+)
 from tuxnet.net.ipv4.ip_output import (
     IP_DF,
+    IP_PMTUDISC_DONT,
     IPHDR_LEN,
     IPPROTO_ICMP,
     MAX_HEADER,
@@ -66,7 +87,7 @@ from tuxnet.net.ipv4.ip_output import (
     ip_send_skb,
 )
 from tuxnet.net.ipv4.raw import queued_recvmsg
-from tuxnet.net.ipv4.route import ip_route_output_key, ip_sock_rt_scope
+from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED
 from tuxnet.net.socket import AF_INET, MSG_DONTROUTE, MSG_DONTWAIT, MSG_OOB, ProtoOps
 
@@ -186,18 +207,67 @@ def ping_rcv(host: Host, skb: SkBuff) -> int:
     """``ping_rcv``: an echo reply goes to the socket its identifier names (``ping_lookup``: the
     last bound, whose address, if it bound one, is the reply's destination)."""
     d = skb.data
-    buf = skb.buf
-    ident = int.from_bytes(buf[d + 4:d + 6], "big")
-    daddr = int.from_bytes(buf[skb.network_header + 16:skb.network_header + 20], "big")
+    sk = ping_lookup(host, skb, int.from_bytes(skb.buf[d + 4:d + 6], "big"))
+    if sk is not None:
+        ping_queue_rcv_skb(sk, skb)
+    return 0
+
+
+def ping_lookup(host: Host, skb: SkBuff, ident: int) -> PingSock | None:
+    """``ping_lookup``: the socket last bound to ``ident`` whose address, if it bound one, is the
+    packet's destination, and whose device, if it bound one, the packet came in by."""
+    nh = skb.network_header
+    daddr = int.from_bytes(skb.buf[nh + 16:nh + 20], "big")
     dif = skb.dev.ifindex if skb.dev is not None else 0
     for sk in host.ping_table.get(ident, ()):
         if sk.inet_rcv_saddr and sk.inet_rcv_saddr != daddr:
             continue
         if sk.sk_bound_dev_if and sk.sk_bound_dev_if != dif:
             continue
-        ping_queue_rcv_skb(sk, skb)
-        return 0
-    return 0
+        return sk
+    return None
+
+
+def ping_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int) -> None:
+    """``ping_err``: an ICMP error about one of our echo requests goes to the socket that sent
+    it: to the error queue with IP_RECVERR (the quoted request as its data, no remote port) and
+    ``sk_err``; without, as ``sk_err`` only when hard and the socket connected (RFC 1122
+    4.1.3.3).  A source quench or a redirect, which ping wants to see, is EREMOTEIO."""
+    buf = skb.buf
+    icmph = inner + (buf[inner] & 0x0F) * 4
+    if buf[icmph] != ICMP_ECHO or buf[icmph + 1] != 0:  # (ping_supported)
+        return
+    sk = ping_lookup(host, skb, int.from_bytes(buf[icmph + 4:icmph + 6], "big"))
+    if sk is None:
+        return
+    harderr = False
+    if type == ICMP_SOURCE_QUENCH:
+        err = EREMOTEIO
+    elif type == ICMP_PARAMETERPROB:
+        err, harderr = EPROTO, True
+    elif type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        ip_rt_update_pmtu(host, int.from_bytes(buf[inner + 16:inner + 20], "big"), info)
+        if sk.pmtudisc == IP_PMTUDISC_DONT:
+            return
+        err, harderr = EMSGSIZE, True
+    elif type == ICMP_DEST_UNREACH:
+        err = EHOSTUNREACH
+        if code <= NR_ICMP_UNREACH:
+            err, harderr = ICMP_ERR_CONVERT[code]
+    elif type == ICMP_REDIRECT:
+        ip_do_redirect(host, skb, inner)
+        err = EREMOTEIO
+    else:  # (time exceeded, and anything else)
+        err = EHOSTUNREACH
+    if sk.recverr:
+        offender = int.from_bytes(buf[skb.network_header + 12:skb.network_header + 16], "big")
+        daddr = int.from_bytes(buf[inner + 16:inner + 20], "big")
+        sk.sk_error_queue.append(SockExterrSkb(SockExtendedErr(err, SO_EE_ORIGIN_ICMP, type, code, info),
+                                               daddr, 0, offender, bytes(buf[icmph:skb.tail])))
+    elif not harderr or sk.sk_state != TCP_ESTABLISHED:
+        return
+    sk.sk_err = err
+    sk.sk_error_report()
 
 
 def ping_queue_rcv_skb(sk: PingSock, skb: SkBuff) -> None:
