@@ -27,6 +27,9 @@ from tuxnet.net.core.dev import ETH_P_IP, PacketType
 from tuxnet.net.core.skbuff import (
     SO_EE_ORIGIN_ICMP,
     SO_EE_ORIGIN_LOCAL,
+    SkBuff,
+    SockExtendedErr,
+    SockExterrSkb,
     skb_errqueue_purge,
     sock_dequeue_err_skb,
     sock_ofree,
@@ -360,6 +363,17 @@ def ip_getsockopt(sk: Any, optname: int) -> int:
             return -ENOTCONN
         return rt.mtu or rt.dev.mtu
     return -ENOPROTOOPT
+
+
+def ip_icmp_error(sk: Any, skb: SkBuff, inner: int, err: int, port: int, info: int, payload: int) -> None:
+    """``ip_icmp_error`` (IP_RECVERR): the ICMP error in ``skb``, about the datagram whose IP
+    header is at ``inner``, goes to the socket's error queue: the error, where the datagram went
+    (``port`` as given), who reported it, and what the message quotes from ``payload`` on."""
+    buf = skb.buf
+    nh = skb.network_header
+    ee = SockExtendedErr(err, SO_EE_ORIGIN_ICMP, buf[skb.data], buf[skb.data + 1], info)
+    sk.sk_error_queue.append(SockExterrSkb(ee, int.from_bytes(buf[inner + 16:inner + 20], "big"), port,
+                                           int.from_bytes(buf[nh + 12:nh + 16], "big"), bytes(buf[payload:skb.tail])))
 
 
 def ip_recv_error(sk: Any, msg: Any, size: int) -> bytes | int:

@@ -31,10 +31,7 @@ from tuxnet.kernel.errno import (
 )
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.skbuff import (
-    SO_EE_ORIGIN_ICMP,
     SkBuff,
-    SockExtendedErr,
-    SockExterrSkb,
     alloc_skb_data,
     skb_charged_truesize,
 )
@@ -52,6 +49,7 @@ from tuxnet.net.ipv4.af_inet import (
     inet_sendmsg,
     inet_setsockopt,
     inet_shutdown,
+    ip_icmp_error,
     sock_no_accept,
     sock_no_listen,
 )
@@ -260,10 +258,7 @@ def ping_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: in
     else:  # (time exceeded, and anything else)
         err = EHOSTUNREACH
     if sk.recverr:
-        offender = int.from_bytes(buf[skb.network_header + 12:skb.network_header + 16], "big")
-        daddr = int.from_bytes(buf[inner + 16:inner + 20], "big")
-        sk.sk_error_queue.append(SockExterrSkb(SockExtendedErr(err, SO_EE_ORIGIN_ICMP, type, code, info),
-                                               daddr, 0, offender, bytes(buf[icmph:skb.tail])))
+        ip_icmp_error(sk, skb, inner, err, 0, info, icmph)  # the request quoted
     elif not harderr or sk.sk_state != TCP_ESTABLISHED:
         return
     sk.sk_err = err

@@ -35,10 +35,7 @@ from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_IP
 from tuxnet.net.core.netfilter import NF_HOOK, NF_INET_LOCAL_OUT
 from tuxnet.net.core.skbuff import (
-    SO_EE_ORIGIN_ICMP,
     SkBuff,
-    SockExtendedErr,
-    SockExterrSkb,
     alloc_skb_data,
     alloc_skb_truesize,
     skb_charged_truesize,
@@ -56,6 +53,7 @@ from tuxnet.net.ipv4.af_inet import (
     inet_sendmsg,
     inet_setsockopt,
     inet_shutdown,
+    ip_icmp_error,
     ip_recv_error,
     sock_no_accept,
     sock_no_listen,
@@ -220,10 +218,7 @@ def raw_err(sk: RawSock, skb: SkBuff, inner: int, type: int, code: int, info: in
     else:
         err = EHOSTUNREACH
     if sk.recverr:
-        payload = inner if sk.hdrincl else inner + (buf[inner] & 0x0F) * 4
-        offender = int.from_bytes(buf[skb.network_header + 12:skb.network_header + 16], "big")
-        sk.sk_error_queue.append(SockExterrSkb(SockExtendedErr(err, SO_EE_ORIGIN_ICMP, type, code, info),
-                                               daddr, 0, offender, bytes(buf[payload:skb.tail])))
+        ip_icmp_error(sk, skb, inner, err, 0, info, inner if sk.hdrincl else inner + (buf[inner] & 0x0F) * 4)
     if sk.recverr or harderr:
         sk.sk_err = err
         sk.sk_error_report()

@@ -29,10 +29,7 @@ from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
     CHECKSUM_UNNECESSARY,
-    SO_EE_ORIGIN_ICMP,
     SkBuff,
-    SockExtendedErr,
-    SockExterrSkb,
     alloc_skb_data,
     msg_zerocopy_realloc,
     net_zcopy_put,
@@ -47,7 +44,7 @@ from tuxnet.net.core.sock import (
     sock_wfree,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
-from tuxnet.net.ipv4.af_inet import ip_recv_error
+from tuxnet.net.ipv4.af_inet import ip_icmp_error, ip_recv_error
 from tuxnet.net.ipv4.datagram import (
     __skb_wait_for_datagram,
     __udp_disconnect,
@@ -404,11 +401,7 @@ def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int
     else:
         err = EHOSTUNREACH
     if sk.recverr:
-        # ip_icmp_error: the error, where the datagram went, who reported it, and the datagram's
-        # payload as far as the ICMP message quotes it
-        offender = int.from_bytes(buf[skb.network_header + 12:skb.network_header + 16], "big")
-        sk.sk_error_queue.append(SockExterrSkb(SockExtendedErr(err, SO_EE_ORIGIN_ICMP, type, code, info),
-                                               daddr, dport, offender, bytes(buf[inner + ihl + UDP_HLEN:skb.tail])))
+        ip_icmp_error(sk, skb, inner, err, dport, info, inner + ihl + UDP_HLEN)  # the payload quoted
         sk.sk_err = err
     elif harderr and sk.sk_state == TCP_ESTABLISHED:
         sk.sk_err = err
