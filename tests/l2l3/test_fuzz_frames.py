@@ -115,8 +115,8 @@ def test_odd_frames_at_every_nic_never_raise_and_the_network_still_works(frames)
 
 
 # ICMP errors that reach the sockets they are about: to a (10.0.1.2) from anywhere, quoting a
-# datagram a sent (UDP from its bound port, TCP of its connection, an echo of its ping), with any
-# type, code, MTU or gateway, and any rest.
+# datagram a sent (UDP from its bound port, TCP of its connection, an echo of its ping socket),
+# with any type, code, MTU or gateway, and any rest; and echo replies to that ping socket.
 QUOTED_OURS = st.builds(
     lambda proto, dst, tail: struct.pack("!BBHHHBB2x4s4s", 0x45, 0, 20 + len(tail), 1, 0, 64, proto,
                                          ip4("10.0.1.2"), ip4(dst)) + tail,
@@ -125,7 +125,7 @@ QUOTED_OURS = st.builds(
               st.just(struct.pack("!BBHHH", 8, 0, 0, 1, 1)), st.binary(min_size=8, max_size=16)))
 ICMP_TO_A = st.builds(
     lambda src, t, c, word, quoted, good: ipv4(src, "10.0.1.2", 64, 1, 0, b"", icmp(t, c, word + quoted, good), True),
-    st.sampled_from(["10.0.1.1", "10.0.2.2", "10.0.1.77", "10.0.1.2"]), st.sampled_from([3, 4, 5, 11, 12]),
+    st.sampled_from(["10.0.1.1", "10.0.2.2", "10.0.1.77", "10.0.1.2"]), st.sampled_from([0, 3, 4, 5, 11, 12]),
     st.integers(0, 15),
     st.one_of(st.sampled_from(ADDRS).map(ip4), st.integers(0, 0xFFFF).map(lambda mtu: struct.pack("!HH", 0, mtu)),
               st.binary(min_size=4, max_size=4)),
@@ -137,16 +137,22 @@ ICMP_TO_A = st.builds(
 def test_icmp_errors_about_our_own_datagrams_never_raise(packets):
     """Path MTUs of any size (below the floor, above the link's), redirects to any gateway,
     errors quoting a datagram cut short, from a's own address (a martian source, dropped): a
-    learns or ignores each, and still reaches b."""
+    learns or ignores each, and still reaches b.  A ping socket on identifier 1, asking for
+    errors, takes the replies and errors about its echoes."""
+    from tuxnet.net.ipv4.af_inet import IP_RECVERR, IPPROTO_IP
     from tuxnet.net.socket import AF_INET, SOCK_DGRAM
     from tuxnet.user import libc
 
     world, devs = build()
     a = world.hosts["a"]
+    a.sysctl.set("net.ipv4.ping_group_range", "0 0")
 
     def udp() -> None:
         fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
         libc.bind(fd, ("10.0.1.2", 40000))
+        icmp_fd = libc.socket(AF_INET, SOCK_DGRAM, 1)
+        libc.setsockopt(icmp_fd, IPPROTO_IP, IP_RECVERR, 1)
+        libc.bind(icmp_fd, ("0.0.0.0", 1))
         libc.sleep(100)
 
     a.spawn(udp)
