@@ -24,7 +24,8 @@ from tuxnet.net.core.neighbour import NUD_INCOMPLETE, NUD_NOARP, NUD_PERMANENT, 
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.fib import RTN_UNICAST
 from tuxnet.net.ipv4.inet_diag import inet_diag_dump
-from tuxnet.net.ipv4.tcp_sock import TCP_LISTEN, TCP_STATE_NAMES
+from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED, TCP_LISTEN, TCP_STATE_NAMES
+from tuxnet.net.ipv4.udp_diag import udp_diag_dump
 from tuxnet.user import libc
 
 _FLAG_NAMES = ((IFF_UP, "UP"), (IFF_BROADCAST, "BROADCAST"), (IFF_LOOPBACK, "LOOPBACK"),
@@ -132,10 +133,9 @@ def netstat(argv: list[str] | None = None) -> int:
         recv_q, send_q = (0, 0) if r.state == TCP_LISTEN else (r.recv_q, r.send_q)
         libc.printf("%-5s %6d %6d %-23s %-23s %s\n", "tcp", recv_q, send_q, f"{r.local[0]}:{r.local[1]}", peer,
                     TCP_STATE_NAMES.get(r.state, "UNKNOWN"))
-    for port in sorted(host.udp_table):
-        for sk in host.udp_table[port]:
-            peer = f"{in_ntoa(sk.inet_daddr)}:{sk.inet_dport}" if sk.inet_dport else "0.0.0.0:*"
-            state = "ESTABLISHED" if sk.inet_dport else ""
-            libc.printf("%-5s %6d %6d %-23s %-23s %s\n", "udp", sk.sk_rmem_alloc, 0,
-                        f"{in_ntoa(sk.inet_rcv_saddr)}:{sk.inet_num}", peer, state)
+    for r in udp_diag_dump(host):
+        connected = r.state == TCP_ESTABLISHED
+        peer = f"{r.peer[0]}:{r.peer[1]}" if connected else "0.0.0.0:*"
+        libc.printf("%-5s %6d %6d %-23s %-23s %s\n", "udp", r.recv_q, r.send_q, f"{r.local[0]}:{r.local[1]}", peer,
+                    "ESTABLISHED" if connected else "")
     return 0
