@@ -126,8 +126,38 @@ def play_errors(sleep: Callable[[], None]) -> list[Any]:
     return out
 
 
+def play_options() -> list[Any]:
+    """Options and binds of raw sockets (ICMP, TCP, IPPROTO_RAW) and a ping socket: SOL_RAW's
+    ICMP_FILTER on each (only a raw ICMP socket has it), unknown options, binds to a local
+    address, to one that is nobody's, with a "port"."""
+    out: list[Any] = []
+
+    def t(f: Callable[..., Any], *a: Any) -> Any:
+        try:
+            r = f(*a)
+        except OSError as e:
+            return errno.errorcode[e.errno]
+        return r.hex() if isinstance(r, bytes) else r
+
+    sol_raw, icmp_filter = 255, 1
+    for proto in (socket.IPPROTO_ICMP, socket.IPPROTO_TCP, socket.IPPROTO_RAW):
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+        out.append([proto, t(s.getsockopt, sol_raw, icmp_filter, 4),
+                    t(s.setsockopt, sol_raw, icmp_filter, b"\x01\0\0\0"), t(s.getsockopt, sol_raw, icmp_filter, 4),
+                    t(s.getsockopt, sol_raw, 2), t(s.setsockopt, sol_raw, 2, 0),
+                    t(s.getsockopt, socket.IPPROTO_TCP, 1), t(s.setsockopt, socket.IPPROTO_TCP, 1, 1),
+                    t(s.bind, ("192.0.2.1", 0)), t(s.bind, ("127.0.0.1", 5)), s.getsockname()])
+    p = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+    out.append(["ping", t(p.setsockopt, sol_raw, icmp_filter, b"\x01\0\0\0"), t(p.getsockopt, sol_raw, icmp_filter, 4),
+                t(p.getsockopt, socket.IPPROTO_ICMP, 1), t(p.setsockopt, socket.IPPROTO_ICMP, 1, 1)])
+    return out
+
+
 if __name__ == "__main__":
     import sys
 
-    program = play_errors if sys.argv[1:] == ["errors"] else play
-    print(json.dumps(program(lambda: time.sleep(0.2 if program is play_errors else 0.01))))
+    if sys.argv[1:] == ["options"]:
+        print(json.dumps(play_options()))
+    else:
+        program = play_errors if sys.argv[1:] == ["errors"] else play
+        print(json.dumps(program(lambda: time.sleep(0.2 if program is play_errors else 0.01))))

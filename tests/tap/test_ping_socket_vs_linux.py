@@ -10,7 +10,7 @@ import os
 import sys
 
 import pytest
-from pingplay import play, play_errors
+from pingplay import play, play_errors, play_options
 
 import tuxnet.socket as tux_socket
 from tuxnet.tapnet import Netns, netns_unavailable
@@ -102,3 +102,29 @@ def test_an_icmp_error_about_an_echo_as_on_the_kernel():
     # ENETUNREACH from ICMP type 3 code 0, quoted by 10.0.1.254; the other socket saw nothing
     assert ours[3][5][:4] == [101, 2, 3, 0] and ours[3][6] == "10.0.1.254"
     assert ours[4:] == ["EAGAIN", "EAGAIN", 0, 0]
+
+
+def test_raw_and_ping_socket_options_and_binds_as_on_the_kernel():
+    """Both go through inet_sockraw_ops: bind and options reach the protocol's own (raw_bind,
+    SOL_RAW's ICMP_FILTER), and a ping socket has none at SOL_RAW."""
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    ns = Netns(f"tuxnet-rawopt-{os.getpid()}")
+    try:
+        ns.run("sysctl", "-qw", f"net.ipv4.ping_group_range={ALLOW_ROOT}")
+        script = os.path.join(os.path.dirname(__file__), "pingplay.py")
+        linux = json.loads(ns.run(sys.executable, script, "options").stdout)
+    finally:
+        ns.close()
+    world = World(seed=1)
+    host = world.add_host("h")
+    host.dev_open("lo")
+    host.ip_addr_add("lo", "127.0.0.1/8")
+    host.sysctl.set("net.ipv4.ping_group_range", ALLOW_ROOT)
+    proc = host.spawn(tux_socket.stdlib(play_options))
+    world.run_until(lambda: not proc.alive)
+    ours = json.loads(json.dumps(proc.result))
+    assert ours == linux
+    assert ours[0][1:4] == ["00000000", None, "01000000"]  # the raw ICMP socket's filter
+    assert ours[-1][1:3] == ["ENOPROTOOPT", "ENOTSUP"]  # none on a ping socket

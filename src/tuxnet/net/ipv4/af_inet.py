@@ -112,9 +112,11 @@ def inet_release(sock: Socket) -> int:
 
 
 def inet_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
-    """``inet_bind`` → ``__inet_bind``."""
+    """``inet_bind``: the protocol's own bind if it has one (``raw_bind``), else ``__inet_bind``."""
     from tuxnet.net.ipv4.devinet import inet_addr_type
 
+    if sock.sk.sk_prot.bind is not None:
+        return sock.sk.sk_prot.bind(sock.sk, addr)
     family, ip, port = addr
     if family != AF_INET and not (family == AF_UNSPEC and ip == 0):
         return -EAFNOSUPPORT
@@ -294,7 +296,7 @@ def inet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
     sk = sock.sk
     if level == IPPROTO_IP:
         return ip_setsockopt(sk, optname, optval)
-    if level != sk.sk_protocol or sk.sk_prot.setsockopt is None:
+    if level != sk.sk_prot.level or sk.sk_prot.setsockopt is None:
         return -ENOPROTOOPT
     return sk.sk_prot.setsockopt(sk, optname, optval)
 
@@ -306,7 +308,7 @@ def inet_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
     sk = sock.sk
     if level == IPPROTO_IP:
         return ip_getsockopt(sk, optname)
-    if level != sk.sk_protocol or sk.sk_prot.getsockopt is None:
+    if level != sk.sk_prot.level or sk.sk_prot.getsockopt is None:
         return -EOPNOTSUPP
     return sk.sk_prot.getsockopt(sk, optname)
 
@@ -494,7 +496,7 @@ def inet_init(host: Host) -> None:
     from tuxnet.net.ipv4.devinet import devinet_conf_changed
     from tuxnet.net.ipv4.icmp import ICMP_ECHO, ICMP_ECHOREPLY, icmp_err, icmp_err_handlers, icmp_handlers, icmp_rcv
     from tuxnet.net.ipv4.inet_hashtables import InetHashinfo
-    from tuxnet.net.ipv4.ping import ping_err, ping_ops, ping_prot, ping_rcv
+    from tuxnet.net.ipv4.ping import ping_err, ping_prot, ping_rcv
     from tuxnet.net.ipv4.raw import inet_sockraw_ops, raw_prot
     from tuxnet.net.ipv4.tcp import tcp_prot
     from tuxnet.net.ipv4.tcp_cong import tcp_set_default_congestion_control
@@ -505,7 +507,7 @@ def inet_init(host: Host) -> None:
         inet_register_protosw(SOCK_STREAM, IPPROTO_TCP, tcp_prot, inet_stream_ops)
         inet_register_protosw(SOCK_DGRAM, IPPROTO_UDP, udp_prot, inet_dgram_ops)
         inet_register_protosw(SOCK_RAW, IPPROTO_IP, raw_prot, inet_sockraw_ops)
-        inet_register_protosw(SOCK_DGRAM, IPPROTO_ICMP, ping_prot, ping_ops)
+        inet_register_protosw(SOCK_DGRAM, IPPROTO_ICMP, ping_prot, inet_sockraw_ops)
         icmp_handlers[ICMP_ECHOREPLY] = ping_rcv
         icmp_err_handlers[ICMP_ECHO] = ping_err
     host.sysctl.notifiers.append(partial(devinet_conf_changed, host))

@@ -38,20 +38,7 @@ from tuxnet.net.core.skbuff import (
 from tuxnet.net.core.sock import Proto, Sock, sock_wfree
 from tuxnet.net.core.utils import ipv4_is_lbcast
 from tuxnet.net.ipv4.af_inet import (
-    inet_bind,
-    inet_dgram_connect,
-    inet_getname,
-    inet_getsockopt,
-    inet_ioctl,
-    inet_poll,
-    inet_recvmsg,
-    inet_release,
-    inet_sendmsg,
-    inet_setsockopt,
-    inet_shutdown,
     ip_icmp_error,
-    sock_no_accept,
-    sock_no_listen,
 )
 from tuxnet.net.ipv4.datagram import (
     __udp_disconnect,
@@ -87,7 +74,7 @@ from tuxnet.net.ipv4.ip_output import (
 from tuxnet.net.ipv4.raw import queued_recvmsg
 from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED
-from tuxnet.net.socket import AF_INET, MSG_DONTROUTE, MSG_DONTWAIT, MSG_OOB, ProtoOps
+from tuxnet.net.socket import MSG_DONTROUTE, MSG_DONTWAIT, MSG_OOB
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -290,6 +277,8 @@ def ping_ioctl(sk: PingSock, cmd: int) -> int:
 
 ping_prot = Proto(
     "PING",
+    level=None,  # no options of its own, only IPPROTO_IP's (ping_prot's are ip_setsockopt's)
+    bind=None,  # (ping_bind is __inet_bind's work with ping_get_port)
     close=ping_close,
     connect=ip4_datagram_connect,
     disconnect=__udp_disconnect,
@@ -297,7 +286,7 @@ ping_prot = Proto(
     ioctl=ping_ioctl,
     init=ping_init_sock,
     shutdown=datagram_shutdown,
-    setsockopt=None,  # (only IPPROTO_IP's: ip_setsockopt)
+    setsockopt=None,
     getsockopt=None,
     sendmsg=ping_v4_sendmsg,
     recvmsg=ping_recvmsg,
@@ -306,14 +295,4 @@ ping_prot = Proto(
     listen=None,
     get_port=ping_get_port,
     sock_class=PingSock,
-)
-
-# Linux serves ping sockets with inet_sockraw_ops, whose bind and options reach the protocol's
-# (ping_bind through inet_bind, ip_setsockopt); tuxnet's inet_sockraw_ops carries raw's own bind
-# and SOL_RAW options, so ping sockets get the inet ones.
-ping_ops = ProtoOps(
-    "inet_sockraw_ops", family=AF_INET, release=inet_release, bind=inet_bind, connect=inet_dgram_connect,
-    accept=sock_no_accept, getname=inet_getname, poll=inet_poll, ioctl=inet_ioctl, listen=sock_no_listen,
-    shutdown=inet_shutdown, setsockopt=inet_setsockopt, getsockopt=inet_getsockopt,
-    sendmsg=inet_sendmsg, recvmsg=inet_recvmsg,
 )

@@ -43,6 +43,7 @@ from tuxnet.net.core.skbuff import (
 from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock, sock_wfree
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import (
+    inet_bind,
     inet_dgram_connect,
     inet_getname,
     inet_getsockopt,
@@ -107,7 +108,6 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     SIOCINQ,
     SIOCOUTQ,
     ProtoOps,
-    Socket,
 )
 
 if TYPE_CHECKING:
@@ -379,7 +379,7 @@ def queued_recvmsg(sk: Any, msg: Any, size: int, flags: int, real_length: bool) 
 def raw_init(sk: RawSock) -> None:
     """``inet_create`` for SOCK_RAW: the protocol number is the socket's "port"; IPPROTO_RAW
     implies IP_HDRINCL; the socket goes in the hash (``raw_hash_sk``)."""
-    sk.inet_num = sk.sk_protocol
+    sk.inet_num = sk.inet_sport = sk.sk_protocol  # (getsockname shows it as the port)
     if sk.sk_protocol == IPPROTO_RAW:
         sk.hdrincl = True
     raw_hashinfo(sk.host).setdefault(sk.inet_num, []).append(sk)
@@ -395,12 +395,11 @@ def raw_close(sk: RawSock, timeout: int) -> None:
     sk.sk_state = TCP_CLOSE
 
 
-def raw_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
-    """``raw_bind``: only a local, broadcast or multicast address (or any)."""
+def raw_bind(sk: RawSock, addr: tuple[int, int, int]) -> int:
+    """``raw_bind``, raw_prot's own bind: only a local, broadcast or multicast address (or any)."""
     family, ip, _ = addr
     if family != AF_INET:
         return -EINVAL
-    sk = sock.sk
     if ip and inet_addr_type(sk.host, ip) not in (RTN_LOCAL, RTN_BROADCAST) and not ipv4_is_multicast(ip):
         return -EADDRNOTAVAIL
     sk.inet_rcv_saddr = sk.inet_saddr = ip
@@ -421,11 +420,8 @@ def raw_ioctl(sk: RawSock, cmd: int) -> int:
     return -ENOIOCTLCMD
 
 
-def raw_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
-    """``raw_setsockopt``: SOL_RAW/ICMP_FILTER on an ICMP socket; other levels as any inet socket."""
-    if level != SOL_RAW:
-        return inet_setsockopt(sock, level, optname, optval)
-    sk = sock.sk
+def raw_setsockopt(sk: RawSock, optname: int, optval: Any) -> int:
+    """``raw_setsockopt`` at SOL_RAW (``do_raw_setsockopt``): ICMP_FILTER, on an ICMP socket."""
     if optname != ICMP_FILTER or sk.inet_num != IPPROTO_ICMP:
         return -EOPNOTSUPP if optname == ICMP_FILTER else -ENOPROTOOPT
     if isinstance(optval, bytes | bytearray):
@@ -438,11 +434,8 @@ def raw_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
     return 0
 
 
-def raw_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
-    """``raw_getsockopt``: the ICMP filter as its 4 octets."""
-    if level != SOL_RAW:
-        return inet_getsockopt(sock, level, optname)
-    sk = sock.sk
+def raw_getsockopt(sk: RawSock, optname: int) -> int | bytes:
+    """``raw_getsockopt`` at SOL_RAW (``do_raw_getsockopt``): the ICMP filter as its 4 octets."""
     if optname != ICMP_FILTER or sk.inet_num != IPPROTO_ICMP:
         return -EOPNOTSUPP if optname == ICMP_FILTER else -ENOPROTOOPT
     return sk.icmp_filter.to_bytes(4, "little")
@@ -450,6 +443,8 @@ def raw_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
 
 raw_prot = Proto(
     "RAW",
+    level=SOL_RAW,
+    bind=raw_bind,
     close=raw_close,
     connect=ip4_datagram_connect,
     disconnect=__udp_disconnect,
@@ -457,8 +452,8 @@ raw_prot = Proto(
     ioctl=raw_ioctl,
     init=raw_init,
     shutdown=datagram_shutdown,
-    setsockopt=datagram_no_sockopt,
-    getsockopt=datagram_no_sockopt,
+    setsockopt=raw_setsockopt,
+    getsockopt=raw_getsockopt,
     sendmsg=raw_sendmsg,
     recvmsg=raw_recvmsg,
     backlog_rcv=None,
@@ -468,9 +463,11 @@ raw_prot = Proto(
     sock_class=RawSock,
 )
 
+# Raw and ping sockets' operations: bind and options reach the protocol's own (raw_bind, SOL_RAW's
+# ICMP_FILTER) through inet_bind and the inet option calls.
 inet_sockraw_ops = ProtoOps(
-    "inet_sockraw_ops", family=AF_INET, release=inet_release, bind=raw_bind, connect=inet_dgram_connect,
+    "inet_sockraw_ops", family=AF_INET, release=inet_release, bind=inet_bind, connect=inet_dgram_connect,
     accept=sock_no_accept, getname=inet_getname, poll=inet_poll, ioctl=inet_ioctl, listen=sock_no_listen,
-    shutdown=inet_shutdown, setsockopt=raw_setsockopt, getsockopt=raw_getsockopt,
+    shutdown=inet_shutdown, setsockopt=inet_setsockopt, getsockopt=inet_getsockopt,
     sendmsg=inet_sendmsg, recvmsg=inet_recvmsg,
 )

@@ -1002,6 +1002,8 @@ def inet_csk_get_port(sk: TcpSock, snum: int) -> int:
 
 tcp_prot = Proto(
     "TCP",
+    level=IPPROTO_TCP,
+    bind=None,
     close=tcp_close,
     connect=tcp_v4_connect,
     disconnect=tcp_disconnect,

@@ -443,6 +443,8 @@ def udp_init_sock(sk: UdpSock) -> None:
 
 udp_prot = Proto(
     "UDP",
+    level=IPPROTO_UDP,
+    bind=None,
     close=udp_close,
     connect=ip4_datagram_connect,
     disconnect=__udp_disconnect,
