@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tuxnet.kernel.errno import EAFNOSUPPORT, EFAULT, EINPROGRESS, EINVAL
+from tuxnet.kernel.errno import EAFNOSUPPORT, EFAULT, EINPROGRESS
 from tuxnet.kernel.sched import current, in_process
 from tuxnet.net.core import skbuff as _skbuff
 from tuxnet.net.core import sock as _sock
@@ -48,6 +48,10 @@ from tuxnet.net.socket import (
     FIONBIO,
     MSG_CTRUNC,
     SIOCATMARK,
+    SIOCGSTAMP,
+    SIOCGSTAMP_NEW,
+    SIOCGSTAMPNS,
+    SIOCGSTAMPNS_NEW,
     SIOCINQ,
     SIOCOUTQ,
     SIOCOUTQNSD,
@@ -413,10 +417,15 @@ class socket:  # noqa: N801 - the name of socket.socket
                           _sockaddr(self._family, address))
 
     def sendmsg(self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None) -> int:
-        if ancdata:
-            raise OSError(EINVAL, os.strerror(EINVAL))
+        control = []
+        for item in ancdata:
+            # CPython: "iiy*:[sendmsg() ancillary data items]"
+            if not isinstance(item, tuple) or len(item) != 3:
+                raise TypeError("[sendmsg() ancillary data items]() argument must be sequence of length 3")
+            level, kind, data = item
+            control.append((level, kind, bytes(byte_view(data))))
         msg = Msghdr(None if address is None else _sockaddr(self._family, address),
-                     [byte_view(b) for b in buffers])
+                     [byte_view(b) for b in buffers], control)
         return self._call(POLLOUT, libc.sendmsg, msg, flags)
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
@@ -631,27 +640,32 @@ def getservbyport(port: int, protocolname: str | None = None) -> str:
     return libc.getservbyport(port, protocolname)
 
 
-# ioctl requests whose argument points to a C int the kernel writes
+# ioctl requests whose argument points to a C int the kernel writes, and those to a struct
 _IOCTL_INT_OUT = (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK)
+_IOCTL_STRUCT_OUT = (SIOCGSTAMP, SIOCGSTAMPNS, SIOCGSTAMP_NEW, SIOCGSTAMPNS_NEW)
 
 
 def ioctl(fd: Any, request: int, arg: Any = 0, mutate_flag: bool = True) -> int | bytes:
     """``fcntl.ioctl`` for a tuxnet socket (an fd or an object with ``fileno()``): FIONBIO, which
-    reads the C int in ``arg``, and SIOCINQ (FIONREAD), SIOCOUTQ, SIOCOUTQNSD and SIOCATMARK,
-    which write one.  As CPython passes it, ``arg`` is a buffer: the result is a copy of it, or,
-    for a writable buffer with ``mutate_flag``, the buffer itself filled in and 0.  An int
-    ``arg`` is passed as the pointer itself, which the kernel cannot write through (EFAULT)."""
+    reads the C int in ``arg``, SIOCINQ (FIONREAD), SIOCOUTQ, SIOCOUTQNSD and SIOCATMARK, which
+    write one, and SIOCGSTAMP and SIOCGSTAMPNS, which write a struct timeval or timespec.  As
+    CPython passes it, ``arg`` is a buffer: the result is a copy of it, or, for a writable buffer
+    with ``mutate_flag``, the buffer itself filled in and 0.  An int ``arg`` is passed as the
+    pointer itself, which the kernel cannot write through (EFAULT)."""
     fd = fd if isinstance(fd, int) else fd.fileno()
     if fd < 0:  # (a closed socket's fileno(); PyObject_AsFileDescriptor)
         raise ValueError(f"file descriptor cannot be a negative integer ({fd})")
     if isinstance(arg, int):
-        if request not in _IOCTL_INT_OUT and request != FIONBIO:
+        if request not in _IOCTL_INT_OUT and request not in _IOCTL_STRUCT_OUT and request != FIONBIO:
             libc.ioctl(fd, request)  # (ENOTTY: no such request)
         raise OSError(EFAULT, os.strerror(EFAULT))
     size = len(memoryview(arg).cast("B"))
-    buf = bytearray(arg) + bytes(max(0, 4 - size))  # (CPython's own copy is 1024 bytes long)
+    buf = bytearray(arg) + bytes(max(0, 16 - size))  # (CPython's own copy is 1024 bytes long)
     if request == FIONBIO:
         libc.ioctl(fd, FIONBIO, int.from_bytes(buf[:4], "little", signed=True))
+    elif request in _IOCTL_STRUCT_OUT:
+        out = libc.ioctl(fd, request)
+        buf[:len(out)] = out
     else:
         buf[:4] = libc.ioctl(fd, request).to_bytes(4, "little", signed=True)
     if mutate_flag and not memoryview(arg).readonly:

@@ -57,6 +57,15 @@ OPTIONS: dict[str, tuple[str, list[int]]] = {
     "TCP_WINDOW_CLAMP": ("IPPROTO_TCP", [0, 100, 65535]),
     "TCP_NOTSENT_LOWAT": ("IPPROTO_TCP", [0, 1, 16384]),
     "TCP_DEFER_ACCEPT": ("IPPROTO_TCP", [0, 1, 30]),
+    "IP_PKTINFO": ("IPPROTO_IP", [0, 1]),
+    "IP_RECVTTL": ("IPPROTO_IP", [0, 1]),
+    "IP_RECVTOS": ("IPPROTO_IP", [0, 1]),
+    "IP_RECVORIGDSTADDR": ("IPPROTO_IP", [0, 1]),
+    "IP_RECVFRAGSIZE": ("IPPROTO_IP", [0, 1]),
+    "SO_TIMESTAMP": ("SOL_SOCKET", [0, 1]),
+    "SO_TIMESTAMPNS": ("SOL_SOCKET", [0, 1]),
+    "SO_RXQ_OVFL": ("SOL_SOCKET", [0, 1]),
+    "SO_RCVMARK": ("SOL_SOCKET", [0, 1]),
 }
 
 
@@ -76,9 +85,11 @@ POLL_NAMES = {**POLL_EVENTS, "ERR": select.POLLERR, "HUP": select.POLLHUP, "NVAL
 # Flags a read may add to MSG_DONTWAIT.
 RECV_FLAGS = {"": 0, "MSG_PEEK": 2, "MSG_OOB": 1, "MSG_TRUNC": 0x20}
 # Options the socket module of this Python does not name (Linux's numbers).
-LINUX_NUMBERS = {"IP_RECVERR": 11}
-# ioctl requests that read a C int back (<linux/sockios.h>), and one no socket knows.
-IOCTLS = {"SIOCINQ": 0x541B, "SIOCOUTQ": 0x5411, "SIOCOUTQNSD": 0x894B, "SIOCATMARK": 0x8905, "none": 0x1234}
+LINUX_NUMBERS = {"IP_RECVERR": 11, "IP_PKTINFO": 8, "IP_RECVTTL": 12, "IP_RECVORIGDSTADDR": 20, "IP_RECVFRAGSIZE": 25,
+                 "SO_TIMESTAMP": 29, "SO_TIMESTAMPNS": 35, "SO_RXQ_OVFL": 40, "SO_RCVMARK": 75}
+# ioctl requests that read a C int back (<linux/sockios.h>), one no socket knows, and SIOCGSTAMP.
+IOCTLS = {"SIOCINQ": 0x541B, "SIOCOUTQ": 0x5411, "SIOCOUTQNSD": 0x894B, "SIOCATMARK": 0x8905, "none": 0x1234,
+          "SIOCGSTAMP": 0x8906}
 
 
 def _option(socket: Any, name: str) -> tuple[int, int]:
@@ -211,6 +222,9 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
                 poller.register(sock(args[0]), sum(POLL_EVENTS.values()))
                 value = [sorted(name for name, bit in POLL_NAMES.items() if revents & bit)
                          for _, revents in poller.poll(0)]
+            elif op == "ioctl" and args[1] == "SIOCGSTAMP":
+                # a struct timeval: shown as there, each machine's clock being its own
+                value = "a time" if any(fcntl.ioctl(sock(args[0]), IOCTLS[args[1]], bytes(16))) else "zero"
             elif op == "ioctl":
                 value = int.from_bytes(fcntl.ioctl(sock(args[0]), IOCTLS[args[1]], bytes(4)), "little", signed=True)
             elif op == "linger0":

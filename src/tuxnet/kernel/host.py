@@ -57,6 +57,9 @@ class Host:
         self.netdev_max_backlog = self.sysctl["net.core.netdev_max_backlog"]
         self.netdev_budget = self.sysctl["net.core.netdev_budget"]
         self.softnet_dropped = 0
+        # sockets that want received packets stamped (netstamp_needed_key): while there is one, the
+        # device layer stamps each packet with the wall clock as it takes it in (net_timestamp_check)
+        self.netstamp_needed = 0
         self.bh_disable_count = 0
         self.net_rx_pending = False
         self.output_queue: list[NetDevice] = []

@@ -15,6 +15,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import (
     EAFNOSUPPORT,
     EBADF,
@@ -29,8 +30,32 @@ from tuxnet.kernel.errno import (
 from tuxnet.kernel.fs import O_CLOEXEC, O_NONBLOCK, O_RDWR, File
 from tuxnet.kernel.minmax import min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, current
+from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.datagram import msg_iov_capacity
-from tuxnet.net.core.sock import SOL_SOCKET, Sock, sock_getsockopt, sock_setsockopt
+from tuxnet.net.core.sock import (
+    FLAGS_RECV_CMSGS,
+    SK_DEFAULT_STAMP,
+    SO_MARK,
+    SO_PRIORITY,
+    SO_RXQ_OVFL,
+    SO_TIMESTAMP_NEW,
+    SO_TIMESTAMP_OLD,
+    SO_TIMESTAMPNS_NEW,
+    SO_TIMESTAMPNS_OLD,
+    SOCK_RCVMARK,
+    SOCK_RCVPRIORITY,
+    SOCK_RCVTSTAMP,
+    SOCK_RCVTSTAMPNS,
+    SOCK_RXQ_OVFL,
+    SOCK_TIMESTAMP,
+    SOCK_TSTAMP_NEW,
+    SOL_SOCKET,
+    Sock,
+    skb_timestamp_struct,
+    sock_getsockopt,
+    sock_gettstamp,
+    sock_setsockopt,
+)
 from tuxnet.net.core.utils import in_aton, in_ntoa
 
 AF_UNSPEC = 0
@@ -104,6 +129,12 @@ SIOCOUTQ = 0x5411
 SIOCOUTQNSD = 0x894B
 SIOCATMARK = 0x8905
 FIONBIO = 0x5421
+# the time the last packet read arrived (include/uapi/linux/sockios.h): a timeval or a timespec,
+# of longs (the _OLD ones, which a 64-bit time_t makes the plain ones) or of 64-bit integers
+SIOCGSTAMP_OLD = SIOCGSTAMP = 0x8906
+SIOCGSTAMPNS_OLD = SIOCGSTAMPNS = 0x8907
+SIOCGSTAMP_NEW = 0x80108906
+SIOCGSTAMPNS_NEW = 0x80108907
 
 POLLIN = 0x001
 POLLPRI = 0x002
@@ -141,6 +172,70 @@ class ProtoOps:
         self.name = name
         for key, fn in ops.items():
             setattr(self, key, fn)
+
+
+# -- control messages of a read (net/core/scm.c, net/socket.c) ---------------------------------
+
+def put_cmsg(msg: Msghdr, level: int, type: int, data: bytes | int) -> None:
+    """``put_cmsg`` (net/core/scm.c): add a control message, data being bytes or a C int; a call
+    without a control buffer (``recv``, ``recvfrom``) gets MSG_CTRUNC instead.  ``recvmsg``'s
+    caller lays the messages out as ``cmsghdr``s (``tuxnet.socket``, as CPython's
+    ``socket.recvmsg`` reads them), cutting what its buffer cannot hold."""
+    if msg.msg_control is None:
+        msg.msg_flags |= MSG_CTRUNC
+        return
+    msg.msg_control.append((level, type, data))
+
+
+def __sock_recv_timestamp(msg: Msghdr, sk: Sock, skb: Any) -> None:
+    """``__sock_recv_timestamp``: SO_TIMESTAMP(NS)'s control message, the packet's arrival time as
+    a timeval or a timespec.  A packet that came before the host stamped packets is given the
+    present time now ("race occurred between timestamp enabling and packet receiving")."""
+    if not skb.tstamp:
+        skb.tstamp = ktime_get_real(sk.host.world)
+    put_cmsg_timestamp(msg, sk, skb.tstamp)
+
+
+@notrace
+def put_cmsg_timestamp(msg: Msghdr, sk: Sock, stamp: int) -> None:
+    """The SO_TIMESTAMP(NS) control message of a packet that arrived at ``stamp``, in the form the
+    socket asked for: old or new, a timeval or a timespec."""
+    new = sk.sk_flags & SOCK_TSTAMP_NEW
+    if sk.sk_flags & SOCK_RCVTSTAMPNS:
+        put_cmsg(msg, SOL_SOCKET, SO_TIMESTAMPNS_NEW if new else SO_TIMESTAMPNS_OLD, skb_timestamp_struct(stamp, False))
+    else:
+        put_cmsg(msg, SOL_SOCKET, SO_TIMESTAMP_NEW if new else SO_TIMESTAMP_OLD, skb_timestamp_struct(stamp, True))
+
+
+@notrace
+def sock_recv_timestamp(msg: Msghdr, sk: Sock, skb: Any) -> None:
+    """``sock_recv_timestamp``: the control message to a socket with SO_TIMESTAMP(NS), else the
+    packet's time kept for SIOCGSTAMP (``sock_write_timestamp``)."""
+    if sk.sk_flags & SOCK_RCVTSTAMP:
+        __sock_recv_timestamp(msg, sk, skb)
+    else:
+        sk.sk_stamp = skb.tstamp
+
+
+@notrace
+def sock_recv_cmsgs(msg: Msghdr, sk: Sock, skb: Any, dropcount: int) -> None:
+    """``sock_recv_cmsgs``, what a datagram read gets at SOL_SOCKET: the arrival time
+    (SO_TIMESTAMP), the socket's drops when it was queued (SO_RXQ_OVFL, ``dropcount``, if any), its
+    mark (SO_RCVMARK) and priority (SO_RCVPRIORITY).  Without those the packet's time is kept
+    for SIOCGSTAMP, if asked once, or the socket at least learns that it read a packet."""
+    flags = sk.sk_flags
+    if flags & FLAGS_RECV_CMSGS:
+        sock_recv_timestamp(msg, sk, skb)
+        if flags & SOCK_RXQ_OVFL and dropcount:
+            put_cmsg(msg, SOL_SOCKET, SO_RXQ_OVFL, dropcount)
+        if flags & SOCK_RCVMARK:
+            put_cmsg(msg, SOL_SOCKET, SO_MARK, skb.mark)
+        if flags & SOCK_RCVPRIORITY:
+            put_cmsg(msg, SOL_SOCKET, SO_PRIORITY, skb.priority)
+    elif flags & SOCK_TIMESTAMP:
+        sk.sk_stamp = skb.tstamp
+    elif sk.sk_stamp == SK_DEFAULT_STAMP:
+        sk.sk_stamp = 0
 
 
 class Socket:
@@ -595,8 +690,9 @@ def sys_read(fd: int, size: int) -> bytes | int:
     return sys_recv(fd, size, 0)
 
 
-def sys_ioctl(fd: int, cmd: int, arg: Any = None) -> int:
-    """``ioctl(2)``: FIONBIO, and the protocol's (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK)."""
+def sys_ioctl(fd: int, cmd: int, arg: Any = None) -> int | bytes:
+    """``ioctl(2)``: FIONBIO, SIOCGSTAMP and SIOCGSTAMPNS (the struct, as bytes), and the
+    protocol's (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK)."""
     sock, err = sockfd_lookup_light(fd)
     if sock is None:
         return err
@@ -604,6 +700,9 @@ def sys_ioctl(fd: int, cmd: int, arg: Any = None) -> int:
         f = sock.file
         f.f_flags = (f.f_flags | O_NONBLOCK) if arg else (f.f_flags & ~O_NONBLOCK)
         return 0
+    if cmd in (SIOCGSTAMP_OLD, SIOCGSTAMPNS_OLD, SIOCGSTAMP_NEW, SIOCGSTAMPNS_NEW):
+        # sock_ioctl: every inet socket's proto_ops has sock_gettstamp
+        return sock_gettstamp(sock.sk, cmd in (SIOCGSTAMP_OLD, SIOCGSTAMP_NEW))
     ioctl = getattr(sock.ops, "ioctl", None)
     err = -ENOTTY if ioctl is None else ioctl(sock, cmd, arg)
     return -ENOTTY if err == -ENOIOCTLCMD else err  # sock_do_ioctl: no such request

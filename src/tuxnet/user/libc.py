@@ -8,11 +8,11 @@ goes through ``sys_socketcall``, the entry the seed article traces.  A negative 
 from __future__ import annotations
 
 from collections.abc import Callable
-from time import time as _real_time
 from typing import Any
 
 from tuxnet.kernel.errno import ENOENT, strerror
 from tuxnet.kernel.sched import current
+from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net import socket as net
 from tuxnet.net.socket import (
     SYS_ACCEPT4,
@@ -34,6 +34,7 @@ from tuxnet.net.socket import (
     Msghdr,
     sys_socketcall,
 )
+from tuxnet.world import NSEC_PER_SEC
 
 
 def _check(ret: Any) -> Any:
@@ -150,7 +151,8 @@ def fcntl(fd: int, cmd: int, arg: int = 0) -> int:
     return _check(net.sys_fcntl(fd, cmd, arg))
 
 
-def ioctl(fd: int, cmd: int, arg: Any = None) -> int:
+def ioctl(fd: int, cmd: int, arg: Any = None) -> int | bytes:
+    """``ioctl(2)``: an int, or the struct the request fills in, as bytes."""
     return _check(net.sys_ioctl(fd, cmd, arg))
 
 
@@ -203,11 +205,6 @@ def gethostname() -> str:
     return current().host.name
 
 
-# The simulated machines' wall clock starts at 2015-02-06 00:00:00 UTC, the release of Linux 3.18.6,
-# the course's kernel; a world in real time (attached to a TAP device) uses the real clock.
-EPOCH = 1_423_180_800
-
-
 def clock_monotonic() -> float:
     """``clock_gettime(CLOCK_MONOTONIC)`` in seconds: the world's clock."""
     return current().host.world.now / 1e9
@@ -215,10 +212,12 @@ def clock_monotonic() -> float:
 
 def time() -> float:
     """``time(2)``/``clock_gettime(CLOCK_REALTIME)`` in seconds since the Unix epoch."""
-    world = current().host.world
-    if world.realtime:
-        return _real_time()
-    return EPOCH + world.now / 1e9
+    return ktime_get_real(current().host.world) / NSEC_PER_SEC
+
+
+def time_ns() -> int:
+    """``clock_gettime(CLOCK_REALTIME)`` in nanoseconds since the Unix epoch."""
+    return ktime_get_real(current().host.world)
 
 
 def read_file(path: str) -> str | bytes:

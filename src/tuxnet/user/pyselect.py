@@ -106,7 +106,7 @@ def time() -> float:
 
 
 def time_ns() -> int:
-    return int(libc.time() * 1_000_000_000)
+    return libc.time_ns()
 
 
 def monotonic() -> float:

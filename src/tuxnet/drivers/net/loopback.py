@@ -33,10 +33,12 @@ LOOPBACK_MTU = 65536
 def loopback_xmit(skb: SkBuff, dev: NetDevice) -> int:
     """``loopback_xmit``: count the packet as sent and receive it with ``netif_rx``.  Its sender
     lets go of it first (``skb_orphan``: nothing holds a charge on it by now), and it keeps its
-    truesize, which the receiving socket is charged."""
+    truesize, which the receiving socket is charged.  Its send time goes (``skb_clear_tstamp``),
+    so that the receive side stamps it with its arrival."""
     length = skb.tail - skb.data
     skb.sk = None
     skb.destructor = None
+    skb.tstamp = 0
     skb.protocol = eth_type_trans(skb, dev)
     stats = dev.stats
     stats.tx_packets += 1

@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tuxnet.kernel.compiler import notrace
+from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.net.core.skbuff import (
@@ -443,10 +445,21 @@ def dev_queue_xmit(skb: SkBuff) -> int:
 
 # -- receive -------------------------------------------------------------------------------------
 
+@notrace
+def net_timestamp_check(host: Host, skb: SkBuff) -> None:
+    """``net_timestamp_check`` (with ``netdev_tstamp_prequeue`` on), called while a socket wants
+    them (``netstamp_needed_key``): a packet coming in is stamped with the wall clock, unless it
+    has a time already."""
+    if not skb.tstamp:
+        skb.tstamp = ktime_get_real(host.world)
+
+
 def netif_rx(skb: SkBuff) -> int:
     """``netif_rx`` → ``enqueue_to_backlog``: queue a received packet and raise NET_RX."""
     dev = skb.dev
     host = dev.nd_net
+    if host.netstamp_needed:
+        net_timestamp_check(host, skb)
     backlog = host.input_pkt_queue
     if len(backlog) >= host.netdev_max_backlog:
         host.softnet_dropped += 1
@@ -553,4 +566,7 @@ def __netif_receive_skb(skb: SkBuff) -> int:
 
 def netif_receive_skb(skb: SkBuff) -> int:
     """Receive a packet now, without the backlog (NAPI drivers' path)."""
+    host = skb.dev.nd_net
+    if host.netstamp_needed:
+        net_timestamp_check(host, skb)
     return __netif_receive_skb(skb)

@@ -354,14 +354,16 @@ class SockExterrSkb:
     """A buffer of ``sk_error_queue`` with its ``SKB_EXT_ERR(skb)`` (``struct sock_exterr_skb``):
     the error; for an ICMP error, the address and port the offending datagram went to
     (``addr``/``port``, reported as ``msg_name``), the ICMP message's source (``offender``) and the
-    datagram's payload as far as the message quotes it (``payload``); the socket whose option
-    memory it is charged to (``sk``, by ``sock_omalloc``), or None."""
+    datagram's payload as far as the message quotes it (``payload``) and when it came
+    (``tstamp``, 0 if the host did not stamp it); the socket whose option memory it is charged to
+    (``sk``, by ``sock_omalloc``), or None."""
 
-    __slots__ = ("ee", "addr", "port", "offender", "payload", "sk", "truesize")
+    __slots__ = ("ee", "addr", "port", "offender", "payload", "tstamp", "sk", "truesize")
 
     def __init__(self, ee: SockExtendedErr, addr: int = 0, port: int = 0, offender: int = 0,
-                 payload: bytes = b"") -> None:
+                 payload: bytes = b"", tstamp: int = 0) -> None:
         self.ee = ee
+        self.tstamp = tstamp
         self.addr = addr
         self.port = port
         self.offender = offender

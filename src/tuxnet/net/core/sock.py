@@ -14,9 +14,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
-from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP, EPIPE
+from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOENT, ENOPROTOOPT, EOPNOTSUPP, EPIPE
 from tuxnet.kernel.minmax import INT_MAX, max, min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
+from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC, USEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -47,11 +48,45 @@ SO_BINDTODEVICE = 25
 SO_ACCEPTCONN = 30
 SO_SNDBUFFORCE = 32
 SO_RCVBUFFORCE = 33
+SO_TIMESTAMP_OLD = 29
+SO_TIMESTAMPNS_OLD = 35
 SO_MARK = 36
+SO_TIMESTAMPING_OLD = 37
 SO_PROTOCOL = 38
 SO_DOMAIN = 39
+SO_RXQ_OVFL = 40
 SO_MAX_PACING_RATE = 47
 SO_ZEROCOPY = 60
+SO_TXTIME = 61
+SO_TIMESTAMP_NEW = 63
+SO_TIMESTAMPNS_NEW = 64
+SO_TIMESTAMPING_NEW = 65
+SO_RCVMARK = 75
+SO_RCVPRIORITY = 82
+# With a 64-bit time_t the plain names are the old ones (a struct timeval of two longs), and a
+# control message has its option's number (SCM_TIMESTAMP is SO_TIMESTAMP).
+SO_TIMESTAMP = SCM_TIMESTAMP = SO_TIMESTAMP_OLD
+SO_TIMESTAMPNS = SCM_TIMESTAMPNS = SO_TIMESTAMPNS_OLD
+SCM_TXTIME = SO_TXTIME
+# SOL_SOCKET control messages of AF_UNIX (include/linux/socket.h)
+SCM_RIGHTS = 1
+SCM_CREDENTIALS = 2
+
+# sk->sk_flags (enum sock_flags, include/net/sock.h), those kept in ``sk_flags``: the socket
+# wants received packets stamped (it asked for SO_TIMESTAMP or SIOCGSTAMP once); SO_TIMESTAMP
+# and SO_TIMESTAMPNS themselves, and whether the new (y2038) control messages were asked for;
+# SO_RXQ_OVFL, SO_RCVMARK, SO_RCVPRIORITY
+SOCK_TIMESTAMP = 1 << 7
+SOCK_RCVTSTAMP = 1 << 11
+SOCK_RCVTSTAMPNS = 1 << 12
+SOCK_RXQ_OVFL = 1 << 17
+SOCK_TSTAMP_NEW = 1 << 26
+SOCK_RCVMARK = 1 << 27
+SOCK_RCVPRIORITY = 1 << 28
+# sock_recv_cmsgs: the flags that put control messages on every datagram read (FLAGS_RECV_CMSGS)
+FLAGS_RECV_CMSGS = SOCK_RXQ_OVFL | SOCK_RCVTSTAMP | SOCK_RCVMARK | SOCK_RCVPRIORITY
+# sk->sk_stamp before any packet was read: -1 s, which SIOCGSTAMP answers with ENOENT
+SK_DEFAULT_STAMP = -NSEC_PER_SEC
 
 # sk->sk_pacing_status (include/net/sock.h)
 SK_PACING_NONE = 0
@@ -93,8 +128,9 @@ class Sock:
         "sk_backlog", "sk_backlog_len", "sk_ack_backlog", "sk_max_ack_backlog", "sk_socket",
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
         "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_id", "pmtudisc",
-        "recverr", "pktinfo", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
-        "sk_omem_alloc", "sock_flags", "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift",
+        "recverr", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
+        "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags",
+        "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift",
         "__dict__", "__weakref__",
     )
 
@@ -127,6 +163,10 @@ class Sock:
         self.sk_zckey = 0  # the id of the next MSG_ZEROCOPY notification
         self.sk_omem_alloc = 0  # option memory: the zerocopy notifications not yet read
         self.sock_flags = 0
+        self.sk_flags = 0
+        self.sk_stamp = SK_DEFAULT_STAMP  # the time of the last packet read (SIOCGSTAMP)
+        self.sk_drops = 0  # packets the receive queue had no room for
+        self.cmsg_flags = 0  # inet->cmsg_flags: the IP control messages a read gets (IP_PKTINFO ...)
         # pacing: the rate TCP (or SO_MAX_PACING_RATE) asks for, in bytes/s (~0UL: none), and who
         # enforces it (SK_PACING_NONE, NEEDED: TCP itself, FQ: the fq qdisc)
         self.sk_pacing_rate = (1 << 64) - 1
@@ -163,7 +203,6 @@ class Sock:
         self.inet_id = host.rng.getrandbits(16)
         self.pmtudisc = 1  # IP_PMTUDISC_WANT, as net.ipv4.ip_no_pmtu_disc=0 gives
         self.recverr = False
-        self.pktinfo = False
         self.hdrincl = False
         self.bind_port_locked = False  # SOCK_BINDPORT_LOCK: bind() chose the port
 
@@ -302,7 +341,69 @@ def sock_error(sk: Sock) -> int:
     return -err
 
 
+# -- timestamps of received packets ----------------------------------------------------------
+
+@notrace
+def sock_valbool_flag(sk: Sock, bit: int, valbool: bool) -> None:
+    """``sock_valbool_flag``: set or clear a flag of ``sk_flags``."""
+    sk.sk_flags = sk.sk_flags | bit if valbool else sk.sk_flags & ~bit
+
+
+def sock_enable_timestamp(sk: Sock) -> None:
+    """``sock_enable_timestamp(sk, SOCK_TIMESTAMP)``: from now on the host stamps the packets it
+    receives (``net_enable_timestamp``), until the socket is released."""
+    if not sk.sk_flags & SOCK_TIMESTAMP:
+        sk.sk_flags |= SOCK_TIMESTAMP
+        sk.host.netstamp_needed += 1
+
+
+def sock_disable_timestamp(sk: Sock) -> None:
+    """``sock_disable_timestamp`` as ``__sk_destruct`` calls it: a released socket no longer needs
+    received packets stamped (``net_disable_timestamp``)."""
+    if sk.sk_flags & SOCK_TIMESTAMP:
+        sk.sk_flags &= ~SOCK_TIMESTAMP
+        sk.host.netstamp_needed -= 1
+
+
+def sock_set_timestamp(sk: Sock, optname: int, valbool: bool) -> None:
+    """``sock_set_timestamp`` → ``__sock_set_timestamps``: SO_TIMESTAMP(NS), old or new, on:
+    each read gets the packet's arrival time, as a timeval or a timespec; off: no longer (the host
+    goes on stamping packets for the socket, SIOCGSTAMP's)."""
+    if valbool:
+        sock_valbool_flag(sk, SOCK_TSTAMP_NEW, optname in (SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_NEW))
+        sock_valbool_flag(sk, SOCK_RCVTSTAMPNS, optname in (SO_TIMESTAMPNS_OLD, SO_TIMESTAMPNS_NEW))
+        sk.sk_flags |= SOCK_RCVTSTAMP
+        sock_enable_timestamp(sk)
+    else:
+        sk.sk_flags &= ~(SOCK_RCVTSTAMP | SOCK_RCVTSTAMPNS)
+
+
+def sock_gettstamp(sk: Sock, timeval: bool) -> bytes | int:
+    """``sock_gettstamp`` (SIOCGSTAMP, SIOCGSTAMPNS): when the last packet read arrived, as a
+    timeval or a timespec; -ENOENT before any was read.  A packet read before the socket asked is
+    given the time of this first call (the host did not stamp it)."""
+    sock_enable_timestamp(sk)
+    stamp = sk.sk_stamp
+    if stamp == SK_DEFAULT_STAMP:
+        return -ENOENT
+    if stamp == 0:
+        stamp = sk.sk_stamp = ktime_get_real(sk.host.world)
+    return skb_timestamp_struct(stamp, timeval)
+
+
+@notrace
+def skb_timestamp_struct(stamp: int, timeval: bool) -> bytes:
+    """A time in nanoseconds as the struct timeval (``skb_get_timestamp``) or timespec
+    (``skb_get_timestampns``) a program reads, of two 64-bit integers."""
+    sec, nsec = divmod(stamp, NSEC_PER_SEC)
+    return _timeval.pack(sec, nsec // NSEC_PER_USEC if timeval else nsec)
+
+
 # -- SOL_SOCKET options (sock_setsockopt / sock_getsockopt) ------------------------------------
+
+# The options that only turn a control message of every read on or off, and their flags.
+_RECV_FLAG_OPTIONS = {SO_RXQ_OVFL: SOCK_RXQ_OVFL, SO_RCVMARK: SOCK_RCVMARK, SO_RCVPRIORITY: SOCK_RCVPRIORITY}
+
 
 def sockopt_int(optval: Any) -> int | None:
     """An option value as the C int it stands for (an int, a bool, or 4 native bytes)."""
@@ -423,6 +524,10 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
     elif optname == SO_DONTROUTE:
         sk.sk_localroute = bool(val)
         sk.dst_cache = None
+    elif optname in (SO_TIMESTAMP_OLD, SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_OLD, SO_TIMESTAMPNS_NEW):
+        sock_set_timestamp(sk, optname, bool(val))
+    elif optname in _RECV_FLAG_OPTIONS:
+        sock_valbool_flag(sk, _RECV_FLAG_OPTIONS[optname], bool(val))
     elif optname in (SO_DEBUG, SO_NO_CHECK):
         return 0
     else:
@@ -456,6 +561,19 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         SO_ZEROCOPY: int(sk.sk_zerocopy),
         SO_MAX_PACING_RATE: min(sk.sk_max_pacing_rate, 0xFFFFFFFF),
     }
+    flags = sk.sk_flags
+    # the timestamp options read the flags the last of them set, as sock_getsockopt combines them
+    new = flags & SOCK_TSTAMP_NEW
+    if optname == SO_TIMESTAMP_OLD:
+        return int(bool(flags & SOCK_RCVTSTAMP) and not new and not flags & SOCK_RCVTSTAMPNS)
+    if optname == SO_TIMESTAMPNS_OLD:
+        return int(bool(flags & SOCK_RCVTSTAMPNS) and not new)
+    if optname == SO_TIMESTAMP_NEW:
+        return int(bool(flags & SOCK_RCVTSTAMP and new))
+    if optname == SO_TIMESTAMPNS_NEW:
+        return int(bool(flags & SOCK_RCVTSTAMPNS and new))
+    if optname in _RECV_FLAG_OPTIONS:
+        return int(bool(flags & _RECV_FLAG_OPTIONS[optname]))
     if optname in values:
         return values[optname]
     return -ENOPROTOOPT

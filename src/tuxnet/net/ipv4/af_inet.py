@@ -10,7 +10,6 @@ from tuxnet.kernel.errno import (
     EADDRINUSE,
     EADDRNOTAVAIL,
     EAFNOSUPPORT,
-    EAGAIN,
     EALREADY,
     ECONNABORTED,
     EINPROGRESS,
@@ -22,24 +21,14 @@ from tuxnet.kernel.errno import (
     EPROTONOSUPPORT,
 )
 from tuxnet.kernel.fs import O_NONBLOCK
-from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_IP, PacketType
-from tuxnet.net.core.skbuff import (
-    SO_EE_ORIGIN_ICMP,
-    SO_EE_ORIGIN_LOCAL,
-    SkBuff,
-    SockExtendedErr,
-    SockExterrSkb,
-    skb_errqueue_purge,
-    sock_dequeue_err_skb,
-    sock_ofree,
-)
 from tuxnet.net.core.sock import (
     SHUTDOWN_MASK,
     SOCK_BINDADDR_LOCK,
     lock_sock,
     release_sock,
     sk_wait_event,
+    sock_disable_timestamp,
     sock_error,
     sock_sndtimeo,
 )
@@ -47,12 +36,20 @@ from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.fib import RT_TABLE_LOCAL, RT_TABLE_MAIN, RTN_BROADCAST, RTN_LOCAL, FibTable
 from tuxnet.net.ipv4.ip_input import ip_rcv
 from tuxnet.net.ipv4.ip_output import IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT  # noqa: F401  (<netinet/in.h>)
+from tuxnet.net.ipv4.ip_sockglue import (  # noqa: F401  (the options of <netinet/in.h>)
+    IP_HDRINCL,
+    IP_MTU,
+    IP_MTU_DISCOVER,
+    IP_PKTINFO,
+    IP_RECVERR,
+    IP_TOS,
+    IP_TTL,
+    ip_getsockopt,
+    ip_setsockopt,
+)
 from tuxnet.net.socket import (
     AF_INET,
     AF_UNSPEC,
-    MSG_CTRUNC,
-    MSG_ERRQUEUE,
-    MSG_TRUNC,
     SOCK_DGRAM,
     SOCK_RAW,
     SOCK_STREAM,
@@ -74,14 +71,6 @@ IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 IPPROTO_RAW = 255
 
-# IPPROTO_IP options (include/uapi/linux/in.h)
-IP_TOS = 1
-IP_TTL = 2
-IP_HDRINCL = 3
-IP_PKTINFO = 8
-IP_MTU_DISCOVER = 10
-IP_RECVERR = 11
-IP_MTU = 14
 
 TCP_SYN_SENT = 2
 TCP_SYN_RECV = 3
@@ -108,6 +97,7 @@ def inet_release(sock: Socket) -> int:
         timeout = sk.sk_lingertime if sk.sk_linger else 0
         sock.sk = None
         sk.sk_prot.close(sk, timeout)
+        sock_disable_timestamp(sk)
     return 0
 
 
@@ -311,104 +301,6 @@ def inet_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
     if level != sk.sk_prot.level or sk.sk_prot.getsockopt is None:
         return -EOPNOTSUPP
     return sk.sk_prot.getsockopt(sk, optname)
-
-
-def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
-    """``do_ip_setsockopt``: TOS, TTL, PMTU discovery, RECVERR, PKTINFO, HDRINCL."""
-    if isinstance(optval, bytes | bytearray):
-        optval = int.from_bytes(optval[:4].ljust(4, b"\0"), "little", signed=True) if optval else 0
-    if not isinstance(optval, int):
-        return -EINVAL
-    if optname == IP_TOS:
-        sk.tos = optval & 0xFC
-    elif optname == IP_TTL:
-        if optval == -1:
-            optval = sk.host.sysctl["net.ipv4.ip_default_ttl"]
-        if not 1 <= optval <= 255:
-            return -EINVAL
-        sk.uc_ttl = optval
-    elif optname == IP_MTU_DISCOVER:
-        if not 0 <= optval <= 5:
-            return -EINVAL
-        sk.pmtudisc = optval
-    elif optname == IP_RECVERR:
-        sk.recverr = bool(optval)
-        if not optval:
-            skb_errqueue_purge(sk.sk_error_queue)
-    elif optname == IP_PKTINFO:
-        sk.pktinfo = bool(optval)
-    elif optname == IP_HDRINCL:
-        if sk.sk_type != SOCK_RAW:
-            return -ENOPROTOOPT
-        sk.hdrincl = bool(optval)
-    else:
-        return -ENOPROTOOPT
-    return 0
-
-
-def ip_getsockopt(sk: Any, optname: int) -> int:
-    if optname == IP_TOS:
-        return sk.tos
-    if optname == IP_TTL:
-        return sk.uc_ttl
-    if optname == IP_MTU_DISCOVER:
-        return sk.pmtudisc
-    if optname == IP_RECVERR:
-        return int(sk.recverr)
-    if optname == IP_PKTINFO:
-        return int(sk.pktinfo)
-    if optname == IP_HDRINCL:
-        return int(sk.hdrincl)
-    if optname == IP_MTU:
-        rt = sk.dst_cache
-        if rt is None:
-            return -ENOTCONN
-        return rt.mtu or rt.dev.mtu
-    return -ENOPROTOOPT
-
-
-def ip_icmp_error(sk: Any, skb: SkBuff, inner: int, err: int, port: int, info: int, payload: int) -> None:
-    """``ip_icmp_error`` (IP_RECVERR): the ICMP error in ``skb``, about the datagram whose IP
-    header is at ``inner``, goes to the socket's error queue: the error, where the datagram went
-    (``port`` as given), who reported it, and what the message quotes from ``payload`` on."""
-    buf = skb.buf
-    nh = skb.network_header
-    ee = SockExtendedErr(err, SO_EE_ORIGIN_ICMP, buf[skb.data], buf[skb.data + 1], info)
-    sk.sk_error_queue.append(SockExterrSkb(ee, int.from_bytes(buf[inner + 16:inner + 20], "big"), port,
-                                           int.from_bytes(buf[nh + 12:nh + 16], "big"), bytes(buf[payload:skb.tail])))
-
-
-def ip_recv_error(sk: Any, msg: Any, size: int) -> bytes | int:
-    """``ip_recv_error`` (net/ipv4/ip_sockglue.c), ``recvmsg(MSG_ERRQUEUE)``: the first entry of the
-    error queue, -EAGAIN when there is none.  The call returns the bytes it carries (cut to
-    ``size``, with MSG_TRUNC); an ICMP error gives the address its datagram was sent to as
-    ``msg_name``; the ``sock_extended_err``, followed by the ``sockaddr_in`` of the ICMP message's
-    source (zeros for other origins), is the IP_RECVERR control message; ``msg_flags`` says
-    MSG_ERRQUEUE."""
-    skb = sock_dequeue_err_skb(sk)
-    if skb is None:
-        return -EAGAIN
-    payload = skb.payload
-    copied = len(payload)
-    if copied > size:
-        msg.msg_flags |= MSG_TRUNC
-        copied = size
-    ret = copy_to_msg(msg, [memoryview(payload)[:copied]])
-    sock_ofree(skb)
-    if ret.__class__ is int and ret < 0:
-        return ret
-    ee = skb.ee
-    if ee.ee_origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_LOCAL) or skb.port:  # ipv4_datagram_support_addr
-        msg.msg_name = (in_ntoa(skb.addr), skb.port)
-    offender = bytes(16)
-    if ee.ee_origin == SO_EE_ORIGIN_ICMP:  # ipv4_datagram_support_cmsg
-        offender = AF_INET.to_bytes(2, "little") + bytes(2) + skb.offender.to_bytes(4, "big") + bytes(8)
-    if msg.msg_control is None:
-        msg.msg_flags |= MSG_CTRUNC  # put_cmsg: no room for the control message
-    else:
-        msg.msg_control.append((IPPROTO_IP, IP_RECVERR, ee.pack() + offender))
-    msg.msg_flags |= MSG_ERRQUEUE
-    return ret
 
 
 def sock_no_listen(sock: Socket, backlog: int) -> int:

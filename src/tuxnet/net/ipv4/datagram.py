@@ -7,16 +7,19 @@ from __future__ import annotations
 from typing import Any
 
 from tuxnet.kernel.errno import EACCES, EAGAIN, ENOPROTOOPT
+from tuxnet.net.core.skbuff import SkBuff
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SHUTDOWN_MASK,
     SOCK_BINDADDR_LOCK,
+    SOCK_RXQ_OVFL,
     sk_wait_event,
     sock_error,
     sock_rcvtimeo,
     sock_writeable,
 )
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
+from tuxnet.net.ipv4.ip_sockglue import IP_CMSG_PKTINFO, NO_PKTINFO, ipv4_pktinfo_prepare
 from tuxnet.net.ipv4.route import ip_route_output_key, ip_sock_rt_scope
 from tuxnet.net.socket import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND, POLLWRNORM
 
@@ -114,3 +117,37 @@ def datagram_shutdown(sk: Any, how: int) -> None:
 def datagram_no_sockopt(sk: Any, optname: int, optval: Any = None) -> int:
     """No options at the protocol's own level: -ENOPROTOOPT."""
     return -ENOPROTOOPT
+
+
+def skb_clone_rcv(skb: SkBuff, data: int, truesize: int) -> SkBuff:
+    """``skb_clone`` of a received packet for one raw or ping socket: its bytes from the IP
+    header on (a copy: each socket reads its own), data starting at ``data`` as in ``skb``, with
+    the packet's device, route, arrival time, mark and priority and control block."""
+    nh = skb.network_header
+    n = SkBuff(bytearray(skb.buf[nh:skb.tail]), data - nh)
+    n.network_header = 0
+    n.transport_header = skb.transport_header - nh
+    n.dev = skb.dev
+    n.dst = skb.dst
+    n.tstamp = skb.tstamp
+    n.mark = skb.mark
+    n.priority = skb.priority
+    n.cb = skb.cb
+    n.truesize = truesize
+    return n
+
+
+def sock_queue_rcv_skb(sk: Any, skb: SkBuff, saddr: int) -> bool:
+    """``raw_rcv_skb`` and ``ping_queue_rcv_skb``: ``ipv4_pktinfo_prepare``, then
+    ``sock_queue_rcv_skb``: queued, its truesize charged, unless the receive memory is already at
+    ``sk_rcvbuf`` (a drop, counted in ``sk_drops``).  The control block keeps the source, the
+    drops so far for SO_RXQ_OVFL, where the packet came in, its IPCB."""
+    if sk.sk_rmem_alloc >= sk.sk_rcvbuf:
+        sk.sk_drops += 1
+        return False
+    skb.cb = (saddr, 0, sk.sk_drops if sk.sk_flags & SOCK_RXQ_OVFL else 0,
+              ipv4_pktinfo_prepare(sk, skb) if sk.cmsg_flags & IP_CMSG_PKTINFO else NO_PKTINFO, skb.cb)
+    sk.sk_receive_queue.append(skb)
+    sk.sk_rmem_alloc += skb.truesize
+    sk.sk_data_ready()
+    return True

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.minmax import max
 from tuxnet.net.core.skbuff import CHECKSUM_NONE, SkBuff, alloc_skb, skb_truesize
 from tuxnet.net.ipv4.icmp import ICMP_EXC_FRAGTIME, ICMP_TIME_EXCEEDED, icmp_send
@@ -197,6 +198,23 @@ def _discard(host: Host, q: Ipq) -> None:
     host.mib.Ip["ReasmFails"] += 1
 
 
+class InetSkbParm:
+    """``IPCB(skb)`` (``struct inet_skb_parm``) of a reassembled datagram: the largest fragment it
+    was made from (``frag_max_size``), which IP_RECVFRAGSIZE reports."""
+
+    __slots__ = ("frag_max_size",)
+
+    def __init__(self, frag_max_size: int) -> None:
+        self.frag_max_size = frag_max_size
+
+
+@notrace
+def ip_frag_max_size(ipcb: object) -> int:
+    """``IPCB(skb)->frag_max_size`` of a packet's control block: 0 for a datagram that came
+    whole."""
+    return ipcb.frag_max_size if ipcb.__class__ is InetSkbParm else 0
+
+
 def ip_frag_reasm(host: Host, q: Ipq, last: SkBuff) -> SkBuff | None:
     """``ip_frag_reasm``: one datagram from the first fragment's header and all the data."""
     head = q.head
@@ -230,6 +248,8 @@ def ip_frag_reasm(host: Host, q: Ipq, last: SkBuff) -> SkBuff | None:
     skb.protocol = last.protocol
     skb.pkt_type = last.pkt_type
     skb.ip_summed = CHECKSUM_NONE
+    skb.tstamp = last.tstamp
+    skb.cb = InetSkbParm(max(q.max_df_size, q.max_size))
     host.mib.Ip["ReasmOKs"] += 1
     return skb
 

@@ -125,6 +125,7 @@ def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
     ip_build_header(host, sk, skb, sk.inet_saddr, sk.inet_daddr, sk.sk_protocol, sk.uc_ttl,
                     sk.tos, ip_dont_fragment(sk, rt))
     skb.priority = sk.sk_priority
+    skb.mark = sk.sk_mark
     return ip_local_out(host, sk, skb)
 
 

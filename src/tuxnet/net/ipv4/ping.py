@@ -37,15 +37,14 @@ from tuxnet.net.core.skbuff import (
 )
 from tuxnet.net.core.sock import Proto, Sock, sock_wfree
 from tuxnet.net.core.utils import ipv4_is_lbcast
-from tuxnet.net.ipv4.af_inet import (
-    ip_icmp_error,
-)
 from tuxnet.net.ipv4.datagram import (
     __udp_disconnect,
     datagram_poll,
     datagram_shutdown,
     datagram_unhash,
     ip4_datagram_connect,
+    skb_clone_rcv,
+    sock_queue_rcv_skb,
 )
 from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import (
@@ -71,6 +70,7 @@ from tuxnet.net.ipv4.ip_output import (
     ip_datagram_df,
     ip_send_skb,
 )
+from tuxnet.net.ipv4.ip_sockglue import IpcmCookie, ip_cmsg_send, ip_icmp_error
 from tuxnet.net.ipv4.raw import queued_recvmsg
 from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED
@@ -152,8 +152,13 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
         if sk.sk_state != TCP_ESTABLISHED:
             return -EDESTADDRREQ
         daddr = sk.inet_daddr
+    ipc = IpcmCookie(sk, daddr)
+    if msg.msg_control:
+        err = ip_cmsg_send(sk, msg, ipc)
+        if err:
+            return err
     scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
-    rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, scope)
+    rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1
@@ -175,7 +180,9 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
     skb.sk = sk
     skb.truesize = ip_append_truesize(rt.dev, size + IPHDR_LEN, IPHDR_LEN + ICMPH_LEN)
     skb.destructor = sock_wfree
-    ip_build_header(host, sk, skb, sk.inet_saddr or rt.saddr, daddr, IPPROTO_ICMP, sk.uc_ttl, sk.tos, False)
+    skb.priority = ipc.priority
+    skb.mark = ipc.mark
+    ip_build_header(host, sk, skb, ipc.addr or rt.saddr, daddr, IPPROTO_ICMP, ipc.ttl, ipc.tos, False)
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
     icmp_out_count(host, ICMP_ECHO)
@@ -253,15 +260,10 @@ def ping_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: in
 
 
 def ping_queue_rcv_skb(sk: PingSock, skb: SkBuff) -> None:
-    """``ping_queue_rcv_skb`` → ``sock_queue_rcv_skb``: the ICMP message and where it came from,
+    """``ping_rcv``'s clone → ``ping_queue_rcv_skb``: the ICMP message, from where it came,
     unless the receive buffer is full; charged its truesize."""
-    if sk.sk_rmem_alloc >= sk.sk_rcvbuf:
-        return
-    truesize = skb_charged_truesize(skb)
     saddr = int.from_bytes(skb.buf[skb.network_header + 12:skb.network_header + 16], "big")
-    sk.sk_receive_queue.append((bytes(skb.buf[skb.data:skb.tail]), saddr, truesize))
-    sk.sk_rmem_alloc += truesize
-    sk.sk_data_ready()
+    sock_queue_rcv_skb(sk, skb_clone_rcv(skb, skb.data, skb_charged_truesize(skb)), saddr)
 
 
 def ping_recvmsg(sk: PingSock, msg: Any, size: int, flags: int) -> bytes | int:

@@ -54,8 +54,6 @@ from tuxnet.net.ipv4.af_inet import (
     inet_sendmsg,
     inet_setsockopt,
     inet_shutdown,
-    ip_icmp_error,
-    ip_recv_error,
     sock_no_accept,
     sock_no_listen,
 )
@@ -66,6 +64,8 @@ from tuxnet.net.ipv4.datagram import (
     datagram_poll,
     datagram_shutdown,
     ip4_datagram_connect,
+    skb_clone_rcv,
+    sock_queue_rcv_skb,
 )
 from tuxnet.net.ipv4.devinet import inet_addr_type
 from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST, RTN_LOCAL
@@ -95,6 +95,13 @@ from tuxnet.net.ipv4.ip_output import (
     ip_send_skb,
     net_xmit_errno,
 )
+from tuxnet.net.ipv4.ip_sockglue import (
+    IpcmCookie,
+    ip_cmsg_recv_offset,
+    ip_cmsg_send,
+    ip_icmp_error,
+    ip_recv_error,
+)
 from tuxnet.net.ipv4.route import dst_output, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
@@ -108,6 +115,7 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     SIOCINQ,
     SIOCOUTQ,
     ProtoOps,
+    sock_recv_cmsgs,
 )
 
 if TYPE_CHECKING:
@@ -175,7 +183,7 @@ def raw_local_deliver(host: Host, skb: SkBuff, protocol: int) -> bool:
         delivered = True
         if protocol == IPPROTO_ICMP and icmp_filter(sk, skb):
             continue
-        raw_rcv(sk, bytes(buf[nh:skb.tail]), saddr, skb_charged_truesize(skb))
+        raw_rcv(sk, skb_clone_rcv(skb, nh, skb_charged_truesize(skb)), saddr)
     return delivered
 
 
@@ -224,21 +232,18 @@ def raw_err(sk: RawSock, skb: SkBuff, inner: int, type: int, code: int, info: in
         sk.sk_error_report()
 
 
-def raw_rcv(sk: RawSock, datagram: bytes, saddr: int, truesize: int) -> None:
-    """``raw_rcv`` → ``raw_rcv_skb`` → ``sock_queue_rcv_skb``: queue unless the buffer is full,
-    charging the packet's truesize (``skb_set_owner_r`` of the clone each socket gets)."""
-    if sk.sk_rmem_alloc >= sk.sk_rcvbuf:
+def raw_rcv(sk: RawSock, skb: SkBuff, saddr: int) -> None:
+    """``raw_rcv`` → ``raw_rcv_skb``: the socket's clone of the packet, from its IP header, is
+    queued unless the buffer is full (Ip InDiscards), charged its truesize."""
+    if not sock_queue_rcv_skb(sk, skb, saddr):
         sk.host.mib.Ip["InDiscards"] += 1
-        return
-    sk.sk_receive_queue.append((datagram, saddr, truesize))
-    sk.sk_rmem_alloc += truesize
-    sk.sk_data_ready()
 
 
 # -- sending -------------------------------------------------------------------------------------
 
-def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any, noblock: bool) -> int:
-    """``raw_send_hdrinc``: the user's own IP header, completed and checksummed."""
+def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any, noblock: bool, ipc: IpcmCookie) -> int:
+    """``raw_send_hdrinc``: the user's own IP header, completed and checksummed; the send's
+    priority and mark."""
     host = sk.host
     length = len(data)
     if length > rt.dev.mtu:
@@ -251,6 +256,8 @@ def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any, noblock: bool) -> int:
     skb = alloc_skb_data(data, 0, MAX_HEADER)
     skb.truesize = alloc_skb_truesize(length + LL_RESERVED_SPACE(rt.dev) + 15)
     skb.destructor = sock_wfree
+    skb.priority = ipc.priority
+    skb.mark = ipc.mark
     d = skb.data
     buf = skb.buf
     skb.network_header = d
@@ -298,9 +305,14 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
         if sk.sk_state != TCP_ESTABLISHED:
             return -EDESTADDRREQ
         daddr = sk.inet_daddr
+    ipc = IpcmCookie(sk, daddr)
+    if msg.msg_control:
+        err = ip_cmsg_send(sk, msg, ipc)
+        if err:
+            return err
     data = b"".join(bytes(b) for b in msg.msg_iov)
     scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
-    rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, scope)
+    rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1
@@ -309,7 +321,7 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
         return -EACCES
     noblock = bool(msg.msg_flags & MSG_DONTWAIT)
     if sk.hdrincl:
-        err = raw_send_hdrinc(sk, data, rt, noblock)
+        err = raw_send_hdrinc(sk, data, rt, noblock, ipc)
         return err if err < 0 else size
     df = ip_datagram_df(sk, len(data) + IPHDR_LEN, rt)
     if df < 0:
@@ -323,9 +335,10 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
     skb.sk = sk
     skb.truesize = ip_append_truesize(rt.dev, len(data) + IPHDR_LEN, IPHDR_LEN)
     skb.destructor = sock_wfree
-    saddr = sk.inet_saddr or rt.saddr
-    ttl = 1 if ipv4_is_multicast(daddr) else sk.uc_ttl
-    ip_build_header(host, sk, skb, saddr, daddr, sk.sk_protocol, ttl, sk.tos, False)
+    skb.priority = ipc.priority
+    skb.mark = ipc.mark
+    saddr = ipc.addr or rt.saddr
+    ip_build_header(host, sk, skb, saddr, daddr, sk.sk_protocol, ipc.ttl, ipc.tos, False)
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
     if sk.sk_protocol == IPPROTO_ICMP and data:
@@ -343,8 +356,8 @@ def raw_recvmsg(sk: RawSock, msg: Any, size: int, flags: int) -> bytes | int:
 
 
 def queued_recvmsg(sk: Any, msg: Any, size: int, flags: int, real_length: bool) -> bytes | int:
-    """What raw and ping sockets' ``recvmsg`` share: the first message of the queue (its bytes,
-    source address and truesize), from port 0; MSG_TRUNC in ``msg_flags`` when cut; with
+    """What raw and ping sockets' ``recvmsg`` share: the first packet of the queue, from its
+    source address and port 0, with the control messages the socket asked for; MSG_TRUNC in ``msg_flags`` when cut; with
     ``real_length`` and MSG_TRUNC in ``flags``, the message's real length."""
     if flags & MSG_OOB:
         return -EOPNOTSUPP
@@ -355,20 +368,25 @@ def queued_recvmsg(sk: Any, msg: Any, size: int, flags: int, real_length: bool) 
         waited = __skb_wait_for_datagram(sk, flags)
         if waited is not None:
             return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
-        datagram, saddr, truesize = sk.sk_receive_queue[0]
+        skb = sk.sk_receive_queue[0]
         if not flags & MSG_PEEK:
             sk.sk_receive_queue.popleft()
-            sk.sk_rmem_alloc -= truesize
-        if len(datagram) > size:
+            sk.sk_rmem_alloc -= skb.truesize
+        length = skb.tail - skb.data
+        if length > size:
             msg.msg_flags |= MSG_TRUNC
+        saddr, _, dropcount, pktinfo, ipcb = skb.cb
         msg.msg_name = (in_ntoa(saddr), 0)
-        copied = copy_to_msg(msg, [memoryview(datagram)[:size]])
+        copied = copy_to_msg(msg, [memoryview(skb.buf)[skb.data:skb.data + min(size, length)]])
+        sock_recv_cmsgs(msg, sk, skb, dropcount)
+        if sk.cmsg_flags:
+            ip_cmsg_recv_offset(msg, sk, skb, pktinfo, ipcb)
         if flags & MSG_TRUNC and real_length:
             # recv(MSG_TRUNC) returns the datagram's real length: into a buffer, as the count;
             # as bytes, as an object that long (Python's recv gives its buffer that length).
             if copied.__class__ is int:
-                return len(datagram) if copied >= 0 else copied
-            return copied + bytes(len(datagram) - len(copied))
+                return length if copied >= 0 else copied
+            return copied + bytes(length - len(copied))
         return copied
     finally:
         release_sock(sk)
@@ -414,7 +432,7 @@ def raw_ioctl(sk: RawSock, cmd: int) -> int:
     ones still held (``sk_wmem_alloc_get``)."""
     if cmd == SIOCINQ:
         q = sk.sk_receive_queue
-        return len(q[0][0]) if q else 0
+        return q[0].tail - q[0].data if q else 0
     if cmd == SIOCOUTQ:
         return sk.sk_wmem_alloc
     return -ENOIOCTLCMD

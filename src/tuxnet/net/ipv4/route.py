@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, EINVAL, ENETUNREACH, EXDEV
+from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, EINVAL, ENETUNREACH, ENODEV, EXDEV
 from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zeronet
 from tuxnet.net.ipv4.devinet import in_dev_conf_get, in_dev_orconf, inet_select_addr
@@ -104,6 +104,7 @@ def ip_route_output_key(host: Host, daddr: int, saddr: int = 0, oif: int = 0,
         return rt
     rt = _route_output_slow(host, daddr, saddr, oif, scope)
     if not isinstance(rt, int):
+        rt.iif = oif  # rt_iif: the device the sender asked for (orig_oif)
         host.rt_output_cache[key] = rt
     return rt
 
@@ -118,16 +119,27 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int)
     from tuxnet.net.ipv4.ip_output import ip_output
 
     lo = host.loopback_dev
+    owner = None
+    if saddr:
+        # The source (a bound address, or IP_PKTINFO's) must be one of ours (__ip_dev_find:
+        # an address of a device, or of a local route, as 127.0.0.2 is).
+        if ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr):
+            return -EINVAL
+        owners = host.inet_addr_lst.get(saddr)
+        if owners:
+            owner = owners[0].dev
+        else:
+            fa = host.fib_local.lookup(saddr)
+            if fa is None or fa.type != RTN_LOCAL:
+                return -ENETUNREACH
+            owner = fa.dev
     dev_out = host.dev_by_index.get(oif) if oif else None
     if oif and dev_out is None:
-        return -ENETUNREACH
+        return -ENODEV
     if saddr and not oif and (ipv4_is_lbcast(daddr) or ipv4_is_multicast(daddr)):
         # "Special hack": a limited broadcast or multicast from a bound address leaves by the
-        # device that has the address (__ip_dev_find), as if IP_MULTICAST_IF named it.
-        owners = host.inet_addr_lst.get(saddr)
-        if not owners:
-            return -ENETUNREACH
-        dev_out = owners[0].dev
+        # device that has the address, as if IP_MULTICAST_IF named it.
+        dev_out = owner
     if not daddr:
         # Connecting to 0.0.0.0 means this host (ip_route_output_key_hash_rcu).
         daddr = saddr or INADDR_LOOPBACK

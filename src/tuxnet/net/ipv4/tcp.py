@@ -35,6 +35,7 @@ from tuxnet.net.core.sock import (
     SOCK_BINDADDR_LOCK,
     SOCK_MIN_RCVBUF,
     SOCK_NOSPACE,
+    SOCK_RCVTSTAMP,
     Proto,
     lock_sock,
     release_sock,
@@ -45,9 +46,9 @@ from tuxnet.net.core.sock import (
     sockopt_int,
 )
 from tuxnet.net.core.utils import byte_view
-from tuxnet.net.ipv4.af_inet import ip_recv_error
 from tuxnet.net.ipv4.inet_connection_sock import inet_csk_destroy_sock
 from tuxnet.net.ipv4.inet_hashtables import inet_unhash
+from tuxnet.net.ipv4.ip_sockglue import IpcmCookie, ip_recv_error, sock_cmsg_send
 from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
 from tuxnet.net.ipv4.tcp_input import (
     __tcp_ack_snd_check,
@@ -140,6 +141,8 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     SIOCINQ,
     SIOCOUTQ,
     SIOCOUTQNSD,
+    put_cmsg,
+    put_cmsg_timestamp,
 )
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
@@ -307,6 +310,11 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
         if err:
             msg_zerocopy_put_abort(uarg, True)
             return _sendmsg_error(sk, err)
+    if msg.msg_control and sock_cmsg_send(sk, msg, IpcmCookie(sk, sk.inet_daddr)):
+        # only SOL_SOCKET's are looked at, and nothing of them is kept: a stream has no
+        # per-send mark or priority
+        msg_zerocopy_put_abort(uarg, True)
+        return _sendmsg_error(sk, -EINVAL)
     iov = msg.msg_iov
     if any(b is None for b in iov):
         data = None
@@ -452,6 +460,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     target = max(target, 1)
     out: list[memoryview | bytes] = []
     copied = 0
+    tstamp = 0  # the arrival of the last segment read from (tcp_update_recv_tstamps)
     queue = sk.sk_receive_queue
     bad_buffer = msg_iov_fault(msg)
     while copied < size:
@@ -491,6 +500,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 out.append(memoryview(skb.buf)[start:start + used])  # copied to the user once, below
             seq = (seq + used) & SEQ_MASK
             copied += used
+            if skb.tstamp:
+                tstamp = skb.tstamp
             if not peek:
                 sk.copied_seq = seq
             if sk.urg_data and after(sk.copied_seq, sk.urg_seq):
@@ -549,8 +560,11 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     tcp_cleanup_rbuf(sk, copied)
     if not copied and sk.sk_err and not sk.sk_shutdown & RCV_SHUTDOWN:
         return sock_error(sk)
-    if sk.recvmsg_inq and msg is not None and msg.msg_control is not None:
-        msg.msg_control.append((IPPROTO_TCP, TCP_CM_INQ, tcp_inq_hint(sk)))
+    if msg is not None:
+        if tstamp and sk.sk_flags & SOCK_RCVTSTAMP:
+            put_cmsg_timestamp(msg, sk, tstamp)  # tcp_recv_timestamp
+        if sk.recvmsg_inq:
+            put_cmsg(msg, IPPROTO_TCP, TCP_CM_INQ, tcp_inq_hint(sk))
     if flags & MSG_TRUNC:
         # Read and dropped: the count says how much (as bytes of that length, when the caller
         # gave no buffer).

@@ -37,6 +37,7 @@ from tuxnet.net.core.skbuff import (
 )
 from tuxnet.net.core.sock import (
     SOCK_NOSPACE,
+    SOCK_RXQ_OVFL,
     Proto,
     Sock,
     lock_sock,
@@ -44,7 +45,6 @@ from tuxnet.net.core.sock import (
     sock_wfree,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
-from tuxnet.net.ipv4.af_inet import ip_icmp_error, ip_recv_error
 from tuxnet.net.ipv4.datagram import (
     __skb_wait_for_datagram,
     __udp_disconnect,
@@ -78,6 +78,16 @@ from tuxnet.net.ipv4.ip_output import (
     ip_datagram_df,
     ip_send_skb,
 )
+from tuxnet.net.ipv4.ip_sockglue import (
+    IP_CMSG_PKTINFO,
+    NO_PKTINFO,
+    IpcmCookie,
+    ip_cmsg_recv_offset,
+    ip_cmsg_send,
+    ip_icmp_error,
+    ip_recv_error,
+    ipv4_pktinfo_prepare,
+)
 from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
@@ -90,6 +100,7 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_ZEROCOPY,
     SIOCINQ,
     SIOCOUTQ,
+    sock_recv_cmsgs,
 )
 
 if TYPE_CHECKING:
@@ -177,15 +188,18 @@ def __udp4_lib_lookup(host: Host, saddr: int, sport: int, daddr: int, dport: int
 
 # -- sending ---------------------------------------------------------------------------------
 
-def ip_make_skb(sk: UdpSock, data: bytes, saddr: int, daddr: int, dport: int, rt: Any) -> SkBuff:
-    """``ip_make_skb`` → ``__ip_make_skb``: one datagram with room for the headers."""
+def ip_make_skb(sk: UdpSock, data: bytes, saddr: int, daddr: int, dport: int, rt: Any, ipc: IpcmCookie) -> SkBuff:
+    """``ip_make_skb`` → ``__ip_make_skb``: one datagram with room for the headers, its TTL, TOS,
+    priority and mark those of the send (``ipc``)."""
     skb = alloc_skb_data(data, UDP_HLEN, MAX_HEADER)
     d = skb.data
     skb.transport_header = d
     _udphdr.pack_into(skb.buf, d, sk.inet_sport, dport, UDP_HLEN + len(data), 0)
     skb.dst = rt
     skb.sk = sk
-    ip_build_header(sk.host, sk, skb, saddr, daddr, IPPROTO_UDP, sk.uc_ttl, sk.tos, False)
+    skb.priority = ipc.priority
+    skb.mark = ipc.mark
+    ip_build_header(sk.host, sk, skb, saddr, daddr, IPPROTO_UDP, ipc.ttl, ipc.tos, False)
     return skb
 
 
@@ -230,14 +244,21 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
         if sk.sk_state != TCP_ESTABLISHED:
             return -EDESTADDRREQ
         daddr, dport = sk.inet_daddr, sk.inet_dport
+    # the socket's source address, device, TTL and TOS, unless control messages say otherwise;
+    # then the route is looked up for this datagram alone
+    ipc = IpcmCookie(sk, daddr)
+    if msg.msg_control:
+        err = ip_cmsg_send(sk, msg, ipc)
+        if err:
+            return err
     data = b"".join(bytes(b) for b in msg.msg_iov)
     # MSG_DONTROUTE (or SO_DONTROUTE): no gateway, and not the connected socket's cached route
     dontroute = bool(msg.msg_flags & MSG_DONTROUTE)
-    connected = msg.msg_name is None and not dontroute
+    connected = msg.msg_name is None and not dontroute and not msg.msg_control
     rt = sk.dst_cache if connected and sk.dst_cache is not None and sk.dst_cache.genid == host.rt_genid else None
     if rt is None:
         scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
-        rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, scope)
+        rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)
         if isinstance(rt, int):
             if rt == -ENETUNREACH:
                 host.mib.Ip["OutNoRoutes"] += 1
@@ -259,8 +280,8 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
         if uarg is None:
             return udp_sendmsg_out(sk, -ENOBUFS)
         uarg.zerocopy = False
-    saddr = sk.inet_saddr or rt.saddr
-    skb = ip_make_skb(sk, data, saddr, daddr, dport, rt)
+    saddr = ipc.addr or rt.saddr
+    skb = ip_make_skb(sk, data, saddr, daddr, dport, rt, ipc)
     skb.truesize = ip_append_truesize(rt.dev, skb.tail - skb.network_header, IPHDR_LEN + UDP_HLEN)
     skb.destructor = sock_wfree
     if df:
@@ -329,10 +350,14 @@ def udp_queue_rcv_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> int:
     if rmem + size > sk.sk_rcvbuf and (rmem or sk.sk_rcvbuf > INT_MAX >> 1):
         mib["RcvbufErrors"] += 1
         mib["InErrors"] += 1
+        sk.sk_drops += 1
         return 0
     skb.truesize = size
     skb.data += UDP_HLEN
-    skb.cb = (saddr, sport)
+    # the datagram's control block: its source, the socket's drops so far (sock_skb_set_dropcount,
+    # for SO_RXQ_OVFL), where it came in (ipv4_pktinfo_prepare), its IPCB (a reassembled one's largest fragment)
+    skb.cb = (saddr, sport, sk.sk_drops if sk.sk_flags & SOCK_RXQ_OVFL else 0,
+              ipv4_pktinfo_prepare(sk, skb) if sk.cmsg_flags & IP_CMSG_PKTINFO else NO_PKTINFO, skb.cb)
     sk.sk_receive_queue.append(skb)
     sk.sk_rmem_alloc += skb.truesize
     mib["InDatagrams"] += 1
@@ -357,9 +382,12 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
             sk.sk_rmem_alloc -= skb.truesize
         if length > size:
             msg.msg_flags |= MSG_TRUNC
-        saddr, sport = skb.cb
+        saddr, sport, dropcount, pktinfo, ipcb = skb.cb
         msg.msg_name = (in_ntoa(saddr), sport)
         copied = copy_to_msg(msg, [memoryview(skb.buf)[skb.data:skb.data + min(size, length)]])
+        sock_recv_cmsgs(msg, sk, skb, dropcount)
+        if sk.cmsg_flags:
+            ip_cmsg_recv_offset(msg, sk, skb, pktinfo, ipcb)
         if flags & MSG_TRUNC:
             # recv(MSG_TRUNC) returns the datagram's real length: into a buffer, as the count;
             # as bytes, as an object that long (Python's recv gives its buffer that length).

@@ -64,12 +64,7 @@ _PMTUDISC = {"do": IP_PMTUDISC_DO, "want": IP_PMTUDISC_WANT, "dont": IP_PMTUDISC
 
 def gettimeofday() -> tuple[int, int]:
     """``gettimeofday(2)``: the host's wall clock as (seconds, microseconds)."""
-    world = current().host.world
-    if world.realtime:
-        us = int(libc.time() * 1_000_000)
-    else:
-        us = libc.EPOCH * 1_000_000 + world.now // 1_000
-    return divmod(us, 1_000_000)
+    return divmod(libc.time_ns() // 1_000, 1_000_000)
 
 
 def icmp_checksum(data: bytes) -> int:

@@ -1,0 +1,384 @@
+"""IP's socket options and control messages (net/ipv4/ip_sockglue.c).
+
+The IPPROTO_IP options a socket sets and reads (``do_ip_setsockopt``, ``do_ip_getsockopt``); the
+control messages a datagram read gets when it asked for them (``ip_cmsg_recv_offset``: where the
+datagram came in and to which address, its TTL, TOS and options, its original destination, the
+largest fragment it was reassembled from); those a ``sendmsg`` may give to set the source address,
+device, TTL and TOS of one datagram (``ip_cmsg_send``); and the error queue (IP_RECVERR).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from tuxnet.kernel.compiler import notrace
+from tuxnet.kernel.errno import EAGAIN, EINVAL, ENOPROTOOPT, ENOTCONN
+from tuxnet.net.core.datagram import copy_to_msg
+from tuxnet.net.core.skbuff import (
+    SO_EE_ORIGIN_ICMP,
+    SO_EE_ORIGIN_LOCAL,
+    SkBuff,
+    SockExtendedErr,
+    SockExterrSkb,
+    skb_errqueue_purge,
+    sock_dequeue_err_skb,
+    sock_ofree,
+)
+from tuxnet.net.core.sock import (
+    SCM_CREDENTIALS,
+    SCM_RIGHTS,
+    SO_MARK,
+    SO_PRIORITY,
+    SOL_SOCKET,
+)
+from tuxnet.net.core.utils import in_ntoa, ipv4_is_multicast
+from tuxnet.net.ipv4.ip_fragment import ip_frag_max_size
+from tuxnet.net.socket import (
+    AF_INET,
+    MSG_ERRQUEUE,
+    MSG_TRUNC,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_STREAM,
+    put_cmsg,
+    sock_recv_timestamp,
+)
+
+SOL_IP = 0
+
+# IPPROTO_IP options (include/uapi/linux/in.h); the control messages of the IP_RECV* options carry
+# the number of the option that sets the value (IP_TTL, IP_TOS) or their own
+IP_TOS = 1
+IP_TTL = 2
+IP_HDRINCL = 3
+IP_OPTIONS = 4
+IP_RECVOPTS = 6
+IP_RETOPTS = 7
+IP_PKTINFO = 8
+IP_MTU_DISCOVER = 10
+IP_RECVERR = 11
+IP_RECVTTL = 12
+IP_RECVTOS = 13
+IP_MTU = 14
+IP_PASSSEC = 18
+IP_RECVORIGDSTADDR = IP_ORIGDSTADDR = 20
+IP_RECVFRAGSIZE = 25
+IP_PROTOCOL = 52
+
+# inet->cmsg_flags: which control messages a read gets (include/net/inet_sock.h)
+IP_CMSG_PKTINFO = 1 << 0
+IP_CMSG_TTL = 1 << 1
+IP_CMSG_TOS = 1 << 2
+IP_CMSG_RECVOPTS = 1 << 3
+IP_CMSG_PASSSEC = 1 << 5
+IP_CMSG_ORIGDSTADDR = 1 << 6
+IP_CMSG_RECVFRAGSIZE = 1 << 8
+_CMSG_OPTIONS = {IP_PKTINFO: IP_CMSG_PKTINFO, IP_RECVTTL: IP_CMSG_TTL, IP_RECVTOS: IP_CMSG_TOS,
+                 IP_RECVOPTS: IP_CMSG_RECVOPTS, IP_PASSSEC: IP_CMSG_PASSSEC,
+                 IP_RECVORIGDSTADDR: IP_CMSG_ORIGDSTADDR, IP_RECVFRAGSIZE: IP_CMSG_RECVFRAGSIZE}
+
+# struct in_pktinfo: the interface, the local address a reply would come from (ipi_spec_dst), the
+# header's destination; struct sockaddr_in
+_in_pktinfo = struct.Struct("=i4s4s")
+_sockaddr_in = struct.Struct("=H2s4s8x")
+
+# ip_tos2prio (net/ipv4/route.c): the priority (TC_PRIO_*) a TOS gives packets, by IPTOS_TOS >> 1
+IP_TOS2PRIO = (0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4)
+INET_ECN_MASK = 3
+
+
+@notrace
+def rt_tos2priority(tos: int) -> int:
+    """``rt_tos2priority``."""
+    return IP_TOS2PRIO[(tos & 0x1E) >> 1]
+
+
+# -- options (do_ip_setsockopt / do_ip_getsockopt) --------------------------------------------
+
+def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
+    """``do_ip_setsockopt``: TOS, TTL, PMTU discovery, RECVERR, HDRINCL, and the control
+    messages a read gets (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_RECVOPTS, IP_PASSSEC,
+    IP_RECVORIGDSTADDR, IP_RECVFRAGSIZE)."""
+    if isinstance(optval, bytes | bytearray):
+        optval = int.from_bytes(optval[:4].ljust(4, b"\0"), "little", signed=True) if optval else 0
+    if not isinstance(optval, int):
+        return -EINVAL
+    if optname in _CMSG_OPTIONS:
+        if optname == IP_RECVFRAGSIZE and sk.sk_type not in (SOCK_RAW, SOCK_DGRAM):
+            return -EINVAL
+        flag = _CMSG_OPTIONS[optname]
+        sk.cmsg_flags = sk.cmsg_flags | flag if optval else sk.cmsg_flags & ~flag
+    elif optname == IP_TOS:
+        __ip_sock_set_tos(sk, optval & 0xFF)
+    elif optname == IP_TTL:
+        if optval == -1:
+            optval = sk.host.sysctl["net.ipv4.ip_default_ttl"]
+        if not 1 <= optval <= 255:
+            return -EINVAL
+        sk.uc_ttl = optval
+    elif optname == IP_MTU_DISCOVER:
+        if not 0 <= optval <= 5:
+            return -EINVAL
+        sk.pmtudisc = optval
+    elif optname == IP_RECVERR:
+        sk.recverr = bool(optval)
+        if not optval:
+            skb_errqueue_purge(sk.sk_error_queue)
+    elif optname == IP_HDRINCL:
+        if sk.sk_type != SOCK_RAW:
+            return -ENOPROTOOPT
+        sk.hdrincl = bool(optval)
+    else:
+        return -ENOPROTOOPT
+    return 0
+
+
+def __ip_sock_set_tos(sk: Any, val: int) -> None:
+    """``__ip_sock_set_tos``: a stream socket keeps its own ECN bits (TCP sets them); the new
+    TOS also sets the priority of the socket's packets (``rt_tos2priority``)."""
+    if sk.sk_type == SOCK_STREAM:
+        val = (val & ~INET_ECN_MASK) | (sk.tos & INET_ECN_MASK)
+    if sk.tos != val:
+        sk.tos = val
+        sk.sk_priority = rt_tos2priority(val)
+        sk.dst_cache = None
+
+
+def ip_getsockopt(sk: Any, optname: int) -> int:
+    """``do_ip_getsockopt``."""
+    if optname in _CMSG_OPTIONS:
+        return int(bool(sk.cmsg_flags & _CMSG_OPTIONS[optname]))
+    if optname == IP_TOS:
+        return sk.tos
+    if optname == IP_TTL:
+        return sk.uc_ttl
+    if optname == IP_MTU_DISCOVER:
+        return sk.pmtudisc
+    if optname == IP_RECVERR:
+        return int(sk.recverr)
+    if optname == IP_HDRINCL:
+        return int(sk.hdrincl)
+    if optname == IP_PROTOCOL:
+        return sk.inet_num  # (the local port, for a socket that has one)
+    if optname == IP_MTU:
+        rt = sk.dst_cache
+        if rt is None:
+            return -ENOTCONN
+        return rt.mtu or rt.dev.mtu
+    return -ENOPROTOOPT
+
+
+# -- control messages of a read ----------------------------------------------------------------
+
+# the PKTINFO_SKB_CB of a datagram queued while the socket did not ask for IP_PKTINFO
+NO_PKTINFO = (0, 0)
+
+
+def ipv4_pktinfo_prepare(sk: Any, skb: SkBuff) -> tuple[int, int]:
+    """``ipv4_pktinfo_prepare``, as a datagram is queued to a socket with IP_PKTINFO (the
+    caller checks ``IP_CMSG_PKTINFO``): the interface it came in by (for a packet looped back, the
+    one its sender chose, else ``lo``) and ``ipi_spec_dst`` (``fib_compute_spec_dst``)."""
+    rt = skb.dst
+    if rt is None:
+        return NO_PKTINFO
+    dev = skb.dev
+    ifindex = dev.ifindex if dev is not None else 0
+    if dev is not None and dev is sk.host.loopback_dev and rt.iif:
+        ifindex = rt.iif  # inet_iif: rt_iif, the output device the sender asked for
+    return ifindex, fib_compute_spec_dst(sk.host, skb)
+
+
+def fib_compute_spec_dst(host: Any, skb: SkBuff) -> int:
+    """``fib_compute_spec_dst``: the address a reply to this packet would come from: its own
+    destination, when that is one of ours; for a broadcast or multicast, the preferred source of
+    the route back to the sender (or the device's address, ``inet_select_addr``)."""
+    from tuxnet.net.ipv4.devinet import inet_select_addr
+    from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RTN_LOCAL, fib_lookup
+
+    buf = skb.buf
+    nh = skb.network_header
+    saddr = int.from_bytes(buf[nh + 12:nh + 16], "big")
+    daddr = int.from_bytes(buf[nh + 16:nh + 20], "big")
+    if skb.dst.rt_type == RTN_LOCAL and not ipv4_is_multicast(daddr):
+        return daddr
+    scope = RT_SCOPE_UNIVERSE
+    if saddr:
+        fa = fib_lookup(host, saddr)
+        if fa is not None:
+            return fa.prefsrc or inet_select_addr(host, fa.dev, fa.gw, fa.scope)
+    else:
+        scope = RT_SCOPE_LINK
+    return inet_select_addr(host, skb.dev, saddr, scope)
+
+
+def ip_cmsg_recv_offset(msg: Any, sk: Any, skb: SkBuff, pktinfo: tuple[int, int], ipcb: Any) -> None:
+    """``ip_cmsg_recv_offset``: the IP control messages the socket asked for, in the kernel's
+    order: IP_PKTINFO (``pktinfo`` as queued, and the header's destination), the TTL (an int),
+    the TOS (one byte), the options, the original destination as a ``sockaddr_in`` (the port is
+    the transport header's third and fourth bytes), the largest fragment (IP_RECVFRAGSIZE, from
+    ``ipcb``, the IPCB of a reassembled datagram).  IP_PASSSEC's needs a security module, which
+    tuxnet has not."""
+    flags = sk.cmsg_flags
+    buf = skb.buf
+    nh = skb.network_header
+    if flags & IP_CMSG_PKTINFO:
+        ifindex, spec_dst = pktinfo
+        info = _in_pktinfo.pack(ifindex, spec_dst.to_bytes(4, "big"), bytes(buf[nh + 16:nh + 20]))
+        put_cmsg(msg, SOL_IP, IP_PKTINFO, info)
+    if flags & IP_CMSG_TTL:
+        put_cmsg(msg, SOL_IP, IP_TTL, buf[nh + 8])
+    if flags & IP_CMSG_TOS:
+        put_cmsg(msg, SOL_IP, IP_TOS, bytes(buf[nh + 1:nh + 2]))
+    if flags & IP_CMSG_RECVOPTS:
+        ihl = (buf[nh] & 0x0F) * 4
+        if ihl > 20:
+            put_cmsg(msg, SOL_IP, IP_RECVOPTS, bytes(buf[nh + 20:nh + ihl]))
+    if flags & IP_CMSG_ORIGDSTADDR:
+        th = skb.transport_header
+        if th + 4 <= len(buf):
+            put_cmsg(msg, SOL_IP, IP_ORIGDSTADDR,
+                     _sockaddr_in.pack(AF_INET, bytes(buf[th + 2:th + 4]), bytes(buf[nh + 16:nh + 20])))
+    if flags & IP_CMSG_RECVFRAGSIZE:
+        frag_max_size = ip_frag_max_size(ipcb)
+        if frag_max_size:
+            put_cmsg(msg, SOL_IP, IP_RECVFRAGSIZE, frag_max_size)
+
+
+# -- control messages of a send ---------------------------------------------------------------
+
+class IpcmCookie:
+    """``struct ipcm_cookie`` with its ``sockcm_cookie``: what one send to ``daddr`` uses, the
+    socket's own settings (``ipcm_init_sk``) unless its control messages say otherwise: source
+    address, device, TTL (``__ip_make_skb``'s: 1 to a multicast group, as ``mc_ttl`` starts),
+    TOS, mark and priority."""
+
+    __slots__ = ("addr", "oif", "ttl", "tos", "mark", "priority")
+
+    def __init__(self, sk: Any, daddr: int) -> None:
+        self.addr = sk.inet_saddr
+        self.oif = sk.sk_bound_dev_if
+        self.ttl = 1 if ipv4_is_multicast(daddr) else sk.uc_ttl
+        self.tos = sk.tos
+        self.mark = sk.sk_mark
+        self.priority = sk.sk_priority
+
+
+def ip_cmsg_send(sk: Any, msg: Any, ipc: IpcmCookie) -> int:
+    """``ip_cmsg_send``: a datagram's control messages: SOL_SOCKET's (``__sock_cmsg_send``), and
+    at SOL_IP IP_PKTINFO (the source address, and the device when its index is not 0), IP_TTL,
+    IP_TOS (an int or a byte, which also sets the priority) and IP_PROTOCOL (checked only); those of other
+    levels are left alone.  0 or -EINVAL for a message of the wrong size or value, or one it does
+    not know.  IP_RETOPTS may only be empty: tuxnet sends no IP options."""
+    for level, type, data in msg.msg_control:
+        if level == SOL_SOCKET:
+            err = __sock_cmsg_send(sk, type, data, ipc)
+            if err:
+                return err
+            continue
+        if level != SOL_IP:
+            continue
+        size = len(data)
+        if type == IP_PKTINFO:
+            if size != _in_pktinfo.size:
+                return -EINVAL
+            ifindex, spec_dst, _ = _in_pktinfo.unpack(data)
+            if ifindex:
+                ipc.oif = ifindex
+            ipc.addr = int.from_bytes(spec_dst, "big")
+        elif type == IP_TTL:
+            if size != 4:
+                return -EINVAL
+            val = int.from_bytes(data, "little", signed=True)
+            if not 1 <= val <= 255:
+                return -EINVAL
+            ipc.ttl = val
+        elif type == IP_TOS:
+            if size not in (1, 4):
+                return -EINVAL
+            val = int.from_bytes(data, "little", signed=True) if size == 4 else data[0]
+            if not 0 <= val <= 255:
+                return -EINVAL
+            ipc.tos = val
+            ipc.priority = rt_tos2priority(val)
+        elif type == IP_PROTOCOL:
+            # the protocol of a raw socket's flow, which only IPsec policy and routing by
+            # protocol look at (tuxnet has neither): checked, as the kernel checks it
+            if size != 4 or not 1 <= int.from_bytes(data, "little", signed=True) <= 255:
+                return -EINVAL
+        elif type != IP_RETOPTS or size:
+            return -EINVAL
+    return 0
+
+
+def sock_cmsg_send(sk: Any, msg: Any, ipc: IpcmCookie) -> int:
+    """``sock_cmsg_send`` (net/core/sock.c): only the SOL_SOCKET control messages, what a TCP
+    send looks at."""
+    for level, type, data in msg.msg_control:
+        if level == SOL_SOCKET:
+            err = __sock_cmsg_send(sk, type, data, ipc)
+            if err:
+                return err
+    return 0
+
+
+def __sock_cmsg_send(sk: Any, type: int, data: bytes, ipc: IpcmCookie) -> int:
+    """``__sock_cmsg_send``: SO_MARK and SO_PRIORITY for this send (a process of tuxnet has
+    CAP_NET_ADMIN); SCM_RIGHTS and SCM_CREDENTIALS belong to AF_UNIX and are passed over; any
+    other is -EINVAL.  Among those: SCM_TXTIME, which only a socket with SO_TXTIME may give, and
+    SO_TIMESTAMPING's requests for send timestamps, which tuxnet does not make."""
+    if type in (SO_MARK, SO_PRIORITY):
+        if len(data) != 4:
+            return -EINVAL
+        val = int.from_bytes(data, "little")
+        if type == SO_MARK:
+            ipc.mark = val
+        else:
+            ipc.priority = val
+        return 0
+    return 0 if type in (SCM_RIGHTS, SCM_CREDENTIALS) else -EINVAL
+
+
+# -- the error queue (IP_RECVERR) ----------------------------------------------------------------
+
+def ip_icmp_error(sk: Any, skb: SkBuff, inner: int, err: int, port: int, info: int, payload: int) -> None:
+    """``ip_icmp_error`` (IP_RECVERR): the ICMP error in ``skb``, about the datagram whose IP
+    header is at ``inner``, goes to the socket's error queue: the error, where the datagram went
+    (``port`` as given), who reported it, and what the message quotes from ``payload`` on."""
+    buf = skb.buf
+    nh = skb.network_header
+    ee = SockExtendedErr(err, SO_EE_ORIGIN_ICMP, buf[skb.data], buf[skb.data + 1], info)
+    sk.sk_error_queue.append(SockExterrSkb(ee, int.from_bytes(buf[inner + 16:inner + 20], "big"), port,
+                                           int.from_bytes(buf[nh + 12:nh + 16], "big"), bytes(buf[payload:skb.tail]),
+                                           skb.tstamp))
+
+
+def ip_recv_error(sk: Any, msg: Any, size: int) -> bytes | int:
+    """``ip_recv_error``, ``recvmsg(MSG_ERRQUEUE)``: the first entry of the error queue, -EAGAIN
+    when there is none.  The call returns the bytes it carries (cut to ``size``, with MSG_TRUNC);
+    an ICMP error gives the address its datagram was sent to as ``msg_name``; the
+    ``sock_extended_err``, followed by the ``sockaddr_in`` of the ICMP message's source (zeros for
+    other origins), is the IP_RECVERR control message; ``msg_flags`` says MSG_ERRQUEUE."""
+    skb = sock_dequeue_err_skb(sk)
+    if skb is None:
+        return -EAGAIN
+    payload = skb.payload
+    copied = len(payload)
+    if copied > size:
+        msg.msg_flags |= MSG_TRUNC
+        copied = size
+    ret = copy_to_msg(msg, [memoryview(payload)[:copied]])
+    sock_ofree(skb)
+    if ret.__class__ is int and ret < 0:
+        return ret
+    sock_recv_timestamp(msg, sk, skb)
+    ee = skb.ee
+    if ee.ee_origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_LOCAL) or skb.port:  # ipv4_datagram_support_addr
+        msg.msg_name = (in_ntoa(skb.addr), skb.port)
+    offender = bytes(16)
+    if ee.ee_origin == SO_EE_ORIGIN_ICMP:  # ipv4_datagram_support_cmsg
+        offender = AF_INET.to_bytes(2, "little") + bytes(2) + skb.offender.to_bytes(4, "big") + bytes(8)
+    put_cmsg(msg, SOL_IP, IP_RECVERR, ee.pack() + offender)
+    msg.msg_flags |= MSG_ERRQUEUE
+    return ret
+
