@@ -25,7 +25,7 @@ from tuxnet.net.core.netfilter import (
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SKB_MAX_ALLOC, SkBuff, alloc_skb, alloc_skb_truesize
 from tuxnet.net.core.sock import sock_alloc_send_pskb
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
-from tuxnet.net.ipv4.route import Rtable, dst_mtu, dst_output, ip_route_output_key, ip_sock_rt_scope
+from tuxnet.net.ipv4.route import IP_MAX_MTU, Rtable, dst_mtu, dst_output, ip_route_output_key, ip_sock_rt_scope
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -78,15 +78,21 @@ def ip_sk_use_pmtu(sk: Any) -> bool:
     return sk.pmtudisc < IP_PMTUDISC_PROBE
 
 
+def ip_cork_mtu(sk: Any, rt: Rtable) -> int:
+    """``ip_setup_cork``'s fragsize: the path's MTU or, for the modes that ignore it, the
+    device's."""
+    return dst_mtu(rt) if ip_sk_use_pmtu(sk) else rt.dev.mtu
+
+
 def ip_datagram_df(sk: Any, length: int, rt: Rtable) -> int:
-    """For a datagram of ``length`` octets (IP header included) on route ``rt``: -EMSGSIZE
-    when the mode forbids fragmenting it (``__ip_append_data`` with ``ip_sk_ignore_df`` false), else
-    1 to set DF (``__ip_make_skb``: DO and PROBE always, WANT when it fits), else 0.  The MTU is
-    the path's or, for the modes that ignore it, the device's (``ip_setup_cork``'s fragsize)."""
-    mtu = dst_mtu(rt) if ip_sk_use_pmtu(sk) else rt.dev.mtu
+    """For a datagram of ``length`` octets (IP header included) on route ``rt``: -EMSGSIZE when
+    no IP datagram holds it, or the mode forbids fragmenting it and it passes the MTU
+    (``__ip_append_data``'s limit, ``ip_sk_ignore_df``), else 1 to set DF (``__ip_make_skb``:
+    DO and PROBE always, WANT when it fits), else 0."""
+    mtu = ip_cork_mtu(sk, rt)
     mode = sk.pmtudisc
     ignore_df = mode < IP_PMTUDISC_DO or mode == IP_PMTUDISC_OMIT
-    if length > mtu and not ignore_df:
+    if length > (IP_MAX_MTU if ignore_df else mtu):
         return -EMSGSIZE
     if mode in (IP_PMTUDISC_DO, IP_PMTUDISC_PROBE):
         return 1
@@ -196,15 +202,103 @@ def LL_RESERVED_SPACE(dev: NetDevice) -> int:
     return (dev.hard_header_len & ~15) + 16
 
 
-def ip_append_truesize(dev: NetDevice, length: int, head: int) -> int:
-    """The truesize ``__ip_append_data`` gives a packet of ``length`` octets (``head`` of them its
-    headers) that leaves by ``dev``: a linear buffer with room for the link-layer header
-    (``alloc_extra``); or, where the device gathers pages (NETIF_F_SG) and that buffer would pass
-    SKB_MAX_ALLOC, a head for the headers and the data in page fragments."""
+def ip_append_head(dev: NetDevice, length: int, head: int) -> tuple[int, int]:
+    """How ``__ip_append_data`` makes a new buffer for ``length`` octets (``head`` of them
+    headers) that leave by ``dev``: the length it allocates and how many octets go to page
+    fragments.  A linear buffer with room for the link-layer header (``alloc_extra``); or, where
+    the device gathers pages (NETIF_F_SG) and that buffer would pass SKB_MAX_ALLOC, a head for the
+    headers and the data in pages."""
     alloc_extra = LL_RESERVED_SPACE(dev) + 15
     if length + alloc_extra < SKB_MAX_ALLOC or not dev.features & NETIF_F_SG:
-        return alloc_skb_truesize(length + alloc_extra)
-    return alloc_skb_truesize(head + alloc_extra) + length - head
+        return length + alloc_extra, 0
+    return head + alloc_extra, length - head
+
+
+def ip_append_truesize(dev: NetDevice, length: int, head: int) -> int:
+    """The truesize ``__ip_append_data`` gives a packet of ``length`` octets (``head`` of them its
+    headers) that leaves by ``dev`` in one buffer (``ip_append_head``): the allocation's, and the
+    octets in page fragments."""
+    alloclen, pagedlen = ip_append_head(dev, length, head)
+    return alloc_skb_truesize(alloclen) + pagedlen
+
+
+class InetCork:
+    """``inet->cork`` of a datagram socket with a datagram pending (UDP's MSG_MORE or UDP_CORK):
+    where it goes (``daddr``, ``dport``, ``saddr`` and the route of the send that began it, with that
+    send's TTL, TOS, mark and priority in ``ipc``), its ``length`` so far (transport header
+    included), its data, and the buffers ``__ip_append_data`` has made for it: each one's length
+    (IP header included) and the room left in its linear part, and what they charge the socket
+    (``truesize``, in ``sk_wmem_alloc``)."""
+
+    __slots__ = ("daddr", "dport", "saddr", "rt", "ipc", "fragsize", "length", "data", "skbs", "truesize")
+
+    def __init__(self, daddr: int, dport: int, saddr: int, rt: Rtable, ipc: Any, fragsize: int) -> None:
+        self.daddr = daddr
+        self.dport = dport
+        self.saddr = saddr
+        self.rt = rt
+        self.ipc = ipc
+        self.fragsize = fragsize
+        self.length = 0
+        self.data: list[bytes] = []
+        self.skbs: list[list[int]] = []
+        self.truesize = 0
+
+
+def ip_append_data(sk: Any, cork: InetCork, length: int, transhdrlen: int, more: bool) -> int:
+    """``__ip_append_data``'s buffers for ``length`` octets appended to the pending datagram (its
+    first ``transhdrlen`` the transport header, on the first append): the last buffer's room up
+    to the MTU is filled first (in page fragments on a device with NETIF_F_SG, each octet charged;
+    else in its linear room), then new buffers a fragment long (``ip_append_head``; a device
+    without scatter-gather gets whole-MTU buffers while MSG_MORE says more will come).  Each is
+    charged to ``sk_wmem_alloc``; a buffer after the first, which the caller waited for room for
+    (``ip_append_alloc``), is refused with -ENOBUFS once the socket holds twice its send buffer.
+    Returns 0 or -ENOBUFS; the caller checked the length."""
+    dev = cork.rt.dev
+    sg = dev.features & NETIF_F_SG
+    mtu = cork.fragsize
+    maxfraglen = ((mtu - IPHDR_LEN) & ~7) + IPHDR_LEN
+    skbs = cork.skbs
+    added = 0
+    while length > 0:
+        skb = skbs[-1] if skbs else None
+        copy = 0
+        if skb is not None:
+            copy = mtu - skb[0]
+            if copy < length:
+                copy = maxfraglen - skb[0]
+        if copy <= 0:
+            if skb is not None and sk.sk_wmem_alloc + added > 2 * sk.sk_sndbuf:
+                sk.sk_wmem_alloc += added
+                cork.truesize += added
+                return -ENOBUFS
+            fraggap = skb[0] - maxfraglen if skb is not None else 0
+            datalen = length + fraggap
+            if datalen > mtu - IPHDR_LEN:
+                datalen = maxfraglen - IPHDR_LEN
+            fraglen = datalen + IPHDR_LEN
+            if more and not sg:
+                alloclen, pagedlen = mtu + LL_RESERVED_SPACE(dev) + 15, 0
+            else:
+                alloclen, pagedlen = ip_append_head(dev, fraglen, IPHDR_LEN + transhdrlen)
+            if fraggap:
+                skb[0] = maxfraglen  # the octets past the fragment's end move to the new buffer
+            linear = fraglen - pagedlen
+            skbs.append([linear, alloclen - LL_RESERVED_SPACE(dev) - 15 - linear])
+            added += alloc_skb_truesize(alloclen)
+            length -= datalen - fraggap - pagedlen
+            transhdrlen = 0
+            continue
+        copy = min(copy, length)
+        if not sg and skb[1] >= copy:
+            skb[1] -= copy
+        else:
+            added += copy  # a page fragment: skb->truesize += copy
+        skb[0] += copy
+        length -= copy
+    sk.sk_wmem_alloc += added
+    cork.truesize += added
+    return 0
 
 
 def ip_append_alloc(sk: Any, noblock: bool) -> int:

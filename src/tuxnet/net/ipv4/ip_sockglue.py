@@ -13,7 +13,7 @@ import struct
 from typing import Any
 
 from tuxnet.kernel.compiler import notrace
-from tuxnet.kernel.errno import EAGAIN, EINVAL, ENOPROTOOPT, ENOTCONN
+from tuxnet.kernel.errno import EAGAIN, EINVAL, EMSGSIZE, ENOPROTOOPT, ENOTCONN
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.skbuff import (
     SO_EE_ORIGIN_ICMP,
@@ -34,6 +34,7 @@ from tuxnet.net.core.sock import (
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_multicast
 from tuxnet.net.ipv4.ip_fragment import ip_frag_max_size
+from tuxnet.net.ipv4.ip_output import ip_cork_mtu, ip_datagram_df
 from tuxnet.net.socket import (
     AF_INET,
     MSG_ERRQUEUE,
@@ -339,7 +340,26 @@ def __sock_cmsg_send(sk: Any, type: int, data: bytes, ipc: IpcmCookie) -> int:
     return 0 if type in (SCM_RIGHTS, SCM_CREDENTIALS) else -EINVAL
 
 
+def ip_append_check(sk: Any, length: int, rt: Any, daddr: int) -> int:
+    """``__ip_append_data``'s limit on a datagram of ``length`` octets, IP header included
+    (``ip_datagram_df``): -EMSGSIZE, which a socket with IP_RECVERR also finds in its error queue
+    with the MTU (``ip_local_error``); else whether to set DF."""
+    df = ip_datagram_df(sk, length, rt)
+    if df < 0:
+        ip_local_error(sk, EMSGSIZE, daddr, sk.inet_dport, ip_cork_mtu(sk, rt))
+    return df
+
+
 # -- the error queue (IP_RECVERR) ----------------------------------------------------------------
+
+def ip_local_error(sk: Any, err: int, daddr: int, port: int, info: int) -> None:
+    """``ip_local_error``: an error of our own making (a datagram too long, say) goes to the
+    error queue of a socket with IP_RECVERR: SO_EE_ORIGIN_LOCAL, ``info`` (the MTU), the
+    destination and port, no payload."""
+    if sk.recverr:
+        sk.sk_error_queue.append(SockExterrSkb(SockExtendedErr(err, SO_EE_ORIGIN_LOCAL, 0, 0, info), daddr, port))
+        sk.sk_error_report()
+
 
 def ip_icmp_error(sk: Any, skb: SkBuff, inner: int, err: int, port: int, info: int, payload: int) -> None:
     """``ip_icmp_error`` (IP_RECVERR): the ICMP error in ``skb``, about the datagram whose IP

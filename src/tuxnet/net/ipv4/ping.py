@@ -67,10 +67,9 @@ from tuxnet.net.ipv4.ip_output import (
     ip_append_alloc,
     ip_append_truesize,
     ip_build_header,
-    ip_datagram_df,
     ip_send_skb,
 )
-from tuxnet.net.ipv4.ip_sockglue import IpcmCookie, ip_cmsg_send, ip_icmp_error
+from tuxnet.net.ipv4.ip_sockglue import IpcmCookie, ip_append_check, ip_cmsg_send, ip_icmp_error
 from tuxnet.net.ipv4.raw import queued_recvmsg
 from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED
@@ -165,7 +164,7 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
         return rt
     if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
         return -EACCES
-    df = ip_datagram_df(sk, size + IPHDR_LEN, rt)
+    df = ip_append_check(sk, size + IPHDR_LEN, rt, daddr)
     if df < 0:
         return df
     err = ip_append_alloc(sk, bool(msg.msg_flags & MSG_DONTWAIT))

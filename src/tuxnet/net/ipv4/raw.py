@@ -89,7 +89,6 @@ from tuxnet.net.ipv4.ip_output import (
     ip_append_alloc,
     ip_append_truesize,
     ip_build_header,
-    ip_datagram_df,
     ip_select_ident,
     ip_send_check,
     ip_send_skb,
@@ -97,9 +96,11 @@ from tuxnet.net.ipv4.ip_output import (
 )
 from tuxnet.net.ipv4.ip_sockglue import (
     IpcmCookie,
+    ip_append_check,
     ip_cmsg_recv_offset,
     ip_cmsg_send,
     ip_icmp_error,
+    ip_local_error,
     ip_recv_error,
 )
 from tuxnet.net.ipv4.route import dst_output, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
@@ -241,12 +242,13 @@ def raw_rcv(sk: RawSock, skb: SkBuff, saddr: int) -> None:
 
 # -- sending -------------------------------------------------------------------------------------
 
-def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any, noblock: bool, ipc: IpcmCookie) -> int:
+def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any, noblock: bool, ipc: IpcmCookie, daddr: int) -> int:
     """``raw_send_hdrinc``: the user's own IP header, completed and checksummed; the send's
-    priority and mark."""
+    priority and mark.  A packet longer than the device's MTU is EMSGSIZE (``ip_local_error``)."""
     host = sk.host
     length = len(data)
     if length > rt.dev.mtu:
+        ip_local_error(sk, EMSGSIZE, daddr, sk.inet_dport, rt.dev.mtu)
         return -EMSGSIZE
     if length < IPHDR_LEN:
         return -EINVAL
@@ -321,9 +323,9 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
         return -EACCES
     noblock = bool(msg.msg_flags & MSG_DONTWAIT)
     if sk.hdrincl:
-        err = raw_send_hdrinc(sk, data, rt, noblock, ipc)
+        err = raw_send_hdrinc(sk, data, rt, noblock, ipc, daddr)
         return err if err < 0 else size
-    df = ip_datagram_df(sk, len(data) + IPHDR_LEN, rt)
+    df = ip_append_check(sk, len(data) + IPHDR_LEN, rt, daddr)
     if df < 0:
         return df
     err = ip_append_alloc(sk, noblock)

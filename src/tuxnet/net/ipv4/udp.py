@@ -20,6 +20,7 @@ from tuxnet.kernel.errno import (
     ENETUNREACH,
     ENOBUFS,
     ENOIOCTLCMD,
+    ENOPROTOOPT,
     EOPNOTSUPP,
     EPROTO,
 )
@@ -43,12 +44,12 @@ from tuxnet.net.core.sock import (
     lock_sock,
     release_sock,
     sock_wfree,
+    sockopt_int,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
 from tuxnet.net.ipv4.datagram import (
     __skb_wait_for_datagram,
     __udp_disconnect,
-    datagram_no_sockopt,
     datagram_poll,
     datagram_shutdown,
     datagram_unhash,
@@ -72,9 +73,12 @@ from tuxnet.net.ipv4.ip_output import (
     IPHDR_LEN,
     IPPROTO_UDP,
     MAX_HEADER,
+    InetCork,
     ip_append_alloc,
+    ip_append_data,
     ip_append_truesize,
     ip_build_header,
+    ip_cork_mtu,
     ip_datagram_df,
     ip_send_skb,
 )
@@ -82,6 +86,7 @@ from tuxnet.net.ipv4.ip_sockglue import (
     IP_CMSG_PKTINFO,
     NO_PKTINFO,
     IpcmCookie,
+    ip_append_check,
     ip_cmsg_recv_offset,
     ip_cmsg_send,
     ip_icmp_error,
@@ -94,6 +99,7 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_DONTROUTE,
     MSG_DONTWAIT,
     MSG_ERRQUEUE,
+    MSG_MORE,
     MSG_OOB,
     MSG_PEEK,
     MSG_TRUNC,
@@ -113,13 +119,16 @@ _addrs = struct.Struct("!II")
 
 
 class UdpSock(Sock):
-    """``struct udp_sock``."""
+    """``struct udp_sock``: with ``pending``, the datagram MSG_MORE or UDP_CORK (``corkflag``)
+    holds back (``up->pending`` and ``inet->cork``)."""
 
-    __slots__ = ()
+    __slots__ = ("pending", "corkflag")
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
         super().__init__(host, prot, family, type, protocol)
         self.sk_receive_queue: deque[Any] = deque()
+        self.pending: InetCork | None = None
+        self.corkflag = False
 
 
 # -- ports -----------------------------------------------------------------------------------
@@ -222,20 +231,29 @@ def udp_send_skb(sk: UdpSock, skb: SkBuff, saddr: int, daddr: int) -> int:
 
 
 def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
-    """``udp_sendmsg``: route, build, send.  A datagram over 65,507 octets gets EMSGSIZE.
+    """``udp_sendmsg``: route, build, send, or, with MSG_MORE or UDP_CORK, add to a datagram held
+    back until a send without them (``udp_push_pending_frames``).  A datagram over 65,507
+    octets gets EMSGSIZE.
+
+    While a datagram is pending, a send only adds its data to it: its destination, route and
+    control messages are the first send's, whatever the later ones say, as in Linux.
 
     MSG_ZEROCOPY on a SO_ZEROCOPY socket takes a notification id (``__ip_append_data``), but the
     datagram is built as a copy, as Linux builds it for a device without scatter-gather and
     checksum offload, and the copy that loopback delivery makes comes to the same: the
     notification says SO_EE_CODE_ZEROCOPY_COPIED, and comes once the datagram has gone to the
-    device."""
+    device.  (A pending datagram's sends take no notification.)"""
     host = sk.host
     if size > 0xFFFF:
         return -EMSGSIZE
-    if msg.msg_flags & MSG_OOB:  # "mirror BSD error message compatibility"
+    flags = msg.msg_flags
+    if flags & MSG_OOB:  # "mirror BSD error message compatibility"
         return -EOPNOTSUPP
-    if size > 65535 - 8 - 20:  # (__ip_append_data: no IP datagram holds it)
-        return -EMSGSIZE
+    corkreq = bool(sk.corkflag or flags & MSG_MORE)
+    if sk.pending is not None:
+        data = b"".join(bytes(b) for b in msg.msg_iov)
+        err = udp_append_data(sk, data, 0, corkreq)
+        return udp_sendmsg_out(sk, err) if err < 0 else size
     if msg.msg_name is not None:
         _, daddr, dport = msg.msg_name
         if dport == 0:
@@ -253,7 +271,7 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
             return err
     data = b"".join(bytes(b) for b in msg.msg_iov)
     # MSG_DONTROUTE (or SO_DONTROUTE): no gateway, and not the connected socket's cached route
-    dontroute = bool(msg.msg_flags & MSG_DONTROUTE)
+    dontroute = bool(flags & MSG_DONTROUTE)
     connected = msg.msg_name is None and not dontroute and not msg.msg_control
     rt = sk.dst_cache if connected and sk.dst_cache is not None and sk.dst_cache.genid == host.rt_genid else None
     if rt is None:
@@ -267,20 +285,25 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
             sk.dst_cache = rt
     if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
         return udp_sendmsg_out(sk, -EACCES)  # broadcast needs SO_BROADCAST
-    df = ip_datagram_df(sk, len(data) + 28, rt)
+    saddr = ipc.addr or rt.saddr
+    if corkreq:
+        # cork the socket (ip_setup_cork) and make the datagram's first buffer
+        sk.pending = InetCork(daddr, dport, saddr, rt, ipc, ip_cork_mtu(sk, rt))
+        err = udp_append_data(sk, data, UDP_HLEN, corkreq, bool(flags & MSG_DONTWAIT))
+        return udp_sendmsg_out(sk, err) if err < 0 else size
+    df = ip_append_check(sk, len(data) + IPHDR_LEN + UDP_HLEN, rt, daddr)
     if df < 0:
         return udp_sendmsg_out(sk, df)
     # a pending error (an ICMP report), a shutdown for writing, a full send buffer
-    err = ip_append_alloc(sk, bool(msg.msg_flags & MSG_DONTWAIT))
+    err = ip_append_alloc(sk, bool(flags & MSG_DONTWAIT))
     if err:
         return udp_sendmsg_out(sk, err)
     uarg = None
-    if msg.msg_flags & MSG_ZEROCOPY and size and sk.sk_zerocopy:
+    if flags & MSG_ZEROCOPY and size and sk.sk_zerocopy:
         uarg = msg_zerocopy_realloc(sk, size, None)
         if uarg is None:
             return udp_sendmsg_out(sk, -ENOBUFS)
         uarg.zerocopy = False
-    saddr = ipc.addr or rt.saddr
     skb = ip_make_skb(sk, data, saddr, daddr, dport, rt, ipc)
     skb.truesize = ip_append_truesize(rt.dev, skb.tail - skb.network_header, IPHDR_LEN + UDP_HLEN)
     skb.destructor = sock_wfree
@@ -289,6 +312,50 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
     err = udp_send_skb(sk, skb, saddr, daddr)
     net_zcopy_put(uarg)  # the datagram, the only holder of the notification, is gone
     return udp_sendmsg_out(sk, err) if err < 0 else size
+
+
+def udp_append_data(sk: UdpSock, data: bytes, transhdrlen: int, corkreq: bool, noblock: bool = False) -> int:
+    """``udp_sendmsg``'s ``do_append_data``: ``data`` joins the pending datagram (its first
+    append, ``transhdrlen`` the UDP header, waits for room in the send buffer), which goes out
+    unless more is to come; a datagram that would grow past what IP carries, or a send refused
+    for memory, discards it all (``udp_flush_pending_frames``)."""
+    cork = sk.pending
+    length = len(data) + transhdrlen
+    err = ip_append_check(sk, cork.length + length + IPHDR_LEN, cork.rt, cork.daddr)
+    if err >= 0 and transhdrlen:
+        err = ip_append_alloc(sk, noblock)
+    if err >= 0:
+        err = ip_append_data(sk, cork, length, transhdrlen, corkreq)
+    if err < 0:
+        udp_flush_pending_frames(sk)
+        return err
+    cork.length += length
+    cork.data.append(data)
+    return 0 if corkreq else udp_push_pending_frames(sk)
+
+
+def udp_push_pending_frames(sk: UdpSock) -> int:
+    """``udp_push_pending_frames``: the pending datagram goes out, its header and checksum made
+    now, keeping the truesize its buffers were charged."""
+    cork = sk.pending
+    sk.pending = None
+    sk.sk_wmem_alloc -= cork.truesize  # (the datagram's holders charge it from here)
+    data = b"".join(cork.data)
+    skb = ip_make_skb(sk, data, cork.saddr, cork.daddr, cork.dport, cork.rt, cork.ipc)
+    skb.truesize = cork.truesize
+    skb.destructor = sock_wfree
+    if ip_datagram_df(sk, IPHDR_LEN + cork.length, cork.rt):
+        skb.buf[skb.network_header + 6] |= IP_DF >> 8
+    return udp_send_skb(sk, skb, cork.saddr, cork.daddr)
+
+
+def udp_flush_pending_frames(sk: UdpSock) -> None:
+    """``udp_flush_pending_frames``: the pending datagram is dropped, its charge given back."""
+    cork = sk.pending
+    if cork is not None:
+        sk.pending = None
+        sk.sk_wmem_alloc -= cork.truesize
+        sk.sk_write_space()
 
 
 def udp_sendmsg_out(sk: UdpSock, err: int) -> int:
@@ -441,7 +508,8 @@ def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int
 # -- the rest of udp_prot --------------------------------------------------------------------
 
 def udp_close(sk: UdpSock, timeout: int) -> None:
-    """``udp_lib_close``."""
+    """``udp_lib_close``: a datagram still pending is dropped (``udp_destroy_sock``)."""
+    udp_flush_pending_frames(sk)
     udp_lib_unhash(sk)
     sk.sk_receive_queue.clear()
     sk.sk_rmem_alloc = 0
@@ -465,6 +533,27 @@ def udp_ioctl(sk: UdpSock, cmd: int) -> int:
     return -ENOIOCTLCMD
 
 
+UDP_CORK = 1  # SOL_UDP options (include/uapi/linux/udp.h)
+
+
+def udp_setsockopt(sk: UdpSock, optname: int, optval: Any) -> int:
+    """``udp_lib_setsockopt``: UDP_CORK; taking it off sends the datagram it held."""
+    if optname != UDP_CORK:
+        return -ENOPROTOOPT
+    val = sockopt_int(optval)
+    if val is None:
+        return -EINVAL
+    sk.corkflag = bool(val)
+    if not val and sk.pending is not None:
+        udp_push_pending_frames(sk)
+    return 0
+
+
+def udp_getsockopt(sk: UdpSock, optname: int) -> int:
+    """``udp_lib_getsockopt``: UDP_CORK."""
+    return int(sk.corkflag) if optname == UDP_CORK else -ENOPROTOOPT
+
+
 def udp_init_sock(sk: UdpSock) -> None:
     return None
 
@@ -480,8 +569,8 @@ udp_prot = Proto(
     ioctl=udp_ioctl,
     init=udp_init_sock,
     shutdown=datagram_shutdown,
-    setsockopt=datagram_no_sockopt,
-    getsockopt=datagram_no_sockopt,
+    setsockopt=udp_setsockopt,
+    getsockopt=udp_getsockopt,
     sendmsg=udp_sendmsg,
     recvmsg=udp_recvmsg,
     backlog_rcv=None,
