@@ -10,7 +10,7 @@ from netlab import capture, lan, run
 from tuxnet.drivers.net.cable import Cable, alloc_cable_dev
 from tuxnet.drivers.net.ether import IFG_BITS, bits_time, ether_wire_frame, wire_time
 from tuxnet.net.bridge.br_if import dev_set_promiscuity
-from tuxnet.net.core.dev import ETH_P_IP, dev_queue_xmit
+from tuxnet.net.core.dev import ETH_P_IP, dev_mc_add, dev_queue_xmit
 from tuxnet.net.core.pktgen import Pktgen
 from tuxnet.net.core.skbuff import (
     PACKET_BROADCAST,
@@ -176,7 +176,7 @@ def test_promiscuous_mode_and_multicast_filter():
     frame_to(h2.dev("eth0").dev_addr)
     frame_to(group)
     assert len(cap.frames) == 0, "not ours, not joined"
-    dev3.mc_list.add(group)
+    dev_mc_add(dev3, group)
     frame_to(group)
     assert len(cap.frames) == 1 and dev3.stats.multicast == 1
     dev_set_promiscuity(dev3, 1)

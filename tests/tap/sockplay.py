@@ -66,6 +66,9 @@ OPTIONS: dict[str, tuple[str, list[int]]] = {
     "SO_TIMESTAMPNS": ("SOL_SOCKET", [0, 1]),
     "SO_RXQ_OVFL": ("SOL_SOCKET", [0, 1]),
     "SO_RCVMARK": ("SOL_SOCKET", [0, 1]),
+    "IP_MULTICAST_TTL": ("IPPROTO_IP", [-1, 0, 5, 255, 256]),
+    "IP_MULTICAST_LOOP": ("IPPROTO_IP", [0, 1]),
+    "IP_MULTICAST_ALL": ("IPPROTO_IP", [0, 1, 2]),
 }
 
 
@@ -78,6 +81,15 @@ STRUCT_OPTIONS: dict[str, tuple[str, int, list[bytes]]] = {
                                        (-1).to_bytes(8, "little", signed=True) + bytes(8)]),
     "SO_SNDTIMEO": ("SOL_SOCKET", 16, [bytes(16), (3).to_bytes(8, "little") + bytes(8)]),
     "TCP_CONGESTION": ("IPPROTO_TCP", 16, [b"cubic", b"reno", b"nosuchcc", b""]),
+    # struct ip_mreq / ip_mreqn: a group on loopback's address, by the route (none here), not a
+    # group, too short, by loopback's index
+    "IP_ADD_MEMBERSHIP": ("IPPROTO_IP", 4, [bytes([239, 1, 1, 1, 127, 0, 0, 1]), bytes([239, 1, 1, 1, 0, 0, 0, 0]),
+                                            bytes([10, 1, 1, 1, 127, 0, 0, 1]), b"\xef\x01",
+                                            bytes([239, 2, 2, 2, 0, 0, 0, 0]) + (1).to_bytes(4, "little")]),
+    "IP_DROP_MEMBERSHIP": ("IPPROTO_IP", 4, [bytes([239, 1, 1, 1, 127, 0, 0, 1]),
+                                             bytes([239, 2, 2, 2, 0, 0, 0, 0]) + (1).to_bytes(4, "little")]),
+    "IP_MULTICAST_IF": ("IPPROTO_IP", 4, [bytes([127, 0, 0, 1]), bytes(4), bytes([192, 0, 2, 1]),
+                                          bytes(8) + (1).to_bytes(4, "little")]),
 }
 # What a poll asks about, and the names of what it may answer.
 POLL_EVENTS = {"IN": select.POLLIN, "PRI": select.POLLPRI, "OUT": select.POLLOUT, "RDHUP": 0x2000}
@@ -85,7 +97,8 @@ POLL_NAMES = {**POLL_EVENTS, "ERR": select.POLLERR, "HUP": select.POLLHUP, "NVAL
 # Flags a read may add to MSG_DONTWAIT.
 RECV_FLAGS = {"": 0, "MSG_PEEK": 2, "MSG_OOB": 1, "MSG_TRUNC": 0x20}
 # Options the socket module of this Python does not name (Linux's numbers).
-LINUX_NUMBERS = {"IP_RECVERR": 11, "IP_PKTINFO": 8, "IP_RECVTTL": 12, "IP_RECVORIGDSTADDR": 20, "IP_RECVFRAGSIZE": 25,
+LINUX_NUMBERS = {"IP_RECVERR": 11, "IP_MULTICAST_ALL": 49,
+                 "IP_PKTINFO": 8, "IP_RECVTTL": 12, "IP_RECVORIGDSTADDR": 20, "IP_RECVFRAGSIZE": 25,
                  "SO_TIMESTAMP": 29, "SO_TIMESTAMPNS": 35, "SO_RXQ_OVFL": 40, "SO_RCVMARK": 75}
 # ioctl requests that read a C int back (<linux/sockios.h>), one no socket knows, and SIOCGSTAMP.
 IOCTLS = {"SIOCINQ": 0x541B, "SIOCOUTQ": 0x5411, "SIOCOUTQNSD": 0x894B, "SIOCATMARK": 0x8905, "none": 0x1234,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from tuxnet.net.core.dev import ETH_P_ALL, IFF_LOOPBACK, NetDevice, PacketType
-from tuxnet.net.core.skbuff import PACKET_OUTGOING, SkBuff
+from tuxnet.net.core.skbuff import PACKET_LOOPBACK, PACKET_OUTGOING, SkBuff
 from tuxnet.trace.pcap import PcapWriter
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 
@@ -30,8 +30,8 @@ class Capture:
         host.dev_add_pack(self._pt)
 
     def _tap(self, skb: SkBuff, dev: NetDevice, pt: PacketType, direction: int) -> int:
-        if direction != PACKET_OUTGOING and dev.flags & IFF_LOOPBACK:
-            return 0  # lo: each packet once, as it leaves
+        if direction != PACKET_OUTGOING and dev.flags & IFF_LOOPBACK or direction == PACKET_LOOPBACK:
+            return 0  # lo: each packet once, as it leaves; a multicast's copy for us, never (packet_rcv)
         start = skb.data if direction == PACKET_OUTGOING else skb.mac_header
         frame = bytes(skb.buf[start:skb.tail])
         now = self.host.world.now

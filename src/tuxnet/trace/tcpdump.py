@@ -98,6 +98,7 @@ _IPPROTO_NAMES = {
     143: "Ethernet",
 }
 _IPPROTO_ICMP = 1
+_IPPROTO_IGMP = 2
 _IPPROTO_IPV4 = 4
 _IPPROTO_TCP = 6
 _IPPROTO_UDP = 17
@@ -658,6 +659,8 @@ class _Packet:
             self.udp(bp, length, iph, fragmented)
         elif proto == _IPPROTO_ICMP:
             self.icmp(bp, length, fragmented)
+        elif proto == _IPPROTO_IGMP:
+            self.igmp(bp, length)
         elif proto == _IPPROTO_IPV4:
             self.ip(bp, length)
         else:
@@ -1067,6 +1070,93 @@ class _Packet:
             self.put(f"UDP, length {ulen}")
 
     # -- print-icmp.c ------------------------------------------------------
+
+    def igmp(self, bp: int, length: int) -> None:
+        """print-igmp.c: igmp_print(): queries of the three versions, reports, leaves; with -v the
+        group records of an IGMPv3 report and the checksum."""
+        self.protocol = "igmp"
+        kind = self.u8(bp)
+        if kind == 0x11:
+            self.put("igmp query")
+            if length >= 12:
+                self._igmpv3_query(bp, length)
+            else:
+                mrc = self.u8(bp + 1)
+                if mrc:
+                    self.put(" v2")
+                    if mrc != 100:
+                        self.put(f" [max resp time {mrc}]")
+                else:
+                    self.put(" v1")
+                if self.be32(bp + 4):
+                    self.put(f" [gaddr {self.ipaddr(bp + 4)}]")
+                if length != 8:
+                    self.put(f" [len {length}]")
+        elif kind == 0x12:
+            self.put(f"igmp v1 report {self.ipaddr(bp + 4)}")
+            if length != 8:
+                self.put(f" [len {length}]")
+        elif kind == 0x16:
+            self.put(f"igmp v2 report {self.ipaddr(bp + 4)}")
+        elif kind == 0x22:
+            self.put("igmp v3 report")
+            self._igmpv3_report(bp, length)
+        elif kind == 0x17:
+            self.put(f"igmp leave {self.ipaddr(bp + 4)}")
+        else:
+            self.put(f"igmp-{kind}")
+        if self.vflag and length >= 4 and self.ttest(bp, length) and _in_cksum(self.buf[bp:bp + length]):
+            self.put(f" bad igmp cksum {self.be16(bp + 2):x}!")
+
+    def _igmpv3_report(self, bp: int, length: int) -> None:
+        """print-igmp.c: print_igmpv3_report()."""
+        if length < 16 or length & 3:
+            self.put(f" [invalid len {length}]")
+            return
+        ngroups = self.be16(bp + 6)
+        self.put(f", {ngroups} group record(s)")
+        if not self.vflag:
+            return
+        group = 8
+        for _ in range(ngroups):
+            if length < group + 8:
+                self.put(" [invalid number of groups]")
+                return
+            kind = self.u8(bp + group)
+            self.put(f" [gaddr {self.ipaddr(bp + group + 4)} {_IGMPV3_RECORDS.get(kind, f' [v3-report-#{kind}]')}")
+            nsrcs = self.be16(bp + group + 2)
+            if length < group + 8 + (nsrcs << 2):
+                self.put(f" [invalid number of sources {nsrcs}]")
+                return
+            if self.vflag == 1:
+                self.put(f", {nsrcs} source(s)")
+            else:
+                self.put(" {" + "".join(f" {self.ipaddr(bp + group + 8 + 4 * j)}" for j in range(nsrcs)) + " }")
+            group += 8 + (nsrcs << 2)
+            self.put("]")
+
+    def _igmpv3_query(self, bp: int, length: int) -> None:
+        """print-igmp.c: print_igmpv3_query()."""
+        self.put(" v3")
+        if length < 12 or length & 3:
+            self.put(f" [invalid len {length}]")
+            return
+        mrc = self.u8(bp + 1)
+        mrt = mrc if mrc < 128 else ((mrc & 0x0F) | 0x10) << (((mrc & 0x70) >> 4) + 3)
+        if mrc != 100:
+            self.put(f" [max resp time {mrt * 0.1:.1f}s]" if mrt < 600 else f" [max resp time {_relts(mrt // 10)}]")
+        if self.be32(bp + 4) == 0:
+            return
+        self.put(f" [gaddr {self.ipaddr(bp + 4)}")
+        nsrcs = self.be16(bp + 10)
+        if nsrcs:
+            if length < 12 + (nsrcs << 2):
+                self.put(" [invalid number of sources]")
+            elif self.vflag > 1:
+                self.put(" {" + "".join(f" {self.ipaddr(bp + 12 + 4 * i)}" for i in range(nsrcs)) + " }")
+            else:
+                self.put(f", {nsrcs} source(s)")
+        self.put("]")
 
     def icmp(self, bp: int, plen: int, fragmented: bool) -> None:
         self.protocol = "icmp"
@@ -1800,6 +1890,22 @@ class _Packet:
             if cp >= self.snapend:
                 return rcode
         return rcode
+
+
+# print-igmp.c: igmpv3report2str
+_IGMPV3_RECORDS = {1: "is_in", 2: "is_ex", 3: "to_in", 4: "to_ex", 5: "allow", 6: "block"}
+
+
+def _relts(secs: int) -> str:
+    """util-print.c: unsigned_relts_print(): "1y2w3d4h5m6s", the units that are not zero."""
+    if secs == 0:
+        return "0s"
+    out = ""
+    for unit, size in (("y", 31536000), ("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if secs >= size:
+            out += f"{secs // size}{unit}"
+            secs %= size
+    return out
 
 
 def _icmp_tstamp(tstamp: int) -> str:

@@ -431,6 +431,9 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 if not args:
                     raise IpError("need at least a destination address")
                 return ip_route_get(host, args[0])
+        elif _match(obj, "maddress"):
+            if cmd in ("show", "list", "ls", "lst", "s"):
+                return ip_maddr_show(host, _dev_arg(args))
         elif obj in ("tcp_metrics", "tcpmetrics"):
             return _tcp_metrics(host, cmd, args)
         elif _match(obj, "neighbour") or _match(obj, "neighbor"):
@@ -455,6 +458,28 @@ def ip(host: Host, argv: str | list[str]) -> str:
     except (ValueError, OSError) as e:  # what the kernel refused
         raise IpError(str(e), 2) from None
     raise _usage_error(f'Command "{cmd}" is unknown, try "ip {obj} help".')
+
+
+def ip_maddr_show(host: Host, devname: str | None) -> str:
+    """``ip maddr show [dev DEV]`` (ipmaddr.c, from /proc/net/dev_mcast and /proc/net/igmp): each
+    device's multicast link addresses, then its groups, newest first, with their users when more
+    than one."""
+    if devname is not None:
+        _dev(host, devname)
+    lines = []
+    for dev in sorted(host.devices.values(), key=lambda d: d.ifindex):
+        if devname is not None and dev.name != devname:
+            continue
+        st = dev.ip_ptr.igmp if dev.ip_ptr is not None else None
+        entries = [f"link  {mac.hex(':')}" + (f" users {users}" if users != 1 else "")
+                   for mac, users in dev.mc_list.items()]
+        if st is not None:
+            entries += [f"inet  {in_ntoa(im.multiaddr)}" + (f" users {im.users}" if im.users != 1 else "")
+                        for im in reversed(st.mc_list.values())]
+        if entries:
+            lines.append(f"{dev.ifindex}:\t{dev.name}")
+            lines += [f"\t{entry}" for entry in entries]
+    return "".join(line + "\n" for line in lines)
 
 
 def _tcp_metrics(host: Host, cmd: str, args: list[str]) -> str:

@@ -247,7 +247,7 @@ class NetDevice:
         self.ptype_all: list[PacketType] = []
         self.rx_handler: Callable[[SkBuff], int] | None = None
         self.rx_handler_data: Any = None
-        self.mc_list: set[bytes] = set()
+        self.mc_list: dict[bytes, int] = {}  # the multicast MAC addresses received, and their users
         self.promiscuity = 0
         self.priv: Any = None
         self.napi: NapiStruct | None = None
@@ -441,6 +441,22 @@ def dev_queue_xmit(skb: SkBuff) -> int:
         return NET_XMIT_SUCCESS
     finally:
         host.local_bh_enable()
+
+
+# -- multicast addresses (net/core/dev_addr_lists.c) -------------------------------------------
+
+def dev_mc_add(dev: NetDevice, addr: bytes) -> None:
+    """``dev_mc_add``: the device receives frames to ``addr`` (one more user of it)."""
+    dev.mc_list[addr] = dev.mc_list.get(addr, 0) + 1
+
+
+def dev_mc_del(dev: NetDevice, addr: bytes) -> None:
+    """``dev_mc_del``: one user of ``addr`` fewer; the last takes it out of the filter."""
+    users = dev.mc_list.get(addr, 0) - 1
+    if users > 0:
+        dev.mc_list[addr] = users
+    else:
+        dev.mc_list.pop(addr, None)
 
 
 # -- receive -------------------------------------------------------------------------------------

@@ -129,6 +129,7 @@ class Sock:
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
         "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_id", "pmtudisc",
         "recverr", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
+        "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "mc_list",
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift",
         "__dict__", "__weakref__",
@@ -203,6 +204,14 @@ class Sock:
         self.inet_id = host.rng.getrandbits(16)
         self.pmtudisc = 1  # IP_PMTUDISC_WANT, as net.ipv4.ip_no_pmtu_disc=0 gives
         self.recverr = False
+        # multicast: IP_MULTICAST_TTL, _LOOP, _ALL, _IF (device and source), and the groups joined,
+        # as (group, ifindex)
+        self.mc_ttl = 1
+        self.mc_loop = True
+        self.mc_all = True
+        self.mc_index = 0
+        self.mc_addr = 0
+        self.mc_list: list[tuple[int, int]] = []
         self.hdrincl = False
         self.bind_port_locked = False  # SOCK_BINDPORT_LOCK: bind() chose the port
 

@@ -56,6 +56,11 @@ def ipv4_is_multicast(addr: int) -> bool:
     return (addr & 0xF0000000) == 0xE0000000
 
 
+def ipv4_is_local_multicast(addr: int) -> bool:
+    """``ipv4_is_local_multicast``: 224.0.0.0/24, the link's own groups."""
+    return (addr & 0xFFFFFF00) == 0xE0000000
+
+
 @notrace
 def ipv4_is_lbcast(addr: int) -> bool:
     return addr == 0xFFFFFFFF

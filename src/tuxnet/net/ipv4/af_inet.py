@@ -34,6 +34,7 @@ from tuxnet.net.core.sock import (
 )
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.fib import RT_TABLE_LOCAL, RT_TABLE_MAIN, RTN_BROADCAST, RTN_LOCAL, FibTable
+from tuxnet.net.ipv4.igmp import IPPROTO_IGMP, igmp_rcv, ip_mc_drop_socket
 from tuxnet.net.ipv4.ip_input import ip_rcv
 from tuxnet.net.ipv4.ip_output import IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT  # noqa: F401  (<netinet/in.h>)
 from tuxnet.net.ipv4.ip_sockglue import (  # noqa: F401  (the options of <netinet/in.h>)
@@ -96,6 +97,7 @@ def inet_release(sock: Socket) -> int:
     if sk is not None:
         timeout = sk.sk_lingertime if sk.sk_linger else 0
         sock.sk = None
+        ip_mc_drop_socket(sk)
         sk.sk_prot.close(sk, timeout)
         sock_disable_timestamp(sk)
     return 0
@@ -424,6 +426,7 @@ def inet_init(host: Host) -> None:
         IPPROTO_TCP: NetProtocol(tcp_v4_rcv, tcp_v4_err),
         IPPROTO_UDP: NetProtocol(udp_rcv, udp_err),
         IPPROTO_ICMP: NetProtocol(icmp_rcv, icmp_err),
+        IPPROTO_IGMP: NetProtocol(igmp_rcv),
     }
     arp_init(host)
     host.dev_add_pack(PacketType(ETH_P_IP, ip_rcv, name="ip_rcv"))

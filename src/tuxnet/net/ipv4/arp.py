@@ -49,7 +49,7 @@ from tuxnet.net.ipv4.devinet import (
     inet_confirm_addr,
     inet_select_addr,
 )
-from tuxnet.net.ipv4.fib import RT_SCOPE_HOST, RT_SCOPE_LINK, RTN_BROADCAST, RTN_LOCAL, RTN_UNICAST
+from tuxnet.net.ipv4.fib import RT_SCOPE_HOST, RT_SCOPE_LINK, RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, RTN_UNICAST
 from tuxnet.net.ipv4.route import ip_route_input_noref, ip_route_output_key
 
 if TYPE_CHECKING:
@@ -60,7 +60,6 @@ ARPHRD_ETHER = 1
 ARPHRD_IEEE802 = 6
 ARPOP_REQUEST = 1
 ARPOP_REPLY = 2
-RTN_MULTICAST = 5
 ARP_HDR_LEN = 8
 
 _arphdr = struct.Struct("!HHBBH")

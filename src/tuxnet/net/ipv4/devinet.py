@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.sysctl import DEVCONF
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
@@ -68,7 +68,7 @@ class InDevice:
     others follow ``default``), and ``rp_filter`` keeps the effective reverse path filter, read for
     every packet received."""
 
-    __slots__ = ("dev", "ifa_list", "cnf_state", "rp_filter", "arp_parms")
+    __slots__ = ("dev", "ifa_list", "cnf_state", "rp_filter", "arp_parms", "igmp")
 
     def __init__(self, dev: NetDevice) -> None:
         self.dev = dev
@@ -76,6 +76,7 @@ class InDevice:
         self.cnf_state: set[str] = set()
         self.rp_filter = 0
         self.arp_parms: NeighParms | None = None  # ARP's parameters for the device
+        self.igmp: Any = None  # the multicast groups and IGMP's state (net/ipv4/igmp.py)
 
 
 def in_dev_get(dev: NetDevice) -> InDevice:
@@ -273,9 +274,11 @@ def fib_add_ifaddr(host: Host, ifa: InIfaddr) -> None:
 
 def inetdev_event_up(host: Host, dev: NetDevice) -> None:
     """``inetdev_event`` for NETDEV_UP: install the routes of the device's addresses, then
-    announce them if ``arp_notify`` says so.  Loopback's settings stop following ``default``
+    announce them if ``arp_notify`` says so; join 224.0.0.1 and announce the device's groups
+    (``ip_mc_up``).  Loopback's settings stop following ``default``
     (``ipv4_devconf_setall``), nor do its neighbour parameters."""
     from tuxnet.net.ipv4.arp import arp_netdev_up
+    from tuxnet.net.ipv4.igmp import ip_mc_up
 
     if dev.flags & IFF_LOOPBACK:
         in_dev = in_dev_get(dev)
@@ -286,13 +289,16 @@ def inetdev_event_up(host: Host, dev: NetDevice) -> None:
         for ifa in dev.ip_ptr.ifa_list:
             fib_add_ifaddr(host, ifa)
         arp_netdev_up(host, dev)
+    ip_mc_up(dev)
 
 
 def inetdev_event_down(host: Host, dev: NetDevice) -> None:
-    """NETDEV_DOWN: ``fib_disable_ip`` removes every route through the device, and ``arp_ifdown``
-    its neighbour entries."""
+    """NETDEV_DOWN: ``fib_disable_ip`` removes every route through the device, ``arp_ifdown``
+    its neighbour entries, and ``ip_mc_down`` stops its IGMP reports."""
     from tuxnet.net.ipv4.arp import arp_ifdown
+    from tuxnet.net.ipv4.igmp import ip_mc_down
 
+    ip_mc_down(dev)
     host.fib_local.remove_dev(dev)
     host.fib_main.remove_dev(dev)
     fib_flush_cache(host)

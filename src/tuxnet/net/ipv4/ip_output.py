@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EHOSTUNREACH, EINVAL, EMSGSIZE, ENOBUFS
 from tuxnet.kernel.minmax import min
-from tuxnet.net.core.dev import ETH_P_IP, NET_XMIT_CN, NETIF_F_SG, NetDevice, skb_checksum_help
+from tuxnet.net.core.dev import ETH_P_IP, NET_XMIT_CN, NETIF_F_SG, NetDevice, netif_rx, skb_checksum_help
 from tuxnet.net.core.neighbour import __ipv4_neigh_lookup_noref, __neigh_create, neigh_output
 from tuxnet.net.core.netfilter import (
     NF_ACCEPT,
@@ -22,9 +22,18 @@ from tuxnet.net.core.netfilter import (
     NF_INET_POST_ROUTING,
     nf_hook_slow,
 )
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, SKB_MAX_ALLOC, SkBuff, alloc_skb, alloc_skb_truesize
+from tuxnet.net.core.skbuff import (
+    CHECKSUM_NONE,
+    CHECKSUM_PARTIAL,
+    CHECKSUM_UNNECESSARY,
+    PACKET_LOOPBACK,
+    SKB_MAX_ALLOC,
+    SkBuff,
+    alloc_skb,
+    alloc_skb_truesize,
+)
 from tuxnet.net.core.sock import sock_alloc_send_pskb
-from tuxnet.net.ipv4.fib import RTN_BROADCAST
+from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_MULTICAST
 from tuxnet.net.ipv4.route import IP_MAX_MTU, Rtable, dst_mtu, dst_output, ip_route_output_key, ip_sock_rt_scope
 
 if TYPE_CHECKING:
@@ -162,6 +171,32 @@ def ip_output(host: Host, sk: Any, skb: SkBuff) -> int:
     skb.dev = dev
     skb.protocol = ETH_P_IP
     return NF_HOOK(host, NF_INET_POST_ROUTING, sk, skb, None, dev, ip_finish_output)
+
+
+def ip_mc_output(host: Host, sk: Any, skb: SkBuff) -> int:
+    """``ip_mc_output``, a broadcast or multicast route's output: a copy loops back to this host
+    (``ip_mc_finish_output``; for a multicast only with IP_MULTICAST_LOOP, and a multicast of
+    TTL 0 goes no further), then POST_ROUTING and ``ip_finish_output``."""
+    rt = skb.dst
+    dev = rt.dev
+    skb.dev = dev
+    skb.protocol = ETH_P_IP
+    if rt.rt_type != RTN_MULTICAST or sk is None or sk.mc_loop:
+        NF_HOOK(host, NF_INET_POST_ROUTING, sk, skb.copy(), None, dev, ip_mc_finish_output)
+    if rt.rt_type == RTN_MULTICAST and skb.buf[skb.network_header + 8] == 0:
+        return 0
+    return NF_HOOK(host, NF_INET_POST_ROUTING, sk, skb, None, dev, ip_finish_output)
+
+
+def ip_mc_finish_output(host: Host, sk: Any, skb: SkBuff) -> int:
+    """``ip_mc_finish_output`` → ``dev_loopback_xmit``: the copy comes in on the device it was
+    sent by, marked PACKET_LOOPBACK (packet taps leave it alone), its checksum trusted."""
+    skb.mac_header = skb.data
+    skb.pkt_type = PACKET_LOOPBACK
+    if skb.ip_summed == CHECKSUM_NONE:
+        skb.ip_summed = CHECKSUM_UNNECESSARY
+    netif_rx(skb)
+    return 0
 
 
 def ip_finish_output(host: Host, sk: Any, skb: SkBuff) -> int:

@@ -13,7 +13,7 @@ import struct
 from typing import Any
 
 from tuxnet.kernel.compiler import notrace
-from tuxnet.kernel.errno import EAGAIN, EINVAL, EMSGSIZE, ENOPROTOOPT, ENOTCONN
+from tuxnet.kernel.errno import EADDRNOTAVAIL, EAGAIN, EINVAL, EMSGSIZE, ENOPROTOOPT, ENOTCONN, EPROTO
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.skbuff import (
     SO_EE_ORIGIN_ICMP,
@@ -65,6 +65,12 @@ IP_MTU = 14
 IP_PASSSEC = 18
 IP_RECVORIGDSTADDR = IP_ORIGDSTADDR = 20
 IP_RECVFRAGSIZE = 25
+IP_MULTICAST_IF = 32
+IP_MULTICAST_TTL = 33
+IP_MULTICAST_LOOP = 34
+IP_ADD_MEMBERSHIP = 35
+IP_DROP_MEMBERSHIP = 36
+IP_MULTICAST_ALL = 49
 IP_PROTOCOL = 52
 
 # inet->cmsg_flags: which control messages a read gets (include/net/inet_sock.h)
@@ -98,9 +104,11 @@ def rt_tos2priority(tos: int) -> int:
 # -- options (do_ip_setsockopt / do_ip_getsockopt) --------------------------------------------
 
 def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
-    """``do_ip_setsockopt``: TOS, TTL, PMTU discovery, RECVERR, HDRINCL, and the control
-    messages a read gets (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_RECVOPTS, IP_PASSSEC,
-    IP_RECVORIGDSTADDR, IP_RECVFRAGSIZE)."""
+    """``do_ip_setsockopt``: TOS, TTL, PMTU discovery, RECVERR, HDRINCL, the control messages a
+    read gets (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_RECVOPTS, IP_PASSSEC, IP_RECVORIGDSTADDR,
+    IP_RECVFRAGSIZE), and multicast (memberships, IP_MULTICAST_IF, _TTL, _LOOP, _ALL)."""
+    if optname in (IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_MULTICAST_IF):
+        return ip_mc_setsockopt(sk, optname, optval)
     if isinstance(optval, bytes | bytearray):
         optval = int.from_bytes(optval[:4].ljust(4, b"\0"), "little", signed=True) if optval else 0
     if not isinstance(optval, int):
@@ -130,9 +138,65 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
         if sk.sk_type != SOCK_RAW:
             return -ENOPROTOOPT
         sk.hdrincl = bool(optval)
+    elif optname == IP_MULTICAST_TTL:
+        if sk.sk_type == SOCK_STREAM:
+            return -EINVAL
+        if optval == -1:
+            optval = 1
+        if not 0 <= optval <= 255:
+            return -EINVAL
+        sk.mc_ttl = optval
+    elif optname == IP_MULTICAST_LOOP:
+        sk.mc_loop = bool(optval)
+    elif optname == IP_MULTICAST_ALL:
+        if optval not in (0, 1):
+            return -EINVAL
+        sk.mc_all = bool(optval)
     else:
         return -ENOPROTOOPT
     return 0
+
+
+def ip_mc_setsockopt(sk: Any, optname: int, optval: Any) -> int:
+    """The options that take a structure: IP_ADD_MEMBERSHIP and IP_DROP_MEMBERSHIP (a ``struct
+    ip_mreq`` or ``ip_mreqn``), IP_MULTICAST_IF (those, or an address: the device and source of
+    the socket's multicasts; 0.0.0.0 for the route's)."""
+    from tuxnet.net.ipv4.igmp import ip_mc_join_group, ip_mc_leave_group, ip_mreq_parse
+
+    if optname != IP_MULTICAST_IF and sk.sk_type == SOCK_STREAM:
+        return -EPROTO  # a connection socket (is_icsk) joins no group
+    if not isinstance(optval, bytes | bytearray):
+        return -EINVAL
+    if optname == IP_MULTICAST_IF:
+        if sk.sk_type == SOCK_STREAM:
+            return -EINVAL
+        # an ip_mreqn, an ip_mreq (its imr_interface), an in_addr, or less: 0.0.0.0
+        _, address, ifindex = ip_mreq_parse(optval) if len(optval) >= 8 else \
+            (0, int.from_bytes(optval[:4], "big") if len(optval) >= 4 else 0, 0)
+        host = sk.host
+        if not ifindex:
+            if not address:
+                sk.mc_index = sk.mc_addr = 0
+                return 0
+            owners = host.inet_addr_lst.get(address)
+            dev = owners[0].dev if owners else None
+            if dev is not None:
+                ifindex = dev.ifindex
+        else:
+            dev = host.dev_by_index.get(ifindex)
+        if dev is None:
+            return -EADDRNOTAVAIL
+        if sk.sk_bound_dev_if and ifindex != sk.sk_bound_dev_if:
+            return -EINVAL
+        sk.mc_index = ifindex
+        sk.mc_addr = address
+        return 0
+    mreq = ip_mreq_parse(optval)
+    if mreq is None:
+        return -EINVAL
+    if optname == IP_ADD_MEMBERSHIP:
+        return ip_mc_join_group(sk, *mreq)
+    return ip_mc_leave_group(sk, *mreq)
 
 
 def __ip_sock_set_tos(sk: Any, val: int) -> None:
@@ -160,6 +224,14 @@ def ip_getsockopt(sk: Any, optname: int) -> int:
         return int(sk.recverr)
     if optname == IP_HDRINCL:
         return int(sk.hdrincl)
+    if optname == IP_MULTICAST_TTL:
+        return sk.mc_ttl
+    if optname == IP_MULTICAST_LOOP:
+        return int(sk.mc_loop)
+    if optname == IP_MULTICAST_ALL:
+        return int(sk.mc_all)
+    if optname == IP_MULTICAST_IF:
+        return sk.mc_addr.to_bytes(4, "big")  # a struct in_addr
     if optname == IP_PROTOCOL:
         return sk.inet_num  # (the local port, for a socket that has one)
     if optname == IP_MTU:
@@ -251,18 +323,28 @@ def ip_cmsg_recv_offset(msg: Any, sk: Any, skb: SkBuff, pktinfo: tuple[int, int]
 class IpcmCookie:
     """``struct ipcm_cookie`` with its ``sockcm_cookie``: what one send to ``daddr`` uses, the
     socket's own settings (``ipcm_init_sk``) unless its control messages say otherwise: source
-    address, device, TTL (``__ip_make_skb``'s: 1 to a multicast group, as ``mc_ttl`` starts),
-    TOS, mark and priority."""
+    address, device, TTL (``__ip_make_skb``'s: IP_MULTICAST_TTL's to a multicast group), TOS,
+    mark and priority."""
 
     __slots__ = ("addr", "oif", "ttl", "tos", "mark", "priority")
 
     def __init__(self, sk: Any, daddr: int) -> None:
         self.addr = sk.inet_saddr
         self.oif = sk.sk_bound_dev_if
-        self.ttl = 1 if ipv4_is_multicast(daddr) else sk.uc_ttl
+        self.ttl = sk.mc_ttl if ipv4_is_multicast(daddr) else sk.uc_ttl
         self.tos = sk.tos
         self.mark = sk.sk_mark
         self.priority = sk.sk_priority
+
+
+def ipc_mc_defaults(sk: Any, ipc: IpcmCookie, daddr: int) -> None:
+    """What ``udp_sendmsg`` (raw's, ping's) does for a multicast: IP_MULTICAST_IF's device and
+    source, unless the send named its own."""
+    if ipv4_is_multicast(daddr):
+        if not ipc.oif:
+            ipc.oif = sk.mc_index
+        if not ipc.addr:
+            ipc.addr = sk.mc_addr
 
 
 def ip_cmsg_send(sk: Any, msg: Any, ipc: IpcmCookie) -> int:

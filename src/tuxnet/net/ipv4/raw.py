@@ -79,6 +79,7 @@ from tuxnet.net.ipv4.icmp import (
     NR_ICMP_UNREACH,
     icmp_out_count,
 )
+from tuxnet.net.ipv4.igmp import ip_mc_sf_allow
 from tuxnet.net.ipv4.ip_output import (
     IP_DF,
     IP_PMTUDISC_DONT,
@@ -102,6 +103,7 @@ from tuxnet.net.ipv4.ip_sockglue import (
     ip_icmp_error,
     ip_local_error,
     ip_recv_error,
+    ipc_mc_defaults,
 )
 from tuxnet.net.ipv4.route import dst_output, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
@@ -180,6 +182,8 @@ def raw_local_deliver(host: Host, skb: SkBuff, protocol: int) -> bool:
     delivered = False
     for sk in list(socks):
         if not raw_v4_match(sk, protocol, saddr, daddr, dif):
+            continue
+        if ipv4_is_multicast(daddr) and not ip_mc_sf_allow(sk, daddr, dif):
             continue
         delivered = True
         if protocol == IPPROTO_ICMP and icmp_filter(sk, skb):
@@ -312,6 +316,7 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
         err = ip_cmsg_send(sk, msg, ipc)
         if err:
             return err
+    ipc_mc_defaults(sk, ipc, daddr)
     data = b"".join(bytes(b) for b in msg.msg_iov)
     scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
     rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, EINVAL, ENETUNREACH, ENODEV, EXDEV
 from tuxnet.kernel.minmax import max, min
-from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zeronet
+from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_local_multicast, ipv4_is_multicast, ipv4_is_zeronet
 from tuxnet.net.ipv4.devinet import in_dev_conf_get, in_dev_orconf, inet_select_addr
 from tuxnet.net.ipv4.fib import (
     RT_SCOPE_LINK,
@@ -19,6 +19,7 @@ from tuxnet.net.ipv4.fib import (
     RTN_BLACKHOLE,
     RTN_BROADCAST,
     RTN_LOCAL,
+    RTN_MULTICAST,
     RTN_PROHIBIT,
     RTN_UNICAST,
     RTN_UNREACHABLE,
@@ -149,9 +150,8 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int)
         return rt
     if (ipv4_is_lbcast(daddr) or ipv4_is_multicast(daddr)) and dev_out is not None:
         src = saddr or inet_select_addr(host, dev_out, 0, RT_SCOPE_LINK)
-        rt = Rtable(dev_out, RTN_BROADCAST, 0, src, 0, host.rt_genid)
-        rt.output = ip_output
-        return rt
+        rt = Rtable(dev_out, RTN_MULTICAST if ipv4_is_multicast(daddr) else RTN_BROADCAST, 0, src, 0, host.rt_genid)
+        return __mkroute_output_mc(host, rt, daddr)
     fa = fib_lookup(host, daddr, scope)
     if fa is None or (dev_out is not None and fa.type == RTN_UNICAST and fa.dev is not dev_out
                       and not fa.gw):
@@ -168,6 +168,10 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int)
         # rt_dst_alloc: a local route delivers what loops back through it (RTCF_LOCAL).
         rt = Rtable(lo, RTN_LOCAL, 0, saddr or fa.prefsrc or daddr, 0, host.rt_genid)
         rt.input = ip_local_deliver
+    elif ipv4_is_multicast(daddr):
+        # a multicast leaves by the device of the route to the group, to no gateway
+        src = saddr or fa.prefsrc or inet_select_addr(host, fa.dev, fa.gw, fa.scope or RT_SCOPE_LINK)
+        return __mkroute_output_mc(host, Rtable(fa.dev, RTN_MULTICAST, 0, src, 0, host.rt_genid), daddr)
     else:
         dev = fa.dev
         src = saddr or fa.prefsrc or inet_select_addr(host, dev, fa.gw or daddr, fa.scope or RT_SCOPE_LINK)
@@ -182,8 +186,56 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int)
             if fnhe.gw:
                 rt.gw = fnhe.gw
                 rt.redirected = True  # RTCF_REDIRECTED
+        if rt.rt_type == RTN_BROADCAST:
+            return __mkroute_output_mc(host, rt, daddr)
     rt.output = ip_output
     return rt
+
+
+def __mkroute_output_mc(host: Host, rt: Rtable, daddr: int) -> Rtable:
+    """``__mkroute_output`` for a broadcast or multicast: ``ip_mc_output`` sends it and loops a
+    copy back to this host, which takes it (RTCF_LOCAL) for a broadcast, or a group the device
+    belongs to."""
+    from tuxnet.net.ipv4.igmp import ip_check_mc
+    from tuxnet.net.ipv4.ip_input import ip_local_deliver
+    from tuxnet.net.ipv4.ip_output import ip_mc_output
+
+    rt.output = ip_mc_output
+    rt.input = ip_local_deliver if rt.rt_type == RTN_BROADCAST or ip_check_mc(rt.dev, daddr) else dst_discard
+    return rt
+
+
+def dst_discard(host: Host, skb: SkBuff) -> int:
+    """``dst_discard``: a route that takes nothing in."""
+    return -EINVAL
+
+
+def ip_route_input_mc(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: NetDevice) -> int:
+    """``ip_route_input_rcu`` for a multicast: ours only if the device belongs to the group
+    (``ip_check_mc_rcu``), from a source that may send one (``ip_mc_validate_source``: not a
+    multicast or broadcast, not loopback's, 0.0.0.0 only for the link's groups and IGMP), past the
+    reverse path filter; 0 or -EINVAL."""
+    from tuxnet.net.ipv4.igmp import IPPROTO_IGMP, ip_check_mc
+    from tuxnet.net.ipv4.ip_input import ip_local_deliver
+
+    if not ip_check_mc(dev, daddr):
+        return -EINVAL
+    if ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr):
+        return -EINVAL
+    if saddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet"):
+        return -EINVAL
+    if not saddr:
+        if not ipv4_is_local_multicast(daddr) and skb.buf[skb.network_header + 9] != IPPROTO_IGMP:
+            return -EINVAL
+    elif dev.ip_ptr is not None and dev.ip_ptr.rp_filter:
+        err = fib_validate_source(host, saddr, dev, dev.ip_ptr.rp_filter)
+        if err:
+            return err
+    rt = Rtable(host.loopback_dev, RTN_MULTICAST, 0, 0, 0, host.rt_genid)
+    rt.input = ip_local_deliver
+    rt.iif = dev.ifindex
+    skb.dst = rt
+    return 0
 
 
 def fib_validate_source(host: Host, saddr: int, dev: NetDevice, rpf: int) -> int:
@@ -215,6 +267,8 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
     if saddr and (ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr) or (
             saddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet"))):
         return -EINVAL  # martian source
+    if ipv4_is_multicast(daddr):
+        return ip_route_input_mc(host, skb, daddr, saddr, dev)
     key = (daddr, dev.ifindex)
     rt = host.rt_input_cache.get(key)
     if rt is None:

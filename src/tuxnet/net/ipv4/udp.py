@@ -67,6 +67,7 @@ from tuxnet.net.ipv4.icmp import (
     NR_ICMP_UNREACH,
     icmp_send,
 )
+from tuxnet.net.ipv4.igmp import ip_mc_sf_allow
 from tuxnet.net.ipv4.ip_output import (
     IP_DF,
     IP_PMTUDISC_DONT,
@@ -91,6 +92,7 @@ from tuxnet.net.ipv4.ip_sockglue import (
     ip_cmsg_send,
     ip_icmp_error,
     ip_recv_error,
+    ipc_mc_defaults,
     ipv4_pktinfo_prepare,
 )
 from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
@@ -269,10 +271,11 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
         err = ip_cmsg_send(sk, msg, ipc)
         if err:
             return err
+    ipc_mc_defaults(sk, ipc, daddr)
     data = b"".join(bytes(b) for b in msg.msg_iov)
     # MSG_DONTROUTE (or SO_DONTROUTE): no gateway, and not the connected socket's cached route
     dontroute = bool(flags & MSG_DONTROUTE)
-    connected = msg.msg_name is None and not dontroute and not msg.msg_control
+    connected = msg.msg_name is None and not dontroute and not msg.msg_control and not ipv4_is_multicast(daddr)
     rt = sk.dst_cache if connected and sk.dst_cache is not None and sk.dst_cache.genid == host.rt_genid else None
     if rt is None:
         scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
@@ -391,8 +394,16 @@ def udp_rcv(host: Host, skb: SkBuff) -> int:
             return 0
     if ipv4_is_multicast(daddr) or ipv4_is_lbcast(daddr) or (skb.dst is not None and skb.dst.rt_type == RTN_BROADCAST):
         delivered = False
+        dif = skb.dev.ifindex if skb.dev is not None else 0
         for sk in list(host.udp_table.get(dport, ())):
+            # __udp_is_mcast_sock: the socket's own address and peer, device, and groups
             if sk.inet_rcv_saddr and sk.inet_rcv_saddr != daddr and not ipv4_is_lbcast(daddr):
+                continue
+            if sk.inet_daddr and sk.inet_daddr != saddr or sk.inet_dport and sk.inet_dport != sport:
+                continue
+            if sk.sk_bound_dev_if and sk.sk_bound_dev_if != dif:
+                continue
+            if ipv4_is_multicast(daddr) and not ip_mc_sf_allow(sk, daddr, dif):
                 continue
             udp_queue_rcv_skb(sk, skb.copy(), saddr, sport)
             delivered = True

@@ -1,0 +1,145 @@
+"""IPv4 multicast on a switched LAN (net/ipv4/igmp.c): only the hosts whose devices joined a group
+take its datagrams; the sender's own copy comes back with IP_MULTICAST_LOOP; an IGMPv2 querier
+puts the members in IGMPv2 mode, where one member's report saves the others theirs and the last
+to report says when it leaves.  tests/tap/test_multicast_vs_linux.py sets the IGMPv3 exchange and
+the socket calls beside this machine's kernel."""
+
+from __future__ import annotations
+
+import socket as pysock
+import struct
+
+from netlab import capture, lan, run
+
+from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.ipv4.igmp import IPPROTO_IGMP
+from tuxnet.net.ipv4.ip_sockglue import (
+    IP_ADD_MEMBERSHIP,
+    IP_DROP_MEMBERSHIP,
+    IP_MULTICAST_IF,
+    IP_MULTICAST_LOOP,
+    IP_MULTICAST_TTL,
+    SOL_IP,
+)
+from tuxnet.net.socket import AF_INET, MSG_DONTWAIT, SOCK_DGRAM, SOCK_RAW
+from tuxnet.user import libc
+
+GROUP = pysock.inet_aton("239.1.1.1")
+
+
+def _member(address: str, wait: float = 0.5) -> list:
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.bind(fd, ("0.0.0.0", 5000))
+    libc.setsockopt(fd, SOL_IP, IP_ADD_MEMBERSHIP, GROUP + pysock.inet_aton(address))
+    libc.sleep(wait)
+    got = []
+    while True:
+        try:
+            got.append(libc.recvfrom(fd, 100, MSG_DONTWAIT))
+        except BlockingIOError:
+            return got
+
+
+def test_only_members_take_a_group_and_the_sender_its_own_copy():
+    world, (a, b, c), _ = lan(3)
+
+    def bystander() -> list:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.bind(fd, ("0.0.0.0", 5000))
+        libc.sleep(0.5)
+        try:
+            return [libc.recvfrom(fd, 100, MSG_DONTWAIT)]
+        except BlockingIOError:
+            return []
+
+    def send() -> list:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.bind(fd, ("0.0.0.0", 5000))
+        libc.setsockopt(fd, SOL_IP, IP_ADD_MEMBERSHIP, GROUP + pysock.inet_aton("10.0.0.1"))
+        libc.setsockopt(fd, SOL_IP, IP_MULTICAST_IF, pysock.inet_aton("10.0.0.1"))
+        libc.sleep(0.1)
+        libc.sendto(fd, b"looped", 0, ("239.1.1.1", 5000))
+        libc.setsockopt(fd, SOL_IP, IP_MULTICAST_LOOP, 0)
+        libc.sendto(fd, b"not looped", 0, ("239.1.1.1", 5000))
+        libc.setsockopt(fd, SOL_IP, IP_MULTICAST_TTL, 0)
+        libc.setsockopt(fd, SOL_IP, IP_MULTICAST_LOOP, 1)
+        libc.sendto(fd, b"ttl 0", 0, ("239.1.1.1", 5000))
+        libc.sleep(0.2)
+        return [libc.recv(fd, 100, MSG_DONTWAIT) for _ in range(2)]
+
+    members = [h.spawn(_member, f"10.0.0.{i}") for i, h in ((2, b),)]
+    other = c.spawn(bystander)
+    own = run(world, a, send)
+    world.run_until(lambda: not any(p.alive for p in (*members, other)))
+    assert own == [b"looped", b"ttl 0"]  # IP_MULTICAST_LOOP's; TTL 0 stays on the host
+    assert [data for data, _ in members[0].result] == [b"looped", b"not looped"]
+    assert other.result == []  # its NIC does not take the group's frames
+
+
+def _igmp(kind: int, code: int, group: int = 0) -> bytes:
+    message = bytearray(struct.pack("!BBHI", kind, code, 0, group))
+    struct.pack_into("!H", message, 2, csum_fold(csum_partial(message)))
+    return bytes(message)
+
+
+def test_an_igmpv2_querier_puts_the_members_in_igmpv2_mode():
+    """After an IGMPv2 general query, one member's report (to the group) saves the other its
+    own; leaving, the member that reported last sends an IGMPv2 leave to 224.0.0.2.  (The one
+    that answers repeats its report once more, as Linux's does: the count of unsolicited reports
+    its join set, ``igmp_qrv``, was never spent in IGMPv3 mode.)"""
+    world, (querier, b, c), _ = lan(3)
+    lines: list[str] = []
+    cap = capture(querier, "eth0")
+
+    def ask() -> None:
+        fd = libc.socket(AF_INET, SOCK_RAW, IPPROTO_IGMP)
+        libc.setsockopt(fd, SOL_IP, IP_MULTICAST_IF, pysock.inet_aton("10.0.0.1"))
+        libc.sleep(2.5)  # after the members' IGMPv3 state-change reports
+        libc.sendto(fd, _igmp(0x11, 100), 0, ("224.0.0.1", 0))  # v2, 10 s to answer
+
+    def member(address: str, leave_at: float) -> None:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.setsockopt(fd, SOL_IP, IP_ADD_MEMBERSHIP, GROUP + pysock.inet_aton(address))
+        libc.sleep(leave_at)
+        libc.setsockopt(fd, SOL_IP, IP_DROP_MEMBERSHIP, GROUP + pysock.inet_aton(address))
+        libc.sleep(1)
+
+    procs = [b.spawn(member, "10.0.0.2", 20), c.spawn(member, "10.0.0.3", 25), querier.spawn(ask)]
+    world.run_until(lambda: not any(p.alive for p in procs), timeout=60 * 10**9)
+    from tuxnet.trace.tcpdump import format_frame
+
+    for _, frame, _ in cap.frames:
+        line = format_frame(0, frame)
+        if "igmp" in line:
+            lines.append(line.split(" IP ", 1)[1])
+    v3 = [line for line in lines if "v3 report" in line]
+    assert len(v3) == 4  # each member's two IGMPv3 reports of its join
+    after = [line for line in lines if "v3 report" not in line]
+    assert after[0] == "10.0.0.1 > 224.0.0.1: igmp query v2"
+    reports = [line for line in after if "v2 report" in line]
+    reporter = reports[0].split(" ", 1)[0]
+    assert reports == [f"{reporter} > 239.1.1.1: igmp v2 report 239.1.1.1"] * 2
+    leaves = [line for line in after if "leave" in line]
+    # the member that reported sends the leave when it leaves; the other, which did not, stays quiet
+    assert leaves == [f"{reporter} > 224.0.0.2: igmp leave 239.1.1.1"]
+
+
+def test_a_group_on_loopback_is_reported_from_0_0_0_0():
+    """Loopback's 127.0.0.1 is host-scoped, too narrow to be an IGMP report's source: as on this
+    machine's kernel, ``tcpdump -i lo`` shows the join's reports from 0.0.0.0 (and lo has no
+    link-layer group address)."""
+    from tuxnet.trace.capture import Capture
+    from tuxnet.user.iproute import ip
+    from tuxnet.world import World
+
+    world = World(seed=1)
+    host = world.add_host("h")
+    host.dev_open("lo")
+    host.ip_addr_add("lo", "127.0.0.1/8")
+    lines: list[str] = []
+    Capture(host, "lo", tcpdump=lines.append)
+    run(world, host, _member, "127.0.0.1", 1.5)
+    world.run_for(3 * 10**9)
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "IP 0.0.0.0 > 224.0.0.22: igmp v3 report, 1 group record(s)"] * 4  # two joining, two leaving
+    assert ip(host, "maddr show dev lo") == "1:\tlo\n\tinet  224.0.0.1\n"
