@@ -225,10 +225,13 @@ def test_tuxnet_tap_command_serves_until_interrupted(netns):
     import sys
     import time
 
+    # SIGINT as a terminal's Ctrl-C delivers it: a suite run in the background of a shell
+    # ignores SIGINT, and a child would inherit that and keep running (as `tuxnet tap &` should).
     tap = subprocess.Popen(netns.cmd(sys.executable, "-X", "faulthandler", "-m", "tuxnet.cli", "tap", "--dev",
                                      "tuxtap0", "--addr", "10.249.0.2/24", "--serve", "echo,chargen",
                                      "--busy-poll", "5000"),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         banner = tap.stdout.readline()
         assert "eth0 is tuxtap0, 10.249.0.2/24" in banner, banner + tap.stderr.read()
