@@ -18,7 +18,7 @@ from tuxnet.user.programs.ping import ping
 from tuxnet.world import World, msecs
 
 ADDRS = ["10.0.1.2", "10.0.1.1", "10.0.2.1", "10.0.2.2", "10.0.1.255", "255.255.255.255", "224.0.0.1",
-         "0.0.0.0", "127.0.0.1", "10.0.1.77", "192.0.2.9"]
+         "239.1.1.1", "224.0.0.22", "0.0.0.0", "127.0.0.1", "10.0.1.77", "192.0.2.9"]
 OURS = {"10.0.1.2", "10.0.1.1", "10.0.2.1", "10.0.2.2"}
 
 
@@ -73,8 +73,19 @@ QUOTED = st.one_of(
               st.sampled_from(ADDRS), st.sampled_from(ADDRS), st.sampled_from([1, 6, 17, 255]), st.binary(max_size=12)),
     st.binary(max_size=60),
 )
+# IGMP: queries of each version (general, or for a group, with sources or not, any response
+# time and robustness), reports and leaves, of any length, with a good checksum or not
+IGMP = st.builds(lambda kind, code, group, rest, good: icmp(kind, code, ip4(group) + rest, good),
+                 st.sampled_from([0x11, 0x12, 0x16, 0x17, 0x22, 0x13]), st.sampled_from([0, 1, 100, 127, 128, 255]),
+                 st.sampled_from(["0.0.0.0", "239.1.1.1", "224.0.0.1", "239.9.9.9"]),
+                 st.one_of(st.just(b""), st.builds(lambda qrv, qqic, n, srcs: bytes((qrv, qqic)) + struct.pack("!H", n)
+                                                   + srcs, st.integers(0, 255), st.integers(0, 255),
+                                                   st.integers(0, 3), st.binary(max_size=12)),
+                           st.binary(max_size=20)),
+                 st.booleans())
 BODY = st.one_of(
     st.binary(max_size=64),
+    IGMP,
     # ICMP: errors (unreachable with an MTU, redirects naming any gateway, time exceeded, ...)
     # quoting anything, with a good checksum or not
     st.builds(lambda t, c, word, quoted, good: icmp(t, c, word + quoted, good),
@@ -103,7 +114,10 @@ FRAME = st.tuples(st.sampled_from(["a", "sw<-a", "r lan", "r wan", "b"]), MAC, M
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(FRAME, min_size=1, max_size=25))
 def test_odd_frames_at_every_nic_never_raise_and_the_network_still_works(frames):
+    """Any frame at any NIC; a, a member of 239.1.1.1 that reads with every control message it
+    can ask for, takes what is for it."""
     world, devs = build()
+    world.hosts["a"].spawn(_group_reader)
     for where, dst, src, (ethertype, payload), pad, gap_us in frames:
         frame = dst + src + struct.pack("!H", ethertype) + payload + bytes(pad)
         frame = eth_skb_pad(frame)
@@ -112,6 +126,22 @@ def test_odd_frames_at_every_nic_never_raise_and_the_network_still_works(frames)
     world.run_for(msecs(3000))
     stats = run(world, world.hosts["a"], ping, "10.0.2.2", count=2, interval=0.2, quiet=True)
     assert stats.received == 2, world.hosts["a"].output()
+
+
+def _group_reader() -> None:
+    """A UDP socket on a that joined 239.1.1.1 and asks for timestamps, drops and every IP
+    control message, reading what comes with recvmsg."""
+    from tuxnet.net.ipv4.ip_sockglue import IP_ADD_MEMBERSHIP
+    from tuxnet.net.socket import AF_INET, SOCK_DGRAM, Msghdr
+    from tuxnet.user import libc
+
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.bind(fd, ("0.0.0.0", 5000))
+    libc.setsockopt(fd, 0, IP_ADD_MEMBERSHIP, ip4("239.1.1.1") + ip4("10.0.1.2"))
+    for level, option in ((0, 8), (0, 12), (0, 13), (0, 6), (0, 20), (0, 25), (1, 35), (1, 40), (1, 75)):
+        libc.setsockopt(fd, level, option, 1)
+    while True:
+        libc.recvmsg(fd, Msghdr(msg_control=[]), 2000)
 
 
 # ICMP errors that reach the sockets they are about: to a (10.0.1.2) from anywhere, quoting a

@@ -463,9 +463,8 @@ def dev_mc_del(dev: NetDevice, addr: bytes) -> None:
 
 @notrace
 def net_timestamp_check(host: Host, skb: SkBuff) -> None:
-    """``net_timestamp_check`` (with ``netdev_tstamp_prequeue`` on), called while a socket wants
-    them (``netstamp_needed_key``): a packet coming in is stamped with the wall clock, unless it
-    has a time already."""
+    """``net_timestamp_check``, called while a socket wants them (``netstamp_needed_key``): a
+    packet coming in is stamped with the wall clock, unless it has a time already."""
     if not skb.tstamp:
         skb.tstamp = ktime_get_real(host.world)
 
@@ -474,8 +473,6 @@ def netif_rx(skb: SkBuff) -> int:
     """``netif_rx`` → ``enqueue_to_backlog``: queue a received packet and raise NET_RX."""
     dev = skb.dev
     host = dev.nd_net
-    if host.netstamp_needed:
-        net_timestamp_check(host, skb)
     backlog = host.input_pkt_queue
     if len(backlog) >= host.netdev_max_backlog:
         host.softnet_dropped += 1
@@ -557,9 +554,12 @@ def deliver_skb(skb: SkBuff, pt: PacketType, orig_dev: NetDevice) -> int:
 
 
 def __netif_receive_skb(skb: SkBuff) -> int:
-    """``__netif_receive_skb_core``: taps, ``rx_handler``, then the ethertype's handler."""
+    """``__netif_receive_skb_core``: the packet's arrival time if a socket wants it (as with
+    ``netdev_tstamp_prequeue`` off), taps, ``rx_handler``, then the ethertype's handler."""
     dev = skb.dev
     host = dev.nd_net
+    if host.netstamp_needed:
+        net_timestamp_check(host, skb)
     stats = dev.stats
     stats.rx_packets += 1
     stats.rx_bytes += skb.tail - skb.data + (skb.data - skb.mac_header if skb.mac_header >= 0 else 0)
@@ -582,7 +582,4 @@ def __netif_receive_skb(skb: SkBuff) -> int:
 
 def netif_receive_skb(skb: SkBuff) -> int:
     """Receive a packet now, without the backlog (NAPI drivers' path)."""
-    host = skb.dev.nd_net
-    if host.netstamp_needed:
-        net_timestamp_check(host, skb)
     return __netif_receive_skb(skb)

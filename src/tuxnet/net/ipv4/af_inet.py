@@ -97,9 +97,11 @@ def inet_release(sock: Socket) -> int:
     if sk is not None:
         timeout = sk.sk_lingertime if sk.sk_linger else 0
         sock.sk = None
-        ip_mc_drop_socket(sk)
+        if sk.mc_list:
+            ip_mc_drop_socket(sk)
         sk.sk_prot.close(sk, timeout)
-        sock_disable_timestamp(sk)
+        if sk.sk_flags:
+            sock_disable_timestamp(sk)
     return 0
 
 

@@ -33,6 +33,7 @@ from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
     from tuxnet.net.core.dev import NetDevice
+    from tuxnet.world import Timer
 
 IGMP_HOST_MEMBERSHIP_QUERY = 0x11
 IGMP_HOST_MEMBERSHIP_REPORT = 0x12  # IGMPv1
@@ -73,7 +74,7 @@ class IpMcList:
         self.reporter = False
         self.gsquery = False
         self.unsolicit_count = 0
-        self.timer = in_dev.dev.nd_net.world.timer(igmp_timer_expire, self)
+        self.timer: Timer | None = None  # made when first needed: most groups never have one
 
 
 class IgmpState:
@@ -87,13 +88,12 @@ class IgmpState:
                  "mr_v2_seen", "mr_qrv", "mr_qi", "mr_qri", "mr_maxdelay")
 
     def __init__(self, dev: NetDevice) -> None:
-        world = dev.nd_net.world
         self.dev = dev
         self.mc_list: dict[int, IpMcList] = {}
         self.mc_tomb: list[IpMcList] = []
         self.mr_ifc_count = 0
-        self.mr_ifc_timer = world.timer(igmp_ifc_timer_expire, self)
-        self.mr_gq_timer = world.timer(igmp_gq_timer_expire, self)
+        self.mr_ifc_timer: Timer | None = None  # (made when first needed)
+        self.mr_gq_timer: Timer | None = None
         self.mr_v1_seen = 0
         self.mr_v2_seen = 0
         self.mr_qrv = dev.nd_net.sysctl["net.ipv4.igmp_qrv"]
@@ -213,7 +213,8 @@ def igmp_group_dropped(im: IpMcList) -> None:
     """``igmp_group_dropped``: a group left: in IGMPv2 mode a leave, if this host reported the
     group last; in IGMPv3 mode the group waits in ``mc_tomb`` while state-change reports say so."""
     st = im.in_dev
-    im.timer.delete()
+    if im.timer is not None:
+        im.timer.delete()
     if not _reported(_host(st), im.multiaddr) or not st.dev.flags & 1:
         return
     if igmp_v1_seen(st):
@@ -231,21 +232,21 @@ def ip_mc_up(dev: NetDevice) -> None:
     """``ip_mc_up``: a multicast device comes up: it joins 224.0.0.1, and its groups are
     announced again."""
     st = igmp_state(dev)
-    if IGMP_ALL_HOSTS not in st.mc_list:
-        ip_mc_inc_group(dev, IGMP_ALL_HOSTS)
     for im in list(st.mc_list.values()):
         igmp_group_added(im)
+    if IGMP_ALL_HOSTS not in st.mc_list:
+        ip_mc_inc_group(dev, IGMP_ALL_HOSTS)
 
 
 def ip_mc_down(dev: NetDevice) -> None:
     """``ip_mc_down``: the device goes down: no reports pending."""
     st = igmp_state(dev)
-    st.mr_ifc_timer.delete()
-    st.mr_gq_timer.delete()
+    for timer in (st.mr_ifc_timer, st.mr_gq_timer, *(im.timer for im in st.mc_list.values())):
+        if timer is not None:
+            timer.delete()
     st.mr_ifc_count = 0
     st.mc_tomb.clear()
     for im in st.mc_list.values():
-        im.timer.delete()
         im.crcount = 0
 
 
@@ -271,6 +272,8 @@ def igmp_ifc_event(st: IgmpState) -> None:
 def igmp_ifc_start_timer(st: IgmpState, delay: int) -> None:
     """``igmp_ifc_start_timer``: a random time below ``delay``, and two jiffies."""
     host = _host(st)
+    if st.mr_ifc_timer is None:
+        st.mr_ifc_timer = host.world.timer(igmp_ifc_timer_expire, st)
     st.mr_ifc_timer.mod(host.world.now + _random_below(host, delay) + 2 * NSEC_PER_MSEC)
 
 
@@ -381,7 +384,8 @@ def igmp_heard_report(st: IgmpState, group: int) -> None:
     im = st.mc_list.get(group)
     if im is None or not _reported(_host(st), group):
         return
-    im.timer.delete()
+    if im.timer is not None:
+        im.timer.delete()
     im.reporter = False
     im.unsolicit_count = 0
 
@@ -405,7 +409,8 @@ def igmp_heard_query(st: IgmpState, max_resp_code: int, group: int, length: int,
             max_delay = max_resp_code * NSEC_PER_SEC // 10  # tenths of a second
             st.mr_v2_seen = older
         st.mr_ifc_count = 0
-        st.mr_ifc_timer.delete()
+        if st.mr_ifc_timer is not None:
+            st.mr_ifc_timer.delete()
         st.mc_tomb.clear()  # igmpv3_clear_delrec
         for im in st.mc_list.values():
             im.crcount = 0
@@ -442,7 +447,7 @@ def _igmpv3_exp(code: int) -> int:
 def igmp_mod_timer(im: IpMcList, max_delay: int) -> None:
     """``igmp_mod_timer``: answer within ``max_delay``; a timer already due sooner stays."""
     host = _host(im.in_dev)
-    if im.timer.pending() and im.timer.expires - host.world.now < max_delay:
+    if im.timer is not None and im.timer.pending() and im.timer.expires - host.world.now < max_delay:
         return
     igmp_start_timer(im, max_delay)
 
@@ -450,6 +455,8 @@ def igmp_mod_timer(im: IpMcList, max_delay: int) -> None:
 def igmp_start_timer(im: IpMcList, max_delay: int) -> None:
     """``igmp_start_timer``: a random delay below ``max_delay``, and two jiffies."""
     host = _host(im.in_dev)
+    if im.timer is None:
+        im.timer = host.world.timer(igmp_timer_expire, im)
     im.timer.mod(host.world.now + _random_below(host, max_delay) + 2 * NSEC_PER_MSEC)
 
 
@@ -475,7 +482,9 @@ def igmp_gq_start_timer(st: IgmpState) -> None:
     """``igmp_gq_start_timer``: answer a general query within its maximum response time."""
     host = _host(st)
     expires = host.world.now + _random_below(host, st.mr_maxdelay) + 2 * NSEC_PER_MSEC
-    if st.mr_gq_timer.pending() and st.mr_gq_timer.expires <= expires:
+    if st.mr_gq_timer is None:
+        st.mr_gq_timer = host.world.timer(igmp_gq_timer_expire, st)
+    elif st.mr_gq_timer.pending() and st.mr_gq_timer.expires <= expires:
         return
     st.mr_gq_timer.mod(expires)
 

@@ -326,21 +326,22 @@ class IpcmCookie:
     address, device, TTL (``__ip_make_skb``'s: IP_MULTICAST_TTL's to a multicast group), TOS,
     mark and priority."""
 
-    __slots__ = ("addr", "oif", "ttl", "tos", "mark", "priority")
+    __slots__ = ("addr", "oif", "ttl", "tos", "mark", "priority", "multicast")
 
     def __init__(self, sk: Any, daddr: int) -> None:
         self.addr = sk.inet_saddr
         self.oif = sk.sk_bound_dev_if
-        self.ttl = sk.mc_ttl if ipv4_is_multicast(daddr) else sk.uc_ttl
+        self.multicast = multicast = ipv4_is_multicast(daddr)
+        self.ttl = sk.mc_ttl if multicast else sk.uc_ttl
         self.tos = sk.tos
         self.mark = sk.sk_mark
         self.priority = sk.sk_priority
 
 
-def ipc_mc_defaults(sk: Any, ipc: IpcmCookie, daddr: int) -> None:
+def ipc_mc_defaults(sk: Any, ipc: IpcmCookie) -> None:
     """What ``udp_sendmsg`` (raw's, ping's) does for a multicast: IP_MULTICAST_IF's device and
     source, unless the send named its own."""
-    if ipv4_is_multicast(daddr):
+    if ipc.multicast:
         if not ipc.oif:
             ipc.oif = sk.mc_index
         if not ipc.addr:

@@ -156,7 +156,7 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
         err = ip_cmsg_send(sk, msg, ipc)
         if err:
             return err
-    ipc_mc_defaults(sk, ipc, daddr)
+    ipc_mc_defaults(sk, ipc)
     scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
     rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)
     if isinstance(rt, int):

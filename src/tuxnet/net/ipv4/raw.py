@@ -316,7 +316,7 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
         err = ip_cmsg_send(sk, msg, ipc)
         if err:
             return err
-    ipc_mc_defaults(sk, ipc, daddr)
+    ipc_mc_defaults(sk, ipc)
     data = b"".join(bytes(b) for b in msg.msg_iov)
     scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
     rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)

@@ -267,11 +267,11 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
     if saddr and (ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr) or (
             saddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet"))):
         return -EINVAL  # martian source
-    if ipv4_is_multicast(daddr):
-        return ip_route_input_mc(host, skb, daddr, saddr, dev)
     key = (daddr, dev.ifindex)
     rt = host.rt_input_cache.get(key)
     if rt is None:
+        if ipv4_is_multicast(daddr):  # (never cached: the device's groups decide)
+            return ip_route_input_mc(host, skb, daddr, saddr, dev)
         rt = _route_input_slow(host, daddr, saddr, dev)
         if isinstance(rt, int):
             return rt

@@ -271,11 +271,11 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
         err = ip_cmsg_send(sk, msg, ipc)
         if err:
             return err
-    ipc_mc_defaults(sk, ipc, daddr)
+    ipc_mc_defaults(sk, ipc)
     data = b"".join(bytes(b) for b in msg.msg_iov)
     # MSG_DONTROUTE (or SO_DONTROUTE): no gateway, and not the connected socket's cached route
     dontroute = bool(flags & MSG_DONTROUTE)
-    connected = msg.msg_name is None and not dontroute and not msg.msg_control and not ipv4_is_multicast(daddr)
+    connected = msg.msg_name is None and not dontroute and not msg.msg_control and not ipc.multicast
     rt = sk.dst_cache if connected and sk.dst_cache is not None and sk.dst_cache.genid == host.rt_genid else None
     if rt is None:
         scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
