@@ -17,7 +17,7 @@ import sys
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sockplay import ADDRS, IOCTLS, OPTIONS, PORTS, RECV_FLAGS, STRUCT_OPTIONS, play
+from sockplay import ADDRS, CMSGS, IOCTLS, OPTIONS, PORTS, RECV_FLAGS, STRUCT_OPTIONS, play
 
 import tuxnet.socket as tux_socket
 from procs import run_program
@@ -58,8 +58,12 @@ operation = st.one_of(
     st.tuples(st.just("linger0"), slot),
     st.tuples(st.just("poll"), slot),
     st.tuples(st.just("tcp_pair"), port),
+    st.tuples(st.just("udp_pair"), port),
     st.tuples(st.just("recv_flags"), slot, st.sampled_from([1, 10, 1000]), st.sampled_from(sorted(RECV_FLAGS))),
     st.tuples(st.just("send_oob"), slot, st.sampled_from([1, 3])),
+    st.tuples(st.just("sendto_more"), slot, st.sampled_from([1, 300, 2000]), port),
+    st.tuples(st.just("sendmsg_cmsg"), slot, st.sampled_from([1, 300]), port, st.integers(0, len(CMSGS) - 1)),
+    st.tuples(st.just("recvmsg"), slot, st.sampled_from([1, 1000]), st.sampled_from([0, 16, 24, 100])),
     st.tuples(st.just("ioctl"), slot, st.sampled_from(sorted(IOCTLS))),
     st.sampled_from(sorted(STRUCT_OPTIONS)).flatmap(
         lambda name: st.one_of(st.tuples(st.just("getsockopt_struct"), slot, st.just(name)),
@@ -69,12 +73,15 @@ operation = st.one_of(
 
 
 def _few_sockets(program: list[tuple]) -> bool:
-    made = {"socket": 1, "accept": 1, "tcp_pair": 3}
+    made = {"socket": 1, "accept": 1, "tcp_pair": 3, "udp_pair": 2}
     return sum(made.get(op[0], 0) for op in program) <= MAX_SOCKETS
 
 
-programs = st.lists(operation, min_size=1, max_size=24).filter(_few_sockets).map(
-    lambda ops: [list(op) for op in ops])
+# A program begins by making sockets (one, or a UDP pair), so that the operations that follow
+# have some to work on.
+setup = st.one_of(st.tuples(st.just("socket"), st.sampled_from(["tcp", "udp"])), st.tuples(st.just("udp_pair"), port))
+programs = st.builds(lambda first, ops: [first, *ops], setup, st.lists(operation, max_size=23)).filter(
+    _few_sockets).map(lambda ops: [list(op) for op in ops])
 
 
 class KernelPlayer:

@@ -129,7 +129,7 @@ class Sock:
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
         "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_id", "pmtudisc",
         "recverr", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
-        "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "mc_list",
+        "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "mc_list", "pending",
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift",
         "__dict__", "__weakref__",
@@ -212,6 +212,8 @@ class Sock:
         self.mc_index = 0
         self.mc_addr = 0
         self.mc_list: list[tuple[int, int]] = []
+        # inet->cork of a datagram held back by MSG_MORE or UDP_CORK (up->pending), or None
+        self.pending: Any = None
         self.hdrincl = False
         self.bind_port_locked = False  # SOCK_BINDPORT_LOCK: bind() chose the port
 

@@ -28,10 +28,20 @@ TCP_CLOSE = 7
 
 
 def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
-    """``ip4_datagram_connect``: fix the peer, choose the source address, cache the route."""
+    """``ip4_datagram_connect``: fix the peer, choose the source address, cache the route.
+
+    The connect's flow is ``inet->cork.fl``, which a datagram held back by MSG_MORE or UDP_CORK
+    goes by: that datagram leaves for the address connected to (its source the one the route
+    chose), even when the route is refused."""
+    pending = sk.pending
+    if pending is not None:
+        pending.daddr, pending.dport = daddr, dport
     rt = ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
     if isinstance(rt, int):
         return rt
+    if pending is not None:
+        pending.saddr = sk.inet_saddr or rt.saddr
+        pending.daddr = daddr or rt.saddr
     if rt.rt_type == RTN_BROADCAST and not sk.sk_broadcast:
         return -EACCES
     if not sk.inet_saddr:

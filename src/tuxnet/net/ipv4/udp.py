@@ -121,15 +121,14 @@ _addrs = struct.Struct("!II")
 
 
 class UdpSock(Sock):
-    """``struct udp_sock``: with ``pending``, the datagram MSG_MORE or UDP_CORK (``corkflag``)
-    holds back (``up->pending`` and ``inet->cork``)."""
+    """``struct udp_sock``: UDP_CORK (``corkflag``) holds datagrams back, in ``pending``, as
+    MSG_MORE does."""
 
-    __slots__ = ("pending", "corkflag")
+    __slots__ = ("corkflag",)
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
         super().__init__(host, prot, family, type, protocol)
         self.sk_receive_queue: deque[Any] = deque()
-        self.pending: InetCork | None = None
         self.corkflag = False
 
 
