@@ -16,17 +16,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cmsgplay import t
+
 IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP = 32, 33, 34
 IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_MULTICAST_ALL = 35, 36, 49
 GROUP, MEMBER, SENDER = "239.1.1.1", "10.9.0.2", "10.9.0.1"
-
-
-def t(f: Callable[..., Any], *a: Any) -> Any:
-    try:
-        r = f(*a)
-    except OSError as e:
-        return errno.errorcode.get(e.errno, e.errno)
-    return r.hex() if isinstance(r, bytes) else r
 
 
 def mreq(group: str, address: str = "0.0.0.0") -> bytes:

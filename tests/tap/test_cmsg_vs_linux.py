@@ -5,46 +5,11 @@ send and after the read, each machine's own clock)."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-
 import pytest
 from cmsgplay import PLAYS
-
-import tuxnet.socket as tux_socket
-from tuxnet.tapnet import Netns, netns_unavailable
-from tuxnet.user import libc
-from tuxnet.user.iproute import ip
-from tuxnet.world import World
+from loplay import play_on_both
 
 pytestmark = pytest.mark.root
-
-
-def linux_play(name: str, mtu: int = 0) -> list:
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    ns = Netns(f"tuxnet-cmsg-{name}-{os.getpid()}")
-    try:
-        if mtu:
-            ns.run("ip", "link", "set", "lo", "mtu", str(mtu))
-        script = os.path.join(os.path.dirname(__file__), "cmsgplay.py")
-        return json.loads(ns.run(sys.executable, script, name).stdout)
-    finally:
-        ns.close()
-
-
-def tuxnet_play(name: str, mtu: int = 0) -> list:
-    world = World(seed=1)
-    host = world.add_host("h")
-    host.dev_open("lo")
-    host.ip_addr_add("lo", "127.0.0.1/8")
-    if mtu:
-        ip(host, f"link set lo mtu {mtu}")
-    proc = host.spawn(tux_socket.stdlib(PLAYS[name]), lambda: libc.sleep(0.05))
-    world.run_until(lambda: not proc.alive, timeout=10**11)
-    return json.loads(json.dumps(proc.result))
 
 
 def outcome(outcomes: list, *key: object) -> list:
@@ -52,8 +17,7 @@ def outcome(outcomes: list, *key: object) -> list:
 
 
 def test_udp_control_messages_as_on_the_kernel():
-    linux = linux_play("udp")
-    ours = tuxnet_play("udp")
+    linux, ours = play_on_both("cmsgplay.py", "udp", PLAYS["udp"])
     assert ours == linux
     # IP_PKTINFO (lo, 127.0.0.1, 127.0.0.1), the TTL, the TOS, the original destination
     read = outcome(ours, "read")[1]
@@ -66,24 +30,21 @@ def test_udp_control_messages_as_on_the_kernel():
 
 
 def test_tcp_timestamps_and_control_messages_as_on_the_kernel():
-    linux = linux_play("tcp")
-    ours = tuxnet_play("tcp")
+    linux, ours = play_on_both("cmsgplay.py", "tcp", PLAYS["tcp"])
     assert ours == linux
     read = outcome(ours, "read")[1]
     assert read[1] == [[1, 35, "in time"], [6, 36, "06000000"]]  # SO_TIMESTAMPNS, then TCP_CM_INQ
 
 
 def test_raw_socket_control_messages_as_on_the_kernel():
-    linux = linux_play("raw")
-    ours = tuxnet_play("raw")
+    linux, ours = play_on_both("cmsgplay.py", "raw", PLAYS["raw"])
     assert ours == linux
     request = outcome(ours, "read")[1]
     assert request[0][:2] == [5, 1]  # the TTL the control message asked for
 
 
 def test_ip_recvfragsize_as_on_the_kernel():
-    linux = linux_play("frag", 1500)
-    ours = tuxnet_play("frag", 1500)
+    linux, ours = play_on_both("cmsgplay.py", "frag", PLAYS["frag"], 1500)
     assert ours == linux
     assert outcome(ours, "read", 3000)[2][0] == [[0, 25, "dc050000"]]  # 1500
     assert outcome(ours, "read", 1000)[2][0] == []

@@ -5,43 +5,15 @@ the error queue's reports."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-
 import pytest
 from corkplay import PLAYS
-
-import tuxnet.socket as tux_socket
-from tuxnet.tapnet import Netns, netns_unavailable
-from tuxnet.user import libc
-from tuxnet.user.iproute import ip
-from tuxnet.world import World
+from loplay import play_on_both
 
 pytestmark = pytest.mark.root
 
 
 def both(name: str, mtu: int = 0) -> tuple[list, list]:
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    ns = Netns(f"tuxnet-cork-{name}-{os.getpid()}")
-    try:
-        if mtu:
-            ns.run("ip", "link", "set", "lo", "mtu", str(mtu))
-        script = os.path.join(os.path.dirname(__file__), "corkplay.py")
-        linux = json.loads(ns.run(sys.executable, script, name).stdout)
-    finally:
-        ns.close()
-    world = World(seed=1)
-    host = world.add_host("h")
-    host.dev_open("lo")
-    host.ip_addr_add("lo", "127.0.0.1/8")
-    if mtu:
-        ip(host, f"link set lo mtu {mtu}")
-    proc = host.spawn(tux_socket.stdlib(PLAYS[name]), lambda: libc.sleep(0.05))
-    world.run_until(lambda: not proc.alive, timeout=10**11)
-    return linux, json.loads(json.dumps(proc.result))
+    return play_on_both("corkplay.py", name, PLAYS[name], mtu)
 
 
 def test_corking_on_loopback_as_on_the_kernel():

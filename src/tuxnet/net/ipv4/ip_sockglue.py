@@ -338,14 +338,22 @@ class IpcmCookie:
         self.priority = sk.sk_priority
 
 
-def ipc_mc_defaults(sk: Any, ipc: IpcmCookie) -> None:
-    """What ``udp_sendmsg`` (raw's, ping's) does for a multicast: IP_MULTICAST_IF's device and
-    source, unless the send named its own."""
+def ipcm_send(sk: Any, msg: Any, daddr: int) -> IpcmCookie | int:
+    """What a datagram send (``udp_sendmsg``, ``raw_sendmsg``, ``ping_v4_sendmsg``) does before
+    it routes: the socket's settings (``ipcm_init_sk``), those its control messages give
+    (``ip_cmsg_send``, or -errno), and for a multicast IP_MULTICAST_IF's device and source unless
+    the send named its own."""
+    ipc = IpcmCookie(sk, daddr)
+    if msg.msg_control:
+        err = ip_cmsg_send(sk, msg, ipc)
+        if err:
+            return err
     if ipc.multicast:
         if not ipc.oif:
             ipc.oif = sk.mc_index
         if not ipc.addr:
             ipc.addr = sk.mc_addr
+    return ipc
 
 
 def ip_cmsg_send(sk: Any, msg: Any, ipc: IpcmCookie) -> int:

@@ -69,7 +69,7 @@ from tuxnet.net.ipv4.ip_output import (
     ip_build_header,
     ip_send_skb,
 )
-from tuxnet.net.ipv4.ip_sockglue import IpcmCookie, ip_append_check, ip_cmsg_send, ip_icmp_error, ipc_mc_defaults
+from tuxnet.net.ipv4.ip_sockglue import ip_append_check, ip_icmp_error, ipcm_send
 from tuxnet.net.ipv4.raw import queued_recvmsg
 from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED
@@ -151,12 +151,9 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
         if sk.sk_state != TCP_ESTABLISHED:
             return -EDESTADDRREQ
         daddr = sk.inet_daddr
-    ipc = IpcmCookie(sk, daddr)
-    if msg.msg_control:
-        err = ip_cmsg_send(sk, msg, ipc)
-        if err:
-            return err
-    ipc_mc_defaults(sk, ipc)
+    ipc = ipcm_send(sk, msg, daddr)
+    if isinstance(ipc, int):
+        return ipc
     scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
     rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)
     if isinstance(rt, int):

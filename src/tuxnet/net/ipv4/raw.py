@@ -99,11 +99,10 @@ from tuxnet.net.ipv4.ip_sockglue import (
     IpcmCookie,
     ip_append_check,
     ip_cmsg_recv_offset,
-    ip_cmsg_send,
     ip_icmp_error,
     ip_local_error,
     ip_recv_error,
-    ipc_mc_defaults,
+    ipcm_send,
 )
 from tuxnet.net.ipv4.route import dst_output, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
@@ -311,12 +310,9 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
         if sk.sk_state != TCP_ESTABLISHED:
             return -EDESTADDRREQ
         daddr = sk.inet_daddr
-    ipc = IpcmCookie(sk, daddr)
-    if msg.msg_control:
-        err = ip_cmsg_send(sk, msg, ipc)
-        if err:
-            return err
-    ipc_mc_defaults(sk, ipc)
+    ipc = ipcm_send(sk, msg, daddr)
+    if isinstance(ipc, int):
+        return ipc
     data = b"".join(bytes(b) for b in msg.msg_iov)
     scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
     rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)

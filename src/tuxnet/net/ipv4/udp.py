@@ -89,10 +89,9 @@ from tuxnet.net.ipv4.ip_sockglue import (
     IpcmCookie,
     ip_append_check,
     ip_cmsg_recv_offset,
-    ip_cmsg_send,
     ip_icmp_error,
     ip_recv_error,
-    ipc_mc_defaults,
+    ipcm_send,
     ipv4_pktinfo_prepare,
 )
 from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
@@ -265,12 +264,9 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
         daddr, dport = sk.inet_daddr, sk.inet_dport
     # the socket's source address, device, TTL and TOS, unless control messages say otherwise;
     # then the route is looked up for this datagram alone
-    ipc = IpcmCookie(sk, daddr)
-    if msg.msg_control:
-        err = ip_cmsg_send(sk, msg, ipc)
-        if err:
-            return err
-    ipc_mc_defaults(sk, ipc)
+    ipc = ipcm_send(sk, msg, daddr)
+    if isinstance(ipc, int):
+        return ipc
     data = b"".join(bytes(b) for b in msg.msg_iov)
     # MSG_DONTROUTE (or SO_DONTROUTE): no gateway, and not the connected socket's cached route
     dontroute = bool(flags & MSG_DONTROUTE)
