@@ -109,10 +109,15 @@ def ip_datagram_df(sk: Any, length: int, rt: Rtable) -> int:
 
 
 def ip_select_ident(host: Host, sk: Any, df: bool) -> int:
-    """``ip_select_ident``: connected sockets count their own IDs; others use the host's."""
-    if sk is not None and df:
+    """``ip_select_ident_segs``: a connected socket counts its own IDs; a packet that may not be
+    fragmented needs none (0: a SYN-ACK, a reset); the rest take the host's.  (A datagram
+    socket that lets its packets be fragmented where DF allows, IP_PMTUDISC_WANT, sets DF after
+    and counts as fragmentable here, as ``ignore_df`` makes it in Linux.)"""
+    if sk is not None and sk.inet_daddr:
         sk.inet_id = (sk.inet_id + 1) & 0xFFFF
         return sk.inet_id
+    if df:
+        return 0
     host.ip_ident = (host.ip_ident + 1) & 0xFFFF
     return host.ip_ident
 
