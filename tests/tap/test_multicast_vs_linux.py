@@ -19,6 +19,7 @@ from tuxnet.tapnet import netns_pair, netns_unavailable
 from tuxnet.trace.capture import Capture
 from tuxnet.user import libc
 from tuxnet.user.iproute import ip
+from tuxnet.user.programs import nettools
 from tuxnet.world import World
 
 pytestmark = pytest.mark.root
@@ -49,7 +50,7 @@ def linux_play() -> tuple[list, list, list[str], str]:
         member = subprocess.Popen(b.cmd(sys.executable, SCRIPT, "member"), stdout=subprocess.PIPE, text=True)
         sender = subprocess.Popen(a.cmd(sys.executable, SCRIPT, "sender"), stdout=subprocess.PIPE, text=True)
         time.sleep(1.0)
-        maddr = b.run("ip", "maddr", "show").stdout
+        maddr = b.run("ip", "maddr", "show").stdout + b.run("netstat", "-gn").stdout
         outcomes = json.loads(member.communicate(timeout=30)[0]), json.loads(sender.communicate(timeout=30)[0])
         time.sleep(0.5)
         dump.terminate()
@@ -74,7 +75,9 @@ def tuxnet_play() -> tuple[list, list, list[str], str]:
     member = b.spawn(tux_socket.stdlib(PLAYS["member"]), sleep_until)
     sender = a.spawn(tux_socket.stdlib(PLAYS["sender"]), sleep_until)
     world.run_for(10**9)
-    maddr = ip(b, "maddr show")
+    groups = b.spawn(nettools.netstat, ["-gn"])
+    world.run_until(lambda: not groups.alive)
+    maddr = ip(b, "maddr show") + b.output()
     world.run_until(lambda: not member.alive and not sender.alive, timeout=10**11)
     cap.close()
     igmp = [line.split(" ", 1)[1] for line in joined("\n".join(lines).splitlines()) if "proto IGMP" in line]
@@ -85,9 +88,10 @@ def test_multicast_as_on_the_kernel():
     linux = linux_play()
     ours = tuxnet_play()
     assert ours[:2] == linux[:2]
-    # ip maddr: the group's MAC address and the groups, on lo and eth0 (tuxnet has no IPv6, whose
-    # groups and their 33:33 addresses the kernel lists too)
-    ipv4 = [line for line in linux[3].splitlines() if line and "inet6" not in line and "33:33:" not in line]
+    # ip maddr and netstat -gn: the group's MAC address and the groups, on lo and eth0 (tuxnet has
+    # no IPv6, whose groups and their 33:33 addresses the kernel lists too)
+    ipv4 = [line for line in linux[3].splitlines() if line and "inet6" not in line and "33:33:" not in line
+            and "::" not in line]
     assert ours[3].splitlines() == ipv4
     mine = [line for line in linux[2] if "\n    10.9.0.2 >" in line]
     assert [line for line in ours[2] if "\n    10.9.0.2 >" in line] == mine

@@ -123,8 +123,11 @@ def arp(argv: list[str] | None = None) -> int:
 
 
 def netstat(argv: list[str] | None = None) -> int:
-    """``netstat -atun``: TCP (from sock_diag, as ``/proc/net/tcp``) and UDP sockets."""
+    """``netstat -atun``: TCP (from sock_diag, as ``/proc/net/tcp``) and UDP sockets; with ``-g``
+    the devices' multicast groups."""
     host = current().host
+    if any(arg.startswith("-") and not arg.startswith("--") and "g" in arg for arg in argv or []):
+        return netstat_groups(host)
     libc.printf("Active Internet connections (servers and established)\n")
     libc.printf("%-5s %6s %6s %-23s %-23s %s\n", "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address",
                 "State")
@@ -138,4 +141,17 @@ def netstat(argv: list[str] | None = None) -> int:
         peer = f"{r.peer[0]}:{r.peer[1]}" if connected else "0.0.0.0:*"
         libc.printf("%-5s %6d %6d %-23s %-23s %s\n", "udp", r.recv_q, r.send_q, f"{r.local[0]}:{r.local[1]}", peer,
                     "ESTABLISHED" if connected else "")
+    return 0
+
+
+def netstat_groups(host: Any) -> int:
+    """``netstat -g`` (net-tools, from ``/proc/net/igmp``): each device's IPv4 groups, newest first,
+    with their users; numerically, as ``-n`` asks and as it prints a group no name is known for."""
+    libc.printf("IPv6/IPv4 Group Memberships\n")
+    libc.printf("%-15s %-6s %s\n", "Interface", "RefCnt", "Group")
+    libc.printf("--------------- ------ ---------------------\n")
+    for dev in sorted(host.devices.values(), key=lambda d: d.ifindex):
+        st = dev.ip_ptr.igmp if dev.ip_ptr is not None else None
+        for im in reversed(st.mc_list.values()) if st is not None else ():
+            libc.printf("%-15s %-6d %s\n", dev.name, im.users, in_ntoa(im.multiaddr))
     return 0
