@@ -646,6 +646,7 @@ def tcp_disconnect(sk: TcpSock, flags: int) -> int:
     sk.inet_dport = 0
     sk.inet_daddr = 0
     sk.sk_shutdown = 0
+    sk.sk_done = False  # sock_reset_flag(sk, SOCK_DONE): a read is ENOTCONN again, not EOF
     sk.srtt_us = 0
     sk.mdev_us = TCP_TIMEOUT_INIT // 1000
     sk.icsk_rto = TCP_TIMEOUT_INIT
