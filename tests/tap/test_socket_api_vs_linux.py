@@ -61,7 +61,10 @@ operation = st.one_of(
     st.tuples(st.just("udp_pair"), port),
     st.tuples(st.just("recv_flags"), slot, st.sampled_from([1, 10, 1000]), st.sampled_from(sorted(RECV_FLAGS))),
     st.tuples(st.just("send_oob"), slot, st.sampled_from([1, 3])),
-    st.tuples(st.just("sendto_more"), slot, st.sampled_from([1, 300, 2000]), port),
+    # (a corked datagram's first buffer is charged its allocation; one under 262 bytes of
+    # payload comes from the small-head cache, whose size depends on the kernel's build, see
+    # test_udp_sndbuf_vs_linux: 576 bytes on this machine's, 640 on Debian's, which tuxnet models)
+    st.tuples(st.just("sendto_more"), slot, st.sampled_from([300, 700, 2000]), port),
     st.tuples(st.just("sendmsg_cmsg"), slot, st.sampled_from([1, 300]), port, st.integers(0, len(CMSGS) - 1)),
     st.tuples(st.just("recvmsg"), slot, st.sampled_from([1, 1000]), st.sampled_from([0, 16, 24, 100])),
     st.tuples(st.just("ioctl"), slot, st.sampled_from(sorted(IOCTLS))),
