@@ -12,6 +12,7 @@ buffer (``recv_into``, ``recvmsg`` with iovecs), is copied into it and counted.
 from __future__ import annotations
 
 import inspect
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,12 @@ from tuxnet.kernel.minmax import min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, current
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.datagram import msg_iov_capacity
+from tuxnet.net.core.net_tstamp import (
+    SOF_TIMESTAMPING_OPT_RX_FILTER,
+    SOF_TIMESTAMPING_RX_SOFTWARE,
+    SOF_TIMESTAMPING_SOFTWARE,
+    TSFLAGS_ANY,
+)
 from tuxnet.net.core.sock import (
     FLAGS_RECV_CMSGS,
     SK_DEFAULT_STAMP,
@@ -40,6 +47,8 @@ from tuxnet.net.core.sock import (
     SO_RXQ_OVFL,
     SO_TIMESTAMP_NEW,
     SO_TIMESTAMP_OLD,
+    SO_TIMESTAMPING_NEW,
+    SO_TIMESTAMPING_OLD,
     SO_TIMESTAMPNS_NEW,
     SO_TIMESTAMPNS_OLD,
     SOCK_RCVMARK,
@@ -57,6 +66,7 @@ from tuxnet.net.core.sock import (
     sock_setsockopt,
 )
 from tuxnet.net.core.utils import in_aton, in_ntoa
+from tuxnet.world import NSEC_PER_SEC
 
 AF_UNSPEC = 0
 AF_UNIX = 1
@@ -176,6 +186,10 @@ class ProtoOps:
 
 # -- control messages of a read (net/core/scm.c, net/socket.c) ---------------------------------
 
+# struct scm_timestamping(64): three struct timespecs of two 64-bit integers
+_scm_timestamping = struct.Struct("qqqqqq")
+
+
 def put_cmsg(msg: Msghdr, level: int, type: int, data: bytes | int) -> None:
     """``put_cmsg`` (net/core/scm.c): add a control message, data being bytes or a C int; a call
     without a control buffer (``recv``, ``recvfrom``) gets MSG_CTRUNC instead.  ``recvmsg``'s
@@ -189,11 +203,19 @@ def put_cmsg(msg: Msghdr, level: int, type: int, data: bytes | int) -> None:
 
 def __sock_recv_timestamp(msg: Msghdr, sk: Sock, skb: Any) -> None:
     """``__sock_recv_timestamp``: SO_TIMESTAMP(NS)'s control message, the packet's arrival time as
-    a timeval or a timespec.  A packet that came before the host stamped packets is given the
-    present time now ("race occurred between timestamp enabling and packet receiving")."""
-    if not skb.tstamp:
-        skb.tstamp = ktime_get_real(sk.host.world)
-    put_cmsg_timestamp(msg, sk, skb.tstamp)
+    a timeval or a timespec (a packet that came before the host stamped packets is given the
+    present time now: "race occurred between timestamp enabling and packet receiving"); then
+    SO_TIMESTAMPING's, if it reports software times and the packet has one: a received packet's
+    unless OPT_RX_FILTER leaves those to RX_SOFTWARE, or a send timestamp of the error queue."""
+    if sk.sk_flags & SOCK_RCVTSTAMP:
+        if not skb.tstamp:
+            skb.tstamp = ktime_get_real(sk.host.world)
+        put_cmsg_timestamp(msg, sk, skb.tstamp)
+    tsflags = sk.sk_tsflags
+    if (tsflags & SOF_TIMESTAMPING_SOFTWARE and skb.tstamp
+            and (tsflags & SOF_TIMESTAMPING_RX_SOFTWARE or skb.err_queue
+                 or not tsflags & SOF_TIMESTAMPING_OPT_RX_FILTER)):
+        put_cmsg_scm_timestamping(msg, sk, skb.tstamp)
 
 
 @notrace
@@ -207,11 +229,23 @@ def put_cmsg_timestamp(msg: Msghdr, sk: Sock, stamp: int) -> None:
         put_cmsg(msg, SOL_SOCKET, SO_TIMESTAMP_NEW if new else SO_TIMESTAMP_OLD, skb_timestamp_struct(stamp, True))
 
 
+def put_cmsg_scm_timestamping(msg: Msghdr, sk: Sock, stamp: int) -> None:
+    """``put_cmsg_scm_timestamping`` (or its 64-bit-time form, SO_TIMESTAMPING_NEW's): a struct
+    scm_timestamping, three timespecs, the software time first; the other two, a legacy one and
+    the hardware time, are zero (tuxnet's devices have no clock)."""
+    sec, nsec = divmod(stamp, NSEC_PER_SEC)
+    put_cmsg(msg, SOL_SOCKET, SO_TIMESTAMPING_NEW if sk.sk_flags & SOCK_TSTAMP_NEW else SO_TIMESTAMPING_OLD,
+             _scm_timestamping.pack(sec, nsec, 0, 0, 0, 0))
+
+
 @notrace
 def sock_recv_timestamp(msg: Msghdr, sk: Sock, skb: Any) -> None:
-    """``sock_recv_timestamp``: the control message to a socket with SO_TIMESTAMP(NS), else the
+    """``sock_recv_timestamp``: the time control messages to a socket with SO_TIMESTAMP(NS),
+    with SO_TIMESTAMPING's RX_SOFTWARE, or reporting software times of a packet stamped; else the
     packet's time kept for SIOCGSTAMP (``sock_write_timestamp``)."""
-    if sk.sk_flags & SOCK_RCVTSTAMP:
+    tsflags = sk.sk_tsflags
+    if (sk.sk_flags & SOCK_RCVTSTAMP or tsflags & SOF_TIMESTAMPING_RX_SOFTWARE
+            or skb.tstamp and tsflags & SOF_TIMESTAMPING_SOFTWARE):
         __sock_recv_timestamp(msg, sk, skb)
     else:
         sk.sk_stamp = skb.tstamp
@@ -220,11 +254,12 @@ def sock_recv_timestamp(msg: Msghdr, sk: Sock, skb: Any) -> None:
 @notrace
 def sock_recv_cmsgs(msg: Msghdr, sk: Sock, skb: Any, dropcount: int) -> None:
     """``sock_recv_cmsgs``, what a datagram read gets at SOL_SOCKET: the arrival time
-    (SO_TIMESTAMP), the socket's drops when it was queued (SO_RXQ_OVFL, ``dropcount``, if any), its
-    mark (SO_RCVMARK) and priority (SO_RCVPRIORITY).  Without those the packet's time is kept
-    for SIOCGSTAMP, if asked once, or the socket at least learns that it read a packet."""
+    (SO_TIMESTAMP, SO_TIMESTAMPING), the socket's drops when it was queued (SO_RXQ_OVFL,
+    ``dropcount``, if any), its mark (SO_RCVMARK) and priority (SO_RCVPRIORITY).  Without those
+    the packet's time is kept for SIOCGSTAMP, if asked once, or the socket at least learns that
+    it read a packet."""
     flags = sk.sk_flags
-    if flags & FLAGS_RECV_CMSGS:
+    if flags & FLAGS_RECV_CMSGS or sk.sk_tsflags & TSFLAGS_ANY:
         sock_recv_timestamp(msg, sk, skb)
         if flags & SOCK_RXQ_OVFL and dropcount:
             put_cmsg(msg, SOL_SOCKET, SO_RXQ_OVFL, dropcount)

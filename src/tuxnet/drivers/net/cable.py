@@ -36,7 +36,7 @@ from tuxnet.net.core.dev import (
     NetDeviceOps,
     skb_checksum_help,
 )
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, skb_tx_timestamp
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -151,6 +151,8 @@ def cable_xmit(skb: SkBuff, dev: NetDevice) -> int:
         dev.stats.tx_carrier_errors += 1
         dev.stats.tx_errors += 1
         return NETDEV_TX_OK
+    if skb.tx_flags:
+        skb_tx_timestamp(skb)
     if skb.gso_size:
         now = cable.world.now
         busy = 0

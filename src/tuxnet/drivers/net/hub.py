@@ -39,7 +39,7 @@ from tuxnet.drivers.net.ether import (
 from tuxnet.net.core.dev import NETDEV_TX_OK, NetDevice, NetDeviceOps
 
 if TYPE_CHECKING:
-    from tuxnet.net.core.skbuff import SkBuff
+    from tuxnet.net.core.skbuff import SkBuff, skb_tx_timestamp
     from tuxnet.world import World
 
 SLOT_BITS = 512  # slotTime
@@ -336,6 +336,8 @@ def hub_xmit(skb: SkBuff, dev: NetDevice) -> int:
         dev.stats.tx_carrier_errors += 1
         dev.stats.tx_errors += 1
         return NETDEV_TX_OK
+    if skb.tx_flags:
+        skb_tx_timestamp(skb)
     dev.netif_stop_queue()
     st.hub.xmit(st, ether_wire_frame(skb))
     return NETDEV_TX_OK

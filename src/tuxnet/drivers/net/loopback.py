@@ -21,7 +21,7 @@ from tuxnet.net.core.dev import (
     NetDeviceOps,
     netif_rx,
 )
-from tuxnet.net.core.skbuff import SkBuff
+from tuxnet.net.core.skbuff import SkBuff, skb_tx_timestamp
 from tuxnet.net.ethernet.eth import EthHeaderOps, eth_type_trans
 
 if TYPE_CHECKING:
@@ -34,7 +34,10 @@ def loopback_xmit(skb: SkBuff, dev: NetDevice) -> int:
     """``loopback_xmit``: count the packet as sent and receive it with ``netif_rx``.  Its sender
     lets go of it first (``skb_orphan``: nothing holds a charge on it by now), and it keeps its
     truesize, which the receiving socket is charged.  Its send time goes (``skb_clear_tstamp``),
-    so that the receive side stamps it with its arrival."""
+    so that the receive side stamps it with its arrival.  A packet that asked for it is given
+    its software send timestamp first (``skb_tx_timestamp``)."""
+    if skb.tx_flags:
+        skb_tx_timestamp(skb)
     length = skb.tail - skb.data
     skb.sk = None
     skb.destructor = None

@@ -30,7 +30,7 @@ from tuxnet.net.core.dev import (
     NetDeviceOps,
     netif_rx,
 )
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame, skb_tx_timestamp
 from tuxnet.net.ethernet.eth import ETH_HLEN, EthHeaderOps, eth_type_trans
 
 if TYPE_CHECKING:
@@ -91,6 +91,8 @@ def tap_open(ifname: str, vnet_hdr: bool) -> tuple[int, str]:
 def tap_xmit(skb: SkBuff, dev: NetDevice) -> int:
     """``ndo_start_xmit``: write the frame (with its virtio header) to the TAP descriptor."""
     priv: TapPriv = dev.priv
+    if skb.tx_flags:
+        skb_tx_timestamp(skb)
     frame = skb.buf[skb.data:skb.tail]
     if priv.vnet_hdr:
         flags = gso_type = hdr_len = gso_size = csum_start = csum_offset = 0

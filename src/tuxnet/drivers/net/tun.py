@@ -38,7 +38,14 @@ from tuxnet.net.core.dev import (
     NetDeviceOps,
     netif_rx,
 )
-from tuxnet.net.core.skbuff import PACKET_HOST, skb_from_frame, skb_orphan, skb_orphan_frags_rx, skb_set_owner_w
+from tuxnet.net.core.skbuff import (
+    PACKET_HOST,
+    skb_from_frame,
+    skb_orphan,
+    skb_orphan_frags_rx,
+    skb_set_owner_w,
+    skb_tx_timestamp,
+)
 from tuxnet.net.core.sock import SK_PACING_FQ
 
 if TYPE_CHECKING:
@@ -99,6 +106,8 @@ def tun_net_xmit(skb: SkBuff, dev: NetDevice) -> int:
     (``fq_enqueue``/``fq_dequeue``), a packet leaves no earlier than its ``skb->tstamp``, and the
     flow's packets keep their order."""
     tun: TunStruct = dev.priv
+    if skb.tx_flags:
+        skb_tx_timestamp(skb)
     if skb.destructor_arg is not None:
         skb_orphan_frags_rx(skb)  # the reader keeps the packet: no zerocopy sender's pages in it
     data = skb.tobytes()

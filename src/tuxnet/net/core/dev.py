@@ -21,11 +21,13 @@ from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.gso import skb_gso_segment
+from tuxnet.net.core.net_tstamp import SCM_TSTAMP_SCHED, SKBTX_SCHED_TSTAMP
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
     CHECKSUM_UNNECESSARY,
     PACKET_OUTGOING,
     SkBuff,
+    __skb_tstamp_tx,
     skb_orphan,
     skb_orphan_frags_rx,
     skb_release_w,
@@ -413,9 +415,12 @@ def netif_tx_due(dev: NetDevice) -> None:
 def dev_queue_xmit(skb: SkBuff) -> int:
     """``dev_queue_xmit`` → ``__dev_queue_xmit``: queue a packet (with its link-layer header) for
     ``skb.dev`` and run the queue; without one (noqueue), straight to the driver, a GSO packet the
-    device cannot segment cut first."""
+    device cannot segment cut first.  A packet that asked for it is timestamped first
+    (SO_TIMESTAMPING's TX_SCHED)."""
     dev = skb.dev
     host = dev.nd_net
+    if skb.tx_flags & SKBTX_SCHED_TSTAMP:
+        __skb_tstamp_tx(skb, skb.sk, SCM_TSTAMP_SCHED)
     host.bh_disable_count += 1
     try:
         if not dev.flags & IFF_UP:

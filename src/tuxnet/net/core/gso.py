@@ -15,7 +15,9 @@ from __future__ import annotations
 import struct
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
+from tuxnet.net.core.net_tstamp import SKBTX_ANY_TSTAMP
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff
+from tuxnet.net.ipv4.tcp_sock import SEQ_MASK, before
 
 _u16 = struct.Struct("!H")
 _u32 = struct.Struct("!I")
@@ -120,4 +122,19 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
         n.destructor = destructor
         segs.append(n)
     n.truesize += rest
+    if skb.tx_flags & SKBTX_ANY_TSTAMP:
+        tcp_gso_tstamp(segs, skb, _u32.unpack_from(skb.buf, skb.transport_header + 4)[0])
     return segs
+
+
+def tcp_gso_tstamp(segs: list[SkBuff], gso_skb: SkBuff, seq: int) -> None:
+    """``tcp_gso_tstamp``: the send timestamps a GSO packet asked for go with the segment that
+    holds their key byte (the first segment's sequence number ``seq``, each ``gso_size`` long)."""
+    mss = gso_skb.gso_size
+    key = gso_skb.tskey
+    for seg in segs:
+        if before(key, (seq + mss) & SEQ_MASK):
+            seg.tx_flags |= gso_skb.tx_flags & SKBTX_ANY_TSTAMP
+            seg.tskey = key
+            return
+        seq = (seq + mss) & SEQ_MASK

@@ -19,8 +19,15 @@ from bisect import bisect_right
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tuxnet.kernel.errno import EEXIST, EMSGSIZE
+from tuxnet.kernel.errno import EEXIST, EMSGSIZE, ENOMEM, ENOMSG
 from tuxnet.kernel.minmax import max, min
+from tuxnet.kernel.timekeeping import ktime_get_real
+from tuxnet.net.core.net_tstamp import (
+    SCM_TSTAMP_SND,
+    SKBTX_SW_TSTAMP,
+    SOF_TIMESTAMPING_OPT_ID,
+    SOF_TIMESTAMPING_OPT_TSONLY,
+)
 from tuxnet.net.socket import SOCK_STREAM
 
 if TYPE_CHECKING:
@@ -41,11 +48,13 @@ PACKET_LOOPBACK = 5
 
 # The initial value of every SkBuff field after buf/data/tail/end, in the order __init__ stores them.
 _SKB_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, PACKET_HOST, 0, 0, 0, -1, -1, -1, 0,
-                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, None, 0, None)
+                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, None, 0, None, 0, 0)
 
 
 class SkBuff:
     """A packet buffer.  ``len`` is the number of bytes between ``data`` and ``tail``."""
+
+    err_queue = False  # skb_is_err_queue: not a buffer of an error queue (SockExterrSkb)
 
     __slots__ = (
         "buf", "data", "tail", "end",
@@ -63,6 +72,9 @@ class SkBuff:
         # What the packet charges its socket (sk_wmem_alloc) while it is held, and what gives it
         # back (tcp_wfree): see skb_set_owner_w.
         "truesize", "destructor",
+        # skb_shinfo(skb)->tx_flags and ->tskey: the send timestamps asked for, and the key they
+        # report (net_tstamp.py); a clone shares them.
+        "tx_flags", "tskey",
     )
 
     def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
@@ -75,7 +87,8 @@ class SkBuff:
          self.mac_header, self.network_header, self.transport_header, self.mac_len,
          self.ip_summed, self.csum_start, self.csum_offset, self.gso_size,
          self.seq, self.end_seq, self.ack_seq, self.tcp_flags, self.sacked, self.skb_mstamp, self.tx_count,
-         self.cb, self.cloned, self.destructor_arg, self.truesize, self.destructor) = _SKB_DEFAULTS
+         self.cb, self.cloned, self.destructor_arg, self.truesize, self.destructor, self.tx_flags,
+         self.tskey) = _SKB_DEFAULTS
 
     def __repr__(self) -> str:
         return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"
@@ -266,6 +279,8 @@ def skb_clone(skb: SkBuff) -> SkBuff:
     n = SkBuff(skb.buf, skb.data, skb.tail)
     n.end = skb.tail
     n.cloned = skb.cloned = True
+    n.tx_flags = skb.tx_flags
+    n.tskey = skb.tskey
     return n
 
 
@@ -355,10 +370,15 @@ class SockExterrSkb:
     the error; for an ICMP error, the address and port the offending datagram went to
     (``addr``/``port``, reported as ``msg_name``), the ICMP message's source (``offender``) and the
     datagram's payload as far as the message quotes it (``payload``) and when it came
-    (``tstamp``, 0 if the host did not stamp it); the socket whose option memory it is charged to
-    (``sk``, by ``sock_omalloc``), or None."""
+    (``tstamp``, 0 if the host did not stamp it); for a send timestamp, the copy of the packet it
+    reports (``skb``, None with OPT_TSONLY), whose bytes are the payload.  The socket it is charged
+    to (``sk``: its option memory, ``sock_omalloc``, or its receive memory, ``sock_queue_err_skb``),
+    what it is charged and what gives that back (``destructor``), or None."""
 
-    __slots__ = ("ee", "addr", "port", "offender", "payload", "tstamp", "sk", "truesize")
+    __slots__ = ("ee", "addr", "port", "offender", "payload", "tstamp", "sk", "truesize", "destructor", "skb")
+
+    # skb_is_err_queue (Linux marks an error queue's buffers PACKET_OUTGOING, skb_set_err_queue)
+    err_queue = True
 
     def __init__(self, ee: SockExtendedErr, addr: int = 0, port: int = 0, offender: int = 0,
                  payload: bytes = b"", tstamp: int = 0) -> None:
@@ -370,6 +390,8 @@ class SockExterrSkb:
         self.payload = payload
         self.sk: Sock | None = None
         self.truesize = 0
+        self.destructor: Callable[[SockExterrSkb], None] | None = None
+        self.skb: SkBuff | None = None
 
 
 def sock_omalloc(sk: Sock) -> SockExterrSkb | None:
@@ -380,6 +402,7 @@ def sock_omalloc(sk: Sock) -> SockExterrSkb | None:
     skb = SockExterrSkb(SockExtendedErr())
     skb.sk = sk
     skb.truesize = SKB_SMALL_HEAD_TRUESIZE
+    skb.destructor = sock_ofree
     sk.sk_omem_alloc += SKB_SMALL_HEAD_TRUESIZE
     return skb
 
@@ -390,6 +413,76 @@ def sock_ofree(skb: SockExterrSkb) -> None:
     if sk is not None:
         sk.sk_omem_alloc -= skb.truesize
         skb.sk = None
+
+
+def sock_rmem_free(skb: SockExterrSkb) -> None:
+    """``sock_rmem_free``, the destructor of a buffer ``sock_queue_err_skb`` charged."""
+    sk = skb.sk
+    if sk is not None:
+        sk.sk_rmem_alloc -= skb.truesize
+        skb.sk = None
+
+
+def consume_err_skb(skb: SockExterrSkb) -> None:
+    """``consume_skb`` of an error queue's buffer: its destructor gives back its charge."""
+    if skb.destructor is not None:
+        skb.destructor(skb)
+
+
+def sock_queue_err_skb(sk: Sock, skb: SockExterrSkb) -> int:
+    """``sock_queue_err_skb``: queue ``skb`` on the socket's error queue, charged to its receive
+    memory, and tell the socket; -ENOMEM when that would reach ``sk_rcvbuf``."""
+    if sk.sk_rmem_alloc + skb.truesize >= sk.sk_rcvbuf:
+        return -ENOMEM
+    skb.sk = sk
+    skb.destructor = sock_rmem_free
+    sk.sk_rmem_alloc += skb.truesize
+    sk.sk_error_queue.append(skb)
+    if not sk.sk_dead:
+        sk.sk_error_report()
+    return 0
+
+
+# -- send timestamps (SO_TIMESTAMPING) -----------------------------------------------------------
+
+def __skb_tstamp_tx(orig: SkBuff, sk: Sock | None, tstype: int) -> None:
+    """``__skb_tstamp_tx``: a send timestamp of ``orig`` (``tstype``: SCM_TSTAMP_SCHED, _SND or
+    _ACK) for its socket's error queue (``__skb_complete_tx_timestamp``): ENOMSG from
+    SO_EE_ORIGIN_TIMESTAMPING, the time now, with OPT_ID the key (for TCP counted from the byte
+    the option was set at), and a copy of the packet as it is now, or, with OPT_TSONLY, no bytes.
+    (``skb_may_tx_timestamp``: ``net.core.tstamp_allow_data`` is 1, so any socket may have the
+    bytes.)  A queue that would pass the receive buffer drops it."""
+    if sk is None:
+        return
+    tsflags = sk.sk_tsflags
+    ee = SockExtendedErr(ENOMSG, SO_EE_ORIGIN_TIMESTAMPING, 0, 0, tstype)
+    if tsflags & SOF_TIMESTAMPING_OPT_ID:
+        key = orig.tskey
+        if sk.sk_type == SOCK_STREAM:
+            key -= sk.sk_tskey
+        ee.ee_data = key & 0xFFFFFFFF
+    err_skb = SockExterrSkb(ee, tstamp=ktime_get_real(sk.host.world))
+    if tsflags & SOF_TIMESTAMPING_OPT_TSONLY:
+        err_skb.truesize = SKB_SMALL_HEAD_TRUESIZE
+    else:
+        # skb_clone: the packet from where its data begins now (its link-layer header, once
+        # the neighbour layer put it on), and what it knew of its device and headers
+        d = orig.data
+        copy = SkBuff(bytearray(orig.buf[d:orig.tail]))
+        copy.dev = orig.dev
+        copy.network_header = orig.network_header - d
+        copy.transport_header = orig.transport_header - d
+        err_skb.skb = copy
+        err_skb.payload = bytes(copy.buf)
+        err_skb.truesize = skb_charged_truesize(orig)
+    sock_queue_err_skb(sk, err_skb)
+
+
+def skb_tx_timestamp(skb: SkBuff) -> None:
+    """``skb_tx_timestamp``, which a driver calls as it gives a packet to its device: the
+    software send timestamp (SCM_TSTAMP_SND), if the packet asked for one."""
+    if skb.tx_flags & SKBTX_SW_TSTAMP:
+        __skb_tstamp_tx(skb, skb.sk, SCM_TSTAMP_SND)
 
 
 def is_icmp_err_skb(skb: SockExterrSkb | None) -> bool:
@@ -424,7 +517,7 @@ def skb_errqueue_purge(q: Any) -> None:
         if skb.ee.ee_origin in (SO_EE_ORIGIN_ZEROCOPY, SO_EE_ORIGIN_TIMESTAMPING):
             keep.append(skb)
         else:
-            sock_ofree(skb)
+            consume_err_skb(skb)
     q.clear()
     q.extend(keep)
 

@@ -18,6 +18,24 @@ from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOENT, ENOPROTOOP
 from tuxnet.kernel.minmax import INT_MAX, max, min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
 from tuxnet.kernel.timekeeping import ktime_get_real
+from tuxnet.net.core.net_tstamp import (
+    SKBTX_COMPLETION_TSTAMP,
+    SKBTX_HW_TSTAMP,
+    SKBTX_SCHED_TSTAMP,
+    SKBTX_SW_TSTAMP,
+    SOCKCM_FLAG_TS_OPT_ID,
+    SOF_TIMESTAMPING_BIND_PHC,
+    SOF_TIMESTAMPING_MASK,
+    SOF_TIMESTAMPING_OPT_ID,
+    SOF_TIMESTAMPING_OPT_ID_TCP,
+    SOF_TIMESTAMPING_OPT_STATS,
+    SOF_TIMESTAMPING_OPT_TSONLY,
+    SOF_TIMESTAMPING_RX_SOFTWARE,
+    SOF_TIMESTAMPING_TX_COMPLETION,
+    SOF_TIMESTAMPING_TX_HARDWARE,
+    SOF_TIMESTAMPING_TX_SCHED,
+    SOF_TIMESTAMPING_TX_SOFTWARE,
+)
 from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC, USEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -62,11 +80,13 @@ SO_TIMESTAMP_NEW = 63
 SO_TIMESTAMPNS_NEW = 64
 SO_TIMESTAMPING_NEW = 65
 SO_RCVMARK = 75
+SCM_TS_OPT_ID = 81
 SO_RCVPRIORITY = 82
 # With a 64-bit time_t the plain names are the old ones (a struct timeval of two longs), and a
 # control message has its option's number (SCM_TIMESTAMP is SO_TIMESTAMP).
 SO_TIMESTAMP = SCM_TIMESTAMP = SO_TIMESTAMP_OLD
 SO_TIMESTAMPNS = SCM_TIMESTAMPNS = SO_TIMESTAMPNS_OLD
+SO_TIMESTAMPING = SCM_TIMESTAMPING = SO_TIMESTAMPING_OLD
 SCM_TXTIME = SO_TXTIME
 # SOL_SOCKET control messages of AF_UNIX (include/linux/socket.h)
 SCM_RIGHTS = 1
@@ -79,12 +99,15 @@ SCM_CREDENTIALS = 2
 SOCK_TIMESTAMP = 1 << 7
 SOCK_RCVTSTAMP = 1 << 11
 SOCK_RCVTSTAMPNS = 1 << 12
+SOCK_TIMESTAMPING_RX_SOFTWARE = 1 << 15
 SOCK_RXQ_OVFL = 1 << 17
 SOCK_TSTAMP_NEW = 1 << 26
 SOCK_RCVMARK = 1 << 27
 SOCK_RCVPRIORITY = 1 << 28
 # sock_recv_cmsgs: the flags that put control messages on every datagram read (FLAGS_RECV_CMSGS)
 FLAGS_RECV_CMSGS = SOCK_RXQ_OVFL | SOCK_RCVTSTAMP | SOCK_RCVMARK | SOCK_RCVPRIORITY
+# sock_enable_timestamp: either keeps the host stamping received packets (SK_FLAGS_TIMESTAMP)
+SK_FLAGS_TIMESTAMP = SOCK_TIMESTAMP | SOCK_TIMESTAMPING_RX_SOFTWARE
 # sk->sk_stamp before any packet was read: -1 s, which SIOCGSTAMP answers with ENOENT
 SK_DEFAULT_STAMP = -NSEC_PER_SEC
 
@@ -103,6 +126,7 @@ SHUTDOWN_MASK = 3
 
 _linger = struct.Struct("ii")
 _timeval = struct.Struct("qq")
+_so_timestamping = struct.Struct("ii")
 
 
 class Proto:
@@ -130,7 +154,7 @@ class Sock:
         "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_id", "pmtudisc",
         "recverr", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
         "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "mc_list", "pending",
-        "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags",
+        "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift",
         "__dict__", "__weakref__",
     )
@@ -168,6 +192,8 @@ class Sock:
         self.sk_stamp = SK_DEFAULT_STAMP  # the time of the last packet read (SIOCGSTAMP)
         self.sk_drops = 0  # packets the receive queue had no room for
         self.cmsg_flags = 0  # inet->cmsg_flags: the IP control messages a read gets (IP_PKTINFO ...)
+        self.sk_tsflags = 0  # SO_TIMESTAMPING's flags (net_tstamp.py)
+        self.sk_tskey = 0  # the next OPT_ID key of a datagram; for TCP, the byte keys count from
         # pacing: the rate TCP (or SO_MAX_PACING_RATE) asks for, in bytes/s (~0UL: none), and who
         # enforces it (SK_PACING_NONE, NEEDED: TCP itself, FQ: the fq qdisc)
         self.sk_pacing_rate = (1 << 64) - 1
@@ -360,20 +386,25 @@ def sock_valbool_flag(sk: Sock, bit: int, valbool: bool) -> None:
     sk.sk_flags = sk.sk_flags | bit if valbool else sk.sk_flags & ~bit
 
 
-def sock_enable_timestamp(sk: Sock) -> None:
-    """``sock_enable_timestamp(sk, SOCK_TIMESTAMP)``: from now on the host stamps the packets it
-    receives (``net_enable_timestamp``), until the socket is released."""
-    if not sk.sk_flags & SOCK_TIMESTAMP:
-        sk.sk_flags |= SOCK_TIMESTAMP
-        sk.host.netstamp_needed += 1
+def sock_enable_timestamp(sk: Sock, flag: int = SOCK_TIMESTAMP) -> None:
+    """``sock_enable_timestamp``: from now on the host stamps the packets it receives
+    (``net_enable_timestamp``), for SIOCGSTAMP and SO_TIMESTAMP (SOCK_TIMESTAMP) or for
+    SO_TIMESTAMPING's RX_SOFTWARE (SOCK_TIMESTAMPING_RX_SOFTWARE)."""
+    flags = sk.sk_flags
+    if not flags & flag:
+        sk.sk_flags = flags | flag
+        if not flags & SK_FLAGS_TIMESTAMP:
+            sk.host.netstamp_needed += 1
 
 
-def sock_disable_timestamp(sk: Sock) -> None:
-    """``sock_disable_timestamp`` as ``__sk_destruct`` calls it: a released socket no longer needs
-    received packets stamped (``net_disable_timestamp``)."""
-    if sk.sk_flags & SOCK_TIMESTAMP:
-        sk.sk_flags &= ~SOCK_TIMESTAMP
-        sk.host.netstamp_needed -= 1
+def sock_disable_timestamp(sk: Sock, flags: int = SK_FLAGS_TIMESTAMP) -> None:
+    """``sock_disable_timestamp``: the socket no longer needs received packets stamped for
+    ``flags`` (``__sk_destruct`` gives up both; SO_TIMESTAMPING without RX_SOFTWARE its own), and
+    once it needs them for neither, the host may stop (``net_disable_timestamp``)."""
+    if sk.sk_flags & flags:
+        sk.sk_flags &= ~flags
+        if not sk.sk_flags & SK_FLAGS_TIMESTAMP:
+            sk.host.netstamp_needed -= 1
 
 
 def sock_set_timestamp(sk: Sock, optname: int, valbool: bool) -> None:
@@ -387,6 +418,83 @@ def sock_set_timestamp(sk: Sock, optname: int, valbool: bool) -> None:
         sock_enable_timestamp(sk)
     else:
         sk.sk_flags &= ~(SOCK_RCVTSTAMP | SOCK_RCVTSTAMPNS)
+
+
+def sk_is_tcp(sk: Sock) -> bool:
+    """``sk_is_tcp``: a TCP socket."""
+    from tuxnet.net.ipv4.af_inet import IPPROTO_TCP  # (they import this module)
+    from tuxnet.net.socket import SOCK_STREAM
+
+    return sk.sk_type == SOCK_STREAM and sk.sk_protocol == IPPROTO_TCP
+
+
+def sock_set_timestamping(sk: Sock, optname: int, val: int, bind_phc: int) -> int:
+    """``sock_set_timestamping`` (SO_TIMESTAMPING, old or new): the flags of net_tstamp.py, or
+    -EINVAL for one it does not know, OPT_ID_TCP without OPT_ID, OPT_STATS without OPT_TSONLY,
+    or OPT_ID on a TCP socket that is closed or listening.  Turning OPT_ID on starts the keys:
+    a datagram socket's next send is 0; a TCP socket's keys are byte offsets from ``snd_una``
+    (``write_seq`` with OPT_ID_TCP), set even if a later check refuses the flags.  BIND_PHC
+    names a PTP clock of the socket's device (``sock_timestamping_bind_phc``), which tuxnet's
+    devices have not: -EOPNOTSUPP unbound, else -EINVAL.  RX_SOFTWARE has the host stamp
+    received packets."""
+    if val & ~SOF_TIMESTAMPING_MASK:
+        return -EINVAL
+    if val & SOF_TIMESTAMPING_OPT_ID_TCP and not val & SOF_TIMESTAMPING_OPT_ID:
+        return -EINVAL
+    if val & SOF_TIMESTAMPING_OPT_ID and not sk.sk_tsflags & SOF_TIMESTAMPING_OPT_ID:
+        if sk_is_tcp(sk):
+            if sk.sk_state in (7, 10):  # TCP_CLOSE, TCP_LISTEN
+                return -EINVAL
+            sk.sk_tskey = sk.write_seq if val & SOF_TIMESTAMPING_OPT_ID_TCP else sk.snd_una
+        else:
+            sk.sk_tskey = 0
+    if val & SOF_TIMESTAMPING_OPT_STATS and not val & SOF_TIMESTAMPING_OPT_TSONLY:
+        return -EINVAL
+    if val & SOF_TIMESTAMPING_BIND_PHC:
+        if not sk.sk_bound_dev_if:
+            return -EOPNOTSUPP
+        return -ENODEV if sk.sk_bound_dev_if not in sk.host.dev_by_index else -EINVAL
+    sk.sk_tsflags = val
+    sock_valbool_flag(sk, SOCK_TSTAMP_NEW, optname == SO_TIMESTAMPING_NEW)
+    if val & SOF_TIMESTAMPING_RX_SOFTWARE:
+        sock_enable_timestamp(sk, SOCK_TIMESTAMPING_RX_SOFTWARE)
+    else:
+        sock_disable_timestamp(sk, SOCK_TIMESTAMPING_RX_SOFTWARE)
+    return 0
+
+
+@notrace
+def sock_tx_timestamp(tsflags: int) -> int:
+    """``__sock_tx_timestamp``: the ``tx_flags`` a send's flags ask its packet to carry."""
+    tx_flags = 0
+    if tsflags & SOF_TIMESTAMPING_TX_HARDWARE:
+        tx_flags |= SKBTX_HW_TSTAMP  # (asked, but no device of tuxnet's has a clock to stamp with)
+    if tsflags & SOF_TIMESTAMPING_TX_SOFTWARE:
+        tx_flags |= SKBTX_SW_TSTAMP
+    if tsflags & SOF_TIMESTAMPING_TX_SCHED:
+        tx_flags |= SKBTX_SCHED_TSTAMP
+    if tsflags & SOF_TIMESTAMPING_TX_COMPLETION:
+        tx_flags |= SKBTX_COMPLETION_TSTAMP  # (asked, but no device of tuxnet's reports completions)
+    return tx_flags
+
+
+def _sock_tx_timestamp(sk: Sock, sockc: Any, skb: SkBuff) -> None:
+    """``_sock_tx_timestamp`` for a datagram: the send timestamps its control messages or socket
+    ask for (``sockc.tsflags``), and with OPT_ID its key: the one SCM_TS_OPT_ID gave, else the
+    socket's next."""
+    tsflags = sockc.tsflags
+    if not tsflags:
+        return
+    tx_flags = sock_tx_timestamp(tsflags)
+    if not tx_flags:
+        return
+    skb.tx_flags = tx_flags
+    if tsflags & SOF_TIMESTAMPING_OPT_ID:
+        if tsflags & SOCKCM_FLAG_TS_OPT_ID:
+            skb.tskey = sockc.ts_opt_id
+        else:
+            skb.tskey = sk.sk_tskey
+            sk.sk_tskey = (sk.sk_tskey + 1) & 0xFFFFFFFF
 
 
 def sock_gettstamp(sk: Sock, timeval: bool) -> bytes | int:
@@ -537,6 +645,11 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         sk.dst_cache = None
     elif optname in (SO_TIMESTAMP_OLD, SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_OLD, SO_TIMESTAMPNS_NEW):
         sock_set_timestamp(sk, optname, bool(val))
+    elif optname in (SO_TIMESTAMPING_OLD, SO_TIMESTAMPING_NEW):
+        # an int, or a struct so_timestamping {flags, bind_phc} when the length is its own
+        struct_given = isinstance(optval, bytes | bytearray) and len(optval) == _so_timestamping.size
+        bind_phc = _so_timestamping.unpack(optval)[1] if struct_given else 0
+        return sock_set_timestamping(sk, optname, val & 0xFFFFFFFF, bind_phc)
     elif optname in _RECV_FLAG_OPTIONS:
         sock_valbool_flag(sk, _RECV_FLAG_OPTIONS[optname], bool(val))
     elif optname in (SO_DEBUG, SO_NO_CHECK):
@@ -585,6 +698,11 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         return int(bool(flags & SOCK_RCVTSTAMPNS and new))
     if optname in _RECV_FLAG_OPTIONS:
         return int(bool(flags & _RECV_FLAG_OPTIONS[optname]))
+    if optname in (SO_TIMESTAMPING_OLD, SO_TIMESTAMPING_NEW):
+        # struct so_timestamping; the new option reads the flags only if they were set by it
+        if optname == SO_TIMESTAMPING_OLD or new:
+            return _so_timestamping.pack(sk.sk_tsflags, 0)
+        return _so_timestamping.pack(0, 0)
     if optname in values:
         return values[optname]
     return -ENOPROTOOPT

@@ -15,22 +15,33 @@ from typing import Any
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EADDRNOTAVAIL, EAGAIN, EINVAL, EMSGSIZE, ENOPROTOOPT, ENOTCONN, EPROTO
 from tuxnet.net.core.datagram import copy_to_msg
+from tuxnet.net.core.net_tstamp import (
+    SOCKCM_FLAG_TS_OPT_ID,
+    SOF_TIMESTAMPING_OPT_CMSG,
+    SOF_TIMESTAMPING_OPT_ID,
+    SOF_TIMESTAMPING_TX_RECORD_MASK,
+)
 from tuxnet.net.core.skbuff import (
     SO_EE_ORIGIN_ICMP,
     SO_EE_ORIGIN_LOCAL,
+    SO_EE_ORIGIN_TIMESTAMPING,
     SkBuff,
     SockExtendedErr,
     SockExterrSkb,
+    consume_err_skb,
     skb_errqueue_purge,
     sock_dequeue_err_skb,
-    sock_ofree,
 )
 from tuxnet.net.core.sock import (
     SCM_CREDENTIALS,
     SCM_RIGHTS,
+    SCM_TS_OPT_ID,
     SO_MARK,
     SO_PRIORITY,
+    SO_TIMESTAMPING_NEW,
+    SO_TIMESTAMPING_OLD,
     SOL_SOCKET,
+    sk_is_tcp,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_multicast
 from tuxnet.net.ipv4.ip_fragment import ip_frag_max_size
@@ -323,9 +334,10 @@ class IpcmCookie:
     """``struct ipcm_cookie`` with its ``sockcm_cookie``: what one send to ``daddr`` uses, the
     socket's own settings (``ipcm_init_sk``) unless its control messages say otherwise: source
     address, device, TTL (``__ip_make_skb``'s: IP_MULTICAST_TTL's to a multicast group), TOS,
-    mark and priority."""
+    mark and priority, and SO_TIMESTAMPING's flags with the key a send may give (``tsflags``,
+    ``ts_opt_id``)."""
 
-    __slots__ = ("addr", "oif", "ttl", "tos", "mark", "priority", "multicast")
+    __slots__ = ("addr", "oif", "ttl", "tos", "mark", "priority", "multicast", "tsflags", "ts_opt_id")
 
     def __init__(self, sk: Any, daddr: int) -> None:
         self.addr = sk.inet_saddr
@@ -335,6 +347,8 @@ class IpcmCookie:
         self.tos = sk.tos
         self.mark = sk.sk_mark
         self.priority = sk.sk_priority
+        self.tsflags = sk.sk_tsflags
+        self.ts_opt_id = 0
 
 
 def ipcm_send(sk: Any, msg: Any, daddr: int) -> IpcmCookie | int:
@@ -415,17 +429,27 @@ def sock_cmsg_send(sk: Any, msg: Any, ipc: IpcmCookie) -> int:
 
 def __sock_cmsg_send(sk: Any, type: int, data: bytes, ipc: IpcmCookie) -> int:
     """``__sock_cmsg_send``: SO_MARK and SO_PRIORITY for this send (a process of tuxnet has
-    CAP_NET_ADMIN); SCM_RIGHTS and SCM_CREDENTIALS belong to AF_UNIX and are passed over; any
-    other is -EINVAL.  Among those: SCM_TXTIME, which only a socket with SO_TXTIME may give, and
-    SO_TIMESTAMPING's requests for send timestamps, which tuxnet does not make."""
-    if type in (SO_MARK, SO_PRIORITY):
+    CAP_NET_ADMIN); SO_TIMESTAMPING, the send timestamps this send asks for instead of the
+    socket's (only those: TX_RECORD_MASK); SCM_TS_OPT_ID, the key of a datagram's timestamps on
+    a socket with OPT_ID; SCM_RIGHTS and SCM_CREDENTIALS belong to AF_UNIX and are passed over;
+    any other is -EINVAL, SCM_TXTIME among them (only a socket with SO_TXTIME may give it)."""
+    if type in (SO_MARK, SO_PRIORITY, SO_TIMESTAMPING_OLD, SO_TIMESTAMPING_NEW, SCM_TS_OPT_ID):
         if len(data) != 4:
             return -EINVAL
         val = int.from_bytes(data, "little")
         if type == SO_MARK:
             ipc.mark = val
-        else:
+        elif type == SO_PRIORITY:
             ipc.priority = val
+        elif type == SCM_TS_OPT_ID:
+            if sk_is_tcp(sk) or not sk.sk_tsflags & SOF_TIMESTAMPING_OPT_ID:
+                return -EINVAL
+            ipc.ts_opt_id = val
+            ipc.tsflags |= SOCKCM_FLAG_TS_OPT_ID
+        else:
+            if val & ~SOF_TIMESTAMPING_TX_RECORD_MASK:
+                return -EINVAL
+            ipc.tsflags = ipc.tsflags & ~SOF_TIMESTAMPING_TX_RECORD_MASK | val
         return 0
     return 0 if type in (SCM_RIGHTS, SCM_CREDENTIALS) else -EINVAL
 
@@ -468,7 +492,10 @@ def ip_recv_error(sk: Any, msg: Any, size: int) -> bytes | int:
     when there is none.  The call returns the bytes it carries (cut to ``size``, with MSG_TRUNC);
     an ICMP error gives the address its datagram was sent to as ``msg_name``; the
     ``sock_extended_err``, followed by the ``sockaddr_in`` of the ICMP message's source (zeros for
-    other origins), is the IP_RECVERR control message; ``msg_flags`` says MSG_ERRQUEUE."""
+    other origins), is the IP_RECVERR control message; ``msg_flags`` says MSG_ERRQUEUE.  A send
+    timestamp of a packet that had gone through a device, on a socket with SO_TIMESTAMPING's
+    OPT_CMSG, names the packet's source instead and gets the IP control messages the socket
+    asked for, IP_PKTINFO saying which device (``ipv4_datagram_support_cmsg``)."""
     skb = sock_dequeue_err_skb(sk)
     if skb is None:
         return -EAGAIN
@@ -478,7 +505,7 @@ def ip_recv_error(sk: Any, msg: Any, size: int) -> bytes | int:
         msg.msg_flags |= MSG_TRUNC
         copied = size
     ret = copy_to_msg(msg, [memoryview(payload)[:copied]])
-    sock_ofree(skb)
+    consume_err_skb(skb)
     if ret.__class__ is int and ret < 0:
         return ret
     sock_recv_timestamp(msg, sk, skb)
@@ -487,7 +514,15 @@ def ip_recv_error(sk: Any, msg: Any, size: int) -> bytes | int:
         msg.msg_name = (in_ntoa(skb.addr), skb.port)
     offender = bytes(16)
     if ee.ee_origin == SO_EE_ORIGIN_ICMP:  # ipv4_datagram_support_cmsg
-        offender = AF_INET.to_bytes(2, "little") + bytes(2) + skb.offender.to_bytes(4, "big") + bytes(8)
+        offender = _sockaddr_in.pack(AF_INET, bytes(2), skb.offender.to_bytes(4, "big"))
+    elif ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING and sk.sk_tsflags & SOF_TIMESTAMPING_OPT_CMSG:
+        pkt = skb.skb
+        if pkt is not None and pkt.dev is not None:
+            nh = pkt.network_header
+            saddr = bytes(pkt.buf[nh + 12:nh + 16])
+            offender = _sockaddr_in.pack(AF_INET, bytes(2), saddr)
+            if sk.cmsg_flags:
+                ip_cmsg_recv_offset(msg, sk, pkt, (pkt.dev.ifindex, int.from_bytes(saddr, "big")), None)
     put_cmsg(msg, SOL_IP, IP_RECVERR, ee.pack() + offender)
     msg.msg_flags |= MSG_ERRQUEUE
     return ret

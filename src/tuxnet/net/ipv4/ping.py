@@ -35,7 +35,7 @@ from tuxnet.net.core.skbuff import (
     alloc_skb_data,
     skb_charged_truesize,
 )
-from tuxnet.net.core.sock import Proto, Sock, sock_wfree
+from tuxnet.net.core.sock import Proto, Sock, _sock_tx_timestamp, sock_wfree
 from tuxnet.net.core.utils import ipv4_is_lbcast
 from tuxnet.net.ipv4.datagram import (
     __udp_disconnect,
@@ -179,6 +179,7 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
     skb.destructor = sock_wfree
     skb.priority = ipc.priority
     skb.mark = ipc.mark
+    _sock_tx_timestamp(sk, ipc, skb)
     ip_build_header(host, sk, skb, ipc.addr or rt.saddr, daddr, IPPROTO_ICMP, ipc.ttl, ipc.tos, False)
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8

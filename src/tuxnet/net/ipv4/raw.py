@@ -40,7 +40,7 @@ from tuxnet.net.core.skbuff import (
     alloc_skb_truesize,
     skb_charged_truesize,
 )
-from tuxnet.net.core.sock import Proto, Sock, lock_sock, release_sock, sock_wfree
+from tuxnet.net.core.sock import Proto, Sock, _sock_tx_timestamp, lock_sock, release_sock, sock_wfree
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import (
     inet_bind,
@@ -263,6 +263,7 @@ def raw_send_hdrinc(sk: RawSock, data: bytes, rt: Any, noblock: bool, ipc: IpcmC
     skb.destructor = sock_wfree
     skb.priority = ipc.priority
     skb.mark = ipc.mark
+    _sock_tx_timestamp(sk, ipc, skb)
     d = skb.data
     buf = skb.buf
     skb.network_header = d
@@ -340,6 +341,7 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
     skb.destructor = sock_wfree
     skb.priority = ipc.priority
     skb.mark = ipc.mark
+    _sock_tx_timestamp(sk, ipc, skb)
     saddr = ipc.addr or rt.saddr
     ip_build_header(host, sk, skb, saddr, daddr, sk.sk_protocol, ipc.ttl, ipc.tos, False)
     if df:

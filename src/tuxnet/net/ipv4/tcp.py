@@ -20,6 +20,13 @@ from tuxnet.kernel.errno import (
 from tuxnet.kernel.fs import O_NONBLOCK
 from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.datagram import copy_to_msg, msg_iov_fault
+from tuxnet.net.core.net_tstamp import (
+    SOF_TIMESTAMPING_OPT_RX_FILTER,
+    SOF_TIMESTAMPING_RX_SOFTWARE,
+    SOF_TIMESTAMPING_SOFTWARE,
+    SOF_TIMESTAMPING_TX_ACK,
+    SOF_TIMESTAMPING_TX_RECORD_MASK,
+)
 from tuxnet.net.core.skbuff import (
     msg_zerocopy_put_abort,
     msg_zerocopy_realloc,
@@ -43,6 +50,7 @@ from tuxnet.net.core.sock import (
     sock_error,
     sock_rcvtimeo,
     sock_sndtimeo,
+    sock_tx_timestamp,
     sockopt_int,
 )
 from tuxnet.net.core.utils import byte_view
@@ -142,6 +150,7 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     SIOCOUTQ,
     SIOCOUTQNSD,
     put_cmsg,
+    put_cmsg_scm_timestamping,
     put_cmsg_timestamp,
 )
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
@@ -310,11 +319,15 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
         if err:
             msg_zerocopy_put_abort(uarg, True)
             return _sendmsg_error(sk, err)
-    if msg.msg_control and sock_cmsg_send(sk, msg, IpcmCookie(sk, sk.inet_daddr)):
-        # only SOL_SOCKET's are looked at, and nothing of them is kept: a stream has no
-        # per-send mark or priority
-        msg_zerocopy_put_abort(uarg, True)
-        return _sendmsg_error(sk, -EINVAL)
+    tsflags = sk.sk_tsflags  # sockcm_init
+    if msg.msg_control:
+        # only SOL_SOCKET's are looked at, and only their send timestamps are kept: a stream
+        # has no per-send mark or priority
+        sockc = IpcmCookie(sk, sk.inet_daddr)
+        if sock_cmsg_send(sk, msg, sockc):
+            msg_zerocopy_put_abort(uarg, True)
+            return _sendmsg_error(sk, -EINVAL)
+        tsflags = sockc.tsflags
     iov = msg.msg_iov
     if any(b is None for b in iov):
         data = None
@@ -381,12 +394,28 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
         elif skb is queue[0]:
             tcp_push_one(sk, mss_now)
     if copied:
+        if tsflags:
+            tcp_tx_timestamp(sk, tsflags)
         tcp_push(sk, flags, mss_now, sk.nonagle)
         if uarg is not None:
             net_zcopy_put(uarg)
         return copied
     msg_zerocopy_put_abort(uarg, True)
     return _sendmsg_error(sk, err)
+
+
+def tcp_tx_timestamp(sk: TcpSock, tsflags: int) -> None:
+    """``tcp_tx_timestamp``: the send timestamps a send asked for (``tsflags``: the socket's,
+    or its control message's) go on the buffer holding its last byte, which is their key."""
+    queue = sk.sk_write_queue
+    if not queue:
+        return
+    skb = queue[-1]
+    skb.tx_flags |= sock_tx_timestamp(tsflags)
+    if tsflags & SOF_TIMESTAMPING_TX_ACK:
+        tcp_skb_cb(skb).txstamp_ack = True
+    if tsflags & SOF_TIMESTAMPING_TX_RECORD_MASK:
+        skb.tskey = (skb.seq + skb.tail - skb.data - 1) & SEQ_MASK
 
 
 def _sendmsg_error(sk: TcpSock, err: int) -> int:
@@ -561,8 +590,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     if not copied and sk.sk_err and not sk.sk_shutdown & RCV_SHUTDOWN:
         return sock_error(sk)
     if msg is not None:
-        if tstamp and sk.sk_flags & SOCK_RCVTSTAMP:
-            put_cmsg_timestamp(msg, sk, tstamp)  # tcp_recv_timestamp
+        if tstamp:
+            tcp_recv_timestamp(msg, sk, tstamp)
         if sk.recvmsg_inq:
             put_cmsg(msg, IPPROTO_TCP, TCP_CM_INQ, tcp_inq_hint(sk))
     if flags & MSG_TRUNC:
@@ -570,6 +599,18 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
         # gave no buffer).
         return copied if msg is not None and msg.msg_iov else bytes(copied)
     return copy_to_msg(msg, out)  # skb_copy_datagram_msg: the one copy to the user
+
+
+def tcp_recv_timestamp(msg: Any, sk: TcpSock, tstamp: int) -> None:
+    """``tcp_recv_timestamp``: the arrival of the last segment read from, as SO_TIMESTAMP(NS)
+    asks, and as SO_TIMESTAMPING reports software times (unless OPT_RX_FILTER leaves them to
+    RX_SOFTWARE)."""
+    if sk.sk_flags & SOCK_RCVTSTAMP:
+        put_cmsg_timestamp(msg, sk, tstamp)
+    tsflags = sk.sk_tsflags
+    if tsflags & SOF_TIMESTAMPING_SOFTWARE and (tsflags & SOF_TIMESTAMPING_RX_SOFTWARE
+                                                or not tsflags & SOF_TIMESTAMPING_OPT_RX_FILTER):
+        put_cmsg_scm_timestamping(msg, sk, tstamp)
 
 
 def tcp_inq_hint(sk: TcpSock) -> int:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import ECONNREFUSED, ECONNRESET, EPIPE
 from tuxnet.kernel.minmax import max, min, min3
-from tuxnet.net.core.skbuff import alloc_skb, skb_truesize, skb_zcopy_clear
+from tuxnet.net.core.net_tstamp import SCM_TSTAMP_ACK
+from tuxnet.net.core.skbuff import __skb_tstamp_tx, alloc_skb, skb_truesize, skb_zcopy_clear
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
@@ -150,6 +151,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     tcp_min_rtt,
     tcp_packets_in_flight,
     tcp_skb_cb,
+    tcp_skb_collapse_tstamp,
     tcp_skb_pcount,
 )
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
@@ -613,6 +615,7 @@ def tcp_shifted_skb(sk: TcpSock, prev: SkBuff, skb: SkBuff, state: SacktagState,
         prev.end_seq = (prev.end_seq + 1) & SEQ_MASK
     if skb is sk.highest_sack:
         tcp_advance_highest_sack(sk, skb)
+    tcp_skb_collapse_tstamp(prev, skb)
     pcb.delivered_mstamp = -1
     tcp_wmem_free_skb(sk, skb)
     sk.tcp_rtx_queue.remove(skb)
@@ -1367,6 +1370,15 @@ def tcp_mtup_probe_success(sk: TcpSock) -> None:
 
 # -- ACK processing --------------------------------------------------------------------------
 
+def tcp_ack_tstamp(sk: TcpSock, skb: SkBuff, prior_snd_una: int) -> None:
+    """``tcp_ack_tstamp``: this ACK acknowledged the key byte of a send that asked for TX_ACK
+    (SCM_TSTAMP_ACK)."""
+    if not tcp_skb_cb(skb).txstamp_ack:
+        return
+    if not before(skb.tskey, prior_snd_una) and before(skb.tskey, sk.snd_una):
+        __skb_tstamp_tx(skb, sk, SCM_TSTAMP_ACK)
+
+
 def tcp_tso_acked(sk: TcpSock, skb: SkBuff) -> int:
     """``tcp_tso_acked``: part of a multi-segment buffer was acknowledged; trim it."""
     packets_acked = tcp_skb_pcount(skb)
@@ -1431,6 +1443,7 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, sack: 
             sk.retrans_stamp = -1
         if not fully_acked:
             break
+        tcp_ack_tstamp(sk, skb, prior_snd_una)
         rtx.popleft()
         sk.tsorted_sent_queue.delete(skb)
         nxt = rtx[0] if rtx else None
@@ -1441,8 +1454,10 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, sack: 
         tcp_chrono_stop(sk, TCP_CHRONO_BUSY)
     if not before(sk.snd_up, prior_snd_una) and not after(sk.snd_up, sk.snd_una):
         sk.snd_up = sk.snd_una
-    if skb is not None and skb.sacked & TCPCB_SACKED_ACKED:
-        flag |= FLAG_SACK_RENEGING
+    if skb is not None:
+        tcp_ack_tstamp(sk, skb, prior_snd_una)
+        if skb.sacked & TCPCB_SACKED_ACKED:
+            flag |= FLAG_SACK_RENEGING
     if first_ackt >= 0 and not flag & FLAG_RETRANS_DATA_ACKED:
         seq_rtt_us = (now - first_ackt) // 1000
         ca_rtt_us = (now - last_ackt) // 1000

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.minmax import max, max3, min
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
+from tuxnet.net.core.net_tstamp import SKBTX_ANY_TSTAMP
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
     SKB_SHINFO_SIZE,
@@ -96,9 +97,11 @@ from tuxnet.net.ipv4.tcp_sock import (
     TcpSock,
     after,
     before,
+    tcp_has_tx_tstamp,
     tcp_min_rtt,
     tcp_packets_in_flight,
     tcp_skb_cb,
+    tcp_skb_collapse_tstamp,
     tcp_skb_pcount,
 )
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
@@ -522,10 +525,23 @@ def tcp_fragment(sk: TcpSock, queue: deque[SkBuff], skb: SkBuff, length: int, ms
         diff = old_factor - cb.pcount - bcb.pcount
         if diff:
             tcp_adjust_pcount(sk, skb, diff)
+    tcp_fragment_tstamp(skb, buff)
     queue.insert(queue.index(skb) + 1, buff)
     if queue is sk.tcp_rtx_queue:
         sk.tsorted_sent_queue.add_after(skb, buff)
     return buff
+
+
+def tcp_fragment_tstamp(skb: SkBuff, buff: SkBuff) -> None:
+    """``tcp_fragment_tstamp``: the send timestamps go with the part that holds the key byte."""
+    if tcp_has_tx_tstamp(skb) and not before(skb.tskey, buff.seq):
+        flags = skb.tx_flags & SKBTX_ANY_TSTAMP
+        skb.tx_flags &= ~flags
+        buff.tx_flags |= flags
+        skb.tskey, buff.tskey = buff.tskey, skb.tskey
+        cb = tcp_skb_cb(skb)
+        tcp_skb_cb(buff).txstamp_ack = cb.txstamp_ack
+        cb.txstamp_ack = False
 
 
 def tso_fragment(sk: TcpSock, skb: SkBuff, length: int, mss_now: int) -> SkBuff:
@@ -597,17 +613,24 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
     them and the NIC reads them by scatter-gather DMA as the packet leaves; here the packet's bytes
     are gathered from them now, so what goes out, the first time and on every retransmission, is
     what the sender's memory holds at that moment.  The packet keeps the send's ``ubuf_info``, as
-    a clone shares ``skb_shinfo()``, for a receiver that must copy the pages (``skb_orphan_frags_rx``)."""
+    a clone shares ``skb_shinfo()``, for a receiver that must copy the pages (``skb_orphan_frags_rx``).
+
+    A copy keeps the send timestamps asked for (``skb_shinfo()->tx_flags``), as Linux's clone does:
+    a retransmission is stamped again.  (Linux's ``pskb_copy`` would not keep them, but it copies
+    only while the first clone is still queued; tuxnet does not count when that one is freed.)"""
     if skb.destructor_arg is not None:
         buf = bytearray(MAX_TCP_HEADER)
         for view in skb.buf.views(skb.data, skb.tail):
             buf += view
         n = SkBuff(buf, MAX_TCP_HEADER)
         n.destructor_arg = skb.destructor_arg
-        return n
-    if skb.cloned or skb.data != MAX_TCP_HEADER:
-        return alloc_skb_data(memoryview(skb.buf)[skb.data:skb.tail], 0, MAX_TCP_HEADER)
-    return skb_clone(skb)
+    elif skb.cloned or skb.data != MAX_TCP_HEADER:
+        n = alloc_skb_data(memoryview(skb.buf)[skb.data:skb.tail], 0, MAX_TCP_HEADER)
+    else:
+        return skb_clone(skb)
+    n.tx_flags = skb.tx_flags
+    n.tskey = skb.tskey
+    return n
 
 
 def _build_segment(sk: TcpSock, n: SkBuff, seq: int, flags: int, opts: bytes, window: int,
@@ -1106,6 +1129,7 @@ def tcp_mtu_probe(sk: TcpSock) -> int:
         if have <= copy:
             nskb.tcp_flags |= skb.tcp_flags
             ncb.eor = tcp_skb_cb(skb).eor
+            tcp_skb_collapse_tstamp(nskb, skb)
             queue.popleft()
             tcp_wmem_free_skb(sk, skb)
         else:
@@ -1407,6 +1431,7 @@ def tcp_collapse_retrans(sk: TcpSock, skb: SkBuff) -> bool:
     skb.tcp_flags |= nxt.tcp_flags
     skb.sacked |= nxt.sacked & TCPCB_EVER_RETRANS
     cb.eor = ncb.eor
+    tcp_skb_collapse_tstamp(skb, nxt)
     if sk.highest_sack is nxt:
         sk.highest_sack = skb
     tcp_adjust_pcount(sk, nxt, tcp_skb_pcount(nxt))

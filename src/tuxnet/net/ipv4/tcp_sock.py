@@ -19,6 +19,7 @@ from tuxnet.kernel.eventpoll import (
     EPOLLWRNORM,
     wake_up_interruptible_poll,
 )
+from tuxnet.net.core.net_tstamp import SKBTX_ANY_TSTAMP
 from tuxnet.net.core.skbuff import SKB_SMALL_HEAD_TRUESIZE
 from tuxnet.net.core.sock import SOCK_NOSPACE, Sock
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
@@ -190,11 +191,12 @@ def tcp_skb_sent_after(t1: int, t2: int, seq1: int, seq2: int) -> bool:
 
 class TcpSkbCb:
     """The part of ``TCP_SKB_CB(skb)`` that has no slot in ``SkBuff``: segment count and size for
-    TSO (``tcp_gso_segs``, ``tcp_gso_size``), end of record, memory charged (``truesize``) and the
-    delivery-rate state of its last transmission (``tx``)."""
+    TSO (``tcp_gso_segs``, ``tcp_gso_size``), end of record, memory charged (``truesize``), the
+    delivery-rate state of its last transmission (``tx``) and whether its key byte's
+    acknowledgement is to be timestamped (``txstamp_ack``)."""
 
     __slots__ = ("pcount", "gso_size", "eor", "truesize", "first_tx_mstamp", "delivered_mstamp", "delivered",
-                 "delivered_ce", "is_app_limited", "tsorted_prev", "tsorted_next", "tsorted")
+                 "delivered_ce", "is_app_limited", "tsorted_prev", "tsorted_next", "tsorted", "txstamp_ack")
 
     def __init__(self) -> None:
         self.pcount = 0
@@ -210,6 +212,7 @@ class TcpSkbCb:
         self.tsorted_prev: SkBuff | None = None
         self.tsorted_next: SkBuff | None = None
         self.tsorted = False
+        self.txstamp_ack = False  # SO_TIMESTAMPING's TX_ACK: stamp when the key byte is acknowledged
 
 
 class TsortedSentQueue:
@@ -294,6 +297,23 @@ def tcp_skb_cb(skb: SkBuff) -> TcpSkbCb:
     if cb.__class__ is not TcpSkbCb:
         cb = skb.cb = TcpSkbCb()
     return cb
+
+
+def tcp_has_tx_tstamp(skb: SkBuff) -> bool:
+    """``tcp_has_tx_tstamp``: the segment holds the key byte of a send that asked for send
+    timestamps."""
+    cb = skb.cb
+    return bool(skb.tx_flags & SKBTX_ANY_TSTAMP or cb.__class__ is TcpSkbCb and cb.txstamp_ack)
+
+
+def tcp_skb_collapse_tstamp(skb: SkBuff, next_skb: SkBuff) -> None:
+    """``tcp_skb_collapse_tstamp``: ``next_skb`` joins ``skb`` (a retransmission's collapse, an
+    MTU probe, a SACK shift), and so do the send timestamps it asked for."""
+    if tcp_has_tx_tstamp(next_skb):
+        skb.tx_flags |= next_skb.tx_flags & SKBTX_ANY_TSTAMP
+        skb.tskey = next_skb.tskey
+        cb = tcp_skb_cb(skb)
+        cb.txstamp_ack = cb.txstamp_ack or tcp_skb_cb(next_skb).txstamp_ack
 
 
 @notrace

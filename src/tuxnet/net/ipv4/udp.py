@@ -41,6 +41,7 @@ from tuxnet.net.core.sock import (
     SOCK_RXQ_OVFL,
     Proto,
     Sock,
+    _sock_tx_timestamp,
     lock_sock,
     release_sock,
     sock_wfree,
@@ -208,6 +209,7 @@ def ip_make_skb(sk: UdpSock, data: bytes, saddr: int, daddr: int, dport: int, rt
     skb.sk = sk
     skb.priority = ipc.priority
     skb.mark = ipc.mark
+    _sock_tx_timestamp(sk, ipc, skb)
     ip_build_header(sk.host, sk, skb, saddr, daddr, IPPROTO_UDP, ipc.ttl, ipc.tos, False)
     return skb
 
