@@ -66,6 +66,11 @@ OPTIONS: dict[str, tuple[str, list[int]]] = {
     "SO_TIMESTAMPNS": ("SOL_SOCKET", [0, 1]),
     "SO_RXQ_OVFL": ("SOL_SOCKET", [0, 1]),
     "SO_RCVMARK": ("SOL_SOCKET", [0, 1]),
+    # SO_TIMESTAMPING: off; OPT_ID (EINVAL on a closed or listening TCP socket); with OPT_ID_TCP;
+    # send timestamps without their times (TX_SCHED, TX_SOFTWARE, OPT_TSONLY: POLLERR follows a
+    # send); OPT_STATS without OPT_TSONLY and OPT_ID_TCP alone (EINVAL).  Not SOFTWARE: a
+    # received packet's time depends on the kernel's deferred switch to stamping packets.
+    "SO_TIMESTAMPING": ("SOL_SOCKET", [0, 0x80, 0x10080, 0x982, 0x1000, 0x10000]),
     "IP_MULTICAST_TTL": ("IPPROTO_IP", [-1, 0, 5, 255, 256]),
     "IP_MULTICAST_LOOP": ("IPPROTO_IP", [0, 1]),
     "IP_MULTICAST_ALL": ("IPPROTO_IP", [0, 1, 2]),
@@ -104,7 +109,8 @@ RECV_FLAGS = {"": 0, "MSG_PEEK": 2, "MSG_OOB": 1, "MSG_TRUNC": 0x20}
 # Options the socket module of this Python does not name (Linux's numbers).
 LINUX_NUMBERS = {"IP_RECVERR": 11, "IP_MULTICAST_ALL": 49,
                  "IP_PKTINFO": 8, "IP_RECVTTL": 12, "IP_RECVORIGDSTADDR": 20, "IP_RECVFRAGSIZE": 25,
-                 "SO_TIMESTAMP": 29, "SO_TIMESTAMPNS": 35, "SO_RXQ_OVFL": 40, "SO_RCVMARK": 75}
+                 "SO_TIMESTAMP": 29, "SO_TIMESTAMPNS": 35, "SO_TIMESTAMPING": 37, "SO_RXQ_OVFL": 40,
+                 "SO_RCVMARK": 75}
 # ioctl requests that read a C int back (<linux/sockios.h>), one no socket knows, and SIOCGSTAMP.
 IOCTLS = {"SIOCINQ": 0x541B, "SIOCOUTQ": 0x5411, "SIOCOUTQNSD": 0x894B, "SIOCATMARK": 0x8905, "none": 0x1234,
           "SIOCGSTAMP": 0x8906}
