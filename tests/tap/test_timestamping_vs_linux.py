@@ -60,3 +60,9 @@ def test_tcp_send_timestamps_as_on_the_kernel():
     full = outcome(ours, "bytes")[1]
     assert [e[0][0] for e in full] == [76, 76, 10]  # the frame as sent; the acknowledged payload
     assert outcome(ours, "read")[1][1] == [[35, 16], [37, "in time"]]
+    # OPT_STATS: the connection's state as netlink attributes (SCM_TIMESTAMPING_OPT_STATS), the
+    # ACK's TTL on the ACK timestamp alone; 30 bytes queued until the ACK
+    sched, snd, ack = ([c[1] for c in cmsgs if c[0] == 54][0] for _, cmsgs, _, _ in outcome(ours, "stats")[1])
+    assert [attr[0] for attr in ack] == [*range(1, 13), 15, 16, 17, 13, 14, *range(18, 28)]
+    assert [26, 5, 64] in ack and all(attr[0] != 26 for attr in sched + snd)
+    assert [13, 8, 30] in snd and [13, 8, 0] in ack

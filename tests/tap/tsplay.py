@@ -32,6 +32,14 @@ TX_SOFTWARE, RX_SOFTWARE, SOFTWARE, OPT_ID = 1 << 1, 1 << 3, 1 << 4, 1 << 7
 TX_SCHED, TX_ACK, OPT_CMSG, OPT_TSONLY = 1 << 8, 1 << 9, 1 << 10, 1 << 11
 OPT_STATS, BIND_PHC, OPT_ID_TCP, OPT_RX_FILTER, TX_COMPLETION = 1 << 12, 1 << 15, 1 << 16, 1 << 17, 1 << 18
 MSG_ERRQUEUE = 0x2000
+SCM_TIMESTAMPING_OPT_STATS = 54
+# TCP_NLA_* of OPT_STATS whose values are each machine's own (times, rates, RTTs, the departure
+# time, and whether the last rate sample was application-limited: over tuxnet's loopback a round
+# trip takes no time, and the samples shorter than the minimum RTT are not taken); the others are
+# compared
+TCP_NLA_OWN = {1: "busy", 2: "rwnd limited", 3: "sndbuf limited", 6: "pacing rate", 7: "delivery rate",
+               10: "min rtt", 12: "app limited", 22: "srtt", 25: "edt"}
+TCP_CONGESTION = 13
 UDP_PORT, TCP_PORT = 6000, 6001
 
 
@@ -52,6 +60,19 @@ def packet(data: bytes) -> list[Any]:
     return [len(data), data.hex()]
 
 
+def stats(data: bytes) -> list[Any]:
+    """OPT_STATS's netlink attributes as [type, length, value], a value that is the machine's own
+    shown by name."""
+    out = []
+    while data:
+        length, kind = struct.unpack_from("HH", data)
+        raw = data[4:length]
+        value = TCP_NLA_OWN.get(kind) or int.from_bytes(raw, "little")
+        out.append([kind, length, value])
+        data = data[(length + 3) & ~3:]
+    return out
+
+
 def errqueue(s: socket.socket, t0: int, size: int = 2048) -> list[Any]:
     """The error queue's entries, read one by one until it is empty: [bytes, control messages,
     flags, address]."""
@@ -65,7 +86,10 @@ def errqueue(s: socket.socket, t0: int, size: int = 2048) -> list[Any]:
             return out + [e.strerror]
         cmsgs: list[Any] = []
         for level, kind, cdata in ancdata:
-            if level == socket.SOL_SOCKET and kind in (SO_TIMESTAMPING, SO_TIMESTAMPING_NEW):
+            if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPING_OPT_STATS:
+                cmsgs.append([kind, stats(cdata)])
+                data = b"(the same)" if data == cdata else data
+            elif level == socket.SOL_SOCKET and kind in (SO_TIMESTAMPING, SO_TIMESTAMPING_NEW):
                 cmsgs.append([kind, stamp(cdata, t0)])
             elif level == SOL_IP and kind == IP_RECVERR:
                 cmsgs.append(["ee", *struct.unpack("IBBBBII", cdata[:16]), cdata[16:].hex()])
@@ -127,7 +151,8 @@ def play_udp(sleep: Callable[[], None]) -> list[Any]:
     cases = [("snd", snd), ("sched snd", snd | TX_SCHED), ("ids", snd | TX_SCHED | OPT_ID),
              ("tsonly", snd | OPT_ID | OPT_TSONLY), ("cmsg", snd | OPT_CMSG),
              ("cmsg tsonly", snd | OPT_CMSG | OPT_TSONLY),
-             ("ack", SOFTWARE | TX_ACK), ("no report", TX_SOFTWARE), ("hardware", SOFTWARE | 1)]
+             ("ack", SOFTWARE | TX_ACK), ("no report", TX_SOFTWARE), ("hardware", SOFTWARE | 1),
+             ("stats", snd | OPT_TSONLY | OPT_STATS)]
     for name, flags in cases:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(SOL, SO_TIMESTAMPING, flags)
@@ -212,6 +237,7 @@ def play_tcp(sleep: Callable[[], None]) -> list[Any]:
     ls.bind(("127.0.0.1", TCP_PORT))
     ls.listen()
     c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    c.setsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, b"cubic")  # (whatever the namespace's default)
     c.connect(("127.0.0.1", TCP_PORT))
     a, _ = ls.accept()
     c.send(b"before")
@@ -234,6 +260,11 @@ def play_tcp(sleep: Callable[[], None]) -> list[Any]:
                 t(c.sendmsg, [b"e"], [(SOL, SCM_TS_OPT_ID, struct.pack("I", 5))])])
     sleep()
     out.append(["per send", errqueue(c, t0)])
+    c.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING,
+                 SOFTWARE | TX_SCHED | TX_SOFTWARE | TX_ACK | OPT_ID | OPT_TSONLY | OPT_STATS)
+    c.send(b"h" * 30)
+    sleep()
+    out.append(["stats", errqueue(c, t0)])
     # a read's time: SO_TIMESTAMPNS's, then SO_TIMESTAMPING's
     a.recv(1000)
     a.setsockopt(SOL, SO_TIMESTAMPING, SOFTWARE | RX_SOFTWARE)

@@ -86,6 +86,8 @@ def test_tcp_retries2_default_gives_up_after_924_seconds():
     assert a.mib.TcpExt["TCPAbortOnTimeout"] == 1
     # 15 RTO retransmissions; the 16th expiry gives up
     assert a.mib.TcpExt["TCPTimeouts"] == 16 and a.mib.Tcp["RetransSegs"] - a.mib.TcpExt["TCPLossProbes"] == 15
+    # each RTO that did not give up took a new flow hash (tcp_write_timeout, sk_rethink_txhash)
+    assert a.mib.TcpExt["TcpTimeoutRehash"] == 15
 
 
 def test_tcp_retries2_small():

@@ -41,6 +41,7 @@ from tuxnet.net.core.net_tstamp import (
 )
 from tuxnet.net.core.sock import (
     FLAGS_RECV_CMSGS,
+    SCM_TIMESTAMPING_OPT_STATS,
     SK_DEFAULT_STAMP,
     SO_MARK,
     SO_PRIORITY,
@@ -206,7 +207,8 @@ def __sock_recv_timestamp(msg: Msghdr, sk: Sock, skb: Any) -> None:
     a timeval or a timespec (a packet that came before the host stamped packets is given the
     present time now: "race occurred between timestamp enabling and packet receiving"); then
     SO_TIMESTAMPING's, if it reports software times and the packet has one: a received packet's
-    unless OPT_RX_FILTER leaves those to RX_SOFTWARE, or a send timestamp of the error queue."""
+    unless OPT_RX_FILTER leaves those to RX_SOFTWARE, or a send timestamp of the error queue,
+    followed by the TCP statistics it carries (SCM_TIMESTAMPING_OPT_STATS)."""
     if sk.sk_flags & SOCK_RCVTSTAMP:
         if not skb.tstamp:
             skb.tstamp = ktime_get_real(sk.host.world)
@@ -216,6 +218,8 @@ def __sock_recv_timestamp(msg: Msghdr, sk: Sock, skb: Any) -> None:
             and (tsflags & SOF_TIMESTAMPING_RX_SOFTWARE or skb.err_queue
                  or not tsflags & SOF_TIMESTAMPING_OPT_RX_FILTER)):
         put_cmsg_scm_timestamping(msg, sk, skb.tstamp)
+        if skb.err_queue and skb.opt_stats and skb.payload:
+            put_cmsg(msg, SOL_SOCKET, SCM_TIMESTAMPING_OPT_STATS, skb.payload)
 
 
 @notrace

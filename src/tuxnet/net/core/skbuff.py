@@ -26,6 +26,7 @@ from tuxnet.net.core.net_tstamp import (
     SCM_TSTAMP_SND,
     SKBTX_SW_TSTAMP,
     SOF_TIMESTAMPING_OPT_ID,
+    SOF_TIMESTAMPING_OPT_STATS,
     SOF_TIMESTAMPING_OPT_TSONLY,
 )
 from tuxnet.net.socket import SOCK_STREAM
@@ -371,11 +372,13 @@ class SockExterrSkb:
     (``addr``/``port``, reported as ``msg_name``), the ICMP message's source (``offender``) and the
     datagram's payload as far as the message quotes it (``payload``) and when it came
     (``tstamp``, 0 if the host did not stamp it); for a send timestamp, the copy of the packet it
-    reports (``skb``, None with OPT_TSONLY), whose bytes are the payload.  The socket it is charged
+    reports (``skb``, None with OPT_TSONLY), whose bytes are the payload, or TCP's statistics
+    (``opt_stats``, OPT_STATS).  The socket it is charged
     to (``sk``: its option memory, ``sock_omalloc``, or its receive memory, ``sock_queue_err_skb``),
     what it is charged and what gives that back (``destructor``), or None."""
 
-    __slots__ = ("ee", "addr", "port", "offender", "payload", "tstamp", "sk", "truesize", "destructor", "skb")
+    __slots__ = ("ee", "addr", "port", "offender", "payload", "tstamp", "sk", "truesize", "destructor", "skb",
+                 "opt_stats")
 
     # skb_is_err_queue (Linux marks an error queue's buffers PACKET_OUTGOING, skb_set_err_queue)
     err_queue = True
@@ -392,6 +395,7 @@ class SockExterrSkb:
         self.truesize = 0
         self.destructor: Callable[[SockExterrSkb], None] | None = None
         self.skb: SkBuff | None = None
+        self.opt_stats = False
 
 
 def sock_omalloc(sk: Sock) -> SockExterrSkb | None:
@@ -445,13 +449,15 @@ def sock_queue_err_skb(sk: Sock, skb: SockExterrSkb) -> int:
 
 # -- send timestamps (SO_TIMESTAMPING) -----------------------------------------------------------
 
-def __skb_tstamp_tx(orig: SkBuff, sk: Sock | None, tstype: int) -> None:
+def __skb_tstamp_tx(orig: SkBuff, sk: Sock | None, tstype: int, ack_skb: SkBuff | None = None) -> None:
     """``__skb_tstamp_tx``: a send timestamp of ``orig`` (``tstype``: SCM_TSTAMP_SCHED, _SND or
-    _ACK) for its socket's error queue (``__skb_complete_tx_timestamp``): ENOMSG from
-    SO_EE_ORIGIN_TIMESTAMPING, the time now, with OPT_ID the key (for TCP counted from the byte
-    the option was set at), and a copy of the packet as it is now, or, with OPT_TSONLY, no bytes.
-    (``skb_may_tx_timestamp``: ``net.core.tstamp_allow_data`` is 1, so any socket may have the
-    bytes.)  A queue that would pass the receive buffer drops it."""
+    _ACK, this one with the ACK that brought it, ``ack_skb``) for its socket's error queue
+    (``__skb_complete_tx_timestamp``): ENOMSG from SO_EE_ORIGIN_TIMESTAMPING, the time now, with
+    OPT_ID the key (for TCP counted from the byte the option was set at), and a copy of the
+    packet as it is now, or, with OPT_TSONLY, no bytes, or a TCP socket's statistics with
+    OPT_STATS (``tcp_get_timestamping_opt_stats``).  (``skb_may_tx_timestamp``:
+    ``net.core.tstamp_allow_data`` is 1, so any socket may have the bytes.)  A queue that would
+    pass the receive buffer drops it."""
     if sk is None:
         return
     tsflags = sk.sk_tsflags
@@ -464,6 +470,12 @@ def __skb_tstamp_tx(orig: SkBuff, sk: Sock | None, tstype: int) -> None:
     err_skb = SockExterrSkb(ee, tstamp=ktime_get_real(sk.host.world))
     if tsflags & SOF_TIMESTAMPING_OPT_TSONLY:
         err_skb.truesize = SKB_SMALL_HEAD_TRUESIZE
+        if tsflags & SOF_TIMESTAMPING_OPT_STATS and sk.sk_type == SOCK_STREAM:
+            from tuxnet.net.ipv4.tcp import TCP_OPT_STATS_SIZE, tcp_get_timestamping_opt_stats  # (it imports this)
+
+            err_skb.payload = tcp_get_timestamping_opt_stats(sk, orig, ack_skb)
+            err_skb.opt_stats = True
+            err_skb.truesize = alloc_skb_truesize(TCP_OPT_STATS_SIZE)
     else:
         # skb_clone: the packet from where its data begins now (its link-layer header, once
         # the neighbour layer put it on), and what it knew of its device and headers

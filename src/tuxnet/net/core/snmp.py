@@ -45,6 +45,7 @@ MIB_FIELDS: dict[str, tuple[str, ...]] = {
         "TCPRcvQDrop", "TCPWinProbe", "TCPACKSkippedSynRecv", "TCPACKSkippedPAWS",
         "TCPACKSkippedSeq", "TCPACKSkippedFinWait2", "TCPACKSkippedTimeWait",
         "TCPACKSkippedChallenge", "PAWSOldAck", "TCPRcvQFull", "TCPAbortFailed", "TCPWqueueTooBig",
+        "TcpTimeoutRehash",
     ),
     "Udp": ("InDatagrams", "NoPorts", "InErrors", "OutDatagrams", "RcvbufErrors", "SndbufErrors",
             "InCsumErrors", "IgnoredMulti", "MemErrors"),

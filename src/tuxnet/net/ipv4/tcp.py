@@ -3,6 +3,7 @@ listen and accept, options, poll, and ``tcp_prot``."""
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
@@ -58,6 +59,7 @@ from tuxnet.net.ipv4.inet_connection_sock import inet_csk_destroy_sock
 from tuxnet.net.ipv4.inet_hashtables import inet_unhash
 from tuxnet.net.ipv4.ip_sockglue import IpcmCookie, ip_recv_error, sock_cmsg_send
 from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
+from tuxnet.net.ipv4.tcp_info import TcpInfo, tcp_get_info_chrono_stats
 from tuxnet.net.ipv4.tcp_input import (
     __tcp_ack_snd_check,
     tcp_fast_path_check,
@@ -83,7 +85,7 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_slow_start_after_idle_check,
     tcp_stream_alloc_skb,
 )
-from tuxnet.net.ipv4.tcp_rate import tcp_rate_check_app_limited
+from tuxnet.net.ipv4.tcp_rate import tcp_compute_delivery_rate, tcp_rate_check_app_limited
 from tuxnet.net.ipv4.tcp_sock import (
     APP_LIMITED_INIT,
     ICSK_ACK_PUSHED,
@@ -120,6 +122,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     before,
     sk_stream_is_writeable,
     sk_stream_memory_free,
+    tcp_min_rtt,
     tcp_skb_cb,
 )
 from tuxnet.net.ipv4.tcp_timer import (
@@ -416,6 +419,61 @@ def tcp_tx_timestamp(sk: TcpSock, tsflags: int) -> None:
         tcp_skb_cb(skb).txstamp_ack = True
     if tsflags & SOF_TIMESTAMPING_TX_RECORD_MASK:
         skb.tskey = (skb.seq + skb.tail - skb.data - 1) & SEQ_MASK
+
+
+# The attributes of SCM_TIMESTAMPING_OPT_STATS (enum, include/uapi/linux/tcp.h)
+(TCP_NLA_PAD, TCP_NLA_BUSY, TCP_NLA_RWND_LIMITED, TCP_NLA_SNDBUF_LIMITED, TCP_NLA_DATA_SEGS_OUT,
+ TCP_NLA_TOTAL_RETRANS, TCP_NLA_PACING_RATE, TCP_NLA_DELIVERY_RATE, TCP_NLA_SND_CWND, TCP_NLA_REORDERING,
+ TCP_NLA_MIN_RTT, TCP_NLA_RECUR_RETRANS, TCP_NLA_DELIVERY_RATE_APP_LMT, TCP_NLA_SNDQ_SIZE, TCP_NLA_CA_STATE,
+ TCP_NLA_SND_SSTHRESH, TCP_NLA_DELIVERED, TCP_NLA_DELIVERED_CE, TCP_NLA_BYTES_SENT, TCP_NLA_BYTES_RETRANS,
+ TCP_NLA_DSACK_DUPS, TCP_NLA_REORD_SEEN, TCP_NLA_SRTT, TCP_NLA_TIMEOUT_REHASH, TCP_NLA_BYTES_NOTSENT,
+ TCP_NLA_EDT, TCP_NLA_TTL, TCP_NLA_REHASH) = range(28)
+# tcp_opt_stats_get_size: ten 64-bit attributes, twelve 32-bit, one 16-bit, four 8-bit, each with
+# its 4-octet header and padded to 4 octets
+TCP_OPT_STATS_SIZE = 10 * 12 + 12 * 8 + 8 + 4 * 8
+
+
+def nla_put(out: bytearray, attrtype: int, fmt: str, value: int) -> None:
+    """``nla_put``: a netlink attribute, its length and type, the value in host order, padding to
+    4 octets (x86-64 needs no pad attribute before a 64-bit value, ``nla_put_64bit``)."""
+    data = struct.pack(fmt, value)
+    out += struct.pack("HH", 4 + len(data), attrtype) + data + bytes(-len(data) % 4)
+
+
+def tcp_get_timestamping_opt_stats(sk: TcpSock, orig_skb: SkBuff, ack_skb: SkBuff | None) -> bytes:
+    """``tcp_get_timestamping_opt_stats``: what a send timestamp with OPT_STATS carries, the
+    connection's state as netlink attributes: the chrono times, segments and bytes sent and
+    retransmitted, the pacing and delivery rates, cwnd, ssthresh, RTTs, the packet's departure
+    time (EDT), and for an ACK timestamp the TTL of the ACK."""
+    info = TcpInfo()
+    tcp_get_info_chrono_stats(sk, info)
+    notsent = (sk.write_seq - sk.snd_nxt) & SEQ_MASK
+    out = bytearray()
+    for attrtype, fmt, value in (
+            (TCP_NLA_BUSY, "Q", info.tcpi_busy_time), (TCP_NLA_RWND_LIMITED, "Q", info.tcpi_rwnd_limited),
+            (TCP_NLA_SNDBUF_LIMITED, "Q", info.tcpi_sndbuf_limited), (TCP_NLA_DATA_SEGS_OUT, "Q", sk.data_segs_out),
+            (TCP_NLA_TOTAL_RETRANS, "Q", sk.total_retrans),
+            (TCP_NLA_PACING_RATE, "Q", min(sk.sk_pacing_rate, (1 << 64) - 1)),
+            (TCP_NLA_DELIVERY_RATE, "Q", tcp_compute_delivery_rate(sk)), (TCP_NLA_SND_CWND, "I", sk.snd_cwnd),
+            (TCP_NLA_REORDERING, "I", sk.reordering), (TCP_NLA_MIN_RTT, "I", tcp_min_rtt(sk)),
+            (TCP_NLA_RECUR_RETRANS, "B", min(sk.icsk_retransmits, 0xFF)),
+            (TCP_NLA_DELIVERY_RATE_APP_LMT, "B", int(bool(sk.rate_app_limited))),
+            (TCP_NLA_SND_SSTHRESH, "I", min(sk.snd_ssthresh, 0xFFFFFFFF)), (TCP_NLA_DELIVERED, "I", sk.delivered),
+            (TCP_NLA_DELIVERED_CE, "I", sk.delivered_ce),
+            (TCP_NLA_SNDQ_SIZE, "I", (sk.write_seq - sk.snd_una) & SEQ_MASK),
+            (TCP_NLA_CA_STATE, "B", sk.icsk_ca_state), (TCP_NLA_BYTES_SENT, "Q", sk.bytes_sent),
+            (TCP_NLA_BYTES_RETRANS, "Q", sk.bytes_retrans), (TCP_NLA_DSACK_DUPS, "I", sk.dsack_dups),
+            (TCP_NLA_REORD_SEEN, "I", sk.reord_seen), (TCP_NLA_SRTT, "I", sk.srtt_us >> 3),
+            (TCP_NLA_TIMEOUT_REHASH, "H", min(sk.timeout_rehash, 0xFFFF)),
+            (TCP_NLA_BYTES_NOTSENT, "I", 0 if notsent >= 0x80000000 else notsent),
+            # skb->skb_mstamp_ns, which shares its field with tstamp in Linux: a sent packet's
+            # departure time, a queued segment's last send
+            (TCP_NLA_EDT, "Q", orig_skb.skb_mstamp or orig_skb.tstamp)):
+        nla_put(out, attrtype, fmt, value)
+    if ack_skb is not None:
+        nla_put(out, TCP_NLA_TTL, "B", ack_skb.buf[ack_skb.network_header + 8])
+    nla_put(out, TCP_NLA_REHASH, "I", sk.timeout_rehash)  # (plb_rehash: tuxnet has no PLB)
+    return bytes(out)
 
 
 def _sendmsg_error(sk: TcpSock, err: int) -> int:

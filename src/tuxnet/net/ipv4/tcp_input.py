@@ -1370,13 +1370,13 @@ def tcp_mtup_probe_success(sk: TcpSock) -> None:
 
 # -- ACK processing --------------------------------------------------------------------------
 
-def tcp_ack_tstamp(sk: TcpSock, skb: SkBuff, prior_snd_una: int) -> None:
+def tcp_ack_tstamp(sk: TcpSock, skb: SkBuff, ack_skb: SkBuff, prior_snd_una: int) -> None:
     """``tcp_ack_tstamp``: this ACK acknowledged the key byte of a send that asked for TX_ACK
     (SCM_TSTAMP_ACK)."""
     if not tcp_skb_cb(skb).txstamp_ack:
         return
     if not before(skb.tskey, prior_snd_una) and before(skb.tskey, sk.snd_una):
-        __skb_tstamp_tx(skb, sk, SCM_TSTAMP_ACK)
+        __skb_tstamp_tx(skb, sk, SCM_TSTAMP_ACK, ack_skb)
 
 
 def tcp_tso_acked(sk: TcpSock, skb: SkBuff) -> int:
@@ -1386,7 +1386,7 @@ def tcp_tso_acked(sk: TcpSock, skb: SkBuff) -> int:
     return packets_acked - tcp_skb_pcount(skb)
 
 
-def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, sack: SacktagState,
+def tcp_clean_rtx_queue(sk: TcpSock, ack_skb: SkBuff, prior_fack: int, prior_snd_una: int, sack: SacktagState,
                         ece_ack: bool) -> int:
     """``tcp_clean_rtx_queue``: free what the ACK covers, measure the RTT, advance RACK."""
     now = sk.host.world.now
@@ -1443,7 +1443,7 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, sack: 
             sk.retrans_stamp = -1
         if not fully_acked:
             break
-        tcp_ack_tstamp(sk, skb, prior_snd_una)
+        tcp_ack_tstamp(sk, skb, ack_skb, prior_snd_una)
         rtx.popleft()
         sk.tsorted_sent_queue.delete(skb)
         nxt = rtx[0] if rtx else None
@@ -1455,7 +1455,7 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, sack: 
     if not before(sk.snd_up, prior_snd_una) and not after(sk.snd_up, sk.snd_una):
         sk.snd_up = sk.snd_una
     if skb is not None:
-        tcp_ack_tstamp(sk, skb, prior_snd_una)
+        tcp_ack_tstamp(sk, skb, ack_skb, prior_snd_una)
         if skb.sacked & TCPCB_SACKED_ACKED:
             flag |= FLAG_SACK_RENEGING
     if first_ackt >= 0 and not flag & FLAG_RETRANS_DATA_ACKED:
@@ -1717,7 +1717,7 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
         if sk.tlp_high_seq:
             tcp_process_tlp_ack(sk, ack, flag)
         return 1
-    flag |= tcp_clean_rtx_queue(sk, prior_fack, prior_snd_una, sack_state, bool(flag & FLAG_ECE))
+    flag |= tcp_clean_rtx_queue(sk, skb, prior_fack, prior_snd_una, sack_state, bool(flag & FLAG_ECE))
     tcp_rack_update_reo_wnd(sk, rs.prior_delivered)
     if sk.tlp_high_seq:
         tcp_process_tlp_ack(sk, ack, flag)

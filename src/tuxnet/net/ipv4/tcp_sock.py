@@ -427,7 +427,7 @@ class TcpSock(Sock):
         "prr_out", "icsk_ca_state", "icsk_ca_ops", "icsk_af_ops", "ca_priv", "srtt_us", "mdev_us",
         "mdev_max_us", "rttvar_us", "rtt_seq", "icsk_rto", "icsk_retransmits", "icsk_backoff",
         "icsk_probes_out", "icsk_probes_tstamp", "icsk_pending", "icsk_timeout",
-        "icsk_user_timeout", "icsk_syn_retries", "retrans_stamp", "total_retrans", "lsndtime",
+        "icsk_user_timeout", "icsk_syn_retries", "retrans_stamp", "total_retrans", "timeout_rehash", "lsndtime",
         "rcv_tstamp", "nonagle", "linger2", "keepalive_time", "keepalive_intvl",
         "keepalive_probes", "defer_accept", "notsent_lowat", "thin_lto", "syn_queue_len",
         "parent", "segs_in", "segs_out", "data_segs_in", "data_segs_out", "bytes_acked",
@@ -511,6 +511,7 @@ class TcpSock(Sock):
         self.icsk_syn_retries = 0
         self.retrans_stamp = -1  # time of the first retransmitted segment's original send; -1: none
         self.total_retrans = 0
+        self.timeout_rehash = 0  # the RTOs that changed the flow hash (sk_rethink_txhash)
         self.lsndtime = 0
         self.rcv_tstamp = 0
         # the user's choices

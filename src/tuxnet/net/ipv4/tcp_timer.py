@@ -123,6 +123,10 @@ def tcp_write_timeout(sk: TcpSock) -> bool:
     if retransmits_timed_out(sk, retry_until, sk.icsk_user_timeout):
         tcp_write_err(sk)
         return True
+    # sk_rethink_txhash: a connected socket takes a new flow hash (net.core.txrehash is on), so
+    # that a multipath network may route around the trouble
+    sk.timeout_rehash += 1
+    sk.host.mib.TcpExt["TcpTimeoutRehash"] += 1
     return False
 
 
