@@ -117,6 +117,9 @@ class KernelPlayer:
 SELF_CONNECT_ABORTED = [["socket", "tcp"], ["bind", 0, 0, 0], ["shutdown", 0, 1], ["connect", 0, 0, 0],
                         ["connect", 0, 0, 0], ["recvmsg", 0, 1, 0]]
 
+# An accepted socket's IP_MULTICAST_TTL is the TTL of the packet that completed its handshake.
+ACCEPTED_MULTICAST_TTL = [["udp_pair", 0], ["tcp_pair", 0], ["getsockopt", 4, "IP_MULTICAST_TTL"]]
+
 
 def tuxnet_play(program: list[list], base: int, sysctls: dict[str, str]) -> list[list]:
     world = World(seed=1)
@@ -138,6 +141,7 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
     kernel = KernelPlayer(netns)
 
     @example(SELF_CONNECT_ABORTED)
+    @example(ACCEPTED_MULTICAST_TTL)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -1371,10 +1371,8 @@ def tcp_mtup_probe_success(sk: TcpSock) -> None:
 # -- ACK processing --------------------------------------------------------------------------
 
 def tcp_ack_tstamp(sk: TcpSock, skb: SkBuff, ack_skb: SkBuff, prior_snd_una: int) -> None:
-    """``tcp_ack_tstamp``: this ACK acknowledged the key byte of a send that asked for TX_ACK
-    (SCM_TSTAMP_ACK)."""
-    if not tcp_skb_cb(skb).txstamp_ack:
-        return
+    """``tcp_ack_tstamp`` for a segment holding the key byte of a send that asked for TX_ACK
+    (``txstamp_ack``, which the caller tested): this ACK acknowledged that byte (SCM_TSTAMP_ACK)."""
     if not before(skb.tskey, prior_snd_una) and before(skb.tskey, sk.snd_una):
         __skb_tstamp_tx(skb, sk, SCM_TSTAMP_ACK, ack_skb)
 
@@ -1443,7 +1441,8 @@ def tcp_clean_rtx_queue(sk: TcpSock, ack_skb: SkBuff, prior_fack: int, prior_snd
             sk.retrans_stamp = -1
         if not fully_acked:
             break
-        tcp_ack_tstamp(sk, skb, ack_skb, prior_snd_una)
+        if skb.cb.txstamp_ack:  # (a sent segment has its TcpSkbCb)
+            tcp_ack_tstamp(sk, skb, ack_skb, prior_snd_una)
         rtx.popleft()
         sk.tsorted_sent_queue.delete(skb)
         nxt = rtx[0] if rtx else None
@@ -1455,7 +1454,8 @@ def tcp_clean_rtx_queue(sk: TcpSock, ack_skb: SkBuff, prior_fack: int, prior_snd
     if not before(sk.snd_up, prior_snd_una) and not after(sk.snd_up, sk.snd_una):
         sk.snd_up = sk.snd_una
     if skb is not None:
-        tcp_ack_tstamp(sk, skb, ack_skb, prior_snd_una)
+        if skb.cb.txstamp_ack:
+            tcp_ack_tstamp(sk, skb, ack_skb, prior_snd_una)
         if skb.sacked & TCPCB_SACKED_ACKED:
             flag |= FLAG_SACK_RENEGING
     if first_ackt >= 0 and not flag & FLAG_RETRANS_DATA_ACKED:

@@ -396,6 +396,10 @@ def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Tc
         host.mib.TcpExt["ListenDrops"] += 1
         return None
     newsk = tcp_create_openreq_child(listener, req, skb)
+    # the child's multicast TTL and device are those the handshake's last packet came with
+    # (newinet->mc_ttl, mc_index: what IP_MULTICAST_TTL reads back on an accepted socket)
+    newsk.mc_ttl = skb.buf[skb.network_header + 8]
+    newsk.mc_index = skb.dev.ifindex
     newsk.dst_cache = rt
     sk_setup_caps(newsk, rt)
     newsk.advmss = req.mss
