@@ -66,3 +66,13 @@ def test_tcp_send_timestamps_as_on_the_kernel():
     assert [attr[0] for attr in ack] == [*range(1, 13), 15, 16, 17, 13, 14, *range(18, 28)]
     assert [26, 5, 64] in ack and all(attr[0] != 26 for attr in sched + snd)
     assert [13, 8, 30] in snd and [13, 8, 0] in ack
+
+
+def test_raw_send_timestamps_as_on_the_kernel():
+    linux, ours = play_on_both("tsplay.py", "raw", PLAYS["raw"])
+    assert ours == linux
+    for name in ("hdrincl", "proto 253"):
+        entries = outcome(ours, name)[1]
+        assert kinds(entries) == [(SCM_TSTAMP_SCHED, 0), (SCM_TSTAMP_SND, 0),
+                                  (SCM_TSTAMP_SCHED, 1), (SCM_TSTAMP_SND, 1)]
+        assert entries[0][0][:4] == [38, "0000000000000000000000000800", 24, 253]  # the frame as sent

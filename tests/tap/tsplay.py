@@ -1,7 +1,7 @@
 """SO_TIMESTAMPING, played by this machine's kernel (run as a script in a network namespace of
-its own: ``python tsplay.py [options|udp|tcp]``, printing the outcomes as JSON) and by tuxnet
+its own: ``python tsplay.py [options|udp|tcp|raw]``, printing the outcomes as JSON) and by tuxnet
 (imported, run with ``tuxnet.socket.stdlib``).  The flags a socket may set and reads back; the send
-timestamps of UDP datagrams and TCP sends on loopback (when the qdisc layer takes the packet, when
+timestamps of UDP datagrams, raw sockets' packets and TCP sends on loopback (when the qdisc layer takes the packet, when
 the driver does, when TCP's peer acknowledged its last byte), in the order the error queue gives
 them, with their keys (OPT_ID), the packet's bytes or none (OPT_TSONLY), its device and source
 (OPT_CMSG with IP_PKTINFO); the send timestamps one send asks for in a control message; and
@@ -282,7 +282,24 @@ def play_tcp(sleep: Callable[[], None]) -> list[Any]:
     return out
 
 
-PLAYS = {"options": play_options, "udp": play_udp, "tcp": play_tcp}
+def play_raw(sleep: Callable[[], None]) -> list[Any]:
+    """Send timestamps of raw sockets' packets, with the IP header given (IP_HDRINCL) or not."""
+    out: list[Any] = []
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 24, 0, 0, 64, 253, 0, socket.inet_aton("127.0.0.1"),
+                         socket.inet_aton("127.0.0.1"))
+    for name, proto, data in (("hdrincl", socket.IPPROTO_RAW, header + b"abcd"), ("proto 253", 253, b"abcd")):
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+        s.setsockopt(SOL, SO_TIMESTAMPING, SOFTWARE | TX_SOFTWARE | TX_SCHED | OPT_ID)
+        t0 = time.time_ns()
+        for _ in range(2):
+            s.sendto(data, ("127.0.0.1", 0))
+        sleep()
+        out.append([name, errqueue(s, t0)])
+        s.close()
+    return out
+
+
+PLAYS = {"options": play_options, "udp": play_udp, "tcp": play_tcp, "raw": play_raw}
 
 if __name__ == "__main__":
     import sys
