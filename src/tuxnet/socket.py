@@ -35,6 +35,7 @@ from typing import Any
 
 from tuxnet.kernel.errno import EAFNOSUPPORT, EFAULT, EINPROGRESS
 from tuxnet.kernel.sched import current, in_process
+from tuxnet.net.core import net_tstamp as _net_tstamp
 from tuxnet.net.core import skbuff as _skbuff
 from tuxnet.net.core import sock as _sock
 from tuxnet.net.core.utils import byte_view
@@ -114,6 +115,14 @@ SO_EE_ORIGIN_LOCAL: int = _skbuff.SO_EE_ORIGIN_LOCAL
 SO_EE_ORIGIN_ICMP: int = _skbuff.SO_EE_ORIGIN_ICMP
 SO_EE_ORIGIN_ZEROCOPY: int = _skbuff.SO_EE_ORIGIN_ZEROCOPY
 SO_EE_CODE_ZEROCOPY_COPIED: int = _skbuff.SO_EE_CODE_ZEROCOPY_COPIED
+# and the timestamps of received and sent packets (<asm-generic/socket.h>, <linux/net_tstamp.h>,
+# <linux/errqueue.h>)
+SO_TIMESTAMP: int = _sock.SO_TIMESTAMP
+SO_TIMESTAMPNS: int = _sock.SO_TIMESTAMPNS
+SO_TIMESTAMPING: int = _sock.SO_TIMESTAMPING
+SO_EE_ORIGIN_TIMESTAMPING: int = _skbuff.SO_EE_ORIGIN_TIMESTAMPING
+globals().update({name: getattr(_net_tstamp, name) for name in dir(_net_tstamp)
+                  if name.startswith(("SOF_TIMESTAMPING_", "SCM_TSTAMP_"))})
 MSG_DONTWAIT = 0x40
 POLLIN = 0x001
 POLLOUT = 0x004

@@ -48,3 +48,20 @@ def test_bbr_vs_cubic_example() -> None:
     assert bbr["median_queue"] < 12 and bbr["median_rtt_ms"] < 35 and bbr["drops"] == 0
     assert bbr["goodput_mbps"] > 0.9 * 9.41
     assert " bbr:(bw:" in out.getvalue() and out.getvalue().count(" delivery_rate ") == 2
+
+
+def test_tx_timestamps_example() -> None:
+    """Ten sends offered at twice the shaper's rate: the wait in the socket grows by about 11 ms a
+    send, the wait in the tbf stays under 10 ms (TCP Small Queues), and each ACK comes a round
+    trip (4 ms) and a segment's wire time after its SND."""
+    import io
+
+    module = runpy.run_path(str(EXAMPLE.with_name("tx_timestamps.py")))
+    out = io.StringIO()
+    assert module["main"](out) == 0
+    rows = [line.split() for line in out.getvalue().splitlines()[2:]]
+    assert [int(row[0]) for row in rows] == [10_000 * i - 1 for i in range(1, 11)]
+    in_socket, in_qdisc, to_ack = ([float(row[i]) for row in rows] for i in (1, 3, 5))
+    assert all(10 < later - earlier < 12 for earlier, later in zip(in_socket[2:], in_socket[3:]))
+    assert all(0 < wait < 10 for wait in in_qdisc)
+    assert all(4 < span < 6 for span in to_ack)
