@@ -94,6 +94,12 @@ def _mutated(name: str, old: str, new: str, **options: str) -> RunResult:
     pytest.param("zerocopy.pkt", "ee_info=3", "ee_info=4", 61,
                  "runtime error in recvmsg call: Bad ee_info in cmsg 0: expected=4 actual=3",
                  id="wrong-zerocopy-id"),
+    pytest.param("timestamping.pkt", "scm_nsec=30000000}}", "scm_nsec=20000000}}", 38,
+                 "runtime error in recvmsg call: Bad timestamp in cmsg 0: expected 0.020000 sec but it is 0.030000 "
+                 "sec; tolerance 0.005000 sec", id="wrong-timestamp"),
+    pytest.param("timestamping.pkt", "ee_data=2099}}]}, MSG_ERRQUEUE) = 0", "ee_data=2199}}]}, MSG_ERRQUEUE) = 0", 55,
+                 "runtime error in recvmsg call: Bad ee_data in cmsg 1: expected=2199 actual=2099",
+                 id="timestamp-of-a-replaced-request"),
 ])
 def test_mutated_script_fails_with_packetdrills_message(name: str, old: str, new: str, line: int,
                                                         message: str) -> None:

@@ -37,6 +37,7 @@ from typing import Any
 from tuxnet.drivers.net.tun import TunPacket, tun_get_user, tun_net_init
 from tuxnet.kernel.fs import FdTable
 from tuxnet.kernel.sched import TASK_DEAD, TASK_INTERRUPTIBLE, Process
+from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.utils import in_aton, in_ntoa
 from tuxnet.net.ipv4.tcp_info import tcp_get_info
 from tuxnet.net.ipv4.tcp_sock import TCP_STATE_NAMES, TcpSock
@@ -393,6 +394,15 @@ class Runner:
 
     def local_addr(self) -> tuple[str, int]:
         return (self.config.local_ip, self.config.bind_port)
+
+    def script_time_check(self, real_ns: int, script_usecs: int, what: str) -> None:
+        """``scm_timestamping_expect_eq``: a time the kernel gave (its wall clock) must be the
+        script's ``script_usecs`` within ``--tolerance_usecs``."""
+        wall_start = ktime_get_real(self.world) - (self.world.now - self.live_start)
+        actual = (real_ns - wall_start) // USEC
+        if abs(actual - script_usecs) > self.config.tolerance_usecs:
+            raise SyscallError(f"Bad {what}: expected {script_usecs / 1e6:.6f} sec but it is "
+                               f"{actual / 1e6:.6f} sec; tolerance {self.config.tolerance_usecs / 1e6:.6f} sec")
 
     def remote_addr(self) -> tuple[str, int]:
         return (self.config.remote_ip, self.config.connect_port)

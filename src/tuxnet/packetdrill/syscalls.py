@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import errno as _pyerrno
 import os
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tuxnet.kernel import eventpoll
 from tuxnet.net import socket as net
-from tuxnet.net.core import skbuff
+from tuxnet.net.core import net_tstamp, skbuff
 from tuxnet.net.core import sock as core_sock
 from tuxnet.net.ipv4 import af_inet, tcp
 from tuxnet.packetdrill.ast import (
@@ -84,6 +85,12 @@ SYMBOLS: dict[str, int] = {
     "SO_EE_ORIGIN_NONE": skbuff.SO_EE_ORIGIN_NONE, "SO_EE_ORIGIN_LOCAL": skbuff.SO_EE_ORIGIN_LOCAL,
     "SO_EE_ORIGIN_ICMP": skbuff.SO_EE_ORIGIN_ICMP, "SO_EE_ORIGIN_ZEROCOPY": skbuff.SO_EE_ORIGIN_ZEROCOPY,
     "SO_EE_CODE_ZEROCOPY_COPIED": skbuff.SO_EE_CODE_ZEROCOPY_COPIED,
+    "SO_EE_ORIGIN_TIMESTAMPING": skbuff.SO_EE_ORIGIN_TIMESTAMPING,
+    "SO_TIMESTAMPING": core_sock.SO_TIMESTAMPING, "SCM_TIMESTAMPING": core_sock.SCM_TIMESTAMPING,
+    **{name: getattr(net_tstamp, name) for name in dir(net_tstamp)
+       if name.startswith(("SOF_TIMESTAMPING_", "SCM_TSTAMP_"))},
+    # packetdrill's names for the address family's error queue message (IPv4's here)
+    "CMSG_LEVEL_IP": SOL_IP, "CMSG_TYPE_RECVERR": af_inet.IP_RECVERR,
     "O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": 2, "O_NONBLOCK": net.SOCK_NONBLOCK,
     "F_GETFD": net.F_GETFD, "F_SETFD": net.F_SETFD, "F_GETFL": net.F_GETFL, "F_SETFL": net.F_SETFL,
     "MSG_OOB": net.MSG_OOB, "MSG_PEEK": net.MSG_PEEK, "MSG_DONTROUTE": net.MSG_DONTROUTE,
@@ -121,6 +128,9 @@ _INT_IOCTLS = {net.SIOCINQ, net.SIOCOUTQ, net.SIOCOUTQNSD}
 
 # The fields of an IP_RECVERR control message's data, struct sock_extended_err, a script may check.
 _EE_FIELDS = ("ee_errno", "ee_origin", "ee_type", "ee_code", "ee_info", "ee_data")
+# An SCM_TIMESTAMPING control message's data as a script gives it: the software time, in script
+# time (struct scm_timestamping's first timespec).
+_SCM_FIELDS = ("scm_sec", "scm_nsec")
 
 
 class SyscallError(Exception):
@@ -221,6 +231,8 @@ class Tracker(Protocol):
     def on_close(self, script_fd: int) -> None: ...
 
     def on_new_fd(self, script_fd: int, live_fd: int) -> None: ...
+
+    def script_time_check(self, real_ns: int, script_usecs: int, what: str) -> None: ...
 
     def local_addr(self) -> tuple[str, int]: ...
 
@@ -433,7 +445,8 @@ class Syscalls:
     def msghdr(self, expr: Expr) -> tuple[list[int], int, list[tuple[int, int, Any]] | None]:
         """A msghdr expression: (iovec lengths, msg_flags, expected control messages).  A control
         message's data is an int, or, for IP_RECVERR, the ``sock_extended_err`` fields given
-        (``{ee_errno=0, ee_origin=SO_EE_ORIGIN_ZEROCOPY, ...}``)."""
+        (``{ee_errno=0, ee_origin=SO_EE_ORIGIN_ZEROCOPY, ...}``), or, for SCM_TIMESTAMPING, the
+        time in script time (``{scm_sec=0, scm_nsec=20000000}``)."""
         if not isinstance(expr, Struct):
             raise SyscallError("Bad type; expected a msghdr")
         iov_expr = expr.get("msg_iov")
@@ -461,7 +474,7 @@ class Syscalls:
                     raise SyscallError("a cmsg needs cmsg_level, cmsg_type and cmsg_data")
                 if isinstance(data, Struct):
                     fields = {f.name: int_value(f.value, f.name or "cmsg_data") for f in data.fields}
-                    unknown = set(fields) - set(_EE_FIELDS)
+                    unknown = set(fields) - set(_SCM_FIELDS if set(fields) & set(_SCM_FIELDS) else _EE_FIELDS)
                     if unknown:
                         raise SyscallError(f"unsupported cmsg_data field {sorted(unknown)[0]}")
                     value: Any = fields
@@ -495,7 +508,15 @@ class Syscalls:
                     raise SyscallError(f"Bad level in cmsg {i}: expected={exp[0]} actual={act[0]}")
                 if exp[1] != act[1]:
                     raise SyscallError(f"Bad type in cmsg {i}: expected={exp[1]} actual={act[1]}")
-                if isinstance(exp[2], dict):
+                if isinstance(exp[2], dict) and set(exp[2]) <= set(_SCM_FIELDS):
+                    # scm_timestamping_expect_eq: the software time, offset by the script's
+                    # start, within the tolerance; the other two timespecs zero
+                    ts = struct.unpack("6q", act[2])
+                    if any(ts[2:]):
+                        raise SyscallError(f"Bad timestamp in cmsg {i}: hardware times {ts[2:]}")
+                    script_usecs = (exp[2].get("scm_sec", 0) * 1_000_000_000 + exp[2].get("scm_nsec", 0)) // 1000
+                    self.t.script_time_check(ts[0] * 1_000_000_000 + ts[1], script_usecs, f"timestamp in cmsg {i}")
+                elif isinstance(exp[2], dict):
                     ee = skbuff.SockExtendedErr.unpack(act[2])
                     for name in _EE_FIELDS:
                         if name in exp[2] and exp[2][name] != getattr(ee, name):
