@@ -94,9 +94,9 @@ def main(out: TextIO = sys.stdout) -> int:
     tc(a, "qdisc add dev eth0 root tbf rate 4mbit burst 5kb latency 1s")
     world.run_for(msecs(1))
     result: dict[int, dict[str, int]] = {}
-    b.spawn(stdlib(server))
-    proc = a.spawn(stdlib(client), result)
-    world.run_until(lambda: not proc.alive, timeout=msecs(10_000))
+    procs = [b.spawn(stdlib(server)), a.spawn(stdlib(client), result)]
+    # (both to their end: the standard modules are given back once no program runs)
+    world.run_until(lambda: not any(p.alive for p in procs), timeout=msecs(10_000))
     print(f"{'key':>6} {'in the socket':>16} {'in the qdisc':>16} {'to the ACK':>16}", file=out)
     print(f"{'':>6} {'(SCHED - send)':>16} {'(SND - SCHED)':>16} {'(ACK - SND)':>16}", file=out)
     complete = 0

@@ -120,6 +120,10 @@ SELF_CONNECT_ABORTED = [["socket", "tcp"], ["bind", 0, 0, 0], ["shutdown", 0, 1]
 # An accepted socket's IP_MULTICAST_TTL is the TTL of the packet that completed its handshake.
 ACCEPTED_MULTICAST_TTL = [["udp_pair", 0], ["tcp_pair", 0], ["getsockopt", 4, "IP_MULTICAST_TTL"]]
 
+# 300,000 bytes sent to a peer that does not read: once its ACK opens the window, the head
+# buffer takes the next one's bytes (tcp_grow_skb, Linux 6.10+) and fills the window to its edge.
+GROWN_TSO_PACKET = [["socket", "tcp"], ["tcp_pair", 0], ["send", 2, 300000], ["ioctl", 3, "SIOCINQ"]]
+
 
 def tuxnet_play(program: list[list], base: int, sysctls: dict[str, str]) -> list[list]:
     world = World(seed=1)
@@ -142,6 +146,7 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
 
     @example(SELF_CONNECT_ABORTED)
     @example(ACCEPTED_MULTICAST_TTL)
+    @example(GROWN_TSO_PACKET)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -41,7 +41,10 @@ def test_loopback_carries_64k_segments():
     # at most half the largest window the peer offered (tcp_bound_to_half_wnd)
     lengths = bulk_segments(world, host, host, "lo", "127.0.0.1", 4_000_000, rcvbuf=1 << 20)
     assert lengths[0] == 32767                  # half the 64 KB window of the SYN ...
-    assert set(lengths[-20:-1]) == {65483}      # ... until the window opened: full 64 KB segments
+    # ... until the window opened: full 64 KB segments, none longer (a buffer tcp_grow_skb made
+    # past 64 KB is cut by software GSO, gso_features_check)
+    assert max(lengths) == 65483
+    assert lengths.count(65483) > len(lengths) / 2
     assert sum(lengths) == 4_000_000
 
 

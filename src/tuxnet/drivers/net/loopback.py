@@ -2,7 +2,8 @@
 
 ``loopback_xmit`` turns an outgoing packet straight into an incoming one with ``netif_rx``; the
 ``SkBuff`` is handed across without re-parsing, as the kernel does.  Checksums are left partial
-(NETIF_F_HW_CSUM): nothing on this wire can corrupt them.
+(NETIF_F_HW_CSUM): nothing on this wire can corrupt them.  A GSO packet goes whole (TSO, part
+of ``NETIF_F_GSO_SOFTWARE``): the receiver gets it as one buffer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tuxnet.net.core.dev import (
     NETIF_F_HW_CSUM,
     NETIF_F_LLTX,
     NETIF_F_SG,
+    NETIF_F_TSO,
     NetDevice,
     NetDeviceOps,
     netif_rx,
@@ -57,7 +59,7 @@ def loopback_net_init(host: Host) -> NetDevice:
     """``loopback_net_init``: every namespace has ``lo``, ifindex 1, down until brought up."""
     dev = NetDevice(
         "lo", loopback_ops, type=ARPHRD_LOOPBACK, mtu=LOOPBACK_MTU, flags=IFF_LOOPBACK | IFF_RUNNING,
-        features=NETIF_F_HW_CSUM | NETIF_F_SG | NETIF_F_LLTX, header_ops=EthHeaderOps,
+        features=NETIF_F_HW_CSUM | NETIF_F_SG | NETIF_F_TSO | NETIF_F_LLTX, header_ops=EthHeaderOps,
     )
     dev.qdisc = None
     dev.no_queue = True  # IFF_NO_QUEUE: noqueue, though tx_queue_len keeps alloc_netdev's 1000

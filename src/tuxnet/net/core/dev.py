@@ -364,6 +364,13 @@ def qdisc_pkt_len(skb: SkBuff) -> tuple[int, int]:
     return length + (segs - 1) * hdr, segs
 
 
+def netif_needs_gso(skb: SkBuff, dev: NetDevice) -> bool:
+    """``netif_needs_gso`` after ``gso_features_check``: a GSO packet is cut in software when
+    the device cannot segment TCP (no TSO), or when it is as long as the device's GSO limit (a
+    buffer TCP grew past 64 KB, ``tcp_grow_skb``)."""
+    return bool(skb.gso_size) and (not dev.features & NETIF_F_TSO or skb.tail - skb.data >= dev.gso_max_size)
+
+
 def qdisc_run(q: Qdisc) -> None:
     """``__qdisc_run``: feed the driver until the queue is empty or the driver is busy (and then
     make sure the driver's wake-up is due, for a queue stopped with ``netif_stop_queue_until``).
@@ -380,7 +387,7 @@ def qdisc_run(q: Qdisc) -> None:
             skb = q.dequeue()
             if skb is None:
                 break
-            if skb.gso_size and not dev.features & NETIF_F_TSO:
+            if netif_needs_gso(skb, dev):
                 segs = skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM))
                 skb = segs.pop(0)
                 held.extend(segs)
@@ -432,7 +439,7 @@ def dev_queue_xmit(skb: SkBuff) -> int:
             if dev.queue_stopped:
                 dev.stats.tx_dropped += 1
                 return NET_XMIT_DROP
-            if skb.gso_size and not dev.features & NETIF_F_TSO:
+            if netif_needs_gso(skb, dev):
                 rc = NETDEV_TX_OK
                 for seg in skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM)):
                     rc |= dev_hard_start_xmit(seg, dev)

@@ -94,10 +94,13 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
     dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
     uarg = skb.destructor_arg
     # The segments take over what the packet charges its socket (tcp_gso_segment's
-    # copy_destructor), in equal shares, the last with the remainder.
+    # copy_destructor), each in proportion to its payload, the last with the remainder: what a
+    # receiver is charged for a segment (over lo) follows its length, as its own buffer's would.
     destructor = skb.destructor
     skb.destructor = None
-    share, rest = divmod(skb.truesize, len(pieces))
+    truesize = skb.truesize
+    total = sum(len(chunk) for _, chunk in pieces) or 1
+    charged = 0
     segs = []
     for h, chunk in pieces:
         b = h + chunk
@@ -118,10 +121,11 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
         n.protocol = protocol
         n.priority = priority
         n.destructor_arg = uarg  # the segments share a zerocopy send's pages (skb_zerocopy_clone)
-        n.truesize = share
+        n.truesize = truesize * len(chunk) // total
+        charged += n.truesize
         n.destructor = destructor
         segs.append(n)
-    n.truesize += rest
+    n.truesize += truesize - charged
     if skb.tx_flags & SKBTX_ANY_TSTAMP:
         tcp_gso_tstamp(segs, skb, _u32.unpack_from(skb.buf, skb.transport_header + 4)[0])
     return segs

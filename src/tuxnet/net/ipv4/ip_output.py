@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any
 
+from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EHOSTUNREACH, EINVAL, EMSGSIZE, ENOBUFS
 from tuxnet.kernel.minmax import min
 from tuxnet.net.core.dev import ETH_P_IP, NET_XMIT_CN, NETIF_F_SG, NetDevice, netif_rx, skb_checksum_help
@@ -127,8 +128,15 @@ def ip_build_header(host: Host, sk: Any, skb: SkBuff, saddr: int, daddr: int, pr
     """Push and fill an option-less IPv4 header in front of the transport header."""
     d = skb.push(IPHDR_LEN)
     skb.network_header = d
-    _pack_iphdr(skb.buf, d, 0x45, tos, skb.tail - d, ip_select_ident(host, sk, df),
+    _pack_iphdr(skb.buf, d, 0x45, tos, iph_totlen(skb.tail - d), ip_select_ident(host, sk, df),
                 IP_DF if df else 0, ttl, proto, 0, saddr, daddr)
+
+
+@notrace
+def iph_totlen(length: int) -> int:
+    """``iph_set_totlen``'s value: the length, or 0 for a GSO packet past 64 KB, whose segments
+    get their own (BIG TCP's convention)."""
+    return length if length <= IP_MAX_MTU else 0
 
 
 def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
@@ -153,7 +161,7 @@ def __ip_local_out(host: Host, sk: Any, skb: SkBuff) -> int:
     """``__ip_local_out``: final length and checksum, then the LOCAL_OUT hook."""
     d = skb.network_header
     buf = skb.buf
-    _u16.pack_into(buf, d + 2, skb.tail - d)
+    _u16.pack_into(buf, d + 2, iph_totlen(skb.tail - d))
     ip_send_check(buf, d)
     skb.protocol = ETH_P_IP
     host.mib.Ip["OutRequests"] += 1

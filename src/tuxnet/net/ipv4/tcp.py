@@ -33,7 +33,7 @@ from tuxnet.net.core.skbuff import (
     msg_zerocopy_realloc,
     net_zcopy_put,
     skb_add_data,
-    skb_truesize,
+    skb_charged_truesize,
     skb_zerocopy_iter_stream,
 )
 from tuxnet.net.core.sock import (
@@ -600,7 +600,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 fin = True
             elif not peek:
                 queue.popleft()
-                sk.sk_rmem_alloc -= skb_truesize(skb)
+                sk.sk_rmem_alloc -= skb_charged_truesize(skb)
                 continue
             else:
                 continue
@@ -611,7 +611,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 sk.copied_seq = seq
                 if queue and queue[0] is skb:
                     queue.popleft()
-                    sk.sk_rmem_alloc -= skb_truesize(skb)
+                    sk.sk_rmem_alloc -= skb_charged_truesize(skb)
             break
         if copied >= target and not sk.sk_backlog:
             break

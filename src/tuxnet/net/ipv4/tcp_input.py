@@ -17,7 +17,7 @@ from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import ECONNREFUSED, ECONNRESET, EPIPE
 from tuxnet.kernel.minmax import max, min, min3
 from tuxnet.net.core.net_tstamp import SCM_TSTAMP_ACK
-from tuxnet.net.core.skbuff import __skb_tstamp_tx, alloc_skb, skb_truesize, skb_zcopy_clear
+from tuxnet.net.core.skbuff import __skb_tstamp_tx, alloc_skb, skb_charged_truesize, skb_zcopy_clear
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
@@ -1773,7 +1773,7 @@ def tcp_measure_rcv_mss(sk: TcpSock, skb: SkBuff) -> None:
         if length != ack.rcv_mss:
             # Linux 6.6+: how much of the memory a full segment costs is payload.
             old_ratio = sk.scaling_ratio
-            sk.scaling_ratio = ((skb.tail - skb.data) << TCP_RMEM_TO_WIN_SCALE) // skb_truesize(skb) or 1
+            sk.scaling_ratio = ((skb.tail - skb.data) << TCP_RMEM_TO_WIN_SCALE) // skb_charged_truesize(skb) or 1
             if sk.scaling_ratio != old_ratio:
                 tcp_set_window_clamp(sk, tcp_win_from_space(sk, sk.sk_rcvbuf))
                 if sk.window_clamp < sk.rcv_space:
@@ -1823,7 +1823,7 @@ def tcp_grow_window(sk: TcpSock, skb: SkBuff) -> None:
     room = min(sk.window_clamp, tcp_space(sk)) - sk.rcv_ssthresh
     if room <= 0:
         return
-    truesize = skb_truesize(skb)
+    truesize = skb_charged_truesize(skb)
     length = skb.tail - skb.data
     incr = 2 * sk.advmss if tcp_win_from_space(sk, truesize) <= length else __tcp_grow_window(sk, skb, truesize)
     if incr:
@@ -2030,10 +2030,10 @@ def tcp_collapse(sk: TcpSock) -> None:
             nskb.seq = (start + off) & SEQ_MASK
             nskb.end_seq = (nskb.seq + len(piece)) & SEQ_MASK
             nskb.tcp_flags = run[0].tcp_flags
-            sk.sk_rmem_alloc += skb_truesize(nskb)
+            sk.sk_rmem_alloc += skb_charged_truesize(nskb)
             out.append(nskb)
         for r in run:
-            sk.sk_rmem_alloc -= skb_truesize(r)
+            sk.sk_rmem_alloc -= skb_charged_truesize(r)
         sk.host.mib.TcpExt["TCPRcvCollapsed"] += len(run)
         run.clear()
 
@@ -2047,7 +2047,7 @@ def tcp_collapse(sk: TcpSock) -> None:
             # Already read in part: the copy starts at copied_seq.
             skb.data += cut
             skb.seq = sk.copied_seq
-        if tcp_win_from_space(sk, skb_truesize(skb)) > skb.tail - skb.data or run:
+        if tcp_win_from_space(sk, skb_charged_truesize(skb)) > skb.tail - skb.data or run:
             run.append(skb)
         else:
             out.append(skb)
@@ -2062,7 +2062,7 @@ def tcp_prune_ofo_queue(sk: TcpSock, in_skb: SkBuff) -> bool:
     ofo = sk.out_of_order_queue
     pruned = False
     while ofo and not after(in_skb.seq, ofo[-1].seq):
-        sk.sk_rmem_alloc -= skb_truesize(ofo.pop())
+        sk.sk_rmem_alloc -= skb_charged_truesize(ofo.pop())
         pruned = True
         if sk.sk_rmem_alloc <= sk.sk_rcvbuf:
             break
@@ -2149,7 +2149,7 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
                     # The same start and more: it replaces the one there.
                     at -= 1
                     ofo[at] = skb
-                    sk.sk_rmem_alloc -= skb_truesize(prev)
+                    sk.sk_rmem_alloc -= skb_charged_truesize(prev)
                     tcp_dsack_extend(sk, prev.seq, prev.end_seq)
                     mib["TCPOFOMerge"] += 1
             else:
@@ -2164,7 +2164,7 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
                 tcp_dsack_extend(sk, other.seq, end_seq)
                 break
             del ofo[nxt]
-            sk.sk_rmem_alloc -= skb_truesize(other)
+            sk.sk_rmem_alloc -= skb_charged_truesize(other)
             tcp_dsack_extend(sk, other.seq, other.end_seq)
             mib["TCPOFOMerge"] += 1
         if sack_ok:
@@ -2172,14 +2172,14 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
     if sack_ok:
         # Without SACK the window stays put, so that duplicate ACKs trigger fast retransmit.
         tcp_grow_window(sk, skb)
-    sk.sk_rmem_alloc += skb_truesize(skb)  # skb_set_owner_r
+    sk.sk_rmem_alloc += skb_charged_truesize(skb)  # skb_set_owner_r
 
 
 def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_queue_rcv``: append in-order data to the receive queue; RCV.NXT moves on."""
     if skb.tail > skb.data or skb.tcp_flags & TCPHDR_FIN:
         sk.sk_receive_queue.append(skb)
-        sk.sk_rmem_alloc += skb_truesize(skb)  # skb_set_owner_r
+        sk.sk_rmem_alloc += skb_charged_truesize(skb)  # skb_set_owner_r
     sk.rcv_nxt = skb.end_seq
     sk.bytes_received += skb.tail - skb.data
 
@@ -2192,7 +2192,7 @@ def tcp_ofo_queue(sk: TcpSock) -> None:
         if after(skb.seq, sk.rcv_nxt):
             break
         taken += 1
-        sk.sk_rmem_alloc -= skb_truesize(skb)
+        sk.sk_rmem_alloc -= skb_charged_truesize(skb)
         if not after(skb.end_seq, sk.rcv_nxt):
             tcp_dsack_set(sk, skb.seq, skb.end_seq)
             continue
@@ -2276,7 +2276,7 @@ def tcp_fin(sk: TcpSock) -> None:
         tcp_send_ack(sk)
         tcp_minisocks.tcp_time_wait(sk, TCP_TIME_WAIT, 0)
     for skb in sk.out_of_order_queue:
-        sk.sk_rmem_alloc -= skb_truesize(skb)
+        sk.sk_rmem_alloc -= skb_charged_truesize(skb)
     sk.out_of_order_queue = []
     sk.selective_acks = []
     if not sk.sk_dead:
@@ -2528,7 +2528,7 @@ def tcp_check_urg(sk: TcpSock, skb: SkBuff) -> None:
         queue = sk.sk_receive_queue
         if queue and not before(sk.copied_seq, queue[0].end_seq):
             dropped = queue.popleft()
-            sk.sk_rmem_alloc -= skb_truesize(dropped)
+            sk.sk_rmem_alloc -= skb_charged_truesize(dropped)
     sk.urg_data = TCP_URG_NOTYET
     sk.urg_seq = ptr
     sk.pred_flags = 0
@@ -2583,7 +2583,7 @@ def tcp_rcv_established(sk: TcpSock, skb: SkBuff) -> None:
                 tcp_data_snd_check(sk)
                 sk.rcv_rtt_last_tsecr = opt.rcv_tsecr
                 return None
-            if sk.sk_rmem_alloc + skb_truesize(skb) <= sk.sk_rcvbuf:
+            if sk.sk_rmem_alloc + skb_charged_truesize(skb) <= sk.sk_rcvbuf:
                 # Bulk data transfer: receiver.
                 if ts and sk.rcv_nxt == sk.rcv_wup:
                     tcp_store_ts_recent(sk)

@@ -448,24 +448,17 @@ def tcp_wmem_free_skb(sk: TcpSock, skb: SkBuff) -> None:
         skb_zcopy_clear(skb, True)
 
 
-def tcp_set_skb_tso_segs(skb: SkBuff, mss_now: int) -> None:
-    """``tcp_set_skb_tso_segs``: how many MSS-sized segments the buffer makes."""
+def tcp_set_skb_tso_segs(skb: SkBuff, mss_now: int) -> int:
+    """``tcp_set_skb_tso_segs``: how many MSS-sized segments the buffer makes (returned)."""
     cb = tcp_skb_cb(skb)
     length = skb.tail - skb.data
     if length <= mss_now:
         cb.pcount = 1
         cb.gso_size = 0
-    else:
-        cb.pcount = -(-length // mss_now)
-        cb.gso_size = mss_now
-
-
-def tcp_init_tso_segs(skb: SkBuff, mss_now: int) -> int:
-    """``tcp_init_tso_segs``."""
-    cb = tcp_skb_cb(skb)
-    if not cb.pcount or (cb.pcount > 1 and cb.gso_size != mss_now):
-        tcp_set_skb_tso_segs(skb, mss_now)
-    return cb.pcount
+        return 1
+    cb.pcount = pcount = -(-length // mss_now)
+    cb.gso_size = mss_now
+    return pcount
 
 
 def tcp_adjust_pcount(sk: TcpSock, skb: SkBuff, decr: int) -> None:
@@ -851,11 +844,10 @@ def tcp_snd_wnd_test(sk: TcpSock, skb: SkBuff, cur_mss: int) -> bool:
     return not after(end_seq, tcp_wnd_end(sk))
 
 
-def tcp_cwnd_test(sk: TcpSock, skb: SkBuff) -> int:
+def tcp_cwnd_test(sk: TcpSock) -> int:
     """``tcp_cwnd_test``: how many segments the congestion window allows now (at most half of
-    it, so that at least two GSO packets are in flight)."""
-    if skb.tcp_flags & TCPHDR_FIN and tcp_skb_pcount(skb) == 1:
-        return 1
+    it, so that at least two GSO packets are in flight).  A final FIN gets no exception (Linux
+    6.10 dropped it)."""
     in_flight = tcp_packets_in_flight(sk)
     cwnd = sk.snd_cwnd
     if in_flight >= cwnd:
@@ -1127,11 +1119,7 @@ def tcp_mtu_probe(sk: TcpSock) -> int:
         else:
             skb_add_data(nskb, memoryview(buf)[skb.data:skb.data + copy])  # one copy, as skb_copy_bits
         if have <= copy:
-            nskb.tcp_flags |= skb.tcp_flags
-            ncb.eor = tcp_skb_cb(skb).eor
-            tcp_skb_collapse_tstamp(nskb, skb)
-            queue.popleft()
-            tcp_wmem_free_skb(sk, skb)
+            tcp_eat_one_skb(sk, nskb, skb)
         else:
             nskb.tcp_flags |= skb.tcp_flags & ~(TCPHDR_FIN | TCPHDR_PSH)
             skb.data += copy
@@ -1141,7 +1129,7 @@ def tcp_mtu_probe(sk: TcpSock) -> int:
     ncb.truesize += probe_size
     sk_wmem_queued_add(sk, ncb.truesize)
     queue.appendleft(nskb)
-    tcp_init_tso_segs(nskb, probe_size)
+    tcp_set_skb_tso_segs(nskb, probe_size)
     if tcp_transmit_skb(sk, nskb):
         return -1  # tcp_write_xmit sends it in MSS-sized pieces
     sk.snd_cwnd -= 1  # the probe counts as two segments
@@ -1152,10 +1140,51 @@ def tcp_mtu_probe(sk: TcpSock) -> int:
     return 1
 
 
+def tcp_eat_one_skb(sk: TcpSock, dst: SkBuff, src: SkBuff) -> None:
+    """``tcp_eat_one_skb``: ``src``, of the write queue, has given all its bytes to ``dst``, which
+    takes its flags, end of record and send timestamps; it goes."""
+    dst.tcp_flags |= src.tcp_flags
+    tcp_skb_cb(dst).eor = tcp_skb_cb(src).eor
+    tcp_skb_collapse_tstamp(dst, src)
+    sk.sk_write_queue.remove(src)
+    tcp_wmem_free_skb(sk, src)
+
+
+def tcp_grow_skb(sk: TcpSock, skb: SkBuff, amount: int) -> None:
+    """``tcp_grow_skb`` (Linux 6.10+): the head of the write queue takes up to ``amount`` bytes
+    from the buffer after it (``skb_shift``; not a zerocopy send's pages), so that what cwnd
+    allows goes as one TSO packet, and the next buffer goes if it gave them all."""
+    queue = sk.sk_write_queue
+    if skb is queue[-1]:
+        return
+    next_skb = queue[1]
+    if not tcp_skb_can_collapse(skb, next_skb) or skb.destructor_arg is not None \
+            or next_skb.destructor_arg is not None:
+        return
+    nlen = min(amount, next_skb.tail - next_skb.data)
+    if not nlen:
+        return
+    if skb.tail != len(skb.buf):
+        # the bytes after ours are another buffer's (a split's other part): ours alone, first
+        skb.buf = bytearray(MAX_TCP_HEADER) + skb.buf[skb.data:skb.tail]
+        skb.data = MAX_TCP_HEADER
+        skb.tail = skb.end = len(skb.buf)
+    skb_add_data(skb, memoryview(next_skb.buf)[next_skb.data:next_skb.data + nlen])
+    next_skb.data += nlen
+    tcp_skb_cb(skb).truesize += nlen
+    tcp_skb_cb(next_skb).truesize -= nlen
+    skb.end_seq = (skb.end_seq + nlen) & SEQ_MASK
+    next_skb.seq = (next_skb.seq + nlen) & SEQ_MASK
+    if next_skb.tail == next_skb.data:
+        skb.end_seq = next_skb.end_seq  # (a FIN it carried)
+        tcp_eat_one_skb(sk, skb, next_skb)
+
+
 def tcp_write_xmit(sk: TcpSock, mss_now: int, nonagle: int, push_one: int) -> bool:
     """``tcp_write_xmit``: send queued segments within cwnd, the peer's window, Nagle and TSO
     deferral, an MTU probe first when one is due.  ``push_one`` 1 sends at most one packet, 2 one
-    loss probe even beyond cwnd.
+    loss probe even beyond cwnd.  A head buffer smaller than what cwnd allows grows first
+    (``tcp_grow_skb``), and its segment count is set anew (Linux 6.10+).
 
     Returns True when nothing is in flight yet something waits (the caller arms the probe timer)."""
     queue = sk.sk_write_queue
@@ -1173,13 +1202,16 @@ def tcp_write_xmit(sk: TcpSock, mss_now: int, nonagle: int, push_one: int) -> bo
         skb = queue[0]
         if tcp_pacing_check(sk):
             break
-        tso_segs = tcp_init_tso_segs(skb, mss_now)
-        cwnd_quota = tcp_cwnd_test(sk, skb)
+        cwnd_quota = tcp_cwnd_test(sk)
         if not cwnd_quota:
             if push_one == 2:
                 cwnd_quota = 1
             else:
                 break
+        cwnd_quota = min(cwnd_quota, max_segs)
+        if cwnd_quota * mss_now > skb.tail - skb.data:
+            tcp_grow_skb(sk, skb, cwnd_quota * mss_now - (skb.tail - skb.data))
+        tso_segs = tcp_set_skb_tso_segs(skb, mss_now)
         if not tcp_snd_wnd_test(sk, skb, mss_now):
             is_rwnd_limited = True
             break
@@ -1194,7 +1226,7 @@ def tcp_write_xmit(sk: TcpSock, mss_now: int, nonagle: int, push_one: int) -> bo
                 break
         limit = mss_now
         if tso_segs > 1 and sk.snd_una == sk.snd_up:
-            limit = tcp_mss_split_point(sk, skb, mss_now, min(cwnd_quota, max_segs), nonagle)
+            limit = tcp_mss_split_point(sk, skb, mss_now, cwnd_quota, nonagle)
         if skb.tail - skb.data > limit:
             tso_fragment(sk, skb, limit, mss_now)
         if tcp_small_queue_check(sk, skb, 0):
