@@ -129,8 +129,9 @@ def test_odd_frames_at_every_nic_never_raise_and_the_network_still_works(frames)
 
 
 def _group_reader() -> None:
-    """A UDP socket on a that joined 239.1.1.1 and asks for timestamps, drops and every IP
-    control message, reading what comes with recvmsg."""
+    """A UDP socket on a that joined 239.1.1.1 and asks for timestamps (SO_TIMESTAMPNS, and
+    SO_TIMESTAMPING's RX_SOFTWARE | SOFTWARE | OPT_CMSG), drops and every IP control message,
+    reading what comes with recvmsg."""
     from tuxnet.net.ipv4.ip_sockglue import IP_ADD_MEMBERSHIP
     from tuxnet.net.socket import AF_INET, SOCK_DGRAM, Msghdr
     from tuxnet.user import libc
@@ -140,6 +141,7 @@ def _group_reader() -> None:
     libc.setsockopt(fd, 0, IP_ADD_MEMBERSHIP, ip4("239.1.1.1") + ip4("10.0.1.2"))
     for level, option in ((0, 8), (0, 12), (0, 13), (0, 6), (0, 20), (0, 25), (1, 35), (1, 40), (1, 75)):
         libc.setsockopt(fd, level, option, 1)
+    libc.setsockopt(fd, 1, 37, 0x8 | 0x10 | 0x400)
     while True:
         libc.recvmsg(fd, Msghdr(msg_control=[]), 2000)
 
