@@ -387,7 +387,7 @@ def qdisc_run(q: Qdisc) -> None:
             skb = q.dequeue()
             if skb is None:
                 break
-            if netif_needs_gso(skb, dev):
+            if skb.gso_size and netif_needs_gso(skb, dev):
                 segs = skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM))
                 skb = segs.pop(0)
                 held.extend(segs)
@@ -439,7 +439,7 @@ def dev_queue_xmit(skb: SkBuff) -> int:
             if dev.queue_stopped:
                 dev.stats.tx_dropped += 1
                 return NET_XMIT_DROP
-            if netif_needs_gso(skb, dev):
+            if skb.gso_size and netif_needs_gso(skb, dev):
                 rc = NETDEV_TX_OK
                 for seg in skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM)):
                     rc |= dev_hard_start_xmit(seg, dev)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any
 
-from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EHOSTUNREACH, EINVAL, EMSGSIZE, ENOBUFS
 from tuxnet.kernel.minmax import min
 from tuxnet.net.core.dev import ETH_P_IP, NET_XMIT_CN, NETIF_F_SG, NetDevice, netif_rx, skb_checksum_help
@@ -125,18 +124,12 @@ def ip_select_ident(host: Host, sk: Any, df: bool) -> int:
 
 def ip_build_header(host: Host, sk: Any, skb: SkBuff, saddr: int, daddr: int, proto: int,
                     ttl: int, tos: int, df: bool) -> None:
-    """Push and fill an option-less IPv4 header in front of the transport header."""
+    """Push and fill an option-less IPv4 header in front of the transport header; its total
+    length and checksum are ``__ip_local_out``'s, which every packet built so passes."""
     d = skb.push(IPHDR_LEN)
     skb.network_header = d
-    _pack_iphdr(skb.buf, d, 0x45, tos, iph_totlen(skb.tail - d), ip_select_ident(host, sk, df),
-                IP_DF if df else 0, ttl, proto, 0, saddr, daddr)
-
-
-@notrace
-def iph_totlen(length: int) -> int:
-    """``iph_set_totlen``'s value: the length, or 0 for a GSO packet past 64 KB, whose segments
-    get their own (BIG TCP's convention)."""
-    return length if length <= IP_MAX_MTU else 0
+    _pack_iphdr(skb.buf, d, 0x45, tos, 0, ip_select_ident(host, sk, df), IP_DF if df else 0, ttl, proto, 0,
+                saddr, daddr)
 
 
 def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
@@ -158,10 +151,12 @@ def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
 
 
 def __ip_local_out(host: Host, sk: Any, skb: SkBuff) -> int:
-    """``__ip_local_out``: final length and checksum, then the LOCAL_OUT hook."""
+    """``__ip_local_out``: final length and checksum, then the LOCAL_OUT hook.  A GSO packet past
+    64 KB says 0 (``iph_set_totlen``, BIG TCP's convention): its segments get their own."""
     d = skb.network_header
     buf = skb.buf
-    _u16.pack_into(buf, d + 2, iph_totlen(skb.tail - d))
+    length = skb.tail - d
+    _u16.pack_into(buf, d + 2, length if length <= IP_MAX_MTU else 0)
     ip_send_check(buf, d)
     skb.protocol = ETH_P_IP
     host.mib.Ip["OutRequests"] += 1
