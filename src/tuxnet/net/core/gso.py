@@ -87,7 +87,12 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
 
     For a device without checksum offload (``hw_csum`` false: NETIF_F_HW_CSUM not among its
     features) the TCP checksum of each segment is completed here, as ``tcp_gso_segment`` does with
-    ``gso_make_checksum``; otherwise it is left partial."""
+    ``gso_make_checksum``; otherwise it is left partial.
+
+    The first segment stays where the packet's bytes are, its headers rewritten in place (the
+    packet's own, which nothing else reads); the others are new buffers, their payload copied.
+    A packet TCP grew past 64 KB on ``lo`` comes here whole (two segments), so that is half its
+    copying."""
     n_nh = skb.network_header - skb.data
     n_th, pieces = tcp_gso_pieces(skb)
     pack16 = _u16.pack_into
@@ -102,19 +107,29 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
     total = sum(len(chunk) for _, chunk in pieces) or 1
     charged = 0
     segs = []
-    for h, chunk in pieces:
-        b = h + chunk
-        n = SkBuff(b)
+    for i, (h, chunk) in enumerate(pieces):
+        if i:
+            b = h + chunk
+            n = SkBuff(b)
+            base = 0
+        else:
+            b = skb.buf
+            base = skb.data
+            b[base:base + len(h)] = h
+            n = SkBuff(b, base, base + len(h) + len(chunk))
+            n.end = n.tail
+            n.cloned = True  # (its payload is the sender's queued segment's)
+        th = base + n_th
         if not hw_csum:
-            pack16(b, n_th + 16, csum_fold(csum_partial(memoryview(b)[n_th:])))
+            pack16(b, th + 16, csum_fold(csum_partial(memoryview(b)[th:n.tail])))
             n.ip_summed = CHECKSUM_UNNECESSARY  # (on output: as CHECKSUM_NONE; skb_checksum_help)
         else:
             n.ip_summed = CHECKSUM_PARTIAL
-            n.csum_start = n_th
+            n.csum_start = th
             n.csum_offset = 16
-        n.network_header = n_nh
-        n.transport_header = n_th
-        n.mac_header = 0
+        n.network_header = base + n_nh
+        n.transport_header = th
+        n.mac_header = base
         n.dev = dev
         n.sk = sk
         n.dst = dst
