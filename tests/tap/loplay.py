@@ -20,8 +20,9 @@ from tuxnet.user.iproute import ip
 from tuxnet.world import World
 
 
-def play_on_both(script: str, name: str, program: Callable[..., Any], mtu: int = 0) -> tuple[list, list]:
-    """(the kernel's outcomes, tuxnet's) of ``program``, which ``script`` runs as ``name``."""
+def kernel_outcomes(script: str, name: str, mtu: int = 0) -> list:
+    """What ``script`` (beside this module) prints as JSON, run as ``python SCRIPT NAME`` by this
+    machine's kernel in a network namespace of our own."""
     reason = netns_unavailable()
     if reason:
         pytest.skip(reason)
@@ -29,15 +30,32 @@ def play_on_both(script: str, name: str, program: Callable[..., Any], mtu: int =
     try:
         if mtu:
             ns.run("ip", "link", "set", "lo", "mtu", str(mtu))
-        linux = json.loads(ns.run(sys.executable, os.path.join(os.path.dirname(__file__), script), name).stdout)
+        return json.loads(ns.run(sys.executable, os.path.join(os.path.dirname(__file__), script), name).stdout)
     finally:
         ns.close()
+
+
+def lo_world(mtu: int = 0) -> tuple[World, Any]:
+    """A world of one host with lo up (127.0.0.1/8), of MTU ``mtu`` when given."""
     world = World(seed=1)
     host = world.add_host("h")
     host.dev_open("lo")
     host.ip_addr_add("lo", "127.0.0.1/8")
     if mtu:
         ip(host, f"link set lo mtu {mtu}")
-    proc = host.spawn(tux_socket.stdlib(program), lambda: libc.sleep(0.05))
+    return world, host
+
+
+def tuxnet_outcomes(world: World, host: Any, program: Callable[..., Any], *args: Any) -> list:
+    """What ``program(*args)`` returns, run with ``tuxnet.socket.stdlib`` on ``host``, as JSON
+    would give it back."""
+    proc = host.spawn(tux_socket.stdlib(program), *args)
     world.run_until(lambda: not proc.alive, timeout=10**11)
-    return linux, json.loads(json.dumps(proc.result))
+    return json.loads(json.dumps(proc.result))
+
+
+def play_on_both(script: str, name: str, program: Callable[..., Any], mtu: int = 0) -> tuple[list, list]:
+    """(the kernel's outcomes, tuxnet's) of ``program``, which ``script`` runs as ``name``."""
+    linux = kernel_outcomes(script, name, mtu)
+    world, host = lo_world(mtu)
+    return linux, tuxnet_outcomes(world, host, program, lambda: libc.sleep(0.05))

@@ -18,12 +18,12 @@ import os
 import socket
 import struct
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from loplay import kernel_outcomes, lo_world, tuxnet_outcomes
 
 from tuxnet.net.core.netfilter import (
     NF_ACCEPT,
@@ -32,10 +32,7 @@ from tuxnet.net.core.netfilter import (
     nf_register_net_hook,
     nf_unregister_net_hook,
 )
-from tuxnet.socket import stdlib
-from tuxnet.tapnet import Netns, netns_unavailable
 from tuxnet.user import libc
-from tuxnet.world import World
 
 pytestmark = pytest.mark.root
 
@@ -79,21 +76,10 @@ def iptables(block: bool) -> None:
 
 
 def test_a_fin_waits_for_cwnd_as_on_the_kernel() -> None:
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
     if subprocess.run(["which", "iptables"], capture_output=True).returncode:
         pytest.skip("no iptables command")
-    ns = Netns(f"tuxnet-fin-{os.getpid()}")
-    try:
-        linux = json.loads(ns.run(sys.executable, os.path.abspath(__file__)).stdout)
-    finally:
-        ns.close()
-
-    world = World(seed=1)
-    host = world.add_host("h")
-    host.dev_open("lo")
-    host.ip_addr_add("lo", "127.0.0.1/8")
+    linux = kernel_outcomes(os.path.basename(__file__), "fin")
+    world, host = lo_world()
 
     def drop_acks(_host: Any, skb: Any, _state: Any) -> int:
         th = skb.transport_header
@@ -105,9 +91,7 @@ def test_a_fin_waits_for_cwnd_as_on_the_kernel() -> None:
         else:
             nf_unregister_net_hook(host, NF_INET_LOCAL_OUT, drop_acks)
 
-    proc = host.spawn(stdlib(play), block_acks, libc.sleep)
-    world.run_until(lambda: not proc.alive, timeout=10**11)
-    ours = json.loads(json.dumps(proc.result))
+    ours = tuxnet_outcomes(world, host, play, block_acks, libc.sleep)
     assert ours == linux
     assert ours[1] == ["shutdown", 9881, 1]  # the FIN queued, not sent
     assert ours[2] == ["acks pass", 0, 0, 9880]
