@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 SOL_IP, SOL_TCP = 0, 6
-IP_TOS, IP_TTL, IP_RECVOPTS, IP_RETOPTS, IP_PKTINFO = 1, 2, 6, 7, 8
+IP_TOS, IP_TTL, IP_RECVOPTS, IP_RETOPTS, IP_PKTINFO, IP_RECVERR = 1, 2, 6, 7, 8, 11
 IP_RECVTTL, IP_RECVTOS, IP_PASSSEC, IP_RECVORIGDSTADDR, IP_RECVFRAGSIZE, IP_PROTOCOL = 12, 13, 18, 20, 25, 52
 SO_PRIORITY, SO_TIMESTAMP, SO_TIMESTAMPNS, SO_MARK, SO_RXQ_OVFL = 12, 29, 35, 36, 40
 SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_NEW, SO_RCVMARK, SO_RCVPRIORITY = 63, 64, 75, 82
@@ -183,6 +183,14 @@ def play_udp(sleep: Callable[[], None]) -> list[Any]:
         if i == 1:
             out.append(["first of the flood", read(q, size=1, flags=socket.MSG_DONTWAIT)])
     out.append(["after the flood", [read(q, size=1, flags=socket.MSG_DONTWAIT) for _ in range(2)]])
+    # an ICMP error read from the error queue gets the ICMP message's own IP control messages:
+    # the device it came in on (no specific destination), its TTL and TOS
+    e = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for option in (IP_RECVERR, IP_PKTINFO, IP_RECVTTL, IP_RECVTOS):
+        e.setsockopt(SOL_IP, option, 1)
+    e.sendto(b"x", ("127.0.0.1", 9))
+    sleep()
+    out.append(["icmp error", read(e, flags=socket.MSG_ERRQUEUE)])
     return out
 
 

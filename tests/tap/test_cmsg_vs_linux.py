@@ -27,6 +27,9 @@ def test_udp_control_messages_as_on_the_kernel():
     assert [1, 36, "05000000"] in outcome(ours, "sendmsg", "mark")[3][1]  # and the mark
     assert outcome(ours, "sendmsg", "ttl 0")[2] == "EINVAL"
     assert outcome(ours, "SIOCGSTAMP before")[1] == "ENOENT"
+    # a port unreachable read from the error queue: the ICMP message's device, TTL and TOS (0xc0)
+    icmp = outcome(ours, "icmp error")[1]
+    assert [c[:2] for c in icmp[1]] == [[0, 8], [0, 2], [0, 1], [0, 11]] and icmp[1][2] == [0, 1, "c0"]
 
 
 def test_tcp_timestamps_and_control_messages_as_on_the_kernel():

@@ -478,13 +478,20 @@ def ip_local_error(sk: Any, err: int, daddr: int, port: int, info: int) -> None:
 def ip_icmp_error(sk: Any, skb: SkBuff, inner: int, err: int, port: int, info: int, payload: int) -> None:
     """``ip_icmp_error`` (IP_RECVERR): the ICMP error in ``skb``, about the datagram whose IP
     header is at ``inner``, goes to the socket's error queue: the error, where the datagram went
-    (``port`` as given), who reported it, and what the message quotes from ``payload`` on."""
+    (``port`` as given), who reported it, and what the message quotes from ``payload`` on.  It
+    keeps the ICMP message's own headers and device (a copy), for the IP control messages a read
+    of it gets."""
     buf = skb.buf
     nh = skb.network_header
     ee = SockExtendedErr(err, SO_EE_ORIGIN_ICMP, buf[skb.data], buf[skb.data + 1], info)
-    sk.sk_error_queue.append(SockExterrSkb(ee, int.from_bytes(buf[inner + 16:inner + 20], "big"), port,
-                                           int.from_bytes(buf[nh + 12:nh + 16], "big"), bytes(buf[payload:skb.tail]),
-                                           skb.tstamp))
+    err_skb = SockExterrSkb(ee, int.from_bytes(buf[inner + 16:inner + 20], "big"), port,
+                            int.from_bytes(buf[nh + 12:nh + 16], "big"), bytes(buf[payload:skb.tail]), skb.tstamp)
+    icmp = SkBuff(bytearray(buf[nh:skb.tail]))
+    icmp.network_header = 0
+    icmp.transport_header = skb.data - nh  # (the ICMP header: IP_ORIGDSTADDR's "ports" are its checksum)
+    icmp.dev = skb.dev
+    err_skb.skb = icmp
+    sk.sk_error_queue.append(err_skb)
 
 
 def ip_recv_error(sk: Any, msg: Any, size: int) -> bytes | int:
@@ -513,10 +520,14 @@ def ip_recv_error(sk: Any, msg: Any, size: int) -> bytes | int:
     if ee.ee_origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_LOCAL) or skb.port:  # ipv4_datagram_support_addr
         msg.msg_name = (in_ntoa(skb.addr), skb.port)
     offender = bytes(16)
+    pkt = skb.skb
     if ee.ee_origin == SO_EE_ORIGIN_ICMP:  # ipv4_datagram_support_cmsg
         offender = _sockaddr_in.pack(AF_INET, bytes(2), skb.offender.to_bytes(4, "big"))
+        if sk.cmsg_flags and pkt is not None:
+            # the ICMP message's own: the device it came in on (IPCB's iif), no specific
+            # destination (the options' faddr the pktinfo overlays)
+            ip_cmsg_recv_offset(msg, sk, pkt, (pkt.dev.ifindex if pkt.dev is not None else 0, 0), None)
     elif ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING and sk.sk_tsflags & SOF_TIMESTAMPING_OPT_CMSG:
-        pkt = skb.skb
         if pkt is not None and pkt.dev is not None:
             nh = pkt.network_header
             saddr = bytes(pkt.buf[nh + 12:nh + 16])
