@@ -14,12 +14,12 @@ import time
 
 import pytest
 from ipidplay import play
+from loplay import lo_world
 
 import tuxnet.socket as tux_socket
 from tuxnet.tapnet import Netns, netns_unavailable
 from tuxnet.trace.capture import Capture
 from tuxnet.user import libc
-from tuxnet.world import World
 
 pytestmark = pytest.mark.root
 
@@ -55,10 +55,7 @@ def test_ip_ids_as_on_the_kernel():
         linux = flows(dump.communicate(timeout=10)[0])
     finally:
         ns.close()
-    world = World(seed=1)
-    host = world.add_host("h")
-    host.dev_open("lo")
-    host.ip_addr_add("lo", "127.0.0.1/8")
+    world, host = lo_world()
     lines: list[str] = []
     Capture(host, "lo", tcpdump=lines.append, verbose=True)
     proc = host.spawn(tux_socket.stdlib(play), lambda: libc.sleep(0.05))

@@ -10,6 +10,7 @@ import os
 import sys
 
 import pytest
+from loplay import lo_world, tuxnet_outcomes
 from pingplay import play, play_errors, play_options
 
 import tuxnet.socket as tux_socket
@@ -117,14 +118,9 @@ def test_raw_and_ping_socket_options_and_binds_as_on_the_kernel():
         linux = json.loads(ns.run(sys.executable, script, "options").stdout)
     finally:
         ns.close()
-    world = World(seed=1)
-    host = world.add_host("h")
-    host.dev_open("lo")
-    host.ip_addr_add("lo", "127.0.0.1/8")
+    world, host = lo_world()
     host.sysctl.set("net.ipv4.ping_group_range", ALLOW_ROOT)
-    proc = host.spawn(tux_socket.stdlib(play_options))
-    world.run_until(lambda: not proc.alive)
-    ours = json.loads(json.dumps(proc.result))
+    ours = tuxnet_outcomes(world, host, play_options)
     assert ours == linux
     assert ours[0][1:4] == ["00000000", None, "01000000"]  # the raw ICMP socket's filter
     assert ours[-1][1:3] == ["ENOPROTOOPT", "ENOTSUP"]  # none on a ping socket
