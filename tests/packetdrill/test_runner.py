@@ -68,6 +68,9 @@ def _mutated(name: str, old: str, new: str, **options: str) -> RunResult:
                  id="wrong-sequence"),
     pytest.param("active_open.pkt", "ecr 0,nop,wscale 7>", "ecr 0,nop,wscale 9>", 12,
                  "error handling packet: bad value outbound TCP option 3", id="wrong-option"),
+    pytest.param("fastopen.pkt", "ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7,FO 0b3ad0ec99a15273",
+                 "ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7,FO 0b3ad0ec99a15274", 21,
+                 "error handling packet: bad value outbound TCP option 34", id="wrong-fast-open-cookie"),
     pytest.param("times.pkt", "+.3~+.31 > P. 1:1001(1000) ack 1", "+.2~+.21 > P. 1:1001(1000) ack 1", 18,
                  "error handling packet: timing error: expected outbound packet at 0.300000 sec but no packet "
                  "was sent by 0.335000 sec", id="packet-too-late"),
@@ -160,13 +163,6 @@ def test_ip_tcp_metrics_runs_tuxnets_ip() -> None:
     assert not flushed.notes
     missing = run_text("`ip tcp_metrics delete 192.0.2.1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n")
     assert missing.status == "fail" and "RTNETLINK answers: No such process" in missing.message
-
-
-def test_linux_only_interfaces_are_unsupported() -> None:
-    result = run_text("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
-                      "+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0\n")
-    assert result.status == "unsupported"
-    assert "Linux-only interface" in result.message
 
 
 def test_ipv6_is_unsupported() -> None:

@@ -218,13 +218,17 @@ class ScriptSocket:
     first_script_ts_val: int | None = None
     first_actual_ts_val: int = 0
 
-    def local_offset(self) -> int:
-        """``local_seq_script_to_live_offset``."""
-        return (self.live_local_isn - self.script_local_isn) & 0xFFFFFFFF
+    # A script gives a SYN's sequence number as it is and every later one relative to the ISN,
+    # as tcpdump prints them; packetdrill picks the live remote ISN (the script's), the kernel
+    # under test the local one.
 
-    def remote_offset(self) -> int:
+    def local_offset(self, is_syn: bool) -> int:
+        """``local_seq_script_to_live_offset``."""
+        return ((self.live_local_isn - self.script_local_isn) if is_syn else self.live_local_isn) & 0xFFFFFFFF
+
+    def remote_offset(self, is_syn: bool) -> int:
         """``remote_seq_script_to_live_offset``."""
-        return (self.live_remote_isn - self.script_remote_isn) & 0xFFFFFFFF
+        return 0 if is_syn else self.live_remote_isn
 
 
 @dataclass
@@ -428,7 +432,8 @@ class Runner:
     def on_accept(self, script_fd: int, live_fd: int) -> None:
         """``run_syscall_accept``: the accepted socket is the child that completed a handshake."""
         for s in self.sockets:
-            if s.state in (SOCKET_PASSIVE_SYNACK_SENT, SOCKET_PASSIVE_SYNACK_ACKED) and s.script_fd < 0:
+            # (not yet accepted: -1; a closed one is -2)
+            if s.state in (SOCKET_PASSIVE_SYNACK_SENT, SOCKET_PASSIVE_SYNACK_ACKED) and s.script_fd == -1:
                 s.script_fd, s.live_fd = script_fd, live_fd
                 return
         raise SyscallError("unable to find socket matching accept() call")
@@ -617,8 +622,9 @@ class Runner:
         sport = pkt.src_port or s.live_remote_port
         dport = pkt.dst_port or s.live_local_port or self.config.bind_port
         live = script_packet(pkt, self.remote_ip, self.local_ip, sport, dport)
-        live.seq = (live.seq + s.remote_offset()) & 0xFFFFFFFF
-        ack_offset = s.local_offset()
+        is_syn = bool(live.flags & TH_SYN)
+        live.seq = (live.seq + s.remote_offset(is_syn)) & 0xFFFFFFFF
+        ack_offset = s.local_offset(is_syn)
         if live.flags & TH_ACK:
             live.ack = (live.ack + ack_offset) & 0xFFFFFFFF
         live.options = map_sack_blocks(live.options, ack_offset)
@@ -714,10 +720,11 @@ class Runner:
         p.src, p.dst = self.local_ip, self.remote_ip
         if p.protocol != IPPROTO_TCP:
             return p
-        p.seq = (live.seq - s.local_offset()) & 0xFFFFFFFF
+        is_syn = bool(live.flags & TH_SYN)
+        p.seq = (live.seq - s.local_offset(is_syn)) & 0xFFFFFFFF
         if p.flags & TH_ACK:
-            p.ack = (live.ack - s.remote_offset()) & 0xFFFFFFFF
-        p.options = map_sack_blocks(live.options, -s.remote_offset())
+            p.ack = (live.ack - s.remote_offset(is_syn)) & 0xFFFFFFFF
+        p.options = map_sack_blocks(live.options, -s.remote_offset(is_syn))
         return p
 
     def verify_outbound(self, ev: Event, pkt: PacketEvent, s: ScriptSocket, start: int, end: int | None,

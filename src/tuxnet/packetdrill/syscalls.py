@@ -44,9 +44,6 @@ if TYPE_CHECKING:
 
 SOL_TCP = 6
 SOL_IP = 0
-MSG_FASTOPEN = 0x20000000
-TCP_FASTOPEN = 23
-TCP_FASTOPEN_CONNECT = 30
 
 # The symbols scripts use, with Linux's values (include/uapi/...).
 SYMBOLS: dict[str, int] = {
@@ -77,7 +74,8 @@ SYMBOLS: dict[str, int] = {
     "TCP_CONGESTION": tcp.TCP_CONGESTION, "TCP_THIN_LINEAR_TIMEOUTS": tcp.TCP_THIN_LINEAR_TIMEOUTS,
     "TCP_USER_TIMEOUT": tcp.TCP_USER_TIMEOUT, "TCP_NOTSENT_LOWAT": tcp.TCP_NOTSENT_LOWAT,
     "TCP_INQ": tcp.TCP_INQ, "TCP_CM_INQ": tcp.TCP_CM_INQ,
-    "TCP_FASTOPEN": TCP_FASTOPEN, "TCP_FASTOPEN_CONNECT": TCP_FASTOPEN_CONNECT,
+    "TCP_FASTOPEN": tcp.TCP_FASTOPEN, "TCP_FASTOPEN_CONNECT": tcp.TCP_FASTOPEN_CONNECT,
+    "TCP_FASTOPEN_KEY": tcp.TCP_FASTOPEN_KEY, "TCP_FASTOPEN_NO_COOKIE": tcp.TCP_FASTOPEN_NO_COOKIE,
     "IP_TOS": af_inet.IP_TOS, "IP_TTL": af_inet.IP_TTL, "IP_MTU_DISCOVER": af_inet.IP_MTU_DISCOVER,
     "IP_RECVERR": af_inet.IP_RECVERR, "IP_MTU": af_inet.IP_MTU, "IP_PKTINFO": af_inet.IP_PKTINFO,
     "IP_PMTUDISC_DONT": af_inet.IP_PMTUDISC_DONT, "IP_PMTUDISC_WANT": af_inet.IP_PMTUDISC_WANT,
@@ -96,7 +94,7 @@ SYMBOLS: dict[str, int] = {
     "MSG_OOB": net.MSG_OOB, "MSG_PEEK": net.MSG_PEEK, "MSG_DONTROUTE": net.MSG_DONTROUTE,
     "MSG_TRUNC": net.MSG_TRUNC, "MSG_DONTWAIT": net.MSG_DONTWAIT, "MSG_EOR": net.MSG_EOR,
     "MSG_WAITALL": net.MSG_WAITALL, "MSG_NOSIGNAL": net.MSG_NOSIGNAL, "MSG_MORE": net.MSG_MORE,
-    "MSG_ERRQUEUE": net.MSG_ERRQUEUE, "MSG_ZEROCOPY": net.MSG_ZEROCOPY, "MSG_FASTOPEN": MSG_FASTOPEN,
+    "MSG_ERRQUEUE": net.MSG_ERRQUEUE, "MSG_ZEROCOPY": net.MSG_ZEROCOPY, "MSG_FASTOPEN": net.MSG_FASTOPEN,
     "SHUT_RD": net.SHUT_RD, "SHUT_WR": net.SHUT_WR, "SHUT_RDWR": net.SHUT_RDWR,
     "SIOCINQ": net.SIOCINQ, "FIONREAD": net.FIONREAD, "SIOCOUTQ": net.SIOCOUTQ,
     "SIOCOUTQNSD": net.SIOCOUTQNSD, "FIONBIO": net.FIONBIO,
@@ -110,12 +108,6 @@ SYMBOLS: dict[str, int] = {
     "EPOLLEXCLUSIVE": eventpoll.EPOLLEXCLUSIVE,
     "EPOLL_CTL_ADD": eventpoll.EPOLL_CTL_ADD, "EPOLL_CTL_DEL": eventpoll.EPOLL_CTL_DEL,
     "EPOLL_CTL_MOD": eventpoll.EPOLL_CTL_MOD,
-}
-
-# Interfaces that exist only in Linux and that tuxnet does not implement: a script using them
-# is reported as unsupported (TCP Fast Open).
-LINUX_ONLY_SYMBOLS = {
-    "TCP_FASTOPEN": "TCP Fast Open", "TCP_FASTOPEN_CONNECT": "TCP Fast Open", "MSG_FASTOPEN": "TCP Fast Open",
 }
 
 _POLL_NAMES = [("POLLIN", net.POLLIN), ("POLLPRI", net.POLLPRI), ("POLLOUT", net.POLLOUT),
@@ -281,19 +273,6 @@ def _buffer(expr: Expr, count: int) -> bytes | None:
     raise SyscallError("Expected ... or NULL for buffer")
 
 
-def _symbol_names(expr: Expr) -> list[str]:
-    """The symbols an argument expression mentions."""
-    if isinstance(expr, Symbol):
-        return [expr.name]
-    if isinstance(expr, BinOp):
-        return _symbol_names(expr.left) + _symbol_names(expr.right)
-    if isinstance(expr, Array):
-        return [n for item in expr.items for n in _symbol_names(item)]
-    if isinstance(expr, Struct):
-        return [n for f in expr.fields for n in _symbol_names(f.value)]
-    return []
-
-
 class Syscalls:
     """Builds the ``Prepared`` call for a script line."""
 
@@ -304,11 +283,6 @@ class Syscalls:
         handler = getattr(self, "sys_" + call.name, None)
         if handler is None:
             raise SyscallError(f"Unknown system call: '{call.name}'", unsupported=True)
-        for arg in call.args:
-            for name in _symbol_names(arg):
-                if name in LINUX_ONLY_SYMBOLS:
-                    raise SyscallError(f"{name}: {LINUX_ONLY_SYMBOLS[name]} is a Linux-only interface "
-                                       "tuxnet does not implement", unsupported=True)
         return handler(call.args)
 
     @staticmethod

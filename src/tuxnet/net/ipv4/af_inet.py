@@ -48,6 +48,13 @@ from tuxnet.net.ipv4.ip_sockglue import (  # noqa: F401  (the options of <netine
     ip_getsockopt,
     ip_setsockopt,
 )
+from tuxnet.net.ipv4.tcp_fastopen import (
+    TFO_SERVER_ENABLE,
+    TFO_SERVER_WO_SOCKOPT1,
+    check_tcp_fastopen_key,
+    fastopen_queue_tune,
+    tcp_fastopen_init_key_once,
+)
 from tuxnet.net.socket import (
     AF_INET,
     AF_UNSPEC,
@@ -144,50 +151,66 @@ def inet_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
         release_sock(sk)
 
 
-def inet_stream_connect(sock: Socket, addr: tuple[int, int, int], flags: int) -> int:
-    """``inet_stream_connect`` → ``__inet_stream_connect``."""
+def __inet_stream_connect(sock: Socket, addr: tuple[int, int, int] | None, flags: int, is_sendmsg: bool) -> int:
+    """``__inet_stream_connect``, with the socket locked: start the connection and wait for it,
+    unless non-blocking.  ``addr`` None is a Fast Open send's connect (``tcp_sendmsg_fastopen``);
+    with TCP_FASTOPEN_CONNECT and a cookie the connect is deferred to the first write, and
+    returns 0 at once."""
     sk = sock.sk
-    family, ip, port = addr
-    lock_sock(sk)
-    try:
+    if addr is not None:
+        family, ip, port = addr
         if family == AF_UNSPEC:
             err = sk.sk_prot.disconnect(sk, flags)
             sock.state = SS_DISCONNECTING if err else SS_UNCONNECTED
             return err
-        if family != AF_INET:
-            return -EAFNOSUPPORT
-        if sock.state == SS_CONNECTED:
-            return -EISCONN
-        if sock.state == SS_CONNECTING:
-            err = -EALREADY
-        elif sock.state == SS_UNCONNECTED:
-            if sk.sk_state != TCP_CLOSE:
-                return -EISCONN
-            err = sk.sk_prot.connect(sk, ip, port)
-            if err < 0:
-                return err
-            sock.state = SS_CONNECTING
-            err = -EINPROGRESS
+    if sock.state == SS_CONNECTED:
+        return -EISCONN
+    if sock.state == SS_CONNECTING:
+        if sk.defer_connect:
+            err = -EINPROGRESS if is_sendmsg else -EISCONN
         else:
+            err = -EALREADY
+    elif sock.state == SS_UNCONNECTED:
+        if sk.sk_state != TCP_CLOSE:
+            return -EISCONN
+        if addr is None:
             return -EINVAL
-        timeo = sock_sndtimeo(sk, bool(flags & O_NONBLOCK))
-        if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
+        if family != AF_INET:
+            return -EAFNOSUPPORT  # (tcp_v4_connect's check)
+        err = sk.sk_prot.connect(sk, ip, port)
+        if err < 0:
+            return err
+        sock.state = SS_CONNECTING
+        if sk.defer_connect:
+            return 0
+        err = -EINPROGRESS
+    else:
+        return -EINVAL
+    timeo = sock_sndtimeo(sk, bool(flags & O_NONBLOCK))
+    if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
+        if not timeo:
+            return err
+        while sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
+            timeo = sk_wait_event(sk, timeo, lambda: sk.sk_state not in (TCP_SYN_SENT, TCP_SYN_RECV))
             if not timeo:
                 return err
-            while sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
-                timeo = sk_wait_event(sk, timeo, lambda: sk.sk_state not in (TCP_SYN_SENT, TCP_SYN_RECV))
-                if not timeo:
-                    return err
-        if sk.sk_state == TCP_CLOSE:
-            err = sock_error(sk) or -ECONNABORTED
-            sock.state = SS_UNCONNECTED
-            if sk.sk_prot.disconnect(sk, flags):
-                sock.state = SS_DISCONNECTING
-            return err
-        sock.state = SS_CONNECTED
-        return 0
+    if sk.sk_state == TCP_CLOSE:
+        err = sock_error(sk) or -ECONNABORTED
+        sock.state = SS_UNCONNECTED
+        if sk.sk_prot.disconnect(sk, flags):
+            sock.state = SS_DISCONNECTING
+        return err
+    sock.state = SS_CONNECTED
+    return 0
+
+
+def inet_stream_connect(sock: Socket, addr: tuple[int, int, int], flags: int) -> int:
+    """``inet_stream_connect``: ``__inet_stream_connect`` under the socket's lock."""
+    lock_sock(sock.sk)
+    try:
+        return __inet_stream_connect(sock, addr, flags, False)
     finally:
-        release_sock(sk)
+        release_sock(sock.sk)
 
 
 def inet_listen(sock: Socket, backlog: int) -> int:
@@ -200,6 +223,11 @@ def inet_listen(sock: Socket, backlog: int) -> int:
         if sk.sk_state not in (TCP_CLOSE, TCP_LISTEN):
             return -EINVAL
         if sk.sk_state != TCP_LISTEN:
+            # Fast Open without the TCP_FASTOPEN option, when the sysctl says so
+            tfo = sk.host.sysctl["net.ipv4.tcp_fastopen"]
+            if tfo & TFO_SERVER_WO_SOCKOPT1 and tfo & TFO_SERVER_ENABLE and not sk.fastopenq_max_qlen:
+                fastopen_queue_tune(sk, backlog)
+                tcp_fastopen_init_key_once(sk.host)
             return sk.sk_prot.listen(sk, backlog)
         sk.sk_max_ack_backlog = backlog
         return 0
@@ -408,6 +436,7 @@ def inet_init(host: Host) -> None:
         icmp_err_handlers[ICMP_ECHO] = ping_err
     host.sysctl.notifiers.append(partial(devinet_conf_changed, host))
     host.sysctl.checks["net.ipv4.tcp_congestion_control"] = tcp_set_default_congestion_control
+    host.sysctl.checks["net.ipv4.tcp_fastopen_key"] = check_tcp_fastopen_key
     host.ping_table = {}  # echo identifier -> the ping sockets bound to it, newest first
     host.ping_port_rover = 0
     host.fib_local = FibTable(RT_TABLE_LOCAL)

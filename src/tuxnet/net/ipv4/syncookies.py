@@ -157,6 +157,7 @@ def cookie_v4_check(sk: TcpSock, skb: SkBuff) -> TcpSock | None:
     req.mss = tcp_advmss(sk, rt)
     req.snt_isn = cookie
     req.rcv_isn = seq
+    req.rcv_nxt = (seq + 1) & SEQ_MASK
     req.wscale_ok = opt.wscale_ok
     req.snd_wscale = opt.snd_wscale
     req.sack_ok = opt.sack_ok

@@ -8,14 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
     EAGAIN,
+    EALREADY,
     ECONNRESET,
     EFAULT,
+    EINPROGRESS,
     EINVAL,
     ENOBUFS,
     ENOENT,
     ENOIOCTLCMD,
     ENOPROTOOPT,
     ENOTCONN,
+    EOPNOTSUPP,
     EPIPE,
 )
 from tuxnet.kernel.fs import O_NONBLOCK
@@ -59,6 +62,16 @@ from tuxnet.net.ipv4.inet_connection_sock import inet_csk_destroy_sock
 from tuxnet.net.ipv4.inet_hashtables import inet_unhash
 from tuxnet.net.ipv4.ip_sockglue import IpcmCookie, ip_recv_error, sock_cmsg_send
 from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_congestion_control
+from tuxnet.net.ipv4.tcp_fastopen import (
+    TCP_FASTOPEN_KEY_LENGTH,
+    TFO_CLIENT_ENABLE,
+    TFO_STATUS_UNSPEC,
+    TcpFastopenRequest,
+    fastopen_queue_tune,
+    tcp_fastopen_get_keys,
+    tcp_fastopen_init_key_once,
+    tcp_free_fastopen_req,
+)
 from tuxnet.net.ipv4.tcp_info import TcpInfo, tcp_get_info_chrono_stats
 from tuxnet.net.ipv4.tcp_input import (
     __tcp_ack_snd_check,
@@ -75,6 +88,7 @@ from tuxnet.net.ipv4.tcp_output import (
     __tcp_select_window,
     tcp_chrono_start,
     tcp_chrono_stop,
+    tcp_connect,
     tcp_current_mss,
     tcp_push_one,
     tcp_send_ack,
@@ -131,9 +145,11 @@ from tuxnet.net.ipv4.tcp_timer import (
     tcp_init_xmit_timers,
 )
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
+    AF_UNSPEC,
     MSG_DONTWAIT,
     MSG_EOR,
     MSG_ERRQUEUE,
+    MSG_FASTOPEN,
     MSG_MORE,
     MSG_OOB,
     MSG_PEEK,
@@ -180,8 +196,12 @@ TCP_CONGESTION = 13
 TCP_CA_NAME_MAX = 16
 TCP_THIN_LINEAR_TIMEOUTS = 16
 TCP_USER_TIMEOUT = 18
+TCP_FASTOPEN = 23
 TCP_NOTSENT_LOWAT = 25
 TCP_CC_INFO = 26
+TCP_FASTOPEN_CONNECT = 30
+TCP_FASTOPEN_KEY = 33
+TCP_FASTOPEN_NO_COOKIE = 34
 TCP_INQ = 36
 TCP_CM_INQ = TCP_INQ
 
@@ -313,14 +333,24 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
         uarg = msg_zerocopy_realloc(sk, size, queue[-1].destructor_arg if queue else None)
         if uarg is None:
             return _sendmsg_error(sk, -ENOBUFS)
+    copied_syn = 0
+    if flags & MSG_FASTOPEN or sk.defer_connect:
+        err, copied_syn = tcp_sendmsg_fastopen(sk, msg, size)
+        if err == -EINPROGRESS and copied_syn > 0:
+            return copied_syn
+        if err:
+            msg_zerocopy_put_abort(uarg, True)
+            return _sendmsg_error(sk, err)
     timeo = sock_sndtimeo(sk, bool(flags & MSG_DONTWAIT))
     tcp_rate_check_app_limited(sk)  # is sending application-limited?
     copied = 0
     err = 0
-    if sk.sk_state not in (TCP_ESTABLISHED, TCP_CLOSE_WAIT):
+    if sk.sk_state not in (TCP_ESTABLISHED, TCP_CLOSE_WAIT) and not tcp_passive_fastopen(sk):
         err, timeo = sk_stream_wait_connect(sk, timeo)
         if err:
             msg_zerocopy_put_abort(uarg, True)
+            if copied_syn:
+                return copied_syn
             return _sendmsg_error(sk, err)
     tsflags = sk.sk_tsflags  # sockcm_init
     if msg.msg_control:
@@ -338,13 +368,15 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
         data = byte_view(iov[0] if len(iov) == 1 else b"".join(bytes(b) for b in iov))
     else:
         data = [view for view in map(byte_view, iov) if view.nbytes]  # the caller's own memory
+    if copied_syn:
+        data = data[copied_syn:]  # (what the SYN took is sent)
     mss_now, size_goal = tcp_send_mss(sk, not flags & MSG_OOB)
     queue = sk.sk_write_queue
     if sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN:
         err = -EPIPE
     elif data is None and size:
         err = -EFAULT
-    left = size if not err else 0
+    left = size - copied_syn if not err else 0
     new_segment = False
     while left > 0:
         skb = queue[-1] if queue else None
@@ -402,9 +434,49 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
         tcp_push(sk, flags, mss_now, sk.nonagle)
         if uarg is not None:
             net_zcopy_put(uarg)
-        return copied
+        return copied + copied_syn
     msg_zerocopy_put_abort(uarg, True)
+    if copied_syn:
+        return copied_syn
     return _sendmsg_error(sk, err)
+
+
+def tcp_passive_fastopen(sk: TcpSock) -> bool:
+    """``tcp_passive_fastopen``: a Fast Open child before its handshake's last ACK, which may
+    send already."""
+    return sk.sk_state == TCP_SYN_RECV and sk.fastopen_rsk is not None
+
+
+def tcp_sendmsg_fastopen(sk: TcpSock, msg: Any, size: int) -> tuple[int, int]:
+    """``tcp_sendmsg_fastopen``: a send with MSG_FASTOPEN, or the first after a deferred
+    TCP_FASTOPEN_CONNECT connect, connects with a SYN that carries what it can of the data
+    (``tcp_send_syn_data``).  Returns 0 or -errno (EINPROGRESS while a non-blocking connect goes
+    on), and how many bytes the SYN took."""
+    from tuxnet.net.ipv4.af_inet import __inet_stream_connect  # (af_inet imports this module)
+
+    addr = msg.msg_name
+    if not sk.host.sysctl["net.ipv4.tcp_fastopen"] & TFO_CLIENT_ENABLE or (addr is not None and addr[0] == AF_UNSPEC):
+        return -EOPNOTSUPP, 0
+    if sk.fastopen_req is not None:
+        return -EALREADY, 0  # another Fast Open is in progress
+    fo = sk.fastopen_req = TcpFastopenRequest()
+    iov = msg.msg_iov
+    fo.size = size
+    if not any(b is None for b in iov):  # (else a bad buffer, which the SYN cannot take)
+        fo.data = byte_view(iov[0] if len(iov) == 1 else b"".join(bytes(b) for b in iov))
+    if sk.defer_connect:
+        err = tcp_connect(sk)
+        if err:  # as tcp_v4_connect fails
+            tcp_set_state(sk, TCP_CLOSE)
+            sk.inet_dport = 0
+    flags = O_NONBLOCK if msg.msg_flags & MSG_DONTWAIT else 0
+    err = __inet_stream_connect(sk.sk_socket, addr, flags, True)
+    copied = 0
+    if sk.fastopen_req is not None:
+        copied = sk.fastopen_req.copied
+        tcp_free_fastopen_req(sk)
+        sk.defer_connect = False
+    return err, copied
 
 
 def tcp_tx_timestamp(sk: TcpSock, tsflags: int) -> None:
@@ -765,6 +837,10 @@ def tcp_disconnect(sk: TcpSock, flags: int) -> int:
     sk.dst_cache = None
     sk.rx_opt.ts_recent = 0
     sk.rx_opt.ts_recent_stamp = 0
+    # what a Fast Open left (tcp_free_fastopen_req, DEFER_CONNECT)
+    tcp_free_fastopen_req(sk)
+    sk.defer_connect = False
+    sk.fastopen_client_fail = TFO_STATUS_UNSPEC
     sk.sk_state_change()
     return 0
 
@@ -913,7 +989,7 @@ def tcp_poll(sk: TcpSock) -> int:
         mask |= POLLHUP
     if shutdown & RCV_SHUTDOWN:
         mask |= POLLIN | POLLRDNORM | POLLRDHUP
-    if state not in (TCP_SYN_SENT, TCP_SYN_RECV):
+    if state != TCP_SYN_SENT and (state != TCP_SYN_RECV or sk.fastopen_rsk is not None):
         avail = (sk.rcv_nxt - sk.copied_seq) & SEQ_MASK
         target = min(sk.sk_rcvlowat, 1 << 30)
         if sk.urg_data and sk.urg_seq == sk.copied_seq and not sk.sk_urginline:
@@ -927,6 +1003,9 @@ def tcp_poll(sk: TcpSock) -> int:
                 sk.sock_flags |= SOCK_NOSPACE
         else:
             mask |= POLLOUT | POLLWRNORM
+    elif state == TCP_SYN_SENT and sk.defer_connect:
+        # a Fast Open connect waiting for the write whose data its SYN is to carry
+        mask |= POLLOUT | POLLWRNORM
     if sk.urg_data & TCP_URG_VALID:
         mask |= POLLPRI
     if sk.sk_err or sk.sk_error_queue:
@@ -970,6 +1049,14 @@ def tcp_ioctl(sk: TcpSock, cmd: int) -> int:
 
 def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
     """``do_tcp_setsockopt``."""
+    if optname == TCP_FASTOPEN_KEY:
+        # a listener's own Fast Open key, a backup key after it (tcp_fastopen_reset_cipher)
+        if not isinstance(optval, bytes | bytearray) or len(optval) not in (TCP_FASTOPEN_KEY_LENGTH,
+                                                                             2 * TCP_FASTOPEN_KEY_LENGTH):
+            return -EINVAL
+        key = bytes(optval)
+        sk.fastopen_keys = [key[i:i + TCP_FASTOPEN_KEY_LENGTH] for i in range(0, len(key), TCP_FASTOPEN_KEY_LENGTH)]
+        return 0
     if optname == TCP_CONGESTION:
         if isinstance(optval, bytes | bytearray):
             if not optval:
@@ -1047,6 +1134,23 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
             sk.recvmsg_inq = bool(val)
         elif optname == TCP_THIN_LINEAR_TIMEOUTS:
             sk.thin_lto = 1 if val else 0
+        elif optname == TCP_FASTOPEN:
+            if val < 0 or sk.sk_state not in (TCP_CLOSE, TCP_LISTEN):
+                return -EINVAL
+            tcp_fastopen_init_key_once(sk.host)
+            fastopen_queue_tune(sk, val)
+        elif optname == TCP_FASTOPEN_CONNECT:
+            if val > 1 or val < 0:
+                return -EINVAL
+            if not sk.host.sysctl["net.ipv4.tcp_fastopen"] & TFO_CLIENT_ENABLE:
+                return -EOPNOTSUPP
+            if sk.sk_state != TCP_CLOSE:
+                return -EINVAL
+            sk.fastopen_connect = bool(val)
+        elif optname == TCP_FASTOPEN_NO_COOKIE:
+            if val > 1 or val < 0 or sk.sk_state not in (TCP_CLOSE, TCP_LISTEN):
+                return -EINVAL
+            sk.fastopen_no_cookie = bool(val)
         else:
             return -ENOPROTOOPT
         return 0
@@ -1062,6 +1166,9 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
         return tcp_get_info(sk).pack()
     if optname == TCP_CONGESTION:
         return sk.icsk_ca_ops.name.encode().ljust(TCP_CA_NAME_MAX, b"\0")
+    if optname == TCP_FASTOPEN_KEY:
+        # the listener's keys, else the namespace's (tcp_fastopen_get_cipher), as they were set
+        return b"".join(tcp_fastopen_get_keys(sk))
     if optname == TCP_CC_INFO:
         # union tcp_cc_info: the algorithm's own record (BBR's tcp_bbr_info), empty for those
         # without a get_info (Reno, CUBIC)
@@ -1087,6 +1194,9 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
         TCP_NOTSENT_LOWAT: sk.notsent_lowat,
         TCP_INQ: int(sk.recvmsg_inq),
         TCP_THIN_LINEAR_TIMEOUTS: sk.thin_lto,
+        TCP_FASTOPEN: sk.fastopenq_max_qlen,
+        TCP_FASTOPEN_CONNECT: int(sk.fastopen_connect),
+        TCP_FASTOPEN_NO_COOKIE: int(sk.fastopen_no_cookie),
     }
     if optname in values:
         return values[optname]

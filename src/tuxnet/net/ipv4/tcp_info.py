@@ -20,6 +20,7 @@ from tuxnet.world import NSEC_PER_MSEC
 TCPI_OPT_TIMESTAMPS = 1
 TCPI_OPT_SACK = 2
 TCPI_OPT_WSCALE = 4
+TCPI_OPT_SYN_DATA = 32  # the SYN's Fast Open data was acknowledged (tcp_sock.syn_data_acked)
 
 # Field order and widths exactly as the kernel lays out struct tcp_info (up to tcpi_snd_wnd).
 _LAYOUT = "<BBBBBBBB" + "I" * 24 + "QQQQ" + "IIIIII" + "QQQQ" + "II" + "QQ" + "IIII"
@@ -88,6 +89,11 @@ class TcpInfo:
         return self.tcpi_flags & 1
 
     @property
+    def tcpi_fastopen_client_fail(self) -> int:
+        """The two bits after it: why a client's Fast Open failed (TFO_COOKIE_UNAVAILABLE ...)."""
+        return (self.tcpi_flags >> 1) & 3
+
+    @property
     def tcpi_snd_wscale(self) -> int:
         return self.tcpi_wscale & 0x0F
 
@@ -128,6 +134,9 @@ def tcp_get_info(sk: TcpSock) -> TcpInfo:
     if opt.wscale_ok:
         info.tcpi_options |= TCPI_OPT_WSCALE
         info.tcpi_wscale = (opt.snd_wscale & 0x0F) | ((opt.rcv_wscale & 0x0F) << 4)
+    if sk.syn_data_acked:
+        info.tcpi_options |= TCPI_OPT_SYN_DATA
+    info.tcpi_flags |= sk.fastopen_client_fail << 1  # the bit-field tcpi_fastopen_client_fail:2
     info.tcpi_rto = sk.icsk_rto // 1000
     info.tcpi_ato = sk.icsk_ack.ato // 1000
     info.tcpi_snd_mss = sk.mss_cache

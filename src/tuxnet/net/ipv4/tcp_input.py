@@ -28,7 +28,21 @@ from tuxnet.net.core.sock import (
 )
 from tuxnet.net.ipv4.inet_connection_sock import inet_csk_destroy_sock
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS, tcp_init_congestion_control
-from tuxnet.net.ipv4.tcp_metrics import tcp_init_metrics, tcp_update_metrics
+from tuxnet.net.ipv4.tcp_fastopen import (
+    TCP_FASTOPEN_COOKIE_MAX,
+    TCP_FASTOPEN_COOKIE_MIN,
+    TCPOLEN_EXP_FASTOPEN_BASE,
+    TCPOLEN_FASTOPEN_BASE,
+    TCPOPT_EXP,
+    TCPOPT_FASTOPEN,
+    TCPOPT_FASTOPEN_MAGIC,
+    TFO_DATA_NOT_ACKED,
+    TFO_SYN_RETRANSMITTED,
+    TcpFastopenCookie,
+    reqsk_fastopen_remove,
+    tcp_fastopen_add_skb,
+)
+from tuxnet.net.ipv4.tcp_metrics import tcp_fastopen_cache_set, tcp_init_metrics, tcp_update_metrics
 from tuxnet.net.ipv4.tcp_output import (
     __tcp_push_pending_frames,
     __tcp_select_window,
@@ -46,6 +60,7 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_initialize_rcv_mss,
     tcp_mss_to_mtu,
     tcp_mtup_init,
+    tcp_non_congestion_loss_retransmit,
     tcp_probe0_when,
     tcp_push_pending_frames,
     tcp_rearm_rto,
@@ -158,6 +173,7 @@ from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.net.core.skbuff import SkBuff
+    from tuxnet.net.ipv4.tcp_minisocks import RequestSock
 
 FLAG_DATA = 0x01
 FLAG_WIN_UPDATE = 0x02
@@ -197,6 +213,7 @@ INET_ECN_NOT_ECT = 0
 INET_ECN_CE = 3
 
 _u32 = struct.Struct("!I")
+_u16 = struct.Struct("!H")
 _u32x2 = struct.Struct("!II")
 TCPOPT_TSTAMP_ALIGNED = (TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) | (TCPOPT_TIMESTAMP << 8) | 10
 # The header word of data offset, flags and window (include/net/tcp.h): header prediction
@@ -207,9 +224,11 @@ TCP_HP_BITS = ~(0x0F000000 | 0x00080000) & 0xFFFFFFFF  # ~(TCP_RESERVED_BITS | T
 
 # -- options ---------------------------------------------------------------------------------
 
-def tcp_parse_options(skb: SkBuff, opt_rx: TcpOptionsReceived, estab: bool) -> None:
+def tcp_parse_options(skb: SkBuff, opt_rx: TcpOptionsReceived, estab: bool,
+                      foc: TcpFastopenCookie | None = None) -> None:
     """``tcp_parse_options``: read MSS, window scale, SACK-permitted (on SYNs), timestamps and
-    SACK blocks; a malformed option ends the parse, as in Linux."""
+    SACK blocks, and into ``foc`` a SYN's Fast Open option (RFC 7413 or the experimental form);
+    a malformed option ends the parse, as in Linux."""
     buf = skb.buf
     th = skb.transport_header
     ptr = th + 20
@@ -256,7 +275,27 @@ def tcp_parse_options(skb: SkBuff, opt_rx: TcpOptionsReceived, estab: bool) -> N
             opt_rx.num_sacks = n
             opt_rx.sacks = [(_u32.unpack_from(buf, ptr + 2 + 8 * i)[0],
                              _u32.unpack_from(buf, ptr + 6 + 8 * i)[0]) for i in range(n)]
+        elif foc is not None and syn:
+            if kind == TCPOPT_FASTOPEN:
+                tcp_parse_fastopen_option(size - TCPOLEN_FASTOPEN_BASE, bytes(buf[ptr + 2:ptr + size]), foc, False)
+            elif (kind == TCPOPT_EXP and size >= TCPOLEN_EXP_FASTOPEN_BASE
+                  and _u16.unpack_from(buf, ptr + 2)[0] == TCPOPT_FASTOPEN_MAGIC):
+                tcp_parse_fastopen_option(size - TCPOLEN_EXP_FASTOPEN_BASE, bytes(buf[ptr + 4:ptr + size]), foc,
+                                          True)
         ptr += size
+
+
+def tcp_parse_fastopen_option(length: int, cookie: bytes, foc: TcpFastopenCookie, exp: bool) -> None:
+    """``tcp_parse_fastopen_option``: an even cookie of 4 to 16 octets, or an empty option (a
+    request); any other length is no cookie (-1)."""
+    if length < 0 or length & 1:
+        return
+    if TCP_FASTOPEN_COOKIE_MIN <= length <= TCP_FASTOPEN_COOKIE_MAX:
+        foc.val = cookie
+    elif length:
+        length = -1
+    foc.len = length
+    foc.exp = exp
 
 
 def tcp_store_ts_recent(sk: TcpSock) -> None:
@@ -2382,6 +2421,8 @@ def tcp_done(sk: TcpSock) -> None:
         sk.host.mib.Tcp["AttemptFails"] += 1
     tcp_set_state(sk, TCP_CLOSE)
     tcp_clear_xmit_timers(sk)
+    if sk.fastopen_rsk is not None:
+        reqsk_fastopen_remove(sk, sk.fastopen_rsk, False)
     sk.sk_shutdown = SHUTDOWN_MASK
     if not sk.sk_dead:
         sk.sk_state_change()
@@ -2627,7 +2668,8 @@ def tcp_rcv_synsent_state_process(sk: TcpSock, skb: SkBuff) -> int:
     """``tcp_rcv_synsent_state_process``: the answer to our SYN (RFC 9293 section 3.10.7.3)."""
     flags = skb.tcp_flags
     opt = sk.rx_opt
-    tcp_parse_options(skb, opt, False)
+    foc = TcpFastopenCookie()
+    tcp_parse_options(skb, opt, False, foc)
     if flags & TCPHDR_ACK:
         if not after(skb.ack_seq, sk.snd_una) or after(skb.ack_seq, sk.snd_nxt):
             return 0 if flags & TCPHDR_RST else 1
@@ -2655,7 +2697,10 @@ def tcp_rcv_synsent_state_process(sk: TcpSock, skb: SkBuff) -> int:
         sk.pred_flags = 0
         if not sk.rx_opt.snd_wscale:
             __tcp_fast_path_on(sk, sk.snd_wnd)
-        if skb.tail > skb.data:
+        if sk.syn_fastopen or sk.syn_data:
+            if tcp_rcv_fastopen_synack(sk, skb, foc):
+                return -1  # the SYN's data goes again, with the ACK
+        elif skb.tail > skb.data:
             tcp_data_queue(sk, skb)
         tcp_send_ack(sk)
         return -1
@@ -2678,6 +2723,54 @@ def tcp_rcv_synsent_state_process(sk: TcpSock, skb: SkBuff) -> int:
         tcp_send_synack(sk)
         return -1
     return 0
+
+
+def tcp_rcv_fastopen_synack(sk: TcpSock, synack: SkBuff, cookie: TcpFastopenCookie) -> bool:
+    """``tcp_rcv_fastopen_synack``: the SYN-ACK of a Fast Open SYN.  Its cookie (or the lack of
+    one) and the server's MSS are cached; data the SYN carried that it does not acknowledge is
+    sent again at once (True).  A SYN-ACK without a cookie after a retransmitted SYN counts as a
+    Fast Open SYN lost on the way."""
+    data = sk.tcp_rtx_queue[0] if sk.syn_data and sk.tcp_rtx_queue else None
+    mss = sk.rx_opt.mss_clamp
+    if sk.rx_opt.user_mss and mss == sk.rx_opt.user_mss:
+        # the SYN-ACK's own MSS, not the one the user's clamps
+        opt = TcpOptionsReceived()
+        tcp_parse_options(synack, opt, False)
+        mss = opt.mss_clamp
+    try_exp = 0
+    syn_drop = False
+    if not sk.syn_fastopen:
+        cookie.len = -1  # an unsolicited cookie is ignored
+    elif sk.total_retrans:
+        syn_drop = cookie.len < 0 and data is not None
+    elif cookie.len < 0 and not sk.syn_data:
+        try_exp = 2 if sk.syn_fastopen_exp else 1
+    tcp_fastopen_cache_set(sk, mss, cookie, syn_drop, try_exp)
+    if data is not None:
+        sk.fastopen_client_fail = TFO_SYN_RETRANSMITTED if sk.total_retrans else TFO_DATA_NOT_ACKED
+        for skb in sk.tcp_rtx_queue:
+            tcp_mark_skb_lost(sk, skb)
+        tcp_non_congestion_loss_retransmit(sk)
+        sk.host.mib.TcpExt["TCPFastOpenActiveFail"] += 1
+        return True
+    sk.syn_data_acked = sk.syn_data
+    if sk.syn_data_acked:
+        sk.host.mib.TcpExt["TCPFastOpenActive"] += 1
+        if sk.delivered > 1:
+            sk.delivered -= 1  # the SYN and its data counted as two in tcp_ack
+    tcp_fastopen_add_skb(sk, synack)
+    return False
+
+
+def tcp_rcv_synrecv_state_fastopen(sk: TcpSock, req: RequestSock) -> None:
+    """``tcp_rcv_synrecv_state_fastopen``: a Fast Open child's handshake is over: its request
+    leaves the listener's Fast Open queue, and the retransmission timer is set for the data it
+    may have sent meanwhile."""
+    if sk.icsk_ca_state == TCP_CA_Loss and not sk.packets_out:
+        tcp_try_undo_loss(sk, False)
+    sk.icsk_retransmits = 0
+    reqsk_fastopen_remove(sk, req, False)
+    tcp_rearm_rto(sk)
 
 
 def _negotiated(sk: TcpSock) -> None:
@@ -2719,6 +2812,9 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         ret = tcp_rcv_synsent_state_process(sk, skb)
         return ret if ret > 0 else 0
     sk.segs_in += 1
+    req = sk.fastopen_rsk
+    if req is not None and not tcp_minisocks.tcp_check_req_fastopen(sk, skb, req):
+        return 0
     tcp_parse_options(skb, sk.rx_opt, True)
     if not flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_SYN):
         return 0
@@ -2737,9 +2833,12 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         sk.delivered += 1
         if not sk.srtt_us:
             tcp_synack_rtt_meas(sk)
-        sk.retrans_stamp = -1
-        tcp_init_transfer(sk)
-        sk.copied_seq = sk.rcv_nxt
+        if req is not None:
+            tcp_rcv_synrecv_state_fastopen(sk, req)
+        else:
+            sk.retrans_stamp = -1
+            tcp_init_transfer(sk)
+            sk.copied_seq = sk.rcv_nxt
         tcp_set_state(sk, TCP_ESTABLISHED)
         if not sk.sk_dead:
             sk.sk_state_change()
@@ -2760,6 +2859,8 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
             # goes now (tcp_shutdown, through sk_prot)
             sk.sk_prot.shutdown(sk, SEND_SHUTDOWN)
     elif state == TCP_FIN_WAIT1:
+        if req is not None:
+            tcp_rcv_synrecv_state_fastopen(sk, req)
         if sk.snd_una == sk.write_seq:
             tcp_set_state(sk, TCP_FIN_WAIT2)
             sk.sk_shutdown |= SEND_SHUTDOWN

@@ -35,6 +35,7 @@ from tuxnet.net.ipv4.ip_output import (
 )
 from tuxnet.net.ipv4.route import dst_mtu, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.syncookies import cookie_init_timestamp, cookie_v4_check, cookie_v4_init_sequence
+from tuxnet.net.ipv4.tcp_fastopen import TcpFastopenCookie, tcp_fastopen_defer_connect, tcp_try_fastopen
 from tuxnet.net.ipv4.tcp_input import tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process, tcp_set_state
 from tuxnet.net.ipv4.tcp_minisocks import (
     TCP_TW_ACK,
@@ -279,13 +280,13 @@ def tcp_v4_reqsk_send_ack(listener: TcpSock, skb: SkBuff, req: RequestSock) -> N
 
 # -- passive open ----------------------------------------------------------------------------
 
-def tcp_v4_send_synack(listener: TcpSock, req: RequestSock) -> int:
-    """``tcp_v4_send_synack`` → ``ip_build_and_send_pkt``."""
+def tcp_v4_send_synack(listener: TcpSock, req: RequestSock, foc: TcpFastopenCookie | None = None) -> int:
+    """``tcp_v4_send_synack`` → ``ip_build_and_send_pkt``, with the Fast Open cookie ``foc``."""
     host = listener.host
     rt = ip_route_output_key(host, req.rmt_addr, req.loc_addr, listener.sk_bound_dev_if)
     if isinstance(rt, int):
         return rt
-    skb = tcp_make_synack(listener, req)
+    skb = tcp_make_synack(listener, req, foc)
     skb.dst = rt
     ip_build_header(host, None, skb, req.loc_addr, req.rmt_addr, IPPROTO_TCP, listener.uc_ttl, listener.tos,
                     True)
@@ -324,13 +325,15 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
         return 0
     opt = TcpOptionsReceived()
     opt.user_mss = listener.rx_opt.user_mss
-    tcp_parse_options(skb, opt, False)
+    foc = TcpFastopenCookie()
+    tcp_parse_options(skb, opt, False, None if want_cookie else foc)
     if want_cookie and not opt.saw_tstamp:
         # Without timestamps a cookie cannot carry window scaling or SACK.
         opt.wscale_ok = opt.sack_ok = False
     sysctl = host.sysctl
     req = RequestSock(listener, tcp_request_sock_ops, daddr, dport, saddr, sport)
     req.rcv_isn = skb.seq
+    req.rcv_nxt = (skb.seq + 1) & SEQ_MASK
     req.peer_mss = opt.mss_clamp or 536
     req.tstamp_ok = opt.saw_tstamp and bool(sysctl["net.ipv4.tcp_timestamps"])
     req.sack_ok = opt.sack_ok and bool(sysctl["net.ipv4.tcp_sack"])
@@ -356,9 +359,18 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
         tcp_v4_send_synack(listener, req)
         return 0
     req.snt_isn = secure_tcp_seq(host, daddr, saddr, dport, sport)
+    child = tcp_try_fastopen(listener, skb, req, foc, saddr, daddr)
+    if child is not None:
+        # The child answers, and goes straight to the accept queue (inet_csk_reqsk_queue_add).
+        tcp_v4_send_synack(listener, req, foc)
+        child.synack_stamp = req.snt_synack
+        listener.accept_queue.append(child)
+        listener.sk_ack_backlog += 1
+        listener.sk_data_ready()
+        return 0
     host.tcp_hashinfo.ehash_insert(req)
     listener.syn_queue_len += 1
-    tcp_v4_send_synack(listener, req)
+    tcp_v4_send_synack(listener, req, foc)
     req.timer.mod(host.world.now + TCP_TIMEOUT_INIT)
     return 0
 
@@ -452,6 +464,9 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
     sk.write_seq = secure_tcp_seq(host, sk.inet_saddr, sk.inet_daddr, sk.inet_sport, dport)
     sk.tsoffset = secure_tcp_ts_off(host, sk.inet_saddr, sk.inet_daddr)
     sk.inet_id = sk.write_seq & 0xFFFF
+    deferred, err = tcp_fastopen_defer_connect(sk)
+    if deferred or err:
+        return err
     return tcp_connect(sk)
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.tcp_cong import tcp_in_slow_start
+from tuxnet.net.ipv4.tcp_fastopen import TcpFastopenCookie
 from tuxnet.net.ipv4.tcp_sock import TCP_INFINITE_SSTHRESH, TCP_RTO_MIN, TCP_CA_Open
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
@@ -31,13 +32,21 @@ class TcpMetricsBlock:
     """``struct tcp_metrics_block``: ``rtt`` and ``rttvar`` in microseconds scaled as the socket's
     ``srtt_us`` (by 8) and ``mdev_us`` (by 4) are; 0 means not known."""
 
-    __slots__ = ("saddr", "daddr", "stamp", "rtt", "rttvar", "ssthresh", "cwnd", "reordering")
+    __slots__ = ("saddr", "daddr", "stamp", "rtt", "rttvar", "ssthresh", "cwnd", "reordering",
+                 "fastopen_mss", "fastopen_cookie", "fastopen_syn_loss", "fastopen_last_syn_loss",
+                 "fastopen_try_exp")
 
     def __init__(self, saddr: int, daddr: int, now: int) -> None:
         self.saddr = saddr
         self.daddr = daddr
         self.stamp = now
         self.rtt = self.rttvar = self.ssthresh = self.cwnd = self.reordering = 0
+        # struct tcp_fastopen_metrics: the server's MSS and Fast Open cookie, and lost Fast Open SYNs
+        self.fastopen_mss = 0
+        self.fastopen_cookie = TcpFastopenCookie(length=0)
+        self.fastopen_syn_loss = 0
+        self.fastopen_last_syn_loss = 0
+        self.fastopen_try_exp = 0
 
     def format(self, now: int) -> str:
         """One line of ``ip tcp_metrics show``: the known values, RTTs last, in microseconds."""
@@ -50,6 +59,13 @@ class TcpMetricsBlock:
             parts.append(f"rtt {self.rtt >> 3}us")
         if self.rttvar:
             parts.append(f"rttvar {self.rttvar >> 2}us")
+        if self.fastopen_mss:
+            parts.append(f"fo_mss {self.fastopen_mss}")
+        if self.fastopen_syn_loss:
+            ago = (now - self.fastopen_last_syn_loss) // NSEC_PER_MSEC
+            parts.append(f"fo_syn_drops {self.fastopen_syn_loss}/{ago // 1000}.{ago % 1000:03d}sec ago")
+        if self.fastopen_cookie.len > 0:
+            parts.append(f"fo_cookie {self.fastopen_cookie.val.hex()}")
         return " ".join(parts + ["source", in_ntoa(self.saddr)])
 
 
@@ -123,6 +139,40 @@ def tcp_init_metrics(sk: TcpSock) -> None:
     elif not sk.srtt_us:
         sk.rttvar_us = sk.mdev_us = sk.mdev_max_us = TCP_TIMEOUT_FALLBACK // 1000
         sk.icsk_rto = TCP_TIMEOUT_FALLBACK
+
+
+def tcp_fastopen_cache_get(sk: TcpSock, cookie: TcpFastopenCookie) -> int:
+    """``tcp_fastopen_cache_get``: the server's cached Fast Open cookie goes into ``cookie`` (the
+    experimental option next if the server did not answer the RFC's); returns its cached MSS, 0
+    for none."""
+    tm = tcp_get_metrics(sk, False)
+    if tm is None:
+        return 0
+    cached = tm.fastopen_cookie
+    cookie.val, cookie.len, cookie.exp = cached.val, cached.len, cached.exp
+    if cookie.len <= 0 and tm.fastopen_try_exp == 1:
+        cookie.exp = True
+    return tm.fastopen_mss
+
+
+def tcp_fastopen_cache_set(sk: TcpSock, mss: int, cookie: TcpFastopenCookie, syn_lost: bool,
+                           try_exp: int) -> None:
+    """``tcp_fastopen_cache_set``: remember the server's MSS and the cookie its SYN-ACK brought,
+    and count a Fast Open SYN that seems lost."""
+    if sk.dst_cache is None:
+        return
+    tm = tcp_get_metrics(sk, True)
+    if mss:
+        tm.fastopen_mss = mss
+    if cookie.len > 0:
+        tm.fastopen_cookie = cookie.copy()
+    elif try_exp > tm.fastopen_try_exp and tm.fastopen_cookie.len <= 0 and not tm.fastopen_cookie.exp:
+        tm.fastopen_try_exp = try_exp
+    if syn_lost:
+        tm.fastopen_syn_loss += 1
+        tm.fastopen_last_syn_loss = sk.host.world.now
+    else:
+        tm.fastopen_syn_loss = 0
 
 
 def tcp_metrics_show(host: Host, daddr: int | None = None) -> str:

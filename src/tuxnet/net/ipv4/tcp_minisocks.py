@@ -65,7 +65,7 @@ class RequestSock:
         "rcv_isn", "snt_isn", "mss", "peer_mss", "wscale_ok", "snd_wscale", "rcv_wscale",
         "sack_ok", "tstamp_ok", "ts_recent", "ts_off", "rcv_wnd", "window_clamp",
         "num_retrans", "num_timeout", "snt_synack", "ecn_ok", "timer", "inet_rcv_saddr",
-        "inet_num", "inet_daddr", "inet_dport", "sk_bound_dev_if", "rsk_ops",
+        "inet_num", "inet_daddr", "inet_dport", "sk_bound_dev_if", "rsk_ops", "rcv_nxt", "tfo_listener",
     )
 
     def __init__(self, listener: TcpSock, rsk_ops: RequestSockOps, loc_addr: int, loc_port: int, rmt_addr: int,
@@ -79,6 +79,8 @@ class RequestSock:
         self.rmt_addr = rmt_addr
         self.rmt_port = rmt_port
         self.rcv_isn = 0
+        self.rcv_nxt = 0  # what the SYN-ACK acknowledges: past the SYN, and its data with Fast Open
+        self.tfo_listener = False  # a Fast Open child's request, counted in its listener's queue
         self.snt_isn = 0
         self.mss = 0
         self.peer_mss = 536
@@ -117,6 +119,15 @@ def reqsk_queue_drop(req: RequestSock) -> None:
         listener.syn_queue_len -= 1
 
 
+def inet_rtx_syn_ack(req: RequestSock) -> None:
+    """``inet_rtx_syn_ack`` (→ ``tcp_v4_rtx_synack``): the SYN-ACK again, counted as a
+    retransmission."""
+    req.rsk_ops.rtx_syn_ack(req.listener, req)
+    req.num_retrans += 1
+    req.host.mib.TcpExt["TCPSynRetrans"] += 1
+    req.host.mib.Tcp["RetransSegs"] += 1
+
+
 def reqsk_timer_handler(req: RequestSock) -> None:
     """``reqsk_timer_handler``: retransmit the SYN-ACK with backoff, ``tcp_synack_retries`` times."""
     listener = req.listener
@@ -124,11 +135,8 @@ def reqsk_timer_handler(req: RequestSock) -> None:
     if listener.sk_state != 10 or req.num_timeout >= max_retries:
         reqsk_queue_drop(req)
         return
-    req.rsk_ops.rtx_syn_ack(listener, req)  # (inet_rtx_syn_ack)
-    req.num_retrans += 1
+    inet_rtx_syn_ack(req)
     req.num_timeout += 1
-    listener.host.mib.TcpExt["TCPSynRetrans"] += 1
-    listener.host.mib.Tcp["RetransSegs"] += 1
     req.timer.mod(req.host.world.now + min(TCP_TIMEOUT_INIT << req.num_timeout, TCP_RTO_MAX))
 
 
@@ -365,9 +373,8 @@ def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
         diff = (req.ts_recent - opt.rcv_tsval) & SEQ_MASK
         paws_reject = TCP_PAWS_WINDOW < diff < 0x80000000 and not flags & TCPHDR_RST
     if skb.seq == req.rcv_isn and flags & TCPHDR_SYN and not flags & TCPHDR_RST:
-        # A retransmitted SYN: resend the SYN-ACK (inet_rtx_syn_ack).
-        req.rsk_ops.rtx_syn_ack(listener, req)
-        req.num_retrans += 1
+        # A retransmitted SYN: resend the SYN-ACK.
+        inet_rtx_syn_ack(req)
         return None
     if flags & TCPHDR_ACK and skb.ack_seq != ((req.snt_isn + 1) & SEQ_MASK):
         return listener
@@ -402,6 +409,47 @@ def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
     listener.accept_queue.append(child)
     listener.sk_ack_backlog += 1
     return child
+
+
+def tcp_check_req_fastopen(sk: TcpSock, skb: SkBuff, req: RequestSock) -> bool:
+    """``tcp_check_req`` for a Fast Open child (``fastopen`` true), before its handshake's last
+    ACK: a retransmitted SYN gets the SYN-ACK again, a segment outside the window an ACK, a valid
+    RST ends the child; False drops the segment, True goes on with the child's processing."""
+    from tuxnet.net.ipv4.tcp_fastopen import reqsk_fastopen_remove
+    from tuxnet.net.ipv4.tcp_input import tcp_reset
+    from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_send_reset
+
+    flags = skb.tcp_flags
+    opt = TcpOptionsReceived()
+    opt.tstamp_ok = req.tstamp_ok
+    tcp_parse_options(skb, opt, True)
+    paws_reject = False
+    if opt.saw_tstamp:
+        diff = (req.ts_recent - opt.rcv_tsval) & SEQ_MASK
+        paws_reject = TCP_PAWS_WINDOW < diff < 0x80000000 and not flags & TCPHDR_RST
+    if skb.seq == req.rcv_isn and flags & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST) == TCPHDR_SYN and not paws_reject:
+        inet_rtx_syn_ack(req)
+        return False
+    rcv_nxt = req.rcv_nxt
+    if paws_reject or not _in_window(skb.seq, skb.end_seq, rcv_nxt, (rcv_nxt + req.rcv_wnd) & SEQ_MASK):
+        if not flags & TCPHDR_RST:
+            req.rsk_ops.send_ack(req.listener, skb, req)
+        if paws_reject:
+            sk.host.mib.TcpExt["PAWSEstab"] += 1
+        return False
+    if opt.saw_tstamp and not after(skb.seq, rcv_nxt):
+        req.ts_recent = opt.rcv_tsval
+    if skb.seq == req.rcv_isn:
+        flags &= ~TCPHDR_SYN
+    if flags & (TCPHDR_RST | TCPHDR_SYN):
+        sk.host.mib.Tcp["AttemptFails"] += 1
+        if not flags & TCPHDR_RST:
+            tcp_v4_send_reset(sk.host, sk, skb)
+        else:
+            reqsk_fastopen_remove(sk, req, True)
+            tcp_reset(sk)
+        return False
+    return bool(flags & TCPHDR_ACK)
 
 
 def tcp_child_process(parent: TcpSock, child: TcpSock, skb: SkBuff) -> int:

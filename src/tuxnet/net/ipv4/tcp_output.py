@@ -37,6 +37,15 @@ from tuxnet.net.core.sock import SK_PACING_NEEDED, SK_PACING_NONE, SOCK_NOSPACE
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.route import dst_metric_advmss, dst_mtu
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
+from tuxnet.net.ipv4.tcp_fastopen import (
+    TCPOLEN_EXP_FASTOPEN_BASE,
+    TCPOLEN_FASTOPEN_BASE,
+    TCPOPT_EXP,
+    TCPOPT_FASTOPEN,
+    TCPOPT_FASTOPEN_MAGIC,
+    TcpFastopenCookie,
+    tcp_fastopen_cookie_check,
+)
 from tuxnet.net.ipv4.tcp_rate import tcp_rate_skb_sent
 from tuxnet.net.ipv4.tcp_sock import (
     ICSK_ACK_PUSHED,
@@ -220,12 +229,40 @@ def tcp_options_write(mss: int = 0, ts: tuple[int, int] | None = None, sack_perm
     return struct.pack(f"!{len(words)}I", *words)
 
 
+def tcp_fastopen_option(foc: TcpFastopenCookie) -> bytes:
+    """``tcp_options_write``'s Fast Open option (RFC 7413 section 4.1.1), last of all: the cookie,
+    or none to ask for one, two NOPs after a length of 2 mod 4; the experimental form when the
+    cookie came in it."""
+    if foc.exp:
+        length = TCPOLEN_EXP_FASTOPEN_BASE + foc.len
+        opt = struct.pack("!BBH", TCPOPT_EXP, length, TCPOPT_FASTOPEN_MAGIC) + foc.val[:foc.len]
+    else:
+        length = TCPOLEN_FASTOPEN_BASE + foc.len
+        opt = bytes((TCPOPT_FASTOPEN, length)) + foc.val[:foc.len]
+    if length & 3 == 2:
+        opt += b"\x01\x01"
+    return opt
+
+
+def tcp_fastopen_option_fits(foc: TcpFastopenCookie, used: int) -> bool:
+    """Is there room for the Fast Open option after ``used`` octets of options (its ``need``)?"""
+    need = foc.len + (TCPOLEN_EXP_FASTOPEN_BASE if foc.exp else TCPOLEN_FASTOPEN_BASE)
+    return MAX_TCP_OPTION_SPACE - used >= (need + 3) & ~3
+
+
 def tcp_syn_options(sk: TcpSock, tsval: int) -> bytes:
-    """``tcp_syn_options``: MSS, then timestamps, SACK-permitted and window scale as enabled."""
+    """``tcp_syn_options``: MSS, then timestamps, SACK-permitted and window scale as enabled, and
+    the Fast Open option of a client's Fast Open (its cookie, or a request for one) if it fits."""
     opt = sk.rx_opt
     ts = (tsval, opt.ts_recent) if opt.tstamp_ok else None
-    return tcp_options_write(mss=sk.advmss, ts=ts, sack_perm=opt.sack_ok,
+    opts = tcp_options_write(mss=sk.advmss, ts=ts, sack_perm=opt.sack_ok,
                              wscale=opt.rcv_wscale if opt.wscale_ok else -1)
+    fastopen = sk.fastopen_req
+    if fastopen is not None and fastopen.cookie.len >= 0 and tcp_fastopen_option_fits(fastopen.cookie, len(opts)):
+        sk.syn_fastopen = True
+        sk.syn_fastopen_exp = fastopen.cookie.exp
+        opts += tcp_fastopen_option(fastopen.cookie)
+    return opts
 
 
 def tcp_established_options(sk: TcpSock, tsval: int) -> bytes:
@@ -1776,7 +1813,10 @@ def tcp_connect(sk: TcpSock) -> int:
     sk.packets_out += 1
     tcp_ecn_send_syn(sk, skb)
     sk.tcp_rtx_queue.append(skb)
-    tcp_transmit_skb(sk, skb)
+    if sk.fastopen_req is not None:
+        tcp_send_syn_data(sk, skb)
+    else:
+        tcp_transmit_skb(sk, skb)
     sk.snd_nxt = sk.write_seq
     sk.pushed_seq = sk.write_seq
     sk.host.mib.Tcp["ActiveOpens"] += 1
@@ -1784,17 +1824,85 @@ def tcp_connect(sk: TcpSock) -> int:
     return 0
 
 
-def tcp_make_synack(sk: TcpSock, req: RequestSock) -> SkBuff:
-    """``tcp_make_synack``: the SYN-ACK of a request socket (``tcp_synack_options`` order)."""
+def tcp_send_syn_data(sk: TcpSock, syn: SkBuff) -> int:
+    """``tcp_send_syn_data``: a client's Fast Open SYN.  With a cookie cached for the server (or
+    none needed) the SYN carries it and as much of the waiting data as fits in a segment of the
+    cached MSS with room for every option; the data stays queued after the SYN, as a segment of
+    its own, for a retransmission to send without the SYN.  Without a cookie a plain SYN asks for
+    one.  Retransmitted SYNs carry no Fast Open option."""
+    fo = sk.fastopen_req
+    opt = sk.rx_opt
+    opt.mss_clamp = sk.advmss  # if no MSS is cached
+    ok, cached_mss = tcp_fastopen_cookie_check(sk, fo.cookie)
+    if cached_mss:
+        opt.mss_clamp = cached_mss
+    err = 0
+    if ok:
+        if opt.user_mss and opt.user_mss < opt.mss_clamp:
+            opt.mss_clamp = opt.user_mss
+        tcp_sync_mss(sk, sk.pmtu_cookie)
+        # __tcp_mtu_to_mss: the MSS before this connection's options are taken off
+        space = tcp_mtu_to_mss(sk, sk.pmtu_cookie) + sk.tcp_header_len - 20 - MAX_TCP_OPTION_SPACE
+        space = max(min(space, fo.size), 0)
+        # the data cannot be copied from a bad buffer (EFAULT): a plain SYN
+        ok = not (space and fo.data is None)
+    if ok:
+        syn_data = tcp_stream_alloc_skb(sk)
+        if space:
+            skb_add_data(syn_data, fo.data[:space])
+        if space == fo.size:
+            fo.data = None  # nothing more waits for the handshake
+        fo.copied = space
+        # tcp_connect_queue_skb: the SYN's control block, its end moved past the data
+        syn_data.seq = syn.seq
+        syn_data.end_seq = (syn.end_seq + space) & SEQ_MASK
+        syn_data.tcp_flags = syn.tcp_flags
+        cb = tcp_skb_cb(syn_data)
+        cb.pcount = 1
+        cb.truesize += space
+        sk_wmem_queued_add(sk, cb.truesize)
+        sk.write_seq = syn_data.end_seq
+        sk.packets_out += 1
+        if space:
+            tcp_chrono_start(sk, TCP_CHRONO_BUSY)
+        err = tcp_transmit_skb(sk, syn_data)
+        syn.skb_mstamp = syn_data.skb_mstamp
+        # The SYN and its data went as one; what stays queued is the data alone, after the SYN.
+        syn_data.seq = (syn_data.seq + 1) & SEQ_MASK
+        syn_data.tcp_flags = TCPHDR_ACK | TCPHDR_PSH
+        if not err:
+            sk.syn_data = fo.copied > 0
+            sk.tcp_rtx_queue.append(syn_data)
+            sk.host.mib.TcpExt["TCPOrigDataSent"] += 1
+            fo.cookie.len = -1
+            return 0
+        # not sent: the data waits on the write queue, the SYN goes alone
+        sk.sk_write_queue.append(syn_data)
+        sk.packets_out -= 1
+    if fo.cookie.len > 0:
+        fo.cookie.len = 0
+    err = tcp_transmit_skb(sk, syn)
+    if err:
+        sk.syn_fastopen = False
+    fo.cookie.len = -1  # no Fast Open option on a retransmitted SYN
+    return err
+
+
+def tcp_make_synack(sk: TcpSock, req: RequestSock, foc: TcpFastopenCookie | None = None) -> SkBuff:
+    """``tcp_make_synack``: the SYN-ACK of a request socket (``tcp_synack_options`` order), with
+    the Fast Open cookie ``foc`` if one is given and fits.  It acknowledges the SYN, and with Fast
+    Open the SYN's data (``req.rcv_nxt``)."""
     ts = (req.ts_now(), req.ts_recent) if req.tstamp_ok else None
     opts = tcp_options_write(mss=req.mss, ts=ts, sack_perm=req.sack_ok,
                              wscale=req.rcv_wscale if req.wscale_ok else -1)
+    if foc is not None and foc.len >= 0 and tcp_fastopen_option_fits(foc, len(opts)):
+        opts += tcp_fastopen_option(foc)
     th_len = 20 + len(opts)
     skb = alloc_skb(th_len, MAX_TCP_HEADER)
     d = skb.data
     skb.put(th_len)
     flags = TCPHDR_SYN | TCPHDR_ACK | (TCPHDR_ECE if req.ecn_ok else 0)
-    _tcphdr.pack_into(skb.buf, d, req.loc_port, req.rmt_port, req.snt_isn, (req.rcv_isn + 1) & SEQ_MASK,
+    _tcphdr.pack_into(skb.buf, d, req.loc_port, req.rmt_port, req.snt_isn, req.rcv_nxt,
                       (th_len << 10) | flags, min(req.rcv_wnd, 0xFFFF), 0, 0)
     skb.buf[d + 20:d + th_len] = opts
     skb.transport_header = d
@@ -1857,7 +1965,7 @@ def tcp_send_probe0(sk: TcpSock) -> None:
 def tcp_simple_retransmit(sk: TcpSock) -> None:
     """``tcp_simple_retransmit``: the path MTU shrank (``tcp_v4_mtu_reduced``, RFC 1191) or an MTU
     probe was lost, so resend at once every segment that no longer fits, without reducing cwnd."""
-    from tuxnet.net.ipv4.tcp_input import tcp_mark_skb_lost, tcp_set_ca_state
+    from tuxnet.net.ipv4.tcp_input import tcp_mark_skb_lost
 
     mss = tcp_current_mss(sk)
     for skb in sk.tcp_rtx_queue:
@@ -1866,6 +1974,15 @@ def tcp_simple_retransmit(sk: TcpSock) -> None:
             tcp_mark_skb_lost(sk, skb)
     if not sk.lost_out:
         return
+    tcp_non_congestion_loss_retransmit(sk)
+
+
+def tcp_non_congestion_loss_retransmit(sk: TcpSock) -> None:
+    """``tcp_non_congestion_loss_retransmit``: segments lost for a reason other than congestion
+    (too large for the path, or a Fast Open SYN's data the server did not take) go again at once,
+    in the Loss state but with ssthresh kept and nothing to undo."""
+    from tuxnet.net.ipv4.tcp_input import tcp_set_ca_state
+
     if sk.icsk_ca_state != TCP_CA_Loss:
         sk.high_seq = sk.snd_nxt
         sk.snd_ssthresh = tcp_current_ssthresh(sk)

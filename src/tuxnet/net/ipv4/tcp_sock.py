@@ -445,6 +445,11 @@ class TcpSock(Sock):
         "icsk_retransmit_timer", "icsk_delack_timer", "sk_timer", "rx_opt", "reordering",
         "icsk_ack", "icsk_mtup", "sk_write_queue", "tcp_rtx_queue", "tsorted_sent_queue", "out_of_order_queue",
         "selective_acks", "duplicate_sack", "accept_queue", "rack", "chrono_stat", "recv_sack_cache",
+        # TCP Fast Open (tcp_fastopen.py): a client's request in progress and what its SYN did, a
+        # server child's request socket, a listener's Fast Open queue and keys
+        "fastopen_req", "fastopen_connect", "fastopen_no_cookie", "defer_connect", "syn_fastopen",
+        "syn_fastopen_exp", "syn_data", "syn_data_acked", "fastopen_client_fail", "fastopen_rsk",
+        "fastopenq_max_qlen", "fastopenq_qlen", "fastopen_keys",
     )
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
@@ -616,6 +621,20 @@ class TcpSock(Sock):
         self.rack = RackState()
         self.chrono_stat = [0, 0, 0]
         self.recv_sack_cache: list[tuple[int, int]] = []
+        # TCP Fast Open
+        self.fastopen_req: Any = None
+        self.fastopen_connect = False
+        self.fastopen_no_cookie = False
+        self.defer_connect = False
+        self.syn_fastopen = False
+        self.syn_fastopen_exp = False
+        self.syn_data = False
+        self.syn_data_acked = False
+        self.fastopen_client_fail = 0
+        self.fastopen_rsk: Any = None
+        self.fastopenq_max_qlen = 0
+        self.fastopenq_qlen = 0
+        self.fastopen_keys: list[bytes] = []
 
     # -- callbacks: wake-ups keyed with the events they concern, as epoll needs them ----------
     def sk_data_ready(self) -> None:

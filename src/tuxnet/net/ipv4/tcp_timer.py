@@ -4,6 +4,8 @@ comes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tuxnet.kernel.errno import ETIMEDOUT
 from tuxnet.kernel.minmax import max, max3, min
 from tuxnet.net.ipv4.tcp_input import (
@@ -46,6 +48,9 @@ from tuxnet.net.ipv4.tcp_sock import (
     TcpSock,
 )
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
+
+if TYPE_CHECKING:
+    from tuxnet.net.ipv4.tcp_minisocks import RequestSock
 
 TCP_THIN_LINEAR_RETRIES = 6
 
@@ -143,7 +148,12 @@ def tcp_clamp_rto_to_user_timeout(sk: TcpSock) -> int:
 
 def tcp_retransmit_timer(sk: TcpSock) -> None:
     """``tcp_retransmit_timer``: the RTO expired (RFC 6298 section 5): everything outstanding
-    is lost, the head goes again, and the RTO doubles."""
+    is lost, the head goes again, and the RTO doubles.  A Fast Open child still in its handshake
+    sends its SYN-ACK again instead."""
+    req = sk.fastopen_rsk
+    if req is not None:
+        tcp_fastopen_synack_timer(sk, req)
+        return
     if not sk.packets_out or not sk.tcp_rtx_queue:
         return
     host = sk.host
@@ -174,6 +184,26 @@ def tcp_retransmit_timer(sk: TcpSock) -> None:
         sk.icsk_backoff += 1
         sk.icsk_rto = min(sk.icsk_rto << 1, TCP_RTO_MAX)
     inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, tcp_clamp_rto_to_user_timeout(sk))
+
+
+def tcp_fastopen_synack_timer(sk: TcpSock, req: RequestSock) -> None:
+    """``tcp_fastopen_synack_timer``: a Fast Open child's SYN-ACK went unanswered: again, with
+    backoff, ``tcp_synack_retries`` + 1 times (or TCP_SYNCNT's), then the child fails."""
+    from tuxnet.net.ipv4.tcp_minisocks import inet_rtx_syn_ack
+
+    max_retries = sk.icsk_syn_retries or sk.host.sysctl["net.ipv4.tcp_synack_retries"] + 1
+    if req.num_timeout >= max_retries:
+        tcp_write_err(sk)
+        return
+    if sk.icsk_retransmits == 1:
+        tcp_enter_loss(sk)  # cwnd lowered after a SYN-ACK timeout, as tcp_init_transfer does
+    inet_rtx_syn_ack(req)
+    sk.synack_stamp = -1  # (no RTT from a retransmitted SYN-ACK)
+    req.num_timeout += 1
+    sk.icsk_retransmits += 1
+    if sk.retrans_stamp < 0:
+        sk.retrans_stamp = sk.host.world.now
+    inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, min(TCP_TIMEOUT_INIT << req.num_timeout, TCP_RTO_MAX))
 
 
 def tcp_probe_timer(sk: TcpSock) -> None:
