@@ -1393,7 +1393,10 @@ def tcp_rto_delta_us(sk: TcpSock) -> int:
 
 def tcp_rearm_rto(sk: TcpSock) -> None:
     """``tcp_rearm_rto`` (net/ipv4/tcp_input.c): restart the RTO (RFC 6298 5.3), or stop it
-    when nothing is in flight; a pending TLP or RACK timer keeps the RTO's original deadline."""
+    when nothing is in flight; a pending TLP or RACK timer keeps the RTO's original deadline.
+    A Fast Open child's timer resends its SYN-ACK until the handshake ends: it stays put."""
+    if sk.fastopen_rsk is not None:
+        return
     if not sk.packets_out:
         inet_csk_clear_xmit_timer(sk)
         return
@@ -1405,9 +1408,9 @@ def tcp_rearm_rto(sk: TcpSock) -> None:
 
 def tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: bool) -> bool:
     """``tcp_schedule_loss_probe`` (Tail Loss Probe, RFC 8985 section 7): a probe after 2 RTTs
-    for SACK connections that are not in loss recovery."""
+    for SACK connections that are not in loss recovery, nor in a Fast Open child's handshake."""
     early_retrans = sk.host.sysctl["net.ipv4.tcp_early_retrans"]
-    if (early_retrans not in (3, 4) or not sk.packets_out or not sk.rx_opt.sack_ok
+    if (early_retrans not in (3, 4) or not sk.packets_out or not sk.rx_opt.sack_ok or sk.fastopen_rsk is not None
             or sk.icsk_ca_state not in (TCP_CA_Open, TCP_CA_CWR)):
         return False
     if sk.srtt_us:
