@@ -1,5 +1,6 @@
 """TCP Fast Open (RFC 7413) judged by this machine's kernel: one program over loopback, played by
-the kernel in a network namespace of our own and by tuxnet.
+the kernel in a network namespace of our own and by tuxnet; then the kernel and tuxnet as each
+other's Fast Open client and server, across a TAP device.
 
 A listener with ``TCP_FASTOPEN`` and a key of its own (``TCP_FASTOPEN_KEY``) serves four clients:
 the first asks for a cookie with ``sendto(MSG_FASTOPEN)``; the second sends its data in the SYN;
@@ -26,6 +27,8 @@ from typing import Any
 import pytest
 from loplay import kernel_outcomes, lo_world, tuxnet_outcomes
 
+from tuxnet.net.core.utils import in_aton
+from tuxnet.net.ipv4.tcp_fastopen import __tcp_fastopen_cookie_gen_cipher
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_show
 from tuxnet.user import libc
 
@@ -140,3 +143,98 @@ if __name__ == "__main__":
         f.write("3")
     print(json.dumps(play(kernel_counters, kernel_cached, time.sleep)))
     sys.exit(0)
+
+
+# -- across the TAP device: the kernel and tuxnet as each other's Fast Open peer ------------------
+
+LINUX_CLIENT = """
+import socket, subprocess, sys
+addr = (sys.argv[1], int(sys.argv[2]))
+for i in range(2):
+    s = socket.socket()
+    s.sendto(b"hello %d" % i, 0x20000000, addr)  # MSG_FASTOPEN
+    reply = s.recv(100)
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    print(reply.decode(), bool(info[5] & 32), flush=True)
+    s.close()
+print(subprocess.run(["ip", "tcp_metrics", "show", sys.argv[1]], capture_output=True, text=True).stdout, flush=True)
+"""
+
+LINUX_SERVER = """
+import socket, sys
+with open("/proc/sys/net/ipv4/tcp_fastopen", "w") as f:
+    f.write("3")
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.setsockopt(socket.IPPROTO_TCP, 33, bytes.fromhex(sys.argv[3]))  # TCP_FASTOPEN_KEY
+ls.setsockopt(socket.IPPROTO_TCP, 23, 8)  # TCP_FASTOPEN
+ls.bind((sys.argv[1], int(sys.argv[2])))
+ls.listen(8)
+print("listening", flush=True)
+for i in range(2):
+    c, _ = ls.accept()
+    c.sendall(b"ok: " + c.recv(100))
+    c.close()
+with open("/proc/net/netstat") as f:
+    head, values = [line.split() for line in f.readlines()[:2]]
+print(dict(zip(head[1:], values[1:]))["TCPFastOpenPassive"], flush=True)
+"""
+
+
+def test_the_kernel_opens_fast_to_tuxnet(tap_pair) -> None:
+    """The kernel's client gets tuxnet's cookie, then sends its data in the SYN, which tuxnet's
+    listener takes before the handshake ends."""
+    p = tap_pair
+    p.host.sysctl.set("net.ipv4.tcp_fastopen", "3")
+    p.host.sysctl.set("net.ipv4.tcp_fastopen_key", "00112233-44556677-8899aabb-ccddeeff")
+    log: list = []
+
+    def server() -> None:
+        lfd = libc.socket(2, 1, 0)
+        libc.setsockopt(lfd, socket.IPPROTO_TCP, TCP_FASTOPEN, 8)
+        libc.bind(lfd, (p.tux_ip, PORT))
+        libc.listen(lfd, 8)
+        for _ in range(2):
+            fd, _ = libc.accept(lfd)
+            log.append(libc.getsockopt(fd, socket.IPPROTO_TCP, socket.TCP_INFO)[0])
+            libc.send(fd, b"ok: " + libc.recv(fd, 100))
+            libc.close(fd)
+
+    p.host.spawn(server)
+    proc = p.ns.popen(sys.executable, "-c", LINUX_CLIENT, p.tux_ip, str(PORT))
+    out, err = p.run_until_exit(proc, timeout=20)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[:2] == ["ok: hello 0 False", "ok: hello 1 True"]  # TCPI_OPT_SYN_DATA on the second
+    # the sysctl's words, each stored little-endian
+    key = bytes.fromhex("3322110077665544bbaa9988ffeeddcc")
+    cookie = __tcp_fastopen_cookie_gen_cipher(in_aton(p.linux_ip), in_aton(p.tux_ip), key)
+    assert f"fo_cookie {cookie.val.hex()}" in out
+    assert log == [1, 3]  # the second child accepted in SYN_RECV
+    assert p.host.mib.TcpExt["TCPFastOpenPassive"] == 1 and p.host.mib.TcpExt["TCPFastOpenCookieReqd"] == 1
+
+
+def test_tuxnet_opens_fast_to_the_kernel(tap_pair) -> None:
+    """tuxnet's client gets the kernel's cookie (SipHash under the listener's key, as tuxnet
+    computes it), then sends its data in the SYN, which the kernel acknowledges in its SYN-ACK."""
+    p = tap_pair
+    proc = p.ns.popen(sys.executable, "-c", LINUX_SERVER, p.linux_ip, str(PORT), KEY.hex())
+    assert proc.stdout.readline().strip() == "listening"
+    out: list = []
+
+    def client() -> None:
+        for i in range(2):
+            fd = libc.socket(2, 1, 0)
+            libc.sendto(fd, b"hi %d" % i, MSG_FASTOPEN, (p.linux_ip, PORT))
+            out.append(libc.recv(fd, 100))
+            out.append(bool(libc.getsockopt(fd, socket.IPPROTO_TCP, socket.TCP_INFO)[5] & TCPI_OPT_SYN_DATA))
+            libc.close(fd)
+
+    p.host.spawn(client)
+    rest, err = p.run_until_exit(proc, timeout=20)
+    assert proc.returncode == 0, err
+    assert out == [b"ok: hi 0", False, b"ok: hi 1", True]
+    assert rest.split() == ["1"]  # the kernel's TCPFastOpenPassive
+    cookie = __tcp_fastopen_cookie_gen_cipher(in_aton(p.tux_ip), in_aton(p.linux_ip), KEY)
+    assert f"fo_cookie {cookie.val.hex()}" in tcp_metrics_show(p.host)
+    assert p.host.mib.TcpExt["TCPFastOpenActive"] == 1
