@@ -74,6 +74,11 @@ OPTIONS: dict[str, tuple[str, list[int]]] = {
     "IP_MULTICAST_TTL": ("IPPROTO_IP", [-1, 0, 5, 255, 256]),
     "IP_MULTICAST_LOOP": ("IPPROTO_IP", [0, 1]),
     "IP_MULTICAST_ALL": ("IPPROTO_IP", [0, 1, 2]),
+    # TCP Fast Open: a listener's queue (EINVAL once connected, or negative), a client's deferred
+    # connect (EINVAL unless closed), no cookie needed
+    "TCP_FASTOPEN": ("IPPROTO_TCP", [0, 5, -1]),
+    "TCP_FASTOPEN_CONNECT": ("IPPROTO_TCP", [0, 1, 2]),
+    "TCP_FASTOPEN_NO_COOKIE": ("IPPROTO_TCP", [0, 1, 2]),
 }
 
 
@@ -110,7 +115,8 @@ RECV_FLAGS = {"": 0, "MSG_PEEK": 2, "MSG_OOB": 1, "MSG_TRUNC": 0x20}
 LINUX_NUMBERS = {"IP_RECVERR": 11, "IP_MULTICAST_ALL": 49,
                  "IP_PKTINFO": 8, "IP_RECVTTL": 12, "IP_RECVORIGDSTADDR": 20, "IP_RECVFRAGSIZE": 25,
                  "SO_TIMESTAMP": 29, "SO_TIMESTAMPNS": 35, "SO_TIMESTAMPING": 37, "SO_RXQ_OVFL": 40,
-                 "SO_RCVMARK": 75}
+                 "SO_RCVMARK": 75, "TCP_FASTOPEN": 23, "TCP_FASTOPEN_CONNECT": 30, "TCP_FASTOPEN_NO_COOKIE": 34}
+MSG_FASTOPEN = 0x20000000
 # ioctl requests that read a C int back (<linux/sockios.h>), one no socket knows, and SIOCGSTAMP.
 IOCTLS = {"SIOCINQ": 0x541B, "SIOCOUTQ": 0x5411, "SIOCOUTQNSD": 0x894B, "SIOCATMARK": 0x8905, "none": 0x1234,
           "SIOCGSTAMP": 0x8906}
@@ -220,6 +226,10 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
                 value = sock(args[0]).send(_payload(step, args[1]), socket.MSG_DONTWAIT)
             elif op == "sendto":
                 value = sock(args[0]).sendto(_payload(step, args[1]), socket.MSG_DONTWAIT, (ADDR, base + args[2]))
+            elif op == "sendto_fastopen":
+                # connect with the data in the SYN, or with a cookie request when there is no cookie
+                value = sock(args[0]).sendto(_payload(step, args[1]), socket.MSG_DONTWAIT | MSG_FASTOPEN,
+                                             (ADDR, base + args[2]))
             elif op == "recv":
                 value = sock(args[0]).recv(args[1], socket.MSG_DONTWAIT).decode("latin-1")
             elif op == "recvfrom":
@@ -316,10 +326,14 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
 def serve() -> None:
     """The kernel's side: a program (with its port base) a line in, its outcomes a line out."""
     import socket
+    import subprocess
 
     print("ready", flush=True)
     for line in sys.stdin:
         request = json.loads(line)
+        # each program starts without what earlier ones left in the TCP metrics (a Fast Open
+        # cookie), as each of tuxnet's runs on a host of its own
+        subprocess.run(["ip", "tcp_metrics", "flush", "all"], capture_output=True)
         print(json.dumps(play(socket, request["program"], request["base"])), flush=True)
 
 

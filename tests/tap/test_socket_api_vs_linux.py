@@ -27,7 +27,7 @@ from tuxnet.world import World
 # backlog is capped to: the tuxnet host takes the namespace's values.
 MIRRORED = ("net.core.rmem_max", "net.core.wmem_max", "net.core.rmem_default", "net.core.wmem_default",
             "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem", "net.core.somaxconn", "net.ipv4.icmp_ratemask",
-            "net.ipv4.tcp_congestion_control")
+            "net.ipv4.tcp_congestion_control", "net.ipv4.tcp_fastopen")
 MAX_SOCKETS = 6  # with a backlog of 16, a connect never waits on a full accept queue
 # Each program's ports, below the ephemeral range (32768 on): the ports either side picks for
 # itself must never be a program's own.  7,000 programs go by before a base comes round again.
@@ -45,6 +45,7 @@ operation = st.one_of(
     st.tuples(st.just("accept"), slot),
     st.tuples(st.just("send"), slot, st.sampled_from([0, 1, 5, 100, 70000, 300000])),
     st.tuples(st.just("sendto"), slot, st.sampled_from([1, 5]), port),
+    st.tuples(st.just("sendto_fastopen"), slot, st.sampled_from([0, 5, 3000]), port),
     st.tuples(st.just("recv"), slot, st.sampled_from([1, 10, 1000, 100000])),
     st.tuples(st.just("recvfrom"), slot, st.sampled_from([1, 1000])),
     st.tuples(st.just("shutdown"), slot, st.integers(0, 2)),
@@ -125,6 +126,17 @@ ACCEPTED_MULTICAST_TTL = [["udp_pair", 0], ["tcp_pair", 0], ["getsockopt", 4, "I
 GROWN_TSO_PACKET = [["socket", "tcp"], ["tcp_pair", 0], ["send", 2, 300000], ["ioctl", 3, "SIOCINQ"]]
 
 
+# Fast Open on loopback: a cookie request (the non-blocking send is EINPROGRESS), then data in
+# the SYN (the send returns its length), then TCP_FASTOPEN_CONNECT's deferred connect: connect()
+# returns at once, the socket has no peer yet but polls writable, and its first send carries the SYN.
+FAST_OPEN = [["socket", "tcp"], ["bind", 0, 0, 0], ["setsockopt", 0, "TCP_FASTOPEN", 5], ["listen", 0, 16],
+             ["socket", "tcp"], ["sendto_fastopen", 1, 5, 0], ["accept", 0], ["socket", "tcp"],
+             ["sendto_fastopen", 3, 5, 0], ["accept", 0], ["recv", 4, 10], ["getpeername", 3], ["poll", 3],
+             ["socket", "tcp"], ["setsockopt", 5, "TCP_FASTOPEN_CONNECT", 1], ["connect", 5, 0, 0],
+             ["getpeername", 5], ["poll", 5], ["send", 5, 3000], ["accept", 0], ["recv", 6, 5000],
+             ["getsockopt", 0, "TCP_FASTOPEN"], ["sendto_fastopen", 3, 5, 0]]
+
+
 def tuxnet_play(program: list[list], base: int, sysctls: dict[str, str]) -> list[list]:
     world = World(seed=1)
     host = world.add_host("h")
@@ -141,12 +153,14 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
     # in it and spent at random (icmp_global_consume), so a port unreachable, and the
     # ECONNREFUSED it brings, would come or not; with no type rate-limited, every one comes.
     netns.run("sysctl", "-qw", "net.ipv4.icmp_ratemask=0")
+    netns.run("sysctl", "-qw", "net.ipv4.tcp_fastopen=3")  # Fast Open's client and server
     sysctls = {name: " ".join(netns.run("sysctl", "-n", name).stdout.split()) for name in MIRRORED}
     kernel = KernelPlayer(netns)
 
     @example(SELF_CONNECT_ABORTED)
     @example(ACCEPTED_MULTICAST_TTL)
     @example(GROWN_TSO_PACKET)
+    @example(FAST_OPEN)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
