@@ -5,11 +5,17 @@ behaviour is compared in tests/tap/test_fastopen_vs_linux.py."""
 
 from __future__ import annotations
 
+import struct
+
 import pytest
-from tcpnet import A_ADDR, B_ADDR, MS, SEC, TH_ACK, TH_SYN, pair, sniff, tcp_segments
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tcpnet import A_ADDR, B_ADDR, MS, SEC, TH_ACK, TH_SYN, inject, pair, sniff, tcp_segments
 
 from tuxnet.kernel.sysctl import SysctlError
+from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_DROP, NF_INET_LOCAL_IN, nf_register_net_hook
+from tuxnet.net.core.utils import in_aton
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_show
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
@@ -232,3 +238,40 @@ def test_settings_refused_as_linux_refuses_them() -> None:
     # EOPNOTSUPP with the client off, EINVAL for a negative queue and a short key, then the key
     # the sysctl set, its words little-endian
     assert out == [95, 22, 22, 95, bytes.fromhex("01000000020000000300000004000000")]
+
+
+def syn_with_options(sport: int, seq: int, options: bytes, payload: bytes) -> bytes:
+    """An IPv4 SYN from a to b's listener carrying ``options`` (padded with EOL to a multiple of
+    four octets, at most 40) and ``payload``."""
+    opts = options[:40] + bytes(-len(options[:40]) % 4)
+    s, d = in_aton(A_ADDR), in_aton(B_ADDR)
+    tcp = bytearray(struct.pack("!HHIIHHHH", sport, PORT, seq, 0, ((20 + len(opts)) << 10) | TH_SYN, 64240, 0, 0)
+                    + opts + payload)
+    tcp[16:18] = csum_tcpudp_magic(s, d, len(tcp), 6, csum_partial(bytes(tcp))).to_bytes(2, "big")
+    return struct.pack("!BBHHHBBHII", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, s, d) + bytes(tcp)
+
+
+fast_open_option = st.one_of(
+    # kind 34 with any length and contents, or the experimental kind 254 with or without the magic
+    st.builds(lambda n, body: bytes([34, n]) + body, st.integers(0, 40), st.binary(max_size=38)),
+    st.builds(lambda n, magic, body: bytes([254, n]) + magic + body, st.integers(0, 40),
+              st.sampled_from([b"\xf9\x89", b"\x00\x00"]), st.binary(max_size=36)))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.lists(st.one_of(fast_open_option, st.binary(max_size=6)), max_size=4),
+                          st.binary(max_size=100)), min_size=1, max_size=6))
+def test_odd_fast_open_options_never_raise_and_fast_open_still_works(syns) -> None:
+    """SYNs with Fast Open options of every length and contents (the RFC's kind, the experimental
+    one, cookies of odd and out-of-range lengths, options cut short) at a Fast Open listener:
+    nothing raises out of the stack, and a client then still gets a cookie and sends its data in
+    the SYN."""
+    world, a, b, log = fastopen_pair(qlen=100)
+    world.run_for(MS)
+    for i, (options, payload) in enumerate(syns):
+        a.spawn(inject, syn_with_options(20000 + i, 1000 * i, b"".join(options), payload), B_ADDR)
+        world.run_for(MS)
+    world.run_for(SEC)
+    warm(world, a)
+    send_fastopen(world, a, b"still")
+    assert log[-1][2] == b"still" and a.mib.TcpExt["TCPFastOpenActive"] == 1
