@@ -112,3 +112,32 @@ def active_open(peer: Peer) -> int:
     peer.learn()
     peer.snd_nxt = PEER_ISN  # the peer's SYN, if a fuzzed segment carries one, takes this number
     return fd
+
+
+def fastopen_passive_open(peer: Peer) -> int:
+    """The peer's SYN carries data to a Fast Open listener that needs no cookie
+    (``tcp_fastopen`` 0x203): the child, accepted before the handshake's last ACK."""
+    peer.host.sysctl.set("net.ipv4.tcp_fastopen", str(0x203))
+    lfd = peer.call(libc.socket, AF_INET, SOCK_STREAM, 0)
+    assert isinstance(lfd, int)
+    assert peer.call(libc.bind, lfd, (LOCAL, LPORT)) is None
+    assert peer.call(libc.setsockopt, lfd, 6, 23, 8) is None  # TCP_FASTOPEN
+    assert peer.call(libc.listen, lfd, 8) is None
+    peer.segment(0x02, PEER_ISN, 0, 65535, SYN_OPTS, b"early")
+    peer.learn()
+    peer.snd_nxt = (PEER_ISN + 1 + 5) & 0xFFFFFFFF
+    fd, _ = peer.call(libc.accept, lfd)
+    return fd
+
+
+def fastopen_active_open(peer: Peer) -> int:
+    """tuxnet's SYN carries data (``tcp_fastopen`` 5: a client that needs no cookie), sent
+    non-blocking with MSG_FASTOPEN; the answer is left to the fuzzed segments."""
+    peer.host.sysctl.set("net.ipv4.tcp_fastopen", "5")
+    fd = peer.call(libc.socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)
+    assert isinstance(fd, int)
+    assert peer.call(libc.bind, fd, (LOCAL, LPORT)) is None
+    assert peer.call(libc.sendto, fd, b"syn data", 0x20000000, (REMOTE, RPORT)) == 8  # MSG_FASTOPEN
+    peer.learn()
+    peer.snd_nxt = PEER_ISN
+    return fd

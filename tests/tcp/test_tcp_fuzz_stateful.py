@@ -2,6 +2,8 @@
 a tuxnet listener, then sends any mix of segments (in, around and far outside the window, any
 flags, well-formed and damaged options, payloads of any size) while the application sends,
 receives, shuts down and closes, and virtual time passes (RTO, delayed ACK, keepalive, TIME_WAIT).
+The connection may also be a Fast Open one: a listener's child made at the SYN, or a client whose
+SYN carried data.
 
 Nothing may raise out of the stack, no process may die of an exception, and every segment tuxnet
 sends stays well formed: its IP and TCP checksums right, its lengths consistent."""
@@ -13,7 +15,7 @@ import struct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rawpeer import MS, PEER_ISN, Peer, active_open, passive_open
+from rawpeer import MS, PEER_ISN, Peer, active_open, fastopen_active_open, fastopen_passive_open, passive_open
 from tuxnet.drivers.net.tun import TunPacket
 from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_magic
 from tuxnet.net.socket import MSG_DONTWAIT, MSG_OOB
@@ -84,12 +86,16 @@ SYNACK_OPTS = b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + struct.pack("!II", 1, 1) + b
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(open_=st.sampled_from(["passive", "active", "active+synack"]),
+@given(open_=st.sampled_from(["passive", "active", "active+synack", "fastopen passive", "fastopen active"]),
        actions=st.lists(st.one_of(SEGMENT, SEGMENT, APP), min_size=1, max_size=30))
 def test_any_segments_and_calls_on_a_connection_never_break_the_stack(open_, actions):
     peer = Peer()
     if open_ == "passive":
         fd = passive_open(peer)
+    elif open_ == "fastopen passive":
+        fd = fastopen_passive_open(peer)  # a child before its handshake's last ACK
+    elif open_ == "fastopen active":
+        fd = fastopen_active_open(peer)  # the SYN carried data
     else:
         fd = active_open(peer)
         if open_ == "active+synack":
