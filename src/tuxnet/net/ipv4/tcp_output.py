@@ -797,14 +797,17 @@ def tcp_event_ack_sent(sk: TcpSock, pkts: int, rcv_nxt: int) -> None:
 
 
 def tcp_event_data_sent(sk: TcpSock) -> None:
-    """``tcp_event_data_sent``: answering soon after receiving marks an interactive connection."""
+    """``tcp_event_data_sent``: sending within ``ato`` of the last data received marks an
+    interactive connection (pingpong: delayed ACKs, to ride on the replies).  Any send counts,
+    not only the first after a receive: that stricter test went with the revert of "tcp: change
+    pingpong threshold to 3" (commit 4d8f24eeedc5, 2022), its jiffy-based test being too coarse."""
     now = sk.host.world.now
     if tcp_packets_in_flight(sk) == 0:
         tcp_ca_event(sk, CA_EVENT_TX_START)
-    ack = sk.icsk_ack
-    if sk.lsndtime < ack.lrcvtime and now - ack.lrcvtime < ack.ato:
-        ack.pingpong = 1
     sk.lsndtime = now
+    ack = sk.icsk_ack
+    if now - ack.lrcvtime < ack.ato:
+        ack.pingpong = 1
 
 
 def tcp_cwnd_restart(sk: TcpSock, delta: int) -> None:

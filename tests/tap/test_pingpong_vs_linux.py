@@ -1,0 +1,85 @@
+"""Interactive (pingpong) mode and MSG_MORE, judged by this machine's kernel over loopback.
+
+A receiver that sends within ``ato`` (40 ms) of the data it last received is taken for an
+interactive peer and delays its ACKs, to ride on its replies (``tcp_event_data_sent``; any send
+counts, since the 2022 revert of "tcp: change pingpong threshold to 3").  Here the accepted socket
+``a`` replies 10 ms after data arrived, so the 3,000 bytes its peer ``c`` then sends (released by
+TCP_NODELAY from a MSG_MORE send) stay unacknowledged for more than 10 ms, as do the 70,000 after
+them, even once read: SIOCOUTQ (unacknowledged) keeps them while SIOCOUTQNSD (unsent) is 0.  And
+MSG_MORE holds a send back until data arrives from the peer the first time, not the second
+(the held bytes then go with nothing to push them, and stay until TCP_NODELAY).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from loplay import kernel_outcomes, lo_world, tuxnet_outcomes
+
+from tuxnet.user import libc
+
+pytestmark = pytest.mark.root
+
+PORT = 7700
+SIOCOUTQ, SIOCOUTQNSD = 0x5411, 0x894B
+
+
+def queued(s: Any) -> list[int]:
+    """SIOCOUTQ (not yet acknowledged) and SIOCOUTQNSD (not yet sent)."""
+    return [struct.unpack("i", fcntl.ioctl(s, request, bytes(4)))[0] for request in (SIOCOUTQ, SIOCOUTQNSD)]
+
+
+def play(sleep: Callable[[float], None]) -> list:
+    out: list[Any] = []
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", PORT))
+    ls.listen()
+    c = socket.socket()
+    c.connect(("127.0.0.1", PORT))
+    a, _ = ls.accept()
+    sleep(0.05)
+    out.append(["more 100", c.send(b"x" * 100, socket.MSG_MORE), queued(c)])
+    a.send(b"y" * 10)
+    sleep(0.01)
+    out.append(["a replied", queued(c)])
+    out.append(["more 3000", c.send(b"x" * 3000, socket.MSG_MORE), queued(c)])
+    sleep(0.01)
+    out.append(["10 ms on", queued(c)])
+    a.send(b"y" * 10)  # within ato of the 100 bytes: a becomes interactive
+    sleep(0.01)
+    out.append(["a replied again", queued(c)])
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    out.append(["nodelay", queued(c)])
+    out.append(["more 70000", c.send(b"x" * 70000, socket.MSG_MORE), queued(c)])
+    sleep(0.01)
+    out.append(["10 ms on", queued(c)])
+    out.append(["a read", len(a.recv(100000))])
+    sleep(0.01)
+    out.append(["10 ms on", queued(c)])
+    sleep(0.3)
+    out.append(["300 ms on", queued(c)])
+    for s in (a, c, ls):
+        s.close()
+    return out
+
+
+def test_delayed_acks_of_an_interactive_peer_as_on_the_kernel() -> None:
+    linux = kernel_outcomes(os.path.basename(__file__), "pingpong")
+    world, host = lo_world()
+    ours = tuxnet_outcomes(world, host, play, libc.sleep)
+    assert ours == linux
+    assert ours[5] == ["nodelay", [3000, 0]]  # sent, its ACK delayed
+    assert ours[-2] == ["10 ms on", [37232, 0]] and ours[-1] == ["300 ms on", [0, 0]]
+
+
+if __name__ == "__main__":
+    print(json.dumps(play(time.sleep)))
