@@ -258,10 +258,6 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
                     # the real length; of the bytes, only those the kernel copied (none for TCP,
                     # which drops them): CPython's buffer holds whatever memory held past them
                     value = [len(data), "" if s.type == socket.SOCK_STREAM else value[:args[1]]]
-            elif op == "sendto_more" and sock(args[0]).type == socket.SOCK_STREAM:
-                # TCP's MSG_MORE is left unplayed: which arriving segment lets Linux's held-back
-                # data go differs from tuxnet (see the note)
-                value = "unplayed"
             elif op == "sendto_more":
                 # MSG_MORE: UDP holds the datagram back (corks) until a send without it.  A
                 # connected socket's later sends then go where this one went: Linux keeps one flow

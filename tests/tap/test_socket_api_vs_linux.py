@@ -137,6 +137,12 @@ FAST_OPEN = [["socket", "tcp"], ["bind", 0, 0, 0], ["setsockopt", 0, "TCP_FASTOP
              ["getsockopt", 0, "TCP_FASTOPEN"], ["sendto_fastopen", 3, 5, 0]]
 
 
+# A UDP socket's pending error (here ECONNREFUSED, from its connected send's port unreachable) is
+# read before the datagram it queued earlier (__skb_recv_udp checks sock_error first).
+UDP_ERROR_BEFORE_DATA = [["udp_pair", 0], ["sendto", 0, 1, 0], ["connect", 0, 1, 0], ["send", 0, 0],
+                         ["recv", 0, 1]]
+
+
 def tuxnet_play(program: list[list], base: int, sysctls: dict[str, str]) -> list[list]:
     world = World(seed=1)
     host = world.add_host("h")
@@ -161,6 +167,7 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
     @example(ACCEPTED_MULTICAST_TTL)
     @example(GROWN_TSO_PACKET)
     @example(FAST_OPEN)
+    @example(UDP_ERROR_BEFORE_DATA)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -44,6 +44,7 @@ from tuxnet.net.core.sock import (
     _sock_tx_timestamp,
     lock_sock,
     release_sock,
+    sock_error,
     sock_wfree,
     sockopt_int,
 )
@@ -447,6 +448,11 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
         return ip_recv_error(sk, msg, size)
     lock_sock(sk)
     try:
+        # __skb_recv_udp: a pending error (an ICMP error on a connected socket) comes before
+        # the datagrams queued, unlike other datagram sockets'
+        err = sock_error(sk)
+        if err:
+            return err
         waited = __skb_wait_for_datagram(sk, flags)
         if waited is not None:
             return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
