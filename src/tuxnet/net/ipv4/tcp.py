@@ -65,8 +65,6 @@ from tuxnet.net.ipv4.tcp_cong import tcp_assign_congestion_control, tcp_set_cong
 from tuxnet.net.ipv4.tcp_fastopen import (
     TCP_FASTOPEN_KEY_LENGTH,
     TFO_CLIENT_ENABLE,
-    TFO_STATUS_UNSPEC,
-    TcpFastopenRequest,
     fastopen_queue_tune,
     tcp_fastopen_get_keys,
     tcp_fastopen_init_key_once,
@@ -131,6 +129,8 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_ACK,
     TCPHDR_FIN,
     TCPHDR_PSH,
+    TFO_STATUS_UNSPEC,
+    TcpFastopenRequest,
     TcpSock,
     after,
     before,

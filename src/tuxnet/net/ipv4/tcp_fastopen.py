@@ -19,7 +19,18 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.siphash import siphash
-from tuxnet.net.ipv4.tcp_sock import SEQ_MASK, TCPHDR_FIN, TCPHDR_SYN
+from tuxnet.net.ipv4.tcp_sock import (
+    ICSK_TIME_RETRANS,
+    SEQ_MASK,
+    TCP_FASTOPEN_COOKIE_SIZE,
+    TCP_LISTEN,
+    TCP_TIMEOUT_INIT,
+    TCPHDR_FIN,
+    TCPHDR_SYN,
+    TFO_COOKIE_UNAVAILABLE,
+    TcpFastopenCookie,
+    TcpFastopenRequest,
+)
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -34,55 +45,14 @@ TFO_CLIENT_NO_COOKIE = 4
 TFO_SERVER_COOKIE_NOT_REQD = 0x200
 TFO_SERVER_WO_SOCKOPT1 = 0x400
 
-TCPOPT_FASTOPEN = 34
-TCPOPT_EXP = 254
-TCPOPT_FASTOPEN_MAGIC = 0xF989  # the experimental option's magic, before RFC 7413 had a kind
-TCPOLEN_FASTOPEN_BASE = 2
-TCPOLEN_EXP_FASTOPEN_BASE = 4
-TCP_FASTOPEN_COOKIE_MIN = 4
-TCP_FASTOPEN_COOKIE_MAX = 16
-TCP_FASTOPEN_COOKIE_SIZE = 8
 TCP_FASTOPEN_KEY_LENGTH = 16
 TCP_FASTOPEN_KEY_MAX = 2  # a primary and a backup key
 TCP_FASTOPEN_KEY_DEFAULT = "00000000-00000000-00000000-00000000"
 
-# tcp_info's tcpi_fastopen_client_fail (enum tfo_client_fail? include/uapi/linux/tcp.h)
-TFO_STATUS_UNSPEC = 0
-TFO_COOKIE_UNAVAILABLE = 1
-TFO_DATA_NOT_ACKED = 2
-TFO_SYN_RETRANSMITTED = 3
 
 # How long a Fast Open request reset by its peer still counts in the listener's queue
 # (reqsk_fastopen_remove: a defence against spoofed Fast Open SYNs).
 TFO_RST_HOLD = 60 * 1_000_000_000
-
-
-class TcpFastopenCookie:
-    """``struct tcp_fastopen_cookie``: ``len`` -1 for no option, 0 for a request (an empty option),
-    else the cookie's bytes; ``exp`` for the experimental option (kind 254 and the magic)."""
-
-    __slots__ = ("val", "len", "exp")
-
-    def __init__(self, val: bytes = b"", length: int = -1, exp: bool = False) -> None:
-        self.val = val
-        self.len = length
-        self.exp = exp
-
-    def copy(self) -> TcpFastopenCookie:
-        return TcpFastopenCookie(self.val, self.len, self.exp)
-
-
-class TcpFastopenRequest:
-    """``struct tcp_fastopen_request``: a client's Fast Open in progress: the cookie its SYN
-    carries, the data waiting to go in it and how much of that the SYN took."""
-
-    __slots__ = ("cookie", "data", "size", "copied")
-
-    def __init__(self, cookie: TcpFastopenCookie | None = None) -> None:
-        self.cookie = cookie if cookie is not None else TcpFastopenCookie(length=0)
-        self.data: Any = None
-        self.size = 0
-        self.copied = 0
 
 
 # -- keys and cookies -----------------------------------------------------------------------------
@@ -190,7 +160,7 @@ def tcp_fastopen_queue_check(sk: TcpSock) -> bool:
 def tcp_fastopen_add_skb(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_fastopen_add_skb``: the data a SYN (or, on the client, a SYN-ACK) carries goes on the
     receive queue, the SYN's sequence number left behind."""
-    from tuxnet.net.ipv4.tcp_input import tcp_fin, tcp_queue_rcv
+    from tuxnet.net.ipv4 import tcp_input  # (which imports this module)
 
     if skb.end_seq == sk.rcv_nxt:
         return
@@ -198,18 +168,17 @@ def tcp_fastopen_add_skb(sk: TcpSock, skb: SkBuff) -> None:
     skb.dst = None
     skb.seq = (skb.seq + 1) & SEQ_MASK
     skb.tcp_flags &= ~TCPHDR_SYN
-    tcp_queue_rcv(sk, skb)
+    tcp_input.tcp_queue_rcv(sk, skb)
     sk.syn_data_acked = True
     if skb.tcp_flags & TCPHDR_FIN:
-        tcp_fin(sk)
+        tcp_input.tcp_fin(sk)
 
 
 def tcp_fastopen_create_child(sk: TcpSock, skb: SkBuff, req: RequestSock) -> TcpSock | None:
     """``tcp_fastopen_create_child``: the full socket of a valid Fast Open SYN, made now, in
     SYN_RECV: its SYN-ACK retransmitted from its own retransmission timer, the SYN's data on its
     receive queue."""
-    from tuxnet.net.ipv4.tcp_input import tcp_init_transfer
-    from tuxnet.net.ipv4.tcp_timer import ICSK_TIME_RETRANS, TCP_TIMEOUT_INIT, inet_csk_reset_xmit_timer
+    from tuxnet.net.ipv4 import tcp_input, tcp_output  # (which import this module)
 
     child = sk.icsk_af_ops.syn_recv_sock(sk, skb, req)
     if child is None:
@@ -222,8 +191,8 @@ def tcp_fastopen_create_child(sk: TcpSock, skb: SkBuff, req: RequestSock) -> Tcp
     th = skb.transport_header
     child.snd_wnd = (buf[th + 14] << 8) | buf[th + 15]
     child.max_window = child.snd_wnd
-    inet_csk_reset_xmit_timer(child, ICSK_TIME_RETRANS, TCP_TIMEOUT_INIT)
-    tcp_init_transfer(child)
+    tcp_output.inet_csk_reset_xmit_timer(child, ICSK_TIME_RETRANS, TCP_TIMEOUT_INIT)
+    tcp_input.tcp_init_transfer(child)
     child.rcv_nxt = (skb.seq + 1) & SEQ_MASK
     tcp_fastopen_add_skb(child, skb)
     req.rcv_nxt = child.rcv_nxt
@@ -276,8 +245,6 @@ def reqsk_fastopen_remove(sk: TcpSock, req: RequestSock, reset: bool) -> None:
     """``reqsk_fastopen_remove`` (net/core/request_sock.c): a Fast Open child's handshake is over
     (or the child is gone): it leaves its listener's Fast Open queue.  One an RST ended, once
     accepted, stays counted for a minute while its listener listens."""
-    from tuxnet.net.ipv4.tcp_sock import TCP_LISTEN
-
     listener = req.listener
     sk.fastopen_rsk = None
     req.tfo_listener = False
@@ -302,9 +269,9 @@ def tcp_fastopen_active_should_disable(sk: TcpSock) -> bool:
 def tcp_fastopen_cookie_check(sk: TcpSock, cookie: TcpFastopenCookie) -> tuple[bool, int]:
     """``tcp_fastopen_cookie_check``: may the SYN carry data: with a cookie cached for the
     destination (``cookie`` gets it), or with none needed?  Returns that and the cached MSS."""
-    from tuxnet.net.ipv4.tcp_metrics import tcp_fastopen_cache_get
+    from tuxnet.net.ipv4 import tcp_metrics  # (tcp_output, which imports this module, needs it)
 
-    mss = tcp_fastopen_cache_get(sk, cookie)
+    mss = tcp_metrics.tcp_fastopen_cache_get(sk, cookie)
     if tcp_fastopen_active_should_disable(sk):
         cookie.len = -1
         return False, mss
@@ -334,3 +301,4 @@ def tcp_fastopen_defer_connect(sk: TcpSock) -> tuple[bool, int]:
 def tcp_free_fastopen_req(sk: TcpSock) -> None:
     """``tcp_free_fastopen_req``."""
     sk.fastopen_req = None
+

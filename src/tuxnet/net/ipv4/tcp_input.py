@@ -28,20 +28,7 @@ from tuxnet.net.core.sock import (
 )
 from tuxnet.net.ipv4.inet_connection_sock import inet_csk_destroy_sock
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS, tcp_init_congestion_control
-from tuxnet.net.ipv4.tcp_fastopen import (
-    TCP_FASTOPEN_COOKIE_MAX,
-    TCP_FASTOPEN_COOKIE_MIN,
-    TCPOLEN_EXP_FASTOPEN_BASE,
-    TCPOLEN_FASTOPEN_BASE,
-    TCPOPT_EXP,
-    TCPOPT_FASTOPEN,
-    TCPOPT_FASTOPEN_MAGIC,
-    TFO_DATA_NOT_ACKED,
-    TFO_SYN_RETRANSMITTED,
-    TcpFastopenCookie,
-    reqsk_fastopen_remove,
-    tcp_fastopen_add_skb,
-)
+from tuxnet.net.ipv4.tcp_fastopen import reqsk_fastopen_remove, tcp_fastopen_add_skb
 from tuxnet.net.ipv4.tcp_metrics import tcp_fastopen_cache_set, tcp_init_metrics, tcp_update_metrics
 from tuxnet.net.ipv4.tcp_output import (
     __tcp_push_pending_frames,
@@ -115,6 +102,8 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_ECN_QUEUE_CWR,
     TCP_ECN_SEEN,
     TCP_ESTABLISHED,
+    TCP_FASTOPEN_COOKIE_MAX,
+    TCP_FASTOPEN_COOKIE_MIN,
     TCP_FIN_WAIT1,
     TCP_FIN_WAIT2,
     TCP_INFINITE_SSTHRESH,
@@ -147,18 +136,26 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_RST,
     TCPHDR_SYN,
     TCPHDR_URG,
+    TCPOLEN_EXP_FASTOPEN_BASE,
+    TCPOLEN_FASTOPEN_BASE,
     TCPOLEN_TSTAMP_ALIGNED,
     TCPOPT_EOL,
+    TCPOPT_EXP,
+    TCPOPT_FASTOPEN,
+    TCPOPT_FASTOPEN_MAGIC,
     TCPOPT_MSS,
     TCPOPT_NOP,
     TCPOPT_SACK,
     TCPOPT_SACK_PERM,
     TCPOPT_TIMESTAMP,
     TCPOPT_WINDOW,
+    TFO_DATA_NOT_ACKED,
+    TFO_SYN_RETRANSMITTED,
     TCP_CA_Disorder,
     TCP_CA_Loss,
     TCP_CA_Open,
     TCP_CA_Recovery,
+    TcpFastopenCookie,
     TcpOptionsReceived,
     TcpSock,
     after,
@@ -2813,7 +2810,7 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         return ret if ret > 0 else 0
     sk.segs_in += 1
     req = sk.fastopen_rsk
-    if req is not None and not tcp_minisocks.tcp_check_req_fastopen(sk, skb, req):
+    if req is not None and tcp_minisocks.tcp_check_req(sk, skb, req, True) is None:
         return 0
     tcp_parse_options(skb, sk.rx_opt, True)
     if not flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_SYN):

@@ -35,7 +35,7 @@ from tuxnet.net.ipv4.ip_output import (
 )
 from tuxnet.net.ipv4.route import dst_mtu, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.syncookies import cookie_init_timestamp, cookie_v4_check, cookie_v4_init_sequence
-from tuxnet.net.ipv4.tcp_fastopen import TcpFastopenCookie, tcp_fastopen_defer_connect, tcp_try_fastopen
+from tuxnet.net.ipv4.tcp_fastopen import tcp_fastopen_defer_connect, tcp_try_fastopen
 from tuxnet.net.ipv4.tcp_input import tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process, tcp_set_state
 from tuxnet.net.ipv4.tcp_minisocks import (
     TCP_TW_ACK,
@@ -80,6 +80,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_RST,
     TCPHDR_SYN,
     InetConnectionSockAfOps,
+    TcpFastopenCookie,
     TcpOptionsReceived,
     TcpSock,
     after,
@@ -428,7 +429,8 @@ def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Tc
 # ``ipv4_specific``: IPv4's part of a TCP socket, which tcp_v4_init_sock gives it.
 ipv4_specific = InetConnectionSockAfOps(conn_request=tcp_v4_conn_request, syn_recv_sock=tcp_v4_syn_recv_sock)
 # ``tcp_request_sock_ops``: how an IPv4 request socket answers.
-tcp_request_sock_ops = RequestSockOps(rtx_syn_ack=tcp_v4_send_synack, send_ack=tcp_v4_reqsk_send_ack)
+tcp_request_sock_ops = RequestSockOps(rtx_syn_ack=tcp_v4_send_synack, send_ack=tcp_v4_reqsk_send_ack,
+                                      send_reset=tcp_v4_send_reset)
 
 
 def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.tcp_cong import tcp_in_slow_start
-from tuxnet.net.ipv4.tcp_fastopen import TcpFastopenCookie
-from tuxnet.net.ipv4.tcp_sock import TCP_INFINITE_SSTHRESH, TCP_RTO_MIN, TCP_CA_Open
+from tuxnet.net.ipv4.tcp_sock import TCP_INFINITE_SSTHRESH, TCP_RTO_MIN, TCP_CA_Open, TcpFastopenCookie
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
+from tuxnet.net.ipv4.tcp_fastopen import reqsk_fastopen_remove
 from tuxnet.net.ipv4.tcp_input import (
     TCP_PAWS_24DAYS,
     TCP_PAWS_WINDOW,
     tcp_done,
     tcp_parse_options,
     tcp_rcv_state_process,
+    tcp_reset,
 )
 from tuxnet.net.ipv4.tcp_metrics import tcp_update_metrics
 from tuxnet.net.ipv4.tcp_sock import (
@@ -48,13 +50,15 @@ TCP_TW_SYN = 3
 
 class RequestSockOps:
     """``struct request_sock_ops``: how a request socket answers (``tcp_request_sock_ops``): the
-    SYN-ACK again, or an ACK to an out-of-window segment."""
+    SYN-ACK again, an ACK to an out-of-window segment, or an RST."""
 
-    __slots__ = ("rtx_syn_ack", "send_ack")
+    __slots__ = ("rtx_syn_ack", "send_ack", "send_reset")
 
-    def __init__(self, rtx_syn_ack: Callable[..., int], send_ack: Callable[..., None]) -> None:
+    def __init__(self, rtx_syn_ack: Callable[..., int], send_ack: Callable[..., None],
+                 send_reset: Callable[..., None]) -> None:
         self.rtx_syn_ack = rtx_syn_ack
         self.send_ack = send_ack
+        self.send_reset = send_reset
 
 
 class RequestSock:
@@ -361,9 +365,11 @@ def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -
     return newsk
 
 
-def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
-    """``tcp_check_req``: the segment that should complete a passive open.  Returns the new
-    child, the listener (meaning: answer with RST), or None (dropped)."""
+def tcp_check_req(sk: TcpSock, skb: SkBuff, req: RequestSock, fastopen: bool = False) -> Any:
+    """``tcp_check_req``: the segment that should complete a passive open, at the listener ``sk``;
+    or, with ``fastopen``, any segment to the Fast Open child ``sk`` made at the SYN, before its
+    handshake's last ACK.  Returns the new child (with ``fastopen``: ``sk``, to go on with the
+    segment), the listener (meaning: answer with RST), or None (dropped)."""
     flags = skb.tcp_flags
     opt = TcpOptionsReceived()
     opt.tstamp_ok = req.tstamp_ok
@@ -372,29 +378,42 @@ def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
     if opt.saw_tstamp:
         diff = (req.ts_recent - opt.rcv_tsval) & SEQ_MASK
         paws_reject = TCP_PAWS_WINDOW < diff < 0x80000000 and not flags & TCPHDR_RST
-    if skb.seq == req.rcv_isn and flags & TCPHDR_SYN and not flags & TCPHDR_RST:
+    if skb.seq == req.rcv_isn and flags & TCPHDR_SYN and not flags & TCPHDR_RST \
+            and not (fastopen and (flags & TCPHDR_ACK or paws_reject)):
         # A retransmitted SYN: resend the SYN-ACK.
         inet_rtx_syn_ack(req)
         return None
-    if flags & TCPHDR_ACK and skb.ack_seq != ((req.snt_isn + 1) & SEQ_MASK):
-        return listener
-    rcv_nxt = (req.rcv_isn + 1) & SEQ_MASK
+    if flags & TCPHDR_ACK and not fastopen and skb.ack_seq != ((req.snt_isn + 1) & SEQ_MASK):
+        return sk
+    rcv_nxt = req.rcv_nxt
     if paws_reject or not _in_window(skb.seq, skb.end_seq, rcv_nxt, (rcv_nxt + req.rcv_wnd) & SEQ_MASK):
         if not flags & TCPHDR_RST:
-            req.rsk_ops.send_ack(listener, skb, req)
+            req.rsk_ops.send_ack(sk, skb, req)
         if paws_reject:
-            listener.host.mib.TcpExt["PAWSEstab"] += 1
+            sk.host.mib.TcpExt["PAWSEstab"] += 1
         return None
     if opt.saw_tstamp and not after(skb.seq, rcv_nxt):
         req.ts_recent = opt.rcv_tsval
     if skb.seq == req.rcv_isn:
         flags &= ~TCPHDR_SYN
     if flags & (TCPHDR_RST | TCPHDR_SYN):
-        listener.host.mib.TcpExt["EmbryonicRsts"] += 1
+        if fastopen:
+            # embryonic_reset: a bad SYN is answered, a valid RST ends the child
+            sk.host.mib.Tcp["AttemptFails"] += 1
+            if not flags & TCPHDR_RST:
+                req.rsk_ops.send_reset(sk.host, sk, skb)
+            else:
+                reqsk_fastopen_remove(sk, req, True)
+                tcp_reset(sk)
+            return None
+        sk.host.mib.TcpExt["EmbryonicRsts"] += 1
         reqsk_queue_drop(req)
-        return listener if not flags & TCPHDR_RST else None
+        return sk if not flags & TCPHDR_RST else None
     if not flags & TCPHDR_ACK:
         return None
+    if fastopen:
+        return sk  # (the child, already made)
+    listener = sk
     if listener.defer_accept and skb.end_seq == rcv_nxt:
         return None
     child = listener.icsk_af_ops.syn_recv_sock(listener, skb, req)
@@ -411,47 +430,6 @@ def tcp_check_req(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Any:
     return child
 
 
-def tcp_check_req_fastopen(sk: TcpSock, skb: SkBuff, req: RequestSock) -> bool:
-    """``tcp_check_req`` for a Fast Open child (``fastopen`` true), before its handshake's last
-    ACK: a retransmitted SYN gets the SYN-ACK again, a segment outside the window an ACK, a valid
-    RST ends the child; False drops the segment, True goes on with the child's processing."""
-    from tuxnet.net.ipv4.tcp_fastopen import reqsk_fastopen_remove
-    from tuxnet.net.ipv4.tcp_input import tcp_reset
-    from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_send_reset
-
-    flags = skb.tcp_flags
-    opt = TcpOptionsReceived()
-    opt.tstamp_ok = req.tstamp_ok
-    tcp_parse_options(skb, opt, True)
-    paws_reject = False
-    if opt.saw_tstamp:
-        diff = (req.ts_recent - opt.rcv_tsval) & SEQ_MASK
-        paws_reject = TCP_PAWS_WINDOW < diff < 0x80000000 and not flags & TCPHDR_RST
-    if skb.seq == req.rcv_isn and flags & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST) == TCPHDR_SYN and not paws_reject:
-        inet_rtx_syn_ack(req)
-        return False
-    rcv_nxt = req.rcv_nxt
-    if paws_reject or not _in_window(skb.seq, skb.end_seq, rcv_nxt, (rcv_nxt + req.rcv_wnd) & SEQ_MASK):
-        if not flags & TCPHDR_RST:
-            req.rsk_ops.send_ack(req.listener, skb, req)
-        if paws_reject:
-            sk.host.mib.TcpExt["PAWSEstab"] += 1
-        return False
-    if opt.saw_tstamp and not after(skb.seq, rcv_nxt):
-        req.ts_recent = opt.rcv_tsval
-    if skb.seq == req.rcv_isn:
-        flags &= ~TCPHDR_SYN
-    if flags & (TCPHDR_RST | TCPHDR_SYN):
-        sk.host.mib.Tcp["AttemptFails"] += 1
-        if not flags & TCPHDR_RST:
-            tcp_v4_send_reset(sk.host, sk, skb)
-        else:
-            reqsk_fastopen_remove(sk, req, True)
-            tcp_reset(sk)
-        return False
-    return bool(flags & TCPHDR_ACK)
-
-
 def tcp_child_process(parent: TcpSock, child: TcpSock, skb: SkBuff) -> int:
     """``tcp_child_process``: run the completing segment through the child, then wake
     ``accept()`` on the parent.  Non-zero means: reset."""
@@ -465,4 +443,3 @@ def tcp_child_process(parent: TcpSock, child: TcpSock, skb: SkBuff) -> int:
         parent.accept_queue.remove(child)
         parent.sk_ack_backlog -= 1
     return ret
-

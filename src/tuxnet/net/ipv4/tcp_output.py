@@ -37,15 +37,7 @@ from tuxnet.net.core.sock import SK_PACING_NEEDED, SK_PACING_NONE, SOCK_NOSPACE
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.route import dst_metric_advmss, dst_mtu
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
-from tuxnet.net.ipv4.tcp_fastopen import (
-    TCPOLEN_EXP_FASTOPEN_BASE,
-    TCPOLEN_FASTOPEN_BASE,
-    TCPOPT_EXP,
-    TCPOPT_FASTOPEN,
-    TCPOPT_FASTOPEN_MAGIC,
-    TcpFastopenCookie,
-    tcp_fastopen_cookie_check,
-)
+from tuxnet.net.ipv4.tcp_fastopen import tcp_fastopen_cookie_check
 from tuxnet.net.ipv4.tcp_rate import tcp_rate_skb_sent
 from tuxnet.net.ipv4.tcp_sock import (
     ICSK_ACK_PUSHED,
@@ -99,10 +91,16 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_RST,
     TCPHDR_SYN,
     TCPHDR_URG,
+    TCPOLEN_EXP_FASTOPEN_BASE,
+    TCPOLEN_FASTOPEN_BASE,
     TCPOLEN_TSTAMP_ALIGNED,
+    TCPOPT_EXP,
+    TCPOPT_FASTOPEN,
+    TCPOPT_FASTOPEN_MAGIC,
     TCP_CA_Loss,
     TCP_CA_Open,
     TCP_CA_Recovery,
+    TcpFastopenCookie,
     TcpSock,
     after,
     before,

@@ -365,6 +365,50 @@ class TcpOptionsReceived:
         self.sacks: list[tuple[int, int]] = []
 
 
+# TCP Fast Open's option (RFC 7413 section 4.1.1; the experimental kind before it) and cookies
+TCPOPT_FASTOPEN = 34
+TCPOPT_EXP = 254
+TCPOPT_FASTOPEN_MAGIC = 0xF989  # the experimental option's magic, before RFC 7413 had a kind
+TCPOLEN_FASTOPEN_BASE = 2
+TCPOLEN_EXP_FASTOPEN_BASE = 4
+TCP_FASTOPEN_COOKIE_MIN = 4
+TCP_FASTOPEN_COOKIE_MAX = 16
+TCP_FASTOPEN_COOKIE_SIZE = 8
+# why a client's Fast Open failed: tcp_info's tcpi_fastopen_client_fail (include/uapi/linux/tcp.h)
+TFO_STATUS_UNSPEC = 0
+TFO_COOKIE_UNAVAILABLE = 1
+TFO_DATA_NOT_ACKED = 2
+TFO_SYN_RETRANSMITTED = 3
+
+
+class TcpFastopenCookie:
+    """``struct tcp_fastopen_cookie``: ``len`` -1 for no option, 0 for a request (an empty option),
+    else the cookie's bytes; ``exp`` for the experimental option (kind 254 and the magic)."""
+
+    __slots__ = ("val", "len", "exp")
+
+    def __init__(self, val: bytes = b"", length: int = -1, exp: bool = False) -> None:
+        self.val = val
+        self.len = length
+        self.exp = exp
+
+    def copy(self) -> TcpFastopenCookie:
+        return TcpFastopenCookie(self.val, self.len, self.exp)
+
+
+class TcpFastopenRequest:
+    """``struct tcp_fastopen_request``: a client's Fast Open in progress: the cookie its SYN
+    carries, the data waiting to go in it and how much of that the SYN took."""
+
+    __slots__ = ("cookie", "data", "size", "copied")
+
+    def __init__(self, cookie: TcpFastopenCookie | None = None) -> None:
+        self.cookie = cookie if cookie is not None else TcpFastopenCookie(length=0)
+        self.data: Any = None
+        self.size = 0
+        self.copied = 0
+
+
 class IcskMtup:
     """``inet_connection_sock.icsk_mtup``: packetization-layer path MTU discovery (RFC 4821),
     the binary search between ``search_low`` (known to work) and ``search_high`` (the largest
