@@ -137,6 +137,12 @@ FAST_OPEN = [["socket", "tcp"], ["bind", 0, 0, 0], ["setsockopt", 0, "TCP_FASTOP
              ["getsockopt", 0, "TCP_FASTOPEN"], ["sendto_fastopen", 3, 5, 0]]
 
 
+# A SYN carries what fits in the socket's page fragment of 32 KB, here with no cookie needed
+# (TCP_FASTOPEN_NO_COOKIE); nothing at all for a send of none.
+FAST_OPEN_NO_COOKIE = [["socket", "tcp"], ["setsockopt", 0, "TCP_FASTOPEN_NO_COOKIE", 1],
+                       ["sendto_fastopen", 0, 70000, 0], ["socket", "tcp"],
+                       ["setsockopt", 1, "TCP_FASTOPEN_NO_COOKIE", 1], ["sendto_fastopen", 1, 0, 1]]
+
 # A UDP socket's pending error (here ECONNREFUSED, from its connected send's port unreachable) is
 # read before the datagram it queued earlier (__skb_recv_udp checks sock_error first).
 UDP_ERROR_BEFORE_DATA = [["udp_pair", 0], ["sendto", 0, 1, 0], ["connect", 0, 1, 0], ["send", 0, 0],
@@ -168,6 +174,7 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
     @example(GROWN_TSO_PACKET)
     @example(FAST_OPEN)
     @example(UDP_ERROR_BEFORE_DATA)
+    @example(FAST_OPEN_NO_COOKIE)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

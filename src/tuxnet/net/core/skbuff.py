@@ -185,6 +185,9 @@ SKB_STRUCT_SIZE = 256
 SKB_SMALL_HEAD_CACHE_SIZE = 640
 SMP_CACHE_BYTES = 64
 PAGE_SIZE = 4096
+# sk_page_frag(): the page fragment a socket copies sent bytes into, a compound page of 32 KB
+# (SKB_FRAG_PAGE_ORDER) when it can be had.
+SKB_FRAG_PAGE_SIZE = 32768
 # The largest head kmalloc serves from a slab (KMALLOC_MAX_CACHE_SIZE, two pages with SLUB), and
 # its caches' sizes up to there.
 KMALLOC_MAX_CACHE_SIZE = 2 * PAGE_SIZE

@@ -15,11 +15,12 @@ import struct
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.compiler import notrace
-from tuxnet.kernel.minmax import max, max3, min
+from tuxnet.kernel.minmax import max, max3, min, min3
 from tuxnet.net.core.checksum import csum_tcpudp_nofold
 from tuxnet.net.core.net_tstamp import SKBTX_ANY_TSTAMP
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
+    SKB_FRAG_PAGE_SIZE,
     SKB_SHINFO_SIZE,
     SKB_STRUCT_SIZE,
     OwnedBuffer,
@@ -1847,7 +1848,9 @@ def tcp_send_syn_data(sk: TcpSock, syn: SkBuff) -> int:
         tcp_sync_mss(sk, sk.pmtu_cookie)
         # __tcp_mtu_to_mss: the MSS before this connection's options are taken off
         space = tcp_mtu_to_mss(sk, sk.pmtu_cookie) + sk.tcp_header_len - 20 - MAX_TCP_OPTION_SPACE
-        space = max(min(space, fo.size), 0)
+        # the SYN's data is copied into the socket's page fragment, a fresh one (nothing was sent
+        # before): no more than its 32 KB (skb_page_frag_refill)
+        space = max(min3(space, fo.size, SKB_FRAG_PAGE_SIZE), 0)
         # the data cannot be copied from a bad buffer (EFAULT): a plain SYN
         ok = not (space and fo.data is None)
     if ok:
