@@ -7,7 +7,8 @@ counts, since the 2022 revert of "tcp: change pingpong threshold to 3").  Here t
 TCP_NODELAY from a MSG_MORE send) stay unacknowledged for more than 10 ms, as do the 70,000 after
 them, even once read: SIOCOUTQ (unacknowledged) keeps them while SIOCOUTQNSD (unsent) is 0.  And
 MSG_MORE holds a send back until data arrives from the peer the first time, not the second
-(the held bytes then go with nothing to push them, and stay until TCP_NODELAY).
+(the held bytes then go with nothing to push them, and stay until TCP_NODELAY).  TCP_QUICKACK
+on such a receiver sends the ACK it owes only once a read has emptied its queue.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import os
 import socket
 import struct
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -72,6 +74,31 @@ def play(sleep: Callable[[float], None]) -> list:
     return out
 
 
+def quickack_play(sleep: Callable[[float], None]) -> list:
+    """TCP_QUICKACK on an interactive receiver that owes an ACK: its ACK goes only once a read
+    has emptied the receive queue (``__tcp_sock_set_quickack`` → ``tcp_cleanup_rbuf``)."""
+    out: list[Any] = []
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", PORT + 1))
+    ls.listen()
+    c = socket.socket()
+    c.connect(("127.0.0.1", PORT + 1))
+    a, _ = ls.accept()
+    sleep(0.05)
+    c.send(b"x")
+    a.send(b"y")  # a reply: a turns interactive
+    c.send(b"x")
+    out.append(["owed", queued(c)])
+    a.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+    out.append(["quickack, unread", queued(c)])
+    sleep(0.02)
+    out.append(["read", len(a.recv(100)), queued(c)])
+    for s in (a, c, ls):
+        s.close()
+    return out
+
+
 def test_delayed_acks_of_an_interactive_peer_as_on_the_kernel() -> None:
     linux = kernel_outcomes(os.path.basename(__file__), "pingpong")
     world, host = lo_world()
@@ -81,5 +108,13 @@ def test_delayed_acks_of_an_interactive_peer_as_on_the_kernel() -> None:
     assert ours[-2] == ["10 ms on", [37232, 0]] and ours[-1] == ["300 ms on", [0, 0]]
 
 
+def test_quickack_sends_an_owed_ack_once_the_queue_is_read_as_on_the_kernel() -> None:
+    linux = kernel_outcomes(os.path.basename(__file__), "quickack")
+    world, host = lo_world()
+    ours = tuxnet_outcomes(world, host, quickack_play, libc.sleep)
+    assert ours == linux
+    assert ours == [["owed", [1, 0]], ["quickack, unread", [1, 0]], ["read", 2, [0, 0]]]
+
+
 if __name__ == "__main__":
-    print(json.dumps(play(time.sleep)))
+    print(json.dumps({"pingpong": play, "quickack": quickack_play}[sys.argv[1]](time.sleep)))

@@ -72,7 +72,6 @@ from tuxnet.net.ipv4.tcp_fastopen import (
 )
 from tuxnet.net.ipv4.tcp_info import TcpInfo, tcp_get_info_chrono_stats
 from tuxnet.net.ipv4.tcp_input import (
-    __tcp_ack_snd_check,
     tcp_fast_path_check,
     tcp_rcv_space_adjust,
     tcp_receive_window,
@@ -564,8 +563,11 @@ def tcp_cleanup_rbuf(sk: TcpSock, copied: int) -> None:
     ack = sk.icsk_ack
     time_to_ack = False
     if ack.pending & ICSK_ACK_SCHED:
-        if (((sk.rcv_nxt - sk.rcv_wup) & SEQ_MASK) > ack.rcv_mss or ack.pending & ICSK_ACK_PUSHED2
-                or (copied > 0 and ack.pending & ICSK_ACK_PUSHED and not ack.pingpong
+        # more than a segment unacknowledged; or this read emptied the queue of small segments
+        # (two of them, or one from a peer not interactive)
+        if (((sk.rcv_nxt - sk.rcv_wup) & SEQ_MASK) > ack.rcv_mss
+                or (copied > 0 and (ack.pending & ICSK_ACK_PUSHED2
+                                    or (ack.pending & ICSK_ACK_PUSHED and not ack.pingpong))
                     and not sk.sk_rmem_alloc)):
             time_to_ack = True
     if copied > 0 and not time_to_ack and not sk.sk_shutdown & RCV_SHUTDOWN:
@@ -1115,12 +1117,18 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
         elif optname == TCP_WINDOW_CLAMP:
             return tcp_set_window_clamp(sk, val)
         elif optname == TCP_QUICKACK:
+            # __tcp_sock_set_quickack: out of pingpong, and an ACK owed goes as a read that
+            # emptied the queue would send it (tcp_cleanup_rbuf); an even value returns to it
+            ack = sk.icsk_ack
             if val:
-                sk.icsk_ack.pingpong = 0
-                if sk.icsk_ack.pending & ICSK_ACK_SCHED and sk.sk_state not in (TCP_CLOSE, TCP_LISTEN):
-                    __tcp_ack_snd_check(sk, False)
+                ack.pingpong = 0
+                if sk.sk_state in (TCP_ESTABLISHED, TCP_CLOSE_WAIT) and ack.pending & ICSK_ACK_SCHED:
+                    ack.pending |= ICSK_ACK_PUSHED
+                    tcp_cleanup_rbuf(sk, 1)
+                    if not val & 1:
+                        ack.pingpong = 1
             else:
-                sk.icsk_ack.pingpong = 1
+                ack.pingpong = 1
         elif optname == TCP_USER_TIMEOUT:
             if val < 0:
                 return -EINVAL
