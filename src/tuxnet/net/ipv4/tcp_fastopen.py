@@ -260,21 +260,14 @@ def _fastopen_rst_expired(listener: TcpSock) -> None:
 
 # -- the client ---------------------------------------------------------------------------------
 
-def tcp_fastopen_active_should_disable(sk: TcpSock) -> bool:
-    """``tcp_fastopen_active_should_disable``: Fast Open is turned off for a while after it seemed
-    blackholed, with ``tcp_fastopen_blackhole_timeout_sec``, 0 (never) since Linux 5.14."""
-    return False
-
-
 def tcp_fastopen_cookie_check(sk: TcpSock, cookie: TcpFastopenCookie) -> tuple[bool, int]:
     """``tcp_fastopen_cookie_check``: may the SYN carry data: with a cookie cached for the
     destination (``cookie`` gets it), or with none needed?  Returns that and the cached MSS."""
     from tuxnet.net.ipv4 import tcp_metrics  # (tcp_output, which imports this module, needs it)
 
     mss = tcp_metrics.tcp_fastopen_cache_get(sk, cookie)
-    if tcp_fastopen_active_should_disable(sk):
-        cookie.len = -1
-        return False, mss
+    # (Linux would first turn Fast Open off for a while after it seemed blackholed, with
+    # tcp_fastopen_blackhole_timeout_sec, which is 0, never, since Linux 5.14; not modelled)
     if tcp_fastopen_no_cookie(sk, TFO_CLIENT_NO_COOKIE):
         cookie.len = -1
         return True, mss
