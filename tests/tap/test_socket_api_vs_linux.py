@@ -143,6 +143,11 @@ FAST_OPEN_NO_COOKIE = [["socket", "tcp"], ["setsockopt", 0, "TCP_FASTOPEN_NO_COO
                        ["sendto_fastopen", 0, 70000, 0], ["socket", "tcp"],
                        ["setsockopt", 1, "TCP_FASTOPEN_NO_COOKIE", 1], ["sendto_fastopen", 1, 0, 1]]
 
+# A connect starts from the default MSS clamp (536) again, whatever an earlier connect set (here a
+# Fast Open SYN's, the route's advmss): TCP_MAXSEG reads 524 after the refused connects.
+RECONNECT_MSS = [["socket", "tcp"], ["sendto_fastopen", 0, 0, 0], ["connect", 0, 0, 0], ["connect", 0, 0, 0],
+                 ["getsockopt", 0, "TCP_MAXSEG"]]
+
 # A UDP socket's pending error (here ECONNREFUSED, from its connected send's port unreachable) is
 # read before the datagram it queued earlier (__skb_recv_udp checks sock_error first).
 UDP_ERROR_BEFORE_DATA = [["udp_pair", 0], ["sendto", 0, 1, 0], ["connect", 0, 1, 0], ["send", 0, 0],
@@ -175,6 +180,7 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
     @example(FAST_OPEN)
     @example(UDP_ERROR_BEFORE_DATA)
     @example(FAST_OPEN_NO_COOKIE)
+    @example(RECONNECT_MSS)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -69,6 +69,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_CLOSE,
     TCP_ESTABLISHED,
     TCP_LISTEN,
+    TCP_MSS_DEFAULT,
     TCP_NEW_SYN_RECV,
     TCP_SYN_SENT,
     TCP_TIME_WAIT,
@@ -453,6 +454,7 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
     sk.inet_dport = dport
     sk.dst_cache = rt
     sk_setup_caps(sk, rt)
+    sk.rx_opt.mss_clamp = TCP_MSS_DEFAULT  # until the SYN-ACK's MSS (an earlier connect's is gone)
     tcp_set_state(sk, TCP_SYN_SENT)
     hashinfo = host.tcp_hashinfo
     err = hashinfo.hash_connect(sk, _check_established)
