@@ -35,9 +35,9 @@ def test_ss_lists_listener_connections_and_tcp_info(lo_host):
     estab = [line for line in lines if line.startswith("ESTAB")]
     assert len(estab) == 2
     assert any(line.split()[1] == "1000" for line in estab), "the server has not read its 1000 bytes"
-    assert "wscale:7,7" in text and "cwnd:10" in text and "bytes_acked:1001" in text
+    assert "wscale:10,10" in text and "cwnd:10" in text and "bytes_acked:1001" in text
     assert info.tcpi_state == 1 and info.tcpi_snd_cwnd == 10 and info.tcpi_bytes_acked == 1001
-    assert info.tcpi_options == 7 and info.tcpi_snd_wscale == 7 and info.tcpi_rcv_wscale == 7
+    assert info.tcpi_options == 7 and info.tcpi_snd_wscale == 10 and info.tcpi_rcv_wscale == 10
     assert info.tcpi_rto >= 200_000 and info.tcpi_unacked == 0 and info.tcpi_total_retrans == 0
 
 

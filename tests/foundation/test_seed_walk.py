@@ -87,7 +87,7 @@ def test_pcap_is_clean_for_tshark_and_scapy(tmp_path, tshark):
     assert syn.haslayer(Ether) and syn[IP].src == "127.0.0.1" and syn[IP].ttl == 64 and syn[IP].flags == "DF"
     assert syn[TCP].dport == 5001 and syn[TCP].flags == "S"
     opts = dict((k, v) for k, v in syn[TCP].options)
-    assert opts["MSS"] == 65495 and opts["WScale"] == 7 and "SAckOK" in opts and opts["Timestamp"][1] == 0
+    assert opts["MSS"] == 65495 and opts["WScale"] == 10 and "SAckOK" in opts and opts["Timestamp"][1] == 0
     hello_seg = next(p for p in pkts if bytes(p[TCP].payload) == b"hello")
     assert hello_seg[TCP].seq == syn[TCP].seq + 1 and hello_seg[TCP].flags == "PA"
     assert hello_seg[IP].len == 20 + 32 + 5

@@ -249,7 +249,7 @@ def test_ctrl_c_while_a_program_runs_ends_the_run(lo_host):
 def test_sysctl_names_defaults_and_errors(lo_host):
     _, host = lo_host
     s = host.sysctl
-    assert s["net.ipv4.tcp_rmem"] == (4096, 131072, 6291456)
+    assert s["net.ipv4.tcp_rmem"] == (4096, 131072, 33554432)
     assert s["net.ipv4.tcp_congestion_control"] == "cubic"
     s.set("net.ipv4.tcp_rmem", "4096 540000 15728640")
     assert s.get("/proc/sys/net/ipv4/tcp_rmem") == (4096, 540000, 15728640)

@@ -55,7 +55,7 @@ def bulk(rcvbuf: int | None) -> tuple[float, int, int, int]:
 
 def test_receive_buffer_grows_to_fill_the_path():
     goodput, rcvbuf, wnd, _ = bulk(None)
-    assert rcvbuf > 1_000_000 and rcvbuf <= 6291456           # grown, within tcp_rmem[2]
+    assert rcvbuf > 1_000_000 and rcvbuf <= 33554432          # grown, within tcp_rmem[2]
     assert wnd > 625_000                                      # more than the 625 kB BDP
     assert goodput > 60
 
@@ -68,3 +68,83 @@ def test_so_rcvbuf_locks_the_window():
     assert ratio == 1448 * 256 // 2090
     assert 65536 < wnd <= rcvbuf * ratio // 256
     assert goodput < wnd * 8 / 0.050 / 1e6 * 1.05              # one window per RTT at most
+
+
+def test_a_slow_reader_does_not_grow_the_buffer():
+    """Linux 6.16+ ("add receive queue awareness in tcp_rcv_space_adjust", "fix sk_rcvbuf
+    overshoot"): what the reader took in an RTT counts less what it left queued, and the buffer
+    is sized for the sender's growth, not for losses too.  A reader slower than the path (64 KB
+    every 20 ms: 164 KB an RTT, 26 Mb/s of the 100) grows it while the sender's slow start is
+    slower than itself, then no more: to 915 KB, where Linux before 6.16 (and tuxnet before it)
+    went to 2.87 MB."""
+    world, a, b, _ = pair(delay="25ms")
+    out: dict = {}
+
+    def server():
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(lfd, (B_ADDR, PORT))
+        libc.listen(lfd, 1)
+        fd, _ = libc.accept(lfd)
+        n = 0
+        while data := libc.recv(fd, 65536):
+            n += len(data)
+            out["rcvbuf"] = connection(b, PORT).sk_rcvbuf
+            libc.sleep(0.02)
+        out["n"] = n
+
+    def client():
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(fd, (B_ADDR, PORT))
+        libc.send(fd, bytes(4_000_000))
+        libc.close(fd)
+
+    b.spawn(server)
+    world.run_for(1_000_000)
+    a.spawn(client)
+    world.run_until(lambda: "n" in out, timeout=120 * SEC)
+    assert out["n"] == 4_000_000
+    assert 131072 < out["rcvbuf"] < 1_000_000
+
+
+def test_the_receiver_rtt_seeks_the_minimum():
+    """``tcp_rcv_rtt_update`` (Linux 6.16+): a lower sample is taken at once; a higher one only
+    from a timestamp (a window-based one overestimates) and only while the reader keeps up."""
+    from tuxnet.net.ipv4.tcp_input import tcp_rcv_rtt_update
+
+    world, a, b, _ = pair()
+    send = {}
+
+    def server():
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(lfd, (B_ADDR, PORT))
+        libc.listen(lfd, 1)
+        fd, _ = libc.accept(lfd)
+        while "now" not in send:
+            libc.sleep(0.01)
+        libc.send(fd, bytes(100))
+        libc.sleep(10)
+
+    def client():
+        libc.connect(libc.socket(AF_INET, SOCK_STREAM, 0), (B_ADDR, PORT))
+        libc.sleep(10)
+
+    b.spawn(server)
+    world.run_for(1_000_000)
+    a.spawn(client)
+    world.run_for(SEC)
+    sk = connection(a, PORT)
+    sk.rcv_rtt_us = 0
+    tcp_rcv_rtt_update(sk, 20_000, True)
+    assert sk.rcv_rtt_us >> 3 == 20_000                   # the first sample
+    tcp_rcv_rtt_update(sk, 30_000, True)
+    assert sk.rcv_rtt_us >> 3 == 20_000                   # higher, window-based: ignored
+    tcp_rcv_rtt_update(sk, 28_000, False)
+    assert sk.rcv_rtt_us >> 3 == 21_000                   # higher, timestamp: an eighth of the way
+    tcp_rcv_rtt_update(sk, 5_000, True)
+    assert sk.rcv_rtt_us >> 3 == 5_000                    # lower: taken at once
+    send["now"] = True
+    world.run_for(SEC)
+    assert sk.rcv_nxt != sk.copied_seq                    # 100 bytes not read
+    rtt = sk.rcv_rtt_us
+    tcp_rcv_rtt_update(sk, (rtt >> 3) + 4_000, False)
+    assert sk.rcv_rtt_us == rtt                           # higher while the queue holds data: ignored

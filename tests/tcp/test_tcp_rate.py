@@ -26,7 +26,9 @@ def test_bulk_transfer_measures_the_bottleneck_and_is_not_app_limited():
     pass it, and none is application-limited.  Samples also come out lower: TCP Small Queues lets
     the sender put only so much in its own qdisc, so the sending of a sample's packets can take
     longer than their ACKs did (the kernel's samples vary so too: 6.9-9.6 Mb/s behind a 9.56 Mb/s
-    shaper, tests/tcp/test_tcp_tsq.py)."""
+    shaper, tests/tcp/test_tcp_tsq.py, down to 0.72 of the rate; here down to 0.70, one sample of
+    30, once the receiver's window stopped growing past what the path needs, as with Linux 6.16's
+    autotuning, and the sender's cwnd went on growing)."""
     world, a, b, _ = pair(delay="5ms")
 
     def source() -> None:
@@ -47,7 +49,7 @@ def test_bulk_transfer_measures_the_bottleneck_and_is_not_app_limited():
         rates.append(info.tcpi_delivery_rate)
         assert info.tcpi_delivery_rate_app_limited == 0
     assert abs(max(rates) - payload_rate) / payload_rate < 0.005, rates
-    assert min(rates) > 0.8 * payload_rate, rates
+    assert min(rates) > 0.65 * payload_rate, rates
 
 
 def test_request_response_is_app_limited_at_one_segment_a_round_trip():

@@ -1,7 +1,7 @@
 """The per-namespace sysctl table, named and defaulted as Linux's ``/proc/sys/net``.
 
 Values are ints, tuples of ints for vectors (``tcp_rmem``) or strings.  ``set`` accepts the text
-``sysctl -w`` would take (``"4096 131072 6291456"``) and refuses unknown names and bad values with a
+``sysctl -w`` would take (``"4096 131072 33554432"``) and refuses unknown names and bad values with a
 message that says which.
 """
 
@@ -62,7 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.tcp_tw_reuse": 2,
     "net.ipv4.tcp_rfc1337": 0,
     "net.ipv4.tcp_abort_on_overflow": 0,
-    "net.ipv4.tcp_rmem": (4096, 131072, 6291456),
+    "net.ipv4.tcp_rmem": (4096, 131072, 33554432),  # 32 MB since Linux 6.16 (6 MB before)
     "net.ipv4.tcp_wmem": (4096, 16384, 4194304),
     "net.ipv4.tcp_mem": (188058, 250746, 376116),
     "net.ipv4.tcp_moderate_rcvbuf": 1,

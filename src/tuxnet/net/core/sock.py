@@ -288,13 +288,14 @@ def lock_sock(sk: Sock) -> None:
 
 
 def release_sock(sk: Sock) -> None:
-    """``release_sock``: process the backlog queued meanwhile, then let go."""
+    """``release_sock``: process the backlog queued meanwhile (``__release_sock``, which counts
+    the backlog's size down to nothing only once it is empty), then let go."""
     while sk.sk_backlog:
         backlog = sk.sk_backlog
         sk.sk_backlog = []
-        sk.sk_backlog_len = 0
         for skb in backlog:
             sk.backlog_rcv(skb)
+    sk.sk_backlog_len = 0
     sk.owned = False
     if sk.lock_wq:
         sk.lock_wq.wake_up()
@@ -306,13 +307,19 @@ def sock_owned_by_user(sk: Sock) -> bool:
 
 
 def sk_add_backlog(sk: Sock, skb: SkBuff, limit: int) -> bool:
-    """``sk_add_backlog``: queue for the lock owner; False when the backlog is full."""
-    size = skb.end
+    """``sk_add_backlog``: queue for the lock owner, counting the buffer's truesize (which its
+    caller has set); False when what is queued and what the socket holds pass ``limit``
+    (``sk_rcvqueues_full``)."""
     if sk.sk_backlog_len + sk.sk_rmem_alloc > limit:
         return False
-    sk.sk_backlog.append(skb)
-    sk.sk_backlog_len += size
+    __sk_add_backlog(sk, skb)
     return True
+
+
+def __sk_add_backlog(sk: Sock, skb: SkBuff) -> None:
+    """``__sk_add_backlog``: queue for the lock owner whatever the backlog holds already."""
+    sk.sk_backlog.append(skb)
+    sk.sk_backlog_len += skb.truesize
 
 
 def sk_wait_event(sk: Sock, timeo: int, condition: Callable[[], Any]) -> int:

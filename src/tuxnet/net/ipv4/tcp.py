@@ -665,6 +665,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 tstamp = skb.tstamp
             if not peek:
                 sk.copied_seq = seq
+            if used:
+                tcp_rcv_space_adjust(sk)  # after each buffer's bytes, as Linux calls it
             if sk.urg_data and after(sk.copied_seq, sk.urg_seq):
                 sk.urg_data = 0  # past the mark
                 tcp_fast_path_check(sk)
@@ -716,8 +718,6 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
             last = queue[-1] if queue else None
             timeo = sk_wait_event(sk, timeo, lambda last=last: (queue[-1] if queue else None) is not last or sk.sk_err
                                   or sk.sk_shutdown & RCV_SHUTDOWN or sk.sk_state == TCP_CLOSE)
-    if copied and not peek:
-        tcp_rcv_space_adjust(sk)
     tcp_cleanup_rbuf(sk, copied)
     if not copied and sk.sk_err and not sk.sk_shutdown & RCV_SHUTDOWN:
         return sock_error(sk)

@@ -160,6 +160,7 @@ def tcp_get_info(sk: TcpSock) -> TcpInfo:
     info.tcpi_snd_cwnd = sk.snd_cwnd
     info.tcpi_advmss = sk.advmss
     info.tcpi_reordering = sk.reordering
+    info.tcpi_rcv_rtt = sk.rcv_rtt_us >> 3
     info.tcpi_rcv_space = sk.rcv_space
     info.tcpi_total_retrans = sk.total_retrans
     info.tcpi_bytes_acked = sk.bytes_acked

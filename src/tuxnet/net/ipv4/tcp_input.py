@@ -376,11 +376,13 @@ def tcp_update_pacing_rate(sk: TcpSock) -> None:
     sk.sk_pacing_rate = min(rate, sk.sk_max_pacing_rate)
 
 
-def tcp_rtt_tsopt_us(sk: TcpSock) -> int:
-    """``tcp_rtt_tsopt_us``: the RTT the echoed timestamp shows (at least one tick)."""
+def tcp_rtt_tsopt_us(sk: TcpSock, min_delta: int) -> int:
+    """``tcp_rtt_tsopt_us``: the RTT the echoed timestamp shows, in us; an echo of this very tick
+    counts as ``min_delta`` ticks (1 for the sender's RTT; 0, no sample, for the receiver's
+    autotuning since Linux 6.16: a millisecond is no RTT for a flow of sub-millisecond RTT)."""
     delta = (tcp_time_stamp(sk) - sk.rx_opt.rcv_tsecr) & SEQ_MASK
     if delta < 0x7FFFFFFF // 1000:
-        return max(delta, 1) * 1000
+        return (delta or min_delta) * 1000
     return -1
 
 
@@ -403,7 +405,7 @@ def tcp_ack_update_rtt(sk: TcpSock, flag: int, seq_rtt_us: int, sack_rtt_us: int
         seq_rtt_us = sack_rtt_us
     opt = sk.rx_opt
     if seq_rtt_us < 0 and opt.saw_tstamp and opt.rcv_tsecr and flag & FLAG_ACKED:
-        seq_rtt_us = ca_rtt_us = tcp_rtt_tsopt_us(sk)
+        seq_rtt_us = ca_rtt_us = tcp_rtt_tsopt_us(sk, 1)
     rs.rtt_us = ca_rtt_us
     if seq_rtt_us < 0:
         return False
@@ -1868,16 +1870,16 @@ def tcp_grow_window(sk: TcpSock, skb: SkBuff) -> None:
 
 
 def tcp_rcv_rtt_update(sk: TcpSock, sample: int, win_dep: bool) -> None:
-    """``tcp_rcv_rtt_update``: the receiver's RTT estimate (us << 3) for autotuning; a
-    window-based sample only ever lowers it."""
-    est = sk.rcv_rtt_us
-    if not est:
-        est = sample << 3
-    elif not win_dep:
-        est += sample - (est >> 3)
-    elif sample << 3 < est:
-        est = sample << 3
-    sk.rcv_rtt_us = est
+    """``tcp_rcv_rtt_update``: the receiver's RTT estimate (us << 3) for autotuning.  A lower
+    sample is taken at once (Linux 6.16+: "always seek for minimal rtt"); a higher one only from a
+    timestamp (a window-based one overestimates) and only while the reader keeps up (an
+    undrained queue would inflate it: "skip big rtt sample if receive queue is not empty")."""
+    old = sk.rcv_rtt_us
+    m = sample << 3
+    if not old or m < old:
+        sk.rcv_rtt_us = m
+    elif not win_dep and sk.rcv_nxt == sk.copied_seq:
+        sk.rcv_rtt_us = old - (old >> 3) + sample
 
 
 def tcp_rcv_rtt_measure(sk: TcpSock) -> None:
@@ -1898,30 +1900,43 @@ def tcp_rcv_rtt_measure_ts(sk: TcpSock, skb: SkBuff) -> None:
         return
     sk.rcv_rtt_last_tsecr = opt.rcv_tsecr
     if ((skb.end_seq - skb.seq) & SEQ_MASK) >= sk.icsk_ack.rcv_mss:
-        delta = tcp_rtt_tsopt_us(sk)
-        if delta >= 0:
+        delta = tcp_rtt_tsopt_us(sk, 0)
+        if delta > 0:
             tcp_rcv_rtt_update(sk, delta, False)
 
 
+def tcp_rcvbuf_grow(sk: TcpSock, newval: int) -> None:
+    """``tcp_rcvbuf_grow`` (Linux 6.16, as fixed in 6.18): ``newval`` is what the reader took in
+    the last RTT.  The receive buffer is sized for twice that (dynamic right-sizing sees one RTT
+    late), plus the sender's slow-start growth (the rise since the last measure, twice over), plus
+    the span held out of order; never shrunk, never past ``tcp_rmem[2]``."""
+    oldval = sk.rcv_space
+    sk.rcv_space = newval
+    sysctl = sk.host.sysctl
+    if not sysctl["net.ipv4.tcp_moderate_rcvbuf"] or sk.sk_userlocks & SOCK_RCVBUF_LOCK:
+        return
+    rcvwin = newval << 1
+    if oldval:
+        rcvwin += (rcvwin * (newval - oldval) // oldval) << 1
+    ofo = sk.out_of_order_queue
+    if ofo:
+        rcvwin += (ofo[-1].end_seq - sk.rcv_nxt) & SEQ_MASK
+    rcvbuf = min(tcp_space_from_win(sk, rcvwin), sysctl["net.ipv4.tcp_rmem"][2])
+    if rcvbuf > sk.sk_rcvbuf:
+        sk.sk_rcvbuf = rcvbuf
+        sk.window_clamp = tcp_win_from_space(sk, rcvbuf)
+
+
 def tcp_rcv_space_adjust(sk: TcpSock) -> None:
-    """``tcp_rcv_space_adjust`` (dynamic right-sizing): once per receiver RTT, size the receive
-    buffer for twice what the reader consumed, plus room for the sender's slow-start growth."""
+    """``tcp_rcv_space_adjust`` (dynamic right-sizing): once per receiver RTT, what the reader
+    consumed in it, less what it left queued, grows the receive buffer (``tcp_rcvbuf_grow``)."""
     now = sk.host.world.now
     elapsed = (now - sk.rcvq_space_time) // 1000
     if not sk.rcv_rtt_us or elapsed < sk.rcv_rtt_us >> 3:
         return
-    copied = (sk.copied_seq - sk.rcvq_space_seq) & SEQ_MASK
+    copied = ((sk.copied_seq - sk.rcvq_space_seq) & SEQ_MASK) - ((sk.rcv_nxt - sk.copied_seq) & SEQ_MASK)
     if copied > sk.rcv_space:
-        sysctl = sk.host.sysctl
-        if sysctl["net.ipv4.tcp_moderate_rcvbuf"] and not sk.sk_userlocks & SOCK_RCVBUF_LOCK:
-            rcvwin = (copied << 1) + 16 * sk.advmss
-            grow = rcvwin * (copied - sk.rcv_space) // max(sk.rcv_space, 1)
-            rcvwin += grow << 1
-            rcvbuf = min(tcp_space_from_win(sk, rcvwin), sysctl["net.ipv4.tcp_rmem"][2])
-            if rcvbuf > sk.sk_rcvbuf:
-                sk.sk_rcvbuf = rcvbuf
-                sk.window_clamp = tcp_win_from_space(sk, rcvbuf)
-        sk.rcv_space = copied
+        tcp_rcvbuf_grow(sk, copied)
     sk.rcvq_space_seq = sk.copied_seq
     sk.rcvq_space_time = now
 
@@ -2209,6 +2224,8 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
         # Without SACK the window stays put, so that duplicate ACKs trigger fast retransmit.
         tcp_grow_window(sk, skb)
     sk.sk_rmem_alloc += skb_charged_truesize(skb)  # skb_set_owner_r
+    if sk.sk_socket is not None:  # (not for a socket not yet accepted, nor an orphan)
+        tcp_rcvbuf_grow(sk, sk.rcv_space)  # room for what is held out of order (Linux 6.16+)
 
 
 def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
@@ -2830,6 +2847,9 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         sk.delivered += 1
         if not sk.srtt_us:
             tcp_synack_rtt_meas(sk)
+        if sk.rx_opt.tstamp_ok:
+            # before tcp_init_buffer_space sizes rcv_space by it (Linux 6.16+)
+            sk.advmss -= TCPOLEN_TSTAMP_ALIGNED
         if req is not None:
             tcp_rcv_synrecv_state_fastopen(sk, req)
         else:
@@ -2844,8 +2864,6 @@ def tcp_rcv_state_process(sk: TcpSock, skb: SkBuff) -> int:
         th = skb.transport_header
         sk.snd_wnd = ((buf[th + 14] << 8) | buf[th + 15]) << sk.rx_opt.snd_wscale
         sk.snd_wl1 = skb.seq
-        if sk.rx_opt.tstamp_ok:
-            sk.advmss -= TCPOLEN_TSTAMP_ALIGNED
         tcp_fast_path_on(sk)
         if sk.icsk_ca_ops.cong_control is None:
             tcp_update_pacing_rate(sk)

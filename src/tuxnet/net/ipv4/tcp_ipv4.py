@@ -14,7 +14,15 @@ from tuxnet.kernel.errno import (
 )
 from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic, csum_tcpudp_nofold
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, PACKET_HOST, SkBuff, alloc_skb
+from tuxnet.net.core.skbuff import (
+    CHECKSUM_PARTIAL,
+    CHECKSUM_UNNECESSARY,
+    PACKET_HOST,
+    SkBuff,
+    alloc_skb,
+    skb_charged_truesize,
+    skb_try_coalesce,
+)
 from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
 from tuxnet.net.ipv4.icmp import (
     ICMP_DEST_UNREACH,
@@ -80,6 +88,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_FIN,
     TCPHDR_RST,
     TCPHDR_SYN,
+    TCPHDR_URG,
     InetConnectionSockAfOps,
     TcpFastopenCookie,
     TcpOptionsReceived,
@@ -174,9 +183,55 @@ def tcp_v4_rcv(host: Host, skb: SkBuff) -> int:
         return 0
     if not sock_owned_by_user(sk):
         return tcp_v4_do_rcv(sk, skb)
-    if not sk_add_backlog(sk, skb, sk.sk_rcvbuf + sk.sk_sndbuf):
-        host.mib.TcpExt["TCPBacklogDrop"] += 1
+    tcp_add_backlog(sk, skb)
     return 0
+
+
+def tcp_add_backlog(sk: TcpSock, skb: SkBuff) -> bool:
+    """``tcp_add_backlog``: a segment for a socket its owner holds waits in the backlog, merged
+    into the one before it when it simply continues it (Linux 4.19+): in sequence, the same
+    options (timestamps) and ECN bits, ACK on both, no SYN, RST or URG.  The merged segment takes
+    the later ACK and window, the FIN and flags of both, and the larger segment size; so a run
+    of ACKs queued while the owner sends is processed as one (TCPBacklogCoalesce).  Otherwise it
+    is queued within twice the receive buffer, half the send buffer and 64 KB, or dropped
+    (TCPBacklogDrop).  True when dropped."""
+    skb.truesize = skb_charged_truesize(skb)
+    backlog = sk.sk_backlog
+    if backlog:
+        tail = backlog[-1]
+        buf, tbuf = skb.buf, tail.buf
+        th, tth = skb.transport_header, tail.transport_header
+        flags, tflags = skb.tcp_flags, tail.tcp_flags
+        hdrlen = skb.data - th
+        if (tail.end_seq == skb.seq
+                and buf[skb.network_header + 1] == tbuf[tail.network_header + 1]  # ip_dsfield
+                and not (flags | tflags) & (TCPHDR_SYN | TCPHDR_RST | TCPHDR_URG)
+                and flags & tflags & TCPHDR_ACK
+                and not (flags ^ tflags) & (TCPHDR_ECE | TCPHDR_CWR)
+                and not (buf[th + 12] ^ tbuf[tth + 12]) & 0xF1  # doff, and AE (AccECN)
+                and buf[th + 20:th + hdrlen] == tbuf[tth + 20:tth + hdrlen]):
+            tail_gso_size = tail.gso_size or tail.tail - tail.data
+            gso_size = skb.gso_size or skb.tail - skb.data
+            delta = skb_try_coalesce(tail, skb)
+            if delta >= 0:
+                tail.end_seq = skb.end_seq
+                if not before(skb.ack_seq, tail.ack_seq):
+                    tail.ack_seq = skb.ack_seq
+                    tbuf = tail.buf
+                    tbuf[tth + 14:tth + 16] = buf[th + 14:th + 16]  # the window
+                tail.buf[tth + 13] |= flags & TCPHDR_FIN
+                tail.tcp_flags = tflags | flags
+                if skb.tstamp:
+                    tail.tstamp = skb.tstamp
+                tail.gso_size = max(gso_size, tail_gso_size)
+                sk.sk_backlog_len += delta
+                sk.host.mib.TcpExt["TCPBacklogCoalesce"] += 1
+                return False
+    limit = (sk.sk_rcvbuf << 1) + (sk.sk_sndbuf >> 1) + 64 * 1024
+    if not sk_add_backlog(sk, skb, min(limit, 0xFFFFFFFF)):
+        sk.host.mib.TcpExt["TCPBacklogDrop"] += 1
+        return True
+    return False
 
 
 def tcp_v4_rcv_again(host: Host, skb: SkBuff) -> int:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.minmax import max, min
-from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
+from tuxnet.net.core.skbuff import skb_charged_truesize
+from tuxnet.net.core.sock import __sk_add_backlog, sock_owned_by_user
 from tuxnet.net.ipv4.tcp_fastopen import reqsk_fastopen_remove
 from tuxnet.net.ipv4.tcp_input import (
     TCP_PAWS_24DAYS,
@@ -438,7 +439,8 @@ def tcp_child_process(parent: TcpSock, child: TcpSock, skb: SkBuff) -> int:
         ret = tcp_rcv_state_process(child, skb)
         parent.sk_data_ready()
     else:
-        sk_add_backlog(child, skb, child.sk_rcvbuf + child.sk_sndbuf)
+        skb.truesize = skb_charged_truesize(skb)
+        __sk_add_backlog(child, skb)  # (no limit: the child is new)
     if child.sk_state == TCP_CLOSE and child in parent.accept_queue:
         parent.accept_queue.remove(child)
         parent.sk_ack_backlog -= 1

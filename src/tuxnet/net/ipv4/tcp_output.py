@@ -295,7 +295,9 @@ def tcp_space_from_win(sk: TcpSock, win: int) -> int:
 
 
 def tcp_space(sk: TcpSock) -> int:
-    return tcp_win_from_space(sk, sk.sk_rcvbuf - sk.sk_rmem_alloc)
+    """``tcp_space``: the window the free receive memory makes, what waits in the backlog counted
+    as used."""
+    return tcp_win_from_space(sk, sk.sk_rcvbuf - sk.sk_backlog_len - sk.sk_rmem_alloc)
 
 
 def tcp_full_space(sk: TcpSock) -> int:
@@ -717,7 +719,10 @@ def __tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool, rcv_nxt: int) -
         elif after((skb.seq + 0xFFFF) & SEQ_MASK, sk.snd_nxt):
             urg_ptr = 0xFFFF
             flags |= TCPHDR_URG
-    n = _build_segment(sk, _tcp_skb_for_xmit(skb), skb.seq, flags, opts, window, ack_seq, urg_ptr)
+    # A queued segment goes as a clone; a control segment made for this one send (an ACK, a
+    # reset, a window probe: clone_it false) goes itself, as in Linux.
+    n = _build_segment(sk, _tcp_skb_for_xmit(skb) if clone_it else skb, skb.seq, flags, opts, window, ack_seq,
+                       urg_ptr)
     n.end_seq = skb.end_seq
     if plen or flags & (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST):
         # Not a pure ACK: the clone carries the segment's truesize, charged to the socket while a
@@ -728,7 +733,7 @@ def __tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool, rcv_nxt: int) -
         n.gso_size = mss
     n.tstamp = skb.skb_mstamp
     if flags & TCPHDR_ACK:
-        tcp_event_ack_sent(sk, pcount, rcv_nxt)
+        tcp_event_ack_sent(sk, rcv_nxt)
     if plen:
         tcp_event_data_sent(sk)
         sk.data_segs_out += pcount
@@ -770,10 +775,13 @@ def tcp_update_skb_after_send(sk: TcpSock, skb: SkBuff, prior_wstamp: int) -> No
 
 
 
-def tcp_dec_quickack_mode(sk: TcpSock, pkts: int) -> None:
-    """``tcp_dec_quickack_mode``."""
+def tcp_dec_quickack_mode(sk: TcpSock) -> None:
+    """``tcp_dec_quickack_mode``: an ACK went out; it uses up a quick ACK only if it acknowledges
+    new data, one ACK for one (Linux 6.6+, "count actual ACKs of new data": before, every packet
+    sent counted, a TSO packet as its segments)."""
     ack = sk.icsk_ack
     if ack.quick:
+        pkts = 1 if ack.pending & ICSK_ACK_SCHED else 0
         if pkts >= ack.quick:
             ack.quick = 0
             ack.ato = TCP_ATO_MIN
@@ -781,7 +789,7 @@ def tcp_dec_quickack_mode(sk: TcpSock, pkts: int) -> None:
             ack.quick -= pkts
 
 
-def tcp_event_ack_sent(sk: TcpSock, pkts: int, rcv_nxt: int) -> None:
+def tcp_event_ack_sent(sk: TcpSock, rcv_nxt: int) -> None:
     """``tcp_event_ack_sent``: an ACK went out, so the delayed ACK is no longer due, nor the
     compressed one (the ACKs it stood for are counted in TCPAckCompressed)."""
     if sk.compressed_ack:
@@ -790,7 +798,7 @@ def tcp_event_ack_sent(sk: TcpSock, pkts: int, rcv_nxt: int) -> None:
         sk.compressed_ack_timer.delete()
     if rcv_nxt != sk.rcv_nxt:
         return
-    tcp_dec_quickack_mode(sk, pkts)
+    tcp_dec_quickack_mode(sk)
     sk.icsk_ack.pending = 0
     sk.icsk_delack_timer.delete()
 
@@ -1028,11 +1036,12 @@ def tcp_cwnd_validate(sk: TcpSock, is_cwnd_limited: bool) -> None:
 
 def tcp_small_queue_check(sk: TcpSock, skb: SkBuff, factor: int) -> bool:
     """``tcp_small_queue_check`` (TCP Small Queues): hold back while the qdisc and device below
-    already keep more than about 1 ms of this flow at its pacing rate (at least two packets);
-    ``tcp_wfree`` resumes the sending when they leave.  True when the caller must stop."""
+    already keep more than about 1 ms of this flow at its pacing rate (at least two packets),
+    and never more than ``tcp_limit_output_bytes``, a paced flow too (Linux 6.16+: "always use
+    tcp_limit_output_bytes limitation"); ``tcp_wfree`` resumes the sending when they leave.
+    True when the caller must stop."""
     limit = max(2 * tcp_skb_cb(skb).truesize, sk.sk_pacing_rate >> sk.sk_pacing_shift)
-    if sk.sk_pacing_status == SK_PACING_NONE:
-        limit = min(limit, sk.host.sysctl["net.ipv4.tcp_limit_output_bytes"])
+    limit = min(limit, sk.host.sysctl["net.ipv4.tcp_limit_output_bytes"])
     limit <<= factor
     if sk.sk_wmem_alloc > limit:
         # Always send when the retransmit queue is empty or holds one packet: no TX completion
