@@ -314,39 +314,23 @@ def skb_add_data(skb: SkBuff, data: bytes | bytearray | memoryview) -> None:
     skb.tail = skb.end = len(skb.buf)
 
 
-def skb_nr_frags(skb: SkBuff) -> int:
-    """``skb_shinfo(skb)->nr_frags`` of a received segment, as GRO leaves it: one fragment per
-    segment merged behind the first (a buffer here is one run of bytes; its ``gso_size`` tells
-    how many segments it holds)."""
-    length = skb.tail - skb.data
-    return -(-length // skb.gso_size) - 1 if skb.gso_size and length else 0
-
-
 def skb_try_coalesce(to: SkBuff, frm: SkBuff) -> int:
     """``skb_try_coalesce``: add ``frm``'s bytes (``data`` to ``tail``) to the end of ``to``;
     returns how much ``to``'s truesize grew (``delta_truesize``), or -1 when it cannot take them:
-    ``to`` is a clone (its bytes are shared), either holds a zerocopy sender's pages, or their
-    fragments would pass MAX_SKB_FRAGS.  Bytes that fit ``to``'s tailroom are copied there and
-    cost nothing more; others join as ``frm``'s fragments in Linux (here: copied behind ``to``'s),
-    ``to`` then charged ``frm``'s truesize less the ``struct sk_buff`` freed."""
+    ``to`` is a clone (its bytes are shared) or either holds a zerocopy sender's pages.  Bytes
+    that fit ``to``'s tailroom are copied there and cost nothing more: a pure ACK merges for
+    free.  Linux takes longer payloads too, moving ``frm``'s page fragments into ``to`` without
+    copying them; a buffer here is one run of bytes and would have to copy them, a copy the
+    kernel does not make, so they are left unmerged (-1)."""
     if to.cloned or to.destructor_arg is not None or frm.destructor_arg is not None:
         return -1
     length = frm.tail - frm.data
-    if length <= to.end - to.tail:
-        if length:
-            to.buf[to.tail:to.tail + length] = memoryview(frm.buf)[frm.data:frm.tail]
-            to.tail += length
-        return 0
-    if skb_nr_frags(to) + skb_nr_frags(frm) >= MAX_SKB_FRAGS:
+    if length > to.end - to.tail:
         return -1
-    delta = skb_charged_truesize(frm) - SKB_STRUCT_SIZE
-    charged = skb_charged_truesize(to)
-    buf = bytearray(memoryview(to.buf)[:to.tail])
-    buf += memoryview(frm.buf)[frm.data:frm.tail]
-    to.buf = buf
-    to.tail = to.end = len(buf)
-    to.truesize = charged + delta
-    return delta
+    if length:
+        to.buf[to.tail:to.tail + length] = memoryview(frm.buf)[frm.data:frm.tail]
+        to.tail += length
+    return 0
 
 
 def skb_from_frame(frame: bytes | bytearray | memoryview) -> SkBuff:

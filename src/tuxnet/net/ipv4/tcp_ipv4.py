@@ -192,9 +192,10 @@ def tcp_add_backlog(sk: TcpSock, skb: SkBuff) -> bool:
     into the one before it when it simply continues it (Linux 4.19+): in sequence, the same
     options (timestamps) and ECN bits, ACK on both, no SYN, RST or URG.  The merged segment takes
     the later ACK and window, the FIN and flags of both, and the larger segment size; so a run
-    of ACKs queued while the owner sends is processed as one (TCPBacklogCoalesce).  Otherwise it
-    is queued within twice the receive buffer, half the send buffer and 64 KB, or dropped
-    (TCPBacklogDrop).  True when dropped."""
+    of ACKs queued while the owner sends is processed as one (TCPBacklogCoalesce); a payload
+    merges only as far as ``skb_try_coalesce`` can take it without a copy Linux would not make.
+    Otherwise it is queued within twice the receive buffer, half the send buffer and 64 KB, or
+    dropped (TCPBacklogDrop).  True when dropped."""
     skb.truesize = skb_charged_truesize(skb)
     backlog = sk.sk_backlog
     if backlog:

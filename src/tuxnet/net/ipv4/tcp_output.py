@@ -733,7 +733,7 @@ def __tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool, rcv_nxt: int) -
         n.gso_size = mss
     n.tstamp = skb.skb_mstamp
     if flags & TCPHDR_ACK:
-        tcp_event_ack_sent(sk, rcv_nxt)
+        tcp_event_ack_sent(sk, pcount, rcv_nxt)
     if plen:
         tcp_event_data_sent(sk)
         sk.data_segs_out += pcount
@@ -775,13 +775,11 @@ def tcp_update_skb_after_send(sk: TcpSock, skb: SkBuff, prior_wstamp: int) -> No
 
 
 
-def tcp_dec_quickack_mode(sk: TcpSock) -> None:
-    """``tcp_dec_quickack_mode``: an ACK went out; it uses up a quick ACK only if it acknowledges
-    new data, one ACK for one (Linux 6.6+, "count actual ACKs of new data": before, every packet
-    sent counted, a TSO packet as its segments)."""
+def tcp_dec_quickack_mode(sk: TcpSock, pkts: int) -> None:
+    """``tcp_dec_quickack_mode``: an ACK went out in ``pkts`` segments, each a quick ACK used up.
+    (Linux 6.6 counts only ACKs of new data, one each; see the README's notes.)"""
     ack = sk.icsk_ack
     if ack.quick:
-        pkts = 1 if ack.pending & ICSK_ACK_SCHED else 0
         if pkts >= ack.quick:
             ack.quick = 0
             ack.ato = TCP_ATO_MIN
@@ -789,7 +787,7 @@ def tcp_dec_quickack_mode(sk: TcpSock) -> None:
             ack.quick -= pkts
 
 
-def tcp_event_ack_sent(sk: TcpSock, rcv_nxt: int) -> None:
+def tcp_event_ack_sent(sk: TcpSock, pkts: int, rcv_nxt: int) -> None:
     """``tcp_event_ack_sent``: an ACK went out, so the delayed ACK is no longer due, nor the
     compressed one (the ACKs it stood for are counted in TCPAckCompressed)."""
     if sk.compressed_ack:
@@ -798,7 +796,7 @@ def tcp_event_ack_sent(sk: TcpSock, rcv_nxt: int) -> None:
         sk.compressed_ack_timer.delete()
     if rcv_nxt != sk.rcv_nxt:
         return
-    tcp_dec_quickack_mode(sk)
+    tcp_dec_quickack_mode(sk, pkts)
     sk.icsk_ack.pending = 0
     sk.icsk_delack_timer.delete()
 
