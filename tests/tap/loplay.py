@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,19 @@ from tuxnet.tapnet import Netns, netns_unavailable
 from tuxnet.user import libc
 from tuxnet.user.iproute import ip
 from tuxnet.world import World
+
+
+def lo_pair(port: int) -> tuple[Any, Any, Any]:
+    """(listener, client, accepted): a TCP connection over 127.0.0.1 on ``port``, made with the
+    ``socket`` module the program runs under (the kernel's, or ``tuxnet.socket.stdlib``'s)."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen()
+    c = socket.socket()
+    c.connect(("127.0.0.1", port))
+    a, _ = ls.accept()
+    return ls, c, a
 
 
 def kernel_outcomes(script: str, name: str, mtu: int = 0) -> list:

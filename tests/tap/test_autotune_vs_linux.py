@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from loplay import kernel_outcomes, lo_world, tuxnet_outcomes
+from loplay import kernel_outcomes, lo_pair, lo_world, tuxnet_outcomes
 
 from tuxnet.user import libc
 
@@ -50,13 +50,7 @@ def state(s: Any) -> list[int]:
 
 
 def play(steps: list[tuple[str, int, int]], port: int, sleep: Callable[[float], None]) -> list:
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen()
-    c = socket.socket()
-    c.connect(("127.0.0.1", port))
-    a, _ = ls.accept()
+    ls, c, a = lo_pair(port)
     sleep(0.05)
     out: list[Any] = []
     for op, i, n in steps:

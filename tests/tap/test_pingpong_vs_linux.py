@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from loplay import kernel_outcomes, lo_world, tuxnet_outcomes
+from loplay import kernel_outcomes, lo_pair, lo_world, tuxnet_outcomes
 
 from tuxnet.user import libc
 
@@ -41,13 +41,7 @@ def queued(s: Any) -> list[int]:
 
 def play(sleep: Callable[[float], None]) -> list:
     out: list[Any] = []
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", PORT))
-    ls.listen()
-    c = socket.socket()
-    c.connect(("127.0.0.1", PORT))
-    a, _ = ls.accept()
+    ls, c, a = lo_pair(PORT)
     sleep(0.05)
     out.append(["more 100", c.send(b"x" * 100, socket.MSG_MORE), queued(c)])
     a.send(b"y" * 10)
@@ -78,13 +72,7 @@ def quickack_play(sleep: Callable[[float], None]) -> list:
     """TCP_QUICKACK on an interactive receiver that owes an ACK: its ACK goes only once a read
     has emptied the receive queue (``__tcp_sock_set_quickack`` → ``tcp_cleanup_rbuf``)."""
     out: list[Any] = []
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", PORT + 1))
-    ls.listen()
-    c = socket.socket()
-    c.connect(("127.0.0.1", PORT + 1))
-    a, _ = ls.accept()
+    ls, c, a = lo_pair(PORT + 1)
     sleep(0.05)
     c.send(b"x")
     a.send(b"y")  # a reply: a turns interactive
