@@ -218,9 +218,8 @@ def tcp_add_backlog(sk: TcpSock, skb: SkBuff) -> bool:
                 tail.end_seq = skb.end_seq
                 if not before(skb.ack_seq, tail.ack_seq):
                     tail.ack_seq = skb.ack_seq
-                    tbuf = tail.buf
                     tbuf[tth + 14:tth + 16] = buf[th + 14:th + 16]  # the window
-                tail.buf[tth + 13] |= flags & TCPHDR_FIN
+                tbuf[tth + 13] |= flags & TCPHDR_FIN
                 tail.tcp_flags = tflags | flags
                 if skb.tstamp:
                     tail.tstamp = skb.tstamp
