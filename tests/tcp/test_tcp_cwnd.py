@@ -160,3 +160,41 @@ def test_cubic_trace_at_100mbit():
     either alone does it); with 150 the epochs outlast K and the convex part shows."""
     s = bench.run_trace("cubic", rate="100mbit", rtt_ms=50, queue=150, duration=25)["samples"]
     check_cubic_shape(s, 0.25)
+
+
+def test_hystart_rounds_start_below_the_low_window():
+    """HyStart marks each round's start from the first ACK on, whatever cwnd is; only its
+    detection waits for cwnd to reach hystart_low_window (16).  Linux 5.8 to 6.13 marked rounds
+    only from there, so the first round it timed began at the connection's start ("tcp_cubic:
+    fix incorrect HyStart round start detection", 2025)."""
+    from tcpnet import B_ADDR, MS, connection, pair
+
+    from tuxnet.net.ipv4.tcp_cubic import TcpCubic
+    from tuxnet.net.socket import AF_INET, SOCK_STREAM
+    from tuxnet.user import libc
+
+    world, a, b, _ = pair(rate="10mbit", delay="25ms")
+
+    def sink() -> None:
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(lfd, (B_ADDR, 7021))
+        libc.listen(lfd, 1)
+        fd, _ = libc.accept(lfd)
+        while libc.recv(fd, 1 << 20):
+            pass
+
+    def source() -> None:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(fd, (B_ADDR, 7021))
+        libc.send(fd, bytes(1_000_000))
+
+    b.spawn(sink)
+    world.run_for(MS)
+    a.spawn(source)
+    world.run_until(lambda: (sk := connection(a, 7021)) is not None and sk.snd_una != sk.write_seq
+                    and sk.snd_cwnd > 10)
+    sk = connection(a, 7021)
+    assert sk.snd_cwnd < 16
+    # The current round ends at data not yet acknowledged: rounds have been marked below the
+    # low window (else its end would still be the connection's first sequence number).
+    assert (TcpCubic.ca(sk).end_seq - sk.snd_una) & 0xFFFFFFFF < 0x80000000

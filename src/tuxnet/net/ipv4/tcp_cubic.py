@@ -266,13 +266,17 @@ class TcpCubic:
         return min(USEC_PER_MSEC, sk.sk_gso_max_size * 4 * USEC_PER_SEC // rate)
 
     def hystart_update(self, sk: TcpSock, delay: int) -> None:
-        """``hystart_update``: leave slow start on an ACK train or a delay increase.  As in Linux
-        5.8-6.9, a new round starts only on an ACK that reaches here, i.e. once cwnd is at least
-        hystart_low_window (see :meth:`pkts_acked`)."""
+        """``hystart_update``: leave slow start on an ACK train or a delay increase.  A new round
+        starts whatever cwnd is; the detection itself waits for cwnd to reach hystart_low_window.
+        (Linux 5.8 to 6.13 started rounds only from there on, so the first round measured from
+        the connection's start and an ACK train was found at once: "tcp_cubic: fix incorrect
+        HyStart round start detection", 2025.)"""
         params = cubic_params(sk.host)
         ca = self.ca(sk)
         if after(sk.snd_una, ca.end_seq):
             self.hystart_reset(sk)
+        if sk.snd_cwnd < params["hystart_low_window"]:
+            return
         if params["hystart_detect"] & HYSTART_ACK_TRAIN:
             now = _clock_us(sk)
             if _s32(now - ca.last_ack) <= params["hystart_ack_delta_us"]:
@@ -305,8 +309,7 @@ class TcpCubic:
         if ca.delay_min == 0 or ca.delay_min > delay:
             ca.delay_min = delay
         params = cubic_params(sk.host)
-        if not ca.found and tcp_in_slow_start(sk) and params["hystart"] and \
-                sk.snd_cwnd >= params["hystart_low_window"]:
+        if not ca.found and tcp_in_slow_start(sk) and params["hystart"]:
             self.hystart_update(sk, delay)
 
 
