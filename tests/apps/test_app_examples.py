@@ -37,13 +37,14 @@ def test_pmtu_blackhole_example() -> None:
 
 
 def test_bbr_vs_cubic_example() -> None:
-    """CUBIC fills the router's 100-packet queue and drops; BBR keeps it to a few packets and its
-    round trip near the path's 20 ms, at about the same goodput."""
+    """CUBIC fills the router's 100-packet queue and drops (in its 4 s: HyStart ends its slow start
+    before the queue overflows, congestion avoidance fills it after 2 s); BBR keeps it to a few
+    packets and its round trip near the path's 20 ms, at about the same goodput."""
     import io
 
     module = runpy.run_path(str(EXAMPLE.with_name("bbr_vs_cubic.py")))
     out = io.StringIO()
-    cubic, bbr = module["flow"]("cubic", 2.0, out), module["flow"]("bbr", 2.0, out)
+    cubic, bbr = module["flow"]("cubic", 4.0, out), module["flow"]("bbr", 2.0, out)
     assert cubic["median_queue"] > 50 and cubic["median_rtt_ms"] > 80 and cubic["drops"] > 0
     assert bbr["median_queue"] < 12 and bbr["median_rtt_ms"] < 35 and bbr["drops"] == 0
     assert bbr["goodput_mbps"] > 0.9 * 9.41
