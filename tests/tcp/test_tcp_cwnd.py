@@ -170,28 +170,13 @@ def test_hystart_rounds_start_below_the_low_window():
     fix incorrect HyStart round start detection", 2025)."""
     from tcpnet import B_ADDR, MS, connection, pair
 
+    from tuxnet.benchmarks import tcp_sink, tcp_source
     from tuxnet.net.ipv4.tcp_cubic import TcpCubic
-    from tuxnet.net.socket import AF_INET, SOCK_STREAM
-    from tuxnet.user import libc
 
     world, a, b, _ = pair(rate="10mbit", delay="25ms")
-
-    def sink() -> None:
-        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.bind(lfd, (B_ADDR, 7021))
-        libc.listen(lfd, 1)
-        fd, _ = libc.accept(lfd)
-        while libc.recv(fd, 1 << 20):
-            pass
-
-    def source() -> None:
-        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.connect(fd, (B_ADDR, 7021))
-        libc.send(fd, bytes(1_000_000))
-
-    b.spawn(sink)
+    b.spawn(tcp_sink, B_ADDR, 7021, [])
     world.run_for(MS)
-    a.spawn(source)
+    a.spawn(tcp_source, B_ADDR, 7021, bytes(1 << 16), 1_000_000)
     world.run_until(lambda: (sk := connection(a, 7021)) is not None and sk.snd_una != sk.write_seq
                     and sk.snd_cwnd > 10)
     sk = connection(a, 7021)
