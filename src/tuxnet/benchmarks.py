@@ -88,9 +88,10 @@ def speed_check(loops: int = 0, tries: int = 5) -> float:
     return best * 1e3
 
 
-def lo_world(seed: int = 1) -> tuple[World, Any]:
+def lo_world(seed: int = 1, name: str = "bench") -> tuple[World, Any]:
+    """A world of one host, ``name``, with lo up (127.0.0.1/8: all of 127.0.0.0/8 is local)."""
     world = World(seed=seed)
-    host = world.add_host("bench")
+    host = world.add_host(name)
     host.dev_open("lo")
     host.ip_addr_add("lo", "127.0.0.1/8")
     return world, host

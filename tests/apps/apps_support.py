@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tuxnet import benchmarks
 from tuxnet.user.etc import install_base_files
 from tuxnet.user.programs.dns import named
 from tuxnet.user.programs.final_project import EXAMPLE_ZONE, REVERSE_ZONE
@@ -14,12 +15,8 @@ ZONES = {"example.com.": "/etc/bind/db.example.com", "3.0.10.in-addr.arpa.": "/e
 
 
 def lo_world(seed: int = 0, name: str = "box") -> tuple[World, Any]:
-    """A world with one host whose loopback is up (127.0.0.0/8 is all local)."""
-    world = World(seed=seed)
-    host = world.add_host(name)
-    host.dev_open("lo")
-    host.ip_addr_add("lo", "127.0.0.1/8")
-    return world, host
+    """``tuxnet.benchmarks.lo_world`` with this module's seed and host name."""
+    return benchmarks.lo_world(seed, name)
 
 
 def add_zones(host: Any) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import tuxnet.socket as tux_socket
+from tuxnet import benchmarks
 from tuxnet.tapnet import Netns, netns_unavailable
 from tuxnet.user import libc
 from tuxnet.user.iproute import ip
@@ -50,11 +51,12 @@ def kernel_outcomes(script: str, name: str, mtu: int = 0) -> list:
 
 
 def lo_world(mtu: int = 0) -> tuple[World, Any]:
-    """A world of one host with lo up (127.0.0.1/8), of MTU ``mtu`` when given."""
-    world = World(seed=1)
-    host = world.add_host("h")
-    host.dev_open("lo")
-    host.ip_addr_add("lo", "127.0.0.1/8")
+    """A world of one host with lo up (127.0.0.1/8), of MTU ``mtu`` when given, its congestion
+    control the one a new namespace of this machine's kernel starts with: a namespace takes the
+    machine's default (BBR on some machines), and the two must send alike."""
+    world, host = benchmarks.lo_world(1, "h")
+    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+        host.sysctl.set("net.ipv4.tcp_congestion_control", f.read().strip())
     if mtu:
         ip(host, f"link set lo mtu {mtu}")
     return world, host
