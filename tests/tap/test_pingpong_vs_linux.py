@@ -8,7 +8,8 @@ TCP_NODELAY from a MSG_MORE send) stay unacknowledged for more than 10 ms, as do
 them, even once read: SIOCOUTQ (unacknowledged) keeps them while SIOCOUTQNSD (unsent) is 0.  And
 MSG_MORE holds a send back until data arrives from the peer the first time, not the second
 (the held bytes then go with nothing to push them, and stay until TCP_NODELAY).  TCP_QUICKACK
-on such a receiver sends the ACK it owes only once a read has emptied its queue.
+on such a receiver sends the ACK it owes only once a read has emptied its queue.  A quick ACK is
+spent only by an ACK of new data, not by each segment the receiver sends (Linux 6.6+).
 """
 
 from __future__ import annotations
@@ -87,6 +88,28 @@ def quickack_play(sleep: Callable[[float], None]) -> list:
     return out
 
 
+def quick_count_play(sleep: Callable[[float], None]) -> list:
+    """The quick ACKs a receiver has left after it sent ten segments of its own: c's first byte
+    gives a its quick ACKs (``tcp_incr_quickack``), a sends 14,480 bytes (ten segments over lo
+    at MTU 1500) past ``ato`` (no reply, so no pingpong), then c sends 100 bytes every 5 ms and
+    notes what stays unacknowledged (SIOCOUTQ)."""
+    out: list[Any] = []
+    ls, c, a = lo_pair(PORT + 2)
+    sleep(0.05)
+    c.send(b"x")
+    sleep(0.1)
+    a.send(b"y" * 14480)
+    sleep(0.01)
+    out.append(["c read", len(c.recv(100000))])
+    for _ in range(20):
+        c.send(b"x" * 100)
+        sleep(0.005)
+        out.append(queued(c)[0])
+    for s in (a, c, ls):
+        s.close()
+    return out
+
+
 def test_delayed_acks_of_an_interactive_peer_as_on_the_kernel() -> None:
     linux = kernel_outcomes(os.path.basename(__file__), "pingpong")
     world, host = lo_world()
@@ -104,5 +127,17 @@ def test_quickack_sends_an_owed_ack_once_the_queue_is_read_as_on_the_kernel() ->
     assert ours == [["owed", [1, 0]], ["quickack, unread", [1, 0]], ["read", 2, [0, 0]]]
 
 
+def test_quick_acks_are_spent_only_on_acks_of_new_data_as_on_the_kernel() -> None:
+    linux = kernel_outcomes(os.path.basename(__file__), "quickcount", mtu=1500)
+    world, host = lo_world(1500)
+    ours = tuxnet_outcomes(world, host, quick_count_play, libc.sleep)
+    assert ours == linux
+    # 16 quick ACKs (tcp_incr_quickack), one spent on c's first byte, none on a's ten segments
+    # (Linux 6.6, "count actual ACKs of new data"; before, each segment sent spent one, and
+    # five were left); then the ACKs wait for the delayed-ACK timer.
+    assert ours == [["c read", 14480], *[0] * 15, 100, 200, 300, 400, 500]
+
+
 if __name__ == "__main__":
-    print(json.dumps({"pingpong": play, "quickack": quickack_play}[sys.argv[1]](time.sleep)))
+    programs = {"pingpong": play, "quickack": quickack_play, "quickcount": quick_count_play}
+    print(json.dumps(programs[sys.argv[1]](time.sleep)))

@@ -733,7 +733,7 @@ def __tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool, rcv_nxt: int) -
         n.gso_size = mss
     n.tstamp = skb.skb_mstamp
     if flags & TCPHDR_ACK:
-        tcp_event_ack_sent(sk, pcount, rcv_nxt)
+        tcp_event_ack_sent(sk, rcv_nxt)
     if plen:
         tcp_event_data_sent(sk)
         sk.data_segs_out += pcount
@@ -774,15 +774,13 @@ def tcp_update_skb_after_send(sk: TcpSock, skb: SkBuff, prior_wstamp: int) -> No
     sk.tsorted_sent_queue.move_tail(skb)
 
 
-
-def tcp_dec_quickack_mode(sk: TcpSock, pkts: int) -> None:
-    """``tcp_dec_quickack_mode``: an ACK went out in ``pkts`` segments, each a quick ACK used up,
-    as before Linux 6.6, which counts only ACKs of new data, one each.  Counted so, a receiver
-    stayed in quick-ACK mode longer and a third of the seeded 100 MB transfers at 20 % loss
-    timed out (their RTO inflated to 120 s by late SACK samples); whether the kernel does the
-    same under such loss is not yet known, so the earlier counting stays."""
+def tcp_dec_quickack_mode(sk: TcpSock) -> None:
+    """``tcp_dec_quickack_mode``: an ACK went out; it uses up a quick ACK only if it acknowledges
+    new data, one ACK for one (Linux 6.6+, "count actual ACKs of new data": before, every packet
+    sent counted, a TSO packet as its segments)."""
     ack = sk.icsk_ack
     if ack.quick:
+        pkts = 1 if ack.pending & ICSK_ACK_SCHED else 0
         if pkts >= ack.quick:
             ack.quick = 0
             ack.ato = TCP_ATO_MIN
@@ -790,7 +788,7 @@ def tcp_dec_quickack_mode(sk: TcpSock, pkts: int) -> None:
             ack.quick -= pkts
 
 
-def tcp_event_ack_sent(sk: TcpSock, pkts: int, rcv_nxt: int) -> None:
+def tcp_event_ack_sent(sk: TcpSock, rcv_nxt: int) -> None:
     """``tcp_event_ack_sent``: an ACK went out, so the delayed ACK is no longer due, nor the
     compressed one (the ACKs it stood for are counted in TCPAckCompressed)."""
     if sk.compressed_ack:
@@ -799,7 +797,7 @@ def tcp_event_ack_sent(sk: TcpSock, pkts: int, rcv_nxt: int) -> None:
         sk.compressed_ack_timer.delete()
     if rcv_nxt != sk.rcv_nxt:
         return
-    tcp_dec_quickack_mode(sk, pkts)
+    tcp_dec_quickack_mode(sk)
     sk.icsk_ack.pending = 0
     sk.icsk_delack_timer.delete()
 
