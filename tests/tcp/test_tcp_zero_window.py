@@ -7,8 +7,18 @@ from __future__ import annotations
 import hashlib
 import random
 
-from tcpnet import A_ADDR, B_ADDR, SEC, listen_socket, pair, sniff, tcp_segments
+from tcpnet import (
+    A_ADDR,
+    B_ADDR,
+    SEC,
+    connection,
+    listen_socket,
+    pair,
+    sniff,
+    tcp_segments,
+)
 
+from tuxnet.net.ipv4.tcp_output import tcp_full_space, tcp_space
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
 
@@ -75,3 +85,41 @@ def test_zero_window_probes_back_off_and_transfer_resumes():
     update = next(s for s in from_b if s.t >= out["resume"] and s.window > 0)
     assert any(s.length > 0 and s.t >= update.t for s in from_a)
     assert a.mib.TcpExt["TCPWinProbe"] >= len(probes)
+
+
+def test_a_small_read_does_not_reopen_the_window():
+    """Receiver-side silly window avoidance (``__tcp_select_window``): once the window is closed,
+    a read that frees less than a sixteenth of the buffer's window (``tcp_full_space``) offers
+    nothing, though more than an MSS is free; the window stays closed, the sender probing it,
+    and opens when the reader reads on."""
+    world, a, b, _ = pair()
+    out: dict = {}
+
+    def reader():
+        lfd = listen_socket(B_ADDR, PORT)
+        fd, _ = libc.accept(lfd)
+        libc.sleep(3.0)                        # the sender fills the window and it closes
+        sk = connection(b, PORT)
+        out["closed"] = sk.rcv_wnd
+        got = len(libc.recv(fd, 4096))
+        out["space"], out["full"], out["mss"] = tcp_space(sk), tcp_full_space(sk), sk.icsk_ack.rcv_mss
+        libc.sleep(0.1)
+        out["after"], out["got"] = sk.rcv_wnd, got
+        out["reopened"] = b.mib.TcpExt["TCPFromZeroWindowAdv"]
+        while libc.recv(fd, 1 << 16):
+            pass
+        out["end"] = True
+
+    def writer():
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(fd, (B_ADDR, PORT))
+        libc.send(fd, bytes(SIZE))
+        libc.close(fd)
+
+    b.spawn(reader)
+    a.spawn(writer)
+    world.run_until(lambda: "end" in out, timeout=30 * SEC)
+    assert out["closed"] == 0 and out["got"] == 4096
+    assert out["mss"] <= out["space"] < out["full"] >> 4, out
+    assert out["after"] == 0 and out["reopened"] == 0, out
+    assert b.mib.TcpExt["TCPFromZeroWindowAdv"] > 0  # once the reader read on

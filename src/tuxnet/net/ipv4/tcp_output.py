@@ -325,12 +325,18 @@ def __tcp_select_window(sk: TcpSock) -> int:
     """``__tcp_select_window``: the window to offer now (receiver-side silly window avoidance)."""
     mss = sk.icsk_ack.rcv_mss
     free_space = tcp_space(sk)
-    full_space = min(sk.window_clamp, tcp_full_space(sk))
+    allowed_space = tcp_full_space(sk)
+    full_space = min(sk.window_clamp, allowed_space)
     if mss > full_space:
         mss = max(full_space, 1)
     if free_space < full_space // 2:
         sk.icsk_ack.quick = 0
-        if free_space < mss:
+        # The window may become free_space: rounded down, so that the scale does not grow it.
+        free_space &= -(1 << sk.rx_opt.rcv_wscale)
+        # Close the window once less than a sixteenth of the buffer is free, not only below an
+        # MSS: with a large window the MSS test comes too late, and the queue outgrows the
+        # buffer before a zero window is announced (tcp_clamp_window then grows it).
+        if free_space < allowed_space >> 4 or free_space < mss:
             return 0
     if free_space > sk.rcv_ssthresh:
         free_space = sk.rcv_ssthresh
