@@ -342,13 +342,10 @@ def __tcp_select_window(sk: TcpSock) -> int:
         free_space = sk.rcv_ssthresh
     window = sk.rcv_wnd
     if sk.rx_opt.rcv_wscale:
-        window = free_space
+        # ALIGN: enough that the scale does not round it away (a zero window when 1 << wscale
+        # is more than an MSS).
         unit = 1 << sk.rx_opt.rcv_wscale
-        if window & (unit - 1):
-            window = ((window >> sk.rx_opt.rcv_wscale) + 1) << sk.rx_opt.rcv_wscale
-            if window > free_space + unit:
-                window -= unit
-        return window
+        return (free_space + unit - 1) & -unit
     if window <= free_space - mss or window > free_space:
         window = (free_space // mss) * mss
     elif mss == full_space and free_space > window + (full_space >> 1):
