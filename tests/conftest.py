@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import platform
 import shutil
+from typing import Any
 
 import pytest
 
+from tuxnet.benchmarks import lo_world
 from tuxnet.world import World
 
 
@@ -18,12 +20,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip("CPython's memory management (refcounts, gc.freeze, malloc)")
 
 
-def make_lo_host(seed: int = 0, name: str = "menuos"):
-    world = World(seed=seed)
-    host = world.add_host(name)
-    host.dev_open("lo")
-    host.ip_addr_add("lo", "127.0.0.1/8")
-    return world, host
+def make_lo_host(seed: int = 0, name: str = "menuos") -> tuple[World, Any]:
+    """``tuxnet.benchmarks.lo_world`` with the seed's MenuOS for a host."""
+    return lo_world(seed, name)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 from typing import Any, NamedTuple
 
+from tuxnet.benchmarks import lo_world
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic
 from tuxnet.net.core.netfilter import NF_ACCEPT, NF_DROP, NF_INET_LOCAL_IN, nf_register_net_hook
 from tuxnet.net.core.utils import in_aton, in_ntoa
@@ -46,12 +47,8 @@ def pair(seed: int = 1, **link: Any) -> tuple[World, Any, Any, Any]:
 
 
 def lo_host(seed: int = 1) -> tuple[World, Any]:
-    """One host with lo up as 127.0.0.1/8."""
-    world = World(seed=seed)
-    host = world.add_host("h")
-    host.dev_open("lo")
-    host.ip_addr_add("lo", "127.0.0.1/8")
-    return world, host
+    """One host, h, with lo up as 127.0.0.1/8 (``tuxnet.benchmarks.lo_world``)."""
+    return lo_world(seed, "h")
 
 
 def connection(host: Any, port: int) -> Any:
