@@ -148,6 +148,10 @@ FAST_OPEN_NO_COOKIE = [["socket", "tcp"], ["setsockopt", 0, "TCP_FASTOPEN_NO_COO
 RECONNECT_MSS = [["socket", "tcp"], ["sendto_fastopen", 0, 0, 0], ["connect", 0, 0, 0], ["connect", 0, 0, 0],
                  ["getsockopt", 0, "TCP_MAXSEG"]]
 
+# A refused connect leaves no window clamp behind: tcp_disconnect clears it (TCP_WINDOW_CLAMP 0).
+REFUSED_WINDOW_CLAMP = [["socket", "tcp"], ["connect", 0, 0, 0], ["connect", 0, 0, 0],
+                        ["getsockopt", 0, "TCP_WINDOW_CLAMP"]]
+
 # A UDP socket's pending error (here ECONNREFUSED, from its connected send's port unreachable) is
 # read before the datagram it queued earlier (__skb_recv_udp checks sock_error first).
 UDP_ERROR_BEFORE_DATA = [["udp_pair", 0], ["sendto", 0, 1, 0], ["connect", 0, 1, 0], ["send", 0, 0],
@@ -181,6 +185,7 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
     @example(UDP_ERROR_BEFORE_DATA)
     @example(FAST_OPEN_NO_COOKIE)
     @example(RECONNECT_MSS)
+    @example(REFUSED_WINDOW_CLAMP)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

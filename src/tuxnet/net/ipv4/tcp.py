@@ -829,8 +829,18 @@ def tcp_disconnect(sk: TcpSock, flags: int) -> int:
     sk.snd_cwnd = TCP_INIT_CWND
     sk.snd_ssthresh = TCP_INFINITE_SSTHRESH
     sk.snd_cwnd_cnt = 0
+    sk.is_cwnd_limited = False
+    sk.max_packets_out = 0
+    sk.window_clamp = 0
     sk.icsk_ca_state = 0
     sk.delivered = sk.delivered_ce = 0
+    # what TCP_INFO reports of the connection that was (Linux 5.6: "tcp: clear tp->... in
+    # tcp_disconnect()")
+    sk.bytes_sent = sk.bytes_acked = sk.bytes_received = sk.bytes_retrans = 0
+    sk.segs_in = sk.segs_out = sk.data_segs_in = sk.data_segs_out = 0
+    sk.total_retrans = sk.dsack_dups = sk.reord_seen = sk.rcv_ooopack = 0
+    sk.rcv_rtt_last_tsecr = 0
+    sk.tlp_high_seq = 0
     sk.app_limited = APP_LIMITED_INIT
     sk.rate_app_limited = False
     sk.rate_delivered = sk.rate_interval_us = 0
