@@ -78,15 +78,6 @@ print(json.dumps({"seconds": seconds, "error": error, "max_rto_ms": most["rto"] 
 """
 
 
-def netstat(text: str) -> dict[str, int]:
-    """The TcpExt counters of /proc/net/netstat (a line of names, then a line of values)."""
-    lines = [line.split() for line in text.splitlines()]
-    for names, values in zip(lines, lines[1:], strict=False):
-        if names[0] == "TcpExt:" and values[0] == "TcpExt:":
-            return dict(zip(names[1:], map(int, values[1:]), strict=True))
-    raise ValueError("no TcpExt counters in /proc/net/netstat")
-
-
 def linux_unavailable() -> str | None:
     reason = netns_unavailable()
     if reason:
@@ -111,7 +102,7 @@ def linux_run(size: int, loss: float, tag: int) -> dict[str, Any]:
         source = a.popen(sys.executable, "-c", SOURCE.replace("PORT", str(PORT)).replace("SIZE", str(size)))
         procs.append(source)
         result = json.loads(source.communicate()[0])
-        counters = netstat(a.run("cat", "/proc/net/netstat").stdout)
+        counters = a.tcp_ext()
         result.update({name: counters[name] for name in COUNTERS})
         return result
     finally:

@@ -100,6 +100,15 @@ class Netns:
     def popen(self, *args: str, **kw: Any) -> subprocess.Popen:
         return subprocess.Popen(self.cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
+    def tcp_ext(self) -> dict[str, int]:
+        """The namespace's TcpExt counters (``/proc/net/netstat``: a line of names, then a line
+        of values)."""
+        lines = [line.split() for line in self.run("cat", "/proc/net/netstat").stdout.splitlines()]
+        for names, values in zip(lines, lines[1:], strict=False):
+            if names[0] == "TcpExt:" and values[0] == "TcpExt:":
+                return dict(zip(names[1:], map(int, values[1:]), strict=True))
+        raise OSError(f"no TcpExt counters in {self.name}'s /proc/net/netstat")
+
     def close(self) -> None:
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 

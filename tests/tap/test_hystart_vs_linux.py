@@ -29,21 +29,12 @@ SIZE = 2_000_000
 COUNTERS = ("TCPHystartTrainDetect", "TCPHystartTrainCwnd", "TCPHystartDelayDetect", "TCPHystartDelayCwnd")
 
 
-def netstat(text: str) -> dict[str, int]:
-    """The TcpExt counters of /proc/net/netstat (a line of names, then a line of values)."""
-    lines = [line.split() for line in text.splitlines()]
-    for names, values in zip(lines, lines[1:], strict=False):
-        if names[0] == "TcpExt:" and values[0] == "TcpExt:":
-            return dict(zip(names[1:], map(int, values[1:]), strict=True))
-    raise AssertionError("no TcpExt counters in /proc/net/netstat")
-
-
 def linux_hystart() -> list[int]:
     """The kernel's sender's HyStart counters, 0.5 s into the transfer (slow start ends within
     the first 50 ms)."""
     with shaped_transfer(f"tuxnet-hystart-{os.getpid()}", SHAPER, "cubic", SIZE) as a:
         time.sleep(0.5)
-        counters = netstat(a.run("cat", "/proc/net/netstat").stdout)
+        counters = a.tcp_ext()
     return [counters[name] for name in COUNTERS]
 
 
