@@ -152,6 +152,12 @@ RECONNECT_MSS = [["socket", "tcp"], ["sendto_fastopen", 0, 0, 0], ["connect", 0,
 REFUSED_WINDOW_CLAMP = [["socket", "tcp"], ["connect", 0, 0, 0], ["connect", 0, 0, 0],
                         ["getsockopt", 0, "TCP_WINDOW_CLAMP"]]
 
+# Nor, once a second connect has failed too, a TCP_MAXSEG set before them: tcp_disconnect clears
+# the received options, user_mss with them, so TCP_MAXSEG reads the MSS the connect worked out
+# (1388: the 1400 less the timestamps), not the 1400 set.
+REFUSED_USER_MSS = [["socket", "tcp"], ["setsockopt", 0, "TCP_MAXSEG", 1400], ["connect", 0, 0, 0],
+                    ["connect", 0, 0, 0], ["getsockopt", 0, "TCP_MAXSEG"]]
+
 # A UDP socket's pending error (here ECONNREFUSED, from its connected send's port unreachable) is
 # read before the datagram it queued earlier (__skb_recv_udp checks sock_error first).
 UDP_ERROR_BEFORE_DATA = [["udp_pair", 0], ["sendto", 0, 1, 0], ["connect", 0, 1, 0], ["send", 0, 0],
@@ -186,6 +192,7 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
     @example(FAST_OPEN_NO_COOKIE)
     @example(RECONNECT_MSS)
     @example(REFUSED_WINDOW_CLAMP)
+    @example(REFUSED_USER_MSS)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -115,6 +115,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_INIT_CWND,
     TCP_LAST_ACK,
     TCP_LISTEN,
+    TCP_MIN_MSS,
     TCP_MSS_DEFAULT,
     TCP_NAGLE_CORK,
     TCP_NAGLE_OFF,
@@ -130,6 +131,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCPHDR_PSH,
     TFO_STATUS_UNSPEC,
     TcpFastopenRequest,
+    TcpOptionsReceived,
     TcpSock,
     after,
     before,
@@ -847,8 +849,10 @@ def tcp_disconnect(sk: TcpSock, flags: int) -> int:
     sk.write_seq = (sk.write_seq + sk.max_window + 2) & SEQ_MASK
     sk.max_window = 0
     sk.dst_cache = None
-    sk.rx_opt.ts_recent = 0
-    sk.rx_opt.ts_recent_stamp = 0
+    # memset(&tp->rx_opt, 0): what the peer negotiated goes, and a TCP_MAXSEG set before the
+    # connect with it (the next connect starts from TCP_MSS_DEFAULT again)
+    sk.rx_opt = TcpOptionsReceived()
+    sk.icsk_ack.rcv_mss = TCP_MIN_MSS
     # what a Fast Open left (tcp_free_fastopen_req, DEFER_CONNECT)
     tcp_free_fastopen_req(sk)
     sk.defer_connect = False
