@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 
 import pytest
 
+from tuxnet.net.core.sock import SO_MEMINFO, SOL_SOCKET
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.etc import install_base_files
 from tuxnet.user.ss import ss_main
 from tuxnet.world import World
-
-pytestmark = pytest.mark.root
 
 COMMANDS = [["-tan"], ["-tn"], ["-tln"], ["-t"], ["-tna", "state", "established"], ["-ta"], ["-tnl", "-H"],
             ["-uan"], ["-un"], ["-uln"], ["-u"], ["-ua"], ["-tuan"], ["-ua", "state", "established"], ["-uan", "-H"]]
@@ -45,6 +45,7 @@ def masked(ports: list[int], table: str, header: bool) -> list[str]:
     return lines[:1] + sorted(lines[1:]) if header else sorted(lines)
 
 
+@pytest.mark.root
 def test_ss_prints_the_table_as_iproute2_does():
     from tuxnet.tapnet import Netns, netns_unavailable
 
@@ -98,3 +99,41 @@ def test_ss_prints_the_table_as_iproute2_does():
         assert masked(ports, mine, header) == masked(lports, theirs, header), args
     # the UDP socket with the two datagrams: each charged 2,304 bytes (a 2 KB head, the sk_buff)
     assert "UNCONN 4608   0            0.0.0.0:53" in ours[COMMANDS.index(["-uan"])][1]
+
+
+def test_ss_m_and_so_meminfo_show_the_sockets_memory():
+    """``ss -m`` starts each socket's second line with ``skmem:(...)`` and SO_MEMINFO reads the
+    same nine values (``sk_get_meminfo``): a reader that has not read holds the bytes' truesize in
+    ``r``, a sender its unsent data in ``w``; ``f`` is 0 (no forward allocation in tuxnet)."""
+    world = World(seed=1)
+    h = world.add_host("h")
+    h.dev_open("lo")
+    h.ip_addr_add("lo", "127.0.0.1/8")
+    out: dict = {}
+
+    def server() -> None:
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(lfd, ("127.0.0.1", 5001))
+        libc.listen(lfd, 1)
+        fd, _ = libc.accept(lfd)
+        libc.sleep(1)                          # the window fills, nothing is read
+        out["meminfo"] = struct.unpack("9I", libc.getsockopt(fd, SOL_SOCKET, SO_MEMINFO))
+        sk = next(s for s in h.tcp_hashinfo.ehash.values() if getattr(s, "inet_num", 0) == 5001)
+        out["sk"] = (sk.sk_rmem_alloc, sk.sk_rcvbuf, sk.sk_sndbuf)
+        before = len(h.console)
+        libc.waitpid(libc.fork(ss_main, ["-tnm"], name="ss"))
+        out["ss"] = "".join(h.console[before:])
+
+    def client() -> None:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(fd, ("127.0.0.1", 5001))
+        libc.send(fd, bytes(300_000))
+
+    h.spawn(server)
+    h.spawn(client)
+    world.run_until(lambda: "ss" in out, timeout=10 * 10**9)
+    r, rb, t, tb, f, w, o, bl, d = out["meminfo"]
+    assert (r, rb, tb) == out["sk"] and r > 100_000 and f == 0 and w == o == bl == d == 0, out
+    assert f"skmem:(r{r},rb{rb},t{t},tb{tb},f0,w0,o0,bl0,d0)" in out["ss"], out["ss"]
+    sent = re.search(r"skmem:\(r0,rb\d+,t\d+,tb\d+,f0,w(\d+),o0,bl0,d0\)", out["ss"])
+    assert sent is not None and int(sent[1]) > 100_000, out["ss"]

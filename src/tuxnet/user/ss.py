@@ -1,14 +1,17 @@
 """``ss`` (iproute2): the host's TCP and UDP sockets, from ``inet_diag`` (net/ipv4/inet_diag.py)
 and ``udp_diag`` (net/ipv4/udp_diag.py).
 
-    ss [-t] [-u] [-a | -l] [-n] [-i] [-H] [state STATE]
+    ss [-t] [-u] [-a | -l] [-n] [-i] [-m] [-H] [state STATE]
 
 Columns as ss.c lays them out (``render_calc_width``): Netid (with both -t and -u), State, Recv-Q
 and Send-Q left-aligned, the local and peer addresses right-aligned up to their colon and the ports
 left-aligned after it, each column as wide as its widest cell (heading included), one space
 between; without ``-n`` a port in ``/etc/services`` shows its name.  ``-i`` adds each TCP
-connection's TCP_INFO line.  A UDP socket's queues are the memory (truesize) of its unread
-datagrams and of its sent ones a qdisc still holds.
+connection's TCP_INFO line; ``-m`` puts each socket's memory first on that line
+(``skmem:(r,rb,t,tb,f,w,o,bl,d)``, ``print_skmeminfo``: receive memory and buffer, send memory
+held and buffer, forward allocation, write queue, option memory, backlog, drops).  A UDP
+socket's queues are the memory (truesize) of its unread datagrams and of its sent ones a qdisc
+still holds.
 ``tests/apps/test_app_ss.py`` compares the table with this machine's ss.
 """
 
@@ -125,9 +128,15 @@ def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
     return "\t " + " ".join(parts)
 
 
+def skmem(meminfo: tuple[int, ...]) -> str:
+    """``print_skmeminfo``: SK_MEMINFO_VARS as ss prints them."""
+    r, rb, t, tb, f, w, o, bl, d = meminfo
+    return f"skmem:(r{r},rb{rb},t{t},tb{tb},f{f},w{w},o{o},bl{bl},d{d})"
+
+
 def format_ss(host: Any, info: bool = False, listening: bool = True, connected: bool = True,
               numeric: bool = True, header: bool = True, state: str | None = None, tcp: bool = True,
-              udp: bool = False) -> str:
+              udp: bool = False, memory: bool = False) -> str:
     """The table ``ss -t`` (``tcp``) or ``ss -u`` (``udp``) prints; with both, a Netid column
     first and UDP's sockets before TCP's, as ss dumps them.  ``-a``: ``listening`` and
     ``connected``; ``-l``: listening only, which for UDP is unconnected (UNCONN); by default,
@@ -148,8 +157,11 @@ def format_ss(host: Any, info: bool = False, listening: bool = True, connected: 
         # sock_state_print: the queues are printed "%-6d", so their cells are 6 wide at least
         rows.append([netid, name, f"{r.recv_q:<6}", f"{r.send_q:<6}", f"{r.local[0]}:",
                      _port(r.local[1], numeric, netid), f"{r.peer[0]}:", peer_port, ""])
-        extra.append(tcp_info_line(r, numeric) if info and r.info is not None and r.state != TCP_LISTEN else
-                     ("\t " + r.timer if info and r.timer else ""))
+        line = (tcp_info_line(r, numeric) if info and r.info is not None and r.state != TCP_LISTEN else
+                ("\t " + r.timer if info and r.timer else ""))
+        if memory and r.meminfo is not None:
+            line = "\t " + skmem(r.meminfo) + (" " + line[2:] if line else "")
+        extra.append(line)
     columns = [("Netid", False, ""), ("State", False, " "), *_COLUMNS[1:]]
     if state is not None or (udp and not tcp and connected and not listening):
         columns.pop(1)
@@ -176,7 +188,7 @@ def ss_main(argv: list[str]) -> int:
     (``-u``)."""
     from tuxnet.kernel.sched import current
 
-    opts = {"a": False, "l": False, "n": False, "i": False, "H": False, "t": False, "u": False}
+    opts = {"a": False, "l": False, "n": False, "i": False, "m": False, "H": False, "t": False, "u": False}
     args = list(argv)
     state = None
     while args:
@@ -191,5 +203,5 @@ def ss_main(argv: list[str]) -> int:
             return 1
     libc.printf("%s", format_ss(current().host, info=opts["i"], listening=opts["a"] or opts["l"],
                                 connected=not opts["l"], numeric=opts["n"], header=not opts["H"], state=state,
-                                tcp=opts["t"] or not opts["u"], udp=opts["u"]))
+                                tcp=opts["t"] or not opts["u"], udp=opts["u"], memory=opts["m"]))
     return 0

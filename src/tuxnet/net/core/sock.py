@@ -80,6 +80,7 @@ SO_TXTIME = 61
 SO_TIMESTAMP_NEW = 63
 SO_TIMESTAMPNS_NEW = 64
 SO_TIMESTAMPING_NEW = 65
+SO_MEMINFO = 55
 SO_RCVMARK = 75
 SCM_TS_OPT_ID = 81
 SO_RCVPRIORITY = 82
@@ -276,6 +277,20 @@ SOCK_NOSPACE = 1 << 2
 SOCK_SNDBUF_LOCK = 1
 SOCK_RCVBUF_LOCK = 2
 SOCK_BINDADDR_LOCK = 4
+
+
+# -- memory (sk_get_meminfo) ------------------------------------------------------------------
+
+_meminfo = struct.Struct("9I")
+
+
+def sk_get_meminfo(sk: Sock) -> tuple[int, ...]:
+    """``sk_get_meminfo``: SK_MEMINFO_VARS, what SO_MEMINFO and ``ss -m`` (INET_DIAG_SKMEMINFO)
+    show: receive memory and buffer, send memory held and buffer, forward allocation (always 0:
+    tuxnet charges buffers to the socket without Linux's per-socket page reserve), write queue,
+    option memory, backlog, drops."""
+    return (sk.sk_rmem_alloc, sk.sk_rcvbuf, sk.sk_wmem_alloc, sk.sk_sndbuf, 0, sk.sk_wmem_queued,
+            sk.sk_omem_alloc, sk.sk_backlog_len, sk.sk_drops)
 
 
 # -- locking (lock_sock / release_sock) --------------------------------------------------------
@@ -683,6 +698,8 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
     if optname == SO_BINDTODEVICE:
         dev = sk.host.dev_by_index.get(sk.sk_bound_dev_if)
         return dev.name.encode() if dev is not None else b""
+    if optname == SO_MEMINFO:
+        return _meminfo.pack(*sk_get_meminfo(sk))
     values = {
         SO_REUSEADDR: sk.sk_reuse, SO_REUSEPORT: sk.sk_reuseport, SO_TYPE: sk.sk_type,
         SO_KEEPALIVE: int(sk.sk_keepopen), SO_BROADCAST: int(sk.sk_broadcast),

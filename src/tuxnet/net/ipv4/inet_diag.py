@@ -6,6 +6,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from tuxnet.net.core.sock import sk_get_meminfo
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.tcp_info import TcpInfo, tcp_get_info
 from tuxnet.net.ipv4.tcp_sock import SEQ_MASK, TCP_LISTEN, TCP_TIME_WAIT
@@ -34,8 +35,9 @@ class TcpBbrInfo:
 
 @dataclass
 class DiagRecord:
-    """``struct inet_diag_msg`` with the TCP_INFO attribute, and the congestion control's own
-    (``get_info``: INET_DIAG_BBRINFO for BBR)."""
+    """``struct inet_diag_msg`` with the TCP_INFO attribute, the congestion control's own
+    (``get_info``: INET_DIAG_BBRINFO for BBR) and the socket's memory (INET_DIAG_SKMEMINFO,
+    ``sk_get_meminfo``; none for a TIME_WAIT socket)."""
 
     state: int
     local: tuple[str, int]
@@ -46,6 +48,7 @@ class DiagRecord:
     ca: str
     timer: str
     bbr_info: TcpBbrInfo | None = None
+    meminfo: tuple[int, ...] | None = None
 
 
 def inet_diag_dump(host: Any) -> list[DiagRecord]:
@@ -75,5 +78,5 @@ def inet_diag_dump(host: Any) -> list[DiagRecord]:
         get_info = ca_ops.get_info if ca_ops else None
         out.append(DiagRecord(sk.sk_state, local, peer, recv_q, send_q, tcp_get_info(sk),
                               ca_ops.name if ca_ops else "", timer,
-                              get_info(sk) if get_info is not None else None))
+                              get_info(sk) if get_info is not None else None, sk_get_meminfo(sk)))
     return out
