@@ -176,13 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=300_000, help="bytes a transfer (default 300000)")
     ap.add_argument("--loss", type=float, default=0.2, help="the share dropped each way (default 0.2)")
     args = ap.parse_args(argv)
-    stacks: dict[str, list[dict[str, Any]]] = {}
+    stacks: dict[str, list[dict[str, Any]]] = {"linux": [], "tuxnet": []}
     reason = linux_unavailable()
     if reason:
         print(f"the kernel's runs skip: {reason}")
-    else:
-        stacks["linux"] = [linux_run(args.size, args.loss, i) for i in range(args.runs)]
-    stacks["tuxnet"] = [tuxnet_run(args.size, args.loss, seed) for seed in range(1, args.runs + 1)]
+        del stacks["linux"]
+    for name, runs in stacks.items():
+        for i in range(args.runs):
+            r = linux_run(args.size, args.loss, i) if name == "linux" else tuxnet_run(args.size, args.loss, i + 1)
+            runs.append(r)
+            # each run as it ends, for a kernel's run can take many minutes
+            print(f"{name} run {i + 1}/{args.runs}: {json.dumps(r)}", file=sys.stderr, flush=True)
     print(f"{args.size} bytes a -> b, {args.loss:.0%} lost each way, CUBIC, {args.runs} runs each")
     print(f"{'':22}{'median':>9} {'q1':>9} {'q3':>9} {'largest':>9}")
     for name, runs in stacks.items():
