@@ -18,6 +18,7 @@ from tcpnet import (
     tcp_segments,
 )
 
+from tuxnet.benchmarks import tcp_source
 from tuxnet.net.ipv4.tcp_output import tcp_full_space, tcp_space
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
@@ -110,14 +111,8 @@ def test_a_small_read_does_not_reopen_the_window():
             pass
         out["end"] = True
 
-    def writer():
-        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.connect(fd, (B_ADDR, PORT))
-        libc.send(fd, bytes(SIZE))
-        libc.close(fd)
-
     b.spawn(reader)
-    a.spawn(writer)
+    a.spawn(tcp_source, B_ADDR, PORT, bytes(SIZE), SIZE)
     world.run_until(lambda: "end" in out, timeout=30 * SEC)
     assert out["closed"] == 0 and out["got"] == 4096
     assert out["mss"] <= out["space"] < out["full"] >> 4, out
