@@ -75,8 +75,10 @@ def test_a_slow_reader_does_not_grow_the_buffer():
     overshoot"): what the reader took in an RTT counts less what it left queued, and the buffer
     is sized for the sender's growth, not for losses too.  A reader slower than the path (64 KB
     every 20 ms: 164 KB an RTT, 26 Mb/s of the 100) grows it while the sender's slow start is
-    slower than itself, then no more: to 915 KB, where Linux before 6.16 (and tuxnet before it)
-    went to 2.87 MB."""
+    slower than itself, then no more: to 1.18 MB, where Linux before 6.16 (and tuxnet before it)
+    went to 2.87 MB.  (915 KB before tuxnet merged arriving segments into the receive queue's last
+    buffer, tcp_try_coalesce: the queue now costs less, its window is wider and the sender gets
+    further ahead of the reader.)"""
     world, a, b, _ = pair(delay="25ms")
     out: dict = {}
 
@@ -103,7 +105,7 @@ def test_a_slow_reader_does_not_grow_the_buffer():
     a.spawn(client)
     world.run_until(lambda: "n" in out, timeout=120 * SEC)
     assert out["n"] == 4_000_000
-    assert 131072 < out["rcvbuf"] < 1_000_000
+    assert 131072 < out["rcvbuf"] < 1_300_000
 
 
 def test_the_receiver_rtt_seeks_the_minimum():

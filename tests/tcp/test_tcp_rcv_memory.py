@@ -78,7 +78,8 @@ def test_cable_ratio_is_payload_over_frame_truesize():
         sk = connection(b, PORT)
         assert sk.scaling_ratio == TCP_DEFAULT_SCALING_RATIO      # half, until data arrives
         libc.sleep(0.5)                                           # the writer fills the window
-        out["rmem"], out["queued"] = sk.sk_rmem_alloc, sum(skb_truesize(s) for s in sk.sk_receive_queue)
+        out["rmem"], out["queued"] = sk.sk_rmem_alloc, sum(s.rcv_charge for s in sk.sk_receive_queue)
+        out["frames"] = sum(skb_truesize(s) for s in sk.sk_receive_queue)
         out["payload"] = sum(s.end_seq - s.seq for s in sk.sk_receive_queue)
         out["ratio"], out["rcvbuf"] = sk.scaling_ratio, sk.sk_rcvbuf
         while libc.recv(fd, 1 << 20):
@@ -97,17 +98,21 @@ def test_cable_ratio_is_payload_over_frame_truesize():
     world.run_until(lambda: not r.alive and not w.alive, timeout=60 * 10**9)
     assert out["ratio"] == (1448 << 8) // (1514 + SKB_TRUESIZE_OVERHEAD)
     # Memory is charged by truesize, not payload, and the window kept it within the buffer (give or
-    # take the last segment: tcp_try_rmem_schedule looks at the memory before adding a buffer).
-    assert out["rmem"] == out["queued"] > out["payload"] > 0
+    # take the last segment: tcp_try_rmem_schedule looks at the memory before adding a buffer).  A
+    # frame merged into the buffer before it (tcp_try_coalesce) is charged its truesize less its
+    # struct sk_buff, the head becoming a page fragment of that buffer.
+    assert out["frames"] > out["rmem"] == out["queued"] > out["payload"] > 0
     assert out["rmem"] <= out["rcvbuf"] + 1514 + SKB_TRUESIZE_OVERHEAD
 
 
 def test_small_segments_are_collapsed_when_the_buffer_is_fixed():
-    """With SO_RCVBUF fixed, a stream of 100-byte segments costs ~7 times its payload: the
-    window (sized for the payload share) lets more in than the buffer holds, and tcp_prune_queue
-    copies the queue into compact buffers instead of dropping; every byte arrives in order."""
+    """With SO_RCVBUF fixed, a stream of 30-byte segments costs ~14 times its payload, even merged
+    into the buffer before (tcp_try_coalesce: each frame's head, less its struct sk_buff): the
+    window (sized for the payload share of full-sized segments) lets more in than the buffer
+    holds, and tcp_prune_queue copies the queue into compact buffers instead of dropping; every
+    byte arrives in order."""
     world, a, b, _ = pair()
-    chunks = [bytes([i % 251]) * 100 for i in range(600)]
+    chunks = [bytes([i % 251]) * 30 for i in range(600)]
     out: dict = {}
 
     def reader() -> None:
@@ -140,7 +145,7 @@ def test_small_segments_are_collapsed_when_the_buffer_is_fixed():
     world.run_until(lambda: not r.alive and not w.alive, timeout=120 * 10**9)
     mib = b.mib.TcpExt
     assert out["data"] == b"".join(chunks)
-    assert mib["PruneCalled"] > 0 and mib["TCPRcvCollapsed"] > 0
+    assert mib["PruneCalled"] > 0 and mib["TCPRcvCollapsed"] > 0 and mib["TCPRcvCoalesce"] > 0
     assert mib["RcvPruned"] == 0 and mib["TCPRcvQDrop"] == 0
     assert out["rcvbuf"] == 32768                                 # SO_RCVBUF doubled, then left alone
     assert out["queue"] < 200                                     # fewer, fuller buffers than segments

@@ -156,6 +156,7 @@ def tun_get_user(dev: NetDevice, data: bytes, gso_size: int = 0) -> int:
 
     ``gso_size`` is the ``virtio_net_hdr`` GSO size the writer gives (packetdrill's ``--mss``)."""
     skb = skb_from_frame(data)
+    skb.head_frag = False  # tun_alloc_skb: a kmalloc'd head, which no other buffer can take over
     skb.dev = dev
     skb.protocol = ETH_P_IP
     skb.pkt_type = PACKET_HOST

@@ -118,7 +118,9 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
             b[base:base + len(h)] = h
             n = SkBuff(b, base, base + len(h) + len(chunk))
             n.end = n.tail
-            n.cloned = True  # (its payload is the sender's queued segment's)
+            # Its payload is still the sender's queued segment's, but, as each segment
+            # skb_segment makes, it has a head of its own: not a clone (skb_cloned) of anything.
+            n.cloned = False
         th = base + n_th
         if not hw_csum:
             pack16(b, th + 16, csum_fold(csum_partial(memoryview(b)[th:n.tail])))

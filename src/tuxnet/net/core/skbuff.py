@@ -49,7 +49,8 @@ PACKET_LOOPBACK = 5
 
 # The initial value of every SkBuff field after buf/data/tail/end, in the order __init__ stores them.
 _SKB_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, PACKET_HOST, 0, 0, 0, -1, -1, -1, 0,
-                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, None, 0, None, 0, 0)
+                                  CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, False, None, 0, None,
+                                  0, 0, 0)
 
 
 class SkBuff:
@@ -66,8 +67,12 @@ class SkBuff:
         "seq", "end_seq", "ack_seq", "tcp_flags", "sacked", "skb_mstamp", "tx_count",
         # The remaining scratch space, for other protocols' control blocks (IPCB, FRAG_CB ...).
         "cb",
-        # skb_cloned(): the bytes are (or were) shared with a clone, so they are not rewritten.
+        # The bytes are (or were) shared with a clone, so they are not rewritten: True, or, for the
+        # clone TCP sends of a queued segment, that segment (see skb_cloned).
         "cloned",
+        # skb->head_frag: the head is a page fragment (a driver's napi_build_skb/netdev_alloc_skb),
+        # which skb_try_coalesce may take over as a fragment of another buffer.
+        "head_frag",
         # skb_shinfo(skb)->destructor_arg: the ubuf_info of a MSG_ZEROCOPY send (skb_zcopy()).
         "destructor_arg",
         # What the packet charges its socket (sk_wmem_alloc) while it is held, and what gives it
@@ -76,6 +81,9 @@ class SkBuff:
         # skb_shinfo(skb)->tx_flags and ->tskey: the send timestamps asked for, and the key they
         # report (net_tstamp.py); a clone shares them.
         "tx_flags", "tskey",
+        # In a TCP receive queue: what the buffer gives back when it is read (sock_rfree), the
+        # truesize of the buffer Linux merged it into (tcp_try_coalesce), held by the last part.
+        "rcv_charge",
     )
 
     def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
@@ -88,8 +96,8 @@ class SkBuff:
          self.mac_header, self.network_header, self.transport_header, self.mac_len,
          self.ip_summed, self.csum_start, self.csum_offset, self.gso_size,
          self.seq, self.end_seq, self.ack_seq, self.tcp_flags, self.sacked, self.skb_mstamp, self.tx_count,
-         self.cb, self.cloned, self.destructor_arg, self.truesize, self.destructor, self.tx_flags,
-         self.tskey) = _SKB_DEFAULTS
+         self.cb, self.cloned, self.head_frag, self.destructor_arg, self.truesize, self.destructor, self.tx_flags,
+         self.tskey, self.rcv_charge) = _SKB_DEFAULTS
 
     def __repr__(self) -> str:
         return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"
@@ -333,9 +341,20 @@ def skb_try_coalesce(to: SkBuff, frm: SkBuff) -> int:
     return 0
 
 
+def skb_cloned(skb: SkBuff) -> bool:
+    """``skb_cloned``: another buffer still shares this one's head.  The clone ``__tcp_transmit_skb``
+    sends of a queued segment shares it until the sender frees the segment (its ``cloned`` names
+    the segment, which ``tcp_wmem_free_skb`` unmarks); any other clone, always."""
+    cloned = skb.cloned
+    return cloned is True or (cloned is not False and cloned.cloned is True)
+
+
 def skb_from_frame(frame: bytes | bytearray | memoryview) -> SkBuff:
-    """A received frame as a buffer (what a driver's ``netdev_alloc_skb`` + copy gives)."""
-    return SkBuff(bytearray(frame))
+    """A received frame as a buffer (what a driver's ``netdev_alloc_skb`` + copy, or
+    ``napi_build_skb`` around its receive buffer, gives: a head in a page fragment)."""
+    skb = SkBuff(bytearray(frame))
+    skb.head_frag = True
+    return skb
 
 
 # -- MSG_ZEROCOPY: the sender's pages in a buffer, and their completion ---------------------------

@@ -36,7 +36,6 @@ from tuxnet.net.core.skbuff import (
     msg_zerocopy_realloc,
     net_zcopy_put,
     skb_add_data,
-    skb_charged_truesize,
     skb_zerocopy_iter_stream,
 )
 from tuxnet.net.core.sock import (
@@ -678,7 +677,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 fin = True
             elif not peek:
                 queue.popleft()
-                sk.sk_rmem_alloc -= skb_charged_truesize(skb)
+                sk.sk_rmem_alloc -= skb.rcv_charge
                 continue
             else:
                 continue
@@ -689,7 +688,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 sk.copied_seq = seq
                 if queue and queue[0] is skb:
                     queue.popleft()
-                    sk.sk_rmem_alloc -= skb_charged_truesize(skb)
+                    sk.sk_rmem_alloc -= skb.rcv_charge
             break
         if copied >= target and not sk.sk_backlog:
             break

@@ -16,8 +16,18 @@ from typing import TYPE_CHECKING
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import ECONNREFUSED, ECONNRESET, EPIPE
 from tuxnet.kernel.minmax import max, min, min3
+from tuxnet.net.core.dev import IFF_LOOPBACK
 from tuxnet.net.core.net_tstamp import SCM_TSTAMP_ACK
-from tuxnet.net.core.skbuff import __skb_tstamp_tx, alloc_skb, skb_charged_truesize, skb_zcopy_clear
+from tuxnet.net.core.skbuff import (
+    MAX_SKB_FRAGS,
+    SKB_FRAG_PAGE_SIZE,
+    SKB_STRUCT_SIZE,
+    __skb_tstamp_tx,
+    alloc_skb,
+    skb_charged_truesize,
+    skb_cloned,
+    skb_zcopy_clear,
+)
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
@@ -2064,7 +2074,9 @@ def tcp_clamp_window(sk: TcpSock) -> None:
 
 def tcp_collapse(sk: TcpSock) -> None:
     """``tcp_collapse``: copy the unread bytes of the receive queue that sit in bloated buffers
-    (costing more memory than their share of the window) into compact page-sized ones."""
+    (costing more memory than their share of the window) into compact page-sized ones.  Buffers
+    ``tcp_try_coalesce`` merged count as the one buffer they are in Linux: the run of them that
+    ends with the one holding their charge."""
     queue = sk.sk_receive_queue
     out: list[SkBuff] = []
     run: list[SkBuff] = []
@@ -2081,30 +2093,44 @@ def tcp_collapse(sk: TcpSock) -> None:
             nskb.seq = (start + off) & SEQ_MASK
             nskb.end_seq = (nskb.seq + len(piece)) & SEQ_MASK
             nskb.tcp_flags = run[0].tcp_flags
-            sk.sk_rmem_alloc += skb_charged_truesize(nskb)
+            nskb.rcv_charge = skb_charged_truesize(nskb)
+            sk.sk_rmem_alloc += nskb.rcv_charge
             out.append(nskb)
         for r in run:
-            sk.sk_rmem_alloc -= skb_charged_truesize(r)
+            sk.sk_rmem_alloc -= r.rcv_charge
         sk.host.mib.TcpExt["TCPRcvCollapsed"] += len(run)
         run.clear()
 
+    buffer: list[SkBuff] = []
     for skb in queue:
-        if skb.tcp_flags & (TCPHDR_SYN | TCPHDR_FIN) or skb.tail == skb.data:
-            flush()
-            out.append(skb)
-            continue
         cut = (sk.copied_seq - skb.seq) & SEQ_MASK
-        if cut < 0x80000000 and cut:
+        if cut < 0x80000000 and cut and skb.tail > skb.data:
             # Already read in part: the copy starts at copied_seq.
-            skb.data += cut
+            skb.data += min(cut, skb.tail - skb.data)
             skb.seq = sk.copied_seq
-        if tcp_win_from_space(sk, skb_charged_truesize(skb)) > skb.tail - skb.data or run:
-            run.append(skb)
+        buffer.append(skb)
+        if not skb.rcv_charge:
+            continue  # merged with the next
+        flags = 0
+        length = 0
+        for b in buffer:
+            flags |= b.tcp_flags
+            length += b.tail - b.data
+        if flags & (TCPHDR_SYN | TCPHDR_FIN) or not length:
+            flush()
+            out.extend(buffer)
+        elif run or tcp_win_from_space(sk, skb.rcv_charge) > length:
+            run.extend(buffer)
         else:
-            out.append(skb)
+            out.extend(buffer)
+        buffer = []
     flush()
+    out.extend(buffer)
     queue.clear()
     queue.extend(out)
+    if out and out[-1] is not sk.rcvq_tail:
+        sk.rcvq_tail = sk.rcvq_tail_head = out[-1]
+        sk.rcvq_tail_frags = 0
 
 
 def tcp_prune_ofo_queue(sk: TcpSock, in_skb: SkBuff) -> bool:
@@ -2228,11 +2254,78 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
         tcp_rcvbuf_grow(sk, sk.rcv_space)  # room for what is held out of order (Linux 6.16+)
 
 
+def skb_from_local_socket(skb: SkBuff) -> bool:
+    """The segment came over lo: a local socket sent it, its headers in its head and its payload
+    in page fragments (``tcp_sendmsg_locked`` → ``skb_copy_to_page_nocache``)."""
+    dev = skb.dev
+    return dev is not None and bool(dev.flags & IFF_LOOPBACK)
+
+
+def tcp_rcv_skb_frags(sk: TcpSock, skb: SkBuff) -> int:
+    """``skb_shinfo(skb)->nr_frags`` of an in-order segment as it arrives.  One a local socket
+    sent holds its payload in the sender's 32 KB page fragments (``sk_page_frag``), one per page
+    its bytes touch, taken here as filled in stream order from the connection's first byte; a
+    NIC's holds its first frame in its head and each further one GRO merged as a fragment."""
+    length = skb.tail - skb.data
+    if skb_from_local_socket(skb):
+        if not length:
+            return 0
+        first = sk.bytes_received // SKB_FRAG_PAGE_SIZE
+        return (sk.bytes_received + length - 1) // SKB_FRAG_PAGE_SIZE - first + 1
+    return -(-length // skb.gso_size) - 1 if skb.gso_size and length else 0
+
+
+def tcp_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff, charge: int) -> int:
+    """``tcp_try_coalesce`` → ``skb_try_coalesce``: in-order segment ``skb`` joins the receive
+    queue's last buffer, which is charged only the truesize that moves (``delta_truesize``).
+    Returns that, or -1 when the buffer cannot take it: it does not end where ``skb`` starts, is
+    shared with a clone still held (``skb_cloned``: over lo, until the sender frees the segment),
+    holds a zerocopy sender's pages, or would pass MAX_SKB_FRAGS.  A segment a local socket sent
+    keeps its headers in its head and its payload in fragments, which move; a NIC's head moves
+    as one more fragment (its head a page fragment, not shared), less its ``struct sk_buff``.
+
+    tuxnet's buffers are not merged: the two stay in the queue, and what Linux frees when the
+    merged buffer is all read is given back as the last of them is (``tcp_queue_rcv``)."""
+    if to is not sk.rcvq_tail or skb.seq != to.end_seq or skb.destructor_arg is not None:
+        return -1
+    head = sk.rcvq_tail_head
+    if skb_cloned(head) or head.destructor_arg is not None:
+        return -1
+    frags = tcp_rcv_skb_frags(sk, skb)
+    if skb_from_local_socket(skb):
+        delta = skb.tail - skb.data
+    elif skb.head_frag and not skb_cloned(skb):
+        delta = charge - SKB_STRUCT_SIZE
+        frags += 1
+    else:
+        return -1  # skb_head_is_locked
+    frags += sk.rcvq_tail_frags
+    if frags > MAX_SKB_FRAGS:
+        return -1
+    sk.rcvq_tail_frags = frags
+    sk.host.mib.TcpExt["TCPRcvCoalesce"] += 1
+    return delta
+
+
 def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_queue_rcv``: append in-order data to the receive queue; RCV.NXT moves on."""
     if skb.tail > skb.data or skb.tcp_flags & TCPHDR_FIN:
-        sk.sk_receive_queue.append(skb)
-        sk.sk_rmem_alloc += skb_charged_truesize(skb)  # skb_set_owner_r
+        queue = sk.sk_receive_queue
+        charge = skb_charged_truesize(skb)
+        delta = tcp_try_coalesce(sk, queue[-1], skb, charge) if queue else -1
+        if delta < 0:
+            sk.rcvq_tail_head = skb
+            sk.rcvq_tail_frags = tcp_rcv_skb_frags(sk, skb)
+            sk.sk_rmem_alloc += charge  # skb_set_owner_r
+            skb.rcv_charge = charge
+        else:
+            # the merged buffer is freed with its last bytes: its charge moves to the new last
+            sk.sk_rmem_alloc += delta
+            tail = queue[-1]
+            skb.rcv_charge = tail.rcv_charge + delta
+            tail.rcv_charge = 0
+        sk.rcvq_tail = skb
+        queue.append(skb)
     sk.rcv_nxt = skb.end_seq
     sk.bytes_received += skb.tail - skb.data
 
@@ -2583,7 +2676,7 @@ def tcp_check_urg(sk: TcpSock, skb: SkBuff) -> None:
         queue = sk.sk_receive_queue
         if queue and not before(sk.copied_seq, queue[0].end_seq):
             dropped = queue.popleft()
-            sk.sk_rmem_alloc -= skb_charged_truesize(dropped)
+            sk.sk_rmem_alloc -= dropped.rcv_charge
     sk.urg_data = TCP_URG_NOTYET
     sk.urg_seq = ptr
     sk.pred_flags = 0

@@ -485,6 +485,7 @@ def tcp_wmem_free_skb(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_wmem_free_skb``: give back what the buffer cost; a zerocopy sender's pages are let go
     of (``__kfree_skb`` → ``skb_release_data``)."""
     sk_wmem_queued_add(sk, -tcp_skb_cb(skb).truesize)
+    skb.cloned = False  # the last reference to its head is a clone's, if any (skb_cloned)
     if skb.destructor_arg is not None:
         skb_zcopy_clear(skb, True)
 
@@ -661,7 +662,9 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
     elif skb.cloned or skb.data != MAX_TCP_HEADER:
         n = alloc_skb_data(memoryview(skb.buf)[skb.data:skb.tail], 0, MAX_TCP_HEADER)
     else:
-        return skb_clone(skb)
+        n = skb_clone(skb)
+        n.cloned = skb  # shared while the sender holds the segment (skb_cloned)
+        return n
     n.tx_flags = skb.tx_flags
     n.tskey = skb.tskey
     return n

@@ -489,6 +489,9 @@ class TcpSock(Sock):
         "icsk_retransmit_timer", "icsk_delack_timer", "sk_timer", "rx_opt", "reordering",
         "icsk_ack", "icsk_mtup", "sk_write_queue", "tcp_rtx_queue", "tsorted_sent_queue", "out_of_order_queue",
         "selective_acks", "duplicate_sack", "accept_queue", "rack", "chrono_stat", "recv_sack_cache",
+        # The receive queue's last buffer as Linux has it (tcp_try_coalesce): the last of ours it
+        # covers, the first (whose head it is), and its page fragments
+        "rcvq_tail", "rcvq_tail_head", "rcvq_tail_frags",
         # TCP Fast Open (tcp_fastopen.py): a client's request in progress and what its SYN did, a
         # server child's request socket, a listener's Fast Open queue and keys
         "fastopen_req", "fastopen_connect", "fastopen_no_cookie", "defer_connect", "syn_fastopen",
@@ -657,6 +660,9 @@ class TcpSock(Sock):
         self.tcp_rtx_queue: deque[SkBuff] = deque()
         self.tsorted_sent_queue = TsortedSentQueue()
         self.out_of_order_queue: list[SkBuff] = []
+        self.rcvq_tail: SkBuff | None = None
+        self.rcvq_tail_head: SkBuff | None = None
+        self.rcvq_tail_frags = 0
         self.selective_acks: list[tuple[int, int]] = []
         self.duplicate_sack: list[tuple[int, int]] = []
         # listener state (icsk_accept_queue)
