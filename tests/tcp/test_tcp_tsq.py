@@ -18,6 +18,7 @@ from tcpnet import MS, SEC, connection, lo_host
 
 from shaped import samples, shaped
 from tuxnet.benchmarks import tcp_sink, tcp_source
+from tuxnet.net.core.skbuff import SKB_SMALL_HEAD_TRUESIZE
 from tuxnet.user.tc import tc
 
 KERNEL_BACKLOG = (88_000, 144_000)  # bytes, from the third second to the eighth
@@ -32,11 +33,13 @@ def test_a_sender_behind_its_own_shaper_keeps_its_queue_short():
     assert max(backlog) < 1.5 * KERNEL_BACKLOG[1], seen
     assert max(s[1] for s in seen) < 1.5 * KERNEL_RTT_MS[1], seen
     assert max(s[2] for s in seen) < 2 * KERNEL_CWND, seen
-    # What the socket is charged for is what the qdisc holds, in truesize: the segments tbf cuts
-    # from a GSO packet share its charge, so a little under the bytes on the wire (the kernel
-    # charges each segment its own buffer, about 2,400 bytes: 228 KB for 95 packets held).
+    # What the socket is charged for is what the qdisc holds, in truesize: each segment tbf cuts
+    # from a GSO packet costs its own buffer, a small head and its 1,448 bytes of payload, and the
+    # socket is charged the difference from the packet's truesize (tcp_gso_segment), as the
+    # kernel does (about 2,400 bytes a segment: 228 KB for 95 packets held).
     for held, _, _, wmem in seen:
-        assert 0.9 * held <= wmem <= 1.1 * held + 4096, seen
+        packets = held / 1514
+        assert abs(wmem - packets * (SKB_SMALL_HEAD_TRUESIZE + 1448)) <= SKB_SMALL_HEAD_TRUESIZE + 1448, seen
 
 
 def test_the_charge_comes_back_however_the_qdisc_lets_go():
@@ -61,8 +64,8 @@ def test_the_charge_comes_back_however_the_qdisc_lets_go():
 
 @pytest.mark.parametrize("tso", [True, False])
 def test_segments_cut_by_the_shaper_share_the_charge(tso):
-    """tbf cuts a GSO packet larger than its burst into segments (``tbf_segment``); they carry
-    the packet's charge between them, and each gives its share back as it leaves."""
+    """tbf cuts a GSO packet larger than its burst into segments (``tbf_segment``); they take over
+    the packet's charge, each its own truesize, and each gives it back as it leaves."""
     world, a, got = shaped(2_000_000, tso=tso)
     world.run_for(100 * MS)
     sk = connection(a, 5001)

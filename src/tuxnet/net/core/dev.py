@@ -441,7 +441,7 @@ def dev_queue_xmit(skb: SkBuff) -> int:
                 return NET_XMIT_DROP
             if skb.gso_size and netif_needs_gso(skb, dev):
                 rc = NETDEV_TX_OK
-                for seg in skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM)):
+                for seg in skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM), held=False):
                     rc |= dev_hard_start_xmit(seg, dev)
             else:
                 rc = dev_hard_start_xmit(skb, dev)

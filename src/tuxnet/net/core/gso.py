@@ -16,7 +16,7 @@ import struct
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.net_tstamp import SKBTX_ANY_TSTAMP
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_SMALL_HEAD_TRUESIZE, SkBuff
 from tuxnet.net.ipv4.tcp_sock import SEQ_MASK, before
 
 _u16 = struct.Struct("!H")
@@ -82,12 +82,13 @@ def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]
     return n_th, pieces
 
 
-def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
+def skb_gso_segment(skb: SkBuff, hw_csum: bool = True, held: bool = True) -> list[SkBuff]:
     """Split an IPv4/TCP GSO packet (``data`` at the link-layer header) into wire-sized ones.
 
     For a device without checksum offload (``hw_csum`` false: NETIF_F_HW_CSUM not among its
     features) the TCP checksum of each segment is completed here, as ``tcp_gso_segment`` does with
-    ``gso_make_checksum``; otherwise it is left partial.
+    ``gso_make_checksum``; otherwise it is left partial.  ``held``: a qdisc holds the packet, so
+    its socket is charged for it (``skb_set_owner_w``), and from now on for the segments instead.
 
     The first segment stays where the packet's bytes are, its headers rewritten in place (the
     packet's own, which nothing else reads); the others are new buffers, their payload copied.
@@ -99,12 +100,12 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
     dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
     uarg = skb.destructor_arg
     # The segments take over what the packet charges its socket (tcp_gso_segment's
-    # copy_destructor), each in proportion to its payload, the last with the remainder: what a
-    # receiver is charged for a segment (over lo) follows its length, as its own buffer's would.
+    # copy_destructor).  Each costs what skb_segment makes it, a small head of its own and its
+    # payload's fragments, and the socket is charged the difference (what a receiver over lo is
+    # charged for a segment is then what Linux charges).
     destructor = skb.destructor
     skb.destructor = None
     truesize = skb.truesize
-    total = sum(len(chunk) for _, chunk in pieces) or 1
     charged = 0
     segs = []
     for i, (h, chunk) in enumerate(pieces):
@@ -138,11 +139,13 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True) -> list[SkBuff]:
         n.protocol = protocol
         n.priority = priority
         n.destructor_arg = uarg  # the segments share a zerocopy send's pages (skb_zerocopy_clone)
-        n.truesize = truesize * len(chunk) // total
-        charged += n.truesize
+        if truesize:
+            n.truesize = SKB_SMALL_HEAD_TRUESIZE + len(chunk)
+            charged += n.truesize
         n.destructor = destructor
         segs.append(n)
-    n.truesize += truesize - charged
+    if destructor is not None and held:
+        sk.sk_wmem_alloc += charged - truesize
     if skb.tx_flags & SKBTX_ANY_TSTAMP:
         tcp_gso_tstamp(segs, skb, _u32.unpack_from(skb.buf, skb.transport_header + 4)[0])
     return segs
