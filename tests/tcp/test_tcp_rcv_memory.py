@@ -6,6 +6,8 @@ bloated buffers copied into compact ones (tcp_collapse), then out-of-order data 
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tcpnet import (
     B_ADDR,
     IPPROTO_TCP,
@@ -19,9 +21,9 @@ from tcpnet import (
     tcp_segments,
 )
 
-from tuxnet.net.core.skbuff import SKB_TRUESIZE_OVERHEAD, skb_truesize
+from tuxnet.net.core.skbuff import SKB_TRUESIZE_OVERHEAD, skb_charged_truesize, skb_truesize
 from tuxnet.net.ipv4.tcp_sock import TCP_DEFAULT_SCALING_RATIO
-from tuxnet.net.socket import AF_INET, SOCK_STREAM
+from tuxnet.net.socket import AF_INET, MSG_PEEK, SOCK_STREAM
 from tuxnet.user import libc
 
 PORT = 7010
@@ -149,3 +151,76 @@ def test_small_segments_are_collapsed_when_the_buffer_is_fixed():
     assert mib["RcvPruned"] == 0 and mib["TCPRcvQDrop"] == 0
     assert out["rcvbuf"] == 32768                                 # SO_RCVBUF doubled, then left alone
     assert out["queue"] < 200                                     # fewer, fuller buffers than segments
+
+
+def rmem_accounted(sk) -> int:
+    """What the receive and out-of-order queues should be charged: each receive-queue buffer its
+    share (``rcv_charge``, the last part of a merged buffer holding all of it), each out-of-order
+    segment its truesize."""
+    return sum(s.rcv_charge for s in sk.sk_receive_queue) + sum(skb_charged_truesize(s) for s in sk.out_of_order_queue)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["lo", "cable", "lossy"]), st.sampled_from([0, 4096, 16384]),
+       st.lists(st.sampled_from([1, 30, 1000, 1448, 5000, 70000]), min_size=1, max_size=30),
+       st.lists(st.tuples(st.sampled_from([1, 100, 3000, 1 << 20]), st.booleans(), st.sampled_from([0, 1, 30])),
+                min_size=1, max_size=30))
+def test_the_receive_queues_charge_is_what_their_buffers_hold(link, rcvbuf, writes, reads):
+    """Whatever merges (tcp_try_coalesce), collapses, prunes, peeks and partial reads happen, the
+    socket's sk_rmem_alloc is always what its queues' buffers are charged, and nothing once all
+    is read; every byte arrives in order."""
+    if link == "lo":
+        world, b = lo_host()
+        a, addr = b, "127.0.0.1"
+    else:
+        lossy = {"loss": 0.05, "reorder": 0.05} if link == "lossy" else {}
+        world, a, b, _ = pair(rate="100mbit", delay="1ms", **lossy)
+        addr = B_ADDR
+    payload = b"".join(bytes([i % 251]) * n for i, n in enumerate(writes))
+    out: dict = {"checks": 0}
+
+    def check(sk) -> None:
+        assert sk.sk_rmem_alloc == rmem_accounted(sk) >= 0
+        out["checks"] += 1
+
+    def reader() -> None:
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        if rcvbuf:
+            libc.setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, rcvbuf)
+        libc.bind(lfd, (addr, PORT))
+        libc.listen(lfd, 1)
+        fd, _ = libc.accept(lfd)
+        sk = connection(b, PORT) if link != "lo" else next(
+            s for s in b.tcp_hashinfo.ehash.values() if getattr(s, "inet_num", 0) == PORT and hasattr(s, "snd_una"))
+        data = bytearray()
+        for size, peek, pause in reads:
+            libc.sleep(pause / 1000)
+            check(sk)
+            chunk = libc.recv(fd, size, MSG_PEEK if peek else 0)
+            check(sk)
+            if not peek:
+                data += chunk
+        while chunk := libc.recv(fd, 1 << 20):
+            data += chunk
+            check(sk)
+        out["data"] = bytes(data)
+        out["rmem"] = sk.sk_rmem_alloc
+        libc.close(fd)
+
+    def writer() -> None:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1)
+        libc.connect(fd, (addr, PORT))
+        sent = 0
+        for n in writes:
+            libc.send(fd, payload[sent:sent + n])
+            sent += n
+            libc.sleep(0.0005)
+        libc.close(fd)
+
+    r = b.spawn(reader)
+    world.run_for(1_000_000)
+    w = a.spawn(writer)
+    world.run_until(lambda: not r.alive and not w.alive, timeout=600 * 10**9)
+    assert out["data"] == payload
+    assert out["rmem"] == 0 and out["checks"] > 0
