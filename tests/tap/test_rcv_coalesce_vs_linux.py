@@ -17,6 +17,7 @@ import json
 import os
 import socket
 import struct
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -57,10 +58,36 @@ def play(sleep: Callable[[float], None]) -> list:
     return out
 
 
+def head_cost(sleep: Callable[[float], None], port: int) -> int:
+    """What a buffer costs beyond its bytes: the charge of one byte, less the byte."""
+    ls, c, a = lo_pair(port)
+    c.send(b"x")
+    sleep(0.02)
+    unread, rmem = held(a)
+    for s in (a, c, ls):
+        s.close()
+    return rmem - unread
+
+
+def probe_play(sleep: Callable[[float], None]) -> list:
+    """70,000 bytes three times, 20 ms apart, to a reader that does not read; the first step
+    says what one buffer costs."""
+    out: list[Any] = [["head", 0, 0, head_cost(sleep, PORT + 2)]]
+    ls, c, a = lo_pair(PORT + 1)
+    sleep(0.05)
+    for i in range(3):
+        ret = c.send(b"p" * 70_000)
+        sleep(0.02)
+        out.append([f"send 70000 #{i}", ret, *held(a)])
+    for s in (a, c, ls):
+        s.close()
+    return out
+
+
 def by_buffers(outcomes: list) -> list:
     """Each step as [name, return, unread bytes, buffers held, bytes read but held]: the charge
     less the unread bytes is a whole number of buffer heads, plus what was read of a buffer that
-    is not all read yet (under a head's cost here).  A head costs what the first send's buffer
+    is not all read yet (under a head's cost here).  A head costs what the first step's buffer
     costs beyond its bytes."""
     head = outcomes[0][3] - outcomes[0][2]
     return [[name, ret, unread, *divmod(rmem - unread, head)] for name, ret, unread, rmem in outcomes]
@@ -90,7 +117,21 @@ def test_segments_merge_into_the_last_buffer_as_on_the_kernel() -> None:
     assert steps[-1][2:] == [33_001 - 700, 1, 700]
     assert coalesced == 19
 
+def test_a_segment_sent_again_no_longer_shares_its_clones_head_as_on_the_kernel() -> None:
+    """The first 70,000 bytes go as three segments, the last two unacknowledged (one quick ACK:
+    the window over twice the segment), each queued as a buffer of its own, for the one before
+    is still a clone of a segment its sender holds.  The tail loss probe sends the last one
+    again, and Linux gives the sender's segment a head of its own first
+    (``skb_unclone_keeptruesize``): the clone in the receive queue is no longer shared, and
+    the next 47,616 bytes merge into it."""
+    linux = kernel_outcomes(os.path.basename(__file__), "probe")
+    world, host = lo_world()
+    ours = tuxnet_outcomes(world, host, probe_play, libc.sleep)
+    assert by_buffers(ours) == by_buffers(linux["steps"])
+    assert [step[2:] for step in by_buffers(ours)[1:]] == [[70_000, 3, 0], [117_616, 3, 0], [117_616, 3, 0]]
+
+
 if __name__ == "__main__":
     before = tcp_ext("TCPRcvCoalesce")
-    steps = play(time.sleep)
+    steps = {"coalesce": play, "probe": probe_play}[sys.argv[1]](time.sleep)
     print(json.dumps({"steps": steps, "TCPRcvCoalesce": tcp_ext("TCPRcvCoalesce") - before}))

@@ -18,7 +18,7 @@ from tuxnet.net.core.netfilter import (
     NF_STOLEN,
     nf_register_net_hook,
 )
-from tuxnet.net.core.skbuff import alloc_skb_data, skb_add_data, skb_clone
+from tuxnet.net.core.skbuff import alloc_skb_data, skb_add_data, skb_clone, skb_cloned
 from tuxnet.net.ipv4.route import dst_output
 from tuxnet.net.ipv4.tcp import IPPROTO_TCP, TCP_NODELAY
 from tuxnet.net.socket import AF_INET, MSG_WAITALL, SOCK_STREAM
@@ -50,7 +50,7 @@ def test_first_transmission_shares_the_queued_segments_bytes():
     def look(h, skb, state):
         if _payload_len(skb):
             queued = skb.sk.sk_write_queue[0]  # the segment being sent is still at the head
-            shared.append(skb.buf is queued.buf and skb.cloned and queued.cloned)
+            shared.append(skb.buf is queued.buf and skb_cloned(skb) and skb_cloned(queued))
         return NF_ACCEPT
 
     nf_register_net_hook(host, NF_INET_LOCAL_OUT, look)

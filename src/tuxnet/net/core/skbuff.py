@@ -67,8 +67,8 @@ class SkBuff:
         "seq", "end_seq", "ack_seq", "tcp_flags", "sacked", "skb_mstamp", "tx_count",
         # The remaining scratch space, for other protocols' control blocks (IPCB, FRAG_CB ...).
         "cb",
-        # The bytes are (or were) shared with a clone, so they are not rewritten: True, or, for the
-        # clone TCP sends of a queued segment, that segment (see skb_cloned).
+        # The bytes are (or were) shared with a clone, so they are not rewritten: True, or, for a
+        # queued TCP segment and the clones sent of it, their head's reference (see skb_cloned).
         "cloned",
         # skb->head_frag: the head is a page fragment (a driver's napi_build_skb/netdev_alloc_skb),
         # which skb_try_coalesce may take over as a fragment of another buffer.
@@ -342,11 +342,21 @@ def skb_try_coalesce(to: SkBuff, frm: SkBuff) -> int:
 
 
 def skb_cloned(skb: SkBuff) -> bool:
-    """``skb_cloned``: another buffer still shares this one's head.  The clone ``__tcp_transmit_skb``
-    sends of a queued segment shares it until the sender frees the segment (its ``cloned`` names
-    the segment, which ``tcp_wmem_free_skb`` unmarks); any other clone, always."""
+    """``skb_cloned``: another buffer still shares this one's head.  A queued TCP segment and the
+    clones sent of it share a one-element list, their head's reference (``dataref``), which
+    ``skb_unclone`` clears; any other clone and what it was cloned from are shared for good."""
     cloned = skb.cloned
-    return cloned is True or (cloned is not False and cloned.cloned is True)
+    return cloned is True or (cloned.__class__ is list and cloned[0])
+
+
+def skb_unclone(skb: SkBuff) -> None:
+    """``skb_unclone_keeptruesize``: a segment about to be split, trimmed or sent again takes a
+    head of its own in Linux (and one being freed lets go of its), so the clones sent of it
+    keep the old head to themselves: they are no longer shared.  tuxnet moves no bytes here; the
+    segment stays marked as shared, so that sending it again copies (``_tcp_skb_for_xmit``)."""
+    cloned = skb.cloned
+    if cloned.__class__ is list:
+        cloned[0] = False
 
 
 def skb_from_frame(frame: bytes | bytearray | memoryview) -> SkBuff:

@@ -21,6 +21,7 @@ from tuxnet.net.core.net_tstamp import SCM_TSTAMP_ACK
 from tuxnet.net.core.skbuff import (
     MAX_SKB_FRAGS,
     SKB_FRAG_PAGE_SIZE,
+    SKB_SMALL_HEAD_TRUESIZE,
     SKB_STRUCT_SIZE,
     __skb_tstamp_tx,
     alloc_skb,
@@ -1865,13 +1866,25 @@ def __tcp_grow_window(sk: TcpSock, skb: SkBuff, skbtruesize: int) -> int:
     return 0
 
 
-def tcp_grow_window(sk: TcpSock, skb: SkBuff) -> None:
+def truesize_adjust(adjust: bool, skb: SkBuff) -> int:
+    """``truesize_adjust``: a segment that may be merged into the buffer before it
+    (``tcp_try_coalesce``) counts without its head when its payload is all in fragments (over lo,
+    from a local socket), for the head is what the merge frees."""
+    truesize = skb_charged_truesize(skb)
+    if adjust and skb_from_local_socket(skb):
+        adjusted = truesize - SKB_SMALL_HEAD_TRUESIZE
+        if adjusted >= skb.tail - skb.data:
+            return adjusted
+    return truesize
+
+
+def tcp_grow_window(sk: TcpSock, skb: SkBuff, adjust: bool) -> None:
     """``tcp_grow_window``: open the offered window (``rcv_ssthresh``) as data keeps arriving, by
-    twice the segment at least."""
+    twice the segment at least.  ``adjust``: ``skb`` may be merged (``truesize_adjust``)."""
     room = min(sk.window_clamp, tcp_space(sk)) - sk.rcv_ssthresh
     if room <= 0:
         return
-    truesize = skb_charged_truesize(skb)
+    truesize = truesize_adjust(adjust, skb)
     length = skb.tail - skb.data
     incr = 2 * sk.advmss if tcp_win_from_space(sk, truesize) <= length else __tcp_grow_window(sk, skb, truesize)
     if incr:
@@ -1988,7 +2001,7 @@ def tcp_event_data_recv(sk: TcpSock, skb: SkBuff) -> None:
     ack.lrcvtime = now
     tcp_ecn_check_ce(sk, skb)
     if skb.tail - skb.data >= 128:
-        tcp_grow_window(sk, skb)
+        tcp_grow_window(sk, skb, True)
 
 
 def tcp_dsack_set(sk: TcpSock, seq: int, end_seq: int) -> None:
@@ -2248,7 +2261,7 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
             tcp_sack_new_ofo_skb(sk, seq, end_seq)
     if sack_ok:
         # Without SACK the window stays put, so that duplicate ACKs trigger fast retransmit.
-        tcp_grow_window(sk, skb)
+        tcp_grow_window(sk, skb, False)
     sk.sk_rmem_alloc += skb_charged_truesize(skb)  # skb_set_owner_r
     if sk.sk_socket is not None:  # (not for a socket not yet accepted, nor an orphan)
         tcp_rcvbuf_grow(sk, sk.rcv_space)  # room for what is held out of order (Linux 6.16+)

@@ -30,7 +30,9 @@ from tuxnet.net.core.skbuff import (
     alloc_skb_data,
     skb_add_data,
     skb_clone,
+    skb_cloned,
     skb_pure_zcopy_same,
+    skb_unclone,
     skb_zcopy_clear,
     skb_zerocopy_clone,
 )
@@ -485,7 +487,7 @@ def tcp_wmem_free_skb(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_wmem_free_skb``: give back what the buffer cost; a zerocopy sender's pages are let go
     of (``__kfree_skb`` → ``skb_release_data``)."""
     sk_wmem_queued_add(sk, -tcp_skb_cb(skb).truesize)
-    skb.cloned = False  # the last reference to its head is a clone's, if any (skb_cloned)
+    skb_unclone(skb)  # a clone still held has the head to itself now
     if skb.destructor_arg is not None:
         skb_zcopy_clear(skb, True)
 
@@ -532,6 +534,7 @@ def tcp_fragment(sk: TcpSock, queue: deque[SkBuff], skb: SkBuff, length: int, ms
     right after ``skb`` (in ``queue``: the write queue or the retransmit queue)."""
     nlen = skb.tail - skb.data - length
     cb = tcp_skb_cb(skb)
+    skb_unclone(skb)
     buff = _split_skb(skb, length)
     bcb = tcp_skb_cb(buff)
     bcb.truesize = SKB_TRUESIZE_OVERHEAD + nlen
@@ -586,6 +589,7 @@ def tso_fragment(sk: TcpSock, skb: SkBuff, length: int, mss_now: int) -> SkBuff:
 
 def tcp_trim_head(sk: TcpSock, skb: SkBuff, length: int) -> None:
     """``tcp_trim_head``: drop acknowledged bytes from the front of a sent segment."""
+    skb_unclone(skb)
     length = min(length, skb.tail - skb.data)
     skb.data += length
     skb.seq = (skb.seq + length) & SEQ_MASK
@@ -661,9 +665,12 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
         n.destructor_arg = skb.destructor_arg
     elif skb.cloned or skb.data != MAX_TCP_HEADER:
         n = alloc_skb_data(memoryview(skb.buf)[skb.data:skb.tail], 0, MAX_TCP_HEADER)
+        if not skb_cloned(skb):
+            # Linux clones a segment no earlier clone shares: the two share a head (skb_cloned)
+            n.cloned = skb.cloned = [True]
     else:
         n = skb_clone(skb)
-        n.cloned = skb  # shared while the sender holds the segment (skb_cloned)
+        n.cloned = skb.cloned = [True]  # their head's reference, until skb_unclone
         return n
     n.tx_flags = skb.tx_flags
     n.tskey = skb.tskey
@@ -1572,6 +1579,7 @@ def __tcp_retransmit_skb(sk: TcpSock, skb: SkBuff, segs: int) -> int:
     if skb.tail - skb.data > length:
         tcp_fragment(sk, sk.tcp_rtx_queue, skb, length, cur_mss)
     else:
+        skb_unclone(skb)
         diff = tcp_skb_pcount(skb)
         tcp_set_skb_tso_segs(skb, cur_mss)
         diff -= tcp_skb_pcount(skb)
