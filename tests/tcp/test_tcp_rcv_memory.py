@@ -21,7 +21,15 @@ from tcpnet import (
     tcp_segments,
 )
 
-from tuxnet.net.core.skbuff import SKB_TRUESIZE_OVERHEAD, skb_charged_truesize, skb_truesize
+from bulk import bulk_transfer
+from tuxnet.net.core.netfilter import NF_ACCEPT, NF_DROP, NF_INET_LOCAL_IN, nf_register_net_hook
+from tuxnet.net.core.skbuff import (
+    SKB_STRUCT_SIZE,
+    SKB_TRUESIZE_OVERHEAD,
+    alloc_skb_data,
+    skb_charged_truesize,
+    skb_truesize,
+)
 from tuxnet.net.ipv4.tcp_sock import TCP_DEFAULT_SCALING_RATIO
 from tuxnet.net.socket import AF_INET, MSG_PEEK, SOCK_STREAM
 from tuxnet.user import libc
@@ -224,3 +232,44 @@ def test_the_receive_queues_charge_is_what_their_buffers_hold(link, rcvbuf, writ
     world.run_until(lambda: not r.alive and not w.alive, timeout=600 * 10**9)
     assert out["data"] == payload
     assert out["rmem"] == 0 and out["checks"] > 0
+
+
+def test_segments_behind_a_hole_merge_into_buffers_of_17_fragments():
+    """A segment lost in a window of full-sized ones: those after it wait out of order, each
+    merged into the one before (tcp_ooo_try_coalesce) while the buffer holds fewer than
+    MAX_SKB_FRAGS fragments (each frame's head one), so 18 segments a buffer, charged one frame's
+    truesize and then each frame's less its struct sk_buff (98 segments wait behind the hole
+    here, in five buffers of 33,268 bytes and one of 14,928, 12 % less than 98 buffers); the
+    receive queue takes them on when the hole is filled, and every byte arrives."""
+    world, a, b, _ = pair(rate="100mbit", delay="5ms")
+    seen: dict = {}
+    dropped: list[int] = []
+
+    def drop_one_segment(_host, skb, _state) -> int:
+        nh = skb.network_header
+        if skb.buf[nh + 9] != 6:
+            return NF_ACCEPT
+        th = nh + (skb.buf[nh] & 0xF) * 4
+        seq = int.from_bytes(skb.buf[th + 4:th + 8], "big")
+        length = skb.tail - th - (skb.buf[th + 12] >> 4) * 4
+        if length and not dropped:
+            seen.setdefault("first", seq)
+            if (seq - seen["first"]) & 0xFFFFFFFF >= 150_000:
+                dropped.append(seq)
+                return NF_DROP
+        if dropped and seq == dropped[0] and "ofo" not in seen:
+            sk = connection(b, PORT)
+            seen["ofo"] = [((o.end_seq - o.seq) // 1448, o.nr_frags) for o in sk.out_of_order_queue]
+            seen["rmem"] = sk.sk_rmem_alloc - sum(s.rcv_charge for s in sk.sk_receive_queue)
+            seen["charged"] = [o.truesize for o in sk.out_of_order_queue]
+        return NF_ACCEPT
+
+    nf_register_net_hook(b, NF_INET_LOCAL_IN, drop_one_segment)
+    got = bulk_transfer(world, a, b, 400_000, port=PORT, reader_pause=0.2)
+    assert got["bytes"] == 400_000 and dropped
+    frame = skb_truesize(alloc_skb_data(bytes(1514), 0, 0))
+    buffers = seen["ofo"]
+    assert len(buffers) >= 2 and all(n == 18 and frags == 17 for n, frags in buffers[:-1]), buffers
+    assert seen["charged"][0] == frame + 17 * (frame - SKB_STRUCT_SIZE)
+    assert seen["rmem"] == sum(seen["charged"])
+    assert b.mib.TcpExt["TCPRcvCoalesce"] > 17

@@ -180,6 +180,7 @@ def napi_gro_complete(napi: NapiStruct, p: NapiGroCb) -> None:
         _u16.pack_into(b, th + 16, pseudo)
     skb = SkBuff(b)
     skb.head_frag = True  # (the first segment's, the others' as its fragments)
+    skb.nr_frags = p.count - 1
     skb.protocol = eth_type_trans(skb, dev)
     skb.network_header = nh
     skb.transport_header = th

@@ -50,7 +50,7 @@ PACKET_LOOPBACK = 5
 # The initial value of every SkBuff field after buf/data/tail/end, in the order __init__ stores them.
 _SKB_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, PACKET_HOST, 0, 0, 0, -1, -1, -1, 0,
                                   CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, False, None, 0, None,
-                                  0, 0, 0)
+                                  0, 0, 0, 0)
 
 
 class SkBuff:
@@ -84,6 +84,9 @@ class SkBuff:
         # In a TCP receive queue: what the buffer gives back when it is read (sock_rfree), the
         # truesize of the buffer Linux merged it into (tcp_try_coalesce), held by the last part.
         "rcv_charge",
+        # skb_shinfo(skb)->nr_frags as a receiver counts it for skb_try_coalesce: the page
+        # fragments a local socket's payload is in, or the frames GRO merged beyond the first.
+        "nr_frags",
     )
 
     def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
@@ -97,7 +100,7 @@ class SkBuff:
          self.ip_summed, self.csum_start, self.csum_offset, self.gso_size,
          self.seq, self.end_seq, self.ack_seq, self.tcp_flags, self.sacked, self.skb_mstamp, self.tx_count,
          self.cb, self.cloned, self.head_frag, self.destructor_arg, self.truesize, self.destructor, self.tx_flags,
-         self.tskey, self.rcv_charge) = _SKB_DEFAULTS
+         self.tskey, self.rcv_charge, self.nr_frags) = _SKB_DEFAULTS
 
     def __repr__(self) -> str:
         return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"

@@ -2143,7 +2143,6 @@ def tcp_collapse(sk: TcpSock) -> None:
     queue.extend(out)
     if out and out[-1] is not sk.rcvq_tail:
         sk.rcvq_tail = sk.rcvq_tail_head = out[-1]
-        sk.rcvq_tail_frags = 0
 
 
 def tcp_prune_ofo_queue(sk: TcpSock, in_skb: SkBuff) -> bool:
@@ -2211,13 +2210,17 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
     sack_ok = sk.rx_opt.sack_ok
     ofo = sk.out_of_order_queue
     seq, end_seq = skb.seq, skb.end_seq
+    tcp_skb_frags_init(sk, skb)
+    coalesced = False
     if not ofo:
         # The first out-of-order segment: one SACK block.
         if sack_ok:
             sk.selective_acks = [(seq, end_seq)]
         ofo.append(skb)
     else:
-        if not before(seq, ofo[-1].end_seq):
+        if tcp_ooo_try_coalesce(sk, ofo[-1], skb):
+            coalesced = True  # it continued the last one, which now covers it too
+        elif not before(seq, ofo[-1].end_seq):
             ofo.append(skb)  # after the last one: no search
             at = len(ofo) - 1
         else:
@@ -2242,10 +2245,12 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
                     sk.sk_rmem_alloc -= skb_charged_truesize(prev)
                     tcp_dsack_extend(sk, prev.seq, prev.end_seq)
                     mib["TCPOFOMerge"] += 1
+            elif prev is not None and tcp_ooo_try_coalesce(sk, prev, skb):
+                coalesced = True
             else:
                 ofo.insert(at, skb)
         # merge_right: drop the segments after it that it covers.
-        nxt = at + 1
+        nxt = len(ofo) if coalesced else at + 1
         while nxt < len(ofo):
             other = ofo[nxt]
             if not after(end_seq, other.seq):
@@ -2261,8 +2266,10 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
             tcp_sack_new_ofo_skb(sk, seq, end_seq)
     if sack_ok:
         # Without SACK the window stays put, so that duplicate ACKs trigger fast retransmit.
-        tcp_grow_window(sk, skb, False)
-    sk.sk_rmem_alloc += skb_charged_truesize(skb)  # skb_set_owner_r
+        tcp_grow_window(sk, skb, coalesced)
+    if not coalesced:
+        skb.truesize = skb_charged_truesize(skb)  # (what a segment merged into it adds to)
+        sk.sk_rmem_alloc += skb.truesize  # skb_set_owner_r
     if sk.sk_socket is not None:  # (not for a socket not yet accepted, nor an orphan)
         tcp_rcvbuf_grow(sk, sk.rcv_space)  # room for what is held out of order (Linux 6.16+)
 
@@ -2274,37 +2281,31 @@ def skb_from_local_socket(skb: SkBuff) -> bool:
     return dev is not None and bool(dev.flags & IFF_LOOPBACK)
 
 
-def tcp_rcv_skb_frags(sk: TcpSock, skb: SkBuff) -> int:
-    """``skb_shinfo(skb)->nr_frags`` of an in-order segment as it arrives.  One a local socket
-    sent holds its payload in the sender's 32 KB page fragments (``sk_page_frag``), one per page
-    its bytes touch, taken here as filled in stream order from the connection's first byte; a
-    NIC's holds its first frame in its head and each further one GRO merged as a fragment."""
+def tcp_skb_frags_init(sk: TcpSock, skb: SkBuff) -> None:
+    """``skb_shinfo(skb)->nr_frags`` of a segment a local socket sent, the first time TCP queues
+    it: its payload is in the sender's 32 KB page fragments (``sk_page_frag``), one per page its
+    bytes touch, taken as filled in stream order from the connection's first byte.  (A NIC's
+    driver and GRO set theirs.)"""
     length = skb.tail - skb.data
-    if skb_from_local_socket(skb):
-        if not length:
-            return 0
-        first = sk.bytes_received // SKB_FRAG_PAGE_SIZE
-        return (sk.bytes_received + length - 1) // SKB_FRAG_PAGE_SIZE - first + 1
-    return -(-length // skb.gso_size) - 1 if skb.gso_size and length else 0
+    if length and not skb.nr_frags and skb_from_local_socket(skb):
+        first = sk.bytes_received + ((skb.seq - sk.rcv_nxt) & SEQ_MASK)
+        skb.nr_frags = (first + length - 1) // SKB_FRAG_PAGE_SIZE - first // SKB_FRAG_PAGE_SIZE + 1
 
 
-def tcp_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff, charge: int) -> int:
-    """``tcp_try_coalesce`` → ``skb_try_coalesce``: in-order segment ``skb`` joins the receive
-    queue's last buffer, which is charged only the truesize that moves (``delta_truesize``).
-    Returns that, or -1 when the buffer cannot take it: it does not end where ``skb`` starts, is
-    shared with a clone still held (``skb_cloned``: over lo, until the sender frees the segment),
-    holds a zerocopy sender's pages, or would pass MAX_SKB_FRAGS.  A segment a local socket sent
-    keeps its headers in its head and its payload in fragments, which move; a NIC's head moves
-    as one more fragment (its head a page fragment, not shared), less its ``struct sk_buff``.
-
-    tuxnet's buffers are not merged: the two stay in the queue, and what Linux frees when the
-    merged buffer is all read is given back as the last of them is (``tcp_queue_rcv``)."""
-    if to is not sk.rcvq_tail or skb.seq != to.end_seq or skb.destructor_arg is not None:
+def tcp_try_coalesce(sk: TcpSock, to: SkBuff, head: SkBuff, skb: SkBuff, charge: int) -> int:
+    """``tcp_try_coalesce`` → ``skb_try_coalesce``: segment ``skb`` joins buffer ``to``, which is
+    charged only the truesize that moves (``delta_truesize``) and counts its fragments on
+    ``head`` (the buffer Linux has: ``to`` itself, or the first of a merged run of the receive
+    queue).  Returns that truesize, or -1 when the buffer cannot take the segment: it does not
+    end where ``skb`` starts, is shared with a clone still held (``skb_cloned``: over lo, while
+    the sender holds the segment), holds a zerocopy sender's pages, or would pass MAX_SKB_FRAGS.
+    A segment a local socket sent keeps its headers in its head and its payload in fragments,
+    which move; a NIC's head moves as one more fragment (a page fragment, not shared), less its
+    ``struct sk_buff``."""
+    if (skb.seq != to.end_seq or skb.destructor_arg is not None or skb_cloned(head)
+            or head.destructor_arg is not None):
         return -1
-    head = sk.rcvq_tail_head
-    if skb_cloned(head) or head.destructor_arg is not None:
-        return -1
-    frags = tcp_rcv_skb_frags(sk, skb)
+    frags = head.nr_frags + skb.nr_frags
     if skb_from_local_socket(skb):
         delta = skb.tail - skb.data
     elif skb.head_frag and not skb_cloned(skb):
@@ -2312,12 +2313,38 @@ def tcp_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff, charge: int) -> int:
         frags += 1
     else:
         return -1  # skb_head_is_locked
-    frags += sk.rcvq_tail_frags
     if frags > MAX_SKB_FRAGS:
         return -1
-    sk.rcvq_tail_frags = frags
+    head.nr_frags = frags
     sk.host.mib.TcpExt["TCPRcvCoalesce"] += 1
     return delta
+
+
+def tcp_ooo_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff) -> bool:
+    """``tcp_ooo_try_coalesce``: an out-of-order segment joins the one it continues, which then
+    covers both (its truesize grown by what moves).  Linux moves page fragments; tuxnet copies
+    the payload onto the end of ``to``'s bytes, in place for a NIC's buffer, into new bytes for
+    one that may share them (a clone, a local sender's)."""
+    delta = tcp_try_coalesce(sk, to, to, skb, skb_charged_truesize(skb))
+    if delta < 0:
+        return False
+    payload = memoryview(skb.buf)[skb.data:skb.tail]
+    if to.tail == len(to.buf) and to.cloned is False and not skb_from_local_socket(to):
+        try:
+            to.buf += payload
+        except BufferError:
+            to.buf = to.buf + payload
+    else:
+        to.buf = to.buf[:to.tail] + payload
+    to.tail = to.end = len(to.buf)
+    to.end_seq = skb.end_seq
+    to.ack_seq = skb.ack_seq
+    to.tcp_flags |= skb.tcp_flags
+    if skb.tstamp:
+        to.tstamp = skb.tstamp
+    to.truesize += delta
+    sk.sk_rmem_alloc += delta
+    return True
 
 
 def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
@@ -2325,10 +2352,11 @@ def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
     if skb.tail > skb.data or skb.tcp_flags & TCPHDR_FIN:
         queue = sk.sk_receive_queue
         charge = skb_charged_truesize(skb)
-        delta = tcp_try_coalesce(sk, queue[-1], skb, charge) if queue else -1
+        tcp_skb_frags_init(sk, skb)
+        to = sk.rcvq_tail
+        delta = tcp_try_coalesce(sk, to, sk.rcvq_tail_head, skb, charge) if queue and queue[-1] is to else -1
         if delta < 0:
             sk.rcvq_tail_head = skb
-            sk.rcvq_tail_frags = tcp_rcv_skb_frags(sk, skb)
             sk.sk_rmem_alloc += charge  # skb_set_owner_r
             skb.rcv_charge = charge
         else:

@@ -490,8 +490,8 @@ class TcpSock(Sock):
         "icsk_ack", "icsk_mtup", "sk_write_queue", "tcp_rtx_queue", "tsorted_sent_queue", "out_of_order_queue",
         "selective_acks", "duplicate_sack", "accept_queue", "rack", "chrono_stat", "recv_sack_cache",
         # The receive queue's last buffer as Linux has it (tcp_try_coalesce): the last of ours it
-        # covers, the first (whose head it is), and its page fragments
-        "rcvq_tail", "rcvq_tail_head", "rcvq_tail_frags",
+        # covers, and the first (whose head it is)
+        "rcvq_tail", "rcvq_tail_head",
         # TCP Fast Open (tcp_fastopen.py): a client's request in progress and what its SYN did, a
         # server child's request socket, a listener's Fast Open queue and keys
         "fastopen_req", "fastopen_connect", "fastopen_no_cookie", "defer_connect", "syn_fastopen",
@@ -662,7 +662,6 @@ class TcpSock(Sock):
         self.out_of_order_queue: list[SkBuff] = []
         self.rcvq_tail: SkBuff | None = None
         self.rcvq_tail_head: SkBuff | None = None
-        self.rcvq_tail_frags = 0
         self.selective_acks: list[tuple[int, int]] = []
         self.duplicate_sack: list[tuple[int, int]] = []
         # listener state (icsk_accept_queue)
