@@ -11,10 +11,9 @@ from hypothesis import strategies as st
 from tcpnet import (
     B_ADDR,
     IPPROTO_TCP,
-    SO_RCVBUF,
-    SOL_SOCKET,
     TCP_NODELAY,
     connection,
+    listen_socket,
     lo_host,
     pair,
     sniff,
@@ -115,6 +114,24 @@ def test_cable_ratio_is_payload_over_frame_truesize():
     assert out["rmem"] <= out["rcvbuf"] + 1514 + SKB_TRUESIZE_OVERHEAD
 
 
+def paced_transfer(world, a, b, reader, addr: str, chunks: list[bytes]) -> None:
+    """Run ``reader`` on b and, a millisecond later, a writer on a that sends each of ``chunks``
+    to (addr, PORT) as it comes (TCP_NODELAY), 0.5 ms apart; until both are done."""
+    def writer() -> None:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1)
+        libc.connect(fd, (addr, PORT))
+        for chunk in chunks:
+            libc.send(fd, chunk)
+            libc.sleep(0.0005)
+        libc.close(fd)
+
+    r = b.spawn(reader)
+    world.run_for(1_000_000)
+    w = a.spawn(writer)
+    world.run_until(lambda: not r.alive and not w.alive, timeout=600 * 10**9)
+
+
 def test_small_segments_are_collapsed_when_the_buffer_is_fixed():
     """With SO_RCVBUF fixed, a stream of 30-byte segments costs ~14 times its payload, even merged
     into the buffer before (tcp_try_coalesce: each frame's head, less its struct sk_buff): the
@@ -126,11 +143,7 @@ def test_small_segments_are_collapsed_when_the_buffer_is_fixed():
     out: dict = {}
 
     def reader() -> None:
-        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, 16384)
-        libc.bind(lfd, (B_ADDR, PORT))
-        libc.listen(lfd, 1)
-        fd, _ = libc.accept(lfd)
+        fd, _ = libc.accept(listen_socket(B_ADDR, PORT, 1, 16384))
         sk = connection(b, PORT)
         libc.sleep(2.0)                                           # let the queue fill
         out["rmem"], out["rcvbuf"], out["queue"] = sk.sk_rmem_alloc, sk.sk_rcvbuf, len(sk.sk_receive_queue)
@@ -140,19 +153,7 @@ def test_small_segments_are_collapsed_when_the_buffer_is_fixed():
         out["data"] = bytes(data)
         libc.close(fd)
 
-    def writer() -> None:
-        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1)
-        libc.connect(fd, (B_ADDR, PORT))
-        for c in chunks:
-            libc.send(fd, c)
-            libc.sleep(0.0005)
-        libc.close(fd)
-
-    r = b.spawn(reader)
-    world.run_for(1_000_000)
-    w = a.spawn(writer)
-    world.run_until(lambda: not r.alive and not w.alive, timeout=120 * 10**9)
+    paced_transfer(world, a, b, reader, B_ADDR, chunks)
     mib = b.mib.TcpExt
     assert out["data"] == b"".join(chunks)
     assert mib["PruneCalled"] > 0 and mib["TCPRcvCollapsed"] > 0 and mib["TCPRcvCoalesce"] > 0
@@ -192,12 +193,7 @@ def test_the_receive_queues_charge_is_what_their_buffers_hold(link, rcvbuf, writ
         out["checks"] += 1
 
     def reader() -> None:
-        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        if rcvbuf:
-            libc.setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, rcvbuf)
-        libc.bind(lfd, (addr, PORT))
-        libc.listen(lfd, 1)
-        fd, _ = libc.accept(lfd)
+        fd, _ = libc.accept(listen_socket(addr, PORT, 1, rcvbuf))
         sk = connection(b, PORT) if link != "lo" else next(
             s for s in b.tcp_hashinfo.ehash.values() if getattr(s, "inet_num", 0) == PORT and hasattr(s, "snd_una"))
         data = bytearray()
@@ -215,21 +211,8 @@ def test_the_receive_queues_charge_is_what_their_buffers_hold(link, rcvbuf, writ
         out["rmem"] = sk.sk_rmem_alloc
         libc.close(fd)
 
-    def writer() -> None:
-        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1)
-        libc.connect(fd, (addr, PORT))
-        sent = 0
-        for n in writes:
-            libc.send(fd, payload[sent:sent + n])
-            sent += n
-            libc.sleep(0.0005)
-        libc.close(fd)
-
-    r = b.spawn(reader)
-    world.run_for(1_000_000)
-    w = a.spawn(writer)
-    world.run_until(lambda: not r.alive and not w.alive, timeout=600 * 10**9)
+    chunks = [bytes([i % 251]) * n for i, n in enumerate(writes)]
+    paced_transfer(world, a, b, reader, addr, chunks)
     assert out["data"] == payload
     assert out["rmem"] == 0 and out["checks"] > 0
 
