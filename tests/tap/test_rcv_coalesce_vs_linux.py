@@ -30,7 +30,7 @@ from tuxnet.user import libc
 pytestmark = pytest.mark.root
 
 PORT = 7710
-FIONREAD, SO_MEMINFO = 0x541B, 55
+FIONREAD, SO_MEMINFO, SO_TIMESTAMPNS = 0x541B, 55, 35
 
 
 def held(s: Any) -> list[int]:
@@ -84,6 +84,27 @@ def probe_play(sleep: Callable[[float], None]) -> list:
     return out
 
 
+def stamp_play(sleep: Callable[[float], None]) -> list:
+    """Two messages 10 ms apart to a reader with SO_TIMESTAMPNS, which then reads one byte and
+    the rest: how far the second read's arrival time is from the first's, in whole ms."""
+    ls, c, a = lo_pair(PORT + 3)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    a.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    sleep(0.05)
+    c.send(b"m" * 100)
+    sleep(0.01)
+    c.send(b"n" * 100)
+    sleep(0.01)
+    stamps = []
+    for size in (1, 1000):
+        data, ancdata, _, _ = a.recvmsg(size, 64)
+        sec, nsec = struct.unpack("qq", ancdata[0][2])
+        stamps.append((len(data), sec * 10**9 + nsec))
+    for s in (a, c, ls):
+        s.close()
+    return [stamps[0][0], stamps[1][0], round((stamps[1][1] - stamps[0][1]) / 1e6)]
+
+
 def by_buffers(outcomes: list) -> list:
     """Each step as [name, return, unread bytes, buffers held, bytes read but held]: the charge
     less the unread bytes is a whole number of buffer heads, plus what was read of a buffer that
@@ -131,7 +152,16 @@ def test_a_segment_sent_again_no_longer_shares_its_clones_head_as_on_the_kernel(
     assert [step[2:] for step in by_buffers(ours)[1:]] == [[70_000, 3, 0], [117_616, 3, 0], [117_616, 3, 0]]
 
 
+def test_a_read_of_a_merged_buffer_reports_its_latest_arrival_as_on_the_kernel() -> None:
+    """The second message merged into the first's buffer, which took its arrival time: a read
+    of the first byte already reports the second message's, as the read of the rest does."""
+    linux = kernel_outcomes(os.path.basename(__file__), "stamp")
+    world, host = lo_world()
+    ours = tuxnet_outcomes(world, host, stamp_play, libc.sleep)
+    assert ours == linux["steps"] == [1, 199, 0]
+
+
 if __name__ == "__main__":
     before = tcp_ext("TCPRcvCoalesce")
-    steps = {"coalesce": play, "probe": probe_play}[sys.argv[1]](time.sleep)
+    steps = {"coalesce": play, "probe": probe_play, "stamp": stamp_play}[sys.argv[1]](time.sleep)
     print(json.dumps({"steps": steps, "TCPRcvCoalesce": tcp_ext("TCPRcvCoalesce") - before}))

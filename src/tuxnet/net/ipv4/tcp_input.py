@@ -2365,6 +2365,13 @@ def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
             tail = queue[-1]
             skb.rcv_charge = tail.rcv_charge + delta
             tail.rcv_charge = 0
+            if skb.tstamp:
+                # The merged buffer's arrival is its latest part's (has_rxtstamp): a read of any
+                # part of it reports that.
+                for part in reversed(queue):
+                    if part.rcv_charge:
+                        break
+                    part.tstamp = skb.tstamp
         sk.rcvq_tail = skb
         queue.append(skb)
     sk.rcv_nxt = skb.end_seq
