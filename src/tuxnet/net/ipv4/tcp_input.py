@@ -2138,7 +2138,6 @@ def tcp_collapse(sk: TcpSock) -> None:
             out.extend(buffer)
         buffer = []
     flush()
-    out.extend(buffer)
     queue.clear()
     queue.extend(out)
     if out and out[-1] is not sk.rcvq_tail:
@@ -2249,19 +2248,20 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
                 coalesced = True
             else:
                 ofo.insert(at, skb)
-        # merge_right: drop the segments after it that it covers.
-        nxt = len(ofo) if coalesced else at + 1
-        while nxt < len(ofo):
-            other = ofo[nxt]
-            if not after(end_seq, other.seq):
-                break
-            if before(end_seq, other.end_seq):
-                tcp_dsack_extend(sk, other.seq, end_seq)
-                break
-            del ofo[nxt]
-            sk.sk_rmem_alloc -= skb_charged_truesize(other)
-            tcp_dsack_extend(sk, other.seq, other.end_seq)
-            mib["TCPOFOMerge"] += 1
+        if not coalesced:
+            # merge_right: drop the segments after it that it covers.
+            nxt = at + 1
+            while nxt < len(ofo):
+                other = ofo[nxt]
+                if not after(end_seq, other.seq):
+                    break
+                if before(end_seq, other.end_seq):
+                    tcp_dsack_extend(sk, other.seq, end_seq)
+                    break
+                del ofo[nxt]
+                sk.sk_rmem_alloc -= skb_charged_truesize(other)
+                tcp_dsack_extend(sk, other.seq, other.end_seq)
+                mib["TCPOFOMerge"] += 1
         if sack_ok:
             tcp_sack_new_ofo_skb(sk, seq, end_seq)
     if sack_ok:

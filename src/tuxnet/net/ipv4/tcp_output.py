@@ -656,7 +656,9 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
 
     A copy keeps the send timestamps asked for (``skb_shinfo()->tx_flags``), as Linux's clone does:
     a retransmission is stamped again.  (Linux's ``pskb_copy`` would not keep them, but it copies
-    only while the first clone is still queued; tuxnet does not count when that one is freed.)"""
+    only while the first clone still shares the segment's head; tuxnet copies the bytes whenever
+    they may be shared, and marks the copy as the clone Linux would have sent when nothing shared
+    them any more: ``skb_cloned``.)"""
     if skb.destructor_arg is not None:
         buf = bytearray(MAX_TCP_HEADER)
         for view in skb.buf.views(skb.data, skb.tail):
