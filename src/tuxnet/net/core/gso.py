@@ -21,7 +21,7 @@ from tuxnet.net.ipv4.tcp_sock import SEQ_MASK, before
 
 _u16 = struct.Struct("!H")
 _u32 = struct.Struct("!I")
-_u16x2 = struct.Struct("!HH")
+_u32x2 = struct.Struct("!II")
 TCP_FLAG_FIN = 0x01
 TCP_FLAG_PSH = 0x08
 TCP_FLAG_CWR = 0x80
@@ -41,44 +41,46 @@ def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]
     mss = skb.gso_size
     hdr_end = th + doff
     payload = memoryview(buf)[hdr_end:skb.tail]
+    total = len(payload)
     n_nh = nh - skb.data
     n_th = n_nh + ihl
     seq = _u32.unpack_from(buf, th + 4)[0]
     ip_id = _u16.unpack_from(buf, nh + 4)[0]
     flags = buf[th + 13]
-    saddr = _u32.unpack_from(buf, nh + 12)[0]
-    daddr = _u32.unpack_from(buf, nh + 16)[0]
+    saddr, daddr = _u32x2.unpack_from(buf, nh + 12)
     pack16 = _u16.pack_into
-    # The headers with the per-segment fields zeroed (IP length, ID and checksum; TCP checksum):
-    # each segment's IP header sum is this one's plus its length and ID (2**16 == 1 mod 0xFFFF, so
-    # a sum of words is a sum of numbers: ip_send_check, incrementally).
+    pack32 = _u32.pack_into
+    # The headers of a full-sized segment between the first and the last (IP length and TCP
+    # pseudo-header sum of an MSS; no FIN, PSH or CWR), ID and IP checksum zeroed: each segment's
+    # IP header sum is this one's plus its ID (2**16 == 1 mod 0xFFFF, so a sum of words is a sum of
+    # numbers: ip_send_check, incrementally).
+    full_len = ihl + doff + mss
     template = buf[skb.data:hdr_end]
-    template[n_nh + 2:n_nh + 6] = bytes(4)
-    template[n_nh + 10:n_nh + 12] = template[n_th + 16:n_th + 18] = bytes(2)
+    template[n_nh + 4:n_nh + 6] = template[n_nh + 10:n_nh + 12] = bytes(2)
+    pack16(template, n_nh + 2, full_len)
+    template[n_th + 13] = flags & ~(TCP_FLAG_FIN | TCP_FLAG_PSH | TCP_FLAG_CWR)
+    pack16(template, n_th + 16, csum_tcpudp_nofold(saddr, daddr, doff + mss, 6))
     ip_sum = int.from_bytes(template[n_nh:n_th], "big")
     pieces = []
-    total = len(payload)
-    pseudo_len = pseudo = -1
-    for i, off in enumerate(range(0, total, mss)):
-        chunk = payload[off:off + mss]
-        clen = len(chunk)
+    seg_id = ip_id
+    for off in range(0, total, mss):
         h = template[:]
-        tot_len = ihl + doff + clen
-        seg_id = (ip_id + i) & 0xFFFF
-        _u16x2.pack_into(h, n_nh + 2, tot_len, seg_id)
-        pack16(h, n_nh + 10, ~((ip_sum + tot_len + seg_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
-        _u32.pack_into(h, n_th + 4, (seq + off) & 0xFFFFFFFF)
-        f = flags
-        if off + mss < total:
-            f &= ~(TCP_FLAG_FIN | TCP_FLAG_PSH)
-        if i:
-            f &= ~TCP_FLAG_CWR
-        h[n_th + 13] = f
-        if pseudo_len != clen:  # (the same for every full-sized segment)
-            pseudo_len = clen
-            pseudo = csum_tcpudp_nofold(saddr, daddr, doff + clen, 6)
-        pack16(h, n_th + 16, pseudo)
-        pieces.append((h, chunk))
+        pack16(h, n_nh + 4, seg_id)
+        pack16(h, n_nh + 10, ~((ip_sum + seg_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
+        pack32(h, n_th + 4, (seq + off) & 0xFFFFFFFF)
+        pieces.append((h, payload[off:off + mss]))
+        seg_id = (seg_id + 1) & 0xFFFF
+    # CWR only on the first segment, FIN and PSH only on the last, which has a length of its own
+    last = pieces[-1][0]
+    pieces[0][0][n_th + 13] = flags & ~(TCP_FLAG_FIN | TCP_FLAG_PSH)
+    last[n_th + 13] = flags if len(pieces) == 1 else flags & ~TCP_FLAG_CWR
+    tail = total - (len(pieces) - 1) * mss
+    if tail != mss:
+        tot_len = ihl + doff + tail
+        last_id = (seg_id - 1) & 0xFFFF
+        pack16(last, n_nh + 2, tot_len)
+        pack16(last, n_nh + 10, ~((ip_sum - full_len + tot_len + last_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
+        pack16(last, n_th + 16, csum_tcpudp_nofold(saddr, daddr, doff + tail, 6))
     return n_th, pieces
 
 
