@@ -74,13 +74,14 @@ def test_what_one_packet_may_hold(commands, show, shown, largest):
     assert max(_tcp_lengths(cap, "10.0.0.1")) == largest
 
 
-def _frame(b: object, seq: int, payload: bytes, bad_csum: bool = False, ip_id: int = 0) -> bytes:
-    """A full-sized TCP segment from 10.0.0.9:4000 to b, as it arrives off the wire (with FCS)."""
+def _frame(b: object, seq: int, payload: bytes, bad_csum: bool = False, ip_id: int = 0, *, flags: int = 0x10,
+           window: int = 512, ack: int = 1, urg: int = 0, tos: int = 0, ttl: int = 64, frag: int = 0x4000) -> bytes:
+    """A TCP segment from 10.0.0.9:4000 to b, as it arrives off the wire (with FCS)."""
     s, d = in_aton("10.0.0.9"), in_aton("10.0.0.2")
-    tcp = bytearray(struct.pack("!HHIIHHHH", 4000, 9, seq, 1, (5 << 12) | 0x10, 512, 0, 0) + payload)
+    tcp = bytearray(struct.pack("!HHIIHHHH", 4000, 9, seq, ack, (5 << 12) | flags, window, 0, urg) + payload)
     check = csum_tcpudp_magic(s, d, len(tcp), 6, csum_partial(bytes(tcp)))
     struct.pack_into("!H", tcp, 16, check ^ (0x5555 if bad_csum else 0))
-    ip = bytearray(struct.pack("!BBHHHBBHII", 0x45, 0, 20 + len(tcp), ip_id, 0x4000, 64, 6, 0, s, d))
+    ip = bytearray(struct.pack("!BBHHHBBHII", 0x45, tos, 20 + len(tcp), ip_id, frag, ttl, 6, 0, s, d))
     struct.pack_into("!H", ip, 10, ~csum_partial(bytes(ip)) & 0xFFFF)
     dev = b.devices["eth0"]
     frame = dev.dev_addr + b"\x02\x00\x00\x00\x00\x09" + b"\x08\x00" + bytes(ip) + bytes(tcp)
@@ -171,3 +172,56 @@ def test_damaged_trains_never_raise(edits):
         ether_rx(dev, bytes(frame) + ether_fcs(frame))
     _FUZZ_WORLD.run_for(msecs(1))
     assert not dev.napi.gro_list
+
+
+# The fields a segment of a train may change, each with the value it changes to (a train's
+# segments otherwise continue it exactly): GRO must merge, hold and send up the same packets
+# whether or not it compares a segment's headers whole against the ones it expects.
+_CHANGES = {
+    "window": ("window", 600), "ack": ("ack", 2), "urgent pointer": ("urg", 7), "tos": ("tos", 2),
+    "ttl": ("ttl", 63), "no DF": ("frag", 0), "PSH": ("flags", 0x18), "CWR": ("flags", 0x90),
+    "FIN": ("flags", 0x11), "bad checksum": ("bad_csum", True), "ID skipped": ("ip_id", 99),
+    "sequence gap": ("seq", 1), "short": ("payload", MSS - 100), "empty": ("payload", 0),
+}
+
+
+def _train_packets(frames: list[bytes], expect_headers: bool) -> tuple[list[bytes], int, int]:
+    """What the stack sees of ``frames`` arriving in one interrupt (the packets a capture records
+    above GRO), and the TCP checksum errors and frames counted; ``expect_headers`` False takes
+    GRO's way without the expected headers (every segment's fields compared one by one)."""
+    import tuxnet.net.core.gro as gro
+
+    world, _, b = cable_pair()
+    ethtool(b, "-C eth0 rx-usecs 50")
+    cap = capture(b, "eth0", promisc=False)
+    dev = b.devices["eth0"]
+    with pytest.MonkeyPatch.context() as mp:
+        if not expect_headers:
+            mp.setattr(gro, "gro_expect", lambda p: setattr(p, "expect", None))
+        for frame in frames:
+            ether_rx(dev, frame)
+        world.run_for(msecs(1))
+    return [bytes(f) for _, f, _ in cap.frames], b.mib.Tcp["InCsumErrors"], dev.stats.rx_packets
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(3, 9), st.lists(st.tuples(st.integers(0, 8), st.sampled_from(sorted(_CHANGES))), max_size=3))
+def test_expected_headers_merge_exactly_what_field_by_field_checks_merge(length, changes):
+    """A train of full-sized segments, some changing one field: the packets that go up, counted
+    and checksummed, are the same whether each segment is checked field by field or compared whole
+    with the headers GRO expects of the next one (its fast way, taken from the third segment on)."""
+    _, _, b = cable_pair()
+    edits = {i: dict([_CHANGES[name]]) for i, name in changes if i < length}
+    frames = []
+    seq, ip_id = 5000, 40
+    for i in range(length):
+        fields = {"ip_id": ip_id, **edits.get(i, {})}
+        size = fields.pop("payload", MSS)
+        seq += fields.pop("seq", 0)
+        frames.append(_frame(b, seq, bytes([i]) * size, **fields))
+        seq += size
+        ip_id += 1
+    fast = _train_packets(frames, True)
+    assert fast == _train_packets(frames, False)
+    if not edits:  # one packet of them all (and b's answers)
+        assert [f[26:30] for f in fast[0]].count(in_aton("10.0.0.9").to_bytes(4, "big")) == 1

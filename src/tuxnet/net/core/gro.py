@@ -41,6 +41,7 @@ TCP_FLAG_CWR = 0x80
 TCP_FLUSH_FLAGS = TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN
 
 _u16 = struct.Struct("!H")
+_u32 = struct.Struct("!I")
 _u32x2 = struct.Struct("!II")
 _iphdr = struct.Struct("!BBHHHBBHII")   # version/ihl, tos, tot_len, id, frag_off, ttl, protocol, check, addrs
 _tcphdr = struct.Struct("!HHIIHH")      # ports, seq, ack_seq, data offset and flags, window
@@ -54,7 +55,7 @@ class NapiGroCb:
     and the payloads merged so far (views of the frames, as Linux chains their pages)."""
 
     __slots__ = ("frame", "key", "count", "next_seq", "ack_seq", "hdr", "payloads", "size", "gso_size",
-                 "next_id", "flags", "tos_ttl", "word", "window", "opts")
+                 "next_id", "flags", "tos_ttl", "word", "window", "opts", "expect", "expect_tail", "ip_sum")
 
     def __init__(self, frame: memoryview, key: tuple[int, int, int, int], hdr: bytes, payload: memoryview,
                  next_seq: int, ack_seq: int, next_id: int, flags: int, tos_ttl: tuple[int, int], word: int,
@@ -73,6 +74,12 @@ class NapiGroCb:
         self.tos_ttl = tos_ttl
         self.word = word
         self.window = window
+        # Once the train has a second segment: the IPv4 header and the TCP header up to its
+        # checksum that the next full-sized segment carries (ID, IP checksum and sequence number
+        # moved on), and the rest of the TCP header (urgent pointer, options); see gro_expect.
+        self.expect: bytearray | None = None
+        self.expect_tail = b""
+        self.ip_sum = 0
 
 
 def napi_gro_frags(napi: NapiStruct, frame: memoryview, csum_ok: bool = False) -> None:
@@ -94,6 +101,28 @@ def inet_gro_receive(napi: NapiStruct, frame: memoryview, csum_ok: bool = False)
     """``inet_gro_receive`` + ``tcp4_gro_receive``: True when GRO took the frame (merged or held);
     False sends it up as it is, after any held packet of its flow."""
     nh = ETH_HLEN
+    gro_list = napi.gro_list
+    if gro_list:
+        # The next full-sized segment of a held train, its headers as expected word for word
+        # (tcp_gro_receive compares the headers whole too): merged without taking them apart.
+        head = frame[nh:nh + 36]
+        for p in gro_list:
+            expect = p.expect
+            if expect is not None and head == expect and frame[nh + 38:nh + len(p.hdr)] == p.expect_tail:
+                plen = p.gso_size
+                end = nh + len(p.hdr) + plen
+                if len(frame) < end or p.size + plen + len(p.hdr) >= GRO_LEGACY_MAX_SIZE:
+                    break
+                if not csum_ok and csum_partial(frame[nh + 20:end], csum_tcpudp_nofold(
+                        *_u32x2.unpack_from(expect, 12), len(p.hdr) - 20 + plen, IPPROTO_TCP)) != 0xFFFF:
+                    break  # (the checks below send it up alone)
+                p.payloads.append(frame[end - plen:end])
+                p.count += 1
+                p.size += plen
+                p.next_seq = (p.next_seq + plen) & 0xFFFFFFFF
+                p.next_id = (p.next_id + 1) & 0xFFFF
+                gro_expect(p)
+                return True
     if len(frame) < nh + 40:
         return False
     vihl, tos, tot_len, ip_id, frag, ttl, proto, _, saddr, daddr = _iphdr.unpack_from(frame, nh)
@@ -107,7 +136,6 @@ def inet_gro_receive(napi: NapiStruct, frame: memoryview, csum_ok: bool = False)
     if doff < 20 or plen < 0:
         return False
     key = (saddr, daddr, sport, dport)
-    gro_list = napi.gro_list
     p = None
     for held in gro_list:
         if held.key == key:
@@ -136,6 +164,12 @@ def inet_gro_receive(napi: NapiStruct, frame: memoryview, csum_ok: bool = False)
             p.flags |= flags & (TCP_FLAG_FIN | TCP_FLAG_PSH)
             if plen < p.gso_size or flags & TCP_FLUSH_FLAGS:
                 napi_gro_complete(napi, p)
+            elif p.expect is None:
+                p.expect = bytearray(frame[nh:nh + 36])
+                p.expect_tail = bytes(frame[nh + 38:th + doff])
+                p.expect[4:6] = p.expect[10:12] = bytes(2)
+                p.ip_sum = int.from_bytes(p.expect[:20], "big")
+                gro_expect(p)
             return True
         napi_gro_complete(napi, p)
     if not plen or flags & TCP_FLUSH_FLAGS:
@@ -146,6 +180,17 @@ def inet_gro_receive(napi: NapiStruct, frame: memoryview, csum_ok: bool = False)
                               (seq + plen) & 0xFFFFFFFF, ack_seq, (ip_id + 1) & 0xFFFF, flags, (tos, ttl),
                               offflags & TCP_WORD_MASK, window))
     return True
+
+
+def gro_expect(p: NapiGroCb) -> None:
+    """The headers of the train's next segment, up to the TCP checksum: the next IP ID and the
+    IP checksum that goes with it (``ip_sum`` is the header's sum without them), and the next
+    sequence number."""
+    expect = p.expect
+    next_id = p.next_id
+    _u16.pack_into(expect, 4, next_id)
+    _u16.pack_into(expect, 10, ~((p.ip_sum + next_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
+    _u32.pack_into(expect, 24, p.next_seq)
 
 
 def napi_gro_complete(napi: NapiStruct, p: NapiGroCb) -> None:
