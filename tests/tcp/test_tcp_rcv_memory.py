@@ -6,6 +6,8 @@ bloated buffers copied into compact ones (tcp_collapse), then out-of-order data 
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tcpnet import (
@@ -25,11 +27,14 @@ from tuxnet.net.core.netfilter import NF_ACCEPT, NF_DROP, NF_INET_LOCAL_IN, nf_r
 from tuxnet.net.core.skbuff import (
     SKB_STRUCT_SIZE,
     SKB_TRUESIZE_OVERHEAD,
+    SkBuff,
     alloc_skb_data,
     skb_charged_truesize,
     skb_truesize,
 )
-from tuxnet.net.ipv4.tcp_sock import TCP_DEFAULT_SCALING_RATIO
+from tuxnet.net.ipv4.tcp import tcp_prot
+from tuxnet.net.ipv4.tcp_input import TCPHDR_ACK, TCPHDR_FIN, tcp_collapse_ofo_queue
+from tuxnet.net.ipv4.tcp_sock import TCP_DEFAULT_SCALING_RATIO, TcpSock
 from tuxnet.net.socket import AF_INET, MSG_PEEK, SOCK_STREAM
 from tuxnet.user import libc
 
@@ -256,3 +261,106 @@ def test_segments_behind_a_hole_merge_into_buffers_of_17_fragments():
     assert seen["charged"][0] == frame + 17 * (frame - SKB_STRUCT_SIZE)
     assert seen["rmem"] == sum(seen["charged"])
     assert b.mib.TcpExt["TCPRcvCoalesce"] > 17
+
+
+def test_small_segments_behind_a_hole_are_collapsed_not_dropped():
+    """30-byte segments pile up behind a hole that stays open 300 ms (the segment and its first
+    retransmissions dropped), in a fixed buffer they outgrow: tcp_prune_queue compacts the
+    out-of-order queue (tcp_collapse_ofo_queue) into page-sized buffers instead of dropping its
+    far end, so nothing is pruned or dropped, and every byte arrives in order."""
+    world, a, b, _ = pair()
+    chunks = [bytes([i % 251]) * 30 for i in range(600)]
+    out: dict = {}
+    hole: dict = {}
+
+    def drop_the_hole(_host, skb, _state) -> int:
+        nh = skb.network_header
+        th = nh + (skb.buf[nh] & 0xF) * 4
+        seq = int.from_bytes(skb.buf[th + 4:th + 8], "big")
+        if skb.buf[nh + 9] != 6 or skb.tail == th + (skb.buf[th + 12] >> 4) * 4:
+            return NF_ACCEPT
+        hole.setdefault("first", seq)
+        if "seq" not in hole and (seq - hole["first"]) & 0xFFFFFFFF >= 3000:
+            hole["seq"], hole["at"] = seq, world.now
+        if seq == hole.get("seq"):
+            if world.now - hole["at"] < 300_000_000:
+                return NF_DROP
+            if "ofo" not in hole:  # the hole is about to be filled: what waits behind it
+                sk = connection(b, PORT)
+                hole["ofo"] = [(o.end_seq - o.seq, o.truesize) for o in sk.out_of_order_queue]
+                hole["collapsed"] = b.mib.TcpExt["TCPRcvCollapsed"]
+        return NF_ACCEPT
+
+    def reader() -> None:
+        fd, _ = libc.accept(listen_socket(B_ADDR, PORT, 1, 16384))
+        libc.sleep(2.0)
+        data = bytearray()
+        while chunk := libc.recv(fd, 1 << 16):
+            data += chunk
+        out["data"] = bytes(data)
+        libc.close(fd)
+
+    nf_register_net_hook(b, NF_INET_LOCAL_IN, drop_the_hole)
+    paced_transfer(world, a, b, reader, B_ADDR, chunks)
+    mib = b.mib.TcpExt
+    assert out["data"] == b"".join(chunks)
+    assert mib["PruneCalled"] > 0 and hole["collapsed"] > 0
+    assert mib["OfoPruned"] == mib["RcvPruned"] == mib["TCPOFODrop"] == 0
+    # What waits behind the hole is mostly in compact buffers: a page's worth of bytes for a
+    # page's truesize (SKB_MAX_ORDER(0, 0), 3,776), where a merged buffer of 18 segments holds 540.
+    waiting = sum(n for n, _ in hole["ofo"])
+    compact = [n for n, truesize in hole["ofo"] if n == 3776]
+    assert waiting > 4000 and sum(compact) > waiting // 2, hole["ofo"]
+
+
+def _ofo_socket(segments: list[tuple[int, bytes, int, int]]) -> Any:
+    """A TCP socket whose out-of-order queue holds ``segments`` (start, payload, truesize, TCP
+    flags), charged to it as tcp_data_queue_ofo charges them."""
+    _, h = lo_host()
+    sk = TcpSock(h, tcp_prot, AF_INET, SOCK_STREAM, 0)
+    for start, payload, truesize, flags in segments:
+        skb = SkBuff(bytearray(payload))
+        skb.seq, skb.end_seq = start, start + len(payload) + bool(flags & TCPHDR_FIN)
+        skb.truesize, skb.tcp_flags = truesize, flags | TCPHDR_ACK
+        sk.out_of_order_queue.append(skb)
+        sk.sk_rmem_alloc += truesize
+    return sk
+
+
+def test_collapsing_the_out_of_order_queue_copies_what_linux_copies():
+    """tcp_collapse_ofo_queue, run by run: a run of bloated buffers (each would offer more window
+    than it holds) becomes one compact buffer; a run of one small buffer is left; in a run, the
+    buffers before the first bloated one stay; overlapping bytes are copied once; the copy stops
+    at a FIN.  Each buffer copied counts in TCPRcvCollapsed, and the queue is charged what its
+    buffers are."""
+    p = bytes(range(100))
+    sk = _ofo_socket([
+        (1000, p, 1000, 0), (1100, p, 1000, 0), (1200, p, 1000, 0),  # a run of three bloated buffers
+        (2000, p, 1000, 0),                                          # a run of one
+        (3000, bytes(1000), 1500, 0), (4000, p, 1000, 0),            # not bloated, then bloated
+        (5000, p * 2, 1000, 0), (5100, p[::-1] * 2, 1000, 0),        # overlapping by 100 bytes
+        (6000, p, 1000, 0), (6100, p, 1000, TCPHDR_FIN),             # then a FIN
+    ])
+    tcp_collapse_ofo_queue(sk)
+    queue = [(s.seq, s.end_seq, bytes(s.buf[s.data:s.tail])) for s in sk.out_of_order_queue]
+    assert queue == [(1000, 1300, p * 3), (2000, 2100, p), (3000, 4000, bytes(1000)), (4000, 4100, p),
+                     (5000, 5300, p * 2 + p[::-1]), (6000, 6100, p), (6100, 6201, p)]
+    assert sk.host.mib.TcpExt["TCPRcvCollapsed"] == 3 + 1 + 2 + 1
+    # a compact buffer costs what alloc_skb of its size does: here a small head, 640 bytes and
+    # the struct sk_buff, for the 300 bytes a run holds as for the 201 (and a FIN) asked for the last
+    assert [s.truesize for s in sk.out_of_order_queue] == [896, 1000, 1500, 896, 896, 896, 1000]
+    assert sk.sk_rmem_alloc == sum(s.truesize for s in sk.out_of_order_queue)
+
+
+def test_collapsing_stops_once_tiny_runs_add_up_to_an_eighth_of_the_buffer():
+    """Runs of one small buffer are not worth copying; once they add up to more than an eighth of
+    the receive buffer, tcp_collapse_ofo_queue leaves the rest of the queue as it is, a run
+    it would have compacted included."""
+    p = bytes(100)
+    sk = _ofo_socket([(1000 * i, p, 4000, 0) for i in range(1, 8)] + [(9000, p, 1000, 0), (9100, p, 1000, 0)])
+    sk.sk_rcvbuf = 8 * 4000 * 6  # the seventh tiny run passes an eighth of it
+    tcp_collapse_ofo_queue(sk)
+    assert len(sk.out_of_order_queue) == 9 and sk.host.mib.TcpExt["TCPRcvCollapsed"] == 0
+    sk.sk_rcvbuf = 8 * 4000 * 7
+    tcp_collapse_ofo_queue(sk)
+    assert len(sk.out_of_order_queue) == 8 and sk.host.mib.TcpExt["TCPRcvCollapsed"] == 2

@@ -25,6 +25,7 @@ from tuxnet.net.core.skbuff import (
     SKB_STRUCT_SIZE,
     __skb_tstamp_tx,
     alloc_skb,
+    alloc_skb_truesize,
     skb_charged_truesize,
     skb_cloned,
     skb_zcopy_clear,
@@ -2101,12 +2102,8 @@ def tcp_collapse(sk: TcpSock) -> None:
         start = run[0].seq
         for off in range(0, len(data), SKB_MAX_ORDER_0):
             piece = data[off:off + SKB_MAX_ORDER_0]
-            nskb = alloc_skb(len(piece))
-            nskb.put_data(piece)
-            nskb.seq = (start + off) & SEQ_MASK
-            nskb.end_seq = (nskb.seq + len(piece)) & SEQ_MASK
-            nskb.tcp_flags = run[0].tcp_flags
-            nskb.rcv_charge = skb_charged_truesize(nskb)
+            nskb = tcp_collapsed_skb(piece, (start + off) & SEQ_MASK, run[0], len(piece))
+            nskb.rcv_charge = nskb.truesize
             sk.sk_rmem_alloc += nskb.rcv_charge
             out.append(nskb)
         for r in run:
@@ -2144,16 +2141,124 @@ def tcp_collapse(sk: TcpSock) -> None:
         sk.rcvq_tail = sk.rcvq_tail_head = out[-1]
 
 
+def tcp_collapsed_skb(data: bytes, seq: int, like: SkBuff, size: int) -> SkBuff:
+    """A compact buffer ``tcp_collapse`` copies ``data`` into, ``alloc_skb(size)`` (at most a
+    page; its truesize what that allocation costs), starting at sequence number ``seq``, with the
+    TCP control block of ``like``, a buffer it replaces."""
+    nskb = alloc_skb(len(data))
+    nskb.truesize = alloc_skb_truesize(size)
+    nskb.put_data(data)
+    nskb.seq = seq
+    nskb.end_seq = (seq + len(data)) & SEQ_MASK
+    nskb.tcp_flags = like.tcp_flags
+    nskb.ack_seq = like.ack_seq
+    return nskb
+
+
+def tcp_collapse_ofo_run(sk: TcpSock, run: list[SkBuff], start: int, end: int) -> list[SkBuff]:
+    """``tcp_collapse`` on a run of the out-of-order queue that covers ``start`` to ``end`` without
+    a hole: buffers that hold nothing new are freed; the first buffer worth copying is the first
+    that is bloated (its truesize would offer more window than it holds), starts before what the
+    ones before it hold, or overlaps the next; from it on, the bytes are copied into page-sized
+    buffers until a SYN or FIN, and the buffers they came from are freed.  Returns the run as it
+    is then."""
+    mib = sk.host.mib.TcpExt
+    k = 0
+    while k < len(run):
+        skb = run[k]
+        if not before(start, skb.end_seq):  # nothing new in it (tcp_collapse_one)
+            del run[k]
+            sk.sk_rmem_alloc -= skb.truesize
+            mib["TCPRcvCollapsed"] += 1
+            continue
+        if not skb.tcp_flags & (TCPHDR_SYN | TCPHDR_FIN) and (
+                tcp_win_from_space(sk, skb.truesize) > skb.tail - skb.data or before(skb.seq, start)):
+            break
+        if k + 1 < len(run) and skb.end_seq != run[k + 1].seq:
+            break
+        start = skb.end_seq
+        k += 1
+    else:
+        return run
+    if skb.tcp_flags & (TCPHDR_SYN | TCPHDR_FIN):
+        return run
+    kept, rest = run[:k], run[k:]
+    i = 0
+    done = False
+    while before(start, end) and not done:
+        copy = size_asked = min(SKB_MAX_ORDER_0, (end - start) & SEQ_MASK)
+        first, like, parts = start, skb, []
+        while copy > 0:
+            offset = (start - skb.seq) & SEQ_MASK
+            size = (skb.end_seq - start) & SEQ_MASK
+            if 0 < size < 0x80000000:
+                size = min(copy, size)
+                parts.append(memoryview(skb.buf)[skb.data + offset:skb.data + offset + size])
+                copy -= size
+                start = (start + size) & SEQ_MASK
+            if not before(start, skb.end_seq):
+                sk.sk_rmem_alloc -= skb.truesize  # tcp_collapse_one
+                mib["TCPRcvCollapsed"] += 1
+                i += 1
+                skb = rest[i] if i < len(rest) else None
+                if skb is None or skb.tcp_flags & (TCPHDR_SYN | TCPHDR_FIN):
+                    done = True
+                    break
+        nskb = tcp_collapsed_skb(b"".join(parts), first, like, size_asked)
+        sk.sk_rmem_alloc += nskb.truesize  # skb_set_owner_r
+        kept.append(nskb)
+    return kept + rest[i:]
+
+
+def tcp_collapse_ofo_queue(sk: TcpSock) -> None:
+    """``tcp_collapse_ofo_queue``: each run of the out-of-order queue without a hole in it is
+    compacted (``tcp_collapse``), but for a run of a single small buffer; once such tiny runs add
+    up to an eighth of the receive buffer, the rest of the queue is left as it is."""
+    ofo = sk.out_of_order_queue
+    out: list[SkBuff] = []
+    sum_tiny = 0
+    i, n = 0, len(ofo)
+    while i < n:
+        head = ofo[i]
+        start, end = head.seq, head.end_seq
+        range_truesize = head.truesize
+        j = i + 1
+        while j < n and not after(ofo[j].seq, end) and not before(ofo[j].end_seq, start):
+            o = ofo[j]
+            range_truesize += o.truesize
+            if before(o.seq, start):
+                start = o.seq
+            if after(o.end_seq, end):
+                end = o.end_seq
+            j += 1
+        if range_truesize != head.truesize or ((end - start) & SEQ_MASK) >= SKB_MAX_ORDER_0:
+            out += tcp_collapse_ofo_run(sk, ofo[i:j], start, end)
+        else:
+            sum_tiny += range_truesize
+            if sum_tiny > sk.sk_rcvbuf >> 3:
+                out += ofo[i:]
+                break
+            out.append(head)
+        i = j
+    ofo[:] = out
+
+
 def tcp_prune_ofo_queue(sk: TcpSock, in_skb: SkBuff) -> bool:
     """``tcp_prune_ofo_queue``: drop out-of-order data from the far end, down to where ``in_skb``
-    would land, until the memory fits; the SACK blocks go with it."""
+    would land: an eighth of the receive buffer's worth at a time, until the memory fits; the
+    SACK blocks go with it."""
     ofo = sk.out_of_order_queue
     pruned = False
+    goal = sk.sk_rcvbuf >> 3
     while ofo and not after(in_skb.seq, ofo[-1].seq):
-        sk.sk_rmem_alloc -= skb_charged_truesize(ofo.pop())
+        skb = ofo.pop()
+        sk.sk_rmem_alloc -= skb_charged_truesize(skb)
+        goal -= skb_charged_truesize(skb)
         pruned = True
-        if sk.sk_rmem_alloc <= sk.sk_rcvbuf:
-            break
+        if not ofo or goal <= 0:
+            if sk.sk_rmem_alloc <= sk.sk_rcvbuf:
+                break
+            goal = sk.sk_rcvbuf >> 3
     if not pruned:
         return False
     sk.host.mib.TcpExt["OfoPruned"] += 1
@@ -2162,13 +2267,15 @@ def tcp_prune_ofo_queue(sk: TcpSock, in_skb: SkBuff) -> bool:
 
 
 def tcp_prune_queue(sk: TcpSock, in_skb: SkBuff) -> int:
-    """``tcp_prune_queue``: make room, mildest first: a bigger buffer, compacted data, dropped
-    out-of-order data; -1 when the segment must be dropped after all."""
+    """``tcp_prune_queue``: make room, mildest first: a bigger buffer, compacted data (out of
+    order, then in order), dropped out-of-order data; -1 when the segment must be dropped after
+    all."""
     sk.host.mib.TcpExt["PruneCalled"] += 1
     if sk.sk_rmem_alloc >= sk.sk_rcvbuf:
         tcp_clamp_window(sk)
     if sk.sk_rmem_alloc <= sk.sk_rcvbuf:
         return 0
+    tcp_collapse_ofo_queue(sk)
     if sk.sk_receive_queue:
         tcp_collapse(sk)
     if sk.sk_rmem_alloc <= sk.sk_rcvbuf:
