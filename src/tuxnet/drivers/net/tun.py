@@ -40,6 +40,12 @@ from tuxnet.net.core.dev import (
 )
 from tuxnet.net.core.skbuff import (
     PACKET_HOST,
+    PAGE_SIZE,
+    SKB_SHINFO_SIZE,
+    SKB_STRUCT_SIZE,
+    SkBuff,
+    alloc_skb_end,
+    alloc_skb_truesize,
     skb_from_frame,
     skb_orphan,
     skb_orphan_frags_rx,
@@ -50,9 +56,10 @@ from tuxnet.net.core.sock import SK_PACING_FQ
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
-    from tuxnet.net.core.skbuff import SkBuff
 
 TUN_READQ_SIZE = 500  # the default txqueuelen of a tun device
+NET_SKB_PAD = 64  # the headroom a received packet's buffer starts with (max(32, L1_CACHE_BYTES))
+PAGE_ALLOC_COSTLY_ORDER = 3  # the largest page chunk a long packet is copied into: 8 pages
 
 
 @dataclass
@@ -151,12 +158,39 @@ def tun_net_init(host: Host, name: str = "tun0", mtu: int = 1500) -> NetDevice:
     return dev
 
 
+def tun_alloc_skb(data: bytes) -> SkBuff:
+    """``tun_alloc_skb``: the buffer a written packet is copied into, behind ``NET_SKB_PAD`` bytes
+    of headroom.  Under a page, one kmalloc'd head: it costs what ``alloc_skb`` of that size
+    does, and the allocation's slack is its tailroom, where TCP may later copy a small segment
+    for free (``skb_try_coalesce``).  A longer packet goes in page chunks of up to 32 KB
+    (``alloc_skb_with_frags``, PAGE_ALLOC_COSTLY_ORDER), each charged whole.  The head is not a
+    page fragment: no other buffer can take it over."""
+    length = len(data)
+    if NET_SKB_PAD + length < PAGE_SIZE:
+        end = alloc_skb_end(NET_SKB_PAD + length)
+        buf = bytearray(data)
+        buf += bytes(end - NET_SKB_PAD - length)
+        skb = SkBuff(buf, 0, length)
+        skb.truesize = end + SKB_SHINFO_SIZE + SKB_STRUCT_SIZE
+        return skb
+    skb = skb_from_frame(data)
+    skb.head_frag = False
+    truesize = alloc_skb_truesize(NET_SKB_PAD)
+    order = PAGE_ALLOC_COSTLY_ORDER
+    while length > 0:
+        while order and -(-length // PAGE_SIZE) * PAGE_SIZE < PAGE_SIZE << order:
+            order -= 1
+        truesize += PAGE_SIZE << order
+        length -= PAGE_SIZE << order
+    skb.truesize = truesize
+    return skb
+
+
 def tun_get_user(dev: NetDevice, data: bytes, gso_size: int = 0) -> int:
     """``tun_get_user``: a packet written by the harness enters the stack (``netif_rx``).
 
     ``gso_size`` is the ``virtio_net_hdr`` GSO size the writer gives (packetdrill's ``--mss``)."""
-    skb = skb_from_frame(data)
-    skb.head_frag = False  # tun_alloc_skb: a kmalloc'd head, which no other buffer can take over
+    skb = tun_alloc_skb(data)
     skb.dev = dev
     skb.protocol = ETH_P_IP
     skb.pkt_type = PACKET_HOST

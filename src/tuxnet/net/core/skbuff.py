@@ -215,13 +215,20 @@ def kmalloc_size_roundup(size: int) -> int:
     return _KMALLOC_SIZES[bisect_right(_KMALLOC_SIZES, size - 1)]
 
 
-def alloc_skb_truesize(size: int) -> int:
-    """``skb->truesize`` of ``alloc_skb(size)`` (``__alloc_skb`` → ``kmalloc_reserve``): the head
-    the allocator really gives, with its ``skb_shared_info``, and the ``struct sk_buff``."""
+def alloc_skb_end(size: int) -> int:
+    """``skb_end_offset`` of ``alloc_skb(size)`` (``__alloc_skb`` → ``kmalloc_reserve``): the
+    bytes of the head the allocator really gives, less the ``skb_shared_info`` at its end; what
+    is beyond ``size`` is the buffer's tailroom."""
     osize = -(-size // SMP_CACHE_BYTES) * SMP_CACHE_BYTES + SKB_SHINFO_SIZE
     if osize <= SKB_SMALL_HEAD_CACHE_SIZE:
-        return SKB_SMALL_HEAD_CACHE_SIZE + SKB_STRUCT_SIZE
-    return kmalloc_size_roundup(osize) + SKB_STRUCT_SIZE
+        return SKB_SMALL_HEAD_CACHE_SIZE - SKB_SHINFO_SIZE
+    return kmalloc_size_roundup(osize) - SKB_SHINFO_SIZE
+
+
+def alloc_skb_truesize(size: int) -> int:
+    """``skb->truesize`` of ``alloc_skb(size)``: its head, with its ``skb_shared_info``, and the
+    ``struct sk_buff``."""
+    return alloc_skb_end(size) + SKB_SHINFO_SIZE + SKB_STRUCT_SIZE
 
 
 def skb_truesize(skb: SkBuff) -> int:

@@ -28,6 +28,7 @@ from tuxnet.net.core.skbuff import (
     alloc_skb_truesize,
     skb_charged_truesize,
     skb_cloned,
+    skb_try_coalesce,
     skb_zcopy_clear,
 )
 from tuxnet.net.core.sock import (
@@ -2427,11 +2428,28 @@ def tcp_try_coalesce(sk: TcpSock, to: SkBuff, head: SkBuff, skb: SkBuff, charge:
     return delta
 
 
+def tcp_coalesce_tailroom(sk: TcpSock, to: SkBuff, skb: SkBuff) -> bool:
+    """``skb_try_coalesce``'s first way, tried before any other: a segment whose payload fits in
+    the tailroom of ``to``, one linear buffer it continues (the slack of a kmalloc'd head: a TUN
+    device's packet, a collapsed buffer), is copied there and costs nothing more."""
+    if skb.seq != to.end_seq or to.nr_frags or skb_try_coalesce(to, skb) < 0:
+        return False
+    to.end_seq = skb.end_seq
+    to.ack_seq = skb.ack_seq
+    to.tcp_flags |= skb.tcp_flags
+    if skb.tstamp:
+        to.tstamp = skb.tstamp
+    sk.host.mib.TcpExt["TCPRcvCoalesce"] += 1
+    return True
+
+
 def tcp_ooo_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff) -> bool:
     """``tcp_ooo_try_coalesce``: an out-of-order segment joins the one it continues, which then
     covers both (its truesize grown by what moves).  Linux moves page fragments; tuxnet copies
     the payload onto the end of ``to``'s bytes, in place for a NIC's buffer, into new bytes for
     one that may share them (a clone, a local sender's)."""
+    if tcp_coalesce_tailroom(sk, to, skb):
+        return True
     delta = tcp_try_coalesce(sk, to, to, skb, skb_charged_truesize(skb))
     if delta < 0:
         return False
@@ -2461,6 +2479,10 @@ def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
         charge = skb_charged_truesize(skb)
         tcp_skb_frags_init(sk, skb)
         to = sk.rcvq_tail
+        if queue and queue[-1] is to and to is sk.rcvq_tail_head and tcp_coalesce_tailroom(sk, to, skb):
+            sk.rcv_nxt = skb.end_seq
+            sk.bytes_received += skb.tail - skb.data
+            return
         delta = tcp_try_coalesce(sk, to, sk.rcvq_tail_head, skb, charge) if queue and queue[-1] is to else -1
         if delta < 0:
             sk.rcvq_tail_head = skb

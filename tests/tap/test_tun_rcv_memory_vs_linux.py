@@ -1,0 +1,133 @@
+"""What a TUN device's packets cost a receiver, judged by this machine's kernel: the same segments
+written into a TUN device (as packetdrill writes them), to a kernel socket and to a tuxnet one,
+must draw the same ACKs, windows and SACK blocks, and charge the same receive memory.
+
+``tun_get_user`` copies a packet under a page into one kmalloc'd head behind NET_SKB_PAD bytes
+of headroom (``tun_alloc_skb``): it costs what ``alloc_skb`` of that size costs (2,304 bytes for
+a 1,000-byte segment, as for a full-sized one), and the allocation's slack is tailroom, into which
+TCP copies a later segment that fits, for nothing (``skb_try_coalesce``), in order or out of it.
+Ten-byte segments after the first, and a 100-byte one, cost nothing more.  The head a small
+packet gets comes from the small-head cache: 640 bytes on Debian's kernels, which tuxnet models,
+576 on a kernel built without tunnels and wireless, as this machine's is; tuxnet is given the
+machine's size for the comparison, read off the kernel's first buffer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import struct
+import subprocess
+
+import pytest
+
+from ofo import sack_blocks
+from rawpeer import MS, PEER_ISN, Peer, passive_open
+from tuxnet.net.core import skbuff
+from tuxnet.tapnet import Netns
+
+pytestmark = pytest.mark.root
+
+TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
+LINUX_IP, PEER_IP = "10.253.0.1", "10.253.0.2"
+# Each segment the peer sends, as (offset from the first byte of data, length): three small
+# ones and a 100-byte one in order, two of 1,000 bytes, then a hole of 1,000 with a 1,000-byte
+# segment, two small ones and (after another hole) a 100-byte one behind it, and the hole filled.
+STEPS = [(0, 10), (10, 10), (20, 10), (30, 100), (130, 1000), (1130, 1000),
+         (3130, 1000), (4130, 10), (4140, 10), (5000, 100), (2130, 1000), (5100, 1000)]
+# SYN options: MSS 1460, SACK permitted, NOP, window scale 7 (no timestamps)
+SYN_OPTS = struct.pack("!BBH", 2, 4, 1460) + b"\x04\x02\x01\x03\x03\x07"
+SERVER = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 8080)); s.listen(1); print("ready", flush=True)
+c, _ = s.accept(); sys.stdin.read()
+"""
+
+Step = tuple[list[tuple[int, int, list[tuple[int, int]]]], int]
+
+
+def kernel_steps(netns: Netns) -> list[Step]:
+    """Play STEPS into a TUN device whose other end is a kernel socket that accepts and does not
+    read; per step, the ACKs it sends within 100 ms (acknowledgment number and SACK blocks,
+    relative to the first byte, and window) and what its queues are charged (``ss -m``)."""
+    from scapy.layers.inet import IP, TCP
+
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    server = None
+    try:
+        ifr = fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", b"tuxtun%d", IFF_TUN | IFF_NO_PI))
+        name = ifr[:16].rstrip(b"\0").decode()
+        subprocess.run(["ip", "link", "set", name, "netns", netns.name], check=True)
+        netns.run("ip", "addr", "add", f"{LINUX_IP}/24", "dev", name)
+        netns.run("ip", "link", "set", name, "up")
+        server = netns.popen("python3", "-c", SERVER, LINUX_IP, stdin=subprocess.PIPE)
+        assert server.stdout.readline().strip() == "ready"
+        ip = IP(src=PEER_IP, dst=LINUX_IP)
+
+        def answers(quiet: float) -> list:
+            out = []
+            while select.select([fd], [], [], quiet)[0]:
+                packet = IP(os.read(fd, 65536))
+                if packet.haslayer(TCP):
+                    out.append(packet[TCP])
+            return out
+
+        os.write(fd, bytes(ip / TCP(sport=40300, dport=8080, flags="S", seq=0, window=65535,
+                                    options=[("MSS", 1460), ("SAckOK", b""), ("NOP", None), ("WScale", 7)])))
+        synack = next(t for t in answers(0.3) if t.flags == "SA")
+        ack = synack.seq + 1
+        os.write(fd, bytes(ip / TCP(sport=40300, dport=8080, flags="A", seq=1, ack=ack, window=65535)))
+        answers(0.05)
+        steps: list[Step] = []
+        for start, length in STEPS:
+            os.write(fd, bytes(ip / TCP(sport=40300, dport=8080, flags="A", seq=1 + start, ack=ack,
+                                        window=65535) / bytes(length)))
+            acks = [((s.ack - 1) & 0xFFFFFFFF, s.window, list(sack_blocks(bytes(s)[20:s.dataofs * 4], 1)))
+                    for s in answers(0.1)]
+            ss = netns.run("ss", "-tmn", "sport", "= :8080").stdout
+            skmem = next(w for w in ss.split() if w.startswith("skmem:"))
+            steps.append((acks, int(skmem.split("(r")[1].split(",")[0])))
+        return steps
+    finally:
+        if server is not None:
+            server.kill()
+            server.communicate()
+        os.close(fd)
+
+
+def tuxnet_steps() -> list[Step]:
+    """The same, played into tuxnet's TUN device (``tests/rawpeer.py``)."""
+    peer = Peer()
+    passive_open(peer, SYN_OPTS)
+    first = (PEER_ISN + 1) & 0xFFFFFFFF
+    peer.learn()
+    sk = next(s for s in peer.host.tcp_hashinfo.ehash.values() if hasattr(s, "snd_una"))
+    steps: list[Step] = []
+    for start, length in STEPS:
+        peer.out.clear()
+        peer.segment(0x10, first + start, peer.their_end, 65535, b"", bytes(length))
+        peer.world.run_for(100 * MS)
+        acks = []
+        for packet in peer.out:
+            d = packet.data
+            ihl = (d[0] & 0xF) * 4
+            ack, window = struct.unpack_from("!I2xH", d, ihl + 8)
+            doff = (d[ihl + 12] >> 4) * 4
+            acks.append(((ack - first) & 0xFFFFFFFF, window, list(sack_blocks(d[ihl + 20:ihl + doff], first))))
+        steps.append((acks, sk.sk_rmem_alloc))
+    return steps
+
+
+def test_tun_packets_cost_a_receiver_what_they_cost_the_kernel(netns, monkeypatch):
+    pytest.importorskip("scapy")
+    kernel = kernel_steps(netns)
+    # The kernel's first buffer is a 10-byte segment's small head: its size, less the struct sk_buff.
+    monkeypatch.setattr(skbuff, "SKB_SMALL_HEAD_CACHE_SIZE", kernel[0][1] - skbuff.SKB_STRUCT_SIZE)
+    ours = tuxnet_steps()
+    assert ours == kernel, "\n".join(f"{s}: kernel {k}, tuxnet {t}"
+                                     for s, k, t in zip(STEPS, kernel, ours, strict=True))
+    # ten-byte segments after the first, and a 100-byte one, went into its tailroom
+    assert [r for _, r in kernel[:4]] == [kernel[0][1]] * 4
+    assert kernel[5][1] - kernel[4][1] == 2304  # a 1,000-byte segment: a 2 KB kmalloc head
