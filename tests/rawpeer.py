@@ -13,6 +13,7 @@ from tuxnet.drivers.net.tun import TunPacket, tun_get_user, tun_net_init
 from tuxnet.kernel.fs import FdTable
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_magic
+from tuxnet.net.core.sock import SO_RCVBUF, SOL_SOCKET
 from tuxnet.net.core.utils import in_aton
 from tuxnet.net.socket import AF_INET, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
@@ -88,10 +89,13 @@ class Peer:
 SYN_OPTS = b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + struct.pack("!II", 1, 0) + b"\x01\x03\x03\x07"
 
 
-def passive_open(peer: Peer, syn_opts: bytes = SYN_OPTS) -> int:
-    """The peer connects to a tuxnet listener; the accepted descriptor."""
+def passive_open(peer: Peer, syn_opts: bytes = SYN_OPTS, rcvbuf: int = 0) -> int:
+    """The peer connects to a tuxnet listener (with SO_RCVBUF ``rcvbuf`` when given); the
+    accepted descriptor."""
     lfd = peer.call(libc.socket, AF_INET, SOCK_STREAM, 0)
     assert isinstance(lfd, int)
+    if rcvbuf:
+        assert peer.call(libc.setsockopt, lfd, SOL_SOCKET, SO_RCVBUF, rcvbuf) is None
     assert peer.call(libc.bind, lfd, (LOCAL, LPORT)) is None
     assert peer.call(libc.listen, lfd, 8) is None
     peer.segment(0x02, PEER_ISN, 0, 65535, syn_opts, b"")

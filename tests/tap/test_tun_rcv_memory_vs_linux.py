@@ -10,6 +10,14 @@ Ten-byte segments after the first, and a 100-byte one, cost nothing more.  The h
 packet gets comes from the small-head cache: 640 bytes on Debian's kernels, which tuxnet models,
 576 on a kernel built without tunnels and wireless, as this machine's is; tuxnet is given the
 machine's size for the comparison, read off the kernel's first buffer.
+
+In a receive buffer fixed small (SO_RCVBUF 4,096: 8,192 bytes), 100-byte segments behind a hole
+each take a head of their own until the queue outgrows the buffer; then tcp_prune_queue copies
+them into one compact buffer (``tcp_collapse_ofo_queue``), whose slack takes the next seven for
+nothing, and so on: the kernel and tuxnet prune, collapse and merge alike, and offer the same
+2,920-byte window throughout (the listener's fixed buffer limits the window, so no scaling, and
+one segment of it is held in reserve, ``tcp_init_buffer_space``), so both drop the segment past
+it and acknowledge the same bytes once the hole is filled.
 """
 
 from __future__ import annotations
@@ -31,16 +39,25 @@ pytestmark = pytest.mark.root
 
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
 LINUX_IP, PEER_IP = "10.253.0.1", "10.253.0.2"
-# Each segment the peer sends, as (offset from the first byte of data, length): three small
-# ones and a 100-byte one in order, two of 1,000 bytes, then a hole of 1,000 with a 1,000-byte
-# segment, two small ones and (after another hole) a 100-byte one behind it, and the hole filled.
-STEPS = [(0, 10), (10, 10), (20, 10), (30, 100), (130, 1000), (1130, 1000),
-         (3130, 1000), (4130, 10), (4140, 10), (5000, 100), (2130, 1000), (5100, 1000)]
+# Each segment the peer sends, as (offset from the first byte of data, length), and the
+# listener's SO_RCVBUF (0: none).  "tailroom": three small ones and a 100-byte one in order, two
+# of 1,000 bytes, then a hole of 1,000 with a 1,000-byte segment, two small ones and (after
+# another hole) a 100-byte one behind it, and the hole filled.  "collapse": thirty 100-byte
+# segments behind a hole of 100, then the hole.
+PLAYS = {
+    "tailroom": (0, [(0, 10), (10, 10), (20, 10), (30, 100), (130, 1000), (1130, 1000),
+                     (3130, 1000), (4130, 10), (4140, 10), (5000, 100), (2130, 1000), (5100, 1000)]),
+    "collapse": (4096, [(100 + 100 * k, 100) for k in range(30)] + [(0, 100)]),
+}
+COUNTERS = ("PruneCalled", "TCPRcvCollapsed", "OfoPruned", "RcvPruned", "TCPOFOQueue", "TCPOFODrop",
+            "TCPRcvCoalesce")
 # SYN options: MSS 1460, SACK permitted, NOP, window scale 7 (no timestamps)
 SYN_OPTS = struct.pack("!BBH", 2, 4, 1460) + b"\x04\x02\x01\x03\x03\x07"
 SERVER = """
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+if int(sys.argv[2]):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(sys.argv[2]))
 s.bind((sys.argv[1], 8080)); s.listen(1); print("ready", flush=True)
 c, _ = s.accept(); sys.stdin.read()
 """
@@ -48,10 +65,11 @@ c, _ = s.accept(); sys.stdin.read()
 Step = tuple[list[tuple[int, int, list[tuple[int, int]]]], int]
 
 
-def kernel_steps(netns: Netns) -> list[Step]:
-    """Play STEPS into a TUN device whose other end is a kernel socket that accepts and does not
-    read; per step, the ACKs it sends within 100 ms (acknowledgment number and SACK blocks,
-    relative to the first byte, and window) and what its queues are charged (``ss -m``)."""
+def kernel_steps(netns: Netns, rcvbuf: int, steps: list[tuple[int, int]]) -> tuple[list[Step], dict]:
+    """Play ``steps`` into a TUN device whose other end is a kernel socket that accepts and does
+    not read; per step, the ACKs it sends within 100 ms (acknowledgment number and SACK blocks,
+    relative to the first byte, and window) and what its queues are charged (``ss -m``); and its
+    receive-memory counters at the end."""
     from scapy.layers.inet import IP, TCP
 
     fd = os.open("/dev/net/tun", os.O_RDWR)
@@ -62,7 +80,7 @@ def kernel_steps(netns: Netns) -> list[Step]:
         subprocess.run(["ip", "link", "set", name, "netns", netns.name], check=True)
         netns.run("ip", "addr", "add", f"{LINUX_IP}/24", "dev", name)
         netns.run("ip", "link", "set", name, "up")
-        server = netns.popen("python3", "-c", SERVER, LINUX_IP, stdin=subprocess.PIPE)
+        server = netns.popen("python3", "-c", SERVER, LINUX_IP, str(rcvbuf), stdin=subprocess.PIPE)
         assert server.stdout.readline().strip() == "ready"
         ip = IP(src=PEER_IP, dst=LINUX_IP)
 
@@ -80,16 +98,17 @@ def kernel_steps(netns: Netns) -> list[Step]:
         ack = synack.seq + 1
         os.write(fd, bytes(ip / TCP(sport=40300, dport=8080, flags="A", seq=1, ack=ack, window=65535)))
         answers(0.05)
-        steps: list[Step] = []
-        for start, length in STEPS:
+        out: list[Step] = []
+        for start, length in steps:
             os.write(fd, bytes(ip / TCP(sport=40300, dport=8080, flags="A", seq=1 + start, ack=ack,
                                         window=65535) / bytes(length)))
             acks = [((s.ack - 1) & 0xFFFFFFFF, s.window, list(sack_blocks(bytes(s)[20:s.dataofs * 4], 1)))
                     for s in answers(0.1)]
             ss = netns.run("ss", "-tmn", "sport", "= :8080").stdout
             skmem = next(w for w in ss.split() if w.startswith("skmem:"))
-            steps.append((acks, int(skmem.split("(r")[1].split(",")[0])))
-        return steps
+            out.append((acks, int(skmem.split("(r")[1].split(",")[0])))
+        nstat = netns.run("nstat", "-az").stdout.split()
+        return out, {name: int(nstat[nstat.index(f"TcpExt{name}") + 1]) for name in COUNTERS}
     finally:
         if server is not None:
             server.kill()
@@ -97,15 +116,15 @@ def kernel_steps(netns: Netns) -> list[Step]:
         os.close(fd)
 
 
-def tuxnet_steps() -> list[Step]:
+def tuxnet_steps(rcvbuf: int, steps: list[tuple[int, int]]) -> tuple[list[Step], dict]:
     """The same, played into tuxnet's TUN device (``tests/rawpeer.py``)."""
     peer = Peer()
-    passive_open(peer, SYN_OPTS)
+    passive_open(peer, SYN_OPTS, rcvbuf)
     first = (PEER_ISN + 1) & 0xFFFFFFFF
     peer.learn()
     sk = next(s for s in peer.host.tcp_hashinfo.ehash.values() if hasattr(s, "snd_una"))
-    steps: list[Step] = []
-    for start, length in STEPS:
+    out: list[Step] = []
+    for start, length in steps:
         peer.out.clear()
         peer.segment(0x10, first + start, peer.their_end, 65535, b"", bytes(length))
         peer.world.run_for(100 * MS)
@@ -116,18 +135,24 @@ def tuxnet_steps() -> list[Step]:
             ack, window = struct.unpack_from("!I2xH", d, ihl + 8)
             doff = (d[ihl + 12] >> 4) * 4
             acks.append(((ack - first) & 0xFFFFFFFF, window, list(sack_blocks(d[ihl + 20:ihl + doff], first))))
-        steps.append((acks, sk.sk_rmem_alloc))
-    return steps
+        out.append((acks, sk.sk_rmem_alloc))
+    return out, {name: peer.host.mib.TcpExt[name] for name in COUNTERS}
 
 
-def test_tun_packets_cost_a_receiver_what_they_cost_the_kernel(netns, monkeypatch):
+@pytest.mark.parametrize("play", sorted(PLAYS))
+def test_tun_packets_cost_a_receiver_what_they_cost_the_kernel(netns, monkeypatch, play):
     pytest.importorskip("scapy")
-    kernel = kernel_steps(netns)
-    # The kernel's first buffer is a 10-byte segment's small head: its size, less the struct sk_buff.
+    rcvbuf, steps = PLAYS[play]
+    kernel, kernel_counters = kernel_steps(netns, rcvbuf, steps)
+    # The kernel's first buffer is a small segment's small head: its size, less the struct sk_buff.
     monkeypatch.setattr(skbuff, "SKB_SMALL_HEAD_CACHE_SIZE", kernel[0][1] - skbuff.SKB_STRUCT_SIZE)
-    ours = tuxnet_steps()
+    ours, counters = tuxnet_steps(rcvbuf, steps)
     assert ours == kernel, "\n".join(f"{s}: kernel {k}, tuxnet {t}"
-                                     for s, k, t in zip(STEPS, kernel, ours, strict=True))
-    # ten-byte segments after the first, and a 100-byte one, went into its tailroom
-    assert [r for _, r in kernel[:4]] == [kernel[0][1]] * 4
-    assert kernel[5][1] - kernel[4][1] == 2304  # a 1,000-byte segment: a 2 KB kmalloc head
+                                     for s, k, t in zip(steps, kernel, ours, strict=True))
+    assert counters == kernel_counters
+    if play == "tailroom":
+        # ten-byte segments after the first, and a 100-byte one, went into its tailroom
+        assert [r for _, r in kernel[:4]] == [kernel[0][1]] * 4
+        assert kernel[5][1] - kernel[4][1] == 2304  # a 1,000-byte segment: a 2 KB kmalloc head
+    else:
+        assert kernel_counters["TCPRcvCollapsed"] > 10 and kernel_counters["OfoPruned"] == 0

@@ -21,11 +21,12 @@ from tuxnet.net.core.net_tstamp import SCM_TSTAMP_ACK
 from tuxnet.net.core.skbuff import (
     MAX_SKB_FRAGS,
     SKB_FRAG_PAGE_SIZE,
+    SKB_SHINFO_SIZE,
     SKB_SMALL_HEAD_TRUESIZE,
     SKB_STRUCT_SIZE,
+    SkBuff,
     __skb_tstamp_tx,
-    alloc_skb,
-    alloc_skb_truesize,
+    alloc_skb_end,
     skb_charged_truesize,
     skb_cloned,
     skb_try_coalesce,
@@ -182,7 +183,6 @@ from tuxnet.net.ipv4.tcp_sock import (
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
 if TYPE_CHECKING:
-    from tuxnet.net.core.skbuff import SkBuff
     from tuxnet.net.ipv4.tcp_minisocks import RequestSock
 
 FLAG_DATA = 0x01
@@ -1968,14 +1968,22 @@ def tcp_rcv_space_adjust(sk: TcpSock) -> None:
 
 def tcp_init_buffer_space(sk: TcpSock) -> None:
     """``tcp_init_buffer_space``: the send buffer for the initial cwnd, the window clamp at the
-    receive buffer, and the first autotuning measurement."""
+    receive buffer less the application's share (``tcp_app_win``) and one segment held in
+    reserve, and the first autotuning measurement."""
     if not sk.sk_userlocks & SOCK_SNDBUF_LOCK:
         tcp_sndbuf_expand(sk)
     sk.rcvq_space_time = sk.host.world.now
     sk.rcvq_space_seq = sk.copied_seq
     maxwin = tcp_full_space(sk)
+    app_win = sk.host.sysctl["net.ipv4.tcp_app_win"]
+    advmss = sk.advmss
     if sk.window_clamp >= maxwin:
         sk.window_clamp = maxwin
+        if app_win and maxwin > 4 * advmss:
+            sk.window_clamp = max(maxwin - (maxwin >> app_win), 4 * advmss)
+    # Force reservation of one segment.
+    if app_win and sk.window_clamp > 2 * advmss and sk.window_clamp + advmss > maxwin:
+        sk.window_clamp = max(2 * advmss, maxwin - advmss)
     sk.rcv_ssthresh = min(sk.rcv_ssthresh, sk.window_clamp)
     sk.rcv_space = min3(sk.rcv_ssthresh, sk.rcv_wnd, TCP_INIT_CWND * sk.advmss)
 
@@ -2144,11 +2152,14 @@ def tcp_collapse(sk: TcpSock) -> None:
 
 def tcp_collapsed_skb(data: bytes, seq: int, like: SkBuff, size: int) -> SkBuff:
     """A compact buffer ``tcp_collapse`` copies ``data`` into, ``alloc_skb(size)`` (at most a
-    page; its truesize what that allocation costs), starting at sequence number ``seq``, with the
-    TCP control block of ``like``, a buffer it replaces."""
-    nskb = alloc_skb(len(data))
-    nskb.truesize = alloc_skb_truesize(size)
-    nskb.put_data(data)
+    page; its truesize what that allocation costs, and the allocation's slack its tailroom, which
+    later segments may fill), starting at sequence number ``seq``, with the TCP control block of
+    ``like``, a buffer it replaces."""
+    end = alloc_skb_end(size)
+    buf = bytearray(data)
+    buf += bytes(end - len(data))
+    nskb = SkBuff(buf, 0, len(data))
+    nskb.truesize = end + SKB_SHINFO_SIZE + SKB_STRUCT_SIZE
     nskb.seq = seq
     nskb.end_seq = (seq + len(data)) & SEQ_MASK
     nskb.tcp_flags = like.tcp_flags
@@ -2309,6 +2320,7 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
         sk.host.mib.TcpExt["TCPOFODrop"] += 1
         sk.sk_data_ready()
         return
+    tcp_measure_rcv_mss(sk, skb)  # (Linux 6.16+: a flow that starts out of order learns its MSS)
     sk.pred_flags = 0  # a hole in the sequence space: no header prediction until it is filled
     sk.icsk_ack.pending |= ICSK_ACK_SCHED
     sk.rcv_ooopack += max(1, -(-(skb.tail - skb.data) // skb.gso_size)) if skb.gso_size else 1

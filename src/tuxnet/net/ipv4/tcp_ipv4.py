@@ -23,7 +23,7 @@ from tuxnet.net.core.skbuff import (
     skb_charged_truesize,
     skb_try_coalesce,
 )
-from tuxnet.net.core.sock import sk_add_backlog, sock_owned_by_user
+from tuxnet.net.core.sock import SOCK_RCVBUF_LOCK, sk_add_backlog, sock_owned_by_user
 from tuxnet.net.ipv4.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_ERR_CONVERT,
@@ -399,8 +399,13 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
     req.ts_recent = opt.rcv_tsval if req.tstamp_ok else 0
     req.ts_off = secure_tcp_ts_off(host, daddr, saddr)
     req.mss = tcp_advmss(listener, rt)
+    # tcp_openreq_init_rwin: a receive buffer the user set limits the window, and so its scale
+    full_space = tcp_full_space(listener)
+    window_clamp = listener.window_clamp
+    if listener.sk_userlocks & SOCK_RCVBUF_LOCK and (window_clamp > full_space or not window_clamp):
+        window_clamp = full_space
     rcv_wnd, clamp, wscale = tcp_select_initial_window(
-        listener, tcp_full_space(listener), req.mss - (12 if req.tstamp_ok else 0), req.wscale_ok)
+        listener, full_space, req.mss - (12 if req.tstamp_ok else 0), req.wscale_ok, window_clamp)
     req.rcv_wnd = rcv_wnd
     req.window_clamp = clamp if req.wscale_ok else min(clamp, 65535)
     req.rcv_wscale = wscale if req.wscale_ok else 0

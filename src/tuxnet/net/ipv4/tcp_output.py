@@ -36,7 +36,7 @@ from tuxnet.net.core.skbuff import (
     skb_zcopy_clear,
     skb_zerocopy_clone,
 )
-from tuxnet.net.core.sock import SK_PACING_NEEDED, SK_PACING_NONE, SOCK_NOSPACE
+from tuxnet.net.core.sock import SK_PACING_NEEDED, SK_PACING_NONE, SOCK_NOSPACE, SOCK_RCVBUF_LOCK
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.route import dst_metric_advmss, dst_mtu
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
@@ -306,9 +306,13 @@ def tcp_full_space(sk: TcpSock) -> int:
     return tcp_win_from_space(sk, sk.sk_rcvbuf)
 
 
-def tcp_select_initial_window(sk: TcpSock, space: int, mss: int, wscale_ok: bool) -> tuple[int, int, int]:
-    """``tcp_select_initial_window``: (rcv_wnd, window_clamp, rcv_wscale)."""
-    window_clamp = sk.window_clamp or (0xFFFF << 14)
+def tcp_select_initial_window(sk: TcpSock, space: int, mss: int, wscale_ok: bool,
+                              window_clamp: int = -1) -> tuple[int, int, int]:
+    """``tcp_select_initial_window``: (rcv_wnd, window_clamp, rcv_wscale), ``window_clamp`` the
+    clamp to start from (a request socket's; by default the socket's own)."""
+    if window_clamp < 0:
+        window_clamp = sk.window_clamp
+    window_clamp = window_clamp or (0xFFFF << 14)
     space = min(window_clamp, max(space, 0))
     if space > mss:
         space -= space % mss
@@ -1778,7 +1782,7 @@ def tcp_connect_init(sk: TcpSock) -> None:
     tcp_sync_mss(sk, dst_mtu(rt))
     sk.advmss = tcp_advmss(sk, rt)
     tcp_initialize_rcv_mss(sk)
-    if sk.sk_userlocks & 2 and (sk.window_clamp > tcp_full_space(sk) or sk.window_clamp == 0):
+    if sk.sk_userlocks & SOCK_RCVBUF_LOCK and (sk.window_clamp > tcp_full_space(sk) or sk.window_clamp == 0):
         sk.window_clamp = tcp_full_space(sk)
     rcv_wnd, clamp, wscale = tcp_select_initial_window(
         sk, tcp_full_space(sk), sk.advmss - (sk.tcp_header_len - 20 if opt.ts_recent_stamp else 0), opt.wscale_ok)
