@@ -43,11 +43,15 @@ LINUX_IP, PEER_IP = "10.253.0.1", "10.253.0.2"
 # listener's SO_RCVBUF (0: none).  "tailroom": three small ones and a 100-byte one in order, two
 # of 1,000 bytes, then a hole of 1,000 with a 1,000-byte segment, two small ones and (after
 # another hole) a 100-byte one behind it, and the hole filled.  "collapse": thirty 100-byte
-# segments behind a hole of 100, then the hole.
+# segments behind a hole of 100, then the hole.  "overlap": segments that fill a hole and cover,
+# in whole or in part, what waits behind it, which is reported as a duplicate (D-SACK) up to
+# each waiting segment's end, and a waiting segment that overlaps what was received.
 PLAYS = {
     "tailroom": (0, [(0, 10), (10, 10), (20, 10), (30, 100), (130, 1000), (1130, 1000),
                      (3130, 1000), (4130, 10), (4140, 10), (5000, 100), (2130, 1000), (5100, 1000)]),
     "collapse": (4096, [(100 + 100 * k, 100) for k in range(30)] + [(0, 100)]),
+    "overlap": (0, [(100, 100), (300, 100), (0, 450), (450, 10), (600, 100), (500, 150), (460, 300),
+                    (900, 100), (760, 190), (1000, 10)]),
 }
 COUNTERS = ("PruneCalled", "TCPRcvCollapsed", "OfoPruned", "RcvPruned", "TCPOFOQueue", "TCPOFODrop",
             "TCPRcvCoalesce")
@@ -154,5 +158,7 @@ def test_tun_packets_cost_a_receiver_what_they_cost_the_kernel(netns, monkeypatc
         # ten-byte segments after the first, and a 100-byte one, went into its tailroom
         assert [r for _, r in kernel[:4]] == [kernel[0][1]] * 4
         assert kernel[5][1] - kernel[4][1] == 2304  # a 1,000-byte segment: a 2 KB kmalloc head
-    else:
+    elif play == "collapse":
         assert kernel_counters["TCPRcvCollapsed"] > 10 and kernel_counters["OfoPruned"] == 0
+    else:
+        assert [acks[0][2][:1] for acks, _ in kernel[2:3] + kernel[6:7]] == [[(100, 200)], [(500, 700)]]

@@ -2484,18 +2484,20 @@ def tcp_ooo_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff) -> bool:
     return True
 
 
-def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
-    """``tcp_queue_rcv``: append in-order data to the receive queue; RCV.NXT moves on."""
+def tcp_queue_rcv(sk: TcpSock, skb: SkBuff, coalesce: bool = True) -> None:
+    """``tcp_queue_rcv``: append in-order data to the receive queue, merged into its last buffer
+    when it can be (``coalesce`` false: it cannot); RCV.NXT moves on."""
     if skb.tail > skb.data or skb.tcp_flags & TCPHDR_FIN:
         queue = sk.sk_receive_queue
         charge = skb_charged_truesize(skb)
         tcp_skb_frags_init(sk, skb)
         to = sk.rcvq_tail
-        if queue and queue[-1] is to and to is sk.rcvq_tail_head and tcp_coalesce_tailroom(sk, to, skb):
+        coalesce = coalesce and bool(queue) and queue[-1] is to
+        if coalesce and to is sk.rcvq_tail_head and tcp_coalesce_tailroom(sk, to, skb):
             sk.rcv_nxt = skb.end_seq
             sk.bytes_received += skb.tail - skb.data
             return
-        delta = tcp_try_coalesce(sk, to, sk.rcvq_tail_head, skb, charge) if queue and queue[-1] is to else -1
+        delta = tcp_try_coalesce(sk, to, sk.rcvq_tail_head, skb, charge) if coalesce else -1
         if delta < 0:
             sk.rcvq_tail_head = skb
             sk.sk_rmem_alloc += charge  # skb_set_owner_r
@@ -2520,22 +2522,30 @@ def tcp_queue_rcv(sk: TcpSock, skb: SkBuff) -> None:
 
 
 def tcp_ofo_queue(sk: TcpSock) -> None:
-    """``tcp_ofo_queue``: move segments that are now in order to the receive queue."""
+    """``tcp_ofo_queue``: move segments that are now in order to the receive queue.  What a
+    segment holds below RCV.NXT as it was when the queue was reached is reported as a duplicate
+    (D-SACK); a segment with nothing new is dropped.  One that overlaps what was received keeps those bytes in Linux,
+    so it does not continue the receive queue's last buffer and is queued as a buffer of its own
+    (tuxnet skips them)."""
     ofo = sk.out_of_order_queue
+    dsack_high = sk.rcv_nxt
     taken = 0
     for skb in ofo:
         if after(skb.seq, sk.rcv_nxt):
             break
+        if before(skb.seq, dsack_high):
+            # its part below RCV.NXT as the queue was reached (Linux 6.16+, and stable kernels
+            # since: up to its own end, no longer to that point)
+            tcp_dsack_extend(sk, skb.seq, skb.end_seq if before(skb.end_seq, dsack_high) else dsack_high)
         taken += 1
         sk.sk_rmem_alloc -= skb_charged_truesize(skb)
         if not after(skb.end_seq, sk.rcv_nxt):
-            tcp_dsack_set(sk, skb.seq, skb.end_seq)
             continue
         cut = (sk.rcv_nxt - skb.seq) & SEQ_MASK
         if cut:
             skb.data += min(cut, skb.tail - skb.data)
             skb.seq = sk.rcv_nxt
-        tcp_queue_rcv(sk, skb)
+        tcp_queue_rcv(sk, skb, not cut)
         if skb.tcp_flags & TCPHDR_FIN:
             del ofo[:taken]
             tcp_fin(sk)  # which purges what is left of the queue
