@@ -39,13 +39,14 @@ pytestmark = pytest.mark.root
 
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
 LINUX_IP, PEER_IP = "10.253.0.1", "10.253.0.2"
-# Each segment the peer sends, as (offset from the first byte of data, length), and the
-# listener's SO_RCVBUF (0: none).  "tailroom": three small ones and a 100-byte one in order, two
-# of 1,000 bytes, then a hole of 1,000 with a 1,000-byte segment, two small ones and (after
-# another hole) a 100-byte one behind it, and the hole filled.  "collapse": thirty 100-byte
-# segments behind a hole of 100, then the hole.  "overlap": segments that fill a hole and cover,
-# in whole or in part, what waits behind it, which is reported as a duplicate (D-SACK) up to
-# each waiting segment's end, and a waiting segment that overlaps what was received.
+# Each segment the peer sends, as (offset from the first byte of data, length[, flags: "A" when
+# not given, "PA", "FA"]), and the listener's SO_RCVBUF (0: none).  "tailroom": three small ones
+# and a 100-byte one in order, two of 1,000 bytes, then a hole of 1,000 with a 1,000-byte
+# segment, two small ones and (after another hole) a 100-byte one behind it, and the hole
+# filled.  "collapse": thirty 100-byte segments behind a hole of 100, then the hole.  "overlap":
+# segments that fill a hole and cover, in whole or in part, what waits behind it, which is
+# reported as a duplicate (D-SACK) up to each waiting segment's end, and a waiting segment that
+# overlaps what was received.
 PLAYS = {
     "tailroom": (0, [(0, 10), (10, 10), (20, 10), (30, 100), (130, 1000), (1130, 1000),
                      (3130, 1000), (4130, 10), (4140, 10), (5000, 100), (2130, 1000), (5100, 1000)]),
@@ -53,6 +54,7 @@ PLAYS = {
     "overlap": (0, [(100, 100), (300, 100), (0, 450), (450, 10), (600, 100), (500, 150), (460, 300),
                     (900, 100), (760, 190), (1000, 10)]),
 }
+TCP_FLAG_BITS = {"F": 0x01, "P": 0x08, "A": 0x10}
 COUNTERS = ("PruneCalled", "TCPRcvCollapsed", "OfoPruned", "RcvPruned", "TCPOFOQueue", "TCPOFODrop",
             "TCPRcvCoalesce")
 # SYN options: MSS 1460, SACK permitted, NOP, window scale 7 (no timestamps)
@@ -69,7 +71,7 @@ c, _ = s.accept(); sys.stdin.read()
 Step = tuple[list[tuple[int, int, list[tuple[int, int]]]], int]
 
 
-def kernel_steps(netns: Netns, rcvbuf: int, steps: list[tuple[int, int]]) -> tuple[list[Step], dict]:
+def kernel_steps(netns: Netns, rcvbuf: int, steps: list[tuple]) -> tuple[list[Step], dict]:
     """Play ``steps`` into a TUN device whose other end is a kernel socket that accepts and does
     not read; per step, the ACKs it sends within 100 ms (acknowledgment number and SACK blocks,
     relative to the first byte, and window) and what its queues are charged (``ss -m``); and its
@@ -103,9 +105,9 @@ def kernel_steps(netns: Netns, rcvbuf: int, steps: list[tuple[int, int]]) -> tup
         os.write(fd, bytes(ip / TCP(sport=40300, dport=8080, flags="A", seq=1, ack=ack, window=65535)))
         answers(0.05)
         out: list[Step] = []
-        for start, length in steps:
-            os.write(fd, bytes(ip / TCP(sport=40300, dport=8080, flags="A", seq=1 + start, ack=ack,
-                                        window=65535) / bytes(length)))
+        for start, length, *flags in steps:
+            os.write(fd, bytes(ip / TCP(sport=40300, dport=8080, flags="".join(flags) or "A", seq=1 + start,
+                                        ack=ack, window=65535) / bytes(length)))
             acks = [((s.ack - 1) & 0xFFFFFFFF, s.window, list(sack_blocks(bytes(s)[20:s.dataofs * 4], 1)))
                     for s in answers(0.1)]
             ss = netns.run("ss", "-tmn", "sport", "= :8080").stdout
@@ -120,7 +122,7 @@ def kernel_steps(netns: Netns, rcvbuf: int, steps: list[tuple[int, int]]) -> tup
         os.close(fd)
 
 
-def tuxnet_steps(rcvbuf: int, steps: list[tuple[int, int]]) -> tuple[list[Step], dict]:
+def tuxnet_steps(rcvbuf: int, steps: list[tuple]) -> tuple[list[Step], dict]:
     """The same, played into tuxnet's TUN device (``tests/rawpeer.py``)."""
     peer = Peer()
     passive_open(peer, SYN_OPTS, rcvbuf)
@@ -128,9 +130,10 @@ def tuxnet_steps(rcvbuf: int, steps: list[tuple[int, int]]) -> tuple[list[Step],
     peer.learn()
     sk = next(s for s in peer.host.tcp_hashinfo.ehash.values() if hasattr(s, "snd_una"))
     out: list[Step] = []
-    for start, length in steps:
+    for start, length, *flags in steps:
         peer.out.clear()
-        peer.segment(0x10, first + start, peer.their_end, 65535, b"", bytes(length))
+        bits = sum(TCP_FLAG_BITS[f] for f in "".join(flags) or "A")
+        peer.segment(bits, first + start, peer.their_end, 65535, b"", bytes(length))
         peer.world.run_for(100 * MS)
         acks = []
         for packet in peer.out:
