@@ -2524,9 +2524,9 @@ def tcp_queue_rcv(sk: TcpSock, skb: SkBuff, coalesce: bool = True) -> None:
 def tcp_ofo_queue(sk: TcpSock) -> None:
     """``tcp_ofo_queue``: move segments that are now in order to the receive queue.  What a
     segment holds below RCV.NXT as it was when the queue was reached is reported as a duplicate
-    (D-SACK); a segment with nothing new is dropped.  One that overlaps what was received keeps those bytes in Linux,
-    so it does not continue the receive queue's last buffer and is queued as a buffer of its own
-    (tuxnet skips them)."""
+    (D-SACK); a segment with nothing new is dropped.  One that overlaps what was received keeps
+    those bytes in Linux, so it does not continue the receive queue's last buffer and is queued
+    as a buffer of its own (tuxnet skips them)."""
     ofo = sk.out_of_order_queue
     dsack_high = sk.rcv_nxt
     taken = 0
