@@ -13,9 +13,10 @@ from tuxnet.world import World
 
 
 def bulk_transfer(world: World, a: Any, b: Any, size: int, daddr: str = "10.0.0.2", port: int = 5001,
-                  reader_pause: float = 0.0, timeout_s: int = 600) -> dict[str, Any]:
+                  reader_pause: float = 0.0, timeout_s: int = 600, read_gap: float = 0.0) -> dict[str, Any]:
     """``size`` random bytes from a to b (``daddr``:``port``), the reader starting after
-    ``reader_pause`` seconds; asserts they arrive whole and returns what the reader saw."""
+    ``reader_pause`` seconds and sleeping ``read_gap`` seconds after each read; asserts they
+    arrive whole and returns what the reader saw."""
     payload = random.Random(size).randbytes(size)
     seen: dict[str, Any] = {}
 
@@ -30,6 +31,8 @@ def bulk_transfer(world: World, a: Any, b: Any, size: int, daddr: str = "10.0.0.
         while data := libc.recv(fd, 1 << 16):
             h.update(data)
             n += len(data)
+            if read_gap:
+                libc.sleep(read_gap)
         seen["bytes"], seen["sha256"] = n, h.hexdigest()
         libc.close(fd)
 

@@ -104,7 +104,8 @@ def test_ss_prints_the_table_as_iproute2_does():
 def test_ss_m_and_so_meminfo_show_the_sockets_memory():
     """``ss -m`` starts each socket's second line with ``skmem:(...)`` and SO_MEMINFO reads the
     same nine values (``sk_get_meminfo``): a reader that has not read holds the bytes' truesize in
-    ``r``, a sender its unsent data in ``w``; ``f`` is 0 (no forward allocation in tuxnet)."""
+    ``r``, a sender its unsent data in ``w``; ``f``, the forward allocation, is what is left of
+    the whole pages each has taken."""
     world = World(seed=1)
     h = world.add_host("h")
     h.dev_open("lo")
@@ -133,7 +134,8 @@ def test_ss_m_and_so_meminfo_show_the_sockets_memory():
     h.spawn(client)
     world.run_until(lambda: "ss" in out, timeout=10 * 10**9)
     r, rb, t, tb, f, w, o, bl, d = out["meminfo"]
-    assert (r, rb, tb) == out["sk"] and r > 100_000 and f == 0 and w == o == bl == d == 0, out
-    assert f"skmem:(r{r},rb{rb},t{t},tb{tb},f0,w0,o0,bl0,d0)" in out["ss"], out["ss"]
-    sent = re.search(r"skmem:\(r0,rb\d+,t\d+,tb\d+,f0,w(\d+),o0,bl0,d0\)", out["ss"])
-    assert sent is not None and int(sent[1]) > 100_000, out["ss"]
+    assert (r, rb, tb) == out["sk"] and r > 100_000 and w == o == bl == d == 0, out
+    assert (r + f) % 4096 == 0 and 0 < f < 4096, out
+    assert f"skmem:(r{r},rb{rb},t{t},tb{tb},f{f},w0,o0,bl0,d0)" in out["ss"], out["ss"]
+    sent = re.search(r"skmem:\(r0,rb\d+,t\d+,tb\d+,f(\d+),w(\d+),o0,bl0,d0\)", out["ss"])
+    assert sent is not None and int(sent[2]) > 100_000 and (int(sent[1]) + int(sent[2])) % 4096 == 0, out["ss"]

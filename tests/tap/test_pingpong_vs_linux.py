@@ -9,9 +9,9 @@ them, even once read: SIOCOUTQ (unacknowledged) keeps them while SIOCOUTQNSD (un
 MSG_MORE holds a send back until data arrives from the peer the first time, not the second
 (the held bytes then go with nothing to push them, and stay until TCP_NODELAY).  TCP_QUICKACK
 on such a receiver sends the ACK it owes only once a read has emptied its queue.  A quick ACK is
-spent only by an ACK of new data, not by each segment the receiver sends (Linux 6.6+).  On the
-kernel, data its forward allocation does not cover takes the slow path, which sends a byte
-MSG_MORE held; tuxnet does not yet (the test of it is an expected failure).
+spent only by an ACK of new data, not by each segment the receiver sends (Linux 6.6+).  Data
+the socket's forward allocation does not cover takes the slow path, which sends a byte MSG_MORE
+held.
 """
 
 from __future__ import annotations
@@ -157,8 +157,6 @@ def test_quick_acks_are_spent_only_on_acks_of_new_data_as_on_the_kernel() -> Non
     assert ours == [["c read", 14480], *[0] * 15, 100, 200, 300, 400, 500]
 
 
-@pytest.mark.xfail(strict=True, reason="tuxnet has no forward allocation (sk_forward_alloc): its fast path takes "
-                   "the 3,000 bytes and leaves the held byte where the kernel's slow path sends it")
 def test_data_past_the_forward_allocation_sends_a_held_byte_as_on_the_kernel() -> None:
     linux = kernel_outcomes(os.path.basename(__file__), "held")
     world, host = lo_world()

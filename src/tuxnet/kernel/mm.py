@@ -15,6 +15,10 @@ from __future__ import annotations
 import ctypes
 import os
 
+# The size of a page (x86-64, arch/x86/include/asm/page_types.h): what the kernel's allocators and
+# a socket's memory accounting count in.
+PAGE_SIZE = 4096
+
 # mallopt() parameters (malloc.h)
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3

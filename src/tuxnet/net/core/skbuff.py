@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tuxnet.kernel.errno import EEXIST, EMSGSIZE, ENOMEM, ENOMSG
 from tuxnet.kernel.minmax import max, min
+from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.net_tstamp import (
     SCM_TSTAMP_SND,
@@ -195,7 +196,6 @@ SKB_SHINFO_SIZE = 320
 SKB_STRUCT_SIZE = 256
 SKB_SMALL_HEAD_CACHE_SIZE = 640
 SMP_CACHE_BYTES = 64
-PAGE_SIZE = 4096
 # sk_page_frag(): the page fragment a socket copies sent bytes into, a compound page of 32 KB
 # (SKB_FRAG_PAGE_ORDER) when it can be had.
 SKB_FRAG_PAGE_SIZE = 32768

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOENT, ENOPROTOOPT, EOPNOTSUPP, EPIPE
 from tuxnet.kernel.minmax import INT_MAX, max, min
+from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.net_tstamp import (
@@ -150,7 +151,8 @@ class Sock:
         "sk_err", "sk_err_soft", "sk_reuse", "sk_reuseport", "sk_bound_dev_if", "sk_priority",
         "sk_mark", "sk_rcvlowat", "sk_rcvtimeo", "sk_sndtimeo", "sk_lingertime", "sk_linger",
         "sk_keepopen", "sk_broadcast", "sk_urginline", "sk_localroute", "sk_dead", "sk_userlocks", "sk_sndbuf",
-        "sk_rcvbuf", "sk_rmem_alloc", "sk_wmem_alloc", "sk_wmem_queued", "sk_receive_queue", "sk_error_queue",
+        "sk_rcvbuf", "sk_rmem_alloc", "sk_wmem_alloc", "sk_wmem_queued", "sk_forward_alloc", "sk_receive_queue",
+        "sk_error_queue",
         "sk_backlog", "sk_backlog_len", "sk_ack_backlog", "sk_max_ack_backlog", "sk_socket",
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
         "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_id", "pmtudisc",
@@ -209,6 +211,8 @@ class Sock:
         # the truesize of the socket's sent packets something still holds (skb_set_owner_w)
         self.sk_wmem_alloc = 0
         self.sk_wmem_queued = 0
+        # memory scheduled for the socket in whole pages and not yet charged to a buffer (TCP's)
+        self.sk_forward_alloc = 0
         self.sk_receive_queue: deque[SkBuff] = deque()
         self.sk_error_queue: deque[Any] = deque()
         self.sk_backlog: list[SkBuff] = []
@@ -279,6 +283,41 @@ SOCK_RCVBUF_LOCK = 2
 SOCK_BINDADDR_LOCK = 4
 
 
+# -- memory accounting (include/net/sock.h, net/core/sock.c) ----------------------------------
+#
+# A TCP socket takes memory from the protocol's pool in whole pages, ahead of need, and keeps what
+# its buffers have not used yet as its forward allocation (sk_forward_alloc): a buffer queued for
+# sending or receiving is charged to it (sk_mem_charge), and gives its truesize back when it is
+# freed (sk_mem_uncharge), which returns whole pages to the pool at once (since Linux 6.0, "net:
+# keep sk->sk_forward_alloc as small as possible").  So what the socket holds, its forward
+# allocation plus its queued buffers (sk_rmem_alloc + sk_wmem_queued), is always whole pages.
+# The pool's limits (net.ipv4.tcp_mem) are not modelled: scheduling always succeeds, so
+# sk_rmem_schedule, sk_wmem_schedule and sk_forced_mem_schedule are the one function here.
+
+
+@notrace
+def sk_mem_schedule(sk: Sock, size: int) -> None:
+    """``sk_rmem_schedule`` / ``sk_wmem_schedule`` / ``sk_forced_mem_schedule``: make the forward
+    allocation cover ``size`` bytes, taking the pages it lacks (``__sk_mem_schedule``)."""
+    delta = size - sk.sk_forward_alloc
+    if delta > 0:
+        sk.sk_forward_alloc += -(-delta // PAGE_SIZE) * PAGE_SIZE
+
+
+@notrace
+def sk_mem_charge(sk: Sock, size: int) -> None:
+    """``sk_mem_charge``: a buffer of truesize ``size`` is queued on the socket."""
+    sk.sk_forward_alloc -= size
+
+
+@notrace
+def sk_mem_uncharge(sk: Sock, size: int) -> None:
+    """``sk_mem_uncharge``: a queued buffer's ``size`` comes back; once a page or more is unused,
+    the whole pages go back to the pool (``sk_mem_reclaim``)."""
+    fwd = sk.sk_forward_alloc + size
+    sk.sk_forward_alloc = fwd & (PAGE_SIZE - 1) if fwd >= PAGE_SIZE else fwd
+
+
 # -- memory (sk_get_meminfo) ------------------------------------------------------------------
 
 _meminfo = struct.Struct("9I")
@@ -286,11 +325,10 @@ _meminfo = struct.Struct("9I")
 
 def sk_get_meminfo(sk: Sock) -> tuple[int, ...]:
     """``sk_get_meminfo``: SK_MEMINFO_VARS, what SO_MEMINFO and ``ss -m`` (INET_DIAG_SKMEMINFO)
-    show: receive memory and buffer, send memory held and buffer, forward allocation (always 0:
-    tuxnet charges buffers to the socket without Linux's per-socket page reserve), write queue,
-    option memory, backlog, drops."""
-    return (sk.sk_rmem_alloc, sk.sk_rcvbuf, sk.sk_wmem_alloc, sk.sk_sndbuf, 0, sk.sk_wmem_queued,
-            sk.sk_omem_alloc, sk.sk_backlog_len, sk.sk_drops)
+    show: receive memory and buffer, send memory held and buffer, forward allocation (TCP's; a
+    datagram socket's stays 0 here), write queue, option memory, backlog, drops."""
+    return (sk.sk_rmem_alloc, sk.sk_rcvbuf, sk.sk_wmem_alloc, sk.sk_sndbuf, sk.sk_forward_alloc & 0xFFFFFFFF,
+            sk.sk_wmem_queued, sk.sk_omem_alloc, sk.sk_backlog_len, sk.sk_drops)
 
 
 # -- locking (lock_sock / release_sock) --------------------------------------------------------

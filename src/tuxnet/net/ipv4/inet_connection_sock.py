@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tuxnet.net.core.sock import sk_mem_uncharge
+
 if TYPE_CHECKING:
     from tuxnet.net.ipv4.tcp_sock import TcpSock
 
@@ -17,6 +19,7 @@ def inet_csk_destroy_sock(sk: TcpSock) -> None:
     sk.sk_write_queue.clear()
     sk.tcp_rtx_queue.clear()
     sk.tsorted_sent_queue.clear()
+    sk_mem_uncharge(sk, sk.sk_rmem_alloc + sk.sk_wmem_queued)  # (sk_stream_kill_queues: all of it)
     sk.sk_rmem_alloc = 0
     sk.sk_wmem_queued = 0
     sk.host.tcp_orphans.discard(sk)

@@ -49,6 +49,9 @@ from tuxnet.net.core.sock import (
     Proto,
     lock_sock,
     release_sock,
+    sk_mem_charge,
+    sk_mem_schedule,
+    sk_mem_uncharge,
     sk_wait_event,
     sock_error,
     sock_rcvtimeo,
@@ -287,6 +290,7 @@ def tcp_skb_entail(sk: TcpSock, skb: SkBuff) -> None:
         tcp_chrono_start(sk, TCP_CHRONO_BUSY)
     sk.sk_write_queue.append(skb)
     sk.sk_wmem_queued += tcp_skb_cb(skb).truesize
+    sk_mem_charge(sk, tcp_skb_cb(skb).truesize)
     if sk.nonagle & TCP_NAGLE_PUSH:
         sk.nonagle &= ~TCP_NAGLE_PUSH
     tcp_slow_start_after_idle_check(sk)
@@ -412,7 +416,9 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
         cb = tcp_skb_cb(skb)
         cb.truesize += truesize
         cb.pcount = 0
+        sk_mem_schedule(sk, truesize)  # sk_wmem_schedule, then skb_copy_to_page_nocache's charge
         sk.sk_wmem_queued += truesize
+        sk_mem_charge(sk, truesize)
         sk.write_seq = (sk.write_seq + copy) & SEQ_MASK
         skb.end_seq = (skb.end_seq + copy) & SEQ_MASK
         copied += copy
@@ -677,7 +683,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 fin = True
             elif not peek:
                 queue.popleft()
-                sk.sk_rmem_alloc -= skb.rcv_charge
+                sk.sk_rmem_alloc -= skb.rcv_charge  # tcp_eat_recv_skb → sock_rfree
+                sk_mem_uncharge(sk, skb.rcv_charge)
                 continue
             else:
                 continue
@@ -689,6 +696,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 if queue and queue[0] is skb:
                     queue.popleft()
                     sk.sk_rmem_alloc -= skb.rcv_charge
+                    sk_mem_uncharge(sk, skb.rcv_charge)
             break
         if copied >= target and not sk.sk_backlog:
             break
@@ -808,8 +816,9 @@ def tcp_disconnect(sk: TcpSock, flags: int) -> int:
     elif old_state == TCP_SYN_SENT:
         sk.sk_err = ECONNRESET
     sk.sk_receive_queue.clear()
-    sk.sk_rmem_alloc = 0
     sk.out_of_order_queue = []
+    sk_mem_uncharge(sk, sk.sk_rmem_alloc)
+    sk.sk_rmem_alloc = 0
     sk.selective_acks = []
     tcp_write_queue_purge(sk)
     from tuxnet.net.ipv4.tcp_input import tcp_clear_xmit_timers
@@ -899,13 +908,17 @@ def tcp_close(sk: TcpSock, timeout: int) -> None:
         inet_csk_listen_stop(sk)
     else:
         data_was_unread = 0
+        freed = 0
         for skb in sk.sk_receive_queue:
             length = (skb.end_seq - skb.seq) & SEQ_MASK
             if skb.tcp_flags & TCPHDR_FIN:
                 length -= 1
             data_was_unread += length
+            freed += skb.rcv_charge
         sk.sk_receive_queue.clear()
-        sk.sk_rmem_alloc = 0
+        # (the out-of-order queue stays until the socket is done with, as in Linux)
+        sk.sk_rmem_alloc -= freed
+        sk_mem_uncharge(sk, freed)
         if sk.sk_state == TCP_CLOSE:
             pass
         elif data_was_unread:

@@ -21,12 +21,12 @@ from tuxnet.net.core.net_tstamp import SCM_TSTAMP_ACK
 from tuxnet.net.core.skbuff import (
     MAX_SKB_FRAGS,
     SKB_FRAG_PAGE_SIZE,
-    SKB_SHINFO_SIZE,
     SKB_SMALL_HEAD_TRUESIZE,
     SKB_STRUCT_SIZE,
     SkBuff,
     __skb_tstamp_tx,
     alloc_skb_end,
+    alloc_skb_truesize,
     skb_charged_truesize,
     skb_cloned,
     skb_try_coalesce,
@@ -39,6 +39,9 @@ from tuxnet.net.core.sock import (
     SOCK_MIN_RCVBUF,
     SOCK_RCVBUF_LOCK,
     SOCK_SNDBUF_LOCK,
+    sk_mem_charge,
+    sk_mem_schedule,
+    sk_mem_uncharge,
 )
 from tuxnet.net.ipv4.inet_connection_sock import inet_csk_destroy_sock
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS, tcp_init_congestion_control
@@ -2109,14 +2112,21 @@ def tcp_collapse(sk: TcpSock) -> None:
             return
         data = b"".join(memoryview(r.buf)[r.data:r.tail] for r in run)
         start = run[0].seq
+        freed = 0  # the buffers of the run whose bytes have all been copied
+        done = 0
         for off in range(0, len(data), SKB_MAX_ORDER_0):
             piece = data[off:off + SKB_MAX_ORDER_0]
             nskb = tcp_collapsed_skb(piece, (start + off) & SEQ_MASK, run[0], len(piece))
             nskb.rcv_charge = nskb.truesize
-            sk.sk_rmem_alloc += nskb.rcv_charge
+            sk.sk_rmem_alloc += nskb.rcv_charge  # skb_set_owner_r, before the copy
+            sk_mem_charge(sk, nskb.rcv_charge)
             out.append(nskb)
-        for r in run:
-            sk.sk_rmem_alloc -= r.rcv_charge
+            while freed < len(run) and done + run[freed].tail - run[freed].data <= off + len(piece):
+                r = run[freed]
+                done += r.tail - r.data
+                freed += 1
+                sk.sk_rmem_alloc -= r.rcv_charge  # tcp_collapse_one
+                sk_mem_uncharge(sk, r.rcv_charge)
         sk.host.mib.TcpExt["TCPRcvCollapsed"] += len(run)
         run.clear()
 
@@ -2155,11 +2165,10 @@ def tcp_collapsed_skb(data: bytes, seq: int, like: SkBuff, size: int) -> SkBuff:
     page; its truesize what that allocation costs, and the allocation's slack its tailroom, which
     later segments may fill), starting at sequence number ``seq``, with the TCP control block of
     ``like``, a buffer it replaces."""
-    end = alloc_skb_end(size)
     buf = bytearray(data)
-    buf += bytes(end - len(data))
+    buf += bytes(alloc_skb_end(size) - len(data))
     nskb = SkBuff(buf, 0, len(data))
-    nskb.truesize = end + SKB_SHINFO_SIZE + SKB_STRUCT_SIZE
+    nskb.truesize = alloc_skb_truesize(size)
     nskb.seq = seq
     nskb.end_seq = (seq + len(data)) & SEQ_MASK
     nskb.tcp_flags = like.tcp_flags
@@ -2181,6 +2190,7 @@ def tcp_collapse_ofo_run(sk: TcpSock, run: list[SkBuff], start: int, end: int) -
         if not before(start, skb.end_seq):  # nothing new in it (tcp_collapse_one)
             del run[k]
             sk.sk_rmem_alloc -= skb.truesize
+            sk_mem_uncharge(sk, skb.truesize)
             mib["TCPRcvCollapsed"] += 1
             continue
         if not skb.tcp_flags & (TCPHDR_SYN | TCPHDR_FIN) and (
@@ -2200,6 +2210,9 @@ def tcp_collapse_ofo_run(sk: TcpSock, run: list[SkBuff], start: int, end: int) -
     while before(start, end) and not done:
         copy = size_asked = min(SKB_MAX_ORDER_0, (end - start) & SEQ_MASK)
         first, like, parts = start, skb, []
+        truesize = alloc_skb_truesize(size_asked)
+        sk.sk_rmem_alloc += truesize  # skb_set_owner_r, before the copy
+        sk_mem_charge(sk, truesize)
         while copy > 0:
             offset = (start - skb.seq) & SEQ_MASK
             size = (skb.end_seq - start) & SEQ_MASK
@@ -2210,15 +2223,14 @@ def tcp_collapse_ofo_run(sk: TcpSock, run: list[SkBuff], start: int, end: int) -
                 start = (start + size) & SEQ_MASK
             if not before(start, skb.end_seq):
                 sk.sk_rmem_alloc -= skb.truesize  # tcp_collapse_one
+                sk_mem_uncharge(sk, skb.truesize)
                 mib["TCPRcvCollapsed"] += 1
                 i += 1
                 skb = rest[i] if i < len(rest) else None
                 if skb is None or skb.tcp_flags & (TCPHDR_SYN | TCPHDR_FIN):
                     done = True
                     break
-        nskb = tcp_collapsed_skb(b"".join(parts), first, like, size_asked)
-        sk.sk_rmem_alloc += nskb.truesize  # skb_set_owner_r
-        kept.append(nskb)
+        kept.append(tcp_collapsed_skb(b"".join(parts), first, like, size_asked))
     return kept + rest[i:]
 
 
@@ -2264,8 +2276,10 @@ def tcp_prune_ofo_queue(sk: TcpSock, in_skb: SkBuff) -> bool:
     goal = sk.sk_rcvbuf >> 3
     while ofo and not after(in_skb.seq, ofo[-1].seq):
         skb = ofo.pop()
-        sk.sk_rmem_alloc -= skb_charged_truesize(skb)
-        goal -= skb_charged_truesize(skb)
+        truesize = skb_charged_truesize(skb)
+        sk.sk_rmem_alloc -= truesize
+        sk_mem_uncharge(sk, truesize)
+        goal -= truesize
         pruned = True
         if not ofo or goal <= 0:
             if sk.sk_rmem_alloc <= sk.sk_rcvbuf:
@@ -2301,10 +2315,11 @@ def tcp_prune_queue(sk: TcpSock, in_skb: SkBuff) -> int:
 
 
 def tcp_try_rmem_schedule(sk: TcpSock, skb: SkBuff) -> int:
-    """``tcp_try_rmem_schedule``: room for one more buffer; Linux looks only once the memory
-    already queued exceeds the receive buffer."""
-    if sk.sk_rmem_alloc > sk.sk_rcvbuf:
-        return tcp_prune_queue(sk, skb)
+    """``tcp_try_rmem_schedule``: room for one more buffer, pruned for once the memory already
+    queued exceeds the receive buffer; the pages it needs are scheduled (``sk_rmem_schedule``)."""
+    if sk.sk_rmem_alloc > sk.sk_rcvbuf and tcp_prune_queue(sk, skb) < 0:
+        return -1
+    sk_mem_schedule(sk, skb_charged_truesize(skb))
     return 0
 
 
@@ -2362,6 +2377,7 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
                     at -= 1
                     ofo[at] = skb
                     sk.sk_rmem_alloc -= skb_charged_truesize(prev)
+                    sk_mem_uncharge(sk, skb_charged_truesize(prev))
                     tcp_dsack_extend(sk, prev.seq, prev.end_seq)
                     mib["TCPOFOMerge"] += 1
             elif prev is not None and tcp_ooo_try_coalesce(sk, prev, skb):
@@ -2380,6 +2396,7 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
                     break
                 del ofo[nxt]
                 sk.sk_rmem_alloc -= skb_charged_truesize(other)
+                sk_mem_uncharge(sk, skb_charged_truesize(other))
                 tcp_dsack_extend(sk, other.seq, other.end_seq)
                 mib["TCPOFOMerge"] += 1
         if sack_ok:
@@ -2390,6 +2407,7 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
     if not coalesced:
         skb.truesize = skb_charged_truesize(skb)  # (what a segment merged into it adds to)
         sk.sk_rmem_alloc += skb.truesize  # skb_set_owner_r
+        sk_mem_charge(sk, skb.truesize)
     if sk.sk_socket is not None:  # (not for a socket not yet accepted, nor an orphan)
         tcp_rcvbuf_grow(sk, sk.rcv_space)  # room for what is held out of order (Linux 6.16+)
 
@@ -2481,12 +2499,15 @@ def tcp_ooo_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff) -> bool:
         to.tstamp = skb.tstamp
     to.truesize += delta
     sk.sk_rmem_alloc += delta
+    sk_mem_charge(sk, delta)
     return True
 
 
-def tcp_queue_rcv(sk: TcpSock, skb: SkBuff, coalesce: bool = True) -> None:
+def tcp_queue_rcv(sk: TcpSock, skb: SkBuff, coalesce: bool = True, owned: bool = False) -> None:
     """``tcp_queue_rcv``: append in-order data to the receive queue, merged into its last buffer
-    when it can be (``coalesce`` false: it cannot); RCV.NXT moves on."""
+    when it can be (``coalesce`` false: it cannot); RCV.NXT moves on.  An ``owned`` segment, one
+    the out-of-order queue held, is charged to the socket already: it keeps its charge, or gives
+    it back once merged (``kfree_skb_partial`` → ``sock_rfree``)."""
     if skb.tail > skb.data or skb.tcp_flags & TCPHDR_FIN:
         queue = sk.sk_receive_queue
         charge = skb_charged_truesize(skb)
@@ -2496,15 +2517,24 @@ def tcp_queue_rcv(sk: TcpSock, skb: SkBuff, coalesce: bool = True) -> None:
         if coalesce and to is sk.rcvq_tail_head and tcp_coalesce_tailroom(sk, to, skb):
             sk.rcv_nxt = skb.end_seq
             sk.bytes_received += skb.tail - skb.data
+            if owned:
+                sk.sk_rmem_alloc -= charge
+                sk_mem_uncharge(sk, charge)
             return
         delta = tcp_try_coalesce(sk, to, sk.rcvq_tail_head, skb, charge) if coalesce else -1
         if delta < 0:
             sk.rcvq_tail_head = skb
-            sk.sk_rmem_alloc += charge  # skb_set_owner_r
+            if not owned:
+                sk.sk_rmem_alloc += charge  # skb_set_owner_r
+                sk_mem_charge(sk, charge)
             skb.rcv_charge = charge
         else:
             # the merged buffer is freed with its last bytes: its charge moves to the new last
             sk.sk_rmem_alloc += delta
+            sk_mem_charge(sk, delta)
+            if owned:
+                sk.sk_rmem_alloc -= charge
+                sk_mem_uncharge(sk, charge)
             tail = queue[-1]
             skb.rcv_charge = tail.rcv_charge + delta
             tail.rcv_charge = 0
@@ -2538,14 +2568,15 @@ def tcp_ofo_queue(sk: TcpSock) -> None:
             # since: up to its own end, no longer to that point)
             tcp_dsack_extend(sk, skb.seq, skb.end_seq if before(skb.end_seq, dsack_high) else dsack_high)
         taken += 1
-        sk.sk_rmem_alloc -= skb_charged_truesize(skb)
         if not after(skb.end_seq, sk.rcv_nxt):
+            sk.sk_rmem_alloc -= skb_charged_truesize(skb)
+            sk_mem_uncharge(sk, skb_charged_truesize(skb))
             continue
         cut = (sk.rcv_nxt - skb.seq) & SEQ_MASK
         if cut:
             skb.data += min(cut, skb.tail - skb.data)
             skb.seq = sk.rcv_nxt
-        tcp_queue_rcv(sk, skb, not cut)
+        tcp_queue_rcv(sk, skb, not cut, True)
         if skb.tcp_flags & TCPHDR_FIN:
             del ofo[:taken]
             tcp_fin(sk)  # which purges what is left of the queue
@@ -2571,6 +2602,7 @@ def tcp_data_queue(sk: TcpSock, skb: SkBuff) -> None:
             if sk.sk_receive_queue and skb.tail > skb.data:
                 sk.host.mib.TcpExt["TCPRcvQDrop"] += 1
                 return
+            sk_mem_schedule(sk, skb_charged_truesize(skb))  # sk_forced_mem_schedule
         tcp_queue_rcv(sk, skb)
         if skb.tail > skb.data:
             tcp_event_data_recv(sk, skb)
@@ -2622,6 +2654,7 @@ def tcp_fin(sk: TcpSock) -> None:
         tcp_minisocks.tcp_time_wait(sk, TCP_TIME_WAIT, 0)
     for skb in sk.out_of_order_queue:
         sk.sk_rmem_alloc -= skb_charged_truesize(skb)
+        sk_mem_uncharge(sk, skb_charged_truesize(skb))
     sk.out_of_order_queue = []
     sk.selective_acks = []
     if not sk.sk_dead:
@@ -2755,6 +2788,7 @@ def tcp_write_queue_purge(sk: TcpSock) -> None:
     sk.tcp_rtx_queue.clear()
     sk.tsorted_sent_queue.clear()
     sk.highest_sack = None
+    sk_mem_uncharge(sk, sk.sk_wmem_queued)  # (tcp_wmem_free_skb of each)
     sk.sk_wmem_queued = 0
     sk.packets_out = 0
     sk.icsk_backoff = 0
@@ -2876,6 +2910,7 @@ def tcp_check_urg(sk: TcpSock, skb: SkBuff) -> None:
         if queue and not before(sk.copied_seq, queue[0].end_seq):
             dropped = queue.popleft()
             sk.sk_rmem_alloc -= dropped.rcv_charge
+            sk_mem_uncharge(sk, dropped.rcv_charge)
     sk.urg_data = TCP_URG_NOTYET
     sk.urg_seq = ptr
     sk.pred_flags = 0
@@ -2930,8 +2965,9 @@ def tcp_rcv_established(sk: TcpSock, skb: SkBuff) -> None:
                 tcp_data_snd_check(sk)
                 sk.rcv_rtt_last_tsecr = opt.rcv_tsecr
                 return None
-            if sk.sk_rmem_alloc + skb_charged_truesize(skb) <= sk.sk_rcvbuf:
-                # Bulk data transfer: receiver.
+            if skb_charged_truesize(skb) <= sk.sk_forward_alloc:
+                # Bulk data transfer: receiver (only within the memory the socket has scheduled
+                # already: anything more takes the slow path, which schedules it).
                 if ts and sk.rcv_nxt == sk.rcv_wup:
                     tcp_store_ts_recent(sk)
                 tcp_rcv_rtt_measure_ts(sk, skb)

@@ -36,7 +36,15 @@ from tuxnet.net.core.skbuff import (
     skb_zcopy_clear,
     skb_zerocopy_clone,
 )
-from tuxnet.net.core.sock import SK_PACING_NEEDED, SK_PACING_NONE, SOCK_NOSPACE, SOCK_RCVBUF_LOCK
+from tuxnet.net.core.sock import (
+    SK_PACING_NEEDED,
+    SK_PACING_NONE,
+    SOCK_NOSPACE,
+    SOCK_RCVBUF_LOCK,
+    sk_mem_charge,
+    sk_mem_schedule,
+    sk_mem_uncharge,
+)
 from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.route import dst_metric_advmss, dst_mtu
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
@@ -475,11 +483,13 @@ def tcp_send_mss(sk: TcpSock, large_allowed: bool) -> tuple[int, int]:
 # -- segment bookkeeping -----------------------------------------------------------------------
 
 def tcp_stream_alloc_skb(sk: TcpSock) -> SkBuff:
-    """``tcp_stream_alloc_skb``: an empty buffer for the write queue, charged to the socket, with
-    MAX_TCP_HEADER of headroom for the headers its clone will carry (``__tcp_transmit_skb``)."""
+    """``tcp_stream_alloc_skb``: an empty buffer for the write queue, with MAX_TCP_HEADER of
+    headroom for the headers its clone will carry (``__tcp_transmit_skb``); the socket's forward
+    allocation is made to cover it (``sk_wmem_schedule``), for its queuing to charge."""
     skb = alloc_skb(0, MAX_TCP_HEADER)
     cb = tcp_skb_cb(skb)
     cb.truesize = SKB_TRUESIZE_OVERHEAD
+    sk_mem_schedule(sk, SKB_TRUESIZE_OVERHEAD)
     return skb
 
 
@@ -490,7 +500,9 @@ def sk_wmem_queued_add(sk: TcpSock, delta: int) -> None:
 def tcp_wmem_free_skb(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_wmem_free_skb``: give back what the buffer cost; a zerocopy sender's pages are let go
     of (``__kfree_skb`` → ``skb_release_data``)."""
-    sk_wmem_queued_add(sk, -tcp_skb_cb(skb).truesize)
+    truesize = tcp_skb_cb(skb).truesize
+    sk_wmem_queued_add(sk, -truesize)
+    sk_mem_uncharge(sk, truesize)
     skb_unclone(skb)  # a clone still held has the head to itself now
     if skb.destructor_arg is not None:
         skb_zcopy_clear(skb, True)
@@ -543,7 +555,9 @@ def tcp_fragment(sk: TcpSock, queue: deque[SkBuff], skb: SkBuff, length: int, ms
     bcb = tcp_skb_cb(buff)
     bcb.truesize = SKB_TRUESIZE_OVERHEAD + nlen
     cb.truesize -= nlen
+    sk_mem_schedule(sk, SKB_TRUESIZE_OVERHEAD)  # (tcp_stream_alloc_skb, forced)
     sk_wmem_queued_add(sk, SKB_TRUESIZE_OVERHEAD)
+    sk_mem_charge(sk, SKB_TRUESIZE_OVERHEAD)
     buff.seq = (skb.seq + length) & SEQ_MASK
     buff.end_seq = skb.end_seq
     skb.end_seq = buff.seq
@@ -600,6 +614,7 @@ def tcp_trim_head(sk: TcpSock, skb: SkBuff, length: int) -> None:
     cb = tcp_skb_cb(skb)
     cb.truesize -= length
     sk_wmem_queued_add(sk, -length)
+    sk_mem_uncharge(sk, length)
     if cb.pcount > 1:
         tcp_set_skb_tso_segs(skb, cb.gso_size)
 
@@ -1194,6 +1209,7 @@ def tcp_mtu_probe(sk: TcpSock) -> int:
         length += copy
     ncb.truesize += probe_size
     sk_wmem_queued_add(sk, ncb.truesize)
+    sk_mem_charge(sk, ncb.truesize)
     queue.appendleft(nskb)
     tcp_set_skb_tso_segs(nskb, probe_size)
     if tcp_transmit_skb(sk, nskb):
@@ -1528,6 +1544,7 @@ def tcp_collapse_retrans(sk: TcpSock, skb: SkBuff) -> bool:
     ncb = tcp_skb_cb(nxt)
     cb.truesize += ncb.truesize - SKB_TRUESIZE_OVERHEAD
     sk_wmem_queued_add(sk, -SKB_TRUESIZE_OVERHEAD)
+    sk_mem_uncharge(sk, SKB_TRUESIZE_OVERHEAD)
     skb.end_seq = nxt.end_seq
     skb.tcp_flags |= nxt.tcp_flags
     skb.sacked |= nxt.sacked & TCPCB_EVER_RETRANS
@@ -1728,6 +1745,7 @@ def tcp_queue_skb(sk: TcpSock, skb: SkBuff) -> None:
     sk.write_seq = skb.end_seq
     sk.sk_write_queue.append(skb)
     sk_wmem_queued_add(sk, tcp_skb_cb(skb).truesize)
+    sk_mem_charge(sk, tcp_skb_cb(skb).truesize)
 
 
 def tcp_send_fin(sk: TcpSock) -> None:
@@ -1741,6 +1759,7 @@ def tcp_send_fin(sk: TcpSock) -> None:
     else:
         skb = tcp_control_skb(sk.write_seq, TCPHDR_ACK | TCPHDR_FIN)
         tcp_skb_cb(skb).truesize = SKB_TRUESIZE_OVERHEAD
+        sk_mem_schedule(sk, SKB_TRUESIZE_OVERHEAD)  # sk_forced_mem_schedule
         tcp_queue_skb(sk, skb)
     __tcp_push_pending_frames(sk, tcp_current_mss(sk), TCP_NAGLE_OFF)
 
@@ -1842,7 +1861,8 @@ def tcp_connect(sk: TcpSock) -> int:
     tcp_skb_cb(skb).pcount = 1
     sk.retrans_stamp = sk.host.world.now
     sk.write_seq = skb.end_seq
-    sk_wmem_queued_add(sk, tcp_skb_cb(skb).truesize)
+    sk_wmem_queued_add(sk, tcp_skb_cb(skb).truesize)  # tcp_connect_queue_skb
+    sk_mem_charge(sk, tcp_skb_cb(skb).truesize)
     sk.packets_out += 1
     tcp_ecn_send_syn(sk, skb)
     sk.tcp_rtx_queue.append(skb)
@@ -1896,6 +1916,7 @@ def tcp_send_syn_data(sk: TcpSock, syn: SkBuff) -> int:
         cb.pcount = 1
         cb.truesize += space
         sk_wmem_queued_add(sk, cb.truesize)
+        sk_mem_charge(sk, cb.truesize)
         sk.write_seq = syn_data.end_seq
         sk.packets_out += 1
         if space:
