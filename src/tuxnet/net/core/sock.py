@@ -287,8 +287,9 @@ SOCK_BINDADDR_LOCK = 4
 #
 # A TCP socket takes memory from the protocol's pool in whole pages, ahead of need, and keeps what
 # its buffers have not used yet as its forward allocation (sk_forward_alloc): a buffer queued for
-# sending or receiving is charged to it (sk_mem_charge), and gives its truesize back when it is
-# freed (sk_mem_uncharge), which returns whole pages to the pool at once (since Linux 6.0, "net:
+# sending or receiving is charged to it (sk_mem_charge, which the callers write out: it is one
+# subtraction), and gives its truesize back when it is freed (sk_mem_uncharge), which returns
+# whole pages to the pool at once (since Linux 6.0, "net:
 # keep sk->sk_forward_alloc as small as possible").  So what the socket holds, its forward
 # allocation plus its queued buffers (sk_rmem_alloc + sk_wmem_queued), is always whole pages.
 # The pool's limits (net.ipv4.tcp_mem) are not modelled: scheduling always succeeds, so
@@ -302,12 +303,6 @@ def sk_mem_schedule(sk: Sock, size: int) -> None:
     delta = size - sk.sk_forward_alloc
     if delta > 0:
         sk.sk_forward_alloc += -(-delta // PAGE_SIZE) * PAGE_SIZE
-
-
-@notrace
-def sk_mem_charge(sk: Sock, size: int) -> None:
-    """``sk_mem_charge``: a buffer of truesize ``size`` is queued on the socket."""
-    sk.sk_forward_alloc -= size
 
 
 @notrace

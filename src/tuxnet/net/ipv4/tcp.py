@@ -49,7 +49,6 @@ from tuxnet.net.core.sock import (
     Proto,
     lock_sock,
     release_sock,
-    sk_mem_charge,
     sk_mem_schedule,
     sk_mem_uncharge,
     sk_wait_event,
@@ -289,8 +288,9 @@ def tcp_skb_entail(sk: TcpSock, skb: SkBuff) -> None:
     if not sk.sk_write_queue:
         tcp_chrono_start(sk, TCP_CHRONO_BUSY)
     sk.sk_write_queue.append(skb)
-    sk.sk_wmem_queued += tcp_skb_cb(skb).truesize
-    sk_mem_charge(sk, tcp_skb_cb(skb).truesize)
+    truesize = tcp_skb_cb(skb).truesize
+    sk.sk_wmem_queued += truesize
+    sk.sk_forward_alloc -= truesize  # sk_mem_charge
     if sk.nonagle & TCP_NAGLE_PUSH:
         sk.nonagle &= ~TCP_NAGLE_PUSH
     tcp_slow_start_after_idle_check(sk)
@@ -418,7 +418,7 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
         cb.pcount = 0
         sk_mem_schedule(sk, truesize)  # sk_wmem_schedule, then skb_copy_to_page_nocache's charge
         sk.sk_wmem_queued += truesize
-        sk_mem_charge(sk, truesize)
+        sk.sk_forward_alloc -= truesize  # sk_mem_charge
         sk.write_seq = (sk.write_seq + copy) & SEQ_MASK
         skb.end_seq = (skb.end_seq + copy) & SEQ_MASK
         copied += copy

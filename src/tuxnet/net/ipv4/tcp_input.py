@@ -39,7 +39,6 @@ from tuxnet.net.core.sock import (
     SOCK_MIN_RCVBUF,
     SOCK_RCVBUF_LOCK,
     SOCK_SNDBUF_LOCK,
-    sk_mem_charge,
     sk_mem_schedule,
     sk_mem_uncharge,
 )
@@ -2119,7 +2118,7 @@ def tcp_collapse(sk: TcpSock) -> None:
             nskb = tcp_collapsed_skb(piece, (start + off) & SEQ_MASK, run[0], len(piece))
             nskb.rcv_charge = nskb.truesize
             sk.sk_rmem_alloc += nskb.rcv_charge  # skb_set_owner_r, before the copy
-            sk_mem_charge(sk, nskb.rcv_charge)
+            sk.sk_forward_alloc -= nskb.rcv_charge  # sk_mem_charge
             out.append(nskb)
             while freed < len(run) and done + run[freed].tail - run[freed].data <= off + len(piece):
                 r = run[freed]
@@ -2212,7 +2211,7 @@ def tcp_collapse_ofo_run(sk: TcpSock, run: list[SkBuff], start: int, end: int) -
         first, like, parts = start, skb, []
         truesize = alloc_skb_truesize(size_asked)
         sk.sk_rmem_alloc += truesize  # skb_set_owner_r, before the copy
-        sk_mem_charge(sk, truesize)
+        sk.sk_forward_alloc -= truesize  # sk_mem_charge
         while copy > 0:
             offset = (start - skb.seq) & SEQ_MASK
             size = (skb.end_seq - start) & SEQ_MASK
@@ -2407,7 +2406,7 @@ def tcp_data_queue_ofo(sk: TcpSock, skb: SkBuff) -> None:
     if not coalesced:
         skb.truesize = skb_charged_truesize(skb)  # (what a segment merged into it adds to)
         sk.sk_rmem_alloc += skb.truesize  # skb_set_owner_r
-        sk_mem_charge(sk, skb.truesize)
+        sk.sk_forward_alloc -= skb.truesize  # sk_mem_charge
     if sk.sk_socket is not None:  # (not for a socket not yet accepted, nor an orphan)
         tcp_rcvbuf_grow(sk, sk.rcv_space)  # room for what is held out of order (Linux 6.16+)
 
@@ -2499,7 +2498,7 @@ def tcp_ooo_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff) -> bool:
         to.tstamp = skb.tstamp
     to.truesize += delta
     sk.sk_rmem_alloc += delta
-    sk_mem_charge(sk, delta)
+    sk.sk_forward_alloc -= delta  # sk_mem_charge
     return True
 
 
@@ -2526,12 +2525,12 @@ def tcp_queue_rcv(sk: TcpSock, skb: SkBuff, coalesce: bool = True, owned: bool =
             sk.rcvq_tail_head = skb
             if not owned:
                 sk.sk_rmem_alloc += charge  # skb_set_owner_r
-                sk_mem_charge(sk, charge)
+                sk.sk_forward_alloc -= charge  # sk_mem_charge
             skb.rcv_charge = charge
         else:
             # the merged buffer is freed with its last bytes: its charge moves to the new last
             sk.sk_rmem_alloc += delta
-            sk_mem_charge(sk, delta)
+            sk.sk_forward_alloc -= delta  # sk_mem_charge
             if owned:
                 sk.sk_rmem_alloc -= charge
                 sk_mem_uncharge(sk, charge)

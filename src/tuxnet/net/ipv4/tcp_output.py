@@ -41,7 +41,6 @@ from tuxnet.net.core.sock import (
     SK_PACING_NONE,
     SOCK_NOSPACE,
     SOCK_RCVBUF_LOCK,
-    sk_mem_charge,
     sk_mem_schedule,
     sk_mem_uncharge,
 )
@@ -557,7 +556,7 @@ def tcp_fragment(sk: TcpSock, queue: deque[SkBuff], skb: SkBuff, length: int, ms
     cb.truesize -= nlen
     sk_mem_schedule(sk, SKB_TRUESIZE_OVERHEAD)  # (tcp_stream_alloc_skb, forced)
     sk_wmem_queued_add(sk, SKB_TRUESIZE_OVERHEAD)
-    sk_mem_charge(sk, SKB_TRUESIZE_OVERHEAD)
+    sk.sk_forward_alloc -= SKB_TRUESIZE_OVERHEAD  # sk_mem_charge
     buff.seq = (skb.seq + length) & SEQ_MASK
     buff.end_seq = skb.end_seq
     skb.end_seq = buff.seq
@@ -1209,7 +1208,7 @@ def tcp_mtu_probe(sk: TcpSock) -> int:
         length += copy
     ncb.truesize += probe_size
     sk_wmem_queued_add(sk, ncb.truesize)
-    sk_mem_charge(sk, ncb.truesize)
+    sk.sk_forward_alloc -= ncb.truesize  # sk_mem_charge
     queue.appendleft(nskb)
     tcp_set_skb_tso_segs(nskb, probe_size)
     if tcp_transmit_skb(sk, nskb):
@@ -1744,8 +1743,9 @@ def tcp_queue_skb(sk: TcpSock, skb: SkBuff) -> None:
     """``tcp_queue_skb``: append to the write queue; write_seq moves on."""
     sk.write_seq = skb.end_seq
     sk.sk_write_queue.append(skb)
-    sk_wmem_queued_add(sk, tcp_skb_cb(skb).truesize)
-    sk_mem_charge(sk, tcp_skb_cb(skb).truesize)
+    truesize = tcp_skb_cb(skb).truesize
+    sk_wmem_queued_add(sk, truesize)
+    sk.sk_forward_alloc -= truesize  # sk_mem_charge
 
 
 def tcp_send_fin(sk: TcpSock) -> None:
@@ -1861,8 +1861,9 @@ def tcp_connect(sk: TcpSock) -> int:
     tcp_skb_cb(skb).pcount = 1
     sk.retrans_stamp = sk.host.world.now
     sk.write_seq = skb.end_seq
-    sk_wmem_queued_add(sk, tcp_skb_cb(skb).truesize)  # tcp_connect_queue_skb
-    sk_mem_charge(sk, tcp_skb_cb(skb).truesize)
+    truesize = tcp_skb_cb(skb).truesize
+    sk_wmem_queued_add(sk, truesize)  # tcp_connect_queue_skb
+    sk.sk_forward_alloc -= truesize  # sk_mem_charge
     sk.packets_out += 1
     tcp_ecn_send_syn(sk, skb)
     sk.tcp_rtx_queue.append(skb)
@@ -1916,7 +1917,7 @@ def tcp_send_syn_data(sk: TcpSock, syn: SkBuff) -> int:
         cb.pcount = 1
         cb.truesize += space
         sk_wmem_queued_add(sk, cb.truesize)
-        sk_mem_charge(sk, cb.truesize)
+        sk.sk_forward_alloc -= cb.truesize  # sk_mem_charge
         sk.write_seq = syn_data.end_seq
         sk.packets_out += 1
         if space:
