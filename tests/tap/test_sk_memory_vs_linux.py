@@ -10,6 +10,13 @@ kernel and tuxnet must hold the same number of pages at every step.  (This machi
 gives a small buffer a head 64 bytes smaller than Debian's, which tuxnet models, so ``r`` and
 ``f`` themselves differ by that much a buffer; the pages do not.)  And whatever the socket
 holds, ``f`` stays below a page once something was given back.
+
+A UDP socket gives the memory of the datagrams it reads back in batches: once they add up to a
+quarter of its receive buffer, or its reader's queue (all that was queued when the reader last
+found it empty) is empty; until then ``r`` stays where it was, and so datagrams that would pass
+the buffer are dropped although their predecessors were read (``d``).  The forward allocation
+then keeps one page while reading goes on.  Here tuxnet is given the kernel's small-head size,
+read off its first datagram, and every value of SO_MEMINFO must be the kernel's.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 import pytest
 from loplay import kernel_outcomes, lo_pair, lo_world, tuxnet_outcomes
 
+from tuxnet.net.core import skbuff
 from tuxnet.user import libc
 
 pytestmark = pytest.mark.root
@@ -83,6 +91,65 @@ def play(sleep: Callable[[float], None]) -> list:
     return out
 
 
+def meminfo(s: Any) -> list[int]:
+    return list(struct.unpack("9i", s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 36)))
+
+
+def udp_play(sleep: Callable[[float], None]) -> list:
+    out: list[Any] = []
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    r.bind(("127.0.0.1", PORT))
+    w = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for n in (100, 1000, 3000, 100, 100):
+        w.sendto(b"x" * n, ("127.0.0.1", PORT))
+        sleep(0.01)
+        out.append([f"{n} bytes", meminfo(r)])
+    for _ in range(5):
+        r.recv(65536)
+        out.append(["read", meminfo(r)])
+    # a small buffer (4 KB): four datagrams fit, and memory read comes back a kilobyte at a time
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    for _ in range(6):
+        w.sendto(b"x" * 100, ("127.0.0.1", PORT))
+        sleep(0.01)
+    out.append(["six more", meminfo(r)])
+    for _ in range(3):
+        r.recv(65536)
+        out.append(["read", meminfo(r)])
+    for _ in range(4):
+        w.sendto(b"x" * 100, ("127.0.0.1", PORT))
+        sleep(0.01)
+        out.append(["one more", meminfo(r)])
+    r.setblocking(False)
+    while True:
+        try:
+            r.recv(65536)
+        except BlockingIOError:
+            break
+        out.append(["read", meminfo(r)])
+    r.close()
+    w.close()
+    return out
+
+
+def test_a_udp_sockets_memory_as_on_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    linux = kernel_outcomes(os.path.basename(__file__), "udp")
+    # the kernel's first datagram is a small head's: its size, less the struct sk_buff
+    monkeypatch.setattr(skbuff, "SKB_SMALL_HEAD_CACHE_SIZE", linux[0][1][0] - skbuff.SKB_STRUCT_SIZE)
+    world, host = lo_world()
+    ours = tuxnet_outcomes(world, host, udp_play, libc.sleep)
+    assert ours == linux, "\n".join(f"kernel {k}, tuxnet {t}" for k, t in zip(linux, ours, strict=True))
+    small = linux[0][1][0]
+    reads = [mem for name, mem in ours if name == "read"]
+    # the first four reads give nothing back; the fifth empties the reader's queue
+    assert [mem[0] for mem in reads[:5]] == [ours[4][1][0]] * 4 + [0]
+    assert reads[4][4] == PAGE  # a page kept
+    # in the small buffer: two of the six dropped, a read of two given back, and of the four
+    # sent after it, two dropped that fit once the third read's memory would have come back
+    assert [mem[8] for name, mem in ours if name in ("six more", "one more")] == [2, 2, 2, 3, 4]
+    assert ours[10][1][0] == 4 * small
+
+
 def test_a_sockets_pages_as_on_the_kernel() -> None:
     linux = kernel_outcomes(os.path.basename(__file__), "play")
     world, host = lo_world()
@@ -97,4 +164,4 @@ def test_a_sockets_pages_as_on_the_kernel() -> None:
 
 
 if __name__ == "__main__":
-    print(json.dumps({"play": play}[sys.argv[1]](time.sleep)))
+    print(json.dumps({"play": play, "udp": udp_play}[sys.argv[1]](time.sleep)))

@@ -25,6 +25,7 @@ from tuxnet.kernel.errno import (
     EPROTO,
 )
 from tuxnet.kernel.minmax import INT_MAX, min
+from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.skbuff import (
@@ -44,6 +45,7 @@ from tuxnet.net.core.sock import (
     _sock_tx_timestamp,
     lock_sock,
     release_sock,
+    sk_mem_schedule,
     sock_error,
     sock_wfree,
     sockopt_int,
@@ -123,14 +125,19 @@ _addrs = struct.Struct("!II")
 
 class UdpSock(Sock):
     """``struct udp_sock``: UDP_CORK (``corkflag``) holds datagrams back, in ``pending``, as
-    MSG_MORE does."""
+    MSG_MORE does.  The reader takes datagrams from a queue of its own (``reader_queue``), which
+    it refills with all the receive queue holds when it finds it empty: here the first
+    ``reader_queue_len`` datagrams of ``sk_receive_queue``.  The memory of the datagrams read is
+    given back in batches (``forward_deficit``, ``udp_rmem_release``)."""
 
-    __slots__ = ("corkflag",)
+    __slots__ = ("corkflag", "reader_queue_len", "forward_deficit")
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
         super().__init__(host, prot, family, type, protocol)
         self.sk_receive_queue: deque[Any] = deque()
         self.corkflag = False
+        self.reader_queue_len = 0
+        self.forward_deficit = 0
 
 
 # -- ports -----------------------------------------------------------------------------------
@@ -435,7 +442,9 @@ def udp_queue_rcv_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> int:
     skb.cb = (saddr, sport, sk.sk_drops if sk.sk_flags & SOCK_RXQ_OVFL else 0,
               ipv4_pktinfo_prepare(sk, skb) if sk.cmsg_flags & IP_CMSG_PKTINFO else NO_PKTINFO, skb.cb)
     sk.sk_receive_queue.append(skb)
-    sk.sk_rmem_alloc += skb.truesize
+    sk.sk_rmem_alloc += size
+    sk_mem_schedule(sk, size)  # udp_rmem_schedule
+    sk.sk_forward_alloc -= size
     mib["InDatagrams"] += 1
     sk.sk_data_ready()
     return 0
@@ -456,11 +465,14 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
         waited = __skb_wait_for_datagram(sk, flags)
         if waited is not None:
             return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
+        if not sk.reader_queue_len:
+            sk.reader_queue_len = len(sk.sk_receive_queue)  # skb_queue_splice_tail_init
         skb = sk.sk_receive_queue[0]
         length = skb.tail - skb.data
         if not flags & MSG_PEEK:
             sk.sk_receive_queue.popleft()
-            sk.sk_rmem_alloc -= skb.truesize
+            sk.reader_queue_len -= 1
+            udp_rmem_release(sk, skb.truesize, 1)
         if length > size:
             msg.msg_flags |= MSG_TRUNC
         saddr, sport, dropcount, pktinfo, ipcb = skb.cb
@@ -478,6 +490,25 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
         return copied
     finally:
         release_sock(sk)
+
+
+def udp_rmem_release(sk: UdpSock, size: int, partial: int) -> None:
+    """``udp_rmem_release``: a datagram read (``partial`` 1) gives its ``size`` back only once the
+    datagrams read since the last release add up to a quarter of the receive buffer
+    (``forward_threshold``), or the reader's queue is empty; then the receive memory falls by all
+    of it, and the forward allocation keeps what is left of a page and, while reading goes on,
+    one more page (the ``- partial``)."""
+    if partial:
+        sk.forward_deficit += size
+        size = sk.forward_deficit
+        if size < sk.sk_rcvbuf >> 2 and sk.reader_queue_len:
+            return
+    else:
+        size += sk.forward_deficit
+    sk.forward_deficit = 0
+    fwd = sk.sk_forward_alloc + size
+    sk.sk_forward_alloc = fwd - ((fwd - partial) & ~(PAGE_SIZE - 1))
+    sk.sk_rmem_alloc -= size
 
 
 def udp_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: int) -> None:
@@ -525,8 +556,10 @@ def udp_close(sk: UdpSock, timeout: int) -> None:
     """``udp_lib_close``: a datagram still pending is dropped (``udp_destroy_sock``)."""
     udp_flush_pending_frames(sk)
     udp_lib_unhash(sk)
+    # udp_destruct_common: both queues purged, all their memory given back
+    udp_rmem_release(sk, sum(skb.truesize for skb in sk.sk_receive_queue), 0)
     sk.sk_receive_queue.clear()
-    sk.sk_rmem_alloc = 0
+    sk.reader_queue_len = 0
     sk.sk_state = TCP_CLOSE
 
 
