@@ -56,6 +56,8 @@ READ = ("read",)
 # forward allocation covers it.  "inorder": thirty-two 100-byte segments in order that the reader
 # leaves unread, in the 8 KB buffer: the fast path queues them past the buffer (to 11,648 bytes
 # on this machine) for as long as the forward allocation lasts, and only the slow path prunes.
+# "large": segments longer than a page (the device's MTU does not stop them): each fills a
+# one-page head and goes on in page chunks, 8,448 bytes for 5,000 of them.
 PLAYS = {
     "tailroom": (0, [(0, 10), (10, 10), (20, 10), (30, 100), (130, 1000), (1130, 1000),
                      (3130, 1000), (4130, 10), (4140, 10), (5000, 100), (2130, 1000), (5100, 1000)]),
@@ -66,6 +68,8 @@ PLAYS = {
                      (3300, 1400), (4700, 1400), (6100, 1400), READ, (7500, 10), (7510, 3000), (10510, 3000),
                      READ, READ]),
     "inorder": (4096, [(100 * k, 100) for k in range(32)]),
+    "large": (0, [(0, 100), (100, 5000), (5100, 5000), (10100, 4100), READ, (14200, 20000), (34200, 40000),
+                  (74200, 100), READ]),
 }
 # Plays whose ACKs are not compared, only the memory and the counters: the kernel's delayed ACKs
 # depend on the harness's wall-clock gaps (its handshake's round trip alone takes 300 ms), which
@@ -204,6 +208,8 @@ def test_tun_packets_cost_a_receiver_what_they_cost_the_kernel(netns, monkeypatc
         # four segments found their truesize in the forward allocation; a read gives it all back
         assert kernel_counters["TCPHPHits"] == 4
         assert [f for (step, (_, _, f)) in zip(steps, kernel, strict=True) if step == READ] == [0] * 5
+    elif play == "large":
+        assert kernel[2][1] - kernel[1][1] == 8448 and kernel[5][1] == 20736  # 4 KB + 4 KB, 4 KB + 16 KB
     elif play == "inorder":
         assert max(r for _, r, _ in kernel) > 8192 + 2 * 832 and kernel_counters["PruneCalled"] == 2
     else:

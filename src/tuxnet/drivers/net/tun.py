@@ -60,6 +60,9 @@ if TYPE_CHECKING:
 TUN_READQ_SIZE = 500  # the default txqueuelen of a tun device
 NET_SKB_PAD = 64  # the headroom a received packet's buffer starts with (max(32, L1_CACHE_BYTES))
 PAGE_ALLOC_COSTLY_ORDER = 3  # the largest page chunk a long packet is copied into: 8 pages
+# good_linear, SKB_MAX_HEAD(NET_SKB_PAD): what of a long packet goes into its head, the most a
+# one-page kmalloc holds behind the headroom and before the skb_shared_info
+TUN_GOOD_LINEAR = PAGE_SIZE - NET_SKB_PAD - SKB_SHINFO_SIZE
 
 
 @dataclass
@@ -162,9 +165,10 @@ def tun_alloc_skb(data: bytes) -> SkBuff:
     """``tun_alloc_skb``: the buffer a written packet is copied into, behind ``NET_SKB_PAD`` bytes
     of headroom.  Under a page, one kmalloc'd head: it costs what ``alloc_skb`` of that size
     does, and the allocation's slack is its tailroom, where TCP may later copy a small segment
-    for free (``skb_try_coalesce``).  A longer packet goes in page chunks of up to 32 KB
-    (``alloc_skb_with_frags``, PAGE_ALLOC_COSTLY_ORDER), each charged whole.  The head is not a
-    page fragment: no other buffer can take it over."""
+    for free (``skb_try_coalesce``).  A longer packet fills a one-page head (``good_linear``
+    bytes, ``tun_get_user``) and goes on in page chunks of up to 32 KB (``alloc_skb_with_frags``,
+    PAGE_ALLOC_COSTLY_ORDER), each charged whole.  The head is not a page fragment: no other
+    buffer can take it over."""
     length = len(data)
     if NET_SKB_PAD + length < PAGE_SIZE:
         end = alloc_skb_end(NET_SKB_PAD + length)
@@ -175,7 +179,8 @@ def tun_alloc_skb(data: bytes) -> SkBuff:
         return skb
     skb = skb_from_frame(data)
     skb.head_frag = False
-    truesize = alloc_skb_truesize(NET_SKB_PAD)
+    truesize = alloc_skb_truesize(NET_SKB_PAD + TUN_GOOD_LINEAR)
+    length -= TUN_GOOD_LINEAR
     order = PAGE_ALLOC_COSTLY_ORDER
     while length > 0:
         while order and -(-length // PAGE_SIZE) * PAGE_SIZE < PAGE_SIZE << order:
