@@ -89,9 +89,9 @@ class Peer:
 SYN_OPTS = b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + struct.pack("!II", 1, 0) + b"\x01\x03\x03\x07"
 
 
-def passive_open(peer: Peer, syn_opts: bytes = SYN_OPTS, rcvbuf: int = 0) -> int:
-    """The peer connects to a tuxnet listener (with SO_RCVBUF ``rcvbuf`` when given); the
-    accepted descriptor."""
+def passive_open(peer: Peer, syn_opts: bytes = SYN_OPTS, rcvbuf: int = 0, rtt: int = 0) -> int:
+    """The peer connects to a tuxnet listener (with SO_RCVBUF ``rcvbuf`` when given), answering
+    its SYN-ACK after ``rtt`` nanoseconds; the accepted descriptor."""
     lfd = peer.call(libc.socket, AF_INET, SOCK_STREAM, 0)
     assert isinstance(lfd, int)
     if rcvbuf:
@@ -100,6 +100,7 @@ def passive_open(peer: Peer, syn_opts: bytes = SYN_OPTS, rcvbuf: int = 0) -> int
     assert peer.call(libc.listen, lfd, 8) is None
     peer.segment(0x02, PEER_ISN, 0, 65535, syn_opts, b"")
     peer.learn()
+    peer.world.run_for(rtt)
     peer.segment(0x10, peer.snd_nxt, peer.their_end, 65535, b"", b"")
     fd, _ = peer.call(libc.accept, lfd)
     return fd
