@@ -1709,8 +1709,6 @@ def tcp_ecn_check_ce(sk: TcpSock, skb: SkBuff) -> None:
 def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
     """``tcp_ack``: process the acknowledgement; 1 for an acceptable ACK, 0 for an old one,
     -1 for one to drop (too old, or for data never sent)."""
-    rs = RateSample()
-    sack_state = SacktagState(rs)
     prior_snd_una = sk.snd_una
     is_sack_reneg = sk.is_sack_reneg
     lost = sk.lost
@@ -1721,6 +1719,13 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
     delivered = sk.delivered
     rexmit = REXMIT_NONE
     has_sacks = sk.rx_opt.num_sacks > 0
+    # The rate sample and the SACK state live on Linux's stack: here they are made only for an
+    # ACK that may acknowledge or SACK something.
+    if prior_packets or has_sacks:
+        rs = RateSample()
+        sack_state = SacktagState(rs)
+    else:
+        rs = sack_state = None
     if before(ack, prior_snd_una):
         max_window = min(sk.max_window, sk.bytes_acked)
         if before(ack, (prior_snd_una - max_window) & SEQ_MASK):
@@ -1734,11 +1739,13 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
         return 0
     if after(ack, sk.snd_nxt):
         return -1
-    rs.prior_in_flight = tcp_packets_in_flight(sk)
+    if rs is not None:
+        rs.prior_in_flight = tcp_packets_in_flight(sk)
     if after(ack, prior_snd_una):
         flag |= FLAG_SND_UNA_ADVANCED
         sk.icsk_retransmits = 0
-    prior_fack = tcp_highest_sack_seq(sk) if tcp_is_sack(sk) else sk.snd_una
+    # (what tcp_clean_rtx_queue needs, with nothing in flight nothing)
+    prior_fack = (tcp_highest_sack_seq(sk) if tcp_is_sack(sk) else sk.snd_una) if prior_packets else 0
     if flag & FLAG_UPDATE_TS_RECENT:
         tcp_replace_ts_recent(sk, skb.seq)
     if not flag & FLAG_SLOWPATH and flag & FLAG_SND_UNA_ADVANCED:
@@ -1757,7 +1764,7 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
             flag |= tcp_sacktag_write_queue(sk, ack, prior_snd_una, sack_state)
         if skb.tcp_flags & TCPHDR_ECE and not skb.tcp_flags & TCPHDR_SYN and sk.ecn_flags & TCP_ECN_OK:
             flag |= FLAG_ECE
-    if sack_state.sack_delivered:
+    if sack_state is not None and sack_state.sack_delivered:
         tcp_count_delivered(sk, sack_state.sack_delivered, bool(flag & FLAG_ECE))
     tcp_ecn_accept_cwr(sk, skb)
     sk.sk_err_soft = 0
