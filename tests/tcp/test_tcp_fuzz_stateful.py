@@ -82,6 +82,17 @@ APP = st.one_of(
 )
 
 
+def memory_in_whole_pages(host: object) -> None:
+    """What each TCP socket holds, its queued buffers and its forward allocation, is whole pages
+    (the forward allocation is what the pages it scheduled have left: sk_mem_charge and
+    sk_mem_uncharge move bytes between the two, and only whole pages come and go)."""
+    for sk in {*host.tcp_hashinfo.ehash.values(), *host.tcp_orphans}:
+        if hasattr(sk, "snd_una"):
+            held = sk.sk_rmem_alloc + sk.sk_wmem_queued + sk.sk_forward_alloc
+            assert held % 4096 == 0 and sk.sk_rmem_alloc >= 0 and sk.sk_wmem_queued >= 0, (
+                sk.sk_rmem_alloc, sk.sk_wmem_queued, sk.sk_forward_alloc)
+
+
 SYNACK_OPTS = b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + struct.pack("!II", 1, 1) + b"\x01\x03\x03\x07"
 
 
@@ -122,6 +133,7 @@ def test_any_segments_and_calls_on_a_connection_never_break_the_stack(open_, act
         else:
             peer.world.run_for(action[1] * MS)
         peer.learn()
+        memory_in_whole_pages(peer.host)
     peer.world.run_for(130_000 * MS)  # past every timer, TIME_WAIT included
     assert "Traceback" not in peer.host.output(), peer.host.output()
     assert peer.out  # (the SYN or SYN-ACK at least)

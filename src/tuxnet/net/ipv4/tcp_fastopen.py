@@ -19,6 +19,8 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.siphash import siphash
+from tuxnet.net.core.skbuff import skb_charged_truesize
+from tuxnet.net.core.sock import sk_mem_schedule
 from tuxnet.net.ipv4.tcp_sock import (
     ICSK_TIME_RETRANS,
     SEQ_MASK,
@@ -168,6 +170,7 @@ def tcp_fastopen_add_skb(sk: TcpSock, skb: SkBuff) -> None:
     skb.dst = None
     skb.seq = (skb.seq + 1) & SEQ_MASK
     skb.tcp_flags &= ~TCPHDR_SYN
+    sk_mem_schedule(sk, skb_charged_truesize(skb))  # sk_forced_mem_schedule
     tcp_input.tcp_queue_rcv(sk, skb)
     sk.syn_data_acked = True
     if skb.tcp_flags & TCPHDR_FIN:
