@@ -289,9 +289,9 @@ SOCK_BINDADDR_LOCK = 4
 # its buffers have not used yet as its forward allocation (sk_forward_alloc): a buffer queued for
 # sending or receiving is charged to it (sk_mem_charge, which the callers write out: it is one
 # subtraction), and gives its truesize back when it is freed (sk_mem_uncharge), which returns
-# whole pages to the pool at once (since Linux 6.0, "net:
-# keep sk->sk_forward_alloc as small as possible").  So what the socket holds, its forward
-# allocation plus its queued buffers (sk_rmem_alloc + sk_wmem_queued), is always whole pages.
+# whole pages to the pool at once (since Linux 6.0, "net: keep sk->sk_forward_alloc as small as
+# possible").  So what the socket holds, its forward allocation plus its queued buffers
+# (sk_rmem_alloc + sk_wmem_queued), is always whole pages.
 # The pool's limits (net.ipv4.tcp_mem) are not modelled: scheduling always succeeds, so
 # sk_rmem_schedule, sk_wmem_schedule and sk_forced_mem_schedule are the one function here.
 

@@ -2321,8 +2321,9 @@ def tcp_prune_queue(sk: TcpSock, in_skb: SkBuff) -> int:
 
 
 def tcp_try_rmem_schedule(sk: TcpSock, skb: SkBuff) -> int:
-    """``tcp_try_rmem_schedule``: room for one more buffer, pruned for once the memory already
-    queued exceeds the receive buffer; the pages it needs are scheduled (``sk_rmem_schedule``)."""
+    """``tcp_try_rmem_schedule``: room for one more buffer.  The queues are pruned once the memory
+    already queued exceeds the receive buffer, and the pages the buffer needs are scheduled
+    (``sk_rmem_schedule``)."""
     if sk.sk_rmem_alloc > sk.sk_rcvbuf and tcp_prune_queue(sk, skb) < 0:
         return -1
     sk_mem_schedule(sk, skb_charged_truesize(skb))
@@ -2582,7 +2583,7 @@ def tcp_ofo_queue(sk: TcpSock) -> None:
         if cut:
             skb.data += min(cut, skb.tail - skb.data)
             skb.seq = sk.rcv_nxt
-        tcp_queue_rcv(sk, skb, not cut, True)
+        tcp_queue_rcv(sk, skb, not cut, owned=True)
         if skb.tcp_flags & TCPHDR_FIN:
             del ofo[:taken]
             tcp_fin(sk)  # which purges what is left of the queue
