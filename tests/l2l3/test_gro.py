@@ -44,11 +44,12 @@ def test_moderated_interrupts_merge_segments_into_large_packets(tmp_path, tshark
     # 50 us at 10 Gb/s brings ~40 frames per interrupt: the stack sees packets of many segments.
     assert max(lengths) > 20 * MSS and max(lengths) <= 65535 - 52
     assert sum(lengths) == 4_000_000 and len(lengths) < 4_000_000 // MSS // 10
-    # Every frame is still counted as a frame and a segment.
+    # Every frame is still counted as a frame; IP and TCP count the merged packets they saw, as
+    # Linux's InSegs counts them, while the sender's OutSegs counts segments.
     frames = a.devices["eth0"].stats.tx_packets
     assert b.devices["eth0"].stats.rx_packets == frames
-    assert b.mib.Tcp["InSegs"] == a.mib.Tcp["OutSegs"] + a.mib.Tcp["RetransSegs"]
-    assert b.mib.Ip["InReceives"] < b.mib.Tcp["InSegs"] // 10    # what IP saw: the merged packets
+    assert a.mib.Tcp["OutSegs"] + a.mib.Tcp["RetransSegs"] >= frames - 2  # (two ARP frames at most)
+    assert b.mib.Tcp["InSegs"] == b.mib.Ip["InReceives"] < frames // 10
     # One ACK per packet the stack saw (or fewer), not one per two segments.
     acks = [n for n in _tcp_lengths(cap, "10.0.0.2") if n == 0]
     assert len(acks) < 4_000_000 // MSS // 8
