@@ -146,9 +146,9 @@ def tcp_v4_rcv(host: Host, skb: SkBuff) -> int:
             mib["InErrs"] += 1
             return 0
         skb.ip_summed = CHECKSUM_UNNECESSARY
-    # One a packet, a GRO or GSO packet too ("Count it even if it's bad"): this machine's kernel
-    # counts 203 for a 10 MB transfer over a loopback of MTU 1500, where OutSegs and the
-    # sockets' segs_in count the 6,900 segments.
+    # One a packet, a GRO or GSO packet too: this machine's kernel counts 203 for a 10 MB
+    # transfer over a loopback of MTU 1500, where OutSegs and the sockets' segs_in count the
+    # 6,900 segments.
     mib["InSegs"] += 1
     sport, dport, seq, ack_seq, _, flags = _ports.unpack_from(buf, th)
     skb.transport_header = th
