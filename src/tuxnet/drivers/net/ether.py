@@ -137,7 +137,7 @@ def ether_tso_frames(skb: SkBuff) -> list[bytes]:
     """The TCP segmentation offload engine (NETIF_F_TSO): the wire frames of a GSO packet, each
     with its own headers (``tcp_gso_pieces``), its TCP checksum completed by the NIC and its FCS,
     gathered from the headers and the packet's payload in one copy (the DMA onto the wire)."""
-    n_th, pieces = tcp_gso_pieces(skb)
+    n_th, pieces, _ = tcp_gso_pieces(skb)
     frames = []
     for h, chunk in pieces:
         # (the TCP header is an even number of octets long, so the two sums add)

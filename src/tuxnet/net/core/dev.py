@@ -28,6 +28,7 @@ from tuxnet.net.core.skbuff import (
     PACKET_OUTGOING,
     SkBuff,
     __skb_tstamp_tx,
+    skb_linearize,
     skb_orphan,
     skb_orphan_frags_rx,
     skb_release_w,
@@ -347,7 +348,12 @@ def validate_xmit_skb(skb: SkBuff, dev: NetDevice) -> SkBuff:
 
 
 def dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
-    """``dev_hard_start_xmit`` → ``xmit_one``: taps, then the driver."""
+    """``dev_hard_start_xmit`` → ``xmit_one``: taps, then the driver.  tuxnet's taps and drivers
+    read a packet as one run of bytes: one with page fragments is linearized first, as
+    ``validate_xmit_skb`` does for a device without NETIF_F_SG (a packet TCP grew that was not
+    cut in software here, ``skb_gso_segment`` being what reads the fragments in place)."""
+    if skb.frags is not None:
+        skb_linearize(skb)
     if dev.ptype_all or (dev.nd_net is not None and dev.nd_net.ptype_all):
         dev_queue_xmit_nit(skb, dev)
     return dev.netdev_ops.ndo_start_xmit(validate_xmit_skb(skb, dev), dev)

@@ -16,7 +16,7 @@ import struct
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.net_tstamp import SKBTX_ANY_TSTAMP
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_SMALL_HEAD_TRUESIZE, SkBuff
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_SMALL_HEAD_TRUESIZE, SkBuff, skb_views
 from tuxnet.net.ipv4.tcp_sock import SEQ_MASK, before
 
 _u16 = struct.Struct("!H")
@@ -27,12 +27,16 @@ TCP_FLAG_PSH = 0x08
 TCP_FLAG_CWR = 0x80
 
 
-def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]]:
+def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]], dict[int, tuple[bytearray, int]]]:
     """The segments of an IPv4/TCP GSO packet (``data`` at the link-layer header), as the offset
     of the TCP header and, per segment, its headers and a view of its part of the payload.  Each
     segment's headers have their own IP length, ID and checksum and TCP sequence number and flags;
     the TCP checksum field holds the pseudo-header sum (CHECKSUM_PARTIAL), for the segment's
-    maker to complete or leave."""
+    maker to complete or leave.
+
+    A packet with page fragments: a segment whose payload spans the head and a fragment, or two
+    fragments, gets a copy of it in one piece.  The third value maps each segment that starts a
+    fragment and lies in it to the fragment's storage and start."""
     buf = skb.buf
     nh = skb.network_header
     th = skb.transport_header
@@ -40,8 +44,11 @@ def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]
     doff = (buf[th + 12] >> 4) << 2
     mss = skb.gso_size
     hdr_end = th + doff
-    payload = memoryview(buf)[hdr_end:skb.tail]
-    total = len(payload)
+    frags = skb.frags
+    in_head = skb.tail - skb.data_len - hdr_end
+    payload = memoryview(buf)[hdr_end:hdr_end + in_head]
+    total = skb.tail - hdr_end
+    at_frag: dict[int, tuple[bytearray, int]] = {}
     n_nh = nh - skb.data
     n_th = n_nh + ihl
     seq = _u32.unpack_from(buf, th + 4)[0]
@@ -63,12 +70,25 @@ def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]
     ip_sum = int.from_bytes(template[n_nh:n_th], "big")
     pieces = []
     seg_id = ip_id
+    if frags is not None:
+        pos = in_head
+        for storage, start, end in frags:
+            if not pos % mss and end - start >= min(mss, total - pos):
+                at_frag[pos] = (storage, start)
+            pos += end - start
     for off in range(0, total, mss):
         h = template[:]
         pack16(h, n_nh + 4, seg_id)
         pack16(h, n_nh + 10, ~((ip_sum + seg_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
         pack32(h, n_th + 4, (seq + off) & 0xFFFFFFFF)
-        pieces.append((h, payload[off:off + mss]))
+        if frags is None or off + mss <= in_head:
+            pieces.append((h, payload[off:off + mss]))
+        elif off in at_frag:
+            storage, start = at_frag[off]
+            pieces.append((h, memoryview(storage)[start:start + min(mss, total - off)]))
+        else:
+            views = skb_views(skb, hdr_end + off, min(hdr_end + off + mss, skb.tail))
+            pieces.append((h, memoryview(b"".join(views))))
         seg_id = (seg_id + 1) & 0xFFFF
     # CWR only on the first segment, FIN and PSH only on the last, which has a length of its own
     last = pieces[-1][0]
@@ -81,7 +101,7 @@ def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]
         pack16(last, n_nh + 2, tot_len)
         pack16(last, n_nh + 10, ~((ip_sum - full_len + tot_len + last_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
         pack16(last, n_th + 16, csum_tcpudp_nofold(saddr, daddr, doff + tail, 6))
-    return n_th, pieces
+    return n_th, pieces, at_frag
 
 
 def skb_gso_segment(skb: SkBuff, hw_csum: bool = True, held: bool = True) -> list[SkBuff]:
@@ -93,11 +113,15 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True, held: bool = True) -> lis
     its socket is charged for it (``skb_set_owner_w``), and from now on for the segments instead.
 
     The first segment stays where the packet's bytes are, its headers rewritten in place (the
-    packet's own, which nothing else reads); the others are new buffers, their payload copied.
-    A packet TCP grew past 64 KB on ``lo`` comes here whole (two segments), so that is half its
-    copying."""
+    packet's own, which nothing else reads).  So does a segment that starts a page fragment with
+    free headroom before it, what ``tcp_grow_skb`` took whole from the buffer after it: its
+    headers go there, as ``skb_segment`` pushes them in front of a ``frag_list`` member it reuses.
+    The others are new buffers, their payload copied.  A packet TCP grew past 64 KB on ``lo``
+    (two segments) is cut so without a copy."""
     n_nh = skb.network_header - skb.data
-    n_th, pieces = tcp_gso_pieces(skb)
+    n_th, pieces, at_frag = tcp_gso_pieces(skb)
+    mss = skb.gso_size
+    in_head = skb.tail - skb.data_len - skb.data  # (headers included)
     pack16 = _u16.pack_into
     dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
     uarg = skb.destructor_arg
@@ -111,7 +135,13 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True, held: bool = True) -> lis
     charged = 0
     segs = []
     for i, (h, chunk) in enumerate(pieces):
-        if i:
+        if at_frag and i * mss in at_frag and at_frag[i * mss][1] >= len(h):
+            b, start = at_frag[i * mss]
+            base = start - len(h)
+            b[base:start] = h
+            n = SkBuff(b, base, start + len(chunk))
+            n.end = n.tail
+        elif i or len(h) + len(chunk) > in_head:
             b = h  # its own headers, extended by its payload (PyPy copies a view faster so)
             b.extend(chunk)
             n = SkBuff(b)

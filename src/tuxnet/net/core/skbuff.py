@@ -51,7 +51,7 @@ PACKET_LOOPBACK = 5
 # The initial value of every SkBuff field after buf/data/tail/end, in the order __init__ stores them.
 _SKB_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, PACKET_HOST, 0, 0, 0, -1, -1, -1, 0,
                                   CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, False, None, 0, None,
-                                  0, 0, 0, 0)
+                                  0, 0, 0, 0, None, 0)
 
 
 class SkBuff:
@@ -88,6 +88,11 @@ class SkBuff:
         # skb_shinfo(skb)->nr_frags as a receiver counts it for skb_try_coalesce: the page
         # fragments a local socket's payload is in, or the frames GRO merged beyond the first.
         "nr_frags",
+        # skb_shinfo(skb)->frags of a sender's buffer and skb->data_len, their length: bytes of
+        # other buffers' storage that follow the head's, as (storage, start, end), with ``tail``
+        # counting them (a write-queue segment that took its successor's bytes, tcp_grow_skb, and
+        # the packets sent of it).  None and 0 for a buffer that is all head.
+        "frags", "data_len",
     )
 
     def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
@@ -101,7 +106,7 @@ class SkBuff:
          self.ip_summed, self.csum_start, self.csum_offset, self.gso_size,
          self.seq, self.end_seq, self.ack_seq, self.tcp_flags, self.sacked, self.skb_mstamp, self.tx_count,
          self.cb, self.cloned, self.head_frag, self.destructor_arg, self.truesize, self.destructor, self.tx_flags,
-         self.tskey, self.rcv_charge, self.nr_frags) = _SKB_DEFAULTS
+         self.tskey, self.rcv_charge, self.nr_frags, self.frags, self.data_len) = _SKB_DEFAULTS
 
     def __repr__(self) -> str:
         return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"
@@ -164,6 +169,8 @@ class SkBuff:
         return memoryview(self.buf)[self.data:self.tail]
 
     def tobytes(self) -> bytes:
+        if self.frags is not None:
+            return skb_copy_bits(self, 0, self.tail - self.data)
         return bytes(self.buf[self.data:self.tail])
 
     def reset_network_header(self) -> None:
@@ -179,6 +186,8 @@ class SkBuff:
         """``skb_copy()``: a private copy of bytes and metadata."""
         n = SkBuff(bytearray(self.buf), self.data, self.tail)
         n.end = self.end
+        n.frags, n.data_len = self.frags, self.data_len
+        skb_linearize(n)
         for name in ("dev", "sk", "dst", "protocol", "pkt_type", "priority", "mark", "tstamp",
                      "mac_header", "network_header", "transport_header", "mac_len", "ip_summed",
                      "csum_start", "csum_offset", "gso_size", "seq", "end_seq", "ack_seq", "tcp_flags",
@@ -300,6 +309,8 @@ def skb_clone(skb: SkBuff) -> SkBuff:
     still grow past them: the tail part of a split segment takes the next write)."""
     n = SkBuff(skb.buf, skb.data, skb.tail)
     n.end = skb.tail
+    n.frags = skb.frags
+    n.data_len = skb.data_len
     n.cloned = skb.cloned = True
     n.tx_flags = skb.tx_flags
     n.tskey = skb.tskey
@@ -324,12 +335,114 @@ def skb_add_data(skb: SkBuff, data: bytes | bytearray | memoryview) -> None:
     bytes still in flight, or, under PyPy, any view its collector has not freed yet.  Then the head
     is reallocated with the new bytes, as ``pskb_expand_head`` does for a shared head; whoever holds
     the old bytes keeps them.  A buffer of a zerocopy send's pages (``SkbFrags``) takes a copy of
-    ``data`` as one more fragment."""
+    ``data`` as one more fragment.  So does a buffer that has page fragments already, or whose
+    storage goes on past its tail (the first part of a split: the bytes after are the other's)."""
+    if skb.frags is not None or skb.tail != len(skb.buf):
+        skb_add_frag(skb, bytearray(data), 0, len(data))
+        return
     try:
         skb.buf.extend(data)  # (as +=, but PyPy copies a view this way in two thirds of the time)
     except BufferError:
         skb.buf = skb.buf + data
     skb.tail = skb.end = len(skb.buf)
+
+
+def skb_add_frag(skb: SkBuff, storage: bytearray, start: int, end: int) -> None:
+    """``skb_fill_page_desc``, with ``data_len`` and ``len`` grown to match: bytes ``start`` to
+    ``end`` of ``storage`` follow the buffer's own, not copied.  The buffer has no tailroom after."""
+    frags = skb.frags
+    skb.frags = [(storage, start, end)] if frags is None else [*frags, (storage, start, end)]
+    skb.data_len += end - start
+    skb.tail = skb.end = skb.tail + end - start
+
+
+def skb_views(skb: SkBuff, start: int, end: int) -> list[memoryview]:
+    """Bytes ``start`` to ``end`` of the buffer (offsets as ``data`` and ``tail``: the head's
+    bytes, then its fragments') as views, in order (what ``skb_copy_bits`` copies)."""
+    head_end = skb.tail - skb.data_len
+    out = []
+    if start < head_end:
+        out.append(memoryview(skb.buf)[start:min(end, head_end)])
+    if skb.frags is not None and end > head_end:
+        pos = head_end
+        for storage, fstart, fend in skb.frags:
+            size = fend - fstart
+            if pos >= end:
+                break
+            if start < pos + size:
+                out.append(memoryview(storage)[fstart + max(start - pos, 0):fstart + min(end - pos, size)])
+            pos += size
+    return out
+
+
+def skb_copy_bits(skb: SkBuff, offset: int, length: int) -> bytes:
+    """``skb_copy_bits``: a copy of ``length`` bytes from ``offset`` past ``data``, head and
+    fragments alike."""
+    start = skb.data + offset
+    if skb.frags is None:
+        return bytes(skb.buf[start:start + length])
+    return b"".join(skb_views(skb, start, start + length))
+
+
+def skb_linearize(skb: SkBuff) -> None:
+    """``skb_linearize`` → ``__pskb_pull_tail``: the fragments' bytes copied into a new head after
+    the head's own (headroom and header offsets kept), for code that reads one run of bytes."""
+    frags = skb.frags
+    if frags is None:
+        return
+    buf = skb.buf[:skb.tail - skb.data_len]
+    for storage, start, end in frags:
+        buf += memoryview(storage)[start:end]
+    skb.buf = buf
+    skb.tail = skb.end = len(buf)
+    skb.frags = None
+    skb.data_len = 0
+
+
+def __pskb_trim_head(skb: SkBuff, length: int) -> None:
+    """``__pskb_trim_head``: drop ``length`` bytes from the front: the head's first, then whole
+    fragments, then the front of the next one."""
+    start = skb.data + length
+    head_end = skb.tail - skb.data_len
+    if start <= head_end:
+        skb.data = start
+        return
+    skb.data = head_end
+    eat = start - head_end
+    kept = []
+    for storage, fstart, fend in skb.frags or ():
+        if eat >= fend - fstart:
+            eat -= fend - fstart
+            continue
+        kept.append((storage, fstart + eat, fend))
+        eat = 0
+    skb.frags = kept
+    skb.data_len = sum(end - begin for _, begin, end in kept)
+    skb.tail = skb.end = head_end + skb.data_len
+
+
+def pskb_trim(skb: SkBuff, length: int) -> None:
+    """``pskb_trim``: keep the first ``length`` bytes, head and fragments alike."""
+    new_tail = skb.data + length
+    head_end = skb.tail - skb.data_len
+    if new_tail <= head_end:
+        if skb.frags is not None:
+            skb.frags = None
+            skb.data_len = 0
+            skb.end = head_end
+        skb.tail = new_tail
+        return
+    kept = []
+    pos = head_end
+    for storage, start, end in skb.frags or ():
+        if pos >= new_tail:
+            break
+        take = min(end - start, new_tail - pos)
+        kept.append((storage, start, start + take))
+        pos += take
+    skb.frags = kept
+    skb.data_len = new_tail - head_end
+    skb.tail = skb.end = new_tail
 
 
 def skb_try_coalesce(to: SkBuff, frm: SkBuff) -> int:
@@ -850,6 +963,7 @@ def skb_zerocopy_iter_stream(skb: SkBuff, iov: list[memoryview], pos: int, lengt
     orig = skb.destructor_arg
     if orig is not None and orig is not uarg:
         return -EEXIST, 0
+    skb_linearize(skb)
     frags = skb.buf
     if frags.__class__ is not SkbFrags:
         # What plain sends copied into the buffer stays, as its first fragment.

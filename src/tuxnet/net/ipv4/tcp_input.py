@@ -24,11 +24,13 @@ from tuxnet.net.core.skbuff import (
     SKB_SMALL_HEAD_TRUESIZE,
     SKB_STRUCT_SIZE,
     SkBuff,
+    __pskb_trim_head,
     __skb_tstamp_tx,
     alloc_skb_end,
     alloc_skb_truesize,
     skb_charged_truesize,
     skb_cloned,
+    skb_copy_bits,
     skb_try_coalesce,
     skb_zcopy_clear,
 )
@@ -644,12 +646,13 @@ def tcp_shifted_skb(sk: TcpSock, prev: SkBuff, skb: SkBuff, state: SacktagState,
     skb.seq = (skb.seq + shifted) & SEQ_MASK
     pcb = tcp_skb_cb(prev)
     cb = tcp_skb_cb(skb)
-    moved = bytes(skb.buf[skb.data:skb.data + shifted])
-    prev_data = bytes(prev.buf[prev.data:prev.tail]) + moved
+    prev_data = skb_copy_bits(prev, 0, prev.tail - prev.data) + skb_copy_bits(skb, 0, shifted)
     prev.buf = bytearray(prev_data)
     prev.data = 0
     prev.tail = prev.end = len(prev_data)
-    skb.data += shifted
+    prev.frags = None
+    prev.data_len = 0
+    __pskb_trim_head(skb, shifted)
     pcb.truesize += shifted
     cb.truesize -= shifted
     pcb.pcount += pcount

@@ -26,13 +26,18 @@ from tuxnet.net.core.skbuff import (
     OwnedBuffer,
     SkbFrags,
     SkBuff,
+    __pskb_trim_head,
     alloc_skb,
     alloc_skb_data,
+    pskb_trim,
     skb_add_data,
+    skb_add_frag,
     skb_clone,
     skb_cloned,
+    skb_copy_bits,
     skb_pure_zcopy_same,
     skb_unclone,
+    skb_views,
     skb_zcopy_clear,
     skb_zerocopy_clone,
 )
@@ -535,10 +540,17 @@ def tcp_adjust_pcount(sk: TcpSock, skb: SkBuff, decr: int) -> None:
 
 
 def _split_skb(skb: SkBuff, length: int) -> SkBuff:
-    """``skb_split``: a new buffer holding the bytes after ``length`` (sharing the storage, and a
-    zerocopy send's pages: ``skb_zerocopy_clone``)."""
+    """``skb_split``: a new buffer holding the bytes after ``length`` (sharing the storage, a
+    zerocopy send's pages, ``skb_zerocopy_clone``, and the page fragments past the split)."""
     buff = SkBuff(skb.buf, skb.data + length, skb.tail)
-    skb.tail = skb.data + length
+    if skb.frags is None:
+        skb.tail = skb.data + length
+    else:
+        buff.frags = skb.frags
+        buff.data_len = skb.data_len
+        buff.end = buff.tail
+        __pskb_trim_head(buff, 0)  # (past the head: it is empty, and its fragments start there)
+        pskb_trim(skb, length)
     if skb.destructor_arg is not None:
         skb_zerocopy_clone(buff, skb)
     return buff
@@ -608,7 +620,10 @@ def tcp_trim_head(sk: TcpSock, skb: SkBuff, length: int) -> None:
     """``tcp_trim_head``: drop acknowledged bytes from the front of a sent segment."""
     skb_unclone(skb)
     length = min(length, skb.tail - skb.data)
-    skb.data += length
+    if skb.frags is None:
+        skb.data += length
+    else:
+        __pskb_trim_head(skb, length)
     skb.seq = (skb.seq + length) & SEQ_MASK
     cb = tcp_skb_cb(skb)
     cb.truesize -= length
@@ -684,7 +699,8 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
         n = SkBuff(buf, MAX_TCP_HEADER)
         n.destructor_arg = skb.destructor_arg
     elif skb.cloned or skb.data != MAX_TCP_HEADER:
-        n = alloc_skb_data(memoryview(skb.buf)[skb.data:skb.tail], 0, MAX_TCP_HEADER)
+        n = alloc_skb_data(memoryview(skb.buf)[skb.data:skb.tail] if skb.frags is None
+                           else skb_copy_bits(skb, 0, skb.tail - skb.data), 0, MAX_TCP_HEADER)
         if not skb_cloned(skb):
             # Linux clones a segment no earlier clone shares: the two share a head (skb_cloned)
             n.cloned = skb.cloned = [True]
@@ -1196,13 +1212,14 @@ def tcp_mtu_probe(sk: TcpSock) -> int:
         if buf.__class__ is SkbFrags:  # a zerocopy send's pages, copied (skb_copy_bits)
             for view in buf.views(skb.data, skb.data + copy):
                 skb_add_data(nskb, view)
-        else:
-            skb_add_data(nskb, memoryview(buf)[skb.data:skb.data + copy])  # one copy, as skb_copy_bits
+        else:  # one copy, as skb_copy_bits
+            for view in skb_views(skb, skb.data, skb.data + copy):
+                skb_add_data(nskb, view)
         if have <= copy:
             tcp_eat_one_skb(sk, nskb, skb)
         else:
             nskb.tcp_flags |= skb.tcp_flags & ~(TCPHDR_FIN | TCPHDR_PSH)
-            skb.data += copy
+            __pskb_trim_head(skb, copy)
             skb.seq = (skb.seq + copy) & SEQ_MASK
             tcp_set_skb_tso_segs(skb, mss_now)
         length += copy
@@ -1242,16 +1259,21 @@ def tcp_grow_skb(sk: TcpSock, skb: SkBuff, amount: int) -> None:
     if not tcp_skb_can_collapse(skb, next_skb) or skb.destructor_arg is not None \
             or next_skb.destructor_arg is not None:
         return
-    nlen = min(amount, next_skb.tail - next_skb.data)
+    have = next_skb.tail - next_skb.data
+    nlen = min(amount, have)
     if not nlen:
         return
-    if skb.tail != len(skb.buf):
-        # the bytes after ours are another buffer's (a split's other part): ours alone, first
-        skb.buf = bytearray(MAX_TCP_HEADER) + skb.buf[skb.data:skb.tail]
-        skb.data = MAX_TCP_HEADER
-        skb.tail = skb.end = len(skb.buf)
-    skb_add_data(skb, memoryview(next_skb.buf)[next_skb.data:next_skb.data + nlen])
-    next_skb.data += nlen
+    if nlen == have and next_skb.data == MAX_TCP_HEADER and next_skb.cloned is False \
+            and next_skb.frags is None and next_skb.buf.__class__ is bytearray and skb.buf.__class__ is bytearray:
+        # All of it: its bytes join ours as a page fragment, as skb_shift moves page references,
+        # and are not copied.  The headroom before them, which it never used, is left free for
+        # the headers of the segment that GSO cuts there (skb_gso_segment).
+        skb_add_frag(skb, next_skb.buf, MAX_TCP_HEADER, next_skb.tail)
+        next_skb.data = next_skb.tail
+    else:
+        for view in skb_views(next_skb, next_skb.data, next_skb.data + nlen):
+            skb_add_data(skb, view)
+        __pskb_trim_head(next_skb, nlen)
     tcp_skb_cb(skb).truesize += nlen
     tcp_skb_cb(next_skb).truesize -= nlen
     skb.end_seq = (skb.end_seq + nlen) & SEQ_MASK
@@ -1535,10 +1557,12 @@ def tcp_collapse_retrans(sk: TcpSock, skb: SkBuff) -> bool:
     nxt = rtx[rtx.index(skb) + 1]
     if skb.destructor_arg is not None or nxt.destructor_arg is not None:
         return False  # skb_shift: a zerocopy send's pages are not moved between buffers
-    data = bytes(skb.buf[skb.data:skb.tail]) + bytes(nxt.buf[nxt.data:nxt.tail])
+    data = skb_copy_bits(skb, 0, skb.tail - skb.data) + skb_copy_bits(nxt, 0, nxt.tail - nxt.data)
     skb.buf = bytearray(data)
     skb.data = 0
     skb.tail = skb.end = len(data)
+    skb.frags = None
+    skb.data_len = 0
     cb = tcp_skb_cb(skb)
     ncb = tcp_skb_cb(nxt)
     cb.truesize += ncb.truesize - SKB_TRUESIZE_OVERHEAD
