@@ -50,15 +50,16 @@ def contents(skb: SkBuff) -> bytes:
 
 
 chunks = st.binary(min_size=1, max_size=40)
-a_buffer = st.tuples(st.binary(max_size=40), st.lists(chunks, min_size=1, max_size=4))
+# (a grown buffer, the bytes it stands for, its head's)
+a_buffer = st.tuples(st.binary(max_size=40), st.lists(chunks, min_size=1, max_size=4)).map(
+    lambda parts: (grown(*parts), parts[0] + b"".join(parts[1]), parts[0]))
+examples = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples
 @given(a_buffer, st.data())
-def test_views_copies_and_linearizing_read_the_bytes_the_buffer_stands_for(parts, data):
-    head, frags = parts
-    want = head + b"".join(frags)
-    skb = grown(head, frags)
+def test_views_copies_and_linearizing_read_the_bytes_the_buffer_stands_for(buffer, data):
+    skb, want, head = buffer
     assert skb.tail - skb.data == len(want) and skb.data_len == len(want) - len(head)
     assert contents(skb) == want and skb.tobytes() == want
     start = data.draw(st.integers(0, len(want)))
@@ -72,12 +73,10 @@ def test_views_copies_and_linearizing_read_the_bytes_the_buffer_stands_for(parts
     assert bytes(skb.buf[skb.data:skb.tail]) == want and skb.tail == skb.end == len(skb.buf)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples
 @given(a_buffer, st.data())
-def test_trimming_the_front_and_the_back_keeps_the_right_bytes(parts, data):
-    head, frags = parts
-    want = head + b"".join(frags)
-    skb = grown(head, frags)
+def test_trimming_the_front_and_the_back_keeps_the_right_bytes(buffer, data):
+    skb, want, _ = buffer
     front = data.draw(st.integers(0, len(want)))
     __pskb_trim_head(skb, front)
     assert contents(skb) == want[front:]
@@ -89,12 +88,10 @@ def test_trimming_the_front_and_the_back_keeps_the_right_bytes(parts, data):
     assert skb.data_len == sum(end - start for _, start, end in skb.frags or ())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples
 @given(a_buffer, st.data(), st.binary(max_size=20))
-def test_a_split_gives_each_part_its_bytes_and_either_may_take_more(parts, data, more):
-    head, frags = parts
-    want = head + b"".join(frags)
-    skb = grown(head, frags)
+def test_a_split_gives_each_part_its_bytes_and_either_may_take_more(buffer, data, more):
+    skb, want, _ = buffer
     at = data.draw(st.integers(0, len(want)))
     buff = _split_skb(skb, at)
     assert contents(skb) == want[:at] and contents(buff) == want[at:]
