@@ -41,7 +41,7 @@ def grown(head: bytes, frags: list[bytes]) -> SkBuff:
     skb = alloc_skb_data(head, 0, HEADROOM)
     for frag in frags:
         storage = bytearray(HEADROOM) + frag + b"after"  # bytes past the fragment are not its
-        skb_add_frag(skb, storage, HEADROOM, HEADROOM + len(frag))
+        skb_add_frag(skb, storage, HEADROOM, HEADROOM + len(frag), HEADROOM)
     return skb
 
 
@@ -85,7 +85,7 @@ def test_trimming_the_front_and_the_back_keeps_the_right_bytes(buffer, data):
     assert contents(skb) == want[front:front + keep]
     assert skb.tail - skb.data == keep
     assert skb.end == skb.tail if skb.frags else skb.tail <= skb.end <= len(skb.buf)
-    assert skb.data_len == sum(end - start for _, start, end in skb.frags or ())
+    assert skb.data_len == sum(end - start for _, start, end, _ in skb.frags or ())
 
 
 @examples

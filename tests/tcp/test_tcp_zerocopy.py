@@ -23,8 +23,9 @@ from tuxnet.net.core.skbuff import (
     SKB_SMALL_HEAD_TRUESIZE,
     SO_EE_CODE_ZEROCOPY_COPIED,
     SO_EE_ORIGIN_ZEROCOPY,
-    SkbFrags,
     SockExtendedErr,
+    skb_views,
+    skb_zcopy_pure,
 )
 from tuxnet.net.core.sock import SO_ZEROCOPY, SOL_SOCKET
 from tuxnet.net.ipv4.af_inet import IP_RECVERR, IPPROTO_IP, IPPROTO_RAW
@@ -167,6 +168,37 @@ def test_sends_into_one_buffer_share_one_notification():
     assert b"".join(got) == b"a" * 100 + b"b" * 100 + b"c" * 100
 
 
+def test_a_plain_send_after_a_zerocopy_one_is_copied_into_the_same_buffer():
+    """While corked, a plain send goes into the buffer a MSG_ZEROCOPY send filled: its bytes are
+    copied into a page fragment of the kernel's after the caller's (``tcp_downgrade_zcopy_pure``:
+    the buffer is no longer pure zerocopy), and a zerocopy send after it adds the caller's memory
+    again; the three arrive in order."""
+    world, a, b, _ = pair()
+    got: list[bytes] = []
+    seen: dict[str, object] = {}
+
+    def writer() -> None:
+        fd = _zerocopy_socket(B_ADDR)
+        sk = connection(a, PORT)
+        libc.setsockopt(fd, IPPROTO_TCP, TCP_CORK, 1)
+        first, last = bytearray(b"a" * 100), bytearray(b"c" * 100)
+        libc.send(fd, first, MSG_ZEROCOPY)
+        seen["pure"] = skb_zcopy_pure(sk.sk_write_queue[-1])
+        libc.send(fd, b"b" * 100)
+        libc.send(fd, last, MSG_ZEROCOPY)
+        skb = sk.sk_write_queue[-1]
+        seen["queued"] = (len(sk.sk_write_queue), skb_zcopy_pure(skb),
+                          [v.obj is first or v.obj is last for v in skb_views(skb, skb.data, skb.tail)])
+        libc.setsockopt(fd, IPPROTO_TCP, TCP_CORK, 0)
+        libc.sleep(0.5)
+        libc.close(fd)
+
+    _run(world, a, b, writer, got)
+    assert seen["pure"] is True
+    assert seen["queued"] == (1, False, [True, False, True])
+    assert b"".join(got) == b"a" * 100 + b"b" * 100 + b"c" * 100
+
+
 @pytest.mark.parametrize("zerocopy", [True, False], ids=["SO_ZEROCOPY", "no-SO_ZEROCOPY"])
 def test_a_retransmission_carries_what_the_callers_buffer_holds(zerocopy):
     """The first transmission is lost; the caller changes its buffer before the retransmission.
@@ -190,8 +222,8 @@ def test_a_retransmission_carries_what_the_callers_buffer_holds(zerocopy):
         libc.send(fd, buf, MSG_ZEROCOPY)
         libc.sleep(0.1)  # sent, and lost
         skb = sk.tcp_rtx_queue[0]
-        seen["segment_is_callers"] = (isinstance(skb.buf, SkbFrags)
-                                      and all(v.obj is buf for v in skb.buf.views(skb.data, skb.tail)))
+        seen["segment_is_callers"] = (skb_zcopy_pure(skb)
+                                      and all(v.obj is buf for v in skb_views(skb, skb.data, skb.tail)))
         buf[:] = b"y" * 1000
         dropping[0] = False
         libc.sleep(3)  # the retransmission timer fires (1 s, no RTT sample yet)
@@ -395,7 +427,7 @@ def test_the_segment_is_built_from_the_callers_memory_as_it_leaves():
         libc.setsockopt(fd, IPPROTO_TCP, TCP_CORK, 1)
         seen["sent"] = libc.sendmsg(fd, msg, MSG_ZEROCOPY)
         skb = sk.sk_write_queue[0]
-        seen["frags"] = [v.obj for v in skb.buf.views(skb.data, skb.tail)]
+        seen["frags"] = [v.obj for v in skb_views(skb, skb.data, skb.tail)]
         seen["parts"] = parts
         libc.setsockopt(fd, IPPROTO_TCP, TCP_CORK, 0)
         libc.sleep(0.5)

@@ -36,7 +36,8 @@ def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]
 
     A packet with page fragments: a segment whose payload spans the head and a fragment, or two
     fragments, gets a copy of it in one piece.  The third value maps each segment that starts a
-    fragment and lies in it to the fragment's storage and start."""
+    fragment, lies in it and has room for its headers before it to the fragment's storage and
+    start."""
     buf = skb.buf
     nh = skb.network_header
     th = skb.transport_header
@@ -72,8 +73,8 @@ def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]
     seg_id = ip_id
     if frags is not None:
         pos = in_head
-        for storage, start, end in frags:
-            if not pos % mss and end - start >= min(mss, total - pos):
+        for storage, start, end, room in frags:
+            if room >= hdr_end - skb.data and not pos % mss and end - start >= min(mss, total - pos):
                 at_frag[pos] = (storage, start)
             pos += end - start
     for off in range(0, total, mss):
@@ -135,7 +136,7 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True, held: bool = True) -> lis
     charged = 0
     segs = []
     for i, (h, chunk) in enumerate(pieces):
-        if at_frag and i * mss in at_frag and at_frag[i * mss][1] >= len(h):
+        if at_frag and i * mss in at_frag:
             b, start = at_frag[i * mss]
             base = start - len(h)
             b[base:start] = h

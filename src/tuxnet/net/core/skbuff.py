@@ -5,11 +5,13 @@ going down ``push``es its header into the headroom, a layer going up ``pull``s i
 ``put`` appends at the tail, exactly as ``skb_push``/``skb_pull``/``skb_put`` do.  Header offsets
 (``mac_header``, ``network_header``, ``transport_header``) are absolute offsets into ``buf``.
 
-A segment of a MSG_ZEROCOPY send holds the sender's own memory instead: its ``buf`` is an
-``SkbFrags``, the page fragments of ``skb_shinfo(skb)``, and ``data``/``tail`` are offsets into the
-bytes they add up to.  ``destructor_arg`` holds the send's ``ubuf_info``, whose completion goes to
-the socket's error queue as a ``sock_extended_err`` once no buffer refers to the memory any more
-(``msg_zerocopy_realloc``, ``__msg_zerocopy_callback``).
+A sender's buffer may also hold page fragments (``skb_shinfo(skb)->frags``): bytes of other
+storage after the head's, which ``tail`` counts and ``data_len`` sums.  A fragment is (storage,
+start, end, room): a bytearray of the kernel's (another buffer's bytes, which ``tcp_grow_skb``
+took whole, ``room`` bytes before ``start`` free for headers; or a copy of a plain send's bytes),
+or a memoryview of a MSG_ZEROCOPY sender's own memory.  Such a send's ``destructor_arg`` holds its
+``ubuf_info``, whose completion goes to the socket's error queue as a ``sock_extended_err`` once
+no buffer refers to the memory any more (``msg_zerocopy_realloc``, ``__msg_zerocopy_callback``).
 """
 
 from __future__ import annotations
@@ -89,9 +91,8 @@ class SkBuff:
         # fragments a local socket's payload is in, or the frames GRO merged beyond the first.
         "nr_frags",
         # skb_shinfo(skb)->frags of a sender's buffer and skb->data_len, their length: bytes of
-        # other buffers' storage that follow the head's, as (storage, start, end), with ``tail``
-        # counting them (a write-queue segment that took its successor's bytes, tcp_grow_skb, and
-        # the packets sent of it).  None and 0 for a buffer that is all head.
+        # other storage that follow the head's, as (storage, start, end, room), with ``tail``
+        # counting them (see the module's docstring).  None and 0 for a buffer that is all head.
         "frags", "data_len",
     )
 
@@ -334,11 +335,13 @@ def skb_add_data(skb: SkBuff, data: bytes | bytearray | memoryview) -> None:
     The bytes grow in place.  A bytearray cannot be resized while a view of it is alive: a clone's
     bytes still in flight, or, under PyPy, any view its collector has not freed yet.  Then the head
     is reallocated with the new bytes, as ``pskb_expand_head`` does for a shared head; whoever holds
-    the old bytes keeps them.  A buffer of a zerocopy send's pages (``SkbFrags``) takes a copy of
-    ``data`` as one more fragment.  So does a buffer that has page fragments already, or whose
-    storage goes on past its tail (the first part of a split: the bytes after are the other's)."""
+    the old bytes keeps them.  A buffer that has page fragments (a zerocopy send's pages, or what
+    ``tcp_grow_skb`` took) takes a copy of ``data`` as one more fragment, as ``tcp_sendmsg_locked``
+    copies into a page fragment (after a zerocopy send's pages: ``tcp_downgrade_zcopy_pure``).  So
+    does a buffer whose storage goes on past its tail (the first part of a split: the bytes after
+    are the other's)."""
     if skb.frags is not None or skb.tail != len(skb.buf):
-        skb_add_frag(skb, bytearray(data), 0, len(data))
+        skb_add_frag(skb, bytearray(data), 0, len(data), 0)
         return
     try:
         skb.buf.extend(data)  # (as +=, but PyPy copies a view this way in two thirds of the time)
@@ -347,11 +350,13 @@ def skb_add_data(skb: SkBuff, data: bytes | bytearray | memoryview) -> None:
     skb.tail = skb.end = len(skb.buf)
 
 
-def skb_add_frag(skb: SkBuff, storage: bytearray, start: int, end: int) -> None:
+def skb_add_frag(skb: SkBuff, storage: bytearray | memoryview, start: int, end: int, room: int) -> None:
     """``skb_fill_page_desc``, with ``data_len`` and ``len`` grown to match: bytes ``start`` to
-    ``end`` of ``storage`` follow the buffer's own, not copied.  The buffer has no tailroom after."""
+    ``end`` of ``storage`` follow the buffer's own, not copied; ``room`` bytes before ``start``
+    are free for headers.  The buffer has no tailroom after."""
+    frag = (storage, start, end, room)
     frags = skb.frags
-    skb.frags = [(storage, start, end)] if frags is None else [*frags, (storage, start, end)]
+    skb.frags = [frag] if frags is None else [*frags, frag]
     skb.data_len += end - start
     skb.tail = skb.end = skb.tail + end - start
 
@@ -365,7 +370,7 @@ def skb_views(skb: SkBuff, start: int, end: int) -> list[memoryview]:
         out.append(memoryview(skb.buf)[start:min(end, head_end)])
     if skb.frags is not None and end > head_end:
         pos = head_end
-        for storage, fstart, fend in skb.frags:
+        for storage, fstart, fend, _ in skb.frags:
             size = fend - fstart
             if pos >= end:
                 break
@@ -391,7 +396,7 @@ def skb_linearize(skb: SkBuff) -> None:
     if frags is None:
         return
     buf = skb.buf[:skb.tail - skb.data_len]
-    for storage, start, end in frags:
+    for storage, start, end, _ in frags:
         buf += memoryview(storage)[start:end]
     skb.buf = buf
     skb.tail = skb.end = len(buf)
@@ -401,7 +406,7 @@ def skb_linearize(skb: SkBuff) -> None:
 
 def __pskb_trim_head(skb: SkBuff, length: int) -> None:
     """``__pskb_trim_head``: drop ``length`` bytes from the front: the head's first, then whole
-    fragments, then the front of the next one."""
+    fragments, then the front of the next one (whose bytes before its new start are not free)."""
     start = skb.data + length
     head_end = skb.tail - skb.data_len
     if start <= head_end:
@@ -410,14 +415,15 @@ def __pskb_trim_head(skb: SkBuff, length: int) -> None:
     skb.data = head_end
     eat = start - head_end
     kept = []
-    for storage, fstart, fend in skb.frags or ():
+    for frag in skb.frags or ():
+        storage, fstart, fend, _ = frag
         if eat >= fend - fstart:
             eat -= fend - fstart
             continue
-        kept.append((storage, fstart + eat, fend))
+        kept.append((storage, fstart + eat, fend, 0) if eat else frag)
         eat = 0
     skb.frags = kept
-    skb.data_len = sum(end - begin for _, begin, end in kept)
+    skb.data_len = sum(end - begin for _, begin, end, _ in kept)
     skb.tail = skb.end = head_end + skb.data_len
 
 
@@ -434,11 +440,11 @@ def pskb_trim(skb: SkBuff, length: int) -> None:
         return
     kept = []
     pos = head_end
-    for storage, start, end in skb.frags or ():
+    for storage, start, end, room in skb.frags or ():
         if pos >= new_tail:
             break
         take = min(end - start, new_tail - pos)
-        kept.append((storage, start, start + take))
+        kept.append((storage, start, start + take, room))
         pos += take
     skb.frags = kept
     skb.data_len = new_tail - head_end
@@ -708,67 +714,12 @@ def skb_errqueue_purge(q: Any) -> None:
     q.extend(keep)
 
 
-class SkbFrags:
-    """The page fragments of a buffer (``skb_shinfo(skb)->frags``) that a MSG_ZEROCOPY send filled:
-    views of the sender's own memory (``user``), not copies of it, and the kernel's copies of what
-    plain sends added to the same buffer.  The buffer's ``data`` and ``tail`` are offsets into the
-    bytes the fragments make end to end; the two buffers ``tcp_fragment`` makes of one share the
-    fragments, each covering its own range of them."""
-
-    __slots__ = ("frags", "ends", "user")
-
-    def __init__(self) -> None:
-        self.frags: list[memoryview] = []
-        self.ends: list[int] = []  # where each fragment ends
-        self.user: list[bool] = []
-
-    def __len__(self) -> int:
-        ends = self.ends
-        return ends[-1] if ends else 0
-
-    def add(self, view: memoryview, user: bool) -> None:
-        """``skb_fill_page_desc``: one more fragment at the end."""
-        self.ends.append(len(self) + len(view))
-        self.frags.append(view)
-        self.user.append(user)
-
-    def __iadd__(self, data: bytes | bytearray | memoryview) -> SkbFrags:
-        """What ``skb_add_data`` appends: a plain send's bytes, copied into a fragment of kernel
-        memory (as ``tcp_sendmsg_locked`` copies into a page fragment, even behind the pages of a
-        zerocopy send: ``tcp_downgrade_zcopy_pure``)."""
-        self.add(memoryview(bytes(data)), False)
-        return self
-
-    def _span(self, start: int, end: int) -> range:
-        """The fragments holding bytes ``start`` to ``end``."""
-        if end <= start:
-            return range(0)
-        return range(bisect_right(self.ends, start), bisect_right(self.ends, end - 1) + 1)
-
-    def views(self, start: int, end: int) -> list[memoryview]:
-        """Bytes ``start`` to ``end`` as views of the fragments (``skb_frag_foreach_page``)."""
-        frags = self.frags
-        ends = self.ends
-        out = []
-        for i in self._span(start, end):
-            base = ends[i] - len(frags[i])
-            out.append(frags[i][max(start - base, 0):min(end, ends[i]) - base])
-        return out
-
-    def nr_frags(self, start: int, end: int) -> int:
-        """``skb_shinfo(skb)->nr_frags`` of the buffer covering ``start`` to ``end``."""
-        return len(self._span(start, end))
-
-    def pure(self, start: int, end: int) -> bool:
-        """SKBFL_PURE_ZEROCOPY: every byte from ``start`` to ``end`` is the sender's."""
-        user = self.user
-        return all(user[i] for i in self._span(start, end))
-
-
 def skb_zcopy_pure(skb: SkBuff) -> bool:
-    """``skb_zcopy_pure``: the buffer holds only a zerocopy sender's pages."""
-    buf = skb.buf
-    return buf.__class__ is SkbFrags and buf.pure(skb.data, skb.tail)
+    """``skb_zcopy_pure`` (SKBFL_PURE_ZEROCOPY): every byte of the buffer is a zerocopy sender's,
+    its head empty and each fragment a view of the sender's memory."""
+    frags = skb.frags
+    return (frags is not None and skb.tail - skb.data_len == skb.data
+            and all(storage.__class__ is memoryview for storage, _, _, _ in frags))
 
 
 def skb_pure_zcopy_same(skb1: SkBuff, skb2: SkBuff) -> bool:
@@ -963,27 +914,17 @@ def skb_zerocopy_iter_stream(skb: SkBuff, iov: list[memoryview], pos: int, lengt
     orig = skb.destructor_arg
     if orig is not None and orig is not uarg:
         return -EEXIST, 0
-    skb_linearize(skb)
-    frags = skb.buf
-    if frags.__class__ is not SkbFrags:
-        # What plain sends copied into the buffer stays, as its first fragment.
-        frags = SkbFrags()
-        if skb.tail > skb.data:
-            frags.add(memoryview(skb.buf)[skb.data:skb.tail], False)
-        skb.buf = frags
-        skb.data = 0
-        skb.tail = len(frags)
-    nr_frags = frags.nr_frags(skb.data, skb.tail)
+    # What plain sends copied into the head counts as one page fragment, as they would be one there.
+    nr_frags = len(skb.frags or ()) + (skb.tail - skb.data_len > skb.data)
     copied = truesize = 0
     for view in _iov_slices(iov, pos, length):
         if nr_frags == MAX_SKB_FRAGS:
             break
-        frags.add(view, True)
+        skb_add_frag(skb, view, 0, len(view), 0)
         nr_frags += 1
         copied += len(view)
         truesize += -(-len(view) // PAGE_SIZE) * PAGE_SIZE
     if not copied:
         return -EMSGSIZE, 0
-    skb.tail = skb.end = len(frags)
     skb_zcopy_set(skb, uarg)
     return copied, truesize

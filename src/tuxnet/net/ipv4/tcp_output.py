@@ -24,7 +24,6 @@ from tuxnet.net.core.skbuff import (
     SKB_SHINFO_SIZE,
     SKB_STRUCT_SIZE,
     OwnedBuffer,
-    SkbFrags,
     SkBuff,
     __pskb_trim_head,
     alloc_skb,
@@ -550,6 +549,9 @@ def _split_skb(skb: SkBuff, length: int) -> SkBuff:
         buff.data_len = skb.data_len
         buff.end = buff.tail
         __pskb_trim_head(buff, 0)  # (past the head: it is empty, and its fragments start there)
+        # The part before may be sent first, its segments' headers in the room before these
+        # fragments, and still be read: so no headers go there for this part.
+        buff.frags = [(storage, start, end, 0) for storage, start, end, _ in buff.frags]
         pskb_trim(skb, length)
     if skb.destructor_arg is not None:
         skb_zerocopy_clone(buff, skb)
@@ -681,7 +683,7 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
     whose headroom is not its own (the tail part of a split buffer, a trimmed head) is copied
     instead, the ``pskb_copy`` case, for its headroom must not be written again.
 
-    A segment of a zerocopy send holds the sender's pages (``SkbFrags``).  Linux's clone shares
+    A segment of a zerocopy send holds the sender's pages (fragments).  Linux's clone shares
     them and the NIC reads them by scatter-gather DMA as the packet leaves; here the packet's bytes
     are gathered from them now, so what goes out, the first time and on every retransmission, is
     what the sender's memory holds at that moment.  The packet keeps the send's ``ubuf_info``, as
@@ -694,7 +696,7 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
     them any more: ``skb_cloned``.)"""
     if skb.destructor_arg is not None:
         buf = bytearray(MAX_TCP_HEADER)
-        for view in skb.buf.views(skb.data, skb.tail):
+        for view in skb_views(skb, skb.data, skb.tail):
             buf += view
         n = SkBuff(buf, MAX_TCP_HEADER)
         n.destructor_arg = skb.destructor_arg
@@ -1208,13 +1210,8 @@ def tcp_mtu_probe(sk: TcpSock) -> int:
         skb = queue[0]
         have = skb.tail - skb.data
         copy = min(have, probe_size - length)
-        buf = skb.buf
-        if buf.__class__ is SkbFrags:  # a zerocopy send's pages, copied (skb_copy_bits)
-            for view in buf.views(skb.data, skb.data + copy):
-                skb_add_data(nskb, view)
-        else:  # one copy, as skb_copy_bits
-            for view in skb_views(skb, skb.data, skb.data + copy):
-                skb_add_data(nskb, view)
+        for view in skb_views(skb, skb.data, skb.data + copy):  # one copy, as skb_copy_bits
+            skb_add_data(nskb, view)
         if have <= copy:
             tcp_eat_one_skb(sk, nskb, skb)
         else:
@@ -1268,7 +1265,7 @@ def tcp_grow_skb(sk: TcpSock, skb: SkBuff, amount: int) -> None:
         # All of it: its bytes join ours as a page fragment, as skb_shift moves page references,
         # and are not copied.  The headroom before them, which it never used, is left free for
         # the headers of the segment that GSO cuts there (skb_gso_segment).
-        skb_add_frag(skb, next_skb.buf, MAX_TCP_HEADER, next_skb.tail)
+        skb_add_frag(skb, next_skb.buf, MAX_TCP_HEADER, next_skb.tail, MAX_TCP_HEADER)
         next_skb.data = next_skb.tail
     else:
         for view in skb_views(next_skb, next_skb.data, next_skb.data + nlen):
