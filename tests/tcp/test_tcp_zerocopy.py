@@ -139,63 +139,41 @@ def test_a_send_is_notified_once_the_peer_acknowledged_it_and_unread_ids_join():
     assert b"".join(got) == b"".join(bufs)
 
 
-def test_sends_into_one_buffer_share_one_notification():
-    """While corked, three small sends go into the same buffer: the second and third extend the
-    first's notification (``msg_zerocopy_realloc``), so one notification buffer is charged to the
-    socket, and one range 0..2 is reported once the segment is acknowledged."""
+@pytest.mark.parametrize("plain_middle", [False, True], ids=["all-zerocopy", "a-plain-send-between"])
+def test_sends_into_one_buffer_share_one_notification(plain_middle):
+    """While corked, three small sends go into the same buffer, each zerocopy send's memory as a
+    fragment of it: the zerocopy sends after the first extend its notification
+    (``msg_zerocopy_realloc``), so one notification buffer is charged to the socket, and one range
+    of ids is reported once the segment is acknowledged.  A plain send between them is copied into
+    a page fragment of the kernel's (``tcp_downgrade_zcopy_pure``: the buffer is no longer pure
+    zerocopy); the bytes arrive in order."""
     world, a, b, _ = pair()
     got: list[bytes] = []
     seen: dict[str, object] = {}
+    sends = [bytearray([97 + i]) * 100 for i in range(3)]
+    zerocopy = [not (plain_middle and i == 1) for i in range(3)]
 
     def writer() -> None:
         fd = _zerocopy_socket(B_ADDR)
         sk = connection(a, PORT)
         libc.setsockopt(fd, IPPROTO_TCP, TCP_CORK, 1)
-        for i in range(3):
-            libc.send(fd, bytes([97 + i]) * 100, MSG_ZEROCOPY)
+        for data, zc in zip(sends, zerocopy, strict=True):
+            libc.send(fd, data, MSG_ZEROCOPY if zc else 0)
         tail = sk.sk_write_queue[-1]
         seen["queued"] = (len(sk.sk_write_queue), tail.destructor_arg.len, sk.sk_omem_alloc)
+        seen["callers"] = [any(v.obj is data for data in sends) for v in skb_views(tail, tail.data, tail.tail)]
+        seen["pure"] = skb_zcopy_pure(tail)
         libc.setsockopt(fd, IPPROTO_TCP, TCP_CORK, 0)
         libc.sleep(0.5)
         seen["notes"] = [_notification(fd), _notification(fd)]
         libc.close(fd)
 
     _run(world, a, b, writer, got)
-    assert seen["queued"] == (1, 3, SKB_SMALL_HEAD_TRUESIZE)
+    assert seen["queued"] == (1, sum(zerocopy), SKB_SMALL_HEAD_TRUESIZE)
+    assert seen["callers"] == zerocopy and seen["pure"] is not plain_middle
     note, then = seen["notes"]
-    assert _completed(note) == (0, SO_EE_ORIGIN_ZEROCOPY, 0, 0, 2)
+    assert _completed(note) == (0, SO_EE_ORIGIN_ZEROCOPY, 0, 0, sum(zerocopy) - 1)
     assert then == EAGAIN
-    assert b"".join(got) == b"a" * 100 + b"b" * 100 + b"c" * 100
-
-
-def test_a_plain_send_after_a_zerocopy_one_is_copied_into_the_same_buffer():
-    """While corked, a plain send goes into the buffer a MSG_ZEROCOPY send filled: its bytes are
-    copied into a page fragment of the kernel's after the caller's (``tcp_downgrade_zcopy_pure``:
-    the buffer is no longer pure zerocopy), and a zerocopy send after it adds the caller's memory
-    again; the three arrive in order."""
-    world, a, b, _ = pair()
-    got: list[bytes] = []
-    seen: dict[str, object] = {}
-
-    def writer() -> None:
-        fd = _zerocopy_socket(B_ADDR)
-        sk = connection(a, PORT)
-        libc.setsockopt(fd, IPPROTO_TCP, TCP_CORK, 1)
-        first, last = bytearray(b"a" * 100), bytearray(b"c" * 100)
-        libc.send(fd, first, MSG_ZEROCOPY)
-        seen["pure"] = skb_zcopy_pure(sk.sk_write_queue[-1])
-        libc.send(fd, b"b" * 100)
-        libc.send(fd, last, MSG_ZEROCOPY)
-        skb = sk.sk_write_queue[-1]
-        seen["queued"] = (len(sk.sk_write_queue), skb_zcopy_pure(skb),
-                          [v.obj is first or v.obj is last for v in skb_views(skb, skb.data, skb.tail)])
-        libc.setsockopt(fd, IPPROTO_TCP, TCP_CORK, 0)
-        libc.sleep(0.5)
-        libc.close(fd)
-
-    _run(world, a, b, writer, got)
-    assert seen["pure"] is True
-    assert seen["queued"] == (1, False, [True, False, True])
     assert b"".join(got) == b"a" * 100 + b"b" * 100 + b"c" * 100
 
 
