@@ -1248,7 +1248,9 @@ def tcp_eat_one_skb(sk: TcpSock, dst: SkBuff, src: SkBuff) -> None:
 def tcp_grow_skb(sk: TcpSock, skb: SkBuff, amount: int) -> None:
     """``tcp_grow_skb`` (Linux 6.10+): the head of the write queue takes up to ``amount`` bytes
     from the buffer after it (``skb_shift``; not a zerocopy send's pages), so that what cwnd
-    allows goes as one TSO packet, and the next buffer goes if it gave them all."""
+    allows goes as one TSO packet, and the next buffer goes if it gave them all.  Bytes it gives
+    all of, never sent and in a head of its own, become a page fragment of ours; others are
+    copied."""
     queue = sk.sk_write_queue
     if skb is queue[-1]:
         return
