@@ -66,7 +66,8 @@ def nf_hook_slow(host: Host, hook: int, sk: Any, skb: SkBuff, indev: Any, outdev
     """``nf_hook_slow``: run the hook's entries; 1 (NF_ACCEPT) if all accept, -EPERM when one
     drops the packet, 0 when one steals it."""
     state = NfHookState(hook, NFPROTO_IPV4, indev, outdev, sk)
-    skb_linearize(skb)  # (the hooks read one run of bytes)
+    if skb.frags is not None:
+        skb_linearize(skb)  # (the hooks read one run of bytes)
     for _, fn in host.nf_hooks[hook]:
         verdict = fn(host, skb, state)
         if verdict == NF_DROP:
