@@ -86,6 +86,7 @@ def test_trimming_the_front_and_the_back_keeps_the_right_bytes(buffer, data):
     assert skb.tail - skb.data == keep
     assert skb.end == skb.tail if skb.frags else skb.tail <= skb.end <= len(skb.buf)
     assert skb.data_len == sum(end - start for _, start, end, _ in skb.frags or ())
+    assert skb.frags is None or skb.frags, "no fragments is None, never an empty list"
 
 
 @examples
@@ -95,6 +96,7 @@ def test_a_split_gives_each_part_its_bytes_and_either_may_take_more(buffer, data
     at = data.draw(st.integers(0, len(want)))
     buff = _split_skb(skb, at)
     assert contents(skb) == want[:at] and contents(buff) == want[at:]
+    assert all(part.frags is None or part.frags for part in (skb, buff))
     # tcp_sendmsg appends to the tail of the queue; a clone sent before keeps what it had
     clone = skb_clone(buff)
     skb_add_data(buff, more)

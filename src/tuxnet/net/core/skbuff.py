@@ -422,7 +422,7 @@ def __pskb_trim_head(skb: SkBuff, length: int) -> None:
             continue
         kept.append((storage, fstart + eat, fend, 0) if eat else frag)
         eat = 0
-    skb.frags = kept
+    skb.frags = kept or None
     skb.data_len = sum(end - begin for _, begin, end, _ in kept)
     skb.tail = skb.end = head_end + skb.data_len
 

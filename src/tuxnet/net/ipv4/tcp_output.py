@@ -551,7 +551,8 @@ def _split_skb(skb: SkBuff, length: int) -> SkBuff:
         __pskb_trim_head(buff, 0)  # (past the head: it is empty, and its fragments start there)
         # The part before may be sent first, its segments' headers in the room before these
         # fragments, and still be read: so no headers go there for this part.
-        buff.frags = [(storage, start, end, 0) for storage, start, end, _ in buff.frags]
+        if buff.frags is not None:
+            buff.frags = [(storage, start, end, 0) for storage, start, end, _ in buff.frags]
         pskb_trim(skb, length)
     if skb.destructor_arg is not None:
         skb_zerocopy_clone(buff, skb)
