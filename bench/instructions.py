@@ -41,6 +41,7 @@ WORKLOADS = {
     "hello_replyhi": (0.05, 0.15, "exchange"),
     "udp_request_response": (0.01, 0.03, "request"),
     "loopback_bulk": (0.01, 0.03, "MB"),
+    "loopback_bulk_rmem_default": (0.01, 0.03, "MB"),
     "cable_bulk_10g": (0.04, 0.12, "MB"),
     "scale_dns_http": (100, 300, "host"),
 }
