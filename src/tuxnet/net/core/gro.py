@@ -40,6 +40,7 @@ TCP_FLAG_CWR = 0x80
 # Flags that end a train: the segment carrying one goes up at once (tcp_gro_receive).
 TCP_FLUSH_FLAGS = TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN
 
+_EMPTY = bytearray()
 _u16 = struct.Struct("!H")
 _u32 = struct.Struct("!I")
 _u32x2 = struct.Struct("!II")
@@ -206,10 +207,10 @@ def napi_gro_complete(napi: NapiStruct, p: NapiGroCb) -> None:
         return
     nh = ETH_HLEN
     th = nh + 20
-    b = bytearray(p.frame[:nh])
-    b += p.hdr
-    b += b"".join(p.payloads)
     tot_len = len(p.hdr) + p.size
+    # One copy of each payload, into a buffer of the packet's size (bytearray.join sizes it
+    # first): the copy the NIC's DMA into its receive pages makes, which GRO then chains.
+    b = _EMPTY.join((p.frame[:nh], p.hdr, *p.payloads))
     _u16.pack_into(b, nh + 2, tot_len)
     b[nh + 10] = b[nh + 11] = 0
     _u16.pack_into(b, nh + 10, ~(int.from_bytes(b[nh:th], "big") % 0xFFFF or 0xFFFF) & 0xFFFF)
