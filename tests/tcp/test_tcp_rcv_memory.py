@@ -224,7 +224,8 @@ def test_the_receive_queues_charge_is_what_their_buffers_hold(link, rcvbuf, writ
 
 def test_segments_behind_a_hole_merge_into_buffers_of_17_fragments():
     """A segment lost in a window of full-sized ones: those after it wait out of order, each
-    merged into the one before (tcp_ooo_try_coalesce) while the buffer holds fewer than
+    merged into the one before (tcp_ooo_try_coalesce, its payload moved as a page fragment, not
+    copied) while the buffer holds fewer than
     MAX_SKB_FRAGS fragments (each frame's head one), so 18 segments a buffer, charged one frame's
     truesize and then each frame's less its struct sk_buff (98 segments wait behind the hole
     here, in five buffers of 33,268 bytes and one of 14,928, 12 % less than 98 buffers); the
@@ -248,6 +249,9 @@ def test_segments_behind_a_hole_merge_into_buffers_of_17_fragments():
         if dropped and seq == dropped[0] and "ofo" not in seen:
             sk = connection(b, PORT)
             seen["ofo"] = [((o.end_seq - o.seq) // 1448, o.nr_frags) for o in sk.out_of_order_queue]
+            # the payloads that merged are in the storage they arrived in, as fragments
+            seen["storages"] = [len({id(f[0]) for f in o.frags or ()} - {id(o.buf)})
+                                for o in sk.out_of_order_queue]
             seen["rmem"] = sk.sk_rmem_alloc - sum(s.rcv_charge for s in sk.sk_receive_queue)
             seen["charged"] = [o.truesize for o in sk.out_of_order_queue]
         return NF_ACCEPT
@@ -258,6 +262,7 @@ def test_segments_behind_a_hole_merge_into_buffers_of_17_fragments():
     frame = skb_truesize(alloc_skb_data(bytes(1514), 0, 0))
     buffers = seen["ofo"]
     assert len(buffers) >= 2 and all(n == 18 and frags == 17 for n, frags in buffers[:-1]), buffers
+    assert all(n == 17 for n in seen["storages"][:-1])
     assert seen["charged"][0] == frame + 17 * (frame - SKB_STRUCT_SIZE)
     assert seen["rmem"] == sum(seen["charged"])
     assert b.mib.TcpExt["TCPRcvCoalesce"] > 17

@@ -28,14 +28,8 @@ from tuxnet.drivers.net.ether import (
     ether_tx_done,
     ether_wire_frame,
 )
-from tuxnet.net.core.dev import (
-    NETDEV_TX_OK,
-    NETIF_F_HW_CSUM,
-    NETIF_F_TSO,
-    NetDevice,
-    NetDeviceOps,
-    skb_checksum_help,
-)
+from tuxnet.net.core.dev import NETDEV_TX_OK, NetDevice, NetDeviceOps, skb_checksum_help
+from tuxnet.net.core.netdev_features import NETIF_F_HW_CSUM, NETIF_F_TSO
 from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, skb_tx_timestamp
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 

@@ -36,8 +36,6 @@ from tuxnet.net.core.dev import (
     IFF_MULTICAST,
     IFF_PROMISC,
     IFF_UP,
-    NETIF_F_GRO,
-    NETIF_F_RXCSUM,
     NapiStruct,
     NetDevice,
     NetDeviceOps,
@@ -48,6 +46,7 @@ from tuxnet.net.core.dev import (
 )
 from tuxnet.net.core.gro import napi_gro_frags
 from tuxnet.net.core.gso import tcp_gso_pieces
+from tuxnet.net.core.netdev_features import NETIF_F_GRO, NETIF_F_RXCSUM
 from tuxnet.net.core.skbuff import CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame
 from tuxnet.net.ethernet.eth import ETH_FCS_LEN, ETH_HLEN, ETH_ZLEN, EthHeaderOps, eth_type_trans
 from tuxnet.world import NSEC_PER_SEC
@@ -139,7 +138,8 @@ def ether_tso_frames(skb: SkBuff) -> list[bytes]:
     gathered from the headers and the packet's payload in one copy (the DMA onto the wire)."""
     n_th, pieces, _ = tcp_gso_pieces(skb)
     frames = []
-    for h, chunk in pieces:
+    # (the NIC does not gather fragments, NETIF_F_SG: the packet is linear, each piece a view of it)
+    for h, chunk, _, _ in pieces:
         # (the TCP header is an even number of octets long, so the two sums add)
         _u16.pack_into(h, n_th + 16, csum_fold(csum_partial(chunk, csum_partial(memoryview(h)[n_th:]))))
         if len(h) + len(chunk) < ETH_ZLEN:

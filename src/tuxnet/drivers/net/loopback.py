@@ -15,14 +15,11 @@ from tuxnet.net.core.dev import (
     IFF_LOOPBACK,
     IFF_RUNNING,
     NETDEV_TX_OK,
-    NETIF_F_HW_CSUM,
-    NETIF_F_LLTX,
-    NETIF_F_SG,
-    NETIF_F_TSO,
     NetDevice,
     NetDeviceOps,
     netif_rx,
 )
+from tuxnet.net.core.netdev_features import NETIF_F_HW_CSUM, NETIF_F_LLTX, NETIF_F_SG, NETIF_F_TSO
 from tuxnet.net.core.skbuff import SkBuff, skb_tx_timestamp
 from tuxnet.net.ethernet.eth import EthHeaderOps, eth_type_trans
 

@@ -23,14 +23,19 @@ from tuxnet.net.core.dev import (
     IFF_BROADCAST,
     IFF_MULTICAST,
     NETDEV_TX_OK,
-    NETIF_F_HW_CSUM,
-    NETIF_F_SG,
-    NETIF_F_TSO,
     NetDevice,
     NetDeviceOps,
     netif_rx,
 )
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame, skb_tx_timestamp
+from tuxnet.net.core.netdev_features import NETIF_F_HW_CSUM, NETIF_F_SG, NETIF_F_TSO
+from tuxnet.net.core.skbuff import (
+    CHECKSUM_PARTIAL,
+    CHECKSUM_UNNECESSARY,
+    SkBuff,
+    skb_from_frame,
+    skb_tx_timestamp,
+    skb_views,
+)
 from tuxnet.net.ethernet.eth import ETH_HLEN, EthHeaderOps, eth_type_trans
 
 if TYPE_CHECKING:
@@ -93,7 +98,8 @@ def tap_xmit(skb: SkBuff, dev: NetDevice) -> int:
     priv: TapPriv = dev.priv
     if skb.tx_flags:
         skb_tx_timestamp(skb)
-    frame = skb.buf[skb.data:skb.tail]
+    # The frame gathered from the head and any page fragments, in one copy with the virtio header.
+    frame = skb_views(skb, skb.data, skb.tail)
     if priv.vnet_hdr:
         flags = gso_type = hdr_len = gso_size = csum_start = csum_offset = 0
         if skb.ip_summed == CHECKSUM_PARTIAL:
@@ -105,9 +111,9 @@ def tap_xmit(skb: SkBuff, dev: NetDevice) -> int:
             gso_size = skb.gso_size
             th = skb.transport_header
             hdr_len = th - skb.data + ((skb.buf[th + 12] >> 4) << 2)
-        out = _vnet.pack(flags, gso_type, hdr_len, gso_size, csum_start, csum_offset) + frame
+        out = b"".join((_vnet.pack(flags, gso_type, hdr_len, gso_size, csum_start, csum_offset), *frame))
     else:
-        out = bytes(frame)
+        out = b"".join(frame)
     stats = dev.stats
     if priv.loss or priv.dup or priv.reorder:
         rng = dev.nd_net.rng
@@ -126,7 +132,7 @@ def tap_xmit(skb: SkBuff, dev: NetDevice) -> int:
         held, priv.held_tx = priv.held_tx, None
         _write(priv, held, stats)
     stats.tx_packets += 1
-    stats.tx_bytes += len(frame)
+    stats.tx_bytes += skb.tail - skb.data
     return NETDEV_TX_OK
 
 

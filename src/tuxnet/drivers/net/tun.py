@@ -32,12 +32,11 @@ from tuxnet.net.core.dev import (
     IFF_POINTOPOINT,
     IFF_RUNNING,
     NETDEV_TX_OK,
-    NETIF_F_SG,
-    NETIF_F_TSO,
     NetDevice,
     NetDeviceOps,
     netif_rx,
 )
+from tuxnet.net.core.netdev_features import NETIF_F_SG, NETIF_F_TSO
 from tuxnet.net.core.skbuff import (
     PACKET_HOST,
     PAGE_SIZE,

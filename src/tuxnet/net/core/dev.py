@@ -22,6 +22,7 @@ from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.net.core.net_tstamp import SCM_TSTAMP_SCHED, SKBTX_SCHED_TSTAMP
+from tuxnet.net.core.netdev_features import NETIF_F_HW_CSUM, NETIF_F_SG, NETIF_F_TSO
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
     CHECKSUM_UNNECESSARY,
@@ -61,14 +62,6 @@ ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
 ETH_P_IPV6 = 0x86DD
-
-# include/linux/netdev_features.h (the ones that matter here)
-NETIF_F_HW_CSUM = 1 << 0
-NETIF_F_SG = 1 << 1
-NETIF_F_TSO = 1 << 2
-NETIF_F_LLTX = 1 << 3
-NETIF_F_RXCSUM = 1 << 4
-NETIF_F_GRO = 1 << 5
 
 NETDEV_TX_OK = 0x00
 NETDEV_TX_BUSY = 0x10
@@ -312,7 +305,9 @@ def qdisc_drop(skb: SkBuff, q: Qdisc) -> bool:
 
 
 def dev_queue_xmit_nit(skb: SkBuff, dev: NetDevice) -> None:
-    """Give an outgoing packet to the taps (``ptype_all``), as ``tcpdump -i dev`` sees it."""
+    """Give an outgoing packet to the taps (``ptype_all``), as ``tcpdump -i dev`` sees it.  tuxnet's
+    taps read one run of bytes: a packet with page fragments is linearized for them first."""
+    skb_linearize(skb)
     if skb.ip_summed == CHECKSUM_PARTIAL:
         # Linux captures loopback segments with the checksum still partial; we complete it so a
         # capture opens clean in Wireshark (a deliberate, harmless difference).
@@ -348,11 +343,12 @@ def validate_xmit_skb(skb: SkBuff, dev: NetDevice) -> SkBuff:
 
 
 def dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
-    """``dev_hard_start_xmit`` → ``xmit_one``: taps, then the driver.  tuxnet's taps and drivers
-    read a packet as one run of bytes: one with page fragments is linearized first, as
-    ``validate_xmit_skb`` does for a device without NETIF_F_SG (a packet TCP grew that was not
-    cut in software here, ``skb_gso_segment`` being what reads the fragments in place)."""
-    if skb.frags is not None:
+    """``dev_hard_start_xmit`` → ``xmit_one``: taps, then the driver.  A packet with page
+    fragments goes to a driver that gathers them (NETIF_F_SG, with its checksum done or done by
+    the device) as it is, and is linearized for any other, as ``validate_xmit_skb`` does
+    (``skb_needs_linearize``; tuxnet's software checksum reads one run of bytes)."""
+    if skb.frags is not None and (not dev.features & NETIF_F_SG or (
+            skb.ip_summed == CHECKSUM_PARTIAL and not dev.features & NETIF_F_HW_CSUM)):
         skb_linearize(skb)
     if dev.ptype_all or (dev.nd_net is not None and dev.nd_net.ptype_all):
         dev_queue_xmit_nit(skb, dev)
@@ -394,7 +390,7 @@ def qdisc_run(q: Qdisc) -> None:
             if skb is None:
                 break
             if skb.gso_size and netif_needs_gso(skb, dev):
-                segs = skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM))
+                segs = skb_gso_segment(skb, dev.features)
                 skb = segs.pop(0)
                 held.extend(segs)
         # qdisc_pkt_len, before the driver takes the packet
@@ -447,7 +443,7 @@ def dev_queue_xmit(skb: SkBuff) -> int:
                 return NET_XMIT_DROP
             if skb.gso_size and netif_needs_gso(skb, dev):
                 rc = NETDEV_TX_OK
-                for seg in skb_gso_segment(skb, bool(dev.features & NETIF_F_HW_CSUM), held=False):
+                for seg in skb_gso_segment(skb, dev.features, held=False):
                     rc |= dev_hard_start_xmit(seg, dev)
             else:
                 rc = dev_hard_start_xmit(skb, dev)
@@ -582,6 +578,7 @@ def __netif_receive_skb(skb: SkBuff) -> int:
     stats.rx_packets += 1
     stats.rx_bytes += skb.tail - skb.data + (skb.data - skb.mac_header if skb.mac_header >= 0 else 0)
     if dev.ptype_all or host.ptype_all:
+        skb_linearize(skb)  # (for taps that read one run of bytes, as dev_queue_xmit_nit)
         for pt in (*dev.ptype_all, *host.ptype_all):
             pt.func(skb, dev, pt, skb.pkt_type)
     handler = dev.rx_handler

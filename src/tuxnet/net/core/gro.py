@@ -20,7 +20,8 @@ import struct
 from typing import TYPE_CHECKING
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
-from tuxnet.net.core.dev import NETIF_F_GRO, netif_receive_skb
+from tuxnet.net.core.dev import netif_receive_skb
+from tuxnet.net.core.netdev_features import NETIF_F_GRO
 from tuxnet.net.core.skbuff import CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame
 from tuxnet.net.ethernet.eth import ETH_HLEN, eth_type_trans
 

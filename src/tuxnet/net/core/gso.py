@@ -16,7 +16,16 @@ import struct
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.net_tstamp import SKBTX_ANY_TSTAMP
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_SMALL_HEAD_TRUESIZE, SkBuff, skb_views
+from tuxnet.net.core.netdev_features import NETIF_F_HW_CSUM, NETIF_F_SG
+from tuxnet.net.core.skbuff import (
+    CHECKSUM_PARTIAL,
+    CHECKSUM_UNNECESSARY,
+    SKB_SMALL_HEAD_TRUESIZE,
+    SkBuff,
+    skb_add_frag,
+    skb_ranges,
+    skb_views,
+)
 from tuxnet.net.ipv4.tcp_sock import SEQ_MASK, before
 
 _u16 = struct.Struct("!H")
@@ -27,17 +36,20 @@ TCP_FLAG_PSH = 0x08
 TCP_FLAG_CWR = 0x80
 
 
-def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]], dict[int, tuple[bytearray, int]]]:
-    """The segments of an IPv4/TCP GSO packet (``data`` at the link-layer header), as the offset
-    of the TCP header and, per segment, its headers and a view of its part of the payload.  Each
-    segment's headers have their own IP length, ID and checksum and TCP sequence number and flags;
-    the TCP checksum field holds the pseudo-header sum (CHECKSUM_PARTIAL), for the segment's
-    maker to complete or leave.
+Piece = tuple[bytearray, memoryview | None, int, int]
 
-    A packet with page fragments: a segment whose payload spans the head and a fragment, or two
-    fragments, gets a copy of it in one piece.  The third value maps each segment that starts a
-    fragment, lies in it and has room for its headers before it to the fragment's storage and
-    start."""
+
+def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[Piece], dict[int, tuple[bytearray, int]]]:
+    """The segments of an IPv4/TCP GSO packet (``data`` at the link-layer header), as the offset
+    of the TCP header and, per segment, its headers, a view of its payload, and where that
+    payload is in the packet (offsets as ``data`` and ``tail``).  Each segment's headers have their
+    own IP length, ID and checksum and TCP sequence number and flags; the TCP checksum field holds
+    the pseudo-header sum (CHECKSUM_PARTIAL), for the segment's maker to complete or leave.
+
+    A packet with page fragments: a payload that is not all in the head has no view (None): the
+    segment's maker takes it from the fragments (``skb_ranges``, ``skb_views``).  The third value
+    maps each segment that starts a fragment, lies in it and has room for its headers before it
+    to the fragment's storage and start."""
     buf = skb.buf
     nh = skb.network_header
     th = skb.transport_header
@@ -82,14 +94,9 @@ def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]
         pack16(h, n_nh + 4, seg_id)
         pack16(h, n_nh + 10, ~((ip_sum + seg_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
         pack32(h, n_th + 4, (seq + off) & 0xFFFFFFFF)
-        if frags is None or off + mss <= in_head:
-            pieces.append((h, payload[off:off + mss]))
-        elif off in at_frag:
-            storage, start = at_frag[off]
-            pieces.append((h, memoryview(storage)[start:start + min(mss, total - off)]))
-        else:
-            views = skb_views(skb, hdr_end + off, min(hdr_end + off + mss, skb.tail))
-            pieces.append((h, memoryview(b"".join(views))))
+        start = hdr_end + off
+        end = min(start + mss, skb.tail)
+        pieces.append((h, payload[off:off + mss] if frags is None or off + mss <= in_head else None, start, end))
         seg_id = (seg_id + 1) & 0xFFFF
     # CWR only on the first segment, FIN and PSH only on the last, which has a length of its own
     last = pieces[-1][0]
@@ -105,24 +112,29 @@ def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[tuple[bytearray, memoryview]]
     return n_th, pieces, at_frag
 
 
-def skb_gso_segment(skb: SkBuff, hw_csum: bool = True, held: bool = True) -> list[SkBuff]:
-    """Split an IPv4/TCP GSO packet (``data`` at the link-layer header) into wire-sized ones.
+def skb_gso_segment(skb: SkBuff, features: int, held: bool = True) -> list[SkBuff]:
+    """Split an IPv4/TCP GSO packet (``data`` at the link-layer header) into wire-sized ones for a
+    device with ``features`` (``dev->features``).
 
-    For a device without checksum offload (``hw_csum`` false: NETIF_F_HW_CSUM not among its
-    features) the TCP checksum of each segment is completed here, as ``tcp_gso_segment`` does with
-    ``gso_make_checksum``; otherwise it is left partial.  ``held``: a qdisc holds the packet, so
-    its socket is charged for it (``skb_set_owner_w``), and from now on for the segments instead.
+    For a device without checksum offload (no NETIF_F_HW_CSUM) the TCP checksum of each segment
+    is completed here, as ``tcp_gso_segment`` does with ``gso_make_checksum``; otherwise it is
+    left partial.  ``held``: a qdisc holds the packet, so its socket is charged for it
+    (``skb_set_owner_w``), and from now on for the segments instead.
 
     The first segment stays where the packet's bytes are, its headers rewritten in place (the
     packet's own, which nothing else reads).  So does a segment that starts a page fragment with
     free headroom before it, what ``tcp_grow_skb`` took whole from the buffer after it: its
     headers go there, as ``skb_segment`` pushes them in front of a ``frag_list`` member it reuses.
-    The others are new buffers, their payload copied.  A packet TCP grew past 64 KB on ``lo``
-    (two segments) is cut so without a copy."""
+    Each other segment is a head of its own headers; for a device that gathers fragments
+    (NETIF_F_SG, with the checksum offload it needs) its payload is fragments of the packet's
+    storage, as ``skb_segment`` takes page references, and for any other it is copied into that
+    head (``skb_segment`` without ``sg``).  So on ``lo`` no segment's payload is copied."""
     n_nh = skb.network_header - skb.data
     n_th, pieces, at_frag = tcp_gso_pieces(skb)
     mss = skb.gso_size
     in_head = skb.tail - skb.data_len - skb.data  # (headers included)
+    hw_csum = features & NETIF_F_HW_CSUM
+    sg = hw_csum and features & NETIF_F_SG
     pack16 = _u16.pack_into
     dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
     uarg = skb.destructor_arg
@@ -135,23 +147,30 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True, held: bool = True) -> lis
     truesize = skb.truesize
     charged = 0
     segs = []
-    for i, (h, chunk) in enumerate(pieces):
+    for i, (h, chunk, start, end) in enumerate(pieces):
         if at_frag and i * mss in at_frag:
-            b, start = at_frag[i * mss]
-            base = start - len(h)
-            b[base:start] = h
-            n = SkBuff(b, base, start + len(chunk))
+            b, first = at_frag[i * mss]
+            base = first - len(h)
+            b[base:first] = h
+            n = SkBuff(b, base, first + end - start)
             n.end = n.tail
-        elif i or len(h) + len(chunk) > in_head:
-            b = h  # its own headers, extended by its payload (PyPy copies a view faster so)
-            b.extend(chunk)
-            n = SkBuff(b)
+        elif i or len(h) + end - start > in_head:
+            b = h
             base = 0
+            if sg:
+                n = SkBuff(b)
+                for storage, first, last in skb_ranges(skb, start, end):
+                    skb_add_frag(n, storage, first, last, 0)
+            else:
+                # its own headers, extended by its payload (PyPy copies a view faster so)
+                for view in (chunk,) if chunk is not None else skb_views(skb, start, end):
+                    b.extend(view)
+                n = SkBuff(b)
         else:
             b = skb.buf
             base = skb.data
             b[base:base + len(h)] = h
-            n = SkBuff(b, base, base + len(h) + len(chunk))
+            n = SkBuff(b, base, base + len(h) + end - start)
             n.end = n.tail
             # Its payload is still the sender's queued segment's, but, as each segment
             # skb_segment makes, it has a head of its own: not a clone (skb_cloned) of anything.
@@ -174,7 +193,7 @@ def skb_gso_segment(skb: SkBuff, hw_csum: bool = True, held: bool = True) -> lis
         n.priority = priority
         n.destructor_arg = uarg  # the segments share a zerocopy send's pages (skb_zerocopy_clone)
         if truesize:
-            n.truesize = SKB_SMALL_HEAD_TRUESIZE + len(chunk)
+            n.truesize = SKB_SMALL_HEAD_TRUESIZE + end - start
             charged += n.truesize
         n.destructor = destructor
         segs.append(n)

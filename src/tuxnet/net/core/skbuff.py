@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tuxnet.kernel.errno import EEXIST, EMSGSIZE, ENOMEM, ENOMSG
-from tuxnet.kernel.minmax import max, min
+from tuxnet.kernel.minmax import min
 from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.net_tstamp import (
@@ -332,15 +332,31 @@ def skb_add_data(skb: SkBuff, data: bytes | bytearray | memoryview) -> None:
     """``skb_add_data()``: copy ``data`` to the end of the buffer, which grows to hold it (the write
     queue's tail segment, filled as ``tcp_sendmsg`` fills page fragments).
 
-    The bytes grow in place.  A bytearray cannot be resized while a view of it is alive: a clone's
-    bytes still in flight, or, under PyPy, any view its collector has not freed yet.  Then the head
-    is reallocated with the new bytes, as ``pskb_expand_head`` does for a shared head; whoever holds
-    the old bytes keeps them.  A buffer that has page fragments (a zerocopy send's pages, or what
-    ``tcp_grow_skb`` took) takes a copy of ``data`` as one more fragment, as ``tcp_sendmsg_locked``
-    copies into a page fragment (after a zerocopy send's pages: ``tcp_downgrade_zcopy_pure``).  So
-    does a buffer whose storage goes on past its tail (the first part of a split: the bytes after
-    are the other's)."""
-    if skb.frags is not None or skb.tail != len(skb.buf):
+    The bytes grow in place: after the head's, or, in a buffer with page fragments, after its
+    last fragment's when that storage is the kernel's and ends there (``skb_can_coalesce``: the
+    next bytes of the same page).  A bytearray cannot be resized while a view of it is alive: a
+    clone's bytes still in flight, or, under PyPy, any view its collector has not freed yet.  Then
+    the head is reallocated with the new bytes, as ``pskb_expand_head`` does for a shared head;
+    whoever holds the old bytes keeps them.  Otherwise ``data`` is copied into a fragment of its
+    own: after a zerocopy send's pages (``tcp_downgrade_zcopy_pure``), or in a buffer whose
+    storage goes on past its tail (the first part of a split: the bytes after are the other's)."""
+    frags = skb.frags
+    if frags is not None:
+        storage, start, end, room = frags[-1]
+        if storage.__class__ is bytearray and end == len(storage):
+            try:
+                storage.extend(data)
+            except BufferError:
+                pass
+            else:
+                # (a new list: a clone shares the old one)
+                skb.frags = [*frags[:-1], (storage, start, len(storage), room)]
+                skb.data_len += len(storage) - end
+                skb.tail = skb.end = skb.tail + len(storage) - end
+                return
+        skb_add_frag(skb, bytearray(data), 0, len(data), 0)
+        return
+    if skb.tail != len(skb.buf):
         skb_add_frag(skb, bytearray(data), 0, len(data), 0)
         return
     try:
@@ -361,23 +377,33 @@ def skb_add_frag(skb: SkBuff, storage: bytearray | memoryview, start: int, end: 
     skb.tail = skb.end = skb.tail + end - start
 
 
-def skb_views(skb: SkBuff, start: int, end: int) -> list[memoryview]:
+def skb_ranges(skb: SkBuff, start: int, end: int) -> list[tuple[bytearray | memoryview, int, int]]:
     """Bytes ``start`` to ``end`` of the buffer (offsets as ``data`` and ``tail``: the head's
-    bytes, then its fragments') as views, in order (what ``skb_copy_bits`` copies)."""
+    bytes, then its fragments') as runs of the storage that holds them, (storage, first, last),
+    in order: what another buffer takes as fragments without copying them."""
     head_end = skb.tail - skb.data_len
-    out = []
+    out: list[tuple[bytearray | memoryview, int, int]] = []
     if start < head_end:
-        out.append(memoryview(skb.buf)[start:min(end, head_end)])
+        out.append((skb.buf, start, end if end < head_end else head_end))
     if skb.frags is not None and end > head_end:
         pos = head_end
         for storage, fstart, fend, _ in skb.frags:
-            size = fend - fstart
             if pos >= end:
                 break
-            if start < pos + size:
-                out.append(memoryview(storage)[fstart + max(start - pos, 0):fstart + min(end - pos, size)])
-            pos += size
+            nxt = pos + fend - fstart
+            if start < nxt:
+                out.append((storage, fstart + start - pos if start > pos else fstart,
+                            fend - nxt + end if end < nxt else fend))
+            pos = nxt
     return out
+
+
+def skb_views(skb: SkBuff, start: int, end: int) -> list[memoryview]:
+    """Bytes ``start`` to ``end`` of the buffer as views, in order (what ``skb_copy_bits``
+    copies)."""
+    if skb.frags is None:
+        return [memoryview(skb.buf)[start:end]]
+    return [memoryview(storage)[first:last] for storage, first, last in skb_ranges(skb, start, end)]
 
 
 def skb_copy_bits(skb: SkBuff, offset: int, length: int) -> bytes:
@@ -385,7 +411,7 @@ def skb_copy_bits(skb: SkBuff, offset: int, length: int) -> bytes:
     fragments alike."""
     start = skb.data + offset
     if skb.frags is None:
-        return bytes(skb.buf[start:start + length])
+        return bytes(memoryview(skb.buf)[start:start + length])
     return b"".join(skb_views(skb, start, start + length))
 
 
@@ -465,8 +491,13 @@ def skb_try_coalesce(to: SkBuff, frm: SkBuff) -> int:
     if length > to.end - to.tail:
         return -1
     if length:
-        to.buf[to.tail:to.tail + length] = memoryview(frm.buf)[frm.data:frm.tail]
-        to.tail += length
+        view = memoryview(to.buf)
+        pos = to.tail
+        for piece in skb_views(frm, frm.data, frm.tail):
+            view[pos:pos + len(piece)] = piece
+            pos += len(piece)
+        view.release()
+        to.tail = pos
     return 0
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tuxnet.kernel.errno import EINVAL, EOPNOTSUPP
-from tuxnet.net.core.dev import NETIF_F_GRO, NETIF_F_HW_CSUM, NETIF_F_RXCSUM, NETIF_F_TSO, NetDevice
+from tuxnet.net.core.dev import NetDevice
+from tuxnet.net.core.netdev_features import NETIF_F_GRO, NETIF_F_HW_CSUM, NETIF_F_RXCSUM, NETIF_F_TSO
 
 # ethtool's feature names for the bits tuxnet models (ethtool -k).  Software GSO is always on.
 FEATURE_NAMES = {

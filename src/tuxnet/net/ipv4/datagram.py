@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuxnet.kernel.errno import EACCES, EAGAIN, ENOPROTOOPT
-from tuxnet.net.core.skbuff import SkBuff
+from tuxnet.net.core.skbuff import SkBuff, skb_copy_bits
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SHUTDOWN_MASK,
@@ -134,7 +134,7 @@ def skb_clone_rcv(skb: SkBuff, data: int, truesize: int) -> SkBuff:
     header on (a copy: each socket reads its own), data starting at ``data`` as in ``skb``, with
     the packet's device, route, arrival time, mark and priority and control block."""
     nh = skb.network_header
-    n = SkBuff(bytearray(skb.buf[nh:skb.tail]), data - nh)
+    n = SkBuff(bytearray(skb_copy_bits(skb, nh - skb.data, skb.tail - nh)), data - nh)
     n.network_header = 0
     n.transport_header = skb.transport_header - nh
     n.dev = skb.dev

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, ENETUNREACH, EXDEV
 from tuxnet.net.core.netfilter import NF_HOOK, NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING
-from tuxnet.net.core.skbuff import PACKET_OTHERHOST, SkBuff
+from tuxnet.net.core.skbuff import PACKET_OTHERHOST, SkBuff, pskb_trim
 from tuxnet.net.ipv4.devinet import in_dev_conf_get
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import (
@@ -72,7 +72,8 @@ def ip_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: Any) -> int:
     # IPSTATS_MIB_NOECTPKTS + the ECN field, counting each segment GRO merged (gso_segs)
     segs = -(-(tot_len - ihl - ((buf[d + ihl + 12] >> 4) << 2)) // skb.gso_size) if skb.gso_size else 1
     ext[IP_ECN_COUNTERS[buf[d + 1] & 3]] += segs
-    skb.tail = d + tot_len
+    if avail != tot_len:
+        pskb_trim(skb, tot_len)  # the link layer's padding goes (pskb_trim_rcsum)
     skb.network_header = d
     skb.transport_header = d + ihl
     return NF_HOOK(host, NF_INET_PRE_ROUTING, None, skb, dev, None, ip_rcv_finish)

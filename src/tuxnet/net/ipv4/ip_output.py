@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EHOSTUNREACH, EINVAL, EMSGSIZE, ENOBUFS
 from tuxnet.kernel.minmax import min
-from tuxnet.net.core.dev import ETH_P_IP, NET_XMIT_CN, NETIF_F_SG, NetDevice, netif_rx, skb_checksum_help
+from tuxnet.net.core.dev import ETH_P_IP, NET_XMIT_CN, NetDevice, netif_rx, skb_checksum_help
 from tuxnet.net.core.neighbour import __ipv4_neigh_lookup_noref, __neigh_create, neigh_output
+from tuxnet.net.core.netdev_features import NETIF_F_SG
 from tuxnet.net.core.netfilter import (
     NF_ACCEPT,
     NF_HOOK,

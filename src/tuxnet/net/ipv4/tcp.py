@@ -36,6 +36,7 @@ from tuxnet.net.core.skbuff import (
     msg_zerocopy_realloc,
     net_zcopy_put,
     skb_add_data,
+    skb_views,
     skb_zerocopy_iter_stream,
 )
 from tuxnet.net.core.sock import (
@@ -665,7 +666,10 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 break
             if used and not flags & MSG_TRUNC:
                 start = skb.data + offset
-                out.append(memoryview(skb.buf)[start:start + used])  # copied to the user once, below
+                if skb.frags is None:
+                    out.append(memoryview(skb.buf)[start:start + used])  # copied to the user once, below
+                else:
+                    out.extend(skb_views(skb, start, start + used))
             seq = (seq + used) & SEQ_MASK
             copied += used
             if skb.tstamp:

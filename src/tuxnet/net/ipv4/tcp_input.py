@@ -28,10 +28,13 @@ from tuxnet.net.core.skbuff import (
     __skb_tstamp_tx,
     alloc_skb_end,
     alloc_skb_truesize,
+    skb_add_frag,
     skb_charged_truesize,
     skb_cloned,
     skb_copy_bits,
+    skb_ranges,
     skb_try_coalesce,
+    skb_views,
     skb_zcopy_clear,
 )
 from tuxnet.net.core.sock import (
@@ -2119,7 +2122,7 @@ def tcp_collapse(sk: TcpSock) -> None:
     def flush() -> None:
         if not run:
             return
-        data = b"".join(memoryview(r.buf)[r.data:r.tail] for r in run)
+        data = b"".join([view for r in run for view in skb_views(r, r.data, r.tail)])
         start = run[0].seq
         freed = 0  # the buffers of the run whose bytes have all been copied
         done = 0
@@ -2144,7 +2147,7 @@ def tcp_collapse(sk: TcpSock) -> None:
         cut = (sk.copied_seq - skb.seq) & SEQ_MASK
         if cut < 0x80000000 and cut and skb.tail > skb.data:
             # Already read in part: the copy starts at copied_seq.
-            skb.data += min(cut, skb.tail - skb.data)
+            __pskb_trim_head(skb, min(cut, skb.tail - skb.data))
             skb.seq = sk.copied_seq
         buffer.append(skb)
         if not skb.rcv_charge:
@@ -2227,7 +2230,7 @@ def tcp_collapse_ofo_run(sk: TcpSock, run: list[SkBuff], start: int, end: int) -
             size = (skb.end_seq - start) & SEQ_MASK
             if 0 < size < 0x80000000:
                 size = min(copy, size)
-                parts.append(memoryview(skb.buf)[skb.data + offset:skb.data + offset + size])
+                parts.extend(skb_views(skb, skb.data + offset, skb.data + offset + size))
                 copy -= size
                 start = (start + size) & SEQ_MASK
             if not before(start, skb.end_seq):
@@ -2485,23 +2488,15 @@ def tcp_coalesce_tailroom(sk: TcpSock, to: SkBuff, skb: SkBuff) -> bool:
 
 def tcp_ooo_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff) -> bool:
     """``tcp_ooo_try_coalesce``: an out-of-order segment joins the one it continues, which then
-    covers both (its truesize grown by what moves).  Linux moves page fragments; tuxnet copies
-    the payload onto the end of ``to``'s bytes, in place for a NIC's buffer, into new bytes for
-    one that may share them (a clone, a local sender's)."""
+    covers both (its truesize grown by what moves).  Its payload moves as page fragments, not
+    copied, as ``skb_try_coalesce`` moves them (a NIC's head with it, as one more fragment)."""
     if tcp_coalesce_tailroom(sk, to, skb):
         return True
     delta = tcp_try_coalesce(sk, to, to, skb, skb_charged_truesize(skb))
     if delta < 0:
         return False
-    payload = memoryview(skb.buf)[skb.data:skb.tail]
-    if to.tail == len(to.buf) and to.cloned is False and not skb_from_local_socket(to):
-        try:
-            to.buf += payload
-        except BufferError:
-            to.buf = to.buf + payload
-    else:
-        to.buf = to.buf[:to.tail] + payload
-    to.tail = to.end = len(to.buf)
+    for storage, first, last in skb_ranges(skb, skb.data, skb.tail):
+        skb_add_frag(to, storage, first, last, 0)
     to.end_seq = skb.end_seq
     to.ack_seq = skb.ack_seq
     to.tcp_flags |= skb.tcp_flags
@@ -2584,7 +2579,7 @@ def tcp_ofo_queue(sk: TcpSock) -> None:
             continue
         cut = (sk.rcv_nxt - skb.seq) & SEQ_MASK
         if cut:
-            skb.data += min(cut, skb.tail - skb.data)
+            __pskb_trim_head(skb, min(cut, skb.tail - skb.data))
             skb.seq = sk.rcv_nxt
         tcp_queue_rcv(sk, skb, not cut, owned=True)
         if skb.tcp_flags & TCPHDR_FIN:
@@ -2640,7 +2635,7 @@ def tcp_data_queue(sk: TcpSock, skb: SkBuff) -> None:
     if before(seq, sk.rcv_nxt):
         tcp_dsack_set(sk, seq, sk.rcv_nxt)
         cut = (sk.rcv_nxt - seq) & SEQ_MASK
-        skb.data += min(cut, skb.tail - skb.data)
+        __pskb_trim_head(skb, min(cut, skb.tail - skb.data))
         skb.seq = sk.rcv_nxt
         tcp_data_queue(sk, skb)
         return
@@ -2934,7 +2929,7 @@ def tcp_urg(sk: TcpSock, skb: SkBuff) -> None:
         # where the byte is in this segment's payload (a SYN takes the first sequence number)
         ptr = (sk.urg_seq - skb.seq - (1 if skb.tcp_flags & TCPHDR_SYN else 0)) & SEQ_MASK
         if ptr < skb.tail - skb.data:
-            sk.urg_data = TCP_URG_VALID | skb.buf[skb.data + ptr]
+            sk.urg_data = TCP_URG_VALID | skb_copy_bits(skb, ptr, 1)[0]
             if not sk.sk_dead:
                 sk.sk_data_ready()
 

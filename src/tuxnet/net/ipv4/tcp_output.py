@@ -27,7 +27,6 @@ from tuxnet.net.core.skbuff import (
     SkBuff,
     __pskb_trim_head,
     alloc_skb,
-    alloc_skb_data,
     pskb_trim,
     skb_add_data,
     skb_add_frag,
@@ -35,6 +34,7 @@ from tuxnet.net.core.skbuff import (
     skb_cloned,
     skb_copy_bits,
     skb_pure_zcopy_same,
+    skb_ranges,
     skb_unclone,
     skb_views,
     skb_zcopy_clear,
@@ -539,21 +539,16 @@ def tcp_adjust_pcount(sk: TcpSock, skb: SkBuff, decr: int) -> None:
 
 
 def _split_skb(skb: SkBuff, length: int) -> SkBuff:
-    """``skb_split``: a new buffer holding the bytes after ``length`` (sharing the storage, a
-    zerocopy send's pages, ``skb_zerocopy_clone``, and the page fragments past the split)."""
-    buff = SkBuff(skb.buf, skb.data + length, skb.tail)
-    if skb.frags is None:
-        skb.tail = skb.data + length
-    else:
-        buff.frags = skb.frags
-        buff.data_len = skb.data_len
-        buff.end = buff.tail
-        __pskb_trim_head(buff, 0)  # (past the head: it is empty, and its fragments start there)
-        # The part before may be sent first, its segments' headers in the room before these
-        # fragments, and still be read: so no headers go there for this part.
-        if buff.frags is not None:
-            buff.frags = [(storage, start, end, 0) for storage, start, end, _ in buff.frags]
-        pskb_trim(skb, length)
+    """``tcp_stream_alloc_skb`` + ``skb_split``: a new buffer, an empty head of its own with
+    MAX_TCP_HEADER of headroom, whose bytes are those after ``length`` as page fragments of the
+    storage that holds them (not copied: a zerocopy send's pages, ``skb_zerocopy_clone``, or the
+    kernel's).  No headers go in front of those fragments (``room`` 0): the part before may be
+    sent first and still be read with its bytes there.  So the new buffer is sent as a clone, its
+    headers in its own headroom, as Linux sends it."""
+    buff = SkBuff(bytearray(MAX_TCP_HEADER), MAX_TCP_HEADER)
+    for storage, first, last in skb_ranges(skb, skb.data + length, skb.tail):
+        skb_add_frag(buff, storage, first, last, 0)
+    pskb_trim(skb, length)
     if skb.destructor_arg is not None:
         skb_zerocopy_clone(buff, skb)
     return buff
@@ -681,8 +676,10 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
     """The packet ``__tcp_transmit_skb`` sends for queued segment ``skb``: a clone sharing its bytes
     (``skb_clone``), as Linux sends, the TCP header going into the segment's own headroom.  A
     segment sent before (a retransmission: the first clone may still sit in a receive queue) or
-    whose headroom is not its own (the tail part of a split buffer, a trimmed head) is copied
-    instead, the ``pskb_copy`` case, for its headroom must not be written again.
+    whose headroom is not its own (its front taken by the buffer before it, ``tcp_grow_skb``, or
+    acknowledged) gets the ``pskb_copy`` case instead: a new head for the headers, its bytes as
+    page fragments of the storage that holds them, not copied (Linux's payload is all in page
+    fragments, which ``pskb_copy`` shares).
 
     A segment of a zerocopy send holds the sender's pages (fragments).  Linux's clone shares
     them and the NIC reads them by scatter-gather DMA as the packet leaves; here the packet's bytes
@@ -690,11 +687,11 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
     what the sender's memory holds at that moment.  The packet keeps the send's ``ubuf_info``, as
     a clone shares ``skb_shinfo()``, for a receiver that must copy the pages (``skb_orphan_frags_rx``).
 
-    A copy keeps the send timestamps asked for (``skb_shinfo()->tx_flags``), as Linux's clone does:
-    a retransmission is stamped again.  (Linux's ``pskb_copy`` would not keep them, but it copies
-    only while the first clone still shares the segment's head; tuxnet copies the bytes whenever
-    they may be shared, and marks the copy as the clone Linux would have sent when nothing shared
-    them any more: ``skb_cloned``.)"""
+    A new head keeps the send timestamps asked for (``skb_shinfo()->tx_flags``), as Linux's clone
+    does: a retransmission is stamped again.  (Linux's ``pskb_copy`` would not keep them, but it
+    copies only while the first clone still shares the segment's head; tuxnet makes a new head
+    whenever the old may be shared, and marks it as the clone Linux would have sent when nothing
+    shared it any more: ``skb_cloned``.)"""
     if skb.destructor_arg is not None:
         buf = bytearray(MAX_TCP_HEADER)
         for view in skb_views(skb, skb.data, skb.tail):
@@ -702,8 +699,9 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
         n = SkBuff(buf, MAX_TCP_HEADER)
         n.destructor_arg = skb.destructor_arg
     elif skb.cloned or skb.data != MAX_TCP_HEADER:
-        n = alloc_skb_data(memoryview(skb.buf)[skb.data:skb.tail] if skb.frags is None
-                           else skb_copy_bits(skb, 0, skb.tail - skb.data), 0, MAX_TCP_HEADER)
+        n = SkBuff(bytearray(MAX_TCP_HEADER), MAX_TCP_HEADER)
+        for storage, first, last in skb_ranges(skb, skb.data, skb.tail):
+            skb_add_frag(n, storage, first, last, 0)
         if not skb_cloned(skb):
             # Linux clones a segment no earlier clone shares: the two share a head (skb_cloned)
             n.cloned = skb.cloned = [True]
@@ -1249,9 +1247,8 @@ def tcp_eat_one_skb(sk: TcpSock, dst: SkBuff, src: SkBuff) -> None:
 def tcp_grow_skb(sk: TcpSock, skb: SkBuff, amount: int) -> None:
     """``tcp_grow_skb`` (Linux 6.10+): the head of the write queue takes up to ``amount`` bytes
     from the buffer after it (``skb_shift``; not a zerocopy send's pages), so that what cwnd
-    allows goes as one TSO packet, and the next buffer goes if it gave them all.  Bytes it gives
-    all of, never sent and in a head of its own, become a page fragment of ours; others are
-    copied."""
+    allows goes as one TSO packet, and the next buffer goes if it gave them all.  The bytes move
+    as page fragments, as ``skb_shift`` moves page references: none is copied."""
     queue = sk.sk_write_queue
     if skb is queue[-1]:
         return
@@ -1259,21 +1256,17 @@ def tcp_grow_skb(sk: TcpSock, skb: SkBuff, amount: int) -> None:
     if not tcp_skb_can_collapse(skb, next_skb) or skb.destructor_arg is not None \
             or next_skb.destructor_arg is not None:
         return
-    have = next_skb.tail - next_skb.data
-    nlen = min(amount, have)
+    nlen = min(amount, next_skb.tail - next_skb.data)
     if not nlen:
         return
-    if nlen == have and next_skb.data == MAX_TCP_HEADER and next_skb.cloned is False \
-            and next_skb.frags is None and next_skb.buf.__class__ is bytearray and skb.buf.__class__ is bytearray:
-        # All of it: its bytes join ours as a page fragment, as skb_shift moves page references,
-        # and are not copied.  The headroom before them, which it never used, is left free for
-        # the headers of the segment that GSO cuts there (skb_gso_segment).
-        skb_add_frag(skb, next_skb.buf, MAX_TCP_HEADER, next_skb.tail, MAX_TCP_HEADER)
-        next_skb.data = next_skb.tail
-    else:
-        for view in skb_views(next_skb, next_skb.data, next_skb.data + nlen):
-            skb_add_data(skb, view)
-        __pskb_trim_head(next_skb, nlen)
+    # Bytes at the start of a head of its own that was never sent have its unused headroom before
+    # them, free for the headers of the segment that GSO cuts there (skb_gso_segment).
+    room = MAX_TCP_HEADER if next_skb.data == MAX_TCP_HEADER and next_skb.cloned is False \
+        and next_skb.frags is None and next_skb.buf.__class__ is bytearray else 0
+    for storage, first, last in skb_ranges(next_skb, next_skb.data, next_skb.data + nlen):
+        skb_add_frag(skb, storage, first, last, room)
+        room = 0
+    __pskb_trim_head(next_skb, nlen)
     tcp_skb_cb(skb).truesize += nlen
     tcp_skb_cb(next_skb).truesize -= nlen
     skb.end_seq = (skb.end_seq + nlen) & SEQ_MASK

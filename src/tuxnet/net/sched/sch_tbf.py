@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.minmax import max, min
-from tuxnet.net.core.dev import NETIF_F_HW_CSUM, NetDevice, Qdisc, qdisc_drop, qdisc_pkt_len, qdisc_run
+from tuxnet.net.core.dev import NetDevice, Qdisc, qdisc_drop, qdisc_pkt_len, qdisc_run
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.world import NSEC_PER_SEC
 
@@ -58,7 +58,7 @@ class TbfQdisc(Qdisc):
             if not skb.gso_size:
                 return qdisc_drop(skb, self)
             taken = False
-            for seg in skb_gso_segment(skb, bool(self.dev.features & NETIF_F_HW_CSUM)):
+            for seg in skb_gso_segment(skb, self.dev.features):
                 taken |= self.enqueue(seg)
             return taken
         if self.backlog + length > self.limit:
