@@ -9,8 +9,11 @@ import pytest
 from netlab import cable_pair, capture, lan, run, tshark_problems
 
 from bulk import bulk_transfer
+from tuxnet.net.core.dev import NetDevice, NetDeviceOps
+from tuxnet.net.core.skbuff import SkBuff
 from tuxnet.user.ethtool import EthtoolError, ethtool
 from tuxnet.user.programs.hello import hello, replyhi
+from tuxnet.world import World
 
 MSS = 1448
 
@@ -81,6 +84,33 @@ def test_tx_checksumming_without_tso(tmp_path, tshark):
     assert tshark_problems(tshark, tmp_path / "b.pcap") == []
 
 
+@pytest.mark.parametrize("offloads", ["tx on tso on", "tx on tso off", "tx off"])
+def test_the_nic_gathers_page_fragments_into_its_frames(offloads):
+    """A NIC with scatter-gather (NETIF_F_SG, on by default as on real NICs) takes a packet whose
+    payload is in page fragments as it is (a buffer ``tcp_grow_skb`` grew, the part after a split,
+    a retransmission with a new head), and its DMA gathers each frame from them: with TSO each
+    frame is cut from the fragments, its checksum and FCS computed over them; with the checksum
+    offloaded it sums the fragments in place.  Over a cable that loses 1 % of the frames, every
+    byte arrives, and no frame fails its FCS or its TCP checksum (no capture runs on the sender:
+    a tap would get the packets linearized)."""
+    world = World(seed=3)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate="1gbit", delay="50us", loss=0.01, a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    ethtool(a, f"-K eth0 {offloads}")
+    dev = a.devices["eth0"]
+    ops = dev.netdev_ops
+    gathered = []
+
+    def xmit(skb: SkBuff, d: NetDevice) -> int:
+        gathered.append(skb.frags is not None)
+        return ops.ndo_start_xmit(skb, d)
+
+    dev.netdev_ops = NetDeviceOps(xmit, ops.ndo_open, ops.ndo_stop)
+    bulk_transfer(world, a, b, 3_000_000)  # (the bytes arrive whole: sha256)
+    assert sum(gathered) > 20 and a.mib.Tcp["RetransSegs"] > 5
+    assert b.devices["eth0"].stats.rx_crc_errors == 0 and b.mib.Tcp["InCsumErrors"] == 0
+
+
 def test_ethtool_tso_needs_tx_checksumming():
     world, a, _ = cable_pair()
     shown = ethtool(a, "-k eth0")
@@ -92,6 +122,13 @@ def test_ethtool_tso_needs_tx_checksumming():
     assert "tx-checksumming: on\n" in shown and "tcp-segmentation-offload: on\n" in shown
     ethtool(a, "-K eth0 tx off")  # netdev_fix_features: no TSO without checksumming
     assert "tcp-segmentation-offload: off\n" in ethtool(a, "-k eth0")
+    # nor without scatter-gather
+    with pytest.raises(EthtoolError, match="Could not change any device features"):
+        ethtool(a, "-K eth0 tx on sg off tso on")
+    ethtool(a, "-K eth0 tx on tso on")
+    ethtool(a, "-K eth0 sg off")
+    shown = ethtool(a, "-k eth0")
+    assert "scatter-gather: off\n" in shown and "tcp-segmentation-offload: off\n" in shown
     _, hosts, _ = lan(2, hub=True, settle=False)
     assert "tcp-segmentation-offload: off [fixed]\n" in ethtool(hosts[0], "-k eth0")
 

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import random
+import struct
+import zlib
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tcpnet import lo_host
 
 from tuxnet.benchmarks import LOOPBACK_SINK_RCVBUF
+from tuxnet.drivers.net.ether import CRC32_RESIDUE, ether_tso_frames
+from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_nofold
+from tuxnet.net.core.gso import skb_gso_segment, tcp_gso_pieces
+from tuxnet.net.core.netdev_features import NETIF_F_HW_CSUM, NETIF_F_SG
 from tuxnet.net.core.skbuff import (
     SkBuff,
     __pskb_trim_head,
@@ -110,6 +116,72 @@ def test_a_buffer_with_fragments_takes_more_bytes_as_a_fragment_of_its_own():
     skb = grown(b"head", [b"frag"])
     skb_add_data(skb, memoryview(b"-more"))
     assert contents(skb) == b"headfrag-more" and len(skb.frags) == 2 and skb.data_len == 9
+
+
+def test_more_bytes_grow_the_last_fragment_in_place_where_it_ends_its_storage():
+    """The part after a split holds the rest of the head's storage as a fragment; a send into it
+    grows that storage (``skb_can_coalesce``: the next bytes of the same page), not a new one."""
+    skb = alloc_skb_data(b"abcdef", 0, HEADROOM)
+    buff = _split_skb(skb, 2)
+    skb_add_data(buff, b"gh")
+    assert contents(skb) == b"ab" and contents(buff) == b"cdefgh"
+    assert len(buff.frags) == 1 and buff.frags[0][0] is skb.buf and buff.data == buff.tail - buff.data_len
+
+
+SADDR, DADDR = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
+
+
+def gso_packet(head: bytes, frags: list[bytes], mss: int) -> tuple[SkBuff, bytes]:
+    """An Ethernet/IPv4/TCP GSO packet whose payload is ``head`` in its head and then ``frags``,
+    each in storage of its own; and that payload."""
+    payload = head + b"".join(frags)
+    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 7, 0x4000, 64, 6, 0, SADDR, DADDR))
+    struct.pack_into("!H", ip, 10, csum_fold(csum_partial(ip)))
+    tcp = struct.pack("!HHIIBBHHH", 40000, 80, 1000, 1, 5 << 4, 0x18, 1024, 0, 0)
+    skb = alloc_skb_data(bytes(12) + b"\x08\x00" + ip + tcp + head, 0, HEADROOM)
+    for frag in frags:
+        skb_add_frag(skb, bytearray(b"x" * 7) + frag, 7, 7 + len(frag), 0)
+    skb.network_header = skb.data + 14
+    skb.transport_header = skb.data + 34
+    skb.gso_size = mss
+    return skb, payload
+
+
+def tcp_checksum_ok(segment: bytes) -> bool:
+    """The TCP checksum of an Ethernet/IPv4/TCP frame (without FCS) adds up."""
+    length = len(segment) - 34
+    pseudo = csum_tcpudp_nofold(int.from_bytes(SADDR, "big"), int.from_bytes(DADDR, "big"), length, 6)
+    return csum_partial(segment[34:], pseudo) == 0xFFFF
+
+
+a_gso_packet = st.tuples(st.binary(max_size=60), st.lists(st.binary(min_size=1, max_size=60), max_size=5),
+                         st.integers(1, 40)).filter(lambda p: len(p[0]) + sum(map(len, p[1])) > 0)
+
+
+@examples
+@given(a_gso_packet)
+def test_gso_cuts_a_packet_of_fragments_into_its_segments(packet):
+    """Whatever the fragments' lengths and the MSS: software GSO, with and without scatter-gather
+    and checksum offload, and the TSO engine give segments of MSS bytes (the last shorter) that
+    hold the payload in order, each with a right TCP checksum where it is completed, and wire
+    frames whose FCS checks; a segment within one run of storage is a view of it."""
+    head, frags, mss = packet
+    skb, payload = gso_packet(head, frags, mss)
+    _, pieces, _ = tcp_gso_pieces(skb)
+    first = skb.tail - len(payload)
+    spans = [(first + i * mss, min(first + (i + 1) * mss, skb.tail)) for i in range(len(pieces))]
+    got = [bytes(chunk) if chunk is not None else b"".join(skb_views(skb, start, end))
+           for (_, chunk), (start, end) in zip(pieces, spans, strict=True)]
+    assert b"".join(got) == payload and all(len(g) == mss for g in got[:-1])
+    assert [chunk is not None for _, chunk in pieces] == [len(skb_ranges(skb, *span)) == 1 for span in spans]
+    for wire in ether_tso_frames(gso_packet(head, frags, mss)[0]):
+        frame = wire[:-4] if len(wire) > 64 else wire[:14 + int.from_bytes(wire[16:18], "big")]
+        assert zlib.crc32(wire) == CRC32_RESIDUE and tcp_checksum_ok(frame)
+    for features in (NETIF_F_SG | NETIF_F_HW_CSUM, NETIF_F_SG, 0):
+        segs = skb_gso_segment(gso_packet(head, frags, mss)[0], features)
+        assert b"".join(contents(seg)[54:] for seg in segs) == payload
+        if not features & NETIF_F_HW_CSUM:
+            assert all(tcp_checksum_ok(contents(seg)) for seg in segs)
 
 
 # -- over loopback ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import strerror
+from tuxnet.net.core.netdev_features import NETIF_F_GRO
 from tuxnet.net.ethtool import (
     FEATURE_ALIASES,
     FEATURE_NAMES,
@@ -66,9 +67,10 @@ def _show_features(host: Host, name: str) -> str:
     lines = [f"Features for {name}:"]
     switchable = ethtool_hw_features(dev)
     for feature, bit in FEATURE_NAMES.items():
+        if bit == NETIF_F_GRO:
+            lines.append("generic-segmentation-offload: on")  # (ethtool lists it before GRO)
         fixed = "" if bit & switchable else " [fixed]"
         lines.append(f"{feature}: {'on' if dev.features & bit else 'off'}{fixed}")
-    lines.append("generic-segmentation-offload: on")
     return "\n".join(lines) + "\n"
 
 

@@ -30,7 +30,7 @@ import zlib
 from collections import deque
 from typing import TYPE_CHECKING
 
-from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.checksum import csum_block_add, csum_fold, csum_partial
 from tuxnet.net.core.dev import (
     IFF_BROADCAST,
     IFF_MULTICAST,
@@ -46,8 +46,8 @@ from tuxnet.net.core.dev import (
 )
 from tuxnet.net.core.gro import napi_gro_frags
 from tuxnet.net.core.gso import tcp_gso_pieces
-from tuxnet.net.core.netdev_features import NETIF_F_GRO, NETIF_F_RXCSUM
-from tuxnet.net.core.skbuff import CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame
+from tuxnet.net.core.netdev_features import NETIF_F_GRO, NETIF_F_RXCSUM, NETIF_F_SG
+from tuxnet.net.core.skbuff import CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame, skb_views
 from tuxnet.net.ethernet.eth import ETH_FCS_LEN, ETH_HLEN, ETH_ZLEN, EthHeaderOps, eth_type_trans
 from tuxnet.world import NSEC_PER_SEC
 
@@ -91,8 +91,8 @@ def alloc_etherdev(world: World, name: str, ops: NetDeviceOps, mtu: int = 1500,
     """``alloc_etherdev`` + ``ether_setup``: an Ethernet device with a fresh address."""
     dev = NetDevice(name, ops, mtu=mtu, dev_addr=dev_addr or eth_hw_addr_alloc(world),
                     flags=IFF_BROADCAST | IFF_MULTICAST, header_ops=EthHeaderOps,
-                    features=NETIF_F_GRO | NETIF_F_RXCSUM)
-    dev.hw_features = NETIF_F_GRO | NETIF_F_RXCSUM
+                    features=NETIF_F_GRO | NETIF_F_RXCSUM | NETIF_F_SG)
+    dev.hw_features = NETIF_F_GRO | NETIF_F_RXCSUM | NETIF_F_SG
     dev.min_mtu = ETH_MIN_MTU
     dev.max_mtu = ETH_MAX_MTU
     dev.rx_ring = RxRing()
@@ -125,8 +125,15 @@ def eth_skb_pad(frame: bytes) -> bytes:
 
 def ether_wire_frame(skb: SkBuff) -> bytes:
     """What the driver puts on the wire for ``skb``: the frame padded, then its FCS (one copy of
-    the frame: the CRC is taken over the buffer in place)."""
-    frame: bytes | memoryview = memoryview(skb.buf)[skb.data:skb.tail]
+    the frame, gathered from the head and any page fragments, NETIF_F_SG: the CRC is taken over
+    the buffer in place)."""
+    if skb.frags is not None and skb.tail - skb.data >= ETH_ZLEN:
+        views = skb_views(skb, skb.data, skb.tail)
+        crc = 0
+        for view in views:
+            crc = zlib.crc32(view, crc)
+        return b"".join((*views, (crc & 0xFFFFFFFF).to_bytes(4, "little")))
+    frame: bytes | memoryview = memoryview(skb.buf)[skb.data:skb.tail] if skb.frags is None else skb.tobytes()
     if len(frame) < ETH_ZLEN:
         frame = eth_skb_pad(bytes(frame))
     return b"".join((frame, ether_fcs(frame)))
@@ -138,8 +145,11 @@ def ether_tso_frames(skb: SkBuff) -> list[bytes]:
     gathered from the headers and the packet's payload in one copy (the DMA onto the wire)."""
     n_th, pieces, _ = tcp_gso_pieces(skb)
     frames = []
-    # (the NIC does not gather fragments, NETIF_F_SG: the packet is linear, each piece a view of it)
-    for h, chunk, _, _ in pieces:
+    mss = skb.gso_size
+    for i, (h, chunk) in enumerate(pieces):
+        if chunk is None:
+            frames.append(_ether_tso_gather(skb, h, n_th, skb.data + len(h) + i * mss))
+            continue
         # (the TCP header is an even number of octets long, so the two sums add)
         _u16.pack_into(h, n_th + 16, csum_fold(csum_partial(chunk, csum_partial(memoryview(h)[n_th:]))))
         if len(h) + len(chunk) < ETH_ZLEN:
@@ -148,6 +158,24 @@ def ether_tso_frames(skb: SkBuff) -> list[bytes]:
         fcs = (zlib.crc32(chunk, zlib.crc32(h)) & 0xFFFFFFFF).to_bytes(4, "little")
         frames.append(b"".join((h, chunk, fcs)))
     return frames
+
+
+def _ether_tso_gather(skb: SkBuff, h: bytearray, n_th: int, start: int) -> bytes:
+    """The frame of a TSO segment whose payload (from ``start``) spans two of the packet's page
+    fragments: its checksum summed over them in place and the frame gathered from them (NETIF_F_SG)."""
+    views = skb_views(skb, start, min(start + skb.gso_size, skb.tail))
+    csum = csum_partial(memoryview(h)[n_th:])
+    offset = 0
+    for view in views:
+        csum = csum_block_add(csum, csum_partial(view), offset)
+        offset += len(view)
+    _u16.pack_into(h, n_th + 16, csum_fold(csum))
+    if len(h) + offset < ETH_ZLEN:
+        return ether_wire_frame(SkBuff(h + b"".join(views)))
+    crc = zlib.crc32(h)
+    for view in views:
+        crc = zlib.crc32(view, crc)
+    return b"".join((h, *views, (crc & 0xFFFFFFFF).to_bytes(4, "little")))
 
 
 def ether_tx_done(dev: NetDevice, wire: bytes) -> None:

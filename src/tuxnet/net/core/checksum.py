@@ -25,6 +25,19 @@ def csum_partial(data: bytes | bytearray | memoryview, initial: int = 0) -> int:
     return s if s else 0xFFFF
 
 
+def csum_block_add(csum: int, csum2: int, offset: int) -> int:
+    """``csum_block_add()``: the sum ``csum2`` of a block that starts ``offset`` bytes into what
+    ``csum`` sums, added to it; a block at an odd offset has its bytes in the other half of each
+    word, so its sum is byte-swapped first (RFC 1071 section 2(B))."""
+    if offset & 1:
+        csum2 = ((csum2 << 8) | (csum2 >> 8)) & 0xFFFF
+    n = csum + csum2
+    if n == 0:
+        return 0
+    s = n % 0xFFFF
+    return s if s else 0xFFFF
+
+
 @notrace
 def csum_fold(s: int) -> int:
     """``csum_fold()``: the checksum field value for the sum ``s``."""

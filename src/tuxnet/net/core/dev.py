@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.timekeeping import ktime_get_real
-from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.checksum import csum_fold
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.net.core.net_tstamp import SCM_TSTAMP_SCHED, SKBTX_SCHED_TSTAMP
 from tuxnet.net.core.netdev_features import NETIF_F_HW_CSUM, NETIF_F_SG, NETIF_F_TSO
@@ -29,6 +29,7 @@ from tuxnet.net.core.skbuff import (
     PACKET_OUTGOING,
     SkBuff,
     __skb_tstamp_tx,
+    skb_checksum,
     skb_linearize,
     skb_orphan,
     skb_orphan_frags_rx,
@@ -328,7 +329,7 @@ def skb_checksum_help(skb: SkBuff) -> None:
     buf = skb.buf
     seed = int.from_bytes(buf[off:off + 2], "big")
     buf[off:off + 2] = b"\0\0"
-    c = csum_fold(csum_partial(memoryview(buf)[start:skb.tail], seed))
+    c = csum_fold(skb_checksum(skb, start, skb.tail, seed))
     if c == 0 and skb.csum_offset == UDP_CSUM_OFFSET:
         c = 0xFFFF  # RFC 768: a computed zero is sent as all ones
     buf[off:off + 2] = c.to_bytes(2, "big")
@@ -344,11 +345,9 @@ def validate_xmit_skb(skb: SkBuff, dev: NetDevice) -> SkBuff:
 
 def dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
     """``dev_hard_start_xmit`` → ``xmit_one``: taps, then the driver.  A packet with page
-    fragments goes to a driver that gathers them (NETIF_F_SG, with its checksum done or done by
-    the device) as it is, and is linearized for any other, as ``validate_xmit_skb`` does
-    (``skb_needs_linearize``; tuxnet's software checksum reads one run of bytes)."""
-    if skb.frags is not None and (not dev.features & NETIF_F_SG or (
-            skb.ip_summed == CHECKSUM_PARTIAL and not dev.features & NETIF_F_HW_CSUM)):
+    fragments goes as it is to a driver that gathers them (NETIF_F_SG), and is linearized for
+    any other, as ``validate_xmit_skb`` does (``skb_needs_linearize``)."""
+    if skb.frags is not None and not dev.features & NETIF_F_SG:
         skb_linearize(skb)
     if dev.ptype_all or (dev.nd_net is not None and dev.nd_net.ptype_all):
         dev_queue_xmit_nit(skb, dev)

@@ -36,20 +36,19 @@ TCP_FLAG_PSH = 0x08
 TCP_FLAG_CWR = 0x80
 
 
-Piece = tuple[bytearray, memoryview | None, int, int]
-
-
-def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[Piece], dict[int, tuple[bytearray, int]]]:
+def tcp_gso_pieces(skb: SkBuff, views: bool = True) -> tuple[int, list[tuple[bytearray, memoryview | None]],
+                                                             dict[int, tuple[bytearray, int]]]:
     """The segments of an IPv4/TCP GSO packet (``data`` at the link-layer header), as the offset
-    of the TCP header and, per segment, its headers, a view of its payload, and where that
-    payload is in the packet (offsets as ``data`` and ``tail``).  Each segment's headers have their
+    of the TCP header and, per segment, its headers and a view of its payload (segment ``i``'s is
+    the packet's bytes from ``i * gso_size`` past its headers).  Each segment's headers have their
     own IP length, ID and checksum and TCP sequence number and flags; the TCP checksum field holds
     the pseudo-header sum (CHECKSUM_PARTIAL), for the segment's maker to complete or leave.
 
-    A packet with page fragments: a payload that is not all in the head has no view (None): the
-    segment's maker takes it from the fragments (``skb_ranges``, ``skb_views``).  The third value
-    maps each segment that starts a fragment, lies in it and has room for its headers before it
-    to the fragment's storage and start."""
+    A packet with page fragments: the view is of the head or the one fragment the payload lies
+    in; a payload across two of them has no view (None), and the segment's maker gathers it
+    (``skb_ranges``, ``skb_views``); with ``views`` false no payload of such a packet has one (a
+    maker that takes fragments by reference needs none).  The third value maps each segment that starts a fragment,
+    lies in it and has room for its headers before it to the fragment's storage and start."""
     buf = skb.buf
     nh = skb.network_header
     th = skb.transport_header
@@ -83,20 +82,37 @@ def tcp_gso_pieces(skb: SkBuff) -> tuple[int, list[Piece], dict[int, tuple[bytea
     ip_sum = int.from_bytes(template[n_nh:n_th], "big")
     pieces = []
     seg_id = ip_id
+    chunks: list[memoryview | None] | None = None
     if frags is not None:
+        # The payload's runs, the head's and then each fragment's: a segment within one is a
+        # view of it, one across two has none.
         pos = in_head
+        runs = [(in_head, payload)]
         for storage, start, end, room in frags:
             if room >= hdr_end - skb.data and not pos % mss and end - start >= min(mss, total - pos):
                 at_frag[pos] = (storage, start)
             pos += end - start
+            if views:
+                runs.append((pos, memoryview(storage)[start:end]))
+        if not views:
+            chunks = [None] * -(-total // mss)
+        else:
+            chunks = []
+            run_start = 0
+            for run_end, run in runs:
+                first = -(-run_start // mss) * mss  # the first segment that starts in this run
+                # those that end in it too (the last segment ends with the payload)
+                fits = run_end - mss if run_end < total else total - 1
+                chunks += [run[off - run_start:off - run_start + mss] for off in range(first, fits + 1, mss)]
+                if first < run_end and len(chunks) * mss < run_end:
+                    chunks.append(None)  # it starts here and goes on into the next run
+                run_start = run_end
     for off in range(0, total, mss):
         h = template[:]
         pack16(h, n_nh + 4, seg_id)
         pack16(h, n_nh + 10, ~((ip_sum + seg_id) % 0xFFFF or 0xFFFF) & 0xFFFF)
         pack32(h, n_th + 4, (seq + off) & 0xFFFFFFFF)
-        start = hdr_end + off
-        end = min(start + mss, skb.tail)
-        pieces.append((h, payload[off:off + mss] if frags is None or off + mss <= in_head else None, start, end))
+        pieces.append((h, payload[off:off + mss] if chunks is None else chunks[off // mss]))
         seg_id = (seg_id + 1) & 0xFFFF
     # CWR only on the first segment, FIN and PSH only on the last, which has a length of its own
     last = pieces[-1][0]
@@ -130,11 +146,12 @@ def skb_gso_segment(skb: SkBuff, features: int, held: bool = True) -> list[SkBuf
     storage, as ``skb_segment`` takes page references, and for any other it is copied into that
     head (``skb_segment`` without ``sg``).  So on ``lo`` no segment's payload is copied."""
     n_nh = skb.network_header - skb.data
-    n_th, pieces, at_frag = tcp_gso_pieces(skb)
-    mss = skb.gso_size
-    in_head = skb.tail - skb.data_len - skb.data  # (headers included)
     hw_csum = features & NETIF_F_HW_CSUM
     sg = hw_csum and features & NETIF_F_SG
+    n_th, pieces, at_frag = tcp_gso_pieces(skb, not sg)
+    mss = skb.gso_size
+    in_head = skb.tail - skb.data_len - skb.data  # (headers included)
+    start = skb.data + len(pieces[0][0])  # where each segment's payload is in the packet
     pack16 = _u16.pack_into
     dev, sk, dst, protocol, priority = skb.dev, skb.sk, skb.dst, skb.protocol, skb.priority
     uarg = skb.destructor_arg
@@ -147,7 +164,8 @@ def skb_gso_segment(skb: SkBuff, features: int, held: bool = True) -> list[SkBuf
     truesize = skb.truesize
     charged = 0
     segs = []
-    for i, (h, chunk, start, end) in enumerate(pieces):
+    for i, (h, chunk) in enumerate(pieces):
+        end = start + mss if start + mss < skb.tail else skb.tail
         if at_frag and i * mss in at_frag:
             b, first = at_frag[i * mss]
             base = first - len(h)
@@ -197,6 +215,7 @@ def skb_gso_segment(skb: SkBuff, features: int, held: bool = True) -> list[SkBuf
             charged += n.truesize
         n.destructor = destructor
         segs.append(n)
+        start = end
     if destructor is not None and held:
         sk.sk_wmem_alloc += charged - truesize
     if skb.tx_flags & SKBTX_ANY_TSTAMP:

@@ -25,6 +25,7 @@ from tuxnet.kernel.errno import EEXIST, EMSGSIZE, ENOMEM, ENOMSG
 from tuxnet.kernel.minmax import min
 from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.kernel.timekeeping import ktime_get_real
+from tuxnet.net.core.checksum import csum_block_add, csum_partial
 from tuxnet.net.core.net_tstamp import (
     SCM_TSTAMP_SND,
     SKBTX_SW_TSTAMP,
@@ -406,6 +407,18 @@ def skb_views(skb: SkBuff, start: int, end: int) -> list[memoryview]:
     return [memoryview(storage)[first:last] for storage, first, last in skb_ranges(skb, start, end)]
 
 
+def skb_checksum(skb: SkBuff, start: int, end: int, csum: int) -> int:
+    """``skb_checksum``: the ones' complement sum of bytes ``start`` to ``end`` (offsets as
+    ``data`` and ``tail``), head and fragments alike, added to ``csum``."""
+    if skb.frags is None:
+        return csum_partial(memoryview(skb.buf)[start:end], csum)
+    offset = 0
+    for view in skb_views(skb, start, end):
+        csum = csum_block_add(csum, csum_partial(view), offset)
+        offset += len(view)
+    return csum
+
+
 def skb_copy_bits(skb: SkBuff, offset: int, length: int) -> bytes:
     """``skb_copy_bits``: a copy of ``length`` bytes from ``offset`` past ``data``, head and
     fragments alike."""
@@ -691,7 +704,7 @@ def __skb_tstamp_tx(orig: SkBuff, sk: Sock | None, tstype: int, ack_skb: SkBuff 
         # skb_clone: the packet from where its data begins now (its link-layer header, once
         # the neighbour layer put it on), and what it knew of its device and headers
         d = orig.data
-        copy = SkBuff(bytearray(orig.buf[d:orig.tail]))
+        copy = SkBuff(bytearray(skb_copy_bits(orig, 0, orig.tail - d)))
         copy.dev = orig.dev
         copy.network_header = orig.network_header - d
         copy.transport_header = orig.transport_header - d

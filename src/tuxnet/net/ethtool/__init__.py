@@ -7,17 +7,18 @@ from typing import Any
 
 from tuxnet.kernel.errno import EINVAL, EOPNOTSUPP
 from tuxnet.net.core.dev import NetDevice
-from tuxnet.net.core.netdev_features import NETIF_F_GRO, NETIF_F_HW_CSUM, NETIF_F_RXCSUM, NETIF_F_TSO
+from tuxnet.net.core.netdev_features import NETIF_F_GRO, NETIF_F_HW_CSUM, NETIF_F_RXCSUM, NETIF_F_SG, NETIF_F_TSO
 
 # ethtool's feature names for the bits tuxnet models (ethtool -k).  Software GSO is always on.
 FEATURE_NAMES = {
     "rx-checksumming": NETIF_F_RXCSUM,
     "tx-checksumming": NETIF_F_HW_CSUM,
+    "scatter-gather": NETIF_F_SG,
     "tcp-segmentation-offload": NETIF_F_TSO,
     "generic-receive-offload": NETIF_F_GRO,
 }
-FEATURE_ALIASES = {"rx": "rx-checksumming", "tx": "tx-checksumming", "tso": "tcp-segmentation-offload",
-                   "gro": "generic-receive-offload"}
+FEATURE_ALIASES = {"rx": "rx-checksumming", "tx": "tx-checksumming", "sg": "scatter-gather",
+                   "tso": "tcp-segmentation-offload", "gro": "generic-receive-offload"}
 
 
 def ethtool_get_coalesce(dev: NetDevice) -> dict[str, Any] | int:
@@ -49,9 +50,9 @@ def ethtool_hw_features(dev: NetDevice) -> int:
 
 
 def netdev_fix_features(features: int) -> int:
-    """``netdev_fix_features``: TSO needs the device to checksum what it cuts ("Dropping TSO
-    features since no CSUM feature")."""
-    if features & NETIF_F_TSO and not features & NETIF_F_HW_CSUM:
+    """``netdev_fix_features``: TSO needs the device to gather a packet's fragments ("Dropping
+    TSO features since no SG feature") and to checksum what it cuts ("... no CSUM feature")."""
+    if features & NETIF_F_TSO and not (features & NETIF_F_SG and features & NETIF_F_HW_CSUM):
         features &= ~NETIF_F_TSO
     return features
 

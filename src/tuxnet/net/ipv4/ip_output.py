@@ -32,6 +32,7 @@ from tuxnet.net.core.skbuff import (
     SkBuff,
     alloc_skb,
     alloc_skb_truesize,
+    skb_linearize,
 )
 from tuxnet.net.core.sock import sock_alloc_send_pskb
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_MULTICAST
@@ -371,6 +372,8 @@ def ip_fragment(host: Host, sk: Any, skb: SkBuff, mtu: int) -> int:
         return -EMSGSIZE
     if skb.ip_summed == CHECKSUM_PARTIAL:
         skb_checksum_help(skb)  # ip_do_fragment: finish an offloaded checksum before splitting
+    skb_linearize(skb)  # (the slow path's copies: ip_frag_next)
+    buf = skb.buf
     payload = memoryview(buf)[nh + ihl:skb.tail]
     header = bytes(buf[nh:nh + ihl])
     chunk = (mtu - ihl) & ~7

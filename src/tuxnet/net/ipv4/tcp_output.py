@@ -1261,12 +1261,15 @@ def tcp_grow_skb(sk: TcpSock, skb: SkBuff, amount: int) -> None:
         return
     # Bytes at the start of a head of its own that was never sent have its unused headroom before
     # them, free for the headers of the segment that GSO cuts there (skb_gso_segment).
-    room = MAX_TCP_HEADER if next_skb.data == MAX_TCP_HEADER and next_skb.cloned is False \
-        and next_skb.frags is None and next_skb.buf.__class__ is bytearray else 0
-    for storage, first, last in skb_ranges(next_skb, next_skb.data, next_skb.data + nlen):
-        skb_add_frag(skb, storage, first, last, room)
-        room = 0
-    __pskb_trim_head(next_skb, nlen)
+    if next_skb.frags is None:
+        room = MAX_TCP_HEADER if next_skb.data == MAX_TCP_HEADER and next_skb.cloned is False \
+            and next_skb.buf.__class__ is bytearray else 0
+        skb_add_frag(skb, next_skb.buf, next_skb.data, next_skb.data + nlen, room)
+        next_skb.data += nlen
+    else:
+        for storage, first, last in skb_ranges(next_skb, next_skb.data, next_skb.data + nlen):
+            skb_add_frag(skb, storage, first, last, 0)
+        __pskb_trim_head(next_skb, nlen)
     tcp_skb_cb(skb).truesize += nlen
     tcp_skb_cb(next_skb).truesize -= nlen
     skb.end_seq = (skb.end_seq + nlen) & SEQ_MASK
