@@ -5,13 +5,16 @@ going down ``push``es its header into the headroom, a layer going up ``pull``s i
 ``put`` appends at the tail, exactly as ``skb_push``/``skb_pull``/``skb_put`` do.  Header offsets
 (``mac_header``, ``network_header``, ``transport_header``) are absolute offsets into ``buf``.
 
-A sender's buffer may also hold page fragments (``skb_shinfo(skb)->frags``): bytes of other
-storage after the head's, which ``tail`` counts and ``data_len`` sums.  A fragment is (storage,
-start, end, room): a bytearray of the kernel's (another buffer's bytes, which ``tcp_grow_skb``
-took whole, ``room`` bytes before ``start`` free for headers; or a copy of a plain send's bytes),
-or a memoryview of a MSG_ZEROCOPY sender's own memory.  Such a send's ``destructor_arg`` holds its
-``ubuf_info``, whose completion goes to the socket's error queue as a ``sock_extended_err`` once
-no buffer refers to the memory any more (``msg_zerocopy_realloc``, ``__msg_zerocopy_callback``).
+A buffer may also hold page fragments (``skb_shinfo(skb)->frags``): bytes of other storage
+after the head's, which ``tail`` counts and ``data_len`` sums.  A fragment is (storage, start,
+end, room): a bytearray of the kernel's (another buffer's bytes, which ``tcp_grow_skb``,
+``skb_split``, ``pskb_copy`` or GSO took by reference, ``room`` bytes before ``start`` free for
+headers; a copy of a plain send's bytes; a received frame's, merged out of order), or a memoryview
+of a MSG_ZEROCOPY sender's own memory.  Drivers that gather (NETIF_F_SG) take such a buffer as it
+is; for others, and for code that reads one run of bytes, ``skb_linearize`` copies it into one.
+A zerocopy send's ``destructor_arg`` holds its ``ubuf_info``, whose completion goes to the
+socket's error queue as a ``sock_extended_err`` once no buffer refers to the memory any more
+(``msg_zerocopy_realloc``, ``__msg_zerocopy_callback``).
 """
 
 from __future__ import annotations
@@ -496,8 +499,9 @@ def skb_try_coalesce(to: SkBuff, frm: SkBuff) -> int:
     ``to`` is a clone (its bytes are shared) or either holds a zerocopy sender's pages.  Bytes
     that fit ``to``'s tailroom are copied there and cost nothing more: a pure ACK merges for
     free.  Linux takes longer payloads too, moving ``frm``'s page fragments into ``to`` without
-    copying them; a buffer here is one run of bytes and would have to copy them, a copy the
-    kernel does not make, so they are left unmerged (-1)."""
+    copying them; here a longer one is left unmerged (-1), and the caller keeps it a buffer of its
+    own (the receive queue charges it as merged: ``tcp_try_coalesce``; the out-of-order queue
+    moves its fragments: ``tcp_ooo_try_coalesce``)."""
     if to.cloned or to.destructor_arg is not None or frm.destructor_arg is not None:
         return -1
     length = frm.tail - frm.data
