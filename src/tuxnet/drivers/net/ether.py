@@ -30,7 +30,7 @@ import zlib
 from collections import deque
 from typing import TYPE_CHECKING
 
-from tuxnet.net.core.checksum import csum_block_add, csum_fold, csum_partial
+from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.dev import (
     IFF_BROADCAST,
     IFF_MULTICAST,
@@ -47,7 +47,14 @@ from tuxnet.net.core.dev import (
 from tuxnet.net.core.gro import napi_gro_frags
 from tuxnet.net.core.gso import tcp_gso_pieces
 from tuxnet.net.core.netdev_features import NETIF_F_GRO, NETIF_F_RXCSUM, NETIF_F_SG
-from tuxnet.net.core.skbuff import CHECKSUM_UNNECESSARY, SkBuff, skb_from_frame, skb_views
+from tuxnet.net.core.skbuff import (
+    CHECKSUM_UNNECESSARY,
+    SkBuff,
+    skb_add_frags,
+    skb_checksum,
+    skb_from_frame,
+    skb_views,
+)
 from tuxnet.net.ethernet.eth import ETH_FCS_LEN, ETH_HLEN, ETH_ZLEN, EthHeaderOps, eth_type_trans
 from tuxnet.world import NSEC_PER_SEC
 
@@ -162,20 +169,12 @@ def ether_tso_frames(skb: SkBuff) -> list[bytes]:
 
 def _ether_tso_gather(skb: SkBuff, h: bytearray, n_th: int, start: int) -> bytes:
     """The frame of a TSO segment whose payload (from ``start``) spans two of the packet's page
-    fragments: its checksum summed over them in place and the frame gathered from them (NETIF_F_SG)."""
-    views = skb_views(skb, start, min(start + skb.gso_size, skb.tail))
-    csum = csum_partial(memoryview(h)[n_th:])
-    offset = 0
-    for view in views:
-        csum = csum_block_add(csum, csum_partial(view), offset)
-        offset += len(view)
-    _u16.pack_into(h, n_th + 16, csum_fold(csum))
-    if len(h) + offset < ETH_ZLEN:
-        return ether_wire_frame(SkBuff(h + b"".join(views)))
-    crc = zlib.crc32(h)
-    for view in views:
-        crc = zlib.crc32(view, crc)
-    return b"".join((h, *views, (crc & 0xFFFFFFFF).to_bytes(4, "little")))
+    fragments: the segment's headers and those fragments, its checksum summed over them in place
+    and the frame gathered from them (NETIF_F_SG)."""
+    seg = SkBuff(h)
+    skb_add_frags(seg, skb, start, min(start + skb.gso_size, skb.tail))
+    _u16.pack_into(h, n_th + 16, csum_fold(skb_checksum(seg, n_th, seg.tail, 0)))
+    return ether_wire_frame(seg)
 
 
 def ether_tx_done(dev: NetDevice, wire: bytes) -> None:

@@ -22,8 +22,7 @@ from tuxnet.net.core.skbuff import (
     CHECKSUM_UNNECESSARY,
     SKB_SMALL_HEAD_TRUESIZE,
     SkBuff,
-    skb_add_frag,
-    skb_ranges,
+    skb_add_frags,
     skb_views,
 )
 from tuxnet.net.ipv4.tcp_sock import SEQ_MASK, before
@@ -47,8 +46,9 @@ def tcp_gso_pieces(skb: SkBuff, views: bool = True) -> tuple[int, list[tuple[byt
     A packet with page fragments: the view is of the head or the one fragment the payload lies
     in; a payload across two of them has no view (None), and the segment's maker gathers it
     (``skb_ranges``, ``skb_views``); with ``views`` false no payload of such a packet has one (a
-    maker that takes fragments by reference needs none).  The third value maps each segment that starts a fragment,
-    lies in it and has room for its headers before it to the fragment's storage and start."""
+    maker that takes fragments by reference needs none).  The third value maps each segment that
+    starts a fragment, lies in it and has room for its headers before it to the fragment's storage
+    and start."""
     buf = skb.buf
     nh = skb.network_header
     th = skb.transport_header
@@ -177,8 +177,7 @@ def skb_gso_segment(skb: SkBuff, features: int, held: bool = True) -> list[SkBuf
             base = 0
             if sg:
                 n = SkBuff(b)
-                for storage, first, last in skb_ranges(skb, start, end):
-                    skb_add_frag(n, storage, first, last, 0)
+                skb_add_frags(n, skb, start, end)
             else:
                 # its own headers, extended by its payload (PyPy copies a view faster so)
                 for view in (chunk,) if chunk is not None else skb_views(skb, start, end):

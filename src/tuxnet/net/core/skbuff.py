@@ -381,6 +381,15 @@ def skb_add_frag(skb: SkBuff, storage: bytearray | memoryview, start: int, end: 
     skb.tail = skb.end = skb.tail + end - start
 
 
+def skb_add_frags(skb: SkBuff, frm: SkBuff, start: int, end: int) -> None:
+    """Bytes ``start`` to ``end`` of ``frm`` (offsets as its ``data`` and ``tail``) after ``skb``'s
+    own, as page fragments of the storage that holds them, not copied and with no room before
+    them (``skb_fill_page_desc`` for each, as ``skb_split``, ``skb_shift`` and ``skb_segment``
+    take page references)."""
+    for storage, first, last in skb_ranges(frm, start, end):
+        skb_add_frag(skb, storage, first, last, 0)
+
+
 def skb_ranges(skb: SkBuff, start: int, end: int) -> list[tuple[bytearray | memoryview, int, int]]:
     """Bytes ``start`` to ``end`` of the buffer (offsets as ``data`` and ``tail``: the head's
     bytes, then its fragments') as runs of the storage that holds them, (storage, first, last),

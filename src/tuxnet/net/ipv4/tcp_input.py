@@ -28,11 +28,10 @@ from tuxnet.net.core.skbuff import (
     __skb_tstamp_tx,
     alloc_skb_end,
     alloc_skb_truesize,
-    skb_add_frag,
+    skb_add_frags,
     skb_charged_truesize,
     skb_cloned,
     skb_copy_bits,
-    skb_ranges,
     skb_try_coalesce,
     skb_views,
     skb_zcopy_clear,
@@ -2495,8 +2494,7 @@ def tcp_ooo_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff) -> bool:
     delta = tcp_try_coalesce(sk, to, to, skb, skb_charged_truesize(skb))
     if delta < 0:
         return False
-    for storage, first, last in skb_ranges(skb, skb.data, skb.tail):
-        skb_add_frag(to, storage, first, last, 0)
+    skb_add_frags(to, skb, skb.data, skb.tail)
     to.end_seq = skb.end_seq
     to.ack_seq = skb.ack_seq
     to.tcp_flags |= skb.tcp_flags

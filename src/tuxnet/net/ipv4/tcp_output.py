@@ -30,11 +30,11 @@ from tuxnet.net.core.skbuff import (
     pskb_trim,
     skb_add_data,
     skb_add_frag,
+    skb_add_frags,
     skb_clone,
     skb_cloned,
     skb_copy_bits,
     skb_pure_zcopy_same,
-    skb_ranges,
     skb_unclone,
     skb_views,
     skb_zcopy_clear,
@@ -545,9 +545,8 @@ def _split_skb(skb: SkBuff, length: int) -> SkBuff:
     kernel's).  No headers go in front of those fragments (``room`` 0): the part before may be
     sent first and still be read with its bytes there.  So the new buffer is sent as a clone, its
     headers in its own headroom, as Linux sends it."""
-    buff = SkBuff(bytearray(MAX_TCP_HEADER), MAX_TCP_HEADER)
-    for storage, first, last in skb_ranges(skb, skb.data + length, skb.tail):
-        skb_add_frag(buff, storage, first, last, 0)
+    buff = alloc_skb(0, MAX_TCP_HEADER)
+    skb_add_frags(buff, skb, skb.data + length, skb.tail)
     pskb_trim(skb, length)
     if skb.destructor_arg is not None:
         skb_zerocopy_clone(buff, skb)
@@ -699,9 +698,8 @@ def _tcp_skb_for_xmit(skb: SkBuff) -> SkBuff:
         n = SkBuff(buf, MAX_TCP_HEADER)
         n.destructor_arg = skb.destructor_arg
     elif skb.cloned or skb.data != MAX_TCP_HEADER:
-        n = SkBuff(bytearray(MAX_TCP_HEADER), MAX_TCP_HEADER)
-        for storage, first, last in skb_ranges(skb, skb.data, skb.tail):
-            skb_add_frag(n, storage, first, last, 0)
+        n = alloc_skb(0, MAX_TCP_HEADER)
+        skb_add_frags(n, skb, skb.data, skb.tail)
         if not skb_cloned(skb):
             # Linux clones a segment no earlier clone shares: the two share a head (skb_cloned)
             n.cloned = skb.cloned = [True]
@@ -1267,8 +1265,7 @@ def tcp_grow_skb(sk: TcpSock, skb: SkBuff, amount: int) -> None:
         skb_add_frag(skb, next_skb.buf, next_skb.data, next_skb.data + nlen, room)
         next_skb.data += nlen
     else:
-        for storage, first, last in skb_ranges(next_skb, next_skb.data, next_skb.data + nlen):
-            skb_add_frag(skb, storage, first, last, 0)
+        skb_add_frags(skb, next_skb, next_skb.data, next_skb.data + nlen)
         __pskb_trim_head(next_skb, nlen)
     tcp_skb_cb(skb).truesize += nlen
     tcp_skb_cb(next_skb).truesize -= nlen
