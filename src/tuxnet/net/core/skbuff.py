@@ -507,10 +507,10 @@ def skb_try_coalesce(to: SkBuff, frm: SkBuff) -> int:
     returns how much ``to``'s truesize grew (``delta_truesize``), or -1 when it cannot take them:
     ``to`` is a clone (its bytes are shared) or either holds a zerocopy sender's pages.  Bytes
     that fit ``to``'s tailroom are copied there and cost nothing more: a pure ACK merges for
-    free.  Linux takes longer payloads too, moving ``frm``'s page fragments into ``to`` without
-    copying them; here a longer one is left unmerged (-1), and the caller keeps it a buffer of its
-    own (the receive queue charges it as merged: ``tcp_try_coalesce``; the out-of-order queue
-    moves its fragments: ``tcp_ooo_try_coalesce``)."""
+    free.  This is its first way; a longer payload is left unmerged here (-1), for the second,
+    which moves ``frm``'s page fragments into ``to`` without copying them and counts them against
+    MAX_SKB_FRAGS as a receiving TCP socket knows them (``skb_coalesce_frags``: the backlog and
+    the out-of-order queue; the receive queue charges its merges only, ``tcp_try_coalesce``)."""
     if to.cloned or to.destructor_arg is not None or frm.destructor_arg is not None:
         return -1
     length = frm.tail - frm.data

@@ -2442,18 +2442,16 @@ def tcp_skb_frags_init(sk: TcpSock, skb: SkBuff) -> None:
         skb.nr_frags = (first + length - 1) // SKB_FRAG_PAGE_SIZE - first // SKB_FRAG_PAGE_SIZE + 1
 
 
-def tcp_try_coalesce(sk: TcpSock, to: SkBuff, head: SkBuff, skb: SkBuff, charge: int) -> int:
-    """``tcp_try_coalesce`` → ``skb_try_coalesce``: segment ``skb`` joins buffer ``to``, which is
-    charged only the truesize that moves (``delta_truesize``) and counts its fragments on
-    ``head`` (the buffer Linux has: ``to`` itself, or the first of a merged run of the receive
-    queue).  Returns that truesize, or -1 when the buffer cannot take the segment: it does not
-    end where ``skb`` starts, is shared with a clone still held (``skb_cloned``: over lo, while
-    the sender holds the segment), holds a zerocopy sender's pages, or would pass MAX_SKB_FRAGS.
-    A segment a local socket sent keeps its headers in its head and its payload in fragments,
-    which move; a NIC's head moves as one more fragment (a page fragment, not shared), less its
-    ``struct sk_buff``."""
-    if (skb.seq != to.end_seq or skb.destructor_arg is not None or skb_cloned(head)
-            or head.destructor_arg is not None):
+def skb_coalesce_delta(head: SkBuff, skb: SkBuff, charge: int) -> int:
+    """``skb_try_coalesce``'s second way, its checks and accounting: segment ``skb`` (charged
+    ``charge``) may join a buffer that counts its fragments on ``head`` (the buffer Linux has);
+    returns the truesize that moves (``delta_truesize``), or -1 when it cannot: the buffer is
+    shared with a clone still held (``skb_cloned``: over lo, while the sender holds the segment),
+    either holds a zerocopy sender's pages, or together they would pass MAX_SKB_FRAGS.  A segment
+    a local socket sent keeps its headers in its head and its payload in fragments, which move;
+    a NIC's head moves as one more fragment (a page fragment, not shared), less its ``struct
+    sk_buff``.  ``head.nr_frags`` counts the fragments that moved."""
+    if skb.destructor_arg is not None or skb_cloned(head) or head.destructor_arg is not None:
         return -1
     frags = head.nr_frags + skb.nr_frags
     if skb_from_local_socket(skb):
@@ -2466,7 +2464,32 @@ def tcp_try_coalesce(sk: TcpSock, to: SkBuff, head: SkBuff, skb: SkBuff, charge:
     if frags > MAX_SKB_FRAGS:
         return -1
     head.nr_frags = frags
-    sk.host.mib.TcpExt["TCPRcvCoalesce"] += 1
+    return delta
+
+
+def tcp_try_coalesce(sk: TcpSock, to: SkBuff, head: SkBuff, skb: SkBuff, charge: int) -> int:
+    """``tcp_try_coalesce`` → ``skb_try_coalesce``: segment ``skb`` joins buffer ``to`` when it
+    continues it, and ``to`` is charged only the truesize that moves (``skb_coalesce_delta``),
+    counting its fragments on ``head`` (``to`` itself, or the first of a merged run of the receive
+    queue).  Returns that truesize, or -1 when the buffer cannot take the segment."""
+    if skb.seq != to.end_seq:
+        return -1
+    delta = skb_coalesce_delta(head, skb, charge)
+    if delta >= 0:
+        sk.host.mib.TcpExt["TCPRcvCoalesce"] += 1
+    return delta
+
+
+def skb_coalesce_frags(sk: TcpSock, to: SkBuff, skb: SkBuff) -> int:
+    """``skb_try_coalesce`` past the tailroom, done: ``skb``'s payload moves to the end of ``to``
+    as page fragments, not copied, when ``skb_coalesce_delta`` allows it, and ``to``'s truesize
+    grows by the delta, which is returned (-1: it stays apart)."""
+    tcp_skb_frags_init(sk, to)
+    tcp_skb_frags_init(sk, skb)
+    delta = skb_coalesce_delta(to, skb, skb_charged_truesize(skb))
+    if delta >= 0:
+        skb_add_frags(to, skb, skb.data, skb.tail)
+        to.truesize += delta
     return delta
 
 
@@ -2491,16 +2514,17 @@ def tcp_ooo_try_coalesce(sk: TcpSock, to: SkBuff, skb: SkBuff) -> bool:
     copied, as ``skb_try_coalesce`` moves them (a NIC's head with it, as one more fragment)."""
     if tcp_coalesce_tailroom(sk, to, skb):
         return True
-    delta = tcp_try_coalesce(sk, to, to, skb, skb_charged_truesize(skb))
+    if skb.seq != to.end_seq:
+        return False
+    delta = skb_coalesce_frags(sk, to, skb)
     if delta < 0:
         return False
-    skb_add_frags(to, skb, skb.data, skb.tail)
+    sk.host.mib.TcpExt["TCPRcvCoalesce"] += 1
     to.end_seq = skb.end_seq
     to.ack_seq = skb.ack_seq
     to.tcp_flags |= skb.tcp_flags
     if skb.tstamp:
         to.tstamp = skb.tstamp
-    to.truesize += delta
     sk.sk_rmem_alloc += delta
     sk.sk_forward_alloc -= delta  # sk_mem_charge
     return True

@@ -44,7 +44,13 @@ from tuxnet.net.ipv4.ip_output import (
 from tuxnet.net.ipv4.route import dst_mtu, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.syncookies import cookie_init_timestamp, cookie_v4_check, cookie_v4_init_sequence
 from tuxnet.net.ipv4.tcp_fastopen import tcp_fastopen_defer_connect, tcp_try_fastopen
-from tuxnet.net.ipv4.tcp_input import tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process, tcp_set_state
+from tuxnet.net.ipv4.tcp_input import (
+    skb_coalesce_frags,
+    tcp_parse_options,
+    tcp_rcv_established,
+    tcp_rcv_state_process,
+    tcp_set_state,
+)
 from tuxnet.net.ipv4.tcp_minisocks import (
     TCP_TW_ACK,
     TCP_TW_RST,
@@ -194,8 +200,9 @@ def tcp_add_backlog(sk: TcpSock, skb: SkBuff) -> bool:
     into the one before it when it simply continues it (Linux 4.19+): in sequence, the same
     options (timestamps) and ECN bits, ACK on both, no SYN, RST or URG.  The merged segment takes
     the later ACK and window, the FIN and flags of both, and the larger segment size; so a run
-    of ACKs queued while the owner sends is processed as one (TCPBacklogCoalesce); a payload
-    merges only as far as ``skb_try_coalesce`` can take it without a copy Linux would not make.
+    of ACKs queued while the owner sends is processed as one (TCPBacklogCoalesce), and so is a
+    run of data: a payload that does not fit the tail's room moves to it as page fragments
+    (``skb_try_coalesce``, within MAX_SKB_FRAGS; over lo, up to about six 64 KB segments).
     Otherwise it is queued within twice the receive buffer, half the send buffer and 64 KB, or
     dropped (TCPBacklogDrop).  True when dropped."""
     skb.truesize = skb_charged_truesize(skb)
@@ -216,6 +223,8 @@ def tcp_add_backlog(sk: TcpSock, skb: SkBuff) -> bool:
             tail_gso_size = tail.gso_size or tail.tail - tail.data
             gso_size = skb.gso_size or skb.tail - skb.data
             delta = skb_try_coalesce(tail, skb)
+            if delta < 0 and skb.tail > skb.data:
+                delta = skb_coalesce_frags(sk, tail, skb)
             if delta >= 0:
                 tail.end_seq = skb.end_seq
                 if not before(skb.ack_seq, tail.ack_seq):
