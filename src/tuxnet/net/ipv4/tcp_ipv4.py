@@ -202,10 +202,9 @@ def tcp_add_backlog(sk: TcpSock, skb: SkBuff) -> bool:
     the later ACK and window, the FIN and flags of both, and the larger segment size; so a run
     of ACKs queued while the owner sends is processed as one (TCPBacklogCoalesce), and so is a
     run of data: a payload that does not fit the tail's room moves to it as page fragments
-    (``skb_try_coalesce``, within MAX_SKB_FRAGS; over lo, four segments of 64 KB, each in two or three of the
-    sender's 32 KB pages).
-    Otherwise it is queued within twice the receive buffer, half the send buffer and 64 KB, or
-    dropped (TCPBacklogDrop).  True when dropped."""
+    (``skb_try_coalesce``, within MAX_SKB_FRAGS; over lo, four segments of 64 KB, each in two or
+    three of the sender's 32 KB pages).  Otherwise it is queued within twice the receive buffer,
+    half the send buffer and 64 KB, or dropped (TCPBacklogDrop).  True when dropped."""
     skb.truesize = skb_charged_truesize(skb)
     backlog = sk.sk_backlog
     if backlog:
