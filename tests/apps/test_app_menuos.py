@@ -22,7 +22,7 @@ from tuxnet.user.programs.final_project import INDEX_HTML, final_project
 from tuxnet.user.programs.http import httpd
 from tuxnet.user.programs.menuos import MENUOS_CONFIG, menuos_main, run_session
 from tuxnet.user.programs.nettools import mac_text
-from tuxnet.world import World
+from tuxnet.world import NSEC_PER_SEC, World
 
 
 def session(script: str, seed: int = 0) -> tuple[int, str, dict[str, Any]]:
@@ -190,3 +190,51 @@ def test_ip_and_sysctl_at_the_prompt() -> None:
     assert status == 0
     assert "\nnet.ipv4.conf.all.rp_filter = 1\n" in text and "\nnet.ipv4.conf.eth0.rp_filter = 0\n" in text
     assert "\n10.0.3.80 via 10.0.2.2 dev eth0 src 10.0.2.15 uid 0 \n" in text
+
+
+class TypedTerminal(io.StringIO):
+    """A terminal at which each line is typed after a pause: reading it moves ``clock`` on."""
+
+    def __init__(self, lines: list[tuple[float, str]]) -> None:
+        super().__init__()
+        self.lines = lines
+        self.now = 0.0
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, size: int | None = -1) -> str:
+        if not self.lines:
+            return ""
+        pause, line = self.lines.pop(0)
+        self.now += pause
+        return line
+
+    def clock(self) -> float:
+        return self.now
+
+
+def test_at_a_terminal_the_time_taken_to_type_passes_on_the_machines() -> None:
+    # As on the course's QEMU guest: the FIN exchange of the closed HTTP connection is over by the
+    # time the user types `ss`, the connection sits in TIME-WAIT, and 60 s later it is gone.
+    terminal = TypedTerminal([(1.0, "http http://www.example.com/\n"), (2.0, "ss -tan\n"), (30.0, "ss -tan\n"),
+                              (31.0, "ss -tan\n"), (1.0, "quit\n")])
+    out = io.StringIO()
+    world = World()
+    net = final_project(world, echo=out)
+    assert run_session(world, net["menuos"], MENUOS_CONFIG, terminal, out, clock=terminal.clock) == 0
+    _, *tables = out.getvalue().split("ss - Show sockets: ss -tuan [-i]\n")
+    conn = r"10\.0\.2\.15:\d+ +10\.0\.3\.80:80"
+    assert re.search(r"TIME-WAIT +0 +0 +" + conn, tables[0]), tables[0]
+    assert re.search(r"TIME-WAIT +0 +0 +" + conn, tables[1]), tables[1]
+    assert not re.search(conn, tables[2].partition("MenuOS>>")[0]), tables[2]
+    # 65 s of typing passed on the machines, and the commands took their own time besides.
+    assert 64 * NSEC_PER_SEC < world.now < 66 * NSEC_PER_SEC
+
+
+def test_lines_from_a_pipe_follow_one_another_at_once() -> None:
+    # A script's session takes only its commands' own time, the same on every run.
+    _, first, _ = session("http http://www.example.com/\nss -tan\nquit\n")
+    _, second, _ = session("http http://www.example.com/\nss -tan\nquit\n")
+    assert first == second
+    assert re.search(r"FIN-WAIT-1 +0 +1 +10\.0\.2\.15:\d+ +10\.0\.3\.80:80", first)

@@ -11,13 +11,18 @@ forks its server into the background, as the course's ``StartReplyhi`` does.
 The host sits in the course's final-project network (``final_project``): eth0 on a switch with a
 router as the gateway, and behind the router a server LAN with a DNS server and a web server.
 Commands come from the terminal or, when stdin is not a terminal, from stdin (each line echoed
-after the prompt, so that a script's output reads as a session).
+after the prompt, so that a script's output reads as a session).  At a terminal the time the user
+takes to type a command passes on the simulated machines too, as it passes on the course's QEMU
+guest while its shell waits: a connection closed by one command has finished its FIN exchange
+when the next one looks, and leaves TIME_WAIT 60 seconds later.  Lines from a pipe follow one
+another at once, so a script's session is the same on every run.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +45,7 @@ from tuxnet.user.programs.traceroute import traceroute_main
 from tuxnet.user.ss import ss_main
 from tuxnet.user.sysctl import sysctl_main
 from tuxnet.user.tc import tc_main
-from tuxnet.world import World
+from tuxnet.world import NSEC_PER_SEC, World
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -244,8 +249,10 @@ def _ping(args: list[str]) -> int:
     return ping_main(args)
 
 
-def run_session(world: World, host: Host, config: NetConfig, stdin: TextIO, stdout: TextIO) -> int:
-    """Run MenuOS on ``host`` with the terminal on ``stdin``/``stdout``; the exit status."""
+def run_session(world: World, host: Host, config: NetConfig, stdin: TextIO, stdout: TextIO,
+                clock: Callable[[], float] = time.monotonic) -> int:
+    """Run MenuOS on ``host`` with the terminal on ``stdin``/``stdout``; the exit status.  At a
+    terminal the world runs on for the seconds (by ``clock``) the user took to type each line."""
     terminal = Terminal()
     shell = MenuOS(world, terminal, config, stdout)
     proc = host.spawn(shell.main, name="menuos")
@@ -258,10 +265,13 @@ def run_session(world: World, host: Host, config: NetConfig, stdin: TextIO, stdo
             stdout.write("\nmenuos: the shell is waiting for something that will never happen\n")
             return 1
         world.run(until=world.now)
+        prompted = clock()
         try:
             line = stdin.readline()
         except KeyboardInterrupt:
             line = ""
+        if interactive:
+            world.run_for(int((clock() - prompted) * NSEC_PER_SEC))
         if not line:
             terminal.hang_up()
             continue
