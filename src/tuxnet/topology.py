@@ -318,12 +318,14 @@ class _Lines:
             if index >= len(starts):
                 return 1
             start = starts[index]
-            later = [line for _, line in self.headers if line > start]
+            # (its own sub-tables, [host.sysctl] after a [[host]], are part of it)
+            later = [line for name, line in self.headers if line > start and not name.startswith(table + ".")]
             end = later[0] if later else len(self.lines) + 1
         if key is not None:
-            pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+            # the key on a line of its own, or in an inline table: sysctl = {"net.ipv4..." = 1}
+            pattern = re.compile(rf"(^|[{{,])\s*\"?{re.escape(key)}\"?\s*=")
             for i in range(start, end):
-                if pattern.match(self.lines[i - 1]):
+                if pattern.search(self.lines[i - 1]):
                     return i
         return start
 

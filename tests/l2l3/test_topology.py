@@ -126,6 +126,11 @@ def test_the_same_topology_and_seed_give_identical_pcaps(tmp_path):
     ('name = "sw1"', 'name = "sw1"\n\n[[hub]]\nname = "hub1"\ndelay = 0', "[[hub]]",
      "propagation delay must be positive"),
     ('delay = "1ms"', 'delay = 1.5', "delay = 1.5", "delay has the wrong type"),
+    ('name = "c"', 'name = "c"\nsysctl = {"net.ipv4.ip_forward" = 1, "net.ipv4.tcp_rmem" = "1 2"}',
+     '"net.ipv4.tcp_rmem" = "1 2"', 'setting key "net.ipv4.tcp_rmem": Invalid argument'),
+    ('routes = ["default via 10.0.3.254"]', 'routes = ["default via 10.0.3.254"]\n[host.sysctl]\n'
+     '"net.ipv4.ip_forward" = 1\n"net.ipv4.tcp_rmem" = "1 2"', '"net.ipv4.tcp_rmem" = "1 2"',
+     'setting key "net.ipv4.tcp_rmem": Invalid argument'),
 ])
 def test_errors_name_the_line(tmp_path, old, new, at, message):
     text = TOPOLOGY.format(pcap=tmp_path / "x.pcap")
