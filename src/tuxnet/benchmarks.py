@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from tuxnet.net.core.sock import SO_RCVBUF, SOL_SOCKET
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
@@ -645,24 +645,27 @@ def side_by_side(results: dict[str, Any]) -> list[str]:
         f"  {t:24} {a:>10,.3f}  PyTCP {b:>10,.3f} {unit:12} tuxnet {ratio:,.1f}x" for t, a, b, unit, ratio in rows]
 
 
-def profile(name: str, scale: float, path: str, top: int = 25) -> str:
-    """Run one benchmark under cProfile; write the statistics to ``path`` and return its figure
+def profile(name: str, scale: float, out: BinaryIO, top: int = 25) -> str:
+    """Run one benchmark under cProfile; write the statistics to ``out`` (a file, closed then, in
+    the format of ``Profile.dump_stats``) and return its figure
     and the ``top`` functions by their own time (cProfile slows Python calls several times over,
     so the figure is not comparable with an unprofiled run).  A small run first imports what the
     benchmark uses, so that compiling modules is not in the profile."""
     import cProfile
     import io
+    import marshal
     import pstats
 
     BENCHMARKS[name](min(scale, 0.01))
     profiler = cProfile.Profile()
     result = profiler.runcall(BENCHMARKS[name], scale)
-    profiler.dump_stats(path)
-    out = io.StringIO()
-    stats = pstats.Stats(path, stream=out)
-    stats.sort_stats("tottime").print_stats(top)
-    return (f"{name}: {result['value']:,.2f} {result['unit']} under cProfile; statistics in {path}\n"
-            f"{out.getvalue().strip()}")
+    profiler.create_stats()
+    with out:
+        marshal.dump(profiler.stats, out)
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(top)
+    return (f"{name}: {result['value']:,.2f} {result['unit']} under cProfile; statistics in {out.name}\n"
+            f"{text.getvalue().strip()}")
 
 
 def count_bytecodes(name: str, scale: float, top: int = 30) -> str:
@@ -719,8 +722,10 @@ def bench_main(argv: list[str]) -> int:
     parser.add_argument("--warmup", type=int, default=0,
                         help="runs of each benchmark before the counted ones, not counted (for PyPy's JIT)")
     parser.add_argument("--scale", type=float, default=1.0, help="workload size factor (0.1 for a quick look)")
-    parser.add_argument("--json", help="write the full report here")
-    parser.add_argument("--profile", metavar="FILE",
+    # (output files are opened before anything runs: a path that cannot be written is an error at
+    # once, not after a run of many minutes)
+    parser.add_argument("--json", type=argparse.FileType("w"), help="write the full report here")
+    parser.add_argument("--profile", metavar="FILE", type=argparse.FileType("wb"),
                         help="run the one benchmark named once under cProfile: write its statistics to FILE "
                              "(for pstats or snakeviz) and print the functions that took the most time")
     parser.add_argument("--bytecodes", action="store_true",
@@ -743,7 +748,7 @@ def bench_main(argv: list[str]) -> int:
     report["pytcp_quoted"] = PYTCP_QUOTED
     print(format_table(report))
     if args.json:
-        with open(args.json, "w") as f:
+        with args.json as f:
             json.dump(report, f, indent=2)
     return 0
 

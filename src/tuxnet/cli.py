@@ -48,21 +48,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     world.run(until=1_000_000)
     out.write("MenuOS>> hello\n")
     tracer_box: dict = {}
-    trace_out = open(args.trace_file, "w") if args.trace_file else None  # noqa: SIM115
-    tracer = FunctionTracer(world, out=trace_out, names=None if args.trace else SEED_FUNCTIONS)
+    tracer = FunctionTracer(world, out=args.trace_file, names=None if args.trace else SEED_FUNCTIONS)
     tracer_box["tracer"] = tracer
     host.spawn(_demo_client, tracer_box, name="hello")
     world.run()
     if capture is not None:
         capture.close()
-    if trace_out is not None:
-        trace_out.close()
+        if args.pcap:
+            args.pcap.close()
+    if args.trace_file:
+        args.trace_file.close()
     out.write("\nThe path the bytes took (kernel functions, virtual time in seconds):\n\n")
     out.write(tracer.text())
     out.write(f"\n{tracer.calls} kernel function calls traced; world time {world.now / 1e9:.3f} s "
               f"(TIME_WAIT included), {world.events_run} events.\n")
     if args.chrome:
-        with open(args.chrome, "w") as f:
+        with args.chrome as f:
             f.write(tracer.chrome_json())
     return 0
 
@@ -72,10 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="the seed article's walk: hello/replyhi over loopback, traced")
     demo.add_argument("--trace", action="store_true", help="trace every kernel function, not just the seed's")
-    demo.add_argument("--trace-file", help="also write the trace to this file")
-    demo.add_argument("--chrome", help="write the trace as Chrome/Perfetto JSON to this file")
+    # Output files are opened before anything runs, so a path that cannot be written is an error
+    # at once (argparse's "can't open"), not a traceback after the run.
+    demo.add_argument("--trace-file", type=argparse.FileType("w"), help="also write the trace to this file")
+    demo.add_argument("--chrome", type=argparse.FileType("w"),
+                      help="write the trace as Chrome/Perfetto JSON to this file")
     demo.add_argument("--tcpdump", action="store_true", help="print the packets as tcpdump -i lo would")
-    demo.add_argument("--pcap", help="write the packets on lo to this pcap file")
+    demo.add_argument("--pcap", type=argparse.FileType("wb"), help="write the packets on lo to this pcap file")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=cmd_demo)
     for name, (_, _, text) in DELEGATED.items():

@@ -204,7 +204,7 @@ def tap_main(argv: list[str]) -> int:
     parser.add_argument("--addr", required=True, help="tuxnet's address, A.B.C.D/P")
     parser.add_argument("--gw", help="default gateway")
     parser.add_argument("--serve", default="", help=f"comma-separated services: {', '.join(SERVICE_NAMES)}")
-    parser.add_argument("--pcap", help="capture eth0 to this file")
+    parser.add_argument("--pcap", type=argparse.FileType("wb"), help="capture eth0 to this file")
     parser.add_argument("--trace", action="store_true", help="print the kernel function trace")
     parser.add_argument("--no-offload", action="store_true", help="no virtio header, checksum or TSO offload")
     parser.add_argument("--loss", type=float, default=0.0)
@@ -247,6 +247,7 @@ def tap_main(argv: list[str]) -> int:
             tracer.stop()
         if cap is not None:
             cap.close()
+            args.pcap.close()
     print(summary(host, stats), flush=True)
     # Kill the services now, while the world is whole, rather than leave their greenlets to the
     # interpreter's shutdown, which would run their clean-up with no loop to come back to.

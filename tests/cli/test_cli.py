@@ -30,6 +30,27 @@ def test_demo_prints_the_programs_and_the_path(tmp_path):
     assert pcap.stat().st_size > 24
 
 
+@pytest.mark.parametrize("args", [("demo", "--pcap"), ("demo", "--trace-file"), ("demo", "--chrome"),
+                                  ("bench", "hello_replyhi", "--json"), ("bench", "hello_replyhi", "--profile")])
+def test_an_output_file_that_cannot_be_written_is_refused_before_anything_runs(tmp_path, args):
+    # Not a traceback after the run (for `tuxnet bench --json`, after many minutes): argparse's
+    # error at once, naming the file, and nothing run.
+    missing = tmp_path / "no-such-dir" / "out"
+    r = tuxnet(*args, str(missing), timeout=30)
+    assert r.returncode == 2, r.stderr
+    assert f"can't open '{missing}'" in r.stderr and "No such file or directory" in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_demo_writes_the_trace_and_its_chrome_json_where_asked(tmp_path):
+    trace, chrome = tmp_path / "trace.txt", tmp_path / "trace.json"
+    r = tuxnet("demo", "--trace-file", str(trace), "--chrome", str(chrome))
+    assert r.returncode == 0, r.stderr
+    assert "tcp_sendmsg() {" in trace.read_text()
+    events = json.loads(chrome.read_text())["traceEvents"]
+    assert any(e.get("name") == "tcp_v4_rcv" for e in events)
+
+
 def test_run_topology_file():
     r = tuxnet("run", "examples/two_routers.toml")
     assert r.returncode == 0, r.stderr
