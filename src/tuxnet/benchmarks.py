@@ -732,6 +732,12 @@ def bench_main(argv: list[str]) -> int:
                         help="run the one benchmark named once, counting the bytecodes each function "
                              "executes (deterministic, unlike time; tens of times slower: use --scale)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1 (a median needs a run)")
+    if args.warmup < 0:
+        parser.error("--warmup must be 0 or more")
+    if not args.scale > 0:
+        parser.error("--scale must be more than 0")
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")

@@ -42,6 +42,16 @@ def test_an_output_file_that_cannot_be_written_is_refused_before_anything_runs(t
     assert "Traceback" not in r.stderr and r.stdout == ""
 
 
+@pytest.mark.parametrize(("args", "message"), [(("--repeat", "0"), "--repeat must be at least 1"),
+                                              (("--warmup", "-1"), "--warmup must be 0 or more"),
+                                              (("--scale", "-1"), "--scale must be more than 0"),
+                                              (("--scale", "nan"), "--scale must be more than 0")])
+def test_bench_refuses_run_counts_and_scales_that_make_no_figure(args, message):
+    r = tuxnet("bench", "hello_replyhi", *args, timeout=30)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert r.stdout == ""
+
+
 def test_demo_writes_the_trace_and_its_chrome_json_where_asked(tmp_path):
     trace, chrome = tmp_path / "trace.txt", tmp_path / "trace.json"
     r = tuxnet("demo", "--trace-file", str(trace), "--chrome", str(chrome))
