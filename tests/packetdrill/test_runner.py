@@ -200,3 +200,12 @@ def test_summary_table_counts_per_directory() -> None:
     lines = summary_table(results).splitlines()
     assert "| a | 2 | 1 | 1 | 0 | 0 |" in lines
     assert "| b | 1 | 0 | 0 | 1 | 0 |" in lines
+
+
+def test_a_file_that_is_not_text_is_an_error_not_a_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "binary.pkt"
+    path.write_bytes(b"0 socket(\xff\xfe\x00")
+    result = run_file(path)
+    assert result.status == "error" and result.message == f"{path}: not a script: byte 9 is not UTF-8 text"
+    assert packetdrill_main([str(path)]) == 1
+    assert capsys.readouterr().err == f"[error] {path}: not a script: byte 9 is not UTF-8 text\n"

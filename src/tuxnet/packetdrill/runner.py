@@ -834,6 +834,8 @@ def run_file(path: str | Path, options: dict[str, str] | None = None, config: Co
         return RunResult(str(p), "error", str(e), e.line)
     except OSError as e:
         return RunResult(str(p), "error", f"{p}: {e.strerror}")
+    except UnicodeDecodeError as e:
+        return RunResult(str(p), "error", f"{p}: not a script: byte {e.start} is not UTF-8 text")
     return run_script(script, config, p.parent, options)
 
 
