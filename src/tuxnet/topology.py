@@ -386,6 +386,8 @@ def load_topology(source: str | Path, *, text: str | None = None) -> Network:
             text = Path(source).read_text()
         except OSError as e:
             raise TopologyError(f"{name}: {e.strerror}") from None
+        except UnicodeDecodeError as e:
+            raise TopologyError(f"{name}: not a topology file: byte {e.start} is not UTF-8 text") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -487,7 +489,10 @@ def load_topology(source: str | Path, *, text: str | None = None) -> Network:
         host = net.nodes.get(e["host"])
         if host is None or isinstance(host, Switch | Hub):
             raise fail("run", i, "host", f"[[run]]: {e['host']!r} is not a host")
-        argv = shlex.split(e["cmd"])
+        try:
+            argv = shlex.split(e["cmd"])
+        except ValueError as err:
+            raise fail("run", i, "cmd", f"[[run]]: cmd {e['cmd']!r}: {err}") from None
         if not argv or argv[0] not in programs:
             raise fail("run", i, "cmd", f"[[run]]: unknown program {argv[0] if argv else ''!r} "
                                         f"(known: {', '.join(programs)})")

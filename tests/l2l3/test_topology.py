@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from netlab import run, tshark_problems
@@ -126,6 +127,7 @@ def test_the_same_topology_and_seed_give_identical_pcaps(tmp_path):
     ('name = "sw1"', 'name = "sw1"\n\n[[hub]]\nname = "hub1"\ndelay = 0', "[[hub]]",
      "propagation delay must be positive"),
     ('delay = "1ms"', 'delay = 1.5', "delay = 1.5", "delay has the wrong type"),
+    ('cmd = "ping -c 2 10.0.3.2"', 'cmd = "ping -c 2 \\"10.0.3.2"', 'cmd = "ping -c 2 \\"10', "No closing quotation"),
     ('name = "c"', 'name = "c"\nsysctl = {"net.ipv4.ip_forward" = 1, "net.ipv4.tcp_rmem" = "1 2"}',
      '"net.ipv4.tcp_rmem" = "1 2"', 'setting key "net.ipv4.tcp_rmem": Invalid argument'),
     ('routes = ["default via 10.0.3.254"]', 'routes = ["default via 10.0.3.254"]\n[host.sysctl]\n'
@@ -146,6 +148,13 @@ def test_errors_name_the_line(tmp_path, old, new, at, message):
 def test_a_syntax_error_names_the_line():
     with pytest.raises(TopologyError, match=r"^net.toml:4: .*line 4"):
         load_topology("net.toml", text='seed = 1\n\n[[host]]\nname = "a\n')
+
+
+def test_a_file_that_is_not_text_is_named_not_a_traceback(tmp_path):
+    path = tmp_path / "net.toml"
+    path.write_bytes(b'seed = 1\n\xff\xfe')
+    with pytest.raises(TopologyError, match=rf"^{re.escape(str(path))}: not a topology file: byte 9 is not UTF-8"):
+        load_topology(path)
 
 
 def test_run_topology_file_reports_a_bad_file(tmp_path):
