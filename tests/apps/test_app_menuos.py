@@ -238,3 +238,21 @@ def test_lines_from_a_pipe_follow_one_another_at_once() -> None:
     _, second, _ = session("http http://www.example.com/\nss -tan\nquit\n")
     assert first == second
     assert re.search(r"FIN-WAIT-1 +0 +1 +10\.0\.2\.15:\d+ +10\.0\.3\.80:80", first)
+
+
+def test_net_tools_take_an_interface_and_arp_a_and_refuse_changes_plainly() -> None:
+    _, text, net = session("ping -c 1 10.0.2.2\nifconfig eth0\nifconfig eth9\nifconfig eth0 10.0.0.1\narp -an\n"
+                           "arp -d 10.0.2.2\nroute add default gw 10.0.2.3\nroute -n\nquit\n")
+    one = text[text.index("MenuOS>>ifconfig eth0\n"):text.index("MenuOS>>ifconfig eth9")]
+    assert "eth0      Link encap:Ethernet" in one and "lo        Link encap" not in one
+    # net-tools' words for a device that does not exist
+    assert "MenuOS>>ifconfig eth9\nifconfig - Show network interfaces\n" \
+           "eth9: error fetching interface information: Device not found\n" in text
+    assert "ifconfig: eth0 10.0.0.1: this ifconfig only shows; change it with `ip addr`\n" in text
+    gw_mac = mac_text(net["gw"].dev("eth0").dev_addr)
+    assert f"arp - Show the ARP cache\n? (10.0.2.2) at {gw_mac} [ether] on eth0\nMenuOS>>" in text
+    assert "arp: -d 10.0.2.2: this arp only shows; change it with `ip neigh`\n" in text
+    assert "route: add default gw 10.0.2.3: this route only shows; change it with `ip route`\n" in text
+    assert re.search(r"route -n\nroute - Show the routing table\nKernel IP routing table\n", text)
+    # nothing was changed: the gateway is still 10.0.2.2
+    assert re.search(r"0\.0\.0\.0 +10\.0\.2\.2 +0\.0\.0\.0 +UG", text)

@@ -53,11 +53,35 @@ def _dev_flags(dev: Any) -> int:
     return flags
 
 
+def _shows_only(tool: str, argv: list[str] | None, options: str, change: str) -> bool:
+    """Whether ``argv`` holds only the display options these tools take here; if not, say so (they
+    show the kernel's state; ``ip`` changes it)."""
+    extra = [a for a in argv or [] if not (a.startswith("-") and set(a[1:]) <= set(options))]
+    if extra:
+        libc.printf("%s: %s: this %s only shows; change it with `%s`\n", tool, " ".join(extra), tool, change)
+        return False
+    return True
+
+
 def ifconfig(argv: list[str] | None = None) -> int:
-    """``ifconfig``: every device that is up (``-a``: all), in net-tools 1.60's layout."""
+    """``ifconfig [-a] [INTERFACE]``: every device that is up (``-a``: all), or the one named, in
+    net-tools 1.60's layout."""
+    args = [a for a in argv or [] if a != "-a"]
     show_all = bool(argv) and "-a" in argv
-    for dev in sorted(current().host.devices.values(), key=lambda d: d.name):
+    devices = current().host.devices
+    if args:
+        name, *rest = args
+        if rest or name.startswith("-"):
+            _shows_only("ifconfig", args, "", "ip addr")
+            return 1
+        if name not in devices:
+            libc.printf("%s: error fetching interface information: Device not found\n", name)
+            return 1
+        show_all = True
+    for dev in sorted(devices.values(), key=lambda d: d.name):
         flags = _dev_flags(dev)
+        if args and dev.name != args[0]:
+            continue
         if not flags & IFF_UP and not show_all:
             continue
         if dev.type == ARPHRD_LOOPBACK:
@@ -87,6 +111,8 @@ def ifconfig(argv: list[str] | None = None) -> int:
 
 def route(argv: list[str] | None = None) -> int:
     """``route -n``: the main routing table (``/proc/net/route``)."""
+    if not _shows_only("route", argv, "nve", "ip route"):
+        return 1
     host = current().host
     libc.printf("Kernel IP routing table\n")
     libc.printf("%-15s %-15s %-15s %-5s %-6s %-3s %8s %s\n", "Destination", "Gateway", "Genmask", "Flags",
@@ -104,19 +130,30 @@ def route(argv: list[str] | None = None) -> int:
 
 
 def arp(argv: list[str] | None = None) -> int:
-    """``arp -n``: the IPv4 neighbour cache (``/proc/net/arp``), without NOARP entries."""
+    """``arp -n``: the IPv4 neighbour cache (``/proc/net/arp``), without NOARP entries; ``-a`` in
+    the BSD style (``? (10.0.2.2) at 02:00:00:00:00:03 [ether] on eth0``), no names looked up."""
+    if not _shows_only("arp", argv, "nav", "ip neigh"):
+        return 1
     host = current().host
+    bsd = any("a" in a for a in argv or [])
     rows = []
     for n in sorted(host.arp_tbl.entries.values(), key=lambda n: (n.dev.name, n.primary_key)):
         if n.nud_state & NUD_NOARP or not n.nud_state & (NUD_VALID | NUD_INCOMPLETE):
+            continue
+        addr = in_ntoa(n.primary_key)
+        if bsd:
+            at = (f"{mac_text(n.ha)} [ether]{' PERM' if n.nud_state & NUD_PERMANENT else ''}"
+                  if n.nud_state & NUD_VALID else "<incomplete>")
+            rows.append(f"? ({addr}) at {at} on {n.dev.name}")
             continue
         if n.nud_state & NUD_VALID:
             hwtype, hwaddr = "ether", mac_text(n.ha)
             flags = "CM" if n.nud_state & NUD_PERMANENT else "C"
         else:
             hwtype, hwaddr, flags = "", "(incomplete)", ""
-        rows.append(f"{in_ntoa(n.primary_key):<24} {hwtype:<7} {hwaddr:<19} {flags:<5} {'':<15} {n.dev.name}")
-    libc.printf("%-24s %-7s %-19s %-5s %-15s %s\n", "Address", "HWtype", "HWaddress", "Flags", "Mask", "Iface")
+        rows.append(f"{addr:<24} {hwtype:<7} {hwaddr:<19} {flags:<5} {'':<15} {n.dev.name}")
+    if not bsd:
+        libc.printf("%-24s %-7s %-19s %-5s %-15s %s\n", "Address", "HWtype", "HWaddress", "Flags", "Mask", "Iface")
     for row in rows:
         libc.printf("%s\n", row.rstrip())
     return 0
