@@ -16,13 +16,14 @@ from tuxnet.world import World
 
 def build_tap_host(dev: str, addr: str, gw: str | None = None, *, offload: bool = True, loss: float = 0.0,
                    dup: float = 0.0, reorder: float = 0.0, seed: int = 0, mtu: int = 1500,
-                   name: str = "tuxnet", busy_poll_us: int = 0) -> tuple[World, Any, Any]:
+                   name: str = "tuxnet", busy_poll_us: int = 0, echo: bool = False) -> tuple[World, Any, Any]:
     """A real-time world with one host whose ``eth0`` is the TAP interface ``dev``; with
-    ``busy_poll_us`` the loop spins that long on the device before sleeping."""
+    ``busy_poll_us`` the loop spins that long on the device before sleeping; with ``echo`` what
+    its programs print goes to stdout as they print it."""
     from tuxnet.drivers.net.tap import tap_create
 
     world = World(seed=seed, realtime=True, busy_poll_us=busy_poll_us)
-    host = world.add_host(name)
+    host = world.add_host(name, echo=echo)
     host.dev_open("lo")
     host.ip_addr_add("lo", "127.0.0.1/8")
     eth = tap_create(host, dev, name="eth0", offload=offload, loss=loss, dup=dup, reorder=reorder, mtu=mtu)
@@ -39,17 +40,19 @@ TAP_INDEX = """<html><head><title>tuxnet</title></head>
 <body><h1>Hello from tuxnet</h1><p>This page crossed a TAP device from a Python TCP/IP stack.</p></body>
 </html>
 """
-SERVICE_NAMES = ("echo", "discard", "chargen", "http", "dns")
+SERVICE_NAMES = ("echo", "discard", "chargen", "http", "dns", "iperf")
 
 
 def start_tap_services(host: Any, names: list[str], addr: str) -> dict:
     """Start the services ``tuxnet tap --serve`` names: the inetd ones, ``httpd`` serving a small
-    page from /var/www, and ``named`` authoritative for tuxnet.test (``tuxnet.test`` and
-    ``www.tuxnet.test`` are this host's address)."""
+    page from /var/www, ``named`` authoritative for tuxnet.test (``tuxnet.test`` and
+    ``www.tuxnet.test`` are this host's address) and an ``iperf -s`` on port 5001, its reports on
+    the terminal."""
     from tuxnet.user.etc import install_base_files
     from tuxnet.user.programs.dns import named
     from tuxnet.user.programs.http import httpd
     from tuxnet.user.programs.inetd import start_services
+    from tuxnet.user.programs.iperf import iperf_main
 
     unknown = [n for n in names if n not in SERVICE_NAMES]
     if unknown:
@@ -67,6 +70,8 @@ def start_tap_services(host: Any, names: list[str], addr: str) -> dict:
             f"@ IN NS ns.{TAP_ZONE}\n@ IN A {ip}\nns IN A {ip}\nwww IN A {ip}\n"
             f'@ IN TXT "served by tuxnet"\n')
         host.spawn(named, {TAP_ZONE: TAP_ZONE_FILE}, name="named")
+    if "iperf" in names:
+        host.spawn(iperf_main, ["-s"], name="iperf")
     return stats
 
 
@@ -220,7 +225,7 @@ def tap_main(argv: list[str]) -> int:
     try:
         world, host, eth = build_tap_host(args.dev, args.addr, args.gw, offload=not args.no_offload,
                                           loss=args.loss, dup=args.dup, reorder=args.reorder, seed=args.seed,
-                                          busy_poll_us=args.busy_poll)
+                                          busy_poll_us=args.busy_poll, echo=True)
     except PermissionError:
         print("tuxnet tap: opening /dev/net/tun needs root or CAP_NET_ADMIN", file=sys.stderr)
         return 1

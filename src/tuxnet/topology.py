@@ -48,6 +48,11 @@ A TOML file describes the same (see ``load_topology``)::
     node = "a"
     dev = "eth0"
     pcap = "a-eth0.pcap"
+
+A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``iperf`` (a server, ``iperf -s``, or a
+client), ``ip``, ``ethtool``, ``sysctl``, ``ss``, ``nstat`` and ``tc`` on a host at time ``at``.
+Without a ``duration`` the run lasts until every program has ended, or nothing is left to happen:
+give one when a server (``iperf -s``) is to keep listening while clients come and go.
 """
 
 from __future__ import annotations
@@ -269,14 +274,15 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.ethtool import ethtool_main
     from tuxnet.user.iproute import ip_main
     from tuxnet.user.nstat import nstat_main
+    from tuxnet.user.programs.iperf import iperf_main
     from tuxnet.user.programs.ping import ping_main
     from tuxnet.user.programs.traceroute import traceroute_main
     from tuxnet.user.ss import ss_main
     from tuxnet.user.sysctl import sysctl_main
     from tuxnet.user.tc import tc_main
 
-    return {"ping": ping_main, "traceroute": traceroute_main, "ip": ip_main, "ethtool": ethtool_main,
-            "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main}
+    return {"ping": ping_main, "traceroute": traceroute_main, "iperf": iperf_main, "ip": ip_main,
+            "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {

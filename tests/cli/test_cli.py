@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -257,3 +258,17 @@ def test_the_table_says_when_the_machines_speed_changed_during_the_run():
                         "runs at the same speed")
     report["machine"]["speed_check_ms"] = [70.0, 65.0]  # within the loop's own jitter
     assert "changed" not in format_table(report)
+
+
+def test_run_the_iperf_example():
+    r = tuxnet("run", "examples/iperf_lossy_link.toml")
+    assert r.returncode == 0, r.stderr
+    client, _, server = r.stdout.partition("== b ==\n")
+    whole = r"\[  1\] 0\.0000-(\d+\.\d+) sec +([\d.]+) MBytes +([\d.]+) Mbits/sec\n"
+    c_end, c_amount, _ = re.findall(whole, client)[-1]  # (after the first interval's line)
+    (s_end, s_amount, s_rate), = re.findall(whole, server)
+    assert c_amount == s_amount and 10 <= float(c_end) <= float(s_end)
+    # 1 % loss each way at 20 ms: CUBIC keeps well under the link's 20 Mbit/s, recovering with SACK
+    assert 2 < float(s_rate) < 15
+    assert int(re.search(r"TcpRetransSegs +(\d+)", client)[1]) > 10
+    assert int(re.search(r"TcpExtTCPSackRecovery +(\d+)", client)[1]) > 5
