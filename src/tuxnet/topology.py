@@ -51,8 +51,8 @@ A TOML file describes the same (see ``load_topology``)::
 
 A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``iperf`` (a server, ``iperf -s``, or a
 client), ``ip``, ``ethtool``, ``sysctl``, ``ss``, ``nstat`` and ``tc`` on a host at time ``at``.
-Without a ``duration`` the run lasts until every program has ended, or nothing is left to happen:
-give one when a server (``iperf -s``) is to keep listening while clients come and go.
+Without a ``duration`` the run lasts until every program has ended, or waits in ``accept`` for a
+client (a server, once its last client has gone and it has reported it).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ from tuxnet.drivers.net.cable import Cable, alloc_cable_dev
 from tuxnet.drivers.net.hub import Hub, alloc_hub_dev
 from tuxnet.net.bridge.br_fdb import br_fdb_show, br_showmacs
 from tuxnet.net.bridge.br_if import BR_DEFAULT_AGEING_TIME, NetBridge, br_add_bridge, br_add_if
+from tuxnet.net.ipv4.tcp_sock import TCP_LISTEN
 from tuxnet.user.iproute import ip
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC, World
 
@@ -358,12 +359,14 @@ class Network:
         self.procs.append(host.spawn(fn, argv[1:], name=argv[0]))
 
     def run(self) -> None:
-        """Run for ``duration``, or until every program has finished."""
+        """Run for ``duration``, or until every program has finished or is a server waiting for a
+        client (in ``accept``) that no program is left to bring."""
         if self.duration is not None:
             self.world.run_for(self.duration)
             return
         expected = len(self.runs)
-        self.world.run_until(lambda: len(self.procs) == expected and not any(p.alive for p in self.procs),
+        self.world.run_until(lambda: len(self.procs) == expected and all(not p.alive or _awaits_a_client(p)
+                                                                         for p in self.procs),
                              timeout=24 * 3600 * NSEC_PER_SEC)
 
     def close(self) -> None:
@@ -379,6 +382,16 @@ class Network:
             if text:
                 parts.append(f"== {host.name} ==\n{text}")
         return "".join(parts)
+
+
+def _awaits_a_client(proc: Process) -> bool:
+    """``proc`` sleeps in ``accept`` on one of its listening sockets, no connection waiting (what
+    ``/proc/PID/wchan`` shows as ``inet_csk_accept``)."""
+    for f in proc.files.fds.values():
+        sk = getattr(f.private_data, "sk", None)
+        if sk is not None and sk.sk_state == TCP_LISTEN and not sk.accept_queue and proc in sk.sk_wq.waiters:
+            return True
+    return False
 
 
 def load_topology(source: str | Path, *, text: str | None = None) -> Network:

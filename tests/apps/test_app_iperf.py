@@ -10,6 +10,7 @@ import pytest
 
 from tuxnet.topology import load_topology
 from tuxnet.user.programs.iperf import byte_atoi, byte_snprintf
+from tuxnet.world import NSEC_PER_SEC
 
 LINK = """\
 seed = 1
@@ -41,9 +42,10 @@ at = "100ms"
 REPORT = r"\[  1\] (\d+\.\d{4})-(\d+\.\d{4}) sec  +([\d.]+) (\w?Byte)s  +([\d.]+) (\w?bit)s/sec\n"
 
 
-def run(client: str, rate: str = "100mbit", duration: str = "7s") -> tuple[str, str]:
+def run(client: str, rate: str = "100mbit", duration: str | None = "7s") -> tuple[str, str]:
     """The client's and the server's output, from a run of the two over one link."""
-    net = load_topology("iperf.toml", text=LINK.format(client=client, rate=rate, duration=f'duration = "{duration}"'))
+    net = load_topology("iperf.toml", text=LINK.format(client=client, rate=rate,
+                                                       duration=f'duration = "{duration}"' if duration else ""))
     net.start()
     net.run()
     net.close()
@@ -115,6 +117,16 @@ def test_the_units_follow_f_and_a_slow_link_reads_in_kbits() -> None:
 def test_errors_are_iperfs(client: str, says: str) -> None:
     out, _ = run(client, duration="5s")
     assert says in out, out
+
+
+def test_without_a_duration_the_run_ends_when_the_server_waits_for_its_next_client() -> None:
+    net = load_topology("iperf.toml", text=LINK.format(client="iperf -c 10.0.0.2 -t 2", rate="100mbit", duration=""))
+    net.start()
+    net.run()
+    # the client's 2 s from 0.1 s, then the last of its data, its FIN and the server's report
+    assert 2.1 * NSEC_PER_SEC < net.world.now < 2.5 * NSEC_PER_SEC
+    server = net.world.hosts["b"].output()
+    assert len(re.findall(REPORT, server)) == 1 and server.endswith("Mbits/sec\n")
 
 
 def test_a_second_server_on_the_port_says_bind_failed() -> None:
