@@ -188,6 +188,25 @@ def test_bad_arguments(lo_host):
     assert run_program(world, host, prog)
 
 
+def test_so_bindtodevice_takes_a_name_as_bytes(lo_host):
+    # sock_setbindtodevice: IFNAMSIZ - 1 bytes at most, up to the first NUL, compared as bytes;
+    # a name no device has, UTF-8 or not, is ENODEV (it used to kill the program with a
+    # UnicodeDecodeError).
+    world, host = lo_host
+
+    def prog():
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        for name in (b"\xff\xfe", b"eth9", b"l\xc3\xb6"):
+            expect_errno(errno.ENODEV, libc.setsockopt, fd, 1, 25, name)  # SOL_SOCKET, SO_BINDTODEVICE
+        libc.setsockopt(fd, 1, 25, b"lo\0junk")
+        assert libc.getsockopt(fd, 1, 25) == b"lo"
+        libc.setsockopt(fd, 1, 25, b"")
+        assert libc.getsockopt(fd, 1, 25) == b""
+        return True
+
+    assert run_program(world, host, prog)
+
+
 def test_half_close_with_shutdown(lo_host):
     world, host = lo_host
 

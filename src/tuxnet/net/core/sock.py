@@ -64,6 +64,7 @@ SO_SNDLOWAT = 19
 SO_RCVTIMEO = 20
 SO_SNDTIMEO = 21
 SO_BINDTODEVICE = 25
+IFNAMSIZ = 16  # include/uapi/linux/if.h: a device name and its NUL
 SO_ACCEPTCONN = 30
 SO_SNDBUFFORCE = 32
 SO_RCVBUFFORCE = 33
@@ -637,7 +638,10 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
             sk.sk_sndtimeo = t
         return 0
     if optname == SO_BINDTODEVICE:
-        name = optval.rstrip(b"\0").decode() if isinstance(optval, bytes | bytearray) else str(optval)
+        # sock_setbindtodevice: at most IFNAMSIZ - 1 bytes, the name ending at the first NUL, its
+        # bytes compared as they are (dev_get_by_name): a name no device has is ENODEV.
+        raw = optval if isinstance(optval, bytes | bytearray) else str(optval).encode()
+        name = bytes(raw[:IFNAMSIZ - 1]).split(b"\0", 1)[0].decode("latin-1")
         if not name:
             sk.sk_bound_dev_if = 0
         elif name in host.devices:
