@@ -590,7 +590,7 @@ def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int
     if host is not None:
         host = _c_hostname(host, idna=True)
     if isinstance(port, bytes | bytearray):
-        port = port.decode()
+        port = port.decode("latin-1")  # (C's getaddrinfo takes the bytes as they are)
     return [(_intenum(af, AddressFamily), _intenum(st, SocketKind), pr, canon, sa)
             for af, st, pr, canon, sa in libc.getaddrinfo(host, port, family, type, proto, flags)]
 

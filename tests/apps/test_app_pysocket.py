@@ -151,6 +151,11 @@ def test_name_service_functions() -> None:
 
     def program() -> tuple[Any, ...]:
         infos = tsock.getaddrinfo("www.example.com", "http", type=tsock.SOCK_STREAM)
+        # a service given as bytes goes to the C library as they are, UTF-8 or not (as CPython)
+        assert tsock.getaddrinfo("www.example.com", b"http", type=tsock.SOCK_STREAM)[0][4] == ("10.0.3.80", 80)
+        with pytest.raises(tsock.gaierror) as info:
+            tsock.getaddrinfo("www.example.com", b"\xff\xfe", type=tsock.SOCK_STREAM)
+        assert info.value.errno == socket.EAI_SERVICE
         return (infos[0][0], infos[0][1], infos[0][4], tsock.gethostbyname("www.example.com"),
                 tsock.gethostbyname_ex("www.example.com"), tsock.gethostbyaddr("10.0.3.80")[0],
                 tsock.getservbyname("domain", "udp"), tsock.getservbyport(80), tsock.gethostname())
