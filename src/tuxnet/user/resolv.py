@@ -168,7 +168,7 @@ def _read_text(path: str) -> str | None:
 def _is_ipv4(text: str) -> bool:
     try:
         _pysocket.inet_pton(_pysocket.AF_INET, text)
-    except OSError:
+    except (OSError, ValueError):  # (ValueError: a NUL, which ends a C string short of any address)
         return False
     return True
 
