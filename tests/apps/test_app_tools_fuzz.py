@@ -1,0 +1,74 @@
+"""The command-line programs (ip, ss, nstat, sysctl, tc, ethtool, ping, traceroute, iperf and
+net-tools) and the MenuOS shell, given any command line: each says what is wrong, as the real one
+would, and none dies of an uncaught exception (``World.run`` raises ProcessError for a program
+that does)."""
+
+from __future__ import annotations
+
+import io
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tuxnet.user.ethtool import ethtool_main
+from tuxnet.user.iproute import ip_main
+from tuxnet.user.nstat import nstat_main
+from tuxnet.user.programs import nettools
+from tuxnet.user.programs.final_project import final_project
+from tuxnet.user.programs.iperf import iperf_main
+from tuxnet.user.programs.menuos import MENUOS_CONFIG, run_session
+from tuxnet.user.programs.ping import ping_main
+from tuxnet.user.programs.traceroute import traceroute_main
+from tuxnet.user.ss import ss_main
+from tuxnet.user.sysctl import sysctl_main
+from tuxnet.user.tc import tc_main
+from tuxnet.world import NSEC_PER_SEC, World
+
+PROGRAMS = {"ip": ip_main, "ss": ss_main, "nstat": nstat_main, "sysctl": sysctl_main, "tc": tc_main,
+            "ethtool": ethtool_main, "ping": ping_main, "traceroute": traceroute_main, "iperf": iperf_main,
+            "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp, "netstat": nettools.netstat}
+# Words the programs know, numbers and addresses good and bad, and odd strings.
+WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "set", "dev", "eth0", "eth9", "lo", "up",
+         "down", "mtu", "1500", "0", "-1", "99999999999", "10.0.0.1/24", "10.0.0.2", "10.0.0.300", "0.0.0.0/0",
+         "default", "via", "neigh", "lladdr", "00:11:22:33:44:55", "table", "local", "main", "metric", "src", "get",
+         "flush", "all", "help", "qdisc", "root", "tbf", "pfifo", "rate", "1mbit", "burst", "limit", "latency", "-s",
+         "-n", "-t", "-u", "-a", "-l", "-i", "-m", "-c", "-C", "-k", "-K", "gro", "tso", "on", "off", "rx-usecs",
+         "state", "established", "net.ipv4.tcp_rmem", "net.ipv4.ip_forward=1", "net.ipv4.tcp_rmem=1 2", "-w", "-p",
+         "-q", "-W", "-M", "do", "-f", "k", "-D", "5001", "mtu", "lock", "advmss", "initcwnd", "prohibit", "blackhole",
+         "1e9", "", "\x00", "ÿ", "-", "--", "=", "a" * 40]
+ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(PROGRAMS)), argv=ARGV)
+def test_a_program_given_any_command_line_ends_or_waits_without_dying(name: str, argv: list[str]) -> None:
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate="10mbit", delay="1ms", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    try:
+        a.spawn(PROGRAMS[name], argv, name=name)
+        world.run_for(5 * NSEC_PER_SEC)
+    finally:
+        world.close()
+
+
+COMMANDS = ["help", "version", "replyhi", "hello", "ping -c 1", "traceroute -n", "dns", "dns -t MX", "http",
+            "http -I", "ifconfig", "route", "arp -a", "netstat", "ss -tuan", "nstat", "ip addr", "ip route get",
+            "sysctl -w", "tc qdisc show", "trace on", "trace off", "trace full", "fly"]
+ARGS = ["www", "www.example.com", "http://www.example.com/", "http://10.0.3.80:80/x", "@10.0.3.53", "10.0.3.80",
+        "-g", "-a", "-v", "POST", "HEAD", '"', "'", "\\", "\t", "x" * 300, "-", "ÿ", "1"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.tuples(st.sampled_from(COMMANDS), st.lists(st.sampled_from(ARGS), max_size=3)),
+                      min_size=1, max_size=4))
+def test_the_menuos_shell_given_any_commands_runs_to_quit(lines: list[tuple[str, list[str]]]) -> None:
+    script = "".join(" ".join([cmd, *args]) + "\n" for cmd, args in lines) + "quit\n"
+    out = io.StringIO()
+    world = World(seed=1)
+    try:
+        net = final_project(world, echo=out)
+        assert run_session(world, net["menuos"], MENUOS_CONFIG, io.StringIO(script), out) == 0
+        assert out.getvalue().endswith("quit - Quit from MenuOS\n")
+    finally:
+        world.close()
