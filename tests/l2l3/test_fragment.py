@@ -122,6 +122,28 @@ def test_a_router_fragments_for_a_smaller_mtu_when_df_is_clear():
     assert n["b"].mib.Ip["ReasmOKs"] == 1
 
 
+def test_fragments_after_the_first_carry_only_the_options_marked_copied():
+    # RFC 791 3.1, ip_options_fragment: Router Alert (148, copied) is in every fragment; an
+    # experimental measurement option (10, not copied, which routers pass on as it is) only in
+    # the first, NOPs in its place in the others, the header's length the same; the datagram
+    # reassembles whole.
+    world, n = two_routers(middle_mtu=576)
+    cap = capture(n["r2"], "eth0")
+    receiver = n["b"].spawn(_receiver)
+    options = bytes((148, 4, 0, 0)) + bytes((10, 4, 0xAB, 0xCD))
+    data = _payload(1200)
+    udp = _udp_header(8 + len(data)) + data
+    header = struct.pack("!BBHHHBBHII", 0x47, 0, 28 + len(udp), 77, 0, 64, 17, 0, in_aton("10.0.1.1"),
+                         in_aton("10.0.3.2")) + options
+    run(world, n["a"], _send_raw, [header + udp])
+    world.run_until(lambda: not receiver.alive, timeout=secs(5))
+    assert receiver.result == data
+    frags = [f[14:] for _, f, _ in cap.frames if f[12:14] == b"\x08\x00" and f[14 + 4:14 + 6] == b"\x00\x4d"]
+    assert len(frags) == 3 and all(f[0] == 0x47 for f in frags)
+    assert frags[0][20:28] == options
+    assert [f[20:28] for f in frags[1:]] == [bytes((148, 4, 0, 0, 1, 1, 1, 1))] * 2
+
+
 def test_df_and_too_big_gives_fragmentation_needed_and_emsgsize_then_pmtu():
     world, n = two_routers(middle_mtu=1000)
     a = n["a"]

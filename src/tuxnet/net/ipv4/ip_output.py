@@ -44,6 +44,11 @@ if TYPE_CHECKING:
 IPVERSION = 4
 IP_DF = 0x4000
 IP_MF = 0x2000
+# IPv4 options (include/uapi/linux/ip.h): the end of the list, no-operation, and the flag of an
+# option every fragment carries (RFC 791 section 3.1)
+IPOPT_END = 0
+IPOPT_NOOP = 1
+IPOPT_COPY = 0x80
 IP_OFFSET = 0x1FFF
 IPHDR_LEN = 20
 MAX_HEADER = 128  # room for the link layer header and then some (LL_MAX_HEADER + 48)
@@ -407,9 +412,33 @@ def ip_fragment(host: Host, sk: Any, skb: SkBuff, mtu: int) -> int:
         frag.truesize = ip_append_truesize(skb.dev, ihl + n, ihl)
         host.mib.Ip["FragCreates"] += 1
         rc = ip_finish_output2(host, sk, frag)
+        if not pos:
+            header = ip_options_fragment(header)
         pos += n
     host.mib.Ip["FragOKs"] += 1
     return rc
+
+
+def ip_options_fragment(header: bytes) -> bytes:
+    """``ip_options_fragment``: the header of the fragments after the first, whose options not
+    marked to be copied (RFC 791 section 3.1: record route, timestamp) are NOPs, the header's
+    length unchanged.  A malformed option ends the pass, as in Linux."""
+    out = bytearray(header)
+    ptr, end = 20, len(out)
+    while ptr < end:
+        kind = out[ptr]
+        if kind == IPOPT_END:
+            break
+        if kind == IPOPT_NOOP:
+            ptr += 1
+            continue
+        optlen = out[ptr + 1] if ptr + 1 < end else 0
+        if optlen < 2 or optlen > end - ptr:
+            break
+        if not kind & IPOPT_COPY:
+            out[ptr:ptr + optlen] = bytes([IPOPT_NOOP]) * optlen
+        ptr += optlen
+    return bytes(out)
 
 
 def net_xmit_errno(rc: int) -> int:
