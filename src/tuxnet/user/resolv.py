@@ -166,14 +166,18 @@ def _read_text(path: str) -> str | None:
 
 
 def _is_ipv4(text: str) -> bool:
+    if "\0" in text:  # (CPython's inet_pton refuses it with ValueError, PyPy's reads up to it)
+        return False
     try:
         _pysocket.inet_pton(_pysocket.AF_INET, text)
-    except (OSError, ValueError):  # (ValueError: a NUL, which ends a C string short of any address)
+    except (OSError, ValueError):  # (ValueError: a lone surrogate, which no encoding takes)
         return False
     return True
 
 
 def _is_ipv6(text: str) -> bool:
+    if "\0" in text:
+        return False
     try:
         _pysocket.inet_pton(_pysocket.AF_INET6, text)
     except (OSError, ValueError):
