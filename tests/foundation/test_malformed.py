@@ -25,11 +25,14 @@ def inject(frame: bytes) -> None:
 
 
 def ip_header(payload_len: int, proto: int = 6, ihl: int = 5, version: int = 4, tot_len: int | None = None,
-              good_csum: bool = True, src: str = "127.0.0.2", dst: str = "127.0.0.1") -> bytes:
-    tot = 20 + payload_len if tot_len is None else tot_len
+              good_csum: bool = True, src: str = "127.0.0.2", dst: str = "127.0.0.1", options: bytes = b"") -> bytes:
+    if options:
+        options += bytes(-len(options) % 4)
+        ihl = 5 + len(options) // 4
+    tot = ihl * 4 + payload_len if tot_len is None else tot_len
     h = bytearray(struct.pack("!BBHHHBBH4s4s", (version << 4) | ihl, 0, tot, 1, 0, 64, proto, 0,
                               bytes(map(int, src.split("."))), bytes(map(int, dst.split(".")))))
-    h += b"\0" * (ihl * 4 - 20) if ihl > 5 else b""
+    h += options or (b"\0" * (ihl * 4 - 20) if ihl > 5 else b"")
     c = csum_fold(csum_partial(bytes(h)))
     h[10:12] = struct.pack("!H", c if good_csum else c ^ 0x1234)
     return bytes(h)
@@ -65,6 +68,9 @@ def test_each_kind_of_damage_is_counted_where_linux_counts_it():
         (b"\0" * 12 + b"\x88\xb5" + b"junk", "nohandler"),                        # unknown ethertype
         (ETH + ip_header(4, proto=200) + b"abcd", "proto"),                        # unknown IP protocol
         (ETH + ip_header(4, proto=17) + b"abcd", "udperr"),                        # UDP shorter than its header
+        (ETH + ip_header(8, proto=17, options=bytes((7, 2, 4, 0))) + bytes(8), "hdr"),  # record route too short
+        (ETH + ip_header(8, proto=17, options=bytes((68, 8, 9, 0xF0)) + bytes(4)) + bytes(8), "hdr"),  # TS overflow
+        (ETH + ip_header(8, proto=17, options=bytes((1, 7, 9))) + bytes(8), "hdr"),  # option past the header
     ]
     for frame, counter in cases:
         before = counters()
@@ -93,3 +99,24 @@ def test_random_tcp_headers_behind_a_valid_ip_header_never_raise(flags, doff, op
 def test_random_ip_payloads_with_valid_header_never_raise(body):
     for proto in (1, 6, 17):
         inject(ETH + ip_header(len(body), proto=proto) + body)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(options=st.binary(min_size=1, max_size=40), kind=st.sampled_from(["echo", "udp", "tcp"]),
+       source_route=st.booleans())
+def test_random_ip_options_never_raise(options, kind, source_route):
+    """Any options before an echo request (answered with them echoed), a datagram to a closed
+    port (an ICMP error echoing them) or a SYN (a reset echoing them): dropped and counted, or
+    answered; source routes both refused and followed."""
+    HOST.sysctl.set("net.ipv4.conf.all.accept_source_route", int(source_route))
+    if kind == "echo":
+        body = bytearray(struct.pack("!BBHHH", 8, 0, 0, 7, 1) + b"fuzz")
+        body[2:4] = struct.pack("!H", csum_fold(csum_partial(bytes(body))))
+        proto, body = 1, bytes(body)
+    elif kind == "udp":
+        proto, body = 17, struct.pack("!HHHH", 40000, 9, 8, 0)
+    else:
+        proto, body = 6, tcp_segment(dport=9)
+    before = counters()["hdr"]
+    inject(ETH + ip_header(len(body), proto=proto, options=options) + body)
+    assert counters()["hdr"] - before in (0, 1)

@@ -133,6 +133,7 @@ DEFAULTS: dict[str, Any] = {
 # in tuxnet.net.ipv4.devinet).
 DEVCONF: dict[str, int] = {
     "accept_local": 0,
+    "accept_source_route": 1,
     "accept_redirects": 1,
     "arp_announce": 0,
     "arp_filter": 0,
@@ -153,6 +154,9 @@ DEVCONF: dict[str, int] = {
 }
 DEFAULTS.update({f"net.ipv4.conf.{scope}.{name}": value for scope in ("all", "default")
                  for name, value in DEVCONF.items()})
+# Source routes are refused (IN_DEV_SOURCE_ROUTE is all's and the device's): ``all`` says no
+# where the devices and ``default`` say yes, as Linux's ipv4_devconf has it.
+DEFAULTS["net.ipv4.conf.all.accept_source_route"] = 0
 
 
 # Entries the kernel shows but takes no write to (mode 0444).

@@ -13,9 +13,11 @@ MIB_FIELDS: dict[str, tuple[str, ...]] = {
               "InOctets", "OutOctets", "InMcastOctets", "OutMcastOctets", "InBcastOctets", "OutBcastOctets",
               "InCsumErrors", "InNoECTPkts", "InECT1Pkts", "InECT0Pkts", "InCEPkts", "ReasmOverlaps"),
     "Icmp": (
-        "InMsgs", "InErrors", "InCsumErrors", "InDestUnreachs", "InTimeExcds", "InParmProbs",
-        "InRedirects", "InEchos", "InEchoReps", "OutMsgs", "OutErrors", "OutRateLimitGlobal",
-        "OutRateLimitHost", "OutDestUnreachs", "OutTimeExcds", "OutRedirects", "OutEchos", "OutEchoReps",
+        "InMsgs", "InErrors", "InCsumErrors", "InDestUnreachs", "InTimeExcds", "InParmProbs", "InSrcQuenchs",
+        "InRedirects", "InEchos", "InEchoReps", "InTimestamps", "InTimestampReps", "InAddrMasks",
+        "InAddrMaskReps", "OutMsgs", "OutErrors", "OutRateLimitGlobal", "OutRateLimitHost", "OutDestUnreachs",
+        "OutTimeExcds", "OutParmProbs", "OutSrcQuenchs", "OutRedirects", "OutEchos", "OutEchoReps",
+        "OutTimestamps", "OutTimestampReps", "OutAddrMasks", "OutAddrMaskReps",
     ),
     "IcmpMsg": (),
     "Tcp": (

@@ -156,7 +156,7 @@ class Sock:
         "sk_error_queue",
         "sk_backlog", "sk_backlog_len", "sk_ack_backlog", "sk_max_ack_backlog", "sk_socket",
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
-        "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_id", "pmtudisc",
+        "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_opt", "inet_id", "pmtudisc",
         "recverr", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
         "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "mc_list", "pending",
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
@@ -234,6 +234,7 @@ class Sock:
         self.inet_num = 0
         self.uc_ttl = host.sysctl["net.ipv4.ip_default_ttl"]
         self.tos = 0
+        self.inet_opt = None  # IP_OPTIONS: the options of what the socket sends (IpOptions)
         self.inet_id = host.rng.getrandbits(16)
         self.pmtudisc = 1  # IP_PMTUDISC_WANT, as net.ipv4.ip_no_pmtu_disc=0 gives
         self.recverr = False

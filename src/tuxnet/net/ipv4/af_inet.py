@@ -41,6 +41,7 @@ from tuxnet.net.ipv4.ip_sockglue import (  # noqa: F401  (the options of <netine
     IP_HDRINCL,
     IP_MTU,
     IP_MTU_DISCOVER,
+    IP_OPTIONS,
     IP_PKTINFO,
     IP_RECVERR,
     IP_TOS,

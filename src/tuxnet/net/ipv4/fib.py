@@ -12,11 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.minmax import min
-from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
+from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, ipv4_is_multicast, parse_cidr
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
     from tuxnet.net.core.dev import NetDevice
+    from tuxnet.net.core.skbuff import SkBuff
 
 RT_TABLE_MAIN = 254
 RT_TABLE_LOCAL = 255
@@ -187,6 +188,37 @@ class FibTable:
 def fib_lookup(host: Host, daddr: int, scope: int = RT_SCOPE_UNIVERSE) -> FibAlias | None:
     """``fib_lookup``: the local table, then main."""
     return host.fib_local.lookup(daddr, scope) or host.fib_main.lookup(daddr, scope)
+
+
+def fib_result_prefsrc(host: Host, fa: FibAlias) -> int:
+    """``fib_result_prefsrc``: the route's preferred source, else an address of its device for
+    its next hop (``__fib_res_prefsrc``)."""
+    from tuxnet.net.ipv4.devinet import inet_select_addr
+
+    return fa.prefsrc or inet_select_addr(host, fa.dev, fa.gw, fa.scope)
+
+
+def fib_compute_spec_dst(host: Host, skb: SkBuff) -> int:
+    """``fib_compute_spec_dst`` (net/ipv4/fib_frontend.c): the address a reply to this packet
+    would come from: its own destination, when that is one of ours; else (a broadcast, a
+    multicast, a datagram passing through) the preferred source of the route back to the sender
+    (or the device's address, ``inet_select_addr``)."""
+    from tuxnet.net.ipv4.devinet import inet_select_addr
+
+    buf = skb.buf
+    nh = skb.network_header
+    saddr = int.from_bytes(buf[nh + 12:nh + 16], "big")
+    daddr = int.from_bytes(buf[nh + 16:nh + 20], "big")
+    if skb.dst.rt_type == RTN_LOCAL and not ipv4_is_multicast(daddr):
+        return daddr
+    scope = RT_SCOPE_UNIVERSE
+    if saddr:
+        fa = fib_lookup(host, saddr)
+        if fa is not None:
+            return fib_result_prefsrc(host, fa)
+    else:
+        scope = RT_SCOPE_LINK
+    return inet_select_addr(host, skb.dev, saddr, scope)
 
 
 def fib_flush_cache(host: Host) -> None:

@@ -28,8 +28,10 @@ from tuxnet.net.core.dev import IFF_LOOPBACK
 from tuxnet.net.core.skbuff import PACKET_HOST, SkBuff, alloc_skb_data
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zeronet
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
+from tuxnet.net.ipv4.ip_options import IpOptions, __ip_options_echo, ip_options_echo, ipcb_opt
 from tuxnet.net.ipv4.ip_output import (
     IP_OFFSET,
+    IPHDR_LEN,
     IPPROTO_ICMP,
     IPPROTO_TCP,
     MAX_HEADER,
@@ -50,6 +52,8 @@ ICMP_TIME_EXCEEDED = 11
 ICMP_PARAMETERPROB = 12
 ICMP_TIMESTAMP = 13
 ICMP_TIMESTAMPREPLY = 14
+ICMP_ADDRESS = 17
+ICMP_ADDRESSREPLY = 18
 
 ICMP_NET_UNREACH = 0
 ICMP_HOST_UNREACH = 1
@@ -82,11 +86,13 @@ ICMP_ERROR_ROOM = 576 - 20 - 8  # RFC 1812 section 4.3.2.3: as much as fits in 5
 
 _ERROR_TYPES = (ICMP_DEST_UNREACH, ICMP_SOURCE_QUENCH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED,
                 ICMP_PARAMETERPROB)
-_OUT_COUNTERS = {ICMP_DEST_UNREACH: "OutDestUnreachs", ICMP_TIME_EXCEEDED: "OutTimeExcds",
-                 ICMP_ECHO: "OutEchos", ICMP_ECHOREPLY: "OutEchoReps", ICMP_REDIRECT: "OutRedirects"}
-_IN_COUNTERS = {ICMP_DEST_UNREACH: "InDestUnreachs", ICMP_TIME_EXCEEDED: "InTimeExcds",
-                ICMP_ECHO: "InEchos", ICMP_ECHOREPLY: "InEchoReps", ICMP_REDIRECT: "InRedirects",
-                ICMP_PARAMETERPROB: "InParmProbs"}
+# the ICMP MIB's counter of each type (icmp_pointers[].error and the ICMP_MIB_* of RFC 2011)
+_MIB_NAMES = {ICMP_DEST_UNREACH: "DestUnreachs", ICMP_TIME_EXCEEDED: "TimeExcds", ICMP_PARAMETERPROB: "ParmProbs",
+              ICMP_SOURCE_QUENCH: "SrcQuenchs", ICMP_REDIRECT: "Redirects", ICMP_ECHO: "Echos",
+              ICMP_ECHOREPLY: "EchoReps", ICMP_TIMESTAMP: "Timestamps", ICMP_TIMESTAMPREPLY: "TimestampReps",
+              ICMP_ADDRESS: "AddrMasks", ICMP_ADDRESSREPLY: "AddrMaskReps"}
+_OUT_COUNTERS = {t: "Out" + name for t, name in _MIB_NAMES.items()}
+_IN_COUNTERS = {t: "In" + name for t, name in _MIB_NAMES.items()}
 # The /proc/net/snmp IcmpMsg names of every type, made once rather than per message.
 ICMPMSG_OUT = tuple(f"OutType{t}" for t in range(256))
 ICMPMSG_IN = tuple(f"InType{t}" for t in range(256))
@@ -114,9 +120,11 @@ def icmpv4_xrlim_allow(host: Host, type: int, daddr: int) -> bool:
 
 
 def icmp_push_reply(host: Host, type: int, code: int, info: int, payload: bytes | memoryview,
-                    saddr: int, daddr: int, tos: int) -> int:
-    """Build and send one ICMP message (``icmp_push_reply``)."""
-    rt = ip_route_output_key(host, daddr, saddr)
+                    saddr: int, daddr: int, tos: int, opt: IpOptions | None = None) -> int:
+    """Build and send one ICMP message (``icmp_push_reply``), with the options ``opt`` echoed
+    from what it answers; a source-routed one goes to the reversed route's first hop
+    (``icmp_route_lookup``)."""
+    rt = ip_route_output_key(host, opt.faddr if opt is not None and opt.srr else daddr, saddr)
     if isinstance(rt, int):
         host.mib.Icmp["OutErrors"] += 1
         return rt
@@ -128,7 +136,7 @@ def icmp_push_reply(host: Host, type: int, code: int, info: int, payload: bytes 
     skb.transport_header = d
     skb.dst = rt
     ip_build_header(host, None, skb, rt.saddr, daddr, IPPROTO_ICMP,
-                    host.sysctl["net.ipv4.ip_default_ttl"], tos, False)
+                    host.sysctl["net.ipv4.ip_default_ttl"], tos, False, opt)
     icmp_out_count(host, type)
     return ip_local_out(host, None, skb)
 
@@ -172,11 +180,21 @@ def icmp_send(host: Host, skb_in: SkBuff, type: int, code: int, info: int) -> No
     src = 0
     if rt is not None and rt.rt_type == RTN_LOCAL:
         src = daddr
+    opt = None
+    sopt = ipcb_opt(skb_in)
+    if sopt is not None and sopt.optlen:
+        opt = __ip_options_echo(host, skb_in, sopt)
+        if opt is None:
+            return
+        if not opt.optlen:
+            opt = None
     tos = (buf[nh + 1] & 0x1E) | IPTOS_PREC_INTERNETCONTROL
-    payload = memoryview(buf)[nh:min(skb_in.tail, nh + ICMP_ERROR_ROOM)]
+    # as much of the datagram as fits in 576 octets, the reply's own options counted
+    room = ICMP_ERROR_ROOM - (opt.optlen if opt is not None else 0)
+    payload = memoryview(buf)[nh:min(skb_in.tail, nh + room)]
     if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
         info &= 0xFFFF
-    icmp_push_reply(host, type, code, info, bytes(payload), src, saddr, tos)
+    icmp_push_reply(host, type, code, info, bytes(payload), src, saddr, tos, opt)
 
 
 # icmp_pointers[type].handler for what a protocol above takes, and for an error about an ICMP
@@ -230,10 +248,16 @@ def icmp_echo(host: Host, skb: SkBuff) -> int:
         if host.sysctl["net.ipv4.icmp_echo_ignore_broadcasts"]:
             return 0
         daddr = 0
+    opt = None
+    if skb.transport_header - nh > IPHDR_LEN:
+        # icmp_reply: the request's options come back (ip_options_echo), or no reply at all
+        opt = ip_options_echo(host, skb)
+        if opt is None:
+            return 0
     d = skb.data
     info = int.from_bytes(buf[d + 4:d + 8], "big")
     icmp_push_reply(host, ICMP_ECHOREPLY, 0, info, bytes(buf[d + 8:skb.tail]), daddr, saddr,
-                    buf[nh + 1])
+                    buf[nh + 1], opt if opt is not None and opt.optlen else None)
     return 0
 
 

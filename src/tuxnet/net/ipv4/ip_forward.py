@@ -16,9 +16,11 @@ from tuxnet.net.ipv4.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_EXC_TTL,
     ICMP_FRAG_NEEDED,
+    ICMP_SR_FAILED,
     ICMP_TIME_EXCEEDED,
     icmp_send,
 )
+from tuxnet.net.ipv4.ip_options import ip_forward_options, ipcb_opt
 from tuxnet.net.ipv4.ip_output import IP_DF
 from tuxnet.net.ipv4.route import dst_mtu, dst_output, ip_rt_send_redirect
 
@@ -50,6 +52,11 @@ def ip_forward(host: Host, skb: SkBuff) -> int:
         host.mib.Ip["InHdrErrors"] += 1
         return NET_RX_DROP
     rt = skb.dst
+    opt = ipcb_opt(skb)
+    if opt is not None and opt.is_strictroute and rt.gw:
+        # a strict source route names the next hop, which must be on the link (RFC 791)
+        icmp_send(host, skb, ICMP_DEST_UNREACH, ICMP_SR_FAILED, 0)
+        return NET_RX_DROP
     mtu = dst_mtu(rt)
     length = skb.tail - nh
     if skb.gso_size:
@@ -60,7 +67,8 @@ def ip_forward(host: Host, skb: SkBuff) -> int:
         host.mib.Ip["FragFails"] += 1
         icmp_send(host, skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu)
         return NET_RX_DROP
-    if rt.dev is skb.dev:  # back out where it came in: perhaps the sender has a better first hop
+    if rt.dev is skb.dev and (opt is None or not opt.srr):
+        # back out where it came in: perhaps the sender has a better first hop
         saddr, daddr = _addrs.unpack_from(buf, nh + 12)
         ip_rt_send_redirect(host, skb, saddr, daddr)
     ip_decrease_ttl(buf, nh)
@@ -69,6 +77,10 @@ def ip_forward(host: Host, skb: SkBuff) -> int:
 
 
 def ip_forward_finish(host: Host, sk: Any, skb: SkBuff) -> int:
-    """``ip_forward_finish``: count, then out through the route (``dst_output``)."""
+    """``ip_forward_finish``: count, the options' router entries (``ip_forward_options``), then
+    out through the route (``dst_output``)."""
     host.mib.Ip["ForwDatagrams"] += 1
+    opt = ipcb_opt(skb)
+    if opt is not None:
+        ip_forward_options(host, skb, opt)
     return dst_output(host, sk, skb)

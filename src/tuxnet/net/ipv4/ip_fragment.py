@@ -25,6 +25,7 @@ from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.minmax import max
 from tuxnet.net.core.skbuff import CHECKSUM_NONE, SkBuff, alloc_skb, skb_truesize
 from tuxnet.net.ipv4.icmp import ICMP_EXC_FRAGTIME, ICMP_TIME_EXCEEDED, icmp_send
+from tuxnet.net.ipv4.ip_options import InetSkbParm, ipcb_opt
 from tuxnet.net.ipv4.ip_output import IP_DF, IP_MF, IP_OFFSET, MAX_HEADER, ip_send_check
 
 if TYPE_CHECKING:
@@ -198,16 +199,6 @@ def _discard(host: Host, q: Ipq) -> None:
     host.mib.Ip["ReasmFails"] += 1
 
 
-class InetSkbParm:
-    """``IPCB(skb)`` (``struct inet_skb_parm``) of a reassembled datagram: the largest fragment it
-    was made from (``frag_max_size``), which IP_RECVFRAGSIZE reports."""
-
-    __slots__ = ("frag_max_size",)
-
-    def __init__(self, frag_max_size: int) -> None:
-        self.frag_max_size = frag_max_size
-
-
 @notrace
 def ip_frag_max_size(ipcb: object) -> int:
     """``IPCB(skb)->frag_max_size`` of a packet's control block: 0 for a datagram that came
@@ -249,7 +240,7 @@ def ip_frag_reasm(host: Host, q: Ipq, last: SkBuff) -> SkBuff | None:
     skb.pkt_type = last.pkt_type
     skb.ip_summed = CHECKSUM_NONE
     skb.tstamp = last.tstamp
-    skb.cb = InetSkbParm(max(q.max_df_size, q.max_size))
+    skb.cb = InetSkbParm(ipcb_opt(head), max(q.max_df_size, q.max_size))  # the first fragment's IPCB
     host.mib.Ip["ReasmOKs"] += 1
     return skb
 

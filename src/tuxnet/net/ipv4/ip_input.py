@@ -24,7 +24,8 @@ from tuxnet.net.ipv4.icmp import (
     ICMP_PROT_UNREACH,
     icmp_send,
 )
-from tuxnet.net.ipv4.ip_output import IP_MF, IP_OFFSET
+from tuxnet.net.ipv4.ip_options import ip_rcv_options
+from tuxnet.net.ipv4.ip_output import IP_MF, IP_OFFSET, IPHDR_LEN
 from tuxnet.net.ipv4.route import dst_input, ip_route_input_noref
 
 if TYPE_CHECKING:
@@ -80,7 +81,8 @@ def ip_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: Any) -> int:
 
 
 def ip_rcv_finish(host: Host, sk: Any, skb: SkBuff) -> int:
-    """``ip_rcv_finish``: the input route decides between delivery and forwarding."""
+    """``ip_rcv_finish``: the input route decides between delivery and forwarding; a header
+    with options has them compiled (``ip_rcv_options``)."""
     if skb.dst is None:
         nh = skb.network_header
         saddr, daddr = _addrs.unpack_from(skb.buf, nh + 12)
@@ -89,6 +91,8 @@ def ip_rcv_finish(host: Host, sk: Any, skb: SkBuff) -> int:
             if err == -EXDEV:  # ip_rcv_finish_core: refused by the reverse path filter
                 host.mib.TcpExt["IPReversePathFilter"] += 1
             return NET_RX_DROP
+    if skb.transport_header - skb.network_header > IPHDR_LEN and ip_rcv_options(host, skb, skb.dev):
+        return NET_RX_DROP
     if skb.dst.rt_type == RTN_BROADCAST:
         ext = host.mib.IpExt
         ext["InBcastPkts"] += 1

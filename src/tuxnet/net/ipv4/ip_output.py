@@ -36,6 +36,7 @@ from tuxnet.net.core.skbuff import (
 )
 from tuxnet.net.core.sock import sock_alloc_send_pskb
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_MULTICAST
+from tuxnet.net.ipv4.ip_options import IpOptions, ip_options_build, ip_options_fragment
 from tuxnet.net.ipv4.route import IP_MAX_MTU, Rtable, dst_mtu, dst_output, ip_route_output_key, ip_sock_rt_scope
 
 if TYPE_CHECKING:
@@ -44,11 +45,6 @@ if TYPE_CHECKING:
 IPVERSION = 4
 IP_DF = 0x4000
 IP_MF = 0x2000
-# IPv4 options (include/uapi/linux/ip.h): the end of the list, no-operation, and the flag of an
-# option every fragment carries (RFC 791 section 3.1)
-IPOPT_END = 0
-IPOPT_NOOP = 1
-IPOPT_COPY = 0x80
 IP_OFFSET = 0x1FFF
 IPHDR_LEN = 20
 MAX_HEADER = 128  # room for the link layer header and then some (LL_MAX_HEADER + 48)
@@ -130,28 +126,42 @@ def ip_select_ident(host: Host, sk: Any, df: bool) -> int:
 
 
 def ip_build_header(host: Host, sk: Any, skb: SkBuff, saddr: int, daddr: int, proto: int,
-                    ttl: int, tos: int, df: bool) -> None:
-    """Push and fill an option-less IPv4 header in front of the transport header; its total
-    length and checksum are ``__ip_local_out``'s, which every packet built so passes."""
+                    ttl: int, tos: int, df: bool, opt: IpOptions | None = None) -> None:
+    """Push and fill an IPv4 header in front of the transport header; its total length and
+    checksum are ``__ip_local_out``'s, which every packet built so passes.  With options
+    (``opt``, a socket's or a reply's) the header grows by them and ``ip_options_build`` writes
+    them; a source-routed datagram is addressed to the route's first hop, ``daddr`` going into
+    the route's last slot."""
+    if opt is None or not opt.optlen:
+        d = skb.push(IPHDR_LEN)
+        skb.network_header = d
+        _pack_iphdr(skb.buf, d, 0x45, tos, 0, ip_select_ident(host, sk, df), IP_DF if df else 0, ttl, proto, 0,
+                    saddr, daddr)
+        return
+    skb.push(opt.optlen)
     d = skb.push(IPHDR_LEN)
     skb.network_header = d
     _pack_iphdr(skb.buf, d, 0x45, tos, 0, ip_select_ident(host, sk, df), IP_DF if df else 0, ttl, proto, 0,
-                saddr, daddr)
+                saddr, opt.faddr if opt.srr else daddr)
+    ip_options_build(host, skb, opt, daddr)
 
 
 def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
-    """``ip_queue_xmit``: route (from the socket's cache), build the header, send."""
+    """``ip_queue_xmit``: route (from the socket's cache; a source route's first hop), build the
+    header with the socket's options, send."""
     rt = sk.dst_cache
+    opt = sk.inet_opt
     if rt is None or rt.genid != host.rt_genid:
-        rt = ip_route_output_key(host, sk.inet_daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
-        if isinstance(rt, int):
+        daddr = opt.faddr if opt is not None and opt.srr else sk.inet_daddr
+        rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
+        if isinstance(rt, int) or opt is not None and opt.is_strictroute and rt.gw:
             host.mib.Ip["OutNoRoutes"] += 1
             sk.sk_err_soft = EHOSTUNREACH
-            return rt
+            return rt if isinstance(rt, int) else -EHOSTUNREACH
         sk.dst_cache = rt
     skb.dst = rt
     ip_build_header(host, sk, skb, sk.inet_saddr, sk.inet_daddr, sk.sk_protocol, sk.uc_ttl,
-                    sk.tos, ip_dont_fragment(sk, rt))
+                    sk.tos, ip_dont_fragment(sk, rt), opt)
     skb.priority = sk.sk_priority
     skb.mark = sk.sk_mark
     return ip_local_out(host, sk, skb)
@@ -417,28 +427,6 @@ def ip_fragment(host: Host, sk: Any, skb: SkBuff, mtu: int) -> int:
         pos += n
     host.mib.Ip["FragOKs"] += 1
     return rc
-
-
-def ip_options_fragment(header: bytes) -> bytes:
-    """``ip_options_fragment``: the header of the fragments after the first, whose options not
-    marked to be copied (RFC 791 section 3.1: record route, timestamp) are NOPs, the header's
-    length unchanged.  A malformed option ends the pass, as in Linux."""
-    out = bytearray(header)
-    ptr, end = 20, len(out)
-    while ptr < end:
-        kind = out[ptr]
-        if kind == IPOPT_END:
-            break
-        if kind == IPOPT_NOOP:
-            ptr += 1
-            continue
-        optlen = out[ptr + 1] if ptr + 1 < end else 0
-        if optlen < 2 or optlen > end - ptr:
-            break
-        if not kind & IPOPT_COPY:
-            out[ptr:ptr + optlen] = bytes([IPOPT_NOOP]) * optlen
-        ptr += optlen
-    return bytes(out)
 
 
 def net_xmit_errno(rc: int) -> int:

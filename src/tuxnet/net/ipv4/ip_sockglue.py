@@ -44,10 +44,20 @@ from tuxnet.net.core.sock import (
     sk_is_tcp,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_multicast
+from tuxnet.net.ipv4.fib import fib_compute_spec_dst
 from tuxnet.net.ipv4.ip_fragment import ip_frag_max_size
+from tuxnet.net.ipv4.ip_options import (
+    MAX_IPOPTLEN,
+    InetSkbParm,
+    __ip_options_echo,
+    ip_options_get,
+    ip_options_undo,
+)
 from tuxnet.net.ipv4.ip_output import ip_cork_mtu, ip_datagram_df
 from tuxnet.net.socket import (
     AF_INET,
+    MSG_CTRUNC,
+    MSG_DONTROUTE,
     MSG_ERRQUEUE,
     MSG_TRUNC,
     SOCK_DGRAM,
@@ -64,6 +74,7 @@ SOL_IP = 0
 IP_TOS = 1
 IP_TTL = 2
 IP_HDRINCL = 3
+IP_OPTIONS = 4
 IP_RECVOPTS = 6
 IP_RETOPTS = 7
 IP_PKTINFO = 8
@@ -88,11 +99,12 @@ IP_CMSG_PKTINFO = 1 << 0
 IP_CMSG_TTL = 1 << 1
 IP_CMSG_TOS = 1 << 2
 IP_CMSG_RECVOPTS = 1 << 3
+IP_CMSG_RETOPTS = 1 << 4
 IP_CMSG_PASSSEC = 1 << 5
 IP_CMSG_ORIGDSTADDR = 1 << 6
 IP_CMSG_RECVFRAGSIZE = 1 << 8
 _CMSG_OPTIONS = {IP_PKTINFO: IP_CMSG_PKTINFO, IP_RECVTTL: IP_CMSG_TTL, IP_RECVTOS: IP_CMSG_TOS,
-                 IP_RECVOPTS: IP_CMSG_RECVOPTS, IP_PASSSEC: IP_CMSG_PASSSEC,
+                 IP_RECVOPTS: IP_CMSG_RECVOPTS, IP_RETOPTS: IP_CMSG_RETOPTS, IP_PASSSEC: IP_CMSG_PASSSEC,
                  IP_RECVORIGDSTADDR: IP_CMSG_ORIGDSTADDR, IP_RECVFRAGSIZE: IP_CMSG_RECVFRAGSIZE}
 
 # struct in_pktinfo: the interface, the local address a reply would come from (ipi_spec_dst), the
@@ -114,11 +126,14 @@ def rt_tos2priority(tos: int) -> int:
 # -- options (do_ip_setsockopt / do_ip_getsockopt) --------------------------------------------
 
 def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
-    """``do_ip_setsockopt``: TOS, TTL, PMTU discovery, RECVERR, HDRINCL, the control messages a
-    read gets (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_RECVOPTS, IP_PASSSEC, IP_RECVORIGDSTADDR,
-    IP_RECVFRAGSIZE), and multicast (memberships, IP_MULTICAST_IF, _TTL, _LOOP, _ALL)."""
+    """``do_ip_setsockopt``: IP options, TOS, TTL, PMTU discovery, RECVERR, HDRINCL, the control
+    messages a read gets (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_RECVOPTS, IP_RETOPTS, IP_PASSSEC,
+    IP_RECVORIGDSTADDR, IP_RECVFRAGSIZE), and multicast (memberships, IP_MULTICAST_IF, _TTL,
+    _LOOP, _ALL)."""
     if optname in (IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_MULTICAST_IF):
         return ip_mc_setsockopt(sk, optname, optval)
+    if optname == IP_OPTIONS:
+        return ip_set_options(sk, optval)
     if isinstance(optval, bytes | bytearray):
         optval = int.from_bytes(optval[:4].ljust(4, b"\0"), "little", signed=True) if optval else 0
     if not isinstance(optval, int):
@@ -164,6 +179,26 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
         sk.mc_all = bool(optval)
     else:
         return -ENOPROTOOPT
+    return 0
+
+
+def ip_set_options(sk: Any, optval: Any) -> int:
+    """IP_OPTIONS: the options every datagram of the socket carries (at most 40 octets, checked
+    by ``ip_options_get``; none for an empty value).  A connection's segments are that much
+    smaller (``icsk_ext_hdr_len``, ``tcp_sync_mss``)."""
+    if not isinstance(optval, bytes | bytearray) or len(optval) > MAX_IPOPTLEN:
+        return -EINVAL
+    opt = ip_options_get(sk.host, optval)
+    if isinstance(opt, int):
+        return opt
+    new = opt if opt.optlen else None
+    if sk_is_tcp(sk):
+        from tuxnet.net.ipv4.tcp_output import tcp_sync_mss
+
+        old = sk.inet_opt
+        sk.icsk_ext_hdr_len += (new.optlen if new is not None else 0) - (old.optlen if old is not None else 0)
+        tcp_sync_mss(sk, sk.pmtu_cookie)
+    sk.inet_opt = new
     return 0
 
 
@@ -224,6 +259,14 @@ def ip_getsockopt(sk: Any, optname: int) -> int:
     """``do_ip_getsockopt``."""
     if optname in _CMSG_OPTIONS:
         return int(bool(sk.cmsg_flags & _CMSG_OPTIONS[optname]))
+    if optname == IP_OPTIONS:
+        # the options as they were given: a copy, its compiled entries undone
+        opt = sk.inet_opt
+        if opt is None:
+            return b""
+        given = opt.copy()
+        ip_options_undo(given)
+        return bytes(given.data)
     if optname == IP_TOS:
         return sk.tos
     if optname == IP_TTL:
@@ -272,29 +315,6 @@ def ipv4_pktinfo_prepare(sk: Any, skb: SkBuff) -> tuple[int, int]:
     return ifindex, fib_compute_spec_dst(sk.host, skb)
 
 
-def fib_compute_spec_dst(host: Any, skb: SkBuff) -> int:
-    """``fib_compute_spec_dst``: the address a reply to this packet would come from: its own
-    destination, when that is one of ours; for a broadcast or multicast, the preferred source of
-    the route back to the sender (or the device's address, ``inet_select_addr``)."""
-    from tuxnet.net.ipv4.devinet import inet_select_addr
-    from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RTN_LOCAL, fib_lookup
-
-    buf = skb.buf
-    nh = skb.network_header
-    saddr = int.from_bytes(buf[nh + 12:nh + 16], "big")
-    daddr = int.from_bytes(buf[nh + 16:nh + 20], "big")
-    if skb.dst.rt_type == RTN_LOCAL and not ipv4_is_multicast(daddr):
-        return daddr
-    scope = RT_SCOPE_UNIVERSE
-    if saddr:
-        fa = fib_lookup(host, saddr)
-        if fa is not None:
-            return fa.prefsrc or inet_select_addr(host, fa.dev, fa.gw, fa.scope)
-    else:
-        scope = RT_SCOPE_LINK
-    return inet_select_addr(host, skb.dev, saddr, scope)
-
-
 def ip_cmsg_recv_offset(msg: Any, sk: Any, skb: SkBuff, pktinfo: tuple[int, int], ipcb: Any) -> None:
     """``ip_cmsg_recv_offset``: the IP control messages the socket asked for, in the kernel's
     order: IP_PKTINFO (``pktinfo`` as queued, and the header's destination), the TTL (an int),
@@ -317,6 +337,8 @@ def ip_cmsg_recv_offset(msg: Any, sk: Any, skb: SkBuff, pktinfo: tuple[int, int]
         ihl = (buf[nh] & 0x0F) * 4
         if ihl > 20:
             put_cmsg(msg, SOL_IP, IP_RECVOPTS, bytes(buf[nh + 20:nh + ihl]))
+    if flags & IP_CMSG_RETOPTS:
+        ip_cmsg_recv_retopts(sk.host, msg, skb, ipcb)
     if flags & IP_CMSG_ORIGDSTADDR:
         th = skb.transport_header
         if th + 4 <= len(buf):
@@ -328,16 +350,31 @@ def ip_cmsg_recv_offset(msg: Any, sk: Any, skb: SkBuff, pktinfo: tuple[int, int]
             put_cmsg(msg, SOL_IP, IP_RECVFRAGSIZE, frag_max_size)
 
 
+def ip_cmsg_recv_retopts(host: Any, msg: Any, skb: SkBuff, ipcb: Any) -> None:
+    """``ip_cmsg_recv_retopts``: the options a reply to the datagram would carry, as a socket
+    would give them (``ip_options_echo``, then ``ip_options_undo``); MSG_CTRUNC when they cannot
+    be made."""
+    sopt = ipcb.opt if ipcb.__class__ is InetSkbParm else None
+    if sopt is None or not sopt.optlen:
+        return
+    opt = __ip_options_echo(host, skb, sopt)
+    if opt is None:
+        msg.msg_flags |= MSG_CTRUNC
+        return
+    ip_options_undo(opt)
+    put_cmsg(msg, SOL_IP, IP_RETOPTS, bytes(opt.data))
+
+
 # -- control messages of a send ---------------------------------------------------------------
 
 class IpcmCookie:
     """``struct ipcm_cookie`` with its ``sockcm_cookie``: what one send to ``daddr`` uses, the
     socket's own settings (``ipcm_init_sk``) unless its control messages say otherwise: source
     address, device, TTL (``__ip_make_skb``'s: IP_MULTICAST_TTL's to a multicast group), TOS,
-    mark and priority, and SO_TIMESTAMPING's flags with the key a send may give (``tsflags``,
-    ``ts_opt_id``)."""
+    IP options, mark and priority, and SO_TIMESTAMPING's flags with the key a send may give
+    (``tsflags``, ``ts_opt_id``)."""
 
-    __slots__ = ("addr", "oif", "ttl", "tos", "mark", "priority", "multicast", "tsflags", "ts_opt_id")
+    __slots__ = ("addr", "oif", "ttl", "tos", "opt", "mark", "priority", "multicast", "tsflags", "ts_opt_id")
 
     def __init__(self, sk: Any, daddr: int) -> None:
         self.addr = sk.inet_saddr
@@ -345,6 +382,7 @@ class IpcmCookie:
         self.multicast = multicast = ipv4_is_multicast(daddr)
         self.ttl = sk.mc_ttl if multicast else sk.uc_ttl
         self.tos = sk.tos
+        self.opt = sk.inet_opt  # (an IP_RETOPTS control message's take their place)
         self.mark = sk.sk_mark
         self.priority = sk.sk_priority
         self.tsflags = sk.sk_tsflags
@@ -369,12 +407,35 @@ def ipcm_send(sk: Any, msg: Any, daddr: int) -> IpcmCookie | int:
     return ipc
 
 
+def ip_optlen(ipc: IpcmCookie) -> int:
+    """The length of the options a send carries (``fragheaderlen``'s share of them)."""
+    return ipc.opt.optlen if ipc.opt is not None else 0
+
+
+def ip_options_route(msg: Any, ipc: IpcmCookie, daddr: int) -> tuple[int, int, bool]:
+    """Where a datagram send (``udp_sendmsg``, ``raw_sendmsg``, ``ping_v4_sendmsg``) routes to,
+    given the options it carries (``ipc.opt``): the first hop of a source route (``faddr``,
+    or -EINVAL when the send has no destination), else ``daddr``; the options' length; and
+    whether the route must take no gateway (link scope: MSG_DONTROUTE, or a strict source
+    route; SO_DONTROUTE is ``ip_sock_rt_scope``'s)."""
+    opt = ipc.opt
+    if opt is None:
+        return daddr, 0, bool(msg.msg_flags & MSG_DONTROUTE)
+    faddr = daddr
+    if opt.srr:
+        if not daddr:
+            return -EINVAL, 0, False
+        faddr = opt.faddr
+    return faddr, opt.optlen, bool(msg.msg_flags & MSG_DONTROUTE) or opt.is_strictroute
+
+
 def ip_cmsg_send(sk: Any, msg: Any, ipc: IpcmCookie) -> int:
     """``ip_cmsg_send``: a datagram's control messages: SOL_SOCKET's (``__sock_cmsg_send``), and
     at SOL_IP IP_PKTINFO (the source address, and the device when its index is not 0), IP_TTL,
-    IP_TOS (an int or a byte, which also sets the priority) and IP_PROTOCOL (checked only); those of other
-    levels are left alone.  0 or -EINVAL for a message of the wrong size or value, or one it does
-    not know.  IP_RETOPTS may only be empty: tuxnet sends no IP options."""
+    IP_TOS (an int or a byte, which also sets the priority), IP_PROTOCOL (checked only) and
+    IP_RETOPTS (this datagram's options, cut to 40 octets as ``ip_options_get`` takes them);
+    those of other levels are left alone.  0 or -EINVAL for a message of the wrong size or value,
+    or one it does not know."""
     for level, type, data in msg.msg_control:
         if level == SOL_SOCKET:
             err = __sock_cmsg_send(sk, type, data, ipc)
@@ -411,7 +472,12 @@ def ip_cmsg_send(sk: Any, msg: Any, ipc: IpcmCookie) -> int:
             # protocol look at (tuxnet has neither): checked, as the kernel checks it
             if size != 4 or not 1 <= int.from_bytes(data, "little", signed=True) <= 255:
                 return -EINVAL
-        elif type != IP_RETOPTS or size:
+        elif type == IP_RETOPTS:
+            opt = ip_options_get(sk.host, data[:MAX_IPOPTLEN])
+            if isinstance(opt, int):
+                return opt
+            ipc.opt = opt  # (empty: this datagram carries none, the socket's neither)
+        else:
             return -EINVAL
     return 0
 

@@ -69,11 +69,11 @@ from tuxnet.net.ipv4.ip_output import (
     ip_build_header,
     ip_send_skb,
 )
-from tuxnet.net.ipv4.ip_sockglue import ip_append_check, ip_icmp_error, ipcm_send
+from tuxnet.net.ipv4.ip_sockglue import ip_append_check, ip_icmp_error, ip_options_route, ipcm_send
 from tuxnet.net.ipv4.raw import queued_recvmsg
 from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED
-from tuxnet.net.socket import MSG_DONTROUTE, MSG_DONTWAIT, MSG_OOB
+from tuxnet.net.socket import MSG_DONTWAIT, MSG_OOB
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -154,15 +154,18 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
     ipc = ipcm_send(sk, msg, daddr)
     if isinstance(ipc, int):
         return ipc
-    scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
-    rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)
+    faddr, optlen, dontroute = ip_options_route(msg, ipc, daddr)
+    if faddr < 0:
+        return faddr
+    scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
+    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope)
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1
         return rt
     if (rt.rt_type == RTN_BROADCAST or ipv4_is_lbcast(daddr)) and not sk.sk_broadcast:
         return -EACCES
-    df = ip_append_check(sk, size + IPHDR_LEN, rt, daddr)
+    df = ip_append_check(sk, size + IPHDR_LEN + optlen, rt, daddr)
     if df < 0:
         return df
     err = ip_append_alloc(sk, bool(msg.msg_flags & MSG_DONTWAIT))
@@ -175,12 +178,12 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
     skb.transport_header = skb.data
     skb.dst = rt
     skb.sk = sk
-    skb.truesize = ip_append_truesize(rt.dev, size + IPHDR_LEN, IPHDR_LEN + ICMPH_LEN)
+    skb.truesize = ip_append_truesize(rt.dev, size + IPHDR_LEN + optlen, IPHDR_LEN + optlen + ICMPH_LEN)
     skb.destructor = sock_wfree
     skb.priority = ipc.priority
     skb.mark = ipc.mark
     _sock_tx_timestamp(sk, ipc, skb)
-    ip_build_header(host, sk, skb, ipc.addr or rt.saddr, daddr, IPPROTO_ICMP, ipc.ttl, ipc.tos, False)
+    ip_build_header(host, sk, skb, ipc.addr or rt.saddr, daddr, IPPROTO_ICMP, ipc.ttl, ipc.tos, False, ipc.opt)
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
     icmp_out_count(host, ICMP_ECHO)

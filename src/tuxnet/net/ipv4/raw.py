@@ -101,6 +101,7 @@ from tuxnet.net.ipv4.ip_sockglue import (
     ip_cmsg_recv_offset,
     ip_icmp_error,
     ip_local_error,
+    ip_options_route,
     ip_recv_error,
     ipcm_send,
 )
@@ -108,7 +109,6 @@ from tuxnet.net.ipv4.route import dst_output, ip_do_redirect, ip_route_output_ke
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     AF_INET,
-    MSG_DONTROUTE,
     MSG_DONTWAIT,
     MSG_ERRQUEUE,
     MSG_OOB,
@@ -314,9 +314,14 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
     ipc = ipcm_send(sk, msg, daddr)
     if isinstance(ipc, int):
         return ipc
+    if ipc.opt is not None and sk.hdrincl:
+        return -EINVAL  # the user's header carries its own options
+    faddr, optlen, dontroute = ip_options_route(msg, ipc, daddr)
+    if faddr < 0:
+        return faddr
+    scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
     data = b"".join(bytes(b) for b in msg.msg_iov)
-    scope = RT_SCOPE_LINK if msg.msg_flags & MSG_DONTROUTE else ip_sock_rt_scope(sk)
-    rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)
+    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope)
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1
@@ -327,7 +332,7 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
     if sk.hdrincl:
         err = raw_send_hdrinc(sk, data, rt, noblock, ipc, daddr)
         return err if err < 0 else size
-    df = ip_append_check(sk, len(data) + IPHDR_LEN, rt, daddr)
+    df = ip_append_check(sk, len(data) + IPHDR_LEN + optlen, rt, daddr)
     if df < 0:
         return df
     err = ip_append_alloc(sk, noblock)
@@ -337,13 +342,13 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
     skb.transport_header = skb.data
     skb.dst = rt
     skb.sk = sk
-    skb.truesize = ip_append_truesize(rt.dev, len(data) + IPHDR_LEN, IPHDR_LEN)
+    skb.truesize = ip_append_truesize(rt.dev, len(data) + IPHDR_LEN + optlen, IPHDR_LEN + optlen)
     skb.destructor = sock_wfree
     skb.priority = ipc.priority
     skb.mark = ipc.mark
     _sock_tx_timestamp(sk, ipc, skb)
     saddr = ipc.addr or rt.saddr
-    ip_build_header(host, sk, skb, saddr, daddr, sk.sk_protocol, ipc.ttl, ipc.tos, False)
+    ip_build_header(host, sk, skb, saddr, daddr, sk.sk_protocol, ipc.ttl, ipc.tos, False, ipc.opt)
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
     if sk.sk_protocol == IPPROTO_ICMP and data:

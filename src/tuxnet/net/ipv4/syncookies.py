@@ -118,7 +118,7 @@ def cookie_timestamp_decode(sk: TcpSock, opt: TcpOptionsReceived) -> bool:
 def cookie_v4_check(sk: TcpSock, skb: SkBuff) -> TcpSock | None:
     """``cookie_v4_check``: an ACK at a listener that may carry one of our cookies.  Returns the
     listener (not a cookie: carry on), a new child socket, or None (drop)."""
-    from tuxnet.net.ipv4.tcp_ipv4 import _addrs, secure_tcp_ts_off, tcp_request_sock_ops
+    from tuxnet.net.ipv4.tcp_ipv4 import _addrs, secure_tcp_ts_off, tcp_request_sock_ops, tcp_v4_save_options
 
     host = sk.host
     mib = host.mib.TcpExt
@@ -153,6 +153,7 @@ def cookie_v4_check(sk: TcpSock, skb: SkBuff) -> TcpSock | None:
     if isinstance(rt, int):
         return None
     req = RequestSock(sk, tcp_request_sock_ops, daddr, dport, saddr, sport)
+    req.ireq_opt = tcp_v4_save_options(host, skb)  # the ACK's, the SYN's being gone
     req.peer_mss = MSSTAB[mssind]
     req.mss = tcp_advmss(sk, rt)
     req.snt_isn = cookie

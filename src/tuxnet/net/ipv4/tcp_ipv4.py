@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from tuxnet.kernel.errno import (
     EADDRNOTAVAIL,
     EHOSTUNREACH,
+    EINVAL,
     EMSGSIZE,
     ENETUNREACH,
 )
@@ -32,16 +33,25 @@ from tuxnet.net.ipv4.icmp import (
     ICMP_TIME_EXCEEDED,
     NR_ICMP_UNREACH,
 )
+from tuxnet.net.ipv4.ip_options import IpOptions, __ip_options_echo, ipcb_opt
 from tuxnet.net.ipv4.ip_output import (
     IP_PMTUDISC_DONT,
     IP_PMTUDISC_INTERFACE,
     IP_PMTUDISC_OMIT,
+    IPHDR_LEN,
     IPPROTO_TCP,
     ip_build_header,
     ip_dont_fragment,
     ip_local_out,
 )
-from tuxnet.net.ipv4.route import dst_mtu, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
+from tuxnet.net.ipv4.route import (
+    Rtable,
+    dst_mtu,
+    ip_do_redirect,
+    ip_route_output_key,
+    ip_rt_update_pmtu,
+    ip_sock_rt_scope,
+)
 from tuxnet.net.ipv4.syncookies import cookie_init_timestamp, cookie_v4_check, cookie_v4_init_sequence
 from tuxnet.net.ipv4.tcp_fastopen import tcp_fastopen_defer_connect, tcp_try_fastopen
 from tuxnet.net.ipv4.tcp_input import (
@@ -292,13 +302,17 @@ def tcp_v4_timewait(host: Host, tw: TimeWaitSock, skb: SkBuff) -> int:
 
 def ip_send_unicast_reply(host: Host, skb_in: SkBuff, flags: int, seq: int, ack: int, window: int,
                           opts: bytes) -> None:
-    """``ip_send_unicast_reply``: a bare segment back to the sender of ``skb_in``."""
+    """``ip_send_unicast_reply``: a bare segment back to the sender of ``skb_in``, its IP options
+    echoed (none if they cannot be)."""
     buf = skb_in.buf
     nh = skb_in.network_header
     th = skb_in.transport_header
     saddr, daddr = _addrs.unpack_from(buf, nh + 12)
     sport, dport = struct.unpack_from("!HH", buf, th)
-    rt = ip_route_output_key(host, saddr, daddr)
+    ipopt = tcp_v4_save_options(host, skb_in)
+    if ipopt is None and skb_in.transport_header - nh > IPHDR_LEN:
+        return
+    rt = ip_route_output_key(host, ipopt.faddr if ipopt is not None and ipopt.srr else saddr, daddr)
     if isinstance(rt, int):
         return
     th_len = 20 + len(opts)
@@ -312,7 +326,7 @@ def ip_send_unicast_reply(host: Host, skb_in: SkBuff, flags: int, seq: int, ack:
                                                csum_partial(memoryview(skb.buf)[d:d + th_len])).to_bytes(2, "big")
     skb.dst = rt
     ip_build_header(host, None, skb, daddr, saddr, IPPROTO_TCP, host.sysctl["net.ipv4.ip_default_ttl"],
-                    0, True)
+                    0, True, ipopt)
     host.mib.Tcp["OutSegs"] += 1
     if flags & TCPHDR_RST:
         host.mib.Tcp["OutRsts"] += 1
@@ -346,18 +360,40 @@ def tcp_v4_reqsk_send_ack(listener: TcpSock, skb: SkBuff, req: RequestSock) -> N
                     req.rcv_wnd >> req.rcv_wscale, (req.ts_now(), req.ts_recent) if req.tstamp_ok else None)
 
 
+def tcp_v4_save_options(host: Host, skb: SkBuff) -> IpOptions | None:
+    """``tcp_v4_save_options``: the options of a reply to a segment, its IP options echoed
+    (``__ip_options_echo``); None when it came without, or they cannot be echoed."""
+    sopt = ipcb_opt(skb)
+    if sopt is None or not sopt.optlen:
+        return None
+    opt = __ip_options_echo(host, skb, sopt)
+    return opt if opt is not None and opt.optlen else None
+
+
+def inet_csk_route_req(host: Host, listener: TcpSock, req: RequestSock) -> Rtable | int:
+    """``inet_csk_route_req``: the route of a request's answers, to the first hop of the source
+    route the SYN came by, if it came by one; a strict one must not need a gateway."""
+    opt = req.ireq_opt
+    rt = ip_route_output_key(host, opt.faddr if opt is not None and opt.srr else req.rmt_addr, req.loc_addr,
+                             listener.sk_bound_dev_if)
+    if not isinstance(rt, int) and opt is not None and opt.is_strictroute and rt.gw:
+        return -EHOSTUNREACH
+    return rt
+
+
 # -- passive open ----------------------------------------------------------------------------
 
 def tcp_v4_send_synack(listener: TcpSock, req: RequestSock, foc: TcpFastopenCookie | None = None) -> int:
-    """``tcp_v4_send_synack`` → ``ip_build_and_send_pkt``, with the Fast Open cookie ``foc``."""
+    """``tcp_v4_send_synack`` → ``ip_build_and_send_pkt``, with the Fast Open cookie ``foc`` and
+    the SYN's IP options echoed."""
     host = listener.host
-    rt = ip_route_output_key(host, req.rmt_addr, req.loc_addr, listener.sk_bound_dev_if)
+    rt = inet_csk_route_req(host, listener, req)
     if isinstance(rt, int):
         return rt
     skb = tcp_make_synack(listener, req, foc)
     skb.dst = rt
     ip_build_header(host, None, skb, req.loc_addr, req.rmt_addr, IPPROTO_TCP, listener.uc_ttl, listener.tos,
-                    True)
+                    True, req.ireq_opt)
     req.snt_synack = host.world.now
     host.mib.Tcp["OutSegs"] += 1
     return ip_local_out(host, None, skb)
@@ -400,6 +436,7 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
         opt.wscale_ok = opt.sack_ok = False
     sysctl = host.sysctl
     req = RequestSock(listener, tcp_request_sock_ops, daddr, dport, saddr, sport)
+    req.ireq_opt = tcp_v4_save_options(host, skb)
     req.rcv_isn = skb.seq
     req.rcv_nxt = (skb.seq + 1) & SEQ_MASK
     req.peer_mss = opt.mss_clamp or 536
@@ -476,11 +513,15 @@ def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Tc
         host.mib.TcpExt["ListenOverflows"] += 1
         host.mib.TcpExt["ListenDrops"] += 1
         return None
-    rt = ip_route_output_key(host, req.rmt_addr, req.loc_addr, listener.sk_bound_dev_if)
+    rt = inet_csk_route_req(host, listener, req)  # (inet_csk_route_child_sock)
     if isinstance(rt, int):
         host.mib.TcpExt["ListenDrops"] += 1
         return None
     newsk = tcp_create_openreq_child(listener, req, skb)
+    # the SYN's options, echoed, are the connection's (the request lets go of them)
+    newsk.inet_opt = req.ireq_opt
+    req.ireq_opt = None
+    newsk.icsk_ext_hdr_len = newsk.inet_opt.optlen if newsk.inet_opt is not None else 0
     # the child's multicast TTL and device are those the handshake's last packet came with
     # (newinet->mc_ttl, mc_index: what IP_MULTICAST_TTL reads back on an accepted socket)
     newsk.mc_ttl = skb.buf[skb.network_header + 8]
@@ -510,7 +551,13 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
     host = sk.host
     if dport == 0:
         return -EADDRNOTAVAIL
-    rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
+    opt = sk.inet_opt
+    nexthop = daddr
+    if opt is not None and opt.srr:  # a source route: the connection goes by its first hop
+        if not daddr:
+            return -EINVAL
+        nexthop = opt.faddr
+    rt = ip_route_output_key(host, nexthop, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1
@@ -523,6 +570,7 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
         sk.inet_rcv_saddr = sk.inet_saddr
     sk.inet_daddr = daddr if daddr else rt.saddr
     sk.inet_dport = dport
+    sk.icsk_ext_hdr_len = opt.optlen if opt is not None else 0
     sk.dst_cache = rt
     sk_setup_caps(sk, rt)
     sk.rx_opt.mss_clamp = TCP_MSS_DEFAULT  # until the SYN-ACK's MSS (an earlier connect's is gone)

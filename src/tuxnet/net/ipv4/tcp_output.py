@@ -400,11 +400,12 @@ def tcp_select_window(sk: TcpSock) -> int:
 # -- MSS -------------------------------------------------------------------------------------
 
 def tcp_mtu_to_mss(sk: TcpSock, pmtu: int) -> int:
-    """``tcp_mtu_to_mss``: the largest payload for a path MTU, options of this connection included."""
+    """``tcp_mtu_to_mss``: the largest payload for a path MTU, the IP options (``icsk_ext_hdr_len``)
+    and TCP options of this connection left out."""
     mss_now = pmtu - 20 - 20
     if sk.rx_opt.mss_clamp and mss_now > sk.rx_opt.mss_clamp:
         mss_now = sk.rx_opt.mss_clamp
-    mss_now = max(mss_now, sk.host.sysctl["net.ipv4.tcp_min_snd_mss"])
+    mss_now = max(mss_now - sk.icsk_ext_hdr_len, sk.host.sysctl["net.ipv4.tcp_min_snd_mss"])
     return mss_now - (sk.tcp_header_len - 20)
 
 
@@ -419,7 +420,7 @@ def tcp_bound_to_half_wnd(sk: TcpSock, pktsize: int) -> int:
 def tcp_mss_to_mtu(sk: TcpSock, mss: int) -> int:
     """``tcp_mss_to_mtu``: the path MTU a segment of ``mss`` payload bytes needs (the inverse of
     ``tcp_mtu_to_mss``)."""
-    return mss + sk.tcp_header_len + 20
+    return mss + sk.tcp_header_len + sk.icsk_ext_hdr_len + 20
 
 
 def tcp_mtup_init(sk: TcpSock) -> None:

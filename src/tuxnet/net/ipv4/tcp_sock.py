@@ -465,7 +465,7 @@ class TcpSock(Sock):
         "snd_una", "snd_nxt", "snd_wnd", "snd_wl1", "snd_sml", "snd_up", "urg_data", "urg_seq",
         "max_window", "write_seq", "pushed_seq", "rcv_nxt", "rcv_wnd", "rcv_wup", "copied_seq",
         "rcv_ssthresh", "window_clamp", "scaling_ratio", "mss_cache", "advmss",
-        "tcp_header_len", "pmtu_cookie", "tsoffset", "snd_cwnd", "snd_cwnd_cnt",
+        "tcp_header_len", "icsk_ext_hdr_len", "pmtu_cookie", "tsoffset", "snd_cwnd", "snd_cwnd_cnt",
         "snd_cwnd_clamp", "snd_ssthresh", "prior_cwnd", "prior_ssthresh", "high_seq",
         "packets_out", "retrans_out", "lost_out", "sacked_out", "undo_marker", "prr_delivered",
         "prr_out", "icsk_ca_state", "icsk_ca_ops", "icsk_af_ops", "ca_priv", "srtt_us", "mdev_us",
@@ -524,7 +524,8 @@ class TcpSock(Sock):
         # sizes
         self.mss_cache = TCP_MSS_DEFAULT
         self.advmss = TCP_MSS_DEFAULT
-        self.tcp_header_len = 20
+        self.tcp_header_len = 0  # set by tcp_connect_init or for a child (tcp_init_sock leaves it 0)
+        self.icsk_ext_hdr_len = 0  # the IP options each segment carries (IP_OPTIONS)
         self.pmtu_cookie = 0
         self.tsoffset = 0
         # congestion control

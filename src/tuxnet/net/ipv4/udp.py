@@ -94,6 +94,8 @@ from tuxnet.net.ipv4.ip_sockglue import (
     ip_append_check,
     ip_cmsg_recv_offset,
     ip_icmp_error,
+    ip_options_route,
+    ip_optlen,
     ip_recv_error,
     ipcm_send,
     ipv4_pktinfo_prepare,
@@ -101,7 +103,6 @@ from tuxnet.net.ipv4.ip_sockglue import (
 from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
-    MSG_DONTROUTE,
     MSG_DONTWAIT,
     MSG_ERRQUEUE,
     MSG_MORE,
@@ -218,7 +219,7 @@ def ip_make_skb(sk: UdpSock, data: bytes, saddr: int, daddr: int, dport: int, rt
     skb.priority = ipc.priority
     skb.mark = ipc.mark
     _sock_tx_timestamp(sk, ipc, skb)
-    ip_build_header(sk.host, sk, skb, saddr, daddr, IPPROTO_UDP, ipc.ttl, ipc.tos, False)
+    ip_build_header(sk.host, sk, skb, saddr, daddr, IPPROTO_UDP, ipc.ttl, ipc.tos, False, ipc.opt)
     return skb
 
 
@@ -278,13 +279,17 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
     if isinstance(ipc, int):
         return ipc
     data = b"".join(bytes(b) for b in msg.msg_iov)
-    # MSG_DONTROUTE (or SO_DONTROUTE): no gateway, and not the connected socket's cached route
-    dontroute = bool(flags & MSG_DONTROUTE)
-    connected = msg.msg_name is None and not dontroute and not msg.msg_control and not ipc.multicast
+    # a source route's first hop (ip_options_route); MSG_DONTROUTE (or SO_DONTROUTE) and a strict
+    # source route: no gateway; neither uses the connected socket's cached route
+    faddr, optlen, dontroute = ip_options_route(msg, ipc, daddr)
+    if faddr < 0:
+        return udp_sendmsg_out(sk, faddr)
+    connected = msg.msg_name is None and not dontroute and not msg.msg_control and not ipc.multicast \
+        and faddr == daddr
     rt = sk.dst_cache if connected and sk.dst_cache is not None and sk.dst_cache.genid == host.rt_genid else None
     if rt is None:
         scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
-        rt = ip_route_output_key(host, daddr, ipc.addr, ipc.oif, scope)
+        rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope)
         if isinstance(rt, int):
             if rt == -ENETUNREACH:
                 host.mib.Ip["OutNoRoutes"] += 1
@@ -299,7 +304,7 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
         sk.pending = InetCork(daddr, dport, saddr, rt, ipc, ip_cork_mtu(sk, rt))
         err = udp_append_data(sk, data, UDP_HLEN, corkreq, bool(flags & MSG_DONTWAIT))
         return udp_sendmsg_out(sk, err) if err < 0 else size
-    df = ip_append_check(sk, len(data) + IPHDR_LEN + UDP_HLEN, rt, daddr)
+    df = ip_append_check(sk, len(data) + IPHDR_LEN + optlen + UDP_HLEN, rt, daddr)
     if df < 0:
         return udp_sendmsg_out(sk, df)
     # a pending error (an ICMP report), a shutdown for writing, a full send buffer
@@ -313,7 +318,7 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
             return udp_sendmsg_out(sk, -ENOBUFS)
         uarg.zerocopy = False
     skb = ip_make_skb(sk, data, saddr, daddr, dport, rt, ipc)
-    skb.truesize = ip_append_truesize(rt.dev, skb.tail - skb.network_header, IPHDR_LEN + UDP_HLEN)
+    skb.truesize = ip_append_truesize(rt.dev, skb.tail - skb.network_header, IPHDR_LEN + optlen + UDP_HLEN)
     skb.destructor = sock_wfree
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
@@ -329,7 +334,7 @@ def udp_append_data(sk: UdpSock, data: bytes, transhdrlen: int, corkreq: bool, n
     for memory, discards it all (``udp_flush_pending_frames``)."""
     cork = sk.pending
     length = len(data) + transhdrlen
-    err = ip_append_check(sk, cork.length + length + IPHDR_LEN, cork.rt, cork.daddr)
+    err = ip_append_check(sk, cork.length + length + IPHDR_LEN + ip_optlen(cork.ipc), cork.rt, cork.daddr)
     if err >= 0 and transhdrlen:
         err = ip_append_alloc(sk, noblock)
     if err >= 0:
@@ -352,7 +357,7 @@ def udp_push_pending_frames(sk: UdpSock) -> int:
     skb = ip_make_skb(sk, data, cork.saddr, cork.daddr, cork.dport, cork.rt, cork.ipc)
     skb.truesize = cork.truesize
     skb.destructor = sock_wfree
-    if ip_datagram_df(sk, IPHDR_LEN + cork.length, cork.rt):
+    if ip_datagram_df(sk, IPHDR_LEN + ip_optlen(cork.ipc) + cork.length, cork.rt):
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
     return udp_send_skb(sk, skb, cork.saddr, cork.daddr)
 

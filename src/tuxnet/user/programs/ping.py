@@ -11,9 +11,14 @@
     rtt min/avg/max/mdev = 1.234/1.234/1.234/0.000 ms
 
 Options: ``-c COUNT``, ``-i INTERVAL``, ``-s SIZE``, ``-t TTL``, ``-W TIMEOUT`` (wait for the last
-reply, default 10 s), ``-w DEADLINE``, ``-M do|want|dont``, ``-q``, ``-n``.  The echo request
-carries the send time (a ``struct timeval``) then the bytes 0x10, 0x11, ..., as iputils fills it;
-the round trip time is taken from that timestamp, in microseconds.
+reply, default 10 s), ``-w DEADLINE``, ``-M do|want|dont``, ``-q``, ``-n``, and the IP options
+(set with IP_OPTIONS, shown from each reply's header as iputils' ``pr_options`` shows them):
+``-R`` (record route: the route out and back, "(same route)" while it stays the same) and
+``-T tsonly|tsandaddr|tsprespec`` (timestamps, with the addresses of the hops; for ``tsprespec``
+the hosts to stamp are named before the destination).  Two or more hosts without ``-T`` are a
+loose source route, as in iputils.  The echo request carries the send time (a ``struct
+timeval``) then the bytes 0x10, 0x11, ..., as iputils fills it; the round trip time is taken from
+that timestamp, in microseconds.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from dataclasses import dataclass, field
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.sock import SO_RCVTIMEO, SOL_SOCKET
-from tuxnet.net.core.utils import in_ntoa
+from tuxnet.net.core.utils import in_aton, in_ntoa
 from tuxnet.net.ipv4.af_inet import (
     IP_MTU_DISCOVER,
+    IP_OPTIONS,
     IP_PMTUDISC_DO,
     IP_PMTUDISC_DONT,
     IP_PMTUDISC_WANT,
@@ -43,6 +49,18 @@ from tuxnet.net.ipv4.icmp import (  # <netinet/ip_icmp.h>
     ICMP_REDIRECT,
     ICMP_SOURCE_QUENCH,
     ICMP_TIME_EXCEEDED,
+)
+from tuxnet.net.ipv4.ip_options import (
+    IPOPT_LSRR,
+    IPOPT_MINOFF,
+    IPOPT_NOOP,
+    IPOPT_RR,
+    IPOPT_SSRR,
+    IPOPT_TIMESTAMP,
+    IPOPT_TS_PRESPEC,
+    IPOPT_TS_TSANDADDR,
+    IPOPT_TS_TSONLY,
+    MAX_IPOPTLEN,
 )
 from tuxnet.net.ipv4.raw import ICMP_FILTER, SOL_RAW
 from tuxnet.net.socket import AF_INET, SOCK_RAW
@@ -60,6 +78,8 @@ _UNREACH = ("Destination Net Unreachable", "Destination Host Unreachable", "Dest
 _REDIRECT = ("Redirect Network", "Redirect Host", "Redirect Type of Service and Network",
              "Redirect Type of Service and Host")
 _PMTUDISC = {"do": IP_PMTUDISC_DO, "want": IP_PMTUDISC_WANT, "dont": IP_PMTUDISC_DONT}
+_TS_TYPES = {"tsonly": IPOPT_TS_TSONLY, "tsandaddr": IPOPT_TS_TSANDADDR, "tsprespec": IPOPT_TS_PRESPEC}
+USAGE = "\nUsage\n  ping [options] <destination>\n"
 
 
 def gettimeofday() -> tuple[int, int]:
@@ -118,6 +138,7 @@ class PingStats:
     rtts: list[int] = field(default_factory=list)  # microseconds
     ttls: list[int] = field(default_factory=list)
     pipesize: int = 1  # the most probes outstanding when one was answered
+    old_rr: bytes = b""  # pr_options' last record route, for "(same route)"
 
     def acknowledge(self, seq: int) -> None:
         """``acknowledge``: note how many probes were in flight when ``seq`` was answered."""
@@ -128,10 +149,12 @@ class PingStats:
 
 def _parse(argv: list[str]) -> dict[str, object]:
     opts: dict[str, object] = {"count": 0, "interval": 1.0, "size": 56, "ttl": None, "linger": MAXWAIT,
-                               "deadline": None, "pmtudisc": None, "quiet": False, "dest": None}
+                               "deadline": None, "pmtudisc": None, "quiet": False, "dest": None,
+                               "rroute": False, "ts_type": None, "hops": []}
+    hosts: list[str] = []
     it = iter(argv)
     for arg in it:
-        if arg in ("-c", "-i", "-s", "-t", "-W", "-w", "-M"):
+        if arg in ("-c", "-i", "-s", "-t", "-W", "-w", "-M", "-T"):
             try:
                 value = next(it)
             except StopIteration:
@@ -141,6 +164,11 @@ def _parse(argv: list[str]) -> dict[str, object]:
                     raise ValueError(f"ping: invalid -M argument: {value}")
                 opts["pmtudisc"] = _PMTUDISC[value]
                 continue
+            if arg == "-T":
+                if value not in _TS_TYPES:
+                    raise ValueError(f"ping: invalid timestamp type: {value}")
+                opts["ts_type"] = _TS_TYPES[value]
+                continue
             key = {"-c": "count", "-i": "interval", "-s": "size", "-t": "ttl", "-W": "linger",
                    "-w": "deadline"}[arg]
             try:
@@ -149,26 +177,131 @@ def _parse(argv: list[str]) -> dict[str, object]:
                 raise ValueError(f"ping: invalid argument: '{value}'") from None
         elif arg == "-q":
             opts["quiet"] = True
+        elif arg == "-R":
+            opts["rroute"] = True
         elif arg == "-n":
             continue
         elif arg.startswith("-"):
             raise ValueError(f"ping: invalid option -- '{arg[1:]}'")
         else:
-            opts["dest"] = arg
-    if opts["dest"] is None:
+            hosts.append(arg)
+    if not hosts:
         raise ValueError("ping: usage error: Destination address required")
+    if len(hosts) > 1:
+        # the hosts before the destination: a loose source route, or the hosts -T tsprespec stamps
+        if opts["rroute"] or opts["ts_type"] is not None and (
+                opts["ts_type"] != IPOPT_TS_PRESPEC or len(hosts) > 5) or len(hosts) > 10:
+            raise ValueError(USAGE)
+    opts["dest"] = hosts[-1]
+    opts["hops"] = hosts[:-1]
     return opts
+
+
+def ip_options_of(rroute: bool, ts_type: int | None, hops: list[int]) -> bytes:
+    """The options iputils' ping asks for (``ping4_run``): a record route filling the 40 octets
+    after a NOP; a timestamp of 40 octets (36 with addresses; for ``tsprespec`` one pair a named
+    host); a loose source route through ``hops``; none."""
+    if rroute:
+        return bytes((IPOPT_NOOP, IPOPT_RR, MAX_IPOPTLEN - 1, IPOPT_MINOFF)) + bytes(MAX_IPOPTLEN - 4)
+    if ts_type is not None:
+        if ts_type == IPOPT_TS_PRESPEC:
+            pairs = b"".join(h.to_bytes(4, "big") + bytes(4) for h in hops)
+            return bytes((IPOPT_TIMESTAMP, 4 + len(pairs), 5, ts_type)) + pairs
+        length = MAX_IPOPTLEN if ts_type == IPOPT_TS_TSONLY else MAX_IPOPTLEN - 4
+        return bytes((IPOPT_TIMESTAMP, length, 5, ts_type)) + bytes(length - 4)
+    if hops:
+        route = b"".join(h.to_bytes(4, "big") for h in hops)
+        return bytes((IPOPT_NOOP, IPOPT_LSRR, 3 + len(route), IPOPT_MINOFF)) + route
+    return b""
+
+
+def pr_options(opts: bytes, stats: PingStats) -> str:
+    """``pr_options``: iputils' text for the options of a reply's header (empty for none)."""
+    out = []
+    p, left = 0, len(opts)
+    while left > 0:
+        kind = opts[p]
+        if kind == 0:
+            break
+        if kind == IPOPT_NOOP:
+            out.append("\nNOP")
+            p += 1
+            left -= 1
+            continue
+        olen = opts[p + 1] if left > 1 else 0
+        if olen < 2 or olen > left:
+            break
+        if kind in (IPOPT_SSRR, IPOPT_LSRR):
+            out.append(f"\n{'S' if kind == IPOPT_SSRR else 'L'}SRR: ")
+            j = opts[p + 2]
+            q = p + 3
+            while j > IPOPT_MINOFF:
+                out.append(f"\t{in_ntoa(int.from_bytes(opts[q:q + 4], 'big'))}\n")
+                q += 4
+                j -= 4
+        elif kind == IPOPT_RR:
+            i = min(opts[p + 2], olen) - IPOPT_MINOFF
+            if i > 0:
+                route = bytes(opts[p + 3:p + 3 + i])
+                if route == stats.old_rr:
+                    out.append("\t(same route)")
+                else:
+                    stats.old_rr = route
+                    out.append("\nRR: ")
+                    for q in range(0, i, 4):
+                        out.append(f"\t{in_ntoa(int.from_bytes(route[q:q + 4], 'big'))}\n")
+        elif kind == IPOPT_TIMESTAMP:
+            i = min(opts[p + 2], olen) - 5
+            if i > 0:
+                flags = opts[p + 3]
+                out.append("\nTS: ")
+                q = p + 4
+                stdtime = nonstdtime = 0
+                while True:
+                    if flags & 0x0F != IPOPT_TS_TSONLY:
+                        out.append(f"\t{in_ntoa(int.from_bytes(opts[q:q + 4], 'big'))}")
+                        q += 4
+                        i -= 4
+                        if i <= 0:
+                            break
+                    stamp = int.from_bytes(opts[q:q + 4], "big")
+                    q += 4
+                    if stamp & 0x80000000:  # not milliseconds since midnight UT (RFC 791)
+                        value = stamp & 0x7FFFFFFF
+                        out.append(f"\t{value} absolute not-standard" if not nonstdtime else
+                                   f"\t{value - nonstdtime} not-standard")
+                        nonstdtime = value
+                    else:
+                        out.append(f"\t{stamp} absolute" if not stdtime else f"\t{stamp - stdtime}")
+                        stdtime = stamp
+                    i -= 4
+                    out.append("\n")
+                    if i <= 0:
+                        break
+                if flags >> 4:
+                    out.append(f"Unrecorded hops: {flags >> 4}\n")
+        else:
+            out.append(f"\nunknown option {kind:x}")
+        left -= olen
+        p += olen
+    return "".join(out)
 
 
 def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: int | None = None,
          linger: float = MAXWAIT, deadline: float | None = None, pmtudisc: int | None = None,
-         quiet: bool = False) -> PingStats:
-    """Ping ``dest`` (``count`` 0: until ``deadline``); prints as iputils does, returns the counts."""
-    try:
-        addr = libc.gethostbyname(dest).h_addr_list[0]
-    except (OSError, IndexError):
-        libc.printf("ping: %s: Name or service not known\n", dest)
-        raise SystemExit(2) from None
+         quiet: bool = False, rroute: bool = False, ts_type: int | None = None,
+         hops: tuple[str, ...] = ()) -> PingStats:
+    """Ping ``dest`` (``count`` 0: until ``deadline``); prints as iputils does, returns the counts.
+    ``rroute``, ``ts_type`` and ``hops`` ask for IP options, as ``-R``, ``-T`` and the hosts
+    before the destination do."""
+    route = []
+    for name in (*hops, dest):
+        try:
+            addr = libc.gethostbyname(name).h_addr_list[0]
+        except (OSError, IndexError):
+            libc.printf("ping: %s: Name or service not known\n", name)
+            raise SystemExit(2) from None
+        route.append(in_aton(addr))
     shown = dest if addr == dest else f"{dest} ({addr})"
     fd = libc.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
     wanted = (1 << ICMP_ECHOREPLY) | (1 << ICMP_DEST_UNREACH) | (1 << ICMP_SOURCE_QUENCH) | \
@@ -178,8 +311,17 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
         libc.setsockopt(fd, IPPROTO_IP, IP_TTL, ttl)
     if pmtudisc is not None:
         libc.setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, pmtudisc)
+    options = ip_options_of(rroute, ts_type, route[:-1])
+    if options:
+        try:
+            libc.setsockopt(fd, IPPROTO_IP, IP_OPTIONS, options)
+        except OSError as e:
+            what = "ts option" if ts_type is not None else "record route"
+            libc.printf("ping: %s: %s\n", what, e.strerror)
+            raise SystemExit(2) from None
+    optlen = MAX_IPOPTLEN if options else 0
     ident = libc.getpid() & 0xFFFF
-    libc.printf("PING %s (%s) %d(%d) bytes of data.\n", dest, addr, size, size + 28)
+    libc.printf("PING %s (%s) %d(%d) bytes of data.\n", dest, addr, size, size + 8 + optlen + 20)
     stats = PingStats()
     seen: set[int] = set()
     world = current().host.world
@@ -259,7 +401,7 @@ def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, 
         if dup:
             line += " (DUP!)"
         if not quiet:
-            libc.printf("%s\n", line)
+            libc.printf("%s%s\n", line, pr_options(packet[20:ihl], stats))
         return
     if type in (ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_SOURCE_QUENCH, ICMP_REDIRECT, ICMP_PARAMETERPROB):
         inner = icmp[8:]
@@ -319,5 +461,6 @@ def ping_main(argv: list[str]) -> int:
         return 2
     stats = ping(str(opts["dest"]), count=int(opts["count"]), interval=float(opts["interval"]),
                  size=int(opts["size"]), ttl=opts["ttl"], linger=float(opts["linger"]),
-                 deadline=opts["deadline"], pmtudisc=opts["pmtudisc"], quiet=bool(opts["quiet"]))
+                 deadline=opts["deadline"], pmtudisc=opts["pmtudisc"], quiet=bool(opts["quiet"]),
+                 rroute=bool(opts["rroute"]), ts_type=opts["ts_type"], hops=tuple(opts["hops"]))
     return 0 if stats.received else 1
