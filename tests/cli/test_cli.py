@@ -67,6 +67,8 @@ def test_run_topology_file():
     assert r.returncode == 0, r.stderr
     assert "3 packets transmitted, 3 received, 0% packet loss" in r.stdout
     assert " 2  10.0.12.2 (10.0.12.2)" in r.stdout
+    route = ["10.0.1.1", "10.0.12.1", "10.0.2.254", "10.0.2.1", "10.0.2.1", "10.0.12.2", "10.0.1.254", "10.0.1.1"]
+    assert "RR: \t" + "\n\t".join(route) + "\n\n" in r.stdout and "(same route)" in r.stdout
 
 
 def test_run_reports_the_bad_line(tmp_path):
