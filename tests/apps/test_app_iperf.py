@@ -1,15 +1,20 @@
-"""iperf (2.1.8's TCP test) on simulated networks: its reports in iperf's words and units, the
-bytes each side counts, the figures a link's rate allows, and its errors."""
+"""iperf (2.1.8's TCP and UDP tests) on simulated networks: its reports in iperf's words and units,
+the bytes each side counts, the figures a link's rate allows, the datagrams on the wire, and its
+errors."""
 
 from __future__ import annotations
 
 import io
 import re
+import struct
 
 import pytest
+from scapy.layers.inet import UDP
+from scapy.utils import rdpcap
 
+from tuxnet.kernel.timekeeping import EPOCH
 from tuxnet.topology import load_topology
-from tuxnet.user.programs.iperf import byte_atoi, byte_snprintf
+from tuxnet.user.programs.iperf import byte_atoi, byte_snprintf, parse, rate_atoi
 from tuxnet.world import NSEC_PER_SEC
 
 LINK = """\
@@ -112,7 +117,7 @@ def test_the_units_follow_f_and_a_slow_link_reads_in_kbits() -> None:
     ("iperf -c 10.0.0.2 -n lots", "Invalid value for -n amount of 'lots'\n"),
     ("iperf -c", "iperf: option requires an argument -- c\nUsage: iperf [-s|-c host] [options]\n"),
     ("iperf", "Usage: iperf [-s|-c host] [options]\nTry `iperf --help' for more information.\n"),
-    ("iperf -c 10.0.0.2 -u", "iperf: -u: tuxnet's iperf has no UDP (TCP, one stream)\n"),
+    ("iperf -c 10.0.0.2 -P 2", "iperf: -P: tuxnet's iperf has no parallel streams (TCP or UDP, one stream)\n"),
 ])
 def test_errors_are_iperfs(client: str, says: str) -> None:
     out, _ = run(client, duration="5s")
@@ -135,7 +140,7 @@ def test_a_second_server_on_the_port_says_bind_failed() -> None:
     net = load_topology("two.toml", text=text.replace('host = "a"\ncmd = "iperf -s"', 'host = "b"\ncmd = "iperf -s"'))
     net.start()
     net.run()
-    assert net.world.hosts["b"].output().count("bind failed: Address already in use\n") == 1
+    assert net.world.hosts["b"].output().count("listener bind failed: Address already in use\n") == 1
 
 
 def test_an_unknown_option_is_skipped_with_a_word() -> None:
@@ -168,3 +173,285 @@ def test_iperf_runs_from_a_topology_file(tmp_path) -> None:
     out = io.StringIO()
     assert run_topology_file(str(path), out) == 0
     assert out.getvalue().count("1.00 MBytes") == 2
+
+
+# -- UDP (iperf -u) ----------------------------------------------------------------------------------
+
+UDP_LINK = """\
+seed = 1
+duration = "{duration}"
+[[host]]
+name = "a"
+
+[[host]]
+name = "b"
+
+[[link]]
+a = "a"
+b = "b"
+a_addr = "10.0.0.1/24"
+b_addr = "10.0.0.2/24"
+rate = "{rate}"
+delay = "{delay}"
+loss = {loss}
+
+[[run]]
+host = "b"
+cmd = "{server}"
+
+[[run]]
+host = "a"
+cmd = "{client}"
+at = "100ms"
+{extra}"""
+
+RULE = "-" * 60
+UDP_REPORT = (r"\[  1\] (\d+\.\d{4})-(\d+\.\d{4}) sec  +([\d.]+) (\w?Byte)s  +([\d.]+) (\w?bit)s/sec"
+              r"  +([\d.]+) ms (\d+)/(\d+) \(([^)]*)%\)\n")
+CLIENT_REPORT = r"\[  1\] (\d+\.\d{4})-(\d+\.\d{4}) sec  +([\d.]+) (\w?Byte)s  +([\d.]+) (\w?bit)s/sec\n"
+
+
+def udp_run(client: str, server: str = "iperf -s -u", rate: str = "100mbit", delay: str = "1ms",
+            duration: str = "4s", loss: float = 0.0, extra: str = ""):
+    """A network of the two hosts after a run of ``client`` on a against ``server`` on b."""
+    net = load_topology("udp.toml", text=UDP_LINK.format(client=client, server=server, rate=rate, delay=delay,
+                                                         duration=duration, loss=loss, extra=extra))
+    net.start()
+    net.run()
+    net.close()
+    return net
+
+
+def capture(node: str, pcap) -> str:
+    return f'\n[[capture]]\nnode = "{node}"\ndev = "eth0"\npcap = "{pcap}"\n'
+
+
+def datagrams(pcap, dport: int = 5001) -> list[tuple[float, bytes]]:
+    """The UDP payloads to ``dport`` in a capture, read by scapy, with their capture times."""
+    return [(float(p.time), bytes(p[UDP].payload)) for p in rdpcap(str(pcap)) if UDP in p and p[UDP].dport == dport]
+
+
+def seqno(payload: bytes) -> int:
+    """iperf 2's 64-bit sequence number: its low 32 bits first, its high 32 bits at byte 12."""
+    low, high = struct.unpack_from("!I", payload, 0)[0], struct.unpack_from("!I", payload, 12)[0]
+    value = low | high << 32
+    return value - (1 << 64) if value >> 63 else value
+
+
+def test_udp_paces_at_the_rate_asked_and_both_sides_report_in_iperfs_words() -> None:
+    net = udp_run("iperf -c 10.0.0.2 -u -t 2 -b 5M -i 1", server="iperf -s -u -i 1")
+    client, server = net.world.hosts["a"].output(), net.world.hosts["b"].output()
+    # 5M is 5 * 1024 * 1024 bits a second: 1470-byte datagrams 2243.04 us apart
+    assert client.startswith(f"{RULE}\nClient connecting to 10.0.0.2, UDP port 5001\n"
+                             "Sending 1470 byte datagrams, IPG target: 2243.04 us (kalman adjust)\n"
+                             f"UDP buffer size:  208 KByte (default)\n{RULE}\n"), client
+    m = re.search(r"\[  1\] local 10\.0\.0\.1 port (\d+) connected with 10\.0\.0\.2 port 5001\n"
+                  r"\[ ID\] Interval       Transfer     Bandwidth\n", client)
+    assert m, client
+    lines = re.findall(CLIENT_REPORT, client)
+    assert [(b, e) for b, e, *_ in lines[:2]] == [("0.0000", "1.0000"), ("1.0000", "2.0000")]
+    _, end, amount, unit, rate, bits = lines[2]
+    assert 2.0 <= float(end) < 2.01 and (unit, bits) == ("MByte", "Mbit")
+    assert 5.1 < float(rate) < 5.4, client  # 5.24 Mbit/s, and the last datagram
+    sent = int(re.search(r"\[  1\] Sent (\d+) datagrams\n", client)[1])
+    # the server's report reaches the client, which prints it under its own heads
+    tail = client[client.index("[  1] Server Report:\n"):]
+    assert tail.startswith("[  1] Server Report:\n[ ID] Interval       Transfer     Bandwidth        Jitter   "
+                           "Lost/Total Datagrams\n"), client
+    (s_begin, s_end, s_amount, s_unit, _, _, _, lost, total, pct), = re.findall(UDP_REPORT, tail)
+    # The numbers 1 .. the last one's, which is negated; the client counts the end of the test too.
+    assert (lost, pct, int(total)) == ("0", "0", sent - 1) and (s_amount, s_unit) == (amount, unit)
+    assert server.startswith(f"{RULE}\nServer listening on UDP port 5001\nUDP buffer size:  208 KByte (default)\n"
+                             f"{RULE}\n[  1] local 10.0.0.2 port 5001 connected with 10.0.0.1 port {m[1]}\n"
+                             "[ ID] Interval       Transfer     Bandwidth        Jitter   Lost/Total Datagrams\n")
+    reports = re.findall(UDP_REPORT, server)
+    assert [(b, e) for b, e, *_ in reports[:2]] == [("0.0000", "1.0000"), ("1.0000", "2.0000")]
+    assert sum(int(r[8]) for r in reports[:2]) <= int(total) and reports[-1][:2] == (s_begin, s_end)
+    # the line the client printed is the server's own
+    assert tail.splitlines()[2] in server.splitlines()
+
+
+def test_udp_datagrams_carry_iperfs_header_and_n_sends_that_many_bytes(tmp_path) -> None:
+    net = udp_run("iperf -c 10.0.0.2 -u -n 100K -b 10M", extra=capture("b", tmp_path / "b.pcap"))
+    client = net.world.hosts["a"].output()
+    sent = datagrams(tmp_path / "b.pcap")
+    data = [(t, p) for t, p in sent if seqno(p) > 0]
+    # -n 100K: 69 full datagrams and one of 970 bytes, numbered 1 to 70, their send times in order
+    assert [seqno(p) for _, p in data] == list(range(1, 71))
+    assert sum(len(p) for _, p in data) == 100 * 1024 and {len(p) for _, p in data[:69]} == {1470}
+    stamps = [struct.unpack_from("!II", p, 4) for _, p in data]
+    assert stamps == sorted(stamps)
+    # then the last datagram, numbered -71: 0xffffffb9 and the high word all ones
+    last = [p for _, p in sent if seqno(p) < 0]
+    assert seqno(last[0]) == -71 and last[0][:4] == b"\xff\xff\xff\xb9" and last[0][12:16] == b"\xff" * 4
+    # the test header (struct client_hdr_v1, client_hdrext) in every datagram: its flags (the
+    # 64-bit numbers, the extension, a 76-byte header), one thread, the port, the amount, version 2.1.8
+    # and the default rate's 1048576 (-b given: 10 * 1048576); then iperf's '0123456789' pattern
+    for _, p in sent:
+        assert struct.unpack_from("!IIIIIi", p, 16) == (0x48010098, 1, 5001, 0, 0, 100 * 1024)
+        assert struct.unpack_from("!II4xI", p, 52) == (0x00020001, 0x00080003, 10 * 1048576)
+        assert p[160:170] == b"0123456789"
+    # The client counts the last datagram, as 2.1.8 does, and one more datagram than it sent.
+    assert re.search(r"\[  1\] 0\.0000-\d\.\d{4} sec   101 KBytes .*\n\[  1\] Sent 72 datagrams\n", client), client
+    assert "[  1] Server Report:" in client and " 0/71 (0%)\n" in client
+
+
+def test_udp_server_report_datagram_is_iperfs(tmp_path) -> None:
+    net = udp_run("iperf -c 10.0.0.2 -u -n 14700 -b 10M", extra=capture("a", tmp_path / "a.pcap"))
+    acks = [p for p in rdpcap(str(tmp_path / "a.pcap")) if UDP in p and p[UDP].sport == 5001]
+    assert acks, net.output()
+    ack = bytes(acks[0][UDP].payload)
+    # a zeroed UDP_datagram, then struct server_hdr: flags (version 1, 64-bit counts), the bytes
+    # (10 datagrams of the test and the last one), the time, no errors, 11 datagrams
+    assert len(ack) == 128 and ack[:16] == bytes(16)
+    flags, len1, len2, _, _, errors, outoforder, total = struct.unpack_from("!8I", ack, 16)
+    assert (flags, len1, len2, errors, outoforder, total) == (0x88000000, 0, 11 * 1470, 0, 0, 11)
+    assert struct.unpack_from("!3I", ack, 116) == (0, 0, 0)  # the counts' high words
+    assert "15.8 KBytes" in net.world.hosts["a"].output().split("Server Report:")[1]
+
+
+def test_udp_over_a_lossy_link_the_server_counts_what_the_link_lost(tmp_path) -> None:
+    net = udp_run("iperf -c 10.0.0.2 -u -t 2 -b 5M", loss=0.05,
+                  extra=capture("a", tmp_path / "a.pcap") + capture("b", tmp_path / "b.pcap"))
+    client, server = net.world.hosts["a"].output(), net.world.hosts["b"].output()
+    (_, _, _, _, _, _, _, lost, total, pct), = re.findall(UDP_REPORT, server)
+    # What a sent and b did not get, by sequence number (the last datagrams too: a lost one is a
+    # gap the server counts, up to the one that reached it)
+    out = {abs(seqno(p)) for _, p in datagrams(tmp_path / "a.pcap")}
+    came = {abs(seqno(p)) for _, p in datagrams(tmp_path / "b.pcap")}
+    missing = [n for n in out - came if n <= int(total)]
+    assert int(lost) == len(missing) > 20
+    # and the cable's own count: every frame it lost in this run was a datagram of the test
+    assert int(lost) == net.world.links[0].stats.lost
+    assert pct == "%.2g" % (100 * int(lost) / int(total))
+    assert f" {lost}/{total} ({pct}%)\n" in client.split("Server Report:")[1]
+
+
+BOTTLENECK = """\
+seed = 1
+duration = "5s"
+[[host]]
+name = "a"
+routes = ["default via 10.0.1.254"]
+
+[[router]]
+name = "r"
+
+[[host]]
+name = "b"
+routes = ["default via 10.0.2.254"]
+
+[[link]]
+a = "a"
+b = "r"
+a_addr = "10.0.1.1/24"
+b_addr = "10.0.1.254/24"
+rate = "100mbit"
+delay = "1ms"
+
+[[link]]
+a = "r"
+b = "b"
+a_addr = "10.0.2.254/24"
+b_addr = "10.0.2.1/24"
+rate = "20mbit"
+delay = "1ms"
+
+[[run]]
+host = "r"
+cmd = "tc qdisc replace dev eth1 root pfifo limit 8"
+
+[[run]]
+host = "b"
+cmd = "iperf -s -u"
+
+[[run]]
+host = "a"
+cmd = "iperf -c 10.0.2.1 -u -t 2 -b 40M"
+at = "100ms"
+"""
+
+
+def test_udp_faster_than_the_bottleneck_loses_what_the_routers_queue_drops() -> None:
+    net = load_topology("bottleneck.toml", text=BOTTLENECK)
+    net.start()
+    net.run()
+    client, server = net.world.hosts["a"].output(), net.world.hosts["b"].output()
+    (_, _, _, _, rate, bits, _, lost, total, pct), = re.findall(UDP_REPORT, server)
+    drops = net.world.hosts["r"].dev("eth1").qdisc.drops
+    sent = int(re.search(r"Sent (\d+) datagrams", client)[1])
+    # 40M offered to a 20 Mbit/s link behind an 8-packet queue: about half is dropped there, the
+    # server counts each drop as a gap, and receives what the link carries
+    assert int(lost) == drops and int(total) == sent - 1
+    assert 0.45 < drops / int(total) < 0.6 and pct in ("54", "53", "55")
+    assert bits == "Mbit" and 18.5 < float(rate) < 20.0
+    assert f" {lost}/{total} ({pct}%)\n" in client
+
+
+def test_udp_jitter_is_rfc_1889s_over_the_transit_times(tmp_path) -> None:
+    # 2M into a 1 Mbit/s link: the socket's buffer holds the client back, the queue comes and goes
+    net = udp_run("iperf -c 10.0.0.2 -u -t 2 -b 2M", rate="1mbit", duration="8s",
+                  extra=capture("b", tmp_path / "b.pcap"))
+    server = net.world.hosts["b"].output()
+    (*_, jitter, lost, total, _), = re.findall(UDP_REPORT, server)
+    # J += (|D| - J) / 16 over transit = arrival - the send time in the datagram, from the capture
+    # (whose times are the world's; the hosts' clocks read the world's time from EPOCH)
+    j = last = 0.0
+    for t, p in datagrams(tmp_path / "b.pcap"):
+        sec, usec = struct.unpack_from("!II", p, 4)
+        transit = (t + EPOCH - sec) - usec / 1e6
+        j += (abs(transit - last) - j) / 16
+        last = transit
+        if seqno(p) < 0:
+            break
+    assert float(jitter) > 1.0 and abs(float(jitter) - j * 1e3) < 0.002, (jitter, j)
+    assert lost == "0"
+
+
+def test_udp_server_takes_clients_one_after_another() -> None:
+    extra = '\n[[run]]\nhost = "a"\ncmd = "iperf -c 10.0.0.2 -u -t 0.5"\nat = "2s"\n'
+    net = udp_run("iperf -c 10.0.0.2 -u -t 0.5", extra=extra)
+    server = net.world.hosts["b"].output()
+    assert server.count("Server listening on UDP port 5001") == 1
+    assert re.findall(r"\[  (\d)\] local 10\.0\.0\.2 port 5001 connected", server) == ["1", "2"]
+    assert len(re.findall(r"\[  [12]\] 0\.0000-0\.5\d{3} sec .* 0/\d+ \(0%\)\n", server)) == 2
+    assert net.world.hosts["a"].output().count("Server Report:") == 2
+
+
+def test_udp_without_a_server_the_client_gives_up_as_iperf_does() -> None:
+    net = udp_run("iperf -c 10.0.0.2 -u -t 0.3 -p 5002")
+    client = net.world.hosts["a"].output()
+    # ICMP port unreachable: each read of the report fails; the warning names the socket's descriptor
+    assert "read failed: Connection refused\n" in client
+    assert client.endswith("[  3] WARNING: did not receive ack of last datagram after 10 tries.\n"), client
+    assert "Server Report" not in client
+
+
+@pytest.mark.parametrize(("client", "says"), [
+    ("iperf -c 10.0.0.2 -u -b 0", "ERROR: IPG delay target of inf secs too large (max value is 60 secs)\n"),
+    ("iperf -c 10.0.0.2 -u -b abc", "ERROR: IPG delay target of inf secs too large (max value is 60 secs)\n"),
+    ("iperf -c 10.0.0.2 -u -b 1.5x", "ERROR: IPG delay target of 11760.0 secs too large (max value is 60 secs)\n"),
+    ("iperf -c 10.0.0.2 -u -b 100", "ERROR: IPG delay target of 117.6 secs too large (max value is 60 secs)\n"),
+    ("iperf -c 10.0.0.2 -b 1M", "iperf: -b: tuxnet's iperf has no TCP rate limit (-b goes with -u)\n"),
+    ("iperf -c 10.0.0.2 -u -b 10M,1M", "iperf: -b: tuxnet's iperf has no varying rate (RATE,STDDEV)\n"),
+    ("iperf -c 10.0.0.2 -u -d", "iperf: -d: tuxnet's iperf has no a dual test (TCP or UDP, one stream)\n"),
+])
+def test_udp_bad_rates_get_iperfs_error(client: str, says: str) -> None:
+    out = udp_run(client, duration="1s").world.hosts["a"].output()
+    assert out == says
+
+
+@pytest.mark.parametrize(("rate", "ipg"), [
+    # as iperf 2.1.8 printed them on this machine (`iperf -c 127.0.0.1 -u -b RATE`)
+    ("1M", "11215.21"), ("1m", "11760.00"), ("1k", "11760000.00"), ("1K", "11484375.00"), ("2G", "5.48"),
+    ("1g", "11.76"), ("100M", "112.15"), ("0.5M", "22430.42"), ("5e3", "2352000.00"), ("-5", "0.00"),
+    ("1000pps", "1000.00"), ("1mpps", "1.00"), ("100kpps", "10.00"),
+])
+def test_udp_rates_read_as_iperf_reads_them(rate: str, ipg: str) -> None:
+    opts = parse(["-c", "h", "-u", "-b", rate])
+    assert f"{opts.ipg_ns() / 1e3:.2f}" == ipg
+
+
+def test_rate_atoi_reads_c_numbers() -> None:
+    assert [rate_atoi(s) for s in ("1M", "1m", "1k", "1K", "2G", "1g", "0.5M", "5e3", "1.5x", "abc", "-5")] == \
+        [1 << 20, 10**6, 1000, 1024, 2 << 30, 10**9, 1 << 19, 5000, 1, 0, -5]
