@@ -277,12 +277,14 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.nstat import nstat_main
     from tuxnet.user.programs.iperf import iperf_main
     from tuxnet.user.programs.ping import ping_main
+    from tuxnet.user.programs.tracepath import tracepath_main
     from tuxnet.user.programs.traceroute import traceroute_main
     from tuxnet.user.ss import ss_main
     from tuxnet.user.sysctl import sysctl_main
     from tuxnet.user.tc import tc_main
 
-    return {"ping": ping_main, "traceroute": traceroute_main, "iperf": iperf_main, "ip": ip_main,
+    return {"ping": ping_main, "traceroute": traceroute_main, "tracepath": tracepath_main, "iperf": iperf_main,
+            "ip": ip_main,
             "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main}
 
 

@@ -1,4 +1,4 @@
-"""The command-line programs (ip, ss, nstat, sysctl, tc, ethtool, ping, traceroute, iperf and
+"""The command-line programs (ip, ss, nstat, sysctl, tc, ethtool, ping, traceroute, tracepath, iperf and
 net-tools) and the MenuOS shell, given any command line: each says what is wrong, as the real one
 would, and none dies of an uncaught exception (``World.run`` raises ProcessError for a program
 that does)."""
@@ -18,6 +18,7 @@ from tuxnet.user.programs.final_project import final_project
 from tuxnet.user.programs.iperf import iperf_main
 from tuxnet.user.programs.menuos import MENUOS_CONFIG, run_session
 from tuxnet.user.programs.ping import ping_main
+from tuxnet.user.programs.tracepath import tracepath_main
 from tuxnet.user.programs.traceroute import traceroute_main
 from tuxnet.user.ss import ss_main
 from tuxnet.user.sysctl import sysctl_main
@@ -26,7 +27,8 @@ from tuxnet.world import NSEC_PER_SEC, World
 
 PROGRAMS = {"ip": ip_main, "ss": ss_main, "nstat": nstat_main, "sysctl": sysctl_main, "tc": tc_main,
             "ethtool": ethtool_main, "ping": ping_main, "traceroute": traceroute_main, "iperf": iperf_main,
-            "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp, "netstat": nettools.netstat}
+            "tracepath": tracepath_main, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp,
+            "netstat": nettools.netstat}
 # Words the programs know, numbers and addresses good and bad, and odd strings.
 WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "set", "dev", "eth0", "eth9", "lo", "up",
          "down", "mtu", "1500", "0", "-1", "99999999999", "10.0.0.1/24", "10.0.0.2", "10.0.0.300", "0.0.0.0/0",
@@ -35,7 +37,8 @@ WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "se
          "-n", "-t", "-u", "-a", "-l", "-i", "-m", "-c", "-C", "-k", "-K", "gro", "tso", "on", "off", "rx-usecs",
          "state", "established", "net.ipv4.tcp_rmem", "net.ipv4.ip_forward=1", "net.ipv4.tcp_rmem=1 2", "-w", "-p",
          "-q", "-W", "-M", "do", "-f", "k", "-D", "5001", "mtu", "lock", "advmss", "initcwnd", "prohibit", "blackhole",
-         "1e9", "", "\x00", "ÿ", "-", "--", "=", "a" * 40]
+         "1e9", "", "\x00", "ÿ", "-", "--", "=", "a" * 40, "-R", "-T", "tsonly", "tsandaddr", "tsprespec", "-b", "-V",
+         "10.0.0.2/44444"]
 ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
 
 

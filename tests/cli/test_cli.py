@@ -71,6 +71,16 @@ def test_run_topology_file():
     assert "RR: \t" + "\n\t".join(route) + "\n\n" in r.stdout and "(same route)" in r.stdout
 
 
+def test_run_the_path_mtu_example():
+    r = tuxnet("run", "examples/path_mtu.toml")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert " 1?: [LOCALHOST]                      pmtu 1500" in lines
+    assert any(line.startswith(" 2:  10.0.1.254 ") and line.endswith("pmtu 1000") for line in lines)
+    assert "     Resume: pmtu 1000 hops 3 back 3 " in lines
+    assert "    cache expires 599sec mtu 1000 " in lines
+
+
 def test_run_reports_the_bad_line(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[[host]]\nname = "a"\n\n[[link]]\na = "a"\nb = "nowhere"\n')

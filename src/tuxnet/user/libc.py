@@ -215,6 +215,11 @@ def time() -> float:
     return ktime_get_real(current().host.world) / NSEC_PER_SEC
 
 
+def gettimeofday() -> tuple[int, int]:
+    """``gettimeofday(2)``: the host's wall clock as (seconds, microseconds)."""
+    return divmod(time_ns() // 1_000, 1_000_000)
+
+
 def time_ns() -> int:
     """``clock_gettime(CLOCK_REALTIME)`` in nanoseconds since the Unix epoch."""
     return ktime_get_real(current().host.world)

@@ -64,6 +64,7 @@ ICMP_SR_FAILED = 5
 ICMP_PKT_FILTERED = 13
 
 NR_ICMP_UNREACH = 15
+NR_ICMP_TYPES = 18
 
 # ``icmp_err_convert``: for each destination unreachable code, the errno a socket reports and
 # whether the error is hard (fatal to a connected datagram socket without IP_RECVERR).
@@ -101,9 +102,17 @@ _hdr = struct.Struct("!BBHI")
 _u16 = struct.Struct("!H")
 
 
-def icmpv4_xrlim_allow(host: Host, type: int, daddr: int) -> bool:
+def icmpv4_mask_allow(host: Host, type: int, code: int) -> bool:
+    """``icmpv4_mask_allow``: a type ``icmp_ratemask`` leaves out goes unlimited, and so does
+    fragmentation needed ("don't limit PMTU discovery")."""
+    if type > NR_ICMP_TYPES or type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        return True
+    return not (host.sysctl["net.ipv4.icmp_ratemask"] >> type) & 1
+
+
+def icmpv4_xrlim_allow(host: Host, type: int, code: int, daddr: int) -> bool:
     """``icmpv4_xrlim_allow`` + ``inet_peer_xrlim_allow``: a token bucket per destination."""
-    if type > 18 or not (host.sysctl["net.ipv4.icmp_ratemask"] >> type) & 1:
+    if icmpv4_mask_allow(host, type, code):
         return True
     timeout = host.sysctl["net.ipv4.icmp_ratelimit"] * 1_000_000
     if timeout == 0:
@@ -175,7 +184,7 @@ def icmp_send(host: Host, skb_in: SkBuff, type: int, code: int, info: int) -> No
             return  # never an error about an error
     back = ip_route_output_key(host, saddr)
     to_self = not isinstance(back, int) and back.dev.flags & IFF_LOOPBACK  # no rate limit on loopback
-    if not to_self and not icmpv4_xrlim_allow(host, type, saddr):
+    if not to_self and not icmpv4_xrlim_allow(host, type, code, saddr):
         return
     src = 0
     if rt is not None and rt.rt_type == RTN_LOCAL:

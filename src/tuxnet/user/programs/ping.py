@@ -82,11 +82,6 @@ _TS_TYPES = {"tsonly": IPOPT_TS_TSONLY, "tsandaddr": IPOPT_TS_TSANDADDR, "tspres
 USAGE = "\nUsage\n  ping [options] <destination>\n"
 
 
-def gettimeofday() -> tuple[int, int]:
-    """``gettimeofday(2)``: the host's wall clock as (seconds, microseconds)."""
-    return divmod(libc.time_ns() // 1_000, 1_000_000)
-
-
 def icmp_checksum(data: bytes) -> int:
     """The Internet checksum (RFC 1071), as ping's ``in_cksum``."""
     return csum_fold(csum_partial(data))
@@ -361,7 +356,7 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
 def _send_echo(fd: int, addr: str, ident: int, seq: int, size: int) -> None:
     data = bytearray(i & 0xFF for i in range(size))
     if size >= TIMEVAL_LEN:
-        sec, usec = gettimeofday()
+        sec, usec = libc.gettimeofday()
         struct.pack_into("<qq", data, 0, sec, usec)
     packet = bytearray(struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq & 0xFFFF)) + data
     struct.pack_into("!H", packet, 2, icmp_checksum(bytes(packet)))
@@ -392,7 +387,7 @@ def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, 
         line = f"{len(icmp)} bytes from {shown}: icmp_seq={seq} ttl={packet[8]}"
         if len(icmp) >= 8 + TIMEVAL_LEN:
             sec, usec = struct.unpack_from("<qq", icmp, 8)
-            now_sec, now_usec = gettimeofday()
+            now_sec, now_usec = libc.gettimeofday()
             rtt = (now_sec - sec) * 1_000_000 + now_usec - usec
             if not dup:
                 stats.rtts.append(rtt)
