@@ -199,6 +199,50 @@ def play_raw(sleep: Callable[[], None]) -> list[Any]:
     return out
 
 
+def checksummed(message: bytes) -> bytes:
+    """An ICMP message with its checksum filled in."""
+    data = bytearray(message)
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    data[2:4] = struct.pack("!H", ~total & 0xFFFF)
+    return bytes(data)
+
+
+def play_timestamp(sleep: Callable[[], None]) -> list[Any]:
+    """ICMP timestamp requests (RFC 792) to 127.0.0.1, with and without record route: the reply's
+    header, originate timestamp and whether its receive and transmit times are equal times of day
+    (milliseconds since midnight UT);
+    a request too short for its originate timestamp gets none."""
+    out: list[Any] = []
+    icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    icmp.setblocking(False)
+    requests = (("timestamp", checksummed(struct.pack("!BBHHHIII", 13, 0, 0, 0x4242, 7, 12345, 0, 0)), b""),
+                ("with record route", checksummed(struct.pack("!BBHHHIII", 13, 0, 0, 0x4242, 8, 1, 0, 0)), RR),
+                ("too short", checksummed(struct.pack("!BBHHH", 13, 0, 0, 0x4242, 9)), b""),
+                ("bad code", checksummed(struct.pack("!BBHHHIII", 13, 5, 0, 0x4242, 10, 2, 0, 0)), b""))
+    for name, request, options in requests:
+        icmp.setsockopt(SOL_IP, IP_OPTIONS, options)
+        out.append(["send " + name, t(icmp.sendto, request, ("127.0.0.1", 0))])
+        sleep()
+        got = []
+        while True:
+            try:
+                packet = icmp.recv(200)
+            except OSError:
+                break
+            ihl = (packet[0] & 0x0F) * 4
+            msg = packet[ihl:]
+            if msg[0] != 14:
+                continue
+            kind, code, _, ident, seq = struct.unpack_from("!BBHHH", msg)
+            originate, received, transmitted = struct.unpack_from("!III", msg, 8)
+            got.append([kind, code, ident, seq, len(msg), originate, received == transmitted < 86_400_000,
+                        show(packet[20:ihl])])
+        out.append([name, got])
+    return out
+
+
 def play_tcp(sleep: Callable[[], None]) -> list[Any]:
     """A connection whose client records the route: what the accepted socket's options are (the
     SYN's, echoed), the segment sizes on both sides, and the data."""
@@ -237,7 +281,7 @@ def play_tcp(sleep: Callable[[], None]) -> list[Any]:
     return out
 
 
-PLAYS = {"sockopt": play_sockopt, "udp": play_udp, "raw": play_raw, "tcp": play_tcp}
+PLAYS = {"sockopt": play_sockopt, "udp": play_udp, "raw": play_raw, "timestamp": play_timestamp, "tcp": play_tcp}
 
 if __name__ == "__main__":
     import sys

@@ -1,8 +1,8 @@
 """IPv4 options judged by this machine's kernel: ``optplay.py``'s programs, in a network namespace
 of our own and on a tuxnet host, must give the same outcomes: what IP_OPTIONS takes and gives
 back, the options datagrams carry over loopback and what a reader sees of them (IP_RECVOPTS,
-IP_RETOPTS, a raw socket), the parameter problem a malformed option draws, and a connection
-that records its route."""
+IP_RETOPTS, a raw socket), the parameter problem a malformed option draws, ICMP timestamp
+requests, and a connection that records its route."""
 
 from __future__ import annotations
 
@@ -41,6 +41,14 @@ def test_raw_echo_with_record_route_and_parameter_problems_as_on_the_kernel():
     # as ping -R shows it on loopback: the route out and back, 127.0.0.1 four times
     assert outcome(ours, "read", 0)[2].startswith("072714" + "7f000001" * 4)
     assert outcome(ours, "rr length 2") == ["rr length 2", 12, 0, 21]
+
+
+def test_icmp_timestamp_requests_as_on_the_kernel():
+    linux, ours = play_on_both("optplay.py", "timestamp", PLAYS["timestamp"])
+    assert ours == linux
+    reply = outcome(ours, "timestamp")[1]
+    assert reply == [[14, 0, 0x4242, 7, 20, 12345, True, ""]]
+    assert outcome(ours, "too short")[1] == []
 
 
 def test_a_connection_recording_its_route_as_on_the_kernel():

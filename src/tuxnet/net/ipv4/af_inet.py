@@ -70,6 +70,7 @@ from tuxnet.net.socket import (
     Socket,
     sock_register,
 )
+from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -449,6 +450,9 @@ def inet_init(host: Host) -> None:
     host.inet_addr_lst = {}  # our addresses, each to the InIfaddrs that carry it
     host.redirect_peers = {}
     host.icmp_peers = {}
+    # icmp_global_allow's budget: credits, and when it was last refilled (long ago: full at first)
+    host.icmp_global_credit = 0
+    host.icmp_global_stamp = -NSEC_PER_SEC
     host.ip_ident = host.rng.getrandbits(16)
     host.tcp_hashinfo = InetHashinfo(host)
     host.tcp_orphans = set()

@@ -28,7 +28,7 @@ from tuxnet.net.core.dev import IFF_LOOPBACK
 from tuxnet.net.core.skbuff import PACKET_HOST, SkBuff, alloc_skb_data
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zeronet
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
-from tuxnet.net.ipv4.ip_options import IpOptions, __ip_options_echo, ip_options_echo, ipcb_opt
+from tuxnet.net.ipv4.ip_options import IpOptions, __ip_options_echo, inet_current_timestamp, ip_options_echo, ipcb_opt
 from tuxnet.net.ipv4.ip_output import (
     IP_OFFSET,
     IPHDR_LEN,
@@ -38,7 +38,8 @@ from tuxnet.net.ipv4.ip_output import (
     ip_build_header,
     ip_local_out,
 )
-from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.net.ipv4.route import Rtable, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu
+from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -110,13 +111,56 @@ def icmpv4_mask_allow(host: Host, type: int, code: int) -> bool:
     return not (host.sysctl["net.ipv4.icmp_ratemask"] >> type) & 1
 
 
-def icmpv4_xrlim_allow(host: Host, type: int, code: int, daddr: int) -> bool:
-    """``icmpv4_xrlim_allow`` + ``inet_peer_xrlim_allow``: a token bucket per destination."""
+def icmp_global_allow(host: Host) -> bool:
+    """``icmp_global_allow`` (Linux 6.11+): the host's budget for rate-limited ICMP messages,
+    ``icmp_msgs_per_sec`` credits a second up to ``icmp_msgs_burst``, refilled no more often than
+    every 20 ms; while credits remain, a message may go."""
+    if host.icmp_global_credit > 0:
+        return True
+    now = host.world.now
+    delta = min(now - host.icmp_global_stamp, NSEC_PER_SEC)
+    if delta < NSEC_PER_SEC // 50:
+        return False
+    incr = host.sysctl["net.ipv4.icmp_msgs_per_sec"] * delta // NSEC_PER_SEC
+    if not incr:
+        return False
+    host.icmp_global_stamp = now
+    host.icmp_global_credit = min(host.icmp_global_credit + incr, host.sysctl["net.ipv4.icmp_msgs_burst"])
+    return True
+
+
+def icmp_global_consume(host: Host) -> None:
+    """``icmp_global_consume``: a message sent takes 0, 1 or 2 credits, at random (one on
+    average, so that the budget cannot be timed to the message)."""
+    host.icmp_global_credit -= host.rng.randrange(3)
+
+
+def icmpv4_global_allow(host: Host, type: int, code: int) -> tuple[bool, bool]:
+    """``icmpv4_global_allow``: (whether the message may go, whether the per-peer limit then
+    applies).  A type the mask leaves out goes unlimited; others need the host's budget, and
+    are counted in OutRateLimitGlobal when it is spent."""
     if icmpv4_mask_allow(host, type, code):
-        return True
+        return True, False
+    if icmp_global_allow(host):
+        return True, True
+    host.mib.Icmp["OutRateLimitGlobal"] += 1
+    return False, False
+
+
+def icmpv4_xrlim_allow(host: Host, rt: Rtable, daddr: int) -> bool:
+    """``icmpv4_xrlim_allow`` + ``inet_peer_xrlim_allow``: a token bucket per destination,
+    ``icmp_ratelimit`` ms a token, six at most (none on loopback); a message that goes takes
+    from the host's budget too (``icmp_global_consume``)."""
+    if not rt.dev.flags & IFF_LOOPBACK and not inet_peer_xrlim_allow(host, daddr):
+        host.mib.Icmp["OutRateLimitHost"] += 1
+        return False
+    icmp_global_consume(host)
+    return True
+
+
+def inet_peer_xrlim_allow(host: Host, daddr: int) -> bool:
+    """``inet_peer_xrlim_allow``: a peer's bucket, full when first seen."""
     timeout = host.sysctl["net.ipv4.icmp_ratelimit"] * 1_000_000
-    if timeout == 0:
-        return True
     now = host.world.now
     tokens, last = host.icmp_peers.get(daddr, (XRLIM_BURST_FACTOR * timeout, now))
     tokens = min(tokens + now - last, XRLIM_BURST_FACTOR * timeout)
@@ -124,7 +168,6 @@ def icmpv4_xrlim_allow(host: Host, type: int, code: int, daddr: int) -> bool:
         host.icmp_peers[daddr] = (tokens - timeout, now)
         return True
     host.icmp_peers[daddr] = (tokens, now)
-    host.mib.Icmp["OutRateLimitHost"] += 1
     return False
 
 
@@ -182,9 +225,14 @@ def icmp_send(host: Host, skb_in: SkBuff, type: int, code: int, info: int) -> No
         inner = nh + ihl
         if skb_in.tail - inner < 1 or buf[inner] in _ERROR_TYPES or buf[inner] > 18:
             return  # never an error about an error
+    # the host's budget, unless the datagram came in on loopback; then the peer's
+    apply_ratelimit = False
+    if skb_in.dev is None or not skb_in.dev.flags & IFF_LOOPBACK:
+        allowed, apply_ratelimit = icmpv4_global_allow(host, type, code)
+        if not allowed:
+            return
     back = ip_route_output_key(host, saddr)
-    to_self = not isinstance(back, int) and back.dev.flags & IFF_LOOPBACK  # no rate limit on loopback
-    if not to_self and not icmpv4_xrlim_allow(host, type, code, saddr):
+    if apply_ratelimit and not isinstance(back, int) and not icmpv4_xrlim_allow(host, back, saddr):
         return
     src = 0
     if rt is not None and rt.rt_type == RTN_LOCAL:
@@ -235,6 +283,8 @@ def icmp_rcv(host: Host, skb: SkBuff) -> int:
     host.mib.IcmpMsg[ICMPMSG_IN[type]] += 1
     if type == ICMP_ECHO:
         return icmp_echo(host, skb)
+    if type == ICMP_TIMESTAMP:
+        return icmp_timestamp(host, skb)
     handler = icmp_handlers.get(type)
     if handler is not None:
         return handler(host, skb)
@@ -245,28 +295,50 @@ def icmp_rcv(host: Host, skb: SkBuff) -> int:
     return 0
 
 
-def icmp_echo(host: Host, skb: SkBuff) -> int:
-    """``icmp_echo``: answer an echo request with the same identifier, sequence and data."""
-    if host.sysctl["net.ipv4.icmp_echo_ignore_all"]:
-        return 0
+def icmp_reply(host: Host, skb: SkBuff, type: int, payload: bytes) -> None:
+    """``icmp_reply``: answer the request in ``skb`` with a message of ``type``, the request's
+    identifier and sequence, and ``payload``, from the address it was sent to (any of ours for
+    a broadcast), its IP options echoed (``ip_options_echo``; none, no answer)."""
     buf = skb.buf
     nh = skb.network_header
     saddr = int.from_bytes(buf[nh + 12:nh + 16], "big")
     daddr = int.from_bytes(buf[nh + 16:nh + 20], "big")
     if skb.dst is not None and skb.dst.rt_type == RTN_BROADCAST:
-        if host.sysctl["net.ipv4.icmp_echo_ignore_broadcasts"]:
-            return 0
         daddr = 0
     opt = None
     if skb.transport_header - nh > IPHDR_LEN:
-        # icmp_reply: the request's options come back (ip_options_echo), or no reply at all
         opt = ip_options_echo(host, skb)
         if opt is None:
-            return 0
+            return
     d = skb.data
     info = int.from_bytes(buf[d + 4:d + 8], "big")
-    icmp_push_reply(host, ICMP_ECHOREPLY, 0, info, bytes(buf[d + 8:skb.tail]), daddr, saddr,
-                    buf[nh + 1], opt if opt is not None and opt.optlen else None)
+    icmp_push_reply(host, type, 0, info, payload, daddr, saddr, buf[nh + 1],
+                    opt if opt is not None and opt.optlen else None)
+
+
+def icmp_echo(host: Host, skb: SkBuff) -> int:
+    """``icmp_echo``: answer an echo request with the same identifier, sequence and data."""
+    if host.sysctl["net.ipv4.icmp_echo_ignore_all"]:
+        return 0
+    if skb.dst is not None and skb.dst.rt_type == RTN_BROADCAST and host.sysctl["net.ipv4.icmp_echo_ignore_broadcasts"]:
+        return 0
+    icmp_reply(host, skb, ICMP_ECHOREPLY, bytes(skb.buf[skb.data + 8:skb.tail]))
+    return 0
+
+
+def icmp_timestamp(host: Host, skb: SkBuff) -> int:
+    """``icmp_timestamp`` (RFC 792): the originate timestamp back, and the time it was received
+    and sent, milliseconds since midnight UT (``inet_current_timestamp``).  A request without its
+    originate timestamp is counted in InErrors; one to a broadcast is left alone as a broadcast
+    echo is (RFC 1122 3.2.2.8)."""
+    d = skb.data
+    if skb.tail - d < 8 + 4:
+        host.mib.Icmp["InErrors"] += 1
+        return 0
+    if skb.dst is not None and skb.dst.rt_type == RTN_BROADCAST and host.sysctl["net.ipv4.icmp_echo_ignore_broadcasts"]:
+        return 0
+    now = inet_current_timestamp(host).to_bytes(4, "big")
+    icmp_reply(host, skb, ICMP_TIMESTAMPREPLY, bytes(skb.buf[d + 8:d + 12]) + now + now)
     return 0
 
 

@@ -1,6 +1,7 @@
-"""tracepath across two routers, and the ICMP rate limit it meets (icmpv4_xrlim_allow): the path
-MTU learnt hop by hop from the error queue, an unreachable network and host, the errors of its
-command line; time exceeded limited to a burst of six a peer, fragmentation needed never."""
+"""tracepath across two routers, and the ICMP rate limits it meets: the path MTU learnt hop by hop
+from the error queue, an unreachable network and host, the errors of its command line; time
+exceeded limited to a burst of six a peer (icmpv4_xrlim_allow), fragmentation needed never, and
+every limited type to the host's budget of icmp_msgs_per_sec (icmp_global_allow)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,32 @@ def test_time_exceeded_is_rate_limited_fragmentation_needed_is_not():
     assert r1.mib.Icmp["OutTimeExcds"] == 8
     run(world, n["a"], burst, 64, 1400)
     assert r1.mib.IcmpMsg["OutType3"] == 10, "every fragmentation needed went"
+
+
+def test_the_host_budget_limits_icmp_errors_to_anyone():
+    """icmp_global_allow: with the per-peer limit off (icmp_ratelimit 0), 200 datagrams to a
+    closed port in a burst draw about icmp_msgs_burst (50) port unreachables, each taking 0-2
+    credits; the rest count in OutRateLimitGlobal.  A second later the budget is full again."""
+    world, n = two_routers()
+    b = n["b"]
+    b.sysctl.set("net.ipv4.icmp_ratelimit", 0)
+
+    def burst() -> None:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        for _ in range(200):
+            libc.sendto(fd, b"x", 0, ("10.0.3.2", 9))
+        libc.sleep(0.05)
+        libc.close(fd)
+
+    for round in (1, 2):
+        before = b.mib.Icmp["OutDestUnreachs"]
+        run(world, n["a"], burst)
+        sent = b.mib.Icmp["OutDestUnreachs"] - before
+        assert 30 <= sent <= 90, sent
+        assert b.mib.Icmp["OutDestUnreachs"] + b.mib.Icmp["OutRateLimitGlobal"] == 200 * round
+        world.run_for(secs(1))
+    b.sysctl.set("net.ipv4.icmp_msgs_per_sec", 0)
+    before = b.mib.Icmp["OutDestUnreachs"]
+    run(world, n["a"], burst)
+    # no credit a second: only what the budget still held goes (here nothing: it was spent)
+    assert b.mib.Icmp["OutDestUnreachs"] - before <= b.sysctl["net.ipv4.icmp_msgs_burst"]
