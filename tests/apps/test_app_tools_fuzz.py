@@ -37,8 +37,8 @@ WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "se
          "-n", "-t", "-u", "-a", "-l", "-i", "-m", "-c", "-C", "-k", "-K", "gro", "tso", "on", "off", "rx-usecs",
          "state", "established", "net.ipv4.tcp_rmem", "net.ipv4.ip_forward=1", "net.ipv4.tcp_rmem=1 2", "-w", "-p",
          "-q", "-W", "-M", "do", "-f", "k", "-D", "5001", "mtu", "lock", "advmss", "initcwnd", "prohibit", "blackhole",
-         "1e9", "", "\x00", "ÿ", "-", "--", "=", "a" * 40, "-R", "-T", "tsonly", "tsandaddr", "tsprespec", "-b", "-V",
-         "10.0.0.2/44444"]
+         "1e9", "", "\x00", "ÿ", "-", "--", "=", "a" * 40, "-R", "-T", "-I", "tsonly", "tsandaddr", "tsprespec", "-b",
+         "-V", "10.0.0.2/44444"]
 ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
 
 

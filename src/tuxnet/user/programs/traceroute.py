@@ -1,5 +1,5 @@
-"""``traceroute`` (the classic UDP method): probes with increasing TTL, answers read from a raw
-ICMP socket, printed as Linux's traceroute prints them.
+"""``traceroute`` (Linux's traceroute 2.1): probes with increasing TTL, answers read from raw
+sockets, printed as traceroute prints them.
 
 ::
 
@@ -8,34 +8,183 @@ ICMP socket, printed as Linux's traceroute prints them.
      2  10.0.2.2 (10.0.2.2)  0.802 ms  0.790 ms  0.781 ms
      3  10.0.3.2 (10.0.3.2)  1.204 ms  1.195 ms  1.187 ms
 
-Each probe is a UDP datagram to port 33434 + its sequence number with 32 octets of data (60 in
-all).  A router where the TTL runs out answers ICMP time exceeded; the destination answers ICMP
-port unreachable, which ends the trace; other unreachables are shown as ``!H``, ``!N``, ``!P``,
-``!F-mtu``, ``!X``.  A probe without an answer within ``-w`` seconds (5) is a ``*``.  Probes go
-one at a time (traceroute's ``-N 1``).  Options: ``-n``, ``-m MAX_TTL``, ``-f FIRST_TTL``,
-``-q NQUERIES``, ``-w WAIT``, ``-p PORT``.
+Three methods, each a 60-byte packet:
+
+- UDP (the default): a datagram to port 33434 + its sequence number (``-p`` the first) with 32
+  octets of data; the destination answers ICMP port unreachable.
+- ICMP (``-I``): an echo request with 32 octets of data, identifier and sequence ours; the
+  destination answers with an echo reply.
+- TCP (``-T``): a SYN to port 80 (``-p``) from a port of ours, with the options a Linux SYN
+  carries; the destination answers SYN-ACK (the kernel then resets it) or RST.
+
+A router where the TTL runs out answers ICMP time exceeded; other unreachables are shown as
+``!H``, ``!N``, ``!P``, ``!F-mtu``, ``!X``.  A probe without an answer within ``-w`` seconds (5)
+is a ``*``.  Probes go one at a time (traceroute's ``-N 1``).  Options: ``-I``, ``-T``, ``-n``,
+``-m MAX_TTL``, ``-f FIRST_TTL``, ``-q NQUERIES``, ``-w WAIT``, ``-p PORT``.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from tuxnet.kernel.sched import current
-from tuxnet.net.core.sock import SO_RCVTIMEO, SOL_SOCKET
-from tuxnet.net.ipv4.af_inet import IP_TTL, IPPROTO_ICMP, IPPROTO_IP, IPPROTO_UDP
-from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED
-from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_RAW
+from tuxnet.net.core.checksum import csum_fold, csum_partial, csum_tcpudp_magic
+from tuxnet.net.core.utils import in_aton
+from tuxnet.net.ipv4.af_inet import IP_TTL, IPPROTO_ICMP, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP
+from tuxnet.net.ipv4.icmp import (
+    ICMP_DEST_UNREACH,
+    ICMP_ECHO,
+    ICMP_ECHOREPLY,
+    ICMP_PORT_UNREACH,
+    ICMP_TIME_EXCEEDED,
+)
+from tuxnet.net.socket import AF_INET, MSG_DONTWAIT, POLLIN, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM
 from tuxnet.user import libc
 
 DEF_START_PORT = 33434
-DATA_LEN = 32  # 60-byte packets: 20 (IP) + 8 (UDP) + 32
+DEF_TCP_PORT = 80
+DATA_LEN = 32  # 60-byte packets: 20 (IP) + 8 (UDP or ICMP) + 32
+TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
+# a SYN's options as Linux writes them: MSS 1460, SACK permitted, timestamps, window scale 7
+TCP_SYN_OPTIONS = bytes((2, 4, 0x05, 0xB4, 4, 2, 8, 10)) + bytes(8) + bytes((1, 3, 3, 7))
 
 _UNREACH_MARKS = {0: "!N", 1: "!H", 2: "!P", 5: "!S", 9: "!X", 10: "!X", 13: "!X", 14: "!V", 15: "!C"}
+
+# An answer: (who, ICMP type and code, or -1 for the destination's own reply; the ICMP info;
+# when it came)
+Answer = tuple[str, int, int, int, int]
+
+
+class UdpProbes:
+    """The default method: a connected UDP socket a probe, to port ``port`` + its number."""
+
+    def __init__(self, addr: str, port: int) -> None:
+        self.addr = addr
+        self.port = port
+        self.fds: list[int] = []  # (the answers are ICMP errors only)
+
+    def close(self) -> None:
+        """Nothing to let go of: each probe's socket is closed once it is sent."""
+
+    def send(self, ttl: int, seq: int) -> Callable[[bytes, str], Answer | None]:
+        dport = self.port + seq
+        udp = libc.socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP)
+        libc.setsockopt(udp, IPPROTO_IP, IP_TTL, ttl)
+        libc.connect(udp, (self.addr, dport))
+        sport = libc.getsockname(udp)[1]
+        libc.send(udp, bytes(0x40 + (i & 0x3F) for i in range(DATA_LEN)), 0)
+        libc.close(udp)
+
+        def match(packet: bytes, src: str) -> Answer | None:
+            inner = _quoted(packet, IPPROTO_UDP)
+            if inner is None or struct.unpack_from("!HH", inner) != (sport, dport):
+                return None
+            return _error_answer(packet, src)
+        return match
+
+
+class IcmpProbes:
+    """``-I``: echo requests on a raw ICMP socket, our identifier, each its own sequence."""
+
+    def __init__(self, addr: str) -> None:
+        self.addr = addr
+        self.ident = libc.getpid() & 0xFFFF
+        self.fd = libc.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
+        self.fds = [self.fd]
+
+    def close(self) -> None:
+        libc.close(self.fd)
+
+    def send(self, ttl: int, seq: int) -> Callable[[bytes, str], Answer | None]:
+        seq = (seq + 1) & 0xFFFF
+        echo = bytearray(struct.pack("!BBHHH", ICMP_ECHO, 0, 0, self.ident, seq))
+        echo += bytes(0x40 + (i & 0x3F) for i in range(DATA_LEN))
+        struct.pack_into("!H", echo, 2, csum_fold(csum_partial(echo)))
+        libc.setsockopt(self.fd, IPPROTO_IP, IP_TTL, ttl)
+        libc.sendto(self.fd, bytes(echo), 0, (self.addr, 0))
+        key = (ICMP_ECHO, 0, self.ident, seq)
+
+        def match(packet: bytes, src: str) -> Answer | None:
+            ihl = (packet[0] & 0x0F) * 4
+            msg = packet[ihl:]
+            if len(msg) >= 8 and msg[0] == ICMP_ECHOREPLY and struct.unpack_from("!HH", msg, 4) == key[2:]:
+                return src, -1, 0, 0, current().host.world.now
+            inner = _quoted(packet, IPPROTO_ICMP)
+            if inner is None or struct.unpack_from("!BBHHH", inner)[:2] + struct.unpack_from("!HH", inner, 4) != key:
+                return None
+            return _error_answer(packet, src)
+        return match
+
+
+class TcpProbes:
+    """``-T``: SYNs on a raw TCP socket from a port a TCP socket of ours holds; the destination's
+    SYN-ACK or RST ends the trace."""
+
+    def __init__(self, addr: str, port: int) -> None:
+        self.addr = addr
+        self.port = port
+        self.holder = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(self.holder, ("0.0.0.0", 0))
+        self.sport = libc.getsockname(self.holder)[1]
+        route = libc.socket(AF_INET, SOCK_DGRAM, 0)  # the source address the route gives
+        libc.connect(route, (addr, port or DEF_TCP_PORT))
+        self.saddr = in_aton(libc.getsockname(route)[0])
+        libc.close(route)
+        self.fd = libc.socket(AF_INET, SOCK_RAW, IPPROTO_TCP)
+        self.fds = [self.fd]
+
+    def close(self) -> None:
+        libc.close(self.fd)
+        libc.close(self.holder)
+
+    def send(self, ttl: int, seq: int) -> Callable[[bytes, str], Answer | None]:
+        isn = (self.sport << 16 | seq) & 0xFFFFFFFF
+        syn = bytearray(struct.pack("!HHIIBBHHH", self.sport, self.port, isn, 0, 10 << 4, TCP_SYN, 5840, 0, 0))
+        syn += TCP_SYN_OPTIONS
+        struct.pack_into("!H", syn, 16, csum_tcpudp_magic(self.saddr, in_aton(self.addr), len(syn), IPPROTO_TCP,
+                                                          csum_partial(syn)))
+        libc.setsockopt(self.fd, IPPROTO_IP, IP_TTL, ttl)
+        libc.sendto(self.fd, bytes(syn), 0, (self.addr, 0))
+
+        def match(packet: bytes, src: str) -> Answer | None:
+            ihl = (packet[0] & 0x0F) * 4
+            if packet[9] == IPPROTO_TCP:
+                sport, dport, _, ack = struct.unpack_from("!HHII", packet, ihl)
+                flags = packet[ihl + 13]
+                if (sport, dport) == (self.port, self.sport) and flags & (TCP_RST | TCP_ACK) and (
+                        ack == (isn + 1) & 0xFFFFFFFF or flags & TCP_RST):
+                    return src, -1, 0, 0, current().host.world.now
+                return None
+            inner = _quoted(packet, IPPROTO_TCP)
+            if inner is None or struct.unpack_from("!HHI", inner) != (self.sport, self.port, isn):
+                return None
+            return _error_answer(packet, src)
+        return match
+
+
+def _quoted(packet: bytes, proto: int) -> bytes | None:
+    """The transport header an ICMP error (time exceeded, unreachable) in ``packet`` quotes, if
+    it quotes a datagram of ``proto``."""
+    ihl = (packet[0] & 0x0F) * 4
+    msg = packet[ihl:]
+    if packet[9] != IPPROTO_ICMP or len(msg) < 8 + 28 or msg[0] not in (ICMP_TIME_EXCEEDED, ICMP_DEST_UNREACH):
+        return None
+    inner = msg[8:]
+    iihl = (inner[0] & 0x0F) * 4
+    if inner[9] != proto or len(inner) < iihl + 8:
+        return None
+    return inner[iihl:]
+
+
+def _error_answer(packet: bytes, src: str) -> Answer:
+    ihl = (packet[0] & 0x0F) * 4
+    return src, packet[ihl], packet[ihl + 1], struct.unpack_from("!I", packet, ihl + 4)[0], current().host.world.now
 
 
 def _parse(argv: list[str]) -> dict[str, object]:
     opts: dict[str, object] = {"numeric": False, "max_ttl": 30, "first_ttl": 1, "nqueries": 3, "wait": 5.0,
-                               "port": DEF_START_PORT, "dest": None}
+                               "port": None, "method": "udp", "dest": None}
     keys = {"-m": "max_ttl", "-f": "first_ttl", "-q": "nqueries", "-w": "wait", "-p": "port"}
     it = iter(argv)
     for arg in it:
@@ -47,6 +196,8 @@ def _parse(argv: list[str]) -> dict[str, object]:
                 raise ValueError(f"Cannot handle `{arg}' option with arg `{value}' (argc 1)") from None
         elif arg == "-n":
             opts["numeric"] = True
+        elif arg in ("-I", "-T"):
+            opts["method"] = "icmp" if arg == "-I" else "tcp"
         elif arg.startswith("-"):
             raise ValueError(f"Bad option `{arg}' (argc 1)")
         else:
@@ -57,14 +208,21 @@ def _parse(argv: list[str]) -> dict[str, object]:
 
 
 def traceroute(dest: str, numeric: bool = False, max_ttl: int = 30, first_ttl: int = 1, nqueries: int = 3,
-               wait: float = 5.0, port: int = DEF_START_PORT) -> list[list[tuple[str, float] | None]]:
-    """Trace the route to ``dest``; prints as traceroute does and returns, per hop, each probe's
-    (address, round trip time in ms) or None for no answer."""
-    addr = libc.gethostbyname(dest).h_addr_list[0]
+               wait: float = 5.0, port: int | None = None,
+               method: str = "udp") -> list[list[tuple[str, float] | None]]:
+    """Trace the route to ``dest`` with ``method`` ("udp", "icmp", "tcp"); prints as traceroute
+    does and returns, per hop, each probe's (address, round trip time in ms) or None for no
+    answer."""
+    addr = libc.gethostbyname(dest).h_addr_list[0]  # (OSError: no such host)
     world = current().host.world
     icmp = libc.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
+    if method == "icmp":
+        probes: UdpProbes | IcmpProbes | TcpProbes = IcmpProbes(addr)
+    elif method == "tcp":
+        probes = TcpProbes(addr, DEF_TCP_PORT if port is None else port)
+    else:
+        probes = UdpProbes(addr, DEF_START_PORT if port is None else port)
     libc.printf("traceroute to %s (%s), %d hops max, %d byte packets\n", dest, addr, max_ttl, 28 + DATA_LEN)
-    data = bytes(0x40 + (i & 0x3F) for i in range(DATA_LEN))
     hops: list[list[tuple[str, float] | None]] = []
     seq = 0
     done = False
@@ -73,16 +231,10 @@ def traceroute(dest: str, numeric: bool = False, max_ttl: int = 30, first_ttl: i
         results: list[tuple[str, float] | None] = []
         last_addr = None
         for _ in range(nqueries):
-            dport = port + seq
-            seq += 1
-            udp = libc.socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP)
-            libc.setsockopt(udp, IPPROTO_IP, IP_TTL, ttl)
-            libc.connect(udp, (addr, dport))
-            sport = libc.getsockname(udp)[1]
             sent = world.now
-            libc.send(udp, data, 0)
-            answer = _wait_answer(icmp, sport, dport, sent + int(wait * 1e9))
-            libc.close(udp)
+            match = probes.send(ttl, seq)
+            seq += 1
+            answer = _wait_answer([icmp, *probes.fds], match, sent + int(wait * 1e9))
             if answer is None:
                 results.append(None)
                 line += " *"
@@ -94,7 +246,9 @@ def traceroute(dest: str, numeric: bool = False, max_ttl: int = 30, first_ttl: i
                 line += f" {src}" if numeric else f" {src} ({src})"
                 last_addr = src
             line += f"  {rtt:.3f} ms"
-            if type == ICMP_DEST_UNREACH:
+            if type == -1:
+                done = True  # the destination itself answered
+            elif type == ICMP_DEST_UNREACH:
                 if code == ICMP_PORT_UNREACH:
                     done = done or src == addr
                 else:
@@ -104,32 +258,29 @@ def traceroute(dest: str, numeric: bool = False, max_ttl: int = 30, first_ttl: i
         hops.append(results)
         if done:
             break
+    probes.close()
     libc.close(icmp)
     return hops
 
 
-def _wait_answer(icmp: int, sport: int, dport: int, deadline: int) -> tuple[str, int, int, int, int] | None:
-    """The ICMP error about our probe (matched by its UDP ports), or None by ``deadline``."""
+def _wait_answer(fds: list[int], match: Callable[[bytes, str], Answer | None], deadline: int) -> Answer | None:
+    """The answer to our probe that ``match`` recognises, read from the raw sockets ``fds``, or
+    None by ``deadline``."""
     world = current().host.world
     while world.now < deadline:
-        wait_us = max(1, -(-(deadline - world.now) // 1000))
-        libc.setsockopt(icmp, SOL_SOCKET, SO_RCVTIMEO, divmod(wait_us, 1_000_000))
-        try:
-            packet, (src, _) = libc.recvfrom(icmp, 65536, 0)
-        except BlockingIOError:
-            continue
-        ihl = (packet[0] & 0x0F) * 4
-        msg = packet[ihl:]
-        if len(msg) < 8 + 28 or msg[0] not in (ICMP_TIME_EXCEEDED, ICMP_DEST_UNREACH):
-            continue
-        inner = msg[8:]
-        iihl = (inner[0] & 0x0F) * 4
-        if inner[9] != IPPROTO_UDP or len(inner) < iihl + 4:
-            continue
-        isport, idport = struct.unpack_from("!HH", inner, iihl)
-        if (isport, idport) != (sport, dport):
-            continue
-        return src, msg[0], msg[1], struct.unpack_from("!I", msg, 4)[0], world.now
+        wait_ms = max(1, -(-(deadline - world.now) // 1_000_000))
+        ready = libc.poll([(fd, POLLIN) for fd in fds], wait_ms)
+        for fd, revents in zip(fds, ready, strict=True):
+            if not revents & POLLIN:
+                continue
+            while True:
+                try:
+                    packet, (src, _) = libc.recvfrom(fd, 65536, MSG_DONTWAIT)
+                except BlockingIOError:
+                    break
+                answer = match(packet, src)
+                if answer is not None:
+                    return answer
     return None
 
 
@@ -143,7 +294,7 @@ def traceroute_main(argv: list[str]) -> int:
     try:
         traceroute(str(opts["dest"]), numeric=bool(opts["numeric"]), max_ttl=int(opts["max_ttl"]),
                    first_ttl=int(opts["first_ttl"]), nqueries=int(opts["nqueries"]), wait=float(opts["wait"]),
-                   port=int(opts["port"]))
+                   port=opts["port"], method=str(opts["method"]))
     except OSError:
         libc.printf("%s: Name or service not known\nCannot handle \"host\" cmdline arg `%s' on position 1 "
                     "(argc 1)\n", opts["dest"], opts["dest"])
