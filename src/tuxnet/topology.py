@@ -275,6 +275,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.ethtool import ethtool_main
     from tuxnet.user.iproute import ip_main
     from tuxnet.user.nstat import nstat_main
+    from tuxnet.user.programs import nettools
     from tuxnet.user.programs.iperf import iperf_main
     from tuxnet.user.programs.ping import ping_main
     from tuxnet.user.programs.tracepath import tracepath_main
@@ -285,7 +286,8 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
 
     return {"ping": ping_main, "traceroute": traceroute_main, "tracepath": tracepath_main, "iperf": iperf_main,
             "ip": ip_main,
-            "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main}
+            "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main,
+            "netstat": nettools.netstat, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {

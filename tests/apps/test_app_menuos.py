@@ -116,7 +116,7 @@ def test_trace_shows_the_query_leaving_through_udp_ip_and_arp() -> None:
 
 
 def test_net_tools_show_the_kernel_state() -> None:
-    _, text, net = session("replyhi\ndns www.example.com\nifconfig\nroute\narp\nnetstat\nquit\n")
+    _, text, net = session("replyhi\ndns www.example.com\nifconfig\nroute\narp\nnetstat -atn\nquit\n")
     gw_mac = mac_text(net["gw"].dev("eth0").dev_addr)
     assert f"eth0      Link encap:Ethernet  HWaddr {mac_text(net['menuos'].dev('eth0').dev_addr)}" in text
     assert "inet addr:10.0.2.15  Bcast:10.0.2.255  Mask:255.255.255.0" in text

@@ -1,7 +1,7 @@
-"""net-tools, as MenuOS's era had them: ``ifconfig``, ``route -n``, ``arp -n`` and
-``netstat -atun``.  They read the host's kernel state the way the real tools read it through
-``SIOCGIFCONF``/``SIOCGIFFLAGS``, ``/proc/net/route``, ``/proc/net/arp``, ``/proc/net/tcp`` and
-``/proc/net/udp``, and print it in their formats."""
+"""net-tools, as MenuOS's era had them: ``ifconfig``, ``route -n``, ``arp -n`` and ``netstat``.
+They read the host's kernel state the way the real tools read it through ``SIOCGIFCONF``/
+``SIOCGIFFLAGS``, ``/proc/net/route``, ``/proc/net/arp``, ``/proc/net/tcp``, ``/proc/net/udp``,
+``/proc/net/raw`` and ``/proc/net/dev``, and print it in their formats."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from tuxnet.kernel.sched import current
 from tuxnet.net.core.dev import (
     ARPHRD_ETHER,
     ARPHRD_LOOPBACK,
+    IFF_ALLMULTI,
     IFF_BROADCAST,
+    IFF_DEBUG,
     IFF_LOOPBACK,
     IFF_MULTICAST,
     IFF_NOARP,
@@ -24,9 +26,11 @@ from tuxnet.net.core.neighbour import NUD_INCOMPLETE, NUD_NOARP, NUD_PERMANENT, 
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.fib import RTN_UNICAST
 from tuxnet.net.ipv4.inet_diag import inet_diag_dump
+from tuxnet.net.ipv4.raw_diag import raw_diag_dump
 from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED, TCP_LISTEN, TCP_STATE_NAMES
 from tuxnet.net.ipv4.udp_diag import udp_diag_dump
 from tuxnet.user import libc
+from tuxnet.user.resolv import getservbyport
 
 _FLAG_NAMES = ((IFF_UP, "UP"), (IFF_BROADCAST, "BROADCAST"), (IFF_LOOPBACK, "LOOPBACK"),
                (IFF_POINTOPOINT, "POINTOPOINT"), (IFF_RUNNING, "RUNNING"), (IFF_NOARP, "NOARP"),
@@ -159,25 +163,141 @@ def arp(argv: list[str] | None = None) -> int:
     return 0
 
 
+NETSTAT_USAGE = (
+    "usage: netstat [-vWeenNcCF] [<Af>] -r         netstat {-V|--version|-h|--help}\n"
+    "       netstat [-vWnNcaeol] [<Socket> ...]\n"
+    "       netstat { [-vWeenNac] -i | [-cnNe] -M | -s [-6tuw] }\n")
+# the options tuxnet's netstat takes, and those of net-tools' it does not
+_NETSTAT_OPTIONS = set("atulnrigxw")
+_NETSTAT_ELSEWHERE = {"s": "nstat", "p": "ss -p", "o": "ss -o", "e": "ss -e", "c": "watch netstat",
+                      "M": "iptables -t nat -L", "N": "", "v": "", "W": "", "C": "", "F": "", "Z": "", "6": ""}
+
+
 def netstat(argv: list[str] | None = None) -> int:
-    """``netstat -atun``: TCP (from sock_diag, as ``/proc/net/tcp``) and UDP sockets; with ``-g``
-    the devices' multicast groups."""
+    """``netstat`` (net-tools): the sockets of the protocols asked for (``-t`` TCP, ``-u`` UDP,
+    ``-w`` raw, ``-x`` UNIX; all of them by default), connected ones only unless ``-l`` (servers
+    only) or ``-a`` (both), names unless ``-n``; ``-r`` the routing table, ``-i`` the devices'
+    counters (``-a``: the ones down too), ``-g`` the multicast groups.  The sockets come from
+    ``/proc/net/tcp``, ``/proc/net/udp`` and ``/proc/net/raw`` as the kernel lists them."""
     host = current().host
-    if any(arg.startswith("-") and not arg.startswith("--") and "g" in arg for arg in argv or []):
+    flags: set[str] = set()
+    for arg in argv or []:
+        if not arg.startswith("-") or arg in ("-", "--"):
+            libc.printf("netstat: %s: only options are taken here\n%s", arg, NETSTAT_USAGE)
+            return 1
+        for flag in arg.lstrip("-") if not arg.startswith("--") else "?":
+            if flag in _NETSTAT_ELSEWHERE:
+                other = _NETSTAT_ELSEWHERE[flag]
+                libc.printf("netstat: -%s is not implemented here%s\n", flag, f"; try `{other}`" if other else "")
+                return 1
+            if flag not in _NETSTAT_OPTIONS:
+                libc.printf("netstat: invalid option -- '%s'\n%s", flag, NETSTAT_USAGE)
+                return 3
+            flags.add(flag)
+    numeric = "n" in flags
+    if "g" in flags:
         return netstat_groups(host)
-    libc.printf("Active Internet connections (servers and established)\n")
-    libc.printf("%-5s %6s %6s %-23s %-23s %s\n", "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address",
-                "State")
-    for r in inet_diag_dump(host):
-        peer = "0.0.0.0:*" if r.state == TCP_LISTEN else f"{r.peer[0]}:{r.peer[1]}"
-        recv_q, send_q = (0, 0) if r.state == TCP_LISTEN else (r.recv_q, r.send_q)
-        libc.printf("%-5s %6d %6d %-23s %-23s %s\n", "tcp", recv_q, send_q, f"{r.local[0]}:{r.local[1]}", peer,
-                    TCP_STATE_NAMES.get(r.state, "UNKNOWN"))
-    for r in udp_diag_dump(host):
-        connected = r.state == TCP_ESTABLISHED
-        peer = f"{r.peer[0]}:{r.peer[1]}" if connected else "0.0.0.0:*"
-        libc.printf("%-5s %6d %6d %-23s %-23s %s\n", "udp", r.recv_q, r.send_q, f"{r.local[0]}:{r.local[1]}", peer,
-                    "ESTABLISHED" if connected else "")
+    if "r" in flags:
+        return netstat_route(host, numeric)
+    if "i" in flags:
+        return netstat_interfaces(host, "a" in flags)
+    protos = flags & set("tuwx") or set("tuwx")
+    if "a" in flags:
+        title, servers, others = "servers and established", True, True
+    elif "l" in flags:
+        title, servers, others = "only servers", True, False
+    else:
+        title, servers, others = "w/o servers", False, True
+    if protos & set("tuw"):
+        libc.printf("Active Internet connections (%s)\n", title)
+        libc.printf("Proto Recv-Q Send-Q Local Address           Foreign Address         State      \n")
+        if "t" in protos:
+            for r in inet_diag_dump(host):
+                listening = r.state == TCP_LISTEN
+                if listening and servers or not listening and others:
+                    recv_q, send_q = (0, 0) if listening else (r.recv_q, r.send_q)
+                    _netstat_row("tcp", recv_q, send_q, r.local, r.peer, TCP_STATE_NAMES.get(r.state, "UNKNOWN"),
+                                 numeric)
+        for proto, records in (("udp", udp_diag_dump(host) if "u" in protos else []),
+                               ("raw", raw_diag_dump(host) if "w" in protos else [])):
+            for r in records:
+                # a datagram socket with no peer counts as a server (udp_do_one's notnull(remaddr))
+                connected = r.state == TCP_ESTABLISHED
+                if connected and others or not connected and servers:
+                    state = str(r.state) if proto == "raw" else "ESTABLISHED" if connected else ""
+                    _netstat_row(proto, r.recv_q, r.send_q, r.local, r.peer, state, numeric)
+    if "x" in protos:
+        # tuxnet has no AF_UNIX sockets: the table is empty
+        libc.printf("Active UNIX domain sockets (%s)\n", title)
+        libc.printf("Proto RefCnt Flags       Type       State         I-Node   Path\n")
+    return 0
+
+
+def _netstat_addr(addr: tuple[str, int], proto: str, numeric: bool) -> str:
+    """``address:port`` as netstat shows it: port 0 is ``*``; without ``-n`` the host's name and
+    the service's, where they are known; cut to the column's 23 characters."""
+    host, port = addr
+    if not numeric and host != "0.0.0.0":
+        try:
+            host = libc.gethostbyaddr(host).h_name
+        except OSError:
+            pass
+    serv = "*" if port == 0 else str(port)
+    if not numeric and port:
+        try:
+            serv = getservbyport(port, "udp" if proto == "udp" else "tcp")
+        except OSError:
+            pass
+    if len(host) + len(serv) > 22:
+        host = host[:22 - len(serv)]
+    return f"{host}:{serv}"
+
+
+def _netstat_row(proto: str, recv_q: int, send_q: int, local: tuple[str, int], peer: tuple[str, int],
+                 state: str, numeric: bool) -> None:
+    """``tcp_do_one``'s line (``udp_do_one``'s, ``raw_do_one``'s)."""
+    libc.printf("%-4s  %6d %6d %-23s %-23s %-11s\n", proto, recv_q, send_q, _netstat_addr(local, proto, numeric),
+                _netstat_addr(peer, proto, numeric), state)
+
+
+def netstat_route(host: Any, numeric: bool) -> int:
+    """``netstat -r`` (``rprint_fib``'s second layout): the main table from ``/proc/net/route``,
+    with each route's MSS (its ``advmss`` plus 40, when set), window and initial RTT."""
+    libc.printf("Kernel IP routing table\n")
+    libc.printf("Destination     Gateway         Genmask         Flags   MSS Window  irtt Iface\n")
+    for e in sorted(host.fib_main.entries, key=lambda e: (e.plen != 0, e.dst, e.plen)):
+        flags = "U" if e.type == RTN_UNICAST else "!"
+        if e.gw:
+            flags += "G"
+        if e.plen == 32:
+            flags += "H"
+        dest = in_ntoa(e.dst)
+        if not numeric and not e.dst and not e.plen:
+            dest = "default"
+        libc.printf("%-15s %-15s %-15s %-5s %5d %-6d %5d %s\n", dest, in_ntoa(e.gw), in_ntoa(e.mask), flags,
+                    e.advmss + 40 if e.advmss else 0, 0, 0, e.dev.name if e.dev is not None else "*")
+    return 0
+
+
+_SHORT_FLAGS = ((IFF_ALLMULTI, "A"), (IFF_BROADCAST, "B"), (IFF_DEBUG, "D"), (IFF_LOOPBACK, "L"),
+                (IFF_MULTICAST, "M"), (IFF_PROMISC, "P"), (IFF_NOARP, "O"), (IFF_POINTOPOINT, "P"),
+                (IFF_RUNNING, "R"), (IFF_UP, "U"))
+
+
+def netstat_interfaces(host: Any, show_all: bool) -> int:
+    """``netstat -i`` (``ife_print_short``): each device that is up (``-a``: every one), by index,
+    with its packet counters and its flags as letters."""
+    libc.printf("Kernel Interface table\n")
+    libc.printf("Iface             MTU    RX-OK RX-ERR RX-DRP RX-OVR    TX-OK TX-ERR TX-DRP TX-OVR Flg\n")
+    for dev in sorted(host.devices.values(), key=lambda d: d.ifindex):
+        flags = _dev_flags(dev)
+        if not flags & IFF_UP and not show_all:
+            continue
+        s = dev.stats
+        letters = "".join(letter for bit, letter in _SHORT_FLAGS if flags & bit) or "[NO FLAGS]"
+        libc.printf("%-15.15s %5d %8d %6d %6d %-6d %8d %6d %6d %6d %s\n", dev.name, dev.mtu, s.rx_packets,
+                    s.rx_errors, s.rx_dropped, s.rx_fifo_errors, s.tx_packets, s.tx_errors, s.tx_dropped,
+                    s.tx_fifo_errors, letters)
     return 0
 
 
