@@ -118,6 +118,7 @@ def test_the_units_follow_f_and_a_slow_link_reads_in_kbits() -> None:
     ("iperf -c", "iperf: option requires an argument -- c\nUsage: iperf [-s|-c host] [options]\n"),
     ("iperf", "Usage: iperf [-s|-c host] [options]\nTry `iperf --help' for more information.\n"),
     ("iperf -c 10.0.0.2 -P 2", "iperf: -P: tuxnet's iperf has no parallel streams (TCP or UDP, one stream)\n"),
+    ("iperf -c 10.0.0.2 -i 5000", "Too large value of '5000' for -i interval, max is 4294.967295\n"),
 ])
 def test_errors_are_iperfs(client: str, says: str) -> None:
     out, _ = run(client, duration="5s")
@@ -435,6 +436,7 @@ def test_udp_without_a_server_the_client_gives_up_as_iperf_does() -> None:
     ("iperf -c 10.0.0.2 -b 1M", "iperf: -b: tuxnet's iperf has no TCP rate limit (-b goes with -u)\n"),
     ("iperf -c 10.0.0.2 -u -b 10M,1M", "iperf: -b: tuxnet's iperf has no varying rate (RATE,STDDEV)\n"),
     ("iperf -c 10.0.0.2 -u -d", "iperf: -d: tuxnet's iperf has no a dual test (TCP or UDP, one stream)\n"),
+    ("iperf -c 10.0.0.2 -u -l 70000", "iperf: -l: tuxnet's iperf sends UDP datagrams of 16 to 65507 bytes\n"),
 ])
 def test_udp_bad_rates_get_iperfs_error(client: str, says: str) -> None:
     out = udp_run(client, duration="1s").world.hosts["a"].output()
@@ -455,3 +457,11 @@ def test_udp_rates_read_as_iperf_reads_them(rate: str, ipg: str) -> None:
 def test_rate_atoi_reads_c_numbers() -> None:
     assert [rate_atoi(s) for s in ("1M", "1m", "1k", "1K", "2G", "1g", "0.5M", "5e3", "1.5x", "abc", "-5")] == \
         [1 << 20, 10**6, 1000, 1024, 2 << 30, 10**9, 1 << 19, 5000, 1, 0, -5]
+
+
+def test_intervals_are_whole_microseconds_and_100_us_at_least() -> None:
+    # as this machine's iperf 2.1.8 (built with fast sampling) says it on `iperf -c ... -i 0.00001`
+    opts = parse(["-c", "h", "-u", "-i", "0.00001"])
+    assert opts.interval == 0.0001
+    assert opts.warnings == "WARNING: interval too small, increasing to 0.1000 milliseconds.\n"
+    assert parse(["-c", "h", "-i", "0.0000015"]).interval == 0.0001 and parse(["-c", "h", "-i", "0.5"]).interval == 0.5

@@ -51,6 +51,8 @@ DEFAULT_LEN = 128 * 1024  # iperf 2's TCP read and write size
 DEFAULT_UDP_LEN = 1470  # kDefault_UDPBufLen: an IPv4 datagram that fits a 1500-byte MTU
 DEFAULT_UDP_RATE = 1024 * 1024  # kDefault_UDPRate, bits a second
 DEFAULT_TIME = 10.0
+MAX_UDP_LEN = 65507  # what an IPv4 datagram can carry
+SMALLEST_INTERVAL_US = 100  # 2.1.8 built with fast sampling: -i is 100 us or more
 RULE = "-" * 60
 USAGE = "Usage: iperf [-s|-c host] [options]\nTry `iperf --help' for more information.\n"
 # Options of iperf's that this one does not have, and what they are.
@@ -173,6 +175,11 @@ class Options:
     pps: bool = False
     warnings: str = ""  # what iperf says of options it skips, before it runs
 
+    def ticks(self) -> int | None:
+        """``-t`` as 2.1.8 keeps it (mAmount, in 10 ms); None for a time that is not a positive
+        number: no end."""
+        return int(self.time * 100) if 0 < self.time < 1e15 else None
+
     def ipg_ns(self) -> float:
         """The client's target gap between datagrams (``Client::get_delay_target``), in ns."""
         if self.rate == 0:
@@ -180,6 +187,22 @@ class Options:
         if self.pps:
             return 1e9 / self.rate
         return self.length * (1e9 * 8) / self.rate
+
+
+class _Refusal(ValueError):
+    """A command line iperf refuses, in its own words."""
+
+
+def _parse_interval(opts: Options, value: str) -> None:
+    """``-i``: seconds, kept in whole microseconds (mInterval), 100 us at least."""
+    seconds = float(value)
+    if seconds > _U32 / 1e6:
+        raise _Refusal(f"Too large value of '{value}' for -i interval, max is {_U32 / 1e6:f}\n")
+    usecs = math.ceil(seconds * 1e6)
+    if 0 < usecs < SMALLEST_INTERVAL_US:
+        usecs = SMALLEST_INTERVAL_US
+        opts.warnings += f"WARNING: interval too small, increasing to {usecs / 1e3:3.4f} milliseconds.\n"
+    opts.interval = max(usecs, 0) / 1e6
 
 
 def _parse_rate(opts: Options, value: str) -> None:
@@ -194,7 +217,7 @@ def _parse_rate(opts: Options, value: str) -> None:
     else:
         token = _strtok_first(value, ",")
         if token and token != value:
-            raise ValueError("iperf: -b: tuxnet's iperf has no varying rate (RATE,STDDEV)\n")
+            raise _Refusal("iperf: -b: tuxnet's iperf has no varying rate (RATE,STDDEV)\n")
         opts.rate = rate_atoi(value)
     opts.rate %= 1 << 64  # mAppRate is unsigned: a negative rate is a huge one
     opts.rate_set = True
@@ -234,7 +257,7 @@ def parse(argv: Sequence[str]) -> Options:
             elif arg == "-n":
                 opts.amount = byte_atoi(value)
             elif arg == "-i":
-                opts.interval = float(value)
+                _parse_interval(opts, value)
             elif arg == "-w":
                 opts.window = byte_atoi(value)
             elif arg == "-l":
@@ -246,9 +269,9 @@ def parse(argv: Sequence[str]) -> Options:
                 _parse_rate(opts, value)
             else:
                 opts.fmt = value if value in _FORMATS else "a"
+        except _Refusal:
+            raise
         except ValueError:
-            if arg == "-b":
-                raise
             if arg == "-t":
                 raise ValueError(f"ERROR: -t value of '{value}' not recognized\n") from None
             if arg == "-n":
@@ -262,8 +285,12 @@ def parse(argv: Sequence[str]) -> Options:
     if opts.udp:
         if not opts.length_set:
             opts.length = DEFAULT_UDP_LEN
-        if opts.length < UDP_DATAGRAM.size:
-            raise ValueError(f"iperf: -l: tuxnet's iperf sends UDP datagrams of {UDP_DATAGRAM.size} bytes or more\n")
+        if not UDP_DATAGRAM.size <= opts.length <= MAX_UDP_LEN:
+            raise ValueError(f"iperf: -l: tuxnet's iperf sends UDP datagrams of {UDP_DATAGRAM.size} to "
+                             f"{MAX_UDP_LEN} bytes\n")
+        if not opts.server and opts.amount is None and opts.ticks() is None:
+            opts.warnings += ("WARNING: client will send traffic forever or until an external signal (e.g. SIGINT "
+                              "or SIGTERM) occurs to stop it\n")
         ipg = opts.ipg_ns() / 1e9
         if not opts.server and ipg > MAX_IPG_SECS:  # Settings_ModalOptions
             raise ValueError(f"ERROR: IPG delay target of {ipg:.1f} secs too large "
@@ -635,7 +662,11 @@ def _client_buffer(opts: Options) -> bytearray:
     buf = bytearray(b"0123456789" * (size // 10 + 1))[:size]
     buf[:min(opts.length, CLIENT_HDR_ZEROED)] = bytes(min(opts.length, CLIENT_HDR_ZEROED))
     # mAmount: -(the time in 10 ms) in time mode, the byte count (31 bits) in amount mode
-    amount = opts.amount & 0x7FFFFFFF if opts.amount is not None else -int(opts.time * 100) & _U32
+    ticks = opts.ticks()
+    if opts.amount is not None:
+        amount = opts.amount & 0x7FFFFFFF
+    else:
+        amount = -ticks & _U32 if ticks is not None else 0
     flags = HEADER_SEQNO64B | HEADER_EXTEND | HEADER_LEN_BIT | ((CLIENT_HDR_LEN << 1) & HEADER_KEYLEN_MASK)
     CLIENT_HDR_V1.pack_into(buf, UDP_DATAGRAM.size, flags, 1, opts.port, opts.length if opts.length_set else 0, 0,
                             amount)
@@ -667,8 +698,6 @@ class _UdpSender:
             return libc.send(self.fd, memoryview(self.buf)[:length])
         except OSError as e:
             if e.errno in _TRANSIENT:
-                # the write took a system call's time (a microsecond here): the world moves on
-                libc.sleep(1e-6)
                 return 0
             libc.printf("write failed: %s\n", e.strerror)
             return -1
@@ -687,10 +716,11 @@ class _UdpSender:
             if left is not None:
                 left -= sent
         target = opts.ipg_ns()
-        end = start + int(opts.time * 100) * 10_000_000  # mAmount is in 10 ms
+        ticks = opts.ticks()
+        end = start + ticks * 10_000_000 if ticks is not None else None
         # The send time-out, half of -i or of the test (which bounds how far behind it may fall)
         sndtimeo_us = round(opts.interval * 1e6 / 2) if opts.interval > 0 else \
-            (left if left is not None else int(opts.time * 100)) * 5000
+            (left if left is not None else ticks or 0) * 5000
         lower = -sndtimeo_us * 1000.0
         if target > 100_000:  # apply_first_udppkt_delay
             libc.sleep(target / 1e9)
@@ -698,7 +728,7 @@ class _UdpSender:
         delay = 0.0
         last = prev = start
         written = 1
-        while left > 0 if left is not None else not end < prev:
+        while left > 0 if left is not None else end is None or not end < prev:
             now = libc.time_ns()
             delay += target + (last - now) if written > 0 else last - now
             last = now
@@ -715,6 +745,11 @@ class _UdpSender:
             prev = now
             if delay >= 100_000:  # only waits of 100 us or more; delay_loop takes microseconds
                 libc.sleep(int(delay // 1000) / 1e6)
+            elif libc.time_ns() == now:
+                # The stack took the datagram (or refused it) without blocking and no wait is due:
+                # let the write cost a system call's time, a microsecond, as on a real machine;
+                # otherwise a sender never held back would run at one instant of the world forever.
+                libc.sleep(1e-6)
         # FinishTrafficActions: the last datagram, its number negated, counts in the report
         now = libc.time_ns()
         self._number(-packet_id)
@@ -750,8 +785,9 @@ class _UdpSender:
                 _print_server_report(1, data, self.opts.fmt)
                 return
         # the socket's descriptor and 10 (-t) or 1 (-n), as 2.1.8 prints them
+        timed = self.opts.amount is None and self.opts.ticks() is not None
         libc.printf("[%3d] WARNING: did not receive ack of last datagram after %d tries.\n", self.fd,
-                    1 if self.opts.amount is not None else 10)
+                    10 if timed else 1)
 
 
 def udp_client(opts: Options) -> int:
