@@ -87,7 +87,6 @@ HEADER_EXTEND = 0x40000000
 HEADER_SEQNO64B = 0x08000000
 HEADER_LEN_BIT = 0x00010000
 HEADER_KEYLEN_MASK = 0x0000FFFE
-SERVER_HEADER_EXTEND = 0x40000000
 IPERF_VERSION_MAJORHEX = 0x00020001  # 2.1
 IPERF_VERSION_MINORHEX = 0x00080003  # .8, a release
 MAX_IPG_SECS = 60  # the longest gap between datagrams iperf accepts
@@ -468,7 +467,7 @@ class _Intervals:
 
     def __init__(self, start_ns: int, interval: float) -> None:
         self.start = start_ns
-        self.step = math.ceil(interval * 1e6) * 1000 if interval > 0 else 0  # mInterval is in us
+        self.step = round(interval * 1e6) * 1000  # -i, which parse keeps in whole microseconds (mInterval)
         self.next = start_ns + self.step
         self.last_end = 0.0  # where the last reported interval ended, seconds from the start
 
@@ -703,6 +702,7 @@ class _UdpSender:
             return -1
 
     def run(self) -> int:
+        """The test: the first datagram, the paced ones, the last one, the report; the exit status."""
         opts, length = self.opts, self.opts.length
         start = libc.time_ns()
         report = _SendReport(1, opts, start)
