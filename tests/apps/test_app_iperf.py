@@ -195,7 +195,7 @@ b_addr = "10.0.0.2/24"
 rate = "{rate}"
 delay = "{delay}"
 loss = {loss}
-
+{link}
 [[run]]
 host = "b"
 cmd = "{server}"
@@ -213,10 +213,11 @@ CLIENT_REPORT = r"\[  1\] (\d+\.\d{4})-(\d+\.\d{4}) sec  +([\d.]+) (\w?Byte)s  +
 
 
 def udp_run(client: str, server: str = "iperf -s -u", rate: str = "100mbit", delay: str = "1ms",
-            duration: str = "4s", loss: float = 0.0, extra: str = ""):
-    """A network of the two hosts after a run of ``client`` on a against ``server`` on b."""
+            duration: str = "4s", loss: float = 0.0, link: str = "", extra: str = ""):
+    """A network of the two hosts after a run of ``client`` on a against ``server`` on b (``link``:
+    more of the link's settings)."""
     net = load_topology("udp.toml", text=UDP_LINK.format(client=client, server=server, rate=rate, delay=delay,
-                                                         duration=duration, loss=loss, extra=extra))
+                                                         duration=duration, loss=loss, link=link, extra=extra))
     net.start()
     net.run()
     net.close()
@@ -465,3 +466,21 @@ def test_intervals_are_whole_microseconds_and_100_us_at_least() -> None:
     assert opts.interval == 0.0001
     assert opts.warnings == "WARNING: interval too small, increasing to 0.1000 milliseconds.\n"
     assert parse(["-c", "h", "-i", "0.0000015"]).interval == 0.0001 and parse(["-c", "h", "-i", "0.5"]).interval == 0.5
+
+
+def test_udp_late_datagrams_are_out_of_order_and_not_lost(tmp_path) -> None:
+    net = udp_run("iperf -c 10.0.0.2 -u -t 1 -b 20M", duration="3s", link="reorder = 0.05",
+                  extra=capture("b", tmp_path / "b.pcap"))
+    server = net.world.hosts["b"].output()
+    m = re.search(r"\[  1\] 0\.0000-[\d.]+ sec  (\d+) datagrams received out-of-order\n", server)
+    # the datagrams that came after one with a higher number, as b's capture saw them
+    late, top = 0, 0
+    for _, p in datagrams(tmp_path / "b.pcap"):
+        n = abs(seqno(p))
+        late += n < top
+        top = max(top, n)
+        if seqno(p) < 0:
+            break
+    (*_, lost, total, _), = re.findall(UDP_REPORT, server)
+    assert m and int(m[1]) == late > 10, server
+    assert lost == "0"  # each one left a gap, which iperf takes back when the datagram comes
