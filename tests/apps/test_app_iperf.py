@@ -119,6 +119,7 @@ def test_the_units_follow_f_and_a_slow_link_reads_in_kbits() -> None:
     ("iperf", "Usage: iperf [-s|-c host] [options]\nTry `iperf --help' for more information.\n"),
     ("iperf -c 10.0.0.2 -P 2", "iperf: -P: tuxnet's iperf has no parallel streams (TCP or UDP, one stream)\n"),
     ("iperf -c 10.0.0.2 -i 5000", "Too large value of '5000' for -i interval, max is 4294.967295\n"),
+    ("iperf -c 10.0.0.2 -u -i abc", "Invalid value of 'abc' for -i interval\n"),
 ])
 def test_errors_are_iperfs(client: str, says: str) -> None:
     out, _ = run(client, duration="5s")

@@ -275,6 +275,8 @@ def parse(argv: Sequence[str]) -> Options:
                 raise ValueError(f"ERROR: -t value of '{value}' not recognized\n") from None
             if arg == "-n":
                 raise ValueError(f"Invalid value for -n amount of '{value}'\n") from None
+            if arg == "-i":
+                raise ValueError(f"Invalid value of '{value}' for -i interval\n") from None
             raise ValueError(f"iperf: invalid value '{value}' for {arg}\n") from None
     if not opts.server and opts.host is None:
         raise ValueError(USAGE)
