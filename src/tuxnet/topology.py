@@ -70,6 +70,7 @@ from tuxnet.drivers.net.hub import Hub, alloc_hub_dev
 from tuxnet.net.bridge.br_fdb import br_fdb_show, br_showmacs
 from tuxnet.net.bridge.br_if import BR_DEFAULT_AGEING_TIME, NetBridge, br_add_bridge, br_add_if
 from tuxnet.net.ipv4.tcp_sock import TCP_LISTEN
+from tuxnet.net.socket import SOCK_DGRAM
 from tuxnet.user.iproute import ip
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC, World
 
@@ -390,10 +391,15 @@ class Network:
 
 def _awaits_a_client(proc: Process) -> bool:
     """``proc`` sleeps in ``accept`` on one of its listening sockets, no connection waiting (what
-    ``/proc/PID/wchan`` shows as ``inet_csk_accept``)."""
+    ``/proc/PID/wchan`` shows as ``inet_csk_accept``), or in a read of a datagram socket with no
+    peer (a UDP server: ``iperf -s -u``, ``named``), nothing received."""
     for f in proc.files.fds.values():
         sk = getattr(f.private_data, "sk", None)
-        if sk is not None and sk.sk_state == TCP_LISTEN and not sk.accept_queue and proc in sk.sk_wq.waiters:
+        if sk is None or proc not in sk.sk_wq.waiters:
+            continue
+        if sk.sk_state == TCP_LISTEN and not sk.accept_queue:
+            return True
+        if sk.sk_type == SOCK_DGRAM and not sk.inet_dport and not sk.sk_receive_queue:
             return True
     return False
 

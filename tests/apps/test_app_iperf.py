@@ -136,6 +136,17 @@ def test_without_a_duration_the_run_ends_when_the_server_waits_for_its_next_clie
     assert len(re.findall(REPORT, server)) == 1 and server.endswith("Mbits/sec\n")
 
 
+def test_without_a_duration_a_udp_run_ends_when_the_server_waits_for_datagrams() -> None:
+    # the server reads from its socket, with no peer: it waits for its next client
+    net = load_topology("udp.toml", text=UDP_LINK.format(client="iperf -c 10.0.0.2 -u -t 2", server="iperf -s -u",
+                                                         rate="100mbit", delay="1ms", duration="", loss=0.0,
+                                                         link="", extra="").replace('duration = ""', ""))
+    net.start()
+    net.run()
+    assert 2.1 * NSEC_PER_SEC < net.world.now < 2.6 * NSEC_PER_SEC
+    assert len(re.findall(UDP_REPORT, net.world.hosts["b"].output())) == 1
+
+
 def test_a_second_server_on_the_port_says_bind_failed() -> None:
     # the client's [[run]] made a second server on b
     text = LINK.format(client="iperf -s", rate="10mbit", duration='duration = "1s"')
