@@ -6,14 +6,14 @@ import os
 import select
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
 
 from tuxnet.drivers.net.tap import tap_open
-from tuxnet.tapnet import Netns, netns_pair
+from tuxnet.tapnet import Netns, netns_pair, netns_unavailable
 
 T = TypeVar("T")
 KERNEL_ATTEMPTS = 3
@@ -51,6 +51,58 @@ def a_r_b(prefix: str, far_mtu: int, spaces: list[Netns]) -> tuple[Netns, Netns,
     a.run("ip", "route", "add", "default", "via", "10.0.1.254")
     r.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
     return a, r, b
+
+
+def a_r_b_runs(prefix: str, far_mtu: int, program: str, runs: Iterable[list[str]], sysctls: Iterable[str] = (),
+               pause: float = 0.0) -> list[str]:
+    """What ``program`` prints run on A with each of ``runs``, in the Linux A -- R -- B of
+    ``a_r_b`` with B routing back through R and each namespace given ``sysctls``, ``pause``
+    seconds after each run; the test skips where namespaces cannot be made."""
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    spaces: list[Netns] = []
+    try:
+        a, r, b = a_r_b(prefix, far_mtu, spaces)
+        b.run("ip", "route", "add", "default", "via", "10.0.3.254")
+        for ns in (a, r, b):
+            for setting in sysctls:
+                ns.run("sysctl", "-qw", setting)
+        outs = []
+        for args in runs:
+            outs.append(a.run(program, *args, timeout=60).stdout)
+            time.sleep(pause)
+        return outs
+    finally:
+        for ns in spaces:
+            ns.close()
+
+
+def tuxnet_a_r_b_runs(far_mtu: int, program: Callable[[list[str]], int], runs: Iterable[list[str]],
+                      sysctls: dict[str, int] | None = None, pause: float = 0.0) -> list[str]:
+    """The same on tuxnet: A -- R -- B of cables, the far one of MTU ``far_mtu``, each run of
+    ``program`` on A in turn (each must exit 0), ``pause`` seconds of the world's time after each."""
+    from tuxnet.user.iproute import ip
+    from tuxnet.world import World, secs
+
+    world = World(seed=1)
+    host_a, router, host_b = world.add_host("a"), world.add_router("r"), world.add_host("b")
+    world.connect(host_a, router, a_addr="10.0.1.1/24", b_addr="10.0.1.254/24")
+    world.connect(router, host_b, mtu=far_mtu, a_addr="10.0.3.254/24", b_addr="10.0.3.2/24")
+    ip(host_a, "route add default via 10.0.1.254")
+    ip(host_b, "route add default via 10.0.3.254")
+    for host in (host_a, router, host_b):
+        for name, value in (sysctls or {}).items():
+            host.sysctl.set(name, value)
+    outs = []
+    for args in runs:
+        before = len(host_a.output())
+        proc = host_a.spawn(program, args)
+        world.run_until(lambda p=proc: not p.alive, timeout=secs(100))
+        assert proc.result == 0, host_a.output()[before:]
+        outs.append(host_a.output()[before:])
+        world.run_for(int(pause * 1e9))
+    return outs
 
 
 def start_tcpdump(ns: Netns, dev: str, pcap: str, *expr: str) -> subprocess.Popen:

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cmsgplay import t
+
 SOL_IP = 0
 IP_OPTIONS, IP_RECVOPTS, IP_RETOPTS, IP_HDRINCL = 4, 6, 7, 3
 TCP_MAXSEG = 2
@@ -58,15 +60,6 @@ SETS = [
     ("41 octets", bytes((1,)) * 41),
     ("empty", b""),
 ]
-
-
-def t(f: Callable[..., Any], *a: Any) -> Any:
-    """The call's result, or the name of the error it raised."""
-    try:
-        r = f(*a)
-    except OSError as e:
-        return errno.errorcode.get(e.errno, e.errno)
-    return r.hex() if isinstance(r, bytes) else r
 
 
 def show(options: bytes) -> str:

@@ -354,15 +354,22 @@ class Reporter:
         self.line(0.0, libc.clock_monotonic() - self.start, self.total)
 
 
+def _host_addr(opts: Options) -> str | None:
+    """The address of the client's ``-c`` host; None, iperf's "Unknown host" said, if it has none."""
+    assert opts.host is not None
+    try:
+        return libc.gethostbyname(opts.host).h_addr_list[0]
+    except (OSError, IndexError):
+        libc.printf("%s: Unknown host\n", opts.host)
+        return None
+
+
 def client(opts: Options) -> int:
     """iperf's client: connect, write for ``-t`` seconds or ``-n`` bytes, close."""
-    assert opts.host is not None
     fd = libc.socket(AF_INET, SOCK_STREAM, 0)
     try:
-        try:
-            addr = libc.gethostbyname(opts.host).h_addr_list[0]
-        except (OSError, IndexError):
-            libc.printf("%s: Unknown host\n", opts.host)
+        addr = _host_addr(opts)
+        if addr is None:
             return 1
         libc.printf("%s\nClient connecting to %s, TCP port %d\n%s%s\n", RULE, opts.host, opts.port,
                     _window_line(fd, SO_SNDBUF, opts.window), RULE)
@@ -795,13 +802,10 @@ class _UdpSender:
 def udp_client(opts: Options) -> int:
     """iperf's UDP client: connect the socket, send for ``-t`` seconds or ``-n`` bytes at ``-b``,
     print the server's report."""
-    assert opts.host is not None
     fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
     try:
-        try:
-            addr = libc.gethostbyname(opts.host).h_addr_list[0]
-        except (OSError, IndexError):
-            libc.printf("%s: Unknown host\n", opts.host)
+        addr = _host_addr(opts)
+        if addr is None:
             return 1
         window = _window_line(fd, SO_SNDBUF, opts.window, "UDP buffer size")
         try:
