@@ -51,19 +51,25 @@ def test_linux_iperf_client_against_tuxnets_server(tap_pair):
     assert re.search(r"sec  4096 KBytes  +[\d.]+ Kbits/sec", out), out  # Linux's client, -f k
 
 
-def test_tuxnets_iperf_client_against_linux_server(tap_pair):
-    p = tap_pair
-    server = p.ns.popen("iperf", "-s", "-B", p.linux_ip)
+def against_linux_server(p, server: list[str], client: list[str]) -> tuple[str, str]:
+    """(our client's output, Linux's server's) of a run of tuxnet's iperf with ``client`` against
+    this machine's started with ``server``, bound to its side of the TAP pair."""
+    linux_server = p.ns.popen("iperf", *server, "-B", p.linux_ip)
     try:
-        p.world.run_for(int(0.5e9))  # (iperf's listener is up)
-        proc = p.host.spawn(iperf_main, ["-c", p.linux_ip, "-n", "4M", "-i", "1"], name="iperf")
+        p.world.run_for(int(0.5e9))  # (iperf's socket is up)
+        proc = p.host.spawn(iperf_main, client, name="iperf")
         p.world.run_until(lambda: not proc.alive, timeout=int(30e9))
         assert not proc.alive and proc.exit_code == 0
         p.world.run_for(int(0.5e9))
     finally:
-        server.terminate()
-        linux, _ = server.communicate(timeout=10)
-    client = p.host.output()
+        linux_server.terminate()
+        linux, _ = linux_server.communicate(timeout=10)
+    return p.host.output(), linux
+
+
+def test_tuxnets_iperf_client_against_linux_server(tap_pair):
+    p = tap_pair
+    client, linux = against_linux_server(p, ["-s"], ["-c", p.linux_ip, "-n", "4M", "-i", "1"])
     assert "4.00 MBytes" in client and "4.00 MBytes" in linux, client + linux
     # The client's lines are Linux's iperf client's lines (its connecting banner and window, the
     # connection, the header, the whole), figures aside.
@@ -101,17 +107,7 @@ def test_linux_iperf_udp_client_against_tuxnets_server(tap_pair):
 
 def test_tuxnets_iperf_udp_client_against_linux_server(tap_pair):
     p = tap_pair
-    server = p.ns.popen("iperf", "-s", "-u", "-B", p.linux_ip)
-    try:
-        p.world.run_for(int(0.5e9))  # (iperf's socket is bound)
-        proc = p.host.spawn(iperf_main, ["-c", p.linux_ip, "-u", "-t", "1", "-i", "0.5", "-b", "2M"], name="iperf")
-        p.world.run_until(lambda: not proc.alive, timeout=int(30e9))
-        assert not proc.alive and proc.exit_code == 0
-        p.world.run_for(int(0.5e9))
-    finally:
-        server.terminate()
-        linux, _ = server.communicate(timeout=10)
-    client = p.host.output()
+    client, linux = against_linux_server(p, ["-s", "-u"], ["-c", p.linux_ip, "-u", "-t", "1", "-i", "0.5", "-b", "2M"])
     # The client's lines are Linux's iperf client's (its banner, the connection, the intervals and
     # the whole, the datagrams sent, the server's report), figures aside.
     mine = [line for line in layout(client) if line != "[  1] T-T sec N KBytes N bits/sec"]
