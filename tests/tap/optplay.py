@@ -97,6 +97,10 @@ def play_sockopt(sleep: Callable[[], None]) -> list[Any]:
         for name, value in SETS:
             out.append([kind, name, t(s.setsockopt, SOL_IP, IP_OPTIONS, value),
                         t(s.getsockopt, SOL_IP, IP_OPTIONS, 40)])
+        # an int is its four octets: 1 is a NOP and padding; 7 a record route of no length
+        for value in (1, 7):
+            out.append([kind, f"int {value}", t(s.setsockopt, SOL_IP, IP_OPTIONS, value),
+                        t(s.getsockopt, SOL_IP, IP_OPTIONS, 40)])
         out.append([kind, "retopts flag", t(s.setsockopt, SOL_IP, IP_RETOPTS, 1),
                     t(s.getsockopt, SOL_IP, IP_RETOPTS)])
         s.close()

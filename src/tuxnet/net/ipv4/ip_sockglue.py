@@ -186,6 +186,8 @@ def ip_set_options(sk: Any, optval: Any) -> int:
     """IP_OPTIONS: the options every datagram of the socket carries (at most 40 octets, checked
     by ``ip_options_get``; none for an empty value).  A connection's segments are that much
     smaller (``icsk_ext_hdr_len``, ``tcp_sync_mss``)."""
+    if isinstance(optval, int) and not isinstance(optval, bool):
+        optval = optval.to_bytes(4, "little", signed=optval < 0)  # a C int, as its four octets
     if not isinstance(optval, bytes | bytearray) or len(optval) > MAX_IPOPTLEN:
         return -EINVAL
     opt = ip_options_get(sk.host, optval)
