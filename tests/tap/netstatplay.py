@@ -1,7 +1,7 @@
-"""netstat's tables of one set of sockets on loopback, played by this machine's kernel and its
-net-tools netstat (run as a script in a network namespace of its own: ``python netstatplay.py``,
-printing the tables as JSON) and by tuxnet with its netstat (imported, run with
-``tuxnet.socket.stdlib``, ``netstat`` given).  The sockets: two listeners, a connection with
+"""netstat's and ss's tables of one set of sockets on loopback, played by this machine's kernel
+and its net-tools netstat and iproute2 ss (run as a script in a network namespace of its own:
+``python netstatplay.py``, printing the tables as JSON) and by tuxnet with its own (imported, run
+with ``tuxnet.socket.stdlib``, a ``tool`` running them given).  The sockets: two listeners, a connection with
 unread data, a UDP socket bound and one connected, a raw ICMP socket and a raw socket of
 protocol 253 bound and connected.  The module imports nothing of tuxnet's."""
 
@@ -15,11 +15,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-RUNS = (["-tun"], ["-atun"], ["-ltun"], ["-tn"], ["-un"], ["-wn"], ["-awn"], ["-lwn"], ["-n"], ["-xn"],
-        ["-a", "-n", "-t"])
+RUNS = (("netstat", ["-tun"]), ("netstat", ["-atun"]), ("netstat", ["-ltun"]), ("netstat", ["-tn"]),
+        ("netstat", ["-un"]), ("netstat", ["-wn"]), ("netstat", ["-awn"]), ("netstat", ["-lwn"]), ("netstat", ["-n"]),
+        ("netstat", ["-xn"]), ("netstat", ["-a", "-n", "-t"]), ("ss", ["-wn"]), ("ss", ["-wan"]), ("ss", ["-lwn"]),
+        ("ss", ["-uwn"]), ("ss", ["-tuwan"]), ("ss", ["-uwln"]))
 
 
-def play(sleep: Callable[[], None], netstat: Callable[[list[str]], str]) -> list[Any]:
+def play(sleep: Callable[[], None], tool: Callable[[str, list[str]], str]) -> list[Any]:
     """The tables, one a command line, with the sockets held open."""
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -42,15 +44,15 @@ def play(sleep: Callable[[], None], netstat: Callable[[list[str]], str]) -> list
     raw.bind(("127.0.0.1", 0))
     raw.connect(("127.0.0.2", 0))
     sleep()
-    tables = [netstat(args) for args in RUNS]
+    tables = [tool(name, args) for name, args in RUNS]
     for s in (ls, c, a, ls2, u, u2, icmp, raw):
         s.close()
     return tables
 
 
-def linux_netstat(args: list[str]) -> str:
-    return subprocess.run(["netstat", *args], capture_output=True, text=True).stdout
+def linux_tool(name: str, args: list[str]) -> str:
+    return subprocess.run([name, *args], capture_output=True, text=True).stdout
 
 
 if __name__ == "__main__":
-    print(json.dumps(play(lambda: time.sleep(0.05), linux_netstat)), file=sys.stdout)
+    print(json.dumps(play(lambda: time.sleep(0.05), linux_tool)), file=sys.stdout)

@@ -1,5 +1,5 @@
-"""netstat against this machine's net-tools netstat: the same sockets on loopback (``netstatplay``)
-listed by both, for each of the protocols, with and without servers; the same lines, the
+"""netstat and ss against this machine's net-tools netstat and iproute2 ss: the same sockets on
+loopback (``netstatplay``) listed by both, for each of the protocols, with and without servers; the same lines, the
 ephemeral ports aside (each kernel picks its own) and the rows of a table taken in any order (the
 kernels' hash tables order them by their own secrets)."""
 
@@ -19,9 +19,12 @@ import tuxnet.socket as tux_socket
 from tuxnet.tapnet import Netns, netns_unavailable
 from tuxnet.user import libc
 from tuxnet.user.programs.nettools import netstat
+from tuxnet.user.ss import ss_main
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(shutil.which("netstat") is None,
                                                     reason="no netstat: apt-get install net-tools")]
+# (the rows' first cells: the kinds of socket, and ss's states)
+ROW = ("tcp", "udp", "raw", "unix", "ESTAB", "UNCONN", "LISTEN", "0 ")
 
 EPHEMERAL = re.compile(r":(3[2-9]\d{3}|[4-6]\d{4})\b")
 
@@ -29,7 +32,7 @@ EPHEMERAL = re.compile(r":(3[2-9]\d{3}|[4-6]\d{4})\b")
 def normal(table: str) -> list[str]:
     """The title and header lines as they are; the rows sorted, ephemeral ports masked."""
     lines = [EPHEMERAL.sub(":EPH", line) for line in table.splitlines()]
-    heads = [i for i, line in enumerate(lines) if not line.startswith(("tcp", "udp", "raw", "unix"))]
+    heads = [i for i, line in enumerate(lines) if not line.startswith(ROW)]
     out: list[str] = []
     for n, i in enumerate(heads):
         out.append(lines[i])
@@ -51,12 +54,12 @@ def linux_tables() -> list[str]:
 def tuxnet_tables() -> list[str]:
     world, host = lo_world()
 
-    def our_netstat(args: list[str]) -> str:
+    def our_tool(name: str, args: list[str]) -> str:
         before = len(host.output())
-        assert netstat(args) == 0
+        assert {"netstat": netstat, "ss": ss_main}[name](args) == 0
         return host.output()[before:]
 
-    proc = host.spawn(tux_socket.stdlib(play), lambda: libc.sleep(0.05), our_netstat)
+    proc = host.spawn(tux_socket.stdlib(play), lambda: libc.sleep(0.05), our_tool)
     world.run_until(lambda: not proc.alive, timeout=10**11)
     return proc.result
 
@@ -64,7 +67,8 @@ def tuxnet_tables() -> list[str]:
 def test_netstat_tables_as_on_the_kernel():
     linux = linux_tables()
     ours = tuxnet_tables()
-    for args, theirs, mine in zip(RUNS, linux, ours, strict=True):
-        assert normal(mine) == normal(theirs), args
+    for run, theirs, mine in zip(RUNS, linux, ours, strict=True):
+        assert normal(mine) == normal(theirs), run
     assert "udp        0      0 0.0.0.0:5353            0.0.0.0:*                          " in ours[1]
     assert ours[5].splitlines()[2].startswith("raw        0      0 127.0.0.1:253           127.0.0.2:*")
+    assert ours[11].splitlines()[1].split() == ["0", "0", "127.0.0.1:253", "127.0.0.2:*"]  # ss -wn: ESTAB alone

@@ -695,6 +695,16 @@ def _services() -> list[tuple[str, int, str, list[str]]]:
     return entries
 
 
+def getprotobynumber(number: int) -> str:
+    """``getprotobynumber(3)``: the name of an IP protocol in ``/etc/protocols``; OSError if it
+    has none (or the host has no such file)."""
+    for raw in (_read_text("/etc/protocols") or "").splitlines():
+        fields = raw.split("#", 1)[0].split()
+        if len(fields) >= 2 and fields[1].isdigit() and int(fields[1]) == number:
+            return fields[0]
+    raise OSError("protocol not found")
+
+
 def getservbyname(name: str, proto: str | None = None) -> int:
     """``getservbyname(3)``: the port of a service in ``/etc/services``; OSError if unknown."""
     for sname, port, sproto, aliases in _services():

@@ -1,12 +1,15 @@
-"""``ss`` (iproute2): the host's TCP and UDP sockets, from ``inet_diag`` (net/ipv4/inet_diag.py)
-and ``udp_diag`` (net/ipv4/udp_diag.py).
+"""``ss`` (iproute2): the host's TCP, UDP and raw sockets, from ``inet_diag``
+(net/ipv4/inet_diag.py), ``udp_diag`` (net/ipv4/udp_diag.py) and ``raw_diag``
+(net/ipv4/raw_diag.py).
 
-    ss [-t] [-u] [-a | -l] [-n] [-i] [-m] [-H] [state STATE]
+    ss [-t] [-u] [-w] [-a | -l] [-n] [-i] [-m] [-H] [state STATE]
 
-Columns as ss.c lays them out (``render_calc_width``): Netid (with both -t and -u), State, Recv-Q
+Columns as ss.c lays them out (``render_calc_width``): Netid (with more than one of -t, -u and
+-w), State, Recv-Q
 and Send-Q left-aligned, the local and peer addresses right-aligned up to their colon and the ports
 left-aligned after it, each column as wide as its widest cell (heading included), one space
-between; without ``-n`` a port in ``/etc/services`` shows its name.  ``-i`` adds each TCP
+between; without ``-n`` a port in ``/etc/services`` shows its name, and a raw socket's protocol
+(its "port") its name in ``/etc/protocols`` or ``ipproto-N`` (``inet_proto_n2a``).  ``-i`` adds each TCP
 connection's TCP_INFO line; ``-m`` puts each socket's memory first on that line
 (``skmem:(r,rb,t,tb,f,w,o,bl,d)``, ``print_skmeminfo``: receive memory and buffer, send memory
 held and buffer, forward allocation, write queue, option memory, backlog, drops).  A UDP
@@ -20,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuxnet.net.ipv4.inet_diag import SS_STATE, DiagRecord, inet_diag_dump
+from tuxnet.net.ipv4.raw_diag import raw_diag_dump
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_LISTEN, TCP_STATE_NAMES
 from tuxnet.net.ipv4.udp_diag import udp_diag_dump
 from tuxnet.user import libc
@@ -31,15 +35,16 @@ _COLUMNS = (("State", False, ""), ("Recv-Q", False, " "), ("Send-Q", False, " ")
 
 def _port(port: int, numeric: bool, proto: str = "tcp") -> str:
     """A port as ss shows it: ``*`` for none, else its name for ``proto`` in /etc/services
-    (``resolve_service``) unless ``numeric``."""
+    (``resolve_service``) unless ``numeric``; a raw socket's protocol by its name
+    (``inet_proto_n2a``)."""
     if numeric or not port:
         return str(port) if port else "*"
-    from tuxnet.user.resolv import getservbyport
+    from tuxnet.user.resolv import getprotobynumber, getservbyport
 
     try:
-        return getservbyport(port, proto)
+        return getprotobynumber(port) if proto == "raw" else getservbyport(port, proto)
     except OSError:
-        return str(port)
+        return f"ipproto-{port}" if proto == "raw" else str(port)
 
 
 def sprint_bw(bw: float, numeric: bool) -> str:
@@ -136,19 +141,22 @@ def skmem(meminfo: tuple[int, ...]) -> str:
 
 def format_ss(host: Any, info: bool = False, listening: bool = True, connected: bool = True,
               numeric: bool = True, header: bool = True, state: str | None = None, tcp: bool = True,
-              udp: bool = False, memory: bool = False) -> str:
-    """The table ``ss -t`` (``tcp``) or ``ss -u`` (``udp``) prints; with both, a Netid column
-    first and UDP's sockets before TCP's, as ss dumps them.  ``-a``: ``listening`` and
-    ``connected``; ``-l``: listening only, which for UDP is unconnected (UNCONN); by default,
-    connected only, which for UDP is ESTAB alone.  With one state to show (``state STATE``, or
-    UDP's default) every row has it, and ss leaves the State column out."""
-    records = [("udp", r) for r in udp_diag_dump(host)] if udp else []
+              udp: bool = False, memory: bool = False, raw: bool = False) -> str:
+    """The table ``ss -t`` (``tcp``), ``ss -u`` (``udp``) or ``ss -w`` (``raw``) prints; with more
+    than one, a Netid column first and the raw sockets, then UDP's, then TCP's, as ss dumps them.
+    ``-a``: ``listening`` and ``connected``; ``-l``: listening only, which for UDP and raw
+    sockets is unconnected (UNCONN); by default, connected only, which for them is ESTAB alone.
+    With one state to show (``state STATE``, or a datagram socket's default) every row has it,
+    and ss leaves the State column out."""
+    records = [("raw", r) for r in raw_diag_dump(host)] if raw else []
+    if udp:
+        records += [("udp", r) for r in udp_diag_dump(host)]
     if tcp:
         records += [("tcp", r) for r in inet_diag_dump(host)]
     rows, extra = [], []
     for netid, r in records:
         name = SS_STATE.get(TCP_STATE_NAMES.get(r.state, "?"), "?")
-        listener = r.state == TCP_LISTEN or (netid == "udp" and r.state == TCP_CLOSE)
+        listener = r.state == TCP_LISTEN or (netid != "tcp" and r.state == TCP_CLOSE)
         if (listener and not listening) or (not listener and not connected):
             continue
         if state is not None and name.lower() != state.replace("established", "estab").lower():
@@ -163,10 +171,10 @@ def format_ss(host: Any, info: bool = False, listening: bool = True, connected: 
             line = "\t " + skmem(r.meminfo) + (" " + line[2:] if line else "")
         extra.append(line)
     columns = [("Netid", False, ""), ("State", False, " "), *_COLUMNS[1:]]
-    if state is not None or (udp and not tcp and connected and not listening):
+    if state is not None or ((udp or raw) and not tcp and connected and not listening):
         columns.pop(1)
         rows = [row[:1] + row[2:] for row in rows]
-    if not (tcp and udp):  # one kind of socket: no Netid column
+    if tcp + udp + raw < 2:  # one kind of socket: no Netid column
         columns.pop(0)
         rows = [row[1:] for row in rows]
     columns[0] = (columns[0][0], columns[0][1], "")
@@ -184,11 +192,12 @@ def format_ss(host: Any, info: bool = False, listening: bool = True, connected: 
 
 
 def ss_main(argv: list[str]) -> int:
-    """``ss`` as a program on a host: TCP sockets (``-t``, and without ``-u``), UDP sockets
-    (``-u``)."""
+    """``ss`` as a program on a host: TCP sockets (``-t``, and without ``-u`` or ``-w``), UDP
+    sockets (``-u``), raw sockets (``-w``)."""
     from tuxnet.kernel.sched import current
 
-    opts = {"a": False, "l": False, "n": False, "i": False, "m": False, "H": False, "t": False, "u": False}
+    opts = {"a": False, "l": False, "n": False, "i": False, "m": False, "H": False, "t": False, "u": False,
+            "w": False}
     args = list(argv)
     state = None
     while args:
@@ -199,9 +208,10 @@ def ss_main(argv: list[str]) -> int:
             for c in arg[1:]:
                 opts[c] = True
         else:
-            libc.printf("ss: unsupported argument %s (tuxnet's ss shows TCP and UDP sockets)\n", arg)
+            libc.printf("ss: unsupported argument %s (tuxnet's ss shows TCP, UDP and raw sockets)\n", arg)
             return 1
     libc.printf("%s", format_ss(current().host, info=opts["i"], listening=opts["a"] or opts["l"],
                                 connected=not opts["l"], numeric=opts["n"], header=not opts["H"], state=state,
-                                tcp=opts["t"] or not opts["u"], udp=opts["u"], memory=opts["m"]))
+                                tcp=opts["t"] or not (opts["u"] or opts["w"]), udp=opts["u"], memory=opts["m"],
+                                raw=opts["w"]))
     return 0
