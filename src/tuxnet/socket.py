@@ -89,6 +89,7 @@ _CONSTANT_PREFIXES = ("AF_", "SOCK_", "SOL_", "SO_", "SOMAXCONN", "IPPROTO_", "I
 globals().update({name: getattr(_std, name) for name in dir(_std) if name.startswith(_CONSTANT_PREFIXES)})
 
 AF_INET: int = _std.AF_INET
+AF_PACKET: int = _std.AF_PACKET
 AF_INET6: int = _std.AF_INET6
 AF_UNSPEC: int = _std.AF_UNSPEC
 SOCK_STREAM: int = _std.SOCK_STREAM
@@ -219,8 +220,10 @@ def _ancdata(control: list[tuple[int, int, Any]], ancbufsize: int) -> tuple[list
     return items, 0
 
 
-def _sockaddr(family: int, address: Any) -> tuple[str, int]:
-    """CPython's ``getsockaddrarg`` for AF_INET."""
+def _sockaddr(family: int, address: Any) -> tuple[Any, ...]:
+    """CPython's ``getsockaddrarg`` for AF_INET and AF_PACKET."""
+    if family == AF_PACKET:
+        return _packet_sockaddr(address)
     if family != AF_INET:
         raise OSError(EAFNOSUPPORT, os.strerror(EAFNOSUPPORT))
     if not isinstance(address, tuple):
@@ -233,6 +236,21 @@ def _sockaddr(family: int, address: Any) -> tuple[str, int]:
     if not 0 <= port <= 0xFFFF:
         raise OverflowError("connect(): port must be 0-65535.")
     return _inet_host(host), port
+
+
+def _packet_sockaddr(address: Any) -> tuple[Any, ...]:
+    """CPython's ``getsockaddrarg`` for AF_PACKET: ``(ifname, proto[, pkttype[, hatype[, addr]]])``
+    (the kernel finds the device by its name)."""
+    if not isinstance(address, tuple):
+        raise TypeError(f"AF_PACKET address must be tuple, not {type(address).__name__}")
+    kinds = (str, int, int, int, (bytes, bytearray))
+    if not 2 <= len(address) <= 5 or not all(isinstance(v, k) for v, k in zip(address, kinds, strict=False)):
+        raise TypeError("AF_PACKET address must be a tuple of two to five elements")
+    if len(address) == 5 and len(address[4]) > 8:
+        raise ValueError("Hardware address must be 8 bytes or less")
+    if not 0 <= address[1] <= 0xFFFF:
+        raise OverflowError("proto must be 0-65535.")
+    return address
 
 
 class socket:  # noqa: N801 - the name of socket.socket

@@ -71,9 +71,10 @@ class Host:
         self.console: list[str] = []
         self.files: dict[str, str | bytes] = {}  # the file system user programs see: path -> contents
         self._echo: TextIO | None = sys.stdout if echo is True else (echo or None)
-        # the protocol families: IPv4 and its protocols, the loopback device
+        # the protocol families: IPv4 and its protocols, packet sockets, the loopback device
         from tuxnet.drivers.net.loopback import loopback_net_init
         from tuxnet.net.ipv4.af_inet import inet_init
+        from tuxnet.net.packet import af_packet  # noqa: F401  (AF_PACKET's sock_register)
 
         loopback_net_init(self)
         inet_init(self)
@@ -124,11 +125,13 @@ class Host:
         inetdev_event_down(self, d)
 
     def dev_add_pack(self, pt: PacketType) -> None:
-        """``dev_add_pack``: register a protocol handler (``ETH_P_ALL`` makes a tap)."""
+        """``dev_add_pack``: register a protocol handler (``ETH_P_ALL`` makes a tap), first in
+        its list as ``list_add_rcu`` puts it: a packet socket hears a frame before the protocol
+        that takes it."""
         if pt.type == ETH_P_ALL:
-            (pt.dev.ptype_all if pt.dev is not None else self.ptype_all).append(pt)
+            (pt.dev.ptype_all if pt.dev is not None else self.ptype_all).insert(0, pt)
         else:
-            self.ptype_base.setdefault(pt.type, []).append(pt)
+            self.ptype_base.setdefault(pt.type, []).insert(0, pt)
 
     def dev_remove_pack(self, pt: PacketType) -> None:
         if pt.type == ETH_P_ALL:

@@ -317,8 +317,12 @@ def sock_alloc_file(sock: Socket, flags: int) -> File:
     return f
 
 
-def move_addr_to_kernel(addr: Any) -> tuple[int, int, int] | int:
-    """Check a user address: ``(family, ip, port)`` or ``-errno``."""
+def move_addr_to_kernel(addr: Any, family: int = AF_INET) -> Any:
+    """Check a user address: ``(family, ip, port)`` for IPv4, the family's own form for another
+    (``addr_families``), or ``-errno``."""
+    if family != AF_INET:
+        convert = addr_families.get(family)
+        return convert(addr) if convert is not None else -EINVAL
     if not isinstance(addr, tuple) or len(addr) != 2:
         return -EINVAL
     host, port = addr
@@ -351,13 +355,25 @@ def sockfd_lookup_light(fd: int) -> tuple[Socket | None, int]:
 # -- the family table -------------------------------------------------------------------------
 
 # ``net_families[]``: each address family's ``create``, as ``sock_register`` adds it (IPv4's is
-# ``inet_create``, registered by af_inet when it is loaded).
+# ``inet_create``, registered by af_inet when it is loaded); and how a family other than IPv4
+# reads a user's address (its ``getsockaddrarg``).
 net_families: dict[int, Callable[[Any, Socket, int], int]] = {}
+addr_families: dict[int, Callable[[Any], Any]] = {}
 
 
-def sock_register(family: int, create: Callable[[Any, Socket, int], int]) -> None:
-    """``sock_register``: make an address family's sockets (``struct net_proto_family``)."""
+class KernelSockaddr:
+    """An address of a family other than IPv4 as the kernel holds it (``struct sockaddr_ll``)."""
+
+    __slots__ = ()
+
+
+def sock_register(family: int, create: Callable[[Any, Socket, int], int],
+                  addr_to_kernel: Callable[[Any], Any] | None = None) -> None:
+    """``sock_register``: make an address family's sockets (``struct net_proto_family``), their
+    addresses read by ``addr_to_kernel`` (IPv4's by ``move_addr_to_kernel`` itself)."""
     net_families[family] = create
+    if addr_to_kernel is not None:
+        addr_families[family] = addr_to_kernel
 
 
 def sock_create(family: int, type: int, protocol: int) -> Socket | int:
@@ -395,7 +411,7 @@ def sys_bind(fd: int, addr: Any) -> int:
     sock, err = sockfd_lookup_light(fd)
     if sock is None:
         return err
-    a = move_addr_to_kernel(addr)
+    a = move_addr_to_kernel(addr, sock.ops.family)
     if isinstance(a, int):
         return a
     return sock.ops.bind(sock, a)
@@ -419,7 +435,7 @@ def sys_connect(fd: int, addr: Any) -> int:
         return err
     if addr is None:
         return sock.ops.connect(sock, (AF_UNSPEC, 0, 0), sock.file.f_flags)
-    a = move_addr_to_kernel(addr)
+    a = move_addr_to_kernel(addr, sock.ops.family)
     if isinstance(a, int):
         return a
     return sock.ops.connect(sock, a, sock.file.f_flags)
@@ -529,7 +545,7 @@ def sys_sendto(fd: int, buff: Any, flags: int = 0, addr: Any = None) -> int:
         return -EFAULT
     msg = Msghdr(msg_iov=[data], msg_flags=flags)
     if addr is not None:
-        a = move_addr_to_kernel(addr)
+        a = move_addr_to_kernel(addr, sock.ops.family)
         if isinstance(a, int):
             return a
         msg.msg_name = a
@@ -582,8 +598,10 @@ def sys_sendmsg(fd: int, msg: Msghdr, flags: int = 0) -> int:
     sock, err = sockfd_lookup_light(fd)
     if sock is None:
         return err
-    if msg.msg_name is not None and not (isinstance(msg.msg_name, tuple) and len(msg.msg_name) == 3):
-        a = move_addr_to_kernel(msg.msg_name)
+    name = msg.msg_name
+    if name is not None and not (isinstance(name, tuple) and len(name) == 3 and sock.ops.family == AF_INET
+                                 or isinstance(name, KernelSockaddr)):
+        a = move_addr_to_kernel(name, sock.ops.family)
         if isinstance(a, int):
             return a
         msg = Msghdr(a, msg.msg_iov, msg.msg_control, msg.msg_flags)

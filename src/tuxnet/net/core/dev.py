@@ -103,7 +103,7 @@ class DeviceStats:
 class PacketType:
     """``struct packet_type``: a protocol handler (``dev_add_pack``)."""
 
-    __slots__ = ("type", "dev", "func", "name")
+    __slots__ = ("type", "dev", "func", "name", "af_packet_priv")
 
     def __init__(self, type: int, func: Callable[..., Any], dev: NetDevice | None = None,
                  name: str = "") -> None:
@@ -111,6 +111,7 @@ class PacketType:
         self.func = func
         self.dev = dev
         self.name = name or getattr(func, "__name__", "handler")
+        self.af_packet_priv: Any = None  # the packet socket a hook is (af_packet)
 
 
 class NetDeviceOps:

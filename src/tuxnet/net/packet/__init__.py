@@ -1,0 +1,1 @@
+"""Packet sockets (net/packet/)."""

@@ -1,0 +1,376 @@
+"""Packet sockets (net/packet/af_packet.c): frames as a device sends and receives them.
+
+``socket(AF_PACKET, SOCK_RAW, htons(proto))`` reads whole frames, link-layer header first;
+``SOCK_DGRAM`` reads them from the network header, the link-layer source in the address.  The
+protocol (``ETH_P_ALL`` for every frame) and ``bind`` to one device choose what a socket hears: a
+hook beside the protocols' (``dev_add_pack``, in ``ptype_all`` for ``ETH_P_ALL``, which also sees
+what the host sends, as ``PACKET_OUTGOING``, the sender's own packets left out).  A socket sends a
+frame as it is (``SOCK_RAW``) or has the device's header put in front (``SOCK_DGRAM``: the
+destination from the address, ``dev_hard_header``), straight to ``dev_queue_xmit``.
+
+Addresses are Python's for AF_PACKET: ``(ifname, proto[, pkttype[, hatype[, addr]]])``, the kernel's
+``struct sockaddr_ll`` within (``SockaddrLl``).  ``PACKET_ADD_MEMBERSHIP`` with
+``PACKET_MR_PROMISC`` puts the device in promiscuous mode while the socket holds it;
+``PACKET_STATISTICS`` reads (and clears) the frames queued and dropped.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from tuxnet.kernel.errno import (
+    EADDRNOTAVAIL,
+    EAGAIN,
+    EINVAL,
+    EMSGSIZE,
+    ENETDOWN,
+    ENODEV,
+    ENOIOCTLCMD,
+    ENOPROTOOPT,
+    ENXIO,
+    EOPNOTSUPP,
+    ESOCKTNOSUPPORT,
+)
+from tuxnet.kernel.sched import current
+from tuxnet.net.bridge.br_if import dev_set_promiscuity
+from tuxnet.net.core.datagram import copy_to_msg
+from tuxnet.net.core.dev import ETH_P_ALL, IFF_UP, PacketType, dev_queue_xmit
+from tuxnet.net.core.skbuff import PACKET_OUTGOING, SkBuff, alloc_skb
+from tuxnet.net.core.sock import Sock, lock_sock, release_sock
+from tuxnet.net.ipv4.af_inet import sock_no_accept, sock_no_listen
+from tuxnet.net.ipv4.datagram import __skb_wait_for_datagram, datagram_poll
+from tuxnet.net.socket import (
+    AF_PACKET,
+    MSG_ERRQUEUE,
+    MSG_OOB,
+    MSG_PEEK,
+    MSG_TRUNC,
+    SIOCINQ,
+    SIOCOUTQ,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    KernelSockaddr,
+    Msghdr,
+    ProtoOps,
+    Socket,
+    sock_register,
+)
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+    from tuxnet.net.core.dev import NetDevice
+
+SOL_PACKET = 263
+PACKET_ADD_MEMBERSHIP = 1
+PACKET_DROP_MEMBERSHIP = 2
+PACKET_STATISTICS = 6
+PACKET_MR_MULTICAST = 0
+PACKET_MR_PROMISC = 1
+PACKET_MR_ALLMULTI = 2
+
+_packet_mreq = struct.Struct("=iHH8s")  # struct packet_mreq: ifindex, type, alen, address
+_tpacket_stats = struct.Struct("=II")  # struct tpacket_stats: packets, drops
+
+
+class SockaddrLl(KernelSockaddr):
+    """``struct sockaddr_ll``: the protocol (host order here), the device, its hardware type, the
+    kind of packet and a link-layer address."""
+
+    __slots__ = ("protocol", "ifindex", "hatype", "pkttype", "addr")
+
+    def __init__(self, protocol: int, ifindex: int, hatype: int = 0, pkttype: int = 0, addr: bytes = b"") -> None:
+        self.protocol = protocol
+        self.ifindex = ifindex
+        self.hatype = hatype
+        self.pkttype = pkttype
+        self.addr = addr
+
+
+def packet_addr_to_kernel(addr: Any) -> SockaddrLl | int:
+    """CPython's ``getsockaddrarg`` for AF_PACKET and ``move_addr_to_kernel``: ``(ifname, proto[,
+    pkttype[, hatype[, addr]]])``, the device found by its name (ENODEV: none of that name)."""
+    if not isinstance(addr, tuple) or not 2 <= len(addr) <= 5:
+        return -EINVAL
+    ifname, proto, *rest = addr
+    pkttype = rest[0] if len(rest) > 0 else 0
+    hatype = rest[1] if len(rest) > 1 else 0
+    lladdr = rest[2] if len(rest) > 2 else b""
+    if not isinstance(ifname, str) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                              for v in (proto, pkttype, hatype)):
+        return -EINVAL
+    if not isinstance(lladdr, bytes | bytearray) or len(lladdr) > 8 or not 0 <= proto <= 0xFFFF:
+        return -EINVAL
+    dev = current().host.devices.get(ifname)
+    if dev is None:
+        return -ENODEV
+    return SockaddrLl(proto, dev.ifindex, hatype, pkttype, bytes(lladdr))
+
+
+class PacketSock(Sock):
+    """``struct packet_sock``: the protocol it hears (``num``), the device it is bound to (0: any),
+    its hook, the devices it put in promiscuous mode, and what it counted."""
+
+    __slots__ = ("num", "ifindex", "prot_hook", "promisc", "tp_packets", "tp_drops")
+
+    def __init__(self, host: Host, family: int, type: int, protocol: int) -> None:
+        super().__init__(host, None, family, type, protocol)
+        self.sk_receive_queue: deque[Any] = deque()
+        self.num = protocol
+        self.ifindex = 0
+        self.prot_hook: PacketType | None = None
+        self.promisc: list[NetDevice] = []
+        self.tp_packets = 0
+        self.tp_drops = 0
+
+
+def packet_create(host: Host, sock: Socket, protocol: int) -> int:
+    """``packet_create``: a SOCK_RAW or SOCK_DGRAM socket hearing ``protocol`` (network order,
+    as ``htons(ETH_P_ALL)`` gives it) on every device."""
+    if sock.type not in (SOCK_RAW, SOCK_DGRAM):
+        return -ESOCKTNOSUPPORT
+    if not isinstance(protocol, int) or not 0 <= protocol <= 0xFFFF:
+        return -EINVAL
+    sk = PacketSock(host, AF_PACKET, sock.type, int.from_bytes(protocol.to_bytes(2, "little"), "big"))
+    sock.ops = packet_ops
+    sock.sk = sk
+    sk.sk_socket = sock
+    if sk.num:
+        register_prot_hook(sk)
+    return 0
+
+
+def register_prot_hook(sk: PacketSock) -> None:
+    """``register_prot_hook``: hear ``sk.num`` on the bound device (``dev_add_pack``)."""
+    host = sk.host
+    dev = host.dev_by_index.get(sk.ifindex) if sk.ifindex else None
+    pt = PacketType(sk.num, packet_rcv_tap if sk.num == ETH_P_ALL else packet_rcv, dev, "packet_rcv")
+    pt.af_packet_priv = sk
+    sk.prot_hook = pt
+    host.dev_add_pack(pt)
+
+
+def unregister_prot_hook(sk: PacketSock) -> None:
+    if sk.prot_hook is not None:
+        sk.host.dev_remove_pack(sk.prot_hook)
+        sk.prot_hook = None
+
+
+def packet_rcv_tap(skb: SkBuff, dev: NetDevice, pt: PacketType, pkttype: int) -> None:
+    """The hook of an ``ETH_P_ALL`` socket, a tap: every frame the device receives, and (as
+    PACKET_OUTGOING) every one it sends but this socket's own (``skb_loop_sk``)."""
+    sk = pt.af_packet_priv
+    if pkttype == PACKET_OUTGOING and skb.sk is sk:
+        return
+    __packet_rcv(sk, skb, dev, pkttype)
+
+
+def packet_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: Any) -> int:
+    """The hook of a socket hearing one protocol: the frames of it the device receives."""
+    __packet_rcv(pt.af_packet_priv, skb, dev, skb.pkt_type)
+    return 0
+
+
+def __packet_rcv(sk: PacketSock, skb: SkBuff, dev: NetDevice, pkttype: int) -> None:
+    """``packet_rcv``: a copy of the frame (from its link-layer header for SOCK_RAW, its network
+    header for SOCK_DGRAM) and its ``sockaddr_ll`` (the device, its type, the kind of packet, the
+    protocol, the link-layer source) queue on the socket, or are dropped and counted when its
+    receive buffer is full."""
+    buf = skb.buf
+    mac = skb.mac_header if skb.mac_header >= 0 else skb.data
+    hlen = dev.hard_header_len
+    start = mac if sk.sk_type == SOCK_RAW else mac + hlen
+    data = bytes(buf[start:skb.tail])
+    truesize = len(data) + 256  # (a copy's head and its shared info)
+    sk.tp_packets += 1
+    if sk.sk_rmem_alloc + truesize > sk.sk_rcvbuf:
+        sk.tp_drops += 1
+        sk.sk_drops += 1
+        return
+    source = bytes(buf[mac + 6:mac + 12]) if hlen >= 14 else b""
+    sll = SockaddrLl(skb.protocol, dev.ifindex, dev.type, pkttype, source)
+    sk.sk_rmem_alloc += truesize
+    sk.sk_receive_queue.append((data, sll, truesize))
+    sk.sk_data_ready()
+
+
+def packet_recvmsg(sock: Socket, msg: Msghdr, size: int, flags: int) -> bytes | int:
+    """``packet_recvmsg``: the first frame queued, cut to ``size`` (MSG_TRUNC in ``msg_flags``,
+    and with MSG_TRUNC in ``flags`` its real length), from its ``sockaddr_ll``."""
+    sk = sock.sk
+    if flags & MSG_OOB:
+        return -EINVAL
+    if flags & MSG_ERRQUEUE:
+        return -EAGAIN  # (nothing goes to a packet socket's error queue here: no send timestamps)
+    lock_sock(sk)
+    try:
+        waited = __skb_wait_for_datagram(sk, flags)
+        if waited is not None:
+            return waited or copy_to_msg(msg, [])
+        data, sll, truesize = sk.sk_receive_queue[0]
+        if not flags & MSG_PEEK:
+            sk.sk_receive_queue.popleft()
+            sk.sk_rmem_alloc -= truesize
+        if len(data) > size:
+            msg.msg_flags |= MSG_TRUNC
+        dev = sk.host.dev_by_index.get(sll.ifindex)
+        msg.msg_name = (dev.name if dev is not None else "", sll.protocol, sll.pkttype, sll.hatype, sll.addr)
+        copied = copy_to_msg(msg, [memoryview(data)[:size]])
+        if flags & MSG_TRUNC:
+            if copied.__class__ is int:
+                return len(data) if copied >= 0 else copied
+            return copied + bytes(len(data) - len(copied))
+        return copied
+    finally:
+        release_sock(sk)
+
+
+def packet_sendmsg(sock: Socket, msg: Msghdr, size: int) -> int:
+    """``packet_snd``: a frame out of the device the address names (or the bound one): as it is
+    for SOCK_RAW, behind the device's header to the address's link-layer destination for
+    SOCK_DGRAM.  ENXIO without a device, ENETDOWN when it is down, EMSGSIZE past its MTU."""
+    sk = sock.sk
+    host = sk.host
+    name = msg.msg_name
+    if name is None:
+        ifindex, proto, daddr = sk.ifindex, sk.num, None
+    elif isinstance(name, SockaddrLl):
+        ifindex, proto, daddr = name.ifindex, name.protocol, name.addr
+    else:
+        return -EINVAL
+    dev = host.dev_by_index.get(ifindex)
+    if dev is None:
+        return -ENXIO
+    if not dev.flags & IFF_UP:
+        return -ENETDOWN
+    data = b"".join(bytes(b) for b in msg.msg_iov)
+    hlen = dev.hard_header_len
+    reserve = hlen if sk.sk_type == SOCK_RAW else 0
+    if len(data) > dev.mtu + reserve:
+        return -EMSGSIZE
+    if sk.sk_type == SOCK_RAW and len(data) < hlen:
+        return -EINVAL  # dev_validate_header: shorter than the device's header
+    skb = alloc_skb(len(data) + hlen, 16)
+    if sk.sk_type == SOCK_DGRAM:
+        if daddr is None or len(daddr) < dev.addr_len:
+            daddr = dev.broadcast if daddr is None else daddr
+        skb.put_data(bytes(daddr[:6]) + bytes(dev.dev_addr) + proto.to_bytes(2, "big"))
+    skb.put_data(data)
+    skb.mac_header = skb.data
+    skb.network_header = skb.data + hlen
+    skb.dev = dev
+    skb.sk = sk
+    skb.protocol = proto or int.from_bytes(bytes(skb.buf[skb.data + 12:skb.data + 14]), "big")
+    skb.priority = sk.sk_priority
+    skb.mark = sk.sk_mark
+    dev_queue_xmit(skb)
+    return size
+
+
+def packet_bind(sock: Socket, addr: Any) -> int:
+    """``packet_bind``: hear the address's protocol (0: keep the socket's) on its device only
+    (index 0: every device)."""
+    sk = sock.sk
+    if not isinstance(addr, SockaddrLl):
+        return -EINVAL
+    if addr.ifindex and addr.ifindex not in sk.host.dev_by_index:
+        return -ENODEV
+    unregister_prot_hook(sk)
+    sk.ifindex = addr.ifindex
+    if addr.protocol:
+        sk.num = addr.protocol
+    if sk.num:
+        register_prot_hook(sk)
+    return 0
+
+
+def packet_getname(sock: Socket, peer: int) -> Any:
+    """``packet_getname``: the bound device (its name, type and address) and protocol; a packet
+    socket has no peer (EOPNOTSUPP)."""
+    if peer:
+        return -EOPNOTSUPP
+    sk = sock.sk
+    dev = sk.host.dev_by_index.get(sk.ifindex)
+    if dev is None:
+        return ("", sk.num, 0, 0, b"")
+    return (dev.name, sk.num, 0, dev.type, bytes(dev.dev_addr))
+
+
+def packet_release(sock: Socket) -> int:
+    """``packet_release``: the hook off, the promiscuous modes given back, the queue freed."""
+    sk = sock.sk
+    if sk is not None:
+        sock.sk = None
+        unregister_prot_hook(sk)
+        for dev in sk.promisc:
+            dev_set_promiscuity(dev, -1)
+        sk.promisc.clear()
+        sk.sk_receive_queue.clear()
+        sk.sk_rmem_alloc = 0
+    return 0
+
+
+def packet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
+    """``packet_setsockopt``: PACKET_ADD_MEMBERSHIP/DROP_MEMBERSHIP with a ``struct packet_mreq``
+    of PACKET_MR_PROMISC (the device in promiscuous mode while the socket holds it); other
+    membership kinds and options are not there (ENOPROTOOPT, as an unknown option)."""
+    sk = sock.sk
+    if level != SOL_PACKET or optname not in (PACKET_ADD_MEMBERSHIP, PACKET_DROP_MEMBERSHIP):
+        return -ENOPROTOOPT
+    if not isinstance(optval, bytes | bytearray) or len(optval) < 8:
+        return -EINVAL
+    ifindex, kind, _, _ = _packet_mreq.unpack(bytes(optval[:16]).ljust(16, b"\0"))
+    dev = sk.host.dev_by_index.get(ifindex)
+    if dev is None:
+        return -ENODEV
+    if kind != PACKET_MR_PROMISC:
+        return -ENOPROTOOPT
+    if optname == PACKET_ADD_MEMBERSHIP:
+        sk.promisc.append(dev)
+        dev_set_promiscuity(dev, 1)
+    elif dev in sk.promisc:
+        sk.promisc.remove(dev)
+        dev_set_promiscuity(dev, -1)
+    else:
+        return -EADDRNOTAVAIL
+    return 0
+
+
+def packet_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
+    """``packet_getsockopt``: PACKET_STATISTICS, the frames heard (the dropped ones counted in
+    both) and dropped since the last read, which clears them."""
+    sk = sock.sk
+    if level != SOL_PACKET or optname != PACKET_STATISTICS:
+        return -ENOPROTOOPT
+    stats = _tpacket_stats.pack(sk.tp_packets, sk.tp_drops)
+    sk.tp_packets = sk.tp_drops = 0
+    return stats
+
+
+def packet_ioctl(sock: Socket, cmd: int, arg: Any) -> int:
+    """``packet_ioctl``: SIOCINQ, the size of the next frame; SIOCOUTQ, nothing held."""
+    if cmd == SIOCINQ:
+        q = sock.sk.sk_receive_queue
+        return len(q[0][0]) if q else 0
+    if cmd == SIOCOUTQ:
+        return 0
+    return -ENOIOCTLCMD
+
+
+def packet_no_connect(sock: Socket, addr: Any, flags: int) -> int:
+    return -EOPNOTSUPP
+
+
+def packet_shutdown(sock: Socket, how: int) -> int:
+    return -EOPNOTSUPP
+
+
+packet_ops = ProtoOps(
+    "packet_ops", family=AF_PACKET, release=packet_release, bind=packet_bind, connect=packet_no_connect,
+    accept=sock_no_accept, getname=packet_getname, poll=lambda sock: datagram_poll(sock.sk), ioctl=packet_ioctl,
+    listen=sock_no_listen, shutdown=packet_shutdown, setsockopt=packet_setsockopt, getsockopt=packet_getsockopt,
+    sendmsg=packet_sendmsg, recvmsg=packet_recvmsg,
+)
+
+sock_register(AF_PACKET, packet_create, packet_addr_to_kernel)
