@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,8 +153,11 @@ class TapPair:
     tux_ip: str
 
     def run_until_exit(self, proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
-        """Run the tuxnet world in real time until the Linux-side command ends."""
-        self.world.run_until(lambda: proc.poll() is not None, timeout=int(timeout * 1e9))
+        """Run the tuxnet world in real time until the Linux-side command ends (looked at every
+        50 ms too: an idle world has no event to look at it after)."""
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            self.world.run_until(lambda: proc.poll() is not None, timeout=int(min(0.05, timeout) * 1e9))
         if proc.poll() is None:
             proc.kill()
         return proc.communicate(timeout=10)

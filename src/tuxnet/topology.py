@@ -277,6 +277,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.iproute import ip_main
     from tuxnet.user.nstat import nstat_main
     from tuxnet.user.programs import nettools
+    from tuxnet.user.programs.arping import arping_main
     from tuxnet.user.programs.iperf import iperf_main
     from tuxnet.user.programs.ping import ping_main
     from tuxnet.user.programs.tracepath import tracepath_main
@@ -288,7 +289,8 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     return {"ping": ping_main, "traceroute": traceroute_main, "tracepath": tracepath_main, "iperf": iperf_main,
             "ip": ip_main,
             "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main,
-            "netstat": nettools.netstat, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp}
+            "netstat": nettools.netstat, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp,
+            "arping": arping_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {

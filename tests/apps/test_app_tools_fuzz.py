@@ -1,4 +1,4 @@
-"""The command-line programs (ip, ss, nstat, sysctl, tc, ethtool, ping, traceroute, tracepath, iperf and
+"""The command-line programs (ip, ss, nstat, sysctl, tc, ethtool, ping, traceroute, tracepath, arping, iperf and
 net-tools) and the MenuOS shell, given any command line: each says what is wrong, as the real one
 would, and none dies of an uncaught exception (``World.run`` raises ProcessError for a program
 that does)."""
@@ -14,6 +14,7 @@ from tuxnet.user.ethtool import ethtool_main
 from tuxnet.user.iproute import ip_main
 from tuxnet.user.nstat import nstat_main
 from tuxnet.user.programs import nettools
+from tuxnet.user.programs.arping import arping_main
 from tuxnet.user.programs.final_project import final_project
 from tuxnet.user.programs.iperf import iperf_main
 from tuxnet.user.programs.menuos import MENUOS_CONFIG, run_session
@@ -27,8 +28,8 @@ from tuxnet.world import NSEC_PER_SEC, World
 
 PROGRAMS = {"ip": ip_main, "ss": ss_main, "nstat": nstat_main, "sysctl": sysctl_main, "tc": tc_main,
             "ethtool": ethtool_main, "ping": ping_main, "traceroute": traceroute_main, "iperf": iperf_main,
-            "tracepath": tracepath_main, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp,
-            "netstat": nettools.netstat}
+            "tracepath": tracepath_main, "arping": arping_main, "ifconfig": nettools.ifconfig,
+            "route": nettools.route, "arp": nettools.arp, "netstat": nettools.netstat}
 # Words the programs know, numbers and addresses good and bad, and odd strings.
 WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "set", "dev", "eth0", "eth9", "lo", "up",
          "down", "mtu", "1500", "0", "-1", "99999999999", "10.0.0.1/24", "10.0.0.2", "10.0.0.300", "0.0.0.0/0",
