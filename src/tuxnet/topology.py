@@ -49,10 +49,13 @@ A TOML file describes the same (see ``load_topology``)::
     dev = "eth0"
     pcap = "a-eth0.pcap"
 
-A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``iperf`` (a server, ``iperf -s``, or a
-client), ``ip``, ``ethtool``, ``sysctl``, ``ss``, ``nstat`` and ``tc`` on a host at time ``at``.
+A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``tracepath``, ``arping``, ``tcpdump``,
+``iperf`` (a server, ``iperf -s``, or a client), ``ip``, ``ethtool``, ``sysctl``, ``ss``, ``nstat``,
+``tc`` and net-tools' ``netstat``, ``ifconfig``, ``route`` and ``arp`` on a host at time ``at``.
 Without a ``duration`` the run lasts until every program has ended, or waits in ``accept`` for a
-client (a server, once its last client has gone and it has reported it).
+client (a server, once its last client has gone and it has reported it), or for a datagram or a
+frame that nothing is left to send (a UDP server, a ``tcpdump`` without ``-c``: give it ``-c`` to
+see its closing counts).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ from tuxnet.drivers.net.hub import Hub, alloc_hub_dev
 from tuxnet.net.bridge.br_fdb import br_fdb_show, br_showmacs
 from tuxnet.net.bridge.br_if import BR_DEFAULT_AGEING_TIME, NetBridge, br_add_bridge, br_add_if
 from tuxnet.net.ipv4.tcp_sock import TCP_LISTEN
+from tuxnet.net.packet.af_packet import PacketSock
 from tuxnet.net.socket import SOCK_DGRAM
 from tuxnet.user.iproute import ip
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC, World
@@ -280,6 +284,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.programs.arping import arping_main
     from tuxnet.user.programs.iperf import iperf_main
     from tuxnet.user.programs.ping import ping_main
+    from tuxnet.user.programs.tcpdump import tcpdump_main
     from tuxnet.user.programs.tracepath import tracepath_main
     from tuxnet.user.programs.traceroute import traceroute_main
     from tuxnet.user.ss import ss_main
@@ -290,7 +295,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
             "ip": ip_main,
             "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main,
             "netstat": nettools.netstat, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp,
-            "arping": arping_main}
+            "arping": arping_main, "tcpdump": tcpdump_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
@@ -394,7 +399,8 @@ class Network:
 def _awaits_a_client(proc: Process) -> bool:
     """``proc`` sleeps in ``accept`` on one of its listening sockets, no connection waiting (what
     ``/proc/PID/wchan`` shows as ``inet_csk_accept``), or in a read of a datagram socket with no
-    peer (a UDP server: ``iperf -s -u``, ``named``), nothing received."""
+    peer (a UDP server: ``iperf -s -u``, ``named``), nothing received, or of a packet socket with
+    nothing queued (a capture: ``tcpdump`` without ``-c``)."""
     for f in proc.files.fds.values():
         sk = getattr(f.private_data, "sk", None)
         if sk is None or proc not in sk.sk_wq.waiters:
@@ -402,6 +408,8 @@ def _awaits_a_client(proc: Process) -> bool:
         if sk.sk_state == TCP_LISTEN and not sk.accept_queue:
             return True
         if sk.sk_type == SOCK_DGRAM and not sk.inet_dport and not sk.sk_receive_queue:
+            return True
+        if isinstance(sk, PacketSock) and not sk.sk_receive_queue:
             return True
     return False
 

@@ -1,5 +1,5 @@
-"""The command-line programs (ip, ss, nstat, sysctl, tc, ethtool, ping, traceroute, tracepath, arping, iperf and
-net-tools) and the MenuOS shell, given any command line: each says what is wrong, as the real one
+"""The command-line programs (ip, ss, nstat, sysctl, tc, ethtool, ping, traceroute, tracepath, arping, tcpdump,
+iperf and net-tools) and the MenuOS shell, given any command line: each says what is wrong, as the real one
 would, and none dies of an uncaught exception (``World.run`` raises ProcessError for a program
 that does)."""
 
@@ -19,6 +19,7 @@ from tuxnet.user.programs.final_project import final_project
 from tuxnet.user.programs.iperf import iperf_main
 from tuxnet.user.programs.menuos import MENUOS_CONFIG, run_session
 from tuxnet.user.programs.ping import ping_main
+from tuxnet.user.programs.tcpdump import tcpdump_main
 from tuxnet.user.programs.tracepath import tracepath_main
 from tuxnet.user.programs.traceroute import traceroute_main
 from tuxnet.user.ss import ss_main
@@ -29,7 +30,8 @@ from tuxnet.world import NSEC_PER_SEC, World
 PROGRAMS = {"ip": ip_main, "ss": ss_main, "nstat": nstat_main, "sysctl": sysctl_main, "tc": tc_main,
             "ethtool": ethtool_main, "ping": ping_main, "traceroute": traceroute_main, "iperf": iperf_main,
             "tracepath": tracepath_main, "arping": arping_main, "ifconfig": nettools.ifconfig,
-            "route": nettools.route, "arp": nettools.arp, "netstat": nettools.netstat}
+            "route": nettools.route, "arp": nettools.arp, "netstat": nettools.netstat,
+            "tcpdump": tcpdump_main}
 # Words the programs know, numbers and addresses good and bad, and odd strings.
 WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "set", "dev", "eth0", "eth9", "lo", "up",
          "down", "mtu", "1500", "0", "-1", "99999999999", "10.0.0.1/24", "10.0.0.2", "10.0.0.300", "0.0.0.0/0",
@@ -39,7 +41,8 @@ WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "se
          "state", "established", "net.ipv4.tcp_rmem", "net.ipv4.ip_forward=1", "net.ipv4.tcp_rmem=1 2", "-w", "-p",
          "-q", "-W", "-M", "do", "-f", "k", "-D", "5001", "mtu", "lock", "advmss", "initcwnd", "prohibit", "blackhole",
          "1e9", "", "\x00", "ÿ", "-", "--", "=", "a" * 40, "-R", "-T", "-I", "tsonly", "tsandaddr", "tsprespec", "-b",
-         "-V", "10.0.0.2/44444"]
+         "-V", "10.0.0.2/44444", "host", "port", "net", "and", "or", "not", "(", ")", "icmp", "tcp", "udp", "arp",
+         "dst", "-e", "-v", "-S", "0x50", "080", "10.0.0.0/8", "tcp[13]"]
 ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
 
 

@@ -227,3 +227,36 @@ at = "1ms"
     assert run_topology_file(str(path), out) == 0
     expected = "== b ==\nCoalesce parameters for eth0:\nAdaptive RX: off  TX: n/a\n\nrx-usecs: 50\nrx-frames: 8\n"
     assert expected in out.getvalue()
+
+
+def test_a_tcpdump_without_a_count_ends_with_the_run(tmp_path):
+    # tcpdump waits for frames nothing is left to send once ping has ended: the run ends there
+    path = tmp_path / "dump.toml"
+    path.write_text('''
+[[host]]
+name = "a"
+
+[[host]]
+name = "b"
+
+[[link]]
+a = "a"
+b = "b"
+a_addr = "10.0.0.1/24"
+b_addr = "10.0.0.2/24"
+
+[[run]]
+host = "b"
+cmd = "tcpdump icmp"
+
+[[run]]
+host = "a"
+cmd = "ping -c 2 10.0.0.2"
+at = "1ms"
+''')
+    out = io.StringIO()
+    assert run_topology_file(str(path), out) == 0
+    dumped = out.getvalue().split("== b ==\n")[1].splitlines()
+    assert [line[16:] for line in dumped[2:6]] == [
+        f"IP 10.0.0.{a} > 10.0.0.{b}: ICMP echo {kind}, id 1, seq {seq}, length 64"
+        for seq in (1, 2) for a, b, kind in ((1, 2, "request"), (2, 1, "reply"))]

@@ -34,11 +34,12 @@ from tuxnet.kernel.errno import (
     ESOCKTNOSUPPORT,
 )
 from tuxnet.kernel.sched import current
+from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.bridge.br_if import dev_set_promiscuity
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_ALL, IFF_UP, PacketType, dev_queue_xmit
 from tuxnet.net.core.skbuff import PACKET_OUTGOING, SkBuff, alloc_skb
-from tuxnet.net.core.sock import Sock, lock_sock, release_sock
+from tuxnet.net.core.sock import SOCK_RCVTSTAMP, Sock, lock_sock, release_sock
 from tuxnet.net.ipv4.af_inet import sock_no_accept, sock_no_listen
 from tuxnet.net.ipv4.datagram import __skb_wait_for_datagram, datagram_poll
 from tuxnet.net.socket import (
@@ -55,6 +56,7 @@ from tuxnet.net.socket import (
     Msghdr,
     ProtoOps,
     Socket,
+    put_cmsg_timestamp,
     sock_register,
 )
 
@@ -191,13 +193,16 @@ def __packet_rcv(sk: PacketSock, skb: SkBuff, dev: NetDevice, pkttype: int) -> N
     source = bytes(buf[mac + 6:mac + 12]) if hlen >= 14 else b""
     sll = SockaddrLl(skb.protocol, dev.ifindex, dev.type, pkttype, source)
     sk.sk_rmem_alloc += truesize
-    sk.sk_receive_queue.append((data, sll, truesize))
+    # its time (the arrival's, or now for one going out), for SO_TIMESTAMP(NS)
+    stamp = skb.tstamp if skb.tstamp and pkttype != PACKET_OUTGOING else ktime_get_real(sk.host.world)
+    sk.sk_receive_queue.append((data, sll, truesize, stamp))
     sk.sk_data_ready()
 
 
 def packet_recvmsg(sock: Socket, msg: Msghdr, size: int, flags: int) -> bytes | int:
     """``packet_recvmsg``: the first frame queued, cut to ``size`` (MSG_TRUNC in ``msg_flags``,
-    and with MSG_TRUNC in ``flags`` its real length), from its ``sockaddr_ll``."""
+    and with MSG_TRUNC in ``flags`` its real length), from its ``sockaddr_ll``, with its time if
+    the socket asked (SO_TIMESTAMP, SO_TIMESTAMPNS)."""
     sk = sock.sk
     if flags & MSG_OOB:
         return -EINVAL
@@ -208,7 +213,7 @@ def packet_recvmsg(sock: Socket, msg: Msghdr, size: int, flags: int) -> bytes | 
         waited = __skb_wait_for_datagram(sk, flags)
         if waited is not None:
             return waited or copy_to_msg(msg, [])
-        data, sll, truesize = sk.sk_receive_queue[0]
+        data, sll, truesize, stamp = sk.sk_receive_queue[0]
         if not flags & MSG_PEEK:
             sk.sk_receive_queue.popleft()
             sk.sk_rmem_alloc -= truesize
@@ -217,6 +222,8 @@ def packet_recvmsg(sock: Socket, msg: Msghdr, size: int, flags: int) -> bytes | 
         dev = sk.host.dev_by_index.get(sll.ifindex)
         msg.msg_name = (dev.name if dev is not None else "", sll.protocol, sll.pkttype, sll.hatype, sll.addr)
         copied = copy_to_msg(msg, [memoryview(data)[:size]])
+        if sk.sk_flags & SOCK_RCVTSTAMP:
+            put_cmsg_timestamp(msg, sk, stamp)
         if flags & MSG_TRUNC:
             if copied.__class__ is int:
                 return len(data) if copied >= 0 else copied

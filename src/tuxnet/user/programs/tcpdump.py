@@ -1,0 +1,342 @@
+"""``tcpdump`` (4.99) as a program on a host: frames read from a packet socket, printed by
+``tuxnet.trace.tcpdump``'s printers.
+
+::
+
+    tcpdump -i eth0 -c 2 -n icmp
+    tcpdump: verbose output suppressed, use -v[v]... for full protocol decode
+    listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes
+    00:00:01.000123 IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 1, seq 1, length 64
+    00:00:01.000348 IP 10.0.0.2 > 10.0.0.1: ICMP echo reply, id 1, seq 1, length 64
+    2 packets captured
+    2 packets received by filter
+    0 packets dropped by kernel
+
+It opens ``socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))`` on the device (``-i``; else the first
+one up that is not loopback), with SO_TIMESTAMPNS for each frame's time, and, as libpcap does,
+leaves out what loopback sends (it hears it again coming in).  Options: ``-i``, ``-c``, ``-n``
+(hosts and ports are numeric in any case: tuxnet's hosts have no /etc/services), ``-e``, ``-v``,
+``-S``, ``-p`` (no promiscuous mode; without it the device is put in it while tcpdump runs).
+The filter is pcap-filter's core: ``arp``, ``ip``, ``icmp``, ``tcp``, ``udp``, ``[src|dst] host
+ADDR``, ``[src|dst] port N``, ``[src|dst] net ADDR/LEN``, ``[src|dst] ADDR``, joined by ``and``
+(``&&``), ``or`` (``||``), ``not`` (``!``) and parentheses.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Callable
+
+from tuxnet.kernel.sched import current
+from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
+from tuxnet.net.core.skbuff import PACKET_OUTGOING
+from tuxnet.net.core.sock import SO_TIMESTAMPNS, SOL_SOCKET
+from tuxnet.net.core.utils import inet_make_mask
+from tuxnet.net.packet.af_packet import ETH_P_ALL, PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC, SOL_PACKET
+from tuxnet.net.socket import AF_PACKET, MSG_DONTWAIT, SOCK_RAW, Msghdr
+from tuxnet.trace.tcpdump import TcpdumpPrinter
+from tuxnet.user import libc
+
+SNAPLEN = 262144
+
+Filter = Callable[[bytes], bool]
+
+
+class FilterError(ValueError):
+    """A filter expression tcpdump cannot parse."""
+
+
+def _ip(frame: bytes) -> bytes | None:
+    """The IPv4 header and what follows, of an Ethernet frame that carries one."""
+    if len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[14] >> 4 == 4:
+        return frame[14:]
+    return None
+
+
+def _addrs(frame: bytes, direction: str) -> list[int]:
+    """The IPv4 (or ARP sender/target) addresses of a frame, as ``src``/``dst``/either asks."""
+    ip = _ip(frame)
+    if ip is not None:
+        src, dst = struct.unpack_from("!II", ip, 12)
+    elif len(frame) >= 42 and frame[12:14] == b"\x08\x06":
+        src, dst = struct.unpack_from("!I", frame, 28)[0], struct.unpack_from("!I", frame, 38)[0]
+    else:
+        return []
+    return [src] if direction == "src" else [dst] if direction == "dst" else [src, dst]
+
+
+def _ports(frame: bytes, direction: str) -> list[int]:
+    """The TCP or UDP ports of an unfragmented (or first-fragment) IPv4 frame."""
+    ip = _ip(frame)
+    if ip is None or ip[9] not in (6, 17) or struct.unpack_from("!H", ip, 6)[0] & 0x1FFF:
+        return []
+    ihl = (ip[0] & 0x0F) * 4
+    if len(ip) < ihl + 4:
+        return []
+    sport, dport = struct.unpack_from("!HH", ip, ihl)
+    return [sport] if direction == "src" else [dport] if direction == "dst" else [sport, dport]
+
+
+def _ip_proto(proto: int) -> Filter:
+    """Frames carrying an IPv4 datagram of protocol ``proto``."""
+    return lambda f: (ip := _ip(f)) is not None and ip[9] == proto
+
+
+PROTOCOLS: dict[str, Filter] = {
+    "arp": lambda f: f[12:14] == b"\x08\x06",
+    "ip": lambda f: _ip(f) is not None,
+    "icmp": _ip_proto(1),
+    "tcp": _ip_proto(6),
+    "udp": _ip_proto(17),
+}
+KEYWORDS = {*PROTOCOLS, "src", "dst", "host", "port", "net", "and", "or", "not", "&&", "||", "!", "(", ")"}
+
+
+def _number(text: str) -> int:
+    """pcap's ``stoulen``: decimal, ``0x`` hexadecimal or ``0``-led octal."""
+    if re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
+        return int(text, 16)
+    if re.fullmatch(r"0[0-9]+", text):
+        if not re.fullmatch(r"0[0-7]+", text):
+            raise FilterError(f"number {text} contains non-octal digit")
+        return int(text, 8)
+    if re.fullmatch(r"[0-9]+", text):
+        return int(text)
+    raise FilterError("syntax error")
+
+
+def _atoin(text: str, what: str) -> tuple[int, int]:
+    """pcap's ``__pcap_atoin``: a dotted address of one to four parts, and how many bits it gives
+    (an address of fewer parts names a network: ``net 10.1`` is 10.1.0.0/16)."""
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+){0,3}", text):
+        raise FilterError(f"unknown {what} '{text}'")
+    parts = [int(part) for part in text.split(".")]
+    if any(part > 255 for part in parts):
+        raise FilterError(f"invalid IPv4 address '{text}'")
+    addr = 0
+    for part in parts:
+        addr = addr << 8 | part
+    return addr << 8 * (4 - len(parts)), 8 * len(parts)
+
+
+def _net(text: str) -> tuple[int, int]:
+    """``net ADDR[/LEN]``: its address and mask, as pcap's ``gen_mcode`` checks them."""
+    addr_text, slash, plen_text = text.partition("/")
+    addr, bits = _atoin(addr_text, "network")
+    if slash:
+        if not plen_text.isdigit():
+            raise FilterError("syntax error")
+        bits = int(plen_text)
+        if bits > 32:
+            raise FilterError("mask length must be <= 32")
+    mask = inet_make_mask(bits)
+    if addr & ~mask & 0xFFFFFFFF:
+        raise FilterError(f'non-network bits set in "{text}"')
+    return addr, mask
+
+
+def _direction(words: list[str]) -> str:
+    """``src``, ``dst``, ``src or dst`` (``or``, as no direction) or ``src and dst`` (``and``)."""
+    if not words or words[0] not in ("src", "dst"):
+        return ""
+    first = words.pop(0)
+    if len(words) >= 2 and words[0] in ("or", "and") and words[1] == ("dst" if first == "src" else "src"):
+        joined = words.pop(0)
+        words.pop(0)
+        return joined
+    return first
+
+
+def _matches(values: Callable[[bytes, str], list[int]], direction: str,
+             test: Callable[[int], bool]) -> Filter:
+    """A frame's addresses or ports tested: one, either, or (``src and dst``) both."""
+    if direction == "and":
+        return lambda f: bool(found := values(f, "")) and all(test(v) for v in found)
+    return lambda f: any(test(v) for v in values(f, direction))
+
+
+def _primitive(words: list[str]) -> Filter:
+    """One primitive: ``[PROTO] [DIR] [host|port|net] VALUE``, or a protocol alone."""
+    if "[" in words[0]:
+        raise FilterError(f"'{words[0]}': byte offsets are not in tuxnet's pcap-filter")
+    proto = words.pop(0) if words[0] in PROTOCOLS else ""
+    direction = _direction(words)
+    kind = words.pop(0) if words and words[0] in ("host", "port", "net") else ""
+    if proto and not direction and not kind:
+        return PROTOCOLS[proto]
+    if not kind and not direction:
+        # a bare word is a host only when it is an address
+        if not words or not re.fullmatch(r"[0-9]+(\.[0-9]+){3}", words[0]) or \
+                any(int(part) > 255 for part in words[0].split(".")):
+            raise FilterError("syntax error")
+    kind = kind or "host"
+    if not words or words[0] in KEYWORDS:
+        raise FilterError("syntax error")
+    value = words.pop(0)
+    if kind == "port":
+        if proto not in ("", "tcp", "udp"):
+            raise FilterError("illegal qualifier of 'port'")
+        port = _number(value) if value[:1].isdigit() else -1
+        if port < 0:
+            raise FilterError(f"unknown port '{value}'")
+        if port > 0xFFFF:
+            raise FilterError(f"illegal port number {port} > 65535")
+        match = _matches(_ports, direction, lambda p: p == port)
+    else:
+        if proto in ("tcp", "udp", "icmp"):
+            raise FilterError(f"'{proto}' modifier applied to {kind}")
+        if kind == "net":
+            net, mask = _net(value)
+        else:
+            net, bits = _atoin(value, "host")
+            mask = inet_make_mask(bits)
+        match = _matches(_addrs, direction, lambda a: a & mask == net)
+    if proto:
+        qualifier = PROTOCOLS[proto]
+        return lambda f: qualifier(f) and match(f)
+    return match
+
+
+def _expression(words: list[str]) -> Filter:
+    """``or`` of ``and`` of (``not``) primitives or parenthesised expressions."""
+    def factor() -> Filter:
+        if not words:
+            raise FilterError("syntax error")
+        if words[0] in ("not", "!"):
+            words.pop(0)
+            inner = factor()
+            return lambda f: not inner(f)
+        if words[0] == "(":
+            words.pop(0)
+            inner = expr()
+            if not words or words.pop(0) != ")":
+                raise FilterError("syntax error")
+            return inner
+        return _primitive(words)
+
+    def term() -> Filter:
+        left = factor()
+        while words and words[0] in ("and", "&&"):
+            words.pop(0)
+            right, before = factor(), left
+            left = (lambda a, b: lambda f: a(f) and b(f))(before, right)
+        return left
+
+    def expr() -> Filter:
+        left = term()
+        while words and words[0] in ("or", "||"):
+            words.pop(0)
+            right, before = term(), left
+            left = (lambda a, b: lambda f: a(f) or b(f))(before, right)
+        return left
+
+    result = expr()
+    if words:
+        raise FilterError("syntax error")
+    return result
+
+
+def compile_filter(expression: str) -> Filter:
+    """``pcap_compile``: the filter, or FilterError."""
+    words = expression.replace("(", " ( ").replace(")", " ) ").split()
+    if not words:
+        return lambda f: True
+    return _expression(words)
+
+
+def tcpdump_main(argv: list[str]) -> int:
+    """``tcpdump`` as a program: 0 once it has captured ``-c`` frames (or is stopped), 1 for what
+    it refuses."""
+    host = current().host
+    device = None
+    count = 0
+    link_level = verbose = absolute = False
+    promisc = True
+    words: list[str] = []
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("-i", "-c"):
+            if not args:
+                libc.printf("tcpdump: option requires an argument -- '%s'\n", arg[1])
+                return 1
+            value = args.pop(0)
+            if arg == "-i":
+                device = value
+                continue
+            try:
+                count = int(value)
+            except ValueError:
+                count = -1
+            if count <= 0:
+                libc.printf("tcpdump: invalid packet count %s\n", value)
+                return 1
+        elif arg.startswith("-") and len(arg) > 1 and set(arg[1:]) <= set("neSvpq"):
+            link_level |= "e" in arg
+            verbose |= "v" in arg
+            absolute |= "S" in arg
+            promisc &= "p" not in arg
+        elif arg.startswith("-") and len(arg) > 1:
+            libc.printf("tcpdump: invalid option -- '%s'\n", arg[1])
+            return 1
+        else:
+            words.append(arg)
+    try:
+        match = compile_filter(" ".join(words))
+    except FilterError as error:
+        reason = str(error)
+        libc.printf("tcpdump: %s\n", "can't parse filter expression: " + reason if reason == "syntax error" else reason)
+        return 1
+    if device is None:
+        up = [d for d in sorted(host.devices.values(), key=lambda d: d.ifindex)
+              if d.flags & IFF_UP and not d.flags & IFF_LOOPBACK]
+        device = up[0].name if up else "lo"
+    dev = host.devices.get(device)
+    if dev is None:
+        libc.printf("tcpdump: %s: No such device exists\n(No such device exists)\n", device)
+        return 1
+    fd = libc.socket(AF_PACKET, SOCK_RAW, int.from_bytes(ETH_P_ALL.to_bytes(2, "big"), "little"))
+    libc.bind(fd, (device, ETH_P_ALL))
+    libc.setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    if promisc and not dev.flags & IFF_LOOPBACK:
+        libc.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, struct.pack("=iHH8s", dev.ifindex, PACKET_MR_PROMISC,
+                                                                              0, b""))
+    if not verbose:
+        libc.printf("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n")
+    libc.printf("%slistening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n",
+                "tcpdump: " if verbose else "", device, SNAPLEN)
+    printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute)
+    captured = matched = 0
+    loopback = bool(dev.flags & IFF_LOOPBACK)
+    try:
+        while not count or captured < count:
+            frame, stamp = _next_frame(fd, loopback, 0)
+            if frame is not None and match(frame):
+                matched += 1
+                libc.printf("%s\n", printer.format(stamp, frame))
+                captured += 1
+        # "received by filter" is what the kernel's filter passed (tp_packets): the frames still
+        # queued that match count too
+        while (frame := _next_frame(fd, loopback, MSG_DONTWAIT)[0]) != b"":
+            matched += frame is not None and match(frame)
+    finally:
+        libc.close(fd)
+    libc.printf("%d packet%s captured\n%d packet%s received by filter\n0 packets dropped by kernel\n",
+                captured, "" if captured == 1 else "s", matched, "" if matched == 1 else "s")
+    return 0
+
+
+def _next_frame(fd: int, loopback: bool, flags: int) -> tuple[bytes | None, int]:
+    """The next frame and its time (SO_TIMESTAMPNS); None for one libpcap leaves out (what
+    loopback sends: it hears it again coming in), ``b""`` when none is queued (MSG_DONTWAIT)."""
+    msg = Msghdr(msg_control=[])
+    try:
+        frame = libc.recvmsg(fd, msg, SNAPLEN, flags)
+    except BlockingIOError:
+        return b"", 0
+    if loopback and msg.msg_name[2] == PACKET_OUTGOING:
+        return None, 0
+    stamp = next((int.from_bytes(data[:8], "little") * 1_000_000_000 + int.from_bytes(data[8:16], "little")
+                  for level, _, data in msg.msg_control if level == SOL_SOCKET), 0)
+    return bytes(frame), stamp
