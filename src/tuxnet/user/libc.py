@@ -7,7 +7,7 @@ goes through ``sys_socketcall``, the entry the seed article traces.  A negative 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tuxnet.kernel.errno import ENOENT, strerror
@@ -249,3 +249,44 @@ from tuxnet.user.resolv import gethostbyname2 as gethostbyname2  # noqa: E402
 from tuxnet.user.resolv import getnameinfo as getnameinfo  # noqa: E402
 from tuxnet.user.resolv import getservbyname as getservbyname  # noqa: E402
 from tuxnet.user.resolv import getservbyport as getservbyport  # noqa: E402
+
+
+class GetoptError(ValueError):
+    """The line glibc's ``getopt`` prints to stderr for an option it cannot take."""
+
+
+def getopt(prog: str, argv: list[str], optstring: str, operands: list[str]) -> Iterator[tuple[str, str]]:
+    """glibc's ``getopt`` (posix/getopt.c) in its GNU order: each option of ``argv`` in turn, with
+    its argument (``c:`` in ``optstring``: the rest of the word, else the next word) or ``""``,
+    several letters to one word; the words that are not options go to ``operands`` (``-`` is one,
+    and ``--`` makes all that follow operands), so they may stand before, between or after the
+    options.  An unknown letter or a missing argument raises GetoptError with glibc's message,
+    when the loop reaches it, as ``getopt`` returns ``'?'`` there."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--":
+            operands += argv[i:]
+            return
+        if not arg.startswith("-") or arg == "-":
+            operands.append(arg)
+            continue
+        j = 1
+        while j < len(arg):
+            flag = arg[j]
+            j += 1
+            where = optstring.find(flag)
+            if flag == ":" or where < 0:
+                raise GetoptError(f"{prog}: invalid option -- '{flag}'")
+            if optstring[where + 1:where + 2] != ":":
+                yield flag, ""
+                continue
+            if j < len(arg):
+                value, j = arg[j:], len(arg)
+            elif i < len(argv):
+                value = argv[i]
+                i += 1
+            else:
+                raise GetoptError(f"{prog}: option requires an argument -- '{flag}'")
+            yield flag, value

@@ -223,38 +223,18 @@ def _parse(argv: list[str]) -> Arping:
     """The command line, as ``getopt("h?bfDUAqc:w:i:s:I:V")`` reads it."""
     a = Arping()
     args: list[str] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        i += 1
-        if not arg.startswith("-") or arg == "-":
-            args.append(arg)
-            continue
-        if arg == "--":
-            args += argv[i:]
-            break
-        j = 1
-        while j < len(arg):
-            flag = arg[j]
-            j += 1
-            if flag in "cwisI":
-                if j < len(arg):
-                    value, j = arg[j:], len(arg)
-                elif i < len(argv):
-                    value = argv[i]
-                    i += 1
-                else:
-                    raise Exit(2, f"arping: option requires an argument -- '{flag}'\n{USAGE}")
-                if flag == "c":
-                    a.count = _number(value, 1)
-                elif flag == "w":
-                    a.timeout = _number(value, 0)
-                elif flag == "i":
-                    a.interval = _number(value, 0)
-                elif flag == "s":
-                    a.source = value
-                else:
-                    a.device = value or None
+    try:
+        for flag, value in libc.getopt("arping", argv, "h?bfDUAqc:w:i:s:I:V", args):
+            if flag == "c":
+                a.count = _number(value, 1)
+            elif flag == "w":
+                a.timeout = _number(value, 0)
+            elif flag == "i":
+                a.interval = _number(value, 0)
+            elif flag == "s":
+                a.source = value
+            elif flag == "I":
+                a.device = value or None
             elif flag == "b":
                 a.broadcast_only = True
             elif flag == "D":
@@ -269,10 +249,10 @@ def _parse(argv: list[str]) -> Arping:
                 a.quit_on_reply = True
             elif flag == "V":
                 raise Exit(0, VERSION.rstrip("\n"))
-            elif flag in "h?":
-                raise Exit(2, USAGE)
             else:
-                raise Exit(2, f"arping: invalid option -- '{flag}'\n{USAGE}")
+                raise Exit(2, USAGE)
+    except libc.GetoptError as error:
+        raise Exit(2, f"{error}\n{USAGE}") from None
     if len(args) != 1:
         raise Exit(2, USAGE)
     a.target = args[0]

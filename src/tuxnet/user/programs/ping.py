@@ -147,39 +147,28 @@ def _parse(argv: list[str]) -> dict[str, object]:
                                "deadline": None, "pmtudisc": None, "quiet": False, "dest": None,
                                "rroute": False, "ts_type": None, "hops": []}
     hosts: list[str] = []
-    it = iter(argv)
-    for arg in it:
-        if arg in ("-c", "-i", "-s", "-t", "-W", "-w", "-M", "-T"):
-            try:
-                value = next(it)
-            except StopIteration:
-                raise ValueError(f"ping: option requires an argument -- '{arg[1]}'") from None
-            if arg == "-M":
+    try:
+        for flag, value in libc.getopt("ping", argv, "c:i:s:t:W:w:M:T:qRn", hosts):
+            if flag == "M":
                 if value not in _PMTUDISC:
                     raise ValueError(f"ping: invalid -M argument: {value}")
                 opts["pmtudisc"] = _PMTUDISC[value]
-                continue
-            if arg == "-T":
+            elif flag == "T":
                 if value not in _TS_TYPES:
                     raise ValueError(f"ping: invalid timestamp type: {value}")
                 opts["ts_type"] = _TS_TYPES[value]
-                continue
-            key = {"-c": "count", "-i": "interval", "-s": "size", "-t": "ttl", "-W": "linger",
-                   "-w": "deadline"}[arg]
-            try:
-                opts[key] = float(value) if key in ("interval", "linger", "deadline") else int(value)
-            except ValueError:
-                raise ValueError(f"ping: invalid argument: '{value}'") from None
-        elif arg == "-q":
-            opts["quiet"] = True
-        elif arg == "-R":
-            opts["rroute"] = True
-        elif arg == "-n":
-            continue
-        elif arg.startswith("-"):
-            raise ValueError(f"ping: invalid option -- '{arg[1:]}'")
-        else:
-            hosts.append(arg)
+            elif flag == "q":
+                opts["quiet"] = True
+            elif flag == "R":
+                opts["rroute"] = True
+            elif flag != "n":
+                key = {"c": "count", "i": "interval", "s": "size", "t": "ttl", "W": "linger", "w": "deadline"}[flag]
+                try:
+                    opts[key] = float(value) if key in ("interval", "linger", "deadline") else int(value)
+                except ValueError:
+                    raise ValueError(f"ping: invalid argument: '{value}'") from None
+    except libc.GetoptError as error:
+        raise ValueError(str(error)) from None
     if not hosts:
         raise ValueError("ping: usage error: Destination address required")
     if len(hosts) > 1:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
@@ -215,21 +215,19 @@ def _expression(words: list[str]) -> Filter:
             return inner
         return _primitive(words)
 
-    def term() -> Filter:
-        left = factor()
-        while words and words[0] in ("and", "&&"):
+    def joined(operand: Callable[[], Filter], operators: tuple[str, str],
+               combine: Callable[[Iterator[bool]], bool]) -> Filter:
+        parts = [operand()]
+        while words and words[0] in operators:
             words.pop(0)
-            right, before = factor(), left
-            left = (lambda a, b: lambda f: a(f) and b(f))(before, right)
-        return left
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else lambda f: combine(part(f) for part in parts)
+
+    def term() -> Filter:
+        return joined(factor, ("and", "&&"), all)
 
     def expr() -> Filter:
-        left = term()
-        while words and words[0] in ("or", "||"):
-            words.pop(0)
-            right, before = term(), left
-            left = (lambda a, b: lambda f: a(f) or b(f))(before, right)
-        return left
+        return joined(term, ("or", "||"), any)
 
     result = expr()
     if words:
@@ -254,34 +252,22 @@ def tcpdump_main(argv: list[str]) -> int:
     link_level = verbose = absolute = False
     promisc = True
     words: list[str] = []
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        if arg in ("-i", "-c"):
-            if not args:
-                libc.printf("tcpdump: option requires an argument -- '%s'\n", arg[1])
-                return 1
-            value = args.pop(0)
-            if arg == "-i":
+    try:
+        for flag, value in libc.getopt("tcpdump", argv, "i:c:neSvp", words):
+            if flag == "i":
                 device = value
-                continue
-            try:
-                count = int(value)
-            except ValueError:
-                count = -1
-            if count <= 0:
-                libc.printf("tcpdump: invalid packet count %s\n", value)
-                return 1
-        elif arg.startswith("-") and len(arg) > 1 and set(arg[1:]) <= set("neSvpq"):
-            link_level |= "e" in arg
-            verbose |= "v" in arg
-            absolute |= "S" in arg
-            promisc &= "p" not in arg
-        elif arg.startswith("-") and len(arg) > 1:
-            libc.printf("tcpdump: invalid option -- '%s'\n", arg[1])
-            return 1
-        else:
-            words.append(arg)
+            elif flag == "c":
+                count = int(value) if value.isdigit() else 0
+                if count <= 0:
+                    libc.printf("tcpdump: invalid packet count %s\n", value)
+                    return 1
+            link_level |= flag == "e"
+            verbose |= flag == "v"
+            absolute |= flag == "S"
+            promisc &= flag != "p"
+    except libc.GetoptError as error:
+        libc.printf("%s\n", error)
+        return 1
     try:
         match = compile_filter(" ".join(words))
     except FilterError as error:

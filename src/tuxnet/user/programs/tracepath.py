@@ -277,48 +277,26 @@ def _parse(argv: list[str]) -> dict[str, object]:
     opts: dict[str, object] = {"no_resolve": False, "show_both": False, "mtu": 0, "max_hops": MAX_HOPS_DEFAULT,
                                "port": 0, "version": False}
     args: list[str] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        i += 1
-        if arg == "--":
-            args += argv[i:]
-            break
-        if not arg.startswith("-") or arg == "-":
-            args.append(arg)
-            continue
-        j = 1
-        while j < len(arg):
-            flag = arg[j]
-            j += 1
-            if flag in "lmp":
-                if j < len(arg):
-                    value, j = arg[j:], len(arg)
-                elif i < len(argv):
-                    value = argv[i]
-                    i += 1
-                else:
-                    raise Usage(f"tracepath: option requires an argument -- '{flag}'\n{USAGE}", 255)
-                if flag == "l":
-                    opts["mtu"] = _number(value, 0, INT_MAX)
-                elif flag == "m":
-                    opts["max_hops"] = _number(value, 0, MAX_HOPS_LIMIT)
-                else:
-                    opts["port"] = _number(value, 0, 0xFFFF)
+    try:
+        for flag, value in libc.getopt("tracepath", argv, "46nbh?l:m:p:V", args):
+            if flag == "l":
+                opts["mtu"] = _number(value, 0, INT_MAX)
+            elif flag == "m":
+                opts["max_hops"] = _number(value, 0, MAX_HOPS_LIMIT)
+            elif flag == "p":
+                opts["port"] = _number(value, 0, 0xFFFF)
             elif flag == "n":
                 opts["no_resolve"] = True
             elif flag == "b":
                 opts["show_both"] = True
             elif flag == "V":
                 opts["version"] = True
-            elif flag == "4":
-                continue
             elif flag == "6":
                 raise Usage("tracepath: IPv6: tuxnet has no IPv6", 1)
             elif flag in "h?":
                 raise Usage(USAGE, 255)
-            else:
-                raise Usage(f"tracepath: invalid option -- '{flag}'\n{USAGE}", 255)
+    except libc.GetoptError as error:
+        raise Usage(f"{error}\n{USAGE}", 255) from None
     if opts["version"]:
         return opts
     if len(args) != 1:
