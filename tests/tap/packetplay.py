@@ -1,11 +1,12 @@
 """Packet sockets (AF_PACKET) on loopback, played by this machine's kernel (run as a script in a
 network namespace of its own: ``python packetplay.py``, printing the outcomes as JSON) and by
 tuxnet (imported, run with ``tuxnet.socket.stdlib``).  A socket hearing every protocol (bound to
-lo) sees each datagram twice, going out and coming in; one hearing IPv4 only sees it come in;
-frames sent from packet sockets (whole, and with the header put on by the kernel) reach a UDP
-socket; bad calls get their errors.  A frame is shown as its link-layer header and protocol
-fields, the IP ID and checksums left out (each kernel has its own IDs, and Linux leaves the
-UDP checksum of a looped datagram partial).  The module imports nothing of tuxnet's."""
+lo) sees each datagram twice, going out and coming in; one hearing IPv4 only sees it come in,
+with its time when it asks (SO_TIMESTAMPNS); frames sent from packet sockets (whole, and with the
+header put on by the kernel) reach a UDP socket; bad calls get their errors.  A frame is shown as
+its link-layer header and protocol fields, the IP ID and checksums left out (each kernel has its
+own IDs, and Linux leaves the UDP checksum of a looped datagram partial).  The module imports
+nothing of tuxnet's."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 ETH_P_ALL, ETH_P_IP = 0x0003, 0x0800
+SO_TIMESTAMPNS = 35
 SOL_PACKET, PACKET_STATISTICS = 263, 6
 
 
@@ -65,7 +67,9 @@ def play(sleep: Callable[[], None]) -> list[Any]:
     out.append(["bind lo", t(every.bind, ("lo", 0))])
     out.append(["getsockname", list(every.getsockname()[:4])])
     ipv4 = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-    for s in (every, ipv4):
+    stamped = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+    stamped.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    for s in (every, ipv4, stamped):
         s.setblocking(False)
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 9000))
@@ -77,6 +81,9 @@ def play(sleep: Callable[[], None]) -> list[Any]:
     out.append(["every protocol, raw", drain(every, 14)])
     out.append(["ipv4 only, dgram", drain(ipv4, 0)])
     out.append(["udp", t(rx.recv, 100)])
+    # SO_TIMESTAMPNS: a struct timespec with each frame (its value is each kernel's clock)
+    data, ancillary, flags, _ = stamped.recvmsg(4000, 100)
+    out.append(["timestamped", len(data), flags, [[level, kind, len(stamp)] for level, kind, stamp in ancillary]])
     # sent from packet sockets: a whole frame, and a datagram the kernel puts the header on
     raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     frame = bytes(12) + struct.pack("!H", ETH_P_IP) + udp_packet(b"two", 9000)
@@ -96,7 +103,7 @@ def play(sleep: Callable[[], None]) -> list[Any]:
     out.append(["short frame", t(raw.sendto, bytes(10), ("lo", ETH_P_IP))])
     out.append(["no device", t(raw.send, frame)])
     out.append(["getpeername", t(every.getpeername)])
-    for s in (every, ipv4, rx, tx, raw, dgram):
+    for s in (every, ipv4, stamped, rx, tx, raw, dgram):
         s.close()
     return out
 

@@ -26,3 +26,5 @@ def test_packet_sockets_as_on_the_kernel():
     assert [len(h) for h in (o[1] for o in outcome(ours, "every protocol, raw"))] == [2, 4]
     assert outcome(ours, "udp")[1] == ["udp", "EAGAIN", "EAGAIN"]
     assert outcome(ours, "statistics")[0][1:] == [[6, 0], [0, 0]]
+    # SO_TIMESTAMPNS: the datagram (28 bytes) with one SOL_SOCKET SO_TIMESTAMPNS, a timespec
+    assert outcome(ours, "timestamped") == [["timestamped", 31, 0, [[1, 35, 16]]]]
