@@ -230,7 +230,13 @@ def test_run_the_icmp_redirect_example():
     assert r.stdout.count("From 10.0.1.254: icmp_seq=") == 2 and "Redirect Host(New nexthop: 10.0.1.253)" in r.stdout
     assert "3 packets transmitted, 3 received, 0% packet loss" in r.stdout
     assert "10.0.3.2 via 10.0.1.253 dev eth0 src 10.0.1.1 uid 0 \n    cache <redirected> expires 299sec \n" in r.stdout
-    assert "== r1 ==\nnet.ipv4.conf.eth0.send_redirects = 1\n" in r.stdout
+    assert "6 packets captured\n6 packets received by filter\n0 packets dropped by kernel\n" \
+        "net.ipv4.conf.eth0.send_redirects = 1\n" in r.stdout
+    # tcpdump on r1: a request in, the redirect back to a, the request out again by the same device
+    dumped = [line[16:] for line in r.stdout.split("== r1 ==\n")[1].splitlines()[2:5]]
+    assert dumped == ["IP 10.0.1.1 > 10.0.3.2: ICMP echo request, id 1, seq 1, length 64",
+                      "IP 10.0.1.254 > 10.0.1.1: ICMP redirect 10.0.3.2 to host 10.0.1.253, length 92",
+                      "IP 10.0.1.1 > 10.0.3.2: ICMP echo request, id 1, seq 1, length 64"]
 
 
 def test_the_issues_targets_are_checked_against_the_medians_at_full_scale():
