@@ -139,3 +139,13 @@ def test_errors_as_tcpdump_prints_them(args, message):
     before = len(h1.output())
     assert run(world, h1, tcpdump_main, args) == 1
     assert h1.output()[before:] == message
+
+
+def test_hex_dumps():
+    world, (h1, h2), _ = lan(2)
+    rc, lines = dump(world, h2, ["-c", "1", "-xx", "arp"], lambda: traffic(world, h1))
+    # -xx: the whole frame, the broadcast destination first, eight groups of four digits a line
+    assert rc == 0 and lines[3] == "\t0x0000:  ffff ffff ffff 0200 0000 0001 0806 0001"
+    rc, lines = dump(world, h2, ["-c", "1", "-X", "icmp"], lambda: traffic(world, h1))
+    # -X: from the IP header on, with the printable bytes beside
+    assert rc == 0 and lines[3].startswith("\t0x0000:  4500 0054 ") and lines[3][51:55] == "E..T"

@@ -372,7 +372,9 @@ def printer_for(flags: tuple[str, ...], linktype: int = 1) -> Callable[[int, byt
     if "-S" in flags:
         return lambda ts, frame: format_frame(ts, frame, link_level="-e" in flags,
                                               verbose="-v" in flags, linktype=linktype)
-    return TcpdumpPrinter(link_level="-e" in flags, verbose="-v" in flags, linktype=linktype).format
+    hex_dump = next((flag[1:] for flag in flags if flag[1] in "xX"), "")
+    return TcpdumpPrinter(link_level="-e" in flags, verbose="-v" in flags, linktype=linktype,
+                          hex_dump=hex_dump).format
 
 
 def ours(frames: list[Frame], flags: tuple[str, ...], linktype: int = 1) -> list[str]:
@@ -380,7 +382,8 @@ def ours(frames: list[Frame], flags: tuple[str, ...], linktype: int = 1) -> list
     return [fmt(ts, frame) for ts, frame in frames]
 
 
-FLAG_SETS = [(), ("-v",), ("-e",), ("-e", "-v"), ("-S",), ("-S", "-e", "-v")]
+FLAG_SETS = [(), ("-v",), ("-e",), ("-e", "-v"), ("-S",), ("-S", "-e", "-v"), ("-x",), ("-xx", "-e"), ("-X", "-v"),
+             ("-XX",)]
 
 def is_ported(frame: bytes) -> bool:
     """False for 802.3/LLC and IPv6 frames, whose tcpdump printers are not ported."""
@@ -400,14 +403,14 @@ def test_corpus_matches_tcpdump(tmp_path: Path, flags: tuple[str, ...]) -> None:
     assert ours(frames, flags) == run_tcpdump(tmp_path, frames, *flags)
 
 
-@pytest.mark.parametrize("flags", [(), ("-v",), ("-e",)], ids=lambda f: " ".join(f) or "default")
+@pytest.mark.parametrize("flags", [(), ("-v",), ("-e",), ("-x",), ("-XX",)], ids=lambda f: " ".join(f) or "default")
 def test_raw_ip_link_type_matches_tcpdump(tmp_path: Path, flags: tuple[str, ...]) -> None:
     frames = [(ts, frame[14:]) for ts, frame in corpus()
               if frame[12:14] == b"\x08\x00" and len(frame) > 14 and frame[14] >> 4 != 6]
     assert ours(frames, flags, linktype=101) == run_tcpdump(tmp_path, frames, *flags, linktype=101)
 
 
-@pytest.mark.parametrize("flags", [(), ("-v",), ("-e",)], ids=lambda f: " ".join(f) or "default")
+@pytest.mark.parametrize("flags", [(), ("-v",), ("-e",), ("-X",), ("-xx",)], ids=lambda f: " ".join(f) or "default")
 def test_truncated_frames_match_tcpdump(tmp_path: Path, flags: tuple[str, ...]) -> None:
     frames = []
     for ts, frame in corpus():
@@ -461,7 +464,7 @@ def test_mutated_frames_match_tcpdump(tmp_path: Path) -> None:
         if rng.random() < 0.3:
             frame = frame[: rng.randrange(14, len(frame) + 1)]
         frames.append((i * 1_000_000_000, bytes(frame)))
-    for flags in [(), ("-v",)]:
+    for flags in [(), ("-v",), ("-x",), ("-X", "-v")]:
         assert ours(frames, flags) == run_tcpdump(tmp_path, frames, *flags)
 
 

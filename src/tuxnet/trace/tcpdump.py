@@ -302,7 +302,7 @@ class _Packet:
     """The state of printing one frame: tcpdump's netdissect_options for it."""
 
     def __init__(self, frame: bytes, *, vflag: int, eflag: bool,
-                 flows: dict[tuple[bytes, bytes, int], list[int]] | None) -> None:
+                 flows: dict[tuple[bytes, bytes, int], list[int]] | None, suppress_default_print: bool = False) -> None:
         self.buf = frame
         self.snapend = len(frame)
         self._snapends: list[int] = []
@@ -311,6 +311,9 @@ class _Packet:
         self.vflag = vflag
         self.eflag = eflag
         self.flows = flows
+        self.ll_hdrlen = 0  # what the link-layer printer took (its ``hdrlen``), for -x and -X
+        # -x, -X: the link layer's printer leaves what it does not know to their dump
+        self.suppress_default_print = suppress_default_print
 
     # -- netdissect.h / extract.h: bounds-checked access --------------------
 
@@ -409,6 +412,7 @@ class _Packet:
         caplen = len(self.buf)
         self.protocol = "ether"
         if caplen < 14:
+            self.ll_hdrlen = caplen
             self.print_trunc()
             return
         orig_length = length
@@ -424,6 +428,7 @@ class _Packet:
         caplen -= 2
         while length_type in _VLAN_TYPES:
             if caplen < 4 or length < 4:
+                self.ll_hdrlen = len(self.buf)
                 self.protocol = "vlan"
                 self.print_trunc()
                 return
@@ -441,13 +446,15 @@ class _Packet:
             p += 4
             length -= 4
             caplen -= 4
+        self.ll_hdrlen = p
         if length_type <= _MAX_ETHERNET_LENGTH_VAL:
             # 802.3 with an LLC header: not decoded here, shown as a hex dump.
             if not self.eflag:
                 self.put(f"{self.etheraddr(6)} > {self.etheraddr(0)}, ")
             if not printed_length:
                 self.put(f"802.3, length {min(length_type, length)}: ")
-            self.default_print(p, min(caplen, length_type))
+            if not self.suppress_default_print:
+                self.default_print(p, min(caplen, length_type))
             return
         if self.eflag:
             self.put(self._ethertype(length_type))
@@ -463,7 +470,8 @@ class _Packet:
                 self.put(f"{self.etheraddr(6)} > {self.etheraddr(0)}, ")
                 self.put(self._ethertype(length_type))
                 self.put(f", length {orig_length}: ")
-            self.default_print(p, caplen)
+            if not self.suppress_default_print:
+                self.default_print(p, caplen)
 
     @staticmethod
     def _ethertype(length_type: int) -> str:
@@ -1326,8 +1334,7 @@ class _Packet:
     def arp(self, bp: int, length: int, caplen: int) -> None:
         self.protocol = "arp"
         if not self.ttest(bp, 8):
-            self.print_trunc()
-            return
+            raise _Truncated
         hrd, pro, op = self.be16(bp), self.be16(bp + 2), self.be16(bp + 6)
         hln, pln = self.u8(bp + 4), self.u8(bp + 5)
         sha = bp + 8
@@ -1335,8 +1342,7 @@ class _Packet:
         tha = spa + pln
         tpa = tha + hln
         if not self.ttest(tpa, pln):
-            self.print_trunc()
-            return
+            raise _Truncated
         if not self.eflag:
             self.put("ARP, ")
         if pro not in (_ETHERTYPE_IP, _ETHERTYPE_TRAIL) or pln != 4 or hln == 0 or self.vflag:
@@ -1932,14 +1938,18 @@ class TcpdumpPrinter:
     Like tcpdump, it prints TCP sequence and acknowledgement numbers relative
     to the initial sequence numbers it saw in a connection's SYN-ACK (pass
     ``absolute_seq=True`` for ``tcpdump -S``).  ``link_level`` is ``-e``,
-    ``verbose`` is ``-v``.  ``linktype`` is the pcap link type: 1 (Ethernet),
-    101 or 228 (raw IPv4).
+    ``verbose`` is ``-v``, ``hex_dump`` is ``-x``, ``-xx``, ``-X`` or ``-XX``
+    (the letters).  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
+    228 (raw IPv4).
     """
 
     def __init__(self, *, link_level: bool = False, verbose: bool = False,
-                 linktype: int = DLT_EN10MB, absolute_seq: bool = False) -> None:
+                 linktype: int = DLT_EN10MB, absolute_seq: bool = False, hex_dump: str = "") -> None:
         if linktype not in (DLT_EN10MB, DLT_RAW, _LINKTYPE_IPV4):
             raise ValueError(f"unsupported link type {linktype}")
+        if hex_dump not in ("", "x", "xx", "X", "XX"):
+            raise ValueError(f"unsupported hex dump {hex_dump!r}")
+        self.hex_dump = hex_dump
         self.link_level = link_level
         self.verbose = verbose
         self.linktype = linktype
@@ -1966,7 +1976,7 @@ class TcpdumpPrinter:
         if problems:
             return "[Invalid header:" + ",".join(problems) + "]"
         pkt = _Packet(data, vflag=int(self.verbose), eflag=self.link_level,
-                      flows=None if self.absolute_seq else self._flows)
+                      flows=None if self.absolute_seq else self._flows, suppress_default_print=bool(self.hex_dump))
         try:
             if self.linktype == DLT_EN10MB:
                 pkt.ether(len(data))
@@ -1974,6 +1984,15 @@ class TcpdumpPrinter:
                 pkt.raw(len(data))
         except _Truncated:
             pkt.print_trunc()
+            pkt.ll_hdrlen = 0  # print.c: a printer that quit early shows the whole frame
+        if self.hex_dump:
+            # print.c pretty_print_packet(): the bytes after the link-layer header (all of them
+            # for -xx, -XX), in hex (hex_print) or hex and ASCII (hex_and_ascii_print)
+            pkt.snapend = len(data)
+            skip = 0 if len(self.hex_dump) > 1 else pkt.ll_hdrlen
+            dump = pkt.hex_and_ascii if self.hex_dump[0] == "X" else pkt.hex_print
+            if len(data) > skip:
+                dump("\n\t", skip, len(data) - skip)
         return _timestamp(ts_ns) + " " + "".join(pkt.out)
 
 

@@ -16,10 +16,11 @@ It opens ``socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))`` on the device (``-i``
 one up that is not loopback), with SO_TIMESTAMPNS for each frame's time, and, as libpcap does,
 leaves out what loopback sends (it hears it again coming in).  Options: ``-i``, ``-c``, ``-n``
 (hosts and ports are numeric in any case: tuxnet's hosts have no /etc/services), ``-e``, ``-v``,
-``-S``, ``-p`` (no promiscuous mode; without it the device is put in it while tcpdump runs).
-The filter is pcap-filter's core: ``arp``, ``ip``, ``icmp``, ``tcp``, ``udp``, ``[src|dst] host
-ADDR``, ``[src|dst] port N``, ``[src|dst] net ADDR/LEN``, ``[src|dst] ADDR``, joined by ``and``
-(``&&``), ``or`` (``||``), ``not`` (``!``) and parentheses.
+``-S``, ``-x``/``-xx``/``-X``/``-XX`` (the bytes in hex, and ASCII), ``-p`` (no promiscuous
+mode; without it the device is put in it while tcpdump runs).  The filter is pcap-filter's core:
+``arp``, ``ip``, ``icmp``, ``tcp``, ``udp``, each with ``[src|dst|src or dst|src and dst]
+host|net|port VALUE`` (``host`` implied) where it applies, joined by ``and`` (``&&``), ``or``
+(``||``), ``not`` (``!``) and parentheses; byte offsets (``tcp[13]``) are refused.
 """
 
 from __future__ import annotations
@@ -251,9 +252,10 @@ def tcpdump_main(argv: list[str]) -> int:
     count = 0
     link_level = verbose = absolute = False
     promisc = True
+    hex_dump = ""
     words: list[str] = []
     try:
-        for flag, value in libc.getopt("tcpdump", argv, "i:c:neSvp", words):
+        for flag, value in libc.getopt("tcpdump", argv, "i:c:neSvpxX", words):
             if flag == "i":
                 device = value
             elif flag == "c":
@@ -265,6 +267,8 @@ def tcpdump_main(argv: list[str]) -> int:
             verbose |= flag == "v"
             absolute |= flag == "S"
             promisc &= flag != "p"
+            if flag in "xX" and len(hex_dump) < 2:
+                hex_dump += flag
     except libc.GetoptError as error:
         libc.printf("%s\n", error)
         return 1
@@ -292,7 +296,9 @@ def tcpdump_main(argv: list[str]) -> int:
         libc.printf("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n")
     libc.printf("%slistening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n",
                 "tcpdump: " if verbose else "", device, SNAPLEN)
-    printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute)
+    # -X wins over -x, as in print.c; two of either include the link-level header
+    hex_dump = "X" * len(hex_dump) if "X" in hex_dump else hex_dump
+    printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute, hex_dump=hex_dump)
     captured = matched = 0
     loopback = bool(dev.flags & IFF_LOOPBACK)
     try:
