@@ -1,16 +1,19 @@
 """tracepath across two routers, and the ICMP rate limits it meets: the path MTU learnt hop by hop
 from the error queue, an unreachable network and host, the errors of its command line; time
 exceeded limited to a burst of six a peer (icmpv4_xrlim_allow), fragmentation needed never, and
-every limited type to the host's budget of icmp_msgs_per_sec (icmp_global_allow)."""
+every limited type to the host's budget of icmp_msgs_per_sec (icmp_global_allow); and what
+icmp_rcv counts as errors (a request to a broadcast address, a type it does not know)."""
 
 from __future__ import annotations
 
 import re
 
-from netlab import run, two_routers
+from netlab import lan, run, two_routers
 
+from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.net.core.sock import SO_BROADCAST, SOL_SOCKET
 from tuxnet.net.ipv4.af_inet import IP_MTU_DISCOVER, IP_PMTUDISC_DONT, IP_TTL, IPPROTO_IP
-from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_RAW
 from tuxnet.user import libc
 from tuxnet.user.programs.tracepath import tracepath_main
 from tuxnet.world import secs
@@ -126,3 +129,35 @@ def test_the_host_budget_limits_icmp_errors_to_anyone():
     run(world, n["a"], burst)
     # no credit a second: only what the budget still held goes (here nothing: it was spent)
     assert b.mib.Icmp["OutDestUnreachs"] - before <= b.sysctl["net.ipv4.icmp_msgs_burst"]
+
+
+def _icmp(type: int, body: bytes) -> bytes:
+    message = bytes((type, 0, 0, 0)) + bytes(4) + body
+    return message[:2] + csum_fold(csum_partial(message)).to_bytes(2, "big") + message[4:]
+
+
+def _send_icmp(messages: list[tuple[bytes, str]]) -> None:
+    fd = libc.socket(AF_INET, SOCK_RAW, 1)
+    libc.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, 1)
+    for message, addr in messages:
+        libc.sendto(fd, message, 0, (addr, 0))
+    libc.close(fd)
+
+
+def test_icmp_to_a_broadcast_and_of_unknown_type_are_errors():
+    # what this machine's kernel counted for the same five messages across a veth pair: an echo
+    # and a timestamp request to the broadcast address, ignored (icmp_echo_ignore_broadcasts); a
+    # destination unreachable to it; a message of type 40 to the host
+    world, (h1, h2), _ = lan(2)
+    run(world, h1, _send_icmp, [(_icmp(8, bytes(8)), "10.0.0.255"), (_icmp(8, bytes(8)), "10.0.0.255"),
+                                 (_icmp(40, bytes(12)), "10.0.0.2"), (_icmp(3, bytes(40)), "10.0.0.255"),
+                                 (_icmp(13, bytes(12)), "10.0.0.255")])
+    world.run_for(secs(1))
+    counted = {k: v for k, v in h2.mib.Icmp.items() if v and k.startswith("In")}
+    assert counted == {"InMsgs": 5, "InErrors": 5, "InEchos": 2, "InDestUnreachs": 1, "InTimestamps": 1}
+    assert h2.mib.Icmp["OutMsgs"] == 0
+    # answered when the host is told to
+    h2.sysctl["net.ipv4.icmp_echo_ignore_broadcasts"] = 0
+    run(world, h1, _send_icmp, [(_icmp(8, bytes(8)), "10.0.0.255")])
+    world.run_for(secs(1))
+    assert (h2.mib.Icmp["InErrors"], h2.mib.Icmp["OutEchoReps"]) == (5, 1)

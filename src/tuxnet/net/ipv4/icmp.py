@@ -27,7 +27,7 @@ from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.dev import IFF_LOOPBACK
 from tuxnet.net.core.skbuff import PACKET_HOST, SkBuff, alloc_skb_data
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_multicast, ipv4_is_zeronet
-from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL
+from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST
 from tuxnet.net.ipv4.ip_options import IpOptions, __ip_options_echo, inet_current_timestamp, ip_options_echo, ipcb_opt
 from tuxnet.net.ipv4.ip_output import (
     IP_OFFSET,
@@ -281,6 +281,17 @@ def icmp_rcv(host: Host, skb: SkBuff) -> int:
     if counter:
         mib[counter] += 1
     host.mib.IcmpMsg[ICMPMSG_IN[type]] += 1
+    if type > NR_ICMP_TYPES:
+        mib["InErrors"] += 1
+        return 0
+    if skb.dst is not None and skb.dst.rt_type in (RTN_BROADCAST, RTN_MULTICAST):
+        # RFC 1122 3.2.2.6 and 3.2.2.8: an echo or timestamp request sent to a broadcast or
+        # multicast address may be ignored (icmp_echo_ignore_broadcasts); any other message but an
+        # address mask's sent to one is an error
+        if type in (ICMP_ECHO, ICMP_TIMESTAMP) and host.sysctl["net.ipv4.icmp_echo_ignore_broadcasts"] or \
+                type not in (ICMP_ECHO, ICMP_TIMESTAMP, ICMP_ADDRESS, ICMP_ADDRESSREPLY):
+            mib["InErrors"] += 1
+            return 0
     if type == ICMP_ECHO:
         return icmp_echo(host, skb)
     if type == ICMP_TIMESTAMP:
@@ -320,8 +331,6 @@ def icmp_echo(host: Host, skb: SkBuff) -> int:
     """``icmp_echo``: answer an echo request with the same identifier, sequence and data."""
     if host.sysctl["net.ipv4.icmp_echo_ignore_all"]:
         return 0
-    if skb.dst is not None and skb.dst.rt_type == RTN_BROADCAST and host.sysctl["net.ipv4.icmp_echo_ignore_broadcasts"]:
-        return 0
     icmp_reply(host, skb, ICMP_ECHOREPLY, bytes(skb.buf[skb.data + 8:skb.tail]))
     return 0
 
@@ -334,8 +343,6 @@ def icmp_timestamp(host: Host, skb: SkBuff) -> int:
     d = skb.data
     if skb.tail - d < 8 + 4:
         host.mib.Icmp["InErrors"] += 1
-        return 0
-    if skb.dst is not None and skb.dst.rt_type == RTN_BROADCAST and host.sysctl["net.ipv4.icmp_echo_ignore_broadcasts"]:
         return 0
     now = inet_current_timestamp(host).to_bytes(4, "big")
     icmp_reply(host, skb, ICMP_TIMESTAMPREPLY, bytes(skb.buf[d + 8:d + 12]) + now + now)
