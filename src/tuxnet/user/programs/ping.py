@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.checksum import csum_fold, csum_partial
-from tuxnet.net.core.sock import SO_RCVTIMEO, SOL_SOCKET
-from tuxnet.net.core.utils import in_aton, in_ntoa
+from tuxnet.net.core.sock import SO_BROADCAST, SO_RCVTIMEO, SOL_SOCKET
+from tuxnet.net.core.utils import in_aton, in_ntoa, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import (
     IP_MTU_DISCOVER,
     IP_OPTIONS,
@@ -63,7 +63,7 @@ from tuxnet.net.ipv4.ip_options import (
     MAX_IPOPTLEN,
 )
 from tuxnet.net.ipv4.raw import ICMP_FILTER, SOL_RAW
-from tuxnet.net.socket import AF_INET, SOCK_RAW
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_RAW
 from tuxnet.user import libc
 
 MAXWAIT = 10  # seconds to wait for the last replies (iputils' default -W)
@@ -145,10 +145,10 @@ class PingStats:
 def _parse(argv: list[str]) -> dict[str, object]:
     opts: dict[str, object] = {"count": 0, "interval": 1.0, "size": 56, "ttl": None, "linger": MAXWAIT,
                                "deadline": None, "pmtudisc": None, "quiet": False, "dest": None,
-                               "rroute": False, "ts_type": None, "hops": []}
+                               "rroute": False, "ts_type": None, "hops": [], "broadcast": False}
     hosts: list[str] = []
     try:
-        for flag, value in libc.getopt("ping", argv, "c:i:s:t:W:w:M:T:qRn", hosts):
+        for flag, value in libc.getopt("ping", argv, "c:i:s:t:W:w:M:T:qRnb", hosts):
             if flag == "M":
                 if value not in _PMTUDISC:
                     raise ValueError(f"ping: invalid -M argument: {value}")
@@ -161,6 +161,8 @@ def _parse(argv: list[str]) -> dict[str, object]:
                 opts["quiet"] = True
             elif flag == "R":
                 opts["rroute"] = True
+            elif flag == "b":
+                opts["broadcast"] = True
             elif flag != "n":
                 key = {"c": "count", "i": "interval", "s": "size", "t": "ttl", "W": "linger", "w": "deadline"}[flag]
                 try:
@@ -274,10 +276,10 @@ def pr_options(opts: bytes, stats: PingStats) -> str:
 def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: int | None = None,
          linger: float = MAXWAIT, deadline: float | None = None, pmtudisc: int | None = None,
          quiet: bool = False, rroute: bool = False, ts_type: int | None = None,
-         hops: tuple[str, ...] = ()) -> PingStats:
+         hops: tuple[str, ...] = (), broadcast: bool = False) -> PingStats:
     """Ping ``dest`` (``count`` 0: until ``deadline``); prints as iputils does, returns the counts.
     ``rroute``, ``ts_type`` and ``hops`` ask for IP options, as ``-R``, ``-T`` and the hosts
-    before the destination do."""
+    before the destination do; ``broadcast`` (``-b``) allows a broadcast address."""
     route = []
     for name in (*hops, dest):
         try:
@@ -287,7 +289,26 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
             raise SystemExit(2) from None
         route.append(in_aton(addr))
     shown = dest if addr == dest else f"{dest} ({addr})"
+    # ping4_run: a UDP socket connected to the destination finds a broadcast address (EACCES
+    # without SO_BROADCAST), which takes -b
+    probe = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    try:
+        libc.connect(probe, (addr, 1025))
+    except PermissionError:
+        if not broadcast:
+            libc.printf("ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n")
+            raise SystemExit(2) from None
+        libc.printf("WARNING: pinging broadcast address\n")
+    except OSError:
+        pass  # (sendmsg reports it)
+    finally:
+        libc.close(probe)
+    multicast = broadcast or ipv4_is_multicast(in_aton(addr))
     fd = libc.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
+    if broadcast:
+        libc.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, 1)
+    if multicast and pmtudisc is None:
+        pmtudisc = IP_PMTUDISC_DO  # "broadcast ping does not fragment"
     wanted = (1 << ICMP_ECHOREPLY) | (1 << ICMP_DEST_UNREACH) | (1 << ICMP_SOURCE_QUENCH) | \
         (1 << ICMP_REDIRECT) | (1 << ICMP_TIME_EXCEEDED) | (1 << ICMP_PARAMETERPROB)
     libc.setsockopt(fd, SOL_RAW, ICMP_FILTER, ~wanted & 0xFFFFFFFF)
@@ -336,7 +357,7 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
             packet, (src, _) = libc.recvfrom(fd, 65536, 0)
         except BlockingIOError:
             continue
-        _receive(packet, src, ident, shown if src == addr else src, stats, seen, quiet)
+        _receive(packet, src, ident, shown if src == addr else src, stats, seen, quiet, multicast)
     libc.close(fd)
     _summary(dest, stats, last_send - start)
     return stats
@@ -356,7 +377,7 @@ def _send_echo(fd: int, addr: str, ident: int, seq: int, size: int) -> None:
 
 
 def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, seen: set[int],
-             quiet: bool) -> None:
+             quiet: bool, multicast: bool) -> None:
     ihl = (packet[0] & 0x0F) * 4
     icmp = packet[ihl:]
     if len(icmp) < 8:
@@ -382,7 +403,7 @@ def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, 
                 stats.rtts.append(rtt)
                 stats.ttls.append(packet[8])
             line += f" time={format_triptime(rtt)} ms"
-        if dup:
+        if dup and not multicast:  # (the replies of a broadcast's several hosts are not marked)
             line += " (DUP!)"
         if not quiet:
             libc.printf("%s%s\n", line, pr_options(packet[20:ihl], stats))
@@ -446,5 +467,6 @@ def ping_main(argv: list[str]) -> int:
     stats = ping(str(opts["dest"]), count=int(opts["count"]), interval=float(opts["interval"]),
                  size=int(opts["size"]), ttl=opts["ttl"], linger=float(opts["linger"]),
                  deadline=opts["deadline"], pmtudisc=opts["pmtudisc"], quiet=bool(opts["quiet"]),
-                 rroute=bool(opts["rroute"]), ts_type=opts["ts_type"], hops=tuple(opts["hops"]))
+                 rroute=bool(opts["rroute"]), ts_type=opts["ts_type"], hops=tuple(opts["hops"]),
+                 broadcast=bool(opts["broadcast"]))
     return 0 if stats.received else 1
