@@ -47,8 +47,9 @@ SERVICE_NAMES = ("echo", "discard", "chargen", "http", "dns", "iperf")
 def start_tap_services(host: Any, names: list[str], addr: str) -> dict:
     """Start the services ``tuxnet tap --serve`` names: the inetd ones, ``httpd`` serving a small
     page from /var/www, ``named`` authoritative for tuxnet.test (``tuxnet.test`` and
-    ``www.tuxnet.test`` are this host's address) and an ``iperf -s`` on port 5001, its reports on
-    the terminal."""
+    ``www.tuxnet.test`` are this host's address) and iperf's servers on port 5001, ``iperf -s``
+    and ``iperf -s -u`` (one iperf 2 process serves one protocol), their reports on the
+    terminal."""
     from tuxnet.user.etc import install_base_files
     from tuxnet.user.programs.dns import named
     from tuxnet.user.programs.http import httpd
@@ -73,6 +74,7 @@ def start_tap_services(host: Any, names: list[str], addr: str) -> dict:
         host.spawn(named, {TAP_ZONE: TAP_ZONE_FILE}, name="named")
     if "iperf" in names:
         host.spawn(iperf_main, ["-s"], name="iperf")
+        host.spawn(iperf_main, ["-s", "-u"], name="iperf")
     return stats
 
 

@@ -21,6 +21,7 @@ FIGURES = [(r"port (?!5001\b)\d+", "port P"), (r"\d+\.\d{4}-\d+\.\d{4} sec", "T-
            (r"icwnd/mss/irtt=\d+/\d+/\d+", "icwnd/mss/irtt=C/M/R"), (r"\d+\.\d+\.\d+\.\d+", "A"),
            (r"IPG target: [\d.]+ us", "IPG target: G us"), (r" +[\d.]+ ms \d+/\d+ \([^)]*%\)", " J ms L/T (P%)"),
            (r"Sent \d+ datagrams", "Sent N datagrams")]
+UDP_BANNER = ["-" * 60, "Server listening on UDP port 5001", "UDP buffer size: N KByte (default)", "-" * 60]
 UDP_HEAD = "[ ID] Interval       Transfer     Bandwidth        Jitter   Lost/Total Datagrams"
 UDP_LINE = "[  1] T-T sec N KBytes N bits/sec J ms L/T (P%)"
 # A UDP report line, its figures: seconds, bytes, jitter, lost and total datagrams.
@@ -44,9 +45,11 @@ def test_linux_iperf_client_against_tuxnets_server(tap_pair):
     assert proc.returncode == 0, out + err
     p.world.run_until(lambda: p.host.output().count("sec") == 1, timeout=int(5e9))
     server = p.host.output()
-    assert layout(server) == ["-" * 60, "Server listening on TCP port 5001", "TCP window size: N KByte (default)",
-                              "-" * 60, "[  1] local A port 5001 connected with A port P (icwnd/mss/irtt=C/M/R)",
-                              "[ ID] Interval       Transfer     Bandwidth", "[  1] T-T sec N MBytes N bits/sec"]
+    # (the two servers' banners, TCP's and UDP's, then the TCP server's report)
+    assert layout(server) == [
+        "-" * 60, "Server listening on TCP port 5001", "TCP window size: N KByte (default)", "-" * 60,
+        *UDP_BANNER, "[  1] local A port 5001 connected with A port P (icwnd/mss/irtt=C/M/R)",
+        "[ ID] Interval       Transfer     Bandwidth", "[  1] T-T sec N MBytes N bits/sec"]
     assert "4.00 MBytes" in server
     assert re.search(r"sec  4096 KBytes  +[\d.]+ Kbits/sec", out), out  # Linux's client, -f k
 
@@ -90,8 +93,7 @@ def test_linux_iperf_udp_client_against_tuxnets_server(tap_pair):
     p.world.run_for(int(0.5e9))  # (the server waits for silence after its report)
     server = p.host.output()
     mine = layout(server)
-    assert mine[:6] == ["-" * 60, "Server listening on UDP port 5001", "UDP buffer size: N KByte (default)",
-                        "-" * 60, "[  1] local A port 5001 connected with A port P", UDP_HEAD], server
+    assert mine[:6] == [*UDP_BANNER, "[  1] local A port 5001 connected with A port P", UDP_HEAD], server
     assert len(mine) >= 9 and set(mine[6:]) == {UDP_LINE}, server  # two intervals (a part one), the whole
     # Linux's client printed the report our server sent, figure for figure, under its own heads
     linux = layout(out)
@@ -126,3 +128,16 @@ def test_tuxnets_iperf_udp_client_against_linux_server(tap_pair):
     assert (ours[1], ours[3], ours[4]) == (theirs[1], theirs[3], theirs[4])
     # the time and the jitter go in whole microseconds, so the last digit may differ
     assert abs(float(ours[0]) - float(theirs[0])) < 1.5e-4 and abs(float(ours[2]) - float(theirs[2])) < 1.5e-3
+
+
+def test_linux_iperf_udp_client_against_the_tap_service(tap_pair):
+    # tuxnet tap --serve iperf answers a UDP client too
+    p = tap_pair
+    start_tap_services(p.host, ["iperf"], f"{p.tux_ip}/24")
+    p.world.run_for(int(0.2e9))
+    proc = p.ns.popen("iperf", "-c", p.tux_ip, "-u", "-t", "1", "-b", "1M")
+    out, err = p.run_until_exit(proc, timeout=30)
+    assert proc.returncode == 0 and not err, out + err
+    linux = layout(out)
+    assert linux[linux.index("[  1] Server Report:") + 1:] == [UDP_HEAD, UDP_LINE], out
+    assert re.findall(UDP_FIGURES, out.split("Server Report:")[1])[0][3] == "0"  # none lost
