@@ -172,8 +172,10 @@ def test_byte_snprintf_keeps_four_places(value: float, fmt: str, text: str) -> N
 
 
 def test_byte_atoi_reads_iperfs_suffixes() -> None:
-    assert [byte_atoi(s) for s in ("100", "64K", "64k", "1M", "2g", "1.5K")] == \
-        [100, 65536, 65536, 1 << 20, 2 << 30, 1536]
+    # upper case 1024-based, lower case 1000-based, as this machine's iperf 2.1.8 counted -n 1m
+    # (1,000,000 bytes), -n 1M (1,048,576) and -n 100k -l 10k (100,000) on loopback
+    assert [byte_atoi(s) for s in ("100", "64K", "64k", "1M", "1m", "2g", "2G", "1.5K")] == \
+        [100, 65536, 64000, 1 << 20, 10**6, 2 * 10**9, 2 << 30, 1536]
     with pytest.raises(ValueError):
         byte_atoi("-1M")
 

@@ -124,10 +124,16 @@ def byte_snprintf(value: float, fmt: str) -> str:
     return f"{num:4.0f} {label}"
 
 
+# 2.1.8's byte_atoi: upper-case suffixes are 1024-based, lower-case ones 1000-based.
+_RATE_SUFFIX = {"G": 1 << 30, "M": 1 << 20, "K": 1 << 10, "g": 10**9, "m": 10**6, "k": 10**3}
+
+
 def byte_atoi(text: str) -> int:
-    """iperf's ``byte_atoi``: a number of bytes with an optional K, M or G (1024-based, either case)."""
-    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:].lower(), 1)
-    number = float(text[:-1] if scale > 1 else text)
+    """iperf's ``byte_atoi`` as ``-n``, ``-l`` and ``-w`` use it: a number of bytes with an optional
+    suffix, ``K``/``M``/``G`` 1024-based and ``k``/``m``/``g`` 1000-based (2.1.8's: ``-n 1m`` sends
+    1,000,000 bytes, ``-n 1M`` 1,048,576)."""
+    scale = _RATE_SUFFIX.get(text[-1:], 1)
+    number = float(text[:-1] if text[-1:] in _RATE_SUFFIX else text)
     if not number >= 0:
         raise ValueError(text)
     return int(number * scale)
@@ -135,8 +141,6 @@ def byte_atoi(text: str) -> int:
 
 # What C's sscanf("%lf%c") takes as the number at the start of a string.
 _C_DOUBLE = re.compile(r"\s*([+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan))", re.IGNORECASE)
-# 2.1.8's byte_atoi for -b: upper-case suffixes are 1024-based, lower-case ones 1000-based.
-_RATE_SUFFIX = {"G": 1 << 30, "M": 1 << 20, "K": 1 << 10, "g": 10**9, "m": 10**6, "k": 10**3}
 
 
 def rate_atoi(text: str) -> int:
