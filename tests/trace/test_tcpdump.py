@@ -346,7 +346,9 @@ def corpus() -> list[Frame]:
 
 # -- running tcpdump ----------------------------------------------------------
 
-_PACKET_START = re.compile(r"\n(?=\d\d:\d\d:\d\d\.\d{6} |\[Invalid header)")
+# A packet's first line: any that is not indented (-ttt's and -ttttt's start with a space or a
+# minus sign before their time)
+_PACKET_START = re.compile(r"\n(?=[^\t ]| [\d\[])")
 
 
 def split_packets(text: str) -> list[str]:
@@ -373,8 +375,9 @@ def printer_for(flags: tuple[str, ...], linktype: int = 1) -> Callable[[int, byt
         return lambda ts, frame: format_frame(ts, frame, link_level="-e" in flags,
                                               verbose="-v" in flags, linktype=linktype)
     hex_dump = next((flag[1:] for flag in flags if flag[1] in "xX"), "")
+    tflag = next((len(flag) - 1 for flag in flags if flag[1] == "t"), 0)
     return TcpdumpPrinter(link_level="-e" in flags, verbose="-v" in flags, linktype=linktype,
-                          hex_dump=hex_dump).format
+                          hex_dump=hex_dump, tflag=tflag).format
 
 
 def ours(frames: list[Frame], flags: tuple[str, ...], linktype: int = 1) -> list[str]:
@@ -383,7 +386,7 @@ def ours(frames: list[Frame], flags: tuple[str, ...], linktype: int = 1) -> list
 
 
 FLAG_SETS = [(), ("-v",), ("-e",), ("-e", "-v"), ("-S",), ("-S", "-e", "-v"), ("-x",), ("-xx", "-e"), ("-X", "-v"),
-             ("-XX",)]
+             ("-XX",), ("-t",), ("-tt", "-e"), ("-ttt",), ("-tttt", "-v"), ("-ttttt",)]
 
 def is_ported(frame: bytes) -> bool:
     """False for 802.3/LLC and IPv6 frames, whose tcpdump printers are not ported."""
@@ -473,6 +476,16 @@ def test_sub_microsecond_timestamps_truncate_like_libpcap(tmp_path: Path) -> Non
     frames = [(ts, frame) for ts in (0, 999, 1_000, 86_399_999_999_999, 86_400_000_001_500,
                                      3 * 86_400_000_000_000 + 3_723_456_789_123)]
     assert ours(frames, ()) == run_tcpdump(tmp_path, frames)
+
+
+@pytest.mark.parametrize("flag", ["-t", "-tt", "-ttt", "-tttt", "-ttttt"])
+def test_time_formats_match_tcpdump(tmp_path: Path, flag: str) -> None:
+    # going back in time, across days, below a microsecond; a frame at time 0 (tcpdump's
+    # reference of zero is no reference: the next frame becomes it)
+    frame = bytes(arp_cases()[0])
+    frames = [(ts, frame) for ts in (0, 1_000_000_000, 2_500_000_999, 1_500_000_000, 100_000_000_000_000, 5,
+                                     3 * 86_400_000_000_000 + 3_723_456_789_123, 3 * 86_400_000_000_000)]
+    assert ours(frames, (flag,)) == run_tcpdump(tmp_path, frames, flag)
 
 
 # -- tests of documented formats (no tcpdump needed) --------------------------

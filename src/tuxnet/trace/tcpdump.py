@@ -16,6 +16,7 @@ the packet and print ``[|proto]``.  No input makes the printer raise.
 from __future__ import annotations
 
 import ipaddress
+import time
 
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW
 
@@ -1932,6 +1933,11 @@ def _timestamp(ts_ns: int) -> str:
     return f"{h:02}:{m:02}:{s:02}.{usec:06}"
 
 
+def _date(ts_ns: int) -> str:
+    """``-tttt``: the date, then the time of day (UTC)."""
+    return time.strftime("%Y-%m-%d ", time.gmtime(ts_ns // 1_000_000_000)) + _timestamp(ts_ns)
+
+
 class TcpdumpPrinter:
     """Formats frames as ``tcpdump -nn`` does, keeping its per-connection state.
 
@@ -1939,17 +1945,25 @@ class TcpdumpPrinter:
     to the initial sequence numbers it saw in a connection's SYN-ACK (pass
     ``absolute_seq=True`` for ``tcpdump -S``).  ``link_level`` is ``-e``,
     ``verbose`` is ``-v``, ``hex_dump`` is ``-x``, ``-xx``, ``-X`` or ``-XX``
-    (the letters).  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
+    (the letters), ``tflag`` how many ``-t``: none, the time of day; 1, no time;
+    2, seconds since the epoch; 3, the time since the frame before (``-``
+    before it if earlier); 4, the date and the time; 5, the time since the
+    first frame.  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
     228 (raw IPv4).
     """
 
     def __init__(self, *, link_level: bool = False, verbose: bool = False,
-                 linktype: int = DLT_EN10MB, absolute_seq: bool = False, hex_dump: str = "") -> None:
+                 linktype: int = DLT_EN10MB, absolute_seq: bool = False, hex_dump: str = "",
+                 tflag: int = 0) -> None:
         if linktype not in (DLT_EN10MB, DLT_RAW, _LINKTYPE_IPV4):
             raise ValueError(f"unsupported link type {linktype}")
         if hex_dump not in ("", "x", "xx", "X", "XX"):
             raise ValueError(f"unsupported hex dump {hex_dump!r}")
         self.hex_dump = hex_dump
+        if not 0 <= tflag <= 5:
+            raise ValueError(f"unsupported -t count {tflag}")
+        self.tflag = tflag
+        self._ts_ref = 0  # -ttt's frame before, -ttttt's first, in microseconds
         self.link_level = link_level
         self.verbose = verbose
         self.linktype = linktype
@@ -1957,8 +1971,9 @@ class TcpdumpPrinter:
         self._flows: dict[tuple[bytes, bytes, int], list[int]] = {}
 
     def reset(self) -> None:
-        """Forget the connections seen so far."""
+        """Forget the connections seen so far, and the frame ``-ttt`` and ``-ttttt`` count from."""
         self._flows.clear()
+        self._ts_ref = 0
 
     def format(self, ts_ns: int, frame: bytes | bytearray | memoryview) -> str:
         """The text tcpdump prints for ``frame`` captured at ``ts_ns``, without the newline.
@@ -1993,7 +2008,28 @@ class TcpdumpPrinter:
             dump = pkt.hex_and_ascii if self.hex_dump[0] == "X" else pkt.hex_print
             if len(data) > skip:
                 dump("\n\t", skip, len(data) - skip)
-        return _timestamp(ts_ns) + " " + "".join(pkt.out)
+        return self._ts_print(ts_ns) + "".join(pkt.out)
+
+    def _ts_print(self, ts_ns: int) -> str:
+        """util-print.c ts_print(): the time a line starts with, as ``tflag`` asks."""
+        t = self.tflag
+        if t == 0:
+            return _timestamp(ts_ns) + " "
+        if t == 1:
+            return ""
+        if t == 2:
+            usec = ts_ns // 1000
+            return f"{usec // 1_000_000}.{usec % 1_000_000:06} "
+        if t == 4:
+            return _date(ts_ns) + " "
+        usec = ts_ns // 1000
+        if not self._ts_ref:
+            # as tcpdump keeps it, a reference of zero is none yet: the frame becomes it
+            self._ts_ref = usec
+        delta = usec - self._ts_ref
+        if t == 3:
+            self._ts_ref = usec
+        return ("-" if delta < 0 else " ") + _timestamp(abs(delta) * 1000) + " "
 
 
 def format_frame(ts_ns: int, frame: bytes | bytearray | memoryview, *, link_level: bool = False,

@@ -16,7 +16,8 @@ It opens ``socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))`` on the device (``-i``
 one up that is not loopback), with SO_TIMESTAMPNS for each frame's time, and, as libpcap does,
 leaves out what loopback sends (it hears it again coming in).  Options: ``-i``, ``-c``, ``-n``
 (hosts and ports are numeric in any case: tuxnet's hosts have no /etc/services), ``-e``, ``-v``,
-``-S``, ``-x``/``-xx``/``-X``/``-XX`` (the bytes in hex, and ASCII), ``-p`` (no promiscuous
+``-S``, ``-x``/``-xx``/``-X``/``-XX`` (the bytes in hex, and ASCII), ``-t`` to ``-ttttt`` (no time, the
+epoch's seconds, the time since the frame before, the date, the time since the first), ``-p`` (no promiscuous
 mode; without it the device is put in it while tcpdump runs).  The filter is pcap-filter's core:
 ``arp``, ``ip``, ``icmp``, ``tcp``, ``udp``, each with ``[src|dst|src or dst|src and dst]
 host|net|port VALUE`` (``host`` implied) where it applies, joined by ``and`` (``&&``), ``or``
@@ -253,9 +254,10 @@ def tcpdump_main(argv: list[str]) -> int:
     link_level = verbose = absolute = False
     promisc = True
     hex_dump = ""
+    tflag = 0
     words: list[str] = []
     try:
-        for flag, value in libc.getopt("tcpdump", argv, "i:c:neSvpxX", words):
+        for flag, value in libc.getopt("tcpdump", argv, "i:c:neSvpxXt", words):
             if flag == "i":
                 device = value
             elif flag == "c":
@@ -269,6 +271,7 @@ def tcpdump_main(argv: list[str]) -> int:
             promisc &= flag != "p"
             if flag in "xX" and len(hex_dump) < 2:
                 hex_dump += flag
+            tflag += flag == "t"
     except libc.GetoptError as error:
         libc.printf("%s\n", error)
         return 1
@@ -298,7 +301,8 @@ def tcpdump_main(argv: list[str]) -> int:
                 "tcpdump: " if verbose else "", device, SNAPLEN)
     # -X wins over -x, as in print.c; two of either include the link-level header
     hex_dump = "X" * len(hex_dump) if "X" in hex_dump else hex_dump
-    printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute, hex_dump=hex_dump)
+    printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute, hex_dump=hex_dump,
+                             tflag=min(tflag, 5))
     captured = matched = 0
     loopback = bool(dev.flags & IFF_LOOPBACK)
     try:
