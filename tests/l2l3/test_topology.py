@@ -199,9 +199,8 @@ def test_python_api_builds_the_same_network():
         world.connect(b, hub, rate="1gbit")
 
 
-def test_ethtool_runs_from_a_topology_file(tmp_path):
-    path = tmp_path / "nic.toml"
-    path.write_text('''
+# two hosts on a cable, for the programs' tests to add their [[run]]s to
+TWO_HOSTS = '''
 [[host]]
 name = "a"
 
@@ -213,7 +212,12 @@ a = "a"
 b = "b"
 a_addr = "10.0.0.1/24"
 b_addr = "10.0.0.2/24"
+'''
 
+
+def test_ethtool_runs_from_a_topology_file(tmp_path):
+    path = tmp_path / "nic.toml"
+    path.write_text(TWO_HOSTS + '''
 [[run]]
 host = "b"
 cmd = "ethtool -C eth0 rx-usecs 50 rx-frames 8"
@@ -232,19 +236,7 @@ at = "1ms"
 def test_a_tcpdump_without_a_count_ends_with_the_run(tmp_path):
     # tcpdump waits for frames nothing is left to send once ping has ended: the run ends there
     path = tmp_path / "dump.toml"
-    path.write_text('''
-[[host]]
-name = "a"
-
-[[host]]
-name = "b"
-
-[[link]]
-a = "a"
-b = "b"
-a_addr = "10.0.0.1/24"
-b_addr = "10.0.0.2/24"
-
+    path.write_text(TWO_HOSTS + '''
 [[run]]
 host = "b"
 cmd = "tcpdump icmp"

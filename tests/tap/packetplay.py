@@ -10,7 +10,6 @@ nothing of tuxnet's."""
 
 from __future__ import annotations
 
-import errno
 import json
 import socket
 import struct
@@ -18,17 +17,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cmsgplay import t
+
 ETH_P_ALL, ETH_P_IP = 0x0003, 0x0800
 SO_TIMESTAMPNS = 35
 SOL_PACKET, PACKET_STATISTICS = 263, 6
-
-
-def t(f: Callable[..., Any], *a: Any) -> Any:
-    try:
-        r = f(*a)
-    except OSError as e:
-        return errno.errorcode.get(e.errno, e.errno)
-    return r.hex() if isinstance(r, bytes) else r
 
 
 def udp_packet(payload: bytes, dport: int) -> bytes:
