@@ -357,14 +357,19 @@ def split_packets(text: str) -> list[str]:
     return _PACKET_START.split(text) if text else []
 
 
-def run_tcpdump(tmp_path: Path, frames: list[Frame], *flags: str, linktype: int = 1) -> list[str]:
-    binary = shutil.which("tcpdump")
-    if binary is None:
-        pytest.skip("tcpdump is not installed (apt-get install tcpdump)")
+def _pcap(tmp_path: Path, frames: list[Frame], linktype: int = 1) -> Path:
     path = tmp_path / "frames.pcap"
     with PcapWriter(path, linktype=linktype) as writer:
         for ts, frame in frames:
             writer.write(ts, frame)
+    return path
+
+
+def run_tcpdump(tmp_path: Path, frames: list[Frame], *flags: str, linktype: int = 1) -> list[str]:
+    binary = shutil.which("tcpdump")
+    if binary is None:
+        pytest.skip("tcpdump is not installed (apt-get install tcpdump)")
+    path = _pcap(tmp_path, frames, linktype)
     result = subprocess.run([binary, "-nn", *flags, "-r", str(path)], capture_output=True, check=True,
                             env={**os.environ, "TZ": "UTC"})
     return split_packets(result.stdout.decode("latin-1"))
@@ -404,6 +409,18 @@ def is_ported(frame: bytes) -> bool:
 def test_corpus_matches_tcpdump(tmp_path: Path, flags: tuple[str, ...]) -> None:
     frames = [f for f in corpus() if is_ported(f[1])]
     assert ours(frames, flags) == run_tcpdump(tmp_path, frames, *flags)
+
+
+@pytest.mark.parametrize("flags", [("-A",), ("-AA", "-e"), ("-A", "-x"), ("-A", "-X", "-v")], ids=" ".join)
+def test_ascii_matches_tcpdump(tmp_path: Path, flags: tuple[str, ...]) -> None:
+    # -A's text has lines of its own that are not indented: the whole output is compared
+    frames = [f for f in corpus() if is_ported(f[1])]
+    real = subprocess.run([shutil.which("tcpdump") or "tcpdump", "-nn", *flags, "-r", str(_pcap(tmp_path, frames))],
+                          capture_output=True, check=True, env={**os.environ, "TZ": "UTC"}).stdout.decode("latin-1")
+    letter = "X" if "-X" in flags else "x" if "-x" in flags else "A"
+    printer = TcpdumpPrinter(link_level="-e" in flags, verbose="-v" in flags,
+                             hex_dump=letter * max(len(f) - 1 for f in flags if f[1] == letter))
+    assert "".join(printer.format(ts, frame) + "\n" for ts, frame in frames) == real
 
 
 @pytest.mark.parametrize("flags", [(), ("-v",), ("-e",), ("-x",), ("-XX",)], ids=lambda f: " ".join(f) or "default")

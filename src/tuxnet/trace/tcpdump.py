@@ -403,6 +403,21 @@ class _Packet:
         if truncated:
             raise _Truncated
 
+    def ascii_print(self, off: int, length: int) -> None:
+        """print-ascii.c: ascii_print(), for -A: the bytes as text on a line of their own, what is
+        not printable as ``.``, and a CR only as ``.`` in the middle of a line (tcpdump 4.99's
+        test leaves out one just before the last byte too)."""
+        self.put("\n")
+        data = self.buf[off:off + length]
+        for i, c in enumerate(data):
+            if c == 0x0D:
+                if len(data) - i - 1 > 1 and data[i + 1] != 0x0A:
+                    self.put(".")
+            elif 0x20 < c <= 0x7E or c in (0x09, 0x20, 0x0A):
+                self.put(chr(c))
+            else:
+                self.put(".")
+
     def default_print(self, off: int, length: int) -> None:
         """print.c: ndo_default_print()."""
         self.hex_and_ascii("\n\t", off, length)
@@ -1944,8 +1959,8 @@ class TcpdumpPrinter:
     Like tcpdump, it prints TCP sequence and acknowledgement numbers relative
     to the initial sequence numbers it saw in a connection's SYN-ACK (pass
     ``absolute_seq=True`` for ``tcpdump -S``).  ``link_level`` is ``-e``,
-    ``verbose`` is ``-v``, ``hex_dump`` is ``-x``, ``-xx``, ``-X`` or ``-XX``
-    (the letters), ``tflag`` how many ``-t``: none, the time of day; 1, no time;
+    ``verbose`` is ``-v``, ``hex_dump`` is ``-x``, ``-xx``, ``-X``, ``-XX``, ``-A``
+    or ``-AA`` (the letters), ``tflag`` how many ``-t``: none, the time of day; 1, no time;
     2, seconds since the epoch; 3, the time since the frame before (``-``
     before it if earlier); 4, the date and the time; 5, the time since the
     first frame.  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
@@ -1957,7 +1972,7 @@ class TcpdumpPrinter:
                  tflag: int = 0) -> None:
         if linktype not in (DLT_EN10MB, DLT_RAW, _LINKTYPE_IPV4):
             raise ValueError(f"unsupported link type {linktype}")
-        if hex_dump not in ("", "x", "xx", "X", "XX"):
+        if hex_dump not in ("", "x", "xx", "X", "XX", "A", "AA"):
             raise ValueError(f"unsupported hex dump {hex_dump!r}")
         self.hex_dump = hex_dump
         if not 0 <= tflag <= 5:
@@ -1991,7 +2006,8 @@ class TcpdumpPrinter:
         if problems:
             return "[Invalid header:" + ",".join(problems) + "]"
         pkt = _Packet(data, vflag=int(self.verbose), eflag=self.link_level,
-                      flows=None if self.absolute_seq else self._flows, suppress_default_print=bool(self.hex_dump))
+                      flows=None if self.absolute_seq else self._flows,
+                      suppress_default_print=self.hex_dump[:1] in ("x", "X"))
         try:
             if self.linktype == DLT_EN10MB:
                 pkt.ether(len(data))
@@ -2005,9 +2021,12 @@ class TcpdumpPrinter:
             # for -xx, -XX), in hex (hex_print) or hex and ASCII (hex_and_ascii_print)
             pkt.snapend = len(data)
             skip = 0 if len(self.hex_dump) > 1 else pkt.ll_hdrlen
-            dump = pkt.hex_and_ascii if self.hex_dump[0] == "X" else pkt.hex_print
             if len(data) > skip:
-                dump("\n\t", skip, len(data) - skip)
+                if self.hex_dump[0] == "A":
+                    pkt.ascii_print(skip, len(data) - skip)
+                else:
+                    dump = pkt.hex_and_ascii if self.hex_dump[0] == "X" else pkt.hex_print
+                    dump("\n\t", skip, len(data) - skip)
         return self._ts_print(ts_ns) + "".join(pkt.out)
 
     def _ts_print(self, ts_ns: int) -> str:

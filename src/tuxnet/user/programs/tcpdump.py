@@ -16,9 +16,10 @@ It opens ``socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))`` on the device (``-i``
 one up that is not loopback), with SO_TIMESTAMPNS for each frame's time, and, as libpcap does,
 leaves out what loopback sends (it hears it again coming in).  Options: ``-i``, ``-c``, ``-n``
 (hosts and ports are numeric in any case: tuxnet's hosts have no /etc/services), ``-e``, ``-v``,
-``-S``, ``-x``/``-xx``/``-X``/``-XX`` (the bytes in hex, and ASCII), ``-t`` to ``-ttttt`` (no time, the
-epoch's seconds, the time since the frame before, the date, the time since the first), ``-p`` (no promiscuous
-mode; without it the device is put in it while tcpdump runs).  The filter is pcap-filter's core:
+``-S``, ``-x``/``-xx``/``-X``/``-XX``/``-A``/``-AA`` (the bytes in hex, hex and ASCII, or ASCII),
+``-t`` to ``-ttttt`` (no time, the epoch's seconds, the time since the frame before, the date, the
+time since the first), ``-p`` (no promiscuous mode; without it the device is put in it while
+tcpdump runs).  The filter is pcap-filter's core:
 ``arp``, ``ip``, ``icmp``, ``tcp``, ``udp``, each with ``[src|dst|src or dst|src and dst]
 host|net|port VALUE`` (``host`` implied) where it applies, joined by ``and`` (``&&``), ``or``
 (``||``), ``not`` (``!``) and parentheses; byte offsets (``tcp[13]``) are refused.
@@ -257,7 +258,7 @@ def tcpdump_main(argv: list[str]) -> int:
     tflag = 0
     words: list[str] = []
     try:
-        for flag, value in libc.getopt("tcpdump", argv, "i:c:neSvpxXt", words):
+        for flag, value in libc.getopt("tcpdump", argv, "i:c:neSvpxXAt", words):
             if flag == "i":
                 device = value
             elif flag == "c":
@@ -269,7 +270,7 @@ def tcpdump_main(argv: list[str]) -> int:
             verbose |= flag == "v"
             absolute |= flag == "S"
             promisc &= flag != "p"
-            if flag in "xX" and len(hex_dump) < 2:
+            if flag in "xXA" and len(hex_dump) < 2:
                 hex_dump += flag
             tflag += flag == "t"
     except libc.GetoptError as error:
@@ -299,8 +300,8 @@ def tcpdump_main(argv: list[str]) -> int:
         libc.printf("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n")
     libc.printf("%slistening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n",
                 "tcpdump: " if verbose else "", device, SNAPLEN)
-    # -X wins over -x, as in print.c; two of either include the link-level header
-    hex_dump = "X" * len(hex_dump) if "X" in hex_dump else hex_dump
+    # -X wins over -x, and -x over -A, as in print.c; two of one include the link-level header
+    hex_dump = next((letter * len(hex_dump) for letter in "XxA" if letter in hex_dump), "")
     printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute, hex_dump=hex_dump,
                              tflag=min(tflag, 5))
     captured = matched = 0
