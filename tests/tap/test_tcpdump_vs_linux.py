@@ -31,6 +31,7 @@ def masked(text: str, dev: str) -> list[str]:
     (["-n", "-x", "-c", "4", "icmp"], ["ping", "-c", "2", "-i", "0.2", "TUX"]),
     (["-n", "-XX", "-c", "4", "icmp"], ["ping", "-c", "2", "-i", "0.2", "-s", "10", "TUX"]),
     (["-n", "-X", "-c", "8", "tcp", "port", "80"], ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
+    (["-n", "-l", "-s", "80", "-c", "8", "tcp", "port", "80"], ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
     (["-n", "-A", "-c", "8", "tcp", "port", "80"], ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
     (["-n", "-c", "8", "tcp", "port", "80"], ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
     (["-S", "-c", "3", "tcp[tcpflags]", "!=", "0"], None),

@@ -357,9 +357,9 @@ def split_packets(text: str) -> list[str]:
     return _PACKET_START.split(text) if text else []
 
 
-def _pcap(tmp_path: Path, frames: list[Frame], linktype: int = 1) -> Path:
+def _pcap(tmp_path: Path, frames: list[Frame], linktype: int = 1, snaplen: int = 262144) -> Path:
     path = tmp_path / "frames.pcap"
-    with PcapWriter(path, linktype=linktype) as writer:
+    with PcapWriter(path, linktype=linktype, snaplen=snaplen) as writer:
         for ts, frame in frames:
             writer.write(ts, frame)
     return path
@@ -437,6 +437,18 @@ def test_truncated_frames_match_tcpdump(tmp_path: Path, flags: tuple[str, ...]) 
         if is_ported(frame):
             frames += [(ts, frame[:n]) for n in range(1, min(len(frame), 100))]
     assert ours(frames, flags) == run_tcpdump(tmp_path, frames, *flags)
+
+
+@pytest.mark.parametrize("snaplen", [20, 40, 54, 68, 96])
+@pytest.mark.parametrize("flags", [(), ("-e", "-v"), ("-X",)], ids=lambda f: " ".join(f) or "default")
+def test_snapshot_lengths_match_tcpdump(tmp_path: Path, flags: tuple[str, ...], snaplen: int) -> None:
+    # what tcpdump -s keeps of each frame, its length on the wire still known (pcap's len)
+    frames = [f for f in corpus() if is_ported(f[1])]
+    real = subprocess.run([shutil.which("tcpdump") or "tcpdump", "-nn", *flags, "-r",
+                           str(_pcap(tmp_path, frames, snaplen=snaplen))],
+                          capture_output=True, check=True, env={**os.environ, "TZ": "UTC"}).stdout.decode("latin-1")
+    fmt = printer_for(flags)
+    assert [fmt(ts, frame[:snaplen], len(frame)) for ts, frame in frames] == split_packets(real)
 
 
 def _fixed_offsets(frame: bytes) -> set[int]:

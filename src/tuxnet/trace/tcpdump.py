@@ -1990,19 +1990,28 @@ class TcpdumpPrinter:
         self._flows.clear()
         self._ts_ref = 0
 
-    def format(self, ts_ns: int, frame: bytes | bytearray | memoryview) -> str:
-        """The text tcpdump prints for ``frame`` captured at ``ts_ns``, without the newline.
+    def format(self, ts_ns: int, frame: bytes | bytearray | memoryview, wire_len: int | None = None) -> str:
+        """The text tcpdump prints for ``frame`` captured at ``ts_ns``, without the newline;
+        ``wire_len`` is the frame's length on the wire when ``frame`` is cut to a snapshot length
+        (pcap's ``len`` beside ``caplen``).
 
         Verbose output and hex dumps span several lines, joined by ``\\n``.
         """
         data = bytes(frame)
+        caplen = len(data)
+        length = caplen if wire_len is None else wire_len
+        # print.c pretty_print_packet(): the record's lengths checked first
         problems = []
-        if not data:
+        if not caplen:
             problems.append(" caplen==0")
+        if not length:
             problems.append(" len==0")
-        elif len(data) > _MAXIMUM_SNAPLEN:
-            problems.append(f" caplen({len(data)}) > {_MAXIMUM_SNAPLEN}")
-            problems.append(f" len({len(data)}) > {_MAXIMUM_SNAPLEN}")
+        elif length < caplen:
+            problems.append(f" len({length}) < caplen({caplen})")
+        if caplen > _MAXIMUM_SNAPLEN:
+            problems.append(f" caplen({caplen}) > {_MAXIMUM_SNAPLEN}")
+        if length > _MAXIMUM_SNAPLEN:
+            problems.append(f" len({length}) > {_MAXIMUM_SNAPLEN}")
         if problems:
             return "[Invalid header:" + ",".join(problems) + "]"
         pkt = _Packet(data, vflag=int(self.verbose), eflag=self.link_level,
@@ -2010,9 +2019,9 @@ class TcpdumpPrinter:
                       suppress_default_print=self.hex_dump[:1] in ("x", "X"))
         try:
             if self.linktype == DLT_EN10MB:
-                pkt.ether(len(data))
+                pkt.ether(length)
             else:
-                pkt.raw(len(data))
+                pkt.raw(length)
         except _Truncated:
             pkt.print_trunc()
             pkt.ll_hdrlen = 0  # print.c: a printer that quit early shows the whole frame

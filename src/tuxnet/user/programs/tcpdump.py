@@ -18,8 +18,9 @@ leaves out what loopback sends (it hears it again coming in).  Options: ``-i``, 
 (hosts and ports are numeric in any case: tuxnet's hosts have no /etc/services), ``-e``, ``-v``,
 ``-S``, ``-x``/``-xx``/``-X``/``-XX``/``-A``/``-AA`` (the bytes in hex, hex and ASCII, or ASCII),
 ``-t`` to ``-ttttt`` (no time, the epoch's seconds, the time since the frame before, the date, the
-time since the first), ``-p`` (no promiscuous mode; without it the device is put in it while
-tcpdump runs).  The filter is pcap-filter's core:
+time since the first), ``-s`` (the snapshot length: what is kept of each frame), ``-l`` (each
+line as it comes: always so here), ``-p`` (no promiscuous mode; without it the device is put in it
+while tcpdump runs).  The filter is pcap-filter's core:
 ``arp``, ``ip``, ``icmp``, ``tcp``, ``udp``, each with ``[src|dst|src or dst|src and dst]
 host|net|port VALUE`` (``host`` implied) where it applies, joined by ``and`` (``&&``), ``or``
 (``||``), ``not`` (``!``) and parentheses; byte offsets (``tcp[13]``) are refused.
@@ -256,11 +257,18 @@ def tcpdump_main(argv: list[str]) -> int:
     promisc = True
     hex_dump = ""
     tflag = 0
+    snaplen = SNAPLEN
     words: list[str] = []
     try:
-        for flag, value in libc.getopt("tcpdump", argv, "i:c:neSvpxXAt", words):
+        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:neSvpxXAtl", words):
             if flag == "i":
                 device = value
+            elif flag == "s":
+                snaplen = int(value) if re.fullmatch(r"-?[0-9]+", value) else -1
+                if not 0 <= snaplen <= SNAPLEN:
+                    libc.printf("tcpdump: invalid snaplen %s (must be >= 0 and <= %d)\n", value, SNAPLEN)
+                    return 1
+                snaplen = snaplen or SNAPLEN
             elif flag == "c":
                 count = int(value) if value.isdigit() else 0
                 if count <= 0:
@@ -299,7 +307,7 @@ def tcpdump_main(argv: list[str]) -> int:
     if not verbose:
         libc.printf("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n")
     libc.printf("%slistening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n",
-                "tcpdump: " if verbose else "", device, SNAPLEN)
+                "tcpdump: " if verbose else "", device, snaplen)
     # -X wins over -x, and -x over -A, as in print.c; two of one include the link-level header
     hex_dump = next((letter * len(hex_dump) for letter in "XxA" if letter in hex_dump), "")
     printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute, hex_dump=hex_dump,
@@ -311,7 +319,7 @@ def tcpdump_main(argv: list[str]) -> int:
             frame, stamp = _next_frame(fd, loopback, 0)
             if frame is not None and match(frame):
                 matched += 1
-                libc.printf("%s\n", printer.format(stamp, frame))
+                libc.printf("%s\n", printer.format(stamp, frame[:snaplen], len(frame)))
                 captured += 1
         # "received by filter" is what the kernel's filter passed (tp_packets): the frames still
         # queued that match count too
