@@ -27,6 +27,8 @@ def masked(text: str, dev: str) -> list[str]:
     (["-n", "-c", "4", "icmp"], ["ping", "-c", "2", "-i", "0.2", "TUX"]),
     (["-n", "-e", "-c", "2", "icmp", "and", "dst", "host", "TUX"], ["ping", "-c", "2", "-i", "0.2", "TUX"]),
     (["-n", "-v", "-c", "4", "icmp"], ["ping", "-c", "2", "-i", "0.2", "TUX"]),
+    (["-n", "-vv", "-c", "8", "tcp", "port", "80"], ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
+    (["-n", "-vvv", "-c", "2", "udp", "port", "53"], ["dig", "@TUX", "www.tuxnet.test", "A", "+tries=1", "+time=5"]),
     (["-n", "-t", "-c", "4", "icmp"], ["ping", "-c", "2", "-i", "0.2", "TUX"]),
     (["-n", "-x", "-c", "4", "icmp"], ["ping", "-c", "2", "-i", "0.2", "TUX"]),
     (["-n", "-XX", "-c", "4", "icmp"], ["ping", "-c", "2", "-i", "0.2", "-s", "10", "TUX"]),
@@ -46,12 +48,12 @@ def test_the_same_capture_on_both_sides(tap_pair, options, command):
         assert proc.result == 1
         assert p.host.output() == "tcpdump: 'tcp[tcpflags]': byte offsets are not in tuxnet's pcap-filter\n"
         return
-    start_tap_services(p.host, ["http"], p.tux_ip)
+    start_tap_services(p.host, ["http", "dns"], p.tux_ip)
     p.world.run_for(int(2e8))
     before = len(p.host.output())
     linux = p.ns.popen("tcpdump", "-l", "--immediate-mode", "-i", p.ifname, *options)
     assert linux.stderr is not None
-    banner = [linux.stderr.readline() for _ in range(1 if "-v" in options else 2)]
+    banner = [linux.stderr.readline() for _ in range(1 if any(o.startswith("-v") for o in options) else 2)]
     assert f"listening on {p.ifname}" in banner[-1], banner
     ours = p.host.spawn(tcpdump_main, options)
     p.world.run_for(int(1e6))

@@ -381,7 +381,8 @@ def printer_for(flags: tuple[str, ...], linktype: int = 1) -> Callable[[int, byt
                                               verbose="-v" in flags, linktype=linktype)
     hex_dump = next((flag[1:] for flag in flags if flag[1] in "xX"), "")
     tflag = next((len(flag) - 1 for flag in flags if flag[1] == "t"), 0)
-    return TcpdumpPrinter(link_level="-e" in flags, verbose="-v" in flags, linktype=linktype,
+    verbose = next((len(flag) - 1 for flag in flags if flag[1] == "v"), 0)
+    return TcpdumpPrinter(link_level="-e" in flags, verbose=verbose, linktype=linktype,
                           hex_dump=hex_dump, tflag=tflag).format
 
 
@@ -391,7 +392,8 @@ def ours(frames: list[Frame], flags: tuple[str, ...], linktype: int = 1) -> list
 
 
 FLAG_SETS = [(), ("-v",), ("-e",), ("-e", "-v"), ("-S",), ("-S", "-e", "-v"), ("-x",), ("-xx", "-e"), ("-X", "-v"),
-             ("-XX",), ("-t",), ("-tt", "-e"), ("-ttt",), ("-tttt", "-v"), ("-ttttt",)]
+             ("-XX",), ("-t",), ("-tt", "-e"), ("-ttt",), ("-tttt", "-v"), ("-ttttt",), ("-vv",), ("-vvv", "-e"),
+             ("-vvvv", "-X")]
 
 def is_ported(frame: bytes) -> bool:
     """False for 802.3/LLC and IPv6 frames, whose tcpdump printers are not ported."""
@@ -430,7 +432,8 @@ def test_raw_ip_link_type_matches_tcpdump(tmp_path: Path, flags: tuple[str, ...]
     assert ours(frames, flags, linktype=101) == run_tcpdump(tmp_path, frames, *flags, linktype=101)
 
 
-@pytest.mark.parametrize("flags", [(), ("-v",), ("-e",), ("-X",), ("-xx",)], ids=lambda f: " ".join(f) or "default")
+@pytest.mark.parametrize("flags", [(), ("-v",), ("-e",), ("-X",), ("-xx",), ("-vvv",)],
+                         ids=lambda f: " ".join(f) or "default")
 def test_truncated_frames_match_tcpdump(tmp_path: Path, flags: tuple[str, ...]) -> None:
     frames = []
     for ts, frame in corpus():
@@ -440,7 +443,7 @@ def test_truncated_frames_match_tcpdump(tmp_path: Path, flags: tuple[str, ...]) 
 
 
 @pytest.mark.parametrize("snaplen", [20, 40, 54, 68, 96])
-@pytest.mark.parametrize("flags", [(), ("-e", "-v"), ("-X",)], ids=lambda f: " ".join(f) or "default")
+@pytest.mark.parametrize("flags", [(), ("-e", "-v"), ("-X",), ("-vvv",)], ids=lambda f: " ".join(f) or "default")
 def test_snapshot_lengths_match_tcpdump(tmp_path: Path, flags: tuple[str, ...], snaplen: int) -> None:
     # what tcpdump -s keeps of each frame, its length on the wire still known (pcap's len)
     frames = [f for f in corpus() if is_ported(f[1])]
@@ -496,7 +499,7 @@ def test_mutated_frames_match_tcpdump(tmp_path: Path) -> None:
         if rng.random() < 0.3:
             frame = frame[: rng.randrange(14, len(frame) + 1)]
         frames.append((i * 1_000_000_000, bytes(frame)))
-    for flags in [(), ("-v",), ("-x",), ("-X", "-v")]:
+    for flags in [(), ("-v",), ("-x",), ("-X", "-v"), ("-vvv",)]:
         assert ours(frames, flags) == run_tcpdump(tmp_path, frames, *flags)
 
 

@@ -235,6 +235,19 @@ def _tok(table: dict[int, str], fmt: str, value: int) -> str:
     return name if name is not None else fmt % value
 
 
+def _relts(secs: int) -> str:
+    """util-print.c unsigned_relts_print(): seconds as years, weeks, days, hours, minutes and
+    seconds (``1h2m3s``)."""
+    if not secs:
+        return "0s"
+    out = []
+    for unit, size in (("y", 31536000), ("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if secs >= size:
+            out.append(f"{secs // size}{unit}")
+            secs %= size
+    return "".join(out)
+
+
 def _in_cksum(data: bytes) -> int:
     """in_cksum.c: the Internet checksum of ``data`` (0 when it verifies)."""
     if len(data) & 1:
@@ -771,7 +784,7 @@ class _Packet:
             else:
                 self.put(" (correct)")
         length -= hlen
-        if length > 0 or flags & (_TH_SYN | _TH_FIN | _TH_RST):
+        if self.vflag > 1 or length > 0 or flags & (_TH_SYN | _TH_FIN | _TH_RST):
             self.put(f", seq {seq}")
             if length > 0:
                 self.put(f":{(seq + length) & _U32}")
@@ -1084,6 +1097,17 @@ class _Packet:
             self.print_trunc()
             return
         self._udpipaddr(iph, ports)
+        if self.vflag > 1 and not fragmented:
+            # -vv: the checksum checked, where the datagram is all there
+            udp_sum = self.be16(bp + 6)
+            if udp_sum == 0:
+                self.put("[no cksum] ")
+            elif self.ttest(cp, length):
+                computed = self._nextproto4_cksum(iph, bp, length + 8, _IPPROTO_UDP)
+                if computed:
+                    self.put(f"[bad udp cksum 0x{udp_sum:04x} -> 0x{_in_cksum_shouldbe(udp_sum, computed):04x}!] ")
+                else:
+                    self.put("[udp sum ok] ")
         if _NAMESERVER_PORT in ports:
             self.domain(cp, length, over_tcp=False, is_mdns=False)
         elif _MULTICASTDNS_PORT in ports:
@@ -1582,6 +1606,8 @@ class _Packet:
             self.put(" (Cache flush)")
         if typ == _T_OPT:
             opt_flags = self.be16(cp + 2)
+        elif self.vflag > 2:  # -vvv: the TTL
+            self.put(f" [{_relts(self.be32(cp))}]")
         cp += 4
         rdlen = self.be16(cp)
         cp += 2
@@ -1806,14 +1832,17 @@ class _Packet:
                 if i != 0:
                     self.put(",")
                 assert cp is not None
-                cp = self._ns_nskip(cp)
+                if self.vflag > 1:  # -vv: the question too
+                    self.put(" q:")
+                    cp = self._ns_qprint(cp, bp, is_mdns)
+                else:
+                    cp = self._ns_nskip(cp)
+                    cp = None if cp is None else cp + 4
                 if cp is None:
                     self.print_trunc()
                     return
-                cp += 4
             self.put(f" {ancount}/{nscount}/{arcount}")
-            assert cp is not None
-            if not self._dns_rrs(cp, bp, ancount, is_mdns, ","):
+            if not self._dns_more(cp, bp, (ancount, nscount, arcount) if self.vflag > 1 else (ancount,), is_mdns):
                 self.print_trunc()
                 return
         else:
@@ -1852,24 +1881,39 @@ class _Packet:
             if remaining:
                 self.print_trunc()
                 return
+            if self.vflag > 1 and not self._dns_more(cp, bp, (ancount, nscount, arcount), is_mdns):
+                self.print_trunc()
+                return
         self.put(f" ({length})")
 
-    def _dns_rrs(self, cp: int, bp: int, count: int, is_mdns: bool, sep: str) -> bool:
-        """Print ``count`` resource records as domain_print() does; False on truncation."""
-        if count:
+    def _dns_rrs(self, cp: int, bp: int, count: int, is_mdns: bool, label: str = "") -> int | None:
+        """A section's ``count`` resource records as domain_print() prints them, joined by
+        commas, after ``label`` (`` ns:``, `` ar:``: those sections begin only where the capture
+        goes on); where the section ends, or None on truncation."""
+        if count and (not label or cp < self.snapend):
+            self.put(label)
             end = self._ns_rprint(cp, bp, is_mdns)
             if end is None:
-                return False
+                return None
             cp = end
             count -= 1
             while cp < self.snapend and count:
-                self.put(sep)
+                self.put(",")
                 end = self._ns_rprint(cp, bp, is_mdns)
                 if end is None:
-                    return False
+                    return None
                 cp = end
                 count -= 1
-        return count == 0
+        return cp if count == 0 else None
+
+    def _dns_more(self, cp: int | None, bp: int, counts: tuple[int, ...], is_mdns: bool) -> bool:
+        """-vv: the sections after the question (the answers of a query, then the authority and
+        the additional records); False on truncation."""
+        for count, label in zip(counts, ("", " ns:", " ar:")[:len(counts)], strict=True):
+            if cp is None:
+                return False
+            cp = self._dns_rrs(cp, bp, count, is_mdns, label)
+        return cp is not None
 
     def _dns_rcode(self, bp: int, flags: int, qdcount: int, an_ns: int, arcount: int) -> int:
         """domain_print(): the RCODE, extended by an OPT record's high bits."""
@@ -1959,15 +2003,16 @@ class TcpdumpPrinter:
     Like tcpdump, it prints TCP sequence and acknowledgement numbers relative
     to the initial sequence numbers it saw in a connection's SYN-ACK (pass
     ``absolute_seq=True`` for ``tcpdump -S``).  ``link_level`` is ``-e``,
-    ``verbose`` is ``-v``, ``hex_dump`` is ``-x``, ``-xx``, ``-X``, ``-XX``, ``-A``
-    or ``-AA`` (the letters), ``tflag`` how many ``-t``: none, the time of day; 1, no time;
+    ``verbose`` is ``-v`` (or how many: 2 for ``-vv``, 3 for ``-vvv``),
+    ``hex_dump`` is ``-x``, ``-xx``, ``-X``, ``-XX``, ``-A`` or ``-AA`` (the
+    letters), ``tflag`` how many ``-t``: none, the time of day; 1, no time;
     2, seconds since the epoch; 3, the time since the frame before (``-``
     before it if earlier); 4, the date and the time; 5, the time since the
     first frame.  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
     228 (raw IPv4).
     """
 
-    def __init__(self, *, link_level: bool = False, verbose: bool = False,
+    def __init__(self, *, link_level: bool = False, verbose: bool | int = False,
                  linktype: int = DLT_EN10MB, absolute_seq: bool = False, hex_dump: str = "",
                  tflag: int = 0) -> None:
         if linktype not in (DLT_EN10MB, DLT_RAW, _LINKTYPE_IPV4):

@@ -15,7 +15,8 @@
 It opens ``socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))`` on the device (``-i``; else the first
 one up that is not loopback), with SO_TIMESTAMPNS for each frame's time, and, as libpcap does,
 leaves out what loopback sends (it hears it again coming in).  Options: ``-i``, ``-c``, ``-n``
-(hosts and ports are numeric in any case: tuxnet's hosts have no /etc/services), ``-e``, ``-v``,
+(hosts and ports are numeric in any case: tuxnet's hosts have no /etc/services), ``-e``, ``-v``
+(``-vv``, ``-vvv``),
 ``-S``, ``-x``/``-xx``/``-X``/``-XX``/``-A``/``-AA`` (the bytes in hex, hex and ASCII, or ASCII),
 ``-t`` to ``-ttttt`` (no time, the epoch's seconds, the time since the frame before, the date, the
 time since the first), ``-s`` (the snapshot length: what is kept of each frame), ``-l`` (each
@@ -253,7 +254,8 @@ def tcpdump_main(argv: list[str]) -> int:
     host = current().host
     device = None
     count = 0
-    link_level = verbose = absolute = False
+    link_level = absolute = False
+    verbose = 0
     promisc = True
     hex_dump = ""
     tflag = 0
@@ -275,7 +277,7 @@ def tcpdump_main(argv: list[str]) -> int:
                     libc.printf("tcpdump: invalid packet count %s\n", value)
                     return 1
             link_level |= flag == "e"
-            verbose |= flag == "v"
+            verbose += flag == "v"
             absolute |= flag == "S"
             promisc &= flag != "p"
             if flag in "xXA" and len(hex_dump) < 2:
