@@ -365,14 +365,19 @@ def _pcap(tmp_path: Path, frames: list[Frame], linktype: int = 1, snaplen: int =
     return path
 
 
-def run_tcpdump(tmp_path: Path, frames: list[Frame], *flags: str, linktype: int = 1) -> list[str]:
+def tcpdump_text(tmp_path: Path, frames: list[Frame], *flags: str, linktype: int = 1, snaplen: int = 262144) -> str:
+    """What this machine's tcpdump prints for ``frames`` read from a pcap (skips without it)."""
     binary = shutil.which("tcpdump")
     if binary is None:
         pytest.skip("tcpdump is not installed (apt-get install tcpdump)")
-    path = _pcap(tmp_path, frames, linktype)
+    path = _pcap(tmp_path, frames, linktype, snaplen)
     result = subprocess.run([binary, "-nn", *flags, "-r", str(path)], capture_output=True, check=True,
                             env={**os.environ, "TZ": "UTC"})
-    return split_packets(result.stdout.decode("latin-1"))
+    return result.stdout.decode("latin-1")
+
+
+def run_tcpdump(tmp_path: Path, frames: list[Frame], *flags: str, linktype: int = 1) -> list[str]:
+    return split_packets(tcpdump_text(tmp_path, frames, *flags, linktype=linktype))
 
 
 def printer_for(flags: tuple[str, ...], linktype: int = 1) -> Callable[[int, bytes], str]:
@@ -417,8 +422,7 @@ def test_corpus_matches_tcpdump(tmp_path: Path, flags: tuple[str, ...]) -> None:
 def test_ascii_matches_tcpdump(tmp_path: Path, flags: tuple[str, ...]) -> None:
     # -A's text has lines of its own that are not indented: the whole output is compared
     frames = [f for f in corpus() if is_ported(f[1])]
-    real = subprocess.run([shutil.which("tcpdump") or "tcpdump", "-nn", *flags, "-r", str(_pcap(tmp_path, frames))],
-                          capture_output=True, check=True, env={**os.environ, "TZ": "UTC"}).stdout.decode("latin-1")
+    real = tcpdump_text(tmp_path, frames, *flags)
     letter = "X" if "-X" in flags else "x" if "-x" in flags else "A"
     printer = TcpdumpPrinter(link_level="-e" in flags, verbose="-v" in flags,
                              hex_dump=letter * max(len(f) - 1 for f in flags if f[1] == letter))
@@ -447,9 +451,7 @@ def test_truncated_frames_match_tcpdump(tmp_path: Path, flags: tuple[str, ...]) 
 def test_snapshot_lengths_match_tcpdump(tmp_path: Path, flags: tuple[str, ...], snaplen: int) -> None:
     # what tcpdump -s keeps of each frame, its length on the wire still known (pcap's len)
     frames = [f for f in corpus() if is_ported(f[1])]
-    real = subprocess.run([shutil.which("tcpdump") or "tcpdump", "-nn", *flags, "-r",
-                           str(_pcap(tmp_path, frames, snaplen=snaplen))],
-                          capture_output=True, check=True, env={**os.environ, "TZ": "UTC"}).stdout.decode("latin-1")
+    real = tcpdump_text(tmp_path, frames, *flags, snaplen=snaplen)
     fmt = printer_for(flags)
     assert [fmt(ts, frame[:snaplen], len(frame)) for ts, frame in frames] == split_packets(real)
 
