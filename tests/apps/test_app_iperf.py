@@ -32,25 +32,33 @@ b = "b"
 a_addr = "10.0.0.1/24"
 b_addr = "10.0.0.2/24"
 rate = "{rate}"
-delay = "5ms"
-
+delay = "{delay}"
+loss = {loss}
+{link}
 [[run]]
 host = "b"
-cmd = "iperf -s"
+cmd = "{server}"
 
 [[run]]
 host = "a"
 cmd = "{client}"
 at = "100ms"
-"""
+{extra}"""
+
+
+def topology(client: str, server: str = "iperf -s", rate: str = "100mbit", delay: str = "5ms",
+             duration: str | None = None, loss: float = 0.0, link: str = "", extra: str = "") -> str:
+    """Two hosts on one link, iperf's ``server`` on b and ``client`` on a (``link``: more of the
+    link's settings; ``duration`` None: the run ends with its programs)."""
+    return LINK.format(client=client, server=server, rate=rate, delay=delay, loss=loss, link=link, extra=extra,
+                       duration=f'duration = "{duration}"' if duration else "")
 
 REPORT = r"\[  1\] (\d+\.\d{4})-(\d+\.\d{4}) sec  +([\d.]+) (\w?Byte)s  +([\d.]+) (\w?bit)s/sec\n"
 
 
 def run(client: str, rate: str = "100mbit", duration: str | None = "7s") -> tuple[str, str]:
     """The client's and the server's output, from a run of the two over one link."""
-    net = load_topology("iperf.toml", text=LINK.format(client=client, rate=rate,
-                                                       duration=f'duration = "{duration}"' if duration else ""))
+    net = load_topology("iperf.toml", text=topology(client, rate=rate, duration=duration))
     net.start()
     net.run()
     net.close()
@@ -127,7 +135,7 @@ def test_errors_are_iperfs(client: str, says: str) -> None:
 
 
 def test_without_a_duration_the_run_ends_when_the_server_waits_for_its_next_client() -> None:
-    net = load_topology("iperf.toml", text=LINK.format(client="iperf -c 10.0.0.2 -t 2", rate="100mbit", duration=""))
+    net = load_topology("iperf.toml", text=topology("iperf -c 10.0.0.2 -t 2"))
     net.start()
     net.run()
     # the client's 2 s from 0.1 s, then the last of its data, its FIN and the server's report
@@ -138,9 +146,7 @@ def test_without_a_duration_the_run_ends_when_the_server_waits_for_its_next_clie
 
 def test_without_a_duration_a_udp_run_ends_when_the_server_waits_for_datagrams() -> None:
     # the server reads from its socket, with no peer: it waits for its next client
-    net = load_topology("udp.toml", text=UDP_LINK.format(client="iperf -c 10.0.0.2 -u -t 2", server="iperf -s -u",
-                                                         rate="100mbit", delay="1ms", duration="", loss=0.0,
-                                                         link="", extra="").replace('duration = ""', ""))
+    net = load_topology("udp.toml", text=topology("iperf -c 10.0.0.2 -u -t 2", server="iperf -s -u", delay="1ms"))
     net.start()
     net.run()
     assert 2.1 * NSEC_PER_SEC < net.world.now < 2.6 * NSEC_PER_SEC
@@ -149,7 +155,7 @@ def test_without_a_duration_a_udp_run_ends_when_the_server_waits_for_datagrams()
 
 def test_a_second_server_on_the_port_says_bind_failed() -> None:
     # the client's [[run]] made a second server on b
-    text = LINK.format(client="iperf -s", rate="10mbit", duration='duration = "1s"')
+    text = topology("iperf -s", rate="10mbit", duration="1s")
     net = load_topology("two.toml", text=text.replace('host = "a"\ncmd = "iperf -s"', 'host = "b"\ncmd = "iperf -s"'))
     net.start()
     net.run()
@@ -184,41 +190,13 @@ def test_iperf_runs_from_a_topology_file(tmp_path) -> None:
     from tuxnet.topology import run_topology_file
 
     path = tmp_path / "iperf.toml"
-    path.write_text(LINK.format(client="iperf -c 10.0.0.2 -n 1M", rate="10mbit", duration='duration = "3s"'))
+    path.write_text(topology("iperf -c 10.0.0.2 -n 1M", rate="10mbit", duration="3s"))
     out = io.StringIO()
     assert run_topology_file(str(path), out) == 0
     assert out.getvalue().count("1.00 MBytes") == 2
 
 
 # -- UDP (iperf -u) ----------------------------------------------------------------------------------
-
-UDP_LINK = """\
-seed = 1
-duration = "{duration}"
-[[host]]
-name = "a"
-
-[[host]]
-name = "b"
-
-[[link]]
-a = "a"
-b = "b"
-a_addr = "10.0.0.1/24"
-b_addr = "10.0.0.2/24"
-rate = "{rate}"
-delay = "{delay}"
-loss = {loss}
-{link}
-[[run]]
-host = "b"
-cmd = "{server}"
-
-[[run]]
-host = "a"
-cmd = "{client}"
-at = "100ms"
-{extra}"""
 
 RULE = "-" * 60
 UDP_REPORT = (r"\[  1\] (\d+\.\d{4})-(\d+\.\d{4}) sec  +([\d.]+) (\w?Byte)s  +([\d.]+) (\w?bit)s/sec"
@@ -230,8 +208,7 @@ def udp_run(client: str, server: str = "iperf -s -u", rate: str = "100mbit", del
             duration: str = "4s", loss: float = 0.0, link: str = "", extra: str = ""):
     """A network of the two hosts after a run of ``client`` on a against ``server`` on b (``link``:
     more of the link's settings)."""
-    net = load_topology("udp.toml", text=UDP_LINK.format(client=client, server=server, rate=rate, delay=delay,
-                                                         duration=duration, loss=loss, link=link, extra=extra))
+    net = load_topology("udp.toml", text=topology(client, server, rate, delay, duration, loss, link, extra))
     net.start()
     net.run()
     net.close()
