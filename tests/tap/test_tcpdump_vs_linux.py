@@ -27,6 +27,7 @@ def masked(text: str, dev: str) -> list[str]:
     (["-n", "-c", "4", "icmp"], ["ping", "-c", "2", "-i", "0.2", "TUX"]),
     (["-n", "-e", "-c", "2", "icmp", "and", "dst", "host", "TUX"], ["ping", "-c", "2", "-i", "0.2", "TUX"]),
     (["-n", "-v", "-c", "4", "icmp"], ["ping", "-c", "2", "-i", "0.2", "TUX"]),
+    (["-n", "-q", "-e", "-c", "8", "tcp", "port", "80"], ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
     (["-n", "-vv", "-c", "8", "tcp", "port", "80"], ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
     (["-n", "-vvv", "-c", "2", "udp", "port", "53"], ["dig", "@TUX", "www.tuxnet.test", "A", "+tries=1", "+time=5"]),
     (["-n", "-t", "-c", "4", "icmp"], ["ping", "-c", "2", "-i", "0.2", "TUX"]),

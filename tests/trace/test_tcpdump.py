@@ -388,7 +388,7 @@ def printer_for(flags: tuple[str, ...], linktype: int = 1) -> Callable[[int, byt
     tflag = next((len(flag) - 1 for flag in flags if flag[1] == "t"), 0)
     verbose = next((len(flag) - 1 for flag in flags if flag[1] == "v"), 0)
     return TcpdumpPrinter(link_level="-e" in flags, verbose=verbose, linktype=linktype,
-                          hex_dump=hex_dump, tflag=tflag).format
+                          hex_dump=hex_dump, tflag=tflag, quick="-q" in flags).format
 
 
 def ours(frames: list[Frame], flags: tuple[str, ...], linktype: int = 1) -> list[str]:
@@ -398,7 +398,7 @@ def ours(frames: list[Frame], flags: tuple[str, ...], linktype: int = 1) -> list
 
 FLAG_SETS = [(), ("-v",), ("-e",), ("-e", "-v"), ("-S",), ("-S", "-e", "-v"), ("-x",), ("-xx", "-e"), ("-X", "-v"),
              ("-XX",), ("-t",), ("-tt", "-e"), ("-ttt",), ("-tttt", "-v"), ("-ttttt",), ("-vv",), ("-vvv", "-e"),
-             ("-vvvv", "-X")]
+             ("-vvvv", "-X"), ("-q",), ("-q", "-e", "-vv")]
 
 def is_ported(frame: bytes) -> bool:
     """False for 802.3/LLC and IPv6 frames, whose tcpdump printers are not ported."""
@@ -436,7 +436,7 @@ def test_raw_ip_link_type_matches_tcpdump(tmp_path: Path, flags: tuple[str, ...]
     assert ours(frames, flags, linktype=101) == run_tcpdump(tmp_path, frames, *flags, linktype=101)
 
 
-@pytest.mark.parametrize("flags", [(), ("-v",), ("-e",), ("-X",), ("-xx",), ("-vvv",)],
+@pytest.mark.parametrize("flags", [(), ("-v",), ("-e",), ("-X",), ("-xx",), ("-vvv",), ("-q", "-e")],
                          ids=lambda f: " ".join(f) or "default")
 def test_truncated_frames_match_tcpdump(tmp_path: Path, flags: tuple[str, ...]) -> None:
     frames = []
@@ -501,7 +501,7 @@ def test_mutated_frames_match_tcpdump(tmp_path: Path) -> None:
         if rng.random() < 0.3:
             frame = frame[: rng.randrange(14, len(frame) + 1)]
         frames.append((i * 1_000_000_000, bytes(frame)))
-    for flags in [(), ("-v",), ("-x",), ("-X", "-v"), ("-vvv",)]:
+    for flags in [(), ("-v",), ("-x",), ("-X", "-v"), ("-vvv",), ("-q", "-e")]:
         assert ours(frames, flags) == run_tcpdump(tmp_path, frames, *flags)
 
 

@@ -316,7 +316,8 @@ class _Packet:
     """The state of printing one frame: tcpdump's netdissect_options for it."""
 
     def __init__(self, frame: bytes, *, vflag: int, eflag: bool,
-                 flows: dict[tuple[bytes, bytes, int], list[int]] | None, suppress_default_print: bool = False) -> None:
+                 flows: dict[tuple[bytes, bytes, int], list[int]] | None, suppress_default_print: bool = False,
+                 qflag: bool = False) -> None:
         self.buf = frame
         self.snapend = len(frame)
         self._snapends: list[int] = []
@@ -328,6 +329,7 @@ class _Packet:
         self.ll_hdrlen = 0  # what the link-layer printer took (its ``hdrlen``), for -x and -X
         # -x, -X: the link layer's printer leaves what it does not know to their dump
         self.suppress_default_print = suppress_default_print
+        self.qflag = qflag  # -q: less of each protocol
 
     # -- netdissect.h / extract.h: bounds-checked access --------------------
 
@@ -502,8 +504,10 @@ class _Packet:
             if not self.suppress_default_print:
                 self.default_print(p, caplen)
 
-    @staticmethod
-    def _ethertype(length_type: int) -> str:
+    def _ethertype(self, length_type: int) -> str:
+        """print-ether.c ether_type_print(): the name and number, or with -q the name alone."""
+        if self.qflag:
+            return _ETHERTYPE_NAMES.get(length_type, f"Unknown Ethertype (0x{length_type:04x})")
         return f"ethertype {_ETHERTYPE_NAMES.get(length_type, 'Unknown')} (0x{length_type:04x})"
 
     # -- print-raw.c / print-ip.c: ipN_print() ------------------------------
@@ -751,6 +755,11 @@ class _Packet:
         hlen = (self.u8(bp + 12) >> 4) * 4
         if hlen < 20:
             self.put(f" tcp {(length - hlen) & _U32} [bad hdr length {hlen} - too short, < 20]")
+            return
+        if self.qflag:  # -q: the payload's length alone
+            self.put(f"tcp {(length - hlen) & _U32}")
+            if hlen > length:
+                self.put(f" [bad hdr length {hlen} - too long, > {length}]")
             return
         seq, ack = self.be32(bp + 4), self.be32(bp + 8)
         win, urp = self.be16(bp + 14), self.be16(bp + 18)
@@ -1108,9 +1117,9 @@ class _Packet:
                     self.put(f"[bad udp cksum 0x{udp_sum:04x} -> 0x{_in_cksum_shouldbe(udp_sum, computed):04x}!] ")
                 else:
                     self.put("[udp sum ok] ")
-        if _NAMESERVER_PORT in ports:
+        if _NAMESERVER_PORT in ports and not self.qflag:
             self.domain(cp, length, over_tcp=False, is_mdns=False)
-        elif _MULTICASTDNS_PORT in ports:
+        elif _MULTICASTDNS_PORT in ports and not self.qflag:
             self.domain(cp, length, over_tcp=False, is_mdns=True)
         elif ulen > length and not fragmented:
             self.put(f"UDP, bad length {ulen} > {length}")
@@ -2008,13 +2017,13 @@ class TcpdumpPrinter:
     letters), ``tflag`` how many ``-t``: none, the time of day; 1, no time;
     2, seconds since the epoch; 3, the time since the frame before (``-``
     before it if earlier); 4, the date and the time; 5, the time since the
-    first frame.  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
+    first frame.  ``quick`` is ``-q``.  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
     228 (raw IPv4).
     """
 
     def __init__(self, *, link_level: bool = False, verbose: bool | int = False,
                  linktype: int = DLT_EN10MB, absolute_seq: bool = False, hex_dump: str = "",
-                 tflag: int = 0) -> None:
+                 tflag: int = 0, quick: bool = False) -> None:
         if linktype not in (DLT_EN10MB, DLT_RAW, _LINKTYPE_IPV4):
             raise ValueError(f"unsupported link type {linktype}")
         if hex_dump not in ("", "x", "xx", "X", "XX", "A", "AA"):
@@ -2023,6 +2032,7 @@ class TcpdumpPrinter:
         if not 0 <= tflag <= 5:
             raise ValueError(f"unsupported -t count {tflag}")
         self.tflag = tflag
+        self.quick = quick
         self._ts_ref = 0  # -ttt's frame before, -ttttt's first, in microseconds
         self.link_level = link_level
         self.verbose = verbose
@@ -2061,7 +2071,7 @@ class TcpdumpPrinter:
             return "[Invalid header:" + ",".join(problems) + "]"
         pkt = _Packet(data, vflag=int(self.verbose), eflag=self.link_level,
                       flows=None if self.absolute_seq else self._flows,
-                      suppress_default_print=self.hex_dump[:1] in ("x", "X"))
+                      suppress_default_print=self.quick or self.hex_dump[:1] in ("x", "X"), qflag=self.quick)
         try:
             if self.linktype == DLT_EN10MB:
                 pkt.ether(length)

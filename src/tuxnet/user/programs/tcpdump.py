@@ -16,7 +16,7 @@ It opens ``socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))`` on the device (``-i``
 one up that is not loopback), with SO_TIMESTAMPNS for each frame's time, and, as libpcap does,
 leaves out what loopback sends (it hears it again coming in).  Options: ``-i``, ``-c``, ``-n``
 (hosts and ports are numeric in any case: tuxnet's hosts have no /etc/services), ``-e``, ``-v``
-(``-vv``, ``-vvv``),
+(``-vv``, ``-vvv``), ``-q``,
 ``-S``, ``-x``/``-xx``/``-X``/``-XX``/``-A``/``-AA`` (the bytes in hex, hex and ASCII, or ASCII),
 ``-t`` to ``-ttttt`` (no time, the epoch's seconds, the time since the frame before, the date, the
 time since the first), ``-s`` (the snapshot length: what is kept of each frame), ``-l`` (each
@@ -254,7 +254,7 @@ def tcpdump_main(argv: list[str]) -> int:
     host = current().host
     device = None
     count = 0
-    link_level = absolute = False
+    link_level = absolute = quick = False
     verbose = 0
     promisc = True
     hex_dump = ""
@@ -262,7 +262,7 @@ def tcpdump_main(argv: list[str]) -> int:
     snaplen = SNAPLEN
     words: list[str] = []
     try:
-        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:neSvpxXAtl", words):
+        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:neSvpqxXAtl", words):
             if flag == "i":
                 device = value
             elif flag == "s":
@@ -279,6 +279,7 @@ def tcpdump_main(argv: list[str]) -> int:
             link_level |= flag == "e"
             verbose += flag == "v"
             absolute |= flag == "S"
+            quick |= flag == "q"
             promisc &= flag != "p"
             if flag in "xXA" and len(hex_dump) < 2:
                 hex_dump += flag
@@ -313,7 +314,7 @@ def tcpdump_main(argv: list[str]) -> int:
     # -X wins over -x, and -x over -A, as in print.c; two of one include the link-level header
     hex_dump = next((letter * len(hex_dump) for letter in "XxA" if letter in hex_dump), "")
     printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute, hex_dump=hex_dump,
-                             tflag=min(tflag, 5))
+                             tflag=min(tflag, 5), quick=quick)
     captured = matched = 0
     loopback = bool(dev.flags & IFF_LOOPBACK)
     try:
