@@ -155,6 +155,17 @@ def rate_atoi(text: str) -> int:
     return int(number)
 
 
+def _connect(fd: int, addr: str, opts: Options, proto: str) -> bool:
+    """The client's connect (Client::my_connect); False, with iperf's lines, when it fails."""
+    try:
+        libc.connect(fd, (addr, opts.port))
+    except OSError as e:
+        libc.printf("%s connect failed: %s\n[%3d] local 0.0.0.0 port 0 connected with %s port %d\n",
+                    proto, e.strerror, 1, opts.host, opts.port)
+        return False
+    return True
+
+
 def _strtok_first(text: str, delim: str) -> str:
     """The first token ``strtok(text, delim)`` returns ("" for none)."""
     return text.lstrip(delim).split(delim, 1)[0]
@@ -377,11 +388,7 @@ def client(opts: Options) -> int:
             return 1
         libc.printf("%s\nClient connecting to %s, TCP port %d\n%s%s\n", RULE, opts.host, opts.port,
                     _window_line(fd, SO_SNDBUF, opts.window), RULE)
-        try:
-            libc.connect(fd, (addr, opts.port))
-        except OSError as e:
-            libc.printf("tcp connect failed: %s\n[%3d] local 0.0.0.0 port 0 connected with %s port %d\n",
-                        e.strerror, 1, opts.host, opts.port)
+        if not _connect(fd, addr, opts, "tcp"):
             return 1
         libc.printf("%s", _connected_line(1, fd))
         report = Reporter(1, opts)
@@ -812,11 +819,7 @@ def udp_client(opts: Options) -> int:
         if addr is None:
             return 1
         window = _window_line(fd, SO_SNDBUF, opts.window, "UDP buffer size")
-        try:
-            libc.connect(fd, (addr, opts.port))
-        except OSError as e:
-            libc.printf("udp connect failed: %s\n[%3d] local 0.0.0.0 port 0 connected with %s port %d\n",
-                        e.strerror, 1, opts.host, opts.port)
+        if not _connect(fd, addr, opts, "udp"):
             return 1
         # the settings report comes once the socket is connected (Client::my_connect)
         libc.printf("%s\nClient connecting to %s, UDP port %d\nSending %d byte datagrams, IPG target: %.2f us "
