@@ -54,8 +54,9 @@ A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``tracepath``, ``arping``, `
 ``tc`` and net-tools' ``netstat``, ``ifconfig``, ``route`` and ``arp`` on a host at time ``at``.
 Without a ``duration`` the run lasts until every program has ended, or waits in ``accept`` for a
 client (a server, once its last client has gone and it has reported it), or for a datagram or a
-frame that nothing is left to send (a UDP server, a ``tcpdump`` without ``-c``: give it ``-c`` to
-see its closing counts).
+frame that nothing is left to send (a UDP server, a ``tcpdump`` without ``-c``).  A program still
+running then that catches SIGINT gets one, as Ctrl-C typed at it: ``tcpdump`` prints its closing
+counts and closes its ``-w`` file.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from tuxnet.drivers.net.cable import Cable, alloc_cable_dev
 from tuxnet.drivers.net.hub import Hub, alloc_hub_dev
+from tuxnet.kernel.signal import SIGINT, send_sig
 from tuxnet.net.bridge.br_fdb import br_fdb_show, br_showmacs
 from tuxnet.net.bridge.br_if import BR_DEFAULT_AGEING_TIME, NetBridge, br_add_bridge, br_add_if
 from tuxnet.net.ipv4.tcp_sock import TCP_LISTEN
@@ -375,11 +377,22 @@ class Network:
         client (in ``accept``) that no program is left to bring."""
         if self.duration is not None:
             self.world.run_for(self.duration)
-            return
-        expected = len(self.runs)
-        self.world.run_until(lambda: len(self.procs) == expected and all(not p.alive or _awaits_a_client(p)
-                                                                         for p in self.procs),
-                             timeout=24 * 3600 * NSEC_PER_SEC)
+        else:
+            expected = len(self.runs)
+            self.world.run_until(lambda: len(self.procs) == expected and all(not p.alive or _awaits_a_client(p)
+                                                                             for p in self.procs),
+                                 timeout=24 * 3600 * NSEC_PER_SEC)
+        self._interrupt()
+
+    def _interrupt(self) -> None:
+        """At the end of the run, a program still running that catches SIGINT (``tcpdump``) gets
+        one, as if Ctrl-C were typed at it, and its handler runs: tcpdump prints its counts and
+        closes its ``-w`` file.  The others are left where they wait."""
+        caught = [p for p in self.procs if p.alive and SIGINT in p.sigactions]
+        for proc in caught:
+            send_sig(SIGINT, proc)
+        if caught:
+            self.world.run_until(lambda: not any(p.alive for p in caught), timeout=NSEC_PER_SEC)
 
     def close(self) -> None:
         for cap in self.captures:

@@ -1,16 +1,27 @@
 """tcpdump as a program on a host (a packet socket, its frames printed by tuxnet's tcpdump printer):
 the lines and times the device's own capture gives, pcap-filter's primitives and how they join,
 promiscuous mode on a hub and ``-p``, loopback heard once, and tcpdump's errors, word for word as
-this machine's tcpdump 4.99.3 prints them."""
+this machine's tcpdump 4.99.3 prints them; the files it writes (``-w``, ``-s``, ``-U``) read back
+by that tcpdump as the lines it printed live, the files it reads (``-r``) printed as that tcpdump
+prints them, the files libpcap refuses refused in its words, and Ctrl-C (SIGINT) ending a capture
+with its counts."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
 
 import pytest
 from netlab import capture, lan, run
 
+from tuxnet.kernel.signal import SIGINT, send_sig
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+from tuxnet.topology import load_topology
+from tuxnet.trace.pcap import DLT_EN10MB, MAGIC_USEC, PcapReader, PcapWriter, read_pcap
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
 from tuxnet.user.programs.ping import ping_main
@@ -152,3 +163,187 @@ def test_hex_dumps():
     rc, lines = dump(world, h2, ["-c", "1", "-X", "icmp"], lambda: traffic(world, h1))
     # -X: from the IP header on, with the printable bytes beside
     assert rc == 0 and lines[3].startswith("\t0x0000:  4500 0054 ") and lines[3][51:55] == "E..T"
+
+
+# -- capture files: -w, -r, -U, and Ctrl-C ------------------------------------------------------
+
+def real_tcpdump(*args: str) -> subprocess.CompletedProcess[str]:
+    """This machine's tcpdump (skips without it); ``-Z root`` keeps it from giving up root before
+    it writes a file into a directory only root may enter."""
+    binary = shutil.which("tcpdump")
+    if binary is None:
+        pytest.skip("tcpdump is not installed (apt-get install tcpdump)")
+    return subprocess.run([binary, "-Z", "root", *args], capture_output=True, text=True, encoding="latin-1",
+                          env={**os.environ, "TZ": "UTC"})
+
+
+def traffic_file(tmp_path: Path) -> tuple[Path, list[tuple[int, bytes]]]:
+    """The traffic above as h2's device saw it, in a nanosecond pcap file."""
+    world, (h1, h2), _ = lan(2)
+    cap = capture(h2, "eth0")
+    traffic(world, h1)
+    frames = [(t, frame) for t, frame, _ in cap.frames]
+    path = tmp_path / "traffic.pcap"
+    with PcapWriter(path) as writer:
+        for t, frame in frames:
+            writer.write(t, frame)
+    return path, frames
+
+
+def test_written_file_is_the_capture_tcpdump_reads_back(tmp_path):
+    world, (h1, h2), _ = lan(2)
+    cap = capture(h2, "eth0")
+    path = tmp_path / "h2.pcap"
+    rc, lines = dump(world, h2, ["-c", "8", "-w", str(path)], lambda: traffic(world, h1))
+    # nothing printed but the banner (to stderr in tcpdump, prefixed) and the counts
+    assert rc == 0 and lines == ["tcpdump: " + BANNER[1], "8 packets captured", "8 packets received by filter",
+                                 "0 packets dropped by kernel"]
+    data = path.read_bytes()
+    # the file tcpdump -w writes: microsecond times, the snapshot length, Ethernet
+    assert struct.unpack_from("<IHHiIII", data) == (MAGIC_USEC, 2, 4, 0, 0, 262144, DLT_EN10MB)
+    printer = TcpdumpPrinter()
+    expected = [printer.format(t, frame) for t, frame, _ in cap.frames[:8]]
+    result = real_tcpdump("-n", "-r", str(path))
+    assert result.returncode == 0 and result.stdout.splitlines() == expected
+    assert result.stderr == f"reading from file {path}, link-type EN10MB (Ethernet), snapshot length 262144\n"
+    before = len(h1.output())
+    assert run(world, h1, tcpdump_main, ["-n", "-r", str(path)]) == 0
+    assert h1.output()[before:].splitlines() == result.stderr.splitlines() + expected
+
+
+@pytest.mark.parametrize("args", [
+    ["icmp"], ["-c", "3", "udp", "or", "arp"], ["-e", "-v", "not", "icmp"], ["-q", "-tt"], ["-S", "-X", "udp"],
+    ["-c", "1", "port", "9999"],
+])
+def test_reading_a_file_prints_what_tcpdump_prints(tmp_path, args):
+    path, _ = traffic_file(tmp_path)
+    result = real_tcpdump("-n", "-r", str(path), *args)
+    world, (h1, _), _ = lan(2)
+    before = len(h1.output())
+    assert run(world, h1, tcpdump_main, ["-n", "-r", str(path), *args]) == result.returncode == 0
+    assert h1.output()[before:] == result.stderr + result.stdout
+
+
+def test_copying_a_file_with_a_filter_keeps_each_record_as_it_was(tmp_path):
+    """-r with -w: the matching records copied, times and lengths as they were (to the
+    microsecond: tcpdump writes microsecond files)."""
+    path, frames = traffic_file(tmp_path)
+    copy = tmp_path / "udp.pcap"
+    world, (h1, _), _ = lan(2)
+    assert run(world, h1, tcpdump_main, ["-r", str(path), "-w", str(copy), "udp"]) == 0
+    reader = PcapReader(copy.open("rb"))
+    assert (reader.linktype, reader.snaplen, reader.nanosecond) == (DLT_EN10MB, 262144, False)
+    udp = [(t // 1000 * 1000, frame, len(frame)) for t, frame in frames if frame[23] == 17]
+    assert len(udp) == 2 and list(reader) == udp
+
+
+def test_snapshot_length_packet_buffering_and_ctrl_c(tmp_path):
+    """-s 60 -U: each record cut to 60 bytes, its length on the wire kept, and in the file as soon
+    as it is captured; SIGINT then ends the capture with its counts, as Ctrl-C does."""
+    world, (h1, h2), _ = lan(2)
+    path = tmp_path / "cut.pcap"
+    before = len(h2.output())
+    proc = h2.spawn(tcpdump_main, ["-s", "60", "-U", "-w", str(path), "icmp"])
+    world.run_for(1000)
+    run(world, h1, ping_main, ["-c", "1", "10.0.0.2"])
+    world.run_for(10**9)
+    assert proc.alive
+    records = list(PcapReader(path.open("rb")))
+    assert [(len(frame), length) for _, frame, length in records] == [(60, 98), (60, 98)]
+    send_sig(SIGINT, proc)
+    world.run_for(1000)
+    assert not proc.alive and proc.result == 0
+    assert h2.output()[before:].splitlines()[1:] == ["2 packets captured", "2 packets received by filter",
+                                                      "0 packets dropped by kernel"]
+    result = real_tcpdump("-n", "-r", str(path))
+    before = len(h1.output())
+    assert run(world, h1, tcpdump_main, ["-n", "-r", str(path)]) == 0
+    assert h1.output()[before:] == result.stderr + result.stdout
+    assert "[|icmp]" in result.stdout or "ICMP echo request" in result.stdout
+
+
+def test_a_topology_run_ends_tcpdump_as_ctrl_c_would(tmp_path):
+    """A tcpdump with neither -c nor an end of its own, at the end of `tuxnet run`: its counts,
+    and its file closed, whole."""
+    path = tmp_path / "r.pcap"
+    net = load_topology("t.toml", text=f"""
+[[host]]
+name = "a"
+[[host]]
+name = "b"
+[[link]]
+a = "a"
+b = "b"
+a_addr = "10.0.0.1/24"
+b_addr = "10.0.0.2/24"
+[[run]]
+host = "b"
+cmd = "tcpdump -n -w {path} icmp"
+[[run]]
+host = "a"
+cmd = "ping -c 2 10.0.0.2"
+at = "1s"
+""")
+    net.start()
+    net.run()
+    assert net.output().split("== b ==\n")[1].splitlines()[1:] == [
+        "4 packets captured", "4 packets received by filter", "0 packets dropped by kernel"]
+    assert len(read_pcap(path)[1]) == 4
+
+
+def broken_files(tmp_path: Path) -> dict[str, Path]:
+    path, _ = traffic_file(tmp_path)
+    whole = path.read_bytes()
+    files = {"empty": b"", "text": b"not a capture file", "short header": whole[:10],
+             "short record header": whole[:30], "short record": whole[:90],
+             "archaic": whole[:4] + struct.pack("<H", 1) + whole[6:]}
+    paths = {}
+    for name, data in files.items():
+        paths[name] = tmp_path / (name.replace(" ", "_") + ".pcap")
+        paths[name].write_bytes(data)
+    return paths
+
+
+@pytest.mark.parametrize("case", ["empty", "text", "short header", "short record header", "short record",
+                                  "archaic", "missing"])
+def test_files_libpcap_refuses(tmp_path, case):
+    path = broken_files(tmp_path).get(case, tmp_path / "missing.pcap")
+    result = real_tcpdump("-n", "-r", str(path))
+    world, (h1, _), _ = lan(2)
+    before = len(h1.output())
+    assert run(world, h1, tcpdump_main, ["-n", "-r", str(path)]) == result.returncode == 1
+    # tcpdump writes its packets to stdout and its messages to stderr; here one console holds both
+    ours = h1.output()[before:].splitlines()
+    assert sorted(ours) == sorted(result.stderr.splitlines() + result.stdout.splitlines())
+    assert ours[-1] == result.stderr.splitlines()[-1]
+
+
+def test_a_file_that_cannot_be_written(tmp_path):
+    path, _ = traffic_file(tmp_path)
+    target = str(tmp_path / "no" / "such" / "dir.pcap")
+    result = real_tcpdump("-r", str(path), "-w", target)
+    world, (h1, h2), _ = lan(2)
+    before = len(h1.output())
+    assert run(world, h1, tcpdump_main, ["-r", str(path), "-w", target]) == result.returncode == 1
+    assert h1.output()[before:] == result.stderr
+    assert run(world, h2, tcpdump_main, ["-w", target]) == 1
+    assert h2.output().endswith(f"tcpdump: {target}: No such file or directory\n")
+
+
+def test_link_types_it_cannot_print_and_the_standard_streams(tmp_path):
+    path = tmp_path / "sll.pcap"
+    with PcapWriter(path, linktype=113) as writer:
+        writer.write(1, bytes(40))
+    world, (h1, _), _ = lan(2)
+    before = len(h1.output())
+    assert run(world, h1, tcpdump_main, ["-r", str(path)]) == 1
+    assert h1.output()[before:] == (f"reading from file {path}, link-type LINUX_SLL (Linux cooked v1), snapshot length "
+                                    "262144\ntcpdump: packet printing is not supported for link type 113: use -w\n")
+    # ...but it copies them
+    copy = tmp_path / "copy.pcap"
+    assert run(world, h1, tcpdump_main, ["-r", str(path), "-w", str(copy)]) == 0
+    assert read_pcap(copy) == (113, [(0, bytes(40))])
+    for args in (["-w", "-"], ["-r", "-"]):
+        before = len(h1.output())
+        assert run(world, h1, tcpdump_main, args) == 1
+        assert "not its standard input or output" in h1.output()[before:]

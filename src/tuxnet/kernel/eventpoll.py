@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuxnet.kernel.errno import EBADF, EEXIST, EINVAL, ENOENT, EPERM
+from tuxnet.kernel.errno import EBADF, EEXIST, EINTR, EINVAL, ENOENT, EPERM
 from tuxnet.kernel.fs import O_RDWR, File
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
+from tuxnet.kernel.signal import signal_pending
 
 # include/uapi/linux/eventpoll.h
 EPOLLIN = 0x001
@@ -225,6 +226,8 @@ def sys_epoll_wait(epfd: int, maxevents: int, timeout_ms: int) -> list[tuple[int
         events = ep_send_events(ep, maxevents)
         if events or timeout == 0:
             return events
+        if signal_pending(proc):  # ep_poll
+            return -EINTR
         left = proc.sleep_on(ep.wq, timeout)
         if timeout != MAX_SCHEDULE_TIMEOUT:
             timeout = left

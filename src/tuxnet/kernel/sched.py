@@ -73,6 +73,9 @@ class Process:
         self._woken = False
         self._queued = False
         self.killed = False
+        self.kill_signal = SIGKILL
+        self.sigpending: set[int] = set()  # signals sent, their handlers not yet run
+        self.sigactions: dict[int, tuple[Callable[[int], None], int]] = {}  # signal -> (handler, SA_ flags)
         self.exit_waiters = WaitQueue()
 
     def __repr__(self) -> str:
@@ -85,7 +88,7 @@ class Process:
             self.result = self.fn(*self.args, **self.kwargs)
             self.exit_code = 0
         except GreenletExit:
-            self.exit_code = -SIGKILL  # killed (kill): no traceback, nothing to report
+            self.exit_code = -self.kill_signal  # killed (kill): no traceback, nothing to report
         except SystemExit as e:
             self.exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         except KeyboardInterrupt:
@@ -127,12 +130,14 @@ class Process:
     def alive(self) -> bool:
         return self.state != TASK_DEAD
 
-    def kill(self) -> None:
-        """``SIGKILL``: end the process where it sleeps; its descriptors are closed as at exit.
-        Called from outside any process (the world's loop), as the kernel kills a task."""
+    def kill(self, sig: int = SIGKILL) -> None:
+        """``SIGKILL`` (or another signal whose default action ends the process): end the process
+        where it sleeps; its descriptors are closed as at exit.  Called from outside any process
+        (the world's loop), as the kernel kills a task."""
         if self.state == TASK_DEAD:
             return
         self.killed = True
+        self.kill_signal = sig
         self._wait_timer.delete()
         g = self.greenlet
         if g:

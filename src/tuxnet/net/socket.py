@@ -31,6 +31,7 @@ from tuxnet.kernel.errno import (
 from tuxnet.kernel.fs import O_CLOEXEC, O_NONBLOCK, O_RDWR, File
 from tuxnet.kernel.minmax import min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, current
+from tuxnet.kernel.signal import ERESTARTNOHAND, signal_pending
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.datagram import msg_iov_capacity
 from tuxnet.net.core.net_tstamp import (
@@ -792,6 +793,8 @@ def sys_poll(fds: list[tuple[int, int]], timeout_ms: int) -> list[int] | int:
                 ready += 1
         if ready or timeout == 0:
             return revents
+        if signal_pending(proc):  # do_poll
+            return -ERESTARTNOHAND
         left = proc.sleep_on(queues, timeout)
         if timeout != MAX_SCHEDULE_TIMEOUT:
             timeout = left

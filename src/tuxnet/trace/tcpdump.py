@@ -18,11 +18,10 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW
+from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN
 
 __all__ = ["TcpdumpPrinter", "format_frame"]
 
-_MAXIMUM_SNAPLEN = 262144
 _U32 = 0xFFFFFFFF
 
 _LINKTYPE_IPV4 = 228
@@ -2063,10 +2062,10 @@ class TcpdumpPrinter:
             problems.append(" len==0")
         elif length < caplen:
             problems.append(f" len({length}) < caplen({caplen})")
-        if caplen > _MAXIMUM_SNAPLEN:
-            problems.append(f" caplen({caplen}) > {_MAXIMUM_SNAPLEN}")
-        if length > _MAXIMUM_SNAPLEN:
-            problems.append(f" len({length}) > {_MAXIMUM_SNAPLEN}")
+        if caplen > MAXIMUM_SNAPLEN:
+            problems.append(f" caplen({caplen}) > {MAXIMUM_SNAPLEN}")
+        if length > MAXIMUM_SNAPLEN:
+            problems.append(f" len({length}) > {MAXIMUM_SNAPLEN}")
         if problems:
             return "[Invalid header:" + ",".join(problems) + "]"
         pkt = _Packet(data, vflag=int(self.verbose), eflag=self.link_level,

@@ -12,6 +12,7 @@ from typing import Any
 
 from tuxnet.kernel.errno import ENOENT, strerror
 from tuxnet.kernel.sched import current
+from tuxnet.kernel.signal import SA_RESTART, do_sigaction, exit_to_user_mode
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net import socket as net
 from tuxnet.net.socket import (
@@ -37,15 +38,25 @@ from tuxnet.net.socket import (
 from tuxnet.world import NSEC_PER_SEC
 
 
-def _check(ret: Any) -> Any:
-    if isinstance(ret, int) and ret < 0:
-        raise OSError(-ret, strerror(-ret))
-    return ret
+def _syscall(call: Callable[..., Any], *args: Any) -> Any:
+    """A system call and the way back to the program: a signal that came while it slept has its
+    handler run there, and the call starts again or fails with EINTR (``exit_to_user_mode``); a
+    negative result becomes an ``OSError`` with that errno, as glibc sets ``errno``."""
+    while True:
+        ret = call(*args)
+        proc = current()
+        if proc.sigpending:
+            ret = exit_to_user_mode(proc, ret)
+            if ret is None:
+                continue
+        if ret.__class__ is int and ret < 0:
+            raise OSError(-ret, strerror(-ret))
+        return ret
 
 
 def socketcall(call: int, args: tuple[Any, ...]) -> Any:
     """``socketcall(2)``: i386 system call 102."""
-    return _check(sys_socketcall(call, args))
+    return _syscall(sys_socketcall, call, args)
 
 
 def socket(family: int, type: int, protocol: int = 0) -> int:
@@ -140,38 +151,51 @@ def getsockopt(fd: int, level: int, optname: int) -> Any:
 
 
 def close(fd: int) -> None:
-    _check(net.sys_close(fd))
+    _syscall(net.sys_close, fd)
 
 
 def dup(fd: int) -> int:
-    return _check(net.sys_dup(fd))
+    return _syscall(net.sys_dup, fd)
 
 
 def fcntl(fd: int, cmd: int, arg: int = 0) -> int:
-    return _check(net.sys_fcntl(fd, cmd, arg))
+    return _syscall(net.sys_fcntl, fd, cmd, arg)
 
 
 def ioctl(fd: int, cmd: int, arg: Any = None) -> int | bytes:
     """``ioctl(2)``: an int, or the struct the request fills in, as bytes."""
-    return _check(net.sys_ioctl(fd, cmd, arg))
+    return _syscall(net.sys_ioctl, fd, cmd, arg)
 
 
 def read(fd: int, size: int) -> bytes:
-    return _check(net.sys_read(fd, size))
+    return _syscall(net.sys_read, fd, size)
 
 
 def write(fd: int, data: bytes | bytearray | memoryview) -> int:
-    return _check(net.sys_write(fd, data))
+    return _syscall(net.sys_write, fd, data)
 
 
 def poll(fds: list[tuple[int, int]], timeout_ms: int) -> list[int]:
-    return _check(net.sys_poll(fds, timeout_ms))
+    return _syscall(net.sys_poll, fds, timeout_ms)
 
 
 def printf(fmt: str, *args: Any) -> None:
     """Write to the program's standard output (the host's console)."""
     proc = current()
     proc.host.console_write(proc, fmt % args if args else fmt)
+
+
+def sigaction(sig: int, handler: Callable[[int], None] | None, flags: int = 0) -> None:
+    """``sigaction(2)``: ``handler(sig)`` runs when ``sig`` comes, on the way back from the system
+    call it cut short, which then starts again (``SA_RESTART`` in ``flags``) or fails with EINTR;
+    None restores the default action."""
+    proc = current()
+    _syscall(do_sigaction, proc, sig, handler, flags)
+
+
+def signal(sig: int, handler: Callable[[int], None] | None) -> None:
+    """glibc's ``signal(3)``: BSD's semantics, a handler installed with SA_RESTART."""
+    sigaction(sig, handler, SA_RESTART)
 
 
 def sleep(seconds: float) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from tuxnet.kernel.errno import EACCES, EAGAIN, ENOPROTOOPT
+from tuxnet.kernel.sched import current
+from tuxnet.kernel.signal import signal_pending, sock_intr_errno
 from tuxnet.net.core.skbuff import SkBuff, skb_copy_bits
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
@@ -87,7 +89,7 @@ def __skb_wait_for_datagram(sk: Any, flags: int) -> int | None:
     socket locked: None once a datagram is queued; else a pending error, -EAGAIN when the wait
     (non-blocking, or SO_RCVTIMEO) is over, or 0 when a reader that may wait finds the socket shut
     down: only the wait looks at RCV_SHUTDOWN, so a non-blocking read of a shut-down socket is
-    -EAGAIN."""
+    -EAGAIN; a signal for the sleeper ends the wait (``sock_intr_errno``)."""
     timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
     queue = sk.sk_receive_queue
     while not queue:
@@ -98,6 +100,8 @@ def __skb_wait_for_datagram(sk: Any, flags: int) -> int | None:
             return -EAGAIN
         if sk.sk_shutdown & RCV_SHUTDOWN:
             return 0
+        if signal_pending(current()):
+            return sock_intr_errno(timeo)
         timeo = sk_wait_event(sk, timeo, lambda: queue or sk.sk_err or sk.sk_shutdown & RCV_SHUTDOWN)
     return None
 

@@ -23,6 +23,8 @@ from tuxnet.kernel.errno import (
 )
 from tuxnet.kernel.fs import O_NONBLOCK
 from tuxnet.kernel.minmax import max, min
+from tuxnet.kernel.sched import current
+from tuxnet.kernel.signal import signal_pending, sock_intr_errno
 from tuxnet.net.core.datagram import copy_to_msg, msg_iov_fault
 from tuxnet.net.core.net_tstamp import (
     SOF_TIMESTAMPING_OPT_RX_FILTER,
@@ -705,7 +707,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
         if copied >= target and not sk.sk_backlog:
             break
         if copied:
-            if sk.sk_err or sk.sk_state == TCP_CLOSE or sk.sk_shutdown & RCV_SHUTDOWN or not timeo:
+            if sk.sk_err or sk.sk_state == TCP_CLOSE or sk.sk_shutdown & RCV_SHUTDOWN or not timeo \
+                    or signal_pending(current()):
                 break
         else:
             if sk.sk_done:
@@ -718,6 +721,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 return -ENOTCONN
             if not timeo:
                 return -EAGAIN
+            if signal_pending(current()):
+                return sock_intr_errno(timeo)
         tcp_cleanup_rbuf(sk, copied)
         if copied >= target:
             release_sock(sk)
@@ -997,6 +1002,8 @@ def inet_csk_accept(sk: TcpSock, flags: int) -> TcpSock | int:
             while not sk.accept_queue:
                 if not timeo:
                     return -EAGAIN
+                if signal_pending(current()):  # inet_csk_wait_for_connect
+                    return sock_intr_errno(timeo)
                 timeo = sk_wait_event(sk, timeo, lambda: sk.accept_queue or sk.sk_state != TCP_LISTEN)
                 if sk.sk_state != TCP_LISTEN:
                     return -EINVAL

@@ -14,14 +14,19 @@
 
 It opens ``socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))`` on the device (``-i``; else the first
 one up that is not loopback), with SO_TIMESTAMPNS for each frame's time, and, as libpcap does,
-leaves out what loopback sends (it hears it again coming in).  Options: ``-i``, ``-c``, ``-n``
-(hosts and ports are numeric in any case: tuxnet's hosts have no /etc/services), ``-e``, ``-v``
-(``-vv``, ``-vvv``), ``-q``,
+leaves out what loopback sends (it hears it again coming in).  It runs until ``-c`` frames, or
+until SIGINT or SIGTERM (Ctrl-C; a topology run sends it SIGINT at its end), whose handler breaks
+its loop, and then prints its counts.  Options: ``-i``, ``-c``, ``-n``
+(hosts and ports are numeric in any case), ``-e``, ``-v`` (``-vv``, ``-vvv``), ``-q``,
 ``-S``, ``-x``/``-xx``/``-X``/``-XX``/``-A``/``-AA`` (the bytes in hex, hex and ASCII, or ASCII),
 ``-t`` to ``-ttttt`` (no time, the epoch's seconds, the time since the frame before, the date, the
 time since the first), ``-s`` (the snapshot length: what is kept of each frame), ``-l`` (each
 line as it comes: always so here), ``-p`` (no promiscuous mode; without it the device is put in it
-while tcpdump runs).  The filter is pcap-filter's core:
+while tcpdump runs), ``-w FILE`` (the frames into a pcap file, microsecond times, as tcpdump
+writes it, instead of printed), ``-U`` (each frame in the file as it comes, not as the file's
+buffer fills), ``-r FILE`` (the frames of a pcap file, Ethernet or raw IP, printed, or with
+``-w`` copied, instead of captured).  Capture files are on the machine tuxnet runs on, as a
+topology's ``[[capture]]`` files are.  The filter is pcap-filter's core:
 ``arp``, ``ip``, ``icmp``, ``tcp``, ``udp``, each with ``[src|dst|src or dst|src and dst]
 host|net|port VALUE`` (``host`` implied) where it applies, joined by ``and`` (``&&``), ``or``
 (``||``), ``not`` (``!``) and parentheses; byte offsets (``tcp[13]``) are refused.
@@ -34,16 +39,18 @@ import struct
 from collections.abc import Callable, Iterator
 
 from tuxnet.kernel.sched import current
+from tuxnet.kernel.signal import SIGINT, SIGTERM
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
 from tuxnet.net.core.skbuff import PACKET_OUTGOING
 from tuxnet.net.core.sock import SO_TIMESTAMPNS, SOL_SOCKET
 from tuxnet.net.core.utils import inet_make_mask
 from tuxnet.net.packet.af_packet import ETH_P_ALL, PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC, SOL_PACKET
 from tuxnet.net.socket import AF_PACKET, MSG_DONTWAIT, SOCK_RAW, Msghdr
+from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN, PcapError, PcapReader, PcapWriter
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
 
-SNAPLEN = 262144
+SNAPLEN = MAXIMUM_SNAPLEN
 
 Filter = Callable[[bytes], bool]
 
@@ -248,51 +255,169 @@ def compile_filter(expression: str) -> Filter:
     return _expression(words)
 
 
-def tcpdump_main(argv: list[str]) -> int:
-    """``tcpdump`` as a program: 0 once it has captured ``-c`` frames (or is stopped), 1 for what
-    it refuses."""
-    host = current().host
-    device = None
-    count = 0
+# pcap_datalink_val_to_name and _to_description, for the link types a capture file may hold
+LINK_TYPES = {0: ("NULL", "BSD loopback"), DLT_EN10MB: ("EN10MB", "Ethernet"), DLT_RAW: ("RAW", "Raw IP"),
+              113: ("LINUX_SLL", "Linux cooked v1"), 276: ("LINUX_SLL2", "Linux cooked v2")}
+
+
+def _link_type(dlt: int) -> str:
+    """How tcpdump names a link type: ``EN10MB (Ethernet)``, or its number when it knows none."""
+    known = LINK_TYPES.get(dlt)
+    return f"{known[0]} ({known[1]})" if known else str(dlt)
+
+
+class _Options:
+    """tcpdump's command line, as its ``main`` reads it."""
+
+    def __init__(self) -> None:
+        self.device: str | None = None
+        self.count = 0
+        self.snaplen = SNAPLEN
+        self.read_file: str | None = None
+        self.write_file: str | None = None
+        self.packet_buffered = False
+        self.promisc = True
+        self.printer = TcpdumpPrinter()
+        self.filter: Filter = compile_filter("")
+
+
+def _parse(argv: list[str]) -> _Options | str:
+    """The options and the compiled filter, or the line tcpdump prints as it exits with 1."""
+    opts = _Options()
     link_level = absolute = quick = False
-    verbose = 0
-    promisc = True
+    verbose = tflag = 0
     hex_dump = ""
-    tflag = 0
-    snaplen = SNAPLEN
     words: list[str] = []
     try:
-        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:neSvpqxXAtl", words):
+        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:r:w:neSvpqxXAtlU", words):
             if flag == "i":
-                device = value
+                opts.device = value
+            elif flag == "r":
+                opts.read_file = value
+            elif flag == "w":
+                opts.write_file = value
             elif flag == "s":
                 snaplen = int(value) if re.fullmatch(r"-?[0-9]+", value) else -1
                 if not 0 <= snaplen <= SNAPLEN:
-                    libc.printf("tcpdump: invalid snaplen %s (must be >= 0 and <= %d)\n", value, SNAPLEN)
-                    return 1
-                snaplen = snaplen or SNAPLEN
+                    return f"tcpdump: invalid snaplen {value} (must be >= 0 and <= {SNAPLEN})\n"
+                opts.snaplen = snaplen or SNAPLEN
             elif flag == "c":
-                count = int(value) if value.isdigit() else 0
-                if count <= 0:
-                    libc.printf("tcpdump: invalid packet count %s\n", value)
-                    return 1
+                opts.count = int(value) if value.isdigit() else 0
+                if opts.count <= 0:
+                    return f"tcpdump: invalid packet count {value}\n"
             link_level |= flag == "e"
             verbose += flag == "v"
             absolute |= flag == "S"
             quick |= flag == "q"
-            promisc &= flag != "p"
+            opts.promisc &= flag != "p"
+            opts.packet_buffered |= flag == "U"
             if flag in "xXA" and len(hex_dump) < 2:
                 hex_dump += flag
             tflag += flag == "t"
     except libc.GetoptError as error:
-        libc.printf("%s\n", error)
-        return 1
+        return f"{error}\n"
+    if opts.write_file == "-" or opts.read_file == "-":
+        return "tcpdump: tuxnet's tcpdump reads and writes capture files, not its standard input or output\n"
     try:
-        match = compile_filter(" ".join(words))
+        opts.filter = compile_filter(" ".join(words))
     except FilterError as error:
         reason = str(error)
-        libc.printf("tcpdump: %s\n", "can't parse filter expression: " + reason if reason == "syntax error" else reason)
+        prefix = "can't parse filter expression: " if reason == "syntax error" else ""
+        return f"tcpdump: {prefix}{reason}\n"
+    # -X wins over -x, and -x over -A, as in print.c; two of one include the link-level header
+    hex_dump = next((letter * len(hex_dump) for letter in "XxA" if letter in hex_dump), "")
+    opts.printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute,
+                                  hex_dump=hex_dump, tflag=min(tflag, 5), quick=quick)
+    return opts
+
+
+def tcpdump_main(argv: list[str]) -> int:
+    """``tcpdump`` as a program: 0 once it has captured ``-c`` frames, read its file to the end,
+    or is stopped (SIGINT, SIGTERM); 1 for what it refuses."""
+    opts = _parse(argv)
+    if isinstance(opts, str):
+        libc.printf("%s", opts)
         return 1
+    if opts.read_file is not None:
+        return _read_savefile(opts)
+    return _capture(opts)
+
+
+def _open_dump(opts: _Options, linktype: int, snaplen: int) -> PcapWriter | None:
+    """``pcap_dump_open``: the ``-w`` file, microsecond times as tcpdump writes them; None (the
+    error printed) when it cannot be created.  The file is on the machine tuxnet runs on, as a
+    ``[[capture]]``'s pcap is."""
+    try:
+        return PcapWriter(opts.write_file or "", linktype, snaplen, nanosecond=False)
+    except OSError as error:
+        libc.printf("tcpdump: %s: %s\n", opts.write_file, error.strerror)
+        return None
+
+
+def _dump(writer: PcapWriter, opts: _Options, ts_ns: int, frame: bytes, length: int) -> None:
+    """``pcap_dump``: one record, flushed at once under ``-U`` (else as the file's buffer fills)."""
+    sec, usec = divmod(ts_ns // 1000, 1_000_000)
+    writer.write_record(sec, usec, frame, length)
+    if opts.packet_buffered:
+        writer.flush()
+
+
+def _read_savefile(opts: _Options) -> int:
+    """``tcpdump -r FILE``: the file's records that match, printed (or copied to ``-w``'s file),
+    until its end or ``-c``; a record libpcap stops at ends the run with its message."""
+    path = opts.read_file or ""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed in the finally below
+    except OSError as error:
+        libc.printf("tcpdump: %s: %s\n", path, error.strerror)
+        return 1
+    writer = None
+    try:
+        try:
+            reader = PcapReader(f)
+        except PcapError as error:
+            libc.printf("tcpdump: %s\n", error)
+            return 1
+        libc.printf("reading from file %s, link-type %s, snapshot length %d\n", path, _link_type(reader.linktype),
+                    reader.snaplen)
+        if opts.write_file is None and reader.linktype not in (DLT_EN10MB, DLT_RAW):
+            libc.printf("tcpdump: packet printing is not supported for link type %d: use -w\n", reader.linktype)
+            return 1
+        if opts.write_file is not None:
+            writer = _open_dump(opts, reader.linktype, reader.snaplen)
+            if writer is None:
+                return 1
+        printer = opts.printer
+        printer.linktype = reader.linktype
+        # the filter reads Ethernet frames: a file of raw IP is read as if each had its header
+        link = b"\0" * 12 + b"\x08\x00" if reader.linktype == DLT_RAW else b""
+        captured = 0
+        try:
+            for ts, frame, length in reader:
+                if reader.linktype not in (DLT_EN10MB, DLT_RAW) or opts.filter(link + frame):
+                    if writer is not None:
+                        _dump(writer, opts, ts, frame, length)
+                    else:
+                        libc.printf("%s\n", printer.format(ts, frame, length))
+                    captured += 1
+                    if captured == opts.count:
+                        break
+        except PcapError as error:
+            libc.printf("tcpdump: pcap_loop: %s\n", error)
+            return 1
+        return 0
+    finally:
+        if writer is not None:
+            writer.close()
+        f.close()
+
+
+def _capture(opts: _Options) -> int:
+    """A live capture on ``-i``'s device (else the first one up that is not loopback): frames
+    printed, or written to ``-w``'s file, until ``-c`` frames or a SIGINT or SIGTERM, whose
+    handler breaks the loop (``pcap_breakloop``); then tcpdump's counts."""
+    host = current().host
+    device = opts.device
     if device is None:
         up = [d for d in sorted(host.devices.values(), key=lambda d: d.ifindex)
               if d.flags & IFF_UP and not d.flags & IFF_LOOPBACK]
@@ -302,33 +427,45 @@ def tcpdump_main(argv: list[str]) -> int:
         libc.printf("tcpdump: %s: No such device exists\n(No such device exists)\n", device)
         return 1
     fd = libc.socket(AF_PACKET, SOCK_RAW, int.from_bytes(ETH_P_ALL.to_bytes(2, "big"), "little"))
-    libc.bind(fd, (device, ETH_P_ALL))
-    libc.setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    if promisc and not dev.flags & IFF_LOOPBACK:
-        libc.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, struct.pack("=iHH8s", dev.ifindex, PACKET_MR_PROMISC,
-                                                                              0, b""))
-    if not verbose:
-        libc.printf("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n")
-    libc.printf("%slistening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n",
-                "tcpdump: " if verbose else "", device, snaplen)
-    # -X wins over -x, and -x over -A, as in print.c; two of one include the link-level header
-    hex_dump = next((letter * len(hex_dump) for letter in "XxA" if letter in hex_dump), "")
-    printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute, hex_dump=hex_dump,
-                             tflag=min(tflag, 5), quick=quick)
-    captured = matched = 0
-    loopback = bool(dev.flags & IFF_LOOPBACK)
+    writer = None
     try:
-        while not count or captured < count:
-            frame, stamp = _next_frame(fd, loopback, 0)
-            if frame is not None and match(frame):
+        libc.bind(fd, (device, ETH_P_ALL))
+        libc.setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        if opts.promisc and not dev.flags & IFF_LOOPBACK:
+            libc.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP,
+                            struct.pack("=iHH8s", dev.ifindex, PACKET_MR_PROMISC, 0, b""))
+        if opts.write_file is not None:
+            writer = _open_dump(opts, DLT_EN10MB, opts.snaplen)
+            if writer is None:
+                return 1
+        stop: list[int] = []
+        for sig in (SIGINT, SIGTERM):
+            libc.sigaction(sig, stop.append)  # setsignal(SIGINT, cleanup): no SA_RESTART
+        if not opts.printer.verbose and writer is None:
+            libc.printf("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n")
+        libc.printf("%slistening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n",
+                    "tcpdump: " if opts.printer.verbose or writer is not None else "", device, opts.snaplen)
+        captured = matched = 0
+        loopback = bool(dev.flags & IFF_LOOPBACK)
+        while not stop and (not opts.count or captured < opts.count):
+            try:
+                frame, stamp = _next_frame(fd, loopback, 0)
+            except InterruptedError:
+                continue
+            if frame is not None and opts.filter(frame):
                 matched += 1
-                libc.printf("%s\n", printer.format(stamp, frame[:snaplen], len(frame)))
+                if writer is not None:
+                    _dump(writer, opts, stamp, frame[:opts.snaplen], len(frame))
+                else:
+                    libc.printf("%s\n", opts.printer.format(stamp, frame[:opts.snaplen], len(frame)))
                 captured += 1
         # "received by filter" is what the kernel's filter passed (tp_packets): the frames still
         # queued that match count too
         while (frame := _next_frame(fd, loopback, MSG_DONTWAIT)[0]) != b"":
-            matched += frame is not None and match(frame)
+            matched += frame is not None and opts.filter(frame)
     finally:
+        if writer is not None:
+            writer.close()
         libc.close(fd)
     libc.printf("%d packet%s captured\n%d packet%s received by filter\n0 packets dropped by kernel\n",
                 captured, "" if captured == 1 else "s", matched, "" if matched == 1 else "s")

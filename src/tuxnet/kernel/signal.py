@@ -1,0 +1,104 @@
+"""Signals, as a program on a tuxnet host meets them (kernel/signal.c, kernel/entry/common.c).
+
+Someone outside the program sends one (``send_sig``: the topology runner at the end of a run, as
+a user types Ctrl-C).  Without a handler, SIGINT and SIGTERM end the program (their default
+action, ``SIG_DFL``), as SIGKILL always does.  A program that installed a handler
+(``rt_sigaction``) is woken where it sleeps (``signal_wake_up``); the wait it slept in sees
+``signal_pending`` and gives up with ``-ERESTARTSYS`` (a wait without a time limit) or
+``-EINTR``/``-ERESTARTNOHAND``, and on its way back to user space the system call runs the
+handler (``arch_do_signal_or_restart``) and then starts again, when the handler was installed
+with SA_RESTART and the call may be restarted, or fails with EINTR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tuxnet.kernel.errno import EINTR, EINVAL
+from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, SIGKILL
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.sched import Process
+
+SIGINT = 2
+SIGTERM = 15
+
+SA_RESTART = 0x10000000  # include/uapi/asm-generic/signal-defs.h
+
+# include/linux/errno.h: the kernel's own; a program never sees them
+ERESTARTSYS = 512
+ERESTARTNOHAND = 514
+
+SigHandler = Callable[[int], None]
+
+__all__ = [
+    "ERESTARTNOHAND",
+    "ERESTARTSYS",
+    "SA_RESTART",
+    "SIGINT",
+    "SIGKILL",
+    "SIGTERM",
+    "do_sigaction",
+    "exit_to_user_mode",
+    "send_sig",
+    "signal_pending",
+    "sock_intr_errno",
+]
+
+
+def signal_pending(proc: Process) -> bool:
+    """``signal_pending(current)``: a signal waits to be handled."""
+    return bool(proc.sigpending)
+
+
+def sock_intr_errno(timeo: int) -> int:
+    """``sock_intr_errno``: a socket wait cut short by a signal restarts when it had no time
+    limit (``-ERESTARTSYS``) and fails with EINTR when it had one (SO_RCVTIMEO/SO_SNDTIMEO)."""
+    return -ERESTARTSYS if timeo == MAX_SCHEDULE_TIMEOUT else -EINTR
+
+
+def do_sigaction(proc: Process, sig: int, handler: SigHandler | None, flags: int = 0) -> int:
+    """``rt_sigaction``: ``handler(sig)`` runs when ``sig`` comes (None: ``SIG_DFL``)."""
+    if sig == SIGKILL or not 0 < sig < 65:
+        return -EINVAL  # SIGKILL cannot be caught
+    if handler is None:
+        proc.sigactions.pop(sig, None)
+    else:
+        proc.sigactions[sig] = (handler, flags)
+    return 0
+
+
+def send_sig(sig: int, proc: Process) -> None:
+    """``send_sig``, from outside any process: SIGKILL, or a signal the process has no handler
+    for, ends it where it sleeps (``complete_signal``'s fatal path); one it handles is queued and
+    wakes it (``signal_wake_up``)."""
+    if not proc.alive:
+        return
+    if sig == SIGKILL or sig not in proc.sigactions:
+        proc.kill(sig)
+        return
+    proc.sigpending.add(sig)
+    proc.wake()
+
+
+def exit_to_user_mode(proc: Process, ret: object) -> object | None:
+    """``exit_to_user_mode_loop`` → ``arch_do_signal_or_restart``: run the handler of each pending
+    signal, lowest number first; then the system call's result, or None when it starts again (it
+    gave up with ``-ERESTARTSYS``, or either restart code with no handler run, and every handler
+    that ran asks for SA_RESTART).  A call that gave up for a signal and is not restarted fails
+    with EINTR."""
+    interrupted = False  # a handler ran that the call may not start again after
+    while proc.sigpending:
+        sig = min(proc.sigpending)
+        proc.sigpending.discard(sig)
+        action = proc.sigactions.get(sig)
+        if action is None:
+            continue
+        handler, flags = action
+        if ret == -ERESTARTNOHAND or not flags & SA_RESTART:
+            interrupted = True
+        handler(sig)
+    if ret in (-ERESTARTSYS, -ERESTARTNOHAND):
+        return -EINTR if interrupted else None
+    return ret

@@ -1,0 +1,162 @@
+"""Signals as a program meets them: a handler runs on the way back from the system call the signal
+cut short, which starts again when the handler asked for SA_RESTART and the call may restart (a
+blocking read or accept without a time limit), and fails with EINTR otherwise (no SA_RESTART, a
+read with SO_RCVTIMEO, poll); a signal the program does not catch ends it; SIGKILL cannot be
+caught.  signal(7), "Interruption of system calls and library functions by signal handlers"."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from tuxnet.benchmarks import lo_world
+from tuxnet.kernel.signal import SA_RESTART, SIGINT, SIGKILL, SIGTERM, send_sig
+from tuxnet.net.core.sock import SO_RCVTIMEO, SOL_SOCKET
+from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM, SOCK_STREAM
+from tuxnet.user import libc
+from tuxnet.world import msecs
+
+
+def udp_reader(log: list[object], flags: int | None, timeout: float | None = None) -> None:
+    """Wait for a datagram on port 9000, with a SIGINT handler installed with ``flags`` (None:
+    none), logging the handler's runs, then the datagram or the error."""
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.bind(fd, ("127.0.0.1", 9000))
+    if timeout is not None:
+        libc.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeout)
+    if flags is not None:
+        libc.sigaction(SIGINT, lambda sig: log.append(("handler", sig)), flags)
+    try:
+        log.append(libc.recv(fd, 100))
+    except OSError as error:
+        log.append(error.errno)
+
+
+def send_datagram() -> None:
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.sendto(fd, b"late", 0, ("127.0.0.1", 9000))
+    libc.close(fd)
+
+
+def interrupted(program, *args):
+    """Start ``program(log, *args)``, send it SIGINT 1 ms later, then a datagram to port 9000 1 ms
+    after that; the log and the process."""
+    world, host = lo_world()
+    log: list[object] = []
+    proc = host.spawn(program, log, *args)
+    world.run_for(msecs(1))
+    send_sig(SIGINT, proc)
+    world.run_for(msecs(1))
+    host.spawn(send_datagram)
+    world.run_for(msecs(10))
+    return log, proc
+
+
+def test_sa_restart_restarts_a_blocking_read():
+    log, proc = interrupted(udp_reader, SA_RESTART)
+    assert log == [("handler", SIGINT), b"late"] and proc.exit_code == 0
+
+
+def test_without_sa_restart_the_read_fails_with_eintr():
+    log, _ = interrupted(udp_reader, 0)
+    assert log == [("handler", SIGINT), errno.EINTR]
+
+
+def test_a_read_with_a_time_limit_is_not_restarted():
+    """sock_intr_errno: with SO_RCVTIMEO the wait gives up with EINTR, SA_RESTART or not."""
+    log, _ = interrupted(udp_reader, SA_RESTART, 5.0)
+    assert log == [("handler", SIGINT), errno.EINTR]
+
+
+def test_an_uncaught_signal_ends_the_program_and_closes_its_socket():
+    world, host = lo_world()
+    log: list[object] = []
+    proc = host.spawn(udp_reader, log, None)
+    world.run_for(msecs(1))
+    send_sig(SIGTERM, proc)
+    assert not proc.alive and proc.exit_code == -SIGTERM and log == []
+    assert not host.processes.get(proc.pid)
+    # the port is free again: its socket closed as the process ended
+    again = host.spawn(udp_reader, log, None)
+    world.run_for(msecs(1))
+    assert again.alive
+
+
+def poller(log: list[object]) -> None:
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.bind(fd, ("127.0.0.1", 9000))
+    libc.signal(SIGINT, lambda sig: log.append(("handler", sig)))
+    try:
+        log.append(libc.poll([(fd, POLLIN)], -1))
+    except OSError as error:
+        log.append(error.errno)
+
+
+def test_poll_is_not_restarted_even_with_sa_restart():
+    """do_poll gives up with ERESTARTNOHAND: after a handler, EINTR."""
+    log, _ = interrupted(poller)
+    assert log == [("handler", SIGINT), errno.EINTR]
+
+
+def tcp_server(log: list[object], flags: int) -> None:
+    """accept on port 9001, then read from the connection; each wait may be cut short."""
+    lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+    libc.bind(lfd, ("127.0.0.1", 9001))
+    libc.listen(lfd, 4)
+    libc.sigaction(SIGINT, lambda sig: log.append(("handler", sig)), flags)
+    while True:
+        try:
+            fd, _ = libc.accept(lfd)
+            break
+        except InterruptedError:
+            log.append("accept: EINTR")
+    while True:
+        try:
+            log.append(libc.recv(fd, 100))
+            return
+        except InterruptedError:
+            log.append("recv: EINTR")
+
+
+def tcp_client() -> None:
+    fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+    libc.connect(fd, ("127.0.0.1", 9001))
+    libc.sleep(0.01)
+    libc.send(fd, b"hello")
+    libc.close(fd)
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (SA_RESTART, [("handler", SIGINT), ("handler", SIGINT), b"hello"]),
+    (0, [("handler", SIGINT), "accept: EINTR", ("handler", SIGINT), "recv: EINTR", b"hello"]),
+])
+def test_accept_and_tcp_recv(flags, expected):
+    world, host = lo_world()
+    log: list[object] = []
+    server = host.spawn(tcp_server, log, flags)
+    world.run_for(msecs(1))
+    send_sig(SIGINT, server)  # in accept
+    world.run_for(msecs(1))
+    host.spawn(tcp_client)
+    world.run_for(msecs(5))
+    send_sig(SIGINT, server)  # in recv, before the data
+    world.run_for(msecs(20))
+    assert log == expected and server.exit_code == 0
+
+
+def test_sigkill_cannot_be_caught():
+    world, host = lo_world()
+    errors: list[int] = []
+
+    def program() -> None:
+        try:
+            libc.sigaction(SIGKILL, lambda sig: None)
+        except OSError as error:
+            errors.append(error.errno)
+        libc.sleep(1)
+
+    proc = host.spawn(program)
+    world.run_for(msecs(1))
+    send_sig(SIGKILL, proc)
+    assert errors == [errno.EINVAL] and proc.exit_code == -SIGKILL
