@@ -8,6 +8,7 @@ with its counts."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -19,11 +20,13 @@ import pytest
 from netlab import capture, lan, run
 
 from tuxnet.kernel.signal import SIGINT, send_sig
-from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
 from tuxnet.topology import load_topology
+from tuxnet.trace.addrtoname import OUI_NAMES, AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, MAGIC_USEC, PcapReader, PcapWriter, read_pcap
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
+from tuxnet.user.etc import SERVICES, install_base_files
 from tuxnet.user.programs.ping import ping_main
 from tuxnet.user.programs.tcpdump import tcpdump_main
 
@@ -71,7 +74,7 @@ def dump(world, host, args: list[str], load) -> tuple[int | None, list[str]]:
 def test_lines_and_times_are_the_devices_capture():
     world, (h1, h2), _ = lan(2)
     cap = capture(h2, "eth0")
-    rc, lines = dump(world, h2, ["-c", "8"], lambda: traffic(world, h1))
+    rc, lines = dump(world, h2, ["-n", "-c", "8"], lambda: traffic(world, h1))
     assert rc == 0 and lines[:2] == BANNER
     printer = TcpdumpPrinter()
     assert lines[2:10] == [printer.format(t, frame) for t, frame, _ in cap.frames[:8]]
@@ -347,3 +350,106 @@ def test_link_types_it_cannot_print_and_the_standard_streams(tmp_path):
         before = len(h1.output())
         assert run(world, h1, tcpdump_main, args) == 1
         assert "not its standard input or output" in h1.output()[before:]
+
+
+# -- names: without -n -------------------------------------------------------------------------
+
+HOSTS = "127.0.0.1\tlocalhost\n10.0.0.1\th1.lan h1\n"
+
+
+def real_tcpdump_with(files: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """This machine's tcpdump with ``files`` (path → text) in place of its own /etc files, in a
+    mount namespace, and in a network namespace of its own, where a nameserver query fails at
+    once (skips where namespaces cannot be made)."""
+    if shutil.which("tcpdump") is None or shutil.which("unshare") is None:
+        pytest.skip("tcpdump or unshare is not installed")
+    mounts = []
+    for i, (target, text) in enumerate(files.items()):
+        source = tmp_path / f"etc{i}"
+        source.write_text(text)
+        mounts.append(f"mount --bind {source} {target}")
+    script = " && ".join([*mounts, "exec tcpdump -Z root " + " ".join(args)])
+    result = subprocess.run(["unshare", "-m", "-n", "sh", "-c", script], capture_output=True, text=True,
+                            encoding="latin-1", env={**os.environ, "TZ": "UTC"})
+    if "unshare failed" in result.stderr or "mount: " in result.stderr:
+        pytest.skip(f"no namespaces here: {result.stderr.strip()}")
+    return result
+
+
+def services_traffic(world, h1) -> None:
+    """A ping, datagrams to ports with and without names (refused: ICMP port unreachable back),
+    and connections to TCP ports with and without them (refused: RST back), from h1 to 10.0.0.2."""
+    def udp(port: int) -> None:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.sendto(fd, b"x" * 12, 0, ("10.0.0.2", port))
+        libc.close(fd)
+
+    def tcp(port: int) -> None:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        with contextlib.suppress(ConnectionRefusedError):
+            libc.connect(fd, ("10.0.0.2", port))
+        libc.close(fd)
+
+    assert run(world, h1, ping_main, ["-c", "1", "10.0.0.2"]) == 0
+    for port in (13, 9999, 80, 7, 37):
+        run(world, h1, udp, port)
+    for port in (80, 22, 8080, 4444):
+        run(world, h1, tcp, port)
+    world.run_for(10**9)
+
+
+@pytest.mark.parametrize("args", [[], ["-e"], ["-N", "-v"], ["-q", "icmp"]])
+def test_names_as_tcpdump_prints_them(tmp_path, args):
+    """Hosts from /etc/hosts (the first name; -N its first label) and numbers where neither it
+    nor a nameserver knows one, ports from /etc/services, Ethernet addresses with their vendor
+    (Broadcast for all ones): what this machine's tcpdump prints given the host's files."""
+    world, (h1, h2), _ = lan(2)
+    install_base_files(h2, hosts={"10.0.0.1": ["h1.lan", "h1"]})
+    path = tmp_path / "h2.pcap"
+    proc = h2.spawn(tcpdump_main, ["-w", str(path)])
+    world.run_for(1000)
+    services_traffic(world, h1)
+    send_sig(SIGINT, proc)
+    world.run_for(1000)
+    assert proc.result == 0
+    result = real_tcpdump_with({"/etc/hosts": h2.files["/etc/hosts"], "/etc/services": SERVICES,
+                                "/etc/resolv.conf": "nameserver 127.0.0.1\n"}, tmp_path, "-r", str(path), *args)
+    assert result.returncode == 0
+    before = len(h2.output())
+    assert run(world, h2, tcpdump_main, ["-r", str(path), *args]) == 0
+    ours = h2.output()[before:]
+    assert ours == result.stderr + result.stdout
+    assert ("h1.lan" if "-N" not in args else " h1.") in ours
+    if not args:
+        for expected in (".daytime: UDP", ".9999: UDP", ".http: Flags [S]", ".ssh: Flags [S]",
+                         ".http-alt: Flags [S]", ".4444: Flags [S]", "udp port time unreachable",
+                         "udp port 80 unreachable"):
+            assert expected in ours
+
+
+def test_live_names_and_ethers():
+    """The live capture names hosts and Ethernet addresses too: /etc/ethers before the vendor."""
+    world, (h1, h2), _ = lan(2)
+    install_base_files(h2, hosts={"10.0.0.1": ["h1"]})
+    h2.files["/etc/ethers"] = "02:00:00:00:00:01 h1-nic\n# a comment\nnot a line\n"
+    rc, lines = dump(world, h2, ["-e", "-c", "2", "arp"], lambda: traffic(world, h1))
+    assert rc == 0
+    assert lines[2][16:] == ("h1-nic > Broadcast, ethertype ARP (0x0806), length 60: "
+                             "Request who-has 10.0.0.2 tell h1, length 46")
+    assert lines[3][16:].startswith("02:00:00:00:00:03 (oui Unknown) > h1-nic, ethertype ARP (0x0806), length 42: "
+                                    "Reply 10.0.0.2 is-at 02:00:00:00:00:03 (oui Unknown)")
+
+
+def test_every_vendor_tcpdump_names(tmp_path):
+    """Each OUI of tcpdump's table, and one it does not know, as this machine's tcpdump prints
+    them in -e's link-level header."""
+    frames = [(i * 1000, bytes.fromhex("ffffffffffff") + oui.to_bytes(3, "big") + b"\x00\x00\x01\x88\xb5")
+              for i, oui in enumerate([*OUI_NAMES, 0x020000])]
+    path = tmp_path / "oui.pcap"
+    with PcapWriter(path) as writer:
+        for ts, frame in frames:
+            writer.write(ts, frame)
+    result = real_tcpdump("-e", "-r", str(path))
+    names = AddrToName(lambda addr: None, [])
+    printer = TcpdumpPrinter(link_level=True, names=names)
+    assert [printer.format(ts, frame) for ts, frame in frames] == result.stdout.splitlines()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import time
 
+from tuxnet.trace.addrtoname import AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN
 
 __all__ = ["TcpdumpPrinter", "format_frame"]
@@ -316,7 +317,7 @@ class _Packet:
 
     def __init__(self, frame: bytes, *, vflag: int, eflag: bool,
                  flows: dict[tuple[bytes, bytes, int], list[int]] | None, suppress_default_print: bool = False,
-                 qflag: bool = False) -> None:
+                 qflag: bool = False, names: AddrToName | None = None) -> None:
         self.buf = frame
         self.snapend = len(frame)
         self._snapends: list[int] = []
@@ -329,6 +330,7 @@ class _Packet:
         # -x, -X: the link layer's printer leaves what it does not know to their dump
         self.suppress_default_print = suppress_default_print
         self.qflag = qflag  # -q: less of each protocol
+        self.names = names  # without -n: addrtoname.c's names
 
     # -- netdissect.h / extract.h: bounds-checked access --------------------
 
@@ -353,18 +355,31 @@ class _Packet:
 
     def ipaddr(self, off: int) -> str:
         self.need(off, 4)
+        if self.names is not None:
+            return self.names.ipaddr(bytes(self.buf[off : off + 4]))
         return ".".join(str(b) for b in self.buf[off : off + 4])
 
     def etheraddr(self, off: int) -> str:
         self.need(off, 6)
+        if self.names is not None:
+            return self.names.etheraddr(bytes(self.buf[off : off + 6]))
         return ":".join(f"{b:02x}" for b in self.buf[off : off + 6])
 
     def linkaddr(self, off: int, n: int) -> str:
-        """addrtoname.c: linkaddr_string() for LINKADDR_ETHER."""
+        """addrtoname.c: linkaddr_string() for LINKADDR_ETHER (an Ethernet address's length:
+        etheraddr_string)."""
         if n == 0:
             return "<empty>"
+        if n == 6:
+            return self.etheraddr(off)
         self.need(off, n)
         return ":".join(f"{b:02x}" for b in self.buf[off : off + n])
+
+    def tcpport(self, port: int) -> str:
+        return str(port) if self.names is None else self.names.tcpport(port)
+
+    def udpport(self, port: int) -> str:
+        return str(port) if self.names is None else self.names.udpport(port)
 
     def avail(self, off: int) -> int:
         return max(0, self.snapend - off)
@@ -745,9 +760,10 @@ class _Packet:
             return
         sport, dport = self.be16(bp), self.be16(bp + 2)
         if self.u8(iph + 9) == _IPPROTO_TCP:
-            self.put(f"{self.ipaddr(iph + 12)}.{sport} > {self.ipaddr(iph + 16)}.{dport}: ")
+            self.put(f"{self.ipaddr(iph + 12)}.{self.tcpport(sport)} > "
+                     f"{self.ipaddr(iph + 16)}.{self.tcpport(dport)}: ")
         else:
-            self.put(f"{sport} > {dport}: ")
+            self.put(f"{self.tcpport(sport)} > {self.tcpport(dport)}: ")
         if not self.ttest(bp, 20):
             self.print_trunc()
             return
@@ -1069,10 +1085,10 @@ class _Packet:
             if ports is None:
                 self.put(f"{self.ipaddr(iph + 12)} > {self.ipaddr(iph + 16)}: ")
             else:
-                self.put(f"{self.ipaddr(iph + 12)}.{ports[0]} > "
-                         f"{self.ipaddr(iph + 16)}.{ports[1]}: ")
+                self.put(f"{self.ipaddr(iph + 12)}.{self.udpport(ports[0])} > "
+                         f"{self.ipaddr(iph + 16)}.{self.udpport(ports[1])}: ")
         elif ports is not None:
-            self.put(f"{ports[0]} > {ports[1]}: ")
+            self.put(f"{self.udpport(ports[0])} > {self.udpport(ports[1])}: ")
 
     def udp(self, bp: int, length: int, iph: int, fragmented: bool) -> None:
         self.protocol = "udp"
@@ -1257,9 +1273,9 @@ class _Packet:
                 oproto = self.u8(bp + 8 + 9)
                 odst = self.ipaddr(inner_dst)
                 if oproto == _IPPROTO_TCP:
-                    return f"{odst} tcp port {oport} unreachable"
+                    return f"{odst} tcp port {self.tcpport(oport)} unreachable"
                 if oproto == _IPPROTO_UDP:
-                    return f"{odst} udp port {oport} unreachable"
+                    return f"{odst} udp port {self.udpport(oport)} unreachable"
                 return f"{odst} protocol {oproto} port {oport} unreachable"
             if code == 4:
                 mtu = self.be16(bp + 6)
@@ -2016,13 +2032,14 @@ class TcpdumpPrinter:
     letters), ``tflag`` how many ``-t``: none, the time of day; 1, no time;
     2, seconds since the epoch; 3, the time since the frame before (``-``
     before it if earlier); 4, the date and the time; 5, the time since the
-    first frame.  ``quick`` is ``-q``.  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
+    first frame.  ``quick`` is ``-q``.  ``names`` gives hosts, ports and Ethernet addresses
+    their names, as tcpdump does without ``-n``.  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
     228 (raw IPv4).
     """
 
     def __init__(self, *, link_level: bool = False, verbose: bool | int = False,
                  linktype: int = DLT_EN10MB, absolute_seq: bool = False, hex_dump: str = "",
-                 tflag: int = 0, quick: bool = False) -> None:
+                 tflag: int = 0, quick: bool = False, names: AddrToName | None = None) -> None:
         if linktype not in (DLT_EN10MB, DLT_RAW, _LINKTYPE_IPV4):
             raise ValueError(f"unsupported link type {linktype}")
         if hex_dump not in ("", "x", "xx", "X", "XX", "A", "AA"):
@@ -2037,6 +2054,7 @@ class TcpdumpPrinter:
         self.verbose = verbose
         self.linktype = linktype
         self.absolute_seq = absolute_seq
+        self.names = names
         self._flows: dict[tuple[bytes, bytes, int], list[int]] = {}
 
     def reset(self) -> None:
@@ -2070,7 +2088,8 @@ class TcpdumpPrinter:
             return "[Invalid header:" + ",".join(problems) + "]"
         pkt = _Packet(data, vflag=int(self.verbose), eflag=self.link_level,
                       flows=None if self.absolute_seq else self._flows,
-                      suppress_default_print=self.quick or self.hex_dump[:1] in ("x", "X"), qflag=self.quick)
+                      suppress_default_print=self.quick or self.hex_dump[:1] in ("x", "X"), qflag=self.quick,
+                      names=self.names)
         try:
             if self.linktype == DLT_EN10MB:
                 pkt.ether(length)

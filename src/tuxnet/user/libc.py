@@ -273,6 +273,7 @@ from tuxnet.user.resolv import gethostbyname2 as gethostbyname2  # noqa: E402
 from tuxnet.user.resolv import getnameinfo as getnameinfo  # noqa: E402
 from tuxnet.user.resolv import getservbyname as getservbyname  # noqa: E402
 from tuxnet.user.resolv import getservbyport as getservbyport  # noqa: E402
+from tuxnet.user.resolv import getservent as getservent  # noqa: E402
 
 
 class GetoptError(ValueError):

@@ -683,7 +683,9 @@ def gethostbyaddr(addr: str) -> HostEnt:
     raise h_error(err)
 
 
-def _services() -> list[tuple[str, int, str, list[str]]]:
+def getservent() -> list[tuple[str, int, str, list[str]]]:
+    """``setservent``, ``getservent`` until it returns NULL, ``endservent``: every entry of
+    ``/etc/services`` in its order, as (name, port, protocol, aliases)."""
     entries = []
     for raw in (_read_text("/etc/services") or "").splitlines():
         fields = raw.split("#", 1)[0].split()
@@ -707,7 +709,7 @@ def getprotobynumber(number: int) -> str:
 
 def getservbyname(name: str, proto: str | None = None) -> int:
     """``getservbyname(3)``: the port of a service in ``/etc/services``; OSError if unknown."""
-    for sname, port, sproto, aliases in _services():
+    for sname, port, sproto, aliases in getservent():
         if (name == sname or name in aliases) and (proto is None or proto == sproto):
             return port
     raise OSError("service/proto not found")
@@ -715,7 +717,7 @@ def getservbyname(name: str, proto: str | None = None) -> int:
 
 def getservbyport(port: int, proto: str | None = None) -> str:
     """``getservbyport(3)``: the name of the service on ``port``; OSError if unknown."""
-    for sname, sport, sproto, _ in _services():
+    for sname, sport, sproto, _ in getservent():
         if sport == port and (proto is None or proto == sproto):
             return sname
     raise OSError("port/proto not found")

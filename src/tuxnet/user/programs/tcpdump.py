@@ -14,10 +14,13 @@
 
 It opens ``socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))`` on the device (``-i``; else the first
 one up that is not loopback), with SO_TIMESTAMPNS for each frame's time, and, as libpcap does,
-leaves out what loopback sends (it hears it again coming in).  It runs until ``-c`` frames, or
-until SIGINT or SIGTERM (Ctrl-C; a topology run sends it SIGINT at its end), whose handler breaks
-its loop, and then prints its counts.  Options: ``-i``, ``-c``, ``-n``
-(hosts and ports are numeric in any case), ``-e``, ``-v`` (``-vv``, ``-vvv``), ``-q``,
+leaves out what loopback sends (it hears it again coming in).  Without ``-n`` it prints names as
+tcpdump does (``tuxnet.trace.addrtoname``): a host's from ``gethostbyaddr`` (/etc/hosts, then a
+PTR query to the host's nameserver, which it may capture too), a port's from /etc/services, an
+Ethernet address's from /etc/ethers or its vendor's; ``-N`` keeps a host name's first label.  It
+runs until ``-c`` frames, or until SIGINT or SIGTERM (Ctrl-C; a topology run sends it SIGINT at
+its end), whose handler breaks its loop, and then prints its counts.  Options: ``-i``, ``-c``,
+``-n``, ``-N``, ``-e``, ``-v`` (``-vv``, ``-vvv``), ``-q``,
 ``-S``, ``-x``/``-xx``/``-X``/``-XX``/``-A``/``-AA`` (the bytes in hex, hex and ASCII, or ASCII),
 ``-t`` to ``-ttttt`` (no time, the epoch's seconds, the time since the frame before, the date, the
 time since the first), ``-s`` (the snapshot length: what is kept of each frame), ``-l`` (each
@@ -46,6 +49,7 @@ from tuxnet.net.core.sock import SO_TIMESTAMPNS, SOL_SOCKET
 from tuxnet.net.core.utils import inet_make_mask
 from tuxnet.net.packet.af_packet import ETH_P_ALL, PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC, SOL_PACKET
 from tuxnet.net.socket import AF_PACKET, MSG_DONTWAIT, SOCK_RAW, Msghdr
+from tuxnet.trace.addrtoname import AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN, PcapError, PcapReader, PcapWriter
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
@@ -277,6 +281,8 @@ class _Options:
         self.write_file: str | None = None
         self.packet_buffered = False
         self.promisc = True
+        self.numeric = False
+        self.strip_domain = False
         self.printer = TcpdumpPrinter()
         self.filter: Filter = compile_filter("")
 
@@ -289,7 +295,7 @@ def _parse(argv: list[str]) -> _Options | str:
     hex_dump = ""
     words: list[str] = []
     try:
-        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:r:w:neSvpqxXAtlU", words):
+        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:r:w:nNeSvpqxXAtlU", words):
             if flag == "i":
                 opts.device = value
             elif flag == "r":
@@ -311,6 +317,8 @@ def _parse(argv: list[str]) -> _Options | str:
             quick |= flag == "q"
             opts.promisc &= flag != "p"
             opts.packet_buffered |= flag == "U"
+            opts.numeric |= flag == "n"
+            opts.strip_domain |= flag == "N"
             if flag in "xXA" and len(hex_dump) < 2:
                 hex_dump += flag
             tflag += flag == "t"
@@ -338,9 +346,39 @@ def tcpdump_main(argv: list[str]) -> int:
     if isinstance(opts, str):
         libc.printf("%s", opts)
         return 1
+    if not opts.numeric:
+        opts.printer.names = _addrtoname(opts)
     if opts.read_file is not None:
         return _read_savefile(opts)
     return _capture(opts)
+
+
+def _gethostbyaddr(addr: str) -> str | None:
+    try:
+        return libc.gethostbyaddr(addr).h_name
+    except OSError:
+        return None
+
+
+def _ethers() -> dict[bytes, str]:
+    """``/etc/ethers`` (ether_ntohost's file): each ``MAC NAME`` line."""
+    try:
+        text = libc.read_file("/etc/ethers")
+    except FileNotFoundError:
+        return {}
+    table = {}
+    for line in (text.decode("latin-1") if isinstance(text, bytes) else text).splitlines():
+        fields = line.split("#", 1)[0].split()
+        parts = fields[0].split(":") if len(fields) == 2 else []
+        if len(parts) == 6 and all(re.fullmatch(r"[0-9a-fA-F]{1,2}", part) for part in parts):
+            table.setdefault(bytes(int(part, 16) for part in parts), fields[1])
+    return table
+
+
+def _addrtoname(opts: _Options) -> AddrToName:
+    """``init_addrtoname``, without ``-n``: the services file read now, hosts asked as they come."""
+    services = [(name, port, proto) for name, port, proto, _ in libc.getservent()]
+    return AddrToName(_gethostbyaddr, services, _ethers(), strip_domain=opts.strip_domain)
 
 
 def _open_dump(opts: _Options, linktype: int, snaplen: int) -> PcapWriter | None:
