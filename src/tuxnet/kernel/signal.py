@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import EINTR, EINVAL
-from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, SIGKILL
+from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, SIGKILL, current
 
 if TYPE_CHECKING:
     from tuxnet.kernel.sched import Process
@@ -32,6 +32,11 @@ ERESTARTNOHAND = 514
 
 SigHandler = Callable[[int], None]
 
+# Signals queued and not yet handled, over every process: while none is, neither a wait nor the
+# way out of a system call needs to look at the running process's own (the kernel tests one flag
+# of the task, TIF_SIGPENDING).  Never fewer than there are; more when a process died with some.
+queued = 0
+
 __all__ = [
     "ERESTARTNOHAND",
     "ERESTARTSYS",
@@ -43,13 +48,19 @@ __all__ = [
     "exit_to_user_mode",
     "send_sig",
     "signal_pending",
+    "signal_pending_current",
     "sock_intr_errno",
 ]
 
 
 def signal_pending(proc: Process) -> bool:
     """``signal_pending(current)``: a signal waits to be handled."""
-    return bool(proc.sigpending)
+    return queued != 0 and bool(proc.sigpending)
+
+
+def signal_pending_current() -> bool:
+    """``signal_pending(current)``, for the running process."""
+    return queued != 0 and bool(current().sigpending)
 
 
 def sock_intr_errno(timeo: int) -> int:
@@ -78,7 +89,10 @@ def send_sig(sig: int, proc: Process) -> None:
     if sig == SIGKILL or sig not in proc.sigactions:
         proc.kill(sig)
         return
-    proc.sigpending.add(sig)
+    global queued
+    if sig not in proc.sigpending:
+        proc.sigpending.add(sig)
+        queued += 1
     proc.wake()
 
 
@@ -88,10 +102,12 @@ def exit_to_user_mode(proc: Process, ret: object) -> object | None:
     gave up with ``-ERESTARTSYS``, or either restart code with no handler run, and every handler
     that ran asks for SA_RESTART).  A call that gave up for a signal and is not restarted fails
     with EINTR."""
+    global queued
     interrupted = False  # a handler ran that the call may not start again after
     while proc.sigpending:
         sig = min(proc.sigpending)
         proc.sigpending.discard(sig)
+        queued -= 1
         action = proc.sigactions.get(sig)
         if action is None:
             continue

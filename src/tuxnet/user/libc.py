@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tuxnet.kernel import signal as _signal
 from tuxnet.kernel.errno import ENOENT, strerror
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import SA_RESTART, do_sigaction, exit_to_user_mode
@@ -38,25 +39,34 @@ from tuxnet.net.socket import (
 from tuxnet.world import NSEC_PER_SEC
 
 
-def _syscall(call: Callable[..., Any], *args: Any) -> Any:
-    """A system call and the way back to the program: a signal that came while it slept has its
-    handler run there, and the call starts again or fails with EINTR (``exit_to_user_mode``); a
-    negative result becomes an ``OSError`` with that errno, as glibc sets ``errno``."""
+def _syscall_exit(ret: Any, call: Callable[..., Any], *args: Any) -> Any:
+    """The way back to the program from the system call ``call(*args)`` that returned ``ret``: a
+    signal that came while it slept has its handler run here, and the call starts again or fails
+    with EINTR (``exit_to_user_mode``); a negative result becomes an ``OSError`` with that errno,
+    as glibc sets ``errno``."""
     while True:
-        ret = call(*args)
-        proc = current()
-        if proc.sigpending:
+        if _signal.queued and (proc := current()).sigpending:
             ret = exit_to_user_mode(proc, ret)
             if ret is None:
+                ret = call(*args)
                 continue
         if ret.__class__ is int and ret < 0:
             raise OSError(-ret, strerror(-ret))
         return ret
 
 
+def _syscall(call: Callable[..., Any], *args: Any) -> Any:
+    """A system call and the way back (``_syscall_exit``)."""
+    return _syscall_exit(call(*args), call, *args)
+
+
 def socketcall(call: int, args: tuple[Any, ...]) -> Any:
-    """``socketcall(2)``: i386 system call 102."""
-    return _syscall(sys_socketcall, call, args)
+    """``socketcall(2)``: i386 system call 102 (the way back taken only when there is something
+    on it: a signal queued somewhere, or an error)."""
+    ret = sys_socketcall(call, args)
+    if _signal.queued or (ret.__class__ is int and ret < 0):
+        return _syscall_exit(ret, sys_socketcall, call, args)
+    return ret
 
 
 def socket(family: int, type: int, protocol: int = 0) -> int:

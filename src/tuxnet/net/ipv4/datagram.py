@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuxnet.kernel.errno import EACCES, EAGAIN, ENOPROTOOPT
-from tuxnet.kernel.sched import current
-from tuxnet.kernel.signal import signal_pending, sock_intr_errno
+from tuxnet.kernel.signal import signal_pending_current, sock_intr_errno
 from tuxnet.net.core.skbuff import SkBuff, skb_copy_bits
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
@@ -100,7 +99,7 @@ def __skb_wait_for_datagram(sk: Any, flags: int) -> int | None:
             return -EAGAIN
         if sk.sk_shutdown & RCV_SHUTDOWN:
             return 0
-        if signal_pending(current()):
+        if signal_pending_current():
             return sock_intr_errno(timeo)
         timeo = sk_wait_event(sk, timeo, lambda: queue or sk.sk_err or sk.sk_shutdown & RCV_SHUTDOWN)
     return None

@@ -23,8 +23,7 @@ from tuxnet.kernel.errno import (
 )
 from tuxnet.kernel.fs import O_NONBLOCK
 from tuxnet.kernel.minmax import max, min
-from tuxnet.kernel.sched import current
-from tuxnet.kernel.signal import signal_pending, sock_intr_errno
+from tuxnet.kernel.signal import signal_pending_current, sock_intr_errno
 from tuxnet.net.core.datagram import copy_to_msg, msg_iov_fault
 from tuxnet.net.core.net_tstamp import (
     SOF_TIMESTAMPING_OPT_RX_FILTER,
@@ -708,7 +707,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
             break
         if copied:
             if sk.sk_err or sk.sk_state == TCP_CLOSE or sk.sk_shutdown & RCV_SHUTDOWN or not timeo \
-                    or signal_pending(current()):
+                    or signal_pending_current():
                 break
         else:
             if sk.sk_done:
@@ -721,7 +720,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                 return -ENOTCONN
             if not timeo:
                 return -EAGAIN
-            if signal_pending(current()):
+            if signal_pending_current():
                 return sock_intr_errno(timeo)
         tcp_cleanup_rbuf(sk, copied)
         if copied >= target:
@@ -1002,7 +1001,7 @@ def inet_csk_accept(sk: TcpSock, flags: int) -> TcpSock | int:
             while not sk.accept_queue:
                 if not timeo:
                     return -EAGAIN
-                if signal_pending(current()):  # inet_csk_wait_for_connect
+                if signal_pending_current():  # inet_csk_wait_for_connect
                     return sock_intr_errno(timeo)
                 timeo = sk_wait_event(sk, timeo, lambda: sk.accept_queue or sk.sk_state != TCP_LISTEN)
                 if sk.sk_state != TCP_LISTEN:
