@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -453,3 +454,64 @@ def test_every_vendor_tcpdump_names(tmp_path):
     names = AddrToName(lambda addr: None, [])
     printer = TcpdumpPrinter(link_level=True, names=names)
     assert [printer.format(ts, frame) for ts, frame in frames] == result.stdout.splitlines()
+
+
+# -- pcap-filter: loads, arithmetic, more primitives, and how and/or bind ------------------------
+
+@pytest.fixture(scope="module")
+def services_file(tmp_path_factory):
+    """The services traffic as h2 saw it, in a file, and h2 (its /etc files as a distribution's)."""
+    tmp_path = tmp_path_factory.mktemp("services")
+    world, (h1, h2), _ = lan(2)
+    install_base_files(h2, hosts={"10.0.0.1": ["h1.lan", "h1"]})
+    cap = capture(h2, "eth0")
+    services_traffic(world, h1)
+    path = tmp_path / "services.pcap"
+    with PcapWriter(path) as writer:
+        for t, frame, _ in cap.frames:
+            writer.write(t, frame)
+    return path, world, h2
+
+
+FILTERS = [
+    "tcp[13] & 2 != 0", "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn", "tcp[tcpflags] & tcp-rst != 0",
+    "ip[2:2] > 80", "icmp[icmptype] == icmp-echo", "icmp[icmptype] = icmp-unreach and icmp[icmpcode] = 3",
+    "len >= 90", "len - 10 > 40", "less 60", "greater 0x50", "(tcp[13] & 2) != 0", "((1)) = 1", "1 + 2 * 3 = 7",
+    "ip[0] & 0xf > 5", "udp[2:2] == 9999", "udp[8:4] / 0 = 1", "tcp[-1] = 0", "tcp[100] = 1 or icmp",
+    "not tcp[100] = 1", "ether[0] & 1 = 1", "arp[7] = 2", "ip[9] = 17 && udp[2:2] < 100", "ip[16:4] >> 24 == 10",
+    "port 80 or 22", "port 80 or 22 and udp", "udp and port 80 or 22", "tcp portrange 20-90", "portrange 80",
+    "src 10.0.0.1 or dst 10.0.0.1 or 5", "host 10.1", "ether host 02:00:00:00:00:01", "ether src 2:0:0:0:0:3",
+    "ether broadcast", "multicast", "broadcast or multicast", "ip multicast", "ip broadcast", "ether proto \\arp",
+    "ether proto 0x800", "ip proto \\udp", "proto 6", "ip6", "ip6 and tcp", "icmp6", "not ip6",
+    "net 10.0.0.0 mask 255.255.255.0", "ip net 10.0.0.0/8 or 1.2.3.4",
+    # refused, in libpcap's words
+    "tcp[13:3] = 1", "ether net 1.2.3.4", "ether port 80", "udp broadcast", "tcp proto 6", "ether host zz",
+    "proto \\foo", "ether proto \\foo", "net 10.0.0.1 mask 255.255.255.0", "tcp and 10.0.0.1", "arp and 10.0.0.1",
+    "port 80 or udp or 22", "tcp[13] = 2 or 5", "(tcp) and (10.0.0.1)", "ip proto 1 or 10.0.0.9",
+    "portrange x-y", "portrange 80-", "tcp portrange 1-70000", "less x", "ip[1:2", "tcp[0:2] = http",
+    "foo $ bar", "5 = 5 and 10.0.0.1", "1 % 0 = 1", "icmp[icmpcode] / icmptype = 0", "udp port 0x35",
+    "tcp[13] & 2 != 0 and not (port 80 or port 22)",
+]
+
+
+@pytest.mark.parametrize("expression", FILTERS)
+def test_filters_as_libpcap_compiles_them(services_file, tmp_path, expression):
+    path, world, h2 = services_file
+    result = real_tcpdump("-n", "-r", str(path), expression)
+    before = len(h2.output())
+    assert run(world, h2, tcpdump_main, ["-n", "-r", str(path), expression]) == result.returncode
+    assert h2.output()[before:] == result.stderr + result.stdout
+
+
+def test_names_in_filters(services_file, tmp_path):
+    """``host NAME`` and ``port NAME`` resolved as the filter is compiled, by the host's files."""
+    path, world, h2 = services_file
+    files = {"/etc/hosts": h2.files["/etc/hosts"], "/etc/services": SERVICES,
+             "/etc/resolv.conf": "nameserver 127.0.0.1\n"}
+    for expression in ("host h1 and port http", "src h1.lan and (port ssh or port http-alt)", "host nosuch",
+                       "port nosuch", "udp port daytime or tcp port 4444", "udp port http", "tcp port time",
+                       "portrange ssh-http"):
+        result = real_tcpdump_with(files, tmp_path, "-n", "-r", str(path), shlex.quote(expression))
+        before = len(h2.output())
+        assert run(world, h2, tcpdump_main, ["-n", "-r", str(path), expression]) == result.returncode
+        assert h2.output()[before:] == result.stderr + result.stdout, expression

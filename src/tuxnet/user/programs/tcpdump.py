@@ -29,235 +29,29 @@ while tcpdump runs), ``-w FILE`` (the frames into a pcap file, microsecond times
 writes it, instead of printed), ``-U`` (each frame in the file as it comes, not as the file's
 buffer fills), ``-r FILE`` (the frames of a pcap file, Ethernet or raw IP, printed, or with
 ``-w`` copied, instead of captured).  Capture files are on the machine tuxnet runs on, as a
-topology's ``[[capture]]`` files are.  The filter is pcap-filter's core:
-``arp``, ``ip``, ``icmp``, ``tcp``, ``udp``, each with ``[src|dst|src or dst|src and dst]
-host|net|port VALUE`` (``host`` implied) where it applies, joined by ``and`` (``&&``), ``or``
-(``||``), ``not`` (``!``) and parentheses; byte offsets (``tcp[13]``) are refused.
+topology's ``[[capture]]`` files are.  The filter is pcap-filter's (``tuxnet.user.pcap_filter``:
+qualified primitives, byte loads and arithmetic, names resolved by the host's C library).
 """
 
 from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Callable, Iterator
 
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import SIGINT, SIGTERM
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
 from tuxnet.net.core.skbuff import PACKET_OUTGOING
 from tuxnet.net.core.sock import SO_TIMESTAMPNS, SOL_SOCKET
-from tuxnet.net.core.utils import inet_make_mask
 from tuxnet.net.packet.af_packet import ETH_P_ALL, PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC, SOL_PACKET
 from tuxnet.net.socket import AF_PACKET, MSG_DONTWAIT, SOCK_RAW, Msghdr
 from tuxnet.trace.addrtoname import AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN, PcapError, PcapReader, PcapWriter
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
+from tuxnet.user.pcap_filter import Filter, FilterError, compile_filter
 
 SNAPLEN = MAXIMUM_SNAPLEN
-
-Filter = Callable[[bytes], bool]
-
-
-class FilterError(ValueError):
-    """A filter expression tcpdump cannot parse."""
-
-
-def _ip(frame: bytes) -> bytes | None:
-    """The IPv4 header and what follows, of an Ethernet frame that carries one."""
-    if len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[14] >> 4 == 4:
-        return frame[14:]
-    return None
-
-
-def _addrs(frame: bytes, direction: str) -> list[int]:
-    """The IPv4 (or ARP sender/target) addresses of a frame, as ``src``/``dst``/either asks."""
-    ip = _ip(frame)
-    if ip is not None:
-        src, dst = struct.unpack_from("!II", ip, 12)
-    elif len(frame) >= 42 and frame[12:14] == b"\x08\x06":
-        src, dst = struct.unpack_from("!I", frame, 28)[0], struct.unpack_from("!I", frame, 38)[0]
-    else:
-        return []
-    return [src] if direction == "src" else [dst] if direction == "dst" else [src, dst]
-
-
-def _ports(frame: bytes, direction: str) -> list[int]:
-    """The TCP or UDP ports of an unfragmented (or first-fragment) IPv4 frame."""
-    ip = _ip(frame)
-    if ip is None or ip[9] not in (6, 17) or struct.unpack_from("!H", ip, 6)[0] & 0x1FFF:
-        return []
-    ihl = (ip[0] & 0x0F) * 4
-    if len(ip) < ihl + 4:
-        return []
-    sport, dport = struct.unpack_from("!HH", ip, ihl)
-    return [sport] if direction == "src" else [dport] if direction == "dst" else [sport, dport]
-
-
-def _ip_proto(proto: int) -> Filter:
-    """Frames carrying an IPv4 datagram of protocol ``proto``."""
-    return lambda f: (ip := _ip(f)) is not None and ip[9] == proto
-
-
-PROTOCOLS: dict[str, Filter] = {
-    "arp": lambda f: f[12:14] == b"\x08\x06",
-    "ip": lambda f: _ip(f) is not None,
-    "icmp": _ip_proto(1),
-    "tcp": _ip_proto(6),
-    "udp": _ip_proto(17),
-}
-KEYWORDS = {*PROTOCOLS, "src", "dst", "host", "port", "net", "and", "or", "not", "&&", "||", "!", "(", ")"}
-
-
-def _number(text: str) -> int:
-    """pcap's ``stoulen``: decimal, ``0x`` hexadecimal or ``0``-led octal."""
-    if re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
-        return int(text, 16)
-    if re.fullmatch(r"0[0-9]+", text):
-        if not re.fullmatch(r"0[0-7]+", text):
-            raise FilterError(f"number {text} contains non-octal digit")
-        return int(text, 8)
-    if re.fullmatch(r"[0-9]+", text):
-        return int(text)
-    raise FilterError("syntax error")
-
-
-def _atoin(text: str, what: str) -> tuple[int, int]:
-    """pcap's ``__pcap_atoin``: a dotted address of one to four parts, and how many bits it gives
-    (an address of fewer parts names a network: ``net 10.1`` is 10.1.0.0/16)."""
-    if not re.fullmatch(r"[0-9]+(\.[0-9]+){0,3}", text):
-        raise FilterError(f"unknown {what} '{text}'")
-    parts = [int(part) for part in text.split(".")]
-    if any(part > 255 for part in parts):
-        raise FilterError(f"invalid IPv4 address '{text}'")
-    addr = 0
-    for part in parts:
-        addr = addr << 8 | part
-    return addr << 8 * (4 - len(parts)), 8 * len(parts)
-
-
-def _net(text: str) -> tuple[int, int]:
-    """``net ADDR[/LEN]``: its address and mask, as pcap's ``gen_mcode`` checks them."""
-    addr_text, slash, plen_text = text.partition("/")
-    addr, bits = _atoin(addr_text, "network")
-    if slash:
-        if not plen_text.isdigit():
-            raise FilterError("syntax error")
-        bits = int(plen_text)
-        if bits > 32:
-            raise FilterError("mask length must be <= 32")
-    mask = inet_make_mask(bits)
-    if addr & ~mask & 0xFFFFFFFF:
-        raise FilterError(f'non-network bits set in "{text}"')
-    return addr, mask
-
-
-def _direction(words: list[str]) -> str:
-    """``src``, ``dst``, ``src or dst`` (``or``, as no direction) or ``src and dst`` (``and``)."""
-    if not words or words[0] not in ("src", "dst"):
-        return ""
-    first = words.pop(0)
-    if len(words) >= 2 and words[0] in ("or", "and") and words[1] == ("dst" if first == "src" else "src"):
-        joined = words.pop(0)
-        words.pop(0)
-        return joined
-    return first
-
-
-def _matches(values: Callable[[bytes, str], list[int]], direction: str,
-             test: Callable[[int], bool]) -> Filter:
-    """A frame's addresses or ports tested: one, either, or (``src and dst``) both."""
-    if direction == "and":
-        return lambda f: bool(found := values(f, "")) and all(test(v) for v in found)
-    return lambda f: any(test(v) for v in values(f, direction))
-
-
-def _primitive(words: list[str]) -> Filter:
-    """One primitive: ``[PROTO] [DIR] [host|port|net] VALUE``, or a protocol alone."""
-    if "[" in words[0]:
-        raise FilterError(f"'{words[0]}': byte offsets are not in tuxnet's pcap-filter")
-    proto = words.pop(0) if words[0] in PROTOCOLS else ""
-    direction = _direction(words)
-    kind = words.pop(0) if words and words[0] in ("host", "port", "net") else ""
-    if proto and not direction and not kind:
-        return PROTOCOLS[proto]
-    if not kind and not direction:
-        # a bare word is a host only when it is an address
-        if not words or not re.fullmatch(r"[0-9]+(\.[0-9]+){3}", words[0]) or \
-                any(int(part) > 255 for part in words[0].split(".")):
-            raise FilterError("syntax error")
-    kind = kind or "host"
-    if not words or words[0] in KEYWORDS:
-        raise FilterError("syntax error")
-    value = words.pop(0)
-    if kind == "port":
-        if proto not in ("", "tcp", "udp"):
-            raise FilterError("illegal qualifier of 'port'")
-        port = _number(value) if value[:1].isdigit() else -1
-        if port < 0:
-            raise FilterError(f"unknown port '{value}'")
-        if port > 0xFFFF:
-            raise FilterError(f"illegal port number {port} > 65535")
-        match = _matches(_ports, direction, lambda p: p == port)
-    else:
-        if proto in ("tcp", "udp", "icmp"):
-            raise FilterError(f"'{proto}' modifier applied to {kind}")
-        if kind == "net":
-            net, mask = _net(value)
-        else:
-            net, bits = _atoin(value, "host")
-            mask = inet_make_mask(bits)
-        match = _matches(_addrs, direction, lambda a: a & mask == net)
-    if proto:
-        qualifier = PROTOCOLS[proto]
-        return lambda f: qualifier(f) and match(f)
-    return match
-
-
-def _expression(words: list[str]) -> Filter:
-    """``or`` of ``and`` of (``not``) primitives or parenthesised expressions."""
-    def factor() -> Filter:
-        if not words:
-            raise FilterError("syntax error")
-        if words[0] in ("not", "!"):
-            words.pop(0)
-            inner = factor()
-            return lambda f: not inner(f)
-        if words[0] == "(":
-            words.pop(0)
-            inner = expr()
-            if not words or words.pop(0) != ")":
-                raise FilterError("syntax error")
-            return inner
-        return _primitive(words)
-
-    def joined(operand: Callable[[], Filter], operators: tuple[str, str],
-               combine: Callable[[Iterator[bool]], bool]) -> Filter:
-        parts = [operand()]
-        while words and words[0] in operators:
-            words.pop(0)
-            parts.append(operand())
-        return parts[0] if len(parts) == 1 else lambda f: combine(part(f) for part in parts)
-
-    def term() -> Filter:
-        return joined(factor, ("and", "&&"), all)
-
-    def expr() -> Filter:
-        return joined(term, ("or", "||"), any)
-
-    result = expr()
-    if words:
-        raise FilterError("syntax error")
-    return result
-
-
-def compile_filter(expression: str) -> Filter:
-    """``pcap_compile``: the filter, or FilterError."""
-    words = expression.replace("(", " ( ").replace(")", " ) ").split()
-    if not words:
-        return lambda f: True
-    return _expression(words)
-
 
 # pcap_datalink_val_to_name and _to_description, for the link types a capture file may hold
 LINK_TYPES = {0: ("NULL", "BSD loopback"), DLT_EN10MB: ("EN10MB", "Ethernet"), DLT_RAW: ("RAW", "Raw IP"),
@@ -284,6 +78,7 @@ class _Options:
         self.numeric = False
         self.strip_domain = False
         self.printer = TcpdumpPrinter()
+        self.expression = ""
         self.filter: Filter = compile_filter("")
 
 
@@ -326,17 +121,25 @@ def _parse(argv: list[str]) -> _Options | str:
         return f"{error}\n"
     if opts.write_file == "-" or opts.read_file == "-":
         return "tcpdump: tuxnet's tcpdump reads and writes capture files, not its standard input or output\n"
-    try:
-        opts.filter = compile_filter(" ".join(words))
-    except FilterError as error:
-        reason = str(error)
-        prefix = "can't parse filter expression: " if reason == "syntax error" else ""
-        return f"tcpdump: {prefix}{reason}\n"
+    opts.expression = " ".join(words)
     # -X wins over -x, and -x over -A, as in print.c; two of one include the link-level header
     hex_dump = next((letter * len(hex_dump) for letter in "XxA" if letter in hex_dump), "")
     opts.printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute,
                                   hex_dump=hex_dump, tflag=min(tflag, 5), quick=quick)
     return opts
+
+
+def _compile(opts: _Options, netmask: int) -> str | None:
+    """``pcap_compile`` of the expression, with the device's netmask (0 for a file); the line
+    tcpdump prints for one it refuses."""
+    try:
+        opts.filter = compile_filter(opts.expression, resolve_host=_gethostbyname, resolve_port=_getservbyname,
+                                     netmask=netmask)
+    except FilterError as error:
+        reason = str(error)
+        prefix = "can't parse filter expression: " if reason == "syntax error" else ""
+        return f"tcpdump: {prefix}{reason}\n"
+    return None
 
 
 def tcpdump_main(argv: list[str]) -> int:
@@ -351,6 +154,23 @@ def tcpdump_main(argv: list[str]) -> int:
     if opts.read_file is not None:
         return _read_savefile(opts)
     return _capture(opts)
+
+
+def _gethostbyname(name: str) -> list[int] | None:
+    """pcap_nametoaddr: a host name's IPv4 addresses."""
+    try:
+        return [int.from_bytes(bytes(int(part) for part in addr.split(".")), "big")
+                for addr in libc.gethostbyname(name).h_addr_list]
+    except OSError:
+        return None
+
+
+def _getservbyname(name: str, proto: str) -> int | None:
+    """pcap_nametoport's lookup of a service name."""
+    try:
+        return libc.getservbyname(name, proto)
+    except OSError:
+        return None
 
 
 def _gethostbyaddr(addr: str) -> str | None:
@@ -418,6 +238,10 @@ def _read_savefile(opts: _Options) -> int:
             return 1
         libc.printf("reading from file %s, link-type %s, snapshot length %d\n", path, _link_type(reader.linktype),
                     reader.snaplen)
+        refused = _compile(opts, 0)
+        if refused is not None:
+            libc.printf("%s", refused)
+            return 1
         if opts.write_file is None and reader.linktype not in (DLT_EN10MB, DLT_RAW):
             libc.printf("tcpdump: packet printing is not supported for link type %d: use -w\n", reader.linktype)
             return 1
@@ -432,7 +256,7 @@ def _read_savefile(opts: _Options) -> int:
         captured = 0
         try:
             for ts, frame, length in reader:
-                if reader.linktype not in (DLT_EN10MB, DLT_RAW) or opts.filter(link + frame):
+                if reader.linktype not in (DLT_EN10MB, DLT_RAW) or opts.filter(link + frame, length + len(link)):
                     if writer is not None:
                         _dump(writer, opts, ts, frame, length)
                     else:
@@ -464,6 +288,12 @@ def _capture(opts: _Options) -> int:
     if dev is None:
         libc.printf("tcpdump: %s: No such device exists\n(No such device exists)\n", device)
         return 1
+    # pcap_lookupnet: the device's first IPv4 address's netmask (SIOCGIFNETMASK), else 0
+    addresses = dev.ip_ptr.ifa_list if dev.ip_ptr is not None else []
+    refused = _compile(opts, addresses[0].mask if addresses else 0)
+    if refused is not None:
+        libc.printf("%s", refused)
+        return 1
     fd = libc.socket(AF_PACKET, SOCK_RAW, int.from_bytes(ETH_P_ALL.to_bytes(2, "big"), "little"))
     writer = None
     try:
@@ -490,7 +320,7 @@ def _capture(opts: _Options) -> int:
                 frame, stamp = _next_frame(fd, loopback, 0)
             except InterruptedError:
                 continue
-            if frame is not None and opts.filter(frame):
+            if frame is not None and opts.filter(frame, len(frame)):
                 matched += 1
                 if writer is not None:
                     _dump(writer, opts, stamp, frame[:opts.snaplen], len(frame))
@@ -500,7 +330,7 @@ def _capture(opts: _Options) -> int:
         # "received by filter" is what the kernel's filter passed (tp_packets): the frames still
         # queued that match count too
         while (frame := _next_frame(fd, loopback, MSG_DONTWAIT)[0]) != b"":
-            matched += frame is not None and opts.filter(frame)
+            matched += frame is not None and opts.filter(frame, len(frame))
     finally:
         if writer is not None:
             writer.close()
