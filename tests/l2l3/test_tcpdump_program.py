@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import shlex
 import shutil
@@ -28,6 +29,7 @@ from tuxnet.trace.pcap import DLT_EN10MB, MAGIC_USEC, PcapReader, PcapWriter, re
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
 from tuxnet.user.etc import SERVICES, install_base_files
+from tuxnet.user.pcap_filter import FilterError, compile_filter
 from tuxnet.user.programs.ping import ping_main
 from tuxnet.user.programs.tcpdump import tcpdump_main
 
@@ -515,3 +517,30 @@ def test_names_in_filters(services_file, tmp_path):
         before = len(h2.output())
         assert run(world, h2, tcpdump_main, ["-n", "-r", str(path), expression]) == result.returncode
         assert h2.output()[before:] == result.stderr + result.stdout, expression
+
+
+def test_odd_expressions_and_frames_never_crash():
+    """Token soup either compiles or is refused with FilterError; what compiles answers for any
+    frame, short, cut or random, without raising."""
+    vocabulary = ["tcp", "udp", "ip", "ip6", "arp", "icmp", "ether", "host", "net", "port", "portrange", "src",
+                  "dst", "and", "or", "not", "!", "(", ")", "[", "]", ":", "=", "!=", ">", "<", "&", "|", "+",
+                  "-", "*", "/", "%", "<<", ">>", "^", "0", "1", "2", "4", "13", "0x10", "10.0.0.1", "10.0",
+                  "80-90", "len", "tcpflags", "tcp-syn", "icmptype", "broadcast", "multicast", "proto", "\\tcp",
+                  "less", "greater", "mask", "255.0.0.0", "02:00:00:00:00:01", "http", "h1", "99999", "08"]
+    rng = random.Random(7)
+    frames = [b"", bytes(13), bytes(14), bytes(40)]
+    frames += [bytes(rng.randrange(256) for _ in range(rng.randrange(80))) for _ in range(40)]
+    ip_frame = bytes.fromhex("ffffffffffff020000000001080045000028000100004006") + bytes(26)
+    frames += [ip_frame[:n] for n in range(0, len(ip_frame), 3)]
+    compiled = 0
+    for _ in range(8000):
+        expression = " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(1, 9)))
+        try:
+            test = compile_filter(expression, resolve_host=lambda name: [0x0A000001] if name == "h1" else None,
+                                  resolve_port=lambda name, proto: 80 if (name, proto) == ("http", "tcp") else None)
+        except FilterError:
+            continue
+        compiled += 1
+        for frame in frames:
+            assert test(frame, len(frame)) in (True, False), expression
+    assert compiled > 100
