@@ -1,11 +1,23 @@
-"""netstat's routing and interface tables and its command line, in net-tools 2.10's layout (the
-lines expected are this machine's netstat's for the same table; the socket tables are compared
-with it in ``tests/tap/test_netstat_vs_linux.py``)."""
+"""netstat's routing and interface tables, its statistics (``-s``) and its command line, in
+net-tools 2.10's layout (the lines expected are this machine's netstat's for the same table, and
+for ``-s`` what it prints reading the same ``/proc/net/snmp`` and ``/proc/net/netstat``; the socket
+tables are compared with it in ``tests/tap/test_netstat_vs_linux.py``)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tuxnet.net.core.snmp import MIB_FIELDS
+from tuxnet.net.ipv4.proc import netstat_seq_show, snmp_seq_show
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
+from tuxnet.user import libc
 from tuxnet.user.iproute import ip
 from tuxnet.user.programs.nettools import netstat
+from tuxnet.user.programs.ping import ping_main
 from tuxnet.world import World
 
 
@@ -45,7 +57,94 @@ def test_interface_table():
 def test_options_it_does_not_have():
     rc, lines = run_netstat(["-z"])
     assert rc == 3 and lines[0] == "netstat: invalid option -- 'z'" and lines[1].startswith("usage: netstat")
-    rc, lines = run_netstat(["-s"])
-    assert rc == 1 and lines == ["netstat: -s is not implemented here; try `nstat`"]
+    rc, lines = run_netstat(["-p"])
+    assert rc == 1 and lines == ["netstat: -p is not implemented here; try `ss -p`"]
     rc, lines = run_netstat(["10.0.0.1"])
     assert rc == 1 and lines[0] == "netstat: 10.0.0.1: only options are taken here"
+
+
+# -- netstat -s -----------------------------------------------------------------------------------
+
+def linux_netstat(tmp_path: Path, snmp: str, netstat_text: str, *args: str) -> str:
+    """This machine's netstat reading ``snmp`` and ``netstat_text`` as its /proc/net/snmp and
+    /proc/net/netstat: a directory of them mounted over /proc in a mount namespace of its own."""
+    if shutil.which("netstat") is None or shutil.which("unshare") is None:
+        pytest.skip("netstat (net-tools) or unshare is not installed")
+    proc = tmp_path / "proc"
+    (proc / "net").mkdir(parents=True)
+    (proc / "net" / "snmp").write_text(snmp)
+    (proc / "net" / "netstat").write_text(netstat_text)
+    script = f"mount --bind {proc} /proc && exec netstat {' '.join(args)}"
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
+    if result.returncode and ("unshare" in result.stderr or "mount" in result.stderr):
+        pytest.skip(f"no mount namespace here: {result.stderr.strip()}")
+    return result.stdout
+
+
+def busy_host() -> tuple[World, object]:
+    """A host that has pinged, been pinged, connected, been refused over TCP and UDP, and answered."""
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, a_addr="10.0.1.1/24", b_addr="10.0.1.2/24")
+
+    def server() -> None:
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(lfd, ("0.0.0.0", 80))
+        libc.listen(lfd, 4)
+        fd, _ = libc.accept(lfd)
+        libc.send(fd, libc.recv(fd, 100))
+        libc.close(fd)
+
+    def client() -> None:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(fd, ("10.0.1.2", 80))
+        libc.send(fd, b"hello")
+        libc.recv(fd, 100)
+        libc.close(fd)
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        try:
+            libc.connect(fd, ("10.0.1.2", 81))
+        except ConnectionRefusedError:
+            libc.close(fd)
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.sendto(fd, b"x", 0, ("10.0.1.2", 9))
+        libc.close(fd)
+
+    b.spawn(server)
+    for program, args in ((ping_main, ["-c", "2", "10.0.1.2"]), (client, None)):
+        proc = a.spawn(program, args) if args else a.spawn(program)
+        world.run_until(lambda proc=proc: not proc.alive)
+    b.spawn(ping_main, ["-c", "1", "10.0.1.1"])
+    world.run_for(3 * 10**9)
+    return world, a
+
+
+@pytest.mark.parametrize("args", [["-s"], ["-st"], ["-su"], ["-sw"], ["-s", "-t", "-u"]])
+def test_statistics_as_net_tools_prints_them(tmp_path, args):
+    world, a = busy_host()
+    before = len(a.output())
+    proc = a.spawn(netstat, args)
+    world.run_until(lambda: not proc.alive)
+    ours = a.output()[before:]
+    assert proc.result == 0
+    assert ours == linux_netstat(tmp_path, snmp_seq_show(a.mib), netstat_seq_show(a.mib), *args)
+    if args == ["-s"]:
+        for line in ("    2 active connection openings", "    1 failed connection attempts", "        echo replies: 2",
+                     "    1 packets sent", "IcmpMsg:"):
+            assert line in ours.splitlines()
+
+
+def test_every_counter_in_its_sentence(tmp_path):
+    """Each counter tuxnet keeps, a different number each, printed in its sentence (or as
+    ``Name: value``) as net-tools prints it."""
+    world, a = busy_host()
+    for group in MIB_FIELDS:
+        mib = getattr(a.mib, group)
+        for i, name in enumerate(list(mib) or ["InType3", "OutType0"]):
+            mib[name] = 7000 + i
+    before = len(a.output())
+    proc = a.spawn(netstat, ["-s"])
+    world.run_until(lambda: not proc.alive)
+    ours = a.output()[before:]
+    assert ours == linux_netstat(tmp_path, snmp_seq_show(a.mib), netstat_seq_show(a.mib), "-s")
+    assert any(line.startswith("    Quick ack mode was activated 70") for line in ours.splitlines())

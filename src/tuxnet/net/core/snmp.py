@@ -78,12 +78,3 @@ class Mibs:
 
     def groups(self) -> dict[str, Mib]:
         return {g: getattr(self, g) for g in MIB_FIELDS}
-
-    def format_snmp(self) -> str:
-        """The text of ``/proc/net/snmp`` (and the TcpExt/IpExt part of ``/proc/net/netstat``)."""
-        out = []
-        for group, mib in self.groups().items():
-            names = list(mib)
-            out.append(f"{group}: " + " ".join(names))
-            out.append(f"{group}: " + " ".join(str(mib[n]) for n in names))
-        return "\n".join(out) + "\n"

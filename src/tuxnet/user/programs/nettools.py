@@ -30,6 +30,7 @@ from tuxnet.net.ipv4.raw_diag import raw_diag_dump
 from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED, TCP_LISTEN, TCP_STATE_NAMES
 from tuxnet.net.ipv4.udp_diag import udp_diag_dump
 from tuxnet.user import libc
+from tuxnet.user.programs.statistics import netstat_statistics
 from tuxnet.user.resolv import getservbyport
 
 _FLAG_NAMES = ((IFF_UP, "UP"), (IFF_BROADCAST, "BROADCAST"), (IFF_LOOPBACK, "LOOPBACK"),
@@ -168,8 +169,8 @@ NETSTAT_USAGE = (
     "       netstat [-vWnNcaeol] [<Socket> ...]\n"
     "       netstat { [-vWeenNac] -i | [-cnNe] -M | -s [-6tuw] }\n")
 # the options tuxnet's netstat takes, and those of net-tools' it does not
-_NETSTAT_OPTIONS = set("atulnrigxw")
-_NETSTAT_ELSEWHERE = {"s": "nstat", "p": "ss -p", "o": "ss -o", "e": "ss -e", "c": "watch netstat",
+_NETSTAT_OPTIONS = set("atulnrigxws")
+_NETSTAT_ELSEWHERE = {"p": "ss -p", "o": "ss -o", "e": "ss -e", "c": "watch netstat",
                       "M": "iptables -t nat -L", "N": "", "v": "", "W": "", "C": "", "F": "", "Z": "", "6": ""}
 
 
@@ -177,7 +178,8 @@ def netstat(argv: list[str] | None = None) -> int:
     """``netstat`` (net-tools): the sockets of the protocols asked for (``-t`` TCP, ``-u`` UDP,
     ``-w`` raw, ``-x`` UNIX; all of them by default), connected ones only unless ``-l`` (servers
     only) or ``-a`` (both), names unless ``-n``; ``-r`` the routing table, ``-i`` the devices'
-    counters (``-a``: the ones down too), ``-g`` the multicast groups.  The sockets come from
+    counters (``-a``: the ones down too), ``-g`` the multicast groups, ``-s`` the SNMP counters
+    (``tuxnet.user.programs.statistics``).  The sockets come from
     ``/proc/net/tcp``, ``/proc/net/udp`` and ``/proc/net/raw`` as the kernel lists them."""
     host = current().host
     flags: set[str] = set()
@@ -195,6 +197,8 @@ def netstat(argv: list[str] | None = None) -> int:
                 return 3
             flags.add(flag)
     numeric = "n" in flags
+    if "s" in flags:
+        return netstat_statistics(flags & set("tuw"))
     if "g" in flags:
         return netstat_groups(host)
     if "r" in flags:
