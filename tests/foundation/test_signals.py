@@ -160,3 +160,37 @@ def test_sigkill_cannot_be_caught():
     world.run_for(msecs(1))
     send_sig(SIGKILL, proc)
     assert errors == [errno.EINVAL] and proc.exit_code == -SIGKILL
+
+
+def test_ctrl_c_ends_ping_and_arping_with_their_summaries():
+    """A topology run with a duration ends with SIGINT to the programs that catch it: ping and
+    arping, run without a count, stop as at Ctrl-C and print their statistics."""
+    from tuxnet.topology import load_topology
+
+    net = load_topology("t.toml", text="""
+duration = "3.5s"
+[[host]]
+name = "a"
+[[host]]
+name = "b"
+[[link]]
+a = "a"
+b = "b"
+a_addr = "10.0.0.1/24"
+b_addr = "10.0.0.2/24"
+[[run]]
+host = "a"
+cmd = "ping 10.0.0.2"
+[[run]]
+host = "b"
+cmd = "arping -I eth0 10.0.0.1"
+""")
+    net.start()
+    net.run()
+    out = net.output()
+    a_lines = out.split("== b ==")[0].splitlines()
+    assert "--- 10.0.0.2 ping statistics ---" in a_lines
+    assert "4 packets transmitted, 4 received, 0% packet loss, time 3000ms" in a_lines
+    b_lines = out.split("== b ==")[1].splitlines()
+    assert "Sent 4 probes (1 broadcast(s))" in b_lines and "Received 4 response(s)" in b_lines
+    assert all(not proc.alive and proc.exit_code == 0 for proc in net.procs)

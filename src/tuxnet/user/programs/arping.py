@@ -25,6 +25,7 @@ import struct
 from dataclasses import dataclass
 
 from tuxnet.kernel.sched import current
+from tuxnet.kernel.signal import SIGINT, SIGTERM
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_NOARP, IFF_UP
 from tuxnet.net.core.skbuff import PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST
 from tuxnet.net.core.sock import SO_BINDTODEVICE, SO_DONTROUTE, SOL_SOCKET
@@ -161,14 +162,20 @@ class Arping:
         next_tick = start + step
         deadline = start + self.timeout * 1_000_000_000 if self.timeout else None
         expires = 1
+        exiting: list[int] = []  # SIGINT and SIGTERM end the loop, then finish()
+        for sig in (SIGINT, SIGTERM):
+            libc.sigaction(sig, exiting.append)
         self.send_pack()
-        while True:
+        while not exiting:
             if self.sent == self.count and self.unsolicited:
                 break
             wake = next_tick if step else world.now
             if deadline is not None:
                 wake = min(wake, deadline)
-            ready = libc.poll([(self.fd, POLLIN)], max(0, -(-(wake - world.now) // 1_000_000)))
+            try:
+                ready = libc.poll([(self.fd, POLLIN)], max(0, -(-(wake - world.now) // 1_000_000)))
+            except InterruptedError:
+                continue
             if ready[0] & POLLIN:
                 packet, addr = libc.recvfrom(self.fd, 4096, 0)
                 if self.recv_pack(packet, addr[2]) == FINAL_PACKS:

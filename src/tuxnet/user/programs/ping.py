@@ -28,6 +28,7 @@ import struct
 from dataclasses import dataclass, field
 
 from tuxnet.kernel.sched import current
+from tuxnet.kernel.signal import SIGINT
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.sock import SO_BROADCAST, SO_RCVTIMEO, SOL_SOCKET
 from tuxnet.net.core.utils import in_aton, in_ntoa, ipv4_is_multicast
@@ -335,7 +336,9 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
     next_send = start
     end_by = start + int(deadline * 1e9) if deadline is not None else None
     last_send = start
-    while True:
+    exiting: list[int] = []  # sigexit: Ctrl-C (SIGINT) or SIGALRM ends the loop, then finish()
+    libc.sigaction(SIGINT, exiting.append)
+    while not exiting:
         now = world.now
         if end_by is not None and now >= end_by:
             break
@@ -355,7 +358,7 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
         libc.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, divmod(wait_us, 1_000_000))
         try:
             packet, (src, _) = libc.recvfrom(fd, 65536, 0)
-        except BlockingIOError:
+        except (BlockingIOError, InterruptedError):
             continue
         _receive(packet, src, ident, shown if src == addr else src, stats, seen, quiet, multicast)
     libc.close(fd)
