@@ -56,7 +56,7 @@ Without a ``duration`` the run lasts until every program has ended, or waits in 
 client (a server, once its last client has gone and it has reported it), or for a datagram or a
 frame that nothing is left to send (a UDP server, a ``tcpdump`` without ``-c``).  A program still
 running then that catches SIGINT gets one, as Ctrl-C typed at it: ``tcpdump`` prints its closing
-counts and closes its ``-w`` file.
+counts and closes its ``-w`` file, ``ping`` and ``arping`` without a count print their statistics.
 """
 
 from __future__ import annotations
@@ -387,7 +387,8 @@ class Network:
     def _interrupt(self) -> None:
         """At the end of the run, a program still running that catches SIGINT (``tcpdump``) gets
         one, as if Ctrl-C were typed at it, and its handler runs: tcpdump prints its counts and
-        closes its ``-w`` file.  The others are left where they wait."""
+        closes its ``-w`` file, ping and arping their statistics.  The others are left where they
+        wait."""
         caught = [p for p in self.procs if p.alive and SIGINT in p.sigactions]
         for proc in caught:
             send_sig(SIGINT, proc)
