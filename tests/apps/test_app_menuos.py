@@ -60,8 +60,8 @@ def test_help_version_wrong_commands_and_end_of_input() -> None:
     status, text, _ = session("help\nversion\nfly\n\n")
     assert status == 0
     assert "help - Menu List:\nhelp - Menu List:\nversion - MenuOS V1.0(Based on Linux 3.18.6)\n" in text
-    for cmd in ("quit", "replyhi", "hello", "ping", "traceroute", "dns", "http", "ifconfig", "route", "arp",
-                "netstat", "ss", "nstat", "ip", "sysctl", "tc", "trace"):
+    for cmd in ("quit", "replyhi", "hello", "ping", "traceroute", "tracepath", "arping", "tcpdump", "kill", "dns",
+                "http", "ifconfig", "route", "arp", "netstat", "ss", "nstat", "ip", "sysctl", "tc", "trace"):
         assert f"\n{cmd} - " in text, cmd
     assert "MenuOS>>fly\nThis is a wrong cmd!\n" in text
     assert text.endswith("MenuOS>>\nMenuOS>>\n")  # an empty line, then end of input ends the shell
@@ -256,3 +256,43 @@ def test_net_tools_take_an_interface_and_arp_a_and_refuse_changes_plainly() -> N
     assert re.search(r"route -n\nroute - Show the routing table\nKernel IP routing table\n", text)
     # nothing was changed: the gateway is still 10.0.2.2
     assert re.search(r"0\.0\.0\.0 +10\.0\.2\.2 +0\.0\.0\.0 +UG", text)
+
+
+def test_tcpdump_in_the_background_and_kill() -> None:
+    """``tcpdump`` runs as a background job, printing the hello/replyhi exchange on lo as it
+    happens; ``kill -INT`` (Ctrl-C's signal) ends it with its counts, plain ``kill`` (SIGTERM) too."""
+    status, text, _ = session("tcpdump -n -i lo tcp port 5001\nreplyhi\nhello\nkill -INT 2\n"
+                              "tcpdump -n -c 5 udp port 53\ndns www.example.com\nkill 5\n"
+                              "kill 2\nkill -s FOO 3\nkill\nkill x\nquit\n")
+    assert status == 0
+    lines = text.splitlines()
+    start = lines.index("MenuOS>>tcpdump -n -i lo tcp port 5001")
+    assert lines[start + 2] == "[1] 2"
+    assert lines[start + 3:start + 5] == [
+        "MenuOS>>tcpdump: verbose output suppressed, use -v[v]... for full protocol decode",
+        "listening on lo, link-type EN10MB (Ethernet), snapshot length 262144 bytes"]
+    exchange = [line for line in lines if " IP 127.0.0.1." in line]
+    assert len(exchange) == 10 and "> 127.0.0.1.5001: Flags [S], " in exchange[0]
+    # the lines come as the packets do: the server's "recv" after the data segment and its ACK
+    recv = next(i for i, line in enumerate(lines) if line.startswith('recv "hello"'))
+    assert "Flags [P.], seq 1:6" in lines[recv - 2] and "Flags [.], ack 6" in lines[recv - 1]
+    stop = lines.index("MenuOS>>kill -INT 2")
+    assert lines[stop + 2:stop + 5] == ["MenuOS>>10 packets captured", "10 packets received by filter",
+                                        "0 packets dropped by kernel"]
+    # the second job hears the DNS query and its answer on eth0; SIGTERM ends it before its count
+    assert "\n[2] 5\n" in text
+    assert sum(" > 10.0.3.53.53: " in line or " 10.0.3.53.53 > " in line for line in lines) == 2
+    stop = lines.index("MenuOS>>kill 5")
+    assert lines[stop + 2:stop + 5] == ["MenuOS>>2 packets captured", "2 packets received by filter",
+                                        "0 packets dropped by kernel"]
+    assert "kill: (2): No such process" in lines
+    assert "kill: FOO: invalid signal specification" in lines
+    assert "usage: kill [-s SIGNAL | -SIGNAL] PID..." in lines
+    assert "kill: failed to parse argument: 'x'" in lines
+
+
+def test_arping_and_tracepath() -> None:
+    status, text, _ = session("arping -I eth0 10.0.2.2\ntracepath -n 10.0.3.53\nquit\n")
+    assert status == 0
+    assert "Sent 4 probes (1 broadcast(s))\nReceived 4 response(s)\n" in text  # four unless told
+    assert " 2:  10.0.3.53 " in text and "     Resume: pmtu 1500 hops 2 back 2 \n" in text

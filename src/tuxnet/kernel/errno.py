@@ -8,6 +8,7 @@ import os
 
 EPERM = 1
 ENOENT = 2
+ESRCH = 3
 EINTR = 4
 EIO = 5
 ENXIO = 6

@@ -15,14 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tuxnet.kernel.errno import EINTR, EINVAL
+from tuxnet.kernel.errno import EINTR, EINVAL, ESRCH
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, SIGKILL, current
 
 if TYPE_CHECKING:
     from tuxnet.kernel.sched import Process
 
+SIGHUP = 1
 SIGINT = 2
 SIGTERM = 15
+# the names kill(1) takes (signal(7)); others by number
+SIGNAL_NAMES = {"HUP": SIGHUP, "INT": SIGINT, "KILL": SIGKILL, "TERM": SIGTERM}
 
 SA_RESTART = 0x10000000  # include/uapi/asm-generic/signal-defs.h
 
@@ -41,12 +44,15 @@ __all__ = [
     "ERESTARTNOHAND",
     "ERESTARTSYS",
     "SA_RESTART",
+    "SIGHUP",
     "SIGINT",
+    "SIGNAL_NAMES",
     "SIGKILL",
     "SIGTERM",
     "do_sigaction",
     "exit_to_user_mode",
     "send_sig",
+    "sys_kill",
     "signal_pending",
     "signal_pending_current",
     "sock_intr_errno",
@@ -94,6 +100,21 @@ def send_sig(sig: int, proc: Process) -> None:
         proc.sigpending.add(sig)
         queued += 1
     proc.wake()
+
+
+def sys_kill(pid: int, sig: int) -> int:
+    """``kill(2)`` from a program: ``sig`` to the process ``pid`` of its host (0 only asks whether
+    there is one); ESRCH when there is none.  The signal is delivered from the loop, once the
+    caller has gone on (``complete_signal`` wakes the target; it runs when the scheduler picks it)."""
+    if not 0 <= sig < 65:
+        return -EINVAL
+    host = current().host
+    target = host.processes.get(pid)
+    if target is None or not target.alive:
+        return -ESRCH
+    if sig:
+        host.world.call_soon(send_sig, sig, target)
+    return 0
 
 
 def exit_to_user_mode(proc: Process, ret: object) -> object | None:

@@ -13,7 +13,7 @@ from typing import Any
 from tuxnet.kernel import signal as _signal
 from tuxnet.kernel.errno import ENOENT, strerror
 from tuxnet.kernel.sched import current
-from tuxnet.kernel.signal import SA_RESTART, do_sigaction, exit_to_user_mode
+from tuxnet.kernel.signal import SA_RESTART, do_sigaction, exit_to_user_mode, sys_kill
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net import socket as net
 from tuxnet.net.socket import (
@@ -201,6 +201,11 @@ def sigaction(sig: int, handler: Callable[[int], None] | None, flags: int = 0) -
     None restores the default action."""
     proc = current()
     _syscall(do_sigaction, proc, sig, handler, flags)
+
+
+def kill(pid: int, sig: int) -> None:
+    """``kill(2)``."""
+    _syscall(sys_kill, pid, sig)
 
 
 def signal(sig: int, handler: Callable[[int], None] | None) -> None:

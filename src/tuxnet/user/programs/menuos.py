@@ -6,7 +6,8 @@ with their IP and MAC addresses, prints its banner and prompts ``MenuOS>>``.  Ea
 looked up in the menu, its entry printed (``cmd - description``, as the course's menu engine
 does) and its handler run.  Here the handlers are programs: each runs as a child process of the
 shell (named after the command, as it shows in a trace), and the shell waits for it; ``replyhi``
-forks its server into the background, as the course's ``StartReplyhi`` does.
+forks its server into the background, as the course's ``StartReplyhi`` does, and ``tcpdump``
+runs as a background job (``tcpdump ... &``) that ``kill`` stops.
 
 The host sits in the course's final-project network (``final_project``): eth0 on a switch with a
 router as the gateway, and behind the router a server LAN with a DNS server and a web server.
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tuxnet.kernel.sched import WaitQueue, current
+from tuxnet.kernel.signal import SIGNAL_NAMES, SIGTERM
 from tuxnet.net.core.dev import IFF_UP
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.trace.ftrace import SEED_FUNCTIONS, FunctionTracer
@@ -36,11 +38,14 @@ from tuxnet.user import libc
 from tuxnet.user.iproute import ip_main
 from tuxnet.user.nstat import nstat_main
 from tuxnet.user.programs import nettools
+from tuxnet.user.programs.arping import arping_main
 from tuxnet.user.programs.dns import dns_main
 from tuxnet.user.programs.final_project import GATEWAY, MENUOS_ADDRESS, final_project
 from tuxnet.user.programs.hello import hello, replyhi
 from tuxnet.user.programs.http import http_main
 from tuxnet.user.programs.ping import ping_main
+from tuxnet.user.programs.tcpdump import tcpdump_main
+from tuxnet.user.programs.tracepath import tracepath_main
 from tuxnet.user.programs.traceroute import traceroute_main
 from tuxnet.user.ss import ss_main
 from tuxnet.user.sysctl import sysctl_main
@@ -151,6 +156,7 @@ class MenuOS:
         self.trace_out = trace_out
         self.tracer: FunctionTracer | None = None
         self.done = False
+        self.jobs = 0  # background jobs started
         self.menu: list[tuple[str, str, Callable[[list[str]], None] | None]] = [
             ("help", "Menu List:", self.help),
             ("version", VERSION, None),
@@ -159,6 +165,10 @@ class MenuOS:
             ("hello", "Hello TCP Client", self.program(_hello)),
             ("ping", "Send ICMP ECHO_REQUEST to a host", self.program(_ping)),
             ("traceroute", "Print the route packets take to a host", self.program(traceroute_main)),
+            ("tracepath", "Trace the path to a host, and its MTU", self.program(tracepath_main)),
+            ("arping", "Send ARP REQUEST to a neighbour: arping -I eth0 ADDRESS", self.program(_arping)),
+            ("tcpdump", "Capture packets in the background: tcpdump [-n] [-i DEV] [EXPR]", self.background),
+            ("kill", "Send a signal to a process: kill [-INT|-TERM|-KILL] PID", self.kill),
             ("dns", "DNS Query: dns NAME [-t TYPE]", self.program(dns_main)),
             ("http", "HTTP Client: http URL", self.program(http_main)),
             ("ifconfig", "Show network interfaces", self.program(nettools.ifconfig)),
@@ -179,6 +189,43 @@ class MenuOS:
         def run(argv: list[str]) -> None:
             libc.waitpid(libc.fork(fn, argv[1:], name=argv[0]))
         return run
+
+    def background(self, argv: list[str]) -> None:
+        """``COMMAND &``: the program runs in a child process while the shell reads on; its job
+        number and pid, as a shell prints them, tell ``kill`` what to stop (SIGINT: tcpdump's
+        counts, as at Ctrl-C)."""
+        self.jobs += 1
+        pid = libc.fork(tcpdump_main, argv[1:], name=argv[0])
+        libc.printf("[%d] %d\n", self.jobs, pid)
+
+    def kill(self, argv: list[str]) -> None:
+        """``kill [-s SIGNAL | -SIGNAL] PID...`` (procps'): SIGTERM unless told otherwise."""
+        args = argv[1:]
+        sig = SIGTERM
+        if args and args[0] == "-s" and len(args) > 1:
+            spec, args = args[1], args[2:]
+        elif args and args[0].startswith("-") and len(args[0]) > 1:
+            spec, args = args[0][1:], args[1:]
+        else:
+            spec = ""
+        if spec:
+            name = spec.upper().removeprefix("SIG")
+            number = int(spec) if spec.isdigit() else SIGNAL_NAMES.get(name)
+            if number is None:
+                libc.printf("kill: %s: invalid signal specification\n", spec)
+                return
+            sig = number
+        if not args:
+            libc.printf("usage: kill [-s SIGNAL | -SIGNAL] PID...\n")
+            return
+        for arg in args:
+            if not arg.isdigit():
+                libc.printf("kill: failed to parse argument: '%s'\n", arg)
+                continue
+            try:
+                libc.kill(int(arg), sig)
+            except OSError as error:
+                libc.printf("kill: (%s): %s\n", arg, error.strerror)
 
     def help(self, argv: list[str]) -> None:
         for cmd, desc, _ in self.menu:
@@ -239,6 +286,13 @@ def _hello(args: list[str]) -> int:
         libc.printf("hello: %s\n", e.strerror)
         return 1
     return 0
+
+
+def _arping(args: list[str]) -> int:
+    """``arping``, four probes unless ``-c`` or ``-w`` says otherwise, as ``ping``."""
+    if not any(arg.startswith(("-c", "-w")) for arg in args):
+        args = ["-c", "4", *args]
+    return arping_main(args)
 
 
 def _ping(args: list[str]) -> int:
