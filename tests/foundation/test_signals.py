@@ -194,3 +194,32 @@ cmd = "arping -I eth0 10.0.0.1"
     b_lines = out.split("== b ==")[1].splitlines()
     assert "Sent 4 probes (1 broadcast(s))" in b_lines and "Received 4 response(s)" in b_lines
     assert all(not proc.alive and proc.exit_code == 0 for proc in net.procs)
+
+
+def test_kill_from_a_program():
+    """kill(2): a signal 0 only asks; a handled one runs the target's handler; SIGKILL ends it;
+    a pid with no process is ESRCH."""
+    world, host = lo_world()
+    log: list[object] = []
+    target = host.spawn(udp_reader, log, SA_RESTART)
+    world.run_for(msecs(1))
+    results: list[object] = []
+
+    def killer() -> None:
+        libc.kill(target.pid, 0)
+        libc.kill(target.pid, SIGINT)
+        libc.sleep(0.001)
+        results.append(target.alive)
+        libc.kill(target.pid, SIGKILL)
+        libc.sleep(0.001)
+        results.append(target.alive)
+        try:
+            libc.kill(target.pid, SIGTERM)
+        except OSError as error:
+            results.append(error.errno)
+
+    host.spawn(killer)
+    world.run_for(msecs(10))
+    # the handler ran, the read started again, and SIGKILL ended it there
+    assert log == [("handler", SIGINT)]
+    assert results == [True, False, errno.ESRCH] and target.exit_code == -SIGKILL
