@@ -12,6 +12,7 @@ import pytest
 from scapy.layers.inet import UDP
 from scapy.utils import rdpcap
 
+from topologies import TWO_HOSTS
 from tuxnet.kernel.timekeeping import EPOCH
 from tuxnet.topology import load_topology
 from tuxnet.user.programs.iperf import byte_atoi, byte_snprintf, parse, rate_atoi
@@ -19,19 +20,7 @@ from tuxnet.world import NSEC_PER_SEC
 
 LINK = """\
 seed = 1
-{duration}
-[[host]]
-name = "a"
-
-[[host]]
-name = "b"
-
-[[link]]
-a = "a"
-b = "b"
-a_addr = "10.0.0.1/24"
-b_addr = "10.0.0.2/24"
-rate = "{rate}"
+{duration}""" + TWO_HOSTS + """rate = "{rate}"
 delay = "{delay}"
 loss = {loss}
 {link}

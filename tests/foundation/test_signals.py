@@ -10,10 +10,12 @@ import errno
 
 import pytest
 
+from topologies import TWO_HOSTS
 from tuxnet.benchmarks import lo_world
 from tuxnet.kernel.signal import SA_RESTART, SIGINT, SIGKILL, SIGTERM, send_sig
 from tuxnet.net.core.sock import SO_RCVTIMEO, SOL_SOCKET
 from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM, SOCK_STREAM
+from tuxnet.topology import load_topology
 from tuxnet.user import libc
 from tuxnet.world import msecs
 
@@ -165,19 +167,7 @@ def test_sigkill_cannot_be_caught():
 def test_ctrl_c_ends_ping_and_arping_with_their_summaries():
     """A topology run with a duration ends with SIGINT to the programs that catch it: ping and
     arping, run without a count, stop as at Ctrl-C and print their statistics."""
-    from tuxnet.topology import load_topology
-
-    net = load_topology("t.toml", text="""
-duration = "3.5s"
-[[host]]
-name = "a"
-[[host]]
-name = "b"
-[[link]]
-a = "a"
-b = "b"
-a_addr = "10.0.0.1/24"
-b_addr = "10.0.0.2/24"
+    net = load_topology("t.toml", text='duration = "3.5s"' + TWO_HOSTS + """
 [[run]]
 host = "a"
 cmd = "ping 10.0.0.2"

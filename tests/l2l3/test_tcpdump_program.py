@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from netlab import capture, lan, run
 
+from topologies import TWO_HOSTS
 from tuxnet.kernel.signal import SIGINT, send_sig
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
 from tuxnet.topology import load_topology
@@ -272,16 +273,7 @@ def test_a_topology_run_ends_tcpdump_as_ctrl_c_would(tmp_path):
     """A tcpdump with neither -c nor an end of its own, at the end of `tuxnet run`: its counts,
     and its file closed, whole."""
     path = tmp_path / "r.pcap"
-    net = load_topology("t.toml", text=f"""
-[[host]]
-name = "a"
-[[host]]
-name = "b"
-[[link]]
-a = "a"
-b = "b"
-a_addr = "10.0.0.1/24"
-b_addr = "10.0.0.2/24"
+    net = load_topology("t.toml", text=TWO_HOSTS + f"""
 [[run]]
 host = "b"
 cmd = "tcpdump -n -w {path} icmp"

@@ -8,6 +8,7 @@ import re
 import pytest
 from netlab import run, tshark_problems
 
+from topologies import TWO_HOSTS
 from tuxnet.topology import TopologyError, load_topology, parse_rate, parse_time, run_topology_file
 from tuxnet.user.programs.ping import ping_main
 from tuxnet.user.programs.traceroute import traceroute_main
@@ -198,21 +199,6 @@ def test_python_api_builds_the_same_network():
     with pytest.raises(ValueError, match="share its rate"):
         world.connect(b, hub, rate="1gbit")
 
-
-# two hosts on a cable, for the programs' tests to add their [[run]]s to
-TWO_HOSTS = '''
-[[host]]
-name = "a"
-
-[[host]]
-name = "b"
-
-[[link]]
-a = "a"
-b = "b"
-a_addr = "10.0.0.1/24"
-b_addr = "10.0.0.2/24"
-'''
 
 
 def test_ethtool_runs_from_a_topology_file(tmp_path):
