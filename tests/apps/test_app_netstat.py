@@ -57,8 +57,8 @@ def test_interface_table():
 def test_options_it_does_not_have():
     rc, lines = run_netstat(["-z"])
     assert rc == 3 and lines[0] == "netstat: invalid option -- 'z'" and lines[1].startswith("usage: netstat")
-    rc, lines = run_netstat(["-p"])
-    assert rc == 1 and lines == ["netstat: -p is not implemented here; try `ss -p`"]
+    rc, lines = run_netstat(["-o"])
+    assert rc == 1 and lines == ["netstat: -o is not implemented here; try `ss -o`"]
     rc, lines = run_netstat(["10.0.0.1"])
     assert rc == 1 and lines[0] == "netstat: 10.0.0.1: only options are taken here"
 
@@ -148,3 +148,44 @@ def test_every_counter_in_its_sentence(tmp_path):
     ours = a.output()[before:]
     assert ours == linux_netstat(tmp_path, snmp_seq_show(a.mib), netstat_seq_show(a.mib), "-s")
     assert any(line.startswith("    Quick ack mode was activated 70") for line in ours.splitlines())
+
+
+def test_programs_of_the_sockets():
+    """-p: ``PID/name`` of the first process, by pid, holding each socket (a listener a forked
+    child shares shows its parent), ``-`` for a socket none holds (TIME_WAIT), 20 columns wide."""
+    world = World(seed=1)
+    a = world.add_host("a")
+    world.connect(a, world.add_host("b"), a_addr="10.0.1.1/24", b_addr="10.0.1.2/24")
+
+    def child(lfd: int) -> None:
+        libc.sleep(10)
+
+    def server() -> None:
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(lfd, ("0.0.0.0", 80))
+        libc.listen(lfd, 4)
+        libc.fork(child, lfd, name="worker")
+        fd, _ = libc.accept(lfd)
+        libc.close(fd)  # the server closes first: its end waits in TIME_WAIT
+        libc.sleep(10)
+
+    def client() -> None:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(fd, ("10.0.1.1", 80))
+        libc.recv(fd, 10)
+        libc.close(fd)
+
+    a.spawn(server, name="httpd")
+    world.run_for(10**6)
+    world.hosts["b"].spawn(client)
+    world.run_for(10**9)
+    before = len(a.output())
+    proc = a.spawn(netstat, ["-atnp"])
+    world.run_until(lambda: not proc.alive)
+    lines = a.output()[before:].splitlines()
+    peer = "10.0.1.2:" + lines[3].split("10.0.1.2:")[1].split()[0]
+    assert lines == [
+        "Active Internet connections (servers and established)",
+        "Proto Recv-Q Send-Q Local Address           Foreign Address         State       PID/Program name    ",
+        "tcp        0      0 0.0.0.0:80              0.0.0.0:*               LISTEN      1/httpd             ",
+        f"tcp        0      0 10.0.1.1:80             {peer:<23} TIME_WAIT   -                   "]

@@ -18,7 +18,8 @@ from typing import Any
 RUNS = (("netstat", ["-tun"]), ("netstat", ["-atun"]), ("netstat", ["-ltun"]), ("netstat", ["-tn"]),
         ("netstat", ["-un"]), ("netstat", ["-wn"]), ("netstat", ["-awn"]), ("netstat", ["-lwn"]), ("netstat", ["-n"]),
         ("netstat", ["-xn"]), ("netstat", ["-a", "-n", "-t"]), ("ss", ["-wn"]), ("ss", ["-wan"]), ("ss", ["-lwn"]),
-        ("ss", ["-uwn"]), ("ss", ["-tuwan"]), ("ss", ["-uwln"]))
+        ("ss", ["-uwn"]), ("ss", ["-tuwan"]), ("ss", ["-uwln"]), ("netstat", ["-atunp"]), ("netstat", ["-awnp"]),
+        ("netstat", ["-xlnp"]))
 
 
 def play(sleep: Callable[[], None], tool: Callable[[str, list[str]], str]) -> list[Any]:

@@ -27,11 +27,13 @@ pytestmark = [pytest.mark.root, pytest.mark.skipif(shutil.which("netstat") is No
 ROW = ("tcp", "udp", "raw", "unix", "ESTAB", "UNCONN", "LISTEN", "0 ")
 
 EPHEMERAL = re.compile(r":(3[2-9]\d{3}|[4-6]\d{4})\b")
+# -p's cell: the process's pid and name (a python here, a tuxnet process there), padded to 20
+PROGRAM = re.compile(r" \d+/\S+ *$")
 
 
 def normal(table: str) -> list[str]:
     """The title and header lines as they are; the rows sorted, ephemeral ports masked."""
-    lines = [EPHEMERAL.sub(":EPH", line) for line in table.splitlines()]
+    lines = [PROGRAM.sub(" PID/NAME", EPHEMERAL.sub(":EPH", line)) for line in table.splitlines()]
     heads = [i for i, line in enumerate(lines) if not line.startswith(ROW)]
     out: list[str] = []
     for n, i in enumerate(heads):

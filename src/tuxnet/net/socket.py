@@ -282,9 +282,12 @@ def sock_recv_cmsgs(msg: Msghdr, sk: Sock, skb: Any, dropcount: int) -> None:
 class Socket:
     """``struct socket``: the VFS side of a socket."""
 
-    __slots__ = ("state", "type", "ops", "sk", "file", "flags")
+    __slots__ = ("state", "type", "ops", "sk", "file", "flags", "ino")
 
     def __init__(self, type: int) -> None:
+        host = current().host
+        host.last_ino += 1
+        self.ino = host.last_ino  # sock_alloc → new_inode_pseudo: get_next_ino()
         self.state = SS_UNCONNECTED
         self.type = type
         self.ops: Any = None

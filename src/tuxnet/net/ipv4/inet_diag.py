@@ -49,6 +49,13 @@ class DiagRecord:
     timer: str
     bbr_info: TcpBbrInfo | None = None
     meminfo: tuple[int, ...] | None = None
+    inode: int = 0  # idiag_inode: sock_i_ino, the socket's inode (0 without one: TIME_WAIT)
+
+
+def sock_i_ino(sk: Any) -> int:
+    """``sock_i_ino``: the inode of the socket ``sk`` belongs to, 0 when it has none."""
+    sock = sk.sk_socket
+    return sock.ino if sock is not None else 0
 
 
 def inet_diag_dump(host: Any) -> list[DiagRecord]:
@@ -78,5 +85,5 @@ def inet_diag_dump(host: Any) -> list[DiagRecord]:
         get_info = ca_ops.get_info if ca_ops else None
         out.append(DiagRecord(sk.sk_state, local, peer, recv_q, send_q, tcp_get_info(sk),
                               ca_ops.name if ca_ops else "", timer,
-                              get_info(sk) if get_info is not None else None, sk_get_meminfo(sk)))
+                              get_info(sk) if get_info is not None else None, sk_get_meminfo(sk), sock_i_ino(sk)))
     return out

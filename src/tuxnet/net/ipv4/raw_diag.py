@@ -6,7 +6,7 @@ from typing import Any
 
 from tuxnet.net.core.sock import sk_get_meminfo
 from tuxnet.net.core.utils import in_ntoa
-from tuxnet.net.ipv4.inet_diag import DiagRecord
+from tuxnet.net.ipv4.inet_diag import DiagRecord, sock_i_ino
 
 
 def raw_diag_dump(host: Any) -> list[DiagRecord]:
@@ -17,5 +17,6 @@ def raw_diag_dump(host: Any) -> list[DiagRecord]:
     for protocol in sorted(getattr(host, "raw_v4_hashinfo", None) or {}):
         for sk in host.raw_v4_hashinfo[protocol]:
             out.append(DiagRecord(sk.sk_state, (in_ntoa(sk.inet_rcv_saddr), sk.inet_num), (in_ntoa(sk.inet_daddr), 0),
-                                  sk.sk_rmem_alloc, sk.sk_wmem_alloc, None, "", "", meminfo=sk_get_meminfo(sk)))
+                                  sk.sk_rmem_alloc, sk.sk_wmem_alloc, None, "", "", meminfo=sk_get_meminfo(sk),
+                                  inode=sock_i_ino(sk)))
     return out

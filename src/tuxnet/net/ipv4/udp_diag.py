@@ -6,7 +6,7 @@ from typing import Any
 
 from tuxnet.net.core.sock import sk_get_meminfo
 from tuxnet.net.core.utils import in_ntoa
-from tuxnet.net.ipv4.inet_diag import DiagRecord
+from tuxnet.net.ipv4.inet_diag import DiagRecord, sock_i_ino
 
 
 def udp_diag_dump(host: Any) -> list[DiagRecord]:
@@ -19,5 +19,6 @@ def udp_diag_dump(host: Any) -> list[DiagRecord]:
         for sk in host.udp_table[port]:
             peer = (in_ntoa(sk.inet_daddr) if sk.inet_dport else "0.0.0.0", sk.inet_dport)
             out.append(DiagRecord(sk.sk_state, (in_ntoa(sk.inet_rcv_saddr), sk.inet_num), peer,
-                                  sk.sk_rmem_alloc, sk.sk_wmem_alloc, None, "", "", meminfo=sk_get_meminfo(sk)))
+                                  sk.sk_rmem_alloc, sk.sk_wmem_alloc, None, "", "", meminfo=sk_get_meminfo(sk),
+                                  inode=sock_i_ino(sk)))
     return out

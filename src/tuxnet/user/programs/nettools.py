@@ -169,8 +169,8 @@ NETSTAT_USAGE = (
     "       netstat [-vWnNcaeol] [<Socket> ...]\n"
     "       netstat { [-vWeenNac] -i | [-cnNe] -M | -s [-6tuw] }\n")
 # the options tuxnet's netstat takes, and those of net-tools' it does not
-_NETSTAT_OPTIONS = set("atulnrigxws")
-_NETSTAT_ELSEWHERE = {"p": "ss -p", "o": "ss -o", "e": "ss -e", "c": "watch netstat",
+_NETSTAT_OPTIONS = set("atulnrigxwsp")
+_NETSTAT_ELSEWHERE = { "o": "ss -o", "e": "ss -e", "c": "watch netstat",
                       "M": "iptables -t nat -L", "N": "", "v": "", "W": "", "C": "", "F": "", "Z": "", "6": ""}
 
 
@@ -179,7 +179,7 @@ def netstat(argv: list[str] | None = None) -> int:
     ``-w`` raw, ``-x`` UNIX; all of them by default), connected ones only unless ``-l`` (servers
     only) or ``-a`` (both), names unless ``-n``; ``-r`` the routing table, ``-i`` the devices'
     counters (``-a``: the ones down too), ``-g`` the multicast groups, ``-s`` the SNMP counters
-    (``tuxnet.user.programs.statistics``).  The sockets come from
+    (``tuxnet.user.programs.statistics``); ``-p`` adds each socket's process, ``PID/name``.  The sockets come from
     ``/proc/net/tcp``, ``/proc/net/udp`` and ``/proc/net/raw`` as the kernel lists them."""
     host = current().host
     flags: set[str] = set()
@@ -212,16 +212,18 @@ def netstat(argv: list[str] | None = None) -> int:
         title, servers, others = "only servers", True, False
     else:
         title, servers, others = "w/o servers", False, True
+    programs = _prg_cache(host) if "p" in flags else None
     if protos & set("tuw"):
         libc.printf("Active Internet connections (%s)\n", title)
-        libc.printf("Proto Recv-Q Send-Q Local Address           Foreign Address         State      \n")
+        libc.printf("Proto Recv-Q Send-Q Local Address           Foreign Address         State      %s\n",
+                    " PID/Program name    " if programs is not None else "")
         if "t" in protos:
             for r in inet_diag_dump(host):
                 listening = r.state == TCP_LISTEN
                 if listening and servers or not listening and others:
                     recv_q, send_q = (0, 0) if listening else (r.recv_q, r.send_q)
                     _netstat_row("tcp", recv_q, send_q, r.local, r.peer, TCP_STATE_NAMES.get(r.state, "UNKNOWN"),
-                                 numeric)
+                                 numeric, _program(programs, r.inode))
         for proto, records in (("udp", udp_diag_dump(host) if "u" in protos else []),
                                ("raw", raw_diag_dump(host) if "w" in protos else [])):
             for r in records:
@@ -229,11 +231,13 @@ def netstat(argv: list[str] | None = None) -> int:
                 connected = r.state == TCP_ESTABLISHED
                 if connected and others or not connected and servers:
                     state = str(r.state) if proto == "raw" else "ESTABLISHED" if connected else ""
-                    _netstat_row(proto, r.recv_q, r.send_q, r.local, r.peer, state, numeric)
+                    _netstat_row(proto, r.recv_q, r.send_q, r.local, r.peer, state, numeric,
+                                 _program(programs, r.inode))
     if "x" in protos:
         # tuxnet has no AF_UNIX sockets: the table is empty
         libc.printf("Active UNIX domain sockets (%s)\n", title)
-        libc.printf("Proto RefCnt Flags       Type       State         I-Node   Path\n")
+        libc.printf("Proto RefCnt Flags       Type       State         I-Node   %sPath\n",
+                    "PID/Program name     " if programs is not None else "")
     return 0
 
 
@@ -257,11 +261,37 @@ def _netstat_addr(addr: tuple[str, int], proto: str, numeric: bool) -> str:
     return f"{host}:{serv}"
 
 
+def _prg_cache(host: Any) -> dict[int, str]:
+    """``prg_cache_load``: each socket's inode to ``PID/name`` of the first process, by pid, that
+    holds a descriptor of it (what /proc/PID/fd links to ``socket:[INODE]`` say; a socket several
+    processes share shows the first)."""
+    cache: dict[int, str] = {}
+    for pid in sorted(host.processes):
+        proc = host.processes[pid]
+        for fd in sorted(proc.files.fds):
+            sock = proc.files.fds[fd].private_data
+            ino = getattr(sock, "ino", 0)
+            if ino and ino not in cache:
+                # finbuf is PROGNAME_WIDTH bytes: what does not fit is cut
+                cache[ino] = f"{pid}/{proc.comm}"[:_PROGNAME_WIDTH - 1]
+    return cache
+
+
+_PROGNAME_WIDTH = 20
+
+
+def _program(programs: dict[int, str] | None, inode: int) -> str | None:
+    """The ``PID/Program name`` cell (``-`` for a socket no process holds), None without ``-p``."""
+    return None if programs is None else programs.get(inode, "-")
+
+
 def _netstat_row(proto: str, recv_q: int, send_q: int, local: tuple[str, int], peer: tuple[str, int],
-                 state: str, numeric: bool) -> None:
-    """``tcp_do_one``'s line (``udp_do_one``'s, ``raw_do_one``'s)."""
-    libc.printf("%-4s  %6d %6d %-23s %-23s %-11s\n", proto, recv_q, send_q, _netstat_addr(local, proto, numeric),
-                _netstat_addr(peer, proto, numeric), state)
+                 state: str, numeric: bool, program: str | None = None) -> None:
+    """``tcp_do_one``'s line (``udp_do_one``'s, ``raw_do_one``'s), and ``finish_this_one``'s
+    program under ``-p``."""
+    libc.printf("%-4s  %6d %6d %-23s %-23s %-11s%s\n", proto, recv_q, send_q, _netstat_addr(local, proto, numeric),
+                _netstat_addr(peer, proto, numeric), state,
+                "" if program is None else f" {program:<{_PROGNAME_WIDTH}}")
 
 
 def netstat_route(host: Any, numeric: bool) -> int:
