@@ -223,7 +223,7 @@ def test_at_a_terminal_the_time_taken_to_type_passes_on_the_machines() -> None:
     world = World()
     net = final_project(world, echo=out)
     assert run_session(world, net["menuos"], MENUOS_CONFIG, terminal, out, clock=terminal.clock) == 0
-    _, *tables = out.getvalue().split("ss - Show sockets: ss -tuan [-i]\n")
+    _, *tables = out.getvalue().split("ss - Show sockets: ss -tuan [-i] [-m] [-p] [-o] [-e]\n")
     conn = r"10\.0\.2\.15:\d+ +10\.0\.3\.80:80"
     assert re.search(r"TIME-WAIT +0 +0 +" + conn, tables[0]), tables[0]
     assert re.search(r"TIME-WAIT +0 +0 +" + conn, tables[1]), tables[1]

@@ -12,14 +12,16 @@ import struct
 import pytest
 
 from tuxnet.net.core.sock import SO_MEMINFO, SOL_SOCKET
-from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
+from tuxnet.net.socket import AF_INET, SHUT_WR, SOCK_DGRAM, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.etc import install_base_files
 from tuxnet.user.ss import ss_main
 from tuxnet.world import World
 
 COMMANDS = [["-tan"], ["-tn"], ["-tln"], ["-t"], ["-tna", "state", "established"], ["-ta"], ["-tnl", "-H"],
-            ["-uan"], ["-un"], ["-uln"], ["-u"], ["-ua"], ["-tuan"], ["-ua", "state", "established"], ["-uan", "-H"]]
+            ["-uan"], ["-un"], ["-uln"], ["-u"], ["-ua"], ["-tuan"], ["-ua", "state", "established"], ["-uan", "-H"],
+            ["-tanp"], ["-tanpe"], ["-tano"], ["-tlnm"], ["-tlnpi"], ["-uanp"], ["-uanpe"], ["-uanm"], ["-tuanpo"],
+            ["-tanpoe", "-H"]]
 SOCKETS = """
 import socket, subprocess, sys
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("0.0.0.0", 80)); l.listen(5)
@@ -29,19 +31,32 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 53))
 uc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); uc.connect(("127.0.0.1", 53))
 uc.send(b"q" * 1400); uc.send(b"r" * 1400)
 ub = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); ub.bind(("127.0.0.1", 0))
+t = socket.create_connection(("127.0.0.1", 5001)); a, _ = l2.accept(); a.shutdown(socket.SHUT_WR)
+t2 = socket.create_connection(("127.0.0.1", 5001)); a2, _ = l2.accept(); tw = t2.getsockname()[1]
+t2.close(); a2.close()
 import time; time.sleep(0.1)
-ports = [c.getsockname()[1], uc.getsockname()[1], ub.getsockname()[1]]
+ports = [c.getsockname()[1], uc.getsockname()[1], ub.getsockname()[1], t.getsockname()[1], tw]
 for args in %r:
     print(repr((ports, subprocess.run(["ss", *args], capture_output=True, text=True).stdout)))
 """
 
 
 def masked(ports: list[int], table: str, header: bool) -> list[str]:
-    """The header, then the other lines sorted (the kernel's hash order is not ours), the
-    ephemeral ports (five digits on both) written as EPHEM1, EPHEM2, ..."""
+    """The header, then the other lines sorted (the kernel's hash order is not ours), each with
+    the second line -i or -m adds, and in them: the ephemeral ports (five digits on both) written
+    as EPHEM1, EPHEM2, ..., the pids as PID, the inodes as INO, the cookies as SK, a timer's time
+    as TIME (its format is test_print_ms_timer's), the congestion control as CA; and where the
+    last column has something, the padding at the ends of lines, which depends on which row is
+    last (the kernel's hash order is not ours).
+    This machine's sockets have a cgroup (`` cgroup:/``), tuxnet's none: it is taken out."""
     for i, port in enumerate(ports):
         table = re.sub(rf"\b{port}\b", f"EPHEM{i + 1}", table)
-    lines = table.splitlines()
+    for pattern, mask in ((r"pid=\d+", "pid=PID"), (r"ino:[1-9]\d*", "ino:INO"), (r"sk:[0-9a-f]+", "sk:SK"),
+                          (r"(timer:\(\w+,)[^,]*", r"\1TIME"), (r" cgroup:\S+", ""), (r"\t (bbr|cubic)", "\t CA")):
+        table = re.sub(pattern, mask, table)
+    if re.search(r"pid=|\t|timer", table):  # the last column's width is test_ss_pads_as_ss_does's
+        table = re.sub(r" +$", "", table, flags=re.M)
+    lines = table.replace("\n\t", "\t").splitlines()
     return lines[:1] + sorted(lines[1:]) if header else sorted(lines)
 
 
@@ -84,15 +99,26 @@ def test_ss_prints_the_table_as_iproute2_does():
         libc.send(uc, b"r" * 1400)
         ub = libc.socket(AF_INET, SOCK_DGRAM, 0)
         libc.bind(ub, ("127.0.0.1", 0))
+        t = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(t, ("127.0.0.1", 5001))
+        a, _ = libc.accept(l2)
+        libc.shutdown(a, SHUT_WR)
+        t2 = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(t2, ("127.0.0.1", 5001))
+        a2, _ = libc.accept(l2)
+        tw = libc.getsockname(t2)[1]
+        libc.close(t2)
+        libc.close(a2)
         libc.sleep(0.1)
-        ports = [libc.getsockname(fd)[1] for fd in (c, uc, ub)]
+        ports = [libc.getsockname(fd)[1] for fd in (c, uc, ub, t)] + [tw]
         for args in COMMANDS:
             before = len(h.console)
-            libc.waitpid(libc.fork(ss_main, args, name="ss"))
+            # subprocess.run closes the descriptors the program does not need (close_fds)
+            libc.waitpid(h.spawn(ss_main, args, name="ss").pid)
             ours.append((ports, "".join(h.console[before:])))
         libc.sleep(1)
 
-    h.spawn(prog)
+    h.spawn(prog, name="python3")
     world.run_until(lambda: len(ours) == len(COMMANDS), timeout=10 * 10**9)
     for args, (lports, theirs), (ports, mine) in zip(COMMANDS, linux, ours, strict=True):
         header = "-H" not in args
@@ -139,3 +165,98 @@ def test_ss_m_and_so_meminfo_show_the_sockets_memory():
     assert f"skmem:(r{r},rb{rb},t{t},tb{tb},f{f},w0,o0,bl0,d0)" in out["ss"], out["ss"]
     sent = re.search(r"skmem:\(r0,rb\d+,t\d+,tb\d+,f(\d+),w(\d+),o0,bl0,d0\)", out["ss"])
     assert sent is not None and int(sent[2]) > 100_000 and (int(sent[1]) + int(sent[2])) % 4096 == 0, out["ss"]
+
+
+def test_print_ms_timer_writes_times_as_ss_does():
+    """``print_ms_timer``: minutes, seconds and milliseconds, each smaller unit dropped once a
+    larger one passes 9 (or, for milliseconds, once there are minutes), nothing for 0."""
+    from tuxnet.user.ss import print_ms_timer
+
+    cases = {0: "", 7: "007ms", 200: "200ms", 1200: "1.200ms", 9999: "9.999ms", 10_500: "10sec", 59_900: "59sec",
+             60_000: "1min", 61_250: "1min1sec", 599_000: "9min59sec", 600_000: "10min", 7_140_000: "119min"}
+    assert {ms: print_ms_timer(ms) for ms in cases} == cases
+
+
+def test_ss_pads_the_last_column_as_ss_does():
+    """The last column (Process) holds -p's users, -o's timer and -m's second line; every cell of
+    it is padded to its widest, except that ss never measures the very last cell (it measures a
+    cell when it moves on to the next).  The expected tables are this machine's ss's for the same
+    two sockets, a listener and a TIME-WAIT connection, with our port and pid in them."""
+    world = World(seed=1)
+    h = world.add_host("h")
+    h.dev_open("lo")
+    h.ip_addr_add("lo", "127.0.0.1/8")
+    out: dict = {}
+
+    def prog() -> None:
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(lfd, ("127.0.0.1", 5003))
+        libc.listen(lfd, 5)
+        t = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(t, ("127.0.0.1", 5003))
+        a, _ = libc.accept(lfd)
+        out["port"] = libc.getsockname(t)[1]
+        libc.close(t)
+        libc.close(a)
+        libc.sleep(0.1)
+        for args in ("-tano", "-tanpo", "-tanom"):
+            before = len(h.console)
+            libc.waitpid(h.spawn(ss_main, [args], name="ss").pid)
+            out[args] = "".join(h.console[before:])
+        out["pid"] = libc.getpid()
+
+    h.spawn(prog, name="python3")
+    world.run_until(lambda: "pid" in out, timeout=10 * 10**9)
+    port = out["port"]
+    head = "State     Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess"
+    listen = "LISTEN    0      5          127.0.0.1:5003       0.0.0.0:*   "
+    tw = f"TIME-WAIT 0      0          127.0.0.1:{port}    127.0.0.1:5003 timer:(timewait,59sec,0)"
+    assert out["-tano"] == f"{head}\n{listen}       \n{tw}\n"
+    users = f' users:(("python3",pid={out["pid"]},fd=3))'
+    pad = " " * (len(users) - len(" timer:(timewait,59sec,0)"))
+    assert out["-tanpo"] == f"{head}{' ' * (len(users) - 7)}\n{listen}{users}\n{tw}{pad}\n"
+    skmem = "\n\t skmem:(r0,rb131072,t0,tb16384,f0,w0,o0,bl0,d0)"
+    assert out["-tanom"] == f"{head}{' ' * 42}\n{listen}{skmem}\n{tw}\n\t{' ' * 22}\n"
+
+
+def test_so_cookie_is_the_cookie_ss_e_shows_and_time_wait_keeps_it():
+    """A socket's cookie (``sock_gen_cookie``) is given when first asked for, by SO_COOKIE or by
+    a dump; ``ss -e`` shows it as ``sk:``, and the TIME-WAIT socket that replaces a connection
+    keeps it (``inet_twsk_alloc``)."""
+    from tuxnet.net.core.sock import SO_COOKIE
+
+    world = World(seed=1)
+    h = world.add_host("h")
+    h.dev_open("lo")
+    h.ip_addr_add("lo", "127.0.0.1/8")
+    out: dict = {}
+
+    def show() -> str:
+        before = len(h.console)
+        libc.waitpid(h.spawn(ss_main, ["-tane"], name="ss").pid)
+        return "".join(h.console[before:])
+
+    def prog() -> None:
+        lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(lfd, ("127.0.0.1", 5003))
+        libc.listen(lfd, 5)
+        t = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(t, ("127.0.0.1", 5003))
+        a, _ = libc.accept(lfd)
+        out["cookie"] = int.from_bytes(libc.getsockopt(t, SOL_SOCKET, SO_COOKIE), "little")
+        out["again"] = int.from_bytes(libc.getsockopt(t, SOL_SOCKET, SO_COOKIE), "little")
+        out["port"] = libc.getsockname(t)[1]
+        out["open"] = show()
+        libc.close(t)
+        libc.close(a)
+        libc.sleep(0.1)
+        out["closed"] = show()
+
+    h.spawn(prog)
+    world.run_until(lambda: "closed" in out, timeout=10 * 10**9)
+    cookie, port = out["cookie"], out["port"]
+    assert cookie == out["again"] == 1  # the first this host gave
+    row = next(line for line in out["open"].splitlines() if f":{port} " in line)
+    assert row.startswith("ESTAB") and f" sk:{cookie:x} <->" in row, out["open"]
+    row = next(line for line in out["closed"].splitlines() if f":{port} " in line)
+    assert row.startswith("TIME-WAIT") and f"ino:0 sk:{cookie:x}" in row, out["closed"]

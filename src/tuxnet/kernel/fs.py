@@ -6,11 +6,13 @@ allocated lowest-first, as ``get_unused_fd_flags`` does, with 0, 1 and 2 taken b
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EBADF, EINVAL, EMFILE
 
 if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
     from tuxnet.kernel.sched import Process
 
 O_RDONLY = 0o0
@@ -105,3 +107,16 @@ class FdTable:
         """At exit every descriptor is closed, as ``exit_files`` does."""
         for fd in sorted(self.fds):
             self.close(fd, proc)
+
+
+def proc_socket_fds(host: Host) -> Iterator[tuple[int, str, int, int]]:
+    """What a walk of /proc/PID/fd finds of sockets (fs/proc/fd.c ``proc_readfd``, which lists
+    pids and then descriptors in increasing order): (pid, comm, fd, inode) for each descriptor
+    whose link reads ``socket:[INODE]``, as netstat -p and ss -p collect them."""
+    for pid in sorted(host.processes):
+        proc = host.processes[pid]
+        fds = proc.files.fds
+        for fd in sorted(fds):
+            ino = getattr(fds[fd].private_data, "ino", 0)
+            if ino:
+                yield pid, proc.comm, fd, ino

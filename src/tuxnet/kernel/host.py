@@ -69,6 +69,7 @@ class Host:
         self.processes: dict[int, Process] = {}
         self._next_pid = 1
         self.last_ino = 0  # get_next_ino: the last inode number given (sockfs's sockets)
+        self.last_cookie = 0  # sock_cookie: the last socket cookie given (sock_gen_cookie)
         self.console: list[str] = []
         self.files: dict[str, str | bytes] = {}  # the file system user programs see: path -> contents
         self._echo: TextIO | None = sys.stdout if echo is True else (echo or None)

@@ -2,19 +2,22 @@
 (net/ipv4/inet_diag.py), ``udp_diag`` (net/ipv4/udp_diag.py) and ``raw_diag``
 (net/ipv4/raw_diag.py).
 
-    ss [-t] [-u] [-w] [-a | -l] [-n] [-i] [-m] [-H] [state STATE]
+    ss [-t] [-u] [-w] [-a | -l] [-n] [-i] [-m] [-p] [-o] [-e] [-H] [state STATE]
 
 Columns as ss.c lays them out (``render_calc_width``): Netid (with more than one of -t, -u and
 -w), State, Recv-Q
 and Send-Q left-aligned, the local and peer addresses right-aligned up to their colon and the ports
 left-aligned after it, each column as wide as its widest cell (heading included), one space
 between; without ``-n`` a port in ``/etc/services`` shows its name, and a raw socket's protocol
-(its "port") its name in ``/etc/protocols`` or ``ipproto-N`` (``inet_proto_n2a``).  ``-i`` adds each TCP
-connection's TCP_INFO line; ``-m`` puts each socket's memory first on that line
-(``skmem:(r,rb,t,tb,f,w,o,bl,d)``, ``print_skmeminfo``: receive memory and buffer, send memory
-held and buffer, forward allocation, write queue, option memory, backlog, drops).  A UDP
-socket's queues are the memory (truesize) of its unread datagrams and of its sent ones a qdisc
-still holds.
+(its "port") its name in ``/etc/protocols`` or ``ipproto-N`` (``inet_proto_n2a``).  The last
+column, Process, holds the rest: ``-p`` the processes holding the socket, ``-o`` its timer,
+``-e`` its inode, cookie, mark and shutdown state, and ``-i`` and ``-m`` a second line, a tab
+and then each TCP socket's TCP_INFO (``-i``) after each socket's memory (``-m``,
+``skmem:(r,rb,t,tb,f,w,o,bl,d)``, ``print_skmeminfo``: receive memory and buffer, send memory
+held and buffer, forward allocation, write queue, option memory, backlog, drops).  Like ss,
+which pads every cell of a column to the column's width, the second lines count in the last
+column's width and are padded to it.  A UDP socket's queues are the memory (truesize) of its
+unread datagrams and of its sent ones a qdisc still holds.
 ``tests/apps/test_app_ss.py`` compares the table with this machine's ss.
 """
 
@@ -22,9 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tuxnet.kernel.fs import proc_socket_fds
 from tuxnet.net.ipv4.inet_diag import SS_STATE, DiagRecord, inet_diag_dump
 from tuxnet.net.ipv4.raw_diag import raw_diag_dump
-from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_LISTEN, TCP_STATE_NAMES
+from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_LISTEN, TCP_STATE_NAMES, TCP_SYN_RECV, TCP_TIME_WAIT
 from tuxnet.net.ipv4.udp_diag import udp_diag_dump
 from tuxnet.user import libc
 
@@ -63,12 +67,13 @@ def _counts(parts: list[str], pairs: tuple[tuple[str, int], ...]) -> None:
     parts += [f"{name}:{value}" for name, value in pairs if value]
 
 
-def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
-    """The second line ``ss -i`` prints for a connection (``tcp_show_info`` and ``tcp_stats_print``
-    in ss.c, iproute2 6.1): each field only when it is not zero, in ss's order, times in ms."""
+def tcp_info_text(r: DiagRecord, numeric: bool = True) -> str:
+    """What ``ss -i`` prints of a TCP socket's TCP_INFO after the tab of its second line
+    (``tcp_show_info`` and ``tcp_stats_print`` in ss.c, iproute2 6.1): each field only when it is
+    not zero, in ss's order, times in ms."""
     i = r.info
     assert i is not None
-    parts = [r.ca]
+    parts = [r.ca] if r.ca else []
     if i.tcpi_options & 4:
         parts.append(f"wscale:{i.tcpi_snd_wscale},{i.tcpi_rcv_wscale}")
     if i.tcpi_rto:
@@ -81,7 +86,7 @@ def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
         parts.append(f"ato:{i.tcpi_ato / 1000:g}")
     _counts(parts, (("mss", i.tcpi_snd_mss), ("pmtu", i.tcpi_pmtu), ("rcvmss", i.tcpi_rcv_mss),
                     ("advmss", i.tcpi_advmss), ("cwnd", i.tcpi_snd_cwnd)))
-    if i.tcpi_snd_ssthresh < 0xFFFF:
+    if 0 < i.tcpi_snd_ssthresh < 0xFFFF:
         parts.append(f"ssthresh:{i.tcpi_snd_ssthresh}")
     _counts(parts, tuple((name, getattr(i, "tcpi_" + name)) for name in (
         "bytes_sent", "bytes_retrans", "bytes_acked", "bytes_received", "segs_out", "segs_in", "data_segs_out",
@@ -118,8 +123,9 @@ def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
     _counts(parts, (("unacked", i.tcpi_unacked),))
     if i.tcpi_retrans or i.tcpi_total_retrans:
         parts.append(f"retrans:{i.tcpi_retrans}/{i.tcpi_total_retrans}")
-    _counts(parts, (("lost", i.tcpi_lost), ("sacked", i.tcpi_sacked), ("dsack_dups", i.tcpi_dsack_dups),
-                    ("fackets", i.tcpi_fackets)))
+    # a listener's tcpi_sacked is its backlog's limit, which ss leaves out
+    _counts(parts, (("lost", i.tcpi_lost), ("sacked", i.tcpi_sacked if r.state != TCP_LISTEN else 0),
+                    ("dsack_dups", i.tcpi_dsack_dups), ("fackets", i.tcpi_fackets)))
     if i.tcpi_reordering != 3:
         parts.append(f"reordering:{i.tcpi_reordering}")
     _counts(parts, (("reord_seen", i.tcpi_reord_seen),))
@@ -130,7 +136,7 @@ def tcp_info_line(r: DiagRecord, numeric: bool = True) -> str:
     if i.tcpi_min_rtt and i.tcpi_min_rtt != 0xFFFFFFFF:
         parts.append(f"minrtt:{i.tcpi_min_rtt / 1000:g}")
     _counts(parts, (("snd_wnd", i.tcpi_snd_wnd),))
-    return "\t " + " ".join(parts)
+    return " ".join(parts)
 
 
 def skmem(meminfo: tuple[int, ...]) -> str:
@@ -139,37 +145,97 @@ def skmem(meminfo: tuple[int, ...]) -> str:
     return f"skmem:(r{r},rb{rb},t{t},tb{tb},f{f},w{w},o{o},bl{bl},d{d})"
 
 
+# idiag_timer's names (ss.c tmr_name)
+TIMER_NAMES = ("off", "on", "keepalive", "timewait", "persist", "unknown")
+
+
+def print_ms_timer(timeout: int) -> str:
+    """``print_ms_timer``: milliseconds as ss writes a timer: minutes, then seconds, then
+    milliseconds, the smaller units dropped as the larger grow (``53sec``, ``1.200ms`` for 1.2 s,
+    ``119min``), and nothing at all for 0."""
+    secs, msecs = divmod(timeout, 1000)
+    minutes, secs = divmod(secs, 60)
+    text = ""
+    if minutes:
+        msecs = 0
+        text = f"{minutes}min"
+        if minutes > 9:
+            secs = 0
+    if secs:
+        if secs > 9:
+            msecs = 0
+        text += f"{secs}{'.' if msecs else 'sec'}"
+    if msecs:
+        text += f"{msecs:03d}ms"
+    return text
+
+
+def user_ents(host: Any) -> dict[int, list[tuple[str, int, int]]]:
+    """``user_ent_hash_build``: for each socket inode, the (comm, pid, fd) of every descriptor
+    that holds it, the one found last first (ss pushes each onto its hash chain's head)."""
+    users: dict[int, list[tuple[str, int, int]]] = {}
+    for pid, comm, fd, ino in proc_socket_fds(host):
+        users.setdefault(ino, []).insert(0, (comm, pid, fd))
+    return users
+
+
+def _process_cell(netid: str, r: DiagRecord, users: dict[int, list[tuple[str, int, int]]] | None,
+                  options: bool, details: bool, info: bool, memory: bool, numeric: bool) -> str:
+    """What ss prints after the addresses, all in its last column: ``users:(...)`` (-p,
+    ``proc_ctx_print``), the timer (-o, -e: ``sock_timer_print``), inode, cookie, mark and
+    shutdown state (-e: ``sock_details_print``), then with -m or -i a second line, a tab and the
+    socket's memory and TCP_INFO (``tcp_show_info``), which a UDP socket has only with -m."""
+    cell = ""
+    if users is not None and r.inode in users:
+        cell += " users:(" + ",".join(f'("{comm}",pid={pid},fd={fd})' for comm, pid, fd in users[r.inode]) + ")"
+    if options and r.timer:
+        cell += f" timer:({TIMER_NAMES[min(r.timer, 5)]},{print_ms_timer(r.expires)},{r.retrans})"
+    if details:
+        cell += f" ino:{r.inode} sk:{r.cookie:x}" + (f" fwmark:{r.mark:#x}" if r.mark else "")
+        if r.shutdown is not None:
+            cell += f" {'-' if r.shutdown & 1 else '<'}-{'-' if r.shutdown & 2 else '>'}"
+    if memory or (info and netid != "udp"):
+        cell += "\n\t"
+        if memory and r.meminfo is not None:
+            cell += " " + skmem(r.meminfo)
+        if info and r.info is not None:
+            cell += " " + tcp_info_text(r, numeric)
+    return cell
+
+
 def format_ss(host: Any, info: bool = False, listening: bool = True, connected: bool = True,
               numeric: bool = True, header: bool = True, state: str | None = None, tcp: bool = True,
-              udp: bool = False, memory: bool = False, raw: bool = False) -> str:
+              udp: bool = False, memory: bool = False, raw: bool = False, processes: bool = False,
+              options: bool = False, details: bool = False) -> str:
     """The table ``ss -t`` (``tcp``), ``ss -u`` (``udp``) or ``ss -w`` (``raw``) prints; with more
     than one, a Netid column first and the raw sockets, then UDP's, then TCP's, as ss dumps them.
     ``-a``: ``listening`` and ``connected``; ``-l``: listening only, which for UDP and raw
-    sockets is unconnected (UNCONN); by default, connected only, which for them is ESTAB alone.
+    sockets is unconnected (UNCONN); by default, connected only (SS_CONN: not TIME-WAIT or
+    SYN-RECV either), which for them is ESTAB alone.
     With one state to show (``state STATE``, or a datagram socket's default) every row has it,
-    and ss leaves the State column out."""
+    and ss leaves the State column out.  ``processes`` (-p), ``options`` (-o), ``details`` (-e),
+    ``memory`` (-m) and ``info`` (-i) fill the last column (``_process_cell``)."""
     records = [("raw", r) for r in raw_diag_dump(host)] if raw else []
     if udp:
         records += [("udp", r) for r in udp_diag_dump(host)]
     if tcp:
         records += [("tcp", r) for r in inet_diag_dump(host)]
-    rows, extra = [], []
+    users = user_ents(host) if processes else None
+    rows = []
     for netid, r in records:
         name = SS_STATE.get(TCP_STATE_NAMES.get(r.state, "?"), "?")
         listener = r.state == TCP_LISTEN or (netid != "tcp" and r.state == TCP_CLOSE)
         if (listener and not listening) or (not listener and not connected):
             continue
+        if not listening and state is None and r.state in (TCP_TIME_WAIT, TCP_SYN_RECV):
+            continue  # SS_CONN, the default, leaves these out with the listeners
         if state is not None and name.lower() != state.replace("established", "estab").lower():
             continue
         peer_port = "*" if r.state == TCP_LISTEN else _port(r.peer[1], numeric, netid)
         # sock_state_print: the queues are printed "%-6d", so their cells are 6 wide at least
         rows.append([netid, name, f"{r.recv_q:<6}", f"{r.send_q:<6}", f"{r.local[0]}:",
-                     _port(r.local[1], numeric, netid), f"{r.peer[0]}:", peer_port, ""])
-        line = (tcp_info_line(r, numeric) if info and r.info is not None and r.state != TCP_LISTEN else
-                ("\t " + r.timer if info and r.timer else ""))
-        if memory and r.meminfo is not None:
-            line = "\t " + skmem(r.meminfo) + (" " + line[2:] if line else "")
-        extra.append(line)
+                     _port(r.local[1], numeric, netid), f"{r.peer[0]}:", peer_port,
+                     _process_cell(netid, r, users, options or details, details, info, memory, numeric)])
     columns = [("Netid", False, ""), ("State", False, " "), *_COLUMNS[1:]]
     if state is not None or ((udp or raw) and not tcp and connected and not listening):
         columns.pop(1)
@@ -179,16 +245,22 @@ def format_ss(host: Any, info: bool = False, listening: bool = True, connected: 
         rows = [row[1:] for row in rows]
     columns[0] = (columns[0][0], columns[0][1], "")
     table = ([[c[0] for c in columns]] if header else []) + rows
-    widths = [max(len(row[c]) for row in table) for c in range(len(columns))]
+    # render_calc_width and render: each column as wide as its widest cell, the last one's
+    # second line included, and every cell padded to it, that second line's end too; the very
+    # last cell does not count (ss measures a cell as it moves to the next, and after the last
+    # there is no next)
+    widths = [max(len(row[c]) for row in table) for c in range(len(columns) - 1)]
+    widths.append(max([len(row[-1]) for row in table[:-1]], default=0))
     lines = []
-    for n, row in enumerate(table):
+    for row in table:
         cells = [delim + (cell.rjust(width) if right else cell.ljust(width))
                  for cell, width, (_, right, delim) in zip(row, widths, columns, strict=True)]
         lines.append("".join(cells))
-        k = n - 1 if header else n
-        if k >= 0 and extra[k]:
-            lines.append(extra[k])
     return "".join(line + "\n" for line in lines)
+
+
+_OPTIONS = {"a": False, "l": False, "n": False, "i": False, "m": False, "H": False, "t": False, "u": False,
+            "w": False, "p": False, "o": False, "e": False}
 
 
 def ss_main(argv: list[str]) -> int:
@@ -196,8 +268,7 @@ def ss_main(argv: list[str]) -> int:
     sockets (``-u``), raw sockets (``-w``)."""
     from tuxnet.kernel.sched import current
 
-    opts = {"a": False, "l": False, "n": False, "i": False, "m": False, "H": False, "t": False, "u": False,
-            "w": False}
+    opts = dict(_OPTIONS)
     args = list(argv)
     state = None
     while args:
@@ -213,5 +284,5 @@ def ss_main(argv: list[str]) -> int:
     libc.printf("%s", format_ss(current().host, info=opts["i"], listening=opts["a"] or opts["l"],
                                 connected=not opts["l"], numeric=opts["n"], header=not opts["H"], state=state,
                                 tcp=opts["t"] or not (opts["u"] or opts["w"]), udp=opts["u"], memory=opts["m"],
-                                raw=opts["w"]))
+                                raw=opts["w"], processes=opts["p"], options=opts["o"], details=opts["e"]))
     return 0

@@ -18,6 +18,7 @@ from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOENT, ENOPROTOOP
 from tuxnet.kernel.minmax import INT_MAX, max, min
 from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
+from tuxnet.kernel.signal import signal_pending_current, sock_intr_errno
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.net_tstamp import (
     SKBTX_COMPLETION_TSTAMP,
@@ -83,6 +84,7 @@ SO_TIMESTAMP_NEW = 63
 SO_TIMESTAMPNS_NEW = 64
 SO_TIMESTAMPING_NEW = 65
 SO_MEMINFO = 55
+SO_COOKIE = 57
 SO_RCVMARK = 75
 SCM_TS_OPT_ID = 81
 SO_RCVPRIORITY = 82
@@ -160,7 +162,7 @@ class Sock:
         "recverr", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
         "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "mc_list", "pending",
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
-        "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift",
+        "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift", "sk_cookie",
         "__dict__", "__weakref__",
     )
 
@@ -205,6 +207,7 @@ class Sock:
         self.sk_max_pacing_rate = (1 << 64) - 1
         self.sk_pacing_status = SK_PACING_NONE
         self.sk_pacing_shift = 10
+        self.sk_cookie = 0  # none until asked for (sock_gen_cookie)
         self.sk_userlocks = 0
         self.sk_sndbuf = host.sysctl["net.core.wmem_default"]
         self.sk_rcvbuf = host.sysctl["net.core.rmem_default"]
@@ -372,6 +375,12 @@ def __sk_add_backlog(sk: Sock, skb: SkBuff) -> None:
     sk.sk_backlog_len += skb.truesize
 
 
+def sk_acceptq_is_full(sk: Sock) -> bool:
+    """``sk_acceptq_is_full``: more connections wait for accept() than the backlog, so a listener
+    takes one more than listen() asked for (listen(0) takes one)."""
+    return sk.sk_ack_backlog > sk.sk_max_ack_backlog
+
+
 def sk_wait_event(sk: Sock, timeo: int, condition: Callable[[], Any]) -> int:
     """``sk_wait_event``: drop the lock (running the backlog), and sleep until woken or ``timeo``
     ns pass unless ``condition()`` already holds; returns the time left."""
@@ -410,8 +419,9 @@ def sock_wfree(skb: Any) -> None:
 def sock_alloc_send_pskb(sk: Sock, noblock: bool) -> int:
     """``sock_alloc_send_pskb``'s checks and wait, before a datagram socket makes a packet: a
     pending error, then a shutdown for writing (EPIPE), then room in the send buffer, waited for
-    up to SO_SNDTIMEO (``sock_wait_for_wmem``) or not at all (EAGAIN).  0 when the packet may be
-    made; the caller charges it to the socket (``sock_wfree`` as its destructor)."""
+    up to SO_SNDTIMEO (``sock_wait_for_wmem``, which a signal ends) or not at all (EAGAIN).  0
+    when the packet may be made; the caller charges it to the socket (``sock_wfree`` as its
+    destructor)."""
     timeo = sock_sndtimeo(sk, noblock)
     while True:
         err = sock_error(sk)
@@ -424,6 +434,8 @@ def sock_alloc_send_pskb(sk: Sock, noblock: bool) -> int:
         sk.sock_flags |= SOCK_NOSPACE
         if not timeo:
             return -EAGAIN
+        if signal_pending_current():
+            return sock_intr_errno(timeo)
         timeo = current().sleep_on(sk.sk_wq, timeo)
 
 
@@ -738,6 +750,10 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         return dev.name.encode() if dev is not None else b""
     if optname == SO_MEMINFO:
         return _meminfo.pack(*sk_get_meminfo(sk))
+    if optname == SO_COOKIE:
+        from tuxnet.net.core.sock_diag import sock_gen_cookie
+
+        return sock_gen_cookie(sk).to_bytes(8, "little")
     values = {
         SO_REUSEADDR: sk.sk_reuse, SO_REUSEPORT: sk.sk_reuseport, SO_TYPE: sk.sk_type,
         SO_KEEPALIVE: int(sk.sk_keepopen), SO_BROADCAST: int(sk.sk_broadcast),

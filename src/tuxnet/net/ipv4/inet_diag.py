@@ -7,9 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuxnet.net.core.sock import sk_get_meminfo
+from tuxnet.net.core.sock_diag import sock_gen_cookie
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.tcp_info import TcpInfo, tcp_get_info
-from tuxnet.net.ipv4.tcp_sock import SEQ_MASK, TCP_LISTEN, TCP_TIME_WAIT
+from tuxnet.net.ipv4.tcp_sock import (
+    ICSK_TIME_LOSS_PROBE,
+    ICSK_TIME_PROBE0,
+    ICSK_TIME_REO_TIMEOUT,
+    ICSK_TIME_RETRANS,
+    SEQ_MASK,
+    TCP_LISTEN,
+    TCP_TIME_WAIT,
+)
 
 SS_STATE = {"ESTABLISHED": "ESTAB", "SYN_SENT": "SYN-SENT", "SYN_RECV": "SYN-RECV", "FIN_WAIT1": "FIN-WAIT-1",
             "FIN_WAIT2": "FIN-WAIT-2", "TIME_WAIT": "TIME-WAIT", "CLOSE": "UNCONN", "CLOSE_WAIT": "CLOSE-WAIT",
@@ -46,16 +55,46 @@ class DiagRecord:
     send_q: int
     info: TcpInfo | None
     ca: str
-    timer: str
     bbr_info: TcpBbrInfo | None = None
     meminfo: tuple[int, ...] | None = None
     inode: int = 0  # idiag_inode: sock_i_ino, the socket's inode (0 without one: TIME_WAIT)
+    timer: int = 0  # idiag_timer: 0 none, 1 retransmit, 2 keepalive, 3 TIME_WAIT, 4 zero window probe
+    expires: int = 0  # idiag_expires: ms until the timer fires
+    retrans: int = 0  # idiag_retrans: retransmissions (probes for 2 and 4)
+    cookie: int = 0  # idiag_cookie: sock_gen_cookie
+    shutdown: int | None = None  # INET_DIAG_SHUTDOWN: sk_shutdown (none for TIME_WAIT)
+    mark: int = 0  # INET_DIAG_MARK: sk_mark
 
 
 def sock_i_ino(sk: Any) -> int:
     """``sock_i_ino``: the inode of the socket ``sk`` belongs to, 0 when it has none."""
     sock = sk.sk_socket
     return sock.ino if sock is not None else 0
+
+
+def inet_sk_diag_fill(sk: Any, peer: tuple[str, int]) -> DiagRecord:
+    """``inet_sk_diag_fill`` for a socket that is not TCP's (UDP, raw): its state, addresses,
+    the memory of its received datagrams (``sk_rmem_alloc``) and of its sent ones still held
+    (``sk_wmem_alloc``) as its queues, its memory, inode, cookie, shutdown state and mark."""
+    return DiagRecord(sk.sk_state, (in_ntoa(sk.inet_rcv_saddr), sk.inet_num), peer, sk.sk_rmem_alloc,
+                      sk.sk_wmem_alloc, None, "", meminfo=sk_get_meminfo(sk), inode=sock_i_ino(sk),
+                      cookie=sock_gen_cookie(sk), shutdown=sk.sk_shutdown, mark=sk.sk_mark)
+
+
+def inet_sk_diag_timer(sk: Any, now: int) -> tuple[int, int, int]:
+    """``inet_sk_diag_fill``'s timer: (idiag_timer, idiag_expires in ms, idiag_retrans) of a
+    full socket, the retransmit family of timers first, then the zero window probe, then the
+    keepalive timer (``sk_timer``)."""
+    pending = sk.icsk_pending
+    if pending in (ICSK_TIME_RETRANS, ICSK_TIME_REO_TIMEOUT, ICSK_TIME_LOSS_PROBE):
+        timer, retrans, expires = 1, sk.icsk_retransmits, sk.icsk_timeout
+    elif pending == ICSK_TIME_PROBE0:
+        timer, retrans, expires = 4, sk.icsk_probes_out, sk.icsk_timeout
+    elif sk.sk_timer is not None and sk.sk_timer.pending():
+        timer, retrans, expires = 2, sk.icsk_probes_out, sk.sk_timer.expires
+    else:
+        return 0, 0, 0
+    return timer, max(0, expires - now) // 1_000_000, retrans  # jiffies_delta_to_msecs
 
 
 def inet_diag_dump(host: Any) -> list[DiagRecord]:
@@ -67,23 +106,21 @@ def inet_diag_dump(host: Any) -> list[DiagRecord]:
     for sk in socks:
         local = (in_ntoa(sk.inet_rcv_saddr), sk.inet_num)
         peer = (in_ntoa(sk.inet_daddr) if sk.inet_dport else "0.0.0.0", sk.inet_dport)
-        if sk.sk_state == TCP_TIME_WAIT:
+        if sk.sk_state == TCP_TIME_WAIT:  # inet_twsk_diag_fill
             left = max(0, sk.timer.expires - host.world.now) // 1_000_000
-            out.append(DiagRecord(TCP_TIME_WAIT, local, peer, 0, 0, None, "", f"timer:(timewait,{left}ms,0)"))
+            out.append(DiagRecord(TCP_TIME_WAIT, local, peer, 0, 0, None, "", timer=3, expires=left,
+                                  cookie=sock_gen_cookie(sk)))
             continue
         if sk.sk_state == TCP_LISTEN:
             recv_q, send_q = sk.sk_ack_backlog, sk.sk_max_ack_backlog
         else:
             recv_q = (sk.rcv_nxt - sk.copied_seq) & SEQ_MASK
             send_q = (sk.write_seq - sk.snd_una) & SEQ_MASK
-        timer = ""
-        if sk.icsk_pending:
-            left = max(0, sk.icsk_timeout - host.world.now) // 1_000_000
-            kind = {1: "on", 3: "persist"}.get(sk.icsk_pending, "on")
-            timer = f"timer:({kind},{left}ms,{sk.icsk_retransmits})"
+        timer, expires, retrans = inet_sk_diag_timer(sk, host.world.now)
         ca_ops = sk.icsk_ca_ops
         get_info = ca_ops.get_info if ca_ops else None
         out.append(DiagRecord(sk.sk_state, local, peer, recv_q, send_q, tcp_get_info(sk),
-                              ca_ops.name if ca_ops else "", timer,
-                              get_info(sk) if get_info is not None else None, sk_get_meminfo(sk), sock_i_ino(sk)))
+                              ca_ops.name if ca_ops else "", get_info(sk) if get_info is not None else None,
+                              sk_get_meminfo(sk), sock_i_ino(sk), timer, expires, retrans, sock_gen_cookie(sk),
+                              sk.sk_shutdown, sk.sk_mark))
     return out

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuxnet.net.core.sock import sk_get_meminfo
 from tuxnet.net.core.utils import in_ntoa
-from tuxnet.net.ipv4.inet_diag import DiagRecord, sock_i_ino
+from tuxnet.net.ipv4.inet_diag import DiagRecord, inet_sk_diag_fill
 
 
 def raw_diag_dump(host: Any) -> list[DiagRecord]:
     """Every raw socket of the host, by protocol: its address with the protocol as its port
     (``raw_sock_seq_show``'s ``inet_num``), its peer with none, its state (CLOSE, or ESTABLISHED
-    once connected) and its queues (``sk_rmem_alloc``, ``sk_wmem_alloc``)."""
+    once connected) and the rest ``inet_sk_diag_fill`` gives."""
     out = []
     for protocol in sorted(getattr(host, "raw_v4_hashinfo", None) or {}):
         for sk in host.raw_v4_hashinfo[protocol]:
-            out.append(DiagRecord(sk.sk_state, (in_ntoa(sk.inet_rcv_saddr), sk.inet_num), (in_ntoa(sk.inet_daddr), 0),
-                                  sk.sk_rmem_alloc, sk.sk_wmem_alloc, None, "", "", meminfo=sk_get_meminfo(sk),
-                                  inode=sock_i_ino(sk)))
+            out.append(inet_sk_diag_fill(sk, (in_ntoa(sk.inet_daddr), 0)))
     return out

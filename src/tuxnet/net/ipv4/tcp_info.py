@@ -119,10 +119,20 @@ class TcpInfo:
 
 def tcp_get_info(sk: TcpSock) -> TcpInfo:
     """``tcp_get_info``: times in microseconds (rto, ato, rtt) or milliseconds (last_*)."""
-    now = sk.host.world.now
-    opt = sk.rx_opt
     info = TcpInfo()
     info.tcpi_state = sk.sk_state
+    # what is reported for every state, listeners included
+    info.tcpi_pacing_rate = min(sk.sk_pacing_rate, (1 << 64) - 1)
+    info.tcpi_max_pacing_rate = min(sk.sk_max_pacing_rate, (1 << 64) - 1)
+    info.tcpi_reordering = sk.reordering
+    info.tcpi_snd_cwnd = sk.snd_cwnd
+    if sk.sk_state == TCP_LISTEN:
+        # a listener's aliases: the connections accept() has waiting, and the backlog's limit
+        info.tcpi_unacked = sk.sk_ack_backlog
+        info.tcpi_sacked = sk.sk_max_ack_backlog
+        return info
+    now = sk.host.world.now
+    opt = sk.rx_opt
     info.tcpi_ca_state = sk.icsk_ca_state
     info.tcpi_retransmits = sk.icsk_retransmits
     info.tcpi_probes = sk.icsk_probes_out
@@ -141,12 +151,8 @@ def tcp_get_info(sk: TcpSock) -> TcpInfo:
     info.tcpi_ato = sk.icsk_ack.ato // 1000
     info.tcpi_snd_mss = sk.mss_cache
     info.tcpi_rcv_mss = sk.icsk_ack.rcv_mss
-    if sk.sk_state == TCP_LISTEN:
-        info.tcpi_unacked = sk.sk_ack_backlog
-        info.tcpi_sacked = sk.sk_max_ack_backlog
-    else:
-        info.tcpi_unacked = sk.packets_out
-        info.tcpi_sacked = sk.sacked_out
+    info.tcpi_unacked = sk.packets_out
+    info.tcpi_sacked = sk.sacked_out
     info.tcpi_lost = sk.lost_out
     info.tcpi_retrans = sk.retrans_out
     info.tcpi_last_data_sent = (now - sk.lsndtime) // 1_000_000 if sk.lsndtime else 0
@@ -157,9 +163,7 @@ def tcp_get_info(sk: TcpSock) -> TcpInfo:
     info.tcpi_rtt = sk.srtt_us >> 3
     info.tcpi_rttvar = sk.mdev_us >> 2
     info.tcpi_snd_ssthresh = min(sk.snd_ssthresh, 0xFFFFFFFF)
-    info.tcpi_snd_cwnd = sk.snd_cwnd
     info.tcpi_advmss = sk.advmss
-    info.tcpi_reordering = sk.reordering
     info.tcpi_rcv_rtt = sk.rcv_rtt_us >> 3
     info.tcpi_rcv_space = sk.rcv_space
     info.tcpi_total_retrans = sk.total_retrans
@@ -182,8 +186,6 @@ def tcp_get_info(sk: TcpSock) -> TcpInfo:
     info.tcpi_rcv_ooopack = sk.rcv_ooopack
     info.tcpi_snd_wnd = sk.snd_wnd
     info.tcpi_min_rtt = sk.min_rtt_us if sk.min_rtt_us else 0xFFFFFFFF
-    info.tcpi_pacing_rate = min(sk.sk_pacing_rate, (1 << 64) - 1)
-    info.tcpi_max_pacing_rate = min(sk.sk_max_pacing_rate, (1 << 64) - 1)
     tcp_get_info_chrono_stats(sk, info)
     return info
 

@@ -154,7 +154,7 @@ class TimeWaitSock:
         "host", "sk_state", "tw_substate", "inet_rcv_saddr", "inet_num", "inet_daddr",
         "inet_dport", "inet_saddr", "sk_bound_dev_if", "sk_reuse", "sk_reuseport", "rcv_nxt",
         "snd_nxt", "rcv_wnd", "rcv_wscale", "tstamp_ok", "ts_recent", "ts_recent_stamp",
-        "tsoffset", "timer",
+        "tsoffset", "timer", "sk_cookie",
     )
 
     def __init__(self, sk: TcpSock, state: int) -> None:
@@ -166,6 +166,7 @@ class TimeWaitSock:
         self.inet_daddr = sk.inet_daddr
         self.inet_dport = sk.inet_dport
         self.inet_saddr = sk.inet_saddr
+        self.sk_cookie = sk.sk_cookie  # inet_twsk_alloc
         self.sk_bound_dev_if = sk.sk_bound_dev_if
         self.sk_reuse = sk.sk_reuse
         self.sk_reuseport = sk.sk_reuseport

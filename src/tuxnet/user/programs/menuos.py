@@ -175,7 +175,7 @@ class MenuOS:
             ("route", "Show the routing table", self.program(nettools.route)),
             ("arp", "Show the ARP cache", self.program(nettools.arp)),
             ("netstat", "Show sockets", self.program(nettools.netstat)),
-            ("ss", "Show sockets: ss -tuan [-i]", self.program(ss_main)),
+            ("ss", "Show sockets: ss -tuan [-i] [-m] [-p] [-o] [-e]", self.program(ss_main)),
             ("nstat", "Show the kernel's counters: nstat [-az] [PATTERN]", self.program(nstat_main)),
             ("ip", "Show and change addresses, routes, neighbours: ip OBJECT COMMAND", self.program(ip_main)),
             ("sysctl", "Read and write kernel settings: sysctl [-w] NAME[=VALUE]", self.program(sysctl_main)),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tuxnet.kernel.fs import proc_socket_fds
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.dev import (
     ARPHRD_ETHER,
@@ -266,14 +267,10 @@ def _prg_cache(host: Any) -> dict[int, str]:
     holds a descriptor of it (what /proc/PID/fd links to ``socket:[INODE]`` say; a socket several
     processes share shows the first)."""
     cache: dict[int, str] = {}
-    for pid in sorted(host.processes):
-        proc = host.processes[pid]
-        for fd in sorted(proc.files.fds):
-            sock = proc.files.fds[fd].private_data
-            ino = getattr(sock, "ino", 0)
-            if ino and ino not in cache:
-                # finbuf is PROGNAME_WIDTH bytes: what does not fit is cut
-                cache[ino] = f"{pid}/{proc.comm}"[:_PROGNAME_WIDTH - 1]
+    for pid, comm, _, ino in proc_socket_fds(host):
+        if ino not in cache:
+            # finbuf is PROGNAME_WIDTH bytes: what does not fit is cut
+            cache[ino] = f"{pid}/{comm}"[:_PROGNAME_WIDTH - 1]
     return cache
 
 
