@@ -13,6 +13,7 @@ from tuxnet.net.socket import (
     F_GETFL,
     F_SETFL,
     MSG_DONTWAIT,
+    SHUT_RD,
     SHUT_WR,
     SOCK_DGRAM,
     SOCK_RAW,
@@ -27,6 +28,15 @@ def expect_errno(code, fn, *args):
     with pytest.raises(OSError) as info:
         fn(*args)
     assert info.value.errno == code, f"{fn.__name__}{args}: {info.value}"
+
+
+def errno_of(fn, *args):
+    """The errno ``fn(*args)`` fails with, None when it succeeds."""
+    try:
+        fn(*args)
+    except OSError as error:
+        return error.errno
+    return None
 
 
 def listener(port=5001, backlog=16, reuse=False):
@@ -236,6 +246,9 @@ def test_half_close_with_shutdown(lo_host):
 
 
 def test_accept_queue_bounded_by_backlog(lo_host):
+    """sk_acceptq_is_full is ``>``: a listener takes one connection more than its backlog, and
+    drops the SYNs after that (ListenOverflows).  This machine's kernel, listen(0) and three
+    non-blocking connects: one ESTAB, two SYN-SENT, TcpExtListenOverflows 2."""
     world, host = lo_host
 
     def prog():
@@ -248,5 +261,27 @@ def test_accept_queue_bounded_by_backlog(lo_host):
         libc.sleep(0.01)
         return host.tcp_hashinfo.lhash[7500][0].sk_ack_backlog
 
-    assert run_program(world, host, prog) == 2
-    assert host.mib.TcpExt["ListenOverflows"] >= 1
+    assert run_program(world, host, prog) == 3
+    assert host.mib.TcpExt["ListenOverflows"] == 1
+
+
+def test_a_former_listener_cannot_connect(lo_host):
+    """A listener closed by shutdown(SHUT_RD) or connect(AF_UNSPEC) may bind and listen again,
+    but every connect of it fails with EINVAL, as on this machine's kernel (6.18: a fresh
+    socket's connect to the same closed port is ECONNREFUSED)."""
+    world, host = lo_host
+
+    def prog():
+        results = []
+        for close in (lambda fd: libc.shutdown(fd, SHUT_RD), lambda fd: libc.connect(fd, None)):
+            fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+            libc.listen(fd, 16)
+            close(fd)
+            for _ in range(2):
+                results.append(errno_of(libc.connect, fd, ("127.0.0.1", 40000)))
+            libc.listen(fd, 3)
+        fresh = libc.socket(AF_INET, SOCK_STREAM, 0)
+        results.append(errno_of(libc.connect, fresh, ("127.0.0.1", 40000)))
+        return results
+
+    assert run_program(world, host, prog) == [errno.EINVAL] * 4 + [errno.ECONNREFUSED]

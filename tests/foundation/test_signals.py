@@ -213,3 +213,112 @@ def test_kill_from_a_program():
     # the handler ran, the read started again, and SIGKILL ended it there
     assert log == [("handler", SIGINT)]
     assert results == [True, False, errno.ESRCH] and target.exit_code == -SIGKILL
+
+
+def run_interrupted(program, *args, at: int = msecs(1), until: int = msecs(100)):
+    """``program(log, *args)`` on a host of its own, SIGINT ``at`` ns in; the log, the process and
+    the world after ``until`` ns."""
+    world, host = lo_world()
+    log: list[object] = []
+    proc = host.spawn(program, log, *args)
+    world.run_for(at)
+    send_sig(SIGINT, proc)
+    world.run_for(until)
+    return log, proc, world
+
+
+def sleeper(log: list[object], flags: int) -> None:
+    libc.sigaction(SIGINT, lambda sig: log.append(("handler", sig)), flags)
+    log.append(libc.sleep(5))
+    log.append(libc.clock_monotonic())
+
+
+@pytest.mark.parametrize("flags", [0, SA_RESTART])
+def test_a_signal_cuts_a_sleep_short_and_sleep_says_what_was_left(flags):
+    """nanosleep ends with ERESTART_RESTARTBLOCK, which a handler makes EINTR even with
+    SA_RESTART (signal(7): "never restarted"); sleep(3) then returns the time left."""
+    log, proc, _ = run_interrupted(sleeper, flags)
+    assert log == [("handler", SIGINT), pytest.approx(4.999), pytest.approx(0.001)] and proc.exit_code == 0
+
+
+def connector(log: list[object], flags: int) -> None:
+    """Connect to a listener whose accept queue is full (backlog 0 and one connection waiting):
+    its SYNs are dropped (tcp_conn_request's ListenOverflows), so connect waits in SYN_SENT until
+    a child accepts the waiting connection, at 0.5 s, and the SYN sent again at 1 s gets in."""
+    lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+    libc.bind(lfd, ("127.0.0.1", 5001))
+    libc.listen(lfd, 0)
+    first = libc.socket(AF_INET, SOCK_STREAM, 0)
+    libc.connect(first, ("127.0.0.1", 5001))
+    libc.fork(lambda: (libc.sleep(0.5), libc.accept(lfd)))
+    libc.sigaction(SIGINT, lambda sig: log.append(("handler", sig)), flags)
+    fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+    for _ in range(2):
+        try:
+            libc.connect(fd, ("127.0.0.1", 5001))
+        except OSError as error:
+            log += [error.errno, libc.clock_monotonic()]
+            continue
+        log += ["connected", libc.clock_monotonic()]
+        return
+
+
+def test_a_signal_interrupts_connect_and_the_connection_goes_on():
+    """Without SA_RESTART connect fails with EINTR at once and the handshake goes on: a second
+    connect of the same socket waits for it (SS_CONNECTING: EALREADY, then the wait) and returns
+    0 once the SYN sent again at 1 s is answered."""
+    log, _, _ = run_interrupted(connector, 0, until=msecs(3000))
+    assert log == [("handler", SIGINT), errno.EINTR, pytest.approx(0.001), "connected",
+                   pytest.approx(1.0, abs=0.01)], log
+
+
+def test_sa_restart_restarts_connect():
+    log, _, _ = run_interrupted(connector, SA_RESTART, until=msecs(3000))
+    assert log == [("handler", SIGINT), "connected", pytest.approx(1.0, abs=0.01)], log
+
+
+def bulk_sender(log: list[object], flags: int) -> None:
+    """Send 10 MB to a reader that never reads: the send blocks once the windows and buffers
+    are full."""
+    lfd = libc.socket(AF_INET, SOCK_STREAM, 0)
+    libc.bind(lfd, ("127.0.0.1", 5001))
+    libc.listen(lfd, 1)
+    fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+    libc.connect(fd, ("127.0.0.1", 5001))
+    libc.sigaction(SIGINT, lambda sig: log.append(("handler", sig)), flags)
+    for _ in range(2):
+        try:
+            log.append(libc.send(fd, bytes(10_000_000)))
+        except OSError as error:
+            log.append(error.errno)
+
+
+@pytest.mark.parametrize("flags", [0, SA_RESTART])
+def test_a_signal_ends_a_send_waiting_for_room_with_what_it_sent(flags):
+    """sk_stream_wait_memory: a send that copied some returns that much; one that copied
+    nothing restarts with SA_RESTART (and so waits on) or fails with EINTR."""
+    log, proc, world = run_interrupted(bulk_sender, flags)
+    assert log[0] == ("handler", SIGINT) and 0 < log[1] < 10_000_000, log
+    send_sig(SIGINT, proc)
+    world.run_for(msecs(100))
+    if flags:
+        assert log[2:] == [("handler", SIGINT)] and proc.alive, log
+    else:
+        assert log[2:] == [("handler", SIGINT), errno.EINTR] and not proc.alive, log
+
+
+def waiter(log: list[object], flags: int) -> None:
+    libc.sigaction(SIGINT, lambda sig: log.append(("handler", sig)), flags)
+    child = libc.fork(lambda: libc.sleep(2))
+    try:
+        log.append(libc.waitpid(child))
+    except OSError as error:
+        log.append(error.errno)
+    log.append(libc.clock_monotonic())
+
+
+@pytest.mark.parametrize(("flags", "expected"), [(0, [errno.EINTR, pytest.approx(0.001)]),
+                                                 (SA_RESTART, [0, pytest.approx(2.0)])])
+def test_a_signal_interrupts_waitpid(flags, expected):
+    log, _, _ = run_interrupted(waiter, flags, until=msecs(3000))
+    assert log == [("handler", SIGINT), *expected]

@@ -59,7 +59,7 @@ class Process:
                  kwargs: dict[str, Any] | None = None) -> None:
         self.host = host
         self.pid = pid
-        self.comm = name
+        self.comm = name[:15]  # task->comm is TASK_COMM_LEN (16) bytes with its NUL (__set_task_comm)
         self.fn = fn
         self.args = args
         self.kwargs = kwargs or {}
@@ -193,12 +193,6 @@ class Process:
         while left > 0:
             left = self.sleep_on(None, left)
 
-    def wait(self) -> int | None:
-        """Wait (from another process) for this one to exit; returns its exit code."""
-        me = current()
-        while self.state != TASK_DEAD:
-            me.sleep_on(self.exit_waiters)
-        return self.exit_code
 
 
 def _sleep_timeout(proc: Process) -> None:

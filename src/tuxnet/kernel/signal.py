@@ -32,6 +32,7 @@ SA_RESTART = 0x10000000  # include/uapi/asm-generic/signal-defs.h
 # include/linux/errno.h: the kernel's own; a program never sees them
 ERESTARTSYS = 512
 ERESTARTNOHAND = 514
+ERESTART_RESTARTBLOCK = 516  # restart with the call's restart block (nanosleep: what is left of the sleep)
 
 SigHandler = Callable[[int], None]
 
@@ -41,6 +42,7 @@ SigHandler = Callable[[int], None]
 queued = 0
 
 __all__ = [
+    "ERESTART_RESTARTBLOCK",
     "ERESTARTNOHAND",
     "ERESTARTSYS",
     "SA_RESTART",
@@ -51,6 +53,8 @@ __all__ = [
     "SIGTERM",
     "do_sigaction",
     "exit_to_user_mode",
+    "hrtimer_nanosleep",
+    "kernel_wait",
     "send_sig",
     "sys_kill",
     "signal_pending",
@@ -133,9 +137,34 @@ def exit_to_user_mode(proc: Process, ret: object) -> object | None:
         if action is None:
             continue
         handler, flags = action
-        if ret == -ERESTARTNOHAND or not flags & SA_RESTART:
+        if ret in (-ERESTARTNOHAND, -ERESTART_RESTARTBLOCK) or not flags & SA_RESTART:
             interrupted = True
         handler(sig)
-    if ret in (-ERESTARTSYS, -ERESTARTNOHAND):
+    if ret in (-ERESTARTSYS, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK):
         return -EINTR if interrupted else None
     return ret
+
+
+def hrtimer_nanosleep(restart: list[int]) -> int:
+    """``hrtimer_nanosleep`` → ``do_nanosleep``: sleep until the world's clock reads
+    ``restart[0]`` (the restart block's absolute expiry, so that a restarted sleep sleeps only
+    what is left); 0, or ``-ERESTART_RESTARTBLOCK`` when a signal comes first, which a handler
+    turns into EINTR."""
+    proc = current()
+    world = proc.host.world
+    while world.now < restart[0]:
+        proc.sleep_on(None, restart[0] - world.now)
+        if signal_pending(proc):
+            return -ERESTART_RESTARTBLOCK
+    return 0
+
+
+def kernel_wait(target: Process) -> int | None:
+    """``do_wait`` for one child: sleep until ``target`` has exited and return its exit code, or
+    ``-ERESTARTSYS`` when a signal comes first (``do_wait``'s ``signal_pending`` check)."""
+    proc = current()
+    while target.alive:
+        proc.sleep_on(target.exit_waiters)
+        if target.alive and signal_pending(proc):
+            return -ERESTARTSYS
+    return target.exit_code

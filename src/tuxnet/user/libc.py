@@ -13,7 +13,14 @@ from typing import Any
 from tuxnet.kernel import signal as _signal
 from tuxnet.kernel.errno import ENOENT, strerror
 from tuxnet.kernel.sched import current
-from tuxnet.kernel.signal import SA_RESTART, do_sigaction, exit_to_user_mode, sys_kill
+from tuxnet.kernel.signal import (
+    SA_RESTART,
+    do_sigaction,
+    exit_to_user_mode,
+    hrtimer_nanosleep,
+    kernel_wait,
+    sys_kill,
+)
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net import socket as net
 from tuxnet.net.socket import (
@@ -213,9 +220,17 @@ def signal(sig: int, handler: Callable[[int], None] | None) -> None:
     sigaction(sig, handler, SA_RESTART)
 
 
-def sleep(seconds: float) -> None:
-    """``sleep(3)``/``nanosleep(2)`` in the world's time."""
-    current().sleep(int(seconds * 1_000_000_000))
+def sleep(seconds: float) -> float:
+    """``nanosleep(2)`` in the world's time, as ``sleep(3)`` uses it: 0, or the seconds left when
+    a signal's handler cut the sleep short (nanosleep fails with EINTR and gives what is left)."""
+    proc = current()
+    world = proc.host.world
+    restart = [world.now + int(seconds * 1_000_000_000)]
+    try:
+        _syscall(hrtimer_nanosleep, restart)
+    except InterruptedError:
+        return (restart[0] - world.now) / NSEC_PER_SEC
+    return 0.0
 
 
 def getpid() -> int:
@@ -234,9 +249,10 @@ def fork(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: 
 
 def waitpid(pid: int) -> int | None:
     """``waitpid(2)``: wait for the child ``pid`` to exit; its exit status (None if there is no
-    such process any more)."""
+    such process any more).  A signal's handler restarts the wait or, without SA_RESTART, makes
+    it fail with EINTR."""
     proc = current().host.processes.get(pid)
-    return None if proc is None else proc.wait()
+    return None if proc is None else _syscall(kernel_wait, proc)
 
 
 def gethostname() -> str:

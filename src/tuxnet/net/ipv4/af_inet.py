@@ -21,6 +21,7 @@ from tuxnet.kernel.errno import (
     EPROTONOSUPPORT,
 )
 from tuxnet.kernel.fs import O_NONBLOCK
+from tuxnet.kernel.signal import signal_pending_current, sock_intr_errno
 from tuxnet.net.core.dev import ETH_P_IP, PacketType
 from tuxnet.net.core.sock import (
     SHUTDOWN_MASK,
@@ -192,10 +193,13 @@ def __inet_stream_connect(sock: Socket, addr: tuple[int, int, int] | None, flags
     if sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
         if not timeo:
             return err
-        while sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):
+        while sk.sk_state in (TCP_SYN_SENT, TCP_SYN_RECV):  # inet_wait_for_connect
             timeo = sk_wait_event(sk, timeo, lambda: sk.sk_state not in (TCP_SYN_SENT, TCP_SYN_RECV))
             if not timeo:
                 return err
+            if signal_pending_current():
+                # the connection goes on; a restarted connect waits for it again (EALREADY)
+                return sock_intr_errno(timeo)
     if sk.sk_state == TCP_CLOSE:
         err = sock_error(sk) or -ECONNABORTED
         sock.state = SS_UNCONNECTED

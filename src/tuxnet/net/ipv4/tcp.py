@@ -251,13 +251,16 @@ def sk_stream_wait_connect(sk: TcpSock, timeo: int) -> tuple[int, int]:
 
 def sk_stream_wait_memory(sk: TcpSock, timeo: int) -> tuple[int, int]:
     """``sk_stream_wait_memory``: wait for room in the send buffer; (0 or -errno, time left).
-    Whenever EAGAIN is returned, SOCK_NOSPACE makes sure EPOLLOUT comes later."""
+    Whenever EAGAIN is returned, SOCK_NOSPACE makes sure EPOLLOUT comes later; a signal ends the
+    wait (``sock_intr_errno``), and a send that had copied some returns that much."""
     while True:
         if sk.sk_err or sk.sk_shutdown & SEND_SHUTDOWN:
             return -EPIPE, timeo
         if not timeo:
             sk.sock_flags |= SOCK_NOSPACE
             return -EAGAIN, timeo
+        if signal_pending_current():
+            return sock_intr_errno(timeo), timeo
         if sk_stream_memory_free(sk):
             return 0, timeo
         sk.sock_flags |= SOCK_NOSPACE
@@ -987,6 +990,7 @@ def inet_csk_listen_start(sk: TcpSock, backlog: int) -> int:
     sk.inet_sport = sk.inet_num
     sk.dst_cache = None
     hashinfo.listen_hash(sk)
+    sk.listened = True
     return 0
 
 

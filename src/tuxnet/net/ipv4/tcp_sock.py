@@ -497,6 +497,7 @@ class TcpSock(Sock):
         "fastopen_req", "fastopen_connect", "fastopen_no_cookie", "defer_connect", "syn_fastopen",
         "syn_fastopen_exp", "syn_data", "syn_data_acked", "fastopen_client_fail", "fastopen_rsk",
         "fastopenq_max_qlen", "fastopenq_qlen", "fastopen_keys",
+        "listened",
     )
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
@@ -681,6 +682,7 @@ class TcpSock(Sock):
         self.syn_data = False
         self.syn_data_acked = False
         self.fastopen_client_fail = 0
+        self.listened = False  # the socket has been a listener (connect then fails: tcp_v4_connect)
         self.fastopen_rsk: Any = None
         self.fastopenq_max_qlen = 0
         self.fastopenq_qlen = 0
