@@ -284,6 +284,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.nstat import nstat_main
     from tuxnet.user.programs import nettools
     from tuxnet.user.programs.arping import arping_main
+    from tuxnet.user.programs.cat import cat_main
     from tuxnet.user.programs.iperf import iperf_main
     from tuxnet.user.programs.ping import ping_main
     from tuxnet.user.programs.tcpdump import tcpdump_main
@@ -297,7 +298,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
             "ip": ip_main,
             "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main,
             "netstat": nettools.netstat, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp,
-            "arping": arping_main, "tcpdump": tcpdump_main}
+            "arping": arping_main, "tcpdump": tcpdump_main, "cat": cat_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {

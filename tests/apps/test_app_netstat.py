@@ -57,8 +57,8 @@ def test_interface_table():
 def test_options_it_does_not_have():
     rc, lines = run_netstat(["-z"])
     assert rc == 3 and lines[0] == "netstat: invalid option -- 'z'" and lines[1].startswith("usage: netstat")
-    rc, lines = run_netstat(["-o"])
-    assert rc == 1 and lines == ["netstat: -o is not implemented here; try `ss -o`"]
+    rc, lines = run_netstat(["-c"])
+    assert rc == 1 and lines == ["netstat: -c is not implemented here; try `watch netstat`"]
     rc, lines = run_netstat(["10.0.0.1"])
     assert rc == 1 and lines[0] == "netstat: 10.0.0.1: only options are taken here"
 

@@ -19,7 +19,8 @@ RUNS = (("netstat", ["-tun"]), ("netstat", ["-atun"]), ("netstat", ["-ltun"]), (
         ("netstat", ["-un"]), ("netstat", ["-wn"]), ("netstat", ["-awn"]), ("netstat", ["-lwn"]), ("netstat", ["-n"]),
         ("netstat", ["-xn"]), ("netstat", ["-a", "-n", "-t"]), ("ss", ["-wn"]), ("ss", ["-wan"]), ("ss", ["-lwn"]),
         ("ss", ["-uwn"]), ("ss", ["-tuwan"]), ("ss", ["-uwln"]), ("netstat", ["-atunp"]), ("netstat", ["-awnp"]),
-        ("netstat", ["-xlnp"]))
+        ("netstat", ["-xlnp"]), ("netstat", ["-atuno"]), ("netstat", ["-atunoe"]), ("netstat", ["-awnpo"]),
+        ("netstat", ["-tne"]))
 
 
 def play(sleep: Callable[[], None], tool: Callable[[str, list[str]], str]) -> list[Any]:

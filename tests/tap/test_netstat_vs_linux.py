@@ -28,12 +28,16 @@ ROW = ("tcp", "udp", "raw", "unix", "ESTAB", "UNCONN", "LISTEN", "0 ")
 
 EPHEMERAL = re.compile(r":(3[2-9]\d{3}|[4-6]\d{4})\b")
 # -p's cell: the process's pid and name (a python here, a tuxnet process there), padded to 20
-PROGRAM = re.compile(r" \d+/\S+ *$")
+PROGRAM = re.compile(r" \d+/\S+ *(?= off|$)")
+# -e's inode (each kernel numbers its own), after the uid
+INODE = re.compile(r"(?<= 0          )\d+ *(?= |$)")
 
 
 def normal(table: str) -> list[str]:
-    """The title and header lines as they are; the rows sorted, ephemeral ports masked."""
-    lines = [PROGRAM.sub(" PID/NAME", EPHEMERAL.sub(":EPH", line)) for line in table.splitlines()]
+    """The title and header lines as they are; the rows sorted, ephemeral ports, -p's programs
+    and -e's inodes masked."""
+    lines = [INODE.sub("INODE     ", PROGRAM.sub(" PID/NAME", EPHEMERAL.sub(":EPH", line)))
+             for line in table.splitlines()]
     heads = [i for i, line in enumerate(lines) if not line.startswith(ROW)]
     out: list[str] = []
     for n, i in enumerate(heads):

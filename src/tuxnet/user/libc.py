@@ -281,10 +281,18 @@ def time_ns() -> int:
 
 
 def read_file(path: str) -> str | bytes:
-    """The contents of ``path`` in the host's file table (``open``, ``read``, ``close``); a missing
+    """The contents of ``path`` in the host's file table (``open``, ``read``, ``close``), or of
+    one of IPv4's files in /proc/net (``snmp``, ``netstat``, ``tcp``, ``udp``, ``raw``); a missing
     file is ``FileNotFoundError`` (ENOENT), as ``open(2)`` reports it."""
+    host = current().host
+    if path.startswith("/proc/net/"):
+        from tuxnet.net.ipv4.proc import PROC_NET
+
+        show = PROC_NET.get(path[len("/proc/net/"):])
+        if show is not None:
+            return show(host)  # made as it is read, as procfs's seq_files are
     try:
-        return current().host.files[path]
+        return host.files[path]
     except KeyError:
         raise FileNotFoundError(ENOENT, strerror(ENOENT), path) from None
 

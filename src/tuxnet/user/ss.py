@@ -3,6 +3,7 @@
 (net/ipv4/raw_diag.py).
 
     ss [-t] [-u] [-w] [-a | -l] [-n] [-i] [-m] [-p] [-o] [-e] [-H] [state STATE]
+    ss -s
 
 Columns as ss.c lays them out (``render_calc_width``): Netid (with more than one of -t, -u and
 -w), State, Recv-Q
@@ -259,8 +260,32 @@ def format_ss(host: Any, info: bool = False, listening: bool = True, connected: 
     return "".join(line + "\n" for line in lines)
 
 
+def print_summary() -> None:
+    """``ss -s`` (``print_summary``): the counts of /proc/net/sockstat (``get_sockstat``) and the
+    established connections of /proc/net/snmp (``Tcp: CurrEstab``); TCP's total counts every
+    TCP socket not yet freed and the TIME-WAIT ones, and "closed" what ss reckons from them
+    (tuxnet has no IPv6: its column is 0)."""
+    stat: dict[str, dict[str, int]] = {}
+    for line in str(libc.read_file("/proc/net/sockstat")).splitlines():
+        name, _, rest = line.partition(":")
+        words = rest.split()
+        stat[name] = {words[i]: int(words[i + 1]) for i in range(0, len(words) - 1, 2)}
+    snmp = [line.split() for line in str(libc.read_file("/proc/net/snmp")).splitlines() if line.startswith("Tcp:")]
+    estab = int(snmp[1][snmp[0].index("CurrEstab")])
+    tcp, udp, raw, frag = stat["TCP"], stat["UDP"], stat["RAW"], stat["FRAG"]
+    libc.printf("Total: %d\n", stat["sockets"]["used"])
+    libc.printf("TCP:   %d (estab %d, closed %d, orphaned %d, timewait %d)\n\n", tcp["alloc"] + tcp["tw"], estab,
+                tcp["alloc"] - (tcp["inuse"] - tcp["tw"]), tcp["orphan"], tcp["tw"])
+    libc.printf("Transport Total     IP        IPv6\n")
+    inet = raw["inuse"] + udp["inuse"] + tcp["inuse"]
+    for name, count in (("RAW", raw["inuse"]), ("UDP", udp["inuse"]), ("TCP", tcp["inuse"]), ("INET", inet),
+                        ("FRAG", frag["inuse"])):
+        libc.printf("%s\t  %-9d %-9d %-9d\n", name, count, count, 0)
+    libc.printf("\n")
+
+
 _OPTIONS = {"a": False, "l": False, "n": False, "i": False, "m": False, "H": False, "t": False, "u": False,
-            "w": False, "p": False, "o": False, "e": False}
+            "w": False, "p": False, "o": False, "e": False, "s": False}
 
 
 def ss_main(argv: list[str]) -> int:
@@ -281,6 +306,9 @@ def ss_main(argv: list[str]) -> int:
         else:
             libc.printf("ss: unsupported argument %s (tuxnet's ss shows TCP, UDP and raw sockets)\n", arg)
             return 1
+    if opts["s"]:
+        print_summary()
+        return 0
     libc.printf("%s", format_ss(current().host, info=opts["i"], listening=opts["a"] or opts["l"],
                                 connected=not opts["l"], numeric=opts["n"], header=not opts["H"], state=state,
                                 tcp=opts["t"] or not (opts["u"] or opts["w"]), udp=opts["u"], memory=opts["m"],

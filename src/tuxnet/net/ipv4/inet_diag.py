@@ -17,6 +17,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     ICSK_TIME_RETRANS,
     SEQ_MASK,
     TCP_LISTEN,
+    TCP_NEW_SYN_RECV,
     TCP_TIME_WAIT,
 )
 
@@ -81,29 +82,44 @@ def inet_sk_diag_fill(sk: Any, peer: tuple[str, int]) -> DiagRecord:
                       cookie=sock_gen_cookie(sk), shutdown=sk.sk_shutdown, mark=sk.sk_mark)
 
 
-def inet_sk_diag_timer(sk: Any, now: int) -> tuple[int, int, int]:
-    """``inet_sk_diag_fill``'s timer: (idiag_timer, idiag_expires in ms, idiag_retrans) of a
-    full socket, the retransmit family of timers first, then the zero window probe, then the
-    keepalive timer (``sk_timer``)."""
+def inet_csk_timer(sk: Any) -> tuple[int, int]:
+    """The timer a full TCP socket reports, as ``get_tcp4_sock`` and ``inet_sk_diag_fill`` pick it:
+    (1 retransmit, the RTO's family of timers; 4 zero window probe; 2 keepalive, ``sk_timer``;
+    or 0 none) and when it fires (ns; 0 for none)."""
     pending = sk.icsk_pending
     if pending in (ICSK_TIME_RETRANS, ICSK_TIME_REO_TIMEOUT, ICSK_TIME_LOSS_PROBE):
-        timer, retrans, expires = 1, sk.icsk_retransmits, sk.icsk_timeout
-    elif pending == ICSK_TIME_PROBE0:
-        timer, retrans, expires = 4, sk.icsk_probes_out, sk.icsk_timeout
-    elif sk.sk_timer is not None and sk.sk_timer.pending():
-        timer, retrans, expires = 2, sk.icsk_probes_out, sk.sk_timer.expires
-    else:
+        return 1, sk.icsk_timeout
+    if pending == ICSK_TIME_PROBE0:
+        return 4, sk.icsk_timeout
+    if sk.sk_timer is not None and sk.sk_timer.pending():
+        return 2, sk.sk_timer.expires
+    return 0, 0
+
+
+def inet_sk_diag_timer(sk: Any, now: int) -> tuple[int, int, int]:
+    """``inet_sk_diag_fill``'s timer: (idiag_timer, idiag_expires in ms, idiag_retrans: the
+    retransmissions for the retransmit timer, the probes sent for the others)."""
+    timer, expires = inet_csk_timer(sk)
+    if not timer:
         return 0, 0, 0
+    retrans = sk.icsk_retransmits if timer == 1 else sk.icsk_probes_out
     return timer, max(0, expires - now) // 1_000_000, retrans  # jiffies_delta_to_msecs
+
+
+def tcp_sockets(host: Any) -> list[Any]:
+    """The host's TCP sockets in the order /proc/net/tcp and inet_diag walk them: the listeners,
+    then the established hash (connections, TIME_WAIT sockets and request sockets)."""
+    hashinfo = host.tcp_hashinfo
+    socks: list[Any] = [sk for lst in hashinfo.lhash.values() for sk in lst]
+    return socks + [sk for sk in hashinfo.ehash.values() if sk not in socks]
 
 
 def inet_diag_dump(host: Any) -> list[DiagRecord]:
     """``inet_diag_dump``: every TCP socket of the host (listeners, connections, TIME_WAIT)."""
-    hashinfo = host.tcp_hashinfo
-    socks: list[Any] = [sk for lst in hashinfo.lhash.values() for sk in lst]
-    socks += [sk for sk in hashinfo.ehash.values() if sk.sk_state != 12 and sk not in socks]
     out = []
-    for sk in socks:
+    for sk in tcp_sockets(host):
+        if sk.sk_state == TCP_NEW_SYN_RECV:
+            continue
         local = (in_ntoa(sk.inet_rcv_saddr), sk.inet_num)
         peer = (in_ntoa(sk.inet_daddr) if sk.inet_dport else "0.0.0.0", sk.inet_dport)
         if sk.sk_state == TCP_TIME_WAIT:  # inet_twsk_diag_fill

@@ -1,11 +1,32 @@
-"""``/proc/net/snmp`` and ``/proc/net/netstat`` (net/ipv4/proc.c): a host's SNMP counters as the
-kernel prints them, each group a line of names and a line of values."""
+"""IPv4's files in ``/proc/net``: ``snmp`` and ``netstat`` (net/ipv4/proc.c), a host's SNMP
+counters, each group a line of names and a line of values; ``tcp`` (net/ipv4/tcp_ipv4.c), ``udp``
+(net/ipv4/udp.c) and ``raw`` (net/ipv4/raw.c), a line for each socket, the tables net-tools'
+netstat reads.  ``PROC_NET`` names them for ``libc.read_file``."""
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["netstat_seq_show", "snmp_seq_show"]
+from tuxnet.kernel.fs import proc_socket_fds
+from tuxnet.kernel.mm import PAGE_SIZE
+from tuxnet.net.ipv4.inet_diag import inet_csk_timer, sock_i_ino, tcp_sockets
+from tuxnet.net.ipv4.tcp_sock import (
+    SEQ_MASK,
+    TCP_INFINITE_SSTHRESH,
+    TCP_LISTEN,
+    TCP_NEW_SYN_RECV,
+    TCP_TIME_WAIT,
+    TcpSock,
+)
+
+__all__ = ["PROC_NET", "netstat_seq_show", "raw_seq_show", "snmp_seq_show", "sockstat_seq_show", "tcp4_seq_show",
+           "udp4_seq_show"]
+
+USER_HZ = 100  # clock_t: what /proc counts time in (jiffies_to_clock_t)
+UDP_HTABLE_MASK = 4095  # udp_table.mask: 4096 slots, as on a machine of a few GB
+RAW_HTABLE_LOG = 8
 
 _PERLINE = 16  # icmpmsg_put: types to a line
 
@@ -35,3 +56,143 @@ def snmp_seq_show(mib: Any) -> str:
 def netstat_seq_show(mib: Any) -> str:
     """``netstat_seq_show``: TcpExt and IpExt."""
     return _group("TcpExt", list(mib.TcpExt.items())) + _group("IpExt", list(mib.IpExt.items()))
+
+
+def _clock_t(ns: int) -> int:
+    """``jiffies_delta_to_clock_t``: a time to come in clock ticks, 0 when past."""
+    return max(0, ns) * USER_HZ // 1_000_000_000
+
+
+def _hexaddr(addr: int, port: int) -> str:
+    """An address as the files print it: the ``__be32``'s bytes read as a little-endian number
+    (127.0.0.1 is ``0100007F``), and the port in hex."""
+    return f"{int.from_bytes(addr.to_bytes(4, 'big'), 'little'):08X}:{port:04X}"
+
+
+def _pointer(*identity: object) -> str:
+    """``%pK`` for a socket: the kernel prints a hash of its address, not the address; here a
+    hash of what identifies the socket, so that a run prints the same each time."""
+    return f"{zlib.crc32(repr(identity).encode()):016x}"
+
+
+def _refcount(sk: Any) -> int:
+    """``sk_refcnt``: the owner's reference, and one for each timer armed on the socket
+    (``sk_reset_timer`` holds one)."""
+    timers = (sk.icsk_retransmit_timer, sk.icsk_delack_timer, sk.sk_timer)
+    return 1 + sum(1 for t in timers if t is not None and t.pending())
+
+
+def _tcp4_line(sk: Any, i: int, now: int) -> str:
+    """``get_tcp4_sock``, ``get_timewait4_sock`` or ``get_openreq4``: one socket's line."""
+    state = sk.sk_state
+    if state == TCP_TIME_WAIT:
+        return (f"{i:4d}: {_hexaddr(sk.inet_rcv_saddr, sk.inet_num)} {_hexaddr(sk.inet_daddr, sk.inet_dport)}"
+                f" {TCP_TIME_WAIT:02X} {0:08X}:{0:08X} {3:02X}:{_clock_t(sk.timer.expires - now):08X}"
+                f" {0:08X} {0:5d} {0:8d} 0 3 {_pointer(sk.inet_num, sk.inet_dport, sk.inet_daddr)}")
+    if state == TCP_NEW_SYN_RECV:
+        return (f"{i:4d}: {_hexaddr(sk.loc_addr, sk.loc_port)} {_hexaddr(sk.rmt_addr, sk.rmt_port)}"
+                f" {3:02X} {0:08X}:{0:08X} {1:02X}:{_clock_t(sk.timer.expires - now):08X}"
+                f" {sk.num_timeout:08X} {0:5d} {0:8d} 0 0 {_pointer(sk.loc_port, sk.rmt_port, sk.rmt_addr)}")
+    timer, expires = inet_csk_timer(sk)
+    if state == TCP_LISTEN:
+        rx_queue, ssthresh = sk.sk_ack_backlog, sk.fastopenq_max_qlen
+    else:
+        rx_queue = (sk.rcv_nxt - sk.copied_seq) & SEQ_MASK
+        if rx_queue >= 0x80000000:
+            rx_queue = 0
+        ssthresh = -1 if sk.snd_ssthresh >= TCP_INFINITE_SSTHRESH else sk.snd_ssthresh
+    ack = sk.icsk_ack
+    ino = sock_i_ino(sk)
+    return (f"{i:4d}: {_hexaddr(sk.inet_rcv_saddr, sk.inet_num)} {_hexaddr(sk.inet_daddr, sk.inet_dport)}"
+            f" {state:02X} {(sk.write_seq - sk.snd_una) & SEQ_MASK:08X}:{rx_queue:08X}"
+            f" {timer:02X}:{_clock_t(expires - now) if timer else 0:08X} {sk.icsk_retransmits:08X}"
+            f" {0:5d} {sk.icsk_probes_out:8d} {ino} {_refcount(sk)} {_pointer(sk.inet_num, sk.inet_dport, ino)}"
+            f" {_clock_t(sk.icsk_rto)} {_clock_t(ack.ato)} {(ack.quick << 1) | (ack.pingpong >= 1)}"
+            f" {sk.snd_cwnd} {ssthresh}")
+
+
+def tcp4_seq_show(host: Any) -> str:
+    """``/proc/net/tcp``: the heading, then every TCP socket in the order the hash tables hold
+    them, each line padded to 149 characters (``seq_setwidth``, ``seq_pad``)."""
+    now = host.world.now
+    lines = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"]
+    lines += [_tcp4_line(sk, i, now) for i, sk in enumerate(tcp_sockets(host))]
+    return "".join(f"{line:<149}\n" for line in lines)
+
+
+def _datagram_line(sk: Any, bucket: int, width: int) -> str:
+    """``udp4_format_sock`` and raw.c's ``raw_sock_seq_show``: a datagram socket's line, its
+    queues the memory of what it sent that is still held and of what it has not read."""
+    ino = sock_i_ino(sk)
+    return (f"{bucket:{width}d}: {_hexaddr(sk.inet_rcv_saddr, sk.inet_num)} {_hexaddr(sk.inet_daddr, sk.inet_dport)}"
+            f" {sk.sk_state:02X} {sk.sk_wmem_alloc:08X}:{sk.sk_rmem_alloc:08X} {0:02X}:{0:08X} {0:08X}"
+            f" {0:5d} {0:8d} {ino} 2 {_pointer(sk.inet_num, sk.inet_dport, ino)} {sk.sk_drops}")
+
+
+def udp4_seq_show(host: Any) -> str:
+    """``/proc/net/udp``: the heading, then the sockets slot by slot of the port hash (the
+    slot, ``udp_hashfn``, is the port's low bits: tuxnet's ``net_hash_mix`` is 0), each line
+    padded to 127 characters."""
+    lines = ["   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"
+             " ref pointer drops"]
+    socks = [(port & UDP_HTABLE_MASK, sk) for port in host.udp_table for sk in host.udp_table[port]]
+    socks.sort(key=lambda item: item[0])
+    lines += [_datagram_line(sk, bucket, 5) for bucket, sk in socks]
+    return "".join(f"{line:<127}\n" for line in lines)
+
+
+def raw_seq_show(host: Any) -> str:
+    """``/proc/net/raw``: the heading, then the sockets slot by slot of the protocol hash
+    (``raw_hashfunc``: ``hash_32`` of the protocol)."""
+    lines = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"
+             " ref pointer drops"]
+    table = getattr(host, "raw_v4_hashinfo", None) or {}
+    socks = [(((protocol * 0x61C88647) & 0xFFFFFFFF) >> (32 - RAW_HTABLE_LOG), sk)
+             for protocol in table for sk in table[protocol]]
+    socks.sort(key=lambda item: item[0])
+    lines += [_datagram_line(sk, bucket, 4) for bucket, sk in socks]
+    return "".join(line + "\n" for line in lines)
+
+
+def _pages(sk: Any) -> int:
+    """The pages a socket holds of its protocol's memory (``sk_memory_allocated``): what is
+    charged to it and its forward allocation, whole pages together."""
+    return (sk.sk_rmem_alloc + sk.sk_wmem_queued + sk.sk_forward_alloc) // PAGE_SIZE
+
+
+def sockstat_seq_show(host: Any) -> str:
+    """``/proc/net/sockstat``: the sockets the processes hold (``sock_inuse_get``); TCP's hashed
+    sockets, orphans, TIME-WAIT sockets, every TCP socket not yet freed (held, hashed or
+    orphaned) and the pages they hold; UDP's hashed sockets and pages; raw's; the reassembly
+    queues and their memory."""
+    held = _held_sockets(host)
+    tcp = [sk for sk in tcp_sockets(host) if sk.sk_state not in (TCP_TIME_WAIT, TCP_NEW_SYN_RECV)]
+    tw = sum(1 for sk in tcp_sockets(host) if sk.sk_state == TCP_TIME_WAIT)
+    alive = {id(sk): sk for sk in [*tcp, *host.tcp_orphans,
+                                   *(sk for sk in held.values() if isinstance(sk, TcpSock))]}
+    udp = [sk for socks in host.udp_table.values() for sk in socks]
+    raw = sum(len(socks) for socks in (getattr(host, "raw_v4_hashinfo", None) or {}).values())
+    fqdir = getattr(host, "ipv4_fqdir", None)
+    return (f"sockets: used {len(held)}\n"
+            f"TCP: inuse {len(tcp)} orphan {len(host.tcp_orphans)} tw {tw} alloc {len(alive)}"
+            f" mem {sum(_pages(sk) for sk in alive.values())}\n"
+            f"UDP: inuse {len(udp)} mem {sum(_pages(sk) for sk in udp)}\n"
+            "UDPLITE: inuse 0\n"
+            f"RAW: inuse {raw}\n"
+            f"FRAG: inuse {len(fqdir.queues) if fqdir else 0} memory {fqdir.mem if fqdir else 0}\n")
+
+
+def _held_sockets(host: Any) -> dict[int, Any]:
+    """The sockets the host's processes hold, by inode: each one's ``sock`` (None for one
+    without)."""
+    held: dict[int, Any] = {}
+    for pid, _, fd, ino in proc_socket_fds(host):
+        held[ino] = host.processes[pid].files.fds[fd].private_data.sk
+    return held
+
+
+# /proc/net's IPv4 files, by name
+PROC_NET: dict[str, Callable[[Any], str]] = {
+    "snmp": lambda host: snmp_seq_show(host.mib), "netstat": lambda host: netstat_seq_show(host.mib),
+    "tcp": tcp4_seq_show, "udp": udp4_seq_show, "raw": raw_seq_show, "sockstat": sockstat_seq_show,
+}

@@ -39,6 +39,7 @@ from tuxnet.user.iproute import ip_main
 from tuxnet.user.nstat import nstat_main
 from tuxnet.user.programs import nettools
 from tuxnet.user.programs.arping import arping_main
+from tuxnet.user.programs.cat import cat_main
 from tuxnet.user.programs.dns import dns_main
 from tuxnet.user.programs.final_project import GATEWAY, MENUOS_ADDRESS, final_project
 from tuxnet.user.programs.hello import hello, replyhi
@@ -176,6 +177,7 @@ class MenuOS:
             ("arp", "Show the ARP cache", self.program(nettools.arp)),
             ("netstat", "Show sockets", self.program(nettools.netstat)),
             ("ss", "Show sockets: ss -tuan [-i] [-m] [-p] [-o] [-e]", self.program(ss_main)),
+            ("cat", "Print files: cat /proc/net/tcp, /proc/net/snmp, /etc/hosts ...", self.program(cat_main)),
             ("nstat", "Show the kernel's counters: nstat [-az] [PATTERN]", self.program(nstat_main)),
             ("ip", "Show and change addresses, routes, neighbours: ip OBJECT COMMAND", self.program(ip_main)),
             ("sysctl", "Read and write kernel settings: sysctl [-w] NAME[=VALUE]", self.program(sysctl_main)),

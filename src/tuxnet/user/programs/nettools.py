@@ -26,10 +26,7 @@ from tuxnet.net.core.dev import (
 from tuxnet.net.core.neighbour import NUD_INCOMPLETE, NUD_NOARP, NUD_PERMANENT, NUD_VALID
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.fib import RTN_UNICAST
-from tuxnet.net.ipv4.inet_diag import inet_diag_dump
-from tuxnet.net.ipv4.raw_diag import raw_diag_dump
-from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED, TCP_LISTEN, TCP_STATE_NAMES
-from tuxnet.net.ipv4.udp_diag import udp_diag_dump
+from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_STATE_NAMES
 from tuxnet.user import libc
 from tuxnet.user.programs.statistics import netstat_statistics
 from tuxnet.user.resolv import getservbyport
@@ -170,8 +167,8 @@ NETSTAT_USAGE = (
     "       netstat [-vWnNcaeol] [<Socket> ...]\n"
     "       netstat { [-vWeenNac] -i | [-cnNe] -M | -s [-6tuw] }\n")
 # the options tuxnet's netstat takes, and those of net-tools' it does not
-_NETSTAT_OPTIONS = set("atulnrigxwsp")
-_NETSTAT_ELSEWHERE = { "o": "ss -o", "e": "ss -e", "c": "watch netstat",
+_NETSTAT_OPTIONS = set("atulnrigxwspoe")
+_NETSTAT_ELSEWHERE = {"c": "watch netstat",
                       "M": "iptables -t nat -L", "N": "", "v": "", "W": "", "C": "", "F": "", "Z": "", "6": ""}
 
 
@@ -216,24 +213,31 @@ def netstat(argv: list[str] | None = None) -> int:
     programs = _prg_cache(host) if "p" in flags else None
     if protos & set("tuw"):
         libc.printf("Active Internet connections (%s)\n", title)
-        libc.printf("Proto Recv-Q Send-Q Local Address           Foreign Address         State      %s\n",
-                    " PID/Program name    " if programs is not None else "")
-        if "t" in protos:
-            for r in inet_diag_dump(host):
-                listening = r.state == TCP_LISTEN
-                if listening and servers or not listening and others:
-                    recv_q, send_q = (0, 0) if listening else (r.recv_q, r.send_q)
-                    _netstat_row("tcp", recv_q, send_q, r.local, r.peer, TCP_STATE_NAMES.get(r.state, "UNKNOWN"),
-                                 numeric, _program(programs, r.inode))
-        for proto, records in (("udp", udp_diag_dump(host) if "u" in protos else []),
-                               ("raw", raw_diag_dump(host) if "w" in protos else [])):
-            for r in records:
-                # a datagram socket with no peer counts as a server (udp_do_one's notnull(remaddr))
-                connected = r.state == TCP_ESTABLISHED
-                if connected and others or not connected and servers:
-                    state = str(r.state) if proto == "raw" else "ESTABLISHED" if connected else ""
-                    _netstat_row(proto, r.recv_q, r.send_q, r.local, r.peer, state, numeric,
-                                 _program(programs, r.inode))
+        libc.printf("Proto Recv-Q Send-Q Local Address           Foreign Address         State      %s%s%s\n",
+                    " User       Inode     " if "e" in flags else "",
+                    " PID/Program name    " if programs is not None else "", " Timer" if "o" in flags else "")
+        for proto in ("tcp", "udp", "raw"):
+            if {"tcp": "t", "udp": "u", "raw": "w"}[proto] not in protos:
+                continue
+            for row in _proc_net_sockets(proto):
+                if proto == "tcp":  # tcp_do_one: a server is a socket with no remote port
+                    server = row.rem_port == 0
+                else:  # udp_do_one, raw_do_one: one with no remote address
+                    server = row.rem_addr == "0.0.0.0"
+                if not (server and servers or not server and others):
+                    continue
+                if proto == "tcp":
+                    state = TCP_STATE_NAMES.get(row.state, "UNKNOWN")
+                    if row.state == TCP_LISTEN:
+                        row.rxq = row.txq = row.time_len = row.retr = 0
+                elif proto == "udp":
+                    state = {TCP_ESTABLISHED: "ESTABLISHED", TCP_CLOSE: ""}.get(row.state, "UNKNOWN")
+                else:
+                    state = str(row.state)
+                libc.printf("%-4s  %6d %6d %-23s %-23s %-11s%s\n", proto, row.rxq, row.txq,
+                            _netstat_addr((row.local_addr, row.local_port), proto, numeric),
+                            _netstat_addr((row.rem_addr, row.rem_port), proto, numeric), state,
+                            _finish_this_one(row, flags, programs))
     if "x" in protos:
         # tuxnet has no AF_UNIX sockets: the table is empty
         libc.printf("Active UNIX domain sockets (%s)\n", title)
@@ -277,18 +281,52 @@ def _prg_cache(host: Any) -> dict[int, str]:
 _PROGNAME_WIDTH = 20
 
 
-def _program(programs: dict[int, str] | None, inode: int) -> str | None:
-    """The ``PID/Program name`` cell (``-`` for a socket no process holds), None without ``-p``."""
-    return None if programs is None else programs.get(inode, "-")
+class ProcNetRow:
+    """A line of /proc/net/tcp, udp or raw as ``tcp_do_one`` scans it."""
+
+    def __init__(self, line: str) -> None:
+        fields = line.split()
+        local, remote = fields[1].split(":"), fields[2].split(":")
+        self.local_addr, self.local_port = _inet_addr(local[0]), int(local[1], 16)
+        self.rem_addr, self.rem_port = _inet_addr(remote[0]), int(remote[1], 16)
+        self.state = int(fields[3], 16)
+        self.txq, self.rxq = (int(x, 16) for x in fields[4].split(":"))
+        timer_run, time_len = fields[5].split(":")
+        self.timer_run, self.time_len = int(timer_run, 16), int(time_len, 16)
+        self.retr = int(fields[6], 16)
+        self.uid, self.timeout, self.inode = int(fields[7]), int(fields[8]), int(fields[9])
 
 
-def _netstat_row(proto: str, recv_q: int, send_q: int, local: tuple[str, int], peer: tuple[str, int],
-                 state: str, numeric: bool, program: str | None = None) -> None:
-    """``tcp_do_one``'s line (``udp_do_one``'s, ``raw_do_one``'s), and ``finish_this_one``'s
-    program under ``-p``."""
-    libc.printf("%-4s  %6d %6d %-23s %-23s %-11s%s\n", proto, recv_q, send_q, _netstat_addr(local, proto, numeric),
-                _netstat_addr(peer, proto, numeric), state,
-                "" if program is None else f" {program:<{_PROGNAME_WIDTH}}")
+def _inet_addr(hexaddr: str) -> str:
+    """The file's address (the ``__be32`` printed as a little-endian number) as a dotted quad."""
+    return in_ntoa(int.from_bytes(int(hexaddr, 16).to_bytes(4, "little"), "big"))
+
+
+def _proc_net_sockets(proto: str) -> list[ProcNetRow]:
+    """The sockets /proc/net/``proto`` lists, past its heading."""
+    text = libc.read_file(f"/proc/net/{proto}")
+    assert isinstance(text, str)
+    return [ProcNetRow(line) for line in text.splitlines()[1:]]
+
+
+# tcp_do_one's timer names (udp_do_one and raw_do_one see only 0)
+_TIMERS = {0: "off", 1: "on", 2: "keepalive", 3: "timewait", 4: "probe"}
+
+
+def _finish_this_one(row: ProcNetRow, flags: set[str], programs: dict[int, str] | None) -> str:
+    """``finish_this_one``: the user and inode (``-e``), the program (``-p``; ``-`` for a
+    socket no process holds) and the timer (``-o``: its kind, seconds left, retransmissions and
+    probes) after a socket's state."""
+    out = ""
+    if "e" in flags:
+        out += f" {'root' if row.uid == 0 and 'n' not in flags else row.uid:<10} {row.inode:<10}"
+    if programs is not None:
+        out += f" {programs.get(row.inode, '-'):<{_PROGNAME_WIDTH}}"
+    if "o" in flags:
+        name = _TIMERS.get(row.timer_run, f"unkn-{row.timer_run}")
+        seconds = 0.0 if row.timer_run == 0 else row.time_len / 100  # clock ticks (USER_HZ)
+        out += f" {name} ({seconds:.2f}/{row.retr}/{row.timeout})"
+    return out
 
 
 def netstat_route(host: Any, numeric: bool) -> int:
