@@ -15,6 +15,7 @@ from tuxnet.user.iproute import ip_main
 from tuxnet.user.nstat import nstat_main
 from tuxnet.user.programs import nettools
 from tuxnet.user.programs.arping import arping_main
+from tuxnet.user.programs.cat import cat_main
 from tuxnet.user.programs.final_project import final_project
 from tuxnet.user.programs.iperf import iperf_main
 from tuxnet.user.programs.menuos import MENUOS_CONFIG, run_session
@@ -31,7 +32,7 @@ PROGRAMS = {"ip": ip_main, "ss": ss_main, "nstat": nstat_main, "sysctl": sysctl_
             "ethtool": ethtool_main, "ping": ping_main, "traceroute": traceroute_main, "iperf": iperf_main,
             "tracepath": tracepath_main, "arping": arping_main, "ifconfig": nettools.ifconfig,
             "route": nettools.route, "arp": nettools.arp, "netstat": nettools.netstat,
-            "tcpdump": tcpdump_main}
+            "tcpdump": tcpdump_main, "cat": cat_main}
 # Words the programs know, numbers and addresses good and bad, and odd strings.
 WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "set", "dev", "eth0", "eth9", "lo", "up",
          "down", "mtu", "1500", "0", "-1", "99999999999", "10.0.0.1/24", "10.0.0.2", "10.0.0.300", "0.0.0.0/0",
@@ -42,7 +43,8 @@ WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "se
          "-q", "-W", "-M", "do", "-f", "k", "-D", "5001", "mtu", "lock", "advmss", "initcwnd", "prohibit", "blackhole",
          "1e9", "", "\x00", "ÿ", "-", "--", "=", "a" * 40, "-R", "-T", "-I", "tsonly", "tsandaddr", "tsprespec", "-b",
          "-V", "10.0.0.2/44444", "host", "port", "net", "and", "or", "not", "(", ")", "icmp", "tcp", "udp", "arp",
-         "dst", "-e", "-v", "-S", "0x50", "080", "10.0.0.0/8", "tcp[13]"]
+         "dst", "-e", "-v", "-S", "0x50", "080", "10.0.0.0/8", "tcp[13]", "-o", "/proc/net/tcp", "/proc/net/",
+         "/proc/net/sockstat", "/etc/hosts"]
 ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
 
 
