@@ -18,6 +18,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     SEQ_MASK,
     TCP_LISTEN,
     TCP_NEW_SYN_RECV,
+    TCP_SYN_RECV,
     TCP_TIME_WAIT,
 )
 
@@ -115,13 +116,17 @@ def tcp_sockets(host: Any) -> list[Any]:
 
 
 def inet_diag_dump(host: Any) -> list[DiagRecord]:
-    """``inet_diag_dump``: every TCP socket of the host (listeners, connections, TIME_WAIT)."""
+    """``inet_diag_dump``: every TCP socket of the host (listeners, connections, TIME_WAIT
+    sockets, and request sockets, shown in SYN_RECV)."""
     out = []
     for sk in tcp_sockets(host):
-        if sk.sk_state == TCP_NEW_SYN_RECV:
-            continue
         local = (in_ntoa(sk.inet_rcv_saddr), sk.inet_num)
         peer = (in_ntoa(sk.inet_daddr) if sk.inet_dport else "0.0.0.0", sk.inet_dport)
+        if sk.sk_state == TCP_NEW_SYN_RECV:  # inet_req_diag_fill: a SYN waiting for its last ACK
+            left = max(0, sk.timer.expires - host.world.now) // 1_000_000
+            out.append(DiagRecord(TCP_SYN_RECV, local, peer, 0, 0, None, "", timer=1, expires=left,
+                                  retrans=sk.num_retrans, cookie=sock_gen_cookie(sk)))
+            continue
         if sk.sk_state == TCP_TIME_WAIT:  # inet_twsk_diag_fill
             left = max(0, sk.timer.expires - host.world.now) // 1_000_000
             out.append(DiagRecord(TCP_TIME_WAIT, local, peer, 0, 0, None, "", timer=3, expires=left,

@@ -71,7 +71,7 @@ class RequestSock:
         "sack_ok", "tstamp_ok", "ts_recent", "ts_off", "rcv_wnd", "window_clamp",
         "num_retrans", "num_timeout", "snt_synack", "ecn_ok", "timer", "inet_rcv_saddr",
         "inet_num", "inet_daddr", "inet_dport", "sk_bound_dev_if", "rsk_ops", "rcv_nxt", "tfo_listener",
-        "ireq_opt",
+        "ireq_opt", "sk_cookie",
     )
 
     def __init__(self, listener: TcpSock, rsk_ops: RequestSockOps, loc_addr: int, loc_port: int, rmt_addr: int,
@@ -85,6 +85,7 @@ class RequestSock:
         self.rmt_addr = rmt_addr
         self.rmt_port = rmt_port
         self.rcv_isn = 0
+        self.sk_cookie = 0  # (sock_gen_cookie)
         self.rcv_nxt = 0  # what the SYN-ACK acknowledges: past the SYN, and its data with Fast Open
         self.tfo_listener = False  # a Fast Open child's request, counted in its listener's queue
         self.snt_isn = 0
