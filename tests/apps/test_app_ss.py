@@ -21,7 +21,19 @@ from tuxnet.world import World
 COMMANDS = [["-tan"], ["-tn"], ["-tln"], ["-t"], ["-tna", "state", "established"], ["-ta"], ["-tnl", "-H"],
             ["-uan"], ["-un"], ["-uln"], ["-u"], ["-ua"], ["-tuan"], ["-ua", "state", "established"], ["-uan", "-H"],
             ["-tanp"], ["-tanpe"], ["-tano"], ["-tlnm"], ["-tlnpi"], ["-uanp"], ["-uanpe"], ["-uanm"], ["-tuanpo"],
-            ["-tanpoe", "-H"]]
+            ["-tanpoe", "-H"],
+            # filters (ssfilter.py)
+            ["-tan", "sport", "=", ":5001"], ["-tan", "sport = :80 or dport = :80"], ["-tan", "dst", "127.0.0.1"],
+            ["-tan", "src", "127.0.0.0/8", "and", "dport", "=", ":5001"], ["-tn", "state", "bucket"],
+            ["-tan", "( sport = :80 or sport = :5001 ) and dport > :1024"], ["-tn", "state", "connected"],
+            ["-tan", "exclude", "listening"], ["-tn", "exclude", "time-wait"], ["-tan", "autobound"],
+            ["-tn", "state", "established", "state", "fin-wait-2"], ["-tan", "not", "sport", "=", ":5001"],
+            ["-uan", "sport", "=", ":domain"], ["-tan", "sport", "=", ":http"], ["-tan", "dport", "!=", ":5001"],
+            ["-tan", "sport", "<", ":1024"], ["-tan", "sport", "ge", ":5001"], ["-tan", "dev", "lo"],
+            ["-tan", "src", "localhost:5001"], ["-tan", "dst", "=", "127.0.0.1", "&&", "!", "dport", "lt", ":80"],
+            ["-tan", "sport = :5001 or sport = :80 and dport = :80"], ["-tun", "state", "closed"],
+            ["-tan", "bogus"], ["-tan", "sport", "="], ["-tan", "state", "bogus"], ["-tan", "sport", "=", "1.2.3.4:5"],
+            ["-tan", "127.0.0.1"], ["-tan", "src", "10.0.0.0/33"], ["-tan", "state"]]
 SOCKETS = """
 import socket, subprocess, sys
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("0.0.0.0", 80)); l.listen(5)
@@ -37,7 +49,8 @@ t2.close(); a2.close()
 import time; time.sleep(0.1)
 ports = [c.getsockname()[1], uc.getsockname()[1], ub.getsockname()[1], t.getsockname()[1], tw]
 for args in %r:
-    print(repr((ports, subprocess.run(["ss", *args], capture_output=True, text=True).stdout)))
+    r = subprocess.run(["ss", *args], capture_output=True, text=True)
+    print(repr((ports, r.stdout + (r.stderr if r.returncode else ""), r.returncode)))
 """
 
 
@@ -114,13 +127,18 @@ def test_ss_prints_the_table_as_iproute2_does():
         for args in COMMANDS:
             before = len(h.console)
             # subprocess.run closes the descriptors the program does not need (close_fds)
-            libc.waitpid(h.spawn(ss_main, args, name="ss").pid)
-            ours.append((ports, "".join(h.console[before:])))
+            ss = h.spawn(ss_main, args, name="ss")
+            libc.waitpid(ss.pid)
+            ours.append((ports, "".join(h.console[before:]), ss.result))
         libc.sleep(1)
 
     h.spawn(prog, name="python3")
-    world.run_until(lambda: len(ours) == len(COMMANDS), timeout=10 * 10**9)
-    for args, (lports, theirs), (ports, mine) in zip(COMMANDS, linux, ours, strict=True):
+    world.run_until(lambda: len(ours) == len(COMMANDS), timeout=300 * 10**9)  # (names time out)
+    for args, (lports, theirs, lstatus), (ports, mine, status) in zip(COMMANDS, linux, ours, strict=True):
+        assert status == lstatus % 256, args
+        if status:  # an error: its message, and the first lines of the usage after a syntax error
+            assert mine.splitlines()[:3] == theirs.splitlines()[:3], args
+            continue
         header = "-H" not in args
         assert masked(ports, mine, header) == masked(lports, theirs, header), args
     # the UDP socket with the two datagrams: each charged 2,304 bytes (a 2 KB head, the sk_buff)

@@ -10,6 +10,7 @@ from tuxnet.net.ipv4.tcp_info import TcpInfo
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.ss import format_ss
+from tuxnet.user.ssfilter import SS_CONN
 
 
 def test_ss_lists_listener_connections_and_tcp_info(lo_host):
@@ -61,8 +62,8 @@ def test_ss_i_prints_what_is_known_in_ss_order():
     b.spawn(tcp_sink, "10.0.0.2", 5001, got)
     a.spawn(tcp_source, "10.0.0.2", 5001, bytes(1 << 16), 1 << 22)
     world.run_for(200_000_000)
-    tables = run_program(world, a, lambda: (format_ss(a, info=True, listening=False),
-                                            format_ss(a, info=True, listening=False, numeric=False)))
+    tables = run_program(world, a, lambda: (format_ss(a, info=True, states=SS_CONN),
+                                            format_ss(a, info=True, states=SS_CONN, numeric=False)))
     numeric, named = ([line for line in t.splitlines() if line.startswith("\t")] for t in tables)
     names = [field.split(":")[0] for field in numeric[0].split()]
     names = [n for n in names if not n.endswith("bps") and not n.replace(".", "").isdigit()]

@@ -17,6 +17,7 @@ from linuxnet import kernel_measurement, shaped_transfer
 from shaped import shaped
 from tuxnet.tapnet import netns_unavailable
 from tuxnet.user.ss import format_ss
+from tuxnet.user.ssfilter import SS_CONN
 
 pytestmark = pytest.mark.root
 
@@ -36,7 +37,7 @@ def tuxnet_line() -> str:
     world, a, _ = shaped(6_000_000, SHAPER, tso=True, cc="bbr")
     world.run_for(2_000_000_000)
     out: list[str] = []
-    a.spawn(lambda: out.append(format_ss(a, info=True, listening=False)))
+    a.spawn(lambda: out.append(format_ss(a, info=True, states=SS_CONN)))
     world.run_for(1_000_000)
     return out[0]
 

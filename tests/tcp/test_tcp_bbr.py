@@ -34,6 +34,7 @@ from tuxnet.net.ipv4.tcp_sock import TCP_INFINITE_SSTHRESH, TCP_CA_Open, TCP_CA_
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.ss import format_ss
+from tuxnet.user.ssfilter import SS_CONN
 from tuxnet.world import World
 
 MSS = 1448
@@ -337,8 +338,8 @@ def test_ss_prints_bbr_info_where_ss_does(bbr_run: Run):
     counts and before ``send``, as ss.c's tcp_stats_print; the receiver, whose BBR never had an
     ACK of data, has no gains yet and prints none (as Linux 6.18 does)."""
     world, a, b = bbr_run.world, bbr_run.a, bbr_run.b
-    sender, named = run_program(world, a, lambda: (format_ss(a, info=True, listening=False).splitlines()[2],
-                                                   format_ss(a, info=True, listening=False, numeric=False)))
+    sender, named = run_program(world, a, lambda: (format_ss(a, info=True, states=SS_CONN).splitlines()[2],
+                                                   format_ss(a, info=True, states=SS_CONN, numeric=False)))
     info = bbr_get_info(bbr_run.sk)
     m = re.search(r" data_segs_out:\d+ bbr:\(bw:(\d+)bps,mrtt:([\d.]+),pacing_gain:([\d.]+),cwnd_gain:2\) send ",
                   sender)
@@ -346,7 +347,7 @@ def test_ss_prints_bbr_info_where_ss_does(bbr_run: Run):
     assert int(m[1]) == info.bbr_bw_lo * 8 and m[2] == f"{info.bbr_min_rtt / 1000:g}"
     assert float(m[3]) in (1.25, 0.75, 1.0)
     assert re.search(r" bbr:\(bw:9\.4Mbps,mrtt:[\d.]+,pacing_gain:[\d.]+,cwnd_gain:2\) send ", named)
-    receiver = run_program(world, b, lambda: format_ss(b, info=True, listening=False).splitlines()[2])
+    receiver = run_program(world, b, lambda: format_ss(b, info=True, states=SS_CONN).splitlines()[2])
     assert re.search(r" data_segs_in:\d+ bbr:\(bw:0bps,mrtt:[\d.]+\) send ", receiver), receiver
 
 

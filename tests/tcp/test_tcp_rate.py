@@ -11,6 +11,7 @@ from tuxnet.net.ipv4.tcp_info import TcpInfo, tcp_get_info
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.ss import format_ss
+from tuxnet.user.ssfilter import SS_CONN
 
 MSS = 1448
 WIRE = MSS + 52 + 14 + 4 + 20  # payload + TCP/IP headers with timestamps, Ethernet, FCS, preamble/IFG
@@ -73,7 +74,7 @@ def test_request_response_is_app_limited_at_one_segment_a_round_trip():
             libc.send(fd, b"hello")
             libc.recv(fd, 10)
             first = first or _info(fd)
-        out.append((first, _info(fd), format_ss(a, info=True, listening=False)))
+        out.append((first, _info(fd), format_ss(a, info=True, states=SS_CONN)))
         libc.close(fd)
 
     b.spawn(server)

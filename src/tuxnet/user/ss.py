@@ -2,7 +2,7 @@
 (net/ipv4/inet_diag.py), ``udp_diag`` (net/ipv4/udp_diag.py) and ``raw_diag``
 (net/ipv4/raw_diag.py).
 
-    ss [-t] [-u] [-w] [-a | -l] [-n] [-i] [-m] [-p] [-o] [-e] [-H] [state STATE]
+    ss [-t] [-u] [-w] [-a | -l] [-n] [-i] [-m] [-p] [-o] [-e] [-H] [FILTER]
     ss -s
 
 Columns as ss.c lays them out (``render_calc_width``): Netid (with more than one of -t, -u and
@@ -24,14 +24,25 @@ unread datagrams and of its sent ones a qdisc still holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tuxnet.kernel.fs import proc_socket_fds
 from tuxnet.net.ipv4.inet_diag import SS_STATE, DiagRecord, inet_diag_dump
 from tuxnet.net.ipv4.raw_diag import raw_diag_dump
-from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_LISTEN, TCP_STATE_NAMES, TCP_SYN_RECV, TCP_TIME_WAIT
+from tuxnet.net.ipv4.tcp_sock import TCP_LISTEN, TCP_STATE_NAMES
 from tuxnet.net.ipv4.udp_diag import udp_diag_dump
 from tuxnet.user import libc
+from tuxnet.user.ssfilter import (
+    SS_ALL,
+    SS_CLOSE,
+    SS_CONN,
+    SS_ESTABLISHED,
+    SS_LISTEN,
+    SsFilterError,
+    parse_ssfilter,
+    parse_states,
+)
 
 # (heading, right-aligned, space before)
 _COLUMNS = (("State", False, ""), ("Recv-Q", False, " "), ("Send-Q", False, " "), ("Local Address:", True, " "),
@@ -204,18 +215,17 @@ def _process_cell(netid: str, r: DiagRecord, users: dict[int, list[tuple[str, in
     return cell
 
 
-def format_ss(host: Any, info: bool = False, listening: bool = True, connected: bool = True,
-              numeric: bool = True, header: bool = True, state: str | None = None, tcp: bool = True,
-              udp: bool = False, memory: bool = False, raw: bool = False, processes: bool = False,
-              options: bool = False, details: bool = False) -> str:
+def format_ss(host: Any, info: bool = False, states: int = SS_ALL, numeric: bool = True, header: bool = True,
+              tcp: bool = True, udp: bool = False, memory: bool = False, raw: bool = False, processes: bool = False,
+              options: bool = False, details: bool = False, ssfilter: Callable[[Any], bool] | None = None) -> str:
     """The table ``ss -t`` (``tcp``), ``ss -u`` (``udp``) or ``ss -w`` (``raw``) prints; with more
     than one, a Netid column first and the raw sockets, then UDP's, then TCP's, as ss dumps them.
-    ``-a``: ``listening`` and ``connected``; ``-l``: listening only, which for UDP and raw
-    sockets is unconnected (UNCONN); by default, connected only (SS_CONN: not TIME-WAIT or
-    SYN-RECV either), which for them is ESTAB alone.
-    With one state to show (``state STATE``, or a datagram socket's default) every row has it,
-    and ss leaves the State column out.  ``processes`` (-p), ``options`` (-o), ``details`` (-e),
-    ``memory`` (-m) and ``info`` (-i) fill the last column (``_process_cell``)."""
+    ``states`` is the bit mask of the states to show (``tuxnet.user.ssfilter``: ``-a`` SS_ALL,
+    ``-l`` listening and closed, which for UDP and raw sockets is UNCONN, TCP's default SS_CONN,
+    the datagram sockets' ESTAB alone); with one state to show every row has it, and ss leaves
+    the State column out.  ``ssfilter`` tests each socket (``run_ssfilter``).  ``processes``
+    (-p), ``options`` (-o), ``details`` (-e), ``memory`` (-m) and ``info`` (-i) fill the last
+    column (``_process_cell``)."""
     records = [("raw", r) for r in raw_diag_dump(host)] if raw else []
     if udp:
         records += [("udp", r) for r in udp_diag_dump(host)]
@@ -224,21 +234,16 @@ def format_ss(host: Any, info: bool = False, listening: bool = True, connected: 
     users = user_ents(host) if processes else None
     rows = []
     for netid, r in records:
+        if not states >> r.state & 1 or (ssfilter is not None and not ssfilter(r)):
+            continue
         name = SS_STATE.get(TCP_STATE_NAMES.get(r.state, "?"), "?")
-        listener = r.state == TCP_LISTEN or (netid != "tcp" and r.state == TCP_CLOSE)
-        if (listener and not listening) or (not listener and not connected):
-            continue
-        if not listening and state is None and r.state in (TCP_TIME_WAIT, TCP_SYN_RECV):
-            continue  # SS_CONN, the default, leaves these out with the listeners
-        if state is not None and name.lower() != state.replace("established", "estab").lower():
-            continue
         peer_port = "*" if r.state == TCP_LISTEN else _port(r.peer[1], numeric, netid)
         # sock_state_print: the queues are printed "%-6d", so their cells are 6 wide at least
         rows.append([netid, name, f"{r.recv_q:<6}", f"{r.send_q:<6}", f"{r.local[0]}:",
                      _port(r.local[1], numeric, netid), f"{r.peer[0]}:", peer_port,
                      _process_cell(netid, r, users, options or details, details, info, memory, numeric)])
     columns = [("Netid", False, ""), ("State", False, " "), *_COLUMNS[1:]]
-    if state is not None or ((udp or raw) and not tcp and connected and not listening):
+    if not states & (states - 1):  # one state
         columns.pop(1)
         rows = [row[:1] + row[2:] for row in rows]
     if tcp + udp + raw < 2:  # one kind of socket: no Netid column
@@ -290,27 +295,38 @@ _OPTIONS = {"a": False, "l": False, "n": False, "i": False, "m": False, "H": Fal
 
 def ss_main(argv: list[str]) -> int:
     """``ss`` as a program on a host: TCP sockets (``-t``, and without ``-u`` or ``-w``), UDP
-    sockets (``-u``), raw sockets (``-w``)."""
+    sockets (``-u``), raw sockets (``-w``), in the states and matching the expression the
+    filter gives (``tuxnet.user.ssfilter``)."""
     from tuxnet.kernel.sched import current
 
+    host = current().host
     opts = dict(_OPTIONS)
-    args = list(argv)
-    state = None
-    while args:
-        arg = args.pop(0)
-        if arg == "state" and args:
-            state = args.pop(0)
-        elif arg.startswith("-") and all(c in opts for c in arg[1:]):
+    words = []
+    for arg in argv:
+        if arg.startswith("-") and len(arg) > 1 and all(c in opts for c in arg[1:]):
             for c in arg[1:]:
                 opts[c] = True
-        else:
-            libc.printf("ss: unsupported argument %s (tuxnet's ss shows TCP, UDP and raw sockets)\n", arg)
+        elif arg.startswith("-") and len(arg) > 1 and arg not in ("-", "--"):
+            libc.printf("ss: unsupported option %s (tuxnet's ss shows TCP, UDP and raw sockets)\n", arg)
             return 1
+        else:
+            words.append(arg)
     if opts["s"]:
         print_summary()
         return 0
-    libc.printf("%s", format_ss(current().host, info=opts["i"], listening=opts["a"] or opts["l"],
-                                connected=not opts["l"], numeric=opts["n"], header=not opts["H"], state=state,
-                                tcp=opts["t"] or not (opts["u"] or opts["w"]), udp=opts["u"], memory=opts["m"],
-                                raw=opts["w"], processes=opts["p"], options=opts["o"], details=opts["e"]))
+    tcp = opts["t"] or not (opts["u"] or opts["w"])
+    low, high = host.sysctl["net.ipv4.ip_local_port_range"]
+    try:
+        states, expression = parse_states(words)
+        ssfilter = parse_ssfilter(expression, "tcp" if tcp else "udp", (low, high),
+                                  {name: dev.ifindex for name, dev in host.devices.items()})
+    except SsFilterError as error:
+        libc.printf("%s", str(error))
+        return error.status
+    if states is None:  # filter_merge_defaults: -a, -l, or each kind of socket's default
+        states = SS_ALL if opts["a"] else (1 << SS_LISTEN) | (1 << SS_CLOSE) if opts["l"] else (
+            (SS_CONN if tcp else 0) | (1 << SS_ESTABLISHED if opts["u"] or opts["w"] else 0))
+    libc.printf("%s", format_ss(host, info=opts["i"], states=states, numeric=opts["n"], header=not opts["H"],
+                                tcp=tcp, udp=opts["u"], memory=opts["m"], raw=opts["w"], processes=opts["p"],
+                                options=opts["o"], details=opts["e"], ssfilter=ssfilter))
     return 0

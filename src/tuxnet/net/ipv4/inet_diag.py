@@ -66,6 +66,7 @@ class DiagRecord:
     cookie: int = 0  # idiag_cookie: sock_gen_cookie
     shutdown: int | None = None  # INET_DIAG_SHUTDOWN: sk_shutdown (none for TIME_WAIT)
     mark: int = 0  # INET_DIAG_MARK: sk_mark
+    iface: int = 0  # idiag_if: the device the socket is bound to (sk_bound_dev_if), 0 for none
 
 
 def sock_i_ino(sk: Any) -> int:
@@ -80,7 +81,7 @@ def inet_sk_diag_fill(sk: Any, peer: tuple[str, int]) -> DiagRecord:
     (``sk_wmem_alloc``) as its queues, its memory, inode, cookie, shutdown state and mark."""
     return DiagRecord(sk.sk_state, (in_ntoa(sk.inet_rcv_saddr), sk.inet_num), peer, sk.sk_rmem_alloc,
                       sk.sk_wmem_alloc, None, "", meminfo=sk_get_meminfo(sk), inode=sock_i_ino(sk),
-                      cookie=sock_gen_cookie(sk), shutdown=sk.sk_shutdown, mark=sk.sk_mark)
+                      cookie=sock_gen_cookie(sk), shutdown=sk.sk_shutdown, mark=sk.sk_mark, iface=sk.sk_bound_dev_if)
 
 
 def inet_csk_timer(sk: Any) -> tuple[int, int]:
@@ -125,12 +126,12 @@ def inet_diag_dump(host: Any) -> list[DiagRecord]:
         if sk.sk_state == TCP_NEW_SYN_RECV:  # inet_req_diag_fill: a SYN waiting for its last ACK
             left = max(0, sk.timer.expires - host.world.now) // 1_000_000
             out.append(DiagRecord(TCP_SYN_RECV, local, peer, 0, 0, None, "", timer=1, expires=left,
-                                  retrans=sk.num_retrans, cookie=sock_gen_cookie(sk)))
+                                  retrans=sk.num_retrans, cookie=sock_gen_cookie(sk), iface=sk.sk_bound_dev_if))
             continue
         if sk.sk_state == TCP_TIME_WAIT:  # inet_twsk_diag_fill
             left = max(0, sk.timer.expires - host.world.now) // 1_000_000
             out.append(DiagRecord(TCP_TIME_WAIT, local, peer, 0, 0, None, "", timer=3, expires=left,
-                                  cookie=sock_gen_cookie(sk)))
+                                  cookie=sock_gen_cookie(sk), iface=sk.sk_bound_dev_if))
             continue
         if sk.sk_state == TCP_LISTEN:
             recv_q, send_q = sk.sk_ack_backlog, sk.sk_max_ack_backlog
@@ -143,5 +144,5 @@ def inet_diag_dump(host: Any) -> list[DiagRecord]:
         out.append(DiagRecord(sk.sk_state, local, peer, recv_q, send_q, tcp_get_info(sk),
                               ca_ops.name if ca_ops else "", get_info(sk) if get_info is not None else None,
                               sk_get_meminfo(sk), sock_i_ino(sk), timer, expires, retrans, sock_gen_cookie(sk),
-                              sk.sk_shutdown, sk.sk_mark))
+                              sk.sk_shutdown, sk.sk_mark, sk.sk_bound_dev_if))
     return out
