@@ -347,6 +347,9 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
                 break
         elif now >= next_send:
             stats.transmitted += 1
+            # rcvd_clear: the sequence number's mark goes as it is sent, so that when the 16-bit
+            # numbers come round again a reply is no duplicate of the one 65,536 probes before
+            seen.discard(stats.transmitted & 0xFFFF)
             _send_echo(fd, addr, ident, stats.transmitted, size)
             last_send = now
             next_send += interval_ns
