@@ -352,6 +352,10 @@ class _Lines:
         return start
 
 
+# How long a run without a duration may go on for programs that never finish
+RUN_LIMIT = 24 * 3600 * NSEC_PER_SEC
+
+
 class Network:
     """A network built from a topology file: the world, its nodes, and what is to run on it."""
 
@@ -363,6 +367,7 @@ class Network:
         self.procs: list[Process] = []
         self.captures: list[Capture] = []
         self.duration: int | None = None
+        self.hit_limit = False  # a run without a duration that programs kept going to RUN_LIMIT
 
     def start(self) -> None:
         """Schedule the ``[[run]]`` programs at their times."""
@@ -380,9 +385,12 @@ class Network:
             self.world.run_for(self.duration)
         else:
             expected = len(self.runs)
-            self.world.run_until(lambda: len(self.procs) == expected and all(not p.alive or _awaits_a_client(p)
-                                                                             for p in self.procs),
-                                 timeout=24 * 3600 * NSEC_PER_SEC)
+
+            def done() -> bool:
+                return len(self.procs) == expected and all(not p.alive or _awaits_a_client(p) for p in self.procs)
+
+            self.world.run_until(done, timeout=RUN_LIMIT)
+            self.hit_limit = not done()
         self._interrupt()
 
     def _interrupt(self) -> None:
@@ -578,4 +586,7 @@ def run_topology_file(path: str, out: IO[str] = sys.stdout) -> int:
         net.close()
     out.write(net.output())
     out.write(f"(world time {net.world.now / NSEC_PER_SEC:.3f} s, {net.world.events_run} events)\n")
+    if net.hit_limit:
+        out.write("(the run stopped at its 24-hour limit with programs still going: a program that runs until "
+                  "interrupted, such as ping or tcpdump without -c, needs the file's `duration`)\n")
     return 0

@@ -238,3 +238,21 @@ at = "1ms"
     assert [line[16:] for line in dumped[2:6]] == [
         f"IP 10.0.0.{a} > 10.0.0.{b}: ICMP echo {kind}, id 1, seq {seq}, length 64"
         for seq in (1, 2) for a, b, kind in ((1, 2, "request"), (2, 1, "reply"))]
+
+
+def test_a_run_that_reaches_its_limit_says_why(tmp_path):
+    """Without a duration a run waits for its programs (a server waiting for clients, a capture
+    waiting for packets, excepted); ping without -c never finishes, so the run stops at its
+    24-hour limit, with ping's statistics (SIGINT), and says what to do."""
+    path = tmp_path / "t.toml"
+    run = '[[run]]\nhost = "a"\ncmd = "ping -i 1000 10.0.0.2"\n'
+    path.write_text(TWO_HOSTS.replace("[[link]]", run + "[[link]]"))
+    out = io.StringIO()
+    assert run_topology_file(str(path), out) == 0
+    lines = out.getvalue().splitlines()
+    assert "87 packets transmitted, 87 received, 0% packet loss, time 86000000ms" in lines
+    assert lines[-2].startswith("(world time 86400.000 s")
+    assert lines[-1].startswith("(the run stopped at its 24-hour limit with programs still going:")
+    path.write_text(TWO_HOSTS.replace("[[link]]", run.replace("ping", "ping -c 2") + "[[link]]"))
+    out = io.StringIO()
+    assert run_topology_file(str(path), out) == 0 and "24-hour limit" not in out.getvalue()
