@@ -28,6 +28,28 @@ def test_ip_addr_show():
     assert ip(h1, "a s dev eth0").startswith("2: eth0:")
 
 
+def test_ip_brief_prints_a_line_a_device_or_neighbour():
+    """``ip -br``: the columns iproute2 6.1 prints (this machine's ``ip -br`` on a veth pair and
+    a neighbour it was given): name in 16, state in 14, then the link address and flags, or the
+    addresses each followed by a space; a neighbour's address in 39, its device in 16, its link
+    address if it has one."""
+    world, (h1, h2), _ = lan(2)
+    ip(h1, "addr add 10.0.0.9/24 dev eth0")
+    assert ip(h1, "-br link") == (
+        "lo               UNKNOWN        00:00:00:00:00:00 <LOOPBACK,UP,LOWER_UP> \n"
+        "eth0             UP             02:00:00:00:00:01 <BROADCAST,MULTICAST,UP,LOWER_UP> \n")
+    assert ip(h1, "-brief addr") == ("lo               UNKNOWN        127.0.0.1/8 \n"
+                                     "eth0             UP             10.0.0.1/24 10.0.0.9/24 \n")
+    ip(h2, "link set dev eth0 down")
+    assert ip(h2, "-br -s addr show eth0") == "eth0             DOWN           10.0.0.2/24 \n"
+    ip(h1, "neigh add 10.0.0.7 lladdr 02:00:00:00:00:77 dev eth0")
+    ip(h1, "neigh add 10.0.0.8 lladdr 02:00:00:00:00:88 dev eth0 nud stale")
+    assert ip(h1, "-br neigh") == ("10.0.0.7                                eth0             02:00:00:00:00:77\n"
+                                   "10.0.0.8                                eth0             02:00:00:00:00:88\n")
+    with pytest.raises(IpError, match='Option "-b" is unknown'):
+        ip(h1, "-b addr")
+
+
 def test_ip_link_down_and_no_carrier():
     world, (h1, h2), _ = lan(2)
     ip(h2, "link set dev eth0 down")

@@ -154,8 +154,17 @@ def _devices(host: Host, name: str | None) -> list[NetDevice]:
     return [host.devices[name]]
 
 
-def ip_link_show(host: Host, dev: str | None = None, stats: int = 0, details: bool = False) -> str:
-    """``ip [-s [-s]] [-d] link show [DEV]``."""
+def _brief_head(dev: NetDevice) -> str:
+    """``-brief``'s first two columns: the name and the operational state, padded."""
+    return f"{dev.name:<16} {dev.operstate():<14} "
+
+
+def ip_link_show(host: Host, dev: str | None = None, stats: int = 0, details: bool = False,
+                 brief: bool = False) -> str:
+    """``ip [-s [-s]] [-d] link show [DEV]``; ``-brief``: a line a device, its name, state,
+    address and flags (statistics and details are not shown then)."""
+    if brief:
+        return "".join(f"{_brief_head(d)}{format_mac(d.dev_addr):<17} <{_flags(d)}> \n" for d in _devices(host, dev))
     lines = []
     for d in _devices(host, dev):
         lines += _link_lines(host, d, True, details)
@@ -164,8 +173,12 @@ def ip_link_show(host: Host, dev: str | None = None, stats: int = 0, details: bo
     return "".join(line + "\n" for line in lines)
 
 
-def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0) -> str:
-    """``ip [-s] addr show [DEV]``."""
+def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0, brief: bool = False) -> str:
+    """``ip [-s] addr show [DEV]``; ``-brief``: a line a device, its name, state and addresses."""
+    if brief:
+        return "".join(_brief_head(d) + "".join(f"{in_ntoa(ifa.local)}/{ifa.prefixlen} "
+                                                for ifa in (d.ip_ptr.ifa_list if d.ip_ptr else [])) + "\n"
+                       for d in _devices(host, dev))
     lines = []
     for d in _devices(host, dev):
         lines += _link_lines(host, d, False)
@@ -180,12 +193,17 @@ def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0) -> str:
 
 # -- ip neigh --------------------------------------------------------------------------------------
 
-def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False) -> str:
-    """``ip neigh show [dev DEV] [nud all]``: NOARP entries only with ``nud all``, as iproute2."""
+def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False, brief: bool = False) -> str:
+    """``ip neigh show [dev DEV] [nud all]``: NOARP entries only with ``nud all``, as iproute2;
+    ``-brief``: the address, the device and the link address in columns."""
     devs = {d.ifindex for d in (_devices(host, None) if dev is None else [_dev(host, dev)])}
     lines = []
     for n in host.arp_tbl.entries.values():
         if n.dev.ifindex not in devs or (n.nud_state & NUD_NOARP and not show_all):
+            continue
+        if brief:
+            ha = format_mac(n.ha) if n.nud_state & NUD_VALID else ""
+            lines.append(f"{in_ntoa(n.primary_key):<39} {n.dev.name:<16} {ha}")
             continue
         parts = [in_ntoa(n.primary_key)]
         if dev is None:
@@ -194,6 +212,8 @@ def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False) ->
             parts += ["lladdr", format_mac(n.ha)]
         parts.append(NUD_NAMES.get(n.nud_state, hex(n.nud_state)))
         lines.append(" ".join(parts))
+    if brief:
+        return "".join(line + "\n" for line in lines)
     return "".join(line + " \n" for line in lines)  # iproute2 ends each line with a space
 
 
@@ -386,13 +406,15 @@ def ip(host: Host, argv: str | list[str]) -> str:
     """Run one ``ip`` command on ``host``; returns its output."""
     args = shlex.split(argv) if isinstance(argv, str) else list(argv)
     stats = 0
-    details = False
+    details = brief = False
     while args and args[0].startswith("-"):
         opt = args.pop(0)
         if opt in ("-s", "-stats", "-statistics"):
             stats += 1
         elif opt in ("-d", "-details"):
             details = True
+        elif len(opt) > 2 and "-brief".startswith(opt):
+            brief = True
         elif opt not in ("-4", "-n"):
             raise _usage_error(f'Option "{opt}" is unknown, try "ip -help".')
     if not args:
@@ -402,7 +424,7 @@ def ip(host: Host, argv: str | list[str]) -> str:
     try:
         if _match(obj, "address"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                return ip_addr_show(host, _dev_arg(args), stats)
+                return ip_addr_show(host, _dev_arg(args), stats, brief)
             if cmd == "add" and args:
                 _addr_add(host, args)
                 return ""
@@ -411,7 +433,7 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 return ""
         elif _match(obj, "link"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                return ip_link_show(host, _dev_arg(args), stats, details)
+                return ip_link_show(host, _dev_arg(args), stats, details, brief)
             if cmd == "set" and args:
                 return _link_set(host, args)
         elif _match(obj, "route"):
@@ -441,7 +463,7 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 if args[:1] == ["proxy"]:
                     return ip_neigh_show_proxy(host)
                 show_all = args[-2:] == ["nud", "all"]
-                return ip_neigh_show(host, _dev_arg(args[:-2] if show_all else args), show_all)
+                return ip_neigh_show(host, _dev_arg(args[:-2] if show_all else args), show_all, brief)
             if cmd in ("add", "replace", "del", "delete") and args[:1] == ["proxy"]:
                 _neigh_proxy(host, cmd, args[1:])
                 return ""
