@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from tuxnet.benchmarks import tcp_sink, tcp_source
 from tuxnet.user.ss import format_ss
+from tuxnet.user.ssfilter import SS_CONN
 from tuxnet.user.tc import tc
 from tuxnet.world import World
 
@@ -55,7 +56,7 @@ def flow(cc: str, seconds: float, out: TextIO) -> dict[str, Any]:
         if i % 10 == 0:
             print(f"{world.now / 1e9:>5.1f}s {sk.snd_cwnd:>5} {rtts[-1]:>8.1f} {queued[-1]:>6}", file=out)
     done: list[str] = []
-    a.spawn(lambda: done.append(format_ss(a, info=True, listening=False)))
+    a.spawn(lambda: done.append(format_ss(a, info=True, states=SS_CONN)))
     world.run_for(1 * MS)
     print(done[0].splitlines()[-1].strip(), file=out)
     print("r# tc -s qdisc show dev eth1", file=out)

@@ -29,6 +29,7 @@ from tuxnet.net.core.netfilter import NF_ACCEPT, NF_DROP, NF_INET_LOCAL_IN, nf_r
 from tuxnet.topology import load_topology
 from tuxnet.trace.capture import Capture
 from tuxnet.user.ss import format_ss
+from tuxnet.user.ssfilter import SS_CONN
 
 TOPOLOGY = """
 seed = 1
@@ -104,7 +105,7 @@ def main(probing: int = 1, out: Any = sys.stdout) -> int:
     a.spawn(tcp_source, "10.0.3.2", 5001, bytes(SIZE), SIZE)
     world.run_until(lambda: bool(received), timeout=60 * 10**9)
     capture.close()
-    print(format_ss(a, info=True, listening=False), end="", file=out)
+    print(format_ss(a, info=True, states=SS_CONN), end="", file=out)
     print(" ".join(f"{name} {a.mib.TcpExt[name]}" for name in COUNTERS), file=out)
     if not received:
         print(f"after {world.now / 1e9:.1f} s: stalled, nothing delivered", file=out)
