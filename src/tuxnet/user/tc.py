@@ -4,6 +4,11 @@
     tc qdisc add|replace|change dev DEV root pfifo [limit N] | pfifo_fast | fq
                                              | tbf rate RATE burst SIZE (latency TIME | limit SIZE)
                                                    [peakrate RATE mtu SIZE]
+                                             | netem [limit N] [delay TIME [JITTER [CORR]]]
+                                                     [distribution normal] [loss [random] PCT [CORR]]
+                                                     [duplicate PCT [CORR]] [corrupt PCT [CORR]]
+                                                     [reorder PCT [CORR] [gap N]]
+                                                     [rate RATE [OVERHEAD [CELLSIZE [CELLOVERHEAD]]]]
     tc qdisc del dev DEV root
 
 The kinds are tuxnet's (``net/sched/sch_api.py``): ``fq`` exists only on a TUN device, whose
@@ -18,9 +23,11 @@ cannot make sense of), as ``tests/l2l3/test_tc.py`` compares with this machine's
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tuxnet.net.sched.sch_api import QdiscError, TbfParams, tc_delete_qdisc, tc_modify_qdisc
+from tuxnet.net.sched.sch_netem import U32_MAX, NetemParams, NetemQdisc, normal_dist_table
 from tuxnet.net.sched.sch_tbf import TbfQdisc
 from tuxnet.user.tool import ToolError, tool_main
 
@@ -155,6 +162,173 @@ def _tbf_parse(args: list[str]) -> TbfParams:
     return TbfParams(limit, rate, tc_calc_xmittime(rate, buffer) << PSCHED_SHIFT, prate, mtu_ns)
 
 
+NETEM_USAGE = ("Usage: ... netem [ limit PACKETS ]\n"
+               "                 [ delay TIME [ JITTER [CORRELATION]]]\n"
+               "                 [ distribution normal ]\n"
+               "                 [ corrupt PERCENT [CORRELATION]]\n"
+               "                 [ duplicate PERCENT [CORRELATION]]\n"
+               "                 [ loss random PERCENT [CORRELATION]]\n"
+               "                 [ reorder PERCENT [CORRELATION] [ gap DISTANCE ]]\n"
+               "                 [ rate RATE [PACKETOVERHEAD] [CELLSIZE] [CELLOVERHEAD]]")
+NSEC_UNITS = {"s": 10**9, "sec": 10**9, "secs": 10**9, "ms": 10**6, "msec": 10**6, "msecs": 10**6, "us": 1000,
+              "usec": 1000, "usecs": 1000, "ns": 1, "nsec": 1, "nsecs": 1}
+
+
+def sprint_time64(ns: int) -> str:
+    """``print_time64``: nanoseconds as s, ms, us (3 significant digits) or ns."""
+    for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 1000)):
+        if ns >= scale:
+            return f"{ns / scale:.3g}{unit}"
+    return f"{ns}ns"
+
+
+def sprint_percent(value: int) -> str:
+    """``sprint_percent``: a fraction of 2^32 - 1 as a percentage."""
+    return f"{100 * value / U32_MAX:g}%"
+
+
+def _netem_options(q: NetemQdisc) -> str:
+    """``netem_print_opt``: the limit, then each impairment set, with its correlation."""
+    p = q.params
+    out = f"limit {p.limit}"
+
+    def with_corr(name: str, value: int, corr: int) -> str:
+        return f" {name} {sprint_percent(value)}" + (f" {sprint_percent(corr)}" if corr else "")
+
+    if p.latency:
+        out += f" delay {sprint_time64(p.latency)}"
+        if p.jitter:
+            out += f"  {sprint_time64(p.jitter)}" + (f" {sprint_percent(p.delay_corr)}" if p.delay_corr else "")
+    if p.loss:
+        out += with_corr("loss", p.loss, p.loss_corr)
+    if p.duplicate:
+        out += with_corr("duplicate", p.duplicate, p.dup_corr)
+    if p.reorder:
+        out += with_corr("reorder", p.reorder, p.reorder_corr)
+    if p.corrupt:
+        out += with_corr("corrupt", p.corrupt, p.corrupt_corr)
+    if p.rate:
+        out += f" rate {sprint_rate(p.rate)}"
+        out += f" packetoverhead {p.packet_overhead}" if p.packet_overhead else ""
+        out += f" cellsize {p.cell_size}" if p.cell_size else ""
+        out += f" celloverhead {p.cell_overhead}" if p.cell_overhead else ""
+    if p.gap:
+        out += f" gap {p.gap}"
+    return out
+
+
+def _netem_parse(args: list[str]) -> NetemParams:
+    """``netem_parse_opt``: times in TIME units (microseconds without one), percentages with or
+    without ``%``, the optional words after each taken when they start with a digit (``-`` too for
+    the rate's overheads)."""
+    p = NetemParams()
+
+    def value(parse: Callable[[str], int | None], what: str) -> int:
+        if not args:
+            raise TcError(INCOMPLETE, 255)
+        got = parse(args.pop(0))
+        if got is None:
+            raise TcError(f'Illegal "{what}"\n{NETEM_USAGE}')
+        return got
+
+    def optional(parse: Callable[[str], int | None], what: str, signed: bool = False) -> int | None:
+        if args and (args[0][:1].isdigit() or signed and args[0][:1] == "-"):
+            return value(parse, what)
+        return None
+
+    dist = None
+    while args:
+        word = args.pop(0)
+        if word == "limit":
+            p.limit = value(_u32, "limit")
+        elif word in ("latency", "delay"):
+            p.latency = value(_time64, "latency")
+            jitter = optional(_time64, "jitter")
+            if jitter is not None:
+                p.jitter = jitter
+                p.delay_corr = optional(_percent, "latency") or 0
+        elif word in ("loss", "drop"):
+            if args[:1] == ["random"]:
+                args.pop(0)
+            elif args[:1] and args[0] in ("state", "gemodel"):
+                raise TcError(f'netem: "loss {args[0]}" (a loss model) is not one tuxnet has\n{NETEM_USAGE}')
+            p.loss = value(_percent, "loss percent")
+            p.loss_corr = optional(_percent, "loss correlation") or 0
+        elif word == "duplicate":
+            p.duplicate = value(_percent, "duplicate percent")
+            p.dup_corr = optional(_percent, "duplicate correlation") or 0
+        elif word == "reorder":
+            p.reorder = value(_percent, "reorder percent")
+            p.reorder_corr = optional(_percent, "reorder correlation") or 0
+        elif word == "corrupt":
+            p.corrupt = value(_percent, "corrupt percent")
+            p.corrupt_corr = optional(_percent, "corrupt correlation") or 0
+        elif word == "gap":
+            p.gap = value(_u32, "gap")
+        elif word == "distribution":
+            if not args:
+                raise TcError(INCOMPLETE, 255)
+            dist = args.pop(0)
+            if dist != "normal":
+                raise TcError(f"No distribution data for {dist} (/usr/lib/tc/{dist}.dist: No such file or directory)")
+        elif word == "rate":
+            rate = value(lambda t: None if (r := _number(t, RATE_UNITS)) is None else int(r / 8), "rate")
+            p.rate = rate
+            p.packet_overhead = optional(_s32, "rate", signed=True) or 0
+            p.cell_size = optional(_u32, "rate") or 0
+            p.cell_overhead = optional(_s32, "rate", signed=True) or 0
+        elif word in ("ecn", "slot"):
+            raise TcError(f'netem: "{word}" is not one tuxnet has\n{NETEM_USAGE}')
+        else:
+            raise TcError(f'What is "{word}"?\n{NETEM_USAGE}')
+    if dist is not None:
+        if not p.latency or not p.jitter:
+            raise TcError(f"distribution specified but no latency and jitter values\n{NETEM_USAGE}")
+        p.dist_table = normal_dist_table()
+    if p.reorder:
+        if not p.latency:
+            raise TcError(f"reordering not possible without specifying some delay\n{NETEM_USAGE}")
+        p.gap = p.gap or 1
+    elif p.gap:
+        raise TcError(f"gap specified without reorder probability\n{NETEM_USAGE}")
+    return p
+
+
+def _u32(text: str) -> int | None:
+    return int(text) if text.isdigit() and int(text) <= U32_MAX else None
+
+
+def _s32(text: str) -> int | None:
+    try:
+        number = int(text)
+    except ValueError:
+        return None
+    return number if -(1 << 31) <= number < 1 << 31 else None
+
+
+def _percent(text: str) -> int | None:
+    """``get_percent``: ``1``, ``1%`` and ``0.5%`` as fractions of 2^32 - 1."""
+    number = text[:-1] if text.endswith("%") else text
+    try:
+        per = float(number) / 100
+    except ValueError:
+        return None
+    return round(per * U32_MAX) if 0 <= per <= 1 else None
+
+
+def _time64(text: str) -> int | None:
+    """``get_time64``: a time in nanoseconds; a bare number is microseconds."""
+    i = len(text) - len(text.lstrip("0123456789.eE+-"))
+    try:
+        number = float(text[:i])
+    except ValueError:
+        return None
+    unit = text[i:].lower()
+    if unit and unit not in NSEC_UNITS:
+        return None
+    return round(number * (NSEC_UNITS[unit] if unit else 1000))
+
+
 class TcError(ToolError):
     """A ``tc`` command failed: tc's message and exit status."""
 
@@ -178,6 +352,8 @@ def _qdisc_lines(dev: NetDevice, named: bool, stats: bool) -> list[str]:
         line = f"qdisc {q.kind} {q.handle:x}: {where}root refcnt 2 "
         if isinstance(q, TbfQdisc):
             line += _tbf_options(q)
+        elif isinstance(q, NetemQdisc):
+            line += _netem_options(q)
         else:
             line += {"pfifo": f"limit {q.limit}p", "pfifo_fast": PFIFO_FAST_PRIOMAP}.get(q.kind, "")
         lines = [line]
@@ -237,9 +413,10 @@ def tc_qdisc(host: Host, verb: str, args: list[str], stats: bool) -> str:
         kind = args.pop(0)
         limit = _pfifo_limit(args) if kind == "pfifo" else None
         tbf = _tbf_parse(args) if kind == "tbf" else None
+        netem = _netem_parse(args) if kind == "netem" else None
         if args:
             raise TcError(f'What is "{args[0]}"?', 255)
-        tc_modify_qdisc(dev, verb, kind, limit, tbf)
+        tc_modify_qdisc(dev, verb, kind, limit, tbf, netem)
     except QdiscError as e:
         raise TcError(str(e), 2) from None
     return ""

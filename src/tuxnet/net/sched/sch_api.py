@@ -4,7 +4,8 @@ it, or delete it and fall back on the device's default (``dev_activate``).
 tuxnet's qdiscs are first-in first-out queues of ``limit`` packets: ``pfifo`` (sch_fifo.c) and
 ``pfifo_fast``, the default (sch_generic.c; its three priority bands are one here, as every
 packet of tuxnet's stack has priority 0 and so lands in band 1 on Linux too); ``tbf``, the
-token bucket shaper (sch_tbf.py); and, on a TUN device, ``fq`` (sch_fq.c), which the driver
+token bucket shaper (sch_tbf.py); ``netem``, the network emulator (sch_netem.py); and, on a TUN
+device, ``fq`` (sch_fq.c), which the driver
 emulates: flows leave at their departure times.
 A device without a queue (``lo``) has ``noqueue``, which cannot be deleted or changed.
 """
@@ -14,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tuxnet.net.core.dev import NetDevice, Qdisc
+from tuxnet.net.sched.sch_netem import NetemParams, NetemQdisc
 from tuxnet.net.sched.sch_tbf import TbfQdisc
 
 # The kinds a root qdisc may be (fq only where the driver takes it: ndo_setup_tc).
-QDISC_KINDS = ("pfifo", "pfifo_fast", "tbf", "fq")
+QDISC_KINDS = ("pfifo", "pfifo_fast", "tbf", "netem", "fq")
 
 
 @dataclass
@@ -62,10 +64,12 @@ def qdisc_graft(dev: NetDevice, new: Qdisc | None) -> None:
         setup_tc(dev, new.kind if new is not None else "noqueue")
 
 
-def tc_modify_qdisc(dev: NetDevice, verb: str, kind: str, limit: int | None, tbf: TbfParams | None = None) -> None:
+def tc_modify_qdisc(dev: NetDevice, verb: str, kind: str, limit: int | None, tbf: TbfParams | None = None,
+                    netem: NetemParams | None = None) -> None:
     """``tc_modify_qdisc`` for the root: a qdisc of another kind (or the default one) is created
     and grafted; one of the same kind is changed in place (tbf: ``tbf_change``, a full bucket
-    again), unless the request is ``add`` (NLM_F_EXCL), which refuses."""
+    again; netem: ``netem_change``, the packets it holds kept), unless the request is ``add``
+    (NLM_F_EXCL), which refuses."""
     if kind not in QDISC_KINDS or kind == "fq" and dev.netdev_ops.ndo_setup_tc is None:
         raise QdiscError("Error: Specified qdisc kind is unknown.")
     old = dev.qdisc
@@ -77,11 +81,16 @@ def tc_modify_qdisc(dev: NetDevice, verb: str, kind: str, limit: int | None, tbf
         if isinstance(old, TbfQdisc):
             assert tbf is not None
             old.change(tbf.limit, tbf.rate, tbf.buffer, tbf.peakrate, tbf.mtu)
+        elif isinstance(old, NetemQdisc):
+            assert netem is not None
+            old.change(netem)
         else:
             old.limit = dev.tx_queue_len if limit is None else limit
         return
     if tbf is not None:
         new: Qdisc = TbfQdisc(dev, tbf.limit, tbf.rate, tbf.buffer, tbf.peakrate, tbf.mtu)
+    elif netem is not None:
+        new = NetemQdisc(dev, netem)
     else:
         new = Qdisc(dev, dev.tx_queue_len if limit is None else limit, kind)
     new.handle = qdisc_alloc_handle(dev)

@@ -1,0 +1,231 @@
+"""The network emulator (net/sched/sch_netem.c): a qdisc that delays, loses, duplicates,
+corrupts and reorders what a device sends, as ``tc qdisc add dev eth0 root netem delay 100ms``.
+
+Each packet draws from the qdisc's own generator (``prandom_u32_state``, seeded from the host's,
+so a world's run is repeatable): lost with probability ``loss``, sent twice with ``duplicate`` (the
+copy goes through the qdisc again, without being copied again), one bit of its bytes flipped with
+``corrupt`` (the checksum completed first, so that the receiver finds the damage), and then either
+sent at once, ahead of the delayed ones (``reorder``, for one packet in ``gap``), or given a time
+to leave: now plus ``latency``, give or take ``jitter`` (drawn uniformly, or from a distribution
+table), and with a ``rate`` after the packets before it have had their transmission time.  Each
+probability may be correlated with the previous draw (``get_crandom``).  The delayed packets wait
+in a queue ordered by their times (``tfifo``); the watchdog runs the device's queue when the first
+is due.  Probabilities are fractions of 2^32 - 1, as the kernel keeps them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tuxnet.net.core.dev import NetDevice, Qdisc, qdisc_drop, qdisc_pkt_len, qdisc_run, skb_checksum_help
+from tuxnet.net.core.gso import skb_gso_segment
+from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, skb_orphan
+from tuxnet.world import NSEC_PER_SEC
+
+if TYPE_CHECKING:
+    from tuxnet.net.core.skbuff import SkBuff
+
+NETEM_DIST_SCALE = 8192
+U32_MAX = 0xFFFFFFFF
+
+
+def normal_dist_table(size: int = 4096) -> list[int]:
+    """The table iproute2's ``normal.dist`` holds: the standard normal distribution's quantiles,
+    evenly spaced, scaled by NETEM_DIST_SCALE (what ``tabledist`` multiplies the jitter by)."""
+    from statistics import NormalDist
+
+    unit = NormalDist()
+    return [round(unit.inv_cdf((i + 0.5) / size) * NETEM_DIST_SCALE) for i in range(size)]
+
+
+@dataclass
+class NetemParams:
+    """``struct tc_netem_qopt`` and its attributes as tuxnet keeps them: times in ns, the rate in
+    bytes/s, probabilities and correlations in 1/(2^32 - 1), ``dist_table`` the delay
+    distribution's table (empty: uniform)."""
+
+    limit: int = 1000
+    latency: int = 0
+    jitter: int = 0
+    loss: int = 0
+    gap: int = 0
+    duplicate: int = 0
+    reorder: int = 0
+    corrupt: int = 0
+    rate: int = 0
+    packet_overhead: int = 0
+    cell_size: int = 0
+    cell_overhead: int = 0
+    delay_corr: int = 0
+    loss_corr: int = 0
+    dup_corr: int = 0
+    reorder_corr: int = 0
+    corrupt_corr: int = 0
+    dist_table: list[int] = field(default_factory=list, repr=False)
+
+
+class Crandom:
+    """``struct crndstate``: a draw correlated ``rho`` (of 2^32 - 1) with the last one."""
+
+    __slots__ = ("rho", "last")
+
+    def __init__(self, rho: int, prng: random.Random) -> None:
+        self.rho = rho
+        self.last = prng.getrandbits(32)  # init_crandom
+
+
+class NetemQdisc(Qdisc):
+    """``struct netem_sched_data``: the parameters, the generator and its correlated states, the
+    time-ordered queue, and the reordered packets in the FIFO ahead of it (``sch->q``)."""
+
+    __slots__ = ("params", "prng", "delay_cor", "loss_cor", "dup_cor", "reorder_cor", "corrupt_cor", "counter",
+                 "tfifo", "seq", "t_last", "watchdog", "duplicating")
+
+    def __init__(self, dev: NetDevice, params: NetemParams) -> None:
+        super().__init__(dev, params.limit, "netem")
+        host = dev.nd_net
+        self.prng = random.Random(host.rng.getrandbits(64))  # prandom_seed_state(get_random_u64())
+        self.tfifo: list[tuple[int, int, SkBuff]] = []  # (time_to_send, arrival, packet)
+        self.seq = 0
+        self.t_last = 0  # the latest time_to_send in tfifo (its last packet's, t_last)
+        self.duplicating = False
+        self.watchdog = host.timer(netem_watchdog, self)
+        self.change(params)
+
+    def change(self, params: NetemParams) -> None:
+        """``netem_change``: the new parameters; the correlated draws start again."""
+        self.params = params
+        self.limit = params.limit
+        self.counter = 0
+        prng = self.prng
+        self.delay_cor = Crandom(params.delay_corr, prng)
+        self.loss_cor = Crandom(params.loss_corr, prng)
+        self.dup_cor = Crandom(params.dup_corr, prng)
+        self.reorder_cor = Crandom(params.reorder_corr, prng)
+        self.corrupt_cor = Crandom(params.corrupt_corr, prng)
+
+    def __len__(self) -> int:
+        return len(self.q) + len(self.tfifo) + len(self.gso_skb)
+
+    def get_crandom(self, state: Crandom) -> int:
+        """``get_crandom``: the next draw, pulled towards the last by the correlation."""
+        value = self.prng.getrandbits(32)
+        if not state.rho:
+            return value
+        rho = state.rho + 1
+        answer = (value * ((1 << 32) - rho) + state.last * rho) >> 32
+        state.last = answer
+        return answer
+
+    def tabledist(self) -> int:
+        """``tabledist``: the delay, ``latency`` give or take ``jitter``."""
+        p = self.params
+        mu, sigma = p.latency, p.jitter
+        if not sigma:
+            return mu
+        rnd = self.get_crandom(self.delay_cor)
+        if not p.dist_table:
+            return (rnd % (2 * sigma)) + mu - sigma  # uniform
+        t = p.dist_table[rnd % len(p.dist_table)]
+        x = (sigma % NETEM_DIST_SCALE) * t
+        x += NETEM_DIST_SCALE // 2 if x >= 0 else -(NETEM_DIST_SCALE // 2)
+        return int(x / NETEM_DIST_SCALE) + (sigma // NETEM_DIST_SCALE) * t + mu
+
+    def packet_time_ns(self, length: int) -> int:
+        """``packet_time_ns``: the packet's time on a line of ``rate``, with the overheads and
+        the cells they are cut into."""
+        p = self.params
+        length += p.packet_overhead
+        if p.cell_size:
+            cells = -(-length // p.cell_size)
+            length = cells * (p.cell_size + p.cell_overhead)
+        return length * NSEC_PER_SEC // p.rate
+
+    def enqueue(self, skb: SkBuff) -> bool:
+        """``netem_enqueue``."""
+        p = self.params
+        count = 1
+        if p.duplicate and not self.duplicating and p.duplicate >= self.get_crandom(self.dup_cor):
+            count += 1
+        if p.loss and p.loss >= self.get_crandom(self.loss_cor):  # loss_event, the random model
+            count -= 1
+        if count == 0:  # lost: counted, and the sender is told it went (__NET_XMIT_BYPASS)
+            qdisc_drop(skb, self)
+            return True
+        if p.latency or p.jitter or p.rate:
+            skb_orphan(skb)  # skb_orphan_partial: the socket's charge goes now, not after the delay
+        skb2 = skb.copy() if count > 1 else None
+        segs: list[SkBuff] = []
+        if p.corrupt and p.corrupt >= self.get_crandom(self.corrupt_cor):
+            if skb.gso_size:  # netem_segment: the first segment takes the damage
+                segs = skb_gso_segment(skb, self.dev.features)
+                skb = segs.pop(0)
+            skb = skb.copy()  # skb_unshare: the bytes may be shared with a retransmit queue
+            if skb.ip_summed == CHECKSUM_PARTIAL:
+                skb_checksum_help(skb)
+            headlen = skb.tail - skb.data
+            skb.buf[skb.data + self.prng.randrange(headlen)] ^= 1 << self.prng.randrange(8)
+        if len(self.q) + len(self.tfifo) >= self.limit:
+            return qdisc_drop(skb, self)
+        if not p.gap or self.counter < p.gap - 1 or p.reorder < self.get_crandom(self.reorder_cor):
+            now = self.dev.nd_net.world.now
+            delay = self.tabledist()
+            if p.rate:
+                if self.tfifo:  # the last packet queued is the reference: its time is used up
+                    delay = max(0, delay - (self.t_last - now))
+                    now = self.t_last
+                delay += self.packet_time_ns(qdisc_pkt_len(skb)[0])
+            self.counter += 1
+            self.seq += 1
+            time_to_send = now + delay
+            self.t_last = max(self.t_last, time_to_send) if self.tfifo else time_to_send
+            heapq.heappush(self.tfifo, (time_to_send, self.seq, skb))  # tfifo_enqueue
+        else:
+            self.counter = 0  # reordered: ahead of the delayed ones, at once
+            self.q.appendleft(skb)
+            self.requeues += 1
+        for seg in segs:
+            self.enqueue(seg)
+        if skb2 is not None:  # the copy goes through the qdisc again, and is not copied again
+            self.duplicating = True
+            try:
+                self.enqueue(skb2)
+            finally:
+                self.duplicating = False
+        return True
+
+    def dequeue(self) -> SkBuff | None:
+        """``netem_dequeue``: a reordered packet first; else the earliest delayed one if its time
+        has come, or the watchdog is set for it."""
+        if self.q:
+            return self.q.popleft()
+        if not self.tfifo:
+            return None
+        time_to_send = self.tfifo[0][0]
+        if time_to_send <= self.dev.nd_net.world.now:
+            return heapq.heappop(self.tfifo)[2]
+        self.watchdog.mod(time_to_send)  # qdisc_watchdog_schedule_ns
+        return None
+
+    def reset(self) -> None:
+        """``netem_reset``: the delayed packets are dropped with the rest."""
+        super().reset()
+        while self.tfifo:
+            skb_orphan(heapq.heappop(self.tfifo)[2])
+        self.watchdog.delete()
+
+    def destroy(self) -> None:
+        super().destroy()
+        self.watchdog.shutdown()
+
+    def queue_bytes(self) -> int:
+        return super().queue_bytes() + sum(qdisc_pkt_len(skb)[0] for _, _, skb in self.tfifo)
+
+
+def netem_watchdog(q: NetemQdisc) -> None:
+    """``qdisc_watchdog``: a delayed packet is due; run the queue."""
+    if q.dev.qdisc is q:
+        qdisc_run(q)

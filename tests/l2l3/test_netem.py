@@ -1,0 +1,140 @@
+"""netem (net/sched/sch_netem.py) set with tc: delay (with jitter, uniform or normal), loss,
+duplication, corruption, reordering and a rate, each seen by the programs above as on a
+Linux host with the same qdisc; and tc's lines for it, as iproute2's q_netem.c prints them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from netlab import run
+
+from tuxnet.net.sched.sch_netem import NETEM_DIST_SCALE, normal_dist_table
+from tuxnet.user.programs.iperf import iperf_main
+from tuxnet.user.programs.ping import ping_main
+from tuxnet.user.tc import TcError, tc
+from tuxnet.world import World
+
+RTT = re.compile(r"time=([\d.]+) ms")
+
+
+def pair(seed: int = 1):
+    """a and b on a cable of 1 Gb/s and no delay, each knowing the other's address already (a
+    ping before: ARP's frames would go through the qdisc too, and the first probes wait for them)."""
+    world = World(seed=seed)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate="1gbit", delay="0us", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    run(world, a, ping_main, ["-c", "1", "-q", "10.0.0.2"])
+    return world, a, b
+
+
+def ping(world: World, host, *args: str) -> tuple[list[float], str]:
+    """Ping from ``host``: the round trip times of the replies that are no duplicates, and the
+    output since the last look."""
+    before = len(host.output())
+    run(world, host, ping_main, ["-i", "0.01", *args])
+    out = host.output()[before:]
+    return [float(t) for line in out.splitlines() if "DUP" not in line for t in RTT.findall(line)], out
+
+
+def test_delay_on_lo_doubles_in_the_round_trip():
+    """netem on lo delays the request and the reply: 50 ms each way."""
+    world = World(seed=1)
+    h = world.add_host("h")
+    h.dev_open("lo")
+    h.ip_addr_add("lo", "127.0.0.1/8")
+    tc(h, "qdisc add dev lo root netem delay 50ms")
+    assert tc(h, "qdisc show dev lo") == "qdisc netem 8001: root refcnt 2 limit 1000 delay 50ms\n"
+    rtts, out = ping(world, h, "-c", "3", "127.0.0.1")
+    assert rtts == [100.0, 100.0, 100.0], out
+
+
+def test_jitter_spreads_the_delay_uniformly_or_normally():
+    world, a, _ = pair()
+    tc(a, "qdisc add dev eth0 root netem delay 10ms 4ms")
+    rtts, _ = ping(world, a, "-c", "400", "10.0.0.2")
+    assert len(rtts) == 400 and 6 <= min(rtts) < 6.2 and 13.8 < max(rtts) < 14.1
+    assert 9.5 < sum(rtts) / len(rtts) < 10.5
+    world, a, _ = pair()
+    tc(a, "qdisc add dev eth0 root netem delay 10ms 2ms distribution normal")
+    rtts, _ = ping(world, a, "-c", "400", "10.0.0.2")
+    mean = sum(rtts) / len(rtts)
+    sd = (sum((r - mean) ** 2 for r in rtts) / len(rtts)) ** 0.5
+    assert 9.7 < mean < 10.3 and 1.7 < sd < 2.3, (mean, sd)
+    # the table: the standard normal's quantiles, in 1/8192
+    table = normal_dist_table()
+    assert table[len(table) // 2] == 3 and abs(table[int(0.8413 * len(table))] - NETEM_DIST_SCALE) < 10
+
+
+def test_loss_duplicate_and_corrupt_come_at_their_rates():
+    world, a, b = pair()
+    tc(a, "qdisc add dev eth0 root netem loss 10%")
+    rtts, out = ping(world, a, "-c", "1000", "10.0.0.2")
+    lost = 1000 - len(rtts)
+    assert 70 < lost < 130 and f" received, {lost / 10:g}% packet loss" in out
+    assert f"dropped {lost}," in tc(a, "-s qdisc show dev eth0")
+    world, a, b = pair()
+    tc(a, "qdisc add dev eth0 root netem duplicate 10%")
+    _, out = ping(world, a, "-c", "1000", "10.0.0.2")
+    dups = int(re.search(r"\+(\d+) duplicates", out).group(1))
+    assert 70 < dups < 130 and "1000 received" in out
+    world, a, b = pair()
+    tc(a, "qdisc add dev eth0 root netem corrupt 10%")
+    rtts, out = ping(world, a, "-c", "1000", "10.0.0.2")
+    # one bit flipped somewhere in the frame: the Ethernet header (another's address), the IP
+    # header or the ICMP message, each caught on b by its own check
+    caught = (b.mib.Ip["InHdrErrors"] + b.mib.Icmp["InCsumErrors"] + b.mib.Icmp["InErrors"]
+              + b.dev("eth0").stats.rx_dropped + b.mib.Ip["InAddrErrors"])
+    assert 70 < 1000 - len(rtts) < 130 and caught > 0, out
+
+
+def test_reordering_sends_some_packets_at_once():
+    """reorder 50% with a 20 ms delay: about half the probes go at once (round trip 0 ms) and the
+    others wait; the qdisc counts the first as requeues."""
+    world, a, _ = pair()
+    tc(a, "qdisc add dev eth0 root netem delay 20ms reorder 50%")
+    assert "reorder 50% gap 1" in tc(a, "qdisc show dev eth0")
+    rtts, _ = ping(world, a, "-c", "200", "10.0.0.2")
+    fast = sum(1 for r in rtts if r < 1)
+    assert len(rtts) == 200 and 70 < fast < 130 and all(r < 1 or 19.9 < r < 20.2 for r in rtts)
+    assert f"requeues {fast})" in tc(a, "-s qdisc show dev eth0")
+
+
+def test_rate_adds_each_packets_time_on_the_line():
+    """rate 1mbit: a 1,042-byte frame (ping -s 1000) takes 8.336 ms to leave, on top of the delay."""
+    world, a, _ = pair()
+    tc(a, "qdisc add dev eth0 root netem delay 1ms rate 1mbit")
+    assert tc(a, "qdisc show dev eth0").endswith("limit 1000 delay 1ms rate 1Mbit\n")
+    rtts, _ = ping(world, a, "-c", "3", "-s", "1000", "10.0.0.2")
+    assert all(9.33 < r < 9.45 for r in rtts), rtts
+
+
+def test_tcp_gets_through_loss_and_reordering_intact():
+    """iperf across netem that loses, reorders and duplicates: every byte arrives, TCP repairing."""
+    world, a, b = pair()
+    tc(a, "qdisc add dev eth0 root netem delay 5ms reorder 10% loss 1% duplicate 1%")
+    server = b.spawn(iperf_main, ["-s", "-1"], name="iperf")
+    run(world, a, iperf_main, ["-c", "10.0.0.2", "-n", "2M"])
+    world.run_until(lambda: not server.alive, timeout=10**11)
+    assert "2.00 MBytes" in b.output() and a.mib.Tcp["RetransSegs"] > 0
+
+
+def test_tc_prints_netem_as_iproute2_and_refuses_what_it_cannot_make():
+    world, a, _ = pair()
+    tc(a, "qdisc add dev eth0 root netem limit 500 delay 100ms 10ms 25% loss 1% 30% duplicate 2% "
+          "corrupt 0.1% reorder 25% 50% gap 5 rate 10mbit 20 100 -5")
+    assert tc(a, "qdisc show dev eth0") == (
+        "qdisc netem 8001: root refcnt 2 limit 500 delay 100ms  10ms 25% loss 1% 30% duplicate 2% reorder 25% 50% "
+        "corrupt 0.1% rate 10Mbit packetoverhead 20 cellsize 100 celloverhead -5 gap 5\n")
+    tc(a, "qdisc change dev eth0 root netem delay 1.5s loss random 0.5")
+    assert tc(a, "qdisc show dev eth0") == "qdisc netem 8001: root refcnt 2 limit 1000 delay 1.5s loss 0.5%\n"
+    for command, message in (("delay abc", 'Illegal "latency"'), ("loss 200%", 'Illegal "loss percent"'),
+                             ("reorder 5%", "reordering not possible without specifying some delay"),
+                             ("delay 1ms gap 3", "gap specified without reorder probability"),
+                             ("delay 1ms distribution normal", "distribution specified but no latency and jitter"),
+                             ("delay 1ms 1ms distribution pareto", "No distribution data for pareto"),
+                             ("frob", 'What is "frob"?'), ("slot 1ms", '"slot" is not one tuxnet has')):
+        with pytest.raises(TcError, match=re.escape(message)):
+            tc(a, f"qdisc replace dev eth0 root netem {command}")
+    tc(a, "qdisc del dev eth0 root")
+    assert tc(a, "qdisc show dev eth0").startswith("qdisc pfifo_fast 0: root")
