@@ -44,7 +44,8 @@ WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "se
          "1e9", "", "\x00", "ÿ", "-", "--", "=", "a" * 40, "-R", "-T", "-I", "tsonly", "tsandaddr", "tsprespec", "-b",
          "-V", "10.0.0.2/44444", "host", "port", "net", "and", "or", "not", "(", ")", "icmp", "tcp", "udp", "arp",
          "dst", "-e", "-v", "-S", "0x50", "080", "10.0.0.0/8", "tcp[13]", "-o", "/proc/net/tcp", "/proc/net/",
-         "/proc/net/sockstat", "/etc/hosts"]
+         "/proc/net/sockstat", "/etc/hosts", "netem", "delay", "10ms", "1%", "200%", "reorder", "gap", "duplicate",
+         "corrupt", "distribution", "normal", "loss", "random", "sport", ":80", "dport", "dst", "src", "-br"]
 ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
 
 
