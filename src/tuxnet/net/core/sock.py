@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
-from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOENT, ENOPROTOOPT, EOPNOTSUPP, EPIPE
+from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOENT, ENOPROTOOPT, EOPNOTSUPP, EPERM, EPIPE
 from tuxnet.kernel.minmax import INT_MAX, max, min
 from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
@@ -85,6 +85,9 @@ SO_TIMESTAMPNS_NEW = 64
 SO_TIMESTAMPING_NEW = 65
 SO_MEMINFO = 55
 SO_COOKIE = 57
+SO_ATTACH_FILTER = SO_GET_FILTER = 26
+SO_DETACH_FILTER = 27
+SO_LOCK_FILTER = 44
 SO_RCVMARK = 75
 SCM_TS_OPT_ID = 81
 SO_RCVPRIORITY = 82
@@ -163,7 +166,7 @@ class Sock:
         "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "mc_list", "pending",
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift", "sk_cookie",
-        "__dict__", "__weakref__",
+        "sk_filter", "__dict__", "__weakref__",
     )
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
@@ -208,6 +211,7 @@ class Sock:
         self.sk_pacing_status = SK_PACING_NONE
         self.sk_pacing_shift = 10
         self.sk_cookie = 0  # none until asked for (sock_gen_cookie)
+        self.sk_filter: list[tuple[int, int, int, int]] | None = None  # SO_ATTACH_FILTER's program (filter.py)
         self.sk_userlocks = 0
         self.sk_sndbuf = host.sysctl["net.core.wmem_default"]
         self.sk_rcvbuf = host.sysctl["net.core.rmem_default"]
@@ -628,6 +632,23 @@ def sock_set_timeout(optval: Any) -> tuple[int, int]:
     return 0, sec * NSEC_PER_SEC + usec * NSEC_PER_USEC
 
 
+def sock_setsockopt_filter(sk: Sock, optname: int, optval: Any) -> int:
+    """SO_ATTACH_FILTER (a classic BPF program's instructions, as bytes), SO_DETACH_FILTER, and
+    SO_LOCK_FILTER, which once set keeps the program as it is and cannot be cleared."""
+    from tuxnet.net.core.filter import SOCK_FILTER_LOCKED, sk_attach_filter, sk_detach_filter
+
+    if optname == SO_ATTACH_FILTER:
+        return sk_attach_filter(sk, optval)
+    if optname == SO_DETACH_FILTER:
+        return sk_detach_filter(sk)
+    locked = bool(sk.sk_flags & SOCK_FILTER_LOCKED)
+    on = bool(optval if isinstance(optval, int) else int.from_bytes(bytes(optval)[:4], "little"))
+    if locked and not on:
+        return -EPERM
+    sk.sk_flags = sk.sk_flags | SOCK_FILTER_LOCKED if on else sk.sk_flags & ~SOCK_FILTER_LOCKED
+    return 0
+
+
 def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
     """``sock_setsockopt``: SOL_SOCKET options; ``-ENOPROTOOPT`` for unknown names."""
     host = sk.host
@@ -650,6 +671,8 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         else:
             sk.sk_sndtimeo = t
         return 0
+    if optname in (SO_ATTACH_FILTER, SO_DETACH_FILTER, SO_LOCK_FILTER):
+        return sock_setsockopt_filter(sk, optname, optval)
     if optname == SO_BINDTODEVICE:
         # sock_setbindtodevice: at most IFNAMSIZ - 1 bytes, the name ending at the first NUL, its
         # bytes compared as they are (dev_get_by_name): a name no device has is ENODEV.
@@ -750,6 +773,14 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         return dev.name.encode() if dev is not None else b""
     if optname == SO_MEMINFO:
         return _meminfo.pack(*sk_get_meminfo(sk))
+    if optname == SO_GET_FILTER:
+        from tuxnet.net.core.filter import sk_get_filter
+
+        return sk_get_filter(sk)
+    if optname == SO_LOCK_FILTER:
+        from tuxnet.net.core.filter import SOCK_FILTER_LOCKED
+
+        return int(bool(sk.sk_flags & SOCK_FILTER_LOCKED))
     if optname == SO_COOKIE:
         from tuxnet.net.core.sock_diag import sock_gen_cookie
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from tuxnet.kernel.errno import EACCES, EAGAIN, ENOPROTOOPT
 from tuxnet.kernel.signal import signal_pending_current, sock_intr_errno
+from tuxnet.net.core.filter import sk_filter_trim_cap
 from tuxnet.net.core.skbuff import SkBuff, skb_copy_bits
 from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
@@ -135,13 +136,16 @@ def datagram_no_sockopt(sk: Any, optname: int, optval: Any = None) -> int:
 def skb_clone_rcv(skb: SkBuff, data: int, truesize: int) -> SkBuff:
     """``skb_clone`` of a received packet for one raw or ping socket: its bytes from the IP
     header on (a copy: each socket reads its own), data starting at ``data`` as in ``skb``, with
-    the packet's device, route, arrival time, mark and priority and control block."""
+    the packet's device, route, protocol, type, arrival time, mark and priority and control
+    block."""
     nh = skb.network_header
     n = SkBuff(bytearray(skb_copy_bits(skb, nh - skb.data, skb.tail - nh)), data - nh)
     n.network_header = 0
     n.transport_header = skb.transport_header - nh
     n.dev = skb.dev
     n.dst = skb.dst
+    n.protocol = skb.protocol
+    n.pkt_type = skb.pkt_type
     n.tstamp = skb.tstamp
     n.mark = skb.mark
     n.priority = skb.priority
@@ -152,9 +156,12 @@ def skb_clone_rcv(skb: SkBuff, data: int, truesize: int) -> SkBuff:
 
 def sock_queue_rcv_skb(sk: Any, skb: SkBuff, saddr: int) -> bool:
     """``raw_rcv_skb`` and ``ping_queue_rcv_skb``: ``ipv4_pktinfo_prepare``, then
-    ``sock_queue_rcv_skb``: queued, its truesize charged, unless the receive memory is already at
-    ``sk_rcvbuf`` (a drop, counted in ``sk_drops``).  The control block keeps the source, the
+    ``sock_queue_rcv_skb``: queued, its truesize charged, unless the socket's filter drops it
+    (``sk_filter``) or the receive memory is already at ``sk_rcvbuf`` (a drop, counted in
+    ``sk_drops``).  The control block keeps the source, the
     drops so far for SO_RXQ_OVFL, where the packet came in, its IPCB."""
+    if sk.sk_filter is not None and sk_filter_trim_cap(sk, skb):
+        return False
     if sk.sk_rmem_alloc >= sk.sk_rcvbuf:
         sk.sk_drops += 1
         return False

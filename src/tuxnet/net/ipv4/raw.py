@@ -239,7 +239,8 @@ def raw_err(sk: RawSock, skb: SkBuff, inner: int, type: int, code: int, info: in
 def raw_rcv(sk: RawSock, skb: SkBuff, saddr: int) -> None:
     """``raw_rcv`` → ``raw_rcv_skb``: the socket's clone of the packet, from its IP header, is
     queued unless the buffer is full (Ip InDiscards), charged its truesize."""
-    if not sock_queue_rcv_skb(sk, skb, saddr):
+    drops = sk.sk_drops
+    if not sock_queue_rcv_skb(sk, skb, saddr) and sk.sk_drops != drops:  # (not for its filter's drop)
         sk.host.mib.Ip["InDiscards"] += 1
 
 

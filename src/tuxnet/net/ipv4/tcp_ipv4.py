@@ -15,6 +15,7 @@ from tuxnet.kernel.errno import (
 )
 from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_magic, csum_tcpudp_nofold
+from tuxnet.net.core.filter import sk_filter_trim_cap
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
     CHECKSUM_UNNECESSARY,
@@ -189,6 +190,9 @@ def tcp_v4_rcv(host: Host, skb: SkBuff) -> int:
         if listener.sk_state != TCP_LISTEN:
             reqsk_queue_drop(req)
             return tcp_v4_rcv_again(host, skb)
+        if listener.sk_filter is not None and tcp_filter(listener, skb):
+            listener.sk_drops += 1
+            return 0
         nsk = tcp_check_req(listener, skb, req)
         if nsk is None:
             return 0
@@ -199,10 +203,25 @@ def tcp_v4_rcv(host: Host, skb: SkBuff) -> int:
         if tcp_child_process(listener, nsk, skb):
             tcp_v4_send_reset(host, nsk, skb)
         return 0
+    if sk.sk_filter is not None and tcp_filter(sk, skb):
+        sk.sk_drops += 1  # (discard_and_relse)
+        return 0
     if not sock_owned_by_user(sk):
         return tcp_v4_do_rcv(sk, skb)
     tcp_add_backlog(sk, skb)
     return 0
+
+
+def tcp_filter(sk: TcpSock, skb: SkBuff) -> bool:
+    """``tcp_filter``: the socket's filter run on the segment from its TCP header; True when it
+    drops it.  A segment it cuts (never below the header) ends where the cut is."""
+    if not sk_filter_trim_cap(sk, skb, skb.data - skb.transport_header, skb.transport_header):
+        if skb.tail < skb.data:
+            skb.tail = skb.data
+        skb.end_seq = (skb.seq + (skb.tcp_flags & TCPHDR_SYN and 1) + (skb.tcp_flags & TCPHDR_FIN and 1)
+                       + skb.tail - skb.data) & SEQ_MASK  # (tcp_v4_fill_cb, again)
+        return False
+    return True
 
 
 def tcp_add_backlog(sk: TcpSock, skb: SkBuff) -> bool:

@@ -28,6 +28,7 @@ from tuxnet.kernel.minmax import INT_MAX, min
 from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.datagram import copy_to_msg
+from tuxnet.net.core.filter import sk_filter_trim_cap
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
     CHECKSUM_UNNECESSARY,
@@ -429,10 +430,15 @@ def udp_rcv(host: Host, skb: SkBuff) -> int:
 
 
 def udp_queue_rcv_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> int:
-    """``__udp_queue_rcv_skb`` → ``__udp_enqueue_schedule_skb`` (Linux 6.15+): charge the
-    datagram's truesize, unless that would take the receive memory past ``sk_rcvbuf`` and the
+    """``udp_queue_rcv_one_skb``: the socket's filter (SO_ATTACH_FILTER) may drop the datagram
+    (InErrors) or cut it; then ``__udp_queue_rcv_skb`` → ``__udp_enqueue_schedule_skb`` (Linux
+    6.15+): charge the datagram's truesize, unless that would take the receive memory past ``sk_rcvbuf`` and the
     queue is not empty (an empty one always takes one datagram): RcvbufErrors."""
     mib = sk.host.mib.Udp
+    if sk.sk_filter is not None and sk_filter_trim_cap(sk, skb, UDP_HLEN):  # udp_queue_rcv_one_skb
+        mib["InErrors"] += 1
+        sk.sk_drops += 1
+        return 0
     size = skb_charged_truesize(skb)
     rmem = sk.sk_rmem_alloc
     if rmem + size > sk.sk_rcvbuf and (rmem or sk.sk_rcvbuf > INT_MAX >> 1):

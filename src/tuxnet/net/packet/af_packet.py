@@ -38,6 +38,7 @@ from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.bridge.br_if import dev_set_promiscuity
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_ALL, IFF_UP, PacketType, dev_queue_xmit
+from tuxnet.net.core.filter import bpf_prog_run
 from tuxnet.net.core.skbuff import PACKET_OUTGOING, SkBuff, alloc_skb
 from tuxnet.net.core.sock import SOCK_RCVTSTAMP, Sock, lock_sock, release_sock
 from tuxnet.net.ipv4.af_inet import sock_no_accept, sock_no_listen
@@ -175,7 +176,8 @@ def packet_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: Any) -> in
 
 
 def __packet_rcv(sk: PacketSock, skb: SkBuff, dev: NetDevice, pkttype: int) -> None:
-    """``packet_rcv``: a copy of the frame (from its link-layer header for SOCK_RAW, its network
+    """``packet_rcv``: the socket's filter (``run_filter``) passes the frame, or cuts it to what it
+    keeps; then a copy of the frame (from its link-layer header for SOCK_RAW, its network
     header for SOCK_DGRAM) and its ``sockaddr_ll`` (the device, its type, the kind of packet, the
     protocol, the link-layer source) queue on the socket, or are dropped and counted when its
     receive buffer is full."""
@@ -183,7 +185,13 @@ def __packet_rcv(sk: PacketSock, skb: SkBuff, dev: NetDevice, pkttype: int) -> N
     mac = skb.mac_header if skb.mac_header >= 0 else skb.data
     hlen = dev.hard_header_len
     start = mac if sk.sk_type == SOCK_RAW else mac + hlen
-    data = bytes(buf[start:skb.tail])
+    end = skb.tail
+    if sk.sk_filter is not None:  # run_filter: none of it, or as much as the filter keeps
+        keep = bpf_prog_run(sk.sk_filter, skb, start, end)
+        if not keep:
+            return
+        end = min(end, start + keep)
+    data = bytes(buf[start:end])
     truesize = len(data) + 256  # (a copy's head and its shared info)
     sk.tp_packets += 1
     if sk.sk_rmem_alloc + truesize > sk.sk_rcvbuf:
