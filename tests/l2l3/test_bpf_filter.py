@@ -14,13 +14,15 @@ import struct
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from netlab import lan, run
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, Ether
 
 import tuxnet.socket as tux_socket
-from tuxnet.net.core.filter import SKF_AD_OFF, SKF_AD_PROTOCOL
+from tuxnet.net.core.filter import CLASSIC_CODES, SKF_AD_OFF, SKF_AD_PROTOCOL
 from tuxnet.net.core.sock import SO_ATTACH_FILTER, SO_DETACH_FILTER, SO_GET_FILTER, SO_LOCK_FILTER, SOL_SOCKET
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM
 from tuxnet.trace.pcap import PcapWriter
@@ -228,3 +230,23 @@ def test_a_locked_filter_stays_and_detaching_none_is_enoent():
         return results
 
     assert run(world, a, prog) == [errno.ENOENT, 0, 0, errno.EPERM, errno.EPERM, errno.EPERM, 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(program=st.lists(st.tuples(st.sampled_from(sorted(CLASSIC_CODES | {0xff, 0x0e})), st.integers(0, 3),
+                                  st.integers(0, 3), st.sampled_from([0, 1, 2, 3, 7, 12, 14, 15, 16, 31, 32, 60, 0xFFFF,
+                                                                      0xFFFFF000, 0xFFFFF034, 0xFFF00000,
+                                                                      0xFFE00000, 0x80000000, 0xFFFFFFFF])),
+                        min_size=1, max_size=12),
+       packet=st.binary(min_size=0, max_size=80))
+def test_any_program_is_refused_or_runs_to_an_answer(program, packet):
+    """A program bpf_check_classic takes runs on any bytes to a result; none raises or loops."""
+    from tuxnet.net.core.filter import bpf_check_classic, bpf_prog_run
+    from tuxnet.net.core.skbuff import SkBuff
+
+    if not bpf_check_classic(program):
+        return
+    skb = SkBuff(bytearray(b"\0" * 14 + packet), 14, 14 + len(packet))
+    skb.mac_header, skb.network_header = 0, 14
+    result = bpf_prog_run(program, skb, skb.data, skb.tail)
+    assert 0 <= result <= 0xFFFFFFFF

@@ -39,7 +39,7 @@ SKF_AD_VLAN_TAG, SKF_AD_VLAN_TAG_PRESENT, SKF_AD_PAY_OFFSET, SKF_AD_RANDOM = 44,
 _INSN = struct.Struct("=HBBI")
 # the opcodes a classic program may hold (chk_code_allowed), by class: loads, stores, ALU, jumps,
 # returns (of K or A), tax and txa
-_CODES = ({0x00, 0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0x60, 0x80} | {0x01, 0x61, 0x81, 0xb1} | {0x02, 0x03}
+CLASSIC_CODES = ({0x00, 0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0x60, 0x80} | {0x01, 0x61, 0x81, 0xb1} | {0x02, 0x03}
           | {0x04 | op | src for op in range(0x00, 0xb0, 0x10) if op != 0x80 for src in (0x00, 0x08)} | {0x84}
           | {0x05} | {0x05 | op | src for op in (0x10, 0x20, 0x30, 0x40) for src in (0x00, 0x08)}
           | {0x06, 0x16, 0x07, 0x87})
@@ -54,7 +54,7 @@ def bpf_check_classic(insns: list[Insn]) -> bool:
     if not 0 < n <= BPF_MAXINSNS:
         return False
     for pc, (code, jt, jf, k) in enumerate(insns):
-        if code not in _CODES:
+        if code not in CLASSIC_CODES:
             return False
         if code in (0x34, 0x94) and k == 0:  # a division or remainder by a constant 0
             return False
