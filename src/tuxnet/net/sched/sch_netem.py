@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.net.core.dev import NetDevice, Qdisc, qdisc_drop, qdisc_pkt_len, qdisc_run, skb_checksum_help
 from tuxnet.net.core.gso import skb_gso_segment
-from tuxnet.net.core.skbuff import CHECKSUM_PARTIAL, skb_orphan
+from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_PARTIAL, skb_orphan
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -168,6 +168,7 @@ class NetemQdisc(Qdisc):
                 skb_checksum_help(skb)
             headlen = skb.tail - skb.data
             skb.buf[skb.data + self.prng.randrange(headlen)] ^= 1 << self.prng.randrange(8)
+            skb.ip_summed = CHECKSUM_NONE  # nobody may vouch for these bytes now (the driver's csum_ok)
         if len(self.q) + len(self.tfifo) >= self.limit:
             return qdisc_drop(skb, self)
         if not p.gap or self.counter < p.gap - 1 or p.reorder < self.get_crandom(self.reorder_cor):
