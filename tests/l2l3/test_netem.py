@@ -141,3 +141,71 @@ def test_tc_prints_netem_as_iproute2_and_refuses_what_it_cannot_make():
             tc(a, f"qdisc replace dev eth0 root netem {command}")
     tc(a, "qdisc del dev eth0 root")
     assert tc(a, "qdisc show dev eth0").startswith("qdisc pfifo_fast 0: root")
+
+
+def test_ecn_marks_what_it_would_lose_when_the_packet_can_take_it():
+    """loss 50% ecn: datagrams sent ECT(0) arrive all, half of them CE (IpExt InCEPkts on the
+    receiver, counted as dropped by the qdisc); a ping, not ECN-capable, loses half."""
+    from tuxnet.net.ipv4.ip_sockglue import IP_TOS, SOL_IP
+    from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+    from tuxnet.user import libc
+
+    world, a, b = pair()
+    tc(a, "qdisc add dev eth0 root netem loss 50% ecn")
+    assert tc(a, "qdisc show dev eth0") == "qdisc netem 8001: root refcnt 2 limit 1000 loss 50% ecn \n"
+
+    def send() -> None:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.setsockopt(fd, SOL_IP, IP_TOS, 0x02)  # ECT(0)
+        for _ in range(400):
+            libc.sendto(fd, b"x", 0, ("10.0.0.2", 9))
+            libc.sleep(0.001)
+
+    run(world, a, send)
+    marked = b.mib.IpExt["InCEPkts"]
+    assert b.mib.IpExt["InECT0Pkts"] + marked == 400 and 160 < marked < 240
+    assert f"dropped {marked}," in tc(a, "-s qdisc show dev eth0")
+    rtts, _ = ping(world, a, "-c", "200", "10.0.0.2")
+    assert 70 < 200 - len(rtts) < 130
+
+
+def test_the_loss_models_lose_in_bursts():
+    """A Gilbert-Elliott channel (to bad with 1 %, back with 10 %, all lost while bad) and a
+    four-state one lose about what their chains say, in runs longer than a random loss gives."""
+    def runs(command: str) -> int:
+        """The probes of 3,000 that lost their request, which the qdisc counts as dropped."""
+        world, a, _ = pair()
+        tc(a, f"qdisc add dev eth0 root netem {command}")
+        before = len(a.output())
+        run(world, a, ping_main, ["-c", "3000", "-i", "0.001", "-q", "10.0.0.2"])
+        lost = 3000 - int(re.search(r"(\d+) received", a.output()[before:])[1])
+        assert f"dropped {lost}," in tc(a, "-s qdisc show dev eth0")
+        return lost
+
+    world, a, _ = pair()
+    tc(a, "qdisc add dev eth0 root netem loss gemodel 1% 10%")
+    assert tc(a, "qdisc show dev eth0").endswith("limit 1000 loss gemodel p 1% r 10% 1-h 100% 1-k 0%\n")
+    tc(a, "qdisc change dev eth0 root netem loss gemodel 1% 10% 70% 0.1%")
+    assert tc(a, "qdisc show dev eth0").endswith("limit 1000 loss gemodel p 1% r 10% 1-h 70% 1-k 0.1%\n")
+    tc(a, "qdisc change dev eth0 root netem loss state 1% 30%")
+    assert tc(a, "qdisc show dev eth0").endswith(
+        "limit 1000 loss state p13 1% p31 30% p32 0% p23 100% p14 0%\n")
+    lost = runs("loss gemodel 1% 10%")
+    assert 3000 * 0.05 < lost < 3000 * 0.15  # the bad state's share: p / (p + r) = 9 %
+    lost = runs("loss state 1% 30%")
+    assert 3000 * 0.015 < lost < 3000 * 0.06  # bursts of 1/p31 = 3.3 from 1 % of the gap's packets
+
+
+def test_a_burst_of_losses_is_a_burst():
+    """The longest run of lost replies: several in a row under Gilbert-Elliott, one or two under
+    random loss of the same rate."""
+    def longest(command: str) -> int:
+        world, a, _ = pair()
+        tc(a, f"qdisc add dev eth0 root netem {command}")
+        before = len(a.output())
+        run(world, a, ping_main, ["-c", "2000", "-i", "0.001", "10.0.0.2"])
+        seqs = [int(s) for s in re.findall(r"icmp_seq=(\d+)", a.output()[before:])]
+        gaps = [b - a_ - 1 for a_, b in zip(seqs, seqs[1:], strict=False)]
+        return max(gaps)
+
+    assert longest("loss gemodel 1% 10%") >= 8 and longest("loss 9%") <= 4

@@ -6,6 +6,8 @@
                                                    [peakrate RATE mtu SIZE]
                                              | netem [limit N] [delay TIME [JITTER [CORR]]]
                                                      [distribution normal] [loss [random] PCT [CORR]]
+                                                     [loss state P13 [P31 [P32 [P23 P14]]]]
+                                                     [loss gemodel P [R [1-H [1-K]]]] [ecn]
                                                      [duplicate PCT [CORR]] [corrupt PCT [CORR]]
                                                      [reorder PCT [CORR] [gap N]]
                                                      [rate RATE [OVERHEAD [CELLSIZE [CELLOVERHEAD]]]]
@@ -168,6 +170,9 @@ NETEM_USAGE = ("Usage: ... netem [ limit PACKETS ]\n"
                "                 [ corrupt PERCENT [CORRELATION]]\n"
                "                 [ duplicate PERCENT [CORRELATION]]\n"
                "                 [ loss random PERCENT [CORRELATION]]\n"
+               "                 [ loss state P13 [P31 [P32 [P23 P14]]]\n"
+               "                 [ loss gemodel PERCENT [R [1-H [1-K]]]\n"
+               "                 [ ecn ]\n"
                "                 [ reorder PERCENT [CORRELATION] [ gap DISTANCE ]]\n"
                "                 [ rate RATE [PACKETOVERHEAD] [CELLSIZE] [CELLOVERHEAD]]")
 NSEC_UNITS = {"s": 10**9, "sec": 10**9, "secs": 10**9, "ms": 10**6, "msec": 10**6, "msecs": 10**6, "us": 1000,
@@ -201,6 +206,14 @@ def _netem_options(q: NetemQdisc) -> str:
             out += f"  {sprint_time64(p.jitter)}" + (f" {sprint_percent(p.delay_corr)}" if p.delay_corr else "")
     if p.loss:
         out += with_corr("loss", p.loss, p.loss_corr)
+    if p.loss_model == "state":
+        p13, p31, p32, p14, p23 = p.clg
+        out += (f" loss state p13 {sprint_percent(p13)} p31 {sprint_percent(p31)} p32 {sprint_percent(p32)}"
+                f" p23 {sprint_percent(p23)} p14 {sprint_percent(p14)}")
+    elif p.loss_model == "gemodel":
+        gp, r, h, k1 = p.clg
+        out += (f" loss gemodel p {sprint_percent(gp)} r {sprint_percent(r)} 1-h {sprint_percent(U32_MAX - h)}"
+                f" 1-k {sprint_percent(k1)}")
     if p.duplicate:
         out += with_corr("duplicate", p.duplicate, p.dup_corr)
     if p.reorder:
@@ -212,6 +225,8 @@ def _netem_options(q: NetemQdisc) -> str:
         out += f" packetoverhead {p.packet_overhead}" if p.packet_overhead else ""
         out += f" cellsize {p.cell_size}" if p.cell_size else ""
         out += f" celloverhead {p.cell_overhead}" if p.cell_overhead else ""
+    if p.ecn:
+        out += " ecn "
     if p.gap:
         out += f" gap {p.gap}"
     return out
@@ -250,10 +265,23 @@ def _netem_parse(args: list[str]) -> NetemParams:
         elif word in ("loss", "drop"):
             if args[:1] == ["random"]:
                 args.pop(0)
-            elif args[:1] and args[0] in ("state", "gemodel"):
-                raise TcError(f'netem: "loss {args[0]}" (a loss model) is not one tuxnet has\n{NETEM_USAGE}')
-            p.loss = value(_percent, "loss percent")
-            p.loss_corr = optional(_percent, "loss correlation") or 0
+            if args[:1] == ["state"]:  # p13 [p31 [p32 [p23 p14]]], the rest from what is given
+                args.pop(0)
+                p13 = value(_percent, "loss state p13")
+                given = [optional(_percent, f"loss state {name}") for name in ("p31", "p32", "p23", "p14")]
+                p31, p32, p23, p14 = (g if g is not None else d for g, d in zip(given, (U32_MAX - p13, 0, U32_MAX, 0),
+                                                                            strict=True))
+                p.loss_model, p.clg = "state", (p13, p31, p32, p14, p23)
+            elif args[:1] == ["gemodel"]:  # p [r [1-h [1-k]]]
+                args.pop(0)
+                gp = value(_percent, "loss gemodel p")
+                r, one_h, k1 = (optional(_percent, f"loss gemodel {name}") for name in ("r", "h", "k"))
+                p.loss_model = "gemodel"
+                # (given as 1-h, kept as h; without it h is 0: every packet lost in the bad state)
+                p.clg = (gp, U32_MAX if r is None else r, 0 if one_h is None else U32_MAX - one_h, k1 or 0)
+            else:
+                p.loss = value(_percent, "loss percent")
+                p.loss_corr = optional(_percent, "loss correlation") or 0
         elif word == "duplicate":
             p.duplicate = value(_percent, "duplicate percent")
             p.dup_corr = optional(_percent, "duplicate correlation") or 0
@@ -277,7 +305,9 @@ def _netem_parse(args: list[str]) -> NetemParams:
             p.packet_overhead = optional(_s32, "rate", signed=True) or 0
             p.cell_size = optional(_u32, "rate") or 0
             p.cell_overhead = optional(_s32, "rate", signed=True) or 0
-        elif word in ("ecn", "slot"):
+        elif word == "ecn":
+            p.ecn = True
+        elif word == "slot":
             raise TcError(f'netem: "{word}" is not one tuxnet has\n{NETEM_USAGE}')
         else:
             raise TcError(f'What is "{word}"?\n{NETEM_USAGE}')

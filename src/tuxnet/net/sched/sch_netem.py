@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from tuxnet.net.core.dev import NetDevice, Qdisc, qdisc_drop, qdisc_pkt_len, qdisc_run, skb_checksum_help
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_PARTIAL, skb_orphan
+from tuxnet.net.ipv4.ip_output import ip_send_check
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
@@ -65,6 +66,10 @@ class NetemParams:
     reorder_corr: int = 0
     corrupt_corr: int = 0
     dist_table: list[int] = field(default_factory=list, repr=False)
+    ecn: bool = False  # a loss marks an ECN-capable packet CE instead
+    # a loss model instead of ``loss``: "state" (p13, p31, p32, p23, p14) or "gemodel" (p, r, h, 1-k)
+    loss_model: str = ""
+    clg: tuple[int, ...] = ()
 
 
 class Crandom:
@@ -82,7 +87,7 @@ class NetemQdisc(Qdisc):
     time-ordered queue, and the reordered packets in the FIFO ahead of it (``sch->q``)."""
 
     __slots__ = ("params", "prng", "delay_cor", "loss_cor", "dup_cor", "reorder_cor", "corrupt_cor", "counter",
-                 "tfifo", "seq", "t_last", "watchdog", "duplicating")
+                 "tfifo", "seq", "t_last", "watchdog", "duplicating", "clg_state")
 
     def __init__(self, dev: NetDevice, params: NetemParams) -> None:
         super().__init__(dev, params.limit, "netem")
@@ -100,6 +105,7 @@ class NetemQdisc(Qdisc):
         self.params = params
         self.limit = params.limit
         self.counter = 0
+        self.clg_state = 1  # TX_IN_GAP_PERIOD, GOOD_STATE
         prng = self.prng
         self.delay_cor = Crandom(params.delay_corr, prng)
         self.loss_cor = Crandom(params.loss_corr, prng)
@@ -119,6 +125,57 @@ class NetemQdisc(Qdisc):
         answer = (value * ((1 << 32) - rho) + state.last * rho) >> 32
         state.last = answer
         return answer
+
+    def loss_event(self) -> bool:
+        """``loss_event``: a random loss with ``loss``'s probability, or the loss model's."""
+        p = self.params
+        if p.loss_model == "state":
+            return self.loss_4state()
+        if p.loss_model == "gemodel":
+            return self.loss_gilb_ell()
+        return bool(p.loss) and p.loss >= self.get_crandom(self.loss_cor)
+
+    def loss_4state(self) -> bool:
+        """``loss_4state``: the four-state Markov model: 1 sent in a gap, 2 lost in a burst, 3
+        lost in a gap (alone), 4 sent in a burst; ``clg`` the transition probabilities a1 (1 to
+        2, p13), a2 (2 to 1, p31), a3 (2 to 4, p32), a4 (1 to 3, p14), a5 (4 to 2, p23)."""
+        a1, a2, a3, a4, a5 = self.params.clg
+        rnd = self.prng.getrandbits(32)
+        state = self.clg_state
+        if state == 1:
+            if rnd < a4:
+                self.clg_state = 3
+                return True
+            if a4 < rnd < a1 + a4:
+                self.clg_state = 2
+                return True
+        elif state == 4:
+            if rnd < a5:
+                self.clg_state = 2
+                return True
+        elif state == 2:
+            if rnd < a3:
+                self.clg_state = 4
+            elif a3 < rnd < a2 + a3:
+                self.clg_state = 1
+            elif a2 + a3 < rnd:
+                return True
+        else:
+            self.clg_state = 1
+        return False
+
+    def loss_gilb_ell(self) -> bool:
+        """``loss_gilb_ell``: the Gilbert-Elliott model: from good (1) to bad (2) with ``p``, back
+        with ``r``; a packet is lost in the good state with 1-k, in the bad one with 1-h."""
+        p, r, h, k1 = self.params.clg
+        rnd = self.prng.getrandbits
+        if self.clg_state == 1:
+            if rnd(32) < p:
+                self.clg_state = 2
+            return rnd(32) < k1
+        if rnd(32) < r:
+            self.clg_state = 1
+        return rnd(32) > h
 
     def tabledist(self) -> int:
         """``tabledist``: the delay, ``latency`` give or take ``jitter``."""
@@ -150,8 +207,11 @@ class NetemQdisc(Qdisc):
         count = 1
         if p.duplicate and not self.duplicating and p.duplicate >= self.get_crandom(self.dup_cor):
             count += 1
-        if p.loss and p.loss >= self.get_crandom(self.loss_cor):  # loss_event, the random model
-            count -= 1
+        if self.loss_event():
+            if p.ecn and ip_ecn_set_ce(skb):
+                self.drops += 1  # marked, counted as dropped, sent on
+            else:
+                count -= 1
         if count == 0:  # lost: counted, and the sender is told it went (__NET_XMIT_BYPASS)
             qdisc_drop(skb, self)
             return True
@@ -224,6 +284,20 @@ class NetemQdisc(Qdisc):
 
     def queue_bytes(self) -> int:
         return super().queue_bytes() + sum(qdisc_pkt_len(skb)[0] for _, _, skb in self.tfifo)
+
+
+def ip_ecn_set_ce(skb: SkBuff) -> bool:
+    """``INET_ECN_set_ce`` for IPv4 (``IP_ECN_set_ce``): an ECN-capable packet's ECN field becomes
+    CE, its header checksum adjusted; False for a packet that is not ECN-capable."""
+    if skb.protocol != 0x0800 or skb.network_header < 0:
+        return False
+    nh = skb.network_header
+    buf = skb.buf
+    if not buf[nh + 1] & 3:
+        return False
+    buf[nh + 1] |= 3
+    ip_send_check(buf, nh)
+    return True
 
 
 def netem_watchdog(q: NetemQdisc) -> None:
