@@ -286,6 +286,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.programs.arping import arping_main
     from tuxnet.user.programs.cat import cat_main
     from tuxnet.user.programs.iperf import iperf_main
+    from tuxnet.user.programs.nc import nc_main
     from tuxnet.user.programs.ping import ping_main
     from tuxnet.user.programs.tcpdump import tcpdump_main
     from tuxnet.user.programs.tracepath import tracepath_main
@@ -298,7 +299,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
             "ip": ip_main,
             "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main,
             "netstat": nettools.netstat, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp,
-            "arping": arping_main, "tcpdump": tcpdump_main, "cat": cat_main}
+            "arping": arping_main, "tcpdump": tcpdump_main, "cat": cat_main, "nc": nc_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
@@ -311,7 +312,7 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
              "delay": ((str, int), False), "mtu": (int, False), "loss": ((float, int), False),
              "duplicate": ((float, int), False), "corrupt": ((float, int), False),
              "reorder": ((float, int), False), "reorder_delay": ((str, int), False), "name": (str, False)},
-    "run": {"host": (str, True), "cmd": (str, True), "at": ((str, int), False)},
+    "run": {"host": (str, True), "cmd": (str, True), "at": ((str, int), False), "stdin": (str, False)},
     "capture": {"node": (str, True), "dev": (str, False), "pcap": (str, True)},
 }
 _TOP_LEVEL = {"seed": (int, False), "duration": ((str, int), False)}
@@ -363,7 +364,7 @@ class Network:
         self.world = world
         self.nodes: dict[str, Node] = {}
         self.links: list[Link] = []
-        self.runs: list[tuple[Host, list[str], int]] = []
+        self.runs: list[tuple[Host, list[str], int, bytes | None]] = []
         self.procs: list[Process] = []
         self.captures: list[Capture] = []
         self.duration: int | None = None
@@ -371,12 +372,12 @@ class Network:
 
     def start(self) -> None:
         """Schedule the ``[[run]]`` programs at their times."""
-        for host, argv, at in self.runs:
-            self.world.call_at(at, self._spawn, host, argv)
+        for host, argv, at, stdin in self.runs:
+            self.world.call_at(at, self._spawn, host, argv, stdin)
 
-    def _spawn(self, host: Host, argv: list[str]) -> None:
+    def _spawn(self, host: Host, argv: list[str], stdin: bytes | None) -> None:
         fn = _programs()[argv[0]]
-        self.procs.append(host.spawn(fn, argv[1:], name=argv[0]))
+        self.procs.append(host.spawn(fn, argv[1:], name=argv[0], stdin=stdin))
 
     def run(self) -> None:
         """Run for ``duration``, or until every program has finished or is a server waiting for a
@@ -558,7 +559,8 @@ def load_topology(source: str | Path, *, text: str | None = None) -> Network:
         if not argv or argv[0] not in programs:
             raise fail("run", i, "cmd", f"[[run]]: unknown program {argv[0] if argv else ''!r} "
                                         f"(known: {', '.join(programs)})")
-        net.runs.append((host, argv, parse_time(e.get("at", 0))))
+        stdin = e.get("stdin")
+        net.runs.append((host, argv, parse_time(e.get("at", 0)), None if stdin is None else stdin.encode()))
     for i, e in enumerate(tables["capture"]):
         node = net.nodes.get(e["node"])
         if node is None or isinstance(node, Hub):

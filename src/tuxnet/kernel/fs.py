@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 O_RDONLY = 0o0
 O_WRONLY = 0o1
 O_RDWR = 0o2
+O_ACCMODE = 0o3
 O_NONBLOCK = 0o4000
 O_CLOEXEC = 0o2000000
 
@@ -40,6 +41,30 @@ class File:
         self.f_count -= 1
         if self.f_count == 0 and self.f_op is not None:
             self.f_op.release(self, proc)
+
+
+class _PipeReadOps:
+    """The read end of a pipe whose writer wrote its bytes and closed (``echo hi | prog``): reads
+    take them in turn, then end of file (``pipe_read``)."""
+
+    @staticmethod
+    def read(f: File, size: int) -> bytes:
+        buf = f.private_data
+        chunk = bytes(buf[:size])
+        del buf[:size]
+        return chunk
+
+    @staticmethod
+    def release(f: File, proc: Process) -> None:
+        f.private_data = None
+
+
+pipe_read_ops = _PipeReadOps()
+
+
+def stdin_pipe(data: bytes) -> File:
+    """A standard input that holds ``data``, then ends."""
+    return File(pipe_read_ops, bytearray(data), O_RDONLY)
 
 
 class FdTable:

@@ -211,13 +211,19 @@ class Host:
 
     # -- processes -----------------------------------------------------------------------------
     def spawn(self, fn: Callable[..., Any], *args: Any, name: str | None = None, fds: list[int] | None = None,
-              **kwargs: Any) -> Process:
+              stdin: bytes | None = None, **kwargs: Any) -> Process:
         """Start a user program ``fn(*args, **kwargs)`` as a new process.  ``fds`` are descriptors of
-        the calling process that the new one inherits at the same numbers, as after ``fork``."""
+        the calling process that the new one inherits at the same numbers, as after ``fork``;
+        ``stdin`` what its standard input holds (a pipe a shell filled: ``echo ... | prog``;
+        without it, reading it finds its end at once)."""
         pid = self._next_pid
         self._next_pid += 1
         proc = Process(self, pid, name or getattr(fn, "__name__", "proc"), fn, args, kwargs)
         self.processes[pid] = proc
+        if stdin is not None:
+            from tuxnet.kernel.fs import stdin_pipe
+
+            proc.files.fds[0] = stdin_pipe(stdin)
         if fds:
             from tuxnet.kernel.sched import current
 

@@ -28,7 +28,7 @@ from tuxnet.kernel.errno import (
     ENOTTY,
     ESOCKTNOSUPPORT,
 )
-from tuxnet.kernel.fs import O_CLOEXEC, O_NONBLOCK, O_RDWR, File
+from tuxnet.kernel.fs import O_ACCMODE, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR, File
 from tuxnet.kernel.minmax import min
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, current
 from tuxnet.kernel.signal import ERESTARTNOHAND, signal_pending
@@ -736,6 +736,8 @@ def sys_write(fd: int, buff: Any) -> int:
     data = _as_buffer(buff)
     if data is None:
         return -EFAULT
+    if f.f_flags & O_ACCMODE == O_RDONLY:  # (a pipe's read end)
+        return -EBADF
     if f.f_op is not socket_file_ops:
         current().host.console_write(current(), bytes(data).decode(errors="replace"))
         return len(data)
@@ -743,13 +745,19 @@ def sys_write(fd: int, buff: Any) -> int:
 
 
 def sys_read(fd: int, size: int) -> bytes | int:
-    """``read(2)`` on a socket is ``sock_read_iter`` → ``sock_recvmsg``."""
+    """``read(2)`` on a socket is ``sock_read_iter`` → ``sock_recvmsg``; on a pipe, its bytes;
+    on the console, end of file (no one types at a tuxnet program)."""
     f = current().files.get(fd)
     if f is None:
         return -EBADF
-    if f.f_op is not socket_file_ops:
+    if f.f_op is socket_file_ops:
+        return sys_recv(fd, size, 0)
+    if not isinstance(size, int) or size < 0:
         return -EINVAL
-    return sys_recv(fd, size, 0)
+    if f.f_op is None:
+        return b""
+    read = getattr(f.f_op, "read", None)  # (an epoll descriptor has none: EINVAL, as Linux)
+    return -EINVAL if read is None else read(f, size)
 
 
 def sys_ioctl(fd: int, cmd: int, arg: Any = None) -> int | bytes:

@@ -1,0 +1,258 @@
+"""``nc`` (OpenBSD netcat, Debian's netcat-openbsd 1.219): connect to a port, or listen on one,
+and copy standard input to the connection and the connection to standard output.
+
+    nc [-46klNnuvz] [-p source_port] [-q seconds] [-s source] [-w timeout] [destination] [port]
+
+``-z`` only tries each port of a list or range (``20-25``) and says, with ``-v``, which took the
+connection; ``-l`` waits for one (``-k``: one after another); ``-u`` speaks UDP (a listener takes
+the first datagram's sender as its peer); ``-N`` shuts the connection down for writing once
+standard input ends, ``-q`` quits that many seconds after it; ``-w`` limits a connection attempt
+and an idle connection; ``-n`` takes and shows addresses only, never names.  The messages (to
+standard error) are netcat's, word for word; a tuxnet program's standard input is what its
+``[[run]]`` gives in ``stdin`` (``echo ... | nc``), else it ends at once.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from tuxnet.kernel.errno import strerror
+from tuxnet.net.core.utils import in_aton, in_ntoa
+from tuxnet.net.socket import (
+    AF_INET,
+    POLLIN,
+    POLLOUT,
+    SHUT_WR,
+    SOCK_DGRAM,
+    SOCK_NONBLOCK,
+    SOCK_STREAM,
+)
+from tuxnet.user import libc
+from tuxnet.user.resolv import getservbyname, getservbyport
+
+USAGE = ("usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M ttl]\n"
+         "\t  [-m minttl] [-O length] [-P proxy_username] [-p source_port]\n"
+         "\t  [-q seconds] [-s sourceaddr] [-T keyword] [-V rtable] [-W recvlimit]\n"
+         "\t  [-w timeout] [-X proxy_protocol] [-x proxy_address[:port]]\n"
+         "\t  [destination] [port]\n")
+_FLAGS = set("46klNnuvz")
+_VALUED = set("pqsw")
+
+
+class NcExit(Exception):
+    """nc gives up (``errx``): its message and status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _strtoport(text: str) -> int:
+    """``strtoport``: ``strtonum(text, 1, 65535)`` (strtoll's leading blanks and sign allowed)."""
+    digits = text.lstrip(" \t\n\v\f\r")
+    body = digits[1:] if digits[:1] in ("+", "-") else digits
+    if not body.isascii() or not body.isdigit():
+        raise NcExit(f"nc: port number invalid: {text}")
+    port = int(digits)
+    if port < 1:
+        raise NcExit(f"nc: port number too small: {text}")
+    if port > 65535:
+        raise NcExit(f"nc: port number too large: {text}")
+    return port
+
+
+def _ports(spec: str, proto: str) -> list[int]:
+    """``build_ports``: a range ``LO-HI`` (it starts with a digit), a service's name, or a port."""
+    lo, dash, hi = spec.partition("-")
+    if spec[:1].isdigit() and dash:
+        first, last = _strtoport(lo), _strtoport(hi)
+        return list(range(min(first, last), max(first, last) + 1))
+    try:
+        return [getservbyname(spec, proto)]
+    except OSError:
+        return [_strtoport(spec)]
+
+
+def _service(port: int, proto: str, numeric: bool) -> str:
+    if numeric:
+        return "*"
+    try:
+        return getservbyport(port, proto)
+    except OSError:
+        return "*"
+
+
+def _address(host: str, numeric: bool) -> str:
+    """The destination's address: ``host`` as a dotted quad, else (without -n) its name's."""
+    if numeric:
+        try:
+            return in_ntoa(in_aton(host))
+        except ValueError:
+            raise NcExit(f"nc: getaddrinfo for host \"{host}\" port: Name or service not known") from None
+    try:
+        return libc.gethostbyname(host).h_addr_list[0]
+    except OSError:
+        raise NcExit(f"nc: getaddrinfo for host \"{host}\" port: Name or service not known") from None
+
+
+def _peer_name(addr: str, numeric: bool) -> str:
+    """How ``-l -v`` names the peer: its host name (getnameinfo), or its address."""
+    if numeric:
+        return addr
+    try:
+        return libc.gethostbyaddr(addr).h_name
+    except OSError:
+        return addr
+
+
+def _readwrite(fd: int, stdin: bytes, opts: dict, udp: bool) -> None:
+    """``readwrite``: what standard input held goes out, then the connection's bytes come to
+    standard output until the peer is done (or -q's seconds after the input ended, or -w's
+    without a byte)."""
+    if stdin:
+        libc.send(fd, stdin)
+    if opts.get("N") and not udp:
+        libc.shutdown(fd, SHUT_WR)
+    quit_after = opts.get("q")
+    idle = opts.get("w")
+    limit_ms = -1
+    for seconds in (quit_after, idle):
+        if seconds is not None and seconds >= 0:
+            limit_ms = int(seconds * 1000) if limit_ms < 0 else min(limit_ms, int(seconds * 1000))
+    while True:
+        ready = libc.poll([(fd, POLLIN)], limit_ms)
+        if not ready or not ready[0]:
+            return  # -q or -w: time is up
+        try:
+            data = libc.recv(fd, 16384)
+        except ConnectionRefusedError:
+            return
+        if not data and not udp:
+            return
+        libc.write(1, data)
+
+
+def _connect(host: str, addr: str, port: int, opts: dict, udp: bool) -> int | None:
+    """One port: a connected socket, or None after saying (with -v) why not."""
+    proto = "udp" if udp else "tcp"
+    fd = libc.socket(AF_INET, (SOCK_DGRAM if udp else SOCK_STREAM) | SOCK_NONBLOCK, 0)
+    if opts.get("s") is not None or opts.get("p") is not None:
+        libc.bind(fd, (opts.get("s") or "0.0.0.0", opts.get("p") or 0))
+    try:
+        try:
+            libc.connect(fd, (addr, port))
+        except BlockingIOError:  # timeout_connect
+            timeout = opts.get("w")
+            ready = libc.poll([(fd, POLLOUT)], int(timeout * 1000) if timeout is not None else -1)
+            if not ready or not ready[0]:
+                raise OSError(errno.ETIMEDOUT, strerror(errno.ETIMEDOUT)) from None
+            err = libc.getsockopt(fd, 1, 4)  # SO_ERROR
+            if err:
+                raise OSError(err, strerror(err)) from None
+    except OSError as error:
+        libc.close(fd)
+        if opts.get("v"):
+            libc.printf("nc: connect to %s port %d (%s) failed: %s\n", host, port, proto, error.strerror)
+        return None
+    flags = libc.fcntl(fd, 3, 0)  # F_GETFL
+    libc.fcntl(fd, 4, flags & ~0o4000)  # F_SETFL: blocking again
+    if opts.get("v"):
+        shown = host if host == addr else f"{host} ({addr})"
+        libc.printf("Connection to %s %d port [%s/%s] succeeded!\n", shown, port, proto,
+                    _service(port, proto, opts.get("n", False)))
+    return fd
+
+
+def _listen(port: int, stdin: bytes, opts: dict, udp: bool) -> int:
+    """``-l``: wait for a peer on ``port`` (TCP: a connection; UDP: a first datagram), then copy."""
+    fd = libc.socket(AF_INET, SOCK_DGRAM if udp else SOCK_STREAM, 0)
+    libc.setsockopt(fd, 1, 2, 1)  # SO_REUSEADDR
+    source = opts.get("s") or "0.0.0.0"
+    try:
+        libc.bind(fd, (source, port))
+    except OSError as error:
+        raise NcExit(f"nc: bind failed: {error.strerror}") from None
+    if not udp:
+        libc.listen(fd, 1)
+    if opts.get("v"):
+        libc.printf("Listening on %s %d\n", source, port)
+    numeric = opts.get("n", False)
+    while True:
+        if udp:
+            data, (peer, peer_port) = libc.recvfrom(fd, 16384, 0)
+            libc.connect(fd, (peer, peer_port))
+            conn = fd
+        else:
+            conn, (peer, peer_port) = libc.accept(fd)
+            data = b""
+        if opts.get("v"):
+            libc.printf("Connection received on %s %d\n", _peer_name(peer, numeric), peer_port)
+        libc.write(1, data)
+        _readwrite(conn, stdin, opts, udp)
+        if not opts.get("k") or udp:
+            return 0
+        libc.close(conn)
+
+
+def nc_main(argv: list[str]) -> int:
+    """``nc`` as a program on a host; its standard input is read to its end first."""
+    opts: dict = {}
+    args = list(argv)
+    words = []
+    while args:
+        arg = args.pop(0)
+        if arg.startswith("-") and len(arg) > 1:
+            for i, c in enumerate(arg[1:]):
+                if c in _FLAGS:
+                    opts[c] = True
+                elif c in _VALUED:
+                    value = arg[i + 2:] or (args.pop(0) if args else None)
+                    if value is None:
+                        libc.printf("nc: option requires an argument -- '%s'\n%s", c, USAGE)
+                        return 1
+                    opts[c] = value
+                    break
+                else:
+                    libc.printf("nc: invalid option -- '%s'\n%s", c, USAGE)
+                    return 1
+        else:
+            words.append(arg)
+    udp = opts.get("u", False)
+    proto = "udp" if udp else "tcp"
+    try:
+        for key in ("q", "w"):
+            if key in opts:
+                try:
+                    opts[key] = float(opts[key])
+                except ValueError:
+                    raise NcExit(f"nc: {'quit' if key == 'q' else 'timeout'} {opts[key]} is invalid") from None
+        if "p" in opts:
+            opts["p"] = _ports(opts["p"], proto)[0]
+        data = b""
+        while chunk := libc.read(0, 16384):
+            data += chunk
+        if opts.get("l"):
+            if len(words) > 2 or (not words and "p" not in opts):
+                raise NcExit("nc: missing port number" if not words else USAGE.rstrip("\n"))
+            port = _ports(words[-1], proto)[0] if words else opts["p"]
+            if len(words) == 2:
+                opts["s"] = _address(words[0], opts.get("n", False))
+            return _listen(port, data, opts, udp)
+        if len(words) != 2:
+            raise NcExit("nc: missing hostname and port" if not words else "nc: missing port number")
+        host, spec = words
+        ports = _ports(spec, proto)
+        addr = _address(host, opts.get("n", False))
+        status = 1
+        for port in ports:
+            fd = _connect(host, addr, port, opts, udp)
+            if fd is None:
+                continue
+            status = 0
+            if not opts.get("z"):
+                _readwrite(fd, data, opts, udp)
+            libc.close(fd)
+        return status
+    except NcExit as error:
+        libc.printf("%s\n", str(error))
+        return error.status
