@@ -50,8 +50,9 @@ A TOML file describes the same (see ``load_topology``)::
     pcap = "a-eth0.pcap"
 
 A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``tracepath``, ``arping``, ``tcpdump``,
-``iperf`` (a server, ``iperf -s``, or a client), ``ip``, ``ethtool``, ``sysctl``, ``ss``, ``nstat``,
-``tc`` and net-tools' ``netstat``, ``ifconfig``, ``route`` and ``arp`` on a host at time ``at``.
+``iperf`` (a server, ``iperf -s``, or a client), ``nc``, ``cat``, ``ip``, ``ethtool``, ``sysctl``,
+``ss``, ``nstat``, ``tc`` and net-tools' ``netstat``, ``ifconfig``, ``route`` and ``arp`` on a host
+at time ``at``.
 Without a ``duration`` the run lasts until every program has ended, or waits in ``accept`` for a
 client (a server, once its last client has gone and it has reported it), or for a datagram or a
 frame that nothing is left to send (a UDP server, a ``tcpdump`` without ``-c``).  A program still
