@@ -78,6 +78,7 @@ from tuxnet.net.bridge.br_if import BR_DEFAULT_AGEING_TIME, NetBridge, br_add_br
 from tuxnet.net.ipv4.tcp_sock import TCP_LISTEN
 from tuxnet.net.packet.af_packet import PacketSock
 from tuxnet.net.socket import SOCK_DGRAM
+from tuxnet.user.etc import install_base_files
 from tuxnet.user.iproute import ip
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC, World
 
@@ -286,7 +287,11 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.programs import nettools
     from tuxnet.user.programs.arping import arping_main
     from tuxnet.user.programs.cat import cat_main
+    from tuxnet.user.programs.curl import curl_main
+    from tuxnet.user.programs.dns import dns_main
+    from tuxnet.user.programs.http import http_main, httpd_main
     from tuxnet.user.programs.iperf import iperf_main
+    from tuxnet.user.programs.named import named_main
     from tuxnet.user.programs.nc import nc_main
     from tuxnet.user.programs.ping import ping_main
     from tuxnet.user.programs.tcpdump import tcpdump_main
@@ -300,12 +305,13 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
             "ip": ip_main,
             "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main,
             "netstat": nettools.netstat, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp,
-            "arping": arping_main, "tcpdump": tcpdump_main, "cat": cat_main, "nc": nc_main}
+            "arping": arping_main, "tcpdump": tcpdump_main, "cat": cat_main, "nc": nc_main, "curl": curl_main,
+            "named": named_main, "httpd": httpd_main, "dns": dns_main, "http": http_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
-    "host": {"name": (str, True), "routes": (list, False), "sysctl": (dict, False)},
-    "router": {"name": (str, True), "routes": (list, False), "sysctl": (dict, False)},
+    "host": {"name": (str, True), "routes": (list, False), "sysctl": (dict, False), "files": (dict, False)},
+    "router": {"name": (str, True), "routes": (list, False), "sysctl": (dict, False), "files": (dict, False)},
     "switch": {"name": (str, True), "ageing": ((str, int), False)},
     "hub": {"name": (str, True), "rate": ((str, int), False), "delay": ((str, int), False), "mtu": (int, False)},
     "link": {"a": (str, True), "b": (str, True), "a_addr": (str, False), "b_addr": (str, False),
@@ -519,11 +525,18 @@ def load_topology(source: str | Path, *, text: str | None = None) -> Network:
                 _lo_up(host)
                 return host
             add_node(kind, i, e["name"], make_host)
+            node = net.nodes[e["name"]]
             for key, value in e.get("sysctl", {}).items():
                 try:
-                    net.nodes[e["name"]].sysctl.set(key, value)
+                    node.sysctl.set(key, value)
                 except ValueError as err:
                     raise fail(kind, i, key, str(err)) from None
+            install_base_files(node)
+            for path, content in e.get("files", {}).items():
+                if not path.startswith("/") or not isinstance(content, str):
+                    raise fail(kind, i, path, f"[[{kind}]]: files: {path!r} must be an absolute path "
+                                              "given the file's text")
+                node.files[path] = content
     for i, e in enumerate(tables["switch"]):
         add_node("switch", i, e["name"],
                  lambda e=e: add_switch(world, e["name"], e.get("ageing", BR_DEFAULT_AGEING_TIME)))

@@ -298,6 +298,11 @@ def read_file(path: str) -> str | bytes:
 
 
 
+def write_file(path: str, data: str | bytes) -> None:
+    """``open(path, O_WRONLY|O_CREAT|O_TRUNC)``, ``write``, ``close`` in the host's file table."""
+    current().host.files[path] = data
+
+
 def is_dir(path: str) -> bool:
     """``stat(2)`` and ``S_ISDIR``: does the host's file table hold files under ``path``?"""
     prefix = path.rstrip("/") + "/"

@@ -371,9 +371,10 @@ def _forward_udp(server: NameServer, listen_fd: int, udp_fd: int, query: dns.mes
 
 
 def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PORT,
-          forwarders: Sequence[str] = ()) -> None:
+          forwarders: Sequence[str] = (), announce: bool = True) -> None:
     """The name server: ``zones`` maps each origin to the path of its master file in the host's
-    file table; ``forwarders`` are asked (with RD) for names outside them.  Runs until killed."""
+    file table; ``forwarders`` are asked (with RD) for names outside them; it says what it serves
+    when ``announce``.  Runs until killed."""
     loaded = []
     for origin, path in zones.items():
         text = libc.read_file(path)
@@ -385,8 +386,9 @@ def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PO
     libc.setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, 1)
     libc.bind(tcp, (addr, port))
     libc.listen(tcp, LISTEN_BACKLOG)
-    libc.printf("named: serving %s on %s:%d%s\n", ", ".join(zones) or "no zones", addr, port,
-                f", forwarding to {', '.join(forwarders)}" if forwarders else "")
+    if announce:
+        libc.printf("named: serving %s on %s:%d%s\n", ", ".join(zones) or "no zones", addr, port,
+                    f", forwarding to {', '.join(forwarders)}" if forwarders else "")
     tcp_clients = [0]
     forwarding = [0]
     while True:

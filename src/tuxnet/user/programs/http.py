@@ -322,15 +322,17 @@ def _serve_connection(site: Site, listen_fd: int, fd: int, client: tuple[str, in
 
 
 def httpd(root: str = "/var/www", *, addr: str = "0.0.0.0", port: int = HTTP_PORT,
-          handlers: Mapping[str, Handler] | None = None) -> None:
+          handlers: Mapping[str, Handler] | None = None, announce: bool = True) -> None:
     """The web server: serves ``root`` (a directory of the host's file table) and ``handlers``
-    (path prefix → handler) on ``addr:port``, forking a child per connection.  Runs until killed."""
+    (path prefix → handler) on ``addr:port``, forking a child per connection; it says what it
+    serves when ``announce``.  Runs until killed."""
     site = Site(root, handlers)
     sock = libc.socket(AF_INET, SOCK_STREAM, 0)
     libc.setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, 1)
     libc.bind(sock, (addr, port))
     libc.listen(sock, LISTEN_BACKLOG)
-    libc.printf("httpd: serving %s on %s:%d\n", site.root, addr, port)
+    if announce:
+        libc.printf("httpd: serving %s on %s:%d\n", site.root, addr, port)
     active = [0]
     while True:
         while active[0] >= MAX_CLIENTS:
@@ -342,6 +344,43 @@ def httpd(root: str = "/var/www", *, addr: str = "0.0.0.0", port: int = HTTP_POR
         active[0] += 1
         libc.fork(_serve_connection, site, sock, fd, client, active, name="httpd")
         libc.close(fd)
+
+
+HTTPD_USAGE = "Usage: httpd [-f] [-p [IP:]PORT] [-h HOME]\n"
+
+
+def httpd_main(argv: Sequence[str]) -> int:
+    """``httpd [-f] [-p [IP:]PORT] [-h HOME]``, BusyBox's command line: serve HOME (``/var/www``)
+    on PORT (80) of IP (every address) until killed, printing nothing; 1 when the port cannot be
+    had, with the failing call's message (``httpd: bind: Address already in use``)."""
+    args = list(argv)
+    root, addr, port = "/var/www", "0.0.0.0", HTTP_PORT
+    while args:
+        arg = args.pop(0)
+        if arg == "-f":
+            continue
+        if arg in ("-p", "-h") and args:
+            value = args.pop(0)
+            if arg == "-h":
+                root = value
+                continue
+            host, _, number = value.rpartition(":")
+            if not number.isdigit() or not 0 < int(number) < 65536:
+                libc.printf("httpd: invalid number '%s'\n", number)
+                return 1
+            addr, port = host or addr, int(number)
+            continue
+        libc.printf("httpd: invalid option -- '%s'\n%s", arg.lstrip("-")[:1] or arg, HTTPD_USAGE)
+        return 1
+    if not libc.is_dir(root):
+        libc.printf("httpd: can't change directory to '%s': No such file or directory\n", root)
+        return 1
+    try:
+        httpd(root, addr=addr, port=port, announce=False)
+    except OSError as e:
+        libc.printf("httpd: bind: %s\n", e.strerror or e)
+        return 1
+    return 0
 
 
 # -- the client ---------------------------------------------------------------------------------

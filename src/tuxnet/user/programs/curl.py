@@ -1,0 +1,683 @@
+"""``curl`` (curl 7.88.1, Debian 12's) for ``http://`` URLs: what it prints, where, and its exit
+statuses.
+
+    curl [-fIiLsSv] [-A agent] [-d data] [-H header] [-m seconds] [--connect-timeout seconds]
+         [-o file] [-w format] [-X method] URL
+
+The body goes to standard output, or with ``-o`` to a file of the host; ``-i`` puts the response
+head before it, ``-I`` asks with HEAD and prints the head alone.  The console a tuxnet program
+writes to is not a terminal (its output is kept, as ``curl URL > log 2>&1`` keeps it), so curl
+behaves as it does there: standard output is block-buffered (4096 octets, glibc's for a pipe) and
+reaches the console when a block fills or curl exits, and the progress meter (``-s`` hides it)
+goes to standard error, one line at each new second of the clock and one at the end, its times
+and speeds the world's.  ``-v`` adds curl's ``*``, ``>`` and ``<`` lines and ``{ [N bytes data]``.
+Errors are curl's words and numbers: 1 (protocol not supported: this curl speaks HTTP only),
+3 (bad URL), 6 (could not resolve host), 7 (failed to connect), 22 (``-f`` and a status of 400 or
+more), 28 (``-m``/``--connect-timeout`` ran out), 52 (empty reply), 56 (receive failure).
+
+``-L`` follows a redirect (at most 50), on the same connection when the server kept it open; the
+verbose line curl 7.88.1 prints first when it reuses one, ``* Found bundle for host: 0x...
+[serially]``, shows a pointer into its own memory and is left out.  One URL a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from tuxnet.kernel.errno import strerror
+from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_NONBLOCK, SOCK_STREAM
+from tuxnet.user import libc
+
+VERSION = "7.88.1"
+MAX_REDIRS = 50                   # curl's default --max-redirs
+STDOUT_BUFFER = 4096              # glibc's buffer for a pipe (st_blksize)
+CURR_TIME = 6                     # lib/progress.c: seconds of history for the current speed
+_TRY = "curl: try 'curl --help' or 'curl --manual' for more information\n"
+_VALUED = {"-A": "agent", "--user-agent": "agent", "-d": "data", "--data": "data", "-H": "header",
+           "--header": "header", "-m": "max_time", "--max-time": "max_time", "--connect-timeout": "connect_timeout",
+           "-o": "output", "--output": "output", "-w": "write_out", "--write-out": "write_out", "-X": "request",
+           "--request": "request"}
+_FLAGS = {"-f": "fail", "--fail": "fail", "-I": "head", "--head": "head", "-i": "include", "--include": "include",
+          "-L": "location", "--location": "location", "-s": "silent", "--silent": "silent", "-S": "show_error",
+          "--show-error": "show_error", "-v": "verbose", "--verbose": "verbose"}
+
+
+class CurlError(Exception):
+    """A transfer that failed: curl's exit status and its message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Options:
+    url: str = ""
+    agent: str = f"curl/{VERSION}"
+    data: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    max_time: float | None = None
+    connect_timeout: float | None = None
+    output: str | None = None
+    write_out: str | None = None
+    request: str | None = None
+    fail: bool = False
+    head: bool = False
+    include: bool = False
+    location: bool = False
+    silent: bool = False
+    show_error: bool = False
+    verbose: bool = False
+
+
+def _max5data(n: int) -> str:
+    """``max5data`` (lib/progress.c): a size or speed in at most five columns."""
+    kb, mb, gb, tb = 1024, 1024**2, 1024**3, 1024**4
+    if n < 100000:
+        return f"{n:5d}"
+    if n < 10000 * kb:
+        return f"{n // kb:4d}k"
+    if n < 100 * mb:
+        return f"{n // mb:2d}.{(n % mb) // (mb // 10)}M"
+    if n < 10000 * mb:
+        return f"{n // mb:4d}M"
+    if n < 100 * gb:
+        return f"{n // gb:2d}.{(n % gb) // (gb // 10)}G"
+    if n < 10000 * gb:
+        return f"{n // gb:4d}G"
+    if n < 10000 * tb:
+        return f"{n // tb:4d}T"
+    return f"{n // (1024 * tb):4d}P"
+
+
+def _time2str(seconds: int) -> str:
+    """``time2str`` (lib/progress.c): eight columns, ``--:--:--`` for none."""
+    if seconds <= 0:
+        return "--:--:--"
+    h = seconds // 3600
+    if h <= 99:
+        return f"{h:2d}:{(seconds - h * 3600) // 60:02d}:{seconds % 60:02d}"
+    d = seconds // 86400
+    return f"{d:3d}d {(seconds - d * 86400) // 3600:02d}h" if d <= 999 else f"{d:7d}d"
+
+
+def _trspeed(size: int, us: int) -> int:
+    """``trspeed``: octets a second over ``us`` microseconds."""
+    return size * 1000000 if us < 1 else size * 1000000 // us
+
+
+def _pct(total: int, cur: int) -> int:
+    """``pgrs_est_percent``."""
+    if total > 10000:
+        return cur // (total // 100)
+    return cur * 100 // total if total > 0 else 0
+
+
+class Meter:
+    """curl's progress meter (``progress_calc``, ``progress_meter``) on standard error, in the
+    world's time: a line when the clock's second has changed since the last, and a last one."""
+
+    def __init__(self, shown: bool) -> None:
+        self.shown = shown
+        self.start = libc.time_ns() // 1000
+        self.lastshow: int | None = None
+        self.speeder: list[tuple[int, int]] = []   # (octets, µs) at each shown second
+        self.current_speed = 0
+        self.headers_out = False
+        self.dl = self.ul = 0
+        self.dl_total: int | None = None
+        self.ul_total: int | None = None
+
+    def update(self, force: bool = False) -> None:
+        now = libc.time_ns() // 1000
+        spent = now - self.start
+        dl_speed, ul_speed = _trspeed(self.dl, spent), _trspeed(self.ul, spent)
+        if force:
+            self.lastshow = None
+        if self.lastshow == now // 1000000:
+            return
+        self.lastshow = now // 1000000
+        self.speeder.append((self.dl + self.ul, now))
+        del self.speeder[:-CURR_TIME]
+        if len(self.speeder) > 1:
+            amount = self.speeder[-1][0] - self.speeder[0][0]
+            span_ms = (now - self.speeder[0][1]) // 1000 or 1
+            self.current_speed = int(amount / (span_ms / 1000)) if amount > 4294967 else amount * 1000 // span_ms
+        else:
+            self.current_speed = dl_speed + ul_speed
+        if not self.shown:
+            return
+        if not self.headers_out:
+            libc.printf("%s", "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n"
+                              "                                 Dload  Upload   Total   Spent    Left  Speed\n")
+            self.headers_out = True
+        ul_secs = self.ul_total // ul_speed if self.ul_total is not None and ul_speed > 0 else 0
+        dl_secs = self.dl_total // dl_speed if self.dl_total is not None and dl_speed > 0 else 0
+        ul_pct = _pct(self.ul_total, self.ul) if ul_secs or (self.ul_total is not None and ul_speed > 0) else 0
+        dl_pct = _pct(self.dl_total, self.dl) if self.dl_total is not None and dl_speed > 0 else 0
+        secs = max(ul_secs, dl_secs)
+        cur_secs = spent // 1000000
+        expected = (self.ul if self.ul_total is None else self.ul_total) + \
+            (self.dl if self.dl_total is None else self.dl_total)
+        libc.printf("\r%3d %s  %3d %s  %3d %s  %s  %s %s %s %s %s", _pct(expected, self.dl + self.ul),
+                    _max5data(expected), dl_pct, _max5data(self.dl), ul_pct, _max5data(self.ul),
+                    _max5data(dl_speed), _max5data(ul_speed), _time2str(secs), _time2str(cur_secs),
+                    _time2str(secs - cur_secs if secs > 0 else 0), _max5data(self.current_speed))
+
+    def restart(self) -> None:
+        """``Curl_pgrsStartNow`` for the next transfer of a redirect: counts and clock from zero."""
+        self.start = libc.time_ns() // 1000
+        self.speeder.clear()
+        self.dl = self.ul = 0
+        self.dl_total = self.ul_total = None
+
+    def done(self) -> None:
+        """``Curl_pgrsDone``: the last line, and the end of it."""
+        self.update(force=True)
+        if self.shown:
+            libc.printf("\n")
+
+
+class Stdout:
+    """curl's standard output, block-buffered as stdio buffers a pipe."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.buf += data
+        if len(self.buf) >= STDOUT_BUFFER:
+            n = len(self.buf) - len(self.buf) % STDOUT_BUFFER
+            libc.write(1, bytes(self.buf[:n]))
+            del self.buf[:n]
+
+    def flush(self) -> None:
+        if self.buf:
+            libc.write(1, bytes(self.buf))
+            self.buf.clear()
+
+
+@dataclass
+class Response:
+    version: str = ""
+    status: int = 0
+    head: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    size_download: int = 0
+    close: bool = False
+
+    def header(self, name: str) -> str | None:
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+
+@dataclass
+class Connection:
+    fd: int
+    number: int
+    host: str
+    port: int
+    ip: str
+    local: tuple[str, int]
+    buf: bytearray = field(default_factory=bytearray)
+
+
+class Transfer:
+    """One run of curl: the options, the clock, the meter, the connection it holds."""
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        self.meter = Meter(not opts.silent)
+        self.out = Stdout()
+        self.start = libc.clock_monotonic()
+        self.conn: Connection | None = None
+        self.connects = 0
+        self.traced_data = False
+        self.stats: dict[str, float] = {}
+        self.body = bytearray() if opts.output else None
+        self.url = opts.url
+        self.resp: Response | None = None
+        self.remote: tuple[str, int] | None = None
+        self.closing = False
+
+    # -- verbose (tool_cb_dbg.c's plain trace) --
+
+    def info(self, text: str) -> None:
+        if self.opts.verbose:
+            libc.printf("* %s\n", text)
+            self.traced_data = False
+
+    def data_note(self, outgoing: bool, size: int) -> None:
+        if self.opts.verbose and not self.traced_data:
+            libc.printf("%s [%d bytes data]\n", "}" if outgoing else "{", size)
+            self.traced_data = True
+
+    # -- time --
+
+    def elapsed_ms(self) -> int:
+        return int((libc.clock_monotonic() - self.start) * 1000)
+
+    def deadline_ms(self, connecting: bool) -> int | None:
+        """Milliseconds left before -m (or, connecting, --connect-timeout) is up; None: no limit."""
+        limits = [self.opts.max_time]
+        if connecting:
+            limits.append(self.opts.connect_timeout)
+        left = [int(t * 1000) - self.elapsed_ms() for t in limits if t is not None]
+        return max(0, min(left)) if left else None
+
+    def wait(self, fd: int, events: int, connecting: bool, received: int) -> None:
+        """Poll ``fd`` as curl's loop does, waking at least once a second to update the meter;
+        curl's code 28 when the time allowed runs out."""
+        while True:
+            left = self.deadline_ms(connecting)
+            if left == 0:
+                msg = (f"Connection timed out after {self.elapsed_ms()} milliseconds" if connecting else
+                       f"Operation timed out after {self.elapsed_ms()} milliseconds with {received} bytes received")
+                self.info(msg)
+                raise CurlError(28, msg)
+            step = 1000 if left is None else min(left, 1000)
+            ready = libc.poll([(fd, events)], step)
+            self.meter.update()
+            if ready and ready[0]:
+                return
+
+    # -- connecting --
+
+    def connect(self, host: str, port: int) -> Connection:
+        try:
+            infos = libc.getaddrinfo(host, port, AF_INET, SOCK_STREAM)
+        except OSError:
+            self.info(f"Could not resolve host: {host}")
+            raise CurlError(6, f"Could not resolve host: {host}") from None
+        self.stats["time_namelookup"] = libc.clock_monotonic() - self.start
+        ip = infos[0][4][0]
+        self.info(f"  Trying {ip}:{port}...")
+        fd = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)
+        try:
+            try:
+                libc.connect(fd, (ip, port))
+            except BlockingIOError:
+                self.wait(fd, POLLOUT, True, 0)
+                err = libc.getsockopt(fd, 1, 4)  # SO_ERROR
+                if err:
+                    raise OSError(err, strerror(err)) from None
+        except CurlError:
+            libc.close(fd)
+            raise
+        except OSError as e:
+            libc.close(fd)
+            self.info(f"connect to {ip} port {port} failed: {e.strerror}")
+            msg = f"Failed to connect to {host} port {port} after {self.elapsed_ms()} ms: Couldn't connect to server"
+            self.info(msg)
+            raise CurlError(7, msg) from None
+        self.stats["time_connect"] = libc.clock_monotonic() - self.start
+        conn = Connection(fd, self.connects, host, port, ip, libc.getsockname(fd))
+        self.connects += 1
+        self.remote = (ip, port)
+        self.info(f"Connected to {host} ({ip}) port {port} (#{conn.number})")
+        return conn
+
+    # -- the exchange --
+
+    def recv(self, conn: Connection, received: int) -> bytes:
+        self.wait(conn.fd, POLLIN, False, received)
+        try:
+            return libc.recv(conn.fd, 65536)
+        except OSError as e:
+            raise CurlError(56, f"Recv failure: {e.strerror}") from None
+
+    def send_request(self, conn: Connection, method: str, target: str, body: bytes | None) -> int:
+        host = conn.host if conn.port == 80 else f"{conn.host}:{conn.port}"
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
+        given = {h.split(":", 1)[0].strip().lower(): h for h in self.opts.header if ":" in h}
+        if self.opts.agent and "user-agent" not in given:
+            lines.append(f"User-Agent: {self.opts.agent}")
+        if "accept" not in given:
+            lines.append("Accept: */*")
+        if body is not None:
+            if "content-length" not in given:
+                lines.append(f"Content-Length: {len(body)}")
+            if "content-type" not in given:
+                lines.append("Content-Type: application/x-www-form-urlencoded")
+        for h in self.opts.header:
+            name, _, value = h.partition(":")
+            if value.strip():
+                lines.append(f"{name}:{value}")
+        head = "".join(line + "\r\n" for line in lines) + "\r\n"
+        if self.opts.verbose:
+            libc.printf("%s", "".join(f"> {line}\r\n" for line in [*lines, ""]))
+            self.traced_data = False
+        wire = head.encode("latin-1", "replace") + (body or b"")
+        try:
+            while wire:
+                self.wait(conn.fd, POLLOUT, False, 0)
+                sent = libc.send(conn.fd, wire)
+                wire = wire[sent:]
+        except OSError as e:
+            raise CurlError(55, f"Send failure: {e.strerror}") from None
+        if body:
+            self.meter.ul = len(body)
+            self.data_note(True, len(body))
+        return len(head)
+
+    def read_head(self, conn: Connection, resp: Response) -> None:
+        """The status line and headers, each shown with ``-v`` as it is parsed."""
+        while True:
+            end = conn.buf.find(b"\n")
+            if end < 0:
+                data = self.recv(conn, 0)
+                if not data:
+                    if not resp.status and not conn.buf:
+                        raise CurlError(52, "Empty reply from server")
+                    raise CurlError(56, "Recv failure: Connection reset by peer" if not resp.status else
+                                    "Transferred a partial file")
+                conn.buf += data
+                continue
+            raw = bytes(conn.buf[:end + 1])
+            del conn.buf[:end + 1]
+            line = raw.decode("latin-1").rstrip("\r\n")
+            if not resp.status:
+                parts = line.split(" ", 2)
+                if not line.startswith("HTTP/") or len(parts) < 2 or not parts[1].isdigit():
+                    raise CurlError(1, "Received HTTP/0.9 when not allowed")
+                resp.version, resp.status = parts[0][5:], int(parts[1])
+                if resp.version == "1.0":
+                    self.info("HTTP 1.0, assume close after body")
+                    resp.close = True
+                self.stats.setdefault("time_starttransfer", libc.clock_monotonic() - self.start)
+            elif line:
+                name, _, value = line.partition(":")
+                resp.headers.append((name, value.strip()))
+            failing = self.opts.fail and resp.status >= 400
+            if line or not failing:
+                if self.opts.verbose:
+                    libc.printf("< %s", raw.decode("latin-1"))
+                    self.traced_data = False
+                resp.head += raw
+            if not line:
+                return
+
+    def read_body(self, conn: Connection, resp: Response, method: str) -> None:
+        length = resp.header("Content-Length")
+        chunked = "chunked" in (resp.header("Transfer-Encoding") or "").lower()
+        if method == "HEAD" or resp.status in (204, 304) or 100 <= resp.status < 200:
+            return
+        if length is not None and length.strip().isdigit() and not chunked:
+            want = int(length)
+            while resp.size_download < want:
+                if not conn.buf:
+                    data = self.recv(conn, resp.size_download)
+                    if not data:
+                        raise CurlError(18, f"transfer closed with {want - resp.size_download} bytes "
+                                            "remaining to read")
+                    conn.buf += data
+                take = bytes(conn.buf[:want - resp.size_download])
+                del conn.buf[:len(take)]
+                self.deliver(resp, take)
+        elif chunked:
+            self.read_chunked(conn, resp)
+        else:
+            resp.close = True
+            while True:
+                data = bytes(conn.buf) or self.recv(conn, resp.size_download)
+                conn.buf.clear()
+                if not data:
+                    return
+                self.deliver(resp, data)
+
+    def read_chunked(self, conn: Connection, resp: Response) -> None:
+        while True:
+            while b"\r\n" not in conn.buf:
+                data = self.recv(conn, resp.size_download)
+                if not data:
+                    raise CurlError(18, "transfer closed with outstanding read data remaining")
+                conn.buf += data
+            line, _, rest = bytes(conn.buf).partition(b"\r\n")
+            try:
+                size = int(line.split(b";")[0].strip() or b"x", 16)
+            except ValueError:
+                raise CurlError(56, "Illegal or missing hexadecimal sequence in chunked-encoding") from None
+            conn.buf[:] = rest
+            while len(conn.buf) < size + 2:
+                data = self.recv(conn, resp.size_download)
+                if not data:
+                    raise CurlError(18, "transfer closed with outstanding read data remaining")
+                conn.buf += data
+            if size == 0:
+                end = conn.buf.find(b"\r\n\r\n") if not conn.buf.startswith(b"\r\n") else -2
+                del conn.buf[:end + 4 if end >= 0 else 2]
+                return
+            self.deliver(resp, bytes(conn.buf[:size]))
+            del conn.buf[:size + 2]
+
+    def deliver(self, resp: Response, data: bytes) -> None:
+        resp.size_download += len(data)
+        self.meter.dl = resp.size_download
+        self.data_note(False, len(data))
+        if self.body is not None:
+            self.body += data
+        else:
+            self.out.write(data)
+        self.meter.update()
+
+    def fetch(self) -> Response:
+        opts = self.opts
+        url = opts.url if "://" in opts.url else "http://" + opts.url
+        method = opts.request or ("HEAD" if opts.head else "POST" if opts.data else "GET")
+        body = "&".join(opts.data).encode() if opts.data else None
+        redirects = 0
+        self.stats["num_redirects"] = 0
+        first = True
+        while True:
+            scheme, host, port, target = _split(url)
+            self.url = url
+            if scheme != "http":
+                raise CurlError(1, f'Protocol "{scheme}" not supported or disabled in libcurl')
+            if first:
+                self.meter.update()
+                first = False
+            conn = self.conn
+            if conn is not None and (conn.host, conn.port) == (host, port):
+                self.info("Can not multiplex, even if we wanted to")
+                self.info(f"Re-using existing connection #{conn.number} with host {host}")
+            else:
+                if conn is not None:
+                    libc.close(conn.fd)
+                conn = self.conn = self.connect(host, port)
+            self.stats["time_pretransfer"] = libc.clock_monotonic() - self.start
+            resp = Response()
+            self.stats["size_request"] = self.send_request(conn, method, target, body) + len(body or b"")
+            while True:
+                self.read_head(conn, resp)
+                if not 100 <= resp.status < 200 or resp.status == 101:
+                    break
+                resp = Response(close=resp.close)
+            self.resp = resp
+            length = resp.header("Content-Length")
+            if length is not None and length.strip().isdigit():
+                self.meter.dl_total = int(length)
+            if resp.version == "1.1" and (resp.header("Connection") or "").lower() == "close":
+                resp.close = True
+            if opts.fail and resp.status >= 400:
+                self.info(f"The requested URL returned error: {resp.status}")
+                raise CurlError(22, f"The requested URL returned error: {resp.status}")
+            if opts.include or opts.head:
+                self.write_head(resp)
+            location = resp.header("Location")
+            follow = opts.location and location is not None and resp.status in (301, 302, 303, 307, 308)
+            self.read_body(conn, resp, method)
+            self.closing = resp.close
+            if not follow or location is None:
+                return resp
+            redirects += 1
+            if redirects > MAX_REDIRS:
+                raise CurlError(47, f"Maximum ({MAX_REDIRS}) redirects followed")
+            self.finish(0)
+            url = urljoin(url, location)
+            self.info(f"Issue another request to this URL: '{url}'")
+            self.meter.restart()
+            self.stats["num_redirects"] = redirects
+            if resp.status == 303 or (resp.status in (301, 302) and method == "POST" and not opts.request):
+                method = "HEAD" if opts.head else "GET"
+                body = None
+
+    def finish(self, code: int) -> None:
+        """The end of one transfer (``multi_done``): the meter's last line, then the connection
+        closed (an error, or the server's wish) or kept for the next."""
+        if code not in (1, 2, 3, 6):
+            self.meter.done()
+        conn = self.conn
+        if conn is None:
+            if code in (6, 7, 28):
+                self.info(f"Closing connection {self.connects}")
+        elif code or self.closing:
+            self.info(f"Closing connection {conn.number}")
+            libc.close(conn.fd)
+            self.conn = None
+        else:
+            self.info(f"Connection #{conn.number} to host {conn.host} left intact")
+
+    def write_head(self, resp: Response) -> None:
+        if self.body is not None:
+            self.body += resp.head
+        else:
+            self.out.write(resp.head)
+
+
+def _split(url: str) -> tuple[str, str, int, str]:
+    """Scheme, host, port and request target of ``url``; curl's code 3 for one it cannot use."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise CurlError(3, "URL using bad/illegal format or missing URL") from None
+    if not parts.hostname:
+        raise CurlError(3, "URL using bad/illegal format or missing URL")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme.lower(), parts.hostname, port or 80, target
+
+
+def _write_out(fmt: str, t: Transfer, code: int, error: str) -> str:
+    """``-w``: the format with ``%{variable}`` and ``\\n``-style escapes expanded."""
+    resp = t.resp
+    ip, port = t.remote or ("", 0)
+    times = {k: f"{t.stats.get(k, 0.0):.6f}" for k in
+             ("time_namelookup", "time_connect", "time_pretransfer", "time_starttransfer")}
+    values = {
+        "http_code": f"{resp.status if resp else 0:03d}", "response_code": f"{resp.status if resp else 0:03d}",
+        "size_download": str(resp.size_download if resp else 0), "size_header": str(len(resp.head) if resp else 0),
+        "size_request": str(int(t.stats.get("size_request", 0))),
+        "content_type": (resp.header("Content-Type") or "") if resp else "",
+        "url_effective": t.url, "num_redirects": str(int(t.stats.get("num_redirects", 0))),
+        "num_connects": str(t.connects), "remote_ip": ip, "remote_port": str(port), "exitcode": str(code),
+        "errormsg": error,
+        "http_version": (resp.version if resp and resp.version else "0"),
+        "time_total": f"{libc.clock_monotonic() - t.start:.6f}", **times,
+    }
+    out = []
+    i = 0
+    while i < len(fmt):
+        if fmt.startswith("%{", i) and "}" in fmt[i:]:
+            end = fmt.index("}", i)
+            name = fmt[i + 2:end]
+            if name in values:
+                out.append(values[name])
+            else:
+                libc.printf("curl: unknown --write-out variable: '%s'\n", name)
+            i = end + 1
+        elif fmt.startswith("%%", i):
+            out.append("%")
+            i += 2
+        elif fmt[i] == "\\" and i + 1 < len(fmt) and fmt[i + 1] in "nrt\\":
+            out.append({"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}[fmt[i + 1]])
+            i += 2
+        else:
+            out.append(fmt[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    """curl's command line; ``CurlError(2, ...)`` for one it cannot take."""
+    opts = Options()
+    urls = []
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg.startswith("--") and arg != "--":
+            name = arg
+            if name in _FLAGS:
+                setattr(opts, _FLAGS[name], True)
+            elif name in _VALUED:
+                if not args:
+                    raise CurlError(2, f"option {name}: requires parameter")
+                _set(opts, name, _VALUED[name], args.pop(0))
+            else:
+                raise CurlError(2, f"option {name}: is unknown")
+        elif arg.startswith("-") and len(arg) > 1:
+            i = 1
+            while i < len(arg):
+                flag = "-" + arg[i]
+                if flag in _FLAGS:
+                    setattr(opts, _FLAGS[flag], True)
+                    i += 1
+                elif flag in _VALUED:
+                    value = arg[i + 1:] or (args.pop(0) if args else None)
+                    if value is None:
+                        raise CurlError(2, f"option {flag}: requires parameter")
+                    _set(opts, flag, _VALUED[flag], value)
+                    break
+                else:
+                    raise CurlError(2, f"option {arg}: is unknown")
+        else:
+            urls.append(arg)
+    if not urls:
+        raise CurlError(2, "")
+    if len(urls) > 1:
+        raise CurlError(2, "tuxnet's curl fetches one URL a run")
+    opts.url = urls[0]
+    return opts
+
+
+def _set(opts: Options, flag: str, attr: str, value: str) -> None:
+    if attr in ("data", "header"):
+        getattr(opts, attr).append(value)
+    elif attr in ("max_time", "connect_timeout"):
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise CurlError(2, f"option {flag}: expected a proper numerical parameter") from None
+        setattr(opts, attr, seconds)
+    else:
+        setattr(opts, attr, value)
+
+
+def curl_main(argv: Sequence[str]) -> int:
+    """``curl [options] URL``; the exit status is curl's (0, or its error code)."""
+    try:
+        opts = parse_args(argv)
+    except CurlError as e:
+        libc.printf("%s%s", f"curl: {e}\n" if str(e) else "", _TRY)
+        return 2
+    t = Transfer(opts)
+    code, error = 0, ""
+    try:
+        t.fetch()
+    except CurlError as e:
+        code, error = e.code, str(e)
+    t.finish(code)
+    if t.conn is not None:
+        libc.close(t.conn.fd)
+    if opts.output is not None and t.body is not None and t.resp is not None and code in (0, 22):
+        libc.write_file(opts.output, bytes(t.body))
+    if opts.write_out:
+        t.out.write(_write_out(opts.write_out, t, code, error).encode())
+    t.out.flush()
+    if code and (not opts.silent or opts.show_error):
+        libc.printf("curl: (%d) %s\n", code, error)
+    return code
+

@@ -1,0 +1,132 @@
+"""tuxnet's ``curl`` against this machine's curl 7.88.1: the same commands, against the same Linux
+web servers (Python's http.server speaking HTTP/1.0, and HTTP/1.1 with persistent connections)
+in the namespace, print the same thing, standard output and standard error together as
+``curl ... 2>&1`` keeps them.  Ours runs on the tuxnet host across the TAP device; the real one
+in the namespace.  What differs by nature is set aside: Date and Last-Modified values, the speed
+columns of the progress meter, how many all-zero meter lines a run's seconds produced, and the
+milliseconds in a message, and the line of a reused connection that shows a pointer."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tuxnet.user.programs.curl import curl_main
+
+SERVER = """
+import functools, http.server, sys
+handler = http.server.SimpleHTTPRequestHandler
+handler.protocol_version = sys.argv[3]
+http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])),
+                                functools.partial(handler, directory=sys.argv[4])).serve_forever()
+"""
+_METER = re.compile(r"\r(\s*\d+ [ \d.kMGTP]{5}  \s*\d+ [ \d.kMGTP]{5}  \s*\d+ [ \d.kMGTP]{5})  "
+                    r"[ \d.kMGTP]{5}  [ \d.kMGTP]{5} (.{8}) (.{8}) (.{8}) [ \d.kMGTP]{5}")
+
+
+def normalize(text: str) -> str:
+    text = re.sub(r"(?m)^(< )?(Date|Last-Modified): [^\r\n]*", r"\1\2: -", text)
+    text = _METER.sub(r"\r\1  SPEED  SPEED \2 \3 \4 SPEED", text)
+    text = re.sub(r"after \d+ (ms|milliseconds)", r"after N \1", text)
+    text = re.sub(r"\* Found bundle for host: 0x[0-9a-f]+ \[serially\]\n", "", text)  # a pointer
+    # consecutive identical meter lines: how many a run prints depends on where its seconds fall
+    return re.sub(r"(\r[^\r\n]*SPEED)(\1)+", r"\1", text)
+
+
+@pytest.fixture
+def web(tap_pair, tmp_path):
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed (apt install curl)")
+    p = tap_pair
+    root = tmp_path / "www"
+    (root / "sub").mkdir(parents=True)
+    (root / "index.html").write_text("<h1>hello from Linux</h1>\n")
+    (root / "sub" / "index.html").write_text("sub\n")
+    (root / "big.bin").write_bytes(bytes(range(256)) * 1200)
+    servers = [p.ns.popen(sys.executable, "-c", SERVER, p.linux_ip, str(port), version, str(root))
+               for port, version in ((8000, "HTTP/1.0"), (8001, "HTTP/1.1"))]
+    silent = p.ns.popen("nc", "-lk", p.linux_ip, "8002")  # accepts, never answers
+    try:
+        for port in (8000, 8001, 8002):
+            p.ns.run("sh", "-c", f"for i in $(seq 50); do nc -z {p.linux_ip} {port} && exit 0; sleep 0.1; done; "
+                     "exit 1")
+        host = p.host
+        host.files["/etc/hosts"] = f"127.0.0.1\tlocalhost\n{p.linux_ip}\tweb.test\n"
+        yield p
+    finally:
+        for proc in [*servers, silent]:
+            proc.kill()
+            proc.communicate()
+
+
+def _linux(p, args: list[str]) -> tuple[str, int]:
+    res = subprocess.run(p.ns.cmd("curl", *args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    return res.stdout.decode("latin-1"), res.returncode
+
+
+def _ours(p, args: list[str]) -> tuple[str, int]:
+    before = len(p.host.output())
+    status = {}
+
+    def run() -> None:
+        status["rc"] = curl_main(args)
+
+    proc = p.host.spawn(run, name="curl")
+    p.world.run_until(lambda: not proc.alive, timeout=int(30e9))
+    assert not proc.alive
+    return p.host.output()[before:], status["rc"]
+
+
+CASES = [
+    ["{L}:8000/index.html"],
+    ["-v", "{L}:8000/index.html"],
+    ["-sv", "{L}:8001/index.html"],
+    ["-i", "{L}:8001/"],
+    ["-I", "{L}:8001/"],
+    ["-sv", "-I", "{L}:8001/"],
+    ["-v", "-L", "{L}:8001/sub"],
+    ["-s", "-L", "-w", "%{http_code} %{num_redirects} %{url_effective}\\n", "{L}:8000/sub"],
+    ["-v", "-f", "{L}:8000/nope"],
+    ["-f", "{L}:8001/nope"],
+    ["-sSf", "{L}:8001/nope"],
+    ["-sf", "{L}:8001/nope"],
+    ["-sv", "-d", "a=1", "-d", "b=2", "{L}:8001/"],
+    ["-sv", "-A", "lab/1.0", "-H", "X-Lab: 6", "{L}:8001/index.html"],
+    ["-o", "OUT", "{L}:8001/big.bin"],
+    ["-s", "-o", "OUT", "-w", "%{http_code} %{size_download} %{content_type} %{remote_ip} %{remote_port}\\n",
+     "{L}:8001/big.bin"],
+    ["{L}:1/"],
+    ["-v", "{L}:1/"],
+    ["-sS", "{L}:1/"],
+    ["-m", "1", "{L}:8002/"],
+    ["-sv", "-m", "1", "{L}:8002/"],
+    ["foo://x/"],
+    ["--bogus", "x"],
+    [],
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[" ".join(c) or "no-args" for c in CASES])
+def test_curl_prints_what_linux_curl_prints(web, tmp_path, case):
+    p = web
+    args = [a.replace("{L}", f"http://{p.linux_ip}") for a in case]
+    real_out, real_rc = _linux(p, [a.replace("OUT", str(tmp_path / "real.out")) for a in args])
+    ours_out, ours_rc = _ours(p, [a.replace("OUT", "/tmp/ours.out") for a in args])
+    assert ours_rc == real_rc, (ours_out, real_out)
+    assert normalize(ours_out) == normalize(real_out)
+    if "OUT" in case:
+        assert p.host.files["/tmp/ours.out"] == (tmp_path / "real.out").read_bytes()
+
+
+def test_curl_resolves_names_as_linux_curl_does(web):
+    """A name from /etc/hosts (both sides' files name the server web.test): the same lines."""
+    p = web
+    ours_out, ours_rc = _ours(p, ["-sv", "http://web.test:8001/index.html"])
+    assert ours_rc == 0
+    assert f"* Connected to web.test ({p.linux_ip}) port 8001 (#0)" in ours_out
+    assert "> Host: web.test:8001\r\n" in ours_out
+    assert "* Connection #0 to host web.test left intact" in ours_out
