@@ -303,3 +303,19 @@ def test_run_the_netem_example():
     dropped = int(re.search(r"dropped (\d+),", r.stdout)[1])
     sent = int(re.search(r"Sent \d+ bytes (\d+) pkt", r.stdout)[1])
     assert 0 < dropped < sent / 50 and re.search(r"0\.0000-1\d\.\d+ sec +[\d.]+ MBytes", r.stdout)
+
+
+def test_run_the_web_lab_example():
+    """The course's DNS and HTTP labs on one network: the name through named's zone (an alias),
+    curl's fetch through the router, its whole TCP connection in the client's tcpdump, and the
+    server's reply, head and body, in one segment."""
+    r = tuxnet("run", "examples/web_lab.toml")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "web.lab.test is an alias for www.lab.test.\nwww.lab.test has address 10.0.2.80\n" in out
+    assert "* Connected to www.lab.test (10.0.2.80) port 80 (#0)\n> GET / HTTP/1.1\n> Host: www.lab.test\n" in out
+    assert "\n< HTTP/1.1 200 OK\n" in out and "\n<h1>Hello from www.lab.test</h1>\n" in out
+    assert "34559*- 2/0/0 CNAME www.lab.test., A 10.0.2.80 (64)" in out
+    assert "Flags [P.], seq 1:176, ack 77, win 64, options" in out and "length 175: HTTP: HTTP/1.1 200 OK" in out
+    assert "16 packets captured" in out
+    assert re.search(r"LISTEN 0 +511 +0\.0\.0\.0:80 ", out)

@@ -193,9 +193,18 @@ def _send_response(conn: h11.Connection, fd: int, req_method: str, resp: Respons
         headers.append(("Content-Length", str(len(body))))
     if close:
         headers.append(("Connection", "close"))
-    _sendall(fd, conn.send(h11.Response(status_code=resp.status, headers=headers, reason=_reason(resp.status))))
-    if req_method != "HEAD" and resp.status not in (204, 304):
-        chunks = iter([body] if isinstance(body, bytes | bytearray) else body)
+    # The head and a body in hand go out in one write, as Apache's core output filter gathers them
+    # into one writev: two sends would leave the second to Nagle, a round trip behind the first.
+    pending = bytearray(conn.send(h11.Response(status_code=resp.status, headers=headers,
+                                               reason=_reason(resp.status))) or b"")
+    has_body = req_method != "HEAD" and resp.status not in (204, 304)
+    if has_body and isinstance(body, bytes | bytearray):
+        if body:
+            pending += conn.send(h11.Data(data=body)) or b""
+    elif has_body:
+        _sendall(fd, bytes(pending))  # a handler's chunks go as they come
+        pending.clear()
+        chunks = iter(body)
         while True:
             try:
                 chunk = next(chunks, None)
@@ -207,7 +216,8 @@ def _send_response(conn: h11.Connection, fd: int, req_method: str, resp: Respons
                 break
             if data:
                 _sendall(fd, conn.send(h11.Data(data=data)))
-    _sendall(fd, conn.send(h11.EndOfMessage()))
+    pending += conn.send(h11.EndOfMessage()) or b""
+    _sendall(fd, bytes(pending))
     return True
 
 
