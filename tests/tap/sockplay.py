@@ -149,6 +149,10 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
     # addresses from the flow the failed connect left in the socket (inet->cork.fl), so they go to
     # the address that could not be reached.  What the kernel does with them is left unplayed.
     unplayed: set[int] = set()
+    # A listener that shutdown(SHUT_RD or SHUT_RDWR) closed: kernels disagree on its connect (6.18
+    # fails it with EINVAL, as tuxnet does; an earlier kernel sends a SYN, and a refused one ends in
+    # ECONNREFUSED), so what it does next is left unplayed too (test_errno pins tuxnet's side).
+    listeners: set[int] = set()
     out: list[list[Any]] = []
 
     def sock(i: int) -> Any:
@@ -172,6 +176,7 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
                 socks.append(lsock)
                 lsock.bind((ADDR, base + args[0]))
                 lsock.listen(16)
+                listeners.add(len(socks) - 1)
                 client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 socks.append(client)
                 client.connect((ADDR, base + args[0]))
@@ -190,6 +195,7 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
                 value = None
             elif op == "listen":
                 sock(args[0]).listen(args[1])
+                listeners.add(args[0] % len(socks))
                 value = None
             elif op == "connect":
                 s = sock(args[0])
@@ -237,6 +243,8 @@ def play(socket: Any, program: list[list[Any]], base: int) -> list[list[Any]]:
                 value = [data.decode("latin-1"), *(_addr(peer, base) if peer else [None])]
             elif op == "shutdown":
                 sock(args[0]).shutdown(args[1])
+                if args[0] % len(socks) in listeners and args[1] != socket.SHUT_WR:
+                    unplayed.add(args[0] % len(socks))
                 value = None
             elif op == "close":
                 sock(args[0]).close()

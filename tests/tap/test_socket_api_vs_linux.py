@@ -163,9 +163,6 @@ REFUSED_USER_MSS = [["socket", "tcp"], ["setsockopt", 0, "TCP_MAXSEG", 1400], ["
 UDP_ERROR_BEFORE_DATA = [["udp_pair", 0], ["sendto", 0, 1, 0], ["connect", 0, 1, 0], ["send", 0, 0],
                          ["recv", 0, 1]]
 
-# A listener closed by shutdown(SHUT_RD) never connects again: EINVAL (kernel 6.18).
-FORMER_LISTENER = [["socket", "tcp"], ["listen", 0, 16], ["shutdown", 0, 0], ["connect", 0, 0, 0]]
-
 
 def tuxnet_play(program: list[list], base: int, sysctls: dict[str, str]) -> list[list]:
     world = World(seed=1)
@@ -196,7 +193,6 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
     @example(RECONNECT_MSS)
     @example(REFUSED_WINDOW_CLAMP)
     @example(REFUSED_USER_MSS)
-    @example(FORMER_LISTENER)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
