@@ -62,10 +62,10 @@ _NO_TRANSFER = (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
 _WILD = dns.name.Name((b"*",))
 
 
-def load_zone(text: str, origin: str) -> dns.zone.Zone:
+def load_zone(text: str, origin: str, filename: str = "<string>") -> dns.zone.Zone:
     """A zone from RFC 1035 master-file text, names kept absolute; the origin must have its SOA
-    and NS records (dnspython's ``check_origin``)."""
-    return dns.zone.from_text(text, origin=origin, relativize=False, check_origin=True)
+    and NS records (dnspython's ``check_origin``).  A syntax error names ``filename`` and a line."""
+    return dns.zone.from_text(text, origin=origin, relativize=False, check_origin=True, filename=filename)
 
 
 class Authority:

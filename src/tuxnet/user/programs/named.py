@@ -251,7 +251,7 @@ def named_main(argv: Sequence[str]) -> int:
         label = origin.rstrip(".") or "."
         try:
             text = libc.read_file(full)
-            load_zone(text.decode() if isinstance(text, bytes) else text, origin)
+            load_zone(text.decode() if isinstance(text, bytes) else text, origin, path)
         except FileNotFoundError:
             reason = "file not found"
         except (dns.exception.DNSException, dns.name.EmptyLabel, UnicodeDecodeError) as e:
