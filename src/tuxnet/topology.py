@@ -21,6 +21,7 @@ A TOML file describes the same (see ``load_topology``)::
     [[host]]
     name = "a"
     routes = ["default via 10.0.1.254"]
+    files = { "/etc/resolv.conf" = "nameserver 10.0.2.53\n" }
 
     [[router]]
     name = "r1"
@@ -49,8 +50,13 @@ A TOML file describes the same (see ``load_topology``)::
     dev = "eth0"
     pcap = "a-eth0.pcap"
 
+Every host has ``/etc/hosts``, ``/etc/nsswitch.conf`` and ``/etc/services``; a host's (or a
+router's) ``files`` table adds or replaces files, each an absolute path given its text
+(``/etc/resolv.conf``, a ``named.conf`` and its zone files, the pages ``httpd`` serves).
+
 A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``tracepath``, ``arping``, ``tcpdump``,
-``iperf`` (a server, ``iperf -s``, or a client), ``nc``, ``cat``, ``ip``, ``ethtool``, ``sysctl``,
+``iperf`` (a server, ``iperf -s``, or a client), ``nc``, ``curl``, ``named``, ``httpd``, ``dns``
+(a lookup, as ``host`` prints it), ``http`` (a fetch), ``cat``, ``ip``, ``ethtool``, ``sysctl``,
 ``ss``, ``nstat``, ``tc`` and net-tools' ``netstat``, ``ifconfig``, ``route`` and ``arp`` on a host
 at time ``at``.
 Without a ``duration`` the run lasts until every program has ended, or waits in ``accept`` for a
