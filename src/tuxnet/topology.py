@@ -55,8 +55,8 @@ router's) ``files`` table adds or replaces files, each an absolute path given it
 (``/etc/resolv.conf``, a ``named.conf`` and its zone files, the pages ``httpd`` serves).
 
 A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``tracepath``, ``arping``, ``tcpdump``,
-``iperf`` (a server, ``iperf -s``, or a client), ``nc``, ``curl``, ``named``, ``httpd``, ``dns``
-(a lookup, as ``host`` prints it), ``http`` (a fetch), ``cat``, ``ip``, ``ethtool``, ``sysctl``,
+``iperf`` (a server, ``iperf -s``, or a client), ``nc``, ``curl``, ``named``, ``httpd``, ``dig``,
+``dns`` (a lookup, as ``host`` prints it), ``http`` (a fetch), ``cat``, ``ip``, ``ethtool``, ``sysctl``,
 ``ss``, ``nstat``, ``tc`` and net-tools' ``netstat``, ``ifconfig``, ``route`` and ``arp`` on a host
 at time ``at``.
 Without a ``duration`` the run lasts until every program has ended, or waits in ``accept`` for a
@@ -294,6 +294,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.programs.arping import arping_main
     from tuxnet.user.programs.cat import cat_main
     from tuxnet.user.programs.curl import curl_main
+    from tuxnet.user.programs.dig import dig_main
     from tuxnet.user.programs.dns import dns_main
     from tuxnet.user.programs.http import http_main, httpd_main
     from tuxnet.user.programs.iperf import iperf_main
@@ -312,7 +313,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
             "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main,
             "netstat": nettools.netstat, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp,
             "arping": arping_main, "tcpdump": tcpdump_main, "cat": cat_main, "nc": nc_main, "curl": curl_main,
-            "named": named_main, "httpd": httpd_main, "dns": dns_main, "http": http_main}
+            "named": named_main, "httpd": httpd_main, "dns": dns_main, "dig": dig_main, "http": http_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {

@@ -1,6 +1,7 @@
-"""curl, named and httpd in a topology, on simulated wires only (tests/tap judges curl's lines
-against this machine's curl): a fetch by name through named's zone, curl's errors and exit
-statuses, -o and cat, and the messages named and httpd stop with on a bad configuration."""
+"""curl, dig, named and httpd in a topology, on simulated wires only (tests/tap judges curl's and
+dig's lines against this machine's): a fetch by name through named's zone, curl's errors and
+exit statuses, -o and cat, dig's sections and failures, and the messages named and httpd stop
+with on a bad configuration."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ zone "lab.test" { type master; file "db.lab"; };
 $TTL 300
 @   IN SOA ns.lab.test. root.lab.test. ( 1 3600 600 86400 300 )
     IN NS ns
+    IN MX 10 mail
 ns  IN A 10.0.0.2
+mail IN A 10.0.0.25
 www IN A 10.0.0.2
 """
 [[link]]
@@ -135,3 +138,43 @@ def test_httpd_errors():
 def test_a_topology_file_must_be_named_by_an_absolute_path():
     with pytest.raises(TopologyError, match=r"x\.toml:3: \[\[host\]\]: files: 'etc/hosts' must be an absolute path"):
         load_topology("x.toml", text='[[host]]\nname = "a"\nfiles = { "etc/hosts" = "x" }\n')
+
+
+def test_dig_asks_named():
+    a, _, statuses = run_lab([("a", "dig www.lab.test", "1s"),
+                              ("a", "dig @10.0.0.2 lab.test MX +norec +nocmd +nostats", "2s"),
+                              ("a", "dig +short -x 10.0.0.2", "3s"),
+                              ("a", "dig +noall +answer +tcp lab.test NS", "4s")])
+    assert statuses == [0, 0, 0, 0]
+    first, second = a.split(";; MSG SIZE  rcvd: 57\n\n")
+    assert re.fullmatch(
+        r"\n; <<>> DiG 9\.18\.\S+ <<>> www\.lab\.test\n;; global options: \+cmd\n;; Got answer:\n"
+        r";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: \d+\n"
+        r";; flags: qr aa rd; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1\n"
+        r";; WARNING: recursion requested but not available\n\n"
+        r";; OPT PSEUDOSECTION:\n; EDNS: version: 0, flags:; udp: 1232\n"
+        r";; QUESTION SECTION:\n;www\.lab\.test\.\t\t\tIN\tA\n\n"
+        r";; ANSWER SECTION:\nwww\.lab\.test\.\t\t300\tIN\tA\t10\.0\.0\.2\n\n"
+        r";; Query time: 0 msec\n;; SERVER: 10\.0\.0\.2#53\(10\.0\.0\.2\) \(UDP\)\n"
+        r";; WHEN: Fri Feb 06 00:00:01 UTC 2015\n", first)
+    assert re.match(r";; Got answer:\n;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: \d+\n"
+                    r";; flags: qr aa; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 2\n\n", second)
+    assert (";; ANSWER SECTION:\nlab.test.\t\t300\tIN\tMX\t10 mail.lab.test.\n\n"
+            ";; ADDITIONAL SECTION:\nmail.lab.test.\t\t300\tIN\tA\t10.0.0.25\n\n") in second
+    # -x asks for 2.0.0.10.in-addr.arpa. PTR, which named refuses: +short prints nothing
+    assert second.endswith("\n\nlab.test.\t\t300\tIN\tNS\tns.lab.test.\n")
+
+
+def test_dig_when_no_server_answers():
+    a, _, statuses = run_lab([("a", "dig @10.0.0.1 www.lab.test +time=1 +tries=2", "1s"),
+                              ("a", "dig @10.0.0.9 www.lab.test +tcp +time=1 +tries=1", "5s"),
+                              ("a", "dig @10.0.0.2 a..b", "9s"),
+                              ("a", "dig +dnssec www.lab.test", "9s")])
+    assert statuses == [9, 9, 10, 1]
+    assert a == (";; communications error to 10.0.0.1#53: connection refused\n" * 2
+                 + "\n; <<>> DiG 9.18.49-1~deb12u3-Debian <<>> @10.0.0.1 www.lab.test +time=1 +tries=2\n"
+                 "; (1 server found)\n;; global options: +cmd\n;; no servers could be reached\n"
+                 ";; Connection to 10.0.0.9#53(10.0.0.9) for www.lab.test failed: timed out.\n"
+                 ";; no servers could be reached\n"
+                 "dig: 'a..b' is not a legal name (empty label)\n"
+                 "dig: +dnssec is not in tuxnet's dig\n")

@@ -1,0 +1,441 @@
+"""``dig`` as BIND 9.18's prints it: one question to one server, over UDP (TCP with ``+tcp``, or
+when the answer comes back truncated), and the answer in dig's sections.
+
+    dig [@server] [-p port] [-t type] [-c class] [-x addr] [-q name] [name] [type] [class] [+opt...]
+
+The query is dig's: a random ID, RD (``+norecurse`` clears it) and AD, EDNS version 0 with a
+1232-octet UDP payload and a client COOKIE (RFC 7873; ``+nocookie``, ``+noedns``).  Each try
+waits ``+time`` seconds (5), and ``+tries`` (3; ``+retry`` is one less) are made; a try that gets
+no answer prints dig's ``;; communications error`` line, and when none answers dig prints
+``;; no servers could be reached`` and ends with status 9.  Output options: ``+short``,
+``+[no]all``, ``+[no]cmd``, ``+[no]comments``, ``+[no]question``, ``+[no]answer``,
+``+[no]authority``, ``+[no]additional``, ``+[no]stats``; ``+[no]tcp`` (``+vc``), ``+[no]adflag``.
+Records are printed in BIND's columns (``dns_master_style`` of masterdump.c: the TTL at 24, the
+class at 32, the type at 40, the data at 48, tabs to reach them, one space once past them).
+Other options of dig's (``+trace``, ``+dnssec``, ``+multiline`` ...) are refused by name; one
+question is asked a run.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import dns.edns
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+
+from tuxnet.kernel.errno import ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT
+from tuxnet.kernel.sched import current
+from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
+from tuxnet.user import libc
+from tuxnet.user.resolv import HOST_NOT_FOUND, res_ninit
+
+VERSION = "9.18.49-1~deb12u3-Debian"
+EDNS_PAYLOAD = 1232  # dig's default +bufsize
+EDNS_COOKIE = 10  # RFC 7873 §4
+USAGE = """Usage:  dig [@global-server] [domain] [q-type] [q-class] {q-opt}
+            {global-d-opt} host [@local-server] {local-d-opt}
+            [ host [@local-server] {local-d-opt} [...]]
+
+Use "dig -h" (or "dig -h | more") for complete list of options
+"""
+# What dig prints between sections; +all and +noall set them all (cmd with them)
+DISPLAY = ("cmd", "comments", "question", "answer", "authority", "additional", "stats")
+SWITCHES = (*DISPLAY, "recurse", "tcp", "vc", "short", "edns", "cookie", "adflag")
+# dig's options that this dig does not have: named, rather than called invalid
+UNSUPPORTED = ("trace", "dnssec", "multiline", "nsid", "identify", "qr", "ttlid", "ttlunits", "besteffort",
+               "ignore", "fail", "search", "defname", "domain", "nssearch", "subnet", "expire", "crypto",
+               "split", "onesoa", "rrcomments", "showsearch", "sigchase", "topdown", "keepopen", "padding",
+               "bufsize", "ndots", "class", "ttl", "yaml", "json", "https", "tls", "zflag", "aaflag",
+               "cdflag", "raflag", "tcflag", "header-only", "opcode", "ednsflags", "ednsopt",
+               "ednsnegotiation", "mapped", "unknownformat", "idnin", "idnout", "dns64prefix", "badcookie")
+# isc_result_totext's words for the errors a socket reports
+REASONS = {ECONNREFUSED: "connection refused", EHOSTUNREACH: "host unreachable",
+           ENETUNREACH: "network unreachable", ETIMEDOUT: "timed out"}
+FLAG_NAMES = (("qr", dns.flags.QR), ("aa", dns.flags.AA), ("tc", dns.flags.TC), ("rd", dns.flags.RD),
+              ("ra", dns.flags.RA), ("ad", dns.flags.AD), ("cd", dns.flags.CD))
+TTL_COLUMN, CLASS_COLUMN, TYPE_COLUMN, RDATA_COLUMN = 24, 32, 40, 48
+
+
+class DigExit(Exception):
+    """dig stops: ``status`` is its exit status (what it printed is already out)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclass
+class Query:
+    """One lookup as the command line asked it."""
+    argv: list[str]
+    server: str | None = None
+    port: int = 53
+    name: str | None = None
+    rdtype: int | None = None
+    rdclass: int | None = None
+    timeout: int = 5
+    tries: int = 3
+    on: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(SWITCHES, True) | {
+        "tcp": False, "vc": False, "short": False})
+
+
+def _usage_error(word: str) -> DigExit:
+    libc.printf("Invalid option: %s\n%s", word, USAGE)
+    return DigExit(1)
+
+
+def _plus_option(q: Query, word: str) -> None:
+    """A ``+[no]name[=value]`` option; dig takes any unambiguous start of a name."""
+    text = word[1:]
+    value = None
+    if "=" in text:
+        text, value = text.split("=", 1)
+    negate = text.startswith("no")
+    if negate:
+        text = text[2:]
+    names = [n for n in (*SWITCHES, "all", "time", "tries", "retry") if n.startswith(text)] if text else []
+    if text in names:
+        names = [text]
+    if len(names) != 1:
+        if any(n.startswith(text) for n in UNSUPPORTED) and text:
+            libc.printf("dig: +%s is not in tuxnet's dig\n", text)
+            raise DigExit(1)
+        raise _usage_error(word)
+    name = names[0]
+    if name in ("time", "tries", "retry"):
+        if negate or value is None or not value.isdigit():
+            raise _usage_error(word)
+        number = int(value)
+        if name == "time":
+            q.timeout = max(1, number)
+        else:
+            q.tries = max(1, number + (name == "retry"))
+        return
+    if name == "all":
+        for d in DISPLAY:
+            q.on[d] = not negate
+        return
+    if name == "short" and not negate:
+        for d in DISPLAY:
+            q.on[d] = d == "answer"
+    q.on["tcp" if name == "vc" else name] = not negate
+
+
+def _reverse_name(addr: str) -> str | None:
+    """``-x``'s name: the address's octets, last first, under in-addr.arpa."""
+    parts = addr.split(".")
+    if not 1 <= len(parts) <= 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+        return None
+    return ".".join(reversed(parts)) + ".in-addr.arpa."
+
+
+def parse_args(argv: Sequence[str]) -> Query:
+    """dig's command line, in its order; warnings print as they come."""
+    q = Query(list(argv))
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg.startswith("@") and len(arg) > 1:
+            q.server = arg[1:]
+        elif arg.startswith("+"):
+            _plus_option(q, arg)
+        elif arg in ("-4",):
+            continue
+        elif arg in ("-p", "-t", "-c", "-x", "-q") or (arg[:2] in ("-p", "-t", "-c", "-x", "-q") and len(arg) > 2):
+            flag, value = (arg, args.pop(0) if args else None) if len(arg) == 2 else (arg[:2], arg[2:])
+            if value is None:
+                raise _usage_error(arg)
+            if flag == "-p":
+                if not value.isdigit() or int(value) > 65535:
+                    libc.printf("invalid port number '%s': not a valid number\ndig: Couldn't parse port number\n",
+                                value)
+                    raise DigExit(1)
+                q.port = int(value)
+            elif flag == "-t":
+                try:
+                    q.rdtype = dns.rdatatype.from_text(value)
+                except dns.exception.DNSException:
+                    libc.printf(";; Warning, ignoring invalid type %s\n", value)
+            elif flag == "-c":
+                try:
+                    q.rdclass = dns.rdataclass.from_text(value)
+                except dns.exception.DNSException:
+                    libc.printf(";; Warning, ignoring invalid class %s\n", value)
+            elif flag == "-x":
+                name = _reverse_name(value)
+                if name is None:
+                    libc.printf("dig: '%s' is not a legal IPv4 address\n", value)
+                    raise DigExit(1)
+                q.name = name
+                if q.rdtype is None:
+                    q.rdtype = dns.rdatatype.PTR
+            else:
+                q.name = value
+        elif arg.startswith("-"):
+            raise _usage_error(arg)
+        else:
+            _positional(q, arg)
+    return q
+
+
+def _positional(q: Query, word: str) -> None:
+    """A word is the type if none is set and it names one, then likewise the class, else the name."""
+    if q.rdtype is None:
+        try:
+            q.rdtype = dns.rdatatype.from_text(word)
+            return
+        except dns.exception.DNSException:
+            pass
+    if q.rdclass is None:
+        try:
+            q.rdclass = dns.rdataclass.from_text(word)
+            return
+        except dns.exception.DNSException:
+            pass
+    if q.name is not None:
+        libc.printf("dig: tuxnet's dig asks one question a run ('%s' and '%s')\n", q.name, word)
+        raise DigExit(1)
+    q.name = word
+
+
+def _indent(column: int, to: int) -> tuple[str, int]:
+    """masterdump.c's ``indent``: tabs to column ``to``; one space when already there or past."""
+    if column >= to:
+        return " ", column + 1
+    return "\t" * (to // 8 - column // 8), to
+
+
+def _record_line(owner: str, ttl: int | None, rdclass: int, rdtype: int, rdata: str | None) -> str:
+    """One record (or a question, without TTL and data) in BIND's columns."""
+    line, column = owner, len(owner)
+    fields = [] if ttl is None else [(TTL_COLUMN, str(ttl))]
+    fields += [(CLASS_COLUMN, dns.rdataclass.to_text(rdclass)), (TYPE_COLUMN, dns.rdatatype.to_text(rdtype))]
+    if rdata is not None:
+        fields.append((RDATA_COLUMN, rdata))
+    for to, text in fields:
+        pad, column = _indent(column, to)
+        line += pad + text
+        column += len(text)
+    return line
+
+
+def _section_lines(rrsets: list) -> list[str]:
+    return [_record_line(rrset.name.to_text(), rrset.ttl, rrset.rdclass, rrset.rdtype, rd.to_text())
+            for rrset in rrsets for rd in rrset]
+
+
+def _opt_lines(response: dns.message.Message, cookie: bytes) -> list[str]:
+    """The OPT PSEUDOSECTION's lines (dig's ``printmessage`` for the OPT record)."""
+    flags = " do" if response.ednsflags & dns.flags.DO else ""
+    lines = [f"; EDNS: version: {response.edns}, flags:{flags}; udp: {response.payload}"]
+    for option in response.options:
+        data = option.to_wire()
+        if option.otype == EDNS_COOKIE:
+            status = "echoed" if len(data) == 8 else "good" if data[:8] == cookie else "bad"
+            lines.append(f"; COOKIE: {data.hex()} ({status})")
+        else:
+            lines.append(f"; OPT={int(option.otype)}: {' '.join(f'{b:02x}' for b in data)}")
+    return lines
+
+
+def print_response(q: Query, wire: bytes, response: dns.message.Message, cookie: bytes, ms: int,
+                   server: tuple[str, str], proto: str) -> None:
+    """The answer as dig prints it, section by section as the display options ask."""
+    on = q.on
+    out: list[str] = []
+    if on["short"]:
+        out += [rd.to_text() for rrset in response.answer for rd in rrset]
+        libc.printf("%s", "".join(line + "\n" for line in out))
+        return
+    if on["comments"]:
+        counts = [int.from_bytes(wire[i:i + 2], "big") for i in (4, 6, 8, 10)]
+        flags = "".join(f" {name}" for name, bit in FLAG_NAMES if response.flags & bit)
+        out += [";; Got answer:",
+                f";; ->>HEADER<<- opcode: {dns.opcode.to_text(response.opcode())}, "
+                f"status: {dns.rcode.to_text(response.rcode())}, id: {response.id}",
+                f";; flags:{flags}; QUERY: {counts[0]}, ANSWER: {counts[1]}, "
+                f"AUTHORITY: {counts[2]}, ADDITIONAL: {counts[3]}"]
+        if on["recurse"] and not response.flags & dns.flags.RA:
+            out.append(";; WARNING: recursion requested but not available")
+        out.append("")
+        if response.edns >= 0:
+            out += [";; OPT PSEUDOSECTION:", *_opt_lines(response, cookie)]
+    if on["question"] and response.question:
+        if on["comments"]:
+            out.append(";; QUESTION SECTION:")
+        out += [_record_line(";" + r.name.to_text(), None, r.rdclass, r.rdtype, None) for r in response.question]
+        if on["comments"]:
+            out.append("")
+    for key, title, rrsets in (("answer", "ANSWER", response.answer), ("authority", "AUTHORITY", response.authority),
+                               ("additional", "ADDITIONAL", response.additional)):
+        if on[key] and rrsets:
+            if on["comments"]:
+                out.append(f";; {title} SECTION:")
+            out += _section_lines(rrsets)
+            if on["comments"]:
+                out.append("")
+    if on["stats"]:
+        when = _time.strftime("%a %b %d %H:%M:%S UTC %Y", _time.gmtime(libc.time()))
+        out += [f";; Query time: {ms} msec", f";; SERVER: {server[0]}#{q.port}({server[1]}) ({proto})",
+                f";; WHEN: {when}", f";; MSG SIZE  rcvd: {len(wire)}", ""]
+    libc.printf("%s", "".join(line + "\n" for line in out))
+
+
+def _banner(q: Query) -> None:
+    if q.on["cmd"]:
+        found = ""
+        if q.server is not None:
+            found = "; (1 server found)\n"
+        libc.printf("\n; <<>> DiG %s <<>> %s\n%s;; global options: +cmd\n", VERSION, " ".join(q.argv), found)
+
+
+def _wait(fd: int, events: int, deadline: float) -> bool:
+    """Poll ``fd`` until it is ready or the deadline passes; whether it became ready."""
+    left = int((deadline - libc.clock_monotonic()) * 1000)
+    while left > 0:
+        if libc.poll([(fd, events)], left)[0]:
+            return True
+        left = int((deadline - libc.clock_monotonic()) * 1000)
+    return False
+
+
+def _over_udp(q: Query, ip: str, wire: bytes, qid: int) -> bytes | str:
+    """One try over UDP on a connected socket: the answer's bytes, or the isc reason it failed."""
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    try:
+        try:
+            libc.connect(fd, (ip, q.port))
+        except OSError as e:
+            return "setup:" + REASONS.get(e.errno, e.strerror.lower())
+        libc.send(fd, wire)
+        deadline = libc.clock_monotonic() + q.timeout
+        while _wait(fd, POLLIN, deadline):
+            try:
+                data = libc.recv(fd, 65535)
+            except OSError as e:
+                return REASONS.get(e.errno, e.strerror.lower())
+            if len(data) >= 2 and int.from_bytes(data[:2], "big") == qid:
+                return data
+            if len(data) >= 2:
+                libc.printf(";; Warning: ID mismatch: expected ID %d, got %d\n", qid, int.from_bytes(data[:2], "big"))
+        return "timed out"
+    finally:
+        libc.close(fd)
+
+
+def _over_tcp(q: Query, ip: str, wire: bytes) -> bytes | str:
+    """One try over TCP (RFC 1035 §4.2.2: a two-octet length before each message)."""
+    fd = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)
+    deadline = libc.clock_monotonic() + q.timeout
+    try:
+        try:
+            libc.connect(fd, (ip, q.port))
+        except BlockingIOError:
+            if not _wait(fd, POLLOUT, deadline):
+                return "setup:timed out"
+            err = libc.getsockopt(fd, 1, 4)  # SO_ERROR
+            if err:
+                return "setup:" + REASONS.get(err, "failure")
+        except OSError as e:
+            return "setup:" + REASONS.get(e.errno, e.strerror.lower())
+        libc.send(fd, len(wire).to_bytes(2, "big") + wire)
+        data = b""
+        while len(data) < 2 or len(data) < 2 + int.from_bytes(data[:2], "big"):
+            if not _wait(fd, POLLIN, deadline):
+                return "timed out"
+            try:
+                chunk = libc.recv(fd, 65535)
+            except OSError as e:
+                return REASONS.get(e.errno, e.strerror.lower())
+            if not chunk:
+                return "end of file"
+            data += chunk
+        return data[2:2 + int.from_bytes(data[:2], "big")]
+    finally:
+        libc.close(fd)
+
+
+def _server(q: Query) -> tuple[str, str]:
+    """The server's address and the name dig shows for it: @server, else resolv.conf's first."""
+    if q.server is None:
+        ip = (res_ninit().nameservers or ["127.0.0.1"])[0]
+        return ip, ip
+    try:
+        return libc.gethostbyname(q.server).h_addr_list[0], q.server
+    except OSError as e:
+        reason = "not found" if e.errno == HOST_NOT_FOUND else "failure"
+        libc.printf("dig: couldn't get address for '%s': %s\n", q.server, reason)
+        raise DigExit(1) from None
+
+
+def dig(q: Query) -> int:
+    """Ask, wait, retry, print; dig's exit status."""
+    text = q.name if q.name is not None else "."
+    try:
+        qname = dns.name.from_text(text)
+    except dns.exception.DNSException as e:
+        reason = {"LabelTooLong": "label too long", "EmptyLabel": "empty label",
+                  "NameTooLong": "name too long"}.get(type(e).__name__, "bad name")
+        libc.printf("dig: '%s' is not a legal name (%s)\n", text, reason)
+        return 10
+    rdtype = q.rdtype if q.rdtype is not None else dns.rdatatype.NS if q.name is None else dns.rdatatype.A
+    ip, shown = _server(q)
+    rng = current().host.rng
+    cookie = rng.getrandbits(64).to_bytes(8, "big")
+    options = [dns.edns.GenericOption(EDNS_COOKIE, cookie)] if q.on["cookie"] else []
+    query = dns.message.make_query(qname, rdtype, q.rdclass if q.rdclass is not None else dns.rdataclass.IN,
+                                   use_edns=0 if q.on["edns"] else False, payload=EDNS_PAYLOAD, options=options)
+    query.id = rng.getrandbits(16)
+    query.flags = (dns.flags.RD if q.on["recurse"] else 0) | (dns.flags.AD if q.on["adflag"] else 0)
+    wire = query.to_wire()
+    tcp = q.on["tcp"]
+    failed = False
+    for _ in range(q.tries):
+        start = libc.clock_monotonic()
+        got = _over_tcp(q, ip, wire) if tcp else _over_udp(q, ip, wire, query.id)
+        if isinstance(got, str):
+            if got.startswith("setup:"):
+                what = "Connection to" if tcp else "UDP setup with"
+                libc.printf(";; %s %s#%d(%s) for %s failed: %s.\n;; no servers could be reached\n",
+                            what, ip, q.port, shown, text, got[6:])
+            else:
+                libc.printf(";; communications error to %s#%d: %s\n", ip, q.port, got)
+                failed = True
+            continue
+        ms = int((libc.clock_monotonic() - start) * 1000)
+        try:
+            response = dns.message.from_wire(got)
+        except dns.exception.DNSException as e:
+            libc.printf(";; Got bad packet: %s\n%d bytes\n", e, len(got))
+            continue
+        if response.flags & dns.flags.TC and not tcp:
+            libc.printf(";; Truncated, retrying in TCP mode.\n")
+            tcp = True
+            got = _over_tcp(q, ip, wire)
+            if isinstance(got, str):
+                continue
+            response = dns.message.from_wire(got)
+        _banner(q)
+        print_response(q, got, response, cookie, ms, (ip, shown), "TCP" if tcp else "UDP")
+        return 0
+    if failed:
+        _banner(q)
+        libc.printf(";; no servers could be reached\n")
+    return 9
+
+
+def dig_main(argv: Sequence[str]) -> int:
+    """``dig ARGS``: ``argv`` without the program's name; dig's exit status."""
+    try:
+        return dig(parse_args(argv))
+    except DigExit as e:
+        return e.status

@@ -1,0 +1,103 @@
+"""tuxnet's ``dig`` against this machine's dig (BIND 9.18): the same commands print the same
+thing.  Both ask tuxnet's named, authoritative for lab.test on the tuxnet host across the TAP
+device, or Linux's side of it (no name server: refused), or an address no one has (no answer);
+ours runs on the tuxnet host, the real one in the namespace.  What differs by nature is set
+aside: the message ID, the query time, the date, and dig's version.  dig's warnings and errors
+go to its standard error, before anything it prints on standard output (but for a bad port,
+whose line on standard output comes first)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from tuxnet.user.etc import install_base_files
+from tuxnet.user.programs.dig import dig_main
+from tuxnet.user.programs.dns import named
+
+
+@pytest.fixture
+def lab(tap_pair):
+    if shutil.which("dig") is None:
+        pytest.skip("dig is not installed (apt install dnsutils)")
+    p = tap_pair
+    install_base_files(p.host)
+    ip = p.tux_ip
+    p.host.files["/etc/db.lab"] = (
+        f"$ORIGIN lab.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 7200 900 1209600 300\n@ IN NS ns\n"
+        f"ns IN A {ip}\nwww IN A {ip}\nweb IN CNAME www\n@ IN MX 10 mail\nmail IN A {ip}\n"
+        f'@ IN TXT "hello world" "two"\na-rather-long-host-name-here IN A 10.1.2.3\n*.wild IN A 10.9.9.9\n')
+    p.host.spawn(named, {"lab.test.": "/etc/db.lab"}, name="named")
+    p.world.run_for(int(2e8))
+    return p
+
+
+def normalize(text: str) -> str:
+    text = re.sub(r"id: \d+", "id: N", text)
+    text = re.sub(r"Query time: \d+ msec", "Query time: N msec", text)
+    text = re.sub(r"(?m)^;; WHEN: .*$", ";; WHEN: -", text)
+    return re.sub(r"<<>> DiG \S+ <<>>", "<<>> DiG V <<>>", text)
+
+
+def _linux(p, args: list[str]) -> tuple[str, int]:
+    proc = p.ns.popen("dig", *args)
+    out, err = p.run_until_exit(proc, timeout=60)  # the tuxnet world runs while dig waits
+    return (out + err if out.startswith("invalid port") else err + out), proc.returncode
+
+
+def _ours(p, args: list[str]) -> tuple[str, int]:
+    before = len(p.host.output())
+    status = {}
+
+    def run() -> None:
+        status["rc"] = dig_main(args)
+
+    proc = p.host.spawn(run, name="dig")
+    p.world.run_until(lambda: not proc.alive, timeout=int(60e9))
+    assert not proc.alive
+    return p.host.output()[before:], status["rc"]
+
+
+CASES = [
+    "@T www.lab.test",
+    "@T web.lab.test +norec",
+    "@T lab.test MX",
+    "@T nope.lab.test",
+    "@T a-rather-long-host-name-here.lab.test",
+    "@T a-rather-long-host-name-here.lab.test +noall +answer",
+    "@T lab.test TXT +short",
+    "@T lab.test SOA +nocmd +noquestion",
+    "@T example.com",
+    "@T -x 10.1.2.3",
+    "@T -x 1.2.3",
+    "@T www.lab.test +tcp",
+    "@T web.lab.test +short",
+    "@T www.lab.test +noedns +nocmd +nostats",
+    "@T www.lab.test CH",
+    "@T",
+    "@T www.wild.lab.test +noall +answer +comments",
+    "@T -p 5353 www.lab.test +time=1 +tries=1",
+    "@L www.lab.test +time=1 +tries=2",
+    "@L www.lab.test +tcp +short",
+    "@N www.lab.test +time=1 +tries=1",
+    "@N www.lab.test +tcp +time=1 +tries=1",
+    "@T www.lab.test -t BOGUS",
+    "@T www.lab.test -c XX +short",
+    "@T -p abc www.lab.test",
+    "@T a..b",
+    "+bogus",
+    "@T www.lab.test -q",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_dig_prints_what_linux_dig_prints(lab, case):
+    p = lab
+    nobody = p.linux_ip.rsplit(".", 1)[0] + ".9"
+    args = case.replace("@T", "@" + p.tux_ip).replace("@L", "@" + p.linux_ip).replace("@N", "@" + nobody).split()
+    real_out, real_rc = _linux(p, args)
+    ours_out, ours_rc = _ours(p, args)
+    assert ours_rc == real_rc, (ours_out, real_out)
+    assert normalize(ours_out) == normalize(real_out)
