@@ -318,4 +318,5 @@ def test_run_the_web_lab_example():
     assert "34559*- 2/0/0 CNAME www.lab.test., A 10.0.2.80 (64)" in out
     assert "Flags [P.], seq 1:176, ack 77, win 64, options" in out and "length 175: HTTP: HTTP/1.1 200 OK" in out
     assert "16 packets captured" in out
+    assert "\nweb.lab.test.\t\t300\tIN\tCNAME\twww.lab.test.\nwww.lab.test.\t\t300\tIN\tA\t10.0.2.80\n" in out
     assert re.search(r"LISTEN 0 +511 +0\.0\.0\.0:80 ", out)
