@@ -10,3 +10,12 @@ def run_program(world, host, fn, *args, until=None, **kwargs):
     world.run_until(lambda: not proc.alive, timeout=until)
     assert not proc.alive, f"{proc} did not finish"
     return proc.result
+
+
+def run_main(world, host, main, argv, timeout=int(60e9)):
+    """Run a command's ``main(argv)`` on ``host`` to its end: what it printed and its status."""
+    before = len(host.output())
+    proc = host.spawn(main, argv, name=getattr(main, "__name__", "main").removesuffix("_main"))
+    world.run_until(lambda: not proc.alive, timeout=timeout)
+    assert not proc.alive, f"{proc} did not finish"
+    return host.output()[before:], proc.result

@@ -11,12 +11,12 @@ import struct
 
 import pytest
 
+from tuxnet.benchmarks import lo_world
 from tuxnet.net.core.sock import SO_MEMINFO, SOL_SOCKET
 from tuxnet.net.socket import AF_INET, SHUT_WR, SOCK_DGRAM, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.etc import install_base_files
 from tuxnet.user.ss import ss_main
-from tuxnet.world import World
 
 COMMANDS = [["-tan"], ["-tn"], ["-tln"], ["-t"], ["-tna", "state", "established"], ["-ta"], ["-tnl", "-H"],
             ["-uan"], ["-un"], ["-uln"], ["-u"], ["-ua"], ["-tuan"], ["-ua", "state", "established"], ["-uan", "-H"],
@@ -86,10 +86,7 @@ def test_ss_prints_the_table_as_iproute2_does():
     finally:
         ns.close()
     linux = [eval(line) for line in out.splitlines()]
-    world = World(seed=1)
-    h = world.add_host("h")
-    h.dev_open("lo")
-    h.ip_addr_add("lo", "127.0.0.1/8")
+    world, h = lo_world(1, "h")
     install_base_files(h)  # /etc/services, for the names ss shows without -n
     ours = []
 
@@ -150,10 +147,7 @@ def test_ss_m_and_so_meminfo_show_the_sockets_memory():
     same nine values (``sk_get_meminfo``): a reader that has not read holds the bytes' truesize in
     ``r``, a sender its unsent data in ``w``; ``f``, the forward allocation, is what is left of
     the whole pages each has taken."""
-    world = World(seed=1)
-    h = world.add_host("h")
-    h.dev_open("lo")
-    h.ip_addr_add("lo", "127.0.0.1/8")
+    world, h = lo_world(1, "h")
     out: dict = {}
 
     def server() -> None:
@@ -200,10 +194,7 @@ def test_ss_pads_the_last_column_as_ss_does():
     it is padded to its widest, except that ss never measures the very last cell (it measures a
     cell when it moves on to the next).  The expected tables are this machine's ss's for the same
     two sockets, a listener and a TIME-WAIT connection, with our port and pid in them."""
-    world = World(seed=1)
-    h = world.add_host("h")
-    h.dev_open("lo")
-    h.ip_addr_add("lo", "127.0.0.1/8")
+    world, h = lo_world(1, "h")
     out: dict = {}
 
     def prog() -> None:
@@ -243,10 +234,7 @@ def test_so_cookie_is_the_cookie_ss_e_shows_and_time_wait_keeps_it():
     keeps it (``inet_twsk_alloc``)."""
     from tuxnet.net.core.sock import SO_COOKIE
 
-    world = World(seed=1)
-    h = world.add_host("h")
-    h.dev_open("lo")
-    h.ip_addr_add("lo", "127.0.0.1/8")
+    world, h = lo_world(1, "h")
     out: dict = {}
 
     def show() -> str:

@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from procs import run_main
 from tuxnet.user.programs.curl import curl_main
 
 SERVER = """
@@ -69,16 +70,7 @@ def _linux(p, args: list[str]) -> tuple[str, int]:
 
 
 def _ours(p, args: list[str]) -> tuple[str, int]:
-    before = len(p.host.output())
-    status = {}
-
-    def run() -> None:
-        status["rc"] = curl_main(args)
-
-    proc = p.host.spawn(run, name="curl")
-    p.world.run_until(lambda: not proc.alive, timeout=int(30e9))
-    assert not proc.alive
-    return p.host.output()[before:], status["rc"]
+    return run_main(p.world, p.host, curl_main, args)
 
 
 CASES = [

@@ -13,6 +13,7 @@ import shutil
 
 import pytest
 
+from procs import run_main
 from tuxnet.user.etc import install_base_files
 from tuxnet.user.programs.dig import dig_main
 from tuxnet.user.programs.dns import named
@@ -48,16 +49,7 @@ def _linux(p, args: list[str]) -> tuple[str, int]:
 
 
 def _ours(p, args: list[str]) -> tuple[str, int]:
-    before = len(p.host.output())
-    status = {}
-
-    def run() -> None:
-        status["rc"] = dig_main(args)
-
-    proc = p.host.spawn(run, name="dig")
-    p.world.run_until(lambda: not proc.alive, timeout=int(60e9))
-    assert not proc.alive
-    return p.host.output()[before:], status["rc"]
+    return run_main(p.world, p.host, dig_main, args)
 
 
 CASES = [

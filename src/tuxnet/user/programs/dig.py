@@ -189,18 +189,13 @@ def parse_args(argv: Sequence[str]) -> Query:
 
 def _positional(q: Query, word: str) -> None:
     """A word is the type if none is set and it names one, then likewise the class, else the name."""
-    if q.rdtype is None:
-        try:
-            q.rdtype = dns.rdatatype.from_text(word)
-            return
-        except dns.exception.DNSException:
-            pass
-    if q.rdclass is None:
-        try:
-            q.rdclass = dns.rdataclass.from_text(word)
-            return
-        except dns.exception.DNSException:
-            pass
+    for attr, parse in (("rdtype", dns.rdatatype.from_text), ("rdclass", dns.rdataclass.from_text)):
+        if getattr(q, attr) is None:
+            try:
+                setattr(q, attr, parse(word))
+                return
+            except dns.exception.DNSException:
+                pass
     if q.name is not None:
         libc.printf("dig: tuxnet's dig asks one question a run ('%s' and '%s')\n", q.name, word)
         raise DigExit(1)
