@@ -37,10 +37,11 @@ def masked(text: str, dev: str) -> list[str]:
     (["-n", "-l", "-s", "80", "-c", "8", "tcp", "port", "80"], ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
     (["-n", "-A", "-c", "8", "tcp", "port", "80"], ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
     (["-n", "-c", "8", "tcp", "port", "80"], ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
-    # SYN and FIN segments, and those with PSH and ACK alone; then those that carry data
-    (["-n", "-S", "-c", "7", "tcp[tcpflags]", "&", "(tcp-syn|tcp-fin)", "!=", "0", "or", "tcp[13]", "=", "0x18"],
+    # SYN and FIN segments, and those with PSH and ACK alone (the request, and the response in
+    # one segment); then those that carry data
+    (["-n", "-S", "-c", "6", "tcp[tcpflags]", "&", "(tcp-syn|tcp-fin)", "!=", "0", "or", "tcp[13]", "=", "0x18"],
      ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
-    (["-n", "-c", "3", "ip[2:2]", "-", "((ip[0]&0xf)<<2)", "-", "((tcp[12]&0xf0)>>2)", "!=", "0"],
+    (["-n", "-c", "2", "ip[2:2]", "-", "((ip[0]&0xf)<<2)", "-", "((tcp[12]&0xf0)>>2)", "!=", "0"],
      ["curl", "-sS", "--max-time", "10", "http://TUX/"]),
 ])
 def test_the_same_capture_on_both_sides(tap_pair, options, command):
