@@ -1,7 +1,7 @@
-"""The command-line programs (ip, ss, nstat, sysctl, tc, ethtool, ping, traceroute, tracepath, arping, tcpdump,
-iperf and net-tools) and the MenuOS shell, given any command line: each says what is wrong, as the real one
-would, and none dies of an uncaught exception (``World.run`` raises ProcessError for a program
-that does)."""
+"""The command-line programs (ip, ss, nstat, sysctl, tc, ethtool, ping, traceroute, tracepath, arping,
+tcpdump, iperf, net-tools, nc, curl, dig, dns, http, named and httpd) and the MenuOS shell, given
+any command line: each says what is wrong, as the real one would, and none dies of an uncaught
+exception (``World.run`` raises ProcessError for a program that does)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,15 @@ from tuxnet.user.nstat import nstat_main
 from tuxnet.user.programs import nettools
 from tuxnet.user.programs.arping import arping_main
 from tuxnet.user.programs.cat import cat_main
+from tuxnet.user.programs.curl import curl_main
+from tuxnet.user.programs.dig import dig_main
+from tuxnet.user.programs.dns import dns_main
 from tuxnet.user.programs.final_project import final_project
+from tuxnet.user.programs.http import http_main, httpd_main
 from tuxnet.user.programs.iperf import iperf_main
 from tuxnet.user.programs.menuos import MENUOS_CONFIG, run_session
+from tuxnet.user.programs.named import named_main
+from tuxnet.user.programs.nc import nc_main
 from tuxnet.user.programs.ping import ping_main
 from tuxnet.user.programs.tcpdump import tcpdump_main
 from tuxnet.user.programs.tracepath import tracepath_main
@@ -32,7 +38,8 @@ PROGRAMS = {"ip": ip_main, "ss": ss_main, "nstat": nstat_main, "sysctl": sysctl_
             "ethtool": ethtool_main, "ping": ping_main, "traceroute": traceroute_main, "iperf": iperf_main,
             "tracepath": tracepath_main, "arping": arping_main, "ifconfig": nettools.ifconfig,
             "route": nettools.route, "arp": nettools.arp, "netstat": nettools.netstat,
-            "tcpdump": tcpdump_main, "cat": cat_main}
+            "tcpdump": tcpdump_main, "cat": cat_main, "nc": nc_main, "curl": curl_main, "dig": dig_main,
+            "dns": dns_main, "http": http_main, "named": named_main, "httpd": httpd_main}
 # Words the programs know, numbers and addresses good and bad, and odd strings.
 WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "set", "dev", "eth0", "eth9", "lo", "up",
          "down", "mtu", "1500", "0", "-1", "99999999999", "10.0.0.1/24", "10.0.0.2", "10.0.0.300", "0.0.0.0/0",
@@ -45,7 +52,11 @@ WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "se
          "-V", "10.0.0.2/44444", "host", "port", "net", "and", "or", "not", "(", ")", "icmp", "tcp", "udp", "arp",
          "dst", "-e", "-v", "-S", "0x50", "080", "10.0.0.0/8", "tcp[13]", "-o", "/proc/net/tcp", "/proc/net/",
          "/proc/net/sockstat", "/etc/hosts", "netem", "delay", "10ms", "1%", "200%", "reorder", "gap", "duplicate",
-         "corrupt", "distribution", "normal", "loss", "random", "sport", ":80", "dport", "dst", "src", "-br"]
+         "corrupt", "distribution", "normal", "loss", "random", "sport", ":80", "dport", "dst", "src", "-br",
+         "http://10.0.0.2/", "http://10.0.0.2:80/x", "https://x/", "http://[::1]/", "http://a..b/", "-L", "-I",
+         "-sS", "-H", "X-A: b", "-d", "a=1", "-X", "%{http_code}", "--max-time", "@10.0.0.2", "@nowhere", "+short",
+         "+tcp", "+norec", "+time=1", "+tries=0", "+noall", "+answer", "-x", "MX", "ANY", "CH", "www.test", "a..b",
+         "-g", "-h", "/var/www", "/etc/bind/named.conf", "-N", "-z", "-lk", "7000", "1-3", "-1"]
 ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
 
 

@@ -178,3 +178,9 @@ def test_dig_when_no_server_answers():
                  ";; no servers could be reached\n"
                  "dig: 'a..b' is not a legal name (empty label)\n"
                  "dig: +dnssec is not in tuxnet's dig\n")
+
+
+def test_http_says_a_url_has_a_bad_port():
+    a, _, statuses = run_lab([("a", "http 00:11:22:33:44:55", "1s"), ("a", "http http://10.0.0.2:8080/", "2s")])
+    assert statuses == [1, 0]
+    assert a == "http: bad port in URL 'http://00:11:22:33:44:55'\nHTTP/1.1 200 OK\nhello\n"

@@ -495,7 +495,10 @@ def http_request(url: str, method: str = "GET", headers: Sequence[tuple[str, str
             parts = urlsplit(url)
             if parts.scheme != "http" or not parts.hostname:
                 raise HttpError(f"unsupported URL {url!r}")
-            port = parts.port or HTTP_PORT
+            try:
+                port = parts.port or HTTP_PORT
+            except ValueError:
+                raise HttpError(f"bad port in URL {url!r}") from None
             if conn is not None and (conn.key != (parts.hostname, port) or not conn.reusable()):
                 conn.close()
                 conn = None
