@@ -56,7 +56,7 @@ router's) ``files`` table adds or replaces files, each an absolute path given it
 
 A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``tracepath``, ``arping``, ``tcpdump``,
 ``iperf`` (a server, ``iperf -s``, or a client), ``nc``, ``curl``, ``named``, ``httpd``, ``dig``,
-``dns`` (a lookup, as ``host`` prints it), ``http`` (a fetch), ``cat``, ``ip``, ``ethtool``, ``sysctl``,
+``host``, ``dns`` (the course's lookup), ``http`` (a fetch), ``cat``, ``ip``, ``ethtool``, ``sysctl``,
 ``ss``, ``nstat``, ``tc`` and net-tools' ``netstat``, ``ifconfig``, ``route`` and ``arp`` on a host
 at time ``at``.
 Without a ``duration`` the run lasts until every program has ended, or waits in ``accept`` for a
@@ -296,6 +296,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.programs.curl import curl_main
     from tuxnet.user.programs.dig import dig_main
     from tuxnet.user.programs.dns import dns_main
+    from tuxnet.user.programs.host import host_main
     from tuxnet.user.programs.http import http_main, httpd_main
     from tuxnet.user.programs.iperf import iperf_main
     from tuxnet.user.programs.named import named_main
@@ -313,7 +314,8 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
             "ethtool": ethtool_main, "sysctl": sysctl_main, "ss": ss_main, "nstat": nstat_main, "tc": tc_main,
             "netstat": nettools.netstat, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp,
             "arping": arping_main, "tcpdump": tcpdump_main, "cat": cat_main, "nc": nc_main, "curl": curl_main,
-            "named": named_main, "httpd": httpd_main, "dns": dns_main, "dig": dig_main, "http": http_main}
+            "named": named_main, "httpd": httpd_main, "dns": dns_main, "dig": dig_main, "host": host_main,
+            "http": http_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {

@@ -184,3 +184,17 @@ def test_http_says_a_url_has_a_bad_port():
     a, _, statuses = run_lab([("a", "http 00:11:22:33:44:55", "1s"), ("a", "http http://10.0.0.2:8080/", "2s")])
     assert statuses == [1, 0]
     assert a == "http: bad port in URL 'http://00:11:22:33:44:55'\nHTTP/1.1 200 OK\nhello\n"
+
+
+def test_host_looks_names_up_as_bind_s_host():
+    a, _, statuses = run_lab([("a", "host www.lab.test", "1s"), ("a", "host lab.test 10.0.0.2", "2s"),
+                              ("a", "host -t AAAA www.lab.test", "3s"), ("a", "host nope.lab.test", "4s"),
+                              ("a", "host -W 1 www.lab.test 10.0.0.1", "5s")])
+    assert statuses == [0, 0, 0, 1, 1]
+    assert a == ("www.lab.test has address 10.0.0.2\n"
+                 "Using domain server:\nName: 10.0.0.2\nAddress: 10.0.0.2#53\nAliases: \n\n"
+                 "lab.test mail is handled by 10 mail.lab.test.\n"
+                 "www.lab.test has no AAAA record\n"
+                 "Host nope.lab.test not found: 3(NXDOMAIN)\n"
+                 + ";; communications error to 10.0.0.1#53: connection refused\n" * 2
+                 + ";; no servers could be reached\n")

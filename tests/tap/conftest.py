@@ -12,6 +12,8 @@ import os
 import pytest
 
 from tuxnet.tapnet import Netns, make_pair, netns_unavailable
+from tuxnet.user.etc import install_base_files
+from tuxnet.user.programs.dns import named
 
 _counter = itertools.count(1)
 
@@ -44,3 +46,19 @@ def tap_pair(netns):
         yield pair
     finally:
         pair.close()
+
+
+@pytest.fixture
+def lab(tap_pair):
+    """The tuxnet host's named, authoritative for lab.test (addresses, an alias, MX, TXT, a long
+    name, a wildcard), for the dig and host comparisons."""
+    p = tap_pair
+    install_base_files(p.host)
+    ip = p.tux_ip
+    p.host.files["/etc/db.lab"] = (
+        f"$ORIGIN lab.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 7200 900 1209600 300\n@ IN NS ns\n"
+        f"ns IN A {ip}\nwww IN A {ip}\nweb IN CNAME www\n@ IN MX 10 mail\nmail IN A {ip}\n"
+        f'@ IN TXT "hello world" "two"\na-rather-long-host-name-here IN A 10.1.2.3\n*.wild IN A 10.9.9.9\n')
+    p.host.spawn(named, {"lab.test.": "/etc/db.lab"}, name="named")
+    p.world.run_for(int(2e8))
+    return p

@@ -130,7 +130,7 @@ def _plus_option(q: Query, word: str) -> None:
     q.on["tcp" if name == "vc" else name] = not negate
 
 
-def _reverse_name(addr: str) -> str | None:
+def reverse_name(addr: str) -> str | None:
     """``-x``'s name: the address's octets, last first, under in-addr.arpa."""
     parts = addr.split(".")
     if not 1 <= len(parts) <= 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
@@ -171,7 +171,7 @@ def parse_args(argv: Sequence[str]) -> Query:
                 except dns.exception.DNSException:
                     libc.printf(";; Warning, ignoring invalid class %s\n", value)
             elif flag == "-x":
-                name = _reverse_name(value)
+                name = reverse_name(value)
                 if name is None:
                     libc.printf("dig: '%s' is not a legal IPv4 address\n", value)
                     raise DigExit(1)
@@ -209,7 +209,7 @@ def _indent(column: int, to: int) -> tuple[str, int]:
     return "\t" * (to // 8 - column // 8), to
 
 
-def _record_line(owner: str, ttl: int | None, rdclass: int, rdtype: int, rdata: str | None) -> str:
+def record_line(owner: str, ttl: int | None, rdclass: int, rdtype: int, rdata: str | None) -> str:
     """One record (or a question, without TTL and data) in BIND's columns."""
     line, column = owner, len(owner)
     fields = [] if ttl is None else [(TTL_COLUMN, str(ttl))]
@@ -223,8 +223,8 @@ def _record_line(owner: str, ttl: int | None, rdclass: int, rdtype: int, rdata: 
     return line
 
 
-def _section_lines(rrsets: list) -> list[str]:
-    return [_record_line(rrset.name.to_text(), rrset.ttl, rrset.rdclass, rrset.rdtype, rd.to_text())
+def section_lines(rrsets: list) -> list[str]:
+    return [record_line(rrset.name.to_text(), rrset.ttl, rrset.rdclass, rrset.rdtype, rd.to_text())
             for rrset in rrsets for rd in rrset]
 
 
@@ -267,7 +267,7 @@ def print_response(q: Query, wire: bytes, response: dns.message.Message, cookie:
     if on["question"] and response.question:
         if on["comments"]:
             out.append(";; QUESTION SECTION:")
-        out += [_record_line(";" + r.name.to_text(), None, r.rdclass, r.rdtype, None) for r in response.question]
+        out += [record_line(";" + r.name.to_text(), None, r.rdclass, r.rdtype, None) for r in response.question]
         if on["comments"]:
             out.append("")
     for key, title, rrsets in (("answer", "ANSWER", response.answer), ("authority", "AUTHORITY", response.authority),
@@ -275,7 +275,7 @@ def print_response(q: Query, wire: bytes, response: dns.message.Message, cookie:
         if on[key] and rrsets:
             if on["comments"]:
                 out.append(f";; {title} SECTION:")
-            out += _section_lines(rrsets)
+            out += section_lines(rrsets)
             if on["comments"]:
                 out.append("")
     if on["stats"]:
@@ -303,7 +303,7 @@ def _wait(fd: int, events: int, deadline: float) -> bool:
     return False
 
 
-def _over_udp(q: Query, ip: str, wire: bytes, qid: int) -> bytes | str:
+def over_udp(q: Query, ip: str, wire: bytes, qid: int) -> bytes | str:
     """One try over UDP on a connected socket: the answer's bytes, or the isc reason it failed."""
     fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
     try:
@@ -327,7 +327,7 @@ def _over_udp(q: Query, ip: str, wire: bytes, qid: int) -> bytes | str:
         libc.close(fd)
 
 
-def _over_tcp(q: Query, ip: str, wire: bytes) -> bytes | str:
+def over_tcp(q: Query, ip: str, wire: bytes) -> bytes | str:
     """One try over TCP (RFC 1035 §4.2.2: a two-octet length before each message)."""
     fd = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)
     deadline = libc.clock_monotonic() + q.timeout
@@ -396,7 +396,7 @@ def dig(q: Query) -> int:
     failed = False
     for _ in range(q.tries):
         start = libc.clock_monotonic()
-        got = _over_tcp(q, ip, wire) if tcp else _over_udp(q, ip, wire, query.id)
+        got = over_tcp(q, ip, wire) if tcp else over_udp(q, ip, wire, query.id)
         if isinstance(got, str):
             if got.startswith("setup:"):
                 what = "Connection to" if tcp else "UDP setup with"
@@ -415,7 +415,7 @@ def dig(q: Query) -> int:
         if response.flags & dns.flags.TC and not tcp:
             libc.printf(";; Truncated, retrying in TCP mode.\n")
             tcp = True
-            got = _over_tcp(q, ip, wire)
+            got = over_tcp(q, ip, wire)
             if isinstance(got, str):
                 continue
             response = dns.message.from_wire(got)

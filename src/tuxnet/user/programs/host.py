@@ -1,0 +1,248 @@
+"""``host`` as BIND 9.18's prints it: ``host [-aCdrTvw] [-t type] [-c class] [-W time] [-R n]
+[-p port] name [server]``.
+
+A name is looked up as A, then AAAA, then MX (an address as its in-addr.arpa PTR; ``-t`` asks for
+one type), each answer in host's sentences ("has address", "is an alias for", "mail is handled
+by" ...); an error rcode ends it with ``Host NAME not found: 3(NXDOMAIN)`` and status 1.  ``-v``
+(``-d``) prints each query's answer in dig's sections instead, ``-a`` asks for ANY verbosely.  Its
+queries are dig's without EDNS, over the same transport (``tuxnet.user.programs.dig``): ``-W``
+seconds a try (5), ``-R`` retries (1), TCP with ``-T``; a server named on the line is announced
+with "Using domain server:".  ``-C`` and ``-l`` (SOA comparison, zone transfer) are refused by
+name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+
+from tuxnet.kernel.sched import current
+from tuxnet.user import libc
+from tuxnet.user.programs.dig import FLAG_NAMES, Query, over_tcp, over_udp, record_line, reverse_name, section_lines
+from tuxnet.user.resolv import HOST_NOT_FOUND, res_ninit
+
+USAGE = """Usage: host [-aCdilrTvVw] [-c class] [-N ndots] [-t type] [-W time]
+            [-R number] [-m flag] [-p port] hostname [server]
+       -a is equivalent to -v -t ANY
+       -A is like -a but omits RRSIG, NSEC, NSEC3
+       -c specifies query class for non-IN data
+       -C compares SOA records on authoritative nameservers
+       -d is equivalent to -v
+       -l lists all hosts in a domain, using AXFR
+       -m set memory debugging flag (trace|record|usage)
+       -N changes the number of dots allowed before root lookup is done
+       -p specifies the port on the server to query
+       -r disables recursive processing
+       -R specifies number of retries for UDP packets
+       -s a SERVFAIL response should stop query
+       -t specifies the query type
+       -T enables TCP/IP mode
+       -U enables UDP mode
+       -v enables verbose output
+       -V print version number and exit
+       -w specifies to wait forever for a reply
+       -W specifies how long to wait for a reply
+       -4 use IPv4 query transport only
+       -6 use IPv6 query transport only
+"""
+FLAGS = "aACdilrsTUvVw46"
+VALUED = "cNtWRmp"
+# host's sentence for each type of record (host.c's rtypes table); others: "has TYPE record"
+SENTENCES = {dns.rdatatype.A: "has address", dns.rdatatype.AAAA: "has IPv6 address",
+             dns.rdatatype.CNAME: "is an alias for", dns.rdatatype.MX: "mail is handled by",
+             dns.rdatatype.NS: "name server", dns.rdatatype.PTR: "domain name pointer",
+             dns.rdatatype.TXT: "descriptive text", dns.rdatatype.HINFO: "host information"}
+TIMEOUT = 5  # seconds a try (dighost.c's UDP_TIMEOUT)
+
+
+class HostExit(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _fail(message: str, status: int = 1) -> HostExit:
+    libc.printf("host: %s\n", message)
+    return HostExit(status)
+
+
+def _options(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """host's options up to the first word that is not one (isc_commandline_parse's order)."""
+    opts: dict[str, str] = {}
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
+        word = argv[i]
+        i += 1
+        if word == "--":
+            break
+        j = 1
+        while j < len(word):
+            flag = word[j]
+            j += 1
+            if flag in VALUED:
+                value = word[j:] or (argv[i] if i < len(argv) else None)
+                if value is None:
+                    libc.printf("%s", USAGE)
+                    raise HostExit(1)
+                if not word[j:]:
+                    i += 1
+                opts[flag] = value
+                break
+            if flag not in FLAGS:
+                libc.printf("%s", USAGE)
+                raise HostExit(1)
+            opts[flag] = ""
+    return opts, argv[i:]
+
+
+def _number(opts: dict[str, str], flag: str, default: int) -> int:
+    value = opts.get(flag)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise _fail(f"invalid argument {value!r} for -{flag}")
+    return int(value)
+
+
+def _sentences(rrsets: list, first: bool) -> list[str]:
+    """The records of an answer in host's words (a CNAME only the first query's)."""
+    lines = []
+    for rrset in rrsets:
+        if rrset.rdtype == dns.rdatatype.CNAME and not first:
+            continue
+        owner = rrset.name.to_text(omit_final_dot=True)
+        verb = SENTENCES.get(rrset.rdtype, f"has {dns.rdatatype.to_text(rrset.rdtype)} record")
+        lines += [f"{owner} {verb} {rd.to_text()}" for rd in rrset]
+    return lines
+
+
+def _verbose(response: dns.message.Message, wire: bytes, ip: str, port: int, ms: int) -> str:
+    """``-v``: the answer in dig's sections, without dig's comment lines."""
+    counts = [int.from_bytes(wire[i:i + 2], "big") for i in (4, 6, 8, 10)]
+    flags = "".join(f" {name}" for name, bit in FLAG_NAMES if response.flags & bit)
+    lines = [f";; ->>HEADER<<- opcode: {dns.opcode.to_text(response.opcode())}, "
+             f"status: {dns.rcode.to_text(response.rcode())}, id: {response.id}",
+             f";; flags:{flags}; QUERY: {counts[0]}, ANSWER: {counts[1]}, "
+             f"AUTHORITY: {counts[2]}, ADDITIONAL: {counts[3]}", ""]
+    if response.question:
+        lines += [";; QUESTION SECTION:",
+                  *[record_line(";" + r.name.to_text(), None, r.rdclass, r.rdtype, None) for r in response.question],
+                  ""]
+    for title, rrsets in (("ANSWER", response.answer), ("AUTHORITY", response.authority),
+                          ("ADDITIONAL", response.additional)):
+        if rrsets:
+            lines += [f";; {title} SECTION:", *section_lines(rrsets), ""]
+    lines.append(f"Received {len(wire)} bytes from {ip}#{port} in {ms} ms")
+    return "".join(line + "\n" for line in lines)
+
+
+def host(argv: Sequence[str]) -> int:
+    opts, words = _options(list(argv))
+    if not words:
+        libc.printf("%s", USAGE)
+        return 1
+    for flag in ("C", "l"):
+        if flag in opts:
+            raise _fail(f"-{flag} is not in tuxnet's host")
+    verbose = any(f in opts for f in ("v", "d", "a"))
+    rdtypes = [dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.MX]
+    if "t" in opts:
+        try:
+            rdtypes = [dns.rdatatype.from_text(opts["t"])]
+        except dns.exception.DNSException:
+            libc.printf("host: invalid type: %s\n\n", opts["t"])
+            return 2
+    elif "a" in opts:
+        rdtypes = [dns.rdatatype.ANY]
+    rdclass = dns.rdataclass.IN
+    if "c" in opts:
+        try:
+            rdclass = dns.rdataclass.from_text(opts["c"])
+        except dns.exception.DNSException:
+            libc.printf("host: invalid class: %s\n\n", opts["c"])
+            return 2
+    text = words[0]
+    reverse = reverse_name(text) if text.count(".") == 3 else None
+    if reverse is not None:
+        text = reverse.rstrip(".")
+        if "t" not in opts and "a" not in opts:
+            rdtypes = [dns.rdatatype.PTR]
+    try:
+        qname = dns.name.from_text(text)
+    except dns.exception.DNSException as e:
+        reason = {"LabelTooLong": "label too long", "EmptyLabel": "empty label",
+                  "NameTooLong": "name too long"}.get(type(e).__name__, "bad name")
+        raise _fail(f"'{text}' is not a legal name ({reason})") from None
+    q = Query(list(argv), port=_number(opts, "p", 53), timeout=max(1, _number(opts, "W", TIMEOUT)),
+              tries=_number(opts, "R", 1) + 1)
+    announce = ""
+    if len(words) > 1:
+        try:
+            ip = libc.gethostbyname(words[1]).h_addr_list[0]
+        except OSError as e:
+            raise _fail(f"couldn't get address for '{words[1]}': "
+                        f"{'not found' if e.errno == HOST_NOT_FOUND else 'failure'}") from None
+        announce = f"Using domain server:\nName: {words[1]}\nAddress: {ip}#{q.port}\nAliases: \n\n"
+    else:
+        ip = (res_ninit().nameservers or ["127.0.0.1"])[0]
+    rng = current().host.rng
+    tcp = "T" in opts
+    for n, rdtype in enumerate(rdtypes):
+        query = dns.message.make_query(qname, rdtype, rdclass, use_edns=False)
+        query.id = rng.getrandbits(16)
+        query.flags = 0 if "r" in opts else dns.flags.RD
+        wire = query.to_wire()
+        if verbose:
+            libc.printf('Trying "%s"\n', text)
+        for _ in range(q.tries):
+            start = libc.clock_monotonic()
+            got = over_tcp(q, ip, wire) if tcp else over_udp(q, ip, wire, query.id)
+            if not isinstance(got, str):
+                break
+            if got.startswith("setup:"):
+                libc.printf(";; %s %s#%d(%s) for %s failed: %s.\n;; no servers could be reached\n",
+                            "Connection to" if tcp else "UDP setup with", ip, q.port, ip, text, got[6:])
+            else:
+                libc.printf(";; communications error to %s#%d: %s\n", ip, q.port, got)
+        else:
+            if not got.startswith("setup:"):
+                libc.printf(";; no servers could be reached\n")
+            return 1
+        ms = int((libc.clock_monotonic() - start) * 1000)
+        try:
+            response = dns.message.from_wire(got)
+        except dns.exception.DNSException as e:
+            libc.printf(";; Got bad packet: %s\n", e)
+            return 1
+        out = announce
+        announce = ""
+        rcode = response.rcode()
+        if verbose:
+            out += _verbose(response, got, ip, q.port, ms)
+        elif rcode != dns.rcode.NOERROR:
+            out += f"Host {text} not found: {rcode}({dns.rcode.to_text(rcode)})\n"
+        else:
+            lines = _sentences(response.answer, n == 0)
+            if not lines and "t" in opts:
+                lines = [f"{text} has no {dns.rdatatype.to_text(rdtype)} record"]
+            out += "".join(line + "\n" for line in lines)
+        libc.printf("%s", out)
+        if rcode != dns.rcode.NOERROR:
+            return 1
+    return 0
+
+
+def host_main(argv: Sequence[str]) -> int:
+    """``host ARGS``: ``argv`` without the program's name; host's exit status."""
+    try:
+        return host(argv)
+    except HostExit as e:
+        return e.status

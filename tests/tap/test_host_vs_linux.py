@@ -1,0 +1,60 @@
+"""tuxnet's ``host`` against this machine's host (BIND 9.18): the same commands, asking tuxnet's
+named over the TAP device (or Linux's side, where no name server listens, or an address no one
+has), print the same thing, standard error first.  The message ID, the time a query took and
+the order of standard output and standard error are set aside (``-v`` shows the first two)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from procs import run_main
+from tuxnet.user.programs.host import host_main
+
+CASES = [
+    "www.lab.test T",
+    "web.lab.test T",
+    "lab.test T",
+    "nope.lab.test T",
+    "-t MX lab.test T",
+    "-t TXT lab.test T",
+    "-t SOA lab.test T",
+    "-t NS lab.test T",
+    "-t AAAA www.lab.test T",
+    "-t A web.lab.test T",
+    "example.com T",
+    "10.1.2.3 T",
+    "-t PTR 10.1.2.3 T",
+    "-r www.lab.test T",
+    "-T www.lab.test T",
+    "-v www.lab.test T",
+    "-a www.lab.test T",
+    "-W 1 www.lab.test L",
+    "-T -W 1 www.lab.test L",
+    "-W 1 -R 3 www.lab.test N",
+    "-t BOGUS x T",
+    "a..b T",
+    "",
+]
+
+
+def normalize(text: str) -> str:
+    text = re.sub(r"id: \d+", "id: N", text)
+    return re.sub(r"in \d+ ms", "in N ms", text)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_host_prints_what_linux_host_prints(lab, case):
+    if shutil.which("host") is None:
+        pytest.skip("host is not installed (apt install dnsutils)")
+    p = lab
+    nobody = p.linux_ip.rsplit(".", 1)[0] + ".9"
+    words = {"T": p.tux_ip, "L": p.linux_ip, "N": nobody}
+    args = [words.get(w, w) for w in case.split()]
+    proc = p.ns.popen("host", *args)
+    out, err = p.run_until_exit(proc, timeout=60)
+    ours, status = run_main(p.world, p.host, host_main, args)
+    assert status == proc.returncode, (ours, err + out)
+    assert normalize(ours) == normalize(err + out)
