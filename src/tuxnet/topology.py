@@ -56,9 +56,9 @@ router's) ``files`` table adds or replaces files, each an absolute path given it
 
 A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``tracepath``, ``arping``, ``tcpdump``,
 ``iperf`` (a server, ``iperf -s``, or a client), ``nc``, ``curl``, ``named``, ``httpd``, ``dig``,
-``host``, ``dns`` (the course's lookup), ``http`` (a fetch), ``cat``, ``ip``, ``ethtool``, ``sysctl``,
-``ss``, ``nstat``, ``tc`` and net-tools' ``netstat``, ``ifconfig``, ``route`` and ``arp`` on a host
-at time ``at``.
+``host``, ``nslookup``, ``dns`` (the course's lookup), ``http`` (a fetch), ``cat``, ``ip``,
+``ethtool``, ``sysctl``, ``ss``, ``nstat``, ``tc`` and net-tools' ``netstat``, ``ifconfig``,
+``route`` and ``arp`` on a host at time ``at``.
 Without a ``duration`` the run lasts until every program has ended, or waits in ``accept`` for a
 client (a server, once its last client has gone and it has reported it), or for a datagram or a
 frame that nothing is left to send (a UDP server, a ``tcpdump`` without ``-c``).  A program still
@@ -301,6 +301,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
     from tuxnet.user.programs.iperf import iperf_main
     from tuxnet.user.programs.named import named_main
     from tuxnet.user.programs.nc import nc_main
+    from tuxnet.user.programs.nslookup import nslookup_main
     from tuxnet.user.programs.ping import ping_main
     from tuxnet.user.programs.tcpdump import tcpdump_main
     from tuxnet.user.programs.tracepath import tracepath_main
@@ -315,7 +316,7 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
             "netstat": nettools.netstat, "ifconfig": nettools.ifconfig, "route": nettools.route, "arp": nettools.arp,
             "arping": arping_main, "tcpdump": tcpdump_main, "cat": cat_main, "nc": nc_main, "curl": curl_main,
             "named": named_main, "httpd": httpd_main, "dns": dns_main, "dig": dig_main, "host": host_main,
-            "http": http_main}
+            "nslookup": nslookup_main, "http": http_main}
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {

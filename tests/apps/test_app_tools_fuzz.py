@@ -1,5 +1,5 @@
 """The command-line programs (ip, ss, nstat, sysctl, tc, ethtool, ping, traceroute, tracepath, arping,
-tcpdump, iperf, net-tools, nc, curl, dig, host, dns, http, named and httpd) and the MenuOS shell, given
+tcpdump, iperf, net-tools, nc, curl, dig, host, nslookup, dns, http, named and httpd) and the MenuOS shell, given
 any command line: each says what is wrong, as the real one would, and none dies of an uncaught
 exception (``World.run`` raises ProcessError for a program that does)."""
 
@@ -26,6 +26,7 @@ from tuxnet.user.programs.iperf import iperf_main
 from tuxnet.user.programs.menuos import MENUOS_CONFIG, run_session
 from tuxnet.user.programs.named import named_main
 from tuxnet.user.programs.nc import nc_main
+from tuxnet.user.programs.nslookup import nslookup_main
 from tuxnet.user.programs.ping import ping_main
 from tuxnet.user.programs.tcpdump import tcpdump_main
 from tuxnet.user.programs.tracepath import tracepath_main
@@ -40,7 +41,8 @@ PROGRAMS = {"ip": ip_main, "ss": ss_main, "nstat": nstat_main, "sysctl": sysctl_
             "tracepath": tracepath_main, "arping": arping_main, "ifconfig": nettools.ifconfig,
             "route": nettools.route, "arp": nettools.arp, "netstat": nettools.netstat,
             "tcpdump": tcpdump_main, "cat": cat_main, "nc": nc_main, "curl": curl_main, "dig": dig_main,
-            "dns": dns_main, "host": host_main, "http": http_main, "named": named_main, "httpd": httpd_main}
+            "dns": dns_main, "host": host_main, "nslookup": nslookup_main, "http": http_main, "named": named_main,
+            "httpd": httpd_main}
 # Words the programs know, numbers and addresses good and bad, and odd strings.
 WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "set", "dev", "eth0", "eth9", "lo", "up",
          "down", "mtu", "1500", "0", "-1", "99999999999", "10.0.0.1/24", "10.0.0.2", "10.0.0.300", "0.0.0.0/0",
@@ -57,8 +59,8 @@ WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "se
          "http://10.0.0.2/", "http://10.0.0.2:80/x", "https://x/", "http://[::1]/", "http://a..b/", "-L", "-I",
          "-sS", "-H", "X-A: b", "-d", "a=1", "-X", "%{http_code}", "--max-time", "@10.0.0.2", "@nowhere", "+short",
          "+tcp", "+norec", "+time=1", "+tries=0", "+noall", "+answer", "-x", "MX", "ANY", "CH", "www.test", "a..b",
-         "-g", "-h", "-W", "-R", "-T", "-a", "-C", "/var/www", "/etc/bind/named.conf", "-N", "-z", "-lk", "7000",
-         "1-3", "-1"]
+         "-g", "-type=MX", "-vc", "-retry=0", "-h", "-W", "-R", "-T", "-a", "-C", "/var/www", "/etc/bind/named.conf",
+         "-N", "-z", "-lk", "7000", "1-3", "-1"]
 ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
 
 

@@ -198,3 +198,17 @@ def test_host_looks_names_up_as_bind_s_host():
                  "Host nope.lab.test not found: 3(NXDOMAIN)\n"
                  + ";; communications error to 10.0.0.1#53: connection refused\n" * 2
                  + ";; no servers could be reached\n")
+
+
+def test_nslookup_looks_names_up_as_bind_s_nslookup():
+    a, _, statuses = run_lab([("a", "nslookup www.lab.test", "1s"),
+                              ("a", "nslookup -type=MX lab.test 10.0.0.2", "2s"),
+                              ("a", "nslookup nope.lab.test", "3s"),
+                              ("a", "nslookup -timeout=1 x.test 10.0.0.1", "4s")])
+    assert statuses == [0, 0, 1, 1]
+    server = "Server:\t\t10.0.0.2\nAddress:\t10.0.0.2#53\n\n"
+    assert a == (server + "Name:\twww.lab.test\nAddress: 10.0.0.2\n\n"
+                 + server + "lab.test\tmail exchanger = 10 mail.lab.test.\n\n"
+                 + server + "** server can't find nope.lab.test: NXDOMAIN\n\n"
+                 + ";; communications error to 10.0.0.1#53: connection refused\n" * 3
+                 + ";; no servers could be reached\n\n")

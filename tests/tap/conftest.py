@@ -51,7 +51,7 @@ def tap_pair(netns):
 @pytest.fixture
 def lab(tap_pair):
     """The tuxnet host's named, authoritative for lab.test (addresses, an alias, MX, TXT, a long
-    name, a wildcard), for the dig and host comparisons."""
+    name, a wildcard) and 10.1.2.0/24's reverse zone, for the dig, host and nslookup comparisons."""
     p = tap_pair
     install_base_files(p.host)
     ip = p.tux_ip
@@ -59,6 +59,9 @@ def lab(tap_pair):
         f"$ORIGIN lab.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 7200 900 1209600 300\n@ IN NS ns\n"
         f"ns IN A {ip}\nwww IN A {ip}\nweb IN CNAME www\n@ IN MX 10 mail\nmail IN A {ip}\n"
         f'@ IN TXT "hello world" "two"\na-rather-long-host-name-here IN A 10.1.2.3\n*.wild IN A 10.9.9.9\n')
-    p.host.spawn(named, {"lab.test.": "/etc/db.lab"}, name="named")
+    p.host.files["/etc/db.rev"] = (
+        "$ORIGIN 2.1.10.in-addr.arpa.\n$TTL 300\n@ IN SOA ns.lab.test. hostmaster.lab.test. 1 7200 900 1209600 300\n"
+        "@ IN NS ns.lab.test.\n3 IN PTR a-rather-long-host-name-here.lab.test.\n")
+    p.host.spawn(named, {"lab.test.": "/etc/db.lab", "2.1.10.in-addr.arpa.": "/etc/db.rev"}, name="named")
     p.world.run_for(int(2e8))
     return p

@@ -1,0 +1,174 @@
+"""``nslookup`` as BIND 9.18's prints it, given a name on the line: ``nslookup [-option...] name
+[server]`` (the interactive mode, reading commands, is not here).
+
+A name is looked up as A then AAAA (``-type=`` or ``-query=`` asks for one type), an IPv4
+address as its in-addr.arpa PTR; the server is announced (``Server:``, ``Address:``) except for
+an address, and each record printed in nslookup's words (``Name:``/``Address:``, ``canonical
+name =``, ``mail exchanger =``, the SOA field by field ...), after ``Non-authoritative answer:``
+when the server is not the zone's.  An error rcode prints ``** server can't find NAME: RCODE``
+and ends with status 1; no records, ``*** Can't find NAME: No answer``.  Options: ``-type``,
+``-query``, ``-class``, ``-port``, ``-timeout`` (seconds a try, 5), ``-retry`` (tries, 3),
+``-vc`` (TCP), ``-[no]recurse``; an unknown one is reported as nslookup does and the lookup goes
+on.  Queries and their failures are dig's (``tuxnet.user.programs.dig``), without EDNS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+
+from tuxnet.kernel.sched import current
+from tuxnet.user import libc
+from tuxnet.user.programs.dig import Query, over_tcp, over_udp, reverse_name
+from tuxnet.user.resolv import HOST_NOT_FOUND, res_ninit
+
+TIMEOUT, TRIES = 5, 3
+# nslookup's words for a record's data (printsection in nslookup.c); others: rdata_N
+WORDS = {dns.rdatatype.CNAME: "canonical name", dns.rdatatype.MX: "mail exchanger", dns.rdatatype.NS: "nameserver",
+         dns.rdatatype.PTR: "name", dns.rdatatype.TXT: "text", dns.rdatatype.HINFO: "hinfo",
+         dns.rdatatype.SRV: "service"}
+
+
+def _record_lines(rrset) -> list[str]:
+    owner = rrset.name.to_text(omit_final_dot=True)
+    lines = []
+    for rd in rrset:
+        t = rrset.rdtype
+        if t in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            lines += [f"Name:\t{owner}", f"Address: {rd.address}"]
+        elif t == dns.rdatatype.SOA:
+            lines += [owner, f"\torigin = {rd.mname.to_text(omit_final_dot=True)}",
+                      f"\tmail addr = {rd.rname.to_text(omit_final_dot=True)}", f"\tserial = {rd.serial}",
+                      f"\trefresh = {rd.refresh}", f"\tretry = {rd.retry}", f"\texpire = {rd.expire}",
+                      f"\tminimum = {rd.minimum}"]
+        else:
+            lines.append(f"{owner}\t{WORDS.get(t, f'rdata_{int(t)}')} = {rd.to_text()}")
+    return lines
+
+
+class Lookup:
+    """One run's settings, from its ``-option`` words."""
+
+    def __init__(self) -> None:
+        self.rdtype: int | None = None
+        self.rdclass = dns.rdataclass.IN
+        self.port = 53
+        self.timeout = TIMEOUT
+        self.tries = TRIES
+        self.tcp = False
+        self.recurse = True
+
+    def option(self, word: str) -> None:
+        """``-name[=value]``: set it, or say it is unknown (``*** Invalid option``)."""
+        name, _, value = word[1:].partition("=")
+        number = int(value) if value.isdigit() else None
+        if name in ("type", "query", "ty", "q", "querytype") and value:
+            try:
+                self.rdtype = dns.rdatatype.from_text(value)
+            except dns.exception.DNSException:
+                libc.printf("unknown query type: %s\n", value)
+        elif name in ("class", "cl") and value:
+            try:
+                self.rdclass = dns.rdataclass.from_text(value)
+            except dns.exception.DNSException:
+                libc.printf("unknown query class: %s\n", value)
+        elif name in ("port", "po") and number is not None:
+            self.port = number
+        elif name in ("timeout", "ti") and number is not None:
+            self.timeout = max(1, number)
+        elif name in ("retry", "ret") and number is not None:
+            self.tries = max(1, number)
+        elif name == "vc":
+            self.tcp = True
+        elif name == "novc":
+            self.tcp = False
+        elif name in ("recurse", "rec"):
+            self.recurse = True
+        elif name in ("norecurse", "norec"):
+            self.recurse = False
+        else:
+            libc.printf("*** Invalid option: %s\n", word[1:])
+
+
+def nslookup_main(argv: Sequence[str]) -> int:
+    """``nslookup ARGS``: ``argv`` without the program's name; nslookup's exit status."""
+    look = Lookup()
+    words = []
+    for word in argv:
+        if word.startswith("-") and len(word) > 1:
+            look.option(word)
+        else:
+            words.append(word)
+    if not words:
+        libc.printf("nslookup: the interactive mode is not in tuxnet's nslookup: give a name\n")
+        return 1
+    text = words[0]
+    reverse = reverse_name(text) if text.count(".") == 3 else None
+    rdtypes = [look.rdtype] if look.rdtype is not None else [dns.rdatatype.A, dns.rdatatype.AAAA]
+    if reverse is not None:
+        text = reverse.rstrip(".")
+        rdtypes = [dns.rdatatype.PTR]
+    try:
+        qname = dns.name.from_text(text)
+    except dns.exception.DNSException as e:
+        reason = {"LabelTooLong": "label too long", "EmptyLabel": "empty label",
+                  "NameTooLong": "name too long"}.get(type(e).__name__, "bad name")
+        libc.printf("nslookup: '%s' is not a legal name (%s)\n", text, reason)
+        return 10
+    if len(words) > 1:
+        try:
+            ip = libc.gethostbyname(words[1]).h_addr_list[0]
+        except OSError as e:
+            libc.printf("nslookup: couldn't get address for '%s': %s\n", words[1],
+                        "not found" if e.errno == HOST_NOT_FOUND else "failure")
+            return 1
+        shown = words[1]
+    else:
+        ip = shown = (res_ninit().nameservers or ["127.0.0.1"])[0]
+    q = Query(list(argv), port=look.port, timeout=look.timeout, tries=look.tries)
+    rng = current().host.rng
+    header = "" if reverse is not None else f"Server:\t\t{shown}\nAddress:\t{ip}#{look.port}\n\n"
+    out: list[str] = []
+    for rdtype in rdtypes:
+        query = dns.message.make_query(qname, rdtype, look.rdclass, use_edns=False)
+        query.id = rng.getrandbits(16)
+        query.flags = dns.flags.RD if look.recurse else 0
+        wire = query.to_wire()
+        for _ in range(q.tries):
+            got = over_tcp(q, ip, wire) if look.tcp else over_udp(q, ip, wire, query.id)
+            if not isinstance(got, str):
+                break
+            if got.startswith("setup:"):
+                libc.printf(";; %s %s#%d(%s) for %s failed: %s.\n", "Connection to" if look.tcp else "UDP setup with",
+                            ip, look.port, ip, text, got[6:])
+            else:
+                libc.printf(";; communications error to %s#%d: %s\n", ip, look.port, got)
+        else:
+            libc.printf(";; no servers could be reached\n\n")
+            return 1
+        try:
+            response = dns.message.from_wire(got)
+        except dns.exception.DNSException as e:
+            libc.printf(";; Got bad packet: %s\n", e)
+            return 1
+        rcode = response.rcode()
+        if rcode != dns.rcode.NOERROR:
+            libc.printf("%s** server can't find %s: %s\n\n", header, text, dns.rcode.to_text(rcode))
+            return 1
+        if response.answer and not response.flags & dns.flags.AA and not any(
+                line == "Non-authoritative answer:" for line in out):
+            out.append("Non-authoritative answer:")
+        for rrset in response.answer:
+            if rrset.rdtype != dns.rdatatype.CNAME or rdtype == rdtypes[0]:  # an alias, said once
+                out += _record_lines(rrset)
+    if not out:
+        out.append(f"*** Can't find {text}: No answer")
+    libc.printf("%s%s\n", header, "".join(line + "\n" for line in out))
+    return 0

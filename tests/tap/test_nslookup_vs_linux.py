@@ -1,0 +1,53 @@
+"""tuxnet's ``nslookup`` against this machine's nslookup (BIND 9.18): the same commands, asking
+tuxnet's named over the TAP device (or Linux's side, where no name server listens, or an address
+no one has), print the same thing and end with the same status."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from procs import run_main
+from tuxnet.user.programs.nslookup import nslookup_main
+
+CASES = [
+    "www.lab.test T",
+    "web.lab.test T",
+    "lab.test T",
+    "nope.lab.test T",
+    "-type=MX lab.test T",
+    "-query=TXT lab.test T",
+    "-type=SOA lab.test T",
+    "-type=NS lab.test T",
+    "-type=AAAA www.lab.test T",
+    "-type=ANY www.lab.test T",
+    "-type=PTR 3.2.1.10.in-addr.arpa T",
+    "example.com T",
+    "10.1.2.3 T",
+    "10.1.2.4 T",
+    "10.1.9.9 T",
+    "-vc www.lab.test T",
+    "-norecurse www.lab.test T",
+    "-bogus www.lab.test T",
+    "-type=BOGUS x T",
+    "-timeout=1 www.lab.test L",
+    "-timeout=1 -retry=1 www.lab.test N",
+    "-port=5353 -timeout=1 www.lab.test T",
+    "a..b T",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_nslookup_prints_what_linux_nslookup_prints(lab, case):
+    if shutil.which("nslookup") is None:
+        pytest.skip("nslookup is not installed (apt install dnsutils)")
+    p = lab
+    nobody = p.linux_ip.rsplit(".", 1)[0] + ".9"
+    words = {"T": p.tux_ip, "L": p.linux_ip, "N": nobody}
+    args = [words.get(w, w) for w in case.split()]
+    proc = p.ns.popen("nslookup", *args)
+    out, err = p.run_until_exit(proc, timeout=60)
+    ours, status = run_main(p.world, p.host, nslookup_main, args)
+    assert status == proc.returncode, (ours, err + out)
+    assert ours == err + out
