@@ -19,3 +19,13 @@ def run_main(world, host, main, argv, timeout=int(60e9)):
     world.run_until(lambda: not proc.alive, timeout=timeout)
     assert not proc.alive, f"{proc} did not finish"
     return host.output()[before:], proc.result
+
+
+def run_on_both(pair, tool, main, argv, timeout=60):
+    """``tool argv`` in a TAP pair's namespace, the tuxnet world running in real time while it
+    does, then ``main(argv)`` on the pair's tuxnet host: (ours, our status, the tool's standard
+    output, its standard error, its status)."""
+    proc = pair.ns.popen(tool, *argv)
+    out, err = pair.run_until_exit(proc, timeout=timeout)
+    ours, status = run_main(pair.world, pair.host, main, argv)
+    return ours, status, out, err, proc.returncode

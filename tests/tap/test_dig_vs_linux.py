@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from procs import run_main
+from procs import run_on_both
 from tuxnet.user.programs.dig import dig_main
 
 
@@ -22,16 +22,6 @@ def normalize(text: str) -> str:
     text = re.sub(r"Query time: \d+ msec", "Query time: N msec", text)
     text = re.sub(r"(?m)^;; WHEN: .*$", ";; WHEN: -", text)
     return re.sub(r"<<>> DiG \S+ <<>>", "<<>> DiG V <<>>", text)
-
-
-def _linux(p, args: list[str]) -> tuple[str, int]:
-    proc = p.ns.popen("dig", *args)
-    out, err = p.run_until_exit(proc, timeout=60)  # the tuxnet world runs while dig waits
-    return (out + err if out.startswith("invalid port") else err + out), proc.returncode
-
-
-def _ours(p, args: list[str]) -> tuple[str, int]:
-    return run_main(p.world, p.host, dig_main, args)
 
 
 CASES = [
@@ -73,7 +63,7 @@ def test_dig_prints_what_linux_dig_prints(lab, case):
     p = lab
     nobody = p.linux_ip.rsplit(".", 1)[0] + ".9"
     args = case.replace("@T", "@" + p.tux_ip).replace("@L", "@" + p.linux_ip).replace("@N", "@" + nobody).split()
-    real_out, real_rc = _linux(p, args)
-    ours_out, ours_rc = _ours(p, args)
-    assert ours_rc == real_rc, (ours_out, real_out)
-    assert normalize(ours_out) == normalize(real_out)
+    ours, status, out, err, rc = run_on_both(p, "dig", dig_main, args)
+    theirs = out + err if out.startswith("invalid port") else err + out
+    assert status == rc, (ours, theirs)
+    assert normalize(ours) == normalize(theirs)

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from procs import run_main
+from procs import run_on_both
 from tuxnet.user.programs.host import host_main
 
 CASES = [
@@ -53,8 +53,6 @@ def test_host_prints_what_linux_host_prints(lab, case):
     nobody = p.linux_ip.rsplit(".", 1)[0] + ".9"
     words = {"T": p.tux_ip, "L": p.linux_ip, "N": nobody}
     args = [words.get(w, w) for w in case.split()]
-    proc = p.ns.popen("host", *args)
-    out, err = p.run_until_exit(proc, timeout=60)
-    ours, status = run_main(p.world, p.host, host_main, args)
-    assert status == proc.returncode, (ours, err + out)
+    ours, status, out, err, rc = run_on_both(p, "host", host_main, args)
+    assert status == rc, (ours, err + out)
     assert normalize(ours) == normalize(err + out)

@@ -359,31 +359,62 @@ def over_tcp(q: Query, ip: str, wire: bytes) -> bytes | str:
         libc.close(fd)
 
 
-def _server(q: Query) -> tuple[str, str]:
-    """The server's address and the name dig shows for it: @server, else resolv.conf's first."""
-    if q.server is None:
+def legal_name(prog: str, text: str) -> dns.name.Name | None:
+    """``text`` as an absolute name; None once ``prog``'s "is not a legal name" line is out."""
+    try:
+        return dns.name.from_text(text)
+    except dns.exception.DNSException as e:
+        reason = {"LabelTooLong": "label too long", "EmptyLabel": "empty label",
+                  "NameTooLong": "name too long"}.get(type(e).__name__, "bad name")
+        libc.printf("%s: '%s' is not a legal name (%s)\n", prog, text, reason)
+        return None
+
+
+def server_address(prog: str, server: str | None) -> tuple[str, str] | None:
+    """The server's address and the name shown for it (the one given, else resolv.conf's first
+    nameserver); None once ``prog``'s "couldn't get address" line is out."""
+    if server is None:
         ip = (res_ninit().nameservers or ["127.0.0.1"])[0]
         return ip, ip
     try:
-        return libc.gethostbyname(q.server).h_addr_list[0], q.server
+        return libc.gethostbyname(server).h_addr_list[0], server
     except OSError as e:
         reason = "not found" if e.errno == HOST_NOT_FOUND else "failure"
-        libc.printf("dig: couldn't get address for '%s': %s\n", q.server, reason)
-        raise DigExit(1) from None
+        libc.printf("%s: couldn't get address for '%s': %s\n", prog, server, reason)
+        return None
+
+
+def exchange(q: Query, server: tuple[str, str], wire: bytes, qid: int, tcp: bool,
+             text: str) -> tuple[bytes | None, bool, int]:
+    """Up to ``q.tries`` tries, each failure's line printed as dighost.c prints it: the answer
+    (None when none came), whether a try went unanswered (rather than failing to set up), and
+    the milliseconds the answered try took."""
+    ip, shown = server
+    unanswered = False
+    for _ in range(q.tries):
+        start = libc.clock_monotonic()
+        got = over_tcp(q, ip, wire) if tcp else over_udp(q, ip, wire, qid)
+        if not isinstance(got, str):
+            return got, unanswered, int((libc.clock_monotonic() - start) * 1000)
+        if got.startswith("setup:"):
+            libc.printf(";; %s %s#%d(%s) for %s failed: %s.\n;; no servers could be reached\n",
+                        "Connection to" if tcp else "UDP setup with", ip, q.port, shown, text, got[6:])
+        else:
+            libc.printf(";; communications error to %s#%d: %s\n", ip, q.port, got)
+            unanswered = True
+    return None, unanswered, 0
 
 
 def dig(q: Query) -> int:
     """Ask, wait, retry, print; dig's exit status."""
     text = q.name if q.name is not None else "."
-    try:
-        qname = dns.name.from_text(text)
-    except dns.exception.DNSException as e:
-        reason = {"LabelTooLong": "label too long", "EmptyLabel": "empty label",
-                  "NameTooLong": "name too long"}.get(type(e).__name__, "bad name")
-        libc.printf("dig: '%s' is not a legal name (%s)\n", text, reason)
+    qname = legal_name("dig", text)
+    if qname is None:
         return 10
     rdtype = q.rdtype if q.rdtype is not None else dns.rdatatype.NS if q.name is None else dns.rdatatype.A
-    ip, shown = _server(q)
+    server = server_address("dig", q.server)
+    if server is None:
+        return 1
     rng = current().host.rng
     cookie = rng.getrandbits(64).to_bytes(8, "big")
     options = [dns.edns.GenericOption(EDNS_COOKIE, cookie)] if q.on["cookie"] else []
@@ -393,39 +424,24 @@ def dig(q: Query) -> int:
     query.flags = (dns.flags.RD if q.on["recurse"] else 0) | (dns.flags.AD if q.on["adflag"] else 0)
     wire = query.to_wire()
     tcp = q.on["tcp"]
-    failed = False
-    for _ in range(q.tries):
-        start = libc.clock_monotonic()
-        got = over_tcp(q, ip, wire) if tcp else over_udp(q, ip, wire, query.id)
-        if isinstance(got, str):
-            if got.startswith("setup:"):
-                what = "Connection to" if tcp else "UDP setup with"
-                libc.printf(";; %s %s#%d(%s) for %s failed: %s.\n;; no servers could be reached\n",
-                            what, ip, q.port, shown, text, got[6:])
-            else:
-                libc.printf(";; communications error to %s#%d: %s\n", ip, q.port, got)
-                failed = True
-            continue
-        ms = int((libc.clock_monotonic() - start) * 1000)
-        try:
-            response = dns.message.from_wire(got)
-        except dns.exception.DNSException as e:
-            libc.printf(";; Got bad packet: %s\n%d bytes\n", e, len(got))
-            continue
-        if response.flags & dns.flags.TC and not tcp:
-            libc.printf(";; Truncated, retrying in TCP mode.\n")
-            tcp = True
-            got = over_tcp(q, ip, wire)
-            if isinstance(got, str):
-                continue
-            response = dns.message.from_wire(got)
-        _banner(q)
-        print_response(q, got, response, cookie, ms, (ip, shown), "TCP" if tcp else "UDP")
-        return 0
-    if failed:
-        _banner(q)
-        libc.printf(";; no servers could be reached\n")
-    return 9
+    got, unanswered, ms = exchange(q, server, wire, query.id, tcp, text)
+    if got is not None and got[2] & 0x02 and not tcp:  # TC: the whole answer over TCP
+        libc.printf(";; Truncated, retrying in TCP mode.\n")
+        tcp = True
+        got, unanswered, ms = exchange(q, server, wire, query.id, tcp, text)
+    if got is None:
+        if unanswered:
+            _banner(q)
+            libc.printf(";; no servers could be reached\n")
+        return 9
+    try:
+        response = dns.message.from_wire(got)
+    except dns.exception.DNSException as e:
+        libc.printf(";; Got bad packet: %s\n%d bytes\n", e, len(got))
+        return 9
+    _banner(q)
+    print_response(q, got, response, cookie, ms, server, "TCP" if tcp else "UDP")
+    return 0
 
 
 def dig_main(argv: Sequence[str]) -> int:

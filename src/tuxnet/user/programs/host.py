@@ -26,8 +26,16 @@ import dns.rdatatype
 
 from tuxnet.kernel.sched import current
 from tuxnet.user import libc
-from tuxnet.user.programs.dig import FLAG_NAMES, Query, over_tcp, over_udp, record_line, reverse_name, section_lines
-from tuxnet.user.resolv import HOST_NOT_FOUND, res_ninit
+from tuxnet.user.programs.dig import (
+    FLAG_NAMES,
+    Query,
+    exchange,
+    legal_name,
+    record_line,
+    reverse_name,
+    section_lines,
+    server_address,
+)
 
 USAGE = """Usage: host [-aCdilrTvVw] [-c class] [-N ndots] [-t type] [-W time]
             [-R number] [-m flag] [-p port] hostname [server]
@@ -175,24 +183,18 @@ def host(argv: Sequence[str]) -> int:
         text = reverse.rstrip(".")
         if "t" not in opts and "a" not in opts:
             rdtypes = [dns.rdatatype.PTR]
-    try:
-        qname = dns.name.from_text(text)
-    except dns.exception.DNSException as e:
-        reason = {"LabelTooLong": "label too long", "EmptyLabel": "empty label",
-                  "NameTooLong": "name too long"}.get(type(e).__name__, "bad name")
-        raise _fail(f"'{text}' is not a legal name ({reason})") from None
+    qname = legal_name("host", text)
+    if qname is None:
+        return 1
     q = Query(list(argv), port=_number(opts, "p", 53), timeout=max(1, _number(opts, "W", TIMEOUT)),
               tries=_number(opts, "R", 1) + 1)
+    server = server_address("host", words[1] if len(words) > 1 else None)
+    if server is None:
+        return 1
+    ip = server[0]
     announce = ""
     if len(words) > 1:
-        try:
-            ip = libc.gethostbyname(words[1]).h_addr_list[0]
-        except OSError as e:
-            raise _fail(f"couldn't get address for '{words[1]}': "
-                        f"{'not found' if e.errno == HOST_NOT_FOUND else 'failure'}") from None
         announce = f"Using domain server:\nName: {words[1]}\nAddress: {ip}#{q.port}\nAliases: \n\n"
-    else:
-        ip = (res_ninit().nameservers or ["127.0.0.1"])[0]
     rng = current().host.rng
     tcp = "T" in opts
     for n, rdtype in enumerate(rdtypes):
@@ -202,21 +204,11 @@ def host(argv: Sequence[str]) -> int:
         wire = query.to_wire()
         if verbose:
             libc.printf('Trying "%s"\n', text)
-        for _ in range(q.tries):
-            start = libc.clock_monotonic()
-            got = over_tcp(q, ip, wire) if tcp else over_udp(q, ip, wire, query.id)
-            if not isinstance(got, str):
-                break
-            if got.startswith("setup:"):
-                libc.printf(";; %s %s#%d(%s) for %s failed: %s.\n;; no servers could be reached\n",
-                            "Connection to" if tcp else "UDP setup with", ip, q.port, ip, text, got[6:])
-            else:
-                libc.printf(";; communications error to %s#%d: %s\n", ip, q.port, got)
-        else:
-            if not got.startswith("setup:"):
+        got, unanswered, ms = exchange(q, server, wire, query.id, tcp, text)
+        if got is None:
+            if unanswered:
                 libc.printf(";; no servers could be reached\n")
             return 1
-        ms = int((libc.clock_monotonic() - start) * 1000)
         try:
             response = dns.message.from_wire(got)
         except dns.exception.DNSException as e:

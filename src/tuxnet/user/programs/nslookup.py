@@ -26,8 +26,7 @@ import dns.rdatatype
 
 from tuxnet.kernel.sched import current
 from tuxnet.user import libc
-from tuxnet.user.programs.dig import Query, over_tcp, over_udp, reverse_name
-from tuxnet.user.resolv import HOST_NOT_FOUND, res_ninit
+from tuxnet.user.programs.dig import Query, exchange, legal_name, reverse_name, server_address
 
 TIMEOUT, TRIES = 5, 3
 # nslookup's words for a record's data (printsection in nslookup.c); others: rdata_N
@@ -115,23 +114,13 @@ def nslookup_main(argv: Sequence[str]) -> int:
     if reverse is not None:
         text = reverse.rstrip(".")
         rdtypes = [dns.rdatatype.PTR]
-    try:
-        qname = dns.name.from_text(text)
-    except dns.exception.DNSException as e:
-        reason = {"LabelTooLong": "label too long", "EmptyLabel": "empty label",
-                  "NameTooLong": "name too long"}.get(type(e).__name__, "bad name")
-        libc.printf("nslookup: '%s' is not a legal name (%s)\n", text, reason)
+    qname = legal_name("nslookup", text)
+    if qname is None:
         return 10
-    if len(words) > 1:
-        try:
-            ip = libc.gethostbyname(words[1]).h_addr_list[0]
-        except OSError as e:
-            libc.printf("nslookup: couldn't get address for '%s': %s\n", words[1],
-                        "not found" if e.errno == HOST_NOT_FOUND else "failure")
-            return 1
-        shown = words[1]
-    else:
-        ip = shown = (res_ninit().nameservers or ["127.0.0.1"])[0]
+    server = server_address("nslookup", words[1] if len(words) > 1 else None)
+    if server is None:
+        return 1
+    ip, shown = server
     q = Query(list(argv), port=look.port, timeout=look.timeout, tries=look.tries)
     rng = current().host.rng
     header = "" if reverse is not None else f"Server:\t\t{shown}\nAddress:\t{ip}#{look.port}\n\n"
@@ -141,16 +130,8 @@ def nslookup_main(argv: Sequence[str]) -> int:
         query.id = rng.getrandbits(16)
         query.flags = dns.flags.RD if look.recurse else 0
         wire = query.to_wire()
-        for _ in range(q.tries):
-            got = over_tcp(q, ip, wire) if look.tcp else over_udp(q, ip, wire, query.id)
-            if not isinstance(got, str):
-                break
-            if got.startswith("setup:"):
-                libc.printf(";; %s %s#%d(%s) for %s failed: %s.\n", "Connection to" if look.tcp else "UDP setup with",
-                            ip, look.port, ip, text, got[6:])
-            else:
-                libc.printf(";; communications error to %s#%d: %s\n", ip, look.port, got)
-        else:
+        got, _, _ = exchange(q, server, wire, query.id, look.tcp, text)
+        if got is None:
             libc.printf(";; no servers could be reached\n\n")
             return 1
         try:
