@@ -405,6 +405,15 @@ def exchange(q: Query, server: tuple[str, str], wire: bytes, qid: int, tcp: bool
     return None, unanswered, 0
 
 
+def parse_answer(got: bytes) -> dns.message.Message | None:
+    """The answer's message; None once dig's "Got bad packet" lines are out."""
+    try:
+        return dns.message.from_wire(got)
+    except dns.exception.DNSException as e:
+        libc.printf(";; Got bad packet: %s\n%d bytes\n", e, len(got))
+        return None
+
+
 def dig(q: Query) -> int:
     """Ask, wait, retry, print; dig's exit status."""
     text = q.name if q.name is not None else "."
@@ -434,10 +443,8 @@ def dig(q: Query) -> int:
             _banner(q)
             libc.printf(";; no servers could be reached\n")
         return 9
-    try:
-        response = dns.message.from_wire(got)
-    except dns.exception.DNSException as e:
-        libc.printf(";; Got bad packet: %s\n%d bytes\n", e, len(got))
+    response = parse_answer(got)
+    if response is None:
         return 9
     _banner(q)
     print_response(q, got, response, cookie, ms, server, "TCP" if tcp else "UDP")

@@ -31,6 +31,7 @@ from tuxnet.user.programs.dig import (
     Query,
     exchange,
     legal_name,
+    parse_answer,
     record_line,
     reverse_name,
     section_lines,
@@ -209,10 +210,8 @@ def host(argv: Sequence[str]) -> int:
             if unanswered:
                 libc.printf(";; no servers could be reached\n")
             return 1
-        try:
-            response = dns.message.from_wire(got)
-        except dns.exception.DNSException as e:
-            libc.printf(";; Got bad packet: %s\n", e)
+        response = parse_answer(got)
+        if response is None:
             return 1
         out = announce
         announce = ""

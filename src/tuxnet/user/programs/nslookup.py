@@ -26,7 +26,7 @@ import dns.rdatatype
 
 from tuxnet.kernel.sched import current
 from tuxnet.user import libc
-from tuxnet.user.programs.dig import Query, exchange, legal_name, reverse_name, server_address
+from tuxnet.user.programs.dig import Query, exchange, legal_name, parse_answer, reverse_name, server_address
 
 TIMEOUT, TRIES = 5, 3
 # nslookup's words for a record's data (printsection in nslookup.c); others: rdata_N
@@ -134,10 +134,8 @@ def nslookup_main(argv: Sequence[str]) -> int:
         if got is None:
             libc.printf(";; no servers could be reached\n\n")
             return 1
-        try:
-            response = dns.message.from_wire(got)
-        except dns.exception.DNSException as e:
-            libc.printf(";; Got bad packet: %s\n", e)
+        response = parse_answer(got)
+        if response is None:
             return 1
         rcode = response.rcode()
         if rcode != dns.rcode.NOERROR:
