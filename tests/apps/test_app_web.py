@@ -212,3 +212,32 @@ def test_nslookup_looks_names_up_as_bind_s_nslookup():
                  + server + "** server can't find nope.lab.test: NXDOMAIN\n\n"
                  + ";; communications error to 10.0.0.1#53: connection refused\n" * 3
                  + ";; no servers could be reached\n\n")
+
+
+def test_dig_host_and_nslookup_on_a_malformed_answer():
+    """A server that answers with the query's ID and garbage: each tool says so and fails."""
+    from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+    from tuxnet.user import libc
+    from tuxnet.user.programs.dig import dig_main
+    from tuxnet.user.programs.host import host_main
+    from tuxnet.user.programs.nslookup import nslookup_main
+
+    net = load_topology("m.toml", text=LAB.replace('cmd = "named -c /etc/bind/named.conf"', 'cmd = "cat"'))
+    net.start()
+    b = net.nodes["b"]
+
+    def garbage_server() -> None:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.bind(fd, ("10.0.0.2", 53))
+        while True:
+            query, peer = libc.recvfrom(fd, 512)
+            libc.sendto(fd, query[:2] + b"\x81\x80\x00\x01\x00\x01", 0, peer)
+
+    b.spawn(garbage_server)
+    a = net.nodes["a"]
+    procs = [a.spawn(main, ["@10.0.0.2" if main is dig_main else "www.lab.test",
+                            "www.lab.test" if main is dig_main else "10.0.0.2"])
+             for main in (dig_main, host_main, nslookup_main)]
+    net.world.run_until(lambda: not any(p.alive for p in procs), timeout=int(30e9))
+    assert [p.result for p in procs] == [9, 1, 1]
+    assert a.output().count(";; Got bad packet: ") == 3 and a.output().count("\n8 bytes\n") == 3
