@@ -84,8 +84,8 @@ class Query:
     rdclass: int | None = None
     timeout: int = 5
     tries: int = 3
-    on: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(SWITCHES, True) | {
-        "tcp": False, "vc": False, "short": False})
+    # each switch's state ("+vc" is a name of "+tcp"): all on but tcp and short
+    on: dict[str, bool] = field(default_factory=lambda: {n: n not in ("tcp", "short") for n in SWITCHES if n != "vc"})
 
 
 def _usage_error(word: str) -> DigExit:
