@@ -21,7 +21,7 @@ from apps_support import ZONES, add_zones, dns_world, lo_world, run
 
 from tuxnet import socket as tsock
 from tuxnet.socket import stdlib
-from tuxnet.user.programs.dns import named
+from tuxnet.user.programs.dns import named, server_cookie
 from tuxnet.user.programs.final_project import EXAMPLE_ZONE, REVERSE_ZONE
 
 SERVER = "127.0.0.53"
@@ -77,6 +77,38 @@ def test_a_repeated_query_gets_the_same_answer_under_its_own_id(tcp: bool) -> No
         assert first.to_wire()[2:] == second.to_wire()[2:]
         assert bool(second.flags & dns.flags.RD) == rd and second.edns == edns
         assert [str(r) for r in second.answer] == [str(r) for r in first.answer] and second.answer
+
+
+def test_the_server_cookie_is_rfc_9018s() -> None:
+    """The interoperable server cookie: the two examples of RFC 9018's Appendix A (a client at
+    198.51.100.100, the server's secret, two times) come out as the RFC prints them."""
+    secret = bytes.fromhex("e5e973e5a6b2a43f48e7dc849e37bfcf")
+    client = bytes.fromhex("2464c4abcf10c957")
+    assert server_cookie(secret, client, "198.51.100.100", 1559731985).hex() == "010000005cf79f111f8130c3eee29480"
+    assert server_cookie(secret, client, "198.51.100.100", 1559734385).hex() == "010000005cf7a871d4a564a1442aca77"
+
+
+@pytest.mark.parametrize("tcp", [False, True])
+def test_a_query_with_a_cookie_gets_it_back_with_a_server_cookie(tcp: bool) -> None:
+    """RFC 7873 §5.2: the client cookie comes back with a server cookie of RFC 9018's layout, made
+    for that client cookie (an answer with one is never served again from the answers kept)."""
+    world, host = dns_world()
+
+    def with_cookies() -> list[bytes]:
+        out = []
+        for client in (b"\x01" * 8, b"\x02" * 8, b"\x01" * 8):
+            q = dns.message.make_query("www.example.com", "A", use_edns=0,
+                                       options=[dns.edns.GenericOption(10, client)])
+            r = (dns.query.tcp if tcp else dns.query.udp)(q, SERVER, timeout=2)
+            assert r.answer and r.rcode() == dns.rcode.NOERROR
+            out += [o.to_wire() for o in r.options if o.otype == 10]
+        return out
+
+    cookies = ask(world, host, with_cookies)
+    assert [len(c) for c in cookies] == [24, 24, 24]
+    assert [c[:8] for c in cookies] == [b"\x01" * 8, b"\x02" * 8, b"\x01" * 8]
+    assert all(c[8:12] == b"\x01\x00\x00\x00" for c in cookies)
+    assert cookies[0][16:] != cookies[1][16:]
 
 
 def test_cname_is_followed_and_addresses_are_added() -> None:

@@ -146,13 +146,14 @@ def test_dig_asks_named():
                               ("a", "dig +short -x 10.0.0.2", "3s"),
                               ("a", "dig +noall +answer +tcp lab.test NS", "4s")])
     assert statuses == [0, 0, 0, 0]
-    first, second = a.split(";; MSG SIZE  rcvd: 57\n\n")
+    first, second = a.split(";; MSG SIZE  rcvd: 85\n\n")
     assert re.fullmatch(
         r"\n; <<>> DiG 9\.18\.\S+ <<>> www\.lab\.test\n;; global options: \+cmd\n;; Got answer:\n"
         r";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: \d+\n"
         r";; flags: qr aa rd; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1\n"
         r";; WARNING: recursion requested but not available\n\n"
         r";; OPT PSEUDOSECTION:\n; EDNS: version: 0, flags:; udp: 1232\n"
+        r"; COOKIE: [0-9a-f]{16}0100000054d40401[0-9a-f]{16} \(good\)\n"  # named's: version 1, the time
         r";; QUESTION SECTION:\n;www\.lab\.test\.\t\t\tIN\tA\n\n"
         r";; ANSWER SECTION:\nwww\.lab\.test\.\t\t300\tIN\tA\t10\.0\.0\.2\n\n"
         r";; Query time: 0 msec\n;; SERVER: 10\.0\.0\.2#53\(10\.0\.0\.2\) \(UDP\)\n"

@@ -2,7 +2,8 @@
 thing.  Both ask tuxnet's named, authoritative for lab.test on the tuxnet host across the TAP
 device, or Linux's side of it (no name server: refused), or an address no one has (no answer);
 ours runs on the tuxnet host, the real one in the namespace.  What differs by nature is set
-aside: the message ID, the query time, the date, and dig's version.  dig's warnings and errors
+aside: the message ID, the query time, the date, the cookies (named's server cookie holds the
+time; the real dig saying "good" of it is judged), and dig's version.  dig's warnings and errors
 go to its standard error, before anything it prints on standard output (but for a bad port,
 whose line on standard output comes first)."""
 
@@ -20,6 +21,7 @@ from tuxnet.user.programs.dig import dig_main
 def normalize(text: str) -> str:
     text = re.sub(r"id: \d+", "id: N", text)
     text = re.sub(r"Query time: \d+ msec", "Query time: N msec", text)
+    text = re.sub(r"; COOKIE: [0-9a-f]+ ", "; COOKIE: C ", text)
     text = re.sub(r"(?m)^;; WHEN: .*$", ";; WHEN: -", text)
     return re.sub(r"<<>> DiG \S+ <<>>", "<<>> DiG V <<>>", text)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
@@ -31,6 +32,7 @@ import dns.rrset
 import dns.zone
 
 from tuxnet.kernel.sched import current
+from tuxnet.kernel.siphash import siphash
 from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.nameser import mkquery
@@ -44,6 +46,8 @@ TCP_IDLE_TIMEOUT = 30.0            # BIND tcp-idle-timeout
 TCP_CLIENTS = 150                  # BIND tcp-clients
 RECURSIVE_CLIENTS = 1000           # BIND recursive-clients
 ANSWER_CACHE_SIZE = 4096           # authoritative answers kept ready on the wire
+EDNS_COOKIE = 10                   # the COOKIE option's code (RFC 7873 §4)
+COOKIE_VERSION = 1                 # the server cookie's layout (RFC 9018 §4.2)
 MAX_CHAIN = 16                     # CNAMEs followed in one answer (loop protection, RFC 1034 §3.6.2)
 SOL_SOCKET = 1
 SO_REUSEADDR = 2
@@ -206,12 +210,31 @@ def formerr(wire: bytes) -> bytes | None:
     return wire[:2] + flags.to_bytes(2, "big") + bytes(8)
 
 
+def client_cookie(query: dns.message.Message) -> bytes | None:
+    """The client cookie a query's COOKIE option carries (RFC 7873 §4), or None."""
+    for option in query.options:
+        if option.otype == EDNS_COOKIE:
+            return option.to_wire()[:8]
+    return None
+
+
+def server_cookie(secret: bytes, client: bytes, client_ip: str, now: int) -> bytes:
+    """The interoperable server cookie of RFC 9018 §4: version 1, three reserved octets, the time
+    in seconds, then SipHash-2-4 under the server's secret of the client cookie, those eight
+    octets and the client's address (§4.4), as BIND makes it."""
+    head = bytes([COOKIE_VERSION, 0, 0, 0]) + (now & 0xFFFFFFFF).to_bytes(4, "big")
+    digest = siphash(client + head + bytes(map(int, client_ip.split("."))),
+                     int.from_bytes(secret[:8], "little"), int.from_bytes(secret[8:], "little"))
+    return head + digest.to_bytes(8, "little")
+
+
 class NameServer:
     """The answering logic shared by the UDP loop and the TCP children."""
 
     def __init__(self, zones: Iterable[dns.zone.Zone], forwarders: Sequence[str] = ()) -> None:
         self.authority = Authority(zones)
         self.forwarders = list(forwarders)
+        self.cookie_secret = current().host.rng.getrandbits(128).to_bytes(16, "little")
         # Answers from our own (static) zones depend on nothing but the query after its ID, so
         # they are kept on the wire and sent again with the new ID, as NSD precompiles answers.
         self.answers: dict[tuple[bytes, bool], bytes] = {}
@@ -221,7 +244,10 @@ class NameServer:
         answer = self.answers.get((wire[2:], tcp))
         return None if answer is None else wire[:2] + answer
 
-    def keep(self, wire: bytes, tcp: bool, answer: bytes) -> None:
+    def keep(self, query: dns.message.Message, wire: bytes, tcp: bool, answer: bytes) -> None:
+        """Keep an answer, unless it carries a server cookie (made for that client, then)."""
+        if client_cookie(query) is not None:
+            return
         if len(self.answers) >= ANSWER_CACHE_SIZE:
             self.answers.clear()
         self.answers[(wire[2:], tcp)] = answer[2:]
@@ -276,10 +302,15 @@ class NameServer:
         response.additional = answer.additional
         return response
 
-    @staticmethod
-    def encode(query: dns.message.Message, response: dns.message.Message, tcp: bool) -> bytes:
+    def encode(self, query: dns.message.Message, response: dns.message.Message, tcp: bool, client_ip: str) -> bytes:
         """The response on the wire; over UDP no larger than 512 octets, or than the query's EDNS
-        payload (at most ours), truncated with TC set when it does not fit."""
+        payload (at most ours), truncated with TC set when it does not fit.  A query with a
+        client cookie gets it back with our server cookie (RFC 7873 §5.2)."""
+        cookie = client_cookie(query)
+        if cookie is not None and response.edns >= 0:
+            option = dns.edns.GenericOption(EDNS_COOKIE, cookie + server_cookie(
+                self.cookie_secret, cookie, client_ip, int(libc.time())))
+            response.use_edns(0, response.ednsflags, response.payload, response.request_payload, [option])
         if tcp:
             limit = 65535
         elif query.edns >= 0:
@@ -297,7 +328,7 @@ class NameServer:
         except Exception:  # noqa: BLE001 - whatever dnspython rejects is a format error
             return formerr(wire)
 
-    def respond(self, wire: bytes, tcp: bool) -> bytes | None:
+    def respond(self, wire: bytes, tcp: bool, client_ip: str) -> bytes | None:
         """Answer one query entirely (forwarding inline): the bytes to send back, or None."""
         kept = self.cached(wire, tcp)
         if kept is not None:
@@ -307,9 +338,9 @@ class NameServer:
             return query
         response = self.answer(query)
         if response is None:
-            return self.encode(query, self.forward(query), tcp)
-        out = self.encode(query, response, tcp)
-        self.keep(wire, tcp, out)
+            return self.encode(query, self.forward(query), tcp, client_ip)
+        out = self.encode(query, response, tcp, client_ip)
+        self.keep(query, wire, tcp, out)
         return out
 
 
@@ -330,7 +361,8 @@ def _recv_exact(fd: int, n: int, deadline: float) -> bytes | None:
     return buf
 
 
-def _serve_tcp(server: NameServer, listen_fd: int, udp_fd: int, conn: int, counter: list[int]) -> None:
+def _serve_tcp(server: NameServer, listen_fd: int, udp_fd: int, conn: int, client_ip: str,
+               counter: list[int]) -> None:
     """A TCP client (RFC 7766): length-prefixed queries answered in order until the client closes
     or does not complete a query within the initial (first query) or idle timeout."""
     libc.close(listen_fd)
@@ -346,7 +378,7 @@ def _serve_tcp(server: NameServer, listen_fd: int, udp_fd: int, conn: int, count
             wire = _recv_exact(conn, length, deadline) if length else None
             if wire is None:
                 return
-            out = server.respond(wire, tcp=True)
+            out = server.respond(wire, True, client_ip)
             if out is not None:
                 data = len(out).to_bytes(2, "big") + out
                 while data:
@@ -364,7 +396,7 @@ def _forward_udp(server: NameServer, listen_fd: int, udp_fd: int, query: dns.mes
     """A forked child that forwards one UDP query and answers from the server's socket."""
     libc.close(listen_fd)
     try:
-        _reply(udp_fd, server.encode(query, server.forward(query), tcp=False), client)
+        _reply(udp_fd, server.encode(query, server.forward(query), False, client[0]), client)
     finally:
         counter[0] -= 1
         libc.close(udp_fd)
@@ -422,10 +454,10 @@ def _drain_udp(server: NameServer, udp: int, tcp: int, forwarding: list[int]) ->
             libc.fork(_forward_udp, server, tcp, udp, query, client, forwarding, name="named")
             continue
         if response is None:
-            _reply(udp, server.encode(query, server.servfail(query), tcp=False), client)
+            _reply(udp, server.encode(query, server.servfail(query), False, client[0]), client)
             continue
-        out = server.encode(query, response, tcp=False)
-        server.keep(wire, False, out)
+        out = server.encode(query, response, False, client[0])
+        server.keep(query, wire, False, out)
         _reply(udp, out, client)
 
 
@@ -440,7 +472,7 @@ def _reply(udp: int, wire: bytes, client: tuple[str, int]) -> None:
 def _accept_tcp(server: NameServer, tcp: int, udp: int, tcp_clients: list[int]) -> None:
     while True:
         try:
-            conn, _peer = libc.accept(tcp)
+            conn, peer = libc.accept(tcp)
         except BlockingIOError:
             return
         except ConnectionAbortedError:
@@ -449,7 +481,7 @@ def _accept_tcp(server: NameServer, tcp: int, udp: int, tcp_clients: list[int]) 
             libc.close(conn)
             continue
         tcp_clients[0] += 1
-        libc.fork(_serve_tcp, server, tcp, udp, conn, tcp_clients, name="named")
+        libc.fork(_serve_tcp, server, tcp, udp, conn, peer[0], tcp_clients, name="named")
         libc.close(conn)
 
 
