@@ -3,6 +3,10 @@ path; a ``conftest`` import would find ``tests/tap``'s when the whole suite runs
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 
 def run_program(world, host, fn, *args, until=None, **kwargs):
     """Run ``fn`` as a process on ``host`` until it exits; returns its result (its exception is raised)."""
@@ -25,7 +29,16 @@ def run_on_both(pair, tool, main, argv, timeout=60):
     """``tool argv`` in a TAP pair's namespace, the tuxnet world running in real time while it
     does, then ``main(argv)`` on the pair's tuxnet host: (ours, our status, the tool's standard
     output, its standard error, its status)."""
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} is not installed (apt install dnsutils)")
     proc = pair.ns.popen(tool, *argv)
     out, err = pair.run_until_exit(proc, timeout=timeout)
     ours, status = run_main(pair.world, pair.host, main, argv)
     return ours, status, out, err, proc.returncode
+
+
+def lab_argv(pair, case):
+    """A command line of a TAP lab's case: ``T`` (or ``@T``) is the tuxnet host's address, ``L``
+    Linux's side of the pair, ``N`` an address on the pair's network that no one has."""
+    words = {"T": pair.tux_ip, "L": pair.linux_ip, "N": pair.linux_ip.rsplit(".", 1)[0] + ".9"}
+    return [("@" + words[w[1:]]) if w[:1] == "@" and w[1:] in words else words.get(w, w) for w in case.split()]

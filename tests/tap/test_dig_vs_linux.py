@@ -10,11 +10,10 @@ whose line on standard output comes first)."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
-from procs import run_on_both
+from procs import lab_argv, run_on_both
 from tuxnet.user.programs.dig import dig_main
 
 
@@ -60,12 +59,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES)
 def test_dig_prints_what_linux_dig_prints(lab, case):
-    if shutil.which("dig") is None:
-        pytest.skip("dig is not installed (apt install dnsutils)")
-    p = lab
-    nobody = p.linux_ip.rsplit(".", 1)[0] + ".9"
-    args = case.replace("@T", "@" + p.tux_ip).replace("@L", "@" + p.linux_ip).replace("@N", "@" + nobody).split()
-    ours, status, out, err, rc = run_on_both(p, "dig", dig_main, args)
+    ours, status, out, err, rc = run_on_both(lab, "dig", dig_main, lab_argv(lab, case))
     theirs = out + err if out.startswith("invalid port") else err + out
     assert status == rc, (ours, theirs)
     assert normalize(ours) == normalize(theirs)

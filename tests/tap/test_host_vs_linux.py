@@ -6,11 +6,10 @@ the order of standard output and standard error are set aside (``-v`` shows the 
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
-from procs import run_on_both
+from procs import lab_argv, run_on_both
 from tuxnet.user.programs.host import host_main
 
 CASES = [
@@ -47,12 +46,6 @@ def normalize(text: str) -> str:
 
 @pytest.mark.parametrize("case", CASES)
 def test_host_prints_what_linux_host_prints(lab, case):
-    if shutil.which("host") is None:
-        pytest.skip("host is not installed (apt install dnsutils)")
-    p = lab
-    nobody = p.linux_ip.rsplit(".", 1)[0] + ".9"
-    words = {"T": p.tux_ip, "L": p.linux_ip, "N": nobody}
-    args = [words.get(w, w) for w in case.split()]
-    ours, status, out, err, rc = run_on_both(p, "host", host_main, args)
+    ours, status, out, err, rc = run_on_both(lab, "host", host_main, lab_argv(lab, case))
     assert status == rc, (ours, err + out)
     assert normalize(ours) == normalize(err + out)

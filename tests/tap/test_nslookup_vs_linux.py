@@ -4,11 +4,9 @@ no one has), print the same thing and end with the same status."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from procs import run_on_both
+from procs import lab_argv, run_on_both
 from tuxnet.user.programs.nslookup import nslookup_main
 
 CASES = [
@@ -40,12 +38,6 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES)
 def test_nslookup_prints_what_linux_nslookup_prints(lab, case):
-    if shutil.which("nslookup") is None:
-        pytest.skip("nslookup is not installed (apt install dnsutils)")
-    p = lab
-    nobody = p.linux_ip.rsplit(".", 1)[0] + ".9"
-    words = {"T": p.tux_ip, "L": p.linux_ip, "N": nobody}
-    args = [words.get(w, w) for w in case.split()]
-    ours, status, out, err, rc = run_on_both(p, "nslookup", nslookup_main, args)
+    ours, status, out, err, rc = run_on_both(lab, "nslookup", nslookup_main, lab_argv(lab, case))
     assert status == rc, (ours, err + out)
     assert ours == err + out
