@@ -1,5 +1,6 @@
 """DNS programs (RFC 1034, RFC 1035): ``named``, an authoritative name server that can forward
-what it is not authoritative for, and ``dns``, the course's lookup command.
+what it is not authoritative for, or resolve it from root hints (``dns_resolver``), and ``dns``,
+the course's lookup command.
 
 ``named`` serves zones loaded from RFC 1035 master files (dnspython's zone parser) over UDP and
 TCP on port 53.  Lookups follow RFC 1034 §4.3.2: referrals at zone cuts, CNAME chains followed
@@ -9,7 +10,8 @@ targets.  A UDP answer larger than 512 octets, or than the EDNS payload the quer
 (RFC 6891 §6.2.5), is truncated with TC set.  Malformed queries get FORMERR when their header can be
 read and are dropped otherwise; responses are never answered.
 
-Each TCP connection (RFC 7766) and each forwarded UDP query is served by a forked child, so a slow
+Each TCP connection (RFC 7766) and each forwarded or resolved UDP query is served by a forked
+child (the children share the resolver's cache, as BIND's threads do), so a slow
 client or a slow upstream holds up nobody else; TCP connections close after BIND's 30 s initial
 and idle timeouts.
 """
@@ -36,6 +38,7 @@ from tuxnet.kernel.siphash import siphash
 from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.nameser import mkquery
+from tuxnet.user.programs.dns_resolver import Resolver, load_hints
 from tuxnet.user.resolv import ResolverError, ResState, res_mkquery, res_ninit, res_nsend
 
 DNS_PORT = 53
@@ -231,9 +234,11 @@ def server_cookie(secret: bytes, client: bytes, client_ip: str, now: int) -> byt
 class NameServer:
     """The answering logic shared by the UDP loop and the TCP children."""
 
-    def __init__(self, zones: Iterable[dns.zone.Zone], forwarders: Sequence[str] = ()) -> None:
+    def __init__(self, zones: Iterable[dns.zone.Zone], forwarders: Sequence[str] = (),
+                 resolver: Resolver | None = None) -> None:
         self.authority = Authority(zones)
         self.forwarders = list(forwarders)
+        self.resolver = None if self.forwarders else resolver
         self.cookie_secret = current().host.rng.getrandbits(128).to_bytes(16, "little")
         # Answers from our own (static) zones depend on nothing but the query after its ID, so
         # they are kept on the wire and sent again with the new ID, as NSD precompiles answers.
@@ -253,8 +258,13 @@ class NameServer:
         self.answers[(wire[2:], tcp)] = answer[2:]
 
     def _response(self, query: dns.message.Message) -> dns.message.Message:
-        return dns.message.make_response(query, recursion_available=bool(self.forwarders),
+        return dns.message.make_response(query, recursion_available=self.recursive,
                                          our_payload=OUR_EDNS_PAYLOAD)
+
+    @property
+    def recursive(self) -> bool:
+        """Whether names outside the zones are looked up (forwarded, or resolved from hints)."""
+        return bool(self.forwarders) or self.resolver is not None
 
     def servfail(self, query: dns.message.Message) -> dns.message.Message:
         """SERVFAIL: the server cannot answer now (too many queries being forwarded)."""
@@ -263,7 +273,8 @@ class NameServer:
         return response
 
     def answer(self, query: dns.message.Message) -> dns.message.Message | None:
-        """The response from our zones, or None when the query must be forwarded."""
+        """The response from our zones, or None when the query must be looked up elsewhere
+        (``query_recurse``)."""
         response = self._response(query)
         if query.edns > 0:
             response.set_rcode(dns.rcode.BADVERS)  # RFC 6891 §6.1.3
@@ -280,9 +291,23 @@ class NameServer:
             return response
         if self.authority.lookup(response, q.name, q.rdtype):
             return response
-        if self.forwarders and query.flags & dns.flags.RD:
+        if self.recursive and query.flags & dns.flags.RD:
             return None
         response.set_rcode(dns.rcode.REFUSED)
+        return response
+
+    def query_recurse(self, query: dns.message.Message) -> dns.message.Message:
+        """A name outside the zones, as BIND's ``ns_query_recurse`` looks it up: through the
+        forwarders when there are some (``forward only``), else iteratively from the root hints
+        (``dns_resolver``); not authoritative, SERVFAIL when it cannot be had."""
+        if self.resolver is None:
+            return self.forward(query)
+        q = query.question[0]
+        response = self._response(query)
+        rcode, answer, authority = self.resolver.resolve(q.name, q.rdtype)
+        response.set_rcode(rcode)
+        response.answer = answer
+        response.authority = authority
         return response
 
     def forward(self, query: dns.message.Message) -> dns.message.Message:
@@ -338,7 +363,7 @@ class NameServer:
             return query
         response = self.answer(query)
         if response is None:
-            return self.encode(query, self.forward(query), tcp, client_ip)
+            return self.encode(query, self.query_recurse(query), tcp, client_ip)
         out = self.encode(query, response, tcp, client_ip)
         self.keep(query, wire, tcp, out)
         return out
@@ -393,25 +418,31 @@ def _serve_tcp(server: NameServer, listen_fd: int, udp_fd: int, conn: int, clien
 
 def _forward_udp(server: NameServer, listen_fd: int, udp_fd: int, query: dns.message.Message,
                  client: tuple[str, int], counter: list[int]) -> None:
-    """A forked child that forwards one UDP query and answers from the server's socket."""
+    """A forked child that looks one UDP query up elsewhere (``query_recurse``) and answers from
+    the server's socket."""
     libc.close(listen_fd)
     try:
-        _reply(udp_fd, server.encode(query, server.forward(query), False, client[0]), client)
+        _reply(udp_fd, server.encode(query, server.query_recurse(query), False, client[0]), client)
     finally:
         counter[0] -= 1
         libc.close(udp_fd)
 
 
 def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PORT,
-          forwarders: Sequence[str] = (), announce: bool = True) -> None:
+          forwarders: Sequence[str] = (), hints: str | None = None, announce: bool = True) -> None:
     """The name server: ``zones`` maps each origin to the path of its master file in the host's
-    file table; ``forwarders`` are asked (with RD) for names outside them; it says what it serves
+    file table; ``forwarders`` are asked (with RD) for names outside them, or without forwarders
+    such names are resolved from the root hints in the file ``hints``; it says what it serves
     when ``announce``.  Runs until killed."""
     loaded = []
     for origin, path in zones.items():
         text = libc.read_file(path)
         loaded.append(load_zone(text.decode() if isinstance(text, bytes) else text, origin))
-    server = NameServer(loaded, forwarders)
+    resolver = None
+    if hints is not None:
+        text = libc.read_file(hints)
+        resolver = Resolver(load_hints(text.decode() if isinstance(text, bytes) else text, hints))
+    server = NameServer(loaded, forwarders, resolver)
     udp = libc.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)
     libc.bind(udp, (addr, port))
     tcp = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)
@@ -420,7 +451,8 @@ def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PO
     libc.listen(tcp, LISTEN_BACKLOG)
     if announce:
         libc.printf("named: serving %s on %s:%d%s\n", ", ".join(zones) or "no zones", addr, port,
-                    f", forwarding to {', '.join(forwarders)}" if forwarders else "")
+                    f", forwarding to {', '.join(forwarders)}" if forwarders else
+                    ", resolving from root hints" if resolver else "")
     tcp_clients = [0]
     forwarding = [0]
     while True:

@@ -9,14 +9,21 @@ and ``include "FILE";`` reads another file in its place.  What this server under
         listen-on port 53 { any; };             // or one IPv4 address of the host
         forwarders { 10.0.0.1; };               // asked (with RD) for names outside the zones
         forward only;                           // first and only: forwarding is all there is
+        recursion yes;                          // no: names outside the zones are refused
         dnssec-validation auto;                 // accepted: nothing here validates
         listen-on-v6 { any; };                  // accepted: tuxnet speaks IPv4
     };
     zone "example.com" { type master; file "db.example.com"; };   // or: type primary
+    zone "." { type hint; file "db.root"; };    // root hints: resolve names outside the zones
 
-A zone of another type (``hint``, ``secondary``, ``forward``), a statement or option outside this
-list, or a syntax error stops named with BIND's kind of message, ``FILE:LINE: ...`` then
-``loading configuration: failure``.  A zone whose master file is missing or does not parse is
+With root hints and no forwarders, named is a recursive resolver (``dns_resolver``): it looks a
+name outside its zones up from the root down and caches what it learns.  A simulated network has
+no Internet root servers, so, unlike BIND, there are no built-in hints: without a hint zone or
+forwarders such names are refused, as BIND refuses them with ``recursion no``.  A zone of another
+type (``secondary``, ``forward``), a statement or option outside this list, or a syntax error stops
+named with BIND's kind of message, ``FILE:LINE: ...`` then ``loading configuration: failure``; so
+does a hints file that is missing or names no root server (``could not configure root hints
+from ...``).  A zone whose master file is missing or does not parse is
 reported (``zone example.com/IN: loading from master file ... failed: ...``, ``zone
 example.com/IN: not loaded due to errors.``) and left out; the others are served, as BIND does.
 Running, named prints nothing: it answers (``dns.named`` serves) until it is killed.
@@ -35,10 +42,12 @@ import dns.name
 from tuxnet.net.core.utils import in_aton
 from tuxnet.user import libc
 from tuxnet.user.programs.dns import DNS_PORT, load_zone, named
+from tuxnet.user.programs.dns_resolver import load_hints
 
 DEFAULT_CONF = "/etc/bind/named.conf"
 _TOKEN = re.compile(r'\s+|//[^\n]*|#[^\n]*|/\*.*?\*/|"(?:[^"\\\n]|\\.)*"|[{};]|[^\s{};"]+', re.S)
 _IGNORED_OPTIONS = ("dnssec-validation", "listen-on-v6")
+_BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
 
 class ConfError(Exception):
@@ -51,6 +60,8 @@ class NamedConf:
 
     directory: str = "/"
     zones: dict[str, str] = field(default_factory=dict)
+    hints: str | None = None
+    recursion: bool = True
     forwarders: list[str] = field(default_factory=list)
     addr: str = "0.0.0.0"
     port: int = DNS_PORT
@@ -140,6 +151,11 @@ def _options(toks: _Tokens, conf: NamedConf) -> None:
             conf.directory = toks.string()
         elif name == "forwarders":
             conf.forwarders = [_ipv4(toks, a, where) for a in _address_list(toks)]
+        elif name == "recursion":
+            value = toks.string()
+            if value not in _BOOLEANS:
+                raise ConfError(f"{where}: boolean expected near '{value}'")
+            conf.recursion = _BOOLEANS[value]
         elif name == "forward":
             mode = toks.string()
             if mode not in ("first", "only"):
@@ -183,14 +199,19 @@ def _zone(toks: _Tokens, conf: NamedConf, where: str) -> None:
             raise ConfError(f"{opt_where}: unknown option '{name}'")
         toks.expect(";")
     toks.take()
-    if zone_type not in ("master", "primary"):
+    if zone_type not in ("master", "primary", "hint"):
         raise ConfError(f"{where}: zone '{origin}': type '{zone_type}' is not served here "
-                        "(tuxnet's named serves primary zones)" if zone_type else
+                        "(tuxnet's named serves primary zones and takes root hints)" if zone_type else
                         f"{where}: zone '{origin}': type not present")
     if path is None:
         raise ConfError(f"{where}: zone '{origin}': missing 'file' entry")
     key = origin if origin.endswith(".") else origin + "."
-    conf.zones[key] = path
+    if zone_type != "hint":
+        conf.zones[key] = path
+    elif key != ".":
+        raise ConfError(f"{where}: zone '{origin}': hints are the root's ('.'), not another zone's")
+    else:
+        conf.hints = path
 
 
 def _statements(toks: _Tokens, conf: NamedConf) -> None:
@@ -261,8 +282,25 @@ def named_main(argv: Sequence[str]) -> int:
             continue
         libc.printf("zone %s/IN: loading from master file %s failed: %s\nzone %s/IN: not loaded due to errors.\n",
                     label, path, reason, label)
+    hints = None
+    if conf.hints is not None and conf.recursion:
+        hints = posixpath.join(conf.directory, conf.hints)
+        try:
+            text = libc.read_file(hints)
+            load_hints(text.decode() if isinstance(text, bytes) else text, conf.hints)
+        except FileNotFoundError:
+            reason = "file not found"
+        except (dns.exception.DNSException, dns.name.EmptyLabel, UnicodeDecodeError, ValueError) as e:
+            reason = str(e)
+        else:
+            reason = None
+        if reason is not None:
+            libc.printf("could not configure root hints from '%s': %s\nloading configuration: failure\n"
+                        "exiting (due to fatal error)\n", conf.hints, reason)
+            return 1
     try:
-        named(zones, addr=conf.addr, port=port or conf.port, forwarders=conf.forwarders, announce=False)
+        named(zones, addr=conf.addr, port=port or conf.port,
+              forwarders=conf.forwarders if conf.recursion else (), hints=hints, announce=False)
     except OSError as e:
         libc.printf("could not listen on %s#%d: %s\nexiting (due to fatal error)\n", conf.addr,
                     port or conf.port, (e.strerror or str(e)).lower())

@@ -1,0 +1,350 @@
+"""A recursive resolver for ``named``, after BIND's lib/dns/resolver.c and cache.c: names outside
+the served zones are looked up iteratively from root hints (RFC 1034 §5.3.3), and what the
+servers answered is kept in a cache until its TTL runs out (RFC 1034 §4.3.4), negative answers
+included (RFC 2308 §5).
+
+A lookup starts at the deepest zone whose servers the cache knows (the root's, primed from the
+hints with a ``. NS`` query, RFC 8109), asks one of them without RD, and follows the referrals
+down; a server that does not answer, or answers SERVFAIL, REFUSED or off the point (a lame
+delegation), is passed over for the next.  A server whose address came without glue is looked up
+first, as BIND does.  Data is only taken from a server for names inside the zone it was asked as
+(its bailiwick, RFC 2181 §5.4.1), so an answer cannot plant records for other zones.  CNAMEs are
+followed across zones, up to ``MAX_CHAIN`` of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.zone
+
+from tuxnet.kernel.sched import current
+from tuxnet.user import libc
+from tuxnet.user.nameser import mkquery
+from tuxnet.user.resolv import ResolverError, ResState, res_nsend
+
+IN = dns.rdataclass.IN
+A = dns.rdatatype.A
+NS = dns.rdatatype.NS
+SOA = dns.rdatatype.SOA
+CNAME = dns.rdatatype.CNAME
+ANY = dns.rdatatype.ANY
+NOERROR = dns.rcode.NOERROR
+NXDOMAIN = dns.rcode.NXDOMAIN
+SERVFAIL = dns.rcode.SERVFAIL
+ROOT = dns.name.root
+
+MAX_CACHE_TTL = 7 * 86400      # BIND max-cache-ttl: one week
+MAX_NCACHE_TTL = 3 * 3600      # BIND max-ncache-ttl: three hours
+CACHE_ENTRIES = 100_000        # a purge of what has expired is due past this many
+QUERY_TIMEOUT = 1              # seconds one server is given for one query
+RESOLVER_QUERY_TIMEOUT = 10.0  # BIND resolver-query-timeout: a whole lookup's seconds
+MAX_REFERRALS = 16             # delegations followed in one lookup
+MAX_DEPTH = 4                  # nested lookups of a glueless server's address
+MAX_CHAIN = 16                 # CNAMEs followed in one answer (RFC 1034 §3.6.2)
+EDNS_PAYLOAD = 1232
+RD_BIT = 0x01                  # in the header's third octet
+
+
+def load_hints(text: str, filename: str = "<string>") -> list[dns.rrset.RRset]:
+    """The records of a root hints file (BIND's ``db.root``, RFC 1035 master-file text with no
+    SOA): the root's NS records and their servers' addresses.  ``ValueError`` when it names no
+    root server; a syntax error names ``filename`` and a line."""
+    zone = dns.zone.from_text(text, origin=ROOT, relativize=False, check_origin=False, filename=filename)
+    hints = [dns.rrset.from_rdata_list(name, rds.ttl, list(rds)) for name, rds in zone.iterate_rdatasets()
+             if rds.rdtype in (NS, A)]
+    if not any(r.name == ROOT and r.rdtype == NS for r in hints):
+        raise ValueError(f"{filename}: no NS records for the root")
+    return hints
+
+
+def _with_ttl(rrset: dns.rrset.RRset, ttl: int) -> dns.rrset.RRset:
+    out = dns.rrset.RRset(rrset.name, IN, rrset.rdtype)
+    out.update(rrset)
+    out.ttl = ttl
+    return out
+
+
+class Cache:
+    """RRsets and negative answers, each kept until its TTL runs out on the host's clock (BIND
+    caps a TTL at ``max-cache-ttl``, and a negative one at ``max-ncache-ttl``).  A record read
+    back has the TTL it has left, as the answers of a caching server show it."""
+
+    def __init__(self) -> None:
+        self.rrsets: dict[tuple[dns.name.Name, int], tuple[float, dns.rrset.RRset]] = {}
+        # (name, type) -> (expiry, rcode, SOA); an NXDOMAIN is kept under type 0, for every type
+        self.negative: dict[tuple[dns.name.Name, int], tuple[float, int, dns.rrset.RRset]] = {}
+
+    def _room(self, now: float) -> None:
+        if len(self.rrsets) + len(self.negative) < CACHE_ENTRIES:
+            return
+        self.rrsets = {k: v for k, v in self.rrsets.items() if v[0] > now}
+        self.negative = {k: v for k, v in self.negative.items() if v[0] > now}
+
+    def add(self, rrset: dns.rrset.RRset, now: float, replace: bool = True) -> None:
+        """Keep ``rrset``; with ``replace`` false (glue, a referral's NS) only where nothing
+        unexpired is kept under its name and type, so that a server's own answer is not
+        overwritten by what another server said about it (RFC 2181 §5.4.1)."""
+        key = (rrset.name, rrset.rdtype)
+        if not replace and key in self.rrsets and self.rrsets[key][0] > now:
+            return
+        self._room(now)
+        self.rrsets[key] = (now + min(rrset.ttl, MAX_CACHE_TTL), rrset)
+        self.negative.pop(key, None)
+        self.negative.pop((rrset.name, 0), None)
+
+    def add_negative(self, name: dns.name.Name, rdtype: int, rcode: int, soa: dns.rrset.RRset,
+                     now: float) -> None:
+        """Keep an NXDOMAIN (for every type of ``name``) or a NODATA (for ``rdtype``), for the
+        lesser of the SOA's TTL and its MINIMUM field (RFC 2308 §5)."""
+        ttl = min(soa.ttl, soa[0].minimum, MAX_NCACHE_TTL)
+        self._room(now)
+        self.negative[(name, 0 if rcode == NXDOMAIN else rdtype)] = (now + ttl, rcode, _with_ttl(soa, ttl))
+
+    def get(self, name: dns.name.Name, rdtype: int, now: float) -> dns.rrset.RRset | None:
+        """The unexpired ``rdtype`` records of ``name``, with the TTL they have left."""
+        kept = self.rrsets.get((name, rdtype))
+        if kept is None or kept[0] <= now:
+            return None
+        return _with_ttl(kept[1], int(kept[0] - now))
+
+    def get_negative(self, name: dns.name.Name, rdtype: int,
+                     now: float) -> tuple[int, dns.rrset.RRset] | None:
+        """A kept NXDOMAIN for ``name`` or NODATA for its ``rdtype``: the rcode and the SOA with
+        the TTL it has left."""
+        for key in ((name, 0), (name, rdtype)):
+            kept = self.negative.get(key)
+            if kept is not None and kept[0] > now:
+                return kept[1], _with_ttl(kept[2], int(kept[0] - now))
+        return None
+
+
+class Resolver:
+    """Iterative lookups from ``hints`` (the root's NS records and their addresses) through
+    ``cache``."""
+
+    def __init__(self, hints: Iterable[dns.rrset.RRset], cache: Cache | None = None) -> None:
+        self.cache = cache or Cache()
+        self.hints = {(r.name, r.rdtype): r for r in hints}
+        if (ROOT, NS) not in self.hints:
+            raise ValueError("the hints name no root name servers")
+        self.primed = False
+
+    @staticmethod
+    def now() -> float:
+        return libc.clock_monotonic()
+
+    # -- one question to one server -------------------------------------------------------------
+
+    def query(self, addr: str, name: dns.name.Name, rdtype: int) -> dns.message.Message | None:
+        """Ask ``addr`` once (RD clear, EDNS; over TCP when the answer comes truncated): its
+        answer when it is NOERROR or NXDOMAIN, None when it is not there, fails or refuses."""
+        wire = mkquery(current().host.rng.getrandbits(16), name.to_text(), rdtype, EDNS_PAYLOAD)
+        wire = wire[:2] + bytes([wire[2] & ~RD_BIT]) + wire[3:]
+        state = ResState(nameservers=[addr], timeout=QUERY_TIMEOUT, attempts=1)
+        try:
+            answer = dns.message.from_wire(res_nsend(state, [wire], any_rcode=True)[0].wire)
+        except (ResolverError, dns.exception.DNSException, ValueError):
+            return None
+        return answer if answer.rcode() in (NOERROR, NXDOMAIN) else None
+
+    # -- where to start -------------------------------------------------------------------------
+
+    def _prime(self) -> None:
+        """RFC 8109: ask a hinted root server for the root's NS records, and keep its answer and
+        the addresses that come with it; without one the hints stand."""
+        self.primed = True
+        for addr in self._hint_addresses():
+            answer = self.query(addr, ROOT, NS)
+            if answer is None:
+                continue
+            ns = answer.get_rrset(answer.answer, ROOT, IN, NS)
+            if ns is None:
+                continue
+            self._keep(answer, ROOT)
+            return
+
+    def _hint_addresses(self) -> list[str]:
+        out = []
+        for rd in self.hints[(ROOT, NS)]:
+            glue = self.hints.get((rd.target, A))
+            out += [a.address for a in glue or ()]
+        return out
+
+    def closest(self, name: dns.name.Name) -> tuple[dns.name.Name, dns.rrset.RRset]:
+        """The deepest zone at or above ``name`` whose NS records are kept (the root's from the
+        hints, when even those are not): RFC 1034 §5.3.3 step 2's SLIST."""
+        now = self.now()
+        if not self.primed:
+            self._prime()
+        zone = name
+        while True:
+            ns = self.cache.get(zone, NS, now)
+            if ns is not None:
+                return zone, ns
+            if zone == ROOT:
+                return ROOT, self.hints[(ROOT, NS)]
+            zone = zone.parent()
+
+    # -- what an answer says --------------------------------------------------------------------
+
+    def _keep(self, response: dns.message.Message, zone: dns.name.Name) -> None:
+        """Keep what a server of ``zone`` said about names in ``zone``: its answer records (its
+        own data when authoritative) and, as glue, its NS and address records."""
+        now = self.now()
+        authoritative = bool(response.flags & dns.flags.AA)
+        for rrset in response.answer:
+            if rrset.rdclass == IN and rrset.name.is_subdomain(zone):
+                self.cache.add(rrset, now)
+        for section in (response.authority, response.additional):
+            for rrset in section:
+                if rrset.rdclass == IN and rrset.rdtype in (NS, A) and rrset.name.is_subdomain(zone):
+                    self.cache.add(rrset, now, replace=authoritative and rrset.rdtype == NS
+                                   and section is response.authority and rrset.name == zone)
+
+    @staticmethod
+    def _referral(response: dns.message.Message, zone: dns.name.Name,
+                  name: dns.name.Name) -> dns.rrset.RRset | None:
+        """The NS records of a delegation below ``zone`` toward ``name``, in a response that has
+        no answer and is not authoritative for one (RFC 1034 §4.3.2 step 3b)."""
+        if response.answer or response.rcode() != NOERROR or response.flags & dns.flags.AA:
+            return None
+        for rrset in response.authority:
+            if (rrset.rdtype == NS and rrset.rdclass == IN and name.is_subdomain(rrset.name)
+                    and rrset.name.is_subdomain(zone) and rrset.name != zone):
+                return rrset
+        return None
+
+    @staticmethod
+    def _soa(response: dns.message.Message, zone: dns.name.Name) -> dns.rrset.RRset | None:
+        for rrset in response.authority:
+            if rrset.rdtype == SOA and rrset.rdclass == IN and rrset.name.is_subdomain(zone):
+                return rrset
+        return None
+
+    # -- a lookup -------------------------------------------------------------------------------
+
+    def _addresses(self, ns: dns.rrset.RRset, depth: int, deadline: float) -> Iterable[str]:
+        """The addresses of a zone's servers: those known first, then the glueless ones looked
+        up (each only when the ones before it have failed)."""
+        unknown = []
+        for rd in ns:
+            kept = self.cache.get(rd.target, A, self.now()) or self.hints.get((rd.target, A))
+            if kept is None:
+                unknown.append(rd.target)
+            else:
+                yield from (a.address for a in kept)
+        for target in unknown:
+            if depth >= MAX_DEPTH or self.now() >= deadline:
+                return
+            _, answer, _ = self.resolve(target, A, depth + 1)
+            yield from (rd.address for rrset in answer if rrset.rdtype == A for rd in rrset)
+
+    def fetch(self, name: dns.name.Name, rdtype: int,
+              depth: int = 0) -> tuple[dns.message.Message, dns.name.Name] | None:
+        """Ask the servers of the closest known zone, then follow their referrals down, until one
+        answers for ``name`` (with data, an alias, NXDOMAIN or NODATA): that answer and the zone it
+        answered as, kept in the cache; None when no server would (SERVFAIL)."""
+        deadline = self.now() + RESOLVER_QUERY_TIMEOUT
+        zone, ns = self.closest(name)
+        for _ in range(MAX_REFERRALS):
+            step = None
+            for addr in self._addresses(ns, depth, deadline):
+                if self.now() >= deadline:
+                    return None
+                response = self.query(addr, name, rdtype)
+                if response is None:
+                    continue
+                referral = self._referral(response, zone, name)
+                answered = (response.answer or response.rcode() == NXDOMAIN
+                            or self._soa(response, zone) is not None)
+                if referral is None and not answered:
+                    continue  # lame: neither an answer nor a step down
+                self._keep(response, zone)
+                step = (response, referral)
+                break
+            if step is None:
+                return None
+            response, referral = step
+            if referral is None:
+                return response, zone
+            zone, ns = referral.name, referral
+        return None
+
+    def _from_cache(self, name: dns.name.Name, rdtype: int) -> tuple[str, dns.rrset.RRset] | None:
+        now = self.now()
+        if rdtype == ANY:
+            return None
+        rrset = self.cache.get(name, rdtype, now)
+        if rrset is not None:
+            return "answer", rrset
+        negative = self.cache.get_negative(name, rdtype, now)
+        if negative is not None:
+            return ("nxdomain" if negative[0] == NXDOMAIN else "nodata"), negative[1]
+        cname = self.cache.get(name, CNAME, now) if rdtype != CNAME else None
+        return None if cname is None else ("cname", cname)
+
+    def _from_response(self, response: dns.message.Message, zone: dns.name.Name, name: dns.name.Name,
+                       rdtype: int, asked: bool) -> tuple[str, dns.rrset.RRset] | None:
+        """What ``response`` (from a server of ``zone``) says of ``name``: its records, its alias,
+        or (when ``name`` was the question, or NXDOMAIN names the end of the chain) that it has
+        none; None when the answer says nothing of it (an alias led out of the server's zone,
+        whose records that server has no say in)."""
+        if not name.is_subdomain(zone):
+            return None
+        for rrset in response.answer:
+            if rrset.name == name and rrset.rdclass == IN and (rrset.rdtype == rdtype or rdtype == ANY):
+                return "answer", rrset
+        cname = response.get_rrset(response.answer, name, IN, CNAME)
+        if cname is not None and rdtype != CNAME:
+            return "cname", cname
+        if not (asked or response.rcode() == NXDOMAIN):
+            return None
+        soa = self._soa(response, zone)
+        if soa is None:
+            return None
+        kind = "nxdomain" if response.rcode() == NXDOMAIN else "nodata"
+        self.cache.add_negative(name, rdtype, response.rcode(), soa, self.now())
+        return kind, _with_ttl(soa, min(soa.ttl, soa[0].minimum))
+
+    def resolve(self, qname: dns.name.Name, rdtype: int,
+                depth: int = 0) -> tuple[int, list[dns.rrset.RRset], list[dns.rrset.RRset]]:
+        """Look ``qname``'s ``rdtype`` records up: the rcode, the answer section (the aliases
+        followed, then the records) and the authority section (the SOA of a negative answer)."""
+        answer: list[dns.rrset.RRset] = []
+        name = qname
+        response = zone = None
+        seen = set()
+        while len(seen) <= MAX_CHAIN:
+            seen.add(name)
+            found = None
+            if response is not None:
+                found = self._from_response(response, zone, name, rdtype, asked=False)
+            if found is None:
+                found = self._from_cache(name, rdtype)
+            if found is None:
+                fetched = self.fetch(name, rdtype, depth)
+                if fetched is None:
+                    return SERVFAIL, answer, []
+                response, zone = fetched
+                found = self._from_response(response, zone, name, rdtype, asked=True)
+                if found is None:
+                    return SERVFAIL, answer, []
+            kind, rrset = found
+            if kind == "answer":
+                return NOERROR, answer + [rrset], []
+            if kind in ("nxdomain", "nodata"):
+                return (NXDOMAIN if kind == "nxdomain" else NOERROR), answer, [rrset]
+            answer.append(rrset)
+            name = rrset[0].target
+            if name in seen:
+                break
+        return SERVFAIL, answer, []

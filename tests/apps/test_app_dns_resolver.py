@@ -1,0 +1,246 @@
+"""named as a recursive resolver: names outside its zones looked up from root hints through a
+hierarchy of tuxnet name servers (a root, ``test.``, ``lab.test.`` and ``far.test.``), judged by
+dnspython's client against what the zones say."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import pytest
+from apps_support import lo_world, run
+
+from procs import run_main
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+from tuxnet.socket import stdlib
+from tuxnet.user import libc
+from tuxnet.user.programs.dns import named
+from tuxnet.user.programs.dns_resolver import QUERY_TIMEOUT, Resolver, load_hints
+from tuxnet.user.programs.named import named_main
+from tuxnet.world import secs
+
+RESOLVER = "127.0.0.53"
+ROOT_ZONE = """$TTL 86400
+.          IN SOA a.root. hostmaster.root. 1 1800 900 604800 86400
+.          IN NS  a.root.
+a.root.    IN A   127.0.0.10
+test.      IN NS  ns.nic.test.
+ns.nic.test. IN A 127.0.0.11
+"""
+TEST_ZONE = """$TTL 3600
+test.          IN SOA ns.nic.test. hostmaster.nic.test. 1 1800 900 604800 600
+test.          IN NS  ns.nic.test.
+ns.nic.test.   IN A   127.0.0.11
+lab.test.      IN NS  ns0.lab.test.
+lab.test.      IN NS  ns1.lab.test.
+ns0.lab.test.  IN A   127.0.0.14
+ns1.lab.test.  IN A   127.0.0.12
+far.test.      IN NS  ns1.lab.test.
+rogue.test.    IN NS  ns.rogue.test.
+ns.rogue.test. IN A   127.0.0.13
+"""
+LAB_ZONE = """$TTL 300
+lab.test.       IN SOA ns1.lab.test. root.lab.test. 1 3600 600 86400 60
+lab.test.       IN NS  ns1.lab.test.
+ns1.lab.test.   IN A   127.0.0.12
+www.lab.test.   IN A   10.0.2.80
+www.lab.test.   IN MX  10 www.lab.test.
+web.lab.test.   IN CNAME www.far.test.
+loop.lab.test.  IN CNAME loop2.far.test.
+"""
+FAR_ZONE = """$TTL 300
+far.test.       IN SOA ns1.lab.test. root.lab.test. 1 3600 600 86400 60
+far.test.       IN NS  ns1.lab.test.
+www.far.test.   IN A   10.0.2.81
+loop2.far.test. IN CNAME loop.lab.test.
+"""
+HINTS = """.  3600000 IN NS a.root.
+a.root. 3600000 IN A 127.0.0.10
+"""
+IN = dns.rdataclass.IN
+
+
+def hierarchy(hints: str = HINTS) -> tuple[Any, Any, dict[str, Any]]:
+    """One host holding the whole tree on loopback addresses: the root's server on .10, test.'s
+    on .11, lab.test.'s and far.test.'s on .12, and the recursive server on .53 with the hints."""
+    world, host = lo_world()
+    host.files.update({"/etc/bind/db.root": ROOT_ZONE, "/etc/bind/db.test": TEST_ZONE,
+                       "/etc/bind/db.lab.test": LAB_ZONE, "/etc/bind/db.far.test": FAR_ZONE,
+                       "/etc/bind/db.hints": hints})
+    servers = {
+        "root": host.spawn(named, {".": "/etc/bind/db.root"}, addr="127.0.0.10", announce=False),
+        "test": host.spawn(named, {"test.": "/etc/bind/db.test"}, addr="127.0.0.11", announce=False),
+        "lab": host.spawn(named, {"lab.test.": "/etc/bind/db.lab.test", "far.test.": "/etc/bind/db.far.test"},
+                          addr="127.0.0.12", announce=False),
+        "resolver": host.spawn(named, {}, addr=RESOLVER, hints="/etc/bind/db.hints", announce=False),
+    }
+    # ns0.lab.test. (.14) takes queries and never answers: a server that has gone quiet
+    servers["quiet"] = host.spawn(_quiet, "127.0.0.14")
+    world.run(until=world.now + 1_000_000)
+    return world, host, servers
+
+
+def _quiet(addr: str) -> None:
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.bind(fd, (addr, 53))
+    while True:
+        libc.sleep(3600)
+
+
+def ask(world: Any, host: Any, name: str, rdtype: str = "A", rd: bool = True) -> dns.message.Message:
+    def query() -> dns.message.Message:
+        q = dns.message.make_query(name, rdtype)
+        if not rd:
+            q.flags &= ~dns.flags.RD
+        return dns.query.udp(q, RESOLVER, timeout=60)
+    return run(world, host, stdlib(query))
+
+
+def records(r: dns.message.Message) -> list[str]:
+    return [line for rrset in r.answer for line in rrset.to_text().splitlines()]
+
+
+def test_a_name_is_looked_up_from_the_root_down() -> None:
+    world, host, _ = hierarchy()
+    t0 = world.now
+    r = ask(world, host, "www.lab.test")
+    assert r.rcode() == dns.rcode.NOERROR
+    assert r.flags & dns.flags.RA and r.flags & dns.flags.RD and not r.flags & dns.flags.AA
+    assert records(r) == ["www.lab.test. 300 IN A 10.0.2.80"] and not r.authority
+    # lab.test.'s first server (.14) never answers: the next one is asked after QUERY_TIMEOUT
+    assert secs(QUERY_TIMEOUT) <= world.now - t0 < secs(QUERY_TIMEOUT + 0.1)
+
+
+def test_answers_come_from_the_cache_with_their_ttl_counted_down_until_it_runs_out() -> None:
+    world, host, servers = hierarchy()
+    ask(world, host, "www.lab.test")
+    for name in ("root", "test", "lab"):
+        servers[name].kill()
+    world.run(until=world.now + secs(100))
+    r = ask(world, host, "www.lab.test")
+    assert records(r) == ["www.lab.test. 199 IN A 10.0.2.80"]  # 300 s, less the 101 gone by
+    world.run(until=world.now + secs(200))
+    assert ask(world, host, "www.lab.test").rcode() == dns.rcode.SERVFAIL  # expired, nobody to ask
+
+
+def test_an_alias_is_followed_into_another_zone_through_a_glueless_delegation() -> None:
+    """web.lab.test. is an alias for www.far.test., whose server (ns1.lab.test.) comes without
+    glue from test.'s servers: the resolver looks its address up itself."""
+    world, host, _ = hierarchy()
+    r = ask(world, host, "web.lab.test")
+    assert r.rcode() == dns.rcode.NOERROR
+    assert records(r) == ["web.lab.test. 300 IN CNAME www.far.test.", "www.far.test. 300 IN A 10.0.2.81"]
+
+
+def test_negative_answers_carry_the_soa_and_are_cached_for_its_minimum() -> None:
+    world, host, servers = hierarchy()
+    nx = ask(world, host, "nope.lab.test")
+    nodata = ask(world, host, "www.lab.test", "TXT")
+    assert nx.rcode() == dns.rcode.NXDOMAIN and not nx.answer
+    assert nodata.rcode() == dns.rcode.NOERROR and not nodata.answer
+    soa = "lab.test. 60 IN SOA ns1.lab.test. root.lab.test. 1 3600 600 86400 60"
+    assert [r.to_text() for r in nx.authority] == [soa] == [r.to_text() for r in nodata.authority]
+    servers["lab"].kill()
+    world.run(until=world.now + secs(30))
+    again = ask(world, host, "nope.lab.test", "MX")  # an NXDOMAIN holds for every type
+    assert again.rcode() == dns.rcode.NXDOMAIN
+    assert again.authority[0].ttl == 29
+    assert ask(world, host, "www.lab.test", "TXT").authority[0].ttl == 29
+    world.run(until=world.now + secs(31))
+    assert ask(world, host, "nope.lab.test").rcode() == dns.rcode.SERVFAIL
+
+
+def test_an_alias_loop_ends_in_servfail() -> None:
+    world, host, _ = hierarchy()
+    r = ask(world, host, "loop.lab.test")
+    assert r.rcode() == dns.rcode.SERVFAIL
+
+
+def test_no_reachable_root_is_servfail_in_bounded_time() -> None:
+    world, host, _ = hierarchy(hints=".  3600000 IN NS a.root.\na.root. 3600000 IN A 127.0.0.99\n")
+    t0 = world.now
+    assert ask(world, host, "www.lab.test").rcode() == dns.rcode.SERVFAIL
+    assert world.now - t0 < secs(1)  # nothing listens there: port unreachable at once
+
+
+def test_a_server_cannot_plant_records_for_names_outside_its_zone() -> None:
+    """rogue.test.'s server answers every question with an alias to www.lab.test. and an
+    address for it: the resolver takes the alias (rogue.test.'s to give) but asks lab.test.'s
+    servers for the address (RFC 2181 §5.4.1), and caches nothing from the rogue about them."""
+    world, host, _ = hierarchy()
+    host.spawn(_rogue, "127.0.0.13")
+    world.run(until=world.now + 1_000_000)
+    r = ask(world, host, "x.rogue.test")
+    assert records(r) == ["x.rogue.test. 300 IN CNAME www.lab.test.", "www.lab.test. 300 IN A 10.0.2.80"]
+    assert records(ask(world, host, "www.lab.test")) == ["www.lab.test. 300 IN A 10.0.2.80"]
+
+
+def _rogue(addr: str) -> None:
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.bind(fd, (addr, 53))
+    while True:
+        wire, client = libc.recvfrom(fd, 65535)
+        q = dns.message.from_wire(wire)
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        r.answer.append(dns.rrset.from_text(q.question[0].name, 300, IN, "CNAME", "www.lab.test."))
+        r.answer.append(dns.rrset.from_text("www.lab.test.", 300, IN, "A", "6.6.6.6"))
+        libc.sendto(fd, r.to_wire(), 0, client)
+
+
+def test_the_root_is_primed_and_referrals_fill_the_cache() -> None:
+    """RFC 8109: the first lookup asks a hinted root server for the root's NS records; the
+    delegations met on the way are kept with their glue."""
+    world, host, _ = hierarchy()
+
+    def lookup() -> tuple[Resolver, tuple]:
+        resolver = Resolver(load_hints(HINTS))
+        return resolver, resolver.resolve(dns.name.from_text("www.lab.test"), dns.rdatatype.A)
+
+    resolver, (rcode, answer, authority) = run(world, host, lookup)
+    assert rcode == dns.rcode.NOERROR and answer[0][0].address == "10.0.2.80"
+    cache = resolver.cache.rrsets
+    assert resolver.primed and (dns.name.root, dns.rdatatype.NS) in cache
+    for name in ("test.", "lab.test."):
+        assert (dns.name.from_text(name), dns.rdatatype.NS) in cache
+    assert (dns.name.from_text("ns1.lab.test."), dns.rdatatype.A) in cache
+
+
+def test_without_rd_or_with_recursion_off_names_outside_the_zones_are_refused() -> None:
+    world, host, _ = hierarchy()
+    assert ask(world, host, "www.lab.test", rd=False).rcode() == dns.rcode.REFUSED
+    host.files["/etc/bind/named.conf"] = ('options { listen-on { 127.0.0.54; }; recursion no; };\n'
+                                          'zone "." { type hint; file "/etc/bind/db.hints"; };\n')
+    host.spawn(named_main, [])
+    world.run(until=world.now + 1_000_000)
+
+    def query() -> dns.message.Message:
+        return dns.query.udp(dns.message.make_query("www.lab.test", "A"), "127.0.0.54", timeout=5)
+    r = run(world, host, stdlib(query))
+    assert r.rcode() == dns.rcode.REFUSED and not r.flags & dns.flags.RA
+
+
+@pytest.mark.parametrize("conf, hints, message", [
+    ('zone "." { type hint; file "db.root"; };', None,
+     "could not configure root hints from 'db.root': file not found"),
+    ('zone "." { type hint; file "db.root"; };', "a.root. 3600000 IN A 127.0.0.10\n",
+     "could not configure root hints from 'db.root': db.root: no NS records for the root"),
+    ('zone "test" { type hint; file "db.root"; };', HINTS,
+     "/etc/bind/named.conf:1: zone 'test': hints are the root's ('.'), not another zone's"),
+    ('options { recursion maybe; };', HINTS, "/etc/bind/named.conf:1: boolean expected near 'maybe'"),
+])
+def test_a_bad_hint_configuration_is_reported(conf: str, hints: str | None, message: str) -> None:
+    world, host = lo_world()
+    host.files["/etc/bind/named.conf"] = conf if conf.startswith("options") else (
+        'options { directory "/etc/bind"; }; ' + conf)
+    if hints is not None:
+        host.files["/etc/bind/db.root"] = hints
+    out, status = run_main(world, host, named_main, [])
+    assert status == 1 and out.splitlines()[0] == message
