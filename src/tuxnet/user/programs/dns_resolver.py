@@ -15,6 +15,7 @@ followed across zones, up to ``MAX_CHAIN`` of them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import dns.exception
 import dns.flags
@@ -48,7 +49,8 @@ CACHE_ENTRIES = 100_000        # a purge of what has expired is due past this ma
 QUERY_TIMEOUT = 1              # seconds one server is given for one query
 RESOLVER_QUERY_TIMEOUT = 10.0  # BIND resolver-query-timeout: a whole lookup's seconds
 MAX_REFERRALS = 16             # delegations followed in one lookup
-MAX_DEPTH = 4                  # nested lookups of a glueless server's address
+MAX_DEPTH = 7                  # BIND max-recursion-depth: nested lookups of glueless servers
+MAX_QUERIES = 100              # BIND max-recursion-queries: queries sent for one client's question
 MAX_CHAIN = 16                 # CNAMEs followed in one answer (RFC 1034 §3.6.2)
 EDNS_PAYLOAD = 1232
 RD_BIT = 0x01                  # in the header's third octet
@@ -125,6 +127,19 @@ class Cache:
             if kept is not None and kept[0] > now:
                 return kept[1], _with_ttl(kept[2], int(kept[0] - now))
         return None
+
+
+@dataclass
+class Lookup:
+    """One client's question being resolved: the queries it may still send and the time it
+    must be done by, shared by the lookups of glueless servers' addresses it makes."""
+
+    deadline: float
+    queries_left: int = MAX_QUERIES
+    depth: int = 0
+
+    def spent(self, now: float) -> bool:
+        return self.queries_left <= 0 or now >= self.deadline
 
 
 class Resolver:
@@ -232,7 +247,7 @@ class Resolver:
 
     # -- a lookup -------------------------------------------------------------------------------
 
-    def _addresses(self, ns: dns.rrset.RRset, depth: int, deadline: float) -> Iterable[str]:
+    def _addresses(self, ns: dns.rrset.RRset, lookup: Lookup) -> Iterable[str]:
         """The addresses of a zone's servers: those known first, then the glueless ones looked
         up (each only when the ones before it have failed)."""
         unknown = []
@@ -243,23 +258,27 @@ class Resolver:
             else:
                 yield from (a.address for a in kept)
         for target in unknown:
-            if depth >= MAX_DEPTH or self.now() >= deadline:
+            if lookup.depth >= MAX_DEPTH or lookup.spent(self.now()):
                 return
-            _, answer, _ = self.resolve(target, A, depth + 1)
+            lookup.depth += 1
+            try:
+                _, answer, _ = self.resolve(target, A, lookup)
+            finally:
+                lookup.depth -= 1
             yield from (rd.address for rrset in answer if rrset.rdtype == A for rd in rrset)
 
     def fetch(self, name: dns.name.Name, rdtype: int,
-              depth: int = 0) -> tuple[dns.message.Message, dns.name.Name] | None:
+              lookup: Lookup) -> tuple[dns.message.Message, dns.name.Name] | None:
         """Ask the servers of the closest known zone, then follow their referrals down, until one
         answers for ``name`` (with data, an alias, NXDOMAIN or NODATA): that answer and the zone it
         answered as, kept in the cache; None when no server would (SERVFAIL)."""
-        deadline = self.now() + RESOLVER_QUERY_TIMEOUT
         zone, ns = self.closest(name)
         for _ in range(MAX_REFERRALS):
             step = None
-            for addr in self._addresses(ns, depth, deadline):
-                if self.now() >= deadline:
+            for addr in self._addresses(ns, lookup):
+                if lookup.spent(self.now()):
                     return None
+                lookup.queries_left -= 1
                 response = self.query(addr, name, rdtype)
                 if response is None:
                     continue
@@ -316,9 +335,13 @@ class Resolver:
         return kind, _with_ttl(soa, min(soa.ttl, soa[0].minimum))
 
     def resolve(self, qname: dns.name.Name, rdtype: int,
-                depth: int = 0) -> tuple[int, list[dns.rrset.RRset], list[dns.rrset.RRset]]:
+                lookup: Lookup | None = None) -> tuple[int, list[dns.rrset.RRset], list[dns.rrset.RRset]]:
         """Look ``qname``'s ``rdtype`` records up: the rcode, the answer section (the aliases
-        followed, then the records) and the authority section (the SOA of a negative answer)."""
+        followed, then the records) and the authority section (the SOA of a negative answer).
+        ``lookup`` is the client's question this one serves (a glueless server's address), whose
+        limits it shares."""
+        if lookup is None:
+            lookup = Lookup(self.now() + RESOLVER_QUERY_TIMEOUT)
         answer: list[dns.rrset.RRset] = []
         name = qname
         response = zone = None
@@ -331,7 +354,7 @@ class Resolver:
             if found is None:
                 found = self._from_cache(name, rdtype)
             if found is None:
-                fetched = self.fetch(name, rdtype, depth)
+                fetched = self.fetch(name, rdtype, lookup)
                 if fetched is None:
                     return SERVFAIL, answer, []
                 response, zone = fetched
