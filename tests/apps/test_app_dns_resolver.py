@@ -49,9 +49,12 @@ lab.test.      IN NS  ns1.lab.test.
 ns0.lab.test.  IN A   127.0.0.14
 ns1.lab.test.  IN A   127.0.0.12
 far.test.      IN NS  ns1.lab.test.
+dead.test.     IN NS  ns0.lab.test.
 a.test.        IN NS  ns.b.test.
 b.test.        IN NS  ns.a.test.
 rogue.test.    IN NS  ns.rogue.test.
+broken.test.   IN NS  ns.broken.test.
+ns.broken.test. IN A  127.0.0.15
 ns.rogue.test. IN A   127.0.0.13
 """
 LAB_ZONE = """$TTL 300
@@ -117,12 +120,23 @@ def records(r: dns.message.Message) -> list[str]:
 
 def test_a_name_is_looked_up_from_the_root_down() -> None:
     world, host, _ = hierarchy()
-    t0 = world.now
     r = ask(world, host, "www.lab.test")
     assert r.rcode() == dns.rcode.NOERROR
     assert r.flags & dns.flags.RA and r.flags & dns.flags.RD and not r.flags & dns.flags.AA
     assert records(r) == ["www.lab.test. 300 IN A 10.0.2.80"] and not r.authority
-    # lab.test.'s first server (.14) never answers: the next one is asked after QUERY_TIMEOUT
+
+
+def test_a_server_that_does_not_answer_is_passed_over_and_then_avoided() -> None:
+    """lab.test.'s server ns0 (.14) never answers: a lookup that asks it first goes on to ns1
+    after QUERY_TIMEOUT, and later lookups ask ns1 first (its round-trip time is the smaller);
+    dead.test.'s only server is ns0, so its names fail after one try."""
+    world, host, _ = hierarchy()
+    t0 = world.now
+    for rdtype in ("A", "MX", "TXT", "SOA"):
+        assert ask(world, host, "www.lab.test", rdtype).rcode() == dns.rcode.NOERROR
+    assert world.now - t0 <= secs(QUERY_TIMEOUT + 0.1)  # one time-out at most, whichever went first
+    t0 = world.now
+    assert ask(world, host, "www.dead.test").rcode() == dns.rcode.SERVFAIL
     assert secs(QUERY_TIMEOUT) <= world.now - t0 < secs(QUERY_TIMEOUT + 0.1)
 
 
@@ -215,6 +229,49 @@ def _rogue(addr: str) -> None:
         libc.sendto(fd, r.to_wire(), 0, client)
 
 
+def _broken(addr: str, asked: list[str]) -> None:
+    """A server for broken.test. that answers every NS question NXDOMAIN (as servers that know
+    nothing of empty non-terminals do) and every other with an address."""
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.bind(fd, (addr, 53))
+    while True:
+        wire, client = libc.recvfrom(fd, 65535)
+        q = dns.message.from_wire(wire)
+        question = q.question[0]
+        asked.append(f"{dns.rdatatype.to_text(question.rdtype)}? {question.name}")
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        if question.rdtype == dns.rdatatype.NS:
+            r.set_rcode(dns.rcode.NXDOMAIN)
+            r.authority.append(dns.rrset.from_text("broken.test.", 60, IN, "SOA",
+                                                   "ns.broken.test. root.broken.test. 1 3600 600 86400 60"))
+        else:
+            r.answer.append(dns.rrset.from_text(question.name, 300, IN, "A", "10.0.0.15"))
+        libc.sendto(fd, r.to_wire(), 0, client)
+
+
+@pytest.mark.parametrize("mode, rcode, asked", [
+    ("relaxed", dns.rcode.NOERROR, ["NS? y.broken.test.", "A? x.y.broken.test."]),
+    ("strict", dns.rcode.NXDOMAIN, ["NS? y.broken.test."]),
+    ("off", dns.rcode.NOERROR, ["A? x.y.broken.test."]),
+])
+def test_qname_minimisation_asks_for_one_label_more_at_a_time(mode: str, rcode: int, asked: list[str]) -> None:
+    """RFC 9156 as BIND 9.18 does it: each zone's servers are asked only for the NS records of
+    the next label, until the name itself; ``relaxed`` (the default) asks for the whole name
+    when a shortened one is NXDOMAIN, ``strict`` believes it (RFC 8020), ``off`` never shortens."""
+    world, host, _ = hierarchy()
+    seen: list[str] = []
+    host.spawn(_broken, "127.0.0.15", seen)
+    world.run(until=world.now + 1_000_000)
+
+    def lookup() -> int:
+        resolver = Resolver(load_hints(HINTS), qname_minimization=mode)
+        return resolver.resolve(dns.name.from_text("x.y.broken.test"), dns.rdatatype.A)[0]
+
+    assert run(world, host, lookup) == rcode
+    assert seen == asked
+
+
 def test_the_root_is_primed_and_referrals_fill_the_cache() -> None:
     """RFC 8109: the first lookup asks a hinted root server for the root's NS records; the
     delegations met on the way are kept with their glue."""
@@ -255,6 +312,8 @@ def test_without_rd_or_with_recursion_off_names_outside_the_zones_are_refused() 
     ('zone "test" { type hint; file "db.root"; };', HINTS,
      "/etc/bind/named.conf:1: zone 'test': hints are the root's ('.'), not another zone's"),
     ('options { recursion maybe; };', HINTS, "/etc/bind/named.conf:1: boolean expected near 'maybe'"),
+    ('options { qname-minimization some; };', HINTS,
+     "/etc/bind/named.conf:1: invalid qname-minimization 'some'"),
 ])
 def test_a_bad_hint_configuration_is_reported(conf: str, hints: str | None, message: str) -> None:
     world, host = lo_world()

@@ -429,10 +429,12 @@ def _forward_udp(server: NameServer, listen_fd: int, udp_fd: int, query: dns.mes
 
 
 def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PORT,
-          forwarders: Sequence[str] = (), hints: str | None = None, announce: bool = True) -> None:
+          forwarders: Sequence[str] = (), hints: str | None = None, qname_minimization: str = "relaxed",
+          announce: bool = True) -> None:
     """The name server: ``zones`` maps each origin to the path of its master file in the host's
     file table; ``forwarders`` are asked (with RD) for names outside them, or without forwarders
-    such names are resolved from the root hints in the file ``hints``; it says what it serves
+    such names are resolved from the root hints in the file ``hints`` (asking with
+    ``qname_minimization``, as BIND's option of that name says); it says what it serves
     when ``announce``.  Runs until killed."""
     loaded = []
     for origin, path in zones.items():
@@ -441,7 +443,8 @@ def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PO
     resolver = None
     if hints is not None:
         text = libc.read_file(hints)
-        resolver = Resolver(load_hints(text.decode() if isinstance(text, bytes) else text, hints))
+        resolver = Resolver(load_hints(text.decode() if isinstance(text, bytes) else text, hints),
+                            qname_minimization=qname_minimization)
     server = NameServer(loaded, forwarders, resolver)
     udp = libc.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)
     libc.bind(udp, (addr, port))

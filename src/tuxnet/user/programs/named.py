@@ -10,6 +10,7 @@ and ``include "FILE";`` reads another file in its place.  What this server under
         forwarders { 10.0.0.1; };               // asked (with RD) for names outside the zones
         forward only;                           // first and only: forwarding is all there is
         recursion yes;                          // no: names outside the zones are refused
+        qname-minimization relaxed;             // or strict, off, disabled (RFC 9156)
         dnssec-validation auto;                 // accepted: nothing here validates
         listen-on-v6 { any; };                  // accepted: tuxnet speaks IPv4
     };
@@ -42,7 +43,7 @@ import dns.name
 from tuxnet.net.core.utils import in_aton
 from tuxnet.user import libc
 from tuxnet.user.programs.dns import DNS_PORT, load_zone, named
-from tuxnet.user.programs.dns_resolver import load_hints
+from tuxnet.user.programs.dns_resolver import QNAME_MINIMIZATION, load_hints
 
 DEFAULT_CONF = "/etc/bind/named.conf"
 _TOKEN = re.compile(r'\s+|//[^\n]*|#[^\n]*|/\*.*?\*/|"(?:[^"\\\n]|\\.)*"|[{};]|[^\s{};"]+', re.S)
@@ -62,6 +63,7 @@ class NamedConf:
     zones: dict[str, str] = field(default_factory=dict)
     hints: str | None = None
     recursion: bool = True
+    qname_minimization: str = "relaxed"
     forwarders: list[str] = field(default_factory=list)
     addr: str = "0.0.0.0"
     port: int = DNS_PORT
@@ -156,6 +158,11 @@ def _options(toks: _Tokens, conf: NamedConf) -> None:
             if value not in _BOOLEANS:
                 raise ConfError(f"{where}: boolean expected near '{value}'")
             conf.recursion = _BOOLEANS[value]
+        elif name == "qname-minimization":
+            value = toks.string()
+            if value not in QNAME_MINIMIZATION:
+                raise ConfError(f"{where}: invalid qname-minimization '{value}'")
+            conf.qname_minimization = value
         elif name == "forward":
             mode = toks.string()
             if mode not in ("first", "only"):
@@ -300,7 +307,8 @@ def named_main(argv: Sequence[str]) -> int:
             return 1
     try:
         named(zones, addr=conf.addr, port=port or conf.port,
-              forwarders=conf.forwarders if conf.recursion else (), hints=hints, announce=False)
+              forwarders=conf.forwarders if conf.recursion else (), hints=hints,
+              qname_minimization=conf.qname_minimization, announce=False)
     except OSError as e:
         libc.printf("could not listen on %s#%d: %s\nexiting (due to fatal error)\n", conf.addr,
                     port or conf.port, (e.strerror or str(e)).lower())
