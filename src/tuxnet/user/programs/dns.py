@@ -308,6 +308,7 @@ class NameServer:
         response.set_rcode(rcode)
         response.answer = answer
         response.authority = authority
+        response.additional = self.resolver.additional(answer)
         return response
 
     def forward(self, query: dns.message.Message) -> dns.message.Message:

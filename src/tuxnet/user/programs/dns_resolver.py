@@ -14,6 +14,11 @@ asked as (its bailiwick, RFC 2181 §5.4.1), so an answer cannot plant records fo
 CNAMEs are followed across zones, up to ``MAX_CHAIN`` of them.  Each client's question has BIND's
 budget: 100 queries, 7 nested lookups of glueless servers, 10 seconds.
 
+The cache ranks what it keeps (RFC 2181 §5.4.1): a referral's NS records and additional-section
+addresses are glue, used to find servers but never given as an answer, so a question for them is
+asked of the zone's own servers, as BIND asks it.  BIND 9.18 resolving through the same servers
+sends them the same questions in the same order (``tests/tap/test_resolver_vs_bind.py``).
+
 What BIND does that this does not: DNSSEC validation, EDNS cookies and TCP keep-alive toward the
 servers asked, IPv6 servers, the priming query sent alongside the first one (here it goes first),
 prefetch, serve-stale, and the per-server EDNS fallbacks.
@@ -44,6 +49,7 @@ A = dns.rdatatype.A
 NS = dns.rdatatype.NS
 SOA = dns.rdatatype.SOA
 CNAME = dns.rdatatype.CNAME
+MX = dns.rdatatype.MX
 ANY = dns.rdatatype.ANY
 NOERROR = dns.rcode.NOERROR
 NXDOMAIN = dns.rcode.NXDOMAIN
@@ -91,7 +97,8 @@ class Cache:
     back has the TTL it has left, as the answers of a caching server show it."""
 
     def __init__(self) -> None:
-        self.rrsets: dict[tuple[dns.name.Name, int], tuple[float, dns.rrset.RRset]] = {}
+        # (name, type) -> (expiry, records, whether they are only glue)
+        self.rrsets: dict[tuple[dns.name.Name, int], tuple[float, dns.rrset.RRset, bool]] = {}
         # (name, type) -> (expiry, rcode, SOA); an NXDOMAIN is kept under type 0, for every type
         self.negative: dict[tuple[dns.name.Name, int], tuple[float, int, dns.rrset.RRset]] = {}
 
@@ -101,15 +108,16 @@ class Cache:
         self.rrsets = {k: v for k, v in self.rrsets.items() if v[0] > now}
         self.negative = {k: v for k, v in self.negative.items() if v[0] > now}
 
-    def add(self, rrset: dns.rrset.RRset, now: float, replace: bool = True) -> None:
-        """Keep ``rrset``; with ``replace`` false (glue, a referral's NS) only where nothing
-        unexpired is kept under its name and type, so that a server's own answer is not
-        overwritten by what another server said about it (RFC 2181 §5.4.1)."""
+    def add(self, rrset: dns.rrset.RRset, now: float, glue: bool = False) -> None:
+        """Keep ``rrset``.  ``glue`` (a referral's NS records, addresses from an additional
+        section) ranks below an answer (RFC 2181 §5.4.1): it never replaces an unexpired answer,
+        and is used to find servers but never given as an answer."""
         key = (rrset.name, rrset.rdtype)
-        if not replace and key in self.rrsets and self.rrsets[key][0] > now:
+        kept = self.rrsets.get(key)
+        if glue and kept is not None and not kept[2] and kept[0] > now:
             return
         self._room(now)
-        self.rrsets[key] = (now + min(rrset.ttl, MAX_CACHE_TTL), rrset)
+        self.rrsets[key] = (now + min(rrset.ttl, MAX_CACHE_TTL), rrset, glue)
         self.negative.pop(key, None)
         self.negative.pop((rrset.name, 0), None)
 
@@ -121,10 +129,11 @@ class Cache:
         self._room(now)
         self.negative[(name, 0 if rcode == NXDOMAIN else rdtype)] = (now + ttl, rcode, _with_ttl(soa, ttl))
 
-    def get(self, name: dns.name.Name, rdtype: int, now: float) -> dns.rrset.RRset | None:
-        """The unexpired ``rdtype`` records of ``name``, with the TTL they have left."""
+    def get(self, name: dns.name.Name, rdtype: int, now: float, glue: bool = False) -> dns.rrset.RRset | None:
+        """The unexpired ``rdtype`` records of ``name``, with the TTL they have left; glue too
+        when ``glue``."""
         kept = self.rrsets.get((name, rdtype))
-        if kept is None or kept[0] <= now:
+        if kept is None or kept[0] <= now or kept[2] and not glue:
             return None
         return _with_ttl(kept[1], int(kept[0] - now))
 
@@ -176,13 +185,13 @@ class Resolver:
 
     # -- one question to one server -------------------------------------------------------------
 
-    def query(self, addr: str, name: dns.name.Name, rdtype: int) -> dns.message.Message | None:
+    def query(self, addr: str, name: dns.name.Name, rdtype: int, cd: bool = True) -> dns.message.Message | None:
         """Ask ``addr`` once (RD clear, EDNS; over TCP when the answer comes truncated): its
         answer when it is NOERROR or NXDOMAIN, None when it is not there, fails or refuses.  CD
-        is set, as BIND sets it when it does not validate: nothing upstream need validate for
-        it either."""
+        is set (unless ``cd`` is false), as BIND sets it when it does not validate: nothing
+        upstream need validate for it either."""
         wire = mkquery(current().host.rng.getrandbits(16), name.to_text(), rdtype, EDNS_PAYLOAD)
-        wire = wire[:2] + bytes([wire[2] & ~RD_BIT, wire[3] | CD_BIT]) + wire[4:]
+        wire = wire[:2] + bytes([wire[2] & ~RD_BIT, wire[3] | (CD_BIT if cd else 0)]) + wire[4:]
         state = ResState(nameservers=[addr], timeout=QUERY_TIMEOUT, attempts=1)
         sent = self.now()
         try:
@@ -200,10 +209,11 @@ class Resolver:
 
     def _prime(self) -> None:
         """RFC 8109: ask a hinted root server for the root's NS records, and keep its answer and
-        the addresses that come with it; without one the hints stand."""
+        the addresses that come with it; without one the hints stand.  BIND asks this without
+        CD."""
         self.primed = True
         for addr in self._hint_addresses():
-            answer = self.query(addr, ROOT, NS)
+            answer = self.query(addr, ROOT, NS, cd=False)
             if answer is None:
                 continue
             ns = answer.get_rrset(answer.answer, ROOT, IN, NS)
@@ -227,7 +237,7 @@ class Resolver:
             self._prime()
         zone = name
         while True:
-            ns = self.cache.get(zone, NS, now)
+            ns = self.cache.get(zone, NS, now, glue=True)
             if ns is not None:
                 return zone, ns
             if zone == ROOT:
@@ -247,8 +257,8 @@ class Resolver:
         for section in (response.authority, response.additional):
             for rrset in section:
                 if rrset.rdclass == IN and rrset.rdtype in (NS, A) and rrset.name.is_subdomain(zone):
-                    self.cache.add(rrset, now, replace=authoritative and rrset.rdtype == NS
-                                   and section is response.authority and rrset.name == zone)
+                    self.cache.add(rrset, now, glue=not (authoritative and rrset.rdtype == NS
+                                                         and section is response.authority and rrset.name == zone))
 
     @staticmethod
     def _referral(response: dns.message.Message, zone: dns.name.Name,
@@ -279,7 +289,7 @@ class Resolver:
         unknown = []
         known = []
         for rd in ns:
-            kept = self.cache.get(rd.target, A, self.now()) or self.hints.get((rd.target, A))
+            kept = self.cache.get(rd.target, A, self.now(), glue=True) or self.hints.get((rd.target, A))
             if kept is None:
                 unknown.append(rd.target)
             else:
@@ -306,7 +316,9 @@ class Resolver:
         until that is ``name`` itself: a referral goes down a zone, NODATA a label.  An NXDOMAIN
         for a shortened name ends the lookup when ``strict`` (RFC 8020: nothing is below it);
         ``relaxed`` asks for the whole name instead, as it does when no server gives a shortened
-        name a good answer."""
+        name a good answer.  Both are cached; a shortened name the cache says is no zone cut is
+        passed without a query (an NXDOMAIN too when ``relaxed``: BIND then asks one label
+        further)."""
         zone, ns = self.closest(name)
         known = zone
         minimize = self.minimize
@@ -314,6 +326,10 @@ class Resolver:
             qname, qtype = name, rdtype
             if minimize and len(name) > len(known) + 1:
                 qname, qtype = name.split(len(known) + 1)[1], NS
+                negative = self.cache.get_negative(qname, NS, self.now())
+                if negative is not None and (negative[0] != NXDOMAIN or not self.strict):
+                    known = qname  # known to be no zone cut: on to the next label, as BIND goes
+                    continue
             step = None
             for addr in self._addresses(ns, lookup):
                 if lookup.spent(self.now()):
@@ -343,9 +359,15 @@ class Resolver:
             if referral is not None:
                 zone, ns = referral.name, referral
                 known = zone
-            elif qname == name or response.rcode() == NXDOMAIN and self.strict:
+                continue
+            if qname == name:
                 return response, zone
-            elif response.rcode() == NXDOMAIN:
+            soa = self._soa(response, zone)
+            if soa is not None and not response.answer:
+                self.cache.add_negative(qname, NS, response.rcode(), soa, self.now())
+            if response.rcode() == NXDOMAIN and self.strict:
+                return response, zone
+            if response.rcode() == NXDOMAIN:
                 minimize = False
             else:
                 known = qname
@@ -386,6 +408,24 @@ class Resolver:
         kind = "nxdomain" if response.rcode() == NXDOMAIN else "nodata"
         self.cache.add_negative(name, rdtype, response.rcode(), soa, self.now())
         return kind, _with_ttl(soa, min(soa.ttl, soa[0].minimum))
+
+    def additional(self, answer: Iterable[dns.rrset.RRset]) -> list[dns.rrset.RRset]:
+        """The addresses the cache holds of the answer's name servers and mail exchangers, for
+        the additional section (RFC 1034 §4.3.2 step 6, as BIND adds them to recursive answers)."""
+        out: list[dns.rrset.RRset] = []
+        now = self.now()
+        for rrset in answer:
+            if rrset.rdtype == NS:
+                targets = [rd.target for rd in rrset]
+            elif rrset.rdtype == MX:
+                targets = [rd.exchange for rd in rrset]
+            else:
+                continue
+            for target in targets:
+                kept = self.cache.get(target, A, now, glue=True)
+                if kept is not None and all(r.name != target for r in out):
+                    out.append(kept)
+        return out
 
     def resolve(self, qname: dns.name.Name, rdtype: int,
                 lookup: Lookup | None = None) -> tuple[int, list[dns.rrset.RRset], list[dns.rrset.RRset]]:

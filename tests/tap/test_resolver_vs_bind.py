@@ -1,0 +1,161 @@
+"""tuxnet's recursive named against BIND 9.18's, both resolving from the same root hints through
+the same hierarchy of tuxnet name servers (a root, ``test.``, and ``lab.test.`` with ``far.test.``,
+each on its own address of the tuxnet host): this machine's dig asks each resolver the same
+questions and must print the same answers, and each resolver must ask the hierarchy the same
+questions, as this machine's tcpdump sees BIND's and tuxnet's tcpdump sees ours.
+
+Set aside as differing by nature: the message ID, the query time, the date, the cookies, the
+server's address, and the answer's size (BIND leaves an alias's target uncompressed where
+dnspython points into the question).  BIND sends its priming query (``NS? .``) alongside its
+first one, tuxnet before it; both send each exactly once, and otherwise in the same order."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tuxnet.user.etc import install_base_files
+from tuxnet.user.programs.dns import named
+from tuxnet.user.programs.tcpdump import tcpdump_main
+
+ROOT = """$TTL 86400
+. IN SOA a.root-servers.test. hostmaster.root-servers.test. 1 1800 900 604800 86400
+. IN NS a.root-servers.test.
+a.root-servers.test. IN A {R}
+test. IN NS ns.nic.test.
+ns.nic.test. IN A {T}
+"""
+TEST = """$TTL 3600
+test. IN SOA ns.nic.test. hostmaster.nic.test. 1 1800 900 604800 600
+test. IN NS ns.nic.test.
+ns.nic.test. IN A {T}
+lab.test. IN NS ns1.lab.test.
+ns1.lab.test. IN A {L}
+far.test. IN NS ns1.lab.test.
+"""
+LAB = """$TTL 300
+lab.test. IN SOA ns1.lab.test. root.lab.test. 1 3600 600 86400 60
+lab.test. IN NS ns1.lab.test.
+ns1.lab.test. IN A {L}
+www.lab.test. IN A 10.0.2.80
+www.lab.test. IN MX 10 mail.lab.test.
+mail.lab.test. IN A 10.0.2.25
+web.lab.test. IN CNAME www.far.test.
+x.ent.lab.test. IN A 10.0.2.90
+"""
+FAR = """$TTL 300
+far.test. IN SOA ns1.lab.test. root.lab.test. 1 3600 600 86400 60
+far.test. IN NS ns1.lab.test.
+www.far.test. IN A 10.0.2.81
+"""
+HINTS = ".  3600000 IN NS a.root-servers.test.\na.root-servers.test. 3600000 IN A {R}\n"
+BIND_CONF = """options {{
+  directory "{d}"; pid-file "{d}/named.pid"; session-keyfile "{d}/session.key";
+  managed-keys-directory "{d}";
+  listen-on {{ {addr}; }}; listen-on-v6 {{ none; }};
+  recursion yes; allow-recursion {{ any; }}; dnssec-validation no;
+}};
+controls {{ }};
+zone "." {{ type hint; file "db.root"; }};
+"""
+QUESTIONS = [
+    ["web.lab.test"],              # an alias into a sibling zone served without glue
+    ["nope.lab.test"],             # NXDOMAIN
+    ["www.lab.test", "TXT"],       # NODATA
+    ["x.ent.lab.test"],            # below an empty non-terminal
+    ["a.b.nope.lab.test"],         # below a name that does not exist
+    ["lab.test", "NS"],            # the referral's NS records are glue: asked of lab.test.
+    ["www.lab.test", "MX"],        # with the exchanger's address from the cache
+    ["ns1.lab.test"],              # an address known only as glue
+    ["test", "NS"],
+    ["far.test", "SOA"],
+    ["www.lab.test", "AAAA"],
+    ["c.d.nope2.lab.test"],        # the shortened name is NXDOMAIN: the whole name asked
+    ["nope3.lab.test"],
+    ["e.f.nope3.lab.test"],        # ... and with that NXDOMAIN cached, one label further
+    ["g.h.x.ent.lab.test"],        # below names that exist
+    ["web.lab.test", "+noall", "+answer"],  # again: from the cache
+]
+
+
+def normalize(text: str) -> str:
+    text = re.sub(r"id: \d+", "id: N", text)
+    text = re.sub(r"Query time: \d+ msec", "Query time: N msec", text)
+    text = re.sub(r"; COOKIE: [0-9a-f]+ ", "; COOKIE: C ", text)
+    text = re.sub(r"(?m)^;; WHEN: .*$", ";; WHEN: -", text)
+    text = re.sub(r"(?m)^;; MSG SIZE  rcvd: \d+$", ";; MSG SIZE  rcvd: N", text)
+    text = re.sub(r"10\.250\.\d+\.\d+", "S", text)
+    # TTLs taken from the cache a second apart may differ by one
+    return re.sub(r"(?m)^(\S+\s+)(\d+)(\s+IN\s)", lambda m: f"{m[1]}T{m[3]}", text)
+
+
+def upstream(lines: str, resolver: str, servers: list[str]) -> list[str]:
+    """The questions a resolver sent to the hierarchy's ``servers``, as tcpdump prints them:
+    server, flags, type and name."""
+    pattern = rf"IP {re.escape(resolver)}\.\d+ > (\S+)\.53: \d+(\S*) \[1au\] (\S+ \S+) "
+    return [f"{server} {flags} {q}" for server, flags, q in re.findall(pattern, lines) if server in servers]
+
+
+@pytest.fixture
+def hierarchy(tap_pair):
+    """The tuxnet host's four name servers: the root's on .10, test.'s on .11, lab.test.'s and
+    far.test.'s on .12, and the recursive one on its own address (.2)."""
+    if shutil.which("named") is None:
+        pytest.skip("BIND's named is not installed (apt install bind9)")
+    p = tap_pair
+    base = p.tux_ip.rsplit(".", 1)[0]
+    addrs = {"R": f"{base}.10", "T": f"{base}.11", "L": f"{base}.12"}
+    for addr in addrs.values():
+        p.host.ip_addr_add("eth0", f"{addr}/24")
+    install_base_files(p.host)
+    for path, text in (("/r", ROOT), ("/t", TEST), ("/l", LAB), ("/f", FAR), ("/h", HINTS)):
+        p.host.files[path] = text.format(**addrs)
+    p.host.spawn(named, {".": "/r"}, addr=addrs["R"], announce=False)
+    p.host.spawn(named, {"test.": "/t"}, addr=addrs["T"], announce=False)
+    p.host.spawn(named, {"lab.test.": "/l", "far.test.": "/f"}, addr=addrs["L"], announce=False)
+    p.host.spawn(named, {}, addr=p.tux_ip, hints="/h", announce=False)
+    p.world.run_for(int(2e8))
+    return p, addrs
+
+
+def test_tuxnet_resolves_as_bind_does(hierarchy):
+    p, addrs = hierarchy
+    with tempfile.TemporaryDirectory(prefix="tuxnet-bind-") as d:
+        Path(d, "db.root").write_text(HINTS.format(**addrs))
+        Path(d, "named.conf").write_text(BIND_CONF.format(d=d, addr=p.linux_ip))
+        dump = p.ns.popen("tcpdump", "-n", "-l", "-i", p.ifname, f"udp port 53 and src {p.linux_ip}")
+        bind = p.ns.popen("named", "-g", "-4", "-c", f"{d}/named.conf")
+        before = len(p.host.output())
+        p.host.spawn(tcpdump_main, ["-n", "-i", "lo", "udp", "port", "53"])
+        try:
+            ready = p.ns.popen("sh", "-c", f"for i in $(seq 100); do dig @{p.linux_ip} +time=1 +tries=1 +norec "
+                                           "version.bind CH TXT >/dev/null && exit 0; sleep 0.1; done; exit 1")
+            p.run_until_exit(ready, 30)
+            assert ready.returncode == 0, "BIND's named did not start"
+            answers = {}
+            for question in QUESTIONS:
+                for server in (p.linux_ip, p.tux_ip):
+                    proc = p.ns.popen("dig", f"@{server}", *question)
+                    out, err = p.run_until_exit(proc, 30)
+                    answers[server] = normalize(out + err)
+                assert answers[p.tux_ip] == answers[p.linux_ip], question
+        finally:
+            bind.terminate()
+            dump.terminate()
+            p.run_until_exit(p.ns.popen("sleep", "0.3"), 5)
+            bind_log = bind.communicate(timeout=10)[1]
+            bind_asked = dump.communicate(timeout=10)[0]
+    assert "running" in bind_log
+    theirs = upstream(bind_asked, p.linux_ip, list(addrs.values()))
+    mine = upstream(p.host.output()[before:], p.tux_ip, list(addrs.values()))
+    priming = f"{addrs['R']}  NS? ."  # (no CD)
+    assert theirs.count(priming) == mine.count(priming) == 1
+    theirs.remove(priming)
+    mine.remove(priming)
+    assert mine == theirs, "\n".join(["ours:", *mine, "BIND:", *theirs])
+    assert len(mine) >= 8
+
