@@ -4,6 +4,7 @@ dnspython's client against what the zones say."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import dns.flags
@@ -227,6 +228,48 @@ def _rogue(addr: str) -> None:
         r.answer.append(dns.rrset.from_text(q.question[0].name, 300, IN, "CNAME", "www.lab.test."))
         r.answer.append(dns.rrset.from_text("www.lab.test.", 300, IN, "A", "6.6.6.6"))
         libc.sendto(fd, r.to_wire(), 0, client)
+
+
+def _mangler(addr: str, seed: int) -> None:
+    """A server for rogue.test. whose every answer is a real one damaged at random: bytes
+    flipped, cut short, sections and flags made up."""
+    rng = random.Random(seed)
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.bind(fd, (addr, 53))
+    while True:
+        wire, client = libc.recvfrom(fd, 65535)
+        q = dns.message.from_wire(wire)
+        name = q.question[0].name
+        r = dns.message.make_response(q)
+        r.flags |= rng.choice([0, dns.flags.AA, dns.flags.TC])
+        r.set_rcode(rng.choice([dns.rcode.NOERROR, dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.SERVFAIL]))
+        for section, owner, rdtype, text in rng.sample([
+                (r.answer, name, "CNAME", "www.lab.test."), (r.answer, name, "A", "10.6.6.6"),
+                (r.answer, name, "NS", "ns.rogue.test."), (r.authority, "rogue.test.", "NS", "ns.rogue.test."),
+                (r.authority, name, "NS", "ns.elsewhere.test."), (r.additional, "www.lab.test.", "A", "6.6.6.6"),
+                (r.authority, "rogue.test.", "SOA", "ns. root. 1 2 3 4 5"), (r.answer, name, "CNAME", str(name)),
+                (r.authority, ".", "NS", "a.root."), (r.additional, "ns.elsewhere.test.", "A", "127.0.0.13"),
+        ], rng.randint(0, 4)):
+            section.append(dns.rrset.from_text(owner, rng.choice([0, 1, 300, 0xFFFFFFFF]), IN, rdtype, text))
+        out = bytearray(r.to_wire())
+        for _ in range(rng.choice([0, 0, 1, 3])):
+            out[rng.randrange(2, len(out))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            out = out[:rng.randrange(2, len(out))]
+        libc.sendto(fd, bytes(out), 0, client)
+
+
+def test_damaged_and_lying_answers_never_stop_the_resolver() -> None:
+    world, host, _ = hierarchy()
+    host.spawn(_mangler, "127.0.0.13", 7)
+    world.run(until=world.now + 1_000_000)
+    rcodes = set()
+    for i in range(150):
+        r = ask(world, host, f"n{i % 40}.rogue.test", ["A", "NS", "MX", "CNAME"][i % 4])
+        rcodes.add(r.rcode())
+        world.run(until=world.now + secs(1 + i % 3 * 150))  # some answers expire in between
+    assert rcodes <= {dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.SERVFAIL} and len(rcodes) >= 2
+    assert records(ask(world, host, "www.lab.test")) == ["www.lab.test. 300 IN A 10.0.2.80"]
 
 
 def _broken(addr: str, asked: list[str]) -> None:
