@@ -14,14 +14,17 @@ asked as (its bailiwick, RFC 2181 §5.4.1), so an answer cannot plant records fo
 CNAMEs are followed across zones, up to ``MAX_CHAIN`` of them.  Each client's question has BIND's
 budget: 100 queries, 7 nested lookups of glueless servers, 10 seconds.
 
-The cache ranks what it keeps (RFC 2181 §5.4.1): a referral's NS records and additional-section
-addresses are glue, used to find servers but never given as an answer, so a question for them is
-asked of the zone's own servers, as BIND asks it.  BIND 9.18 resolving through the same servers
+The cache ranks what it keeps (RFC 2181 §5.4.1, in BIND's trust levels): a referral's NS records
+and addresses are glue, used to find servers but never given as an answer, so a question for them
+is asked of the zone's own servers, as BIND asks it; and glue is not replaced by the additional
+section of a later answer.  BIND 9.18 resolving through the same servers
 sends them the same questions in the same order (``tests/tap/test_resolver_vs_bind.py``).
 
-What BIND does that this does not: DNSSEC validation, EDNS cookies and TCP keep-alive toward the
-servers asked, IPv6 servers, the priming query sent alongside the first one (here it goes first),
-prefetch, serve-stale, and the per-server EDNS fallbacks.
+What BIND does otherwise: a TTL with its top bit set is capped by BIND and read as zero here
+(RFC 2181 §8, as dnspython reads it).  What BIND does that this does not: DNSSEC validation, EDNS
+cookies and TCP keep-alive toward the servers asked, IPv6 servers, the priming query sent
+alongside the first one (here it goes first), prefetch, serve-stale, and the per-server EDNS
+fallbacks.
 """
 
 from __future__ import annotations
@@ -56,6 +59,13 @@ NXDOMAIN = dns.rcode.NXDOMAIN
 SERVFAIL = dns.rcode.SERVFAIL
 ROOT = dns.name.root
 
+# How far the cache trusts what it keeps (RFC 2181 §5.4.1; BIND's dns_trust_t levels): a record
+# is replaced only by one trusted as much or more, and given to a client only from TRUST_ANSWER up.
+TRUST_ADDITIONAL = 3           # the additional section of an answer
+TRUST_GLUE = 4                 # a referral's NS records and addresses
+TRUST_ANSWER = 5               # the answer section of a non-authoritative answer
+TRUST_AUTHAUTHORITY = 6        # the authority section of an authoritative answer
+TRUST_AUTHANSWER = 7           # the answer section of an authoritative answer
 MAX_CACHE_TTL = 7 * 86400      # BIND max-cache-ttl: one week
 MAX_NCACHE_TTL = 3 * 3600      # BIND max-ncache-ttl: three hours
 CACHE_ENTRIES = 100_000        # a purge of what has expired is due past this many
@@ -84,6 +94,12 @@ def load_hints(text: str, filename: str = "<string>") -> list[dns.rrset.RRset]:
     return hints
 
 
+def cache_ttl(ttl: int) -> int:
+    """How long a record with ``ttl`` is kept: never past BIND's ``max-cache-ttl``.  (A TTL
+    with its top bit set has been read as zero, RFC 2181 §8, where BIND caps it too.)"""
+    return min(ttl, MAX_CACHE_TTL)
+
+
 def _with_ttl(rrset: dns.rrset.RRset, ttl: int) -> dns.rrset.RRset:
     out = dns.rrset.RRset(rrset.name, IN, rrset.rdtype)
     out.update(rrset)
@@ -97,8 +113,8 @@ class Cache:
     back has the TTL it has left, as the answers of a caching server show it."""
 
     def __init__(self) -> None:
-        # (name, type) -> (expiry, records, whether they are only glue)
-        self.rrsets: dict[tuple[dns.name.Name, int], tuple[float, dns.rrset.RRset, bool]] = {}
+        # (name, type) -> (expiry, records, trust)
+        self.rrsets: dict[tuple[dns.name.Name, int], tuple[float, dns.rrset.RRset, int]] = {}
         # (name, type) -> (expiry, rcode, SOA); an NXDOMAIN is kept under type 0, for every type
         self.negative: dict[tuple[dns.name.Name, int], tuple[float, int, dns.rrset.RRset]] = {}
 
@@ -108,16 +124,15 @@ class Cache:
         self.rrsets = {k: v for k, v in self.rrsets.items() if v[0] > now}
         self.negative = {k: v for k, v in self.negative.items() if v[0] > now}
 
-    def add(self, rrset: dns.rrset.RRset, now: float, glue: bool = False) -> None:
-        """Keep ``rrset``.  ``glue`` (a referral's NS records, addresses from an additional
-        section) ranks below an answer (RFC 2181 §5.4.1): it never replaces an unexpired answer,
-        and is used to find servers but never given as an answer."""
+    def add(self, rrset: dns.rrset.RRset, now: float, trust: int) -> None:
+        """Keep ``rrset``, which came with ``trust`` (RFC 2181 §5.4.1's ranking, in BIND's
+        levels): it replaces what is kept unless that is unexpired and more trusted."""
         key = (rrset.name, rrset.rdtype)
         kept = self.rrsets.get(key)
-        if glue and kept is not None and not kept[2] and kept[0] > now:
+        if kept is not None and kept[2] > trust and kept[0] > now:
             return
         self._room(now)
-        self.rrsets[key] = (now + min(rrset.ttl, MAX_CACHE_TTL), rrset, glue)
+        self.rrsets[key] = (now + cache_ttl(rrset.ttl), rrset, trust)
         self.negative.pop(key, None)
         self.negative.pop((rrset.name, 0), None)
 
@@ -125,15 +140,16 @@ class Cache:
                      now: float) -> None:
         """Keep an NXDOMAIN (for every type of ``name``) or a NODATA (for ``rdtype``), for the
         lesser of the SOA's TTL and its MINIMUM field (RFC 2308 §5)."""
-        ttl = min(soa.ttl, soa[0].minimum, MAX_NCACHE_TTL)
+        ttl = min(cache_ttl(soa.ttl), soa[0].minimum, MAX_NCACHE_TTL)
         self._room(now)
         self.negative[(name, 0 if rcode == NXDOMAIN else rdtype)] = (now + ttl, rcode, _with_ttl(soa, ttl))
 
-    def get(self, name: dns.name.Name, rdtype: int, now: float, glue: bool = False) -> dns.rrset.RRset | None:
-        """The unexpired ``rdtype`` records of ``name``, with the TTL they have left; glue too
-        when ``glue``."""
+    def get(self, name: dns.name.Name, rdtype: int, now: float,
+            least: int = TRUST_ANSWER) -> dns.rrset.RRset | None:
+        """The unexpired ``rdtype`` records of ``name`` trusted at least as ``least`` (by
+        default as an answer: what may be given to a client), with the TTL they have left."""
         kept = self.rrsets.get((name, rdtype))
-        if kept is None or kept[0] <= now or kept[2] and not glue:
+        if kept is None or kept[0] <= now or kept[2] < least:
             return None
         return _with_ttl(kept[1], int(kept[0] - now))
 
@@ -237,7 +253,7 @@ class Resolver:
             self._prime()
         zone = name
         while True:
-            ns = self.cache.get(zone, NS, now, glue=True)
+            ns = self.cache.get(zone, NS, now, least=TRUST_ADDITIONAL)
             if ns is not None:
                 return zone, ns
             if zone == ROOT:
@@ -247,18 +263,20 @@ class Resolver:
     # -- what an answer says --------------------------------------------------------------------
 
     def _keep(self, response: dns.message.Message, zone: dns.name.Name) -> None:
-        """Keep what a server of ``zone`` said about names in ``zone``: its answer records (its
-        own data when authoritative) and, as glue, its NS and address records."""
+        """Keep what a server of ``zone`` said about names in ``zone``, each record trusted as
+        the section it came in allows: an authoritative answer's own data most, a referral's NS
+        records and addresses as glue, other additional addresses least."""
         now = self.now()
         authoritative = bool(response.flags & dns.flags.AA)
+        referral = not authoritative and not response.answer
         for rrset in response.answer:
             if rrset.rdclass == IN and rrset.name.is_subdomain(zone):
-                self.cache.add(rrset, now)
-        for section in (response.authority, response.additional):
+                self.cache.add(rrset, now, TRUST_AUTHANSWER if authoritative else TRUST_ANSWER)
+        for section, trust in ((response.authority, TRUST_AUTHAUTHORITY if authoritative else TRUST_GLUE),
+                               (response.additional, TRUST_GLUE if referral else TRUST_ADDITIONAL)):
             for rrset in section:
                 if rrset.rdclass == IN and rrset.rdtype in (NS, A) and rrset.name.is_subdomain(zone):
-                    self.cache.add(rrset, now, glue=not (authoritative and rrset.rdtype == NS
-                                                         and section is response.authority and rrset.name == zone))
+                    self.cache.add(rrset, now, trust)
 
     @staticmethod
     def _referral(response: dns.message.Message, zone: dns.name.Name,
@@ -289,7 +307,7 @@ class Resolver:
         unknown = []
         known = []
         for rd in ns:
-            kept = self.cache.get(rd.target, A, self.now(), glue=True) or self.hints.get((rd.target, A))
+            kept = self.cache.get(rd.target, A, self.now(), least=TRUST_ADDITIONAL) or self.hints.get((rd.target, A))
             if kept is None:
                 unknown.append(rd.target)
             else:
@@ -396,10 +414,10 @@ class Resolver:
             return None
         for rrset in response.answer:
             if rrset.name == name and rrset.rdclass == IN and (rrset.rdtype == rdtype or rdtype == ANY):
-                return "answer", rrset
+                return "answer", _with_ttl(rrset, cache_ttl(rrset.ttl))
         cname = response.get_rrset(response.answer, name, IN, CNAME)
         if cname is not None and rdtype != CNAME:
-            return "cname", cname
+            return "cname", _with_ttl(cname, cache_ttl(cname.ttl))
         if not (asked or response.rcode() == NXDOMAIN):
             return None
         soa = self._soa(response, zone)
@@ -407,7 +425,7 @@ class Resolver:
             return None
         kind = "nxdomain" if response.rcode() == NXDOMAIN else "nodata"
         self.cache.add_negative(name, rdtype, response.rcode(), soa, self.now())
-        return kind, _with_ttl(soa, min(soa.ttl, soa[0].minimum))
+        return kind, _with_ttl(soa, min(cache_ttl(soa.ttl), soa[0].minimum, MAX_NCACHE_TTL))
 
     def additional(self, answer: Iterable[dns.rrset.RRset]) -> list[dns.rrset.RRset]:
         """The addresses the cache holds of the answer's name servers and mail exchangers, for
@@ -422,7 +440,7 @@ class Resolver:
             else:
                 continue
             for target in targets:
-                kept = self.cache.get(target, A, now, glue=True)
+                kept = self.cache.get(target, A, now, least=TRUST_ADDITIONAL)
                 if kept is not None and all(r.name != target for r in out):
                     out.append(kept)
         return out
