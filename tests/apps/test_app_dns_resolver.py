@@ -333,9 +333,20 @@ def test_the_root_is_primed_and_referrals_fill_the_cache() -> None:
     assert (dns.name.from_text("ns1.lab.test."), dns.rdatatype.A) in cache
 
 
-def test_without_rd_or_with_recursion_off_names_outside_the_zones_are_refused() -> None:
+def test_without_rd_the_cache_answers_and_with_recursion_off_names_outside_the_zones_are_refused() -> None:
+    """A question without RD is answered from the cache alone, as BIND answers it: a referral
+    to the root's hinted servers before anything is known, the records with their zone's NS
+    records once they are kept, a referral to the deepest zone known when they are not."""
     world, host, _ = hierarchy()
-    assert ask(world, host, "www.lab.test", rd=False).rcode() == dns.rcode.REFUSED
+    r = ask(world, host, "www.lab.test", rd=False)
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer and not r.flags & dns.flags.AA
+    assert [x.to_text() for x in r.authority] == [". 3600000 IN NS a.root."]
+    ask(world, host, "www.lab.test")
+    r = ask(world, host, "www.lab.test", rd=False)
+    assert records(r) == ["www.lab.test. 300 IN A 10.0.2.80"]
+    assert [x.name.to_text() for x in r.authority] == ["lab.test."] and r.additional
+    r = ask(world, host, "zzz.lab.test", rd=False)
+    assert not r.answer and r.authority[0].name.to_text() == "lab.test."
     host.files["/etc/bind/named.conf"] = ('options { listen-on { 127.0.0.54; }; recursion no; };\n'
                                           'zone "." { type hint; file "/etc/bind/db.hints"; };\n')
     host.spawn(named_main, [])

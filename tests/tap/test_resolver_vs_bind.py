@@ -64,6 +64,7 @@ controls {{ }};
 zone "." {{ type hint; file "db.root"; }};
 """
 QUESTIONS = [
+    ["+norec", "www.lab.test"],    # no recursion asked, nothing cached: the root's servers
     ["web.lab.test"],              # an alias into a sibling zone served without glue
     ["nope.lab.test"],             # NXDOMAIN
     ["www.lab.test", "TXT"],       # NODATA
@@ -81,6 +82,15 @@ QUESTIONS = [
     ["g.h.x.ent.lab.test"],        # below names that exist
     ["long.lab.test"],             # a TTL past max-cache-ttl (a week)
     ["web.lab.test", "+noall", "+answer"],  # again: from the cache
+    # no recursion asked: what the cache holds, with the NS records of its zone
+    ["+norec", "web.lab.test"],
+    ["+norec", "www.lab.test", "TXT"],
+    ["+norec", "lab.test", "NS"],
+    ["+norec", "www.lab.test", "MX"],
+    ["+norec", "zzz.lab.test"],
+    ["+norec", "nope.lab.test"],
+    ["+norec", "ns1.lab.test"],
+    ["+norec", "www.far.test", "MX"],
 ]
 
 
@@ -153,7 +163,8 @@ def test_tuxnet_resolves_as_bind_does(hierarchy):
                     proc = p.ns.popen("dig", f"@{server}", *question)
                     out, err = p.run_until_exit(proc, 30)
                     answers[server] = normalize(out + err)
-                assert same_answer(answers[p.tux_ip], answers[p.linux_ip]), (question, answers)
+                assert same_answer(answers[p.tux_ip], answers[p.linux_ip]), \
+                    "\n".join(["ours:", answers[p.tux_ip], "BIND:", answers[p.linux_ip]])
         finally:
             bind.terminate()
             dump.terminate()

@@ -81,6 +81,10 @@ class Authority:
     def __init__(self, zones: Iterable[dns.zone.Zone]) -> None:
         self.zones = {z.origin: z for z in zones}
 
+    def covers(self, query: dns.message.Message) -> bool:
+        """Whether the query's name is in one of the zones."""
+        return len(query.question) == 1 and self.zone_for(query.question[0].name) is not None
+
     def zone_for(self, name: dns.name.Name) -> dns.zone.Zone | None:
         """The zone nearest to ``name``: the longest origin ``name`` is a subdomain of."""
         best = None
@@ -250,8 +254,9 @@ class NameServer:
         return None if answer is None else wire[:2] + answer
 
     def keep(self, query: dns.message.Message, wire: bytes, tcp: bool, answer: bytes) -> None:
-        """Keep an answer, unless it carries a server cookie (made for that client, then)."""
-        if client_cookie(query) is not None:
+        """Keep an answer, unless it carries a server cookie (made for that client, then) or
+        came from the resolver's cache (which changes)."""
+        if client_cookie(query) is not None or self.resolver is not None and not self.authority.covers(query):
             return
         if len(self.answers) >= ANSWER_CACHE_SIZE:
             self.answers.clear()
@@ -293,6 +298,11 @@ class NameServer:
             return response
         if self.recursive and query.flags & dns.flags.RD:
             return None
+        if self.resolver is not None:
+            # no recursion asked for: what the cache holds (BIND's allow-query-cache)
+            rcode, response.answer, response.authority, response.additional = self.resolver.cached(q.name, q.rdtype)
+            response.set_rcode(rcode)
+            return response
         response.set_rcode(dns.rcode.REFUSED)
         return response
 

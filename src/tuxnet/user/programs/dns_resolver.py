@@ -429,7 +429,9 @@ class Resolver:
 
     def additional(self, answer: Iterable[dns.rrset.RRset]) -> list[dns.rrset.RRset]:
         """The addresses the cache holds of the answer's name servers and mail exchangers, for
-        the additional section (RFC 1034 §4.3.2 step 6, as BIND adds them to recursive answers)."""
+        the additional section (RFC 1034 §4.3.2 step 6, as BIND adds them to recursive answers),
+        but for those the answer holds already."""
+        answer = list(answer)
         out: list[dns.rrset.RRset] = []
         now = self.now()
         for rrset in answer:
@@ -441,9 +443,48 @@ class Resolver:
                 continue
             for target in targets:
                 kept = self.cache.get(target, A, now, least=TRUST_ADDITIONAL)
-                if kept is not None and all(r.name != target for r in out):
+                if kept is not None and all(r.name != target or r.rdtype != A for r in [*answer, *out]):
                     out.append(kept)
         return out
+
+    def _known_ns(self, name: dns.name.Name) -> dns.rrset.RRset | None:
+        """The NS records of the deepest zone at or above ``name`` the cache holds (glue too)."""
+        now = self.now()
+        zone = name
+        while True:
+            ns = self.cache.get(zone, NS, now, least=TRUST_ADDITIONAL)
+            if ns is not None or zone == ROOT:
+                return ns
+            zone = zone.parent()
+
+    def cached(self, qname: dns.name.Name,
+               rdtype: int) -> tuple[int, list[dns.rrset.RRset], list[dns.rrset.RRset], list[dns.rrset.RRset]]:
+        """The answer to a question without RD, from the cache alone, as BIND gives it: the rcode
+        and the answer, authority and additional sections.  What the cache holds (aliases
+        followed), with the NS records of the zone it is in and their addresses; or its negative
+        answer; or, knowing nothing of the name, a referral to the deepest zone it knows (the
+        root's servers from the hints, before it knows them)."""
+        answer: list[dns.rrset.RRset] = []
+        name = qname
+        seen = set()
+        while name not in seen and len(seen) <= MAX_CHAIN:
+            seen.add(name)
+            found = self._from_cache(name, rdtype)
+            if found is None:
+                break
+            kind, rrset = found
+            if kind in ("nxdomain", "nodata"):
+                return (NXDOMAIN if kind == "nxdomain" else NOERROR), answer, [rrset], []
+            answer.append(rrset)
+            if kind == "answer":
+                break
+            name = rrset[0].target
+        ns = self._known_ns(name)
+        if ns is None:
+            return NOERROR, answer, [self.hints[(ROOT, NS)]], []
+        if answer and answer[-1].rdtype == NS and answer[-1].name == ns.name:
+            return NOERROR, answer, [], self.additional(answer)
+        return NOERROR, answer, [ns], self.additional(answer + [ns])
 
     def resolve(self, qname: dns.name.Name, rdtype: int,
                 lookup: Lookup | None = None) -> tuple[int, list[dns.rrset.RRset], list[dns.rrset.RRset]]:

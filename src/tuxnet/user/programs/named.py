@@ -18,7 +18,8 @@ and ``include "FILE";`` reads another file in its place.  What this server under
     zone "." { type hint; file "db.root"; };    // root hints: resolve names outside the zones
 
 With root hints and no forwarders, named is a recursive resolver (``dns_resolver``): it looks a
-name outside its zones up from the root down and caches what it learns.  A simulated network has
+name outside its zones up from the root down and caches what it learns; a question without RD is
+answered from that cache alone.  A simulated network has
 no Internet root servers, so, unlike BIND, there are no built-in hints: without a hint zone or
 forwarders such names are refused, as BIND refuses them with ``recursion no``.  A zone of another
 type (``secondary``, ``forward``), a statement or option outside this list, or a syntax error stops
