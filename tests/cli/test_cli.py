@@ -327,7 +327,8 @@ def test_run_the_dns_recursion_example():
     lab.test., then far.test. for the alias's target; without RD, with CD but for the priming
     query, and asking each zone
     only for the next label's NS records, as BIND 9.18 does), and answers the second question
-    from its cache with the TTL two seconds lower and no packet upstream."""
+    from its cache with the TTL two seconds lower and no packet upstream; then the client's dig
+    +trace makes the same walk itself."""
     r = tuxnet("run", "examples/dns_recursion.toml")
     assert r.returncode == 0, r.stderr
     out = r.stdout
@@ -340,3 +341,9 @@ def test_run_the_dns_recursion_example():
     assert re.search(r"10\.0\.2\.53\.53 > 10\.0\.1\.1\.\d+: \d+ 2/0/1 CNAME www\.far\.test\., A 10\.0\.2\.81", out)
     assert len(re.findall(r"> 10\.0\.2\.53\.53: \d+\+ \[1au\] A\? web\.lab\.test\.", out)) == 2
     assert "16 packets captured" in out
+    # the client's own walk down: dig +trace
+    steps = re.findall(r"(?m)^(\S+)\t+\d+\tIN\t(NS|A)\t(\S+)\n;; Received \d+ bytes from ([\d.]+)#53\((\S+)\)", out)
+    assert steps == [(".", "NS", "a.root-servers.", "10.0.2.53", "10.0.2.53"),
+                     ("test.", "NS", "ns.nic.test.", "10.0.2.10", "a.root-servers"),
+                     ("lab.test.", "NS", "ns1.lab.test.", "10.0.2.11", "ns.nic.test"),
+                     ("www.lab.test.", "A", "10.0.2.80", "10.0.2.12", "ns1.lab.test")]

@@ -17,43 +17,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from dnszones import DNS_HINTS
 
-from tuxnet.user.etc import install_base_files
-from tuxnet.user.programs.dns import named
 from tuxnet.user.programs.tcpdump import tcpdump_main
 
-ROOT = """$TTL 86400
-. IN SOA a.root-servers.test. hostmaster.root-servers.test. 1 1800 900 604800 86400
-. IN NS a.root-servers.test.
-a.root-servers.test. IN A {R}
-test. IN NS ns.nic.test.
-ns.nic.test. IN A {T}
-"""
-TEST = """$TTL 3600
-test. IN SOA ns.nic.test. hostmaster.nic.test. 1 1800 900 604800 600
-test. IN NS ns.nic.test.
-ns.nic.test. IN A {T}
-lab.test. IN NS ns1.lab.test.
-ns1.lab.test. IN A {L}
-far.test. IN NS ns1.lab.test.
-"""
-LAB = """$TTL 300
-lab.test. IN SOA ns1.lab.test. root.lab.test. 1 3600 600 86400 60
-lab.test. IN NS ns1.lab.test.
-ns1.lab.test. IN A {L}
-www.lab.test. IN A 10.0.2.80
-www.lab.test. IN MX 10 mail.lab.test.
-mail.lab.test. IN A 10.0.2.25
-web.lab.test. IN CNAME www.far.test.
-x.ent.lab.test. IN A 10.0.2.90
-long.lab.test. 2000000 IN A 10.0.2.91
-"""
-FAR = """$TTL 300
-far.test. IN SOA ns1.lab.test. root.lab.test. 1 3600 600 86400 60
-far.test. IN NS ns1.lab.test.
-www.far.test. IN A 10.0.2.81
-"""
-HINTS = ".  3600000 IN NS a.root-servers.test.\na.root-servers.test. 3600000 IN A {R}\n"
 BIND_CONF = """options {{
   directory "{d}"; pid-file "{d}/named.pid"; session-keyfile "{d}/session.key";
   managed-keys-directory "{d}";
@@ -121,32 +88,12 @@ def upstream(lines: str, resolver: str, servers: list[str]) -> list[str]:
     return [f"{server} {flags} {q}" for server, flags, q in re.findall(pattern, lines) if server in servers]
 
 
-@pytest.fixture
-def hierarchy(tap_pair):
-    """The tuxnet host's four name servers: the root's on .10, test.'s on .11, lab.test.'s and
-    far.test.'s on .12, and the recursive one on its own address (.2)."""
+def test_tuxnet_resolves_as_bind_does(dns_hierarchy):
     if shutil.which("named") is None:
         pytest.skip("BIND's named is not installed (apt install bind9)")
-    p = tap_pair
-    base = p.tux_ip.rsplit(".", 1)[0]
-    addrs = {"R": f"{base}.10", "T": f"{base}.11", "L": f"{base}.12"}
-    for addr in addrs.values():
-        p.host.ip_addr_add("eth0", f"{addr}/24")
-    install_base_files(p.host)
-    for path, text in (("/r", ROOT), ("/t", TEST), ("/l", LAB), ("/f", FAR), ("/h", HINTS)):
-        p.host.files[path] = text.format(**addrs)
-    p.host.spawn(named, {".": "/r"}, addr=addrs["R"], announce=False)
-    p.host.spawn(named, {"test.": "/t"}, addr=addrs["T"], announce=False)
-    p.host.spawn(named, {"lab.test.": "/l", "far.test.": "/f"}, addr=addrs["L"], announce=False)
-    p.host.spawn(named, {}, addr=p.tux_ip, hints="/h", announce=False)
-    p.world.run_for(int(2e8))
-    return p, addrs
-
-
-def test_tuxnet_resolves_as_bind_does(hierarchy):
-    p, addrs = hierarchy
+    p, addrs = dns_hierarchy
     with tempfile.TemporaryDirectory(prefix="tuxnet-bind-") as d:
-        Path(d, "db.root").write_text(HINTS.format(**addrs))
+        Path(d, "db.root").write_text(DNS_HINTS.format(**addrs))
         Path(d, "named.conf").write_text(BIND_CONF.format(d=d, addr=p.linux_ip))
         dump = p.ns.popen("tcpdump", "-n", "-l", "-i", p.ifname, f"udp port 53 and src {p.linux_ip}")
         bind = p.ns.popen("named", "-g", "-4", "-c", f"{d}/named.conf")

@@ -9,11 +9,12 @@ waits ``+time`` seconds (5), and ``+tries`` (3; ``+retry`` is one less) are made
 no answer prints dig's ``;; communications error`` line, and when none answers dig prints
 ``;; no servers could be reached`` and ends with status 9.  Output options: ``+short``,
 ``+[no]all``, ``+[no]cmd``, ``+[no]comments``, ``+[no]question``, ``+[no]answer``,
-``+[no]authority``, ``+[no]additional``, ``+[no]stats``; ``+[no]tcp`` (``+vc``), ``+[no]adflag``.
+``+[no]authority``, ``+[no]additional``, ``+[no]stats``; ``+[no]tcp`` (``+vc``), ``+[no]adflag``;
+``+trace`` follows the name down from the root, zone by zone (``trace``).
 Records are printed in BIND's columns (``dns_master_style`` of masterdump.c: the TTL at 24, the
 class at 32, the type at 40, the data at 48, tabs to reach them, one space once past them).
-Other options of dig's (``+trace``, ``+dnssec``, ``+multiline`` ...) are refused by name; one
-question is asked a run.
+Other options of dig's (``+dnssec``, ``+multiline`` ...) are refused by name; one question is
+asked a run.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from tuxnet.kernel.errno import ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDO
 from tuxnet.kernel.sched import current
 from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
-from tuxnet.user.resolv import HOST_NOT_FOUND, res_ninit
+from tuxnet.user.resolv import EAI_NONAME, HOST_NOT_FOUND, getaddrinfo, res_ninit
 
 VERSION = "9.18.49-1~deb12u3-Debian"
 EDNS_PAYLOAD = 1232  # dig's default +bufsize
@@ -49,9 +50,9 @@ Use "dig -h" (or "dig -h | more") for complete list of options
 """
 # What dig prints between sections; +all and +noall set them all (cmd with them)
 DISPLAY = ("cmd", "comments", "question", "answer", "authority", "additional", "stats")
-SWITCHES = (*DISPLAY, "recurse", "tcp", "vc", "short", "edns", "cookie", "adflag")
+SWITCHES = (*DISPLAY, "recurse", "tcp", "vc", "short", "edns", "cookie", "adflag", "trace")
 # dig's options that this dig does not have: named, rather than called invalid
-UNSUPPORTED = ("trace", "dnssec", "multiline", "nsid", "identify", "qr", "ttlid", "ttlunits", "besteffort",
+UNSUPPORTED = ("dnssec", "multiline", "nsid", "identify", "qr", "ttlid", "ttlunits", "besteffort",
                "ignore", "fail", "search", "defname", "domain", "nssearch", "subnet", "expire", "crypto",
                "split", "onesoa", "rrcomments", "showsearch", "sigchase", "topdown", "keepopen", "padding",
                "bufsize", "ndots", "class", "ttl", "yaml", "json", "https", "tls", "zflag", "aaflag",
@@ -63,6 +64,7 @@ REASONS = {ECONNREFUSED: "connection refused", EHOSTUNREACH: "host unreachable",
 FLAG_NAMES = (("qr", dns.flags.QR), ("aa", dns.flags.AA), ("tc", dns.flags.TC), ("rd", dns.flags.RD),
               ("ra", dns.flags.RA), ("ad", dns.flags.AD), ("cd", dns.flags.CD))
 TTL_COLUMN, CLASS_COLUMN, TYPE_COLUMN, RDATA_COLUMN = 24, 32, 40, 48
+MAX_TRACE_STEPS = 30  # referrals +trace follows before it gives up (a delegation loop)
 
 
 class DigExit(Exception):
@@ -85,7 +87,8 @@ class Query:
     timeout: int = 5
     tries: int = 3
     # each switch's state ("+vc" is a name of "+tcp"): all on but tcp and short
-    on: dict[str, bool] = field(default_factory=lambda: {n: n not in ("tcp", "short") for n in SWITCHES if n != "vc"})
+    on: dict[str, bool] = field(default_factory=lambda: {n: n not in ("tcp", "short", "trace")
+                                                         for n in SWITCHES if n != "vc"})
 
 
 def _usage_error(word: str) -> DigExit:
@@ -414,23 +417,17 @@ def parse_answer(got: bytes) -> dns.message.Message | None:
         return None
 
 
-def dig(q: Query) -> int:
-    """Ask, wait, retry, print; dig's exit status."""
-    text = q.name if q.name is not None else "."
-    qname = legal_name("dig", text)
-    if qname is None:
-        return 10
-    rdtype = q.rdtype if q.rdtype is not None else dns.rdatatype.NS if q.name is None else dns.rdatatype.A
-    server = server_address("dig", q.server)
-    if server is None:
-        return 1
-    rng = current().host.rng
-    cookie = rng.getrandbits(64).to_bytes(8, "big")
-    options = [dns.edns.GenericOption(EDNS_COOKIE, cookie)] if q.on["cookie"] else []
-    query = dns.message.make_query(qname, rdtype, q.rdclass if q.rdclass is not None else dns.rdataclass.IN,
-                                   use_edns=0 if q.on["edns"] else False, payload=EDNS_PAYLOAD, options=options)
-    query.id = rng.getrandbits(16)
-    query.flags = (dns.flags.RD if q.on["recurse"] else 0) | (dns.flags.AD if q.on["adflag"] else 0)
+def ask(q: Query, server: tuple[str, str], qname: dns.name.Name, rdtype: int, rdclass: int, recurse: bool,
+        text: str, cookie: bytes, dnssec: bool = False) -> tuple[bytes, int, bool] | bool:
+    """One question to one server as dig asks it (its ID, RD when ``recurse``, AD, EDNS with the
+    COOKIE and DO when ``dnssec``), tried and retried, over TCP when ``+tcp`` or when the answer
+    comes truncated: the answer's bytes, the milliseconds it took and whether TCP carried it; or,
+    when none came, whether a try went unanswered."""
+    query = dns.message.make_query(qname, rdtype, rdclass, use_edns=0 if q.on["edns"] else False,
+                                   payload=EDNS_PAYLOAD, want_dnssec=dnssec,
+                                   options=[dns.edns.GenericOption(EDNS_COOKIE, cookie)] if q.on["cookie"] else [])
+    query.id = current().host.rng.getrandbits(16)
+    query.flags = (dns.flags.RD if recurse else 0) | (dns.flags.AD if q.on["adflag"] else 0)
     wire = query.to_wire()
     tcp = q.on["tcp"]
     got, unanswered, ms = exchange(q, server, wire, query.id, tcp, text)
@@ -438,16 +435,91 @@ def dig(q: Query) -> int:
         libc.printf(";; Truncated, retrying in TCP mode.\n")
         tcp = True
         got, unanswered, ms = exchange(q, server, wire, query.id, tcp, text)
-    if got is None:
-        if unanswered:
+    return unanswered if got is None else (got, ms, tcp)
+
+
+def dig(q: Query) -> int:
+    """Ask, wait, retry, print; dig's exit status."""
+    text = q.name if q.name is not None else "."
+    qname = legal_name("dig", text)
+    if qname is None:
+        return 10
+    rdtype = q.rdtype if q.rdtype is not None else dns.rdatatype.NS if q.name is None else dns.rdatatype.A
+    rdclass = q.rdclass if q.rdclass is not None else dns.rdataclass.IN
+    server = server_address("dig", q.server)
+    if server is None:
+        return 1
+    cookie = current().host.rng.getrandbits(64).to_bytes(8, "big")
+    if q.on["trace"]:
+        return trace(q, qname, rdtype, rdclass, server, cookie)
+    asked = ask(q, server, qname, rdtype, rdclass, q.on["recurse"], text, cookie)
+    if not isinstance(asked, tuple):
+        if asked:
             _banner(q)
             libc.printf(";; no servers could be reached\n")
         return 9
+    got, ms, tcp = asked
     response = parse_answer(got)
     if response is None:
         return 9
     _banner(q)
     print_response(q, got, response, cookie, ms, server, "TCP" if tcp else "UDP")
+    return 0
+
+
+def _addresses(names: Sequence[dns.name.Name]) -> list[tuple[str, str]] | None:
+    """The IPv4 addresses of a zone's servers, each with its name as dig shows it, looked up as
+    dig looks them up (``getaddrinfo``, through the host's resolver); a name that has none gets
+    dig's line; None once its last, fatal, one is out too."""
+    out: list[tuple[str, str]] = []
+    failed = ""
+    for name in names:
+        shown = name.to_text(omit_final_dot=True)
+        try:
+            infos = getaddrinfo(shown, None, AF_INET, SOCK_DGRAM)
+        except OSError as e:
+            failed = shown
+            reason = "not found" if e.errno == EAI_NONAME else "failure"
+            libc.printf("couldn't get address for '%s': %s\n", shown, reason)
+            continue
+        out += [(info[4][0], shown) for info in infos if (info[4][0], shown) not in out]
+    if not out:
+        libc.printf("dig: couldn't get address for '%s': no more\n", failed)
+        return None
+    return out
+
+
+def trace(q: Query, qname: dns.name.Name, rdtype: int, rdclass: int, server: tuple[str, str], cookie: bytes) -> int:
+    """``+trace``, as dighost.c follows a name down: the root's NS records from the server
+    (recursively), then the question, without RD, to a server of each zone in turn, starting
+    at the root and following the referrals until one answers; for each, the records (the
+    answer, or the authority section when there is none: a referral's NS records, a negative
+    answer's SOA) and the ``;; Received`` line.  Queries carry DO, as ``+trace`` sets ``+dnssec``."""
+    _banner(q)
+    asked = ask(q, server, dns.name.root, dns.rdatatype.NS, rdclass, True, ".", cookie, dnssec=True)
+    at = server
+    for step in range(MAX_TRACE_STEPS):
+        if not isinstance(asked, tuple):
+            return 9
+        got, ms, _ = asked
+        response = parse_answer(got)
+        if response is None:
+            return 9
+        shown = response.answer or response.authority
+        libc.printf("%s", "".join(line + "\n" for line in section_lines(shown)))
+        ns = [rd.target for rrset in shown if rrset.rdtype == dns.rdatatype.NS for rd in rrset]
+        received = f";; Received {len(got)} bytes from {at[0]}#{q.port}({at[1]}) in {ms} ms\n\n"
+        if not ns or response.answer and step or response.rcode() != dns.rcode.NOERROR:
+            libc.printf("%s", received)
+            return 0
+        servers = _addresses(ns)
+        if servers is None:
+            return 1
+        libc.printf("%s", received)
+        for at in servers:
+            asked = ask(q, at, qname, rdtype, rdclass, False, qname.to_text(), cookie, dnssec=True)
+            if isinstance(asked, tuple):
+                break
     return 0
 
 
