@@ -5,6 +5,7 @@ dnspython's client against what the zones say."""
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import dns.flags
@@ -22,6 +23,8 @@ from procs import run_main
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM
 from tuxnet.socket import stdlib
 from tuxnet.user import libc
+from tuxnet.user.etc import install_base_files
+from tuxnet.user.programs.dig import dig_main
 from tuxnet.user.programs.dns import named
 from tuxnet.user.programs.dns_resolver import (
     MAX_QUERIES,
@@ -270,6 +273,23 @@ def test_damaged_and_lying_answers_never_stop_the_resolver() -> None:
         world.run(until=world.now + secs(1 + i % 3 * 150))  # some answers expire in between
     assert rcodes <= {dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.SERVFAIL} and len(rcodes) >= 2
     assert records(ask(world, host, "www.lab.test")) == ["www.lab.test. 300 IN A 10.0.2.80"]
+
+
+def test_dig_trace_walks_the_hierarchy_and_survives_a_lying_server() -> None:
+    """dig +trace down the loopback hierarchy: each zone's step, then rogue.test.'s damaged
+    answers, which end the walk with dig's own verdicts and never a crash."""
+    world, host, _ = hierarchy()
+    install_base_files(host, nameservers=[RESOLVER])
+    host.spawn(_mangler, "127.0.0.13", 3)
+    world.run(until=world.now + 1_000_000)
+    out, status = run_main(world, host, dig_main, ["+trace", "www.lab.test"])
+    assert status == 0
+    assert re.findall(r"(?m)^;; Received \d+ bytes from ([\d.]+)#53\((\S+)\)", out) == [
+        (RESOLVER, RESOLVER), ("127.0.0.10", "a.root"), ("127.0.0.11", "ns.nic.test"), ("127.0.0.12", "ns1.lab.test")]
+    assert "www.lab.test.\t\t300\tIN\tA\t10.0.2.80\n" in out
+    for i in range(40):
+        out, status = run_main(world, host, dig_main, ["+trace", "+time=1", "+tries=1", f"n{i}.rogue.test"])
+        assert status in (0, 1, 9) and "\ntest.\t\t\t86400\tIN\tNS\tns.nic.test.\n" in out
 
 
 def _broken(addr: str, asked: list[str]) -> None:
