@@ -2,7 +2,8 @@
 the same hierarchy of tuxnet name servers (a root, ``test.``, and ``lab.test.`` with ``far.test.``,
 each on its own address of the tuxnet host): this machine's dig asks each resolver the same
 questions and must print the same answers, and each resolver must ask the hierarchy the same
-questions, as this machine's tcpdump sees BIND's and tuxnet's tcpdump sees ours.
+questions, as this machine's tcpdump sees BIND's and tuxnet's tcpdump sees ours: the same flags and
+the same sizes, which the EDNS cookies (a client cookie, then the server's too) make.
 
 Set aside as differing by nature: the message ID, the query time, the date, the cookies, the
 server's address, and the answer's size (BIND leaves an alias's target uncompressed where
@@ -83,9 +84,10 @@ def same_answer(ours: str, theirs: str) -> bool:
 
 def upstream(lines: str, resolver: str, servers: list[str]) -> list[str]:
     """The questions a resolver sent to the hierarchy's ``servers``, as tcpdump prints them:
-    server, flags, type and name."""
-    pattern = rf"IP {re.escape(resolver)}\.\d+ > (\S+)\.53: \d+(\S*) \[1au\] (\S+ \S+) "
-    return [f"{server} {flags} {q}" for server, flags, q in re.findall(pattern, lines) if server in servers]
+    server, flags, type and name, and the message's size (its EDNS COOKIE included)."""
+    pattern = rf"IP {re.escape(resolver)}\.\d+ > (\S+)\.53: \d+(\S*) \[1au\] (\S+ \S+) \((\d+)\)"
+    return [f"{server} {flags} {q} ({size})" for server, flags, q, size in re.findall(pattern, lines)
+            if server in servers]
 
 
 def test_tuxnet_resolves_as_bind_does(dns_hierarchy):
@@ -121,7 +123,7 @@ def test_tuxnet_resolves_as_bind_does(dns_hierarchy):
     assert "running" in bind_log
     theirs = upstream(bind_asked, p.linux_ip, list(addrs.values()))
     mine = upstream(p.host.output()[before:], p.tux_ip, list(addrs.values()))
-    priming = f"{addrs['R']}  NS? ."  # (no CD)
+    priming = f"{addrs['R']}  NS? . (40)"  # (no CD; a client cookie)
     assert theirs.count(priming) == mine.count(priming) == 1
     theirs.remove(priming)
     mine.remove(priming)

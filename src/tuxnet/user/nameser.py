@@ -29,6 +29,7 @@ T_MX = 15
 T_TXT = 16
 T_AAAA = 28
 T_OPT = 41  # RFC 6891
+EDNS_COOKIE = 10  # the COOKIE option's code (RFC 7873 §4)
 C_IN = 1
 
 # the header's flags (the second 16-bit word)

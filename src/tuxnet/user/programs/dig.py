@@ -37,11 +37,11 @@ from tuxnet.kernel.errno import ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDO
 from tuxnet.kernel.sched import current
 from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
+from tuxnet.user.nameser import EDNS_COOKIE
 from tuxnet.user.resolv import EAI_NONAME, HOST_NOT_FOUND, getaddrinfo, res_ninit
 
 VERSION = "9.18.49-1~deb12u3-Debian"
 EDNS_PAYLOAD = 1232  # dig's default +bufsize
-EDNS_COOKIE = 10  # RFC 7873 §4
 USAGE = """Usage:  dig [@global-server] [domain] [q-type] [q-class] {q-opt}
             {global-d-opt} host [@local-server] {local-d-opt}
             [ host [@local-server] {local-d-opt} [...]]

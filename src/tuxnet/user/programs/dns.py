@@ -37,7 +37,7 @@ from tuxnet.kernel.sched import current
 from tuxnet.kernel.siphash import siphash
 from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
-from tuxnet.user.nameser import mkquery
+from tuxnet.user.nameser import EDNS_COOKIE, mkquery
 from tuxnet.user.programs.dns_resolver import Resolver, load_hints
 from tuxnet.user.resolv import ResolverError, ResState, res_mkquery, res_ninit, res_nsend
 
@@ -49,7 +49,6 @@ TCP_IDLE_TIMEOUT = 30.0            # BIND tcp-idle-timeout
 TCP_CLIENTS = 150                  # BIND tcp-clients
 RECURSIVE_CLIENTS = 1000           # BIND recursive-clients
 ANSWER_CACHE_SIZE = 4096           # authoritative answers kept ready on the wire
-EDNS_COOKIE = 10                   # the COOKIE option's code (RFC 7873 §4)
 COOKIE_VERSION = 1                 # the server cookie's layout (RFC 9018 §4.2)
 MAX_CHAIN = 16                     # CNAMEs followed in one answer (loop protection, RFC 1034 §3.6.2)
 SOL_SOCKET = 1

@@ -3,27 +3,28 @@ the served zones are looked up iteratively from root hints (RFC 1034 §5.3.3), a
 servers answered is kept in a cache until its TTL runs out (RFC 1034 §4.3.4), negative answers
 included (RFC 2308 §5).
 
-A lookup starts at the deepest zone whose servers the cache knows (the root's, primed from the
-hints with a ``. NS`` query, RFC 8109), asks one of them without RD and with CD, and follows the
-referrals down, asking each zone only for the next label's NS records (QNAME minimisation, RFC
-9156, BIND 9.18's ``relaxed`` default).  Servers are tried quickest first (their smoothed
-round-trip times); one that does not answer, or answers SERVFAIL, REFUSED or off the point (a
-lame delegation), is passed over for the next.  A server whose address came without glue is
-looked up first, as BIND does.  Data is only taken from a server for names inside the zone it was
-asked as (its bailiwick, RFC 2181 §5.4.1), so an answer cannot plant records for other zones.
-CNAMEs are followed across zones, up to ``MAX_CHAIN`` of them.  Each client's question has BIND's
-budget: 100 queries, 7 nested lookups of glueless servers, 10 seconds.
+A lookup starts at the deepest zone whose servers the cache knows (the root's from the hints,
+which a ``. NS`` query sent alongside the first lookup primes, RFC 8109), asks one of them without
+RD and with CD, and follows the referrals down, asking each zone only for the next label's NS
+records (QNAME minimisation, RFC 9156, BIND 9.18's ``relaxed`` default).  Each query carries an
+EDNS COOKIE (RFC 7873), with the server's own once it has given one.  Servers are tried quickest
+first (their smoothed round-trip times); one that does not answer, or answers SERVFAIL, REFUSED
+or off the point (a lame delegation), is passed over for the next.  A server whose address came
+without glue is looked up first, as BIND does.  Data is only taken from a server for names
+inside the zone it was asked as (its bailiwick, RFC 2181 §5.4.1), so an answer cannot plant
+records for other zones.  CNAMEs are followed across zones, up to ``MAX_CHAIN`` of them.  Each
+client's question has BIND's budget: 100 queries, 7 nested lookups of glueless servers, 10
+seconds.
 
 The cache ranks what it keeps (RFC 2181 §5.4.1, in BIND's trust levels): a referral's NS records
 and addresses are glue, used to find servers but never given as an answer, so a question for them
 is asked of the zone's own servers, as BIND asks it; and glue is not replaced by the additional
-section of a later answer.  BIND 9.18 resolving through the same servers
-sends them the same questions in the same order (``tests/tap/test_resolver_vs_bind.py``).
+section of a later answer.  BIND 9.18 resolving through the same servers sends them the same
+questions, of the same sizes, in the same order (``tests/tap/test_resolver_vs_bind.py``).
 
 What BIND does otherwise: a TTL with its top bit set is capped by BIND and read as zero here
-(RFC 2181 §8, as dnspython reads it).  What BIND does that this does not: DNSSEC validation, EDNS
-cookies and TCP keep-alive toward the servers asked, IPv6 servers, the priming query sent
-alongside the first one (here it goes first), prefetch, serve-stale, and the per-server EDNS
+(RFC 2181 §8, as dnspython reads it).  What BIND does that this does not: DNSSEC validation, TCP
+keep-alive toward the servers asked, IPv6 servers, prefetch, serve-stale, and the per-server EDNS
 fallbacks.
 """
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
@@ -43,8 +45,10 @@ import dns.rrset
 import dns.zone
 
 from tuxnet.kernel.sched import current
+from tuxnet.kernel.siphash import siphash
+from tuxnet.net.core.utils import in_aton
 from tuxnet.user import libc
-from tuxnet.user.nameser import mkquery
+from tuxnet.user.nameser import EDNS_COOKIE
 from tuxnet.user.resolv import ResolverError, ResState, res_nsend
 
 IN = dns.rdataclass.IN
@@ -76,8 +80,6 @@ MAX_DEPTH = 7                  # BIND max-recursion-depth: nested lookups of glu
 MAX_QUERIES = 100              # BIND max-recursion-queries: queries sent for one client's question
 MAX_CHAIN = 16                 # CNAMEs followed in one answer (RFC 1034 §3.6.2)
 EDNS_PAYLOAD = 1232
-RD_BIT = 0x01                  # in the header's third octet
-CD_BIT = 0x10                  # in its fourth
 SRTT_KEEP = 0.7                # the old round-trip time's weight in the smoothed one
 QNAME_MINIMIZATION = ("strict", "relaxed", "off", "disabled")
 
@@ -192,6 +194,10 @@ class Resolver:
         self.primed = False
         # each server's smoothed round-trip time, a failure counting as QUERY_TIMEOUT more
         self.srtt: dict[str, float] = {}
+        # RFC 7873: the secret our client cookies are made with, and each server's last cookie
+        rng = current().host.rng
+        self.cookie_key = (rng.getrandbits(64), rng.getrandbits(64))
+        self.server_cookies: dict[str, bytes] = {}
         self.minimize = qname_minimization in ("strict", "relaxed")
         self.strict = qname_minimization == "strict"
 
@@ -206,13 +212,26 @@ class Resolver:
         answer when it is NOERROR or NXDOMAIN, None when it is not there, fails or refuses.  CD
         is set (unless ``cd`` is false), as BIND sets it when it does not validate: nothing
         upstream need validate for it either."""
-        wire = mkquery(current().host.rng.getrandbits(16), name.to_text(), rdtype, EDNS_PAYLOAD)
-        wire = wire[:2] + bytes([wire[2] & ~RD_BIT, wire[3] | (CD_BIT if cd else 0)]) + wire[4:]
+        return self.send(addr, self.message(addr, name, rdtype, cd))
+
+    def message(self, addr: str, name: dns.name.Name, rdtype: int, cd: bool = True) -> bytes:
+        """The query for ``addr`` on the wire, its EDNS COOKIE carrying our client cookie for the
+        server and the server cookie it last gave us (RFC 7873 §5.1), as BIND's queries do."""
+        query = dns.message.make_query(name, rdtype, use_edns=0, payload=EDNS_PAYLOAD, options=[
+            dns.edns.GenericOption(EDNS_COOKIE, self.client_cookie(addr) + self.server_cookies.get(addr, b""))])
+        query.id = current().host.rng.getrandbits(16)
+        query.flags = dns.flags.CD if cd else 0
+        return query.to_wire()
+
+    def send(self, addr: str, wire: bytes) -> dns.message.Message | None:
+        """Send a query ``message`` made, and take its answer (``query``), timing the server."""
         state = ResState(nameservers=[addr], timeout=QUERY_TIMEOUT, attempts=1)
         sent = self.now()
         try:
             answer = dns.message.from_wire(res_nsend(state, [wire], any_rcode=True)[0].wire)
         except (ResolverError, dns.exception.DNSException, ValueError):
+            answer = None
+        if answer is not None and not self._cookie_ok(answer, addr, self.client_cookie(addr)):
             answer = None
         if answer is None or answer.rcode() not in (NOERROR, NXDOMAIN):
             self.srtt[addr] = self.srtt.get(addr, 0.0) + QUERY_TIMEOUT
@@ -221,15 +240,32 @@ class Resolver:
         self.srtt[addr] = rtt if addr not in self.srtt else SRTT_KEEP * self.srtt[addr] + (1 - SRTT_KEEP) * rtt
         return answer
 
+    def client_cookie(self, addr: str) -> bytes:
+        """The client cookie for server ``addr`` (RFC 7873 §4.1): SipHash-2-4 of its address
+        under the resolver's secret, the same for every query to it."""
+        return siphash(in_aton(addr).to_bytes(4, "big"), *self.cookie_key).to_bytes(8, "little")
+
+    def _cookie_ok(self, answer: dns.message.Message, addr: str, client: bytes) -> bool:
+        """RFC 7873 §5.3: an answer whose COOKIE does not carry our client cookie is not the
+        server's (it is dropped); one that does brings the server cookie to send it next."""
+        for option in answer.options:
+            if option.otype == EDNS_COOKIE:
+                data = option.to_wire()
+                if data[:8] != client:
+                    return False
+                if 16 <= len(data) <= 40:
+                    self.server_cookies[addr] = data[8:]
+        return True
+
     # -- where to start -------------------------------------------------------------------------
 
-    def _prime(self) -> None:
+    def _prime(self, first: bytes) -> None:
         """RFC 8109: ask a hinted root server for the root's NS records, and keep its answer and
         the addresses that come with it; without one the hints stand.  BIND asks this without
-        CD."""
-        self.primed = True
-        for addr in self._hint_addresses():
-            answer = self.query(addr, ROOT, NS, cd=False)
+        CD, alongside the lookup that needed it: ``closest`` forks this with the ``first``
+        query already made, as the lookup's own is, before either is answered."""
+        for i, addr in enumerate(self._hint_addresses()):
+            answer = self.send(addr, first) if i == 0 else self.query(addr, ROOT, NS, cd=False)
             if answer is None:
                 continue
             ns = answer.get_rrset(answer.answer, ROOT, IN, NS)
@@ -250,7 +286,10 @@ class Resolver:
         hints, when even those are not): RFC 1034 §5.3.3 step 2's SLIST."""
         now = self.now()
         if not self.primed:
-            self._prime()
+            self.primed = True
+            hinted = self._hint_addresses()
+            if hinted:
+                libc.fork(self._prime, self.message(hinted[0], ROOT, NS, cd=False))
         zone = name
         while True:
             ns = self.cache.get(zone, NS, now, least=TRUST_ADDITIONAL)
