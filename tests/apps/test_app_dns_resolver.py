@@ -8,6 +8,7 @@ import random
 import re
 from typing import Any
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.name
@@ -57,6 +58,8 @@ dead.test.     IN NS  ns0.lab.test.
 a.test.        IN NS  ns.b.test.
 b.test.        IN NS  ns.a.test.
 rogue.test.    IN NS  ns.rogue.test.
+spoof.test.    IN NS  ns.spoof.test.
+ns.spoof.test. IN A   127.0.0.16
 broken.test.   IN NS  ns.broken.test.
 ns.broken.test. IN A  127.0.0.15
 ns.rogue.test. IN A   127.0.0.13
@@ -273,6 +276,41 @@ def test_damaged_and_lying_answers_never_stop_the_resolver() -> None:
         world.run(until=world.now + secs(1 + i % 3 * 150))  # some answers expire in between
     assert rcodes <= {dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.SERVFAIL} and len(rcodes) >= 2
     assert records(ask(world, host, "www.lab.test")) == ["www.lab.test. 300 IN A 10.0.2.80"]
+
+
+def _wrong_cookie(addr: str) -> None:
+    """A server for spoof.test. whose answers carry a client cookie that is not the one asked
+    with, as an off-path forger's would."""
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.bind(fd, (addr, 53))
+    while True:
+        wire, client = libc.recvfrom(fd, 65535)
+        q = dns.message.from_wire(wire)
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        r.answer.append(dns.rrset.from_text(q.question[0].name, 300, IN, "A", "10.6.6.6"))
+        r.use_edns(0, 0, 1232, options=[dns.edns.GenericOption(10, bytes(8) + bytes(range(16)))])
+        libc.sendto(fd, r.to_wire(), 0, client)
+
+
+def test_queries_carry_cookies_and_an_answer_with_another_client_cookie_is_dropped() -> None:
+    """RFC 7873 §5.3: the resolver's client cookie for each server is the same every time, the
+    server's cookie goes back to it, and an answer echoing another client cookie is not taken."""
+    world, host, _ = hierarchy()
+    host.spawn(_wrong_cookie, "127.0.0.16")
+    world.run(until=world.now + 1_000_000)
+
+    def lookups() -> tuple[Resolver, int]:
+        resolver = Resolver(load_hints(HINTS))
+        resolver.resolve(dns.name.from_text("www.lab.test"), dns.rdatatype.A)
+        return resolver, resolver.resolve(dns.name.from_text("www.spoof.test"), dns.rdatatype.A)[0]
+
+    resolver, rcode = run(world, host, lookups)
+    assert rcode == dns.rcode.SERVFAIL
+    assert set(resolver.server_cookies) == {"127.0.0.10", "127.0.0.11", "127.0.0.12"}
+    assert all(len(c) == 16 for c in resolver.server_cookies.values())
+    assert resolver.client_cookie("127.0.0.10") != resolver.client_cookie("127.0.0.11")
+    assert resolver.client_cookie("127.0.0.10") == resolver.client_cookie("127.0.0.10")
 
 
 def test_dig_trace_walks_the_hierarchy_and_survives_a_lying_server() -> None:
