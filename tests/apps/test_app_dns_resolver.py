@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 from typing import Any
 
 import dns.edns
@@ -23,10 +24,12 @@ from apps_support import lo_world, run
 from procs import run_main
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM
 from tuxnet.socket import stdlib
+from tuxnet.topology import load_topology
 from tuxnet.user import libc
 from tuxnet.user.etc import install_base_files
 from tuxnet.user.programs.dig import dig_main
 from tuxnet.user.programs.dns import named
+from tuxnet.user.programs.dns_acl import AddressMatchList
 from tuxnet.user.programs.dns_resolver import (
     MAX_QUERIES,
     QUERY_TIMEOUT,
@@ -38,6 +41,7 @@ from tuxnet.user.programs.named import named_main
 from tuxnet.world import secs
 
 RESOLVER = "127.0.0.53"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "dns_recursion.toml"
 ROOT_ZONE = """$TTL 86400
 .          IN SOA a.root. hostmaster.root. 1 1800 900 604800 86400
 .          IN NS  a.root.
@@ -426,6 +430,7 @@ def test_without_rd_the_cache_answers_and_with_recursion_off_names_outside_the_z
     ('options { recursion maybe; };', HINTS, "/etc/bind/named.conf:1: boolean expected near 'maybe'"),
     ('options { qname-minimization some; };', HINTS,
      "/etc/bind/named.conf:1: invalid qname-minimization 'some'"),
+    ('options { allow-recursion { localnets; trusted; }; };', HINTS, "/etc/bind/named.conf:1: undefined ACL 'trusted'"),
 ])
 def test_a_bad_hint_configuration_is_reported(conf: str, hints: str | None, message: str) -> None:
     world, host = lo_world()
@@ -435,3 +440,57 @@ def test_a_bad_hint_configuration_is_reported(conf: str, hints: str | None, mess
         host.files["/etc/bind/db.root"] = hints
     out, status = run_main(world, host, named_main, [])
     assert status == 1 and out.splitlines()[0] == message
+
+
+def _recursion_example(allow: str | None) -> tuple[Any, Any, Any]:
+    """examples/dns_recursion.toml's network with its servers started and no [[run]] else, the
+    resolver's allow-recursion line replaced by ``allow`` (or gone: BIND's default)."""
+    text = EXAMPLE.read_text()
+    text = re.sub(r"(?m)^    allow-recursion .*$", allow or "", text)
+    text = text[:text.index('[[run]]\nhost = "resolver"\ncmd = "tcpdump')]
+    net = load_topology("dns_recursion.toml", text=text)
+    net.start()
+    net.world.run(until=net.world.now + secs(0.5))
+    return net, net.nodes["client"], net.nodes["resolver"]
+
+
+@pytest.mark.parametrize("allow, refused, own_refused", [
+    (None, True, False),                                    # BIND's default: localnets; localhost;
+    ("allow-recursion { 10.0.1.0/24; };", False, True),     # a list replaces the default
+    ("allow-recursion { !10.0.1.1; any; };", True, False),
+    ("allow-query { !10.0.1.0/24; any; };", True, False),   # recursion falls back on allow-query
+])
+def test_who_may_have_recursion_is_what_the_address_match_lists_say(allow: str | None, refused: bool,
+                                                                    own_refused: bool) -> None:
+    """The client is a router away from the resolver, outside its localnets: BIND's default
+    refuses it recursion (REFUSED, RA clear, Extended DNS Error 18), a list that lets it in gives
+    it the answer.  The resolver's own host is localhost, which only the default names."""
+    net, client, resolver = _recursion_example(allow)
+    try:
+        for host, denied in ((client, refused), (resolver, own_refused)):
+            out, status = run_main(net.world, host, dig_main, ["@10.0.2.53", "www.lab.test"])
+            assert status == 0
+            if denied:
+                assert "status: REFUSED" in out and ";; flags: qr rd;" in out and "; EDE: 18 (Prohibited)" in out
+            else:
+                assert "status: NOERROR" in out and ";; flags: qr rd ra;" in out and "10.0.2.80" in out
+    finally:
+        net.close()
+
+
+@pytest.mark.parametrize("words, allowed", [
+    (["any"], {"10.0.0.1": True}),
+    (["none"], {"10.0.0.1": False}),
+    (["10.1.0.0/16", "!10.0.0.0/8", "any"], {"10.1.2.3": True, "10.2.0.1": False, "192.0.2.1": True}),
+    (["!10.1.2.3", "10.1.0.0/16"], {"10.1.2.3": False, "10.1.2.4": True, "10.2.0.1": False}),
+    (["192.0.2.7"], {"192.0.2.7": True, "192.0.2.8": False}),
+])
+def test_an_address_match_list_takes_the_first_element_that_matches(words: list[str], allowed: dict) -> None:
+    acl = AddressMatchList.parse(words)
+    assert {addr: acl.allows(addr) for addr in allowed} == allowed
+
+
+@pytest.mark.parametrize("word", ["foo", "10.0.0.1/33", "10.0.0.1/8", "10.0.0", "!"])
+def test_a_bad_address_match_list_element_is_refused(word: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(word)):
+        AddressMatchList.parse([word])

@@ -24,6 +24,7 @@ CASES = [
     "+trace @T www.far.test",       # the root's servers asked of a server given by address
     "+trace +nocmd www.lab.test",
     "+trace www.bad.test",          # a zone whose server's name has no address
+    "+trace @L www.lab.test",       # the first server refuses the root's NS records
 ]
 
 
@@ -34,8 +35,8 @@ def masked(text: str) -> tuple[str, list[int]]:
 
 @pytest.mark.parametrize("case", CASES)
 def test_dig_trace_prints_what_linux_dig_prints(dns_hierarchy, case):
-    p, _ = dns_hierarchy
-    argv = case.replace("@T", f"@{p.tux_ip}").split()
+    p, addrs = dns_hierarchy
+    argv = case.replace("@T", f"@{p.tux_ip}").replace("@L", f"@{addrs['L']}").split()
     ours, status, out, err, rc = run_on_both(p, "dig", dig_main, argv)
     theirs = out + err
     assert status == rc, (ours, theirs)

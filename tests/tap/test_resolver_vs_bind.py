@@ -12,21 +12,25 @@ first one, tuxnet before it; both send each exactly once, and otherwise in the s
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dnszones import DNS_HINTS
 
+from tuxnet.user.programs.named import named_main
 from tuxnet.user.programs.tcpdump import tcpdump_main
 
 BIND_CONF = """options {{
   directory "{d}"; pid-file "{d}/named.pid"; session-keyfile "{d}/session.key";
   managed-keys-directory "{d}";
   listen-on {{ {addr}; }}; listen-on-v6 {{ none; }};
-  recursion yes; allow-recursion {{ any; }}; dnssec-validation no;
+  dnssec-validation no;
+  {options}
 }};
 controls {{ }};
 zone "." {{ type hint; file "db.root"; }};
@@ -90,37 +94,55 @@ def upstream(lines: str, resolver: str, servers: list[str]) -> list[str]:
             if server in servers]
 
 
-def test_tuxnet_resolves_as_bind_does(dns_hierarchy):
+@contextlib.contextmanager
+def bind_resolver(p, addrs: dict[str, str], options: str = "") -> Iterator[list[str]]:
+    """BIND's named resolving from DNS_HINTS on the namespace's address, with ``options`` added
+    to BIND_CONF's; yields a list that holds its log once it has stopped."""
     if shutil.which("named") is None:
         pytest.skip("BIND's named is not installed (apt install bind9)")
-    p, addrs = dns_hierarchy
+    log: list[str] = []
     with tempfile.TemporaryDirectory(prefix="tuxnet-bind-") as d:
         Path(d, "db.root").write_text(DNS_HINTS.format(**addrs))
-        Path(d, "named.conf").write_text(BIND_CONF.format(d=d, addr=p.linux_ip))
-        dump = p.ns.popen("tcpdump", "-n", "-l", "-i", p.ifname, f"udp port 53 and src {p.linux_ip}")
+        Path(d, "named.conf").write_text(BIND_CONF.format(d=d, addr=p.linux_ip, options=options))
         bind = p.ns.popen("named", "-g", "-4", "-c", f"{d}/named.conf")
-        before = len(p.host.output())
-        p.host.spawn(tcpdump_main, ["-n", "-i", "lo", "udp", "port", "53"])
         try:
             ready = p.ns.popen("sh", "-c", f"for i in $(seq 100); do dig @{p.linux_ip} +time=1 +tries=1 +norec "
                                            "version.bind CH TXT >/dev/null && exit 0; sleep 0.1; done; exit 1")
             p.run_until_exit(ready, 30)
             assert ready.returncode == 0, "BIND's named did not start"
-            answers = {}
-            for question in QUESTIONS:
-                for server in (p.linux_ip, p.tux_ip):
-                    proc = p.ns.popen("dig", f"@{server}", *question)
-                    out, err = p.run_until_exit(proc, 30)
-                    answers[server] = normalize(out + err)
-                assert same_answer(answers[p.tux_ip], answers[p.linux_ip]), \
-                    "\n".join(["ours:", answers[p.tux_ip], "BIND:", answers[p.linux_ip]])
+            yield log
         finally:
             bind.terminate()
-            dump.terminate()
             p.run_until_exit(p.ns.popen("sleep", "0.3"), 5)
-            bind_log = bind.communicate(timeout=10)[1]
-            bind_asked = dump.communicate(timeout=10)[0]
-    assert "running" in bind_log
+            log.append(bind.communicate(timeout=10)[1])
+
+
+def ask_both(p, question: list[str], ours: str) -> None:
+    """This machine's dig asks BIND and the tuxnet server at ``ours`` the same question: the
+    same answer."""
+    answers = {}
+    for server in (p.linux_ip, ours):
+        proc = p.ns.popen("dig", f"@{server}", *question)
+        out, err = p.run_until_exit(proc, 30)
+        answers[server] = normalize(out + err)
+    assert same_answer(answers[ours], answers[p.linux_ip]), \
+        "\n".join([f"{question}, ours:", answers[ours], "BIND:", answers[p.linux_ip]])
+
+
+def test_tuxnet_resolves_as_bind_does(dns_hierarchy):
+    p, addrs = dns_hierarchy
+    dump = p.ns.popen("tcpdump", "-n", "-l", "-i", p.ifname, f"udp port 53 and src {p.linux_ip}")
+    before = len(p.host.output())
+    p.host.spawn(tcpdump_main, ["-n", "-i", "lo", "udp", "port", "53"])
+    try:
+        with bind_resolver(p, addrs) as bind_log:
+            for question in QUESTIONS:
+                ask_both(p, question, p.tux_ip)
+    finally:
+        dump.terminate()
+        p.run_until_exit(p.ns.popen("sleep", "0.3"), 5)
+        bind_asked = dump.communicate(timeout=10)[0]
+    assert "running" in bind_log[0]
     theirs = upstream(bind_asked, p.linux_ip, list(addrs.values()))
     mine = upstream(p.host.output()[before:], p.tux_ip, list(addrs.values()))
     priming = f"{addrs['R']}  NS? . (40)"  # (no CD; a client cookie)
@@ -130,3 +152,27 @@ def test_tuxnet_resolves_as_bind_does(dns_hierarchy):
     assert mine == theirs, "\n".join(["ours:", *mine, "BIND:", *theirs])
     assert len(mine) >= 8
 
+
+@pytest.mark.parametrize("options", [
+    "allow-recursion { none; };",
+    "allow-query-cache { none; };",          # recursion falls back on it
+    "allow-query { !L; any; };",
+    "allow-recursion { !L; localnets; };",
+    "allow-recursion { 10.0.0.0/8; };",
+    "recursion no;",
+])
+def test_who_may_ask_is_answered_as_bind_answers_it(dns_hierarchy, options):
+    """The same address match lists in BIND's named.conf and in the tuxnet named's (a second
+    resolver on .13): this machine's dig gets the same refusals, RA flags and Extended DNS
+    Errors from both."""
+    p, addrs = dns_hierarchy
+    base = p.tux_ip.rsplit(".", 1)[0]
+    ours = f"{base}.13"
+    p.host.ip_addr_add("eth0", f"{ours}/24")
+    acl = options.replace("!L", f"!{p.linux_ip}")
+    p.host.files["/etc/bind/named.conf"] = (f'options {{ listen-on {{ {ours}; }}; {acl} }};\n'
+                                            'zone "." { type hint; file "/h"; };\n')
+    p.host.spawn(named_main, [])
+    with bind_resolver(p, addrs, acl):
+        for question in (["www.lab.test"], ["+norec", "www.lab.test"], ["www.lab.test"], ["+norec", "www.lab.test"]):
+            ask_both(p, question, ours)

@@ -64,6 +64,13 @@ REASONS = {ECONNREFUSED: "connection refused", EHOSTUNREACH: "host unreachable",
 FLAG_NAMES = (("qr", dns.flags.QR), ("aa", dns.flags.AA), ("tc", dns.flags.TC), ("rd", dns.flags.RD),
               ("ra", dns.flags.RA), ("ad", dns.flags.AD), ("cd", dns.flags.CD))
 TTL_COLUMN, CLASS_COLUMN, TYPE_COLUMN, RDATA_COLUMN = 24, 32, 40, 48
+# Extended DNS Error codes as dig names them (RFC 8914 §4; message.c's edetext)
+EDE_NAMES = ("Other", "Unsupported DNSKEY Algorithm", "Unsupported DS Digest Type", "Stale Answer",
+             "Forged Answer", "DNSSEC Indeterminate", "DNSSEC Bogus", "Signature Expired",
+             "Signature Not Yet Valid", "DNSKEY Missing", "RRSIGs Missing", "No Zone Key Bit Set",
+             "NSEC Missing", "Cached Error", "Not Ready", "Blocked", "Censored", "Filtered", "Prohibited",
+             "Stale NXDOMAIN Answer", "Not Authoritative", "Not Supported", "No Reachable Authority",
+             "Network Error", "Invalid Data")
 MAX_TRACE_STEPS = 30  # referrals +trace follows before it gives up (a delegation loop)
 
 
@@ -240,6 +247,11 @@ def _opt_lines(response: dns.message.Message, cookie: bytes) -> list[str]:
         if option.otype == EDNS_COOKIE:
             status = "echoed" if len(data) == 8 else "good" if data[:8] == cookie else "bad"
             lines.append(f"; COOKIE: {data.hex()} ({status})")
+        elif option.otype == dns.edns.OptionType.EDE and len(data) >= 2:
+            code = int.from_bytes(data[:2], "big")
+            text = f": ({data[2:].decode(errors='replace')})" if len(data) > 2 else ""
+            name = f" ({EDE_NAMES[code]})" if code < len(EDE_NAMES) else ""
+            lines.append(f"; EDE: {code}{name}{text}")
         else:
             lines.append(f"; OPT={int(option.otype)}: {' '.join(f'{b:02x}' for b in data)}")
     return lines

@@ -38,6 +38,7 @@ from tuxnet.kernel.siphash import siphash
 from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.nameser import EDNS_COOKIE, mkquery
+from tuxnet.user.programs.dns_acl import Access
 from tuxnet.user.programs.dns_resolver import Resolver, load_hints
 from tuxnet.user.resolv import ResolverError, ResState, res_mkquery, res_ninit, res_nsend
 
@@ -238,10 +239,11 @@ class NameServer:
     """The answering logic shared by the UDP loop and the TCP children."""
 
     def __init__(self, zones: Iterable[dns.zone.Zone], forwarders: Sequence[str] = (),
-                 resolver: Resolver | None = None) -> None:
+                 resolver: Resolver | None = None, access: Access | None = None) -> None:
         self.authority = Authority(zones)
         self.forwarders = list(forwarders)
         self.resolver = None if self.forwarders else resolver
+        self.access = access or Access()
         self.cookie_secret = current().host.rng.getrandbits(128).to_bytes(16, "little")
         # Answers from our own (static) zones depend on nothing but the query after its ID, so
         # they are kept on the wire and sent again with the new ID, as NSD precompiles answers.
@@ -253,17 +255,17 @@ class NameServer:
         return None if answer is None else wire[:2] + answer
 
     def keep(self, query: dns.message.Message, wire: bytes, tcp: bool, answer: bytes) -> None:
-        """Keep an answer, unless it carries a server cookie (made for that client, then) or
-        came from the resolver's cache (which changes)."""
-        if client_cookie(query) is not None or self.resolver is not None and not self.authority.covers(query):
+        """Keep an answer, unless it carries a server cookie (made for that client, then), or
+        the server looks names up elsewhere or restricts who may ask (then what it answers, RA
+        included, depends on the client and on its cache)."""
+        if client_cookie(query) is not None or self.recursive or not self.access.open:
             return
         if len(self.answers) >= ANSWER_CACHE_SIZE:
             self.answers.clear()
         self.answers[(wire[2:], tcp)] = answer[2:]
 
     def _response(self, query: dns.message.Message) -> dns.message.Message:
-        return dns.message.make_response(query, recursion_available=self.recursive,
-                                         our_payload=OUR_EDNS_PAYLOAD)
+        return dns.message.make_response(query, our_payload=OUR_EDNS_PAYLOAD)
 
     @property
     def recursive(self) -> bool:
@@ -276,10 +278,13 @@ class NameServer:
         response.set_rcode(dns.rcode.SERVFAIL)
         return response
 
-    def answer(self, query: dns.message.Message) -> dns.message.Message | None:
+    def answer(self, query: dns.message.Message, client_ip: str) -> dns.message.Message | None:
         """The response from our zones, or None when the query must be looked up elsewhere
-        (``query_recurse``)."""
+        (``query_recurse``): what the client at ``client_ip`` may have, as BIND's
+        ``allow-query``, ``allow-recursion`` and ``allow-query-cache`` say."""
         response = self._response(query)
+        if not self.access.may_query(client_ip):
+            return self._prohibited(response)
         if query.edns > 0:
             response.set_rcode(dns.rcode.BADVERS)  # RFC 6891 §6.1.3
             return response
@@ -295,14 +300,26 @@ class NameServer:
             return response
         if self.authority.lookup(response, q.name, q.rdtype):
             return response
-        if self.recursive and query.flags & dns.flags.RD:
+        if self.recursive and query.flags & dns.flags.RD and self.access.may_recurse(client_ip):
             return None
-        if self.resolver is not None:
+        if self.resolver is not None and self.access.may_query_cache(client_ip):
             # no recursion asked for: what the cache holds (BIND's allow-query-cache)
             rcode, response.answer, response.authority, response.additional = self.resolver.cached(q.name, q.rdtype)
             response.set_rcode(rcode)
             return response
+        if not self.recursive:
+            response.set_rcode(dns.rcode.REFUSED)  # no recursion at all (BIND: recursion no)
+            return response
+        return self._prohibited(response)
+
+    @staticmethod
+    def _prohibited(response: dns.message.Message) -> dns.message.Message:
+        """REFUSED by an address match list, and why, as BIND says it: Extended DNS Error 18,
+        Prohibited (RFC 8914 §4.19)."""
         response.set_rcode(dns.rcode.REFUSED)
+        if response.edns >= 0:
+            response.use_edns(0, response.ednsflags, response.payload, response.request_payload,
+                              [dns.edns.EDEOption(dns.edns.EDECode.PROHIBITED)])
         return response
 
     def query_recurse(self, query: dns.message.Message) -> dns.message.Message:
@@ -340,12 +357,16 @@ class NameServer:
     def encode(self, query: dns.message.Message, response: dns.message.Message, tcp: bool, client_ip: str) -> bytes:
         """The response on the wire; over UDP no larger than 512 octets, or than the query's EDNS
         payload (at most ours), truncated with TC set when it does not fit.  A query with a
-        client cookie gets it back with our server cookie (RFC 7873 §5.2)."""
+        client cookie gets it back with our server cookie (RFC 7873 §5.2).  RA says whether this
+        client may have recursion."""
+        if self.recursive and self.access.may_recurse(client_ip):
+            response.flags |= dns.flags.RA
         cookie = client_cookie(query)
         if cookie is not None and response.edns >= 0:
             option = dns.edns.GenericOption(EDNS_COOKIE, cookie + server_cookie(
                 self.cookie_secret, cookie, client_ip, int(libc.time())))
-            response.use_edns(0, response.ednsflags, response.payload, response.request_payload, [option])
+            response.use_edns(0, response.ednsflags, response.payload, response.request_payload,
+                              [option, *response.options])
         if tcp:
             limit = 65535
         elif query.edns >= 0:
@@ -371,7 +392,7 @@ class NameServer:
         query = self.parse(wire)
         if not isinstance(query, dns.message.Message):
             return query
-        response = self.answer(query)
+        response = self.answer(query, client_ip)
         if response is None:
             return self.encode(query, self.query_recurse(query), tcp, client_ip)
         out = self.encode(query, response, tcp, client_ip)
@@ -440,11 +461,13 @@ def _forward_udp(server: NameServer, listen_fd: int, udp_fd: int, query: dns.mes
 
 def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PORT,
           forwarders: Sequence[str] = (), hints: str | None = None, qname_minimization: str = "relaxed",
-          announce: bool = True) -> None:
+          access: Access | None = None, announce: bool = True) -> None:
     """The name server: ``zones`` maps each origin to the path of its master file in the host's
     file table; ``forwarders`` are asked (with RD) for names outside them, or without forwarders
     such names are resolved from the root hints in the file ``hints`` (asking with
-    ``qname_minimization``, as BIND's option of that name says); it says what it serves
+    ``qname_minimization``, as BIND's option of that name says); ``access`` says who may ask
+    what (BIND's defaults: anyone may query, recursion for localnets and localhost); it says what
+    it serves
     when ``announce``.  Runs until killed."""
     loaded = []
     for origin, path in zones.items():
@@ -455,7 +478,7 @@ def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PO
         text = libc.read_file(hints)
         resolver = Resolver(load_hints(text.decode() if isinstance(text, bytes) else text, hints),
                             qname_minimization=qname_minimization)
-    server = NameServer(loaded, forwarders, resolver)
+    server = NameServer(loaded, forwarders, resolver, access)
     udp = libc.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)
     libc.bind(udp, (addr, port))
     tcp = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)
@@ -493,7 +516,7 @@ def _drain_udp(server: NameServer, udp: int, tcp: int, forwarding: list[int]) ->
             if query is not None:
                 _reply(udp, query, client)
             continue
-        response = server.answer(query)
+        response = server.answer(query, client[0])
         if response is None and forwarding[0] < RECURSIVE_CLIENTS:
             forwarding[0] += 1
             libc.fork(_forward_udp, server, tcp, udp, query, client, forwarding, name="named")

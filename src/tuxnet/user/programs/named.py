@@ -11,6 +11,9 @@ and ``include "FILE";`` reads another file in its place.  What this server under
         forward only;                           // first and only: forwarding is all there is
         recursion yes;                          // no: names outside the zones are refused
         qname-minimization relaxed;             // or strict, off, disabled (RFC 9156)
+        allow-query { any; };                   // who may ask (address match lists: any,
+        allow-recursion { localnets; localhost; };  // none, localhost, localnets, addresses and
+        allow-query-cache { localnets; localhost; };  // prefixes, ! to deny; BIND's defaults)
         dnssec-validation auto;                 // accepted: nothing here validates
         listen-on-v6 { any; };                  // accepted: tuxnet speaks IPv4
     };
@@ -44,11 +47,13 @@ import dns.name
 from tuxnet.net.core.utils import in_aton
 from tuxnet.user import libc
 from tuxnet.user.programs.dns import DNS_PORT, load_zone, named
+from tuxnet.user.programs.dns_acl import Access, AddressMatchList
 from tuxnet.user.programs.dns_resolver import QNAME_MINIMIZATION, load_hints
 
 DEFAULT_CONF = "/etc/bind/named.conf"
 _TOKEN = re.compile(r'\s+|//[^\n]*|#[^\n]*|/\*.*?\*/|"(?:[^"\\\n]|\\.)*"|[{};]|[^\s{};"]+', re.S)
 _IGNORED_OPTIONS = ("dnssec-validation", "listen-on-v6")
+_ACLS = {"allow-query": "query", "allow-recursion": "recursion", "allow-query-cache": "query_cache"}
 _BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
 
@@ -65,6 +70,7 @@ class NamedConf:
     hints: str | None = None
     recursion: bool = True
     qname_minimization: str = "relaxed"
+    access: Access = field(default_factory=Access)
     forwarders: list[str] = field(default_factory=list)
     addr: str = "0.0.0.0"
     port: int = DNS_PORT
@@ -158,7 +164,13 @@ def _options(toks: _Tokens, conf: NamedConf) -> None:
             value = toks.string()
             if value not in _BOOLEANS:
                 raise ConfError(f"{where}: boolean expected near '{value}'")
-            conf.recursion = _BOOLEANS[value]
+            conf.recursion = conf.access.recursion_on = _BOOLEANS[value]
+        elif name in _ACLS:
+            words = _address_list(toks)
+            try:
+                setattr(conf.access, _ACLS[name], AddressMatchList.parse(words))
+            except ValueError as e:
+                raise ConfError(f"{where}: undefined ACL '{e}'") from None
         elif name == "qname-minimization":
             value = toks.string()
             if value not in QNAME_MINIMIZATION:
@@ -309,7 +321,7 @@ def named_main(argv: Sequence[str]) -> int:
     try:
         named(zones, addr=conf.addr, port=port or conf.port,
               forwarders=conf.forwarders if conf.recursion else (), hints=hints,
-              qname_minimization=conf.qname_minimization, announce=False)
+              qname_minimization=conf.qname_minimization, access=conf.access, announce=False)
     except OSError as e:
         libc.printf("could not listen on %s#%d: %s\nexiting (due to fatal error)\n", conf.addr,
                     port or conf.port, (e.strerror or str(e)).lower())
