@@ -20,7 +20,7 @@ from tuxnet.user.programs.dig import dig_main
 def normalize(text: str) -> str:
     text = re.sub(r"id: \d+", "id: N", text)
     text = re.sub(r"Query time: \d+ msec", "Query time: N msec", text)
-    text = re.sub(r"; COOKIE: [0-9a-f]+ ", "; COOKIE: C ", text)
+    text = re.sub(r"; COOKIE: [0-9a-f]+", "; COOKIE: C", text)
     text = re.sub(r"(?m)^;; WHEN: .*$", ";; WHEN: -", text)
     return re.sub(r"<<>> DiG \S+ <<>>", "<<>> DiG V <<>>", text)
 
@@ -54,6 +54,13 @@ CASES = [
     "@T a..b",
     "+bogus",
     "@T www.lab.test -q",
+    "@T www.lab.test +qr",
+    "@T web.lab.test MX +qr +noedns +nocookie +norec",
+    "@T www.lab.test +qr +short",
+    "@T -x 10.1.2.3 +qr +tcp",
+    "@N www.lab.test +qr +time=1 +tries=1",
+    "@T www.lab.test +dnssec",       # DO, and named copies it (RFC 3225 §3)
+    "@T www.lab.test +dnssec +qr +nocookie",
 ]
 
 

@@ -10,10 +10,11 @@ no answer prints dig's ``;; communications error`` line, and when none answers d
 ``;; no servers could be reached`` and ends with status 9.  Output options: ``+short``,
 ``+[no]all``, ``+[no]cmd``, ``+[no]comments``, ``+[no]question``, ``+[no]answer``,
 ``+[no]authority``, ``+[no]additional``, ``+[no]stats``; ``+[no]tcp`` (``+vc``), ``+[no]adflag``;
-``+trace`` follows the name down from the root, zone by zone (``trace``).
+``+trace`` follows the name down from the root, zone by zone (``trace``); ``+qr`` shows the query
+as it is sent; ``+dnssec`` sets DO (tuxnet's zones are unsigned: no signatures come back).
 Records are printed in BIND's columns (``dns_master_style`` of masterdump.c: the TTL at 24, the
 class at 32, the type at 40, the data at 48, tabs to reach them, one space once past them).
-Other options of dig's (``+dnssec``, ``+multiline`` ...) are refused by name; one question is
+Other options of dig's (``+multiline``, ``+nsid`` ...) are refused by name; one question is
 asked a run.
 """
 
@@ -50,9 +51,9 @@ Use "dig -h" (or "dig -h | more") for complete list of options
 """
 # What dig prints between sections; +all and +noall set them all (cmd with them)
 DISPLAY = ("cmd", "comments", "question", "answer", "authority", "additional", "stats")
-SWITCHES = (*DISPLAY, "recurse", "tcp", "vc", "short", "edns", "cookie", "adflag", "trace")
+SWITCHES = (*DISPLAY, "recurse", "tcp", "vc", "short", "edns", "cookie", "adflag", "trace", "qr", "dnssec")
 # dig's options that this dig does not have: named, rather than called invalid
-UNSUPPORTED = ("dnssec", "multiline", "nsid", "identify", "qr", "ttlid", "ttlunits", "besteffort",
+UNSUPPORTED = ("multiline", "nsid", "identify", "ttlid", "ttlunits", "besteffort",
                "ignore", "fail", "search", "defname", "domain", "nssearch", "subnet", "expire", "crypto",
                "split", "onesoa", "rrcomments", "showsearch", "sigchase", "topdown", "keepopen", "padding",
                "bufsize", "ndots", "class", "ttl", "yaml", "json", "https", "tls", "zflag", "aaflag",
@@ -94,7 +95,7 @@ class Query:
     timeout: int = 5
     tries: int = 3
     # each switch's state ("+vc" is a name of "+tcp"): all on but tcp and short
-    on: dict[str, bool] = field(default_factory=lambda: {n: n not in ("tcp", "short", "trace")
+    on: dict[str, bool] = field(default_factory=lambda: {n: n not in ("tcp", "short", "trace", "qr", "dnssec")
                                                          for n in SWITCHES if n != "vc"})
 
 
@@ -238,15 +239,17 @@ def section_lines(rrsets: list) -> list[str]:
             for rrset in rrsets for rd in rrset]
 
 
-def _opt_lines(response: dns.message.Message, cookie: bytes) -> list[str]:
-    """The OPT PSEUDOSECTION's lines (dig's ``printmessage`` for the OPT record)."""
+def _opt_lines(response: dns.message.Message, cookie: bytes | None) -> list[str]:
+    """The OPT PSEUDOSECTION's lines (dig's ``printmessage`` for the OPT record); a query's
+    (``cookie`` None) COOKIE has no verdict."""
     flags = " do" if response.ednsflags & dns.flags.DO else ""
     lines = [f"; EDNS: version: {response.edns}, flags:{flags}; udp: {response.payload}"]
     for option in response.options:
         data = option.to_wire()
         if option.otype == EDNS_COOKIE:
-            status = "echoed" if len(data) == 8 else "good" if data[:8] == cookie else "bad"
-            lines.append(f"; COOKIE: {data.hex()} ({status})")
+            status = "" if cookie is None else " (echoed)" if len(data) == 8 else \
+                " (good)" if data[:8] == cookie else " (bad)"
+            lines.append(f"; COOKIE: {data.hex()}{status}")
         elif option.otype == dns.edns.OptionType.EDE and len(data) >= 2:
             code = int.from_bytes(data[:2], "big")
             text = f": ({data[2:].decode(errors='replace')})" if len(data) > 2 else ""
@@ -257,9 +260,10 @@ def _opt_lines(response: dns.message.Message, cookie: bytes) -> list[str]:
     return lines
 
 
-def print_response(q: Query, wire: bytes, response: dns.message.Message, cookie: bytes, ms: int,
+def print_response(q: Query, wire: bytes, response: dns.message.Message, cookie: bytes | None, ms: int,
                    server: tuple[str, str], proto: str) -> None:
-    """The answer as dig prints it, section by section as the display options ask."""
+    """The answer as dig prints it, section by section as the display options ask; with
+    ``cookie`` None, the query ``+qr`` shows before it is sent."""
     on = q.on
     out: list[str] = []
     if on["short"]:
@@ -269,12 +273,12 @@ def print_response(q: Query, wire: bytes, response: dns.message.Message, cookie:
     if on["comments"]:
         counts = [int.from_bytes(wire[i:i + 2], "big") for i in (4, 6, 8, 10)]
         flags = "".join(f" {name}" for name, bit in FLAG_NAMES if response.flags & bit)
-        out += [";; Got answer:",
+        out += [";; Sending:" if cookie is None else ";; Got answer:",
                 f";; ->>HEADER<<- opcode: {dns.opcode.to_text(response.opcode())}, "
                 f"status: {dns.rcode.to_text(response.rcode())}, id: {response.id}",
                 f";; flags:{flags}; QUERY: {counts[0]}, ANSWER: {counts[1]}, "
                 f"AUTHORITY: {counts[2]}, ADDITIONAL: {counts[3]}"]
-        if on["recurse"] and not response.flags & dns.flags.RA:
+        if on["recurse"] and not response.flags & dns.flags.RA and cookie is not None:
             out.append(";; WARNING: recursion requested but not available")
         out.append("")
         if response.edns >= 0:
@@ -293,7 +297,9 @@ def print_response(q: Query, wire: bytes, response: dns.message.Message, cookie:
             out += section_lines(rrsets)
             if on["comments"]:
                 out.append("")
-    if on["stats"]:
+    if cookie is None:
+        out += [f";; QUERY SIZE: {len(wire)}", ""]
+    elif on["stats"]:
         when = _time.strftime("%a %b %d %H:%M:%S UTC %Y", _time.gmtime(libc.time()))
         out += [f";; Query time: {ms} msec", f";; SERVER: {server[0]}#{q.port}({server[1]}) ({proto})",
                 f";; WHEN: {when}", f";; MSG SIZE  rcvd: {len(wire)}", ""]
@@ -441,6 +447,8 @@ def ask(q: Query, server: tuple[str, str], qname: dns.name.Name, rdtype: int, rd
     query.id = current().host.rng.getrandbits(16)
     query.flags = (dns.flags.RD if recurse else 0) | (dns.flags.AD if q.on["adflag"] else 0)
     wire = query.to_wire()
+    if q.on["qr"]:
+        print_response(q, wire, query, None, 0, server, "")
     tcp = q.on["tcp"]
     got, unanswered, ms = exchange(q, server, wire, query.id, tcp, text)
     if got is not None and got[2] & 0x02 and not tcp:  # TC: the whole answer over TCP
@@ -464,17 +472,21 @@ def dig(q: Query) -> int:
     cookie = current().host.rng.getrandbits(64).to_bytes(8, "big")
     if q.on["trace"]:
         return trace(q, qname, rdtype, rdclass, server, cookie)
-    asked = ask(q, server, qname, rdtype, rdclass, q.on["recurse"], text, cookie)
+    if q.on["qr"]:
+        _banner(q)  # then the query, as it goes
+    asked = ask(q, server, qname, rdtype, rdclass, q.on["recurse"], text, cookie, q.on["dnssec"])
     if not isinstance(asked, tuple):
         if asked:
-            _banner(q)
+            if not q.on["qr"]:
+                _banner(q)
             libc.printf(";; no servers could be reached\n")
         return 9
     got, ms, tcp = asked
     response = parse_answer(got)
     if response is None:
         return 9
-    _banner(q)
+    if not q.on["qr"]:
+        _banner(q)
     print_response(q, got, response, cookie, ms, server, "TCP" if tcp else "UDP")
     return 0
 

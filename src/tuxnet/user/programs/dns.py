@@ -265,7 +265,12 @@ class NameServer:
         self.answers[(wire[2:], tcp)] = answer[2:]
 
     def _response(self, query: dns.message.Message) -> dns.message.Message:
-        return dns.message.make_response(query, our_payload=OUR_EDNS_PAYLOAD)
+        """The response's frame: the query's ID, question and RD, our EDNS when it has EDNS, and
+        its DO bit copied (RFC 3225 §3)."""
+        response = dns.message.make_response(query, our_payload=OUR_EDNS_PAYLOAD)
+        if response.edns >= 0 and query.ednsflags & dns.flags.DO:
+            response.ednsflags |= dns.flags.DO
+        return response
 
     @property
     def recursive(self) -> bool:
