@@ -170,7 +170,7 @@ def test_dig_when_no_server_answers():
     a, _, statuses = run_lab([("a", "dig @10.0.0.1 www.lab.test +time=1 +tries=2", "1s"),
                               ("a", "dig @10.0.0.9 www.lab.test +tcp +time=1 +tries=1", "5s"),
                               ("a", "dig @10.0.0.2 a..b", "9s"),
-                              ("a", "dig +dnssec www.lab.test", "9s")])
+                              ("a", "dig +multiline www.lab.test", "9s")])
     assert statuses == [9, 9, 10, 1]
     assert a == (";; communications error to 10.0.0.1#53: connection refused\n" * 2
                  + "\n; <<>> DiG 9.18.49-1~deb12u3-Debian <<>> @10.0.0.1 www.lab.test +time=1 +tries=2\n"
@@ -178,7 +178,7 @@ def test_dig_when_no_server_answers():
                  ";; Connection to 10.0.0.9#53(10.0.0.9) for www.lab.test failed: timed out.\n"
                  ";; no servers could be reached\n"
                  "dig: 'a..b' is not a legal name (empty label)\n"
-                 "dig: +dnssec is not in tuxnet's dig\n")
+                 "dig: +multiline is not in tuxnet's dig\n")
 
 
 def test_http_says_a_url_has_a_bad_port():
