@@ -158,10 +158,13 @@ def test_dig_asks_named():
         r";; ANSWER SECTION:\nwww\.lab\.test\.\t\t300\tIN\tA\t10\.0\.0\.2\n\n"
         r";; Query time: 0 msec\n;; SERVER: 10\.0\.0\.2#53\(10\.0\.0\.2\) \(UDP\)\n"
         r";; WHEN: Fri Feb 06 00:00:01 UTC 2015\n", first)
+    # without RD, an answer carries its zone's NS records too, as BIND's (no-auth-recursive)
     assert re.match(r";; Got answer:\n;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: \d+\n"
-                    r";; flags: qr aa; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 2\n\n", second)
+                    r";; flags: qr aa; QUERY: 1, ANSWER: 1, AUTHORITY: 1, ADDITIONAL: 3\n\n", second)
     assert (";; ANSWER SECTION:\nlab.test.\t\t300\tIN\tMX\t10 mail.lab.test.\n\n"
-            ";; ADDITIONAL SECTION:\nmail.lab.test.\t\t300\tIN\tA\t10.0.0.25\n\n") in second
+            ";; AUTHORITY SECTION:\nlab.test.\t\t300\tIN\tNS\tns.lab.test.\n\n"
+            ";; ADDITIONAL SECTION:\nmail.lab.test.\t\t300\tIN\tA\t10.0.0.25\n"
+            "ns.lab.test.\t\t300\tIN\tA\t10.0.0.2\n\n") in second
     # -x asks for 2.0.0.10.in-addr.arpa. PTR, which named refuses: +short prints nothing
     assert second.endswith("\n\nlab.test.\t\t300\tIN\tNS\tns.lab.test.\n")
 

@@ -516,9 +516,9 @@ def _addresses(names: Sequence[dns.name.Name]) -> list[tuple[str, str]] | None:
 def trace(q: Query, qname: dns.name.Name, rdtype: int, rdclass: int, server: tuple[str, str], cookie: bytes) -> int:
     """``+trace``, as dighost.c follows a name down: the root's NS records from the server
     (recursively), then the question, without RD, to a server of each zone in turn, starting
-    at the root and following the referrals until one answers; for each, the records (the
-    answer, or the authority section when there is none: a referral's NS records, a negative
-    answer's SOA) and the ``;; Received`` line.  Queries carry DO, as ``+trace`` sets ``+dnssec``."""
+    at the root and following the referrals until one answers; for each, the records of the
+    answer and authority sections (a referral's NS records, a negative answer's SOA) and the
+    ``;; Received`` line.  Queries carry DO, as ``+trace`` sets ``+dnssec``."""
     _banner(q)
     asked = ask(q, server, dns.name.root, dns.rdatatype.NS, rdclass, True, ".", cookie, dnssec=True)
     at = server
@@ -529,8 +529,8 @@ def trace(q: Query, qname: dns.name.Name, rdtype: int, rdclass: int, server: tup
         response = parse_answer(got)
         if response is None:
             return 9
+        libc.printf("%s", "".join(line + "\n" for line in section_lines(response.answer + response.authority)))
         shown = response.answer or response.authority
-        libc.printf("%s", "".join(line + "\n" for line in section_lines(shown)))
         ns = [rd.target for rrset in shown if rrset.rdtype == dns.rdatatype.NS for rd in rrset]
         received = f";; Received {len(got)} bytes from {at[0]}#{q.port}({at[1]}) in {ms} ms\n\n"
         if not ns or response.answer and step or response.rcode() != dns.rcode.NOERROR:

@@ -40,6 +40,8 @@ from tuxnet.user import libc
 from tuxnet.user.nameser import EDNS_COOKIE, mkquery
 from tuxnet.user.programs.dns_acl import Access
 from tuxnet.user.programs.dns_resolver import Resolver, load_hints
+from tuxnet.user.programs.dns_wire import to_wire
+from tuxnet.user.programs.dns_xfr import transfer
 from tuxnet.user.resolv import ResolverError, ResState, res_mkquery, res_ninit, res_nsend
 
 DNS_PORT = 53
@@ -65,7 +67,7 @@ AAAA = dns.rdatatype.AAAA
 ANY = dns.rdatatype.ANY
 MX = dns.rdatatype.MX
 SRV = dns.rdatatype.SRV
-_NO_TRANSFER = (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
+_TRANSFERS = (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
 _WILD = dns.name.Name((b"*",))
 
 
@@ -158,8 +160,10 @@ class Authority:
             return [rd.target for rd in rdataset]
         return []
 
-    def lookup(self, response: dns.message.Message, qname: dns.name.Name, qtype: int) -> bool:
-        """Fill ``response`` from the zones; False when ``qname`` is in none of them."""
+    def lookup(self, response: dns.message.Message, qname: dns.name.Name, qtype: int, with_ns: bool = False) -> bool:
+        """Fill ``response`` from the zones; False when ``qname`` is in none of them.  With
+        ``with_ns`` (a question without RD: BIND's ``minimal-responses no-auth-recursive``) an
+        answer also carries its zone's NS records and their addresses."""
         zone = self.zone_for(qname)
         if zone is None:
             return False
@@ -192,7 +196,12 @@ class Authority:
             if matched:
                 for rds in matched:
                     self._add(response.answer, name, rds)
-                    self._additional(response, self._targets(rds))
+                    if qtype != ANY:  # BIND adds no addresses to an ANY answer
+                        self._additional(response, self._targets(rds))
+                apex_ns = zone.get_rdataset(zone.origin, NS)
+                if with_ns and apex_ns is not None and not (name == zone.origin and qtype in (NS, ANY)):
+                    self._add(response.authority, zone.origin, apex_ns)
+                    self._additional(response, self._targets(apex_ns))
                 return True
             cname = next((r for r in rdatasets if r.rdtype == CNAME), None)
             if cname is None:
@@ -300,10 +309,10 @@ class NameServer:
             response.set_rcode(dns.rcode.FORMERR)
             return response
         q = query.question[0]
-        if q.rdclass != IN or q.rdtype in _NO_TRANSFER:
+        if q.rdclass != IN or q.rdtype in _TRANSFERS:  # (a transfer is over TCP: ``respond``)
             response.set_rcode(dns.rcode.REFUSED)
             return response
-        if self.authority.lookup(response, q.name, q.rdtype):
+        if self.authority.lookup(response, q.name, q.rdtype, with_ns=not query.flags & dns.flags.RD):
             return response
         if self.recursive and query.flags & dns.flags.RD and self.access.may_recurse(client_ip):
             return None
@@ -361,7 +370,8 @@ class NameServer:
 
     def encode(self, query: dns.message.Message, response: dns.message.Message, tcp: bool, client_ip: str) -> bytes:
         """The response on the wire; over UDP no larger than 512 octets, or than the query's EDNS
-        payload (at most ours), truncated with TC set when it does not fit.  A query with a
+        payload (at most ours), truncated with TC set when it does not fit, its names compressed
+        as BIND compresses them (``dns_wire``).  A query with a
         client cookie gets it back with our server cookie (RFC 7873 §5.2).  RA says whether this
         client may have recursion."""
         if self.recursive and self.access.may_recurse(client_ip):
@@ -378,7 +388,7 @@ class NameServer:
             limit = max(UDP_PAYLOAD_NO_EDNS, min(query.payload, OUR_EDNS_PAYLOAD))
         else:
             limit = UDP_PAYLOAD_NO_EDNS
-        return response.to_wire(max_size=limit, prefer_truncation=True)
+        return to_wire(response, limit, prefer_truncation=True)
 
     def parse(self, wire: bytes) -> dns.message.Message | bytes | None:
         """The query in ``wire``; or the FORMERR to send back (bytes); or None to drop it."""
@@ -389,14 +399,19 @@ class NameServer:
         except Exception:  # noqa: BLE001 - whatever dnspython rejects is a format error
             return formerr(wire)
 
-    def respond(self, wire: bytes, tcp: bool, client_ip: str) -> bytes | None:
-        """Answer one query entirely (forwarding inline): the bytes to send back, or None."""
+    def respond(self, wire: bytes, tcp: bool, client_ip: str) -> bytes | list[bytes] | None:
+        """Answer one query entirely (forwarding inline): the bytes to send back (the messages
+        of a zone transfer, over TCP), or None."""
         kept = self.cached(wire, tcp)
         if kept is not None:
             return kept
         query = self.parse(wire)
         if not isinstance(query, dns.message.Message):
             return query
+        if tcp and len(query.question) == 1 and query.question[0].rdtype in _TRANSFERS and query.opcode() == 0:
+            zone = self.authority.zones.get(query.question[0].name)
+            first, *rest = transfer(query, zone, self._response(query), self.access.may_transfer(client_ip))
+            return [self.encode(query, first, tcp, client_ip), *(to_wire(m) for m in rest)]
         response = self.answer(query, client_ip)
         if response is None:
             return self.encode(query, self.query_recurse(query), tcp, client_ip)
@@ -440,8 +455,8 @@ def _serve_tcp(server: NameServer, listen_fd: int, udp_fd: int, conn: int, clien
             if wire is None:
                 return
             out = server.respond(wire, True, client_ip)
-            if out is not None:
-                data = len(out).to_bytes(2, "big") + out
+            for message in [out] if isinstance(out, bytes) else out or []:
+                data = len(message).to_bytes(2, "big") + message
                 while data:
                     data = data[libc.send(conn, data):]
             timeout = TCP_IDLE_TIMEOUT

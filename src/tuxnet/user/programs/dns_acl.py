@@ -1,5 +1,5 @@
-"""BIND's address match lists (lib/dns/acl.c) and the three that say who may ask ``named`` what:
-``allow-query``, ``allow-recursion`` and ``allow-query-cache``.
+"""BIND's address match lists (lib/dns/acl.c) and the four that say who may ask ``named`` what:
+``allow-query``, ``allow-recursion``, ``allow-query-cache`` and ``allow-transfer``.
 
 An element is ``any``, ``none``, ``localhost`` (the host's own addresses), ``localnets`` (the
 networks its interfaces are on), an address, or a prefix (``10.1.0.0/16``); a leading ``!``
@@ -106,6 +106,7 @@ class Access:
     query: AddressMatchList | None = None
     recursion: AddressMatchList | None = None
     query_cache: AddressMatchList | None = None
+    transfer: AddressMatchList | None = None
     recursion_on: bool = True
 
     def _fallback(self, first: AddressMatchList | None, second: AddressMatchList | None) -> AddressMatchList:
@@ -125,6 +126,10 @@ class Access:
 
     def may_query_cache(self, addr: str) -> bool:
         return self.may_query(addr) and self._fallback(self.query_cache, self.recursion).allows(addr)
+
+    def may_transfer(self, addr: str) -> bool:
+        """``allow-transfer``: anyone, by BIND 9.18's default, whatever ``allow-query`` says."""
+        return (self.transfer or ANY).allows(addr)
 
     @property
     def open(self) -> bool:

@@ -14,6 +14,7 @@ and ``include "FILE";`` reads another file in its place.  What this server under
         allow-query { any; };                   // who may ask (address match lists: any,
         allow-recursion { localnets; localhost; };  // none, localhost, localnets, addresses and
         allow-query-cache { localnets; localhost; };  // prefixes, ! to deny; BIND's defaults)
+        allow-transfer { any; };                // who may have a zone transfer (AXFR, IXFR)
         dnssec-validation auto;                 // accepted: nothing here validates
         listen-on-v6 { any; };                  // accepted: tuxnet speaks IPv4
     };
@@ -53,7 +54,8 @@ from tuxnet.user.programs.dns_resolver import QNAME_MINIMIZATION, load_hints
 DEFAULT_CONF = "/etc/bind/named.conf"
 _TOKEN = re.compile(r'\s+|//[^\n]*|#[^\n]*|/\*.*?\*/|"(?:[^"\\\n]|\\.)*"|[{};]|[^\s{};"]+', re.S)
 _IGNORED_OPTIONS = ("dnssec-validation", "listen-on-v6")
-_ACLS = {"allow-query": "query", "allow-recursion": "recursion", "allow-query-cache": "query_cache"}
+_ACLS = {"allow-query": "query", "allow-recursion": "recursion", "allow-query-cache": "query_cache",
+         "allow-transfer": "transfer"}
 _BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
 
