@@ -6,14 +6,16 @@ the course's lookup command.
 TCP on port 53.  Lookups follow RFC 1034 §4.3.2: referrals at zone cuts, CNAME chains followed
 inside the served zones, wildcards (RFC 4592), NXDOMAIN and NODATA answered with the zone's SOA
 whose TTL is the negative-caching TTL (RFC 2308 §3), and additional-section addresses for NS and MX
-targets.  A UDP answer larger than 512 octets, or than the EDNS payload the query advertises
-(RFC 6891 §6.2.5), is truncated with TC set.  Malformed queries get FORMERR when their header can be
-read and are dropped otherwise; responses are never answered.
+targets (and, to a question without RD, the zone's NS records, as BIND's ``minimal-responses
+no-auth-recursive`` gives them).  Zone transfers (``dns_xfr``) go over TCP.  Every message is
+compressed as BIND compresses (``dns_wire``).  A UDP answer larger than 512 octets, or than the
+EDNS payload the query advertises (RFC 6891 §6.2.5), is truncated with TC set.  Malformed queries
+get FORMERR when their header can be read and are dropped otherwise; responses are never answered.
+Who may ask what is ``dns_acl``'s.
 
 Each TCP connection (RFC 7766) and each forwarded or resolved UDP query is served by a forked
-child (the children share the resolver's cache, as BIND's threads do), so a slow
-client or a slow upstream holds up nobody else; TCP connections close after BIND's 30 s initial
-and idle timeouts.
+child (the children share the resolver's cache, as BIND's threads do), so a slow client or a slow
+upstream holds up nobody else; TCP connections close after BIND's 30 s initial and idle timeouts.
 """
 
 from __future__ import annotations
