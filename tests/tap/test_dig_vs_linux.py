@@ -61,6 +61,12 @@ CASES = [
     "@N www.lab.test +qr +time=1 +tries=1",
     "@T www.lab.test +dnssec",       # DO, and named copies it (RFC 3225 §3)
     "@T www.lab.test +dnssec +qr +nocookie",
+    "@T lab.test AXFR",
+    "@T lab.test AXFR +onesoa",
+    "@T lab.test IXFR=0",
+    "@T lab.test -t ixfr=1",       # the client is current: the SOA alone
+    "@T nope.test AXFR",
+    "@T 2.1.10.in-addr.arpa AXFR +nostats",
 ]
 
 

@@ -10,7 +10,8 @@ no answer prints dig's ``;; communications error`` line, and when none answers d
 ``;; no servers could be reached`` and ends with status 9.  Output options: ``+short``,
 ``+[no]all``, ``+[no]cmd``, ``+[no]comments``, ``+[no]question``, ``+[no]answer``,
 ``+[no]authority``, ``+[no]additional``, ``+[no]stats``; ``+[no]tcp`` (``+vc``), ``+[no]adflag``;
-``+trace`` follows the name down from the root, zone by zone (``trace``); ``+qr`` shows the query
+``AXFR`` and ``IXFR=N`` transfer a zone over TCP and list it (``+onesoa``); ``+trace`` follows
+the name down from the root, zone by zone (``trace``); ``+qr`` shows the query
 as it is sent; ``+dnssec`` sets DO (tuxnet's zones are unsigned: no signatures come back).
 Records are printed in BIND's columns (``dns_master_style`` of masterdump.c: the TTL at 24, the
 class at 32, the type at 40, the data at 48, tabs to reach them, one space once past them).
@@ -23,6 +24,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import dns.edns
 import dns.exception
@@ -33,6 +35,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+import dns.rrset
 
 from tuxnet.kernel.errno import ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT
 from tuxnet.kernel.sched import current
@@ -51,11 +54,12 @@ Use "dig -h" (or "dig -h | more") for complete list of options
 """
 # What dig prints between sections; +all and +noall set them all (cmd with them)
 DISPLAY = ("cmd", "comments", "question", "answer", "authority", "additional", "stats")
-SWITCHES = (*DISPLAY, "recurse", "tcp", "vc", "short", "edns", "cookie", "adflag", "trace", "qr", "dnssec")
+SWITCHES = (*DISPLAY, "recurse", "tcp", "vc", "short", "edns", "cookie", "adflag", "trace", "qr", "dnssec",
+            "onesoa")
 # dig's options that this dig does not have: named, rather than called invalid
 UNSUPPORTED = ("multiline", "nsid", "identify", "ttlid", "ttlunits", "besteffort",
                "ignore", "fail", "search", "defname", "domain", "nssearch", "subnet", "expire", "crypto",
-               "split", "onesoa", "rrcomments", "showsearch", "sigchase", "topdown", "keepopen", "padding",
+               "split", "rrcomments", "showsearch", "sigchase", "topdown", "keepopen", "padding",
                "bufsize", "ndots", "class", "ttl", "yaml", "json", "https", "tls", "zflag", "aaflag",
                "cdflag", "raflag", "tcflag", "header-only", "opcode", "ednsflags", "ednsopt",
                "ednsnegotiation", "mapped", "unknownformat", "idnin", "idnout", "dns64prefix", "badcookie")
@@ -94,8 +98,9 @@ class Query:
     rdclass: int | None = None
     timeout: int = 5
     tries: int = 3
+    serial: int = 0  # the SOA serial an IXFR=N question says the client has
     # each switch's state ("+vc" is a name of "+tcp"): all on but tcp and short
-    on: dict[str, bool] = field(default_factory=lambda: {n: n not in ("tcp", "short", "trace", "qr", "dnssec")
+    on: dict[str, bool] = field(default_factory=lambda: {n: n not in ("tcp", "short", "trace", "qr", "dnssec", "onesoa")
                                                          for n in SWITCHES if n != "vc"})
 
 
@@ -172,6 +177,8 @@ def parse_args(argv: Sequence[str]) -> Query:
                     raise DigExit(1)
                 q.port = int(value)
             elif flag == "-t":
+                if _ixfr(q, value):
+                    continue
                 try:
                     q.rdtype = dns.rdatatype.from_text(value)
                 except dns.exception.DNSException:
@@ -198,8 +205,20 @@ def parse_args(argv: Sequence[str]) -> Query:
     return q
 
 
+def _ixfr(q: Query, word: str) -> bool:
+    """``ixfr=N``: an IXFR from serial N (dig's way to name the type and the serial at once)."""
+    kind, _, serial = word.partition("=")
+    if kind.lower() != "ixfr" or not serial.isdigit():
+        return False
+    q.rdtype, q.serial = dns.rdatatype.IXFR, int(serial) & 0xFFFFFFFF
+    return True
+
+
 def _positional(q: Query, word: str) -> None:
-    """A word is the type if none is set and it names one, then likewise the class, else the name."""
+    """A word is the type if none is set and it names one (``ixfr=N`` too), then likewise the
+    class, else the name."""
+    if q.rdtype is None and _ixfr(q, word):
+        return
     for attr, parse in (("rdtype", dns.rdatatype.from_text), ("rdclass", dns.rdataclass.from_text)):
         if getattr(q, attr) is None:
             try:
@@ -348,8 +367,9 @@ def over_udp(q: Query, ip: str, wire: bytes, qid: int) -> bytes | str:
         libc.close(fd)
 
 
-def over_tcp(q: Query, ip: str, wire: bytes) -> bytes | str:
-    """One try over TCP (RFC 1035 §4.2.2: a two-octet length before each message)."""
+def over_tcp(q: Query, ip: str, wire: bytes, transfer: int = 0) -> bytes | list[bytes] | str:
+    """One try over TCP (RFC 1035 §4.2.2: a two-octet length before each message); for a
+    ``transfer`` (AXFR or IXFR) the messages until it is done (``_transfer_done``)."""
     fd = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)
     deadline = libc.clock_monotonic() + q.timeout
     try:
@@ -365,19 +385,43 @@ def over_tcp(q: Query, ip: str, wire: bytes) -> bytes | str:
             return "setup:" + REASONS.get(e.errno, e.strerror.lower())
         libc.send(fd, len(wire).to_bytes(2, "big") + wire)
         data = b""
-        while len(data) < 2 or len(data) < 2 + int.from_bytes(data[:2], "big"):
-            if not _wait(fd, POLLIN, deadline):
-                return "timed out"
-            try:
-                chunk = libc.recv(fd, 65535)
-            except OSError as e:
-                return REASONS.get(e.errno, e.strerror.lower())
-            if not chunk:
-                return "end of file"
-            data += chunk
-        return data[2:2 + int.from_bytes(data[:2], "big")]
+        messages: list[bytes] = []
+        while True:
+            while len(data) < 2 or len(data) < 2 + int.from_bytes(data[:2], "big"):
+                if not _wait(fd, POLLIN, deadline):
+                    return "timed out"
+                try:
+                    chunk = libc.recv(fd, 65535)
+                except OSError as e:
+                    return REASONS.get(e.errno, e.strerror.lower())
+                if not chunk:
+                    return "end of file"
+                data += chunk
+            end = 2 + int.from_bytes(data[:2], "big")
+            message, data = data[2:end], data[end:]
+            if not transfer:
+                return message
+            messages.append(message)
+            if _transfer_done(messages, transfer):
+                return messages
     finally:
         libc.close(fd)
+
+
+def _transfer_done(messages: list[bytes], rdtype: int) -> bool:
+    """Whether a transfer's messages so far are all of it: an error or a message that does not
+    parse, the closing SOA (RFC 5936 §2.2), or an IXFR's lone SOA (the client is current)."""
+    records = soas = 0
+    for i, wire in enumerate(messages):
+        try:
+            message = dns.message.from_wire(wire, one_rr_per_rrset=True)
+        except dns.exception.DNSException:
+            return True
+        if i == 0 and message.rcode() != dns.rcode.NOERROR:
+            return True
+        records += len(message.answer)
+        soas += sum(rrset.rdtype == dns.rdatatype.SOA for rrset in message.answer)
+    return soas >= 2 or rdtype == dns.rdatatype.IXFR and records == soas == 1
 
 
 def legal_name(prog: str, text: str) -> dns.name.Name | None:
@@ -406,15 +450,15 @@ def server_address(prog: str, server: str | None) -> tuple[str, str] | None:
 
 
 def exchange(q: Query, server: tuple[str, str], wire: bytes, qid: int, tcp: bool,
-             text: str) -> tuple[bytes | None, bool, int]:
+             text: str, transfer: int = 0) -> tuple[Any, bool, int]:
     """Up to ``q.tries`` tries, each failure's line printed as dighost.c prints it: the answer
-    (None when none came), whether a try went unanswered (rather than failing to set up), and
-    the milliseconds the answered try took."""
+    (None when none came; a transfer's list of messages), whether a try went unanswered (rather
+    than failing to set up), and the milliseconds the answered try took."""
     ip, shown = server
     unanswered = False
     for _ in range(q.tries):
         start = libc.clock_monotonic()
-        got = over_tcp(q, ip, wire) if tcp else over_udp(q, ip, wire, qid)
+        got = over_tcp(q, ip, wire, transfer) if tcp else over_udp(q, ip, wire, qid)
         if not isinstance(got, str):
             return got, unanswered, int((libc.clock_monotonic() - start) * 1000)
         if got.startswith("setup:"):
@@ -426,31 +470,39 @@ def exchange(q: Query, server: tuple[str, str], wire: bytes, qid: int, tcp: bool
     return None, unanswered, 0
 
 
-def parse_answer(got: bytes) -> dns.message.Message | None:
-    """The answer's message; None once dig's "Got bad packet" lines are out."""
+def parse_answer(got: bytes, one_rr_per_rrset: bool = False) -> dns.message.Message | None:
+    """The answer's message (with ``one_rr_per_rrset``, each record its own set, as a transfer
+    lists them); None once dig's "Got bad packet" lines are out."""
     try:
-        return dns.message.from_wire(got)
+        return dns.message.from_wire(got, one_rr_per_rrset=one_rr_per_rrset)
     except dns.exception.DNSException as e:
         libc.printf(";; Got bad packet: %s\n%d bytes\n", e, len(got))
         return None
 
 
 def ask(q: Query, server: tuple[str, str], qname: dns.name.Name, rdtype: int, rdclass: int, recurse: bool,
-        text: str, cookie: bytes, dnssec: bool = False) -> tuple[bytes, int, bool] | bool:
+        text: str, cookie: bytes, dnssec: bool = False) -> tuple[Any, int, bool] | bool:
     """One question to one server as dig asks it (its ID, RD when ``recurse``, AD, EDNS with the
-    COOKIE and DO when ``dnssec``), tried and retried, over TCP when ``+tcp`` or when the answer
-    comes truncated: the answer's bytes, the milliseconds it took and whether TCP carried it; or,
-    when none came, whether a try went unanswered."""
+    COOKIE and DO when ``dnssec``; an IXFR's SOA with the serial the client has, RFC 1995 §3),
+    tried and retried, over TCP when ``+tcp``, for a transfer, or when the answer comes truncated:
+    the answer's bytes (a transfer's list of messages), the milliseconds it took and whether TCP
+    carried it; or, when none came, whether a try went unanswered."""
     query = dns.message.make_query(qname, rdtype, rdclass, use_edns=0 if q.on["edns"] else False,
                                    payload=EDNS_PAYLOAD, want_dnssec=dnssec,
                                    options=[dns.edns.GenericOption(EDNS_COOKIE, cookie)] if q.on["cookie"] else [])
     query.id = current().host.rng.getrandbits(16)
     query.flags = (dns.flags.RD if recurse else 0) | (dns.flags.AD if q.on["adflag"] else 0)
+    transfer = rdtype if rdtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR) else 0
+    if rdtype == dns.rdatatype.IXFR:
+        query.authority.append(dns.rrset.from_text(qname, 0, rdclass, dns.rdatatype.SOA,
+                                                   f". . {q.serial} 0 0 0 0"))
     wire = query.to_wire()
     if q.on["qr"]:
         print_response(q, wire, query, None, 0, server, "")
-    tcp = q.on["tcp"]
-    got, unanswered, ms = exchange(q, server, wire, query.id, tcp, text)
+    tcp = q.on["tcp"] or bool(transfer)
+    got, unanswered, ms = exchange(q, server, wire, query.id, tcp, text, transfer)
+    if transfer:
+        return unanswered if got is None else (got, ms, tcp)
     if got is not None and got[2] & 0x02 and not tcp:  # TC: the whole answer over TCP
         libc.printf(";; Truncated, retrying in TCP mode.\n")
         tcp = True
@@ -482,12 +534,38 @@ def dig(q: Query) -> int:
             libc.printf(";; no servers could be reached\n")
         return 9
     got, ms, tcp = asked
+    if isinstance(got, list):
+        if not q.on["qr"]:
+            _banner(q)
+        return print_transfer(q, got, ms, server)
     response = parse_answer(got)
     if response is None:
         return 9
     if not q.on["qr"]:
         _banner(q)
     print_response(q, got, response, cookie, ms, server, "TCP" if tcp else "UDP")
+    return 0
+
+
+def print_transfer(q: Query, messages: list[bytes], ms: int, server: tuple[str, str]) -> int:
+    """A zone transfer as dig prints it: each record as it came (but the closing SOA with
+    ``+onesoa``), then the XFR size; ``; Transfer failed.`` for an error."""
+    parsed = [parse_answer(wire, one_rr_per_rrset=True) for wire in messages]
+    if None in parsed:
+        return 9
+    if parsed[0].rcode() != dns.rcode.NOERROR:
+        libc.printf("; Transfer failed.\n")
+        return 0
+    records = [rrset for message in parsed for rrset in message.answer]
+    shown = records[:-1] if q.on["onesoa"] and len(records) > 1 and records[-1].rdtype == dns.rdatatype.SOA \
+        else records
+    if q.on["answer"]:
+        libc.printf("%s", "".join(line + "\n" for line in section_lines(shown)))
+    if q.on["stats"]:
+        when = _time.strftime("%a %b %d %H:%M:%S UTC %Y", _time.gmtime(libc.time()))
+        libc.printf(";; Query time: %d msec\n;; SERVER: %s#%d(%s) (TCP)\n;; WHEN: %s\n"
+                    ";; XFR size: %d records (messages %d, bytes %d)\n\n", ms, server[0], q.port, server[1],
+                    when, len(records), len(messages), sum(map(len, messages)))
     return 0
 
 
