@@ -18,11 +18,12 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import dns.zone
 import pytest
 from apps_support import lo_world, run
 
 from procs import run_main
-from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
 from tuxnet.socket import stdlib
 from tuxnet.topology import load_topology
 from tuxnet.user import libc
@@ -494,3 +495,95 @@ def test_an_address_match_list_takes_the_first_element_that_matches(words: list[
 def test_a_bad_address_match_list_element_is_refused(word: str) -> None:
     with pytest.raises(ValueError, match=re.escape(word)):
         AddressMatchList.parse([word])
+
+
+SECONDARY = "127.0.0.20"
+
+
+def _ask_at(world: Any, host: Any, server: str, name: str, rdtype: str = "A") -> dns.message.Message:
+    def query() -> dns.message.Message:
+        q = dns.message.make_query(name, rdtype)
+        q.flags = 0
+        return dns.query.udp(q, server, timeout=5)
+    return run(world, host, stdlib(query))
+
+
+def _axfr_at(world: Any, host: Any, server: str) -> list[str]:
+    def transfer() -> list[str]:
+        messages = dns.query.xfr(server, "lab.test", lifetime=10)
+        return [rrset.to_text() for message in messages for rrset in message.answer]
+    return run(world, host, stdlib(transfer))
+
+
+def test_a_secondary_zone_is_transferred_refreshed_and_expired() -> None:
+    """named with a secondary zone: SERVFAIL until its first transfer, then the primary's records,
+    authoritatively, and the same transfer; a newer serial is fetched at the next refresh (the
+    SOA's 3600 s); with the primary gone the copy is served until it expires (86400 s)."""
+    world, host = lo_world()
+    host.files["/etc/bind/db.lab.test"] = LAB_ZONE
+    sec = host.spawn(named, {}, addr=SECONDARY, secondaries={"lab.test.": ["127.0.0.12"]}, announce=False)
+    world.run(until=world.now + secs(1))
+    assert _ask_at(world, host, SECONDARY, "www.lab.test").rcode() == dns.rcode.SERVFAIL  # no primary yet
+    primary = host.spawn(named, {"lab.test.": "/etc/bind/db.lab.test"}, addr="127.0.0.12", announce=False)
+    world.run(until=world.now + secs(600))  # past the retry BIND waits at least (min-retry-time, 500 s)
+    r = _ask_at(world, host, SECONDARY, "www.lab.test")
+    assert r.flags & dns.flags.AA and records(r) == ["www.lab.test. 300 IN A 10.0.2.80"]
+    assert _axfr_at(world, host, SECONDARY) == _axfr_at(world, host, "127.0.0.12")
+    # the primary comes back with serial 2 and a new name: the next refresh takes it
+    primary.kill()
+    host.files["/etc/bind/db.lab.test"] = LAB_ZONE.replace(" 1 3600 600 86400 60", " 2 3600 600 86400 60") + \
+        "new.lab.test.   IN A   10.0.2.99\n"
+    primary = host.spawn(named, {"lab.test.": "/etc/bind/db.lab.test"}, addr="127.0.0.12", announce=False)
+    world.run(until=world.now + secs(60))
+    assert _ask_at(world, host, SECONDARY, "new.lab.test").rcode() == dns.rcode.NXDOMAIN
+    world.run(until=world.now + secs(3600))
+    assert records(_ask_at(world, host, SECONDARY, "new.lab.test")) == ["new.lab.test. 300 IN A 10.0.2.99"]
+    primary.kill()
+    world.run(until=world.now + secs(80000))
+    assert records(_ask_at(world, host, SECONDARY, "new.lab.test")) == ["new.lab.test. 300 IN A 10.0.2.99"]
+    world.run(until=world.now + secs(7000))
+    assert _ask_at(world, host, SECONDARY, "new.lab.test").rcode() == dns.rcode.SERVFAIL  # expired
+    sec.kill()
+
+
+def test_a_transfer_that_is_not_whole_is_not_taken() -> None:
+    """A primary whose transfer stops before the closing SOA, or ends with another SOA: the
+    secondary keeps asking and serves nothing meanwhile (SERVFAIL)."""
+    world, host = lo_world()
+    host.spawn(_truncating_primary, "127.0.0.12")
+    host.spawn(named, {}, addr=SECONDARY, secondaries={"lab.test.": ["127.0.0.12"]}, announce=False)
+    world.run(until=world.now + secs(2000))
+    assert _ask_at(world, host, SECONDARY, "www.lab.test").rcode() == dns.rcode.SERVFAIL
+
+
+def _truncating_primary(addr: str) -> None:
+    """Answers SOA questions, and AXFRs with the zone but a different closing SOA."""
+    zone = dns.zone.from_text(LAB_ZONE, origin="lab.test.", relativize=False)
+    udp = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    libc.bind(udp, (addr, 53))
+    tcp = libc.socket(AF_INET, SOCK_STREAM, 0)
+    libc.bind(tcp, (addr, 53))
+    libc.listen(tcp, 5)
+
+    def serve_udp() -> None:
+        while True:
+            wire, client = libc.recvfrom(udp, 65535)
+            q = dns.message.from_wire(wire)
+            r = dns.message.make_response(q)
+            r.flags |= dns.flags.AA
+            r.answer.append(zone.find_rrset("lab.test.", "SOA"))
+            libc.sendto(udp, r.to_wire(), 0, client)
+
+    libc.fork(serve_udp)
+    while True:
+        conn, _ = libc.accept(tcp)
+        head = libc.recv(conn, 2)
+        q = dns.message.from_wire(libc.recv(conn, int.from_bytes(head, "big")))
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        soa = zone.find_rrset("lab.test.", "SOA")
+        other = dns.rrset.from_text("lab.test.", 300, IN, "SOA", "ns1.lab.test. root.lab.test. 9 3600 600 86400 60")
+        r.answer += [soa, zone.find_rrset("www.lab.test.", "A"), other]
+        wire = r.to_wire()
+        libc.send(conn, len(wire).to_bytes(2, "big") + wire)
+        libc.close(conn)

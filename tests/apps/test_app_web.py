@@ -97,9 +97,12 @@ def test_curl_errors_and_statuses():
 @pytest.mark.parametrize(("conf", "files", "expected"), [
     ('options { directory "/etc"; bogus yes; };', {},
      "/etc/bind/named.conf:1: unknown option 'bogus'\nloading configuration: failure\nexiting (due to fatal error)\n"),
-    ('zone "x.test" { type secondary; file "db.x"; };', {},
-     "/etc/bind/named.conf:1: zone 'x.test': type 'secondary' is not served here (tuxnet's named serves primary "
-     "zones and takes root hints)\nloading configuration: failure\nexiting (due to fatal error)\n"),
+    ('zone "x.test" { type forward; file "db.x"; };', {},
+     "/etc/bind/named.conf:1: zone 'x.test': type 'forward' is not served here (tuxnet's named serves primary "
+     "and secondary zones and takes root hints)\nloading configuration: failure\nexiting (due to fatal error)\n"),
+    ('zone "x.test" { type secondary; };', {},
+     "/etc/bind/named.conf:1: zone 'x.test': missing 'primaries' entry\nloading configuration: failure\n"
+     "exiting (due to fatal error)\n"),
     ('zone "x.test" { type master; file "/etc/db.x"; };', {},
      "zone x.test/IN: loading from master file /etc/db.x failed: file not found\n"
      "zone x.test/IN: not loaded due to errors.\n"),

@@ -43,7 +43,7 @@ from tuxnet.user.nameser import EDNS_COOKIE, mkquery
 from tuxnet.user.programs.dns_acl import Access
 from tuxnet.user.programs.dns_resolver import Resolver, load_hints
 from tuxnet.user.programs.dns_wire import to_wire
-from tuxnet.user.programs.dns_xfr import transfer
+from tuxnet.user.programs.dns_xfr import secondary, transfer
 from tuxnet.user.resolv import ResolverError, ResState, res_mkquery, res_ninit, res_nsend
 
 DNS_PORT = 53
@@ -255,10 +255,15 @@ class NameServer:
         self.forwarders = list(forwarders)
         self.resolver = None if self.forwarders else resolver
         self.access = access or Access()
+        self.pending: set[dns.name.Name] = set()  # secondary zones without a copy yet
         self.cookie_secret = current().host.rng.getrandbits(128).to_bytes(16, "little")
         # Answers from our own (static) zones depend on nothing but the query after its ID, so
         # they are kept on the wire and sent again with the new ID, as NSD precompiles answers.
         self.answers: dict[tuple[bytes, bool], bytes] = {}
+
+    def zone_changed(self) -> None:
+        """A secondary zone was transferred or dropped: no kept answer holds any more."""
+        self.answers.clear()
 
     def cached(self, wire: bytes, tcp: bool) -> bytes | None:
         """A kept answer to ``wire`` with ``wire``'s ID, or None."""
@@ -301,6 +306,9 @@ class NameServer:
         response = self._response(query)
         if not self.access.may_query(client_ip):
             return self._prohibited(response)
+        if len(query.question) == 1 and any(query.question[0].name.is_subdomain(o) for o in self.pending):
+            response.set_rcode(dns.rcode.SERVFAIL)  # a secondary zone not transferred yet
+            return response
         if query.edns > 0:
             response.set_rcode(dns.rcode.BADVERS)  # RFC 6891 §6.1.3
             return response
@@ -483,12 +491,14 @@ def _forward_udp(server: NameServer, listen_fd: int, udp_fd: int, query: dns.mes
 
 def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PORT,
           forwarders: Sequence[str] = (), hints: str | None = None, qname_minimization: str = "relaxed",
-          access: Access | None = None, announce: bool = True) -> None:
+          access: Access | None = None, secondaries: Mapping[str, Sequence[str]] | None = None,
+          announce: bool = True) -> None:
     """The name server: ``zones`` maps each origin to the path of its master file in the host's
     file table; ``forwarders`` are asked (with RD) for names outside them, or without forwarders
     such names are resolved from the root hints in the file ``hints`` (asking with
     ``qname_minimization``, as BIND's option of that name says); ``access`` says who may ask
-    what (BIND's defaults: anyone may query, recursion for localnets and localhost); it says what
+    what (BIND's defaults: anyone may query, recursion for localnets and localhost);
+    ``secondaries`` maps each secondary zone's origin to its primaries' addresses; it says what
     it serves
     when ``announce``.  Runs until killed."""
     loaded = []
@@ -501,6 +511,10 @@ def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PO
         resolver = Resolver(load_hints(text.decode() if isinstance(text, bytes) else text, hints),
                             qname_minimization=qname_minimization)
     server = NameServer(loaded, forwarders, resolver, access)
+    for origin, primaries in (secondaries or {}).items():
+        name = dns.name.from_text(origin)
+        server.pending.add(name)
+        libc.fork(secondary, server.authority.zones, server.pending, name, list(primaries), server.zone_changed)
     udp = libc.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)
     libc.bind(udp, (addr, port))
     tcp = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)

@@ -1,6 +1,7 @@
 """Zone transfers out of ``named`` (BIND's lib/ns/xfrout.c): AXFR (RFC 5936) over TCP, and IXFR
 (RFC 1995) answered as BIND answers it without a journal: the whole zone, AXFR-style, unless the
-client already has the current serial, which gets the SOA alone.
+client already has the current serial, which gets the SOA alone; and into it, for a secondary
+zone (``secondary``: the refresh, retry and expire of RFC 1034 §4.3.5).
 
 A transfer is the zone's SOA, then every record, then the SOA again, in as many messages of up to
 64 KB as it takes (RFC 5936 §2.2); the question is in the first.  Records come name by name in
@@ -12,6 +13,9 @@ kinds of records).  A zone this server does not serve is NOTAUTH (RFC 5936 §2.2
 
 from __future__ import annotations
 
+from typing import Any
+
+import dns.exception
 import dns.flags
 import dns.message
 import dns.name
@@ -20,6 +24,11 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import dns.zone
+
+from tuxnet.kernel.sched import current
+from tuxnet.net.socket import AF_INET, POLLIN, SOCK_STREAM
+from tuxnet.user import libc
+from tuxnet.user.resolv import ResolverError, ResState, res_nsend
 
 IN = dns.rdataclass.IN
 SOA = dns.rdatatype.SOA
@@ -86,3 +95,128 @@ def _client_serial(query: dns.message.Message) -> int | None:
         if rrset.rdtype == SOA and len(rrset):
             return rrset[0].serial
     return None
+
+
+# -- in: a secondary zone (BIND's lib/dns/xfrin.c and zone.c's refresh) ---------------------------
+
+XFR_TIMEOUT = 30.0  # seconds a transfer may take before it is given up (TCP's idle time, BIND)
+
+
+def _read_exact(fd: int, n: int, deadline: float) -> bytes | None:
+    data = b""
+    while len(data) < n:
+        left = int((deadline - libc.clock_monotonic()) * 1000)
+        if left <= 0 or not libc.poll([(fd, POLLIN)], left)[0]:
+            return None
+        chunk = libc.recv(fd, n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def axfr_in(primary: str, origin: dns.name.Name, port: int = 53) -> dns.zone.Zone | None:
+    """The zone ``origin`` as ``primary`` transfers it (RFC 5936 §2.2: over TCP, the records
+    between the opening and the closing SOA, which must be the same); None when the primary
+    refuses, does not answer, or sends what is not a whole transfer of that zone."""
+    query = dns.message.make_query(origin, AXFR)
+    query.id = current().host.rng.getrandbits(16)
+    query.flags = 0
+    wire = query.to_wire()
+    fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+    deadline = libc.clock_monotonic() + XFR_TIMEOUT
+    records: list[dns.rrset.RRset] = []
+    try:
+        libc.connect(fd, (primary, port))
+        libc.send(fd, len(wire).to_bytes(2, "big") + wire)
+        while len(records) < 2 or records[-1].rdtype != SOA:
+            head = _read_exact(fd, 2, deadline)
+            data = _read_exact(fd, int.from_bytes(head, "big"), deadline) if head else None
+            if data is None:
+                return None
+            message = dns.message.from_wire(data, one_rr_per_rrset=True)
+            if message.id != query.id or message.rcode() != dns.rcode.NOERROR or not message.answer:
+                return None
+            records += message.answer
+    except (OSError, dns.exception.DNSException):
+        return None
+    finally:
+        libc.close(fd)
+    first, last = records[0], records[-1]
+    if first.rdtype != SOA or first.name != origin or last.name != origin or first[0] != last[0]:
+        return None
+    zone = dns.zone.Zone(origin, relativize=False)
+    for rrset in records[:-1]:
+        if rrset.name.is_subdomain(origin):
+            zone.find_rdataset(rrset.name, rrset.rdtype, create=True).update(rrset)
+    return zone
+
+
+def soa_serial(primary: str, origin: dns.name.Name, port: int = 53) -> int | None:
+    """The serial of the primary's SOA for ``origin`` (asked over UDP, RFC 1035 §4.3.5's refresh
+    check), or None when it does not say."""
+    state = ResState(nameservers=[primary], timeout=2, attempts=2)
+    query = dns.message.make_query(origin, SOA)
+    query.flags = 0
+    query.id = current().host.rng.getrandbits(16)
+    try:
+        answer = dns.message.from_wire(res_nsend(state, [query.to_wire()], any_rcode=True)[0].wire)
+    except (ResolverError, dns.exception.DNSException):
+        return None
+    soa = answer.get_rrset(answer.answer, origin, IN, SOA)
+    return soa[0].serial if soa is not None and answer.flags & dns.flags.AA else None
+
+
+def newer(serial: int, than: int) -> bool:
+    """RFC 1982 serial number arithmetic: ``serial`` is after ``than``."""
+    return serial != than and (serial - than) % 2**32 < 2**31
+
+
+def secondary(zones: dict[dns.name.Name, dns.zone.Zone], pending: set[dns.name.Name], origin: dns.name.Name,
+              primaries: list[str], on_change: Any) -> None:
+    """Keep ``zones[origin]`` a copy of the primaries' zone (RFC 1034 §4.3.5): transfer it, then
+    every SOA refresh interval ask for the serial and transfer again when it is newer; after a
+    failure try again every retry interval (each within BIND's bounds), and drop the zone once
+    expire has passed since the last good refresh.  ``pending`` holds the origin while there is
+    no copy; ``on_change`` is called when the zone is replaced or dropped."""
+    refreshed = None
+    while True:
+        zone = zones.get(origin)
+        have = None if zone is None else zone.get_rdataset(origin, SOA)[0]
+        ok = False
+        for primary in primaries:
+            serial = soa_serial(primary, origin)
+            if serial is None:
+                continue
+            if have is not None and not newer(serial, have.serial):
+                ok = True
+                break
+            fresh = axfr_in(primary, origin)
+            if fresh is not None:
+                zones[origin] = fresh
+                pending.discard(origin)
+                on_change()
+                ok = True
+                break
+        now = libc.clock_monotonic()
+        soa = zones[origin].get_rdataset(origin, SOA)[0] if origin in zones else None
+        if ok:
+            refreshed = now
+        elif soa is not None and refreshed is not None and now - refreshed >= soa.expire:
+            del zones[origin]
+            pending.add(origin)
+            on_change()
+            soa = None
+        if soa is None:
+            wait = MIN_RETRY
+        elif ok:
+            wait = min(max(soa.refresh, MIN_REFRESH), MAX_REFRESH)
+        else:
+            wait = min(max(soa.retry, MIN_RETRY), MAX_RETRY)
+        libc.sleep(wait)
+
+
+# BIND's bounds on the SOA's intervals (min-refresh-time, max-refresh-time, min-retry-time,
+# max-retry-time); without a copy of the zone the next try waits the least retry time.
+MIN_REFRESH, MAX_REFRESH = 300, 2419200
+MIN_RETRY, MAX_RETRY = 500, 1209600

@@ -19,18 +19,20 @@ and ``include "FILE";`` reads another file in its place.  What this server under
         listen-on-v6 { any; };                  // accepted: tuxnet speaks IPv4
     };
     zone "example.com" { type master; file "db.example.com"; };   // or: type primary
+    zone "lab.test" { type secondary; primaries { 10.0.0.1; }; };  // or: slave, masters
     zone "." { type hint; file "db.root"; };    // root hints: resolve names outside the zones
 
 With root hints and no forwarders, named is a recursive resolver (``dns_resolver``): it looks a
 name outside its zones up from the root down and caches what it learns; a question without RD is
-answered from that cache alone.  A simulated network has
-no Internet root servers, so, unlike BIND, there are no built-in hints: without a hint zone or
-forwarders such names are refused, as BIND refuses them with ``recursion no``.  A zone of another
-type (``secondary``, ``forward``), a statement or option outside this list, or a syntax error stops
-named with BIND's kind of message, ``FILE:LINE: ...`` then ``loading configuration: failure``; so
-does a hints file that is missing or names no root server (``could not configure root hints
-from ...``).  A zone whose master file is missing or does not parse is
-reported (``zone example.com/IN: loading from master file ... failed: ...``, ``zone
+answered from that cache alone.  A simulated network has no Internet root servers, so, unlike
+BIND, there are no built-in hints: without a hint zone or forwarders such names are refused, as
+BIND refuses them with ``recursion no``.  A secondary zone is transferred from its primaries and
+kept up to date by its SOA's refresh (``dns_xfr``); until its first transfer its names get
+SERVFAIL.  A zone of another type (``forward``, ``mirror`` ...), a statement or option outside
+this list, or a syntax error stops named with BIND's kind of message, ``FILE:LINE: ...`` then
+``loading configuration: failure``; so does a hints file that is missing or names no root server
+(``could not configure root hints from ...``).  A zone whose master file is missing or does not
+parse is reported (``zone example.com/IN: loading from master file ... failed: ...``, ``zone
 example.com/IN: not loaded due to errors.``) and left out; the others are served, as BIND does.
 Running, named prints nothing: it answers (``dns.named`` serves) until it is killed.
 """
@@ -69,6 +71,7 @@ class NamedConf:
 
     directory: str = "/"
     zones: dict[str, str] = field(default_factory=dict)
+    secondaries: dict[str, list[str]] = field(default_factory=dict)  # origin -> primaries
     hints: str | None = None
     recursion: bool = True
     qname_minimization: str = "relaxed"
@@ -209,6 +212,7 @@ def _zone(toks: _Tokens, conf: NamedConf, where: str) -> None:
     if toks.peek() in ("IN", "in"):
         toks.take()
     zone_type = path = None
+    primaries: list[str] = []
     toks.expect("{")
     while toks.peek() != "}":
         opt_where = toks.where()
@@ -217,17 +221,24 @@ def _zone(toks: _Tokens, conf: NamedConf, where: str) -> None:
             zone_type = toks.string()
         elif name == "file":
             path = toks.string()
+        elif name in ("primaries", "masters"):
+            primaries = [_ipv4(toks, a, opt_where) for a in _address_list(toks)]
         else:
             raise ConfError(f"{opt_where}: unknown option '{name}'")
         toks.expect(";")
     toks.take()
-    if zone_type not in ("master", "primary", "hint"):
+    if zone_type not in ("master", "primary", "hint", "secondary", "slave"):
         raise ConfError(f"{where}: zone '{origin}': type '{zone_type}' is not served here "
-                        "(tuxnet's named serves primary zones and takes root hints)" if zone_type else
-                        f"{where}: zone '{origin}': type not present")
+                        "(tuxnet's named serves primary and secondary zones and takes root hints)" if zone_type
+                        else f"{where}: zone '{origin}': type not present")
+    key = origin if origin.endswith(".") else origin + "."
+    if zone_type in ("secondary", "slave"):
+        if not primaries:
+            raise ConfError(f"{where}: zone '{origin}': missing 'primaries' entry")
+        conf.secondaries[key] = primaries
+        return
     if path is None:
         raise ConfError(f"{where}: zone '{origin}': missing 'file' entry")
-    key = origin if origin.endswith(".") else origin + "."
     if zone_type != "hint":
         conf.zones[key] = path
     elif key != ".":
@@ -323,7 +334,8 @@ def named_main(argv: Sequence[str]) -> int:
     try:
         named(zones, addr=conf.addr, port=port or conf.port,
               forwarders=conf.forwarders if conf.recursion else (), hints=hints,
-              qname_minimization=conf.qname_minimization, access=conf.access, announce=False)
+              qname_minimization=conf.qname_minimization, access=conf.access, secondaries=conf.secondaries,
+              announce=False)
     except OSError as e:
         libc.printf("could not listen on %s#%d: %s\nexiting (due to fatal error)\n", conf.addr,
                     port or conf.port, (e.strerror or str(e)).lower())
