@@ -346,4 +346,6 @@ def test_run_the_dns_recursion_example():
     assert steps == [(".", "NS", "a.root-servers.", "10.0.2.53", "10.0.2.53"),
                      ("test.", "NS", "ns.nic.test.", "10.0.2.10", "a.root-servers"),
                      ("lab.test.", "NS", "ns1.lab.test.", "10.0.2.11", "ns.nic.test"),
-                     ("www.lab.test.", "A", "10.0.2.80", "10.0.2.12", "ns1.lab.test")]
+                     ("lab.test.", "NS", "ns1.lab.test.", "10.0.2.12", "ns1.lab.test")]
+    # the last step's answer, then its authority section (the question had no RD)
+    assert "\nwww.lab.test.\t\t300\tIN\tA\t10.0.2.80\nlab.test.\t\t300\tIN\tNS\tns1.lab.test.\n" in out
