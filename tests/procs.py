@@ -4,6 +4,7 @@ path; a ``conftest`` import would find ``tests/tap``'s when the whole suite runs
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import pytest
 
@@ -16,24 +17,30 @@ def run_program(world, host, fn, *args, until=None, **kwargs):
     return proc.result
 
 
-def run_main(world, host, main, argv, timeout=int(60e9)):
-    """Run a command's ``main(argv)`` on ``host`` to its end: what it printed and its status."""
+def run_main(world, host, main, argv, timeout=int(60e9), stdin=None):
+    """Run a command's ``main(argv)`` on ``host`` to its end (``stdin``, bytes, its standard
+    input): what it printed and its status."""
     before = len(host.output())
-    proc = host.spawn(main, argv, name=getattr(main, "__name__", "main").removesuffix("_main"))
+    proc = host.spawn(main, argv, name=getattr(main, "__name__", "main").removesuffix("_main"), stdin=stdin)
     world.run_until(lambda: not proc.alive, timeout=timeout)
     assert not proc.alive, f"{proc} did not finish"
     return host.output()[before:], proc.result
 
 
-def run_on_both(pair, tool, main, argv, timeout=60):
+def run_on_both(pair, tool, main, argv, timeout=60, stdin=None):
     """``tool argv`` in a TAP pair's namespace, the tuxnet world running in real time while it
-    does, then ``main(argv)`` on the pair's tuxnet host: (ours, our status, the tool's standard
-    output, its standard error, its status)."""
+    does, then ``main(argv)`` on the pair's tuxnet host, each given ``stdin`` (text) as its
+    standard input: (ours, our status, the tool's standard output, its standard error, its
+    status)."""
     if shutil.which(tool) is None:
         pytest.skip(f"{tool} is not installed (apt install dnsutils)")
-    proc = pair.ns.popen(tool, *argv)
+    proc = pair.ns.popen(tool, *argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+    if stdin is not None:
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+        proc.stdin = None  # (communicate would flush it)
     out, err = pair.run_until_exit(proc, timeout=timeout)
-    ours, status = run_main(pair.world, pair.host, main, argv)
+    ours, status = run_main(pair.world, pair.host, main, argv, stdin=None if stdin is None else stdin.encode())
     return ours, status, out, err, proc.returncode
 
 

@@ -41,3 +41,23 @@ def test_nslookup_prints_what_linux_nslookup_prints(lab, case):
     ours, status, out, err, rc = run_on_both(lab, "nslookup", nslookup_main, lab_argv(lab, case))
     assert status == rc, (ours, err + out)
     assert ours == err + out
+
+
+# Interactive mode: commands on standard input (not a terminal: no prompt is printed)
+SESSIONS = [
+    ("- T", "www.lab.test\nexit\n"),
+    ("", "server T\nwww.lab.test\nset type=mx\nlab.test\nset q=TXT\nlab.test\nexit\n"),
+    ("- T", "web.lab.test\nnope.lab.test\n10.1.2.3\n\nexit\n"),
+    ("", "lserver T\nset vc\nwww.lab.test\nset novc\nset norecurse\nwww.lab.test\n"),
+    ("", "server L\nset timeout=1\nset retry=1\nwww.lab.test\nserver T\nwww.lab.test T\nexit\n"),
+    ("- T", "set bogus\nset type=BOGUS\nset port=5353\nset timeout=1\nset retry=1\nwww.lab.test\nexit\n"),
+    ("- T", "server nowhere.invalid\nwww.lab.test\nexit\n"),
+    ("-type=MX - T", "lab.test T\nexit\n"),
+]
+
+
+@pytest.mark.parametrize("argv, script", SESSIONS)
+def test_interactive_nslookup_prints_what_linux_nslookup_prints(lab, argv, script):
+    script = "".join(" ".join(lab_argv(lab, line)) + "\n" for line in script.splitlines())
+    ours, status, out, err, rc = run_on_both(lab, "nslookup", nslookup_main, lab_argv(lab, argv), stdin=script)
+    assert (status, ours) == (rc, err + out), script

@@ -1,5 +1,6 @@
-"""``nslookup`` as BIND 9.18's prints it, given a name on the line: ``nslookup [-option...] name
-[server]`` (the interactive mode, reading commands, is not here).
+"""``nslookup`` as BIND 9.18's prints it: ``nslookup [-option...] name [server]``, or, without a
+name (``nslookup [-option...] [- server]``), its interactive mode, reading commands from standard
+input (``interactive``).
 
 A name is looked up as A then AAAA (``-type=`` or ``-query=`` asks for one type), an IPv4
 address as its in-addr.arpa PTR; the server is announced (``Server:``, ``Address:``) except for
@@ -96,19 +97,10 @@ class Lookup:
             libc.printf("*** Invalid option: %s\n", word[1:])
 
 
-def nslookup_main(argv: Sequence[str]) -> int:
-    """``nslookup ARGS``: ``argv`` without the program's name; nslookup's exit status."""
-    look = Lookup()
-    words = []
-    for word in argv:
-        if word.startswith("-") and len(word) > 1:
-            look.option(word)
-        else:
-            words.append(word)
-    if not words:
-        libc.printf("nslookup: the interactive mode is not in tuxnet's nslookup: give a name\n")
-        return 1
-    text = words[0]
+def lookup(look: Lookup, argv: Sequence[str], text: str, server_word: str | None, interactive: bool) -> int:
+    """One lookup, printed as nslookup prints it (in ``interactive`` mode without the blank line
+    that ends the output of a run): 0, 1 for an error answer or a server it cannot find, 10 for a
+    name that cannot be one, 9 when no server answered."""
     reverse = reverse_name(text) if text.count(".") == 3 else None
     rdtypes = [look.rdtype] if look.rdtype is not None else [dns.rdatatype.A, dns.rdatatype.AAAA]
     if reverse is not None:
@@ -117,13 +109,14 @@ def nslookup_main(argv: Sequence[str]) -> int:
     qname = legal_name("nslookup", text)
     if qname is None:
         return 10
-    server = server_address("nslookup", words[1] if len(words) > 1 else None)
+    server = server_address("nslookup", server_word)
     if server is None:
         return 1
     ip, shown = server
     q = Query(list(argv), port=look.port, timeout=look.timeout, tries=look.tries)
     rng = current().host.rng
     header = "" if reverse is not None else f"Server:\t\t{shown}\nAddress:\t{ip}#{look.port}\n\n"
+    end = "" if interactive else "\n"
     out: list[str] = []
     for rdtype in rdtypes:
         query = dns.message.make_query(qname, rdtype, look.rdclass, use_edns=False)
@@ -132,14 +125,14 @@ def nslookup_main(argv: Sequence[str]) -> int:
         wire = query.to_wire()
         got, _, _ = exchange(q, server, wire, query.id, look.tcp, text)
         if got is None:
-            libc.printf(";; no servers could be reached\n\n")
-            return 1
+            libc.printf(";; no servers could be reached\n%s", end)
+            return 9
         response = parse_answer(got)
         if response is None:
             return 1
         rcode = response.rcode()
         if rcode != dns.rcode.NOERROR:
-            libc.printf("%s** server can't find %s: %s\n\n", header, text, dns.rcode.to_text(rcode))
+            libc.printf("%s** server can't find %s: %s\n%s", header, text, dns.rcode.to_text(rcode), end)
             return 1
         if response.answer and not response.flags & dns.flags.AA and not any(
                 line == "Non-authoritative answer:" for line in out):
@@ -149,5 +142,56 @@ def nslookup_main(argv: Sequence[str]) -> int:
                 out += _record_lines(rrset)
     if not out:
         out.append(f"*** Can't find {text}: No answer")
-    libc.printf("%s%s\n", header, "".join(line + "\n" for line in out))
+    libc.printf("%s%s%s", header, "".join(line + "\n" for line in out), end)
     return 0
+
+
+def _commands() -> list[list[str]]:
+    """Standard input's lines, as words (it is not a terminal here: no prompt is printed)."""
+    data = b""
+    while chunk := libc.read(0, 65536):
+        data += chunk
+    return [line.split() for line in data.decode(errors="replace").splitlines() if line.split()]
+
+
+def interactive(look: Lookup, argv: Sequence[str], server_word: str | None) -> int:
+    """nslookup's interactive mode, its commands read from standard input: ``server NAME`` or
+    ``lserver NAME`` (the default server from then on), ``set OPTION[=VALUE]`` (the options of the
+    command line), ``NAME [SERVER]`` (a lookup), ``exit``.  A server it cannot find ends it, with
+    status 1; else its status is 1 when an answer was an error or the last lookup reached no
+    server, and 0 otherwise."""
+    failed = unreached = False
+    for words in _commands():
+        command = words[0]
+        if command == "exit":
+            break
+        if command in ("server", "lserver") and len(words) > 1:
+            server = server_address("nslookup", words[1])
+            if server is None:
+                return 1
+            server_word = words[1]
+            libc.printf("Default server: %s\nAddress: %s#%d\n", server[1], server[0], look.port)
+        elif command == "set" and len(words) > 1:
+            look.option("-" + words[1])
+        else:
+            status = lookup(look, argv, command, words[1] if len(words) > 1 else server_word, True)
+            failed |= status in (1, 10)
+            unreached = status == 9
+    libc.printf("\n")
+    return 1 if failed or unreached else 0
+
+
+def nslookup_main(argv: Sequence[str]) -> int:
+    """``nslookup ARGS``: ``argv`` without the program's name; nslookup's exit status.  Without
+    a name, or with ``-`` in its place (``nslookup - SERVER``), the interactive mode."""
+    look = Lookup()
+    words = []
+    for word in argv:
+        if word.startswith("-") and len(word) > 1:
+            look.option(word)
+        else:
+            words.append(word)
+    if not words or words[0] == "-":
+        return interactive(look, argv, words[1] if len(words) > 1 else None)
+    status = lookup(look, argv, words[0], words[1] if len(words) > 1 else None, False)
+    return 1 if status == 9 else status
