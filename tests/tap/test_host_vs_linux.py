@@ -36,6 +36,12 @@ CASES = [
     "-t BOGUS x T",
     "a..b T",
     "",
+    "-l lab.test T",
+    "-l -t MX lab.test T",
+    "-l -t TXT lab.test T",
+    "-l 2.1.10.in-addr.arpa T",
+    "-l nope.test T",
+    "-l -W 1 lab.test L",
 ]
 
 

@@ -7,8 +7,8 @@ by" ...); an error rcode ends it with ``Host NAME not found: 3(NXDOMAIN)`` and s
 (``-d``) prints each query's answer in dig's sections instead, ``-a`` asks for ANY verbosely.  Its
 queries are dig's without EDNS, over the same transport (``tuxnet.user.programs.dig``): ``-W``
 seconds a try (5), ``-R`` retries (1), TCP with ``-T``; a server named on the line is announced
-with "Using domain server:".  ``-C`` and ``-l`` (SOA comparison, zone transfer) are refused by
-name.
+with "Using domain server:".  ``-l`` lists a zone by transfer.  ``-C`` (SOA comparison) is
+refused by name.
 """
 
 from __future__ import annotations
@@ -158,9 +158,8 @@ def host(argv: Sequence[str]) -> int:
     if not words:
         libc.printf("%s", USAGE)
         return 1
-    for flag in ("C", "l"):
-        if flag in opts:
-            raise _fail(f"-{flag} is not in tuxnet's host")
+    if "C" in opts:
+        raise _fail("-C is not in tuxnet's host")
     verbose = any(f in opts for f in ("v", "d", "a"))
     rdtypes = [dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.MX]
     if "t" in opts:
@@ -196,6 +195,8 @@ def host(argv: Sequence[str]) -> int:
     announce = ""
     if len(words) > 1:
         announce = f"Using domain server:\nName: {words[1]}\nAddress: {ip}#{q.port}\nAliases: \n\n"
+    if "l" in opts:
+        return _list(q, qname, rdclass, server, text, announce, opts)
     rng = current().host.rng
     tcp = "T" in opts
     for n, rdtype in enumerate(rdtypes):
@@ -228,6 +229,36 @@ def host(argv: Sequence[str]) -> int:
         libc.printf("%s", out)
         if rcode != dns.rcode.NOERROR:
             return 1
+    return 0
+
+
+# What ``-l`` lists without ``-t`` or ``-a`` (host.c's list_addresses)
+LISTED = (dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.NS, dns.rdatatype.PTR)
+
+
+def _list(q: Query, qname: dns.name.Name, rdclass: int, server: tuple[str, str], text: str, announce: str,
+          opts: dict[str, str]) -> int:
+    """``-l``: the zone by transfer (AXFR over TCP), its hosts' records in host's sentences:
+    addresses, name servers and pointers, or the ``-t`` type's records, or with ``-a`` all of them."""
+    query = dns.message.make_query(qname, dns.rdatatype.AXFR, rdclass, use_edns=False)
+    query.id = current().host.rng.getrandbits(16)
+    query.flags = 0
+    got, unanswered, _ = exchange(q, server, query.to_wire(), query.id, True, text, dns.rdatatype.AXFR)
+    if got is None:
+        if unanswered:
+            libc.printf(";; no servers could be reached\n")
+        return 1
+    messages = [parse_answer(wire, one_rr_per_rrset=True) for wire in got]
+    if None in messages:
+        return 1
+    rcode = messages[0].rcode()
+    if rcode != dns.rcode.NOERROR:
+        libc.printf("%sHost %s not found: %d(%s)\n; Transfer failed.\n", announce, text, rcode,
+                    dns.rcode.to_text(rcode))
+        return 1
+    wanted = None if "a" in opts else [dns.rdatatype.from_text(opts["t"])] if "t" in opts else LISTED
+    records = [rrset for message in messages for rrset in message.answer if wanted is None or rrset.rdtype in wanted]
+    libc.printf("%s%s", announce, "".join(line + "\n" for line in _sentences(records, True)))
     return 0
 
 
