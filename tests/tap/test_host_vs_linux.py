@@ -42,6 +42,7 @@ CASES = [
     "-l 2.1.10.in-addr.arpa T",
     "-l nope.test T",
     "-l -W 1 lab.test L",
+    "-l -a lab.test T",
 ]
 
 

@@ -239,11 +239,16 @@ LISTED = (dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.NS, dns.rdatatype.P
 def _list(q: Query, qname: dns.name.Name, rdclass: int, server: tuple[str, str], text: str, announce: str,
           opts: dict[str, str]) -> int:
     """``-l``: the zone by transfer (AXFR over TCP), its hosts' records in host's sentences:
-    addresses, name servers and pointers, or the ``-t`` type's records, or with ``-a`` all of them."""
+    addresses, name servers and pointers, or the ``-t`` type's records; with ``-v`` or ``-a``
+    each message of the transfer in dig's sections (whole: BIND's host given ``-t`` too prints
+    only that type's records and an empty question, which this does not copy)."""
     query = dns.message.make_query(qname, dns.rdatatype.AXFR, rdclass, use_edns=False)
     query.id = current().host.rng.getrandbits(16)
     query.flags = 0
-    got, unanswered, _ = exchange(q, server, query.to_wire(), query.id, True, text, dns.rdatatype.AXFR)
+    verbose = any(f in opts for f in ("v", "d", "a"))
+    if verbose:
+        libc.printf('Trying "%s"\n', text)
+    got, unanswered, ms = exchange(q, server, query.to_wire(), query.id, True, text, dns.rdatatype.AXFR)
     if got is None:
         if unanswered:
             libc.printf(";; no servers could be reached\n")
@@ -251,13 +256,17 @@ def _list(q: Query, qname: dns.name.Name, rdclass: int, server: tuple[str, str],
     messages = [parse_answer(wire, one_rr_per_rrset=True) for wire in got]
     if None in messages:
         return 1
+    if verbose:
+        libc.printf("%s%s", announce, "".join(_verbose(message, wire, server[0], q.port, ms)
+                                              for message, wire in zip(messages, got, strict=True)))
+        return 0 if messages[0].rcode() == dns.rcode.NOERROR else 1
     rcode = messages[0].rcode()
     if rcode != dns.rcode.NOERROR:
         libc.printf("%sHost %s not found: %d(%s)\n; Transfer failed.\n", announce, text, rcode,
                     dns.rcode.to_text(rcode))
         return 1
-    wanted = None if "a" in opts else [dns.rdatatype.from_text(opts["t"])] if "t" in opts else LISTED
-    records = [rrset for message in messages for rrset in message.answer if wanted is None or rrset.rdtype in wanted]
+    wanted = [dns.rdatatype.from_text(opts["t"])] if "t" in opts else LISTED
+    records = [rrset for message in messages for rrset in message.answer if rrset.rdtype in wanted]
     libc.printf("%s%s", announce, "".join(line + "\n" for line in _sentences(records, True)))
     return 0
 
