@@ -3,6 +3,7 @@ path; a ``conftest`` import would find ``tests/tap``'s when the whole suite runs
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -49,3 +50,15 @@ def lab_argv(pair, case):
     Linux's side of the pair, ``N`` an address on the pair's network that no one has."""
     words = {"T": pair.tux_ip, "L": pair.linux_ip, "N": pair.linux_ip.rsplit(".", 1)[0] + ".9"}
     return [("@" + words[w[1:]]) if w[:1] == "@" and w[1:] in words else words.get(w, w) for w in case.split()]
+
+
+def dig_masked(text, addresses=False):
+    """dig's output with what differs by nature set aside: the message ID, the query time, the
+    date, the cookies and dig's version; with ``addresses``, the TAP pairs' addresses (for two
+    servers on different addresses)."""
+    text = re.sub(r"id: \d+", "id: N", text)
+    text = re.sub(r"Query time: \d+ msec", "Query time: N msec", text)
+    text = re.sub(r"; COOKIE: [0-9a-f]+", "; COOKIE: C", text)
+    text = re.sub(r"(?m)^;; WHEN: .*$", ";; WHEN: -", text)
+    text = re.sub(r"<<>> DiG \S+ <<>>", "<<>> DiG V <<>>", text)
+    return re.sub(r"10\.250\.\d+\.\d+", "S", text) if addresses else text

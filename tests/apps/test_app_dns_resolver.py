@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -228,28 +229,32 @@ def test_a_server_cannot_plant_records_for_names_outside_its_zone() -> None:
     assert records(ask(world, host, "www.lab.test")) == ["www.lab.test. 300 IN A 10.0.2.80"]
 
 
-def _rogue(addr: str) -> None:
+def _udp_server(addr: str, respond: Callable[[dns.message.Message], bytes]) -> None:
+    """A name server of the tests' own on UDP port 53 of ``addr``: each query's answer is what
+    ``respond`` makes of it."""
     fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
     libc.bind(fd, (addr, 53))
     while True:
         wire, client = libc.recvfrom(fd, 65535)
-        q = dns.message.from_wire(wire)
+        libc.sendto(fd, respond(dns.message.from_wire(wire)), 0, client)
+
+
+def _rogue(addr: str) -> None:
+    def respond(q: dns.message.Message) -> bytes:
         r = dns.message.make_response(q)
         r.flags |= dns.flags.AA
         r.answer.append(dns.rrset.from_text(q.question[0].name, 300, IN, "CNAME", "www.lab.test."))
         r.answer.append(dns.rrset.from_text("www.lab.test.", 300, IN, "A", "6.6.6.6"))
-        libc.sendto(fd, r.to_wire(), 0, client)
+        return r.to_wire()
+    _udp_server(addr, respond)
 
 
 def _mangler(addr: str, seed: int) -> None:
     """A server for rogue.test. whose every answer is a real one damaged at random: bytes
     flipped, cut short, sections and flags made up."""
     rng = random.Random(seed)
-    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
-    libc.bind(fd, (addr, 53))
-    while True:
-        wire, client = libc.recvfrom(fd, 65535)
-        q = dns.message.from_wire(wire)
+
+    def respond(q: dns.message.Message) -> bytes:
         name = q.question[0].name
         r = dns.message.make_response(q)
         r.flags |= rng.choice([0, dns.flags.AA, dns.flags.TC])
@@ -267,7 +272,8 @@ def _mangler(addr: str, seed: int) -> None:
             out[rng.randrange(2, len(out))] = rng.randrange(256)
         if rng.random() < 0.2:
             out = out[:rng.randrange(2, len(out))]
-        libc.sendto(fd, bytes(out), 0, client)
+        return bytes(out)
+    _udp_server(addr, respond)
 
 
 def test_damaged_and_lying_answers_never_stop_the_resolver() -> None:
@@ -286,16 +292,13 @@ def test_damaged_and_lying_answers_never_stop_the_resolver() -> None:
 def _wrong_cookie(addr: str) -> None:
     """A server for spoof.test. whose answers carry a client cookie that is not the one asked
     with, as an off-path forger's would."""
-    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
-    libc.bind(fd, (addr, 53))
-    while True:
-        wire, client = libc.recvfrom(fd, 65535)
-        q = dns.message.from_wire(wire)
+    def respond(q: dns.message.Message) -> bytes:
         r = dns.message.make_response(q)
         r.flags |= dns.flags.AA
         r.answer.append(dns.rrset.from_text(q.question[0].name, 300, IN, "A", "10.6.6.6"))
         r.use_edns(0, 0, 1232, options=[dns.edns.GenericOption(10, bytes(8) + bytes(range(16)))])
-        libc.sendto(fd, r.to_wire(), 0, client)
+        return r.to_wire()
+    _udp_server(addr, respond)
 
 
 def test_queries_carry_cookies_and_an_answer_with_another_client_cookie_is_dropped() -> None:
@@ -338,11 +341,7 @@ def test_dig_trace_walks_the_hierarchy_and_survives_a_lying_server() -> None:
 def _broken(addr: str, asked: list[str]) -> None:
     """A server for broken.test. that answers every NS question NXDOMAIN (as servers that know
     nothing of empty non-terminals do) and every other with an address."""
-    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
-    libc.bind(fd, (addr, 53))
-    while True:
-        wire, client = libc.recvfrom(fd, 65535)
-        q = dns.message.from_wire(wire)
+    def respond(q: dns.message.Message) -> bytes:
         question = q.question[0]
         asked.append(f"{dns.rdatatype.to_text(question.rdtype)}? {question.name}")
         r = dns.message.make_response(q)
@@ -353,7 +352,8 @@ def _broken(addr: str, asked: list[str]) -> None:
                                                    "ns.broken.test. root.broken.test. 1 3600 600 86400 60"))
         else:
             r.answer.append(dns.rrset.from_text(question.name, 300, IN, "A", "10.0.0.15"))
-        libc.sendto(fd, r.to_wire(), 0, client)
+        return r.to_wire()
+    _udp_server(addr, respond)
 
 
 @pytest.mark.parametrize("mode, rcode, asked", [
@@ -559,22 +559,17 @@ def test_a_transfer_that_is_not_whole_is_not_taken() -> None:
 def _truncating_primary(addr: str) -> None:
     """Answers SOA questions, and AXFRs with the zone but a different closing SOA."""
     zone = dns.zone.from_text(LAB_ZONE, origin="lab.test.", relativize=False)
-    udp = libc.socket(AF_INET, SOCK_DGRAM, 0)
-    libc.bind(udp, (addr, 53))
     tcp = libc.socket(AF_INET, SOCK_STREAM, 0)
     libc.bind(tcp, (addr, 53))
     libc.listen(tcp, 5)
 
-    def serve_udp() -> None:
-        while True:
-            wire, client = libc.recvfrom(udp, 65535)
-            q = dns.message.from_wire(wire)
-            r = dns.message.make_response(q)
-            r.flags |= dns.flags.AA
-            r.answer.append(zone.find_rrset("lab.test.", "SOA"))
-            libc.sendto(udp, r.to_wire(), 0, client)
+    def respond(q: dns.message.Message) -> bytes:
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        r.answer.append(zone.find_rrset("lab.test.", "SOA"))
+        return r.to_wire()
 
-    libc.fork(serve_udp)
+    libc.fork(_udp_server, addr, respond)
     while True:
         conn, _ = libc.accept(tcp)
         head = libc.recv(conn, 2)

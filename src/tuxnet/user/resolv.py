@@ -345,13 +345,18 @@ def _send_dg(state: ResState, queries: Sequence[NsMsg], wires: list[bytes],
         libc.close(fd)
 
 
-def _recv_exact(fd: int, n: int, deadline: float) -> bytes | None:
+def recv_exact(fd: int, n: int, deadline: float) -> bytes | None:
+    """``n`` octets from a stream socket (a DNS message over TCP or its length, RFC 1035
+    §4.2.2), or None on EOF, an error, or the monotonic ``deadline`` passing without them."""
     buf = b""
     while len(buf) < n:
         timeout = _deadline_ms(deadline)
         if timeout == 0 or not libc.poll([(fd, POLLIN)], timeout)[0]:
             return None
-        chunk = libc.recv(fd, n - len(buf))
+        try:
+            chunk = libc.recv(fd, n - len(buf))
+        except OSError:
+            return None
         if not chunk:
             return None
         buf += chunk
@@ -377,11 +382,8 @@ def _send_vc(queries: Sequence[NsMsg], wires: list[bytes], server: tuple[str, in
         answers: list[NsMsg | None] = [None] * len(queries)
         deadline = libc.clock_monotonic() + seconds
         while None in answers:
-            try:
-                head = _recv_exact(fd, 2, deadline)
-                wire = _recv_exact(fd, int.from_bytes(head, "big"), deadline) if head else None
-            except OSError:
-                return None
+            head = recv_exact(fd, 2, deadline)
+            wire = recv_exact(fd, int.from_bytes(head, "big"), deadline) if head else None
             if wire is None:
                 return None
             i = _match(queries, answers, wire)

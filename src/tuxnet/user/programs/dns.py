@@ -44,7 +44,7 @@ from tuxnet.user.programs.dns_acl import Access
 from tuxnet.user.programs.dns_resolver import Resolver, load_hints
 from tuxnet.user.programs.dns_wire import to_wire
 from tuxnet.user.programs.dns_xfr import secondary, transfer
-from tuxnet.user.resolv import ResolverError, ResState, res_mkquery, res_ninit, res_nsend
+from tuxnet.user.resolv import ResolverError, ResState, recv_exact, res_mkquery, res_ninit, res_nsend
 
 DNS_PORT = 53
 UDP_PAYLOAD_NO_EDNS = 512          # RFC 1035 §4.2.1
@@ -430,23 +430,6 @@ class NameServer:
         return out
 
 
-def _recv_exact(fd: int, n: int, deadline: float) -> bytes | None:
-    """``n`` octets, or None on EOF, error or ``deadline`` passing without them."""
-    buf = b""
-    while len(buf) < n:
-        left = int((deadline - libc.clock_monotonic()) * 1000)
-        if left <= 0 or not libc.poll([(fd, POLLIN)], left)[0]:
-            return None
-        try:
-            chunk = libc.recv(fd, n - len(buf))
-        except OSError:
-            return None
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
 def _serve_tcp(server: NameServer, listen_fd: int, udp_fd: int, conn: int, client_ip: str,
                counter: list[int]) -> None:
     """A TCP client (RFC 7766): length-prefixed queries answered in order until the client closes
@@ -457,11 +440,11 @@ def _serve_tcp(server: NameServer, listen_fd: int, udp_fd: int, conn: int, clien
         timeout = TCP_INITIAL_TIMEOUT
         while True:
             deadline = libc.clock_monotonic() + timeout
-            head = _recv_exact(conn, 2, deadline)
+            head = recv_exact(conn, 2, deadline)
             if head is None:
                 return
             length = int.from_bytes(head, "big")
-            wire = _recv_exact(conn, length, deadline) if length else None
+            wire = recv_exact(conn, length, deadline) if length else None
             if wire is None:
                 return
             out = server.respond(wire, True, client_ip)

@@ -26,9 +26,9 @@ import dns.rrset
 import dns.zone
 
 from tuxnet.kernel.sched import current
-from tuxnet.net.socket import AF_INET, POLLIN, SOCK_STREAM
+from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
-from tuxnet.user.resolv import ResolverError, ResState, res_nsend
+from tuxnet.user.resolv import ResolverError, ResState, recv_exact, res_nsend
 
 IN = dns.rdataclass.IN
 SOA = dns.rdatatype.SOA
@@ -102,19 +102,6 @@ def _client_serial(query: dns.message.Message) -> int | None:
 XFR_TIMEOUT = 30.0  # seconds a transfer may take before it is given up (TCP's idle time, BIND)
 
 
-def _read_exact(fd: int, n: int, deadline: float) -> bytes | None:
-    data = b""
-    while len(data) < n:
-        left = int((deadline - libc.clock_monotonic()) * 1000)
-        if left <= 0 or not libc.poll([(fd, POLLIN)], left)[0]:
-            return None
-        chunk = libc.recv(fd, n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
 def axfr_in(primary: str, origin: dns.name.Name, port: int = 53) -> dns.zone.Zone | None:
     """The zone ``origin`` as ``primary`` transfers it (RFC 5936 §2.2: over TCP, the records
     between the opening and the closing SOA, which must be the same); None when the primary
@@ -130,8 +117,8 @@ def axfr_in(primary: str, origin: dns.name.Name, port: int = 53) -> dns.zone.Zon
         libc.connect(fd, (primary, port))
         libc.send(fd, len(wire).to_bytes(2, "big") + wire)
         while len(records) < 2 or records[-1].rdtype != SOA:
-            head = _read_exact(fd, 2, deadline)
-            data = _read_exact(fd, int.from_bytes(head, "big"), deadline) if head else None
+            head = recv_exact(fd, 2, deadline)
+            data = recv_exact(fd, int.from_bytes(head, "big"), deadline) if head else None
             if data is None:
                 return None
             message = dns.message.from_wire(data, one_rr_per_rrset=True)
