@@ -246,3 +246,33 @@ def test_dontroute_reaches_only_hosts_on_a_link():
                                    "ok", "ok", "ENETUNREACH", "ENETUNREACH"]
     world.run_for(msecs(50))
     assert b.mib.Udp["NoPorts"] == 2, "the two datagrams sent through the routers reached b"
+
+
+def test_a_router_forwards_from_a_tun_device_to_ethernet_and_back():
+    """A packet written to a TUN device has no room before it for a link-layer header: the
+    router gives it some (ip_finish_output2's skb_expand_head) to forward it onto its Ethernet
+    cable, and the echo reply comes back out of the TUN device."""
+    import struct
+
+    from tuxnet.drivers.net.tun import tun_get_user, tun_net_init
+    from tuxnet.net.core.checksum import csum_fold, csum_partial
+    from tuxnet.world import World
+
+    w = World(seed=1)
+    r, b = w.add_router("r"), w.add_host("b")
+    tun = tun_net_init(r, "tun0", 1500)
+    r.dev_open(tun)
+    r.ip_addr_add("tun0", "192.168.0.1/24")
+    w.connect(r, b, a_addr="10.0.2.1/24", b_addr="10.0.2.2/24")
+    b.ip_route_add("192.168.0.0/24", via="10.0.2.1")
+    w.run_for(msecs(10))
+    icmp = bytearray(b"\x08\x00\x00\x00\x00\x01\x00\x01hello!")
+    icmp[2:4] = struct.pack("!H", csum_fold(csum_partial(bytes(icmp))))
+    hdr = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
+                                bytes([192, 168, 0, 2]), bytes([10, 0, 2, 2])))
+    hdr[10:12] = struct.pack("!H", csum_fold(csum_partial(bytes(hdr))))
+    tun_get_user(tun, bytes(hdr + icmp))
+    w.run_for(msecs(100))
+    assert b.mib.Icmp["InEchos"] == 1 and r.mib.Ip["ForwDatagrams"] == 2
+    reply = tun.priv.tx[-1].data
+    assert reply[9] == 1 and reply[12:20] == bytes([10, 0, 2, 2, 192, 168, 0, 2]) and reply[20] == 0

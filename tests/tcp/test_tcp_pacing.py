@@ -95,3 +95,39 @@ def test_the_option_sets_pacing_needed_and_an_accepted_socket_inherits_it():
     child = connection(b, 5001)
     assert child.sk_pacing_status == SK_PACING_NEEDED and child.sk_max_pacing_rate == RATE
     assert connection(a, 5001).sk_pacing_status == SK_PACING_NONE
+
+
+def test_an_ack_for_a_segment_fq_still_holds_takes_no_negative_rtt():
+    """Behind fq a segment's stamp is its departure time, which may be ahead when an ACK that
+    covers it comes (a peer acknowledging optimistically): tcp_stamp_us_delta never goes below
+    zero, so the RTT sample is 0 and the connection goes on."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from rawpeer import Peer, passive_open
+    from tuxnet.drivers.net.tun import tun_setup_tc
+    from tuxnet.kernel.sched import current
+    from tuxnet.net.socket import MSG_DONTWAIT
+
+    peer = Peer()
+    tun_setup_tc(peer.dev, "fq")
+    fd = passive_open(peer)
+    peer.call(libc.setsockopt, fd, SOL_SOCKET, SO_MAX_PACING_RATE, 1_000_000)
+    sk = next(s for s in peer.host.tcp_hashinfo.ehash.values() if getattr(s, "inet_dport", 0) == 40000)
+
+    def send() -> None:
+        current().files = peer.files
+        libc.send(fd, bytes(200_000), MSG_DONTWAIT)
+
+    peer.call(send)
+    peer.segment(0x10, peer.snd_nxt, sk.snd_nxt, 65535, b"", b"")
+    peer.host.spawn(send)
+    peer.world.run_for(8 * MS)
+    assert any(s.skb_mstamp > peer.world.now for s in sk.tcp_rtx_queue)  # one still waits for its EDT
+    acked = sk.snd_nxt
+    peer.segment(0x10, peer.snd_nxt, acked, 65535, b"", b"")  # acknowledges that one too
+    sent = peer.host.mib.Tcp["OutSegs"]
+    peer.world.run_for(1000 * MS)  # (a negative sample made tcp_tso_autosize shift by a negative count)
+    assert sk.snd_una == acked and sk.min_rtt_us >= 0
+    assert peer.host.mib.Tcp["OutSegs"] > sent  # the rest of the data goes on leaving

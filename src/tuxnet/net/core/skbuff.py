@@ -455,6 +455,24 @@ def skb_linearize(skb: SkBuff) -> None:
     skb.data_len = 0
 
 
+def skb_expand_head(skb: SkBuff, headroom: int) -> None:
+    """``skb_expand_head``: at least ``headroom`` bytes before the data, the head copied into a
+    new, larger buffer (so a clone stops sharing it) and every offset into it moved along."""
+    delta = headroom - skb.data
+    if delta <= 0:
+        return
+    skb.buf = bytearray(delta) + skb.buf
+    skb.data += delta
+    skb.tail += delta
+    skb.end += delta
+    for field in ("mac_header", "network_header", "transport_header"):
+        if getattr(skb, field) >= 0:
+            setattr(skb, field, getattr(skb, field) + delta)
+    if skb.ip_summed == CHECKSUM_PARTIAL:
+        skb.csum_start += delta
+    skb.cloned = False
+
+
 def __pskb_trim_head(skb: SkBuff, length: int) -> None:
     """``__pskb_trim_head``: drop ``length`` bytes from the front: the head's first, then whole
     fragments, then the front of the next one (whose bytes before its new start are not free)."""

@@ -32,6 +32,7 @@ from tuxnet.net.core.skbuff import (
     SkBuff,
     alloc_skb,
     alloc_skb_truesize,
+    skb_expand_head,
     skb_linearize,
 )
 from tuxnet.net.core.sock import sock_alloc_send_pskb
@@ -235,11 +236,13 @@ def ip_finish_output(host: Host, sk: Any, skb: SkBuff) -> int:
 
 
 def ip_finish_output2(host: Host, sk: Any, skb: SkBuff) -> int:
-    """``ip_finish_output2``: find (or create) the next hop's neighbour and hand it the packet."""
+    """``ip_finish_output2``: find (or create) the next hop's neighbour and hand it the packet,
+    given room for the device's link-layer header first when it came without (forwarded from a
+    device with a shorter one, a TUN device's none: ``skb_expand_head``)."""
     rt: Rtable = skb.dst
     dev = rt.dev
     if skb.data < dev.hard_header_len:
-        raise ValueError("no headroom for the link layer header")
+        skb_expand_head(skb, LL_RESERVED_SPACE(dev))
     nexthop = rt.gw or int.from_bytes(skb.buf[skb.network_header + 16:skb.network_header + 20], "big")
     neigh = __ipv4_neigh_lookup_noref(host, dev, nexthop)
     if neigh is None:

@@ -185,6 +185,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     tcp_skb_cb,
     tcp_skb_collapse_tstamp,
     tcp_skb_pcount,
+    tcp_stamp_us_delta,
 )
 from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 
@@ -1517,16 +1518,16 @@ def tcp_clean_rtx_queue(sk: TcpSock, ack_skb: SkBuff, prior_fack: int, prior_snd
         if skb.sacked & TCPCB_SACKED_ACKED:
             flag |= FLAG_SACK_RENEGING
     if first_ackt >= 0 and not flag & FLAG_RETRANS_DATA_ACKED:
-        seq_rtt_us = (now - first_ackt) // 1000
-        ca_rtt_us = (now - last_ackt) // 1000
+        seq_rtt_us = tcp_stamp_us_delta(now, first_ackt)
+        ca_rtt_us = tcp_stamp_us_delta(now, last_ackt)
         if (pkts_acked == 1 and fully_acked and not prior_sacked
                 and ((sk.snd_una - prior_snd_una) & SEQ_MASK) < sk.mss_cache
                 and sack.rate.prior_delivered + 1 == sk.delivered
                 and not flag & (FLAG_CA_ALERT | FLAG_SYN_ACKED)):
             flag |= FLAG_ACK_MAYBE_DELAYED
     if sack.first_sackt >= 0:
-        sack_rtt_us = (now - sack.first_sackt) // 1000
-        ca_rtt_us = (now - sack.last_sackt) // 1000
+        sack_rtt_us = tcp_stamp_us_delta(now, sack.first_sackt)
+        ca_rtt_us = tcp_stamp_us_delta(now, sack.last_sackt)
     rtt_update = tcp_ack_update_rtt(sk, flag, seq_rtt_us, sack_rtt_us, ca_rtt_us, sack.rate)
     if flag & FLAG_ACKED:
         flag |= FLAG_SET_XMIT_TIMER
@@ -1540,7 +1541,7 @@ def tcp_clean_rtx_queue(sk: TcpSock, ack_skb: SkBuff, prior_fack: int, prior_snd
         elif before(reord, prior_fack):
             tcp_check_sack_reordering(sk, reord, 0)
     elif (skb is not None and rtt_update and sack_rtt_us >= 0
-          and sack_rtt_us > (now - skb.skb_mstamp) // 1000):
+          and sack_rtt_us > tcp_stamp_us_delta(now, skb.skb_mstamp)):
         flag |= FLAG_SET_XMIT_TIMER
     if sk.icsk_ca_ops.pkts_acked is not None:
         sk.icsk_ca_ops.pkts_acked(sk, pkts_acked, sack.rate.rtt_us)

@@ -25,8 +25,9 @@ from tuxnet.net.ipv4.tcp_sock import (
     tcp_packets_in_flight,
     tcp_skb_cb,
     tcp_skb_sent_after,
+    tcp_stamp_us_delta,
 )
-from tuxnet.world import NSEC_PER_USEC, USEC_PER_SEC
+from tuxnet.world import USEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.net.core.skbuff import SkBuff
@@ -80,7 +81,7 @@ def tcp_rate_skb_delivered(sk: TcpSock, skb: SkBuff, rs: RateSample) -> None:
         rs.is_retrans = bool(skb.sacked & TCPCB_RETRANS)
         rs.last_end_seq = skb.end_seq
         sk.first_tx_mstamp = sent
-        rs.interval_us = (sent - cb.first_tx_mstamp) // NSEC_PER_USEC
+        rs.interval_us = tcp_stamp_us_delta(sent, cb.first_tx_mstamp)
     if skb.sacked & TCPCB_SACKED_ACKED:
         cb.delivered_mstamp = -1  # SACKed once: the cumulative ACK that follows takes no sample
 
@@ -101,7 +102,7 @@ def tcp_rate_gen(sk: TcpSock, delivered: int, lost: int, is_sack_reneg: bool, rs
     rs.delivered = sk.delivered - rs.prior_delivered
     rs.delivered_ce = sk.delivered_ce - rs.prior_delivered_ce
     snd_us = rs.interval_us
-    ack_us = (sk.host.world.now - rs.prior_mstamp) // NSEC_PER_USEC
+    ack_us = tcp_stamp_us_delta(sk.host.world.now, rs.prior_mstamp)
     # The longer of the two: ACK compression cannot make the rate higher than the sending rate,
     # nor a burst of sends higher than the rate ACKs come back at.
     rs.interval_us = max(snd_us, ack_us)

@@ -33,6 +33,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     tcp_packets_in_flight,
     tcp_skb_pcount,
     tcp_skb_sent_after,
+    tcp_stamp_us_delta,
 )
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def tcp_rack_reo_wnd(sk: TcpSock) -> int:
 
 def tcp_rack_skb_timeout(sk: TcpSock, skb: SkBuff, reo_wnd: int) -> int:
     """``tcp_rack_skb_timeout``: microseconds left before ``skb`` counts as lost."""
-    return sk.rack.rtt_us + reo_wnd - (sk.host.world.now - skb.skb_mstamp) // 1000
+    return sk.rack.rtt_us + reo_wnd - tcp_stamp_us_delta(sk.host.world.now, skb.skb_mstamp)
 
 
 def tcp_rack_detect_loss(sk: TcpSock) -> int:
@@ -116,7 +117,7 @@ def tcp_rack_mark_lost(sk: TcpSock) -> bool:
 
 def tcp_rack_advance(sk: TcpSock, sacked: int, end_seq: int, xmit_time: int) -> None:
     """``tcp_rack_advance`` (RFC 8985 step 2): remember the latest-sent delivered segment."""
-    rtt_us = (sk.host.world.now - xmit_time) // 1000
+    rtt_us = tcp_stamp_us_delta(sk.host.world.now, xmit_time)
     if rtt_us < tcp_min_rtt(sk) and sacked & TCPCB_RETRANS:
         # A retransmission delivered sooner than min_rtt: the original was what arrived.
         return

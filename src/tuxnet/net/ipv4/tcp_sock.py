@@ -172,6 +172,14 @@ def after(a: int, b: int) -> bool:
 
 
 @notrace
+def tcp_stamp_us_delta(t1: int, t0: int) -> int:
+    """``tcp_stamp_us_delta``: microseconds from ``t0`` to ``t1`` (nanosecond clocks), never
+    negative: a segment's stamp is its earliest departure time (EDT), which fq may still be
+    holding it for when an ACK for it comes."""
+    return max((t1 - t0) // 1000, 0)
+
+
+@notrace
 def tcp_min_rtt(sk: TcpSock) -> int:
     """``tcp_min_rtt``: the windowed minimum RTT in microseconds (~0U before any sample)."""
     return sk.min_rtt_us if sk.min_rtt_us else 0xFFFFFFFF
