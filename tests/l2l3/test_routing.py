@@ -276,3 +276,23 @@ def test_a_router_forwards_from_a_tun_device_to_ethernet_and_back():
     assert b.mib.Icmp["InEchos"] == 1 and r.mib.Ip["ForwDatagrams"] == 2
     reply = tun.priv.tx[-1].data
     assert reply[9] == 1 and reply[12:20] == bytes([10, 0, 2, 2, 192, 168, 0, 2]) and reply[20] == 0
+
+
+def test_a_tun_write_with_a_gso_size_must_be_tcp():
+    """virtio_net_hdr_to_skb takes a GSO size (VIRTIO_NET_HDR_GSO_TCPV4) only on a TCP packet:
+    a UDP datagram written with one is refused with EINVAL and counted as a frame error."""
+    import struct
+
+    from tuxnet.drivers.net.tun import tun_get_user, tun_net_init
+    from tuxnet.world import World
+
+    w = World(seed=1)
+    r = w.add_router("r")
+    tun = tun_net_init(r, "tun0", 1500)
+    r.dev_open(tun)
+    r.ip_addr_add("tun0", "192.168.0.1/24")
+    udp = struct.pack("!HHHH", 1000, 9, 8 + 3000, 0) + bytes(3000)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                      bytes([192, 168, 0, 2]), bytes([192, 168, 0, 1]))
+    assert tun_get_user(tun, hdr + udp, gso_size=1400) == -errno.EINVAL
+    assert tun.stats.rx_frame_errors == 1 and tun.stats.rx_packets == 0

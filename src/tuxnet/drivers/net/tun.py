@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tuxnet.kernel.errno import EINVAL
 from tuxnet.kernel.minmax import max
 from tuxnet.net.core.dev import (
     ARPHRD_NONE,
@@ -52,6 +53,7 @@ from tuxnet.net.core.skbuff import (
     skb_tx_timestamp,
 )
 from tuxnet.net.core.sock import SK_PACING_FQ
+from tuxnet.net.ipv4.af_inet import IPPROTO_TCP
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -193,7 +195,12 @@ def tun_alloc_skb(data: bytes) -> SkBuff:
 def tun_get_user(dev: NetDevice, data: bytes, gso_size: int = 0) -> int:
     """``tun_get_user``: a packet written by the harness enters the stack (``netif_rx``).
 
-    ``gso_size`` is the ``virtio_net_hdr`` GSO size the writer gives (packetdrill's ``--mss``)."""
+    ``gso_size`` is the ``virtio_net_hdr`` GSO size the writer gives (packetdrill's ``--mss``):
+    TCP over IPv4's (VIRTIO_NET_HDR_GSO_TCPV4); a packet of another protocol with one is refused,
+    as ``virtio_net_hdr_to_skb`` refuses it (EINVAL, a frame error on the device)."""
+    if gso_size and (len(data) < 20 or data[0] >> 4 != 4 or data[9] != IPPROTO_TCP):
+        dev.stats.rx_frame_errors += 1
+        return -EINVAL
     skb = tun_alloc_skb(data)
     skb.dev = dev
     skb.protocol = ETH_P_IP
