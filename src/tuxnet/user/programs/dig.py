@@ -386,6 +386,7 @@ def over_tcp(q: Query, ip: str, wire: bytes, transfer: int = 0) -> bytes | list[
         libc.send(fd, len(wire).to_bytes(2, "big") + wire)
         data = b""
         messages: list[bytes] = []
+        counts = [0, 0]  # a transfer's records and SOA records so far
         while True:
             while len(data) < 2 or len(data) < 2 + int.from_bytes(data[:2], "big"):
                 if not _wait(fd, POLLIN, deadline):
@@ -402,25 +403,25 @@ def over_tcp(q: Query, ip: str, wire: bytes, transfer: int = 0) -> bytes | list[
             if not transfer:
                 return message
             messages.append(message)
-            if _transfer_done(messages, transfer):
+            if _transfer_done(message, len(messages) == 1, counts, transfer):
                 return messages
     finally:
         libc.close(fd)
 
 
-def _transfer_done(messages: list[bytes], rdtype: int) -> bool:
-    """Whether a transfer's messages so far are all of it: an error or a message that does not
+def _transfer_done(wire: bytes, first: bool, counts: list[int], rdtype: int) -> bool:
+    """Whether a transfer is done with the message ``wire`` (``counts`` holds the records and
+    SOA records of those before it, and takes this one's): an error or a message that does not
     parse, the closing SOA (RFC 5936 §2.2), or an IXFR's lone SOA (the client is current)."""
-    records = soas = 0
-    for i, wire in enumerate(messages):
-        try:
-            message = dns.message.from_wire(wire, one_rr_per_rrset=True)
-        except dns.exception.DNSException:
-            return True
-        if i == 0 and message.rcode() != dns.rcode.NOERROR:
-            return True
-        records += len(message.answer)
-        soas += sum(rrset.rdtype == dns.rdatatype.SOA for rrset in message.answer)
+    try:
+        message = dns.message.from_wire(wire, one_rr_per_rrset=True)
+    except dns.exception.DNSException:
+        return True
+    if first and message.rcode() != dns.rcode.NOERROR:
+        return True
+    counts[0] += len(message.answer)
+    counts[1] += sum(rrset.rdtype == dns.rdatatype.SOA for rrset in message.answer)
+    records, soas = counts
     return soas >= 2 or rdtype == dns.rdatatype.IXFR and records == soas == 1
 
 

@@ -70,10 +70,9 @@ def transfer(query: dns.message.Message, zone: dns.zone.Zone | None, response: d
         return [response]
     response.flags |= dns.flags.AA
     records = zone_records(zone)
-    if q.rdtype == IXFR and _client_serial(query) is not None:
-        serial = records[0][0].serial
-        if (_client_serial(query) - serial) % 2**32 < 2**31:  # the client's is not older (RFC 1982)
-            records = records[:1]
+    have = _client_serial(query) if q.rdtype == IXFR else None
+    if have is not None and not newer(records[0][0].serial, have):  # the client is current (RFC 1982)
+        records = records[:1]
     messages = [response]
     room = MAX_MESSAGE - len(response.to_wire())
     for rrset in records:
