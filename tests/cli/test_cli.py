@@ -349,3 +349,19 @@ def test_run_the_dns_recursion_example():
                      ("lab.test.", "NS", "ns1.lab.test.", "10.0.2.12", "ns1.lab.test")]
     # the last step's answer, then its authority section (the question had no RD)
     assert "\nwww.lab.test.\t\t300\tIN\tA\t10.0.2.80\nlab.test.\t\t300\tIN\tNS\tns1.lab.test.\n" in out
+
+
+def test_run_the_dns_transfer_example():
+    """A secondary takes its zone from the primary by a transfer (the SOA query, then AXFR over
+    TCP, in its tcpdump) and answers for it with authority; the primary refuses the client's
+    transfer, the secondary lets host -l list its copy."""
+    r = tuxnet("run", "examples/dns_transfer.toml")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert ";; flags: qr aa; QUERY: 1, ANSWER: 2, AUTHORITY: 2, ADDITIONAL: 3" in out
+    assert "www.lab.test.\t\t300\tIN\tA\t10.0.2.80\n" in out
+    assert "lab.test AXFR\n; (1 server found)\n;; global options: +cmd\n; Transfer failed.\n" in out
+    assert "lab.test name server ns2.lab.test.\nns1.lab.test has address 10.0.2.53\n" in out
+    assert re.search(r"10\.0\.2\.54\.\d+ > 10\.0\.2\.53\.53: \d+ SOA\? lab\.test\. ", out)
+    assert re.search(r"length 28 \d+ AXFR\? lab\.test\. \(26\)", out)
+    assert re.search(r"\d+\*- 8/0/0 SOA, NS ns1\.lab\.test\., NS ns2\.lab\.test\., .*, SOA \(209\)", out)
