@@ -25,6 +25,7 @@ CASES = [
     "+trace +nocmd www.lab.test",
     "+trace www.bad.test",          # a zone whose server's name has no address
     "+trace @L www.lab.test",       # the first server refuses the root's NS records
+    "+trace @R lab.test AXFR",      # a transfer: the root's servers, asked without RD, and no further
 ]
 
 
@@ -36,7 +37,7 @@ def masked(text: str) -> tuple[str, list[int]]:
 @pytest.mark.parametrize("case", CASES)
 def test_dig_trace_prints_what_linux_dig_prints(dns_hierarchy, case):
     p, addrs = dns_hierarchy
-    argv = case.replace("@T", f"@{p.tux_ip}").replace("@L", f"@{addrs['L']}").split()
+    argv = case.replace("@T", f"@{p.tux_ip}").replace("@L", f"@{addrs['L']}").replace("@R", f"@{addrs['R']}").split()
     ours, status, out, err, rc = run_on_both(p, "dig", dig_main, argv)
     theirs = out + err
     assert status == rc, (ours, theirs)

@@ -599,7 +599,10 @@ def trace(q: Query, qname: dns.name.Name, rdtype: int, rdclass: int, server: tup
     answer and authority sections (a referral's NS records, a negative answer's SOA) and the
     ``;; Received`` line.  Queries carry DO, as ``+trace`` sets ``+dnssec``."""
     _banner(q)
-    asked = ask(q, server, dns.name.root, dns.rdatatype.NS, rdclass, True, ".", cookie, dnssec=True)
+    transfer = rdtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
+    # For a zone transfer BIND's dig asks for the root's servers without RD, looks their
+    # addresses up, and goes no further.
+    asked = ask(q, server, dns.name.root, dns.rdatatype.NS, rdclass, not transfer, ".", cookie, dnssec=True)
     at = server
     for step in range(MAX_TRACE_STEPS):
         if not isinstance(asked, tuple):
@@ -612,13 +615,15 @@ def trace(q: Query, qname: dns.name.Name, rdtype: int, rdclass: int, server: tup
         shown = response.answer or response.authority
         ns = [rd.target for rrset in shown if rrset.rdtype == dns.rdatatype.NS for rd in rrset]
         received = f";; Received {len(got)} bytes from {at[0]}#{q.port}({at[1]}) in {ms} ms\n\n"
-        if not ns or response.answer and step or response.rcode() != dns.rcode.NOERROR:
+        if not ns or (response.answer and step) or response.rcode() != dns.rcode.NOERROR:
             libc.printf("%s", received)
             return 0
         servers = _addresses(ns)
         if servers is None:
             return 1
         libc.printf("%s", received)
+        if transfer:
+            return 0
         for at in servers:
             asked = ask(q, at, qname, rdtype, rdclass, False, qname.to_text(), cookie, dnssec=True)
             if isinstance(asked, tuple):
