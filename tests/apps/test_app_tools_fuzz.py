@@ -58,9 +58,9 @@ WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "se
          "corrupt", "distribution", "normal", "loss", "random", "sport", ":80", "dport", "dst", "src", "-br",
          "http://10.0.0.2/", "http://10.0.0.2:80/x", "https://x/", "http://[::1]/", "http://a..b/", "-L", "-I",
          "-sS", "-H", "X-A: b", "-d", "a=1", "-X", "%{http_code}", "--max-time", "@10.0.0.2", "@nowhere", "+short",
-         "+tcp", "+norec", "+trace", "+qr", "+time=1", "+tries=0", "+noall", "+answer", "-x", "MX", "ANY", "CH",
-         "www.test", "a..b", "-g", "-type=MX", "-vc", "-retry=0", "-h", "-W", "-R", "-T", "-a", "-C", "/var/www",
-         "/etc/bind/named.conf", "-N", "-z", "-lk", "7000", "1-3", "-1"]
+         "+tcp", "+norec", "+trace", "+qr", "AXFR", "ixfr=1", "-l", "+time=1", "+tries=0", "+noall", "+answer", "-x",
+         "MX", "ANY", "CH", "www.test", "a..b", "-g", "-type=MX", "-vc", "-retry=0", "-h", "-W", "-R", "-T", "-a", "-C",
+         "/var/www", "/etc/bind/named.conf", "-N", "-z", "-lk", "7000", "1-3", "-1"]
 ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
 
 
