@@ -49,7 +49,8 @@ def test_hystart_leaves_slow_start_on_an_ack_train_at_the_kernels_cwnd() -> None
     reason = netns_unavailable()
     if reason:
         pytest.skip(reason)
-    linux = kernel_measurement(linux_hystart, lambda c: None if c[0] == 1 and c[2] == 0 else f"counters {c}")
+    # A real-time run on a loaded machine can see the train one ACK late (cwnd 22): such a run
+    # strayed, as a spurious RTO would have, and the kernel is measured again.
+    linux = kernel_measurement(linux_hystart, lambda c: None if c == [1, 21, 0, 0] else f"counters {c}")
     ours = tuxnet_hystart()
     assert ours == linux
-    assert ours == [1, 21, 0, 0]
