@@ -23,14 +23,16 @@ from netlab import capture, lan, run
 
 from topologies import TWO_HOSTS
 from tuxnet.kernel.signal import SIGINT, send_sig
+from tuxnet.net.core.filter import bpf_check_classic
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
 from tuxnet.topology import load_topology
 from tuxnet.trace.addrtoname import OUI_NAMES, AddrToName
-from tuxnet.trace.pcap import DLT_EN10MB, MAGIC_USEC, PcapReader, PcapWriter, read_pcap
+from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAGIC_USEC, PcapReader, PcapWriter, read_pcap
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
 from tuxnet.user.etc import SERVICES, install_base_files
-from tuxnet.user.pcap_filter import FilterError, compile_filter
+from tuxnet.user.libpcap import FilterError, pcap_compile
+from tuxnet.user.libpcap.bpf_filter import bpf_filter
 from tuxnet.user.programs.ping import ping_main
 from tuxnet.user.programs.tcpdump import tcpdump_main
 
@@ -512,8 +514,9 @@ def test_names_in_filters(services_file, tmp_path):
 
 
 def test_odd_expressions_and_frames_never_crash():
-    """Token soup either compiles or is refused with FilterError; what compiles answers for any
-    frame, short, cut or random, without raising."""
+    """Token soup either compiles or is refused with FilterError; what compiles is a program the
+    kernel accepts (``bpf_check_classic``), and it answers for any frame, short, cut or random,
+    without raising, run in user space as in the kernel."""
     vocabulary = ["tcp", "udp", "ip", "ip6", "arp", "icmp", "ether", "host", "net", "port", "portrange", "src",
                   "dst", "and", "or", "not", "!", "(", ")", "[", "]", ":", "=", "!=", ">", "<", "&", "|", "+",
                   "-", "*", "/", "%", "<<", ">>", "^", "0", "1", "2", "4", "13", "0x10", "10.0.0.1", "10.0",
@@ -525,14 +528,127 @@ def test_odd_expressions_and_frames_never_crash():
     ip_frame = bytes.fromhex("ffffffffffff020000000001080045000028000100004006") + bytes(26)
     frames += [ip_frame[:n] for n in range(0, len(ip_frame), 3)]
     compiled = 0
-    for _ in range(8000):
+    for _ in range(3000):
         expression = " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(1, 9)))
         try:
-            test = compile_filter(expression, resolve_host=lambda name: [0x0A000001] if name == "h1" else None,
-                                  resolve_port=lambda name, proto: 80 if (name, proto) == ("http", "tcp") else None)
+            program = pcap_compile(expression, resolve_host=lambda name: [0x0A000001] if name == "h1" else None,
+                                   resolve_port=lambda name, proto: 80 if (name, proto) == ("http", "tcp") else None)
         except FilterError:
             continue
         compiled += 1
+        assert bpf_check_classic(program), expression
         for frame in frames:
-            assert test(frame, len(frame)) in (True, False), expression
-    assert compiled > 100
+            assert bpf_filter(program, frame, len(frame)) in (0, 262144), expression
+    assert compiled > 50
+
+
+# -- the filter as a program: compiled as libpcap compiles it, run by the kernel -----------------
+
+DUMPED = ["icmp", "tcp port 80 and not src 10.0.0.1", "ip broadcast", "udp[8:4] / 3 = 1 or less 60",
+          "arp or (ether multicast and not ip)", ""]
+
+
+@pytest.mark.parametrize("args", [["-d"], ["-dd"], ["-ddd"], ["-O", "-d"], ["-s", "96", "-d"], ["-i", "eth0", "-d"]],
+                         ids=" ".join)
+def test_the_program_as_tcpdump_prints_it(args):
+    """``-d``, ``-dd``, ``-ddd``: the program this machine's tcpdump prints for the expression
+    (its "assuming Ethernet" warning first where no device is named: its lo for our eth0, both
+    Ethernet), and nothing captured."""
+    world, (h1, _), _ = lan(2)
+    for expression in DUMPED:
+        result = real_tcpdump(*[("lo" if arg == "eth0" else arg) for arg in args], expression)
+        before = len(h1.output())
+        assert run(world, h1, tcpdump_main, [*args, *expression.split()]) == result.returncode == 0
+        assert h1.output()[before:] == result.stderr + result.stdout, expression
+    assert h1.dev("eth0").promiscuity == 0
+
+
+def test_the_program_for_a_files_link_type(tmp_path):
+    """``-r FILE -d``: compiled for the file's link type and snapshot length (raw IP: the header
+    at the frame's start, IPv4 told from IPv6 by its version), and the file's frames filtered by
+    the same program run in user space (``bpf_filter``)."""
+    path, frames = traffic_file(tmp_path)
+    raw = tmp_path / "raw.pcap"
+    with PcapWriter(raw, linktype=DLT_RAW, snaplen=1500) as writer:
+        for t, frame in frames:
+            if frame[12:14] == b"\x08\x00":
+                writer.write(t, frame[14:])
+    world, (h1, _), _ = lan(2)
+    for args in (["-d", "icmp or udp port 5000"], ["-ddd", "-O", "ip[9] = 17"], ["-n", "udp port 9999 or icmp"],
+                 ["-n", "-c", "2", "not icmp"]):
+        for file in (path, raw):
+            result = real_tcpdump("-r", str(file), *args)
+            before = len(h1.output())
+            assert run(world, h1, tcpdump_main, ["-r", str(file), *args]) == result.returncode == 0
+            assert h1.output()[before:] == result.stderr + result.stdout, (file.name, args)
+
+
+def _packet_socket(dev):
+    """The packet socket listening on the device (tcpdump's)."""
+    (hook,) = dev.ptype_all
+    return hook.af_packet_priv
+
+
+def test_the_kernel_runs_the_filter():
+    """tcpdump hands the program to its packet socket (``SO_ATTACH_FILTER``, every accepting return
+    made the largest snapshot by libpcap's ``fix_program``, since the socket has no ring): the
+    frames it rejects never reach the socket, and "received by filter" is the kernel's count of
+    those it passed (``PACKET_STATISTICS``)."""
+    world, (h1, h2), _ = lan(2)
+    before = len(h2.output())
+    proc = h2.spawn(tcpdump_main, ["-n", "-s", "100", "udp port 5000"])
+    world.run_for(1000)
+    sk = _packet_socket(h2.dev("eth0"))
+    program = pcap_compile("udp port 5000", snaplen=100)
+    assert sk.sk_filter == [(code, jt, jf, 262144 if code == 0x06 and k else k) for code, jt, jf, k in program]
+    heard = []
+    hook = sk.sk_data_ready
+    sk.sk_data_ready = lambda: (heard.append(sk.sk_receive_queue[-1][0]), hook())
+    traffic(world, h1)
+    assert len(heard) == 1 and heard[0][36:38] == (5000).to_bytes(2, "big")
+    send_sig(SIGINT, proc)
+    world.run_for(1000)
+    # Ctrl-C: the line tcpdump may have been printing ended, then the counts
+    assert h2.output()[before:].splitlines()[3:] == ["", "1 packet captured", "1 packet received by filter",
+                                                      "0 packets dropped by kernel"]
+
+
+def test_loopback_counts_each_frame_twice():
+    """On ``lo`` the filter passes each frame going out and again coming in, and the kernel counts
+    both; libpcap prints one (this machine's tcpdump: ``-c 2 icmp`` and one ping, "2 packets
+    captured, 4 packets received by filter", as ``tests/tap/test_tcpdump_vs_linux.py`` shows)."""
+    world, (h1, _), _ = lan(2)
+    rc, lines = dump(world, h1, ["-i", "lo", "-n", "-c", "2", "icmp"],
+                     lambda: run(world, h1, ping_main, ["-c", "1", "127.0.0.1"]))
+    assert rc == 0 and lines[-3:] == ["2 packets captured", "4 packets received by filter",
+                                      "0 packets dropped by kernel"]
+
+
+def test_the_expression_from_a_file(tmp_path):
+    """``-F FILE``: the expression read from a file, comments blanked and lines joined, the
+    command line's words ignored; a file that cannot be read, in tcpdump's words."""
+    path, _ = traffic_file(tmp_path)
+    expr = tmp_path / "filter"
+    expr.write_text("# only the second datagram\nudp port 9999 # and its ICMP\n  or icmp[icmptype] = 3\n")
+    world, (h1, _), _ = lan(2)
+    for args in (["-n", "-F", str(expr)], ["-n", "-F", str(expr), "arp"], ["-d", "-F", str(expr)],
+                 ["-n", "-F", str(tmp_path / "none")], ["-n", "-F", str(tmp_path)]):
+        result = real_tcpdump("-r", str(path), *args)
+        before = len(h1.output())
+        assert run(world, h1, tcpdump_main, ["-r", str(path), *args]) == result.returncode
+        assert h1.output()[before:] == result.stderr + result.stdout, args
+
+
+def test_one_direction_of_a_live_capture():
+    """``-Q in``/``-Q out``: libpcap keeps the frames the device received, or those it sent (the
+    filter passed both, and the kernel counted both); a word it does not know, in its words."""
+    for direction, kinds in (("in", ["request", "request"]), ("out", ["reply", "reply"]), ("InOut", None)):
+        world, (h1, h2), _ = lan(2)
+        rc, lines = dump(world, h2, ["-n", "-Q", direction, "icmp"],
+                         lambda w=world, h=h1: run(w, h, ping_main, ["-c", "2", "10.0.0.2"]))
+        seen = [line.split("ICMP echo ")[1].split(",")[0] for line in lines if "ICMP echo" in line]
+        assert seen == (kinds or ["request", "reply", "request", "reply"])
+    world, (h1, _), _ = lan(2)
+    result = real_tcpdump("-Q", "sideways", "-d", "icmp")
+    assert run(world, h1, tcpdump_main, ["-Q", "sideways", "-d", "icmp"]) == result.returncode == 1
+    assert h1.output() == result.stderr

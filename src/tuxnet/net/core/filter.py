@@ -43,6 +43,7 @@ CLASSIC_CODES = ({0x00, 0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0x60, 0x80} | {0x01,
           | {0x04 | op | src for op in range(0x00, 0xb0, 0x10) if op != 0x80 for src in (0x00, 0x08)} | {0x84}
           | {0x05} | {0x05 | op | src for op in (0x10, 0x20, 0x30, 0x40) for src in (0x00, 0x08)}
           | {0x06, 0x16, 0x07, 0x87})
+_SIZES = {0x00: 4, 0x08: 2, 0x10: 1}  # BPF_W, BPF_H, BPF_B
 _ANCILLARY = {0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60}
 
 Insn = tuple[int, int, int, int]
@@ -94,11 +95,14 @@ def _stores_before_loads(insns: list[Insn]) -> bool:
     return True
 
 
-def _load(skb: SkBuff, view: memoryview, start: int, k: int, size: int) -> int | None:
+def _load(skb: SkBuff | None, view: memoryview, start: int, k: int, size: int) -> int | None:
     """``bpf_skb_load_helper``: ``size`` bytes at ``k`` from where the program's packet starts,
-    or below SKF_NET_OFF/SKF_LL_OFF from the network or link-layer header; None outside it."""
+    or below SKF_NET_OFF/SKF_LL_OFF from the network or link-layer header; None outside it (and
+    for every negative offset where there is no skb: libpcap's ``bpf_filter`` in user space)."""
     if k >= 0:
         pos = start + k
+    elif skb is None:
+        return None
     elif SKF_NET_OFF <= k < SKF_AD_OFF:
         pos = skb.network_header + k - SKF_NET_OFF
     elif SKF_LL_OFF <= k < SKF_NET_OFF:
@@ -125,8 +129,14 @@ def _ancillary(skb: SkBuff, k: int) -> int:
 
 def bpf_prog_run(insns: list[Insn], skb: SkBuff, start: int, end: int) -> int:
     """Run the program on the packet's bytes ``start`` to ``end`` of its buffer; its result."""
-    view = memoryview(skb.buf)[:end]
-    length = end - start
+    return bpf_run(insns, memoryview(skb.buf)[:end], start, end - start, skb)
+
+
+def bpf_run(insns: list[Insn], view: memoryview, start: int, length: int, skb: SkBuff | None) -> int:
+    """The classic BPF machine (``___bpf_prog_run`` over the program ``bpf_migrate_filter`` makes):
+    the packet is ``view`` from ``start``, ``length`` what ``ld #len`` reads (the skb's length;
+    the length on the wire for libpcap's ``bpf_filter``); without an skb, ancillary and
+    negative-offset loads end the program with 0, as in user space."""
     a = x = 0
     mem = [0] * BPF_MEMWORDS
     pc = 0
@@ -143,11 +153,11 @@ def bpf_prog_run(insns: list[Insn], skb: SkBuff, start: int, end: int) -> int:
             elif mode == 0x80:
                 a = length
             else:
-                size = {0x00: 4, 0x08: 2, 0x10: 1}[code & 0x18]
+                size = _SIZES[code & 0x18]
                 off = k if mode == 0x20 else (x + k) & 0xFFFFFFFF
                 if off >= 0x80000000:
                     off -= 1 << 32
-                if mode == 0x20 and SKF_AD_OFF <= off < 0:
+                if mode == 0x20 and SKF_AD_OFF <= off < 0 and skb is not None:
                     a = a ^ x if off - SKF_AD_OFF == 40 else _ancillary(skb, off)  # (40: SKF_AD_ALU_XOR_X)
                     continue
                 value = _load(skb, view, start, off, size)

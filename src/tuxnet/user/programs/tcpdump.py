@@ -29,12 +29,22 @@ while tcpdump runs), ``-w FILE`` (the frames into a pcap file, microsecond times
 writes it, instead of printed), ``-U`` (each frame in the file as it comes, not as the file's
 buffer fills), ``-r FILE`` (the frames of a pcap file, Ethernet or raw IP, printed, or with
 ``-w`` copied, instead of captured).  Capture files are on the machine tuxnet runs on, as a
-topology's ``[[capture]]`` files are.  The filter is pcap-filter's (``tuxnet.user.pcap_filter``:
-qualified primitives, byte loads and arithmetic, names resolved by the host's C library).
+topology's ``[[capture]]`` files are.
+
+The filter is pcap-filter(7)'s, compiled as libpcap compiles it (``tuxnet.user.libpcap``: names
+resolved by the host's C library) into a classic BPF program, which a live capture hands to the
+kernel (``SO_ATTACH_FILTER``): the packet socket runs it on each frame and queues only what it
+passes, and the counts at the end are the kernel's (``PACKET_STATISTICS``: on loopback each frame
+passes the filter twice, going out and coming in).  A capture file's frames are filtered in user
+space (``bpf_filter``).  ``-d``, ``-dd`` and ``-ddd`` print the program (as assembly, as C, as
+decimal numbers) and exit, for the device's link type, the file's (``-r``), or Ethernet, with a
+warning; ``-O`` turns libpcap's optimiser off; ``-F FILE`` reads the expression from a file (``#``
+starts a comment), and ``-Q in|out|inout`` keeps the frames of one direction of a live capture.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 
@@ -43,15 +53,27 @@ from tuxnet.kernel.signal import SIGINT, SIGTERM
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
 from tuxnet.net.core.skbuff import PACKET_OUTGOING
 from tuxnet.net.core.sock import SO_TIMESTAMPNS, SOL_SOCKET
-from tuxnet.net.packet.af_packet import ETH_P_ALL, PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC, SOL_PACKET
-from tuxnet.net.socket import AF_PACKET, MSG_DONTWAIT, SOCK_RAW, Msghdr
+from tuxnet.net.packet.af_packet import (
+    ETH_P_ALL,
+    PACKET_ADD_MEMBERSHIP,
+    PACKET_MR_PROMISC,
+    PACKET_STATISTICS,
+    SOL_PACKET,
+)
+from tuxnet.net.socket import AF_PACKET, SOCK_RAW, Msghdr
 from tuxnet.trace.addrtoname import AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN, PcapError, PcapReader, PcapWriter
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
-from tuxnet.user.pcap_filter import Filter, FilterError, compile_filter
+from tuxnet.user.libpcap import FilterError, bpf_dump, pcap_compile
+from tuxnet.user.libpcap.bpf_filter import bpf_filter
+from tuxnet.user.libpcap.pcap_common import linktype_to_dlt
+from tuxnet.user.libpcap.pcap_linux import set_kernel_filter
 
 SNAPLEN = MAXIMUM_SNAPLEN
+# pcap_direction_t, and -Q's words for it (any case)
+PCAP_D_INOUT, PCAP_D_IN, PCAP_D_OUT = 0, 1, 2
+DIRECTIONS = {"inout": PCAP_D_INOUT, "in": PCAP_D_IN, "out": PCAP_D_OUT}
 
 # pcap_datalink_val_to_name and _to_description, for the link types a capture file may hold
 LINK_TYPES = {0: ("NULL", "BSD loopback"), DLT_EN10MB: ("EN10MB", "Ethernet"), DLT_RAW: ("RAW", "Raw IP"),
@@ -79,7 +101,11 @@ class _Options:
         self.strip_domain = False
         self.printer = TcpdumpPrinter()
         self.expression = ""
-        self.filter: Filter = compile_filter("")
+        self.optimize = True
+        self.dump_code = 0  # -d, -dd, -ddd: the compiled program printed, nothing captured
+        self.infile: str | None = None  # -F: the expression read from this file
+        self.direction = PCAP_D_INOUT  # -Q
+        self.program: list[tuple[int, int, int, int]] = []
 
 
 def _parse(argv: list[str]) -> _Options | str:
@@ -90,13 +116,19 @@ def _parse(argv: list[str]) -> _Options | str:
     hex_dump = ""
     words: list[str] = []
     try:
-        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:r:w:nNeSvpqxXAtlU", words):
+        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:r:w:F:Q:nNeSvpqxXAtlUdO", words):
             if flag == "i":
                 opts.device = value
             elif flag == "r":
                 opts.read_file = value
             elif flag == "w":
                 opts.write_file = value
+            elif flag == "F":
+                opts.infile = value
+            elif flag == "Q":
+                if value.lower() not in DIRECTIONS:
+                    return f"tcpdump: unknown capture direction `{value}'\n"
+                opts.direction = DIRECTIONS[value.lower()]
             elif flag == "s":
                 snaplen = int(value) if re.fullmatch(r"-?[0-9]+", value) else -1
                 if not 0 <= snaplen <= SNAPLEN:
@@ -112,6 +144,8 @@ def _parse(argv: list[str]) -> _Options | str:
             quick |= flag == "q"
             opts.promisc &= flag != "p"
             opts.packet_buffered |= flag == "U"
+            opts.dump_code += flag == "d"
+            opts.optimize &= flag != "O"
             opts.numeric |= flag == "n"
             opts.strip_domain |= flag == "N"
             if flag in "xXA" and len(hex_dump) < 2:
@@ -129,12 +163,25 @@ def _parse(argv: list[str]) -> _Options | str:
     return opts
 
 
-def _compile(opts: _Options, netmask: int) -> str | None:
-    """``pcap_compile`` of the expression, with the device's netmask (0 for a file); the line
-    tcpdump prints for one it refuses."""
+def _compile(opts: _Options, linktype: int, snaplen: int) -> str | None:
+    """``pcap_compile`` of the expression for the link type, with the snapshot length its
+    accepting returns keep, optimised unless ``-O``; the line tcpdump prints for one it refuses.
+    The netmask is 0: tcpdump 4.99 asks for the device's (``pcap_lookupnet``) only under ``-f``,
+    so ``ip broadcast`` takes all-zeros and all-ones addresses."""
+    if opts.infile is not None:
+        try:
+            opts.expression = _read_infile(opts.infile)
+        except OSError as error:
+            return f"tcpdump: {error}\n"
+    if linktype not in (DLT_EN10MB, DLT_RAW):
+        if opts.expression.strip():
+            return (f"tcpdump: tuxnet's libpcap compiles filters for Ethernet and raw IP, "
+                    f"not link-type {_link_type(linktype)}\n")
+        linktype = DLT_EN10MB  # no expression: the one program that accepts every frame, for any link type
     try:
-        opts.filter = compile_filter(opts.expression, resolve_host=_gethostbyname, resolve_port=_getservbyname,
-                                     netmask=netmask)
+        opts.program = pcap_compile(opts.expression, optimize=opts.optimize, netmask=0, snaplen=snaplen,
+                                    linktype=linktype_to_dlt(linktype), resolve_host=_gethostbyname,
+                                    resolve_port=_getservbyname)
     except FilterError as error:
         reason = str(error)
         prefix = "can't parse filter expression: " if reason == "syntax error" else ""
@@ -153,7 +200,38 @@ def tcpdump_main(argv: list[str]) -> int:
         opts.printer.names = _addrtoname(opts)
     if opts.read_file is not None:
         return _read_savefile(opts)
+    if opts.dump_code and opts.device is None:
+        # no device to take the link type from: pcap_open_dead(DLT_EN10MB, snaplen)
+        libc.printf("Warning: assuming Ethernet\n")
+        return _dump_code(opts, DLT_EN10MB, opts.snaplen)
     return _capture(opts)
+
+
+def _read_infile(path: str) -> str:
+    """``read_infile``: the expression ``-F`` names, each ``#`` to its line's end made blanks (the
+    command line's words are then ignored, as tcpdump ignores them).  The file is on the machine
+    tuxnet runs on, as ``-r``'s and ``-w``'s are.  OSError carries tcpdump's message."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as error:
+        raise OSError(f"can't open {path}: {error.strerror}") from None
+    try:
+        text = os.read(fd, os.fstat(fd).st_size).decode("latin-1")
+    except OSError as error:
+        raise OSError(f"read {path}: {error.strerror}") from None
+    finally:
+        os.close(fd)
+    return re.sub(r"#[^\n]*", lambda comment: " " * len(comment.group()), text)
+
+
+def _dump_code(opts: _Options, linktype: int, snaplen: int) -> int:
+    """``tcpdump -d``: the compiled program printed as ``bpf_dump`` prints it, and exit."""
+    refused = _compile(opts, linktype, snaplen)
+    if refused is not None:
+        libc.printf("%s", refused)
+        return 1
+    libc.printf("%s", bpf_dump(opts.program, opts.dump_code))
+    return 0
 
 
 def _gethostbyname(name: str) -> list[int] | None:
@@ -238,7 +316,9 @@ def _read_savefile(opts: _Options) -> int:
             return 1
         libc.printf("reading from file %s, link-type %s, snapshot length %d\n", path, _link_type(reader.linktype),
                     reader.snaplen)
-        refused = _compile(opts, 0)
+        if opts.dump_code:
+            return _dump_code(opts, reader.linktype, reader.snaplen)
+        refused = _compile(opts, reader.linktype, reader.snaplen)
         if refused is not None:
             libc.printf("%s", refused)
             return 1
@@ -251,12 +331,10 @@ def _read_savefile(opts: _Options) -> int:
                 return 1
         printer = opts.printer
         printer.linktype = reader.linktype
-        # the filter reads Ethernet frames: a file of raw IP is read as if each had its header
-        link = b"\0" * 12 + b"\x08\x00" if reader.linktype == DLT_RAW else b""
         captured = 0
         try:
             for ts, frame, length in reader:
-                if reader.linktype not in (DLT_EN10MB, DLT_RAW) or opts.filter(link + frame, length + len(link)):
+                if bpf_filter(opts.program, frame, length):  # pcap_offline_filter
                     if writer is not None:
                         _dump(writer, opts, ts, frame, length)
                     else:
@@ -288,9 +366,9 @@ def _capture(opts: _Options) -> int:
     if dev is None:
         libc.printf("tcpdump: %s: No such device exists\n(No such device exists)\n", device)
         return 1
-    # pcap_lookupnet: the device's first IPv4 address's netmask (SIOCGIFNETMASK), else 0
-    addresses = dev.ip_ptr.ifa_list if dev.ip_ptr is not None else []
-    refused = _compile(opts, addresses[0].mask if addresses else 0)
+    if opts.dump_code:
+        return _dump_code(opts, DLT_EN10MB, opts.snaplen)
+    refused = _compile(opts, DLT_EN10MB, opts.snaplen)
     if refused is not None:
         libc.printf("%s", refused)
         return 1
@@ -299,6 +377,7 @@ def _capture(opts: _Options) -> int:
     try:
         libc.bind(fd, (device, ETH_P_ALL))
         libc.setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        set_kernel_filter(fd, opts.program)
         if opts.promisc and not dev.flags & IFF_LOOPBACK:
             libc.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP,
                             struct.pack("=iHH8s", dev.ifindex, PACKET_MR_PROMISC, 0, b""))
@@ -313,42 +392,42 @@ def _capture(opts: _Options) -> int:
             libc.printf("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n")
         libc.printf("%slistening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n",
                     "tcpdump: " if opts.printer.verbose or writer is not None else "", device, opts.snaplen)
-        captured = matched = 0
+        captured = 0
         loopback = bool(dev.flags & IFF_LOOPBACK)
         while not stop and (not opts.count or captured < opts.count):
             try:
-                frame, stamp = _next_frame(fd, loopback, 0)
+                frame, stamp = _next_frame(fd, loopback, opts.direction)
             except InterruptedError:
                 continue
-            if frame is not None and opts.filter(frame, len(frame)):
-                matched += 1
+            if frame is not None:
                 if writer is not None:
                     _dump(writer, opts, stamp, frame[:opts.snaplen], len(frame))
                 else:
                     libc.printf("%s\n", opts.printer.format(stamp, frame[:opts.snaplen], len(frame)))
                 captured += 1
-        # "received by filter" is what the kernel's filter passed (tp_packets): the frames still
-        # queued that match count too
-        while (frame := _next_frame(fd, loopback, MSG_DONTWAIT)[0]) != b"":
-            matched += frame is not None and opts.filter(frame, len(frame))
+        if stop and writer is None:
+            libc.printf("\n")  # pcap_loop broken off (-2): tcpdump ends a line it may have been printing
+        # pcap_stats: what the kernel's filter passed (tp_packets, both copies of a frame on
+        # loopback, those still queued too) and what the socket's full buffer dropped (tp_drops)
+        received, dropped = struct.unpack("=II", libc.getsockopt(fd, SOL_PACKET, PACKET_STATISTICS))
     finally:
         if writer is not None:
             writer.close()
         libc.close(fd)
-    libc.printf("%d packet%s captured\n%d packet%s received by filter\n0 packets dropped by kernel\n",
-                captured, "" if captured == 1 else "s", matched, "" if matched == 1 else "s")
+    libc.printf("%d packet%s captured\n%d packet%s received by filter\n%d packet%s dropped by kernel\n",
+                captured, "" if captured == 1 else "s", received, "" if received == 1 else "s",
+                dropped, "" if dropped == 1 else "s")
     return 0
 
 
-def _next_frame(fd: int, loopback: bool, flags: int) -> tuple[bytes | None, int]:
-    """The next frame and its time (SO_TIMESTAMPNS); None for one libpcap leaves out (what
-    loopback sends: it hears it again coming in), ``b""`` when none is queued (MSG_DONTWAIT)."""
+def _next_frame(fd: int, loopback: bool, direction: int) -> tuple[bytes | None, int]:
+    """The next frame and its time (SO_TIMESTAMPNS); None for one libpcap leaves out
+    (``linux_check_direction``): what loopback sends (it hears it again coming in), and what
+    ``-Q`` does not ask for."""
     msg = Msghdr(msg_control=[])
-    try:
-        frame = libc.recvmsg(fd, msg, SNAPLEN, flags)
-    except BlockingIOError:
-        return b"", 0
-    if loopback and msg.msg_name[2] == PACKET_OUTGOING:
+    frame = libc.recvmsg(fd, msg, SNAPLEN, 0)
+    outgoing = msg.msg_name[2] == PACKET_OUTGOING
+    if outgoing and (loopback or direction == PCAP_D_IN) or not outgoing and direction == PCAP_D_OUT:
         return None, 0
     stamp = next((int.from_bytes(data[:8], "little") * 1_000_000_000 + int.from_bytes(data[8:16], "little")
                   for level, _, data in msg.msg_control if level == SOL_SOCKET), 0)
