@@ -10,6 +10,7 @@ import re
 import pytest
 
 from tuxnet.topology import TopologyError, load_topology
+from tuxnet.user.programs.dig import parse_args
 
 LAB = '''
 duration = "10s"
@@ -50,9 +51,10 @@ METER_HEAD = ("  % Total    % Received % Xferd  Average Speed   Time    Time    
               "                                 Dload  Upload   Total   Spent    Left  Speed\n")
 
 
-def run_lab(runs: list[tuple[str, str, str]]) -> tuple[str, str, list]:
-    """The lab with ``runs`` (host, command, time) added: each host's output and the statuses."""
-    text = LAB + "".join(f'[[run]]\nhost = "{h}"\ncmd = "{cmd}"\nat = "{at}"\n' for h, cmd, at in runs)
+def run_lab(runs: list[tuple[str, str, str]], lab: str = LAB) -> tuple[str, str, list]:
+    """The lab (or a variant of it) with ``runs`` (host, command, time) added: each host's output
+    and the statuses."""
+    text = lab + "".join(f'[[run]]\nhost = "{h}"\ncmd = "{cmd}"\nat = "{at}"\n' for h, cmd, at in runs)
     net = load_topology("lab.toml", text=text)
     net.start()
     net.run()
@@ -110,6 +112,9 @@ def test_curl_errors_and_statuses():
      {"/etc/db.x": "$TTL 300\\n@ IN SOA ns. root. ( 1 2 3 4 5 )\\nfoo IN BOGUS 1\\n"},
      "zone x.test/IN: loading from master file /etc/db.x failed: /etc/db.x:3: unknown rdatatype 'BOGUS'\n"
      "zone x.test/IN: not loaded due to errors.\n"),
+    ('options {\n server-id ns1;\n};', {},  # BIND's parse_serverid: none, hostname or a quoted string
+     "/etc/bind/named.conf:2: expected quoted string near 'ns1'\nloading configuration: failure\n"
+     "exiting (due to fatal error)\n"),
     ('options {\n directory "/etc";\n', {},
      "/etc/bind/named.conf:3: unexpected end of input\nloading configuration: failure\n"
      "exiting (due to fatal error)\n"),
@@ -176,7 +181,7 @@ def test_dig_when_no_server_answers():
     a, _, statuses = run_lab([("a", "dig @10.0.0.1 www.lab.test +time=1 +tries=2", "1s"),
                               ("a", "dig @10.0.0.9 www.lab.test +tcp +time=1 +tries=1", "5s"),
                               ("a", "dig @10.0.0.2 a..b", "9s"),
-                              ("a", "dig +multiline www.lab.test", "9s")])
+                              ("a", "dig +nssearch www.lab.test", "9s")])
     assert statuses == [9, 9, 10, 1]
     assert a == (";; communications error to 10.0.0.1#53: connection refused\n" * 2
                  + "\n; <<>> DiG 9.18.49-1~deb12u3-Debian <<>> @10.0.0.1 www.lab.test +time=1 +tries=2\n"
@@ -184,7 +189,107 @@ def test_dig_when_no_server_answers():
                  ";; Connection to 10.0.0.9#53(10.0.0.9) for www.lab.test failed: timed out.\n"
                  ";; no servers could be reached\n"
                  "dig: 'a..b' is not a legal name (empty label)\n"
-                 "dig: +multiline is not in tuxnet's dig\n")
+                 "dig: +nssearch is not in tuxnet's dig\n")
+
+
+@pytest.mark.parametrize(("argv", "multiline", "nsid", "tcp"), [
+    ([], False, False, False),
+    (["+multiline"], True, False, False),
+    (["+mu"], True, False, False),
+    (["+multi", "+nomultiline"], False, False, False),
+    (["+nsid"], False, True, False),
+    (["+nsi", "+nonsid"], False, False, False),
+    (["+mul", "+nsid", "+vc"], True, True, True),
+])
+def test_dig_reads_multiline_and_nsid(argv, multiline, nsid, tcp):
+    """The switches as dig's plus_option sets them, from any start of their names no other of
+    its options shares."""
+    q = parse_args(argv)
+    assert (q.on["multiline"], q.on["nsid"], q.on["tcp"], q.tcp_set) == (multiline, nsid, tcp, tcp)
+
+
+def test_dig_reads_timeout_by_any_start_of_its_name():
+    """dig's option is +timeout; +time and +ti are starts of it."""
+    assert [parse_args([f"+{word}=2"]).timeout for word in ("ti", "time", "timeout")] == [2, 2, 2]
+
+
+SOA_MULTILINE = ("lab.test.\t\t300 IN SOA ns.lab.test. root.lab.test. (\n"
+                 "\t\t\t\t1          ; serial\n"
+                 "\t\t\t\t3600       ; refresh (1 hour)\n"
+                 "\t\t\t\t600        ; retry (10 minutes)\n"
+                 "\t\t\t\t86400      ; expire (1 day)\n"
+                 "\t\t\t\t300        ; minimum (5 minutes)\n"
+                 "\t\t\t\t)\n")
+
+
+def test_dig_multiline_and_its_abbreviations():
+    """+multiline, or any start of it no other option of dig's shares (+mu, +multi), prints an
+    SOA in dig's multiline style, its durations spelled out; +nomultiline undoes it; +short is
+    the same either way; +m (+mapped too) and +nom are invalid, as in BIND's dig."""
+    usage = ("Usage:  dig [@global-server] [domain] [q-type] [q-class] {q-opt}\n"
+             "            {global-d-opt} host [@local-server] {local-d-opt}\n"
+             "            [ host [@local-server] {local-d-opt} [...]]\n\n"
+             'Use "dig -h" (or "dig -h | more") for complete list of options\n')
+    a, _, statuses = run_lab([("a", "dig +noall +answer lab.test SOA +multiline", "1s"),
+                              ("a", "dig +noall +answer lab.test SOA +mu", "2s"),
+                              ("a", "dig +noall +answer lab.test SOA +multi +nomultiline", "3s"),
+                              ("a", "dig +short lab.test SOA +multi", "4s"),
+                              ("a", "dig +noall +question lab.test MX +multi", "5s"),
+                              ("a", "dig +noall +answer lab.test MX +multi", "6s"),
+                              ("a", "dig lab.test +m", "7s"),
+                              ("a", "dig lab.test +nom", "8s")])
+    assert statuses == [0, 0, 0, 0, 0, 0, 1, 1]
+    assert a == (SOA_MULTILINE * 2
+                 + "lab.test.\t\t300\tIN\tSOA\tns.lab.test. root.lab.test. 1 3600 600 86400 300\n"
+                 + "ns.lab.test. root.lab.test. 1 3600 600 86400 300\n"
+                 + ";lab.test.\t\tIN MX\n"
+                 + "lab.test.\t\t300 IN MX 10 mail.lab.test.\n"
+                 + "Invalid option: +m\n" + usage + "Invalid option: +nom\n" + usage)
+
+
+@pytest.mark.parametrize(("server_id", "nsid"), [
+    ('"ns1"', '; NSID: 6e 73 31 ("ns1")\n'),
+    ("hostname", '; NSID: 62 ("b")\n'),      # the host's name
+    ('"none"', '; NSID: 6e 6f 6e 65 ("none")\n'),  # quoted: a string
+    ("none", ""),
+    (None, ""),                               # no server-id: none
+])
+def test_named_answers_nsid_with_its_server_id(server_id, nsid):
+    """dig +nsid (+nsi) sends an empty NSID option (RFC 5001 §2.1); named answers it with its
+    server-id, before the cookie, as BIND's does, and only when asked (+nonsid: no NSID)."""
+    lab = LAB if server_id is None else LAB.replace('options { directory "/etc/bind"; };',
+                                                    f'options {{ directory "/etc/bind"; server-id {server_id}; }};')
+    a, _, statuses = run_lab([("a", "dig +noall +comments www.lab.test +nsid", "1s"),
+                              ("a", "dig +noall +comments www.lab.test +nsi +nocookie", "2s"),
+                              ("a", "dig +noall +comments www.lab.test +nsid +nonsid", "3s")], lab)
+    assert statuses == [0, 0, 0]
+    first, second, third = a.split(";; Got answer:\n")[1:]
+    assert re.search(r"\n;; OPT PSEUDOSECTION:\n; EDNS: version: 0, flags:; udp: 1232\n"
+                     + re.escape(nsid) + r"; COOKIE: [0-9a-f]{48} \(good\)\n", first)
+    assert second.endswith(";; OPT PSEUDOSECTION:\n; EDNS: version: 0, flags:; udp: 1232\n" + nsid)
+    assert "NSID" not in third
+
+
+def test_named_orders_a_set_at_random_from_the_hosts_seed():
+    """A name with several addresses: named writes them in a random order each time (BIND's
+    default ``rrset-order { order random; }``), drawn from the host's seeded generator, so the
+    same simulation answers the same way every run."""
+    lab = LAB.replace("www IN A 10.0.0.2\n", "www IN A 10.0.0.2\nwww IN A 10.0.0.3\nwww IN A 10.0.0.4\n")
+    runs = [("a", "dig +short www.lab.test", f"{i + 1}00ms") for i in range(8)]
+    first, _, statuses = run_lab(runs, lab)
+    again, _, _ = run_lab(runs, lab)
+    assert statuses == [0] * 8 and first == again
+    answers = [tuple(first.splitlines()[i:i + 3]) for i in range(0, 24, 3)]
+    assert all(sorted(answer) == ["10.0.0.2", "10.0.0.3", "10.0.0.4"] for answer in answers)
+    assert len(set(answers)) > 2, answers
+
+
+def test_dig_sends_nsid_before_its_cookie():
+    """+qr shows the query: an empty NSID option, then the client cookie (dighost.c's order)."""
+    a, _, statuses = run_lab([("a", "dig +noall +comments +qr www.lab.test +nsid", "1s")])
+    assert statuses == [0]
+    assert re.match(r";; Sending:\n.*\n;; OPT PSEUDOSECTION:\n; EDNS: version: 0, flags:; udp: 1232\n"
+                    r"; NSID:\n; COOKIE: [0-9a-f]{16}\n", a, re.S)
 
 
 def test_http_says_a_url_has_a_bad_port():

@@ -2,7 +2,9 @@
 this machine's dig asks each the same questions, over the TAP device (tuxnet's) and in the
 namespace (BIND's).  The outputs must be the same to the byte count (dig's ``MSG SIZE`` and ``XFR
 size``, which BIND's name compression decides), but for what differs by nature: the message ID,
-the query time, the date, the cookies and the server's address."""
+the query time, the date, the cookies and the server's address.  With ``server-id`` in both
+configurations, a question with ``+nsid`` gets the same NSID from each (RFC 5001), in the same
+place among the EDNS options."""
 
 from __future__ import annotations
 
@@ -83,8 +85,21 @@ def stop_bind(p, bind, d: str) -> None:
     shutil.rmtree(d, ignore_errors=True)
 
 
+NSID_QUESTIONS = [
+    ["www.lab.test", "+nsid"], ["www.lab.test", "+nsid", "+nocookie"], ["www.lab.test", "+nsid", "+noedns"],
+    ["www.lab.test", "+nsid", "+tcp"], ["www.lab.test", "+nsid", "+qr"], ["www.lab.test", "+nsid", "+edns=1"],
+    ["www.lab.test"], ["nope.lab.test", "+nsid", "+multiline"], ["lab.test", "SOA", "+nsid", "+multiline"],
+    ["lab.test", "ANY", "+multiline"], ["lab.test", "MX", "+multi", "+nsid"], ["srv.lab.test", "SRV", "+multiline"],
+    ["lab.test", "AXFR", "+nsid"], ["lab.test", "AXFR", "+multiline", "+nsid"], ["lab.test", "IXFR=7", "+nsid"],
+    ["example.com", "+nsid"],
+]
+
+
 @pytest.mark.parametrize("options, questions", [
     ("", QUESTIONS),
+    ('server-id "ns1.lab.test";', NSID_QUESTIONS),
+    ("server-id none;", [["www.lab.test", "+nsid"], ["lab.test", "SOA", "+nsid", "+multiline"]]),
+    ('server-id "";', [["www.lab.test", "+nsid"]]),
     ("allow-transfer { none; };", [["lab.test", "AXFR"], ["lab.test", "IXFR=0"], ["www.lab.test"]]),
     ("allow-query { !L; any; };", [["www.lab.test"], ["lab.test", "AXFR"], ["nope.lab.test"]]),
 ])

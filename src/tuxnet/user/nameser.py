@@ -29,6 +29,7 @@ T_MX = 15
 T_TXT = 16
 T_AAAA = 28
 T_OPT = 41  # RFC 6891
+EDNS_NSID = 3  # the NSID option's code (RFC 5001 §2.3)
 EDNS_COOKIE = 10  # the COOKIE option's code (RFC 7873 §4)
 C_IN = 1
 

@@ -9,23 +9,32 @@ waits ``+time`` seconds (5), and ``+tries`` (3; ``+retry`` is one less) are made
 no answer prints dig's ``;; communications error`` line, and when none answers dig prints
 ``;; no servers could be reached`` and ends with status 9.  Output options: ``+short``,
 ``+[no]all``, ``+[no]cmd``, ``+[no]comments``, ``+[no]question``, ``+[no]answer``,
-``+[no]authority``, ``+[no]additional``, ``+[no]stats``; ``+[no]tcp`` (``+vc``), ``+[no]adflag``;
-``AXFR`` and ``IXFR=N`` transfer a zone over TCP and list it (``+onesoa``); ``+trace`` follows
-the name down from the root, zone by zone (``trace``); ``+qr`` shows the query
-as it is sent; ``+dnssec`` sets DO (tuxnet's zones are unsigned: no signatures come back).
+``+[no]authority``, ``+[no]additional``, ``+[no]stats``; ``+[no]tcp`` (``+vc``; an ``ANY``
+question goes over TCP unless ``+[no]tcp`` says otherwise), ``+[no]adflag``; ``AXFR`` and
+``IXFR=N`` transfer a zone over TCP and list it (``+onesoa``); ``+trace`` follows the name down
+from the root, zone by zone (``trace``); ``+qr`` shows the query as it is sent; ``+dnssec``
+sets DO (tuxnet's zones are unsigned: no signatures come back); ``+nsid`` asks the server for
+its identifier (an empty NSID option, RFC 5001 §2.1), which the OPT pseudosection shows.
 Records are printed in BIND's columns (``dns_master_style`` of masterdump.c: the TTL at 24, the
-class at 32, the type at 40, the data at 48, tabs to reach them, one space once past them).
-Other options of dig's (``+multiline``, ``+nsid`` ...) are refused by name; one question is
-asked a run.
+class at 32, the type at 40, the data at 48, tabs to reach them, once past them one space, or a
+tab that reaches a tab stop) and their data as ``dns_rdata_tofmttext`` writes it (a DS digest
+in upper-case hex, a key in base64, split every 56 characters).  ``+[no]multiline`` (``+mu``
+...) is dig's multiline style: the data at column 32, the class and type one space apart, an
+SOA's numbers one a line in parentheses with their names and durations, a DS digest and a
+DNSKEY's key split in lines of 44 within parentheses, a key's role, algorithm and key tag in a
+comment (``+short`` is the same either way).  Other options of dig's (``+identify``,
+``+nssearch`` ...) are refused by name; one question is asked a run.
 """
 
 from __future__ import annotations
 
+import base64
 import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import dns.dnssec
 import dns.edns
 import dns.exception
 import dns.flags
@@ -41,7 +50,7 @@ from tuxnet.kernel.errno import ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDO
 from tuxnet.kernel.sched import current
 from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
-from tuxnet.user.nameser import EDNS_COOKIE
+from tuxnet.user.nameser import EDNS_COOKIE, EDNS_NSID
 from tuxnet.user.resolv import EAI_NONAME, HOST_NOT_FOUND, getaddrinfo, res_ninit
 
 VERSION = "9.18.49-1~deb12u3-Debian"
@@ -55,9 +64,10 @@ Use "dig -h" (or "dig -h | more") for complete list of options
 # What dig prints between sections; +all and +noall set them all (cmd with them)
 DISPLAY = ("cmd", "comments", "question", "answer", "authority", "additional", "stats")
 SWITCHES = (*DISPLAY, "recurse", "tcp", "vc", "short", "edns", "cookie", "adflag", "trace", "qr", "dnssec",
-            "onesoa")
+            "onesoa", "multiline", "nsid")
+OFF_BY_DEFAULT = ("tcp", "short", "trace", "qr", "dnssec", "onesoa", "multiline", "nsid")
 # dig's options that this dig does not have: named, rather than called invalid
-UNSUPPORTED = ("multiline", "nsid", "identify", "ttlid", "ttlunits", "besteffort",
+UNSUPPORTED = ("identify", "ttlid", "ttlunits", "besteffort",
                "ignore", "fail", "search", "defname", "domain", "nssearch", "subnet", "expire", "crypto",
                "split", "rrcomments", "showsearch", "sigchase", "topdown", "keepopen", "padding",
                "bufsize", "ndots", "class", "ttl", "yaml", "json", "https", "tls", "zflag", "aaflag",
@@ -68,7 +78,20 @@ REASONS = {ECONNREFUSED: "connection refused", EHOSTUNREACH: "host unreachable",
            ENETUNREACH: "network unreachable", ETIMEDOUT: "timed out"}
 FLAG_NAMES = (("qr", dns.flags.QR), ("aa", dns.flags.AA), ("tc", dns.flags.TC), ("rd", dns.flags.RD),
               ("ra", dns.flags.RA), ("ad", dns.flags.AD), ("cd", dns.flags.CD))
-TTL_COLUMN, CLASS_COLUMN, TYPE_COLUMN, RDATA_COLUMN = 24, 32, 40, 48
+# The styles dig.c's printmessage makes (dns_master_stylecreate): the TTL, class, type and data
+# columns, by default and with +multiline; the line is 80 wide, tabs 8.
+COLUMNS = (24, 32, 40, 48)
+MULTILINE_COLUMNS = (24, 24, 24, 32)
+LINE_LENGTH = 80
+# masterdump.c's linebreak in multiline style: a new line, tabs to the data column
+MULTILINE_BREAK = "\n" + "\t" * (MULTILINE_COLUMNS[3] // 8)
+SINGLE_LINE_WIDTH = 60  # dns_rdata_tofmttext's width for hex and base64 on one line
+SOA_FIELDS = ("serial", "refresh", "retry", "expire", "minimum")  # soa_6.c's soa_fieldnames
+# dns_secalg_format's names for DNSSEC algorithms (lib/dns/rcode.c's SECALGNAMES)
+SECALG_NAMES = {1: "RSAMD5", 2: "DH", 3: "DSA", 5: "RSASHA1", 6: "NSEC3DSA", 7: "NSEC3RSASHA1", 8: "RSASHA256",
+                10: "RSASHA512", 12: "ECCGOST", 13: "ECDSAP256SHA256", 14: "ECDSAP384SHA384", 15: "ED25519",
+                16: "ED448", 252: "INDIRECT", 253: "PRIVATEDNS", 254: "PRIVATEOID"}
+KEYFLAG_KSK, KEYFLAG_REVOKE = 0x0001, 0x0080  # SEP (RFC 4034 §2.1.1), REVOKE (RFC 5011 §3)
 # Extended DNS Error codes as dig names them (RFC 8914 §4; message.c's edetext)
 EDE_NAMES = ("Other", "Unsupported DNSKEY Algorithm", "Unsupported DS Digest Type", "Stale Answer",
              "Forged Answer", "DNSSEC Indeterminate", "DNSSEC Bogus", "Signature Expired",
@@ -99,9 +122,9 @@ class Query:
     timeout: int = 5
     tries: int = 3
     serial: int = 0  # the SOA serial an IXFR=N question says the client has
-    # each switch's state ("+vc" is a name of "+tcp"): all on but tcp and short
-    on: dict[str, bool] = field(default_factory=lambda: {n: n not in ("tcp", "short", "trace", "qr", "dnssec", "onesoa")
-                                                         for n in SWITCHES if n != "vc"})
+    tcp_set: bool = False  # +[no]tcp or +[no]vc was given (dighost.c's tcp_mode_set)
+    # each switch's state ("+vc" is a name of "+tcp"): all on but those OFF_BY_DEFAULT
+    on: dict[str, bool] = field(default_factory=lambda: {n: n not in OFF_BY_DEFAULT for n in SWITCHES if n != "vc"})
 
 
 def _usage_error(word: str) -> DigExit:
@@ -110,7 +133,8 @@ def _usage_error(word: str) -> DigExit:
 
 
 def _plus_option(q: Query, word: str) -> None:
-    """A ``+[no]name[=value]`` option; dig takes any unambiguous start of a name."""
+    """A ``+[no]name[=value]`` option; dig takes any start of a name that no other of its options
+    shares (``+mu`` is ``+multiline``, but ``+m`` could be ``+mapped`` too: invalid)."""
     text = word[1:]
     value = None
     if "=" in text:
@@ -118,20 +142,21 @@ def _plus_option(q: Query, word: str) -> None:
     negate = text.startswith("no")
     if negate:
         text = text[2:]
-    names = [n for n in (*SWITCHES, "all", "time", "tries", "retry") if n.startswith(text)] if text else []
+    candidates = (*SWITCHES, "all", "timeout", "tries", "retry", *UNSUPPORTED)
+    names = [n for n in candidates if n.startswith(text)] if text else []
     if text in names:
         names = [text]
     if len(names) != 1:
-        if any(n.startswith(text) for n in UNSUPPORTED) and text:
-            libc.printf("dig: +%s is not in tuxnet's dig\n", text)
-            raise DigExit(1)
         raise _usage_error(word)
+    if names[0] in UNSUPPORTED:
+        libc.printf("dig: +%s is not in tuxnet's dig\n", text)
+        raise DigExit(1)
     name = names[0]
-    if name in ("time", "tries", "retry"):
+    if name in ("timeout", "tries", "retry"):
         if negate or value is None or not value.isdigit():
             raise _usage_error(word)
         number = int(value)
-        if name == "time":
+        if name == "timeout":
             q.timeout = max(1, number)
         else:
             q.tries = max(1, number + (name == "retry"))
@@ -144,6 +169,7 @@ def _plus_option(q: Query, word: str) -> None:
         for d in DISPLAY:
             q.on[d] = d == "answer"
     q.on["tcp" if name == "vc" else name] = not negate
+    q.tcp_set = q.tcp_set or name in ("tcp", "vc")
 
 
 def reverse_name(addr: str) -> str | None:
@@ -233,19 +259,25 @@ def _positional(q: Query, word: str) -> None:
 
 
 def _indent(column: int, to: int) -> tuple[str, int]:
-    """masterdump.c's ``indent``: tabs to column ``to``; one space when already there or past."""
-    if column >= to:
-        return " ", column + 1
-    return "\t" * (to // 8 - column // 8), to
+    """masterdump.c's ``indent``: tabs (8 wide) to column ``to``, then spaces; when already there
+    or past, to the next column, which is a tab when that ends a tab stop, else a space."""
+    to = max(to, column + 1)
+    tabs = to // 8 - column // 8
+    if tabs:
+        return "\t" * tabs + " " * (to % 8), to
+    return " " * (to - column), to
 
 
-def record_line(owner: str, ttl: int | None, rdclass: int, rdtype: int, rdata: str | None) -> str:
-    """One record (or a question, without TTL and data) in BIND's columns."""
-    line, column = owner, len(owner)
-    fields = [] if ttl is None else [(TTL_COLUMN, str(ttl))]
-    fields += [(CLASS_COLUMN, dns.rdataclass.to_text(rdclass)), (TYPE_COLUMN, dns.rdatatype.to_text(rdtype))]
+def record_line(owner: str, ttl: int | None, rdclass: int, rdtype: int, rdata: str | None,
+                columns: tuple[int, int, int, int] = COLUMNS) -> str:
+    """One record (or a question, without TTL and data) in BIND's ``columns``; a question's
+    leading ";" is not counted (message.c writes it before masterdump.c's question_totext)."""
+    ttl_column, class_column, type_column, rdata_column = columns
+    line, column = owner, len(owner.removeprefix(";"))
+    fields = [] if ttl is None else [(ttl_column, str(ttl))]
+    fields += [(class_column, dns.rdataclass.to_text(rdclass)), (type_column, dns.rdatatype.to_text(rdtype))]
     if rdata is not None:
-        fields.append((RDATA_COLUMN, rdata))
+        fields.append((rdata_column, rdata))
     for to, text in fields:
         pad, column = _indent(column, to)
         line += pad + text
@@ -253,8 +285,59 @@ def record_line(owner: str, ttl: int | None, rdclass: int, rdtype: int, rdata: s
     return line
 
 
-def section_lines(rrsets: list) -> list[str]:
-    return [record_line(rrset.name.to_text(), rrset.ttl, rrset.rdclass, rrset.rdtype, rd.to_text())
+def ttl_text(seconds: int) -> str:
+    """A duration as lib/dns/ttl.c's ``dns_ttl_totext`` writes it verbose: "1 week 2 days",
+    "15 minutes", "0 seconds"."""
+    parts = []
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count or (unit == "second" and not parts):
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts)
+
+
+def _chunks(text: str, wordlength: int, unit: int, wordbreak: str) -> str:
+    """isc_hex_totext's (``unit`` 2) and isc_base64_totext's (``unit`` 4) splitting: after the
+    most whole units that leave room for one more within ``wordlength``, ``wordbreak``, while
+    more follow."""
+    size = unit * (-(-wordlength // unit) - 1)
+    return wordbreak.join(text[i:i + size] for i in range(0, len(text), size))
+
+
+def rdata_text(rdtype: int, rd: Any, multiline: bool = False) -> str:
+    """A record's data as dig prints it (``dns_rdata_tofmttext``): one line, or in dig's multiline
+    style (``totext_soa``, ``totext_ds``, ``generic_totext_key`` with dig's RRCOMMENT); the types
+    BIND writes as dnspython does, as dnspython writes them."""
+    wordbreak = MULTILINE_BREAK if multiline else " "
+    # hex and base64 words: the line's length past the data column, less 2
+    wordlength = (LINE_LENGTH - MULTILINE_COLUMNS[3] if multiline else SINGLE_LINE_WIDTH) - 2
+    opening, closing = (" (", " )") if multiline else ("", "")
+    if rdtype == dns.rdatatype.SOA and multiline:
+        fields = (rd.serial, rd.refresh, rd.retry, rd.expire, rd.minimum)
+        lines = [f"{rd.mname} {rd.rname} ("]
+        lines += [f"{value:<10} ; {name}" + (f" ({ttl_text(value)})" if i else "")
+                  for i, (name, value) in enumerate(zip(SOA_FIELDS, fields, strict=True))]
+        return wordbreak.join([*lines, ")"])
+    if rdtype in (dns.rdatatype.DS, dns.rdatatype.CDS):
+        digest = _chunks(rd.digest.hex().upper(), wordlength, 2, wordbreak)
+        return f"{rd.key_tag} {int(rd.algorithm)} {rd.digest_type}{opening}{wordbreak}{digest}{closing}"
+    if rdtype in (dns.rdatatype.DNSKEY, dns.rdatatype.CDNSKEY):
+        head = f"{rd.flags} {rd.protocol} {int(rd.algorithm)}"
+        key = _chunks(base64.b64encode(rd.key).decode(), wordlength, 4, wordbreak)
+        if not multiline:
+            return f"{head} {key}"
+        role = "ZSK" if not rd.flags & KEYFLAG_KSK else "revoked KSK" if rd.flags & KEYFLAG_REVOKE else "KSK"
+        algorithm = SECALG_NAMES.get(int(rd.algorithm), str(int(rd.algorithm)))
+        return (f"{head} ({wordbreak}{key}{wordbreak}) ; {role}; alg = {algorithm} ; "
+                f"key id = {dns.dnssec.key_id(rd)}")
+    return rd.to_text()
+
+
+def section_lines(rrsets: list, multiline: bool = False) -> list[str]:
+    """A section's records, one line each (several in ``multiline`` style)."""
+    columns = MULTILINE_COLUMNS if multiline else COLUMNS
+    return [record_line(rrset.name.to_text(), rrset.ttl, rrset.rdclass, rrset.rdtype,
+                        rdata_text(rrset.rdtype, rd, multiline), columns)
             for rrset in rrsets for rd in rrset]
 
 
@@ -269,6 +352,10 @@ def _opt_lines(response: dns.message.Message, cookie: bytes | None) -> list[str]
             status = "" if cookie is None else " (echoed)" if len(data) == 8 else \
                 " (good)" if data[:8] == cookie else " (bad)"
             lines.append(f"; COOKIE: {data.hex()}{status}")
+        elif option.otype == EDNS_NSID:
+            # message.c's dns_message_pseudosectiontotext: the octets in hex, then as text
+            shown = "".join(chr(b) if 32 <= b < 127 else "." for b in data)
+            lines.append(f"; NSID: {''.join(f'{b:02x} ' for b in data)}(\"{shown}\")" if data else "; NSID:")
         elif option.otype == dns.edns.OptionType.EDE and len(data) >= 2:
             code = int.from_bytes(data[:2], "big")
             text = f": ({data[2:].decode(errors='replace')})" if len(data) > 2 else ""
@@ -286,7 +373,7 @@ def print_response(q: Query, wire: bytes, response: dns.message.Message, cookie:
     on = q.on
     out: list[str] = []
     if on["short"]:
-        out += [rd.to_text() for rrset in response.answer for rd in rrset]
+        out += [rdata_text(rrset.rdtype, rd) for rrset in response.answer for rd in rrset]
         libc.printf("%s", "".join(line + "\n" for line in out))
         return
     if on["comments"]:
@@ -305,7 +392,9 @@ def print_response(q: Query, wire: bytes, response: dns.message.Message, cookie:
     if on["question"] and response.question:
         if on["comments"]:
             out.append(";; QUESTION SECTION:")
-        out += [record_line(";" + r.name.to_text(), None, r.rdclass, r.rdtype, None) for r in response.question]
+        columns = MULTILINE_COLUMNS if on["multiline"] else COLUMNS
+        out += [record_line(";" + r.name.to_text(), None, r.rdclass, r.rdtype, None, columns)
+                for r in response.question]
         if on["comments"]:
             out.append("")
     for key, title, rrsets in (("answer", "ANSWER", response.answer), ("authority", "AUTHORITY", response.authority),
@@ -313,7 +402,7 @@ def print_response(q: Query, wire: bytes, response: dns.message.Message, cookie:
         if on[key] and rrsets:
             if on["comments"]:
                 out.append(f";; {title} SECTION:")
-            out += section_lines(rrsets)
+            out += section_lines(rrsets, on["multiline"])
             if on["comments"]:
                 out.append("")
     if cookie is None:
@@ -483,14 +572,17 @@ def parse_answer(got: bytes, one_rr_per_rrset: bool = False) -> dns.message.Mess
 
 def ask(q: Query, server: tuple[str, str], qname: dns.name.Name, rdtype: int, rdclass: int, recurse: bool,
         text: str, cookie: bytes, dnssec: bool = False) -> tuple[Any, int, bool] | bool:
-    """One question to one server as dig asks it (its ID, RD when ``recurse``, AD, EDNS with the
-    COOKIE and DO when ``dnssec``; an IXFR's SOA with the serial the client has, RFC 1995 §3),
-    tried and retried, over TCP when ``+tcp``, for a transfer, or when the answer comes truncated:
-    the answer's bytes (a transfer's list of messages), the milliseconds it took and whether TCP
-    carried it; or, when none came, whether a try went unanswered."""
+    """One question to one server as dig asks it (its ID, RD when ``recurse``, AD, EDNS with an
+    empty NSID when ``+nsid`` and the COOKIE, in dighost.c's order, and DO when ``dnssec``; an
+    IXFR's SOA with the serial the client has, RFC 1995 §3), tried and retried, over TCP when
+    ``+tcp``, for a transfer, or when the answer comes truncated: the answer's bytes (a
+    transfer's list of messages), the milliseconds it took and whether TCP carried it; or, when
+    none came, whether a try went unanswered."""
+    options = [dns.edns.GenericOption(EDNS_NSID, b"")] if q.on["nsid"] else []
+    if q.on["cookie"]:
+        options.append(dns.edns.GenericOption(EDNS_COOKIE, cookie))
     query = dns.message.make_query(qname, rdtype, rdclass, use_edns=0 if q.on["edns"] else False,
-                                   payload=EDNS_PAYLOAD, want_dnssec=dnssec,
-                                   options=[dns.edns.GenericOption(EDNS_COOKIE, cookie)] if q.on["cookie"] else [])
+                                   payload=EDNS_PAYLOAD, want_dnssec=dnssec, options=options)
     query.id = current().host.rng.getrandbits(16)
     query.flags = (dns.flags.RD if recurse else 0) | (dns.flags.AD if q.on["adflag"] else 0)
     transfer = rdtype if rdtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR) else 0
@@ -523,6 +615,8 @@ def dig(q: Query) -> int:
     if server is None:
         return 1
     cookie = current().host.rng.getrandbits(64).to_bytes(8, "big")
+    if rdtype == dns.rdatatype.ANY and not q.tcp_set:
+        q.on["tcp"] = True  # dighost.c: an ANY question goes over TCP unless +[no]tcp says otherwise
     if q.on["trace"]:
         return trace(q, qname, rdtype, rdclass, server, cookie)
     if q.on["qr"]:
@@ -561,7 +655,7 @@ def print_transfer(q: Query, messages: list[bytes], ms: int, server: tuple[str, 
     shown = records[:-1] if q.on["onesoa"] and len(records) > 1 and records[-1].rdtype == dns.rdatatype.SOA \
         else records
     if q.on["answer"]:
-        libc.printf("%s", "".join(line + "\n" for line in section_lines(shown)))
+        libc.printf("%s", "".join(line + "\n" for line in section_lines(shown, q.on["multiline"])))
     if q.on["stats"]:
         when = _time.strftime("%a %b %d %H:%M:%S UTC %Y", _time.gmtime(libc.time()))
         libc.printf(";; Query time: %d msec\n;; SERVER: %s#%d(%s) (TCP)\n;; WHEN: %s\n"
@@ -611,7 +705,8 @@ def trace(q: Query, qname: dns.name.Name, rdtype: int, rdclass: int, server: tup
         response = parse_answer(got)
         if response is None:
             return 9
-        libc.printf("%s", "".join(line + "\n" for line in section_lines(response.answer + response.authority)))
+        libc.printf("%s", "".join(line + "\n" for line in section_lines(response.answer + response.authority,
+                                                                         q.on["multiline"])))
         shown = response.answer or response.authority
         ns = [rd.target for rrset in shown if rrset.rdtype == dns.rdatatype.NS for rd in rrset]
         received = f";; Received {len(got)} bytes from {at[0]}#{q.port}({at[1]}) in {ms} ms\n\n"

@@ -9,9 +9,10 @@ whose TTL is the negative-caching TTL (RFC 2308 §3), and additional-section add
 targets (and, to a question without RD, the zone's NS records, as BIND's ``minimal-responses
 no-auth-recursive`` gives them).  Zone transfers (``dns_xfr``) go over TCP.  Every message is
 compressed as BIND compresses (``dns_wire``).  A UDP answer larger than 512 octets, or than the
-EDNS payload the query advertises (RFC 6891 §6.2.5), is truncated with TC set.  Malformed queries
-get FORMERR when their header can be read and are dropped otherwise; responses are never answered.
-Who may ask what is ``dns_acl``'s.
+EDNS payload the query advertises (RFC 6891 §6.2.5), is truncated with TC set.  A query that
+carries an NSID option gets the server's identifier back in one, when it has one (RFC 5001 §2.2;
+BIND's ``server-id``).  Malformed queries get FORMERR when their header can be read and are
+dropped otherwise; responses are never answered.  Who may ask what is ``dns_acl``'s.
 
 Each TCP connection (RFC 7766) and each forwarded or resolved UDP query is served by a forked
 child (the children share the resolver's cache, as BIND's threads do), so a slow client or a slow
@@ -39,7 +40,7 @@ from tuxnet.kernel.sched import current
 from tuxnet.kernel.siphash import siphash
 from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
-from tuxnet.user.nameser import EDNS_COOKIE, mkquery
+from tuxnet.user.nameser import EDNS_COOKIE, EDNS_NSID, mkquery
 from tuxnet.user.programs.dns_acl import Access
 from tuxnet.user.programs.dns_resolver import Resolver, load_hints
 from tuxnet.user.programs.dns_wire import to_wire
@@ -250,8 +251,10 @@ class NameServer:
     """The answering logic shared by the UDP loop and the TCP children."""
 
     def __init__(self, zones: Iterable[dns.zone.Zone], forwarders: Sequence[str] = (),
-                 resolver: Resolver | None = None, access: Access | None = None) -> None:
+                 resolver: Resolver | None = None, access: Access | None = None,
+                 server_id: bytes | None = None) -> None:
         self.authority = Authority(zones)
+        self.server_id = server_id  # the NSID given to a query that asks (RFC 5001 §2.2), if any
         self.forwarders = list(forwarders)
         self.resolver = None if self.forwarders else resolver
         self.access = access or Access()
@@ -382,23 +385,30 @@ class NameServer:
         """The response on the wire; over UDP no larger than 512 octets, or than the query's EDNS
         payload (at most ours), truncated with TC set when it does not fit, its names compressed
         as BIND compresses them (``dns_wire``).  A query with a
-        client cookie gets it back with our server cookie (RFC 7873 §5.2).  RA says whether this
-        client may have recursion."""
+        client cookie gets it back with our server cookie (RFC 7873 §5.2); one with an NSID
+        option our NSID when we have one (RFC 5001 §2.2), before the cookie as BIND's
+        ``ns_client_addopt`` orders them, unless its EDNS version is one we answer BADVERS (BIND's
+        ``process_opt`` reads the options only after that check).  RA says whether this client may have
+        recursion."""
         if self.recursive and self.access.may_recurse(client_ip):
             response.flags |= dns.flags.RA
+        ours = []
+        if self.server_id is not None and query.edns == 0 and any(o.otype == EDNS_NSID for o in query.options):
+            ours.append(dns.edns.GenericOption(EDNS_NSID, self.server_id))
         cookie = client_cookie(query)
-        if cookie is not None and response.edns >= 0:
-            option = dns.edns.GenericOption(EDNS_COOKIE, cookie + server_cookie(
-                self.cookie_secret, cookie, client_ip, int(libc.time())))
+        if cookie is not None:
+            ours.append(dns.edns.GenericOption(EDNS_COOKIE, cookie + server_cookie(
+                self.cookie_secret, cookie, client_ip, int(libc.time()))))
+        if ours and response.edns >= 0:
             response.use_edns(0, response.ednsflags, response.payload, response.request_payload,
-                              [option, *response.options])
+                              [*ours, *response.options])
         if tcp:
             limit = 65535
         elif query.edns >= 0:
             limit = max(UDP_PAYLOAD_NO_EDNS, min(query.payload, OUR_EDNS_PAYLOAD))
         else:
             limit = UDP_PAYLOAD_NO_EDNS
-        return to_wire(response, limit, prefer_truncation=True)
+        return to_wire(response, limit, prefer_truncation=True, rng=current().host.rng)
 
     def parse(self, wire: bytes) -> dns.message.Message | bytes | None:
         """The query in ``wire``; or the FORMERR to send back (bytes); or None to drop it."""
@@ -421,7 +431,7 @@ class NameServer:
         if tcp and len(query.question) == 1 and query.question[0].rdtype in _TRANSFERS and query.opcode() == 0:
             zone = self.authority.zones.get(query.question[0].name)
             first, *rest = transfer(query, zone, self._response(query), self.access.may_transfer(client_ip))
-            return [self.encode(query, first, tcp, client_ip), *(to_wire(m) for m in rest)]
+            return [self.encode(query, first, tcp, client_ip), *(to_wire(m, rng=current().host.rng) for m in rest)]
         response = self.answer(query, client_ip)
         if response is None:
             return self.encode(query, self.query_recurse(query), tcp, client_ip)
@@ -475,15 +485,15 @@ def _forward_udp(server: NameServer, listen_fd: int, udp_fd: int, query: dns.mes
 def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PORT,
           forwarders: Sequence[str] = (), hints: str | None = None, qname_minimization: str = "relaxed",
           access: Access | None = None, secondaries: Mapping[str, Sequence[str]] | None = None,
-          announce: bool = True) -> None:
+          announce: bool = True, server_id: str | None = None) -> None:
     """The name server: ``zones`` maps each origin to the path of its master file in the host's
     file table; ``forwarders`` are asked (with RD) for names outside them, or without forwarders
     such names are resolved from the root hints in the file ``hints`` (asking with
     ``qname_minimization``, as BIND's option of that name says); ``access`` says who may ask
     what (BIND's defaults: anyone may query, recursion for localnets and localhost);
     ``secondaries`` maps each secondary zone's origin to its primaries' addresses; it says what
-    it serves
-    when ``announce``.  Runs until killed."""
+    it serves when ``announce``; ``server_id`` is what it answers an NSID option with (BIND's
+    ``server-id``; None: no NSID).  Runs until killed."""
     loaded = []
     for origin, path in zones.items():
         text = libc.read_file(path)
@@ -493,7 +503,7 @@ def named(zones: Mapping[str, str], *, addr: str = "0.0.0.0", port: int = DNS_PO
         text = libc.read_file(hints)
         resolver = Resolver(load_hints(text.decode() if isinstance(text, bytes) else text, hints),
                             qname_minimization=qname_minimization)
-    server = NameServer(loaded, forwarders, resolver, access)
+    server = NameServer(loaded, forwarders, resolver, access, None if server_id is None else server_id.encode())
     for origin, primaries in (secondaries or {}).items():
         name = dns.name.from_text(origin)
         server.pending.add(name)

@@ -8,10 +8,15 @@ SRV target too, though it is never compressed itself).  So ``ns.lab.test.`` afte
 pointer, but ``a.b.c.lab.test.`` or ``www.far.test.`` after ``web.lab.test.`` are written in full,
 which makes BIND's messages longer than they need be.  Matching it byte for byte matters where
 sizes are printed: dig's ``MSG SIZE`` and ``XFR size``, tcpdump's lengths.
+
+The records of a set go out in a random order, BIND's default ``rrset-order { order random; }``,
+drawn from the host's seeded generator: dnspython's own shuffle uses Python's unseeded one, which
+would make two runs of the same simulation answer differently.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import dns.exception
@@ -20,6 +25,7 @@ import dns.message
 import dns.name
 import dns.rdatatype
 import dns.renderer
+import dns.rrset
 
 MAX_MESSAGE = 65535
 
@@ -82,10 +88,24 @@ def _keep_targets(r: dns.renderer.Renderer, start: int) -> None:
         pos = rdata + int.from_bytes(wire[rdata - 2:rdata], "big")
 
 
-def to_wire(message: dns.message.Message, max_size: int = MAX_MESSAGE, prefer_truncation: bool = False) -> bytes:
+def _shuffled(rrset: dns.rrset.RRset, rng: random.Random | None) -> dns.rrset.RRset:
+    """The set with its records in the order ``rng`` draws (``order random``), or as it is."""
+    if rng is None or len(rrset) < 2:
+        return rrset
+    records = list(rrset)
+    rng.shuffle(records)
+    out = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype, rrset.covers, rrset.deleting)
+    for rdata in records:
+        out.add(rdata, rrset.ttl)
+    return out
+
+
+def to_wire(message: dns.message.Message, max_size: int = MAX_MESSAGE, prefer_truncation: bool = False,
+            rng: random.Random | None = None) -> bytes:
     """``message.to_wire`` (dnspython's steps: the sections within ``max_size``, room kept for the
     OPT record, TC set when an answer or authority record does not fit and ``prefer_truncation``),
-    compressed as BIND compresses."""
+    compressed as BIND compresses, each set's records in the order ``rng`` shuffles them into
+    (none: as they are)."""
     r = dns.renderer.Renderer(message.id, message.flags, max(512, min(max_size, MAX_MESSAGE)))
     r.compress = BindCompression()
     opt_reserve = _opt_size(message)
@@ -97,7 +117,7 @@ def to_wire(message: dns.message.Message, max_size: int = MAX_MESSAGE, prefer_tr
                                 (dns.renderer.ADDITIONAL, message.additional)):
             for rrset in rrsets:
                 start = r.output.tell()
-                r.add_rrset(section, rrset)
+                r.add_rrset(section, _shuffled(rrset, rng), want_shuffle=False)
                 if rrset.rdtype == dns.rdatatype.SRV:
                     _keep_targets(r, start)
     except dns.exception.TooBig:

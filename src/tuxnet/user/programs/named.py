@@ -15,6 +15,8 @@ and ``include "FILE";`` reads another file in its place.  What this server under
         allow-recursion { localnets; localhost; };  // none, localhost, localnets, addresses and
         allow-query-cache { localnets; localhost; };  // prefixes, ! to deny; BIND's defaults)
         allow-transfer { any; };                // who may have a zone transfer (AXFR, IXFR)
+        server-id "ns1";                        // the NSID for a query that asks (RFC 5001), or
+                                                // hostname, or none (the default: no NSID)
         dnssec-validation auto;                 // accepted: nothing here validates
         listen-on-v6 { any; };                  // accepted: tuxnet speaks IPv4
     };
@@ -34,7 +36,8 @@ this list, or a syntax error stops named with BIND's kind of message, ``FILE:LIN
 (``could not configure root hints from ...``).  A zone whose master file is missing or does not
 parse is reported (``zone example.com/IN: loading from master file ... failed: ...``, ``zone
 example.com/IN: not loaded due to errors.``) and left out; the others are served, as BIND does.
-Running, named prints nothing: it answers (``dns.named`` serves) until it is killed.
+``server-id hostname`` takes the host's name when named starts (BIND asks ``gethostname`` for each
+answer).  Running, named prints nothing: it answers (``dns.named`` serves) until it is killed.
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ class NamedConf:
     forwarders: list[str] = field(default_factory=list)
     addr: str = "0.0.0.0"
     port: int = DNS_PORT
+    server_id: str | None = None  # the NSID text, None for none
+    server_id_hostname: bool = False  # server-id hostname: the host's name is the NSID
 
 
 class _Tokens:
@@ -196,6 +201,8 @@ def _options(toks: _Tokens, conf: NamedConf) -> None:
             if len(addrs) != 1:
                 raise ConfError(f"{where}: listen-on: tuxnet's named listens on 'any' or one address")
             conf.addr = "0.0.0.0" if addrs[0] == "any" else _ipv4(toks, addrs[0], where)
+        elif name == "server-id":
+            _server_id(toks, conf)
         elif name in _IGNORED_OPTIONS:
             if toks.peek() == "{":
                 _address_list(toks)
@@ -205,6 +212,19 @@ def _options(toks: _Tokens, conf: NamedConf) -> None:
             raise ConfError(f"{where}: unknown option '{name}'")
         toks.expect(";")
     toks.take()
+
+
+def _server_id(toks: _Tokens, conf: NamedConf) -> None:
+    """``server-id``'s value as BIND's ``parse_serverid`` reads it: the words ``none`` and
+    ``hostname`` (in any case), or a quoted string (``"none"`` is a string)."""
+    where = toks.where()
+    tok = toks.take()
+    if tok.lower() in ("none", "hostname"):
+        conf.server_id, conf.server_id_hostname = None, tok.lower() == "hostname"
+    elif tok.startswith('"'):
+        conf.server_id, conf.server_id_hostname = tok[1:-1], False
+    else:
+        raise ConfError(f"{where}: expected quoted string near '{tok}'")
 
 
 def _zone(toks: _Tokens, conf: NamedConf, where: str) -> None:
@@ -335,7 +355,7 @@ def named_main(argv: Sequence[str]) -> int:
         named(zones, addr=conf.addr, port=port or conf.port,
               forwarders=conf.forwarders if conf.recursion else (), hints=hints,
               qname_minimization=conf.qname_minimization, access=conf.access, secondaries=conf.secondaries,
-              announce=False)
+              announce=False, server_id=libc.gethostname() if conf.server_id_hostname else conf.server_id)
     except OSError as e:
         libc.printf("could not listen on %s#%d: %s\nexiting (due to fatal error)\n", conf.addr,
                     port or conf.port, (e.strerror or str(e)).lower())
