@@ -21,6 +21,7 @@ import pytest
 
 from tuxnet.trace.pcap import PcapWriter
 from tuxnet.user.libpcap import DLT_EN10MB, DLT_RAW, PCAP_NETMASK_UNKNOWN, FilterError, bpf_dump, pcap_compile
+from tuxnet.user.resolv import networks_entries
 
 TCPDUMP = "/usr/bin/tcpdump"
 pytestmark = pytest.mark.skipif(shutil.which(TCPDUMP) is None, reason="needs /usr/bin/tcpdump (the oracle)")
@@ -37,6 +38,21 @@ def resolve_port(name: str, proto: str) -> int | None:
         return None
 
 
+def resolve_proto(name: str) -> int | None:
+    """/etc/protocols, as libpcap's getprotobyname reads it."""
+    try:
+        return socket.getprotobyname(name)
+    except OSError:
+        return None
+
+
+def resolve_net(name: str) -> int | None:
+    """This machine's /etc/networks read by tuxnet's parser (libc's getnetbyname reads the
+    host's), so that its numbers are judged by what this machine's libpcap makes of the file."""
+    text = Path("/etc/networks").read_text() if Path("/etc/networks").is_file() else ""
+    return next((net for net_name, net, aliases in networks_entries(text) if name in (net_name, *aliases)), None)
+
+
 def tcpdump(expression: str, *args: str) -> str:
     """tcpdump's program text, or ``ERR message`` with tcpdump's prefixes taken off."""
     done = subprocess.run([TCPDUMP, *args, "--", expression], capture_output=True, text=True, timeout=30)
@@ -48,7 +64,8 @@ def tcpdump(expression: str, *args: str) -> str:
 
 def ours(expression: str, option: int = 1, **kwargs: object) -> str:
     try:
-        insns = pcap_compile(expression, netmask=0, resolve_host=HOSTS.get, resolve_port=resolve_port, **kwargs)
+        insns = pcap_compile(expression, netmask=0, resolve_host=HOSTS.get, resolve_port=resolve_port,
+                             resolve_proto=resolve_proto, resolve_net=resolve_net, **kwargs)
     except FilterError as error:
         return "ERR " + str(error).rstrip("\n")
     return bpf_dump(insns, option)
@@ -83,6 +100,7 @@ CORPUS = [
     "ether host 01-02-03-04-05-06", "ether host 0123456789ab", "broadcast", "ether broadcast", "multicast",
     "ether multicast", "ip multicast", "ip6 multicast", "ip broadcast",
     "ip proto 6", "ip proto \\tcp", "proto \\udp", "ip6 proto 17", "proto 50", "ether proto 0x806",
+    "ip proto \\ospf", "proto \\IPv6-ICMP", "net loopback", "src net link-local", "ip net default",
     "ether proto \\arp", "ether proto \\ipx", "ether proto 100", "iso proto \\isis", "link proto \\ip",
     "less 100", "greater 1000", "len >= 100", "len < 100", "len = 60", "length <= 1500",
     "tcp[13] & 2 != 0", "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn", "ip[2:2] > 576",

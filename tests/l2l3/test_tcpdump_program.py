@@ -30,7 +30,7 @@ from tuxnet.trace.addrtoname import OUI_NAMES, AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAGIC_USEC, PcapReader, PcapWriter, read_pcap
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
-from tuxnet.user.etc import SERVICES, install_base_files
+from tuxnet.user.etc import NETWORKS, PROTOCOLS, SERVICES, install_base_files
 from tuxnet.user.libpcap import FilterError, pcap_compile
 from tuxnet.user.libpcap.bpf_filter import bpf_filter
 from tuxnet.user.programs.ping import ping_main
@@ -500,13 +500,15 @@ def test_filters_as_libpcap_compiles_them(services_file, tmp_path, expression):
 
 
 def test_names_in_filters(services_file, tmp_path):
-    """``host NAME`` and ``port NAME`` resolved as the filter is compiled, by the host's files."""
+    """``host NAME``, ``port NAME``, ``proto \\NAME`` and ``net NAME`` resolved as the filter is
+    compiled, by the host's files (/etc/hosts, /etc/services, /etc/protocols, /etc/networks)."""
     path, world, h2 = services_file
-    files = {"/etc/hosts": h2.files["/etc/hosts"], "/etc/services": SERVICES,
-             "/etc/resolv.conf": "nameserver 127.0.0.1\n"}
+    files = {"/etc/hosts": h2.files["/etc/hosts"], "/etc/services": SERVICES, "/etc/protocols": PROTOCOLS,
+             "/etc/networks": NETWORKS, "/etc/resolv.conf": "nameserver 127.0.0.1\n"}
     for expression in ("host h1 and port http", "src h1.lan and (port ssh or port http-alt)", "host nosuch",
                        "port nosuch", "udp port daytime or tcp port 4444", "udp port http", "tcp port time",
-                       "portrange ssh-http"):
+                       "portrange ssh-http", "ip proto \\ospf or proto \\udp or src net loopback", "proto \\nosuch",
+                       "net nosuch"):
         result = real_tcpdump_with(files, tmp_path, "-n", "-r", str(path), shlex.quote(expression))
         before = len(h2.output())
         assert run(world, h2, tcpdump_main, ["-n", "-r", str(path), expression]) == result.returncode

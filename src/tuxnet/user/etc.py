@@ -1,6 +1,6 @@
 """The configuration files of a host's C library: ``/etc/hosts``, ``/etc/resolv.conf``,
-``/etc/nsswitch.conf`` and ``/etc/services``, written into the host's file table as a
-distribution's base system (netbase, libc-bin) installs them."""
+``/etc/nsswitch.conf``, ``/etc/services``, ``/etc/protocols`` and ``/etc/networks``, written into
+the host's file table as a distribution's base system (netbase, libc-bin) installs them."""
 
 from __future__ import annotations
 
@@ -44,6 +44,74 @@ pop3s		995/tcp
 http-alt	8080/tcp	webcache
 """
 
+# netbase's /etc/protocols (IANA's numbers): name, number, aliases
+PROTOCOLS = """\
+ip	0	IP
+hopopt	0	HOPOPT
+icmp	1	ICMP
+igmp	2	IGMP
+ggp	3	GGP
+ipencap	4	IP-ENCAP
+st	5	ST
+tcp	6	TCP
+egp	8	EGP
+igp	9	IGP
+pup	12	PUP
+udp	17	UDP
+hmp	20	HMP
+xns-idp	22	XNS-IDP
+rdp	27	RDP
+iso-tp4	29	ISO-TP4
+dccp	33	DCCP
+xtp	36	XTP
+ddp	37	DDP
+idpr-cmtp	38	IDPR-CMTP
+ipv6	41	IPv6
+ipv6-route	43	IPv6-Route
+ipv6-frag	44	IPv6-Frag
+idrp	45	IDRP
+rsvp	46	RSVP
+gre	47	GRE
+esp	50	IPSEC-ESP
+ah	51	IPSEC-AH
+skip	57	SKIP
+ipv6-icmp	58	IPv6-ICMP
+ipv6-nonxt	59	IPv6-NoNxt
+ipv6-opts	60	IPv6-Opts
+rspf	73	RSPF CPHB
+vmtp	81	VMTP
+eigrp	88	EIGRP
+ospf	89	OSPFIGP
+ax.25	93	AX.25
+ipip	94	IPIP
+etherip	97	ETHERIP
+encap	98	ENCAP
+pim	103	PIM
+ipcomp	108	IPCOMP
+vrrp	112	VRRP
+l2tp	115	L2TP
+isis	124	ISIS
+sctp	132	SCTP
+fc	133	FC
+mobility-header	135	Mobility-Header
+udplite	136	UDPLite
+mpls-in-ip	137	MPLS-in-IP
+manet	138
+hip	139	HIP
+shim6	140	Shim6
+wesp	141	WESP
+rohc	142	ROHC
+ethernet	143	Ethernet
+mptcp	262	MPTCP
+"""
+
+# netbase's /etc/networks
+NETWORKS = """\
+default		0.0.0.0
+loopback	127.0.0.0
+link-local	169.254.0.0
+"""
+
 NSSWITCH = """\
 # Name Service Switch configuration (glibc's default order for hosts)
 hosts:		files dns
@@ -54,7 +122,8 @@ services:	files
 def install_base_files(host: Host, *, nameservers: Iterable[str] = (), search: Iterable[str] = (),
                        options: Iterable[str] = (), hosts: Mapping[str, Iterable[str]] | None = None) -> None:
     """Write the C library's files: ``/etc/hosts`` (localhost and ``hosts``: address → names),
-    ``/etc/resolv.conf`` (when nameservers are given), ``/etc/nsswitch.conf`` and ``/etc/services``."""
+    ``/etc/resolv.conf`` (when nameservers are given), ``/etc/nsswitch.conf``, ``/etc/services``,
+    ``/etc/protocols`` and ``/etc/networks``."""
     lines = ["127.0.0.1\tlocalhost\n"]
     for addr, names in (hosts or {}).items():
         lines.append(f"{addr}\t{' '.join(names)}\n")
@@ -71,3 +140,5 @@ def install_base_files(host: Host, *, nameservers: Iterable[str] = (), search: I
         host.files["/etc/resolv.conf"] = "".join(conf)
     host.files["/etc/nsswitch.conf"] = NSSWITCH
     host.files["/etc/services"] = SERVICES
+    host.files["/etc/protocols"] = PROTOCOLS
+    host.files["/etc/networks"] = NETWORKS

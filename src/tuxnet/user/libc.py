@@ -315,6 +315,8 @@ from tuxnet.user.resolv import gethostbyaddr as gethostbyaddr  # noqa: E402
 from tuxnet.user.resolv import gethostbyname as gethostbyname  # noqa: E402
 from tuxnet.user.resolv import gethostbyname2 as gethostbyname2  # noqa: E402
 from tuxnet.user.resolv import getnameinfo as getnameinfo  # noqa: E402
+from tuxnet.user.resolv import getnetbyname as getnetbyname  # noqa: E402
+from tuxnet.user.resolv import getprotobyname as getprotobyname  # noqa: E402
 from tuxnet.user.resolv import getservbyname as getservbyname  # noqa: E402
 from tuxnet.user.resolv import getservbyport as getservbyport  # noqa: E402
 from tuxnet.user.resolv import getservent as getservent  # noqa: E402

@@ -699,14 +699,54 @@ def getservent() -> list[tuple[str, int, str, list[str]]]:
     return entries
 
 
+def protocols_entries(text: str) -> list[tuple[str, int, list[str]]]:
+    """The entries of an ``/etc/protocols`` text in its order: (name, number, aliases)."""
+    entries = []
+    for raw in text.splitlines():
+        fields = raw.split("#", 1)[0].split()
+        if len(fields) >= 2 and fields[1].isdigit():
+            entries.append((fields[0], int(fields[1]), fields[2:]))
+    return entries
+
+
+def networks_entries(text: str) -> list[tuple[str, int, list[str]]]:
+    """The entries of an ``/etc/networks`` text in its order: (name, network number as
+    ``inet_network`` reads it, aliases); a number it cannot read leaves its line out."""
+    entries = []
+    for raw in text.splitlines():
+        fields = raw.split("#", 1)[0].split()
+        parts = fields[1].split(".") if len(fields) >= 2 else []
+        if 0 < len(parts) <= 4 and all(part.isdigit() and int(part) <= 255 for part in parts):
+            entries.append((fields[0], int.from_bytes(bytes(int(part) for part in parts), "big"), fields[2:]))
+    return entries
+
+
 def getprotobynumber(number: int) -> str:
     """``getprotobynumber(3)``: the name of an IP protocol in ``/etc/protocols``; OSError if it
     has none (or the host has no such file)."""
-    for raw in (_read_text("/etc/protocols") or "").splitlines():
-        fields = raw.split("#", 1)[0].split()
-        if len(fields) >= 2 and fields[1].isdigit() and int(fields[1]) == number:
-            return fields[0]
+    for name, proto, _ in protocols_entries(_read_text("/etc/protocols") or ""):
+        if proto == number:
+            return name
     raise OSError("protocol not found")
+
+
+def getprotobyname(name: str) -> int:
+    """``getprotobyname(3)``: the number of the IP protocol a name or alias in ``/etc/protocols``
+    stands for; OSError if none does."""
+    for pname, proto, aliases in protocols_entries(_read_text("/etc/protocols") or ""):
+        if name == pname or name in aliases:
+            return proto
+    raise OSError("protocol not found")
+
+
+def getnetbyname(name: str) -> int:
+    """``getnetbyname(3)``: the number of the network a name or alias in ``/etc/networks``
+    stands for, as ``inet_network`` reads it (``127.0.0.0`` is 0x7f000000); OSError if none
+    does."""
+    for nname, net, aliases in networks_entries(_read_text("/etc/networks") or ""):
+        if name == nname or name in aliases:
+            return net
+    raise OSError("network not found")
 
 
 def getservbyname(name: str, proto: str | None = None) -> int:

@@ -161,10 +161,13 @@ class PrimitiveCompiler(Compiler):
     """The compiler with the primitives of pcap-filter(7)."""
 
     def __init__(self, linktype: int, snaplen: int, netmask: int, resolve_host: HostResolver | None,
-                 resolve_port: nametoaddr.PortResolver | None) -> None:
+                 resolve_port: nametoaddr.PortResolver | None, resolve_proto: nametoaddr.NameResolver | None,
+                 resolve_net: nametoaddr.NameResolver | None) -> None:
         super().__init__(linktype, snaplen, netmask)
         self.resolve_host = resolve_host
         self.resolve_port = resolve_port
+        self.resolve_proto = resolve_proto
+        self.resolve_net = resolve_net
 
     # -- hosts -----------------------------------------------------------------------------------
 
@@ -416,7 +419,7 @@ class PrimitiveCompiler(Compiler):
 
     def lookup_proto(self, name: str, proto: int) -> int:
         if proto in (Q_DEFAULT, Q_IP, Q_IPV6):
-            v = nametoaddr.nametoproto(name)
+            v = nametoaddr.nametoproto(name, self.resolve_proto)
             if v == PROTO_UNDEF:
                 raise FilterError(f"unknown ip proto '{name}'")
             return v
@@ -535,7 +538,7 @@ class PrimitiveCompiler(Compiler):
         """gen_scode: a name with its qualifiers."""
         proto, direction, addr_type = q
         if addr_type == Q_NET:
-            addr = nametoaddr.nametonetaddr(name)
+            addr = nametoaddr.nametonetaddr(name, self.resolve_net)
             if addr == 0:
                 raise FilterError(f"unknown network '{name}'")
             mask = U32

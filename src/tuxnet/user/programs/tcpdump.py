@@ -47,6 +47,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections.abc import Callable
 
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import SIGINT, SIGTERM
@@ -181,7 +182,8 @@ def _compile(opts: _Options, linktype: int, snaplen: int) -> str | None:
     try:
         opts.program = pcap_compile(opts.expression, optimize=opts.optimize, netmask=0, snaplen=snaplen,
                                     linktype=linktype_to_dlt(linktype), resolve_host=_gethostbyname,
-                                    resolve_port=_getservbyname)
+                                    resolve_port=_getservbyname, resolve_proto=_getprotobyname,
+                                    resolve_net=_getnetbyname)
     except FilterError as error:
         reason = str(error)
         prefix = "can't parse filter expression: " if reason == "syntax error" else ""
@@ -243,12 +245,21 @@ def _gethostbyname(name: str) -> list[int] | None:
         return None
 
 
-def _getservbyname(name: str, proto: str) -> int | None:
-    """pcap_nametoport's lookup of a service name."""
-    try:
-        return libc.getservbyname(name, proto)
-    except OSError:
-        return None
+def _or_none(lookup: Callable[..., int]) -> Callable[..., int | None]:
+    """A C library lookup as libpcap's name functions use it: its number, or None where it
+    finds nothing (``pcap_nametoport``'s service, ``pcap_nametoproto``'s protocol,
+    ``pcap_nametonetaddr``'s network)."""
+    def resolve(*args: str) -> int | None:
+        try:
+            return lookup(*args)
+        except OSError:
+            return None
+    return resolve
+
+
+_getservbyname = _or_none(libc.getservbyname)
+_getprotobyname = _or_none(libc.getprotobyname)
+_getnetbyname = _or_none(libc.getnetbyname)
 
 
 def _gethostbyaddr(addr: str) -> str | None:
