@@ -273,11 +273,16 @@ class NameServer:
         answer = self.answers.get((wire[2:], tcp))
         return None if answer is None else wire[:2] + answer
 
-    def keep(self, query: dns.message.Message, wire: bytes, tcp: bool, answer: bytes) -> None:
+    def keep(self, query: dns.message.Message, response: dns.message.Message, wire: bytes, tcp: bool,
+             answer: bytes) -> None:
         """Keep an answer, unless it carries a server cookie (made for that client, then), or
         the server looks names up elsewhere or restricts who may ask (then what it answers, RA
-        included, depends on the client and on its cache)."""
+        included, depends on the client and on its cache), or a set of several records, which
+        each answer orders anew (``order random``)."""
         if client_cookie(query) is not None or self.recursive or not self.access.open:
+            return
+        if any(len(rrset) > 1 for section in (response.answer, response.authority, response.additional)
+               for rrset in section):
             return
         if len(self.answers) >= ANSWER_CACHE_SIZE:
             self.answers.clear()
@@ -436,7 +441,7 @@ class NameServer:
         if response is None:
             return self.encode(query, self.query_recurse(query), tcp, client_ip)
         out = self.encode(query, response, tcp, client_ip)
-        self.keep(query, wire, tcp, out)
+        self.keep(query, response, wire, tcp, out)
         return out
 
 
@@ -554,7 +559,7 @@ def _drain_udp(server: NameServer, udp: int, tcp: int, forwarding: list[int]) ->
             _reply(udp, server.encode(query, server.servfail(query), False, client[0]), client)
             continue
         out = server.encode(query, response, False, client[0])
-        server.keep(query, wire, False, out)
+        server.keep(query, response, wire, False, out)
         _reply(udp, out, client)
 
 
