@@ -175,8 +175,11 @@ def bench_loopback_bulk_rmem_default(scale: float) -> Result:
 NIC_10G_RX_USECS = 50
 
 
-def _cable_bulk(scale: float, rx_usecs: int) -> Result:
+def _cable_bulk(scale: float, rx_usecs: int, capture: list[str] | None = None) -> Result:
+    """The cable transfer; with ``capture``, tcpdump with those arguments runs on the receiver
+    throughout."""
     from tuxnet.user.ethtool import ethtool
+    from tuxnet.user.programs.tcpdump import tcpdump_main
 
     total = int(50 * 1024 * 1024 * scale)
     payload = bytes(range(256)) * 4096
@@ -186,6 +189,9 @@ def _cable_bulk(scale: float, rx_usecs: int) -> Result:
     for host in (a, b):
         ethtool(host, f"-C eth0 rx-usecs {rx_usecs}")
         ethtool(host, "-K eth0 tx on tso on")
+    if capture is not None:
+        b.spawn(tcpdump_main, capture)
+        world.run_for(1000)
     result: list[int] = []
     b.spawn(tcp_sink, "10.0.0.2", 5001, result)
     start = time.perf_counter()
@@ -474,6 +480,16 @@ def bench_tracer(scale: float) -> Result:
     n = max(50, int(300 * scale))
     rates = [n / hello_replyhi_run(n), n / hello_replyhi_run(n, FunctionTracer)]
     return {"value": rates[1] / rates[0], "unit": "x untraced", "untraced": rates[0], "traced": rates[1]}
+
+
+@benchmark("capture_overhead")
+def bench_capture(scale: float) -> Result:
+    """cable_bulk_10g_no_moderation with ``tcpdump -n icmp`` on the receiver, as a fraction of
+    the rate without it: libpcap's program runs in the kernel on each of the transfer's frames
+    and passes none, so none is copied to the packet socket or wakes tcpdump."""
+    plain = _cable_bulk(scale / 2, 0)["value"]
+    captured = _cable_bulk(scale / 2, 0, ["-n", "-i", "eth0", "icmp"])["value"]
+    return {"value": captured / plain, "unit": "x uncaptured", "uncaptured_MBps": plain, "captured_MBps": captured}
 
 
 # -- running -------------------------------------------------------------------------------
