@@ -293,12 +293,13 @@ def test_run_the_iperf_example():
 
 
 def test_run_the_netem_example():
-    """tc's netem on both hosts: the round trip ping sees (80 ms, the spread of a's jitter), what
-    iperf gets through, and the frames netem lost in tc -s."""
+    """tc's netem on both hosts: the round trip ping sees (80 ms, give or take a's jitter, whose
+    normal table reaches 4 sigma either way: 40-120 ms), what iperf gets through, and the frames
+    netem lost in tc -s."""
     r = tuxnet("run", "examples/netem_wan.toml")
     assert r.returncode == 0, r.stderr
     rtt = re.search(r"rtt min/avg/max/mdev = ([\d.]+)/([\d.]+)/([\d.]+)/", r.stdout)
-    assert 60 < float(rtt[1]) <= float(rtt[2]) <= float(rtt[3]) < 110
+    assert 40 < float(rtt[1]) <= float(rtt[2]) <= float(rtt[3]) < 121
     assert "qdisc netem 8001: root refcnt 2 limit 1000 delay 40ms  10ms loss 0.5%" in r.stdout
     dropped = int(re.search(r"dropped (\d+),", r.stdout)[1])
     sent = int(re.search(r"Sent \d+ bytes (\d+) pkt", r.stdout)[1])

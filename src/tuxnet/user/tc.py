@@ -5,16 +5,25 @@
                                              | tbf rate RATE burst SIZE (latency TIME | limit SIZE)
                                                    [peakrate RATE mtu SIZE]
                                              | netem [limit N] [delay TIME [JITTER [CORR]]]
-                                                     [distribution normal] [loss [random] PCT [CORR]]
+                                                     [distribution NAME] [loss [random] PCT [CORR]]
                                                      [loss state P13 [P31 [P32 [P23 P14]]]]
                                                      [loss gemodel P [R [1-H [1-K]]]] [ecn]
                                                      [duplicate PCT [CORR]] [corrupt PCT [CORR]]
                                                      [reorder PCT [CORR] [gap N]]
                                                      [rate RATE [OVERHEAD [CELLSIZE [CELLOVERHEAD]]]]
+                                                     [slot MIN_DELAY [MAX_DELAY] [packets N] [bytes N]]
+                                                     [slot distribution NAME DELAY JITTER
+                                                           [packets N] [bytes N]]
     tc qdisc del dev DEV root
 
 The kinds are tuxnet's (``net/sched/sch_api.py``): ``fq`` exists only on a TUN device, whose
 driver emulates it; elsewhere tc says what a kernel without sch_fq says, that the kind is unknown.
+
+netem's distribution NAME is read as tc reads it, from ``NAME.dist`` in tc's library directory
+(TC_LIB_DIR): a file the host has there (``host.files``) is read; without one, ``normal``,
+``pareto`` and ``paretonormal`` are the tables iproute2 installs, computed (``netem_dist.py``).
+``experimental.dist`` holds measured delays that cannot be computed: tc refuses it, as it does any
+name without a file, unless the host is given the file (this machine's, say).
 
 ``tc(host, "-s qdisc show dev eth0")`` runs a command from Python and returns its output;
 ``tc_main`` is the same as a program on a host.  Errors raise ``TcError`` with tc's message and
@@ -24,12 +33,15 @@ cannot make sense of), as ``tests/l2l3/test_tc.py`` compares with this machine's
 
 from __future__ import annotations
 
+import posixpath
+import re
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tuxnet.net.sched.netem_dist import DIST_TABLES, NETEM_DIST_MAX
 from tuxnet.net.sched.sch_api import QdiscError, TbfParams, tc_delete_qdisc, tc_modify_qdisc
-from tuxnet.net.sched.sch_netem import U32_MAX, NetemParams, NetemQdisc, normal_dist_table
+from tuxnet.net.sched.sch_netem import INT_MAX, U32_MAX, NetemParams, NetemQdisc, NetemSlot
 from tuxnet.net.sched.sch_tbf import TbfQdisc
 from tuxnet.user.tool import ToolError, tool_main
 
@@ -166,7 +178,7 @@ def _tbf_parse(args: list[str]) -> TbfParams:
 
 NETEM_USAGE = ("Usage: ... netem [ limit PACKETS ]\n"
                "                 [ delay TIME [ JITTER [CORRELATION]]]\n"
-               "                 [ distribution normal ]\n"
+               "                 [ distribution {uniform|normal|pareto|paretonormal} ]\n"
                "                 [ corrupt PERCENT [CORRELATION]]\n"
                "                 [ duplicate PERCENT [CORRELATION]]\n"
                "                 [ loss random PERCENT [CORRELATION]]\n"
@@ -174,7 +186,13 @@ NETEM_USAGE = ("Usage: ... netem [ limit PACKETS ]\n"
                "                 [ loss gemodel PERCENT [R [1-H [1-K]]]\n"
                "                 [ ecn ]\n"
                "                 [ reorder PERCENT [CORRELATION] [ gap DISTANCE ]]\n"
-               "                 [ rate RATE [PACKETOVERHEAD] [CELLSIZE] [CELLOVERHEAD]]")
+               "                 [ rate RATE [PACKETOVERHEAD] [CELLSIZE] [CELLOVERHEAD]]\n"
+               "                 [ slot MIN_DELAY [MAX_DELAY] [packets MAX_PACKETS] [bytes MAX_BYTES]]\n"
+               "                 [ slot distribution {uniform|normal|pareto|paretonormal|custom}\n"
+               "                   DELAY JITTER [packets MAX_PACKETS] [bytes MAX_BYTES]]")
+# tc's library directory on this machine (get_tc_lib: LIBDIR, with its slash), where iproute2
+# installs the .dist files
+TC_LIB_DIR = "/usr/lib/x86_64-linux-gnu/tc/"
 NSEC_UNITS = {"s": 10**9, "sec": 10**9, "secs": 10**9, "ms": 10**6, "msec": 10**6, "msecs": 10**6, "us": 1000,
               "usec": 1000, "usecs": 1000, "ns": 1, "nsec": 1, "nsecs": 1}
 
@@ -225,6 +243,14 @@ def _netem_options(q: NetemQdisc) -> str:
         out += f" packetoverhead {p.packet_overhead}" if p.packet_overhead else ""
         out += f" cellsize {p.cell_size}" if p.cell_size else ""
         out += f" celloverhead {p.cell_overhead}" if p.cell_overhead else ""
+    slot = q.slot_config
+    if slot.min_delay | slot.max_delay | slot.dist_jitter:  # netem_dump sends TCA_NETEM_SLOT
+        if slot.dist_jitter > 0:
+            out += f" slot distribution {sprint_time64(slot.dist_delay)} {sprint_time64(slot.dist_jitter)}"
+        else:
+            out += f" slot {sprint_time64(slot.min_delay)} {sprint_time64(slot.max_delay)}"
+        out += f" packets {slot.max_packets}" if slot.max_packets != INT_MAX else ""
+        out += f" bytes {slot.max_bytes}" if slot.max_bytes != INT_MAX else ""
     if p.ecn:
         out += " ecn "
     if p.gap:
@@ -232,10 +258,87 @@ def _netem_options(q: NetemQdisc) -> str:
     return out
 
 
-def _netem_parse(args: list[str]) -> NetemParams:
+def get_distribution(host: Host, name: str) -> list[int]:
+    """``get_distribution``: the table in TC_LIB_DIR's ``NAME.dist``, the host's file if it has
+    one, else one of those iproute2 installs, computed."""
+    path = f"{TC_LIB_DIR}/{name}.dist"
+    text = host.files.get(posixpath.normpath(path))
+    if text is None:
+        if name not in DIST_TABLES:
+            raise TcError(f"No distribution data for {name} ({path}: No such file or directory)")
+        return DIST_TABLES[name]()
+    data: list[int] = []
+    for line in (text.decode() if isinstance(text, bytes) else text).splitlines():
+        if not line or line.startswith("#"):
+            continue
+        for m in STRTOL.finditer(line):  # strtol, one number after the other, to the first that is none
+            if len(data) >= NETEM_DIST_MAX:
+                raise TcError(f"{path}: too much data")
+            data.append((_strtol(m[1]) + 0x8000) % 0x10000 - 0x8000)  # kept as __s16
+    if not data:
+        raise TcError("")  # tc fails without a word
+    return data
+
+
+def _matches(word: str, keyword: str) -> bool:
+    """``matches``: ``word`` is a beginning of ``keyword``."""
+    return bool(word) and keyword.startswith(word)
+
+
+def _netem_slot(args: list[str], host: Host, slot: NetemSlot) -> list[int]:
+    """``netem_parse_opt``'s ``slot``: the bounds (``get_time64``: nanoseconds without a unit;
+    the maximum is the minimum unless given), or ``distribution NAME DELAY JITTER``, then
+    ``packets`` and ``bytes`` (any beginnings of those words); the slot's table, if any."""
+    table: list[int] = []
+    if args and args[0][:1].isdigit():
+        min_delay = _get_time64(args.pop(0))
+        if min_delay is None:
+            raise TcError('Illegal "slot min_delay"')
+        slot.min_delay = slot.max_delay = min_delay
+        if args and args[0][:1].isdigit():
+            max_delay = _get_time64(args.pop(0))
+            if max_delay is None or max_delay < min_delay:
+                raise TcError('Illegal "slot max_delay"')
+            slot.max_delay = max_delay
+    else:
+        if not args:
+            raise TcError(INCOMPLETE, 255)
+        word = args.pop(0)
+        if word != "distribution":
+            raise TcError(f"Unknown slot parameter: {word}")
+        if not args:
+            raise TcError(INCOMPLETE, 255)
+        table = get_distribution(host, args.pop(0))
+        times = []
+        for what in ("delay", "jitter"):
+            if not args:
+                raise TcError(INCOMPLETE, 255)
+            time = _get_time64(args.pop(0))
+            if time is None:
+                raise TcError(f'Illegal "slot {what}"')
+            times.append(time)
+        slot.dist_delay, slot.dist_jitter = times
+        if slot.dist_jitter <= 0:
+            raise TcError("Non-positive jitter")
+    if args and _matches(args[0], "packets"):
+        packets = _s32(args[1]) if len(args) > 1 else None
+        if packets is None:
+            raise TcError('Illegal "slot packets"')
+        slot.max_packets = packets
+        del args[:2]
+    if args and _matches(args[0], "bytes"):
+        size = _number(args[1], SIZE_UNITS) if len(args) > 1 else None
+        if size is None or not 0 <= size <= U32_MAX:
+            raise TcError('Illegal "slot bytes"')
+        slot.max_bytes = (int(size) + (1 << 31)) % (1 << 32) - (1 << 31)  # (int) of get_size's unsigned
+        del args[:2]
+    return table
+
+
+def _netem_parse(args: list[str], host: Host) -> NetemParams:
     """``netem_parse_opt``: times in TIME units (microseconds without one), percentages with or
     without ``%``, the optional words after each taken when they start with a digit (``-`` too for
-    the rate's overheads)."""
+    the rate's overheads); a distribution's table read when its name is."""
     p = NetemParams()
 
     def value(parse: Callable[[str], int | None], what: str) -> int:
@@ -243,7 +346,7 @@ def _netem_parse(args: list[str]) -> NetemParams:
             raise TcError(INCOMPLETE, 255)
         got = parse(args.pop(0))
         if got is None:
-            raise TcError(f'Illegal "{what}"\n{NETEM_USAGE}')
+            raise TcError(f'Illegal "{what}"')  # explain1: no usage
         return got
 
     def optional(parse: Callable[[str], int | None], what: str, signed: bool = False) -> int | None:
@@ -296,9 +399,7 @@ def _netem_parse(args: list[str]) -> NetemParams:
         elif word == "distribution":
             if not args:
                 raise TcError(INCOMPLETE, 255)
-            dist = args.pop(0)
-            if dist != "normal":
-                raise TcError(f"No distribution data for {dist} (/usr/lib/tc/{dist}.dist: No such file or directory)")
+            dist = get_distribution(host, args.pop(0))
         elif word == "rate":
             rate = value(lambda t: None if (r := _number(t, RATE_UNITS)) is None else int(r / 8), "rate")
             p.rate = rate
@@ -308,13 +409,17 @@ def _netem_parse(args: list[str]) -> NetemParams:
         elif word == "ecn":
             p.ecn = True
         elif word == "slot":
-            raise TcError(f'netem: "{word}" is not one tuxnet has\n{NETEM_USAGE}')
+            if p.slot is None:
+                p.slot = NetemSlot()
+            p.slot_dist_table = _netem_slot(args, host, p.slot) or p.slot_dist_table
+        elif word == "help":
+            raise TcError(NETEM_USAGE)
         else:
             raise TcError(f'What is "{word}"?\n{NETEM_USAGE}')
     if dist is not None:
         if not p.latency or not p.jitter:
             raise TcError(f"distribution specified but no latency and jitter values\n{NETEM_USAGE}")
-        p.dist_table = normal_dist_table()
+        p.dist_table = dist
     if p.reorder:
         if not p.latency:
             raise TcError(f"reordering not possible without specifying some delay\n{NETEM_USAGE}")
@@ -328,11 +433,23 @@ def _u32(text: str) -> int | None:
     return int(text) if text.isdigit() and int(text) <= U32_MAX else None
 
 
+# strtol(s, &end, 0): decimal, 0x hexadecimal or 0 octal, after blanks
+STRTOL = re.compile(r"\s*([+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*))")
+
+
+def _strtol(number: str) -> int:
+    """The value of a number STRTOL matched."""
+    digits = number.lstrip("+-")
+    base = 16 if digits[:2].lower() == "0x" else 8 if digits[:1] == "0" else 10
+    return (-1 if number[:1] == "-" else 1) * int(digits, base)
+
+
 def _s32(text: str) -> int | None:
-    try:
-        number = int(text)
-    except ValueError:
+    """``get_s32`` in base 0: the whole word a number, within 32 bits."""
+    m = STRTOL.fullmatch(text)
+    if m is None:
         return None
+    number = _strtol(m[1])
     return number if -(1 << 31) <= number < 1 << 31 else None
 
 
@@ -346,8 +463,14 @@ def _percent(text: str) -> int | None:
     return round(per * U32_MAX) if 0 <= per <= 1 else None
 
 
+def _get_time64(text: str) -> int | None:
+    """``get_time64``: a time in nanoseconds (a bare number is nanoseconds), truncated."""
+    number = _number(text, NSEC_UNITS)
+    return None if number is None else int(number)
+
+
 def _time64(text: str) -> int | None:
-    """``get_time64``: a time in nanoseconds; a bare number is microseconds."""
+    """``get_ticks`` (``get_time``), in nanoseconds: a bare number is microseconds."""
     i = len(text) - len(text.lstrip("0123456789.eE+-"))
     try:
         number = float(text[:i])
@@ -443,7 +566,7 @@ def tc_qdisc(host: Host, verb: str, args: list[str], stats: bool) -> str:
         kind = args.pop(0)
         limit = _pfifo_limit(args) if kind == "pfifo" else None
         tbf = _tbf_parse(args) if kind == "tbf" else None
-        netem = _netem_parse(args) if kind == "netem" else None
+        netem = _netem_parse(args, host) if kind == "netem" else None
         if args:
             raise TcError(f'What is "{args[0]}"?', 255)
         tc_modify_qdisc(dev, verb, kind, limit, tbf, netem)

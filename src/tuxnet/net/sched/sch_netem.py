@@ -6,47 +6,60 @@ so a world's run is repeatable): lost with probability ``loss``, sent twice with
 copy goes through the qdisc again, without being copied again), one bit of its bytes flipped with
 ``corrupt`` (the checksum completed first, so that the receiver finds the damage), and then either
 sent at once, ahead of the delayed ones (``reorder``, for one packet in ``gap``), or given a time
-to leave: now plus ``latency``, give or take ``jitter`` (drawn uniformly, or from a distribution
-table), and with a ``rate`` after the packets before it have had their transmission time.  Each
-probability may be correlated with the previous draw (``get_crandom``).  The delayed packets wait
-in a queue ordered by their times (``tfifo``); the watchdog runs the device's queue when the first
-is due.  Probabilities are fractions of 2^32 - 1, as the kernel keeps them.
+to leave: now plus ``latency``, give or take ``jitter`` (``tabledist``: drawn uniformly, or from
+a distribution table that tc hands over, normal, pareto, paretonormal or any other: see
+``netem_dist.py``), and with a ``rate`` after the packets before it have had their transmission
+time.  Each probability may be correlated with the previous draw (``get_crandom``).  The delayed
+packets wait in a queue ordered by their times (``tfifo``); the watchdog runs the device's queue
+when the first is due.  With a ``slot`` (TCA_NETEM_SLOT) they leave only in slots, as a Wi-Fi or
+DOCSIS link sends in bursts: a slot opens a delay after the last (uniform between ``min_delay``
+and ``max_delay``, or ``dist_delay`` give or take ``dist_jitter`` from the slot's own table) and
+sends at most ``max_packets`` packets and ``max_bytes`` bytes (``get_slot_next``,
+``netem_dequeue``).  Probabilities are fractions of 2^32 - 1, as the kernel keeps them.
 """
 
 from __future__ import annotations
 
 import heapq
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from tuxnet.net.core.dev import NetDevice, Qdisc, qdisc_drop, qdisc_pkt_len, qdisc_run, skb_checksum_help
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_PARTIAL, skb_orphan
 from tuxnet.net.ipv4.ip_output import ip_send_check
+from tuxnet.net.sched.netem_dist import NETEM_DIST_SCALE
 from tuxnet.world import NSEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.net.core.skbuff import SkBuff
 
-NETEM_DIST_SCALE = 8192
 U32_MAX = 0xFFFFFFFF
+INT_MAX = 0x7FFFFFFF
 
 
-def normal_dist_table(size: int = 4096) -> list[int]:
-    """The table iproute2's ``normal.dist`` holds: the standard normal distribution's quantiles,
-    evenly spaced, scaled by NETEM_DIST_SCALE (what ``tabledist`` multiplies the jitter by)."""
-    from statistics import NormalDist
+@dataclass
+class NetemSlot:
+    """``struct tc_netem_slot`` (TCA_NETEM_SLOT), times in ns: a slot every ``min_delay`` to
+    ``max_delay`` (uniform), or, with ``dist_jitter``, every ``dist_delay`` give or take it from
+    the slot's table; at most ``max_packets`` and ``max_bytes`` in one (0: no limit)."""
 
-    unit = NormalDist()
-    return [round(unit.inv_cdf((i + 0.5) / size) * NETEM_DIST_SCALE) for i in range(size)]
+    min_delay: int = 0
+    max_delay: int = 0
+    max_packets: int = 0
+    max_bytes: int = 0
+    dist_delay: int = 0
+    dist_jitter: int = 0
 
 
 @dataclass
 class NetemParams:
     """``struct tc_netem_qopt`` and its attributes as tuxnet keeps them: times in ns, the rate in
     bytes/s, probabilities and correlations in 1/(2^32 - 1), ``dist_table`` the delay
-    distribution's table (empty: uniform)."""
+    distribution's table (TCA_NETEM_DELAY_DIST), ``slot`` and ``slot_dist_table`` the slots'
+    (TCA_NETEM_SLOT, TCA_NETEM_SLOT_DIST); an empty table or no slot leaves the qdisc's as it
+    was."""
 
     limit: int = 1000
     latency: int = 0
@@ -70,6 +83,8 @@ class NetemParams:
     # a loss model instead of ``loss``: "state" (p13, p31, p32, p23, p14) or "gemodel" (p, r, h, 1-k)
     loss_model: str = ""
     clg: tuple[int, ...] = ()
+    slot: NetemSlot | None = None
+    slot_dist_table: list[int] = field(default_factory=list, repr=False)
 
 
 class Crandom:
@@ -84,10 +99,13 @@ class Crandom:
 
 class NetemQdisc(Qdisc):
     """``struct netem_sched_data``: the parameters, the generator and its correlated states, the
-    time-ordered queue, and the reordered packets in the FIFO ahead of it (``sch->q``)."""
+    distribution tables, the slot's configuration and state (``slot_config``, ``slot_next``,
+    ``packets_left``, ``bytes_left``), the time-ordered queue, and the reordered packets in the
+    FIFO ahead of it (``sch->q``)."""
 
     __slots__ = ("params", "prng", "delay_cor", "loss_cor", "dup_cor", "reorder_cor", "corrupt_cor", "counter",
-                 "tfifo", "seq", "t_last", "watchdog", "duplicating", "clg_state")
+                 "tfifo", "seq", "t_last", "watchdog", "duplicating", "clg_state", "delay_dist", "slot_dist",
+                 "slot_config", "slot_next", "packets_left", "bytes_left")
 
     def __init__(self, dev: NetDevice, params: NetemParams) -> None:
         super().__init__(dev, params.limit, "netem")
@@ -98,10 +116,24 @@ class NetemQdisc(Qdisc):
         self.t_last = 0  # the latest time_to_send in tfifo (its last packet's, t_last)
         self.duplicating = False
         self.watchdog = host.timer(netem_watchdog, self)
+        self.delay_dist: list[int] = []
+        self.slot_dist: list[int] = []
+        self.slot_config = NetemSlot()
+        self.slot_next = 0  # no slots
+        self.packets_left = self.bytes_left = 0
         self.change(params)
 
     def change(self, params: NetemParams) -> None:
-        """``netem_change``: the new parameters; the correlated draws start again."""
+        """``netem_change``: the new parameters; the correlated draws start again; a table or a
+        slot is replaced only by a new one; the jitter is capped to what ``tabledist`` takes."""
+        netem_validate_slot(params.slot)
+        if params.dist_table:
+            self.delay_dist = params.dist_table
+        if params.slot_dist_table:
+            self.slot_dist = params.slot_dist_table
+        params.jitter = min(abs(params.jitter), INT_MAX)
+        if params.slot is not None:
+            self.get_slot(params.slot)
         self.params = params
         self.limit = params.limit
         self.counter = 0
@@ -116,10 +148,34 @@ class NetemQdisc(Qdisc):
     def __len__(self) -> int:
         return len(self.q) + len(self.tfifo) + len(self.gso_skb)
 
-    def get_crandom(self, state: Crandom) -> int:
-        """``get_crandom``: the next draw, pulled towards the last by the correlation."""
+    def get_slot(self, c: NetemSlot) -> None:
+        """``get_slot``: no limit is INT_MAX packets or bytes; the first slot is open now, if
+        there are slots at all (a time of 0 means none: the kernel's clock is never 0, and
+        tuxnet's starts there)."""
+        self.slot_config = c = replace(c, max_packets=c.max_packets or INT_MAX, max_bytes=c.max_bytes or INT_MAX,
+                                       dist_jitter=min(INT_MAX, abs(c.dist_jitter)))
+        self.packets_left = c.max_packets
+        self.bytes_left = c.max_bytes
+        self.slot_next = (self.dev.nd_net.world.now or 1) if c.min_delay | c.max_delay | c.dist_jitter else 0
+
+    def get_slot_next(self, now: int) -> None:
+        """``get_slot_next``: the next slot opens a delay from now, uniform between the bounds
+        (``mul_u64_u32_shr`` of a ``get_random_u32``) or from the slot's table, with a full
+        allowance of packets and bytes."""
+        c = self.slot_config
+        if not self.slot_dist:
+            next_delay = c.min_delay + ((c.max_delay - c.min_delay) * self.prng.getrandbits(32) >> 32)
+        else:
+            next_delay = self.tabledist(c.dist_delay, c.dist_jitter, None, self.slot_dist)
+        self.slot_next = now + next_delay
+        self.packets_left = c.max_packets
+        self.bytes_left = c.max_bytes
+
+    def get_crandom(self, state: Crandom | None) -> int:
+        """``get_crandom``: the next draw, pulled towards the last by the correlation (none
+        without a state)."""
         value = self.prng.getrandbits(32)
-        if not state.rho:
+        if state is None or not state.rho:
             return value
         rho = state.rho + 1
         answer = (value * ((1 << 32) - rho) + state.last * rho) >> 32
@@ -177,19 +233,20 @@ class NetemQdisc(Qdisc):
             self.clg_state = 1
         return rnd(32) > h
 
-    def tabledist(self) -> int:
-        """``tabledist``: the delay, ``latency`` give or take ``jitter``."""
-        p = self.params
-        mu, sigma = p.latency, p.jitter
+    def tabledist(self, mu: int, sigma: int, state: Crandom | None, dist: list[int]) -> int:
+        """``tabledist``: ``mu`` give or take ``sigma`` (at most INT_MAX), uniformly without a
+        table, else ``sigma`` times a random entry of any size of table, in 1/NETEM_DIST_SCALE,
+        rounded, and the division truncated toward 0 as C's is."""
         if not sigma:
             return mu
-        rnd = self.get_crandom(self.delay_cor)
-        if not p.dist_table:
-            return (rnd % (2 * sigma)) + mu - sigma  # uniform
-        t = p.dist_table[rnd % len(p.dist_table)]
+        rnd = self.get_crandom(state)
+        if not dist:
+            return (rnd % (2 * sigma)) + mu - sigma
+        t = dist[rnd % len(dist)]
         x = (sigma % NETEM_DIST_SCALE) * t
         x += NETEM_DIST_SCALE // 2 if x >= 0 else -(NETEM_DIST_SCALE // 2)
-        return int(x / NETEM_DIST_SCALE) + (sigma // NETEM_DIST_SCALE) * t + mu
+        fraction = x // NETEM_DIST_SCALE if x >= 0 else -(-x // NETEM_DIST_SCALE)
+        return fraction + (sigma // NETEM_DIST_SCALE) * t + mu
 
     def packet_time_ns(self, length: int) -> int:
         """``packet_time_ns``: the packet's time on a line of ``rate``, with the overheads and
@@ -233,7 +290,7 @@ class NetemQdisc(Qdisc):
             return qdisc_drop(skb, self)
         if not p.gap or self.counter < p.gap - 1 or p.reorder < self.get_crandom(self.reorder_cor):
             now = self.dev.nd_net.world.now
-            delay = self.tabledist()
+            delay = self.tabledist(p.latency, p.jitter, self.delay_cor, self.delay_dist)
             if p.rate:
                 if self.tfifo:  # the last packet queued is the reference: its time is used up
                     delay = max(0, delay - (self.t_last - now))
@@ -260,15 +317,26 @@ class NetemQdisc(Qdisc):
 
     def dequeue(self) -> SkBuff | None:
         """``netem_dequeue``: a reordered packet first; else the earliest delayed one if its time
-        has come, or the watchdog is set for it."""
+        has come and, with slots, a slot is open (one that opened before the packet was due is
+        drawn again from now), counted against the slot's packets and bytes, the next slot drawn
+        when either is used up; else the watchdog is set for the later of the two."""
         if self.q:
             return self.q.popleft()
         if not self.tfifo:
             return None
+        now = self.dev.nd_net.world.now
         time_to_send = self.tfifo[0][0]
-        if time_to_send <= self.dev.nd_net.world.now:
-            return heapq.heappop(self.tfifo)[2]
-        self.watchdog.mod(time_to_send)  # qdisc_watchdog_schedule_ns
+        if self.slot_next and self.slot_next < time_to_send:
+            self.get_slot_next(now)
+        if time_to_send <= now and self.slot_next <= now:
+            skb = heapq.heappop(self.tfifo)[2]
+            if self.slot_next:
+                self.packets_left -= 1
+                self.bytes_left -= qdisc_pkt_len(skb)[0]
+                if self.packets_left <= 0 or self.bytes_left <= 0:
+                    self.get_slot_next(now)
+            return skb
+        self.watchdog.mod(max(time_to_send, self.slot_next))  # qdisc_watchdog_schedule_ns
         return None
 
     def reset(self) -> None:
@@ -284,6 +352,22 @@ class NetemQdisc(Qdisc):
 
     def queue_bytes(self) -> int:
         return super().queue_bytes() + sum(qdisc_pkt_len(skb)[0] for _, _, skb in self.tfifo)
+
+
+def netem_validate_slot(c: NetemSlot | None) -> None:
+    """``validate_slot``: what netem refuses in a slot (with the netlink extack's message)."""
+    from tuxnet.net.sched.sch_api import QdiscError
+
+    if c is None:
+        return
+    if c.min_delay < 0 or c.max_delay < 0:
+        raise QdiscError("Error: negative slot delay.")
+    if c.min_delay > c.max_delay:
+        raise QdiscError("Error: slot min delay greater than max delay.")
+    if c.dist_delay < 0 or c.dist_jitter < 0:
+        raise QdiscError("Error: negative dist delay.")
+    if c.max_packets < 0 or c.max_bytes < 0:
+        raise QdiscError("Error: negative slot limit.")
 
 
 def ip_ecn_set_ce(skb: SkBuff) -> bool:
