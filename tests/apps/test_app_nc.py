@@ -1,7 +1,9 @@
 """nc against this machine's netcat-openbsd: the same exchanges on loopback (a listener with -v
 and the client that sends it two lines and shuts down, a scan of four ports of which one listens,
-a UDP datagram, the errors of a bad command line) in a network namespace of our own and on a
-tuxnet host; the lines each prints, the ephemeral ports aside."""
+a UDP datagram, the errors of a bad command line, -4 and -6) in a network namespace of our own and
+on a tuxnet host; the lines each prints, the ephemeral ports aside.  tuxnet has no IPv6, so the
+real nc runs as on a Linux built without it: a seccomp filter refuses socket(AF_INET6, ...) with
+EAFNOSUPPORT, as ``__sock_create`` does for a family no one registered."""
 
 from __future__ import annotations
 
@@ -25,16 +27,35 @@ PLAY = [(["-lvn", "5003"], None, 0), (["-vN", "127.0.0.1", "5003"], "hello\nworl
         (["-z", "127.0.0.1", "abc"], None, 1.5), (["-zv", "127.0.0.1", "0"], None, 1.5),
         (["-vn", "-w", "1", "127.0.0.1"], None, 1.5), (["-zv", "-n", "127.0.0.1", "5002"], None, 1.5),
         (["-z", "127.0.0.1", "70000"], None, 1.5), (["-z", "127.0.0.1", "1x"], None, 1.5),
-        (["-z", "127.0.0.1", "5-x"], None, 1.5), (["-zv", "127.0.0.1", "5003-5002"], None, 1.5)]
+        (["-z", "127.0.0.1", "5-x"], None, 1.5), (["-zv", "127.0.0.1", "5003-5002"], None, 1.5),
+        (["-4", "-zv", "127.0.0.1", "5002"], None, 1.5), (["-6", "127.0.0.1", "80"], None, 1.5),
+        (["-6", "-zv", "localhost", "80"], None, 1.5), (["-6", "-n", "localhost", "80"], None, 1.5),
+        (["-6", "-zv", "::1", "80"], None, 1.5), (["-6", "-l", "5000"], None, 1.5),
+        (["-6", "-luv", "5000"], None, 1.5), (["-6", "-l", "127.0.0.1", "5000"], None, 1.5),
+        (["-46", "-z", "127.0.0.1", "5002"], None, 1.5), (["-64", "-zv", "127.0.0.1", "5002"], None, 1.5),
+        (["-4", "::1", "80"], None, 1.5), (["-4", "-l", "::1", "5000"], None, 1.5)]
 SCRIPT = """
-import json, socket, subprocess, sys, time
+import ctypes, json, socket, struct, subprocess, sys, time
+
+def no_ipv6():
+    # seccomp (BPF): socket(AF_INET6, ...) fails with EAFNOSUPPORT (97); x86-64 only, else allow
+    ins = lambda code, k, jt=0, jf=0: struct.pack("HBBI", code, jt, jf, k)
+    prog = b"".join([ins(0x20, 4), ins(0x15, 0xC000003E, 1, 0), ins(0x06, 0x7FFF0000),
+                     ins(0x20, 0), ins(0x15, 41, 0, 3), ins(0x20, 16), ins(0x15, 10, 0, 1),
+                     ins(0x06, 0x00050000 | 97), ins(0x06, 0x7FFF0000)])
+    buf = ctypes.create_string_buffer(prog)
+    fprog = struct.pack("HxxxxxxP", len(prog) // 8, ctypes.addressof(buf))
+    libc = ctypes.CDLL(None)
+    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    libc.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0)  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+
 l = socket.socket(); l.bind(("127.0.0.1", 5002)); l.listen(5)
 play = json.loads(sys.argv[1])
 start = time.monotonic()
 procs = []
 for argv, stdin, at in play:
     time.sleep(max(0, at - (time.monotonic() - start)))
-    p = subprocess.Popen(["nc", *argv], executable="/usr/bin/nc.openbsd", stdin=subprocess.PIPE,
+    p = subprocess.Popen(["nc", *argv], executable="/usr/bin/nc.openbsd", stdin=subprocess.PIPE, preexec_fn=no_ipv6,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if stdin is not None:
         p.stdin.write(stdin)

@@ -2,7 +2,8 @@
 web servers (Python's http.server speaking HTTP/1.0, and HTTP/1.1 with persistent connections)
 in the namespace, print the same thing, standard output and standard error together as
 ``curl ... 2>&1`` keeps them.  Ours runs on the tuxnet host across the TAP device; the real one
-in the namespace.  What differs by nature is set aside: Date and Last-Modified values, the speed
+in the namespace; URL globs (several transfers a run) and their errors too.  What differs by
+nature is set aside: Date and Last-Modified values, the speed
 columns of the progress meter, the meter lines between its first and its last (how many a run
 prints depends on where its seconds fall), the milliseconds in a message, and the line of a
 reused connection that shows a pointer."""
@@ -54,6 +55,8 @@ def web(tap_pair, tmp_path):
     (root / "index.html").write_text("<h1>hello from Linux</h1>\n")
     (root / "sub" / "index.html").write_text("sub\n")
     (root / "big.bin").write_bytes(bytes(range(256)) * 1200)
+    for name in ("1.html", "2.html", "3.html", "a.txt", "b.txt"):
+        (root / name).write_text(f"this is {name}\n")
     servers = [p.ns.popen(sys.executable, "-c", SERVER, p.linux_ip, str(port), version, str(root))
                for port, version in ((8000, "HTTP/1.0"), (8001, "HTTP/1.1"))]
     silent = p.ns.popen("nc", "-lk", p.linux_ip, "8002")  # accepts, never answers
@@ -105,6 +108,32 @@ CASES = [
     ["foo://x/"],
     ["--bogus", "x"],
     [],
+    # globs (src/tool_urlglob.c): one transfer each, a meter each, the connection kept when it can be
+    ["{L}:8000/[1-3].html"],
+    ["-v", "{L}:8001/{a,b}.txt"],
+    ["-sv", "{L}:8000/{a,b}.txt"],
+    ["-s", "-w", "%{url_effective} %{http_code} %{num_connects}\\n", "{L}:8001/[1-9:4].html"],
+    ["-s", "-w", "%{url_effective}\\n", "{L}:8001/{a,b}/[a-e:2]x[08-10]"],
+    ["-s", "{L}:8001/[01-03].html"],
+    ["-sf", "{L}:8001/{1,x,2}.html"],
+    ["-f", "{L}:8001/{1,2,x}.html"],
+    ["-s", "-o", "OUT", "{L}:8001/[1-2].html"],   # every transfer writes the same file
+    ["-g", "-s", "{L}:8001/[1-2].html"],
+    ["--globoff", "-s", "-w", "%{url_effective}\\n", "{L}:8001/{a,b}.txt"],
+    ["-s", "-w", "%{url_effective}\\n", "{L}:8001/\\[1-2\\]"],
+    ["-s", "-w", "%{url_effective}\\n", "{L}:8001/[]"],
+    ["{L}:8001/[1-3"],
+    ["{L}:8001/[3-1].html"],
+    ["{L}:8001/[a-3]"],
+    ["{L}:8001/[1-10:0]"],
+    ["{L}:8001/[a-c:x]"],
+    ["{L}:8001/[-1]"],
+    ["{L}:8001/{a,b"],
+    ["{L}:8001/{}"],
+    ["{L}:8001/{a,[b]}"],
+    ["{L}:8001/a]"],
+    ["-s", "{L}:8001/[1-3"],
+    ["-sS", "{L}:8001/[1-3"],
 ]
 
 
@@ -118,6 +147,20 @@ def test_curl_prints_what_linux_curl_prints(web, tmp_path, case):
     assert normalize(ours_out) == normalize(real_out)
     if "OUT" in case:
         assert p.host.files["/tmp/ours.out"] == (tmp_path / "real.out").read_bytes()
+
+
+def test_curl_glob_names_output_files_as_linux_curl_does(web, tmp_path):
+    """``-o`` with ``#1`` and ``#2``: a file for each URL of the glob, named by its globs' texts,
+    holding that URL's page (a ``#3`` that names no glob stays as it is)."""
+    p = web
+    args = ["-s", "-o", "OUT_#2_#1_#3", f"http://{p.linux_ip}:8001/{{a,b}}.[t-u]xt"]
+    real_out, real_rc = _linux(p, [a.replace("OUT", str(tmp_path / "real")) for a in args])
+    ours_out, ours_rc = _ours(p, [a.replace("OUT", "/tmp/ours") for a in args])
+    assert (ours_rc, ours_out) == (real_rc, real_out)
+    real = sorted(f.name for f in tmp_path.glob("real_*"))
+    assert real == ["real_t_a_#3", "real_t_b_#3", "real_u_a_#3", "real_u_b_#3"]
+    for name in real:
+        assert p.host.files["/tmp/ours" + name[4:]] == (tmp_path / name).read_bytes(), name
 
 
 def test_curl_resolves_names_as_linux_curl_does(web):

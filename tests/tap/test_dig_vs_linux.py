@@ -80,6 +80,12 @@ CASES = [
     "@T www.lab.test +o",                 # +onesoa or +opcode: invalid
     "@T www.lab.test +tc",                # +tcp or +tcflag: invalid
     "@N www.lab.test +timeo=1 +tries=1",  # dig's +timeout, by a start of its name
+    "@T www.lab.test +noad +qr",          # +ad is +adflag (set by default), not ambiguous
+    "@T www.lab.test +noad +ad +qr",
+    "@T www.lab.test +noadflag +qr +short",
+    "@T www.lab.test +noad +adf +qr",
+    "@T www.lab.test +noad +add +qr",     # +additional
+    "@T www.lab.test +a",                 # +aaflag, +additional, +adflag, +all, +answer: invalid
 ]
 # keys.test on the second named: every unit of a duration in the SOA's times, a KSK, a ZSK and a
 # revoked KSK, DS digests of SHA-1, SHA-256 and SHA-384 sizes, and CDS and CDNSKEY (RFC 7344);

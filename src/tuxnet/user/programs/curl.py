@@ -1,7 +1,7 @@
 """``curl`` (curl 7.88.1, Debian 12's) for ``http://`` URLs: what it prints, where, and its exit
 statuses.
 
-    curl [-fIiLsSv] [-A agent] [-d data] [-H header] [-m seconds] [--connect-timeout seconds]
+    curl [-fgIiLsSv] [-A agent] [-d data] [-H header] [-m seconds] [--connect-timeout seconds]
          [-o file] [-w format] [-X method] URL
 
 The body goes to standard output, or with ``-o`` to a file of the host; ``-i`` puts the response
@@ -17,11 +17,19 @@ more), 28 (``-m``/``--connect-timeout`` ran out), 52 (empty reply), 56 (receive 
 
 ``-L`` follows a redirect (at most 50), on the same connection when the server kept it open; the
 verbose line curl 7.88.1 prints first when it reuses one, ``* Found bundle for host: 0x...
-[serially]``, shows a pointer into its own memory and is left out.  One URL a run.
+[serially]``, shows a pointer into its own memory and is left out.  One URL a run, but a glob
+in it (src/tool_urlglob.c) makes it several, fetched one after another, each with its own meter,
+``-w`` line and error line, on the connection the one before left open: ``{a,b}`` sets,
+``[1-10]``, ``[01-10]`` (zero-padded), ``[a-z]`` ranges with an optional ``:step``, a backslash
+before a bracket or brace for the character itself; ``#N`` in ``-o`` is the Nth glob's text
+(without ``#`` every URL writes the same file); a bad glob is curl's error 3 with the position
+and a caret under it; ``-g`` (``--globoff``) takes the URL as it is.  The exit status is the
+last transfer's.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -39,7 +47,8 @@ _VALUED = {"-A": "agent", "--user-agent": "agent", "-d": "data", "--data": "data
            "--header": "header", "-m": "max_time", "--max-time": "max_time", "--connect-timeout": "connect_timeout",
            "-o": "output", "--output": "output", "-w": "write_out", "--write-out": "write_out", "-X": "request",
            "--request": "request"}
-_FLAGS = {"-f": "fail", "--fail": "fail", "-I": "head", "--head": "head", "-i": "include", "--include": "include",
+_FLAGS = {"-f": "fail", "--fail": "fail", "-g": "globoff", "--globoff": "globoff",
+          "-I": "head", "--head": "head", "-i": "include", "--include": "include",
           "-L": "location", "--location": "location", "-s": "silent", "--silent": "silent", "-S": "show_error",
           "--show-error": "show_error", "-v": "verbose", "--verbose": "verbose"}
 
@@ -64,6 +73,7 @@ class Options:
     write_out: str | None = None
     request: str | None = None
     fail: bool = False
+    globoff: bool = False
     head: bool = False
     include: bool = False
     location: bool = False
@@ -226,20 +236,32 @@ class Connection:
     buf: bytearray = field(default_factory=bytearray)
 
 
-class Transfer:
-    """One run of curl: the options, the clock, the meter, the connection it holds."""
+@dataclass
+class Pool:
+    """What one run's transfers share (the tool's share of connections and DNS, tool_operate.c):
+    the connection left open, how many were opened, the hosts already resolved."""
+    conn: Connection | None = None
+    opened: int = 0
+    resolved: set[tuple[str, int]] = field(default_factory=set)
 
-    def __init__(self, opts: Options) -> None:
+
+class Transfer:
+    """One transfer of a run: the options, its URL and output file, the clock, the meter, the
+    connections of the run's pool."""
+
+    def __init__(self, opts: Options, url: str, output: str | None, out: Stdout, pool: Pool) -> None:
         self.opts = opts
         self.meter = Meter(not opts.silent)
-        self.out = Stdout()
+        self.out = out
+        self.pool = pool
         self.start = libc.clock_monotonic()
-        self.conn: Connection | None = None
+        self.conn = pool.conn
         self.connects = 0
         self.traced_data = False
         self.stats: dict[str, float] = {}
-        self.body = bytearray() if opts.output else None
-        self.url = opts.url
+        self.output = output
+        self.body = bytearray() if output else None
+        self.url = url
         self.resp: Response | None = None
         self.remote: tuple[str, int] | None = None
         self.closing = False
@@ -293,6 +315,7 @@ class Transfer:
         except OSError:
             self.info(f"Could not resolve host: {host}")
             raise CurlError(6, f"Could not resolve host: {host}") from None
+        self.pool.resolved.add((host, port))
         self.stats["time_namelookup"] = libc.clock_monotonic() - self.start
         ip = infos[0][4][0]
         self.info(f"  Trying {ip}:{port}...")
@@ -315,7 +338,8 @@ class Transfer:
             self.info(msg)
             raise CurlError(7, msg) from None
         self.stats["time_connect"] = libc.clock_monotonic() - self.start
-        conn = Connection(fd, self.connects, host, port, ip, libc.getsockname(fd))
+        conn = Connection(fd, self.pool.opened, host, port, ip, libc.getsockname(fd))
+        self.pool.opened += 1
         self.connects += 1
         self.remote = (ip, port)
         self.info(f"Connected to {host} ({ip}) port {port} (#{conn.number})")
@@ -466,7 +490,7 @@ class Transfer:
 
     def fetch(self) -> Response:
         opts = self.opts
-        url = opts.url if "://" in opts.url else "http://" + opts.url
+        url = self.url if "://" in self.url else "http://" + self.url
         method = opts.request or ("HEAD" if opts.head else "POST" if opts.data else "GET")
         body = "&".join(opts.data).encode() if opts.data else None
         redirects = 0
@@ -477,14 +501,18 @@ class Transfer:
             self.url = url
             if scheme != "http":
                 raise CurlError(1, f'Protocol "{scheme}" not supported or disabled in libcurl')
+            # the connection cache and the DNS cache speak before the transfer's first meter line
+            conn = self.conn
+            reuse = conn is not None and (conn.host, conn.port) == (host, port)
+            if reuse:
+                self.info("Can not multiplex, even if we wanted to")
+                self.info(f"Re-using existing connection #{conn.number} with host {host}")
+            elif (host, port) in self.pool.resolved:
+                self.info(f"Hostname {host} was found in DNS cache")
             if first:
                 self.meter.update()
                 first = False
-            conn = self.conn
-            if conn is not None and (conn.host, conn.port) == (host, port):
-                self.info("Can not multiplex, even if we wanted to")
-                self.info(f"Re-using existing connection #{conn.number} with host {host}")
-            else:
+            if not reuse:
                 if conn is not None:
                     libc.close(conn.fd)
                 conn = self.conn = self.connect(host, port)
@@ -533,13 +561,14 @@ class Transfer:
         conn = self.conn
         if conn is None:
             if code in (6, 7, 28):
-                self.info(f"Closing connection {self.connects}")
+                self.info(f"Closing connection {self.pool.opened}")
         elif code or self.closing:
             self.info(f"Closing connection {conn.number}")
             libc.close(conn.fd)
             self.conn = None
         else:
             self.info(f"Connection #{conn.number} to host {conn.host} left intact")
+        self.pool.conn = self.conn
 
     def write_head(self, resp: Response) -> None:
         if self.body is not None:
@@ -559,6 +588,176 @@ def _split(url: str) -> tuple[str, str, int, str]:
         raise CurlError(3, "URL using bad/illegal format or missing URL")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme.lower(), parts.hostname, port or 80, target
+
+
+class GlobError(Exception):
+    """A URL glob curl cannot read (``globerror``): what is wrong, and where (1 is the first
+    character)."""
+
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(message)
+        self.pos = pos
+
+
+def _peek_ipv6(url: str, i: int) -> int:
+    """``peek_ipv6``: the length of an IPv6 literal (brackets, two colons or more, no hyphen)
+    at ``url[i]``, which is not a glob; 0 if there is none."""
+    colons = 0
+    for j in range(i + 1, len(url)):
+        c = url[j]
+        if c == "]":
+            return j - i + 1 if colons >= 2 else 0
+        if c == ":":
+            colons += 1
+        elif not (c.isascii() and c.isalnum()) and c not in ".%":
+            return 0
+    return 0
+
+
+def _digits(url: str, i: int) -> tuple[int | None, int]:
+    """``strtoul(url + i, &end, 10)`` on plain digits: the number (None for none) and the end."""
+    j = i
+    while j < len(url) and url[j] in "0123456789":
+        j += 1
+    return (int(url[i:j]) if j > i else None), j
+
+
+def _glob_set(url: str, i: int, pos: int) -> tuple[list[str], int, int]:
+    """``glob_set``: the elements of ``{a,b,...}`` from just after the brace; the elements, and
+    the index and position after the closing brace (the position, as curl counts it, stops one
+    short)."""
+    start, opos = i, pos - 1
+    elements: list[str] = []
+    element: list[str] = []
+    while True:
+        c = url[i] if i < len(url) else ""
+        if not c:
+            raise GlobError("unmatched brace", opos)
+        if c in "{[":
+            raise GlobError("nested brace", pos)
+        if c in "},":
+            if c == "}" and i == start:
+                raise GlobError("empty string within braces", pos)
+            elements.append("".join(element))
+            element = []
+            i += 1
+            if c == "}":
+                return elements, i, pos
+            pos += 1
+            continue
+        if c == "]":
+            raise GlobError("unexpected close bracket", pos)
+        if c == "\\" and i + 1 < len(url):  # an escaped character: the backslash goes
+            i += 1
+            pos += 1
+        element.append(url[i])
+        i += 1
+        pos += 1
+
+
+def _glob_range(url: str, i: int, pos: int) -> tuple[list[str], int, int]:
+    """``glob_range`` (curl 7.88.1's): ``[a-z]`` or ``[0-9]``, with ``:step``, from just after
+    the bracket; the texts it stands for (numbers zero-padded to the width of a first number
+    that starts with 0), and the index and position after it."""
+    c = url[i:i + 1]
+    if c.isascii() and c.isalpha():
+        # sscanf(pattern, "%c-%c%c", &min_c, &max_c, &end_c)
+        ok = len(url) >= i + 4 and url[i + 1] == "-"
+        step, end = 1, i
+        low, high = c, url[i + 2:i + 3]
+        if ok:
+            if url[i + 3] == ":":
+                number, stop = _digits(url, i + 4)
+                if number is None or url[stop:stop + 1] != "]":
+                    step = 0
+                else:
+                    step, end = number, stop + 1
+            elif url[i + 3] != "]":
+                ok = False
+            else:
+                end = i + 4
+        pos += end - i
+        span = ord(high) - ord(low) if ok else 0
+        if (not ok or not step or (span == 0 and step != 1)
+                or (span != 0 and (span < 0 or step > span or span > ord("z") - ord("a")))):
+            raise GlobError("bad range", pos)
+        return [chr(n) for n in range(ord(low), ord(high) + 1, step)], end, pos
+    if c not in tuple("0123456789"):
+        raise GlobError("bad range specification", pos)
+    pad = _digits(url, i)[1] - i if c == "0" else 0
+    low, stop = _digits(url, i)
+    high, step, end, ok = 0, 0, i, False
+    if url[stop:stop + 1] == "-":
+        end = stop + 1
+        while url[end:end + 1] in (" ", "\t") and end < len(url):
+            end += 1
+        high, stop = _digits(url, end)
+        if high is not None:
+            step = 1
+            if url[stop:stop + 1] == ":":
+                end = stop + 1
+                step, stop = _digits(url, end)
+                step = step or 0
+            if url[stop:stop + 1] == "]":
+                end, ok = stop + 1, True
+    pos += end - i
+    low, high = low or 0, high or 0
+    if not ok or not step or (low == high and step != 1) or (low != high and (low > high or step > high - low)):
+        raise GlobError("bad range", pos)
+    return [f"{n:0{pad}d}" for n in range(low, high + 1, step)], end, pos
+
+
+def glob_url(url: str) -> list[tuple[int, list[str]]]:
+    """``glob_parse``: the URL as its parts, each a glob's number (from 0; -1 for literal text)
+    and the texts it stands for; GlobError for one curl refuses."""
+    parts: list[tuple[int, list[str]]] = []
+    i, pos, globs = 0, 1, 0
+    while i < len(url):
+        literal: list[str] = []
+        while i < len(url) and url[i] != "{":
+            if url[i] == "[":
+                skip = _peek_ipv6(url, i) or (2 if url[i + 1:i + 2] == "]" else 0)
+                if not skip:
+                    break
+                literal.append(url[i:i + skip])  # (curl does not count these in the position)
+                i += skip
+                continue
+            if url[i] in "}]":
+                raise GlobError("unmatched close brace/bracket", pos)
+            if url[i] == "\\" and url[i + 1:i + 2] in ("{", "[", "}", "]"):
+                i += 1
+                pos += 1
+            literal.append(url[i])
+            i += 1
+            pos += 1
+        if literal:
+            parts.append((-1, ["".join(literal)]))
+        elif i < len(url):
+            texts, i, pos = (_glob_set if url[i] == "{" else _glob_range)(url, i + 1, pos + 1)
+            parts.append((globs, texts))
+            globs += 1
+    return parts
+
+
+def glob_match_url(filename: str, parts: list[tuple[int, list[str]]], texts: Sequence[str]) -> str:
+    """``glob_match_url``: ``-o``'s name with each ``#N`` the Nth glob's text in this URL
+    (``texts``, one for each part); a ``#N`` that names no glob stays as it is."""
+    out = []
+    i = 0
+    while i < len(filename):
+        number, end = _digits(filename, i + 1) if filename[i] == "#" else (None, i)
+        if number is None:
+            out.append(filename[i])
+            i += 1
+            continue
+        matches = [text for (index, _), text in zip(parts, texts, strict=True) if index == number - 1]
+        if number and number < len(parts) and matches:
+            out.append(matches[0])
+            i = end
+        else:
+            out.append("#")
+            i += 1
+    return "".join(out)
 
 
 def _write_out(fmt: str, t: Transfer, code: int, error: str) -> str:
@@ -656,28 +855,45 @@ def _set(opts: Options, flag: str, attr: str, value: str) -> None:
         setattr(opts, attr, value)
 
 
-def curl_main(argv: Sequence[str]) -> int:
-    """``curl [options] URL``; the exit status is curl's (0, or its error code)."""
-    try:
-        opts = parse_args(argv)
-    except CurlError as e:
-        libc.printf("%s%s", f"curl: {e}\n" if str(e) else "", _TRY)
-        return 2
-    t = Transfer(opts)
+def _transfer(opts: Options, url: str, output: str | None, out: Stdout, pool: Pool) -> int:
+    """One transfer and what follows it (``post_per_transfer``): its output file, its ``-w``
+    line, standard output flushed, its error line; its exit status."""
+    t = Transfer(opts, url, output, out, pool)
     code, error = 0, ""
     try:
         t.fetch()
     except CurlError as e:
         code, error = e.code, str(e)
     t.finish(code)
-    if t.conn is not None:
-        libc.close(t.conn.fd)
-    if opts.output is not None and t.body is not None and t.resp is not None and code in (0, 22):
-        libc.write_file(opts.output, bytes(t.body))
+    if output is not None and t.body is not None and t.resp is not None and code in (0, 22):
+        libc.write_file(output, bytes(t.body))
     if opts.write_out:
-        t.out.write(_write_out(opts.write_out, t, code, error).encode())
-    t.out.flush()
+        out.write(_write_out(opts.write_out, t, code, error).encode())
+    out.flush()
     if code and (not opts.silent or opts.show_error):
         libc.printf("curl: (%d) %s\n", code, error)
     return code
 
+
+def curl_main(argv: Sequence[str]) -> int:
+    """``curl [options] URL``; the exit status is curl's (0, or the last transfer's error code)."""
+    try:
+        opts = parse_args(argv)
+    except CurlError as e:
+        libc.printf("%s%s", f"curl: {e}\n" if str(e) else "", _TRY)
+        return 2
+    try:
+        parts = [(-1, [opts.url])] if opts.globoff else glob_url(opts.url)
+    except GlobError as e:
+        if not opts.silent or opts.show_error:
+            libc.printf("curl: (3) %s in URL position %d:\n%s\n%s^\n", e, e.pos, opts.url, " " * max(e.pos - 1, 1))
+        return 3
+    out = Stdout()
+    pool = Pool()
+    code = 0
+    for texts in itertools.product(*(choices for _, choices in parts)):
+        output = None if opts.output is None else glob_match_url(opts.output, parts, texts)
+        code = _transfer(opts, "".join(texts), output, out, pool)
+    if pool.conn is not None:
+        libc.close(pool.conn.fd)
+    return code

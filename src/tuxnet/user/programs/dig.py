@@ -10,7 +10,7 @@ no answer prints dig's ``;; communications error`` line, and when none answers d
 ``;; no servers could be reached`` and ends with status 9.  Output options: ``+short``,
 ``+[no]all``, ``+[no]cmd``, ``+[no]comments``, ``+[no]question``, ``+[no]answer``,
 ``+[no]authority``, ``+[no]additional``, ``+[no]stats``; ``+[no]tcp`` (``+vc``; an ``ANY``
-question goes over TCP unless ``+[no]tcp`` says otherwise), ``+[no]adflag``; ``AXFR`` and
+question goes over TCP unless ``+[no]tcp`` says otherwise), ``+[no]adflag`` (``+[no]ad``); ``AXFR`` and
 ``IXFR=N`` transfer a zone over TCP and list it (``+onesoa``); ``+trace`` follows the name down
 from the root, zone by zone (``trace``); ``+qr`` shows the query as it is sent; ``+dnssec``
 sets DO (tuxnet's zones are unsigned: no signatures come back); ``+nsid`` asks the server for
@@ -146,6 +146,8 @@ def _plus_option(q: Query, word: str) -> None:
     names = [n for n in candidates if n.startswith(text)] if text else []
     if text in names:
         names = [text]
+    if text == "ad":  # plus_option (bin/dig/dig.c): "+ad is a synonym for +adflag"
+        names = ["adflag"]
     if len(names) != 1:
         raise _usage_error(word)
     if names[0] in UNSUPPORTED:
@@ -664,26 +666,24 @@ def print_transfer(q: Query, messages: list[bytes], ms: int, server: tuple[str, 
     return 0
 
 
-def _addresses(names: Sequence[dns.name.Name]) -> list[tuple[str, str]] | None:
-    """The IPv4 addresses of a zone's servers, each with its name as dig shows it, looked up as
-    dig looks them up (``getaddrinfo``, through the host's resolver); a name that has none gets
-    dig's line; None once its last, fatal, one is out too."""
+def ns_addresses(names: Sequence[dns.name.Name]) -> tuple[list[tuple[str, str]], str]:
+    """The IPv4 addresses of a zone's servers, each with its name as dig and host show it, looked
+    up as dighost.c looks them up (``bind9_getaddresses``: ``getaddrinfo``, through the host's
+    resolver); a name that has none gets its line.  Also the last name that had none, which the
+    caller's ``fatal`` names when no address is left ("no more")."""
     out: list[tuple[str, str]] = []
     failed = ""
     for name in names:
         shown = name.to_text(omit_final_dot=True)
         try:
             infos = getaddrinfo(shown, None, AF_INET, SOCK_DGRAM)
-        except OSError as e:
+        except OSError as e:  # ISC_R_NOTFOUND or ISC_R_FAILURE
             failed = shown
-            reason = "not found" if e.errno == EAI_NONAME else "failure"
-            libc.printf("couldn't get address for '%s': %s\n", shown, reason)
+            libc.printf("couldn't get address for '%s': %s\n", shown, "not found" if e.errno == EAI_NONAME
+                        else "failure")
             continue
         out += [(info[4][0], shown) for info in infos if (info[4][0], shown) not in out]
-    if not out:
-        libc.printf("dig: couldn't get address for '%s': no more\n", failed)
-        return None
-    return out
+    return out, failed
 
 
 def trace(q: Query, qname: dns.name.Name, rdtype: int, rdclass: int, server: tuple[str, str], cookie: bytes) -> int:
@@ -713,8 +713,9 @@ def trace(q: Query, qname: dns.name.Name, rdtype: int, rdclass: int, server: tup
         if not ns or (response.answer and step) or response.rcode() != dns.rcode.NOERROR:
             libc.printf("%s", received)
             return 0
-        servers = _addresses(ns)
-        if servers is None:
+        servers, failed = ns_addresses(ns)
+        if not servers:
+            libc.printf("dig: couldn't get address for '%s': no more\n", failed)
             return 1
         libc.printf("%s", received)
         if transfer:

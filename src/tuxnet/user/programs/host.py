@@ -7,13 +7,19 @@ by" ...); an error rcode ends it with ``Host NAME not found: 3(NXDOMAIN)`` and s
 (``-d``) prints each query's answer in dig's sections instead, ``-a`` asks for ANY verbosely.  Its
 queries are dig's without EDNS, over the same transport (``tuxnet.user.programs.dig``): ``-W``
 seconds a try (5), ``-R`` retries (1), TCP with ``-T``; a server named on the line is announced
-with "Using domain server:".  ``-l`` lists a zone by transfer.  ``-C`` (SOA comparison) is
-refused by name.
+with "Using domain server:".  ``-l`` lists a zone by transfer.  ``-C`` compares a zone's SOA
+records: the zone's NS records from the server, their names' addresses from the host's resolver
+(getaddrinfo), then one SOA question without RD to each, all at once, each answer printed as it
+comes (``Nameserver ADDR:`` and the record in host's words; ``-v``: dig's sections) and each
+server that stays silent for ``-W`` seconds named in a ``communications error`` line.  As BIND
+9.18's host does, a zone with one name server ends in ``;; NS servers could not be reached``
+(dighost.c's nssearch_next takes the sent query for the lookup's last and none answered yet).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections.abc import Iterator, Sequence
 
 import dns.exception
 import dns.flags
@@ -25,12 +31,16 @@ import dns.rdataclass
 import dns.rdatatype
 
 from tuxnet.kernel.sched import current
+from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM
 from tuxnet.user import libc
 from tuxnet.user.programs.dig import (
     FLAG_NAMES,
+    REASONS,
     Query,
     exchange,
     legal_name,
+    ns_addresses,
+    over_tcp,
     parse_answer,
     record_line,
     reverse_name,
@@ -158,8 +168,6 @@ def host(argv: Sequence[str]) -> int:
     if not words:
         libc.printf("%s", USAGE)
         return 1
-    if "C" in opts:
-        raise _fail("-C is not in tuxnet's host")
     verbose = any(f in opts for f in ("v", "d", "a"))
     rdtypes = [dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.MX]
     if "t" in opts:
@@ -194,9 +202,12 @@ def host(argv: Sequence[str]) -> int:
     ip = server[0]
     announce = ""
     if len(words) > 1:
-        announce = f"Using domain server:\nName: {words[1]}\nAddress: {ip}#{q.port}\nAliases: \n\n"
+        announce = _announce(words[1], ip, q.port)
     if "l" in opts:
         return _list(q, qname, rdclass, server, text, announce, opts)
+    if "C" in opts:
+        return _soa_check(q, qname, rdtypes[0] if "t" in opts else dns.rdatatype.NS, server, text,
+                          words[1] if len(words) > 1 else None, opts)
     rng = current().host.rng
     tcp = "T" in opts
     for n, rdtype in enumerate(rdtypes):
@@ -269,6 +280,135 @@ def _list(q: Query, qname: dns.name.Name, rdclass: int, server: tuple[str, str],
     records = [rrset for message in messages for rrset in message.answer if rrset.rdtype in wanted]
     libc.printf("%s%s", announce, "".join(line + "\n" for line in _sentences(records, True)))
     return 0
+
+
+def _announce(name: str, ip: str, port: int) -> str:
+    """printmessage's first lines when a server was named on the command line (listed_server)."""
+    return f"Using domain server:\nName: {name}\nAddress: {ip}#{port}\nAliases: \n\n"
+
+
+def _soa_check(q: Query, qname: dns.name.Name, rdtype: int, server: tuple[str, str], text: str,
+               listed: str | None, opts: dict[str, str]) -> int:
+    """``-C`` (host.c: ns_search_only, trace_root, identify_previous_line): the zone's NS records
+    from ``server`` (``rdtype``, NS unless ``-t`` replaced it), then dighost.c's
+    followup_lookup and recv_done's NSSEARCH code: an SOA question to each of their addresses."""
+    verbose = any(f in opts for f in ("v", "d", "a"))
+    tcp = "T" in opts
+    query = dns.message.make_query(qname, rdtype, dns.rdataclass.IN, use_edns=False)
+    rng = current().host.rng
+    query.id = rng.getrandbits(16)
+    query.flags = 0 if "r" in opts else dns.flags.RD
+    if verbose:
+        libc.printf('Trying "%s"\n', text)
+    got, unanswered, ms = exchange(q, server, query.to_wire(), query.id, tcp, text)
+    if got is None:
+        if unanswered:
+            libc.printf(";; no servers could be reached\n")
+        return 1
+    response = parse_answer(got)
+    if response is None:
+        return 1
+    ip = server[0]
+    announce = _announce(listed, ip, q.port) if listed is not None else ""
+    rcode = response.rcode()
+    if rcode != dns.rcode.NOERROR:
+        # printmessage is reached by an NXDOMAIN alone (next_origin has nothing to try)
+        if rcode == dns.rcode.NXDOMAIN:
+            libc.printf("%sNameserver %s:\n\t%s not found: %d(%s)\n", announce, ip, text, rcode,
+                        dns.rcode.to_text(rcode))
+            if verbose:
+                libc.printf("Received %d bytes from %s#%d in %d ms\n", len(got), ip, q.port, ms)
+        return 1
+    if verbose:
+        libc.printf("Received %d bytes from %s#%d in %d ms\n", len(got), ip, q.port, ms)
+    # followup_lookup: the answer's NS records, else (no SOA there) the authority's
+    names = [rd.target for rrset in response.answer if rrset.rdtype == dns.rdatatype.NS for rd in rrset]
+    if not names and not any(rrset.rdtype == dns.rdatatype.SOA for rrset in response.authority):
+        names = [rd.target for rrset in response.authority if rrset.rdtype == dns.rdatatype.NS for rd in rrset]
+    servers, failed = ns_addresses(names)
+    if not servers:
+        if failed:  # fatal() names followup_lookup's loop result, ISC_R_NOMORE
+            libc.printf("host: couldn't get address for '%s': no more\n", failed)
+        return 1
+    rng.shuffle(servers)  # followup_lookup: "Randomize the order the nameserver will be tried"
+    if verbose:
+        libc.printf('Trying "%s"\n', text)
+    if len(servers) == 1:
+        libc.printf(";; NS servers could not be reached\n")
+        return 1
+    soa = dns.message.make_query(qname, dns.rdatatype.SOA, dns.rdataclass.IN, use_edns=False)
+    soa.flags = 0
+    answered = 0
+    for ip, name, wire in _ask_all(q, servers, soa, rng, tcp, text):
+        answered += 1
+        message = parse_answer(wire)
+        if message is None:
+            continue
+        if listed is not None and answered == 1:
+            libc.printf("%s", _announce(name, ip, q.port))
+        code = message.rcode()
+        if code != dns.rcode.NOERROR:
+            libc.printf("Nameserver %s:\n\t%s not found: %d(%s)\n", ip, text if code == dns.rcode.NXDOMAIN
+                        else qname.to_text(omit_final_dot=True), code, dns.rcode.to_text(code))
+        elif verbose:
+            libc.printf("%s", _verbose(message, wire, ip, q.port, 0))
+        else:
+            libc.printf("%s", "".join(f"Nameserver {ip}:\n\t{line}\n" for line in _sentences(message.answer, True)))
+    if not answered:
+        libc.printf(";; NS servers could not be reached\n")
+        return 1
+    return 0
+
+
+def _ask_all(q: Query, servers: list[tuple[str, str]], query: dns.message.Message, rng: random.Random,
+             tcp: bool, text: str) -> Iterator[tuple[str, str, bytes]]:
+    """The follow-up lookup's queries, one try each, and their answers as they come: over UDP
+    all sent at once (recv_done takes each answer as it arrives; a silent server gets its
+    ``communications error`` line once ``-W`` is up); over TCP one after another (start_tcp from
+    nssearch_next), a failed connection in connect_done's line."""
+    if tcp:
+        for ip, name in servers:
+            query.id = rng.getrandbits(16)
+            got = over_tcp(q, ip, query.to_wire())
+            if isinstance(got, bytes):
+                yield ip, name, got
+            elif got.startswith("setup:"):
+                libc.printf(";; Connection to %s#%d(%s) for %s failed: %s.\n", ip, q.port, ip, text, got[6:])
+            else:
+                libc.printf(";; communications error to %s#%d: %s\n", ip, q.port, got)
+        return
+    pending: dict[int, tuple[str, str, int]] = {}
+    for ip, name in servers:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.connect(fd, (ip, q.port))
+        query.id = rng.getrandbits(16)
+        libc.send(fd, query.to_wire())
+        pending[fd] = (ip, name, query.id)
+    deadline = libc.clock_monotonic() + q.timeout
+    while pending:
+        left = int((deadline - libc.clock_monotonic()) * 1000)
+        ready = libc.poll([(fd, POLLIN) for fd in pending], left) if left > 0 else []
+        if not any(ready):
+            break
+        for fd, events in zip(list(pending), ready, strict=True):
+            if not events:
+                continue
+            ip, name, qid = pending[fd]
+            try:
+                data = libc.recv(fd, 65535)
+            except OSError as e:
+                del pending[fd]
+                libc.close(fd)
+                libc.printf(";; communications error to %s#%d: %s\n", ip, q.port,
+                            REASONS.get(e.errno, e.strerror.lower()))
+                continue
+            if int.from_bytes(data[:2], "big") == qid:
+                del pending[fd]
+                libc.close(fd)
+                yield ip, name, data
+    for fd, (ip, _, _) in pending.items():
+        libc.close(fd)
+        libc.printf(";; communications error to %s#%d: timed out\n", ip, q.port)
 
 
 def host_main(argv: Sequence[str]) -> int:

@@ -10,6 +10,12 @@ standard input ends, ``-q`` quits that many seconds after it; ``-w`` limits a co
 and an idle connection; ``-n`` takes and shows addresses only, never names.  The messages (to
 standard error) are netcat's, word for word; a tuxnet program's standard input is what its
 ``[[run]]`` gives in ``stdin`` (``echo ... | nc``), else it ends at once.
+
+Addresses come from ``getaddrinfo`` as netcat asks for them (``-4`` IPv4 only, ``-6`` IPv6 only,
+the last of the two given wins).  tuxnet's kernel has no IPv6, as a Linux built without it: an
+IPv6 address is looked up, but its socket is refused (EAFNOSUPPORT), so ``nc -6 ::1 80`` fails
+without a word, ``nc -6 -l 5000`` says ``nc: Address family not supported by protocol`` and
+``nc -6 127.0.0.1 80`` getaddrinfo's ``Address family for hostname not supported``.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from __future__ import annotations
 import errno
 
 from tuxnet.kernel.errno import strerror
-from tuxnet.net.core.utils import in_aton, in_ntoa
 from tuxnet.net.socket import (
     AF_INET,
+    AF_INET6,
+    AF_UNSPEC,
     POLLIN,
     POLLOUT,
     SHUT_WR,
@@ -28,7 +35,7 @@ from tuxnet.net.socket import (
     SOCK_STREAM,
 )
 from tuxnet.user import libc
-from tuxnet.user.resolv import getservbyname, getservbyport
+from tuxnet.user.resolv import AI_NUMERICHOST, AI_PASSIVE, getservbyname, getservbyport
 
 USAGE = ("usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M ttl]\n"
          "\t  [-m minttl] [-O length] [-P proxy_username] [-p source_port]\n"
@@ -82,17 +89,19 @@ def _service(port: int, proto: str, numeric: bool) -> str:
         return "*"
 
 
-def _address(host: str, numeric: bool) -> str:
-    """The destination's address: ``host`` as a dotted quad, else (without -n) its name's."""
-    if numeric:
-        try:
-            return in_ntoa(in_aton(host))
-        except ValueError:
-            raise NcExit(f"nc: getaddrinfo for host \"{host}\" port: Name or service not known") from None
+def _addrinfo(host: str | None, port: int, opts: dict, udp: bool, passive: bool = False) -> list[tuple]:
+    """``getaddrinfo`` with netcat's hints (main's ``hints``: the family of -4/-6, the socket type
+    of -u, AI_NUMERICHOST with -n; AI_PASSIVE for local_listen): (family, sockaddr) of each
+    result, or netcat's message (remote_connect's, or local_listen's for a listener)."""
+    flags = (AI_NUMERICHOST if opts.get("n") else 0) | (AI_PASSIVE if passive else 0)
     try:
-        return libc.gethostbyname(host).h_addr_list[0]
-    except OSError:
-        raise NcExit(f"nc: getaddrinfo for host \"{host}\" port: Name or service not known") from None
+        infos = libc.getaddrinfo(host, str(port), opts.get("family", AF_UNSPEC),
+                                 SOCK_DGRAM if udp else SOCK_STREAM, 0, flags)
+    except OSError as error:
+        if passive:
+            raise NcExit(f"nc: getaddrinfo: {error.strerror}") from None
+        raise NcExit(f"nc: getaddrinfo for host \"{host}\" port {port}: {error.strerror}") from None
+    return [(info[0], info[4]) for info in infos]
 
 
 def _peer_name(addr: str, numeric: bool) -> str:
@@ -132,46 +141,64 @@ def _readwrite(fd: int, stdin: bytes, opts: dict, udp: bool) -> None:
         libc.write(1, data)
 
 
-def _connect(host: str, addr: str, port: int, opts: dict, udp: bool) -> int | None:
-    """One port: a connected socket, or None after saying (with -v) why not."""
+def _connect(host: str, port: int, opts: dict, udp: bool) -> int | None:
+    """``remote_connect``: a socket connected to one of the addresses of ``host``, or None after
+    saying (with -v) why each failed; an address whose family the kernel lacks is passed over."""
     proto = "udp" if udp else "tcp"
-    fd = libc.socket(AF_INET, (SOCK_DGRAM if udp else SOCK_STREAM) | SOCK_NONBLOCK, 0)
-    if opts.get("s") is not None or opts.get("p") is not None:
-        libc.bind(fd, (opts.get("s") or "0.0.0.0", opts.get("p") or 0))
-    try:
+    for family, sockaddr in _addrinfo(host, port, opts, udp):
+        addr = sockaddr[0]
         try:
-            libc.connect(fd, (addr, port))
-        except BlockingIOError:  # timeout_connect
-            timeout = opts.get("w")
-            ready = libc.poll([(fd, POLLOUT)], int(timeout * 1000) if timeout is not None else -1)
-            if not ready or not ready[0]:
-                raise OSError(errno.ETIMEDOUT, strerror(errno.ETIMEDOUT)) from None
-            err = libc.getsockopt(fd, 1, 4)  # SO_ERROR
-            if err:
-                raise OSError(err, strerror(err)) from None
-    except OSError as error:
-        libc.close(fd)
+            fd = libc.socket(family, (SOCK_DGRAM if udp else SOCK_STREAM) | SOCK_NONBLOCK, 0)
+        except OSError:
+            continue
+        if opts.get("s") is not None or opts.get("p") is not None:
+            libc.bind(fd, (opts.get("s") or "0.0.0.0", opts.get("p") or 0))
+        try:
+            try:
+                libc.connect(fd, (addr, port))
+            except BlockingIOError:  # timeout_connect
+                timeout = opts.get("w")
+                ready = libc.poll([(fd, POLLOUT)], int(timeout * 1000) if timeout is not None else -1)
+                if not ready or not ready[0]:
+                    raise OSError(errno.ETIMEDOUT, strerror(errno.ETIMEDOUT)) from None
+                err = libc.getsockopt(fd, 1, 4)  # SO_ERROR
+                if err:
+                    raise OSError(err, strerror(err)) from None
+        except OSError as error:
+            libc.close(fd)
+            if opts.get("v"):
+                libc.printf("nc: connect to %s port %d (%s) failed: %s\n", host, port, proto, error.strerror)
+            continue
+        flags = libc.fcntl(fd, 3, 0)  # F_GETFL
+        libc.fcntl(fd, 4, flags & ~0o4000)  # F_SETFL: blocking again
         if opts.get("v"):
-            libc.printf("nc: connect to %s port %d (%s) failed: %s\n", host, port, proto, error.strerror)
-        return None
-    flags = libc.fcntl(fd, 3, 0)  # F_GETFL
-    libc.fcntl(fd, 4, flags & ~0o4000)  # F_SETFL: blocking again
-    if opts.get("v"):
-        shown = host if host == addr else f"{host} ({addr})"
-        libc.printf("Connection to %s %d port [%s/%s] succeeded!\n", shown, port, proto,
-                    _service(port, proto, opts.get("n", False)))
-    return fd
+            shown = host if host == addr else f"{host} ({addr})"
+            libc.printf("Connection to %s %d port [%s/%s] succeeded!\n", shown, port, proto,
+                        _service(port, proto, opts.get("n", False)))
+        return fd
+    return None
 
 
-def _listen(port: int, stdin: bytes, opts: dict, udp: bool) -> int:
-    """``-l``: wait for a peer on ``port`` (TCP: a connection; UDP: a first datagram), then copy."""
-    fd = libc.socket(AF_INET, SOCK_DGRAM if udp else SOCK_STREAM, 0)
+def _listen(host: str | None, port: int, stdin: bytes, opts: dict, udp: bool) -> int:
+    """``-l``: wait for a peer on ``port`` (TCP: a connection; UDP: a first datagram), then copy.
+    The socket is local_listen's: the first of getaddrinfo's passive addresses whose family the
+    kernel has; none (``-6`` here) ends it as main's ``err(1, NULL)`` does, with that errno."""
+    fd, source, error = None, "", ""
+    for family, sockaddr in _addrinfo(host, port, opts, udp, passive=True):
+        try:
+            fd = libc.socket(family, SOCK_DGRAM if udp else SOCK_STREAM, 0)
+        except OSError as e:
+            error = e.strerror
+            continue
+        source = sockaddr[0]
+        break
+    if fd is None:
+        raise NcExit(f"nc: {error}")
     libc.setsockopt(fd, 1, 2, 1)  # SO_REUSEADDR
-    source = opts.get("s") or "0.0.0.0"
     try:
         libc.bind(fd, (source, port))
-    except OSError as error:
-        raise NcExit(f"nc: bind failed: {error.strerror}") from None
+    except OSError as e:
+        raise NcExit(f"nc: bind failed: {e.strerror}") from None
     if not udp:
         libc.listen(fd, 1)
     if opts.get("v"):
@@ -205,6 +232,8 @@ def nc_main(argv: list[str]) -> int:
             for i, c in enumerate(arg[1:]):
                 if c in _FLAGS:
                     opts[c] = True
+                    if c in "46":  # main's family: the last of -4 and -6 given
+                        opts["family"] = AF_INET if c == "4" else AF_INET6
                 elif c in _VALUED:
                     value = arg[i + 2:] or (args.pop(0) if args else None)
                     if value is None:
@@ -235,17 +264,13 @@ def nc_main(argv: list[str]) -> int:
             if len(words) > 2 or (not words and "p" not in opts):
                 raise NcExit("nc: missing port number" if not words else USAGE.rstrip("\n"))
             port = _ports(words[-1], proto)[0] if words else opts["p"]
-            if len(words) == 2:
-                opts["s"] = _address(words[0], opts.get("n", False))
-            return _listen(port, data, opts, udp)
+            return _listen(words[0] if len(words) == 2 else opts.get("s"), port, data, opts, udp)
         if len(words) != 2:
             raise NcExit("nc: missing hostname and port" if not words else "nc: missing port number")
         host, spec = words
-        ports = _ports(spec, proto)
-        addr = _address(host, opts.get("n", False))
         status = 1
-        for port in ports:
-            fd = _connect(host, addr, port, opts, udp)
+        for port in _ports(spec, proto):
+            fd = _connect(host, port, opts, udp)
             if fd is None:
                 continue
             status = 0
