@@ -208,23 +208,11 @@ def host(argv: Sequence[str]) -> int:
     if "C" in opts:
         return _soa_check(q, qname, rdtypes[0] if "t" in opts else dns.rdatatype.NS, server, text,
                           words[1] if len(words) > 1 else None, opts)
-    rng = current().host.rng
-    tcp = "T" in opts
     for n, rdtype in enumerate(rdtypes):
-        query = dns.message.make_query(qname, rdtype, rdclass, use_edns=False)
-        query.id = rng.getrandbits(16)
-        query.flags = 0 if "r" in opts else dns.flags.RD
-        wire = query.to_wire()
-        if verbose:
-            libc.printf('Trying "%s"\n', text)
-        got, unanswered, ms = exchange(q, server, wire, query.id, tcp, text)
-        if got is None:
-            if unanswered:
-                libc.printf(";; no servers could be reached\n")
+        asked = _ask(q, server, qname, rdtype, rdclass, text, opts, verbose)
+        if asked is None:
             return 1
-        response = parse_answer(got)
-        if response is None:
-            return 1
+        got, response, ms = asked
         out = announce
         announce = ""
         rcode = response.rcode()
@@ -282,6 +270,25 @@ def _list(q: Query, qname: dns.name.Name, rdclass: int, server: tuple[str, str],
     return 0
 
 
+def _ask(q: Query, server: tuple[str, str], qname: dns.name.Name, rdtype: int, rdclass: int, text: str,
+         opts: dict[str, str], verbose: bool) -> tuple[bytes, dns.message.Message, int] | None:
+    """One question to ``server`` (RD unless ``-r``, over TCP with ``-T``), as host.c's lookups
+    send it: the answer's bytes, the answer and its time in ms; None, its lines printed, when no
+    answer came or it does not parse."""
+    query = dns.message.make_query(qname, rdtype, rdclass, use_edns=False)
+    query.id = current().host.rng.getrandbits(16)
+    query.flags = 0 if "r" in opts else dns.flags.RD
+    if verbose:
+        libc.printf('Trying "%s"\n', text)
+    got, unanswered, ms = exchange(q, server, query.to_wire(), query.id, "T" in opts, text)
+    if got is None:
+        if unanswered:
+            libc.printf(";; no servers could be reached\n")
+        return None
+    response = parse_answer(got)
+    return None if response is None else (got, response, ms)
+
+
 def _announce(name: str, ip: str, port: int) -> str:
     """printmessage's first lines when a server was named on the command line (listed_server)."""
     return f"Using domain server:\nName: {name}\nAddress: {ip}#{port}\nAliases: \n\n"
@@ -293,21 +300,10 @@ def _soa_check(q: Query, qname: dns.name.Name, rdtype: int, server: tuple[str, s
     from ``server`` (``rdtype``, NS unless ``-t`` replaced it), then dighost.c's
     followup_lookup and recv_done's NSSEARCH code: an SOA question to each of their addresses."""
     verbose = any(f in opts for f in ("v", "d", "a"))
-    tcp = "T" in opts
-    query = dns.message.make_query(qname, rdtype, dns.rdataclass.IN, use_edns=False)
-    rng = current().host.rng
-    query.id = rng.getrandbits(16)
-    query.flags = 0 if "r" in opts else dns.flags.RD
-    if verbose:
-        libc.printf('Trying "%s"\n', text)
-    got, unanswered, ms = exchange(q, server, query.to_wire(), query.id, tcp, text)
-    if got is None:
-        if unanswered:
-            libc.printf(";; no servers could be reached\n")
+    asked = _ask(q, server, qname, rdtype, dns.rdataclass.IN, text, opts, verbose)
+    if asked is None:
         return 1
-    response = parse_answer(got)
-    if response is None:
-        return 1
+    got, response, ms = asked
     ip = server[0]
     announce = _announce(listed, ip, q.port) if listed is not None else ""
     rcode = response.rcode()
@@ -330,6 +326,7 @@ def _soa_check(q: Query, qname: dns.name.Name, rdtype: int, server: tuple[str, s
         if failed:  # fatal() names followup_lookup's loop result, ISC_R_NOMORE
             libc.printf("host: couldn't get address for '%s': no more\n", failed)
         return 1
+    rng = current().host.rng
     rng.shuffle(servers)  # followup_lookup: "Randomize the order the nameserver will be tried"
     if verbose:
         libc.printf('Trying "%s"\n', text)
@@ -339,7 +336,7 @@ def _soa_check(q: Query, qname: dns.name.Name, rdtype: int, server: tuple[str, s
     soa = dns.message.make_query(qname, dns.rdatatype.SOA, dns.rdataclass.IN, use_edns=False)
     soa.flags = 0
     answered = 0
-    for ip, name, wire in _ask_all(q, servers, soa, rng, tcp, text):
+    for ip, name, wire in _ask_all(q, servers, soa, rng, "T" in opts, text):
         answered += 1
         message = parse_answer(wire)
         if message is None:
