@@ -163,8 +163,9 @@ def test_ethernet_programs_match_tcpdump(expression: str) -> None:
 @pytest.mark.parametrize("expression", RAW_CORPUS)
 def test_raw_ip_programs_match_tcpdump_reading_a_raw_file(expression: str, raw_file: Path) -> None:
     """For DLT_RAW the IP header is at offset 0 and ``ip``/``ip6`` test its version nibble."""
-    assert ours(expression, linktype=DLT_RAW) == tcpdump(expression, "-r", str(raw_file), "-d")
-    assert ours(expression, linktype=DLT_RAW, optimize=False) == tcpdump(expression, "-r", str(raw_file), "-O", "-d")
+    assert ours(expression, linktype=DLT_RAW, savefile=True) == tcpdump(expression, "-r", str(raw_file), "-d")
+    assert ours(expression, linktype=DLT_RAW, savefile=True, optimize=False) == tcpdump(
+        expression, "-r", str(raw_file), "-O", "-d")
 
 
 @pytest.mark.parametrize("expression", DUMPS)
@@ -189,7 +190,18 @@ def test_refusals_say_what_libpcap_says(expression: str) -> None:
 def test_raw_ip_refusals_say_what_libpcap_says(expression: str, raw_file: Path) -> None:
     expected = tcpdump(expression, "-r", str(raw_file), "-d")
     assert expected.startswith("ERR ")
-    assert ours(expression, linktype=DLT_RAW) == expected
+    assert ours(expression, linktype=DLT_RAW, savefile=True) == expected
+
+
+@pytest.mark.parametrize("expression", ["inbound", "outbound or icmp", "ifindex 2", "tcp and not inbound"])
+def test_what_a_savefile_lacks(expression: str, tmp_path: Path) -> None:
+    """Packet metadata (direction, interface) compiles for a live Ethernet capture and is refused
+    for an Ethernet capture file, as libpcap refuses it reading one."""
+    path = tmp_path / "eth.pcap"
+    PcapWriter(path).close()
+    assert ours(expression) == tcpdump(expression, "-d")
+    expected = tcpdump(expression, "-r", str(path), "-d")
+    assert expected.startswith("ERR ") and ours(expression, savefile=True) == expected
 
 
 def test_long_programs_need_long_jumps() -> None:
@@ -277,7 +289,7 @@ def test_random_expressions_compile_or_fail_as_tcpdump(seed: int, raw_file: Path
     for i, expression in enumerate(random_expressions(seed, 200)):
         mode = i % 3
         args = (["-d"], ["-O", "-d"], ["-r", str(raw_file), "-d"])[mode]
-        kwargs = ({}, {"optimize": False}, {"linktype": DLT_RAW})[mode]
+        kwargs = ({}, {"optimize": False}, {"linktype": DLT_RAW, "savefile": True})[mode]
         cases.append((expression, args, kwargs))
     with ThreadPoolExecutor(max_workers=8) as pool:
         expected = list(pool.map(lambda case: tcpdump(case[0], *case[1]), cases))

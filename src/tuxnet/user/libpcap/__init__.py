@@ -27,17 +27,20 @@ def pcap_compile(expression: str, *, optimize: bool = True, netmask: int = PCAP_
                  resolve_host: Callable[[str], list[int] | None] | None = None,
                  resolve_port: Callable[[str, str], int | None] | None = None,
                  resolve_proto: Callable[[str], int | None] | None = None,
-                 resolve_net: Callable[[str], int | None] | None = None,
+                 resolve_net: Callable[[str], int | None] | None = None, savefile: bool = False,
                  ) -> list[tuple[int, int, int, int]]:
     """pcap_compile: the BPF program (``struct sock_filter``s as ``(code, jt, jf, k)``) that
     accepts ``snaplen`` bytes of the packets ``expression`` matches, or FilterError in libpcap's
     words.  ``resolve_host(name)`` gives a host's IPv4 addresses (host-order ints) or None;
     ``resolve_port(name, "tcp"|"udp")`` a service's port or None; ``resolve_proto(name)`` an IP
     protocol's number and ``resolve_net(name)`` a network's, or None (without a resolver, every
-    name is unknown); ``netmask`` is the capture device's, which ``ip broadcast`` needs."""
+    name is unknown); ``netmask`` is the capture device's, which ``ip broadcast`` needs;
+    ``savefile`` says the program is for a capture file's frames, which have no packet metadata
+    (``inbound``, ``ifindex``)."""
     if snaplen == 0:
         raise FilterError("snaplen of 0 rejects all packets")
-    cs = PrimitiveCompiler(linktype, snaplen, netmask, resolve_host, resolve_port, resolve_proto, resolve_net)
+    cs = PrimitiveCompiler(linktype, snaplen, netmask, resolve_host, resolve_port, resolve_proto, resolve_net,
+                           savefile)
     Parser(cs).parse(expression)
     root = cs.root if cs.root is not None else gen_retblk(snaplen)
     if optimize:

@@ -162,8 +162,9 @@ class PrimitiveCompiler(Compiler):
 
     def __init__(self, linktype: int, snaplen: int, netmask: int, resolve_host: HostResolver | None,
                  resolve_port: nametoaddr.PortResolver | None, resolve_proto: nametoaddr.NameResolver | None,
-                 resolve_net: nametoaddr.NameResolver | None) -> None:
+                 resolve_net: nametoaddr.NameResolver | None, savefile: bool) -> None:
         super().__init__(linktype, snaplen, netmask)
+        self.savefile = savefile  # compiling for a capture file (pcap_open_offline), not a device
         self.resolve_host = resolve_host
         self.resolve_port = resolve_port
         self.resolve_proto = resolve_proto
@@ -473,11 +474,17 @@ class PrimitiveCompiler(Compiler):
 
     # -- the packet's direction and interface, and the link types tuxnet does not have ------------
 
+    def _live_metadata(self, what: str) -> None:
+        """What only a live capture has (Linux's packet metadata) refused for a savefile, whose
+        records carry none, or for a link type tuxnet captures nothing live on."""
+        if self.savefile or self.linktype != DLT_EN10MB:
+            raise FilterError(f"{what} not supported on {'Ethernet' if self.linktype == DLT_EN10MB else 'Raw IP'} "
+                              "when reading savefiles")
+
     def gen_inbound(self, outbound: bool) -> Block:
         """gen_inbound: Linux's packet type (a live capture's metadata, SKF_AD_PKTTYPE) is
-        PACKET_OUTGOING, or (inbound) is not; DLT_RAW stands for a savefile, which has none."""
-        if self.linktype != DLT_EN10MB:
-            raise FilterError("inbound/outbound not supported on Raw IP when reading savefiles")
+        PACKET_OUTGOING, or (inbound) is not."""
+        self._live_metadata("inbound/outbound")
         b0 = self.gen_cmp(OR_LINKHDR, SKF_AD_OFF + SKF_AD_PKTTYPE, BPF_H, PACKET_OUTGOING)
         if not outbound:
             gen_not(b0)
@@ -485,8 +492,7 @@ class PrimitiveCompiler(Compiler):
 
     def gen_ifindex(self, ifindex: int) -> Block:
         """gen_ifindex: the interface a live capture saw the packet on (SKF_AD_IFINDEX)."""
-        if self.linktype != DLT_EN10MB:
-            raise FilterError("ifindex not supported on Raw IP when reading savefiles")
+        self._live_metadata("ifindex")
         return self.gen_cmp(OR_LINKHDR, SKF_AD_OFF + SKF_AD_IFINDEX, BPF_W, ifindex)
 
     @staticmethod

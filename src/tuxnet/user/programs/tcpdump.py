@@ -183,7 +183,7 @@ def _compile(opts: _Options, linktype: int, snaplen: int) -> str | None:
         opts.program = pcap_compile(opts.expression, optimize=opts.optimize, netmask=0, snaplen=snaplen,
                                     linktype=linktype_to_dlt(linktype), resolve_host=_gethostbyname,
                                     resolve_port=_getservbyname, resolve_proto=_getprotobyname,
-                                    resolve_net=_getnetbyname)
+                                    resolve_net=_getnetbyname, savefile=opts.read_file is not None)
     except FilterError as error:
         reason = str(error)
         prefix = "can't parse filter expression: " if reason == "syntax error" else ""
