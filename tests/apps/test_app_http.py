@@ -211,3 +211,6 @@ def test_the_client_survives_a_broken_server() -> None:
     assert isinstance(err, HttpError)
     err = run(world, host, http_request, "ftp://127.0.0.1/")
     assert isinstance(err, HttpError) and "unsupported URL" in str(err)
+    for url in ("http://[", "http://[::1/", "http://]/"):  # unbalanced brackets: no IPv6 literal
+        err = run(world, host, http_request, url)
+        assert isinstance(err, HttpError) and "bad URL" in str(err), url

@@ -492,7 +492,10 @@ def http_request(url: str, method: str = "GET", headers: Sequence[tuple[str, str
     conn: _Connection | None = None
     try:
         for _ in range(max_redirects + 1):
-            parts = urlsplit(url)
+            try:
+                parts = urlsplit(url)
+            except ValueError:  # an unbalanced "[" or "]" around the host (urlsplit's IPv6 check)
+                raise HttpError(f"bad URL {url!r}") from None
             if parts.scheme != "http" or not parts.hostname:
                 raise HttpError(f"unsupported URL {url!r}")
             try:
