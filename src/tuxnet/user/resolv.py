@@ -165,7 +165,8 @@ def _read_text(path: str) -> str | None:
     return data.decode(errors="replace") if isinstance(data, bytes) else data
 
 
-def _is_ipv4(text: str) -> bool:
+def is_ipv4_address(text: str) -> bool:
+    """``inet_pton(AF_INET, text, ...) == 1``: a dotted quad, four decimal numbers."""
     if "\0" in text:  # (CPython's inet_pton refuses it with ValueError, PyPy's reads up to it)
         return False
     try:
@@ -175,7 +176,8 @@ def _is_ipv4(text: str) -> bool:
     return True
 
 
-def _is_ipv6(text: str) -> bool:
+def is_ipv6_address(text: str) -> bool:
+    """``inet_pton(AF_INET6, text, ...) == 1``: an IPv6 address in text (RFC 4291 section 2.2)."""
     if "\0" in text:
         return False
     try:
@@ -201,7 +203,7 @@ def res_ninit() -> ResState:
         if not line:
             continue
         key, args = line[0], line[1:]
-        if key == "nameserver" and args and len(state.nameservers) < MAXNS and _is_ipv4(args[0]):
+        if key == "nameserver" and args and len(state.nameservers) < MAXNS and is_ipv4_address(args[0]):
             state.nameservers.append(args[0])
         elif key == "domain" and args:
             search = [args[0]]
@@ -592,7 +594,7 @@ def _files_byname(name: str, families: Sequence[int]) -> tuple[str, list[str], l
     for addr, names in _hosts_lines():
         if want not in (n.lower() for n in names):
             continue
-        family = AF_INET if _is_ipv4(addr) else AF_INET6 if _is_ipv6(addr) else None
+        family = AF_INET if is_ipv4_address(addr) else AF_INET6 if is_ipv6_address(addr) else None
         if family not in families:
             continue
         if not canon:
@@ -646,7 +648,7 @@ def gethostbyname2(name: str, af: int) -> HostEnt:
     """``gethostbyname2(3)``: the ``af`` addresses of ``name``; raises ``herror``."""
     if af not in (AF_INET, AF_INET6):
         raise h_error(NO_RECOVERY)
-    if (af == AF_INET and _is_ipv4(name)) or (af == AF_INET6 and _is_ipv6(name)):
+    if (af == AF_INET and is_ipv4_address(name)) or (af == AF_INET6 and is_ipv6_address(name)):
         return HostEnt(name, [], af, 4 if af == AF_INET else 16, [name])
     try:
         canon, aliases, addrs = _lookup_name(name, [af])
@@ -662,7 +664,7 @@ def gethostbyname(name: str) -> HostEnt:
 
 def gethostbyaddr(addr: str) -> HostEnt:
     """``gethostbyaddr(3)``: the name of an IPv4 address, from /etc/hosts or a PTR query."""
-    if not _is_ipv4(addr):
+    if not is_ipv4_address(addr):
         raise h_error(HOST_NOT_FOUND)
     err = HOST_NOT_FOUND
     for source in _hosts_sources():
@@ -820,8 +822,8 @@ def getaddrinfo(host: str | None, port: str | int | None, family: int = AF_UNSPE
             addrs = [(AF_INET6, "::" if passive else "::1")]
         else:
             addrs = [(AF_INET, "0.0.0.0" if passive else "127.0.0.1")]
-    elif _is_ipv4(host) or _is_ipv6(host):
-        fam = AF_INET if _is_ipv4(host) else AF_INET6
+    elif is_ipv4_address(host) or is_ipv6_address(host):
+        fam = AF_INET if is_ipv4_address(host) else AF_INET6
         if family not in (AF_UNSPEC, fam):
             raise gai_error(EAI_ADDRFAMILY)
         addrs = [(fam, host)]
@@ -848,7 +850,7 @@ def getaddrinfo(host: str | None, port: str | int | None, family: int = AF_UNSPE
 
 def getnameinfo(sockaddr: tuple[Any, ...], flags: int = 0) -> tuple[str, str]:
     """``getnameinfo(3)``: (host, service) for an IPv4 socket address."""
-    if not isinstance(sockaddr, tuple) or len(sockaddr) < 2 or not _is_ipv4(str(sockaddr[0])):
+    if not isinstance(sockaddr, tuple) or len(sockaddr) < 2 or not is_ipv4_address(str(sockaddr[0])):
         raise gai_error(EAI_FAMILY)
     addr, port = str(sockaddr[0]), int(sockaddr[1])
     host = addr

@@ -24,19 +24,24 @@ in it (src/tool_urlglob.c) makes it several, fetched one after another, each wit
 before a bracket or brace for the character itself; ``#N`` in ``-o`` is the Nth glob's text
 (without ``#`` every URL writes the same file); a bad glob is curl's error 3 with the position
 and a caret under it; ``-g`` (``--globoff``) takes the URL as it is.  The exit status is the
-last transfer's.
+last transfer's.  A glob's URLs are made one at a time, counted in an unsigned long as curl
+counts them (``[1-18446744073709551615]`` is that many transfers, not a list built first), with
+curl's "range overflow" and "too many globs" (100 patterns); brackets that hold an IPv6 address
+are no glob.  Each URL is then what curl's URL parser makes of it (``url_effective``, the
+request's target): the scheme in lower case, the port as a number, the path without its dot
+segments (RFC 3986 section 5.2.4) and "/" at least.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from tuxnet.kernel.errno import strerror
 from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
+from tuxnet.user.resolv import is_ipv6_address
 
 VERSION = "7.88.1"
 MAX_REDIRS = 50                   # curl's default --max-redirs
@@ -497,7 +502,7 @@ class Transfer:
         self.stats["num_redirects"] = 0
         first = True
         while True:
-            scheme, host, port, target = _split(url)
+            url, scheme, host, port, target = parse_url(url)
             self.url = url
             if scheme != "http":
                 raise CurlError(1, f'Protocol "{scheme}" not supported or disabled in libcurl')
@@ -577,8 +582,34 @@ class Transfer:
             self.out.write(resp.head)
 
 
-def _split(url: str) -> tuple[str, str, int, str]:
-    """Scheme, host, port and request target of ``url``; curl's code 3 for one it cannot use."""
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4, as curl's ``dedotdotify`` applies it to a URL's path: the "." and
+    ".." segments go, each ".." with the segment before it."""
+    out: list[str] = []
+    rest = path
+    while rest:
+        if rest.startswith(("../", "./")):
+            rest = rest[rest.index("/") + 1:]
+        elif rest.startswith("/./") or rest == "/.":
+            rest = "/" + rest[3:]
+        elif rest.startswith("/../") or rest == "/..":
+            rest = "/" + rest[4:]
+            if out:
+                out.pop()
+        elif rest in (".", ".."):
+            rest = ""
+        else:
+            end = rest.find("/", 1)
+            segment = rest if end < 0 else rest[:end]
+            out.append(segment)
+            rest = rest[len(segment):]
+    return "".join(out)
+
+
+def parse_url(url: str) -> tuple[str, str, str, int, str]:
+    """``url`` as curl's URL parser gives it back (``curl_url_get``: the scheme in lower case, the
+    port as a number, the path without dot segments and "/" at least), and its scheme, host,
+    port and request target; curl's code 3 for a URL it cannot use."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -586,32 +617,175 @@ def _split(url: str) -> tuple[str, str, int, str]:
         raise CurlError(3, "URL using bad/illegal format or missing URL") from None
     if not parts.hostname:
         raise CurlError(3, "URL using bad/illegal format or missing URL")
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return parts.scheme.lower(), parts.hostname, port or 80, target
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    host = hostport[:hostport.index("]") + 1] if hostport.startswith("[") else hostport.partition(":")[0]
+    path = _remove_dot_segments(parts.path) or "/"
+    target = path + (f"?{parts.query}" if parts.query else "")
+    scheme = parts.scheme.lower()
+    given = (f"{scheme}://{userinfo}{at}{host}{'' if port is None else f':{port}'}{target}"
+             f"{f'#{parts.fragment}' if parts.fragment else ''}")
+    return given, scheme, parts.hostname, port or 80, target
 
 
 class GlobError(Exception):
     """A URL glob curl cannot read (``globerror``): what is wrong, and where (1 is the first
-    character)."""
+    character; 0 for nowhere in particular).  ``at`` is where the parser had got to, which the
+    pattern count's check reports (``glob_parse``)."""
 
-    def __init__(self, message: str, pos: int) -> None:
+    def __init__(self, message: str, pos: int, at: int | None = None) -> None:
         super().__init__(message)
         self.pos = pos
+        self.at = pos if at is None else at
+
+    def text(self, url: str) -> str:
+        """``glob_url``'s message, cut to its 512-byte buffer as curl's is."""
+        if not self.pos:
+            return str(self)
+        return f"{self} in URL position {self.pos}:\n{url}\n{' ' * max(self.pos - 1, 1)}^"[:GLOB_ERROR_TEXT - 1]
+
+
+MAX_IP6LEN = 128         # peek_ipv6's buffer for a bracketed IPv6 literal
+GLOB_PATTERN_NUM = 100   # src/tool_urlglob.h: patterns (globs and the text between) in one URL
+GLOB_ERROR_TEXT = 512    # glob_url's buffer for the message
+ULONG_MAX = (1 << 64) - 1
+INT_MAX = (1 << 31) - 1
+
+
+def _strtoul(text: str, i: int) -> tuple[int, int, bool]:
+    """``strtoul(text + i, &end, 10)``: leading white space, a sign (a negative number wraps
+    round, as an unsigned long does), digits; the value, the end (``i`` when there were no
+    digits) and whether it overflowed (``errno == ERANGE``, the value ULONG_MAX)."""
+    j = i
+    while j < len(text) and text[j] in " \t\n\v\f\r":
+        j += 1
+    sign = 1
+    if text[j:j + 1] in ("+", "-"):
+        sign = -1 if text[j] == "-" else 1
+        j += 1
+    k = j
+    while k < len(text) and text[k] in "0123456789":
+        k += 1
+    if k == j:
+        return 0, i, False
+    value = int(text[j:k])
+    if value > ULONG_MAX:
+        return ULONG_MAX, k, True
+    return (value if sign > 0 else -value) & ULONG_MAX, k, False
+
+
+def _multiply(amount: int, with_: int) -> int:
+    """``multiply``: the number of URLs times a pattern's, in an unsigned long; -1 when it does
+    not fit.  A pattern of 2**64 numbers counts 0 (its count wrapped), which makes the whole 0."""
+    if not with_:
+        return 0
+    product = (amount * with_) & ULONG_MAX
+    return product if product // with_ == amount else -1
+
+
+class _GlobSet:
+    """``UPTSet``: text, a literal (glob number -1) or the elements of ``{a,b,...}``."""
+
+    __slots__ = ("globindex", "elements", "ptr")
+
+    def __init__(self, globindex: int, elements: list[str]) -> None:
+        self.globindex = globindex
+        self.elements = elements
+        self.ptr = 0
+
+    def text(self) -> str:
+        return self.elements[self.ptr]
+
+    def advance(self) -> bool:
+        """One step of ``glob_next_url``'s counter; True when it wrapped round (a carry)."""
+        self.ptr += 1
+        if self.ptr == len(self.elements):
+            self.ptr = 0
+            return True
+        return False
+
+
+class _CharRange:
+    """``UPTCharRange``: ``[a-z:step]``.  The current letter is a C ``char``: a step past 127
+    wraps it negative, below the end, as curl's counter does."""
+
+    __slots__ = ("globindex", "min_c", "max_c", "step", "ptr")
+
+    def __init__(self, globindex: int, min_c: int, max_c: int, step: int) -> None:
+        self.globindex = globindex
+        self.min_c, self.max_c, self.step, self.ptr = min_c, max_c, step, min_c
+
+    def text(self) -> str:
+        return chr(self.ptr & 0xFF)
+
+    def advance(self) -> bool:
+        nxt = (self.ptr + self.step) & 0xFF
+        nxt -= (nxt & 0x80) << 1
+        if nxt > self.max_c:
+            self.ptr = self.min_c
+            return True
+        self.ptr = nxt
+        return False
+
+
+class _NumRange:
+    """``UPTNumRange``: ``[1-100:step]``, zero-padded to the width of a first number written
+    with a leading 0.  The counter is an unsigned long: a step past ULONG_MAX wraps round."""
+
+    __slots__ = ("globindex", "min_n", "max_n", "step", "pad", "ptr")
+
+    def __init__(self, globindex: int, min_n: int, max_n: int, step: int, pad: int) -> None:
+        self.globindex = globindex
+        self.min_n, self.max_n, self.step, self.pad, self.ptr = min_n, max_n, step, pad, min_n
+
+    def text(self) -> str:
+        return f"{self.ptr:0{self.pad}d}"
+
+    def advance(self) -> bool:
+        nxt = (self.ptr + self.step) & ULONG_MAX
+        if nxt > self.max_n:
+            self.ptr = self.min_n
+            return True
+        self.ptr = nxt
+        return False
+
+
+_Pattern = _GlobSet | _CharRange | _NumRange
+
+
+@dataclass
+class UrlGlob:
+    """``struct URLGlob``: a URL's patterns, and how many URLs they make (``urlnum``)."""
+
+    patterns: list[_Pattern]
+    amount: int
+
+    def urls(self) -> Iterator[str]:
+        """The URLs one by one, as ``glob_next_url`` makes them: the rightmost pattern counts
+        fastest.  curl makes ``amount`` of them, and one when ``amount`` is 0."""
+        for n in range(max(self.amount, 1)):
+            if n:
+                for pat in reversed(self.patterns):
+                    if not pat.advance():
+                        break
+            yield "".join(pat.text() for pat in self.patterns)
 
 
 def _peek_ipv6(url: str, i: int) -> int:
-    """``peek_ipv6``: the length of an IPv6 literal (brackets, two colons or more, no hyphen)
-    at ``url[i]``, which is not a glob; 0 if there is none."""
-    colons = 0
-    for j in range(i + 1, len(url)):
-        c = url[j]
-        if c == "]":
-            return j - i + 1 if colons >= 2 else 0
-        if c == ":":
-            colons += 1
-        elif not (c.isascii() and c.isalnum()) and c not in ".%":
+    """``peek_ipv6``: the length of the IPv6 literal in brackets at ``url[i]``, which is then no
+    glob, as curl's URL parser reads one (``ipv6_parse``): hex digits, colons and dots that
+    ``inet_pton`` takes, then perhaps ``%`` and a zone of 1 to 15 characters; 0 if there is none."""
+    end = url.find("]", i)
+    if end < 0 or not 4 <= end - i + 1 < MAX_IP6LEN:
+        return 0
+    address, percent, zone = url[i + 1:end].partition("%")
+    if percent:
+        if zone.startswith("25") and len(zone) > 2:  # "%25", a percent sign URL-encoded
+            zone = zone[2:]
+        if not 0 < len(zone) < 16:
             return 0
-    return 0
+    if address.strip("0123456789abcdefABCDEF:.") or not is_ipv6_address(address):
+        return 0
+    return end - i + 1
 
 
 def _digits(url: str, i: int) -> tuple[int | None, int]:
@@ -622,27 +796,31 @@ def _digits(url: str, i: int) -> tuple[int | None, int]:
     return (int(url[i:j]) if j > i else None), j
 
 
-def _glob_set(url: str, i: int, pos: int) -> tuple[list[str], int, int]:
-    """``glob_set``: the elements of ``{a,b,...}`` from just after the brace; the elements, and
-    the index and position after the closing brace (the position, as curl counts it, stops one
-    short)."""
+def _glob_set(url: str, i: int, pos: int, globindex: int, amount: int) -> tuple[_GlobSet, int, int, int]:
+    """``glob_set``: the elements of ``{a,b,...}`` from just after the brace; the pattern, the
+    index and position after the closing brace (the position, as curl counts it, stops one
+    short), and the number of URLs so far times the elements."""
     start, opos = i, pos - 1
     elements: list[str] = []
     element: list[str] = []
     while True:
         c = url[i] if i < len(url) else ""
         if not c:
-            raise GlobError("unmatched brace", opos)
+            raise GlobError("unmatched brace", opos, pos)
         if c in "{[":
             raise GlobError("nested brace", pos)
         if c in "},":
-            if c == "}" and i == start:
-                raise GlobError("empty string within braces", pos)
+            if c == "}":
+                if i == start:
+                    raise GlobError("empty string within braces", pos)
+                amount = _multiply(amount, len(elements) + 1)
+                if amount < 0:
+                    raise GlobError("range overflow", 0, pos)
             elements.append("".join(element))
             element = []
             i += 1
             if c == "}":
-                return elements, i, pos
+                return _GlobSet(globindex, elements), i, pos, amount
             pos += 1
             continue
         if c == "]":
@@ -655,20 +833,20 @@ def _glob_set(url: str, i: int, pos: int) -> tuple[list[str], int, int]:
         pos += 1
 
 
-def _glob_range(url: str, i: int, pos: int) -> tuple[list[str], int, int]:
+def _glob_range(url: str, i: int, pos: int, globindex: int, amount: int) -> tuple[_Pattern, int, int, int]:
     """``glob_range`` (curl 7.88.1's): ``[a-z]`` or ``[0-9]``, with ``:step``, from just after
-    the bracket; the texts it stands for (numbers zero-padded to the width of a first number
-    that starts with 0), and the index and position after it."""
+    the bracket; the pattern, the index and position after it, and the number of URLs so far
+    times the pattern's."""
     c = url[i:i + 1]
     if c.isascii() and c.isalpha():
         # sscanf(pattern, "%c-%c%c", &min_c, &max_c, &end_c)
         ok = len(url) >= i + 4 and url[i + 1] == "-"
         step, end = 1, i
-        low, high = c, url[i + 2:i + 3]
+        low, high = ord(c), ord(url[i + 2]) if ok else 0
         if ok:
             if url[i + 3] == ":":
-                number, stop = _digits(url, i + 4)
-                if number is None or url[stop:stop + 1] != "]":
+                number, stop, overflow = _strtoul(url, i + 4)
+                if overflow or stop == i + 4 or url[stop:stop + 1] != "]":
                     step = 0
                 else:
                     step, end = number, stop + 1
@@ -677,41 +855,47 @@ def _glob_range(url: str, i: int, pos: int) -> tuple[list[str], int, int]:
             else:
                 end = i + 4
         pos += end - i
-        span = ord(high) - ord(low) if ok else 0
-        if (not ok or not step or (span == 0 and step != 1)
+        span = high - low
+        if (not ok or not step or step > INT_MAX or (span == 0 and step != 1)
                 or (span != 0 and (span < 0 or step > span or span > ord("z") - ord("a")))):
             raise GlobError("bad range", pos)
-        return [chr(n) for n in range(ord(low), ord(high) + 1, step)], end, pos
-    if c not in tuple("0123456789"):
+        pattern: _Pattern = _CharRange(globindex, low, high, step)
+        count = span // step + 1
+    elif c in tuple("0123456789"):
+        pad = _digits(url, i)[1] - i if c == "0" else 0
+        low, stop, overflow = _strtoul(url, i)
+        high, step, end, ok = 0, 0, i, False
+        if not overflow and url[stop:stop + 1] == "-":
+            end = stop + 1
+            while url[end:end + 1] in (" ", "\t") and end < len(url):
+                end += 1
+            if url[end:end + 1] in tuple("0123456789"):
+                high, stop, overflow = _strtoul(url, end)
+                if not overflow:
+                    step = 1
+                    if url[stop:stop + 1] == ":":
+                        end = stop + 1
+                        step, stop, overflow = _strtoul(url, end)
+                    if not overflow and url[stop:stop + 1] == "]":
+                        end, ok = stop + 1, True
+        pos += end - i
+        if not ok or not step or (low == high and step != 1) or (low != high and (low > high or step > high - low)):
+            raise GlobError("bad range", pos)
+        pattern = _NumRange(globindex, low, high, step, pad)
+        count = ((high - low) // step + 1) & ULONG_MAX
+    else:
         raise GlobError("bad range specification", pos)
-    pad = _digits(url, i)[1] - i if c == "0" else 0
-    low, stop = _digits(url, i)
-    high, step, end, ok = 0, 0, i, False
-    if url[stop:stop + 1] == "-":
-        end = stop + 1
-        while url[end:end + 1] in (" ", "\t") and end < len(url):
-            end += 1
-        high, stop = _digits(url, end)
-        if high is not None:
-            step = 1
-            if url[stop:stop + 1] == ":":
-                end = stop + 1
-                step, stop = _digits(url, end)
-                step = step or 0
-            if url[stop:stop + 1] == "]":
-                end, ok = stop + 1, True
-    pos += end - i
-    low, high = low or 0, high or 0
-    if not ok or not step or (low == high and step != 1) or (low != high and (low > high or step > high - low)):
-        raise GlobError("bad range", pos)
-    return [f"{n:0{pad}d}" for n in range(low, high + 1, step)], end, pos
+    amount = _multiply(amount, count)
+    if amount < 0:
+        raise GlobError("range overflow", pos)
+    return pattern, end, pos, amount
 
 
-def glob_url(url: str) -> list[tuple[int, list[str]]]:
-    """``glob_parse``: the URL as its parts, each a glob's number (from 0; -1 for literal text)
-    and the texts it stands for; GlobError for one curl refuses."""
-    parts: list[tuple[int, list[str]]] = []
-    i, pos, globs = 0, 1, 0
+def glob_url(url: str) -> UrlGlob:
+    """``glob_url``: the URL as its patterns, and how many URLs they make; GlobError for one
+    curl refuses."""
+    patterns: list[_Pattern] = []
+    i, pos, globs, amount = 0, 1, 0, 1
     while i < len(url):
         literal: list[str] = []
         while i < len(url) and url[i] != "{":
@@ -730,18 +914,28 @@ def glob_url(url: str) -> list[tuple[int, list[str]]]:
             literal.append(url[i])
             i += 1
             pos += 1
+        error = None
         if literal:
-            parts.append((-1, ["".join(literal)]))
+            patterns.append(_GlobSet(-1, ["".join(literal)]))
         elif i < len(url):
-            texts, i, pos = (_glob_set if url[i] == "{" else _glob_range)(url, i + 1, pos + 1)
-            parts.append((globs, texts))
+            try:
+                pattern, i, pos, amount = (_glob_set if url[i] == "{" else _glob_range)(url, i + 1, pos + 1, globs,
+                                                                                        amount)
+                patterns.append(pattern)
+            except GlobError as e:
+                error, pos = e, e.at
             globs += 1
-    return parts
+        # The pattern count is checked after each, a failed one too (glob_parse).
+        if len(patterns) + (error is not None) >= GLOB_PATTERN_NUM:
+            raise GlobError("too many globs", pos)
+        if error is not None:
+            raise error
+    return UrlGlob(patterns, amount)
 
 
-def glob_match_url(filename: str, parts: list[tuple[int, list[str]]], texts: Sequence[str]) -> str:
-    """``glob_match_url``: ``-o``'s name with each ``#N`` the Nth glob's text in this URL
-    (``texts``, one for each part); a ``#N`` that names no glob stays as it is."""
+def glob_match_url(filename: str, glob: UrlGlob) -> str:
+    """``glob_match_url``: ``-o``'s name with each ``#N`` the text the Nth glob now stands for;
+    a ``#N`` that names no glob stays as it is."""
     out = []
     i = 0
     while i < len(filename):
@@ -750,8 +944,8 @@ def glob_match_url(filename: str, parts: list[tuple[int, list[str]]], texts: Seq
             out.append(filename[i])
             i += 1
             continue
-        matches = [text for (index, _), text in zip(parts, texts, strict=True) if index == number - 1]
-        if number and number < len(parts) and matches:
+        matches = [pat.text() for pat in glob.patterns if pat.globindex == number - 1]
+        if number and number < len(glob.patterns) and matches:
             out.append(matches[0])
             i = end
         else:
@@ -883,17 +1077,17 @@ def curl_main(argv: Sequence[str]) -> int:
         libc.printf("%s%s", f"curl: {e}\n" if str(e) else "", _TRY)
         return 2
     try:
-        parts = [(-1, [opts.url])] if opts.globoff else glob_url(opts.url)
+        glob = UrlGlob([_GlobSet(-1, [opts.url])], 1) if opts.globoff else glob_url(opts.url)
     except GlobError as e:
         if not opts.silent or opts.show_error:
-            libc.printf("curl: (3) %s in URL position %d:\n%s\n%s^\n", e, e.pos, opts.url, " " * max(e.pos - 1, 1))
+            libc.printf("curl: (3) %s\n", e.text(opts.url))
         return 3
     out = Stdout()
     pool = Pool()
     code = 0
-    for texts in itertools.product(*(choices for _, choices in parts)):
-        output = None if opts.output is None else glob_match_url(opts.output, parts, texts)
-        code = _transfer(opts, "".join(texts), output, out, pool)
+    for url in glob.urls():
+        output = None if opts.output is None else glob_match_url(opts.output, glob)
+        code = _transfer(opts, url, output, out, pool)
     if pool.conn is not None:
         libc.close(pool.conn.fd)
     return code
