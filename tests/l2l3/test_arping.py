@@ -72,5 +72,6 @@ def test_errors():
         1, ["arping: invalid argument: '0': out of range: 1 <= value <= 2147483647"])
     rc, lines, _ = arping(world, h1, [])
     assert rc == 2 and lines[:3] == ["", "Usage:", "  arping [options] <destination>"]
-    assert arping(world, h1, ["-V"])[:2] == (0, ["arping from iputils 20221126"])
+    assert arping(world, h1, ["-V"])[:2] == (0, ["arping from iputils 20221126",
+        "libcap: yes, IDN: yes, NLS: no, error.h: yes, getrandom(): yes, __fpending(): yes"])
     assert arping(world, h1, ["nosuch.host"])[:2] == (2, ["arping: nosuch.host: Name or service not known"])

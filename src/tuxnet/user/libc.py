@@ -7,11 +7,14 @@ goes through ``sys_socketcall``, the entry the seed article traces.  A negative 
 
 from __future__ import annotations
 
+import math
+import string
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from tuxnet.kernel import signal as _signal
-from tuxnet.kernel.errno import ENOENT, strerror
+from tuxnet.kernel.errno import ENOENT, ERANGE, strerror
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import (
     SA_RESTART,
@@ -361,3 +364,128 @@ def getopt(prog: str, argv: list[str], optstring: str, operands: list[str]) -> I
             else:
                 raise GetoptError(f"{prog}: option requires an argument -- '{flag}'")
             yield flag, value
+
+
+# -- numbers in text (stdlib/strtol.c, stdlib/strtod.c), in the C locale ----------------------------
+
+LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1   # a long of x86-64
+ULONG_MAX = (1 << 64) - 1
+_SPACE = " \t\n\v\f\r"                            # isspace() in the C locale
+_DIGITS = "0123456789"
+
+
+def _number_start(text: str, start: int) -> tuple[int, bool]:
+    """Past the white space and the sign ``strtol`` and ``strtod`` allow before a number: the
+    index, and whether the sign was a minus."""
+    i = start
+    while i < len(text) and text[i] in _SPACE:
+        i += 1
+    negative = text[i:i + 1] == "-"
+    if text[i:i + 1] in ("+", "-"):
+        i += 1
+    return i, negative
+
+
+def _decimal_digits(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _DIGITS:
+        i += 1
+    return i
+
+
+def strtol(text: str, start: int = 0) -> tuple[int, int, int]:
+    """``strtol(text + start, &end, 10)``: the value, the end (``start`` when there was no
+    number) and errno: ERANGE when the number is beyond a long, which gives LONG_MIN or LONG_MAX."""
+    i, negative = _number_start(text, start)
+    end = _decimal_digits(text, i)
+    if end == i:
+        return 0, start, 0
+    value = -int(text[i:end]) if negative else int(text[i:end])
+    if value > LONG_MAX:
+        return LONG_MAX, end, ERANGE
+    if value < LONG_MIN:
+        return LONG_MIN, end, ERANGE
+    return value, end, 0
+
+
+def strtoul(text: str, start: int = 0) -> tuple[int, int, int]:
+    """``strtoul(text + start, &end, 10)``: as ``strtol``, but a minus sign negates in unsigned
+    long arithmetic (``-1`` is ULONG_MAX), and ERANGE gives ULONG_MAX."""
+    i, negative = _number_start(text, start)
+    end = _decimal_digits(text, i)
+    if end == i:
+        return 0, start, 0
+    value = int(text[i:end])
+    if value > ULONG_MAX:
+        return ULONG_MAX, end, ERANGE
+    return (-value if negative else value) & ULONG_MAX, end, 0
+
+
+def _hex_float_end(text: str, i: int) -> int:
+    """The end of the hexadecimal floating constant after ``0x`` at ``i``; ``i`` if there is none."""
+    j = i
+    while j < len(text) and text[j] in string.hexdigits:
+        j += 1
+    if text[j:j + 1] == ".":
+        k = j + 1
+        while k < len(text) and text[k] in string.hexdigits:
+            k += 1
+        if k - j > 1 or j > i:
+            j = k
+    if j == i:
+        return i
+    if text[j:j + 1] in ("p", "P"):
+        k = j + 1 + (text[j + 1:j + 2] in ("+", "-"))
+        if text[k:k + 1] and text[k] in _DIGITS:
+            j = _decimal_digits(text, k)
+    return j
+
+
+def strtod(text: str, start: int = 0) -> tuple[float, int, int]:
+    """``strtod(text + start, &end)`` in the C locale: a decimal or hexadecimal (``0x1p-3``)
+    number, ``inf``, ``infinity`` or ``nan`` (with its ``(chars)``); the value, the end (``start``
+    when there was no number) and errno: ERANGE when the number overflows to an infinity or
+    underflows to zero or a subnormal."""
+    i, negative = _number_start(text, start)
+    lower = text[i:].lower()
+    for word in ("infinity", "inf"):
+        if lower.startswith(word):
+            return (-math.inf if negative else math.inf), i + len(word), 0
+    if lower.startswith("nan"):
+        end = i + 3
+        if text[end:end + 1] == "(":
+            close = end + 1
+            while close < len(text) and (text[close] in string.ascii_letters + _DIGITS + "_"):
+                close += 1
+            if text[close:close + 1] == ")":
+                end = close + 1
+        return math.nan, end, 0
+    if lower.startswith("0x"):
+        end = _hex_float_end(text, i + 2)
+        if end > i + 2:
+            try:
+                value = float.fromhex(text[i:end])
+            except OverflowError:
+                value = math.inf
+            mantissa = text[i + 2:end].lower().split("p")[0]
+            return _strtod_result(-value if negative else value, mantissa, end)
+    end = _decimal_digits(text, i)
+    if text[end:end + 1] == ".":
+        end = _decimal_digits(text, end + 1)
+    if text[i:end] in ("", "."):
+        return 0.0, start, 0
+    mantissa = text[i:end]
+    if text[end:end + 1] in ("e", "E"):
+        k = end + 1 + (text[end + 1:end + 2] in ("+", "-"))
+        if text[k:k + 1] and text[k] in _DIGITS:
+            end = _decimal_digits(text, k)
+    value = float(text[i:end])
+    return _strtod_result(-value if negative else value, mantissa, end)
+
+
+def _strtod_result(value: float, mantissa: str, end: int) -> tuple[float, int, int]:
+    """ERANGE for a finite number that came out infinite, or a non-zero one that came out zero or
+    subnormal (below DBL_MIN)."""
+    nonzero = any(c not in "0." for c in mantissa)
+    if math.isinf(value) or (nonzero and abs(value) < sys.float_info.min):
+        return value, end, ERANGE
+    return value, end, 0

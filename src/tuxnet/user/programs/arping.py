@@ -24,6 +24,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import SIGINT, SIGTERM
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_NOARP, IFF_UP
@@ -33,13 +34,12 @@ from tuxnet.net.core.utils import in_aton, in_ntoa
 from tuxnet.net.ipv4.route import ip_route_output_key
 from tuxnet.net.socket import AF_INET, AF_PACKET, POLLIN, SOCK_DGRAM
 from tuxnet.user import libc
+from tuxnet.user.programs.iputils_common import IputilsExit, iputils_version, strtol_or_err
 
 ETH_P_ARP = 0x0806
 ETH_P_IP = 0x0800
 ARPOP_REQUEST, ARPOP_REPLY = 1, 2
 FINAL_PACKS = 2
-INT_MAX = 2**31 - 1
-VERSION = "arping from iputils 20221126\n"
 USAGE = ("\nUsage:\n  arping [options] <destination>\n\nOptions:\n  -f            quit on first reply\n"
          "  -q            be quiet\n  -b            keep on broadcasting, do not unicast\n"
          "  -D            duplicate address detection mode\n"
@@ -51,14 +51,6 @@ USAGE = ("\nUsage:\n  arping [options] <destination>\n\nOptions:\n  -f          
          "  <destination> DNS name or IP address\n\nFor more details see arping(8).\n")
 
 _arphdr = struct.Struct("!HHBBH")
-
-
-class Exit(Exception):
-    """arping stops: what it prints (if anything) and its exit status."""
-
-    def __init__(self, status: int, message: str = "") -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -217,13 +209,7 @@ def _hex(mac: bytes) -> str:
 
 def _number(text: str, low: int) -> int:
     """``strtol_or_err``: a number within [low, INT_MAX], or arping's complaint."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise Exit(1, f"arping: invalid argument: '{text}'") from None
-    if not low <= value <= INT_MAX:
-        raise Exit(1, f"arping: invalid argument: '{text}': out of range: {low} <= value <= {INT_MAX}")
-    return value
+    return strtol_or_err("arping", text, "invalid argument", low, INT_MAX)
 
 
 def _parse(argv: list[str]) -> Arping:
@@ -255,13 +241,13 @@ def _parse(argv: list[str]) -> Arping:
             elif flag == "f":
                 a.quit_on_reply = True
             elif flag == "V":
-                raise Exit(0, VERSION.rstrip("\n"))
+                raise IputilsExit(0, iputils_version("arping"))
             else:
-                raise Exit(2, USAGE)
+                raise IputilsExit(2, USAGE)
     except libc.GetoptError as error:
-        raise Exit(2, f"{error}\n{USAGE}") from None
+        raise IputilsExit(2, f"{error}\n{USAGE}") from None
     if len(args) != 1:
-        raise Exit(2, USAGE)
+        raise IputilsExit(2, USAGE)
     a.target = args[0]
     return a
 
@@ -273,24 +259,24 @@ def arping(a: Arping) -> int:
     try:
         a.gdst = in_aton(libc.gethostbyname(a.target).h_addr_list[0])
     except (OSError, IndexError, ValueError):
-        raise Exit(2, f"arping: {a.target}: Name or service not known") from None
+        raise IputilsExit(2, f"arping: {a.target}: Name or service not known") from None
     if a.device is None:  # guess_device: the route's device (RTM_GETROUTE)
         rt = ip_route_output_key(host, a.gdst)
         if isinstance(rt, int):
-            raise Exit(1, "arping: NETLINK_ROUTE unexpected iov element")
+            raise IputilsExit(1, "arping: NETLINK_ROUTE unexpected iov element")
         a.device = rt.dev.name
     dev = host.devices.get(a.device)
     if dev is None:
-        raise Exit(2, f"arping: Device {a.device} not available.")
+        raise IputilsExit(2, f"arping: Device {a.device} not available.")
     if not dev.flags & IFF_UP:
-        raise Exit(2, "" if a.quiet else f'Interface "{a.device}" is down')
+        raise IputilsExit(2, "" if a.quiet else f'Interface "{a.device}" is down')
     if dev.flags & (IFF_NOARP | IFF_LOOPBACK):
-        raise Exit(0 if a.dad else 2, "" if a.quiet else f'Interface "{a.device}" is not ARPable')
+        raise IputilsExit(0 if a.dad else 2, "" if a.quiet else f'Interface "{a.device}" is not ARPable')
     if a.source is not None:
         try:
             a.gsrc = in_aton(a.source)
         except ValueError:
-            raise Exit(2, f"arping: invalid source {a.source}") from None
+            raise IputilsExit(2, f"arping: invalid source {a.source}") from None
     if not a.dad and a.unsolicited and a.source is None:
         a.gsrc = a.gdst
     if not a.dad or a.source is not None:
@@ -305,7 +291,8 @@ def arping(a: Arping) -> int:
                 libc.connect(probe, (in_ntoa(a.gdst), 1025))
                 a.gsrc = in_aton(libc.getsockname(probe)[0])
         except OSError as e:
-            raise Exit(2, f"arping: {'bind' if a.source is not None or a.gsrc else 'connect'}: {e.strerror}") from None
+            call = "bind" if a.source is not None or a.gsrc else "connect"
+            raise IputilsExit(2, f"arping: {call}: {e.strerror}") from None
         finally:
             libc.close(probe)
     libc.bind(a.fd, (a.device, ETH_P_ARP))
@@ -314,7 +301,7 @@ def arping(a: Arping) -> int:
     if not a.quiet:
         libc.printf("ARPING %s from %s %s\n", in_ntoa(a.gdst), in_ntoa(a.gsrc), a.device)
     if not a.source and not a.gsrc and not a.dad:
-        raise Exit(2, "arping: no source address in not-DAD mode")
+        raise IputilsExit(2, "arping: no source address in not-DAD mode")
     try:
         return a.event_loop()
     finally:
@@ -325,7 +312,7 @@ def arping_main(argv: list[str]) -> int:
     """``arping`` as a program."""
     try:
         return arping(_parse(argv))
-    except Exit as e:
+    except IputilsExit as e:
         if str(e):
             libc.printf("%s\n" if not str(e).endswith("\n") else "%s", str(e))
         return e.status

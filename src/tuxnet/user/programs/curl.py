@@ -39,8 +39,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from tuxnet.kernel.errno import strerror
+from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
+from tuxnet.user.libc import ULONG_MAX
 from tuxnet.user.resolv import is_ipv6_address
 
 VERSION = "7.88.1"
@@ -647,30 +649,6 @@ class GlobError(Exception):
 MAX_IP6LEN = 128         # peek_ipv6's buffer for a bracketed IPv6 literal
 GLOB_PATTERN_NUM = 100   # src/tool_urlglob.h: patterns (globs and the text between) in one URL
 GLOB_ERROR_TEXT = 512    # glob_url's buffer for the message
-ULONG_MAX = (1 << 64) - 1
-INT_MAX = (1 << 31) - 1
-
-
-def _strtoul(text: str, i: int) -> tuple[int, int, bool]:
-    """``strtoul(text + i, &end, 10)``: leading white space, a sign (a negative number wraps
-    round, as an unsigned long does), digits; the value, the end (``i`` when there were no
-    digits) and whether it overflowed (``errno == ERANGE``, the value ULONG_MAX)."""
-    j = i
-    while j < len(text) and text[j] in " \t\n\v\f\r":
-        j += 1
-    sign = 1
-    if text[j:j + 1] in ("+", "-"):
-        sign = -1 if text[j] == "-" else 1
-        j += 1
-    k = j
-    while k < len(text) and text[k] in "0123456789":
-        k += 1
-    if k == j:
-        return 0, i, False
-    value = int(text[j:k])
-    if value > ULONG_MAX:
-        return ULONG_MAX, k, True
-    return (value if sign > 0 else -value) & ULONG_MAX, k, False
 
 
 def _multiply(amount: int, with_: int) -> int:
@@ -845,8 +823,8 @@ def _glob_range(url: str, i: int, pos: int, globindex: int, amount: int) -> tupl
         low, high = ord(c), ord(url[i + 2]) if ok else 0
         if ok:
             if url[i + 3] == ":":
-                number, stop, overflow = _strtoul(url, i + 4)
-                if overflow or stop == i + 4 or url[stop:stop + 1] != "]":
+                number, stop, err = libc.strtoul(url, i + 4)
+                if err or stop == i + 4 or url[stop:stop + 1] != "]":
                     step = 0
                 else:
                     step, end = number, stop + 1
@@ -863,20 +841,20 @@ def _glob_range(url: str, i: int, pos: int, globindex: int, amount: int) -> tupl
         count = span // step + 1
     elif c in tuple("0123456789"):
         pad = _digits(url, i)[1] - i if c == "0" else 0
-        low, stop, overflow = _strtoul(url, i)
+        low, stop, err = libc.strtoul(url, i)
         high, step, end, ok = 0, 0, i, False
-        if not overflow and url[stop:stop + 1] == "-":
+        if not err and url[stop:stop + 1] == "-":
             end = stop + 1
             while url[end:end + 1] in (" ", "\t") and end < len(url):
                 end += 1
             if url[end:end + 1] in tuple("0123456789"):
-                high, stop, overflow = _strtoul(url, end)
-                if not overflow:
+                high, stop, err = libc.strtoul(url, end)
+                if not err:
                     step = 1
                     if url[stop:stop + 1] == ":":
                         end = stop + 1
-                        step, stop, overflow = _strtoul(url, end)
-                    if not overflow and url[stop:stop + 1] == "]":
+                        step, stop, err = libc.strtoul(url, end)
+                    if not err and url[stop:stop + 1] == "]":
                         end, ok = stop + 1, True
         pos += end - i
         if not ok or not step or (low == high and step != 1) or (low != high and (low > high or step > high - low)):

@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 from dataclasses import dataclass, field
 
+from tuxnet.kernel.errno import EDESTADDRREQ, ENOENT, ERANGE, strerror
+from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import SIGINT
 from tuxnet.net.core.checksum import csum_fold, csum_partial
@@ -63,11 +66,15 @@ from tuxnet.net.ipv4.ip_options import (
     IPOPT_TS_TSONLY,
     MAX_IPOPTLEN,
 )
+from tuxnet.net.ipv4.ip_sockglue import IP_MULTICAST_TTL
 from tuxnet.net.ipv4.raw import ICMP_FILTER, SOL_RAW
 from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_RAW
 from tuxnet.user import libc
+from tuxnet.user.libc import LONG_MAX
+from tuxnet.user.programs.iputils_common import IputilsExit, iputils_version, strtol_or_err
 
 MAXWAIT = 10  # seconds to wait for the last replies (iputils' default -W)
+MININTERVAL_NS = 10_000_000  # ping.h's MININTERVAL (10 ms): the pace of probes no reply answers
 TIMEVAL_LEN = 16
 
 _UNREACH = ("Destination Net Unreachable", "Destination Host Unreachable", "Destination Protocol Unreachable",
@@ -80,7 +87,56 @@ _REDIRECT = ("Redirect Network", "Redirect Host", "Redirect Type of Service and 
              "Redirect Type of Service and Host")
 _PMTUDISC = {"do": IP_PMTUDISC_DO, "want": IP_PMTUDISC_WANT, "dont": IP_PMTUDISC_DONT}
 _TS_TYPES = {"tsonly": IPOPT_TS_TSONLY, "tsandaddr": IPOPT_TS_TSANDADDR, "tsprespec": IPOPT_TS_PRESPEC}
-USAGE = "\nUsage\n  ping [options] <destination>\n"
+USAGE = ('\n'
+         'Usage\n'
+         '  ping [options] <destination>\n'
+         '\n'
+         'Options:\n'
+         '  <destination>      dns name or ip address\n'
+         '  -a                 use audible ping\n'
+         '  -A                 use adaptive ping\n'
+         '  -B                 sticky source address\n'
+         '  -c <count>         stop after <count> replies\n'
+         '  -C                 call connect() syscall on socket creation\n'
+         '  -D                 print timestamps\n'
+         '  -d                 use SO_DEBUG socket option\n'
+         '  -e <identifier>    define identifier for ping session, default is random for\n'
+         '                     SOCK_RAW and kernel defined for SOCK_DGRAM\n'
+         '                     Imply using SOCK_RAW (for IPv4 only for identifier 0)\n'
+         '  -f                 flood ping\n'
+         '  -h                 print help and exit\n'
+         '  -I <interface>     either interface name or address\n'
+         '  -i <interval>      seconds between sending each packet\n'
+         '  -L                 suppress loopback of multicast packets\n'
+         '  -l <preload>       send <preload> number of packages while waiting replies\n'
+         '  -m <mark>          tag the packets going out\n'
+         '  -M <pmtud opt>     define mtu discovery, can be one of <do|dont|want>\n'
+         '  -n                 no dns name resolution\n'
+         '  -O                 report outstanding replies\n'
+         '  -p <pattern>       contents of padding byte\n'
+         '  -q                 quiet output\n'
+         '  -Q <tclass>        use quality of service <tclass> bits\n'
+         '  -s <size>          use <size> as number of data bytes to be sent\n'
+         '  -S <size>          use <size> as SO_SNDBUF socket option value\n'
+         '  -t <ttl>           define time to live\n'
+         '  -U                 print user-to-user latency\n'
+         '  -v                 verbose output\n'
+         '  -V                 print version and exit\n'
+         '  -w <deadline>      reply wait <deadline> in seconds\n'
+         '  -W <timeout>       time to wait for response\n'
+         '\n'
+         'IPv4 options:\n'
+         '  -4                 use IPv4\n'
+         '  -b                 allow pinging broadcast\n'
+         '  -R                 record route\n'
+         '  -T <timestamp>     define timestamp, can be one of <tsonly|tsandaddr|tsprespec>\n'
+         '\n'
+         'IPv6 options:\n'
+         '  -6                 use IPv6\n'
+         '  -F <flowlabel>     define flow label, default is random\n'
+         '  -N <nodeinfo opt>  use icmp6 node info query, try <help> as argument\n'
+         '\n'
+         'For more details see ping(8).\n')
 
 
 def icmp_checksum(data: bytes) -> int:
@@ -134,51 +190,106 @@ class PingStats:
     rtts: list[int] = field(default_factory=list)  # microseconds
     ttls: list[int] = field(default_factory=list)
     pipesize: int = 1  # the most probes outstanding when one was answered
+    ewma: int = 0  # gather_statistics' ``rtt``: a moving average of the round trips, times 8 (us)
     old_rr: bytes = b""  # pr_options' last record route, for "(same route)"
 
+    acked: int = 0  # the latest sequence number answered
+
     def acknowledge(self, seq: int) -> None:
-        """``acknowledge``: note how many probes were in flight when ``seq`` was answered."""
+        """``acknowledge``: note how many probes were in flight when ``seq`` was answered, and
+        the latest number answered."""
         diff = (self.transmitted - seq) & 0xFFFF
         if diff <= 0x7FFF:
             self.pipesize = max(self.pipesize, diff + 1)
+            if 0 < (seq - self.acked) & 0xFFFF <= 0x7FFF or (self.transmitted - self.acked) & 0xFFFF > 0x7FFF:
+                self.acked = seq
+
+    def in_flight(self) -> int:
+        """``in_flight``: probes sent and not yet answered."""
+        diff = (self.transmitted - self.acked) & 0xFFFF
+        return diff if diff <= 0x7FFF else self.transmitted - self.received - self.duplicates
+
+
+def ping_strtod(text: str, err_msg: str, errno: int) -> tuple[float, int]:
+    """``ping_strtod`` (iputils 20221126): ``strtod`` in the C locale; what follows the number, or
+    a text with no number (read as 0), gets a warning and is let through; an empty text, an
+    infinity, a NaN or a subnormal number is fatal.  ``errno`` is what the calls before left,
+    which an empty text reports; returns the number and the errno ``strtod`` leaves."""
+    if not text:
+        raise IputilsExit(2, f"ping: {err_msg}: " + (f": {strerror(errno)}" if errno else ""))
+    value, end, err = libc.strtod(text)
+    if err or end == 0 or end < len(text):
+        libc.printf("ping: option argument contains garbage: %s\n", text[end:])
+        libc.printf("ping: this will become fatal error in the future\n")
+    if math.isnan(value) or math.isinf(value) or 0 < abs(value) < sys.float_info.min:
+        raise IputilsExit(2, f"ping: {err_msg}: {text}: {strerror(ERANGE)}")
+    return value, err
 
 
 def _parse(argv: list[str]) -> dict[str, object]:
+    """The command line, as iputils' ``main`` reads it, option by option: counts and sizes by
+    ``strtol_or_err``, times by ``ping_strtod``; the interval and the linger time kept in whole
+    milliseconds, as ping keeps them."""
     opts: dict[str, object] = {"count": 0, "interval": 1.0, "size": 56, "ttl": None, "linger": MAXWAIT,
                                "deadline": None, "pmtudisc": None, "quiet": False, "dest": None,
                                "rroute": False, "ts_type": None, "hops": [], "broadcast": False}
     hosts: list[str] = []
+    # errno as main leaves it: ENOENT from setlocale() where the locale's files are missing, then
+    # 0 after each strtol_or_err, and what strtod left after each ping_strtod
+    errno = ENOENT
     try:
-        for flag, value in libc.getopt("ping", argv, "c:i:s:t:W:w:M:T:qRnb", hosts):
+        for flag, value in libc.getopt("ping", argv, "h?c:i:s:t:W:w:M:T:qRnbV", hosts):
+            if flag in "cstw":
+                errno = 0
+            if flag in "h?":
+                raise IputilsExit(2, USAGE)
+            if flag == "V":
+                raise IputilsExit(0, iputils_version("ping"))
             if flag == "M":
                 if value not in _PMTUDISC:
-                    raise ValueError(f"ping: invalid -M argument: {value}")
+                    raise IputilsExit(2, f"ping: invalid -M argument: {value}")
                 opts["pmtudisc"] = _PMTUDISC[value]
             elif flag == "T":
+                if opts["rroute"]:
+                    raise IputilsExit(2, "ping: only one of -T or -R may be used")
                 if value not in _TS_TYPES:
-                    raise ValueError(f"ping: invalid timestamp type: {value}")
+                    raise IputilsExit(2, f"ping: invalid timestamp type: {value}")
                 opts["ts_type"] = _TS_TYPES[value]
+            elif flag == "R":
+                if opts["ts_type"] is not None:
+                    raise IputilsExit(2, "ping: only one of -T or -R may be used")
+                opts["rroute"] = True
             elif flag == "q":
                 opts["quiet"] = True
-            elif flag == "R":
-                opts["rroute"] = True
             elif flag == "b":
                 opts["broadcast"] = True
-            elif flag != "n":
-                key = {"c": "count", "i": "interval", "s": "size", "t": "ttl", "W": "linger", "w": "deadline"}[flag]
-                try:
-                    opts[key] = float(value) if key in ("interval", "linger", "deadline") else int(value)
-                except ValueError:
-                    raise ValueError(f"ping: invalid argument: '{value}'") from None
+            elif flag == "c":
+                opts["count"] = strtol_or_err("ping", value, "invalid argument", 1, LONG_MAX)
+            elif flag == "s":
+                opts["size"] = strtol_or_err("ping", value, "invalid argument", 0, INT_MAX)
+            elif flag == "t":
+                opts["ttl"] = strtol_or_err("ping", value, "invalid argument", 0, 255)
+            elif flag == "w":
+                opts["deadline"] = strtol_or_err("ping", value, "invalid argument", 0, INT_MAX) or None
+            elif flag == "i":
+                seconds, errno = ping_strtod(value, "bad timing interval", errno)
+                if seconds > INT_MAX // 1000:
+                    raise IputilsExit(2, f"ping: bad timing interval: {value}")
+                opts["interval"] = int(seconds * 1000) / 1000
+            elif flag == "W":
+                seconds, errno = ping_strtod(value, "bad linger time", errno)
+                if seconds < 0 or seconds > INT_MAX // 1000:
+                    raise IputilsExit(2, f"ping: bad linger time: {value}")
+                opts["linger"] = int(seconds * 1000) / 1000
     except libc.GetoptError as error:
-        raise ValueError(str(error)) from None
+        raise IputilsExit(2, f"{error}\n{USAGE}") from None
     if not hosts:
-        raise ValueError("ping: usage error: Destination address required")
+        raise IputilsExit(1, f"ping: usage error: {strerror(EDESTADDRREQ)}")
     if len(hosts) > 1:
         # the hosts before the destination: a loose source route, or the hosts -T tsprespec stamps
         if opts["rroute"] or opts["ts_type"] is not None and (
                 opts["ts_type"] != IPOPT_TS_PRESPEC or len(hosts) > 5) or len(hosts) > 10:
-            raise ValueError(USAGE)
+            raise IputilsExit(2, USAGE)
     opts["dest"] = hosts[-1]
     opts["hops"] = hosts[:-1]
     return opts
@@ -314,7 +425,12 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
         (1 << ICMP_REDIRECT) | (1 << ICMP_TIME_EXCEEDED) | (1 << ICMP_PARAMETERPROB)
     libc.setsockopt(fd, SOL_RAW, ICMP_FILTER, ~wanted & 0xFFFFFFFF)
     if ttl is not None:
-        libc.setsockopt(fd, IPPROTO_IP, IP_TTL, ttl)
+        for optname, what in ((IP_MULTICAST_TTL, "multicast"), (IP_TTL, "unicast")):
+            try:
+                libc.setsockopt(fd, IPPROTO_IP, optname, ttl)
+            except OSError as e:
+                libc.printf("ping: cannot set %s time-to-live: %s\n", what, e.strerror)
+                raise SystemExit(2) from None
     if pmtudisc is not None:
         libc.setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, pmtudisc)
     options = ip_options_of(rroute, ts_type, route[:-1])
@@ -336,28 +452,48 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
     next_send = start
     end_by = start + int(deadline * 1e9) if deadline is not None else None
     last_send = start
+    exit_at: int | None = None  # schedule_exit's alarm, once every probe has gone (None: none)
+    armed = False
     exiting: list[int] = []  # sigexit: Ctrl-C (SIGINT) or SIGALRM ends the loop, then finish()
     libc.sigaction(SIGINT, exiting.append)
     while not exiting:
         now = world.now
         if end_by is not None and now >= end_by:
             break
+        if count and stats.received + stats.errors >= count:
+            break
+        if exit_at is not None and now >= exit_at:
+            break
         if count and stats.transmitted >= count:
-            if stats.received + stats.errors >= count or now >= last_send + int(linger * 1e9):
-                break
-        elif now >= next_send:
-            stats.transmitted += 1
-            # rcvd_clear: the sequence number's mark goes as it is sent, so that when the 16-bit
-            # numbers come round again a reply is no duplicate of the one 65,536 probes before
-            seen.discard(stats.transmitted & 0xFFFF)
-            _send_echo(fd, addr, ident, stats.transmitted, size)
-            last_send = now
-            next_send += interval_ns
-            continue
-        wake = last_send + int(linger * 1e9) if count and stats.transmitted >= count else next_send
+            if not armed and deadline is None:
+                # schedule_exit: after the last probe, wait twice the longest round trip (or the
+                # interval, if longer) when replies came, else the linger time; a wait of 0 sets
+                # no alarm, and ping waits for the replies however long they take
+                armed = True
+                wait_us = (max(2 * max(stats.rtts, default=0), int(interval * 1000) * 1000) if stats.received
+                           else int(linger * 1000) * 1000)
+                exit_at = now + wait_us * 1000 if wait_us > 0 else None
+                continue
+            wake = exit_at
+        else:
+            wake = next_send
+            if interval_ns == 0 and stats.in_flight():
+                # pinger: without an interval, a probe waits for the one before to be answered,
+                # or for MININTERVAL ("if we see no reply, they are limited to 100pps")
+                wake = max(wake, last_send + MININTERVAL_NS)
+            if now >= wake:
+                stats.transmitted += 1
+                # rcvd_clear: the sequence number's mark goes as it is sent, so that when the
+                # 16-bit numbers come round again a reply is no duplicate of the one 65,536 before
+                seen.discard(stats.transmitted & 0xFFFF)
+                _send_echo(fd, addr, ident, stats.transmitted, size)
+                last_send = now
+                next_send += interval_ns
+                continue
         if end_by is not None:
-            wake = min(wake, end_by)
-        wait_us = max(1, -(-(wake - now) // 1000))
+            wake = end_by if wake is None else min(wake, end_by)
+        # SO_RCVTIMEO of 0: no timeout, the receive waits for a packet or a signal
+        wait_us = 0 if wake is None else max(1, -(-(wake - now) // 1000))
         libc.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, divmod(wait_us, 1_000_000))
         try:
             packet, (src, _) = libc.recvfrom(fd, 65536, 0)
@@ -365,7 +501,7 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
             continue
         _receive(packet, src, ident, shown if src == addr else src, stats, seen, quiet, multicast)
     libc.close(fd)
-    _summary(dest, stats, last_send - start)
+    _summary(dest, stats, last_send - start, interval)
     return stats
 
 
@@ -408,6 +544,7 @@ def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, 
             if not dup:
                 stats.rtts.append(rtt)
                 stats.ttls.append(packet[8])
+                stats.ewma = rtt * 8 if not stats.ewma else stats.ewma + rtt - stats.ewma // 8
             line += f" time={format_triptime(rtt)} ms"
         if dup and not multicast:  # (the replies of a broadcast's several hosts are not marked)
             line += " (DUP!)"
@@ -436,8 +573,10 @@ def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, 
             libc.printf("From %s icmp_seq=%d %s\n", src, iseq, pr_icmph(type, code, info))
 
 
-def _summary(dest: str, stats: PingStats, elapsed_ns: int) -> None:
-    """``finish``: the statistics; ``time`` runs from the first probe to the last one sent."""
+def _summary(dest: str, stats: PingStats, elapsed_ns: int, interval: float) -> None:
+    """``finish``: the statistics; ``time`` runs from the first probe to the last one sent.  The
+    line after them always ends (an empty one when it has nothing), and without an interval
+    between probes it gives the gap between probes and the moving average of the round trips."""
     libc.printf("\n--- %s ping statistics ---\n", dest)
     line = f"{stats.transmitted} packets transmitted, {stats.received} received"
     if stats.duplicates:
@@ -459,17 +598,19 @@ def _summary(dest: str, stats: PingStats, elapsed_ns: int) -> None:
         tail.append(f"rtt min/avg/max/mdev = {_ms(min(stats.rtts))}/{_ms(avg)}/{_ms(max(stats.rtts))}/{_ms(mdev)} ms")
     if stats.pipesize > 1:
         tail.append(f"pipe {stats.pipesize}")
-    if tail:
-        libc.printf("%s\n", ", ".join(tail))
+    if stats.received and interval == 0 and stats.transmitted > 1:
+        ipg = elapsed_ns // 1000 // (stats.transmitted - 1)
+        tail.append(f"ipg/ewma {ipg // 1000}.{ipg % 1000:03d}/{stats.ewma // 8000}.{stats.ewma // 8 % 1000:03d} ms")
+    libc.printf("%s\n", ", ".join(tail))
 
 
 def ping_main(argv: list[str]) -> int:
     """``ping`` as a program: exit status 0 when a reply came, 1 when none did, 2 on error."""
     try:
         opts = _parse(argv)
-    except ValueError as e:
-        libc.printf("%s\n", str(e))
-        return 2
+    except IputilsExit as e:
+        libc.printf("%s\n" if not str(e).endswith("\n") else "%s", str(e))
+        return e.status
     stats = ping(str(opts["dest"]), count=int(opts["count"]), interval=float(opts["interval"]),
                  size=int(opts["size"]), ttl=opts["ttl"], linger=float(opts["linger"]),
                  deadline=opts["deadline"], pmtudisc=opts["pmtudisc"], quiet=bool(opts["quiet"]),

@@ -32,12 +32,14 @@ from tuxnet.kernel.errno import (
     EPROTO,
     ETIMEDOUT,
 )
+from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.net.core.skbuff import SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_LOCAL, SockExtendedErr
 from tuxnet.net.ipv4.af_inet import IP_MTU_DISCOVER, IP_PMTUDISC_DO, IP_RECVERR, IP_TTL, IPPROTO_IP
 from tuxnet.net.ipv4.icmp import ICMP_EXC_TTL, ICMP_TIME_EXCEEDED
 from tuxnet.net.ipv4.ip_sockglue import IP_RECVTTL, SOL_IP
 from tuxnet.net.socket import AF_INET, MSG_DONTWAIT, MSG_ERRQUEUE, POLLIN, SOCK_DGRAM, Msghdr
 from tuxnet.user import libc
+from tuxnet.user.programs.iputils_common import IputilsExit, iputils_version, strtol_or_err
 from tuxnet.user.resolv import gai_error, getnameinfo
 
 MAX_PROBES = 10
@@ -48,8 +50,6 @@ HIS_ARRAY_SIZE = 64
 OVERHEAD = 28  # the IPv4 and UDP headers
 DEFAULT_MTU = 65535
 DEFAULT_BASEPORT = 44444
-INT_MAX = 2**31 - 1
-VERSION = "tracepath from iputils 20221126\n"
 USAGE = ("\nUsage\n  tracepath [options] <destination>\n\nOptions:\n  -4             use IPv4\n"
          "  -6             use IPv6\n  -b             print both name and ip\n"
          "  -l <length>    use packet <length>\n  -m <hops>      use maximum <hops>\n"
@@ -59,14 +59,6 @@ USAGE = ("\nUsage\n  tracepath [options] <destination>\n\nOptions:\n  -4        
 
 # struct probehdr: the probe's TTL and its send time, a struct timeval after 4 octets of padding
 _probehdr = struct.Struct("=I4xqq")
-
-
-class Usage(Exception):
-    """A command line tracepath refuses: the message (if any) and the exit status."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class Tracepath:
@@ -263,13 +255,7 @@ class Tracepath:
 
 def _number(text: str, low: int, high: int) -> int:
     """``strtol_or_err``: a decimal number within [low, high], or tracepath's complaint."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise Usage(f"tracepath: invalid argument: '{text}'", 1) from None
-    if not low <= value <= high:
-        raise Usage(f"tracepath: invalid argument: '{text}': out of range: {low} <= value <= {high}", 1)
-    return value
+    return strtol_or_err("tracepath", text, "invalid argument", low, high)
 
 
 def _parse(argv: list[str]) -> dict[str, object]:
@@ -292,15 +278,15 @@ def _parse(argv: list[str]) -> dict[str, object]:
             elif flag == "V":
                 opts["version"] = True
             elif flag == "6":
-                raise Usage("tracepath: IPv6: tuxnet has no IPv6", 1)
+                raise IputilsExit(1, "tracepath: IPv6: tuxnet has no IPv6")
             elif flag in "h?":
-                raise Usage(USAGE, 255)
+                raise IputilsExit(255, USAGE)
     except libc.GetoptError as error:
-        raise Usage(f"{error}\n{USAGE}", 255) from None
+        raise IputilsExit(255, f"{error}\n{USAGE}") from None
     if opts["version"]:
         return opts
     if len(args) != 1:
-        raise Usage(USAGE, 255)
+        raise IputilsExit(255, USAGE)
     dest = args[0]
     if not opts["port"]:
         dest, slash, port = dest.partition("/")
@@ -308,7 +294,7 @@ def _parse(argv: list[str]) -> dict[str, object]:
     opts["dest"] = dest
     mtu = int(opts["mtu"]) or DEFAULT_MTU
     if mtu <= OVERHEAD:
-        raise Usage(f"tracepath: pktlen must be within: {OVERHEAD} < value <= {INT_MAX}", 1)
+        raise IputilsExit(1, f"tracepath: pktlen must be within: {OVERHEAD} < value <= {INT_MAX}")
     opts["mtu"] = mtu
     return opts
 
@@ -317,11 +303,11 @@ def tracepath_main(argv: list[str]) -> int:
     """``tracepath`` as a program: 0 when it ran (reached or not), 1 or 255 for what it refused."""
     try:
         opts = _parse(argv)
-    except Usage as e:
+    except IputilsExit as e:
         libc.printf("%s\n" if not str(e).endswith("\n") else "%s", str(e))
         return e.status
     if opts["version"]:
-        libc.printf("%s", VERSION)
+        libc.printf("%s", iputils_version("tracepath"))
         return 0
     dest = str(opts["dest"])
     try:
