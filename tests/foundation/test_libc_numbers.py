@@ -21,14 +21,14 @@ except OSError:
 needs_glibc = pytest.mark.skipif(_GLIBC is None, reason="needs glibc (libc.so.6) as the judge")
 
 
-def glibc(name: str, text: str) -> tuple[float | int, int, int]:
-    """``name(text, &end[, 10])`` in glibc: the value, the end's offset, errno."""
+def glibc(name: str, text: str, base: int = 10) -> tuple[float | int, int, int]:
+    """``name(text, &end[, base])`` in glibc: the value, the end's offset, errno."""
     fn = getattr(_GLIBC, name)
     raw = text.encode()
     buf = ctypes.create_string_buffer(raw)
     end = ctypes.c_char_p()
     fn.restype = {"strtod": ctypes.c_double, "strtol": ctypes.c_long, "strtoul": ctypes.c_ulong}[name]
-    args = (buf, ctypes.byref(end)) + (() if name == "strtod" else (10,))
+    args = (buf, ctypes.byref(end)) + (() if name == "strtod" else (base,))
     ctypes.set_errno(0)
     value = fn(*args)
     err = ctypes.get_errno()
@@ -42,7 +42,8 @@ def same(ours: tuple, theirs: tuple) -> bool:
     return ours == theirs and math.copysign(1, ours[0]) == math.copysign(1, theirs[0])
 
 
-EDGES = ["", " ", "5", " -5", "+7", "5 ", "1_0", "0x10", "99999999999999999999", "-99999999999999999999",
+EDGES = ["", " ", "5", "0x1f", "0X", "0xg", "010", "09", "-0x10", " +0x7fffffffffffffff", "0x8000000000000000",
+         " -5", "+7", "5 ", "1_0", "0x10", "99999999999999999999", "-99999999999999999999",
          "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
          "18446744073709551615", "18446744073709551616", "-1", "\t\n12x", "٣", "1e400", "-1e400", "1e-400",
          "1e-310", "2.2250738585072014e-308", "0x1p-1", "0x1P+3", "0x.8", "0x", "0x.", "0xg", "0x1p", "0x1p+",
@@ -64,6 +65,22 @@ def test_the_edges_read_as_glibc_reads_them(name: str) -> None:
 def test_any_text_reads_as_glibc_reads_it(text: str) -> None:
     for name in ("strtol", "strtoul", "strtod"):
         assert same(getattr(libc, name)(text), glibc(name, text)), (name, text)
+    for base in (0, 8, 16):
+        assert libc.strtol(text, base=base) == glibc("strtol", text, base), (base, text)
+
+
+@needs_glibc
+@pytest.mark.parametrize("base", [0, 8, 16])
+def test_the_edges_in_other_bases(base: int) -> None:
+    for text in EDGES:
+        assert libc.strtol(text, base=base) == glibc("strtol", text, base), text
+
+
+@needs_glibc
+def test_atoi_is_glibcs() -> None:
+    _GLIBC.atoi.restype = ctypes.c_int
+    for text in [*EDGES, "4294967297", "2147483648", "-2147483649", "99999999999999999999"]:
+        assert libc.atoi(text) == _GLIBC.atoi(text.encode()), text
 
 
 def test_a_start_offset_and_erange() -> None:

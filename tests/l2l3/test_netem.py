@@ -339,7 +339,8 @@ def test_a_distribution_of_the_hosts_own_is_read_from_tcs_directory():
     with pytest.raises(TcError, match=re.escape(
             f"No distribution data for mine ({TC_LIB_DIR}/mine.dist: No such file or directory)")):
         tc(a, "qdisc add dev eth0 root netem delay 10ms 4ms distribution mine")
-    a.files[f"{TC_LIB_DIR}mine.dist"] = "# four delays\n0 8192\n-8192 0x1000\n"
+    # a line's numbers end at the first word that is none (get_distribution's strtol loop)
+    a.files[f"{TC_LIB_DIR}mine.dist"] = "# four delays\n0 8192 x 99\n-8192 0x1000\n"
     tc(a, "qdisc add dev eth0 root netem delay 10ms 4ms distribution mine")
     assert a.devices["eth0"].qdisc.delay_dist == [0, 8192, -8192, 4096]
     rtts, _ = ping(world, a, "-c", "200", "10.0.0.2")

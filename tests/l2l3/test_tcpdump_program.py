@@ -565,6 +565,23 @@ def test_the_program_as_tcpdump_prints_it(args):
     assert h1.dev("eth0").promiscuity == 0
 
 
+NUMBERS = [["-s", "0x10"], ["-s", "010"], ["-s", " 96"], ["-s", "4294967396"], ["-s", "5x"], ["-s", ""],
+           ["-s", "262145"], ["-c", "5x"], ["-c", " 2"], ["-c", "1_0"], ["-c", "4294967297"], ["-c", "0"],
+           ["-c", "99999999999999999999"], ["-c", "+3"]]
+
+
+@pytest.mark.parametrize("args", NUMBERS, ids=" ".join)
+def test_counts_and_snapshot_lengths_read_as_tcpdump_reads_them(args):
+    """``-c`` by ``atoi`` (what follows the number let be, the long cut to an int) and ``-s`` by
+    ``(int) strtol(optarg, &end, 0)`` (0x hexadecimal, 0 octal, nothing after): the same program
+    (its ``ret`` the snapshot length) or the same refusal as this machine's tcpdump."""
+    world, (h1, _), _ = lan(2)
+    result = real_tcpdump(*args, "-d", "icmp")
+    before = len(h1.output())
+    assert run(world, h1, tcpdump_main, [*args, "-d", "icmp"]) == result.returncode
+    assert h1.output()[before:] == result.stderr + result.stdout
+
+
 def test_the_program_for_a_files_link_type(tmp_path):
     """``-r FILE -d``: compiled for the file's link type and snapshot length (raw IP: the header
     at the frame's start, IPv4 told from IPv6 by its version), and the file's frames filtered by

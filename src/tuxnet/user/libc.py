@@ -392,19 +392,49 @@ def _decimal_digits(text: str, i: int) -> int:
     return i
 
 
-def strtol(text: str, start: int = 0) -> tuple[int, int, int]:
-    """``strtol(text + start, &end, 10)``: the value, the end (``start`` when there was no
-    number) and errno: ERANGE when the number is beyond a long, which gives LONG_MIN or LONG_MAX."""
+def _digits_in_base(text: str, i: int, base: int) -> tuple[int, int]:
+    """The base (0: by its prefix, ``0x`` hexadecimal, ``0`` octal, else decimal) and where the
+    digits start, past a ``0x`` that hexadecimal digits follow."""
+    hex_prefix = text[i:i + 2] in ("0x", "0X") and text[i + 2:i + 3] != "" and text[i + 2] in string.hexdigits
+    if base == 0:
+        base = 16 if hex_prefix else 8 if text[i:i + 1] == "0" else 10
+    if base == 16 and hex_prefix:
+        i += 2
+    return base, i
+
+
+def _digits_end(text: str, i: int, base: int) -> int:
+    valid = "0123456789abcdefghijklmnopqrstuvwxyz"[:base]
+    while i < len(text) and text[i].lower() in valid and text[i].isascii():
+        i += 1
+    return i
+
+
+def strtol(text: str, start: int = 0, base: int = 10) -> tuple[int, int, int]:
+    """``strtol(text + start, &end, base)`` (``base`` 0: by the number's prefix): the value, the
+    end (``start`` when there was no number) and errno: ERANGE when the number is beyond a
+    long, which gives LONG_MIN or LONG_MAX."""
     i, negative = _number_start(text, start)
-    end = _decimal_digits(text, i)
+    base, i = _digits_in_base(text, i, base)
+    end = _digits_end(text, i, base)
     if end == i:
         return 0, start, 0
-    value = -int(text[i:end]) if negative else int(text[i:end])
+    value = -int(text[i:end], base) if negative else int(text[i:end], base)
     if value > LONG_MAX:
         return LONG_MAX, end, ERANGE
     if value < LONG_MIN:
         return LONG_MIN, end, ERANGE
     return value, end, 0
+
+
+def atoi(text: str) -> int:
+    """``atoi``: ``(int) strtol(text, NULL, 10)``, the long cut to an int's 32 bits."""
+    return c_int(strtol(text)[0])
+
+
+def c_int(value: int) -> int:
+    """A C ``(int)`` cast: the low 32 bits, as a signed number."""
+    return (value + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
 def strtoul(text: str, start: int = 0) -> tuple[int, int, int]:

@@ -34,7 +34,6 @@ cannot make sense of), as ``tests/l2l3/test_tc.py`` compares with this machine's
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -43,6 +42,7 @@ from tuxnet.net.sched.netem_dist import DIST_TABLES, NETEM_DIST_MAX
 from tuxnet.net.sched.sch_api import QdiscError, TbfParams, tc_delete_qdisc, tc_modify_qdisc
 from tuxnet.net.sched.sch_netem import INT_MAX, U32_MAX, NetemParams, NetemQdisc, NetemSlot
 from tuxnet.net.sched.sch_tbf import TbfQdisc
+from tuxnet.user import libc
 from tuxnet.user.tool import ToolError, tool_main
 
 if TYPE_CHECKING:
@@ -271,10 +271,15 @@ def get_distribution(host: Host, name: str) -> list[int]:
     for line in (text.decode() if isinstance(text, bytes) else text).splitlines():
         if not line or line.startswith("#"):
             continue
-        for m in STRTOL.finditer(line):  # strtol, one number after the other, to the first that is none
+        pos = 0
+        while True:  # strtol(p, &endp, 0), one number after the other, to the first that is none
+            number, end, _ = libc.strtol(line, pos, 0)
+            if end == pos:
+                break
             if len(data) >= NETEM_DIST_MAX:
                 raise TcError(f"{path}: too much data")
-            data.append((_strtol(m[1]) + 0x8000) % 0x10000 - 0x8000)  # kept as __s16
+            data.append((number + 0x8000) % 0x10000 - 0x8000)  # kept as __s16
+            pos = end
     if not data:
         raise TcError("")  # tc fails without a word
     return data
@@ -433,24 +438,12 @@ def _u32(text: str) -> int | None:
     return int(text) if text.isdigit() and int(text) <= U32_MAX else None
 
 
-# strtol(s, &end, 0): decimal, 0x hexadecimal or 0 octal, after blanks
-STRTOL = re.compile(r"\s*([+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*))")
-
-
-def _strtol(number: str) -> int:
-    """The value of a number STRTOL matched."""
-    digits = number.lstrip("+-")
-    base = 16 if digits[:2].lower() == "0x" else 8 if digits[:1] == "0" else 10
-    return (-1 if number[:1] == "-" else 1) * int(digits, base)
-
-
 def _s32(text: str) -> int | None:
-    """``get_s32`` in base 0: the whole word a number, within 32 bits."""
-    m = STRTOL.fullmatch(text)
-    if m is None:
+    """``get_s32`` in base 0: the whole word a number (0x hexadecimal, 0 octal), within 32 bits."""
+    number, end, err = libc.strtol(text, base=0)
+    if not text or end == 0 or end != len(text) or err or not -(1 << 31) <= number < 1 << 31:
         return None
-    number = _strtol(m[1])
-    return number if -(1 << 31) <= number < 1 << 31 else None
+    return number
 
 
 def _percent(text: str) -> int | None:

@@ -131,12 +131,14 @@ def _parse(argv: list[str]) -> _Options | str:
                     return f"tcpdump: unknown capture direction `{value}'\n"
                 opts.direction = DIRECTIONS[value.lower()]
             elif flag == "s":
-                snaplen = int(value) if re.fullmatch(r"-?[0-9]+", value) else -1
-                if not 0 <= snaplen <= SNAPLEN:
+                # (int) strtol(optarg, &end, 0): a whole number, 0x hexadecimal or 0 octal
+                number, end, _ = libc.strtol(value, base=0)
+                snaplen = libc.c_int(number)
+                if end == 0 or end != len(value) or not 0 <= snaplen <= SNAPLEN:
                     return f"tcpdump: invalid snaplen {value} (must be >= 0 and <= {SNAPLEN})\n"
                 opts.snaplen = snaplen or SNAPLEN
             elif flag == "c":
-                opts.count = int(value) if value.isdigit() else 0
+                opts.count = libc.atoi(value)  # what follows the number is let be
                 if opts.count <= 0:
                     return f"tcpdump: invalid packet count {value}\n"
             link_level |= flag == "e"
