@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -441,6 +443,21 @@ def test_a_bad_hint_configuration_is_reported(conf: str, hints: str | None, mess
         host.files["/etc/bind/db.root"] = hints
     out, status = run_main(world, host, named_main, [])
     assert status == 1 and out.splitlines()[0] == message
+
+
+@pytest.mark.parametrize("port", ["²", "abc", "5x", "70000", "0", "", "99999999999999999999", "-5"])
+def test_a_bad_port_is_refused_as_bind_refuses_it(port: str) -> None:
+    """``named -p``: BIND's parse_port (strtoul, nothing after the number, 1 to 65535), its words
+    and status 1; this machine's named is the judge where it is installed."""
+    world, host = lo_world()
+    out, status = run_main(world, host, named_main, ["-p", port])
+    assert status == 1
+    if shutil.which("named") is not None:
+        real = subprocess.run(["named", "-p", port, "-g", "-c", "/nonexistent"], capture_output=True, text=True,
+                              timeout=30)
+        assert (out, status) == (real.stderr, real.returncode)
+    else:
+        assert out in (f"named: port '{port}' must be numeric\n", f"named: port '{port}' out of range\n")
 
 
 def _recursion_example(allow: str | None) -> tuple[Any, Any, Any]:

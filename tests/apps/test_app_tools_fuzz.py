@@ -60,7 +60,9 @@ WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "se
          "-sS", "-H", "X-A: b", "-d", "a=1", "-X", "%{http_code}", "--max-time", "@10.0.0.2", "@nowhere", "+short",
          "+tcp", "+norec", "+trace", "+qr", "AXFR", "ixfr=1", "-l", "+time=1", "+tries=0", "+noall", "+answer", "-x",
          "MX", "ANY", "CH", "www.test", "a..b", "-g", "-type=MX", "-vc", "-retry=0", "-h", "-W", "-R", "-T", "-a", "-C",
-         "/var/www", "/etc/bind/named.conf", "-N", "-z", "-lk", "7000", "1-3", "-1"]
+         "/var/www", "/etc/bind/named.conf", "-N", "-z", "-lk", "7000", "1-3", "-1",
+         # digits to Python, none to C's isdigit(): int() refuses "²" and reads "٣"
+         "²", "٣", "1²", "+time=²", "-timeout=٣", "limit", "rx-usecs", ":²", "-p"]
 ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
 
 

@@ -86,6 +86,17 @@ CASES = [
     "@T www.lab.test +noad +adf +qr",
     "@T www.lab.test +noad +add +qr",     # +additional
     "@T www.lab.test +a",                 # +aaflag, +additional, +adflag, +all, +answer: invalid
+    # numbers as parse_uint reads them (isc_parse_uint32): its words, "Couldn't parse", status 10
+    "@T www.lab.test +time=abc",
+    "@T www.lab.test +time=70000",
+    "@T www.lab.test +time=+5",
+    "@T www.lab.test +time=²",
+    "@T www.lab.test +tries=4294967296",
+    "@T www.lab.test +retry=4294967295",
+    "@T www.lab.test +time=",
+    "@T -p 70000 www.lab.test",
+    "@T -p 0x35 www.lab.test",
+    "@T www.lab.test +bogus=5",           # named without its value
 ]
 # keys.test on the second named: every unit of a duration in the SOA's times, a KSK, a ZSK and a
 # revoked KSK, DS digests of SHA-1, SHA-256 and SHA-384 sizes, and CDS and CDNSKEY (RFC 7344);
@@ -143,7 +154,7 @@ TRACE_CASES = [
 @pytest.mark.parametrize("case", CASES)
 def test_dig_prints_what_linux_dig_prints(lab, case):
     ours, status, out, err, rc = run_on_both(lab, "dig", dig_main, lab_argv(lab, case))
-    theirs = out + err if out.startswith("invalid port") else err + out
+    theirs = out + err if out.startswith("invalid ") else err + out  # parse_uint: stdout, then stderr
     assert status == rc, (ours, theirs)
     assert dig_masked(ours) == dig_masked(theirs)
 

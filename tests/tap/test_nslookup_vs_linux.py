@@ -33,6 +33,11 @@ CASES = [
     "-timeout=1 -retry=1 www.lab.test N",
     "-port=5353 -timeout=1 www.lab.test T",
     "a..b T",
+    # numbers as parse_uint reads them: its words, and the setting left as it was
+    "-timeout=abc www.lab.test T",
+    "-retry=² www.lab.test T",
+    "-port=70000 www.lab.test T",
+    "-timeout= www.lab.test T",
 ]
 
 

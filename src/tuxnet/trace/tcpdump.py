@@ -20,6 +20,7 @@ import time
 
 from tuxnet.trace.addrtoname import AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN
+from tuxnet.user.ctype import isdigits
 
 __all__ = ["TcpdumpPrinter", "format_frame"]
 
@@ -1062,7 +1063,7 @@ class _Packet:
             if token.upper() in _HTTP_CMDS:
                 print_this = True
             idx, token = self._fetch_token(pptr, idx, length)
-            if idx != 0 and len(token) == 3 and token.isascii() and token.isdigit():
+            if idx != 0 and len(token) == 3 and isdigits(token):
                 print_this = True
         self.put(self.protocol.upper())
         if not print_this:

@@ -22,6 +22,7 @@ from tuxnet.net.ethtool import (
     ethtool_set_coalesce,
     ethtool_set_features,
 )
+from tuxnet.user.ctype import isdigits
 from tuxnet.user.tool import ToolError, tool_main
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def _set_coalesce(host: Host, name: str, args: list[str]) -> str:
     if not args or len(args) % 2:
         raise EthtoolError("ethtool: bad command line argument(s)\nFor more information run ethtool -h")
     for key, value in zip(args[::2], args[1::2], strict=True):
-        if key not in ("rx-usecs", "rx-frames") or not value.isdigit():
+        if key not in ("rx-usecs", "rx-frames") or not isdigits(value):
             raise EthtoolError("ethtool: bad command line argument(s)\nFor more information run ethtool -h")
         values[key] = int(value)
     err = ethtool_set_coalesce(dev, values.get("rx-usecs"), values.get("rx-frames"))

@@ -46,6 +46,7 @@ from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
 from tuxnet.net.ipv4.route import find_exception, ip_route_output_key
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
 from tuxnet.net.ipv4.tcp_output import KERNEL_MAX_TCP_HEADER
+from tuxnet.user.ctype import isdigits
 from tuxnet.user.tool import ToolError, tool_main
 from tuxnet.world import NSEC_PER_SEC
 
@@ -307,7 +308,7 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
             if not args:
                 raise _usage_error('Command line is not complete. Try option "help"')
             value = args.pop(0)
-            if not value.isdigit():
+            if not isdigits(value):
                 raise _usage_error(f'Error: argument "{value}" is wrong: "{_METRIC_NAMES[key]}" value is invalid')
             metrics[key] = int(value)
         elif key in ("via", "dev", "metric", "src", "proto", "scope") and args:
@@ -317,7 +318,7 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
     for key in ("via", "src"):
         if key in opts:
             _inet_addr(opts[key])
-    if not opts.get("metric", "0").isdigit():
+    if not isdigits(opts.get("metric", "0")):
         raise _usage_error(f'Error: argument "{opts["metric"]}" is wrong: "metric" value is invalid')
     return dst, opts, metrics
 
@@ -538,7 +539,7 @@ def _route_table(host: Host, args: list[str]) -> str:
     table = {"254": "main", "255": "local", "0": "all"}.get(args[1], args[1])
     if table in ("main", "local", "all"):
         return table
-    if not table.isdigit() and table != "default":
+    if not isdigits(table) and table != "default":
         raise _usage_error(f'Error: argument "{table}" is wrong: table id value is invalid')
     raise IpError("Error: ipv4: FIB table does not exist.", 2)
 
@@ -578,7 +579,7 @@ def _link_set(host: Host, args: list[str]) -> str:
             if not rest:
                 raise _usage_error('Command line is not complete. Try option "help"')
             value = rest.pop(0)
-            if not value.isdigit() or word == "gso_max_segs" and int(value) > GSO_MAX_SEGS:
+            if not isdigits(value) or word == "gso_max_segs" and int(value) > GSO_MAX_SEGS:
                 raise _usage_error(f'Error: argument "{value}" is wrong: Invalid "{word}" value')
             _link_set_number(dev, word, int(value))
         else:

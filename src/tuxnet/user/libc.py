@@ -46,6 +46,7 @@ from tuxnet.net.socket import (
     Msghdr,
     sys_socketcall,
 )
+from tuxnet.user.ctype import DIGITS, SPACE
 from tuxnet.world import NSEC_PER_SEC
 
 
@@ -370,15 +371,13 @@ def getopt(prog: str, argv: list[str], optstring: str, operands: list[str]) -> I
 
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1   # a long of x86-64
 ULONG_MAX = (1 << 64) - 1
-_SPACE = " \t\n\v\f\r"                            # isspace() in the C locale
-_DIGITS = "0123456789"
 
 
 def _number_start(text: str, start: int) -> tuple[int, bool]:
     """Past the white space and the sign ``strtol`` and ``strtod`` allow before a number: the
     index, and whether the sign was a minus."""
     i = start
-    while i < len(text) and text[i] in _SPACE:
+    while i < len(text) and text[i] in SPACE:
         i += 1
     negative = text[i:i + 1] == "-"
     if text[i:i + 1] in ("+", "-"):
@@ -387,7 +386,7 @@ def _number_start(text: str, start: int) -> tuple[int, bool]:
 
 
 def _decimal_digits(text: str, i: int) -> int:
-    while i < len(text) and text[i] in _DIGITS:
+    while i < len(text) and text[i] in DIGITS:
         i += 1
     return i
 
@@ -465,7 +464,7 @@ def _hex_float_end(text: str, i: int) -> int:
         return i
     if text[j:j + 1] in ("p", "P"):
         k = j + 1 + (text[j + 1:j + 2] in ("+", "-"))
-        if text[k:k + 1] and text[k] in _DIGITS:
+        if text[k:k + 1] and text[k] in DIGITS:
             j = _decimal_digits(text, k)
     return j
 
@@ -484,7 +483,7 @@ def strtod(text: str, start: int = 0) -> tuple[float, int, int]:
         end = i + 3
         if text[end:end + 1] == "(":
             close = end + 1
-            while close < len(text) and (text[close] in string.ascii_letters + _DIGITS + "_"):
+            while close < len(text) and (text[close] in string.ascii_letters + DIGITS + "_"):
                 close += 1
             if text[close:close + 1] == ")":
                 end = close + 1
@@ -506,7 +505,7 @@ def strtod(text: str, start: int = 0) -> tuple[float, int, int]:
     mantissa = text[i:end]
     if text[end:end + 1] in ("e", "E"):
         k = end + 1 + (text[end + 1:end + 2] in ("+", "-"))
-        if text[k:k + 1] and text[k] in _DIGITS:
+        if text[k:k + 1] and text[k] in DIGITS:
             end = _decimal_digits(text, k)
     value = float(text[i:end])
     return _strtod_result(-value if negative else value, mantissa, end)

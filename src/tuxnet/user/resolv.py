@@ -27,6 +27,7 @@ from typing import Any
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.dev import IFF_LOOPBACK
 from tuxnet.net.socket import AF_INET, AF_INET6, AF_UNSPEC, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_STREAM
+from tuxnet.user.ctype import isdigits
 from tuxnet.user.nameser import (
     FORMERR,
     HFIXEDSZ,
@@ -212,7 +213,7 @@ def res_ninit() -> ResState:
         elif key == "options":
             for opt in args:
                 name, _, value = opt.partition(":")
-                num = int(value) if value.isdigit() else None
+                num = int(value) if isdigits(value) else None
                 if name == "ndots" and num is not None:
                     state.ndots = min(num, RES_MAXNDOTS)
                 elif name == "timeout" and num is not None:
@@ -696,7 +697,7 @@ def getservent() -> list[tuple[str, int, str, list[str]]]:
         if len(fields) < 2 or "/" not in fields[1]:
             continue
         port, _, proto = fields[1].partition("/")
-        if port.isdigit():
+        if isdigits(port):
             entries.append((fields[0], int(port), proto, fields[2:]))
     return entries
 
@@ -706,7 +707,7 @@ def protocols_entries(text: str) -> list[tuple[str, int, list[str]]]:
     entries = []
     for raw in text.splitlines():
         fields = raw.split("#", 1)[0].split()
-        if len(fields) >= 2 and fields[1].isdigit():
+        if len(fields) >= 2 and isdigits(fields[1]):
             entries.append((fields[0], int(fields[1]), fields[2:]))
     return entries
 
@@ -718,7 +719,7 @@ def networks_entries(text: str) -> list[tuple[str, int, list[str]]]:
     for raw in text.splitlines():
         fields = raw.split("#", 1)[0].split()
         parts = fields[1].split(".") if len(fields) >= 2 else []
-        if 0 < len(parts) <= 4 and all(part.isdigit() and int(part) <= 255 for part in parts):
+        if 0 < len(parts) <= 4 and all(isdigits(part) and int(part) <= 255 for part in parts):
             entries.append((fields[0], int.from_bytes(bytes(int(part) for part in parts), "big"), fields[2:]))
     return entries
 
@@ -785,7 +786,7 @@ def _socktypes(type: int, proto: int, service: str | int | None,
         types = [t for t in types if t == SOCK_RAW or _PROTO_OF_TYPE[t] == proto]
         if not types:
             raise gai_error(EAI_SOCKTYPE if type else EAI_SERVICE)
-    if service is None or isinstance(service, int) or (isinstance(service, str) and service.isdigit()):
+    if service is None or isinstance(service, int) or (isinstance(service, str) and isdigits(service)):
         port = int(service) if service is not None else 0
         return [(t, proto or _PROTO_OF_TYPE[t], port) for t in types]
     if flags & AI_NUMERICSERV:

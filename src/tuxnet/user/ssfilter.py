@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tuxnet.net.core.utils import in_aton
+from tuxnet.user.ctype import isdigits
 
 SS_ALL = (1 << 12) - 2  # every state, 1 (established) to 11 (closing)
 SS_LISTEN, SS_CLOSE, SS_TIME_WAIT, SS_SYN_RECV, SS_SYN_SENT, SS_ESTABLISHED = 10, 7, 6, 3, 2, 1
@@ -94,7 +95,7 @@ def _port(text: str, proto: str) -> int:
     """A port: a number or a service's name; -1 for ``*``, any."""
     if text == "*":
         return -1
-    if text.isdigit():
+    if isdigits(text):
         return int(text)
     from tuxnet.user.resolv import getservbyname
 
@@ -123,7 +124,7 @@ def _hostcond(text: str, is_port: bool, proto: str) -> tuple[int, int, int]:
         return 0, 0, port
     name, slash, plen_text = addr.partition("/")
     bad = SsFilterError(f'Error: an inet prefix is expected rather than "{text}".\nCannot parse dst/src address.\n', 1)
-    if slash and not (plen_text.isdigit() and int(plen_text) <= 32):
+    if slash and not (isdigits(plen_text) and int(plen_text) <= 32):
         raise bad
     try:
         ip = in_aton(name)
@@ -209,7 +210,7 @@ class _Parser:
             if self.peek() in ("=", "==", "eq", "!=", "neq"):
                 self.pos += 1
             name = self.operand()
-            index = int(name) if name.isdigit() else self.devices.get(name, -1)
+            index = int(name) if isdigits(name) else self.devices.get(name, -1)
             return lambda s: (s[4] == index) != negate
         if word == "autobound":
             low, high = self.port_range

@@ -43,6 +43,7 @@ from tuxnet.net.sched.sch_api import QdiscError, TbfParams, tc_delete_qdisc, tc_
 from tuxnet.net.sched.sch_netem import INT_MAX, U32_MAX, NetemParams, NetemQdisc, NetemSlot
 from tuxnet.net.sched.sch_tbf import TbfQdisc
 from tuxnet.user import libc
+from tuxnet.user.ctype import isdigits
 from tuxnet.user.tool import ToolError, tool_main
 
 if TYPE_CHECKING:
@@ -295,12 +296,12 @@ def _netem_slot(args: list[str], host: Host, slot: NetemSlot) -> list[int]:
     the maximum is the minimum unless given), or ``distribution NAME DELAY JITTER``, then
     ``packets`` and ``bytes`` (any beginnings of those words); the slot's table, if any."""
     table: list[int] = []
-    if args and args[0][:1].isdigit():
+    if args and isdigits(args[0][:1]):
         min_delay = _get_time64(args.pop(0))
         if min_delay is None:
             raise TcError('Illegal "slot min_delay"')
         slot.min_delay = slot.max_delay = min_delay
-        if args and args[0][:1].isdigit():
+        if args and isdigits(args[0][:1]):
             max_delay = _get_time64(args.pop(0))
             if max_delay is None or max_delay < min_delay:
                 raise TcError('Illegal "slot max_delay"')
@@ -355,7 +356,7 @@ def _netem_parse(args: list[str], host: Host) -> NetemParams:
         return got
 
     def optional(parse: Callable[[str], int | None], what: str, signed: bool = False) -> int | None:
-        if args and (args[0][:1].isdigit() or signed and args[0][:1] == "-"):
+        if args and (isdigits(args[0][:1]) or signed and args[0][:1] == "-"):
             return value(parse, what)
         return None
 
@@ -435,7 +436,7 @@ def _netem_parse(args: list[str], host: Host) -> NetemParams:
 
 
 def _u32(text: str) -> int | None:
-    return int(text) if text.isdigit() and int(text) <= U32_MAX else None
+    return int(text) if isdigits(text) and int(text) <= U32_MAX else None
 
 
 def _s32(text: str) -> int | None:
@@ -528,7 +529,7 @@ def _pfifo_limit(args: list[str]) -> int | None:
                       "Usage: ... <[p|b]fifo | pfifo_head_drop> [ limit NUMBER ]")
     if len(args) < 2:
         raise TcError(INCOMPLETE, 255)
-    if not args[1].isdigit():
+    if not isdigits(args[1]):
         raise TcError(f'pfifo: Illegal value for "limit": "{args[1]}"')
     limit = int(args[1])
     del args[:2]

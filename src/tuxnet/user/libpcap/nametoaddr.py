@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from tuxnet.user.ctype import isdigits
+
 PortResolver = Callable[[str, str], "int | None"]
 NameResolver = Callable[[str], "int | None"]  # a protocol's or a network's name -> its number
 IPPROTO_TCP, IPPROTO_UDP = 6, 17
@@ -67,7 +69,7 @@ def ether_aton(text: str) -> bytes:
 def _service(name: str, proto: str, resolve: PortResolver | None) -> int:
     """getaddrinfo's service lookup: a decimal number is itself (as a 16-bit port), else the
     resolver's answer; -1 when unknown."""
-    if name.isdigit():
+    if isdigits(name):
         return int(name) & 0xFFFF
     port = resolve(name, proto) if resolve is not None else None
     return -1 if port is None else port

@@ -42,6 +42,7 @@ from tuxnet.kernel.errno import strerror
 from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
+from tuxnet.user.ctype import isdigits
 from tuxnet.user.libc import ULONG_MAX
 from tuxnet.user.resolv import is_ipv6_address
 
@@ -413,7 +414,7 @@ class Transfer:
             line = raw.decode("latin-1").rstrip("\r\n")
             if not resp.status:
                 parts = line.split(" ", 2)
-                if not line.startswith("HTTP/") or len(parts) < 2 or not parts[1].isdigit():
+                if not line.startswith("HTTP/") or len(parts) < 2 or not isdigits(parts[1]):
                     raise CurlError(1, "Received HTTP/0.9 when not allowed")
                 resp.version, resp.status = parts[0][5:], int(parts[1])
                 if resp.version == "1.0":
@@ -437,7 +438,7 @@ class Transfer:
         chunked = "chunked" in (resp.header("Transfer-Encoding") or "").lower()
         if method == "HEAD" or resp.status in (204, 304) or 100 <= resp.status < 200:
             return
-        if length is not None and length.strip().isdigit() and not chunked:
+        if length is not None and isdigits(length.strip()) and not chunked:
             want = int(length)
             while resp.size_download < want:
                 if not conn.buf:
@@ -533,7 +534,7 @@ class Transfer:
                 resp = Response(close=resp.close)
             self.resp = resp
             length = resp.header("Content-Length")
-            if length is not None and length.strip().isdigit():
+            if length is not None and isdigits(length.strip()):
                 self.meter.dl_total = int(length)
             if resp.version == "1.1" and (resp.header("Connection") or "").lower() == "close":
                 resp.close = True

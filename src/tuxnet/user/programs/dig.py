@@ -50,6 +50,7 @@ from tuxnet.kernel.errno import ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDO
 from tuxnet.kernel.sched import current
 from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
+from tuxnet.user.ctype import isdigits
 from tuxnet.user.nameser import EDNS_COOKIE, EDNS_NSID
 from tuxnet.user.resolv import EAI_NONAME, HOST_NOT_FOUND, getaddrinfo, res_ninit
 
@@ -127,6 +128,34 @@ class Query:
     on: dict[str, bool] = field(default_factory=lambda: {n: n not in OFF_BY_DEFAULT for n in SWITCHES if n != "vc"})
 
 
+# +timeout, +tries and +retry: the largest each takes (MAXTIMEOUT, MAXTRIES) and its name in messages
+PLUS_NUMBERS = {"timeout": (0xFFFF, "timeout"), "tries": (0xFFFFFFFF, "tries"), "retry": (0xFFFFFFFE, "retries")}
+
+
+def parse_uint(value: str, maximum: int, desc: str) -> int | None:
+    """``parse_uint`` (bin/dig/dighost.c) over ``isc_parse_uint32``: a number that starts with a
+    letter or digit and is all digits, at most ``maximum``; else None, ISC's words for what is
+    wrong printed."""
+    number, end, err = libc.strtoul(value)
+    if not value[:1].isascii() or not value[:1].isalnum() or end != len(value):
+        problem = "not a valid number"
+    elif err or number > maximum:
+        problem = "out of range"
+    else:
+        return number
+    libc.printf("invalid %s '%s': %s\n", desc, value, problem)
+    return None
+
+
+def _dig_uint(value: str, maximum: int, desc: str, status: int) -> int:
+    """dig's numbers: ``parse_uint``, and on a failure "Couldn't parse" and exit ``status``."""
+    number = parse_uint(value, maximum, desc)
+    if number is None:
+        libc.printf("dig: Couldn't parse %s\n", desc)
+        raise DigExit(status)
+    return number
+
+
 def _usage_error(word: str) -> DigExit:
     libc.printf("Invalid option: %s\n%s", word, USAGE)
     return DigExit(1)
@@ -149,15 +178,15 @@ def _plus_option(q: Query, word: str) -> None:
     if text == "ad":  # plus_option (bin/dig/dig.c): "+ad is a synonym for +adflag"
         names = ["adflag"]
     if len(names) != 1:
-        raise _usage_error(word)
+        raise _usage_error(word.split("=", 1)[0])  # (dig names the option without its value)
     if names[0] in UNSUPPORTED:
         libc.printf("dig: +%s is not in tuxnet's dig\n", text)
         raise DigExit(1)
     name = names[0]
     if name in ("timeout", "tries", "retry"):
-        if negate or value is None or not value.isdigit():
-            raise _usage_error(word)
-        number = int(value)
+        if negate or not value:
+            raise _usage_error(word.split("=", 1)[0])
+        number = _dig_uint(value, *PLUS_NUMBERS[name], status=10)
         if name == "timeout":
             q.timeout = max(1, number)
         else:
@@ -177,7 +206,7 @@ def _plus_option(q: Query, word: str) -> None:
 def reverse_name(addr: str) -> str | None:
     """``-x``'s name: the address's octets, last first, under in-addr.arpa."""
     parts = addr.split(".")
-    if not 1 <= len(parts) <= 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+    if not 1 <= len(parts) <= 4 or not all(isdigits(p) and int(p) < 256 for p in parts):
         return None
     return ".".join(reversed(parts)) + ".in-addr.arpa."
 
@@ -199,11 +228,7 @@ def parse_args(argv: Sequence[str]) -> Query:
             if value is None:
                 raise _usage_error(arg)
             if flag == "-p":
-                if not value.isdigit() or int(value) > 65535:
-                    libc.printf("invalid port number '%s': not a valid number\ndig: Couldn't parse port number\n",
-                                value)
-                    raise DigExit(1)
-                q.port = int(value)
+                q.port = _dig_uint(value, 0xFFFF, "port number", status=1)
             elif flag == "-t":
                 if _ixfr(q, value):
                     continue
@@ -236,7 +261,7 @@ def parse_args(argv: Sequence[str]) -> Query:
 def _ixfr(q: Query, word: str) -> bool:
     """``ixfr=N``: an IXFR from serial N (dig's way to name the type and the serial at once)."""
     kind, _, serial = word.partition("=")
-    if kind.lower() != "ixfr" or not serial.isdigit():
+    if kind.lower() != "ixfr" or not isdigits(serial):
         return False
     q.rdtype, q.serial = dns.rdatatype.IXFR, int(serial) & 0xFFFFFFFF
     return True

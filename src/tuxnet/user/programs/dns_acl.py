@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from tuxnet.kernel.sched import current
 from tuxnet.net.core.utils import in_aton
+from tuxnet.user.ctype import isdigits
 
 _KEYWORDS = ("any", "none", "localhost", "localnets")
 
@@ -84,7 +85,7 @@ def parse_element(word: str) -> Element:
         network = in_aton(addr)
     except ValueError:
         raise ValueError(word) from None
-    if length and not (length.isdigit() and int(length) <= 32):
+    if length and not (isdigits(length) and int(length) <= 32):
         raise ValueError(word)
     prefixlen = int(length) if length else 32
     if network & ~_mask(prefixlen) & 0xFFFFFFFF:

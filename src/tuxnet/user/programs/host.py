@@ -33,6 +33,7 @@ import dns.rdatatype
 from tuxnet.kernel.sched import current
 from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM
 from tuxnet.user import libc
+from tuxnet.user.ctype import isdigits
 from tuxnet.user.programs.dig import (
     FLAG_NAMES,
     REASONS,
@@ -126,7 +127,7 @@ def _number(opts: dict[str, str], flag: str, default: int) -> int:
     value = opts.get(flag)
     if value is None:
         return default
-    if not value.isdigit():
+    if not isdigits(value):
         raise _fail(f"invalid argument {value!r} for -{flag}")
     return int(value)
 

@@ -27,6 +27,7 @@ import h11
 
 from tuxnet.net.socket import AF_INET, POLLIN, SHUT_WR, SOCK_STREAM
 from tuxnet.user import libc
+from tuxnet.user.ctype import isdigits
 
 HTTP_PORT = 80
 KEEPALIVE_TIMEOUT = 5.0            # Apache KeepAliveTimeout
@@ -375,7 +376,7 @@ def httpd_main(argv: Sequence[str]) -> int:
                 root = value
                 continue
             host, _, number = value.rpartition(":")
-            if not number.isdigit() or not 0 < int(number) < 65536:
+            if not isdigits(number) or not 0 < int(number) < 65536:
                 libc.printf("httpd: invalid number '%s'\n", number)
                 return 1
             addr, port = host or addr, int(number)

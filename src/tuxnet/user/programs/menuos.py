@@ -35,6 +35,7 @@ from tuxnet.net.core.dev import IFF_UP
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.trace.ftrace import SEED_FUNCTIONS, FunctionTracer
 from tuxnet.user import libc
+from tuxnet.user.ctype import isdigits
 from tuxnet.user.iproute import ip_main
 from tuxnet.user.nstat import nstat_main
 from tuxnet.user.programs import nettools
@@ -212,7 +213,7 @@ class MenuOS:
             spec = ""
         if spec:
             name = spec.upper().removeprefix("SIG")
-            number = int(spec) if spec.isdigit() else SIGNAL_NAMES.get(name)
+            number = int(spec) if isdigits(spec) else SIGNAL_NAMES.get(name)
             if number is None:
                 libc.printf("kill: %s: invalid signal specification\n", spec)
                 return
@@ -221,7 +222,7 @@ class MenuOS:
             libc.printf("usage: kill [-s SIGNAL | -SIGNAL] PID...\n")
             return
         for arg in args:
-            if not arg.isdigit():
+            if not isdigits(arg):
                 libc.printf("kill: failed to parse argument: '%s'\n", arg)
                 continue
             try:

@@ -52,6 +52,7 @@ import dns.name
 
 from tuxnet.net.core.utils import in_aton
 from tuxnet.user import libc
+from tuxnet.user.ctype import isdigits
 from tuxnet.user.programs.dns import DNS_PORT, load_zone, named
 from tuxnet.user.programs.dns_acl import Access, AddressMatchList
 from tuxnet.user.programs.dns_resolver import QNAME_MINIMIZATION, load_hints
@@ -194,7 +195,7 @@ def _options(toks: _Tokens, conf: NamedConf) -> None:
             if toks.peek() == "port":
                 toks.take()
                 port = toks.string()
-                if not port.isdigit() or not 0 < int(port) < 65536:
+                if not isdigits(port) or not 0 < int(port) < 65536:
                     raise ConfError(f"{where}: port '{port}' out of range")
                 conf.port = int(port)
             addrs = _address_list(toks)
@@ -306,10 +307,15 @@ def named_main(argv: Sequence[str]) -> int:
             if arg == "-c":
                 conf_path = value
             elif arg == "-p":
-                if not value.isdigit() or not 0 < int(value) < 65536:
+                # parse_port: strtoul, nothing after the number, 1 to 65535
+                number, end, _ = libc.strtoul(value)
+                if end != len(value):
+                    libc.printf("named: port '%s' must be numeric\n", value)
+                    return 1
+                if not 0 < number < 65536:
                     libc.printf("named: port '%s' out of range\n", value)
                     return 1
-                port = int(value)
+                port = number
             continue
         libc.printf("named: unknown option '%s'\nusage: named [-f] [-g] [-c conffile] [-p port] [-u user]\n",
                     arg.lstrip("-") or arg)

@@ -35,6 +35,7 @@ from tuxnet.net.socket import (
     SOCK_STREAM,
 )
 from tuxnet.user import libc
+from tuxnet.user.ctype import isdigits
 from tuxnet.user.resolv import AI_NUMERICHOST, AI_PASSIVE, getservbyname, getservbyport
 
 USAGE = ("usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M ttl]\n"
@@ -58,7 +59,7 @@ def _strtoport(text: str) -> int:
     """``strtoport``: ``strtonum(text, 1, 65535)`` (strtoll's leading blanks and sign allowed)."""
     digits = text.lstrip(" \t\n\v\f\r")
     body = digits[1:] if digits[:1] in ("+", "-") else digits
-    if not body.isascii() or not body.isdigit():
+    if not isdigits(body):
         raise NcExit(f"nc: port number invalid: {text}")
     port = int(digits)
     if port < 1:
@@ -71,7 +72,7 @@ def _strtoport(text: str) -> int:
 def _ports(spec: str, proto: str) -> list[int]:
     """``build_ports``: a range ``LO-HI`` (it starts with a digit), a service's name, or a port."""
     lo, dash, hi = spec.partition("-")
-    if spec[:1].isdigit() and dash:
+    if isdigits(spec[:1]) and dash:
         first, last = _strtoport(lo), _strtoport(hi)
         return list(range(min(first, last), max(first, last) + 1))
     try:

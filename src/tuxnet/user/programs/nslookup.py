@@ -25,9 +25,18 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
+from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.kernel.sched import current
 from tuxnet.user import libc
-from tuxnet.user.programs.dig import Query, exchange, legal_name, parse_answer, reverse_name, server_address
+from tuxnet.user.programs.dig import (
+    Query,
+    exchange,
+    legal_name,
+    parse_answer,
+    parse_uint,
+    reverse_name,
+    server_address,
+)
 
 TIMEOUT, TRIES = 5, 3
 # nslookup's words for a record's data (printsection in nslookup.c); others: rdata_N
@@ -53,6 +62,13 @@ def _record_lines(rrset) -> list[str]:
     return lines
 
 
+def _number(value: str, maximum: int, desc: str, setting: int) -> int:
+    """``set_port``, ``set_timeout``, ``set_tries``: the number ``parse_uint`` reads, or, after
+    its complaint, the setting as it was."""
+    number = parse_uint(value, maximum, desc)
+    return setting if number is None else number
+
+
 class Lookup:
     """One run's settings, from its ``-option`` words."""
 
@@ -67,8 +83,7 @@ class Lookup:
 
     def option(self, word: str) -> None:
         """``-name[=value]``: set it, or say it is unknown (``*** Invalid option``)."""
-        name, _, value = word[1:].partition("=")
-        number = int(value) if value.isdigit() else None
+        name, equals, value = word[1:].partition("=")
         if name in ("type", "query", "ty", "q", "querytype") and value:
             try:
                 self.rdtype = dns.rdatatype.from_text(value)
@@ -79,12 +94,12 @@ class Lookup:
                 self.rdclass = dns.rdataclass.from_text(value)
             except dns.exception.DNSException:
                 libc.printf("unknown query class: %s\n", value)
-        elif name in ("port", "po") and number is not None:
-            self.port = number
-        elif name in ("timeout", "ti") and number is not None:
-            self.timeout = max(1, number)
-        elif name in ("retry", "ret") and number is not None:
-            self.tries = max(1, number)
+        elif name in ("port", "po") and equals:
+            self.port = _number(value, 65535, "port", self.port)
+        elif name in ("timeout", "ti") and equals:
+            self.timeout = max(1, _number(value, 0xFFFFFFFF, "timeout", self.timeout))
+        elif name in ("retry", "ret") and equals:
+            self.tries = max(1, _number(value, INT_MAX, "tries", self.tries))
         elif name == "vc":
             self.tcp = True
         elif name == "novc":

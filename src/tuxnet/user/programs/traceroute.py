@@ -25,6 +25,7 @@ is a ``*``.  Probes go one at a time (traceroute's ``-N 1``).  Options: ``-I``, 
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable
 
@@ -45,6 +46,9 @@ from tuxnet.user import libc
 DEF_START_PORT = 33434
 DEF_TCP_PORT = 80
 DATA_LEN = 32  # 60-byte packets: 20 (IP) + 8 (UDP or ICMP) + 32
+MAX_HOPS = 255
+MAX_PROBES = 10
+DEF_WAIT, DEF_HERE, DEF_NEAR = 5.0, 3.0, 10.0  # -w's MAX,HERE,NEAR (only MAX, the longest wait, is used here)
 TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
 # a SYN's options as Linux writes them: MSS 1460, SACK permitted, timestamps, window scale 7
 TCP_SYN_OPTIONS = bytes((2, 4, 0x05, 0xB4, 4, 2, 8, 10)) + bytes(8) + bytes((1, 3, 3, 7))
@@ -68,7 +72,7 @@ class UdpProbes:
         """Nothing to let go of: each probe's socket is closed once it is sent."""
 
     def send(self, ttl: int, seq: int) -> Callable[[bytes, str], Answer | None]:
-        dport = self.port + seq
+        dport = (self.port + seq) & 0xFFFF  # (a port is 16 bits: -p's int wraps)
         udp = libc.socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP)
         libc.setsockopt(udp, IPPROTO_IP, IP_TTL, ttl)
         libc.connect(udp, (self.addr, dport))
@@ -123,12 +127,12 @@ class TcpProbes:
 
     def __init__(self, addr: str, port: int) -> None:
         self.addr = addr
-        self.port = port
+        self.port = port & 0xFFFF  # (a port is 16 bits: -p's int wraps)
         self.holder = libc.socket(AF_INET, SOCK_STREAM, 0)
         libc.bind(self.holder, ("0.0.0.0", 0))
         self.sport = libc.getsockname(self.holder)[1]
         route = libc.socket(AF_INET, SOCK_DGRAM, 0)  # the source address the route gives
-        libc.connect(route, (addr, port or DEF_TCP_PORT))
+        libc.connect(route, (addr, self.port or DEF_TCP_PORT))
         self.saddr = in_aton(libc.getsockname(route)[0])
         libc.close(route)
         self.fd = libc.socket(AF_INET, SOCK_RAW, IPPROTO_TCP)
@@ -182,29 +186,82 @@ def _error_answer(packet: bytes, src: str) -> Answer:
     return src, packet[ihl], packet[ihl + 1], struct.unpack_from("!I", packet, ihl + 4)[0], current().host.world.now
 
 
+def _option_value(flag: str, value: str, argc: int) -> object:
+    """An option's argument as traceroute's CLIF handlers read it: a whole C ``int`` by ``strtol``
+    in base 0 (0x hexadecimal, 0 octal), or for ``-w`` up to three numbers by ``strtod``,
+    ``MAX,HERE,NEAR`` (those not given 0); ``argc`` is the word's place on the command line."""
+    if flag == "-w":
+        parts = value.split(",")
+        numbers = []
+        for part in parts if len(parts) <= 3 else []:
+            number, end, _ = libc.strtod(part)
+            if end == 0 or end != len(part):
+                break
+            numbers.append(number)
+        if numbers and len(numbers) == len(parts):
+            return (numbers + [0.0, 0.0])[:3]
+    else:
+        number, end, _ = libc.strtol(value, base=0)
+        if end and end == len(value):
+            return libc.c_int(number)
+    raise ValueError(f"Cannot handle `{flag}' option with arg `{value}' (argc {argc})")
+
+
 def _parse(argv: list[str]) -> dict[str, object]:
-    opts: dict[str, object] = {"numeric": False, "max_ttl": 30, "first_ttl": 1, "nqueries": 3, "wait": 5.0,
-                               "port": None, "method": "udp", "dest": None}
-    keys = {"-m": "max_ttl", "-f": "first_ttl", "-q": "nqueries", "-w": "wait", "-p": "port"}
-    it = iter(argv)
-    for arg in it:
-        if arg in keys:
-            value = next(it, "")
-            try:
-                opts[keys[arg]] = float(value) if arg == "-w" else int(value)
-            except ValueError:
-                raise ValueError(f"Cannot handle `{arg}' option with arg `{value}' (argc 1)") from None
-        elif arg == "-n":
-            opts["numeric"] = True
-        elif arg in ("-I", "-T"):
-            opts["method"] = "icmp" if arg == "-I" else "tcp"
-        elif arg.startswith("-"):
-            raise ValueError(f"Bad option `{arg}' (argc 1)")
-        else:
+    """The command line as traceroute 2.1's CLIF reads it: options of one letter, several to a
+    word (``-nm 5``), an argument in the rest of the word or the next one; then its checks of
+    the hops, probes and waits, in its order."""
+    opts: dict[str, object] = {"numeric": False, "max_ttl": 30, "first_ttl": 1, "nqueries": 3,
+                               "wait": [DEF_WAIT, DEF_HERE, DEF_NEAR], "port": None, "method": "udp", "dest": None}
+    keys = {"m": "max_ttl", "f": "first_ttl", "q": "nqueries", "w": "wait", "p": "port"}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if not arg.startswith("-") or arg == "-":
             opts["dest"] = arg
+            continue
+        if arg.startswith("--"):
+            raise ValueError(f"Bad option `{arg}' (argc {i})")
+        j = 1
+        while j < len(arg):
+            letter = arg[j]
+            j += 1
+            if letter in keys:
+                if j < len(arg):
+                    value, argc = arg[j:], i
+                elif i < len(argv):
+                    value, argc = argv[i], i + 1
+                    i += 1
+                else:
+                    raise ValueError(f"Option `-{letter}' (argc {i}) requires an argument")
+                opts[keys[letter]] = _option_value(f"-{letter}", value, argc)
+                break
+            if letter == "n":
+                opts["numeric"] = True
+            elif letter in "IT":
+                opts["method"] = "icmp" if letter == "I" else "tcp"
+            else:
+                raise ValueError(f"Bad option `-{letter}' (argc {i})")
     if opts["dest"] is None:
         raise ValueError("Specify \"host\" missing argument.")
+    first, hops, probes = int(opts["first_ttl"]), int(opts["max_ttl"]), int(opts["nqueries"])
+    if first <= 0 or first > hops:
+        raise ValueError("first hop out of range")
+    if hops > MAX_HOPS:
+        raise ValueError(f"max hops cannot be more than {MAX_HOPS}")
+    if probes <= 0 or probes > MAX_PROBES:
+        raise ValueError(f"no more than {MAX_PROBES} probes per hop")
+    wait = opts["wait"]
+    assert isinstance(wait, list)
+    if any(w < 0 for w in wait):
+        raise ValueError(f"bad wait specifications `{_g(wait[0])},{_g(wait[1])},{_g(wait[2])}' used")
     return opts
+
+
+def _g(number: float) -> str:
+    """C's ``%g``."""
+    return f"{number:g}"
 
 
 def traceroute(dest: str, numeric: bool = False, max_ttl: int = 30, first_ttl: int = 1, nqueries: int = 3,
@@ -234,7 +291,7 @@ def traceroute(dest: str, numeric: bool = False, max_ttl: int = 30, first_ttl: i
             sent = world.now
             match = probes.send(ttl, seq)
             seq += 1
-            answer = _wait_answer([icmp, *probes.fds], match, sent + int(wait * 1e9))
+            answer = _wait_answer([icmp, *probes.fds], match, sent + int(wait * 1e9) if math.isfinite(wait) else None)
             if answer is None:
                 results.append(None)
                 line += " *"
@@ -263,12 +320,13 @@ def traceroute(dest: str, numeric: bool = False, max_ttl: int = 30, first_ttl: i
     return hops
 
 
-def _wait_answer(fds: list[int], match: Callable[[bytes, str], Answer | None], deadline: int) -> Answer | None:
+def _wait_answer(fds: list[int], match: Callable[[bytes, str], Answer | None],
+                 deadline: int | None) -> Answer | None:
     """The answer to our probe that ``match`` recognises, read from the raw sockets ``fds``, or
-    None by ``deadline``."""
+    None by ``deadline`` (None: a wait of infinity or NaN seconds, which has no end)."""
     world = current().host.world
-    while world.now < deadline:
-        wait_ms = max(1, -(-(deadline - world.now) // 1_000_000))
+    while deadline is None or world.now < deadline:
+        wait_ms = -1 if deadline is None else max(1, -(-(deadline - world.now) // 1_000_000))
         ready = libc.poll([(fd, POLLIN) for fd in fds], wait_ms)
         for fd, revents in zip(fds, ready, strict=True):
             if not revents & POLLIN:
@@ -292,8 +350,10 @@ def traceroute_main(argv: list[str]) -> int:
         libc.printf("%s\n", str(e))
         return 2
     try:
+        wait = opts["wait"]
+        assert isinstance(wait, list)
         traceroute(str(opts["dest"]), numeric=bool(opts["numeric"]), max_ttl=int(opts["max_ttl"]),
-                   first_ttl=int(opts["first_ttl"]), nqueries=int(opts["nqueries"]), wait=float(opts["wait"]),
+                   first_ttl=int(opts["first_ttl"]), nqueries=int(opts["nqueries"]), wait=wait[0],
                    port=opts["port"], method=str(opts["method"]))
     except OSError:
         libc.printf("%s: Name or service not known\nCannot handle \"host\" cmdline arg `%s' on position 1 "
