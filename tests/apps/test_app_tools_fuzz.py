@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -75,6 +76,31 @@ def test_a_program_given_any_command_line_ends_or_waits_without_dying(name: str,
     try:
         a.spawn(PROGRAMS[name], argv, name=name)
         world.run_for(5 * NSEC_PER_SEC)
+    finally:
+        world.close()
+
+
+# Numbers with characters Python calls digits and C does not ("²": str.isdigit() said yes, int()
+# refused it, and the program died): each program must refuse them as its C original does.
+NOT_DIGITS = [("dig", ["+time=²", "@10.0.0.2", "x"]), ("dig", ["-p", "1²", "@10.0.0.2", "x"]),
+              ("nslookup", ["-timeout=²", "x", "10.0.0.2"]), ("nslookup", ["-port=٣", "x", "10.0.0.2"]),
+              ("named", ["-p", "²"]), ("ethtool", ["-C", "eth0", "rx-usecs", "²"]),
+              ("ss", ["-n", "dport", "=", ":²"]),
+              ("tc", ["qdisc", "add", "dev", "eth0", "root", "netem", "limit", "²"]),
+              ("ping", ["-c", "²", "10.0.0.2"]), ("traceroute", ["-m", "²", "10.0.0.2"]),
+              ("tcpdump", ["-s", "²", "-d"]), ("ip", ["route", "add", "1.2.3.0/24", "dev", "eth0", "metric", "²"])]
+
+
+@pytest.mark.parametrize("name, argv", NOT_DIGITS, ids=[f"{n} {' '.join(a)}" for n, a in NOT_DIGITS])
+def test_a_number_of_unicode_digits_is_refused_not_a_crash(name: str, argv: list[str]) -> None:
+    world = World(seed=1)
+    a, b = world.add_host("a"), world.add_host("b")
+    world.connect(a, b, rate="10mbit", delay="1ms", a_addr="10.0.0.1/24", b_addr="10.0.0.2/24")
+    try:
+        proc = a.spawn(PROGRAMS[name], argv, name=name)
+        world.run_for(20 * NSEC_PER_SEC)
+        assert not proc.alive and proc.exception is None
+        assert (proc.result if proc.exit_code == 0 else proc.exit_code) != 0, a.output()
     finally:
         world.close()
 
