@@ -174,3 +174,32 @@ def test_curl_gives_back_each_url_as_its_parser_reads_it() -> None:
 def test_the_urls_are_what_this_machines_curl_gives_back() -> None:
     got = [real(url, 1)[0] for url in URLS]
     assert got == [[url] for url in EXPECTED]
+
+
+# -m and --connect-timeout: str2udouble's checks in its order (ERANGE or more than LONG_MAX/1000
+# seconds first: "too large number", even for 1e-400), then whole milliseconds, 0 for no limit
+TIMES = ["abc", "-1", "1e3", "inf", "-inf", "nan", "0x10", " 5", "5x", "", "1,5", "²", "1e400", "1e-400",
+         "9223372036854776", "9223372036854778", "-0", "0", "0.0005"]
+
+
+def curl_line(argv: list[str]) -> tuple[str, int | None]:
+    world = World(seed=1)
+    host = world.add_host("h")
+    text, code = run_main(world, host, curl_main, [*argv, "-sS", BASE])
+    return text.splitlines()[0].replace("after 0 ms", "after N ms"), code
+
+
+@pytest.mark.parametrize("value", TIMES)
+def test_a_time_is_read_as_curl_reads_it(value: str) -> None:
+    line, code = curl_line(["-m", value])
+    if value in ("inf", "1e400", "1e-400", "9223372036854778"):
+        assert (line, code) == ("curl: option -m: too large number", 2)
+    elif value in ("-1", "-inf"):
+        assert (line, code) == ("curl: option -m: expected a positive numerical parameter", 2)
+    elif value in ("abc", "5x", "", "1,5", "²"):
+        assert (line, code) == ("curl: option -m: expected a proper numerical parameter", 2)
+    else:  # a time, or none (0, less than a millisecond, NaN): the closed port answers at once
+        assert code == 7
+    if shutil.which("curl") is not None:
+        real = subprocess.run(["curl", "-m", value, "-sS", BASE], capture_output=True, text=True, timeout=30)
+        assert (line, code) == (real.stderr.splitlines()[0].replace("after 0 ms", "after N ms"), real.returncode)

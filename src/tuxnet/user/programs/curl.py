@@ -34,16 +34,17 @@ segments (RFC 3986 section 5.2.4) and "/" at least.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-from tuxnet.kernel.errno import strerror
+from tuxnet.kernel.errno import ERANGE, strerror
 from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.net.socket import AF_INET, POLLIN, POLLOUT, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.ctype import isdigits
-from tuxnet.user.libc import ULONG_MAX
+from tuxnet.user.libc import LONG_MAX, ULONG_MAX
 from tuxnet.user.resolv import is_ipv6_address
 
 VERSION = "7.88.1"
@@ -1019,11 +1020,18 @@ def _set(opts: Options, flag: str, attr: str, value: str) -> None:
     if attr in ("data", "header"):
         getattr(opts, attr).append(value)
     elif attr in ("max_time", "connect_timeout"):
-        try:
-            seconds = float(value)
-        except ValueError:
-            raise CurlError(2, f"option {flag}: expected a proper numerical parameter") from None
-        setattr(opts, attr, seconds)
+        # str2udouble(&seconds, nextarg, (double)LONG_MAX / 1000), its checks in its order; then
+        # libcurl's whole milliseconds, (long)(seconds * 1000), where 0 means no limit; a NaN
+        # passes the checks, and libcurl refuses the LONG_MIN it makes: no limit either
+        seconds, end, err = libc.strtod(value)
+        if err == ERANGE or seconds > LONG_MAX / 1000:
+            raise CurlError(2, f"option {flag}: too large number")
+        if end == 0 or end != len(value):
+            raise CurlError(2, f"option {flag}: expected a proper numerical parameter")
+        if seconds < 0:
+            raise CurlError(2, f"option {flag}: expected a positive numerical parameter")
+        ms = 0 if math.isnan(seconds) else int(seconds * 1000)
+        setattr(opts, attr, ms / 1000 if ms else None)
     else:
         setattr(opts, attr, value)
 
