@@ -12,11 +12,12 @@ import pytest
 from scapy.layers.inet import UDP
 from scapy.utils import rdpcap
 
+from procs import run_main
 from topologies import TWO_HOSTS
 from tuxnet.kernel.timekeeping import EPOCH
-from tuxnet.topology import load_topology
-from tuxnet.user.programs.iperf import byte_atoi, byte_snprintf, parse, rate_atoi
-from tuxnet.world import NSEC_PER_SEC
+from tuxnet.topology import add_router, load_topology
+from tuxnet.user.programs.iperf import byte_atoi, byte_snprintf, iperf_main, parse, rate_atoi
+from tuxnet.world import NSEC_PER_SEC, World
 
 LINK = """\
 seed = 1
@@ -117,6 +118,9 @@ def test_the_units_follow_f_and_a_slow_link_reads_in_kbits() -> None:
     ("iperf -c 10.0.0.2 -P 2", "iperf: -P: tuxnet's iperf has no parallel streams (TCP or UDP, one stream)\n"),
     ("iperf -c 10.0.0.2 -i 5000", "Too large value of '5000' for -i interval, max is 4294.967295\n"),
     ("iperf -c 10.0.0.2 -u -i abc", "Invalid value of 'abc' for -i interval\n"),
+    ("iperf -c 10.0.0.2 -t 1_0", "ERROR: -t value of '1_0' not recognized\n"),   # strtod's number, not Python's
+    ("iperf -c 10.0.0.2 -p 5002 -t 0", "WARNING: client will send traffic forever or until an external signal "
+                                      "(e.g. SIGINT or SIGTERM) occurs to stop it\n"),  # TCP too: no end
 ])
 def test_errors_are_iperfs(client: str, says: str) -> None:
     out, _ = run(client, duration="5s")
@@ -464,3 +468,11 @@ def test_udp_late_datagrams_are_out_of_order_and_not_lost(tmp_path) -> None:
     (*_, lost, total, _), = re.findall(UDP_REPORT, server)
     assert m and int(m[1]) == late > 10, server
     assert lost == "0"  # each one left a gap, which iperf takes back when the datagram comes
+
+
+def test_a_failed_connection_reports_and_exits_0_as_2_1_8_does() -> None:
+    """The client thread reports the failure and ends; iperf's main returns 0."""
+    world = World(seed=1)
+    host = add_router(world, "h")
+    out, status = run_main(world, host, iperf_main, ["-c", "127.0.0.1", "-p", "1", "-t", " 2"])
+    assert status == 0 and "tcp connect failed: Connection refused\n" in out

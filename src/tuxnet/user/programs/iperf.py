@@ -267,7 +267,11 @@ def parse(argv: Sequence[str]) -> Options:
                 if not 0 < opts.port < 65536:
                     raise ValueError(value)
             elif arg == "-t":
-                opts.time = float(value)
+                # strtod, errno or anything after the number refused (Settings_Interpret)
+                seconds, end, err = libc.strtod(value)
+                if err or end != len(value):
+                    raise ValueError(value)
+                opts.time = seconds
             elif arg == "-n":
                 opts.amount = byte_atoi(value)
             elif arg == "-i":
@@ -298,15 +302,15 @@ def parse(argv: Sequence[str]) -> Options:
     if opts.rate_set and not opts.udp:
         # 2.1.8 takes -b without -u as a rate limit for TCP
         raise ValueError("iperf: -b: tuxnet's iperf has no TCP rate limit (-b goes with -u)\n")
+    if not opts.server and opts.amount is None and opts.ticks() is None:
+        opts.warnings += ("WARNING: client will send traffic forever or until an external signal (e.g. SIGINT "
+                          "or SIGTERM) occurs to stop it\n")
     if opts.udp:
         if not opts.length_set:
             opts.length = DEFAULT_UDP_LEN
         if not UDP_DATAGRAM.size <= opts.length <= MAX_UDP_LEN:
             raise ValueError(f"iperf: -l: tuxnet's iperf sends UDP datagrams of {UDP_DATAGRAM.size} to "
                              f"{MAX_UDP_LEN} bytes\n")
-        if not opts.server and opts.amount is None and opts.ticks() is None:
-            opts.warnings += ("WARNING: client will send traffic forever or until an external signal (e.g. SIGINT "
-                              "or SIGTERM) occurs to stop it\n")
         ipg = opts.ipg_ns() / 1e9
         if not opts.server and ipg > MAX_IPG_SECS:  # Settings_ModalOptions
             raise ValueError(f"ERROR: IPG delay target of {ipg:.1f} secs too large "
@@ -389,13 +393,14 @@ def client(opts: Options) -> int:
         libc.printf("%s\nClient connecting to %s, TCP port %d\n%s%s\n", RULE, opts.host, opts.port,
                     _window_line(fd, SO_SNDBUF, opts.window), RULE)
         if not _connect(fd, addr, opts, "tcp"):
-            return 1
+            return 0  # (2.1.8 reports the failure and exits 0: its client thread ends, main returns)
         libc.printf("%s", _connected_line(1, fd))
         report = Reporter(1, opts)
         buf = bytes(opts.length)
-        end = report.start + opts.time
-        left = opts.amount  # bytes still to send with -n; None: until -t seconds have passed
-        while left if left is not None else libc.clock_monotonic() < end:
+        ticks = opts.ticks()
+        end = None if ticks is None else report.start + ticks / 100
+        left = opts.amount  # bytes still to send with -n; None: until -t seconds have passed, or forever
+        while left if left is not None else end is None or libc.clock_monotonic() < end:
             chunk = buf if left is None or left >= len(buf) else buf[:left]
             try:
                 sent = libc.send(fd, chunk)
@@ -927,7 +932,7 @@ def udp_server(opts: Options) -> int:
 
 
 def iperf_main(argv: Sequence[str]) -> int:
-    """``iperf``: the exit status (1 for a bad command line or a failed connection)."""
+    """``iperf``: the exit status (1 for a bad command line; 0 after a TCP connection that failed, as 2.1.8's)."""
     try:
         opts = parse(argv)
     except ValueError as e:
