@@ -11,12 +11,16 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 import pytest
 
+from procs import run_main
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
+from tuxnet.topology import add_router
 from tuxnet.user import libc
+from tuxnet.user.etc import install_base_files
 from tuxnet.user.programs.nc import nc_main
 from tuxnet.world import World
 
@@ -156,3 +160,29 @@ at = "2s"
         "nc: connect to 10.0.0.2 port 6999 (tcp) failed: Connection refused\n"
         "nc: connect to 10.0.0.2 port 7000 (tcp) failed: Connection refused\n"
         "nc: connect to 10.0.0.2 port 7001 (tcp) failed: Connection refused\n")
+
+
+# numbers as netcat-openbsd 1.219 reads them: strtonum (strtoll's whole number in a range, its
+# "invalid", "too small", "too large"), and -p as getaddrinfo's service for the port to bind
+NUMBERS = [["-w", "abc"], ["-w", "-1"], ["-w", " 2"], ["-w", "²"], ["-w", "99999999999"], ["-w", "2147484"],
+           ["-w", "1.5"], ["-q", "abc"], ["-q", "99999999999"], ["-p", "abc"], ["-p", "0"], ["-p", "-1"],
+           ["-p", "70000"], ["-p", "http"]]
+PORTS = ["²", "0x10", " 5", "70000", "0"]
+
+
+def _nc_both(argv: list[str]) -> tuple[tuple[str, int], tuple[str, int]]:
+    """(ours, this machine's): what each printed and its status, against a closed port here."""
+    world = World(seed=1)
+    host = add_router(world, "h")
+    install_base_files(host)
+    text, status = run_main(world, host, nc_main, argv, timeout=int(20e9))
+    real = subprocess.run(["nc", *argv], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
+    return (text, status), (real.stderr + real.stdout, real.returncode)
+
+
+@pytest.mark.skipif(shutil.which("nc") is None, reason="needs this machine's nc (apt install netcat-openbsd)")
+@pytest.mark.parametrize("argv", [[*o, "127.0.0.1", "1"] for o in NUMBERS] + [["127.0.0.1", p] for p in PORTS],
+                         ids=" ".join)
+def test_numbers_are_read_as_netcat_reads_them(argv: list[str]) -> None:
+    ours, theirs = _nc_both(argv)
+    assert ours == theirs

@@ -90,6 +90,22 @@ def test_getaddrinfo_results_as_glibc_orders_them() -> None:
     assert r[0][4] == ("0.0.0.0", 80)
 
 
+SERVICES_AS_TEXT = ["80", " 5", "+5", "-1", "70000", "1_0", "", "http", "²", "0x50", "99999999999999999999"]
+
+
+def test_a_service_in_text_is_read_as_glibc_reads_it() -> None:
+    """gaih_inet: strtoul's number when nothing follows it, kept in an int (a negative one looked
+    up as a name), the port its low 16 bits; this machine's getaddrinfo is the judge."""
+    world, host = dns_world()
+    for service in SERVICES_AS_TEXT:
+        ours = run(world, host, libc.getaddrinfo, "127.0.0.1", service, AF_INET, SOCK_STREAM)
+        try:
+            theirs: object = pysocket.getaddrinfo("127.0.0.1", service, pysocket.AF_INET, pysocket.SOCK_STREAM)[0][4]
+        except pysocket.gaierror as e:
+            theirs = e.errno
+        assert (ours[0][4] if isinstance(ours, list) else ours.errno) == theirs, service
+
+
 def test_getaddrinfo_errors_are_glibcs() -> None:
     world, host = dns_world()
     cases = [

@@ -518,3 +518,18 @@ def _strtod_result(value: float, mantissa: str, end: int) -> tuple[float, int, i
     if math.isinf(value) or (nonzero and abs(value) < sys.float_info.min):
         return value, end, ERANGE
     return value, end, 0
+
+
+def strtonum(text: str, minval: int, maxval: int) -> tuple[int, str | None]:
+    """``strtonum`` (OpenBSD's, libbsd's on Debian): ``strtoll``'s whole number within [minval,
+    maxval], and None, or 0 and what is wrong: "invalid", "too small", "too large"."""
+    if minval > maxval:
+        return 0, "invalid"
+    number, end, err = strtol(text)
+    if end == 0 or end != len(text):
+        return 0, "invalid"
+    if (err and number == LONG_MIN) or number < minval:
+        return 0, "too small"
+    if (err and number == LONG_MAX) or number > maxval:
+        return 0, "too large"
+    return number, None

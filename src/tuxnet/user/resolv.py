@@ -786,8 +786,14 @@ def _socktypes(type: int, proto: int, service: str | int | None,
         types = [t for t in types if t == SOCK_RAW or _PROTO_OF_TYPE[t] == proto]
         if not types:
             raise gai_error(EAI_SOCKTYPE if type else EAI_SERVICE)
-    if service is None or isinstance(service, int) or (isinstance(service, str) and isdigits(service)):
-        port = int(service) if service is not None else 0
+    if isinstance(service, str):
+        # gaih_inet: strtoul's number when nothing follows it, kept in an int (a negative one is
+        # looked up as a name), the port its low 16 bits (htons)
+        number, end, _ = libc.strtoul(service)
+        if end == len(service) and libc.c_int(number) >= 0:
+            service = libc.c_int(number) & 0xFFFF
+    if service is None or isinstance(service, int):
+        port = service if service is not None else 0
         return [(t, proto or _PROTO_OF_TYPE[t], port) for t in types]
     if flags & AI_NUMERICSERV:
         raise gai_error(EAI_NONAME)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import errno
 
 from tuxnet.kernel.errno import strerror
+from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.net.socket import (
     AF_INET,
     AF_INET6,
@@ -56,16 +57,10 @@ class NcExit(Exception):
 
 
 def _strtoport(text: str) -> int:
-    """``strtoport``: ``strtonum(text, 1, 65535)`` (strtoll's leading blanks and sign allowed)."""
-    digits = text.lstrip(" \t\n\v\f\r")
-    body = digits[1:] if digits[:1] in ("+", "-") else digits
-    if not isdigits(body):
-        raise NcExit(f"nc: port number invalid: {text}")
-    port = int(digits)
-    if port < 1:
-        raise NcExit(f"nc: port number too small: {text}")
-    if port > 65535:
-        raise NcExit(f"nc: port number too large: {text}")
+    """``strtoport``: ``strtonum(text, 1, 65535)``."""
+    port, error = libc.strtonum(text, 1, 65535)
+    if error:
+        raise NcExit(f"nc: port number {error}: {text}")
     return port
 
 
@@ -79,6 +74,17 @@ def _ports(spec: str, proto: str) -> list[int]:
         return [getservbyname(spec, proto)]
     except OSError:
         return [_strtoport(spec)]
+
+
+def _source_port(opts: dict, udp: bool) -> int:
+    """remote_connect's ``getaddrinfo(sflag, pflag, ...)`` for the port to bind: a number as
+    glibc reads one, else a service's name; getaddrinfo's error ends nc."""
+    try:
+        found = libc.getaddrinfo(opts.get("s"), opts["p"], opts.get("family", 0),
+                                 SOCK_DGRAM if udp else SOCK_STREAM, 0, AI_PASSIVE)
+    except OSError as e:
+        raise NcExit(f"nc: getaddrinfo: {e.strerror}") from None
+    return found[0][4][1]
 
 
 def _service(port: int, proto: str, numeric: bool) -> str:
@@ -250,14 +256,15 @@ def nc_main(argv: list[str]) -> int:
     udp = opts.get("u", False)
     proto = "udp" if udp else "tcp"
     try:
-        for key in ("q", "w"):
+        # main: -w by strtonum(optarg, 0, INT_MAX / 1000), -q by strtonum(optarg, INT_MIN, INT_MAX)
+        for key, what, low, high in (("q", "quit timer", -(1 << 31), INT_MAX), ("w", "timeout", 0, INT_MAX // 1000)):
             if key in opts:
-                try:
-                    opts[key] = float(opts[key])
-                except ValueError:
-                    raise NcExit(f"nc: {'quit' if key == 'q' else 'timeout'} {opts[key]} is invalid") from None
+                seconds, error = libc.strtonum(opts[key], low, high)
+                if error:
+                    raise NcExit(f"nc: {what} {error}: {opts[key]}")
+                opts[key] = seconds
         if "p" in opts:
-            opts["p"] = _ports(opts["p"], proto)[0]
+            opts["p"] = _ports(opts["p"], proto)[0] if opts.get("l") else _source_port(opts, udp)
         data = b""
         while chunk := libc.read(0, 16384):
             data += chunk
