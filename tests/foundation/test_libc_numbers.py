@@ -88,3 +88,21 @@ def test_a_start_offset_and_erange() -> None:
     assert libc.strtol("x 42y", 1) == (42, 4, 0)
     assert libc.strtol("x y", 1) == (0, 1, 0)
     assert libc.strtod("1e-400") == (0.0, 6, ERANGE)
+
+
+try:
+    _LIBBSD = ctypes.CDLL("libbsd.so.0")
+except OSError:
+    _LIBBSD = None
+
+
+@pytest.mark.skipif(_LIBBSD is None, reason="needs libbsd (netcat-openbsd's) as the judge")
+@pytest.mark.parametrize("bounds", [(1, 65535), (0, 2147483), (-(1 << 31), (1 << 31) - 1)])
+def test_strtonum_is_libbsds(bounds: tuple[int, int]) -> None:
+    fn = _LIBBSD.strtonum
+    fn.restype = ctypes.c_longlong
+    fn.argtypes = [ctypes.c_char_p, ctypes.c_longlong, ctypes.c_longlong, ctypes.POINTER(ctypes.c_char_p)]
+    for text in [*EDGES, "65535", "65536", "0", "2147484", "-2147483649"]:
+        error = ctypes.c_char_p()
+        value = fn(text.encode(), *bounds, ctypes.byref(error))
+        assert libc.strtonum(text, *bounds) == (value, error.value.decode() if error.value else None), text
