@@ -39,6 +39,8 @@ CASES = [
     "-W 1 www.lab.test L",
     "-T -W 1 www.lab.test L",
     "-W 1 -R 3 www.lab.test N",
+    "-W 1 -R 0 www.lab.test N",   # host's tries: atoi + 1, at least 2
+    "-W abc -R -5 www.lab.test T",  # atoi: no number is 0, a wait of at least 1 s
     "-t BOGUS x T",
     "a..b T",
     "",

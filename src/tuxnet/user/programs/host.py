@@ -33,7 +33,6 @@ import dns.rdatatype
 from tuxnet.kernel.sched import current
 from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM
 from tuxnet.user import libc
-from tuxnet.user.ctype import isdigits
 from tuxnet.user.programs.dig import (
     FLAG_NAMES,
     REASONS,
@@ -124,12 +123,9 @@ def _options(argv: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def _number(opts: dict[str, str], flag: str, default: int) -> int:
+    """``-p``, ``-W``, ``-R`` as host reads them: ``atoi`` (what is no number reads as 0)."""
     value = opts.get(flag)
-    if value is None:
-        return default
-    if not isdigits(value):
-        raise _fail(f"invalid argument {value!r} for -{flag}")
-    return int(value)
+    return default if value is None else libc.atoi(value)
 
 
 def _sentences(rrsets: list, first: bool) -> list[str]:
@@ -195,8 +191,8 @@ def host(argv: Sequence[str]) -> int:
     qname = legal_name("host", text)
     if qname is None:
         return 1
-    q = Query(list(argv), port=_number(opts, "p", 53), timeout=max(1, _number(opts, "W", TIMEOUT)),
-              tries=_number(opts, "R", 1) + 1)
+    q = Query(list(argv), port=_number(opts, "p", 53) & 0xFFFF, timeout=max(1, _number(opts, "W", TIMEOUT)),
+              tries=max(2, _number(opts, "R", 1) + 1))
     server = server_address("host", words[1] if len(words) > 1 else None)
     if server is None:
         return 1
