@@ -67,6 +67,7 @@ def test_any_text_reads_as_glibc_reads_it(text: str) -> None:
         assert same(getattr(libc, name)(text), glibc(name, text)), (name, text)
     for base in (0, 8, 16):
         assert libc.strtol(text, base=base) == glibc("strtol", text, base), (base, text)
+        assert libc.strtoul(text, base=base) == glibc("strtoul", text, base), (base, text)
 
 
 @needs_glibc
@@ -74,6 +75,7 @@ def test_any_text_reads_as_glibc_reads_it(text: str) -> None:
 def test_the_edges_in_other_bases(base: int) -> None:
     for text in EDGES:
         assert libc.strtol(text, base=base) == glibc("strtol", text, base), text
+        assert libc.strtoul(text, base=base) == glibc("strtoul", text, base), text
 
 
 @needs_glibc

@@ -313,6 +313,12 @@ IP_ERRORS = [
     "tcp_metrics delete address 10.0.0.9", "tcp_metrics show 10.0.0.9",
     "neigh del proxy 10.0.5.2 dev eth0", "neigh add proxy", "neigh add proxy 10.0.5.x dev eth0",
     "neigh add proxy 10.0.5.2 dev nosuch",
+    # numbers by get_u32/get_unsigned (strtoul in base 0: 0x hexadecimal, 0 octal, nothing after)
+    "route add 10.3.0.0/24 dev eth0 metric ²", "route add 10.3.0.0/24 dev eth0 metric 0x10",
+    "route add 10.4.0.0/24 dev eth0 metric -1", "route add 10.5.0.0/24 dev eth0 metric 99999999999",
+    "route add 10.6.0.0/24 dev eth0 metric 010",
+    "link set eth0 mtu 0x5dc", "link set eth0 mtu ²", "link set eth0 mtu -1",
+    "route add 10.1.0.0/24 via 10.0.0.2 mtu 0x500", "route show table 0x20",
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 T = TypeVar("T", bound=Any)
 
 INT_MAX = 0x7FFFFFFF  # include/vdso/limits.h: the largest C int
+U32_MAX = 0xFFFFFFFF  # and the largest u32
 
 
 def min(x: T, y: T) -> T:  # noqa: A001 - the kernel's name

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import INT_MAX, U32_MAX
 from tuxnet.net.core.dev import ARPHRD_LOOPBACK, GSO_MAX_SEGS, IFF_UP, NetDevice
 from tuxnet.net.core.neighbour import (
     NUD_NAMES,
@@ -46,7 +47,7 @@ from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
 from tuxnet.net.ipv4.route import find_exception, ip_route_output_key
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
 from tuxnet.net.ipv4.tcp_output import KERNEL_MAX_TCP_HEADER
-from tuxnet.user.ctype import isdigits
+from tuxnet.user import libc
 from tuxnet.user.tool import ToolError, tool_main
 from tuxnet.world import NSEC_PER_SEC
 
@@ -308,9 +309,10 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
             if not args:
                 raise _usage_error('Command line is not complete. Try option "help"')
             value = args.pop(0)
-            if not isdigits(value):
+            number = get_unsigned(value)
+            if number is None:
                 raise _usage_error(f'Error: argument "{value}" is wrong: "{_METRIC_NAMES[key]}" value is invalid')
-            metrics[key] = int(value)
+            metrics[key] = number
         elif key in ("via", "dev", "metric", "src", "proto", "scope") and args:
             opts[key] = args.pop(0)
         else:
@@ -318,8 +320,10 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
     for key in ("via", "src"):
         if key in opts:
             _inet_addr(opts[key])
-    if not isdigits(opts.get("metric", "0")):
+    metric = get_unsigned(opts.get("metric", "0"))
+    if metric is None:
         raise _usage_error(f'Error: argument "{opts["metric"]}" is wrong: "metric" value is invalid')
+    opts["metric"] = str(metric)
     return dst, opts, metrics
 
 
@@ -536,12 +540,30 @@ def _route_table(host: Host, args: list[str]) -> str:
         raise _usage_error(f'Error: either "to" is duplicate, or "{args[0]}" is a garbage.')
     if len(args) < 2:
         raise _usage_error('Command line is not complete. Try option "help"')
-    table = {"254": "main", "255": "local", "0": "all"}.get(args[1], args[1])
+    number = get_unsigned(args[1])  # rtnl_rttable_a2n: a name, or a number in base 0
+    table = {254: "main", 255: "local", 0: "all"}.get(number, args[1]) if number is not None else args[1]
     if table in ("main", "local", "all"):
         return table
-    if not isdigits(table) and table != "default":
+    if number is None and table != "default":
         raise _usage_error(f'Error: argument "{table}" is wrong: table id value is invalid')
     raise IpError("Error: ipv4: FIB table does not exist.", 2)
+
+
+def get_unsigned(text: str) -> int | None:
+    """``get_unsigned``/``get_u32`` (lib/utils.c) in base 0: ``strtoul``'s whole number (0x
+    hexadecimal, 0 octal), no more than an unsigned int holds; None where iproute2 fails."""
+    number, end, err = libc.strtoul(text, base=0)
+    if not text or end == 0 or end != len(text) or err or number > U32_MAX:
+        return None
+    return number
+
+
+def get_integer(text: str) -> int | None:
+    """``get_integer`` (lib/utils.c) in base 0: ``strtol``'s whole number within an int."""
+    number, end, err = libc.strtol(text, base=0)
+    if not text or end == 0 or end != len(text) or err or not -(1 << 31) <= number <= INT_MAX:
+        return None
+    return number
 
 
 def _link_set_number(dev: NetDevice, word: str, value: int) -> None:
@@ -579,9 +601,10 @@ def _link_set(host: Host, args: list[str]) -> str:
             if not rest:
                 raise _usage_error('Command line is not complete. Try option "help"')
             value = rest.pop(0)
-            if not isdigits(value) or word == "gso_max_segs" and int(value) > GSO_MAX_SEGS:
+            number = get_integer(value) if word == "mtu" else get_unsigned(value)
+            if number is None or word == "gso_max_segs" and number > GSO_MAX_SEGS:
                 raise _usage_error(f'Error: argument "{value}" is wrong: Invalid "{word}" value')
-            _link_set_number(dev, word, int(value))
+            _link_set_number(dev, word, number)
         else:
             raise _usage_error(f'Error: either "dev" is duplicate, or "{word}" is a garbage.')
     return ""

@@ -436,14 +436,15 @@ def c_int(value: int) -> int:
     return (value + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
-def strtoul(text: str, start: int = 0) -> tuple[int, int, int]:
-    """``strtoul(text + start, &end, 10)``: as ``strtol``, but a minus sign negates in unsigned
+def strtoul(text: str, start: int = 0, base: int = 10) -> tuple[int, int, int]:
+    """``strtoul(text + start, &end, base)``: as ``strtol``, but a minus sign negates in unsigned
     long arithmetic (``-1`` is ULONG_MAX), and ERANGE gives ULONG_MAX."""
     i, negative = _number_start(text, start)
-    end = _decimal_digits(text, i)
+    base, i = _digits_in_base(text, i, base)
+    end = _digits_end(text, i, base)
     if end == i:
         return 0, start, 0
-    value = int(text[i:end])
+    value = int(text[i:end], base)
     if value > ULONG_MAX:
         return ULONG_MAX, end, ERANGE
     return (-value if negative else value) & ULONG_MAX, end, 0

@@ -38,9 +38,10 @@ import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import INT_MAX, U32_MAX
 from tuxnet.net.sched.netem_dist import DIST_TABLES, NETEM_DIST_MAX
 from tuxnet.net.sched.sch_api import QdiscError, TbfParams, tc_delete_qdisc, tc_modify_qdisc
-from tuxnet.net.sched.sch_netem import INT_MAX, U32_MAX, NetemParams, NetemQdisc, NetemSlot
+from tuxnet.net.sched.sch_netem import NetemParams, NetemQdisc, NetemSlot
 from tuxnet.net.sched.sch_tbf import TbfQdisc
 from tuxnet.user import libc
 from tuxnet.user.ctype import isdigits

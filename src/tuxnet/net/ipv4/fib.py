@@ -134,14 +134,17 @@ class FibTable:
         self._plens: list[tuple[int, int]] = []
         self._by_prefix: dict[tuple[int, int], list[FibAlias]] = {}
 
-    def insert(self, fa: FibAlias) -> None:
-        """``fib_table_insert``: a duplicate is refused; the index is updated in place (a router
-        with thousands of addresses inserts thousands of routes)."""
+    def insert(self, fa: FibAlias, exclusive: bool = False) -> None:
+        """``fib_table_insert``: with NLM_F_EXCL (``ip route add``) any route to the prefix of the
+        same priority is a duplicate (``fib_find_alias``: tos and priority, whatever its next
+        hop); else (NLM_F_APPEND, as the kernel adds a connected prefix) one alike in every way
+        is.  The index is updated in place (a router with thousands of addresses inserts
+        thousands of routes)."""
         key = (fa.plen, fa.dst)
         aliases = self._by_prefix.get(key)
         if aliases is not None:
             for e in aliases:
-                if (e.metric, e.type, e.dev, e.gw) == (fa.metric, fa.type, fa.dev, fa.gw):
+                if e.metric == fa.metric and (exclusive or (e.type, e.dev, e.gw) == (fa.type, fa.dev, fa.gw)):
                     raise FileExistsError("RTNETLINK answers: File exists")
         # After the equal keys: the order appending and a stable sort would give.
         bisect.insort_right(self.entries, fa, key=_entry_order)
@@ -228,9 +231,9 @@ def fib_flush_cache(host: Host) -> None:
     host.rt_input_cache.clear()
 
 
-def fib_add(host: Host, fa: FibAlias) -> None:
+def fib_add(host: Host, fa: FibAlias, exclusive: bool = False) -> None:
     table = host.fib_local if fa.table == RT_TABLE_LOCAL else host.fib_main
-    table.insert(fa)
+    table.insert(fa, exclusive)
     fib_flush_cache(host)
 
 
@@ -265,7 +268,7 @@ def ip_route_add(host: Host, dst: str, *, via: str | None = None, dev: str | Non
                  metric: int = 0, src: str | None = None, type: int = RTN_UNICAST, **metrics: int) -> None:
     """``ip route add``: a static route; ``metrics`` are FibAlias's (``mtu``, ``mtu_lock``,
     ``advmss``, ``initcwnd``, ``initrwnd``)."""
-    fib_add(host, _route_alias(host, dst, via, dev, metric, src, type, **metrics))
+    fib_add(host, _route_alias(host, dst, via, dev, metric, src, type, **metrics), exclusive=True)
 
 
 def ip_route_change(host: Host, dst: str, *, create: bool = False, via: str | None = None,

@@ -25,6 +25,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.net.core.dev import NetDevice, Qdisc, qdisc_drop, qdisc_pkt_len, qdisc_run, skb_checksum_help
 from tuxnet.net.core.gso import skb_gso_segment
 from tuxnet.net.core.skbuff import CHECKSUM_NONE, CHECKSUM_PARTIAL, skb_orphan
@@ -35,8 +36,6 @@ from tuxnet.world import NSEC_PER_SEC
 if TYPE_CHECKING:
     from tuxnet.net.core.skbuff import SkBuff
 
-U32_MAX = 0xFFFFFFFF
-INT_MAX = 0x7FFFFFFF
 
 
 @dataclass
