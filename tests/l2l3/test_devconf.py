@@ -452,6 +452,12 @@ SYSCTL_SCRIPT = [
     "net.ipv4.tcp_sack net.ipv4.tcp_dsack", "-w net.ipv4.tcp_congestion_control=foo",
     "-w net.ipv4.tcp_available_congestion_control=foo", "-w net.ipv4.tcp_congestion_control=reno",
     "net.ipv4.tcp_congestion_control", "",
+    # numbers as proc_dointvec reads them (proc_get_long: a digit first, base 0, nothing after)
+    "-w net.ipv4.tcp_max_syn_backlog=0x10", "net.ipv4.tcp_max_syn_backlog", "-w net.ipv4.tcp_max_syn_backlog=010",
+    "net.ipv4.tcp_max_syn_backlog", "-w net.ipv4.tcp_max_syn_backlog=1_0", "-w net.ipv4.tcp_max_syn_backlog=+1",
+    "-w net.ipv4.tcp_max_syn_backlog=1x", "-w net.ipv4.tcp_max_syn_backlog=²", "-w net.ipv4.tcp_max_syn_backlog=",
+    "-w net.ipv4.tcp_max_syn_backlog=2147483648", "-w net.ipv4.tcp_max_syn_backlog=-2147483648",
+    "net.ipv4.tcp_max_syn_backlog", "-w net.ipv4.tcp_rmem=0x1000", "net.ipv4.tcp_rmem",  # the first value alone
 ]
 SYSCTL_CONF = "net.ipv4.ip_forward = 0\n# a comment\n; another\n-net.ipv4.nosuch = 1\nnet.ipv4.tcp_sack=0\n"
 

@@ -14,6 +14,7 @@ T = TypeVar("T", bound=Any)
 
 INT_MAX = 0x7FFFFFFF  # include/vdso/limits.h: the largest C int
 U32_MAX = 0xFFFFFFFF  # and the largest u32
+ULONG_MAX = (1 << 64) - 1  # and unsigned long, x86-64's
 
 
 def min(x: T, y: T) -> T:  # noqa: A001 - the kernel's name

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from tuxnet.kernel.minmax import INT_MAX, ULONG_MAX
+
 # Linux 6.x defaults (Documentation/networking/ip-sysctl.rst, net/ipv4/sysctl_net_ipv4.c).
 DEFAULTS: dict[str, Any] = {
     "net.core.somaxconn": 4096,
@@ -163,6 +165,27 @@ DEFAULTS["net.ipv4.conf.all.accept_source_route"] = 0
 READ_ONLY = frozenset({"net.ipv4.tcp_available_congestion_control"})
 
 
+def proc_get_long(text: str) -> int:
+    """``proc_get_long`` (kernel/sysctl.c) over ``_parse_integer`` (lib/kstrtox.c) in base 0: white
+    space around, a minus sign, then a digit first; 0x hexadecimal, 0 octal, else decimal, to the
+    end.  ValueError where the kernel says EINVAL ("+1", "1_0", "1x", "²", "")."""
+    body = text.strip(" \t\n\v\f\r")
+    negative = body.startswith("-")
+    digits = body[1:] if negative else body
+    if not digits or digits[0] not in "0123456789":
+        raise ValueError(text)
+    if digits[:2].lower() == "0x" and len(digits) > 2:
+        base, digits = 16, digits[2:]
+    else:
+        base = 8 if digits[0] == "0" and len(digits) > 1 else 10
+    if any(c.lower() not in "0123456789abcdef"[:base] for c in digits):
+        raise ValueError(text)
+    number = int(digits, base)
+    if number > ULONG_MAX:
+        raise ValueError(text)  # _parse_integer's overflow
+    return -number if negative else number
+
+
 class SysctlError(ValueError):
     """An unknown sysctl name or a value it cannot take.  ``status`` is what procps-ng's sysctl
     exits with: 1, but 0 for a file the kernel will not let it write (a read-only entry)."""
@@ -253,14 +276,17 @@ class Sysctl(dict[str, Any]):
     @staticmethod
     def _convert(old: Any, value: Any) -> Any:
         if isinstance(old, tuple):
+            # __do_proc_dointvec: the values written replace the vector's first ones; more values
+            # than it holds are an error, fewer leave the rest as they were
             parts = value.split() if isinstance(value, str) else list(value)
-            if len(parts) != len(old):
+            if not parts or len(parts) > len(old):
                 raise ValueError("wrong number of fields")
-            return tuple(int(p, 0) if isinstance(p, str) else int(p) for p in parts)
+            return tuple(proc_get_long(p) if isinstance(p, str) else int(p) for p in parts) + old[len(parts):]
         if isinstance(old, int):
-            if isinstance(value, str):
-                return int(value.strip(), 0)
-            return int(value)
+            number = proc_get_long(value) if isinstance(value, str) else int(value)
+            if not -INT_MAX - 1 <= number <= INT_MAX:
+                raise ValueError("beyond an int")  # proc_dointvec's conversion
+            return number
         return str(value).strip()
 
     def format(self, name: str) -> str:

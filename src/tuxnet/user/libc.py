@@ -15,6 +15,7 @@ from typing import Any
 
 from tuxnet.kernel import signal as _signal
 from tuxnet.kernel.errno import ENOENT, ERANGE, strerror
+from tuxnet.kernel.minmax import ULONG_MAX
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import (
     SA_RESTART,
@@ -370,7 +371,6 @@ def getopt(prog: str, argv: list[str], optstring: str, operands: list[str]) -> I
 # -- numbers in text (stdlib/strtol.c, stdlib/strtod.c), in the C locale ----------------------------
 
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1   # a long of x86-64
-ULONG_MAX = (1 << 64) - 1
 
 
 def _number_start(text: str, start: int) -> tuple[int, bool]:
