@@ -129,10 +129,10 @@ def test_the_same_topology_and_seed_give_identical_pcaps(tmp_path):
      "propagation delay must be positive"),
     ('delay = "1ms"', 'delay = 1.5', "delay = 1.5", "delay has the wrong type"),
     ('cmd = "ping -c 2 10.0.3.2"', 'cmd = "ping -c 2 \\"10.0.3.2"', 'cmd = "ping -c 2 \\"10', "No closing quotation"),
-    ('name = "c"', 'name = "c"\nsysctl = {"net.ipv4.ip_forward" = 1, "net.ipv4.tcp_rmem" = "1 2"}',
-     '"net.ipv4.tcp_rmem" = "1 2"', 'setting key "net.ipv4.tcp_rmem": Invalid argument'),
+    ('name = "c"', 'name = "c"\nsysctl = {"net.ipv4.ip_forward" = 1, "net.ipv4.tcp_rmem" = "x 2"}',
+     '"net.ipv4.tcp_rmem" = "x 2"', 'setting key "net.ipv4.tcp_rmem": Invalid argument'),
     ('routes = ["default via 10.0.3.254"]', 'routes = ["default via 10.0.3.254"]\n[host.sysctl]\n'
-     '"net.ipv4.ip_forward" = 1\n"net.ipv4.tcp_rmem" = "1 2"', '"net.ipv4.tcp_rmem" = "1 2"',
+     '"net.ipv4.ip_forward" = 1\n"net.ipv4.tcp_rmem" = "x 2"', '"net.ipv4.tcp_rmem" = "x 2"',
      'setting key "net.ipv4.tcp_rmem": Invalid argument'),
 ])
 def test_errors_name_the_line(tmp_path, old, new, at, message):

@@ -276,11 +276,12 @@ class Sysctl(dict[str, Any]):
     @staticmethod
     def _convert(old: Any, value: Any) -> Any:
         if isinstance(old, tuple):
-            # __do_proc_dointvec: the values written replace the vector's first ones; more values
-            # than it holds are an error, fewer leave the rest as they were
-            parts = value.split() if isinstance(value, str) else list(value)
-            if not parts or len(parts) > len(old):
-                raise ValueError("wrong number of fields")
+            # __do_proc_dointvec: the values written replace the vector's first ones, fewer leave
+            # the rest as they were, and what is written beyond the vector is not read; none at
+            # all is an error
+            parts = (value.split() if isinstance(value, str) else list(value))[:len(old)]
+            if not parts:
+                raise ValueError("no value")
             return tuple(proc_get_long(p) if isinstance(p, str) else int(p) for p in parts) + old[len(parts):]
         if isinstance(old, int):
             number = proc_get_long(value) if isinstance(value, str) else int(value)
