@@ -456,9 +456,10 @@ SYSCTL_SCRIPT = [
     "-w net.ipv4.tcp_max_syn_backlog=0x10", "net.ipv4.tcp_max_syn_backlog", "-w net.ipv4.tcp_max_syn_backlog=010",
     "net.ipv4.tcp_max_syn_backlog", "-w net.ipv4.tcp_max_syn_backlog=1_0", "-w net.ipv4.tcp_max_syn_backlog=+1",
     "-w net.ipv4.tcp_max_syn_backlog=1x", "-w net.ipv4.tcp_max_syn_backlog=²", "-w net.ipv4.tcp_max_syn_backlog=",
-    "-w net.ipv4.tcp_max_syn_backlog=2147483648", "-w net.ipv4.tcp_max_syn_backlog=-2147483648",
-    "net.ipv4.tcp_max_syn_backlog", "-w net.ipv4.tcp_rmem=0x1000", "net.ipv4.tcp_rmem",  # the first value alone
+    "-w net.ipv4.tcp_max_syn_backlog=-5", "net.ipv4.tcp_max_syn_backlog",
+    "-w net.ipv4.tcp_rmem=0x1000", "net.ipv4.tcp_rmem",  # the first value alone
     "-w net.ipv4.tcp_rmem=", "-w net.ipv4.tcp_rmem=x",
+    "-w net.ipv4.tcp_notsent_lowat=4294967295",  # an unsigned int's (packetdrill's defaults.sh writes it)
 ]
 SYSCTL_CONF = "net.ipv4.ip_forward = 0\n# a comment\n; another\n-net.ipv4.nosuch = 1\nnet.ipv4.tcp_sack=0\n"
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from tuxnet.kernel.minmax import INT_MAX, ULONG_MAX
+from tuxnet.kernel.minmax import ULONG_MAX
 
 # Linux 6.x defaults (Documentation/networking/ip-sysctl.rst, net/ipv4/sysctl_net_ipv4.c).
 DEFAULTS: dict[str, Any] = {
@@ -284,10 +284,8 @@ class Sysctl(dict[str, Any]):
                 raise ValueError("no value")
             return tuple(proc_get_long(p) if isinstance(p, str) else int(p) for p in parts) + old[len(parts):]
         if isinstance(old, int):
-            number = proc_get_long(value) if isinstance(value, str) else int(value)
-            if not -INT_MAX - 1 <= number <= INT_MAX:
-                raise ValueError("beyond an int")  # proc_dointvec's conversion
-            return number
+            # (the table does not say which entries are int, unsigned int or long: no range here)
+            return proc_get_long(value) if isinstance(value, str) else int(value)
         return str(value).strip()
 
     def format(self, name: str) -> str:
