@@ -190,10 +190,9 @@ class PingStats:
     rtts: list[int] = field(default_factory=list)  # microseconds
     ttls: list[int] = field(default_factory=list)
     pipesize: int = 1  # the most probes outstanding when one was answered
+    acked: int = 0  # the latest sequence number answered
     ewma: int = 0  # gather_statistics' ``rtt``: a moving average of the round trips, times 8 (us)
     old_rr: bytes = b""  # pr_options' last record route, for "(same route)"
-
-    acked: int = 0  # the latest sequence number answered
 
     def acknowledge(self, seq: int) -> None:
         """``acknowledge``: note how many probes were in flight when ``seq`` was answered, and
