@@ -21,7 +21,7 @@ from tuxnet.user.ss import ss_main
 COMMANDS = [["-tan"], ["-tn"], ["-tln"], ["-t"], ["-tna", "state", "established"], ["-ta"], ["-tnl", "-H"],
             ["-uan"], ["-un"], ["-uln"], ["-u"], ["-ua"], ["-tuan"], ["-ua", "state", "established"], ["-uan", "-H"],
             ["-tanp"], ["-tanpe"], ["-tano"], ["-tlnm"], ["-tlnpi"], ["-uanp"], ["-uanpe"], ["-uanm"], ["-tuanpo"],
-            ["-tanpoe", "-H"],
+            ["-tanpoe", "-H"], ["-tn", "-H", "sport", "=", ":9"],  # -H and no socket: nothing at all
             # filters (ssfilter.py)
             ["-tan", "sport", "=", ":5001"], ["-tan", "sport = :80 or dport = :80"], ["-tan", "dst", "127.0.0.1"],
             ["-tan", "src", "127.0.0.0/8", "and", "dport", "=", ":5001"], ["-tn", "state", "bucket"],

@@ -251,6 +251,8 @@ def format_ss(host: Any, info: bool = False, states: int = SS_ALL, numeric: bool
         rows = [row[1:] for row in rows]
     columns[0] = (columns[0][0], columns[0][1], "")
     table = ([[c[0] for c in columns]] if header else []) + rows
+    if not table:  # -H and no socket: nothing at all
+        return ""
     # render_calc_width and render: each column as wide as its widest cell, the last one's
     # second line included, and every cell padded to it, that second line's end too; the very
     # last cell does not count (ss measures a cell as it moves to the next, and after the last
