@@ -31,6 +31,7 @@ NSEC_PER_MSEC = 1_000_000
 NSEC_PER_SEC = 1_000_000_000
 USEC_PER_MSEC = 1_000
 USEC_PER_SEC = 1_000_000
+MSEC_PER_SEC = 1_000
 GC_THRESHOLD = 50_000
 # The queue drops its dead timer entries once there are more than this many and they are over half
 # of it (World._compact): rare enough to cost nothing, often enough to free closed sockets.

@@ -15,6 +15,12 @@ T = TypeVar("T", bound=Any)
 INT_MAX = 0x7FFFFFFF  # include/vdso/limits.h: the largest C int
 U32_MAX = 0xFFFFFFFF  # and the largest u32
 ULONG_MAX = (1 << 64) - 1  # and unsigned long, x86-64's
+LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1  # and a long's range
+
+
+def c_int(value: int) -> int:
+    """A C ``(int)`` cast: the low 32 bits, as a signed number."""
+    return (value + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
 def min(x: T, y: T) -> T:  # noqa: A001 - the kernel's name

@@ -1,8 +1,9 @@
 """The per-namespace sysctl table, named and defaulted as Linux's ``/proc/sys/net``.
 
-Values are ints, tuples of ints for vectors (``tcp_rmem``) or strings.  ``set`` accepts the text
-``sysctl -w`` would take (``"4096 131072 33554432"``) and refuses unknown names and bad values with a
-message that says which.
+Values are ints, tuples of ints for vectors (``tcp_rmem``) or strings.  ``set`` takes the text
+``sysctl -w`` would write (``"4096 131072 33554432"``) and reads it as the entry's ``proc_handler``
+does (``CTL``: a C int, u8, unsigned int or unsigned long within the entry's bounds, or a time kept
+in jiffies); it refuses unknown names and bad values with a message that says which.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from tuxnet.kernel.minmax import ULONG_MAX
+from tuxnet.kernel.minmax import INT_MAX, LONG_MAX, U32_MAX, ULONG_MAX, c_int
+from tuxnet.net.core.neighbour import ETH_FRAME_LEN
+from tuxnet.net.core.skbuff import SKB_TRUESIZE_OVERHEAD
+from tuxnet.net.core.sock import SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF
+from tuxnet.user.ctype import DIGITS, HEXDIGITS, SPACE
+from tuxnet.world import HZ, MSEC_PER_SEC
 
 # Linux 6.x defaults (Documentation/networking/ip-sysctl.rst, net/ipv4/sysctl_net_ipv4.c).
 DEFAULTS: dict[str, Any] = {
@@ -104,7 +110,6 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.tcp_pacing_ca_ratio": 120,
     "net.ipv4.tcp_comp_sack_delay_ns": 1000000,
     "net.ipv4.tcp_comp_sack_nr": 44,
-    "net.ipv4.tcp_delack_min_ms": 40,
     "net.ipv4.udp_rmem_min": 4096,
     "net.ipv4.udp_wmem_min": 4096,
     "net.ipv4.neigh.default.base_reachable_time_ms": 30000,
@@ -164,26 +169,359 @@ DEFAULTS["net.ipv4.conf.all.accept_source_route"] = 0
 # Entries the kernel shows but takes no write to (mode 0444).
 READ_ONLY = frozenset({"net.ipv4.tcp_available_congestion_control"})
 
+USER_HZ = 100  # the clock_t of times/sysconf(_SC_CLK_TCK)
+UINT_MAX = U32_MAX
+GID_T_MAX = U32_MAX - 1  # include/linux/uidgid.h: (gid_t)-1 is "no group"
+PROT_SOCK = 1024  # net.ipv4.ip_unprivileged_port_start's default: the local range starts above it
+TMPBUFLEN = 22  # proc_get_long's buffer: a number and its sign in at most 21 characters
+PROC_WSPACE_SEP = " \t\n"  # what may follow a number (proc_wspace_sep)
 
-def proc_get_long(text: str) -> int:
-    """``proc_get_long`` (kernel/sysctl.c) over ``_parse_integer`` (lib/kstrtox.c) in base 0: white
-    space around, a minus sign, then a digit first; 0x hexadecimal, 0 octal, else decimal, to the
-    end.  ValueError where the kernel says EINVAL ("+1", "1_0", "1x", "²", "")."""
-    body = text.strip(" \t\n\v\f\r")
-    negative = body.startswith("-")
-    digits = body[1:] if negative else body
-    if not digits or digits[0] not in "0123456789":
+
+def proc_skip_spaces(text: str, pos: int) -> int:
+    """``proc_skip_spaces``: the position of the first character past white space."""
+    while pos < len(text) and text[pos] in SPACE:
+        pos += 1
+    return pos
+
+
+def proc_get_long(text: str, pos: int) -> tuple[int, bool, int]:
+    """``proc_get_long`` (kernel/sysctl.c) at ``pos``: (magnitude, negative, position after it).
+
+    A minus sign, then a digit first; ``strtoul_lenient`` in base 0 (0x hexadecimal when a hex
+    digit follows, 0 octal, else decimal) within 21 characters; then the end of the text or a
+    space, tab or newline.  ValueError where the kernel says EINVAL ("+1", "1_0", "1x", "08", "²",
+    a number past ULONG_MAX or that fills the buffer)."""
+    chunk = text[pos:pos + TMPBUFLEN - 1]
+    negative = chunk[:1] == "-" and len(text) - pos > 1
+    p = 1 if negative else 0
+    if p == len(chunk) or chunk[p] not in DIGITS:
         raise ValueError(text)
-    if digits[:2].lower() == "0x" and len(digits) > 2:
-        base, digits = 16, digits[2:]
+    # _parse_integer_fixup_radix, then _parse_integer: as many digits of the base as there are
+    if chunk[p] == "0" and chunk[p + 1:p + 2] in ("x", "X") and len(chunk) > p + 2 and chunk[p + 2] in HEXDIGITS:
+        base, p = 16, p + 2
     else:
-        base = 8 if digits[0] == "0" and len(digits) > 1 else 10
-    if any(c.lower() not in "0123456789abcdef"[:base] for c in digits):
+        base = 8 if chunk[p] == "0" else 10
+    digits = HEXDIGITS if base == 16 else DIGITS[:base]
+    end = p
+    while end < len(chunk) and chunk[end] in digits:
+        end += 1
+    number = int(chunk[p:end], base)
+    if number > ULONG_MAX or end == TMPBUFLEN - 1:
         raise ValueError(text)
-    number = int(digits, base)
-    if number > ULONG_MAX:
-        raise ValueError(text)  # _parse_integer's overflow
+    if end < len(text) - pos and chunk[end:end + 1] not in PROC_WSPACE_SEP:
+        raise ValueError(text)
+    return number, negative, pos + end
+
+
+def _values(text: str, count: int) -> Iterator[tuple[int, bool]]:
+    """``__do_proc_dointvec``'s loop over a write: up to ``count`` numbers, white space around
+    them; what follows the last one read is not looked at.  ValueError at a bad one (after the
+    good ones before it are taken) or when there is none."""
+    pos, first = 0, True
+    for _ in range(count):
+        pos = proc_skip_spaces(text, pos)
+        if pos == len(text):
+            break
+        number, negative, pos = proc_get_long(text, pos)
+        first = False
+        yield number, negative
+    if first:
+        raise ValueError(text)
+
+
+def _int(number: int, negative: bool) -> int:
+    """``do_proc_dointvec_conv``: a C int (down to -INT_MAX - 1), or EINVAL."""
+    if number > (INT_MAX + 1 if negative else INT_MAX):
+        raise ValueError(number)
     return -number if negative else number
+
+
+def _bounded(value: int, low: int | None, high: int | None) -> int:
+    """A ``*_minmax`` handler's check of ``extra1`` and ``extra2``: EINVAL outside them."""
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(value)
+    return value
+
+
+class Ctl:
+    """A ``struct ctl_table`` entry as a write sees it: its ``proc_handler`` and the bounds the
+    handler is given (``extra1``, ``extra2``: a number, or the name of the entry whose value bounds
+    it, as ``ipfrag_low_thresh`` bounds ``ipfrag_high_thresh``).  ``write`` reads the text of a
+    write into the entry's new value; for a vector (``tcp_rmem``) it also says where it stopped,
+    since Linux keeps the numbers it took before a bad one."""
+
+    __slots__ = ("handler", "extra1", "extra2")
+
+    def __init__(self, handler: Callable[[Any, str, int | None, int | None], Any],
+                 extra1: int | str | None = None, extra2: int | str | None = None) -> None:
+        self.handler = handler
+        self.extra1 = extra1
+        self.extra2 = extra2
+
+    def write(self, table: Sysctl, old: Any, text: str) -> tuple[Any, ValueError | None]:
+        """(the entry's value after the write, the error it ends with or None)."""
+        low, high = (table.get(b) if isinstance(b, str) else b for b in (self.extra1, self.extra2))
+        return self.handler(old, text, low, high)
+
+
+def _vector(old: Any, text: str, conv: Callable[[int, bool], int]) -> tuple[Any, ValueError | None]:
+    """A vector handler's loop: each number read replaces the next element until one is bad."""
+    values = list(old) if isinstance(old, tuple) else [old]
+    taken = 0
+    try:
+        for number, negative in _values(text, len(values)):
+            values[taken] = conv(number, negative)
+            taken += 1
+    except ValueError as e:
+        error: ValueError | None = e
+    else:
+        error = None
+    return (tuple(values) if isinstance(old, tuple) else values[0]), error
+
+
+def proc_dointvec(old: Any, text: str, low: int | None, high: int | None) -> tuple[Any, ValueError | None]:
+    """``proc_dointvec`` and ``proc_dointvec_minmax``: C ints, each within the bounds."""
+    return _vector(old, text, lambda n, neg: _bounded(_int(n, neg), low, high))
+
+
+def proc_douintvec(old: Any, text: str, low: int | None, high: int | None) -> tuple[Any, ValueError | None]:
+    """``proc_douintvec``, ``proc_douintvec_minmax`` and ``proc_dou8vec_minmax`` (whose ``high``
+    is at most 255): one unsigned number; a minus sign is EINVAL, as is more than the type holds."""
+    try:
+        number, negative = next(_values(text, 1))
+        if negative or number > UINT_MAX:
+            raise ValueError(text)
+        return _bounded(number, low, high), None
+    except ValueError as e:
+        return old, e
+
+
+def proc_doulongvec_minmax(old: Any, text: str, low: int | None, high: int | None) -> tuple[Any, ValueError | None]:
+    """``proc_doulongvec_minmax``: unsigned longs, each within the bounds; a minus sign is EINVAL."""
+    def conv(number: int, negative: bool) -> int:
+        if negative:
+            raise ValueError(number)
+        return _bounded(number, low, high)
+    return _vector(old, text, conv)
+
+
+def proc_dointvec_jiffies(old: Any, text: str, low: int | None, high: int | None) -> tuple[Any, ValueError | None]:
+    """``proc_dointvec_jiffies``: seconds, kept as jiffies in a C int (so at most INT_MAX / HZ)."""
+    def conv(number: int, negative: bool) -> int:
+        if number > INT_MAX // HZ:
+            raise ValueError(number)
+        return -number if negative else number
+    return _vector(old, text, conv)
+
+
+def proc_dointvec_ms_jiffies(old: Any, text: str, low: int | None, high: int | None) -> tuple[Any, ValueError | None]:
+    """``proc_dointvec_ms_jiffies``: milliseconds through ``msecs_to_jiffies``, which takes an
+    unsigned int (so the number's low 32 bits), calls a negative one for ever (EINVAL here) and
+    rounds up to a whole jiffy; what is kept is what a read gives back (``jiffies_to_msecs``)."""
+    def conv(number: int, negative: bool) -> int:
+        msecs = (-number if negative else number) & UINT_MAX
+        jiffies = -(-msecs * HZ // MSEC_PER_SEC)
+        if msecs > INT_MAX or jiffies > INT_MAX:
+            raise ValueError(number)
+        return jiffies * MSEC_PER_SEC // HZ
+    return _vector(old, text, conv)
+
+
+def proc_dointvec_userhz_jiffies(old: Any, text: str, low: int | None,
+                                 high: int | None) -> tuple[Any, ValueError | None]:
+    """``proc_dointvec_userhz_jiffies``: clock ticks (USER_HZ) through ``clock_t_to_jiffies``
+    into a C int, and back (the jiffies' low 32 bits, as the int keeps them)."""
+    def conv(number: int, negative: bool) -> int:
+        if number > (LONG_MAX // HZ) * USER_HZ:
+            raise ValueError(number)
+        ticks = ((-number if negative else number) & ULONG_MAX)
+        jiffies = ULONG_MAX if ticks >= ULONG_MAX // (HZ // USER_HZ) else ticks * (HZ // USER_HZ)
+        jiffies = c_int(jiffies)
+        return -(-jiffies // (HZ // USER_HZ)) if jiffies < 0 else jiffies // (HZ // USER_HZ)
+    return _vector(old, text, conv)
+
+
+def ipv4_local_port_range(old: Any, text: str, low: int | None, high: int | None) -> tuple[Any, ValueError | None]:
+    """``ipv4_local_port_range``: two ports from 1 to 65535, read into a copy that is kept only
+    when the second is not below the first and the first is not a privileged port."""
+    new, error = proc_dointvec(old, text, 1, 65535)
+    if error is None and (new[1] < new[0] or new[0] < PROT_SOCK):
+        error = ValueError(text)
+    return (old, error) if error else (new, None)
+
+
+def ipv4_ping_group_range(old: Any, text: str, low: int | None, high: int | None) -> tuple[Any, ValueError | None]:
+    """``ipv4_ping_group_range``: two group ids, read into a copy kept only whole; a range whose
+    end is below its start is the empty one, (1, 0)."""
+    new, error = proc_doulongvec_minmax(old, text, 0, GID_T_MAX)
+    if error:
+        return old, error
+    return (new if new[1] >= new[0] else (1, 0)), None
+
+
+def proc_dostring(old: Any, text: str, low: int | None, high: int | None) -> tuple[Any, ValueError | None]:
+    """``proc_dostring``: the text, without the white space around it."""
+    return text.strip(), None
+
+
+def u8(low: int = 0, high: int = 255) -> Ctl:
+    """``proc_dou8vec_minmax`` with ``extra1``/``extra2``."""
+    return Ctl(proc_douintvec, low, high)
+
+
+INT = Ctl(proc_dointvec)
+U8 = u8()
+
+
+def intminmax(low: int | str | None, high: int | str | None = None) -> Ctl:
+    """``proc_dointvec_minmax`` with ``extra1``/``extra2``."""
+    return Ctl(proc_dointvec, low, high)
+
+
+JIFFIES = Ctl(proc_dointvec_jiffies)
+MS_JIFFIES = Ctl(proc_dointvec_ms_jiffies)
+ZERO_INTMAX = intminmax(0, INT_MAX)  # neigh_proc_dointvec_zero_intmax
+
+# Each entry's handler and bounds, from net/core/sysctl_net_core.c, net/ipv4/sysctl_net_ipv4.c,
+# net/ipv4/route.c, net/ipv4/ip_fragment.c and net/ipv4/igmp.c as Linux 6.18 has them
+# (tests/l2l3/test_devconf.py writes each to this machine's kernel and to tuxnet's).
+CTL: dict[str, Ctl] = {
+    "net.core.somaxconn": intminmax(0),
+    "net.core.netdev_max_backlog": INT,
+    "net.core.netdev_budget": INT,
+    "net.core.rmem_default": intminmax(SOCK_MIN_RCVBUF),
+    "net.core.rmem_max": intminmax(SOCK_MIN_RCVBUF),
+    "net.core.wmem_default": intminmax(SOCK_MIN_SNDBUF),
+    "net.core.wmem_max": intminmax(SOCK_MIN_SNDBUF),
+    "net.core.optmem_max": intminmax(0),
+    "net.core.default_qdisc": Ctl(proc_dostring),
+    "net.ipv4.ip_forward": INT,
+    "net.ipv4.ip_default_ttl": u8(1, 255),
+    "net.ipv4.ip_no_pmtu_disc": U8,
+    "net.ipv4.ip_local_port_range": Ctl(ipv4_local_port_range),
+    "net.ipv4.ping_group_range": Ctl(ipv4_ping_group_range),
+    "net.ipv4.ip_nonlocal_bind": U8,
+    "net.ipv4.ipfrag_time": JIFFIES,
+    "net.ipv4.ipfrag_high_thresh": Ctl(proc_doulongvec_minmax, "net.ipv4.ipfrag_low_thresh"),
+    "net.ipv4.ipfrag_low_thresh": Ctl(proc_doulongvec_minmax, 0, "net.ipv4.ipfrag_high_thresh"),
+    "net.ipv4.ipfrag_max_dist": intminmax(0),
+    "net.ipv4.icmp_echo_ignore_all": u8(0, 1),
+    "net.ipv4.icmp_echo_ignore_broadcasts": u8(0, 1),
+    "net.ipv4.icmp_ratelimit": MS_JIFFIES,
+    "net.ipv4.icmp_ratemask": INT,
+    "net.ipv4.icmp_msgs_per_sec": intminmax(0),
+    "net.ipv4.icmp_msgs_burst": intminmax(0),
+    "net.ipv4.tcp_timestamps": U8,
+    "net.ipv4.tcp_window_scaling": U8,
+    "net.ipv4.tcp_sack": U8,
+    "net.ipv4.tcp_dsack": U8,
+    "net.ipv4.tcp_fack": U8,
+    "net.ipv4.tcp_ecn": u8(0, 2),
+    "net.ipv4.tcp_ecn_fallback": u8(0, 1),
+    "net.ipv4.tcp_ecn_option": u8(0, 2),
+    "net.ipv4.tcp_syncookies": U8,
+    "net.ipv4.tcp_syn_retries": u8(1, 127),  # MAX_TCP_SYNCNT
+    "net.ipv4.tcp_synack_retries": U8,
+    "net.ipv4.tcp_retries1": U8,
+    "net.ipv4.tcp_retries2": U8,
+    "net.ipv4.tcp_orphan_retries": U8,
+    "net.ipv4.tcp_fin_timeout": JIFFIES,
+    "net.ipv4.tcp_keepalive_time": JIFFIES,
+    "net.ipv4.tcp_keepalive_intvl": JIFFIES,
+    "net.ipv4.tcp_keepalive_probes": U8,
+    "net.ipv4.tcp_max_syn_backlog": INT,
+    "net.ipv4.tcp_max_tw_buckets": INT,
+    "net.ipv4.tcp_max_orphans": INT,
+    "net.ipv4.tcp_tw_reuse": u8(0, 2),
+    "net.ipv4.tcp_rfc1337": U8,
+    "net.ipv4.tcp_abort_on_overflow": U8,
+    "net.ipv4.tcp_rmem": intminmax(1),
+    "net.ipv4.tcp_wmem": intminmax(1),
+    "net.ipv4.tcp_mem": Ctl(proc_doulongvec_minmax),
+    "net.ipv4.tcp_moderate_rcvbuf": U8,
+    "net.ipv4.tcp_adv_win_scale": intminmax(-31, 31),
+    "net.ipv4.tcp_app_win": u8(0, 31),
+    "net.ipv4.tcp_congestion_control": Ctl(proc_dostring),
+    "net.ipv4.tcp_available_congestion_control": Ctl(proc_dostring),
+    "net.ipv4.tcp_slow_start_after_idle": U8,
+    "net.ipv4.tcp_reordering": intminmax(1, "net.ipv4.tcp_max_reordering"),
+    "net.ipv4.tcp_max_reordering": intminmax(1),
+    "net.ipv4.tcp_early_retrans": u8(0, 4),
+    "net.ipv4.tcp_recovery": U8,
+    "net.ipv4.tcp_frto": U8,
+    "net.ipv4.tcp_mtu_probing": U8,
+    "net.ipv4.tcp_base_mss": INT,
+    "net.ipv4.tcp_mtu_probe_floor": intminmax(48, 65535),  # TCP_MIN_SND_MSS
+    "net.ipv4.tcp_probe_threshold": INT,
+    "net.ipv4.tcp_probe_interval": Ctl(proc_douintvec, 0, UINT_MAX // HZ),
+    "net.ipv4.tcp_min_snd_mss": intminmax(48, 65535),
+    "net.ipv4.tcp_no_metrics_save": U8,
+    "net.ipv4.tcp_no_ssthresh_metrics_save": u8(0, 1),
+    "net.ipv4.tcp_autocorking": u8(0, 1),
+    "net.ipv4.tcp_tso_win_divisor": U8,
+    "net.ipv4.tcp_min_tso_segs": u8(1, 255),
+    "net.ipv4.tcp_limit_output_bytes": INT,
+    "net.ipv4.tcp_notsent_lowat": Ctl(proc_douintvec, 0, UINT_MAX),
+    "net.ipv4.tcp_challenge_ack_limit": INT,
+    "net.ipv4.tcp_invalid_ratelimit": MS_JIFFIES,
+    "net.ipv4.tcp_min_rtt_wlen": intminmax(0, 24 * 3600),
+    "net.ipv4.tcp_thin_linear_timeouts": U8,
+    "net.ipv4.tcp_workaround_signed_windows": U8,
+    "net.ipv4.tcp_retrans_collapse": U8,
+    "net.ipv4.tcp_stdurg": U8,
+    "net.ipv4.tcp_fastopen": INT,
+    "net.ipv4.tcp_fastopen_key": Ctl(proc_dostring),
+    "net.ipv4.tcp_pacing_ss_ratio": intminmax(0, 1000),
+    "net.ipv4.tcp_pacing_ca_ratio": intminmax(0, 1000),
+    "net.ipv4.tcp_comp_sack_delay_ns": Ctl(proc_doulongvec_minmax),
+    "net.ipv4.tcp_comp_sack_nr": U8,
+    "net.ipv4.udp_rmem_min": intminmax(1),
+    "net.ipv4.udp_wmem_min": intminmax(1),
+    "net.ipv4.igmp_max_memberships": INT,
+    "net.ipv4.igmp_qrv": intminmax(1),
+    "net.ipv4.igmp_link_local_mcast_reports": U8,
+    "net.ipv4.route.min_pmtu": intminmax(68),  # IPV4_MIN_MTU
+    "net.ipv4.route.mtu_expires": JIFFIES,
+}
+
+# net.ipv4.neigh.{default,DEV}.NAME (neigh_sysctl_template, net/core/neighbour.c).
+NEIGH_CTL: dict[str, Ctl] = {
+    "base_reachable_time_ms": MS_JIFFIES,
+    "retrans_time_ms": MS_JIFFIES,
+    "delay_first_probe_time": JIFFIES,
+    "gc_stale_time": JIFFIES,
+    "mcast_solicit": ZERO_INTMAX,
+    "ucast_solicit": ZERO_INTMAX,
+    "app_solicit": ZERO_INTMAX,
+    "unres_qlen": intminmax(0, INT_MAX // (ETH_FRAME_LEN + SKB_TRUESIZE_OVERHEAD)),  # proc_unres_qlen
+    "unres_qlen_bytes": ZERO_INTMAX,
+    "gc_thresh1": ZERO_INTMAX,
+    "gc_thresh2": ZERO_INTMAX,
+    "gc_thresh3": ZERO_INTMAX,
+    "gc_interval": JIFFIES,
+    "proxy_delay": Ctl(proc_dointvec_userhz_jiffies),
+    "proxy_qlen": ZERO_INTMAX,
+}
+
+
+def ctl_table(name: str) -> Ctl:
+    """The ``ctl_table`` entry of a sysctl: every net.ipv4.conf.* one is ``devinet_conf_proc``'s
+    plain int."""
+    if name.startswith("net.ipv4.conf."):
+        return INT
+    if name.startswith("net.ipv4.neigh."):
+        return NEIGH_CTL[name.rpartition(".")[2]]
+    return CTL[name]
+
+
+def _text(value: Any) -> str:
+    """What a write of a Python value puts in the file: a number, or a vector's numbers with
+    spaces between."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, tuple | list):
+        return " ".join(str(int(v)) for v in value)
+    return str(int(value)) if isinstance(value, int) else str(value)
 
 
 class SysctlError(ValueError):
@@ -241,18 +579,18 @@ class Sysctl(dict[str, Any]):
         if key in READ_ONLY:
             raise SysctlError(f"sysctl: setting key \"{key}\": Invalid argument", 0)
         old = dict.__getitem__(self, key)
-        try:
-            new = self._convert(old, value)
-        except (TypeError, ValueError) as e:
-            raise SysctlError(f"sysctl: setting key \"{key}\": Invalid argument") from e
+        new, invalid = ctl_table(key).write(self, old, _text(value))
         check = self.checks.get(key)
-        error = check(new) if check is not None else None
+        error = check(new) if check is not None and invalid is None else None
+        if error is None and new != old:
+            dict.__setitem__(self, key, new)
+            self.generation += 1
+            for notify in self.notifiers:
+                notify(key)
+        if invalid is not None:
+            raise SysctlError(f"sysctl: setting key \"{key}\": Invalid argument") from invalid
         if error is not None:
             raise SysctlError(f"sysctl: setting key \"{key}\": {error}")
-        dict.__setitem__(self, key, new)
-        self.generation += 1
-        for notify in self.notifiers:
-            notify(key)
 
     def add(self, name: str, value: Any) -> None:
         """A new entry (a device's, as it registers), without notifying.  Its name is interned: the
@@ -272,21 +610,6 @@ class Sysctl(dict[str, Any]):
         """Drop every entry under ``prefix`` (a device's, as it goes)."""
         for key in [k for k in dict.keys(self) if k.startswith(prefix)]:
             dict.__delitem__(self, key)
-
-    @staticmethod
-    def _convert(old: Any, value: Any) -> Any:
-        if isinstance(old, tuple):
-            # __do_proc_dointvec: the values written replace the vector's first ones, fewer leave
-            # the rest as they were, and what is written beyond the vector is not read; none at
-            # all is an error
-            parts = (value.split() if isinstance(value, str) else list(value))[:len(old)]
-            if not parts:
-                raise ValueError("no value")
-            return tuple(proc_get_long(p) if isinstance(p, str) else int(p) for p in parts) + old[len(parts):]
-        if isinstance(old, int):
-            # (the table does not say which entries are int, unsigned int or long: no range here)
-            return proc_get_long(value) if isinstance(value, str) else int(value)
-        return str(value).strip()
 
     def format(self, name: str) -> str:
         """The value as ``sysctl`` prints it."""

@@ -5,6 +5,7 @@ refuses or reads as a number, where a C program sees no digit.)"""
 from __future__ import annotations
 
 DIGITS = "0123456789"
+HEXDIGITS = "0123456789abcdefABCDEF"
 SPACE = " \t\n\v\f\r"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from tuxnet.kernel import signal as _signal
 from tuxnet.kernel.errno import ENOENT, ERANGE, strerror
-from tuxnet.kernel.minmax import ULONG_MAX
+from tuxnet.kernel.minmax import LONG_MAX, LONG_MIN, ULONG_MAX, c_int
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import (
     SA_RESTART,
@@ -370,9 +370,6 @@ def getopt(prog: str, argv: list[str], optstring: str, operands: list[str]) -> I
 
 # -- numbers in text (stdlib/strtol.c, stdlib/strtod.c), in the C locale ----------------------------
 
-LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1   # a long of x86-64
-
-
 def _number_start(text: str, start: int) -> tuple[int, bool]:
     """Past the white space and the sign ``strtol`` and ``strtod`` allow before a number: the
     index, and whether the sign was a minus."""
@@ -429,11 +426,6 @@ def strtol(text: str, start: int = 0, base: int = 10) -> tuple[int, int, int]:
 def atoi(text: str) -> int:
     """``atoi``: ``(int) strtol(text, NULL, 10)``, the long cut to an int's 32 bits."""
     return c_int(strtol(text)[0])
-
-
-def c_int(value: int) -> int:
-    """A C ``(int)`` cast: the low 32 bits, as a signed number."""
-    return (value + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
 def strtoul(text: str, start: int = 0, base: int = 10) -> tuple[int, int, int]:
