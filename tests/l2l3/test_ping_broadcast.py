@@ -52,3 +52,31 @@ def test_hosts_that_ignore_broadcasts_count_errors():
 def test_b_to_a_unicast_address_warns_of_nothing():
     rc, lines, _ = ping(["-b", "-c", "1", "10.0.0.2"])
     assert rc == 0 and lines[0] == "PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data."
+
+
+def test_the_statistics_count_every_reply():
+    """``gather_statistics`` counts a duplicate's round trip as it counts the first reply's: the
+    slowest host's reply is the maximum, and the average is over received + duplicates."""
+    world, hosts, _ = lan(3)
+    for h in hosts[1:]:
+        h.sysctl["net.ipv4.icmp_echo_ignore_broadcasts"] = 0
+    run(world, hosts[0], ping_main, ["-b", "-c", "3", "10.0.0.255"])
+    out = hosts[0].output()
+    times = [round(float(t) * 1000) for t in re.findall(r"time=(\d+\.\d+) ms", out)]
+    assert "3 received, +2 duplicates" in out and len(times) == 5
+    assert (min(times), sum(times) // 5, max(times)) == (235, 328, 468)
+    # mdev: (tsum2 - tsum * tsum / 5) / 5 = (599245 - 538576) / 5 = 12133 us^2, whose root is 110 us
+    assert "rtt min/avg/max/mdev = 0.235/0.328/0.468/0.110 ms" in out
+
+
+def test_small_round_trips_keep_their_deviation_as_iputils_computes_it():
+    """finish()'s "slightly clumsy computation order": 30 and 31 us give a variance of
+    (1861 - 3721 / 2) / 2 = 0, so mdev 0.000 (tsum2 / n - avg^2 would give 30 us^2, 0.005 ms)."""
+    from tuxnet.user.programs.ping import PingStats, _summary
+    from tuxnet.world import World
+
+    h = World().add_host("h")
+    stats = PingStats(transmitted=2, received=2, rtts=[30, 31])
+    proc = h.spawn(lambda argv: _summary("x", stats, 1_000_000_000, 1.0), [])
+    h.world.run_until(lambda: not proc.alive)
+    assert "rtt min/avg/max/mdev = 0.030/0.030/0.031/0.000 ms" in h.output()

@@ -187,8 +187,7 @@ class PingStats:
     received: int = 0
     errors: int = 0
     duplicates: int = 0
-    rtts: list[int] = field(default_factory=list)  # microseconds
-    ttls: list[int] = field(default_factory=list)
+    rtts: list[int] = field(default_factory=list)  # each timed reply's, duplicates too (microseconds)
     pipesize: int = 1  # the most probes outstanding when one was answered
     acked: int = 0  # the latest sequence number answered
     ewma: int = 0  # gather_statistics' ``rtt``: a moving average of the round trips, times 8 (us)
@@ -540,10 +539,9 @@ def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, 
             sec, usec = struct.unpack_from("<qq", icmp, 8)
             now_sec, now_usec = libc.gettimeofday()
             rtt = (now_sec - sec) * 1_000_000 + now_usec - usec
-            if not dup:
-                stats.rtts.append(rtt)
-                stats.ttls.append(packet[8])
-                stats.ewma = rtt * 8 if not stats.ewma else stats.ewma + rtt - stats.ewma // 8
+            # gather_statistics: a duplicate's round trip counts as much as the first reply's
+            stats.rtts.append(rtt)
+            stats.ewma = rtt * 8 if not stats.ewma else stats.ewma + rtt - stats.ewma // 8
             line += f" time={format_triptime(rtt)} ms"
         if dup and not multicast:  # (the replies of a broadcast's several hosts are not marked)
             line += " (DUP!)"
@@ -588,12 +586,14 @@ def _summary(dest: str, stats: PingStats, elapsed_ns: int, interval: float) -> N
     line += f", time {(elapsed_ns + 500_000) // 1_000_000}ms"
     libc.printf("%s\n", line)
     tail = []
-    if stats.rtts:
-        n = len(stats.rtts)
+    if stats.received and stats.rtts:
+        total = stats.received + stats.duplicates
         tsum = sum(stats.rtts)
         tsum2 = sum(r * r for r in stats.rtts)
-        avg = tsum // n
-        mdev = math.isqrt(max(0, tsum2 // n - avg * avg))
+        avg = tsum // total
+        # (iputils' "slightly clumsy computation order", which keeps small times' variance)
+        var = (tsum2 - tsum * tsum // total) // total if tsum < INT_MAX else tsum2 // total - avg * avg
+        mdev = int(math.sqrt(abs(var)))
         tail.append(f"rtt min/avg/max/mdev = {_ms(min(stats.rtts))}/{_ms(avg)}/{_ms(max(stats.rtts))}/{_ms(mdev)} ms")
     if stats.pipesize > 1:
         tail.append(f"pipe {stats.pipesize}")
