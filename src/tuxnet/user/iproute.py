@@ -13,6 +13,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
+from tuxnet.kernel.errno import strerror
 from tuxnet.kernel.minmax import INT_MAX, U32_MAX
 from tuxnet.net.core.dev import ARPHRD_LOOPBACK, GSO_MAX_SEGS, IFF_UP, NetDevice
 from tuxnet.net.core.neighbour import (
@@ -31,19 +32,36 @@ from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
 from tuxnet.net.ethernet.eth import format_mac, parse_mac
 from tuxnet.net.ipv4.devinet import inet_addr_add, inet_addr_del
 from tuxnet.net.ipv4.fib import (
+    RT_TABLE_DEFAULT,
+    RT_TABLE_LOCAL,
+    RT_TABLE_MAIN,
     RTN_BLACKHOLE,
     RTN_BROADCAST,
     RTN_LOCAL,
     RTN_PROHIBIT,
     RTN_UNICAST,
     RTN_UNREACHABLE,
+    fib_flush_cache,
+    fib_get_table,
     fib_lookup,
+    fib_table_flush,
     format_metrics,
     format_routes,
+    rt_table_name,
 )
 from tuxnet.net.ipv4.fib import ip_route_add as fib_route_add
 from tuxnet.net.ipv4.fib import ip_route_change as fib_route_change
 from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
+from tuxnet.net.ipv4.fib_rules import (
+    FR_ACT_BLACKHOLE,
+    FR_ACT_PROHIBIT,
+    FR_ACT_TO_TBL,
+    FR_ACT_UNREACHABLE,
+    FibRule,
+    fib_default_rule_pref,
+    fib_rule_add,
+    fib_rule_del,
+)
 from tuxnet.net.ipv4.route import find_exception, ip_route_output_key
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
 from tuxnet.net.ipv4.tcp_output import KERNEL_MAX_TCP_HEADER
@@ -257,17 +275,33 @@ def _addr_del(host: Host, args: list[str]) -> None:
 
 # -- ip route --------------------------------------------------------------------------------------
 
-def ip_route_get(host: Host, addr: str) -> str:
-    """``ip route get ADDR``, byte for byte as iproute2 prints it (each line ends with a space)."""
+def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0) -> str:
+    """``ip route get ADDR [from ADDR] [oif DEV]``, byte for byte as iproute2 prints it (each line
+    ends with a space): the route's type, ``from`` as asked, its table when rules chose one
+    other than main, and its source when not the one asked for."""
     daddr = _prefix(addr)[0]
-    rt = ip_route_output_key(host, daddr)
+    rt = ip_route_output_key(host, daddr, saddr, oif)
     if isinstance(rt, int):
-        raise IpError("RTNETLINK answers: Network is unreachable", 2)
+        raise IpError(f"RTNETLINK answers: {strerror(-rt)}", 2)
+    fa = fib_lookup(host, daddr, saddr=saddr, oif=oif)
+    words = [addr]
+    if rt.rt_type in (RTN_LOCAL, RTN_BROADCAST):
+        words.insert(0, "local" if rt.rt_type == RTN_LOCAL else "broadcast")
+    if saddr:
+        words += ["from", in_ntoa(saddr)]
+    if rt.gw:
+        words += ["via", in_ntoa(rt.gw)]
+    words += ["dev", rt.dev.name]
+    if fa is not None and fa.table != RT_TABLE_MAIN and host.fib_has_custom_rules:
+        # (until rules change, Linux keeps local's routes in main's trie: fib_unmerge)
+        words += ["table", rt_table_name(fa.table)]
+    if rt.saddr != saddr:
+        words += ["src", in_ntoa(rt.saddr)]
+    words += ["uid", "0"]
     if rt.rt_type == RTN_LOCAL:
-        return f"local {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n    cache <local> \n"
+        return " ".join(words) + " \n    cache <local> \n"
     if rt.rt_type == RTN_BROADCAST:  # RTCF_BROADCAST | RTCF_LOCAL: it loops back as well
-        return f"broadcast {addr} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n    cache <local,brd> \n"
-    via = f" via {in_ntoa(rt.gw)}" if rt.gw else ""
+        return " ".join(words) + " \n    cache <local,brd> \n"
     cache = ["    cache"]
     if rt.redirected:
         cache.append("<redirected>")
@@ -276,9 +310,102 @@ def ip_route_get(host: Host, addr: str) -> str:
         cache.append(f"expires {(fnhe.expires - host.world.now) // NSEC_PER_SEC}sec")
     # The entry's metrics are its route's (rt_set_nexthop), but for a path MTU learned since
     # (rt_fill_info), locked when it was learned below min_pmtu.
-    cache += format_metrics(fib_lookup(host, daddr), fnhe.mtu if fnhe is not None else 0,
-                            fnhe is not None and fnhe.locked)
-    return f"{addr}{via} dev {rt.dev.name} src {in_ntoa(rt.saddr)} uid 0 \n{' '.join(cache)} \n"
+    cache += format_metrics(fa, fnhe.mtu if fnhe is not None else 0, fnhe is not None and fnhe.locked)
+    return f"{' '.join(words)} \n{' '.join(cache)} \n"
+
+
+def _route_get_args(host: Host, args: list[str]) -> tuple[int, int]:
+    """What follows ``ip route get ADDR``: ``from ADDR`` and ``oif DEV`` (iproute2's words)."""
+    saddr = oif = 0
+    while args:
+        key = args.pop(0)
+        if key in ("from", "oif") and not args:
+            raise _usage_error('Command line is not complete. Try option "help"')
+        if key == "from":
+            saddr = _prefix(args.pop(0))[0]
+        elif key == "oif":
+            oif = _dev(host, args.pop(0)).ifindex
+        elif key == "iif":
+            raise _usage_error('Error: tuxnet\'s "ip route get" has no "iif" (it asks for output routes only).')
+        else:
+            raise _usage_error(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
+    return saddr, oif
+
+
+# -- ip rule ---------------------------------------------------------------------------------------
+
+_RULE_ACTIONS = {"unicast": FR_ACT_TO_TBL, "blackhole": FR_ACT_BLACKHOLE, "unreachable": FR_ACT_UNREACHABLE,
+                 "prohibit": FR_ACT_PROHIBIT}
+# iproute2's rule words tuxnet's rules do not have
+_RULE_UNSUPPORTED = ("fwmark", "tos", "dsfield", "realms", "goto", "nop", "suppress_prefixlength",
+                     "suppress_ifgroup", "uidrange", "ipproto", "sport", "dport", "l3mdev", "protocol", "nat",
+                     "map-to", "flowid", "dscp")
+
+
+def _rule_args(args: list[str]) -> dict[str, object]:
+    """``iprule_modify``'s and the listing's reading of a rule: FibRule's attributes, only those
+    the command line names."""
+    want: dict[str, object] = {}
+    args = list(args)
+    while args:
+        key = args.pop(0)
+        if key == "not":
+            want["invert"] = True
+            continue
+        if key in _RULE_UNSUPPORTED:
+            raise _usage_error(f'Error: tuxnet\'s "ip rule" has no "{key}" (from, to, iif, oif, pref, table, '
+                               "and blackhole, unreachable or prohibit).")
+        if key == "type":
+            key = args.pop(0) if args else ""
+        if key in _RULE_ACTIONS:
+            want["action"] = _RULE_ACTIONS[key]
+            continue
+        if key not in ("from", "to", "iif", "dev", "oif", "pref", "priority", "order", "table", "lookup"):
+            raise _usage_error(f'Error: argument "{key}" is wrong: Failed to parse rule type')
+        if not args:
+            raise _usage_error('Command line is not complete. Try option "help"')
+        value = args.pop(0)
+        if key in ("from", "to"):
+            addr, plen = (0, 0) if value in ("all", "any", "default") else _prefix(value)
+            side = "src" if key == "from" else "dst"
+            want[side], want[side + "_len"] = (addr, plen) if plen else (0, 0)
+        elif key in ("iif", "dev", "oif"):
+            want["oifname" if key == "oif" else "iifname"] = value
+        elif key in ("pref", "priority", "order"):
+            pref = get_unsigned(value)
+            if pref is None:
+                raise _usage_error(f'Error: argument "{value}" is wrong: preference value is invalid')
+            want["pref"] = pref
+        else:
+            want["table"] = _table_id(value)
+    return want
+
+
+def ip_rule(host: Host, cmd: str, args: list[str]) -> str:
+    """``ip rule [show|list] [table ID] [pref N]``, ``ip rule add|del SELECTOR ACTION`` and
+    ``ip rule flush``, as iproute2 and the kernel's fib_rules do them."""
+    if cmd in ("show", "list", "ls", "lst", "s"):
+        want = _rule_args(args)
+        rules = [r for r in host.fib_rules if all(getattr(r, k) == v for k, v in want.items())]
+        return "".join(r.format(host) + "\n" for r in rules)
+    if cmd == "add":
+        want = _rule_args(args)
+        action = want.pop("action", FR_ACT_TO_TBL)
+        table = want.pop("table", RT_TABLE_MAIN if action == FR_ACT_TO_TBL else 0)
+        pref = want.pop("pref", None)
+        rule = FibRule(fib_default_rule_pref(host) if pref is None else pref, action, table, **want)
+        fib_rule_add(host, rule)
+        return ""
+    if cmd in ("del", "delete"):
+        fib_rule_del(host, _rule_args(args))
+        return ""
+    if cmd == "flush":
+        # (iproute2 deletes each rule the kernel lists with a priority: all but those at 0)
+        host.fib_rules[:] = [r for r in host.fib_rules if not r.pref]
+        host.fib_has_custom_rules = True
+        fib_flush_cache(host)
+        return ""
+    raise _usage_error(f'Command "{cmd}" is unknown, try "ip rule help".')
 
 
 _METRIC_NAMES = {"mtu": "mtu", "advmss": "mss", "initcwnd": "initcwnd", "initrwnd": "initrwnd"}
@@ -313,7 +440,7 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
             if number is None:
                 raise _usage_error(f'Error: argument "{value}" is wrong: "{_METRIC_NAMES[key]}" value is invalid')
             metrics[key] = number
-        elif key in ("via", "dev", "metric", "src", "proto", "scope") and args:
+        elif key in ("via", "dev", "metric", "src", "proto", "scope", "table") and args:
             opts[key] = args.pop(0)
         else:
             raise _usage_error(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
@@ -324,6 +451,7 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
     if metric is None:
         raise _usage_error(f'Error: argument "{opts["metric"]}" is wrong: "metric" value is invalid')
     opts["metric"] = str(metric)
+    opts["table"] = str(_table_id(opts.get("table", "main")))
     return dst, opts, metrics
 
 
@@ -333,7 +461,8 @@ def _route_modify(host: Host, cmd: str, args: list[str]) -> None:
     if "dev" in opts:
         _dev(host, opts["dev"])
     kwargs = dict(via=opts.get("via"), dev=opts.get("dev"), metric=int(opts.get("metric", 0)),
-                  src=opts.get("src"), type=_ROUTE_TYPES[opts.get("type", "unicast")], **metrics)
+                  src=opts.get("src"), type=_ROUTE_TYPES[opts.get("type", "unicast")],
+                  table=int(opts["table"]), **metrics)
     try:
         if cmd == "add":
             fib_route_add(host, dst, **kwargs)
@@ -443,7 +572,12 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 return _link_set(host, args)
         elif _match(obj, "route"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                return format_routes(host, _route_table(host, args))
+                return format_routes(host, _route_table(host, args, "Dump"))
+            if cmd == "flush":
+                if not args:
+                    raise IpError('"ip route flush" requires arguments.')
+                fib_table_flush(host, _route_table(host, args, "Flush"))
+                return ""
             if cmd in ("add", "change", "chg", "replace"):
                 _route_modify(host, "change" if cmd == "chg" else cmd, args)
                 return ""
@@ -452,12 +586,15 @@ def ip(host: Host, argv: str | list[str]) -> str:
                     raise _usage_error("Usage: ip route { list | flush } SELECTOR")
                 if args[0] != "default":
                     _prefix(args[0])
-                fib_route_del(host, args[0])
+                table = _route_table(host, args[1:], "") if args[1:] else RT_TABLE_MAIN
+                fib_route_del(host, args[0], table)
                 return ""
             if cmd == "get":
                 if not args:
                     raise IpError("need at least a destination address")
-                return ip_route_get(host, args[0])
+                return ip_route_get(host, args[0], *_route_get_args(host, args[1:]))
+        elif _match(obj, "rule"):
+            return ip_rule(host, cmd, args)
         elif _match(obj, "maddress"):
             if cmd in ("show", "list", "ls", "lst", "s"):
                 return ip_maddr_show(host, _dev_arg(args))
@@ -531,22 +668,32 @@ def _tcp_metrics(host: Host, cmd: str, args: list[str]) -> str:
     raise _usage_error(f'Command "{cmd}" is unknown, try "ip tcp_metrics help".')
 
 
-def _route_table(host: Host, args: list[str]) -> str:
-    """``ip route show [table ID]``: main (254), local (255) or all (0); another table does not
-    exist here."""
+def _table_id(word: str, what: str = '"table"') -> int:
+    """``rtnl_rttable_a2n``: a table's name (/etc/iproute2/rt_tables) or number (base 0); else
+    iproute2's complaint, which names ``what``."""
+    number = {"unspec": 0, "default": RT_TABLE_DEFAULT, "main": RT_TABLE_MAIN,
+              "local": RT_TABLE_LOCAL}.get(word, get_unsigned(word))
+    if number is None:
+        raise _usage_error(f'Error: argument "{word}" is wrong: {what} value is invalid')
+    return number
+
+
+def _route_table(host: Host, args: list[str], what: str) -> int | None:
+    """``ip route show|flush|del ... [table ID]``: the table (None for ``all``, or 0, which
+    shows every table); one that does not exist is the kernel's error, its dump ``what``
+    terminated."""
     if not args:
-        return "main"
+        return RT_TABLE_MAIN
     if args[0] != "table":
         raise _usage_error(f'Error: either "to" is duplicate, or "{args[0]}" is a garbage.')
     if len(args) < 2:
         raise _usage_error('Command line is not complete. Try option "help"')
-    number = get_unsigned(args[1])  # rtnl_rttable_a2n: a name, or a number in base 0
-    table = {254: "main", 255: "local", 0: "all"}.get(number, args[1]) if number is not None else args[1]
-    if table in ("main", "local", "all"):
-        return table
-    if number is None and table != "default":
-        raise _usage_error(f'Error: argument "{table}" is wrong: table id value is invalid')
-    raise IpError("Error: ipv4: FIB table does not exist.", 2)
+    table = None if args[1] == "all" else _table_id(args[1], "table id" if what else '"table"')
+    if table == 0 and what:
+        table = None
+    if table is not None and fib_get_table(host, table) is None and what:
+        raise IpError(f"Error: ipv4: FIB table does not exist.\n{what} terminated", 2)
+    return table
 
 
 def get_unsigned(text: str) -> int | None:

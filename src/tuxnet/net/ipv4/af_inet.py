@@ -35,6 +35,7 @@ from tuxnet.net.core.sock import (
 )
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.net.ipv4.fib import RT_TABLE_LOCAL, RT_TABLE_MAIN, RTN_BROADCAST, RTN_LOCAL, FibTable
+from tuxnet.net.ipv4.fib_rules import fib_default_rules_init
 from tuxnet.net.ipv4.igmp import IPPROTO_IGMP, igmp_rcv, ip_mc_drop_socket
 from tuxnet.net.ipv4.ip_input import ip_rcv
 from tuxnet.net.ipv4.ip_output import IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT  # noqa: F401  (<netinet/in.h>)
@@ -447,6 +448,8 @@ def inet_init(host: Host) -> None:
     host.ping_port_rover = 0
     host.fib_local = FibTable(RT_TABLE_LOCAL)
     host.fib_main = FibTable(RT_TABLE_MAIN)
+    host.fib_tables = {RT_TABLE_LOCAL: host.fib_local, RT_TABLE_MAIN: host.fib_main}
+    fib_default_rules_init(host)
     host.rt_genid = 0
     host.rt_output_cache = {}
     host.rt_input_cache = {}

@@ -223,17 +223,17 @@ def inet_addr_del(host: Host, dev: NetDevice, local: int, prefixlen: int | None 
         last_primary = max((i + 1 for i, a in enumerate(ifa_list) if not a.flags & IFA_F_SECONDARY), default=0)
         ifa_list.insert(last_primary, promote)
     if not ifa_list:
-        host.fib_local.remove_dev(dev)
-        host.fib_main.remove_dev(dev)
+        for table in host.fib_tables.values():
+            table.remove_dev(dev)
     else:
-        for table in (host.fib_local, host.fib_main):
+        for table in host.fib_tables.values():
             table.remove_if(lambda e: e.dev is dev and e.protocol == "kernel")
         if dev.flags & IFF_UP:
             for a in ifa_list:
                 fib_add_ifaddr(host, a)
         vanished = {a.local for a in gone} - {a.local for d in host.devices.values() if d.ip_ptr is not None
                                              for a in d.ip_ptr.ifa_list}
-        for table in (host.fib_local, host.fib_main):
+        for table in host.fib_tables.values():
             table.remove_if(lambda e: e.prefsrc in vanished)
     fib_flush_cache(host)
 
@@ -299,8 +299,8 @@ def inetdev_event_down(host: Host, dev: NetDevice) -> None:
     from tuxnet.net.ipv4.igmp import ip_mc_down
 
     ip_mc_down(dev)
-    host.fib_local.remove_dev(dev)
-    host.fib_main.remove_dev(dev)
+    for table in host.fib_tables.values():  # (fib_sync_down_dev: every table)
+        table.remove_dev(dev)
     fib_flush_cache(host)
     arp_ifdown(host, dev)
 

@@ -1,8 +1,10 @@
 """The IPv4 forwarding information base (net/ipv4/fib_frontend.c, fib_trie.c, fib_semantics.c).
 
-Two tables, as Linux has by default: ``local`` (255), consulted first, holds the host's own and
-broadcast addresses; ``main`` (254) holds connected prefixes and the routes the user adds.
-``fib_lookup`` returns the longest matching prefix, the lowest metric breaking ties.
+The tables, as Linux has them: ``local`` (255), consulted first, holds the host's own and
+broadcast addresses; ``main`` (254) holds connected prefixes and the routes the user adds; any
+other (``ip route add ... table N``) comes when its first route does, and is consulted as the
+rules say (tuxnet.net.ipv4.fib_rules).  A table's lookup returns the longest matching prefix, the
+lowest metric breaking ties.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ if TYPE_CHECKING:
     from tuxnet.net.core.dev import NetDevice
     from tuxnet.net.core.skbuff import SkBuff
 
+RT_TABLE_UNSPEC = 0
+RT_TABLE_DEFAULT = 253
 RT_TABLE_MAIN = 254
 RT_TABLE_LOCAL = 255
+RT_TABLE_NAMES = {RT_TABLE_DEFAULT: "default", RT_TABLE_MAIN: "main", RT_TABLE_LOCAL: "local"}
+LOOPBACK_IFINDEX = 1  # the flowi4_iif of what the host itself sends
 
 RTN_UNICAST = 1
 RTN_LOCAL = 2
@@ -75,7 +81,7 @@ class FibAlias:
     def format(self, show_table: bool = False) -> str:
         """One line of ``ip route show`` (``table local`` lines carry their type first; with
         ``show_table``, as ``table all`` lists them, a table other than main is named)."""
-        if self.plen == 0 and self.table == RT_TABLE_MAIN:
+        if self.plen == 0 and self.table != RT_TABLE_LOCAL:
             dst = "default"
         else:
             dst = in_ntoa(self.dst) + ("" if self.plen == 32 else f"/{self.plen}")
@@ -85,7 +91,7 @@ class FibAlias:
         if self.dev is not None:
             parts += ["dev", self.dev.name]
         if show_table and self.table != RT_TABLE_MAIN:
-            parts += ["table", "local" if self.table == RT_TABLE_LOCAL else str(self.table)]
+            parts += ["table", rt_table_name(self.table)]
         if self.protocol != "boot":
             parts += ["proto", self.protocol]
         if self.scope != RT_SCOPE_UNIVERSE:
@@ -117,6 +123,11 @@ def format_metrics(route: FibAlias | None, pmtu: int = 0, pmtu_locked: bool = Fa
 
 def _entry_order(e: FibAlias) -> tuple[int, int]:
     return -e.plen, e.metric
+
+
+def rt_table_name(table: int) -> str:
+    """``rtnl_rttable_n2a``: a table's name, else its number."""
+    return RT_TABLE_NAMES.get(table, str(table))
 
 
 def _alias_order(e: FibAlias) -> int:
@@ -188,9 +199,28 @@ class FibTable:
         self._reindex()
 
 
-def fib_lookup(host: Host, daddr: int, scope: int = RT_SCOPE_UNIVERSE) -> FibAlias | None:
-    """``fib_lookup``: the local table, then main."""
+def fib_lookup(host: Host, daddr: int, scope: int = RT_SCOPE_UNIVERSE, saddr: int = 0,
+               iif: int = LOOPBACK_IFINDEX, oif: int = 0) -> FibAlias | None:
+    """``fib_lookup``: the local table, then main; or, once rules were changed, the route the
+    rules give the flow (its source, and the devices it comes in by or is to leave by)."""
+    if host.fib_has_custom_rules:
+        from tuxnet.net.ipv4.fib_rules import fib_rules_lookup
+
+        return fib_rules_lookup(host, daddr, scope, saddr, iif, oif)
     return host.fib_local.lookup(daddr, scope) or host.fib_main.lookup(daddr, scope)
+
+
+def fib_get_table(host: Host, table: int) -> FibTable | None:
+    """``fib_get_table``: the table of that number (0 is main), if it exists."""
+    return host.fib_tables.get(table or RT_TABLE_MAIN)
+
+
+def fib_new_table(host: Host, table: int) -> FibTable:
+    """``fib_new_table``: the table, made empty when it does not exist yet."""
+    found = fib_get_table(host, table)
+    if found is None:
+        found = host.fib_tables[table] = FibTable(table)
+    return found
 
 
 def fib_result_prefsrc(host: Host, fa: FibAlias) -> int:
@@ -232,13 +262,12 @@ def fib_flush_cache(host: Host) -> None:
 
 
 def fib_add(host: Host, fa: FibAlias, exclusive: bool = False) -> None:
-    table = host.fib_local if fa.table == RT_TABLE_LOCAL else host.fib_main
-    table.insert(fa, exclusive)
+    fib_new_table(host, fa.table).insert(fa, exclusive)
     fib_flush_cache(host)
 
 
 def _route_alias(host: Host, dst: str, via: str | None, dev: str | None, metric: int, src: str | None,
-                 type: int, **metrics: int) -> FibAlias:
+                 type: int, table: int, **metrics: int) -> FibAlias:
     """``rtm_to_fib_config`` and ``fib_create_info``: the route ``ip route add|change|replace``
     describe.  The next hop must be reachable on a connected prefix."""
     if dst == "default":
@@ -261,50 +290,73 @@ def _route_alias(host: Host, dst: str, via: str | None, dev: str | None, metric:
     if prefsrc and getattr(host.fib_local.lookup(prefsrc), "type", None) != RTN_LOCAL:
         raise ValueError("Error: Invalid prefsrc address.")  # fib_valid_prefsrc: one of ours
     scope = RT_SCOPE_UNIVERSE if gw else RT_SCOPE_LINK
-    return FibAlias(addr, plen, type, out, gw=gw, scope=scope, metric=metric, prefsrc=prefsrc, **metrics)
+    return FibAlias(addr, plen, type, out, gw=gw, scope=scope, metric=metric, prefsrc=prefsrc,
+                    table=table or RT_TABLE_MAIN, **metrics)
 
 
 def ip_route_add(host: Host, dst: str, *, via: str | None = None, dev: str | None = None,
-                 metric: int = 0, src: str | None = None, type: int = RTN_UNICAST, **metrics: int) -> None:
-    """``ip route add``: a static route; ``metrics`` are FibAlias's (``mtu``, ``mtu_lock``,
-    ``advmss``, ``initcwnd``, ``initrwnd``)."""
-    fib_add(host, _route_alias(host, dst, via, dev, metric, src, type, **metrics), exclusive=True)
+                 metric: int = 0, src: str | None = None, type: int = RTN_UNICAST, table: int = RT_TABLE_MAIN,
+                 **metrics: int) -> None:
+    """``ip route add``: a static route, in main or ``table``; ``metrics`` are FibAlias's
+    (``mtu``, ``mtu_lock``, ``advmss``, ``initcwnd``, ``initrwnd``)."""
+    fib_add(host, _route_alias(host, dst, via, dev, metric, src, type, table, **metrics), exclusive=True)
 
 
 def ip_route_change(host: Host, dst: str, *, create: bool = False, via: str | None = None,
                     dev: str | None = None, metric: int = 0, src: str | None = None,
-                    type: int = RTN_UNICAST, **metrics: int) -> None:
+                    type: int = RTN_UNICAST, table: int = RT_TABLE_MAIN, **metrics: int) -> None:
     """``ip route change`` (NLM_F_REPLACE) and, with ``create``, ``ip route replace``
     (NLM_F_CREATE|NLM_F_REPLACE): ``fib_table_insert`` replaces the route of the same prefix and
     metric; without one, ``change`` fails with ENOENT and ``replace`` adds the route."""
-    fa = _route_alias(host, dst, via, dev, metric, src, type, **metrics)
-    table = host.fib_main
-    old = next((e for e in table.entries if (e.dst, e.plen, e.metric) == (fa.dst, fa.plen, fa.metric)), None)
+    fa = _route_alias(host, dst, via, dev, metric, src, type, table, **metrics)
+    found = fib_get_table(host, fa.table)
+    old = next((e for e in found.entries if (e.dst, e.plen, e.metric) == (fa.dst, fa.plen, fa.metric)),
+               None) if found is not None else None
     if old is None and not create:
         raise ValueError("RTNETLINK answers: No such file or directory")
     if old is not None:
-        table.remove(old)
+        found.remove(old)
     fib_add(host, fa)
 
 
-def ip_route_del(host: Host, dst: str) -> None:
-    """``ip route del``: the first route with that prefix in main."""
+def ip_route_del(host: Host, dst: str, table: int = RT_TABLE_MAIN) -> None:
+    """``ip route del``: the first route with that prefix in main or ``table``."""
     addr, plen = (0, 0) if dst == "default" else parse_cidr(dst)
-    for e in host.fib_main.entries:
+    found = fib_get_table(host, table)
+    if found is None:
+        raise ValueError("Error: FIB table does not exist.")
+    for e in found.entries:
         if e.dst == addr and e.plen == plen:
-            host.fib_main.remove(e)
+            found.remove(e)
             fib_flush_cache(host)
             return
     raise ValueError("RTNETLINK answers: No such process")
 
 
-def format_routes(host: Host, table: str = "main") -> str:
-    """``ip route show [table main|local|all]``, byte for byte as iproute2 prints it."""
+def format_routes(host: Host, table: int | None = RT_TABLE_MAIN) -> str:
+    """``ip route show [table ID|all]`` (None: all), byte for byte as iproute2 prints it: the
+    tables in the order the kernel's dump walks them (its hash of table numbers, the newest of a
+    bucket first), the routes of each in the order of its trie."""
+    if table is None:
+        made = list(host.fib_tables.values())
+        tables = sorted(made, key=lambda t: (t.id & 0xFF, -made.index(t)))
+    else:
+        tables = [host.fib_tables[table]]
     lines = []
-    if table in ("main", "all"):
-        main = sorted(host.fib_main.entries, key=lambda e: (e.plen != 0, e.dst, e.plen))
-        lines += [e.format() for e in main]
-    if table in ("local", "all"):
-        local = sorted(host.fib_local.entries, key=lambda e: (e.dst, e.type))
-        lines += [e.format(show_table=table == "all") for e in local]
+    for t in tables:
+        if t.id == RT_TABLE_LOCAL:
+            entries = sorted(t.entries, key=lambda e: (e.dst, e.type))
+        else:
+            entries = sorted(t.entries, key=lambda e: (e.plen != 0, e.dst, e.plen))
+        lines += [e.format(show_table=table is None) for e in entries]
     return "".join(line + " \n" for line in lines)  # iproute2 ends each line with a space
+
+
+def fib_table_flush(host: Host, table: int) -> None:
+    """``ip route flush table ID``: every route of the table goes (FileNotFoundError when there
+    is no such table)."""
+    found = fib_get_table(host, table)
+    if found is None:
+        raise FileNotFoundError("Error: ipv4: FIB table does not exist.\nFlush terminated")
+    found.remove_if(lambda e: True)
+    fib_flush_cache(host)

@@ -14,6 +14,7 @@ from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_local_multicast, ipv4_is_multicast, ipv4_is_zeronet
 from tuxnet.net.ipv4.devinet import in_dev_conf_get, in_dev_orconf, inet_select_addr
 from tuxnet.net.ipv4.fib import (
+    LOOPBACK_IFINDEX,
     RT_SCOPE_LINK,
     RT_SCOPE_UNIVERSE,
     RTN_BLACKHOLE,
@@ -152,18 +153,16 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int)
         src = saddr or inet_select_addr(host, dev_out, 0, RT_SCOPE_LINK)
         rt = Rtable(dev_out, RTN_MULTICAST if ipv4_is_multicast(daddr) else RTN_BROADCAST, 0, src, 0, host.rt_genid)
         return __mkroute_output_mc(host, rt, daddr)
-    fa = fib_lookup(host, daddr, scope)
-    if fa is None or (dev_out is not None and fa.type == RTN_UNICAST and fa.dev is not dev_out
-                      and not fa.gw):
+    fa = fib_lookup(host, daddr, scope, saddr, LOOPBACK_IFINDEX, oif)
+    failed = fa is None or fa.type in _ERRORS  # no route, or one (or a rule) that is an error
+    if failed or (dev_out is not None and fa.type == RTN_UNICAST and fa.dev is not dev_out and not fa.gw):
         if dev_out is not None and dev_out.flags & 1:
             # SO_BINDTODEVICE / IP_PKTINFO with no route: assume the destination is on-link.
             src = saddr or inet_select_addr(host, dev_out, daddr, RT_SCOPE_LINK)
             rt = Rtable(dev_out, RTN_UNICAST, 0, src, 0, host.rt_genid)
             rt.output = ip_output
             return rt
-        return -ENETUNREACH
-    if fa.type in _ERRORS:
-        return _ERRORS[fa.type]
+        return _ERRORS[fa.type] if fa is not None and fa.type in _ERRORS else -ENETUNREACH
     if fa.type == RTN_LOCAL:
         # rt_dst_alloc: a local route delivers what loops back through it (RTCF_LOCAL).
         rt = Rtable(lo, RTN_LOCAL, 0, saddr or fa.prefsrc or daddr, 0, host.rt_genid)
@@ -228,7 +227,7 @@ def ip_route_input_mc(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: NetD
         if not ipv4_is_local_multicast(daddr) and skb.buf[skb.network_header + 9] != IPPROTO_IGMP:
             return -EINVAL
     elif dev.ip_ptr is not None and dev.ip_ptr.rp_filter:
-        err = fib_validate_source(host, saddr, dev, dev.ip_ptr.rp_filter)
+        err = fib_validate_source(host, saddr, daddr, dev, dev.ip_ptr.rp_filter)
         if err:
             return err
     rt = Rtable(host.loopback_dev, RTN_MULTICAST, 0, 0, 0, host.rt_genid)
@@ -238,12 +237,13 @@ def ip_route_input_mc(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: NetD
     return 0
 
 
-def fib_validate_source(host: Host, saddr: int, dev: NetDevice, rpf: int) -> int:
+def fib_validate_source(host: Host, saddr: int, daddr: int, dev: NetDevice, rpf: int) -> int:
     """``__fib_validate_source``: the reverse path filter (RFC 3704), 0 or -errno.  The route back
     to the source must leave through ``dev`` (``rp_filter`` 1, strict), or merely exist (2, loose);
     a source that is one of our own addresses passes only with ``accept_local``.  -EXDEV when the
-    filter refuses, -EINVAL for a source no unicast route reaches."""
-    fa = fib_lookup(host, saddr)
+    filter refuses, -EINVAL for a source no unicast route reaches.  The rules see a reply's flow:
+    from ``daddr`` to ``saddr``."""
+    fa = fib_lookup(host, saddr, saddr=daddr)
     if fa is None:
         return -EXDEV
     if fa.type != RTN_UNICAST and (fa.type != RTN_LOCAL or not in_dev_orconf(host, dev, "accept_local")):
@@ -267,7 +267,8 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
     if saddr and (ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr) or (
             saddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet"))):
         return -EINVAL  # martian source
-    key = (daddr, dev.ifindex)
+    # (once rules may choose by source, so does the cache)
+    key = (daddr, dev.ifindex, saddr) if host.fib_has_custom_rules else (daddr, dev.ifindex)
     rt = host.rt_input_cache.get(key)
     if rt is None:
         if ipv4_is_multicast(daddr):  # (never cached: the device's groups decide)
@@ -280,7 +281,7 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
     if saddr and rt.rt_type != RTN_UNREACHABLE:
         in_dev = dev.ip_ptr
         if in_dev is not None and in_dev.rp_filter:
-            err = fib_validate_source(host, saddr, dev, in_dev.rp_filter)
+            err = fib_validate_source(host, saddr, daddr, dev, in_dev.rp_filter)
             if err:
                 return err
         elif saddr in host.inet_addr_lst and not in_dev_orconf(host, dev, "accept_local"):
@@ -301,7 +302,7 @@ def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice) -> Rta
         return rt
     if ipv4_is_zeronet(daddr) or (daddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet")):
         return -EINVAL  # martian destination
-    fa = fib_lookup(host, daddr)
+    fa = fib_lookup(host, daddr, RT_SCOPE_UNIVERSE, saddr, dev.ifindex)
     if fa is not None and fa.type in (RTN_LOCAL, RTN_BROADCAST):
         rt = Rtable(host.loopback_dev, fa.type, 0, 0, 0, host.rt_genid)
         rt.input = ip_local_deliver

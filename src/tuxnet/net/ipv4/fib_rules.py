@@ -1,0 +1,148 @@
+"""Policy routing: the rules ``fib_lookup`` walks (net/core/fib_rules.c, net/ipv4/fib_rules.c).
+
+A rule picks flows by source and destination prefix and by input and output device (``not``
+inverts the choice), and says what to do with them: look the destination up in a table, or fail
+(blackhole, unreachable, prohibit).  Rules are walked by priority, lowest first; a table that does
+not exist, or has no route to the destination, passes the flow on to the next rule.  A namespace
+starts with Linux's three (0 local, 32766 main, 32767 default) and, until a rule is added or
+deleted, ``fib_lookup`` looks in local and main without walking them (``fib_has_custom_rules``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tuxnet.net.core.utils import in_ntoa, inet_make_mask
+from tuxnet.net.ipv4.fib import (
+    RT_TABLE_DEFAULT,
+    RT_TABLE_LOCAL,
+    RT_TABLE_MAIN,
+    RTN_BLACKHOLE,
+    RTN_PROHIBIT,
+    RTN_UNICAST,
+    RTN_UNREACHABLE,
+    FibAlias,
+    fib_flush_cache,
+    rt_table_name,
+)
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+FR_ACT_TO_TBL = RTN_UNICAST  # the rule actions share the route types' numbers (uapi fib_rules.h)
+FR_ACT_BLACKHOLE = RTN_BLACKHOLE
+FR_ACT_UNREACHABLE = RTN_UNREACHABLE
+FR_ACT_PROHIBIT = RTN_PROHIBIT
+ACTION_NAMES = {FR_ACT_BLACKHOLE: "blackhole", FR_ACT_UNREACHABLE: "unreachable", FR_ACT_PROHIBIT: "prohibit"}
+
+# What a failing rule makes of a lookup, as a route of that type would (fib4_rule_action): a
+# blackhole EINVAL, prohibit EACCES; unreachable is "no route" (ENETUNREACH), as None is.
+_BLACKHOLE = FibAlias(0, 0, RTN_BLACKHOLE, None)
+_PROHIBIT = FibAlias(0, 0, RTN_PROHIBIT, None)
+
+
+class FibRule:
+    """``struct fib4_rule``: selectors (0 and "" select everything), the action and its table
+    (0 for none), and the priority."""
+
+    __slots__ = ("pref", "action", "table", "src", "src_len", "dst", "dst_len", "iifname", "oifname", "invert")
+
+    def __init__(self, pref: int, action: int = FR_ACT_TO_TBL, table: int = 0, *, src: int = 0, src_len: int = 0,
+                 dst: int = 0, dst_len: int = 0, iifname: str = "", oifname: str = "", invert: bool = False) -> None:
+        self.pref = pref
+        self.action = action
+        self.table = table
+        self.src, self.src_len = src, src_len
+        self.dst, self.dst_len = dst, dst_len
+        self.iifname = iifname
+        self.oifname = oifname
+        self.invert = invert
+
+    def match(self, host: Host, daddr: int, saddr: int, iif: int, oif: int) -> bool:
+        """``fib_rule_match`` and ``fib4_rule_match``: every selector the rule has agrees with the
+        flow (a device that is not there matches no flow), or, for ``not``, not all of them do."""
+        ok = ((not self.src_len or not (saddr ^ self.src) & inet_make_mask(self.src_len))
+              and (not self.dst_len or not (daddr ^ self.dst) & inet_make_mask(self.dst_len))
+              and (not self.iifname or _ifindex(host, self.iifname) == iif)
+              and (not self.oifname or _ifindex(host, self.oifname) == oif))
+        return not ok if self.invert else bool(ok)
+
+    def format(self, host: Host) -> str:
+        """One line of ``ip rule show`` (iproute2's ``print_rule``)."""
+        words = [f"{self.pref}:\t" + ("not " if self.invert else "") + "from " + _prefix(self.src, self.src_len)]
+        if self.dst_len:
+            words += ["to", _prefix(self.dst, self.dst_len)]
+        for key, name in (("iif", self.iifname), ("oif", self.oifname)):
+            if name:
+                words += [key, name] + ([] if name in host.devices else ["[detached]"])
+        if self.table:
+            words += ["lookup", rt_table_name(self.table)]
+        if self.action != FR_ACT_TO_TBL:
+            words.append(ACTION_NAMES[self.action])
+        return " ".join(words)
+
+
+def _prefix(addr: int, plen: int) -> str:
+    if not plen:
+        return "all"
+    return in_ntoa(addr) if plen == 32 else f"{in_ntoa(addr)}/{plen}"
+
+
+def _ifindex(host: Host, name: str) -> int:
+    dev = host.devices.get(name)
+    return dev.ifindex if dev is not None else -1
+
+
+def fib_default_rules_init(host: Host) -> None:
+    """``fib_default_rules_init``: local (0), main (32766) and default (32767)."""
+    host.fib_rules = [FibRule(0, table=RT_TABLE_LOCAL), FibRule(32766, table=RT_TABLE_MAIN),
+                      FibRule(32767, table=RT_TABLE_DEFAULT)]
+    host.fib_has_custom_rules = False
+
+
+def fib_default_rule_pref(host: Host) -> int:
+    """``fib_default_rule_pref``: a rule added without a priority goes just before the second
+    rule (the first after local's 0), or at 0."""
+    rules = host.fib_rules
+    return rules[1].pref - 1 if len(rules) > 1 and rules[1].pref else 0
+
+
+def fib_rule_add(host: Host, rule: FibRule) -> None:
+    """``fib_nl_newrule``: after the rules of its priority and before those above it."""
+    rules = host.fib_rules
+    at = next((i for i, r in enumerate(rules) if r.pref > rule.pref), len(rules))
+    rules.insert(at, rule)
+    host.fib_has_custom_rules = True
+    fib_flush_cache(host)
+
+
+def fib_rule_del(host: Host, want: dict[str, object]) -> None:
+    """``fib_nl_delrule``: the first rule that has every attribute the request names;
+    FileNotFoundError when none has."""
+    for rule in host.fib_rules:
+        if all(getattr(rule, k) == v for k, v in want.items()):
+            host.fib_rules.remove(rule)
+            host.fib_has_custom_rules = True
+            fib_flush_cache(host)
+            return
+    raise FileNotFoundError("RTNETLINK answers: No such file or directory")
+
+
+def fib_rules_lookup(host: Host, daddr: int, scope: int, saddr: int, iif: int, oif: int) -> FibAlias | None:
+    """``fib_rules_lookup`` with ``fib4_rule_action``: the first matching rule that ends the
+    walk ends it: with its table's route, or with its failure."""
+    tables = host.fib_tables
+    for rule in host.fib_rules:
+        if not rule.match(host, daddr, saddr, iif, oif):
+            continue
+        if rule.action == FR_ACT_UNREACHABLE:
+            return None
+        if rule.action == FR_ACT_PROHIBIT:
+            return _PROHIBIT
+        if rule.action == FR_ACT_BLACKHOLE:
+            return _BLACKHOLE
+        table = tables.get(rule.table)
+        fa = table.lookup(daddr, scope) if table is not None else None
+        if fa is not None:
+            return fa
+    return None

@@ -1,0 +1,171 @@
+"""Policy routing (net/core/fib_rules.c, net/ipv4/fib_rules.c): ``ip rule`` and the tables beyond
+local and main.
+
+1. The same ``ip rule`` and ``ip route ... table`` commands on this machine's kernel (a namespace
+   of our own) and on a tuxnet host print the same bytes and fail with the same messages: the
+   rules' priorities as Linux gives them, their listing, routes in numbered tables, ``ip route
+   get`` through the rules, flushing and deleting.
+2. Real packets follow the rules: a host with two uplinks sends what comes from its second
+   address out of the second one (source routing); a router forwards by the device a packet came
+   in by; blackhole, unreachable and prohibit rules fail a send as Linux does (EINVAL,
+   ENETUNREACH, EACCES).
+"""
+
+from __future__ import annotations
+
+import pytest
+from netlab import capture, run
+from test_iproute import _on_linux_and_tuxnet
+
+from tuxnet.kernel.errno import EACCES, EINVAL, ENETUNREACH
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+from tuxnet.user import libc
+from tuxnet.user.iproute import IpError, ip
+from tuxnet.world import World, msecs
+
+RULE_SCRIPT = [
+    "rule",
+    "rule add from 10.0.0.0/24 table 100",  # no priority: just before main's 32766
+    "rule add not to 10.1.0.0/16 iif eth0 oif nosuch prohibit pref 10",
+    "rule add from all to 192.0.2.0/24 unreachable",  # 9: one below the second rule
+    "rule add to 198.51.100.0/24 blackhole",
+    "rule add iif lo table 5 pref 20",
+    "rule add from 10.0.0.1/24 lookup main",  # the address is kept as written
+    "rule add to 10.7.0.0/16 blackhole lookup 9 pref 30",
+    "rule add table default to 10.6.0.0/16 pref 30",  # after the other 30
+    "rule",
+    "rule show table 100",
+    "rule list pref 30",
+    "route get 10.0.0.7",  # prohibited: not (to 10.1.0.0/16 from eth0 to nosuch)
+    "rule del pref 10",
+    "-4 route show table all",
+    "route add default via 10.0.0.254 table 100",
+    "route add 203.0.113.0/24 dev eth0 table 100 metric 5",
+    "route show table 100",
+    "-4 route show table all",
+    "route get 8.8.8.8",
+    "route get 8.8.8.8 from 10.0.0.1",
+    "route get 203.0.113.9 from 10.0.0.1",
+    "route get 192.0.2.1",
+    "route get 198.51.100.1",
+    "route get 127.0.0.1",
+    "route get 10.0.0.255",
+    "route get 10.0.0.1 from 10.0.0.1",
+    "route get 10.0.0.7 oif eth0",
+    "route del default table 100",
+    "route del default table 100",
+    "route del 10.1.0.0/24 table 55",
+    "route show table 100",
+    "route flush table 100",
+    "route show table 100",
+    "route flush table 55",
+    "route flush",
+    "route add 10.8.0.0/24 dev eth0 table default",
+    "route show table default",
+    "route add 10.9.0.0/24 dev eth0 table 0",
+    "route show",
+    "route add 10.9.1.0/24 dev eth0 table frob",
+    "rule del pref 77",
+    "rule del table 5",
+    "rule del unreachable",
+    "rule del from 10.0.0.0/24",
+    "rule",
+    "rule add from 10.0.0.0/33 table 5",
+    "rule add from foo table 5",
+    "rule add frob",
+    "rule add pref 99999999999 table 3",
+    "rule add pref 0x20 table 3",
+    "rule add type unicast table 8",
+    "rule add table main from 10.2.0.0/24",
+    "rule add table local to 10.5.0.0/16",
+    "rule",
+    "rule del pref 0",
+    "rule flush",
+    "rule",
+]
+
+
+def test_ip_rule_as_linux_prints_it():
+    linux, ours = _on_linux_and_tuxnet(RULE_SCRIPT)
+    for c, theirs, mine in zip(RULE_SCRIPT, linux, ours, strict=True):
+        assert mine == theirs, c
+
+
+def multihomed() -> tuple[World, dict]:
+    """h has two uplinks: eth0 10.0.1.1 to r1 (10.0.1.254) and eth1 10.0.2.1 to r2 (10.0.2.254);
+    both routers reach s (192.0.2.9) on 192.0.2.0/24; h's default route is r1."""
+    world = World(seed=1)
+    h, s = world.add_host("h"), world.add_host("s")
+    r1, r2 = world.add_router("r1"), world.add_router("r2")
+    sw = world.add_switch("sw")
+    world.connect(h, r1, a_addr="10.0.1.1/24", b_addr="10.0.1.254/24")
+    world.connect(h, r2, a_addr="10.0.2.1/24", b_addr="10.0.2.254/24")
+    world.connect(r1, sw, a_addr="192.0.2.1/24")
+    world.connect(r2, sw, a_addr="192.0.2.2/24")
+    world.connect(s, sw, a_addr="192.0.2.9/24")
+    ip(h, "route add default via 10.0.1.254")
+    ip(s, "route add 10.0.1.0/24 via 192.0.2.1")
+    ip(s, "route add 10.0.2.0/24 via 192.0.2.2")
+    world.run_for(msecs(10))
+    return world, {"h": h, "s": s, "r1": r1, "r2": r2}
+
+
+def _send(src: str | None, dst: str = "192.0.2.9") -> int:
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    if src:
+        libc.bind(fd, (src, 0))
+    try:
+        libc.sendto(fd, b"which way?", 0, (dst, 9))
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+def test_what_comes_from_the_second_address_leaves_by_the_second_uplink():
+    world, n = multihomed()
+    ip(n["h"], "route add default via 10.0.2.254 table 100")
+    ip(n["h"], "rule add from 10.0.2.1 table 100")
+    caps = {r: capture(n[r], "eth0") for r in ("r1", "r2")}
+    for src in (None, "10.0.1.1", "10.0.2.1"):
+        assert run(world, n["h"], _send, src) == 0
+        world.run_for(msecs(20))
+    udp = {r: [f for _, f, _ in c.frames if f[12:14] == b"\x08\x00" and f[23] == 17] for r, c in caps.items()}
+    # unbound and 10.0.1.1 by main's default route (r1); 10.0.2.1 by table 100's (r2)
+    assert [f[26:30] for f in udp["r1"]] == [bytes([10, 0, 1, 1])] * 2
+    assert [f[26:30] for f in udp["r2"]] == [bytes([10, 0, 2, 1])]
+    assert ip(n["h"], "route get 192.0.2.9 from 10.0.2.1") == (
+        "192.0.2.9 from 10.0.2.1 via 10.0.2.254 dev eth1 table 100 uid 0 \n    cache \n")
+
+
+def test_a_router_forwards_by_the_device_a_packet_came_in_by():
+    """r1 sends what comes in by eth0 (from h) to s through table 7's route via r2's side
+    (192.0.2.2), where main would deliver it straight to s."""
+    world, n = multihomed()
+    r1 = n["r1"]
+    ip(r1, "route add 192.0.2.9/32 via 192.0.2.2 table 7")
+    ip(r1, "rule add iif eth0 table 7")
+    cap = capture(n["r2"], "eth1")
+    assert run(world, n["h"], _send, None) == 0
+    world.run_for(msecs(20))
+    udp = [f for _, f, _ in cap.frames if f[12:14] == b"\x08\x00" and f[23] == 17]
+    # on r2's LAN side twice: in from r1, out to s (r2 sends it back out the way it came)
+    assert [(f[6:12], f[30:34]) for f in udp] == [(r1.dev("eth1").dev_addr, bytes([192, 0, 2, 9])),
+                                                  (n["r2"].dev("eth1").dev_addr, bytes([192, 0, 2, 9]))]
+    assert n["r2"].mib.Ip["ForwDatagrams"] == 1
+
+
+@pytest.mark.parametrize("action, errno", [("blackhole", EINVAL), ("unreachable", ENETUNREACH),
+                                           ("prohibit", EACCES)])
+def test_a_failing_rule_fails_the_send(action, errno):
+    world, n = multihomed()
+    ip(n["h"], f"rule add to 192.0.2.0/24 {action}")
+    assert run(world, n["h"], _send, None) == errno
+    assert run(world, n["h"], _send, None, "10.0.1.254") == 0  # other destinations: main, as before
+
+
+def test_rules_with_selectors_tuxnet_lacks_are_refused_clearly():
+    world, n = multihomed()
+    with pytest.raises(IpError, match='no "fwmark"'):
+        ip(n["h"], "rule add fwmark 1 table 5")
+    assert ip(n["h"], "rule") == "0:\tfrom all lookup local\n32766:\tfrom all lookup main\n" \
+                                 "32767:\tfrom all lookup default\n"
