@@ -15,22 +15,21 @@ Errors are curl's words and numbers: 1 (protocol not supported: this curl speaks
 3 (bad URL), 6 (could not resolve host), 7 (failed to connect), 22 (``-f`` and a status of 400 or
 more), 28 (``-m``/``--connect-timeout`` ran out), 52 (empty reply), 56 (receive failure).
 
-``-L`` follows a redirect (at most 50), on the same connection when the server kept it open; the
-verbose line curl 7.88.1 prints first when it reuses one, ``* Found bundle for host: 0x...
-[serially]``, shows a pointer into its own memory and is left out.  One URL a run, but a glob
-in it (src/tool_urlglob.c) makes it several, fetched one after another, each with its own meter,
-``-w`` line and error line, on the connection the one before left open: ``{a,b}`` sets,
-``[1-10]``, ``[01-10]`` (zero-padded), ``[a-z]`` ranges with an optional ``:step``, a backslash
-before a bracket or brace for the character itself; ``#N`` in ``-o`` is the Nth glob's text
-(without ``#`` every URL writes the same file); a bad glob is curl's error 3 with the position
-and a caret under it; ``-g`` (``--globoff``) takes the URL as it is.  The exit status is the
-last transfer's.  A glob's URLs are made one at a time, counted in an unsigned long as curl
+``-L`` follows a redirect (at most ``--max-redirs``: 50 unless told, -1 for no limit), on the same
+connection when the server kept it open; the verbose line curl 7.88.1 prints first when it reuses
+one, ``* Found bundle for host: 0x... [serially]``, shows a pointer into its own memory and is left
+out. One URL a run, but a glob in it (src/tool_urlglob.c) makes it several, fetched one after
+another, each with its own meter, ``-w`` line and error line, on the connection the one before left
+open: ``{a,b}`` sets, ``[1-10]``, ``[01-10]`` (zero-padded), ``[a-z]`` ranges with an optional
+``:step``, a backslash before a bracket or brace for the character itself; ``#N`` in ``-o`` is the
+Nth glob's text (without ``#`` every URL writes the same file); a bad glob is curl's error 3 with
+the position and a caret under it; ``-g`` (``--globoff``) takes the URL as it is. The exit status is
+the last transfer's. A glob's URLs are made one at a time, counted in an unsigned long as curl
 counts them (``[1-18446744073709551615]`` is that many transfers, not a list built first), with
-curl's "range overflow" and "too many globs" (100 patterns); brackets that hold an IPv6 address
-are no glob.  Each URL is then what curl's URL parser makes of it (``url_effective``, the
-request's target): the scheme in lower case, the port as a number, the path without its dot
-segments (RFC 3986 section 5.2.4) and "/" at least.
-"""
+curl's "range overflow" and "too many globs" (100 patterns); brackets that hold an IPv6 address are
+no glob. Each URL is then what curl's URL parser makes of it (``url_effective``, the request's
+target): the scheme in lower case, the port as a number, the path without its dot segments (RFC 3986
+section 5.2.4) and "/" at least. """
 
 from __future__ import annotations
 
@@ -55,7 +54,7 @@ _TRY = "curl: try 'curl --help' or 'curl --manual' for more information\n"
 _VALUED = {"-A": "agent", "--user-agent": "agent", "-d": "data", "--data": "data", "-H": "header",
            "--header": "header", "-m": "max_time", "--max-time": "max_time", "--connect-timeout": "connect_timeout",
            "-o": "output", "--output": "output", "-w": "write_out", "--write-out": "write_out", "-X": "request",
-           "--request": "request"}
+           "--request": "request", "--max-redirs": "max_redirs"}
 _FLAGS = {"-f": "fail", "--fail": "fail", "-g": "globoff", "--globoff": "globoff",
           "-I": "head", "--head": "head", "-i": "include", "--include": "include",
           "-L": "location", "--location": "location", "-s": "silent", "--silent": "silent", "-S": "show_error",
@@ -86,6 +85,7 @@ class Options:
     head: bool = False
     include: bool = False
     location: bool = False
+    max_redirs: int = MAX_REDIRS  # -1: no limit
     silent: bool = False
     show_error: bool = False
     verbose: bool = False
@@ -274,6 +274,7 @@ class Transfer:
         self.resp: Response | None = None
         self.remote: tuple[str, int] | None = None
         self.closing = False
+        self.finished = False  # multi_done has run (a redirect refused after it)
 
     # -- verbose (tool_cb_dbg.c's plain trace) --
 
@@ -550,10 +551,12 @@ class Transfer:
             self.closing = resp.close
             if not follow or location is None:
                 return resp
-            redirects += 1
-            if redirects > MAX_REDIRS:
-                raise CurlError(47, f"Maximum ({MAX_REDIRS}) redirects followed")
             self.finish(0)
+            if opts.max_redirs != -1 and redirects >= opts.max_redirs:  # Curl_follow, after multi_done
+                self.info(f"Maximum ({opts.max_redirs}) redirects followed")
+                raise CurlError(47, f"Maximum ({opts.max_redirs}) redirects followed")
+            self.finished = False
+            redirects += 1
             url = urljoin(url, location)
             self.info(f"Issue another request to this URL: '{url}'")
             self.meter.restart()
@@ -565,6 +568,7 @@ class Transfer:
     def finish(self, code: int) -> None:
         """The end of one transfer (``multi_done``): the meter's last line, then the connection
         closed (an error, or the server's wish) or kept for the next."""
+        self.finished = True
         if code not in (1, 2, 3, 6):
             self.meter.done()
         conn = self.conn
@@ -1032,27 +1036,37 @@ def _set(opts: Options, flag: str, attr: str, value: str) -> None:
             raise CurlError(2, f"option {flag}: expected a positive numerical parameter")
         ms = 0 if math.isnan(seconds) else int(seconds * 1000)
         setattr(opts, attr, ms / 1000 if ms else None)
+    elif attr == "max_redirs":
+        # str2num: strtol in base 10, the whole text; -1 (no limit) the least allowed
+        number, end, err = libc.strtol(value)
+        if err == ERANGE:
+            raise CurlError(2, f"option {flag}: too large number")
+        if end == 0 or end != len(value) or number < -1:
+            raise CurlError(2, f"option {flag}: expected a proper numerical parameter")
+        opts.max_redirs = number
     else:
         setattr(opts, attr, value)
 
 
 def _transfer(opts: Options, url: str, output: str | None, out: Stdout, pool: Pool) -> int:
-    """One transfer and what follows it (``post_per_transfer``): its output file, its ``-w``
-    line, standard output flushed, its error line; its exit status."""
+    """One transfer and what follows it (``post_per_transfer``): its error line, standard output
+    flushed (the body, and the ``-w`` line of the transfer before), its output file, its ``-w``
+    line (left in stdout's buffer); its exit status."""
     t = Transfer(opts, url, output, out, pool)
     code, error = 0, ""
     try:
         t.fetch()
     except CurlError as e:
         code, error = e.code, str(e)
-    t.finish(code)
+    if not t.finished:
+        t.finish(code)
+    if code and (not opts.silent or opts.show_error):
+        libc.printf("curl: (%d) %s\n", code, error)
+    out.flush()
     if output is not None and t.body is not None and t.resp is not None and code in (0, 22):
         libc.write_file(output, bytes(t.body))
     if opts.write_out:
         out.write(_write_out(opts.write_out, t, code, error).encode())
-    out.flush()
-    if code and (not opts.silent or opts.show_error):
-        libc.printf("curl: (%d) %s\n", code, error)
     return code
 
 
@@ -1075,6 +1089,7 @@ def curl_main(argv: Sequence[str]) -> int:
     for url in glob.urls():
         output = None if opts.output is None else glob_match_url(opts.output, glob)
         code = _transfer(opts, url, output, out, pool)
+    out.flush()
     if pool.conn is not None:
         libc.close(pool.conn.fd)
     return code
