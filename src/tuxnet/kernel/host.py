@@ -98,6 +98,22 @@ class Host:
         devinet_sysctl_register(self, dev)
         return dev
 
+    def unregister_netdevice(self, dev: NetDevice) -> None:
+        """``unregister_netdevice``: the device goes down and goes, with its addresses, routes,
+        neighbours and net.ipv4.conf/neigh entries (``inetdev_destroy``)."""
+        from tuxnet.net.ipv4.devinet import inet_addr_del
+
+        self.dev_close(dev)
+        in_dev = dev.ip_ptr
+        while in_dev is not None and in_dev.ifa_list:
+            ifa = in_dev.ifa_list[-1]
+            inet_addr_del(self, dev, ifa.local, ifa.prefixlen)
+        for prefix in (f"net.ipv4.conf.{dev.name}.", f"net.ipv4.neigh.{dev.name}."):
+            self.sysctl.remove_prefix(prefix)
+        del self.devices[dev.name]
+        del self.dev_by_index[dev.ifindex]
+        dev.nd_net = None
+
     def dev(self, name: str) -> NetDevice:
         try:
             return self.devices[name]
@@ -119,6 +135,8 @@ class Host:
         d = self.dev(dev) if isinstance(dev, str) else dev
         if not d.flags & IFF_UP:
             return
+        for upper in (d.vlan_info or {}).values():  # vlan_device_event: its VLANs go down with it
+            self.dev_close(upper)
         if d.netdev_ops.ndo_stop is not None:
             d.netdev_ops.ndo_stop(d)
         d.flags &= ~IFF_UP

@@ -65,6 +65,7 @@ from tuxnet.net.ipv4.fib_rules import (
 from tuxnet.net.ipv4.route import find_exception, ip_route_output_key
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
 from tuxnet.net.ipv4.tcp_output import KERNEL_MAX_TCP_HEADER
+from tuxnet.net.vlan.vlan import is_vlan_dev, register_vlan_dev, unregister_vlan_dev
 from tuxnet.user import libc
 from tuxnet.user.tool import ToolError, tool_main
 from tuxnet.world import NSEC_PER_SEC
@@ -130,7 +131,8 @@ def _flags(dev: NetDevice) -> str:
 
 def _link_lines(host: Host, dev: NetDevice, mode: bool, details: bool = False) -> list[str]:
     qdisc = "noqueue" if dev.qdisc is None else dev.qdisc.kind
-    head = f"{dev.ifindex}: {dev.name}: <{_flags(dev)}> mtu {dev.mtu} qdisc {qdisc} state {dev.operstate()}"
+    name = f"{dev.name}@{dev.priv.real_dev.name}" if is_vlan_dev(dev) else dev.name
+    head = f"{dev.ifindex}: {name}: <{_flags(dev)}> mtu {dev.mtu} qdisc {qdisc} state {dev.operstate()}"
     head += " mode DEFAULT group default" if mode else " group default"
     if dev.tx_queue_len:
         head += f" qlen {dev.tx_queue_len}"
@@ -141,8 +143,10 @@ def _link_lines(host: Host, dev: NetDevice, mode: bool, details: bool = False) -
     if details:
         # iproute2's print_linkinfo details for a device without a kind (and with no IPv6, so no
         # addrgenmode), on the link line as it prints them, ending with a space
-        link += (f" promiscuity {dev.promiscuity}  allmulti 0 minmtu {dev.min_mtu} maxmtu {dev.max_mtu}"
-                 f" numtxqueues 1 numrxqueues 1 gso_max_size {dev.gso_max_size} gso_max_segs {dev.gso_max_segs}"
+        link += f" promiscuity {dev.promiscuity}  allmulti 0 minmtu {dev.min_mtu} maxmtu {dev.max_mtu}"
+        if is_vlan_dev(dev):  # the kind's own (vlan_print_opt), on a line of its own
+            link += f" \n    vlan protocol 802.1Q id {dev.priv.vlan_id} <REORDER_HDR>"
+        link += (f" numtxqueues 1 numrxqueues 1 gso_max_size {dev.gso_max_size} gso_max_segs {dev.gso_max_segs}"
                  f" tso_max_size {dev.tso_max_size} tso_max_segs {dev.tso_max_segs} gro_max_size 65536 ")
     return [head, link]
 
@@ -570,6 +574,15 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 return ip_link_show(host, _dev_arg(args), stats, details, brief)
             if cmd == "set" and args:
                 return _link_set(host, args)
+            if cmd == "add":
+                _link_add(host, args)
+                return ""
+            if cmd in ("del", "delete") and args:
+                dev = _dev(host, _dev_arg(args))
+                if not is_vlan_dev(dev):  # (rtnl_dellink: a device without dellink)
+                    raise IpError("RTNETLINK answers: Operation not supported", 2)
+                unregister_vlan_dev(host, dev)
+                return ""
         elif _match(obj, "route"):
             if cmd in ("show", "list", "ls", "lst", "s"):
                 return format_routes(host, _route_table(host, args, "Dump"))
@@ -717,6 +730,8 @@ def _link_set_number(dev: NetDevice, word: str, value: int) -> None:
     """``do_setlink`` for IFLA_MTU, IFLA_GSO_MAX_SIZE and IFLA_GSO_MAX_SEGS, with the checks of
     ``validate_linkmsg`` and the attribute policy (a GSO packet must hold MAX_TCP_HEADER + 1)."""
     if word == "mtu":
+        if is_vlan_dev(dev) and value > dev.priv.real_dev.mtu:  # vlan_dev_change_mtu
+            raise IpError("RTNETLINK answers: Numerical result out of range", 2)
         if value < dev.min_mtu:
             raise IpError("Error: mtu less than device minimum.", 2)
         if dev.max_mtu and value > dev.max_mtu:
@@ -732,6 +747,52 @@ def _link_set_number(dev: NetDevice, word: str, value: int) -> None:
         if value > dev.tso_max_segs:
             raise IpError("Error: too big gso_max_segs.", 2)
         dev.gso_max_segs = value
+
+
+def _link_add(host: Host, args: list[str]) -> None:
+    """``ip link add [link DEV] [name] NAME type vlan id ID [protocol 802.1Q]``: tuxnet's one
+    kind of virtual device, checked as iproute2 (``get_u16``) and ``vlan_newlink`` check it."""
+    args = list(args)
+    link = name = kind = vid = None
+    while args:
+        word = args.pop(0)
+        if word in ("link", "name", "dev", "type") and not args:
+            raise _usage_error('Command line is not complete. Try option "help"')
+        if word == "link":
+            link = args.pop(0)
+        elif word in ("name", "dev"):
+            name = args.pop(0)
+        elif word == "type":
+            kind = args.pop(0)
+            break
+        elif name is None:
+            name = word
+        else:
+            raise _usage_error(f'Error: either "dev" is duplicate, or "{word}" is a garbage.')
+    if name is None:
+        raise _usage_error('Not enough information: "dev" argument is required.')
+    if kind is None:
+        raise _usage_error('Not enough information: "type" argument is required')
+    real = _dev(host, link) if link is not None else None
+    if kind != "vlan":
+        raise IpError("Error: Unknown device type.", 2)
+    while args:
+        word = args.pop(0)
+        if word not in ("id", "protocol") or not args:
+            raise _usage_error(f'Error: argument "{word}" is wrong: tuxnet\'s vlan takes "id ID" and '
+                               '"protocol 802.1Q"')
+        value = args.pop(0)
+        if word == "id":
+            vid = get_unsigned(value)
+            if vid is None or vid > 0xFFFF:
+                raise _usage_error(f'Error: argument "{value}" is wrong: id is invalid')
+        elif value.lower() != "802.1q":
+            raise _usage_error(f'Error: argument "{value}" is wrong: tuxnet\'s vlan protocol is 802.1Q')
+    if real is None:
+        raise IpError("Error: 8021q: link not specified.", 2)
+    if vid is None:
+        raise IpError("Error: 8021q: VLAN id not specified.", 2)
+    register_vlan_dev(host, real, name, vid)
 
 
 def _link_set(host: Host, args: list[str]) -> str:

@@ -64,6 +64,7 @@ ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
 ETH_P_IPV6 = 0x86DD
+ETH_P_8021Q = 0x8100
 
 NETDEV_TX_OK = 0x00
 NETDEV_TX_BUSY = 0x10
@@ -250,6 +251,7 @@ class NetDevice:
         self.promiscuity = 0
         self.priv: Any = None
         self.napi: NapiStruct | None = None
+        self.vlan_info: dict[int, NetDevice] | None = None  # the VLAN devices over it, by id
 
     def __repr__(self) -> str:
         return f"<NetDevice {self.name} mtu {self.mtu}>"

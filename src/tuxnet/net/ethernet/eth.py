@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 ETH_ALEN = 6
 ETH_HLEN = 14
+VLAN_HLEN = 4  # an 802.1Q tag (include/linux/if_vlan.h)
 ETH_ZLEN = 60
 ETH_DATA_LEN = 1500
 ETH_FCS_LEN = 4

@@ -1,0 +1,143 @@
+"""802.1Q VLAN devices (net/8021q/vlan.c, vlan_dev.c, vlan_core.c).
+
+``ip link add link eth0 name eth0.10 type vlan id 10`` makes a device stacked on eth0: what it
+sends leaves by eth0 with a tag after the two addresses (TPID 0x8100, then priority 0 and the
+VLAN id), put in by software as a NIC without VLAN offload needs (``vlan_dev_hard_start_xmit``,
+then ``__vlan_hwaccel_push_inside``); a tagged frame eth0 receives loses its tag
+(``skb_vlan_untag``) and goes up again as the VLAN device's (``vlan_do_receive``), or, when no
+device has its id, as a frame for another host, which IP drops.  The device has eth0's address
+and MTU, no queue of its own, and room for the tag in its headers (``hard_header_len`` + 4); it
+comes up only over an eth0 that is up, and goes down with it.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from tuxnet.kernel.errno import ENETDOWN
+from tuxnet.net.core.dev import (
+    ETH_P_8021Q,
+    IFF_BROADCAST,
+    IFF_MULTICAST,
+    NET_RX_DROP,
+    NetDevice,
+    NetDeviceOps,
+    PacketType,
+    __netif_receive_skb,
+    dev_queue_xmit,
+)
+from tuxnet.net.core.skbuff import PACKET_HOST, PACKET_OTHERHOST, SkBuff, skb_expand_head
+from tuxnet.net.ethernet.eth import ETH_ALEN, VLAN_HLEN
+
+if TYPE_CHECKING:
+    from tuxnet.kernel.host import Host
+
+VLAN_VID_MASK = 0x0FFF
+VLAN_N_VID = 4096
+ETH_ALEN2 = 2 * ETH_ALEN  # the two addresses the tag goes after
+
+_tag = struct.Struct("!HH")
+
+
+class VlanDev:
+    """``struct vlan_dev_priv``: the device under it and the id (``real_dev``, ``vlan_id``)."""
+
+    __slots__ = ("real_dev", "vlan_id")
+
+    def __init__(self, real_dev: NetDevice, vlan_id: int) -> None:
+        self.real_dev = real_dev
+        self.vlan_id = vlan_id
+
+
+def vlan_dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
+    """``vlan_dev_hard_start_xmit`` with ``vlan_insert_tag``: the tag goes in after the two
+    addresses (the frame's own type follows it), and the frame leaves by the device below."""
+    vlan: VlanDev = dev.priv
+    if skb.data < VLAN_HLEN:
+        skb_expand_head(skb, VLAN_HLEN)
+    buf = skb.buf
+    mac = skb.data
+    start = skb.push(VLAN_HLEN)
+    buf[start:start + ETH_ALEN2] = buf[mac:mac + ETH_ALEN2]
+    _tag.pack_into(buf, start + ETH_ALEN2, ETH_P_8021Q, vlan.vlan_id)
+    skb.mac_header = start
+    stats = dev.stats
+    stats.tx_packets += 1
+    stats.tx_bytes += skb.len + skb.data_len
+    skb.dev = vlan.real_dev
+    return dev_queue_xmit(skb)
+
+
+def vlan_dev_open(dev: NetDevice) -> None:
+    """``vlan_dev_open``: not over a device that is down (ENETDOWN)."""
+    if not dev.priv.real_dev.up:
+        raise OSError(ENETDOWN, "RTNETLINK answers: Network is down")
+
+
+VLAN_NETDEV_OPS = NetDeviceOps(vlan_dev_hard_start_xmit, ndo_open=vlan_dev_open)
+
+
+def vlan_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: NetDevice) -> int:
+    """``skb_vlan_untag`` and ``vlan_do_receive``: the tag comes out (the addresses move up over
+    it), and the frame goes round again as its VLAN device's; a frame whose id no device has
+    (a nonzero one) goes round on ``dev`` as another host's."""
+    if skb.len < VLAN_HLEN:
+        dev.stats.rx_length_errors += 1
+        dev.stats.rx_errors += 1
+        return NET_RX_DROP
+    buf = skb.buf
+    tci, proto = _tag.unpack_from(buf, skb.data)
+    mac = skb.mac_header
+    buf[mac + VLAN_HLEN:mac + VLAN_HLEN + ETH_ALEN2] = buf[mac:mac + ETH_ALEN2]
+    skb.mac_header = mac + VLAN_HLEN
+    skb.pull(VLAN_HLEN)
+    skb.protocol = proto
+    vid = tci & VLAN_VID_MASK
+    vlan_dev = dev.vlan_info.get(vid) if dev.vlan_info else None
+    if vlan_dev is None or not vlan_dev.up:
+        if vid:
+            skb.pkt_type = PACKET_OTHERHOST
+        return __netif_receive_skb(skb)
+    if skb.pkt_type == PACKET_OTHERHOST and buf[skb.mac_header:skb.mac_header + 6] == vlan_dev.dev_addr:
+        skb.pkt_type = PACKET_HOST
+    skb.dev = vlan_dev
+    return __netif_receive_skb(skb)
+
+
+def register_vlan_dev(host: Host, real_dev: NetDevice, name: str, vlan_id: int) -> NetDevice:
+    """``register_vlan_dev`` (``ip link add link REAL name NAME type vlan id ID``): ValueError with
+    the kernel's message for an id out of range or taken on that device."""
+    if not 0 <= vlan_id < VLAN_N_VID - 1:
+        raise ValueError("Error: 8021q: Invalid VLAN id.")
+    if real_dev.vlan_info and vlan_id in real_dev.vlan_info:
+        raise FileExistsError("Error: 8021q: VLAN device already exists.")
+    if name in host.devices:
+        raise FileExistsError("RTNETLINK answers: File exists")
+    dev = NetDevice(name, VLAN_NETDEV_OPS, type=real_dev.type, mtu=real_dev.mtu, dev_addr=real_dev.dev_addr,
+                    broadcast=real_dev.broadcast, flags=IFF_BROADCAST | IFF_MULTICAST,
+                    hard_header_len=real_dev.hard_header_len + VLAN_HLEN, header_ops=real_dev.header_ops)
+    dev.no_queue = True  # IFF_NO_QUEUE: a VLAN device sends straight down, queued below
+    dev.qdisc = None
+    dev.min_mtu, dev.max_mtu = 0, 65535  # vlan_setup's; vlan_dev_change_mtu keeps it to the MTU below
+    dev.priv = VlanDev(real_dev, vlan_id)
+    if not real_dev.carrier:
+        dev.netif_carrier_off()
+    if real_dev.vlan_info is None:
+        real_dev.vlan_info = {}
+    real_dev.vlan_info[vlan_id] = dev
+    if ETH_P_8021Q not in host.ptype_base:
+        host.dev_add_pack(PacketType(ETH_P_8021Q, vlan_rcv))
+    return host.register_netdevice(dev)
+
+
+def unregister_vlan_dev(host: Host, dev: NetDevice) -> None:
+    """``unregister_vlan_dev`` (``ip link del NAME``)."""
+    real_dev = dev.priv.real_dev
+    del real_dev.vlan_info[dev.priv.vlan_id]
+    host.unregister_netdevice(dev)
+
+
+def is_vlan_dev(dev: NetDevice) -> bool:
+    """``is_vlan_dev``."""
+    return dev.netdev_ops is VLAN_NETDEV_OPS
