@@ -28,6 +28,7 @@ from tuxnet.net.core.neighbour import (
     pneigh_create,
     pneigh_delete,
 )
+from tuxnet.net.core.skbuff import SkBuff
 from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
 from tuxnet.net.ethernet.eth import format_mac, parse_mac
 from tuxnet.net.ipv4.devinet import inet_addr_add, inet_addr_del
@@ -62,7 +63,7 @@ from tuxnet.net.ipv4.fib_rules import (
     fib_rule_add,
     fib_rule_del,
 )
-from tuxnet.net.ipv4.route import find_exception, ip_route_output_key
+from tuxnet.net.ipv4.route import find_exception, ip_route_input_noref, ip_route_output_key, rt_redirect_due
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
 from tuxnet.net.ipv4.tcp_output import KERNEL_MAX_TCP_HEADER
 from tuxnet.net.vlan.vlan import is_vlan_dev, register_vlan_dev, unregister_vlan_dev
@@ -318,22 +319,52 @@ def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0) -> str:
     return f"{' '.join(words)} \n{' '.join(cache)} \n"
 
 
-def _route_get_args(host: Host, args: list[str]) -> tuple[int, int]:
-    """What follows ``ip route get ADDR``: ``from ADDR`` and ``oif DEV`` (iproute2's words)."""
+def _route_get_args(host: Host, args: list[str]) -> tuple[int, int, NetDevice | None]:
+    """What follows ``ip route get ADDR``: ``from ADDR``, ``oif DEV`` and ``iif DEV`` (iproute2's
+    words; with ``iif``, the route a packet coming in by it would take)."""
     saddr = oif = 0
+    iif = None
     while args:
         key = args.pop(0)
-        if key in ("from", "oif") and not args:
+        if key in ("from", "oif", "iif") and not args:
             raise _usage_error('Command line is not complete. Try option "help"')
         if key == "from":
             saddr = _prefix(args.pop(0))[0]
         elif key == "oif":
             oif = _dev(host, args.pop(0)).ifindex
         elif key == "iif":
-            raise _usage_error('Error: tuxnet\'s "ip route get" has no "iif" (it asks for output routes only).')
+            iif = _dev(host, args.pop(0))
         else:
             raise _usage_error(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
-    return saddr, oif
+    return saddr, oif, iif
+
+
+def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice) -> str:
+    """``ip route get ADDR from SRC iif DEV``: ``ip_route_input_rcu`` for such a packet, as
+    ``inet_rtm_getroute`` prints it (an error route's error is the answer)."""
+    daddr = _prefix(addr)[0]
+    skb = SkBuff(bytearray(20))
+    skb.network_header = 0
+    err = ip_route_input_noref(host, skb, daddr, saddr, dev)
+    if not err and skb.dst.error:
+        err = skb.dst.error
+    if err:
+        raise IpError(f"RTNETLINK answers: {strerror(-err)}", 2)
+    rt = skb.dst
+    words = [addr, "from", in_ntoa(saddr)]
+    cache = "    cache"
+    if rt.rt_type in (RTN_LOCAL, RTN_BROADCAST):
+        words.insert(0, "local" if rt.rt_type == RTN_LOCAL else "broadcast")
+        cache += " <local>" if rt.rt_type == RTN_LOCAL else " <local,brd>"
+    elif rt.dev is dev and rt_redirect_due(host, dev, saddr, rt.gw):
+        cache += " <redirect>"
+    if rt.gw:
+        words += ["via", in_ntoa(rt.gw)]
+    words += ["dev", rt.dev.name]
+    fa = fib_lookup(host, daddr, saddr=saddr, iif=dev.ifindex)
+    if fa is not None and fa.table != RT_TABLE_MAIN and host.fib_has_custom_rules:
+        words += ["table", rt_table_name(fa.table)]
+    return f"{' '.join(words)} \n{cache} iif {dev.name} \n"
 
 
 # -- ip rule ---------------------------------------------------------------------------------------
@@ -605,7 +636,10 @@ def ip(host: Host, argv: str | list[str]) -> str:
             if cmd == "get":
                 if not args:
                     raise IpError("need at least a destination address")
-                return ip_route_get(host, args[0], *_route_get_args(host, args[1:]))
+                saddr, oif, iif = _route_get_args(host, args[1:])
+                if iif is not None:
+                    return ip_route_get_input(host, args[0], saddr, iif)
+                return ip_route_get(host, args[0], saddr, oif)
         elif _match(obj, "rule"):
             return ip_rule(host, cmd, args)
         elif _match(obj, "maddress"):

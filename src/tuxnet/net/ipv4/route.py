@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tuxnet.kernel.errno import EACCES, EHOSTUNREACH, EINVAL, ENETUNREACH, ENODEV, EXDEV
 from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_local_multicast, ipv4_is_multicast, ipv4_is_zeronet
-from tuxnet.net.ipv4.devinet import in_dev_conf_get, in_dev_orconf, inet_select_addr
+from tuxnet.net.ipv4.devinet import in_dev_conf_get, in_dev_orconf, inet_addr_onlink, inet_select_addr
 from tuxnet.net.ipv4.fib import (
     LOOPBACK_IFINDEX,
     RT_SCOPE_LINK,
@@ -263,10 +263,14 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
     the source is checked for each packet (``fib_validate_source``): the reverse path filter when
     the device has it on, else only that it is not one of our own addresses (``accept_local``
     allows that).  A loopback source is martian off ``lo`` (loopback's packets keep their route
-    and never come here), unless ``route_localnet``."""
-    if saddr and (ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr) or (
-            saddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet"))):
-        return -EINVAL  # martian source
+    and never come here), unless ``route_localnet``; so is 0.0.0.0, but to a broadcast or a
+    multicast group."""
+    if saddr:
+        if (ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr) or (
+                saddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet"))):
+            return -EINVAL  # martian source
+    elif daddr and not ipv4_is_lbcast(daddr) and not ipv4_is_multicast(daddr):
+        return -EINVAL  # ip_route_input_slow: a zero source only to a broadcast (or a group)
     # (once rules may choose by source, so does the cache)
     key = (daddr, dev.ifindex, saddr) if host.fib_has_custom_rules else (daddr, dev.ifindex)
     rt = host.rt_input_cache.get(key)
@@ -394,21 +398,26 @@ IP_RT_REDIRECT_SILENCE = IP_RT_REDIRECT_LOAD << (IP_RT_REDIRECT_NUMBER + 1)  # q
 IP_RT_GC_TIMEOUT = 300 * NSEC_PER_SEC  # ip_rt_gc_timeout: how long a redirect is kept
 
 
+def rt_redirect_due(host: Host, dev: NetDevice, saddr: int, gw: int) -> bool:
+    """``__mkroute_input``'s IPSKB_DOREDIRECT, for a packet going back out of ``dev``, the device
+    it came in by: the route back to its sender is directly connected through ``dev``
+    (``fib_validate_source``'s 1), ``send_redirects`` is on, and the sender shares the medium
+    with the next hop (``shared_media``, or both on one of the device's subnets)."""
+    back = fib_lookup(host, saddr)
+    if back is None or back.dev is not dev or back.gw or not in_dev_orconf(host, dev, "send_redirects"):
+        return False
+    return in_dev_orconf(host, dev, "shared_media") or inet_addr_onlink(dev, saddr, gw)
+
+
 def ip_rt_send_redirect(host: Host, skb: SkBuff, saddr: int, daddr: int) -> None:
-    """``__mkroute_input``'s IPSKB_DOREDIRECT and ``ip_rt_send_redirect`` (RFC 1812 section
-    5.2.7.2): a router forwarding a packet back out of the device it came in by, for a sender on
-    that device's own subnet (a directly connected route back), tells the sender the better first
-    hop with ICMP redirect (host), with ``send_redirects``.  Per sender, the redirects are spaced
-    20 ms, 40 ms, 80 ms ... apart; after 9 unheeded it stops, until 20 s pass with none due."""
-    from tuxnet.net.ipv4.devinet import in_dev_orconf, inet_addr_onlink
+    """``ip_rt_send_redirect`` (RFC 1812 section 5.2.7.2): a router forwarding a packet back out
+    of the device it came in by, when a redirect is due (``rt_redirect_due``), tells the sender
+    the better first hop with ICMP redirect (host).  Per sender, the redirects are spaced 20 ms,
+    40 ms, 80 ms ... apart; after 9 unheeded it stops, until 20 s pass with none due."""
     from tuxnet.net.ipv4.icmp import ICMP_REDIR_HOST, ICMP_REDIRECT, icmp_send
 
     rt = skb.dst
-    dev = rt.dev
-    back = fib_lookup(host, saddr)
-    if back is None or back.dev is not dev or back.gw or not in_dev_orconf(host, dev, "send_redirects"):
-        return
-    if not in_dev_orconf(host, dev, "shared_media") and not inet_addr_onlink(dev, saddr, rt.gw):
+    if not rt_redirect_due(host, rt.dev, saddr, rt.gw):
         return
     now = host.world.now
     peer = host.redirect_peers.get(saddr)
