@@ -122,6 +122,11 @@ CORPUS = [
     "ether src 1:2:3:4:5:6 and not ether broadcast and ip multicast", "inbound", "outbound and tcp",
     "net 10.0.0.0 mask 255.0.0.1",
     "ifindex 2",
+    # 802.1Q: each vlan moves what follows 4 octets on (gen_vlan_no_bpf_extensions)
+    "vlan", "vlan 10", "vlan and ip", "vlan 10 and tcp port 80", "vlan and vlan 20", "vlan 4095", "ip and vlan",
+    "not vlan", "vlan 10 or vlan 20", "vlan (10)", "vlan and host 1.2.3.4", "vlan and ether host 1:2:3:4:5:6",
+    "vlan and ip[0] = 0x45", "vlan 0x10", "vlan 10 and (arp or icmp)", "vlan and ip6", "vlan and ip multicast",
+    "vlan and llc", "vlan and stp", "vlan and ipx", "vlan and ether proto 0x806", "vlan and tcp[13] & 2 != 0",
 ]
 # also compiled for a raw-IP capture file
 RAW_CORPUS = [
@@ -149,8 +154,9 @@ ERRORS = [
     "link port 80", "radio[0] = 1", "iso[0] = 1", "radio", "link", "ip host", "net 1.2.3.4.5",
     "ip broadcast and ip[0] = 1 / 0", "llc foo", "type mgt", "type 1", "subtype beacon", "dir tods",
     "on eth0", "reason foo", "action pass", "lane", "vpi 1", "fisu", "hsio 1", "batadv",
+    "vlan 4096", "vlan -1", "vlan 10 20", "vlan foo",
 ]
-ERRORS_RAW = ["ether host 1:2:3:4:5:6", "broadcast", "multicast", "inbound", "ifindex 1", "llc", "arp"]
+ERRORS_RAW = ["ether host 1:2:3:4:5:6", "broadcast", "multicast", "inbound", "ifindex 1", "llc", "arp", "vlan"]
 
 
 @pytest.mark.parametrize("expression", CORPUS)

@@ -79,6 +79,7 @@ PROTO_NAMES = {
 ETHERTYPE_IP, ETHERTYPE_ARP, ETHERTYPE_REVARP, ETHERTYPE_IPV6 = 0x0800, 0x0806, 0x8035, 0x86DD
 ETHERTYPE_ATALK, ETHERTYPE_AARP, ETHERTYPE_DN, ETHERTYPE_IPX = 0x809B, 0x80F3, 0x6003, 0x8137
 ETHERTYPE_SCA, ETHERTYPE_LAT, ETHERTYPE_MOPDL, ETHERTYPE_MOPRC = 0x6007, 0x6004, 0x6001, 0x6002
+ETHERTYPE_8021Q, ETHERTYPE_8021AD, ETHERTYPE_8021QINQ = 0x8100, 0x88A8, 0x9100
 LLCSAP_IP, LLCSAP_SNAP, LLCSAP_ISONS, LLCSAP_NETBEUI = 0x06, 0xAA, 0xFE, 0xF0
 LLCSAP_IPX, LLCSAP_8021D = 0xE0, 0x42
 
@@ -219,6 +220,30 @@ class Compiler:
         if ll_proto == ETHERTYPE_IPV6:
             return self.gen_mcmp(OR_LINKHDR, 0, BPF_B, 0x60, 0xF0)
         return self.gen_false()
+
+    def gen_vlan(self, vlan_num: int, has_vlan_tag: bool) -> Block:
+        """gen_vlan → gen_vlan_no_bpf_extensions, as libpcap compiles for a capture file or a dead
+        handle (and as a tuxnet packet socket needs: its frames keep their tags): one of the three
+        VLAN TPIDs, the id when one is given, and every offset after it 4 octets further on, so
+        that ``vlan 100 and vlan 200`` is VLAN 200 inside VLAN 100."""
+        if self.linktype != DLT_EN10MB:
+            raise FilterError("no VLAN support for Raw IP")
+        b0 = self.gen_linktype(ETHERTYPE_8021Q)
+        b1 = self.gen_linktype(ETHERTYPE_8021AD)
+        gen_or(b0, b1)
+        b0 = b1
+        b1 = self.gen_linktype(ETHERTYPE_8021QINQ)
+        gen_or(b0, b1)
+        b0 = b1
+        if has_vlan_tag:
+            if vlan_num > 0x0FFF:
+                raise FilterError(f"VLAN tag {vlan_num} greater than maximum 4095")
+            b1 = self.gen_mcmp(OR_LINKPL, 0, BPF_H, vlan_num, 0x0FFF)
+            gen_and(b0, b1)
+            b0 = b1
+        self.off_linkpl += 4
+        self.off_linktype += 4
+        return b0
 
     def gen_ether_linktype(self, ll_proto: int) -> Block:
         if ll_proto in (LLCSAP_ISONS, LLCSAP_IP, LLCSAP_NETBEUI):

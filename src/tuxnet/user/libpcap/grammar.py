@@ -215,8 +215,8 @@ other : pqual TK_BROADCAST => broadcast
       | INBOUND => inbound
       | OUTBOUND => outbound
       | IFINDEX NUM => ifindex
-      | VLAN pnum => unsupported:vlan
-      | VLAN => unsupported:vlan
+      | VLAN pnum => vlan_num
+      | VLAN => vlan
       | MPLS pnum => unsupported:mpls
       | MPLS => unsupported:mpls
       | PPPOED => unsupported:pppoed
@@ -509,6 +509,8 @@ class Parser:
             "inbound": lambda: cs.gen_inbound(False),
             "outbound": lambda: cs.gen_inbound(True),
             "ifindex": lambda: cs.gen_ifindex(v[1]),
+            "vlan_num": lambda: cs.gen_vlan(v[1], True),
+            "vlan": lambda: cs.gen_vlan(0, False),
             "p80211_type": cs.gen_p80211_type,
             "p80211_fcdir": cs.gen_p80211_fcdir,
             "raw_atm": lambda: cs.gen_atm(v[0]),
