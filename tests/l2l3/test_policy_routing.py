@@ -18,7 +18,9 @@ from netlab import capture, run
 from test_iproute import _on_linux_and_tuxnet
 
 from tuxnet.kernel.errno import EACCES, EINVAL, ENETUNREACH
-from tuxnet.net.socket import AF_INET, SOCK_DGRAM
+from tuxnet.net.ipv4.af_inet import IPPROTO_IP
+from tuxnet.net.ipv4.ip_sockglue import IP_TOS
+from tuxnet.net.socket import AF_INET, SO_MARK, SOCK_DGRAM, SOL_SOCKET
 from tuxnet.user import libc
 from tuxnet.user.iproute import IpError, ip
 from tuxnet.world import World, msecs
@@ -95,6 +97,23 @@ RULE_SCRIPT = [
     "rule add table main from 10.2.0.0/24",
     "rule add table local to 10.5.0.0/16",
     "rule",
+    "rule add fwmark 5 table 3",
+    "rule add fwmark 0x5/0xff table 3",
+    "rule add fwmark 0x10/0xffffffff table 4",
+    "rule add tos 0x10 table 5",
+    "rule add dsfield 04 table 5",
+    "rule add tos 0x11 table 6",
+    "rule add tos 16 table 6",
+    "rule add tos 0x20 table 6",
+    "rule add tos 0x100 table 6",
+    "rule add tos lowdelay table 6",
+    "rule add fwmark foo table 3",
+    "rule add fwmark 1/foo table 3",
+    "rule add not fwmark 7 to 10.0.0.0/8 tos 0x08 iif lo prohibit",
+    "rule",
+    "rule del fwmark 5",
+    "rule del tos 0x10",
+    "rule",
     "rule del pref 0",
     "rule flush",
     "rule",
@@ -170,6 +189,32 @@ def test_a_router_forwards_by_the_device_a_packet_came_in_by():
     assert n["r2"].mib.Ip["ForwDatagrams"] == 1
 
 
+@pytest.mark.parametrize("rule, option", [("fwmark 7", (SOL_SOCKET, SO_MARK, 7)),
+                                          ("fwmark 0x700/0xf00", (SOL_SOCKET, SO_MARK, 0x7FF)),
+                                          ("tos 0x10", (IPPROTO_IP, IP_TOS, 0x10)),
+                                          ("tos 0x10", (IPPROTO_IP, IP_TOS, 0x32))])
+def test_a_sockets_mark_or_tos_chooses_its_route(rule, option):
+    """A datagram from a socket with SO_MARK (under the rule's mask) or IP_TOS (its TOS bits,
+    as fib_dscp_masked_match compares them) goes by table 100's default route, r2, from h's
+    address there; the same datagram from a plain socket by main's, r1."""
+    world, n = multihomed()
+    ip(n["h"], "route add default via 10.0.2.254 table 100")
+    ip(n["h"], f"rule add {rule} table 100")
+    caps = {r: capture(n[r], "eth0") for r in ("r1", "r2")}
+
+    def send(marked: bool) -> None:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        if marked:
+            libc.setsockopt(fd, *option)
+        libc.sendto(fd, b"which way?", 0, ("192.0.2.9", 9))
+
+    for marked in (False, True):
+        run(world, n["h"], send, marked)
+        world.run_for(msecs(20))
+    udp = {r: [f[26:30] for _, f, _ in c.frames if f[12:14] == b"\x08\x00" and f[23] == 17] for r, c in caps.items()}
+    assert udp == {"r1": [bytes([10, 0, 1, 1])], "r2": [bytes([10, 0, 2, 1])]}
+
+
 @pytest.mark.parametrize("action, errno", [("blackhole", EINVAL), ("unreachable", ENETUNREACH),
                                            ("prohibit", EACCES)])
 def test_a_failing_rule_fails_the_send(action, errno):
@@ -181,7 +226,7 @@ def test_a_failing_rule_fails_the_send(action, errno):
 
 def test_rules_with_selectors_tuxnet_lacks_are_refused_clearly():
     world, n = multihomed()
-    with pytest.raises(IpError, match='no "fwmark"'):
-        ip(n["h"], "rule add fwmark 1 table 5")
+    with pytest.raises(IpError, match='no "goto"'):
+        ip(n["h"], "rule add goto 5")
     assert ip(n["h"], "rule") == "0:\tfrom all lookup local\n32766:\tfrom all lookup main\n" \
                                  "32767:\tfrom all lookup default\n"

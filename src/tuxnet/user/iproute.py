@@ -372,7 +372,7 @@ def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice) -> str
 _RULE_ACTIONS = {"unicast": FR_ACT_TO_TBL, "blackhole": FR_ACT_BLACKHOLE, "unreachable": FR_ACT_UNREACHABLE,
                  "prohibit": FR_ACT_PROHIBIT}
 # iproute2's rule words tuxnet's rules do not have
-_RULE_UNSUPPORTED = ("fwmark", "tos", "dsfield", "realms", "goto", "nop", "suppress_prefixlength",
+_RULE_UNSUPPORTED = ("realms", "goto", "nop", "suppress_prefixlength",
                      "suppress_ifgroup", "uidrange", "ipproto", "sport", "dport", "l3mdev", "protocol", "nat",
                      "map-to", "flowid", "dscp")
 
@@ -388,14 +388,15 @@ def _rule_args(args: list[str]) -> dict[str, object]:
             want["invert"] = True
             continue
         if key in _RULE_UNSUPPORTED:
-            raise _usage_error(f'Error: tuxnet\'s "ip rule" has no "{key}" (from, to, iif, oif, pref, table, '
-                               "and blackhole, unreachable or prohibit).")
+            raise _usage_error(f'Error: tuxnet\'s "ip rule" has no "{key}" (from, to, tos, fwmark, iif, oif, pref, '
+                               "table, and blackhole, unreachable or prohibit).")
         if key == "type":
             key = args.pop(0) if args else ""
         if key in _RULE_ACTIONS:
             want["action"] = _RULE_ACTIONS[key]
             continue
-        if key not in ("from", "to", "iif", "dev", "oif", "pref", "priority", "order", "table", "lookup"):
+        if key not in ("from", "to", "iif", "dev", "oif", "pref", "priority", "order", "table", "lookup", "fwmark",
+                       "tos", "dsfield"):
             raise _usage_error(f'Error: argument "{key}" is wrong: Failed to parse rule type')
         if not args:
             raise _usage_error('Command line is not complete. Try option "help"')
@@ -406,6 +407,22 @@ def _rule_args(args: list[str]) -> dict[str, object]:
             want[side], want[side + "_len"] = (addr, plen) if plen else (0, 0)
         elif key in ("iif", "dev", "oif"):
             want["oifname" if key == "oif" else "iifname"] = value
+        elif key == "fwmark":
+            mark_text, slash, mask_text = value.partition("/")
+            mark = get_unsigned(mark_text)
+            if mark is None:
+                raise _usage_error(f'Error: argument "{mark_text}" is wrong: fwmark value is invalid')
+            mask = get_unsigned(mask_text) if slash else 0xFFFFFFFF
+            if mask is None:
+                raise _usage_error(f'Error: argument "{mask_text}" is wrong: fwmask value is invalid')
+            want["mark"], want["mark_mask"] = mark, mask
+        elif key in ("tos", "dsfield"):
+            tos = _dsfield(value)
+            if tos & 0x03:  # fib4_rule_configure
+                raise IpError("Error: Invalid dsfield (tos): ECN bits must be 0.", 2)
+            if tos & ~0x1E:
+                raise IpError("Error: Invalid tos.", 2)
+            want["tos"] = tos
         elif key in ("pref", "priority", "order"):
             pref = get_unsigned(value)
             if pref is None:
@@ -414,6 +431,14 @@ def _rule_args(args: list[str]) -> dict[str, object]:
         else:
             want["table"] = _table_id(value)
     return want
+
+
+def _dsfield(word: str) -> int:
+    """``rtnl_dsfield_a2n``: a TOS octet, in hexadecimal with or without 0x."""
+    number, end, err = libc.strtoul(word, base=16)
+    if not word or end != len(word) or err or number > 0xFF:
+        raise _usage_error(f'Error: argument "{word}" is wrong: TOS value is invalid')
+    return number
 
 
 def ip_rule(host: Host, cmd: str, args: list[str]) -> str:

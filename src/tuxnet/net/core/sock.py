@@ -714,7 +714,9 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
     elif optname == SO_PRIORITY:
         sk.sk_priority = val
     elif optname == SO_MARK:
-        sk.sk_mark = val
+        if sk.sk_mark != val:  # sock_set_mark: the cached route may no longer be the mark's
+            sk.sk_mark = val
+            sk.dst_cache = None
     elif optname == SO_OOBINLINE:
         sk.sk_urginline = bool(val)
     elif optname == SO_ZEROCOPY:

@@ -22,7 +22,7 @@ from tuxnet.net.core.sock import (
 )
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.ip_sockglue import IP_CMSG_PKTINFO, NO_PKTINFO, ipv4_pktinfo_prepare
-from tuxnet.net.ipv4.route import ip_route_output_key, ip_sock_rt_scope
+from tuxnet.net.ipv4.route import ip_route_output_sk
 from tuxnet.net.socket import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND, POLLWRNORM
 
 TCP_ESTABLISHED = 1
@@ -38,7 +38,7 @@ def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
     pending = sk.pending
     if pending is not None:
         pending.daddr, pending.dport = daddr, dport
-    rt = ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
+    rt = ip_route_output_sk(sk, daddr)
     if isinstance(rt, int):
         return rt
     if pending is not None:

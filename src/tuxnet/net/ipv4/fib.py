@@ -27,6 +27,7 @@ RT_TABLE_MAIN = 254
 RT_TABLE_LOCAL = 255
 RT_TABLE_NAMES = {RT_TABLE_DEFAULT: "default", RT_TABLE_MAIN: "main", RT_TABLE_LOCAL: "local"}
 LOOPBACK_IFINDEX = 1  # the flowi4_iif of what the host itself sends
+INET_DSCP_MASK = 0xFC  # the DSCP bits of the TOS octet, which the rules compare (flowi4_dscp)
 
 RTN_UNICAST = 1
 RTN_LOCAL = 2
@@ -200,13 +201,14 @@ class FibTable:
 
 
 def fib_lookup(host: Host, daddr: int, scope: int = RT_SCOPE_UNIVERSE, saddr: int = 0,
-               iif: int = LOOPBACK_IFINDEX, oif: int = 0) -> FibAlias | None:
+               iif: int = LOOPBACK_IFINDEX, oif: int = 0, mark: int = 0, tos: int = 0) -> FibAlias | None:
     """``fib_lookup``: the local table, then main; or, once rules were changed, the route the
-    rules give the flow (its source, and the devices it comes in by or is to leave by)."""
+    rules give the flow (its source, the devices it comes in by or is to leave by, its mark and
+    its DSCP bits, ``tos``)."""
     if host.fib_has_custom_rules:
         from tuxnet.net.ipv4.fib_rules import fib_rules_lookup
 
-        return fib_rules_lookup(host, daddr, scope, saddr, iif, oif)
+        return fib_rules_lookup(host, daddr, scope, saddr, iif, oif, mark, tos)
     return host.fib_local.lookup(daddr, scope) or host.fib_main.lookup(daddr, scope)
 
 

@@ -1,11 +1,12 @@
 """Policy routing: the rules ``fib_lookup`` walks (net/core/fib_rules.c, net/ipv4/fib_rules.c).
 
-A rule picks flows by source and destination prefix and by input and output device (``not``
-inverts the choice), and says what to do with them: look the destination up in a table, or fail
-(blackhole, unreachable, prohibit).  Rules are walked by priority, lowest first; a table that does
-not exist, or has no route to the destination, passes the flow on to the next rule.  A namespace
-starts with Linux's three (0 local, 32766 main, 32767 default) and, until a rule is added or
-deleted, ``fib_lookup`` looks in local and main without walking them (``fib_has_custom_rules``).
+A rule picks flows by source and destination prefix, input and output device, mark (SO_MARK,
+under a mask) and DSCP (``tos``) (``not`` inverts the choice), and says what to do with them:
+look the destination up in a table, or fail (blackhole, unreachable, prohibit).  Rules are walked
+by priority, lowest first; a table that does not exist, or has no route to the destination,
+passes the flow on to the next rule.  A namespace starts with Linux's three (0 local, 32766 main,
+32767 default) and, until a rule is added or deleted, ``fib_lookup`` looks in local and main
+without walking them (``fib_has_custom_rules``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ FR_ACT_TO_TBL = RTN_UNICAST  # the rule actions share the route types' numbers (
 FR_ACT_BLACKHOLE = RTN_BLACKHOLE
 FR_ACT_UNREACHABLE = RTN_UNREACHABLE
 FR_ACT_PROHIBIT = RTN_PROHIBIT
+IPTOS_TOS_MASK = 0x1E  # the TOS bits a rule may name, and all it compares of a flow's DSCP
 ACTION_NAMES = {FR_ACT_BLACKHOLE: "blackhole", FR_ACT_UNREACHABLE: "unreachable", FR_ACT_PROHIBIT: "prohibit"}
 
 # What a failing rule makes of a lookup, as a route of that type would (fib4_rule_action): a
@@ -45,10 +47,12 @@ class FibRule:
     """``struct fib4_rule``: selectors (0 and "" select everything), the action and its table
     (0 for none), and the priority."""
 
-    __slots__ = ("pref", "action", "table", "src", "src_len", "dst", "dst_len", "iifname", "oifname", "invert")
+    __slots__ = ("pref", "action", "table", "src", "src_len", "dst", "dst_len", "iifname", "oifname", "invert",
+                 "mark", "mark_mask", "tos")
 
     def __init__(self, pref: int, action: int = FR_ACT_TO_TBL, table: int = 0, *, src: int = 0, src_len: int = 0,
-                 dst: int = 0, dst_len: int = 0, iifname: str = "", oifname: str = "", invert: bool = False) -> None:
+                 dst: int = 0, dst_len: int = 0, iifname: str = "", oifname: str = "", invert: bool = False,
+                 mark: int = 0, mark_mask: int = 0, tos: int = 0) -> None:
         self.pref = pref
         self.action = action
         self.table = table
@@ -57,12 +61,16 @@ class FibRule:
         self.iifname = iifname
         self.oifname = oifname
         self.invert = invert
+        self.mark, self.mark_mask = mark, mark_mask
+        self.tos = tos
 
-    def match(self, host: Host, daddr: int, saddr: int, iif: int, oif: int) -> bool:
+    def match(self, host: Host, daddr: int, saddr: int, iif: int, oif: int, mark: int, tos: int) -> bool:
         """``fib_rule_match`` and ``fib4_rule_match``: every selector the rule has agrees with the
         flow (a device that is not there matches no flow), or, for ``not``, not all of them do."""
         ok = ((not self.src_len or not (saddr ^ self.src) & inet_make_mask(self.src_len))
               and (not self.dst_len or not (daddr ^ self.dst) & inet_make_mask(self.dst_len))
+              and (not self.tos or self.tos == tos & IPTOS_TOS_MASK)  # (fib_dscp_masked_match)
+              and not (self.mark ^ mark) & self.mark_mask
               and (not self.iifname or _ifindex(host, self.iifname) == iif)
               and (not self.oifname or _ifindex(host, self.oifname) == oif))
         return not ok if self.invert else bool(ok)
@@ -72,6 +80,11 @@ class FibRule:
         words = [f"{self.pref}:\t" + ("not " if self.invert else "") + "from " + _prefix(self.src, self.src_len)]
         if self.dst_len:
             words += ["to", _prefix(self.dst, self.dst_len)]
+        if self.tos:
+            words += ["tos", f"0x{self.tos:02x}"]
+        if self.mark or self.mark_mask:
+            full = self.mark_mask == 0xFFFFFFFF
+            words += ["fwmark", f"0x{self.mark:x}" if full else f"0x{self.mark:x}/0x{self.mark_mask:x}"]
         for key, name in (("iif", self.iifname), ("oif", self.oifname)):
             if name:
                 words += [key, name] + ([] if name in host.devices else ["[detached]"])
@@ -128,12 +141,13 @@ def fib_rule_del(host: Host, want: dict[str, object]) -> None:
     raise FileNotFoundError("RTNETLINK answers: No such file or directory")
 
 
-def fib_rules_lookup(host: Host, daddr: int, scope: int, saddr: int, iif: int, oif: int) -> FibAlias | None:
+def fib_rules_lookup(host: Host, daddr: int, scope: int, saddr: int, iif: int, oif: int, mark: int,
+                     tos: int) -> FibAlias | None:
     """``fib_rules_lookup`` with ``fib4_rule_action``: the first matching rule that ends the
     walk ends it: with its table's route, or with its failure."""
     tables = host.fib_tables
     for rule in host.fib_rules:
-        if not rule.match(host, daddr, saddr, iif, oif):
+        if not rule.match(host, daddr, saddr, iif, oif, mark, tos):
             continue
         if rule.action == FR_ACT_UNREACHABLE:
             return None

@@ -38,7 +38,7 @@ from tuxnet.net.core.skbuff import (
 from tuxnet.net.core.sock import sock_alloc_send_pskb
 from tuxnet.net.ipv4.fib import RTN_BROADCAST, RTN_MULTICAST
 from tuxnet.net.ipv4.ip_options import IpOptions, ip_options_build, ip_options_fragment
-from tuxnet.net.ipv4.route import IP_MAX_MTU, Rtable, dst_mtu, dst_output, ip_route_output_key, ip_sock_rt_scope
+from tuxnet.net.ipv4.route import IP_MAX_MTU, Rtable, dst_mtu, dst_output, ip_route_output_sk
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -154,7 +154,7 @@ def ip_queue_xmit(host: Host, sk: Any, skb: SkBuff) -> int:
     opt = sk.inet_opt
     if rt is None or rt.genid != host.rt_genid:
         daddr = opt.faddr if opt is not None and opt.srr else sk.inet_daddr
-        rt = ip_route_output_key(host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
+        rt = ip_route_output_sk(sk, daddr)
         if isinstance(rt, int) or opt is not None and opt.is_strictroute and rt.gw:
             host.mib.Ip["OutNoRoutes"] += 1
             sk.sk_err_soft = EHOSTUNREACH

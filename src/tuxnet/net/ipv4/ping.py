@@ -158,7 +158,7 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
     if faddr < 0:
         return faddr
     scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
-    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope)
+    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos)
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1

@@ -14,6 +14,7 @@ from tuxnet.kernel.minmax import max, min
 from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_local_multicast, ipv4_is_multicast, ipv4_is_zeronet
 from tuxnet.net.ipv4.devinet import in_dev_conf_get, in_dev_orconf, inet_addr_onlink, inet_select_addr
 from tuxnet.net.ipv4.fib import (
+    INET_DSCP_MASK,
     LOOPBACK_IFINDEX,
     RT_SCOPE_LINK,
     RT_SCOPE_UNIVERSE,
@@ -96,15 +97,20 @@ _ERRORS = {RTN_UNREACHABLE: -EHOSTUNREACH, RTN_BLACKHOLE: -EINVAL, RTN_PROHIBIT:
 
 
 def ip_route_output_key(host: Host, daddr: int, saddr: int = 0, oif: int = 0,
-                        scope: int = RT_SCOPE_UNIVERSE) -> Rtable | int:
+                        scope: int = RT_SCOPE_UNIVERSE, mark: int = 0, tos: int = 0) -> Rtable | int:
     """``ip_route_output_key`` → ``ip_route_output_key_hash_rcu``: a route or ``-errno``.
     ``scope`` RT_SCOPE_LINK (flowi4_scope, for SO_DONTROUTE and MSG_DONTROUTE) takes only
-    routes that need no gateway."""
-    key = (daddr, saddr, oif) if scope == RT_SCOPE_UNIVERSE else (daddr, saddr, oif, scope)
+    routes that need no gateway; ``mark`` and ``tos`` (its DSCP bits) are the flow's, for the
+    rules."""
+    tos &= INET_DSCP_MASK
+    if scope == RT_SCOPE_UNIVERSE and not mark and not tos:
+        key: tuple[int, ...] = (daddr, saddr, oif)
+    else:
+        key = (daddr, saddr, oif, scope, mark, tos)
     rt = host.rt_output_cache.get(key)
     if rt is not None:
         return rt
-    rt = _route_output_slow(host, daddr, saddr, oif, scope)
+    rt = _route_output_slow(host, daddr, saddr, oif, scope, mark, tos)
     if not isinstance(rt, int):
         rt.iif = oif  # rt_iif: the device the sender asked for (orig_oif)
         host.rt_output_cache[key] = rt
@@ -116,7 +122,15 @@ def ip_sock_rt_scope(sk: Any) -> int:
     return RT_SCOPE_LINK if sk.sk_localroute else RT_SCOPE_UNIVERSE
 
 
-def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int) -> Rtable | int:
+def ip_route_output_sk(sk: Any, daddr: int) -> Rtable | int:
+    """``ip_route_output_ports`` for a socket's own flow (``flowi4_init_output``): its bound
+    source and device, SO_DONTROUTE's scope, its mark and TOS."""
+    return ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk),
+                               sk.sk_mark, sk.tos)
+
+
+def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int, mark: int,
+                       tos: int) -> Rtable | int:
     from tuxnet.net.ipv4.ip_input import ip_local_deliver
     from tuxnet.net.ipv4.ip_output import ip_output
 
@@ -153,7 +167,7 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int)
         src = saddr or inet_select_addr(host, dev_out, 0, RT_SCOPE_LINK)
         rt = Rtable(dev_out, RTN_MULTICAST if ipv4_is_multicast(daddr) else RTN_BROADCAST, 0, src, 0, host.rt_genid)
         return __mkroute_output_mc(host, rt, daddr)
-    fa = fib_lookup(host, daddr, scope, saddr, LOOPBACK_IFINDEX, oif)
+    fa = fib_lookup(host, daddr, scope, saddr, LOOPBACK_IFINDEX, oif, mark, tos)
     failed = fa is None or fa.type in _ERRORS  # no route, or one (or a rule) that is an error
     if failed or (dev_out is not None and fa.type == RTN_UNICAST and fa.dev is not dev_out and not fa.gw):
         if dev_out is not None and dev_out.flags & 1:
@@ -271,13 +285,17 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
             return -EINVAL  # martian source
     elif daddr and not ipv4_is_lbcast(daddr) and not ipv4_is_multicast(daddr):
         return -EINVAL  # ip_route_input_slow: a zero source only to a broadcast (or a group)
-    # (once rules may choose by source, so does the cache)
-    key = (daddr, dev.ifindex, saddr) if host.fib_has_custom_rules else (daddr, dev.ifindex)
+    tos = 0
+    if host.fib_has_custom_rules:  # (once rules may choose by source, mark or DSCP, so does the cache)
+        tos = skb.buf[skb.network_header + 1] & INET_DSCP_MASK
+        key: tuple[int, ...] = (daddr, dev.ifindex, saddr, skb.mark, tos)
+    else:
+        key = (daddr, dev.ifindex)
     rt = host.rt_input_cache.get(key)
     if rt is None:
         if ipv4_is_multicast(daddr):  # (never cached: the device's groups decide)
             return ip_route_input_mc(host, skb, daddr, saddr, dev)
-        rt = _route_input_slow(host, daddr, saddr, dev)
+        rt = _route_input_slow(host, daddr, saddr, dev, skb.mark, tos)
         if isinstance(rt, int):
             return rt
         if daddr:
@@ -294,7 +312,8 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
     return 0
 
 
-def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice) -> Rtable | int:
+def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice, mark: int,
+                      tos: int) -> Rtable | int:
     from tuxnet.net.ipv4.ip_forward import ip_forward
     from tuxnet.net.ipv4.ip_input import ip_error, ip_local_deliver
     from tuxnet.net.ipv4.ip_output import ip_output
@@ -306,7 +325,7 @@ def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice) -> Rta
         return rt
     if ipv4_is_zeronet(daddr) or (daddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet")):
         return -EINVAL  # martian destination
-    fa = fib_lookup(host, daddr, RT_SCOPE_UNIVERSE, saddr, dev.ifindex)
+    fa = fib_lookup(host, daddr, RT_SCOPE_UNIVERSE, saddr, dev.ifindex, 0, mark, tos)
     if fa is not None and fa.type in (RTN_LOCAL, RTN_BROADCAST):
         rt = Rtable(host.loopback_dev, fa.type, 0, 0, 0, host.rt_genid)
         rt.input = ip_local_deliver

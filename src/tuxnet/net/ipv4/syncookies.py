@@ -149,7 +149,7 @@ def cookie_v4_check(sk: TcpSock, skb: SkBuff) -> TcpSock | None:
     if not cookie_timestamp_decode(sk, opt):
         return sk
     # cookie_tcp_reqsk_alloc: the request socket the SYN would have made.
-    rt = ip_route_output_key(host, saddr, daddr, sk.sk_bound_dev_if)
+    rt = ip_route_output_key(host, saddr, daddr, sk.sk_bound_dev_if, mark=sk.sk_mark, tos=sk.tos)
     if isinstance(rt, int):
         return None
     req = RequestSock(sk, tcp_request_sock_ops, daddr, dport, saddr, sport)

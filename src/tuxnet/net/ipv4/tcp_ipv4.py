@@ -50,8 +50,8 @@ from tuxnet.net.ipv4.route import (
     dst_mtu,
     ip_do_redirect,
     ip_route_output_key,
+    ip_route_output_sk,
     ip_rt_update_pmtu,
-    ip_sock_rt_scope,
 )
 from tuxnet.net.ipv4.syncookies import cookie_init_timestamp, cookie_v4_check, cookie_v4_init_sequence
 from tuxnet.net.ipv4.tcp_fastopen import tcp_fastopen_defer_connect, tcp_try_fastopen
@@ -394,7 +394,7 @@ def inet_csk_route_req(host: Host, listener: TcpSock, req: RequestSock) -> Rtabl
     route the SYN came by, if it came by one; a strict one must not need a gateway."""
     opt = req.ireq_opt
     rt = ip_route_output_key(host, opt.faddr if opt is not None and opt.srr else req.rmt_addr, req.loc_addr,
-                             listener.sk_bound_dev_if)
+                             listener.sk_bound_dev_if, mark=listener.sk_mark, tos=listener.tos)
     if not isinstance(rt, int) and opt is not None and opt.is_strictroute and rt.gw:
         return -EHOSTUNREACH
     return rt
@@ -442,7 +442,7 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
     saddr, daddr = _addrs.unpack_from(buf, nh + 12)
     th = skb.transport_header
     sport, dport = struct.unpack_from("!HH", buf, th)
-    rt = ip_route_output_key(host, saddr, daddr, listener.sk_bound_dev_if)
+    rt = ip_route_output_key(host, saddr, daddr, listener.sk_bound_dev_if, mark=listener.sk_mark, tos=listener.tos)
     if isinstance(rt, int):
         mib["ListenDrops"] += 1
         return 0
@@ -581,7 +581,7 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
         if not daddr:
             return -EINVAL
         nexthop = opt.faddr
-    rt = ip_route_output_key(host, nexthop, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
+    rt = ip_route_output_sk(sk, nexthop)
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1
@@ -644,7 +644,7 @@ def tcp_v4_mtu_reduced(sk: TcpSock, mtu: int) -> None:
         return
     host = sk.host
     ip_rt_update_pmtu(host, sk.inet_daddr, mtu)
-    rt = ip_route_output_key(host, sk.inet_daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk))
+    rt = ip_route_output_sk(sk, sk.inet_daddr)
     if isinstance(rt, int):
         return
     sk.dst_cache = rt
