@@ -33,6 +33,7 @@ from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
 from tuxnet.net.ethernet.eth import format_mac, parse_mac
 from tuxnet.net.ipv4.devinet import inet_addr_add, inet_addr_del
 from tuxnet.net.ipv4.fib import (
+    INET_DSCP_MASK,
     RT_TABLE_DEFAULT,
     RT_TABLE_LOCAL,
     RT_TABLE_MAIN,
@@ -280,15 +281,15 @@ def _addr_del(host: Host, args: list[str]) -> None:
 
 # -- ip route --------------------------------------------------------------------------------------
 
-def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0) -> str:
-    """``ip route get ADDR [from ADDR] [oif DEV]``, byte for byte as iproute2 prints it (each line
-    ends with a space): the route's type, ``from`` as asked, its table when rules chose one
-    other than main, and its source when not the one asked for."""
+def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0, mark: int = 0, tos: int = 0) -> str:
+    """``ip route get ADDR [from ADDR] [oif DEV] [mark MARK] [tos TOS]``, byte for byte as iproute2
+    prints it (each line ends with a space): the route's type, ``from`` as asked, its table when
+    rules chose one other than main, its source when not the one asked for, the mark."""
     daddr = _prefix(addr)[0]
-    rt = ip_route_output_key(host, daddr, saddr, oif)
+    rt = ip_route_output_key(host, daddr, saddr, oif, mark=mark, tos=tos)
     if isinstance(rt, int):
         raise IpError(f"RTNETLINK answers: {strerror(-rt)}", 2)
-    fa = fib_lookup(host, daddr, saddr=saddr, oif=oif)
+    fa = fib_lookup(host, daddr, saddr=saddr, oif=oif, mark=mark, tos=tos & INET_DSCP_MASK)
     words = [addr]
     if rt.rt_type in (RTN_LOCAL, RTN_BROADCAST):
         words.insert(0, "local" if rt.rt_type == RTN_LOCAL else "broadcast")
@@ -302,6 +303,8 @@ def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0) -> str:
         words += ["table", rt_table_name(fa.table)]
     if rt.saddr != saddr:
         words += ["src", in_ntoa(rt.saddr)]
+    if mark:  # (iproute2: in hexadecimal from 16)
+        words += ["mark", f"0x{mark:x}" if mark >= 16 else str(mark)]
     words += ["uid", "0"]
     if rt.rt_type == RTN_LOCAL:
         return " ".join(words) + " \n    cache <local> \n"
@@ -319,14 +322,15 @@ def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0) -> str:
     return f"{' '.join(words)} \n{' '.join(cache)} \n"
 
 
-def _route_get_args(host: Host, args: list[str]) -> tuple[int, int, NetDevice | None]:
-    """What follows ``ip route get ADDR``: ``from ADDR``, ``oif DEV`` and ``iif DEV`` (iproute2's
-    words; with ``iif``, the route a packet coming in by it would take)."""
-    saddr = oif = 0
+def _route_get_args(host: Host, args: list[str]) -> tuple[int, int, NetDevice | None, int, int]:
+    """What follows ``ip route get ADDR``: ``from ADDR``, ``oif DEV``, ``iif DEV`` (the route a
+    packet coming in by it would take), ``mark MARK`` and ``tos``/``dsfield TOS`` (iproute2's
+    words): (source, output device's index, input device, mark, TOS)."""
+    saddr = oif = mark = tos = 0
     iif = None
     while args:
         key = args.pop(0)
-        if key in ("from", "oif", "iif") and not args:
+        if key in ("from", "oif", "iif", "mark", "tos", "dsfield") and not args:
             raise _usage_error('Command line is not complete. Try option "help"')
         if key == "from":
             saddr = _prefix(args.pop(0))[0]
@@ -334,17 +338,27 @@ def _route_get_args(host: Host, args: list[str]) -> tuple[int, int, NetDevice | 
             oif = _dev(host, args.pop(0)).ifindex
         elif key == "iif":
             iif = _dev(host, args.pop(0))
+        elif key == "mark":
+            value = args.pop(0)
+            number = get_unsigned(value)
+            if number is None:
+                raise _usage_error(f'Error: argument "{value}" is wrong: invalid mark value')
+            mark = number
+        elif key in ("tos", "dsfield"):
+            tos = _dsfield(args.pop(0))
         else:
             raise _usage_error(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
-    return saddr, oif, iif
+    return saddr, oif, iif, mark, tos
 
 
-def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice) -> str:
+def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice, mark: int = 0, tos: int = 0) -> str:
     """``ip route get ADDR from SRC iif DEV``: ``ip_route_input_rcu`` for such a packet, as
     ``inet_rtm_getroute`` prints it (an error route's error is the answer)."""
     daddr = _prefix(addr)[0]
     skb = SkBuff(bytearray(20))
     skb.network_header = 0
+    skb.buf[1] = tos
+    skb.mark = mark
     err = ip_route_input_noref(host, skb, daddr, saddr, dev)
     if not err and skb.dst.error:
         err = skb.dst.error
@@ -361,9 +375,11 @@ def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice) -> str
     if rt.gw:
         words += ["via", in_ntoa(rt.gw)]
     words += ["dev", rt.dev.name]
-    fa = fib_lookup(host, daddr, saddr=saddr, iif=dev.ifindex)
+    fa = fib_lookup(host, daddr, saddr=saddr, iif=dev.ifindex, mark=mark, tos=tos & INET_DSCP_MASK)
     if fa is not None and fa.table != RT_TABLE_MAIN and host.fib_has_custom_rules:
         words += ["table", rt_table_name(fa.table)]
+    if mark:
+        words += ["mark", f"0x{mark:x}" if mark >= 16 else str(mark)]
     return f"{' '.join(words)} \n{cache} iif {dev.name} \n"
 
 
@@ -661,10 +677,10 @@ def ip(host: Host, argv: str | list[str]) -> str:
             if cmd == "get":
                 if not args:
                     raise IpError("need at least a destination address")
-                saddr, oif, iif = _route_get_args(host, args[1:])
+                saddr, oif, iif, mark, tos = _route_get_args(host, args[1:])
                 if iif is not None:
-                    return ip_route_get_input(host, args[0], saddr, iif)
-                return ip_route_get(host, args[0], saddr, oif)
+                    return ip_route_get_input(host, args[0], saddr, iif, mark, tos)
+                return ip_route_get(host, args[0], saddr, oif, mark, tos)
         elif _match(obj, "rule"):
             return ip_rule(host, cmd, args)
         elif _match(obj, "maddress"):
