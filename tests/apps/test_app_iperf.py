@@ -476,3 +476,22 @@ def test_a_failed_connection_reports_and_exits_0_as_2_1_8_does() -> None:
     host = add_router(world, "h")
     out, status = run_main(world, host, iperf_main, ["-c", "127.0.0.1", "-p", "1", "-t", " 2"])
     assert status == 0 and "tcp connect failed: Connection refused\n" in out
+
+
+@pytest.mark.parametrize("port, shown", [("5001x", 5001), ("abc", 0), ("70000", 4464), (" 80", 80), ("+3", 3),
+                                         ("0x10", 0)])
+def test_the_port_is_read_as_2_1_8_reads_it(port: str, shown: int) -> None:
+    """``-p``: atoi of the text before any "-", cut to 16 bits (this machine's iperf 2.1.8 says
+    "TCP port 5001" for 5001x, 0 for abc, 4464 for 70000), and the connection tried to it."""
+    world = World(seed=1)
+    host = add_router(world, "h")
+    out, status = run_main(world, host, iperf_main, ["-c", "127.0.0.1", "-p", port, "-t", "1"])
+    assert status == 0 and f"Client connecting to 127.0.0.1, TCP port {shown}\n" in out
+    assert "tcp connect failed: Connection refused\n" in out
+
+
+def test_a_port_range_is_refused_for_want_of_parallel_streams() -> None:
+    world = World(seed=1)
+    host = add_router(world, "h")
+    out, status = run_main(world, host, iperf_main, ["-c", "127.0.0.1", "-p", "5001-5002"])
+    assert status == 1 and "no port range" in out

@@ -48,12 +48,18 @@ def listener(port=5001, backlog=16, reuse=False):
     return fd
 
 
-def test_connect_to_closed_port_is_refused_by_rst(lo_host):
+@pytest.mark.parametrize("port", [9, 0])
+def test_connect_to_closed_port_is_refused_by_rst(lo_host, port):
+    """Port 0 too: tcp_v4_connect sends its SYN there, as this machine's kernel does."""
+    import socket
+
+    with socket.socket() as real:
+        assert errno_of(real.connect, ("127.0.0.1", port)) == errno.ECONNREFUSED
     world, host = lo_host
 
     def prog():
         fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        expect_errno(errno.ECONNREFUSED, libc.connect, fd, ("127.0.0.1", 9))
+        expect_errno(errno.ECONNREFUSED, libc.connect, fd, ("127.0.0.1", port))
         return True
 
     assert run_program(world, host, prog)

@@ -7,7 +7,6 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
-    EADDRNOTAVAIL,
     EHOSTUNREACH,
     EINVAL,
     EMSGSIZE,
@@ -573,8 +572,6 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
         # not connect: this machine's kernel (6.18) fails every connect of it with EINVAL,
         # whatever the address (the check's place in the kernel is not identified here)
         return -EINVAL
-    if dport == 0:
-        return -EADDRNOTAVAIL
     opt = sk.inet_opt
     nexthop = daddr
     if opt is not None and opt.srr:  # a source route: the connection goes by its first hop

@@ -263,9 +263,12 @@ def parse(argv: Sequence[str]) -> Options:
             if arg == "-c":
                 opts.host = value
             elif arg == "-p":
-                opts.port = int(value)
-                if not 0 < opts.port < 65536:
-                    raise ValueError(value)
+                # atoi of the first strtok(optarg, "-") token, cut to the socket address's 16 bits;
+                # a second token is a port range, for parallel streams
+                tokens = [t for t in value.split("-") if t]
+                if len(tokens) > 1:
+                    raise _Refusal("iperf: -p: tuxnet's iperf has no port range (it runs one stream)\n")
+                opts.port = libc.atoi(tokens[0] if tokens else "") & 0xFFFF
             elif arg == "-t":
                 # strtod, errno or anything after the number refused (Settings_Interpret)
                 seconds, end, err = libc.strtod(value)
