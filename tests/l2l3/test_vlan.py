@@ -12,12 +12,10 @@ import pytest
 from netlab import capture, lan, run, tshark_lines, tshark_problems
 from test_tcpdump_program import real_tcpdump
 
-from tuxnet.net.socket import AF_INET, SOCK_STREAM
-from tuxnet.user import libc
+from bulk import bulk_transfer
 from tuxnet.user.iproute import IpError, ip
 from tuxnet.user.programs.ping import ping_main
 from tuxnet.user.programs.tcpdump import tcpdump_main
-from tuxnet.world import msecs, secs
 
 
 def vlans():
@@ -70,31 +68,7 @@ def test_full_size_frames_cross_with_their_tag_and_tcp_streams_over_it(tmp_path,
     world, (h1, h2, _) = vlans()
     cap = capture(h2, "eth0", tmp_path / "big.pcap")
     assert "1 received" in _ping(world, h1, "-c", "1", "-s", "1472", "-M", "do", "10.10.0.2")
-    payload = bytes(range(256)) * 800
-
-    def server() -> bytes:
-        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.bind(fd, ("10.10.0.2", 5001))
-        libc.listen(fd, 1)
-        conn, _ = libc.accept(fd)
-        got = bytearray()
-        while chunk := libc.recv(conn, 65536):
-            got += chunk
-        return bytes(got)
-
-    def client() -> None:
-        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
-        libc.connect(fd, ("10.10.0.2", 5001))
-        sent = 0
-        while sent < len(payload):
-            sent += libc.send(fd, payload[sent:])
-        libc.close(fd)
-
-    srv = h2.spawn(server)
-    world.run_for(msecs(1))
-    run(world, h1, client)
-    world.run_until(lambda: not srv.alive, timeout=secs(10))
-    assert srv.result == payload
+    bulk_transfer(world, h1, h2, 200_000, daddr="10.10.0.2")
     cap.close()
     sizes = [int(x) for x in tshark_lines(tshark, tmp_path / "big.pcap", "frame.len",
                                           display_filter="vlan.id == 10 && ip.len == 1500")]
