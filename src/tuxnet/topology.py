@@ -52,7 +52,10 @@ A TOML file describes the same (see ``load_topology``)::
 
 Every host has ``/etc/hosts``, ``/etc/nsswitch.conf`` and ``/etc/services``; a host's (or a
 router's) ``files`` table adds or replaces files, each an absolute path given its text
-(``/etc/resolv.conf``, a ``named.conf`` and its zone files, the pages ``httpd`` serves).
+(``/etc/resolv.conf``, a ``named.conf`` and its zone files, the pages ``httpd`` serves).  Its ``ip``
+list runs ``ip`` commands once the links are made and before its ``routes`` are added: a VLAN
+device and its address (``"link add link eth0 name eth0.10 type vlan id 10"``), a rule
+(``"rule add from 10.0.2.1 table 100"``), a route in another table.
 
 A ``[[run]]`` runs one of ``ping``, ``traceroute``, ``tracepath``, ``arping``, ``tcpdump``,
 ``iperf`` (a server, ``iperf -s``, or a client), ``nc``, ``curl``, ``named``, ``httpd``, ``dig``,
@@ -320,8 +323,10 @@ def _programs() -> dict[str, Callable[[list[str]], int]]:
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
-    "host": {"name": (str, True), "routes": (list, False), "sysctl": (dict, False), "files": (dict, False)},
-    "router": {"name": (str, True), "routes": (list, False), "sysctl": (dict, False), "files": (dict, False)},
+    "host": {"name": (str, True), "routes": (list, False), "ip": (list, False), "sysctl": (dict, False),
+             "files": (dict, False)},
+    "router": {"name": (str, True), "routes": (list, False), "ip": (list, False), "sysctl": (dict, False),
+               "files": (dict, False)},
     "switch": {"name": (str, True), "ageing": ((str, int), False)},
     "hub": {"name": (str, True), "rate": ((str, int), False), "delay": ((str, int), False), "mtu": (int, False)},
     "link": {"a": (str, True), "b": (str, True), "a_addr": (str, False), "b_addr": (str, False),
@@ -564,6 +569,15 @@ def load_topology(source: str | Path, *, text: str | None = None) -> Network:
             raise fail("link", i, None, f"[[link]] {e['a']} -- {e['b']}: {err}") from None
     for kind in ("host", "router"):
         for i, e in enumerate(tables[kind]):
+            # ip commands first (a VLAN device, its address), then the routes that may go by them
+            for command in e.get("ip", []):
+                try:
+                    if not isinstance(command, str):
+                        raise ValueError(f"an ip command is a string like \"link set eth0 mtu 1400\", "
+                                         f"not {command!r}")
+                    ip(net.nodes[e["name"]], shlex.split(command))
+                except ValueError as err:
+                    raise fail(kind, i, "ip", f"ip {command!r}: {err}") from None
             for route in e.get("routes", []):
                 try:
                     if not isinstance(route, str):

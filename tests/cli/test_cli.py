@@ -89,6 +89,27 @@ def test_run_reports_the_bad_line(tmp_path):
     assert f"{bad}:6:" in r.stdout + r.stderr and "nowhere" in r.stdout + r.stderr
 
 
+def test_run_the_vlan_lab_example():
+    """Two VLANs on one switch and a router on a stick, made by the hosts' ``ip`` lists: h2's
+    tcpdump sees VLAN 10's pings tagged, and h1 reaches h3 in VLAN 20 through r."""
+    r = tuxnet("run", "examples/vlan_lab.toml")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert out.count("ethertype 802.1Q (0x8100), length 102: vlan 10, p 0, ethertype IPv4 (0x0800)") == 4
+    assert "64 bytes from 10.20.0.3: icmp_seq=1 ttl=63" in out and "2 received" in out
+    assert "eth0.20@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP>" in out and "vlan protocol 802.1Q id 20" in out
+
+
+def test_run_reports_a_bad_ip_command_by_its_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[host]]\nname = "a"\nip = ["link add link eth0 name v type vlan id 5000"]\n\n'
+                   '[[switch]]\nname = "sw"\n\n[[link]]\na = "a"\nb = "sw"\n')
+    r = tuxnet("run", str(bad))
+    assert r.returncode == 1
+    assert f"{bad}:3: ip 'link add link eth0 name v type vlan id 5000': Error: 8021q: Invalid VLAN id." in (
+        r.stdout + r.stderr)
+
+
 def test_menuos_scripted_session():
     script = "replyhi\nhello\ndns www.example.com\nhttp http://www.example.com/\nquit\n"
     r = tuxnet("menuos", stdin=script)
