@@ -14,6 +14,7 @@ from netlab import run
 
 from tuxnet.drivers.net.ether import eth_skb_pad, ether_fcs, ether_rx
 from tuxnet.net.core.checksum import csum_fold, csum_partial
+from tuxnet.user.iproute import ip
 from tuxnet.user.programs.ping import ping
 from tuxnet.world import World, msecs
 
@@ -30,6 +31,10 @@ def build() -> tuple[World, dict]:
     lb = world.connect(r, b, a_addr="10.0.2.1/24", b_addr="10.0.2.2/24")
     a.ip_route_add("default", via="10.0.1.1")
     b.ip_route_add("default", via="10.0.2.1")
+    for host, addr in ((a, "10.0.10.2/24"), (r, "10.0.10.1/24")):  # VLAN 10 on the LAN, for tagged frames
+        ip(host, "link add link eth0 name eth0.10 type vlan id 10")
+        ip(host, f"addr add {addr} dev eth0.10")
+        ip(host, "link set eth0.10 up")
     world.run_for(msecs(10))
     devs = {"a": la.a, "sw<-a": la.b, "r lan": lr.a, "r wan": lb.a, "b": lb.b}
     return world, devs
@@ -104,7 +109,13 @@ PAYLOAD = st.one_of(
     st.tuples(st.just(0x0806), ARP),
     st.tuples(st.just(0x0800), IPV4),
     st.tuples(st.just(0x8100), st.builds(lambda tci, inner: struct.pack("!HH", tci, 0x0800) + inner,
-                                         st.integers(0, 0xFFFF), IPV4)),
+                                         st.one_of(st.sampled_from([10, 0, 0x200A, 0x100A, 4095]),
+                                                   st.integers(0, 0xFFFF)),
+                                         st.one_of(IPV4, st.builds(lambda tag: tag + b"\x08\x06" + bytes(28),
+                                                                   st.binary(max_size=4))))),
+    st.tuples(st.just(0x8100), st.one_of(st.binary(max_size=3),  # a tag cut short, or a tag inside a tag
+                                         st.builds(lambda inner: b"\x00\x0a\x81\x00\x00\x14\x08\x00" + inner,
+                                                   IPV4))),
     st.tuples(st.sampled_from([0x86DD, 0x88CC, 0x0001, 0x05DC, 0xFFFF]), st.binary(max_size=80)),
 )
 FRAME = st.tuples(st.sampled_from(["a", "sw<-a", "r lan", "r wan", "b"]), MAC, MAC, PAYLOAD,
