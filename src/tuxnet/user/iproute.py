@@ -388,7 +388,7 @@ def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice, mark: 
 _RULE_ACTIONS = {"unicast": FR_ACT_TO_TBL, "blackhole": FR_ACT_BLACKHOLE, "unreachable": FR_ACT_UNREACHABLE,
                  "prohibit": FR_ACT_PROHIBIT}
 # iproute2's rule words tuxnet's rules do not have
-_RULE_UNSUPPORTED = ("realms", "goto", "nop", "suppress_prefixlength",
+_RULE_UNSUPPORTED = ("realms", "goto", "nop",
                      "suppress_ifgroup", "uidrange", "ipproto", "sport", "dport", "l3mdev", "protocol", "nat",
                      "map-to", "flowid", "dscp")
 
@@ -405,14 +405,14 @@ def _rule_args(args: list[str]) -> dict[str, object]:
             continue
         if key in _RULE_UNSUPPORTED:
             raise _usage_error(f'Error: tuxnet\'s "ip rule" has no "{key}" (from, to, tos, fwmark, iif, oif, pref, '
-                               "table, and blackhole, unreachable or prohibit).")
+                               "table, suppress_prefixlength, and blackhole, unreachable or prohibit).")
         if key == "type":
             key = args.pop(0) if args else ""
         if key in _RULE_ACTIONS:
             want["action"] = _RULE_ACTIONS[key]
             continue
         if key not in ("from", "to", "iif", "dev", "oif", "pref", "priority", "order", "table", "lookup", "fwmark",
-                       "tos", "dsfield"):
+                       "tos", "dsfield", "suppress_prefixlength", "sup_pl"):
             raise _usage_error(f'Error: argument "{key}" is wrong: Failed to parse rule type')
         if not args:
             raise _usage_error('Command line is not complete. Try option "help"')
@@ -439,6 +439,11 @@ def _rule_args(args: list[str]) -> dict[str, object]:
             if tos & ~0x1E:
                 raise IpError("Error: Invalid tos.", 2)
             want["tos"] = tos
+        elif key in ("suppress_prefixlength", "sup_pl"):
+            length = get_integer(value)
+            if length is None or length < 0:
+                raise _usage_error(f'Error: argument "{value}" is wrong: suppress_prefixlength value is invalid')
+            want["suppress_prefixlen"] = length
         elif key in ("pref", "priority", "order"):
             pref = get_unsigned(value)
             if pref is None:

@@ -39,6 +39,7 @@ ACTION_NAMES = {FR_ACT_BLACKHOLE: "blackhole", FR_ACT_UNREACHABLE: "unreachable"
 
 # What a failing rule makes of a lookup, as a route of that type would (fib4_rule_action): a
 # blackhole EINVAL, prohibit EACCES; unreachable is "no route" (ENETUNREACH), as None is.
+_ERROR_TYPES = (RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT)  # (fib_props' errors: never suppressed)
 _BLACKHOLE = FibAlias(0, 0, RTN_BLACKHOLE, None)
 _PROHIBIT = FibAlias(0, 0, RTN_PROHIBIT, None)
 
@@ -48,11 +49,11 @@ class FibRule:
     (0 for none), and the priority."""
 
     __slots__ = ("pref", "action", "table", "src", "src_len", "dst", "dst_len", "iifname", "oifname", "invert",
-                 "mark", "mark_mask", "tos")
+                 "mark", "mark_mask", "tos", "suppress_prefixlen")
 
     def __init__(self, pref: int, action: int = FR_ACT_TO_TBL, table: int = 0, *, src: int = 0, src_len: int = 0,
                  dst: int = 0, dst_len: int = 0, iifname: str = "", oifname: str = "", invert: bool = False,
-                 mark: int = 0, mark_mask: int = 0, tos: int = 0) -> None:
+                 mark: int = 0, mark_mask: int = 0, tos: int = 0, suppress_prefixlen: int = -1) -> None:
         self.pref = pref
         self.action = action
         self.table = table
@@ -63,6 +64,7 @@ class FibRule:
         self.invert = invert
         self.mark, self.mark_mask = mark, mark_mask
         self.tos = tos
+        self.suppress_prefixlen = suppress_prefixlen  # (-1: none)
 
     def match(self, host: Host, daddr: int, saddr: int, iif: int, oif: int, mark: int, tos: int) -> bool:
         """``fib_rule_match`` and ``fib4_rule_match``: every selector the rule has agrees with the
@@ -90,6 +92,8 @@ class FibRule:
                 words += [key, name] + ([] if name in host.devices else ["[detached]"])
         if self.table:
             words += ["lookup", rt_table_name(self.table)]
+            if self.suppress_prefixlen != -1:
+                words += ["suppress_prefixlength", str(self.suppress_prefixlen)]
         if self.action != FR_ACT_TO_TBL:
             words.append(ACTION_NAMES[self.action])
         return " ".join(words)
@@ -157,6 +161,9 @@ def fib_rules_lookup(host: Host, daddr: int, scope: int, saddr: int, iif: int, o
             return _BLACKHOLE
         table = tables.get(rule.table)
         fa = table.lookup(daddr, scope) if table is not None else None
-        if fa is not None:
-            return fa
+        if fa is None:
+            continue
+        if fa.plen <= rule.suppress_prefixlen and fa.type not in _ERROR_TYPES:
+            continue  # fib4_rule_suppress: a route this short is not this rule's to give
+        return fa
     return None
