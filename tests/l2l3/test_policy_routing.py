@@ -155,6 +155,31 @@ RULE_SCRIPT = [
     "rule del suppress_prefixlength 0",
     "rule del table 7 suppress_prefixlength 5",
     "rule",
+    # goto and nop: a jump forward to the rule of that priority, matched in its turn
+    "rule del pref 100",
+    "rule del pref 103",
+    "rule del pref 104",
+    "route add default via 10.0.0.253 table 9",
+    "rule add to 8.8.0.0/16 goto 200 pref 110",
+    "rule add pref 150 prohibit",
+    "rule add pref 200 lookup 9",
+    "rule add nop pref 120",
+    "rule add goto 300 pref 130",
+    "rule add goto 50 pref 140",
+    "rule add goto 140 pref 140",
+    "rule add goto x pref 141",
+    "rule add goto 150 table 5 pref 142",
+    "rule",
+    "route get 8.8.8.8",
+    "route get 9.9.9.9",
+    "rule del pref 200",
+    "rule",
+    "route get 8.8.8.8",
+    "rule add pref 300 lookup 9",
+    "rule",
+    "rule del goto 300",
+    "rule del nop",
+    "rule",
     "rule",
 ]
 
@@ -265,7 +290,7 @@ def test_a_failing_rule_fails_the_send(action, errno):
 
 def test_rules_with_selectors_tuxnet_lacks_are_refused_clearly():
     world, n = multihomed()
-    with pytest.raises(IpError, match='no "goto"'):
-        ip(n["h"], "rule add goto 5")
+    with pytest.raises(IpError, match='no "realms"'):
+        ip(n["h"], "rule add realms 5 table 5")
     assert ip(n["h"], "rule") == "0:\tfrom all lookup local\n32766:\tfrom all lookup main\n" \
                                  "32767:\tfrom all lookup default\n"

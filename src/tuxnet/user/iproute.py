@@ -56,6 +56,8 @@ from tuxnet.net.ipv4.fib import ip_route_change as fib_route_change
 from tuxnet.net.ipv4.fib import ip_route_del as fib_route_del
 from tuxnet.net.ipv4.fib_rules import (
     FR_ACT_BLACKHOLE,
+    FR_ACT_GOTO,
+    FR_ACT_NOP,
     FR_ACT_PROHIBIT,
     FR_ACT_TO_TBL,
     FR_ACT_UNREACHABLE,
@@ -386,9 +388,9 @@ def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice, mark: 
 # -- ip rule ---------------------------------------------------------------------------------------
 
 _RULE_ACTIONS = {"unicast": FR_ACT_TO_TBL, "blackhole": FR_ACT_BLACKHOLE, "unreachable": FR_ACT_UNREACHABLE,
-                 "prohibit": FR_ACT_PROHIBIT}
+                 "prohibit": FR_ACT_PROHIBIT, "nop": FR_ACT_NOP}
 # iproute2's rule words tuxnet's rules do not have
-_RULE_UNSUPPORTED = ("realms", "goto", "nop",
+_RULE_UNSUPPORTED = ("realms",
                      "suppress_ifgroup", "uidrange", "ipproto", "sport", "dport", "l3mdev", "protocol", "nat",
                      "map-to", "flowid", "dscp")
 
@@ -405,11 +407,18 @@ def _rule_args(args: list[str]) -> dict[str, object]:
             continue
         if key in _RULE_UNSUPPORTED:
             raise _usage_error(f'Error: tuxnet\'s "ip rule" has no "{key}" (from, to, tos, fwmark, iif, oif, pref, '
-                               "table, suppress_prefixlength, and blackhole, unreachable or prohibit).")
+                               "table, suppress_prefixlength, goto, nop, blackhole, unreachable, prohibit).")
         if key == "type":
             key = args.pop(0) if args else ""
         if key in _RULE_ACTIONS:
             want["action"] = _RULE_ACTIONS[key]
+            continue
+        if key == "goto":
+            value = args.pop(0) if args else ""
+            target = get_unsigned(value)
+            if target is None:
+                raise _usage_error(f'Error: argument "{value}" is wrong: invalid target')
+            want["action"], want["target"] = FR_ACT_GOTO, target
             continue
         if key not in ("from", "to", "iif", "dev", "oif", "pref", "priority", "order", "table", "lookup", "fwmark",
                        "tos", "dsfield", "suppress_prefixlength", "sup_pl"):
@@ -478,7 +487,9 @@ def ip_rule(host: Host, cmd: str, args: list[str]) -> str:
         fib_rule_add(host, rule)
         return ""
     if cmd in ("del", "delete"):
-        fib_rule_del(host, _rule_args(args))
+        want = _rule_args(args)
+        want.pop("target", None)  # (rule_find does not compare a goto's target)
+        fib_rule_del(host, want)
         return ""
     if cmd == "flush":
         # (iproute2 deletes each rule the kernel lists with a priority: all but those at 0)

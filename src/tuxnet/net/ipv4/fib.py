@@ -281,7 +281,12 @@ def _route_alias(host: Host, dst: str, via: str | None, dev: str | None, metric:
     gw = in_aton(via) if via else 0
     out = host.dev(dev) if dev else None
     if gw:
-        nh = fib_lookup(host, gw)
+        # fib_check_nh_v4_gw: a route of link scope to the gateway, in the route's own table
+        # first (one other than main), else wherever the rules find one
+        own = fib_get_table(host, table) if table and table != RT_TABLE_MAIN else None
+        nh = own.lookup(gw, RT_SCOPE_LINK) if own is not None else None
+        if nh is None:
+            nh = fib_lookup(host, gw, RT_SCOPE_LINK)
         if nh is None or nh.gw or nh.type not in (RTN_UNICAST,) or nh.dev is None:
             raise ValueError("Error: Nexthop has invalid gateway.")
         if out is None:

@@ -31,11 +31,14 @@ if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
 FR_ACT_TO_TBL = RTN_UNICAST  # the rule actions share the route types' numbers (uapi fib_rules.h)
+FR_ACT_GOTO = 2  # on to the rule of the target priority
+FR_ACT_NOP = 3  # nothing: the walk goes on
 FR_ACT_BLACKHOLE = RTN_BLACKHOLE
 FR_ACT_UNREACHABLE = RTN_UNREACHABLE
 FR_ACT_PROHIBIT = RTN_PROHIBIT
 IPTOS_TOS_MASK = 0x1E  # the TOS bits a rule may name, and all it compares of a flow's DSCP
-ACTION_NAMES = {FR_ACT_BLACKHOLE: "blackhole", FR_ACT_UNREACHABLE: "unreachable", FR_ACT_PROHIBIT: "prohibit"}
+ACTION_NAMES = {FR_ACT_BLACKHOLE: "blackhole", FR_ACT_UNREACHABLE: "unreachable", FR_ACT_PROHIBIT: "prohibit",
+                FR_ACT_NOP: "nop"}
 
 # What a failing rule makes of a lookup, as a route of that type would (fib4_rule_action): a
 # blackhole EINVAL, prohibit EACCES; unreachable is "no route" (ENETUNREACH), as None is.
@@ -49,11 +52,12 @@ class FibRule:
     (0 for none), and the priority."""
 
     __slots__ = ("pref", "action", "table", "src", "src_len", "dst", "dst_len", "iifname", "oifname", "invert",
-                 "mark", "mark_mask", "tos", "suppress_prefixlen")
+                 "mark", "mark_mask", "tos", "suppress_prefixlen", "target")
 
     def __init__(self, pref: int, action: int = FR_ACT_TO_TBL, table: int = 0, *, src: int = 0, src_len: int = 0,
                  dst: int = 0, dst_len: int = 0, iifname: str = "", oifname: str = "", invert: bool = False,
-                 mark: int = 0, mark_mask: int = 0, tos: int = 0, suppress_prefixlen: int = -1) -> None:
+                 mark: int = 0, mark_mask: int = 0, tos: int = 0, suppress_prefixlen: int = -1,
+                 target: int = 0) -> None:
         self.pref = pref
         self.action = action
         self.table = table
@@ -65,6 +69,7 @@ class FibRule:
         self.mark, self.mark_mask = mark, mark_mask
         self.tos = tos
         self.suppress_prefixlen = suppress_prefixlen  # (-1: none)
+        self.target = target  # a goto's priority
 
     def match(self, host: Host, daddr: int, saddr: int, iif: int, oif: int, mark: int, tos: int) -> bool:
         """``fib_rule_match`` and ``fib4_rule_match``: every selector the rule has agrees with the
@@ -94,7 +99,11 @@ class FibRule:
             words += ["lookup", rt_table_name(self.table)]
             if self.suppress_prefixlen != -1:
                 words += ["suppress_prefixlength", str(self.suppress_prefixlen)]
-        if self.action != FR_ACT_TO_TBL:
+        if self.action == FR_ACT_GOTO:
+            words += ["goto", str(self.target)]
+            if _goto_index(host, self.target) is None:
+                words.append("[unresolved]")
+        elif self.action != FR_ACT_TO_TBL:
             words.append(ACTION_NAMES[self.action])
         return " ".join(words)
 
@@ -108,6 +117,11 @@ def _prefix(addr: int, plen: int) -> str:
 def _ifindex(host: Host, name: str) -> int:
     dev = host.devices.get(name)
     return dev.ifindex if dev is not None else -1
+
+
+def _goto_index(host: Host, target: int) -> int | None:
+    """``ctarget``: where the first rule of priority ``target`` is, or None (unresolved)."""
+    return next((i for i, r in enumerate(host.fib_rules) if r.pref == target), None)
 
 
 def fib_default_rules_init(host: Host) -> None:
@@ -125,7 +139,10 @@ def fib_default_rule_pref(host: Host) -> int:
 
 
 def fib_rule_add(host: Host, rule: FibRule) -> None:
-    """``fib_nl_newrule``: after the rules of its priority and before those above it."""
+    """``fib_nl_newrule``: after the rules of its priority and before those above it; a goto
+    only forward (ValueError, the kernel's message)."""
+    if rule.action == FR_ACT_GOTO and rule.target <= rule.pref:
+        raise ValueError("Error: Backward goto not supported.")
     rules = host.fib_rules
     at = next((i for i, r in enumerate(rules) if r.pref > rule.pref), len(rules))
     rules.insert(at, rule)
@@ -150,8 +167,17 @@ def fib_rules_lookup(host: Host, daddr: int, scope: int, saddr: int, iif: int, o
     """``fib_rules_lookup`` with ``fib4_rule_action``: the first matching rule that ends the
     walk ends it: with its table's route, or with its failure."""
     tables = host.fib_tables
-    for rule in host.fib_rules:
+    rules = host.fib_rules
+    i = 0
+    while i < len(rules):
+        rule = rules[i]
+        i += 1
         if not rule.match(host, daddr, saddr, iif, oif, mark, tos):
+            continue
+        if rule.action == FR_ACT_GOTO:  # to the target rule, matched in its turn; unresolved: on
+            i = _goto_index(host, rule.target) or i
+            continue
+        if rule.action == FR_ACT_NOP:
             continue
         if rule.action == FR_ACT_UNREACHABLE:
             return None
