@@ -102,11 +102,11 @@ def ip_route_output_key(host: Host, daddr: int, saddr: int = 0, oif: int = 0,
     ``scope`` RT_SCOPE_LINK (flowi4_scope, for SO_DONTROUTE and MSG_DONTROUTE) takes only
     routes that need no gateway; ``mark`` and ``tos`` (its DSCP bits) are the flow's, for the
     rules."""
-    tos &= INET_DSCP_MASK
-    if scope == RT_SCOPE_UNIVERSE and not mark and not tos:
-        key: tuple[int, ...] = (daddr, saddr, oif)
+    if scope or mark or tos:  # (RT_SCOPE_UNIVERSE is 0: the common flow's key is the short one)
+        tos &= INET_DSCP_MASK
+        key: tuple[int, ...] = (daddr, saddr, oif, scope, mark, tos)
     else:
-        key = (daddr, saddr, oif, scope, mark, tos)
+        key = (daddr, saddr, oif)
     rt = host.rt_output_cache.get(key)
     if rt is not None:
         return rt
