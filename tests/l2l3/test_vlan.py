@@ -99,9 +99,33 @@ def test_a_vlan_follows_the_device_below_and_goes_with_ip_link_del():
     ip(h1, "link set eth0.10 up")
     assert "1 received" in _ping(world, h1, "-c", "1", "10.10.0.2")
     ip(h1, "link del eth0.10")
-    assert "eth0.10" not in h1.devices and 10 not in h1.dev("eth0").vlan_info
+    assert "eth0.10" not in h1.devices and (0x8100, 10) not in h1.dev("eth0").vlan_info
     assert "10.10.0.0/24" not in ip(h1, "route") and not any(k.startswith("net.ipv4.conf.eth0.10.") for k in h1.sysctl)
     ip(h1, "link add link eth0 name eth0.10 type vlan id 10")  # the name and the id are free again
+
+
+def test_qinq_a_customer_vlan_inside_a_service_vlan(tmp_path, tshark):
+    """802.1ad outside (TPID 0x88a8, id 100), 802.1Q inside (id 10): a VLAN device over a VLAN
+    device; the frames carry both tags, the outer one first, and come back through both."""
+    world, hosts, _ = lan(2)
+    for i, h in enumerate(hosts):
+        for command in ("link add link eth0 name eth0.100 type vlan protocol 802.1ad id 100", "link set eth0.100 up",
+                        "link add link eth0.100 name eth0.100.10 type vlan id 10",
+                        f"addr add 10.100.10.{i + 1}/24 dev eth0.100.10", "link set eth0.100.10 up"):
+            ip(h, command)
+    cap = capture(hosts[1], "eth0", tmp_path / "qinq.pcap")
+    assert "2 received" in _ping(world, hosts[0], "-c", "2", "10.100.10.2")
+    cap.close()
+    lines = tshark_lines(tshark, tmp_path / "qinq.pcap", "eth.type", "ieee8021ad.id", "vlan.id", "vlan.etype",
+                         display_filter="icmp")
+    assert len(lines) == 4 and set(lines) == {"0x88a8\t100\t10\t0x0800"}
+    theirs = real_tcpdump("-n", "-e", "-r", str(tmp_path / "qinq.pcap"), "vlan 100 and vlan 10 and icmp")
+    before = len(hosts[1].output())
+    assert run(world, hosts[1], tcpdump_main, ["-n", "-e", "-r", str(tmp_path / "qinq.pcap"),
+                                               "vlan 100 and vlan 10 and icmp"]) == theirs.returncode == 0
+    assert hosts[1].output()[before:] == theirs.stderr + theirs.stdout and theirs.stdout.count("\n") == 4
+    assert "vlan protocol 802.1ad id 100" in ip(hosts[0], "-d link show eth0.100")
+    assert "eth0.100.10@eth0.100:" in ip(hosts[0], "link show eth0.100.10")
 
 
 @pytest.mark.parametrize("command, message, status", [
@@ -114,6 +138,8 @@ def test_a_vlan_follows_the_device_below_and_goes_with_ip_link_del():
     ("link add link eth0 name eth0.20 type vlan id 30", "RTNETLINK answers: File exists", 2),
     ("link add link nosuch name v1 type vlan id 5", 'Cannot find device "nosuch"', 1),
     ("link add link eth0 name v1 type frob", "Error: Unknown device type.", 2),
+    ("link add link eth0 name v1 type vlan protocol 802.1x id 5",
+     'Error: argument "802.1x" is wrong: protocol is invalid', 255),
     ("link del eth0", "RTNETLINK answers: Operation not supported", 2),
     ("link del nosuch", 'Cannot find device "nosuch"', 1),
     ("link set eth0.10 mtu 1501", "RTNETLINK answers: Numerical result out of range", 2),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import strerror
 from tuxnet.kernel.minmax import INT_MAX, U32_MAX
-from tuxnet.net.core.dev import ARPHRD_LOOPBACK, GSO_MAX_SEGS, IFF_UP, NetDevice
+from tuxnet.net.core.dev import ARPHRD_LOOPBACK, ETH_P_8021Q, GSO_MAX_SEGS, IFF_UP, NetDevice
 from tuxnet.net.core.neighbour import (
     NUD_NAMES,
     NUD_NOARP,
@@ -69,7 +69,13 @@ from tuxnet.net.ipv4.fib_rules import (
 from tuxnet.net.ipv4.route import find_exception, ip_route_input_noref, ip_route_output_key, rt_redirect_due
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
 from tuxnet.net.ipv4.tcp_output import KERNEL_MAX_TCP_HEADER
-from tuxnet.net.vlan.vlan import is_vlan_dev, register_vlan_dev, unregister_vlan_dev
+from tuxnet.net.vlan.vlan import (
+    VLAN_PROTO_NAMES,
+    VLAN_PROTOCOLS,
+    is_vlan_dev,
+    register_vlan_dev,
+    unregister_vlan_dev,
+)
 from tuxnet.user import libc
 from tuxnet.user.tool import ToolError, tool_main
 from tuxnet.world import NSEC_PER_SEC
@@ -149,7 +155,8 @@ def _link_lines(host: Host, dev: NetDevice, mode: bool, details: bool = False) -
         # addrgenmode), on the link line as it prints them, ending with a space
         link += f" promiscuity {dev.promiscuity}  allmulti 0 minmtu {dev.min_mtu} maxmtu {dev.max_mtu}"
         if is_vlan_dev(dev):  # the kind's own (vlan_print_opt), on a line of its own
-            link += f" \n    vlan protocol 802.1Q id {dev.priv.vlan_id} <REORDER_HDR>"
+            vlan = dev.priv
+            link += f" \n    vlan protocol {VLAN_PROTO_NAMES[vlan.vlan_proto]} id {vlan.vlan_id} <REORDER_HDR>"
         link += (f" numtxqueues 1 numrxqueues 1 gso_max_size {dev.gso_max_size} gso_max_segs {dev.gso_max_segs}"
                  f" tso_max_size {dev.tso_max_size} tso_max_segs {dev.tso_max_segs} gro_max_size 65536 ")
     return [head, link]
@@ -867,23 +874,26 @@ def _link_add(host: Host, args: list[str]) -> None:
     real = _dev(host, link) if link is not None else None
     if kind != "vlan":
         raise IpError("Error: Unknown device type.", 2)
+    proto = ETH_P_8021Q
     while args:
         word = args.pop(0)
         if word not in ("id", "protocol") or not args:
             raise _usage_error(f'Error: argument "{word}" is wrong: tuxnet\'s vlan takes "id ID" and '
-                               '"protocol 802.1Q"')
+                               '"protocol 802.1Q|802.1ad"')
         value = args.pop(0)
         if word == "id":
             vid = get_unsigned(value)
             if vid is None or vid > 0xFFFF:
                 raise _usage_error(f'Error: argument "{value}" is wrong: id is invalid')
-        elif value.lower() != "802.1q":
-            raise _usage_error(f'Error: argument "{value}" is wrong: tuxnet\'s vlan protocol is 802.1Q')
+        elif value.lower() in VLAN_PROTOCOLS:
+            proto = VLAN_PROTOCOLS[value.lower()]
+        else:
+            raise _usage_error(f'Error: argument "{value}" is wrong: protocol is invalid')
     if real is None:
         raise IpError("Error: 8021q: link not specified.", 2)
     if vid is None:
         raise IpError("Error: 8021q: VLAN id not specified.", 2)
-    register_vlan_dev(host, real, name, vid)
+    register_vlan_dev(host, real, name, vid, proto)
 
 
 def _link_set(host: Host, args: list[str]) -> str:

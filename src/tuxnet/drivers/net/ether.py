@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.dev import (
+    ETH_P_8021AD,
     ETH_P_8021Q,
     IFF_BROADCAST,
     IFF_MULTICAST,
@@ -59,7 +60,7 @@ from tuxnet.net.core.skbuff import (
 from tuxnet.net.ethernet.eth import ETH_FCS_LEN, ETH_HLEN, ETH_ZLEN, VLAN_HLEN, EthHeaderOps, eth_type_trans
 from tuxnet.world import NSEC_PER_SEC
 
-_TPID_8021Q = ETH_P_8021Q.to_bytes(2, "big")
+_VLAN_TPIDS = (ETH_P_8021Q.to_bytes(2, "big"), ETH_P_8021AD.to_bytes(2, "big"))
 
 if TYPE_CHECKING:
     from tuxnet.world import Timer, World
@@ -216,7 +217,7 @@ def ether_rx(dev: NetDevice, wire: bytes, csum_ok: bool = False) -> None:
         stats.rx_errors += 1
         return
     over = size - ETH_FCS_LEN - dev.mtu - ETH_HLEN
-    if over > 0 and (over > VLAN_HLEN or wire[12:14] != _TPID_8021Q):
+    if over > 0 and (over > VLAN_HLEN or wire[12:14] not in _VLAN_TPIDS):
         # (a NIC takes an 802.1Q tag's 4 octets beyond the MTU: VLAN_ETH_FRAME_LEN)
         stats.rx_length_errors += 1
         stats.rx_errors += 1

@@ -1,4 +1,4 @@
-"""802.1Q VLAN devices (net/8021q/vlan.c, vlan_dev.c, vlan_core.c).
+"""802.1Q VLAN devices (net/8021q/vlan.c, vlan_dev.c, vlan_core.c), and 802.1ad service tags.
 
 ``ip link add link eth0 name eth0.10 type vlan id 10`` makes a device stacked on eth0: what it
 sends leaves by eth0 with a tag after the two addresses (TPID 0x8100, then priority 0 and the
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import ENETDOWN
 from tuxnet.net.core.dev import (
+    ETH_P_8021AD,
     ETH_P_8021Q,
     IFF_BROADCAST,
     IFF_MULTICAST,
@@ -33,6 +34,8 @@ from tuxnet.net.ethernet.eth import ETH_ALEN, VLAN_HLEN
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
+VLAN_PROTOCOLS = {"802.1q": ETH_P_8021Q, "802.1ad": ETH_P_8021AD}  # (iproute2's llproto names)
+VLAN_PROTO_NAMES = {ETH_P_8021Q: "802.1Q", ETH_P_8021AD: "802.1ad"}
 VLAN_VID_MASK = 0x0FFF
 VLAN_N_VID = 4096
 ETH_ALEN2 = 2 * ETH_ALEN  # the two addresses the tag goes after
@@ -41,12 +44,14 @@ _tag = struct.Struct("!HH")
 
 
 class VlanDev:
-    """``struct vlan_dev_priv``: the device under it and the id (``real_dev``, ``vlan_id``)."""
+    """``struct vlan_dev_priv``: the device under it, the tag's protocol (802.1Q's TPID, or
+    802.1ad's for a service tag) and the id (``real_dev``, ``vlan_proto``, ``vlan_id``)."""
 
-    __slots__ = ("real_dev", "vlan_id")
+    __slots__ = ("real_dev", "vlan_proto", "vlan_id")
 
-    def __init__(self, real_dev: NetDevice, vlan_id: int) -> None:
+    def __init__(self, real_dev: NetDevice, vlan_proto: int, vlan_id: int) -> None:
         self.real_dev = real_dev
+        self.vlan_proto = vlan_proto
         self.vlan_id = vlan_id
 
 
@@ -60,7 +65,7 @@ def vlan_dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
     mac = skb.data
     start = skb.push(VLAN_HLEN)
     buf[start:start + ETH_ALEN2] = buf[mac:mac + ETH_ALEN2]
-    _tag.pack_into(buf, start + ETH_ALEN2, ETH_P_8021Q, vlan.vlan_id)
+    _tag.pack_into(buf, start + ETH_ALEN2, vlan.vlan_proto, vlan.vlan_id)
     skb.mac_header = start
     stats = dev.stats
     stats.tx_packets += 1
@@ -94,7 +99,7 @@ def vlan_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: NetDevice) -
     skb.pull(VLAN_HLEN)
     skb.protocol = proto
     vid = tci & VLAN_VID_MASK
-    vlan_dev = dev.vlan_info.get(vid) if dev.vlan_info else None
+    vlan_dev = dev.vlan_info.get((pt.type, vid)) if dev.vlan_info else None
     if vlan_dev is None or not vlan_dev.up:
         if vid:
             skb.pkt_type = PACKET_OTHERHOST
@@ -105,12 +110,14 @@ def vlan_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: NetDevice) -
     return __netif_receive_skb(skb)
 
 
-def register_vlan_dev(host: Host, real_dev: NetDevice, name: str, vlan_id: int) -> NetDevice:
-    """``register_vlan_dev`` (``ip link add link REAL name NAME type vlan id ID``): ValueError with
-    the kernel's message for an id out of range or taken on that device."""
+def register_vlan_dev(host: Host, real_dev: NetDevice, name: str, vlan_id: int,
+                      vlan_proto: int = ETH_P_8021Q) -> NetDevice:
+    """``register_vlan_dev`` (``ip link add link REAL name NAME type vlan [protocol 802.1ad] id
+    ID``): ValueError with the kernel's message for an id out of range or taken on that device
+    with that protocol.  A VLAN device may be over another (QinQ: 802.1ad outside, 802.1Q in)."""
     if not 0 <= vlan_id < VLAN_N_VID - 1:
         raise ValueError("Error: 8021q: Invalid VLAN id.")
-    if real_dev.vlan_info and vlan_id in real_dev.vlan_info:
+    if real_dev.vlan_info and (vlan_proto, vlan_id) in real_dev.vlan_info:
         raise FileExistsError("Error: 8021q: VLAN device already exists.")
     if name in host.devices:
         raise FileExistsError("RTNETLINK answers: File exists")
@@ -120,21 +127,21 @@ def register_vlan_dev(host: Host, real_dev: NetDevice, name: str, vlan_id: int) 
     dev.no_queue = True  # IFF_NO_QUEUE: a VLAN device sends straight down, queued below
     dev.qdisc = None
     dev.min_mtu, dev.max_mtu = 0, 65535  # vlan_setup's; vlan_dev_change_mtu keeps it to the MTU below
-    dev.priv = VlanDev(real_dev, vlan_id)
+    dev.priv = VlanDev(real_dev, vlan_proto, vlan_id)
     if not real_dev.carrier:
         dev.netif_carrier_off()
     if real_dev.vlan_info is None:
         real_dev.vlan_info = {}
-    real_dev.vlan_info[vlan_id] = dev
-    if ETH_P_8021Q not in host.ptype_base:
-        host.dev_add_pack(PacketType(ETH_P_8021Q, vlan_rcv))
+    real_dev.vlan_info[vlan_proto, vlan_id] = dev
+    if vlan_proto not in host.ptype_base:
+        host.dev_add_pack(PacketType(vlan_proto, vlan_rcv))
     return host.register_netdevice(dev)
 
 
 def unregister_vlan_dev(host: Host, dev: NetDevice) -> None:
     """``unregister_vlan_dev`` (``ip link del NAME``)."""
     real_dev = dev.priv.real_dev
-    del real_dev.vlan_info[dev.priv.vlan_id]
+    del real_dev.vlan_info[dev.priv.vlan_proto, dev.priv.vlan_id]
     host.unregister_netdevice(dev)
 
 
