@@ -126,6 +126,8 @@ def test_qinq_a_customer_vlan_inside_a_service_vlan(tmp_path, tshark):
     assert hosts[1].output()[before:] == theirs.stderr + theirs.stdout and theirs.stdout.count("\n") == 4
     assert "vlan protocol 802.1ad id 100" in ip(hosts[0], "-d link show eth0.100")
     assert "eth0.100.10@eth0.100:" in ip(hosts[0], "link show eth0.100.10")
+    ip(hosts[0], "link del eth0.100")  # the customer VLAN over it goes with it
+    assert not {"eth0.100", "eth0.100.10"} & set(hosts[0].devices) and not hosts[0].dev("eth0").vlan_info
 
 
 @pytest.mark.parametrize("command, message, status", [

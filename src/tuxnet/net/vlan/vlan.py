@@ -139,7 +139,10 @@ def register_vlan_dev(host: Host, real_dev: NetDevice, name: str, vlan_id: int,
 
 
 def unregister_vlan_dev(host: Host, dev: NetDevice) -> None:
-    """``unregister_vlan_dev`` (``ip link del NAME``)."""
+    """``unregister_vlan_dev`` (``ip link del NAME``); the VLAN devices over it go first
+    (``vlan_device_event``'s NETDEV_UNREGISTER)."""
+    for upper in list((dev.vlan_info or {}).values()):
+        unregister_vlan_dev(host, upper)
     real_dev = dev.priv.real_dev
     del real_dev.vlan_info[dev.priv.vlan_proto, dev.priv.vlan_id]
     host.unregister_netdevice(dev)
