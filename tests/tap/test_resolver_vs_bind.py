@@ -70,11 +70,13 @@ RECORD_TTL = re.compile(r"(?m)^(\S+\s+)(\d+)(\s+IN\s)")
 
 
 def same_answer(ours: str, theirs: str) -> bool:
-    """The same text, but that a TTL taken from the cache a second later may be one less."""
+    """The same text, but that a TTL taken from the cache a few seconds later may be less: BIND
+    runs in real time, and on a slow machine its cache ages up to 3 s between filling and
+    answering (a run met 297 against tuxnet's 299)."""
     ttls = [int(m[2]) for m in RECORD_TTL.finditer(ours)], [int(m[2]) for m in RECORD_TTL.finditer(theirs)]
     masked = [RECORD_TTL.sub(lambda m: f"{m[1]}T{m[3]}", text) for text in (ours, theirs)]
     return (masked[0] == masked[1] and len(ttls[0]) == len(ttls[1])
-            and all(abs(a - b) <= 1 for a, b in zip(*ttls, strict=True)))
+            and all(abs(a - b) <= 3 for a, b in zip(*ttls, strict=True)))
 
 
 def upstream(lines: str, resolver: str, servers: list[str]) -> list[str]:
