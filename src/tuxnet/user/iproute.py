@@ -43,7 +43,6 @@ from tuxnet.net.ipv4.fib import (
     RTN_PROHIBIT,
     RTN_UNICAST,
     RTN_UNREACHABLE,
-    fib_flush_cache,
     fib_get_table,
     fib_lookup,
     fib_table_flush,
@@ -65,6 +64,7 @@ from tuxnet.net.ipv4.fib_rules import (
     fib_default_rule_pref,
     fib_rule_add,
     fib_rule_del,
+    fib_rules_flush,
 )
 from tuxnet.net.ipv4.route import find_exception, ip_route_input_noref, ip_route_output_key, rt_redirect_due
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
@@ -483,8 +483,7 @@ def ip_rule(host: Host, cmd: str, args: list[str]) -> str:
     ``ip rule flush``, as iproute2 and the kernel's fib_rules do them."""
     if cmd in ("show", "list", "ls", "lst", "s"):
         want = _rule_args(args)
-        rules = [r for r in host.fib_rules if all(getattr(r, k) == v for k, v in want.items())]
-        return "".join(r.format(host) + "\n" for r in rules)
+        return "".join(r.format(host) + "\n" for r in host.fib_rules if r.has(want))
     if cmd == "add":
         want = _rule_args(args)
         action = want.pop("action", FR_ACT_TO_TBL)
@@ -499,10 +498,7 @@ def ip_rule(host: Host, cmd: str, args: list[str]) -> str:
         fib_rule_del(host, want)
         return ""
     if cmd == "flush":
-        # (iproute2 deletes each rule the kernel lists with a priority: all but those at 0)
-        host.fib_rules[:] = [r for r in host.fib_rules if not r.pref]
-        host.fib_has_custom_rules = True
-        fib_flush_cache(host)
+        fib_rules_flush(host)
         return ""
     raise _usage_error(f'Command "{cmd}" is unknown, try "ip rule help".')
 

@@ -82,6 +82,11 @@ class FibRule:
               and (not self.oifname or _ifindex(host, self.oifname) == oif))
         return not ok if self.invert else bool(ok)
 
+    def has(self, attrs: dict[str, object]) -> bool:
+        """The rule has each of these attributes' values (``rule_find``, and ``ip rule show``'s
+        filter)."""
+        return all(getattr(self, k) == v for k, v in attrs.items())
+
     def format(self, host: Host) -> str:
         """One line of ``ip rule show`` (iproute2's ``print_rule``)."""
         words = [f"{self.pref}:\t" + ("not " if self.invert else "") + "from " + _prefix(self.src, self.src_len)]
@@ -153,13 +158,20 @@ def fib_rule_add(host: Host, rule: FibRule) -> None:
 def fib_rule_del(host: Host, want: dict[str, object]) -> None:
     """``fib_nl_delrule``: the first rule that has every attribute the request names;
     FileNotFoundError when none has."""
-    for rule in host.fib_rules:
-        if all(getattr(rule, k) == v for k, v in want.items()):
-            host.fib_rules.remove(rule)
-            host.fib_has_custom_rules = True
-            fib_flush_cache(host)
-            return
-    raise FileNotFoundError("RTNETLINK answers: No such file or directory")
+    rule = next((r for r in host.fib_rules if r.has(want)), None)
+    if rule is None:
+        raise FileNotFoundError("RTNETLINK answers: No such file or directory")
+    host.fib_rules.remove(rule)
+    host.fib_has_custom_rules = True
+    fib_flush_cache(host)
+
+
+def fib_rules_flush(host: Host) -> None:
+    """``ip rule flush``: iproute2 deletes each rule the kernel lists with a priority, so all
+    but those at 0 go."""
+    host.fib_rules[:] = [r for r in host.fib_rules if not r.pref]
+    host.fib_has_custom_rules = True
+    fib_flush_cache(host)
 
 
 def fib_rules_lookup(host: Host, daddr: int, scope: int, saddr: int, iif: int, oif: int, mark: int,
