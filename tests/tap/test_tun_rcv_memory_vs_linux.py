@@ -30,6 +30,7 @@ import struct
 import subprocess
 
 import pytest
+from linuxnet import KERNEL_ATTEMPTS
 
 from ofo import sack_blocks
 from rawpeer import MS, PEER_ISN, Peer, passive_open
@@ -188,12 +189,24 @@ def tuxnet_steps(rcvbuf: int, steps: list[tuple]) -> tuple[list[Step], dict]:
 
 @pytest.mark.parametrize("play", sorted(PLAYS))
 def test_tun_packets_cost_a_receiver_what_they_cost_the_kernel(netns, monkeypatch, play):
+    """tuxnet's steps, in virtual time, are the kernel's.  The kernel plays in real time, a step
+    lasting until 100 ms pass without an ACK: on a loaded machine a delayed ACK near that edge can
+    fall into the next step, so the kernel plays up to KERNEL_ATTEMPTS times, each in a namespace
+    of its own, and the test fails when no play of it is tuxnet's."""
     pytest.importorskip("scapy")
     rcvbuf, steps = PLAYS[play]
-    kernel, kernel_counters = kernel_steps(netns, rcvbuf, steps)
-    # The kernel's first buffer is a small segment's small head: its size, less the struct sk_buff.
-    monkeypatch.setattr(skbuff, "SKB_SMALL_HEAD_CACHE_SIZE", kernel[0][1] - skbuff.SKB_STRUCT_SIZE)
-    ours, counters = tuxnet_steps(rcvbuf, steps)
+    for attempt in range(KERNEL_ATTEMPTS):
+        space = netns if attempt == 0 else Netns(f"{netns.name}-{attempt}")
+        try:
+            kernel, kernel_counters = kernel_steps(space, rcvbuf, steps)
+        finally:
+            if space is not netns:
+                space.close()
+        # The kernel's first buffer is a small segment's small head: its size, less the struct sk_buff.
+        monkeypatch.setattr(skbuff, "SKB_SMALL_HEAD_CACHE_SIZE", kernel[0][1] - skbuff.SKB_STRUCT_SIZE)
+        ours, counters = tuxnet_steps(rcvbuf, steps)
+        if ours == kernel and counters == kernel_counters:
+            break
     assert ours == kernel, "\n".join(f"{s}: kernel {k}, tuxnet {t}"
                                      for s, k, t in zip(steps, kernel, ours, strict=True))
     assert counters == kernel_counters
