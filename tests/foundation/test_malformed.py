@@ -49,7 +49,7 @@ def counters() -> dict:
     m = HOST.mib
     return {"hdr": m.Ip["InHdrErrors"], "ipcsum": m.IpExt["InCsumErrors"], "trunc": m.IpExt["InTruncatedPkts"],
             "tcperr": m.Tcp["InErrs"], "tcpcsum": m.Tcp["InCsumErrors"], "rst": m.Tcp["OutRsts"],
-            "nohandler": LO.stats.rx_nohandler, "runt": LO.stats.rx_length_errors,
+            "rxdrop": LO.stats.rx_dropped, "runt": LO.stats.rx_length_errors,
             "proto": m.Ip["InUnknownProtos"], "udperr": m.Udp["InErrors"]}
 
 
@@ -65,7 +65,7 @@ def test_each_kind_of_damage_is_counted_where_linux_counts_it():
         (ETH + ip_header(20) + tcp_segment(good_csum=False), "tcpcsum"),           # bad TCP checksum
         (ETH + ip_header(20) + tcp_segment(doff=3), "tcperr"),                     # data offset below 5
         (ETH + ip_header(24) + tcp_segment(doff=6, opts=b"\x02\x09\xff\xff"), "rst"),  # bad option length: RST
-        (b"\0" * 12 + b"\x88\xb5" + b"junk", "nohandler"),                        # unknown ethertype
+        (b"\0" * 12 + b"\x88\xb5" + b"junk", "rxdrop"),                           # unknown ethertype
         (ETH + ip_header(4, proto=200) + b"abcd", "proto"),                        # unknown IP protocol
         (ETH + ip_header(4, proto=17) + b"abcd", "udperr"),                        # UDP shorter than its header
         (ETH + ip_header(8, proto=17, options=bytes((7, 2, 4, 0))) + bytes(8), "hdr"),  # record route too short

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -11,6 +12,7 @@ from tuxnet.net.core.dev import dev_queue_xmit
 from tuxnet.net.core.skbuff import alloc_skb
 from tuxnet.net.ethernet.eth import eth_header
 from tuxnet.user.iproute import IpError, ip, ip_main
+from tuxnet.user.json_print import json_dumps
 from tuxnet.world import msecs
 
 
@@ -80,14 +82,15 @@ def test_ip_s_s_link_counts_packets_errors_and_collisions():
     world.run_for(msecs(10))
     lines = ip(h1, "-s -s link show eth0").splitlines()
     assert lines[2:] == [
-        "    RX:  bytes packets errors dropped  missed   mcast",
-        f"    {h1.dev('eth0').stats.rx_bytes:>10}{h1.dev('eth0').stats.rx_packets:>8}      0       0       0       0",
+        "    RX:  bytes packets errors dropped  missed   mcast           ",
+        f"    {h1.dev('eth0').stats.rx_bytes:>10}{h1.dev('eth0').stats.rx_packets:>8}      0"
+        f"{h1.dev('eth0').stats.rx_dropped:>8}       0       0 ",
         "    RX errors:  length    crc   frame    fifo overrun",
-        "                     0      0       0       0       0",
-        "    TX:  bytes packets errors dropped carrier collsns",
-        f"    {dev.stats.tx_bytes:>10}{dev.stats.tx_packets:>8}      0       0       0{dev.stats.collisions:>8}",
+        "                     0      0       0       0       0 ",
+        "    TX:  bytes packets errors dropped carrier collsns           ",
+        f"    {dev.stats.tx_bytes:>10}{dev.stats.tx_packets:>8}      0       0       0{dev.stats.collisions:>8} ",
         "    TX errors: aborted   fifo  window heartbt transns",
-        "                     0      0       0       0       0",
+        "                     0      0       0       0       0 ",
     ]
     assert dev.stats.tx_packets == 3 and dev.stats.tx_bytes == 3 * 60
     assert dev.stats.collisions >= 1 and h2.dev("eth0").stats.collisions >= 1, "both hosts sent at once"
@@ -178,7 +181,34 @@ IP_SCRIPT = [
     "route show table local",
     "route show",
     "route get 10.2.0.9",
+    "route add 10.5.0.0/16 dev eth0 scope host",
+    "route add 10.6.0.0/16 via 10.0.0.2 scope link",
+    "route add 10.7.0.0/16 dev eth0 scope nowhere",
+    "route add 10.8.0.0/16 dev eth0 scope 200",
+    "route add 10.9.0.0/16 dev eth0 scope bogus",
+    "route add 10.10.0.0/16 via 10.0.0.2 scope host",
+    "route add 10.11.0.0/16 dev eth0 proto 99",
+    "route add 10.12.0.0/16 dev eth0 proto 77",
+    "route add 10.13.0.0/16 dev eth0 proto bogus",
+    "route add 10.14.0.0/16 dev eth0 proto 256",
+    "route add 10.15.0.0/16 dev eth0 proto kernel",
+    "route add 10.16.0.0/16 dev eth0 proto 0x10",
+    "route add 10.17.0.0/16 dev eth0 scope global",
+    "route add 10.18.0.0/16 dev eth0 scope 254",
+    "route add blackhole 10.19.0.0/16 scope link",
+    "route add blackhole 10.23.0.0/16",
+    "route add 10.20.0.0/16 via 10.0.0.2 proto boot",
+    "route add 10.21.0.0/16 dev eth0 scope 256",
+    "route add 10.22.0.0/16 via 10.5.0.1",
+    "route add 10.24.0.0/16 via 10.0.0.2 proto static metric 7",
+    "route add 0.0.0.0/8 dev eth0",
+    "route add default via 10.0.0.2",
+    "route add 10.0.0.0/8 dev eth0",
+    "route add 10.0.0.0/25 dev eth0",
+    "route show",
     "link set lo up",
+    "-s link show dev lo",
+    "-s -s link show dev lo",
     "link show dev lo",
     "-d link show dev lo",
     "link set lo mtu 100000",
@@ -186,9 +216,42 @@ IP_SCRIPT = [
 ]
 
 
+# What a veth in a namespace has and a tuxnet host's eth0 has not: its index (after its peer's), its
+# peer, its MAC, its qdisc, its queues, its kind, IPv6's address generation.
+_VETH_KEYS = ("ifindex", "link", "address", "qdisc", "linkinfo", "inet6_addr_gen_mode", "num_tx_queues",
+              "num_rx_queues")
+
+
+def _json_devices(out: str, pretty: bool) -> str:
+    """Of ``ip -json link|addr|maddr``, the objects of lo and eth0 without what is the veth's own
+    (``_VETH_KEYS``), printed again as iproute2 prints them."""
+    objs = []
+    for obj in json.loads(out):
+        if obj["ifname"] not in ("lo", "eth0"):
+            continue
+        obj.pop("inet6_addr_gen_mode", None)
+        for key in _VETH_KEYS if obj["ifname"] == "eth0" else ():
+            obj.pop(key, None)
+        if "addr_info" in obj:
+            obj["addr_info"] = [a for a in obj["addr_info"] if a.get("family") != "inet6" and ":" not in a["local"]]
+        if "maddr" in obj:
+            obj["maddr"] = [m for m in obj["maddr"]
+                            if m.get("family") != "inet6" and not m.get("link", "").startswith("33:33")]
+        objs.append(obj)
+    return json_dumps(objs, pretty)
+
+
 def _inet_lines(command: str, out: str) -> str:
     """Of ``ip addr show``, the lines of the addresses: a veth's MAC, qdisc and IPv6 addresses are
-    not a tuxnet host's.  Of ``ip -d link``, all but IPv6's ``addrgenmode``: tuxnet has no IPv6."""
+    not a tuxnet host's.  Of ``ip -d link``, all but IPv6's ``addrgenmode``: tuxnet has no IPv6.
+    Of ``ip -json`` for devices, what ``_json_devices`` keeps."""
+    words = command.split()
+    if "-j" in words and ({"addr", "link", "maddr"} & set(words)):
+        return _json_devices(out, "-p" in words)
+    if "-j" in words and "route" in words and out.startswith("[") and "get" not in words:  # (no IPv6 here)
+        return json_dumps([r for r in json.loads(out) if ":" not in r["dst"]], "-p" in words)
+    if "-j" in words and "neigh" in words and out.startswith("["):  # (the kernel's hash order)
+        return json_dumps(sorted(json.loads(out), key=lambda n: n["dst"]), "-p" in words)
     if command.startswith("-d link"):
         return out.replace("addrgenmode eui64 ", "")
     if not command.startswith("addr show"):
@@ -269,6 +332,79 @@ DEL_SCRIPT = [
     "route show",
     "route show table local",
 ]
+
+
+JSON_SETUP = [
+    "link set lo up",
+    "addr add 10.0.0.9/24 dev eth0",
+    "addr add 10.1.0.1/16 brd + dev eth0",
+    "neigh add 10.0.0.7 lladdr 02:00:00:00:00:77 dev eth0",
+    "neigh add 10.0.0.8 lladdr 02:00:00:00:00:88 dev eth0 nud stale",
+    "neigh add proxy 10.0.5.2 dev eth0",
+    "neigh add proxy 10.0.5.3",
+    "route add 192.0.2.0/24 via 10.0.0.2 metric 5 src 10.0.0.1 mtu lock 1400 advmss 1300 initcwnd 10",
+    "route add 192.0.2.128/25 via 10.0.0.2 mtu 1280 initrwnd 30",
+    "route add blackhole 198.51.100.0/24",
+    "route add unreachable 203.0.113.0/24 table 100",
+    "route add default via 10.0.0.254 proto static",
+    "rule add from 10.0.0.0/24 to 1.2.3.4 tos 0x10 fwmark 0x5/0xff iif eth0 lookup 100 pref 100",
+    "rule add not from 10.9.9.9 to 10.8.0.0/16 oif lo lookup main suppress_prefixlength 0",
+    "rule add goto 32766 pref 50",
+    "rule add goto 777 pref 51",
+    "rule add nop pref 52",
+    "rule add prohibit pref 60",
+    "rule add fwmark 3 blackhole",
+    "rule add iif dummy9 lookup 100 pref 10",
+]
+JSON_SHOW = [
+    "addr", "addr show dev eth0", "-s -s addr show dev lo", "link", "link show dev lo", "-d link show dev lo",
+    "-s link show dev lo", "-s -s link show dev lo", "-br addr", "-br link", "maddr", "maddr show dev lo",
+    "route", "route show table all", "route show table 100", "route show table local",
+    "neigh", "neigh show dev eth0", "neigh show proxy", "-br neigh", "rule", "rule show pref 100",
+    "route get 192.0.2.9", "route get 192.0.2.200", "route get 10.0.0.1", "route get 10.0.0.255",
+    "route get 8.8.8.8 mark 5", "route get 10.0.0.3 from 10.0.0.1", "route get 10.0.0.3 oif eth0",
+    "route get 1.2.3.4 from 10.0.0.5 iif eth0", "route get 10.0.0.1 from 10.0.0.5 iif eth0",
+    "route get 10.0.0.255 from 10.0.0.5 iif eth0", "route get 10.0.0.7 from 10.0.0.5 iif eth0",
+    "route get 1.2.3.4 from 10.0.0.5 iif eth0 mark 5 tos 0x10",
+]
+
+
+def test_ip_json_as_linux_prints_it():
+    """``ip -json`` and ``ip -json -pretty`` print what this machine's iproute2 prints for the
+    same devices, addresses, neighbours, routes (their types, tables, metrics) and rules (every
+    selector and action, a detached device and an unresolved goto among them), and ``route get``'s
+    answers, input routes (a redirect too) included: the same bytes, but for what is the veth's
+    own; and the same errors."""
+    script = [*JSON_SETUP, "sysctl net.ipv4.ip_forward=0", *[f"{opts} {c}" for c in JSON_SHOW for opts in
+                                                             ("-j", "-j -p")],
+              "sysctl net.ipv4.ip_forward=1", "-j route get 10.0.0.7 from 10.0.0.5 iif eth0",
+              "-j -p route get 10.0.0.7 from 10.0.0.5 iif eth0 mark 20"]
+    linux, ours = _on_linux_and_tuxnet(script)
+    assert [(c, o) for c, o in zip(script, ours, strict=True)] == [(c, o) for c, o in zip(script, linux, strict=True)]
+
+
+def test_ip_json_stats_widen_their_columns():
+    """``ip -s link``'s columns are as wide as the widest number in them (``size_columns``), and
+    ``-json`` gives the same counters under iproute2's keys."""
+    world, (h1, _), _ = lan(2)
+    stats = h1.dev("eth0").stats
+    stats.rx_bytes, stats.tx_packets, stats.tx_aborted_errors = 12345678901, 123456789, 7
+    lines = ip(h1, "-s -s link show eth0").splitlines()
+    assert lines[2:] == [
+        "    RX:   bytes   packets errors dropped  missed   mcast           ",
+        "    12345678901         0      0       0       0       0 ",
+        "    RX errors:    length    crc   frame    fifo overrun",
+        "                        0      0       0       0       0 ",
+        "    TX:   bytes   packets errors dropped carrier collsns           ",
+        "              0 123456789      0       0       0       0 ",
+        "    TX errors:   aborted   fifo  window heartbt transns",
+        "                        7      0       0       0       0 ",
+    ]
+    counters = json.loads(ip(h1, "-j -s -s link show eth0"))[0]["stats64"]
+    assert counters["rx"]["bytes"] == 12345678901 and counters["tx"]["packets"] == 123456789
+    assert counters["tx"]["aborted_errors"] == 7
+    with pytest.raises(IpError, match="-json tcp_metrics"):
+        ip(h1, "-j tcp_metrics show")
 
 
 def test_ip_addr_del_as_linux_does_it():

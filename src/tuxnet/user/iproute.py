@@ -31,23 +31,29 @@ from tuxnet.net.core.neighbour import (
 from tuxnet.net.core.skbuff import SkBuff
 from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
 from tuxnet.net.ethernet.eth import format_mac, parse_mac
-from tuxnet.net.ipv4.devinet import inet_addr_add, inet_addr_del
+from tuxnet.net.ipv4.devinet import InIfaddr, inet_addr_add, inet_addr_del
 from tuxnet.net.ipv4.fib import (
     INET_DSCP_MASK,
+    PROTO_NAMES,
     RT_TABLE_DEFAULT,
     RT_TABLE_LOCAL,
     RT_TABLE_MAIN,
     RTN_BLACKHOLE,
     RTN_BROADCAST,
     RTN_LOCAL,
+    RTN_NAMES,
     RTN_PROHIBIT,
     RTN_UNICAST,
     RTN_UNREACHABLE,
+    SCOPE_NAMES,
     fib_get_table,
     fib_lookup,
+    fib_route_dump,
     fib_table_flush,
     format_metrics,
     format_routes,
+    metrics_json,
+    route_json,
     rt_table_name,
 )
 from tuxnet.net.ipv4.fib import ip_route_add as fib_route_add
@@ -77,6 +83,7 @@ from tuxnet.net.vlan.vlan import (
     unregister_vlan_dev,
 )
 from tuxnet.user import libc
+from tuxnet.user.json_print import json_dumps
 from tuxnet.user.tool import ToolError, tool_main
 from tuxnet.world import NSEC_PER_SEC
 
@@ -127,7 +134,8 @@ def _inet_addr(text: str, what: str = "inet address") -> int:
 
 # -- ip link ---------------------------------------------------------------------------------------
 
-def _flags(dev: NetDevice) -> str:
+def _flags(dev: NetDevice) -> list[str]:
+    """The device's flags as iproute2 names them (``print_link_flags``)."""
     names = []
     if dev.flags & IFF_UP and not dev.carrier:
         names.append("NO-CARRIER")
@@ -136,13 +144,13 @@ def _flags(dev: NetDevice) -> str:
         names.append("UP")
         if dev.carrier:
             names.append("LOWER_UP")
-    return ",".join(names)
+    return names
 
 
 def _link_lines(host: Host, dev: NetDevice, mode: bool, details: bool = False) -> list[str]:
     qdisc = "noqueue" if dev.qdisc is None else dev.qdisc.kind
     name = f"{dev.name}@{dev.priv.real_dev.name}" if is_vlan_dev(dev) else dev.name
-    head = f"{dev.ifindex}: {name}: <{_flags(dev)}> mtu {dev.mtu} qdisc {qdisc} state {dev.operstate()}"
+    head = f"{dev.ifindex}: {name}: <{','.join(_flags(dev))}> mtu {dev.mtu} qdisc {qdisc} state {dev.operstate()}"
     head += " mode DEFAULT group default" if mode else " group default"
     if dev.tx_queue_len:
         head += f" qlen {dev.tx_queue_len}"
@@ -162,22 +170,85 @@ def _link_lines(host: Host, dev: NetDevice, mode: bool, details: bool = False) -
     return [head, link]
 
 
-def _stats_lines(dev: NetDevice, level: int) -> list[str]:
+def _link_json(dev: NetDevice, mode: bool, details: bool = False) -> dict[str, object]:
+    """``print_linkinfo`` in JSON: ``_link_lines``'s words under iproute2's keys."""
+    obj: dict[str, object] = {"ifindex": dev.ifindex}
+    if is_vlan_dev(dev):
+        obj["link"] = dev.priv.real_dev.name
+    obj.update(ifname=dev.name, flags=_flags(dev), mtu=dev.mtu,
+               qdisc="noqueue" if dev.qdisc is None else dev.qdisc.kind, operstate=dev.operstate())
+    if mode:
+        obj["linkmode"] = "DEFAULT"
+    obj["group"] = "default"
+    if dev.tx_queue_len:
+        obj["txqlen"] = dev.tx_queue_len
+    if dev.type == ARPHRD_LOOPBACK:
+        obj.update(link_type="loopback", address=format_mac(dev.dev_addr), broadcast=format_mac(bytes(dev.addr_len)))
+    else:
+        obj.update(link_type="ether", address=format_mac(dev.dev_addr), broadcast=format_mac(dev.broadcast))
+    if details:
+        obj.update(promiscuity=dev.promiscuity, allmulti=0, min_mtu=dev.min_mtu, max_mtu=dev.max_mtu)
+        if is_vlan_dev(dev):  # vlan_print_opt
+            vlan = dev.priv
+            obj["linkinfo"] = {"info_kind": "vlan", "info_data": {
+                "protocol": VLAN_PROTO_NAMES[vlan.vlan_proto], "id": vlan.vlan_id, "flags": ["REORDER_HDR"]}}
+        obj.update(num_tx_queues=1, num_rx_queues=1, gso_max_size=dev.gso_max_size, gso_max_segs=dev.gso_max_segs,
+                   tso_max_size=dev.tso_max_size, tso_max_segs=dev.tso_max_segs, gro_max_size=65536)
+    return obj
+
+
+def _stats_json(dev: NetDevice, level: int) -> dict[str, object]:
+    """``print_link_stats64`` in JSON (its ``over_errors`` is the overruns, which the text's first
+    line leaves for ``missed``)."""
     s = dev.stats
-    lines = ["    RX:  bytes packets errors dropped  missed   mcast",
-             f"    {s.rx_bytes:>10}{s.rx_packets:>8}{s.rx_errors:>7}{s.rx_dropped:>8}{s.rx_missed_errors:>8}"
-             f"{s.multicast:>8}"]
+    rx = dict(bytes=s.rx_bytes, packets=s.rx_packets, errors=s.rx_errors, dropped=s.rx_dropped,
+              over_errors=s.rx_over_errors, multicast=s.multicast)
+    tx = dict(bytes=s.tx_bytes, packets=s.tx_packets, errors=s.tx_errors, dropped=s.tx_dropped,
+              carrier_errors=s.tx_carrier_errors, collisions=s.collisions)
     if level > 1:
-        lines += ["    RX errors:  length    crc   frame    fifo overrun",
-                  f"    {'':>10}{s.rx_length_errors:>8}{s.rx_crc_errors:>7}{s.rx_frame_errors:>8}"
-                  f"{s.rx_fifo_errors:>8}{s.rx_over_errors:>8}"]
-    lines += ["    TX:  bytes packets errors dropped carrier collsns",
-              f"    {s.tx_bytes:>10}{s.tx_packets:>8}{s.tx_errors:>7}{s.tx_dropped:>8}{s.tx_carrier_errors:>8}"
-              f"{s.collisions:>8}"]
+        rx.update(length_errors=s.rx_length_errors, crc_errors=s.rx_crc_errors, frame_errors=s.rx_frame_errors,
+                  fifo_errors=s.rx_fifo_errors, missed_errors=s.rx_missed_errors)
+        tx.update(aborted_errors=s.tx_aborted_errors, fifo_errors=s.tx_fifo_errors,
+                  window_errors=s.tx_window_errors, heartbeat_errors=s.tx_heartbeat_errors, carrier_changes=0)
+    return {"stats64": {"rx": rx, "tx": tx}}
+
+
+def _size_columns(cols: list[int], *values: int) -> None:
+    """``size_columns``: widen each column to its value's digits."""
+    for i, value in enumerate(values):
+        cols[i] = max(cols[i], len(str(value)))
+
+
+def _stats_lines(dev: NetDevice, level: int) -> list[str]:
+    """``print_link_stats64``'s text: the columns as wide as their titles (the first as
+    ``*X errors:``) or their widest number, each number followed by a space, an empty column for
+    the compressed packets tuxnet never has."""
+    s = dev.stats
+    rx = (s.rx_bytes, s.rx_packets, s.rx_errors, s.rx_dropped, s.rx_missed_errors, s.multicast)
+    rx_errors = (0, s.rx_length_errors, s.rx_crc_errors, s.rx_frame_errors, s.rx_fifo_errors, s.rx_over_errors)
+    tx = (s.tx_bytes, s.tx_packets, s.tx_errors, s.tx_dropped, s.tx_carrier_errors, s.collisions)
+    tx_errors = (0, s.tx_aborted_errors, s.tx_fifo_errors, s.tx_window_errors, s.tx_heartbeat_errors, 0)
+    rows = (rx, rx_errors, tx, tx_errors) if level > 1 else (rx, tx)
+    cols = [len("*X errors:"), len("packets"), len("errors"), len("dropped"), len("heartbt"), len("overrun"),
+            len("compressed")]
+    for row in rows:
+        _size_columns(cols, *row)
+
+    def titles(head: str, names: tuple[str, ...]) -> str:
+        return head + " ".join(f"{name:>{cols[i]}}" for i, name in enumerate(names, 1))
+
+    def numbers(row: tuple[int, ...], first: int = 0) -> str:
+        return "    " + "".join(f"{'' if i < first else v:>{cols[i]}} " for i, v in enumerate(row))
+
+    bytes_title = f"{'bytes':>{cols[0] - 4}} "
+    lines = [f"    RX: {bytes_title}" + titles("", ("packets", "errors", "dropped", "missed", "mcast", "")),
+             numbers(rx)]
     if level > 1:
-        lines += ["    TX errors: aborted   fifo  window heartbt transns",
-                  f"    {'':>10}{s.tx_aborted_errors:>8}{s.tx_fifo_errors:>7}{s.tx_window_errors:>8}"
-                  f"{s.tx_heartbeat_errors:>8}{0:>8}"]
+        lines += [titles("    RX errors: ", ("length", "crc", "frame", "fifo", "overrun")), numbers(rx_errors, 1)]
+    lines += [f"    TX: {bytes_title}" + titles("", ("packets", "errors", "dropped", "carrier", "collsns", "")),
+              numbers(tx)]
+    if level > 1:
+        lines += [titles("    TX errors: ", ("aborted", "fifo", "window", "heartbt", "transns")), numbers(tx_errors, 1)]
     return lines
 
 
@@ -194,12 +265,26 @@ def _brief_head(dev: NetDevice) -> str:
     return f"{dev.name:<16} {dev.operstate():<14} "
 
 
+def _brief_json(dev: NetDevice) -> dict[str, object]:
+    """``-brief``'s first two columns in JSON."""
+    obj: dict[str, object] = {"link": dev.priv.real_dev.name} if is_vlan_dev(dev) else {}
+    obj.update(ifname=dev.name, operstate=dev.operstate())
+    return obj
+
+
 def ip_link_show(host: Host, dev: str | None = None, stats: int = 0, details: bool = False,
-                 brief: bool = False) -> str:
+                 brief: bool = False, json: bool = False) -> str | list[dict[str, object]]:
     """``ip [-s [-s]] [-d] link show [DEV]``; ``-brief``: a line a device, its name, state,
-    address and flags (statistics and details are not shown then)."""
+    address and flags (statistics and details are not shown then); ``json``: iproute2's objects."""
+    if json:
+        if brief:
+            return [{**_brief_json(d), "address": format_mac(d.dev_addr), "flags": _flags(d)}
+                    for d in _devices(host, dev)]
+        return [{**_link_json(d, True, details), **(_stats_json(d, stats) if stats else {})}
+                for d in _devices(host, dev)]
     if brief:
-        return "".join(f"{_brief_head(d)}{format_mac(d.dev_addr):<17} <{_flags(d)}> \n" for d in _devices(host, dev))
+        return "".join(f"{_brief_head(d)}{format_mac(d.dev_addr):<17} <{','.join(_flags(d))}> \n"
+                       for d in _devices(host, dev))
     lines = []
     for d in _devices(host, dev):
         lines += _link_lines(host, d, True, details)
@@ -208,19 +293,29 @@ def ip_link_show(host: Host, dev: str | None = None, stats: int = 0, details: bo
     return "".join(line + "\n" for line in lines)
 
 
-def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0, brief: bool = False) -> str:
-    """``ip [-s] addr show [DEV]``; ``-brief``: a line a device, its name, state and addresses."""
+def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0, brief: bool = False,
+                 json: bool = False) -> str | list[dict[str, object]]:
+    """``ip [-s] addr show [DEV]``; ``-brief``: a line a device, its name, state and addresses;
+    ``json``: iproute2's objects."""
+    def addresses(d: NetDevice) -> list[InIfaddr]:
+        return d.ip_ptr.ifa_list if d.ip_ptr else []
+
+    if json:
+        if brief:
+            return [{**_brief_json(d), "addr_info": [{"local": in_ntoa(ifa.local), "prefixlen": ifa.prefixlen}
+                                                     for ifa in addresses(d)]}
+                    for d in _devices(host, dev)]
+        return [{**_link_json(d, False), "addr_info": [ifa.json() for ifa in addresses(d)],
+                 **(_stats_json(d, stats) if stats else {})} for d in _devices(host, dev)]
     if brief:
-        return "".join(_brief_head(d) + "".join(f"{in_ntoa(ifa.local)}/{ifa.prefixlen} "
-                                                for ifa in (d.ip_ptr.ifa_list if d.ip_ptr else [])) + "\n"
-                       for d in _devices(host, dev))
+        return "".join(_brief_head(d) + "".join(f"{in_ntoa(ifa.local)}/{ifa.prefixlen} " for ifa in addresses(d))
+                       + "\n" for d in _devices(host, dev))
     lines = []
     for d in _devices(host, dev):
         lines += _link_lines(host, d, False)
-        if d.ip_ptr is not None:
-            for ifa in d.ip_ptr.ifa_list:
-                lines.append("    " + ifa.format())
-                lines.append("       valid_lft forever preferred_lft forever")
+        for ifa in addresses(d):
+            lines.append("    " + ifa.format())
+            lines.append("       valid_lft forever preferred_lft forever")
         if stats:
             lines += _stats_lines(d, stats)
     return "".join(line + "\n" for line in lines)
@@ -228,25 +323,37 @@ def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0, brief: bool
 
 # -- ip neigh --------------------------------------------------------------------------------------
 
-def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False, brief: bool = False) -> str:
+def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False, brief: bool = False,
+                  json: bool = False) -> str | list[dict[str, object]]:
     """``ip neigh show [dev DEV] [nud all]``: NOARP entries only with ``nud all``, as iproute2;
-    ``-brief``: the address, the device and the link address in columns."""
+    ``-brief``: the address, the device and the link address in columns; ``json``: the same under
+    iproute2's keys."""
     devs = {d.ifindex for d in (_devices(host, None) if dev is None else [_dev(host, dev)])}
     lines = []
+    objs: list[dict[str, object]] = []
     for n in host.arp_tbl.entries.values():
         if n.dev.ifindex not in devs or (n.nud_state & NUD_NOARP and not show_all):
             continue
+        obj: dict[str, object] = {"dst": in_ntoa(n.primary_key)}
         if brief:
             ha = format_mac(n.ha) if n.nud_state & NUD_VALID else ""
             lines.append(f"{in_ntoa(n.primary_key):<39} {n.dev.name:<16} {ha}")
+            objs.append({**obj, "dev": n.dev.name, **({"lladdr": ha} if ha else {})})
             continue
         parts = [in_ntoa(n.primary_key)]
         if dev is None:
             parts += ["dev", n.dev.name]
+            obj["dev"] = n.dev.name
         if n.nud_state & NUD_VALID:
             parts += ["lladdr", format_mac(n.ha)]
-        parts.append(NUD_NAMES.get(n.nud_state, hex(n.nud_state)))
+            obj["lladdr"] = format_mac(n.ha)
+        state = NUD_NAMES.get(n.nud_state, hex(n.nud_state))
+        parts.append(state)
+        obj["state"] = [state]
         lines.append(" ".join(parts))
+        objs.append(obj)
+    if json:
+        return objs
     if brief:
         return "".join(line + "\n" for line in lines)
     return "".join(line + " \n" for line in lines)  # iproute2 ends each line with a space
@@ -290,45 +397,66 @@ def _addr_del(host: Host, args: list[str]) -> None:
 
 # -- ip route --------------------------------------------------------------------------------------
 
-def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0, mark: int = 0, tos: int = 0) -> str:
+def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0, mark: int = 0, tos: int = 0,
+                 json: bool = False) -> str | list[dict[str, object]]:
     """``ip route get ADDR [from ADDR] [oif DEV] [mark MARK] [tos TOS]``, byte for byte as iproute2
     prints it (each line ends with a space): the route's type, ``from`` as asked, its table when
-    rules chose one other than main, its source when not the one asked for, the mark."""
+    rules chose one other than main, its source when not the one asked for, the mark; ``json``:
+    the same under iproute2's keys."""
     daddr = _prefix(addr)[0]
     rt = ip_route_output_key(host, daddr, saddr, oif, mark=mark, tos=tos)
     if isinstance(rt, int):
         raise IpError(f"RTNETLINK answers: {strerror(-rt)}", 2)
     fa = fib_lookup(host, daddr, saddr=saddr, oif=oif, mark=mark, tos=tos & INET_DSCP_MASK)
     words = [addr]
+    obj: dict[str, object] = {}
     if rt.rt_type in (RTN_LOCAL, RTN_BROADCAST):
-        words.insert(0, "local" if rt.rt_type == RTN_LOCAL else "broadcast")
+        words.insert(0, RTN_NAMES[rt.rt_type])
+        obj["type"] = RTN_NAMES[rt.rt_type]
+    obj["dst"] = in_ntoa(daddr)
     if saddr:
         words += ["from", in_ntoa(saddr)]
+        obj["from"] = in_ntoa(saddr)
     if rt.gw:
         words += ["via", in_ntoa(rt.gw)]
+        obj["gateway"] = in_ntoa(rt.gw)
     words += ["dev", rt.dev.name]
+    obj["dev"] = rt.dev.name
     if fa is not None and fa.table != RT_TABLE_MAIN and host.fib_has_custom_rules:
         # (until rules change, Linux keeps local's routes in main's trie: fib_unmerge)
         words += ["table", rt_table_name(fa.table)]
+        obj["table"] = rt_table_name(fa.table)
     if rt.saddr != saddr:
         words += ["src", in_ntoa(rt.saddr)]
+        obj["prefsrc"] = in_ntoa(rt.saddr)
+    obj["flags"] = []
     if mark:  # (iproute2: in hexadecimal from 16)
         words += ["mark", f"0x{mark:x}" if mark >= 16 else str(mark)]
+        obj["mark"] = mark
     words += ["uid", "0"]
-    if rt.rt_type == RTN_LOCAL:
-        return " ".join(words) + " \n    cache <local> \n"
-    if rt.rt_type == RTN_BROADCAST:  # RTCF_BROADCAST | RTCF_LOCAL: it loops back as well
-        return " ".join(words) + " \n    cache <local,brd> \n"
+    obj["uid"] = 0
+    if rt.rt_type in (RTN_LOCAL, RTN_BROADCAST):  # (RTCF_BROADCAST | RTCF_LOCAL: it loops back as well)
+        flags = ["local"] if rt.rt_type == RTN_LOCAL else ["local", "brd"]
+        obj["cache"] = flags
+        return [obj] if json else f"{' '.join(words)} \n    cache <{','.join(flags)}> \n"
     cache = ["    cache"]
+    obj["cache"] = []
     if rt.redirected:
         cache.append("<redirected>")
+        obj["cache"] = ["redirected"]
     fnhe = find_exception(host, daddr)
     if fnhe is not None:
-        cache.append(f"expires {(fnhe.expires - host.world.now) // NSEC_PER_SEC}sec")
+        expires = (fnhe.expires - host.world.now) // NSEC_PER_SEC
+        cache.append(f"expires {expires}sec")
+        obj["expires"] = expires
     # The entry's metrics are its route's (rt_set_nexthop), but for a path MTU learned since
     # (rt_fill_info), locked when it was learned below min_pmtu.
-    cache += format_metrics(fa, fnhe.mtu if fnhe is not None else 0, fnhe is not None and fnhe.locked)
-    return f"{' '.join(words)} \n{' '.join(cache)} \n"
+    pmtu = fnhe.mtu if fnhe is not None else 0
+    cache += format_metrics(fa, pmtu, fnhe is not None and fnhe.locked)
+    metrics = metrics_json(fa, pmtu)
+    if metrics:
+        obj["metrics"] = metrics
+    return [obj] if json else f"{' '.join(words)} \n{' '.join(cache)} \n"
 
 
 def _route_get_args(host: Host, args: list[str]) -> tuple[int, int, NetDevice | None, int, int]:
@@ -360,9 +488,11 @@ def _route_get_args(host: Host, args: list[str]) -> tuple[int, int, NetDevice | 
     return saddr, oif, iif, mark, tos
 
 
-def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice, mark: int = 0, tos: int = 0) -> str:
+def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice, mark: int = 0, tos: int = 0,
+                       json: bool = False) -> str | list[dict[str, object]]:
     """``ip route get ADDR from SRC iif DEV``: ``ip_route_input_rcu`` for such a packet, as
-    ``inet_rtm_getroute`` prints it (an error route's error is the answer)."""
+    ``inet_rtm_getroute`` prints it (an error route's error is the answer); ``json``: the same
+    under iproute2's keys."""
     daddr = _prefix(addr)[0]
     skb = SkBuff(bytearray(20))
     skb.network_header = 0
@@ -375,20 +505,32 @@ def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice, mark: 
         raise IpError(f"RTNETLINK answers: {strerror(-err)}", 2)
     rt = skb.dst
     words = [addr, "from", in_ntoa(saddr)]
-    cache = "    cache"
+    obj: dict[str, object] = {}
+    flags = []
     if rt.rt_type in (RTN_LOCAL, RTN_BROADCAST):
-        words.insert(0, "local" if rt.rt_type == RTN_LOCAL else "broadcast")
-        cache += " <local>" if rt.rt_type == RTN_LOCAL else " <local,brd>"
+        words.insert(0, RTN_NAMES[rt.rt_type])
+        obj["type"] = RTN_NAMES[rt.rt_type]
+        flags = ["local"] if rt.rt_type == RTN_LOCAL else ["local", "brd"]
     elif rt.dev is dev and rt_redirect_due(host, dev, saddr, rt.gw):
-        cache += " <redirect>"
+        flags = ["redirect"]
+    obj.update(dst=in_ntoa(daddr), **{"from": in_ntoa(saddr)})
     if rt.gw:
         words += ["via", in_ntoa(rt.gw)]
+        obj["gateway"] = in_ntoa(rt.gw)
     words += ["dev", rt.dev.name]
+    obj["dev"] = rt.dev.name
     fa = fib_lookup(host, daddr, saddr=saddr, iif=dev.ifindex, mark=mark, tos=tos & INET_DSCP_MASK)
     if fa is not None and fa.table != RT_TABLE_MAIN and host.fib_has_custom_rules:
         words += ["table", rt_table_name(fa.table)]
+        obj["table"] = rt_table_name(fa.table)
+    obj["flags"] = []
     if mark:
         words += ["mark", f"0x{mark:x}" if mark >= 16 else str(mark)]
+        obj["mark"] = mark
+    obj.update(cache=flags, iif=dev.name)
+    if json:
+        return [obj]
+    cache = f"    cache <{','.join(flags)}>" if flags else "    cache"
     return f"{' '.join(words)} \n{cache} iif {dev.name} \n"
 
 
@@ -478,11 +620,13 @@ def _dsfield(word: str) -> int:
     return number
 
 
-def ip_rule(host: Host, cmd: str, args: list[str]) -> str:
+def ip_rule(host: Host, cmd: str, args: list[str], json: bool = False, pretty: bool = False) -> str:
     """``ip rule [show|list] [table ID] [pref N]``, ``ip rule add|del SELECTOR ACTION`` and
-    ``ip rule flush``, as iproute2 and the kernel's fib_rules do them."""
+    ``ip rule flush``, as iproute2 and the kernel's fib_rules do them (``json``: ``ip -json``)."""
     if cmd in ("show", "list", "ls", "lst", "s"):
         want = _rule_args(args)
+        if json:
+            return json_dumps([r.json(host) for r in host.fib_rules if r.has(want)], pretty)
         return "".join(r.format(host) + "\n" for r in host.fib_rules if r.has(want))
     if cmd == "add":
         want = _rule_args(args)
@@ -550,6 +694,17 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
     return dst, opts, metrics
 
 
+def _name_or_number(word: str, names: dict[int, str], complaint: str) -> int:
+    """``rtnl_rtscope_a2n``, ``rtnl_rtprot_a2n``: a name from iproute2's table, or a number
+    (base 0) below 256; else iproute2's complaint."""
+    number = next((n for n, name in names.items() if name == word), None)
+    if number is None:
+        number = get_unsigned(word)
+    if number is None or number > 255:
+        raise _usage_error(f'Error: argument "{word}" is wrong: {complaint}')
+    return number
+
+
 def _route_modify(host: Host, cmd: str, args: list[str]) -> None:
     """``ip route add|change|replace``."""
     dst, opts, metrics = _route_args(args)
@@ -558,6 +713,10 @@ def _route_modify(host: Host, cmd: str, args: list[str]) -> None:
     kwargs = dict(via=opts.get("via"), dev=opts.get("dev"), metric=int(opts.get("metric", 0)),
                   src=opts.get("src"), type=_ROUTE_TYPES[opts.get("type", "unicast")],
                   table=int(opts["table"]), **metrics)
+    if "scope" in opts:
+        kwargs["scope"] = _name_or_number(opts["scope"], SCOPE_NAMES, 'invalid "scope" value')
+    if "proto" in opts:
+        kwargs["protocol"] = _name_or_number(opts["proto"], PROTO_NAMES, '"protocol" value is invalid')
     try:
         if cmd == "add":
             fib_route_add(host, dst, **kwargs)
@@ -567,13 +726,17 @@ def _route_modify(host: Host, cmd: str, args: list[str]) -> None:
         raise IpError(str(e), 2) from None
 
 
-def ip_neigh_show_proxy(host: Host) -> str:
+def ip_neigh_show_proxy(host: Host, json: bool = False) -> str | list[dict[str, object]]:
     """``ip neigh show proxy``: the addresses answered for, with their device unless any."""
-    lines = []
+    objs: list[dict[str, object]] = []
     for ifindex, key in sorted(host.arp_tbl.phash):
-        dev = f" dev {host.dev_by_index[ifindex].name}" if ifindex else ""
-        lines.append(f"{in_ntoa(key)}{dev} proxy \n")
-    return "".join(lines)
+        obj: dict[str, object] = {"dst": in_ntoa(key)}
+        if ifindex:
+            obj["dev"] = host.dev_by_index[ifindex].name
+        objs.append({**obj, "proxy": None})
+    if json:
+        return objs
+    return "".join(f"{o['dst']}{' dev ' + str(o['dev']) if 'dev' in o else ''} proxy \n" for o in objs)
 
 
 def _neigh_proxy(host: Host, cmd: str, args: list[str]) -> None:
@@ -632,28 +795,40 @@ def _dev_arg(args: list[str]) -> str | None:
 
 
 def ip(host: Host, argv: str | list[str]) -> str:
-    """Run one ``ip`` command on ``host``; returns its output."""
+    """Run one ``ip`` command on ``host``; returns its output.  ``-json`` prints what a show
+    command shows as iproute2's JSON (``-pretty``: indented)."""
     args = shlex.split(argv) if isinstance(argv, str) else list(argv)
     stats = 0
-    details = brief = False
+    details = brief = json = pretty = False
     while args and args[0].startswith("-"):
         opt = args.pop(0)
-        if opt in ("-s", "-stats", "-statistics"):
+        if _match(opt, "-stats") or _match(opt, "-statistics"):
             stats += 1
-        elif opt in ("-d", "-details"):
+        elif _match(opt, "-details"):
             details = True
         elif len(opt) > 2 and "-brief".startswith(opt):
             brief = True
+        elif _match(opt, "-json"):
+            json = True
+        elif _match(opt, "-pretty"):
+            pretty = True
         elif opt not in ("-4", "-n"):
             raise _usage_error(f'Option "{opt}" is unknown, try "ip -help".')
     if not args:
         raise _usage_error("Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }")
     obj = args.pop(0)
     cmd = args.pop(0) if args else "show"
+    out = _ip_command(host, obj, cmd, args, stats, details, brief, json, pretty)
+    return json_dumps(out, pretty) if isinstance(out, list) else out
+
+
+def _ip_command(host: Host, obj: str, cmd: str, args: list[str], stats: int, details: bool, brief: bool,
+                json: bool, pretty: bool) -> str | list[dict[str, object]]:
+    """``ip OBJECT COMMAND ARGS``: the output, or (``json``) the objects iproute2 would print."""
     try:
         if _match(obj, "address"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                return ip_addr_show(host, _dev_arg(args), stats, brief)
+                return ip_addr_show(host, _dev_arg(args), stats, brief, json)
             if cmd == "add" and args:
                 _addr_add(host, args)
                 return ""
@@ -662,7 +837,7 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 return ""
         elif _match(obj, "link"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                return ip_link_show(host, _dev_arg(args), stats, details, brief)
+                return ip_link_show(host, _dev_arg(args), stats, details, brief, json)
             if cmd == "set" and args:
                 return _link_set(host, args)
             if cmd == "add":
@@ -676,7 +851,10 @@ def ip(host: Host, argv: str | list[str]) -> str:
                 return ""
         elif _match(obj, "route"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                return format_routes(host, _route_table(host, args, "Dump"))
+                table = _route_table(host, args, "Dump")
+                if json:
+                    return [route_json(fa, table is None) for fa in fib_route_dump(host, table)]
+                return format_routes(host, table)
             if cmd == "flush":
                 if not args:
                     raise IpError('"ip route flush" requires arguments.')
@@ -698,21 +876,23 @@ def ip(host: Host, argv: str | list[str]) -> str:
                     raise IpError("need at least a destination address")
                 saddr, oif, iif, mark, tos = _route_get_args(host, args[1:])
                 if iif is not None:
-                    return ip_route_get_input(host, args[0], saddr, iif, mark, tos)
-                return ip_route_get(host, args[0], saddr, oif, mark, tos)
+                    return ip_route_get_input(host, args[0], saddr, iif, mark, tos, json)
+                return ip_route_get(host, args[0], saddr, oif, mark, tos, json)
         elif _match(obj, "rule"):
-            return ip_rule(host, cmd, args)
+            return ip_rule(host, cmd, args, json, pretty)
         elif _match(obj, "maddress"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                return ip_maddr_show(host, _dev_arg(args))
+                return ip_maddr_show(host, _dev_arg(args), json)
         elif obj in ("tcp_metrics", "tcpmetrics"):
+            if json:
+                raise _usage_error('tuxnet: "ip -json tcp_metrics" is not supported (its text is).')
             return _tcp_metrics(host, cmd, args)
         elif _match(obj, "neighbour") or _match(obj, "neighbor"):
             if cmd in ("show", "list", "ls", "lst", "s"):
                 if args[:1] == ["proxy"]:
-                    return ip_neigh_show_proxy(host)
+                    return ip_neigh_show_proxy(host, json)
                 show_all = args[-2:] == ["nud", "all"]
-                return ip_neigh_show(host, _dev_arg(args[:-2] if show_all else args), show_all, brief)
+                return ip_neigh_show(host, _dev_arg(args[:-2] if show_all else args), show_all, brief, json)
             if cmd in ("add", "replace", "del", "delete") and args[:1] == ["proxy"]:
                 _neigh_proxy(host, cmd, args[1:])
                 return ""
@@ -731,25 +911,30 @@ def ip(host: Host, argv: str | list[str]) -> str:
     raise _usage_error(f'Command "{cmd}" is unknown, try "ip {obj} help".')
 
 
-def ip_maddr_show(host: Host, devname: str | None) -> str:
+def ip_maddr_show(host: Host, devname: str | None, json: bool = False) -> str | list[dict[str, object]]:
     """``ip maddr show [dev DEV]`` (ipmaddr.c, from /proc/net/dev_mcast and /proc/net/igmp): each
     device's multicast link addresses, then its groups, newest first, with their users when more
-    than one."""
+    than one; ``json``: the same under iproute2's keys."""
     if devname is not None:
         _dev(host, devname)
     lines = []
+    objs: list[dict[str, object]] = []
     for dev in sorted(host.devices.values(), key=lambda d: d.ifindex):
         if devname is not None and dev.name != devname:
             continue
         st = dev.ip_ptr.igmp if dev.ip_ptr is not None else None
-        entries = [f"link  {mac.hex(':')}" + (f" users {users}" if users != 1 else "")
-                   for mac, users in dev.mc_list.items()]
+        entries: list[tuple[dict[str, object], str, int]] = [
+            ({"link": mac.hex(":")}, f"link  {mac.hex(':')}", users) for mac, users in dev.mc_list.items()]
         if st is not None:
-            entries += [f"inet  {in_ntoa(im.multiaddr)}" + (f" users {im.users}" if im.users != 1 else "")
-                        for im in reversed(st.mc_list.values())]
+            entries += [({"family": "inet", "address": in_ntoa(im.multiaddr)}, f"inet  {in_ntoa(im.multiaddr)}",
+                         im.users) for im in reversed(st.mc_list.values())]
         if entries:
             lines.append(f"{dev.ifindex}:\t{dev.name}")
-            lines += [f"\t{entry}" for entry in entries]
+            lines += [f"\t{text}" + (f" users {users}" if users != 1 else "") for _, text, users in entries]
+            objs.append({"ifindex": dev.ifindex, "ifname": dev.name,
+                         "maddr": [{**obj, **({"users": users} if users != 1 else {})} for obj, _, users in entries]})
+    if json:
+        return objs
     return "".join(line + "\n" for line in lines)
 
 

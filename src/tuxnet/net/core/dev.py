@@ -590,7 +590,8 @@ def __netif_receive_skb(skb: SkBuff) -> int:
         return NET_RX_SUCCESS
     handlers = host.ptype_base.get(skb.protocol)
     if not handlers:
-        stats.rx_nohandler += 1
+        # (dev_core_stats_rx_dropped_inc; rx_nohandler counts only a bond's RX_HANDLER_EXACT)
+        stats.rx_dropped += 1
         return NET_RX_DROP
     rc = NET_RX_DROP
     for pt in handlers:

@@ -18,6 +18,7 @@ from tuxnet.net.ipv4.fib import (
     RTN_BROADCAST,
     RTN_LOCAL,
     RTN_UNICAST,
+    RTPROT_KERNEL,
     FibAlias,
     fib_add,
     fib_flush_cache,
@@ -60,6 +61,18 @@ class InIfaddr:
         if self.flags & IFA_F_SECONDARY:
             s += " secondary"
         return s + f" {self.label}"
+
+    def json(self) -> dict[str, object]:
+        """``ip -json addr show``'s object for the address (``print_addrinfo``): ``format``'s
+        words under iproute2's keys, and its lifetimes (INFINITY_LIFE_TIME)."""
+        obj: dict[str, object] = {"family": "inet", "local": in_ntoa(self.local), "prefixlen": self.prefixlen}
+        if self.broadcast:
+            obj["broadcast"] = in_ntoa(self.broadcast)
+        obj["scope"] = {RT_SCOPE_HOST: "host", RT_SCOPE_LINK: "link"}.get(self.scope, "global")
+        if self.flags & IFA_F_SECONDARY:
+            obj["secondary"] = True
+        obj.update(label=self.label, valid_life_time=0xFFFFFFFF, preferred_life_time=0xFFFFFFFF)
+        return obj
 
 
 class InDevice:
@@ -227,7 +240,7 @@ def inet_addr_del(host: Host, dev: NetDevice, local: int, prefixlen: int | None 
             table.remove_dev(dev)
     else:
         for table in host.fib_tables.values():
-            table.remove_if(lambda e: e.dev is dev and e.protocol == "kernel")
+            table.remove_if(lambda e: e.dev is dev and e.protocol == RTPROT_KERNEL)
         if dev.flags & IFF_UP:
             for a in ifa_list:
                 fib_add_ifaddr(host, a)
@@ -260,7 +273,7 @@ def fib_add_ifaddr(host: Host, ifa: InIfaddr) -> None:
         scope = RT_SCOPE_HOST if type == RTN_LOCAL else RT_SCOPE_LINK
         # NLM_F_APPEND: a route another address made already is left as it is.
         with contextlib.suppress(FileExistsError):
-            fib_add(host, FibAlias(dst, plen, type, dev, scope=scope, prefsrc=prim.local, protocol="kernel",
+            fib_add(host, FibAlias(dst, plen, type, dev, scope=scope, prefsrc=prim.local, protocol=RTPROT_KERNEL,
                                    table=table))
 
     magic(ifa.local, 32, RTN_LOCAL)

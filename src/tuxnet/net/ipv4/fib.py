@@ -43,7 +43,17 @@ RT_SCOPE_HOST = 254
 
 RTN_NAMES = {RTN_UNICAST: "unicast", RTN_LOCAL: "local", RTN_BROADCAST: "broadcast", RTN_MULTICAST: "multicast",
              RTN_BLACKHOLE: "blackhole", RTN_UNREACHABLE: "unreachable", RTN_PROHIBIT: "prohibit"}
-SCOPE_NAMES = {RT_SCOPE_UNIVERSE: "global", RT_SCOPE_LINK: "link", RT_SCOPE_HOST: "host"}
+RT_SCOPE_SITE = 200
+RT_SCOPE_NOWHERE = 255
+# iproute2's /etc/iproute2/rt_scopes and rt_protos: the names it prints and takes
+SCOPE_NAMES = {RT_SCOPE_UNIVERSE: "global", RT_SCOPE_NOWHERE: "nowhere", RT_SCOPE_HOST: "host",
+               RT_SCOPE_LINK: "link", RT_SCOPE_SITE: "site"}
+RTPROT_KERNEL = 2  # include/uapi/linux/rtnetlink.h: a route the kernel made (an address's)
+RTPROT_BOOT = 3  # one added by hand, unless said otherwise
+PROTO_NAMES = {0: "unspec", 1: "redirect", RTPROT_KERNEL: "kernel", RTPROT_BOOT: "boot", 4: "static", 8: "gated",
+               9: "ra", 10: "mrt", 11: "zebra", 12: "bird", 13: "dnrouted", 14: "xorp", 15: "ntk", 16: "dhcp",
+               18: "keepalived", 42: "babel", 99: "openr", 186: "bgp", 187: "isis", 188: "ospf", 189: "rip",
+               192: "eigrp"}
 
 
 IP_MAX_MTU = 0xFFF0  # fib_convert_metrics: a route's mtu is at most 65535 - 15
@@ -60,7 +70,7 @@ class FibAlias:
 
     def __init__(self, dst: int, plen: int, type: int, dev: NetDevice | None, *, gw: int = 0,
                  scope: int = RT_SCOPE_UNIVERSE, prefsrc: int = 0, metric: int = 0,
-                 protocol: str = "boot", mtu: int = 0, mtu_lock: bool = False, advmss: int = 0,
+                 protocol: int = RTPROT_BOOT, mtu: int = 0, mtu_lock: bool = False, advmss: int = 0,
                  initcwnd: int = 0, initrwnd: int = 0, table: int = RT_TABLE_MAIN) -> None:
         self.mask = inet_make_mask(plen)
         self.dst = dst & self.mask
@@ -79,13 +89,20 @@ class FibAlias:
         self.initrwnd = initrwnd
         self.table = table
 
+    def dst_name(self) -> str:
+        """The destination as iproute2 names it: ``default``, an address, or a prefix."""
+        if self.plen == 0 and self.table != RT_TABLE_LOCAL:
+            return "default"
+        return in_ntoa(self.dst) + ("" if self.plen == 32 else f"/{self.plen}")
+
+    def linkdown(self) -> bool:
+        """RTNH_F_LINKDOWN: the next hop's device has no carrier."""
+        return self.dev is not None and not self.dev.carrier and self.scope != RT_SCOPE_HOST
+
     def format(self, show_table: bool = False) -> str:
         """One line of ``ip route show`` (``table local`` lines carry their type first; with
         ``show_table``, as ``table all`` lists them, a table other than main is named)."""
-        if self.plen == 0 and self.table != RT_TABLE_LOCAL:
-            dst = "default"
-        else:
-            dst = in_ntoa(self.dst) + ("" if self.plen == 32 else f"/{self.plen}")
+        dst = self.dst_name()
         parts = [dst] if self.type == RTN_UNICAST else [RTN_NAMES[self.type], dst]
         if self.gw:
             parts += ["via", in_ntoa(self.gw)]
@@ -93,32 +110,73 @@ class FibAlias:
             parts += ["dev", self.dev.name]
         if show_table and self.table != RT_TABLE_MAIN:
             parts += ["table", rt_table_name(self.table)]
-        if self.protocol != "boot":
-            parts += ["proto", self.protocol]
+        if self.protocol != RTPROT_BOOT:
+            parts += ["proto", PROTO_NAMES.get(self.protocol, str(self.protocol))]
         if self.scope != RT_SCOPE_UNIVERSE:
             parts += ["scope", SCOPE_NAMES.get(self.scope, str(self.scope))]
         if self.prefsrc:
             parts += ["src", in_ntoa(self.prefsrc)]
         if self.metric:
             parts += ["metric", str(self.metric)]
-        if self.dev is not None and not self.dev.carrier and self.scope != RT_SCOPE_HOST:
-            parts.append("linkdown")  # RTNH_F_LINKDOWN: the next hop's device has no carrier
+        if self.linkdown():
+            parts.append("linkdown")
         parts += format_metrics(self)
         return " ".join(parts)
 
 
-def format_metrics(route: FibAlias | None, pmtu: int = 0, pmtu_locked: bool = False) -> list[str]:
-    """A route's metrics as iproute2 prints them, in RTAX order, a locked one saying ``lock``;
-    ``pmtu``, a path MTU learned since (``pmtu_locked``: below min_pmtu), stands for the route's own."""
-    parts = []
+def route_json(route: FibAlias, show_table: bool = False) -> dict[str, object]:
+    """``ip -json route show``'s object for a route: ``format``'s words under iproute2's keys."""
+    obj: dict[str, object] = {}
+    if route.type != RTN_UNICAST:
+        obj["type"] = RTN_NAMES[route.type]
+    obj["dst"] = route.dst_name()
+    if route.gw:
+        obj["gateway"] = in_ntoa(route.gw)
+    if route.dev is not None:
+        obj["dev"] = route.dev.name
+    if show_table and route.table != RT_TABLE_MAIN:
+        obj["table"] = rt_table_name(route.table)
+    if route.protocol != RTPROT_BOOT:
+        obj["protocol"] = PROTO_NAMES.get(route.protocol, str(route.protocol))
+    if route.scope != RT_SCOPE_UNIVERSE:
+        obj["scope"] = SCOPE_NAMES.get(route.scope, str(route.scope))
+    if route.prefsrc:
+        obj["prefsrc"] = in_ntoa(route.prefsrc)
+    if route.metric:
+        obj["metric"] = route.metric
+    obj["flags"] = ["linkdown"] if route.linkdown() else []
+    metrics = metrics_json(route)
+    if metrics:
+        obj["metrics"] = metrics
+    return obj
+
+
+def metrics_json(route: FibAlias | None, pmtu: int = 0) -> list[dict[str, int]]:
+    """``print_rta_metrics`` in JSON: one object of the metrics (a lock is not said), or none."""
+    metrics = {name: value for name, value, _ in route_metrics(route, pmtu)}
+    return [metrics] if metrics else []
+
+
+def route_metrics(route: FibAlias | None, pmtu: int = 0, pmtu_locked: bool = False) -> list[tuple[str, int, bool]]:
+    """A route's metrics (RTA_METRICS) in RTAX order, as (name, value, locked); ``pmtu``, a path
+    MTU learned since (``pmtu_locked``: below min_pmtu), stands for the route's own."""
+    metrics = []
     if pmtu:
-        parts += ["mtu", "lock", str(pmtu)] if pmtu_locked else ["mtu", str(pmtu)]
+        metrics.append(("mtu", pmtu, pmtu_locked))
     elif route is not None and route.mtu:
-        parts += ["mtu", "lock", str(route.mtu)] if route.mtu_lock else ["mtu", str(route.mtu)]
+        metrics.append(("mtu", route.mtu, route.mtu_lock))
     for name in ("advmss", "initcwnd", "initrwnd"):
         value = getattr(route, name, 0)
         if value:
-            parts += [name, str(value)]
+            metrics.append((name, value, False))
+    return metrics
+
+
+def format_metrics(route: FibAlias | None, pmtu: int = 0, pmtu_locked: bool = False) -> list[str]:
+    """``route_metrics`` as iproute2 prints them, a locked one saying ``lock``."""
+    parts = []
+    for name, value, locked in route_metrics(route, pmtu, pmtu_locked):
+        parts += [name, "lock", str(value)] if locked else [name, str(value)]
     return parts
 
 
@@ -269,9 +327,18 @@ def fib_add(host: Host, fa: FibAlias, exclusive: bool = False) -> None:
 
 
 def _route_alias(host: Host, dst: str, via: str | None, dev: str | None, metric: int, src: str | None,
-                 type: int, table: int, **metrics: int) -> FibAlias:
+                 type: int, table: int, scope: int | None = None, protocol: int = RTPROT_BOOT,
+                 **metrics: int) -> FibAlias:
     """``rtm_to_fib_config`` and ``fib_create_info``: the route ``ip route add|change|replace``
-    describe.  The next hop must be reachable on a connected prefix."""
+    describe.  The next hop must be reachable on a connected prefix, by a route of a narrower
+    scope than this one's.  Without a ``scope``, iproute2's: link for a unicast route without a
+    gateway, else global."""
+    if scope is None:
+        scope = RT_SCOPE_LINK if type == RTN_UNICAST and not via else RT_SCOPE_UNIVERSE
+    if scope > RT_SCOPE_HOST:
+        raise ValueError("Error: Invalid scope.")
+    if scope == RT_SCOPE_HOST and via:
+        raise ValueError("Error: Route with host scope can not have a gateway.")
     if dst == "default":
         addr, plen = 0, 0
     else:
@@ -281,13 +348,15 @@ def _route_alias(host: Host, dst: str, via: str | None, dev: str | None, metric:
     gw = in_aton(via) if via else 0
     out = host.dev(dev) if dev else None
     if gw:
-        # fib_check_nh_v4_gw: a route of link scope to the gateway, in the route's own table
-        # first (one other than main), else wherever the rules find one
+        # fib_check_nh_v4_gw: a route to the gateway of a scope narrower than this one's (link at
+        # least), in the route's own table first (one other than main), else wherever the rules
+        # find one
+        nh_scope = max(scope + 1, RT_SCOPE_LINK)
         own = fib_get_table(host, table) if table and table != RT_TABLE_MAIN else None
-        nh = own.lookup(gw, RT_SCOPE_LINK) if own is not None else None
+        nh = own.lookup(gw, nh_scope) if own is not None else None
         if nh is None:
-            nh = fib_lookup(host, gw, RT_SCOPE_LINK)
-        if nh is None or nh.gw or nh.type not in (RTN_UNICAST,) or nh.dev is None:
+            nh = fib_lookup(host, gw, nh_scope)
+        if nh is None or nh.gw or nh.type not in (RTN_UNICAST, RTN_LOCAL) or nh.dev is None:
             raise ValueError("Error: Nexthop has invalid gateway.")
         if out is None:
             out = nh.dev
@@ -296,26 +365,27 @@ def _route_alias(host: Host, dst: str, via: str | None, dev: str | None, metric:
     prefsrc = in_aton(src) if src else 0
     if prefsrc and getattr(host.fib_local.lookup(prefsrc), "type", None) != RTN_LOCAL:
         raise ValueError("Error: Invalid prefsrc address.")  # fib_valid_prefsrc: one of ours
-    scope = RT_SCOPE_UNIVERSE if gw else RT_SCOPE_LINK
     return FibAlias(addr, plen, type, out, gw=gw, scope=scope, metric=metric, prefsrc=prefsrc,
-                    table=table or RT_TABLE_MAIN, **metrics)
+                    protocol=protocol, table=table or RT_TABLE_MAIN, **metrics)
 
 
 def ip_route_add(host: Host, dst: str, *, via: str | None = None, dev: str | None = None,
                  metric: int = 0, src: str | None = None, type: int = RTN_UNICAST, table: int = RT_TABLE_MAIN,
-                 **metrics: int) -> None:
+                 scope: int | None = None, protocol: int = RTPROT_BOOT, **metrics: int) -> None:
     """``ip route add``: a static route, in main or ``table``; ``metrics`` are FibAlias's
     (``mtu``, ``mtu_lock``, ``advmss``, ``initcwnd``, ``initrwnd``)."""
-    fib_add(host, _route_alias(host, dst, via, dev, metric, src, type, table, **metrics), exclusive=True)
+    fib_add(host, _route_alias(host, dst, via, dev, metric, src, type, table, scope, protocol, **metrics),
+            exclusive=True)
 
 
 def ip_route_change(host: Host, dst: str, *, create: bool = False, via: str | None = None,
                     dev: str | None = None, metric: int = 0, src: str | None = None,
-                    type: int = RTN_UNICAST, table: int = RT_TABLE_MAIN, **metrics: int) -> None:
+                    type: int = RTN_UNICAST, table: int = RT_TABLE_MAIN, scope: int | None = None,
+                    protocol: int = RTPROT_BOOT, **metrics: int) -> None:
     """``ip route change`` (NLM_F_REPLACE) and, with ``create``, ``ip route replace``
     (NLM_F_CREATE|NLM_F_REPLACE): ``fib_table_insert`` replaces the route of the same prefix and
     metric; without one, ``change`` fails with ENOENT and ``replace`` adds the route."""
-    fa = _route_alias(host, dst, via, dev, metric, src, type, table, **metrics)
+    fa = _route_alias(host, dst, via, dev, metric, src, type, table, scope, protocol, **metrics)
     found = fib_get_table(host, fa.table)
     old = next((e for e in found.entries if (e.dst, e.plen, e.metric) == (fa.dst, fa.plen, fa.metric)),
                None) if found is not None else None
@@ -340,22 +410,27 @@ def ip_route_del(host: Host, dst: str, table: int = RT_TABLE_MAIN) -> None:
     raise ValueError("RTNETLINK answers: No such process")
 
 
-def format_routes(host: Host, table: int | None = RT_TABLE_MAIN) -> str:
-    """``ip route show [table ID|all]`` (None: all), byte for byte as iproute2 prints it: the
-    tables in the order the kernel's dump walks them (its hash of table numbers, the newest of a
-    bucket first), the routes of each in the order of its trie."""
+def fib_route_dump(host: Host, table: int | None = RT_TABLE_MAIN) -> list[FibAlias]:
+    """The routes of ``RTM_GETROUTE``'s dump of ``table`` (None: all), in the kernel's order: the
+    tables as its dump walks them (its hash of table numbers, the newest of a bucket first), the
+    routes of each in the order of its trie."""
     if table is None:
         made = list(host.fib_tables.values())
         tables = sorted(made, key=lambda t: (t.id & 0xFF, -made.index(t)))
     else:
         tables = [host.fib_tables[table]]
-    lines = []
+    routes = []
     for t in tables:
         if t.id == RT_TABLE_LOCAL:
-            entries = sorted(t.entries, key=lambda e: (e.dst, e.type))
+            routes += sorted(t.entries, key=lambda e: (e.dst, e.type))
         else:
-            entries = sorted(t.entries, key=lambda e: (e.plen != 0, e.dst, e.plen))
-        lines += [e.format(show_table=table is None) for e in entries]
+            routes += sorted(t.entries, key=lambda e: (e.dst, -e.plen, e.metric))  # (a leaf's: longest first)
+    return routes
+
+
+def format_routes(host: Host, table: int | None = RT_TABLE_MAIN) -> str:
+    """``ip route show [table ID|all]`` (None: all), byte for byte as iproute2 prints it."""
+    lines = [e.format(show_table=table is None) for e in fib_route_dump(host, table)]
     return "".join(line + " \n" for line in lines)  # iproute2 ends each line with a space
 
 

@@ -113,6 +113,45 @@ class FibRule:
         return " ".join(words)
 
 
+    def json(self, host: Host) -> dict[str, object]:
+        """``ip -json rule show``'s object: ``format``'s words under iproute2's keys, a flag as a
+        key without a value (None)."""
+        obj: dict[str, object] = {"priority": self.pref}
+        if self.invert:
+            obj["not"] = None
+        obj["src"] = in_ntoa(self.src) if self.src_len else "all"
+        if self.src_len not in (0, 32):
+            obj["srclen"] = self.src_len
+        if self.dst_len:
+            obj["dst"] = in_ntoa(self.dst)
+            if self.dst_len != 32:
+                obj["dstlen"] = self.dst_len
+        if self.tos:
+            obj["tos"] = f"0x{self.tos:02x}"
+        if self.mark or self.mark_mask:
+            obj["fwmark"] = f"0x{self.mark:x}"
+            if self.mark_mask != 0xFFFFFFFF:
+                obj["fwmask"] = f"0x{self.mark_mask:x}"
+        for key, name in (("iif", self.iifname), ("oif", self.oifname)):
+            if name:
+                obj[key] = name
+                if name not in host.devices:
+                    obj[f"{key}_detached"] = None
+        if self.table:
+            obj["table"] = rt_table_name(self.table)
+            if self.suppress_prefixlen != -1:
+                obj["suppress_prefixlen"] = self.suppress_prefixlen
+        if self.action == FR_ACT_GOTO:
+            obj["goto"] = self.target
+            if _goto_index(host, self.target) is None:
+                obj["unresolved"] = None
+        elif self.action == FR_ACT_NOP:
+            obj["nop"] = None
+        elif self.action != FR_ACT_TO_TBL:
+            obj["action"] = ACTION_NAMES[self.action]
+        return obj
+
+
 def _prefix(addr: int, plen: int) -> str:
     if not plen:
         return "all"
