@@ -59,12 +59,24 @@ def test_scripted_session_reproduces_the_course_transcript() -> None:
 def test_help_version_wrong_commands_and_end_of_input() -> None:
     status, text, _ = session("help\nversion\nfly\n\n")
     assert status == 0
-    assert "help - Menu List:\nhelp - Menu List:\nversion - MenuOS V1.0(Based on Linux 3.18.6)\n" in text
+    assert "help - Menu List:\nMenu List:\nhelp - Menu List:\nversion - MenuOS V1.0(Based on Linux 3.18.6)\n" in text
     for cmd in ("quit", "replyhi", "hello", "ping", "traceroute", "tracepath", "arping", "tcpdump", "kill", "dns",
                 "http", "ifconfig", "route", "arp", "netstat", "ss", "nstat", "ip", "sysctl", "tc", "trace"):
         assert f"\n{cmd} - " in text, cmd
     assert "MenuOS>>fly\nThis is a wrong cmd!\n" in text
     assert text.endswith("MenuOS>>\nMenuOS>>\n")  # an empty line, then end of input ends the shell
+
+
+def test_a_second_replyhi_and_a_hello_without_one_say_what_failed() -> None:
+    """The course's programs print their own errors (``Bind Error,FILE:LINE`` when the port is
+    taken, ``Connect Error,FILE:LINE`` when no one listens) and the shell goes on."""
+    status, text, _ = session("hello\nreplyhi\nreplyhi\nhello\nquit\n")
+    assert status == 0 and "Traceback" not in text
+    assert re.search(r"MenuOS>>hello\nhello - Hello TCP Client\nConnect Error,hello\.py:\d+\n", text)
+    assert re.search(r"MenuOS>>replyhi\nreplyhi - Reply hi TCP Service\nPlease input hello\.\.\.\n"
+                     r"(MenuOS>>)?Bind Error,hello\.py:\d+\n", text)
+    assert text.count('recv "hello" from 127.0.0.1:') == 1
+    assert text.endswith("hi\nMenuOS>>quit\nquit - Quit from MenuOS\n")
 
 
 def test_menuos_main_runs_the_shell_on_stdin(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -231,6 +231,8 @@ class MenuOS:
                 libc.printf("kill: (%s): %s\n", arg, error.strerror)
 
     def help(self, argv: list[str]) -> None:
+        """menu.c's ``Help``: ``ShowAllCmd``, a title, then each command."""
+        libc.printf("Menu List:\n")
         for cmd, desc, _ in self.menu:
             libc.printf("%s - %s\n", cmd, desc)
 
