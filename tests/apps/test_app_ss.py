@@ -18,7 +18,10 @@ from tuxnet.user import libc
 from tuxnet.user.etc import install_base_files
 from tuxnet.user.ss import ss_main
 
-COMMANDS = [["-tan"], ["-tn"], ["-tln"], ["-t"], ["-tna", "state", "established"], ["-ta"], ["-tnl", "-H"],
+# (every kind of socket before "-tan bogus", whose name tuxnet's resolver asks the UDP socket on
+# port 53 about: a query the namespace's resolver sends elsewhere)
+COMMANDS = [[], ["-n"], ["-4"], ["-4an"], ["-tln4"], ["-4l"], ["-4", "-a", "sport", "=", ":53"],
+            ["-tan"], ["-tn"], ["-tln"], ["-t"], ["-tna", "state", "established"], ["-ta"], ["-tnl", "-H"],
             ["-uan"], ["-un"], ["-uln"], ["-u"], ["-ua"], ["-tuan"], ["-ua", "state", "established"], ["-uan", "-H"],
             ["-tanp"], ["-tanpe"], ["-tano"], ["-tlnm"], ["-tlnpi"], ["-uanp"], ["-uanpe"], ["-uanm"], ["-tuanpo"],
             ["-tanpoe", "-H"], ["-tn", "-H", "sport", "=", ":9"],  # -H and no socket: nothing at all

@@ -252,6 +252,8 @@ def _inet_lines(command: str, out: str) -> str:
         return json_dumps([r for r in json.loads(out) if ":" not in r["dst"]], "-p" in words)
     if "-j" in words and "neigh" in words and out.startswith("["):  # (the kernel's hash order)
         return json_dumps(sorted(json.loads(out), key=lambda n: n["dst"]), "-p" in words)
+    if words[:1] in (["neigh"], ["-br"]) and "neigh" in words:  # (no IPv6 here; the kernel's hash order)
+        return "".join(sorted(line + "\n" for line in out.splitlines() if ":" not in line.split(" ", 1)[0]))
     if command.startswith("-d link"):
         return out.replace("addrgenmode eui64 ", "")
     if not command.startswith("addr show"):
@@ -405,6 +407,43 @@ def test_ip_json_stats_widen_their_columns():
     assert counters["tx"]["aborted_errors"] == 7
     with pytest.raises(IpError, match="-json tcp_metrics"):
         ip(h1, "-j tcp_metrics show")
+
+
+NEIGH_SCRIPT = [
+    "neigh add 10.0.0.7 lladdr 02:00:00:00:00:77 dev eth0",
+    "neigh add 10.0.0.7 lladdr 02:00:00:00:00:70 dev eth0",
+    "neigh add to 10.0.0.8 lladdr 02:00:00:00:00:88 nud stale dev eth0",
+    "neigh add 10.0.0.9 lladdr 02:00:00:00:00:99 dev eth0 nud reachable",
+    "neigh add 10.0.0.10 lladdr 02:00:00:00:00:10 dev eth0 nud noarp",
+    "neigh add 10.1.0.11 lladdr 02:00:00:00:00:11 dev eth0 nud permanent",
+    "neigh add 10.1.0.12 dev eth0", "neigh add 10.1.0.13 lladdr 02:00 dev eth0",
+    "neigh add 10.1.0.14 lladdr xyz dev eth0",
+    "neigh show", "neigh show nud all", "neigh show nud noarp", "neigh show nud stale nud permanent",
+    "neigh show 10.0.0.0/30", "neigh show to 10.0.0.8", "neigh show 10.1.0.0/16 dev eth0", "neigh show all",
+    "neigh show eth0", "neigh show nud bogus", "neigh show dev eth9", "-br neigh show nud all",
+    "neigh change 10.0.0.9 lladdr 02:00:00:00:00:19 dev eth0",
+    "neigh change 10.0.0.99 lladdr 02:00:00:00:00:19 dev eth0",
+    "neigh replace 10.0.0.9 lladdr 02:00:00:00:00:29 dev eth0 nud permanent",
+    "neigh replace 10.0.0.12 lladdr 02:00:00:00:00:12 dev eth0",
+    "neigh show",
+    "neigh del 10.0.0.12 dev eth0", "neigh del 10.0.0.12 dev eth0", "neigh del 10.0.0.12",
+    "neigh delete 10.0.0.8 dev eth0",
+    "neigh show nud all",
+    "neigh flush", "neigh flush eth0", "neigh flush dev eth9", "neigh flush nud bogus",
+    "neigh add 10.0.0.13 lladdr 02:00:00:00:00:13 dev eth0 nud stale",
+    "neigh flush all", "neigh show nud all",
+    "neigh add 10.0.0.14 lladdr 02:00:00:00:00:14 dev eth0 nud stale",
+    "neigh flush 10.1.0.0/16", "neigh show nud all",
+    "neigh flush dev eth0 nud permanent", "neigh show nud all",
+    "neigh flush to 10.0.0.0/8 nud all", "neigh show nud all",
+]
+
+
+def test_ip_neigh_as_linux_does_it():
+    """``ip neigh add|change|replace|del|flush|show`` select, change and remove entries as the
+    kernel's neigh_add/neigh_delete and iproute2's filters do: the same output and errors."""
+    linux, ours = _on_linux_and_tuxnet(NEIGH_SCRIPT)
+    assert list(zip(NEIGH_SCRIPT, ours, strict=True)) == list(zip(NEIGH_SCRIPT, linux, strict=True))
 
 
 def test_ip_addr_del_as_linux_does_it():

@@ -24,13 +24,13 @@ from tuxnet.net.core.neighbour import (
     NUD_STALE,
     NUD_VALID,
     neigh_add,
-    neigh_flush_dev,
+    neigh_delete,
     pneigh_create,
     pneigh_delete,
 )
 from tuxnet.net.core.skbuff import SkBuff
 from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
-from tuxnet.net.ethernet.eth import format_mac, parse_mac
+from tuxnet.net.ethernet.eth import format_mac
 from tuxnet.net.ipv4.devinet import InIfaddr, inet_addr_add, inet_addr_del
 from tuxnet.net.ipv4.fib import (
     INET_DSCP_MASK,
@@ -95,6 +95,10 @@ _FLAG_NAMES = ((0x8, "LOOPBACK"), (0x2, "BROADCAST"), (0x10, "POINTOPOINT"), (0x
 _ROUTE_TYPES = {"unreachable": RTN_UNREACHABLE, "blackhole": RTN_BLACKHOLE, "prohibit": RTN_PROHIBIT,
                 "unicast": RTN_UNICAST}
 _NUD_BY_NAME = {"permanent": NUD_PERMANENT, "reachable": NUD_REACHABLE, "stale": NUD_STALE, "noarp": NUD_NOARP}
+# nud_state_a2n's names, "none" (NUD_NONE, 0) as the bit 0x100 iproute2's filter gives it
+_NUD_FILTER_NONE = 0x100
+_NUD_FILTER = {name.lower(): state or _NUD_FILTER_NONE for state, name in NUD_NAMES.items()}
+_NUD_ALL = 0x1FF
 
 
 class IpError(ToolError):
@@ -323,16 +327,19 @@ def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0, brief: bool
 
 # -- ip neigh --------------------------------------------------------------------------------------
 
-def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False, brief: bool = False,
+def ip_neigh_show(host: Host, args: list[str] | None = None, brief: bool = False,
                   json: bool = False) -> str | list[dict[str, object]]:
-    """``ip neigh show [dev DEV] [nud all]``: NOARP entries only with ``nud all``, as iproute2;
-    ``-brief``: the address, the device and the link address in columns; ``json``: the same under
-    iproute2's keys."""
-    devs = {d.ifindex for d in (_devices(host, None) if dev is None else [_dev(host, dev)])}
+    """``ip neigh show [[to] PREFIX] [dev DEV] [nud STATE...]`` (``_neigh_filter``): NOARP entries
+    only when asked for, as iproute2; each entry's device unless one was named; ``-brief``: the
+    address, the device and the link address in columns; ``json``: the same under iproute2's
+    keys."""
+    prefix, plen, dev, states = _neigh_filter(host, list(args or []), False)
+    mask = inet_make_mask(plen)
     lines = []
     objs: list[dict[str, object]] = []
     for n in host.arp_tbl.entries.values():
-        if n.dev.ifindex not in devs or (n.nud_state & NUD_NOARP and not show_all):
+        if dev is not None and n.dev is not dev or not _nud_bits(n.nud_state) & states or (
+                n.primary_key & mask != prefix & mask):
             continue
         obj: dict[str, object] = {"dst": in_ntoa(n.primary_key)}
         if brief:
@@ -348,7 +355,8 @@ def ip_neigh_show(host: Host, dev: str | None = None, show_all: bool = False, br
             parts += ["lladdr", format_mac(n.ha)]
             obj["lladdr"] = format_mac(n.ha)
         state = NUD_NAMES.get(n.nud_state, hex(n.nud_state))
-        parts.append(state)
+        if n.nud_state:  # (print_neigh_state: nothing for NUD_NONE)
+            parts.append(state)
         obj["state"] = [state]
         lines.append(" ".join(parts))
         objs.append(obj)
@@ -755,14 +763,19 @@ def _neigh_proxy(host: Host, cmd: str, args: list[str]) -> None:
         raise IpError("RTNETLINK answers: No such file or directory", 2)
 
 
-def _neigh_add(host: Host, args: list[str]) -> None:
-    addr = args.pop(0) if args else ""
+def _neigh_modify(host: Host, cmd: str, args: list[str]) -> None:
+    """``ip neigh add|replace|change|del [to] ADDR [lladdr MAC] [nud STATE] dev DEV``
+    (``ipneigh_modify``), as the kernel's ``neigh_add`` and ``neigh_delete`` take them."""
+    addr = ""
     opts: dict[str, str] = {}
     while args:
         key = args.pop(0)
-        if key not in ("lladdr", "dev", "nud") or not args:
+        if key in ("lladdr", "dev", "nud") and args:
+            opts[key] = args.pop(0)
+        elif not addr and key not in ("lladdr", "dev", "nud", "to") or key == "to" and args and not addr:
+            addr = args.pop(0) if key == "to" else key
+        else:
             raise _usage_error(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
-        opts[key] = args.pop(0)
     if "dev" not in opts or not addr:
         raise _usage_error("Device and destination are required arguments.")
     state = _NUD_BY_NAME.get(opts.get("nud", "permanent"))
@@ -770,11 +783,75 @@ def _neigh_add(host: Host, args: list[str]) -> None:
         raise _usage_error(f'Error: argument "{opts["nud"]}" is wrong: nud state is bad')
     dst = _inet_addr(addr, "any valid address")
     dev = _dev(host, opts["dev"])
+    lladdr = _ll_addr_a2n(opts["lladdr"]) if "lladdr" in opts else None
+    if lladdr is not None and len(lladdr) < dev.addr_len:
+        raise IpError("Error: Invalid link address.", 2)  # (neigh_add: shorter than the device's)
     try:
-        lladdr = parse_mac(opts.get("lladdr", ""))
+        if cmd in ("del", "delete"):
+            neigh_delete(host.arp_tbl, dst, dev)
+        else:
+            neigh_add(host.arp_tbl, dst, dev, lladdr, state, create=cmd != "change", excl=cmd == "add",
+                      replace=cmd != "add")
+    except OSError as e:
+        raise IpError(f"RTNETLINK answers: {e.strerror}", 2) from None
+    except ValueError as e:
+        raise IpError(str(e), 2) from None
+
+
+def _ll_addr_a2n(text: str) -> bytes:
+    """``ll_addr_a2n``: colon-separated bytes of one or two hexadecimal digits, as many as given."""
+    try:
+        octets = [int(part, 16) for part in text.split(":")]
     except ValueError:
-        raise IpError(f'"{opts.get("lladdr", "")}" is invalid lladdr.') from None
-    neigh_add(host.arp_tbl, dst, dev, lladdr, state)
+        octets = []
+    if not octets or any(not 0 <= o <= 0xFF for o in octets) or any(len(p) > 2 for p in text.split(":")):
+        raise IpError(f'"{text}" is invalid lladdr.')
+    return bytes(octets)
+
+
+def _neigh_filter(host: Host, args: list[str], flush: bool) -> tuple[int, int, NetDevice | None, int]:
+    """``do_show_or_flush``'s selectors: ``[to] PREFIX`` (``all``: any), ``dev DEV``, ``nud STATE``
+    (again for more states; ``all`` for every one): the prefix, its length, the device and the
+    states.  Without ``nud``, a show leaves NOARP and NONE entries out, a flush NOARP and
+    PERMANENT ones."""
+    prefix = plen = 0
+    dev = None
+    states: int | None = None
+    while args:
+        word = args.pop(0)
+        if word == "dev" and args:
+            dev = _dev(host, args.pop(0))
+        elif word == "nud" and args:
+            name = args.pop(0)
+            # (a flush of "all" leaves NOARP entries all the same)
+            state = (_NUD_ALL & ~NUD_NOARP if flush else _NUD_ALL) if name == "all" else _NUD_FILTER.get(name)
+            if state is None:
+                raise _usage_error(f'Error: argument "{name}" is wrong: nud state is bad')
+            states = (states or 0) | state
+        elif word in ("dev", "nud"):
+            raise _usage_error('Command line is not complete. Try option "help"')
+        else:
+            text = args.pop(0) if word == "to" and args else word
+            prefix, plen = (0, 0) if text in ("all", "any", "default") else _prefix(text)
+    if states is None:  # (a show's, the states proper; a flush's, NONE too)
+        states = _NUD_ALL & ~NUD_NOARP & ~NUD_PERMANENT if flush else 0xFF & ~NUD_NOARP
+    return prefix, plen, dev, states
+
+
+def _nud_bits(state: int) -> int:
+    """An entry's state as the filters see it: NUD_NONE as iproute2's own bit."""
+    return state or _NUD_FILTER_NONE
+
+
+def _neigh_flush(host: Host, args: list[str]) -> None:
+    """``ip neigh flush SELECTOR``: each entry it selects deleted (RTM_DELNEIGH), as iproute2 does."""
+    if not args:
+        raise IpError("Flush requires arguments.")
+    prefix, plen, dev, states = _neigh_filter(host, args, True)
+    mask = inet_make_mask(plen)
+    for n in list(host.arp_tbl.entries.values()):
+        if (dev is None or n.dev is dev) and _nud_bits(n.nud_state) & states and n.primary_key & mask == prefix & mask:
+            neigh_delete(host.arp_tbl, n.primary_key, n.dev)
 
 
 # -- the command -----------------------------------------------------------------------------------
@@ -891,16 +968,15 @@ def _ip_command(host: Host, obj: str, cmd: str, args: list[str], stats: int, det
             if cmd in ("show", "list", "ls", "lst", "s"):
                 if args[:1] == ["proxy"]:
                     return ip_neigh_show_proxy(host, json)
-                show_all = args[-2:] == ["nud", "all"]
-                return ip_neigh_show(host, _dev_arg(args[:-2] if show_all else args), show_all, brief, json)
+                return ip_neigh_show(host, args, brief, json)
             if cmd in ("add", "replace", "del", "delete") and args[:1] == ["proxy"]:
                 _neigh_proxy(host, cmd, args[1:])
                 return ""
-            if cmd == "add":
-                _neigh_add(host, args)
+            if cmd in ("add", "replace", "change", "chg", "del", "delete"):
+                _neigh_modify(host, "change" if cmd == "chg" else cmd, args)
                 return ""
-            if cmd == "flush" and args:
-                neigh_flush_dev(host.arp_tbl, _dev(host, _dev_arg(args)), True)
+            if cmd == "flush":
+                _neigh_flush(host, args)
                 return ""
         else:
             raise IpError(f'Object "{obj}" is unknown, try "ip help".')

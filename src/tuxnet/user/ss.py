@@ -2,7 +2,7 @@
 (net/ipv4/inet_diag.py), ``udp_diag`` (net/ipv4/udp_diag.py) and ``raw_diag``
 (net/ipv4/raw_diag.py).
 
-    ss [-t] [-u] [-w] [-a | -l] [-n] [-i] [-m] [-p] [-o] [-e] [-H] [FILTER]
+    ss [-t] [-u] [-w] [-4] [-a | -l] [-n] [-i] [-m] [-p] [-o] [-e] [-H] [FILTER]
     ss -s
 
 Columns as ss.c lays them out (``render_calc_width``): Netid (with more than one of -t, -u and
@@ -292,13 +292,13 @@ def print_summary() -> None:
 
 
 _OPTIONS = {"a": False, "l": False, "n": False, "i": False, "m": False, "H": False, "t": False, "u": False,
-            "w": False, "p": False, "o": False, "e": False, "s": False}
+            "w": False, "p": False, "o": False, "e": False, "s": False, "4": False}
 
 
 def ss_main(argv: list[str]) -> int:
-    """``ss`` as a program on a host: TCP sockets (``-t``, and without ``-u`` or ``-w``), UDP
-    sockets (``-u``), raw sockets (``-w``), in the states and matching the expression the
-    filter gives (``tuxnet.user.ssfilter``)."""
+    """``ss`` as a program on a host: TCP sockets (``-t``), UDP sockets (``-u``), raw sockets
+    (``-w``), all three when none is named (``-4`` or not: tuxnet's sockets are IPv4's), in the
+    states and matching the expression the filter gives (``tuxnet.user.ssfilter``)."""
     from tuxnet.kernel.sched import current
 
     host = current().host
@@ -316,7 +316,8 @@ def ss_main(argv: list[str]) -> int:
     if opts["s"]:
         print_summary()
         return 0
-    tcp = opts["t"] or not (opts["u"] or opts["w"])
+    # filter_default_dbs: no kind named, every kind (of family inet with -4: tuxnet has no other)
+    tcp, udp, raw = (opts["t"], opts["u"], opts["w"]) if opts["t"] or opts["u"] or opts["w"] else (True, True, True)
     low, high = host.sysctl["net.ipv4.ip_local_port_range"]
     try:
         states, expression = parse_states(words)
@@ -327,8 +328,8 @@ def ss_main(argv: list[str]) -> int:
         return error.status
     if states is None:  # filter_merge_defaults: -a, -l, or each kind of socket's default
         states = SS_ALL if opts["a"] else (1 << SS_LISTEN) | (1 << SS_CLOSE) if opts["l"] else (
-            (SS_CONN if tcp else 0) | (1 << SS_ESTABLISHED if opts["u"] or opts["w"] else 0))
+            (SS_CONN if tcp else 0) | (1 << SS_ESTABLISHED if udp or raw else 0))
     libc.printf("%s", format_ss(host, info=opts["i"], states=states, numeric=opts["n"], header=not opts["H"],
-                                tcp=tcp, udp=opts["u"], memory=opts["m"], raw=opts["w"], processes=opts["p"],
+                                tcp=tcp, udp=udp, memory=opts["m"], raw=raw, processes=opts["p"],
                                 options=opts["o"], details=opts["e"], ssfilter=ssfilter))
     return 0

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tuxnet.kernel.errno import ENOBUFS
+from tuxnet.kernel.errno import EEXIST, ENOBUFS, ENOENT, strerror
 from tuxnet.net.core.dev import ETH_P_IP, IFF_UP, dev_queue_xmit
 from tuxnet.net.core.skbuff import (
     SKB_TRUESIZE_OVERHEAD,
@@ -691,11 +691,37 @@ def pneigh_delete(tbl: NeighTable, key: int, dev: NetDevice | None) -> bool:
     return True
 
 
-def neigh_add(tbl: NeighTable, key: int, dev: NetDevice, lladdr: bytes, state: int = NUD_PERMANENT) -> Neighbour:
-    """``neigh_add`` (``ip neigh add ADDR lladdr MAC dev DEV nud permanent``)."""
-    n = __neigh_lookup(tbl, key, dev, True)
+def neigh_add(tbl: NeighTable, key: int, dev: NetDevice, lladdr: bytes | None, state: int = NUD_PERMANENT,
+              create: bool = True, excl: bool = True, replace: bool = False) -> Neighbour:
+    """``neigh_add`` (RTM_NEWNEIGH: ``ip neigh add`` NLM_F_CREATE|NLM_F_EXCL, ``replace``
+    NLM_F_CREATE|NLM_F_REPLACE, ``change`` NLM_F_REPLACE): an entry there already is EEXIST when
+    exclusive, one missing ENOENT unless created; without NLM_F_REPLACE a known link address is
+    not overridden."""
+    n = neigh_lookup(tbl, key, dev)
+    flags = NEIGH_UPDATE_F_OVERRIDE | NEIGH_UPDATE_F_ADMIN
     if n is None:
-        raise OSError(ENOBUFS, "neighbour table overflow")
-    neigh_update(n, lladdr, state, NEIGH_UPDATE_F_OVERRIDE | NEIGH_UPDATE_F_ADMIN)
+        if not create:
+            raise OSError(ENOENT, strerror(ENOENT))
+        n = __neigh_lookup(tbl, key, dev, True)
+        if n is None:
+            raise OSError(ENOBUFS, "neighbour table overflow")
+    elif excl:
+        raise OSError(EEXIST, strerror(EEXIST))
+    elif not replace:
+        flags &= ~NEIGH_UPDATE_F_OVERRIDE
+    if neigh_update(n, lladdr, state, flags):
+        raise ValueError("Error: No link layer address given.")  # (the entry stays, NUD_NONE)
     return n
+
+
+def neigh_delete(tbl: NeighTable, key: int, dev: NetDevice) -> None:
+    """``neigh_delete`` (RTM_DELNEIGH, ``ip neigh del``): the entry fails (its queue goes) and
+    leaves the table (``neigh_remove_one``); ENOENT when there is none."""
+    n = neigh_lookup(tbl, key, dev)
+    if n is None:
+        raise OSError(ENOENT, strerror(ENOENT))
+    neigh_update(n, None, NUD_FAILED, NEIGH_UPDATE_F_OVERRIDE | NEIGH_UPDATE_F_ADMIN)
+    if tbl.entries.get((dev.ifindex, key)) is n:
+        del tbl.entries[(dev.ifindex, key)]
+        neigh_destroy(n)
 
