@@ -293,8 +293,9 @@ def test_tcpdump_in_the_background_and_kill() -> None:
     # coming in) and the kernel counted both, though tcpdump printed it once
     assert lines[stop + 2:stop + 6] == ["MenuOS>>", "10 packets captured", "20 packets received by filter",
                                         "0 packets dropped by kernel"]
-    # the second job hears the DNS query and its answer on eth0; SIGTERM ends it before its count
-    assert "\n[2] 5\n" in text
+    # the second job (number 1 again, the first being done) hears the DNS query and its answer on
+    # eth0; SIGTERM ends it before its count
+    assert "\n[1] 5\n" in text
     assert sum(" > 10.0.3.53.53: " in line or " 10.0.3.53.53 > " in line for line in lines) == 2
     stop = lines.index("MenuOS>>kill 5")
     assert lines[stop + 2:stop + 6] == ["MenuOS>>", "2 packets captured", "2 packets received by filter",
@@ -303,6 +304,33 @@ def test_tcpdump_in_the_background_and_kill() -> None:
     assert "kill: FOO: invalid signal specification" in lines
     assert "usage: kill [-s SIGNAL | -SIGNAL] PID..." in lines
     assert "kill: failed to parse argument: 'x'" in lines
+
+
+def test_the_shell_splits_words_runs_jobs_and_hangs_them_up() -> None:
+    """Quotes keep a word's spaces, ``&`` (a word, or a word's end) makes any program a job,
+    ``kill %N`` names one, pipes and lists are refused with a reason, and at the end of the input
+    the jobs still running get SIGHUP (tcpdump printing its counts, as its cleanup does)."""
+    status, text, _ = session("ss -tan 'sport = :5001'\nsysctl -a | grep rmem\nping -c 1 10.0.2.2; version\n"
+                              "ping -c 2 -i 5 10.0.2.2&\nping -c 1 10.0.3.80\nkill %1\nkill %3\ncat '/etc/hosts\n"
+                              "tcpdump -n -i eth0 icmp &\nping -c 1 10.0.3.80\n")
+    assert status == 0 and "Traceback" not in text
+    lines = text.splitlines()
+    at = lines.index("MenuOS>>ss -tan 'sport = :5001'")
+    assert lines[at + 2] == "State Recv-Q Send-Q Local Address:Port Peer Address:PortProcess"
+    refusal = "menuos: pipes, redirections and lists are a shell's; MenuOS runs one command"
+    assert lines[lines.index("MenuOS>>sysctl -a | grep rmem") + 1] == refusal
+    assert lines[lines.index("MenuOS>>ping -c 1 10.0.2.2; version") + 1] == refusal
+    at = lines.index("MenuOS>>ping -c 2 -i 5 10.0.2.2&")
+    assert lines[at + 2] == "[1] 3"
+    at = lines.index("MenuOS>>kill %3")
+    assert lines[at + 2] == "kill: %3: no such job"
+    assert lines[lines.index("MenuOS>>cat '/etc/hosts") + 1] == "menuos: No closing quotation"
+    # the ping job sent its first probe while the next ping ran, and went at kill %1 (SIGTERM)
+    # before its second; the tcpdump job is [1] again
+    assert "64 bytes from 10.0.2.2: icmp_seq=1" in text and "--- 10.0.2.2 ping statistics ---" not in text
+    assert "\n[1] 5\n" in text
+    assert sum(" ICMP echo re" in line for line in lines) == 2
+    assert lines[-3:] == ["2 packets captured", "2 packets received by filter", "0 packets dropped by kernel"]
 
 
 def test_arping_and_tracepath() -> None:

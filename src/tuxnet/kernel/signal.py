@@ -160,11 +160,14 @@ def hrtimer_nanosleep(restart: list[int]) -> int:
 
 
 def kernel_wait(target: Process) -> int | None:
-    """``do_wait`` for one child: sleep until ``target`` has exited and return its exit code, or
-    ``-ERESTARTSYS`` when a signal comes first (``do_wait``'s ``signal_pending`` check)."""
+    """``do_wait`` for one child: sleep until ``target`` has exited and return its wait status
+    (``wait_task_zombie``: the exit code in the second byte, or the signal that killed it in the
+    first), or ``-ERESTARTSYS`` when a signal comes first (``do_wait``'s ``signal_pending``
+    check)."""
     proc = current()
     while target.alive:
         proc.sleep_on(target.exit_waiters)
         if target.alive and signal_pending(proc):
             return -ERESTARTSYS
-    return target.exit_code
+    code = target.exit_code
+    return None if code is None else -code if code < 0 else (code & 0xFF) << 8

@@ -7,7 +7,13 @@ looked up in the menu, its entry printed (``cmd - description``, as the course's
 does) and its handler run.  Here the handlers are programs: each runs as a child process of the
 shell (named after the command, as it shows in a trace), and the shell waits for it; ``replyhi``
 forks its server into the background, as the course's ``StartReplyhi`` does, and ``tcpdump``
-runs as a background job (``tcpdump ... &``) that ``kill`` stops.
+runs as a background job (``tcpdump ... &``) that ``kill`` stops, as any program does with a
+``&`` after it; ``kill %N`` names a job by its number.  A line is split into words as a shell
+splits it (quotes keep spaces in a word); pipes and redirections are a shell's, which MenuOS is
+not, and it says so.  When the terminal goes (end of input, or ``quit``), the jobs still running
+get SIGHUP, as a shell's jobs get it when their terminal hangs up, and the shell waits for them;
+at the end of a script they first have a second of the world's time, as a terminal's user would
+give them before leaving.
 
 The host sits in the course's final-project network (``final_project``): eth0 on a switch with a
 router as the gateway, and behind the router a server LAN with a DNS server and a web server.
@@ -22,6 +28,7 @@ another at once, so a script's session is the same on every run.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections import deque
@@ -30,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tuxnet.kernel.sched import WaitQueue, current
-from tuxnet.kernel.signal import SIGNAL_NAMES, SIGTERM
+from tuxnet.kernel.signal import SIGHUP, SIGNAL_NAMES, SIGTERM
 from tuxnet.net.core.dev import IFF_UP
 from tuxnet.net.core.utils import in_ntoa
 from tuxnet.trace.ftrace import SEED_FUNCTIONS, FunctionTracer
@@ -148,6 +155,9 @@ def boot(config: NetConfig) -> None:
     libc.printf("Default gateway %s\n", config.gateway)
 
 
+_OPERATORS = set("|&;<>")  # a shell's: pipes, lists, redirections, background
+
+
 class MenuOS:
     """The menu: commands, their descriptions and handlers, and the read-execute loop."""
 
@@ -158,7 +168,7 @@ class MenuOS:
         self.trace_out = trace_out
         self.tracer: FunctionTracer | None = None
         self.done = False
-        self.jobs = 0  # background jobs started
+        self.jobs: dict[int, int] = {}  # background jobs started: their numbers and pids
         self.menu: list[tuple[str, str, Callable[[list[str]], None] | None]] = [
             ("help", "Menu List:", self.help),
             ("version", VERSION, None),
@@ -188,18 +198,37 @@ class MenuOS:
 
     def program(self, fn: Callable[[list[str]], Any]) -> Callable[[list[str]], None]:
         """A handler that runs ``fn(arguments)`` in a child process named after the command, and
-        waits for it."""
+        waits for it; with ``&`` last, a background job."""
         def run(argv: list[str]) -> None:
-            libc.waitpid(libc.fork(fn, argv[1:], name=argv[0]))
+            if argv[-1] == "&":
+                self.start_job(fn, argv[:-1])
+            else:
+                libc.waitpid(libc.fork(fn, argv[1:], name=argv[0]))
         return run
 
     def background(self, argv: list[str]) -> None:
+        """``tcpdump``: a background job, with or without the ``&``."""
+        self.start_job(tcpdump_main, argv[:-1] if argv[-1] == "&" else argv)
+
+    def start_job(self, fn: Callable[[list[str]], Any], argv: list[str]) -> None:
         """``COMMAND &``: the program runs in a child process while the shell reads on; its job
         number and pid, as a shell prints them, tell ``kill`` what to stop (SIGINT: tcpdump's
         counts, as at Ctrl-C)."""
-        self.jobs += 1
-        pid = libc.fork(tcpdump_main, argv[1:], name=argv[0])
-        libc.printf("[%d] %d\n", self.jobs, pid)
+        pid = libc.fork(fn, argv[1:], name=argv[0])
+        host = current().host
+        self.jobs = {n: p for n, p in self.jobs.items() if p in host.processes}  # (done: forgotten)
+        number = max(self.jobs, default=0) + 1
+        self.jobs[number] = pid
+        libc.printf("[%d] %d\n", number, pid)
+
+    def hang_up_jobs(self) -> None:
+        """The terminal went: SIGHUP to each job still running, then wait for them."""
+        host = current().host
+        pids = [pid for pid in self.jobs.values() if pid in host.processes]
+        for pid in pids:
+            libc.kill(pid, SIGHUP)
+        for pid in pids:
+            libc.waitpid(pid)
 
     def kill(self, argv: list[str]) -> None:
         """``kill [-s SIGNAL | -SIGNAL] PID...`` (procps'): SIGTERM unless told otherwise."""
@@ -222,6 +251,12 @@ class MenuOS:
             libc.printf("usage: kill [-s SIGNAL | -SIGNAL] PID...\n")
             return
         for arg in args:
+            if arg.startswith("%"):  # a job (bash's builtin kill)
+                pid = self.jobs.get(int(arg[1:])) if isdigits(arg[1:]) else None
+                if pid is None or pid not in current().host.processes:
+                    libc.printf("kill: %s: no such job\n", arg)
+                    continue
+                arg = str(pid)
             if not isdigits(arg):
                 libc.printf("kill: failed to parse argument: '%s'\n", arg)
                 continue
@@ -268,8 +303,17 @@ class MenuOS:
             if line is None:
                 libc.printf("\n")
                 break
-            argv = line.split()
+            try:
+                lexer = shlex.shlex(line, posix=True, punctuation_chars="".join(_OPERATORS))
+                lexer.whitespace_split = True
+                argv = list(lexer)
+            except ValueError as error:  # (an unterminated quote)
+                libc.printf("menuos: %s\n", error)
+                continue
             if not argv:
+                continue
+            if any(set(w) <= _OPERATORS for w in argv[:-1]) or argv[-1] != "&" and set(argv[-1]) <= _OPERATORS:
+                libc.printf("menuos: pipes, redirections and lists are a shell's; MenuOS runs one command\n")
                 continue
             entry = next((e for e in self.menu if e[0] == argv[0]), None)
             if entry is None:
@@ -279,6 +323,8 @@ class MenuOS:
             libc.printf("%s - %s\n", cmd, desc)
             if handler is not None:
                 handler(argv)
+        if self.jobs:
+            self.hang_up_jobs()
         if self.tracer is not None:
             self.tracer.stop()
 
@@ -332,6 +378,8 @@ def run_session(world: World, host: Host, config: NetConfig, stdin: TextIO, stdo
         if interactive:
             world.run_for(int((clock() - prompted) * NSEC_PER_SEC))
         if not line:
+            if not interactive and any(pid in host.processes for pid in shell.jobs.values()):
+                world.run_for(NSEC_PER_SEC)  # (a script's end: its jobs have a second before SIGHUP)
             terminal.hang_up()
             continue
         if not interactive:

@@ -50,7 +50,7 @@ import struct
 from collections.abc import Callable
 
 from tuxnet.kernel.sched import current
-from tuxnet.kernel.signal import SIGINT, SIGTERM
+from tuxnet.kernel.signal import SIGHUP, SIGINT, SIGTERM
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
 from tuxnet.net.core.skbuff import PACKET_OUTGOING
 from tuxnet.net.core.sock import SO_TIMESTAMPNS, SOL_SOCKET
@@ -399,7 +399,7 @@ def _capture(opts: _Options) -> int:
             if writer is None:
                 return 1
         stop: list[int] = []
-        for sig in (SIGINT, SIGTERM):
+        for sig in (SIGINT, SIGTERM, SIGHUP):  # (SIGHUP too, "cooperating with nohup(1)")
             libc.sigaction(sig, stop.append)  # setsignal(SIGINT, cleanup): no SA_RESTART
         if not opts.printer.verbose and writer is None:
             libc.printf("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n")
