@@ -253,8 +253,9 @@ def fork(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: 
 
 
 def waitpid(pid: int) -> int | None:
-    """``waitpid(2)``: wait for the child ``pid`` to exit; its exit status (None if there is no
-    such process any more).  A signal's handler restarts the wait or, without SA_RESTART, makes
+    """``waitpid(2)``: wait for the child ``pid`` to exit; its wait status (``WEXITSTATUS``, its
+    exit code, in the second byte; killed by a signal, the signal's number), or None if there is
+    no such process any more.  A signal's handler restarts the wait or, without SA_RESTART, makes
     it fail with EINTR."""
     proc = current().host.processes.get(pid)
     return None if proc is None else _syscall(kernel_wait, proc)
