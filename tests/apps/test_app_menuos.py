@@ -333,6 +333,15 @@ def test_the_shell_splits_words_runs_jobs_and_hangs_them_up() -> None:
     assert lines[-3:] == ["2 packets captured", "2 packets received by filter", "0 packets dropped by kernel"]
 
 
+def test_dns_of_an_address_asks_for_its_pointer_as_host_does() -> None:
+    status, text, _ = session("dns 10.0.3.80\ndns 10.0.3.99\ndns -t A 10.0.3.80\nquit\n")
+    assert status == 0
+    assert ("MenuOS>>dns 10.0.3.80\ndns - DNS Query: dns NAME [-t TYPE]\n"
+            "80.3.0.10.in-addr.arpa domain name pointer web.example.com.\n") in text
+    assert "Host 99.3.0.10.in-addr.arpa not found: 3(NXDOMAIN)\n" in text
+    assert "Host 10.0.3.80 not found: 5(REFUSED)\n" in text  # (asked for as a name: no such zone)
+
+
 def test_arping_and_tracepath() -> None:
     status, text, _ = session("arping -I eth0 10.0.2.2\ntracepath -n 10.0.3.53\nquit\n")
     assert status == 0

@@ -41,6 +41,7 @@ from tuxnet.kernel.siphash import siphash
 from tuxnet.net.socket import AF_INET, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM
 from tuxnet.user import libc
 from tuxnet.user.nameser import EDNS_COOKIE, EDNS_NSID, mkquery
+from tuxnet.user.programs.dig import reverse_name
 from tuxnet.user.programs.dns_acl import Access
 from tuxnet.user.programs.dns_resolver import Resolver, load_hints
 from tuxnet.user.programs.dns_wire import to_wire
@@ -650,11 +651,12 @@ def dns_lookup(name: str, rdtype: str = "A", server: str | None = None) -> int:
 
 
 def dns_main(argv: Sequence[str]) -> int:
-    """``dns [-t TYPE] [@SERVER] NAME``: our own query (the course's lab 6);
+    """``dns [-t TYPE] [@SERVER] NAME``: our own query (the course's lab 6), of an address's PTR
+    record when NAME is an address and no type is asked for, as ``host`` does;
     ``dns -g NAME``: gethostbyname(3); ``dns -a NAME``: getaddrinfo(3).  ``argv`` is the
     arguments, without the program's name."""
     args = list(argv)
-    rdtype = "A"
+    rdtype = ""
     server = None
     mode = "query"
     names = []
@@ -694,5 +696,8 @@ def dns_main(argv: Sequence[str]) -> int:
         for family, _, _, _, sockaddr in infos:
             libc.printf("%s has %s address %s\n", name, "IPv4" if family == AF_INET else "IPv6", sockaddr[0])
         return 0
+    if not rdtype:  # (as host: an address's name under in-addr.arpa, asked for its PTR record)
+        reverse = reverse_name(name) if name.count(".") == 3 else None
+        name, rdtype = (reverse.rstrip("."), "PTR") if reverse is not None else (name, "A")
     return dns_lookup(name, rdtype, server)
 
