@@ -250,9 +250,10 @@ def _inet_lines(command: str, out: str) -> str:
         return _json_devices(out, "-p" in words)
     if "-j" in words and "route" in words and out.startswith("[") and "get" not in words:  # (no IPv6 here)
         return json_dumps([r for r in json.loads(out) if ":" not in r["dst"]], "-p" in words)
-    if "-j" in words and "neigh" in words and out.startswith("["):  # (the kernel's hash order)
-        return json_dumps(sorted(json.loads(out), key=lambda n: n["dst"]), "-p" in words)
-    if words[:1] in (["neigh"], ["-br"]) and "neigh" in words:  # (no IPv6 here; the kernel's hash order)
+    if "-j" in words and "neigh" in words and out.startswith("["):  # (the kernel's hash order; no IPv6)
+        return json_dumps(sorted((n for n in json.loads(out) if ":" not in n["dst"]), key=lambda n: n["dst"]),
+                          "-p" in words)
+    if "neigh" in words:  # (no IPv6 here; the kernel's hash order)
         return "".join(sorted(line + "\n" for line in out.splitlines() if ":" not in line.split(" ", 1)[0]))
     if command.startswith("-d link"):
         return out.replace("addrgenmode eui64 ", "")
@@ -419,6 +420,7 @@ NEIGH_SCRIPT = [
     "neigh add 10.1.0.12 dev eth0", "neigh add 10.1.0.13 lladdr 02:00 dev eth0",
     "neigh add 10.1.0.14 lladdr xyz dev eth0",
     "neigh show", "neigh show nud all", "neigh show nud noarp", "neigh show nud stale nud permanent",
+    "-s neigh show nud all", "-s -s neigh", "-j -s neigh show nud all",
     "neigh show 10.0.0.0/30", "neigh show to 10.0.0.8", "neigh show 10.1.0.0/16 dev eth0", "neigh show all",
     "neigh show eth0", "neigh show nud bogus", "neigh show dev eth9", "-br neigh show nud all",
     "neigh change 10.0.0.9 lladdr 02:00:00:00:00:19 dev eth0",

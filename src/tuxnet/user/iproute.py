@@ -328,11 +328,13 @@ def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0, brief: bool
 # -- ip neigh --------------------------------------------------------------------------------------
 
 def ip_neigh_show(host: Host, args: list[str] | None = None, brief: bool = False,
-                  json: bool = False) -> str | list[dict[str, object]]:
+                  json: bool = False, stats: int = 0) -> str | list[dict[str, object]]:
     """``ip neigh show [[to] PREFIX] [dev DEV] [nud STATE...]`` (``_neigh_filter``): NOARP entries
     only when asked for, as iproute2; each entry's device unless one was named; ``-brief``: the
     address, the device and the link address in columns; ``json``: the same under iproute2's
-    keys."""
+    keys; ``stats`` (``-s``): the entry's cache information (``neigh_fill_info``: its references
+    but the table's, which a pending timer holds, and the seconds since it was used, confirmed and
+    updated) and its probes, as ``print_cacheinfo`` prints them (no space before ``probes``)."""
     prefix, plen, dev, states = _neigh_filter(host, list(args or []), False)
     mask = inet_make_mask(plen)
     lines = []
@@ -354,10 +356,17 @@ def ip_neigh_show(host: Host, args: list[str] | None = None, brief: bool = False
         if n.nud_state & NUD_VALID:
             parts += ["lladdr", format_mac(n.ha)]
             obj["lladdr"] = format_mac(n.ha)
+        if stats:
+            now = host.world.now
+            ref = 1 if n.timer.pending() else 0
+            ages = [(now - t) // NSEC_PER_SEC for t in (n.used, n.confirmed, n.updated)]
+            parts.append((f" ref {ref}" if ref else "") + " used {}/{}/{}probes {}".format(*ages, n.probes))
+            obj.update({"refcnt": ref} if ref else {})
+            obj.update(used=ages[0], confirmed=ages[1], updated=ages[2], probes=n.probes)
         state = NUD_NAMES.get(n.nud_state, hex(n.nud_state))
         if n.nud_state:  # (print_neigh_state: nothing for NUD_NONE)
             parts.append(state)
-        obj["state"] = [state]
+            obj["state"] = [state]
         lines.append(" ".join(parts))
         objs.append(obj)
     if json:
@@ -968,7 +977,7 @@ def _ip_command(host: Host, obj: str, cmd: str, args: list[str], stats: int, det
             if cmd in ("show", "list", "ls", "lst", "s"):
                 if args[:1] == ["proxy"]:
                     return ip_neigh_show_proxy(host, json)
-                return ip_neigh_show(host, args, brief, json)
+                return ip_neigh_show(host, args, brief, json, stats)
             if cmd in ("add", "replace", "del", "delete") and args[:1] == ["proxy"]:
                 _neigh_proxy(host, cmd, args[1:])
                 return ""
