@@ -23,7 +23,7 @@ from tuxnet.world import World
 
 SCRIPT = """\
 ifconfig
-route
+route -n
 trace on
 dns www.example.com
 trace off

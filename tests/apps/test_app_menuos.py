@@ -133,7 +133,7 @@ def test_net_tools_show_the_kernel_state() -> None:
     assert f"eth0      Link encap:Ethernet  HWaddr {mac_text(net['menuos'].dev('eth0').dev_addr)}" in text
     assert "inet addr:10.0.2.15  Bcast:10.0.2.255  Mask:255.255.255.0" in text
     assert "lo        Link encap:Local Loopback" in text and "inet addr:127.0.0.1  Mask:255.0.0.0" in text
-    assert re.search(r"0\.0\.0\.0 +10\.0\.2\.2 +0\.0\.0\.0 +UG +0 +0 +0 eth0", text)
+    assert re.search(r"default +10\.0\.2\.2 +0\.0\.0\.0 +UG +0 +0 +0 eth0", text)  # (no name for it)
     assert re.search(r"10\.0\.2\.0 +0\.0\.0\.0 +255\.255\.255\.0 +U +0 +0 +0 eth0", text)
     assert re.search(rf"10\.0\.2\.2 +ether +{gw_mac} +C +eth0", text)
     assert re.search(r"tcp +0 +0 127\.0\.0\.1:5001 +0\.0\.0\.0:\* +LISTEN", text)

@@ -287,9 +287,14 @@ def time_ns() -> int:
 
 
 def read_file(path: str) -> str | bytes:
-    """The contents of ``path`` in the host's file table (``open``, ``read``, ``close``), or of
-    one of IPv4's files in /proc/net (``snmp``, ``netstat``, ``tcp``, ``udp``, ``raw``); a missing
-    file is ``FileNotFoundError`` (ENOENT), as ``open(2)`` reports it."""
+    """The contents of ``path`` in the host's file table (``open``, ``read``, ``close``), of one
+    of the files in /proc/net (``tuxnet.net.ipv4.proc.PROC_NET``), or of one of /proc/sys's (the
+    host's sysctl table, as ``proc_sys_read`` gives an entry: its value and a newline); a missing
+    file is ``FileNotFoundError`` (ENOENT), a directory of /proc/sys ``IsADirectoryError``
+    (EISDIR) and an entry named as a directory ``NotADirectoryError`` (ENOTDIR), as ``open(2)``
+    and ``read(2)`` report them."""
+    import errno
+
     host = current().host
     if path.startswith("/proc/net/"):
         from tuxnet.net.ipv4.proc import PROC_NET
@@ -297,11 +302,18 @@ def read_file(path: str) -> str | bytes:
         show = PROC_NET.get(path[len("/proc/net/"):])
         if show is not None:
             return show(host)  # made as it is read, as procfs's seq_files are
+    elif path == "/proc/sys" or path.startswith("/proc/sys/"):
+        key = ".".join(part for part in path[len("/proc/sys/"):].split("/") if part)
+        if key in host.sysctl:
+            if path.endswith("/"):
+                raise NotADirectoryError(errno.ENOTDIR, strerror(errno.ENOTDIR), path)
+            return host.sysctl.format(key) + "\n"
+        if any(name.startswith(key + ".") or not key for name in host.sysctl):
+            raise IsADirectoryError(errno.EISDIR, strerror(errno.EISDIR), path)
     try:
         return host.files[path]
     except KeyError:
         raise FileNotFoundError(ENOENT, strerror(ENOENT), path) from None
-
 
 
 def write_file(path: str, data: str | bytes) -> None:

@@ -1,6 +1,6 @@
 """``sysctl`` (procps-ng 4): read and write the host's kernel settings, as ``/proc/sys`` offers them.
 
-    sysctl [-n|-N] [-e] [-q] NAME...            read
+    sysctl [-n|-N] [-e] [-q] NAME...            read (a directory: every entry below it)
     sysctl [-w] [-q] NAME=VALUE...              write (``-w`` optional, as in procps-ng 4)
     sysctl -a                                   all of them
     sysctl -p [FILE]                            the settings of FILE (default /etc/sysctl.conf)
@@ -19,8 +19,23 @@ from tuxnet.user import libc
 USAGE = "\nUsage:\n sysctl [options] [variable[=value] ...]\n"
 
 
+def _below(sysctl: Sysctl, directory: str) -> list[str]:
+    """``DisplayAll``: the entries under a directory of /proc/sys ("" for all of it), as its
+    ``readdir`` lists them: each directory's names sorted (``proc_sys_readdir`` walks the
+    ``ctl_table``'s rbtree, in ``namecmp`` order), a subdirectory's entries in its place."""
+    prefix = directory + "." if directory else ""
+    return sorted((key for key in sysctl if key.startswith(prefix)), key=lambda key: key.split("."))
+
+
 def _read(sysctl: Sysctl, name: str, opts: dict[str, bool]) -> bool:
+    """``ReadSetting``: print an entry, or each one below a directory; say when there is none."""
     key = Sysctl.normalise(name)
+    entries = _below(sysctl, key) if key and key not in sysctl else []
+    if entries:
+        failed = False
+        for entry in entries:
+            failed |= _read(sysctl, entry, opts)
+        return failed
     try:
         value = sysctl.format(key)
     except SysctlError as e:
@@ -97,7 +112,7 @@ def sysctl_main(argv: list[str]) -> int:
             failed |= _load(host, path, opts)
         return int(failed)
     if opts["a"]:
-        for key in host.sysctl:
+        for key in _below(host.sysctl, ""):
             failed |= _read(host.sysctl, key, opts)
         return int(failed)
     for name in names:

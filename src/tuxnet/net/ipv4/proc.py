@@ -1,7 +1,10 @@
 """IPv4's files in ``/proc/net``: ``snmp`` and ``netstat`` (net/ipv4/proc.c), a host's SNMP
 counters, each group a line of names and a line of values; ``tcp`` (net/ipv4/tcp_ipv4.c), ``udp``
 (net/ipv4/udp.c) and ``raw`` (net/ipv4/raw.c), a line for each socket, the tables net-tools'
-netstat reads.  ``PROC_NET`` names them for ``libc.read_file``."""
+netstat reads; ``route`` (net/ipv4/fib_trie.c), the main table as route reads it; ``arp``
+(net/ipv4/arp.c), the neighbour cache; ``igmp`` (net/ipv4/igmp.c), each device's groups.
+``PROC_NET`` names them, and the device files of tuxnet.net.core.net_procfs, for
+``libc.read_file``."""
 
 from __future__ import annotations
 
@@ -11,6 +14,18 @@ from typing import Any
 
 from tuxnet.kernel.fs import proc_socket_fds
 from tuxnet.kernel.mm import PAGE_SIZE
+from tuxnet.net.core.neighbour import NUD_NOARP, NUD_PERMANENT, NUD_VALID
+from tuxnet.net.core.net_procfs import dev_mc_seq_show, dev_seq_show
+from tuxnet.net.core.utils import in_ntoa
+from tuxnet.net.ipv4.fib import (
+    RT_TABLE_MAIN,
+    RTN_BROADCAST,
+    RTN_MULTICAST,
+    RTN_PROHIBIT,
+    RTN_UNREACHABLE,
+    fib_route_dump,
+)
+from tuxnet.net.ipv4.igmp import igmp_v1_seen, igmp_v2_seen
 from tuxnet.net.ipv4.inet_diag import inet_csk_timer, sock_i_ino, tcp_sockets
 from tuxnet.net.ipv4.tcp_sock import (
     SEQ_MASK,
@@ -21,14 +36,25 @@ from tuxnet.net.ipv4.tcp_sock import (
     TcpSock,
 )
 
-__all__ = ["PROC_NET", "netstat_seq_show", "raw_seq_show", "snmp_seq_show", "sockstat_seq_show", "tcp4_seq_show",
-           "udp4_seq_show"]
+__all__ = ["PROC_NET", "arp_seq_show", "fib_route_seq_show", "igmp_mc_seq_show", "netstat_seq_show", "raw_seq_show",
+           "snmp_seq_show", "sockstat_seq_show", "tcp4_seq_show", "udp4_seq_show"]
 
 USER_HZ = 100  # clock_t: what /proc counts time in (jiffies_to_clock_t)
 UDP_HTABLE_MASK = 4095  # udp_table.mask: 4096 slots, as on a machine of a few GB
 RAW_HTABLE_LOG = 8
 
 _PERLINE = 16  # icmpmsg_put: types to a line
+
+# include/uapi/linux/route.h: the flags /proc/net/route gives a route
+RTF_UP = 0x0001
+RTF_GATEWAY = 0x0002
+RTF_HOST = 0x0004
+RTF_REJECT = 0x0200
+# include/uapi/linux/if_arp.h: the flags /proc/net/arp gives an entry
+ATF_COM = 0x02
+ATF_PERM = 0x04
+ATF_PUBL = 0x08
+PNEIGH_HASHMASK = 0xF
 
 
 def _group(name: str, fields: list[tuple[str, int]]) -> str:
@@ -63,10 +89,15 @@ def _clock_t(ns: int) -> int:
     return max(0, ns) * USER_HZ // 1_000_000_000
 
 
-def _hexaddr(addr: int, port: int) -> str:
+def _be32(addr: int) -> str:
     """An address as the files print it: the ``__be32``'s bytes read as a little-endian number
-    (127.0.0.1 is ``0100007F``), and the port in hex."""
-    return f"{int.from_bytes(addr.to_bytes(4, 'big'), 'little'):08X}:{port:04X}"
+    (127.0.0.1 is ``0100007F``)."""
+    return f"{int.from_bytes(addr.to_bytes(4, 'big'), 'little'):08X}"
+
+
+def _hexaddr(addr: int, port: int) -> str:
+    """An address and a port, in hex."""
+    return f"{_be32(addr)}:{port:04X}"
 
 
 def _pointer(*identity: object) -> str:
@@ -191,8 +222,89 @@ def _held_sockets(host: Any) -> dict[int, Any]:
     return held
 
 
+def fib_flag_trans(e: Any) -> int:
+    """``fib_flag_trans``: a route's flags: up, through a gateway, to a host, rejecting."""
+    flags = RTF_REJECT if e.type in (RTN_UNREACHABLE, RTN_PROHIBIT) else 0
+    if e.gw:
+        flags |= RTF_GATEWAY
+    if e.plen == 32:
+        flags |= RTF_HOST
+    return flags | RTF_UP
+
+
+def fib_route_seq_show(host: Any) -> str:
+    """``/proc/net/route``: the main table in the order of its trie, but its broadcast and
+    multicast routes; addresses as ``__be32`` printed in hex (``_be32``), the MTU column the
+    route's advmss and 40, each line padded to 127 characters (``seq_setwidth``, ``seq_pad``)."""
+    lines = ["Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT"]
+    for e in fib_route_dump(host, RT_TABLE_MAIN):
+        if e.type in (RTN_BROADCAST, RTN_MULTICAST):
+            continue
+        lines.append(f"{e.dev.name if e.dev is not None else '*'}\t{_be32(e.dst)}\t{_be32(e.gw)}"
+                     f"\t{fib_flag_trans(e):04X}\t0\t0\t{e.metric}\t{_be32(e.mask)}"
+                     f"\t{e.advmss + 40 if e.advmss else 0}\t0\t0")
+    return "".join(f"{line:<127}\n" for line in lines)
+
+
+def arp_state_to_flags(n: Any) -> int:
+    """``arp_state_to_flags``: complete, and permanent."""
+    if n.nud_state & NUD_PERMANENT:
+        return ATF_PERM | ATF_COM
+    return ATF_COM if n.nud_state & NUD_VALID else 0
+
+
+def pneigh_hash(key: int) -> int:
+    """``pneigh_hash``: the proxy table's bucket of an address: its last four bytes read as a
+    little-endian word (x86's), folded down to four bits."""
+    hash_val = int.from_bytes(key.to_bytes(4, "big"), "little")
+    hash_val ^= hash_val >> 16
+    hash_val ^= hash_val >> 8
+    hash_val ^= hash_val >> 4
+    return hash_val & PNEIGH_HASHMASK
+
+
+def arp_seq_show(host: Any) -> str:
+    """``/proc/net/arp``: ``arp_format_neigh_entry`` for each entry of the cache (but those with
+    no state or only NOARP: ``NEIGH_SEQ_SKIP_NOARP``), in the table's order, then
+    ``arp_format_pneigh_entry`` for each proxied address, bucket by bucket of ``pneigh_hash``."""
+    out = ["IP address       HW type     Flags       HW address            Mask     Device\n"]
+    for n in host.arp_tbl.entries.values():
+        if not n.nud_state & ~NUD_NOARP:
+            continue
+        hbuffer = n.ha[:n.dev.addr_len].hex(":")
+        out.append(f"{in_ntoa(n.primary_key):<16} 0x{n.dev.type:<10x}0x{arp_state_to_flags(n):<10x}{hbuffer:<17s}"
+                   f"     *        {n.dev.name}\n")
+    for ifindex, key in sorted(host.arp_tbl.phash, key=lambda entry: (pneigh_hash(entry[1]), entry)):
+        dev = host.dev_by_index[ifindex] if ifindex else None
+        out.append(f"{in_ntoa(key):<16} 0x{dev.type if dev is not None else 0:<10x}0x{ATF_PUBL | ATF_PERM:<10x}"
+                   f"00:00:00:00:00:00     *        {dev.name if dev is not None else '*'}\n")
+    return "".join(out)
+
+
+def igmp_mc_seq_show(host: Any) -> str:
+    """``/proc/net/igmp``: for each device with groups, a line of its index, name, count of groups
+    and the IGMP version its querier speaks, then a line for each group, newest first: the group
+    (as ``__be32`` in hex), its users, whether its report timer runs and the clock ticks left on
+    it, and whether this host sent the last report of it."""
+    now = host.world.now
+    out = ["Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n"]
+    for dev in sorted(host.devices.values(), key=lambda d: d.ifindex):
+        st = dev.ip_ptr.igmp if dev.ip_ptr is not None else None
+        if st is None or not st.mc_list:
+            continue
+        querier = "V1" if igmp_v1_seen(st) else "V2" if igmp_v2_seen(st) else "V3"
+        out.append(f"{dev.ifindex}\t{dev.name:<10}: {len(st.mc_list):5d} {querier:>7}\n")
+        for im in reversed(st.mc_list.values()):
+            running = im.timer is not None and im.timer.pending()
+            out.append(f"\t\t\t\t{_be32(im.multiaddr)} {im.users:5d} {int(running)}:"
+                       f"{_clock_t(im.timer.expires - now) if running else 0:08X}\t\t{int(im.reporter)}\n")
+    return "".join(out)
+
+
 # /proc/net's IPv4 files, by name
 PROC_NET: dict[str, Callable[[Any], str]] = {
     "snmp": lambda host: snmp_seq_show(host.mib), "netstat": lambda host: netstat_seq_show(host.mib),
     "tcp": tcp4_seq_show, "udp": udp4_seq_show, "raw": raw_seq_show, "sockstat": sockstat_seq_show,
+    "route": fib_route_seq_show, "arp": arp_seq_show, "igmp": igmp_mc_seq_show, "dev": dev_seq_show,
+    "dev_mcast": dev_mc_seq_show,
 }

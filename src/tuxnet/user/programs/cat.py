@@ -1,5 +1,6 @@
-"""``cat FILE...`` (coreutils): a host's files printed one after another: its /etc files, and
-the tables the kernel makes as they are read (/proc/net/tcp, udp, raw, snmp, netstat)."""
+"""``cat FILE...`` (coreutils): a host's files printed one after another: its /etc files, the
+tables the kernel makes as they are read (/proc/net/tcp, udp, raw, snmp, netstat, sockstat, route,
+arp, dev, dev_mcast, igmp) and its settings in /proc/sys/net."""
 
 from __future__ import annotations
 

@@ -25,11 +25,11 @@ from tuxnet.net.core.dev import (
 )
 from tuxnet.net.core.neighbour import NUD_INCOMPLETE, NUD_NOARP, NUD_PERMANENT, NUD_VALID
 from tuxnet.net.core.utils import in_ntoa
-from tuxnet.net.ipv4.fib import RTN_UNICAST
+from tuxnet.net.ipv4.proc import RTF_GATEWAY, RTF_HOST, RTF_REJECT, RTF_UP
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_STATE_NAMES
 from tuxnet.user import libc
 from tuxnet.user.programs.statistics import netstat_statistics
-from tuxnet.user.resolv import getservbyport
+from tuxnet.user.resolv import getservbyport, networks_entries
 
 _FLAG_NAMES = ((IFF_UP, "UP"), (IFF_BROADCAST, "BROADCAST"), (IFF_LOOPBACK, "LOOPBACK"),
                (IFF_POINTOPOINT, "POINTOPOINT"), (IFF_RUNNING, "RUNNING"), (IFF_NOARP, "NOARP"),
@@ -113,22 +113,100 @@ def ifconfig(argv: list[str] | None = None) -> int:
 
 
 def route(argv: list[str] | None = None) -> int:
-    """``route -n``: the main routing table (``/proc/net/route``)."""
-    if not _shows_only("route", argv, "nve", "ip route"):
+    """``route [-n] [-e[e]]`` (net-tools 2.10): the main routing table (``/proc/net/route``), in
+    the layout each ``-e`` more asks for; names for addresses unless ``-n``."""
+    if not _shows_only("route", argv, "nveF", "ip route"):
         return 1
-    host = current().host
+    options = "".join(a[1:] for a in argv or [])
+    return rprint_fib(min(1 + options.count("e"), 3), "n" in options)
+
+
+# rprint_fib: each layout's heading after the addresses' columns
+_FIB_HEADINGS = {1: "Flags Metric Ref    Use Iface", 2: "Flags   MSS Window  irtt Iface",
+                 3: "Flags Metric Ref    Use Iface    MSS   Window irtt"}
+
+
+def _getnetbyaddr(net: int) -> str | None:
+    """``getnetbyaddr(3)`` from ``/etc/networks``: the name of the network numbered ``net``."""
+    try:
+        text = libc.read_file("/etc/networks")
+    except OSError:
+        return None
+    entries = networks_entries(text.decode(errors="replace") if isinstance(text, bytes) else text)
+    return next((name for name, number, _ in entries if number == net), None)
+
+
+def inet_rresolve(addr: int, numeric: bool, netmask: int, cache: dict[tuple[int, bool], str], *,
+                  host: bool = False) -> str:
+    """net-tools' ``INET_rresolve``: an address as a dotted quad when ``numeric``; 0.0.0.0/0 as
+    ``default``, 0.0.0.0 under any other mask as itself (a gateway's mask is 255.255.255.0,
+    ``INET_sprint``'s); else the host's name
+    (``gethostbyaddr``) when ``host`` says so or host bits are set, the network's
+    (``getnetbyaddr``) when not; the dotted quad when there is none.  ``cache`` keeps the names
+    found (``INET_nn``)."""
+    text = in_ntoa(addr)
+    if numeric:
+        return text
+    if addr == 0:
+        return "default" if netmask == 0 else "0.0.0.0"
+    host = host or bool(addr & ~netmask & 0xFFFFFFFF)
+    if (addr, host) not in cache:
+        name = None
+        if host:
+            try:
+                name = libc.gethostbyaddr(text).h_name
+            except OSError:
+                pass
+        else:
+            name = _getnetbyaddr(addr)
+        cache[(addr, host)] = name or text
+    return cache[(addr, host)]
+
+
+def rprint_fib(ext: int, numeric: bool) -> int:
+    """net-tools' ``rprint_fib``: the routes /proc/net/route lists that are up, in layout ``ext``
+    (1: metric, references and use; 2: MSS, window and initial RTT; 3: both), each address cut
+    to 15 characters; the destination named as a network (a host for a host route), the gateway
+    as a host."""
+    text = libc.read_file("/proc/net/route")
+    assert isinstance(text, str)
     libc.printf("Kernel IP routing table\n")
-    libc.printf("%-15s %-15s %-15s %-5s %-6s %-3s %8s %s\n", "Destination", "Gateway", "Genmask", "Flags",
-                "Metric", "Ref", "Use", "Iface")
-    entries = sorted(host.fib_main.entries, key=lambda e: (e.plen != 0, e.dst, e.plen))
-    for e in entries:
-        flags = "U" if e.type == RTN_UNICAST else "!"
-        if e.gw:
+    libc.printf("Destination     Gateway         Genmask         %s\n", _FIB_HEADINGS[ext])
+    cache: dict[tuple[int, bool], str] = {}
+    for line in text.splitlines()[1:]:
+        iface, dest, gate, flag_text, refcnt, use, metric, mask_text, mss, window, irtt = line.split()
+        iflags, mask = int(flag_text, 16), _proc_addr(mask_text)
+        if not iflags & RTF_UP:
+            continue
+        net_addr = inet_rresolve(_proc_addr(dest), numeric, mask, cache,
+                                 host=bool(iflags & RTF_HOST))[:15]
+        gate_addr = inet_rresolve(_proc_addr(gate), numeric, 0xFFFFFF00, cache, host=True)[:15]
+        mask_addr = in_ntoa(mask)
+        flags = "U"
+        if iflags & RTF_GATEWAY:
             flags += "G"
-        if e.plen == 32:
+        if iflags & RTF_REJECT:
+            flags = "!"
+        if iflags & RTF_HOST:
             flags += "H"
-        libc.printf("%-15s %-15s %-15s %-5s %-6d %-3d %8d %s\n", in_ntoa(e.dst), in_ntoa(e.gw), in_ntoa(e.mask),
-                    flags, e.metric, 0, 0, e.dev.name if e.dev is not None else "*")
+        reject = bool(iflags & RTF_REJECT)
+        if ext == 1 and reject:
+            libc.printf("%-15s -               %-15s %-5s %-6d -  %7d -\n", net_addr, mask_addr, flags, int(metric),
+                        int(use))
+        elif ext == 1:
+            libc.printf("%-15s %-15s %-15s %-5s %-6d %-2d %7d %s\n", net_addr, gate_addr, mask_addr, flags,
+                        int(metric), int(refcnt), int(use), iface)
+        elif ext == 2 and reject:
+            libc.printf("%-15s -               %-15s %-5s     - -          - -\n", net_addr, mask_addr, flags)
+        elif ext == 2:
+            libc.printf("%-15s %-15s %-15s %-5s %5d %-5d %6d %s\n", net_addr, gate_addr, mask_addr, flags, int(mss),
+                        int(window), int(irtt), iface)
+        elif reject:
+            libc.printf("%-15s -               %-15s %-5s %-6d -  %7d -        -     -      -\n", net_addr, mask_addr,
+                        flags, int(metric), int(use))
+        else:
+            libc.printf("%-15s %-15s %-15s %-5s %-6d %-3d %6d %-6.6s   %-5d %-6d %d\n", net_addr, gate_addr, mask_addr,
+                        flags, int(metric), int(refcnt), int(use), iface, int(mss), int(window), int(irtt))
     return 0
 
 
@@ -200,7 +278,10 @@ def netstat(argv: list[str] | None = None) -> int:
     if "g" in flags:
         return netstat_groups(host)
     if "r" in flags:
-        return netstat_route(host, numeric)
+        # netstat's flag_exp counts from 1, each -e one more; its routing table swaps 1 and 2
+        # (the MSS layout by default, -e the metric one)
+        flag_exp = 1 + sum(arg.count("e") for arg in argv or [] if not arg.startswith("--"))
+        return rprint_fib(min({1: 2, 2: 1}.get(flag_exp, flag_exp), 3), numeric)
     if "i" in flags:
         return netstat_interfaces(host, "a" in flags)
     protos = flags & set("tuwx") or set("tuwx")
@@ -297,9 +378,14 @@ class ProcNetRow:
         self.uid, self.timeout, self.inode = int(fields[7]), int(fields[8]), int(fields[9])
 
 
+def _proc_addr(hexaddr: str) -> int:
+    """The files' address (the ``__be32`` printed as a little-endian number) as a number."""
+    return int.from_bytes(int(hexaddr, 16).to_bytes(4, "little"), "big")
+
+
 def _inet_addr(hexaddr: str) -> str:
-    """The file's address (the ``__be32`` printed as a little-endian number) as a dotted quad."""
-    return in_ntoa(int.from_bytes(int(hexaddr, 16).to_bytes(4, "little"), "big"))
+    """The files' address as a dotted quad."""
+    return in_ntoa(_proc_addr(hexaddr))
 
 
 def _proc_net_sockets(proto: str) -> list[ProcNetRow]:
@@ -327,25 +413,6 @@ def _finish_this_one(row: ProcNetRow, flags: set[str], programs: dict[int, str] 
         seconds = 0.0 if row.timer_run == 0 else row.time_len / 100  # clock ticks (USER_HZ)
         out += f" {name} ({seconds:.2f}/{row.retr}/{row.timeout})"
     return out
-
-
-def netstat_route(host: Any, numeric: bool) -> int:
-    """``netstat -r`` (``rprint_fib``'s second layout): the main table from ``/proc/net/route``,
-    with each route's MSS (its ``advmss`` plus 40, when set), window and initial RTT."""
-    libc.printf("Kernel IP routing table\n")
-    libc.printf("Destination     Gateway         Genmask         Flags   MSS Window  irtt Iface\n")
-    for e in sorted(host.fib_main.entries, key=lambda e: (e.plen != 0, e.dst, e.plen)):
-        flags = "U" if e.type == RTN_UNICAST else "!"
-        if e.gw:
-            flags += "G"
-        if e.plen == 32:
-            flags += "H"
-        dest = in_ntoa(e.dst)
-        if not numeric and not e.dst and not e.plen:
-            dest = "default"
-        libc.printf("%-15s %-15s %-15s %-5s %5d %-6d %5d %s\n", dest, in_ntoa(e.gw), in_ntoa(e.mask), flags,
-                    e.advmss + 40 if e.advmss else 0, 0, 0, e.dev.name if e.dev is not None else "*")
-    return 0
 
 
 _SHORT_FLAGS = ((IFF_ALLMULTI, "A"), (IFF_BROADCAST, "B"), (IFF_DEBUG, "D"), (IFF_LOOPBACK, "L"),
