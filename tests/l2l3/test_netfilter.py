@@ -66,7 +66,9 @@ def test_ping_reports_the_refused_send():
     world, a, _b = cable_pair()
     nf_register_net_hook(a, NF_INET_LOCAL_OUT, lambda host, skb, state: NF_DROP)
     stats = run(world, a, ping, "10.0.0.2", count=1, linger=1)
-    assert "ping: sendmsg: Operation not permitted" in a.output()
+    # as this machine's ping with an iptables OUTPUT DROP rule: sendto fails with EPERM and, the
+    # error queue being empty, iputils says nothing of it (pinger's hard_local_error is not reached)
+    assert "sendmsg" not in a.output() and "1 packets transmitted, 0 received, 100% packet loss" in a.output()
     assert (stats.transmitted, stats.received) == (1, 0)
 
 

@@ -54,7 +54,7 @@ class Rtable:
         self.saddr = saddr
         self.mtu = mtu
         self.genid = genid
-        self.input: Callable[[Host, SkBuff], int] | None = None
+        self.input: Callable[[Host, SkBuff], int] = dst_discard  # (dst_alloc's: an output route takes nothing in)
         self.output: Callable[..., int] | None = None
         self.error = 0
         self.iif = 0
@@ -214,7 +214,8 @@ def __mkroute_output_mc(host: Host, rt: Rtable, daddr: int) -> Rtable:
     from tuxnet.net.ipv4.ip_output import ip_mc_output
 
     rt.output = ip_mc_output
-    rt.input = ip_local_deliver if rt.rt_type == RTN_BROADCAST or ip_check_mc(rt.dev, daddr) else dst_discard
+    if rt.rt_type == RTN_BROADCAST or ip_check_mc(rt.dev, daddr):
+        rt.input = ip_local_deliver
     return rt
 
 

@@ -28,12 +28,13 @@ import struct
 import sys
 from dataclasses import dataclass, field
 
-from tuxnet.kernel.errno import EDESTADDRREQ, ENOENT, ERANGE, strerror
+from tuxnet.kernel.errno import EDESTADDRREQ, EMSGSIZE, ENOBUFS, ENOENT, ENOMEM, ERANGE, strerror
 from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import SIGINT
 from tuxnet.net.core.checksum import csum_fold, csum_partial
-from tuxnet.net.core.sock import SO_BROADCAST, SO_RCVTIMEO, SOL_SOCKET
+from tuxnet.net.core.skbuff import SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_LOCAL, SockExtendedErr
+from tuxnet.net.core.sock import SO_BINDTODEVICE, SO_BROADCAST, SO_RCVTIMEO, SOL_SOCKET
 from tuxnet.net.core.utils import in_aton, in_ntoa, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import (
     IP_MTU_DISCOVER,
@@ -41,6 +42,7 @@ from tuxnet.net.ipv4.af_inet import (
     IP_PMTUDISC_DO,
     IP_PMTUDISC_DONT,
     IP_PMTUDISC_WANT,
+    IP_RECVERR,
     IP_TTL,
     IPPROTO_ICMP,
     IPPROTO_IP,
@@ -68,13 +70,14 @@ from tuxnet.net.ipv4.ip_options import (
 )
 from tuxnet.net.ipv4.ip_sockglue import IP_MULTICAST_TTL
 from tuxnet.net.ipv4.raw import ICMP_FILTER, SOL_RAW
-from tuxnet.net.socket import AF_INET, SOCK_DGRAM, SOCK_RAW
+from tuxnet.net.socket import AF_INET, MSG_DONTWAIT, MSG_ERRQUEUE, SOCK_DGRAM, SOCK_RAW, Msghdr
 from tuxnet.user import libc
 from tuxnet.user.libc import LONG_MAX
 from tuxnet.user.programs.iputils_common import IputilsExit, iputils_version, strtol_or_err
 
 MAXWAIT = 10  # seconds to wait for the last replies (iputils' default -W)
 MININTERVAL_NS = 10_000_000  # ping.h's MININTERVAL (10 ms): the pace of probes no reply answers
+MAX_DUP_CHK = 0x10000  # the most -l may preload
 TIMEVAL_LEN = 16
 
 _UNREACH = ("Destination Net Unreachable", "Destination Host Unreachable", "Destination Protocol Unreachable",
@@ -145,11 +148,12 @@ def icmp_checksum(data: bytes) -> int:
 
 
 def pr_icmph(type: int, code: int, info: int) -> str:
-    """``pr_icmph``: iputils' words for an ICMP error."""
+    """``pr_icmph``: iputils' words for an ICMP error, ``info`` as the error queue reports it (the
+    MTU, the pointer of a parameter problem) or, for a redirect, the new gateway."""
     if type == ICMP_DEST_UNREACH:
         if code < len(_UNREACH):
             text = _UNREACH[code]
-            return text % (info & 0xFFFF) if "%u" in text else text
+            return text % info if "%u" in text else text
         return f"Dest Unreachable, Bad Code: {code}"
     if type == ICMP_TIME_EXCEEDED:
         return {0: "Time to live exceeded", 1: "Frag reassembly time exceeded"}.get(
@@ -160,7 +164,7 @@ def pr_icmph(type: int, code: int, info: int) -> str:
         text = _REDIRECT[code] if code < len(_REDIRECT) else f"Redirect, Bad Code: {code}"
         return f"{text}(New nexthop: {in_ntoa(info)})"
     if type == ICMP_PARAMETERPROB:
-        return f"Parameter problem: pointer = {info >> 24}"
+        return f"Parameter problem: pointer = {info}"
     return f"Bad ICMP type: {type}"
 
 
@@ -228,16 +232,17 @@ def _parse(argv: list[str]) -> dict[str, object]:
     """The command line, as iputils' ``main`` reads it, option by option: counts and sizes by
     ``strtol_or_err``, times by ``ping_strtod``; the interval and the linger time kept in whole
     milliseconds, as ping keeps them."""
-    opts: dict[str, object] = {"count": 0, "interval": 1.0, "size": 56, "ttl": None, "linger": MAXWAIT,
+    opts: dict[str, object] = {"count": 0, "interval": None, "size": 56, "ttl": None, "linger": MAXWAIT,
                                "deadline": None, "pmtudisc": None, "quiet": False, "dest": None,
-                               "rroute": False, "ts_type": None, "hops": [], "broadcast": False}
+                               "rroute": False, "ts_type": None, "hops": [], "broadcast": False,
+                               "interface": None, "flood": False, "preload": 1}
     hosts: list[str] = []
     # errno as main leaves it: ENOENT from setlocale() where the locale's files are missing, then
     # 0 after each strtol_or_err, and what strtod left after each ping_strtod
     errno = ENOENT
     try:
-        for flag, value in libc.getopt("ping", argv, "h?c:i:s:t:W:w:M:T:qRnbV", hosts):
-            if flag in "cstw":
+        for flag, value in libc.getopt("ping", argv, "h?c:fi:I:l:s:t:W:w:M:T:qRnbV", hosts):
+            if flag in "clstw":
                 errno = 0
             if flag in "h?":
                 raise IputilsExit(2, USAGE)
@@ -261,6 +266,12 @@ def _parse(argv: list[str]) -> dict[str, object]:
                 opts["quiet"] = True
             elif flag == "b":
                 opts["broadcast"] = True
+            elif flag == "f":
+                opts["flood"] = True
+            elif flag == "I":
+                opts["interface"] = value
+            elif flag == "l":
+                opts["preload"] = strtol_or_err("ping", value, "invalid argument", 1, MAX_DUP_CHK)
             elif flag == "c":
                 opts["count"] = strtol_or_err("ping", value, "invalid argument", 1, LONG_MAX)
             elif flag == "s":
@@ -383,13 +394,74 @@ def pr_options(opts: bytes, stats: PingStats) -> str:
     return "".join(out)
 
 
-def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: int | None = None,
+def inet_pton4(text: str) -> int | None:
+    """glibc's ``inet_pton(AF_INET)``: four decimal numbers of at most 255, dot-separated, no
+    leading zeros; None for anything else (``-I`` then names a device)."""
+    parts = text.split(".")
+    if len(parts) != 4 or any(not p.isascii() or not p.isdigit() or len(p) > 3 or len(p) > 1 and p[0] == "0"
+                              or int(p) > 255 for p in parts):
+        return None
+    return int.from_bytes(bytes(int(p) for p in parts), "big")
+
+
+def _fail(fmt: str, *args: object) -> None:
+    """``error(2, ...)``: the message after "ping: ", and exit status 2."""
+    libc.printf("ping: " + fmt + "\n", *args)
+    raise SystemExit(2)
+
+
+def _bind_to_device(fd: int, device: str, multicast: bool) -> None:
+    """``ping4_run``'s SO_BINDTODEVICE: a device that does not exist ends ping, in the words of
+    the failed call, or, for a multicast destination, of the SIOCGIFINDEX tried next."""
+    try:
+        libc.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.encode() + b"\0")
+    except OSError as e:
+        if multicast:
+            _fail("unknown iface: %s", device)
+        _fail("SO_BINDTODEVICE %s: %s", device, e.strerror)
+
+
+def _device_has(device: str, addr: int) -> bool:
+    """What ``ping4_run`` looks for in ``getifaddrs``: ``addr`` among the IPv4 addresses listed
+    under the name ``device`` (an address's label, as glibc names the entry)."""
+    for dev in current().host.devices.values():
+        if dev.ip_ptr is not None and any(ifa.label == device and ifa.local == addr for ifa in dev.ip_ptr.ifa_list):
+            return True
+    return False
+
+
+@dataclass
+class _Session:
+    """What ``ping4_run`` set up and the loop needs."""
+
+    fd: int
+    whereto: int
+    ident: int
+    quiet: bool
+    flood: bool
+    multicast: bool
+    shown: str
+    stats: PingStats = field(default_factory=PingStats)
+    seen: set[int] = field(default_factory=set)
+
+
+def ping(dest: str, count: int = 0, interval: float | None = None, size: int = 56, ttl: int | None = None,
          linger: float = MAXWAIT, deadline: float | None = None, pmtudisc: int | None = None,
          quiet: bool = False, rroute: bool = False, ts_type: int | None = None,
-         hops: tuple[str, ...] = (), broadcast: bool = False) -> PingStats:
+         hops: tuple[str, ...] = (), broadcast: bool = False, interface: str | None = None,
+         flood: bool = False, preload: int = 1) -> PingStats:
     """Ping ``dest`` (``count`` 0: until ``deadline``); prints as iputils does, returns the counts.
     ``rroute``, ``ts_type`` and ``hops`` ask for IP options, as ``-R``, ``-T`` and the hosts
-    before the destination do; ``broadcast`` (``-b``) allows a broadcast address."""
+    before the destination do; ``broadcast`` (``-b``) allows a broadcast address; ``interface``
+    (``-I``) is a source address or a device to send from; ``flood`` (``-f``) prints a dot for
+    each request and takes it back for each reply, with no interval unless one is given;
+    ``preload`` (``-l``) requests go before the first reply is waited for.  ``interval`` None is
+    1 s (0 for a flood)."""
+    if interval is None:
+        interval = 0.0 if flood else 1.0
+    interval_ms = int(interval * 1000)
+    if interval_ms >= INT_MAX // preload:  # setup
+        _fail("illegal preload and/or interval: %d", interval_ms)
     route = []
     for name in (*hops, dest):
         try:
@@ -398,58 +470,106 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
             libc.printf("ping: %s: Name or service not known\n", name)
             raise SystemExit(2) from None
         route.append(in_aton(addr))
-    shown = dest if addr == dest else f"{dest} ({addr})"
-    # ping4_run: a UDP socket connected to the destination finds a broadcast address (EACCES
-    # without SO_BROADCAST), which takes -b
-    probe = libc.socket(AF_INET, SOCK_DGRAM, 0)
-    try:
-        libc.connect(probe, (addr, 1025))
-    except PermissionError:
-        if not broadcast:
-            libc.printf("ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n")
-            raise SystemExit(2) from None
-        libc.printf("WARNING: pinging broadcast address\n")
-    except OSError:
-        pass  # (sendmsg reports it)
-    finally:
-        libc.close(probe)
-    multicast = broadcast or ipv4_is_multicast(in_aton(addr))
+    whereto = route[-1]
+    device, source = None, 0
+    if interface is not None:  # main's -I: an address to send from, else a device
+        parsed = inet_pton4(interface)
+        if parsed is None:
+            device = interface
+        else:
+            source = parsed
     fd = libc.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
-    if broadcast:
-        libc.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, 1)
+    if not source:
+        # ping4_run: a UDP socket connected towards the destination (or the first hop) finds the
+        # source address, and a broadcast address (EACCES without SO_BROADCAST), which takes -b
+        probe = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        try:
+            if device is not None:
+                for each in (probe, fd):
+                    _bind_to_device(each, device, ipv4_is_multicast(whereto))
+            dst = (in_ntoa(route[0]), 1025)
+            try:
+                libc.connect(probe, dst)
+            except PermissionError:
+                if not broadcast:
+                    _fail("Do you want to ping broadcast? Then -b. If not, check your local firewall rules")
+                libc.printf("WARNING: pinging broadcast address\n")
+                libc.setsockopt(probe, SOL_SOCKET, SO_BROADCAST, 1)
+                try:
+                    libc.connect(probe, dst)
+                except OSError as e:
+                    _fail("connect: %s", e.strerror)
+            except OSError as e:
+                _fail("connect: %s", e.strerror)
+            source = in_aton(libc.getsockname(probe)[0])
+            if device is not None:
+                if not _device_has(device, source):
+                    libc.printf("ping: Warning: source address might be selected on device other than: %s\n",
+                                device)
+                elif source == route[0]:
+                    libc.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, b"")  # our own address: over lo
+        finally:
+            libc.close(probe)
+    if not whereto:
+        whereto = source
+    addr = in_ntoa(whereto)
+    multicast = broadcast or ipv4_is_multicast(whereto)
     if multicast and pmtudisc is None:
         pmtudisc = IP_PMTUDISC_DO  # "broadcast ping does not fragment"
+    if pmtudisc is not None:
+        libc.setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, pmtudisc)
+    if interface is not None and device is None:
+        try:
+            libc.bind(fd, (in_ntoa(source), 0))  # F_STRICTSOURCE
+        except OSError as e:
+            _fail("bind: %s", e.strerror)
     wanted = (1 << ICMP_ECHOREPLY) | (1 << ICMP_DEST_UNREACH) | (1 << ICMP_SOURCE_QUENCH) | \
         (1 << ICMP_REDIRECT) | (1 << ICMP_TIME_EXCEEDED) | (1 << ICMP_PARAMETERPROB)
     libc.setsockopt(fd, SOL_RAW, ICMP_FILTER, ~wanted & 0xFFFFFFFF)
-    if ttl is not None:
-        for optname, what in ((IP_MULTICAST_TTL, "multicast"), (IP_TTL, "unicast")):
-            try:
-                libc.setsockopt(fd, IPPROTO_IP, optname, ttl)
-            except OSError as e:
-                libc.printf("ping: cannot set %s time-to-live: %s\n", what, e.strerror)
-                raise SystemExit(2) from None
-    if pmtudisc is not None:
-        libc.setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, pmtudisc)
+    libc.setsockopt(fd, IPPROTO_IP, IP_RECVERR, 1)
     options = ip_options_of(rroute, ts_type, route[:-1])
     if options:
         try:
             libc.setsockopt(fd, IPPROTO_IP, IP_OPTIONS, options)
         except OSError as e:
-            what = "ts option" if ts_type is not None else "record route"
-            libc.printf("ping: %s: %s\n", what, e.strerror)
-            raise SystemExit(2) from None
+            _fail("%s: %s", "ts option" if ts_type is not None else "record route", e.strerror)
+    if broadcast:
+        libc.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, 1)
+    if ttl is not None:
+        for optname, what in ((IP_MULTICAST_TTL, "multicast"), (IP_TTL, "unicast")):
+            try:
+                libc.setsockopt(fd, IPPROTO_IP, optname, ttl)
+            except OSError as e:
+                _fail("cannot set %s time-to-live: %s", what, e.strerror)
     optlen = MAX_IPOPTLEN if options else 0
-    ident = libc.getpid() & 0xFFFF
-    libc.printf("PING %s (%s) %d(%d) bytes of data.\n", dest, addr, size, size + 8 + optlen + 20)
-    stats = PingStats()
-    seen: set[int] = set()
+    libc.printf("PING %s (%s) ", dest, addr)
+    if interface is not None:
+        libc.printf("from %s %s: ", in_ntoa(source), device or "")
+    libc.printf("%d(%d) bytes of data.\n", size, size + 8 + optlen + 20)
+    shown = dest if addr == dest else f"{dest} ({addr})"
+    s = _Session(fd, whereto, libc.getpid() & 0xFFFF, quiet, flood, multicast, shown)
+    elapsed = _main_loop(s, count, interval_ms * 1_000_000, size, linger, deadline, preload)
+    libc.close(fd)
+    _summary(dest, s.stats, elapsed, interval_ms == 0 or flood)
+    return s.stats
+
+
+def _main_loop(s: _Session, count: int, interval_ns: int, size: int, linger: float, deadline: float | None,
+               preload: int) -> int:
+    """``main_loop`` with ``pinger``'s pacing, in virtual time: the first ``preload`` requests
+    at once, then one an interval; without an interval, a request as soon as fewer than
+    ``preload`` are unanswered, or MININTERVAL after the last.  A request the kernel refuses
+    counts as sent, and the next waits at least MININTERVAL (``SCHINT``); one it has no buffer
+    for is tried again after half the interval (at most 500 ms), for as long as the linger time
+    lasts.  Returns the time from the start to the last request sent (``cur_time``)."""
+    stats = s.stats
     world = current().host.world
     start = world.now
-    interval_ns = int(interval * 1e9)
-    next_send = start
+    next_send = start - interval_ns * (preload - 1)  # the tokens: (preload - 1) intervals' worth
     end_by = start + int(deadline * 1e9) if deadline is not None else None
     last_send = start
+    resume_at = start  # not before: after a refused request
+    nores = 0  # oom_count
     exit_at: int | None = None  # schedule_exit's alarm, once every probe has gone (None: none)
     armed = False
     exiting: list[int] = []  # sigexit: Ctrl-C (SIGINT) or SIGALRM ends the loop, then finish()
@@ -460,6 +580,8 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
             break
         if count and stats.received + stats.errors >= count:
             break
+        if deadline is not None and stats.errors:
+            break
         if exit_at is not None and now >= exit_at:
             break
         if count and stats.transmitted >= count:
@@ -468,42 +590,124 @@ def ping(dest: str, count: int = 0, interval: float = 1.0, size: int = 56, ttl: 
                 # interval, if longer) when replies came, else the linger time; a wait of 0 sets
                 # no alarm, and ping waits for the replies however long they take
                 armed = True
-                wait_us = (max(2 * max(stats.rtts, default=0), int(interval * 1000) * 1000) if stats.received
+                wait_us = (max(2 * max(stats.rtts, default=0), interval_ns // 1000) if stats.received
                            else int(linger * 1000) * 1000)
                 exit_at = now + wait_us * 1000 if wait_us > 0 else None
                 continue
             wake = exit_at
         else:
-            wake = next_send
-            if interval_ns == 0 and stats.in_flight():
-                # pinger: without an interval, a probe waits for the one before to be answered,
-                # or for MININTERVAL ("if we see no reply, they are limited to 100pps")
+            wake = max(next_send, resume_at)
+            if interval_ns == 0 and stats.transmitted and stats.in_flight() >= preload:
+                # "if we see no reply, they are limited to 100pps"
                 wake = max(wake, last_send + MININTERVAL_NS)
             if now >= wake:
-                stats.transmitted += 1
-                # rcvd_clear: the sequence number's mark goes as it is sent, so that when the
-                # 16-bit numbers come round again a reply is no duplicate of the one 65,536 before
-                seen.discard(stats.transmitted & 0xFFFF)
-                _send_echo(fd, addr, ident, stats.transmitted, size)
                 last_send = now
                 next_send += interval_ns
+                # rcvd_clear: the sequence number's mark goes as it is sent, so that when the
+                # 16-bit numbers come round again a reply is no duplicate of the one 65,536 before
+                seq = stats.transmitted + 1
+                s.seen.discard(seq & 0xFFFF)
+                err = _send_echo(s.fd, s.whereto, s.ident, seq, size)
+                if not err:
+                    nores = 0
+                    stats.transmitted += 1
+                    if s.flood and not s.quiet:
+                        libc.printf(".")
+                    continue
+                if err in (ENOBUFS, ENOMEM):
+                    # a full device queue: not sent, no tokens left, a wait (unless it has gone on
+                    # for the linger time, when it is a hard error)
+                    next_send = now + interval_ns
+                    wait_ms = min(max(interval_ns // 2_000_000, MININTERVAL_NS // 1_000_000), 500)
+                    nores += 1
+                    if nores * wait_ms < int(linger * 1000):
+                        resume_at = now + wait_ms * 1_000_000
+                        continue
+                    tell = True
+                else:
+                    reported = receive_error_msg(s)
+                    if reported == 0:
+                        continue  # (an error queued about someone else's packet: send again)
+                    tell = reported > 0  # (an empty queue, or a local error it printed: nothing)
+                # a hard local error: pretend the request went
+                stats.transmitted += 1
+                if tell and not s.quiet:
+                    if s.flood:
+                        libc.printf("E")
+                    else:
+                        libc.printf("ping: sendmsg: %s\n", strerror(err))
+                next_send = now + interval_ns
+                resume_at = now + max(interval_ns, MININTERVAL_NS)
                 continue
         if end_by is not None:
             wake = end_by if wake is None else min(wake, end_by)
         # SO_RCVTIMEO of 0: no timeout, the receive waits for a packet or a signal
         wait_us = 0 if wake is None else max(1, -(-(wake - now) // 1000))
-        libc.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, divmod(wait_us, 1_000_000))
+        libc.setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, divmod(wait_us, 1_000_000))
         try:
-            packet, (src, _) = libc.recvfrom(fd, 65536, 0)
+            packet, (src, _) = libc.recvfrom(s.fd, 65536, 0)
         except (BlockingIOError, InterruptedError):
             continue
-        _receive(packet, src, ident, shown if src == addr else src, stats, seen, quiet, multicast)
-    libc.close(fd)
-    _summary(dest, stats, last_send - start, interval)
-    return stats
+        except OSError:
+            receive_error_msg(s)  # IP_RECVERR: an ICMP error about a request is in the error queue
+            continue
+        _receive(s, packet, src)
+    return last_send - start
 
 
-def _send_echo(fd: int, addr: str, ident: int, seq: int, size: int) -> None:
+def receive_error_msg(s: _Session) -> int:
+    """``ping4_receive_error_msg``: read one entry of the error queue.  A local error (a request
+    longer than the path's MTU, say) is printed and counted as an error, except with ``-q``; an
+    ICMP error about one of our requests answers it, is printed ("From" the reporter) and
+    counted, and from then on the ICMP filter lets no error message through (the error queue
+    has them).  Returns how many ICMP errors it took (1), or minus how many local ones (or -1
+    for an empty queue), 0 for an entry about someone else's packet."""
+    msg = Msghdr(msg_control=[])
+    try:
+        data = libc.recvmsg(s.fd, msg, 8, MSG_ERRQUEUE | MSG_DONTWAIT)
+    except (BlockingIOError, InterruptedError):
+        return -1
+    except OSError:
+        return 0
+    e = offender = None
+    for level, kind, cdata in msg.msg_control:
+        if level == IPPROTO_IP and kind == IP_RECVERR:
+            e = SockExtendedErr.unpack(cdata)
+            offender = in_ntoa(int.from_bytes(cdata[20:24], "big"))
+    stats = s.stats
+    if e is None:
+        return 0
+    if e.ee_origin == SO_EE_ORIGIN_LOCAL:
+        if s.quiet:
+            return -1
+        if s.flood:
+            libc.printf("E")
+        elif e.ee_errno == EMSGSIZE:
+            libc.printf("ping: local error: message too long, mtu=%u\n", e.ee_info)
+        else:
+            libc.printf("ping: local error: %s\n", strerror(e.ee_errno))
+        stats.errors += 1
+        return -1
+    if e.ee_origin != SO_EE_ORIGIN_ICMP:
+        return 0
+    if len(data) < 8 or msg.msg_name is None or in_aton(msg.msg_name[0]) != s.whereto or data[0] != ICMP_ECHO \
+            or struct.unpack_from("!H", data, 4)[0] != s.ident:
+        return 0  # not our error
+    seq = struct.unpack_from("!H", data, 6)[0]
+    stats.acknowledge(seq)
+    wanted = (1 << ICMP_SOURCE_QUENCH) | (1 << ICMP_REDIRECT) | (1 << ICMP_ECHOREPLY)
+    libc.setsockopt(s.fd, SOL_RAW, ICMP_FILTER, ~wanted & 0xFFFFFFFF)
+    stats.errors += 1
+    if not s.quiet:
+        if s.flood:
+            libc.printf("\bE")
+        else:
+            libc.printf("From %s icmp_seq=%u %s\n", offender, seq, pr_icmph(e.ee_type, e.ee_code, e.ee_info))
+    return 1
+
+
+def _send_echo(fd: int, whereto: int, ident: int, seq: int, size: int) -> int:
+    """``ping4_send_probe``: an echo request numbered ``seq``; 0, or the errno of the refused send."""
     data = bytearray(i & 0xFF for i in range(size))
     if size >= TIMEVAL_LEN:
         sec, usec = libc.gettimeofday()
@@ -511,13 +715,18 @@ def _send_echo(fd: int, addr: str, ident: int, seq: int, size: int) -> None:
     packet = bytearray(struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq & 0xFFFF)) + data
     struct.pack_into("!H", packet, 2, icmp_checksum(bytes(packet)))
     try:
-        libc.sendto(fd, bytes(packet), 0, (addr, 0))
+        libc.sendto(fd, bytes(packet), 0, (in_ntoa(whereto), 0))
     except OSError as e:
-        libc.printf("ping: sendmsg: %s\n", e.strerror)
+        return e.errno
+    return 0
 
 
-def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, seen: set[int],
-             quiet: bool, multicast: bool) -> None:
+def _receive(s: _Session, packet: bytes, src: str) -> None:
+    """``ping4_parse_reply``: an echo reply of ours is counted (``gather_statistics``) and
+    printed, or, in a flood, takes back its request's dot; an ICMP error about one of our
+    requests answers it (the error queue has the rest); a redirect or a source quench is only
+    printed."""
+    stats = s.stats
     ihl = (packet[0] & 0x0F) * 4
     icmp = packet[ihl:]
     if len(icmp) < 8:
@@ -525,15 +734,16 @@ def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, 
     type, code = icmp[0], icmp[1]
     if type == ICMP_ECHOREPLY:
         _, _, _, rid, seq = struct.unpack_from("!BBHHH", icmp)
-        if rid != ident:
+        if rid != s.ident:
             return
         stats.acknowledge(seq)
-        dup = seq in seen
+        dup = seq in s.seen
         if dup:
             stats.duplicates += 1
         else:
-            seen.add(seq)
+            s.seen.add(seq)
             stats.received += 1
+        shown = s.shown if src == in_ntoa(s.whereto) else src
         line = f"{len(icmp)} bytes from {shown}: icmp_seq={seq} ttl={packet[8]}"
         if len(icmp) >= 8 + TIMEVAL_LEN:
             sec, usec = struct.unpack_from("<qq", icmp, 8)
@@ -543,9 +753,13 @@ def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, 
             stats.rtts.append(rtt)
             stats.ewma = rtt * 8 if not stats.ewma else stats.ewma + rtt - stats.ewma // 8
             line += f" time={format_triptime(rtt)} ms"
-        if dup and not multicast:  # (the replies of a broadcast's several hosts are not marked)
+        if dup and not s.multicast:  # (the replies of a broadcast's several hosts are not marked)
             line += " (DUP!)"
-        if not quiet:
+        if s.quiet:
+            return
+        if s.flood:
+            libc.printf("\b \b")
+        else:
             libc.printf("%s%s\n", line, pr_options(packet[20:ihl], stats))
         return
     if type in (ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_SOURCE_QUENCH, ICMP_REDIRECT, ICMP_PARAMETERPROB):
@@ -556,24 +770,22 @@ def _receive(packet: bytes, src: str, ident: int, shown: str, stats: PingStats, 
         if len(inner) < iihl + 8:
             return
         itype, _, _, iid, iseq = struct.unpack_from("!BBHHH", inner, iihl)
-        if itype != ICMP_ECHO or iid != ident:
+        if itype != ICMP_ECHO or iid != s.ident or int.from_bytes(inner[16:20], "big") != s.whereto:
             return
-        info = struct.unpack_from("!I", icmp, 4)[0]
-        if type in (ICMP_REDIRECT, ICMP_SOURCE_QUENCH):
-            # Advice, not an error: the request may still be answered (ping4_parse_reply).
-            if not quiet:
-                libc.printf("From %s: icmp_seq=%d %s\n", src, iseq, pr_icmph(type, code, info))
+        if type not in (ICMP_REDIRECT, ICMP_SOURCE_QUENCH):
+            stats.acknowledge(iseq)
             return
-        stats.errors += 1
-        stats.acknowledge(iseq)
-        if not quiet:
-            libc.printf("From %s icmp_seq=%d %s\n", src, iseq, pr_icmph(type, code, info))
+        # advice, not an error: the request may still be answered
+        if not s.quiet and not s.flood:
+            info = struct.unpack_from("!I", icmp, 4)[0]
+            libc.printf("From %s: icmp_seq=%d %s\n", src, iseq, pr_icmph(type, code, info))
 
 
-def _summary(dest: str, stats: PingStats, elapsed_ns: int, interval: float) -> None:
+def _summary(dest: str, stats: PingStats, elapsed_ns: int, show_ipg: bool) -> None:
     """``finish``: the statistics; ``time`` runs from the first probe to the last one sent.  The
     line after them always ends (an empty one when it has nothing), and without an interval
-    between probes it gives the gap between probes and the moving average of the round trips."""
+    between probes, or in a flood, it gives the gap between probes and the moving average of
+    the round trips."""
     libc.printf("\n--- %s ping statistics ---\n", dest)
     line = f"{stats.transmitted} packets transmitted, {stats.received} received"
     if stats.duplicates:
@@ -597,7 +809,7 @@ def _summary(dest: str, stats: PingStats, elapsed_ns: int, interval: float) -> N
         tail.append(f"rtt min/avg/max/mdev = {_ms(min(stats.rtts))}/{_ms(avg)}/{_ms(max(stats.rtts))}/{_ms(mdev)} ms")
     if stats.pipesize > 1:
         tail.append(f"pipe {stats.pipesize}")
-    if stats.received and interval == 0 and stats.transmitted > 1:
+    if stats.received and show_ipg and stats.transmitted > 1:
         ipg = elapsed_ns // 1000 // (stats.transmitted - 1)
         tail.append(f"ipg/ewma {ipg // 1000}.{ipg % 1000:03d}/{stats.ewma // 8000}.{stats.ewma // 8 % 1000:03d} ms")
     libc.printf("%s\n", ", ".join(tail))
@@ -610,9 +822,10 @@ def ping_main(argv: list[str]) -> int:
     except IputilsExit as e:
         libc.printf("%s\n" if not str(e).endswith("\n") else "%s", str(e))
         return e.status
-    stats = ping(str(opts["dest"]), count=int(opts["count"]), interval=float(opts["interval"]),
+    stats = ping(str(opts["dest"]), count=int(opts["count"]), interval=opts["interval"],
                  size=int(opts["size"]), ttl=opts["ttl"], linger=float(opts["linger"]),
                  deadline=opts["deadline"], pmtudisc=opts["pmtudisc"], quiet=bool(opts["quiet"]),
                  rroute=bool(opts["rroute"]), ts_type=opts["ts_type"], hops=tuple(opts["hops"]),
-                 broadcast=bool(opts["broadcast"]))
+                 broadcast=bool(opts["broadcast"]), interface=opts["interface"], flood=bool(opts["flood"]),
+                 preload=int(opts["preload"]))
     return 0 if stats.received else 1
