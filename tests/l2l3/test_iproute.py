@@ -377,11 +377,12 @@ def test_ip_json_as_linux_prints_it():
     same devices, addresses, neighbours, routes (their types, tables, metrics) and rules (every
     selector and action, a detached device and an unresolved goto among them), and ``route get``'s
     answers, input routes (a redirect too) included: the same bytes, but for what is the veth's
-    own; and the same errors."""
+    own; and the same errors.  A device going down leaves 224.0.0.1 (``ip_mc_down``)."""
     script = [*JSON_SETUP, "sysctl net.ipv4.ip_forward=0", *[f"{opts} {c}" for c in JSON_SHOW for opts in
                                                              ("-j", "-j -p")],
               "sysctl net.ipv4.ip_forward=1", "-j route get 10.0.0.7 from 10.0.0.5 iif eth0",
-              "-j -p route get 10.0.0.7 from 10.0.0.5 iif eth0 mark 20"]
+              "-j -p route get 10.0.0.7 from 10.0.0.5 iif eth0 mark 20",
+              "link set eth0 down", "-j maddr show dev eth0", "link set eth0 up", "-j maddr show dev eth0"]
     linux, ours = _on_linux_and_tuxnet(script)
     assert [(c, o) for c, o in zip(script, ours, strict=True)] == [(c, o) for c, o in zip(script, linux, strict=True)]
 

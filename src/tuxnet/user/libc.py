@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tuxnet.kernel import signal as _signal
-from tuxnet.kernel.errno import ENOENT, ERANGE, strerror
+from tuxnet.kernel.errno import EISDIR, ENOENT, ENOTDIR, ERANGE, strerror
 from tuxnet.kernel.minmax import LONG_MAX, LONG_MIN, ULONG_MAX, c_int
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import (
@@ -293,8 +293,6 @@ def read_file(path: str) -> str | bytes:
     file is ``FileNotFoundError`` (ENOENT), a directory of /proc/sys ``IsADirectoryError``
     (EISDIR) and an entry named as a directory ``NotADirectoryError`` (ENOTDIR), as ``open(2)``
     and ``read(2)`` report them."""
-    import errno
-
     host = current().host
     if path.startswith("/proc/net/"):
         from tuxnet.net.ipv4.proc import PROC_NET
@@ -306,10 +304,10 @@ def read_file(path: str) -> str | bytes:
         key = ".".join(part for part in path[len("/proc/sys/"):].split("/") if part)
         if key in host.sysctl:
             if path.endswith("/"):
-                raise NotADirectoryError(errno.ENOTDIR, strerror(errno.ENOTDIR), path)
+                raise NotADirectoryError(ENOTDIR, strerror(ENOTDIR), path)
             return host.sysctl.format(key) + "\n"
         if any(name.startswith(key + ".") or not key for name in host.sysctl):
-            raise IsADirectoryError(errno.EISDIR, strerror(errno.EISDIR), path)
+            raise IsADirectoryError(EISDIR, strerror(EISDIR), path)
     try:
         return host.files[path]
     except KeyError:

@@ -752,6 +752,12 @@ def getnetbyname(name: str) -> int:
     raise OSError("network not found")
 
 
+def getnetbyaddr(net: int) -> str | None:
+    """``getnetbyaddr(3)``: the name ``/etc/networks`` gives the network numbered ``net``, or None."""
+    return next((name for name, number, _ in networks_entries(_read_text("/etc/networks") or "") if number == net),
+                None)
+
+
 def getservbyname(name: str, proto: str | None = None) -> int:
     """``getservbyname(3)``: the port of a service in ``/etc/services``; OSError if unknown."""
     for sname, port, sproto, aliases in getservent():

@@ -238,7 +238,8 @@ def ip_mc_up(dev: NetDevice) -> None:
 
 
 def ip_mc_down(dev: NetDevice) -> None:
-    """``ip_mc_down``: the device goes down: no reports pending."""
+    """``ip_mc_down``: the device goes down: no reports pending, and it leaves 224.0.0.1 (which
+    ``ip_mc_up`` joins again)."""
     st = igmp_state(dev)
     for timer in (st.mr_ifc_timer, st.mr_gq_timer, *(im.timer for im in st.mc_list.values())):
         if timer is not None:
@@ -247,6 +248,8 @@ def ip_mc_down(dev: NetDevice) -> None:
     st.mc_tomb.clear()
     for im in st.mc_list.values():
         im.crcount = 0
+    if IGMP_ALL_HOSTS in st.mc_list:
+        ip_mc_dec_group(dev, IGMP_ALL_HOSTS)
 
 
 def ip_check_mc(dev: NetDevice, group: int) -> bool:

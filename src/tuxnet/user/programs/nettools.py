@@ -29,7 +29,7 @@ from tuxnet.net.ipv4.proc import RTF_GATEWAY, RTF_HOST, RTF_REJECT, RTF_UP
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_STATE_NAMES
 from tuxnet.user import libc
 from tuxnet.user.programs.statistics import netstat_statistics
-from tuxnet.user.resolv import getservbyport, networks_entries
+from tuxnet.user.resolv import getnetbyaddr, getservbyport
 
 _FLAG_NAMES = ((IFF_UP, "UP"), (IFF_BROADCAST, "BROADCAST"), (IFF_LOOPBACK, "LOOPBACK"),
                (IFF_POINTOPOINT, "POINTOPOINT"), (IFF_RUNNING, "RUNNING"), (IFF_NOARP, "NOARP"),
@@ -126,16 +126,6 @@ _FIB_HEADINGS = {1: "Flags Metric Ref    Use Iface", 2: "Flags   MSS Window  irt
                  3: "Flags Metric Ref    Use Iface    MSS   Window irtt"}
 
 
-def _getnetbyaddr(net: int) -> str | None:
-    """``getnetbyaddr(3)`` from ``/etc/networks``: the name of the network numbered ``net``."""
-    try:
-        text = libc.read_file("/etc/networks")
-    except OSError:
-        return None
-    entries = networks_entries(text.decode(errors="replace") if isinstance(text, bytes) else text)
-    return next((name for name, number, _ in entries if number == net), None)
-
-
 def inet_rresolve(addr: int, numeric: bool, netmask: int, cache: dict[tuple[int, bool], str], *,
                   host: bool = False) -> str:
     """net-tools' ``INET_rresolve``: an address as a dotted quad when ``numeric``; 0.0.0.0/0 as
@@ -158,7 +148,7 @@ def inet_rresolve(addr: int, numeric: bool, netmask: int, cache: dict[tuple[int,
             except OSError:
                 pass
         else:
-            name = _getnetbyaddr(addr)
+            name = getnetbyaddr(addr)
         cache[(addr, host)] = name or text
     return cache[(addr, host)]
 
