@@ -237,6 +237,8 @@ def _json_devices(out: str, pretty: bool) -> str:
         if "maddr" in obj:
             obj["maddr"] = [m for m in obj["maddr"]
                             if m.get("family") != "inet6" and not m.get("link", "").startswith("33:33")]
+            if not obj["maddr"]:  # (only IPv6's groups: a device ip maddr would not list without them)
+                continue
         objs.append(obj)
     return json_dumps(objs, pretty)
 
