@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -257,7 +258,10 @@ def _inet_lines(command: str, out: str) -> str:
                           "-p" in words)
     if "neigh" in words:  # (no IPv6 here; the kernel's hash order)
         return "".join(sorted(line + "\n" for line in out.splitlines() if ":" not in line.split(" ", 1)[0]))
-    if command.startswith("-d link"):
+    if any(w.startswith("-o") for w in words):  # (no IPv6 here; the veth's index is after its peer's)
+        out = "".join(re.sub(r"^\d+: eth0", "N: eth0", line) + "\n" for line in out.splitlines()
+                      if "    inet6 " not in line)
+    if "-d" in words and "link" in words:
         return out.replace("addrgenmode eui64 ", "")
     if not command.startswith("addr show"):
         return out
@@ -372,6 +376,8 @@ JSON_SHOW = [
     "route get 10.0.0.255 from 10.0.0.5 iif eth0", "route get 10.0.0.7 from 10.0.0.5 iif eth0",
     "route get 1.2.3.4 from 10.0.0.5 iif eth0 mark 5 tos 0x10",
 ]
+ONELINE = ["-o addr show dev eth0", "-oneline addr show dev lo", "-o link show dev lo", "-o -s link show dev lo",
+           "-o -s -s link show dev lo", "-o -d link show dev lo", "-o route", "-o rule", "-o neigh show dev eth0"]
 
 
 def test_ip_json_as_linux_prints_it():
@@ -379,12 +385,13 @@ def test_ip_json_as_linux_prints_it():
     same devices, addresses, neighbours, routes (their types, tables, metrics) and rules (every
     selector and action, a detached device and an unresolved goto among them), and ``route get``'s
     answers, input routes (a redirect too) included: the same bytes, but for what is the veth's
-    own; and the same errors.  A device going down leaves 224.0.0.1 (``ip_mc_down``)."""
+    own; and the same errors.  A device going down leaves 224.0.0.1 (``ip_mc_down``).  And
+    ``-oneline``'s lines, a device's joined by backslashes, an address's after its device."""
     script = [*JSON_SETUP, "sysctl net.ipv4.ip_forward=0", *[f"{opts} {c}" for c in JSON_SHOW for opts in
                                                              ("-j", "-j -p")],
               "sysctl net.ipv4.ip_forward=1", "-j route get 10.0.0.7 from 10.0.0.5 iif eth0",
               "-j -p route get 10.0.0.7 from 10.0.0.5 iif eth0 mark 20",
-              "link set eth0 down", "-j maddr show dev eth0", "link set eth0 up", "-j maddr show dev eth0"]
+              "link set eth0 down", "-j maddr show dev eth0", "link set eth0 up", "-j maddr show dev eth0", *ONELINE]
     linux, ours = _on_linux_and_tuxnet(script)
     assert [(c, o) for c, o in zip(script, ours, strict=True)] == [(c, o) for c, o in zip(script, linux, strict=True)]
 

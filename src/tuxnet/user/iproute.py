@@ -277,9 +277,10 @@ def _brief_json(dev: NetDevice) -> dict[str, object]:
 
 
 def ip_link_show(host: Host, dev: str | None = None, stats: int = 0, details: bool = False,
-                 brief: bool = False, json: bool = False) -> str | list[dict[str, object]]:
+                 brief: bool = False, json: bool = False, oneline: bool = False) -> str | list[dict[str, object]]:
     """``ip [-s [-s]] [-d] link show [DEV]``; ``-brief``: a line a device, its name, state,
-    address and flags (statistics and details are not shown then); ``json``: iproute2's objects."""
+    address and flags (statistics and details are not shown then); ``json``: iproute2's objects;
+    ``oneline``: each device's lines on one, joined by a backslash (iproute2's ``_SL_``)."""
     if json:
         if brief:
             return [{**_brief_json(d), "address": format_mac(d.dev_addr), "flags": _flags(d)}
@@ -289,18 +290,18 @@ def ip_link_show(host: Host, dev: str | None = None, stats: int = 0, details: bo
     if brief:
         return "".join(f"{_brief_head(d)}{format_mac(d.dev_addr):<17} <{','.join(_flags(d))}> \n"
                        for d in _devices(host, dev))
-    lines = []
+    out = []
     for d in _devices(host, dev):
-        lines += _link_lines(host, d, True, details)
-        if stats:
-            lines += _stats_lines(d, stats)
-    return "".join(line + "\n" for line in lines)
+        lines = _link_lines(host, d, True, details) + (_stats_lines(d, stats) if stats else [])
+        out += ["\\".join(lines)] if oneline else lines
+    return "".join(line + "\n" for line in out)
 
 
 def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0, brief: bool = False,
-                 json: bool = False) -> str | list[dict[str, object]]:
+                 json: bool = False, oneline: bool = False) -> str | list[dict[str, object]]:
     """``ip [-s] addr show [DEV]``; ``-brief``: a line a device, its name, state and addresses;
-    ``json``: iproute2's objects."""
+    ``json``: iproute2's objects; ``oneline``: a line an address, after its device's index and
+    name (the devices' own lines left out)."""
     def addresses(d: NetDevice) -> list[InIfaddr]:
         return d.ip_ptr.ifa_list if d.ip_ptr else []
 
@@ -314,6 +315,9 @@ def ip_addr_show(host: Host, dev: str | None = None, stats: int = 0, brief: bool
     if brief:
         return "".join(_brief_head(d) + "".join(f"{in_ntoa(ifa.local)}/{ifa.prefixlen} " for ifa in addresses(d))
                        + "\n" for d in _devices(host, dev))
+    if oneline:
+        return "".join(f"{d.ifindex}: {d.name}    {ifa.format()}\\       valid_lft forever preferred_lft forever\n"
+                       for d in _devices(host, dev) for ifa in addresses(d))
     lines = []
     for d in _devices(host, dev):
         lines += _link_lines(host, d, False)
@@ -885,7 +889,7 @@ def ip(host: Host, argv: str | list[str]) -> str:
     command shows as iproute2's JSON (``-pretty``: indented)."""
     args = shlex.split(argv) if isinstance(argv, str) else list(argv)
     stats = 0
-    details = brief = json = pretty = False
+    details = brief = json = pretty = oneline = False
     while args and args[0].startswith("-"):
         opt = args.pop(0)
         if _match(opt, "-stats") or _match(opt, "-statistics"):
@@ -896,6 +900,8 @@ def ip(host: Host, argv: str | list[str]) -> str:
             brief = True
         elif _match(opt, "-json"):
             json = True
+        elif _match(opt, "-oneline"):
+            oneline = True
         elif _match(opt, "-pretty"):
             pretty = True
         elif opt not in ("-4", "-n"):
@@ -904,17 +910,17 @@ def ip(host: Host, argv: str | list[str]) -> str:
         raise _usage_error("Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }")
     obj = args.pop(0)
     cmd = args.pop(0) if args else "show"
-    out = _ip_command(host, obj, cmd, args, stats, details, brief, json, pretty)
+    out = _ip_command(host, obj, cmd, args, stats, details, brief, json, pretty, oneline)
     return json_dumps(out, pretty) if isinstance(out, list) else out
 
 
 def _ip_command(host: Host, obj: str, cmd: str, args: list[str], stats: int, details: bool, brief: bool,
-                json: bool, pretty: bool) -> str | list[dict[str, object]]:
+                json: bool, pretty: bool, oneline: bool) -> str | list[dict[str, object]]:
     """``ip OBJECT COMMAND ARGS``: the output, or (``json``) the objects iproute2 would print."""
     try:
         if _match(obj, "address"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                return ip_addr_show(host, _dev_arg(args), stats, brief, json)
+                return ip_addr_show(host, _dev_arg(args), stats, brief, json, oneline)
             if cmd == "add" and args:
                 _addr_add(host, args)
                 return ""
@@ -923,7 +929,7 @@ def _ip_command(host: Host, obj: str, cmd: str, args: list[str], stats: int, det
                 return ""
         elif _match(obj, "link"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                return ip_link_show(host, _dev_arg(args), stats, details, brief, json)
+                return ip_link_show(host, _dev_arg(args), stats, details, brief, json, oneline)
             if cmd == "set" and args:
                 return _link_set(host, args)
             if cmd == "add":
