@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Callable
 
 from tuxnet.trace.addrtoname import AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN
@@ -88,8 +89,16 @@ _ETHERTYPE_IP = 0x0800
 _ETHERTYPE_ARP = 0x0806
 _ETHERTYPE_REVARP = 0x8035
 _ETHERTYPE_TRAIL = 0x1000
-_VLAN_TYPES = (0x8100, 0x9100, 0x9200, 0x88A8)
+_ETHERTYPE_8021Q = 0x8100
+_VLAN_TYPES = (_ETHERTYPE_8021Q, 0x9100, 0x9200, 0x88A8)
 _MAX_ETHERNET_LENGTH_VAL = 1500
+
+# sll.h: the cooked header (v2), the protocols of frames without an Ethernet type, and the
+# packet types print-sll.c names (sll_pkttype_values)
+DLT_LINUX_SLL2 = 276
+_SLL2_HDR_LEN = 20
+_LINUX_SLL_P_802_3, _LINUX_SLL_P_802_2 = 0x0001, 0x0004
+_SLL_PKTTYPES = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
 
 # ipproto.c: ipproto_values
 _IPPROTO_NAMES = {
@@ -524,6 +533,72 @@ class _Packet:
         if self.qflag:
             return _ETHERTYPE_NAMES.get(length_type, f"Unknown Ethertype (0x{length_type:04x})")
         return f"ethertype {_ETHERTYPE_NAMES.get(length_type, 'Unknown')} (0x{length_type:04x})"
+
+    # -- print-sll.c: sll2_if_print() --------------------------------------
+
+    def sll2(self, length: int, ifname: Callable[[int], str | None]) -> None:
+        """A DLT_LINUX_SLL2 packet: the interface's name (``if_indextoname`` where the file is
+        read, else ``?``) and the packet type, padded to columns, ``-e``'s cooked header
+        (``sll2_print``), then the packet from its network header, 802.1Q tags followed."""
+        caplen = len(self.buf)
+        self.protocol = "sll2"
+        if caplen < _SLL2_HDR_LEN:
+            raise _Truncated
+        ifindex = self.be32(4)
+        pkttype = self.u8(10)
+        self.put(f"{ifname(ifindex) or '?':<5} {_SLL_PKTTYPES.get(pkttype, '?'):<3} ")
+        if self.eflag:
+            self._sll2_header(length)
+        p = hdrlen = _SLL2_HDR_LEN
+        length -= _SLL2_HDR_LEN
+        caplen -= _SLL2_HDR_LEN
+        ether_type = self.be16(0)
+        while ether_type == _ETHERTYPE_8021Q:
+            if caplen < 4 or length < 4:
+                self.ll_hdrlen = hdrlen + min(caplen, length)
+                self.protocol = "vlan"
+                self.print_trunc()
+                return
+            if self.eflag:
+                tci = self.be16(p)
+                self.put(f"vlan {tci & 0xFFF}, p {tci >> 13}{', DEI' if tci & 0x1000 else ''}, ")
+            ether_type = self.be16(p + 2)
+            if ether_type <= _MAX_ETHERNET_LENGTH_VAL:
+                ether_type = _LINUX_SLL_P_802_2
+            if not self.qflag:
+                self.put(f"ethertype {_ETHERTYPE_NAMES.get(ether_type, 'Unknown')}, ")
+            p += 4
+            length -= 4
+            caplen -= 4
+            hdrlen += 4
+        self.ll_hdrlen = hdrlen
+        if ether_type == _ETHERTYPE_IP:
+            self.ip(p, length)
+        elif ether_type in (_ETHERTYPE_ARP, _ETHERTYPE_REVARP):
+            self.arp(p, length, caplen)
+        else:
+            # 802.3 and 802.2 (llc_print), and the types tcpdump hands to printers not ported
+            # here (IPv6, ...), shown as tcpdump shows a type it does not know
+            if not self.eflag and ether_type > _MAX_ETHERNET_LENGTH_VAL:
+                self._sll2_header(length + _SLL2_HDR_LEN)
+            if not self.suppress_default_print:
+                self.default_print(p, caplen)
+
+    def _sll2_header(self, length: int) -> None:
+        """print-sll.c: sll2_print(): the interface's index, a 6-octet link-layer address, and
+        (unless ``-q``) the protocol and the length."""
+        self.put(f"ifindex {self.be32(4)} ")
+        if self.u8(11) == 6:
+            self.put(f"{self.etheraddr(12)} ")
+        if self.qflag:
+            return
+        ether_type = self.be16(0)
+        if ether_type > _MAX_ETHERNET_LENGTH_VAL:
+            self.put(f"ethertype {_ETHERTYPE_NAMES.get(ether_type, 'Unknown')} (0x{ether_type:04x})")
+        else:
+            self.put({_LINUX_SLL_P_802_3: "802.3", _LINUX_SLL_P_802_2: "802.2"}.get(
+                ether_type, f"ethertype Unknown (0x{ether_type:04x})"))
+        self.put(f", length {length}: ")
 
     # -- print-raw.c / print-ip.c: ipN_print() ------------------------------
 
@@ -2035,13 +2110,15 @@ class TcpdumpPrinter:
     before it if earlier); 4, the date and the time; 5, the time since the
     first frame.  ``quick`` is ``-q``.  ``names`` gives hosts, ports and Ethernet addresses
     their names, as tcpdump does without ``-n``.  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
-    228 (raw IPv4).
+    228 (raw IPv4), 276 (Linux cooked v2, ``tcpdump -i any``), whose interfaces ``if_indextoname``
+    names (none: every index unknown, ``?``).
     """
 
     def __init__(self, *, link_level: bool = False, verbose: bool | int = False,
                  linktype: int = DLT_EN10MB, absolute_seq: bool = False, hex_dump: str = "",
-                 tflag: int = 0, quick: bool = False, names: AddrToName | None = None) -> None:
-        if linktype not in (DLT_EN10MB, DLT_RAW, _LINKTYPE_IPV4):
+                 tflag: int = 0, quick: bool = False, names: AddrToName | None = None,
+                 if_indextoname: Callable[[int], str | None] | None = None) -> None:
+        if linktype not in (DLT_EN10MB, DLT_RAW, _LINKTYPE_IPV4, DLT_LINUX_SLL2):
             raise ValueError(f"unsupported link type {linktype}")
         if hex_dump not in ("", "x", "xx", "X", "XX", "A", "AA"):
             raise ValueError(f"unsupported hex dump {hex_dump!r}")
@@ -2056,6 +2133,7 @@ class TcpdumpPrinter:
         self.linktype = linktype
         self.absolute_seq = absolute_seq
         self.names = names
+        self.if_indextoname = if_indextoname or (lambda ifindex: None)
         self._flows: dict[tuple[bytes, bytes, int], list[int]] = {}
 
     def reset(self) -> None:
@@ -2094,6 +2172,8 @@ class TcpdumpPrinter:
         try:
             if self.linktype == DLT_EN10MB:
                 pkt.ether(length)
+            elif self.linktype == DLT_LINUX_SLL2:
+                pkt.sll2(length, self.if_indextoname)
             else:
                 pkt.raw(length)
         except _Truncated:

@@ -4,7 +4,8 @@
 ``SOCK_DGRAM`` reads them from the network header, the link-layer source in the address.  The
 protocol (``ETH_P_ALL`` for every frame) and ``bind`` to one device choose what a socket hears: a
 hook beside the protocols' (``dev_add_pack``, in ``ptype_all`` for ``ETH_P_ALL``, which also sees
-what the host sends, as ``PACKET_OUTGOING``, the sender's own packets left out).  A socket sends a
+what the host sends, as ``PACKET_OUTGOING``, the sender's own packets left out, and never a
+multicast's copy looped back to its sender, PACKET_LOOPBACK).  A socket sends a
 frame as it is (``SOCK_RAW``) or has the device's header put in front (``SOCK_DGRAM``: the
 destination from the address, ``dev_hard_header``), straight to ``dev_queue_xmit``.
 
@@ -39,7 +40,7 @@ from tuxnet.net.bridge.br_if import dev_set_promiscuity
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_ALL, IFF_UP, PacketType, dev_queue_xmit
 from tuxnet.net.core.filter import bpf_prog_run
-from tuxnet.net.core.skbuff import PACKET_OUTGOING, SkBuff, alloc_skb
+from tuxnet.net.core.skbuff import PACKET_LOOPBACK, PACKET_OUTGOING, SkBuff, alloc_skb
 from tuxnet.net.core.sock import SOCK_RCVTSTAMP, Sock, lock_sock, release_sock
 from tuxnet.net.ipv4.af_inet import sock_no_accept, sock_no_listen
 from tuxnet.net.ipv4.datagram import __skb_wait_for_datagram, datagram_poll
@@ -181,13 +182,21 @@ def __packet_rcv(sk: PacketSock, skb: SkBuff, dev: NetDevice, pkttype: int) -> N
     header for SOCK_DGRAM) and its ``sockaddr_ll`` (the device, its type, the kind of packet, the
     protocol, the link-layer source) queue on the socket, or are dropped and counted when its
     receive buffer is full."""
+    if pkttype == PACKET_LOOPBACK:
+        return  # a multicast's looped-back copy (dev_loopback_xmit): its sending was seen already
     buf = skb.buf
     mac = skb.mac_header if skb.mac_header >= 0 else skb.data
     hlen = dev.hard_header_len
     start = mac if sk.sk_type == SOCK_RAW else mac + hlen
     end = skb.tail
     if sk.sk_filter is not None:  # run_filter: none of it, or as much as the filter keeps
-        keep = bpf_prog_run(sk.sk_filter, skb, start, end)
+        # the filter reads the packet type of the copy it is given (dev_queue_xmit_nit's clone
+        # of an outgoing packet is PACKET_OUTGOING: SKF_AD_PKTTYPE, libpcap's "outbound")
+        saved, skb.pkt_type = skb.pkt_type, pkttype
+        try:
+            keep = bpf_prog_run(sk.sk_filter, skb, start, end)
+        finally:
+            skb.pkt_type = saved
         if not keep:
             return
         end = min(end, start + keep)

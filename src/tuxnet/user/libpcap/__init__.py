@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .bpf_image import bpf_dump, bpf_image
-from .gencode import DLT_EN10MB, DLT_RAW, FilterError, gen_retblk
+from .gencode import DLT_EN10MB, DLT_LINUX_SLL2, DLT_RAW, FilterError, gen_retblk
 from .grammar import Parser
 from .optimize import bpf_optimize, icode_to_fcode
 from .primitives import PrimitiveCompiler
 
-__all__ = ["DLT_EN10MB", "DLT_RAW", "PCAP_NETMASK_UNKNOWN", "FilterError", "bpf_dump", "bpf_image",
+__all__ = ["DLT_EN10MB", "DLT_LINUX_SLL2", "DLT_RAW", "PCAP_NETMASK_UNKNOWN", "FilterError", "bpf_dump", "bpf_image",
            "pcap_compile"]
 
 PCAP_NETMASK_UNKNOWN = 0xFFFFFFFF

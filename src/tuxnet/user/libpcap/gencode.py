@@ -3,8 +3,10 @@
 comparisons (``gen_cmp`` and kin), the link-layer type test (``gen_linktype``), and the
 arithmetic of relations (``gen_load``, ``gen_arth``, ``gen_relation``).
 
-Only the link-layer types tuxnet writes are laid out: DLT_EN10MB (Ethernet) and DLT_RAW (an IP
-header at offset 0, its version nibble telling IPv4 from IPv6); neither has a variable-length
+Only the link-layer types tuxnet writes are laid out: DLT_EN10MB (Ethernet), DLT_RAW (an IP
+header at offset 0, its version nibble telling IPv4 from IPv6) and DLT_LINUX_SLL2 (the 20-octet
+header libpcap puts before each packet of a cooked capture, ``tcpdump -i any``: its protocol
+field at 0, the interface's index at 4, the packet type at 10); none has a variable-length
 header, so every offset is a constant."""
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ from .icode import Arth, Block, Stmt
 
 DLT_EN10MB = 1
 DLT_RAW = 12
+DLT_LINUX_SLL2 = 276
+# pcap_datalink_val_to_description, as libpcap's messages name a link type
+DLT_DESCRIPTIONS = {DLT_EN10MB: "Ethernet", DLT_RAW: "Raw IP", DLT_LINUX_SLL2: "Linux cooked v2"}
+SLL2_HDR_LEN = 20
 OFFSET_NOT_SET = U32
 PROTO_UNDEF = -1
 ETHERMTU = 1500
@@ -105,6 +111,8 @@ class Compiler:
             self.off_linktype, self.off_linkpl, self.off_nl, self.off_nl_nosnap = 12, 14, 0, 3
         elif linktype == DLT_RAW:
             self.off_linktype, self.off_linkpl, self.off_nl, self.off_nl_nosnap = OFFSET_NOT_SET, 0, 0, 0
+        elif linktype == DLT_LINUX_SLL2:  # init_linktype: no 802.2 LLC after the cooked header
+            self.off_linktype, self.off_linkpl, self.off_nl, self.off_nl_nosnap = 0, SLL2_HDR_LEN, 0, 0
         else:
             raise FilterError(f"unknown data link type {linktype}")
         self.linktype = linktype
@@ -215,6 +223,10 @@ class Compiler:
         at most ETHERMTU)."""
         if self.linktype == DLT_EN10MB:
             return self.gen_ether_linktype(ll_proto)
+        if self.linktype == DLT_LINUX_SLL2:
+            # gen_linktype's default: a header with a type field holds an Ethernet type there
+            # (libpcap 1.10 gives SLL2 none of SLL's 802.2 cases)
+            return self.gen_cmp(OR_LINKTYPE, 0, BPF_H, ll_proto)
         if ll_proto == ETHERTYPE_IP:
             return self.gen_mcmp(OR_LINKHDR, 0, BPF_B, 0x40, 0xF0)
         if ll_proto == ETHERTYPE_IPV6:
@@ -227,7 +239,7 @@ class Compiler:
         VLAN TPIDs, the id when one is given, and every offset after it 4 octets further on, so
         that ``vlan 100 and vlan 200`` is VLAN 200 inside VLAN 100."""
         if self.linktype != DLT_EN10MB:
-            raise FilterError("no VLAN support for Raw IP")
+            raise FilterError(f"no VLAN support for {DLT_DESCRIPTIONS[self.linktype]}")
         b0 = self.gen_linktype(ETHERTYPE_8021Q)
         b1 = self.gen_linktype(ETHERTYPE_8021AD)
         gen_or(b0, b1)
@@ -291,7 +303,7 @@ class Compiler:
     def gen_llc(self) -> Block:
         """gen_llc_internal: an 802.3 frame with an 802.2 header (not NetWare's raw 802.3)."""
         if self.linktype != DLT_EN10MB:
-            raise FilterError("'llc' not supported for Raw IP")
+            raise FilterError(f"'llc' not supported for {DLT_DESCRIPTIONS[self.linktype]}")
         b0 = self.gen_cmp_gt(OR_LINKTYPE, 0, BPF_H, ETHERMTU)
         gen_not(b0)
         b1 = self.gen_cmp(OR_LLC, 0, BPF_H, 0xFFFF)

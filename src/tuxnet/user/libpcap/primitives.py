@@ -12,7 +12,9 @@ from collections.abc import Callable
 from . import nametoaddr
 from .bpf import BPF_B, BPF_H, BPF_JSET, BPF_W, U32
 from .gencode import (
+    DLT_DESCRIPTIONS,
     DLT_EN10MB,
+    DLT_LINUX_SLL2,
     ETHERTYPE_AARP,
     ETHERTYPE_ARP,
     ETHERTYPE_ATALK,
@@ -478,20 +480,26 @@ class PrimitiveCompiler(Compiler):
         """What only a live capture has (Linux's packet metadata) refused for a savefile, whose
         records carry none, or for a link type tuxnet captures nothing live on."""
         if self.savefile or self.linktype != DLT_EN10MB:
-            raise FilterError(f"{what} not supported on {'Ethernet' if self.linktype == DLT_EN10MB else 'Raw IP'} "
-                              "when reading savefiles")
+            raise FilterError(f"{what} not supported on {DLT_DESCRIPTIONS[self.linktype]} when reading savefiles")
 
     def gen_inbound(self, outbound: bool) -> Block:
-        """gen_inbound: Linux's packet type (a live capture's metadata, SKF_AD_PKTTYPE) is
-        PACKET_OUTGOING, or (inbound) is not."""
-        self._live_metadata("inbound/outbound")
-        b0 = self.gen_cmp(OR_LINKHDR, SKF_AD_OFF + SKF_AD_PKTTYPE, BPF_H, PACKET_OUTGOING)
+        """gen_inbound: the packet type is PACKET_OUTGOING, or (inbound) is not: the cooked
+        header's (DLT_LINUX_SLL2, a file's too), else Linux's metadata of a live capture
+        (SKF_AD_PKTTYPE)."""
+        if self.linktype == DLT_LINUX_SLL2:
+            b0 = self.gen_cmp(OR_LINKHDR, 10, BPF_B, PACKET_OUTGOING)
+        else:
+            self._live_metadata("inbound/outbound")
+            b0 = self.gen_cmp(OR_LINKHDR, SKF_AD_OFF + SKF_AD_PKTTYPE, BPF_H, PACKET_OUTGOING)
         if not outbound:
             gen_not(b0)
         return b0
 
     def gen_ifindex(self, ifindex: int) -> Block:
-        """gen_ifindex: the interface a live capture saw the packet on (SKF_AD_IFINDEX)."""
+        """gen_ifindex: the interface the packet was seen on: the cooked header's index
+        (DLT_LINUX_SLL2), else a live capture's metadata (SKF_AD_IFINDEX)."""
+        if self.linktype == DLT_LINUX_SLL2:
+            return self.gen_cmp(OR_LINKHDR, 4, BPF_W, ifindex)
         self._live_metadata("ifindex")
         return self.gen_cmp(OR_LINKHDR, SKF_AD_OFF + SKF_AD_IFINDEX, BPF_W, ifindex)
 

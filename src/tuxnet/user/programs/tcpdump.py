@@ -14,7 +14,14 @@
 
 It opens ``socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))`` on the device (``-i``; else the first
 one up that is not loopback), with SO_TIMESTAMPNS for each frame's time, and, as libpcap does,
-leaves out what loopback sends (it hears it again coming in).  Without ``-n`` it prints names as
+leaves out what loopback sends (it hears it again coming in).  ``-i any`` captures every device
+as libpcap does on Linux: a cooked ``socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL))`` bound to
+none, each packet given a DLT_LINUX_SLL2 header made of its ``sockaddr_ll`` (protocol, interface,
+hardware type, packet type, link-layer address) and printed after its interface's name and
+direction (``eth0  Out``, ``lo    In``, ``eth1  B``), the filter compiled for that header and moved
+onto the kernel's ancillary data (``fix_program``), or run here when it reads what the kernel
+does not have; such files read back (``-r``) name their interfaces by this host's, with
+tcpdump's warning.  Without ``-n`` it prints names as
 tcpdump does (``tuxnet.trace.addrtoname``): a host's from ``gethostbyaddr`` (/etc/hosts, then a
 PTR query to the host's nameserver, which it may capture too), a port's from /etc/services, an
 Ethernet address's from /etc/ethers or its vendor's; ``-N`` keeps a host name's first label.  It
@@ -27,7 +34,7 @@ time since the first), ``-s`` (the snapshot length: what is kept of each frame),
 line as it comes: always so here), ``-p`` (no promiscuous mode; without it the device is put in it
 while tcpdump runs), ``-w FILE`` (the frames into a pcap file, microsecond times, as tcpdump
 writes it, instead of printed), ``-U`` (each frame in the file as it comes, not as the file's
-buffer fills), ``-r FILE`` (the frames of a pcap file, Ethernet or raw IP, printed, or with
+buffer fills), ``-r FILE`` (the frames of a pcap file, Ethernet, raw IP or Linux cooked v2, printed, or with
 ``-w`` copied, instead of captured).  Capture files are on the machine tuxnet runs on, as a
 topology's ``[[capture]]`` files are.
 
@@ -61,15 +68,15 @@ from tuxnet.net.packet.af_packet import (
     PACKET_STATISTICS,
     SOL_PACKET,
 )
-from tuxnet.net.socket import AF_PACKET, SOCK_RAW, Msghdr
+from tuxnet.net.socket import AF_PACKET, SOCK_DGRAM, SOCK_RAW, Msghdr
 from tuxnet.trace.addrtoname import AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN, PcapError, PcapReader, PcapWriter
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
-from tuxnet.user.libpcap import FilterError, bpf_dump, pcap_compile
+from tuxnet.user.libpcap import DLT_LINUX_SLL2, FilterError, bpf_dump, pcap_compile
 from tuxnet.user.libpcap.bpf_filter import bpf_filter
 from tuxnet.user.libpcap.pcap_common import linktype_to_dlt
-from tuxnet.user.libpcap.pcap_linux import set_kernel_filter
+from tuxnet.user.libpcap.pcap_linux import set_kernel_filter, sll2_header
 
 SNAPLEN = MAXIMUM_SNAPLEN
 # pcap_direction_t, and -Q's words for it (any case)
@@ -78,7 +85,11 @@ DIRECTIONS = {"inout": PCAP_D_INOUT, "in": PCAP_D_IN, "out": PCAP_D_OUT}
 
 # pcap_datalink_val_to_name and _to_description, for the link types a capture file may hold
 LINK_TYPES = {0: ("NULL", "BSD loopback"), DLT_EN10MB: ("EN10MB", "Ethernet"), DLT_RAW: ("RAW", "Raw IP"),
-              113: ("LINUX_SLL", "Linux cooked v1"), 276: ("LINUX_SLL2", "Linux cooked v2")}
+              113: ("LINUX_SLL", "Linux cooked v1"), DLT_LINUX_SLL2: ("LINUX_SLL2", "Linux cooked v2")}
+# the link types whose frames tcpdump prints and tuxnet's libpcap compiles filters for
+PRINTABLE = (DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL2)
+# the pseudo-device capturing on every interface (pcap-linux.c: cooked, DLT_LINUX_SLL2)
+ANY_DEVICE = "any"
 
 
 def _link_type(dlt: int) -> str:
@@ -176,9 +187,9 @@ def _compile(opts: _Options, linktype: int, snaplen: int) -> str | None:
             opts.expression = _read_infile(opts.infile)
         except OSError as error:
             return f"tcpdump: {error}\n"
-    if linktype not in (DLT_EN10MB, DLT_RAW):
+    if linktype not in PRINTABLE:
         if opts.expression.strip():
-            return (f"tcpdump: tuxnet's libpcap compiles filters for Ethernet and raw IP, "
+            return (f"tcpdump: tuxnet's libpcap compiles filters for Ethernet, raw IP and Linux cooked v2, "
                     f"not link-type {_link_type(linktype)}\n")
         linktype = DLT_EN10MB  # no expression: the one program that accepts every frame, for any link type
     try:
@@ -202,6 +213,7 @@ def tcpdump_main(argv: list[str]) -> int:
         return 1
     if not opts.numeric:
         opts.printer.names = _addrtoname(opts)
+    opts.printer.if_indextoname = _if_indextoname  # (a cooked capture's interfaces: -i any, LINUX_SLL2)
     if opts.read_file is not None:
         return _read_savefile(opts)
     if opts.dump_code and opts.device is None:
@@ -329,13 +341,16 @@ def _read_savefile(opts: _Options) -> int:
             return 1
         libc.printf("reading from file %s, link-type %s, snapshot length %d\n", path, _link_type(reader.linktype),
                     reader.snaplen)
+        if reader.linktype == DLT_LINUX_SLL2:
+            # the file's interface indexes are named by this host's interfaces
+            libc.printf("Warning: interface names might be incorrect\n")
         if opts.dump_code:
             return _dump_code(opts, reader.linktype, reader.snaplen)
         refused = _compile(opts, reader.linktype, reader.snaplen)
         if refused is not None:
             libc.printf("%s", refused)
             return 1
-        if opts.write_file is None and reader.linktype not in (DLT_EN10MB, DLT_RAW):
+        if opts.write_file is None and reader.linktype not in PRINTABLE:
             libc.printf("tcpdump: packet printing is not supported for link type %d: use -w\n", reader.linktype)
             return 1
         if opts.write_file is not None:
@@ -365,37 +380,61 @@ def _read_savefile(opts: _Options) -> int:
         f.close()
 
 
+def _if_nametoindex(name: str) -> int:
+    """``if_nametoindex(3)`` (SIOCGIFINDEX) on the host tcpdump runs on: 0 for no such device."""
+    dev = current().host.devices.get(name)
+    return dev.ifindex if dev is not None else 0
+
+
+def _if_indextoname(ifindex: int) -> str | None:
+    """``if_indextoname(3)`` (SIOCGIFNAME) on the host tcpdump runs on: None for no such index."""
+    dev = current().host.dev_by_index.get(ifindex)
+    return dev.name if dev is not None else None
+
+
 def _capture(opts: _Options) -> int:
-    """A live capture on ``-i``'s device (else the first one up that is not loopback): frames
-    printed, or written to ``-w``'s file, until ``-c`` frames or a SIGINT or SIGTERM, whose
-    handler breaks the loop (``pcap_breakloop``); then tcpdump's counts."""
+    """A live capture on ``-i``'s device (else the first one up that is not loopback), or on
+    every one (``any``: a cooked SOCK_DGRAM socket bound to none, its packets given libpcap's
+    DLT_LINUX_SLL2 header; ``-p`` implied, as pcap-linux.c turns promiscuous mode off there):
+    frames printed, or written to ``-w``'s file, until ``-c`` frames or a SIGINT or SIGTERM,
+    whose handler breaks the loop (``pcap_breakloop``); then tcpdump's counts."""
     host = current().host
     device = opts.device
     if device is None:
         up = [d for d in sorted(host.devices.values(), key=lambda d: d.ifindex)
               if d.flags & IFF_UP and not d.flags & IFF_LOOPBACK]
         device = up[0].name if up else "lo"
+    cooked = device == ANY_DEVICE
     dev = host.devices.get(device)
-    if dev is None:
+    if dev is None and not cooked:
         libc.printf("tcpdump: %s: No such device exists\n(No such device exists)\n", device)
         return 1
+    linktype = DLT_EN10MB
+    if cooked:
+        # tcpdump asks libpcap for LINUX_SLL2 on "any" (pcap_set_datalink), and says so
+        linktype = opts.printer.linktype = DLT_LINUX_SLL2
+        libc.printf("tcpdump: data link type %s\n", LINK_TYPES[linktype][0])
     if opts.dump_code:
-        return _dump_code(opts, DLT_EN10MB, opts.snaplen)
-    refused = _compile(opts, DLT_EN10MB, opts.snaplen)
+        return _dump_code(opts, linktype, opts.snaplen)
+    refused = _compile(opts, linktype, opts.snaplen)
     if refused is not None:
         libc.printf("%s", refused)
         return 1
-    fd = libc.socket(AF_PACKET, SOCK_RAW, int.from_bytes(ETH_P_ALL.to_bytes(2, "big"), "little"))
+    fd = libc.socket(AF_PACKET, SOCK_DGRAM if cooked else SOCK_RAW,
+                     int.from_bytes(ETH_P_ALL.to_bytes(2, "big"), "little"))
     writer = None
     try:
-        libc.bind(fd, (device, ETH_P_ALL))
+        if dev is not None:
+            libc.bind(fd, (device, ETH_P_ALL))
+        # (on "any", libpcap binds to interface index 0, which Python's AF_PACKET addresses cannot
+        # name: the socket, made hearing ETH_P_ALL, already hears every device)
         libc.setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        set_kernel_filter(fd, opts.program)
-        if opts.promisc and not dev.flags & IFF_LOOPBACK:
+        in_kernel = set_kernel_filter(fd, opts.program, cooked)
+        if opts.promisc and dev is not None and not dev.flags & IFF_LOOPBACK:
             libc.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP,
                             struct.pack("=iHH8s", dev.ifindex, PACKET_MR_PROMISC, 0, b""))
         if opts.write_file is not None:
-            writer = _open_dump(opts, DLT_EN10MB, opts.snaplen)
+            writer = _open_dump(opts, linktype, opts.snaplen)
             if writer is None:
                 return 1
         stop: list[int] = []
@@ -403,16 +442,17 @@ def _capture(opts: _Options) -> int:
             libc.sigaction(sig, stop.append)  # setsignal(SIGINT, cleanup): no SA_RESTART
         if not opts.printer.verbose and writer is None:
             libc.printf("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n")
-        libc.printf("%slistening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n",
-                    "tcpdump: " if opts.printer.verbose or writer is not None else "", device, opts.snaplen)
+        libc.printf("%slistening on %s, link-type %s, snapshot length %d bytes\n",
+                    "tcpdump: " if opts.printer.verbose or writer is not None else "", device,
+                    _link_type(linktype), opts.snaplen)
         captured = 0
-        loopback = bool(dev.flags & IFF_LOOPBACK)
+        lo_ifindex = _if_nametoindex("lo")
         while not stop and (not opts.count or captured < opts.count):
             try:
-                frame, stamp = _next_frame(fd, loopback, opts.direction)
+                frame, stamp = _next_frame(fd, lo_ifindex, opts.direction, cooked)
             except InterruptedError:
                 continue
-            if frame is not None:
+            if frame is not None and (in_kernel or bpf_filter(opts.program, frame, len(frame))):
                 if writer is not None:
                     _dump(writer, opts, stamp, frame[:opts.snaplen], len(frame))
                 else:
@@ -433,15 +473,20 @@ def _capture(opts: _Options) -> int:
     return 0
 
 
-def _next_frame(fd: int, loopback: bool, direction: int) -> tuple[bytes | None, int]:
+def _next_frame(fd: int, lo_ifindex: int, direction: int, cooked: bool) -> tuple[bytes | None, int]:
     """The next frame and its time (SO_TIMESTAMPNS); None for one libpcap leaves out
     (``linux_check_direction``): what loopback sends (it hears it again coming in), and what
-    ``-Q`` does not ask for."""
+    ``-Q`` does not ask for.  A cooked socket's packet gets the DLT_LINUX_SLL2 header made of its
+    ``sockaddr_ll`` (``pcap_handle_packet_mmap``)."""
     msg = Msghdr(msg_control=[])
     frame = libc.recvmsg(fd, msg, SNAPLEN, 0)
-    outgoing = msg.msg_name[2] == PACKET_OUTGOING
-    if outgoing and (loopback or direction == PCAP_D_IN) or not outgoing and direction == PCAP_D_OUT:
+    ifname, protocol, pkttype, hatype, addr = msg.msg_name
+    ifindex = _if_nametoindex(ifname)
+    outgoing = pkttype == PACKET_OUTGOING
+    if outgoing and (ifindex == lo_ifindex or direction == PCAP_D_IN) or not outgoing and direction == PCAP_D_OUT:
         return None, 0
     stamp = next((int.from_bytes(data[:8], "little") * 1_000_000_000 + int.from_bytes(data[8:16], "little")
                   for level, _, data in msg.msg_control if level == SOL_SOCKET), 0)
+    if cooked:
+        return sll2_header(protocol, ifindex, hatype, pkttype, addr) + bytes(frame), stamp
     return bytes(frame), stamp
