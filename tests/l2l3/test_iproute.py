@@ -249,19 +249,22 @@ def _inet_lines(command: str, out: str) -> str:
     not a tuxnet host's.  Of ``ip -d link``, all but IPv6's ``addrgenmode``: tuxnet has no IPv6.
     Of ``ip -json`` for devices, what ``_json_devices`` keeps."""
     words = command.split()
-    if "-j" in words and ({"addr", "link", "maddr"} & set(words)):
+    obj = next((w for w in words if not w.startswith("-")), "")
+    if "-j" in words and obj in ("addr", "link", "maddr"):
         return _json_devices(out, "-p" in words)
-    if "-j" in words and "route" in words and out.startswith("[") and "get" not in words:  # (no IPv6 here)
+    if obj == "route" and not out.startswith("["):  # (no IPv6 here)
+        out = "".join(line + "\n" for line in out.splitlines() if ":" not in line.split(" ")[0] or "Error" in line)
+    if "-j" in words and obj == "route" and out.startswith("[") and "get" not in words:  # (no IPv6 here)
         return json_dumps([r for r in json.loads(out) if ":" not in r["dst"]], "-p" in words)
-    if "-j" in words and "neigh" in words and out.startswith("["):  # (the kernel's hash order; no IPv6)
+    if "-j" in words and obj == "neigh" and out.startswith("["):  # (the kernel's hash order; no IPv6)
         return json_dumps(sorted((n for n in json.loads(out) if ":" not in n["dst"]), key=lambda n: n["dst"]),
                           "-p" in words)
-    if "neigh" in words:  # (no IPv6 here; the kernel's hash order)
+    if obj == "neigh":  # (no IPv6 here; the kernel's hash order)
         return "".join(sorted(line + "\n" for line in out.splitlines() if ":" not in line.split(" ", 1)[0]))
     if any(w.startswith("-o") for w in words):  # (no IPv6 here; the veth's index is after its peer's)
         out = "".join(re.sub(r"^\d+: eth0", "N: eth0", line) + "\n" for line in out.splitlines()
                       if "    inet6 " not in line)
-    if "-d" in words and "link" in words:
+    if "-d" in words and obj == "link":
         return out.replace("addrgenmode eui64 ", "")
     if not command.startswith("addr show"):
         return out
@@ -456,6 +459,41 @@ def test_ip_neigh_as_linux_does_it():
     kernel's neigh_add/neigh_delete and iproute2's filters do: the same output and errors."""
     linux, ours = _on_linux_and_tuxnet(NEIGH_SCRIPT)
     assert list(zip(NEIGH_SCRIPT, ours, strict=True)) == list(zip(NEIGH_SCRIPT, linux, strict=True))
+
+
+ROUTE_SELECT_SCRIPT = [
+    "link set lo up",
+    "addr add 10.1.0.1/24 dev eth0",
+    "route add 192.0.2.0/24 via 10.0.0.2 proto static metric 5",
+    "route add 192.0.2.128/25 via 10.1.0.2",
+    "route add default via 10.0.0.254",
+    "route add blackhole 198.51.100.0/24",
+    "route add 203.0.113.0/24 dev eth0 table 100",
+    *[f"{json}route show {selector}" for json in ("", "-j ") for selector in (
+        "dev eth0", "10.0.0.0/24", "192.0.2.0/24", "root 192.0.2.0/24", "match 192.0.2.200", "exact 192.0.2.0/24",
+        "to 192.0.2.0/24", "to root 192.0.2.0/24", "proto kernel", "proto static", "scope link", "type blackhole",
+        "via 10.0.0.2", "src 10.1.0.1", "dev eth0 proto kernel", "table main dev eth0", "dev eth9", "bogus",
+        "match 0/0", "table local dev lo", "scope host table all", "type local table local", "default", "metric 5",
+        "exact default", "all", "table 100", "table all dev eth0 scope link", "type bogus", "proto", "scope 300")],
+    "route flush cache",
+    "route flush table 7",
+    "route flush proto static",
+    "route show",
+    "route flush via 10.1.0.2",
+    "route flush table 100 203.0.113.0/24",
+    "route show table all type unicast",
+    "route add 0/0 via 10.0.0.254 metric 9", "route add 10.7/16 dev eth0", "route add 10.8.0.0/255.255.0.0 dev eth0",
+    "route add 10.9.0.0/255.0.255.0 dev eth0", "route add 0x0a.0x0a.0.0/16 via 012.0.0.2", "route show",
+    "route del 10.7/16", "route del 0/0 metric 9", "route show match 10.8.1.1", "route show root 10/8",
+]
+
+
+def test_ip_route_selectors_as_linux_takes_them():
+    """``ip route show|flush`` selectors (a destination as root, match or exact; table, device,
+    gateway, source, protocol, scope, type, metric) pick the routes the kernel's dump and
+    iproute2's filter pick, and leave out the words they fixed, as iproute2 does."""
+    linux, ours = _on_linux_and_tuxnet(ROUTE_SELECT_SCRIPT)
+    assert list(zip(ROUTE_SELECT_SCRIPT, ours, strict=True)) == list(zip(ROUTE_SELECT_SCRIPT, linux, strict=True))
 
 
 def test_ip_addr_del_as_linux_does_it():

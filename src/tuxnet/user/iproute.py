@@ -11,6 +11,7 @@ Errors raise ``IpError`` with iproute2's message.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import strerror
@@ -29,7 +30,7 @@ from tuxnet.net.core.neighbour import (
     pneigh_delete,
 )
 from tuxnet.net.core.skbuff import SkBuff
-from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask, parse_cidr
+from tuxnet.net.core.utils import in_ntoa, inet_make_mask
 from tuxnet.net.ethernet.eth import format_mac
 from tuxnet.net.ipv4.devinet import InIfaddr, inet_addr_add, inet_addr_del
 from tuxnet.net.ipv4.fib import (
@@ -46,12 +47,13 @@ from tuxnet.net.ipv4.fib import (
     RTN_UNICAST,
     RTN_UNREACHABLE,
     SCOPE_NAMES,
+    FibAlias,
+    fib_flush_cache,
     fib_get_table,
     fib_lookup,
     fib_route_dump,
     fib_table_flush,
     format_metrics,
-    format_routes,
     metrics_json,
     route_json,
     rt_table_name,
@@ -120,20 +122,59 @@ def _dev(host: Host, name: str) -> NetDevice:
     return dev
 
 
+def get_addr_ipv4(text: str) -> int | None:
+    """iproute2's ``get_addr_ipv4``: up to four numbers (``strtoul``, base 0: 0x hexadecimal, 0
+    octal) of at most 255, dot-separated, the missing ones zero (``10.1`` is 10.1.0.0); None for
+    anything else."""
+    octets = []
+    rest = text
+    while True:
+        number, end, _ = libc.strtoul(rest, base=0)
+        if end == 0 or number > 255 or not rest[:1].isdigit():
+            return None
+        octets.append(number)
+        rest = rest[end:]
+        if not rest:
+            break
+        if len(octets) == 4 or rest[0] != ".":
+            return None
+        rest = rest[1:]
+    return int.from_bytes(bytes(octets + [0] * (4 - len(octets))), "big")
+
+
 def _prefix(text: str) -> tuple[int, int]:
-    """``get_prefix``: ``A.B.C.D[/LEN]``."""
-    try:
-        return parse_cidr(text)
-    except ValueError:
-        raise IpError(f'Error: any valid prefix is expected rather than "{text}".') from None
+    """``get_prefix``: ``ADDR[/LEN]``, the address as ``get_addr_ipv4`` reads it and the length
+    a number or a netmask; ``default``, ``all`` and ``any`` are 0/0."""
+    if text in ("default", "all", "any"):
+        return 0, 0
+    addr_text, slash, len_text = text.partition("/")
+    addr = get_addr_ipv4(addr_text)
+    plen: int | None = 32
+    if slash:
+        plen = get_unsigned(len_text)
+        if plen is None:
+            mask = get_addr_ipv4(len_text) if len_text.count(".") == 3 else None
+            ones = bin(mask).count("1") if mask is not None else 0
+            plen = ones if mask is not None and mask == inet_make_mask(ones) else None
+    if addr is None or plen is None or plen > 32:
+        raise IpError(f'Error: any valid prefix is expected rather than "{text}".')
+    return addr, plen
+
+
+def _cidr(text: str) -> str:
+    """A prefix as the kernel's side of tuxnet takes it: ``A.B.C.D/LEN`` (``default`` kept)."""
+    if text == "default":
+        return text
+    addr, plen = _prefix(text)
+    return f"{in_ntoa(addr)}/{plen}"
 
 
 def _inet_addr(text: str, what: str = "inet address") -> int:
-    """``get_addr``: an IPv4 address."""
-    try:
-        return in_aton(text)
-    except ValueError:
-        raise IpError(f'Error: {what} is expected rather than "{text}".') from None
+    """``get_addr``: an IPv4 address, as ``get_addr_ipv4`` reads it."""
+    addr = get_addr_ipv4(text)
+    if addr is None:
+        raise IpError(f'Error: {what} is expected rather than "{text}".')
+    return addr
 
 
 # -- ip link ---------------------------------------------------------------------------------------
@@ -404,7 +445,7 @@ def _addr_add(host: Host, args: list[str]) -> None:
         broadcast = (local | ~mask) & 0xFFFFFFFF if brd == "+" else local & mask
     else:
         broadcast = _inet_addr(brd)
-    inet_addr_add(host, _dev(host, dev), cidr, broadcast)
+    inet_addr_add(host, _dev(host, dev), f"{in_ntoa(local)}/{plen}", broadcast)
 
 
 def _addr_del(host: Host, args: list[str]) -> None:
@@ -597,7 +638,7 @@ def _rule_args(args: list[str]) -> dict[str, object]:
             raise _usage_error('Command line is not complete. Try option "help"')
         value = args.pop(0)
         if key in ("from", "to"):
-            addr, plen = (0, 0) if value in ("all", "any", "default") else _prefix(value)
+            addr, plen = _prefix(value)
             side = "src" if key == "from" else "dst"
             want[side], want[side + "_len"] = (addr, plen) if plen else (0, 0)
         elif key in ("iif", "dev", "oif"):
@@ -681,9 +722,7 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
         opts["type"] = args.pop(0)
     if not args:
         raise _usage_error("Usage: ip route { list | flush } SELECTOR")
-    dst = args.pop(0)
-    if dst != "default":
-        _prefix(dst)
+    dst = _cidr(args.pop(0))
     metrics: dict[str, int] = {}
     while args:
         key = args.pop(0)
@@ -706,13 +745,28 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
             raise _usage_error(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
     for key in ("via", "src"):
         if key in opts:
-            _inet_addr(opts[key])
+            opts[key] = in_ntoa(_inet_addr(opts[key]))
     metric = get_unsigned(opts.get("metric", "0"))
     if metric is None:
         raise _usage_error(f'Error: argument "{opts["metric"]}" is wrong: "metric" value is invalid')
     opts["metric"] = str(metric)
     opts["table"] = str(_table_id(opts.get("table", "main")))
     return dst, opts, metrics
+
+
+def _route_delete(host: Host, args: list[str]) -> None:
+    """``ip route del [TYPE] PREFIX [table ID] [metric N] [via ADDR] [dev DEV] [src ADDR]
+    [proto P] [scope S]``: what is given must match (iproute2 sends a scope of "nowhere", any,
+    unless one is named)."""
+    dst, opts, _ = _route_args(args)
+    table = int(opts["table"])
+    if "dev" in opts:
+        _dev(host, opts["dev"])
+    proto = _name_or_number(opts["proto"], PROTO_NAMES, '"protocol" value is invalid') if "proto" in opts else None
+    scope = _name_or_number(opts["scope"], SCOPE_NAMES, 'invalid "scope" value') if "scope" in opts else None
+    fib_route_del(host, dst, table, metric=int(opts["metric"]) if "metric" in args else None,
+                  via=opts.get("via"), dev=opts.get("dev"), src=opts.get("src"), protocol=proto, scope=scope,
+                  type=_ROUTE_TYPES[opts["type"]] if "type" in opts else None)
 
 
 def _name_or_number(word: str, names: dict[int, str], complaint: str) -> int:
@@ -845,7 +899,7 @@ def _neigh_filter(host: Host, args: list[str], flush: bool) -> tuple[int, int, N
             raise _usage_error('Command line is not complete. Try option "help"')
         else:
             text = args.pop(0) if word == "to" and args else word
-            prefix, plen = (0, 0) if text in ("all", "any", "default") else _prefix(text)
+            prefix, plen = _prefix(text)
     if states is None:  # (a show's, the states proper; a flush's, NONE too)
         states = _NUD_ALL & ~NUD_NOARP & ~NUD_PERMANENT if flush else 0xFF & ~NUD_NOARP
     return prefix, plen, dev, states
@@ -943,25 +997,24 @@ def _ip_command(host: Host, obj: str, cmd: str, args: list[str], stats: int, det
                 return ""
         elif _match(obj, "route"):
             if cmd in ("show", "list", "ls", "lst", "s"):
-                table = _route_table(host, args, "Dump")
+                table, routes, omit = _route_select(host, args, "Dump")
                 if json:
-                    return [route_json(fa, table is None) for fa in fib_route_dump(host, table)]
-                return format_routes(host, table)
+                    return [route_json(fa, table is None, omit) for fa in routes]
+                return "".join(fa.format(table is None, omit) + " \n" for fa in routes)
             if cmd == "flush":
                 if not args:
                     raise IpError('"ip route flush" requires arguments.')
-                fib_table_flush(host, _route_table(host, args, "Flush"))
+                if args == ["cache"]:  # (rt_cache_flush, as a write to /proc/sys/net/ipv4/route/flush)
+                    fib_flush_cache(host)
+                    return ""
+                table, routes, _ = _route_select(host, args, "Flush")
+                fib_table_flush(host, routes)
                 return ""
             if cmd in ("add", "change", "chg", "replace"):
                 _route_modify(host, "change" if cmd == "chg" else cmd, args)
                 return ""
             if cmd in ("del", "delete"):
-                if not args:
-                    raise _usage_error("Usage: ip route { list | flush } SELECTOR")
-                if args[0] != "default":
-                    _prefix(args[0])
-                table = _route_table(host, args[1:], "") if args[1:] else RT_TABLE_MAIN
-                fib_route_del(host, args[0], table)
+                _route_delete(host, args)
                 return ""
             if cmd == "get":
                 if not args:
@@ -1077,6 +1130,86 @@ def _route_table(host: Host, args: list[str], what: str) -> int | None:
     if table is not None and fib_get_table(host, table) is None and what:
         raise IpError(f"Error: ipv4: FIB table does not exist.\n{what} terminated", 2)
     return table
+
+
+def _route_select(host: Host, args: list[str], what: str) -> tuple[int | None, list[FibAlias], frozenset[str]]:
+    """``iproute_list_flush_or_save``'s selectors: ``table ID|all``, ``dev``, ``via``, ``src``,
+    ``proto``, ``scope``, ``type``, ``metric``, and the destinations: ``root PREFIX`` (it and
+    the prefixes inside it), ``match PREFIX`` (the prefixes it is inside), ``exact PREFIX`` (or a
+    bare prefix, ``to PREFIX``, ``default``); none, every route.  Returns the table (None: all),
+    the routes selected in the dump's order, and the words the selectors fixed, which iproute2
+    does not print."""
+    table: int | None = RT_TABLE_MAIN
+    tests: list[Callable[[FibAlias], bool]] = []
+    omit = set()
+    args = list(args)
+    while args:
+        word = args.pop(0)
+        if word in ("table", "dev", "oif", "via", "src", "proto", "protocol", "scope", "type", "metric", "preference",
+                    "priority") and not args:
+            raise _usage_error('Command line is not complete. Try option "help"')
+        if word == "table":
+            table = _route_table(host, [word, args.pop(0)], what)
+        elif word in ("dev", "oif"):
+            dev = _dev(host, args.pop(0))
+            tests.append(lambda fa, dev=dev: fa.dev is dev)
+            omit.add("dev")
+        elif word == "via":
+            gw = _inet_addr(args.pop(0))
+            tests.append(lambda fa, gw=gw: fa.gw == gw)
+            omit.add("via")
+        elif word == "src":
+            src = _inet_addr(args.pop(0))
+            tests.append(lambda fa, src=src: fa.prefsrc == src)
+            omit.add("src")
+        elif word in ("proto", "protocol"):
+            proto = _name_or_number(args.pop(0), PROTO_NAMES, '"protocol" value is invalid')
+            tests.append(lambda fa, proto=proto: fa.protocol == proto)
+            omit.add("proto")
+        elif word == "scope":
+            scope = _name_or_number(args.pop(0), SCOPE_NAMES, 'invalid "scope"')
+            tests.append(lambda fa, scope=scope: fa.scope == scope)
+            omit.add("scope")
+        elif word == "type":
+            name = args.pop(0)
+            rtype = next((t for t, n in RTN_NAMES.items() if n == name), None)
+            if rtype is None:
+                raise _usage_error(f'Error: argument "{name}" is wrong: node type value is invalid')
+            tests.append(lambda fa, rtype=rtype: fa.type == rtype)
+        elif word in ("metric", "preference", "priority"):
+            value = args.pop(0)
+            metric = get_unsigned(value)
+            if metric is None:
+                raise _usage_error(f'Error: argument "{value}" is wrong: "metric" value is invalid')
+            tests.append(lambda fa, metric=metric: fa.metric == metric)
+            omit.add("metric")
+        else:
+            mode = "exact"
+            if word in ("to", "root", "match", "exact") and args:
+                mode = "exact" if word == "to" else word
+                word = args.pop(0)
+                if word in ("root", "match", "exact") and args:
+                    mode, word = word, args.pop(0)
+            dst, plen = _prefix(word)
+            if word in ("all", "any"):
+                mode = "root"
+            tests.append(_prefix_test(mode, dst, plen))
+    routes = [fa for fa in fib_route_dump(host, table) if all(test(fa) for test in tests)]
+    return table, routes, frozenset(omit)
+
+
+def _prefix_test(mode: str, dst: int, plen: int) -> Callable[[FibAlias], bool]:
+    """``filter_nlmsg``'s destination tests: ``root`` the routes inside dst/plen, ``match`` those
+    it is inside, ``exact`` that one."""
+    def inside(small: tuple[int, int], big: tuple[int, int]) -> bool:
+        mask = inet_make_mask(big[1])
+        return small[1] >= big[1] and small[0] & mask == big[0] & mask
+
+    if mode == "root":
+        return lambda fa: inside((fa.dst, fa.plen), (dst, plen))
+    if mode == "match":
+        return lambda fa: inside((dst, plen), (fa.dst, fa.plen))
+    return lambda fa: (fa.dst, fa.plen) == (dst & inet_make_mask(plen), plen)
 
 
 def get_unsigned(text: str) -> int | None:

@@ -99,51 +99,47 @@ class FibAlias:
         """RTNH_F_LINKDOWN: the next hop's device has no carrier."""
         return self.dev is not None and not self.dev.carrier and self.scope != RT_SCOPE_HOST
 
-    def format(self, show_table: bool = False) -> str:
+    def format(self, show_table: bool = False, omit: frozenset[str] = frozenset()) -> str:
         """One line of ``ip route show`` (``table local`` lines carry their type first; with
-        ``show_table``, as ``table all`` lists them, a table other than main is named)."""
-        dst = self.dst_name()
-        parts = [dst] if self.type == RTN_UNICAST else [RTN_NAMES[self.type], dst]
-        if self.gw:
-            parts += ["via", in_ntoa(self.gw)]
-        if self.dev is not None:
-            parts += ["dev", self.dev.name]
+        ``show_table``, as ``table all`` lists them, a table other than main is named); the
+        fields a selector fixed (``omit``: ``via``, ``dev``, ``proto``, ``scope``, ``src``,
+        ``metric``) are left out, as iproute2 leaves them."""
+        return " ".join(f"{key} {value}" if key != "dst" and key != "type" and key != "linkdown" else value
+                        for key, value in self.fields(show_table, omit)) + "".join(
+            f" {word}" for word in format_metrics(self))
+
+    def fields(self, show_table: bool, omit: frozenset[str]) -> list[tuple[str, str]]:
+        """``print_route``'s words before the metrics, as (iproute2's text key, value)."""
+        fields = [] if self.type == RTN_UNICAST else [("type", RTN_NAMES[self.type])]
+        fields.append(("dst", self.dst_name()))
+        if self.gw and "via" not in omit:
+            fields.append(("via", in_ntoa(self.gw)))
+        if self.dev is not None and "dev" not in omit:
+            fields.append(("dev", self.dev.name))
         if show_table and self.table != RT_TABLE_MAIN:
-            parts += ["table", rt_table_name(self.table)]
-        if self.protocol != RTPROT_BOOT:
-            parts += ["proto", PROTO_NAMES.get(self.protocol, str(self.protocol))]
-        if self.scope != RT_SCOPE_UNIVERSE:
-            parts += ["scope", SCOPE_NAMES.get(self.scope, str(self.scope))]
-        if self.prefsrc:
-            parts += ["src", in_ntoa(self.prefsrc)]
-        if self.metric:
-            parts += ["metric", str(self.metric)]
+            fields.append(("table", rt_table_name(self.table)))
+        if self.protocol != RTPROT_BOOT and "proto" not in omit:
+            fields.append(("proto", PROTO_NAMES.get(self.protocol, str(self.protocol))))
+        if self.scope != RT_SCOPE_UNIVERSE and "scope" not in omit:
+            fields.append(("scope", SCOPE_NAMES.get(self.scope, str(self.scope))))
+        if self.prefsrc and "src" not in omit:
+            fields.append(("src", in_ntoa(self.prefsrc)))
+        if self.metric and "metric" not in omit:
+            fields.append(("metric", str(self.metric)))
         if self.linkdown():
-            parts.append("linkdown")
-        parts += format_metrics(self)
-        return " ".join(parts)
+            fields.append(("linkdown", "linkdown"))
+        return fields
 
 
-def route_json(route: FibAlias, show_table: bool = False) -> dict[str, object]:
+_JSON_KEYS = {"via": "gateway", "proto": "protocol", "src": "prefsrc"}
+
+
+def route_json(route: FibAlias, show_table: bool = False, omit: frozenset[str] = frozenset()) -> dict[str, object]:
     """``ip -json route show``'s object for a route: ``format``'s words under iproute2's keys."""
     obj: dict[str, object] = {}
-    if route.type != RTN_UNICAST:
-        obj["type"] = RTN_NAMES[route.type]
-    obj["dst"] = route.dst_name()
-    if route.gw:
-        obj["gateway"] = in_ntoa(route.gw)
-    if route.dev is not None:
-        obj["dev"] = route.dev.name
-    if show_table and route.table != RT_TABLE_MAIN:
-        obj["table"] = rt_table_name(route.table)
-    if route.protocol != RTPROT_BOOT:
-        obj["protocol"] = PROTO_NAMES.get(route.protocol, str(route.protocol))
-    if route.scope != RT_SCOPE_UNIVERSE:
-        obj["scope"] = SCOPE_NAMES.get(route.scope, str(route.scope))
-    if route.prefsrc:
-        obj["prefsrc"] = in_ntoa(route.prefsrc)
-    if route.metric:
-        obj["metric"] = route.metric
+    for key, value in route.fields(show_table, omit):
+        if key != "linkdown":
+            obj[_JSON_KEYS.get(key, key)] = int(value) if key == "metric" else value
     obj["flags"] = ["linkdown"] if route.linkdown() else []
     metrics = metrics_json(route)
     if metrics:
@@ -396,14 +392,21 @@ def ip_route_change(host: Host, dst: str, *, create: bool = False, via: str | No
     fib_add(host, fa)
 
 
-def ip_route_del(host: Host, dst: str, table: int = RT_TABLE_MAIN) -> None:
-    """``ip route del``: the first route with that prefix in main or ``table``."""
+def ip_route_del(host: Host, dst: str, table: int = RT_TABLE_MAIN, *, metric: int | None = None,
+                 via: str | None = None, dev: str | None = None, src: str | None = None,
+                 protocol: int | None = None, scope: int | None = None, type: int | None = None) -> None:
+    """``ip route del`` (``fib_table_delete``): the first route of that prefix in main or
+    ``table``, of the lowest metric, that has what else was given: its metric, gateway, device,
+    preferred source, protocol, scope and type."""
     addr, plen = (0, 0) if dst == "default" else parse_cidr(dst)
     found = fib_get_table(host, table)
     if found is None:
         raise ValueError("Error: FIB table does not exist.")
-    for e in found.entries:
-        if e.dst == addr and e.plen == plen:
+    wanted = {"metric": metric, "gw": in_aton(via) if via else None, "prefsrc": in_aton(src) if src else None,
+              "protocol": protocol, "scope": scope, "type": type}
+    for e in sorted(found.entries, key=_alias_order):
+        if e.dst == addr and e.plen == plen and (dev is None or e.dev is not None and e.dev.name == dev) and all(
+                value is None or getattr(e, key) == value for key, value in wanted.items()):
             found.remove(e)
             fib_flush_cache(host)
             return
@@ -428,17 +431,11 @@ def fib_route_dump(host: Host, table: int | None = RT_TABLE_MAIN) -> list[FibAli
     return routes
 
 
-def format_routes(host: Host, table: int | None = RT_TABLE_MAIN) -> str:
-    """``ip route show [table ID|all]`` (None: all), byte for byte as iproute2 prints it."""
-    lines = [e.format(show_table=table is None) for e in fib_route_dump(host, table)]
-    return "".join(line + " \n" for line in lines)  # iproute2 ends each line with a space
-
-
-def fib_table_flush(host: Host, table: int) -> None:
-    """``ip route flush table ID``: every route of the table goes (FileNotFoundError when there
-    is no such table)."""
-    found = fib_get_table(host, table)
-    if found is None:
-        raise FileNotFoundError("Error: ipv4: FIB table does not exist.\nFlush terminated")
-    found.remove_if(lambda e: True)
+def fib_table_flush(host: Host, routes: list[FibAlias]) -> None:
+    """``ip route flush SELECTOR``: each route the selector chose goes (RTM_DELROUTE), as
+    iproute2 deletes them one by one."""
+    for fa in routes:
+        table = host.fib_tables[fa.table]
+        if fa in table.entries:
+            table.remove(fa)
     fib_flush_cache(host)
