@@ -496,6 +496,27 @@ def test_ip_route_selectors_as_linux_takes_them():
     assert list(zip(ROUTE_SELECT_SCRIPT, ours, strict=True)) == list(zip(ROUTE_SELECT_SCRIPT, linux, strict=True))
 
 
+ADDR_OPTIONS_SCRIPT = [
+    "addr add 10.0.0.5/24 dev eth0 label eth0:1", "addr add 10.0.0.6/24 label eth0:2 dev eth0",
+    "addr add 10.0.0.7/24 dev eth0 label foo", "addr add 10.0.0.8/24 dev eth0 label eth0:verylongname1",
+    "addr add 10.2.0.1/24 dev eth0 scope link", "addr add 10.3.0.1/24 dev eth0 noprefixroute",
+    "addr add 10.4.0.1/24 dev eth0 scope host", "addr add 10.5.0.1/24 dev eth0 scope bogus",
+    "addr add 10.6.0.1/24 dev eth0 label eth0:x scope 5",
+    "addr show dev eth0", "-j addr show dev eth0", "-o addr show dev eth0", "route", "route show table local",
+    "route get 10.9.9.9 oif eth0",
+    "addr del 10.0.0.5/24 dev eth0 label eth0:2", "addr del 10.0.0.5/24 dev eth0 label eth0:1",
+    "addr del 10.3.0.1/24 dev eth0", "addr show dev eth0", "route", "route show table local",
+]
+
+
+def test_ip_addr_labels_scopes_and_noprefixroute_as_linux_has_them():
+    """``ip addr add`` with ``label``, ``scope`` and ``noprefixroute``: the kernel's order of the
+    addresses (primaries by scope, secondaries after), its routes (none for a noprefixroute
+    prefix), its source choice, and a label's length and match on deletion."""
+    linux, ours = _on_linux_and_tuxnet(ADDR_OPTIONS_SCRIPT)
+    assert list(zip(ADDR_OPTIONS_SCRIPT, ours, strict=True)) == list(zip(ADDR_OPTIONS_SCRIPT, linux, strict=True))
+
+
 def test_ip_addr_del_as_linux_does_it():
     linux, ours = _on_linux_and_tuxnet(DEL_SCRIPT)
     assert ours == linux

@@ -30,9 +30,10 @@ from tuxnet.net.core.neighbour import (
     pneigh_delete,
 )
 from tuxnet.net.core.skbuff import SkBuff
+from tuxnet.net.core.sock import IFNAMSIZ
 from tuxnet.net.core.utils import in_ntoa, inet_make_mask
 from tuxnet.net.ethernet.eth import format_mac
-from tuxnet.net.ipv4.devinet import InIfaddr, inet_addr_add, inet_addr_del
+from tuxnet.net.ipv4.devinet import IFA_F_NOPREFIXROUTE, InIfaddr, inet_addr_add, inet_addr_del
 from tuxnet.net.ipv4.fib import (
     INET_DSCP_MASK,
     PROTO_NAMES,
@@ -422,21 +423,32 @@ def ip_neigh_show(host: Host, args: list[str] | None = None, brief: bool = False
 
 
 def _addr_add(host: Host, args: list[str]) -> None:
-    """``ip addr add ADDR/LEN [brd|broadcast ADDR|+|-] dev DEV``: without ``brd`` the address has
-    no broadcast address (its subnet's network broadcast route is made all the same); ``+`` sets
-    the host part's bits, ``-`` clears them."""
+    """``ip addr add ADDR/LEN [brd|broadcast ADDR|+|-] [label LABEL] [scope SCOPE] [noprefixroute]
+    dev DEV``: without ``brd`` the address has no broadcast address (its subnet's network
+    broadcast route is made all the same); ``+`` sets the host part's bits, ``-`` clears them; a
+    label longer than a device's name fails the kernel's policy."""
     cidr, rest = args[0], args[1:]
-    dev = brd = None
+    dev = brd = label = None
+    scope: int | None = None
+    flags = 0
     while rest:
         key = rest.pop(0)
         if key == "dev" and rest:
             dev = rest.pop(0)
         elif key in ("brd", "broadcast") and rest:
             brd = rest.pop(0)
+        elif key == "label" and rest:
+            label = rest.pop(0)
+        elif key == "scope" and rest:
+            scope = _name_or_number(rest.pop(0), SCOPE_NAMES, "invalid scope value.")
+        elif key == "noprefixroute":
+            flags |= IFA_F_NOPREFIXROUTE
         else:
             raise _usage_error(f'Error: either "local" is duplicate, or "{key}" is a garbage.')
     if dev is None:
         raise IpError('Not enough information: "dev" argument is required.')
+    if label is not None and len(label) >= IFNAMSIZ:
+        raise IpError("Error: Attribute failed policy validation.", 2)
     local, plen = _prefix(cidr)
     mask = inet_make_mask(plen)
     if brd is None:
@@ -445,16 +457,19 @@ def _addr_add(host: Host, args: list[str]) -> None:
         broadcast = (local | ~mask) & 0xFFFFFFFF if brd == "+" else local & mask
     else:
         broadcast = _inet_addr(brd)
-    inet_addr_add(host, _dev(host, dev), f"{in_ntoa(local)}/{plen}", broadcast)
+    inet_addr_add(host, _dev(host, dev), f"{in_ntoa(local)}/{plen}", broadcast, scope=scope, label=label,
+                  flags=flags)
 
 
 def _addr_del(host: Host, args: list[str]) -> None:
-    """``ip addr del ADDR[/LEN] dev DEV``; without the length, any address ADDR (iproute2's
-    wildcard deletion, which it warns about on stderr)."""
-    if len(args) != 3 or args[1] != "dev":
+    """``ip addr del ADDR[/LEN] dev DEV [label LABEL]``; without the length, any address ADDR
+    (iproute2's wildcard deletion, which it warns about on stderr); a label must be the
+    address's (``inet_rtm_deladdr``)."""
+    words = dict(zip(args[1::2], args[2::2], strict=False))
+    if "dev" not in words or len(args) % 2 == 0 or set(words) - {"dev", "label"}:
         raise IpError('Not enough information: "dev" argument is required.')
     local, plen = _prefix(args[0])
-    inet_addr_del(host, _dev(host, args[2]), local, plen if "/" in args[0] else None)
+    inet_addr_del(host, _dev(host, words["dev"]), local, plen if "/" in args[0] else None, words.get("label"))
 
 
 # -- ip route --------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from tuxnet.net.ipv4.fib import (
     RTN_LOCAL,
     RTN_UNICAST,
     RTPROT_KERNEL,
+    SCOPE_NAMES,
     FibAlias,
     fib_add,
     fib_flush_cache,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 
 IFA_F_SECONDARY = 0x01
+IFA_F_NOPREFIXROUTE = 0x200  # include/uapi/linux/if_addr.h: no route for the address's prefix
 
 
 class InIfaddr:
@@ -57,9 +59,11 @@ class InIfaddr:
         s = f"inet {in_ntoa(self.local)}/{self.prefixlen}"
         if self.broadcast:
             s += f" brd {in_ntoa(self.broadcast)}"
-        s += " scope " + {RT_SCOPE_HOST: "host", RT_SCOPE_LINK: "link"}.get(self.scope, "global")
+        s += " scope " + SCOPE_NAMES.get(self.scope, str(self.scope))
         if self.flags & IFA_F_SECONDARY:
             s += " secondary"
+        if self.flags & IFA_F_NOPREFIXROUTE:
+            s += " noprefixroute"
         return s + f" {self.label}"
 
     def json(self) -> dict[str, object]:
@@ -68,9 +72,11 @@ class InIfaddr:
         obj: dict[str, object] = {"family": "inet", "local": in_ntoa(self.local), "prefixlen": self.prefixlen}
         if self.broadcast:
             obj["broadcast"] = in_ntoa(self.broadcast)
-        obj["scope"] = {RT_SCOPE_HOST: "host", RT_SCOPE_LINK: "link"}.get(self.scope, "global")
+        obj["scope"] = SCOPE_NAMES.get(self.scope, str(self.scope))
         if self.flags & IFA_F_SECONDARY:
             obj["secondary"] = True
+        if self.flags & IFA_F_NOPREFIXROUTE:
+            obj["noprefixroute"] = True
         obj.update(label=self.label, valid_life_time=0xFFFFFFFF, preferred_life_time=0xFFFFFFFF)
         return obj
 
@@ -177,12 +183,20 @@ def devinet_conf_changed(host: Host, key: str) -> None:
     fib_flush_cache(host)
 
 
-def inet_addr_add(host: Host, dev: NetDevice, cidr: str, broadcast: int | None = None) -> InIfaddr:
+def inet_addr_add(host: Host, dev: NetDevice, cidr: str, broadcast: int | None = None, *, scope: int | None = None,
+                  label: str | None = None, flags: int = 0) -> InIfaddr:
     """``inet_rtm_newaddr`` → ``__inet_insert_ifa``: an address in the subnet of one the device
-    has is a secondary, listed after every primary; routes follow if the device is up."""
+    has is a secondary, listed after every primary; a primary goes after the primaries of its
+    scope or a wider one's; routes follow if the device is up.  ``scope``, ``label`` and
+    ``flags`` (IFA_F_NOPREFIXROUTE) are the request's, when it has them."""
     local, plen = parse_cidr(cidr)
     in_dev = in_dev_get(dev)
     ifa = InIfaddr(dev, local, plen, broadcast)
+    if scope is not None:
+        ifa.scope = scope
+    if label is not None:
+        ifa.label = label
+    ifa.flags |= flags & IFA_F_NOPREFIXROUTE
     last_primary = 0
     for i, ifa1 in enumerate(in_dev.ifa_list):
         if ifa1.local == local:
@@ -205,7 +219,8 @@ def _same_subnet(a: InIfaddr, b: InIfaddr) -> bool:
     return a.mask == b.mask and (a.local ^ b.local) & a.mask == 0
 
 
-def inet_addr_del(host: Host, dev: NetDevice, local: int, prefixlen: int | None = None) -> None:
+def inet_addr_del(host: Host, dev: NetDevice, local: int, prefixlen: int | None = None,
+                  label: str | None = None) -> None:
     """``inet_rtm_deladdr`` → ``__inet_del_ifa``: remove an address (any prefix length when
     ``prefixlen`` is None, iproute2's wildcard deletion).  A primary takes its subnet's secondaries
     with it, unless ``promote_secondaries`` makes the first of them the primary.  Then the routes
@@ -213,7 +228,8 @@ def inet_addr_del(host: Host, dev: NetDevice, local: int, prefixlen: int | None 
     addresses make, routes naming a vanished address as source gone (``fib_sync_down_addr``), and
     every route through the device gone with its last address (``fib_disable_ip``)."""
     ifa_list = dev.ip_ptr.ifa_list if dev.ip_ptr is not None else []
-    ifa = next((a for a in ifa_list if a.local == local and prefixlen in (None, a.prefixlen)), None)
+    ifa = next((a for a in ifa_list if a.local == local and prefixlen in (None, a.prefixlen)
+                and label in (None, a.label)), None)
     if ifa is None:
         raise ValueError("Error: ipv4: Address not found.")
     gone = [ifa]
@@ -280,7 +296,8 @@ def fib_add_ifaddr(host: Host, ifa: InIfaddr) -> None:
     if ifa.broadcast and ifa.broadcast != 0xFFFFFFFF:
         magic(ifa.broadcast, 32, RTN_BROADCAST)
     if prefix and not ifa.flags & IFA_F_SECONDARY and (prefix != ifa.local or ifa.prefixlen < 32):
-        magic(prefix, ifa.prefixlen, RTN_LOCAL if dev.flags & IFF_LOOPBACK else RTN_UNICAST)
+        if not ifa.flags & IFA_F_NOPREFIXROUTE:
+            magic(prefix, ifa.prefixlen, RTN_LOCAL if dev.flags & IFF_LOOPBACK else RTN_UNICAST)
         if ifa.prefixlen < 31:
             magic(prefix | ~ifa.mask & 0xFFFFFFFF, 32, RTN_BROADCAST)
 
