@@ -19,11 +19,13 @@ exist inside a host: use the iterative ``socketserver`` servers, not the Threadi
 
 from __future__ import annotations
 
+import array
 import contextlib
 import fcntl as _stdfcntl
 import functools
 import io
 import math
+import operator
 import os
 import select as _stdselect
 import selectors as _stdselectors
@@ -33,7 +35,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tuxnet.kernel.errno import EAFNOSUPPORT, EFAULT, EINPROGRESS
+from tuxnet.kernel.errno import EAFNOSUPPORT, EFAULT, EINPROGRESS, ENXIO, EOPNOTSUPP
 from tuxnet.kernel.sched import current, in_process
 from tuxnet.net.core import net_tstamp as _net_tstamp
 from tuxnet.net.core import skbuff as _skbuff
@@ -174,31 +176,102 @@ def _inet_host(host: Any) -> str:
     return libc.getaddrinfo(host, None, AF_INET)[0][4][0]
 
 
+def _c_int(value: Any) -> int:
+    """A C ``int`` argument as CPython's ``"i"`` format converts it (``PyLong_AsLong`` through
+    ``__index__``, then the range check)."""
+    value = operator.index(value)
+    if value > 0x7FFFFFFF:
+        raise OverflowError("signed integer is greater than maximum")
+    if value < -0x80000000:
+        raise OverflowError("signed integer is less than minimum")
+    return value
+
+
+def _c_ssize(value: Any) -> int:
+    """A ``Py_ssize_t`` argument as CPython's ``"n"`` format converts it."""
+    value = operator.index(value)
+    if not -(1 << 63) <= value < 1 << 63:
+        raise OverflowError("Python int too large to convert to C ssize_t")
+    return value
+
+
+def _buffer(data: Any) -> memoryview:
+    """The bytes of ``data`` as CPython's ``"y*"`` format takes them (``PyObject_GetBuffer`` with
+    PyBUF_SIMPLE): any C-contiguous bytes-like object, BufferError for a strided one, TypeError
+    for what is not bytes-like at all."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
+    if not view.c_contiguous:
+        raise BufferError("memoryview: underlying buffer is not C-contiguous")
+    return byte_view(view)
+
+
+def _rw_buffer(buffer: Any) -> memoryview | None:
+    """The bytes of a buffer as CPython's ``"w*"`` format takes them (PyBUF_WRITABLE: writable and
+    C-contiguous), or None when it does not qualify (CPython then says which argument)."""
+    try:
+        view = memoryview(buffer)
+    except (TypeError, ValueError):  # (not bytes-like, or a released view)
+        return None
+    if view.readonly or not view.c_contiguous:
+        return None
+    return byte_view(view)
+
+
 def _writable_view(buffer: Any, fn: str) -> memoryview:
     """The bytes of a read-write buffer, or CPython's TypeError for anything else."""
-    try:
-        view = byte_view(buffer)
-    except TypeError:
-        view = None
-    if view is None or view.readonly:
+    view = _rw_buffer(buffer)
+    if view is None:
         got = "None" if buffer is None else type(buffer).__name__
         raise TypeError(f"{fn}() argument 1 must be read-write bytes-like object, not {got}")
     return view
 
 
-def _into_view(buffer: Any, nbytes: int, fn: str, too_small: str) -> memoryview:
-    """CPython's checks of ``recv_into``'s and ``recvfrom_into``'s buffer and size, in its order."""
+def _into_view(buffer: Any, nbytes: Any, fn: str, too_small: str) -> tuple[memoryview, int]:
+    """CPython's checks of ``recv_into``'s and ``recvfrom_into``'s buffer and size, in its order:
+    the buffer's bytes and how many to read (0: the whole buffer)."""
     view = _writable_view(buffer, fn)
+    nbytes = _c_ssize(nbytes)
     if nbytes < 0:
         raise ValueError(f"negative buffersize in {fn}")
     if nbytes > len(view):
         raise ValueError(too_small)
-    return view
+    return view, nbytes or len(view)
+
+
+def _parse_timeout(value: Any) -> float | None:
+    """CPython's ``socket_parse_timeout``: None, or the seconds in whole nanoseconds
+    (``_PyTime_FromSecondsObject``), read back as ``_PyTime_AsSecondsDouble`` does."""
+    if value is None:
+        return None
+    ns = pyselect.pytime_from_object(value, 1_000_000_000)
+    if ns < 0:
+        raise ValueError("Timeout value out of range")
+    return float(ns // 1_000_000_000) if ns % 1_000_000_000 == 0 else ns / 1e9
 
 
 def _cmsg_space(length: int) -> int:
     """``CMSG_SPACE``: a control message's header (16 bytes) and data, aligned to 8."""
     return 16 + ((length + 7) & ~7)
+
+
+def CMSG_LEN(length: int) -> int:  # noqa: N802 - the standard library's name
+    """``socket.CMSG_LEN``: a control message's length with ``length`` bytes of data; as CPython's
+    ``get_CMSG_LEN``, the result must fit a socklen_t that is also a C int."""
+    length = _c_ssize(length)
+    if not 0 <= length <= 0x7FFFFFFF - 16:
+        raise OverflowError("CMSG_LEN() argument out of range")
+    return 16 + length
+
+
+def CMSG_SPACE(length: int) -> int:  # noqa: N802 - the standard library's name
+    """``socket.CMSG_SPACE``: the buffer room one control message with ``length`` bytes takes."""
+    length = _c_ssize(length)
+    if not 0 <= length or _cmsg_space(length) > 0x7FFFFFFF:
+        raise OverflowError("CMSG_SPACE() argument out of range")
+    return _cmsg_space(length)
 
 
 def _ancdata(control: list[tuple[int, int, Any]], ancbufsize: int) -> tuple[list[tuple[int, int, bytes]], int]:
@@ -220,21 +293,25 @@ def _ancdata(control: list[tuple[int, int, Any]], ancbufsize: int) -> tuple[list
     return items, 0
 
 
-def _sockaddr(family: int, address: Any) -> tuple[Any, ...]:
-    """CPython's ``getsockaddrarg`` for AF_INET and AF_PACKET."""
+def _sockaddr(family: int, address: Any, fn: str) -> tuple[Any, ...]:
+    """CPython's ``getsockaddrarg`` for AF_INET and AF_PACKET; ``fn`` names the method in its
+    messages."""
     if family == AF_PACKET:
         return _packet_sockaddr(address)
     if family != AF_INET:
         raise OSError(EAFNOSUPPORT, os.strerror(EAFNOSUPPORT))
     if not isinstance(address, tuple):
-        raise TypeError(f"AF_INET address must be tuple, not {type(address).__name__}")
+        raise TypeError(f"{fn}(): AF_INET address must be tuple, not {type(address).__name__}")
     if len(address) != 2:
         raise TypeError("AF_INET address must be a pair (host, port)")
     host, port = address
-    if not isinstance(port, int):
-        raise TypeError(f"'{type(port).__name__}' object cannot be interpreted as an integer")
+    _c_hostname(host)  # ("O&i": the host's type first, then the port's)
+    try:
+        port = _c_int(port)
+    except OverflowError:
+        port = -1
     if not 0 <= port <= 0xFFFF:
-        raise OverflowError("connect(): port must be 0-65535.")
+        raise OverflowError(f"{fn}(): port must be 0-65535.")
     return _inet_host(host), port
 
 
@@ -253,10 +330,21 @@ def _packet_sockaddr(address: Any) -> tuple[Any, ...]:
     return address
 
 
+def _int_option(fd: int, optname: int) -> int:
+    """A SOL_SOCKET option's C int, as CPython reads one (``getsockopt`` into an ``int``)."""
+    return int(libc.getsockopt(fd, SOL_SOCKET, optname))
+
+
 class socket:  # noqa: N801 - the name of socket.socket
     """``socket.socket`` on a tuxnet host: a descriptor of the calling process."""
 
-    def __init__(self, family: int = -1, type: int = -1, proto: int = -1, fileno: int | None = None) -> None:
+    def __init__(self, family: int = -1, type: int = -1, proto: int = -1, fileno: Any = None) -> None:
+        family, type, proto = _c_int(family), _c_int(type), _c_int(proto)
+        if fileno is not None:
+            # sock_initobj: PyLong_AsLong on the descriptor
+            fileno = operator.index(fileno)
+            if fileno < 0:
+                raise ValueError("negative file descriptor")
         if fileno is None:
             family = AF_INET if family == -1 else family
             type = SOCK_STREAM if type == -1 else type
@@ -264,9 +352,9 @@ class socket:  # noqa: N801 - the name of socket.socket
             # Not inherited (PEP 446): CPython asks for SOCK_CLOEXEC too.
             fileno = libc.socket(family, type | SOCK_CLOEXEC, proto)
         else:
-            family = libc.getsockopt(fileno, SOL_SOCKET, SO_DOMAIN) if family == -1 else family
-            type = libc.getsockopt(fileno, SOL_SOCKET, SO_TYPE) if type == -1 else type
-            proto = libc.getsockopt(fileno, SOL_SOCKET, SO_PROTOCOL) if proto == -1 else proto
+            family = _int_option(fileno, SO_DOMAIN) if family == -1 else family
+            type = _int_option(fileno, SO_TYPE) if type == -1 else type
+            proto = _int_option(fileno, SO_PROTOCOL) if proto == -1 else proto
         self._fd = fileno
         self._family = family
         self._type = type & ~_SOCK_FLAGS
@@ -337,10 +425,7 @@ class socket:  # noqa: N801 - the name of socket.socket
         """None blocks; 0 never blocks; a positive value waits at most that long.  As in CPython
         (``internal_setblocking``), the descriptor's mode is set even on a closed socket, which
         raises EBADF once the timeout is recorded."""
-        if value is not None:
-            value = float(value)
-            if value < 0:
-                raise ValueError("Timeout value out of range")
+        value = _parse_timeout(value)
         self._timeout = value
         libc.ioctl(self._fd, FIONBIO, value is not None)
 
@@ -348,7 +433,8 @@ class socket:  # noqa: N801 - the name of socket.socket
         return self._timeout
 
     def setblocking(self, flag: bool) -> None:
-        self.settimeout(None if flag else 0.0)
+        """``sock_setblocking``: the flag is read as a C int (``_PyLong_AsInt``)."""
+        self.settimeout(None if _c_int(flag) else 0.0)
 
     def getblocking(self) -> bool:
         return self._timeout != 0.0
@@ -364,23 +450,29 @@ class socket:  # noqa: N801 - the name of socket.socket
             raise TimeoutError("timed out")
 
     def _call(self, events: int, fn: Callable[..., Any], *args: Any) -> Any:
-        """CPython's ``sock_call``: with a timeout, retry after ``poll`` says the socket is ready."""
+        """CPython's ``sock_call``: with a timeout, wait in ``poll`` for the socket to be ready
+        first, then make the call, and wait again if it would still block (``sock_call_ex``)."""
         fd = self._check()
         if not self._timeout:
             return fn(fd, *args)
-        deadline = libc.clock_monotonic() + self._timeout
+        return self._call_until(libc.clock_monotonic() + self._timeout, events, fn, fd, *args)
+
+    def _call_until(self, deadline: float, events: int, fn: Callable[..., Any], fd: int, *args: Any) -> Any:
+        """``sock_call_ex`` with a timeout: ``poll`` until ``deadline``, then the call."""
         while True:
+            self._wait(events, deadline)
             try:
                 return fn(fd, *args)
             except BlockingIOError:
-                self._wait(events, deadline)
+                pass
 
     # -- the calls ---------------------------------------------------------------------------------
-    def bind(self, address: Any) -> None:
-        libc.bind(self._check(), _sockaddr(self._family, address))
+    def bind(self, address: Any, /) -> None:
+        addr = _sockaddr(self._family, address, "bind")
+        libc.bind(self._check(), addr)
 
-    def listen(self, backlog: int = min(SOMAXCONN, 128)) -> None:
-        libc.listen(self._check(), max(backlog, 0))
+    def listen(self, backlog: int = min(SOMAXCONN, 128), /) -> None:
+        libc.listen(self._check(), max(_c_int(backlog), 0))
 
     def _accept(self) -> tuple[int, tuple[str, int]]:
         return self._call(POLLIN, libc.accept4, SOCK_CLOEXEC)
@@ -393,10 +485,13 @@ class socket:  # noqa: N801 - the name of socket.socket
             sock.setblocking(True)
         return sock, addr
 
-    def connect(self, address: Any) -> None:
+    def connect(self, address: Any, /) -> None:
         """``connect``; with a timeout, wait for the handshake in ``poll`` (then SO_ERROR)."""
+        self._connect(_sockaddr(self._family, address, "connect"))
+
+    def _connect(self, addr: tuple[Any, ...]) -> None:
+        """``internal_connect``."""
         fd = self._check()
-        addr = _sockaddr(self._family, address)
         try:
             libc.connect(fd, addr)
             return
@@ -404,14 +499,17 @@ class socket:  # noqa: N801 - the name of socket.socket
             if e.errno != EINPROGRESS or self._timeout == 0.0:
                 raise
         self._wait(POLLOUT, libc.clock_monotonic() + (self._timeout or 0.0))
-        err = libc.getsockopt(fd, SOL_SOCKET, SO_ERROR)
+        err = _int_option(fd, SO_ERROR)
         if err:
             raise OSError(err, os.strerror(err))
 
-    def connect_ex(self, address: Any) -> int:
-        """``connect`` returning the errno (0 on success) instead of raising it."""
+    def connect_ex(self, address: Any, /) -> int:
+        """``connect`` returning the errno (0 on success) instead of raising it.  As CPython's,
+        only the system call's error is returned: a bad address or a name that does not resolve
+        (``gaierror``) raises."""
+        addr = _sockaddr(self._family, address, "connect_ex")
         try:
-            self.connect(address)
+            self._connect(addr)
         except TimeoutError:
             return 11  # EAGAIN, as CPython reports a timed-out connect_ex
         except OSError as e:
@@ -420,40 +518,54 @@ class socket:  # noqa: N801 - the name of socket.socket
             return e.errno
         return 0
 
-    def send(self, data: Any, flags: int = 0) -> int:
-        return self._call(POLLOUT, libc.send, byte_view(data), flags)
+    def send(self, data: Any, flags: int = 0, /) -> int:
+        return self._call(POLLOUT, libc.send, _buffer(data), _c_int(flags))
 
-    def sendall(self, data: Any, flags: int = 0) -> None:
-        """Send everything; with a timeout, the whole call shares it (CPython 3.5+)."""
-        view = byte_view(data)
+    def sendall(self, data: Any, flags: int = 0, /) -> None:
+        """Send everything; with a timeout, the whole call shares it (CPython 3.5+), each send
+        waiting in ``poll`` first (``sock_sendall``)."""
+        view = _buffer(data)
+        flags = _c_int(flags)
         fd = self._check()
         deadline = None if not self._timeout else libc.clock_monotonic() + self._timeout
         while len(view):
-            try:
+            if deadline is None:
                 n = libc.send(fd, view, flags)
-            except BlockingIOError:
-                if deadline is None:
-                    raise
-                self._wait(POLLOUT, deadline)
-                continue
+            else:
+                n = self._call_until(deadline, POLLOUT, libc.send, fd, view, flags)
             view = view[n:]
 
-    def sendto(self, data: Any, flags_or_addr: Any, addr: Any = None) -> int:
-        flags, address = (0, flags_or_addr) if addr is None else (flags_or_addr, addr)
-        return self._call(POLLOUT, libc.sendto, byte_view(data), flags,
-                          _sockaddr(self._family, address))
+    def sendto(self, data: Any, *args: Any) -> int:
+        """``sendto(data[, flags], address)`` (``sock_sendto``'s "y*O" or "y*iO")."""
+        if len(args) not in (1, 2):
+            raise TypeError(f"sendto() takes 2 or 3 arguments ({len(args) + 1} given)")
+        view = _buffer(data)
+        flags = _c_int(args[0]) if len(args) == 2 else 0
+        addr = _sockaddr(self._family, args[-1], "sendto")
+        return self._call(POLLOUT, libc.sendto, view, flags, addr)
 
-    def sendmsg(self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None) -> int:
+    def sendmsg(self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None, /) -> int:
+        """``sock_sendmsg``: the buffers (any iterable of bytes-like objects), the control messages
+        ("iiy*" each), the flags, and the address, converted in CPython's order."""
+        addr = None if address is None else _sockaddr(self._family, address, "sendmsg")
+        try:
+            items = list(buffers)
+        except TypeError:
+            raise TypeError("sendmsg() argument 1 must be an iterable") from None
+        views = [_buffer(b) for b in items]
+        try:
+            anc = list(ancdata)
+        except TypeError:
+            raise TypeError("sendmsg() argument 2 must be an iterable") from None
         control = []
-        for item in ancdata:
-            # CPython: "iiy*:[sendmsg() ancillary data items]"
-            if not isinstance(item, tuple) or len(item) != 3:
-                raise TypeError("[sendmsg() ancillary data items]() argument must be sequence of length 3")
+        for item in anc:
+            if not isinstance(item, tuple | list) or len(item) != 3:
+                got = f", not {len(item)}" if isinstance(item, tuple | list) else ""
+                raise TypeError(f"[sendmsg() ancillary data items]() argument must be sequence of length 3{got}")
             level, kind, data = item
-            control.append((level, kind, bytes(byte_view(data))))
-        msg = Msghdr(None if address is None else _sockaddr(self._family, address),
-                     [byte_view(b) for b in buffers], control)
-        return self._call(POLLOUT, libc.sendmsg, msg, flags)
+            control.append((_c_int(level), _c_int(kind), bytes(_buffer(data))))
+        msg = Msghdr(addr, views, control)
+        return self._call(POLLOUT, libc.sendmsg, msg, _c_int(flags))
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
         """Send a file's contents with ``send`` (the standard library's fallback)."""
@@ -461,32 +573,40 @@ class socket:  # noqa: N801 - the name of socket.socket
             file.seek(offset)
         total = 0
         while count is None or total < count:
-            block = file.read(min(8192, count - total) if count is not None else 8192)
+            block = memoryview(file.read(min(8192, count - total) if count is not None else 8192))
             if not block:
                 break
             self.sendall(block)
             total += len(block)
         return total
 
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+    def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
+        bufsize, flags = _c_ssize(bufsize), _c_int(flags)
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        if bufsize == 0:
+            return b""  # (sock_recv_guts asks the kernel for nothing)
         return self._call(POLLIN, libc.recv, bufsize, flags)
 
-    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        view = _into_view(buffer, nbytes, "recv_into", "buffer too small for requested bytes")
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0, /) -> int:
+        view, nbytes = _into_view(buffer, nbytes, "recv_into", "buffer too small for requested bytes")
+        flags = _c_int(flags)
+        if nbytes == 0:
+            return 0  # (as recv)
         return self._call(POLLIN, libc.recv_into, view, nbytes, flags)
 
-    def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
+    def recvfrom(self, bufsize: int, flags: int = 0, /) -> tuple[bytes, Any]:
+        bufsize, flags = _c_ssize(bufsize), _c_int(flags)
         if bufsize < 0:
             raise ValueError("negative buffersize in recvfrom")
         return self._call(POLLIN, libc.recvfrom, bufsize, flags)
 
-    def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
-        view = _into_view(buffer, nbytes, "recvfrom_into", "nbytes is greater than the length of the buffer")
-        return self._call(POLLIN, libc.recvfrom_into, view, nbytes, flags)
+    def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0, /) -> tuple[int, Any]:
+        view, nbytes = _into_view(buffer, nbytes, "recvfrom_into", "nbytes is greater than the length of the buffer")
+        return self._call(POLLIN, libc.recvfrom_into, view, nbytes, _c_int(flags))
 
-    def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> tuple[bytes, list[Any], int, Any]:
+    def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0, /) -> tuple[bytes, list[Any], int, Any]:
+        bufsize, ancbufsize, flags = _c_ssize(bufsize), _c_ssize(ancbufsize), _c_int(flags)
         if bufsize < 0:
             raise ValueError("negative buffer size in recvmsg()")
         if ancbufsize < 0:
@@ -503,13 +623,11 @@ class socket:  # noqa: N801 - the name of socket.socket
             raise TypeError("recvmsg_into() argument 1 must be an iterable") from None
         views = []
         for item in items:
-            try:
-                view = byte_view(item)
-            except TypeError:
-                view = None
-            if view is None or view.readonly:
+            view = _rw_buffer(item)
+            if view is None:
                 raise TypeError("recvmsg_into() argument 1 must be an iterable of single-segment read-write buffers")
             views.append(view)
+        ancbufsize, flags = _c_ssize(ancbufsize), _c_int(flags)
         if ancbufsize < 0:
             raise ValueError("invalid ancillary data buffer length")
         # No buffers at all still asks for a copy into them (of nothing), not for bytes.
@@ -518,7 +636,12 @@ class socket:  # noqa: N801 - the name of socket.socket
         ancdata, ctrunc = _ancdata(msg.msg_control, ancbufsize)
         return n, ancdata, msg.msg_flags | ctrunc, msg.msg_name
 
-    def shutdown(self, how: int) -> None:
+    def shutdown(self, how: int, /) -> None:
+        """``sock_shutdown``: ``how`` as a C int (``_PyLong_AsInt``)."""
+        try:
+            how = _c_int(how)
+        except OverflowError:
+            raise OverflowError("Python int too large to convert to C int") from None
         libc.shutdown(self._check(), how)
 
     def getsockname(self) -> Any:
@@ -527,21 +650,34 @@ class socket:  # noqa: N801 - the name of socket.socket
     def getpeername(self) -> Any:
         return libc.getpeername(self._check())
 
-    def setsockopt(self, level: int, optname: int, value: Any, optlen: int | None = None) -> None:
-        if value is None:
-            if optlen is None:
-                raise TypeError("setsockopt() takes 3 or 4 arguments")
+    def setsockopt(self, level: int, optname: int, value: Any, optlen: Any = None, /) -> None:
+        """``sock_setsockopt``'s three forms, tried in its order: ``(level, optname, int)`` with a
+        C int, ``(level, optname, None, optlen)``, and ``(level, optname, buffer)`` with any
+        C-contiguous bytes-like object, whose bytes the kernel copies."""
+        level, optname = _c_int(level), _c_int(optname)
+        if optlen is not None:
+            if value is not None:
+                raise TypeError("setsockopt() takes exactly 3 arguments (4 given)")
             value = bytes(optlen)
+        elif isinstance(value, int):
+            try:
+                value = _c_int(value)
+            except OverflowError:  # (not a C int: the buffer form is tried, and fails)
+                raise TypeError(f"a bytes-like object is required, not '{type(value).__name__}'") from None
+        else:
+            value = bytes(_buffer(value))
         libc.setsockopt(self._check(), level, optname, value)
 
-    def getsockopt(self, level: int, optname: int, buflen: int = 0) -> Any:
-        """An int, or with ``buflen`` the option's bytes (an int option as a C ``int``)."""
+    def getsockopt(self, level: int, optname: int, buflen: int = 0, /) -> Any:
+        """An int, or with ``buflen`` (1 to 1024) the option's bytes (an int option as a C ``int``)."""
+        level, optname, buflen = _c_int(level), _c_int(optname), _c_int(buflen)
+        if buflen and not 0 < buflen <= 1024:
+            raise OSError("getsockopt buflen out of range")
         value = libc.getsockopt(self._check(), level, optname)
-        if not buflen:
-            return value if isinstance(value, int) else int.from_bytes(bytes(value[:4]).ljust(4, b"\0"),
-                                                                       "little", signed=True)
         if isinstance(value, int):
-            value = value.to_bytes(4, "little", signed=True)
+            value = (value & 0xFFFFFFFF).to_bytes(4, "little")
+        if not buflen:
+            return int.from_bytes(bytes(value[:4]).ljust(4, b"\0"), "little", signed=True)
         return bytes(value[:buflen])
 
     def makefile(self, mode: str = "r", buffering: int | None = None, *, encoding: str | None = None,
@@ -598,6 +734,88 @@ class socket:  # noqa: N801 - the name of socket.socket
 
 
 SocketType = socket
+
+
+# -- descriptors ---------------------------------------------------------------------------------
+#
+# The module's own functions on descriptors act on the calling process's descriptor table on its
+# host, never on the Python process's.
+
+def close(fd: int) -> None:
+    """``socket.close``: close a descriptor of the calling process (``close(2)``)."""
+    libc.close(_c_int(fd))
+
+
+def dup(fd: int) -> int:
+    """``socket.dup``: a new, non-inheritable descriptor for the same open file (CPython's
+    ``_Py_dup``: ``fcntl(F_DUPFD_CLOEXEC)``)."""
+    return libc.fcntl(_c_int(fd), F_DUPFD_CLOEXEC, 0)
+
+
+def fromfd(fd: int, family: int, type: int, proto: int = 0) -> socket:
+    """``socket.fromfd``: a socket object on a duplicate of ``fd``."""
+    return socket(family, type, proto, fileno=dup(fd))
+
+
+def socketpair(family: int | None = None, type: int = SOCK_STREAM, proto: int = 0) -> tuple[socket, socket]:
+    """``socket.socketpair``.  Linux's ``__sys_socketpair`` creates the family's socket and asks its
+    ``socketpair`` operation for the connected pair.  The default family, AF_UNIX, does not exist
+    on a tuxnet host (EAFNOSUPPORT, from ``socket(2)``); the families that do are AF_INET and
+    AF_PACKET, whose operation is ``sock_no_socketpair`` (EOPNOTSUPP)."""
+    family = _std.AF_UNIX if family is None else family
+    libc.close(libc.socket(_c_int(family), _c_int(type) | SOCK_CLOEXEC, _c_int(proto)))
+    raise OSError(EOPNOTSUPP, os.strerror(EOPNOTSUPP))
+
+
+def send_fds(sock: socket, buffers: Any, fds: Any, flags: int = 0, address: Any = None) -> int:
+    """``socket.send_fds``: the descriptors go as an SCM_RIGHTS control message, which only
+    AF_UNIX carries; an AF_INET socket's ``ip_cmsg_send`` (``__sock_cmsg_send``) passes it over
+    and sends the data alone."""
+    return sock.sendmsg(buffers, [(SOL_SOCKET, _std.SCM_RIGHTS, array.array("i", fds))], flags, address)
+
+
+def recv_fds(sock: socket, bufsize: int, maxfds: int, flags: int = 0) -> tuple[bytes, list[int], int, Any]:
+    """``socket.recv_fds``: the data, the descriptors of the SCM_RIGHTS messages that came with
+    it (none, on the sockets a tuxnet host has), the message flags and the sender's address."""
+    fds = array.array("i")
+    msg, ancdata, msg_flags, addr = sock.recvmsg(bufsize, CMSG_LEN(maxfds * fds.itemsize))
+    for level, kind, data in ancdata:
+        if level == SOL_SOCKET and kind == _std.SCM_RIGHTS:
+            fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+    return msg, list(fds), msg_flags, addr
+
+
+# -- network interfaces --------------------------------------------------------------------------
+#
+# glibc reads the device list from the kernel (an RTM_GETLINK dump); a tuxnet process reads its
+# host's.
+
+def if_nameindex() -> list[tuple[int, str]]:
+    """``socket.if_nameindex``: (index, name) of every device of the host, by index."""
+    devs = current().host.dev_by_index
+    return [(index, devs[index].name) for index in sorted(devs)]
+
+
+def if_nametoindex(if_name: Any) -> int:
+    """``socket.if_nametoindex``: the index of the device named ``if_name`` (text or bytes, as
+    CPython's ``PyUnicode_FSConverter`` takes it)."""
+    name = os.fsdecode(if_name)
+    dev = current().host.devices.get(name)
+    if dev is None:
+        raise OSError("no interface with this name")
+    return dev.ifindex
+
+
+def if_indextoname(if_index: Any) -> str:
+    """``socket.if_indextoname``: the name of the device with index ``if_index`` (ENXIO if none)."""
+    if not isinstance(if_index, int):
+        raise TypeError("an integer is required")
+    if if_index < 0:
+        raise OverflowError("can't convert negative value to unsigned int")
+    dev = current().host.dev_by_index.get(if_index & 0xFFFFFFFF)
+    if dev is None:
+        raise OSError(ENXIO, os.strerror(ENXIO))
+    return dev.name
 
 
 # -- name service -------------------------------------------------------------------------------
@@ -794,8 +1012,11 @@ def _dispatch_class(tux: type, std: type) -> type:
 
 def _patches() -> list[tuple[Any, str, Any]]:
     patches: list[tuple[Any, str, Any]] = [(_std, "socket", _dispatch_class(socket, _std.socket))]
+    # the name service, the host's devices, and the functions on descriptors (which must never
+    # reach the Python process's own)
     for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo",
-                 "gethostname", "getservbyname", "getservbyport"):
+                 "gethostname", "getservbyname", "getservbyport", "if_nameindex", "if_nametoindex",
+                 "if_indextoname", "close", "dup", "fromfd", "socketpair", "send_fds", "recv_fds"):
         patches.append((_std, name, _dispatch(globals()[name], getattr(_std, name))))
     patches.append((_stdselect, "select", _dispatch(pyselect.select, _stdselect.select)))
     patches.append((_stdselect, "poll", _dispatch(pyselect.poll, _stdselect.poll)))

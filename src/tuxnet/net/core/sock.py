@@ -594,6 +594,16 @@ def skb_timestamp_struct(stamp: int, timeval: bool) -> bytes:
 
 # -- SOL_SOCKET options (sock_setsockopt / sock_getsockopt) ------------------------------------
 
+class SockoptInt(int):
+    """An int option's value as ``getsockopt`` hands it to the caller (``put_user(val, optval)``).
+    The getsockopt functions give their values back as this type, not as a plain int, so that a
+    negative one (SO_PRIORITY -1, TCP_LINGER2 -1) is never taken for the ``-errno`` of a failed
+    call: in the kernel the value goes to user memory and the return value only says whether
+    that worked.  (The caller reads it as its C type: Python's ``getsockopt`` as an ``int``.)"""
+
+    __slots__ = ()
+
+
 # The options that only turn a control message of every read on or off, and their flags.
 _RECV_FLAG_OPTIONS = {SO_RXQ_OVFL: SOCK_RXQ_OVFL, SO_RCVMARK: SOCK_RCVMARK, SO_RCVPRIORITY: SOCK_RCVPRIORITY}
 
@@ -702,13 +712,18 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         sk.sk_broadcast = bool(val)
     elif optname in (SO_SNDBUF, SO_SNDBUFFORCE):
         limit = host.sysctl["net.core.wmem_max"] if optname == SO_SNDBUF else INT_MAX
+        # sk_setsockopt: SO_SNDBUF takes the value as a u32 (min_t), -1 being the most there is;
+        # SO_SNDBUFFORCE no negative value; __sock_set_sndbuf doubles at most INT_MAX / 2.
+        val = min(val & 0xFFFFFFFF, limit) if optname == SO_SNDBUF else max(val, 0)
         sk.sk_userlocks |= SOCK_SNDBUF_LOCK
-        sk.sk_sndbuf = max(SOCK_MIN_SNDBUF, min(max(val, 0), limit) * 2)
+        sk.sk_sndbuf = max(SOCK_MIN_SNDBUF, min(val, INT_MAX // 2) * 2)
         sk.sk_write_space()
     elif optname in (SO_RCVBUF, SO_RCVBUFFORCE):
         limit = host.sysctl["net.core.rmem_max"] if optname == SO_RCVBUF else INT_MAX
+        # (as SO_SNDBUF: __sock_set_rcvbuf)
+        val = min(val & 0xFFFFFFFF, limit) if optname == SO_RCVBUF else max(val, 0)
         sk.sk_userlocks |= SOCK_RCVBUF_LOCK
-        sk.sk_rcvbuf = max(SOCK_MIN_RCVBUF, min(max(val, 0), limit) * 2)
+        sk.sk_rcvbuf = max(SOCK_MIN_RCVBUF, min(val, INT_MAX // 2) * 2)
     elif optname == SO_RCVLOWAT:
         sk.sk_rcvlowat = max(1, val)
     elif optname == SO_PRIORITY:
@@ -758,12 +773,12 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
 
 
 def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
-    """``sock_getsockopt``: the value (an int, or the C struct's bytes) or ``-errno``."""
+    """``sock_getsockopt``: the value (a ``SockoptInt``, or the C struct's bytes) or ``-errno``."""
     if optname == SO_ERROR:
         err = sk.sk_err or sk.sk_err_soft
         sk.sk_err = 0
         sk.sk_err_soft = 0
-        return err
+        return SockoptInt(err)
     if optname == SO_LINGER:
         return _linger.pack(int(sk.sk_linger), sk.sk_lingertime // NSEC_PER_SEC)
     if optname in (SO_RCVTIMEO, SO_SNDTIMEO):
@@ -771,8 +786,9 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         t = 0 if t == MAX_SCHEDULE_TIMEOUT else t
         return _timeval.pack(t // NSEC_PER_SEC, (t % NSEC_PER_SEC) // NSEC_PER_USEC)
     if optname == SO_BINDTODEVICE:
+        # sock_getbindtodevice: the name and its terminating NUL (nothing when not bound)
         dev = sk.host.dev_by_index.get(sk.sk_bound_dev_if)
-        return dev.name.encode() if dev is not None else b""
+        return dev.name.encode() + b"\0" if dev is not None else b""
     if optname == SO_MEMINFO:
         return _meminfo.pack(*sk_get_meminfo(sk))
     if optname == SO_GET_FILTER:
@@ -782,7 +798,7 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
     if optname == SO_LOCK_FILTER:
         from tuxnet.net.core.filter import SOCK_FILTER_LOCKED
 
-        return int(bool(sk.sk_flags & SOCK_FILTER_LOCKED))
+        return SockoptInt(bool(sk.sk_flags & SOCK_FILTER_LOCKED))
     if optname == SO_COOKIE:
         from tuxnet.net.core.sock_diag import sock_gen_cookie
 
@@ -801,20 +817,20 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
     # the timestamp options read the flags the last of them set, as sock_getsockopt combines them
     new = flags & SOCK_TSTAMP_NEW
     if optname == SO_TIMESTAMP_OLD:
-        return int(bool(flags & SOCK_RCVTSTAMP) and not new and not flags & SOCK_RCVTSTAMPNS)
+        return SockoptInt(bool(flags & SOCK_RCVTSTAMP) and not new and not flags & SOCK_RCVTSTAMPNS)
     if optname == SO_TIMESTAMPNS_OLD:
-        return int(bool(flags & SOCK_RCVTSTAMPNS) and not new)
+        return SockoptInt(bool(flags & SOCK_RCVTSTAMPNS) and not new)
     if optname == SO_TIMESTAMP_NEW:
-        return int(bool(flags & SOCK_RCVTSTAMP and new))
+        return SockoptInt(bool(flags & SOCK_RCVTSTAMP and new))
     if optname == SO_TIMESTAMPNS_NEW:
-        return int(bool(flags & SOCK_RCVTSTAMPNS and new))
+        return SockoptInt(bool(flags & SOCK_RCVTSTAMPNS and new))
     if optname in _RECV_FLAG_OPTIONS:
-        return int(bool(flags & _RECV_FLAG_OPTIONS[optname]))
+        return SockoptInt(bool(flags & _RECV_FLAG_OPTIONS[optname]))
     if optname in (SO_TIMESTAMPING_OLD, SO_TIMESTAMPING_NEW):
         # struct so_timestamping; the new option reads the flags only if they were set by it
         if optname == SO_TIMESTAMPING_OLD or new:
             return _so_timestamping.pack(sk.sk_tsflags, 0)
         return _so_timestamping.pack(0, 0)
     if optname in values:
-        return values[optname]
+        return SockoptInt(values[optname])
     return -ENOPROTOOPT

@@ -41,6 +41,7 @@ from tuxnet.net.core.sock import (
     SO_TIMESTAMPING_NEW,
     SO_TIMESTAMPING_OLD,
     SOL_SOCKET,
+    SockoptInt,
     sk_is_tcp,
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_multicast
@@ -257,10 +258,10 @@ def __ip_sock_set_tos(sk: Any, val: int) -> None:
         sk.dst_cache = None
 
 
-def ip_getsockopt(sk: Any, optname: int) -> int:
-    """``do_ip_getsockopt``."""
+def ip_getsockopt(sk: Any, optname: int) -> int | bytes:
+    """``do_ip_getsockopt``: the value (a ``SockoptInt``, or bytes) or ``-errno``."""
     if optname in _CMSG_OPTIONS:
-        return int(bool(sk.cmsg_flags & _CMSG_OPTIONS[optname]))
+        return SockoptInt(bool(sk.cmsg_flags & _CMSG_OPTIONS[optname]))
     if optname == IP_OPTIONS:
         # the options as they were given: a copy, its compiled entries undone
         opt = sk.inet_opt
@@ -270,30 +271,30 @@ def ip_getsockopt(sk: Any, optname: int) -> int:
         ip_options_undo(given)
         return bytes(given.data)
     if optname == IP_TOS:
-        return sk.tos
+        return SockoptInt(sk.tos)
     if optname == IP_TTL:
-        return sk.uc_ttl
+        return SockoptInt(sk.uc_ttl)
     if optname == IP_MTU_DISCOVER:
-        return sk.pmtudisc
+        return SockoptInt(sk.pmtudisc)
     if optname == IP_RECVERR:
-        return int(sk.recverr)
+        return SockoptInt(sk.recverr)
     if optname == IP_HDRINCL:
-        return int(sk.hdrincl)
+        return SockoptInt(sk.hdrincl)
     if optname == IP_MULTICAST_TTL:
-        return sk.mc_ttl
+        return SockoptInt(sk.mc_ttl)
     if optname == IP_MULTICAST_LOOP:
-        return int(sk.mc_loop)
+        return SockoptInt(sk.mc_loop)
     if optname == IP_MULTICAST_ALL:
-        return int(sk.mc_all)
+        return SockoptInt(sk.mc_all)
     if optname == IP_MULTICAST_IF:
         return sk.mc_addr.to_bytes(4, "big")  # a struct in_addr
     if optname == IP_PROTOCOL:
-        return sk.inet_num  # (the local port, for a socket that has one)
+        return SockoptInt(sk.inet_num)  # (the local port, for a socket that has one)
     if optname == IP_MTU:
         rt = sk.dst_cache
         if rt is None:
             return -ENOTCONN
-        return rt.mtu or rt.dev.mtu
+        return SockoptInt(rt.mtu or rt.dev.mtu)
     return -ENOPROTOOPT
 
 

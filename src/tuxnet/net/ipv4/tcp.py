@@ -49,6 +49,7 @@ from tuxnet.net.core.sock import (
     SOCK_NOSPACE,
     SOCK_RCVTSTAMP,
     Proto,
+    SockoptInt,
     lock_sock,
     release_sock,
     sk_mem_schedule,
@@ -1207,7 +1208,8 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
 
 
 def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
-    """``do_tcp_getsockopt``: TCP_INFO returns ``struct tcp_info`` as bytes."""
+    """``do_tcp_getsockopt``: a ``SockoptInt``, or bytes (TCP_INFO's ``struct tcp_info``), or
+    ``-errno``."""
     if optname == TCP_INFO:
         from tuxnet.net.ipv4.tcp_info import tcp_get_info
 
@@ -1247,7 +1249,7 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
         TCP_FASTOPEN_NO_COOKIE: int(sk.fastopen_no_cookie),
     }
     if optname in values:
-        return values[optname]
+        return SockoptInt(values[optname])
     return -ENOPROTOOPT
 
 

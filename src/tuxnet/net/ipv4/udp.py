@@ -43,6 +43,7 @@ from tuxnet.net.core.sock import (
     SOCK_RXQ_OVFL,
     Proto,
     Sock,
+    SockoptInt,
     _sock_tx_timestamp,
     lock_sock,
     release_sock,
@@ -609,7 +610,7 @@ def udp_setsockopt(sk: UdpSock, optname: int, optval: Any) -> int:
 
 def udp_getsockopt(sk: UdpSock, optname: int) -> int:
     """``udp_lib_getsockopt``: UDP_CORK."""
-    return int(sk.corkflag) if optname == UDP_CORK else -ENOPROTOOPT
+    return SockoptInt(sk.corkflag) if optname == UDP_CORK else -ENOPROTOOPT
 
 
 def udp_init_sock(sk: UdpSock) -> None:
