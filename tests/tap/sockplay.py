@@ -20,7 +20,7 @@ from typing import Any
 ADDR = "127.0.0.1"
 # The addresses a program binds and connects to: loopback's own, another of 127.0.0.0/8 (all of it
 # is local), the wildcard, and one that is nobody's.
-ADDRS = ["127.0.0.1", "127.0.0.2", "0.0.0.0", "192.0.2.1"]
+ADDRS = ["127.0.0.1", "127.0.0.2", "0.0.0.0", "192.0.2.1", "255.255.255.255", "224.0.0.1", "0.1.2.3"]
 # A program's ports are BASE + 0..PORTS-1 (each program its own BASE, so that a kernel that ran
 # earlier programs has nothing left on them, TIME_WAIT included).
 PORTS = 3

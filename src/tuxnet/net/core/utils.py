@@ -73,7 +73,8 @@ def ipv4_is_loopback(addr: int) -> bool:
 
 @notrace
 def ipv4_is_zeronet(addr: int) -> bool:
-    return (addr & 0xFF000000) == 0
+    """``ipv4_is_zeronet``: 0.0.0.0 alone (the rest of 0.0.0.0/8 is unicast in the kernels of today)."""
+    return addr == 0
 
 
 @notrace

@@ -39,7 +39,7 @@ from tuxnet.net.core.neighbour import (
     pneigh_lookup,
 )
 from tuxnet.net.core.skbuff import PACKET_HOST, PACKET_LOOPBACK, PACKET_OTHERHOST, SkBuff, alloc_skb
-from tuxnet.net.core.utils import ipv4_is_lbcast, ipv4_is_loopback, ipv4_is_multicast, ipv4_is_zeronet
+from tuxnet.net.core.utils import ipv4_is_loopback, ipv4_is_multicast
 from tuxnet.net.ipv4.devinet import (
     in_dev_conf_get,
     in_dev_maxconf,
@@ -72,11 +72,8 @@ def arp_mc_map(addr: int) -> bytes:
 
 
 def inet_addr_type_dev_table(host: Host, dev: NetDevice, addr: int) -> int:
-    """``inet_addr_type_dev_table``: what ``addr`` is, seen from ``dev``."""
-    if ipv4_is_zeronet(addr) or ipv4_is_lbcast(addr):
-        return RTN_BROADCAST
-    if ipv4_is_multicast(addr):
-        return RTN_MULTICAST
+    """``inet_addr_type_dev_table``: what ``addr`` is, seen from ``dev`` (whose table is the
+    host's: tuxnet has no VRF)."""
     return inet_addr_type(host, addr)
 
 

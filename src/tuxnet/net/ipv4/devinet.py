@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 from tuxnet.kernel.sysctl import DEVCONF
 from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
 from tuxnet.net.core.neighbour import NEIGH_DEV_VARS, NeighParms, neigh_sysctl_register
-from tuxnet.net.core.utils import in_ntoa, inet_make_mask, parse_cidr
+from tuxnet.net.core.utils import (
+    in_ntoa,
+    inet_make_mask,
+    ipv4_is_lbcast,
+    ipv4_is_multicast,
+    ipv4_is_zeronet,
+    parse_cidr,
+)
 from tuxnet.net.ipv4.fib import (
     RT_SCOPE_HOST,
     RT_SCOPE_LINK,
@@ -17,6 +24,7 @@ from tuxnet.net.ipv4.fib import (
     RT_TABLE_MAIN,
     RTN_BROADCAST,
     RTN_LOCAL,
+    RTN_MULTICAST,
     RTN_UNICAST,
     RTPROT_KERNEL,
     SCOPE_NAMES,
@@ -401,7 +409,13 @@ def inet_confirm_addr(host: Host, dev: NetDevice | None, dst: int, local: int, s
 
 
 def inet_addr_type(host: Host, addr: int) -> int:
-    """``inet_addr_type``: RTN_LOCAL for our addresses, RTN_BROADCAST, else RTN_UNICAST."""
+    """``inet_addr_type`` (``__inet_dev_addr_type``): RTN_BROADCAST for 0.0.0.0 and
+    255.255.255.255, RTN_MULTICAST for a group, else the local table's type (RTN_LOCAL for our
+    addresses, RTN_BROADCAST for our subnets'), RTN_UNICAST for the rest."""
+    if ipv4_is_zeronet(addr) or ipv4_is_lbcast(addr):
+        return RTN_BROADCAST
+    if ipv4_is_multicast(addr):
+        return RTN_MULTICAST
     fa = host.fib_local.lookup(addr)
     if fa is not None:
         return fa.type
