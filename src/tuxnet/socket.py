@@ -62,7 +62,6 @@ from tuxnet.net.socket import (
 )
 from tuxnet.net.socket import MSG_ZEROCOPY as MSG_ZEROCOPY  # (exported, as the constants below)
 from tuxnet.user import libc, pyselect
-from tuxnet.user.resolv import EAI_NONAME, gai_error
 
 # -- the standard library's names ----------------------------------------------------------------
 error = OSError
@@ -96,6 +95,8 @@ AF_INET6: int = _std.AF_INET6
 AF_UNSPEC: int = _std.AF_UNSPEC
 SOCK_STREAM: int = _std.SOCK_STREAM
 SOCK_DGRAM: int = _std.SOCK_DGRAM
+AI_PASSIVE: int = _std.AI_PASSIVE
+AI_NUMERICHOST: int = _std.AI_NUMERICHOST
 SOCK_NONBLOCK: int = _std.SOCK_NONBLOCK
 SOCK_CLOEXEC: int = _std.SOCK_CLOEXEC
 SOL_SOCKET: int = _std.SOL_SOCKET
@@ -140,40 +141,75 @@ def _intenum(value: int, enum: Any) -> Any:
         return value
 
 
-def _c_hostname(host: Any, idna: bool = False) -> str:
-    """The host name as CPython's socket module hands it to the C library (``idna_converter``;
-    with ``idna``, ``getaddrinfo``'s own conversion): bytes as they are, text in ASCII as it is,
-    other text (or with ``idna`` all text) encoded by the ``idna`` codec.  The resolver takes
-    names as text and puts them on the wire in UTF-8 with undecodable octets escaped, so bytes
-    travel as text decoded the same way."""
+def _c_string(data: bytes) -> str:
+    """Octets as the resolver takes a C string: up to the first NUL, as text (UTF-8 with
+    undecodable octets escaped, as they go on the wire)."""
+    return data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _c_hostname(host: Any) -> str:
+    """The host of a socket address as CPython's ``idna_converter`` hands it to the C library:
+    bytes as they are, text in ASCII as it is, other text encoded by the ``idna`` codec; no NUL."""
     if isinstance(host, bytes | bytearray):
-        return bytes(host).decode("utf-8", "surrogateescape")
-    if not isinstance(host, str):
+        data = bytes(host)
+    elif not isinstance(host, str):
         raise TypeError(f"str, bytes or bytearray expected, not {type(host).__name__}")
-    if idna or not host.isascii():
+    elif host.isascii():
+        data = host.encode("ascii")
+    else:
         try:
-            return host.encode("idna").decode("ascii")
+            data = host.encode("idna")
         except UnicodeError:
-            if idna:
-                raise
             raise TypeError("encoding of hostname failed") from None
-    return host
+    if b"\0" in data:
+        raise TypeError("host name must not contain null character")
+    return _c_string(data)
+
+
+def _et_hostname(host: Any, fn: str) -> str:
+    """A host name argument as CPython's ``"et"`` format with the ``idna`` codec converts it
+    (``gethostbyname``, ``gethostbyname_ex``, ``gethostbyaddr``): text encoded by the codec
+    (its UnicodeError as it is), bytes and bytearray as they are; no NUL."""
+    if isinstance(host, str):
+        data = host.encode("idna")
+    elif isinstance(host, bytes | bytearray):
+        data = bytes(host)
+    else:
+        raise TypeError(f"{fn}() argument 1 must be str, bytes or bytearray, not {type(host).__name__}")
+    if b"\0" in data:
+        raise TypeError(f"{fn}() argument 1 must be encoded string without null bytes, not {type(host).__name__}")
+    return _c_string(data)
+
+
+def _setipaddr(name: str, af: int) -> tuple[int, str]:
+    """CPython's ``setipaddr``: (family, address) of a host name already in C form: '' is the
+    wildcard ``getaddrinfo`` gives (with AI_PASSIVE; OSError when that is more than one
+    address), '<broadcast>' INADDR_BROADCAST, an address in text itself (``inet_pton``),
+    anything else the first address ``getaddrinfo`` gives for ``af``."""
+    if name == "":
+        found = libc.getaddrinfo(None, "0", af, SOCK_DGRAM, 0, AI_PASSIVE)
+        if len(found) > 1:
+            raise OSError("wildcard resolved to multiple address")
+        return found[0][0], found[0][4][0]
+    if name == "<broadcast>":
+        if af not in (AF_INET, AF_UNSPEC):
+            raise OSError("address family mismatched")
+        return AF_INET, "255.255.255.255"
+    for family in (AF_INET, AF_INET6):
+        if af in (family, AF_UNSPEC):
+            try:
+                _std.inet_pton(family, name)
+                return family, name
+            except OSError:
+                pass
+    found = libc.getaddrinfo(name, None, af)
+    return found[0][0], found[0][4][0]
 
 
 def _inet_host(host: Any) -> str:
-    """CPython's ``setipaddr``: '' is INADDR_ANY, '<broadcast>' INADDR_BROADCAST, a dotted quad
-    itself, anything else the first AF_INET address ``getaddrinfo`` gives."""
-    host = _c_hostname(host)
-    if host == "":
-        return "0.0.0.0"
-    if host == "<broadcast>":
-        return "255.255.255.255"
-    try:
-        _std.inet_pton(_std.AF_INET, host)
-        return host
-    except OSError:
-        pass
-    return libc.getaddrinfo(host, None, AF_INET)[0][4][0]
+    """The IPv4 address of a socket address's host (``getsockaddrarg``: ``idna_converter``, then
+    ``setipaddr`` for AF_INET)."""
+    return _setipaddr(_c_hostname(host), AF_INET)[1]
 
 
 def _c_int(value: Any) -> int:
@@ -820,40 +856,85 @@ def if_indextoname(if_index: Any) -> str:
 
 # -- name service -------------------------------------------------------------------------------
 
-def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0,
-                flags: int = 0) -> list[tuple[Any, Any, int, str, tuple[Any, ...]]]:
-    """``socket.getaddrinfo`` through the host's resolver (/etc/hosts, DNS)."""
-    if host is not None:
-        host = _c_hostname(host, idna=True)
-    if isinstance(port, bytes | bytearray):
-        port = port.decode("latin-1")  # (C's getaddrinfo takes the bytes as they are)
+def getaddrinfo(host: Any, port: Any, family: Any = 0, type: Any = 0, proto: Any = 0,
+                flags: Any = 0) -> list[tuple[Any, Any, int, str, tuple[Any, ...]]]:
+    """``socket.getaddrinfo`` through the host's resolver (/etc/hosts, DNS), its arguments as
+    CPython's ``socket_getaddrinfo`` converts them: the C ints first; the host text through the
+    ``idna`` codec or bytes (nothing else); the port an int printed with ``%ld``, text in UTF-8
+    or bytes (nothing else: not a bool, not a bytearray); each a C string, up to a NUL."""
+    family, type, proto, flags = (_c_int(v) for v in (family, type, proto, flags))
+    if host is None:
+        hptr = None
+    elif isinstance(host, str):
+        hptr = _c_string(host.encode("idna"))
+    elif isinstance(host, bytes):
+        hptr = _c_string(host)
+    else:
+        raise TypeError("getaddrinfo() argument 1 must be string or None")
+    if port.__class__ is int:
+        if not -(1 << 63) <= port < 1 << 63:
+            raise OverflowError("Python int too large to convert to C long")
+        pptr = str(port)
+    elif isinstance(port, str):
+        pptr = _c_string(port.encode("utf-8"))
+    elif isinstance(port, bytes):
+        pptr = _c_string(port)
+    elif port is None:
+        pptr = None
+    else:
+        raise OSError("Int or String expected")
     return [(_intenum(af, AddressFamily), _intenum(st, SocketKind), pr, canon, sa)
-            for af, st, pr, canon, sa in libc.getaddrinfo(host, port, family, type, proto, flags)]
+            for af, st, pr, canon, sa in libc.getaddrinfo(hptr, pptr, family, type, proto, flags)]
 
 
-def gethostbyname(hostname: str) -> str:
-    """The first IPv4 address of ``hostname`` (``getaddrinfo`` with AF_INET, as CPython does)."""
-    return _inet_host(hostname)
+def gethostbyname(hostname: Any) -> str:
+    """The first IPv4 address of ``hostname`` (``setipaddr`` with AF_INET, as CPython does)."""
+    return _setipaddr(_et_hostname(hostname, "gethostbyname"), AF_INET)[1]
 
 
-def gethostbyname_ex(hostname: str) -> tuple[str, list[str], list[str]]:
-    """(canonical name, aliases, IPv4 addresses); ``gaierror`` if the name does not resolve."""
-    _inet_host(hostname)
-    try:
-        h = libc.gethostbyname(_c_hostname(hostname))
-    except herror as e:
-        raise gai_error(EAI_NONAME) from e
+def _hostent(h: Any) -> tuple[str, list[str], list[str]]:
     return h.h_name, h.h_aliases, h.h_addr_list
 
 
-def gethostbyaddr(ip_address: str) -> tuple[str, list[str], list[str]]:
-    """(name, aliases, addresses) of an address (or of the address of a name)."""
-    h = libc.gethostbyaddr(_inet_host(ip_address))
-    return h.h_name, h.h_aliases, h.h_addr_list
+def gethostbyname_ex(hostname: Any) -> tuple[str, list[str], list[str]]:
+    """(canonical name, aliases, IPv4 addresses): ``setipaddr`` (its ``gaierror``), then
+    ``gethostbyname_r`` (its ``herror``), as CPython does."""
+    name = _et_hostname(hostname, "gethostbyname_ex")
+    _setipaddr(name, AF_INET)
+    return _hostent(libc.gethostbyname(name))
 
 
-def getnameinfo(sockaddr: tuple[Any, ...], flags: int) -> tuple[str, str]:
-    return libc.getnameinfo(sockaddr, flags)
+def gethostbyaddr(ip_address: Any) -> tuple[str, list[str], list[str]]:
+    """(name, aliases, addresses) of an IPv4 or IPv6 address, or of the address of a name
+    (``setipaddr`` with AF_UNSPEC, then ``gethostbyaddr_r``)."""
+    _, addr = _setipaddr(_et_hostname(ip_address, "gethostbyaddr"), AF_UNSPEC)
+    return _hostent(libc.gethostbyaddr(addr))
+
+
+def getnameinfo(sockaddr: Any, flags: Any, /) -> tuple[str, str]:
+    """``socket.getnameinfo`` as CPython's ``socket_getnameinfo``: the tuple read as
+    ``"si|II"``, its host and port made a socket address by ``getaddrinfo`` (AF_UNSPEC,
+    SOCK_DGRAM, AI_NUMERICHOST; exactly one), then ``getnameinfo``."""
+    flags = _c_int(flags)
+    if not isinstance(sockaddr, tuple):
+        raise TypeError("getnameinfo() argument 1 must be a tuple")
+    if not 2 <= len(sockaddr) <= 4 or not isinstance(sockaddr[0], str):
+        raise TypeError("getnameinfo(): illegal sockaddr argument")
+    if "\0" in sockaddr[0]:
+        raise ValueError("embedded null character")
+    port = _c_int(sockaddr[1])
+    flowinfo, scope_id = ((operator.index(v) & 0xFFFFFFFF for v in sockaddr[2:]) if len(sockaddr) == 4
+                          else (operator.index(sockaddr[2]) & 0xFFFFFFFF if len(sockaddr) == 3 else 0, 0))
+    if flowinfo > 0xFFFFF:
+        raise OverflowError("getnameinfo(): flowinfo must be 0-1048575.")
+    found = libc.getaddrinfo(_c_string(sockaddr[0].encode("utf-8")), str(port), AF_UNSPEC, SOCK_DGRAM, 0,
+                             AI_NUMERICHOST)
+    if len(found) > 1:
+        raise OSError("sockaddr resolved to multiple addresses")
+    family, _, _, _, sa = found[0]
+    if family == AF_INET and len(sockaddr) != 2:
+        raise OSError("IPv4 sockaddr must be 2 tuple")
+    return libc.getnameinfo(sa if family == AF_INET else (sa[0], sa[1], flowinfo, scope_id), flags)
 
 
 def gethostname() -> str:
@@ -875,14 +956,35 @@ def getfqdn(name: str = "") -> str:
     return hostname
 
 
-def getservbyname(servicename: str, protocolname: str | None = None) -> int:
-    return libc.getservbyname(servicename, protocolname)
+def _str_arg(value: Any, fn: str, n: int) -> str:
+    """A ``"s"`` argument: text only, and no NUL in it."""
+    if not isinstance(value, str):
+        got = "None" if value is None else type(value).__name__
+        raise TypeError(f"{fn}() argument {n} must be str, not {got}")
+    if "\0" in value:
+        raise ValueError("embedded null character")
+    return value
 
 
-def getservbyport(port: int, protocolname: str | None = None) -> str:
+def getservbyname(servicename: Any, *protocolname: Any) -> int:
+    """The port of a service in the host's /etc/services (``"s|s"``: text only, and no None)."""
+    name = _str_arg(servicename, "getservbyname", 1)
+    proto = _str_arg(protocolname[0], "getservbyname", 2) if protocolname else None
+    return libc.getservbyname(name, proto)
+
+
+def getservbyport(port: Any, *protocolname: Any) -> str:
+    """The name of the service on a port in the host's /etc/services (``"i|s"``)."""
+    port = _c_int(port)
+    proto = _str_arg(protocolname[0], "getservbyport", 2) if protocolname else None
     if not 0 <= port <= 0xFFFF:
         raise OverflowError("getservbyport: port must be 0-65535.")
-    return libc.getservbyport(port, protocolname)
+    return libc.getservbyport(port, proto)
+
+
+def getprotobyname(protocolname: Any, /) -> int:
+    """The number of an IP protocol named in the host's /etc/protocols (``"s"``)."""
+    return libc.getprotobyname(_str_arg(protocolname, "getprotobyname", 1))
 
 
 # ioctl requests whose argument points to a C int the kernel writes, and those to a struct
@@ -1015,7 +1117,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     # the name service, the host's devices, and the functions on descriptors (which must never
     # reach the Python process's own)
     for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo",
-                 "gethostname", "getservbyname", "getservbyport", "if_nameindex", "if_nametoindex",
+                 "gethostname", "getservbyname", "getservbyport", "getprotobyname", "if_nameindex", "if_nametoindex",
                  "if_indextoname", "close", "dup", "fromfd", "socketpair", "send_fds", "recv_fds"):
         patches.append((_std, name, _dispatch(globals()[name], getattr(_std, name))))
     patches.append((_stdselect, "select", _dispatch(pyselect.select, _stdselect.select)))

@@ -18,6 +18,7 @@ The hosts have no IPv6 stack, so AAAA answers come back as ``AF_INET6`` results 
 from __future__ import annotations
 
 import math
+import re
 import socket as _pysocket
 import weakref
 from collections.abc import Sequence
@@ -78,8 +79,12 @@ AI_NUMERICHOST = 0x0004
 AI_V4MAPPED = 0x0008
 AI_ALL = 0x0010
 AI_ADDRCONFIG = 0x0020
+AI_IDN = 0x0040
+AI_CANONIDN = 0x0080
+_DEPRECATED_AI_IDN = 0x0300
 AI_NUMERICSERV = 0x0400
-_AI_MASK = AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG | AI_NUMERICSERV
+_AI_MASK = (AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG | AI_IDN | AI_CANONIDN
+            | _DEPRECATED_AI_IDN | AI_NUMERICSERV)
 
 EAI_BADFLAGS = -1
 EAI_NONAME = -2
@@ -97,18 +102,49 @@ _GAI_STRERROR = {
     EAI_SOCKTYPE: "ai_socktype not supported", EAI_SERVICE: "Servname not supported for ai_socktype",
     EAI_ADDRFAMILY: "Address family for hostname not supported",
 }
-_GAI_OF_HERRNO = {HOST_NOT_FOUND: EAI_NONAME, TRY_AGAIN: EAI_AGAIN, NO_RECOVERY: EAI_FAIL, NO_DATA: EAI_NODATA}
+# gaih_inet: TRY_AGAIN is EAI_AGAIN, NO_DATA (the name is known) EAI_NODATA, the rest EAI_NONAME
+_GAI_OF_HERRNO = {HOST_NOT_FOUND: EAI_NONAME, TRY_AGAIN: EAI_AGAIN, NO_RECOVERY: EAI_NONAME, NO_DATA: EAI_NODATA}
 
 NI_NUMERICHOST = 1
 NI_NUMERICSERV = 2
 NI_NOFQDN = 4
 NI_NAMEREQD = 8
 NI_DGRAM = 16
+_NI_MASK = 0xFF  # and NI_IDN with its two deprecated companions (getnameinfo.c)
 
+SOCK_SEQPACKET = 5
+SOCK_DCCP = 6
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
-_PROTO_OF_TYPE = {SOCK_STREAM: IPPROTO_TCP, SOCK_DGRAM: IPPROTO_UDP, SOCK_RAW: 0}
-_PROTO_NAME = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp"}
+IPPROTO_DCCP = 33
+IPPROTO_UDPLITE = 136
+IPPROTO_SCTP = 132
+
+
+@dataclass(frozen=True)
+class GaihTypeproto:
+    """``struct gaih_typeproto``: a socket type and protocol getaddrinfo knows, the protocol's
+    name in ``/etc/services``; ``default`` ones are listed when the caller names neither,
+    ``protoany`` takes the caller's protocol, ``noservice`` has no ports."""
+
+    socktype: int
+    protocol: int
+    name: str
+    default: bool = False
+    protoany: bool = False
+    noservice: bool = False
+
+
+# getaddrinfo.c's gaih_inet_typeproto, in its order
+GAIH_INET_TYPEPROTO = (
+    GaihTypeproto(SOCK_STREAM, IPPROTO_TCP, "tcp", default=True),
+    GaihTypeproto(SOCK_DGRAM, IPPROTO_UDP, "udp", default=True),
+    GaihTypeproto(SOCK_DCCP, IPPROTO_DCCP, "dccp"),
+    GaihTypeproto(SOCK_DGRAM, IPPROTO_UDPLITE, "udplite"),
+    GaihTypeproto(SOCK_STREAM, IPPROTO_SCTP, "sctp"),
+    GaihTypeproto(SOCK_SEQPACKET, IPPROTO_SCTP, "sctp"),
+    GaihTypeproto(SOCK_RAW, 0, "raw", default=True, protoany=True, noservice=True),
+)
 
 
 def gai_error(code: int) -> _pysocket.gaierror:
@@ -186,6 +222,62 @@ def is_ipv6_address(text: str) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+# one part of an address as inet_aton reads it: strtoul's base 0 (hex after 0x, octal after 0)
+_ATON_PART = re.compile(r"0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*")
+
+
+def inet_aton_exact(text: str) -> str | None:
+    """``__inet_aton_exact``: the dotted quad of an address in one of inet_aton's forms, a.b.c.d,
+    a.b.c (c fills 16 bits), a.b (b fills 24) or a (32), each part decimal, octal (``0177``) or
+    hexadecimal (``0x7f``), with nothing after it; None for anything else."""
+    parts = text.split(".")
+    if len(parts) > 4 or not all(_ATON_PART.fullmatch(part) for part in parts):
+        return None
+    values = [int(part, 16 if part[1:2] in ("x", "X") else 8 if part.startswith("0") else 10) for part in parts]
+    *head, last = values
+    if any(v > 0xFF for v in head) or last >= 1 << (8 * (4 - len(head))):
+        return None
+    return _pysocket.inet_ntoa(bytes(head) + last.to_bytes(4 - len(head), "big"))
+
+
+def res_hnok(name: str) -> bool:
+    """``res_hnok``: is ``name`` a host name: printable ASCII, a domain name ``ns_name_pton``
+    takes, its labels of letters, digits, '-' and '_' only, the first not starting with '-'."""
+    if not all("!" <= ch <= "~" for ch in name):
+        return False
+    try:
+        wire = ns_name_pton(name)
+    except ValueError:
+        return False
+    pos = 0
+    while wire[pos]:
+        label = wire[pos + 1:pos + 1 + wire[pos]]
+        if (pos == 0 and label.startswith(b"-")) or label.strip(_HNOK_OCTETS):
+            return False
+        pos += 1 + wire[pos]
+    return True
+
+
+_HNOK_OCTETS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
+
+
+def _digits_dots(name: str, af: int) -> HostEnt | None:
+    """``__nss_hostname_digits_dots``, which ``gethostbyname`` and ``gethostbyname2`` ask before
+    any NSS module: a name of digits and dots (not ending in a dot) is an IPv4 address as
+    ``inet_aton`` reads it, or for AF_INET6 an IPv6 address, or no host at all
+    (``ResolverError(HOST_NOT_FOUND)``); so is an IPv6 address in text for AF_INET6.  None when
+    the name is not of that form and goes to the NSS modules."""
+    if name and name[0] in "0123456789" and not name.strip("0123456789.") and not name.endswith("."):
+        addr = inet_aton_exact(name) if af == AF_INET else name if is_ipv6_address(name) else None
+    elif af == AF_INET6 and ":" in name and not name.strip("0123456789abcdefABCDEF:.") and not name.endswith("."):
+        addr = name if is_ipv6_address(name) else None
+    else:
+        return None
+    if addr is None:
+        raise ResolverError(HOST_NOT_FOUND)
+    return HostEnt(name, [], af, 4 if af == AF_INET else 16, [addr])
 
 
 def res_ninit() -> ResState:
@@ -479,6 +571,10 @@ def res_nsearch(state: ResState, name: str, rdtypes: Sequence[int]) -> list[NsMs
     got_nodata = got_servfail = False
     last = HOST_NOT_FOUND
     for cand in candidates:
+        if not cand:
+            # __res_context_querydomain: the length less one wraps, "too long": NO_RECOVERY
+            last = NO_RECOVERY
+            continue
         try:
             ns_name_pton(cand)
         except ValueError:
@@ -587,8 +683,9 @@ def _hosts_lines() -> list[tuple[str, list[str]]]:
 
 
 def _files_byname(name: str, families: Sequence[int]) -> tuple[str, list[str], list[tuple[int, str]]] | None:
-    """``_nss_files_gethostbyname4_r``: every line that names ``name`` (case-insensitively)."""
-    want = name.rstrip(".").lower()
+    """``_nss_files_gethostbyname4_r``: every line that names ``name`` (case-insensitively, and
+    as written: ``localhost.`` is not ``localhost``)."""
+    want = name.lower()
     canon = ""
     aliases: list[str] = []
     addrs: list[tuple[int, str]] = []
@@ -606,10 +703,16 @@ def _files_byname(name: str, families: Sequence[int]) -> tuple[str, list[str], l
 
 
 def _files_byaddr(addr: str) -> tuple[str, list[str]] | None:
+    packed = _packed(addr)
     for line_addr, names in _hosts_lines():
-        if line_addr == addr:
+        if (is_ipv4_address(line_addr) or is_ipv6_address(line_addr)) and _packed(line_addr) == packed:
             return names[0], names[1:]
     return None
+
+
+def _packed(addr: str) -> bytes:
+    """An address in text (IPv4 or IPv6) as its octets."""
+    return _pysocket.inet_pton(_pysocket.AF_INET if is_ipv4_address(addr) else _pysocket.AF_INET6, addr)
 
 
 def _hosts_sources() -> list[str]:
@@ -621,14 +724,20 @@ def _hosts_sources() -> list[str]:
     return ["files", "dns"]
 
 
-def _lookup_name(name: str, families: Sequence[int]) -> tuple[str, list[str], list[tuple[int, str]]]:
-    """The NSS ``hosts`` lookup of ``name``: each source in turn; ``ResolverError`` when all fail."""
+def _lookup_name(name: str, families: Sequence[int],
+                 check_name: bool = True) -> tuple[str, list[str], list[tuple[int, str]]]:
+    """The NSS ``hosts`` lookup of ``name``: each source in turn; ``ResolverError`` when all fail.
+    nss_dns's ``gethostbyname2_r`` and ``gethostbyname4_r`` send no query for a name that is
+    not a host name (``check_name``: HOST_NOT_FOUND); its ``gethostbyname3_r`` does."""
     err = HOST_NOT_FOUND
     for source in _hosts_sources():
         if source == "files":
             found = _files_byname(name, families)
             if found is not None:
                 return found
+            continue
+        if check_name and not res_hnok(name):
+            err = HOST_NOT_FOUND
             continue
         rdtypes = [T_A if f == AF_INET else T_AAAA for f in families]
         try:
@@ -646,12 +755,14 @@ def _lookup_name(name: str, families: Sequence[int]) -> tuple[str, list[str], li
 # -- the netdb functions ------------------------------------------------------------------------
 
 def gethostbyname2(name: str, af: int) -> HostEnt:
-    """``gethostbyname2(3)``: the ``af`` addresses of ``name``; raises ``herror``."""
+    """``gethostbyname2(3)``: the ``af`` addresses of ``name`` (an address in text, as
+    ``__nss_hostname_digits_dots`` reads it, is its own answer); raises ``herror``."""
     if af not in (AF_INET, AF_INET6):
         raise h_error(NO_RECOVERY)
-    if (af == AF_INET and is_ipv4_address(name)) or (af == AF_INET6 and is_ipv6_address(name)):
-        return HostEnt(name, [], af, 4 if af == AF_INET else 16, [name])
     try:
+        numeric = _digits_dots(name, af)
+        if numeric is not None:
+            return numeric
         canon, aliases, addrs = _lookup_name(name, [af])
     except ResolverError as e:
         raise h_error(e.code) from None
@@ -663,19 +774,31 @@ def gethostbyname(name: str) -> HostEnt:
     return gethostbyname2(name, AF_INET)
 
 
+def _reverse_name(packed: bytes) -> str:
+    """The PTR name of an address (``_nss_dns_gethostbyaddr2_r``): in-addr.arpa for IPv4 (and
+    for an IPv4-mapped IPv6 address), nibbles under ip6.arpa for IPv6."""
+    if len(packed) == 16 and packed[:12] == bytes(10) + b"\xff\xff":
+        packed = packed[12:]
+    if len(packed) == 4:
+        return ".".join(str(b) for b in reversed(packed)) + ".in-addr.arpa."
+    return "".join(f"{b & 0xF:x}.{b >> 4:x}." for b in reversed(packed)) + "ip6.arpa."
+
+
 def gethostbyaddr(addr: str) -> HostEnt:
-    """``gethostbyaddr(3)``: the name of an IPv4 address, from /etc/hosts or a PTR query."""
-    if not is_ipv4_address(addr):
+    """``gethostbyaddr(3)``: the name of an IPv4 or IPv6 address (in text), from /etc/hosts or a
+    PTR query."""
+    if not (is_ipv4_address(addr) or is_ipv6_address(addr)):
         raise h_error(HOST_NOT_FOUND)
+    af, length = (AF_INET, 4) if is_ipv4_address(addr) else (AF_INET6, 16)
     err = HOST_NOT_FOUND
     for source in _hosts_sources():
         if source == "files":
             found = _files_byaddr(addr)
             if found is not None:
-                return HostEnt(found[0], found[1], AF_INET, 4, [addr])
+                return HostEnt(found[0], found[1], af, length, [addr])
             continue
         try:
-            answers = res_nquery(res_ninit(), ".".join(reversed(addr.split("."))) + ".in-addr.arpa.", [T_PTR])
+            answers = res_nquery(res_ninit(), _reverse_name(_packed(addr)), [T_PTR])
         except ResolverError as e:
             err = e.code
             continue
@@ -683,7 +806,7 @@ def gethostbyaddr(addr: str) -> HostEnt:
             for rr in msg.answer:
                 target = _rdata_name(msg, rr) if rr.type == T_PTR else None
                 if target is not None:
-                    return HostEnt(target, [], AF_INET, 4, [addr])
+                    return HostEnt(target, [], af, length, [addr])
         err = NO_DATA
     raise h_error(err)
 
@@ -782,95 +905,191 @@ def _has_global_ipv4() -> bool:
     return False
 
 
-def _socktypes(type: int, proto: int, service: str | int | None,
-               flags: int) -> list[tuple[int, int, int]]:
-    """(socktype, protocol, port) for each socket type the request allows (``gaih_inet_typeproto``)."""
-    if type not in (0, SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
-        raise gai_error(EAI_SOCKTYPE)
-    types = [type] if type else [SOCK_STREAM, SOCK_DGRAM, SOCK_RAW]
-    if proto:
-        types = [t for t in types if t == SOCK_RAW or _PROTO_OF_TYPE[t] == proto]
-        if not types:
+def _tp_matches(tp: GaihTypeproto, type: int, proto: int) -> bool:
+    return (type == 0 or type == tp.socktype) and (proto == 0 or tp.protoany or proto == tp.protocol)
+
+
+def _servtuples(type: int, proto: int, service: str | None) -> list[tuple[int, int, int]]:
+    """``gaih_inet``'s service part: (socktype, protocol, port) for each socket type the request
+    allows.  ``service`` is a name, or a number as ``gaih_service.num`` holds it."""
+    tp = None
+    if type or proto:
+        tp = next((t for t in GAIH_INET_TYPEPROTO if _tp_matches(t, type, proto)), None)
+        if tp is None:
             raise gai_error(EAI_SOCKTYPE if type else EAI_SERVICE)
-    if isinstance(service, str):
-        # gaih_inet: strtoul's number when nothing follows it, kept in an int (a negative one is
-        # looked up as a name), the port its low 16 bits (htons)
-        number, end, _ = libc.strtoul(service)
-        if end == len(service) and libc.c_int(number) >= 0:
-            service = libc.c_int(number) & 0xFFFF
-    if service is None or isinstance(service, int):
-        port = service if service is not None else 0
-        return [(t, proto or _PROTO_OF_TYPE[t], port) for t in types]
-    if flags & AI_NUMERICSERV:
+    port = 0
+    if service is not None:
+        if tp is not None and tp.noservice:
+            raise gai_error(EAI_SERVICE)
+        if not isinstance(service, int):
+            # gaih_inet_serv: getservbyname_r for each protocol the request allows
+            out = []
+            for t in [tp] if tp is not None else [t for t in GAIH_INET_TYPEPROTO if not t.noservice]:
+                try:
+                    out.append((t.socktype, proto if t.protoany else t.protocol, getservbyname(service, t.name)))
+                except OSError:
+                    if tp is not None:
+                        raise gai_error(EAI_SERVICE) from None
+            if not out:
+                raise gai_error(EAI_SERVICE)
+            return out
+        port = service & 0xFFFF  # (htons)
+    if tp is not None:
+        return [(tp.socktype, proto if tp.protoany else tp.protocol, port)]
+    return [(t.socktype, t.protocol, port) for t in GAIH_INET_TYPEPROTO if t.default]
+
+
+def _scope_id(addr: str, scope: str) -> int | None:
+    """``__inet6_scopeid_pton``: the interface index of ``addr%scope``: a device's name for a
+    link-local or link- or node-local multicast address, else a decimal number; None if it is
+    neither."""
+    packed = _pysocket.inet_pton(_pysocket.AF_INET6, addr)
+    if packed[:2] in (b"\xff\x01", b"\xff\x02") or (packed[0] == 0xFE and packed[1] & 0xC0 == 0x80):
+        dev = current().host.devices.get(scope)
+        if dev is not None:
+            return dev.ifindex
+    number, end, _ = libc.strtoul(scope)
+    return number if scope and end == len(scope) and number <= 0xFFFFFFFF else None
+
+
+def _numeric_host(host: str, family: int, flags: int) -> tuple[int, str, int] | None:
+    """``gaih_inet``'s numeric host: (family, address, scope id) when ``host`` is an IPv4 address
+    as ``inet_aton`` reads it (IPv4-mapped for AF_INET6 with AI_V4MAPPED) or an IPv6 one with an
+    optional ``%scope``; EAI_ADDRFAMILY when the family does not fit; None for a name."""
+    v4 = inet_aton_exact(host)
+    if v4 is not None:
+        if family in (AF_UNSPEC, AF_INET):
+            return AF_INET, v4, 0
+        if family == AF_INET6 and flags & AI_V4MAPPED:
+            return AF_INET6, "::ffff:" + v4, 0
+        raise gai_error(EAI_ADDRFAMILY)
+    addr, delim, scope = host.partition("%")
+    if not is_ipv6_address(addr):
+        return None
+    if family in (AF_UNSPEC, AF_INET6):
+        fam = AF_INET6
+    elif family == AF_INET and _pysocket.inet_pton(_pysocket.AF_INET6, addr)[:12] == bytes(10) + b"\xff\xff":
+        fam, addr = AF_INET, _pysocket.inet_ntoa(_pysocket.inet_pton(_pysocket.AF_INET6, addr)[12:])
+    else:
+        raise gai_error(EAI_ADDRFAMILY)
+    scope_id = _scope_id(addr, scope) if delim else 0
+    if scope_id is None:
         raise gai_error(EAI_NONAME)
-    out = []
-    for t in types:
-        if t == SOCK_RAW:
-            continue
-        p = proto or _PROTO_OF_TYPE[t]
-        try:
-            out.append((t, p, getservbyname(service, _PROTO_NAME[p])))
-        except OSError:
-            continue
-    if not out:
-        raise gai_error(EAI_SERVICE)
-    return out
+    return fam, addr, scope_id
+
+
+def _host_addresses(host: str, family: int, flags: int) -> tuple[str, list[tuple[int, str]]]:
+    """``gaih_inet``'s NSS lookup of a name: (canonical name, (family, address) records).
+    AF_INET without AI_CANONNAME goes through ``gethostbyname2_r`` (digits and dots first);
+    AF_UNSPEC through the modules' ``gethostbyname4_r``; AF_INET6, and AF_INET with
+    AI_CANONNAME, through ``gethostbyname3_r`` (no host name check) or ``gethostbyname2_r``."""
+    try:
+        if family == AF_INET and not flags & AI_CANONNAME:
+            h = _digits_dots(host, AF_INET)
+            if h is not None:
+                return h.h_name, [(AF_INET, a) for a in h.h_addr_list]
+            canon, _, addrs = _lookup_name(host, [AF_INET])
+            return canon, addrs
+        if family == AF_UNSPEC:
+            families = [AF_INET, AF_INET6]
+            if flags & AI_ADDRCONFIG and _has_global_ipv4():
+                families = [AF_INET]
+        else:
+            families = [family]
+            if family == AF_INET6 and flags & AI_V4MAPPED:
+                families.append(AF_INET)
+        canon, _, addrs = _lookup_name(host, families, check_name=family == AF_UNSPEC or not flags & AI_CANONNAME)
+    except ResolverError as e:
+        raise gai_error(_GAI_OF_HERRNO.get(e.code, EAI_NONAME)) from None
+    if family == AF_INET6:
+        # AI_V4MAPPED: IPv4 addresses as IPv4-mapped IPv6 ones, when there is no IPv6 one (AI_ALL: always)
+        v6 = [(f, a) for f, a in addrs if f == AF_INET6]
+        if not v6 or flags & AI_ALL:
+            v6 += [(AF_INET6, "::ffff:" + a) for f, a in addrs if f == AF_INET]
+        addrs = v6
+    return canon, addrs
 
 
 def getaddrinfo(host: str | None, port: str | int | None, family: int = AF_UNSPEC, type: int = 0,
                 proto: int = 0, flags: int = 0) -> list[tuple[int, int, int, str, tuple[Any, ...]]]:
     """``getaddrinfo(3)``, with Python's signature and result: a list of
-    ``(family, type, proto, canonname, sockaddr)``; raises ``gaierror`` with glibc's ``EAI_*``."""
+    ``(family, type, proto, canonname, sockaddr)``; raises ``gaierror`` with glibc's ``EAI_*``,
+    its checks in glibc's order.  A port given as an int is its decimal text."""
+    service = str(port) if isinstance(port, int) else port
+    if host == "*":
+        host = None
+    if service == "*":
+        service = None
+    if host is None and service is None:
+        raise gai_error(EAI_NONAME)
     if flags & ~_AI_MASK or (flags & AI_CANONNAME and host is None):
         raise gai_error(EAI_BADFLAGS)
-    if host is None and port is None:
-        raise gai_error(EAI_NONAME)
     if family not in (AF_UNSPEC, AF_INET, AF_INET6):
         raise gai_error(EAI_FAMILY)
-    socktypes = _socktypes(type, proto, port, flags)
+    if flags & AI_ADDRCONFIG:
+        # __check_pf: the hosts have no IPv6 addresses; 127.0.0.1 does not count as IPv4
+        seen_ipv4 = _has_global_ipv4()
+        if (family == AF_INET and not seen_ipv4) or family == AF_INET6:
+            raise gai_error(EAI_NONAME)
+        if family == AF_UNSPEC and seen_ipv4:
+            family = AF_INET
+    num: str | int | None = None
+    if service:  # ("" is no service: ``service && service[0]``)
+        # strtoul's number when nothing follows it, kept in an int: a negative one is looked up
+        # as a name
+        number, end, _ = libc.strtoul(service)
+        if end != len(service) and flags & AI_NUMERICSERV:
+            raise gai_error(EAI_NONAME)
+        num = libc.c_int(number) if end == len(service) and libc.c_int(number) >= 0 else service
+    socktypes = _servtuples(type, proto, num)
     canon = ""
-    if host is None or host == "":
+    addrs: list[tuple[int, str, int]]
+    if host is None:
         passive = bool(flags & AI_PASSIVE)
-        if family == AF_INET6:
-            addrs = [(AF_INET6, "::" if passive else "::1")]
-        else:
-            addrs = [(AF_INET, "0.0.0.0" if passive else "127.0.0.1")]
-    elif is_ipv4_address(host) or is_ipv6_address(host):
-        fam = AF_INET if is_ipv4_address(host) else AF_INET6
-        if family not in (AF_UNSPEC, fam):
-            raise gai_error(EAI_ADDRFAMILY)
-        addrs = [(fam, host)]
-        canon = host
-    elif flags & AI_NUMERICHOST:
-        raise gai_error(EAI_NONAME)
+        addrs = []
+        if family in (AF_UNSPEC, AF_INET):
+            addrs.append((AF_INET, "0.0.0.0" if passive else "127.0.0.1", 0))
+        if family in (AF_UNSPEC, AF_INET6):
+            addrs.append((AF_INET6, "::" if passive else "::1", 0))
     else:
-        families = [AF_INET, AF_INET6] if family == AF_UNSPEC else [family]
-        if family == AF_UNSPEC and flags & AI_ADDRCONFIG and _has_global_ipv4():
-            families = [AF_INET]
-        try:
-            canon, _, addrs = _lookup_name(host, families)
-        except ResolverError as e:
-            raise gai_error(_GAI_OF_HERRNO.get(e.code, EAI_FAIL)) from None
-        addrs.sort(key=lambda fa: fa[0] != AF_INET)
+        numeric = _numeric_host(host, family, flags)
+        if numeric is not None:
+            addrs = [numeric]
+            canon = host
+        elif flags & AI_NUMERICHOST:
+            raise gai_error(EAI_NONAME)
+        else:
+            canon, found = _host_addresses(host, family, flags)
+            addrs = [(f, a, 0) for f, a in found]
+    # RFC 3484 rule 1 (rfc3484_sort): the IPv6 destinations, with no source address, go last
+    addrs.sort(key=lambda fa: fa[0] != AF_INET)
     result: list[tuple[int, int, int, str, tuple[Any, ...]]] = []
-    for fam, addr in addrs:
+    for fam, addr, scope_id in addrs:
         for socktype, protocol, portnum in socktypes:
-            sockaddr: tuple[Any, ...] = (addr, portnum) if fam == AF_INET else (addr, portnum, 0, 0)
+            sockaddr: tuple[Any, ...] = (addr, portnum) if fam == AF_INET else (addr, portnum, 0, scope_id)
             name = canon if flags & AI_CANONNAME and not result else ""
             result.append((fam, socktype, protocol, name, sockaddr))
     return result
 
 
 def getnameinfo(sockaddr: tuple[Any, ...], flags: int = 0) -> tuple[str, str]:
-    """``getnameinfo(3)``: (host, service) for an IPv4 socket address."""
-    if not isinstance(sockaddr, tuple) or len(sockaddr) < 2 or not is_ipv4_address(str(sockaddr[0])):
+    """``getnameinfo(3)``: (host, service) for an IPv4 ``(address, port)`` or IPv6 ``(address,
+    port, flowinfo, scope_id)`` socket address, addresses in text."""
+    if flags & ~_NI_MASK:
+        raise gai_error(EAI_BADFLAGS)
+    if not isinstance(sockaddr, tuple) or len(sockaddr) < 2:
         raise gai_error(EAI_FAMILY)
-    addr, port = str(sockaddr[0]), int(sockaddr[1])
+    addr, port = str(sockaddr[0]), int(sockaddr[1]) & 0xFFFF
+    if not (is_ipv4_address(addr) or is_ipv6_address(addr)):
+        raise gai_error(EAI_FAMILY)
     host = addr
     if not flags & NI_NUMERICHOST:
         try:
             host = gethostbyaddr(addr).h_name
-        except _pysocket.herror:
+        except _pysocket.herror as e:
+            # gni_host_inet_name: a lookup that could not be made is EAI_AGAIN
+            if e.errno == TRY_AGAIN:
+                raise gai_error(EAI_AGAIN) from None
             if flags & NI_NAMEREQD:
                 raise gai_error(EAI_NONAME) from None
         else:
