@@ -11,7 +11,8 @@ Python::
 
 ``connect`` makes a device on each end (``ethN`` on a host, ``pN`` on a switch), brings it up,
 gives it the address asked for, and joins the two with a ``Cable`` (or attaches the end to a
-``Hub``).  Rates are bit/s or ``tc`` strings (``"10mbit"``); times are ns or strings (``"5ms"``).
+``Hub``).  Rates are bit/s or ``tc`` strings (``"10mbit"``); times are ns or strings (``"5ms"``),
+and in a file strings (a bare number there, but 0, is refused: it would be nanoseconds).
 
 A TOML file describes the same (see ``load_topology``)::
 
@@ -342,6 +343,23 @@ _UNITS: dict[str, Callable[[Any], int]] = {"rate": parse_rate, "delay": parse_ti
                                            "ageing": parse_time, "at": parse_time}
 
 
+_TIMES = ("duration", "at", "delay", "ageing", "reorder_delay")
+ETH_MIN_MTU, ETH_MAX_MTU = 68, 0xFFFF  # include/linux/if_ether.h: what an Ethernet device takes
+
+
+def _value_problem(key: str, value: Any) -> str:
+    """What is wrong with a file's ``key = value`` that its type allows: a time without its unit
+    (a bare number would be nanoseconds, which is never what a file means but for 0), an MTU
+    an Ethernet device cannot have, an empty name; "" when nothing is."""
+    if key in _TIMES and isinstance(value, int) and value:
+        return f'{key} = {value}: a time needs its unit, as "{value}s" or "{value}ms"'
+    if key == "mtu" and not ETH_MIN_MTU <= value <= ETH_MAX_MTU:
+        return f"mtu = {value}: an Ethernet device's MTU is {ETH_MIN_MTU} to {ETH_MAX_MTU}"
+    if key == "name" and not value:
+        return "name must not be empty"
+    return ""
+
+
 class _Lines:
     """Finds the line of a table or key in the file, for error messages (tomllib gives none)."""
 
@@ -505,6 +523,9 @@ def load_topology(source: str | Path, *, text: str | None = None) -> Network:
                 types = schema[key][0]
                 if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
                     raise fail(kind, i, key, f"[[{kind}]]: {key} has the wrong type ({type(value).__name__})")
+                problem = _value_problem(key, value)
+                if problem:
+                    raise fail(kind, i, key, f"[[{kind}]]: {problem}")
                 if key in _UNITS:
                     try:
                         _UNITS[key](value)
@@ -518,6 +539,9 @@ def load_topology(source: str | Path, *, text: str | None = None) -> Network:
     world = World(seed=doc.get("seed", 0))
     net = Network(world)
     if "duration" in doc:
+        problem = _value_problem("duration", doc["duration"])
+        if problem:
+            raise fail(None, 0, "duration", problem)
         try:
             net.duration = parse_time(doc["duration"])
         except ValueError as e:
