@@ -44,7 +44,7 @@ MIB_FIELDS: dict[str, tuple[str, ...]] = {
         "TCPFastOpenPassive", "TCPFastOpenPassiveFail", "TCPFastOpenListenOverflow", "TCPFastOpenCookieReqd",
         "TCPFastOpenBlackhole", "TCPSpuriousRtxHostQueues", "TCPAutoCorking",
         "TCPFromZeroWindowAdv", "TCPToZeroWindowAdv", "TCPWantZeroWindowAdv", "TCPSynRetrans",
-        "TCPOrigDataSent", "TCPKeepAlive", "TCPMTUPFail", "TCPMTUPSuccess", "TCPDelivered",
+        "TCPOrigDataSent", "TCPKeepAlive", "TCPMTUPFail", "TCPMTUPSuccess", "TCPDelivered", "TCPDeliveredCE",
         "TCPAckCompressed", "TCPZeroWindowDrop",
         "TCPRcvQDrop", "TCPWinProbe", "TCPACKSkippedSynRecv", "TCPACKSkippedPAWS",
         "TCPACKSkippedSeq", "TCPACKSkippedFinWait2", "TCPACKSkippedTimeWait",

@@ -488,6 +488,18 @@ def tcp_count_delivered(sk: TcpSock, delivered: int, ece_ack: bool) -> None:
         sk.delivered_ce += delivered
 
 
+def tcp_newly_delivered(sk: TcpSock, prior_delivered: int, flag: int) -> int:
+    """``tcp_newly_delivered``: the segments this ACK delivered, counted in TCPDelivered (and,
+    with ECE, TCPDeliveredCE)."""
+    delivered = sk.delivered - prior_delivered
+    if delivered:
+        mib = sk.host.mib.TcpExt
+        mib["TCPDelivered"] += delivered
+        if flag & FLAG_ECE:
+            mib["TCPDeliveredCE"] += delivered
+    return delivered
+
+
 def tcp_dsack_seen(sk: TcpSock, start_seq: int, end_seq: int, state: SacktagState) -> int:
     """``tcp_dsack_seen``: the number of duplicate segments a D-SACK reports (0: dubious)."""
     if not before(start_seq, end_seq):
@@ -1741,6 +1753,7 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
         if has_sacks:
             flag |= tcp_sacktag_write_queue(sk, ack, prior_snd_una, sack_state)
             flag, rexmit = tcp_fastretrans_alert(sk, prior_snd_una, num_dupack, flag)
+            tcp_newly_delivered(sk, delivered, flag)
             tcp_xmit_recovery(sk, rexmit)
         return 0
     if after(ack, sk.snd_nxt):
@@ -1779,6 +1792,7 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
     if not prior_packets:
         if flag & FLAG_DSACKING_ACK:
             flag, rexmit = tcp_fastretrans_alert(sk, prior_snd_una, num_dupack, flag)
+            tcp_newly_delivered(sk, delivered, flag)
         tcp_ack_probe(sk)
         if sk.tlp_high_seq:
             tcp_process_tlp_ack(sk, ack, flag)
@@ -1793,7 +1807,7 @@ def tcp_ack(sk: TcpSock, skb: SkBuff, flag: int) -> int:
         flag, rexmit = tcp_fastretrans_alert(sk, prior_snd_una, num_dupack, flag)
     if flag & FLAG_SET_XMIT_TIMER:
         tcp_set_xmit_timer(sk)
-    delivered = sk.delivered - delivered
+    delivered = tcp_newly_delivered(sk, delivered, flag)
     rs.is_ack_delayed = bool(flag & FLAG_ACK_MAYBE_DELAYED)
     tcp_rate_gen(sk, delivered, sk.lost - lost, is_sack_reneg, rs)
     tcp_cong_control(sk, ack, delivered, flag, rs)
