@@ -103,6 +103,26 @@ def test_a_topology_file_builds_and_runs(tmp_path, tshark):
     assert tshark_problems(tshark, pcap) == []
 
 
+def test_a_capture_is_stamped_with_the_hosts_wall_clock(tmp_path):
+    """A ``[[capture]]``'s pcap has the hosts' date (2015-02-06, as their ``date``, dig's WHEN and
+    a tcpdump ``-w`` on them have it), which this machine's tcpdump reads back with ``-tttt``."""
+    import shutil
+    import subprocess
+
+    from tuxnet.trace.pcap import read_pcap
+
+    path, pcap = tmp_path / "net.toml", tmp_path / "r1.pcap"
+    path.write_text(TOPOLOGY.format(pcap=pcap))
+    assert run_topology_file(str(path), io.StringIO()) == 0
+    first = read_pcap(pcap)[1][0][0]
+    assert first // 1_000_000_000 == 1_423_180_800  # 2015-02-06 00:00:00 UTC, and the world's first second
+    if shutil.which("tcpdump") is None:
+        pytest.skip("no tcpdump to read the file back")
+    out = subprocess.run(["tcpdump", "-r", str(pcap), "-n", "-tttt", "-c", "1"], capture_output=True, text=True,
+                         env={"TZ": "UTC"}).stdout
+    assert out.startswith("2015-02-06 00:00:00."), out
+
+
 def test_the_same_topology_and_seed_give_identical_pcaps(tmp_path):
     pcaps = []
     for i in range(2):

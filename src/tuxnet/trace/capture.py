@@ -1,12 +1,14 @@
 """Packet capture on a device, as ``tcpdump -i DEV`` does it: a ``ptype_all`` tap that sees every
 frame leaving (``dev_queue_xmit_nit``) and arriving (``__netif_receive_skb``), written to a pcap
-file and/or printed as tcpdump lines."""
+file (stamped with the host's wall clock, as a tcpdump on it would stamp them) and/or printed as
+tcpdump lines."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import IO, Any
 
+from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.dev import ETH_P_ALL, IFF_LOOPBACK, NetDevice, PacketType
 from tuxnet.net.core.skbuff import PACKET_LOOPBACK, PACKET_OUTGOING, SkBuff
 from tuxnet.trace.pcap import PcapWriter
@@ -37,8 +39,8 @@ class Capture:
         now = self.host.world.now
         if self.keep:
             self.frames.append((now, frame, dev.name))
-        if self.writer is not None:
-            self.writer.write(now, frame)
+        if self.writer is not None:  # (the host's wall clock, as the kernel stamps a captured packet)
+            self.writer.write(ktime_get_real(self.host.world), frame)
         if self.printer is not None:
             line = self.printer.format(now, frame)
             if callable(self._out):
