@@ -130,9 +130,12 @@ def test_trace_shows_the_query_leaving_through_udp_ip_and_arp() -> None:
 def test_net_tools_show_the_kernel_state() -> None:
     _, text, net = session("replyhi\ndns www.example.com\nifconfig\nroute\narp\nnetstat -atn\nquit\n")
     gw_mac = mac_text(net["gw"].dev("eth0").dev_addr)
-    assert f"eth0      Link encap:Ethernet  HWaddr {mac_text(net['menuos'].dev('eth0').dev_addr)}" in text
-    assert "inet addr:10.0.2.15  Bcast:10.0.2.255  Mask:255.255.255.0" in text
-    assert "lo        Link encap:Local Loopback" in text and "inet addr:127.0.0.1  Mask:255.0.0.0" in text
+    # net-tools 2.10's layout (tests/apps/test_ifconfig_vs_linux.py compares it with the real tool)
+    assert "eth0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500\n" \
+           "        inet 10.0.2.15  netmask 255.255.255.0  broadcast 10.0.2.255\n" \
+           f"        ether {mac_text(net['menuos'].dev('eth0').dev_addr)}  txqueuelen 1000  (Ethernet)\n" in text
+    assert "lo: flags=73<UP,LOOPBACK,RUNNING>  mtu 65536\n        inet 127.0.0.1  netmask 255.0.0.0\n" \
+           "        loop  txqueuelen 1000  (Local Loopback)\n" in text
     assert re.search(r"default +10\.0\.2\.2 +0\.0\.0\.0 +UG +0 +0 +0 eth0", text)  # (no name for it)
     assert re.search(r"10\.0\.2\.0 +0\.0\.0\.0 +255\.255\.255\.0 +U +0 +0 +0 eth0", text)
     assert re.search(rf"10\.0\.2\.2 +ether +{gw_mac} +C +eth0", text)
@@ -256,7 +259,7 @@ def test_net_tools_take_an_interface_and_arp_a_and_refuse_changes_plainly() -> N
     _, text, net = session("ping -c 1 10.0.2.2\nifconfig eth0\nifconfig eth9\nifconfig eth0 10.0.0.1\narp -an\n"
                            "arp -d 10.0.2.2\nroute add default gw 10.0.2.3\nroute -n\nquit\n")
     one = text[text.index("MenuOS>>ifconfig eth0\n"):text.index("MenuOS>>ifconfig eth9")]
-    assert "eth0      Link encap:Ethernet" in one and "lo        Link encap" not in one
+    assert "eth0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500\n" in one and "lo: flags" not in one
     # net-tools' words for a device that does not exist
     assert "MenuOS>>ifconfig eth9\nifconfig - Show network interfaces\n" \
            "eth9: error fetching interface information: Device not found\n" in text

@@ -1,11 +1,13 @@
-"""net-tools, as MenuOS's era had them: ``ifconfig``, ``route -n``, ``arp -n`` and ``netstat``.
-They read the host's kernel state the way the real tools read it through ``SIOCGIFCONF``/
-``SIOCGIFFLAGS``, ``/proc/net/route``, ``/proc/net/arp``, ``/proc/net/tcp``, ``/proc/net/udp``,
-``/proc/net/raw`` and ``/proc/net/dev``, and print it in their formats."""
+"""net-tools 2.10: ``ifconfig``, ``route``, ``arp -n`` and ``netstat``.
+They read the host's kernel state the way the real tools read it, through the ioctls
+(``SIOCGIFCONF``, ``SIOCGIFFLAGS``, ``SIOCGIFADDR``, ...), ``/proc/net/dev``, ``/proc/net/route``,
+``/proc/net/arp``, ``/proc/net/tcp``, ``/proc/net/udp`` and ``/proc/net/raw``, and print it in
+their formats."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from tuxnet.kernel.fs import proc_socket_fds
 from tuxnet.kernel.sched import current
@@ -31,21 +33,9 @@ from tuxnet.user import libc
 from tuxnet.user.programs.statistics import netstat_statistics
 from tuxnet.user.resolv import getnetbyaddr, getservbyport
 
-_FLAG_NAMES = ((IFF_UP, "UP"), (IFF_BROADCAST, "BROADCAST"), (IFF_LOOPBACK, "LOOPBACK"),
-               (IFF_POINTOPOINT, "POINTOPOINT"), (IFF_RUNNING, "RUNNING"), (IFF_NOARP, "NOARP"),
-               (IFF_PROMISC, "PROMISC"), (IFF_MULTICAST, "MULTICAST"))
-
 
 def mac_text(addr: bytes) -> str:
     return ":".join(f"{b:02x}" for b in addr)
-
-
-def _bytes_text(n: int) -> str:
-    """net-tools' byte counts: ``1234 (1.2 KB)``."""
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if n >= size:
-            return f"{n} ({n / size:.1f} {unit})"
-    return f"{n} ({n:.1f} B)"
 
 
 def _dev_flags(dev: Any) -> int:
@@ -64,52 +54,6 @@ def _shows_only(tool: str, argv: list[str] | None, options: str, change: str) ->
         libc.printf("%s: %s: this %s only shows; change it with `%s`\n", tool, " ".join(extra), tool, change)
         return False
     return True
-
-
-def ifconfig(argv: list[str] | None = None) -> int:
-    """``ifconfig [-a] [INTERFACE]``: every device that is up (``-a``: all), or the one named, in
-    net-tools 1.60's layout."""
-    args = [a for a in argv or [] if a != "-a"]
-    show_all = bool(argv) and "-a" in argv
-    devices = current().host.devices
-    if args:
-        name, *rest = args
-        if rest or name.startswith("-"):
-            _shows_only("ifconfig", args, "", "ip addr")
-            return 1
-        if name not in devices:
-            libc.printf("%s: error fetching interface information: Device not found\n", name)
-            return 1
-        show_all = True
-    for dev in sorted(devices.values(), key=lambda d: d.name):
-        flags = _dev_flags(dev)
-        if args and dev.name != args[0]:
-            continue
-        if not flags & IFF_UP and not show_all:
-            continue
-        if dev.type == ARPHRD_LOOPBACK:
-            link = "Link encap:Local Loopback  "
-        elif dev.type == ARPHRD_ETHER:
-            link = f"Link encap:Ethernet  HWaddr {mac_text(dev.dev_addr)}  "
-        else:
-            link = "Link encap:UNSPEC  "
-        lines = [f"{dev.name:<10}{link}"]
-        for ifa in (dev.ip_ptr.ifa_list if dev.ip_ptr is not None else []):
-            inet = f"inet addr:{in_ntoa(ifa.local)}  "
-            if ifa.broadcast and dev.flags & IFF_BROADCAST:
-                inet += f"Bcast:{in_ntoa(ifa.broadcast)}  "
-            lines.append(f"{'':10}{inet}Mask:{in_ntoa(ifa.mask)}")
-        names = " ".join(name for bit, name in _FLAG_NAMES if flags & bit)
-        lines.append(f"{'':10}{names}  MTU:{dev.mtu}  Metric:1")
-        s = dev.stats
-        lines.append(f"{'':10}RX packets:{s.rx_packets} errors:{s.rx_errors} dropped:{s.rx_dropped} "
-                     f"overruns:{s.rx_fifo_errors} frame:{s.rx_frame_errors}")
-        lines.append(f"{'':10}TX packets:{s.tx_packets} errors:{s.tx_errors} dropped:{s.tx_dropped} "
-                     f"overruns:{s.tx_fifo_errors} carrier:{s.tx_carrier_errors}")
-        lines.append(f"{'':10}collisions:{s.collisions} txqueuelen:{dev.tx_queue_len} ")
-        lines.append(f"{'':10}RX bytes:{_bytes_text(s.rx_bytes)}  TX bytes:{_bytes_text(s.tx_bytes)}")
-        libc.printf("%s\n\n", "\n".join(lines))
-    return 0
 
 
 def route(argv: list[str] | None = None) -> int:
@@ -267,13 +211,13 @@ def netstat(argv: list[str] | None = None) -> int:
         return netstat_statistics(flags & set("tuw"))
     if "g" in flags:
         return netstat_groups(host)
+    # netstat's flag_exp counts from 1, each -e one more
+    flag_exp = 1 + sum(arg.count("e") for arg in argv or [] if not arg.startswith("--"))
     if "r" in flags:
-        # netstat's flag_exp counts from 1, each -e one more; its routing table swaps 1 and 2
-        # (the MSS layout by default, -e the metric one)
-        flag_exp = 1 + sum(arg.count("e") for arg in argv or [] if not arg.startswith("--"))
+        # its routing table swaps 1 and 2 (the MSS layout by default, -e the metric one)
         return rprint_fib(min({1: 2, 2: 1}.get(flag_exp, flag_exp), 3), numeric)
     if "i" in flags:
-        return netstat_interfaces(host, "a" in flags)
+        return netstat_interfaces(host, "a" in flags, flag_exp)
     protos = flags & set("tuwx") or set("tuwx")
     if "a" in flags:
         title, servers, others = "servers and established", True, True
@@ -405,26 +349,226 @@ def _finish_this_one(row: ProcNetRow, flags: set[str], programs: dict[int, str] 
     return out
 
 
+# -- ifconfig and netstat -i: net-tools 2.10's lib/interface.c and ifconfig.c --------------------
+
+IFNAMSIZ = 16
+
+
+class DevStats(NamedTuple):
+    """A device's counters as ``get_dev_fields`` scans a line of /proc/net/dev (its third layout,
+    ``procnetdev_version`` 3: sixteen of them)."""
+
+    rx_bytes: int
+    rx_packets: int
+    rx_errors: int
+    rx_dropped: int
+    rx_fifo_errors: int
+    rx_frame_errors: int
+    rx_compressed: int
+    rx_multicast: int
+    tx_bytes: int
+    tx_packets: int
+    tx_errors: int
+    tx_dropped: int
+    tx_fifo_errors: int
+    collisions: int
+    tx_carrier_errors: int
+    tx_compressed: int
+
+
+@dataclass
+class Interface:
+    """net-tools' ``struct interface``: what ``if_fetch`` learnt of one name (an alias such as
+    ``eth0:1`` too) and the counters /proc/net/dev has for it (None for a name it does not list,
+    as an alias: ``statistics_valid`` 0)."""
+
+    name: str
+    stats: DevStats | None
+    flags: int
+    type: int
+    hwaddr: bytes
+    mtu: int
+    tx_queue_len: int
+    ifa: Any  # the address SIOCGIFADDR gives (with its netmask, broadcast and peer), or None
+
+
+def _proc_net_dev() -> dict[str, DevStats]:
+    """``if_readlist_proc``: the devices /proc/net/dev lists, past its two heading lines, with
+    their counters (``get_name``: the name is what comes before the ``:``)."""
+    text = libc.read_file("/proc/net/dev")
+    assert isinstance(text, str)
+    devices = {}
+    for line in text.splitlines()[2:]:
+        name, _, counters = line.partition(":")
+        devices[name.strip()] = DevStats(*map(int, counters.split()))
+    return devices
+
+
+def _nstrcmp_key(name: str) -> tuple[str, int, int]:
+    """``nstrcmp`` as a sort key: an alias's ``:N`` cut off (``cutalias``), the name's text before
+    its last digits, the number they make, then the alias's number (-1 for none): eth2 before
+    eth10, eth0 before eth0:1 before eth0:10 before eth1."""
+    base, alias = name, -1
+    head, colon, tail = name.rpartition(":")
+    if colon and tail.isascii() and tail.isdigit():
+        base, alias = head, int(tail)
+    stem = base.rstrip("0123456789")
+    digits = base[len(stem):]
+    return stem, int(digits) if digits else 0, alias
+
+
+def _if_readlist(host: Any) -> tuple[list[str], dict[str, DevStats]]:
+    """``if_readlist``: the names /proc/net/dev lists and those SIOCGIFCONF gives (``dev_ifconf``
+    → ``inet_gifconf``: the label of every IPv4 address, device by device), each once, sorted as
+    ``if_cache_add`` keeps its list (``nstrcmp``); and the counters."""
+    stats = _proc_net_dev()
+    labels = [ifa.label for dev in sorted(host.devices.values(), key=lambda d: d.ifindex)
+              if dev.ip_ptr is not None for ifa in dev.ip_ptr.ifa_list]
+    names: dict[tuple[str, int, int], str] = {}
+    for name in [*stats, *labels]:
+        names.setdefault(_nstrcmp_key(name), name)
+    return [names[key] for key in sorted(names)], stats
+
+
+def _if_fetch(host: Any, name: str, stats: DevStats | None) -> Interface | None:
+    """``if_fetch``: SIOCGIFFLAGS (a short: ``dev_get_flags``), SIOCGIFHWADDR, SIOCGIFMTU and
+    SIOCGIFTXQLEN, which ``dev_ioctl`` answers for the device named before any ``:``; then
+    SIOCGIFADDR, SIOCGIFDSTADDR, SIOCGIFBRDADDR and SIOCGIFNETMASK, which ``devinet_ioctl``
+    answers from the device's first address labelled with the whole name (none: EADDRNOTAVAIL,
+    and no ``inet`` line).  None when there is no such device (ENODEV)."""
+    dev = host.devices.get(name.partition(":")[0])
+    if dev is None:
+        return None
+    ifa = next((ifa for ifa in dev.ip_ptr.ifa_list if ifa.label == name), None) if dev.ip_ptr else None
+    # SIOCGIFHWADDR: a device without a link address gives zeros
+    hwaddr = dev.dev_addr if dev.addr_len else b""
+    return Interface(name, stats, _dev_flags(dev) & 0xFFFF, dev.type, hwaddr, dev.mtu, dev.tx_queue_len, ifa)
+
+
+# ife_print_long's flag names, in its order (NOTRAILERS, SLAVE, MASTER and DYNAMIC, which it names
+# too, no tuxnet device has)
+_LONG_FLAGS = ((IFF_UP, "UP"), (IFF_BROADCAST, "BROADCAST"), (IFF_DEBUG, "DEBUG"), (IFF_LOOPBACK, "LOOPBACK"),
+               (IFF_POINTOPOINT, "POINTOPOINT"), (IFF_RUNNING, "RUNNING"), (IFF_NOARP, "NOARP"),
+               (IFF_PROMISC, "PROMISC"), (IFF_ALLMULTI, "ALLMULTI"), (IFF_MULTICAST, "MULTICAST"))
+# ife_print_short's letters, in its order (as above, less N, s, m and d)
 _SHORT_FLAGS = ((IFF_ALLMULTI, "A"), (IFF_BROADCAST, "B"), (IFF_DEBUG, "D"), (IFF_LOOPBACK, "L"),
                 (IFF_MULTICAST, "M"), (IFF_PROMISC, "P"), (IFF_NOARP, "O"), (IFF_POINTOPOINT, "P"),
                 (IFF_RUNNING, "R"), (IFF_UP, "U"))
+# lib/hw.c's hardware types (name, title; loopback prints no address); any other type is unspec's
+_HW_TYPES = {ARPHRD_ETHER: ("ether", "Ethernet"), ARPHRD_LOOPBACK: ("loop", "Local Loopback")}
+# ife_print_long's units: a count over one is shown in it, in tenths cut short
+_BYTE_UNITS = (("EiB", 1 << 60), ("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20),
+               ("KiB", 1 << 10))
 
 
-def netstat_interfaces(host: Any, show_all: bool) -> int:
-    """``netstat -i`` (``ife_print_short``): each device that is up (``-a``: every one), by index,
-    with its packet counters and its flags as letters."""
-    libc.printf("Kernel Interface table\n")
-    libc.printf("Iface             MTU    RX-OK RX-ERR RX-DRP RX-OVR    TX-OK TX-ERR TX-DRP TX-OVR Flg\n")
-    for dev in sorted(host.devices.values(), key=lambda d: d.ifindex):
-        flags = _dev_flags(dev)
-        if not flags & IFF_UP and not show_all:
-            continue
-        s = dev.stats
-        letters = "".join(letter for bit, letter in _SHORT_FLAGS if flags & bit) or "[NO FLAGS]"
-        libc.printf("%-15.15s %5d %8d %6d %6d %-6d %8d %6d %6d %6d %s\n", dev.name, dev.mtu, s.rx_packets,
-                    s.rx_errors, s.rx_dropped, s.rx_fifo_errors, s.tx_packets, s.tx_errors, s.tx_dropped,
-                    s.tx_fifo_errors, letters)
+def _bytes_text(n: int) -> str:
+    """``1234 (1.2 KiB)``: a byte count and its size in the largest unit it is over."""
+    unit, size = next(((unit, size) for unit, size in _BYTE_UNITS if n > size), ("B", 1))
+    tenths = n * 10 // size
+    return f"{n} ({tenths // 10}.{tenths % 10} {unit})"
+
+
+def ife_print_long(ife: Interface) -> None:
+    """``ife_print_long``: the flags (by number and by name) and MTU; the IPv4 address, its
+    netmask, and the broadcast (BROADCAST) or peer (POINTOPOINT) address; the hardware type
+    with its address and the queue's length; the counters when /proc/net/dev has them; a blank
+    line.  tuxnet has no IPv6: no ``inet6`` lines."""
+    flags = f"flags={ife.flags}<" + (">" if ife.flags == 0 else "")
+    flags += "".join(name + "," for bit, name in _LONG_FLAGS if ife.flags & bit)
+    # the last comma becomes the closing '>'; with no name to close, the last character goes
+    flags = flags[:-1] + ">" if flags.endswith(",") else flags[:-1]
+    libc.printf("%s: %s  mtu %d\n", ife.name, flags, ife.mtu)
+    if ife.ifa is not None:
+        line = f"        inet {in_ntoa(ife.ifa.local)}  netmask {in_ntoa(ife.ifa.mask)}"
+        if ife.flags & IFF_BROADCAST:
+            line += f"  broadcast {in_ntoa(ife.ifa.broadcast)}"
+        if ife.flags & IFF_POINTOPOINT:  # SIOCGIFDSTADDR: ifa_address, the local one without a peer
+            line += f"  destination {in_ntoa(ife.ifa.local)}"
+        libc.printf("%s\n", line)
+    if ife.type == ARPHRD_ETHER:
+        hw = f"ether {mac_text(ife.hwaddr)}"
+    elif ife.type == ARPHRD_LOOPBACK:
+        hw = "loop"
+    else:  # pr_unspec: the 16 bytes of the sockaddr's data, in hex
+        hw = "unspec " + "-".join(f"{b:02X}" for b in ife.hwaddr.ljust(16, b"\0")[:16])
+    title = _HW_TYPES.get(ife.type, ("", "UNSPEC"))[1]
+    libc.printf("        %s  txqueuelen %d  (%s)\n", hw, ife.tx_queue_len, title)
+    s = ife.stats
+    if s is not None:
+        libc.printf("        RX packets %d  bytes %s\n", s.rx_packets, _bytes_text(s.rx_bytes))
+        libc.printf("        RX errors %d  dropped %d  overruns %d  frame %d\n", s.rx_errors, s.rx_dropped,
+                    s.rx_fifo_errors, s.rx_frame_errors)
+        libc.printf("        TX packets %d  bytes %s\n", s.tx_packets, _bytes_text(s.tx_bytes))
+        libc.printf("        TX errors %d  dropped %d overruns %d  carrier %d  collisions %d\n", s.tx_errors,
+                    s.tx_dropped, s.tx_fifo_errors, s.tx_carrier_errors, s.collisions)
+    libc.printf("\n")
+
+
+def ife_print_short(ife: Interface) -> None:
+    """``ife_print_short``: a line of the name, MTU, the packet counters (a notice for a name
+    /proc/net/dev does not list) and the flags as letters."""
+    line = f"{ife.name[:15]:<15} {ife.mtu:5d} "
+    s = ife.stats
+    if s is not None:
+        line += (f"{s.rx_packets:8d} {s.rx_errors:6d} {s.rx_dropped:6d} {s.rx_fifo_errors:<6d} "
+                 f"{s.tx_packets:8d} {s.tx_errors:6d} {s.tx_dropped:6d} {s.tx_fifo_errors:6d} ")
+    else:
+        line += f"{'     - no statistics available -':<56}"
+    letters = "".join(letter for bit, letter in _SHORT_FLAGS if ife.flags & bit)
+    libc.printf("%s%s\n", line, letters if ife.flags else "[NO FLAGS]")
+
+
+def if_print(host: Any, names: list[str], stats: dict[str, DevStats], show_all: bool, short: bool) -> int:
+    """``do_if_print`` for each name in turn: fetch it and print it, if it is up or ``show_all``
+    says so; a name with no device ends the list, in net-tools' words (``do_if_fetch``)."""
+    for name in names:
+        ife = _if_fetch(host, name, stats.get(name))
+        if ife is None:
+            libc.printf("%s: error fetching interface information: Device not found\n", name)
+            return 1
+        if ife.flags & IFF_UP or show_all:
+            (ife_print_short if short else ife_print_long)(ife)
     return 0
+
+
+def ifconfig(argv: list[str] | None = None) -> int:
+    """``ifconfig [-a] [-s] [-v] [INTERFACE]`` (net-tools 2.10): every interface that is up
+    (``-a``: all of them; aliases such as ``eth0:1`` with them), or the one named (up or down),
+    long or, ``-s``, a line each.  It only shows here: changes are ``ip``'s."""
+    args = list(argv or [])
+    show_all = short = False
+    while args and args[0].startswith("-"):  # ifconfig.c main: options only before the rest
+        opt = args.pop(0)
+        if opt in ("-V", "-version", "--version"):
+            libc.printf("net-tools 2.10\n")
+            return 0
+        if opt not in ("-a", "-s", "-v"):  # (-v: only ifconfig's changes talk more)
+            libc.printf("ifconfig: option `%s' not recognised.\nifconfig: `--help' gives usage information.\n", opt)
+            return 1
+        show_all = show_all or opt == "-a"
+        short = short or opt == "-s"
+    if len(args) > 1:
+        _shows_only("ifconfig", args, "", "ip addr")
+        return 1
+    host = current().host
+    if short:
+        libc.printf("Iface      MTU    RX-OK RX-ERR RX-DRP RX-OVR    TX-OK TX-ERR TX-DRP TX-OVR Flg\n")
+    if args:  # lookup_interface: the name as the ifreq holds it, up or down
+        name = args[0][:IFNAMSIZ - 1]
+        return if_print(host, [name], _proc_net_dev(), True, short)
+    names, stats = _if_readlist(host)
+    return if_print(host, names, stats, show_all, short)
+
+
+def netstat_interfaces(host: Any, show_all: bool, flag_exp: int) -> int:
+    """``netstat -i`` (``iface_info``): each interface that is up (``-a``: every one), as ifconfig
+    lists them, a line each (``ife_print_short``), or in full with ``-e`` (``flag_exp`` 2 and
+    more)."""
+    libc.printf("Kernel Interface table\n")
+    if flag_exp < 2:
+        libc.printf("Iface             MTU    RX-OK RX-ERR RX-DRP RX-OVR    TX-OK TX-ERR TX-DRP TX-OVR Flg\n")
+    names, stats = _if_readlist(host)
+    return if_print(host, names, stats, show_all, flag_exp < 2)
 
 
 def netstat_groups(host: Any) -> int:
