@@ -279,7 +279,8 @@ class NetemQdisc(Qdisc):
             if skb.gso_size:  # netem_segment: the first segment takes the damage
                 segs = skb_gso_segment(skb, self.dev.features)
                 skb = segs.pop(0)
-            skb = skb.copy()  # skb_unshare: the bytes may be shared with a retransmit queue
+            shared, skb = skb, skb.copy()  # skb_unshare: the bytes may be shared with a retransmit queue
+            skb_orphan(shared)  # (its consume_skb: the sender's charge goes with it, the copy has none)
             if skb.ip_summed == CHECKSUM_PARTIAL:
                 skb_checksum_help(skb)
             headlen = skb.tail - skb.data

@@ -29,12 +29,22 @@ import sys
 from dataclasses import dataclass, field
 
 from tuxnet.kernel.errno import EDESTADDRREQ, EMSGSIZE, ENOBUFS, ENOENT, ENOMEM, ERANGE, strerror
-from tuxnet.kernel.minmax import INT_MAX
+from tuxnet.kernel.minmax import INT_MAX, c_int
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import SIGINT
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.skbuff import SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_LOCAL, SockExtendedErr
-from tuxnet.net.core.sock import SO_BINDTODEVICE, SO_BROADCAST, SO_RCVTIMEO, SOL_SOCKET
+from tuxnet.net.core.sock import (
+    SO_BINDTODEVICE,
+    SO_BROADCAST,
+    SO_DEBUG,
+    SO_DONTROUTE,
+    SO_MARK,
+    SO_RCVBUF,
+    SO_RCVTIMEO,
+    SO_SNDBUF,
+    SOL_SOCKET,
+)
 from tuxnet.net.core.utils import in_aton, in_ntoa, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import (
     IP_MTU_DISCOVER,
@@ -68,7 +78,7 @@ from tuxnet.net.ipv4.ip_options import (
     IPOPT_TS_TSONLY,
     MAX_IPOPTLEN,
 )
-from tuxnet.net.ipv4.ip_sockglue import IP_MULTICAST_TTL
+from tuxnet.net.ipv4.ip_sockglue import IP_MULTICAST_LOOP, IP_MULTICAST_TTL, IP_TOS
 from tuxnet.net.ipv4.raw import ICMP_FILTER, SOL_RAW
 from tuxnet.net.socket import AF_INET, MSG_DONTWAIT, MSG_ERRQUEUE, SOCK_DGRAM, SOCK_RAW, Msghdr
 from tuxnet.user import libc
@@ -79,6 +89,10 @@ MAXWAIT = 10  # seconds to wait for the last replies (iputils' default -W)
 MININTERVAL_NS = 10_000_000  # ping.h's MININTERVAL (10 ms): the pace of probes no reply answers
 MAX_DUP_CHK = 0x10000  # the most -l may preload
 TIMEVAL_LEN = 16
+IDENTIFIER_MAX = 0xFFFF  # -e
+UINT_MAX = 0xFFFFFFFF  # -m
+TOS_MAX = 255  # -Q
+GETOPT = "h?4bRT:aABc:CdDe:fi:I:l:Lm:M:nOp:qQ:rs:S:t:UvVw:W:"  # (without IPv6's -6, -F and -N)
 
 _UNREACH = ("Destination Net Unreachable", "Destination Host Unreachable", "Destination Protocol Unreachable",
             "Destination Port Unreachable", "Frag needed and DF set (mtu = %u)", "Source Route Failed",
@@ -228,27 +242,78 @@ def ping_strtod(text: str, err_msg: str, errno: int) -> tuple[float, int]:
     return value, err
 
 
+def strtoul_or_err(text: str, errmesg: str, low: int, high: int) -> int:
+    """iputils' ``strtoul_or_err``: ``text`` a whole decimal number (``strtoul``'s leading blanks
+    and sign allowed, ``-1`` being ULONG_MAX) within [low, high], else the complaint and exit
+    status 1."""
+    value, end, err = libc.strtoul(text)
+    if not text or err or end == 0 or end != len(text):
+        raise IputilsExit(1, f"ping: {errmesg}: '{text}'" + (f": {strerror(err)}" if err else ""))
+    if not low <= value <= high:
+        raise IputilsExit(1, f"ping: {errmesg}: '{text}': out of range: {low} <= value <= {high}")
+    return value
+
+
+def parsetos(text: str) -> int:
+    """``parsetos``: a TOS in hexadecimal after ``0x`` or else in decimal, by ``strtol`` cut to
+    an int; anything after the number is refused, and so is a value above 255 (a negative one
+    is let through, as iputils lets it)."""
+    hexa = text[:2] in ("0x", "0X")
+    digits = text[2:] if hexa else text
+    value, end, _ = libc.strtol(digits, base=16 if hexa else 10)
+    if end != len(digits):
+        raise IputilsExit(2, f"ping: bad TOS value: {text}")
+    tos = c_int(value)
+    if tos > TOS_MAX:
+        raise IputilsExit(2, f"ping: the decimal value of TOS bits must be in range 0-255: {tos}")
+    return tos
+
+
+def fill(pattern: str, quiet: bool) -> bytes:
+    """``fill``: the padding from ``-p``'s hex digits, two to a byte (``sscanf``'s ``%2x``), at
+    most 16 bytes, repeated; printed as "PATTERN: 0x..." unless quiet.  Returns the pattern's
+    bytes (none for an empty one: the padding stays zeros)."""
+    for i, ch in enumerate(pattern):
+        if ch not in "0123456789abcdefABCDEF":
+            raise IputilsExit(2, f"ping: patterns must be specified as hex digits: {pattern[i:]}")
+    pat = bytes(int(pattern[i:i + 2], 16) for i in range(0, min(len(pattern), 32), 2))
+    if not quiet:
+        libc.printf("PATTERN: 0x%s\n", pat.hex())
+    return pat
+
+
 def _parse(argv: list[str]) -> dict[str, object]:
     """The command line, as iputils' ``main`` reads it, option by option: counts and sizes by
     ``strtol_or_err``, times by ``ping_strtod``; the interval and the linger time kept in whole
-    milliseconds, as ping keeps them."""
+    milliseconds, as ping keeps them.  The ``-p`` pattern is read once the options are (so that
+    a later ``-q`` hides its "PATTERN:" line) and a destination is known."""
     opts: dict[str, object] = {"count": 0, "interval": None, "size": 56, "ttl": None, "linger": MAXWAIT,
                                "deadline": None, "pmtudisc": None, "quiet": False, "dest": None,
                                "rroute": False, "ts_type": None, "hops": [], "broadcast": False,
-                               "interface": None, "flood": False, "preload": 1}
+                               "interface": None, "flood": False, "preload": 1, "audible": False,
+                               "adaptive": False, "strictsource": False, "connect": False, "timestamps": False,
+                               "so_debug": False, "ident": None, "noloop": False, "mark": None,
+                               "outstanding": False, "pattern": None, "tos": 0, "dontroute": False,
+                               "sndbuf": 0, "latency": False, "verbose": False}
+    flags = {"a": "audible", "A": "adaptive", "B": "strictsource", "C": "connect", "D": "timestamps",
+             "d": "so_debug", "L": "noloop", "O": "outstanding", "r": "dontroute", "U": "latency",
+             "v": "verbose", "q": "quiet", "b": "broadcast", "f": "flood"}
     hosts: list[str] = []
+    pattern = None
     # errno as main leaves it: ENOENT from setlocale() where the locale's files are missing, then
     # 0 after each strtol_or_err, and what strtod left after each ping_strtod
     errno = ENOENT
     try:
-        for flag, value in libc.getopt("ping", argv, "h?c:fi:I:l:s:t:W:w:M:T:qRnbV", hosts):
-            if flag in "clstw":
+        for flag, value in libc.getopt("ping", argv, GETOPT, hosts):
+            if flag in "clstwSme":
                 errno = 0
             if flag in "h?":
                 raise IputilsExit(2, USAGE)
             if flag == "V":
                 raise IputilsExit(0, iputils_version("ping"))
-            if flag == "M":
+            if flag in flags:
+                opts[flags[flag]] = True
+            elif flag == "M":
                 if value not in _PMTUDISC:
                     raise IputilsExit(2, f"ping: invalid -M argument: {value}")
                 opts["pmtudisc"] = _PMTUDISC[value]
@@ -262,14 +327,18 @@ def _parse(argv: list[str]) -> dict[str, object]:
                 if opts["ts_type"] is not None:
                     raise IputilsExit(2, "ping: only one of -T or -R may be used")
                 opts["rroute"] = True
-            elif flag == "q":
-                opts["quiet"] = True
-            elif flag == "b":
-                opts["broadcast"] = True
-            elif flag == "f":
-                opts["flood"] = True
             elif flag == "I":
                 opts["interface"] = value
+            elif flag == "p":
+                pattern = value
+            elif flag == "Q":
+                opts["tos"] = parsetos(value)
+            elif flag == "e":
+                opts["ident"] = strtoul_or_err(value, "invalid argument", 0, IDENTIFIER_MAX)
+            elif flag == "m":
+                opts["mark"] = strtoul_or_err(value, "invalid argument", 0, UINT_MAX)
+            elif flag == "S":
+                opts["sndbuf"] = strtol_or_err("ping", value, "invalid argument", 1, INT_MAX)
             elif flag == "l":
                 opts["preload"] = strtol_or_err("ping", value, "invalid argument", 1, MAX_DUP_CHK)
             elif flag == "c":
@@ -294,6 +363,8 @@ def _parse(argv: list[str]) -> dict[str, object]:
         raise IputilsExit(2, f"{error}\n{USAGE}") from None
     if not hosts:
         raise IputilsExit(1, f"ping: usage error: {strerror(EDESTADDRREQ)}")
+    if pattern is not None:
+        opts["pattern"] = fill(pattern, bool(opts["quiet"]))
     if len(hosts) > 1:
         # the hosts before the destination: a loose source route, or the hosts -T tsprespec stamps
         if opts["rroute"] or opts["ts_type"] is not None and (
@@ -304,10 +375,10 @@ def _parse(argv: list[str]) -> dict[str, object]:
     return opts
 
 
-def ip_options_of(rroute: bool, ts_type: int | None, hops: list[int]) -> bytes:
+def ip_options_of(rroute: bool, ts_type: int | None, hops: list[int], dontroute: bool = False) -> bytes:
     """The options iputils' ping asks for (``ping4_run``): a record route filling the 40 octets
     after a NOP; a timestamp of 40 octets (36 with addresses; for ``tsprespec`` one pair a named
-    host); a loose source route through ``hops``; none."""
+    host); a loose source route through ``hops`` (strict with ``-r``); none."""
     if rroute:
         return bytes((IPOPT_NOOP, IPOPT_RR, MAX_IPOPTLEN - 1, IPOPT_MINOFF)) + bytes(MAX_IPOPTLEN - 4)
     if ts_type is not None:
@@ -318,7 +389,7 @@ def ip_options_of(rroute: bool, ts_type: int | None, hops: list[int]) -> bytes:
         return bytes((IPOPT_TIMESTAMP, length, 5, ts_type)) + bytes(length - 4)
     if hops:
         route = b"".join(h.to_bytes(4, "big") for h in hops)
-        return bytes((IPOPT_NOOP, IPOPT_LSRR, 3 + len(route), IPOPT_MINOFF)) + route
+        return bytes((IPOPT_NOOP, IPOPT_SSRR if dontroute else IPOPT_LSRR, 3 + len(route), IPOPT_MINOFF)) + route
     return b""
 
 
@@ -394,6 +465,20 @@ def pr_options(opts: bytes, stats: PingStats) -> str:
     return "".join(out)
 
 
+def pr_iph(ip: bytes, stats: PingStats) -> str:
+    """``pr_iph``: the header an ICMP error quotes, as ``-v`` shows it.  iputils prints the
+    length, identifier, fragment field and checksum as they lie in memory, unswapped: on a
+    little-endian machine their bytes come out reversed, as here."""
+    ihl = (ip[0] & 0x0F) * 4
+    tot_len, ident, frag, check = (struct.unpack_from("<H", ip, off)[0] for off in (2, 4, 6, 10))
+    return ("Vr HL TOS  Len   ID Flg  off TTL Pro  cks      Src      Dst Data\n"
+            f" {ip[0] >> 4:1x}  {ip[0] & 0x0F:1x}  {ip[1]:02x} {tot_len:04x} {ident:04x}"
+            f"   {(frag & 0xE000) >> 13:1x} {frag & 0x1FFF:04x}"
+            f"  {ip[8]:02x}  {ip[9]:02x} {check:04x}"
+            f" {in_ntoa(int.from_bytes(ip[12:16], 'big'))}  {in_ntoa(int.from_bytes(ip[16:20], 'big'))} \n"
+            + pr_options(ip[20:ihl], stats))
+
+
 def inet_pton4(text: str) -> int | None:
     """glibc's ``inet_pton(AF_INET)``: four decimal numbers of at most 255, dot-separated, no
     leading zeros; None for anything else (``-I`` then names a device)."""
@@ -431,6 +516,28 @@ def _device_has(device: str, addr: int) -> bool:
 
 
 @dataclass
+class PingFlags:
+    """The options of iputils' ping beyond the basic ones, as ``main`` reads them."""
+
+    audible: bool = False  # -a: a bell with each reply
+    adaptive: bool = False  # -A: the interval follows the round trip
+    strictsource: bool = False  # -B: bind to the source address found
+    connect: bool = False  # -C: connect the socket
+    timestamps: bool = False  # -D: "[sec.usec] " before the lines
+    so_debug: bool = False  # -d
+    ident: int | None = None  # -e (None: ours, the pid)
+    noloop: bool = False  # -L
+    mark: int | None = None  # -m
+    outstanding: bool = False  # -O
+    pattern: bytes | None = None  # -p (the bytes of fill())
+    tos: int = 0  # -Q
+    dontroute: bool = False  # -r
+    sndbuf: int = 0  # -S (0: the estimate of sock_setbufs)
+    latency: bool = False  # -U
+    verbose: bool = False  # -v
+
+
+@dataclass
 class _Session:
     """What ``ping4_run`` set up and the loop needs."""
 
@@ -441,27 +548,65 @@ class _Session:
     flood: bool
     multicast: bool
     shown: str
+    data: bytes  # the echo's data after the time stamp's place (setup, or fill)
+    interval_ns: int  # (-A changes it as replies come: update_interval)
+    flags: PingFlags
     stats: PingStats = field(default_factory=PingStats)
     seen: set[int] = field(default_factory=set)
+
+
+def print_timestamp(flags: PingFlags) -> None:
+    """``print_timestamp``: with ``-D``, the time of day before a line."""
+    if flags.timestamps:
+        sec, usec = libc.gettimeofday()
+        libc.printf("[%lu.%06lu] ", sec, usec)
+
+
+def _sock_setmark(fd: int, mark: int) -> None:
+    """``sock_setmark``: SO_MARK, a warning (not an exit) when refused."""
+    try:
+        libc.setsockopt(fd, SOL_SOCKET, SO_MARK, mark)
+    except OSError as e:
+        libc.printf("ping: WARNING: failed to set mark: %u: %s\n", mark, e.strerror)
+
+
+def _sock_setbufs(fd: int, sndbuf: int, alloc: int, preload: int) -> None:
+    """``sock_setbufs``: SO_SNDBUF (-S, or ``alloc``, the estimate of one packet's memory), and
+    a receive buffer for the preload, at least 64 KiB, with a warning when it is not had."""
+    libc.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, sndbuf or alloc)
+    rcvbuf = alloc * preload
+    libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, max(rcvbuf, 65536))
+    if libc.getsockopt(fd, SOL_SOCKET, SO_RCVBUF) < rcvbuf:
+        libc.printf("ping: WARNING: probably, rcvbuf is not enough to hold preload\n")
 
 
 def ping(dest: str, count: int = 0, interval: float | None = None, size: int = 56, ttl: int | None = None,
          linger: float = MAXWAIT, deadline: float | None = None, pmtudisc: int | None = None,
          quiet: bool = False, rroute: bool = False, ts_type: int | None = None,
          hops: tuple[str, ...] = (), broadcast: bool = False, interface: str | None = None,
-         flood: bool = False, preload: int = 1) -> PingStats:
+         flood: bool = False, preload: int = 1, flags: PingFlags | None = None) -> PingStats:
     """Ping ``dest`` (``count`` 0: until ``deadline``); prints as iputils does, returns the counts.
     ``rroute``, ``ts_type`` and ``hops`` ask for IP options, as ``-R``, ``-T`` and the hosts
     before the destination do; ``broadcast`` (``-b``) allows a broadcast address; ``interface``
     (``-I``) is a source address or a device to send from; ``flood`` (``-f``) prints a dot for
     each request and takes it back for each reply, with no interval unless one is given;
-    ``preload`` (``-l``) requests go before the first reply is waited for.  ``interval`` None is
-    1 s (0 for a flood)."""
+    ``preload`` (``-l``) requests go before the first reply is waited for; ``flags`` the other
+    options (``PingFlags``).  ``interval`` None is 1 s (0 for a flood)."""
+    flags = flags or PingFlags()
     if interval is None:
         interval = 0.0 if flood else 1.0
     interval_ms = int(interval * 1000)
-    if interval_ms >= INT_MAX // preload:  # setup
-        _fail("illegal preload and/or interval: %d", interval_ms)
+    if flags.ident == 0 and flags.verbose:  # main: "Current Linux kernel 6.0 doesn't support on SOCK_DGRAM ..."
+        libc.printf("ping: WARNING: ident 0 => forcing raw socket\n")
+    fd = libc.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
+    if flags.verbose:  # (a host without IPv6: no sock6, and the family limited to AF_INET)
+        libc.printf("ping: sock4.fd: %d (socktype: SOCK_RAW), sock6.fd: -1 (socktype: 0), "
+                    "hints.ai_family: AF_INET\n\n", fd)
+    if flags.tos:  # main's set_socket_option
+        try:
+            libc.setsockopt(fd, IPPROTO_IP, IP_TOS, flags.tos)
+        except OSError as e:
+            _fail("setsockopt: %s", e.strerror)
     route = []
     for name in (*hops, dest):
         try:
@@ -470,15 +615,19 @@ def ping(dest: str, count: int = 0, interval: float | None = None, size: int = 5
             libc.printf("ping: %s: Name or service not known\n", name)
             raise SystemExit(2) from None
         route.append(in_aton(addr))
+    if flags.verbose:
+        libc.printf("ai->ai_family: AF_INET, ai->ai_canonname: '%s'\n", dest)
     whereto = route[-1]
     device, source = None, 0
+    strictsource = flags.strictsource
     if interface is not None:  # main's -I: an address to send from, else a device
         parsed = inet_pton4(interface)
         if parsed is None:
             device = interface
         else:
             source = parsed
-    fd = libc.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
+            strictsource = True
+    dst = (in_ntoa(route[0]), 1025)  # (the probe's destination, which -C connects to)
     if not source:
         # ping4_run: a UDP socket connected towards the destination (or the first hop) finds the
         # source address, and a broadcast address (EACCES without SO_BROADCAST), which takes -b
@@ -487,7 +636,13 @@ def ping(dest: str, count: int = 0, interval: float | None = None, size: int = 5
             if device is not None:
                 for each in (probe, fd):
                     _bind_to_device(each, device, ipv4_is_multicast(whereto))
-            dst = (in_ntoa(route[0]), 1025)
+            if flags.tos:
+                try:
+                    libc.setsockopt(probe, IPPROTO_IP, IP_TOS, flags.tos)
+                except OSError as e:
+                    libc.printf("ping: warning: QOS sockopts: %s\n", e.strerror)
+            if flags.mark is not None:
+                _sock_setmark(probe, flags.mark)
             try:
                 libc.connect(probe, dst)
             except PermissionError:
@@ -518,7 +673,7 @@ def ping(dest: str, count: int = 0, interval: float | None = None, size: int = 5
         pmtudisc = IP_PMTUDISC_DO  # "broadcast ping does not fragment"
     if pmtudisc is not None:
         libc.setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, pmtudisc)
-    if interface is not None and device is None:
+    if strictsource:
         try:
             libc.bind(fd, (in_ntoa(source), 0))  # F_STRICTSOURCE
         except OSError as e:
@@ -527,42 +682,72 @@ def ping(dest: str, count: int = 0, interval: float | None = None, size: int = 5
         (1 << ICMP_REDIRECT) | (1 << ICMP_TIME_EXCEEDED) | (1 << ICMP_PARAMETERPROB)
     libc.setsockopt(fd, SOL_RAW, ICMP_FILTER, ~wanted & 0xFFFFFFFF)
     libc.setsockopt(fd, IPPROTO_IP, IP_RECVERR, 1)
-    options = ip_options_of(rroute, ts_type, route[:-1])
+    options = ip_options_of(rroute, ts_type, route[:-1], flags.dontroute)
     if options:
         try:
             libc.setsockopt(fd, IPPROTO_IP, IP_OPTIONS, options)
         except OSError as e:
             _fail("%s: %s", "ts option" if ts_type is not None else "record route", e.strerror)
+    optlen = MAX_IPOPTLEN if options else 0
+    # "Estimate memory eaten by single packet. It is rough estimate."
+    alloc = size + 8
+    alloc += (alloc + 511) // 512 * (optlen + 20 + 16 + 64 + 160)
+    _sock_setbufs(fd, flags.sndbuf, alloc, preload)
     if broadcast:
         libc.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, 1)
+    if flags.noloop:
+        try:
+            libc.setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0)
+        except OSError as e:
+            _fail("cannot disable multicast loopback: %s", e.strerror)
     if ttl is not None:
         for optname, what in ((IP_MULTICAST_TTL, "multicast"), (IP_TTL, "unicast")):
             try:
                 libc.setsockopt(fd, IPPROTO_IP, optname, ttl)
             except OSError as e:
                 _fail("cannot set %s time-to-live: %s", what, e.strerror)
-    optlen = MAX_IPOPTLEN if options else 0
     libc.printf("PING %s (%s) ", dest, addr)
-    if interface is not None:
+    if device is not None or strictsource:
         libc.printf("from %s %s: ", in_ntoa(source), device or "")
     libc.printf("%d(%d) bytes of data.\n", size, size + 8 + optlen + 20)
+    # setup
+    if interval_ms >= INT_MAX // preload:
+        _fail("illegal preload and/or interval: %d", interval_ms)
+    if flags.so_debug:
+        libc.setsockopt(fd, SOL_SOCKET, SO_DEBUG, 1)
+    if flags.dontroute:
+        libc.setsockopt(fd, SOL_SOCKET, SO_DONTROUTE, 1)
+    if flags.mark is not None:
+        _sock_setmark(fd, flags.mark)
+    if flags.pattern is None:
+        data = bytes(i & 0xFF for i in range(size))  # "fill timestamp area too!"
+    else:
+        data = (flags.pattern * (size // max(len(flags.pattern), 1) + 1))[:size] if flags.pattern else bytes(size)
     shown = dest if addr == dest else f"{dest} ({addr})"
-    s = _Session(fd, whereto, libc.getpid() & 0xFFFF, quiet, flood, multicast, shown)
-    elapsed = _main_loop(s, count, interval_ms * 1_000_000, size, linger, deadline, preload)
+    ident = libc.getpid() & 0xFFFF if flags.ident is None else flags.ident
+    s = _Session(fd, whereto, ident, quiet, flood, multicast, shown, data, interval_ms * 1_000_000, flags)
+    if flags.connect:
+        try:
+            libc.connect(fd, dst)
+        except OSError as e:
+            _fail("connect failed: %s", e.strerror)
+    elapsed = _main_loop(s, count, linger, deadline, preload)
     libc.close(fd)
-    _summary(dest, s.stats, elapsed, interval_ms == 0 or flood)
+    _summary(dest, s.stats, elapsed, s.interval_ns == 0 or flood or flags.adaptive)
     return s.stats
 
 
-def _main_loop(s: _Session, count: int, interval_ns: int, size: int, linger: float, deadline: float | None,
-               preload: int) -> int:
+def _main_loop(s: _Session, count: int, linger: float, deadline: float | None, preload: int) -> int:
     """``main_loop`` with ``pinger``'s pacing, in virtual time: the first ``preload`` requests
     at once, then one an interval; without an interval, a request as soon as fewer than
     ``preload`` are unanswered, or MININTERVAL after the last.  A request the kernel refuses
     counts as sent, and the next waits at least MININTERVAL (``SCHINT``); one it has no buffer
     for is tried again after half the interval (at most 500 ms), for as long as the linger time
-    lasts.  Returns the time from the start to the last request sent (``cur_time``)."""
+    lasts.  With ``-A`` the interval is what the replies made it (the next request moves with
+    it); with ``-O`` a request whose predecessor is unanswered says so first.  Returns the time
+    from the start to the last request sent (``cur_time``)."""
     stats = s.stats
+    interval_ns = s.interval_ns
     world = current().host.world
     start = world.now
     next_send = start - interval_ns * (preload - 1)  # the tokens: (preload - 1) intervals' worth
@@ -576,6 +761,9 @@ def _main_loop(s: _Session, count: int, interval_ns: int, size: int, linger: flo
     libc.sigaction(SIGINT, exiting.append)
     while not exiting:
         now = world.now
+        if s.interval_ns != interval_ns:  # (update_interval: pinger's tokens count in the new one)
+            next_send += s.interval_ns - interval_ns
+            interval_ns = s.interval_ns
         if end_by is not None and now >= end_by:
             break
         if count and stats.received + stats.errors >= count:
@@ -603,11 +791,14 @@ def _main_loop(s: _Session, count: int, interval_ns: int, size: int, linger: flo
             if now >= wake:
                 last_send = now
                 next_send += interval_ns
+                if s.flags.outstanding and stats.transmitted and stats.transmitted & 0xFFFF not in s.seen:
+                    print_timestamp(s.flags)
+                    libc.printf("no answer yet for icmp_seq=%lu\n", stats.transmitted % MAX_DUP_CHK)
                 # rcvd_clear: the sequence number's mark goes as it is sent, so that when the
                 # 16-bit numbers come round again a reply is no duplicate of the one 65,536 before
                 seq = stats.transmitted + 1
                 s.seen.discard(seq & 0xFFFF)
-                err = _send_echo(s.fd, s.whereto, s.ident, seq, size)
+                err = _send_echo(s.fd, s.whereto, s.ident, seq, s.data)
                 if not err:
                     nores = 0
                     stats.transmitted += 1
@@ -702,17 +893,19 @@ def receive_error_msg(s: _Session) -> int:
         if s.flood:
             libc.printf("\bE")
         else:
+            print_timestamp(s.flags)
             libc.printf("From %s icmp_seq=%u %s\n", offender, seq, pr_icmph(e.ee_type, e.ee_code, e.ee_info))
     return 1
 
 
-def _send_echo(fd: int, whereto: int, ident: int, seq: int, size: int) -> int:
-    """``ping4_send_probe``: an echo request numbered ``seq``; 0, or the errno of the refused send."""
-    data = bytearray(i & 0xFF for i in range(size))
-    if size >= TIMEVAL_LEN:
+def _send_echo(fd: int, whereto: int, ident: int, seq: int, data: bytes) -> int:
+    """``ping4_send_probe``: an echo request numbered ``seq``, the send time over the first bytes
+    of ``data``; 0, or the errno of the refused send."""
+    payload = bytearray(data)
+    if len(payload) >= TIMEVAL_LEN:
         sec, usec = libc.gettimeofday()
-        struct.pack_into("<qq", data, 0, sec, usec)
-    packet = bytearray(struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq & 0xFFFF)) + data
+        struct.pack_into("<qq", payload, 0, sec, usec)
+    packet = bytearray(struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq & 0xFFFF)) + payload
     struct.pack_into("!H", packet, 2, icmp_checksum(bytes(packet)))
     try:
         libc.sendto(fd, bytes(packet), 0, (in_ntoa(whereto), 0))
@@ -744,7 +937,10 @@ def _receive(s: _Session, packet: bytes, src: str) -> None:
             s.seen.add(seq)
             stats.received += 1
         shown = s.shown if src == in_ntoa(s.whereto) else src
-        line = f"{len(icmp)} bytes from {shown}: icmp_seq={seq} ttl={packet[8]}"
+        line = f"{len(icmp)} bytes from {shown}: icmp_seq={seq}"
+        if s.flags.verbose:  # (a raw socket's: the identifier is ours to show)
+            line += f" ident={rid}"
+        line += f" ttl={packet[8]}"
         if len(icmp) >= 8 + TIMEVAL_LEN:
             sec, usec = struct.unpack_from("<qq", icmp, 8)
             now_sec, now_usec = libc.gettimeofday()
@@ -752,15 +948,20 @@ def _receive(s: _Session, packet: bytes, src: str) -> None:
             # gather_statistics: a duplicate's round trip counts as much as the first reply's
             stats.rtts.append(rtt)
             stats.ewma = rtt * 8 if not stats.ewma else stats.ewma + rtt - stats.ewma // 8
+            if s.flags.adaptive:
+                # update_interval: the moving average of the round trips (as root, no floor)
+                s.interval_ns = (stats.ewma // 8 + 500) // 1000 * 1_000_000
             line += f" time={format_triptime(rtt)} ms"
-        if dup and not s.multicast:  # (the replies of a broadcast's several hosts are not marked)
+        if dup and (not s.multicast or s.flags.verbose):  # (a broadcast's several hosts: not marked)
             line += " (DUP!)"
         if s.quiet:
             return
+        bell = "\a" if s.flags.audible else ""
         if s.flood:
-            libc.printf("\b \b")
+            libc.printf("\b \b%s", bell)
         else:
-            libc.printf("%s%s\n", line, pr_options(packet[20:ihl], stats))
+            print_timestamp(s.flags)
+            libc.printf("%s%s%s\n", line, bell, pr_options(packet[20:ihl], stats))
         return
     if type in (ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_SOURCE_QUENCH, ICMP_REDIRECT, ICMP_PARAMETERPROB):
         inner = icmp[8:]
@@ -778,7 +979,10 @@ def _receive(s: _Session, packet: bytes, src: str) -> None:
         # advice, not an error: the request may still be answered
         if not s.quiet and not s.flood:
             info = struct.unpack_from("!I", icmp, 4)[0]
+            print_timestamp(s.flags)
             libc.printf("From %s: icmp_seq=%d %s\n", src, iseq, pr_icmph(type, code, info))
+            if s.flags.verbose:
+                libc.printf("%s", pr_iph(inner, s.stats))
 
 
 def _summary(dest: str, stats: PingStats, elapsed_ns: int, show_ipg: bool) -> None:
@@ -822,10 +1026,11 @@ def ping_main(argv: list[str]) -> int:
     except IputilsExit as e:
         libc.printf("%s\n" if not str(e).endswith("\n") else "%s", str(e))
         return e.status
+    flags = PingFlags(**{name: opts[name] for name in PingFlags.__dataclass_fields__})
     stats = ping(str(opts["dest"]), count=int(opts["count"]), interval=opts["interval"],
                  size=int(opts["size"]), ttl=opts["ttl"], linger=float(opts["linger"]),
                  deadline=opts["deadline"], pmtudisc=opts["pmtudisc"], quiet=bool(opts["quiet"]),
                  rroute=bool(opts["rroute"]), ts_type=opts["ts_type"], hops=tuple(opts["hops"]),
                  broadcast=bool(opts["broadcast"]), interface=opts["interface"], flood=bool(opts["flood"]),
-                 preload=int(opts["preload"]))
+                 preload=int(opts["preload"]), flags=flags)
     return 0 if stats.received else 1
