@@ -23,16 +23,19 @@ in upper-case hex, a key in base64, split every 56 characters).  ``+[no]multilin
 SOA's numbers one a line in parentheses with their names and durations, a DS digest and a
 DNSKEY's key split in lines of 44 within parentheses, a key's role, algorithm and key tag in a
 comment (``+short`` is the same either way).  Other options of dig's (``+identify``,
-``+nssearch`` ...) are refused by name; one question is asked a run.
+``+nssearch`` ...) are refused by name; one question is asked a run.  The name is asked as it is,
+or with ``+search`` (``+defname``, or ``+domain=NAME``, which makes NAME the search list) under
+/etc/resolv.conf's search domains first when it has fewer dots than ``ndots`` (``+ndots=N``),
+as dighost.c's next_origin goes on after an NXDOMAIN (``irs_resconf_load``, ``search_names``).
 """
 
 from __future__ import annotations
 
 import base64
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import dns.dnssec
 import dns.edns
@@ -69,9 +72,9 @@ SWITCHES = (*DISPLAY, "recurse", "tcp", "vc", "short", "edns", "cookie", "adflag
 OFF_BY_DEFAULT = ("tcp", "short", "trace", "qr", "dnssec", "onesoa", "multiline", "nsid")
 # dig's options that this dig does not have: named, rather than called invalid
 UNSUPPORTED = ("identify", "ttlid", "ttlunits", "besteffort",
-               "ignore", "fail", "search", "defname", "domain", "nssearch", "subnet", "expire", "crypto",
+               "ignore", "fail", "nssearch", "subnet", "expire", "crypto",
                "split", "rrcomments", "showsearch", "sigchase", "topdown", "keepopen", "padding",
-               "bufsize", "ndots", "class", "ttl", "yaml", "json", "https", "tls", "zflag", "aaflag",
+               "bufsize", "class", "ttl", "yaml", "json", "https", "tls", "zflag", "aaflag",
                "cdflag", "raflag", "tcflag", "header-only", "opcode", "ednsflags", "ednsopt",
                "ednsnegotiation", "mapped", "unknownformat", "idnin", "idnout", "dns64prefix", "badcookie")
 # isc_result_totext's words for the errors a socket reports
@@ -124,12 +127,16 @@ class Query:
     tries: int = 3
     serial: int = 0  # the SOA serial an IXFR=N question says the client has
     tcp_set: bool = False  # +[no]tcp or +[no]vc was given (dighost.c's tcp_mode_set)
+    search: bool = False  # +[no]search, +[no]defname (dighost.c's usesearch)
+    ndots: int | None = None  # +ndots (else resolv.conf's)
+    domain: str | None = None  # +domain (dig.c's domainopt)
     # each switch's state ("+vc" is a name of "+tcp"): all on but those OFF_BY_DEFAULT
     on: dict[str, bool] = field(default_factory=lambda: {n: n not in OFF_BY_DEFAULT for n in SWITCHES if n != "vc"})
 
 
 # +timeout, +tries and +retry: the largest each takes (MAXTIMEOUT, MAXTRIES) and its name in messages
-PLUS_NUMBERS = {"timeout": (0xFFFF, "timeout"), "tries": (0xFFFFFFFF, "tries"), "retry": (0xFFFFFFFE, "retries")}
+PLUS_NUMBERS = {"timeout": (0xFFFF, "timeout"), "tries": (0xFFFFFFFF, "tries"), "retry": (0xFFFFFFFE, "retries"),
+                "ndots": (0xFFFF, "ndots")}
 
 
 def parse_uint(value: str, maximum: int, desc: str) -> int | None:
@@ -171,7 +178,7 @@ def _plus_option(q: Query, word: str) -> None:
     negate = text.startswith("no")
     if negate:
         text = text[2:]
-    candidates = (*SWITCHES, "all", "timeout", "tries", "retry", *UNSUPPORTED)
+    candidates = (*SWITCHES, "all", *PLUS_NUMBERS, "search", "defname", "domain", *UNSUPPORTED)
     names = [n for n in candidates if n.startswith(text)] if text else []
     if text in names:
         names = [text]
@@ -183,14 +190,22 @@ def _plus_option(q: Query, word: str) -> None:
         libc.printf("dig: +%s is not in tuxnet's dig\n", text)
         raise DigExit(1)
     name = names[0]
-    if name in ("timeout", "tries", "retry"):
+    if name in PLUS_NUMBERS or name == "domain":
         if negate or not value:
             raise _usage_error(word.split("=", 1)[0])
+        if name == "domain":
+            q.domain = value
+            return
         number = _dig_uint(value, *PLUS_NUMBERS[name], status=10)
         if name == "timeout":
             q.timeout = max(1, number)
+        elif name == "ndots":
+            q.ndots = number
         else:
             q.tries = max(1, number + (name == "retry"))
+        return
+    if name in ("search", "defname"):  # +defname: "deprecated, treated as a synonym for +[no]search"
+        q.search = not negate
         return
     if name == "all":
         for d in DISPLAY:
@@ -552,6 +567,85 @@ def legal_name(prog: str, text: str) -> dns.name.Name | None:
         return None
 
 
+@dataclass
+class SearchList:
+    """dighost.c's search_list and ndots, as setup_system takes them from /etc/resolv.conf, and
+    usesearch (host and nslookup set it, dig's ``+search`` does)."""
+    domains: list[str]
+    ndots: int
+    use: bool = False
+
+    def set_domain(self, domain: str) -> None:
+        """``set_search_domain``: ``domain`` alone, searched (``+domain=``, ``-domain=``)."""
+        self.domains = [domain]
+        self.use = True
+
+
+RESCONF_MAXSEARCH = 8  # lib/irs/resconf.c's RESCONFMAXSEARCH
+RESCONF_MAXNDOTS = 0xFF  # resconf_parseoption: a larger ndots is out of range
+
+
+def irs_resconf_load() -> SearchList:
+    """``irs_resconf_load`` (lib/irs/resconf.c) for what dighost.c's setup_system takes from it:
+    ``domain`` or ``search``, whichever comes last (resconf_parsedomain and resconf_parsesearch
+    each drop the other), at most 8 domains and no fallback to the host name's domain (unlike
+    glibc's res_init), and ``options ndots:N`` (1 without one).  Lines that start with ``#`` or
+    ``;`` are comments."""
+    domains: list[str] = []
+    ndots = 1
+    try:
+        data = libc.read_file("/etc/resolv.conf")
+    except FileNotFoundError:
+        data = ""
+    text = data.decode(errors="replace") if isinstance(data, bytes) else data
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0][0] in "#;":
+            continue
+        if words[0] == "domain" and len(words) > 1:
+            domains = words[1:2]
+        elif words[0] == "search" and len(words) > 1:
+            domains = words[1:1 + RESCONF_MAXSEARCH]
+        elif words[0] == "options":
+            for option in words[1:]:
+                if option.startswith("ndots:") and isdigits(option[6:]) and int(option[6:]) <= RESCONF_MAXNDOTS:
+                    ndots = int(option[6:])
+    return SearchList(domains, ndots)
+
+
+def search_names(text: str, search: SearchList) -> list[dns.name.Name]:
+    """The names dighost.c asks for ``text``, in turn: setup_lookup's first (the name as it is
+    when search is off, the name is absolute or has ndots dots or more: then next_origin has
+    nothing more) and next_origin's, each search domain after the name, then the name as it is.
+    ``text`` is a legal name (``legal_name``)."""
+    name = dns.name.from_text(text, origin=None)
+    if not search.use or name.is_absolute() or text.count(".") >= search.ndots:
+        return [name.derelativize(dns.name.root)]
+    names = []
+    for domain in search.domains:
+        try:
+            names.append(name.derelativize(dns.name.from_text(domain)))
+        except dns.exception.DNSException:  # a domain that is no name, or too long with it
+            continue
+    return [*names, name.derelativize(dns.name.root)]
+
+
+T = TypeVar("T")
+
+
+def search_lookup(names: Sequence[dns.name.Name], ask: Callable[[dns.name.Name], T],
+                  answer: Callable[[T], Any]) -> tuple[dns.name.Name, T]:
+    """dighost.c's recv_done and next_origin: ``ask`` for each name in turn while its answer
+    (``answer`` finds the message's bytes in what ``ask`` returns) is NXDOMAIN and a name is
+    left; the last name asked and what ``ask`` returned for it."""
+    for name in names[:-1]:
+        got = ask(name)
+        wire = answer(got)
+        if not isinstance(wire, bytes) or len(wire) < 4 or wire[3] & 0x0F != dns.rcode.NXDOMAIN:
+            return name, got
+    return names[-1], ask(names[-1])
+
+
 def server_address(prog: str, server: str | None) -> tuple[str, str] | None:
     """The server's address and the name shown for it (the one given, else resolv.conf's first
     nameserver); None once ``prog``'s "couldn't get address" line is out."""
@@ -648,7 +742,16 @@ def dig(q: Query) -> int:
         return trace(q, qname, rdtype, rdclass, server, cookie)
     if q.on["qr"]:
         _banner(q)  # then the query, as it goes
-    asked = ask(q, server, qname, rdtype, rdclass, q.on["recurse"], text, cookie, q.on["dnssec"])
+    search = irs_resconf_load()
+    search.use = q.search
+    if q.ndots is not None:
+        search.ndots = q.ndots
+    if q.domain is not None:
+        search.set_domain(q.domain)  # setup_system: +domain searches, whatever +[no]search said
+    _, asked = search_lookup(
+        search_names(text, search),
+        lambda name: ask(q, server, name, rdtype, rdclass, q.on["recurse"], text, cookie, q.on["dnssec"]),
+        lambda asked: asked[0] if isinstance(asked, tuple) else None)
     if not isinstance(asked, tuple):
         if asked:
             if not q.on["qr"]:

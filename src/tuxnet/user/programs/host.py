@@ -1,19 +1,22 @@
 """``host`` as BIND 9.18's prints it: ``host [-aCdrTvw] [-t type] [-c class] [-W time] [-R n]
 [-p port] name [server]``.
 
-A name is looked up as A, then AAAA, then MX (an address as its in-addr.arpa PTR; ``-t`` asks for
-one type), each answer in host's sentences ("has address", "is an alias for", "mail is handled
-by" ...); an error rcode ends it with ``Host NAME not found: 3(NXDOMAIN)`` and status 1.  ``-v``
-(``-d``) prints each query's answer in dig's sections instead, ``-a`` asks for ANY verbosely.  Its
-queries are dig's without EDNS, over the same transport (``tuxnet.user.programs.dig``): ``-W``
-seconds a try (5), ``-R`` retries (1), TCP with ``-T``; a server named on the line is announced
-with "Using domain server:".  ``-l`` lists a zone by transfer.  ``-C`` compares a zone's SOA
-records: the zone's NS records from the server, their names' addresses from the host's resolver
-(getaddrinfo), then one SOA question without RD to each, all at once, each answer printed as it
-comes (``Nameserver ADDR:`` and the record in host's words; ``-v``: dig's sections) and each
-server that stays silent for ``-W`` seconds named in a ``communications error`` line.  As BIND
-9.18's host does, a zone with one name server ends in ``;; NS servers could not be reached``
-(dighost.c's nssearch_next takes the sent query for the lookup's last and none answered yet).
+A name is looked up as A, then AAAA and MX of the name the A answer's aliases lead to (an address
+as its in-addr.arpa PTR; ``-t`` asks for one type); a name with fewer dots than ``ndots``
+(/etc/resolv.conf's, or ``-N``) is tried under the search domains first, then as it is, going on
+after NXDOMAIN (dighost.c's next_origin).  Each answer in host's sentences ("has address", "is an
+alias for", "mail is handled by" ...); an error rcode ends it with ``Host NAME not found:
+3(NXDOMAIN)`` and status 1.  ``-v`` (``-d``) prints each query's answer in dig's sections instead,
+``-a`` asks for ANY verbosely.  Its queries are dig's without EDNS, over the same transport
+(``tuxnet.user.programs.dig``): ``-W`` seconds a try (5), ``-R`` retries (1), TCP with ``-T``; a
+server named on the line is announced with "Using domain server:".  ``-l`` lists a zone by
+transfer.  ``-C`` compares a zone's SOA records: the zone's NS records from the server, their
+names' addresses from the host's resolver (getaddrinfo), then one SOA question without RD to each,
+all at once, each answer printed as it comes (``Nameserver ADDR:`` and the record in host's words;
+``-v``: dig's sections) and each server that stays silent for ``-W`` seconds named in a
+``communications error`` line.  As BIND 9.18's host does, a zone with one name server ends in
+``;; NS servers could not be reached`` (dighost.c's nssearch_next takes the sent query for the lookup's
+last and none answered yet).
 """
 
 from __future__ import annotations
@@ -38,12 +41,15 @@ from tuxnet.user.programs.dig import (
     REASONS,
     Query,
     exchange,
+    irs_resconf_load,
     legal_name,
     ns_addresses,
     over_tcp,
     parse_answer,
     record_line,
     reverse_name,
+    search_lookup,
+    search_names,
     section_lines,
     server_address,
 )
@@ -140,6 +146,22 @@ def _sentences(rrsets: list, first: bool) -> list[str]:
     return lines
 
 
+def _received(wire: bytes, ip: str, port: int, ms: int) -> str:
+    """dighost.c's received(): the line ``-v`` ends each answer with."""
+    return f"Received {len(wire)} bytes from {ip}#{port} in {ms} ms\n"
+
+
+def _chase(response: dns.message.Message, name: dns.name.Name) -> dns.name.Name:
+    """host.c's chase_cnamechain: where the answer's CNAME records lead from ``name``."""
+    for _ in range(len(response.answer)):
+        target = next((rrset[0].target for rrset in response.answer
+                       if rrset.rdtype == dns.rdatatype.CNAME and rrset.name == name), None)
+        if target is None:
+            break
+        name = target
+    return name
+
+
 def _verbose(response: dns.message.Message, wire: bytes, ip: str, port: int, ms: int) -> str:
     """``-v``: the answer in dig's sections, without dig's comment lines."""
     counts = [int.from_bytes(wire[i:i + 2], "big") for i in (4, 6, 8, 10)]
@@ -156,8 +178,7 @@ def _verbose(response: dns.message.Message, wire: bytes, ip: str, port: int, ms:
                           ("ADDITIONAL", response.additional)):
         if rrsets:
             lines += [f";; {title} SECTION:", *section_lines(rrsets), ""]
-    lines.append(f"Received {len(wire)} bytes from {ip}#{port} in {ms} ms")
-    return "".join(line + "\n" for line in lines)
+    return "".join(line + "\n" for line in lines) + _received(wire, ip, port, ms)
 
 
 def host(argv: Sequence[str]) -> int:
@@ -205,22 +226,43 @@ def host(argv: Sequence[str]) -> int:
     if "C" in opts:
         return _soa_check(q, qname, rdtypes[0] if "t" in opts else dns.rdatatype.NS, server, text,
                           words[1] if len(words) > 1 else None, opts)
+    # host.c: a name (not an address) is searched for, names with fewer than -N dots (else
+    # resolv.conf's ndots) under the search domains first (dighost.c's setup_lookup, next_origin)
+    search = irs_resconf_load()
+    search.use = reverse is None
+    if "N" in opts:
+        search.ndots = libc.atoi(opts["N"])
+    names = search_names(text, search)
+    # recv_done prints received()'s line twice for an NXDOMAIN to a lookup that had the search
+    # list yet asked the name as it is first (need_search: next_origin has nothing to try)
+    as_is_first = search.use and len(names) == 1
     for n, rdtype in enumerate(rdtypes):
-        asked = _ask(q, server, qname, rdtype, rdclass, text, opts, verbose)
+        def ask(name: dns.name.Name, rdtype: int = rdtype) -> tuple[bytes, dns.message.Message, int] | None:
+            return _ask(q, server, name, rdtype, rdclass, text, opts, verbose)
+
+        tried, asked = search_lookup(names, ask, lambda asked: asked and asked[0])
         if asked is None:
             return 1
         got, response, ms = asked
+        # printmessage's AAAA and MX lookups: the name the A answer's aliases lead to, as it is
+        names = [_chase(response, tried)]
         out = announce
         announce = ""
         rcode = response.rcode()
-        if verbose:
+        if rcode != dns.rcode.NOERROR:
+            # printmessage: the lookup's textname for NXDOMAIN (the name as given, an address's
+            # reverse name with its final dot), else the name asked; -v adds received()'s line
+            shown = (reverse or text) if rcode == dns.rcode.NXDOMAIN else tried.to_text(omit_final_dot=True)
+            out += f"Host {shown} not found: {rcode}({dns.rcode.to_text(rcode)})\n"
+            if verbose:
+                twice = as_is_first and n == 0 and rcode == dns.rcode.NXDOMAIN
+                out += _received(got, ip, q.port, ms) * (2 if twice else 1)
+        elif verbose:
             out += _verbose(response, got, ip, q.port, ms)
-        elif rcode != dns.rcode.NOERROR:
-            out += f"Host {text} not found: {rcode}({dns.rcode.to_text(rcode)})\n"
         else:
             lines = _sentences(response.answer, n == 0)
             if not lines and "t" in opts:
-                lines = [f"{text} has no {dns.rdatatype.to_text(rdtype)} record"]
+                lines = [f"{tried.to_text(omit_final_dot=True)} has no {dns.rdatatype.to_text(rdtype)} record"]
             out += "".join(line + "\n" for line in lines)
         libc.printf("%s", out)
         if rcode != dns.rcode.NOERROR:
@@ -276,7 +318,7 @@ def _ask(q: Query, server: tuple[str, str], qname: dns.name.Name, rdtype: int, r
     query.id = current().host.rng.getrandbits(16)
     query.flags = 0 if "r" in opts else dns.flags.RD
     if verbose:
-        libc.printf('Trying "%s"\n', text)
+        libc.printf('Trying "%s"\n', qname.to_text(omit_final_dot=True))
     got, unanswered, ms = exchange(q, server, query.to_wire(), query.id, "T" in opts, text)
     if got is None:
         if unanswered:

@@ -9,8 +9,10 @@ name =``, ``mail exchanger =``, the SOA field by field ...), after ``Non-authori
 when the server is not the zone's.  An error rcode prints ``** server can't find NAME: RCODE``
 and ends with status 1; no records, ``*** Can't find NAME: No answer``.  Options: ``-type``,
 ``-query``, ``-class``, ``-port``, ``-timeout`` (seconds a try, 5), ``-retry`` (tries, 3),
-``-vc`` (TCP), ``-[no]recurse``; an unknown one is reported as nslookup does and the lookup goes
-on.  Queries and their failures are dig's (``tuxnet.user.programs.dig``), without EDNS.
+``-vc`` (TCP), ``-[no]recurse``, ``-[no]search``, ``-domain=`` (the search list), ``-ndots=``
+(a name searched as dighost.c does: see ``dig.search_names``); while no server is named, an
+answer without RA gets a ``;; Got recursion not available`` line; an unknown one is reported as nslookup
+does and the lookup goes on.  Queries and their failures are dig's (``tuxnet.user.programs.dig``), without EDNS.
 """
 
 from __future__ import annotations
@@ -31,14 +33,18 @@ from tuxnet.user import libc
 from tuxnet.user.programs.dig import (
     Query,
     exchange,
+    irs_resconf_load,
     legal_name,
     parse_answer,
     parse_uint,
     reverse_name,
+    search_lookup,
+    search_names,
     server_address,
 )
 
 TIMEOUT, TRIES = 5, 3
+MAX_NDOTS = 128  # set_ndots
 # nslookup's words for a record's data (printsection in nslookup.c); others: rdata_N
 WORDS = {dns.rdatatype.CNAME: "canonical name", dns.rdatatype.MX: "mail exchanger", dns.rdatatype.NS: "nameserver",
          dns.rdatatype.PTR: "name", dns.rdatatype.TXT: "text", dns.rdatatype.HINFO: "hinfo",
@@ -80,6 +86,8 @@ class Lookup:
         self.tries = TRIES
         self.tcp = False
         self.recurse = True
+        self.search = irs_resconf_load()
+        self.search.use = True
 
     def option(self, word: str) -> None:
         """``-name[=value]``: set it, or say it is unknown (``*** Invalid option``)."""
@@ -108,6 +116,14 @@ class Lookup:
             self.recurse = True
         elif name in ("norecurse", "norec"):
             self.recurse = False
+        elif name in ("domain", "do") and equals:
+            self.search.set_domain(value)
+        elif len(name) >= 3 and "search".startswith(name):
+            self.search.use = True
+        elif len(name) >= 5 and "nosearch".startswith(name):
+            self.search.use = False
+        elif name == "ndots" and equals:
+            self.search.ndots = _number(value, MAX_NDOTS, "ndots", self.search.ndots)
         else:
             libc.printf("*** Invalid option: %s\n", word[1:])
 
@@ -132,32 +148,52 @@ def lookup(look: Lookup, argv: Sequence[str], text: str, server_word: str | None
     rng = current().host.rng
     header = "" if reverse is not None else f"Server:\t\t{shown}\nAddress:\t{ip}#{look.port}\n\n"
     end = "" if interactive else "\n"
-    out: list[str] = []
+    said_non_authoritative = printed = False
+    # dighost.c's check_ra (set while no server is named): an answer without RA gets its line
+    check_ra = server_word is None and look.recurse
+    names = search_names(text, look.search)
     for rdtype in rdtypes:
-        query = dns.message.make_query(qname, rdtype, look.rdclass, use_edns=False)
-        query.id = rng.getrandbits(16)
-        query.flags = dns.flags.RD if look.recurse else 0
-        wire = query.to_wire()
-        got, _, _ = exchange(q, server, wire, query.id, look.tcp, text)
-        if got is None:
+        def ask(name: dns.name.Name, rdtype: int = rdtype) -> tuple[bytes, dns.message.Message | None] | None:
+            """One question: its answer's bytes and message (None when they do not parse), the RA
+            line printed; None when no answer came."""
+            query = dns.message.make_query(name, rdtype, look.rdclass, use_edns=False)
+            query.id = rng.getrandbits(16)
+            query.flags = dns.flags.RD if look.recurse else 0
+            got, _, _ = exchange(q, server, query.to_wire(), query.id, look.tcp, text)
+            if got is None:
+                return None
+            response = parse_answer(got)
+            if response is not None and check_ra and not response.flags & dns.flags.RA:
+                libc.printf(";; Got recursion not available from %s\n", ip)  # recv_done
+            return got, response
+
+        tried, asked = search_lookup(names, ask, lambda asked: asked and asked[0])
+        # printmessage's AAAA lookup: the name the A lookup found, as it is
+        names = [tried]
+        if asked is None:
             libc.printf(";; no servers could be reached\n%s", end)
             return 9
-        response = parse_answer(got)
+        response = asked[1]
         if response is None:
             return 1
         rcode = response.rcode()
         if rcode != dns.rcode.NOERROR:
-            libc.printf("%s** server can't find %s: %s\n%s", header, text, dns.rcode.to_text(rcode), end)
+            libc.printf("%s** server can't find %s: %s\n%s", header, tried.to_text(omit_final_dot=True),
+                        dns.rcode.to_text(rcode), end)
             return 1
-        if response.answer and not response.flags & dns.flags.AA and not any(
-                line == "Non-authoritative answer:" for line in out):
+        out = []
+        if response.answer and not response.flags & dns.flags.AA and not said_non_authoritative:
             out.append("Non-authoritative answer:")
+            said_non_authoritative = True
         for rrset in response.answer:
             if rrset.rdtype != dns.rdatatype.CNAME or rdtype == rdtypes[0]:  # an alias, said once
                 out += _record_lines(rrset)
-    if not out:
-        out.append(f"*** Can't find {text}: No answer")
-    libc.printf("%s%s%s", header, "".join(line + "\n" for line in out), end)
+        # printmessage: the server with the first answer, each answer's records as it comes
+        libc.printf("%s%s", header, "".join(line + "\n" for line in out))
+        header, printed = "", printed or bool(out)
+    if not printed:
+        libc.printf("*** Can't find %s: No answer\n", text)
+    libc.printf("%s", end)
     return 0
 
 
