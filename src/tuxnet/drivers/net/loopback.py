@@ -14,6 +14,7 @@ from tuxnet.net.core.dev import (
     ARPHRD_LOOPBACK,
     IFF_LOOPBACK,
     IFF_RUNNING,
+    NET_RX_SUCCESS,
     NETDEV_TX_OK,
     NetDevice,
     NetDeviceOps,
@@ -30,22 +31,25 @@ LOOPBACK_MTU = 65536
 
 
 def loopback_xmit(skb: SkBuff, dev: NetDevice) -> int:
-    """``loopback_xmit``: count the packet as sent and receive it with ``netif_rx``.  Its sender
-    lets go of it first (``skb_orphan``: nothing holds a charge on it by now), and it keeps its
-    truesize, which the receiving socket is charged.  Its send time goes (``skb_clear_tstamp``),
-    so that the receive side stamps it with its arrival.  A packet that asked for it is given
-    its software send timestamp first (``skb_tx_timestamp``)."""
+    """``loopback_xmit``: receive the packet with ``netif_rx`` and, when it was taken, count it
+    (``dev_lstats_add``: once, as sent and as received, its length past the Ethernet header).
+    Its sender lets go of it first (``skb_orphan``: nothing holds a charge on it by now), and it
+    keeps its truesize, which the receiving socket is charged.  Its send time goes
+    (``skb_clear_tstamp``), so that the receive side stamps it with its arrival.  A packet that
+    asked for it is given its software send timestamp first (``skb_tx_timestamp``)."""
     if skb.tx_flags:
         skb_tx_timestamp(skb)
-    length = skb.tail - skb.data
     skb.sk = None
     skb.destructor = None
     skb.tstamp = 0
     skb.protocol = eth_type_trans(skb, dev)
-    stats = dev.stats
-    stats.tx_packets += 1
-    stats.tx_bytes += length
-    netif_rx(skb)
+    length = skb.tail - skb.data
+    if netif_rx(skb) == NET_RX_SUCCESS:
+        stats = dev.stats
+        stats.tx_packets += 1
+        stats.tx_bytes += length
+        stats.rx_packets += 1
+        stats.rx_bytes += length
     return NETDEV_TX_OK
 
 

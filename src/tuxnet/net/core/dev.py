@@ -579,8 +579,9 @@ def __netif_receive_skb(skb: SkBuff) -> int:
     if host.netstamp_needed:
         net_timestamp_check(host, skb)
     stats = dev.stats
-    stats.rx_packets += 1
-    stats.rx_bytes += skb.tail - skb.data + (skb.data - skb.mac_header if skb.mac_header >= 0 else 0)
+    if not dev.flags & IFF_LOOPBACK:  # (what a NIC's driver counts; lo's counts itself: loopback_xmit)
+        stats.rx_packets += 1
+        stats.rx_bytes += skb.tail - skb.data + (skb.data - skb.mac_header if skb.mac_header >= 0 else 0)
     if dev.ptype_all or host.ptype_all:
         skb_linearize(skb)  # (for taps that read one run of bytes, as dev_queue_xmit_nit)
         for pt in (*dev.ptype_all, *host.ptype_all):
