@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -49,3 +50,13 @@ def run(world: World, host: Any, fn: Callable[..., Any], *args: Any, limit: floa
     world.run_until(lambda: not proc.alive, timeout=secs(limit))
     assert not proc.alive, f"{fn} still running after {limit} s"
     return box["result"]
+
+
+def outcome(fn: Callable[[], Any]) -> list[Any]:
+    """What a call did, as JSON (to compare a run on this machine with tuxnet's): ["ret", value]
+    or ["exc", type, errno, message]."""
+    try:
+        value = fn()
+    except Exception as e:  # noqa: BLE001 - every outcome is compared
+        return ["exc", type(e).__name__, getattr(e, "errno", None), str(e)]
+    return ["ret", json.loads(json.dumps(value, default=repr))]

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from apps_support import outcome
 
 SYSCTLS = ("net.core.rmem_max", "net.core.wmem_max")
 PORT = 20000
@@ -222,15 +223,6 @@ def _dup_fromfd(S: Any) -> Any:  # noqa: N803
     other = S.fromfd(fd, S.AF_INET, S.SOCK_DGRAM)
     S.close(fd)
     return [fd != sock.fileno(), other.getsockname(), other.get_inheritable()]
-
-
-def outcome(fn: Callable[[], Any]) -> list[Any]:
-    """What a case did, as JSON: ["ret", value] or ["exc", type, errno, message]."""
-    try:
-        value = fn()
-    except Exception as e:  # noqa: BLE001 - every outcome is compared
-        return ["exc", type(e).__name__, getattr(e, "errno", None), str(e)]
-    return ["ret", json.loads(json.dumps(value, default=repr))]
 
 
 # -- the kernel's side: this file as a script in the namespace ---------------------------------------

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from apps_support import outcome
 
 NAMESERVER = "127.0.0.53"
 ETC_FILES = ("/etc/hosts", "/etc/services", "/etc/protocols", "/etc/networks", "/etc/nsswitch.conf",
@@ -256,15 +257,6 @@ CASES.update({
     "ntohl": lambda S: S.ntohl(0x12345678),
     "ntohs_big": lambda S: S.ntohs(2**16),
 })
-
-
-def outcome(fn: Callable[[], Any]) -> list[Any]:
-    """What a case did, as JSON: ["ret", value] or ["exc", type, errno, message]."""
-    try:
-        value = fn()
-    except Exception as e:  # noqa: BLE001 - every outcome is compared
-        return ["exc", type(e).__name__, getattr(e, "errno", None), str(e)]
-    return ["ret", json.loads(json.dumps(value, default=repr))]
 
 
 # -- glibc's side: this file as a script in the namespace ---------------------------------------

@@ -9,10 +9,10 @@ Times, time stamps, identifiers and descriptors aside, the output must be the sa
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
+from test_ping_args import needs_ping
 
 from tuxnet.net.ipv4.af_inet import IPPROTO_ICMP
 from tuxnet.net.ipv4.icmp import ICMP_ECHO
@@ -49,17 +49,6 @@ def real(argv: list[str]) -> tuple[str, int]:
     res = subprocess.run(["ping", *argv, "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
     return normalize(res.stdout.decode()), res.returncode
 
-
-def _ping_runs() -> str | None:
-    if shutil.which("ping") is None:
-        return "needs this machine's ping (apt install iputils-ping)"
-    if subprocess.run(["ping", "-c", "1", "-W", "1", "127.0.0.1"], capture_output=True).returncode != 0:
-        return "this machine's ping cannot ping 127.0.0.1 here (no raw or ping socket)"
-    return None
-
-
-_REASON = _ping_runs()
-needs_ping = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
 
 ONE = ["-c", "1"]
 CASES = [

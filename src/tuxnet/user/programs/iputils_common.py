@@ -4,6 +4,8 @@ from their command line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tuxnet.kernel.errno import strerror
 from tuxnet.user import libc
 
@@ -26,7 +28,17 @@ class IputilsExit(Exception):
 def strtol_or_err(prog: str, text: str, errmesg: str, low: int, high: int) -> int:
     """``strtol_or_err``: ``text`` a whole decimal number (``strtol``'s leading blanks and sign
     allowed) within [low, high], else the program's complaint and exit status 1."""
-    value, end, err = libc.strtol(text)
+    return _number_or_err(libc.strtol, prog, text, errmesg, low, high)
+
+
+def strtoul_or_err(prog: str, text: str, errmesg: str, low: int, high: int) -> int:
+    """``strtoul_or_err``: as ``strtol_or_err`` with ``strtoul`` (``-1`` being ULONG_MAX)."""
+    return _number_or_err(libc.strtoul, prog, text, errmesg, low, high)
+
+
+def _number_or_err(parse: Callable[[str], tuple[int, int, int]], prog: str, text: str, errmesg: str, low: int,
+                   high: int) -> int:
+    value, end, err = parse(text)
     if not text or err or end == 0 or end != len(text):
         raise IputilsExit(1, f"{prog}: {errmesg}: '{text}'" + (f": {strerror(err)}" if err else ""))
     if not low <= value <= high:

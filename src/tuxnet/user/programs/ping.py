@@ -83,7 +83,7 @@ from tuxnet.net.ipv4.raw import ICMP_FILTER, SOL_RAW
 from tuxnet.net.socket import AF_INET, MSG_DONTWAIT, MSG_ERRQUEUE, SOCK_DGRAM, SOCK_RAW, Msghdr
 from tuxnet.user import libc
 from tuxnet.user.libc import LONG_MAX
-from tuxnet.user.programs.iputils_common import IputilsExit, iputils_version, strtol_or_err
+from tuxnet.user.programs.iputils_common import IputilsExit, iputils_version, strtol_or_err, strtoul_or_err
 
 MAXWAIT = 10  # seconds to wait for the last replies (iputils' default -W)
 MININTERVAL_NS = 10_000_000  # ping.h's MININTERVAL (10 ms): the pace of probes no reply answers
@@ -242,18 +242,6 @@ def ping_strtod(text: str, err_msg: str, errno: int) -> tuple[float, int]:
     return value, err
 
 
-def strtoul_or_err(text: str, errmesg: str, low: int, high: int) -> int:
-    """iputils' ``strtoul_or_err``: ``text`` a whole decimal number (``strtoul``'s leading blanks
-    and sign allowed, ``-1`` being ULONG_MAX) within [low, high], else the complaint and exit
-    status 1."""
-    value, end, err = libc.strtoul(text)
-    if not text or err or end == 0 or end != len(text):
-        raise IputilsExit(1, f"ping: {errmesg}: '{text}'" + (f": {strerror(err)}" if err else ""))
-    if not low <= value <= high:
-        raise IputilsExit(1, f"ping: {errmesg}: '{text}': out of range: {low} <= value <= {high}")
-    return value
-
-
 def parsetos(text: str) -> int:
     """``parsetos``: a TOS in hexadecimal after ``0x`` or else in decimal, by ``strtol`` cut to
     an int; anything after the number is refused, and so is a value above 255 (a negative one
@@ -334,9 +322,9 @@ def _parse(argv: list[str]) -> dict[str, object]:
             elif flag == "Q":
                 opts["tos"] = parsetos(value)
             elif flag == "e":
-                opts["ident"] = strtoul_or_err(value, "invalid argument", 0, IDENTIFIER_MAX)
+                opts["ident"] = strtoul_or_err("ping", value, "invalid argument", 0, IDENTIFIER_MAX)
             elif flag == "m":
-                opts["mark"] = strtoul_or_err(value, "invalid argument", 0, UINT_MAX)
+                opts["mark"] = strtoul_or_err("ping", value, "invalid argument", 0, UINT_MAX)
             elif flag == "S":
                 opts["sndbuf"] = strtol_or_err("ping", value, "invalid argument", 1, INT_MAX)
             elif flag == "l":
