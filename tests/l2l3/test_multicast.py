@@ -76,6 +76,36 @@ def test_only_members_take_a_group_and_the_sender_its_own_copy():
     assert other.result == []  # its NIC does not take the group's frames
 
 
+def test_a_looped_copy_is_not_counted_as_received_by_the_device():
+    """``dev_loopback_xmit`` hands the sender's copy to ``netif_rx`` with no driver in between:
+    eth0 counts the datagrams it sent, and none as received (so does this machine's kernel, a veth
+    device's statistics read before and after)."""
+    world, (a, _b), _ = lan(2)
+
+    def send() -> int:
+        fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+        libc.bind(fd, ("0.0.0.0", 5000))
+        libc.setsockopt(fd, SOL_IP, IP_ADD_MEMBERSHIP, GROUP + pysock.inet_aton("10.0.0.1"))
+        libc.setsockopt(fd, SOL_IP, IP_MULTICAST_IF, pysock.inet_aton("10.0.0.1"))
+        libc.sleep(11)  # past the join's unsolicited reports
+        stats = a.dev("eth0").stats
+        before = (stats.rx_packets, stats.rx_bytes, stats.tx_packets)
+        for _ in range(3):
+            libc.sendto(fd, b"looped", 0, ("239.1.1.1", 5000))
+        libc.sleep(0.1)
+        got = 0
+        while True:
+            try:
+                libc.recv(fd, 100, MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            got += 1
+        assert (stats.rx_packets, stats.rx_bytes, stats.tx_packets) == (before[0], before[1], before[2] + 3)
+        return got
+
+    assert run(world, a, send) == 3
+
+
 def _igmp(kind: int, code: int, group: int = 0) -> bytes:
     message = bytearray(struct.pack("!BBHI", kind, code, 0, group))
     struct.pack_into("!H", message, 2, csum_fold(csum_partial(message)))

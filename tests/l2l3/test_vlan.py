@@ -158,3 +158,26 @@ def test_ip_link_shows_a_vlan_over_its_device():
     out = ip(h1, "-d link show eth0.10")
     assert out.startswith("3: eth0.10@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP ")
     assert "\n    vlan protocol 802.1Q id 10 <REORDER_HDR> " in out
+
+
+def test_each_frame_is_counted_once_below_and_its_packet_on_the_vlan_device():
+    """``vlan_do_receive`` counts a packet on its VLAN device by the bytes past the Ethernet
+    header (``skb->len`` there), what a capture on that device shows less 14; the driver below
+    counted the tagged frame once, and a tag no device has adds no second count below."""
+    world, (h1, h2, h3) = vlans()
+    ip(h3, "addr add 10.10.0.3/24 dev eth0")
+    cap = capture(h2, "eth0.10", promisc=False)
+    vdev, below = h2.dev("eth0.10"), h2.dev("eth0")
+    v0, b0 = (vdev.stats.rx_packets, vdev.stats.rx_bytes), below.stats.rx_packets
+    assert "2 received" in _ping(world, h1, "-c", "2", "10.10.0.2")
+    cap.close()
+    mine = below.dev_addr
+    incoming = [frame for _, frame, _ in cap.frames if frame[6:12] != mine]
+    assert len(incoming) >= 3  # the ARP request and two echo requests at least
+    assert vdev.stats.rx_packets - v0[0] == len(incoming)
+    assert vdev.stats.rx_bytes - v0[1] == sum(len(frame) - 14 for frame in incoming)
+    assert below.stats.rx_packets - b0 == len(incoming)
+    # h3's NIC takes VLAN 10's broadcasts (its switch floods them), has no eth0.10: counted once
+    frames = h3.dev("eth0").stats.rx_packets
+    _ping(world, h1, "-c", "1", "-W", "1", "10.10.0.3")
+    assert h3.dev("eth0").stats.rx_packets - frames == 1  # the ARP request, once

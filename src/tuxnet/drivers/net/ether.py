@@ -258,15 +258,18 @@ def ether_interrupt(dev: NetDevice) -> None:
 def ether_poll(napi: NapiStruct, budget: int) -> int:
     """The driver's NAPI poll: up to ``budget`` frames off the ring, each without its FCS to
     ``napi_gro_frags``, with CHECKSUM_UNNECESSARY where the checksum engine found it right; once
-    the ring is empty, complete and unmask."""
+    the ring is empty, complete and unmask.  The frames taken are counted at the end, FCS left
+    out, as e1000's ``e1000_clean_rx_irq`` counts them (``total_rx_bytes``)."""
     dev = napi.dev
     ring = dev.rx_ring
     frames = ring.frames
     rxcsum = dev.features & NETIF_F_RXCSUM
     work = 0
+    nbytes = 0
     while frames and work < budget:
         wire, csum_ok = frames.popleft()
         frame = memoryview(wire)[:-ETH_FCS_LEN]
+        nbytes += len(frame)
         csum_ok = csum_ok and rxcsum
         if frames or napi.gro_list:
             napi_gro_frags(napi, frame, csum_ok)
@@ -278,6 +281,9 @@ def ether_poll(napi: NapiStruct, budget: int) -> int:
                 skb.ip_summed = CHECKSUM_UNNECESSARY
             netif_receive_skb(skb)
         work += 1
+    stats = dev.stats
+    stats.rx_packets += work
+    stats.rx_bytes += nbytes
     if work < budget and napi_complete_done(napi, work):
         ring.irq_enabled = True
     return work

@@ -25,6 +25,7 @@ from tuxnet.net.core.dev import (
     NETDEV_TX_OK,
     NetDevice,
     NetDeviceOps,
+    dev_sw_netstats_rx_add,
     netif_rx,
 )
 from tuxnet.net.core.netdev_features import NETIF_F_HW_CSUM, NETIF_F_SG, NETIF_F_TSO
@@ -165,6 +166,7 @@ def tap_rx(dev: NetDevice, data: bytes) -> None:
         stats.rx_length_errors += 1
         stats.rx_errors += 1
         return
+    dev_sw_netstats_rx_add(dev, len(data) - off)
     skb = skb_from_frame(memoryview(data)[off:])
     if flags & VIRTIO_NET_HDR_F_NEEDS_CSUM:
         skb.ip_summed = CHECKSUM_PARTIAL

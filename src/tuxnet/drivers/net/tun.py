@@ -35,6 +35,7 @@ from tuxnet.net.core.dev import (
     NETDEV_TX_OK,
     NetDevice,
     NetDeviceOps,
+    dev_sw_netstats_rx_add,
     netif_rx,
 )
 from tuxnet.net.core.netdev_features import NETIF_F_SG, NETIF_F_TSO
@@ -201,6 +202,7 @@ def tun_get_user(dev: NetDevice, data: bytes, gso_size: int = 0) -> int:
     if gso_size and (len(data) < 20 or data[0] >> 4 != 4 or data[9] != IPPROTO_TCP):
         dev.stats.rx_frame_errors += 1
         return -EINVAL
+    dev_sw_netstats_rx_add(dev, len(data))
     skb = tun_alloc_skb(data)
     skb.dev = dev
     skb.protocol = ETH_P_IP

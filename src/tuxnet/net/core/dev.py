@@ -487,6 +487,14 @@ def net_timestamp_check(host: Host, skb: SkBuff) -> None:
         skb.tstamp = ktime_get_real(host.world)
 
 
+def dev_sw_netstats_rx_add(dev: NetDevice, length: int) -> None:
+    """``dev_sw_netstats_rx_add``: a driver counts a packet it received, ``length`` bytes as it
+    took them in (the core does not count receives: each driver does, once)."""
+    stats = dev.stats
+    stats.rx_packets += 1
+    stats.rx_bytes += length
+
+
 def netif_rx(skb: SkBuff) -> int:
     """``netif_rx`` → ``enqueue_to_backlog``: queue a received packet and raise NET_RX."""
     dev = skb.dev
@@ -578,10 +586,6 @@ def __netif_receive_skb(skb: SkBuff) -> int:
     host = dev.nd_net
     if host.netstamp_needed:
         net_timestamp_check(host, skb)
-    stats = dev.stats
-    if not dev.flags & IFF_LOOPBACK:  # (what a NIC's driver counts; lo's counts itself: loopback_xmit)
-        stats.rx_packets += 1
-        stats.rx_bytes += skb.tail - skb.data + (skb.data - skb.mac_header if skb.mac_header >= 0 else 0)
     if dev.ptype_all or host.ptype_all:
         skb_linearize(skb)  # (for taps that read one run of bytes, as dev_queue_xmit_nit)
         for pt in (*dev.ptype_all, *host.ptype_all):
@@ -592,7 +596,7 @@ def __netif_receive_skb(skb: SkBuff) -> int:
     handlers = host.ptype_base.get(skb.protocol)
     if not handlers:
         # (dev_core_stats_rx_dropped_inc; rx_nohandler counts only a bond's RX_HANDLER_EXACT)
-        stats.rx_dropped += 1
+        dev.stats.rx_dropped += 1
         return NET_RX_DROP
     rc = NET_RX_DROP
     for pt in handlers:

@@ -233,10 +233,6 @@ def napi_gro_complete(napi: NapiStruct, p: NapiGroCb) -> None:
     skb.transport_header = th
     skb.ip_summed = CHECKSUM_UNNECESSARY
     skb.gso_size = p.gso_size
-    # The driver counted each frame it received; what goes up counts as one.
-    stats = dev.stats
-    stats.rx_packets += p.count - 1
-    stats.rx_bytes += (p.count - 1) * (nh + len(p.hdr))
     netif_receive_skb(skb)
 
 

@@ -64,14 +64,16 @@ class EthHeaderOps:
 
 def eth_rx_frame(dev: NetDevice, frame: bytes | bytearray | memoryview) -> int:
     """What an Ethernet driver's receive path does with a frame off the wire: refuse a runt
-    (``rx_length_errors``), else copy it into an ``SkBuff``, ``eth_type_trans`` and ``netif_rx``."""
-    from tuxnet.net.core.dev import NET_RX_DROP, netif_rx
+    (``rx_length_errors``), else count it, copy it into an ``SkBuff``, ``eth_type_trans`` and
+    ``netif_rx``."""
+    from tuxnet.net.core.dev import NET_RX_DROP, dev_sw_netstats_rx_add, netif_rx
     from tuxnet.net.core.skbuff import skb_from_frame
 
     if len(frame) < ETH_HLEN:
         dev.stats.rx_length_errors += 1
         dev.stats.rx_errors += 1
         return NET_RX_DROP
+    dev_sw_netstats_rx_add(dev, len(frame))
     skb = skb_from_frame(frame)
     skb.protocol = eth_type_trans(skb, dev)
     return netif_rx(skb)

@@ -27,6 +27,7 @@ from tuxnet.net.core.dev import (
     PacketType,
     __netif_receive_skb,
     dev_queue_xmit,
+    dev_sw_netstats_rx_add,
 )
 from tuxnet.net.core.skbuff import PACKET_HOST, PACKET_OTHERHOST, SkBuff, skb_expand_head
 from tuxnet.net.ethernet.eth import ETH_ALEN, VLAN_HLEN
@@ -85,8 +86,9 @@ VLAN_NETDEV_OPS = NetDeviceOps(vlan_dev_hard_start_xmit, ndo_open=vlan_dev_open)
 
 def vlan_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: NetDevice) -> int:
     """``skb_vlan_untag`` and ``vlan_do_receive``: the tag comes out (the addresses move up over
-    it), and the frame goes round again as its VLAN device's; a frame whose id no device has
-    (a nonzero one) goes round on ``dev`` as another host's."""
+    it), and the frame goes round again as its VLAN device's, counted there by the bytes past its
+    Ethernet header (``vlan_pcpu_stats``: ``skb->len`` by then); a frame whose id no device has
+    (a nonzero one) goes round on ``dev`` as another host's, counted once, by its driver."""
     if skb.len < VLAN_HLEN:
         dev.stats.rx_length_errors += 1
         dev.stats.rx_errors += 1
@@ -107,6 +109,7 @@ def vlan_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: NetDevice) -
     if skb.pkt_type == PACKET_OTHERHOST and buf[skb.mac_header:skb.mac_header + 6] == vlan_dev.dev_addr:
         skb.pkt_type = PACKET_HOST
     skb.dev = vlan_dev
+    dev_sw_netstats_rx_add(vlan_dev, skb.len)
     return __netif_receive_skb(skb)
 
 
