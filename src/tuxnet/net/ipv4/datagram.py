@@ -86,16 +86,20 @@ MSG_DONTWAIT = 0x40
 
 def __skb_wait_for_datagram(sk: Any, flags: int) -> int | None:
     """``__skb_recv_datagram`` → ``__skb_wait_for_more_packets`` (net/core/datagram.c), with the
-    socket locked: None once a datagram is queued; else a pending error, -EAGAIN when the wait
-    (non-blocking, or SO_RCVTIMEO) is over, or 0 when a reader that may wait finds the socket shut
-    down: only the wait looks at RCV_SHUTDOWN, so a non-blocking read of a shut-down socket is
-    -EAGAIN; a signal for the sleeper ends the wait (``sock_intr_errno``)."""
+    socket locked: a pending error first, before any datagram queued (``__skb_try_recv_datagram``
+    and UDP's ``__skb_recv_udp`` take ``sock_error`` before they look at the queue); None once a
+    datagram is queued; else -EAGAIN when the wait (non-blocking, or SO_RCVTIMEO) is over, or 0
+    when a reader that may wait finds the socket shut down: only the wait looks at RCV_SHUTDOWN,
+    so a non-blocking read of a shut-down socket is -EAGAIN; a signal for the sleeper ends the
+    wait (``sock_intr_errno``)."""
     timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
     queue = sk.sk_receive_queue
-    while not queue:
+    while True:
         err = sock_error(sk)
         if err:
             return err
+        if queue:
+            return None
         if not timeo:
             return -EAGAIN
         if sk.sk_shutdown & RCV_SHUTDOWN:
@@ -103,7 +107,6 @@ def __skb_wait_for_datagram(sk: Any, flags: int) -> int | None:
         if signal_pending_current():
             return sock_intr_errno(timeo)
         timeo = sk_wait_event(sk, timeo, lambda: queue or sk.sk_err or sk.sk_shutdown & RCV_SHUTDOWN)
-    return None
 
 
 def datagram_poll(sk: Any) -> int:

@@ -48,7 +48,6 @@ from tuxnet.net.core.sock import (
     lock_sock,
     release_sock,
     sk_mem_schedule,
-    sock_error,
     sock_wfree,
     sockopt_int,
 )
@@ -469,11 +468,6 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
         return ip_recv_error(sk, msg, size)
     lock_sock(sk)
     try:
-        # __skb_recv_udp: a pending error (an ICMP error on a connected socket) comes before
-        # the datagrams queued, unlike other datagram sockets'
-        err = sock_error(sk)
-        if err:
-            return err
         waited = __skb_wait_for_datagram(sk, flags)
         if waited is not None:
             return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
