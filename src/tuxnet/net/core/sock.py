@@ -725,7 +725,13 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         sk.sk_userlocks |= SOCK_RCVBUF_LOCK
         sk.sk_rcvbuf = max(SOCK_MIN_RCVBUF, min(val, INT_MAX // 2) * 2)
     elif optname == SO_RCVLOWAT:
-        sk.sk_rcvlowat = max(1, val)
+        # a negative low-water mark is INT_MAX; TCP's proto_ops caps it (tcp_set_rcvlowat)
+        if val < 0:
+            val = INT_MAX
+        set_rcvlowat = getattr(sk.sk_socket.ops, "set_rcvlowat", None) if sk.sk_socket is not None else None
+        if set_rcvlowat is not None:
+            return set_rcvlowat(sk, val)
+        sk.sk_rcvlowat = val or 1
     elif optname == SO_PRIORITY:
         sk.sk_priority = val
     elif optname == SO_MARK:

@@ -429,12 +429,13 @@ def inet_init(host: Host) -> None:
     from tuxnet.net.ipv4.inet_hashtables import InetHashinfo
     from tuxnet.net.ipv4.ping import ping_err, ping_prot, ping_rcv
     from tuxnet.net.ipv4.raw import inet_sockraw_ops, raw_prot
-    from tuxnet.net.ipv4.tcp import tcp_prot
+    from tuxnet.net.ipv4.tcp import tcp_prot, tcp_set_rcvlowat
     from tuxnet.net.ipv4.tcp_cong import tcp_set_default_congestion_control
     from tuxnet.net.ipv4.tcp_ipv4 import tcp_v4_err, tcp_v4_rcv
     from tuxnet.net.ipv4.udp import udp_err, udp_prot, udp_rcv
 
     if not inetsw:  # (inetsw_array, registered once: the table is the kernel's, not a namespace's)
+        inet_stream_ops.set_rcvlowat = tcp_set_rcvlowat  # (tcp.c's, which this module cannot import first)
         inet_register_protosw(SOCK_STREAM, IPPROTO_TCP, tcp_prot, inet_stream_ops)
         inet_register_protosw(SOCK_DGRAM, IPPROTO_UDP, udp_prot, inet_dgram_ops)
         inet_register_protosw(SOCK_RAW, IPPROTO_IP, raw_prot, inet_sockraw_ops)

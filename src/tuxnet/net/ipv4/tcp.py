@@ -47,6 +47,7 @@ from tuxnet.net.core.sock import (
     SOCK_BINDADDR_LOCK,
     SOCK_MIN_RCVBUF,
     SOCK_NOSPACE,
+    SOCK_RCVBUF_LOCK,
     SOCK_RCVTSTAMP,
     Proto,
     SockoptInt,
@@ -98,6 +99,7 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_send_mss,
     tcp_skb_can_collapse_to,
     tcp_slow_start_after_idle_check,
+    tcp_space_from_win,
     tcp_stream_alloc_skb,
 )
 from tuxnet.net.ipv4.tcp_rate import tcp_compute_delivery_rate, tcp_rate_check_app_limited
@@ -113,6 +115,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_CLOSE_WAIT,
     TCP_CLOSING,
     TCP_ESTABLISHED,
+    TCP_FIN_TIMEOUT_MAX,
     TCP_FIN_WAIT1,
     TCP_FIN_WAIT2,
     TCP_INFINITE_SSTHRESH,
@@ -124,6 +127,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_NAGLE_CORK,
     TCP_NAGLE_OFF,
     TCP_NAGLE_PUSH,
+    TCP_RTO_MAX,
     TCP_SYN_RECV,
     TCP_SYN_SENT,
     TCP_TIMEOUT_INIT,
@@ -215,6 +219,34 @@ MAX_TCP_KEEPIDLE = 32767
 MAX_TCP_KEEPINTVL = 32767
 MAX_TCP_KEEPCNT = 127
 MAX_TCP_SYNCNT = 127
+MAX_TCP_WINDOW = 32767  # (include/net/tcp.h: the largest TCP_MAXSEG a user may ask for)
+
+
+def secs_to_retrans(seconds: int, timeout: int, rto_max: int) -> int:
+    """``secs_to_retrans``: how many SYN-ACK timeouts, the first ``timeout`` seconds and each
+    next one double the last up to ``rto_max``, it takes to cover ``seconds`` (at most 255):
+    TCP_DEFER_ACCEPT's seconds as the kernel keeps them."""
+    res = 0
+    if seconds > 0:
+        period = timeout
+        res = 1
+        while seconds > period and res < 255:
+            res += 1
+            timeout = min(timeout << 1, rto_max)
+            period += timeout
+    return res
+
+
+def retrans_to_secs(retrans: int, timeout: int, rto_max: int) -> int:
+    """``retrans_to_secs``: the seconds ``retrans`` SYN-ACK timeouts cover (what
+    ``getsockopt(TCP_DEFER_ACCEPT)`` reads back: 3 becomes 3, 4 becomes 7)."""
+    period = 0
+    if retrans > 0:
+        period = timeout
+        for _ in range(retrans - 1):
+            timeout = min(timeout << 1, rto_max)
+            period += timeout
+    return period
 
 
 def tcp_init_sock(sk: TcpSock) -> None:
@@ -1130,7 +1162,7 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
                 if sk.sk_write_queue:
                     __tcp_push_pending_frames(sk, tcp_current_mss(sk), sk.nonagle)
         elif optname == TCP_MAXSEG:
-            if val and (val < 88 or val > 65535 - 40):
+            if val and (val < TCP_MIN_MSS or val > MAX_TCP_WINDOW):
                 return -EINVAL
             sk.rx_opt.user_mss = val
         elif optname == TCP_KEEPIDLE:
@@ -1152,9 +1184,10 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
                 return -EINVAL
             sk.icsk_syn_retries = val
         elif optname == TCP_LINGER2:
-            sk.linger2 = -1 if val < 0 else val * NSEC_PER_SEC
+            sk.linger2 = -1 if val < 0 else min(val * NSEC_PER_SEC, TCP_FIN_TIMEOUT_MAX)
         elif optname == TCP_DEFER_ACCEPT:
-            sk.defer_accept = max(val, 0)
+            sk.rskq_defer_accept = secs_to_retrans(val, TCP_TIMEOUT_INIT // NSEC_PER_SEC,
+                                                   TCP_RTO_MAX // NSEC_PER_SEC)
         elif optname == TCP_WINDOW_CLAMP:
             return tcp_set_window_clamp(sk, val)
         elif optname == TCP_QUICKACK:
@@ -1207,6 +1240,28 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
         release_sock(sk)
 
 
+def tcp_set_rcvlowat(sk: TcpSock, val: int) -> int:
+    """``tcp_set_rcvlowat`` (inet_stream_ops' ``set_rcvlowat``): SO_RCVLOWAT no higher than half
+    the receive buffer the socket may have (its own, when set, else ``tcp_rmem``'s largest), a
+    reader woken if what is queued already reaches it (``tcp_data_ready``), and an unlocked buffer
+    grown to hold a window that big, a window clamp already set raised to it (an unset one,
+    0 before the connection, stays so, as on this machine's Linux 6.18)."""
+    locked = sk.sk_userlocks & SOCK_RCVBUF_LOCK
+    cap = (sk.sk_rcvbuf if locked else sk.host.sysctl["net.ipv4.tcp_rmem"][2]) >> 1
+    val = min(val, cap)
+    sk.sk_rcvlowat = val or 1
+    if (sk.rcv_nxt - sk.copied_seq) & SEQ_MASK >= sk.sk_rcvlowat or sk.sk_done:
+        sk.sk_data_ready()
+    if locked:
+        return 0
+    space = tcp_space_from_win(sk, val)
+    if space > sk.sk_rcvbuf:
+        sk.sk_rcvbuf = space
+        if sk.window_clamp and sk.window_clamp < val:
+            sk.window_clamp = val
+    return 0
+
+
 def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
     """``do_tcp_getsockopt``: a ``SockoptInt``, or bytes (TCP_INFO's ``struct tcp_info``), or
     ``-errno``."""
@@ -1237,7 +1292,8 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
         TCP_SYNCNT: sk.icsk_syn_retries or sk.host.sysctl["net.ipv4.tcp_syn_retries"],
         TCP_LINGER2: -1 if sk.linger2 < 0 else (sk.linger2 or sk.host.sysctl["net.ipv4.tcp_fin_timeout"]
                                                 * NSEC_PER_SEC) // NSEC_PER_SEC,
-        TCP_DEFER_ACCEPT: sk.defer_accept,
+        TCP_DEFER_ACCEPT: retrans_to_secs(sk.rskq_defer_accept, TCP_TIMEOUT_INIT // NSEC_PER_SEC,
+                                          TCP_RTO_MAX // NSEC_PER_SEC),
         TCP_WINDOW_CLAMP: sk.window_clamp,
         TCP_QUICKACK: int(not sk.icsk_ack.pingpong),
         TCP_USER_TIMEOUT: sk.icsk_user_timeout // NSEC_PER_MSEC,

@@ -71,7 +71,7 @@ class RequestSock:
         "sack_ok", "tstamp_ok", "ts_recent", "ts_off", "rcv_wnd", "window_clamp",
         "num_retrans", "num_timeout", "snt_synack", "ecn_ok", "timer", "inet_rcv_saddr",
         "inet_num", "inet_daddr", "inet_dport", "sk_bound_dev_if", "rsk_ops", "rcv_nxt", "tfo_listener",
-        "ireq_opt", "sk_cookie",
+        "ireq_opt", "sk_cookie", "acked",
     )
 
     def __init__(self, listener: TcpSock, rsk_ops: RequestSockOps, loc_addr: int, loc_port: int, rmt_addr: int,
@@ -102,6 +102,7 @@ class RequestSock:
         self.window_clamp = 0
         self.num_retrans = 0
         self.num_timeout = 0
+        self.acked = False  # a bare ACK came and TCP_DEFER_ACCEPT dropped it (inet_rsk(req)->acked)
         self.snt_synack = -1
         self.ecn_ok = False
         self.ireq_opt = None  # the SYN's IP options, echoed (tcp_v4_save_options): the connection's
@@ -136,14 +137,28 @@ def inet_rtx_syn_ack(req: RequestSock) -> None:
     req.host.mib.Tcp["RetransSegs"] += 1
 
 
+def syn_ack_recalc(req: RequestSock, max_syn_ack_retries: int, rskq_defer_accept: int) -> tuple[bool, bool]:
+    """``syn_ack_recalc``: (expire, resend) at a SYN-ACK timeout.  Without TCP_DEFER_ACCEPT the
+    request expires after ``max_syn_ack_retries`` and resends each time; with it, a request whose
+    bare ACK was dropped lives through the deferring period and is sent its SYN-ACK again only at
+    its last timeout, a last chance for data or an ACK to make the connection."""
+    if not rskq_defer_accept:
+        return req.num_timeout >= max_syn_ack_retries, True
+    expire = req.num_timeout >= max_syn_ack_retries and (not req.acked or req.num_timeout >= rskq_defer_accept)
+    return expire, not req.acked or req.num_timeout >= rskq_defer_accept - 1
+
+
 def reqsk_timer_handler(req: RequestSock) -> None:
-    """``reqsk_timer_handler``: retransmit the SYN-ACK with backoff, ``tcp_synack_retries`` times."""
+    """``reqsk_timer_handler``: retransmit the SYN-ACK with backoff, ``tcp_synack_retries`` times
+    (TCP_SYNCNT's), as ``syn_ack_recalc`` decides."""
     listener = req.listener
     max_retries = listener.icsk_syn_retries or listener.host.sysctl["net.ipv4.tcp_synack_retries"]
-    if listener.sk_state != 10 or req.num_timeout >= max_retries:
+    expire, resend = syn_ack_recalc(req, max_retries, listener.rskq_defer_accept)
+    if listener.sk_state != 10 or expire:
         reqsk_queue_drop(req)
         return
-    inet_rtx_syn_ack(req)
+    if resend:
+        inet_rtx_syn_ack(req)
     req.num_timeout += 1
     req.timer.mod(req.host.world.now + min(TCP_TIMEOUT_INIT << req.num_timeout, TCP_RTO_MAX))
 
@@ -419,7 +434,10 @@ def tcp_check_req(sk: TcpSock, skb: SkBuff, req: RequestSock, fastopen: bool = F
     if fastopen:
         return sk  # (the child, already made)
     listener = sk
-    if listener.defer_accept and skb.end_seq == rcv_nxt:
+    # While TCP_DEFER_ACCEPT is active, a bare ACK is dropped (and remembered).
+    if req.num_timeout < listener.rskq_defer_accept and skb.end_seq == (req.rcv_isn + 1) & SEQ_MASK:
+        req.acked = True
+        listener.host.mib.TcpExt["TCPDeferAcceptDrop"] += 1
         return None
     child = listener.icsk_af_ops.syn_recv_sock(listener, skb, req)
     if child is None:

@@ -74,6 +74,7 @@ TCP_MAX_WSCALE = 14
 # timing (include/net/tcp.h), in nanoseconds
 TCP_TIMEWAIT_LEN = 60 * NSEC_PER_SEC
 TCP_FIN_TIMEOUT = TCP_TIMEWAIT_LEN
+TCP_FIN_TIMEOUT_MAX = 120 * NSEC_PER_SEC
 TCP_RTO_MAX = 120 * NSEC_PER_SEC
 TCP_RTO_MIN = 200 * NSEC_PER_MSEC
 TCP_TIMEOUT_INIT = 1 * NSEC_PER_SEC
@@ -481,7 +482,7 @@ class TcpSock(Sock):
         "icsk_probes_out", "icsk_probes_tstamp", "icsk_pending", "icsk_timeout",
         "icsk_user_timeout", "icsk_syn_retries", "retrans_stamp", "total_retrans", "timeout_rehash", "lsndtime",
         "rcv_tstamp", "nonagle", "linger2", "keepalive_time", "keepalive_intvl",
-        "keepalive_probes", "defer_accept", "notsent_lowat", "thin_lto", "syn_queue_len",
+        "keepalive_probes", "rskq_defer_accept", "notsent_lowat", "thin_lto", "syn_queue_len",
         "parent", "segs_in", "segs_out", "data_segs_in", "data_segs_out", "bytes_acked",
         "bytes_received", "bytes_sent", "bytes_retrans", "delivered", "rcv_space",
         "rcv_rtt_us", "rcv_rtt_seq", "rcv_rtt_time", "rcv_rtt_last_tsecr", "pred_flags",
@@ -582,7 +583,7 @@ class TcpSock(Sock):
         self.keepalive_time = 0
         self.keepalive_intvl = 0
         self.keepalive_probes = 0
-        self.defer_accept = 0
+        self.rskq_defer_accept = 0  # TCP_DEFER_ACCEPT, in SYN-ACK timeouts (secs_to_retrans)
         self.notsent_lowat = 0
         self.thin_lto = 0
         # listener state (icsk_accept_queue)
