@@ -344,17 +344,21 @@ _UNITS: dict[str, Callable[[Any], int]] = {"rate": parse_rate, "delay": parse_ti
 
 
 _TIMES = ("duration", "at", "delay", "ageing", "reorder_delay")
+_PROBABILITIES = ("loss", "duplicate", "corrupt", "reorder")
 ETH_MIN_MTU, ETH_MAX_MTU = 68, 0xFFFF  # include/linux/if_ether.h: what an Ethernet device takes
 
 
 def _value_problem(key: str, value: Any) -> str:
     """What is wrong with a file's ``key = value`` that its type allows: a time without its unit
     (a bare number would be nanoseconds, which is never what a file means but for 0), an MTU
-    an Ethernet device cannot have, an empty name; "" when nothing is."""
+    an Ethernet device cannot have, a probability outside [0, 1], an empty name; "" when nothing
+    is."""
     if key in _TIMES and isinstance(value, int) and value:
         return f'{key} = {value}: a time needs its unit, as "{value}s" or "{value}ms"'
     if key == "mtu" and not ETH_MIN_MTU <= value <= ETH_MAX_MTU:
         return f"mtu = {value}: an Ethernet device's MTU is {ETH_MIN_MTU} to {ETH_MAX_MTU}"
+    if key in _PROBABILITIES and not 0 <= value <= 1:
+        return f"{key} = {value}: a probability is 0 to 1 (1 % is 0.01)"
     if key == "name" and not value:
         return "name must not be empty"
     return ""

@@ -153,6 +153,8 @@ def test_the_same_topology_and_seed_give_identical_pcaps(tmp_path):
     ('delay = "1ms"', 'delay = "1ms"\nmtu = 0', "mtu = 0", "mtu = 0: an Ethernet device's MTU is 68 to 65535"),
     ('delay = "1ms"', 'delay = "1ms"\nmtu = 100000', "mtu = 100000", "MTU is 68 to 65535"),
     ('name = "c"', 'name = ""', 'name = ""', "name must not be empty"),
+    ('delay = "1ms"', 'delay = "1ms"\nloss = 1.5', "loss = 1.5", "loss = 1.5: a probability is 0 to 1 (1 % is 0.01)"),
+    ('delay = "1ms"', 'delay = "1ms"\nreorder = -0.1', "reorder = -0.1", "a probability is 0 to 1"),
     ('cmd = "ping -c 2 10.0.3.2"', 'cmd = "ping -c 2 \\"10.0.3.2"', 'cmd = "ping -c 2 \\"10', "No closing quotation"),
     ('name = "c"', 'name = "c"\nsysctl = {"net.ipv4.ip_forward" = 1, "net.ipv4.tcp_rmem" = "x 2"}',
      '"net.ipv4.tcp_rmem" = "x 2"', 'setting key "net.ipv4.tcp_rmem": Invalid argument'),
