@@ -256,14 +256,16 @@ def test_lines_from_a_pipe_follow_one_another_at_once() -> None:
 
 
 def test_net_tools_take_an_interface_and_arp_a_and_refuse_changes_plainly() -> None:
-    _, text, net = session("ping -c 1 10.0.2.2\nifconfig eth0\nifconfig eth9\nifconfig eth0 10.0.0.1\narp -an\n"
-                           "arp -d 10.0.2.2\nroute add default gw 10.0.2.3\nroute -n\nquit\n")
+    """ifconfig shows an interface and changes one (its MTU here); arp and route only show."""
+    _, text, net = session("ping -c 1 10.0.2.2\nifconfig eth0\nifconfig eth9\nifconfig eth0 mtu 1400\n"
+                           "ifconfig eth0\narp -an\narp -d 10.0.2.2\nroute add default gw 10.0.2.3\nroute -n\nquit\n")
     one = text[text.index("MenuOS>>ifconfig eth0\n"):text.index("MenuOS>>ifconfig eth9")]
     assert "eth0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500\n" in one and "lo: flags" not in one
     # net-tools' words for a device that does not exist
     assert "MenuOS>>ifconfig eth9\nifconfig - Show network interfaces\n" \
            "eth9: error fetching interface information: Device not found\n" in text
-    assert "ifconfig: eth0 10.0.0.1: this ifconfig only shows; change it with `ip addr`\n" in text
+    assert "MenuOS>>ifconfig eth0 mtu 1400\nifconfig - Show network interfaces\nMenuOS>>" in text
+    assert "eth0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1400\n" in text
     gw_mac = mac_text(net["gw"].dev("eth0").dev_addr)
     assert f"arp - Show the ARP cache\n? (10.0.2.2) at {gw_mac} [ether] on eth0\nMenuOS>>" in text
     assert "arp: -d 10.0.2.2: this arp only shows; change it with `ip neigh`\n" in text

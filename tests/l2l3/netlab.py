@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tuxnet.net.bridge.br_if import dev_set_promiscuity
+from tuxnet.net.core.dev import dev_set_promiscuity
 from tuxnet.net.ethernet.eth import BROADCAST
 from tuxnet.trace.capture import Capture
 from tuxnet.world import World, msecs

@@ -9,8 +9,7 @@ from netlab import capture, lan, run
 
 from tuxnet.drivers.net.cable import Cable, alloc_cable_dev
 from tuxnet.drivers.net.ether import IFG_BITS, bits_time, ether_wire_frame, wire_time
-from tuxnet.net.bridge.br_if import dev_set_promiscuity
-from tuxnet.net.core.dev import ETH_P_IP, dev_mc_add, dev_queue_xmit
+from tuxnet.net.core.dev import ETH_P_IP, dev_mc_add, dev_queue_xmit, dev_set_promiscuity
 from tuxnet.net.core.pktgen import Pktgen
 from tuxnet.net.core.skbuff import (
     PACKET_BROADCAST,

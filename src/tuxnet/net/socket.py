@@ -25,7 +25,6 @@ from tuxnet.kernel.errno import (
     ENOIOCTLCMD,
     ENOPROTOOPT,
     ENOTSOCK,
-    ENOTTY,
     ESOCKTNOSUPPORT,
 )
 from tuxnet.kernel.fs import O_ACCMODE, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR, File
@@ -761,8 +760,9 @@ def sys_read(fd: int, size: int) -> bytes | int:
 
 
 def sys_ioctl(fd: int, cmd: int, arg: Any = None) -> int | bytes:
-    """``ioctl(2)``: FIONBIO, SIOCGSTAMP and SIOCGSTAMPNS (the struct, as bytes), and the
-    protocol's (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK)."""
+    """``ioctl(2)``: FIONBIO, SIOCGSTAMP and SIOCGSTAMPNS (the struct, as bytes), the
+    protocol's (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK), and the device requests of a
+    ``struct ifreq`` (SIOCGIFFLAGS, SIOCSIFMTU ...: ``dev_ioctl``)."""
     sock, err = sockfd_lookup_light(fd)
     if sock is None:
         return err
@@ -774,8 +774,14 @@ def sys_ioctl(fd: int, cmd: int, arg: Any = None) -> int | bytes:
         # sock_ioctl: every inet socket's proto_ops has sock_gettstamp
         return sock_gettstamp(sock.sk, cmd in (SIOCGSTAMP_OLD, SIOCGSTAMP_NEW))
     ioctl = getattr(sock.ops, "ioctl", None)
-    err = -ENOTTY if ioctl is None else ioctl(sock, cmd, arg)
-    return -ENOTTY if err == -ENOIOCTLCMD else err  # sock_do_ioctl: no such request
+    err = -ENOIOCTLCMD if ioctl is None else ioctl(sock, cmd, arg)
+    if err != -ENOIOCTLCMD:
+        return err
+    # sock_do_ioctl: what the protocol does not know is a device's request (dev_ioctl, which
+    # this module cannot import first: the device layer imports it)
+    from tuxnet.net.core.dev_ioctl import dev_ioctl
+
+    return dev_ioctl(sock.sk.host, cmd, arg)
 
 
 def sys_poll(fds: list[tuple[int, int]], timeout_ms: int) -> list[int] | int:

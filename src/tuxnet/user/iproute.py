@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import strerror
 from tuxnet.kernel.minmax import INT_MAX, U32_MAX
-from tuxnet.net.core.dev import ARPHRD_LOOPBACK, ETH_P_8021Q, GSO_MAX_SEGS, IFF_UP, NetDevice
+from tuxnet.net.core.dev import (
+    ARPHRD_LOOPBACK,
+    ETH_P_8021Q,
+    GSO_MAX_SEGS,
+    IFF_LOWER_UP,
+    IFF_UP,
+    NetDevice,
+    dev_get_flags,
+    dev_set_mtu,
+)
 from tuxnet.net.core.neighbour import (
     NUD_NAMES,
     NUD_NOARP,
@@ -182,13 +191,14 @@ def _inet_addr(text: str, what: str = "inet address") -> int:
 
 def _flags(dev: NetDevice) -> list[str]:
     """The device's flags as iproute2 names them (``print_link_flags``)."""
+    flags = dev_get_flags(dev)
     names = []
-    if dev.flags & IFF_UP and not dev.carrier:
+    if flags & IFF_UP and not flags & IFF_LOWER_UP:
         names.append("NO-CARRIER")
-    names += [name for bit, name in _FLAG_NAMES if dev.flags & bit]
-    if dev.flags & IFF_UP:
+    names += [name for bit, name in _FLAG_NAMES if flags & bit]
+    if flags & IFF_UP:
         names.append("UP")
-        if dev.carrier:
+        if flags & IFF_LOWER_UP:
             names.append("LOWER_UP")
     return names
 
@@ -207,7 +217,7 @@ def _link_lines(host: Host, dev: NetDevice, mode: bool, details: bool = False) -
     if details:
         # iproute2's print_linkinfo details for a device without a kind (and with no IPv6, so no
         # addrgenmode), on the link line as it prints them, ending with a space
-        link += f" promiscuity {dev.promiscuity}  allmulti 0 minmtu {dev.min_mtu} maxmtu {dev.max_mtu}"
+        link += f" promiscuity {dev.promiscuity}  allmulti {dev.allmulti} minmtu {dev.min_mtu} maxmtu {dev.max_mtu}"
         if is_vlan_dev(dev):  # the kind's own (vlan_print_opt), on a line of its own
             vlan = dev.priv
             link += f" \n    vlan protocol {VLAN_PROTO_NAMES[vlan.vlan_proto]} id {vlan.vlan_id} <REORDER_HDR>"
@@ -233,7 +243,7 @@ def _link_json(dev: NetDevice, mode: bool, details: bool = False) -> dict[str, o
     else:
         obj.update(link_type="ether", address=format_mac(dev.dev_addr), broadcast=format_mac(dev.broadcast))
     if details:
-        obj.update(promiscuity=dev.promiscuity, allmulti=0, min_mtu=dev.min_mtu, max_mtu=dev.max_mtu)
+        obj.update(promiscuity=dev.promiscuity, allmulti=dev.allmulti, min_mtu=dev.min_mtu, max_mtu=dev.max_mtu)
         if is_vlan_dev(dev):  # vlan_print_opt
             vlan = dev.priv
             obj["linkinfo"] = {"info_kind": "vlan", "info_data": {
@@ -1248,13 +1258,10 @@ def _link_set_number(dev: NetDevice, word: str, value: int) -> None:
     """``do_setlink`` for IFLA_MTU, IFLA_GSO_MAX_SIZE and IFLA_GSO_MAX_SEGS, with the checks of
     ``validate_linkmsg`` and the attribute policy (a GSO packet must hold MAX_TCP_HEADER + 1)."""
     if word == "mtu":
-        if is_vlan_dev(dev) and value > dev.priv.real_dev.mtu:  # vlan_dev_change_mtu
-            raise IpError("RTNETLINK answers: Numerical result out of range", 2)
-        if value < dev.min_mtu:
-            raise IpError("Error: mtu less than device minimum.", 2)
-        if dev.max_mtu and value > dev.max_mtu:
-            raise IpError("Error: mtu greater than device maximum.", 2)
-        dev.mtu = value
+        extack: list[str] = []
+        err = dev_set_mtu(dev, value, extack)
+        if err:
+            raise IpError(f"Error: {extack[0]}." if extack else f"RTNETLINK answers: {strerror(-err)}", 2)
     elif word == "gso_max_size":
         if value < KERNEL_MAX_TCP_HEADER + 1:
             raise IpError("Error: integer out of range.", 2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tuxnet.net.core.dev import IFF_PROMISC
+from tuxnet.net.core.dev import dev_set_promiscuity
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -86,15 +86,6 @@ def br_add_bridge(host: Host, name: str = "br0") -> NetBridge:
     br = NetBridge(host, name)
     br.gc_work.mod(host.world.now + 100_000_000)
     return br
-
-
-def dev_set_promiscuity(dev: NetDevice, inc: int) -> None:
-    """``dev_set_promiscuity`` (net/core/dev.c): the NIC passes every frame while the count is up."""
-    dev.promiscuity += inc
-    if dev.promiscuity > 0:
-        dev.flags |= IFF_PROMISC
-    else:
-        dev.flags &= ~IFF_PROMISC
 
 
 def br_add_if(br: NetBridge, dev: NetDevice) -> NetBridgePort:

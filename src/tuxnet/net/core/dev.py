@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
+from tuxnet.kernel.errno import EINVAL
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.checksum import csum_fold
 from tuxnet.net.core.gso import skb_gso_segment
@@ -47,12 +48,23 @@ IFF_BROADCAST = 0x2
 IFF_DEBUG = 0x4
 IFF_LOOPBACK = 0x8
 IFF_POINTOPOINT = 0x10
+IFF_NOTRAILERS = 0x20
+IFF_RUNNING = 0x40
 IFF_NOARP = 0x80
 IFF_PROMISC = 0x100
 IFF_ALLMULTI = 0x200
+IFF_MASTER = 0x400
+IFF_SLAVE = 0x800
 IFF_MULTICAST = 0x1000
+IFF_PORTSEL = 0x2000
+IFF_AUTOMEDIA = 0x4000
+IFF_DYNAMIC = 0x8000
 IFF_LOWER_UP = 0x10000
-IFF_RUNNING = 0x40
+IFF_DORMANT = 0x20000
+IFF_ECHO = 0x40000
+# the flags only the kernel changes (include/linux/netdevice.h)
+IFF_VOLATILE = (IFF_LOOPBACK | IFF_POINTOPOINT | IFF_BROADCAST | IFF_ECHO | IFF_MASTER | IFF_SLAVE | IFF_RUNNING
+                | IFF_LOWER_UP | IFF_DORMANT)
 
 # include/uapi/linux/if_arp.h
 ARPHRD_ETHER = 1
@@ -119,16 +131,18 @@ class PacketType:
 class NetDeviceOps:
     """``struct net_device_ops``: what a driver provides."""
 
-    __slots__ = ("ndo_start_xmit", "ndo_open", "ndo_stop", "ndo_setup_tc")
+    __slots__ = ("ndo_start_xmit", "ndo_open", "ndo_stop", "ndo_setup_tc", "ndo_change_mtu")
 
     def __init__(self, ndo_start_xmit: Callable[[SkBuff, NetDevice], int],
                  ndo_open: Callable[[NetDevice], None] | None = None,
                  ndo_stop: Callable[[NetDevice], None] | None = None,
-                 ndo_setup_tc: Callable[[NetDevice, str], None] | None = None) -> None:
+                 ndo_setup_tc: Callable[[NetDevice, str], None] | None = None,
+                 ndo_change_mtu: Callable[[NetDevice, int], int] | None = None) -> None:
         self.ndo_start_xmit = ndo_start_xmit
         self.ndo_open = ndo_open
         self.ndo_stop = ndo_stop
         self.ndo_setup_tc = ndo_setup_tc  # told the root qdisc's kind (tuxnet: TUN's fq)
+        self.ndo_change_mtu = ndo_change_mtu  # a device with its own limits (a VLAN's: its lower's MTU)
 
 
 class Qdisc:
@@ -250,6 +264,8 @@ class NetDevice:
         self.rx_handler_data: Any = None
         self.mc_list: dict[bytes, int] = {}  # the multicast MAC addresses received, and their users
         self.promiscuity = 0
+        self.allmulti = 0
+        self.gflags = 0  # IFF_PROMISC and IFF_ALLMULTI as the user set them (dev_change_flags)
         self.priv: Any = None
         self.napi: NapiStruct | None = None
         self.vlan_info: dict[int, NetDevice] | None = None  # the VLAN devices over it, by id
@@ -462,6 +478,79 @@ def dev_queue_xmit(skb: SkBuff) -> int:
 
 
 # -- multicast addresses (net/core/dev_addr_lists.c) -------------------------------------------
+
+def dev_set_promiscuity(dev: NetDevice, inc: int) -> None:
+    """``dev_set_promiscuity``: the NIC passes every frame while the count is up (a bridge port,
+    a packet socket's PACKET_MR_PROMISC, the user's IFF_PROMISC each hold one)."""
+    dev.promiscuity += inc
+    if dev.promiscuity > 0:
+        dev.flags |= IFF_PROMISC
+    else:
+        dev.flags &= ~IFF_PROMISC
+
+
+def dev_set_allmulti(dev: NetDevice, inc: int) -> None:
+    """``dev_set_allmulti``: the NIC takes every multicast frame while the count is up."""
+    dev.allmulti += inc
+    if dev.allmulti > 0:
+        dev.flags |= IFF_ALLMULTI
+    else:
+        dev.flags &= ~IFF_ALLMULTI
+
+
+def dev_get_flags(dev: NetDevice) -> int:
+    """``dev_get_flags`` (SIOCGIFFLAGS, and what ``ip link`` shows): PROMISC and ALLMULTI as the
+    user set them (a capture's or a bridge's count does not show), RUNNING and LOWER_UP while the
+    device is up with carrier."""
+    flags = (dev.flags & ~(IFF_PROMISC | IFF_ALLMULTI | IFF_RUNNING | IFF_LOWER_UP | IFF_DORMANT)) \
+        | (dev.gflags & (IFF_PROMISC | IFF_ALLMULTI))
+    if dev.flags & IFF_UP and dev.carrier:
+        flags |= IFF_RUNNING | IFF_LOWER_UP
+    return flags
+
+
+def dev_change_flags(dev: NetDevice, flags: int) -> int:
+    """``dev_change_flags`` (SIOCSIFFLAGS): the flags a user may set are taken as given (NOARP,
+    DEBUG, MULTICAST ...), the volatile ones and UP kept as they are; then the device is opened
+    or closed if UP changed, and the user's PROMISC and ALLMULTI each hold or let go of one count
+    (``__dev_change_flags``, ``gflags``)."""
+    old = dev.flags
+    dev.flags = (flags & (IFF_DEBUG | IFF_NOTRAILERS | IFF_NOARP | IFF_DYNAMIC | IFF_MULTICAST | IFF_PORTSEL
+                          | IFF_AUTOMEDIA)) | (old & (IFF_UP | IFF_VOLATILE | IFF_PROMISC | IFF_ALLMULTI))
+    if (old ^ flags) & IFF_UP:
+        if old & IFF_UP:
+            dev.nd_net.dev_close(dev)
+        else:
+            try:
+                dev.nd_net.dev_open(dev)
+            except OSError as e:  # (a driver's ndo_open refused: a VLAN over a device that is down)
+                return -e.errno
+    for flag, setter in ((IFF_PROMISC, dev_set_promiscuity), (IFF_ALLMULTI, dev_set_allmulti)):
+        if (flags ^ dev.gflags) & flag:
+            dev.gflags ^= flag
+            setter(dev, 1 if flags & flag else -1)
+    return 0
+
+
+def dev_set_mtu(dev: NetDevice, new_mtu: int, extack: list[str] | None = None) -> int:
+    """``dev_set_mtu_ext``: an MTU within the device's bounds (``dev_validate_mtu``, whose reason
+    goes in ``extack`` for netlink to give), then the driver's own check (``ndo_change_mtu``)."""
+    if new_mtu == dev.mtu:
+        return 0
+    if new_mtu < 0 or new_mtu < dev.min_mtu:
+        if extack is not None:
+            extack.append("mtu less than device minimum")
+        return -EINVAL
+    if dev.max_mtu and new_mtu > dev.max_mtu:
+        if extack is not None:
+            extack.append("mtu greater than device maximum")
+        return -EINVAL
+    change = dev.netdev_ops.ndo_change_mtu
+    if change is not None:
+        return change(dev, new_mtu)
+    dev.mtu = new_mtu
+    return 0
+
 
 def dev_mc_add(dev: NetDevice, addr: bytes) -> None:
     """``dev_mc_add``: the device receives frames to ``addr`` (one more user of it)."""

@@ -23,6 +23,7 @@ from tuxnet.kernel.errno import (
 from tuxnet.kernel.fs import O_NONBLOCK
 from tuxnet.kernel.signal import signal_pending_current, sock_intr_errno
 from tuxnet.net.core.dev import ETH_P_IP, PacketType
+from tuxnet.net.core.dev_ioctl import DEVINET_IOCTLS
 from tuxnet.net.core.sock import (
     SHUTDOWN_MASK,
     SOCK_BINDADDR_LOCK,
@@ -316,7 +317,13 @@ def inet_poll(sock: Socket) -> int:
     return sock.sk.sk_prot.poll(sock.sk)
 
 
-def inet_ioctl(sock: Socket, cmd: int, arg: Any) -> int:
+def inet_ioctl(sock: Socket, cmd: int, arg: Any) -> int | bytes:
+    """``inet_ioctl``: an IPv4 address request of ifconfig's (``devinet_ioctl``), else the
+    protocol's (``sk_ioctl``), which gives -ENOIOCTLCMD for what it does not know."""
+    if cmd in DEVINET_IOCTLS:
+        from tuxnet.net.ipv4.devinet import devinet_ioctl
+
+        return devinet_ioctl(sock.sk.host, cmd, arg)
     return sock.sk.sk_prot.ioctl(sock.sk, cmd)
 
 

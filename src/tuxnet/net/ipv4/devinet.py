@@ -5,8 +5,26 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from tuxnet.kernel.errno import EADDRNOTAVAIL, EEXIST, EFAULT, EINVAL, ENODEV
 from tuxnet.kernel.sysctl import DEVCONF
-from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
+from tuxnet.net.core.dev import IFF_BROADCAST, IFF_LOOPBACK, IFF_POINTOPOINT, IFF_UP, dev_change_flags
+from tuxnet.net.core.dev_ioctl import (
+    IFREQ_SIZE,
+    SIOCGIFADDR,
+    SIOCGIFBRDADDR,
+    SIOCGIFDSTADDR,
+    SIOCGIFNETMASK,
+    SIOCSIFADDR,
+    SIOCSIFBRDADDR,
+    SIOCSIFDSTADDR,
+    SIOCSIFFLAGS,
+    SIOCSIFNETMASK,
+    ifreq,
+    ifreq_flags,
+    ifreq_name,
+    ifreq_sockaddr_in,
+    sockaddr_in,
+)
 from tuxnet.net.core.neighbour import NEIGH_DEV_VARS, NeighParms, neigh_sysctl_register
 from tuxnet.net.core.utils import (
     in_ntoa,
@@ -32,6 +50,7 @@ from tuxnet.net.ipv4.fib import (
     fib_add,
     fib_flush_cache,
 )
+from tuxnet.net.socket import AF_INET
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -421,3 +440,120 @@ def inet_addr_type(host: Host, addr: int) -> int:
         return fa.type
     return RTN_UNICAST
 
+
+
+# -- the address requests of ifconfig (SIOCxIFADDR and their kind) ---------------------------------
+
+def inet_abc_len(addr: int) -> int:
+    """``inet_abc_len``: the prefix length of ``addr``'s class (A /8, B /16, C /24, E /32; 0 for
+    0.0.0.0 and 255.255.255.255), -1 for a group address."""
+    if ipv4_is_zeronet(addr) or ipv4_is_lbcast(addr):
+        return 0
+    if addr < 0x80000000:
+        return 8
+    if addr < 0xC0000000:
+        return 16
+    if addr < 0xE0000000:
+        return 24
+    return 32 if addr >= 0xF0000000 else -1
+
+
+def bad_mask(mask: int, addr: int) -> bool:
+    """``bad_mask``: a netmask that is not a run of ones, or ``addr`` with host bits under it."""
+    inverse = ~mask & 0xFFFFFFFF
+    return bool(addr & inverse) or bool(inverse & (inverse + 1))
+
+
+def _reinsert(host: Host, ifa: InIfaddr, local: int, prefixlen: int, broadcast: int) -> int:
+    """``inet_del_ifa`` then ``inet_insert_ifa`` of the address changed: it goes to the end of
+    the primaries (or secondaries), its routes made again; an address of 0.0.0.0 is not put back
+    (``__inet_insert_ifa``)."""
+    dev = ifa.dev
+    inet_addr_del(host, dev, ifa.local, ifa.prefixlen, ifa.label)
+    if not local:
+        return 0
+    try:
+        inet_addr_add(host, dev, f"{in_ntoa(local)}/{prefixlen}", broadcast, scope=ifa.scope, label=ifa.label,
+                      flags=ifa.flags)
+    except FileExistsError:
+        return -EEXIST
+    return 0
+
+
+def devinet_ioctl(host: Host, cmd: int, arg: Any) -> int | bytes:
+    """``devinet_ioctl`` (from ``inet_ioctl``): the IPv4 address of the device or alias an ifreq
+    names (``eth0:1``: the address labelled so), read or changed as ifconfig asks.  A request to
+    read, given an address, prefers the address of that label that matches it (4.4BSD); a change
+    of netmask or broadcast address takes the address out and puts it back; SIOCSIFADDR makes the
+    address when the label has none, with its class's prefix length and broadcast address (a
+    point-to-point device's is /32); SIOCSIFFLAGS on an alias without UP removes its address, on
+    a device goes on to ``dev_change_flags``."""
+    if not isinstance(arg, bytes | bytearray) or len(arg) < IFREQ_SIZE:
+        return -EFAULT
+    name = ifreq_name(arg)
+    family, addr = ifreq_sockaddr_in(arg)
+    getting = cmd in (SIOCGIFADDR, SIOCGIFBRDADDR, SIOCGIFDSTADDR, SIOCGIFNETMASK)
+    if cmd in (SIOCSIFADDR, SIOCSIFBRDADDR, SIOCSIFDSTADDR, SIOCSIFNETMASK) and family != AF_INET:
+        return -EINVAL
+    colon = ":" in name
+    dev = host.devices.get(name.partition(":")[0])
+    if dev is None:
+        return -ENODEV
+    ifa_list = dev.ip_ptr.ifa_list if dev.ip_ptr is not None else []
+    ifa = None
+    if getting and family == AF_INET:
+        ifa = next((a for a in ifa_list if a.label == name and a.local == addr), None)
+    if ifa is None:
+        ifa = next((a for a in ifa_list if a.label == name), None)
+    if ifa is None and cmd not in (SIOCSIFADDR, SIOCSIFFLAGS):
+        return -EADDRNOTAVAIL
+    if getting:
+        value = {SIOCGIFADDR: ifa.local, SIOCGIFBRDADDR: ifa.broadcast, SIOCGIFDSTADDR: ifa.local,
+                 SIOCGIFNETMASK: ifa.mask}[cmd]
+        return ifreq(name, sockaddr_in(AF_INET, value))
+    if cmd == SIOCSIFFLAGS:
+        if not colon:
+            return dev_change_flags(dev, ifreq_flags(arg))
+        if ifa is None:
+            return -EADDRNOTAVAIL
+        if not ifreq_flags(arg) & IFF_UP:
+            inet_addr_del(host, dev, ifa.local, ifa.prefixlen, ifa.label)
+        return 0
+    if cmd == SIOCSIFADDR:
+        plen = inet_abc_len(addr)
+        if plen < 0:
+            return -EINVAL
+        if dev.flags & IFF_POINTOPOINT:
+            plen = 32
+        broadcast = 0
+        if dev.flags & IFF_BROADCAST and plen < 31:
+            broadcast = (addr | ~inet_make_mask(plen)) & 0xFFFFFFFF
+        if ifa is None:
+            if not addr:
+                return 0
+            try:
+                inet_addr_add(host, dev, f"{in_ntoa(addr)}/{plen}", broadcast, label=name)
+            except FileExistsError:
+                return -EEXIST
+            return 0
+        if ifa.local == addr:
+            return 0
+        ifa.scope = RT_SCOPE_HOST if addr >> 24 == 127 else RT_SCOPE_UNIVERSE
+        return _reinsert(host, ifa, addr, plen, broadcast)
+    if cmd == SIOCSIFBRDADDR:
+        return 0 if ifa.broadcast == addr else _reinsert(host, ifa, ifa.local, ifa.prefixlen, addr)
+    if cmd == SIOCSIFNETMASK:
+        if bad_mask(addr, 0):
+            return -EINVAL
+        if ifa.mask == addr:
+            return 0
+        broadcast = ifa.broadcast
+        if dev.flags & IFF_BROADCAST and inet_mask_len(addr) < 31 and broadcast == (ifa.local | ~ifa.mask) & 0xFFFFFFFF:
+            broadcast = (ifa.local | ~addr) & 0xFFFFFFFF
+        return _reinsert(host, ifa, ifa.local, inet_mask_len(addr), broadcast)
+    return -EINVAL  # SIOCSIFDSTADDR: only a point-to-point device's peer, which tuxnet does not keep
+
+
+def inet_mask_len(mask: int) -> int:
+    """``inet_mask_len``: the number of ones of a netmask."""
+    return bin(mask).count("1")

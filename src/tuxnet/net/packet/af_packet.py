@@ -36,9 +36,8 @@ from tuxnet.kernel.errno import (
 )
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.timekeeping import ktime_get_real
-from tuxnet.net.bridge.br_if import dev_set_promiscuity
 from tuxnet.net.core.datagram import copy_to_msg
-from tuxnet.net.core.dev import ETH_P_ALL, IFF_UP, PacketType, dev_queue_xmit
+from tuxnet.net.core.dev import ETH_P_ALL, IFF_UP, PacketType, dev_queue_xmit, dev_set_promiscuity
 from tuxnet.net.core.filter import bpf_prog_run
 from tuxnet.net.core.skbuff import PACKET_LOOPBACK, PACKET_OUTGOING, SkBuff, alloc_skb
 from tuxnet.net.core.sock import SOCK_RCVTSTAMP, Sock, lock_sock, release_sock

@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from tuxnet.kernel.errno import ENETDOWN
+from tuxnet.kernel.errno import ENETDOWN, ERANGE
 from tuxnet.net.core.dev import (
     ETH_P_8021AD,
     ETH_P_8021Q,
@@ -81,7 +81,15 @@ def vlan_dev_open(dev: NetDevice) -> None:
         raise OSError(ENETDOWN, "RTNETLINK answers: Network is down")
 
 
-VLAN_NETDEV_OPS = NetDeviceOps(vlan_dev_hard_start_xmit, ndo_open=vlan_dev_open)
+def vlan_dev_change_mtu(dev: NetDevice, new_mtu: int) -> int:
+    """``vlan_dev_change_mtu``: no larger than the device below's (ERANGE)."""
+    if dev.priv.real_dev.mtu < new_mtu:
+        return -ERANGE
+    dev.mtu = new_mtu
+    return 0
+
+
+VLAN_NETDEV_OPS = NetDeviceOps(vlan_dev_hard_start_xmit, ndo_open=vlan_dev_open, ndo_change_mtu=vlan_dev_change_mtu)
 
 
 def vlan_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: NetDevice) -> int:

@@ -2,11 +2,14 @@
 They read the host's kernel state the way the real tools read it, through the ioctls
 (``SIOCGIFCONF``, ``SIOCGIFFLAGS``, ``SIOCGIFADDR``, ...), ``/proc/net/dev``, ``/proc/net/route``,
 ``/proc/net/arp``, ``/proc/net/tcp``, ``/proc/net/udp`` and ``/proc/net/raw``, and print it in
-their formats."""
+their formats; ``ifconfig`` changes an interface too, by the kernel's device requests
+(``SIOCSIFADDR``, ``SIOCSIFNETMASK``, ``SIOCSIFFLAGS``, ``SIOCSIFMTU``, ...)."""
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+from socket import herror
 from typing import Any, NamedTuple
 
 from tuxnet.kernel.fs import proc_socket_fds
@@ -24,26 +27,32 @@ from tuxnet.net.core.dev import (
     IFF_PROMISC,
     IFF_RUNNING,
     IFF_UP,
+    dev_get_flags,
+)
+from tuxnet.net.core.dev_ioctl import (
+    SIOCGIFFLAGS,
+    SIOCSIFADDR,
+    SIOCSIFBRDADDR,
+    SIOCSIFFLAGS,
+    SIOCSIFHWADDR,
+    SIOCSIFMTU,
+    SIOCSIFNETMASK,
+    ifreq,
+    ifreq_flags,
+    sockaddr_in,
 )
 from tuxnet.net.core.neighbour import NUD_INCOMPLETE, NUD_NOARP, NUD_PERMANENT, NUD_VALID
-from tuxnet.net.core.utils import in_ntoa
+from tuxnet.net.core.utils import in_aton, in_ntoa, inet_make_mask
 from tuxnet.net.ipv4.proc import RTF_GATEWAY, RTF_HOST, RTF_REJECT, RTF_UP
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_STATE_NAMES
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM
 from tuxnet.user import libc
 from tuxnet.user.programs.statistics import netstat_statistics
-from tuxnet.user.resolv import getnetbyaddr, getservbyport
+from tuxnet.user.resolv import getnetbyaddr, getservbyport, inet_aton_exact
 
 
 def mac_text(addr: bytes) -> str:
     return ":".join(f"{b:02x}" for b in addr)
-
-
-def _dev_flags(dev: Any) -> int:
-    """``dev_get_flags``: RUNNING when the device is up and has carrier."""
-    flags = dev.flags & ~IFF_RUNNING
-    if dev.flags & IFF_UP and getattr(dev, "carrier", True):
-        flags |= IFF_RUNNING
-    return flags
 
 
 def _shows_only(tool: str, argv: list[str] | None, options: str, change: str) -> bool:
@@ -442,7 +451,7 @@ def _if_fetch(host: Any, name: str, stats: DevStats | None) -> Interface | None:
     ifa = next((ifa for ifa in dev.ip_ptr.ifa_list if ifa.label == name), None) if dev.ip_ptr else None
     # SIOCGIFHWADDR: a device without a link address gives zeros
     hwaddr = dev.dev_addr if dev.addr_len else b""
-    return Interface(name, stats, _dev_flags(dev) & 0xFFFF, dev.type, hwaddr, dev.mtu, dev.tx_queue_len, ifa)
+    return Interface(name, stats, dev_get_flags(dev) & 0xFFFF, dev.type, hwaddr, dev.mtu, dev.tx_queue_len, ifa)
 
 
 # ife_print_long's flag names, in its order (NOTRAILERS, SLAVE, MASTER and DYNAMIC, which it names
@@ -531,10 +540,197 @@ def if_print(host: Any, names: list[str], stats: dict[str, DevStats], show_all: 
     return 0
 
 
+def _inet_resolve(name: str) -> int | str:
+    """net-tools' ``INET_resolve``: ``default`` is 0.0.0.0, then a dotted quad (``inet_aton``), a
+    network of /etc/networks, a host name; what ``herror`` would say when none is found."""
+    if name == "default":
+        return 0
+    quad = inet_aton_exact(name)
+    if quad is not None:
+        return in_aton(quad)
+    try:
+        return libc.getnetbyname(name)
+    except OSError:
+        pass
+    try:
+        return in_aton(libc.gethostbyname(name).h_addr_list[0])
+    except herror as e:
+        return e.args[1]
+
+
+def _get_flags(name: str) -> int:
+    """SIOCGIFFLAGS: the interface's flags (OSError when it has none to give)."""
+    return ifreq_flags(libc.ioctl(_ifconfig_fd(), SIOCGIFFLAGS, ifreq(name)))
+
+
+def _flag_change(name: str, set_bits: int, clear_bits: int) -> int:
+    """net-tools' ``set_flag``/``clr_flag``: SIOCGIFFLAGS, then SIOCSIFFLAGS with the bits set or
+    cleared; -1 (and the words) on an error."""
+    try:
+        flags = _get_flags(name)
+    except OSError as e:
+        libc.printf("%s: ERROR while getting interface flags: %s\n", name, e.strerror)
+        return -1
+    try:
+        libc.ioctl(_ifconfig_fd(), SIOCSIFFLAGS, ifreq(name, struct.pack("=H", (flags | set_bits) & ~clear_bits)))
+    except OSError as e:
+        libc.printf("SIOCSIFFLAGS: %s\n", e.strerror)
+        return -1
+    return 0
+
+
+def _test_flag(name: str, bit: int) -> bool:
+    """net-tools' ``test_flag``."""
+    try:
+        return bool(_get_flags(name) & bit)
+    except OSError:
+        return False
+
+
+def _ifconfig_fd() -> int:
+    """The AF_INET datagram socket ifconfig's requests go by (``get_socket_for_af``)."""
+    proc = current()
+    fd = getattr(proc, "ifconfig_fd", None)
+    if fd is None:
+        fd = proc.ifconfig_fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    return fd
+
+
+# ifconfig.c's usage(), as 2.10 prints it (lib/hw.c's and lib/af.c's lists end their lines with a space)
+_IFCONFIG_USAGE = "".join(line + "\n" for line in (
+    "Usage:",
+    "  ifconfig [-a] [-v] [-s] <interface> [[<AF>] <address>]",
+    "  [add <address>[/<prefixlen>]]",
+    "  [del <address>[/<prefixlen>]]",
+    "  [[-]broadcast [<address>]]  [[-]pointopoint [<address>]]",
+    "  [netmask <address>]  [dstaddr <address>]  [tunnel <address>]",
+    "  [outfill <NN>] [keepalive <NN>]",
+    "  [hw <HW> <address>]  [mtu <NN>]",
+    "  [[-]trailers]  [[-]arp]  [[-]allmulti]",
+    "  [multicast]  [[-]promisc]",
+    "  [mem_start <NN>]  [io_addr <NN>]  [irq <NN>]  [media <type>]",
+    "  [txqueuelen <NN>]",
+    "  [name <newname>]",
+    "  [[-]dynamic]",
+    "  [up|down] ...",
+    "",
+    "  <HW>=Hardware Type.",
+    "  List of possible hardware types:",
+    "    loop (Local Loopback) slip (Serial Line IP) cslip (VJ Serial Line IP) ",
+    "    slip6 (6-bit Serial Line IP) cslip6 (VJ 6-bit Serial Line IP) adaptive (Adaptive Serial Line IP) ",
+    "    ash (Ash) ether (Ethernet) ax25 (AMPR AX.25) ",
+    "    netrom (AMPR NET/ROM) rose (AMPR ROSE) tunnel (IPIP Tunnel) ",
+    "    ppp (Point-to-Point Protocol) hdlc ((Cisco)-HDLC) lapb (LAPB) ",
+    "    arcnet (ARCnet) dlci (Frame Relay DLCI) frad (Frame Relay Access Device) ",
+    "    sit (IPv6-in-IPv4) fddi (Fiber Distributed Data Interface) hippi (HIPPI) ",
+    "    irda (IrLAP) ec (Econet) x25 (generic X.25) ",
+    "    eui64 (Generic EUI-64) ",
+    "  <AF>=Address family. Default: inet",
+    "  List of possible address families:",
+    "    unix (UNIX Domain) inet (DARPA Internet) inet6 (IPv6) ",
+    "    ax25 (AMPR AX.25) netrom (AMPR NET/ROM) rose (AMPR ROSE) ",
+    "    ipx (Novell IPX) ddp (Appletalk DDP) ec (Econet) ",
+    "    ash (Ash) x25 (CCITT X.25) ",
+))
+
+# ifconfig's words that set (or, with a leading -, clear) one flag, as its main loop reads them
+_FLAG_WORDS = {"arp": (0, IFF_NOARP), "-arp": (IFF_NOARP, 0), "promisc": (IFF_PROMISC, 0),
+               "-promisc": (0, IFF_PROMISC), "multicast": (IFF_MULTICAST, 0), "allmulti": (IFF_ALLMULTI, 0),
+               "-allmulti": (0, IFF_ALLMULTI), "up": (IFF_UP | IFF_RUNNING, 0), "down": (0, IFF_UP),
+               "-broadcast": (0, IFF_BROADCAST)}
+
+
+def _ifconfig_set(name: str, words: list[str]) -> int:
+    """ifconfig.c's main loop over what follows an interface's name (net-tools 2.10), each word a
+    request on an AF_INET socket, in order: a flag word (set_flag/clr_flag), ``mtu N``
+    (SIOCSIFMTU), ``netmask M`` (SIOCSIFNETMASK), ``broadcast B`` (SIOCSIFBRDADDR, then the
+    BROADCAST flag), ``hw ether MAC`` (SIOCSIFHWADDR), or an address, ``A[/P]`` (SIOCSIFADDR, the
+    interface up unless it is an alias given 0.0.0.0, then the prefix's netmask).  The exit status
+    is the errors' or: 1 for a refused request, 255 for a flag that could not be changed."""
+    fd = _ifconfig_fd()
+    goterr = 0
+    didnetmask = False
+    if words and words[0] == "inet":  # the address family's name, the default one
+        words = words[1:]
+
+    def usage() -> int:
+        libc.printf("%s", _IFCONFIG_USAGE)
+        return 3
+
+    def request(cmd: int, what: str, value: bytes) -> int:
+        try:
+            libc.ioctl(fd, cmd, ifreq(name, value))
+        except OSError as e:
+            libc.printf("%s: %s\n", what, e.strerror)
+            return 1
+        return 0
+
+    while words:
+        word = words.pop(0)
+        if word in _FLAG_WORDS:
+            goterr |= _flag_change(name, *_FLAG_WORDS[word])
+            if word == "-promisc" and _test_flag(name, IFF_PROMISC):
+                libc.printf("Warning: Interface %s still in PROMISC mode... maybe other application is running?\n",
+                            name)
+        elif word == "mtu":
+            if not words:
+                return usage()
+            goterr |= request(SIOCSIFMTU, "SIOCSIFMTU", struct.pack("=i", libc.atoi(words.pop(0))))
+        elif word in ("netmask", "broadcast"):
+            if not words or word == "netmask" and didnetmask:
+                if word == "broadcast":
+                    goterr |= _flag_change(name, IFF_BROADCAST, 0)
+                    continue
+                return usage()
+            text = words.pop(0)
+            addr = _inet_resolve(text)
+            if isinstance(addr, str):
+                libc.printf("%s: %s\n", text, addr)
+                goterr = 1
+                continue
+            if word == "netmask":
+                didnetmask = True
+                goterr |= request(SIOCSIFNETMASK, "SIOCSIFNETMASK", sockaddr_in(AF_INET, addr))
+            else:
+                goterr |= request(SIOCSIFBRDADDR, "SIOCSIFBRDADDR", sockaddr_in(AF_INET, addr))
+                goterr |= _flag_change(name, IFF_BROADCAST, 0)
+        elif word == "hw":
+            if len(words) < 2 or words[0] != "ether":
+                return usage()
+            words.pop(0)
+            mac = words.pop(0)
+            try:
+                raw = bytes(int(part, 16) for part in mac.split(":"))
+            except ValueError:
+                raw = b""
+            if len(raw) != 6:
+                libc.printf("%s: invalid ether address.\n", mac)
+                libc.printf("ifconfig: `--help' gives usage information.\n")
+                return 1
+            goterr |= request(SIOCSIFHWADDR, "SIOCSIFHWADDR", struct.pack("=H14s", ARPHRD_ETHER, raw))
+        else:
+            text, _, plen = word.partition("/")
+            if plen and (not plen.isdigit() or int(plen) > 32 or didnetmask):
+                return usage()
+            addr = _inet_resolve(text)
+            if isinstance(addr, str):
+                libc.printf("%s: %s\n", text, addr)
+                libc.printf("ifconfig: `--help' gives usage information.\n")
+                return 1
+            goterr |= request(SIOCSIFADDR, "SIOCSIFADDR", sockaddr_in(AF_INET, addr))
+            if not (":" in name and (name.endswith("-") or not addr)):
+                goterr |= _flag_change(name, IFF_UP | IFF_RUNNING, 0)
+            if plen:
+                didnetmask = True
+                goterr |= request(SIOCSIFNETMASK, "SIOCSIFNETMASK", sockaddr_in(AF_INET, inet_make_mask(int(plen))))
+    return goterr & 0xFF
+
+
 def ifconfig(argv: list[str] | None = None) -> int:
-    """``ifconfig [-a] [-s] [-v] [INTERFACE]`` (net-tools 2.10): every interface that is up
-    (``-a``: all of them; aliases such as ``eth0:1`` with them), or the one named (up or down),
-    long or, ``-s``, a line each.  It only shows here: changes are ``ip``'s."""
+    """``ifconfig [-a] [-s] [-v] [INTERFACE [SETTING...]]`` (net-tools 2.10): every interface
+    that is up (``-a``: all of them; aliases such as ``eth0:1`` with them), or the one named (up
+    or down), long or, ``-s``, a line each; with settings after the name, the changes of
+    ``_ifconfig_set``, by the kernel's device requests (``dev_ioctl``, ``devinet_ioctl``)."""
     args = list(argv or [])
     show_all = short = False
     while args and args[0].startswith("-"):  # ifconfig.c main: options only before the rest
@@ -548,8 +744,7 @@ def ifconfig(argv: list[str] | None = None) -> int:
         show_all = show_all or opt == "-a"
         short = short or opt == "-s"
     if len(args) > 1:
-        _shows_only("ifconfig", args, "", "ip addr")
-        return 1
+        return _ifconfig_set(args[0][:IFNAMSIZ - 1], args[1:])
     host = current().host
     if short:
         libc.printf("Iface      MTU    RX-OK RX-ERR RX-DRP RX-OVR    TX-OK TX-ERR TX-DRP TX-OVR Flg\n")
