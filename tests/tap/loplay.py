@@ -5,6 +5,7 @@ MTU ``mtu`` when given, each program given a ``sleep`` of 50 ms to let packets a
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -33,6 +34,15 @@ def lo_pair(port: int) -> tuple[Any, Any, Any]:
     c.connect(("127.0.0.1", port))
     a, _ = ls.accept()
     return ls, c, a
+
+
+def outcome(fn: Callable[..., Any], *args: Any) -> Any:
+    """What ``fn(*args)`` returns (bytes as hex), or the name of the errno it fails with."""
+    try:
+        value = fn(*args)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    return value.hex() if isinstance(value, bytes) else value
 
 
 def kernel_outcomes(script: str, name: str, mtu: int = 0) -> list:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOENT, ENOPROTOOPT, EOPNOTSUPP, EPERM, EPIPE
-from tuxnet.kernel.minmax import INT_MAX, max, min
+from tuxnet.kernel.minmax import INT_MAX, LONG_MAX, ULONG_MAX, c_int, max, min
 from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
 from tuxnet.kernel.signal import signal_pending_current, sock_intr_errno
@@ -38,7 +38,7 @@ from tuxnet.net.core.net_tstamp import (
     SOF_TIMESTAMPING_TX_SCHED,
     SOF_TIMESTAMPING_TX_SOFTWARE,
 )
-from tuxnet.world import NSEC_PER_SEC, NSEC_PER_USEC, USEC_PER_SEC
+from tuxnet.world import HZ, NSEC_PER_SEC, NSEC_PER_USEC, USEC_PER_SEC
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -60,6 +60,7 @@ SO_NO_CHECK = 11
 SO_PRIORITY = 12
 SO_LINGER = 13
 SO_REUSEPORT = 15
+SO_PASSCRED = 16
 SO_RCVLOWAT = 18
 SO_SNDLOWAT = 19
 SO_RCVTIMEO = 20
@@ -69,6 +70,7 @@ IFNAMSIZ = 16  # include/uapi/linux/if.h: a device name and its NUL
 SO_ACCEPTCONN = 30
 SO_SNDBUFFORCE = 32
 SO_RCVBUFFORCE = 33
+SO_PASSSEC = 34
 SO_TIMESTAMP_OLD = 29
 SO_TIMESTAMPNS_OLD = 35
 SO_MARK = 36
@@ -77,7 +79,10 @@ SCM_TIMESTAMPING_OPT_STATS = 54
 SO_PROTOCOL = 38
 SO_DOMAIN = 39
 SO_RXQ_OVFL = 40
+SO_PEEK_OFF = 42
+SO_BUSY_POLL = 46
 SO_MAX_PACING_RATE = 47
+SO_INCOMING_CPU = 49
 SO_ZEROCOPY = 60
 SO_TXTIME = 61
 SO_TIMESTAMP_NEW = 63
@@ -88,7 +93,9 @@ SO_COOKIE = 57
 SO_ATTACH_FILTER = SO_GET_FILTER = 26
 SO_DETACH_FILTER = 27
 SO_LOCK_FILTER = 44
+SO_TXREHASH = 74
 SO_RCVMARK = 75
+SO_PASSPIDFD = 76
 SCM_TS_OPT_ID = 81
 SO_RCVPRIORITY = 82
 # With a 64-bit time_t the plain names are the old ones (a struct timeval of two longs), and a
@@ -128,6 +135,11 @@ SK_PACING_FQ = 2
 SOCK_MIN_SNDBUF = 4608
 SOCK_MIN_RCVBUF = 2304
 
+# sk->sk_txrehash (include/net/sock.h): SO_TXREHASH's -1 (as a u8) stands for net.core.txrehash,
+# whose default, on, tuxnet's sysctl table does not have an entry for
+SOCK_TXREHASH_DEFAULT = 255
+SOCK_TXREHASH_ENABLED = 1
+
 # sk_shutdown
 RCV_SHUTDOWN = 1
 SEND_SHUTDOWN = 2
@@ -166,7 +178,9 @@ class Sock:
         "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "mc_list", "pending",
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift", "sk_cookie",
-        "sk_filter", "__dict__", "__weakref__",
+        "sk_filter", "sk_ll_usec", "sk_incoming_cpu", "sk_txrehash",
+        "freebind", "transparent", "bind_address_no_port", "nodefrag", "local_port_range",
+        "__dict__", "__weakref__",
     )
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
@@ -212,6 +226,11 @@ class Sock:
         self.sk_pacing_shift = 10
         self.sk_cookie = 0  # none until asked for (sock_gen_cookie)
         self.sk_filter: list[tuple[int, int, int, int]] | None = None  # SO_ATTACH_FILTER's program (filter.py)
+        self.sk_ll_usec = 0  # SO_BUSY_POLL: microseconds to busy-poll for (net.core.busy_read, 0)
+        self.sk_incoming_cpu = -1  # SO_INCOMING_CPU: the CPU the socket's packets are taken on
+        # SO_TXREHASH (TCP's): whether a timeout picks a new flow hash; inet_create's default is
+        # net.core.txrehash (on)
+        self.sk_txrehash = SOCK_TXREHASH_ENABLED
         self.sk_userlocks = 0
         self.sk_sndbuf = host.sysctl["net.core.wmem_default"]
         self.sk_rcvbuf = host.sysctl["net.core.rmem_default"]
@@ -257,6 +276,14 @@ class Sock:
         self.pending: Any = None
         self.hdrincl = False
         self.bind_port_locked = False  # SOCK_BINDPORT_LOCK: bind() chose the port
+        # inet flags kept for IP's options (do_ip_setsockopt): IP_FREEBIND, IP_TRANSPARENT,
+        # IP_BIND_ADDRESS_NO_PORT, IP_NODEFRAG; IP_LOCAL_PORT_RANGE's u32 (the low port in the low
+        # 16 bits, 0 for the sysctl's)
+        self.freebind = False
+        self.transparent = False
+        self.bind_address_no_port = False
+        self.nodefrag = False
+        self.local_port_range = 0
 
     # -- callbacks (sock_def_*) ------------------------------------------------------------------
     def sk_data_ready(self) -> None:
@@ -622,9 +649,10 @@ def sockopt_int(optval: Any) -> int | None:
 def sock_set_timeout(optval: Any) -> tuple[int, int]:
     """``sock_set_timeout`` (SO_RCVTIMEO, SO_SNDTIMEO): ``(0, timeout in ns)`` or ``(-errno, 0)``.
     The value is a struct timeval (or a (sec, usec) pair, or seconds).  Microseconds outside
-    [0, 1,000,000) are EDOM; a negative time means not to wait at all (0), none means waiting for
-    ever.  Linux keeps any other time in whole jiffies, rounded up (and reads it back so); tuxnet
-    keeps it to the microsecond, which its programs' timers (ping's interval) count on."""
+    [0, 1,000,000) are EDOM; a negative time means not to wait at all (0), none, or seconds past
+    what a jiffies count holds (``MAX_SCHEDULE_TIMEOUT / HZ - 1``), means waiting for ever.  Linux
+    keeps any other time in whole jiffies, rounded up (and reads it back so); tuxnet keeps it to
+    the microsecond, which its programs' timers (ping's interval) count on."""
     if isinstance(optval, bytes | bytearray) and len(optval) >= 16:
         sec, usec = _timeval.unpack_from(optval)
     elif isinstance(optval, tuple) and len(optval) == 2:
@@ -637,9 +665,28 @@ def sock_set_timeout(optval: Any) -> tuple[int, int]:
         return -EDOM, 0
     if sec < 0:
         return 0, 0
-    if not sec and not usec:
+    if not sec and not usec or sec >= LONG_MAX // HZ - 1:
         return 0, MAX_SCHEDULE_TIMEOUT
     return 0, sec * NSEC_PER_SEC + usec * NSEC_PER_USEC
+
+
+def sock_set_linger(sk: Sock, optval: Any) -> int:
+    """SO_LINGER as ``sk_setsockopt`` sets it: a struct linger (or an (onoff, seconds) pair), EINVAL
+    when shorter.  Off keeps the time as it was; on takes the seconds as an unsigned long (a
+    negative int sign-extended), those a jiffies count cannot hold (``MAX_SCHEDULE_TIMEOUT / HZ``)
+    meaning lingering for ever."""
+    if isinstance(optval, bytes | bytearray) and len(optval) >= _linger.size:
+        onoff, linger = _linger.unpack_from(optval)
+    elif isinstance(optval, tuple) and len(optval) == 2:
+        onoff, linger = optval
+    else:
+        return -EINVAL
+    if onoff:
+        secs = linger & ULONG_MAX
+        sk.sk_lingertime = MAX_SCHEDULE_TIMEOUT if secs >= LONG_MAX // HZ else secs * NSEC_PER_SEC
+    sk.sk_linger = bool(onoff)
+    return 0
+
 
 
 def sock_setsockopt_filter(sk: Sock, optname: int, optval: Any) -> int:
@@ -663,15 +710,7 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
     """``sock_setsockopt``: SOL_SOCKET options; ``-ENOPROTOOPT`` for unknown names."""
     host = sk.host
     if optname == SO_LINGER:
-        if isinstance(optval, bytes | bytearray) and len(optval) >= 8:
-            onoff, linger = _linger.unpack_from(optval)
-        elif isinstance(optval, tuple) and len(optval) == 2:
-            onoff, linger = optval
-        else:
-            return -EINVAL
-        sk.sk_linger = bool(onoff)
-        sk.sk_lingertime = max(0, linger) * NSEC_PER_SEC
-        return 0
+        return sock_set_linger(sk, optval)
     if optname in (SO_RCVTIMEO, SO_SNDTIMEO):
         err, t = sock_set_timeout(optval)
         if err:
@@ -699,6 +738,19 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
     val = sockopt_int(optval)
     if val is None:
         return -EINVAL
+    if optname in (SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD, SO_PEEK_OFF):
+        # sk_may_scm_recv: only AF_UNIX, AF_NETLINK and AF_BLUETOOTH sockets pass credentials
+        # (Linux 6.16 on), and tuxnet has none of those; SO_PEEK_OFF goes to the proto_ops'
+        # set_peek_off, which none of tuxnet's has (its reads do not peek at an offset)
+        return -EOPNOTSUPP
+    if optname == SO_TXREHASH:
+        # TCP's alone (Linux 6.16 on); -1 for net.core.txrehash's value
+        if not sk_is_tcp(sk):
+            return -EOPNOTSUPP
+        if not -1 <= val <= 1:
+            return -EINVAL
+        sk.sk_txrehash = SOCK_TXREHASH_ENABLED if val & 0xFF == SOCK_TXREHASH_DEFAULT else val
+        return 0
     if optname == SO_REUSEADDR:
         sk.sk_reuse = 1 if val else 0
     elif optname == SO_REUSEPORT:
@@ -734,6 +786,14 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         sk.sk_rcvlowat = val or 1
     elif optname == SO_PRIORITY:
         sk.sk_priority = val
+    elif optname == SO_BUSY_POLL:  # (CONFIG_NET_RX_BUSY_POLL's)
+        if val < 0:
+            return -EINVAL
+        sk.sk_ll_usec = val
+    elif optname == SO_INCOMING_CPU:
+        # reuseport_update_incoming_cpu: any value; a reuseport group would prefer the sockets
+        # whose CPU takes the packet, but a tuxnet host has one
+        sk.sk_incoming_cpu = val
     elif optname == SO_MARK:
         if sk.sk_mark != val:  # sock_set_mark: the cached route may no longer be the mark's
             sk.sk_mark = val
@@ -786,7 +846,14 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         sk.sk_err_soft = 0
         return SockoptInt(err)
     if optname == SO_LINGER:
-        return _linger.pack(int(sk.sk_linger), sk.sk_lingertime // NSEC_PER_SEC)
+        # the time in seconds, as jiffies / HZ in a C int (lingering for ever: LONG_MAX / HZ, cut)
+        t = sk.sk_lingertime
+        secs = c_int(LONG_MAX // HZ) if t == MAX_SCHEDULE_TIMEOUT else t // NSEC_PER_SEC
+        return _linger.pack(int(sk.sk_linger), secs)
+    if optname in (SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD, SO_PEEK_OFF):
+        return -EOPNOTSUPP  # (as sk_setsockopt)
+    if optname == SO_TXREHASH:
+        return SockoptInt(sk.sk_txrehash) if sk_is_tcp(sk) else -EOPNOTSUPP
     if optname in (SO_RCVTIMEO, SO_SNDTIMEO):
         t = sk.sk_rcvtimeo if optname == SO_RCVTIMEO else sk.sk_sndtimeo
         t = 0 if t == MAX_SCHEDULE_TIMEOUT else t
@@ -816,7 +883,7 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         SO_SNDLOWAT: 1, SO_PRIORITY: sk.sk_priority, SO_MARK: sk.sk_mark,
         SO_ACCEPTCONN: int(sk.sk_state == 10), SO_PROTOCOL: sk.sk_protocol, SO_DOMAIN: sk.sk_family,
         SO_DEBUG: 0, SO_DONTROUTE: int(sk.sk_localroute), SO_OOBINLINE: int(sk.sk_urginline),
-        SO_ZEROCOPY: int(sk.sk_zerocopy),
+        SO_ZEROCOPY: int(sk.sk_zerocopy), SO_BUSY_POLL: sk.sk_ll_usec, SO_INCOMING_CPU: sk.sk_incoming_cpu,
         SO_MAX_PACING_RATE: min(sk.sk_max_pacing_rate, 0xFFFFFFFF),
     }
     flags = sk.sk_flags

@@ -14,6 +14,7 @@ from typing import Any
 
 from tuxnet.kernel.compiler import notrace
 from tuxnet.kernel.errno import EADDRNOTAVAIL, EAGAIN, EINVAL, EMSGSIZE, ENOPROTOOPT, ENOTCONN, EPROTO
+from tuxnet.kernel.minmax import c_int
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.net_tstamp import (
     SOCKCM_FLAG_TS_OPT_ID,
@@ -84,8 +85,13 @@ IP_RECVERR = 11
 IP_RECVTTL = 12
 IP_RECVTOS = 13
 IP_MTU = 14
+IP_FREEBIND = 15
 IP_PASSSEC = 18
+IP_TRANSPARENT = 19
 IP_RECVORIGDSTADDR = IP_ORIGDSTADDR = 20
+IP_NODEFRAG = 22
+IP_CHECKSUM = 23
+IP_BIND_ADDRESS_NO_PORT = 24
 IP_RECVFRAGSIZE = 25
 IP_MULTICAST_IF = 32
 IP_MULTICAST_TTL = 33
@@ -93,6 +99,7 @@ IP_MULTICAST_LOOP = 34
 IP_ADD_MEMBERSHIP = 35
 IP_DROP_MEMBERSHIP = 36
 IP_MULTICAST_ALL = 49
+IP_LOCAL_PORT_RANGE = 51
 IP_PROTOCOL = 52
 
 # inet->cmsg_flags: which control messages a read gets (include/net/inet_sock.h)
@@ -103,10 +110,20 @@ IP_CMSG_RECVOPTS = 1 << 3
 IP_CMSG_RETOPTS = 1 << 4
 IP_CMSG_PASSSEC = 1 << 5
 IP_CMSG_ORIGDSTADDR = 1 << 6
+IP_CMSG_CHECKSUM = 1 << 7
 IP_CMSG_RECVFRAGSIZE = 1 << 8
 _CMSG_OPTIONS = {IP_PKTINFO: IP_CMSG_PKTINFO, IP_RECVTTL: IP_CMSG_TTL, IP_RECVTOS: IP_CMSG_TOS,
                  IP_RECVOPTS: IP_CMSG_RECVOPTS, IP_RETOPTS: IP_CMSG_RETOPTS, IP_PASSSEC: IP_CMSG_PASSSEC,
-                 IP_RECVORIGDSTADDR: IP_CMSG_ORIGDSTADDR, IP_RECVFRAGSIZE: IP_CMSG_RECVFRAGSIZE}
+                 IP_RECVORIGDSTADDR: IP_CMSG_ORIGDSTADDR, IP_CHECKSUM: IP_CMSG_CHECKSUM,
+                 IP_RECVFRAGSIZE: IP_CMSG_RECVFRAGSIZE}
+# The options that are inet flags of their own (inet_assign_bit), as their Sock fields.
+_FLAG_OPTIONS = {IP_FREEBIND: "freebind", IP_TRANSPARENT: "transparent",
+                 IP_BIND_ADDRESS_NO_PORT: "bind_address_no_port", IP_NODEFRAG: "nodefrag"}
+# The options whose value is an int, or one unsigned char when shorter (0 when empty), and those
+# of them that refuse an empty value (``optlen < 1``).
+_INT_OPTIONS = frozenset((*_CMSG_OPTIONS, *_FLAG_OPTIONS, IP_TOS, IP_TTL, IP_HDRINCL, IP_MTU_DISCOVER, IP_RECVERR,
+                          IP_MULTICAST_TTL, IP_MULTICAST_ALL, IP_MULTICAST_LOOP, IP_LOCAL_PORT_RANGE))
+_NOT_EMPTY = frozenset((IP_FREEBIND, IP_TRANSPARENT, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_ALL))
 
 # struct in_pktinfo: the interface, the local address a reply would come from (ipi_spec_dst), the
 # header's destination; struct sockaddr_in
@@ -129,23 +146,44 @@ def rt_tos2priority(tos: int) -> int:
 def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
     """``do_ip_setsockopt``: IP options, TOS, TTL, PMTU discovery, RECVERR, HDRINCL, the control
     messages a read gets (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_RECVOPTS, IP_RETOPTS, IP_PASSSEC,
-    IP_RECVORIGDSTADDR, IP_RECVFRAGSIZE), and multicast (memberships, IP_MULTICAST_IF, _TTL,
-    _LOOP, _ALL)."""
+    IP_RECVORIGDSTADDR, IP_CHECKSUM, IP_RECVFRAGSIZE), multicast (memberships, IP_MULTICAST_IF,
+    _TTL, _LOOP, _ALL), the flags IP_FREEBIND, IP_TRANSPARENT, IP_BIND_ADDRESS_NO_PORT and
+    IP_NODEFRAG, and IP_LOCAL_PORT_RANGE.  The value of an int option is a C int (a Python int),
+    or bytes: at least four give an int, fewer one unsigned char, none 0 (``optlen``)."""
     if optname in (IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_MULTICAST_IF):
         return ip_mc_setsockopt(sk, optname, optval)
     if optname == IP_OPTIONS:
         return ip_set_options(sk, optval)
+    if optname not in _INT_OPTIONS:
+        return -ENOPROTOOPT
+    optlen = 4
     if isinstance(optval, bytes | bytearray):
-        optval = int.from_bytes(optval[:4].ljust(4, b"\0"), "little", signed=True) if optval else 0
+        optlen = len(optval)
+        optval = int.from_bytes(optval[:4], "little", signed=True) if optlen >= 4 else optval[0] if optlen else 0
     if not isinstance(optval, int):
         return -EINVAL
-    if optname in _CMSG_OPTIONS:
+    if optname in _NOT_EMPTY and optlen < 1:
+        return -EINVAL
+    if optname in _FLAG_OPTIONS:
+        # IP_HDRINCL's rule for IP_NODEFRAG; IP_TRANSPARENT wants CAP_NET_ADMIN or CAP_NET_RAW,
+        # which a tuxnet process has
+        if optname == IP_NODEFRAG and sk.sk_type != SOCK_RAW:
+            return -ENOPROTOOPT
+        setattr(sk, _FLAG_OPTIONS[optname], bool(optval))
+    elif optname == IP_LOCAL_PORT_RANGE:
+        # a u32 of exactly four octets: the low port, the high one above it; either 0 for the
+        # sysctl's, else the low no higher than the high
+        lo, hi = optval & 0xFFFF, optval >> 16 & 0xFFFF
+        if optlen != 4 or lo and hi and lo > hi:
+            return -EINVAL
+        sk.local_port_range = optval & 0xFFFFFFFF
+    elif optname in _CMSG_OPTIONS:
         if optname == IP_RECVFRAGSIZE and sk.sk_type not in (SOCK_RAW, SOCK_DGRAM):
             return -EINVAL
         flag = _CMSG_OPTIONS[optname]
         sk.cmsg_flags = sk.cmsg_flags | flag if optval else sk.cmsg_flags & ~flag
     elif optname == IP_TOS:
-        __ip_sock_set_tos(sk, optval & 0xFF)
+        __ip_sock_set_tos(sk, optval)
     elif optname == IP_TTL:
         if optval == -1:
             optval = sk.host.sysctl["net.ipv4.ip_default_ttl"]
@@ -178,8 +216,6 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
         if optval not in (0, 1):
             return -EINVAL
         sk.mc_all = bool(optval)
-    else:
-        return -ENOPROTOOPT
     return 0
 
 
@@ -248,12 +284,14 @@ def ip_mc_setsockopt(sk: Any, optname: int, optval: Any) -> int:
 
 
 def __ip_sock_set_tos(sk: Any, val: int) -> None:
-    """``__ip_sock_set_tos``: a stream socket keeps its own ECN bits (TCP sets them); the new
-    TOS also sets the priority of the socket's packets (``rt_tos2priority``)."""
+    """``__ip_sock_set_tos``: a stream socket keeps its own ECN bits (TCP sets them); a value (the
+    option's int) other than the TOS kept also sets the priority of the socket's packets
+    (``rt_tos2priority``), and the TOS is its low octet: 256 sets a TOS of 0 and priority 0 even
+    where the TOS was 0."""
     if sk.sk_type == SOCK_STREAM:
         val = (val & ~INET_ECN_MASK) | (sk.tos & INET_ECN_MASK)
     if sk.tos != val:
-        sk.tos = val
+        sk.tos = val & 0xFF
         sk.sk_priority = rt_tos2priority(val)
         sk.dst_cache = None
 
@@ -262,6 +300,10 @@ def ip_getsockopt(sk: Any, optname: int) -> int | bytes:
     """``do_ip_getsockopt``: the value (a ``SockoptInt``, or bytes) or ``-errno``."""
     if optname in _CMSG_OPTIONS:
         return SockoptInt(bool(sk.cmsg_flags & _CMSG_OPTIONS[optname]))
+    if optname in _FLAG_OPTIONS:
+        return SockoptInt(getattr(sk, _FLAG_OPTIONS[optname]))
+    if optname == IP_LOCAL_PORT_RANGE:
+        return SockoptInt(c_int(sk.local_port_range))
     if optname == IP_OPTIONS:
         # the options as they were given: a copy, its compiled entries undone
         opt = sk.inet_opt
@@ -324,7 +366,8 @@ def ip_cmsg_recv_offset(msg: Any, sk: Any, skb: SkBuff, pktinfo: tuple[int, int]
     the TOS (one byte), the options, the original destination as a ``sockaddr_in`` (the port is
     the transport header's third and fourth bytes), the largest fragment (IP_RECVFRAGSIZE, from
     ``ipcb``, the IPCB of a reassembled datagram).  IP_PASSSEC's needs a security module, which
-    tuxnet has not."""
+    tuxnet has not; IP_CHECKSUM's a packet whose checksum the device summed (CHECKSUM_COMPLETE),
+    which no tuxnet device gives (nor loopback on Linux)."""
     flags = sk.cmsg_flags
     buf = skb.buf
     nh = skb.network_header
