@@ -31,6 +31,7 @@ from tcpnet import (
     tcp_segments,
 )
 
+from tuxnet.net.core.sock import SO_TXREHASH
 from tuxnet.net.socket import AF_INET, SOCK_STREAM
 from tuxnet.user import libc
 
@@ -88,6 +89,14 @@ def test_tcp_retries2_default_gives_up_after_924_seconds():
     assert a.mib.TcpExt["TCPTimeouts"] == 16 and a.mib.Tcp["RetransSegs"] - a.mib.TcpExt["TCPLossProbes"] == 15
     # each RTO that did not give up took a new flow hash (tcp_write_timeout, sk_rethink_txhash)
     assert a.mib.TcpExt["TcpTimeoutRehash"] == 15
+
+
+def test_so_txrehash_off_keeps_the_flow_hash_through_timeouts():
+    """SO_TXREHASH 0: ``sk_rethink_txhash`` leaves the hash as it is, and nothing is counted."""
+    a, err, _ = run_silent(setup=lambda fd: libc.setsockopt(fd, SOL_SOCKET, SO_TXREHASH, 0),
+                           sysctl={"net.ipv4.tcp_retries2": 5})
+    assert err == errno.ETIMEDOUT and a.mib.TcpExt["TCPTimeouts"] == 6
+    assert a.mib.TcpExt["TcpTimeoutRehash"] == 0
 
 
 def test_tcp_retries2_small():

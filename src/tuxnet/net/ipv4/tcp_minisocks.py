@@ -326,6 +326,13 @@ def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -
     newsk.sk_userlocks = listener.sk_userlocks
     newsk.sk_priority = listener.sk_priority
     newsk.sk_mark = listener.sk_mark
+    newsk.sk_txrehash = listener.sk_txrehash
+    newsk.sk_ll_usec = listener.sk_ll_usec
+    newsk.sk_incoming_cpu = listener.sk_incoming_cpu
+    newsk.freebind = listener.freebind
+    newsk.transparent = listener.transparent
+    newsk.bind_address_no_port = listener.bind_address_no_port
+    newsk.local_port_range = listener.local_port_range
     newsk.sk_keepopen = listener.sk_keepopen
     newsk.sk_linger = listener.sk_linger
     newsk.sk_lingertime = listener.sk_lingertime

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import ETIMEDOUT
 from tuxnet.kernel.minmax import max, max3, min
+from tuxnet.net.core.sock import SOCK_TXREHASH_ENABLED
 from tuxnet.net.ipv4.tcp_input import (
     tcp_done,
     tcp_enter_loss,
@@ -128,10 +129,11 @@ def tcp_write_timeout(sk: TcpSock) -> bool:
     if retransmits_timed_out(sk, retry_until, sk.icsk_user_timeout):
         tcp_write_err(sk)
         return True
-    # sk_rethink_txhash: a connected socket takes a new flow hash (net.core.txrehash is on), so
-    # that a multipath network may route around the trouble
-    sk.timeout_rehash += 1
-    sk.host.mib.TcpExt["TcpTimeoutRehash"] += 1
+    # sk_rethink_txhash: a connected socket takes a new flow hash (unless SO_TXREHASH turned it
+    # off), so that a multipath network may route around the trouble
+    if sk.sk_txrehash == SOCK_TXREHASH_ENABLED:
+        sk.timeout_rehash += 1
+        sk.host.mib.TcpExt["TcpTimeoutRehash"] += 1
     return False
 
 
