@@ -140,11 +140,8 @@ def for_ever(case: list) -> list:
 def tuxnet_lacks(case: list) -> bool:
     """What needs more than the option code: SO_PEEK_OFF on TCP and UDP (tuxnet's
     ``inet_stream_ops`` and ``inet_dgram_ops`` have no ``set_peek_off``, nor do its reads peek at
-    an offset, so it answers EOPNOTSUPP), and a raw socket's SO_REUSEADDR, on from the start in
-    the kernel (``inet_create`` with ``INET_PROTOSW_REUSE``, the flag of raw's ``inetsw`` entry),
-    both af_inet.py's."""
-    return (case[1] == SO_PEEK_OFF and case[0] in ("tcp", "udp")
-            or case[:4] == ["raw", socket.SO_REUSEADDR, None, "unset"])
+    an offset, so it answers EOPNOTSUPP)."""
+    return case[1] == SO_PEEK_OFF and case[0] in ("tcp", "udp")
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +163,7 @@ def test_sol_socket_values_read_back_as_on_the_kernel(outcomes: tuple[list, list
     assert ["tcp", socket.SO_LINGER, struct.pack("ii", 1, -1).hex(), "ok", "for ever"] in ours
 
 
-@pytest.mark.xfail(strict=True, reason="tuxnet_lacks: af_inet.py's set_peek_off and INET_PROTOSW_REUSE")
+@pytest.mark.xfail(strict=True, reason="tuxnet_lacks: set_peek_off (SO_PEEK_OFF) on TCP and UDP")
 def test_what_tuxnet_lacks_as_on_the_kernel(outcomes: tuple[list, list]) -> None:
     linux, ours = ([c for c in side if tuxnet_lacks(c)] for side in outcomes)
     assert ours == linux

@@ -129,8 +129,9 @@ def inet_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
     sk = sock.sk
     host = sk.host
     addr_type = inet_addr_type(host, ip)
+    # inet_addr_valid_or_nonlocal: inet_can_nonlocal_bind is the sysctl, IP_FREEBIND or IP_TRANSPARENT
     if ip and addr_type not in (RTN_LOCAL, RTN_BROADCAST) and (ip >> 28) != 0xE and \
-            not host.sysctl["net.ipv4.ip_nonlocal_bind"]:
+            not (host.sysctl["net.ipv4.ip_nonlocal_bind"] or sk.freebind or sk.transparent):
         return -EADDRNOTAVAIL
     lock_sock(sk)
     try:
@@ -139,7 +140,8 @@ def inet_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
         sk.inet_rcv_saddr = sk.inet_saddr = ip
         if addr_type == RTN_BROADCAST or (ip >> 28) == 0xE:
             sk.inet_saddr = 0
-        err = sk.sk_prot.get_port(sk, port)
+        # IP_BIND_ADDRESS_NO_PORT: the address alone; connect() picks the port with it
+        err = sk.sk_prot.get_port(sk, port) if port or not sk.bind_address_no_port else 0
         if err:
             sk.inet_rcv_saddr = sk.inet_saddr = 0
             return -EADDRINUSE if err == -EADDRINUSE else err
@@ -387,12 +389,15 @@ inet_dgram_ops = ProtoOps(
 
 # ``inetsw[]``: for each socket type, the protocols that serve it, (protocol, prot, ops), as
 # ``inet_register_protosw`` adds them; IPPROTO_IP is a wildcard.
-inetsw: dict[int, list[tuple[int, Any, ProtoOps]]] = {}
+inetsw: dict[int, list[tuple[int, Any, ProtoOps, int]]] = {}
 
 
-def inet_register_protosw(type: int, protocol: int, prot: Any, ops: ProtoOps) -> None:
+INET_PROTOSW_REUSE = 0x01  # its sockets start with SO_REUSEADDR on (raw and ping sockets')
+
+
+def inet_register_protosw(type: int, protocol: int, prot: Any, ops: ProtoOps, flags: int = 0) -> None:
     """``inet_register_protosw``: serve sockets of ``type`` and ``protocol`` with ``prot``."""
-    inetsw.setdefault(type, []).append((protocol, prot, ops))
+    inetsw.setdefault(type, []).append((protocol, prot, ops, flags))
 
 
 def inet_create(host: Host, sock: Socket, protocol: int) -> int:
@@ -412,8 +417,10 @@ def inet_create(host: Host, sock: Socket, protocol: int) -> int:
             break
     else:
         return -EPROTONOSUPPORT
-    _, prot, ops = entry
+    _, prot, ops, flags = entry
     sk = prot.sock_class(host, prot, AF_INET, sock.type, protocol)
+    if flags & INET_PROTOSW_REUSE:
+        sk.sk_reuse = 1
     sock.ops = ops
     sock.sk = sk
     sk.sk_socket = sock
@@ -445,8 +452,8 @@ def inet_init(host: Host) -> None:
         inet_stream_ops.set_rcvlowat = tcp_set_rcvlowat  # (tcp.c's, which this module cannot import first)
         inet_register_protosw(SOCK_STREAM, IPPROTO_TCP, tcp_prot, inet_stream_ops)
         inet_register_protosw(SOCK_DGRAM, IPPROTO_UDP, udp_prot, inet_dgram_ops)
-        inet_register_protosw(SOCK_RAW, IPPROTO_IP, raw_prot, inet_sockraw_ops)
-        inet_register_protosw(SOCK_DGRAM, IPPROTO_ICMP, ping_prot, inet_sockraw_ops)
+        inet_register_protosw(SOCK_RAW, IPPROTO_IP, raw_prot, inet_sockraw_ops, INET_PROTOSW_REUSE)
+        inet_register_protosw(SOCK_DGRAM, IPPROTO_ICMP, ping_prot, inet_sockraw_ops, INET_PROTOSW_REUSE)
         icmp_handlers[ICMP_ECHOREPLY] = ping_rcv
         icmp_err_handlers[ICMP_ECHO] = ping_err
     host.sysctl.notifiers.append(partial(devinet_conf_changed, host))

@@ -23,14 +23,33 @@ INET_TABLE_PERTURB_SIZE = 1 << 16
 PAIR_HASHES_KEPT = 4096
 
 
+def inet_sk_get_local_port_range(sk: Any) -> tuple[int, int, bool]:
+    """``inet_sk_get_local_port_range``: (low, high, narrowed) of the ports the socket may be
+    given: ``ip_local_port_range``, narrowed by each end of the socket's IP_LOCAL_PORT_RANGE that
+    falls inside it."""
+    low, high = sk.host.sysctl["net.ipv4.ip_local_port_range"]
+    sk_range = sk.local_port_range
+    if not sk_range:
+        return low, high, False
+    sk_low, sk_high = sk_range & 0xFFFF, sk_range >> 16
+    if low <= sk_low <= high:
+        low = sk_low
+    if low <= sk_high <= high:
+        high = sk_high
+    return low, high, True
+
+
 class BindBucket:
-    """``struct inet_bind_bucket``: the owners of one local port."""
+    """``struct inet_bind_bucket``: the owners of one local port.  ``connect_only``: made by
+    ``connect()`` and bound by no one since (``fastreuse`` -1), the only kind of port other
+    ``connect()``s may share, each with a four-tuple of its own."""
 
-    __slots__ = ("port", "owners")
+    __slots__ = ("port", "owners", "connect_only")
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, connect_only: bool) -> None:
         self.port = port
         self.owners: dict[Any, None] = {}  # insertion-ordered, O(1) removal (an hlist in Linux)
+        self.connect_only = connect_only
 
 
 class InetHashinfo:
@@ -120,11 +139,14 @@ class InetHashinfo:
                 del self.lhash[sk.inet_num]
 
     # -- ports -----------------------------------------------------------------------------------
-    def bind_hash(self, sk: Any, port: int) -> None:
-        """``inet_bind_hash``: ``sk`` now owns ``port``."""
+    def bind_hash(self, sk: Any, port: int, by_connect: bool = False) -> None:
+        """``inet_bind_hash``: ``sk`` now owns ``port``; a ``bind()`` without SO_REUSEADDR makes
+        the port no longer one for ``connect()`` to share (``inet_csk_update_fastreuse``)."""
         tb = self.bhash.get(port)
         if tb is None:
-            tb = self.bhash[port] = BindBucket(port)
+            tb = self.bhash[port] = BindBucket(port, by_connect)
+        elif not by_connect and not sk.sk_reuse:
+            tb.connect_only = False
         tb.owners[sk] = None
         sk.inet_num = port
 
@@ -164,7 +186,7 @@ class InetHashinfo:
                 return -EADDRINUSE
             self.bind_hash(sk, snum)
             return 0
-        low, high = self.host.sysctl["net.ipv4.ip_local_port_range"]
+        low, high, _ = inet_sk_get_local_port_range(sk)
         remaining = high - low + 1
         offset = self.host.rng.randrange(remaining) | 1
         for parity_pass in range(2):
@@ -184,23 +206,25 @@ class InetHashinfo:
         Algorithm 3: a keyed hash of the addresses picks the start, a perturbation table moves on)."""
         if sk.inet_num:
             return 0 if check_established(sk, sk.inet_num) else -EADDRNOTAVAIL
-        low, high = self.host.sysctl["net.ipv4.ip_local_port_range"]
+        low, high, local_ports = inet_sk_get_local_port_range(sk)
         remaining = high - low + 1
         port_offset = self.keyed_hash_of_pair(sk.inet_rcv_saddr, sk.inet_daddr, sk.inet_dport)
         index = port_offset & (len(self.table_perturb) - 1)
         offset = (self.table_perturb[index] + (port_offset >> 32)) % remaining
-        offset &= ~1
-        for parity in range(2):
-            for i in range(0, remaining, 2):
+        # one parity after the other, but every port in turn in a socket's own range
+        step = 1 if local_ports else 2
+        if not local_ports:
+            offset &= ~1
+        for parity in range(step):
+            for i in range(0, remaining, step):
                 port = low + (offset + i + parity) % remaining
                 tb = self.bhash.get(port)
-                if tb is not None:
-                    # Shared with other connect()ers only when the four-tuple is new.
-                    if any(o.sk_state == TCP_LISTEN or getattr(o, "bind_port_locked", False) for o in tb.owners):
-                        continue
+                # a port bound by bind() is not shared; one of connect()'s, if the four-tuple is new
+                if tb is not None and not tb.connect_only:
+                    continue
                 if not check_established(sk, port):
                     continue
-                self.bind_hash(sk, port)
+                self.bind_hash(sk, port, True)
                 self.table_perturb[index] += i + 2
                 return 0
         return -EADDRNOTAVAIL

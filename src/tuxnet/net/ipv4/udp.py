@@ -73,6 +73,7 @@ from tuxnet.net.ipv4.icmp import (
     icmp_send,
 )
 from tuxnet.net.ipv4.igmp import ip_mc_sf_allow
+from tuxnet.net.ipv4.inet_hashtables import inet_sk_get_local_port_range
 from tuxnet.net.ipv4.ip_output import (
     IP_DF,
     IP_PMTUDISC_DONT,
@@ -161,7 +162,7 @@ def udp_lib_get_port(sk: UdpSock, snum: int) -> int:
         table.setdefault(snum, []).append(sk)
         sk.inet_num = snum
         return 0
-    low, high = sk.host.sysctl["net.ipv4.ip_local_port_range"]
+    low, high, _ = inet_sk_get_local_port_range(sk)
     remaining = high - low + 1
     start = sk.host.rng.randrange(remaining)
     for i in range(remaining):
