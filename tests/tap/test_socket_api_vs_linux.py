@@ -163,6 +163,11 @@ REFUSED_USER_MSS = [["socket", "tcp"], ["setsockopt", 0, "TCP_MAXSEG", 1400], ["
 UDP_ERROR_BEFORE_DATA = [["udp_pair", 0], ["sendto", 0, 1, 0], ["connect", 0, 1, 0], ["send", 0, 0],
                          ["recv", 0, 1]]
 
+# A socket bound to 255.255.255.255 (inet_saddr left 0) connects from the route's source, which
+# becomes its bound address too (inet_bhash2_update_saddr): bound to the port it connects to on
+# 127.0.0.1, it connects to itself.
+BROADCAST_BOUND_CONNECT = [["socket", "tcp"], ["bind", 0, 0, 4], ["connect", 0, 0, 0], ["getsockname", 0]]
+
 
 def tuxnet_play(program: list[list], base: int, sysctls: dict[str, str]) -> list[list]:
     world = World(seed=1)
@@ -193,6 +198,7 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
     @example(RECONNECT_MSS)
     @example(REFUSED_WINDOW_CLAMP)
     @example(REFUSED_USER_MSS)
+    @example(BROADCAST_BOUND_CONNECT)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -24,7 +24,13 @@ from tuxnet.net.core.skbuff import (
     skb_charged_truesize,
     skb_try_coalesce,
 )
-from tuxnet.net.core.sock import SOCK_RCVBUF_LOCK, sk_acceptq_is_full, sk_add_backlog, sock_owned_by_user
+from tuxnet.net.core.sock import (
+    SOCK_BINDADDR_LOCK,
+    SOCK_RCVBUF_LOCK,
+    sk_acceptq_is_full,
+    sk_add_backlog,
+    sock_owned_by_user,
+)
 from tuxnet.net.ipv4.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_ERR_CONVERT,
@@ -586,8 +592,10 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
     if rt.rt_type not in (1, 2):
         return -ENETUNREACH
     if not sk.inet_saddr:
-        sk.inet_saddr = rt.saddr
-    if not sk.inet_rcv_saddr:
+        # inet_bhash2_update_saddr: the route's source becomes the socket's, the bound address
+        # (lookup key) too, even one bound to broadcast or multicast (which left inet_saddr 0)
+        sk.inet_saddr = sk.inet_rcv_saddr = rt.saddr
+    else:
         sk.inet_rcv_saddr = sk.inet_saddr
     sk.inet_daddr = daddr if daddr else rt.saddr
     sk.inet_dport = dport
@@ -600,6 +608,8 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
     err = hashinfo.hash_connect(sk, _check_established)
     if err < 0:
         tcp_set_state(sk, TCP_CLOSE)
+        if not sk.sk_userlocks & SOCK_BINDADDR_LOCK:
+            sk.inet_rcv_saddr = sk.inet_saddr = 0  # inet_bhash2_reset_saddr
         sk.inet_dport = 0
         sk.dst_cache = None
         return err
