@@ -168,6 +168,14 @@ UDP_ERROR_BEFORE_DATA = [["udp_pair", 0], ["sendto", 0, 1, 0], ["connect", 0, 1,
 # 127.0.0.1, it connects to itself.
 BROADCAST_BOUND_CONNECT = [["socket", "tcp"], ["bind", 0, 0, 4], ["connect", 0, 0, 0], ["getsockname", 0]]
 
+# A UDP connect to a group goes by IP_MULTICAST_IF's address and device (ip4_datagram_connect).
+MULTICAST_IF_CONNECT = [["socket", "udp"], ["setsockopt_struct", 0, "IP_MULTICAST_IF", 0], ["connect", 0, 0, 5],
+                        ["getsockname", 0]]
+
+# listen() starts the delayed-ACK state over (inet_csk_delack_init): TCP_QUICKACK reads 1 again.
+QUICKACK_AFTER_LISTEN = [["socket", "tcp"], ["setsockopt", 0, "TCP_QUICKACK", 0], ["getsockopt", 0, "TCP_QUICKACK"],
+                         ["listen", 0, 1], ["getsockopt", 0, "TCP_QUICKACK"]]
+
 
 def tuxnet_play(program: list[list], base: int, sysctls: dict[str, str]) -> list[list]:
     world = World(seed=1)
@@ -199,6 +207,8 @@ def test_random_socket_programs_end_as_on_the_kernel(netns) -> None:
     @example(REFUSED_WINDOW_CLAMP)
     @example(REFUSED_USER_MSS)
     @example(BROADCAST_BOUND_CONNECT)
+    @example(MULTICAST_IF_CONNECT)
+    @example(QUICKACK_AFTER_LISTEN)
     @settings(max_examples=int(os.environ.get("TUXNET_SOCKPLAY_EXAMPLES", "200")), deadline=None,
               derandomize="TUXNET_SOCKPLAY_EXAMPLES" not in os.environ,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -20,9 +20,10 @@ from tuxnet.net.core.sock import (
     sock_rcvtimeo,
     sock_writeable,
 )
+from tuxnet.net.core.utils import ipv4_is_multicast
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.ip_sockglue import IP_CMSG_PKTINFO, NO_PKTINFO, ipv4_pktinfo_prepare
-from tuxnet.net.ipv4.route import ip_route_output_sk
+from tuxnet.net.ipv4.route import ip_route_output_key, ip_sock_rt_scope
 from tuxnet.net.socket import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND, POLLWRNORM
 
 TCP_ESTABLISHED = 1
@@ -30,7 +31,8 @@ TCP_CLOSE = 7
 
 
 def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
-    """``ip4_datagram_connect``: fix the peer, choose the source address, cache the route.
+    """``ip4_datagram_connect``: fix the peer, choose the source address, cache the route; to a
+    group, by IP_MULTICAST_IF's device and address unless the socket is bound to its own.
 
     The connect's flow is ``inet->cork.fl``, which a datagram held back by MSG_MORE or UDP_CORK
     goes by: that datagram leaves for the address connected to (its source the one the route
@@ -38,7 +40,11 @@ def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
     pending = sk.pending
     if pending is not None:
         pending.daddr, pending.dport = daddr, dport
-    rt = ip_route_output_sk(sk, daddr)
+    oif, saddr = sk.sk_bound_dev_if, sk.inet_saddr
+    if ipv4_is_multicast(daddr):
+        oif = oif or sk.mc_index
+        saddr = saddr or sk.mc_addr
+    rt = ip_route_output_key(sk.host, daddr, saddr, oif, ip_sock_rt_scope(sk), sk.sk_mark, sk.tos)
     if isinstance(rt, int):
         return rt
     if pending is not None:

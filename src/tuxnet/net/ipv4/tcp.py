@@ -143,6 +143,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TcpSock,
     after,
     before,
+    inet_csk_delack_init,
     sk_stream_is_writeable,
     sk_stream_memory_free,
     tcp_min_rtt,
@@ -904,7 +905,8 @@ def tcp_disconnect(sk: TcpSock, flags: int) -> int:
     # memset(&tp->rx_opt, 0): what the peer negotiated goes, and a TCP_MAXSEG set before the
     # connect with it (the next connect starts from TCP_MSS_DEFAULT again)
     sk.rx_opt = TcpOptionsReceived()
-    sk.icsk_ack.rcv_mss = TCP_MIN_MSS
+    inet_csk_delack_init(sk)
+    sk.icsk_ack.rcv_mss = TCP_MIN_MSS  # (not 0: __tcp_select_window divides by it)
     # what a Fast Open left (tcp_free_fastopen_req, DEFER_CONNECT)
     tcp_free_fastopen_req(sk)
     sk.defer_connect = False
@@ -1008,6 +1010,7 @@ def inet_csk_listen_start(sk: TcpSock, backlog: int) -> int:
     hashinfo = sk.host.tcp_hashinfo
     sk.sk_max_ack_backlog = backlog
     sk.sk_ack_backlog = 0
+    inet_csk_delack_init(sk)  # (before the port is checked: a listen refused has done it too)
     old = sk.sk_state
     sk.sk_state = TCP_LISTEN
     if sk.inet_num:

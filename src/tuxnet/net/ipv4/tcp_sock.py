@@ -454,6 +454,14 @@ class IcskAck:
         self.rcv_mss = TCP_MSS_DEFAULT
 
 
+def inet_csk_delack_init(sk: TcpSock) -> None:
+    """``inet_csk_delack_init``: the delayed-ACK state all zero (``memset``), as ``listen`` and
+    ``tcp_disconnect`` leave it: out of pingpong mode, TCP_QUICKACK reading 1 again."""
+    ack = sk.icsk_ack
+    ack.pending = ack.quick = ack.pingpong = ack.ato = ack.timeout = ack.lrcvtime = ack.last_seg_size = 0
+    ack.rcv_mss = 0
+
+
 class InetConnectionSockAfOps:
     """``struct inet_connection_sock_af_ops``: what a connection socket asks of its address family
     (``ipv4_specific``): a SYN at a listener, and the child socket of a completed handshake."""
