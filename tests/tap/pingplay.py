@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from loplay import outcome
+
 
 def echo(ident: int, seq: int, payload: bytes = b"abcdefgh", type: int = 8, code: int = 0) -> bytes:
     """An ICMP echo request as a program writes it (the kernel fills in identifier and checksum)."""
@@ -132,24 +134,19 @@ def play_options() -> list[Any]:
     address, to one that is nobody's, with a "port"."""
     out: list[Any] = []
 
-    def t(f: Callable[..., Any], *a: Any) -> Any:
-        try:
-            r = f(*a)
-        except OSError as e:
-            return errno.errorcode[e.errno]
-        return r.hex() if isinstance(r, bytes) else r
-
     sol_raw, icmp_filter = 255, 1
     for proto in (socket.IPPROTO_ICMP, socket.IPPROTO_TCP, socket.IPPROTO_RAW):
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
-        out.append([proto, t(s.getsockopt, sol_raw, icmp_filter, 4),
-                    t(s.setsockopt, sol_raw, icmp_filter, b"\x01\0\0\0"), t(s.getsockopt, sol_raw, icmp_filter, 4),
-                    t(s.getsockopt, sol_raw, 2), t(s.setsockopt, sol_raw, 2, 0),
-                    t(s.getsockopt, socket.IPPROTO_TCP, 1), t(s.setsockopt, socket.IPPROTO_TCP, 1, 1),
-                    t(s.bind, ("192.0.2.1", 0)), t(s.bind, ("127.0.0.1", 5)), s.getsockname()])
+        out.append([proto, outcome(s.getsockopt, sol_raw, icmp_filter, 4),
+                    outcome(s.setsockopt, sol_raw, icmp_filter, b"\x01\0\0\0"),
+                    outcome(s.getsockopt, sol_raw, icmp_filter, 4),
+                    outcome(s.getsockopt, sol_raw, 2), outcome(s.setsockopt, sol_raw, 2, 0),
+                    outcome(s.getsockopt, socket.IPPROTO_TCP, 1), outcome(s.setsockopt, socket.IPPROTO_TCP, 1, 1),
+                    outcome(s.bind, ("192.0.2.1", 0)), outcome(s.bind, ("127.0.0.1", 5)), s.getsockname()])
     p = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
-    out.append(["ping", t(p.setsockopt, sol_raw, icmp_filter, b"\x01\0\0\0"), t(p.getsockopt, sol_raw, icmp_filter, 4),
-                t(p.getsockopt, socket.IPPROTO_ICMP, 1), t(p.setsockopt, socket.IPPROTO_ICMP, 1, 1)])
+    out.append(["ping", outcome(p.setsockopt, sol_raw, icmp_filter, b"\x01\0\0\0"),
+                outcome(p.getsockopt, sol_raw, icmp_filter, 4),
+                outcome(p.getsockopt, socket.IPPROTO_ICMP, 1), outcome(p.setsockopt, socket.IPPROTO_ICMP, 1, 1)])
     return out
 
 
