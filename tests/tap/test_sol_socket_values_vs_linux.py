@@ -137,13 +137,6 @@ def for_ever(case: list) -> list:
     return case
 
 
-def tuxnet_lacks(case: list) -> bool:
-    """What needs more than the option code: SO_PEEK_OFF on TCP and UDP (tuxnet's
-    ``inet_stream_ops`` and ``inet_dgram_ops`` have no ``set_peek_off``, nor do its reads peek at
-    an offset, so it answers EOPNOTSUPP)."""
-    return case[1] == SO_PEEK_OFF and case[0] in ("tcp", "udp")
-
-
 @pytest.fixture(scope="module")
 def outcomes() -> tuple[list, list]:
     """(the kernel's outcomes, tuxnet's), tuxnet's host given the namespace's buffer sysctls."""
@@ -157,16 +150,10 @@ def outcomes() -> tuple[list, list]:
 
 
 def test_sol_socket_values_read_back_as_on_the_kernel(outcomes: tuple[list, list]) -> None:
-    linux, ours = ([c for c in side if not tuxnet_lacks(c)] for side in outcomes)
+    linux, ours = outcomes
     assert [c for c in ours if c not in linux] == [], [c for c in linux if c not in ours]
     assert len(ours) == len(linux)
     assert ["tcp", socket.SO_LINGER, struct.pack("ii", 1, -1).hex(), "ok", "for ever"] in ours
-
-
-@pytest.mark.xfail(strict=True, reason="tuxnet_lacks: set_peek_off (SO_PEEK_OFF) on TCP and UDP")
-def test_what_tuxnet_lacks_as_on_the_kernel(outcomes: tuple[list, list]) -> None:
-    linux, ours = ([c for c in side if tuxnet_lacks(c)] for side in outcomes)
-    assert ours == linux
 
 
 if __name__ == "__main__":

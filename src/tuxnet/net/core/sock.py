@@ -178,7 +178,7 @@ class Sock:
         "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "mc_list", "pending",
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift", "sk_cookie",
-        "sk_filter", "sk_ll_usec", "sk_incoming_cpu", "sk_txrehash",
+        "sk_filter", "sk_ll_usec", "sk_incoming_cpu", "sk_txrehash", "sk_peek_off",
         "freebind", "transparent", "bind_address_no_port", "nodefrag", "local_port_range",
         "__dict__", "__weakref__",
     )
@@ -226,6 +226,7 @@ class Sock:
         self.sk_pacing_shift = 10
         self.sk_cookie = 0  # none until asked for (sock_gen_cookie)
         self.sk_filter: list[tuple[int, int, int, int]] | None = None  # SO_ATTACH_FILTER's program (filter.py)
+        self.sk_peek_off = -1  # SO_PEEK_OFF: where a MSG_PEEK read starts; -1, from the front
         self.sk_ll_usec = 0  # SO_BUSY_POLL: microseconds to busy-poll for (net.core.busy_read, 0)
         self.sk_incoming_cpu = -1  # SO_INCOMING_CPU: the CPU the socket's packets are taken on
         # SO_TXREHASH (TCP's): whether a timeout picks a new flow hash; inet_create's default is
@@ -670,6 +671,21 @@ def sock_set_timeout(optval: Any) -> tuple[int, int]:
     return 0, sec * NSEC_PER_SEC + usec * NSEC_PER_USEC
 
 
+def sk_set_peek_off(sk: Sock, val: int) -> int:
+    """``sk_set_peek_off``: MSG_PEEK reads start ``val`` bytes into what is queued, and move on
+    by what they read; a negative value turns that off."""
+    sk.sk_peek_off = val
+    return 0
+
+
+def sk_peek_offset_bwd(sk: Sock, val: int) -> None:
+    """``sk_peek_offset_bwd``: a read took ``val`` bytes from the front: the peek offset, when on,
+    comes back by as much (no further than the front)."""
+    off = sk.sk_peek_off
+    if off >= 0:
+        sk.sk_peek_off = max(off - val, 0)
+
+
 def sock_set_linger(sk: Sock, optval: Any) -> int:
     """SO_LINGER as ``sk_setsockopt`` sets it: a struct linger (or an (onoff, seconds) pair), EINVAL
     when shorter.  Off keeps the time as it was; on takes the seconds as an unsigned long (a
@@ -738,11 +754,14 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
     val = sockopt_int(optval)
     if val is None:
         return -EINVAL
-    if optname in (SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD, SO_PEEK_OFF):
+    if optname in (SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD):
         # sk_may_scm_recv: only AF_UNIX, AF_NETLINK and AF_BLUETOOTH sockets pass credentials
-        # (Linux 6.16 on), and tuxnet has none of those; SO_PEEK_OFF goes to the proto_ops'
-        # set_peek_off, which none of tuxnet's has (its reads do not peek at an offset)
+        # (Linux 6.16 on), and tuxnet has none of those
         return -EOPNOTSUPP
+    if optname == SO_PEEK_OFF:
+        # the proto_ops' set_peek_off: TCP's and UDP's (sk_set_peek_off); not raw or ping sockets'
+        set_peek_off = getattr(sk.sk_socket.ops, "set_peek_off", None) if sk.sk_socket is not None else None
+        return -EOPNOTSUPP if set_peek_off is None else set_peek_off(sk, val)
     if optname == SO_TXREHASH:
         # TCP's alone (Linux 6.16 on); -1 for net.core.txrehash's value
         if not sk_is_tcp(sk):
@@ -850,8 +869,11 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         t = sk.sk_lingertime
         secs = c_int(LONG_MAX // HZ) if t == MAX_SCHEDULE_TIMEOUT else t // NSEC_PER_SEC
         return _linger.pack(int(sk.sk_linger), secs)
-    if optname in (SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD, SO_PEEK_OFF):
+    if optname in (SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD):
         return -EOPNOTSUPP  # (as sk_setsockopt)
+    if optname == SO_PEEK_OFF:
+        ops = sk.sk_socket.ops if sk.sk_socket is not None else None
+        return SockoptInt(sk.sk_peek_off) if getattr(ops, "set_peek_off", None) is not None else -EOPNOTSUPP
     if optname == SO_TXREHASH:
         return SockoptInt(sk.sk_txrehash) if sk_is_tcp(sk) else -EOPNOTSUPP
     if optname in (SO_RCVTIMEO, SO_SNDTIMEO):

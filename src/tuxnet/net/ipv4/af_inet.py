@@ -29,6 +29,7 @@ from tuxnet.net.core.sock import (
     SOCK_BINDADDR_LOCK,
     lock_sock,
     release_sock,
+    sk_set_peek_off,
     sk_wait_event,
     sock_disable_timestamp,
     sock_error,
@@ -376,14 +377,14 @@ inet_stream_ops = ProtoOps(
     "inet_stream_ops", family=AF_INET, release=inet_release, bind=inet_bind, connect=inet_stream_connect,
     accept=inet_accept, getname=inet_getname, poll=inet_poll, ioctl=inet_ioctl, listen=inet_listen,
     shutdown=inet_shutdown, setsockopt=inet_setsockopt, getsockopt=inet_getsockopt,
-    sendmsg=inet_sendmsg, recvmsg=inet_recvmsg,
+    sendmsg=inet_sendmsg, recvmsg=inet_recvmsg, set_peek_off=sk_set_peek_off,
 )
 
 inet_dgram_ops = ProtoOps(
     "inet_dgram_ops", family=AF_INET, release=inet_release, bind=inet_bind, connect=inet_dgram_connect,
     accept=sock_no_accept, getname=inet_getname, poll=inet_poll, ioctl=inet_ioctl, listen=sock_no_listen,
     shutdown=inet_shutdown, setsockopt=inet_setsockopt, getsockopt=inet_getsockopt,
-    sendmsg=inet_sendmsg, recvmsg=inet_recvmsg,
+    sendmsg=inet_sendmsg, recvmsg=inet_recvmsg, set_peek_off=sk_set_peek_off,
 )
 
 

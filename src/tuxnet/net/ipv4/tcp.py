@@ -55,6 +55,7 @@ from tuxnet.net.core.sock import (
     release_sock,
     sk_mem_schedule,
     sk_mem_uncharge,
+    sk_peek_offset_bwd,
     sk_wait_event,
     sock_error,
     sock_rcvtimeo,
@@ -663,6 +664,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
     timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
     peek = bool(flags & MSG_PEEK)
     seq = sk.copied_seq
+    if peek and sk.sk_peek_off > 0:
+        seq = (seq + sk.sk_peek_off) & SEQ_MASK  # SO_PEEK_OFF: peek_seq, past what was peeked at
     target = size if flags & MSG_WAITALL else min(sk.sk_rcvlowat, size)
     target = max(target, 1)
     out: list[memoryview | bytes] = []
@@ -710,6 +713,7 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                     out.extend(skb_views(skb, start, start + used))
             seq = (seq + used) & SEQ_MASK
             copied += used
+            sk_peek_offset_bwd(sk, -used if peek else used)  # (sk_peek_offset_fwd when peeking)
             if skb.tstamp:
                 tstamp = skb.tstamp
             if not peek:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tuxnet.kernel.errno import (
     EACCES,
     EADDRINUSE,
+    EAGAIN,
     EDESTADDRREQ,
     EHOSTUNREACH,
     EINVAL,
@@ -24,7 +25,7 @@ from tuxnet.kernel.errno import (
     EOPNOTSUPP,
     EPROTO,
 )
-from tuxnet.kernel.minmax import INT_MAX, min
+from tuxnet.kernel.minmax import INT_MAX
 from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.datagram import copy_to_msg
@@ -39,6 +40,7 @@ from tuxnet.net.core.skbuff import (
     skb_charged_truesize,
 )
 from tuxnet.net.core.sock import (
+    RCV_SHUTDOWN,
     SOCK_NOSPACE,
     SOCK_RXQ_OVFL,
     Proto,
@@ -48,6 +50,9 @@ from tuxnet.net.core.sock import (
     lock_sock,
     release_sock,
     sk_mem_schedule,
+    sk_peek_offset_bwd,
+    sk_wait_event,
+    sock_rcvtimeo,
     sock_wfree,
     sockopt_int,
 )
@@ -462,29 +467,66 @@ def udp_queue_rcv_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> int:
     return 0
 
 
+def udp_peek_at(queue: Any, off: int) -> tuple[SkBuff | None, int]:
+    """``__skb_try_recv_from_queue`` with a peek offset: the datagram ``off`` bytes into the queue
+    (whole datagrams before it passed over) and the offset left within it; None when the queue
+    holds no byte that far in."""
+    for skb in queue:
+        length = skb.tail - skb.data
+        if off < length or not (length or off):
+            return skb, off
+        off -= length
+    return None, 0
+
+
 def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
     """``udp_recvmsg``: one datagram, truncated to ``size`` (MSG_TRUNC in ``msg.msg_flags``);
-    with MSG_TRUNC in ``flags``, a read into a buffer returns the datagram's real length."""
+    with MSG_TRUNC in ``flags``, a read into a buffer returns the datagram's real length.  A
+    MSG_PEEK read with SO_PEEK_OFF on starts that far into the queue (``sk_peek_offset``) and
+    moves the offset on by what it read; a read takes it back."""
     if flags & MSG_ERRQUEUE:
         return ip_recv_error(sk, msg, size)
     lock_sock(sk)
     try:
-        waited = __skb_wait_for_datagram(sk, flags)
-        if waited is not None:
-            return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
+        queue = sk.sk_receive_queue
+        timeo = -1
+        while True:
+            waited = __skb_wait_for_datagram(sk, flags)
+            if waited is not None:
+                return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
+            off = sk.sk_peek_off if flags & MSG_PEEK else 0
+            if off <= 0:
+                skb, off = queue[0], 0
+                break
+            skb, off = udp_peek_at(queue, off)
+            if skb is not None:
+                break
+            # nothing that far in yet: wait for another datagram (__skb_wait_for_more_packets)
+            if timeo < 0:
+                timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
+            if not timeo:
+                return -EAGAIN
+            last = queue[-1]
+            timeo = sk_wait_event(sk, timeo, lambda last=last: queue[-1] is not last or sk.sk_err
+                                  or sk.sk_shutdown & RCV_SHUTDOWN)
         if not sk.reader_queue_len:
-            sk.reader_queue_len = len(sk.sk_receive_queue)  # skb_queue_splice_tail_init
-        skb = sk.sk_receive_queue[0]
+            sk.reader_queue_len = len(queue)  # skb_queue_splice_tail_init
         length = skb.tail - skb.data
+        copied = size
+        if copied > length - off:
+            copied = length - off
+        elif copied < length:
+            msg.msg_flags |= MSG_TRUNC
         if not flags & MSG_PEEK:
-            sk.sk_receive_queue.popleft()
+            queue.popleft()
             sk.reader_queue_len -= 1
             udp_rmem_release(sk, skb.truesize, 1)
-        if length > size:
-            msg.msg_flags |= MSG_TRUNC
+        consumed = length if flags & MSG_TRUNC else copied
+        sk_peek_offset_bwd(sk, -consumed if flags & MSG_PEEK else consumed)  # (skb_consume_udp)
         saddr, sport, dropcount, pktinfo, ipcb = skb.cb
         msg.msg_name = (in_ntoa(saddr), sport)
-        copied = copy_to_msg(msg, [memoryview(skb.buf)[skb.data:skb.data + min(size, length)]])
+        start = skb.data + off
+        copied = copy_to_msg(msg, [memoryview(skb.buf)[start:start + copied]])
         sock_recv_cmsgs(msg, sk, skb, dropcount)
         if sk.cmsg_flags:
             ip_cmsg_recv_offset(msg, sk, skb, pktinfo, ipcb)
