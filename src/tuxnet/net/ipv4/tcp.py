@@ -713,7 +713,8 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
                     out.extend(skb_views(skb, start, start + used))
             seq = (seq + used) & SEQ_MASK
             copied += used
-            sk_peek_offset_bwd(sk, -used if peek else used)  # (sk_peek_offset_fwd when peeking)
+            if sk.sk_peek_off >= 0:
+                sk_peek_offset_bwd(sk, -used if peek else used)  # (sk_peek_offset_fwd when peeking)
             if skb.tstamp:
                 tstamp = skb.tstamp
             if not peek:

@@ -494,11 +494,10 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
             waited = __skb_wait_for_datagram(sk, flags)
             if waited is not None:
                 return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
-            off = sk.sk_peek_off if flags & MSG_PEEK else 0
-            if off <= 0:
+            if not flags & MSG_PEEK or sk.sk_peek_off <= 0:
                 skb, off = queue[0], 0
                 break
-            skb, off = udp_peek_at(queue, off)
+            skb, off = udp_peek_at(queue, sk.sk_peek_off)
             if skb is not None:
                 break
             # nothing that far in yet: wait for another datagram (__skb_wait_for_more_packets)
@@ -521,8 +520,9 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
             queue.popleft()
             sk.reader_queue_len -= 1
             udp_rmem_release(sk, skb.truesize, 1)
-        consumed = length if flags & MSG_TRUNC else copied
-        sk_peek_offset_bwd(sk, -consumed if flags & MSG_PEEK else consumed)  # (skb_consume_udp)
+        if sk.sk_peek_off >= 0:  # (skb_consume_udp, peeking_with_offset)
+            consumed = length if flags & MSG_TRUNC else copied
+            sk_peek_offset_bwd(sk, -consumed if flags & MSG_PEEK else consumed)
         saddr, sport, dropcount, pktinfo, ipcb = skb.cb
         msg.msg_name = (in_ntoa(saddr), sport)
         start = skb.data + off
