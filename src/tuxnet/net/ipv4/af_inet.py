@@ -27,6 +27,7 @@ from tuxnet.net.core.dev_ioctl import DEVINET_IOCTLS
 from tuxnet.net.core.sock import (
     SHUTDOWN_MASK,
     SOCK_BINDADDR_LOCK,
+    Sock,
     lock_sock,
     release_sock,
     sk_set_peek_off,
@@ -118,6 +119,14 @@ def inet_release(sock: Socket) -> int:
     return 0
 
 
+def inet_addr_valid_or_nonlocal(sk: Sock, addr: int, addr_type: int) -> bool:
+    """``inet_addr_valid_or_nonlocal``: a socket binds to the wildcard, an address of this host,
+    a broadcast or a multicast one, or any address at all when ``inet_can_nonlocal_bind`` (the
+    sysctl ``ip_nonlocal_bind``, IP_FREEBIND or IP_TRANSPARENT)."""
+    return (not addr or addr_type in (RTN_LOCAL, RTN_BROADCAST) or (addr >> 28) == 0xE
+            or bool(sk.host.sysctl["net.ipv4.ip_nonlocal_bind"] or sk.freebind or sk.transparent))
+
+
 def inet_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
     """``inet_bind``: the protocol's own bind if it has one (``raw_bind``), else ``__inet_bind``."""
     from tuxnet.net.ipv4.devinet import inet_addr_type
@@ -130,9 +139,7 @@ def inet_bind(sock: Socket, addr: tuple[int, int, int]) -> int:
     sk = sock.sk
     host = sk.host
     addr_type = inet_addr_type(host, ip)
-    # inet_addr_valid_or_nonlocal: inet_can_nonlocal_bind is the sysctl, IP_FREEBIND or IP_TRANSPARENT
-    if ip and addr_type not in (RTN_LOCAL, RTN_BROADCAST) and (ip >> 28) != 0xE and \
-            not (host.sysctl["net.ipv4.ip_nonlocal_bind"] or sk.freebind or sk.transparent):
+    if not inet_addr_valid_or_nonlocal(sk, ip, addr_type):
         return -EADDRNOTAVAIL
     lock_sock(sk)
     try:

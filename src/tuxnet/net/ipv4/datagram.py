@@ -23,7 +23,7 @@ from tuxnet.net.core.sock import (
 from tuxnet.net.core.utils import ipv4_is_multicast
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.ip_sockglue import IP_CMSG_PKTINFO, NO_PKTINFO, ipv4_pktinfo_prepare
-from tuxnet.net.ipv4.route import ip_route_output_key, ip_sock_rt_scope
+from tuxnet.net.ipv4.route import inet_sk_flowi_flags, ip_route_output_key, ip_sock_rt_scope
 from tuxnet.net.socket import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND, POLLWRNORM
 
 TCP_ESTABLISHED = 1
@@ -44,7 +44,8 @@ def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
     if ipv4_is_multicast(daddr):
         oif = oif or sk.mc_index
         saddr = saddr or sk.mc_addr
-    rt = ip_route_output_key(sk.host, daddr, saddr, oif, ip_sock_rt_scope(sk), sk.sk_mark, sk.tos)
+    rt = ip_route_output_key(sk.host, daddr, saddr, oif, ip_sock_rt_scope(sk), sk.sk_mark, sk.tos,
+                             inet_sk_flowi_flags(sk))
     if isinstance(rt, int):
         return rt
     if pending is not None:

@@ -71,7 +71,13 @@ from tuxnet.net.ipv4.ip_output import (
 )
 from tuxnet.net.ipv4.ip_sockglue import ip_append_check, ip_icmp_error, ip_options_route, ipcm_send
 from tuxnet.net.ipv4.raw import queued_recvmsg
-from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
+from tuxnet.net.ipv4.route import (
+    inet_sk_flowi_flags,
+    ip_do_redirect,
+    ip_route_output_key,
+    ip_rt_update_pmtu,
+    ip_sock_rt_scope,
+)
 from tuxnet.net.ipv4.tcp_sock import TCP_ESTABLISHED
 from tuxnet.net.socket import MSG_DONTWAIT, MSG_OOB
 
@@ -158,7 +164,7 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
     if faddr < 0:
         return faddr
     scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
-    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos)
+    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos, inet_sk_flowi_flags(sk))
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1

@@ -43,6 +43,7 @@ from tuxnet.net.core.skbuff import (
 from tuxnet.net.core.sock import Proto, Sock, _sock_tx_timestamp, lock_sock, release_sock, sock_wfree
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_lbcast, ipv4_is_multicast
 from tuxnet.net.ipv4.af_inet import (
+    inet_addr_valid_or_nonlocal,
     inet_bind,
     inet_dgram_connect,
     inet_getname,
@@ -68,7 +69,7 @@ from tuxnet.net.ipv4.datagram import (
     sock_queue_rcv_skb,
 )
 from tuxnet.net.ipv4.devinet import inet_addr_type
-from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST, RTN_LOCAL
+from tuxnet.net.ipv4.fib import RT_SCOPE_LINK, RTN_BROADCAST
 from tuxnet.net.ipv4.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_ERR_CONVERT,
@@ -105,7 +106,14 @@ from tuxnet.net.ipv4.ip_sockglue import (
     ip_recv_error,
     ipcm_send,
 )
-from tuxnet.net.ipv4.route import dst_output, ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
+from tuxnet.net.ipv4.route import (
+    dst_output,
+    inet_sk_flowi_flags,
+    ip_do_redirect,
+    ip_route_output_key,
+    ip_rt_update_pmtu,
+    ip_sock_rt_scope,
+)
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     AF_INET,
@@ -322,7 +330,7 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
         return faddr
     scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
     data = b"".join(bytes(b) for b in msg.msg_iov)
-    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos)
+    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos, inet_sk_flowi_flags(sk))
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1
@@ -425,14 +433,16 @@ def raw_close(sk: RawSock, timeout: int) -> None:
 
 
 def raw_bind(sk: RawSock, addr: tuple[int, int, int]) -> int:
-    """``raw_bind``, raw_prot's own bind: only a local, broadcast or multicast address (or any)."""
+    """``raw_bind``, raw_prot's own bind: a local, broadcast or multicast address (or any), or
+    one that is not ours where the socket may bind it (``inet_addr_valid_or_nonlocal``)."""
     family, ip, _ = addr
     if family != AF_INET:
         return -EINVAL
-    if ip and inet_addr_type(sk.host, ip) not in (RTN_LOCAL, RTN_BROADCAST) and not ipv4_is_multicast(ip):
+    addr_type = inet_addr_type(sk.host, ip)
+    if not inet_addr_valid_or_nonlocal(sk, ip, addr_type):
         return -EADDRNOTAVAIL
     sk.inet_rcv_saddr = sk.inet_saddr = ip
-    if inet_addr_type(sk.host, ip) == RTN_BROADCAST or ipv4_is_multicast(ip):
+    if addr_type == RTN_BROADCAST or ipv4_is_multicast(ip):
         sk.inet_saddr = 0
     sk.dst_cache = None
     return 0

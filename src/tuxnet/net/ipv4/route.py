@@ -93,24 +93,28 @@ def rt_set_nexthop(rt: Rtable, fa: FibAlias) -> None:
     rt.initrwnd = fa.initrwnd
 
 
+# include/net/flow.h: the flow may leave from an address that is not this host's
+FLOWI_FLAG_ANYSRC = 0x01
+
 _ERRORS = {RTN_UNREACHABLE: -EHOSTUNREACH, RTN_BLACKHOLE: -EINVAL, RTN_PROHIBIT: -EACCES}
 
 
 def ip_route_output_key(host: Host, daddr: int, saddr: int = 0, oif: int = 0,
-                        scope: int = RT_SCOPE_UNIVERSE, mark: int = 0, tos: int = 0) -> Rtable | int:
+                        scope: int = RT_SCOPE_UNIVERSE, mark: int = 0, tos: int = 0,
+                        flags: int = 0) -> Rtable | int:
     """``ip_route_output_key`` → ``ip_route_output_key_hash_rcu``: a route or ``-errno``.
     ``scope`` RT_SCOPE_LINK (flowi4_scope, for SO_DONTROUTE and MSG_DONTROUTE) takes only
     routes that need no gateway; ``mark`` and ``tos`` (its DSCP bits) are the flow's, for the
-    rules."""
-    if scope or mark or tos:  # (RT_SCOPE_UNIVERSE is 0: the common flow's key is the short one)
+    rules; ``flags`` the flow's flowi4_flags (FLOWI_FLAG_ANYSRC: any source, ours or not)."""
+    if scope or mark or tos or flags:  # (RT_SCOPE_UNIVERSE is 0: the common flow's key is the short one)
         tos &= INET_DSCP_MASK
-        key: tuple[int, ...] = (daddr, saddr, oif, scope, mark, tos)
+        key: tuple[int, ...] = (daddr, saddr, oif, scope, mark, tos, flags)
     else:
         key = (daddr, saddr, oif)
     rt = host.rt_output_cache.get(key)
     if rt is not None:
         return rt
-    rt = _route_output_slow(host, daddr, saddr, oif, scope, mark, tos)
+    rt = _route_output_slow(host, daddr, saddr, oif, scope, mark, tos, flags)
     if not isinstance(rt, int):
         rt.iif = oif  # rt_iif: the device the sender asked for (orig_oif)
         host.rt_output_cache[key] = rt
@@ -122,15 +126,21 @@ def ip_sock_rt_scope(sk: Any) -> int:
     return RT_SCOPE_LINK if sk.sk_localroute else RT_SCOPE_UNIVERSE
 
 
+def inet_sk_flowi_flags(sk: Any) -> int:
+    """``inet_sk_flowi_flags``: a socket with IP_TRANSPARENT or IP_HDRINCL may send from an
+    address that is not this host's (FLOWI_FLAG_ANYSRC)."""
+    return FLOWI_FLAG_ANYSRC if sk.transparent or sk.hdrincl else 0
+
+
 def ip_route_output_sk(sk: Any, daddr: int) -> Rtable | int:
     """``ip_route_output_ports`` for a socket's own flow (``flowi4_init_output``): its bound
-    source and device, SO_DONTROUTE's scope, its mark and TOS."""
+    source and device, SO_DONTROUTE's scope, its mark and TOS, its flow flags."""
     return ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk),
-                               sk.sk_mark, sk.tos)
+                               sk.sk_mark, sk.tos, inet_sk_flowi_flags(sk))
 
 
 def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int, mark: int,
-                       tos: int) -> Rtable | int:
+                       tos: int, flags: int) -> Rtable | int:
     from tuxnet.net.ipv4.ip_input import ip_local_deliver
     from tuxnet.net.ipv4.ip_output import ip_output
 
@@ -138,7 +148,8 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int,
     owner = None
     if saddr:
         # The source (a bound address, or IP_PKTINFO's) must be one of ours (__ip_dev_find:
-        # an address of a device, or of a local route, as 127.0.0.2 is).
+        # an address of a device, or of a local route, as 127.0.0.2 is), unless the flow may
+        # have any (FLOWI_FLAG_ANYSRC); a broadcast or multicast from it still needs its device.
         if ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr) or ipv4_is_zeronet(saddr):
             return -EINVAL
         owners = host.inet_addr_lst.get(saddr)
@@ -146,9 +157,10 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int,
             owner = owners[0].dev
         else:
             fa = host.fib_local.lookup(saddr)
-            if fa is None or fa.type != RTN_LOCAL:
+            if fa is not None and fa.type == RTN_LOCAL:
+                owner = fa.dev
+            elif not flags & FLOWI_FLAG_ANYSRC or (not oif and (ipv4_is_lbcast(daddr) or ipv4_is_multicast(daddr))):
                 return -ENETUNREACH
-            owner = fa.dev
     dev_out = host.dev_by_index.get(oif) if oif else None
     if oif and dev_out is None:
         return -ENODEV

@@ -107,7 +107,13 @@ from tuxnet.net.ipv4.ip_sockglue import (
     ipcm_send,
     ipv4_pktinfo_prepare,
 )
-from tuxnet.net.ipv4.route import ip_do_redirect, ip_route_output_key, ip_rt_update_pmtu, ip_sock_rt_scope
+from tuxnet.net.ipv4.route import (
+    inet_sk_flowi_flags,
+    ip_do_redirect,
+    ip_route_output_key,
+    ip_rt_update_pmtu,
+    ip_sock_rt_scope,
+)
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_DONTWAIT,
@@ -296,7 +302,7 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
     rt = sk.dst_cache if connected and sk.dst_cache is not None and sk.dst_cache.genid == host.rt_genid else None
     if rt is None:
         scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
-        rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos)
+        rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos, inet_sk_flowi_flags(sk))
         if isinstance(rt, int):
             if rt == -ENETUNREACH:
                 host.mib.Ip["OutNoRoutes"] += 1
@@ -414,7 +420,7 @@ def udp_rcv(host: Host, skb: SkBuff) -> int:
         dif = skb.dev.ifindex if skb.dev is not None else 0
         for sk in list(host.udp_table.get(dport, ())):
             # __udp_is_mcast_sock: the socket's own address and peer, device, and groups
-            if sk.inet_rcv_saddr and sk.inet_rcv_saddr != daddr and not ipv4_is_lbcast(daddr):
+            if sk.inet_rcv_saddr and sk.inet_rcv_saddr != daddr:
                 continue
             if sk.inet_daddr and sk.inet_daddr != saddr or sk.inet_dport and sk.inet_dport != sport:
                 continue
