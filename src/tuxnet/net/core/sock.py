@@ -175,7 +175,7 @@ class Sock:
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
         "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_opt", "inet_id", "pmtudisc",
         "recverr", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
-        "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "mc_list", "pending",
+        "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "uc_index", "mc_list", "pending",
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift", "sk_cookie",
         "sk_filter", "sk_ll_usec", "sk_incoming_cpu", "sk_txrehash", "sk_peek_off",
@@ -271,6 +271,7 @@ class Sock:
         self.mc_loop = True
         self.mc_all = True
         self.mc_index = 0
+        self.uc_index = 0  # IP_UNICAST_IF
         self.mc_addr = 0
         self.mc_list: list[tuple[int, int]] = []
         # inet->cork of a datagram held back by MSG_MORE or UDP_CORK (up->pending), or None

@@ -32,7 +32,8 @@ TCP_CLOSE = 7
 
 def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
     """``ip4_datagram_connect``: fix the peer, choose the source address, cache the route; to a
-    group, by IP_MULTICAST_IF's device and address unless the socket is bound to its own.
+    group, by IP_MULTICAST_IF's device and address unless the socket is bound to its own; to
+    another address, by IP_UNICAST_IF's device unless it is bound to one.
 
     The connect's flow is ``inet->cork.fl``, which a datagram held back by MSG_MORE or UDP_CORK
     goes by: that datagram leaves for the address connected to (its source the one the route
@@ -44,6 +45,8 @@ def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
     if ipv4_is_multicast(daddr):
         oif = oif or sk.mc_index
         saddr = saddr or sk.mc_addr
+    elif not oif:
+        oif = sk.uc_index
     rt = ip_route_output_key(sk.host, daddr, saddr, oif, ip_sock_rt_scope(sk), sk.sk_mark, sk.tos,
                              inet_sk_flowi_flags(sk))
     if isinstance(rt, int):

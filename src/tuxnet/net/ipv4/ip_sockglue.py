@@ -99,6 +99,7 @@ IP_MULTICAST_LOOP = 34
 IP_ADD_MEMBERSHIP = 35
 IP_DROP_MEMBERSHIP = 36
 IP_MULTICAST_ALL = 49
+IP_UNICAST_IF = 50
 IP_LOCAL_PORT_RANGE = 51
 IP_PROTOCOL = 52
 
@@ -122,7 +123,8 @@ _FLAG_OPTIONS = {IP_FREEBIND: "freebind", IP_TRANSPARENT: "transparent",
 # The options whose value is an int, or one unsigned char when shorter (0 when empty), and those
 # of them that refuse an empty value (``optlen < 1``).
 _INT_OPTIONS = frozenset((*_CMSG_OPTIONS, *_FLAG_OPTIONS, IP_TOS, IP_TTL, IP_HDRINCL, IP_MTU_DISCOVER, IP_RECVERR,
-                          IP_MULTICAST_TTL, IP_MULTICAST_ALL, IP_MULTICAST_LOOP, IP_LOCAL_PORT_RANGE))
+                          IP_MULTICAST_TTL, IP_MULTICAST_ALL, IP_MULTICAST_LOOP, IP_LOCAL_PORT_RANGE,
+                          IP_UNICAST_IF))
 _NOT_EMPTY = frozenset((IP_FREEBIND, IP_TRANSPARENT, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_ALL))
 
 # struct in_pktinfo: the interface, the local address a reply would come from (ipi_spec_dst), the
@@ -147,9 +149,10 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
     """``do_ip_setsockopt``: IP options, TOS, TTL, PMTU discovery, RECVERR, HDRINCL, the control
     messages a read gets (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_RECVOPTS, IP_RETOPTS, IP_PASSSEC,
     IP_RECVORIGDSTADDR, IP_CHECKSUM, IP_RECVFRAGSIZE), multicast (memberships, IP_MULTICAST_IF,
-    _TTL, _LOOP, _ALL), the flags IP_FREEBIND, IP_TRANSPARENT, IP_BIND_ADDRESS_NO_PORT and
-    IP_NODEFRAG, and IP_LOCAL_PORT_RANGE.  The value of an int option is a C int (a Python int),
-    or bytes: at least four give an int, fewer one unsigned char, none 0 (``optlen``)."""
+    _TTL, _LOOP, _ALL), IP_UNICAST_IF, the flags IP_FREEBIND, IP_TRANSPARENT,
+    IP_BIND_ADDRESS_NO_PORT and IP_NODEFRAG, and IP_LOCAL_PORT_RANGE.  The value of an int
+    option is a C int (a Python int), or bytes: at least four give an int, fewer one unsigned
+    char, none 0 (``optlen``)."""
     if optname in (IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_MULTICAST_IF):
         return ip_mc_setsockopt(sk, optname, optval)
     if optname == IP_OPTIONS:
@@ -177,6 +180,18 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
         if optlen != 4 or lo and hi and lo > hi:
             return -EINVAL
         sk.local_port_range = optval & 0xFFFFFFFF
+    elif optname == IP_UNICAST_IF:
+        # the device a datagram to a unicast address leaves by when the send names none: an
+        # ifindex in network order, in exactly four octets; not beside SO_BINDTODEVICE (unless
+        # that is the device's VRF, which tuxnet has not)
+        if optlen != 4:
+            return -EINVAL
+        ifindex = c_int(int.from_bytes((optval & 0xFFFFFFFF).to_bytes(4, "little"), "big"))
+        if ifindex and ifindex not in sk.host.dev_by_index:
+            return -EADDRNOTAVAIL
+        if ifindex and sk.sk_bound_dev_if:
+            return -EINVAL
+        sk.uc_index = ifindex
     elif optname in _CMSG_OPTIONS:
         if optname == IP_RECVFRAGSIZE and sk.sk_type not in (SOCK_RAW, SOCK_DGRAM):
             return -EINVAL
@@ -330,6 +345,8 @@ def ip_getsockopt(sk: Any, optname: int) -> int | bytes:
         return SockoptInt(sk.mc_all)
     if optname == IP_MULTICAST_IF:
         return sk.mc_addr.to_bytes(4, "big")  # a struct in_addr
+    if optname == IP_UNICAST_IF:
+        return SockoptInt(c_int(int.from_bytes(sk.uc_index.to_bytes(4, "big", signed=True), "little")))
     if optname == IP_PROTOCOL:
         return SockoptInt(sk.inet_num)  # (the local port, for a socket that has one)
     if optname == IP_MTU:
@@ -439,7 +456,7 @@ def ipcm_send(sk: Any, msg: Any, daddr: int) -> IpcmCookie | int:
     """What a datagram send (``udp_sendmsg``, ``raw_sendmsg``, ``ping_v4_sendmsg``) does before
     it routes: the socket's settings (``ipcm_init_sk``), those its control messages give
     (``ip_cmsg_send``, or -errno), and for a multicast IP_MULTICAST_IF's device and source unless
-    the send named its own."""
+    the send named its own, for another destination IP_UNICAST_IF's device."""
     ipc = IpcmCookie(sk, daddr)
     if msg.msg_control:
         err = ip_cmsg_send(sk, msg, ipc)
@@ -450,6 +467,8 @@ def ipcm_send(sk: Any, msg: Any, daddr: int) -> IpcmCookie | int:
             ipc.oif = sk.mc_index
         if not ipc.addr:
             ipc.addr = sk.mc_addr
+    elif not ipc.oif:
+        ipc.oif = sk.uc_index
     return ipc
 
 

@@ -338,6 +338,7 @@ def tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBuff) -
     newsk.sk_lingertime = listener.sk_lingertime
     newsk.uc_ttl = listener.uc_ttl
     newsk.tos = listener.tos
+    newsk.uc_index = listener.uc_index
     newsk.nonagle = listener.nonagle
     newsk.linger2 = listener.linger2
     newsk.keepalive_time = listener.keepalive_time
