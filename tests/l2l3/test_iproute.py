@@ -279,6 +279,7 @@ def _on_linux_and_tuxnet(script: list[str]) -> tuple[list[str], list[str]]:
     import subprocess
 
     from tuxnet.tapnet import Netns, netns_unavailable
+    from tuxnet.user.etc import install_base_files
 
     def result(command: str, run: Callable[[], str]) -> str:
         try:
@@ -303,6 +304,7 @@ def _on_linux_and_tuxnet(script: list[str]) -> tuple[list[str], list[str]]:
     finally:
         ns.close()
     world, (h1, _), _ = lan(2)
+    install_base_files(h1)  # (/etc/protocols, for ipproto's names, as this machine has it)
     ours = [result(c, lambda c=c: h1.sysctl.set(*c[7:].split("=")) or "" if c.startswith("sysctl ") else ip(h1, c))
             for c in script]
     return linux, ours

@@ -20,8 +20,9 @@ from test_iproute import _on_linux_and_tuxnet
 from tuxnet.kernel.errno import EACCES, EINVAL, ENETUNREACH
 from tuxnet.net.ipv4.af_inet import IPPROTO_IP
 from tuxnet.net.ipv4.ip_sockglue import IP_TOS
-from tuxnet.net.socket import AF_INET, SO_MARK, SOCK_DGRAM, SOL_SOCKET
+from tuxnet.net.socket import AF_INET, SO_MARK, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET
 from tuxnet.user import libc
+from tuxnet.user.etc import install_base_files
 from tuxnet.user.iproute import IpError, ip
 from tuxnet.world import World, msecs
 
@@ -190,6 +191,94 @@ def test_ip_rule_as_linux_prints_it():
         assert mine == theirs, c
 
 
+# The selectors of a flow's transport and sender: a protocol by name, alias or number, port ranges
+# as sscanf reads them ("%hu-%hu": a sign, a tail, 16 bits), the uid; the kernel's checks of the
+# ranges; the rules' listing (and -json), ``ip rule show``'s and ``del``'s choice by them;
+# ``ip route get`` through them, for a socket's flow and for a packet coming in by eth0.
+FLOW_RULE_SCRIPT = [
+    "route add default via 10.0.0.2 table 9",
+    "route add default via 10.0.0.3 table 100",
+    "rule add ipproto tcp dport 53 table 100",
+    "rule add ipproto udp sport 1000-2000 lookup 5 pref 40",
+    "rule add dport 80 prohibit",
+    "rule add ipproto 17 table 7",
+    "rule add ipproto icmp table 8",
+    "rule add ipproto TCP table 7",
+    "rule add ipproto 200 table 7",
+    "rule add ipproto 0 table 12",
+    "rule add not ipproto tcp table 11",
+    "rule add ipproto foo table 8",
+    "rule add ipproto 0x11 table 7",
+    "rule add ipproto ipproto-6 table 7",
+    "rule add ipproto 256 table 12",
+    "rule add sport -5 table 9",
+    "rule add sport +5 table 9",
+    "rule add sport 5-6-7 table 9",
+    "rule add sport 5x table 9",
+    "rule add sport 70000 table 9",
+    "rule add dport 1-65534 table 9",
+    "rule add sport abc table 9",
+    "rule add sport 0 table 9",
+    "rule add sport 2000-1000 table 9",
+    "rule add sport 65535 table 9",
+    "rule add sport 0x10 table 9",
+    "rule add dport 1-65535 table 9",
+    "rule add uidrange 100-200 table 13",
+    "rule add uidrange 1-2x table 9",
+    "rule add uidrange 0-4294967295 table 9",
+    "rule add uidrange 5 table 9",
+    "rule add uidrange 5-4 table 9",
+    "rule",
+    "-json rule",
+    "rule show ipproto tcp",
+    "rule show dport 53",
+    "rule show uidrange 100-200",
+    "route get 8.8.8.8 ipproto tcp dport 53",
+    "route get 8.8.8.8 dport 80",
+    "route get 8.8.8.8 ipproto tcp dport 80",
+    "route get 8.8.8.8 sport 1500",
+    "route get 8.8.8.8 ipproto icmp",
+    "route get 8.8.8.8 ipproto igmp",
+    "route get 8.8.8.8 ipproto 300",
+    "route get 8.8.8.8 sport abc",
+    "route get 8.8.8.8 dport 70000",
+    "route get 8.8.8.8 dport 0x35",
+    "route get 8.8.8.8 uid 150",
+    "-json route get 8.8.8.8 uid 150 dport 53 ipproto tcp",
+    "route get 8.8.8.8 uid abc",
+    "sysctl net.ipv4.ip_forward=1",
+    "route get 8.8.8.8 from 10.0.0.7 iif eth0",
+    "route get 8.8.8.8 from 10.0.0.7 iif eth0 ipproto tcp dport 53",
+    "route get 8.8.8.8 from 10.0.0.7 iif eth0 dport 80",
+    "route get 8.8.8.8 from 10.0.0.7 iif eth0 uid 150",
+    "rule del ipproto udp",
+    "rule del dport 53",
+    "rule del uidrange 100-200",
+    "rule del sport 4464",
+    "rule",
+    "rule flush",
+    "rule add uidrange 0-0 table 9 pref 10",
+    "route get 8.8.8.8",
+    "route get 8.8.8.8 uid 5",
+    "rule add ipproto udp table 100 pref 5",
+    "route get 8.8.8.8",
+    "route get 8.8.8.8 ipproto udp",
+    "route get 8.8.8.8 from 10.0.0.7 iif eth0",
+    "route get 8.8.8.8 from 10.0.0.7 iif eth0 ipproto udp",
+    "rule add ipproto tcp sport 7 table 100 pref 4",
+    "route get 8.8.8.8 ipproto tcp sport 7",
+    "route get 8.8.8.8 from 10.0.0.7 iif eth0 ipproto tcp sport 7",
+    "route get 8.8.8.8 from 10.0.0.7 iif eth0 ipproto icmp sport 7",
+    "rule",
+]
+
+
+def test_ip_rule_flow_selectors_as_linux_prints_them():
+    linux, ours = _on_linux_and_tuxnet(FLOW_RULE_SCRIPT)
+    for c, theirs, mine in zip(FLOW_RULE_SCRIPT, linux, ours, strict=True):
+        assert mine == theirs, c
+
+
 def multihomed() -> tuple[World, dict]:
     """h has two uplinks: eth0 10.0.1.1 to r1 (10.0.1.254) and eth1 10.0.2.1 to r2 (10.0.2.254);
     both routers reach s (192.0.2.9) on 192.0.2.0/24; h's default route is r1."""
@@ -205,6 +294,8 @@ def multihomed() -> tuple[World, dict]:
     ip(h, "route add default via 10.0.1.254")
     ip(s, "route add 10.0.1.0/24 via 192.0.2.1")
     ip(s, "route add 10.0.2.0/24 via 192.0.2.2")
+    for node in (h, s, r1, r2):
+        install_base_files(node)  # (/etc/protocols: ipproto's names)
     world.run_for(msecs(10))
     return world, {"h": h, "s": s, "r1": r1, "r2": r2}
 
@@ -234,6 +325,80 @@ def test_what_comes_from_the_second_address_leaves_by_the_second_uplink():
     assert [f[26:30] for f in udp["r2"]] == [bytes([10, 0, 2, 1])]
     assert ip(n["h"], "route get 192.0.2.9 from 10.0.2.1") == (
         "192.0.2.9 from 10.0.2.1 via 10.0.2.254 dev eth1 table 100 uid 0 \n    cache \n")
+
+
+def _send_to_ports(ports: list[int], bind_port: int = 0) -> int:
+    fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
+    if bind_port:
+        libc.bind(fd, ("0.0.0.0", bind_port))
+    for port in ports:
+        libc.sendto(fd, b"which way?", 0, ("192.0.2.9", port))
+    return 0
+
+
+def _uplinks(world: World, n: dict, prog, *args) -> dict[str, list[tuple[bytes, int]]]:
+    """The (source address, destination port) of each UDP or TCP packet h's program sends
+    through r1 and through r2."""
+    caps = {r: capture(n[r], "eth0") for r in ("r1", "r2")}
+    run(world, n["h"], prog, *args)
+    world.run_for(msecs(50))
+    return {r: [(f[26:30], int.from_bytes(f[36:38], "big")) for _, f, _ in c.frames
+                if f[12:14] == b"\x08\x00" and f[23] in (6, 17) and f[26:28] == bytes([10, 0])]
+            for r, c in caps.items()}
+
+
+def test_a_datagrams_protocol_and_ports_choose_its_uplink():
+    """``ipproto udp dport 53``: h's DNS queries leave by r2, the rest by r1 (the source the
+    route gives: 10.0.2.1 and 10.0.1.1); ``sport`` picks by the socket's bound port."""
+    world, n = multihomed()
+    ip(n["h"], "route add default via 10.0.2.254 table 100")
+    ip(n["h"], "rule add ipproto udp dport 53 table 100")
+    ip(n["h"], "rule add ipproto udp sport 5000-5999 table 100")
+    seen = _uplinks(world, n, _send_to_ports, [53, 9, 53])
+    assert seen == {"r1": [(bytes([10, 0, 1, 1]), 9)], "r2": [(bytes([10, 0, 2, 1]), 53)] * 2}
+    seen = _uplinks(world, n, _send_to_ports, [9, 10], 5353)
+    assert seen == {"r1": [], "r2": [(bytes([10, 0, 2, 1]), 9), (bytes([10, 0, 2, 1]), 10)]}
+
+
+def _connect(port: int, bind_port: int = 0) -> int:
+    fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+    if bind_port:
+        libc.bind(fd, ("0.0.0.0", bind_port))
+    try:
+        libc.connect(fd, ("192.0.2.9", port))
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+def test_a_connections_ports_choose_its_uplink():
+    """A TCP connect routes with its destination port, and once it has its own port routes again
+    with that (``ip_route_newports``): an ephemeral port in ``sport``'s range takes table 100's
+    uplink, keeping the source the first route chose (10.0.1.1), as Linux does."""
+    world, n = multihomed()
+    ip(n["h"], "route add default via 10.0.2.254 table 100")
+    ip(n["h"], "rule add ipproto tcp dport 22 table 100")
+    seen = _uplinks(world, n, _connect, 22)
+    assert seen["r2"][:1] == [(bytes([10, 0, 2, 1]), 22)] and not seen["r1"]
+    ip(n["h"], "rule add ipproto tcp sport 1024-65534 table 100")
+    seen = _uplinks(world, n, _connect, 80)
+    assert seen["r2"][:1] == [(bytes([10, 0, 1, 1]), 80)] and not seen["r1"]
+    ip(n["h"], "rule del ipproto tcp sport 1024-65534")
+    seen = _uplinks(world, n, _connect, 80)
+    assert seen["r1"][:1] == [(bytes([10, 0, 1, 1]), 80)] and not seen["r2"]
+
+
+def test_a_router_forwards_by_a_packets_ports():
+    """r1 sends h's datagrams to port 53 by way of r2 (``fib4_rules_early_flow_dissect``), the
+    others straight to s."""
+    world, n = multihomed()
+    r1 = n["r1"]
+    ip(r1, "route add 192.0.2.9/32 via 192.0.2.2 table 7")
+    ip(r1, "rule add iif eth0 ipproto udp dport 53 table 7")
+    run(world, n["h"], _send_to_ports, [53, 9, 53, 10])
+    world.run_for(msecs(50))
+    assert n["r2"].mib.Ip["ForwDatagrams"] == 2
+    assert n["s"].mib.Udp["NoPorts"] == 4
 
 
 def test_a_router_forwards_by_the_device_a_packet_came_in_by():
@@ -292,5 +457,7 @@ def test_rules_with_selectors_tuxnet_lacks_are_refused_clearly():
     world, n = multihomed()
     with pytest.raises(IpError, match='no "realms"'):
         ip(n["h"], "rule add realms 5 table 5")
+    with pytest.raises(IpError, match='no "l3mdev"'):
+        ip(n["h"], "rule add l3mdev")
     assert ip(n["h"], "rule") == "0:\tfrom all lookup local\n32766:\tfrom all lookup main\n" \
                                  "32767:\tfrom all lookup default\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import strerror
@@ -84,7 +85,15 @@ from tuxnet.net.ipv4.fib_rules import (
     fib_rule_del,
     fib_rules_flush,
 )
-from tuxnet.net.ipv4.route import find_exception, ip_route_input_noref, ip_route_output_key, rt_redirect_due
+from tuxnet.net.ipv4.icmp import ICMP_ECHO
+from tuxnet.net.ipv4.ip_output import IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP
+from tuxnet.net.ipv4.route import (
+    fib4_rules_early_flow_dissect,
+    find_exception,
+    ip_route_input_noref,
+    ip_route_output_key,
+    rt_redirect_due,
+)
 from tuxnet.net.ipv4.tcp_metrics import tcp_metrics_flush, tcp_metrics_show
 from tuxnet.net.ipv4.tcp_output import KERNEL_MAX_TCP_HEADER
 from tuxnet.net.vlan.vlan import (
@@ -96,6 +105,7 @@ from tuxnet.net.vlan.vlan import (
 )
 from tuxnet.user import libc
 from tuxnet.user.json_print import json_dumps
+from tuxnet.user.resolv import protocols_entries
 from tuxnet.user.tool import ToolError, tool_main
 from tuxnet.world import NSEC_PER_SEC
 
@@ -485,16 +495,20 @@ def _addr_del(host: Host, args: list[str]) -> None:
 # -- ip route --------------------------------------------------------------------------------------
 
 def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0, mark: int = 0, tos: int = 0,
-                 json: bool = False) -> str | list[dict[str, object]]:
-    """``ip route get ADDR [from ADDR] [oif DEV] [mark MARK] [tos TOS]``, byte for byte as iproute2
-    prints it (each line ends with a space): the route's type, ``from`` as asked, its table when
-    rules chose one other than main, its source when not the one asked for, the mark; ``json``:
-    the same under iproute2's keys."""
+                 json: bool = False, fl: tuple[int, int, int] = (IPPROTO_UDP, 0, 0),
+                 uid: int = 0) -> str | list[dict[str, object]]:
+    """``ip route get ADDR [from ADDR] [oif DEV] [mark MARK] [tos TOS] [ipproto P] [sport N]
+    [dport N] [uid N]``, byte for byte as iproute2 prints it (each line ends with a space): the
+    route's type, ``from`` as asked, its table when rules chose one other than main, its source
+    when not the one asked for, the mark, the uid; ``json``: the same under iproute2's keys.  The
+    flow's protocol and ports are ``fl`` (``inet_rtm_getroute``'s: UDP unless asked)."""
     daddr = _prefix(addr)[0]
-    rt = ip_route_output_key(host, daddr, saddr, oif, mark=mark, tos=tos)
+    rt = ip_route_output_key(host, daddr, saddr, oif, mark=mark, tos=tos, proto=fl[0], sport=fl[1], dport=fl[2],
+                             uid=uid)
     if isinstance(rt, int):
         raise IpError(f"RTNETLINK answers: {strerror(-rt)}", 2)
-    fa = fib_lookup(host, daddr, saddr=saddr, oif=oif, mark=mark, tos=tos & INET_DSCP_MASK)
+    fa = fib_lookup(host, daddr, saddr=saddr, oif=oif, mark=mark, tos=tos & INET_DSCP_MASK, proto=fl[0],
+                    sport=fl[1], dport=fl[2], uid=uid)
     words = [addr]
     obj: dict[str, object] = {}
     if rt.rt_type in (RTN_LOCAL, RTN_BROADCAST):
@@ -520,8 +534,8 @@ def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0, mark: int 
     if mark:  # (iproute2: in hexadecimal from 16)
         words += ["mark", f"0x{mark:x}" if mark >= 16 else str(mark)]
         obj["mark"] = mark
-    words += ["uid", "0"]
-    obj["uid"] = 0
+    words += ["uid", str(uid)]
+    obj["uid"] = uid
     if rt.rt_type in (RTN_LOCAL, RTN_BROADCAST):  # (RTCF_BROADCAST | RTCF_LOCAL: it loops back as well)
         flags = ["local"] if rt.rt_type == RTN_LOCAL else ["local", "brd"]
         obj["cache"] = flags
@@ -546,15 +560,19 @@ def ip_route_get(host: Host, addr: str, saddr: int = 0, oif: int = 0, mark: int 
     return [obj] if json else f"{' '.join(words)} \n{' '.join(cache)} \n"
 
 
-def _route_get_args(host: Host, args: list[str]) -> tuple[int, int, NetDevice | None, int, int]:
+def _route_get_args(host: Host, args: list[str]) -> tuple[int, int, NetDevice | None, int, int,
+                                                          tuple[int, int, int], int]:
     """What follows ``ip route get ADDR``: ``from ADDR``, ``oif DEV``, ``iif DEV`` (the route a
-    packet coming in by it would take), ``mark MARK`` and ``tos``/``dsfield TOS`` (iproute2's
-    words): (source, output device's index, input device, mark, TOS)."""
-    saddr = oif = mark = tos = 0
+    packet coming in by it would take), ``mark MARK``, ``tos``/``dsfield TOS``, ``ipproto`` (TCP,
+    UDP or ICMP: ``rtm_getroute_parse_ip_proto``), ``sport``, ``dport`` and ``uid`` (iproute2's
+    words): (source, output device's index, input device, mark, TOS, (protocol, source port,
+    destination port), uid)."""
+    saddr = oif = mark = tos = sport = dport = uid = 0
+    proto = IPPROTO_UDP
     iif = None
     while args:
         key = args.pop(0)
-        if key in ("from", "oif", "iif", "mark", "tos", "dsfield") and not args:
+        if key in ("from", "oif", "iif", "mark", "tos", "dsfield", "ipproto", "sport", "dport", "uid") and not args:
             raise _usage_error('Command line is not complete. Try option "help"')
         if key == "from":
             saddr = _prefix(args.pop(0))[0]
@@ -570,20 +588,48 @@ def _route_get_args(host: Host, args: list[str]) -> tuple[int, int, NetDevice | 
             mark = number
         elif key in ("tos", "dsfield"):
             tos = _dsfield(args.pop(0))
+        elif key == "ipproto":
+            value = args.pop(0)
+            proto = inet_proto_a2n(host, value)
+            if proto < 0:
+                raise _usage_error(f'Error: argument "{value}" is wrong: Invalid "ipproto" value')
+            if proto not in (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP):
+                raise IpError("Error: Unsupported ip proto.", 2)
+        elif key in ("sport", "dport", "uid"):
+            value = args.pop(0)
+            number = get_unsigned(value, 0, U32_MAX if key == "uid" else 0xFFFF)
+            if number is None:
+                raise _usage_error(f'Error: argument "{value}" is wrong: invalid {"UID" if key == "uid" else key}')
+            if key == "sport":
+                sport = number
+            elif key == "dport":
+                dport = number
+            else:
+                uid = number
         else:
             raise _usage_error(f'Error: either "to" is duplicate, or "{key}" is a garbage.')
-    return saddr, oif, iif, mark, tos
+    return saddr, oif, iif, mark, tos, (proto, sport, dport), uid
 
 
 def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice, mark: int = 0, tos: int = 0,
-                       json: bool = False) -> str | list[dict[str, object]]:
+                       json: bool = False,
+                       fl: tuple[int, int, int] = (IPPROTO_UDP, 0, 0)) -> str | list[dict[str, object]]:
     """``ip route get ADDR from SRC iif DEV``: ``ip_route_input_rcu`` for such a packet, as
     ``inet_rtm_getroute`` prints it (an error route's error is the answer); ``json``: the same
-    under iproute2's keys."""
+    under iproute2's keys.  The packet is the one ``inet_rtm_getroute_build_skb`` makes: a
+    header of protocol ``fl[0]`` and, for TCP and UDP, the ports ``fl[1:]`` (an ICMP echo
+    request has none)."""
     daddr = _prefix(addr)[0]
-    skb = SkBuff(bytearray(20))
+    proto, sport, dport = fl
+    skb = SkBuff(bytearray(28))
     skb.network_header = 0
+    skb.buf[0] = 0x45
     skb.buf[1] = tos
+    skb.buf[9] = proto
+    if proto == IPPROTO_ICMP:
+        skb.buf[20] = ICMP_ECHO
+    else:
+        skb.buf[20:24] = sport.to_bytes(2, "big") + dport.to_bytes(2, "big")
     skb.mark = mark
     err = ip_route_input_noref(host, skb, daddr, saddr, dev)
     if not err and skb.dst.error:
@@ -606,7 +652,9 @@ def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice, mark: 
         obj["gateway"] = in_ntoa(rt.gw)
     words += ["dev", rt.dev.name]
     obj["dev"] = rt.dev.name
-    fa = fib_lookup(host, daddr, saddr=saddr, iif=dev.ifindex, mark=mark, tos=tos & INET_DSCP_MASK)
+    proto, sport, dport = fib4_rules_early_flow_dissect(skb) if host.fib_rules_require_fldissect else (0, 0, 0)
+    fa = fib_lookup(host, daddr, saddr=saddr, iif=dev.ifindex, mark=mark, tos=tos & INET_DSCP_MASK, proto=proto,
+                    sport=sport, dport=dport)
     if fa is not None and fa.table != RT_TABLE_MAIN and host.fib_has_custom_rules:
         words += ["table", rt_table_name(fa.table)]
         obj["table"] = rt_table_name(fa.table)
@@ -626,12 +674,10 @@ def ip_route_get_input(host: Host, addr: str, saddr: int, dev: NetDevice, mark: 
 _RULE_ACTIONS = {"unicast": FR_ACT_TO_TBL, "blackhole": FR_ACT_BLACKHOLE, "unreachable": FR_ACT_UNREACHABLE,
                  "prohibit": FR_ACT_PROHIBIT, "nop": FR_ACT_NOP}
 # iproute2's rule words tuxnet's rules do not have
-_RULE_UNSUPPORTED = ("realms",
-                     "suppress_ifgroup", "uidrange", "ipproto", "sport", "dport", "l3mdev", "protocol", "nat",
-                     "map-to", "flowid", "dscp")
+_RULE_UNSUPPORTED = ("realms", "suppress_ifgroup", "l3mdev", "protocol", "nat", "map-to", "flowid", "dscp")
 
 
-def _rule_args(args: list[str]) -> dict[str, object]:
+def _rule_args(host: Host, args: list[str]) -> dict[str, object]:
     """``iprule_modify``'s and the listing's reading of a rule: FibRule's attributes, only those
     the command line names."""
     want: dict[str, object] = {}
@@ -642,8 +688,9 @@ def _rule_args(args: list[str]) -> dict[str, object]:
             want["invert"] = True
             continue
         if key in _RULE_UNSUPPORTED:
-            raise _usage_error(f'Error: tuxnet\'s "ip rule" has no "{key}" (from, to, tos, fwmark, iif, oif, pref, '
-                               "table, suppress_prefixlength, goto, nop, blackhole, unreachable, prohibit).")
+            raise _usage_error(f'Error: tuxnet\'s "ip rule" has no "{key}" (from, to, tos, fwmark, iif, oif, '
+                               "uidrange, ipproto, sport, dport, pref, table, suppress_prefixlength, goto, nop, "
+                               "blackhole, unreachable, prohibit).")
         if key == "type":
             key = args.pop(0) if args else ""
         if key in _RULE_ACTIONS:
@@ -657,7 +704,7 @@ def _rule_args(args: list[str]) -> dict[str, object]:
             want["action"], want["target"] = FR_ACT_GOTO, target
             continue
         if key not in ("from", "to", "iif", "dev", "oif", "pref", "priority", "order", "table", "lookup", "fwmark",
-                       "tos", "dsfield", "suppress_prefixlength", "sup_pl"):
+                       "tos", "dsfield", "suppress_prefixlength", "sup_pl", "uidrange", "ipproto", "sport", "dport"):
             raise _usage_error(f'Error: argument "{key}" is wrong: Failed to parse rule type')
         if not args:
             raise _usage_error('Command line is not complete. Try option "help"')
@@ -689,6 +736,21 @@ def _rule_args(args: list[str]) -> dict[str, object]:
             if length is None or length < 0:
                 raise _usage_error(f'Error: argument "{value}" is wrong: suppress_prefixlength value is invalid')
             want["suppress_prefixlen"] = length
+        elif key == "uidrange":
+            uids = scan_range(value, 32)
+            if len(uids) != 2:
+                raise _usage_error(f'Error: argument "{value}" is wrong: invalid UID range')
+            want["uid_range"] = (uids[0], uids[1])
+        elif key == "ipproto":
+            proto = inet_proto_a2n(host, value)
+            if proto < 0:
+                raise _usage_error(f'Error: argument "{value}" is wrong: Invalid "ipproto" value')
+            want["ip_proto"] = proto
+        elif key in ("sport", "dport"):
+            ports = scan_range(value, 16)
+            if not ports:
+                raise _usage_error(f'Error: argument "{value}" is wrong: invalid port range')
+            want[f"{key}_range"] = (ports[0], ports[-1])
         elif key in ("pref", "priority", "order"):
             pref = get_unsigned(value)
             if pref is None:
@@ -711,12 +773,13 @@ def ip_rule(host: Host, cmd: str, args: list[str], json: bool = False, pretty: b
     """``ip rule [show|list] [table ID] [pref N]``, ``ip rule add|del SELECTOR ACTION`` and
     ``ip rule flush``, as iproute2 and the kernel's fib_rules do them (``json``: ``ip -json``)."""
     if cmd in ("show", "list", "ls", "lst", "s"):
-        want = _rule_args(args)
+        want = _rule_args(host, args)
+        name = partial(inet_proto_n2a, host)
         if json:
-            return json_dumps([r.json(host) for r in host.fib_rules if r.has(want)], pretty)
-        return "".join(r.format(host) + "\n" for r in host.fib_rules if r.has(want))
+            return json_dumps([r.json(host, name) for r in host.fib_rules if r.has(want)], pretty)
+        return "".join(r.format(host, name) + "\n" for r in host.fib_rules if r.has(want))
     if cmd == "add":
-        want = _rule_args(args)
+        want = _rule_args(host, args)
         action = want.pop("action", FR_ACT_TO_TBL)
         table = want.pop("table", RT_TABLE_MAIN if action == FR_ACT_TO_TBL else 0)
         pref = want.pop("pref", None)
@@ -724,7 +787,7 @@ def ip_rule(host: Host, cmd: str, args: list[str], json: bool = False, pretty: b
         fib_rule_add(host, rule)
         return ""
     if cmd in ("del", "delete"):
-        want = _rule_args(args)
+        want = _rule_args(host, args)
         want.pop("target", None)  # (rule_find does not compare a goto's target)
         fib_rule_del(host, want)
         return ""
@@ -1044,10 +1107,10 @@ def _ip_command(host: Host, obj: str, cmd: str, args: list[str], stats: int, det
             if cmd == "get":
                 if not args:
                     raise IpError("need at least a destination address")
-                saddr, oif, iif, mark, tos = _route_get_args(host, args[1:])
+                saddr, oif, iif, mark, tos, fl, uid = _route_get_args(host, args[1:])
                 if iif is not None:
-                    return ip_route_get_input(host, args[0], saddr, iif, mark, tos, json)
-                return ip_route_get(host, args[0], saddr, oif, mark, tos, json)
+                    return ip_route_get_input(host, args[0], saddr, iif, mark, tos, json, fl)
+                return ip_route_get(host, args[0], saddr, oif, mark, tos, json, fl, uid)
         elif _match(obj, "rule"):
             return ip_rule(host, cmd, args, json, pretty)
         elif _match(obj, "maddress"):
@@ -1237,13 +1300,49 @@ def _prefix_test(mode: str, dst: int, plen: int) -> Callable[[FibAlias], bool]:
     return lambda fa: (fa.dst, fa.plen) == (dst & inet_make_mask(plen), plen)
 
 
-def get_unsigned(text: str) -> int | None:
+def get_unsigned(text: str, base: int = 0, limit: int = U32_MAX) -> int | None:
     """``get_unsigned``/``get_u32`` (lib/utils.c) in base 0: ``strtoul``'s whole number (0x
-    hexadecimal, 0 octal), no more than an unsigned int holds; None where iproute2 fails."""
-    number, end, err = libc.strtoul(text, base=0)
-    if not text or end == 0 or end != len(text) or err or number > U32_MAX:
+    hexadecimal, 0 octal), no more than an unsigned int holds; None where iproute2 fails.  With
+    another ``base`` and ``limit``, ``get_u16`` and ``get_u8``."""
+    number, end, err = libc.strtoul(text, base=base)
+    if not text or end == 0 or end != len(text) or err or number > limit:
         return None
     return number
+
+
+def scan_range(text: str, bits: int) -> list[int]:
+    """``sscanf(text, "%u-%u")`` (``%hu-%hu`` for 16 ``bits``): the numbers it converts, none,
+    one or two, each as C stores it (strtoul's, cut to ``bits``); what follows them is ignored."""
+    values: list[int] = []
+    i = 0
+    while len(values) < 2:
+        number, end, _ = libc.strtoul(text, i, 10)
+        if end == i:
+            break
+        values.append(number & ((1 << bits) - 1))
+        if text[end:end + 1] != "-":
+            break
+        i = end + 1
+    return values
+
+
+def inet_proto_a2n(host: Host, word: str) -> int:
+    """iproute2's ``inet_proto_a2n``: an IP protocol's number, from its name or alias in the
+    host's ``/etc/protocols`` or in decimal (``get_u8``); -1 for neither."""
+    for name, number, aliases in protocols_entries(host.files.get("/etc/protocols") or ""):
+        if word == name or word in aliases:
+            return number
+    number = get_unsigned(word, 10, 0xFF)
+    return -1 if number is None else number
+
+
+def inet_proto_n2a(host: Host, proto: int) -> str:
+    """iproute2's ``inet_proto_n2a``: the protocol's name in the host's ``/etc/protocols``, or
+    ``ipproto-N``."""
+    for name, number, _ in protocols_entries(host.files.get("/etc/protocols") or ""):
+        if number == proto:
+            return name
+    return f"ipproto-{proto}"
 
 
 def get_integer(text: str) -> int | None:

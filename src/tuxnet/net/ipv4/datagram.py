@@ -48,7 +48,7 @@ def ip4_datagram_connect(sk: Any, daddr: int, dport: int) -> int:
     elif not oif:
         oif = sk.uc_index
     rt = ip_route_output_key(sk.host, daddr, saddr, oif, ip_sock_rt_scope(sk), sk.sk_mark, sk.tos,
-                             inet_sk_flowi_flags(sk))
+                             inet_sk_flowi_flags(sk), sk.sk_protocol, sk.inet_sport, dport)
     if isinstance(rt, int):
         return rt
     if pending is not None:

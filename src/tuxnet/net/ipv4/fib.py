@@ -255,14 +255,15 @@ class FibTable:
 
 
 def fib_lookup(host: Host, daddr: int, scope: int = RT_SCOPE_UNIVERSE, saddr: int = 0,
-               iif: int = LOOPBACK_IFINDEX, oif: int = 0, mark: int = 0, tos: int = 0) -> FibAlias | None:
+               iif: int = LOOPBACK_IFINDEX, oif: int = 0, mark: int = 0, tos: int = 0, proto: int = 0,
+               sport: int = 0, dport: int = 0, uid: int = 0) -> FibAlias | None:
     """``fib_lookup``: the local table, then main; or, once rules were changed, the route the
-    rules give the flow (its source, the devices it comes in by or is to leave by, its mark and
-    its DSCP bits, ``tos``)."""
+    rules give the flow (its source, the devices it comes in by or is to leave by, its mark, its
+    DSCP bits ``tos``, its transport protocol and ports, its sender's uid)."""
     if host.fib_has_custom_rules:
         from tuxnet.net.ipv4.fib_rules import fib_rules_lookup
 
-        return fib_rules_lookup(host, daddr, scope, saddr, iif, oif, mark, tos)
+        return fib_rules_lookup(host, daddr, scope, saddr, iif, oif, mark, tos, proto, sport, dport, uid)
     return host.fib_local.lookup(daddr, scope) or host.fib_main.lookup(daddr, scope)
 
 

@@ -1,16 +1,19 @@
 """Policy routing: the rules ``fib_lookup`` walks (net/core/fib_rules.c, net/ipv4/fib_rules.c).
 
 A rule picks flows by source and destination prefix, input and output device, mark (SO_MARK,
-under a mask) and DSCP (``tos``) (``not`` inverts the choice), and says what to do with them:
+under a mask), DSCP (``tos``), the sender's uid, and the transport's protocol and port ranges
+(``not`` inverts the choice), and says what to do with them:
 look the destination up in a table, or fail (blackhole, unreachable, prohibit).  Rules are walked
 by priority, lowest first; a table that does not exist, or has no route to the destination,
 passes the flow on to the next rule.  A namespace starts with Linux's three (0 local, 32766 main,
 32767 default) and, until a rule is added or deleted, ``fib_lookup`` looks in local and main
-without walking them (``fib_has_custom_rules``).
+without walking them (``fib_has_custom_rules``).  Once a rule picks by protocol or port, the
+flows of forwarded packets carry them too (``fib4_rules_early_flow_dissect``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tuxnet.net.core.utils import in_ntoa, inet_make_mask
@@ -48,16 +51,18 @@ _PROHIBIT = FibAlias(0, 0, RTN_PROHIBIT, None)
 
 
 class FibRule:
-    """``struct fib4_rule``: selectors (0 and "" select everything), the action and its table
-    (0 for none), and the priority."""
+    """``struct fib4_rule``: selectors (0, "" and None select everything; a range is (first,
+    last)), the action and its table (0 for none), and the priority."""
 
     __slots__ = ("pref", "action", "table", "src", "src_len", "dst", "dst_len", "iifname", "oifname", "invert",
-                 "mark", "mark_mask", "tos", "suppress_prefixlen", "target")
+                 "mark", "mark_mask", "tos", "suppress_prefixlen", "target", "uid_range", "ip_proto",
+                 "sport_range", "dport_range")
 
     def __init__(self, pref: int, action: int = FR_ACT_TO_TBL, table: int = 0, *, src: int = 0, src_len: int = 0,
                  dst: int = 0, dst_len: int = 0, iifname: str = "", oifname: str = "", invert: bool = False,
                  mark: int = 0, mark_mask: int = 0, tos: int = 0, suppress_prefixlen: int = -1,
-                 target: int = 0) -> None:
+                 target: int = 0, uid_range: tuple[int, int] | None = None, ip_proto: int = 0,
+                 sport_range: tuple[int, int] | None = None, dport_range: tuple[int, int] | None = None) -> None:
         self.pref = pref
         self.action = action
         self.table = table
@@ -70,25 +75,41 @@ class FibRule:
         self.tos = tos
         self.suppress_prefixlen = suppress_prefixlen  # (-1: none)
         self.target = target  # a goto's priority
+        self.uid_range = uid_range
+        self.ip_proto = ip_proto
+        self.sport_range = sport_range
+        self.dport_range = dport_range
 
-    def match(self, host: Host, daddr: int, saddr: int, iif: int, oif: int, mark: int, tos: int) -> bool:
+    def match(self, host: Host, daddr: int, saddr: int, iif: int, oif: int, mark: int, tos: int,
+              proto: int, sport: int, dport: int, uid: int) -> bool:
         """``fib_rule_match`` and ``fib4_rule_match``: every selector the rule has agrees with the
         flow (a device that is not there matches no flow), or, for ``not``, not all of them do."""
+        uids, sports, dports = self.uid_range, self.sport_range, self.dport_range
         ok = ((not self.src_len or not (saddr ^ self.src) & inet_make_mask(self.src_len))
               and (not self.dst_len or not (daddr ^ self.dst) & inet_make_mask(self.dst_len))
               and (not self.tos or self.tos == tos & IPTOS_TOS_MASK)  # (fib_dscp_masked_match)
               and not (self.mark ^ mark) & self.mark_mask
               and (not self.iifname or _ifindex(host, self.iifname) == iif)
-              and (not self.oifname or _ifindex(host, self.oifname) == oif))
+              and (not self.oifname or _ifindex(host, self.oifname) == oif)
+              and (uids is None or uids[0] <= uid <= uids[1])
+              and (not self.ip_proto or self.ip_proto == proto)
+              and (sports is None or sports[0] <= sport <= sports[1])  # (fib_rule_port_inrange)
+              and (dports is None or dports[0] <= dport <= dports[1]))
         return not ok if self.invert else bool(ok)
+
+    def requires_fldissect(self) -> bool:
+        """``fib_rule_requires_fldissect``: the rule picks by protocol or port, and not only
+        the flows that come in by lo."""
+        return self.iifname != "lo" and bool(self.ip_proto or self.sport_range or self.dport_range)
 
     def has(self, attrs: dict[str, object]) -> bool:
         """The rule has each of these attributes' values (``rule_find``, and ``ip rule show``'s
         filter)."""
         return all(getattr(self, k) == v for k, v in attrs.items())
 
-    def format(self, host: Host) -> str:
-        """One line of ``ip rule show`` (iproute2's ``print_rule``)."""
+    def format(self, host: Host, proto_name: Callable[[int], str]) -> str:
+        """One line of ``ip rule show`` (iproute2's ``print_rule``), a protocol named by
+        ``proto_name``."""
         words = [f"{self.pref}:\t" + ("not " if self.invert else "") + "from " + _prefix(self.src, self.src_len)]
         if self.dst_len:
             words += ["to", _prefix(self.dst, self.dst_len)]
@@ -100,6 +121,13 @@ class FibRule:
         for key, name in (("iif", self.iifname), ("oif", self.oifname)):
             if name:
                 words += [key, name] + ([] if name in host.devices else ["[detached]"])
+        if self.uid_range is not None:
+            words += ["uidrange", f"{self.uid_range[0]}-{self.uid_range[1]}"]
+        if self.ip_proto:
+            words += ["ipproto", proto_name(self.ip_proto)]
+        for key, ports in (("sport", self.sport_range), ("dport", self.dport_range)):
+            if ports is not None:
+                words += [key, str(ports[0]) if ports[0] == ports[1] else f"{ports[0]}-{ports[1]}"]
         if self.table:
             words += ["lookup", rt_table_name(self.table)]
             if self.suppress_prefixlen != -1:
@@ -113,7 +141,7 @@ class FibRule:
         return " ".join(words)
 
 
-    def json(self, host: Host) -> dict[str, object]:
+    def json(self, host: Host, proto_name: Callable[[int], str]) -> dict[str, object]:
         """``ip -json rule show``'s object: ``format``'s words under iproute2's keys, a flag as a
         key without a value (None)."""
         obj: dict[str, object] = {"priority": self.pref}
@@ -137,6 +165,16 @@ class FibRule:
                 obj[key] = name
                 if name not in host.devices:
                     obj[f"{key}_detached"] = None
+        if self.uid_range is not None:
+            obj["uid_start"], obj["uid_end"] = self.uid_range
+        if self.ip_proto:
+            obj["ipproto"] = proto_name(self.ip_proto)
+        for key, ports in (("sport", self.sport_range), ("dport", self.dport_range)):
+            if ports is not None:
+                if ports[0] == ports[1]:
+                    obj[key] = ports[0]
+                else:
+                    obj[f"{key}_start"], obj[f"{key}_end"] = ports
         if self.table:
             obj["table"] = rt_table_name(self.table)
             if self.suppress_prefixlen != -1:
@@ -173,6 +211,16 @@ def fib_default_rules_init(host: Host) -> None:
     host.fib_rules = [FibRule(0, table=RT_TABLE_LOCAL), FibRule(32766, table=RT_TABLE_MAIN),
                       FibRule(32767, table=RT_TABLE_DEFAULT)]
     host.fib_has_custom_rules = False
+    host.fib_rules_require_fldissect = False
+
+
+def _rules_changed(host: Host) -> None:
+    """A rule came or went: the rules are walked from now on, the flows of forwarded packets
+    carry protocol and ports while a rule picks by them (``fib_rules_require_fldissect``), and
+    the routes made before are stale."""
+    host.fib_has_custom_rules = True
+    host.fib_rules_require_fldissect = any(r.requires_fldissect() for r in host.fib_rules)
+    fib_flush_cache(host)
 
 
 def fib_default_rule_pref(host: Host) -> int:
@@ -184,14 +232,20 @@ def fib_default_rule_pref(host: Host) -> int:
 
 def fib_rule_add(host: Host, rule: FibRule) -> None:
     """``fib_nl_newrule``: after the rules of its priority and before those above it; a goto
-    only forward (ValueError, the kernel's message)."""
+    only forward, a uid range that is not all uids, port ranges within 1-65534 (ValueError, the
+    kernel's message)."""
     if rule.action == FR_ACT_GOTO and rule.target <= rule.pref:
         raise ValueError("Error: Backward goto not supported.")
+    uids = rule.uid_range
+    if uids is not None and (uids == (0, 0xFFFFFFFF) or uids[0] > uids[1]):  # (uid_range_set)
+        raise ValueError("Error: Invalid uid range.")
+    for name, ports in (("sport", rule.sport_range), ("dport", rule.dport_range)):
+        if ports is not None and not (ports[0] and ports[0] <= ports[1] < 0xFFFF):  # fib_rule_port_range_valid
+            raise ValueError(f"Error: Invalid {name} range.")
     rules = host.fib_rules
     at = next((i for i, r in enumerate(rules) if r.pref > rule.pref), len(rules))
     rules.insert(at, rule)
-    host.fib_has_custom_rules = True
-    fib_flush_cache(host)
+    _rules_changed(host)
 
 
 def fib_rule_del(host: Host, want: dict[str, object]) -> None:
@@ -201,20 +255,18 @@ def fib_rule_del(host: Host, want: dict[str, object]) -> None:
     if rule is None:
         raise FileNotFoundError("RTNETLINK answers: No such file or directory")
     host.fib_rules.remove(rule)
-    host.fib_has_custom_rules = True
-    fib_flush_cache(host)
+    _rules_changed(host)
 
 
 def fib_rules_flush(host: Host) -> None:
     """``ip rule flush``: iproute2 deletes each rule the kernel lists with a priority, so all
     but those at 0 go."""
     host.fib_rules[:] = [r for r in host.fib_rules if not r.pref]
-    host.fib_has_custom_rules = True
-    fib_flush_cache(host)
+    _rules_changed(host)
 
 
 def fib_rules_lookup(host: Host, daddr: int, scope: int, saddr: int, iif: int, oif: int, mark: int,
-                     tos: int) -> FibAlias | None:
+                     tos: int, proto: int, sport: int, dport: int, uid: int) -> FibAlias | None:
     """``fib_rules_lookup`` with ``fib4_rule_action``: the first matching rule that ends the
     walk ends it: with its table's route, or with its failure."""
     tables = host.fib_tables
@@ -223,7 +275,7 @@ def fib_rules_lookup(host: Host, daddr: int, scope: int, saddr: int, iif: int, o
     while i < len(rules):
         rule = rules[i]
         i += 1
-        if not rule.match(host, daddr, saddr, iif, oif, mark, tos):
+        if not rule.match(host, daddr, saddr, iif, oif, mark, tos, proto, sport, dport, uid):
             continue
         if rule.action == FR_ACT_GOTO:  # to the target rule, matched in its turn; unresolved: on
             i = _goto_index(host, rule.target) or i

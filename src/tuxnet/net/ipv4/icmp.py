@@ -175,8 +175,10 @@ def icmp_push_reply(host: Host, type: int, code: int, info: int, payload: bytes 
                     saddr: int, daddr: int, tos: int, opt: IpOptions | None = None) -> int:
     """Build and send one ICMP message (``icmp_push_reply``), with the options ``opt`` echoed
     from what it answers; a source-routed one goes to the reversed route's first hop
-    (``icmp_route_lookup``)."""
-    rt = ip_route_output_key(host, opt.faddr if opt is not None and opt.srr else daddr, saddr)
+    (``icmp_route_lookup``).  The flow's type and code stand where its destination port would
+    (``fl4_icmp_type``, ``fl4_icmp_code``), for the rules."""
+    rt = ip_route_output_key(host, opt.faddr if opt is not None and opt.srr else daddr, saddr,
+                             proto=IPPROTO_ICMP, dport=type << 8 | code)
     if isinstance(rt, int):
         host.mib.Icmp["OutErrors"] += 1
         return rt
@@ -231,7 +233,7 @@ def icmp_send(host: Host, skb_in: SkBuff, type: int, code: int, info: int) -> No
         allowed, apply_ratelimit = icmpv4_global_allow(host, type, code)
         if not allowed:
             return
-    back = ip_route_output_key(host, saddr)
+    back = ip_route_output_key(host, saddr, proto=IPPROTO_ICMP, dport=type << 8 | code)
     if apply_ratelimit and not isinstance(back, int) and not icmpv4_xrlim_allow(host, back, saddr):
         return
     src = 0

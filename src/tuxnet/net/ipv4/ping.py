@@ -164,7 +164,8 @@ def ping_v4_sendmsg(sk: PingSock, msg: Any, size: int) -> int:
     if faddr < 0:
         return faddr
     scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
-    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos, inet_sk_flowi_flags(sk))
+    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos, inet_sk_flowi_flags(sk),
+                             sk.sk_protocol)
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1

@@ -330,7 +330,8 @@ def raw_sendmsg(sk: RawSock, msg: Any, size: int) -> int:
         return faddr
     scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
     data = b"".join(bytes(b) for b in msg.msg_iov)
-    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos, inet_sk_flowi_flags(sk))
+    rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos, inet_sk_flowi_flags(sk),
+                             sk.sk_protocol)
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1

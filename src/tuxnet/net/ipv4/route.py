@@ -101,20 +101,25 @@ _ERRORS = {RTN_UNREACHABLE: -EHOSTUNREACH, RTN_BLACKHOLE: -EINVAL, RTN_PROHIBIT:
 
 def ip_route_output_key(host: Host, daddr: int, saddr: int = 0, oif: int = 0,
                         scope: int = RT_SCOPE_UNIVERSE, mark: int = 0, tos: int = 0,
-                        flags: int = 0) -> Rtable | int:
+                        flags: int = 0, proto: int = 0, sport: int = 0, dport: int = 0,
+                        uid: int = 0) -> Rtable | int:
     """``ip_route_output_key`` → ``ip_route_output_key_hash_rcu``: a route or ``-errno``.
     ``scope`` RT_SCOPE_LINK (flowi4_scope, for SO_DONTROUTE and MSG_DONTROUTE) takes only
-    routes that need no gateway; ``mark`` and ``tos`` (its DSCP bits) are the flow's, for the
-    rules; ``flags`` the flow's flowi4_flags (FLOWI_FLAG_ANYSRC: any source, ours or not)."""
-    if scope or mark or tos or flags:  # (RT_SCOPE_UNIVERSE is 0: the common flow's key is the short one)
-        tos &= INET_DSCP_MASK
-        key: tuple[int, ...] = (daddr, saddr, oif, scope, mark, tos, flags)
+    routes that need no gateway; ``mark``, ``tos`` (its DSCP bits), the transport ``proto`` and
+    its ports and the sender's ``uid`` are the flow's, for the rules; ``flags`` the flow's
+    flowi4_flags (FLOWI_FLAG_ANYSRC: any source, ours or not)."""
+    if host.fib_rules_require_fldissect or uid:  # (rules that pick by protocol, port or uid)
+        key: tuple[int, ...] = (daddr, saddr, oif, scope, mark, tos & INET_DSCP_MASK, flags, proto, sport, dport,
+                                uid)
+    elif scope or mark or tos or flags:  # (RT_SCOPE_UNIVERSE is 0: the common flow's key is the short one)
+        key = (daddr, saddr, oif, scope, mark, tos & INET_DSCP_MASK, flags)
     else:
         key = (daddr, saddr, oif)
     rt = host.rt_output_cache.get(key)
     if rt is not None:
         return rt
-    rt = _route_output_slow(host, daddr, saddr, oif, scope, mark, tos, flags)
+    rt = _route_output_slow(host, daddr, saddr, oif, scope, mark, tos & INET_DSCP_MASK, flags, proto, sport, dport,
+                            uid)
     if not isinstance(rt, int):
         rt.iif = oif  # rt_iif: the device the sender asked for (orig_oif)
         host.rt_output_cache[key] = rt
@@ -132,15 +137,17 @@ def inet_sk_flowi_flags(sk: Any) -> int:
     return FLOWI_FLAG_ANYSRC if sk.transparent or sk.hdrincl else 0
 
 
-def ip_route_output_sk(sk: Any, daddr: int) -> Rtable | int:
+def ip_route_output_sk(sk: Any, daddr: int, dport: int = -1) -> Rtable | int:
     """``ip_route_output_ports`` for a socket's own flow (``flowi4_init_output``): its bound
-    source and device, SO_DONTROUTE's scope, its mark and TOS, its flow flags."""
+    source and device, SO_DONTROUTE's scope, its mark and TOS, its flow flags, its protocol and
+    ports (``dport``, or the connected one)."""
     return ip_route_output_key(sk.host, daddr, sk.inet_saddr, sk.sk_bound_dev_if, ip_sock_rt_scope(sk),
-                               sk.sk_mark, sk.tos, inet_sk_flowi_flags(sk))
+                               sk.sk_mark, sk.tos, inet_sk_flowi_flags(sk), sk.sk_protocol, sk.inet_sport,
+                               sk.inet_dport if dport < 0 else dport)
 
 
 def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int, mark: int,
-                       tos: int, flags: int) -> Rtable | int:
+                       tos: int, flags: int, proto: int, sport: int, dport: int, uid: int) -> Rtable | int:
     from tuxnet.net.ipv4.ip_input import ip_local_deliver
     from tuxnet.net.ipv4.ip_output import ip_output
 
@@ -179,7 +186,7 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int,
         src = saddr or inet_select_addr(host, dev_out, 0, RT_SCOPE_LINK)
         rt = Rtable(dev_out, RTN_MULTICAST if ipv4_is_multicast(daddr) else RTN_BROADCAST, 0, src, 0, host.rt_genid)
         return __mkroute_output_mc(host, rt, daddr)
-    fa = fib_lookup(host, daddr, scope, saddr, LOOPBACK_IFINDEX, oif, mark, tos)
+    fa = fib_lookup(host, daddr, scope, saddr, LOOPBACK_IFINDEX, oif, mark, tos, proto, sport, dport, uid)
     failed = fa is None or fa.type in _ERRORS  # no route, or one (or a rule) that is an error
     if failed or (dev_out is not None and fa.type == RTN_UNICAST and fa.dev is not dev_out and not fa.gw):
         if dev_out is not None and dev_out.flags & 1:
@@ -254,7 +261,8 @@ def ip_route_input_mc(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: NetD
         if not ipv4_is_local_multicast(daddr) and skb.buf[skb.network_header + 9] != IPPROTO_IGMP:
             return -EINVAL
     elif dev.ip_ptr is not None and dev.ip_ptr.rp_filter:
-        err = fib_validate_source(host, saddr, daddr, dev, dev.ip_ptr.rp_filter)
+        err = fib_validate_source(host, saddr, daddr, dev, dev.ip_ptr.rp_filter,
+                                  fib4_rules_early_flow_dissect(skb) if host.fib_rules_require_fldissect else _NO_FLOW)
         if err:
             return err
     rt = Rtable(host.loopback_dev, RTN_MULTICAST, 0, 0, 0, host.rt_genid)
@@ -264,13 +272,16 @@ def ip_route_input_mc(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: NetD
     return 0
 
 
-def fib_validate_source(host: Host, saddr: int, daddr: int, dev: NetDevice, rpf: int) -> int:
+def fib_validate_source(host: Host, saddr: int, daddr: int, dev: NetDevice, rpf: int,
+                        fl: tuple[int, int, int] = (0, 0, 0)) -> int:
     """``__fib_validate_source``: the reverse path filter (RFC 3704), 0 or -errno.  The route back
     to the source must leave through ``dev`` (``rp_filter`` 1, strict), or merely exist (2, loose);
     a source that is one of our own addresses passes only with ``accept_local``.  -EXDEV when the
     filter refuses, -EINVAL for a source no unicast route reaches.  The rules see a reply's flow:
-    from ``daddr`` to ``saddr``."""
-    fa = fib_lookup(host, saddr, saddr=daddr)
+    from ``daddr`` to ``saddr``, the packet's ports (``fl``: protocol, source, destination)
+    swapped."""
+    proto, sport, dport = fl
+    fa = fib_lookup(host, saddr, saddr=daddr, proto=proto, sport=dport, dport=sport)
     if fa is None:
         return -EXDEV
     if fa.type != RTN_UNICAST and (fa.type != RTN_LOCAL or not in_dev_orconf(host, dev, "accept_local")):
@@ -299,16 +310,20 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
     elif daddr and not ipv4_is_lbcast(daddr) and not ipv4_is_multicast(daddr):
         return -EINVAL  # ip_route_input_slow: a zero source only to a broadcast (or a group)
     tos = 0
+    fl = _NO_FLOW
     if host.fib_has_custom_rules:  # (once rules may choose by source, mark or DSCP, so does the cache)
         tos = skb.buf[skb.network_header + 1] & INET_DSCP_MASK
         key: tuple[int, ...] = (daddr, dev.ifindex, saddr, skb.mark, tos)
+        if host.fib_rules_require_fldissect:
+            fl = fib4_rules_early_flow_dissect(skb)
+            key += fl
     else:
         key = (daddr, dev.ifindex)
     rt = host.rt_input_cache.get(key)
     if rt is None:
         if ipv4_is_multicast(daddr):  # (never cached: the device's groups decide)
             return ip_route_input_mc(host, skb, daddr, saddr, dev)
-        rt = _route_input_slow(host, daddr, saddr, dev, skb.mark, tos)
+        rt = _route_input_slow(host, daddr, saddr, dev, skb.mark, tos, fl)
         if isinstance(rt, int):
             return rt
         if daddr:
@@ -316,7 +331,7 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
     if saddr and rt.rt_type != RTN_UNREACHABLE:
         in_dev = dev.ip_ptr
         if in_dev is not None and in_dev.rp_filter:
-            err = fib_validate_source(host, saddr, daddr, dev, in_dev.rp_filter)
+            err = fib_validate_source(host, saddr, daddr, dev, in_dev.rp_filter, fl)
             if err:
                 return err
         elif saddr in host.inet_addr_lst and not in_dev_orconf(host, dev, "accept_local"):
@@ -325,8 +340,27 @@ def ip_route_input_noref(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: N
     return 0
 
 
+_NO_FLOW = (0, 0, 0)
+# proto_ports_offset: where in the transport header the protocols with ports keep them
+_PORTS_OFFSET = {6: 0, 17: 0, 33: 0, 50: 0, 132: 0, 136: 0, 51: 4}
+
+
+def fib4_rules_early_flow_dissect(skb: SkBuff) -> tuple[int, int, int]:
+    """``fib4_rules_early_flow_dissect``: a packet's transport protocol and ports, as the rules
+    see them (``__skb_flow_dissect``); no ports for a fragment, or for a protocol without them."""
+    buf, nh = skb.buf, skb.network_header
+    proto = buf[nh + 9]
+    offset = _PORTS_OFFSET.get(proto)
+    if offset is None or int.from_bytes(buf[nh + 6:nh + 8], "big") & 0x3FFF:  # (MF or an offset)
+        return (proto, 0, 0)
+    at = nh + (buf[nh] & 0x0F) * 4 + offset
+    if at + 4 > skb.tail:
+        return (proto, 0, 0)
+    return (proto, int.from_bytes(buf[at:at + 2], "big"), int.from_bytes(buf[at + 2:at + 4], "big"))
+
+
 def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice, mark: int,
-                      tos: int) -> Rtable | int:
+                      tos: int, fl: tuple[int, int, int]) -> Rtable | int:
     from tuxnet.net.ipv4.ip_forward import ip_forward
     from tuxnet.net.ipv4.ip_input import ip_error, ip_local_deliver
     from tuxnet.net.ipv4.ip_output import ip_output
@@ -338,7 +372,7 @@ def _route_input_slow(host: Host, daddr: int, saddr: int, dev: NetDevice, mark: 
         return rt
     if ipv4_is_zeronet(daddr) or (daddr >> 24 == 127 and not in_dev_orconf(host, dev, "route_localnet")):
         return -EINVAL  # martian destination
-    fa = fib_lookup(host, daddr, RT_SCOPE_UNIVERSE, saddr, dev.ifindex, 0, mark, tos)
+    fa = fib_lookup(host, daddr, RT_SCOPE_UNIVERSE, saddr, dev.ifindex, 0, mark, tos, *fl)
     if fa is not None and fa.type in (RTN_LOCAL, RTN_BROADCAST):
         rt = Rtable(host.loopback_dev, fa.type, 0, 0, 0, host.rt_genid)
         rt.input = ip_local_deliver

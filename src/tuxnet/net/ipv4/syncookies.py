@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tuxnet.net.ipv4.route import ip_route_output_key
+from tuxnet.net.ipv4.ip_output import IPPROTO_TCP
+from tuxnet.net.ipv4.route import inet_sk_flowi_flags, ip_route_output_key
 from tuxnet.net.ipv4.tcp_input import tcp_parse_options
 from tuxnet.net.ipv4.tcp_minisocks import RequestSock
 from tuxnet.net.ipv4.tcp_output import tcp_advmss, tcp_full_space, tcp_select_initial_window
@@ -149,7 +150,8 @@ def cookie_v4_check(sk: TcpSock, skb: SkBuff) -> TcpSock | None:
     if not cookie_timestamp_decode(sk, opt):
         return sk
     # cookie_tcp_reqsk_alloc: the request socket the SYN would have made.
-    rt = ip_route_output_key(host, saddr, daddr, sk.sk_bound_dev_if, mark=sk.sk_mark, tos=sk.tos)
+    rt = ip_route_output_key(host, saddr, daddr, sk.sk_bound_dev_if, mark=sk.sk_mark, tos=sk.tos,
+                             flags=inet_sk_flowi_flags(sk), proto=IPPROTO_TCP, sport=dport, dport=sport)
     if isinstance(rt, int):
         return None
     req = RequestSock(sk, tcp_request_sock_ops, daddr, dport, saddr, sport)

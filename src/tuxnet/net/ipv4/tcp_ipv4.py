@@ -53,6 +53,7 @@ from tuxnet.net.ipv4.ip_output import (
 from tuxnet.net.ipv4.route import (
     Rtable,
     dst_mtu,
+    inet_sk_flowi_flags,
     ip_do_redirect,
     ip_route_output_key,
     ip_route_output_sk,
@@ -336,7 +337,8 @@ def ip_send_unicast_reply(host: Host, skb_in: SkBuff, flags: int, seq: int, ack:
     ipopt = tcp_v4_save_options(host, skb_in)
     if ipopt is None and skb_in.transport_header - nh > IPHDR_LEN:
         return
-    rt = ip_route_output_key(host, ipopt.faddr if ipopt is not None and ipopt.srr else saddr, daddr)
+    rt = ip_route_output_key(host, ipopt.faddr if ipopt is not None and ipopt.srr else saddr, daddr,
+                             proto=IPPROTO_TCP, sport=dport, dport=sport)
     if isinstance(rt, int):
         return
     th_len = 20 + len(opts)
@@ -399,7 +401,9 @@ def inet_csk_route_req(host: Host, listener: TcpSock, req: RequestSock) -> Rtabl
     route the SYN came by, if it came by one; a strict one must not need a gateway."""
     opt = req.ireq_opt
     rt = ip_route_output_key(host, opt.faddr if opt is not None and opt.srr else req.rmt_addr, req.loc_addr,
-                             listener.sk_bound_dev_if, mark=listener.sk_mark, tos=listener.tos)
+                             listener.sk_bound_dev_if, mark=listener.sk_mark, tos=listener.tos,
+                             flags=inet_sk_flowi_flags(listener), proto=IPPROTO_TCP, sport=req.loc_port,
+                             dport=req.rmt_port)
     if not isinstance(rt, int) and opt is not None and opt.is_strictroute and rt.gw:
         return -EHOSTUNREACH
     return rt
@@ -447,7 +451,8 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
     saddr, daddr = _addrs.unpack_from(buf, nh + 12)
     th = skb.transport_header
     sport, dport = struct.unpack_from("!HH", buf, th)
-    rt = ip_route_output_key(host, saddr, daddr, listener.sk_bound_dev_if, mark=listener.sk_mark, tos=listener.tos)
+    rt = ip_route_output_key(host, saddr, daddr, listener.sk_bound_dev_if, mark=listener.sk_mark, tos=listener.tos,
+                             flags=inet_sk_flowi_flags(listener), proto=IPPROTO_TCP, sport=dport, dport=sport)
     if isinstance(rt, int):
         mib["ListenDrops"] += 1
         return 0
@@ -584,7 +589,8 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
         if not daddr:
             return -EINVAL
         nexthop = opt.faddr
-    rt = ip_route_output_sk(sk, nexthop)
+    orig_sport = sk.inet_sport
+    rt = ip_route_output_sk(sk, nexthop, dport)
     if isinstance(rt, int):
         if rt == -ENETUNREACH:
             host.mib.Ip["OutNoRoutes"] += 1
@@ -606,6 +612,16 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
     tcp_set_state(sk, TCP_SYN_SENT)
     hashinfo = host.tcp_hashinfo
     err = hashinfo.hash_connect(sk, _check_established)
+    if not err and sk.inet_num != orig_sport and host.fib_rules_require_fldissect:
+        # ip_route_newports: the flow again with the port connect() chose, for the rules that
+        # pick by port (for the others the route is the same)
+        sk.inet_sport = sk.inet_num
+        rt = ip_route_output_sk(sk, nexthop)
+        if isinstance(rt, int):
+            err = rt
+        else:
+            sk.dst_cache = rt
+            sk_setup_caps(sk, rt)
     if err < 0:
         tcp_set_state(sk, TCP_CLOSE)
         if not sk.sk_userlocks & SOCK_BINDADDR_LOCK:

@@ -302,7 +302,8 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
     rt = sk.dst_cache if connected and sk.dst_cache is not None and sk.dst_cache.genid == host.rt_genid else None
     if rt is None:
         scope = RT_SCOPE_LINK if dontroute else ip_sock_rt_scope(sk)
-        rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos, inet_sk_flowi_flags(sk))
+        rt = ip_route_output_key(host, faddr, ipc.addr, ipc.oif, scope, sk.sk_mark, ipc.tos, inet_sk_flowi_flags(sk),
+                                 sk.sk_protocol, sk.inet_sport, dport)
         if isinstance(rt, int):
             if rt == -ENETUNREACH:
                 host.mib.Ip["OutNoRoutes"] += 1
