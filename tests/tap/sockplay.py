@@ -74,6 +74,13 @@ OPTIONS: dict[str, tuple[str, list[int]]] = {
     "IP_MULTICAST_TTL": ("IPPROTO_IP", [-1, 0, 5, 255, 256]),
     "IP_MULTICAST_LOOP": ("IPPROTO_IP", [0, 1]),
     "IP_MULTICAST_ALL": ("IPPROTO_IP", [0, 1, 2]),
+    # binding an address not this host's (192.0.2.1), and sending from it with IP_TRANSPARENT;
+    # the port at connect(); a unicast datagram's device (loopback's index in network order, or
+    # one that is not there)
+    "IP_FREEBIND": ("IPPROTO_IP", [0, 1]),
+    "IP_TRANSPARENT": ("IPPROTO_IP", [0, 1]),
+    "IP_BIND_ADDRESS_NO_PORT": ("IPPROTO_IP", [0, 1]),
+    "IP_UNICAST_IF": ("IPPROTO_IP", [0, 1 << 24, 1]),
     # TCP Fast Open: a listener's queue (EINVAL once connected, or negative), a client's deferred
     # connect (EINVAL unless closed), no cookie needed
     "TCP_FASTOPEN": ("IPPROTO_TCP", [0, 5, -1]),
@@ -115,7 +122,8 @@ RECV_FLAGS = {"": 0, "MSG_PEEK": 2, "MSG_OOB": 1, "MSG_TRUNC": 0x20}
 LINUX_NUMBERS = {"IP_RECVERR": 11, "IP_MULTICAST_ALL": 49,
                  "IP_PKTINFO": 8, "IP_RECVTTL": 12, "IP_RECVORIGDSTADDR": 20, "IP_RECVFRAGSIZE": 25,
                  "SO_TIMESTAMP": 29, "SO_TIMESTAMPNS": 35, "SO_TIMESTAMPING": 37, "SO_RXQ_OVFL": 40,
-                 "SO_RCVMARK": 75, "TCP_FASTOPEN": 23, "TCP_FASTOPEN_CONNECT": 30, "TCP_FASTOPEN_NO_COOKIE": 34}
+                 "SO_RCVMARK": 75, "TCP_FASTOPEN": 23, "TCP_FASTOPEN_CONNECT": 30, "TCP_FASTOPEN_NO_COOKIE": 34,
+                 "IP_FREEBIND": 15, "IP_TRANSPARENT": 19, "IP_BIND_ADDRESS_NO_PORT": 24, "IP_UNICAST_IF": 50}
 MSG_FASTOPEN = 0x20000000
 # What a TCP connect fails with before it puts the socket in the established table: no route, an
 # address it may not use, no port (EADDRNOTAVAIL), or no new connect at all (EISCONN, EALREADY).
