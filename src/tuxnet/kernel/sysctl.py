@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "net.core.wmem_max": 212992,
     "net.core.optmem_max": 131072,
     "net.core.default_qdisc": "pfifo_fast",
+    "net.core.txrehash": 1,  # SO_TXREHASH's default (SOCK_TXREHASH_ENABLED)
     "net.ipv4.ip_forward": 0,
     "net.ipv4.ip_default_ttl": 64,
     "net.ipv4.ip_no_pmtu_disc": 0,
@@ -395,6 +396,7 @@ CTL: dict[str, Ctl] = {
     "net.core.wmem_max": intminmax(SOCK_MIN_SNDBUF),
     "net.core.optmem_max": intminmax(0),
     "net.core.default_qdisc": Ctl(proc_dostring),
+    "net.core.txrehash": u8(0, 1),
     "net.ipv4.ip_forward": INT,
     "net.ipv4.ip_default_ttl": u8(1, 255),
     "net.ipv4.ip_no_pmtu_disc": U8,

@@ -135,8 +135,7 @@ SK_PACING_FQ = 2
 SOCK_MIN_SNDBUF = 4608
 SOCK_MIN_RCVBUF = 2304
 
-# sk->sk_txrehash (include/net/sock.h): SO_TXREHASH's -1 (as a u8) stands for net.core.txrehash,
-# whose default, on, tuxnet's sysctl table does not have an entry for
+# sk->sk_txrehash (include/net/sock.h): SO_TXREHASH's -1 (as a u8) stands for net.core.txrehash
 SOCK_TXREHASH_DEFAULT = 255
 SOCK_TXREHASH_ENABLED = 1
 
@@ -229,8 +228,8 @@ class Sock:
         self.sk_peek_off = -1  # SO_PEEK_OFF: where a MSG_PEEK read starts; -1, from the front
         self.sk_ll_usec = 0  # SO_BUSY_POLL: microseconds to busy-poll for (net.core.busy_read, 0)
         self.sk_incoming_cpu = -1  # SO_INCOMING_CPU: the CPU the socket's packets are taken on
-        # SO_TXREHASH (TCP's): whether a timeout picks a new flow hash; inet_create's default is
-        # net.core.txrehash (on)
+        # SO_TXREHASH (TCP's): whether a timeout picks a new flow hash; inet_create's is
+        # net.core.txrehash
         self.sk_txrehash = SOCK_TXREHASH_ENABLED
         self.sk_userlocks = 0
         self.sk_sndbuf = host.sysctl["net.core.wmem_default"]
@@ -769,7 +768,7 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
             return -EOPNOTSUPP
         if not -1 <= val <= 1:
             return -EINVAL
-        sk.sk_txrehash = SOCK_TXREHASH_ENABLED if val & 0xFF == SOCK_TXREHASH_DEFAULT else val
+        sk.sk_txrehash = sk.host.sysctl["net.core.txrehash"] if val & 0xFF == SOCK_TXREHASH_DEFAULT else val
         return 0
     if optname == SO_REUSEADDR:
         sk.sk_reuse = 1 if val else 0

@@ -429,6 +429,7 @@ def inet_create(host: Host, sock: Socket, protocol: int) -> int:
     sk = prot.sock_class(host, prot, AF_INET, sock.type, protocol)
     if flags & INET_PROTOSW_REUSE:
         sk.sk_reuse = 1
+    sk.sk_txrehash = host.sysctl["net.core.txrehash"]
     sock.ops = ops
     sock.sk = sk
     sk.sk_socket = sock
