@@ -2,7 +2,8 @@
 that far into what is queued and moves the offset on by what it read, a plain read moves it back
 by what it took (no further than 0), -1 turns it off; on TCP a stream of bytes, on UDP the
 datagrams one after another, a peek past a whole datagram landing in the next one (and flagged
-MSG_TRUNC when it reads less than the whole datagram)."""
+MSG_TRUNC when it reads less than the whole datagram), an empty one that a peek has returned
+passed over by the next."""
 
 from __future__ import annotations
 
@@ -68,6 +69,19 @@ def play(sleep: Callable[[float], None]) -> list:
                 outcome(r.getsockopt, socket.SOL_SOCKET, SO_PEEK_OFF)])
     for s in (u, v, r):
         s.close()
+    # empty datagrams: a peek at an offset passes over one a peek has returned (skb->peeked),
+    # even one returned before the offset was on
+    for plain_peek_first in (False, True):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", PORT + 1 + plain_peek_first))
+        for datagram in (b"", b"ab", b"", b"c"):
+            u.sendto(datagram, u.getsockname())
+        sleep(0.05)
+        if plain_peek_first:
+            out.append(steps(u, [(10, PEEK)]))
+        u.setsockopt(socket.SOL_SOCKET, SO_PEEK_OFF, 0)
+        out.append(steps(u, [(10, PEEK)] * 6 + [(10, 0)] * 5))
+        u.close()
     return out
 
 

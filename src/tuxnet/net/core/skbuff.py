@@ -57,7 +57,7 @@ PACKET_LOOPBACK = 5
 # The initial value of every SkBuff field after buf/data/tail/end, in the order __init__ stores them.
 _SKB_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, PACKET_HOST, 0, 0, 0, -1, -1, -1, 0,
                                   CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, False, None, 0, None,
-                                  0, 0, 0, 0, None, 0)
+                                  0, 0, 0, 0, None, 0, False)
 
 
 class SkBuff:
@@ -98,6 +98,9 @@ class SkBuff:
         # other storage that follow the head's, as (storage, start, end, room), with ``tail``
         # counting them (see the module's docstring).  None and 0 for a buffer that is all head.
         "frags", "data_len",
+        # skb->peeked: a datagram a MSG_PEEK read has returned (skb_set_peeked; only an empty
+        # one is marked, which a peek at an offset then passes over)
+        "peeked",
     )
 
     def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
@@ -111,7 +114,7 @@ class SkBuff:
          self.ip_summed, self.csum_start, self.csum_offset, self.gso_size,
          self.seq, self.end_seq, self.ack_seq, self.tcp_flags, self.sacked, self.skb_mstamp, self.tx_count,
          self.cb, self.cloned, self.head_frag, self.destructor_arg, self.truesize, self.destructor, self.tx_flags,
-         self.tskey, self.rcv_charge, self.nr_frags, self.frags, self.data_len) = _SKB_DEFAULTS
+         self.tskey, self.rcv_charge, self.nr_frags, self.frags, self.data_len, self.peeked) = _SKB_DEFAULTS
 
     def __repr__(self) -> str:
         return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"

@@ -476,13 +476,14 @@ def udp_queue_rcv_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> int:
 
 def udp_peek_at(queue: Any, off: int) -> tuple[SkBuff | None, int]:
     """``__skb_try_recv_from_queue`` with a peek offset: the datagram ``off`` bytes into the queue
-    (whole datagrams before it passed over) and the offset left within it; None when the queue
-    holds no byte that far in."""
+    (whole datagrams before it passed over, and an empty one a peek has returned already) and the
+    offset left within it; None when the queue holds no byte that far in."""
     for skb in queue:
         length = skb.tail - skb.data
-        if off < length or not (length or off):
-            return skb, off
-        off -= length
+        if off >= length and (off or skb.peeked):
+            off -= length
+            continue
+        return skb, off
     return None, 0
 
 
@@ -501,7 +502,7 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
             waited = __skb_wait_for_datagram(sk, flags)
             if waited is not None:
                 return waited or copy_to_msg(msg, [])  # 0: shut down, nothing to read
-            if not flags & MSG_PEEK or sk.sk_peek_off <= 0:
+            if not flags & MSG_PEEK or sk.sk_peek_off < 0:
                 skb, off = queue[0], 0
                 break
             skb, off = udp_peek_at(queue, sk.sk_peek_off)
@@ -527,6 +528,8 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
             queue.popleft()
             sk.reader_queue_len -= 1
             udp_rmem_release(sk, skb.truesize, 1)
+        elif not length:
+            skb.peeked = True  # skb_set_peeked
         if sk.sk_peek_off >= 0:  # (skb_consume_udp, peeking_with_offset)
             consumed = length if flags & MSG_TRUNC else copied
             sk_peek_offset_bwd(sk, -consumed if flags & MSG_PEEK else consumed)
