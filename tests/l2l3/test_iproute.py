@@ -318,6 +318,70 @@ def test_ip_as_linux_prints_it():
     assert ours == linux
 
 
+# Route types beyond unicast and the errors: local (the whole prefix is this host's: AnyIP, and
+# by default in the local table, scope host, a device needed), broadcast (local table, scope link)
+# and throw (no route here: the rules go on, or there is none); the kernel's refusals of a scope
+# too wide, of a next hop for a route that has none; listings, ``route get`` through them, deletes.
+TYPE_SCRIPT = [
+    "route add local 192.0.2.0/24 dev lo", "route add local 198.51.100.7 dev eth0", "route add throw 203.0.113.0/24",
+    "route add throw 10.9.0.0/16 table 100", "route add broadcast 10.0.0.77 dev eth0",
+    "route add local 10.7.0.0/16 dev eth0 table 100", "route add throw default table 7",
+    "route add local default dev lo table 9", "route add local 10.8.0.0/16",
+    "route add local 10.8.0.0/16 dev lo scope link",
+    "route add local 10.8.0.0/16 via 10.0.0.5 dev eth0", "route add broadcast 10.0.0.78 dev eth0 scope global",
+    "route add throw 10.10.0.0/16 dev eth0", "route add throw 10.11.0.0/16 via 10.0.0.5",
+    "route add blackhole 10.12.0.0/16 dev eth0", "route add unreachable 10.13.0.0/16 via 10.0.0.5",
+    "route show table local", "route", "route show table 100", "-4 route show table all",
+    "-json route show table local",
+    "route get 192.0.2.9", "route get 198.51.100.7", "route get 203.0.113.5", "route get 10.0.0.77",
+    "route get 192.0.2.9 from 10.0.0.7 iif eth0", "route get 203.0.113.5 from 10.0.0.7 iif eth0",
+    "rule add from all lookup 100 pref 100", "route get 10.9.1.1", "route get 10.7.1.1",
+    "route add default via 10.0.0.9", "route get 10.9.1.1", "route get 8.8.8.8",
+    "route del local 192.0.2.0/24 dev lo", "route del throw 203.0.113.0/24", "route del local 198.51.100.7",
+    "route show table local", "route add local 192.0.2.0/24 dev lo proto static", "route add local 192.0.2.0/24 dev lo",
+    "route replace local 192.0.2.0/24 dev lo metric 5", "route show table local", "route del throw 10.9.0.0/16",
+    "route del throw 10.9.0.0/16 table 100", "route show table 100",
+]
+
+
+def test_route_types_as_linux_prints_them():
+    linux, ours = _on_linux_and_tuxnet(TYPE_SCRIPT)
+    for c, theirs, mine in zip(TYPE_SCRIPT, linux, ours, strict=True):
+        assert mine == theirs, c
+
+
+def test_a_local_route_makes_a_whole_prefix_this_hosts():
+    """AnyIP: with ``local 192.0.2.0/24 dev lo``, h2 answers a ping and a connection to any
+    address of the prefix, from that address; h1 reaches the prefix through h2."""
+    from tuxnet.net.socket import AF_INET, SOCK_STREAM
+    from tuxnet.user import libc
+    from tuxnet.user.programs.ping import ping_main
+
+    world, (h1, h2), _ = lan(2)
+    ip(h1, "route add 192.0.2.0/24 via 10.0.0.2")
+    ip(h2, "route add local 192.0.2.0/24 dev lo")
+
+    def server() -> tuple:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.bind(fd, ("0.0.0.0", 80))
+        libc.listen(fd, 5)
+        conn, peer = libc.accept(fd)
+        return libc.getsockname(conn), peer[0], libc.recv(conn, 10)
+
+    def client() -> None:
+        fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+        libc.connect(fd, ("192.0.2.200", 80))
+        libc.send(fd, b"anyip")
+
+    srv = h2.spawn(server)
+    h1.spawn(client)
+    world.run_until(lambda: not srv.alive, timeout=10**10)
+    assert srv.result == (("192.0.2.200", 80), "10.0.0.1", b"anyip")
+    ping = h1.spawn(ping_main, ["-c", "1", "192.0.2.77"], name="ping")
+    world.run_until(lambda: not ping.alive, timeout=10**10)
+    assert "64 bytes from 192.0.2.77: icmp_seq=1 ttl=64" in h1.output()
+
+
 DEL_SCRIPT = [
     "addr add 10.0.0.7/24 dev eth0",
     "addr add 10.0.0.8/24 dev eth0",

@@ -55,6 +55,7 @@ from tuxnet.net.ipv4.fib import (
     RTN_LOCAL,
     RTN_NAMES,
     RTN_PROHIBIT,
+    RTN_THROW,
     RTN_UNICAST,
     RTN_UNREACHABLE,
     SCOPE_NAMES,
@@ -115,7 +116,7 @@ if TYPE_CHECKING:
 _FLAG_NAMES = ((0x8, "LOOPBACK"), (0x2, "BROADCAST"), (0x10, "POINTOPOINT"), (0x1000, "MULTICAST"),
                (0x80, "NOARP"), (0x200, "ALLMULTI"), (0x100, "PROMISC"))
 _ROUTE_TYPES = {"unreachable": RTN_UNREACHABLE, "blackhole": RTN_BLACKHOLE, "prohibit": RTN_PROHIBIT,
-                "unicast": RTN_UNICAST}
+                "unicast": RTN_UNICAST, "local": RTN_LOCAL, "broadcast": RTN_BROADCAST, "throw": RTN_THROW}
 _NUD_BY_NAME = {"permanent": NUD_PERMANENT, "reachable": NUD_REACHABLE, "stale": NUD_STALE, "noarp": NUD_NOARP}
 # nud_state_a2n's names, "none" (NUD_NONE, 0) as the bit 0x100 iproute2's filter gives it
 _NUD_FILTER_NONE = 0x100
@@ -838,7 +839,9 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
     if metric is None:
         raise _usage_error(f'Error: argument "{opts["metric"]}" is wrong: "metric" value is invalid')
     opts["metric"] = str(metric)
-    opts["table"] = str(_table_id(opts.get("table", "main")))
+    # a local or broadcast route goes to the local table unless one is named (iproute_modify)
+    default = "local" if opts.get("type") in ("local", "broadcast") else "main"
+    opts["table"] = str(_table_id(opts.get("table", default)))
     return dst, opts, metrics
 
 

@@ -36,13 +36,15 @@ RTN_MULTICAST = 5
 RTN_BLACKHOLE = 6
 RTN_UNREACHABLE = 7
 RTN_PROHIBIT = 8
+RTN_THROW = 9  # the table has no route for it: the rules go on to the next (fib_props' -EAGAIN)
 
 RT_SCOPE_UNIVERSE = 0
 RT_SCOPE_LINK = 253
 RT_SCOPE_HOST = 254
 
 RTN_NAMES = {RTN_UNICAST: "unicast", RTN_LOCAL: "local", RTN_BROADCAST: "broadcast", RTN_MULTICAST: "multicast",
-             RTN_BLACKHOLE: "blackhole", RTN_UNREACHABLE: "unreachable", RTN_PROHIBIT: "prohibit"}
+             RTN_BLACKHOLE: "blackhole", RTN_UNREACHABLE: "unreachable", RTN_PROHIBIT: "prohibit",
+             RTN_THROW: "throw"}
 RT_SCOPE_SITE = 200
 RT_SCOPE_NOWHERE = 255
 # iproute2's /etc/iproute2/rt_scopes and rt_protos: the names it prints and takes
@@ -264,7 +266,8 @@ def fib_lookup(host: Host, daddr: int, scope: int = RT_SCOPE_UNIVERSE, saddr: in
         from tuxnet.net.ipv4.fib_rules import fib_rules_lookup
 
         return fib_rules_lookup(host, daddr, scope, saddr, iif, oif, mark, tos, proto, sport, dport, uid)
-    return host.fib_local.lookup(daddr, scope) or host.fib_main.lookup(daddr, scope)
+    fa = host.fib_local.lookup(daddr, scope) or host.fib_main.lookup(daddr, scope)
+    return None if fa is not None and fa.type == RTN_THROW else fa  # (-EAGAIN: no route)
 
 
 def fib_get_table(host: Host, table: int) -> FibTable | None:
@@ -323,19 +326,34 @@ def fib_add(host: Host, fa: FibAlias, exclusive: bool = False) -> None:
     fib_flush_cache(host)
 
 
+# fib_props' scopes: the narrowest scope a route of the type may have
+_TYPE_SCOPE = {RTN_LOCAL: RT_SCOPE_HOST, RTN_BROADCAST: RT_SCOPE_LINK}
+
+
 def _route_alias(host: Host, dst: str, via: str | None, dev: str | None, metric: int, src: str | None,
                  type: int, table: int, scope: int | None = None, protocol: int = RTPROT_BOOT,
                  **metrics: int) -> FibAlias:
     """``rtm_to_fib_config`` and ``fib_create_info``: the route ``ip route add|change|replace``
     describe.  The next hop must be reachable on a connected prefix, by a route of a narrower
-    scope than this one's.  Without a ``scope``, iproute2's: link for a unicast route without a
+    scope than this one's; a host-scope route (a local one) needs a device.  Without a ``scope``,
+    iproute2's: host for a local route, link for a broadcast one and a unicast one without a
     gateway, else global."""
+    if type in (RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT, RTN_THROW) and (via or dev):
+        # fib_props' error types: no next hop
+        raise ValueError("Error: Gateway, device and multipath can not be specified for this route type.")
     if scope is None:
-        scope = RT_SCOPE_LINK if type == RTN_UNICAST and not via else RT_SCOPE_UNIVERSE
-    if scope > RT_SCOPE_HOST:
+        if type == RTN_LOCAL:
+            scope = RT_SCOPE_HOST
+        elif type == RTN_BROADCAST or type == RTN_UNICAST and not via:
+            scope = RT_SCOPE_LINK
+        else:
+            scope = RT_SCOPE_UNIVERSE
+    if scope > RT_SCOPE_HOST or scope < _TYPE_SCOPE.get(type, RT_SCOPE_UNIVERSE):  # (fib_props[type].scope)
         raise ValueError("Error: Invalid scope.")
     if scope == RT_SCOPE_HOST and via:
         raise ValueError("Error: Route with host scope can not have a gateway.")
+    if scope == RT_SCOPE_HOST and not dev:
+        raise ValueError("RTNETLINK answers: No such device")
     if dst == "default":
         addr, plen = 0, 0
     else:

@@ -23,6 +23,7 @@ from tuxnet.net.ipv4.fib import (
     RT_TABLE_MAIN,
     RTN_BLACKHOLE,
     RTN_PROHIBIT,
+    RTN_THROW,
     RTN_UNICAST,
     RTN_UNREACHABLE,
     FibAlias,
@@ -290,7 +291,7 @@ def fib_rules_lookup(host: Host, daddr: int, scope: int, saddr: int, iif: int, o
             return _BLACKHOLE
         table = tables.get(rule.table)
         fa = table.lookup(daddr, scope) if table is not None else None
-        if fa is None:
+        if fa is None or fa.type == RTN_THROW:
             continue
         if fa.plen <= rule.suppress_prefixlen and fa.type not in _ERROR_TYPES:
             continue  # fib4_rule_suppress: a route this short is not this rule's to give
