@@ -382,6 +382,13 @@ def test_a_local_route_makes_a_whole_prefix_this_hosts():
     assert "64 bytes from 192.0.2.77: icmp_seq=1 ttl=64" in h1.output()
 
 
+def test_route_types_tuxnet_lacks_are_refused_clearly():
+    world, (h1, _), _ = lan(2)
+    for kind in ("anycast", "multicast", "nat"):
+        with pytest.raises(IpError, match=f'has no "{kind}" routes'):
+            ip(h1, f"route add {kind} 10.0.0.88 dev eth0")
+
+
 DEL_SCRIPT = [
     "addr add 10.0.0.7/24 dev eth0",
     "addr add 10.0.0.8/24 dev eth0",

@@ -807,6 +807,9 @@ def _route_args(args: list[str]) -> tuple[str, dict[str, str], dict[str, int]]:
         raise _usage_error("Usage: ip route { list | flush } SELECTOR")
     args = list(args)
     opts: dict[str, str] = {}
+    if args[0] in ("anycast", "multicast", "nat", "xresolve"):
+        raise _usage_error(f'Error: tuxnet\'s "ip route" has no "{args[0]}" routes (unicast, local, broadcast, '
+                           "throw, blackhole, unreachable, prohibit).")
     if args[0] in _ROUTE_TYPES:
         opts["type"] = args.pop(0)
     if not args:
