@@ -63,6 +63,7 @@ WORDS = ["addr", "add", "del", "change", "replace", "show", "route", "link", "se
          "+tcp", "+norec", "+trace", "+qr", "AXFR", "ixfr=1", "-l", "+time=1", "+tries=0", "+noall", "+answer", "-x",
          "MX", "ANY", "CH", "www.test", "a..b", "-g", "-type=MX", "-vc", "-retry=0", "-h", "-W", "-R", "-T", "-a", "-C",
          "/var/www", "/etc/bind/named.conf", "-N", "-z", "-lk", "7000", "1-3", "-1",
+         "rule", "ipproto", "uidrange", "uid", "throw", "broadcast", "1000-2000", "5-", "lookup", "pref",
          # digits to Python, none to C's isdigit(): int() refuses "²" and reads "٣"
          "²", "٣", "1²", "+time=²", "-timeout=٣", "limit", "rx-usecs", ":²", "-p"]
 ARGV = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=7)
