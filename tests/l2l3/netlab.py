@@ -9,7 +9,9 @@ from typing import Any
 
 from tuxnet.net.core.dev import dev_set_promiscuity
 from tuxnet.net.ethernet.eth import BROADCAST
+from tuxnet.net.socket import MSG_DONTWAIT
 from tuxnet.trace.capture import Capture
+from tuxnet.user import libc
 from tuxnet.world import World, msecs
 
 TSHARK_PREFS = ["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE"]
@@ -43,6 +45,17 @@ def run(world: World, host: Any, fn: Callable[..., Any], *args: Any, timeout: in
     world.run_until(lambda: not proc.alive, timeout=timeout)
     assert not proc.alive, f"{proc} did not finish"
     return proc.result
+
+
+def recvfrom_all(fd: int, size: int = 100) -> list[tuple[bytes, Any]]:
+    """What a datagram socket has queued, each (data, address), read until it would block (in a
+    program: ``libc``'s calls)."""
+    got = []
+    while True:
+        try:
+            got.append(libc.recvfrom(fd, size, MSG_DONTWAIT))
+        except BlockingIOError:
+            return got
 
 
 def lan(n: int = 2, seed: int = 1, rate: str = "100mbit", delay: str = "50us", *, hub: bool = False,

@@ -310,6 +310,13 @@ def _on_linux_and_tuxnet(script: list[str]) -> tuple[list[str], list[str]]:
     return linux, ours
 
 
+def assert_prints_as_linux(script: list[str]) -> None:
+    """Each command of ``script`` prints (or fails with) on tuxnet what it does on the kernel."""
+    linux, ours = _on_linux_and_tuxnet(script)
+    for c, theirs, mine in zip(script, linux, ours, strict=True):
+        assert mine == theirs, c
+
+
 def test_ip_as_linux_prints_it():
     """The same ``ip route``, ``ip neigh`` and ``ip addr`` commands print the same bytes on the
     kernel and on tuxnet (each route line ends with a space, as iproute2 ends it) and fail with the
@@ -345,9 +352,7 @@ TYPE_SCRIPT = [
 
 
 def test_route_types_as_linux_prints_them():
-    linux, ours = _on_linux_and_tuxnet(TYPE_SCRIPT)
-    for c, theirs, mine in zip(TYPE_SCRIPT, linux, ours, strict=True):
-        assert mine == theirs, c
+    assert_prints_as_linux(TYPE_SCRIPT)
 
 
 def test_a_local_route_makes_a_whole_prefix_this_hosts():

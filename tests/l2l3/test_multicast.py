@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket as pysock
 import struct
 
-from netlab import capture, lan, run
+from netlab import capture, lan, recvfrom_all, run
 
 from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.ipv4.igmp import IPPROTO_IGMP
@@ -32,12 +32,7 @@ def _member(address: str, wait: float = 0.5) -> list:
     libc.bind(fd, ("0.0.0.0", 5000))
     libc.setsockopt(fd, SOL_IP, IP_ADD_MEMBERSHIP, GROUP + pysock.inet_aton(address))
     libc.sleep(wait)
-    got = []
-    while True:
-        try:
-            got.append(libc.recvfrom(fd, 100, MSG_DONTWAIT))
-        except BlockingIOError:
-            return got
+    return recvfrom_all(fd)
 
 
 def test_only_members_take_a_group_and_the_sender_its_own_copy():
@@ -47,10 +42,7 @@ def test_only_members_take_a_group_and_the_sender_its_own_copy():
         fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
         libc.bind(fd, ("0.0.0.0", 5000))
         libc.sleep(0.5)
-        try:
-            return [libc.recvfrom(fd, 100, MSG_DONTWAIT)]
-        except BlockingIOError:
-            return []
+        return recvfrom_all(fd)
 
     def send() -> list:
         fd = libc.socket(AF_INET, SOCK_DGRAM, 0)

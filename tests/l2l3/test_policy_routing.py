@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 from netlab import capture, run
-from test_iproute import _on_linux_and_tuxnet
+from test_iproute import assert_prints_as_linux
 
 from tuxnet.kernel.errno import EACCES, EINVAL, ENETUNREACH
 from tuxnet.net.ipv4.af_inet import IPPROTO_IP
@@ -186,9 +186,7 @@ RULE_SCRIPT = [
 
 
 def test_ip_rule_as_linux_prints_it():
-    linux, ours = _on_linux_and_tuxnet(RULE_SCRIPT)
-    for c, theirs, mine in zip(RULE_SCRIPT, linux, ours, strict=True):
-        assert mine == theirs, c
+    assert_prints_as_linux(RULE_SCRIPT)
 
 
 # The selectors of a flow's transport and sender: a protocol by name, alias or number, port ranges
@@ -274,9 +272,7 @@ FLOW_RULE_SCRIPT = [
 
 
 def test_ip_rule_flow_selectors_as_linux_prints_them():
-    linux, ours = _on_linux_and_tuxnet(FLOW_RULE_SCRIPT)
-    for c, theirs, mine in zip(FLOW_RULE_SCRIPT, linux, ours, strict=True):
-        assert mine == theirs, c
+    assert_prints_as_linux(FLOW_RULE_SCRIPT)
 
 
 def multihomed() -> tuple[World, dict]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import socket as pysock
 import struct
 
-from netlab import run
+from netlab import recvfrom_all, run
 
 from tuxnet.net.ipv4.ip_sockglue import IP_PKTINFO, IP_UNICAST_IF, SOL_IP
-from tuxnet.net.socket import AF_INET, MSG_DONTWAIT, SOCK_DGRAM, Msghdr
+from tuxnet.net.socket import AF_INET, SOCK_DGRAM, Msghdr
 from tuxnet.user import libc
 from tuxnet.user.iproute import ip
 from tuxnet.world import World, msecs
@@ -35,12 +35,7 @@ def _listen(host) -> object:
         fd = libc.socket(AF_INET, SOCK_DGRAM, 0)
         libc.bind(fd, ("0.0.0.0", 53))
         libc.sleep(0.5)
-        got = []
-        while True:
-            try:
-                got.append(libc.recvfrom(fd, 100, MSG_DONTWAIT))
-            except BlockingIOError:
-                return got
+        return recvfrom_all(fd)
     return host.spawn(server)
 
 

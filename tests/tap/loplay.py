@@ -45,9 +45,9 @@ def outcome(fn: Callable[..., Any], *args: Any) -> Any:
     return value.hex() if isinstance(value, bytes) else value
 
 
-def kernel_outcomes(script: str, name: str, mtu: int = 0) -> list:
+def kernel_outcomes(script: str, name: str, mtu: int = 0, sysctls: dict[str, str] | None = None) -> list:
     """What ``script`` (beside this module) prints as JSON, run as ``python SCRIPT NAME`` by this
-    machine's kernel in a network namespace of our own."""
+    machine's kernel in a network namespace of our own (its ``sysctls`` set first)."""
     reason = netns_unavailable()
     if reason:
         pytest.skip(reason)
@@ -55,6 +55,8 @@ def kernel_outcomes(script: str, name: str, mtu: int = 0) -> list:
     try:
         if mtu:
             ns.run("ip", "link", "set", "lo", "mtu", str(mtu))
+        for key, value in (sysctls or {}).items():
+            ns.run("sysctl", "-qw", f"{key}={value}")
         return json.loads(ns.run(sys.executable, os.path.join(os.path.dirname(__file__), script), name).stdout)
     finally:
         ns.close()

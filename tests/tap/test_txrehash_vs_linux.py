@@ -10,9 +10,7 @@ import socket
 import sys
 
 import pytest
-from loplay import lo_world, outcome, tuxnet_outcomes
-
-from tuxnet.tapnet import Netns, netns_unavailable
+from loplay import kernel_outcomes, lo_world, outcome, tuxnet_outcomes
 
 pytestmark = pytest.mark.root
 
@@ -43,15 +41,7 @@ def play() -> list:
 
 @pytest.mark.parametrize("txrehash", ["0", "1"])
 def test_txrehash_is_the_new_sockets_default_as_on_the_kernel(txrehash: str) -> None:
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    ns = Netns(f"tuxnet-txrehash-{txrehash}-{os.getpid()}")
-    try:
-        ns.run("sysctl", "-qw", f"net.core.txrehash={txrehash}")
-        linux = json.loads(ns.run(sys.executable, __file__, "play").stdout)
-    finally:
-        ns.close()
+    linux = kernel_outcomes(os.path.basename(__file__), "play", sysctls={"net.core.txrehash": txrehash})
     world, host = lo_world()
     host.sysctl.set("net.core.txrehash", txrehash)
     assert [[int(txrehash)] * 3] == linux[-1:]
