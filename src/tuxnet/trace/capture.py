@@ -1,7 +1,7 @@
 """Packet capture on a device, as ``tcpdump -i DEV`` does it: a ``ptype_all`` tap that sees every
-frame leaving (``dev_queue_xmit_nit``) and arriving (``__netif_receive_skb``), written to a pcap
-file (stamped with the host's wall clock, as a tcpdump on it would stamp them) and/or printed as
-tcpdump lines."""
+frame leaving (``dev_queue_xmit_nit``) and arriving (``__netif_receive_skb``), its VLAN tag put
+back where the core took it out, written to a pcap file (stamped with the host's wall clock, as a
+tcpdump on it would stamp them) and/or printed as tcpdump lines."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.dev import ETH_P_ALL, IFF_LOOPBACK, NetDevice, PacketType
+from tuxnet.net.core.if_vlan import vlan_frame
 from tuxnet.net.core.skbuff import PACKET_LOOPBACK, PACKET_OUTGOING, SkBuff
 from tuxnet.trace.pcap import PcapWriter
 from tuxnet.trace.tcpdump import TcpdumpPrinter
@@ -36,6 +37,8 @@ class Capture:
             return 0  # lo: each packet once, as it leaves; a multicast's copy for us, never (packet_rcv)
         start = skb.data if direction == PACKET_OUTGOING else skb.mac_header
         frame = bytes(skb.buf[start:skb.tail])
+        if skb.vlan_proto:  # the tag the core took out, back in (as libpcap does from PACKET_AUXDATA)
+            frame = vlan_frame(frame, skb.vlan_proto, skb.vlan_tci)
         now = self.host.world.now
         if self.keep:
             self.frames.append((now, frame, dev.name))

@@ -28,13 +28,16 @@ def should_deliver(p: NetBridgePort, skb: SkBuff) -> bool:
 
 
 def skb_clone(skb: SkBuff) -> SkBuff:
-    """``skb_clone``: a new buffer head sharing the same bytes."""
+    """``skb_clone``: a new buffer head sharing the same bytes (both marked cloned), and the tag
+    the frame came with."""
     n = SkBuff(skb.buf, skb.data, skb.tail)
     n.dev = skb.dev
     n.protocol = skb.protocol
     n.pkt_type = skb.pkt_type
     n.mac_header = skb.mac_header
     n.priority = skb.priority
+    n.vlan_proto, n.vlan_tci = skb.vlan_proto, skb.vlan_tci
+    n.cloned = skb.cloned = True
     return n
 
 

@@ -22,11 +22,14 @@ from tuxnet.kernel.errno import EINVAL
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.checksum import csum_fold
 from tuxnet.net.core.gso import skb_gso_segment
+from tuxnet.net.core.if_vlan import VLAN_VID_MASK, __vlan_hwaccel_push_inside, skb_vlan_untag
 from tuxnet.net.core.net_tstamp import SCM_TSTAMP_SCHED, SKBTX_SCHED_TSTAMP
 from tuxnet.net.core.netdev_features import NETIF_F_HW_CSUM, NETIF_F_SG, NETIF_F_TSO
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
     CHECKSUM_UNNECESSARY,
+    PACKET_HOST,
+    PACKET_OTHERHOST,
     PACKET_OUTGOING,
     SkBuff,
     __skb_tstamp_tx,
@@ -370,6 +373,8 @@ def dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
     any other, as ``validate_xmit_skb`` does (``skb_needs_linearize``)."""
     if skb.frags is not None and not dev.features & NETIF_F_SG:
         skb_linearize(skb)
+    if skb.vlan_proto:
+        __vlan_hwaccel_push_inside(skb)  # (validate_xmit_vlan: tuxnet's devices insert no tags)
     if dev.ptype_all or (dev.nd_net is not None and dev.nd_net.ptype_all):
         dev_queue_xmit_nit(skb, dev)
     return dev.netdev_ops.ndo_start_xmit(validate_xmit_skb(skb, dev), dev)
@@ -576,6 +581,22 @@ def net_timestamp_check(host: Host, skb: SkBuff) -> None:
         skb.tstamp = ktime_get_real(host.world)
 
 
+def vlan_do_receive(skb: SkBuff) -> bool:
+    """``vlan_do_receive`` (net/8021q/vlan_core.c): a tagged frame becomes its VLAN device's,
+    untagged (a frame to that device's address its host's), counted there by the bytes past its
+    Ethernet header; False when no VLAN device over this one, up, has the tag's id."""
+    vlan_info = skb.dev.vlan_info
+    vlan_dev = vlan_info.get((skb.vlan_proto, skb.vlan_tci & VLAN_VID_MASK)) if vlan_info else None
+    if vlan_dev is None or not vlan_dev.up:
+        return False
+    if skb.pkt_type == PACKET_OTHERHOST and skb.buf[skb.mac_header:skb.mac_header + 6] == vlan_dev.dev_addr:
+        skb.pkt_type = PACKET_HOST
+    skb.dev = vlan_dev
+    skb.vlan_proto = skb.vlan_tci = 0
+    dev_sw_netstats_rx_add(vlan_dev, skb.tail - skb.data)
+    return True
+
+
 def dev_sw_netstats_rx_add(dev: NetDevice, length: int) -> None:
     """``dev_sw_netstats_rx_add``: a driver counts a packet it received, ``length`` bytes as it
     took them in (the core does not count receives: each driver does, once)."""
@@ -670,18 +691,34 @@ def deliver_skb(skb: SkBuff, pt: PacketType, orig_dev: NetDevice) -> int:
 
 def __netif_receive_skb(skb: SkBuff) -> int:
     """``__netif_receive_skb_core``: the packet's arrival time if a socket wants it (as with
-    ``netdev_tstamp_prequeue`` off), taps, ``rx_handler``, then the ethertype's handler."""
+    ``netdev_tstamp_prequeue`` off), its VLAN tag out of its bytes (``skb_vlan_untag``), taps, a
+    tagged frame round again as its VLAN device's (``vlan_do_receive``), ``rx_handler``, then
+    the ethertype's handler: a tag no device took makes the frame another host's, unless its id
+    is 0 (a frame tagged for its priority alone)."""
     dev = skb.dev
     host = dev.nd_net
     if host.netstamp_needed:
         net_timestamp_check(host, skb)
-    if dev.ptype_all or host.ptype_all:
-        skb_linearize(skb)  # (for taps that read one run of bytes, as dev_queue_xmit_nit)
-        for pt in (*dev.ptype_all, *host.ptype_all):
-            pt.func(skb, dev, pt, skb.pkt_type)
+    skb.network_header = skb.data  # (skb_reset_network_header)
+    while True:  # (another_round)
+        if (skb.protocol == ETH_P_8021Q or skb.protocol == ETH_P_8021AD) and not skb_vlan_untag(skb):
+            dev.stats.rx_length_errors += 1
+            dev.stats.rx_errors += 1
+            return NET_RX_DROP
+        if dev.ptype_all or host.ptype_all:
+            skb_linearize(skb)  # (for taps that read one run of bytes, as dev_queue_xmit_nit)
+            for pt in (*dev.ptype_all, *host.ptype_all):
+                pt.func(skb, dev, pt, skb.pkt_type)
+        if not skb.vlan_proto or not vlan_do_receive(skb):
+            break
+        dev = skb.dev
     handler = dev.rx_handler
     if handler is not None and handler(skb) == RX_HANDLER_CONSUMED:
         return NET_RX_SUCCESS
+    if skb.vlan_proto:
+        if skb.vlan_tci & VLAN_VID_MASK:
+            skb.pkt_type = PACKET_OTHERHOST
+        skb.vlan_proto = skb.vlan_tci = 0  # (__vlan_hwaccel_clear_tag)
     handlers = host.ptype_base.get(skb.protocol)
     if not handlers:
         # (dev_core_stats_rx_dropped_inc; rx_nohandler counts only a bond's RX_HANDLER_EXACT)

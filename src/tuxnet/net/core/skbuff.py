@@ -57,7 +57,7 @@ PACKET_LOOPBACK = 5
 # The initial value of every SkBuff field after buf/data/tail/end, in the order __init__ stores them.
 _SKB_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, PACKET_HOST, 0, 0, 0, -1, -1, -1, 0,
                                   CHECKSUM_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, False, False, None, 0, None,
-                                  0, 0, 0, 0, None, 0, False)
+                                  0, 0, 0, 0, None, 0, False, 0, 0)
 
 
 class SkBuff:
@@ -101,6 +101,9 @@ class SkBuff:
         # skb->peeked: a datagram a MSG_PEEK read has returned (skb_set_peeked; only an empty
         # one is marked, which a peek at an offset then passes over)
         "peeked",
+        # skb->vlan_proto and vlan_tci: the VLAN tag taken out of the bytes on receipt (or to be
+        # put in on the way out: if_vlan.py); no protocol, none
+        "vlan_proto", "vlan_tci",
     )
 
     def __init__(self, buf: bytearray, data: int = 0, tail: int | None = None) -> None:
@@ -114,7 +117,8 @@ class SkBuff:
          self.ip_summed, self.csum_start, self.csum_offset, self.gso_size,
          self.seq, self.end_seq, self.ack_seq, self.tcp_flags, self.sacked, self.skb_mstamp, self.tx_count,
          self.cb, self.cloned, self.head_frag, self.destructor_arg, self.truesize, self.destructor, self.tx_flags,
-         self.tskey, self.rcv_charge, self.nr_frags, self.frags, self.data_len, self.peeked) = _SKB_DEFAULTS
+         self.tskey, self.rcv_charge, self.nr_frags, self.frags, self.data_len, self.peeked, self.vlan_proto,
+         self.vlan_tci) = _SKB_DEFAULTS
 
     def __repr__(self) -> str:
         return f"<SkBuff len={self.len} headroom={self.data} dev={getattr(self.dev, 'name', None)}>"
@@ -199,7 +203,7 @@ class SkBuff:
         for name in ("dev", "sk", "dst", "protocol", "pkt_type", "priority", "mark", "tstamp",
                      "mac_header", "network_header", "transport_header", "mac_len", "ip_summed",
                      "csum_start", "csum_offset", "gso_size", "seq", "end_seq", "ack_seq", "tcp_flags",
-                     "sacked", "skb_mstamp", "tx_count", "cb"):
+                     "sacked", "skb_mstamp", "tx_count", "cb", "vlan_proto", "vlan_tci"):
             setattr(n, name, getattr(self, name))
         return n
 
@@ -322,6 +326,7 @@ def skb_clone(skb: SkBuff) -> SkBuff:
     n.cloned = skb.cloned = True
     n.tx_flags = skb.tx_flags
     n.tskey = skb.tskey
+    n.vlan_proto, n.vlan_tci = skb.vlan_proto, skb.vlan_tci
     return n
 
 

@@ -39,8 +39,15 @@ from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.dev import ETH_P_ALL, IFF_UP, PacketType, dev_queue_xmit, dev_set_promiscuity
 from tuxnet.net.core.filter import bpf_prog_run
-from tuxnet.net.core.skbuff import PACKET_LOOPBACK, PACKET_OUTGOING, SkBuff, alloc_skb
-from tuxnet.net.core.sock import SOCK_RCVTSTAMP, Sock, lock_sock, release_sock
+from tuxnet.net.core.skbuff import (
+    CHECKSUM_PARTIAL,
+    CHECKSUM_UNNECESSARY,
+    PACKET_LOOPBACK,
+    PACKET_OUTGOING,
+    SkBuff,
+    alloc_skb,
+)
+from tuxnet.net.core.sock import SOCK_RCVTSTAMP, Sock, SockoptInt, lock_sock, release_sock
 from tuxnet.net.ipv4.af_inet import sock_no_accept, sock_no_listen
 from tuxnet.net.ipv4.datagram import __skb_wait_for_datagram, datagram_poll
 from tuxnet.net.socket import (
@@ -57,6 +64,7 @@ from tuxnet.net.socket import (
     Msghdr,
     ProtoOps,
     Socket,
+    put_cmsg,
     put_cmsg_timestamp,
     sock_register,
 )
@@ -69,12 +77,20 @@ SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_DROP_MEMBERSHIP = 2
 PACKET_STATISTICS = 6
+PACKET_AUXDATA = 8
+# struct tpacket_auxdata's tp_status bits (include/uapi/linux/if_packet.h)
+TP_STATUS_USER = 0x1
+TP_STATUS_CSUMNOTREADY = 0x8
+TP_STATUS_VLAN_VALID = 0x10
+TP_STATUS_VLAN_TPID_VALID = 0x40
+TP_STATUS_CSUM_VALID = 0x80
 PACKET_MR_MULTICAST = 0
 PACKET_MR_PROMISC = 1
 PACKET_MR_ALLMULTI = 2
 
 _packet_mreq = struct.Struct("=iHH8s")  # struct packet_mreq: ifindex, type, alen, address
 _tpacket_stats = struct.Struct("=II")  # struct tpacket_stats: packets, drops
+_tpacket_auxdata = struct.Struct("=IIIHHHH")  # struct tpacket_auxdata: status, len, snaplen, mac, net, vlan tci, tpid
 
 
 class SockaddrLl(KernelSockaddr):
@@ -115,7 +131,7 @@ class PacketSock(Sock):
     """``struct packet_sock``: the protocol it hears (``num``), the device it is bound to (0: any),
     its hook, the devices it put in promiscuous mode, and what it counted."""
 
-    __slots__ = ("num", "ifindex", "prot_hook", "promisc", "tp_packets", "tp_drops")
+    __slots__ = ("num", "ifindex", "prot_hook", "promisc", "tp_packets", "tp_drops", "auxdata")
 
     def __init__(self, host: Host, family: int, type: int, protocol: int) -> None:
         super().__init__(host, None, family, type, protocol)
@@ -126,6 +142,7 @@ class PacketSock(Sock):
         self.promisc: list[NetDevice] = []
         self.tp_packets = 0
         self.tp_drops = 0
+        self.auxdata = False  # PACKET_AUXDATA: a struct tpacket_auxdata with each frame read
 
 
 def packet_create(host: Host, sock: Socket, protocol: int) -> int:
@@ -180,7 +197,9 @@ def __packet_rcv(sk: PacketSock, skb: SkBuff, dev: NetDevice, pkttype: int) -> N
     keeps; then a copy of the frame (from its link-layer header for SOCK_RAW, its network
     header for SOCK_DGRAM) and its ``sockaddr_ll`` (the device, its type, the kind of packet, the
     protocol, the link-layer source) queue on the socket, or are dropped and counted when its
-    receive buffer is full."""
+    receive buffer is full.  What PACKET_AUXDATA tells of the frame is kept with it: its length
+    before the filter cut it, where its network header is, its checksum's state, the VLAN tag the
+    core took out of it."""
     if pkttype == PACKET_LOOPBACK:
         return  # a multicast's looped-back copy (dev_loopback_xmit): its sending was seen already
     buf = skb.buf
@@ -199,6 +218,7 @@ def __packet_rcv(sk: PacketSock, skb: SkBuff, dev: NetDevice, pkttype: int) -> N
         if not keep:
             return
         end = min(end, start + keep)
+    origlen = skb.tail - start
     data = bytes(buf[start:end])
     truesize = len(data) + 256  # (a copy's head and its shared info)
     sk.tp_packets += 1
@@ -211,14 +231,23 @@ def __packet_rcv(sk: PacketSock, skb: SkBuff, dev: NetDevice, pkttype: int) -> N
     sk.sk_rmem_alloc += truesize
     # its time (the arrival's, or now for one going out), for SO_TIMESTAMP(NS)
     stamp = skb.tstamp if skb.tstamp and pkttype != PACKET_OUTGOING else ktime_get_real(sk.host.world)
-    sk.sk_receive_queue.append((data, sll, truesize, stamp))
+    status = TP_STATUS_USER
+    if skb.ip_summed == CHECKSUM_PARTIAL:
+        status |= TP_STATUS_CSUMNOTREADY
+    elif pkttype != PACKET_OUTGOING and skb.ip_summed == CHECKSUM_UNNECESSARY:
+        status |= TP_STATUS_CSUM_VALID
+    if skb.vlan_proto:
+        status |= TP_STATUS_VLAN_VALID | TP_STATUS_VLAN_TPID_VALID
+    net = skb.network_header - start if skb.network_header >= start else 0
+    aux = (status, origlen, len(data), 0, net, skb.vlan_tci, skb.vlan_proto)
+    sk.sk_receive_queue.append((data, sll, truesize, stamp, aux))
     sk.sk_data_ready()
 
 
 def packet_recvmsg(sock: Socket, msg: Msghdr, size: int, flags: int) -> bytes | int:
     """``packet_recvmsg``: the first frame queued, cut to ``size`` (MSG_TRUNC in ``msg_flags``,
     and with MSG_TRUNC in ``flags`` its real length), from its ``sockaddr_ll``, with its time if
-    the socket asked (SO_TIMESTAMP, SO_TIMESTAMPNS)."""
+    the socket asked (SO_TIMESTAMP, SO_TIMESTAMPNS) and its ``tpacket_auxdata`` (PACKET_AUXDATA)."""
     sk = sock.sk
     if flags & MSG_OOB:
         return -EINVAL
@@ -229,7 +258,7 @@ def packet_recvmsg(sock: Socket, msg: Msghdr, size: int, flags: int) -> bytes | 
         waited = __skb_wait_for_datagram(sk, flags)
         if waited is not None:
             return waited or copy_to_msg(msg, [])
-        data, sll, truesize, stamp = sk.sk_receive_queue[0]
+        data, sll, truesize, stamp, aux = sk.sk_receive_queue[0]
         if not flags & MSG_PEEK:
             sk.sk_receive_queue.popleft()
             sk.sk_rmem_alloc -= truesize
@@ -240,6 +269,8 @@ def packet_recvmsg(sock: Socket, msg: Msghdr, size: int, flags: int) -> bytes | 
         copied = copy_to_msg(msg, [memoryview(data)[:size]])
         if sk.sk_flags & SOCK_RCVTSTAMP:
             put_cmsg_timestamp(msg, sk, stamp)
+        if sk.auxdata:
+            put_cmsg(msg, SOL_PACKET, PACKET_AUXDATA, _tpacket_auxdata.pack(*aux))
         if flags & MSG_TRUNC:
             if copied.__class__ is int:
                 return len(data) if copied >= 0 else copied
@@ -336,9 +367,17 @@ def packet_release(sock: Socket) -> int:
 
 def packet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
     """``packet_setsockopt``: PACKET_ADD_MEMBERSHIP/DROP_MEMBERSHIP with a ``struct packet_mreq``
-    of PACKET_MR_PROMISC (the device in promiscuous mode while the socket holds it); other
-    membership kinds and options are not there (ENOPROTOOPT, as an unknown option)."""
+    of PACKET_MR_PROMISC (the device in promiscuous mode while the socket holds it), and
+    PACKET_AUXDATA (an int); other membership kinds and options are not there (ENOPROTOOPT, as an
+    unknown option)."""
     sk = sock.sk
+    if level == SOL_PACKET and optname == PACKET_AUXDATA:
+        if isinstance(optval, bytes | bytearray):
+            if len(optval) < 4:
+                return -EINVAL
+            optval = int.from_bytes(optval[:4], "little", signed=True)
+        sk.auxdata = bool(optval)
+        return 0
     if level != SOL_PACKET or optname not in (PACKET_ADD_MEMBERSHIP, PACKET_DROP_MEMBERSHIP):
         return -ENOPROTOOPT
     if not isinstance(optval, bytes | bytearray) or len(optval) < 8:
@@ -362,8 +401,10 @@ def packet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> in
 
 def packet_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
     """``packet_getsockopt``: PACKET_STATISTICS, the frames heard (the dropped ones counted in
-    both) and dropped since the last read, which clears them."""
+    both) and dropped since the last read, which clears them; PACKET_AUXDATA."""
     sk = sock.sk
+    if level == SOL_PACKET and optname == PACKET_AUXDATA:
+        return SockoptInt(sk.auxdata)
     if level != SOL_PACKET or optname != PACKET_STATISTICS:
         return -ENOPROTOOPT
     stats = _tpacket_stats.pack(sk.tp_packets, sk.tp_drops)

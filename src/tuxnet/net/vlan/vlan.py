@@ -1,18 +1,18 @@
-"""802.1Q VLAN devices (net/8021q/vlan.c, vlan_dev.c, vlan_core.c), and 802.1ad service tags.
+"""802.1Q VLAN devices (net/8021q/vlan.c, vlan_dev.c), and 802.1ad service tags.
 
 ``ip link add link eth0 name eth0.10 type vlan id 10`` makes a device stacked on eth0: what it
 sends leaves by eth0 with a tag after the two addresses (TPID 0x8100, then priority 0 and the
 VLAN id), put in by software as a NIC without VLAN offload needs (``vlan_dev_hard_start_xmit``,
-then ``__vlan_hwaccel_push_inside``); a tagged frame eth0 receives loses its tag
-(``skb_vlan_untag``) and goes up again as the VLAN device's (``vlan_do_receive``), or, when no
-device has its id, as a frame for another host, which IP drops.  The device has eth0's address
+then ``__vlan_hwaccel_push_inside``); a tagged frame eth0 receives loses its tag in the core
+(``skb_vlan_untag``) and goes up again as the VLAN device's (``vlan_do_receive``, in dev.py), or,
+when no device has its id, as a frame for another host, which IP drops (one with id 0, tagged for
+its priority alone, goes up as eth0's).  The device has eth0's address
 and MTU, no queue of its own, and room for the tag in its headers (``hard_header_len`` + 4); it
 comes up only over an eth0 that is up, and goes down with it.
 """
 
 from __future__ import annotations
 
-import struct
 from typing import TYPE_CHECKING
 
 from tuxnet.kernel.errno import ENETDOWN, ERANGE
@@ -21,27 +21,19 @@ from tuxnet.net.core.dev import (
     ETH_P_8021Q,
     IFF_BROADCAST,
     IFF_MULTICAST,
-    NET_RX_DROP,
     NetDevice,
     NetDeviceOps,
-    PacketType,
-    __netif_receive_skb,
     dev_queue_xmit,
-    dev_sw_netstats_rx_add,
 )
-from tuxnet.net.core.skbuff import PACKET_HOST, PACKET_OTHERHOST, SkBuff, skb_expand_head
-from tuxnet.net.ethernet.eth import ETH_ALEN, VLAN_HLEN
+from tuxnet.net.core.skbuff import SkBuff
+from tuxnet.net.ethernet.eth import VLAN_HLEN
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
 VLAN_PROTOCOLS = {"802.1q": ETH_P_8021Q, "802.1ad": ETH_P_8021AD}  # (iproute2's llproto names)
 VLAN_PROTO_NAMES = {ETH_P_8021Q: "802.1Q", ETH_P_8021AD: "802.1ad"}
-VLAN_VID_MASK = 0x0FFF
 VLAN_N_VID = 4096
-ETH_ALEN2 = 2 * ETH_ALEN  # the two addresses the tag goes after
-
-_tag = struct.Struct("!HH")
 
 
 class VlanDev:
@@ -57,17 +49,11 @@ class VlanDev:
 
 
 def vlan_dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
-    """``vlan_dev_hard_start_xmit`` with ``vlan_insert_tag``: the tag goes in after the two
-    addresses (the frame's own type follows it), and the frame leaves by the device below."""
+    """``vlan_dev_hard_start_xmit``: the frame carries the device's tag (``__vlan_hwaccel_put_tag``)
+    and leaves by the device below, which puts it in after the two addresses, the frame's own
+    type following it (``validate_xmit_vlan``)."""
     vlan: VlanDev = dev.priv
-    if skb.data < VLAN_HLEN:
-        skb_expand_head(skb, VLAN_HLEN)
-    buf = skb.buf
-    mac = skb.data
-    start = skb.push(VLAN_HLEN)
-    buf[start:start + ETH_ALEN2] = buf[mac:mac + ETH_ALEN2]
-    _tag.pack_into(buf, start + ETH_ALEN2, vlan.vlan_proto, vlan.vlan_id)
-    skb.mac_header = start
+    skb.vlan_proto, skb.vlan_tci = vlan.vlan_proto, vlan.vlan_id
     stats = dev.stats
     stats.tx_packets += 1
     stats.tx_bytes += skb.len + skb.data_len
@@ -90,35 +76,6 @@ def vlan_dev_change_mtu(dev: NetDevice, new_mtu: int) -> int:
 
 
 VLAN_NETDEV_OPS = NetDeviceOps(vlan_dev_hard_start_xmit, ndo_open=vlan_dev_open, ndo_change_mtu=vlan_dev_change_mtu)
-
-
-def vlan_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: NetDevice) -> int:
-    """``skb_vlan_untag`` and ``vlan_do_receive``: the tag comes out (the addresses move up over
-    it), and the frame goes round again as its VLAN device's, counted there by the bytes past its
-    Ethernet header (``vlan_pcpu_stats``: ``skb->len`` by then); a frame whose id no device has
-    (a nonzero one) goes round on ``dev`` as another host's, counted once, by its driver."""
-    if skb.len < VLAN_HLEN:
-        dev.stats.rx_length_errors += 1
-        dev.stats.rx_errors += 1
-        return NET_RX_DROP
-    buf = skb.buf
-    tci, proto = _tag.unpack_from(buf, skb.data)
-    mac = skb.mac_header
-    buf[mac + VLAN_HLEN:mac + VLAN_HLEN + ETH_ALEN2] = buf[mac:mac + ETH_ALEN2]
-    skb.mac_header = mac + VLAN_HLEN
-    skb.pull(VLAN_HLEN)
-    skb.protocol = proto
-    vid = tci & VLAN_VID_MASK
-    vlan_dev = dev.vlan_info.get((pt.type, vid)) if dev.vlan_info else None
-    if vlan_dev is None or not vlan_dev.up:
-        if vid:
-            skb.pkt_type = PACKET_OTHERHOST
-        return __netif_receive_skb(skb)
-    if skb.pkt_type == PACKET_OTHERHOST and buf[skb.mac_header:skb.mac_header + 6] == vlan_dev.dev_addr:
-        skb.pkt_type = PACKET_HOST
-    skb.dev = vlan_dev
-    dev_sw_netstats_rx_add(vlan_dev, skb.len)
-    return __netif_receive_skb(skb)
 
 
 def register_vlan_dev(host: Host, real_dev: NetDevice, name: str, vlan_id: int,
@@ -144,8 +101,6 @@ def register_vlan_dev(host: Host, real_dev: NetDevice, name: str, vlan_id: int,
     if real_dev.vlan_info is None:
         real_dev.vlan_info = {}
     real_dev.vlan_info[vlan_proto, vlan_id] = dev
-    if vlan_proto not in host.ptype_base:
-        host.dev_add_pack(PacketType(vlan_proto, vlan_rcv))
     return host.register_netdevice(dev)
 
 

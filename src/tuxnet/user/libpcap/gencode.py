@@ -122,6 +122,7 @@ class Compiler:
         self.regused = [False] * BPF_MEMWORDS
         self.curreg = 0
         self.root: Block | None = None
+        self.tests_vlan = False  # gen_vlan ran: the program reads a tag in the frame's bytes
 
     # -- scratch registers (alloc_reg, free_reg) -------------------------------------------------
 
@@ -235,11 +236,12 @@ class Compiler:
 
     def gen_vlan(self, vlan_num: int, has_vlan_tag: bool) -> Block:
         """gen_vlan → gen_vlan_no_bpf_extensions, as libpcap compiles for a capture file or a dead
-        handle (and as a tuxnet packet socket needs: its frames keep their tags): one of the three
+        handle (a live capture's frames come untagged: ``tests_vlan``): one of the three
         VLAN TPIDs, the id when one is given, and every offset after it 4 octets further on, so
         that ``vlan 100 and vlan 200`` is VLAN 200 inside VLAN 100."""
         if self.linktype != DLT_EN10MB:
             raise FilterError(f"no VLAN support for {DLT_DESCRIPTIONS[self.linktype]}")
+        self.tests_vlan = True
         b0 = self.gen_linktype(ETHERTYPE_8021Q)
         b1 = self.gen_linktype(ETHERTYPE_8021AD)
         gen_or(b0, b1)

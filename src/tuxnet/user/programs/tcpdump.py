@@ -58,22 +58,26 @@ from collections.abc import Callable
 
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import SIGHUP, SIGINT, SIGTERM
-from tuxnet.net.core.dev import IFF_LOOPBACK, IFF_UP
+from tuxnet.net.core.dev import ETH_P_8021Q, IFF_LOOPBACK, IFF_UP
+from tuxnet.net.core.if_vlan import vlan_frame
 from tuxnet.net.core.skbuff import PACKET_OUTGOING
 from tuxnet.net.core.sock import SO_TIMESTAMPNS, SOL_SOCKET
 from tuxnet.net.packet.af_packet import (
     ETH_P_ALL,
     PACKET_ADD_MEMBERSHIP,
+    PACKET_AUXDATA,
     PACKET_MR_PROMISC,
     PACKET_STATISTICS,
     SOL_PACKET,
+    TP_STATUS_VLAN_TPID_VALID,
+    TP_STATUS_VLAN_VALID,
 )
 from tuxnet.net.socket import AF_PACKET, SOCK_DGRAM, SOCK_RAW, Msghdr
 from tuxnet.trace.addrtoname import AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN, PcapError, PcapReader, PcapWriter
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
-from tuxnet.user.libpcap import DLT_LINUX_SLL2, FilterError, bpf_dump, pcap_compile
+from tuxnet.user.libpcap import DLT_LINUX_SLL2, BpfProgram, FilterError, bpf_dump, pcap_compile
 from tuxnet.user.libpcap.bpf_filter import bpf_filter
 from tuxnet.user.libpcap.pcap_common import linktype_to_dlt
 from tuxnet.user.libpcap.pcap_linux import set_kernel_filter, sll2_header
@@ -117,7 +121,7 @@ class _Options:
         self.dump_code = 0  # -d, -dd, -ddd: the compiled program printed, nothing captured
         self.infile: str | None = None  # -F: the expression read from this file
         self.direction = PCAP_D_INOUT  # -Q
-        self.program: list[tuple[int, int, int, int]] = []
+        self.program = BpfProgram()
 
 
 def _parse(argv: list[str]) -> _Options | str:
@@ -429,7 +433,11 @@ def _capture(opts: _Options) -> int:
         # (on "any", libpcap binds to interface index 0, which Python's AF_PACKET addresses cannot
         # name: the socket, made hearing ETH_P_ALL, already hears every device)
         libc.setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        in_kernel = set_kernel_filter(fd, opts.program, cooked)
+        libc.setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, 1)  # (a received frame's VLAN tag)
+        # (a program that reads a VLAN tag in the bytes runs on the frames tcpdump has put the
+        # tag back into: the kernel's have it out of band, and libpcap's BPF-extension code for
+        # that is not compiled here)
+        in_kernel = not opts.program.tests_vlan and set_kernel_filter(fd, opts.program, cooked)
         if opts.promisc and dev is not None and not dev.flags & IFF_LOOPBACK:
             libc.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP,
                             struct.pack("=iHH8s", dev.ifindex, PACKET_MR_PROMISC, 0, b""))
@@ -477,7 +485,8 @@ def _next_frame(fd: int, lo_ifindex: int, direction: int, cooked: bool) -> tuple
     """The next frame and its time (SO_TIMESTAMPNS); None for one libpcap leaves out
     (``linux_check_direction``): what loopback sends (it hears it again coming in), and what
     ``-Q`` does not ask for.  A cooked socket's packet gets the DLT_LINUX_SLL2 header made of its
-    ``sockaddr_ll`` (``pcap_handle_packet_mmap``)."""
+    ``sockaddr_ll`` (``pcap_handle_packet_mmap``); an Ethernet frame the VLAN tag the kernel
+    took out of it, back after its two addresses (``pcap_read_packet``, from PACKET_AUXDATA)."""
     msg = Msghdr(msg_control=[])
     frame = libc.recvmsg(fd, msg, SNAPLEN, 0)
     ifname, protocol, pkttype, hatype, addr = msg.msg_name
@@ -489,4 +498,10 @@ def _next_frame(fd: int, lo_ifindex: int, direction: int, cooked: bool) -> tuple
                   for level, _, data in msg.msg_control if level == SOL_SOCKET), 0)
     if cooked:
         return sll2_header(protocol, ifindex, hatype, pkttype, addr) + bytes(frame), stamp
+    for level, kind, data in msg.msg_control:
+        if level == SOL_PACKET and kind == PACKET_AUXDATA:
+            status, _, _, _, _, tci, tpid = struct.unpack("=IIIHHHH", data)
+            if (tci or status & TP_STATUS_VLAN_VALID) and len(frame) >= 12:  # VLAN_VALID
+                tpid = tpid if tpid or status & TP_STATUS_VLAN_TPID_VALID else ETH_P_8021Q
+                return vlan_frame(bytes(frame), tpid, tci), stamp
     return bytes(frame), stamp
