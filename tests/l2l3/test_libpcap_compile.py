@@ -6,10 +6,13 @@ The judge is ``tcpdump -d`` (and ``-O -d`` unoptimised, ``-dd``, ``-ddd``, ``-s 
 compiles for Ethernet without a device; ``tcpdump -r FILE -d`` on a raw-IP capture file compiles
 for DLT_RAW.  Without a device tcpdump's netmask is 0, so the programs here are compiled with
 ``netmask=0``.  Names resolve as this machine resolves them: ``localhost`` through /etc/hosts,
-service names through /etc/services."""
+service names through /etc/services.  ``tcpdump -i DEV -d`` on a veth device in a namespace of
+our own compiles for a live capture, whose ``vlan`` reads the tag the kernel took out of a frame
+as well as one in its bytes (libpcap's BPF_SPECIAL_VLAN_HANDLING)."""
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import socket
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tuxnet.tapnet import Netns, netns_unavailable
 from tuxnet.trace.pcap import PcapWriter
 from tuxnet.user.libpcap import DLT_EN10MB, DLT_RAW, PCAP_NETMASK_UNKNOWN, FilterError, bpf_dump, pcap_compile
 from tuxnet.user.resolv import networks_entries
@@ -53,9 +57,10 @@ def resolve_net(name: str) -> int | None:
     return next((net for net_name, net, aliases in networks_entries(text) if name in (net_name, *aliases)), None)
 
 
-def tcpdump(expression: str, *args: str) -> str:
+def tcpdump(expression: str, *args: str, netns: Netns | None = None) -> str:
     """tcpdump's program text, or ``ERR message`` with tcpdump's prefixes taken off."""
-    done = subprocess.run([TCPDUMP, *args, "--", expression], capture_output=True, text=True, timeout=30)
+    command = [TCPDUMP, *args, "--", expression]
+    done = subprocess.run(netns.cmd(*command) if netns else command, capture_output=True, text=True, timeout=30)
     if done.returncode:
         message = done.stderr.strip().splitlines()[-1]
         return "ERR " + message.removeprefix("tcpdump: ").removeprefix("can't parse filter expression: ")
@@ -69,6 +74,21 @@ def ours(expression: str, option: int = 1, **kwargs: object) -> str:
     except FilterError as error:
         return "ERR " + str(error).rstrip("\n")
     return bpf_dump(insns, option)
+
+
+@pytest.fixture(scope="module")
+def live_device():
+    """A veth device up in a namespace of our own, for ``tcpdump -i v0 -d``."""
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    ns = Netns(f"tuxnet-pcapc-{os.getpid()}")
+    try:
+        ns.run("ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1")
+        ns.run("ip", "link", "set", "v0", "up")
+        yield ns
+    finally:
+        ns.close()
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +148,19 @@ CORPUS = [
     "vlan and ip[0] = 0x45", "vlan 0x10", "vlan 10 and (arp or icmp)", "vlan and ip6", "vlan and ip multicast",
     "vlan and llc", "vlan and stp", "vlan and ipx", "vlan and ether proto 0x806", "vlan and tcp[13] & 2 != 0",
 ]
+# compiled for a live capture too, where the outermost vlan reads the kernel's tag or the bytes
+# (gen_vlan_bpf_extensions) and the offsets after it become variable
+VLAN_LIVE = [
+    "vlan", "vlan 100", "vlan and ip", "vlan 100 and tcp port 80", "vlan and vlan 200", "ip or vlan", "not vlan",
+    "vlan and host 10.0.0.1", "vlan 10 or vlan 20", "vlan and ip6", "vlan and llc", "vlan and stp", "vlan and ipx",
+    "vlan and tcp[13] & 2 != 0", "vlan and ip[0] = 0x45", "vlan and link[0] = 1", "vlan and icmp6[0] = 1",
+    "vlan and len > 100", "vlan and ether host 1:2:3:4:5:6", "vlan and vlan and vlan", "vlan 1 and vlan 2 and tcp",
+    "vlan and ip multicast", "vlan and udp[8:2] = 5", "vlan and ip6 host ::1", "vlan and portrange 1-10",
+    "vlan and ip broadcast", "vlan 10 and (arp or icmp)", "vlan and inbound", "vlan and ifindex 2", "tcp and vlan",
+    "vlan 4095", "vlan and iso", "vlan and atalk", "vlan and decnet host 1.2", "vlan and ip proto 17",
+    "vlan and icmp[icmptype] = icmp-echo", "vlan and ip[2:2] - ip[0] > 10", "vlan and ether[12:2] = 0x800",
+    "vlan and tcp[tcp[0] & 3] = 1", "vlan and sctp", "vlan 4096", "vlan and vlan 10 and ip[0] + udp[0] = 1",
+]
 # also compiled for a raw-IP capture file
 RAW_CORPUS = [
     "", "ip", "ip6", "arp", "tcp", "udp", "icmp", "sctp", "not ip", "arp or ip", "host 1.2.3.4",
@@ -164,6 +197,40 @@ def test_ethernet_programs_match_tcpdump(expression: str) -> None:
     """The optimised program is tcpdump's (``-d``), and so is the unoptimised one (``-O -d``)."""
     assert ours(expression) == tcpdump(expression, "-d")
     assert ours(expression, optimize=False) == tcpdump(expression, "-O", "-d")
+
+
+@pytest.mark.parametrize("expression", VLAN_LIVE)
+def test_live_capture_programs_match_tcpdump_on_a_device(expression: str, live_device: Netns) -> None:
+    """``vlan`` on a live capture: the kernel's ``vlanp`` first, the TPIDs after it with the
+    payload's and type's offsets moved on in scratch registers, the id from ``vlan_tci`` or the
+    bytes (a jump among a block's statements), optimised and not."""
+    assert ours(expression, special_vlan_handling=True) == tcpdump(expression, "-i", "v0", "-d", netns=live_device)
+    assert ours(expression, special_vlan_handling=True, optimize=False) == tcpdump(
+        expression, "-i", "v0", "-O", "-d", netns=live_device)
+
+
+def test_live_vlan_codes_are_libpcaps(live_device: Netns) -> None:
+    """``-dd``: the ancillary loads' opcodes and offsets, instruction for instruction."""
+    for expression in ("vlan 100", "vlan and tcp port 80"):
+        assert ours(expression, 2, special_vlan_handling=True) == tcpdump(
+            expression, "-i", "v0", "-dd", netns=live_device)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_random_live_vlan_expressions_compile_as_tcpdump(seed: int, live_device: Netns) -> None:
+    """Seeded random expressions with ``vlan`` or ``vlan N`` before, after or inside them."""
+    r = random.Random(seed)
+    cases = []
+    for i, expression in enumerate(random_expressions(seed, 120)):
+        vlan = r.choice(["vlan", "vlan 10", "vlan 4095", "not vlan"])
+        expression = r.choice([f"{vlan} and {expression}", f"{expression} and {vlan}", f"{vlan} or ({expression})",
+                               f"vlan and ({expression}) and {vlan}"])
+        cases.append((expression, ["-i", "v0", "-d"] if i % 2 else ["-i", "v0", "-O", "-d"], i % 2 == 1))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        expected = list(pool.map(lambda case: tcpdump(case[0], *case[1], netns=live_device), cases))
+    differ = [(expression, want) for (expression, _, optimize), want in zip(cases, expected, strict=True)
+              if ours(expression, special_vlan_handling=True, optimize=optimize) != want]
+    assert not differ, f"{len(differ)} of {len(cases)} differ, the first: {differ[0]}"
 
 
 @pytest.mark.parametrize("expression", RAW_CORPUS)

@@ -1,7 +1,8 @@
 """The values SOL_SOCKET options take and read back on TCP, UDP and raw sockets, judged by this
 machine's kernel (``sk_setsockopt``, ``sk_getsockopt``): the buffer sizes, doubled and clamped to
 ``net.core.wmem_max``/``rmem_max`` (a new namespace shares the machine's, which tuxnet's host is
-given), the flags, SO_LINGER's struct, the timeouts, the read-only options (ENOPROTOOPT),
+given), the flags, SO_LINGER's struct, the timeouts, the read-only options (ENOPROTOOPT;
+SO_BPF_EXTENSIONS, how far the ancillary loads a filter may use reach),
 SO_PEEK_OFF (only where the protocol has ``set_peek_off``), SO_ZEROCOPY (TCP and UDP only), the
 options the kernel only keeps (SO_BUSY_POLL, SO_INCOMING_CPU, SO_TXREHASH: TCP's) and those it
 refuses (SO_PASSCRED and its kin on an inet socket).  Each value is set on a fresh socket and read
@@ -38,6 +39,7 @@ SO_PROTOCOL = 38
 SO_DOMAIN = 39
 SO_PEEK_OFF = 42
 SO_BUSY_POLL = 46
+SO_BPF_EXTENSIONS = 48
 SO_INCOMING_CPU = 49
 SO_ZEROCOPY = 60
 SO_TXREHASH = 74
@@ -80,7 +82,8 @@ CASES = (
        for v in BOOLS]
     + [(SOL, socket.SO_LINGER, v) for v in LINGERS]
     + [(SOL, o, v) for o in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO) for v in TIMEOUTS]
-    + [(SOL, o, 1) for o in (socket.SO_TYPE, SO_PROTOCOL, SO_DOMAIN, SO_ACCEPTCONN, socket.SO_ERROR)]
+    + [(SOL, o, 1) for o in (socket.SO_TYPE, SO_PROTOCOL, SO_DOMAIN, SO_ACCEPTCONN, socket.SO_ERROR,
+                             SO_BPF_EXTENSIONS)]
     + [(SOL, SO_PEEK_OFF, v) for v in (-2, -1, 0, 5)]
     + [(SOL, SO_BUSY_POLL, v) for v in (-1, 0, 50, 2**31 - 1)]
     + [(SOL, SO_INCOMING_CPU, v) for v in (-2, -1, 0, 1, 100)]
@@ -92,7 +95,8 @@ CASES = (
     + [(SOL, o, None) for o in (socket.SO_SNDBUF, socket.SO_RCVBUF, socket.SO_PRIORITY, SO_MARK,
                                 socket.SO_KEEPALIVE, socket.SO_REUSEADDR, socket.SO_LINGER, socket.SO_RCVTIMEO,
                                 SO_PEEK_OFF, SO_BUSY_POLL, SO_INCOMING_CPU, SO_TXREHASH, SO_ZEROCOPY,
-                                socket.SO_RCVLOWAT, socket.SO_TYPE, SO_PROTOCOL, SO_DOMAIN, SO_ACCEPTCONN)]
+                                socket.SO_RCVLOWAT, socket.SO_TYPE, SO_PROTOCOL, SO_DOMAIN, SO_ACCEPTCONN,
+                                SO_BPF_EXTENSIONS)]
 )
 # the options read back as a struct, and its size
 STRUCTS = {socket.SO_LINGER: 8, socket.SO_RCVTIMEO: 16, socket.SO_SNDTIMEO: 16}

@@ -35,6 +35,8 @@ SKF_LL_OFF = -0x200000
 SKF_AD_PROTOCOL, SKF_AD_PKTTYPE, SKF_AD_IFINDEX, SKF_AD_MARK = 0, 4, 8, 20
 SKF_AD_QUEUE, SKF_AD_HATYPE, SKF_AD_RXHASH, SKF_AD_CPU = 24, 28, 32, 36
 SKF_AD_VLAN_TAG, SKF_AD_VLAN_TAG_PRESENT, SKF_AD_PAY_OFFSET, SKF_AD_RANDOM = 44, 48, 52, 56
+SKF_AD_VLAN_TPID = 60
+SKF_AD_MAX = 64
 
 _INSN = struct.Struct("=HBBI")
 # the opcodes a classic program may hold (chk_code_allowed), by class: loads, stores, ALU, jumps,
@@ -44,9 +46,15 @@ CLASSIC_CODES = ({0x00, 0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0x60, 0x80} | {0x01,
           | {0x05} | {0x05 | op | src for op in (0x10, 0x20, 0x30, 0x40) for src in (0x00, 0x08)}
           | {0x06, 0x16, 0x07, 0x87})
 _SIZES = {0x00: 4, 0x08: 2, 0x10: 1}  # BPF_W, BPF_H, BPF_B
-_ANCILLARY = {0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60}
+_ANCILLARY = set(range(0, SKF_AD_MAX, 4))
 
 Insn = tuple[int, int, int, int]
+
+
+def bpf_tell_extensions() -> int:
+    """``bpf_tell_extensions`` (getsockopt SO_BPF_EXTENSIONS): the ancillary loads this kernel
+    knows end below SKF_AD_MAX; libpcap reads it to compile ``vlan`` with them."""
+    return SKF_AD_MAX
 
 
 def bpf_check_classic(insns: list[Insn]) -> bool:
@@ -115,13 +123,16 @@ def _load(skb: SkBuff | None, view: memoryview, start: int, k: int, size: int) -
 
 
 def _ancillary(skb: SkBuff, k: int) -> int:
-    """The packet's properties SKF_AD_OFF loads read (``convert_skb_access``)."""
+    """The packet's properties SKF_AD_OFF loads read (``convert_skb_access``); the VLAN tag's
+    are the one the buffer carries beside its bytes (``skb_vlan_tag_get``,
+    ``skb_vlan_tag_present``, ``vlan_proto``), a tag still in the bytes is not one."""
     offset = k - SKF_AD_OFF
     dev = skb.dev
     values = {SKF_AD_PROTOCOL: skb.protocol, SKF_AD_PKTTYPE: skb.pkt_type,
               SKF_AD_IFINDEX: dev.ifindex if dev is not None else 0, SKF_AD_MARK: skb.mark, SKF_AD_QUEUE: 0,
               SKF_AD_HATYPE: dev.type if dev is not None else 0, SKF_AD_RXHASH: 0, SKF_AD_CPU: 0,
-              SKF_AD_VLAN_TAG: 0, SKF_AD_VLAN_TAG_PRESENT: 0, SKF_AD_RANDOM: 4}
+              SKF_AD_VLAN_TAG: skb.vlan_tci, SKF_AD_VLAN_TAG_PRESENT: int(bool(skb.vlan_proto)),
+              SKF_AD_RANDOM: 4, SKF_AD_VLAN_TPID: skb.vlan_proto}
     if offset == SKF_AD_PAY_OFFSET:
         return skb.transport_header - skb.data if skb.transport_header >= 0 else 0
     return values.get(offset, 0) & 0xFFFFFFFF

@@ -82,6 +82,7 @@ SO_RXQ_OVFL = 40
 SO_PEEK_OFF = 42
 SO_BUSY_POLL = 46
 SO_MAX_PACING_RATE = 47
+SO_BPF_EXTENSIONS = 48
 SO_INCOMING_CPU = 49
 SO_ZEROCOPY = 60
 SO_TXTIME = 61
@@ -890,6 +891,10 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         from tuxnet.net.core.filter import sk_get_filter
 
         return sk_get_filter(sk)
+    if optname == SO_BPF_EXTENSIONS:
+        from tuxnet.net.core.filter import bpf_tell_extensions
+
+        return SockoptInt(bpf_tell_extensions())
     if optname == SO_LOCK_FILTER:
         from tuxnet.net.core.filter import SOCK_FILTER_LOCKED
 

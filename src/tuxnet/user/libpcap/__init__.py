@@ -16,17 +16,10 @@ from .grammar import Parser
 from .optimize import bpf_optimize, icode_to_fcode
 from .primitives import PrimitiveCompiler
 
-__all__ = ["DLT_EN10MB", "DLT_LINUX_SLL2", "DLT_RAW", "PCAP_NETMASK_UNKNOWN", "BpfProgram", "FilterError", "bpf_dump",
+__all__ = ["DLT_EN10MB", "DLT_LINUX_SLL2", "DLT_RAW", "PCAP_NETMASK_UNKNOWN", "FilterError", "bpf_dump",
            "bpf_image", "pcap_compile"]
 
 PCAP_NETMASK_UNKNOWN = 0xFFFFFFFF
-
-
-class BpfProgram(list):
-    """A compiled program (its ``struct sock_filter``s as ``(code, jt, jf, k)``), and whether it
-    tests a VLAN tag in the frame's bytes (``vlan``)."""
-
-    tests_vlan = False
 
 
 def pcap_compile(expression: str, *, optimize: bool = True, netmask: int = PCAP_NETMASK_UNKNOWN,
@@ -35,7 +28,7 @@ def pcap_compile(expression: str, *, optimize: bool = True, netmask: int = PCAP_
                  resolve_port: Callable[[str, str], int | None] | None = None,
                  resolve_proto: Callable[[str], int | None] | None = None,
                  resolve_net: Callable[[str], int | None] | None = None, savefile: bool = False,
-                 ) -> BpfProgram:
+                 special_vlan_handling: bool = False) -> list[tuple[int, int, int, int]]:
     """pcap_compile: the BPF program (``struct sock_filter``s as ``(code, jt, jf, k)``) that
     accepts ``snaplen`` bytes of the packets ``expression`` matches, or FilterError in libpcap's
     words.  ``resolve_host(name)`` gives a host's IPv4 addresses (host-order ints) or None;
@@ -43,20 +36,18 @@ def pcap_compile(expression: str, *, optimize: bool = True, netmask: int = PCAP_
     protocol's number and ``resolve_net(name)`` a network's, or None (without a resolver, every
     name is unknown); ``netmask`` is the capture device's, which ``ip broadcast`` needs;
     ``savefile`` says the program is for a capture file's frames, which have no packet metadata
-    (``inbound``, ``ifindex``).  The program tests a ``vlan`` tag in the frame's bytes, as libpcap
-    compiles it for a capture file: a live capture on Linux gets the tag out of band (the kernel
-    took it out), and libpcap compiles for that with BPF extensions, which this compiler has
-    not; ``tests_vlan`` says so, for the capture to filter in user space instead."""
+    (``inbound``, ``ifindex``).  ``special_vlan_handling`` (BPF_SPECIAL_VLAN_HANDLING, which
+    libpcap sets for a live capture when the kernel's SO_BPF_EXTENSIONS reach the VLAN loads)
+    compiles ``vlan`` to read the tag the kernel took out of the frame as well as one still in
+    it; without it, as for a capture file, ``vlan`` reads the tag in the bytes."""
     if snaplen == 0:
         raise FilterError("snaplen of 0 rejects all packets")
     cs = PrimitiveCompiler(linktype, snaplen, netmask, resolve_host, resolve_port, resolve_proto, resolve_net,
-                           savefile)
+                           savefile, special_vlan_handling)
     Parser(cs).parse(expression)
     root = cs.root if cs.root is not None else gen_retblk(snaplen)
     if optimize:
         root = bpf_optimize(root)
         if root.s.code == 0x06 and root.s.k == 0:
             raise FilterError("expression rejects all packets")
-    program = BpfProgram(icode_to_fcode(root))
-    program.tests_vlan = cs.tests_vlan
-    return program
+    return icode_to_fcode(root)

@@ -7,7 +7,9 @@ Only the link-layer types tuxnet writes are laid out: DLT_EN10MB (Ethernet), DLT
 header at offset 0, its version nibble telling IPv4 from IPv6) and DLT_LINUX_SLL2 (the 20-octet
 header libpcap puts before each packet of a cooked capture, ``tcpdump -i any``: its protocol
 field at 0, the interface's index at 4, the packet type at 10); none has a variable-length
-header, so every offset is a constant."""
+header.  An offset becomes variable when a ``vlan`` test may find its tag in the frame's bytes or
+beside them (``gen_vlan_bpf_extensions``, for a live capture): its variable part is then kept in a
+scratch register, which loads add through X (``gen_load_absoffsetrel``)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .bpf import (
     BPF_H,
     BPF_IMM,
     BPF_IND,
+    BPF_JA,
     BPF_JEQ,
     BPF_JGE,
     BPF_JGT,
@@ -89,6 +92,10 @@ ETHERTYPE_8021Q, ETHERTYPE_8021AD, ETHERTYPE_8021QINQ = 0x8100, 0x88A8, 0x9100
 LLCSAP_IP, LLCSAP_SNAP, LLCSAP_ISONS, LLCSAP_NETBEUI = 0x06, 0xAA, 0xFE, 0xF0
 LLCSAP_IPX, LLCSAP_8021D = 0xE0, 0x42
 
+# linux/filter.h: the ancillary loads a VLAN test reads on a live capture (SKF_AD_OFF + these)
+SKF_AD_OFF = -0x1000 & U32
+SKF_AD_VLAN_TAG, SKF_AD_VLAN_TAG_PRESENT = 44, 48
+
 # offsets relative to which gen_load_a loads
 (OR_PACKET, OR_LINKHDR, OR_LLC, OR_LINKTYPE, OR_LINKPL, OR_LINKPL_NOSNAP,
  OR_TRAN_IPV4, OR_TRAN_IPV6) = range(8)
@@ -102,27 +109,44 @@ def JMP(code: int) -> int:
     return code | BPF_JMP | BPF_K
 
 
+class AbsOffset:
+    """``bpf_abs_offset``: where a header starts, a constant and, once a test may have moved it
+    at run time, a variable part held in the scratch register ``reg`` (-1 until one is taken)."""
+
+    __slots__ = ("constant_part", "is_variable", "reg")
+
+    def __init__(self, constant_part: int) -> None:
+        self.constant_part = constant_part
+        self.is_variable = False
+        self.reg = -1
+
+
 class Compiler:
     """``compiler_state_t``: the link layer's layout, the scratch registers, and the program's
-    root once parsed."""
+    root once parsed.  ``special_vlan_handling`` is libpcap's BPF_SPECIAL_VLAN_HANDLING, which a
+    live Linux capture sets when the kernel has the VLAN ancillary loads (SO_BPF_EXTENSIONS)."""
 
-    def __init__(self, linktype: int, snaplen: int, netmask: int) -> None:
+    def __init__(self, linktype: int, snaplen: int, netmask: int, special_vlan_handling: bool = False) -> None:
         if linktype == DLT_EN10MB:
-            self.off_linktype, self.off_linkpl, self.off_nl, self.off_nl_nosnap = 12, 14, 0, 3
+            linktype_off, linkpl_off, self.off_nl, self.off_nl_nosnap = 12, 14, 0, 3
         elif linktype == DLT_RAW:
-            self.off_linktype, self.off_linkpl, self.off_nl, self.off_nl_nosnap = OFFSET_NOT_SET, 0, 0, 0
+            linktype_off, linkpl_off, self.off_nl, self.off_nl_nosnap = OFFSET_NOT_SET, 0, 0, 0
         elif linktype == DLT_LINUX_SLL2:  # init_linktype: no 802.2 LLC after the cooked header
-            self.off_linktype, self.off_linkpl, self.off_nl, self.off_nl_nosnap = 0, SLL2_HDR_LEN, 0, 0
+            linktype_off, linkpl_off, self.off_nl, self.off_nl_nosnap = 0, SLL2_HDR_LEN, 0, 0
         else:
             raise FilterError(f"unknown data link type {linktype}")
+        self.off_linktype = AbsOffset(linktype_off)
+        self.off_linkpl = AbsOffset(linkpl_off)
+        self.off_linkhdr = AbsOffset(0)
         self.linktype = linktype
-        self.off_linkhdr = 0
+        self.special_vlan_handling = special_vlan_handling
+        self.vlan_stack_depth = 0
+        self.is_vlan_vloffset = False  # a VLAN test made the payload's and type's offsets variable
         self.snaplen = snaplen
         self.netmask = netmask
         self.regused = [False] * BPF_MEMWORDS
         self.curreg = 0
         self.root: Block | None = None
-        self.tests_vlan = False  # gen_vlan ran: the program reads a tag in the frame's bytes
 
     # -- scratch registers (alloc_reg, free_reg) -------------------------------------------------
 
@@ -140,20 +164,50 @@ class Compiler:
 
     # -- loads and comparisons -------------------------------------------------------------------
 
+    def gen_abs_offset_varpart(self, off: AbsOffset) -> list[Stmt]:
+        """gen_abs_offset_varpart: X = the offset's variable part (nothing for a constant one)."""
+        if not off.is_variable:
+            return []
+        if off.reg == -1:
+            off.reg = self.alloc_reg()
+        return [Stmt(BPF_LDX | BPF_MEM, off.reg)]
+
+    def gen_load_absoffsetrel(self, off: AbsOffset, offset: int, size: int) -> list[Stmt]:
+        """gen_load_absoffsetrel: A = the field ``offset`` octets past ``off``, an indirect load
+        through X when the offset has a variable part."""
+        s = self.gen_abs_offset_varpart(off)
+        mode = BPF_IND if s else BPF_ABS
+        return [*s, Stmt(BPF_LD | mode | size, (off.constant_part + offset) & U32)]
+
     def gen_load_a(self, offrel: int, offset: int, size: int) -> list[Stmt]:
         """gen_load_a: load the field at ``offset`` of the header ``offrel`` names into A."""
+        if offrel == OR_PACKET:
+            return [Stmt(BPF_LD | BPF_ABS | size, offset & U32)]
         if offrel == OR_TRAN_IPV4:
-            return [self.gen_loadx_iphdrlen(),
-                    Stmt(BPF_LD | BPF_IND | size, (self.off_linkpl + self.off_nl + offset) & U32)]
-        base = {OR_PACKET: 0, OR_LINKHDR: self.off_linkhdr, OR_LLC: self.off_linkpl,
-                OR_LINKTYPE: self.off_linktype, OR_LINKPL: self.off_linkpl + self.off_nl,
-                OR_LINKPL_NOSNAP: self.off_linkpl + self.off_nl_nosnap,
-                OR_TRAN_IPV6: self.off_linkpl + self.off_nl + 40}[offrel]
-        return [Stmt(BPF_LD | BPF_ABS | size, (base + offset) & U32)]
+            return [*self.gen_loadx_iphdrlen(),
+                    Stmt(BPF_LD | BPF_IND | size, (self.off_linkpl.constant_part + self.off_nl + offset) & U32)]
+        off, base = {OR_LINKHDR: (self.off_linkhdr, 0), OR_LLC: (self.off_linkpl, 0),
+                     OR_LINKTYPE: (self.off_linktype, 0), OR_LINKPL: (self.off_linkpl, self.off_nl),
+                     OR_LINKPL_NOSNAP: (self.off_linkpl, self.off_nl_nosnap),
+                     OR_TRAN_IPV6: (self.off_linkpl, self.off_nl + 40)}[offrel]
+        return self.gen_load_absoffsetrel(off, base + offset, size)
 
-    def gen_loadx_iphdrlen(self) -> Stmt:
-        """gen_loadx_iphdrlen: X = the IPv4 header's length, ``4*([k]&0xf)``."""
-        return Stmt(BPF_LDX | BPF_MSH | BPF_B, self.off_linkpl + self.off_nl)
+    def gen_loadx_iphdrlen(self) -> list[Stmt]:
+        """gen_loadx_iphdrlen: X = the IPv4 header's length, ``4*([k]&0xf)``; with a variable
+        payload offset, that length plus the offset's variable part, computed in A."""
+        s = self.gen_abs_offset_varpart(self.off_linkpl)
+        k = self.off_linkpl.constant_part + self.off_nl
+        if not s:
+            return [Stmt(BPF_LDX | BPF_MSH | BPF_B, k)]
+        return [*s, Stmt(BPF_LD | BPF_IND | BPF_B, k), Stmt(BPF_ALU | BPF_AND | BPF_K, 0xF),
+                Stmt(BPF_ALU | BPF_LSH | BPF_K, 2), Stmt(BPF_ALU | BPF_ADD | BPF_X), Stmt(BPF_MISC | BPF_TAX)]
+
+    def gen_offset_to_x(self, off: AbsOffset, inst: Arth) -> list[Stmt]:
+        """X = ``inst``'s value plus ``off``'s variable part (gen_load_internal's index)."""
+        s = self.gen_abs_offset_varpart(off)
+        if not s:
+            return [xfer_to_x(inst)]
+        return [*s, xfer_to_a(inst), Stmt(BPF_ALU | BPF_ADD | BPF_X), Stmt(BPF_MISC | BPF_TAX)]
 
     def gen_ncmp(self, offrel: int, offset: int, size: int, mask: int, jtype: int, reverse: bool,
                  v: int) -> Block:
@@ -235,29 +289,88 @@ class Compiler:
         return self.gen_false()
 
     def gen_vlan(self, vlan_num: int, has_vlan_tag: bool) -> Block:
-        """gen_vlan → gen_vlan_no_bpf_extensions, as libpcap compiles for a capture file or a dead
-        handle (a live capture's frames come untagged: ``tests_vlan``): one of the three
-        VLAN TPIDs, the id when one is given, and every offset after it 4 octets further on, so
-        that ``vlan 100 and vlan 200`` is VLAN 200 inside VLAN 100."""
+        """gen_vlan: the frame is VLAN-tagged (of VLAN ``vlan_num`` when ``has_vlan_tag``), and
+        every offset after the tag moves on by its 4 octets, so that ``vlan 100 and vlan 200``
+        is VLAN 200 inside VLAN 100.  The outermost test of a live capture reads the tag beside
+        the frame too (``gen_vlan_bpf_extensions``), where the kernel put it; a capture file's
+        or a dead handle's reads it in the bytes (``gen_vlan_no_bpf_extensions``)."""
         if self.linktype != DLT_EN10MB:
             raise FilterError(f"no VLAN support for {DLT_DESCRIPTIONS[self.linktype]}")
-        self.tests_vlan = True
+        if self.vlan_stack_depth == 0 and self.special_vlan_handling:
+            b0 = self.gen_vlan_bpf_extensions(vlan_num, has_vlan_tag)
+        else:
+            b0 = self.gen_vlan_no_bpf_extensions(vlan_num, has_vlan_tag)
+        self.vlan_stack_depth += 1
+        return b0
+
+    def gen_vlan_tpid_test(self) -> Block:
+        """gen_vlan_tpid_test: the type is one of the three VLAN TPIDs (802.1Q, 802.1ad, QinQ)."""
         b0 = self.gen_linktype(ETHERTYPE_8021Q)
         b1 = self.gen_linktype(ETHERTYPE_8021AD)
         gen_or(b0, b1)
         b0 = b1
         b1 = self.gen_linktype(ETHERTYPE_8021QINQ)
         gen_or(b0, b1)
-        b0 = b1
+        return b1
+
+    def gen_vlan_vid_test(self, vlan_num: int) -> Block:
+        if vlan_num > 0x0FFF:
+            raise FilterError(f"VLAN tag {vlan_num} greater than maximum 4095")
+        return self.gen_mcmp(OR_LINKPL, 0, BPF_H, vlan_num, 0x0FFF)
+
+    def gen_vlan_no_bpf_extensions(self, vlan_num: int, has_vlan_tag: bool) -> Block:
+        b0 = self.gen_vlan_tpid_test()
         if has_vlan_tag:
-            if vlan_num > 0x0FFF:
-                raise FilterError(f"VLAN tag {vlan_num} greater than maximum 4095")
-            b1 = self.gen_mcmp(OR_LINKPL, 0, BPF_H, vlan_num, 0x0FFF)
+            b1 = self.gen_vlan_vid_test(vlan_num)
             gen_and(b0, b1)
             b0 = b1
-        self.off_linkpl += 4
-        self.off_linktype += 4
+        self.off_linkpl.constant_part += 4
+        self.off_linktype.constant_part += 4
         return b0
+
+    def gen_vlan_bpf_extensions(self, vlan_num: int, has_vlan_tag: bool) -> Block:
+        """gen_vlan_bpf_extensions: the kernel's tag (``vlanp``), or else one in the bytes; only
+        in the second case do the offsets after it move on, at run time (the payload's and the
+        type's variable parts grow by 4 before the TPID test).  The id comes from ``vlan_tci``
+        or the bytes the same way (``gen_vlan_patch_vid_test``)."""
+        b0 = new_block(JMP(BPF_JEQ), 1)
+        b0.stmts = [Stmt(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT)]
+        # both tests are made before the offsets become variable, which must not move them
+        b_tpid = self.gen_vlan_tpid_test()
+        b_vid = self.gen_vlan_vid_test(vlan_num) if has_vlan_tag else None
+        self.gen_vlan_patch_tpid_test(b_tpid)
+        gen_or(b0, b_tpid)
+        b0 = b_tpid
+        if b_vid is not None:
+            self.gen_vlan_patch_vid_test(b_vid)
+            gen_and(b0, b_vid)
+            b0 = b_vid
+        return b0
+
+    def gen_vlan_vloffset_add(self, off: AbsOffset, v: int) -> list[Stmt]:
+        """gen_vlan_vloffset_add: add ``v`` to the offset's variable part."""
+        off.is_variable = True
+        if off.reg == -1:
+            off.reg = self.alloc_reg()
+        return [Stmt(BPF_LD | BPF_MEM, off.reg), Stmt(BPF_ALU | BPF_ADD | BPF_K, v), Stmt(BPF_ST, off.reg)]
+
+    def gen_vlan_patch_tpid_test(self, b_tpid: Block) -> None:
+        """gen_vlan_patch_tpid_test: the payload's and the type's offsets move 4 octets on before
+        the first of the TPID tests (reached when the kernel had no tag)."""
+        self.is_vlan_vloffset = True
+        s = self.gen_vlan_vloffset_add(self.off_linkpl, 4) + self.gen_vlan_vloffset_add(self.off_linktype, 4)
+        b_tpid.head.stmts = s + b_tpid.head.stmts
+
+    @staticmethod
+    def gen_vlan_patch_vid_test(b_vid: Block) -> None:
+        """gen_vlan_patch_vid_test: the id from the kernel's tag when it has one, jumping over the
+        load from the bytes to the mask (``ja`` over all but the id test's last statement)."""
+        sjeq = Stmt(JMP(BPF_JEQ), 1)
+        tci = Stmt(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG)
+        sjeq.jt, sjeq.jf = tci, b_vid.stmts[0]
+        s = [Stmt(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT), sjeq, tci,
+             Stmt(BPF_JMP | BPF_JA, len(b_vid.stmts) - 1)]
+        b_vid.stmts = s + b_vid.stmts
 
     def gen_ether_linktype(self, ll_proto: int) -> Block:
         if ll_proto in (LLCSAP_ISONS, LLCSAP_IP, LLCSAP_NETBEUI):
@@ -341,16 +454,19 @@ class Compiler:
         if proto == Q_RADIO:
             raise FilterError("radio information not present in capture")
         if proto == Q_LINK:
-            inst.s += [xfer_to_x(inst), Stmt(BPF_LD | BPF_IND | size_code, self.off_linkhdr)]
+            inst.s += [*self.gen_offset_to_x(self.off_linkhdr, inst),
+                       Stmt(BPF_LD | BPF_IND | size_code, self.off_linkhdr.constant_part)]
         elif proto in (Q_IP, Q_ARP, Q_RARP, Q_ATALK, Q_DECNET, Q_SCA, Q_LAT, Q_MOPRC, Q_MOPDL, Q_IPV6):
-            inst.s += [xfer_to_x(inst), Stmt(BPF_LD | BPF_IND | size_code, self.off_linkpl + self.off_nl)]
+            inst.s += [*self.gen_offset_to_x(self.off_linkpl, inst),
+                       Stmt(BPF_LD | BPF_IND | size_code, self.off_linkpl.constant_part + self.off_nl)]
             b = abbrev(proto)
             if inst.b is not None:
                 gen_and(inst.b, b)
             inst.b = b
         elif proto in (Q_SCTP, Q_TCP, Q_UDP, Q_ICMP, Q_IGMP, Q_IGRP, Q_PIM, Q_VRRP, Q_CARP):
-            inst.s += [self.gen_loadx_iphdrlen(), xfer_to_a(inst), Stmt(BPF_ALU | BPF_ADD | BPF_X),
-                       Stmt(BPF_MISC | BPF_TAX), Stmt(BPF_LD | BPF_IND | size_code, self.off_linkpl + self.off_nl)]
+            inst.s += [*self.gen_loadx_iphdrlen(), xfer_to_a(inst), Stmt(BPF_ALU | BPF_ADD | BPF_X),
+                       Stmt(BPF_MISC | BPF_TAX),
+                       Stmt(BPF_LD | BPF_IND | size_code, self.off_linkpl.constant_part + self.off_nl)]
             b = self.gen_ipfrag()
             gen_and(abbrev(proto), b)
             if inst.b is not None:
@@ -365,7 +481,8 @@ class Compiler:
             b = self.gen_cmp(OR_LINKPL, 6, BPF_B, 58)
             gen_and(inst.b, b)
             inst.b = b
-            inst.s += [xfer_to_x(inst), Stmt(BPF_LD | BPF_IND | size_code, self.off_linkpl + self.off_nl + 40)]
+            inst.s += [*self.gen_offset_to_x(self.off_linkpl, inst),
+                       Stmt(BPF_LD | BPF_IND | size_code, self.off_linkpl.constant_part + self.off_nl + 40)]
         else:
             raise FilterError("unsupported index operation")
         inst.regno = regno
@@ -449,11 +566,25 @@ class Compiler:
         return b
 
     def finish_parse(self, p: Block) -> None:
-        """finish_parse: the expression's true exits return the snapshot length, its false ones 0."""
+        """finish_parse: the variable offsets' registers set first (``insert_compute_vloffsets``),
+        the expression's true exits return the snapshot length, its false ones 0."""
+        self.insert_compute_vloffsets(p.head)
         backpatch(p, gen_retblk(self.snaplen))
         p.sense = not p.sense
         backpatch(p, gen_retblk(0))
         self.root = p.head
+
+    def insert_compute_vloffsets(self, b: Block) -> None:
+        """insert_compute_vloffsets: no link layer here has a variable-length header, so only a
+        VLAN test's offsets need setting, to 0, before the program's first statement."""
+        if not self.is_vlan_vloffset:
+            return
+        if self.off_linkpl.reg == -1:
+            self.off_linkpl.reg = self.alloc_reg()
+        if self.off_linktype.reg == -1:
+            self.off_linktype.reg = self.alloc_reg()
+        b.stmts = [Stmt(BPF_LD | BPF_W | BPF_IMM, 0), Stmt(BPF_ST, self.off_linkpl.reg),
+                   Stmt(BPF_ST, self.off_linktype.reg), *b.stmts]
 
 
 def new_block(code: int, k: int = 0) -> Block:

@@ -19,13 +19,16 @@ AX_ATOM = N_ATOMS
 
 
 class Stmt:
-    """``struct stmt``: an opcode and its constant."""
+    """``struct stmt``: an opcode and its constant; a conditional jump among a block's statements
+    (a VLAN id test's) names the statements of the block it goes to, ``jt`` and ``jf``."""
 
-    __slots__ = ("code", "k")
+    __slots__ = ("code", "k", "jt", "jf")
 
     def __init__(self, code: int, k: int = 0) -> None:
         self.code = code
         self.k = k
+        self.jt: Stmt | None = None
+        self.jf: Stmt | None = None
 
 
 class Edge:

@@ -26,6 +26,7 @@ from .bpf import (
     BPF_H,
     BPF_IMM,
     BPF_IND,
+    BPF_JA,
     BPF_JEQ,
     BPF_JGE,
     BPF_JGT,
@@ -717,6 +718,30 @@ def icode_to_fcode(root: Block) -> list[tuple[int, int, int, int]]:
             return [(code, jt, jf, k) for code, jt, jf, k in program]
 
 
+def _block_local_jump(stmts: list[Stmt], body: list[Stmt], off: int) -> tuple[int, int]:
+    """convert_code_r's "block-local relative jump": the ``jt`` and ``jf`` of the block's
+    ``off``-th statement that is not a NOP, counted among the block's first statements, as many as
+    it has that are not NOPs (NOPs included, as libpcap counts them); none for an instruction
+    that is not a conditional jump, or for the second-last one."""
+    s, slen = body[off], len(body)
+    if BPF_CLASS(s.code) != BPF_JMP or s.code == BPF_JMP | BPF_JA or off == slen - 2:
+        return 0, 0
+    where = f"for block-local relative jump: off={off}"
+    if s.jt is None or s.jf is None:
+        raise FilterError(f"no jmp destination {where}")
+    jumps = []
+    for target in (s.jt, s.jf):
+        found = [i for i, t in enumerate(stmts[:slen]) if t is target]
+        if len(found) > 1:
+            raise FilterError(f"multiple matches {where}")
+        if not found:
+            raise FilterError(f"no destination found {where}")
+        if found[0] - off - 1 >= 256:
+            raise FilterError(f"out-of-range jump {where}")
+        jumps.append(found[0] - off - 1)
+    return jumps[0], jumps[1]
+
+
 def convert_code(root: Block, marks: Marks, program: list[list[int]]) -> bool:
     """convert_code_r for every block; False when branches were found too long (and marked).
 
@@ -733,7 +758,7 @@ def convert_code(root: Block, marks: Marks, program: list[list[int]]) -> bool:
         tail -= len(body) + 1 + p.longjt + p.longjf
         p.offset = tail
         for i, s in enumerate(body):
-            program[tail + i] = [s.code, 0, 0, s.k]
+            program[tail + i] = [s.code, *_block_local_jump(p.stmts, body, i), s.k]
         at = tail + len(body)
         insn = program[at]
         insn[0], insn[3] = p.s.code, p.s.k

@@ -164,8 +164,9 @@ class PrimitiveCompiler(Compiler):
 
     def __init__(self, linktype: int, snaplen: int, netmask: int, resolve_host: HostResolver | None,
                  resolve_port: nametoaddr.PortResolver | None, resolve_proto: nametoaddr.NameResolver | None,
-                 resolve_net: nametoaddr.NameResolver | None, savefile: bool) -> None:
-        super().__init__(linktype, snaplen, netmask)
+                 resolve_net: nametoaddr.NameResolver | None, savefile: bool,
+                 special_vlan_handling: bool = False) -> None:
+        super().__init__(linktype, snaplen, netmask, special_vlan_handling)
         self.savefile = savefile  # compiling for a capture file (pcap_open_offline), not a device
         self.resolve_host = resolve_host
         self.resolve_port = resolve_port
@@ -570,7 +571,7 @@ class PrimitiveCompiler(Compiler):
             addrs = self.resolve_host(name) if self.resolve_host is not None else None
             if not addrs:
                 raise FilterError(f"unknown host '{name}'")
-            tproto = Q_IP if self.off_linktype == OFFSET_NOT_SET and proto == Q_DEFAULT else proto
+            tproto = Q_IP if self.off_linktype.constant_part == OFFSET_NOT_SET and proto == Q_DEFAULT else proto
             b: Block | None = None
             for addr in addrs:
                 if tproto == Q_IPV6:

@@ -59,9 +59,10 @@ from collections.abc import Callable
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.signal import SIGHUP, SIGINT, SIGTERM
 from tuxnet.net.core.dev import ETH_P_8021Q, IFF_LOOPBACK, IFF_UP
+from tuxnet.net.core.filter import SKF_AD_VLAN_TAG_PRESENT
 from tuxnet.net.core.if_vlan import vlan_frame
 from tuxnet.net.core.skbuff import PACKET_OUTGOING
-from tuxnet.net.core.sock import SO_TIMESTAMPNS, SOL_SOCKET
+from tuxnet.net.core.sock import SO_BPF_EXTENSIONS, SO_TIMESTAMPNS, SOL_SOCKET
 from tuxnet.net.packet.af_packet import (
     ETH_P_ALL,
     PACKET_ADD_MEMBERSHIP,
@@ -77,7 +78,7 @@ from tuxnet.trace.addrtoname import AddrToName
 from tuxnet.trace.pcap import DLT_EN10MB, DLT_RAW, MAXIMUM_SNAPLEN, PcapError, PcapReader, PcapWriter
 from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
-from tuxnet.user.libpcap import DLT_LINUX_SLL2, BpfProgram, FilterError, bpf_dump, pcap_compile
+from tuxnet.user.libpcap import DLT_LINUX_SLL2, FilterError, bpf_dump, pcap_compile
 from tuxnet.user.libpcap.bpf_filter import bpf_filter
 from tuxnet.user.libpcap.pcap_common import linktype_to_dlt
 from tuxnet.user.libpcap.pcap_linux import set_kernel_filter, sll2_header
@@ -121,7 +122,7 @@ class _Options:
         self.dump_code = 0  # -d, -dd, -ddd: the compiled program printed, nothing captured
         self.infile: str | None = None  # -F: the expression read from this file
         self.direction = PCAP_D_INOUT  # -Q
-        self.program = BpfProgram()
+        self.program: list[tuple[int, int, int, int]] = []
 
 
 def _parse(argv: list[str]) -> _Options | str:
@@ -181,11 +182,12 @@ def _parse(argv: list[str]) -> _Options | str:
     return opts
 
 
-def _compile(opts: _Options, linktype: int, snaplen: int) -> str | None:
+def _compile(opts: _Options, linktype: int, snaplen: int, special_vlan_handling: bool = False) -> str | None:
     """``pcap_compile`` of the expression for the link type, with the snapshot length its
     accepting returns keep, optimised unless ``-O``; the line tcpdump prints for one it refuses.
     The netmask is 0: tcpdump 4.99 asks for the device's (``pcap_lookupnet``) only under ``-f``,
-    so ``ip broadcast`` takes all-zeros and all-ones addresses."""
+    so ``ip broadcast`` takes all-zeros and all-ones addresses.  ``special_vlan_handling``: a
+    live capture's ``vlan`` also reads the tag the kernel took out of the frame."""
     if opts.infile is not None:
         try:
             opts.expression = _read_infile(opts.infile)
@@ -200,7 +202,8 @@ def _compile(opts: _Options, linktype: int, snaplen: int) -> str | None:
         opts.program = pcap_compile(opts.expression, optimize=opts.optimize, netmask=0, snaplen=snaplen,
                                     linktype=linktype_to_dlt(linktype), resolve_host=_gethostbyname,
                                     resolve_port=_getservbyname, resolve_proto=_getprotobyname,
-                                    resolve_net=_getnetbyname, savefile=opts.read_file is not None)
+                                    resolve_net=_getnetbyname, savefile=opts.read_file is not None,
+                                    special_vlan_handling=special_vlan_handling)
     except FilterError as error:
         reason = str(error)
         prefix = "can't parse filter expression: " if reason == "syntax error" else ""
@@ -244,9 +247,9 @@ def _read_infile(path: str) -> str:
     return re.sub(r"#[^\n]*", lambda comment: " " * len(comment.group()), text)
 
 
-def _dump_code(opts: _Options, linktype: int, snaplen: int) -> int:
+def _dump_code(opts: _Options, linktype: int, snaplen: int, special_vlan_handling: bool = False) -> int:
     """``tcpdump -d``: the compiled program printed as ``bpf_dump`` prints it, and exit."""
-    refused = _compile(opts, linktype, snaplen)
+    refused = _compile(opts, linktype, snaplen, special_vlan_handling)
     if refused is not None:
         libc.printf("%s", refused)
         return 1
@@ -418,12 +421,6 @@ def _capture(opts: _Options) -> int:
         # tcpdump asks libpcap for LINUX_SLL2 on "any" (pcap_set_datalink), and says so
         linktype = opts.printer.linktype = DLT_LINUX_SLL2
         libc.printf("tcpdump: data link type %s\n", LINK_TYPES[linktype][0])
-    if opts.dump_code:
-        return _dump_code(opts, linktype, opts.snaplen)
-    refused = _compile(opts, linktype, opts.snaplen)
-    if refused is not None:
-        libc.printf("%s", refused)
-        return 1
     fd = libc.socket(AF_PACKET, SOCK_DGRAM if cooked else SOCK_RAW,
                      int.from_bytes(ETH_P_ALL.to_bytes(2, "big"), "little"))
     writer = None
@@ -432,12 +429,18 @@ def _capture(opts: _Options) -> int:
             libc.bind(fd, (device, ETH_P_ALL))
         # (on "any", libpcap binds to interface index 0, which Python's AF_PACKET addresses cannot
         # name: the socket, made hearing ETH_P_ALL, already hears every device)
+        # pcap_activate: a kernel whose BPF extensions reach the VLAN tag's gets vlan tests that
+        # read the tag it took out of the frame (BPF_SPECIAL_VLAN_HANDLING)
+        special_vlan = libc.getsockopt(fd, SOL_SOCKET, SO_BPF_EXTENSIONS) >= SKF_AD_VLAN_TAG_PRESENT
+        if opts.dump_code:
+            return _dump_code(opts, linktype, opts.snaplen, special_vlan)
+        refused = _compile(opts, linktype, opts.snaplen, special_vlan)
+        if refused is not None:
+            libc.printf("%s", refused)
+            return 1
         libc.setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1)
         libc.setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, 1)  # (a received frame's VLAN tag)
-        # (a program that reads a VLAN tag in the bytes runs on the frames tcpdump has put the
-        # tag back into: the kernel's have it out of band, and libpcap's BPF-extension code for
-        # that is not compiled here)
-        in_kernel = not opts.program.tests_vlan and set_kernel_filter(fd, opts.program, cooked)
+        in_kernel = set_kernel_filter(fd, opts.program, cooked)
         if opts.promisc and dev is not None and not dev.flags & IFF_LOOPBACK:
             libc.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP,
                             struct.pack("=iHH8s", dev.ifindex, PACKET_MR_PROMISC, 0, b""))
