@@ -90,6 +90,17 @@ OPTIONS: dict[str, tuple[str, list[int]]] = {
 
 
 # Options read and written as C structures: (level name, length read back, values written).
+
+_MREQ_SOURCE = bytes([239, 1, 1, 1, 127, 0, 0, 1])  # (the group, loopback's address)
+
+
+def _storage(address: bytes, family: int = 2) -> bytes:
+    """A struct sockaddr_storage holding a sockaddr_in (AF_INET, or ``family``)."""
+    return (family.to_bytes(2, "little") + bytes(2) + address).ljust(128, b"\0")
+
+
+_GROUP_REQ = (1).to_bytes(4, "little") + bytes(4) + _storage(bytes([239, 1, 1, 1]))  # (loopback's index)
+
 STRUCT_OPTIONS: dict[str, tuple[str, int, list[bytes]]] = {
     "SO_LINGER": ("SOL_SOCKET", 8, [bytes(8), (1).to_bytes(4, "little") + (5).to_bytes(4, "little"), b"\x01"]),
     # (times in whole 4 ms: Linux keeps them in jiffies, and 250 and 1000 a second hold them exactly)
@@ -107,6 +118,20 @@ STRUCT_OPTIONS: dict[str, tuple[str, int, list[bytes]]] = {
                                              bytes([239, 2, 2, 2, 0, 0, 0, 0]) + (1).to_bytes(4, "little")]),
     "IP_MULTICAST_IF": ("IPPROTO_IP", 4, [bytes([127, 0, 0, 1]), bytes(4), bytes([192, 0, 2, 1]),
                                           bytes(8) + (1).to_bytes(4, "little")]),
+    # source filters: struct ip_mreq_source (a group, loopback's address, a source), one too long
+    **{name: ("IPPROTO_IP", 4, [_MREQ_SOURCE + bytes([127, 0, 0, 2]), _MREQ_SOURCE + bytes([127, 0, 0, 3]),
+                                _MREQ_SOURCE + bytes([127, 0, 0, 2, 0])])
+       for name in ("IP_ADD_SOURCE_MEMBERSHIP", "IP_DROP_SOURCE_MEMBERSHIP", "IP_BLOCK_SOURCE",
+                    "IP_UNBLOCK_SOURCE")},
+    # struct ip_msfilter: EXCLUDE {127.0.0.2}, INCLUDE {127.0.0.3}, INCLUDE {} (a leave)
+    "IP_MSFILTER": ("IPPROTO_IP", 4, [_MREQ_SOURCE + bytes(4) + (1).to_bytes(4, "little") + bytes([127, 0, 0, 2]),
+                                      _MREQ_SOURCE + (1).to_bytes(4, "little") * 2 + bytes([127, 0, 0, 3]),
+                                      _MREQ_SOURCE + (1).to_bytes(4, "little") + bytes(4)]),
+    # struct group_req and group_source_req, by loopback's index
+    **{name: ("IPPROTO_IP", 4, [_GROUP_REQ, _GROUP_REQ[:100]]) for name in ("MCAST_JOIN_GROUP", "MCAST_LEAVE_GROUP")},
+    **{name: ("IPPROTO_IP", 4, [_GROUP_REQ + _storage(bytes([127, 0, 0, 2])), _GROUP_REQ + _storage(bytes(4), 0)])
+       for name in ("MCAST_JOIN_SOURCE_GROUP", "MCAST_LEAVE_SOURCE_GROUP", "MCAST_BLOCK_SOURCE",
+                    "MCAST_UNBLOCK_SOURCE")},
 }
 # Control messages a send gives (level, type, data): a TTL, a TOS byte, another source address
 # (IP_PKTINFO), a mark, a TTL out of range, one IP does not know.
@@ -123,7 +148,11 @@ LINUX_NUMBERS = {"IP_RECVERR": 11, "IP_MULTICAST_ALL": 49,
                  "IP_PKTINFO": 8, "IP_RECVTTL": 12, "IP_RECVORIGDSTADDR": 20, "IP_RECVFRAGSIZE": 25,
                  "SO_TIMESTAMP": 29, "SO_TIMESTAMPNS": 35, "SO_TIMESTAMPING": 37, "SO_RXQ_OVFL": 40,
                  "SO_RCVMARK": 75, "TCP_FASTOPEN": 23, "TCP_FASTOPEN_CONNECT": 30, "TCP_FASTOPEN_NO_COOKIE": 34,
-                 "IP_FREEBIND": 15, "IP_TRANSPARENT": 19, "IP_BIND_ADDRESS_NO_PORT": 24, "IP_UNICAST_IF": 50}
+                 "IP_FREEBIND": 15, "IP_TRANSPARENT": 19, "IP_BIND_ADDRESS_NO_PORT": 24, "IP_UNICAST_IF": 50,
+                 "IP_UNBLOCK_SOURCE": 37, "IP_BLOCK_SOURCE": 38, "IP_ADD_SOURCE_MEMBERSHIP": 39,
+                 "IP_DROP_SOURCE_MEMBERSHIP": 40, "IP_MSFILTER": 41, "MCAST_JOIN_GROUP": 42, "MCAST_BLOCK_SOURCE": 43,
+                 "MCAST_UNBLOCK_SOURCE": 44, "MCAST_LEAVE_GROUP": 45, "MCAST_JOIN_SOURCE_GROUP": 46,
+                 "MCAST_LEAVE_SOURCE_GROUP": 47}
 MSG_FASTOPEN = 0x20000000
 # What a TCP connect fails with before it puts the socket in the established table: no route, an
 # address it may not use, no port (EADDRNOTAVAIL), or no new connect at all (EISCONN, EALREADY).

@@ -129,6 +129,7 @@ DEFAULTS: dict[str, Any] = {
     "net.ipv4.neigh.default.proxy_delay": 80,
     "net.ipv4.neigh.default.proxy_qlen": 64,
     "net.ipv4.igmp_max_memberships": 20,
+    "net.ipv4.igmp_max_msf": 10,
     "net.ipv4.igmp_qrv": 2,
     "net.ipv4.igmp_link_local_mcast_reports": 1,
     "net.ipv4.route.min_pmtu": 552,
@@ -480,6 +481,7 @@ CTL: dict[str, Ctl] = {
     "net.ipv4.udp_rmem_min": intminmax(1),
     "net.ipv4.udp_wmem_min": intminmax(1),
     "net.ipv4.igmp_max_memberships": INT,
+    "net.ipv4.igmp_max_msf": INT,
     "net.ipv4.igmp_qrv": intminmax(1),
     "net.ipv4.igmp_link_local_mcast_reports": U8,
     "net.ipv4.route.min_pmtu": intminmax(68),  # IPV4_MIN_MTU

@@ -273,7 +273,7 @@ class Sock:
         self.mc_index = 0
         self.uc_index = 0  # IP_UNICAST_IF
         self.mc_addr = 0
-        self.mc_list: list[tuple[int, int]] = []
+        self.mc_list: list[Any] = []  # the memberships, newest first (igmp.IpMcSocklist)
         # inet->cork of a datagram held back by MSG_MORE or UDP_CORK (up->pending), or None
         self.pending: Any = None
         self.hdrincl = False

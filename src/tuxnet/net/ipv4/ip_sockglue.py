@@ -13,7 +13,17 @@ import struct
 from typing import Any
 
 from tuxnet.kernel.compiler import notrace
-from tuxnet.kernel.errno import EADDRNOTAVAIL, EAGAIN, EINVAL, EMSGSIZE, ENOPROTOOPT, ENOTCONN, EPROTO
+from tuxnet.kernel.errno import (
+    EADDRINUSE,
+    EADDRNOTAVAIL,
+    EAGAIN,
+    EINVAL,
+    EMSGSIZE,
+    ENOBUFS,
+    ENOPROTOOPT,
+    ENOTCONN,
+    EPROTO,
+)
 from tuxnet.kernel.minmax import c_int
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.net_tstamp import (
@@ -98,6 +108,18 @@ IP_MULTICAST_TTL = 33
 IP_MULTICAST_LOOP = 34
 IP_ADD_MEMBERSHIP = 35
 IP_DROP_MEMBERSHIP = 36
+IP_UNBLOCK_SOURCE = 37
+IP_BLOCK_SOURCE = 38
+IP_ADD_SOURCE_MEMBERSHIP = 39
+IP_DROP_SOURCE_MEMBERSHIP = 40
+IP_MSFILTER = 41
+MCAST_JOIN_GROUP = 42
+MCAST_BLOCK_SOURCE = 43
+MCAST_UNBLOCK_SOURCE = 44
+MCAST_LEAVE_GROUP = 45
+MCAST_JOIN_SOURCE_GROUP = 46
+MCAST_LEAVE_SOURCE_GROUP = 47
+MCAST_MSFILTER = 48
 IP_MULTICAST_ALL = 49
 IP_UNICAST_IF = 50
 IP_LOCAL_PORT_RANGE = 51
@@ -155,6 +177,8 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
     char, none 0 (``optlen``)."""
     if optname in (IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_MULTICAST_IF):
         return ip_mc_setsockopt(sk, optname, optval)
+    if IP_UNBLOCK_SOURCE <= optname <= MCAST_MSFILTER:
+        return ip_mc_source_setsockopt(sk, optname, optval)
     if optname == IP_OPTIONS:
         return ip_set_options(sk, optval)
     if optname not in _INT_OPTIONS:
@@ -298,6 +322,106 @@ def ip_mc_setsockopt(sk: Any, optname: int, optval: Any) -> int:
     return ip_mc_leave_group(sk, *mreq)
 
 
+_ip_mreq_source = struct.Struct("!III")  # the group, the interface's address, the source
+_msfilter_head = struct.Struct("=4s4sII")  # struct ip_msfilter: group, interface, mode, number of sources
+_GROUP_REQ = 136  # struct group_req: the index (and padding), a sockaddr_storage
+_GROUP_SOURCE_REQ = 264  # struct group_source_req: and another
+_GROUP_FILTER_HEAD = 144  # GROUP_FILTER_SIZE(0): index, group, mode, number of sources
+_STORAGE = 128  # struct sockaddr_storage
+
+
+def _storage_in(data: bytes) -> int | None:
+    """The address in a ``sockaddr_storage`` holding a ``sockaddr_in``; None for another family."""
+    if int.from_bytes(data[:2], "little") != AF_INET:
+        return None
+    return int.from_bytes(data[4:8], "big")
+
+
+def ip_mc_source_setsockopt(sk: Any, optname: int, optval: Any) -> int:
+    """Source filters (``do_ip_setsockopt``): IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP,
+    IP_BLOCK_SOURCE and IP_UNBLOCK_SOURCE take a ``struct ip_mreq_source`` (group, interface
+    address, source: exactly 12 octets); IP_MSFILTER a ``struct ip_msfilter`` (a whole filter);
+    MCAST_JOIN_GROUP and MCAST_LEAVE_GROUP a ``struct group_req`` (an interface index and a
+    ``sockaddr_storage``), the source ones a ``group_source_req``, MCAST_MSFILTER a
+    ``group_filter``.  An addition for INCLUDE joins the group first, if the socket has not."""
+    from tuxnet.net.ipv4.igmp import (
+        MCAST_EXCLUDE,
+        MCAST_INCLUDE,
+        __ip_mc_join_group,
+        ip_mc_join_group,
+        ip_mc_leave_group,
+        ip_mc_msfilter,
+        ip_mc_source,
+    )
+
+    if not isinstance(optval, bytes | bytearray):
+        return -EINVAL
+    optlen = len(optval)
+    host = sk.host
+    if optname in (IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE, IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP):
+        if optlen != _ip_mreq_source.size:
+            return -EINVAL
+        group, address, source = _ip_mreq_source.unpack(optval)
+        omode = MCAST_EXCLUDE if optname in (IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE) else MCAST_INCLUDE
+        if optname == IP_ADD_SOURCE_MEMBERSHIP:
+            err = __ip_mc_join_group(sk, group, address, 0, MCAST_INCLUDE)
+            if err and err != -EADDRINUSE:
+                return err
+        return ip_mc_source(sk, optname in (IP_BLOCK_SOURCE, IP_ADD_SOURCE_MEMBERSHIP), omode, group, address, source)
+    if optname == IP_MSFILTER:
+        if optlen < _msfilter_head.size:
+            return -EINVAL
+        if optlen > host.sysctl["net.core.optmem_max"]:
+            return -ENOBUFS
+        group, address, fmode, numsrc = _msfilter_head.unpack_from(optval)
+        if numsrc >= 0x3FFFFFFC or numsrc > host.sysctl["net.ipv4.igmp_max_msf"]:
+            return -ENOBUFS
+        if _msfilter_head.size + 4 * numsrc > optlen:
+            return -EINVAL
+        sources = [int.from_bytes(optval[16 + 4 * i:20 + 4 * i], "big") for i in range(numsrc)]
+        return ip_mc_msfilter(sk, int.from_bytes(group, "big"), int.from_bytes(address, "big"), fmode, sources)
+    ifindex = int.from_bytes(optval[:4], "little")
+    if optname in (MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP):
+        if optlen < _GROUP_REQ:
+            return -EINVAL
+        group = _storage_in(optval[8:8 + _STORAGE])
+        if group is None:
+            return -EINVAL
+        if optname == MCAST_JOIN_GROUP:
+            return ip_mc_join_group(sk, group, 0, ifindex)
+        return ip_mc_leave_group(sk, group, 0, ifindex)
+    if optname == MCAST_MSFILTER:
+        if optlen < _GROUP_FILTER_HEAD:
+            return -EINVAL
+        if optlen > host.sysctl["net.core.optmem_max"]:
+            return -ENOBUFS
+        fmode, numsrc = struct.unpack_from("=II", optval, 136)
+        if numsrc >= 0x1FFFFFF or numsrc > host.sysctl["net.ipv4.igmp_max_msf"]:
+            return -ENOBUFS
+        if _GROUP_FILTER_HEAD + _STORAGE * numsrc > optlen:
+            return -EINVAL
+        group = _storage_in(optval[8:8 + _STORAGE])
+        sources = [_storage_in(optval[_GROUP_FILTER_HEAD + _STORAGE * i:]) for i in range(numsrc)]
+        if group is None or None in sources:
+            return -EADDRNOTAVAIL
+        return ip_mc_msfilter(sk, group, 0, fmode, [src for src in sources if src is not None], ifindex)
+    # do_mcast_group_source: MCAST_JOIN_SOURCE_GROUP, MCAST_LEAVE_SOURCE_GROUP, MCAST_BLOCK_SOURCE,
+    # MCAST_UNBLOCK_SOURCE
+    if optlen < _GROUP_SOURCE_REQ:
+        return -EINVAL
+    group = _storage_in(optval[8:8 + _STORAGE])
+    source = _storage_in(optval[8 + _STORAGE:8 + 2 * _STORAGE])
+    if group is None or source is None:
+        return -EADDRNOTAVAIL
+    omode = MCAST_EXCLUDE if optname in (MCAST_BLOCK_SOURCE, MCAST_UNBLOCK_SOURCE) else MCAST_INCLUDE
+    if optname == MCAST_JOIN_SOURCE_GROUP:
+        err = __ip_mc_join_group(sk, group, 0, ifindex, MCAST_INCLUDE)
+        if err and err != -EADDRINUSE:
+            return err
+    return ip_mc_source(sk, optname in (MCAST_BLOCK_SOURCE, MCAST_JOIN_SOURCE_GROUP), omode, group, 0, source,
+                        ifindex)
+
+
 def __ip_sock_set_tos(sk: Any, val: int) -> None:
     """``__ip_sock_set_tos``: a stream socket keeps its own ECN bits (TCP sets them); a value (the
     option's int) other than the TOS kept also sets the priority of the socket's packets
@@ -313,6 +437,10 @@ def __ip_sock_set_tos(sk: Any, val: int) -> None:
 
 def ip_getsockopt(sk: Any, optname: int) -> int | bytes:
     """``do_ip_getsockopt``: the value (a ``SockoptInt``, or bytes) or ``-errno``."""
+    if optname in (IP_MSFILTER, MCAST_MSFILTER):
+        # ip_mc_msfget and ip_mc_gsfget read the group asked about from the caller's buffer, which
+        # tuxnet's getsockopt does not take in: as for a buffer of zeros, it names no group
+        return -EINVAL
     if optname in _CMSG_OPTIONS:
         return SockoptInt(bool(sk.cmsg_flags & _CMSG_OPTIONS[optname]))
     if optname in _FLAG_OPTIONS:

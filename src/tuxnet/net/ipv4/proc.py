@@ -2,7 +2,8 @@
 counters, each group a line of names and a line of values; ``tcp`` (net/ipv4/tcp_ipv4.c), ``udp``
 (net/ipv4/udp.c) and ``raw`` (net/ipv4/raw.c), a line for each socket, the tables net-tools'
 netstat reads; ``route`` (net/ipv4/fib_trie.c), the main table as route reads it; ``arp``
-(net/ipv4/arp.c), the neighbour cache; ``igmp`` (net/ipv4/igmp.c), each device's groups.
+(net/ipv4/arp.c), the neighbour cache; ``igmp`` and ``mcfilter`` (net/ipv4/igmp.c), each
+device's groups and their sources.
 ``PROC_NET`` names them, and the device files of tuxnet.net.core.net_procfs, for
 ``libc.read_file``."""
 
@@ -36,8 +37,8 @@ from tuxnet.net.ipv4.tcp_sock import (
     TcpSock,
 )
 
-__all__ = ["PROC_NET", "arp_seq_show", "fib_route_seq_show", "igmp_mc_seq_show", "netstat_seq_show", "raw_seq_show",
-           "snmp_seq_show", "sockstat_seq_show", "tcp4_seq_show", "udp4_seq_show"]
+__all__ = ["PROC_NET", "arp_seq_show", "fib_route_seq_show", "igmp_mc_seq_show", "igmp_mcf_seq_show",
+           "netstat_seq_show", "raw_seq_show", "snmp_seq_show", "sockstat_seq_show", "tcp4_seq_show", "udp4_seq_show"]
 
 USER_HZ = 100  # clock_t: what /proc counts time in (jiffies_to_clock_t)
 UDP_HTABLE_MASK = 4095  # udp_table.mask: 4096 slots, as on a machine of a few GB
@@ -301,10 +302,29 @@ def igmp_mc_seq_show(host: Any) -> str:
     return "".join(out)
 
 
+def igmp_mcf_seq_show(host: Any) -> str:
+    """``/proc/net/mcfilter``: a line for each source of a device's group (the groups newest
+    first): the device's index and name (six characters at most), the group and the source (in
+    hex, host order), and how many sockets include and exclude it.  As ``igmp_mcf_get_first``
+    does, the listing starts at the first device whose newest group has sources."""
+    out = ["Idx Device        MCA        SRC    INC    EXC\n"]
+    started = False
+    for dev in sorted(host.devices.values(), key=lambda d: d.ifindex):
+        st = dev.ip_ptr.igmp if dev.ip_ptr is not None else None
+        groups = list(reversed(st.mc_list.values())) if st is not None else []
+        if not started:
+            if not groups or not groups[0].sources:
+                continue
+            started = True
+        out.extend(f"{dev.ifindex:3d} {dev.name[:6]:>6} 0x{im.multiaddr:08x} 0x{psf.sf_inaddr:08x} "
+                   f"{psf.sf_count[1]:6d} {psf.sf_count[0]:6d}\n" for im in groups for psf in im.sources)
+    return "".join(out)
+
+
 # /proc/net's IPv4 files, by name
 PROC_NET: dict[str, Callable[[Any], str]] = {
     "snmp": lambda host: snmp_seq_show(host.mib), "netstat": lambda host: netstat_seq_show(host.mib),
     "tcp": tcp4_seq_show, "udp": udp4_seq_show, "raw": raw_seq_show, "sockstat": sockstat_seq_show,
     "route": fib_route_seq_show, "arp": arp_seq_show, "igmp": igmp_mc_seq_show, "dev": dev_seq_show,
-    "dev_mcast": dev_mc_seq_show,
+    "dev_mcast": dev_mc_seq_show, "mcfilter": igmp_mcf_seq_show,
 }

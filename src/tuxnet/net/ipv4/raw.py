@@ -190,7 +190,7 @@ def raw_local_deliver(host: Host, skb: SkBuff, protocol: int) -> bool:
     for sk in list(socks):
         if not raw_v4_match(sk, protocol, saddr, daddr, dif):
             continue
-        if ipv4_is_multicast(daddr) and not ip_mc_sf_allow(sk, daddr, dif):
+        if ipv4_is_multicast(daddr) and not ip_mc_sf_allow(sk, daddr, saddr, dif):
             continue
         delivered = True
         if protocol == IPPROTO_ICMP and icmp_filter(sk, skb):

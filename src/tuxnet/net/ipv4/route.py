@@ -122,7 +122,8 @@ def ip_route_output_key(host: Host, daddr: int, saddr: int = 0, oif: int = 0,
                             uid)
     if not isinstance(rt, int):
         rt.iif = oif  # rt_iif: the device the sender asked for (orig_oif)
-        host.rt_output_cache[key] = rt
+        if not ipv4_is_multicast(daddr):  # (a multicast's looping back depends on its source and protocol)
+            host.rt_output_cache[key] = rt
     return rt
 
 
@@ -185,7 +186,7 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int,
     if (ipv4_is_lbcast(daddr) or ipv4_is_multicast(daddr)) and dev_out is not None:
         src = saddr or inet_select_addr(host, dev_out, 0, RT_SCOPE_LINK)
         rt = Rtable(dev_out, RTN_MULTICAST if ipv4_is_multicast(daddr) else RTN_BROADCAST, 0, src, 0, host.rt_genid)
-        return __mkroute_output_mc(host, rt, daddr)
+        return __mkroute_output_mc(host, rt, daddr, proto)
     fa = fib_lookup(host, daddr, scope, saddr, LOOPBACK_IFINDEX, oif, mark, tos, proto, sport, dport, uid)
     failed = fa is None or fa.type in _ERRORS  # no route, or one (or a rule) that is an error
     if failed or (dev_out is not None and fa.type == RTN_UNICAST and fa.dev is not dev_out and not fa.gw):
@@ -203,7 +204,7 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int,
     elif ipv4_is_multicast(daddr):
         # a multicast leaves by the device of the route to the group, to no gateway
         src = saddr or fa.prefsrc or inet_select_addr(host, fa.dev, fa.gw, fa.scope or RT_SCOPE_LINK)
-        return __mkroute_output_mc(host, Rtable(fa.dev, RTN_MULTICAST, 0, src, 0, host.rt_genid), daddr)
+        return __mkroute_output_mc(host, Rtable(fa.dev, RTN_MULTICAST, 0, src, 0, host.rt_genid), daddr, proto)
     else:
         dev = fa.dev
         src = saddr or fa.prefsrc or inet_select_addr(host, dev, fa.gw or daddr, fa.scope or RT_SCOPE_LINK)
@@ -224,16 +225,16 @@ def _route_output_slow(host: Host, daddr: int, saddr: int, oif: int, scope: int,
     return rt
 
 
-def __mkroute_output_mc(host: Host, rt: Rtable, daddr: int) -> Rtable:
+def __mkroute_output_mc(host: Host, rt: Rtable, daddr: int, proto: int = 0) -> Rtable:
     """``__mkroute_output`` for a broadcast or multicast: ``ip_mc_output`` sends it and loops a
     copy back to this host, which takes it (RTCF_LOCAL) for a broadcast, or a group the device
-    belongs to."""
+    belongs to whose filter lets the route's source in (for the flow's protocol)."""
     from tuxnet.net.ipv4.igmp import ip_check_mc
     from tuxnet.net.ipv4.ip_input import ip_local_deliver
     from tuxnet.net.ipv4.ip_output import ip_mc_output
 
     rt.output = ip_mc_output
-    if rt.rt_type == RTN_BROADCAST or ip_check_mc(rt.dev, daddr):
+    if rt.rt_type == RTN_BROADCAST or ip_check_mc(rt.dev, daddr, rt.saddr, proto):
         rt.input = ip_local_deliver
     return rt
 
@@ -251,7 +252,7 @@ def ip_route_input_mc(host: Host, skb: SkBuff, daddr: int, saddr: int, dev: NetD
     from tuxnet.net.ipv4.igmp import IPPROTO_IGMP, ip_check_mc
     from tuxnet.net.ipv4.ip_input import ip_local_deliver
 
-    if not ip_check_mc(dev, daddr):
+    if not ip_check_mc(dev, daddr, saddr, skb.buf[skb.network_header + 9]):
         return -EINVAL
     if ipv4_is_multicast(saddr) or ipv4_is_lbcast(saddr):
         return -EINVAL

@@ -427,7 +427,7 @@ def udp_rcv(host: Host, skb: SkBuff) -> int:
                 continue
             if sk.sk_bound_dev_if and sk.sk_bound_dev_if != dif:
                 continue
-            if ipv4_is_multicast(daddr) and not ip_mc_sf_allow(sk, daddr, dif):
+            if ipv4_is_multicast(daddr) and not ip_mc_sf_allow(sk, daddr, saddr, dif):
                 continue
             udp_queue_rcv_skb(sk, skb.copy(), saddr, sport)
             delivered = True
