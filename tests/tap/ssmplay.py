@@ -213,7 +213,49 @@ def sender(sleep_until: Callable[[float], None]) -> list[Any]:
     return out
 
 
-PLAYS = {"member": member, "sender": sender}
+def many_sources(prefix: str, first: int, count: int) -> list[str]:
+    return [f"{prefix}.{i}" for i in range(first, first + count)]
+
+
+def crowded_member(sleep_until: Callable[[float], None]) -> list[Any]:
+    """Three groups with many sources, on a device whose MTU (100) holds 15 sources a report:
+    239.1.1.1 INCLUDE twenty (two sockets, ten each), 239.2.2.2 EXCLUDE eighteen (two sockets,
+    the same eighteen: ``igmp_max_msf`` is 20 here), 239.3.3.3 any source; the general query
+    at 1.5 s is answered for all three; at 3 s one socket of the first group leaves it, then the
+    sockets are closed, the newest first."""
+    out: list[Any] = []
+    idx = socket.if_nametoindex("eth0")
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(5)]
+    for s, first in ((socks[0], 1), (socks[1], 11)):
+        sources = many_sources("10.7.1", first, 10)
+        out.append(["include", t(s.setsockopt, IP, MCAST_JOIN_GROUP, group_req(idx, GROUP)),
+                    t(s.setsockopt, IP, IP_MSFILTER, msfilter(GROUP, MCAST_INCLUDE, sources))])
+    sleep_until(0.5)
+    for s in socks[2:4]:
+        out.append(["exclude", t(s.setsockopt, IP, IP_ADD_MEMBERSHIP, mreq("239.2.2.2")),
+                    t(s.setsockopt, IP, MCAST_MSFILTER,
+                      group_filter(idx, "239.2.2.2", MCAST_EXCLUDE, many_sources("10.7.2", 1, 18)))])
+    sleep_until(1.0)
+    out.append(["any", t(socks[4].setsockopt, IP, IP_ADD_MEMBERSHIP, mreq("239.3.3.3"))])
+    sleep_until(3.0)
+    out.append(["leave", t(socks[0].setsockopt, IP, MCAST_LEAVE_GROUP, group_req(idx, GROUP))])
+    for i, s in enumerate(reversed(socks)):  # (closed one by one: each close's report its own)
+        sleep_until(3.3 + 0.3 * i)
+        s.close()
+    sleep_until(5.0)
+    return out
+
+
+def crowded_sender(sleep_until: Callable[[float], None]) -> list[Any]:
+    q = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
+    q.setsockopt(IP, IP_MULTICAST_IF, socket.inet_aton(SENDER))
+    sleep_until(1.5)
+    out = [["general query", t(q.sendto, _query("0.0.0.0", []), ("224.0.0.1", 0))]]
+    sleep_until(5.0)
+    return out
+
+
+PLAYS = {"member": member, "sender": sender, "crowded_member": crowded_member, "crowded_sender": crowded_sender}
 
 if __name__ == "__main__":
     import sys

@@ -31,10 +31,12 @@ pytestmark = pytest.mark.root
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "ssmplay.py")
 INTERVAL = "net.ipv4.conf.eth0.igmpv3_unsolicited_report_interval"
+MAX_MSF = "net.ipv4.igmp_max_msf"
 SNAPSHOTS = (2.4, 6.9)  # (seconds into the play: both members' INCLUDE filters; then s1's EXCLUDE one)
 
 
-def linux_play() -> tuple[list, list, list[str], str]:
+def linux_play(play: str = "", mtu: int = 1500) -> tuple[list, list, list[str], str]:
+    """The member and the sender of ``play`` in namespaces, the member's device of ``mtu``."""
     reason = netns_unavailable()
     if reason:
         pytest.skip(reason)
@@ -42,13 +44,14 @@ def linux_play() -> tuple[list, list, list[str], str]:
     try:
         for extra in (S2, S3):
             a.run("ip", "addr", "add", f"{extra}/24", "dev", "eth0")
-        b.run("sysctl", "-qw", f"{INTERVAL}=100")
+        b.run("sysctl", "-qw", f"{INTERVAL}=100", f"{MAX_MSF}=20")
+        b.run("ip", "link", "set", "eth0", "mtu", str(mtu))
         dump = subprocess.Popen(b.cmd("tcpdump", "-n", "-vv", "-l", "-t", "-i", "eth0", "igmp"),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.0)  # (tcpdump listening)
         start = time.monotonic()
-        member = subprocess.Popen(b.cmd(sys.executable, SCRIPT, "member"), stdout=subprocess.PIPE, text=True)
-        sender = subprocess.Popen(a.cmd(sys.executable, SCRIPT, "sender"), stdout=subprocess.PIPE, text=True)
+        member = subprocess.Popen(b.cmd(sys.executable, SCRIPT, f"{play}member"), stdout=subprocess.PIPE, text=True)
+        sender = subprocess.Popen(a.cmd(sys.executable, SCRIPT, f"{play}sender"), stdout=subprocess.PIPE, text=True)
         mcfilter = ""
         for at in SNAPSHOTS:
             time.sleep(max(0.0, start + at - time.monotonic()))
@@ -63,13 +66,15 @@ def linux_play() -> tuple[list, list, list[str], str]:
     return outcomes[0], outcomes[1], joined(lines), mcfilter
 
 
-def tuxnet_play() -> tuple[list, list, list[str], str]:
+def tuxnet_play(play: str = "", mtu: int = 1500) -> tuple[list, list, list[str], str]:
     world = World(seed=1)
     a, b = world.add_host("a"), world.add_host("b")
     world.connect(a, b, a_addr="10.9.0.1/24", b_addr="10.9.0.2/24")
     for extra in (S2, S3):
         ip(a, f"addr add {extra}/24 dev eth0")
     b.sysctl.set(INTERVAL, "100")
+    b.sysctl.set(MAX_MSF, "20")
+    ip(b, f"link set eth0 mtu {mtu}")
     lines: list[str] = []
     cap = Capture(b, "eth0", tcpdump=lines.append, verbose=2)
     start = world.now
@@ -77,8 +82,8 @@ def tuxnet_play() -> tuple[list, list, list[str], str]:
     def sleep_until(at: float) -> None:
         libc.sleep(max(0.0, start / 1e9 + at - libc.clock_monotonic()))
 
-    member = b.spawn(tux_socket.stdlib(PLAYS["member"]), sleep_until)
-    sender = a.spawn(tux_socket.stdlib(PLAYS["sender"]), sleep_until)
+    member = b.spawn(tux_socket.stdlib(PLAYS[f"{play}member"]), sleep_until)
+    sender = a.spawn(tux_socket.stdlib(PLAYS[f"{play}sender"]), sleep_until)
     before = len(b.output())
     for at in SNAPSHOTS:
         world.run_until(lambda at=at: world.now >= start + int(at * 1e9))
@@ -105,3 +110,16 @@ def test_source_filters_as_on_the_kernel():
     assert mine[-1].endswith("[gaddr 239.1.1.1 block { 10.9.0.8 10.9.0.1 }]")
     assert "  2   eth0 0xef010101 0x0a090001      1      0" in ours[3]
 
+
+
+def test_reports_fill_the_mtu_as_on_the_kernel():
+    """With an MTU of 100 a report holds 15 sources: an INCLUDE record of twenty goes in two, an
+    EXCLUDE record of eighteen in one packet of its own, cut to what fits, and the three groups'
+    answers to the general query come newest first."""
+    linux = linux_play("crowded_", mtu=100)
+    ours = tuxnet_play("crowded_", mtu=100)
+    assert ours[:2] == linux[:2]
+    mine = [line for line in linux[2] if "\n    10.9.0.2 >" in line]
+    assert [line for line in ours[2] if "\n    10.9.0.2 >" in line] == mine
+    assert ours[3] == linux[3]
+    assert any("[gaddr 239.2.2.2 is_ex { 10.7.2.1 " in line for line in mine)
