@@ -696,8 +696,8 @@ class socket:  # noqa: N801 - the name of socket.socket
                 raise TypeError("setsockopt() takes exactly 3 arguments (4 given)")
             value = bytes(optlen)
         elif isinstance(value, int):
-            try:
-                value = _c_int(value)
+            try:  # (the kernel gets the C int's four bytes, as from any C program)
+                value = _c_int(value).to_bytes(4, "little", signed=True)
             except OverflowError:  # (not a C int: the buffer form is tried, and fails)
                 raise TypeError(f"a bytes-like object is required, not '{type(value).__name__}'") from None
         else:
@@ -709,7 +709,7 @@ class socket:  # noqa: N801 - the name of socket.socket
         level, optname, buflen = _c_int(level), _c_int(optname), _c_int(buflen)
         if buflen and not 0 < buflen <= 1024:
             raise OSError("getsockopt buflen out of range")
-        value = libc.getsockopt(self._check(), level, optname)
+        value = libc.getsockopt(self._check(), level, optname, buflen or 4)  # (a C int's room without buflen)
         if isinstance(value, int):
             value = (value & 0xFFFFFFFF).to_bytes(4, "little")
         if not buflen:

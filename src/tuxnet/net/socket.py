@@ -651,16 +651,18 @@ def sys_setsockopt(fd: int, level: int, optname: int, optval: Any) -> int:
     return sock.ops.setsockopt(sock, level, optname, optval)
 
 
-def sys_getsockopt(fd: int, level: int, optname: int) -> int | bytes:
-    """``getsockopt(2)``: an int, or the option's C structure as bytes."""
+def sys_getsockopt(fd: int, level: int, optname: int, optlen: int | None = None) -> int | bytes:
+    """``getsockopt(2)``: an int, or the option's C structure as bytes.  ``optlen`` is the
+    caller's buffer (a C program's ``*optlen``), which some options check (an 8-byte cookie in
+    4 octets is EINVAL); None asks for the whole value, whatever its length."""
     sock, err = sockfd_lookup_light(fd)
     if sock is None:
         return err
     if level == SOL_SOCKET:
-        return sock_getsockopt(sock.sk, optname)
+        return sock_getsockopt(sock.sk, optname, optlen)
     if sock.ops.getsockopt is None:
         return -ENOPROTOOPT
-    return sock.ops.getsockopt(sock, level, optname)
+    return sock.ops.getsockopt(sock, level, optname, optlen)
 
 
 def sys_socketcall(call: int, args: tuple[Any, ...]) -> Any:

@@ -168,8 +168,8 @@ def setsockopt(fd: int, level: int, optname: int, optval: Any) -> None:
     socketcall(SYS_SETSOCKOPT, (fd, level, optname, optval))
 
 
-def getsockopt(fd: int, level: int, optname: int) -> Any:
-    return socketcall(SYS_GETSOCKOPT, (fd, level, optname))
+def getsockopt(fd: int, level: int, optname: int, optlen: int | None = None) -> Any:
+    return socketcall(SYS_GETSOCKOPT, (fd, level, optname) if optlen is None else (fd, level, optname, optlen))
 
 
 def close(fd: int) -> None:

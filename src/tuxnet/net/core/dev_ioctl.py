@@ -62,9 +62,9 @@ def ifreq_sockaddr_in(ifr: bytes) -> tuple[int, int]:
     return family, int.from_bytes(addr, "big")
 
 
-def sockaddr_in(family: int, addr: int) -> bytes:
-    """A ``struct sockaddr_in`` of ``addr`` with port 0, for an ifreq's union."""
-    return _sockaddr_in.pack(family, b"\0\0", addr.to_bytes(4, "big"))
+def sockaddr_in(family: int, addr: int, port: int = 0) -> bytes:
+    """A ``struct sockaddr_in`` of ``addr`` and ``port`` (0 for an ifreq's union)."""
+    return _sockaddr_in.pack(family, port.to_bytes(2, "big"), addr.to_bytes(4, "big"))
 
 
 def ifreq_flags(ifr: bytes) -> int:

@@ -14,7 +14,20 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.compiler import notrace
-from tuxnet.kernel.errno import EAGAIN, EDOM, EINVAL, ENODEV, ENOENT, ENOPROTOOPT, EOPNOTSUPP, EPERM, EPIPE
+from tuxnet.kernel.errno import (
+    EAGAIN,
+    EBADF,
+    EDOM,
+    EINVAL,
+    ENODATA,
+    ENODEV,
+    ENOENT,
+    ENOPROTOOPT,
+    ENOTCONN,
+    EOPNOTSUPP,
+    EPERM,
+    EPIPE,
+)
 from tuxnet.kernel.minmax import INT_MAX, LONG_MAX, ULONG_MAX, c_int, max, min
 from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.kernel.sched import MAX_SCHEDULE_TIMEOUT, WaitQueue, current
@@ -65,7 +78,22 @@ SO_RCVLOWAT = 18
 SO_SNDLOWAT = 19
 SO_RCVTIMEO = 20
 SO_SNDTIMEO = 21
+SO_BSDCOMPAT = 14
+SO_PEERCRED = 17
 SO_BINDTODEVICE = 25
+SO_PEERNAME = 28
+SO_WIFI_STATUS = 41
+SO_NOFCS = 43
+SO_SELECT_ERR_QUEUE = 45
+SO_CNX_ADVICE = 53
+SO_BINDTOIFINDEX = 62
+SO_RCVTIMEO_NEW = 66
+SO_SNDTIMEO_NEW = 67
+SO_PREFER_BUSY_POLL = 69
+SO_BUSY_POLL_BUDGET = 70
+SO_BUF_LOCK = 72
+SO_PEERPIDFD = 77
+SO_PASSRIGHTS = 83
 IFNAMSIZ = 16  # include/uapi/linux/if.h: a device name and its NUL
 SO_ACCEPTCONN = 30
 SO_SNDBUFFORCE = 32
@@ -92,6 +120,11 @@ SO_TIMESTAMPING_NEW = 65
 SO_MEMINFO = 55
 SO_COOKIE = 57
 SO_ATTACH_FILTER = SO_GET_FILTER = 26
+SO_ATTACH_BPF = 50
+SO_ATTACH_REUSEPORT_EBPF = 52
+SO_DETACH_REUSEPORT_BPF = 68
+SO_RESERVE_MEM = 73
+SO_DEVMEM_DONTNEED = 80
 SO_DETACH_FILTER = 27
 SO_LOCK_FILTER = 44
 SO_TXREHASH = 74
@@ -114,10 +147,14 @@ SCM_CREDENTIALS = 2
 # and SO_TIMESTAMPNS themselves, and whether the new (y2038) control messages were asked for;
 # SO_RXQ_OVFL, SO_RCVMARK, SO_RCVPRIORITY
 SOCK_TIMESTAMP = 1 << 7
+SOCK_DBG = 1 << 10
 SOCK_RCVTSTAMP = 1 << 11
 SOCK_RCVTSTAMPNS = 1 << 12
 SOCK_TIMESTAMPING_RX_SOFTWARE = 1 << 15
 SOCK_RXQ_OVFL = 1 << 17
+SOCK_WIFI_STATUS = 1 << 19
+SOCK_NOFCS = 1 << 20
+SOCK_SELECT_ERR_QUEUE = 1 << 22
 SOCK_TSTAMP_NEW = 1 << 26
 SOCK_RCVMARK = 1 << 27
 SOCK_RCVPRIORITY = 1 << 28
@@ -178,7 +215,8 @@ class Sock:
         "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "uc_index", "mc_list", "pending",
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift", "sk_cookie",
-        "sk_filter", "sk_ll_usec", "sk_incoming_cpu", "sk_txrehash", "sk_peek_off",
+        "sk_filter", "sk_ll_usec", "sk_incoming_cpu", "sk_txrehash", "sk_peek_off", "sk_no_check_tx",
+        "sk_prefer_busy_poll", "sk_busy_poll_budget", "min_ttl",
         "freebind", "transparent", "bind_address_no_port", "nodefrag", "local_port_range",
         "__dict__", "__weakref__",
     )
@@ -227,6 +265,10 @@ class Sock:
         self.sk_cookie = 0  # none until asked for (sock_gen_cookie)
         self.sk_filter: list[tuple[int, int, int, int]] | None = None  # SO_ATTACH_FILTER's program (filter.py)
         self.sk_peek_off = -1  # SO_PEEK_OFF: where a MSG_PEEK read starts; -1, from the front
+        self.sk_no_check_tx = False  # SO_NO_CHECK: UDP datagrams go without a checksum
+        self.sk_prefer_busy_poll = False  # SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET: kept for busy polling
+        self.sk_busy_poll_budget = 0
+        self.min_ttl = 0  # IP_MINTTL
         self.sk_ll_usec = 0  # SO_BUSY_POLL: microseconds to busy-poll for (net.core.busy_read, 0)
         self.sk_incoming_cpu = -1  # SO_INCOMING_CPU: the CPU the socket's packets are taken on
         # SO_TXREHASH (TCP's): whether a timeout picks a new flow hash; inet_create's is
@@ -633,8 +675,15 @@ class SockoptInt(int):
     __slots__ = ()
 
 
-# The options that only turn a control message of every read on or off, and their flags.
-_RECV_FLAG_OPTIONS = {SO_RXQ_OVFL: SOCK_RXQ_OVFL, SO_RCVMARK: SOCK_RCVMARK, SO_RCVPRIORITY: SOCK_RCVPRIORITY}
+# The options that only turn a flag of ``sk_flags`` on or off (sock_valbool_flag), and their flags:
+# a control message on every read, SO_DEBUG's mark (nothing reads it), the Wi-Fi status and
+# no-FCS requests (which only a wireless device or a raw frame's NIC acts on), and POLLPRI with
+# POLLERR for a pending error (datagram_poll).
+_FLAG_OPTIONS = {SO_RXQ_OVFL: SOCK_RXQ_OVFL, SO_RCVMARK: SOCK_RCVMARK, SO_RCVPRIORITY: SOCK_RCVPRIORITY,
+                 SO_DEBUG: SOCK_DBG, SO_WIFI_STATUS: SOCK_WIFI_STATUS, SO_NOFCS: SOCK_NOFCS,
+                 SO_SELECT_ERR_QUEUE: SOCK_SELECT_ERR_QUEUE}
+SOCK_BUF_LOCK_MASK = 3  # SOCK_SNDBUF_LOCK | SOCK_RCVBUF_LOCK: what SO_BUF_LOCK sets
+_ucred = struct.Struct("=iII")  # struct ucred: pid, uid, gid
 
 
 def sockopt_int(optval: Any) -> int | None:
@@ -650,7 +699,7 @@ def sockopt_int(optval: Any) -> int | None:
 
 def sock_set_timeout(optval: Any) -> tuple[int, int]:
     """``sock_set_timeout`` (SO_RCVTIMEO, SO_SNDTIMEO): ``(0, timeout in ns)`` or ``(-errno, 0)``.
-    The value is a struct timeval (or a (sec, usec) pair, or seconds).  Microseconds outside
+    The value is a struct timeval (or a (sec, usec) pair, or seconds); fewer bytes are EINVAL.  Microseconds outside
     [0, 1,000,000) are EDOM; a negative time means not to wait at all (0), none, or seconds past
     what a jiffies count holds (``MAX_SCHEDULE_TIMEOUT / HZ - 1``), means waiting for ever.  Linux
     keeps any other time in whole jiffies, rounded up (and reads it back so); tuxnet keeps it to
@@ -723,16 +772,46 @@ def sock_setsockopt_filter(sk: Sock, optname: int, optval: Any) -> int:
     return 0
 
 
+def sock_setsockopt_unsupported(sk: Sock, optname: int, optval: Any, val: int) -> int:
+    """The options of what tuxnet has not (eBPF programs, memory cgroups, device memory), refused
+    as the kernel refuses them where it has none to give: SO_ATTACH_BPF and
+    SO_ATTACH_REUSEPORT_EBPF take a program's fd (EBADF for a closed one, EINVAL for any other:
+    none is a program, ``bpf_prog_get_type``); SO_DETACH_REUSEPORT_BPF finds no program (ENOENT,
+    EINVAL without SO_REUSEPORT); SO_RESERVE_MEM needs a memory cgroup (EOPNOTSUPP; EINVAL below
+    0); SO_DEVMEM_DONTNEED returns no device-memory frags (TCP's alone: EBADF for another; a list
+    of 8-octet tokens, at most 128)."""
+    from tuxnet.kernel.sched import current
+    from tuxnet.net.core.filter import SOCK_FILTER_LOCKED
+
+    optlen = len(optval) if isinstance(optval, bytes | bytearray) else 4
+    if optname in (SO_ATTACH_BPF, SO_ATTACH_REUSEPORT_EBPF):
+        if optlen != 4:
+            return -EINVAL
+        if optname == SO_ATTACH_BPF and sk.sk_flags & SOCK_FILTER_LOCKED:
+            return -EPERM
+        return -EINVAL if current().files.get(val & 0xFFFFFFFF) is not None else -EBADF
+    if optname == SO_DETACH_REUSEPORT_BPF:
+        return -ENOENT if sk.sk_reuseport else -EINVAL
+    if optname == SO_RESERVE_MEM:
+        return -EINVAL if val < 0 else -EOPNOTSUPP
+    if not sk_is_tcp(sk):
+        return -EBADF
+    return -EINVAL if optlen % 8 or optlen > 8 * 128 else 0
+
+
 def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
     """``sock_setsockopt``: SOL_SOCKET options; ``-ENOPROTOOPT`` for unknown names."""
     host = sk.host
     if optname == SO_LINGER:
         return sock_set_linger(sk, optval)
-    if optname in (SO_RCVTIMEO, SO_SNDTIMEO):
+    if isinstance(optval, bytes | bytearray) and len(optval) < 4 and optname != SO_BINDTODEVICE:
+        return -EINVAL  # (sk_setsockopt: every other option takes at least an int)
+    if optname in (SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVTIMEO_NEW, SO_SNDTIMEO_NEW):
+        # (the _NEW ones take a struct __kernel_sock_timeval, the old struct timeval on 64 bits)
         err, t = sock_set_timeout(optval)
         if err:
             return err
-        if optname == SO_RCVTIMEO:
+        if optname in (SO_RCVTIMEO, SO_RCVTIMEO_NEW):
             sk.sk_rcvtimeo = t
         else:
             sk.sk_sndtimeo = t
@@ -755,6 +834,18 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
     val = sockopt_int(optval)
     if val is None:
         return -EINVAL
+    if optname == SO_BINDTOIFINDEX:
+        # sock_bindtoindex: any index not negative, a device or not (SO_BINDTODEVICE's name is checked)
+        if val < 0:
+            return -EINVAL
+        sk.sk_bound_dev_if = val
+        sk.dst_cache = None
+        return 0
+    if optname == SO_PASSRIGHTS:
+        return -EOPNOTSUPP  # (AF_UNIX's alone)
+    if optname in (SO_ATTACH_BPF, SO_ATTACH_REUSEPORT_EBPF, SO_DETACH_REUSEPORT_BPF, SO_RESERVE_MEM,
+                   SO_DEVMEM_DONTNEED):
+        return sock_setsockopt_unsupported(sk, optname, optval, val)
     if optname in (SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD):
         # sk_may_scm_recv: only AF_UNIX, AF_NETLINK and AF_BLUETOOTH sockets pass credentials
         # (Linux 6.16 on), and tuxnet has none of those
@@ -849,17 +940,33 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         struct_given = isinstance(optval, bytes | bytearray) and len(optval) == _so_timestamping.size
         bind_phc = _so_timestamping.unpack(optval)[1] if struct_given else 0
         return sock_set_timestamping(sk, optname, val & 0xFFFFFFFF, bind_phc)
-    elif optname in _RECV_FLAG_OPTIONS:
-        sock_valbool_flag(sk, _RECV_FLAG_OPTIONS[optname], bool(val))
-    elif optname in (SO_DEBUG, SO_NO_CHECK):
-        return 0
+    elif optname in _FLAG_OPTIONS:
+        sock_valbool_flag(sk, _FLAG_OPTIONS[optname], bool(val))
+    elif optname == SO_NO_CHECK:
+        sk.sk_no_check_tx = bool(val)  # (UDP sends no checksum: udp_send_skb)
+    elif optname == SO_BSDCOMPAT:
+        pass  # (obsolete: accepted, and reads as 0)
+    elif optname == SO_CNX_ADVICE:
+        if val == 1:  # dst_negative_advice: the cached route is doubted, and looked up again
+            sk.dst_cache = None
+    elif optname == SO_PREFER_BUSY_POLL:
+        sk.sk_prefer_busy_poll = bool(val)
+    elif optname == SO_BUSY_POLL_BUDGET:
+        if not 0 <= val <= 0xFFFF:
+            return -EINVAL
+        sk.sk_busy_poll_budget = val
+    elif optname == SO_BUF_LOCK:
+        if val & ~SOCK_BUF_LOCK_MASK:
+            return -EINVAL
+        sk.sk_userlocks = sk.sk_userlocks & ~SOCK_BUF_LOCK_MASK | val
     else:
         return -ENOPROTOOPT  # SO_SNDLOWAT among them: Linux cannot change it (socket(7))
     return 0
 
 
-def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
-    """``sock_getsockopt``: the value (a ``SockoptInt``, or the C struct's bytes) or ``-errno``."""
+def sock_getsockopt(sk: Sock, optname: int, optlen: int | None = None) -> int | bytes:
+    """``sock_getsockopt``: the value (a ``SockoptInt``, or the C struct's bytes) or ``-errno``;
+    ``optlen`` is the caller's room (None: any), which a cookie must fit."""
     if optname == SO_ERROR:
         err = sk.sk_err or sk.sk_err_soft
         sk.sk_err = 0
@@ -877,14 +984,38 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         return SockoptInt(sk.sk_peek_off) if getattr(ops, "set_peek_off", None) is not None else -EOPNOTSUPP
     if optname == SO_TXREHASH:
         return SockoptInt(sk.sk_txrehash) if sk_is_tcp(sk) else -EOPNOTSUPP
-    if optname in (SO_RCVTIMEO, SO_SNDTIMEO):
-        t = sk.sk_rcvtimeo if optname == SO_RCVTIMEO else sk.sk_sndtimeo
+    if optname == SO_PEERCRED:
+        # an inet socket has no peer credentials: no pid, and the ids (uid_t) -1 (cred_to_ucred)
+        return _ucred.pack(0, 0xFFFFFFFF, 0xFFFFFFFF)
+    if optname == SO_PEERNAME:
+        # the peer's struct sockaddr_in (the protocol's getname, asked as peer 2: a closed
+        # socket's last peer too), ENOTCONN without one
+        from tuxnet.net.core.dev_ioctl import sockaddr_in
+
+        sock = sk.sk_socket
+        peer = sock.ops.getname(sock, 2) if sock is not None else -ENOTCONN
+        if isinstance(peer, int):
+            return -ENOTCONN
+        return sockaddr_in(sk.sk_family, int.from_bytes(bytes(int(p) for p in peer[0].split(".")), "big"), peer[1])
+    if optname == SO_PEERPIDFD:
+        return -ENODATA  # (no peer process: AF_UNIX's have one)
+    if optname in (SO_PASSRIGHTS, SO_BUSY_POLL_BUDGET, SO_CNX_ADVICE):
+        return -EOPNOTSUPP if optname == SO_PASSRIGHTS else -ENOPROTOOPT  # (no getter for the others)
+    if optname == SO_RESERVE_MEM:
+        return SockoptInt(0)  # (none reserved: sock_reserve_memory needs a memory cgroup)
+    if optname in (SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVTIMEO_NEW, SO_SNDTIMEO_NEW):
+        t = sk.sk_rcvtimeo if optname in (SO_RCVTIMEO, SO_RCVTIMEO_NEW) else sk.sk_sndtimeo
         t = 0 if t == MAX_SCHEDULE_TIMEOUT else t
         return _timeval.pack(t // NSEC_PER_SEC, (t % NSEC_PER_SEC) // NSEC_PER_USEC)
     if optname == SO_BINDTODEVICE:
-        # sock_getbindtodevice: the name and its terminating NUL (nothing when not bound)
+        # sock_getbindtodevice: the name and its terminating NUL (nothing when not bound), in a
+        # buffer of IFNAMSIZ at least
         dev = sk.host.dev_by_index.get(sk.sk_bound_dev_if)
-        return dev.name.encode() + b"\0" if dev is not None else b""
+        if dev is None:
+            return b""
+        return -EINVAL if optlen is not None and optlen < IFNAMSIZ else dev.name.encode() + b"\0"
+    if optname == SO_MAX_PACING_RATE and (optlen is None or optlen >= 8):
+        return sk.sk_max_pacing_rate.to_bytes(8, "little")  # (an unsigned long where it fits)
     if optname == SO_MEMINFO:
         return _meminfo.pack(*sk_get_meminfo(sk))
     if optname == SO_GET_FILTER:
@@ -902,6 +1033,8 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
     if optname == SO_COOKIE:
         from tuxnet.net.core.sock_diag import sock_gen_cookie
 
+        if optlen is not None and optlen < 8:
+            return -EINVAL
         return sock_gen_cookie(sk).to_bytes(8, "little")
     values = {
         SO_REUSEADDR: sk.sk_reuse, SO_REUSEPORT: sk.sk_reuseport, SO_TYPE: sk.sk_type,
@@ -911,7 +1044,9 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         SO_ACCEPTCONN: int(sk.sk_state == 10), SO_PROTOCOL: sk.sk_protocol, SO_DOMAIN: sk.sk_family,
         SO_DEBUG: 0, SO_DONTROUTE: int(sk.sk_localroute), SO_OOBINLINE: int(sk.sk_urginline),
         SO_ZEROCOPY: int(sk.sk_zerocopy), SO_BUSY_POLL: sk.sk_ll_usec, SO_INCOMING_CPU: sk.sk_incoming_cpu,
-        SO_MAX_PACING_RATE: min(sk.sk_max_pacing_rate, 0xFFFFFFFF),
+        SO_MAX_PACING_RATE: min(sk.sk_max_pacing_rate, 0xFFFFFFFF), SO_NO_CHECK: int(sk.sk_no_check_tx),
+        SO_BSDCOMPAT: 0, SO_BINDTOIFINDEX: sk.sk_bound_dev_if, SO_PREFER_BUSY_POLL: int(sk.sk_prefer_busy_poll),
+        SO_BUF_LOCK: sk.sk_userlocks & SOCK_BUF_LOCK_MASK,
     }
     flags = sk.sk_flags
     # the timestamp options read the flags the last of them set, as sock_getsockopt combines them
@@ -924,8 +1059,8 @@ def sock_getsockopt(sk: Sock, optname: int) -> int | bytes:
         return SockoptInt(bool(flags & SOCK_RCVTSTAMP and new))
     if optname == SO_TIMESTAMPNS_NEW:
         return SockoptInt(bool(flags & SOCK_RCVTSTAMPNS and new))
-    if optname in _RECV_FLAG_OPTIONS:
-        return SockoptInt(bool(flags & _RECV_FLAG_OPTIONS[optname]))
+    if optname in _FLAG_OPTIONS:
+        return SockoptInt(bool(flags & _FLAG_OPTIONS[optname]))
     if optname in (SO_TIMESTAMPING_OLD, SO_TIMESTAMPING_NEW):
         # struct so_timestamping; the new option reads the flags only if they were set by it
         if optname == SO_TIMESTAMPING_OLD or new:

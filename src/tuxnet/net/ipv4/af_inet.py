@@ -347,13 +347,13 @@ def inet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
     return sk.sk_prot.setsockopt(sk, optname, optval)
 
 
-def inet_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
+def inet_getsockopt(sock: Socket, level: int, optname: int, optlen: int | None = None) -> int | bytes:
     """``sock_common_getsockopt``: the protocol's own level there; any other level goes on to
     ``ip_getsockopt``, whose ``do_ip_getsockopt`` answers -EOPNOTSUPP for a level that is not
     IPPROTO_IP (where ``ip_setsockopt`` answers -ENOPROTOOPT)."""
     sk = sock.sk
     if level == IPPROTO_IP:
-        return ip_getsockopt(sk, optname)
+        return ip_getsockopt(sk, optname, optlen)
     if level != sk.sk_prot.level or sk.sk_prot.getsockopt is None:
         return -EOPNOTSUPP
     return sk.sk_prot.getsockopt(sk, optname)

@@ -15,6 +15,7 @@ from tuxnet.net.core.sock import (
     SHUTDOWN_MASK,
     SOCK_BINDADDR_LOCK,
     SOCK_RXQ_OVFL,
+    SOCK_SELECT_ERR_QUEUE,
     sk_wait_event,
     sock_error,
     sock_rcvtimeo,
@@ -24,7 +25,17 @@ from tuxnet.net.core.utils import ipv4_is_multicast
 from tuxnet.net.ipv4.fib import RTN_BROADCAST
 from tuxnet.net.ipv4.ip_sockglue import IP_CMSG_PKTINFO, NO_PKTINFO, ipv4_pktinfo_prepare
 from tuxnet.net.ipv4.route import inet_sk_flowi_flags, ip_route_output_key, ip_sock_rt_scope
-from tuxnet.net.socket import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND, POLLWRNORM
+from tuxnet.net.socket import (
+    POLLERR,
+    POLLHUP,
+    POLLIN,
+    POLLOUT,
+    POLLPRI,
+    POLLRDHUP,
+    POLLRDNORM,
+    POLLWRBAND,
+    POLLWRNORM,
+)
 
 TCP_ESTABLISHED = 1
 TCP_CLOSE = 7
@@ -125,7 +136,7 @@ def datagram_poll(sk: Any) -> int:
     datagrams still held take less than half the send buffer (``sock_writeable``)."""
     mask = POLLOUT | POLLWRNORM | POLLWRBAND if sock_writeable(sk) else 0
     if sk.sk_err or sk.sk_error_queue:
-        mask |= POLLERR
+        mask |= POLLERR | (POLLPRI if sk.sk_flags & SOCK_SELECT_ERR_QUEUE else 0)
     shutdown = sk.sk_shutdown
     if shutdown & RCV_SHUTDOWN:
         mask |= POLLRDHUP | POLLIN | POLLRDNORM

@@ -102,6 +102,7 @@ IP_RECVORIGDSTADDR = IP_ORIGDSTADDR = 20
 IP_NODEFRAG = 22
 IP_CHECKSUM = 23
 IP_BIND_ADDRESS_NO_PORT = 24
+IP_MINTTL = 21
 IP_RECVFRAGSIZE = 25
 IP_MULTICAST_IF = 32
 IP_MULTICAST_TTL = 33
@@ -146,7 +147,7 @@ _FLAG_OPTIONS = {IP_FREEBIND: "freebind", IP_TRANSPARENT: "transparent",
 # of them that refuse an empty value (``optlen < 1``).
 _INT_OPTIONS = frozenset((*_CMSG_OPTIONS, *_FLAG_OPTIONS, IP_TOS, IP_TTL, IP_HDRINCL, IP_MTU_DISCOVER, IP_RECVERR,
                           IP_MULTICAST_TTL, IP_MULTICAST_ALL, IP_MULTICAST_LOOP, IP_LOCAL_PORT_RANGE,
-                          IP_UNICAST_IF))
+                          IP_UNICAST_IF, IP_MINTTL))
 _NOT_EMPTY = frozenset((IP_FREEBIND, IP_TRANSPARENT, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_ALL))
 
 # struct in_pktinfo: the interface, the local address a reply would come from (ipi_spec_dst), the
@@ -204,6 +205,11 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
         if optlen != 4 or lo and hi and lo > hi:
             return -EINVAL
         sk.local_port_range = optval & 0xFFFFFFFF
+    elif optname == IP_MINTTL:
+        # RFC 5082 (GTSM): TCP takes no segment with a lower TTL (tcp_v4_rcv)
+        if optlen < 1 or not 0 <= optval <= 255:
+            return -EINVAL
+        sk.min_ttl = optval
     elif optname == IP_UNICAST_IF:
         # the device a datagram to a unicast address leaves by when the send names none: an
         # ifindex in network order, in exactly four octets; not beside SO_BINDTODEVICE (unless
@@ -293,9 +299,11 @@ def ip_mc_setsockopt(sk: Any, optname: int, optval: Any) -> int:
     if optname == IP_MULTICAST_IF:
         if sk.sk_type == SOCK_STREAM:
             return -EINVAL
-        # an ip_mreqn, an ip_mreq (its imr_interface), an in_addr, or less: 0.0.0.0
+        # an ip_mreqn, an ip_mreq (its imr_interface) or an in_addr; anything shorter is EINVAL
+        if len(optval) < 4:
+            return -EINVAL
         _, address, ifindex = ip_mreq_parse(optval) if len(optval) >= 8 else \
-            (0, int.from_bytes(optval[:4], "big") if len(optval) >= 4 else 0, 0)
+            (0, int.from_bytes(optval[:4], "big"), 0)
         host = sk.host
         if not ifindex:
             if not address:
@@ -435,11 +443,13 @@ def __ip_sock_set_tos(sk: Any, val: int) -> None:
         sk.dst_cache = None
 
 
-def ip_getsockopt(sk: Any, optname: int) -> int | bytes:
-    """``do_ip_getsockopt``: the value (a ``SockoptInt``, or bytes) or ``-errno``."""
+def ip_getsockopt(sk: Any, optname: int, optlen: int | None = None) -> int | bytes:
+    """``do_ip_getsockopt``: the value (a ``SockoptInt``, or bytes) or ``-errno``; ``optlen``, the
+    caller's room (None: any)."""
     if optname in (IP_MSFILTER, MCAST_MSFILTER):
         # ip_mc_msfget and ip_mc_gsfget read the group asked about from the caller's buffer, which
-        # tuxnet's getsockopt does not take in: as for a buffer of zeros, it names no group
+        # tuxnet's getsockopt does not take in: as for a buffer of zeros, it names no group (and a
+        # buffer shorter than the request's head is EINVAL first)
         return -EINVAL
     if optname in _CMSG_OPTIONS:
         return SockoptInt(bool(sk.cmsg_flags & _CMSG_OPTIONS[optname]))
@@ -473,6 +483,8 @@ def ip_getsockopt(sk: Any, optname: int) -> int | bytes:
         return SockoptInt(sk.mc_all)
     if optname == IP_MULTICAST_IF:
         return sk.mc_addr.to_bytes(4, "big")  # a struct in_addr
+    if optname == IP_MINTTL:
+        return SockoptInt(sk.min_ttl)
     if optname == IP_UNICAST_IF:
         return SockoptInt(c_int(int.from_bytes(sk.uc_index.to_bytes(4, "big", signed=True), "little")))
     if optname == IP_PROTOCOL:

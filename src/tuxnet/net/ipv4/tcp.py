@@ -72,7 +72,6 @@ from tuxnet.net.ipv4.tcp_fastopen import (
     TCP_FASTOPEN_KEY_LENGTH,
     TFO_CLIENT_ENABLE,
     fastopen_queue_tune,
-    tcp_fastopen_get_keys,
     tcp_fastopen_init_key_once,
     tcp_free_fastopen_req,
 )
@@ -206,11 +205,14 @@ TCP_QUICKACK = 12
 TCP_CONGESTION = 13
 TCP_CA_NAME_MAX = 16
 TCP_THIN_LINEAR_TIMEOUTS = 16
+TCP_THIN_DUPACK = 17
 TCP_USER_TIMEOUT = 18
 TCP_FASTOPEN = 23
 TCP_NOTSENT_LOWAT = 25
 TCP_CC_INFO = 26
 TCP_FASTOPEN_CONNECT = 30
+TCP_ULP = 31
+TCP_ULP_NAME_MAX = 16
 TCP_FASTOPEN_KEY = 33
 TCP_FASTOPEN_NO_COOKIE = 34
 TCP_INQ = 36
@@ -1148,6 +1150,12 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
         else:
             name = str(optval)
         return 0 if tcp_set_congestion_control(sk, name) else -ENOENT
+    if optname == TCP_ULP:
+        # tcp_set_ulp: an upper-layer protocol (kTLS, MPTCP) by name; tuxnet has none, so every
+        # name is one no module provides
+        if isinstance(optval, bytes | bytearray) and not optval:
+            return -EINVAL
+        return -ENOENT
     val = sockopt_int(optval)
     if val is None:
         return -EINVAL
@@ -1223,7 +1231,12 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
                 return -EINVAL
             sk.recvmsg_inq = bool(val)
         elif optname == TCP_THIN_LINEAR_TIMEOUTS:
-            sk.thin_lto = 1 if val else 0
+            if val not in (0, 1):
+                return -EINVAL
+            sk.thin_lto = val
+        elif optname == TCP_THIN_DUPACK:
+            if val not in (0, 1):  # (obsolete since Linux 4.13: checked, and otherwise ignored)
+                return -EINVAL
         elif optname == TCP_FASTOPEN:
             if val < 0 or sk.sk_state not in (TCP_CLOSE, TCP_LISTEN):
                 return -EINVAL
@@ -1280,8 +1293,11 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
     if optname == TCP_CONGESTION:
         return sk.icsk_ca_ops.name.encode().ljust(TCP_CA_NAME_MAX, b"\0")
     if optname == TCP_FASTOPEN_KEY:
-        # the listener's keys, else the namespace's (tcp_fastopen_get_cipher), as they were set
-        return b"".join(tcp_fastopen_get_keys(sk))
+        # the socket's own keys as they were set, none when it has none: tcp_fastopen_get_cipher,
+        # given the socket, does not fall back to the namespace's (as this machine's kernel reads)
+        return b"".join(sk.fastopen_keys)
+    if optname == TCP_ULP:
+        return b""  # (the name of none)
     if optname == TCP_CC_INFO:
         # union tcp_cc_info: the algorithm's own record (BBR's tcp_bbr_info), empty for those
         # without a get_info (Reno, CUBIC)
@@ -1307,7 +1323,7 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
         TCP_USER_TIMEOUT: sk.icsk_user_timeout // NSEC_PER_MSEC,
         TCP_NOTSENT_LOWAT: sk.notsent_lowat,
         TCP_INQ: int(sk.recvmsg_inq),
-        TCP_THIN_LINEAR_TIMEOUTS: sk.thin_lto,
+        TCP_THIN_LINEAR_TIMEOUTS: sk.thin_lto, TCP_THIN_DUPACK: 0,
         TCP_FASTOPEN: sk.fastopenq_max_qlen,
         TCP_FASTOPEN_CONNECT: int(sk.fastopen_connect),
         TCP_FASTOPEN_NO_COOKIE: int(sk.fastopen_no_cookie),

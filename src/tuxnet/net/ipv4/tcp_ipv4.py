@@ -209,6 +209,11 @@ def tcp_v4_rcv(host: Host, skb: SkBuff) -> int:
         if tcp_child_process(listener, nsk, skb):
             tcp_v4_send_reset(host, nsk, skb)
         return 0
+    if sk.min_ttl and buf[nh + 8] < sk.min_ttl:
+        # IP_MINTTL (RFC 5082): fewer hops left than the socket asks for, from farther away
+        host.mib.TcpExt["TCPMinTTLDrop"] += 1
+        sk.sk_drops += 1  # (discard_and_relse)
+        return 0
     if sk.sk_filter is not None and tcp_filter(sk, skb):
         sk.sk_drops += 1  # (discard_and_relse)
         return 0
@@ -687,6 +692,9 @@ def tcp_v4_err(host: Host, skb: SkBuff, inner: int, type: int, code: int, info: 
     sport, dport, seq = struct.unpack_from("!HHI", buf, inner + ihl)
     sk = host.tcp_hashinfo.ehash.get((saddr, sport, daddr, dport))
     if sk is None or sk.sk_state in (TCP_TIME_WAIT, TCP_NEW_SYN_RECV):
+        return
+    if sk.min_ttl and buf[inner + 8] < sk.min_ttl:
+        host.mib.TcpExt["TCPMinTTLDrop"] += 1  # (IP_MINTTL, read in the header the error quotes)
         return
     if before(seq, sk.snd_una) or after(seq, sk.snd_nxt):
         host.mib.TcpExt["OutOfWindowIcmps"] += 1

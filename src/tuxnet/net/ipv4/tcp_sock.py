@@ -654,7 +654,7 @@ class TcpSock(Sock):
         self.app_limited = APP_LIMITED_INIT
         self.rate_delivered = 0  # the delivery rate sample kept (tcp_rate_gen)
         self.rate_interval_us = 0
-        self.rate_app_limited = False
+        self.rate_app_limited = True  # (tcp_init_sock: app-limited until a sample says otherwise)
         self.lost = 0  # segments ever marked lost (tcp_mark_skb_lost)
         self.is_sack_reneg = False  # the receiver reneged on SACKs; cleared when recovery ends
         self.ecn_flags = 0

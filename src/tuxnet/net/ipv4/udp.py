@@ -31,6 +31,7 @@ from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.filter import sk_filter_trim_cap
 from tuxnet.net.core.skbuff import (
+    CHECKSUM_NONE,
     CHECKSUM_PARTIAL,
     CHECKSUM_UNNECESSARY,
     SkBuff,
@@ -237,13 +238,18 @@ def ip_make_skb(sk: UdpSock, data: bytes, saddr: int, daddr: int, dport: int, rt
 
 
 def udp_send_skb(sk: UdpSock, skb: SkBuff, saddr: int, daddr: int) -> int:
-    """``udp_send_skb``: the checksum (left partial, RFC 768 pseudo-header) and ``ip_send_skb``."""
+    """``udp_send_skb``: the checksum (left partial, RFC 768 pseudo-header; none, 0, with
+    SO_NO_CHECK) and ``ip_send_skb``."""
     d = skb.transport_header
     length = skb.tail - d
-    struct.pack_into("!H", skb.buf, d + 6, csum_tcpudp_nofold(saddr, daddr, length, IPPROTO_UDP))
-    skb.ip_summed = CHECKSUM_PARTIAL
-    skb.csum_start = d
-    skb.csum_offset = 6
+    if sk.sk_no_check_tx:
+        struct.pack_into("!H", skb.buf, d + 6, 0)
+        skb.ip_summed = CHECKSUM_NONE
+    else:
+        struct.pack_into("!H", skb.buf, d + 6, csum_tcpudp_nofold(saddr, daddr, length, IPPROTO_UDP))
+        skb.ip_summed = CHECKSUM_PARTIAL
+        skb.csum_start = d
+        skb.csum_offset = 6
     err = ip_send_skb(sk.host, sk, skb)
     if not err:
         sk.host.mib.Udp["OutDatagrams"] += 1

@@ -399,7 +399,7 @@ def packet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> in
     return 0
 
 
-def packet_getsockopt(sock: Socket, level: int, optname: int) -> int | bytes:
+def packet_getsockopt(sock: Socket, level: int, optname: int, optlen: int | None = None) -> int | bytes:
     """``packet_getsockopt``: PACKET_STATISTICS, the frames heard (the dropped ones counted in
     both) and dropped since the last read, which clears them; PACKET_AUXDATA."""
     sk = sock.sk

@@ -1,0 +1,113 @@
+"""Every option number at SOL_SOCKET (1-83), IPPROTO_IP (1-55) and IPPROTO_TCP (1-40), on TCP, UDP
+and raw sockets, judged by this machine's kernel: each set on a fresh socket with a handful of
+values (ints, structures of 8 and 16 octets, a buffer of 3), then read back as a C int and into
+16 octets.  What a call returns (the value, or the errno) must be the kernel's, for the options
+tuxnet has and for those it has not (ENOPROTOOPT where the kernel has no such option, the
+kernel's own refusal where it has one tuxnet's model lacks, as SO_ATTACH_BPF's EBADF or EINVAL
+for a file descriptor that is no eBPF program).
+
+``SKIPPED`` lists the options left out, each with why: features tuxnet has not (TCP repair mode,
+MD5 and TCP-AO signatures, saved SYNs, the Router Alert chain, IPsec policies, RFC 4884
+extensions, NAPI ids, SO_TXTIME's scheduling), values each machine has its own of (cookies,
+TCP's timestamp clock), and what depends on the kernel's security modules.  The namespace's
+buffer sysctls are given to tuxnet's host, as in test_sol_socket_values_vs_linux.py."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import sys
+
+import pytest
+from loplay import kernel_outcomes, lo_world, tuxnet_outcomes
+
+pytestmark = pytest.mark.root
+
+SOL, IP, TCP = socket.SOL_SOCKET, socket.IPPROTO_IP, socket.IPPROTO_TCP
+KINDS = {"tcp": (socket.SOCK_STREAM, 0), "udp": (socket.SOCK_DGRAM, 0), "raw": (socket.SOCK_RAW, socket.IPPROTO_ICMP)}
+RANGES = {SOL: range(1, 84), IP: range(1, 56), TCP: range(1, 41)}
+VALUES = [1, 0, 2, -1, 256, 65536, bytes(8), b"\x01" + bytes(15), b"lo\0"]
+
+SKIPPED = {
+    (SOL, 51): "SO_ATTACH_REUSEPORT_CBPF: no classic BPF selection in reuseport groups",
+    (SOL, 56): "SO_INCOMING_NAPI_ID: tuxnet's devices have no NAPI ids",
+    (SOL, 57): "SO_COOKIE: each machine counts its own cookies",
+    (SOL, 59): "SO_PEERSEC: the kernel's security modules answer it",
+    (SOL, 61): "SO_TXTIME: no time-based packet scheduling",
+    (SOL, 71): "SO_NETNS_COOKIE: not kept",
+    (IP, 5): "IP_ROUTER_ALERT: no Router Alert chain",
+    (IP, 9): "IP_PKTOPTIONS: not kept",
+    (IP, 16): "IP_IPSEC_POLICY: no IPsec",
+    (IP, 17): "IP_XFRM_POLICY: no IPsec",
+    (IP, 26): "IP_RECVERR_RFC4884: ICMP extensions are not parsed",
+    (TCP, 14): "TCP_MD5SIG: no RFC 2385 signatures",
+    (TCP, 19): "TCP_REPAIR: no repair mode", (TCP, 20): "TCP_REPAIR_QUEUE", (TCP, 21): "TCP_QUEUE_SEQ",
+    (TCP, 22): "TCP_REPAIR_OPTIONS", (TCP, 29): "TCP_REPAIR_WINDOW",
+    (TCP, 24): "TCP_TIMESTAMP: each machine's clock",
+    (TCP, 27): "TCP_SAVE_SYN: SYNs are not saved", (TCP, 28): "TCP_SAVED_SYN",
+    (TCP, 32): "TCP_MD5SIG_EXT: no RFC 2385 signatures",
+    (TCP, 35): "TCP_ZEROCOPY_RECEIVE: no mmap of the receive queue",
+    (TCP, 37): "TCP_TX_DELAY: no departure-time scheduling",
+    **{(TCP, o): "TCP-AO (RFC 5925) is not implemented" for o in range(38, 41)},
+}
+
+
+def _outcome(fn, *args):
+    try:
+        value = fn(*args)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, e.errno)
+    return value.hex() if isinstance(value, bytes) else value
+
+
+def play() -> list:
+    """Each option on each kind of socket, each value on a fresh socket: [kind, level, option,
+    value, what the set returned, the option read as an int, read into 16 octets]."""
+    out = []
+    for kind, (type_, proto) in KINDS.items():
+        for level, options in RANGES.items():
+            if level == TCP and kind != "tcp":
+                continue
+            for opt in options:
+                if (level, opt) in SKIPPED:
+                    continue
+                for value in VALUES:
+                    s = socket.socket(socket.AF_INET, type_, proto)
+                    done = _outcome(s.setsockopt, level, opt, value)
+                    out.append([kind, level, opt, value.hex() if isinstance(value, bytes) else value, done,
+                                _outcome(s.getsockopt, level, opt), _outcome(s.getsockopt, level, opt, 16)])
+                    s.close()
+    return out
+
+
+SYSCTLS = ("net.core.wmem_max", "net.core.rmem_max", "net.core.wmem_default", "net.core.rmem_default",
+           "net.ipv4.tcp_wmem", "net.ipv4.tcp_rmem")
+
+
+def sysctls() -> list:
+    out = []
+    for name in SYSCTLS:
+        with open("/proc/sys/" + name.replace(".", "/")) as f:
+            out.append([name, " ".join(f.read().split())])
+    return out
+
+
+def test_every_option_number_answers_as_on_the_kernel() -> None:
+    script = os.path.basename(__file__)
+    linux = kernel_outcomes(script, "play")
+    world, host = lo_world()
+    for name, value in kernel_outcomes(script, "sysctls"):
+        host.sysctl.set(name, value)
+    ours = tuxnet_outcomes(world, host, play)
+    assert len(ours) == len(linux)
+    differ = [(theirs, mine[4:]) for theirs, mine in zip(linux, ours, strict=True) if theirs != mine]
+    assert not differ, f"{len(differ)} differ, the first: {differ[:5]}"
+    # what tuxnet answers now: SO_BINDTOIFINDEX binds to any index, IP_MINTTL reads back
+    assert ["tcp", SOL, 62, 65536, None, 65536, "00000100"] in ours
+    assert ["udp", IP, 21, 2, None, 2, "02000000"] in ours
+
+
+if __name__ == "__main__":
+    print(json.dumps({"play": play, "sysctls": sysctls}[sys.argv[1]]()))
