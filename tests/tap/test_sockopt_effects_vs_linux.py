@@ -1,0 +1,97 @@
+"""What some socket options do, beyond the values they read back, judged by this machine's kernel
+over ``lo``: IP_MINTTL (RFC 5082) keeps a listener from hearing a SYN that has fewer hops left
+than it asks for, until the client sends with a TTL high enough; SO_NO_CHECK sends a UDP
+datagram with no checksum (0, which a raw socket reads in its header), where one without has the
+pseudo-header's; SO_SELECT_ERR_QUEUE makes a pending error poll as POLLPRI too."""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import struct
+import sys
+
+import pytest
+from loplay import play_on_both
+
+pytestmark = pytest.mark.root
+
+IP_MINTTL, IP_RECVERR, SO_NO_CHECK, SO_SELECT_ERR_QUEUE = 21, 11, 11, 45
+
+
+def minttl(sleep) -> list:
+    """A listener with IP_MINTTL 200: a client's SYN of TTL 64 goes unheard (its connect still
+    waits 0.3 s later), one of TTL 255 connects."""
+    out = []
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.setsockopt(socket.IPPROTO_IP, IP_MINTTL, 200)
+    ls.bind(("127.0.0.1", 5301))
+    ls.listen()
+    for ttl in (64, 255):
+        c = socket.socket()
+        c.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+        c.setblocking(False)
+        out.append([ttl, c.connect_ex(("127.0.0.1", 5301))])
+        sleep()
+        p = select.poll()
+        p.register(c, select.POLLOUT)
+        out.append([ttl, "connected" if p.poll(300) else "waiting", c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)])
+        c.close()
+    return out
+
+
+def no_check(sleep) -> list:
+    """The UDP checksum field of a datagram to 127.0.0.1, as a raw socket reads it, with
+    SO_NO_CHECK and without."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+    raw.settimeout(1)
+    out = []
+    for flag in (1, 0):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 5302 + flag))
+        u.setsockopt(socket.SOL_SOCKET, SO_NO_CHECK, flag)
+        u.sendto(b"checksum?", ("127.0.0.1", 5310))
+        packet = raw.recv(100)
+        out.append([flag, struct.unpack_from("!HHHH", packet, (packet[0] & 15) * 4)])
+        u.close()
+    return out
+
+
+def select_err_queue(sleep) -> list:
+    """A datagram to a closed port with IP_RECVERR: the error it draws polls as POLLERR, and
+    POLLPRI too with SO_SELECT_ERR_QUEUE."""
+    out = []
+    for flag in (0, 1):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+        u.setsockopt(socket.SOL_SOCKET, SO_SELECT_ERR_QUEUE, flag)
+        u.sendto(b"x", ("127.0.0.1", 5320))
+        sleep()
+        p = select.poll()
+        p.register(u, select.POLLIN | select.POLLPRI)
+        out.append([flag, p.poll(100)[0][1] if p.poll(0) else 0])
+        u.close()
+    return out
+
+
+PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue}
+
+
+@pytest.mark.parametrize("name", sorted(PLAYS))
+def test_option_effects_as_on_the_kernel(name: str) -> None:
+    linux, ours = play_on_both(__file__.rsplit("/", 1)[1], name, PLAYS[name])
+    assert ours == linux
+    if name == "minttl":
+        assert [64, "waiting", 0] in ours and [255, "connected", 0] in ours
+    elif name == "no_check":
+        assert ours[0][1][3] == 0 and ours[1][1][3] != 0
+    else:
+        assert ours == [[0, select.POLLERR], [1, select.POLLERR | select.POLLPRI]]
+
+
+if __name__ == "__main__":
+    import time
+
+    print(json.dumps(PLAYS[sys.argv[1]](lambda: time.sleep(0.05))))
