@@ -2,10 +2,12 @@
 over ``lo``: IP_MINTTL (RFC 5082) keeps a listener from hearing a SYN that has fewer hops left
 than it asks for, until the client sends with a TTL high enough; SO_NO_CHECK sends a UDP
 datagram with no checksum (0, which a raw socket reads in its header), where one without has the
-pseudo-header's; SO_SELECT_ERR_QUEUE makes a pending error poll as POLLPRI too."""
+pseudo-header's; SO_SELECT_ERR_QUEUE makes a pending error poll as POLLPRI too; TCP_SAVE_SYN keeps
+the SYN's headers for the accepted socket's TCP_SAVED_SYN."""
 
 from __future__ import annotations
 
+import errno
 import json
 import select
 import socket
@@ -18,6 +20,7 @@ from loplay import play_on_both
 pytestmark = pytest.mark.root
 
 IP_MINTTL, IP_RECVERR, SO_NO_CHECK, SO_SELECT_ERR_QUEUE = 21, 11, 11, 45
+TCP_SAVE_SYN, TCP_SAVED_SYN = 27, 28
 
 
 def minttl(sleep) -> list:
@@ -76,7 +79,65 @@ def select_err_queue(sleep) -> list:
     return out
 
 
-PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue}
+def _syn_fields(saved: bytes, mac: int) -> list:
+    """What a saved SYN's headers say that does not depend on the machine (its sequence number,
+    IP ID and timestamps do): the link-layer header, the IP header's version and length, TTL,
+    protocol and addresses, the TCP ports, data offset, flags and the options' kinds, MSS and
+    window scale."""
+    eth, ip = saved[:mac], saved[mac:]
+    ihl = (ip[0] & 15) * 4
+    th = ip[ihl:]
+    opts, i, kinds, mss, wscale = th[20:(th[12] >> 4) * 4], 0, [], None, None
+    while i < len(opts):
+        kind = opts[i]
+        kinds.append(kind)
+        if kind in (0, 1):
+            i += 1
+            continue
+        if kind == 2:
+            mss = struct.unpack_from("!H", opts, i + 2)[0]
+        elif kind == 3:
+            wscale = opts[i + 2]
+        i += opts[i + 1]
+    return [eth.hex(), len(saved), ip[0], ip[8], ip[9], ip[12:20].hex(), th[:4].hex(), th[12] >> 4, th[13], kinds,
+            mss, wscale]
+
+
+def saved_syn(sleep) -> list:
+    """TCP_SAVE_SYN 1 and 2 on a listener: the accepted socket's TCP_SAVED_SYN is the SYN's IP and
+    TCP headers (after its link-layer header, in mode 2), EINVAL in a buffer too small, then
+    nothing once read; the listener itself has none."""
+    out = []
+    for mode in (1, 2):
+        ls = socket.socket()
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.setsockopt(socket.IPPROTO_TCP, TCP_SAVE_SYN, mode)
+        ls.bind(("127.0.0.1", 5330))
+        ls.listen()
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        c.bind(("127.0.0.1", 5331))
+        c.connect(("127.0.0.1", 5330))
+        a, _ = ls.accept()
+        small = _outcome(a.getsockopt, socket.IPPROTO_TCP, TCP_SAVED_SYN)
+        saved = a.getsockopt(socket.IPPROTO_TCP, TCP_SAVED_SYN, 512)
+        out.append([mode, ls.getsockopt(socket.IPPROTO_TCP, TCP_SAVE_SYN), small, _syn_fields(saved, 14 * (mode - 1)),
+                    a.getsockopt(socket.IPPROTO_TCP, TCP_SAVED_SYN, 512).hex(),
+                    ls.getsockopt(socket.IPPROTO_TCP, TCP_SAVED_SYN, 512).hex()])
+        for s in (a, c, ls):
+            s.close()
+        sleep()
+    return out
+
+
+def _outcome(fn, *args):
+    try:
+        return fn(*args)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+
+
+PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue, "saved_syn": saved_syn}
 
 
 @pytest.mark.parametrize("name", sorted(PLAYS))
@@ -87,6 +148,8 @@ def test_option_effects_as_on_the_kernel(name: str) -> None:
         assert [64, "waiting", 0] in ours and [255, "connected", 0] in ours
     elif name == "no_check":
         assert ours[0][1][3] == 0 and ours[1][1][3] != 0
+    elif name == "saved_syn":
+        assert [row[2:3] + row[3][1:2] + row[4:] for row in ours] == [["EINVAL", 60, "", ""], ["EINVAL", 74, "", ""]]
     else:
         assert ours == [[0, select.POLLERR], [1, select.POLLERR | select.POLLPRI]]
 

@@ -7,7 +7,7 @@ kernel's own refusal where it has one tuxnet's model lacks, as SO_ATTACH_BPF's E
 for a file descriptor that is no eBPF program).
 
 ``SKIPPED`` lists the options left out, each with why: features tuxnet has not (TCP repair mode,
-MD5 and TCP-AO signatures, saved SYNs, the Router Alert chain, IPsec policies, RFC 4884
+MD5 and TCP-AO signatures, the Router Alert chain, IPsec policies, RFC 4884
 extensions, NAPI ids, SO_TXTIME's scheduling), values each machine has its own of (cookies,
 TCP's timestamp clock), and what depends on the kernel's security modules.  The namespace's
 buffer sysctls are given to tuxnet's host, as in test_sol_socket_values_vs_linux.py."""
@@ -46,7 +46,6 @@ SKIPPED = {
     (TCP, 19): "TCP_REPAIR: no repair mode", (TCP, 20): "TCP_REPAIR_QUEUE", (TCP, 21): "TCP_QUEUE_SEQ",
     (TCP, 22): "TCP_REPAIR_OPTIONS", (TCP, 29): "TCP_REPAIR_WINDOW",
     (TCP, 24): "TCP_TIMESTAMP: each machine's clock",
-    (TCP, 27): "TCP_SAVE_SYN: SYNs are not saved", (TCP, 28): "TCP_SAVED_SYN",
     (TCP, 32): "TCP_MD5SIG_EXT: no RFC 2385 signatures",
     (TCP, 35): "TCP_ZEROCOPY_RECEIVE: no mmap of the receive queue",
     (TCP, 37): "TCP_TX_DELAY: no departure-time scheduling",

@@ -356,7 +356,7 @@ def inet_getsockopt(sock: Socket, level: int, optname: int, optlen: int | None =
         return ip_getsockopt(sk, optname, optlen)
     if level != sk.sk_prot.level or sk.sk_prot.getsockopt is None:
         return -EOPNOTSUPP
-    return sk.sk_prot.getsockopt(sk, optname)
+    return sk.sk_prot.getsockopt(sk, optname, optlen)
 
 
 def sock_no_listen(sock: Socket, backlog: int) -> int:

@@ -474,7 +474,7 @@ def raw_setsockopt(sk: RawSock, optname: int, optval: Any) -> int:
     return 0
 
 
-def raw_getsockopt(sk: RawSock, optname: int) -> int | bytes:
+def raw_getsockopt(sk: RawSock, optname: int, optlen: int | None = None) -> int | bytes:
     """``raw_getsockopt`` at SOL_RAW (``do_raw_getsockopt``): the ICMP filter as its 4 octets."""
     if optname != ICMP_FILTER or sk.inet_num != IPPROTO_ICMP:
         return -EOPNOTSUPP if optname == ICMP_FILTER else -ENOPROTOOPT

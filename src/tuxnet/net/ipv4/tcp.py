@@ -210,6 +210,8 @@ TCP_USER_TIMEOUT = 18
 TCP_FASTOPEN = 23
 TCP_NOTSENT_LOWAT = 25
 TCP_CC_INFO = 26
+TCP_SAVE_SYN = 27
+TCP_SAVED_SYN = 28
 TCP_FASTOPEN_CONNECT = 30
 TCP_ULP = 31
 TCP_ULP_NAME_MAX = 16
@@ -1234,6 +1236,10 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
             if val not in (0, 1):
                 return -EINVAL
             sk.thin_lto = val
+        elif optname == TCP_SAVE_SYN:
+            if not 0 <= val <= 2:  # (0: off, 1: from the IP header, 2: from the link-layer header)
+                return -EINVAL
+            sk.save_syn = val
         elif optname == TCP_THIN_DUPACK:
             if val not in (0, 1):  # (obsolete since Linux 4.13: checked, and otherwise ignored)
                 return -EINVAL
@@ -1283,9 +1289,18 @@ def tcp_set_rcvlowat(sk: TcpSock, val: int) -> int:
     return 0
 
 
-def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
+def tcp_getsockopt(sk: TcpSock, optname: int, optlen: int | None = None) -> int | bytes:
     """``do_tcp_getsockopt``: a ``SockoptInt``, or bytes (TCP_INFO's ``struct tcp_info``), or
-    ``-errno``."""
+    ``-errno``; ``optlen`` is the caller's room (None: any)."""
+    if optname == TCP_SAVED_SYN:
+        # the SYN's headers, once, into a buffer that holds them all (EINVAL, and kept, if not)
+        saved = sk.saved_syn
+        if saved is None:
+            return b""
+        if optlen is not None and optlen < len(saved):
+            return -EINVAL
+        sk.saved_syn = None  # (tcp_saved_syn_free)
+        return saved
     if optname == TCP_INFO:
         from tuxnet.net.ipv4.tcp_info import tcp_get_info
 
@@ -1323,7 +1338,7 @@ def tcp_getsockopt(sk: TcpSock, optname: int) -> int | bytes:
         TCP_USER_TIMEOUT: sk.icsk_user_timeout // NSEC_PER_MSEC,
         TCP_NOTSENT_LOWAT: sk.notsent_lowat,
         TCP_INQ: int(sk.recvmsg_inq),
-        TCP_THIN_LINEAR_TIMEOUTS: sk.thin_lto, TCP_THIN_DUPACK: 0,
+        TCP_THIN_LINEAR_TIMEOUTS: sk.thin_lto, TCP_THIN_DUPACK: 0, TCP_SAVE_SYN: sk.save_syn,
         TCP_FASTOPEN: sk.fastopenq_max_qlen,
         TCP_FASTOPEN_CONNECT: int(sk.fastopen_connect),
         TCP_FASTOPEN_NO_COOKIE: int(sk.fastopen_no_cookie),

@@ -503,6 +503,7 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
         tcp_v4_send_synack(listener, req)
         return 0
     req.snt_isn = secure_tcp_seq(host, daddr, saddr, dport, sport)
+    tcp_reqsk_record_syn(listener, req, skb)
     child = tcp_try_fastopen(listener, skb, req, foc, saddr, daddr)
     if child is not None:
         # The child answers, and goes straight to the accept queue (inet_csk_reqsk_queue_add).
@@ -540,6 +541,14 @@ def sk_setup_caps(sk: TcpSock, rt: Any) -> None:
     sk.sk_gso_max_segs = max(dev.gso_max_segs, 1)
 
 
+def tcp_reqsk_record_syn(listener: TcpSock, req: RequestSock, skb: SkBuff) -> None:
+    """``tcp_reqsk_record_syn``: with TCP_SAVE_SYN, the SYN's IP and TCP headers (and its
+    link-layer header before them, in mode 2) kept for the connection."""
+    if listener.save_syn:
+        start = skb.mac_header if listener.save_syn == 2 and skb.mac_header >= 0 else skb.network_header
+        req.saved_syn = bytes(skb.buf[start:skb.data])
+
+
 def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> TcpSock | None:
     """``tcp_v4_syn_recv_sock``: make the child socket, unless the accept queue is full."""
     host = listener.host
@@ -560,6 +569,7 @@ def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Tc
     # (newinet->mc_ttl, mc_index: what IP_MULTICAST_TTL reads back on an accepted socket)
     newsk.mc_ttl = skb.buf[skb.network_header + 8]
     newsk.mc_index = skb.dev.ifindex
+    newsk.saved_syn, req.saved_syn = req.saved_syn, None  # (tcp_move_syn)
     newsk.dst_cache = rt
     sk_setup_caps(newsk, rt)
     newsk.advmss = req.mss

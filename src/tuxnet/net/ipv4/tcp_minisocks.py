@@ -71,7 +71,7 @@ class RequestSock:
         "sack_ok", "tstamp_ok", "ts_recent", "ts_off", "rcv_wnd", "window_clamp",
         "num_retrans", "num_timeout", "snt_synack", "ecn_ok", "timer", "inet_rcv_saddr",
         "inet_num", "inet_daddr", "inet_dport", "sk_bound_dev_if", "rsk_ops", "rcv_nxt", "tfo_listener",
-        "ireq_opt", "sk_cookie", "acked",
+        "ireq_opt", "sk_cookie", "acked", "saved_syn",
     )
 
     def __init__(self, listener: TcpSock, rsk_ops: RequestSockOps, loc_addr: int, loc_port: int, rmt_addr: int,
@@ -106,6 +106,7 @@ class RequestSock:
         self.snt_synack = -1
         self.ecn_ok = False
         self.ireq_opt = None  # the SYN's IP options, echoed (tcp_v4_save_options): the connection's
+        self.saved_syn: bytes | None = None  # the SYN's headers, for TCP_SAVED_SYN (tcp_reqsk_record_syn)
         self.timer = self.host.timer(reqsk_timer_handler, self)
         # the ehash key fields, shared with full sockets
         self.inet_rcv_saddr = loc_addr

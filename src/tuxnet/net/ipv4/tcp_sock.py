@@ -513,7 +513,7 @@ class TcpSock(Sock):
         # server child's request socket, a listener's Fast Open queue and keys
         "fastopen_req", "fastopen_connect", "fastopen_no_cookie", "defer_connect", "syn_fastopen",
         "syn_fastopen_exp", "syn_data", "syn_data_acked", "fastopen_client_fail", "fastopen_rsk",
-        "fastopenq_max_qlen", "fastopenq_qlen", "fastopen_keys",
+        "fastopenq_max_qlen", "fastopenq_qlen", "fastopen_keys", "save_syn", "saved_syn",
         "listened",
     )
 
@@ -704,6 +704,10 @@ class TcpSock(Sock):
         self.fastopenq_max_qlen = 0
         self.fastopenq_qlen = 0
         self.fastopen_keys: list[bytes] = []
+        # TCP_SAVE_SYN: a listener keeps each SYN's headers (1: from the IP header, 2: from the
+        # link-layer header) for the child, which TCP_SAVED_SYN reads once
+        self.save_syn = 0
+        self.saved_syn: bytes | None = None
 
     # -- callbacks: wake-ups keyed with the events they concern, as epoll needs them ----------
     def sk_data_ready(self) -> None:

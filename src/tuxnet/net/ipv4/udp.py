@@ -661,7 +661,7 @@ def udp_setsockopt(sk: UdpSock, optname: int, optval: Any) -> int:
     return 0
 
 
-def udp_getsockopt(sk: UdpSock, optname: int) -> int:
+def udp_getsockopt(sk: UdpSock, optname: int, optlen: int | None = None) -> int:
     """``udp_lib_getsockopt``: UDP_CORK."""
     return SockoptInt(sk.corkflag) if optname == UDP_CORK else -ENOPROTOOPT
 
