@@ -1014,7 +1014,7 @@ def sock_getsockopt(sk: Sock, optname: int, optlen: int | None = None) -> int | 
         if dev is None:
             return b""
         return -EINVAL if optlen is not None and optlen < IFNAMSIZ else dev.name.encode() + b"\0"
-    if optname == SO_MAX_PACING_RATE and (optlen is None or optlen >= 8):
+    if optname == SO_MAX_PACING_RATE and optlen is not None and optlen >= 8:
         return sk.sk_max_pacing_rate.to_bytes(8, "little")  # (an unsigned long where it fits)
     if optname == SO_MEMINFO:
         return _meminfo.pack(*sk_get_meminfo(sk))
