@@ -3,7 +3,8 @@ over ``lo``: IP_MINTTL (RFC 5082) keeps a listener from hearing a SYN that has f
 than it asks for, until the client sends with a TTL high enough; SO_NO_CHECK sends a UDP
 datagram with no checksum (0, which a raw socket reads in its header), where one without has the
 pseudo-header's; SO_SELECT_ERR_QUEUE makes a pending error poll as POLLPRI too; TCP_SAVE_SYN keeps
-the SYN's headers for the accepted socket's TCP_SAVED_SYN."""
+the SYN's headers for the accepted socket's TCP_SAVED_SYN; IP_PKTOPTIONS gives an accepted
+connection's handshake's control messages."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.root
 
 IP_MINTTL, IP_RECVERR, SO_NO_CHECK, SO_SELECT_ERR_QUEUE = 21, 11, 11, 45
 TCP_SAVE_SYN, TCP_SAVED_SYN = 27, 28
+IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_PKTOPTIONS = 8, 12, 13, 9
 
 
 def minttl(sleep) -> list:
@@ -130,6 +132,42 @@ def saved_syn(sleep) -> list:
     return out
 
 
+def pktoptions(sleep) -> list:
+    """IP_PKTOPTIONS on an accepted connection: its handshake's control messages for the cmsg
+    options set (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS), in buffers of several sizes (a message cut,
+    one left out); none on the client, which set none; ENOPROTOOPT on UDP."""
+    out = []
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 5340))
+    ls.listen()
+    c = socket.socket()
+    c.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x28)
+    c.connect(("127.0.0.1", 5340))
+    a, _ = ls.accept()
+    for flags in ((), (IP_PKTINFO,), (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS)):
+        for opt in (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS):
+            a.setsockopt(socket.IPPROTO_IP, opt, int(opt in flags))
+        out.append([list(flags)] + [_cmsgs(_outcome(a.getsockopt, socket.IPPROTO_IP, IP_PKTOPTIONS, n)) for n in
+                                    (16, 20, 28, 32, 40, 60, 80, 256)])
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    return out + [_cmsgs(c.getsockopt(socket.IPPROTO_IP, IP_PKTOPTIONS, 256)),
+                  _outcome(u.getsockopt, socket.IPPROTO_IP, IP_PKTOPTIONS, 256)]
+
+
+def _cmsgs(data):
+    """The length given back, and each control message's length, level, type and data (the
+    padding between them is the caller's buffer as it was: not the kernel's to write)."""
+    if not isinstance(data, bytes):
+        return data
+    out, at = [len(data)], 0
+    while at + 16 <= len(data):
+        cmlen, level, kind = struct.unpack_from("=QiI", data, at)
+        out.append([cmlen, level, kind, data[at + 16:at + cmlen].hex()])
+        at += (cmlen + 7) & ~7
+    return out
+
+
 def _outcome(fn, *args):
     try:
         return fn(*args)
@@ -137,7 +175,8 @@ def _outcome(fn, *args):
         return errno.errorcode[e.errno]
 
 
-PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue, "saved_syn": saved_syn}
+PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue, "saved_syn": saved_syn,
+         "pktoptions": pktoptions}
 
 
 @pytest.mark.parametrize("name", sorted(PLAYS))
@@ -148,6 +187,9 @@ def test_option_effects_as_on_the_kernel(name: str) -> None:
         assert [64, "waiting", 0] in ours and [255, "connected", 0] in ours
     elif name == "no_check":
         assert ours[0][1][3] == 0 and ours[1][1][3] != 0
+    elif name == "pktoptions":
+        assert ours[2][-1][1] == [28, 0, 8, "010000007f0000017f000001"]  # (IP_PKTINFO: lo's index, 127.0.0.1)
+        assert ours[2][-1][3] == [20, 0, 1, "28000000"]  # (IP_TOS: the client's 0x28)
     elif name == "saved_syn":
         assert [row[2:3] + row[3][1:2] + row[4:] for row in ours] == [["EINVAL", 60, "", ""], ["EINVAL", 74, "", ""]]
     else:

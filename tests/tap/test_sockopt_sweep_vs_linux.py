@@ -38,7 +38,6 @@ SKIPPED = {
     (SOL, 61): "SO_TXTIME: no time-based packet scheduling",
     (SOL, 71): "SO_NETNS_COOKIE: not kept",
     (IP, 5): "IP_ROUTER_ALERT: no Router Alert chain",
-    (IP, 9): "IP_PKTOPTIONS: not kept",
     (IP, 16): "IP_IPSEC_POLICY: no IPsec",
     (IP, 17): "IP_XFRM_POLICY: no IPsec",
     (IP, 26): "IP_RECVERR_RFC4884: ICMP extensions are not parsed",

@@ -216,7 +216,7 @@ class Sock:
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift", "sk_cookie",
         "sk_filter", "sk_ll_usec", "sk_incoming_cpu", "sk_txrehash", "sk_peek_off", "sk_no_check_tx",
-        "sk_prefer_busy_poll", "sk_busy_poll_budget", "min_ttl",
+        "sk_prefer_busy_poll", "sk_busy_poll_budget", "min_ttl", "rcv_tos",
         "freebind", "transparent", "bind_address_no_port", "nodefrag", "local_port_range",
         "__dict__", "__weakref__",
     )
@@ -269,6 +269,7 @@ class Sock:
         self.sk_prefer_busy_poll = False  # SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET: kept for busy polling
         self.sk_busy_poll_budget = 0
         self.min_ttl = 0  # IP_MINTTL
+        self.rcv_tos = 0  # the TOS of an accepted connection's handshake (IP_PKTOPTIONS)
         self.sk_ll_usec = 0  # SO_BUSY_POLL: microseconds to busy-poll for (net.core.busy_read, 0)
         self.sk_incoming_cpu = -1  # SO_INCOMING_CPU: the CPU the socket's packets are taken on
         # SO_TXREHASH (TCP's): whether a timeout picks a new flow hash; inet_create's is

@@ -88,6 +88,7 @@ IP_TTL = 2
 IP_HDRINCL = 3
 IP_OPTIONS = 4
 IP_RECVOPTS = 6
+IP_PKTOPTIONS = 9
 IP_RETOPTS = 7
 IP_PKTINFO = 8
 IP_MTU_DISCOVER = 10
@@ -286,6 +287,34 @@ def ip_set_options(sk: Any, optval: Any) -> int:
     return 0
 
 
+_cmsghdr = struct.Struct("=QiI")  # struct cmsghdr: its length (a size_t), level, type
+
+
+def ip_pktoptions(sk: Any, optlen: int | None) -> bytes | int:
+    """IP_PKTOPTIONS (TCP's alone, ENOPROTOOPT for others): the control messages a connection's
+    handshake gives, for the cmsg options it has on: IP_PKTINFO (the device the handshake came by,
+    ``mc_index``, and the local address), IP_TTL (its TTL, ``mc_ttl``) and IP_TOS (``rcv_tos``),
+    laid out as ``put_cmsg`` lays them into the caller's ``optlen`` octets: one that does not fit
+    whole is cut, and none starts in fewer than a ``cmsghdr``'s."""
+    if sk.sk_type != SOCK_STREAM:
+        return -ENOPROTOOPT
+    room = optlen if optlen is not None else 1 << 16
+    out = bytearray()
+    for flag, kind, data in ((IP_CMSG_PKTINFO, IP_PKTINFO, _in_pktinfo.pack(sk.mc_index, sk.inet_rcv_saddr.to_bytes(
+            4, "big"), sk.inet_rcv_saddr.to_bytes(4, "big"))), (IP_CMSG_TTL, IP_TTL, sk.mc_ttl.to_bytes(4, "little")),
+                             (IP_CMSG_TOS, IP_TOS, sk.rcv_tos.to_bytes(4, "little"))):
+        if not sk.cmsg_flags & flag:
+            continue
+        if room < _cmsghdr.size:
+            break  # (MSG_CTRUNC)
+        cmlen = min(_cmsghdr.size + len(data), room)
+        cmsg = (_cmsghdr.pack(cmlen, SOL_IP, kind) + data)[:cmlen]
+        space = min((_cmsghdr.size + len(data) + 7) & ~7, room)  # (CMSG_SPACE)
+        out += cmsg.ljust(space, b"\0")
+        room -= space
+    return bytes(out)
+
+
 def ip_mc_setsockopt(sk: Any, optname: int, optval: Any) -> int:
     """The options that take a structure: IP_ADD_MEMBERSHIP and IP_DROP_MEMBERSHIP (a ``struct
     ip_mreq`` or ``ip_mreqn``), IP_MULTICAST_IF (those, or an address: the device and source of
@@ -455,6 +484,8 @@ def ip_getsockopt(sk: Any, optname: int, optlen: int | None = None) -> int | byt
         return SockoptInt(bool(sk.cmsg_flags & _CMSG_OPTIONS[optname]))
     if optname in _FLAG_OPTIONS:
         return SockoptInt(getattr(sk, _FLAG_OPTIONS[optname]))
+    if optname == IP_PKTOPTIONS:
+        return ip_pktoptions(sk, optlen)
     if optname == IP_LOCAL_PORT_RANGE:
         return SockoptInt(c_int(sk.local_port_range))
     if optname == IP_OPTIONS:

@@ -569,6 +569,7 @@ def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Tc
     # (newinet->mc_ttl, mc_index: what IP_MULTICAST_TTL reads back on an accepted socket)
     newsk.mc_ttl = skb.buf[skb.network_header + 8]
     newsk.mc_index = skb.dev.ifindex
+    newsk.rcv_tos = skb.buf[skb.network_header + 1]
     newsk.saved_syn, req.saved_syn = req.saved_syn, None  # (tcp_move_syn)
     newsk.dst_cache = rt
     sk_setup_caps(newsk, rt)
