@@ -4,7 +4,7 @@ than it asks for, until the client sends with a TTL high enough; SO_NO_CHECK sen
 datagram with no checksum (0, which a raw socket reads in its header), where one without has the
 pseudo-header's; SO_SELECT_ERR_QUEUE makes a pending error poll as POLLPRI too; TCP_SAVE_SYN keeps
 the SYN's headers for the accepted socket's TCP_SAVED_SYN; IP_PKTOPTIONS gives an accepted
-connection's handshake's control messages."""
+connection's handshake's control messages; SO_TXTIME lets a send give SCM_TXTIME."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.root
 IP_MINTTL, IP_RECVERR, SO_NO_CHECK, SO_SELECT_ERR_QUEUE = 21, 11, 11, 45
 TCP_SAVE_SYN, TCP_SAVED_SYN = 27, 28
 IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_PKTOPTIONS = 8, 12, 13, 9
+SO_TXTIME = 61
 
 
 def minttl(sleep) -> list:
@@ -155,6 +156,25 @@ def pktoptions(sleep) -> list:
                   _outcome(u.getsockopt, socket.IPPROTO_IP, IP_PKTOPTIONS, 256)]
 
 
+def txtime(sleep) -> list:
+    """SO_TXTIME: SCM_TXTIME's departure time is refused without it, taken with it (the datagram
+    arrives: lo's qdisc does not schedule by it), refused in other than eight octets; the clocks
+    and flags it takes."""
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    r.bind(("127.0.0.1", 5350))
+    r.settimeout(1)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    when = struct.pack("=Q", 10**9)
+    out = [_outcome(u.sendmsg, [b"early"], [(socket.SOL_SOCKET, SO_TXTIME, when)], 0, ("127.0.0.1", 5350))]
+    for clock, flags in ((5, 0), (1, 4), (11, 3), (1, 0)):
+        done = _outcome(u.setsockopt, socket.SOL_SOCKET, SO_TXTIME, struct.pack("=iI", clock, flags))
+        out.append([clock, flags, done, u.getsockopt(socket.SOL_SOCKET, SO_TXTIME, 8).hex()])
+    out.append(_outcome(u.sendmsg, [b"timed"], [(socket.SOL_SOCKET, SO_TXTIME, when)], 0, ("127.0.0.1", 5350)))
+    out.append(_outcome(u.sendmsg, [b"short"], [(socket.SOL_SOCKET, SO_TXTIME, when[:4])], 0, ("127.0.0.1", 5350)))
+    out.append(r.recv(100).decode())
+    return out
+
+
 def _cmsgs(data):
     """The length given back, and each control message's length, level, type and data (the
     padding between them is the caller's buffer as it was: not the kernel's to write)."""
@@ -176,7 +196,7 @@ def _outcome(fn, *args):
 
 
 PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue, "saved_syn": saved_syn,
-         "pktoptions": pktoptions}
+         "pktoptions": pktoptions, "txtime": txtime}
 
 
 @pytest.mark.parametrize("name", sorted(PLAYS))
@@ -187,6 +207,8 @@ def test_option_effects_as_on_the_kernel(name: str) -> None:
         assert [64, "waiting", 0] in ours and [255, "connected", 0] in ours
     elif name == "no_check":
         assert ours[0][1][3] == 0 and ours[1][1][3] != 0
+    elif name == "txtime":
+        assert ours[0] == "EINVAL" and ours[-3:] == [5, "EINVAL", "timed"]
     elif name == "pktoptions":
         assert ours[2][-1][1] == [28, 0, 8, "010000007f0000017f000001"]  # (IP_PKTINFO: lo's index, 127.0.0.1)
         assert ours[2][-1][3] == [20, 0, 1, "28000000"]  # (IP_TOS: the client's 0x28)

@@ -155,6 +155,7 @@ SOCK_RXQ_OVFL = 1 << 17
 SOCK_WIFI_STATUS = 1 << 19
 SOCK_NOFCS = 1 << 20
 SOCK_SELECT_ERR_QUEUE = 1 << 22
+SOCK_TXTIME = 1 << 24
 SOCK_TSTAMP_NEW = 1 << 26
 SOCK_RCVMARK = 1 << 27
 SOCK_RCVPRIORITY = 1 << 28
@@ -216,7 +217,7 @@ class Sock:
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift", "sk_cookie",
         "sk_filter", "sk_ll_usec", "sk_incoming_cpu", "sk_txrehash", "sk_peek_off", "sk_no_check_tx",
-        "sk_prefer_busy_poll", "sk_busy_poll_budget", "min_ttl", "rcv_tos",
+        "sk_prefer_busy_poll", "sk_busy_poll_budget", "min_ttl", "rcv_tos", "sk_clockid", "sk_txtime_flags",
         "freebind", "transparent", "bind_address_no_port", "nodefrag", "local_port_range",
         "__dict__", "__weakref__",
     )
@@ -270,6 +271,8 @@ class Sock:
         self.sk_busy_poll_budget = 0
         self.min_ttl = 0  # IP_MINTTL
         self.rcv_tos = 0  # the TOS of an accepted connection's handshake (IP_PKTOPTIONS)
+        self.sk_clockid = 0  # SO_TXTIME's clock and flags
+        self.sk_txtime_flags = 0
         self.sk_ll_usec = 0  # SO_BUSY_POLL: microseconds to busy-poll for (net.core.busy_read, 0)
         self.sk_incoming_cpu = -1  # SO_INCOMING_CPU: the CPU the socket's packets are taken on
         # SO_TXREHASH (TCP's): whether a timeout picks a new flow hash; inet_create's is
@@ -684,6 +687,9 @@ _FLAG_OPTIONS = {SO_RXQ_OVFL: SOCK_RXQ_OVFL, SO_RCVMARK: SOCK_RCVMARK, SO_RCVPRI
                  SO_DEBUG: SOCK_DBG, SO_WIFI_STATUS: SOCK_WIFI_STATUS, SO_NOFCS: SOCK_NOFCS,
                  SO_SELECT_ERR_QUEUE: SOCK_SELECT_ERR_QUEUE}
 SOCK_BUF_LOCK_MASK = 3  # SOCK_SNDBUF_LOCK | SOCK_RCVBUF_LOCK: what SO_BUF_LOCK sets
+_sock_txtime = struct.Struct("=iI")  # struct sock_txtime: the clock, the flags
+SOF_TXTIME_FLAGS_MASK = 3  # SOF_TXTIME_DEADLINE_MODE | SOF_TXTIME_REPORT_ERRORS
+TXTIME_CLOCKS = (0, 1, 11)  # sockopt_validate_clockid: CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_TAI
 _ucred = struct.Struct("=iII")  # struct ucred: pid, uid, gid
 
 
@@ -807,6 +813,18 @@ def sock_setsockopt(sk: Sock, optname: int, optval: Any) -> int:
         return sock_set_linger(sk, optval)
     if isinstance(optval, bytes | bytearray) and len(optval) < 4 and optname != SO_BINDTODEVICE:
         return -EINVAL  # (sk_setsockopt: every other option takes at least an int)
+    if optname == SO_TXTIME:
+        # a struct sock_txtime, exactly: the clock the departure times of SCM_TXTIME count in, and
+        # the deadline-mode and error-report flags (for a qdisc that schedules by them, fq or
+        # etf, which tuxnet has not: its qdiscs send a timed packet when they would any other)
+        if not isinstance(optval, bytes | bytearray) or len(optval) != _sock_txtime.size:
+            return -EINVAL
+        clockid, flags = _sock_txtime.unpack(optval)
+        if flags & ~SOF_TXTIME_FLAGS_MASK or clockid not in TXTIME_CLOCKS:
+            return -EINVAL
+        sk.sk_flags |= SOCK_TXTIME
+        sk.sk_clockid, sk.sk_txtime_flags = clockid, flags
+        return 0
     if optname in (SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVTIMEO_NEW, SO_SNDTIMEO_NEW):
         # (the _NEW ones take a struct __kernel_sock_timeval, the old struct timeval on 64 bits)
         err, t = sock_set_timeout(optval)
@@ -1004,6 +1022,8 @@ def sock_getsockopt(sk: Sock, optname: int, optlen: int | None = None) -> int | 
         return -EOPNOTSUPP if optname == SO_PASSRIGHTS else -ENOPROTOOPT  # (no getter for the others)
     if optname == SO_RESERVE_MEM:
         return SockoptInt(0)  # (none reserved: sock_reserve_memory needs a memory cgroup)
+    if optname == SO_TXTIME:
+        return _sock_txtime.pack(sk.sk_clockid, sk.sk_txtime_flags)
     if optname in (SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVTIMEO_NEW, SO_SNDTIMEO_NEW):
         t = sk.sk_rcvtimeo if optname in (SO_RCVTIMEO, SO_RCVTIMEO_NEW) else sk.sk_sndtimeo
         t = 0 if t == MAX_SCHEDULE_TIMEOUT else t

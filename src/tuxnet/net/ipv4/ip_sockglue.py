@@ -47,10 +47,12 @@ from tuxnet.net.core.sock import (
     SCM_CREDENTIALS,
     SCM_RIGHTS,
     SCM_TS_OPT_ID,
+    SCM_TXTIME,
     SO_MARK,
     SO_PRIORITY,
     SO_TIMESTAMPING_NEW,
     SO_TIMESTAMPING_OLD,
+    SOCK_TXTIME,
     SOL_SOCKET,
     SockoptInt,
     sk_is_tcp,
@@ -733,8 +735,11 @@ def __sock_cmsg_send(sk: Any, type: int, data: bytes, ipc: IpcmCookie) -> int:
     """``__sock_cmsg_send``: SO_MARK and SO_PRIORITY for this send (a process of tuxnet has
     CAP_NET_ADMIN); SO_TIMESTAMPING, the send timestamps this send asks for instead of the
     socket's (only those: TX_RECORD_MASK); SCM_TS_OPT_ID, the key of a datagram's timestamps on
-    a socket with OPT_ID; SCM_RIGHTS and SCM_CREDENTIALS belong to AF_UNIX and are passed over;
-    any other is -EINVAL, SCM_TXTIME among them (only a socket with SO_TXTIME may give it)."""
+    a socket with OPT_ID; SCM_TXTIME, a departure time (a u64, on a socket with SO_TXTIME: no
+    qdisc of tuxnet's schedules by it, as none of Linux's but fq and etf does); SCM_RIGHTS and
+    SCM_CREDENTIALS belong to AF_UNIX and are passed over; any other is -EINVAL."""
+    if type == SCM_TXTIME:
+        return 0 if sk.sk_flags & SOCK_TXTIME and len(data) == 8 else -EINVAL
     if type in (SO_MARK, SO_PRIORITY, SO_TIMESTAMPING_OLD, SO_TIMESTAMPING_NEW, SCM_TS_OPT_ID):
         if len(data) != 4:
             return -EINVAL
