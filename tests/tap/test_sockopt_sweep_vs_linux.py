@@ -35,7 +35,6 @@ SKIPPED = {
     (SOL, 56): "SO_INCOMING_NAPI_ID: tuxnet's devices have no NAPI ids",
     (SOL, 57): "SO_COOKIE: each machine counts its own cookies",
     (SOL, 59): "SO_PEERSEC: the kernel's security modules answer it",
-    (SOL, 71): "SO_NETNS_COOKIE: not kept",
     (IP, 5): "IP_ROUTER_ALERT: no Router Alert chain",
     (IP, 16): "IP_IPSEC_POLICY: no IPsec",
     (IP, 17): "IP_XFRM_POLICY: no IPsec",

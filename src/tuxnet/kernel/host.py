@@ -70,6 +70,8 @@ class Host:
         self._next_pid = 1
         self.last_ino = 0  # get_next_ino: the last inode number given (sockfs's sockets)
         self.last_cookie = 0  # sock_cookie: the last socket cookie given (sock_gen_cookie)
+        # the namespace's cookie (preinit_net: gen_cookie_next of a counter all namespaces share)
+        self.net_cookie = len(world.hosts) + 1
         self.console: list[str] = []
         self.files: dict[str, str | bytes] = {}  # the file system user programs see: path -> contents
         self._echo: TextIO | None = sys.stdout if echo is True else (echo or None)

@@ -93,6 +93,7 @@ SO_PREFER_BUSY_POLL = 69
 SO_BUSY_POLL_BUDGET = 70
 SO_BUF_LOCK = 72
 SO_PEERPIDFD = 77
+SO_NETNS_COOKIE = 71
 SO_PASSRIGHTS = 83
 IFNAMSIZ = 16  # include/uapi/linux/if.h: a device name and its NUL
 SO_ACCEPTCONN = 30
@@ -1024,6 +1025,9 @@ def sock_getsockopt(sk: Sock, optname: int, optlen: int | None = None) -> int | 
         return SockoptInt(0)  # (none reserved: sock_reserve_memory needs a memory cgroup)
     if optname == SO_TXTIME:
         return _sock_txtime.pack(sk.sk_clockid, sk.sk_txtime_flags)
+    if optname == SO_NETNS_COOKIE:
+        # the namespace's cookie, a u64 in exactly eight octets
+        return sk.host.net_cookie.to_bytes(8, "little") if optlen is None or optlen == 8 else -EINVAL
     if optname in (SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVTIMEO_NEW, SO_SNDTIMEO_NEW):
         t = sk.sk_rcvtimeo if optname in (SO_RCVTIMEO, SO_RCVTIMEO_NEW) else sk.sk_sndtimeo
         t = 0 if t == MAX_SCHEDULE_TIMEOUT else t
