@@ -7,9 +7,9 @@ kernel's own refusal where it has one tuxnet's model lacks, as SO_ATTACH_BPF's E
 for a file descriptor that is no eBPF program).
 
 ``SKIPPED`` lists the options left out, each with why: features tuxnet has not (TCP repair mode,
-MD5 and TCP-AO signatures, the Router Alert chain, IPsec policies, RFC 4884
-extensions, NAPI ids), values each machine has its own of (cookies,
-TCP's timestamp clock), and what depends on the kernel's security modules.  The namespace's
+MD5 and TCP-AO signatures, IPsec policies, RFC 4884 extensions, NAPI ids, departure-time
+scheduling), values each machine has its own of (cookies, TCP's timestamp clock), and what
+depends on the kernel's security modules.  The namespace's
 buffer sysctls are given to tuxnet's host, as in test_sol_socket_values_vs_linux.py."""
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ SKIPPED = {
     (SOL, 56): "SO_INCOMING_NAPI_ID: tuxnet's devices have no NAPI ids",
     (SOL, 57): "SO_COOKIE: each machine counts its own cookies",
     (SOL, 59): "SO_PEERSEC: the kernel's security modules answer it",
-    (IP, 5): "IP_ROUTER_ALERT: no Router Alert chain",
     (IP, 16): "IP_IPSEC_POLICY: no IPsec",
     (IP, 17): "IP_XFRM_POLICY: no IPsec",
     (IP, 26): "IP_RECVERR_RFC4884: ICMP extensions are not parsed",

@@ -70,6 +70,7 @@ class Host:
         self._next_pid = 1
         self.last_ino = 0  # get_next_ino: the last inode number given (sockfs's sockets)
         self.last_cookie = 0  # sock_cookie: the last socket cookie given (sock_gen_cookie)
+        self.ra_chain: list[Any] = []  # the raw sockets with IP_ROUTER_ALERT, newest first (ip_ra_chain)
         # the namespace's cookie (preinit_net: gen_cookie_next of a counter all namespaces share)
         self.net_cookie = len(world.hosts) + 1
         self.console: list[str] = []

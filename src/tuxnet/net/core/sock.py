@@ -219,6 +219,7 @@ class Sock:
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift", "sk_cookie",
         "sk_filter", "sk_ll_usec", "sk_incoming_cpu", "sk_txrehash", "sk_peek_off", "sk_no_check_tx",
         "sk_prefer_busy_poll", "sk_busy_poll_budget", "min_ttl", "rcv_tos", "sk_clockid", "sk_txtime_flags",
+        "rtalert",
         "freebind", "transparent", "bind_address_no_port", "nodefrag", "local_port_range",
         "__dict__", "__weakref__",
     )
@@ -271,6 +272,7 @@ class Sock:
         self.sk_prefer_busy_poll = False  # SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET: kept for busy polling
         self.sk_busy_poll_budget = 0
         self.min_ttl = 0  # IP_MINTTL
+        self.rtalert = False  # IP_ROUTER_ALERT: on the namespace's Router Alert chain (a raw socket)
         self.rcv_tos = 0  # the TOS of an accepted connection's handshake (IP_PKTOPTIONS)
         self.sk_clockid = 0  # SO_TXTIME's clock and flags
         self.sk_txtime_flags = 0

@@ -42,9 +42,16 @@ def ip_decrease_ttl(buf: bytearray, nh: int) -> None:
 
 
 def ip_forward(host: Host, skb: SkBuff) -> int:
-    """``ip_forward``: checks, TTL, then the FORWARD hook and ``ip_forward_finish``."""
+    """``ip_forward``: a Router Alert packet to the raw sockets that asked for them
+    (``ip_call_ra_chain``), checks, TTL, then the FORWARD hook and ``ip_forward_finish``."""
     if skb.pkt_type != PACKET_HOST:
         return NET_RX_DROP
+    opt = ipcb_opt(skb)
+    if opt is not None and opt.router_alert:
+        from tuxnet.net.ipv4.raw import ip_call_ra_chain  # (raw's imports reach this module)
+
+        if ip_call_ra_chain(host, skb):
+            return NET_RX_SUCCESS
     buf = skb.buf
     nh = skb.network_header
     if buf[nh + 8] <= 1:
@@ -52,7 +59,6 @@ def ip_forward(host: Host, skb: SkBuff) -> int:
         host.mib.Ip["InHdrErrors"] += 1
         return NET_RX_DROP
     rt = skb.dst
-    opt = ipcb_opt(skb)
     if opt is not None and opt.is_strictroute and rt.gw:
         # a strict source route names the next hop, which must be on the link (RFC 791)
         icmp_send(host, skb, ICMP_DEST_UNREACH, ICMP_SR_FAILED, 0)

@@ -89,6 +89,7 @@ IP_TOS = 1
 IP_TTL = 2
 IP_HDRINCL = 3
 IP_OPTIONS = 4
+IP_ROUTER_ALERT = 5
 IP_RECVOPTS = 6
 IP_PKTOPTIONS = 9
 IP_RETOPTS = 7
@@ -150,7 +151,7 @@ _FLAG_OPTIONS = {IP_FREEBIND: "freebind", IP_TRANSPARENT: "transparent",
 # of them that refuse an empty value (``optlen < 1``).
 _INT_OPTIONS = frozenset((*_CMSG_OPTIONS, *_FLAG_OPTIONS, IP_TOS, IP_TTL, IP_HDRINCL, IP_MTU_DISCOVER, IP_RECVERR,
                           IP_MULTICAST_TTL, IP_MULTICAST_ALL, IP_MULTICAST_LOOP, IP_LOCAL_PORT_RANGE,
-                          IP_UNICAST_IF, IP_MINTTL))
+                          IP_UNICAST_IF, IP_MINTTL, IP_ROUTER_ALERT))
 _NOT_EMPTY = frozenset((IP_FREEBIND, IP_TRANSPARENT, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_ALL))
 
 # struct in_pktinfo: the interface, the local address a reply would come from (ipi_spec_dst), the
@@ -208,6 +209,10 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
         if optlen != 4 or lo and hi and lo > hi:
             return -EINVAL
         sk.local_port_range = optval & 0xFFFFFFFF
+    elif optname == IP_ROUTER_ALERT:
+        from tuxnet.net.ipv4.raw import ip_ra_control  # (raw imports this module)
+
+        return ip_ra_control(sk, bool(optval))
     elif optname == IP_MINTTL:
         # RFC 5082 (GTSM): TCP takes no segment with a lower TTL (tcp_v4_rcv)
         if optlen < 1 or not 0 <= optval <= 255:
@@ -518,6 +523,8 @@ def ip_getsockopt(sk: Any, optname: int, optlen: int | None = None) -> int | byt
         return sk.mc_addr.to_bytes(4, "big")  # a struct in_addr
     if optname == IP_MINTTL:
         return SockoptInt(sk.min_ttl)
+    if optname == IP_ROUTER_ALERT:
+        return SockoptInt(sk.rtalert)
     if optname == IP_UNICAST_IF:
         return SockoptInt(c_int(int.from_bytes(sk.uc_index.to_bytes(4, "big", signed=True), "little")))
     if optname == IP_PROTOCOL:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
     EACCES,
+    EADDRINUSE,
     EADDRNOTAVAIL,
     EDESTADDRREQ,
     EHOSTUNREACH,
@@ -81,6 +82,7 @@ from tuxnet.net.ipv4.icmp import (
     icmp_out_count,
 )
 from tuxnet.net.ipv4.igmp import ip_mc_sf_allow
+from tuxnet.net.ipv4.ip_fragment import ip_defrag
 from tuxnet.net.ipv4.ip_output import (
     IP_DF,
     IP_PMTUDISC_DONT,
@@ -124,6 +126,7 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_TRUNC,
     SIOCINQ,
     SIOCOUTQ,
+    SOCK_RAW,
     ProtoOps,
     sock_recv_cmsgs,
 )
@@ -423,8 +426,53 @@ def raw_init(sk: RawSock) -> None:
     raw_hashinfo(sk.host).setdefault(sk.inet_num, []).append(sk)
 
 
+def ip_ra_control(sk: Any, on: bool) -> int:
+    """``ip_ra_control`` (IP_ROUTER_ALERT): a raw socket of a protocol (not IPPROTO_RAW) joins the
+    namespace's Router Alert chain, or leaves it: EINVAL for any other socket, EADDRINUSE to join
+    twice, ENOBUFS to leave when not in it (there being no new entry to add, as the kernel
+    words it)."""
+    if sk.sk_type != SOCK_RAW or sk.inet_num == IPPROTO_RAW:
+        return -EINVAL
+    chain = sk.host.ra_chain
+    if on:
+        if sk in chain:
+            return -EADDRINUSE
+        chain.insert(0, sk)
+    else:
+        if sk not in chain:
+            return -ENOBUFS
+        chain.remove(sk)
+    sk.rtalert = on
+    return 0
+
+
+def ip_call_ra_chain(host: Host, skb: SkBuff) -> bool:
+    """``ip_call_ra_chain``: a packet with the Router Alert option that this host would forward
+    goes instead to the raw sockets on the chain of its protocol (bound to no device, or to the one
+    it came in by), a fragment once it is whole; True when one took it (it is not forwarded)."""
+    nh = skb.network_header
+    protocol = skb.buf[nh + 9]
+    dif = skb.dev.ifindex if skb.dev is not None else 0
+    takers = [sk for sk in host.ra_chain
+              if sk.inet_num == protocol and (not sk.sk_bound_dev_if or sk.sk_bound_dev_if == dif)]
+    if not takers:
+        return False
+    if int.from_bytes(skb.buf[nh + 6:nh + 8], "big") & 0x3FFF:  # (ip_is_fragment)
+        whole = ip_defrag(host, skb)
+        if whole is None:
+            return True
+        skb = whole
+        nh = skb.network_header
+    saddr = int.from_bytes(skb.buf[nh + 12:nh + 16], "big")
+    for sk in takers:
+        raw_rcv(sk, skb_clone_rcv(skb, nh, skb_charged_truesize(skb)), saddr)
+    return True
+
+
 def raw_close(sk: RawSock, timeout: int) -> None:
-    """``raw_close``: out of the hash (``raw_unhash_sk``)."""
+    """``raw_close``: off the Router Alert chain, out of the hash (``raw_unhash_sk``)."""
+    if sk.rtalert:
+        ip_ra_control(sk, False)
     socks = raw_hashinfo(sk.host).get(sk.inet_num)
     if socks and sk in socks:
         socks.remove(sk)
