@@ -13,7 +13,15 @@ from netlab import lan, run
 
 import tuxnet.socket as tux_socket
 from tuxnet.net.core.utils import in_aton
-from tuxnet.net.packet.af_packet import PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC, SOL_PACKET
+from tuxnet.net.packet.af_packet import (
+    PACKET_ADD_MEMBERSHIP,
+    PACKET_DROP_MEMBERSHIP,
+    PACKET_MR_ALLMULTI,
+    PACKET_MR_MULTICAST,
+    PACKET_MR_PROMISC,
+    PACKET_MR_UNICAST,
+    SOL_PACKET,
+)
 from tuxnet.user import libc
 
 ETH_P_ARP, ETH_P_IP, ETH_P_ALL = 0x0806, 0x0800, 0x0003
@@ -87,6 +95,54 @@ def test_other_hosts_frames_are_heard_in_promiscuous_mode_only():
         # as PACKET_OTHERHOST (3): the three datagrams and h3's three port unreachables
         assert kinds == ([3] * 6 if promisc else [])
     assert h1.dev("eth0").promiscuity == 0, "closing the socket gave the mode back"
+
+
+def test_membership_kinds_open_the_nic_filter_to_what_they_name():
+    """On a hub, h2 sends frames to a unicast address no host has, to a multicast address no group
+    maps to, and to h1: h1's NIC takes the first with PACKET_MR_UNICAST of that address, the second
+    with PACKET_MR_MULTICAST of it or with PACKET_MR_ALLMULTI, its own always.  A membership
+    added twice and dropped once still holds; closing the socket gives every one back."""
+    world, (h1, h2, h3), _ = lan(3, hub=True)
+    stranger, group = bytes.fromhex("020000000099"), bytes.fromhex("01005e7f0001")
+    ifindex = h1.dev("eth0").ifindex
+
+    def listen(memberships: list[tuple[int, bytes, int]]) -> list:
+        s = tux_socket.socket(tux_socket.AF_PACKET, tux_socket.SOCK_RAW, tux_socket.htons(ETH_P_ALL))
+        s.bind(("eth0", 0))
+        for kind, addr, times in memberships:
+            for _ in range(abs(times)):
+                s.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP if times > 0 else PACKET_DROP_MEMBERSHIP,
+                             struct.pack("=iHH8s", ifindex, kind, len(addr), addr))
+        libc.sleep(0.5)
+        s.setblocking(False)
+        heard = []
+        while True:
+            try:
+                data, _ = s.recvfrom(2000)
+            except BlockingIOError:
+                return heard
+            if data[12:14] == b"\x88\xb5":
+                heard.append(data[:6].hex())
+
+    def send() -> None:
+        libc.sleep(0.1)
+        s = tux_socket.socket(tux_socket.AF_PACKET, tux_socket.SOCK_RAW)
+        s.bind(("eth0", 0))
+        for dst in (stranger, group, h1.dev("eth0").dev_addr):
+            s.send(bytes(dst) + bytes(h2.dev("eth0").dev_addr) + b"\x88\xb5" + bytes(46))
+
+    plays = {(): ["mine"], ((PACKET_MR_UNICAST, stranger, 1),): ["stranger", "mine"],
+             ((PACKET_MR_MULTICAST, group, 1),): ["group", "mine"], ((PACKET_MR_ALLMULTI, b"", 1),): ["group", "mine"],
+             ((PACKET_MR_UNICAST, stranger, 2), (PACKET_MR_UNICAST, stranger, -1)): ["stranger", "mine"],
+             ((PACKET_MR_UNICAST, stranger, 1), (PACKET_MR_UNICAST, stranger, -1)): ["mine"]}
+    names = {stranger.hex(): "stranger", group.hex(): "group", h1.dev("eth0").dev_addr.hex(): "mine"}
+    for memberships, expected in plays.items():
+        sender = h2.spawn(tux_socket.stdlib(send))
+        heard = run(world, h1, tux_socket.stdlib(listen), list(memberships))
+        world.run_until(lambda s=sender: not s.alive)
+        assert [names[mac] for mac in heard] == expected, memberships
+    dev = h1.dev("eth0")
+    assert not dev.uc_list and dev.allmulti == 0 and group not in dev.mc_list, "closing gave them back"
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,7 +4,8 @@ than it asks for, until the client sends with a TTL high enough; SO_NO_CHECK sen
 datagram with no checksum (0, which a raw socket reads in its header), where one without has the
 pseudo-header's; SO_SELECT_ERR_QUEUE makes a pending error poll as POLLPRI too; TCP_SAVE_SYN keeps
 the SYN's headers for the accepted socket's TCP_SAVED_SYN; IP_PKTOPTIONS gives an accepted
-connection's handshake's control messages; SO_TXTIME lets a send give SCM_TXTIME."""
+connection's handshake's control messages; SO_TXTIME lets a send give SCM_TXTIME;
+PACKET_IGNORE_OUTGOING keeps a tap from hearing what the host sends."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ IP_MINTTL, IP_RECVERR, SO_NO_CHECK, SO_SELECT_ERR_QUEUE = 21, 11, 11, 45
 TCP_SAVE_SYN, TCP_SAVED_SYN = 27, 28
 IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_PKTOPTIONS = 8, 12, 13, 9
 SO_TXTIME = 61
+PACKET_IGNORE_OUTGOING = 23
 
 
 def minttl(sleep) -> list:
@@ -175,6 +177,32 @@ def txtime(sleep) -> list:
     return out
 
 
+def ignore_outgoing(sleep) -> list:
+    """A tap on lo hears a datagram sent to 127.0.0.1 (and the port unreachable that quotes it)
+    twice, going out and coming in; with PACKET_IGNORE_OUTGOING only coming in."""
+    out = []
+    for flag in (0, 1):
+        tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+        tap.bind(("lo", 0))
+        tap.setsockopt(263, PACKET_IGNORE_OUTGOING, flag)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.sendto(b"tapped?", ("127.0.0.1", 5360))
+        sleep()
+        tap.setblocking(False)
+        kinds = []
+        while True:
+            try:
+                data, addr = tap.recvfrom(2000)
+            except BlockingIOError:
+                break
+            if data.endswith(b"tapped?"):
+                kinds.append(addr[2])
+        out.append([flag, kinds])
+        tap.close()
+        u.close()
+    return out
+
+
 def _cmsgs(data):
     """The length given back, and each control message's length, level, type and data (the
     padding between them is the caller's buffer as it was: not the kernel's to write)."""
@@ -196,7 +224,7 @@ def _outcome(fn, *args):
 
 
 PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue, "saved_syn": saved_syn,
-         "pktoptions": pktoptions, "txtime": txtime}
+         "pktoptions": pktoptions, "txtime": txtime, "ignore_outgoing": ignore_outgoing}
 
 
 @pytest.mark.parametrize("name", sorted(PLAYS))
@@ -207,6 +235,10 @@ def test_option_effects_as_on_the_kernel(name: str) -> None:
         assert [64, "waiting", 0] in ours and [255, "connected", 0] in ours
     elif name == "no_check":
         assert ours[0][1][3] == 0 and ours[1][1][3] != 0
+    elif name == "ignore_outgoing":
+        # the datagram, then the port unreachable that quotes it: each PACKET_OUTGOING, then
+        # PACKET_HOST; with the option, only the second of each
+        assert ours == [[0, [4, 0, 4, 0]], [1, [0, 0]]]
     elif name == "txtime":
         assert ours[0] == "EINVAL" and ours[-3:] == [5, "EINVAL", "timed"]
     elif name == "pktoptions":

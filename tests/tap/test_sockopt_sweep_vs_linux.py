@@ -1,16 +1,16 @@
-"""Every option number at SOL_SOCKET (1-83), IPPROTO_IP (1-55) and IPPROTO_TCP (1-40), on TCP, UDP
-and raw sockets, judged by this machine's kernel: each set on a fresh socket with a handful of
-values (ints, structures of 8 and 16 octets, a buffer of 3), then read back as a C int and into
-16 octets.  What a call returns (the value, or the errno) must be the kernel's, for the options
-tuxnet has and for those it has not (ENOPROTOOPT where the kernel has no such option, the
-kernel's own refusal where it has one tuxnet's model lacks, as SO_ATTACH_BPF's EBADF or EINVAL
-for a file descriptor that is no eBPF program).
+"""Every option number at SOL_SOCKET (1-83), IPPROTO_IP (1-55) and IPPROTO_TCP (1-40), on TCP, UDP and
+raw sockets (and at SOL_PACKET and SOL_RAW on packet and ICMP raw sockets), judged by this machine's
+kernel: each set on a fresh socket with a handful of values (ints, structures of 8 and 16 octets, a
+buffer of 3), then read back as a C int and into 16 octets. What a call returns (the value, or the
+errno) must be the kernel's, for the options tuxnet has and for those it has not (ENOPROTOOPT where
+the kernel has no such option, the kernel's own refusal where it has one tuxnet's model lacks, as
+SO_ATTACH_BPF's EBADF or EINVAL for a file descriptor that is no eBPF program).
 
-``SKIPPED`` lists the options left out, each with why: features tuxnet has not (TCP repair mode,
-MD5 and TCP-AO signatures, IPsec policies, RFC 4884 extensions, NAPI ids, departure-time
-scheduling), values each machine has its own of (cookies, TCP's timestamp clock), and what
-depends on the kernel's security modules.  The namespace's
-buffer sysctls are given to tuxnet's host, as in test_sol_socket_values_vs_linux.py."""
+``SKIPPED`` lists the options left out, each with why: features tuxnet has not (TCP repair mode, MD5
+and TCP-AO signatures, IPsec policies, RFC 4884 extensions, NAPI ids, departure-time scheduling),
+values each machine has its own of (cookies, TCP's timestamp clock), and what depends on the
+kernel's security modules. The namespace's buffer sysctls are given to tuxnet's host, as in
+test_sol_socket_values_vs_linux.py."""
 
 from __future__ import annotations
 
@@ -77,6 +77,37 @@ def play() -> list:
     return out
 
 
+SOL_PACKET, SOL_RAW = 263, 255
+PACKET_SKIPPED = {
+    5: "PACKET_RX_RING: no TPACKET rings", 13: "PACKET_TX_RING: no TPACKET rings",
+    9: "PACKET_ORIGDEV: no record of the device a frame first came in by",
+    11: "PACKET_HDRLEN: reads the ring version asked about from the caller's buffer",
+    15: "PACKET_VNET_HDR: no virtio-net header", 24: "PACKET_VNET_HDR_SZ: no virtio-net header",
+    18: "PACKET_FANOUT: no fanout groups", 21: "PACKET_ROLLOVER_STATS", 22: "PACKET_FANOUT_DATA",
+    20: "PACKET_QDISC_BYPASS: every frame goes through the qdisc",
+}
+
+
+def play_packet() -> list:
+    """The same for packet sockets (SOCK_RAW and SOCK_DGRAM) at SOL_PACKET 1-25, and for an ICMP
+    raw socket at SOL_RAW 1-3 (ICMP_FILTER, which takes fewer than its four octets too)."""
+    out = []
+    kinds = [("packet_raw", (socket.AF_PACKET, socket.SOCK_RAW, 0), SOL_PACKET, range(1, 26)),
+             ("packet_dgram", (socket.AF_PACKET, socket.SOCK_DGRAM, 0), SOL_PACKET, range(1, 26)),
+             ("raw", (socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP), SOL_RAW, range(1, 4))]
+    for kind, args, level, options in kinds:
+        for opt in options:
+            if level == SOL_PACKET and opt in PACKET_SKIPPED:
+                continue
+            for value in VALUES:
+                s = socket.socket(*args)
+                done = _outcome(s.setsockopt, level, opt, value)
+                out.append([kind, level, opt, value.hex() if isinstance(value, bytes) else value, done,
+                            _outcome(s.getsockopt, level, opt), _outcome(s.getsockopt, level, opt, 16)])
+                s.close()
+    return out
+
+
 SYSCTLS = ("net.core.wmem_max", "net.core.rmem_max", "net.core.wmem_default", "net.core.rmem_default",
            "net.ipv4.tcp_wmem", "net.ipv4.tcp_rmem")
 
@@ -104,5 +135,18 @@ def test_every_option_number_answers_as_on_the_kernel() -> None:
     assert ["udp", IP, 21, 2, None, 2, "02000000"] in ours
 
 
+def test_packet_and_raw_option_numbers_answer_as_on_the_kernel() -> None:
+    """Memberships (PACKET_MR_MULTICAST of the wrong length is EINVAL, a drop of one not held is
+    0), the ring's options kept and read back, PACKET_IGNORE_OUTGOING, ICMP_FILTER."""
+    script = os.path.basename(__file__)
+    linux = kernel_outcomes(script, "play_packet")
+    world, host = lo_world()
+    ours = tuxnet_outcomes(world, host, play_packet)
+    differ = [(theirs, mine[4:]) for theirs, mine in zip(linux, ours, strict=True) if theirs != mine]
+    assert not differ, f"{len(differ)} differ, the first: {differ[:5]}"
+    assert ["packet_raw", SOL_PACKET, 10, 2, None, 2, "02000000"] in ours  # (PACKET_VERSION: TPACKET_V3)
+    assert ["raw", SOL_RAW, 1, "6c6f00", None, 28524, "6c6f0000"] in ours
+
+
 if __name__ == "__main__":
-    print(json.dumps({"play": play, "sysctls": sysctls}[sys.argv[1]]()))
+    print(json.dumps({"play": play, "play_packet": play_packet, "sysctls": sysctls}[sys.argv[1]]()))

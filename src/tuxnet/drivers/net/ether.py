@@ -189,13 +189,13 @@ def ether_tx_done(dev: NetDevice, wire: bytes) -> None:
 
 
 def eth_rx_filter(dev: NetDevice, dest: bytes | bytearray) -> bool:
-    """The NIC's receive address filter: our address, broadcast, a joined (or all) multicast
-    group, or anything in promiscuous mode."""
+    """The NIC's receive address filter: our address or another added to it (``dev_uc_add``),
+    broadcast, a joined (or all) multicast group, or anything in promiscuous mode."""
     if dev.promiscuity or dev.flags & IFF_PROMISC:
         return True
     if dest[0] & 1:
         return dest == dev.broadcast or bool(dev.flags & IFF_ALLMULTI) or bytes(dest) in dev.mc_list
-    return dest == dev.dev_addr
+    return dest == dev.dev_addr or bool(dev.uc_list) and bytes(dest) in dev.uc_list
 
 
 def ether_rx(dev: NetDevice, wire: bytes, csum_ok: bool = False) -> None:

@@ -266,6 +266,7 @@ class NetDevice:
         self.rx_handler: Callable[[SkBuff], int] | None = None
         self.rx_handler_data: Any = None
         self.mc_list: dict[bytes, int] = {}  # the multicast MAC addresses received, and their users
+        self.uc_list: dict[bytes, int] = {}  # secondary unicast addresses received (dev_uc_add), and users
         self.promiscuity = 0
         self.allmulti = 0
         self.gflags = 0  # IFF_PROMISC and IFF_ALLMULTI as the user set them (dev_change_flags)

@@ -513,9 +513,9 @@ def raw_setsockopt(sk: RawSock, optname: int, optval: Any) -> int:
     if optname != ICMP_FILTER or sk.inet_num != IPPROTO_ICMP:
         return -EOPNOTSUPP if optname == ICMP_FILTER else -ENOPROTOOPT
     if isinstance(optval, bytes | bytearray):
-        if len(optval) < 4:
-            return -EINVAL
-        optval = int.from_bytes(optval[:4], "little")
+        # the first octets of the struct icmp_filter, over what it was (at most four)
+        given = bytes(optval[:4])
+        optval = int.from_bytes(given + sk.icmp_filter.to_bytes(4, "little")[len(given):], "little")
     if not isinstance(optval, int):
         return -EINVAL
     sk.icmp_filter = optval & 0xFFFFFFFF

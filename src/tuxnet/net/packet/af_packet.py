@@ -22,7 +22,6 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
-    EADDRNOTAVAIL,
     EAGAIN,
     EINVAL,
     EMSGSIZE,
@@ -37,7 +36,7 @@ from tuxnet.kernel.errno import (
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.datagram import copy_to_msg
-from tuxnet.net.core.dev import ETH_P_ALL, IFF_UP, PacketType, dev_queue_xmit, dev_set_promiscuity
+from tuxnet.net.core.dev import ETH_P_ALL, IFF_UP, PacketType, dev_queue_xmit, dev_set_allmulti, dev_set_promiscuity
 from tuxnet.net.core.filter import bpf_prog_run
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
@@ -78,6 +77,20 @@ PACKET_ADD_MEMBERSHIP = 1
 PACKET_DROP_MEMBERSHIP = 2
 PACKET_STATISTICS = 6
 PACKET_AUXDATA = 8
+PACKET_COPY_THRESH = 7
+PACKET_VERSION = 10
+PACKET_RESERVE = 12
+PACKET_LOSS = 14
+PACKET_TIMESTAMP = 17
+PACKET_TX_HAS_OFF = 19
+PACKET_IGNORE_OUTGOING = 23
+TPACKET_V3 = 2
+# the options of the TPACKET rings alone (tpacket_rcv, tpacket_snd): kept and read back, having
+# nothing else to act on, as for any socket without a ring; each an int of exactly four octets
+# (a flag read back as 0 or 1)
+_RING_OPTIONS = {PACKET_COPY_THRESH: "copy_thresh", PACKET_VERSION: "tp_version", PACKET_RESERVE: "tp_reserve",
+                 PACKET_LOSS: "tp_loss", PACKET_TIMESTAMP: "tp_tstamp", PACKET_TX_HAS_OFF: "tp_tx_has_off"}
+_RING_FLAGS = (PACKET_LOSS, PACKET_TX_HAS_OFF)
 # struct tpacket_auxdata's tp_status bits (include/uapi/linux/if_packet.h)
 TP_STATUS_USER = 0x1
 TP_STATUS_CSUMNOTREADY = 0x8
@@ -87,6 +100,7 @@ TP_STATUS_CSUM_VALID = 0x80
 PACKET_MR_MULTICAST = 0
 PACKET_MR_PROMISC = 1
 PACKET_MR_ALLMULTI = 2
+PACKET_MR_UNICAST = 3
 
 _packet_mreq = struct.Struct("=iHH8s")  # struct packet_mreq: ifindex, type, alen, address
 _tpacket_stats = struct.Struct("=II")  # struct tpacket_stats: packets, drops
@@ -129,9 +143,11 @@ def packet_addr_to_kernel(addr: Any) -> SockaddrLl | int:
 
 class PacketSock(Sock):
     """``struct packet_sock``: the protocol it hears (``num``), the device it is bound to (0: any),
-    its hook, the devices it put in promiscuous mode, and what it counted."""
+    its hook, its memberships (devices it put in promiscuous mode, addresses it added to their
+    filters), and what it counted."""
 
-    __slots__ = ("num", "ifindex", "prot_hook", "promisc", "tp_packets", "tp_drops", "auxdata")
+    __slots__ = ("num", "ifindex", "prot_hook", "mclist", "tp_packets", "tp_drops", "auxdata", "copy_thresh",
+                 "tp_version", "tp_reserve", "tp_loss", "tp_tstamp", "tp_tx_has_off", "ignore_outgoing")
 
     def __init__(self, host: Host, family: int, type: int, protocol: int) -> None:
         super().__init__(host, None, family, type, protocol)
@@ -139,10 +155,14 @@ class PacketSock(Sock):
         self.num = protocol
         self.ifindex = 0
         self.prot_hook: PacketType | None = None
-        self.promisc: list[NetDevice] = []
+        # the memberships (struct packet_mclist, newest first): [ifindex, type, address, count]
+        self.mclist: list[list[Any]] = []
         self.tp_packets = 0
         self.tp_drops = 0
         self.auxdata = False  # PACKET_AUXDATA: a struct tpacket_auxdata with each frame read
+        self.copy_thresh = self.tp_version = self.tp_reserve = self.tp_loss = self.tp_tstamp = 0
+        self.tp_tx_has_off = 0
+        self.ignore_outgoing = False  # PACKET_IGNORE_OUTGOING: a tap that hears no frame sent
 
 
 def packet_create(host: Host, sock: Socket, protocol: int) -> int:
@@ -181,7 +201,7 @@ def packet_rcv_tap(skb: SkBuff, dev: NetDevice, pt: PacketType, pkttype: int) ->
     """The hook of an ``ETH_P_ALL`` socket, a tap: every frame the device receives, and (as
     PACKET_OUTGOING) every one it sends but this socket's own (``skb_loop_sk``)."""
     sk = pt.af_packet_priv
-    if pkttype == PACKET_OUTGOING and skb.sk is sk:
+    if pkttype == PACKET_OUTGOING and (skb.sk is sk or sk.ignore_outgoing):
         return
     __packet_rcv(sk, skb, dev, pkttype)
 
@@ -352,51 +372,117 @@ def packet_getname(sock: Socket, peer: int) -> Any:
 
 
 def packet_release(sock: Socket) -> int:
-    """``packet_release``: the hook off, the promiscuous modes given back, the queue freed."""
+    """``packet_release``: the hook off, the memberships given back, the queue freed."""
     sk = sock.sk
     if sk is not None:
         sock.sk = None
         unregister_prot_hook(sk)
-        for dev in sk.promisc:
-            dev_set_promiscuity(dev, -1)
-        sk.promisc.clear()
+        for ifindex, kind, addr, _ in sk.mclist:  # (packet_flush_mclist)
+            dev = sk.host.dev_by_index.get(ifindex)
+            if dev is not None:
+                packet_dev_mc(dev, kind, addr, -1)
+        sk.mclist.clear()
         sk.sk_receive_queue.clear()
         sk.sk_rmem_alloc = 0
     return 0
 
 
-def packet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
-    """``packet_setsockopt``: PACKET_ADD_MEMBERSHIP/DROP_MEMBERSHIP with a ``struct packet_mreq``
-    of PACKET_MR_PROMISC (the device in promiscuous mode while the socket holds it), and
-    PACKET_AUXDATA (an int); other membership kinds and options are not there (ENOPROTOOPT, as an
-    unknown option)."""
-    sk = sock.sk
-    if level == SOL_PACKET and optname == PACKET_AUXDATA:
-        if isinstance(optval, bytes | bytearray):
-            if len(optval) < 4:
-                return -EINVAL
-            optval = int.from_bytes(optval[:4], "little", signed=True)
-        sk.auxdata = bool(optval)
-        return 0
-    if level != SOL_PACKET or optname not in (PACKET_ADD_MEMBERSHIP, PACKET_DROP_MEMBERSHIP):
-        return -ENOPROTOOPT
-    if not isinstance(optval, bytes | bytearray) or len(optval) < 8:
-        return -EINVAL
-    ifindex, kind, _, _ = _packet_mreq.unpack(bytes(optval[:16]).ljust(16, b"\0"))
+def packet_dev_mc(dev: NetDevice, kind: int, addr: bytes, what: int) -> int:
+    """``packet_dev_mc``: a membership given to (``what`` 1) or taken from (-1) the device: a
+    multicast or unicast address in its filter (of the device's address length, EINVAL
+    otherwise), promiscuous or all-multicast mode; another kind does nothing."""
+    if kind in (PACKET_MR_MULTICAST, PACKET_MR_UNICAST):
+        if len(addr) != dev.addr_len:
+            return -EINVAL
+        table = dev.mc_list if kind == PACKET_MR_MULTICAST else dev.uc_list
+        table[addr] = table.get(addr, 0) + what  # (dev_mc_add, dev_uc_add and their _del)
+        if table[addr] <= 0:
+            del table[addr]
+    elif kind == PACKET_MR_PROMISC:
+        dev_set_promiscuity(dev, what)
+    elif kind == PACKET_MR_ALLMULTI:
+        dev_set_allmulti(dev, what)
+    return 0
+
+
+def packet_mc_add(sk: PacketSock, ifindex: int, kind: int, addr: bytes) -> int:
+    """``packet_mc_add``: a membership, counted when the socket has it already."""
     dev = sk.host.dev_by_index.get(ifindex)
     if dev is None:
         return -ENODEV
-    if kind != PACKET_MR_PROMISC:
-        return -ENOPROTOOPT
-    if optname == PACKET_ADD_MEMBERSHIP:
-        sk.promisc.append(dev)
-        dev_set_promiscuity(dev, 1)
-    elif dev in sk.promisc:
-        sk.promisc.remove(dev)
-        dev_set_promiscuity(dev, -1)
-    else:
-        return -EADDRNOTAVAIL
+    if len(addr) > dev.addr_len:
+        return -EINVAL
+    for ml in sk.mclist:
+        if ml[:3] == [ifindex, kind, addr]:
+            ml[3] += 1
+            return 0
+    ml = [ifindex, kind, addr, 1]
+    sk.mclist.insert(0, ml)
+    err = packet_dev_mc(dev, kind, addr, 1)
+    if err:
+        sk.mclist.remove(ml)
+    return err
+
+
+def packet_mc_drop(sk: PacketSock, ifindex: int, kind: int, addr: bytes) -> int:
+    """``packet_mc_drop``: one use of a membership fewer, the last giving it back; 0 even for one
+    the socket has not."""
+    for ml in sk.mclist:
+        if ml[:3] == [ifindex, kind, addr]:
+            ml[3] -= 1
+            if not ml[3]:
+                sk.mclist.remove(ml)
+                dev = sk.host.dev_by_index.get(ifindex)
+                if dev is not None:
+                    packet_dev_mc(dev, kind, addr, -1)
+            break
     return 0
+
+
+def packet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> int:
+    """``packet_setsockopt``: PACKET_ADD_MEMBERSHIP/DROP_MEMBERSHIP with a ``struct packet_mreq``
+    (16 octets at least, its address as long as it says); PACKET_AUXDATA (an int);
+    PACKET_IGNORE_OUTGOING (0 or 1: the tap hears no frame the host sends); the ring's options,
+    kept; other options are not there (ENOPROTOOPT, as an unknown option)."""
+    sk = sock.sk
+    if level != SOL_PACKET:
+        return -ENOPROTOOPT
+    if isinstance(optval, int):
+        optval = optval.to_bytes(4, "little", signed=True)
+    if not isinstance(optval, bytes | bytearray):
+        return -EINVAL
+    if optname == PACKET_AUXDATA:
+        if len(optval) < 4:
+            return -EINVAL
+        sk.auxdata = bool(int.from_bytes(optval[:4], "little"))
+        return 0
+    if optname in (PACKET_ADD_MEMBERSHIP, PACKET_DROP_MEMBERSHIP):
+        if len(optval) < _packet_mreq.size:
+            return -EINVAL
+        given = bytes(optval[:24]).ljust(24, b"\0")  # (struct packet_mreq_max: 32 octets of address)
+        ifindex, kind, alen = struct.unpack_from("=iHH", given)
+        if len(optval) < alen + 8:
+            return -EINVAL
+        addr = given[8:8 + alen]
+        if optname == PACKET_ADD_MEMBERSHIP:
+            return packet_mc_add(sk, ifindex, kind, addr)
+        return packet_mc_drop(sk, ifindex, kind, addr)
+    if optname in _RING_OPTIONS or optname == PACKET_IGNORE_OUTGOING:
+        if len(optval) != 4:
+            return -EINVAL
+        val = int.from_bytes(optval, "little", signed=True)
+        if optname == PACKET_IGNORE_OUTGOING:
+            if val not in (0, 1):
+                return -EINVAL
+            sk.ignore_outgoing = bool(val)
+            return 0
+        if optname == PACKET_VERSION and not 0 <= val <= TPACKET_V3:
+            return -EINVAL
+        if optname == PACKET_RESERVE and val < 0:
+            return -EINVAL  # (an unsigned int above INT_MAX)
+        setattr(sk, _RING_OPTIONS[optname], int(bool(val)) if optname in _RING_FLAGS else val)
+        return 0
+    return -ENOPROTOOPT
 
 
 def packet_getsockopt(sock: Socket, level: int, optname: int, optlen: int | None = None) -> int | bytes:
@@ -405,6 +491,10 @@ def packet_getsockopt(sock: Socket, level: int, optname: int, optlen: int | None
     sk = sock.sk
     if level == SOL_PACKET and optname == PACKET_AUXDATA:
         return SockoptInt(sk.auxdata)
+    if level == SOL_PACKET and optname in _RING_OPTIONS:
+        return SockoptInt(getattr(sk, _RING_OPTIONS[optname]))
+    if level == SOL_PACKET and optname == PACKET_IGNORE_OUTGOING:
+        return SockoptInt(sk.ignore_outgoing)
     if level != SOL_PACKET or optname != PACKET_STATISTICS:
         return -ENOPROTOOPT
     stats = _tpacket_stats.pack(sk.tp_packets, sk.tp_drops)
