@@ -10,12 +10,14 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from mcastplay import PLAYS
 
 import tuxnet.socket as tux_socket
-from tuxnet.tapnet import netns_pair, netns_unavailable
+from tuxnet.tapnet import Netns, netns_pair, netns_unavailable
 from tuxnet.trace.capture import Capture
 from tuxnet.user import libc
 from tuxnet.user.iproute import ip
@@ -44,21 +46,33 @@ def linux_play() -> tuple[list, list, list[str], str]:
         pytest.skip(reason)
     a, b = netns_pair(f"tuxnet-mcast-{os.getpid()}", "10.9.0.1/24", "10.9.0.2/24")
     try:
-        dump = subprocess.Popen(b.cmd("tcpdump", "-n", "-v", "-l", "-t", "-i", "eth0", "igmp"),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.0)  # (tcpdump listening)
-        member = subprocess.Popen(b.cmd(sys.executable, SCRIPT, "member"), stdout=subprocess.PIPE, text=True)
-        sender = subprocess.Popen(a.cmd(sys.executable, SCRIPT, "sender"), stdout=subprocess.PIPE, text=True)
-        time.sleep(1.0)
-        maddr = b.run("ip", "maddr", "show").stdout + b.run("netstat", "-gn").stdout
-        outcomes = json.loads(member.communicate(timeout=30)[0]), json.loads(sender.communicate(timeout=30)[0])
-        time.sleep(0.5)
-        dump.terminate()
-        lines = dump.communicate(timeout=10)[0].splitlines()
+        def during(start: float) -> str:
+            time.sleep(1.0)
+            return b.run("ip", "maddr", "show").stdout + b.run("netstat", "-gn").stdout
+
+        return kernel_plays(a, b, SCRIPT, "", "-v", during)
     finally:
         a.close()
         b.close()
-    return outcomes[0], outcomes[1], joined(lines), maddr
+
+
+def kernel_plays(a: Netns, b: Netns, script: str, play: str, verbose: str,
+                 during: Callable[[float], str]) -> tuple[list, list, list[str], str]:
+    """``script``'s member (``play`` + "member") on b and sender on a, under ``tcpdump -n
+    VERBOSE`` on b's eth0 for IGMP; ``during(start)`` runs while they play, ``start`` the time they
+    began.  Their outcomes, tcpdump's lines (each packet's continuation joined to it), and what
+    ``during`` returned."""
+    dump = subprocess.Popen(b.cmd("tcpdump", "-n", verbose, "-l", "-t", "-i", "eth0", "igmp"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # (tcpdump listening)
+    start = time.monotonic()
+    member = subprocess.Popen(b.cmd(sys.executable, script, f"{play}member"), stdout=subprocess.PIPE, text=True)
+    sender = subprocess.Popen(a.cmd(sys.executable, script, f"{play}sender"), stdout=subprocess.PIPE, text=True)
+    seen = during(start)
+    outcomes = json.loads(member.communicate(timeout=30)[0]), json.loads(sender.communicate(timeout=30)[0])
+    time.sleep(0.5)
+    dump.terminate()
+    return outcomes[0], outcomes[1], joined(dump.communicate(timeout=10)[0].splitlines()), seen
 
 
 def tuxnet_play() -> tuple[list, list, list[str], str]:
@@ -78,10 +92,16 @@ def tuxnet_play() -> tuple[list, list, list[str], str]:
     groups = b.spawn(nettools.netstat, ["-gn"])
     world.run_until(lambda: not groups.alive)
     maddr = ip(b, "maddr show") + b.output()
+    return (*play_ends(world, member, sender, cap, lines), maddr)
+
+
+def play_ends(world: World, member: Any, sender: Any, cap: Capture, lines: list[str]) -> tuple[list, list, list[str]]:
+    """Once the member and the sender are done: what each returned (as JSON gives it back) and the
+    IGMP packets of the capture's lines, each with its continuation, the time taken off."""
     world.run_until(lambda: not member.alive and not sender.alive, timeout=10**11)
     cap.close()
     igmp = [line.split(" ", 1)[1] for line in joined("\n".join(lines).splitlines()) if "proto IGMP" in line]
-    return json.loads(json.dumps(member.result)), json.loads(json.dumps(sender.result)), igmp, maddr
+    return json.loads(json.dumps(member.result)), json.loads(json.dumps(sender.result)), igmp
 
 
 def test_multicast_as_on_the_kernel():

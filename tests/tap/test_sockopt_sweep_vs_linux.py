@@ -14,14 +14,14 @@ test_sol_socket_values_vs_linux.py."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import socket
 import sys
 
 import pytest
-from loplay import kernel_outcomes, lo_world, tuxnet_outcomes
+from loplay import kernel_outcomes, lo_world, outcome, tuxnet_outcomes
+from test_sol_socket_values_vs_linux import sysctls
 
 pytestmark = pytest.mark.root
 
@@ -49,14 +49,6 @@ SKIPPED = {
 }
 
 
-def _outcome(fn, *args):
-    try:
-        value = fn(*args)
-    except OSError as e:
-        return errno.errorcode.get(e.errno, e.errno)
-    return value.hex() if isinstance(value, bytes) else value
-
-
 def play() -> list:
     """Each option on each kind of socket, each value on a fresh socket: [kind, level, option,
     value, what the set returned, the option read as an int, read into 16 octets]."""
@@ -70,9 +62,9 @@ def play() -> list:
                     continue
                 for value in VALUES:
                     s = socket.socket(socket.AF_INET, type_, proto)
-                    done = _outcome(s.setsockopt, level, opt, value)
+                    done = outcome(s.setsockopt, level, opt, value)
                     out.append([kind, level, opt, value.hex() if isinstance(value, bytes) else value, done,
-                                _outcome(s.getsockopt, level, opt), _outcome(s.getsockopt, level, opt, 16)])
+                                outcome(s.getsockopt, level, opt), outcome(s.getsockopt, level, opt, 16)])
                     s.close()
     return out
 
@@ -101,22 +93,10 @@ def play_packet() -> list:
                 continue
             for value in VALUES:
                 s = socket.socket(*args)
-                done = _outcome(s.setsockopt, level, opt, value)
+                done = outcome(s.setsockopt, level, opt, value)
                 out.append([kind, level, opt, value.hex() if isinstance(value, bytes) else value, done,
-                            _outcome(s.getsockopt, level, opt), _outcome(s.getsockopt, level, opt, 16)])
+                            outcome(s.getsockopt, level, opt), outcome(s.getsockopt, level, opt, 16)])
                 s.close()
-    return out
-
-
-SYSCTLS = ("net.core.wmem_max", "net.core.rmem_max", "net.core.wmem_default", "net.core.rmem_default",
-           "net.ipv4.tcp_wmem", "net.ipv4.tcp_rmem")
-
-
-def sysctls() -> list:
-    out = []
-    for name in SYSCTLS:
-        with open("/proc/sys/" + name.replace(".", "/")) as f:
-            out.append([name, " ".join(f.read().split())])
     return out
 
 

@@ -9,15 +9,12 @@ that each change is told in full before the next."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 from ssmplay import PLAYS, S2, S3
-from test_multicast_vs_linux import joined
+from test_multicast_vs_linux import kernel_plays, play_ends
 
 import tuxnet.socket as tux_socket
 from tuxnet.tapnet import netns_pair, netns_unavailable
@@ -46,24 +43,18 @@ def linux_play(play: str = "", mtu: int = 1500) -> tuple[list, list, list[str], 
             a.run("ip", "addr", "add", f"{extra}/24", "dev", "eth0")
         b.run("sysctl", "-qw", f"{INTERVAL}=100", f"{MAX_MSF}=20")
         b.run("ip", "link", "set", "eth0", "mtu", str(mtu))
-        dump = subprocess.Popen(b.cmd("tcpdump", "-n", "-vv", "-l", "-t", "-i", "eth0", "igmp"),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.0)  # (tcpdump listening)
-        start = time.monotonic()
-        member = subprocess.Popen(b.cmd(sys.executable, SCRIPT, f"{play}member"), stdout=subprocess.PIPE, text=True)
-        sender = subprocess.Popen(a.cmd(sys.executable, SCRIPT, f"{play}sender"), stdout=subprocess.PIPE, text=True)
-        mcfilter = ""
-        for at in SNAPSHOTS:
-            time.sleep(max(0.0, start + at - time.monotonic()))
-            mcfilter += b.run("cat", "/proc/net/mcfilter").stdout
-        outcomes = json.loads(member.communicate(timeout=30)[0]), json.loads(sender.communicate(timeout=30)[0])
-        time.sleep(0.5)
-        dump.terminate()
-        lines = dump.communicate(timeout=10)[0].splitlines()
+
+        def during(start: float) -> str:
+            mcfilter = ""
+            for at in SNAPSHOTS:
+                time.sleep(max(0.0, start + at - time.monotonic()))
+                mcfilter += b.run("cat", "/proc/net/mcfilter").stdout
+            return mcfilter
+
+        return kernel_plays(a, b, SCRIPT, play, "-vv", during)
     finally:
         a.close()
         b.close()
-    return outcomes[0], outcomes[1], joined(lines), mcfilter
 
 
 def tuxnet_play(play: str = "", mtu: int = 1500) -> tuple[list, list, list[str], str]:
@@ -90,10 +81,7 @@ def tuxnet_play(play: str = "", mtu: int = 1500) -> tuple[list, list, list[str],
         cat = b.spawn(cat_main, ["/proc/net/mcfilter"])
         world.run_until(lambda cat=cat: not cat.alive)
     mcfilter = b.output()[before:]
-    world.run_until(lambda: not member.alive and not sender.alive, timeout=10**11)
-    cap.close()
-    igmp = [line.split(" ", 1)[1] for line in joined("\n".join(lines).splitlines()) if "proto IGMP" in line]
-    return json.loads(json.dumps(member.result)), json.loads(json.dumps(sender.result)), igmp, mcfilter
+    return (*play_ends(world, member, sender, cap, lines), mcfilter)
 
 
 def test_source_filters_as_on_the_kernel():

@@ -991,6 +991,18 @@ def ip_mc_find_dev(host: Host, address: int, ifindex: int, group: int) -> tuple[
     return (dev if dev.ip_ptr is not None else None), dev.ifindex
 
 
+def _group_dev(sk: Any, group: int, address: int, ifindex: int) -> tuple[NetDevice, int] | int:
+    """The device a membership of ``group`` is on and its index (``ip_mc_find_dev``), or
+    -EINVAL for an address that is not multicast, -ENODEV with no device."""
+    from tuxnet.kernel.errno import EINVAL, ENODEV
+    from tuxnet.net.core.utils import ipv4_is_multicast
+
+    if not ipv4_is_multicast(group):
+        return -EINVAL
+    dev, ifindex = ip_mc_find_dev(sk.host, address, ifindex, group)
+    return (dev, ifindex) if dev is not None else -ENODEV
+
+
 def _membership(sk: Any, group: int, ifindex: int) -> IpMcSocklist | None:
     return next((iml for iml in sk.mc_list if iml.multiaddr == group and iml.ifindex == ifindex), None)
 
@@ -1000,15 +1012,13 @@ def __ip_mc_join_group(sk: Any, group: int, address: int, ifindex: int, mode: in
     ``mode`` with no sources: -EINVAL for an address that is not multicast, -ENODEV with no
     device, -EADDRINUSE when it is already a member there, -ENOBUFS past
     ``igmp_max_memberships``."""
-    from tuxnet.kernel.errno import EADDRINUSE, EINVAL, ENOBUFS, ENODEV
-    from tuxnet.net.core.utils import ipv4_is_multicast
+    from tuxnet.kernel.errno import EADDRINUSE, ENOBUFS
 
+    found = _group_dev(sk, group, address, ifindex)
+    if isinstance(found, int):
+        return found
+    dev, ifindex = found
     host = sk.host
-    if not ipv4_is_multicast(group):
-        return -EINVAL
-    dev, ifindex = ip_mc_find_dev(host, address, ifindex, group)
-    if dev is None:
-        return -ENODEV
     if _membership(sk, group, ifindex) is not None:
         return -EADDRINUSE
     if len(sk.mc_list) >= host.sysctl["net.ipv4.igmp_max_memberships"]:
@@ -1065,15 +1075,13 @@ def ip_mc_source(sk: Any, add: bool, omode: int, group: int, address: int, sourc
     -EINVAL with no membership or for the other mode, -EADDRNOTAVAIL for a source already there
     (or not there), -ENOBUFS past ``igmp_max_msf``; taking an INCLUDE filter's last source leaves
     the group."""
-    from tuxnet.kernel.errno import EADDRNOTAVAIL, EINVAL, ENOBUFS, ENODEV
-    from tuxnet.net.core.utils import ipv4_is_multicast
+    from tuxnet.kernel.errno import EADDRNOTAVAIL, EINVAL, ENOBUFS
 
+    found = _group_dev(sk, group, address, ifindex)
+    if isinstance(found, int):
+        return found
+    dev, ifindex = found
     host = sk.host
-    if not ipv4_is_multicast(group):
-        return -EINVAL
-    dev, ifindex = ip_mc_find_dev(host, address, ifindex, group)
-    if dev is None:
-        return -ENODEV
     st = igmp_state(dev)
     pmc = _membership(sk, group, ifindex)
     if pmc is None:
@@ -1111,14 +1119,14 @@ def ip_mc_source(sk: Any, add: bool, omode: int, group: int, address: int, sourc
 def ip_mc_msfilter(sk: Any, group: int, address: int, fmode: int, sources: list[int], ifindex: int = 0) -> int:
     """``ip_mc_msfilter``: the membership's filter replaced at once by ``fmode`` and
     ``sources``; INCLUDE {} leaves the group; -EINVAL for another mode or with no membership."""
-    from tuxnet.kernel.errno import EINVAL, ENODEV
-    from tuxnet.net.core.utils import ipv4_is_multicast
+    from tuxnet.kernel.errno import EINVAL
 
-    if not ipv4_is_multicast(group) or fmode not in (MCAST_INCLUDE, MCAST_EXCLUDE):
+    if fmode not in (MCAST_INCLUDE, MCAST_EXCLUDE):
         return -EINVAL
-    dev, ifindex = ip_mc_find_dev(sk.host, address, ifindex, group)
-    if dev is None:
-        return -ENODEV
+    found = _group_dev(sk, group, address, ifindex)
+    if isinstance(found, int):
+        return found
+    dev, ifindex = found
     if fmode == MCAST_INCLUDE and not sources:
         return ip_mc_leave_group(sk, group, address, ifindex)
     pmc = _membership(sk, group, ifindex)
