@@ -33,7 +33,10 @@ _METER = re.compile(r"\r(\s*\d+ [ \d.kMGTP]{5}  \s*\d+ [ \d.kMGTP]{5}  \s*\d+ [ 
 
 def normalize(text: str) -> str:
     text = re.sub(r"(?m)^(< )?(Date|Last-Modified): [^\r\n]*", r"\1\2: -", text)
-    text = _METER.sub(r"\r\1  SPEED  SPEED \2 \3 \4 SPEED", text)
+    # (a time spent of one second is a run's ending on either side of the wall clock's second,
+    # as `-m 1` ends: curl prints it as under one, --:--:--, or as 0:00:01)
+    text = _METER.sub(lambda m: f"\r{m[1]}  SPEED  SPEED {m[2]} {'--:--:--' if m[3] == ' 0:00:01' else m[3]} "
+                                f"{m[4]} SPEED", text)
     text = re.sub(r"after \d+ (ms|milliseconds)", r"after N \1", text)
     text = re.sub(r"\* Found bundle for host: 0x[0-9a-f]+ \[serially\]\n", "", text)  # a pointer
     # the meter lines between the first and the last: curl prints one whenever the wall clock's
