@@ -5,7 +5,8 @@ datagram with no checksum (0, which a raw socket reads in its header), where one
 pseudo-header's; SO_SELECT_ERR_QUEUE makes a pending error poll as POLLPRI too; TCP_SAVE_SYN keeps
 the SYN's headers for the accepted socket's TCP_SAVED_SYN; IP_PKTOPTIONS gives an accepted
 connection's handshake's control messages; SO_TXTIME lets a send give SCM_TXTIME;
-PACKET_IGNORE_OUTGOING keeps a tap from hearing what the host sends."""
+PACKET_IGNORE_OUTGOING keeps a tap from hearing what the host sends; PACKET_QDISC_BYPASS sends past
+the qdisc and the taps."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ IP_MINTTL, IP_RECVERR, SO_NO_CHECK, SO_SELECT_ERR_QUEUE = 21, 11, 11, 45
 TCP_SAVE_SYN, TCP_SAVED_SYN = 27, 28
 IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_PKTOPTIONS = 8, 12, 13, 9
 SO_TXTIME = 61
-PACKET_IGNORE_OUTGOING = 23
+PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS = 23, 20
 
 
 def minttl(sleep) -> list:
@@ -203,6 +204,33 @@ def ignore_outgoing(sleep) -> list:
     return out
 
 
+def qdisc_bypass(sleep) -> list:
+    """Frames a packet socket sends on lo: a tap hears each going out and coming in, but with
+    PACKET_QDISC_BYPASS only coming in (``__dev_direct_xmit`` passes the taps by)."""
+    out = []
+    for flag in (0, 1):
+        tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+        tap.bind(("lo", 0))
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind(("lo", 0))
+        s.setsockopt(263, PACKET_QDISC_BYPASS, flag)
+        sent = [s.send(bytes(6) + bytes(6) + b"\x88\xb5" + b"bypass?" + bytes(40)) for _ in range(2)]
+        sleep()
+        tap.setblocking(False)
+        kinds = []
+        while True:
+            try:
+                data, addr = tap.recvfrom(2000)
+            except BlockingIOError:
+                break
+            if data[12:21] == b"\x88\xb5bypass?":
+                kinds.append(addr[2])
+        out.append([flag, s.getsockopt(263, PACKET_QDISC_BYPASS), sent, kinds])
+        tap.close()
+        s.close()
+    return out
+
+
 def _cmsgs(data):
     """The length given back, and each control message's length, level, type and data (the
     padding between them is the caller's buffer as it was: not the kernel's to write)."""
@@ -224,7 +252,8 @@ def _outcome(fn, *args):
 
 
 PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue, "saved_syn": saved_syn,
-         "pktoptions": pktoptions, "txtime": txtime, "ignore_outgoing": ignore_outgoing}
+         "pktoptions": pktoptions, "txtime": txtime, "ignore_outgoing": ignore_outgoing,
+         "qdisc_bypass": qdisc_bypass}
 
 
 @pytest.mark.parametrize("name", sorted(PLAYS))
@@ -235,6 +264,8 @@ def test_option_effects_as_on_the_kernel(name: str) -> None:
         assert [64, "waiting", 0] in ours and [255, "connected", 0] in ours
     elif name == "no_check":
         assert ours[0][1][3] == 0 and ours[1][1][3] != 0
+    elif name == "qdisc_bypass":
+        assert [row[3] for row in ours] == [[4, 0, 4, 0], [0, 0]]
     elif name == "ignore_outgoing":
         # the datagram, then the port unreachable that quotes it: each PACKET_OUTGOING, then
         # PACKET_HOST; with the option, only the second of each

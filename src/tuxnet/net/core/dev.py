@@ -368,17 +368,41 @@ def validate_xmit_skb(skb: SkBuff, dev: NetDevice) -> SkBuff:
     return skb
 
 
-def dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
-    """``dev_hard_start_xmit`` → ``xmit_one``: taps, then the driver.  A packet with page
-    fragments goes as it is to a driver that gathers them (NETIF_F_SG), and is linearized for
-    any other, as ``validate_xmit_skb`` does (``skb_needs_linearize``)."""
+def validate_xmit_frame(skb: SkBuff, dev: NetDevice) -> None:
+    """What ``validate_xmit_skb`` does before the taps see a packet: a packet with page fragments
+    goes as it is to a driver that gathers them (NETIF_F_SG) and is linearized for any other
+    (``skb_needs_linearize``), and a VLAN tag goes into its bytes (``validate_xmit_vlan``:
+    tuxnet's devices insert no tags)."""
     if skb.frags is not None and not dev.features & NETIF_F_SG:
         skb_linearize(skb)
     if skb.vlan_proto:
-        __vlan_hwaccel_push_inside(skb)  # (validate_xmit_vlan: tuxnet's devices insert no tags)
+        __vlan_hwaccel_push_inside(skb)
+
+
+def dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
+    """``dev_hard_start_xmit`` → ``xmit_one``: taps, then the driver."""
+    validate_xmit_frame(skb, dev)
     if dev.ptype_all or (dev.nd_net is not None and dev.nd_net.ptype_all):
         dev_queue_xmit_nit(skb, dev)
     return dev.netdev_ops.ndo_start_xmit(validate_xmit_skb(skb, dev), dev)
+
+
+def __dev_direct_xmit(skb: SkBuff) -> int:
+    """``__dev_direct_xmit`` (a packet socket with PACKET_QDISC_BYPASS): straight to the driver,
+    past the qdisc and the taps; a device down, without carrier or stopped drops it."""
+    dev = skb.dev
+    if not dev.flags & IFF_UP or not dev.carrier:
+        dev.stats.tx_dropped += 1  # (dev_core_stats_tx_dropped_inc)
+        return NET_XMIT_DROP
+    if dev.queue_stopped:
+        return NETDEV_TX_BUSY
+    host = dev.nd_net
+    host.bh_disable_count += 1
+    try:
+        validate_xmit_frame(skb, dev)
+        return dev.netdev_ops.ndo_start_xmit(validate_xmit_skb(skb, dev), dev)
+    finally:
+        host.local_bh_enable()
 
 
 def qdisc_pkt_len(skb: SkBuff) -> tuple[int, int]:

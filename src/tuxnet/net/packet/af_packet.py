@@ -26,6 +26,7 @@ from tuxnet.kernel.errno import (
     EINVAL,
     EMSGSIZE,
     ENETDOWN,
+    ENOBUFS,
     ENODEV,
     ENOIOCTLCMD,
     ENOPROTOOPT,
@@ -36,7 +37,16 @@ from tuxnet.kernel.errno import (
 from tuxnet.kernel.sched import current
 from tuxnet.kernel.timekeeping import ktime_get_real
 from tuxnet.net.core.datagram import copy_to_msg
-from tuxnet.net.core.dev import ETH_P_ALL, IFF_UP, PacketType, dev_queue_xmit, dev_set_allmulti, dev_set_promiscuity
+from tuxnet.net.core.dev import (
+    ETH_P_ALL,
+    IFF_UP,
+    NET_XMIT_CN,
+    PacketType,
+    __dev_direct_xmit,
+    dev_queue_xmit,
+    dev_set_allmulti,
+    dev_set_promiscuity,
+)
 from tuxnet.net.core.filter import bpf_prog_run
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
@@ -83,6 +93,7 @@ PACKET_RESERVE = 12
 PACKET_LOSS = 14
 PACKET_TIMESTAMP = 17
 PACKET_TX_HAS_OFF = 19
+PACKET_QDISC_BYPASS = 20
 PACKET_IGNORE_OUTGOING = 23
 TPACKET_V3 = 2
 # the options of the TPACKET rings alone (tpacket_rcv, tpacket_snd): kept and read back, having
@@ -147,7 +158,8 @@ class PacketSock(Sock):
     filters), and what it counted."""
 
     __slots__ = ("num", "ifindex", "prot_hook", "mclist", "tp_packets", "tp_drops", "auxdata", "copy_thresh",
-                 "tp_version", "tp_reserve", "tp_loss", "tp_tstamp", "tp_tx_has_off", "ignore_outgoing")
+                 "tp_version", "tp_reserve", "tp_loss", "tp_tstamp", "tp_tx_has_off", "ignore_outgoing",
+                 "qdisc_bypass")
 
     def __init__(self, host: Host, family: int, type: int, protocol: int) -> None:
         super().__init__(host, None, family, type, protocol)
@@ -163,6 +175,7 @@ class PacketSock(Sock):
         self.copy_thresh = self.tp_version = self.tp_reserve = self.tp_loss = self.tp_tstamp = 0
         self.tp_tx_has_off = 0
         self.ignore_outgoing = False  # PACKET_IGNORE_OUTGOING: a tap that hears no frame sent
+        self.qdisc_bypass = False  # PACKET_QDISC_BYPASS: frames sent straight to the driver (po->xmit)
 
 
 def packet_create(host: Host, sock: Socket, protocol: int) -> int:
@@ -338,7 +351,9 @@ def packet_sendmsg(sock: Socket, msg: Msghdr, size: int) -> int:
     skb.protocol = proto or int.from_bytes(bytes(skb.buf[skb.data + 12:skb.data + 14]), "big")
     skb.priority = sk.sk_priority
     skb.mark = sk.sk_mark
-    dev_queue_xmit(skb)
+    err = (__dev_direct_xmit if sk.qdisc_bypass else dev_queue_xmit)(skb)
+    if err > 0 and err != NET_XMIT_CN:
+        return -ENOBUFS  # (net_xmit_errno: a qdisc or a driver that dropped it)
     return size
 
 
@@ -467,10 +482,13 @@ def packet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> in
         if optname == PACKET_ADD_MEMBERSHIP:
             return packet_mc_add(sk, ifindex, kind, addr)
         return packet_mc_drop(sk, ifindex, kind, addr)
-    if optname in _RING_OPTIONS or optname == PACKET_IGNORE_OUTGOING:
+    if optname in _RING_OPTIONS or optname in (PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS):
         if len(optval) != 4:
             return -EINVAL
         val = int.from_bytes(optval, "little", signed=True)
+        if optname == PACKET_QDISC_BYPASS:
+            sk.qdisc_bypass = bool(val)
+            return 0
         if optname == PACKET_IGNORE_OUTGOING:
             if val not in (0, 1):
                 return -EINVAL
@@ -495,6 +513,8 @@ def packet_getsockopt(sock: Socket, level: int, optname: int, optlen: int | None
         return SockoptInt(getattr(sk, _RING_OPTIONS[optname]))
     if level == SOL_PACKET and optname == PACKET_IGNORE_OUTGOING:
         return SockoptInt(sk.ignore_outgoing)
+    if level == SOL_PACKET and optname == PACKET_QDISC_BYPASS:
+        return SockoptInt(sk.qdisc_bypass)
     if level != SOL_PACKET or optname != PACKET_STATISTICS:
         return -ENOPROTOOPT
     stats = _tpacket_stats.pack(sk.tp_packets, sk.tp_drops)
