@@ -381,7 +381,8 @@ def validate_xmit_frame(skb: SkBuff, dev: NetDevice) -> None:
 
 def dev_hard_start_xmit(skb: SkBuff, dev: NetDevice) -> int:
     """``dev_hard_start_xmit`` → ``xmit_one``: taps, then the driver."""
-    validate_xmit_frame(skb, dev)
+    if skb.frags is not None or skb.vlan_proto:  # (most packets need neither: no call for them)
+        validate_xmit_frame(skb, dev)
     if dev.ptype_all or (dev.nd_net is not None and dev.nd_net.ptype_all):
         dev_queue_xmit_nit(skb, dev)
     return dev.netdev_ops.ndo_start_xmit(validate_xmit_skb(skb, dev), dev)
