@@ -16,6 +16,7 @@ import select
 import socket
 import struct
 import sys
+from collections.abc import Callable
 
 import pytest
 from loplay import play_on_both
@@ -178,27 +179,36 @@ def txtime(sleep) -> list:
     return out
 
 
+def _lo_tap() -> socket.socket:
+    tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+    tap.bind(("lo", 0))
+    return tap
+
+
+def _heard(tap: socket.socket, marked: Callable[[bytes], bool]) -> list:
+    """The packet types of the frames the tap has heard that ``marked`` picks, in order."""
+    tap.setblocking(False)
+    kinds = []
+    while True:
+        try:
+            data, addr = tap.recvfrom(2000)
+        except BlockingIOError:
+            return kinds
+        if marked(data):
+            kinds.append(addr[2])
+
+
 def ignore_outgoing(sleep) -> list:
     """A tap on lo hears a datagram sent to 127.0.0.1 (and the port unreachable that quotes it)
     twice, going out and coming in; with PACKET_IGNORE_OUTGOING only coming in."""
     out = []
     for flag in (0, 1):
-        tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-        tap.bind(("lo", 0))
+        tap = _lo_tap()
         tap.setsockopt(263, PACKET_IGNORE_OUTGOING, flag)
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         u.sendto(b"tapped?", ("127.0.0.1", 5360))
         sleep()
-        tap.setblocking(False)
-        kinds = []
-        while True:
-            try:
-                data, addr = tap.recvfrom(2000)
-            except BlockingIOError:
-                break
-            if data.endswith(b"tapped?"):
-                kinds.append(addr[2])
-        out.append([flag, kinds])
+        out.append([flag, _heard(tap, lambda data: data.endswith(b"tapped?"))])
         tap.close()
         u.close()
     return out
@@ -209,22 +219,13 @@ def qdisc_bypass(sleep) -> list:
     PACKET_QDISC_BYPASS only coming in (``__dev_direct_xmit`` passes the taps by)."""
     out = []
     for flag in (0, 1):
-        tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-        tap.bind(("lo", 0))
+        tap = _lo_tap()
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         s.bind(("lo", 0))
         s.setsockopt(263, PACKET_QDISC_BYPASS, flag)
         sent = [s.send(bytes(6) + bytes(6) + b"\x88\xb5" + b"bypass?" + bytes(40)) for _ in range(2)]
         sleep()
-        tap.setblocking(False)
-        kinds = []
-        while True:
-            try:
-                data, addr = tap.recvfrom(2000)
-            except BlockingIOError:
-                break
-            if data[12:21] == b"\x88\xb5bypass?":
-                kinds.append(addr[2])
+        kinds = _heard(tap, lambda data: data[12:21] == b"\x88\xb5bypass?")
         out.append([flag, s.getsockopt(263, PACKET_QDISC_BYPASS), sent, kinds])
         tap.close()
         s.close()
