@@ -15,6 +15,7 @@ the packet and print ``[|proto]``.  No input makes the printer raise.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import time
 from collections.abc import Callable
@@ -327,7 +328,7 @@ class _Packet:
 
     def __init__(self, frame: bytes, *, vflag: int, eflag: bool,
                  flows: dict[tuple[bytes, bytes, int], list[int]] | None, suppress_default_print: bool = False,
-                 qflag: bool = False, names: AddrToName | None = None) -> None:
+                 qflag: bool = False, names: AddrToName | None = None, sigsecret: bytes | None = None) -> None:
         self.buf = frame
         self.snapend = len(frame)
         self._snapends: list[int] = []
@@ -341,6 +342,8 @@ class _Packet:
         self.suppress_default_print = suppress_default_print
         self.qflag = qflag  # -q: less of each protocol
         self.names = names  # without -n: addrtoname.c's names
+        self.sigsecret = sigsecret  # -M: the TCP MD5 signatures' shared secret
+        self.tcp_segment = (0, 0, 0)  # the IPv4 header, TCP header and payload length tcp() prints
 
     # -- netdissect.h / extract.h: bounds-checked access --------------------
 
@@ -893,6 +896,7 @@ class _Packet:
         self.put(f", win {win}")
         if flags & _TH_URG:
             self.put(f", urg {urp}")
+        self.tcp_segment = (iph, bp, length)
         if hlen > 20 and not self._tcp_options(bp + 20, hlen - 20, bp + hlen + length,
                                                   thseq if rev else thack):
             return
@@ -996,10 +1000,12 @@ class _Packet:
         elif opt == 19:
             datalen = 16
             lencheck(datalen)
-            self.put(" snaplen too short," if data_end > self.snapend
-                     else " shared secret not supplied with -M,")
-            self.put(" can't check - ")
-            self.put(self.buf[cp : cp + 16].hex())
+            self.put(" ")
+            valid = self._tcp_verify_signature(data_end, cp)
+            if valid is None:
+                self.put("can't check - " + self.buf[cp : cp + 16].hex())
+            else:
+                self.put("valid" if valid else " (invalid)")
         elif opt == 20:
             datalen = 2
             lencheck(datalen)
@@ -1055,6 +1061,25 @@ class _Packet:
         if datalen != option_len:
             self.put(f"[len {option_len}]")
         return cp, hlen, opt
+
+    def _tcp_verify_signature(self, data_end: int, sig: int) -> bool | None:
+        """print-tcp.c: tcp_verify_signature(): does the RFC 2385 digest of the segment tcp() prints
+        (its pseudo-header, its header without options and with a zero checksum, its payload,
+        then -M's secret) match the one at ``sig``?  None when it cannot say, and why is printed."""
+        if data_end > self.snapend:
+            self.put("snaplen too short, ")
+            return None
+        if self.sigsecret is None:
+            self.put("shared secret not supplied with -M, ")
+            return None
+        iph, bp, length = self.tcp_segment
+        tlen = (self.be16(iph + 2) - (self.u8(iph) & 15) * 4) & 0xFFFF
+        h = hashlib.md5(self.buf[iph + 12 : iph + 20])
+        h.update(bytes((0, self.u8(iph + 9))) + tlen.to_bytes(2, "big"))
+        h.update(self.buf[bp : bp + 16] + b"\0\0" + self.buf[bp + 18 : bp + 20])
+        h.update(self.buf[data_end - length : data_end])
+        h.update(self.sigsecret)
+        return h.digest() == self.buf[sig : sig + 16]
 
     def _tcp_fastopen(self, cp: int, datalen: int, *, exp: bool) -> None:
         """print-tcp.c: print_tcp_fastopen_option()."""
@@ -2111,13 +2136,14 @@ class TcpdumpPrinter:
     first frame.  ``quick`` is ``-q``.  ``names`` gives hosts, ports and Ethernet addresses
     their names, as tcpdump does without ``-n``.  ``linktype`` is the pcap link type: 1 (Ethernet), 101 or
     228 (raw IPv4), 276 (Linux cooked v2, ``tcpdump -i any``), whose interfaces ``if_indextoname``
-    names (none: every index unknown, ``?``).
+    names (none: every index unknown, ``?``).  ``sigsecret`` is ``-M``'s secret, with which the
+    MD5 signatures of TCP segments (RFC 2385) are checked: ``md5 valid`` or ``md5  (invalid)``.
     """
 
     def __init__(self, *, link_level: bool = False, verbose: bool | int = False,
                  linktype: int = DLT_EN10MB, absolute_seq: bool = False, hex_dump: str = "",
                  tflag: int = 0, quick: bool = False, names: AddrToName | None = None,
-                 if_indextoname: Callable[[int], str | None] | None = None) -> None:
+                 if_indextoname: Callable[[int], str | None] | None = None, sigsecret: bytes | None = None) -> None:
         if linktype not in (DLT_EN10MB, DLT_RAW, _LINKTYPE_IPV4, DLT_LINUX_SLL2):
             raise ValueError(f"unsupported link type {linktype}")
         if hex_dump not in ("", "x", "xx", "X", "XX", "A", "AA"):
@@ -2134,6 +2160,7 @@ class TcpdumpPrinter:
         self.absolute_seq = absolute_seq
         self.names = names
         self.if_indextoname = if_indextoname or (lambda ifindex: None)
+        self.sigsecret = sigsecret
         self._flows: dict[tuple[bytes, bytes, int], list[int]] = {}
 
     def reset(self) -> None:
@@ -2168,7 +2195,7 @@ class TcpdumpPrinter:
         pkt = _Packet(data, vflag=int(self.verbose), eflag=self.link_level,
                       flows=None if self.absolute_seq else self._flows,
                       suppress_default_print=self.quick or self.hex_dump[:1] in ("x", "X"), qflag=self.quick,
-                      names=self.names)
+                      names=self.names, sigsecret=self.sigsecret)
         try:
             if self.linktype == DLT_EN10MB:
                 pkt.ether(length)

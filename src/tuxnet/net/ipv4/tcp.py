@@ -84,6 +84,7 @@ from tuxnet.net.ipv4.tcp_input import (
     tcp_write_queue_purge,
 )
 from tuxnet.net.ipv4.tcp_ipv4 import ipv4_specific, tcp_v4_connect, tcp_v4_do_rcv
+from tuxnet.net.ipv4.tcp_md5 import TCP_MD5SIG, TCP_MD5SIG_EXT, tcp_v4_parse_md5_keys
 from tuxnet.net.ipv4.tcp_minisocks import tcp_fin_time, tcp_time_wait
 from tuxnet.net.ipv4.tcp_output import (
     __tcp_push_pending_frames,
@@ -1152,6 +1153,14 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
         else:
             name = str(optval)
         return 0 if tcp_set_congestion_control(sk, name) else -ENOENT
+    if optname in (TCP_MD5SIG, TCP_MD5SIG_EXT):
+        if sockopt_int(optval) is None:
+            return -EINVAL  # (optlen < sizeof(int), before any option's own check)
+        lock_sock(sk)
+        try:
+            return tcp_v4_parse_md5_keys(sk, optname, optval)  # (tp->af_specific->md5_parse)
+        finally:
+            release_sock(sk)
     if optname == TCP_ULP:
         # tcp_set_ulp: an upper-layer protocol (kTLS, MPTCP) by name; tuxnet has none, so every
         # name is one no module provides

@@ -68,6 +68,17 @@ from tuxnet.net.ipv4.tcp_input import (
     tcp_rcv_state_process,
     tcp_set_state,
 )
+from tuxnet.net.ipv4.tcp_md5 import (
+    MD5_OPTION,
+    TCPOLEN_MD5SIG,
+    TcpMd5sigKey,
+    tcp_do_parse_auth_options,
+    tcp_inbound_hash,
+    tcp_md5_do_add,
+    tcp_md5_do_lookup,
+    tcp_v4_md5_hash_hdr,
+    tcp_v4_md5_hash_skb,
+)
 from tuxnet.net.ipv4.tcp_minisocks import (
     TCP_TW_ACK,
     TCP_TW_RST,
@@ -193,6 +204,11 @@ def tcp_v4_rcv(host: Host, skb: SkBuff) -> int:
     if state == TCP_NEW_SYN_RECV:
         req = sk
         listener = req.listener
+        # (tcp_inbound_hash reads the options only when an MD5 option's worth is there)
+        if (doff >= 20 + TCPOLEN_MD5SIG or listener.md5sig_info) and tcp_inbound_hash(listener, req, skb, saddr,
+                                                                                         daddr):
+            listener.sk_drops += 1
+            return 0
         if listener.sk_state != TCP_LISTEN:
             reqsk_queue_drop(req)
             return tcp_v4_rcv_again(host, skb)
@@ -212,6 +228,9 @@ def tcp_v4_rcv(host: Host, skb: SkBuff) -> int:
     if sk.min_ttl and buf[nh + 8] < sk.min_ttl:
         # IP_MINTTL (RFC 5082): fewer hops left than the socket asks for, from farther away
         host.mib.TcpExt["TCPMinTTLDrop"] += 1
+        sk.sk_drops += 1  # (discard_and_relse)
+        return 0
+    if (doff >= 20 + TCPOLEN_MD5SIG or sk.md5sig_info) and tcp_inbound_hash(sk, None, skb, saddr, daddr):
         sk.sk_drops += 1  # (discard_and_relse)
         return 0
     if sk.sk_filter is not None and tcp_filter(sk, skb):
@@ -322,7 +341,7 @@ def tcp_v4_timewait(host: Host, tw: TimeWaitSock, skb: SkBuff) -> int:
         verdict = TCP_TW_ACK
     if verdict == TCP_TW_ACK:
         tcp_v4_send_ack(host, skb, tw.snd_nxt, tw.rcv_nxt, tw.rcv_wnd >> tw.rcv_wscale,
-                        (tw.ts_now(), tw.ts_recent) if tw.tstamp_ok else None)
+                        (tw.ts_now(), tw.ts_recent) if tw.tstamp_ok else None, tw.tw_md5_key)
     elif verdict == TCP_TW_RST:
         tcp_v4_send_reset(host, None, skb)
     return 0
@@ -331,9 +350,10 @@ def tcp_v4_timewait(host: Host, tw: TimeWaitSock, skb: SkBuff) -> int:
 # -- replies without a socket ------------------------------------------------------------------
 
 def ip_send_unicast_reply(host: Host, skb_in: SkBuff, flags: int, seq: int, ack: int, window: int,
-                          opts: bytes) -> None:
+                          opts: bytes, key: TcpMd5sigKey | None = None) -> None:
     """``ip_send_unicast_reply``: a bare segment back to the sender of ``skb_in``, its IP options
-    echoed (none if they cannot be)."""
+    echoed (none if they cannot be), signed with MD5 ``key`` after the options ``opts`` if one is
+    given (as ``tcp_v4_send_reset`` and ``tcp_v4_send_ack`` lay it out)."""
     buf = skb_in.buf
     nh = skb_in.network_header
     th = skb_in.transport_header
@@ -346,12 +366,18 @@ def ip_send_unicast_reply(host: Host, skb_in: SkBuff, flags: int, seq: int, ack:
                              proto=IPPROTO_TCP, sport=dport, dport=sport)
     if isinstance(rt, int):
         return
+    hash_location = 20 + len(opts) + 4
+    if key is not None:
+        opts += MD5_OPTION
     th_len = 20 + len(opts)
     skb = alloc_skb(th_len, MAX_TCP_HEADER)
     d = skb.data
     skb.put(th_len)
     _tcphdr.pack_into(skb.buf, d, dport, sport, seq, ack, (th_len << 10) | flags, window, 0, 0)
     skb.buf[d + 20:d + th_len] = opts
+    if key is not None:
+        skb.buf[d + hash_location:d + hash_location + 16] = tcp_v4_md5_hash_hdr(key, saddr, daddr,
+                                                                                bytes(skb.buf[d:d + th_len]))
     skb.transport_header = d
     skb.buf[d + 16:d + 18] = csum_tcpudp_magic(daddr, saddr, th_len, IPPROTO_TCP,
                                                csum_partial(memoryview(skb.buf)[d:d + th_len])).to_bytes(2, "big")
@@ -366,29 +392,58 @@ def ip_send_unicast_reply(host: Host, skb_in: SkBuff, flags: int, seq: int, ack:
 
 def tcp_v4_send_reset(host: Host, sk: Any, skb: SkBuff) -> None:
     """``tcp_v4_send_reset`` (RFC 9293 section 3.10.7.1): never answer a RST; with an ACK, the RST
-    takes its sequence number from it; otherwise RST|ACK acknowledges the segment."""
+    takes its sequence number from it; otherwise RST|ACK acknowledges the segment.  Nor answer a
+    segment whose signature options are malformed.  The RST is signed with the socket's MD5 key
+    for the sender; without a socket, a signed segment is answered only when a listener on this
+    address and on the port it came from (``ntohs(th->source)``: the active side of a connection
+    between two listeners on one port, as BGP's, lost it) holds a key that verifies it, and with
+    that key."""
     flags = skb.tcp_flags
     if flags & TCPHDR_RST or skb.pkt_type != PACKET_HOST:
         return
     if skb.dst is not None and skb.dst.rt_type not in (1, 2):
         return
+    buf = skb.buf
+    th = skb.transport_header
+    doff = (buf[th + 12] >> 4) << 2
+    key = None
+    md5 = -1
+    if doff >= 20 + TCPOLEN_MD5SIG:
+        err, md5, _ = tcp_do_parse_auth_options(buf, th, doff)
+        if err:
+            return
+    nh = skb.network_header
+    saddr, daddr = _addrs.unpack_from(buf, nh + 12)
+    if sk is not None and not isinstance(sk, TimeWaitSock):
+        key = tcp_md5_do_lookup(sk, 0, saddr)
+    elif md5 >= 0:
+        sk1 = host.tcp_hashinfo.lookup_listener(daddr, (buf[th] << 8) | buf[th + 1],
+                                                skb.dev.ifindex if skb.dev is not None else 0)
+        if sk1 is None:
+            return
+        key = tcp_md5_do_lookup(sk1, 0, saddr)
+        if key is None or buf[md5:md5 + 16] != tcp_v4_md5_hash_skb(key, saddr, daddr, skb):
+            return
     if flags & TCPHDR_ACK:
-        ip_send_unicast_reply(host, skb, TCPHDR_RST, skb.ack_seq, 0, 0, b"")
+        ip_send_unicast_reply(host, skb, TCPHDR_RST, skb.ack_seq, 0, 0, b"", key)
     else:
-        ip_send_unicast_reply(host, skb, TCPHDR_RST | TCPHDR_ACK, 0, skb.end_seq, 0, b"")
+        ip_send_unicast_reply(host, skb, TCPHDR_RST | TCPHDR_ACK, 0, skb.end_seq, 0, b"", key)
 
 
 def tcp_v4_send_ack(host: Host, skb: SkBuff, seq: int, ack: int, window: int,
-                    ts: tuple[int, int] | None) -> None:
-    """``tcp_v4_send_ack``: the ACK of a TIME_WAIT or request socket."""
+                    ts: tuple[int, int] | None, key: TcpMd5sigKey | None) -> None:
+    """``tcp_v4_send_ack``: the ACK of a TIME_WAIT or request socket: timestamps, then an MD5
+    signature with ``key``."""
     opts = tcp_options_write(ts=ts) if ts is not None else b""
-    ip_send_unicast_reply(host, skb, TCPHDR_ACK, seq, ack, min(window, 0xFFFF), opts)
+    ip_send_unicast_reply(host, skb, TCPHDR_ACK, seq, ack, min(window, 0xFFFF), opts, key)
 
 
 def tcp_v4_reqsk_send_ack(listener: TcpSock, skb: SkBuff, req: RequestSock) -> None:
-    """``tcp_v4_reqsk_send_ack``."""
+    """``tcp_v4_reqsk_send_ack``: signed with the listener's key for the sender."""
+    saddr = _addrs.unpack_from(skb.buf, skb.network_header + 12)[0]
     tcp_v4_send_ack(listener.host, skb, (req.snt_isn + 1) & SEQ_MASK, (req.rcv_isn + 1) & SEQ_MASK,
-                    req.rcv_wnd >> req.rcv_wscale, (req.ts_now(), req.ts_recent) if req.tstamp_ok else None)
+                    req.rcv_wnd >> req.rcv_wscale, (req.ts_now(), req.ts_recent) if req.tstamp_ok else None,
+                    tcp_md5_do_lookup(listener, 0, saddr))
 
 
 def tcp_v4_save_options(host: Host, skb: SkBuff) -> IpOptions | None:
@@ -416,14 +471,15 @@ def inet_csk_route_req(host: Host, listener: TcpSock, req: RequestSock) -> Rtabl
 
 # -- passive open ----------------------------------------------------------------------------
 
-def tcp_v4_send_synack(listener: TcpSock, req: RequestSock, foc: TcpFastopenCookie | None = None) -> int:
+def tcp_v4_send_synack(listener: TcpSock, req: RequestSock, foc: TcpFastopenCookie | None = None,
+                       cookie: bool = False) -> int:
     """``tcp_v4_send_synack`` → ``ip_build_and_send_pkt``, with the Fast Open cookie ``foc`` and
-    the SYN's IP options echoed."""
+    the SYN's IP options echoed; ``cookie``: a SYN cookie's (TCP_SYNACK_COOKIE)."""
     host = listener.host
     rt = inet_csk_route_req(host, listener, req)
     if isinstance(rt, int):
         return rt
-    skb = tcp_make_synack(listener, req, foc)
+    skb = tcp_make_synack(listener, req, foc, cookie)
     skb.dst = rt
     ip_build_header(host, None, skb, req.loc_addr, req.rmt_addr, IPPROTO_TCP, listener.uc_ttl, listener.tos,
                     True, req.ireq_opt)
@@ -500,7 +556,7 @@ def tcp_v4_conn_request(listener: TcpSock, skb: SkBuff) -> int:
             # The SYN-ACK's TSval is cookie_init_timestamp() + ts_off.
             now_ms = host.world.now // 1_000_000
             req.ts_off = (req.ts_off + cookie_init_timestamp(req, now_ms) - now_ms) & SEQ_MASK
-        tcp_v4_send_synack(listener, req)
+        tcp_v4_send_synack(listener, req, cookie=True)
         return 0
     req.snt_isn = secure_tcp_seq(host, daddr, saddr, dport, sport)
     tcp_reqsk_record_syn(listener, req, skb)
@@ -535,7 +591,11 @@ def sk_setup_caps(sk: TcpSock, rt: Any) -> None:
     """``sk_setup_caps``: TCP always builds GSO packets, which the route's device segments itself
     (TSO) or has segmented in software (``skb_gso_segment``), as large as the device allows
     (``ip link set DEV gso_max_size N gso_max_segs N``) less room for the headers
-    (``sk_dst_gso_max_size``)."""
+    (``sk_dst_gso_max_size``); a socket that signs its segments (TCP MD5) builds them one MSS
+    each (``sk_gso_disabled``)."""
+    if sk.sk_gso_disabled:
+        sk.sk_gso_max_segs = 1
+        return
     dev = rt.dev
     sk.sk_gso_max_size = dev.gso_ipv4_max_size - (KERNEL_MAX_TCP_HEADER + 1)
     sk.sk_gso_max_segs = max(dev.gso_max_segs, 1)
@@ -576,6 +636,11 @@ def tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock) -> Tc
     newsk.advmss = req.mss
     tcp_sync_mss(newsk, dst_mtu(rt))
     tcp_initialize_rcv_mss(newsk)
+    key = tcp_md5_do_lookup(listener, 0, req.rmt_addr)
+    if key is not None:
+        # the child's own copy of the listener's key, for its peer alone (its segments from here
+        # on one MSS each: tcp_md5_do_add's sk_gso_disable)
+        tcp_md5_do_add(newsk, req.rmt_addr, 32, key.l3index, key.flags, key.key)
     hashinfo = host.tcp_hashinfo
     hashinfo.bind_hash(newsk, req.loc_port)
     hashinfo.ehash_replace(req, newsk)

@@ -18,6 +18,7 @@ from tuxnet.net.ipv4.tcp_input import (
     tcp_rcv_state_process,
     tcp_reset,
 )
+from tuxnet.net.ipv4.tcp_md5 import tcp_v4_md5_lookup
 from tuxnet.net.ipv4.tcp_metrics import tcp_update_metrics
 from tuxnet.net.ipv4.tcp_sock import (
     SEQ_MASK,
@@ -171,7 +172,7 @@ class TimeWaitSock:
         "host", "sk_state", "tw_substate", "inet_rcv_saddr", "inet_num", "inet_daddr",
         "inet_dport", "inet_saddr", "sk_bound_dev_if", "sk_reuse", "sk_reuseport", "rcv_nxt",
         "snd_nxt", "rcv_wnd", "rcv_wscale", "tstamp_ok", "ts_recent", "ts_recent_stamp",
-        "tsoffset", "timer", "sk_cookie",
+        "tsoffset", "timer", "sk_cookie", "tw_md5_key",
     )
 
     def __init__(self, sk: TcpSock, state: int) -> None:
@@ -197,6 +198,8 @@ class TimeWaitSock:
         self.ts_recent = sk.rx_opt.ts_recent
         self.ts_recent_stamp = sk.rx_opt.ts_recent_stamp
         self.tsoffset = sk.tsoffset
+        # the connection's MD5 key, which signs the ACKs sent from TIME_WAIT (tcp_time_wait_init)
+        self.tw_md5_key = tcp_v4_md5_lookup(sk, sk) if sk.md5sig_info else None
         self.timer = sk.host.timer(tw_timer_handler, self)
 
     def schedule(self, timeo: int) -> None:

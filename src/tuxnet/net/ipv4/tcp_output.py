@@ -52,6 +52,7 @@ from tuxnet.net.ipv4.ip_output import IPPROTO_TCP, ip_queue_xmit
 from tuxnet.net.ipv4.route import dst_metric_advmss, dst_mtu
 from tuxnet.net.ipv4.tcp_cong import CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, tcp_is_cwnd_limited
 from tuxnet.net.ipv4.tcp_fastopen import tcp_fastopen_cookie_check
+from tuxnet.net.ipv4.tcp_md5 import MD5_OPTION, TCPOLEN_MD5SIG_ALIGNED, tcp_md5_sign, tcp_v4_md5_lookup
 from tuxnet.net.ipv4.tcp_rate import tcp_rate_skb_sent
 from tuxnet.net.ipv4.tcp_sock import (
     ICSK_ACK_PUSHED,
@@ -264,11 +265,15 @@ def tcp_fastopen_option_fits(foc: TcpFastopenCookie, used: int) -> bool:
 
 def tcp_syn_options(sk: TcpSock, tsval: int) -> bytes:
     """``tcp_syn_options``: MSS, then timestamps, SACK-permitted and window scale as enabled, and
-    the Fast Open option of a client's Fast Open (its cookie, or a request for one) if it fits."""
+    the Fast Open option of a client's Fast Open (its cookie, or a request for one) if it fits.
+    A socket with an MD5 key for the peer puts its signature first and offers no timestamps."""
     opt = sk.rx_opt
-    ts = (tsval, opt.ts_recent) if opt.tstamp_ok else None
+    md5 = sk.md5sig_info and tcp_v4_md5_lookup(sk, sk)
+    ts = (tsval, opt.ts_recent) if opt.tstamp_ok and not md5 else None
     opts = tcp_options_write(mss=sk.advmss, ts=ts, sack_perm=opt.sack_ok,
                              wscale=opt.rcv_wscale if opt.wscale_ok else -1)
+    if md5:
+        opts = MD5_OPTION + opts
     fastopen = sk.fastopen_req
     if fastopen is not None and fastopen.cookie.len >= 0 and tcp_fastopen_option_fits(fastopen.cookie, len(opts)):
         sk.syn_fastopen = True
@@ -278,20 +283,22 @@ def tcp_syn_options(sk: TcpSock, tsval: int) -> bytes:
 
 
 def tcp_established_options(sk: TcpSock, tsval: int) -> bytes:
-    """``tcp_established_options``: timestamps, then the SACK blocks that fit (D-SACK first)."""
+    """``tcp_established_options``: the MD5 signature (with a key for the peer), timestamps, then
+    the SACK blocks that fit (D-SACK first)."""
     opt = sk.rx_opt
-    if opt.tstamp_ok and not (opt.sack_ok and (sk.duplicate_sack or sk.selective_acks)):
+    md5 = sk.md5sig_info and tcp_v4_md5_lookup(sk, sk)
+    if opt.tstamp_ok and not md5 and not (opt.sack_ok and (sk.duplicate_sack or sk.selective_acks)):
         # The usual case, written as tcp_options_write lays it out: NOP, NOP, timestamps.
         return _ts_option.pack(_OPT_NOP_NOP_TS, tsval & SEQ_MASK, opt.ts_recent & SEQ_MASK)
     ts = (tsval, opt.ts_recent) if opt.tstamp_ok else None
     sacks = None
     if opt.sack_ok and (sk.duplicate_sack or sk.selective_acks):
-        remaining = MAX_TCP_OPTION_SPACE - (TCPOLEN_TSTAMP_ALIGNED if ts else 0)
+        remaining = (MAX_TCP_OPTION_SPACE - (TCPOLEN_TSTAMP_ALIGNED if ts else 0)
+                     - (TCPOLEN_MD5SIG_ALIGNED if md5 else 0))
         room = (remaining - TCPOLEN_SACK_BASE_ALIGNED) // TCPOLEN_SACK_PERBLOCK
         sacks = (sk.duplicate_sack + sk.selective_acks)[:room]
-    if ts is None and not sacks:
-        return b""
-    return tcp_options_write(ts=ts, sacks=sacks)
+    opts = tcp_options_write(ts=ts, sacks=sacks) if ts is not None or sacks else b""
+    return MD5_OPTION + opts if md5 else opts
 
 
 # -- windows ---------------------------------------------------------------------------------
@@ -452,14 +459,14 @@ def tcp_sync_mss(sk: TcpSock, pmtu: int) -> int:
 
 
 def tcp_current_mss(sk: TcpSock) -> int:
-    """``tcp_current_mss``: ``mss_cache`` less the room SACK blocks take now."""
+    """``tcp_current_mss``: ``mss_cache`` less the room SACK blocks and an MD5 signature take now."""
     mss_now = sk.mss_cache
     rt = sk.dst_cache
     if rt is not None:
         mtu = rt.mtu or rt.dev.mtu
         if mtu != sk.pmtu_cookie:
             mss_now = tcp_sync_mss(sk, mtu)
-    if sk.duplicate_sack or sk.selective_acks:
+    if sk.duplicate_sack or sk.selective_acks or sk.md5sig_info:
         header_len = 20 + len(tcp_established_options(sk, 0))
         if header_len != sk.tcp_header_len:
             mss_now -= header_len - sk.tcp_header_len
@@ -772,6 +779,10 @@ def __tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: bool, rcv_nxt: int) -
     # reset, a window probe: clone_it false) goes itself, as in Linux.
     n = _build_segment(sk, _tcp_skb_for_xmit(skb) if clone_it else skb, skb.seq, flags, opts, window, ack_seq,
                        urg_ptr)
+    if sk.md5sig_info:
+        key = tcp_v4_md5_lookup(sk, sk)
+        if key is not None:
+            tcp_md5_sign(n, key, sk.inet_saddr, sk.inet_daddr)
     n.end_seq = skb.end_seq
     if plen or flags & (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST):
         # Not a pure ACK: the clone carries the segment's truesize, charged to the socket while a
@@ -1963,13 +1974,21 @@ def tcp_send_syn_data(sk: TcpSock, syn: SkBuff) -> int:
     return err
 
 
-def tcp_make_synack(sk: TcpSock, req: RequestSock, foc: TcpFastopenCookie | None = None) -> SkBuff:
+def tcp_make_synack(sk: TcpSock, req: RequestSock, foc: TcpFastopenCookie | None = None,
+                    cookie: bool = False) -> SkBuff:
     """``tcp_make_synack``: the SYN-ACK of a request socket (``tcp_synack_options`` order), with
     the Fast Open cookie ``foc`` if one is given and fits.  It acknowledges the SYN, and with Fast
-    Open the SYN's data (``req.rcv_nxt``)."""
+    Open the SYN's data (``req.rcv_nxt``).  With the listener's MD5 key for the peer it is signed,
+    and, unless it carries a SYN cookie, gives up timestamps for SACK: a segment with both and the
+    signature has no room for a SACK block."""
+    md5 = sk.md5sig_info and tcp_v4_md5_lookup(sk, req)
+    if md5 and not cookie:
+        req.tstamp_ok = req.tstamp_ok and not req.sack_ok
     ts = (req.ts_now(), req.ts_recent) if req.tstamp_ok else None
     opts = tcp_options_write(mss=req.mss, ts=ts, sack_perm=req.sack_ok,
                              wscale=req.rcv_wscale if req.wscale_ok else -1)
+    if md5:
+        opts = MD5_OPTION + opts
     if foc is not None and foc.len >= 0 and tcp_fastopen_option_fits(foc, len(opts)):
         opts += tcp_fastopen_option(foc)
     th_len = 20 + len(opts)
@@ -1981,6 +2000,8 @@ def tcp_make_synack(sk: TcpSock, req: RequestSock, foc: TcpFastopenCookie | None
                       (th_len << 10) | flags, min(req.rcv_wnd, 0xFFFF), 0, 0)
     skb.buf[d + 20:d + th_len] = opts
     skb.transport_header = d
+    if md5:
+        tcp_md5_sign(skb, md5, req.loc_addr, req.rmt_addr)
     tcp_v4_send_check(skb, req.loc_addr, req.rmt_addr)
     return skb
 

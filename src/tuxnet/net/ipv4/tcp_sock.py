@@ -27,6 +27,7 @@ from tuxnet.world import NSEC_PER_MSEC, NSEC_PER_SEC
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
     from tuxnet.net.core.skbuff import SkBuff
+    from tuxnet.net.ipv4.tcp_md5 import TcpMd5sigKey
     from tuxnet.world import Timer
 
 # include/net/tcp_states.h
@@ -515,6 +516,9 @@ class TcpSock(Sock):
         "syn_fastopen_exp", "syn_data", "syn_data_acked", "fastopen_client_fail", "fastopen_rsk",
         "fastopenq_max_qlen", "fastopenq_qlen", "fastopen_keys", "save_syn", "saved_syn",
         "listened",
+        # TCP MD5 signatures (tcp_md5.py): the keys, none until the first is set (md5sig_info),
+        # and segments no larger than one MSS from then on (sk_gso_disabled)
+        "md5sig_info", "sk_gso_disabled",
     )
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
@@ -624,6 +628,8 @@ class TcpSock(Sock):
         # Departure Time: when the next segment may leave, and TCP's own pacing timer
         self.sk_gso_max_size = 65536
         self.sk_gso_max_segs = 65535
+        self.sk_gso_disabled = False
+        self.md5sig_info: list[TcpMd5sigKey] | None = None
         self.gso_segs = 0
         self.tcp_wstamp_ns = 0
         self.pacing_timer: Timer | None = None

@@ -29,7 +29,8 @@ runs until ``-c`` frames, or until SIGINT or SIGTERM (Ctrl-C; a topology run sen
 its end), whose handler breaks its loop, and then prints its counts.  Options: ``-i``, ``-c``,
 ``-n``, ``-N``, ``-e``, ``-v`` (``-vv``, ``-vvv``), ``-q``,
 ``-S``, ``-x``/``-xx``/``-X``/``-XX``/``-A``/``-AA`` (the bytes in hex, hex and ASCII, or ASCII),
-``-t`` to ``-ttttt`` (no time, the epoch's seconds, the time since the frame before, the date, the
+``-M SECRET`` (TCP MD5 signatures checked with it), ``-t`` to ``-ttttt`` (no time, the
+epoch's seconds, the time since the frame before, the date, the
 time since the first), ``-s`` (the snapshot length: what is kept of each frame), ``-l`` (each
 line as it comes: always so here), ``-p`` (no promiscuous mode; without it the device is put in it
 while tcpdump runs), ``-w FILE`` (the frames into a pcap file, microsecond times, as tcpdump
@@ -131,9 +132,10 @@ def _parse(argv: list[str]) -> _Options | str:
     link_level = absolute = quick = False
     verbose = tflag = 0
     hex_dump = ""
+    sigsecret = None
     words: list[str] = []
     try:
-        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:r:w:F:Q:nNeSvpqxXAtlUdO", words):
+        for flag, value in libc.getopt("tcpdump", argv, "i:c:s:r:w:F:Q:M:nNeSvpqxXAtlUdO", words):
             if flag == "i":
                 opts.device = value
             elif flag == "r":
@@ -142,6 +144,8 @@ def _parse(argv: list[str]) -> _Options | str:
                 opts.write_file = value
             elif flag == "F":
                 opts.infile = value
+            elif flag == "M":
+                sigsecret = value.encode()
             elif flag == "Q":
                 if value.lower() not in DIRECTIONS:
                     return f"tcpdump: unknown capture direction `{value}'\n"
@@ -178,7 +182,7 @@ def _parse(argv: list[str]) -> _Options | str:
     # -X wins over -x, and -x over -A, as in print.c; two of one include the link-level header
     hex_dump = next((letter * len(hex_dump) for letter in "XxA" if letter in hex_dump), "")
     opts.printer = TcpdumpPrinter(link_level=link_level, verbose=verbose, absolute_seq=absolute,
-                                  hex_dump=hex_dump, tflag=min(tflag, 5), quick=quick)
+                                  hex_dump=hex_dump, tflag=min(tflag, 5), quick=quick, sigsecret=sigsecret)
     return opts
 
 
