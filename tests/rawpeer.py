@@ -59,10 +59,10 @@ class Peer:
         return box[0] if box else None
 
     def segment(self, flags: int, seq: int, ack: int, win: int, opts: bytes, payload: bytes,
-                good_csum: bool = True, urg_ptr: int = 0) -> None:
+                good_csum: bool = True, urg_ptr: int = 0, dport: int = LPORT) -> None:
         opts += b"\x01" * (-len(opts) % 4)
         doff = 5 + len(opts) // 4
-        th = bytearray(struct.pack("!HHIIHHHH", RPORT, LPORT, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+        th = bytearray(struct.pack("!HHIIHHHH", RPORT, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
                                    (doff << 12) | flags, win, 0, urg_ptr)) + opts + payload
         c = csum_tcpudp_magic(in_aton(REMOTE), in_aton(LOCAL), len(th), 6, csum_partial(bytes(th)))
         th[16:18] = struct.pack("!H", c if good_csum else c ^ 0x0F0F)

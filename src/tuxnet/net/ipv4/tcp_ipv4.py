@@ -393,7 +393,7 @@ def ip_send_unicast_reply(host: Host, skb_in: SkBuff, flags: int, seq: int, ack:
 def tcp_v4_send_reset(host: Host, sk: Any, skb: SkBuff) -> None:
     """``tcp_v4_send_reset`` (RFC 9293 section 3.10.7.1): never answer a RST; with an ACK, the RST
     takes its sequence number from it; otherwise RST|ACK acknowledges the segment.  Nor answer a
-    segment whose signature options are malformed.  The RST is signed with the socket's MD5 key
+    segment whose signature options are malformed, or one signed with TCP-AO.  The RST is signed with the socket's MD5 key
     for the sender; without a socket, a signed segment is answered only when a listener on this
     address and on the port it came from (``ntohs(th->source)``: the active side of a connection
     between two listeners on one port, as BGP's, lost it) holds a key that verifies it, and with
@@ -409,8 +409,9 @@ def tcp_v4_send_reset(host: Host, sk: Any, skb: SkBuff) -> None:
     key = None
     md5 = -1
     if doff >= 20 + TCPOLEN_MD5SIG:
-        err, md5, _ = tcp_do_parse_auth_options(buf, th, doff)
-        if err:
+        err, md5, ao = tcp_do_parse_auth_options(buf, th, doff)
+        if err or ao >= 0:
+            # (an AO-signed segment: tcp_v4_ao_sign_reset(), without TCP-AO, signs no reset)
             return
     nh = skb.network_header
     saddr, daddr = _addrs.unpack_from(buf, nh + 12)
