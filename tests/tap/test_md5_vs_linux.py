@@ -1,24 +1,32 @@
-"""TCP MD5 signatures (RFC 2385, TCP_MD5SIG and TCP_MD5SIG_EXT) judged by this machine's kernel
-over ``lo``: the same programs run by the kernel in a namespace of our own and by tuxnet, and what
+"""TCP MD5 signatures (RFC 2385, TCP_MD5SIG and TCP_MD5SIG_EXT) judged by this machine's kernel.
+Over ``lo``, the same programs run by the kernel in a namespace of our own and by tuxnet, and what
 they see must be the same: which keys a socket takes and which it refuses (with which errno, how
 many before its option memory is full), which connections are made and which never answer, which
 signatures are counted as missing, unexpected or wrong, the MSS that room for a signature leaves,
-and which segments to a closed port are answered with a reset."""
+and which segments to a closed port are answered with a reset.  Through a TAP device, signed
+connections between tuxnet and the kernel both ways, which tcpdump (``-M``) captures and checks
+segment by segment, and which tuxnet's tcpdump prints as it does."""
 
 from __future__ import annotations
 
 import errno
 import json
+import re
 import select
 import socket
 import struct
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 
 import pytest
+from linuxnet import start_tcpdump, stop_tcpdump
 from loplay import kernel_outcomes, lo_world, outcome, tuxnet_outcomes
 
+from tuxnet.net.socket import AF_INET, SHUT_WR, SOCK_STREAM
+from tuxnet.trace.pcap import read_pcap
+from tuxnet.trace.tcpdump import TcpdumpPrinter
 from tuxnet.user import libc
 
 pytestmark = pytest.mark.root
@@ -201,6 +209,109 @@ def test_md5_signatures_as_on_the_kernel(name: str) -> None:
         assert ours[3][1:] == ["waiting", [0, 1, 0]]
     else:
         assert [row[1] for row in ours] == ["ECONNREFUSED", "waiting", "ECONNREFUSED", "waiting"]
+
+
+# The kernel's side of a signed connection: as server (it echoes what it reads, then closes) or as
+# client (it sends what it is given and reads the echo), with a key for the peer.
+LINUX_PEER = """
+import socket, struct, sys
+role, me, peer, key, size = sys.argv[1:6]
+sin = struct.pack("=H", socket.AF_INET) + struct.pack("!H4s", 0, socket.inet_aton(peer))
+md5 = sin.ljust(128, b"\\0") + struct.pack("=BBHi", 0, 0, len(key), 0) + key.encode().ljust(80, b"\\0")
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, 14, md5)
+if role == "server":
+    s.bind((me, 5555)); s.listen(); print("ready", flush=True)
+    s, _ = s.accept()
+else:
+    s.connect((peer, 5555))
+    s.sendall(bytes(range(256)) * (int(size) // 256)); s.shutdown(socket.SHUT_WR)
+got = b""
+while chunk := s.recv(1 << 16):
+    got += chunk
+    if role == "server":
+        s.sendall(chunk)
+print(len(got), s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG), flush=True)
+s.close()
+"""
+SIZE = 256 * 800
+
+
+def _md5_socket(peer: str, key: bytes) -> int:
+    fd = libc.socket(AF_INET, SOCK_STREAM, 0)
+    libc.setsockopt(fd, socket.IPPROTO_TCP, TCP_MD5SIG, md5sig(peer, key))
+    return fd
+
+
+def _read_all(fd: int, echo: bool = False) -> int:
+    got = 0
+    while chunk := libc.recv(fd, 1 << 16):
+        got += len(chunk)
+        if echo:
+            libc.send(fd, chunk)
+    return got
+
+
+def test_signed_connections_with_the_kernel_as_tcpdump_checks_them(tap_pair, tmp_path):
+    """tuxnet connects to the kernel, then the kernel to tuxnet, both sides with the key
+    ``secret``; every segment of both, as tcpdump captures them on the kernel's side, carries a
+    signature tcpdump -M finds valid; the kernel counts none missing, unexpected or wrong; the
+    data moves in segments of 1440 octets (1460 less the signature's 20, no timestamps: a SYN
+    with a signature offers none); and tuxnet's tcpdump prints the capture as tcpdump does."""
+    p = tap_pair
+    pcap = str(tmp_path / "md5.pcap")
+    dump = start_tcpdump(p.ns, p.ifname, pcap, "tcp")
+    server = p.ns.popen("python3", "-c", LINUX_PEER, "server", p.linux_ip, p.tux_ip, "secret", "0")
+    assert server.stdout.readline().strip() == "ready"
+
+    def client() -> int:
+        fd = _md5_socket(p.linux_ip, b"secret")
+        libc.connect(fd, (p.linux_ip, 5555))
+        libc.send(fd, bytes(range(256)) * (SIZE // 256))
+        libc.shutdown(fd, SHUT_WR)
+        got = _read_all(fd)
+        libc.close(fd)
+        return got
+
+    proc = p.host.spawn(client)
+    out, err = p.run_until_exit(server, timeout=60)
+    p.world.run_until(lambda: not proc.alive, timeout=int(5e9))
+    assert out.split()[0] == str(SIZE) and proc.result == SIZE, err
+
+    def tux_server() -> int:
+        lfd = _md5_socket(p.linux_ip, b"secret")
+        libc.bind(lfd, (p.tux_ip, 5555))
+        libc.listen(lfd, 1)
+        fd, _ = libc.accept(lfd)
+        got = _read_all(fd, echo=True)
+        libc.close(fd)
+        libc.close(lfd)
+        return got
+
+    proc = p.host.spawn(tux_server)
+    p.world.run_for(int(1e8))
+    linux_client = p.ns.popen("python3", "-c", LINUX_PEER, "client", p.linux_ip, p.tux_ip, "secret", str(SIZE))
+    out, err = p.run_until_exit(linux_client, timeout=60)
+    assert out.split() == [str(SIZE), "1460"] and proc.result == SIZE, err
+    p.world.run_for(int(2e8))
+    stop_tcpdump(dump)
+
+    checked = subprocess.run(["tcpdump", "-nn", "-vv", "-M", "secret", "-r", pcap], capture_output=True,
+                             text=True, check=True).stdout
+    segments = [line for line in checked.splitlines() if "Flags [" in line]
+    assert len(segments) > 300 and all("options [nop,nop,md5 valid" in line for line in segments), checked
+    syns = [re.search(r"options \[(.*?)\]", line)[1] for line in segments if "Flags [S" in line]
+    assert len(syns) == 4 and all(re.fullmatch(r"nop,nop,md5 valid,mss 1460,nop,nop,sackOK,nop,wscale \d+", o)
+                                  for o in syns), syns
+    sizes = {(line.split()[0], int(line.rsplit("length ", 1)[1])) for line in segments}
+    for sender in (f"{p.tux_ip}.", f"{p.linux_ip}."):
+        assert max(n for who, n in sizes if who.startswith(sender)) == 1440, sorted(sizes)
+    stats = p.ns.run("nstat", "-az", *(f"TcpExt{name}" for name in COUNTERS)).stdout.split()
+    assert [int(stats[stats.index(f"TcpExt{name}") + 1]) for name in COUNTERS] == [0, 0, 0]
+    assert tuxnet_counters(p.host)() == [0, 0, 0]
+    linktype, frames = read_pcap(pcap)
+    printer = TcpdumpPrinter(linktype=linktype, verbose=2, sigsecret=b"secret")
+    assert "\n".join(printer.format(ts, frame) for ts, frame in frames) + "\n" == checked
 
 
 if __name__ == "__main__":
