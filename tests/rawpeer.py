@@ -5,6 +5,7 @@ the urgent-data tests)."""
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from errno import EINPROGRESS
 from typing import Any
@@ -59,11 +60,20 @@ class Peer:
         return box[0] if box else None
 
     def segment(self, flags: int, seq: int, ack: int, win: int, opts: bytes, payload: bytes,
-                good_csum: bool = True, urg_ptr: int = 0, dport: int = LPORT) -> None:
+                good_csum: bool = True, urg_ptr: int = 0, dport: int = LPORT, md5_key: bytes | None = None) -> None:
+        """Write a segment into tun0; with ``md5_key``, signed (RFC 2385 section 2.0: the digest of
+        the pseudo-header, the header without options and checksum, the payload and the key) in an
+        MD5 option put first."""
+        if md5_key is not None:
+            opts = b"\x01\x01\x13\x12" + bytes(16) + opts
         opts += b"\x01" * (-len(opts) % 4)
         doff = 5 + len(opts) // 4
         th = bytearray(struct.pack("!HHIIHHHH", RPORT, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
                                    (doff << 12) | flags, win, 0, urg_ptr)) + opts + payload
+        if md5_key is not None:
+            pseudo = in_aton(REMOTE).to_bytes(4, "big") + in_aton(LOCAL).to_bytes(4, "big") + struct.pack("!BBH", 0, 6,
+                                                                                                      len(th))
+            th[24:40] = hashlib.md5(pseudo + th[:20] + payload + md5_key).digest()
         c = csum_tcpudp_magic(in_aton(REMOTE), in_aton(LOCAL), len(th), 6, csum_partial(bytes(th)))
         th[16:18] = struct.pack("!H", c if good_csum else c ^ 0x0F0F)
         ih = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th), 7, 0x4000, 64, 6, 0,
