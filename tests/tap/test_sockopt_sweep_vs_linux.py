@@ -6,11 +6,10 @@ errno) must be the kernel's, for the options tuxnet has and for those it has not
 the kernel has no such option, the kernel's own refusal where it has one tuxnet's model lacks, as
 SO_ATTACH_BPF's EBADF or EINVAL for a file descriptor that is no eBPF program).
 
-``SKIPPED`` lists the options left out, each with why: features tuxnet has not (TCP repair mode,
-IPsec policies, RFC 4884 extensions, NAPI ids, departure-time scheduling),
-values each machine has its own of (cookies, TCP's timestamp clock), and what depends on the
-kernel's security modules. The namespace's buffer sysctls are given to tuxnet's host, as in
-test_sol_socket_values_vs_linux.py."""
+``SKIPPED`` lists the options left out, each with why: features tuxnet has not (IPsec policies,
+RFC 4884 extensions, NAPI ids, departure-time scheduling), values each machine has its own of
+(cookies, TCP's timestamp clock), and what depends on the kernel's security modules. The
+namespace's buffer sysctls are given to tuxnet's host, as in test_sol_socket_values_vs_linux.py."""
 
 from __future__ import annotations
 
@@ -38,8 +37,6 @@ SKIPPED = {
     (IP, 16): "IP_IPSEC_POLICY: no IPsec",
     (IP, 17): "IP_XFRM_POLICY: no IPsec",
     (IP, 26): "IP_RECVERR_RFC4884: ICMP extensions are not parsed",
-    (TCP, 19): "TCP_REPAIR: no repair mode", (TCP, 20): "TCP_REPAIR_QUEUE", (TCP, 21): "TCP_QUEUE_SEQ",
-    (TCP, 22): "TCP_REPAIR_OPTIONS", (TCP, 29): "TCP_REPAIR_WINDOW",
     (TCP, 24): "TCP_TIMESTAMP: each machine's clock",
     (TCP, 35): "TCP_ZEROCOPY_RECEIVE: no mmap of the receive queue",
     (TCP, 37): "TCP_TX_DELAY: no departure-time scheduling",

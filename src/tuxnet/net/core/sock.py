@@ -363,6 +363,10 @@ class Sock:
 # socket->flags (include/linux/net.h), in ``sock_flags``: a writer found no room
 SOCK_NOSPACE = 1 << 2
 
+# include/net/sock.h: sk_reuse, SO_REUSEADDR's, or TCP repair mode's forced reuse of a port
+SK_NO_REUSE = 0
+SK_FORCE_REUSE = 2
+
 # sk_userlocks bits (include/net/sock.h): the user set the buffer size, autotuning keeps off;
 # the user bound the local address, which a disconnect then keeps (inet_reset_saddr)
 SOCK_SNDBUF_LOCK = 1

@@ -13,6 +13,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import EADDRINUSE, EADDRNOTAVAIL
+from tuxnet.net.core.sock import SK_FORCE_REUSE
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
@@ -161,7 +162,11 @@ class InetHashinfo:
             sk.inet_num = 0
 
     def bind_conflict(self, sk: Any, tb: BindBucket, relax: bool = False) -> bool:
-        """``inet_csk_bind_conflict``: another owner with an overlapping address and device."""
+        """``inet_csk_bind_conflict``: another owner with an overlapping address and device.  A socket
+        in TCP repair mode (SK_FORCE_REUSE) takes the port whoever holds it: ``inet_csk_get_port``
+        goes straight to success."""
+        if sk.sk_reuse == SK_FORCE_REUSE:
+            return False
         for sk2 in tb.owners:
             if sk2 is sk:
                 continue

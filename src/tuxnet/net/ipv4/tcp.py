@@ -9,20 +9,25 @@ from typing import TYPE_CHECKING, Any
 from tuxnet.kernel.errno import (
     EAGAIN,
     EALREADY,
+    ECONNABORTED,
     ECONNRESET,
     EFAULT,
+    EFBIG,
     EINPROGRESS,
     EINVAL,
     ENOBUFS,
     ENOENT,
     ENOIOCTLCMD,
+    ENOMEM,
     ENOPROTOOPT,
     ENOTCONN,
     EOPNOTSUPP,
+    EPERM,
     EPIPE,
 )
 from tuxnet.kernel.fs import O_NONBLOCK
 from tuxnet.kernel.minmax import max, min
+from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.kernel.signal import signal_pending_current, sock_intr_errno
 from tuxnet.net.core.datagram import copy_to_msg, msg_iov_fault
 from tuxnet.net.core.net_tstamp import (
@@ -33,6 +38,8 @@ from tuxnet.net.core.net_tstamp import (
     SOF_TIMESTAMPING_TX_RECORD_MASK,
 )
 from tuxnet.net.core.skbuff import (
+    MAX_SKB_FRAGS,
+    alloc_skb_data,
     msg_zerocopy_put_abort,
     msg_zerocopy_realloc,
     net_zcopy_put,
@@ -44,6 +51,8 @@ from tuxnet.net.core.sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
     SHUTDOWN_MASK,
+    SK_FORCE_REUSE,
+    SK_NO_REUSE,
     SOCK_BINDADDR_LOCK,
     SOCK_MIN_RCVBUF,
     SOCK_NOSPACE,
@@ -78,9 +87,11 @@ from tuxnet.net.ipv4.tcp_fastopen import (
 from tuxnet.net.ipv4.tcp_info import TcpInfo, tcp_get_info_chrono_stats
 from tuxnet.net.ipv4.tcp_input import (
     tcp_fast_path_check,
+    tcp_queue_rcv,
     tcp_rcv_space_adjust,
     tcp_receive_window,
     tcp_set_state,
+    tcp_try_rmem_schedule,
     tcp_write_queue_purge,
 )
 from tuxnet.net.ipv4.tcp_ipv4 import ipv4_specific, tcp_v4_connect, tcp_v4_do_rcv
@@ -93,11 +104,13 @@ from tuxnet.net.ipv4.tcp_output import (
     tcp_chrono_stop,
     tcp_connect,
     tcp_current_mss,
+    tcp_mtup_init,
     tcp_push_one,
     tcp_send_ack,
     tcp_send_active_reset,
     tcp_send_fin,
     tcp_send_mss,
+    tcp_send_window_probe,
     tcp_skb_can_collapse_to,
     tcp_slow_start_after_idle_check,
     tcp_space_from_win,
@@ -128,7 +141,11 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_NAGLE_CORK,
     TCP_NAGLE_OFF,
     TCP_NAGLE_PUSH,
+    TCP_NO_QUEUE,
+    TCP_QUEUES_NR,
+    TCP_RECV_QUEUE,
     TCP_RTO_MAX,
+    TCP_SEND_QUEUE,
     TCP_SYN_RECV,
     TCP_SYN_SENT,
     TCP_TIMEOUT_INIT,
@@ -208,11 +225,17 @@ TCP_CA_NAME_MAX = 16
 TCP_THIN_LINEAR_TIMEOUTS = 16
 TCP_THIN_DUPACK = 17
 TCP_USER_TIMEOUT = 18
+TCP_REPAIR = 19
+TCP_REPAIR_QUEUE = 20
+TCP_QUEUE_SEQ = 21
+TCP_REPAIR_OPTIONS = 22
 TCP_FASTOPEN = 23
+TCP_TIMESTAMP = 24
 TCP_NOTSENT_LOWAT = 25
 TCP_CC_INFO = 26
 TCP_SAVE_SYN = 27
 TCP_SAVED_SYN = 28
+TCP_REPAIR_WINDOW = 29
 TCP_FASTOPEN_CONNECT = 30
 TCP_ULP = 31
 TCP_ULP_NAME_MAX = 16
@@ -220,6 +243,19 @@ TCP_FASTOPEN_KEY = 33
 TCP_FASTOPEN_NO_COOKIE = 34
 TCP_INQ = 36
 TCP_CM_INQ = TCP_INQ
+
+# TCP_REPAIR's values (include/uapi/linux/tcp.h)
+TCP_REPAIR_ON = 1
+TCP_REPAIR_OFF = 0
+TCP_REPAIR_OFF_NO_WP = -1  # off, without the window probe
+# the options TCP_REPAIR_OPTIONS restores, by their kinds (struct tcp_repair_opt's opt_code)
+TCPOPT_MSS = 2
+TCPOPT_WINDOW = 3
+TCPOPT_SACK_PERM = 4
+TCPOPT_TIMESTAMP = 8
+TCP_MAX_WSCALE = 14
+_tcp_repair_window = struct.Struct("=5I")  # snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup
+_tcp_repair_opt = struct.Struct("=II")
 
 
 MAX_TCP_KEEPIDLE = 32767
@@ -401,6 +437,13 @@ def tcp_sendmsg_locked(sk: TcpSock, msg: Any, size: int) -> int:
             if copied_syn:
                 return copied_syn
             return _sendmsg_error(sk, err)
+    if sk.repair:
+        # repair mode: the data goes into the queue being restored, and never to the peer now
+        if sk.repair_queue == TCP_RECV_QUEUE:
+            return tcp_send_rcvq(sk, msg, size)
+        if sk.repair_queue == TCP_NO_QUEUE:
+            msg_zerocopy_put_abort(uarg, True)
+            return _sendmsg_error(sk, -EINVAL)
     tsflags = sk.sk_tsflags  # sockcm_init
     if msg.msg_control:
         # only SOL_SOCKET's are looked at, and only their send timestamps are kept: a stream
@@ -666,6 +709,14 @@ def tcp_recvmsg_locked(sk: TcpSock, msg: Any, size: int, flags: int) -> bytes | 
         return -ENOTCONN
     if flags & MSG_OOB:
         return tcp_recv_urg(sk, msg, size, flags)
+    if sk.repair:
+        # repair mode: the queues are only looked at, the send queue as the receive queue is
+        if not flags & MSG_PEEK:
+            return -EPERM
+        if sk.repair_queue == TCP_SEND_QUEUE:
+            return tcp_peek_sndq(sk, size)
+        if sk.repair_queue == TCP_NO_QUEUE:
+            return -EINVAL
     timeo = sock_rcvtimeo(sk, bool(flags & MSG_DONTWAIT))
     peek = bool(flags & MSG_PEEK)
     seq = sk.copied_seq
@@ -864,6 +915,8 @@ def tcp_disconnect(sk: TcpSock, flags: int) -> int:
         tcp_set_state(sk, TCP_CLOSE)
     if old_state == TCP_LISTEN:
         inet_csk_listen_stop(sk)
+    elif sk.repair:
+        sk.sk_err = ECONNABORTED
     elif old_state in (TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_SYN_RECV) or (
             sk.snd_nxt != sk.write_seq and old_state in (TCP_CLOSING, TCP_LAST_ACK)):
         tcp_send_active_reset(sk)
@@ -977,6 +1030,8 @@ def tcp_close(sk: TcpSock, timeout: int) -> None:
         sk_mem_uncharge(sk, freed)
         if sk.sk_state == TCP_CLOSE:
             pass
+        elif sk.repair:
+            tcp_disconnect(sk, 0)  # (a socket in repair mode goes without a word to its peer)
         elif data_was_unread:
             tcp_set_state(sk, TCP_CLOSE)
             tcp_send_active_reset(sk)
@@ -1135,6 +1190,90 @@ def tcp_ioctl(sk: TcpSock, cmd: int) -> int:
 
 # -- options ---------------------------------------------------------------------------------
 
+# -- repair mode -------------------------------------------------------------------------------
+# TCP_REPAIR lets a program (CRIU) read a connection out of its socket and build it again in
+# another: the sequence numbers of both queues, their contents, the windows and the options the
+# handshake agreed on are read and set, and a connect() makes the connection without one.
+
+def tcp_can_repair_sock(sk: TcpSock) -> bool:
+    """``tcp_can_repair_sock``: CAP_NET_ADMIN (tuxnet's programs have it), and not a listener."""
+    return sk.sk_state != TCP_LISTEN
+
+
+def tcp_repair_set_window(sk: TcpSock, optval: Any) -> int:
+    """``tcp_repair_set_window``: ``struct tcp_repair_window``, checked against RCV.NXT."""
+    if not sk.repair:
+        return -EPERM
+    if len(optval) != _tcp_repair_window.size:
+        return -EINVAL
+    snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup = _tcp_repair_window.unpack(optval)
+    if max_window < snd_wnd:
+        return -EINVAL
+    if after(snd_wl1, (sk.rcv_nxt + rcv_wnd) & SEQ_MASK) or after(rcv_wup, sk.rcv_nxt):
+        return -EINVAL
+    sk.snd_wl1, sk.snd_wnd, sk.max_window, sk.rcv_wnd, sk.rcv_wup = snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup
+    return 0
+
+
+def tcp_repair_options_est(sk: TcpSock, optval: Any) -> int:
+    """``tcp_repair_options_est``: the options the handshake agreed on, as ``struct tcp_repair_opt``
+    (an option's kind and value): the peer's MSS, both window scales (the send scale in the low
+    16 bits), SACK and timestamps (value 0); other kinds, and a short tail, are let be."""
+    opt = sk.rx_opt
+    for at in range(0, len(optval) - _tcp_repair_opt.size + 1, _tcp_repair_opt.size):
+        code, val = _tcp_repair_opt.unpack_from(optval, at)
+        if code == TCPOPT_MSS:
+            opt.mss_clamp = val
+            tcp_mtup_init(sk)
+        elif code == TCPOPT_WINDOW:
+            snd_wscale, rcv_wscale = val & 0xFFFF, val >> 16
+            if snd_wscale > TCP_MAX_WSCALE or rcv_wscale > TCP_MAX_WSCALE:
+                return -EFBIG
+            opt.snd_wscale, opt.rcv_wscale, opt.wscale_ok = snd_wscale, rcv_wscale, True
+        elif code == TCPOPT_SACK_PERM:
+            if val:
+                return -EINVAL
+            opt.sack_ok = True
+        elif code == TCPOPT_TIMESTAMP:
+            if val:
+                return -EINVAL
+            opt.tstamp_ok = True
+    return 0
+
+
+def tcp_send_rcvq(sk: TcpSock, msg: Any, size: int) -> int:
+    """``tcp_send_rcvq``: a send in repair mode on the receive queue puts the data there, as if it
+    had come in order (RCV.NXT moves on), at most MAX_SKB_FRAGS pages and what is left of a page
+    at a time; ENOMEM when the receive memory has no room."""
+    if size == 0:
+        return 0
+    if size > PAGE_SIZE:
+        size = min(size // PAGE_SIZE, MAX_SKB_FRAGS) * PAGE_SIZE + size % PAGE_SIZE
+    data = b"".join(bytes(b) for b in msg.msg_iov)[:size]
+    skb = alloc_skb_data(data, 0, 0)
+    skb.transport_header = 0
+    if tcp_try_rmem_schedule(sk, skb):
+        sk.host.mib.TcpExt["TCPRcvQDrop"] += 1
+        return -ENOMEM
+    skb.seq = sk.rcv_nxt
+    skb.end_seq = (skb.seq + size) & SEQ_MASK
+    skb.ack_seq = (sk.snd_una - 1) & SEQ_MASK
+    tcp_queue_rcv(sk, skb)
+    return size
+
+
+def tcp_peek_sndq(sk: TcpSock, size: int) -> bytes | int:
+    """``tcp_peek_sndq``: in repair mode, a peek at the send queue reads what was sent and not
+    acknowledged, then what was not sent, buffer by buffer (EFAULT if a buffer does not fit)."""
+    out = bytearray()
+    for skb in (*sk.tcp_rtx_queue, *sk.sk_write_queue):
+        if len(out) + skb.tail - skb.data > size:
+            return -EFAULT
+        for view in skb_views(skb, skb.data, skb.tail):
+            out += view
+    return bytes(out)
+
+
 def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
     """``do_tcp_setsockopt``."""
     if optname == TCP_FASTOPEN_KEY:
@@ -1269,6 +1408,52 @@ def tcp_setsockopt(sk: TcpSock, optname: int, optval: Any) -> int:
             if val > 1 or val < 0 or sk.sk_state not in (TCP_CLOSE, TCP_LISTEN):
                 return -EINVAL
             sk.fastopen_no_cookie = bool(val)
+        elif optname == TCP_REPAIR:
+            if not tcp_can_repair_sock(sk):
+                return -EPERM
+            if val == TCP_REPAIR_ON:
+                sk.repair = 1
+                sk.sk_reuse = SK_FORCE_REUSE
+                sk.repair_queue = TCP_NO_QUEUE
+            elif val in (TCP_REPAIR_OFF, TCP_REPAIR_OFF_NO_WP):
+                sk.repair = 0
+                sk.sk_reuse = SK_NO_REUSE
+                if val == TCP_REPAIR_OFF:
+                    tcp_send_window_probe(sk)
+            else:
+                return -EINVAL
+        elif optname == TCP_REPAIR_QUEUE:
+            if not sk.repair:
+                return -EPERM
+            if not 0 <= val < TCP_QUEUES_NR:
+                return -EINVAL
+            sk.repair_queue = val
+        elif optname == TCP_QUEUE_SEQ:
+            val &= SEQ_MASK
+            if sk.sk_state != TCP_CLOSE:
+                return -EPERM
+            if sk.repair_queue == TCP_SEND_QUEUE:
+                if sk.tcp_rtx_queue:
+                    return -EPERM
+                sk.write_seq = val
+            elif sk.repair_queue == TCP_RECV_QUEUE:
+                if sk.rcv_nxt != sk.copied_seq:
+                    return -EPERM
+                sk.rcv_nxt = sk.copied_seq = val
+            else:
+                return -EINVAL
+        elif optname == TCP_REPAIR_OPTIONS:
+            if not sk.repair:
+                return -EINVAL
+            if sk.sk_state != TCP_ESTABLISHED or sk.bytes_sent:
+                return -EPERM
+            return tcp_repair_options_est(sk, optval)
+        elif optname == TCP_REPAIR_WINDOW:
+            return tcp_repair_set_window(sk, optval)
+        elif optname == TCP_TIMESTAMP:
+            if not sk.repair:
+                return -EPERM
+            sk.tsoffset = (val - sk.host.world.now // NSEC_PER_MSEC) & SEQ_MASK  # (val - tcp_clock_ts())
         else:
             return -ENOPROTOOPT
         return 0
@@ -1322,6 +1507,20 @@ def tcp_getsockopt(sk: TcpSock, optname: int, optlen: int | None = None) -> int 
         return b"".join(sk.fastopen_keys)
     if optname == TCP_ULP:
         return b""  # (the name of none)
+    if optname == TCP_REPAIR_WINDOW:
+        if optlen is not None and optlen != _tcp_repair_window.size:
+            return -EINVAL
+        if not sk.repair:
+            return -EPERM
+        return _tcp_repair_window.pack(sk.snd_wl1, sk.snd_wnd, sk.max_window, sk.rcv_wnd, sk.rcv_wup)
+    if optname == TCP_REPAIR_QUEUE and not sk.repair:
+        return -EINVAL
+    if optname == TCP_QUEUE_SEQ:
+        if sk.repair_queue == TCP_SEND_QUEUE:
+            return SockoptInt(sk.write_seq)
+        if sk.repair_queue == TCP_RECV_QUEUE:
+            return SockoptInt(sk.rcv_nxt)
+        return -EINVAL
     if optname == TCP_CC_INFO:
         # union tcp_cc_info: the algorithm's own record (BBR's tcp_bbr_info), empty for those
         # without a get_info (Reno, CUBIC)
@@ -1331,8 +1530,9 @@ def tcp_getsockopt(sk: TcpSock, optname: int, optlen: int | None = None) -> int 
         TCP_NODELAY: int(bool(sk.nonagle & TCP_NAGLE_OFF)),
         TCP_CORK: int(bool(sk.nonagle & TCP_NAGLE_CORK)),
         # the MSS in use; the one the user asked for while there is no connection to use one
-        TCP_MAXSEG: sk.rx_opt.user_mss if sk.rx_opt.user_mss and sk.sk_state in (TCP_CLOSE, TCP_LISTEN)
-        else sk.mss_cache,
+        # (in repair mode, the peer's MSS as TCP_REPAIR_OPTIONS gave it)
+        TCP_MAXSEG: sk.rx_opt.mss_clamp if sk.repair else sk.rx_opt.user_mss
+        if sk.rx_opt.user_mss and sk.sk_state in (TCP_CLOSE, TCP_LISTEN) else sk.mss_cache,
         TCP_KEEPIDLE: keepalive_time_when(sk) // NSEC_PER_SEC,
         TCP_KEEPINTVL: (sk.keepalive_intvl or sk.host.sysctl["net.ipv4.tcp_keepalive_intvl"] * NSEC_PER_SEC)
         // NSEC_PER_SEC,
@@ -1351,6 +1551,8 @@ def tcp_getsockopt(sk: TcpSock, optname: int, optlen: int | None = None) -> int 
         TCP_FASTOPEN: sk.fastopenq_max_qlen,
         TCP_FASTOPEN_CONNECT: int(sk.fastopen_connect),
         TCP_FASTOPEN_NO_COOKIE: int(sk.fastopen_no_cookie),
+        TCP_REPAIR: sk.repair, TCP_REPAIR_QUEUE: sk.repair_queue,
+        TCP_TIMESTAMP: (sk.host.world.now // NSEC_PER_MSEC + sk.tsoffset) & SEQ_MASK,  # (tcp_clock_ts + tsoffset)
     }
     if optname in values:
         return SockoptInt(values[optname])

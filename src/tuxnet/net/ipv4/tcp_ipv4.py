@@ -393,11 +393,11 @@ def ip_send_unicast_reply(host: Host, skb_in: SkBuff, flags: int, seq: int, ack:
 def tcp_v4_send_reset(host: Host, sk: Any, skb: SkBuff) -> None:
     """``tcp_v4_send_reset`` (RFC 9293 section 3.10.7.1): never answer a RST; with an ACK, the RST
     takes its sequence number from it; otherwise RST|ACK acknowledges the segment.  Nor answer a
-    segment whose signature options are malformed, or one signed with TCP-AO.  The RST is signed with the socket's MD5 key
-    for the sender; without a socket, a signed segment is answered only when a listener on this
-    address and on the port it came from (``ntohs(th->source)``: the active side of a connection
-    between two listeners on one port, as BGP's, lost it) holds a key that verifies it, and with
-    that key."""
+    segment whose signature options are malformed, or one signed with TCP-AO.  The RST is signed
+    with the socket's MD5 key for the sender; without a socket, a signed segment is answered only
+    when a listener on this address and on the port it came from (``ntohs(th->source)``: the active
+    side of a connection between two listeners on one port, as BGP's, lost it) holds a key that
+    verifies it, and with that key."""
     flags = skb.tcp_flags
     if flags & TCPHDR_RST or skb.pkt_type != PACKET_HOST:
         return
@@ -713,8 +713,9 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> int:
         return err
     sk.inet_sport = sk.inet_num
     hashinfo.ehash_insert(sk)
-    sk.write_seq = secure_tcp_seq(host, sk.inet_saddr, sk.inet_daddr, sk.inet_sport, dport)
-    sk.tsoffset = secure_tcp_ts_off(host, sk.inet_saddr, sk.inet_daddr)
+    if not sk.repair:  # (in repair mode the sequence numbers and the clock are the ones set)
+        sk.write_seq = secure_tcp_seq(host, sk.inet_saddr, sk.inet_daddr, sk.inet_sport, dport)
+        sk.tsoffset = secure_tcp_ts_off(host, sk.inet_saddr, sk.inet_daddr)
     sk.inet_id = sk.write_seq & 0xFFFF
     deferred, err = tcp_fastopen_defer_connect(sk)
     if deferred or err:

@@ -91,6 +91,7 @@ from tuxnet.net.ipv4.tcp_sock import (
     TCP_RMEM_TO_WIN_SCALE,
     TCP_RTO_MAX,
     TCP_RTO_MIN,
+    TCP_SEND_QUEUE,
     TCP_TIMEOUT_INIT,
     TCP_TIMEOUT_MIN,
     TCPCB_EVER_RETRANS,
@@ -1308,41 +1309,48 @@ def tcp_write_xmit(sk: TcpSock, mss_now: int, nonagle: int, push_one: int) -> bo
     max_segs = tcp_tso_segs(sk, mss_now)
     while queue:
         skb = queue[0]
-        if tcp_pacing_check(sk):
-            break
-        cwnd_quota = tcp_cwnd_test(sk)
-        if not cwnd_quota:
-            if push_one == 2:
-                cwnd_quota = 1
-            else:
+        if sk.repair and sk.repair_queue == TCP_SEND_QUEUE:
+            # repair mode: the segment counts as sent, and is not (the peer had it already); its
+            # time starts the retransmission timer
+            sk.tcp_wstamp_ns = skb.skb_mstamp = sk.host.world.now
+            sk.tsorted_sent_queue.move_tail(skb)
+            tcp_set_skb_tso_segs(skb, mss_now)  # (tcp_init_tso_segs)
+        else:
+            if tcp_pacing_check(sk):
                 break
-        cwnd_quota = min(cwnd_quota, max_segs)
-        if cwnd_quota * mss_now > skb.tail - skb.data:
-            tcp_grow_skb(sk, skb, cwnd_quota * mss_now - (skb.tail - skb.data))
-        tso_segs = tcp_set_skb_tso_segs(skb, mss_now)
-        if not tcp_snd_wnd_test(sk, skb, mss_now):
-            is_rwnd_limited = True
-            break
-        if tso_segs == 1:
-            if not tcp_nagle_test(sk, skb, mss_now, nonagle if skb is queue[-1] else TCP_NAGLE_PUSH):
+            cwnd_quota = tcp_cwnd_test(sk)
+            if not cwnd_quota:
+                if push_one == 2:
+                    cwnd_quota = 1
+                else:
+                    break
+            cwnd_quota = min(cwnd_quota, max_segs)
+            if cwnd_quota * mss_now > skb.tail - skb.data:
+                tcp_grow_skb(sk, skb, cwnd_quota * mss_now - (skb.tail - skb.data))
+            tso_segs = tcp_set_skb_tso_segs(skb, mss_now)
+            if not tcp_snd_wnd_test(sk, skb, mss_now):
+                is_rwnd_limited = True
                 break
-        elif not push_one:
-            defer, cwnd_lim, rwnd_lim = tcp_tso_should_defer(sk, skb, max_segs)
-            is_cwnd_limited |= cwnd_lim
-            is_rwnd_limited |= rwnd_lim
-            if defer:
+            if tso_segs == 1:
+                if not tcp_nagle_test(sk, skb, mss_now, nonagle if skb is queue[-1] else TCP_NAGLE_PUSH):
+                    break
+            elif not push_one:
+                defer, cwnd_lim, rwnd_lim = tcp_tso_should_defer(sk, skb, max_segs)
+                is_cwnd_limited |= cwnd_lim
+                is_rwnd_limited |= rwnd_lim
+                if defer:
+                    break
+            limit = mss_now
+            if tso_segs > 1 and sk.snd_una == sk.snd_up:
+                limit = tcp_mss_split_point(sk, skb, mss_now, cwnd_quota, nonagle)
+            if skb.tail - skb.data > limit:
+                tso_fragment(sk, skb, limit, mss_now)
+            if tcp_small_queue_check(sk, skb, 0):
                 break
-        limit = mss_now
-        if tso_segs > 1 and sk.snd_una == sk.snd_up:
-            limit = tcp_mss_split_point(sk, skb, mss_now, cwnd_quota, nonagle)
-        if skb.tail - skb.data > limit:
-            tso_fragment(sk, skb, limit, mss_now)
-        if tcp_small_queue_check(sk, skb, 0):
-            break
-        if skb.end_seq == skb.seq:
-            break
-        if tcp_transmit_skb(sk, skb):
-            break
+            if skb.end_seq == skb.seq:
+                break
+            if tcp_transmit_skb(sk, skb):
+                break
         tcp_event_new_data_sent(sk, skb)
         tcp_minshall_update(sk, mss_now, skb)
         sent_pkts += tcp_skb_pcount(skb)
@@ -1844,9 +1852,11 @@ def tcp_connect_init(sk: TcpSock) -> None:
     sk.snd_sml = sk.write_seq
     sk.snd_up = sk.write_seq
     sk.snd_nxt = sk.write_seq
-    sk.rcv_nxt = 0
-    sk.rcv_wup = 0
-    sk.copied_seq = 0
+    if sk.repair:
+        sk.rcv_tstamp = sk.host.world.now  # (RCV.NXT is the one TCP_QUEUE_SEQ set)
+    else:
+        sk.rcv_nxt = 0
+    sk.rcv_wup = sk.copied_seq = sk.rcv_nxt
     sk.icsk_rto = TCP_TIMEOUT_INIT
     sk.icsk_retransmits = 0
     sk.retrans_out = sk.lost_out = sk.sacked_out = 0
@@ -1880,8 +1890,14 @@ def tcp_ecn_send_syn(sk: TcpSock, skb: SkBuff) -> None:
 
 
 def tcp_connect(sk: TcpSock) -> int:
-    """``tcp_connect``: send the SYN and arm its retransmission."""
+    """``tcp_connect``: send the SYN and arm its retransmission; in repair mode the connection is
+    made at once, without one (``tcp_finish_connect``), from the sequence numbers set."""
     tcp_connect_init(sk)
+    if sk.repair:
+        from tuxnet.net.ipv4.tcp_input import tcp_finish_connect
+
+        tcp_finish_connect(sk)
+        return 0
     skb = tcp_stream_alloc_skb(sk)
     seq = sk.write_seq
     skb.seq = seq
@@ -2007,6 +2023,15 @@ def tcp_make_synack(sk: TcpSock, req: RequestSock, foc: TcpFastopenCookie | None
 
 
 # -- zero window probes ----------------------------------------------------------------------
+
+def tcp_send_window_probe(sk: TcpSock) -> None:
+    """``tcp_send_window_probe``: as repair mode ends, an ACK with an old sequence number, which
+    the peer must answer with its window (and so the connection's state)."""
+    if sk.sk_state == TCP_ESTABLISHED:
+        sk.snd_wl1 = (sk.rcv_nxt - 1) & SEQ_MASK
+        sk.host.mib.TcpExt["TCPWinProbe"] += 1
+        tcp_xmit_probe_skb(sk, False)
+
 
 def tcp_xmit_probe_skb(sk: TcpSock, urgent: bool) -> int:
     """``tcp_xmit_probe_skb``: an ACK with an old sequence number, which the peer must answer."""

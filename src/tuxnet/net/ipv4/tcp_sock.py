@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from tuxnet.net.ipv4.tcp_md5 import TcpMd5sigKey
     from tuxnet.world import Timer
 
+# TCP_REPAIR_QUEUE's queues (include/uapi/linux/tcp.h)
+TCP_NO_QUEUE = 0
+TCP_RECV_QUEUE = 1
+TCP_SEND_QUEUE = 2
+TCP_QUEUES_NR = 3
+
 # include/net/tcp_states.h
 TCP_ESTABLISHED = 1
 TCP_SYN_SENT = 2
@@ -519,6 +525,9 @@ class TcpSock(Sock):
         # TCP MD5 signatures (tcp_md5.py): the keys, none until the first is set (md5sig_info),
         # and segments no larger than one MSS from then on (sk_gso_disabled)
         "md5sig_info", "sk_gso_disabled",
+        # TCP repair mode (TCP_REPAIR): on or off, and the queue TCP_QUEUE_SEQ and the data calls
+        # work on (TCP_REPAIR_QUEUE)
+        "repair", "repair_queue",
     )
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
@@ -630,6 +639,8 @@ class TcpSock(Sock):
         self.sk_gso_max_segs = 65535
         self.sk_gso_disabled = False
         self.md5sig_info: list[TcpMd5sigKey] | None = None
+        self.repair = 0
+        self.repair_queue = 0
         self.gso_segs = 0
         self.tcp_wstamp_ns = 0
         self.pacing_timer: Timer | None = None
