@@ -20,7 +20,13 @@ from tuxnet.net.core.dev import (
     NetDeviceOps,
     netif_rx,
 )
-from tuxnet.net.core.netdev_features import NETIF_F_HW_CSUM, NETIF_F_LLTX, NETIF_F_SG, NETIF_F_TSO
+from tuxnet.net.core.netdev_features import (
+    NETIF_F_GSO_UDP_L4,
+    NETIF_F_HW_CSUM,
+    NETIF_F_LLTX,
+    NETIF_F_SG,
+    NETIF_F_TSO,
+)
 from tuxnet.net.core.skbuff import SkBuff, skb_tx_timestamp
 from tuxnet.net.ethernet.eth import EthHeaderOps, eth_type_trans
 
@@ -60,7 +66,8 @@ def loopback_net_init(host: Host) -> NetDevice:
     """``loopback_net_init``: every namespace has ``lo``, ifindex 1, down until brought up."""
     dev = NetDevice(
         "lo", loopback_ops, type=ARPHRD_LOOPBACK, mtu=LOOPBACK_MTU, flags=IFF_LOOPBACK | IFF_RUNNING,
-        features=NETIF_F_HW_CSUM | NETIF_F_SG | NETIF_F_TSO | NETIF_F_LLTX, header_ops=EthHeaderOps,
+        features=NETIF_F_HW_CSUM | NETIF_F_SG | NETIF_F_TSO | NETIF_F_GSO_UDP_L4 | NETIF_F_LLTX,
+        header_ops=EthHeaderOps,
     )
     dev.qdisc = None
     dev.no_queue = True  # IFF_NO_QUEUE: noqueue, though tx_queue_len keeps alloc_netdev's 1000

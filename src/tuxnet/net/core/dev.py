@@ -420,8 +420,11 @@ def qdisc_pkt_len(skb: SkBuff) -> tuple[int, int]:
 def netif_needs_gso(skb: SkBuff, dev: NetDevice) -> bool:
     """``netif_needs_gso`` after ``gso_features_check``: a GSO packet is cut in software when
     the device cannot segment TCP (no TSO), or when it is as long as the device's GSO limit (a
-    buffer TCP grew past 64 KB, ``tcp_grow_skb``)."""
-    return bool(skb.gso_size) and (not dev.features & NETIF_F_TSO or skb.tail - skb.data >= dev.gso_max_size)
+    buffer TCP grew past 64 KB, ``tcp_grow_skb``).  A UDP GSO packet reaches only a device that
+    takes it whole (NETIF_F_GSO_UDP_L4: ``udp_send_skb`` cut it for any other)."""
+    if not skb.gso_size or skb.buf[skb.network_header + 9] == 17:  # (IPPROTO_UDP)
+        return False
+    return not dev.features & NETIF_F_TSO or skb.tail - skb.data >= dev.gso_max_size
 
 
 def qdisc_run(q: Qdisc) -> None:

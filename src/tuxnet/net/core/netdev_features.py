@@ -7,3 +7,4 @@ NETIF_F_TSO = 1 << 2  # segments TCP over IPv4 itself
 NETIF_F_LLTX = 1 << 3  # transmits without the queue's lock
 NETIF_F_RXCSUM = 1 << 4  # checks received checksums
 NETIF_F_GRO = 1 << 5  # receive packets merged in software (GRO)
+NETIF_F_GSO_UDP_L4 = 1 << 6  # takes UDP GSO packets whole (loopback; any other segments them first)

@@ -70,8 +70,13 @@ def ip_rcv(skb: SkBuff, dev: NetDevice, pt: PacketType, orig_dev: Any) -> int:
     if tot_len < ihl:
         mib["InHdrErrors"] += 1
         return NET_RX_DROP
-    # IPSTATS_MIB_NOECTPKTS + the ECN field, counting each segment GRO merged (gso_segs)
-    segs = -(-(tot_len - ihl - ((buf[d + ihl + 12] >> 4) << 2)) // skb.gso_size) if skb.gso_size else 1
+    # IPSTATS_MIB_NOECTPKTS + the ECN field, counting each segment GRO merged (gso_segs), or a
+    # UDP GSO packet from loopback holds
+    if skb.gso_size:
+        hlen = 8 if buf[d + 9] == 17 else (buf[d + ihl + 12] >> 4) << 2
+        segs = -(-(tot_len - ihl - hlen) // skb.gso_size)
+    else:
+        segs = 1
     ext[IP_ECN_COUNTERS[buf[d + 1] & 3]] += segs
     if avail != tot_len:
         pskb_trim(skb, tot_len)  # the link layer's padding goes (pskb_trim_rcsum)

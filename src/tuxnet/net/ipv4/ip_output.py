@@ -97,15 +97,16 @@ def ip_cork_mtu(sk: Any, rt: Rtable) -> int:
     return dst_mtu(rt) if ip_sk_use_pmtu(sk) else rt.dev.mtu
 
 
-def ip_datagram_df(sk: Any, length: int, rt: Rtable) -> int:
+def ip_datagram_df(sk: Any, length: int, rt: Rtable, gso: bool = False) -> int:
     """For a datagram of ``length`` octets (IP header included) on route ``rt``: -EMSGSIZE when
     no IP datagram holds it, or the mode forbids fragmenting it and it passes the MTU
-    (``__ip_append_data``'s limit, ``ip_sk_ignore_df``), else 1 to set DF (``__ip_make_skb``:
-    DO and PROBE always, WANT when it fits), else 0."""
+    (``__ip_append_data``'s limit, ``ip_sk_ignore_df``; a UDP GSO packet's is IP's, its segments
+    are checked on their own), else 1 to set DF (``__ip_make_skb``: DO and PROBE always, WANT when
+    it fits), else 0."""
     mtu = ip_cork_mtu(sk, rt)
     mode = sk.pmtudisc
     ignore_df = mode < IP_PMTUDISC_DO or mode == IP_PMTUDISC_OMIT
-    if length > (IP_MAX_MTU if ignore_df else mtu):
+    if length > (IP_MAX_MTU if ignore_df or gso else mtu):
         return -EMSGSIZE
     if mode in (IP_PMTUDISC_DO, IP_PMTUDISC_PROBE):
         return 1

@@ -617,7 +617,8 @@ class IpcmCookie:
     IP options, mark and priority, and SO_TIMESTAMPING's flags with the key a send may give
     (``tsflags``, ``ts_opt_id``)."""
 
-    __slots__ = ("addr", "oif", "ttl", "tos", "opt", "mark", "priority", "multicast", "tsflags", "ts_opt_id")
+    __slots__ = ("addr", "oif", "ttl", "tos", "opt", "mark", "priority", "multicast", "tsflags", "ts_opt_id",
+                 "gso_size")
 
     def __init__(self, sk: Any, daddr: int) -> None:
         self.addr = sk.inet_saddr
@@ -630,6 +631,7 @@ class IpcmCookie:
         self.priority = sk.sk_priority
         self.tsflags = sk.sk_tsflags
         self.ts_opt_id = 0
+        self.gso_size = 0  # UDP_SEGMENT's, for a UDP send (udp_sendmsg sets it)
 
 
 def ipcm_send(sk: Any, msg: Any, daddr: int) -> IpcmCookie | int:
@@ -768,11 +770,11 @@ def __sock_cmsg_send(sk: Any, type: int, data: bytes, ipc: IpcmCookie) -> int:
     return 0 if type in (SCM_RIGHTS, SCM_CREDENTIALS) else -EINVAL
 
 
-def ip_append_check(sk: Any, length: int, rt: Any, daddr: int) -> int:
+def ip_append_check(sk: Any, length: int, rt: Any, daddr: int, gso: bool = False) -> int:
     """``__ip_append_data``'s limit on a datagram of ``length`` octets, IP header included
-    (``ip_datagram_df``): -EMSGSIZE, which a socket with IP_RECVERR also finds in its error queue
-    with the MTU (``ip_local_error``); else whether to set DF."""
-    df = ip_datagram_df(sk, length, rt)
+    (``ip_datagram_df``; ``gso``: a UDP GSO packet's): -EMSGSIZE, which a socket with IP_RECVERR
+    also finds in its error queue with the MTU (``ip_local_error``); else whether to set DF."""
+    df = ip_datagram_df(sk, length, rt, gso)
     if df < 0:
         ip_local_error(sk, EMSGSIZE, daddr, sk.inet_dport, ip_cork_mtu(sk, rt))
     return df

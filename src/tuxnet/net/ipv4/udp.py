@@ -2,6 +2,11 @@
 
 Sending: ``udp_sendmsg`` → ``ip_make_skb`` → ``udp_send_skb`` → ``ip_send_skb``.
 Receiving: ``udp_rcv`` → ``__udp4_lib_rcv`` → ``__udp4_lib_lookup`` → ``udp_queue_rcv_skb``.
+
+With UDP_SEGMENT (a socket's, or a send's control message) one send of more than the segment size
+is a GSO packet of up to 128 datagrams (``udp_offload.py``), which loopback carries whole: a
+socket with UDP_GRO reads it as one, with its segment size in a control message; any other
+reads the datagrams.  (A NIC's GRO merges no UDP datagrams here.)
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from tuxnet.kernel.mm import PAGE_SIZE
 from tuxnet.net.core.checksum import csum_partial, csum_tcpudp_nofold
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.filter import sk_filter_trim_cap
+from tuxnet.net.core.netdev_features import NETIF_F_GSO_UDP_L4
 from tuxnet.net.core.skbuff import (
     CHECKSUM_NONE,
     CHECKSUM_PARTIAL,
@@ -116,6 +122,7 @@ from tuxnet.net.ipv4.route import (
     ip_sock_rt_scope,
 )
 from tuxnet.net.ipv4.tcp_sock import TCP_CLOSE, TCP_ESTABLISHED
+from tuxnet.net.ipv4.udp_offload import UDP_HLEN, UDP_MAX_SEGMENTS, __udp_gso_segment
 from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_DONTWAIT,
     MSG_ERRQUEUE,
@@ -126,13 +133,16 @@ from tuxnet.net.socket import (  # <sys/socket.h>, <poll.h>, <linux/sockios.h>
     MSG_ZEROCOPY,
     SIOCINQ,
     SIOCOUTQ,
+    put_cmsg,
     sock_recv_cmsgs,
 )
 
 if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
-UDP_HLEN = 8
+UDP_CORK = 1  # SOL_UDP options (include/uapi/linux/udp.h)
+UDP_SEGMENT = 103
+UDP_GRO = 104
 
 _udphdr = struct.Struct("!HHHH")
 _addrs = struct.Struct("!II")
@@ -145,12 +155,14 @@ class UdpSock(Sock):
     ``reader_queue_len`` datagrams of ``sk_receive_queue``.  The memory of the datagrams read is
     given back in batches (``forward_deficit``, ``udp_rmem_release``)."""
 
-    __slots__ = ("corkflag", "reader_queue_len", "forward_deficit")
+    __slots__ = ("corkflag", "reader_queue_len", "forward_deficit", "gso_size", "gro_enabled")
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
         super().__init__(host, prot, family, type, protocol)
         self.sk_receive_queue: deque[Any] = deque()
         self.corkflag = False
+        self.gso_size = 0  # UDP_SEGMENT
+        self.gro_enabled = False  # UDP_GRO (GRO_ENABLED and ACCEPT_L4: GSO packets taken whole)
         self.reader_queue_len = 0
         self.forward_deficit = 0
 
@@ -237,11 +249,33 @@ def ip_make_skb(sk: UdpSock, data: bytes, saddr: int, daddr: int, dport: int, rt
     return skb
 
 
-def udp_send_skb(sk: UdpSock, skb: SkBuff, saddr: int, daddr: int) -> int:
+def udp_send_skb(sk: UdpSock, skb: SkBuff, saddr: int, daddr: int, gso_size: int = 0, fragsize: int = 0) -> int:
     """``udp_send_skb``: the checksum (left partial, RFC 768 pseudo-header; none, 0, with
-    SO_NO_CHECK) and ``ip_send_skb``."""
+    SO_NO_CHECK) and ``ip_send_skb``.  With a segment size (UDP_SEGMENT) a segment must fit
+    ``fragsize`` (EMSGSIZE), the datagram make at most UDP_MAX_SEGMENTS (EINVAL), and have a
+    checksum (EINVAL with SO_NO_CHECK); a datagram larger than one segment is a GSO packet,
+    which a device that cannot take it whole has cut here (``validate_xmit_skb``'s software GSO,
+    done before the IP layer: each datagram is sent and counted on its own)."""
     d = skb.transport_header
     length = skb.tail - d
+    if gso_size:
+        datalen = length - UDP_HLEN
+        if d - skb.network_header + UDP_HLEN + min(datalen, gso_size) > fragsize:
+            return -EMSGSIZE
+        if datalen > gso_size * UDP_MAX_SEGMENTS or sk.sk_no_check_tx:
+            return -EINVAL
+        if datalen > gso_size:
+            skb.gso_size = gso_size
+            if not skb.dst.dev.features & NETIF_F_GSO_UDP_L4:
+                err = 0
+                for seg in __udp_gso_segment(skb):
+                    seg.destructor = sock_wfree
+                    seg.truesize = skb.truesize  # (the send buffer is charged for the first)
+                    skb.truesize = 0
+                    err = ip_send_skb(sk.host, sk, seg) or err
+                if not err:
+                    sk.host.mib.Udp["OutDatagrams"] += 1
+                return err
     if sk.sk_no_check_tx:
         struct.pack_into("!H", skb.buf, d + 6, 0)
         skb.ip_summed = CHECKSUM_NONE
@@ -292,11 +326,15 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
         if sk.sk_state != TCP_ESTABLISHED:
             return -EDESTADDRREQ
         daddr, dport = sk.inet_daddr, sk.inet_dport
-    # the socket's source address, device, TTL and TOS, unless control messages say otherwise;
-    # then the route is looked up for this datagram alone
+    # the segment size (UDP_SEGMENT), the socket's source address, device, TTL and TOS, unless
+    # control messages say otherwise; then the route is looked up for this datagram alone
+    gso_size = udp_cmsg_send(msg, sk.gso_size) if msg.msg_control else sk.gso_size
+    if gso_size < 0:
+        return gso_size
     ipc = ipcm_send(sk, msg, daddr)
     if isinstance(ipc, int):
         return ipc
+    ipc.gso_size = gso_size
     data = b"".join(bytes(b) for b in msg.msg_iov)
     # a source route's first hop (ip_options_route); MSG_DONTROUTE (or SO_DONTROUTE) and a strict
     # source route: no gateway; neither uses the connected socket's cached route
@@ -324,7 +362,7 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
         sk.pending = InetCork(daddr, dport, saddr, rt, ipc, ip_cork_mtu(sk, rt))
         err = udp_append_data(sk, data, UDP_HLEN, corkreq, bool(flags & MSG_DONTWAIT))
         return udp_sendmsg_out(sk, err) if err < 0 else size
-    df = ip_append_check(sk, len(data) + IPHDR_LEN + optlen + UDP_HLEN, rt, daddr)
+    df = ip_append_check(sk, len(data) + IPHDR_LEN + optlen + UDP_HLEN, rt, daddr, bool(gso_size))
     if df < 0:
         return udp_sendmsg_out(sk, df)
     # a pending error (an ICMP report), a shutdown for writing, a full send buffer
@@ -342,7 +380,7 @@ def udp_sendmsg(sk: UdpSock, msg: Any, size: int) -> int:
     skb.destructor = sock_wfree
     if df:
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
-    err = udp_send_skb(sk, skb, saddr, daddr)
+    err = udp_send_skb(sk, skb, saddr, daddr, gso_size, ip_cork_mtu(sk, rt))
     net_zcopy_put(uarg)  # the datagram, the only holder of the notification, is gone
     return udp_sendmsg_out(sk, err) if err < 0 else size
 
@@ -354,7 +392,8 @@ def udp_append_data(sk: UdpSock, data: bytes, transhdrlen: int, corkreq: bool, n
     for memory, discards it all (``udp_flush_pending_frames``)."""
     cork = sk.pending
     length = len(data) + transhdrlen
-    err = ip_append_check(sk, cork.length + length + IPHDR_LEN + ip_optlen(cork.ipc), cork.rt, cork.daddr)
+    err = ip_append_check(sk, cork.length + length + IPHDR_LEN + ip_optlen(cork.ipc), cork.rt, cork.daddr,
+                          bool(cork.ipc.gso_size))
     if err >= 0 and transhdrlen:
         err = ip_append_alloc(sk, noblock)
     if err >= 0:
@@ -377,9 +416,9 @@ def udp_push_pending_frames(sk: UdpSock) -> int:
     skb = ip_make_skb(sk, data, cork.saddr, cork.daddr, cork.dport, cork.rt, cork.ipc)
     skb.truesize = cork.truesize
     skb.destructor = sock_wfree
-    if ip_datagram_df(sk, IPHDR_LEN + ip_optlen(cork.ipc) + cork.length, cork.rt):
+    if ip_datagram_df(sk, IPHDR_LEN + ip_optlen(cork.ipc) + cork.length, cork.rt, bool(cork.ipc.gso_size)):
         skb.buf[skb.network_header + 6] |= IP_DF >> 8
-    return udp_send_skb(sk, skb, cork.saddr, cork.daddr)
+    return udp_send_skb(sk, skb, cork.saddr, cork.daddr, cork.ipc.gso_size, cork.fragsize)
 
 
 def udp_flush_pending_frames(sk: UdpSock) -> None:
@@ -449,6 +488,18 @@ def udp_rcv(host: Host, skb: SkBuff) -> int:
 
 
 def udp_queue_rcv_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> int:
+    """``udp_queue_rcv_skb``: a GSO packet (from loopback) goes to a socket without UDP_GRO as its
+    datagrams (``udp_unexpected_gso`` → ``udp_rcv_segment``), each then as any other."""
+    if skb.gso_size and not sk.gro_enabled:
+        for seg in __udp_gso_segment(skb):
+            seg.data = seg.transport_header
+            seg.ip_summed = CHECKSUM_UNNECESSARY
+            udp_queue_rcv_one_skb(sk, seg, saddr, sport)
+        return 0
+    return udp_queue_rcv_one_skb(sk, skb, saddr, sport)
+
+
+def udp_queue_rcv_one_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> int:
     """``udp_queue_rcv_one_skb``: the socket's filter (SO_ATTACH_FILTER) may drop the datagram
     (InErrors) or cut it; then ``__udp_queue_rcv_skb`` → ``__udp_enqueue_schedule_skb`` (Linux
     6.15+): charge the datagram's truesize, unless that would take the receive memory past ``sk_rcvbuf`` and the
@@ -544,6 +595,8 @@ def udp_recvmsg(sk: UdpSock, msg: Any, size: int, flags: int) -> bytes | int:
         start = skb.data + off
         copied = copy_to_msg(msg, [memoryview(skb.buf)[start:start + copied]])
         sock_recv_cmsgs(msg, sk, skb, dropcount)
+        if sk.gro_enabled and skb.gso_size:
+            put_cmsg(msg, IPPROTO_UDP, UDP_GRO, skb.gso_size)  # (udp_cmsg_recv: the segment size)
         if sk.cmsg_flags:
             ip_cmsg_recv_offset(msg, sk, skb, pktinfo, ipcb)
         if flags & MSG_TRUNC:
@@ -645,25 +698,48 @@ def udp_ioctl(sk: UdpSock, cmd: int) -> int:
     return -ENOIOCTLCMD
 
 
-UDP_CORK = 1  # SOL_UDP options (include/uapi/linux/udp.h)
+def udp_cmsg_send(msg: Any, gso_size: int) -> int:
+    """``udp_cmsg_send``: a send's SOL_UDP control messages: UDP_SEGMENT, a 16-bit segment size
+    for this send; any other, or one of another size, is EINVAL.  The segment size, or -errno."""
+    for level, type, data in msg.msg_control:
+        if level != IPPROTO_UDP:
+            continue
+        if type != UDP_SEGMENT or len(data) != 2:
+            return -EINVAL
+        gso_size = int.from_bytes(data, "little")
+    return gso_size
 
 
 def udp_setsockopt(sk: UdpSock, optname: int, optval: Any) -> int:
-    """``udp_lib_setsockopt``: UDP_CORK; taking it off sends the datagram it held."""
-    if optname != UDP_CORK:
+    """``udp_lib_setsockopt``: UDP_CORK (taking it off sends the datagram it held), UDP_SEGMENT
+    (0 to 65535) and UDP_GRO."""
+    if optname not in (UDP_CORK, UDP_SEGMENT, UDP_GRO):
         return -ENOPROTOOPT
     val = sockopt_int(optval)
     if val is None:
         return -EINVAL
-    sk.corkflag = bool(val)
-    if not val and sk.pending is not None:
-        udp_push_pending_frames(sk)
+    if optname == UDP_SEGMENT:
+        if not 0 <= val <= 0xFFFF:
+            return -EINVAL
+        sk.gso_size = val
+    elif optname == UDP_GRO:
+        sk.gro_enabled = bool(val)
+    else:
+        sk.corkflag = bool(val)
+        if not val and sk.pending is not None:
+            udp_push_pending_frames(sk)
     return 0
 
 
 def udp_getsockopt(sk: UdpSock, optname: int, optlen: int | None = None) -> int:
-    """``udp_lib_getsockopt``: UDP_CORK."""
-    return SockoptInt(sk.corkflag) if optname == UDP_CORK else -ENOPROTOOPT
+    """``udp_lib_getsockopt``: UDP_CORK, UDP_SEGMENT, UDP_GRO."""
+    if optname == UDP_CORK:
+        return SockoptInt(sk.corkflag)
+    if optname == UDP_SEGMENT:
+        return SockoptInt(sk.gso_size)
+    if optname == UDP_GRO:
+        return SockoptInt(sk.gro_enabled)
+    return -ENOPROTOOPT
 
 
 def udp_init_sock(sk: UdpSock) -> None:
