@@ -6,7 +6,7 @@ pseudo-header's; SO_SELECT_ERR_QUEUE makes a pending error poll as POLLPRI too; 
 the SYN's headers for the accepted socket's TCP_SAVED_SYN; IP_PKTOPTIONS gives an accepted
 connection's handshake's control messages; SO_TXTIME lets a send give SCM_TXTIME;
 PACKET_IGNORE_OUTGOING keeps a tap from hearing what the host sends; PACKET_QDISC_BYPASS sends past
-the qdisc and the taps."""
+the qdisc and the taps; UDP_ENCAP_ESPINUDP takes NAT keepalives and ESP packets from the socket."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ TCP_SAVE_SYN, TCP_SAVED_SYN = 27, 28
 IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_PKTOPTIONS = 8, 12, 13, 9
 SO_TXTIME = 61
 PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS = 23, 20
+UDP_ENCAP = 100
 
 
 def minttl(sleep) -> list:
@@ -252,9 +253,36 @@ def _outcome(fn, *args):
         return errno.errorcode[e.errno]
 
 
+def udp_encap(sleep) -> list:
+    """UDP_ENCAP_ESPINUDP (RFC 3948): of the datagrams to such a socket, a NAT keepalive (0xFF) and
+    ESP packets (a non-zero SPI and more than an ESP header) are taken by IPsec, which has no
+    state for them; IKE messages (the non-ESP marker) and short ones reach the socket.  With
+    encapsulation type 0 (or L2TP's, without its module) every one does."""
+    out = []
+    esp = b"\x00\x00\x01\x00"  # an SPI of 256
+    datagrams = [b"\xff", bytes(4) + b"ike", esp + bytes(8), b"\x01\x02", esp + bytes(4), b"\xff\xff"]
+    for encap in (2, 0, 3):
+        r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        r.bind(("127.0.0.1", 5330 + encap))
+        r.setsockopt(socket.IPPROTO_UDP, UDP_ENCAP, encap)
+        r.setblocking(False)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for data in datagrams:
+            s.sendto(data, ("127.0.0.1", 5330 + encap))
+        sleep()
+        got = []
+        while True:
+            try:
+                got.append(r.recv(100).hex())
+            except BlockingIOError:
+                break
+        out.append([encap, got])
+    return out
+
+
 PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue, "saved_syn": saved_syn,
          "pktoptions": pktoptions, "txtime": txtime, "ignore_outgoing": ignore_outgoing,
-         "qdisc_bypass": qdisc_bypass}
+         "qdisc_bypass": qdisc_bypass, "udp_encap": udp_encap}
 
 
 @pytest.mark.parametrize("name", sorted(PLAYS))
@@ -276,6 +304,8 @@ def test_option_effects_as_on_the_kernel(name: str) -> None:
     elif name == "pktoptions":
         assert ours[2][-1][1] == [28, 0, 8, "010000007f0000017f000001"]  # (IP_PKTINFO: lo's index, 127.0.0.1)
         assert ours[2][-1][3] == [20, 0, 1, "28000000"]  # (IP_TOS: the client's 0x28)
+    elif name == "udp_encap":
+        assert ours[0] == [2, ["00000000696b65", "0102", "0000010000000000", "ffff"]] and len(ours[1][1]) == 6
     elif name == "saved_syn":
         assert [row[2:3] + row[3][1:2] + row[4:] for row in ours] == [["EINVAL", 60, "", ""], ["EINVAL", 74, "", ""]]
     else:

@@ -1,10 +1,11 @@
 """Every option number at SOL_SOCKET (1-83), IPPROTO_IP (1-55) and IPPROTO_TCP (1-40), on TCP, UDP and
-raw sockets (and at SOL_PACKET and SOL_RAW on packet and ICMP raw sockets), judged by this machine's
-kernel: each set on a fresh socket with a handful of values (ints, structures of 8 and 16 octets, a
-buffer of 3), then read back as a C int and into 16 octets. What a call returns (the value, or the
-errno) must be the kernel's, for the options tuxnet has and for those it has not (ENOPROTOOPT where
-the kernel has no such option, the kernel's own refusal where it has one tuxnet's model lacks, as
-SO_ATTACH_BPF's EBADF or EINVAL for a file descriptor that is no eBPF program).
+raw sockets (IPPROTO_UDP's 1-5 and 99-105 on UDP sockets, SOL_PACKET's and SOL_RAW's on packet and
+ICMP raw sockets), judged by this machine's kernel: each set on a fresh socket with a handful of
+values (ints, structures of 8 and 16 octets, a buffer of 3), then read back as a C int and into 16
+octets. What a call returns (the value, or the errno) must be the kernel's, for the options tuxnet
+has and for those it has not (ENOPROTOOPT where the kernel has no such option, the kernel's own
+refusal where it has one tuxnet's model lacks, as SO_ATTACH_BPF's EBADF or EINVAL for a file
+descriptor that is no eBPF program).
 
 ``SKIPPED`` lists the options left out, each with why: features tuxnet has not (IPsec policies,
 RFC 4884 extensions, NAPI ids, departure-time scheduling), values each machine has its own of
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.root
 
 SOL, IP, TCP = socket.SOL_SOCKET, socket.IPPROTO_IP, socket.IPPROTO_TCP
 KINDS = {"tcp": (socket.SOCK_STREAM, 0), "udp": (socket.SOCK_DGRAM, 0), "raw": (socket.SOCK_RAW, socket.IPPROTO_ICMP)}
-RANGES = {SOL: range(1, 84), IP: range(1, 56), TCP: range(1, 41)}
+UDP = socket.IPPROTO_UDP
+RANGES = {SOL: range(1, 84), IP: range(1, 56), TCP: range(1, 41), UDP: [*range(1, 6), *range(99, 106)]}
 VALUES = [1, 0, 2, -1, 256, 65536, bytes(8), b"\x01" + bytes(15), b"lo\0"]
 
 SKIPPED = {
@@ -49,7 +51,7 @@ def play() -> list:
     out = []
     for kind, (type_, proto) in KINDS.items():
         for level, options in RANGES.items():
-            if level == TCP and kind != "tcp":
+            if level == TCP and kind != "tcp" or level == UDP and kind != "udp":
                 continue
             for opt in options:
                 if (level, opt) in SKIPPED:

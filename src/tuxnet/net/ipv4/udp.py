@@ -141,8 +141,15 @@ if TYPE_CHECKING:
     from tuxnet.kernel.host import Host
 
 UDP_CORK = 1  # SOL_UDP options (include/uapi/linux/udp.h)
+UDP_ENCAP = 100
+UDP_NO_CHECK6_TX = 101
+UDP_NO_CHECK6_RX = 102
 UDP_SEGMENT = 103
 UDP_GRO = 104
+# UDP_ENCAP's types: ESP in UDP (RFC 3948), L2TP (whose module would take the datagrams)
+UDP_ENCAP_ESPINUDP = 2
+UDP_ENCAP_L2TPINUDP = 3
+ESP_HDR_LEN = 8  # struct ip_esp_hdr: SPI and sequence number
 
 _udphdr = struct.Struct("!HHHH")
 _addrs = struct.Struct("!II")
@@ -155,7 +162,8 @@ class UdpSock(Sock):
     ``reader_queue_len`` datagrams of ``sk_receive_queue``.  The memory of the datagrams read is
     given back in batches (``forward_deficit``, ``udp_rmem_release``)."""
 
-    __slots__ = ("corkflag", "reader_queue_len", "forward_deficit", "gso_size", "gro_enabled")
+    __slots__ = ("corkflag", "reader_queue_len", "forward_deficit", "gso_size", "gro_enabled", "encap_type",
+                 "no_check6_tx", "no_check6_rx")
 
     def __init__(self, host: Host, prot: Any, family: int, type: int, protocol: int) -> None:
         super().__init__(host, prot, family, type, protocol)
@@ -163,6 +171,8 @@ class UdpSock(Sock):
         self.corkflag = False
         self.gso_size = 0  # UDP_SEGMENT
         self.gro_enabled = False  # UDP_GRO (GRO_ENABLED and ACCEPT_L4: GSO packets taken whole)
+        self.encap_type = 0  # UDP_ENCAP
+        self.no_check6_tx = self.no_check6_rx = False  # UDP_NO_CHECK6_TX and _RX (IPv6's alone)
         self.reader_queue_len = 0
         self.forward_deficit = 0
 
@@ -505,6 +515,9 @@ def udp_queue_rcv_one_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> i
     6.15+): charge the datagram's truesize, unless that would take the receive memory past ``sk_rcvbuf`` and the
     queue is not empty (an empty one always takes one datagram): RcvbufErrors."""
     mib = sk.host.mib.Udp
+    if sk.encap_type == UDP_ENCAP_ESPINUDP and xfrm4_udp_encap_rcv(skb):
+        mib["InDatagrams"] += 1  # (taken by the encapsulation, as received)
+        return 0
     if sk.sk_filter is not None and sk_filter_trim_cap(sk, skb, UDP_HLEN):  # udp_queue_rcv_one_skb
         mib["InErrors"] += 1
         sk.sk_drops += 1
@@ -529,6 +542,18 @@ def udp_queue_rcv_one_skb(sk: UdpSock, skb: SkBuff, saddr: int, sport: int) -> i
     mib["InDatagrams"] += 1
     sk.sk_data_ready()
     return 0
+
+
+def xfrm4_udp_encap_rcv(skb: SkBuff) -> bool:
+    """``xfrm4_udp_encap_rcv`` on an ESP-in-UDP socket (RFC 3948): a NAT keepalive (one octet,
+    0xFF) is eaten, an ESP packet (more than an ESP header, its SPI not 0) goes to IPsec, which
+    has no state for it here and drops it; an IKE message (the non-ESP marker, a zero SPI) and
+    anything shorter go on to the socket.  True when the datagram is taken."""
+    d = skb.data + UDP_HLEN
+    length = skb.tail - d
+    if length == 1:
+        return skb.buf[d] == 0xFF
+    return length > ESP_HDR_LEN and skb.buf[d:d + 4] != b"\0\0\0\0"
 
 
 def udp_peek_at(queue: Any, off: int) -> tuple[SkBuff | None, int]:
@@ -711,30 +736,45 @@ def udp_cmsg_send(msg: Any, gso_size: int) -> int:
 
 
 def udp_setsockopt(sk: UdpSock, optname: int, optval: Any) -> int:
-    """``udp_lib_setsockopt``: UDP_CORK (taking it off sends the datagram it held), UDP_SEGMENT
-    (0 to 65535) and UDP_GRO."""
-    if optname not in (UDP_CORK, UDP_SEGMENT, UDP_GRO):
-        return -ENOPROTOOPT
+    """``udp_lib_setsockopt``: UDP_CORK (taking it off sends the datagram it held), UDP_ENCAP (0,
+    or ESP in UDP or L2TP), UDP_NO_CHECK6_TX and _RX, UDP_SEGMENT (0 to 65535) and UDP_GRO; any
+    value shorter than an int is EINVAL first."""
     val = sockopt_int(optval)
     if val is None:
         return -EINVAL
-    if optname == UDP_SEGMENT:
+    if optname == UDP_CORK:
+        sk.corkflag = bool(val)
+        if not val and sk.pending is not None:
+            udp_push_pending_frames(sk)
+    elif optname == UDP_ENCAP:
+        if val not in (0, UDP_ENCAP_ESPINUDP, UDP_ENCAP_L2TPINUDP):
+            return -ENOPROTOOPT
+        sk.encap_type = val
+    elif optname == UDP_NO_CHECK6_TX:
+        sk.no_check6_tx = bool(val)
+    elif optname == UDP_NO_CHECK6_RX:
+        sk.no_check6_rx = bool(val)
+    elif optname == UDP_SEGMENT:
         if not 0 <= val <= 0xFFFF:
             return -EINVAL
         sk.gso_size = val
     elif optname == UDP_GRO:
         sk.gro_enabled = bool(val)
     else:
-        sk.corkflag = bool(val)
-        if not val and sk.pending is not None:
-            udp_push_pending_frames(sk)
+        return -ENOPROTOOPT
     return 0
 
 
 def udp_getsockopt(sk: UdpSock, optname: int, optlen: int | None = None) -> int:
-    """``udp_lib_getsockopt``: UDP_CORK, UDP_SEGMENT, UDP_GRO."""
+    """``udp_lib_getsockopt``: UDP_CORK, UDP_ENCAP, UDP_NO_CHECK6_TX and _RX, UDP_SEGMENT, UDP_GRO."""
     if optname == UDP_CORK:
         return SockoptInt(sk.corkflag)
+    if optname == UDP_ENCAP:
+        return SockoptInt(sk.encap_type)
+    if optname == UDP_NO_CHECK6_TX:
+        return SockoptInt(sk.no_check6_tx)
+    if optname == UDP_NO_CHECK6_RX:
+        return SockoptInt(sk.no_check6_rx)
     if optname == UDP_SEGMENT:
         return SockoptInt(sk.gso_size)
     if optname == UDP_GRO:
