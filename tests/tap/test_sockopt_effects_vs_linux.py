@@ -6,7 +6,8 @@ pseudo-header's; SO_SELECT_ERR_QUEUE makes a pending error poll as POLLPRI too; 
 the SYN's headers for the accepted socket's TCP_SAVED_SYN; IP_PKTOPTIONS gives an accepted
 connection's handshake's control messages; SO_TXTIME lets a send give SCM_TXTIME;
 PACKET_IGNORE_OUTGOING keeps a tap from hearing what the host sends; PACKET_QDISC_BYPASS sends past
-the qdisc and the taps; UDP_ENCAP_ESPINUDP takes NAT keepalives and ESP packets from the socket."""
+the qdisc and the taps; UDP_ENCAP_ESPINUDP takes NAT keepalives and ESP packets from the socket;
+PACKET_FANOUT shares a group's frames among its members."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_PKTOPTIONS = 8, 12, 13, 9
 SO_TXTIME = 61
 PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS = 23, 20
 UDP_ENCAP = 100
+SOL_PACKET, PACKET_FANOUT, ETH_P_IP = 263, 18, 0x0800
+PACKET_FANOUT_HASH, PACKET_FANOUT_LB, PACKET_FANOUT_FLAG_ROLLOVER, PACKET_FANOUT_FLAG_UNIQUEID = 0, 1, 0x1000, 0x2000
 
 
 def minttl(sleep) -> list:
@@ -280,9 +283,73 @@ def udp_encap(sleep) -> list:
     return out
 
 
+def _fanout_member(proto: int = ETH_P_IP) -> socket.socket:
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(proto))
+    s.bind(("lo", 0))
+    s.setblocking(False)
+    return s
+
+
+def fanout(sleep) -> list:
+    """PACKET_FANOUT: three packet sockets hearing IP on lo in one round-robin group share its
+    datagrams in turn (the first to the second member), and once the first leaves, the last takes
+    its place; a socket may join one group once, of the group's mode and flags, while it hears a
+    protocol and is not bound again; a group made with room for two refuses a third (ENOSPC); a
+    unique id is the group's own (PACKET_FANOUT_FLAG_UNIQUEID, with id 0)."""
+    out: list = []
+    members = [_fanout_member() for _ in range(3)]
+    lb = 77 | PACKET_FANOUT_LB << 16
+    out.append(["join", [_outcome(m.setsockopt, SOL_PACKET, PACKET_FANOUT, lb) for m in members]])
+    out.append(["read back", members[0].getsockopt(SOL_PACKET, PACKET_FANOUT)])
+    other = _fanout_member()
+    for name, sock, value in (
+        ("again", members[0], lb), ("another mode", other, 77 | PACKET_FANOUT_HASH << 16),
+        ("another flag", other, 77 | (PACKET_FANOUT_LB | PACKET_FANOUT_FLAG_ROLLOVER) << 16),
+        ("mode 8", other, 79 | 8 << 16), ("rollover with its flag", other, 79 | 0x1003 << 16),
+        ("hearing nothing", socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0), 78 | PACKET_FANOUT_LB << 16),
+        ("a unique id that is not 0", other, 5 | (PACKET_FANOUT_LB | PACKET_FANOUT_FLAG_UNIQUEID) << 16),
+        ("another protocol", _fanout_member(0x0806), lb),
+    ):
+        out.append([name, _outcome(sock.setsockopt, SOL_PACKET, PACKET_FANOUT, value)])
+    out.append(["bind a member", _outcome(members[1].bind, ("lo", 0))])
+    out.append(["rollover stats without rollover", _outcome(members[0].getsockopt, SOL_PACKET, 21, 24)])
+    unique = _fanout_member()
+    out.append(["unique id", _outcome(unique.setsockopt, SOL_PACKET, PACKET_FANOUT,
+                                      (PACKET_FANOUT_LB | PACKET_FANOUT_FLAG_UNIQUEID) << 16),
+                unique.getsockopt(SOL_PACKET, PACKET_FANOUT) >> 16])
+    small = [_fanout_member() for _ in range(3)]
+    args = struct.pack("=HHI", 90, PACKET_FANOUT_LB, 2)
+    out.append(["room for two", [_outcome(m.setsockopt, SOL_PACKET, PACKET_FANOUT, args) for m in small],
+                _outcome(other.setsockopt, SOL_PACKET, PACKET_FANOUT, struct.pack("=HHI", 90, PACKET_FANOUT_LB, 3))])
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 5340))
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    def share(n: int, socks: list[socket.socket]) -> list[int]:
+        for _ in range(n):
+            tx.sendto(b"x", ("127.0.0.1", 5340))
+        sleep()
+        counts = []
+        for m in socks:
+            got = 0
+            while True:
+                try:
+                    m.recv(100)
+                except BlockingIOError:
+                    break
+                got += 1
+            counts.append(got)
+        return counts
+
+    out.append(["5 datagrams", share(5, members)])
+    members[0].close()
+    out.append(["5 more, the first gone", share(5, members[1:])])
+    return out
+
+
 PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue, "saved_syn": saved_syn,
          "pktoptions": pktoptions, "txtime": txtime, "ignore_outgoing": ignore_outgoing,
-         "qdisc_bypass": qdisc_bypass, "udp_encap": udp_encap}
+         "qdisc_bypass": qdisc_bypass, "udp_encap": udp_encap, "fanout": fanout}
 
 
 @pytest.mark.parametrize("name", sorted(PLAYS))
@@ -304,6 +371,8 @@ def test_option_effects_as_on_the_kernel(name: str) -> None:
     elif name == "pktoptions":
         assert ours[2][-1][1] == [28, 0, 8, "010000007f0000017f000001"]  # (IP_PKTINFO: lo's index, 127.0.0.1)
         assert ours[2][-1][3] == [20, 0, 1, "28000000"]  # (IP_TOS: the client's 0x28)
+    elif name == "fanout":
+        assert ours[-2:] == [["5 datagrams", [1, 2, 2]], ["5 more, the first gone", [2, 3]]]
     elif name == "udp_encap":
         assert ours[0] == [2, ["00000000696b65", "0102", "0000010000000000", "ffff"]] and len(ours[1][1]) == 6
     elif name == "saved_syn":

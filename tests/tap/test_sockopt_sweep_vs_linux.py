@@ -71,7 +71,6 @@ PACKET_SKIPPED = {
     9: "PACKET_ORIGDEV: no record of the device a frame first came in by",
     11: "PACKET_HDRLEN: reads the ring version asked about from the caller's buffer",
     15: "PACKET_VNET_HDR: no virtio-net header", 24: "PACKET_VNET_HDR_SZ: no virtio-net header",
-    18: "PACKET_FANOUT: no fanout groups", 21: "PACKET_ROLLOVER_STATS", 22: "PACKET_FANOUT_DATA",
 }
 
 

@@ -52,6 +52,7 @@ class Host:
         # the device layer (softnet_data and the protocol handler lists)
         self.ptype_base: dict[int, list[PacketType]] = {}
         self.ptype_all: list[PacketType] = []
+        self.fanout_list: dict[int, Any] = {}  # packet sockets' fanout groups by id (af_packet.py)
         self.input_pkt_queue: deque[Any] = deque()
         self.poll_list: deque[Any] = deque()
         self.netdev_max_backlog = self.sysctl["net.core.netdev_max_backlog"]

@@ -235,16 +235,23 @@ def bpf_run(insns: list[Insn], view: memoryview, start: int, length: int, skb: S
                 x = a
 
 
+def bpf_prog_create_from_user(program: Any) -> list[Insn] | int:
+    """``bpf_prog_create_from_user``: a classic BPF program from its instructions (as bytes), or
+    -EINVAL for one that may not run."""
+    if not isinstance(program, bytes | bytearray) or not program or len(program) % _INSN.size:
+        return -EINVAL
+    insns = [_INSN.unpack_from(program, i) for i in range(0, len(program), _INSN.size)]
+    return insns if bpf_check_classic(insns) else -EINVAL
+
+
 def sk_attach_filter(sk: Any, program: Any) -> int:
     """``sk_attach_filter``: the program replaces the socket's; EINVAL for one that may not run,
     EPERM once SO_LOCK_FILTER is set."""
     if sk.sk_flags & SOCK_FILTER_LOCKED:
         return -EPERM
-    if not isinstance(program, bytes | bytearray) or not program or len(program) % _INSN.size:
-        return -EINVAL
-    insns = [_INSN.unpack_from(program, i) for i in range(0, len(program), _INSN.size)]
-    if not bpf_check_classic(insns):
-        return -EINVAL
+    insns = bpf_prog_create_from_user(program)
+    if isinstance(insns, int):
+        return insns
     sk.sk_filter = insns
     return 0
 

@@ -23,15 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 from tuxnet.kernel.errno import (
     EAGAIN,
+    EALREADY,
+    EBADF,
     EINVAL,
     EMSGSIZE,
     ENETDOWN,
     ENOBUFS,
     ENODEV,
     ENOIOCTLCMD,
+    ENOMEM,
     ENOPROTOOPT,
+    ENOSPC,
     ENXIO,
     EOPNOTSUPP,
+    EPERM,
     ESOCKTNOSUPPORT,
 )
 from tuxnet.kernel.sched import current
@@ -47,7 +52,7 @@ from tuxnet.net.core.dev import (
     dev_set_allmulti,
     dev_set_promiscuity,
 )
-from tuxnet.net.core.filter import bpf_prog_run
+from tuxnet.net.core.filter import SOCK_FILTER_LOCKED, bpf_prog_create_from_user, bpf_prog_run
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
     CHECKSUM_UNNECESSARY,
@@ -93,8 +98,26 @@ PACKET_RESERVE = 12
 PACKET_LOSS = 14
 PACKET_TIMESTAMP = 17
 PACKET_TX_HAS_OFF = 19
+PACKET_FANOUT = 18
 PACKET_QDISC_BYPASS = 20
+PACKET_ROLLOVER_STATS = 21
+PACKET_FANOUT_DATA = 22
 PACKET_IGNORE_OUTGOING = 23
+# fanout modes and flags (include/uapi/linux/if_packet.h)
+PACKET_FANOUT_HASH = 0
+PACKET_FANOUT_LB = 1
+PACKET_FANOUT_CPU = 2
+PACKET_FANOUT_ROLLOVER = 3
+PACKET_FANOUT_RND = 4
+PACKET_FANOUT_QM = 5
+PACKET_FANOUT_CBPF = 6
+PACKET_FANOUT_EBPF = 7
+PACKET_FANOUT_FLAG_ROLLOVER = 0x1000
+PACKET_FANOUT_FLAG_UNIQUEID = 0x2000
+PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000
+PACKET_FANOUT_FLAG_DEFRAG = 0x8000
+PACKET_FANOUT_MAX = 1 << 16
+_fanout_args = struct.Struct("=HHI")  # struct fanout_args: id, type and flags, max_num_members
 TPACKET_V3 = 2
 # the options of the TPACKET rings alone (tpacket_rcv, tpacket_snd): kept and read back, having
 # nothing else to act on, as for any socket without a ring; each an int of exactly four octets
@@ -159,7 +182,7 @@ class PacketSock(Sock):
 
     __slots__ = ("num", "ifindex", "prot_hook", "mclist", "tp_packets", "tp_drops", "auxdata", "copy_thresh",
                  "tp_version", "tp_reserve", "tp_loss", "tp_tstamp", "tp_tx_has_off", "ignore_outgoing",
-                 "qdisc_bypass")
+                 "qdisc_bypass", "fanout", "rollover")
 
     def __init__(self, host: Host, family: int, type: int, protocol: int) -> None:
         super().__init__(host, None, family, type, protocol)
@@ -176,6 +199,32 @@ class PacketSock(Sock):
         self.tp_tx_has_off = 0
         self.ignore_outgoing = False  # PACKET_IGNORE_OUTGOING: a tap that hears no frame sent
         self.qdisc_bypass = False  # PACKET_QDISC_BYPASS: frames sent straight to the driver (po->xmit)
+        self.fanout: PacketFanout | None = None  # PACKET_FANOUT: the group the socket hears through
+        self.rollover: list[int] | None = None  # struct packet_rollover: num, num_huge, num_failed
+
+
+class PacketFanout:
+    """``struct packet_fanout``: a group of packet sockets, one namespace's by its id, each frame
+    heard by one of its members (``arr``), chosen as its mode says; the group's own hook
+    (``prot_hook``: the first member's protocol and device) stands for theirs."""
+
+    __slots__ = ("host", "id", "type", "flags", "arr", "max_num_members", "rr_cur", "prot_hook", "bpf_prog",
+                 "ignore_outgoing")
+
+    def __init__(self, sk: PacketSock, id: int, type: int, flags: int, max_num_members: int,
+                 ignore_outgoing: bool) -> None:
+        self.host = sk.host
+        self.id = id
+        self.type = type
+        self.flags = flags
+        self.arr: list[PacketSock] = []
+        self.max_num_members = max_num_members
+        self.rr_cur = 0
+        self.bpf_prog: list[tuple[int, int, int, int]] | None = None
+        self.ignore_outgoing = ignore_outgoing  # PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+        hook = sk.prot_hook
+        self.prot_hook = PacketType(hook.type, packet_rcv_fanout, hook.dev, "packet_rcv_fanout")
+        self.prot_hook.af_packet_priv = self
 
 
 def packet_create(host: Host, sock: Socket, protocol: int) -> int:
@@ -205,9 +254,171 @@ def register_prot_hook(sk: PacketSock) -> None:
 
 
 def unregister_prot_hook(sk: PacketSock) -> None:
-    if sk.prot_hook is not None:
+    """``unregister_prot_hook``: off its hook, or out of its fanout group (``__fanout_unlink``:
+    the last member takes its place, and a group left empty goes)."""
+    if sk.fanout is not None:
+        f = sk.fanout
+        arr = f.arr
+        i = arr.index(sk)
+        arr[i] = arr[-1]
+        arr.pop()
+        sk.fanout = None
+        if not arr:
+            sk.host.dev_remove_pack(f.prot_hook)
+            del sk.host.fanout_list[f.id]
+        sk.prot_hook = None
+    elif sk.prot_hook is not None:
         sk.host.dev_remove_pack(sk.prot_hook)
         sk.prot_hook = None
+
+
+def fanout_add(sk: PacketSock, id: int, type_flags: int, max_num_members: int) -> int:
+    """``fanout_add`` (PACKET_FANOUT): join group ``id`` of this namespace, or make it, in mode
+    ``type_flags & 0xff`` with the flags above; a socket must hear a protocol, and the group's
+    mode, protocol and device must be its; at most ``max_num_members`` (256 by default).  With
+    PACKET_FANOUT_FLAG_UNIQUEID (and id 0) the group gets an id no other has."""
+    type, flags = type_flags & 0xFF, type_flags >> 8
+    if type not in range(PACKET_FANOUT_HASH, PACKET_FANOUT_EBPF + 1) or (
+            type == PACKET_FANOUT_ROLLOVER and type_flags & PACKET_FANOUT_FLAG_ROLLOVER):
+        return -EINVAL
+    if sk.fanout is not None:
+        return -EALREADY
+    groups = sk.host.fanout_list
+    if type_flags & PACKET_FANOUT_FLAG_UNIQUEID:
+        if id:
+            return -EINVAL
+        id = next((i for i in range(PACKET_FANOUT_MAX) if i not in groups), -1)
+        if id < 0:
+            return -ENOMEM
+        flags &= ~(PACKET_FANOUT_FLAG_UNIQUEID >> 8)  # (ephemeral: the group does not keep it)
+    match = groups.get(id)
+    if match is not None:
+        if match.flags != flags or max_num_members and max_num_members != match.max_num_members:
+            return -EINVAL
+    elif max_num_members > PACKET_FANOUT_MAX or sk.prot_hook is None:
+        return -EINVAL  # (a group made for a socket that hears nothing goes at once)
+    else:
+        match = PacketFanout(sk, id, type, flags, max_num_members or 256,
+                             bool(type_flags & PACKET_FANOUT_FLAG_IGNORE_OUTGOING))
+    hook = sk.prot_hook
+    if hook is None or match.type != type or match.prot_hook.type != hook.type or match.prot_hook.dev is not hook.dev:
+        return -EINVAL
+    if len(match.arr) >= match.max_num_members:
+        return -ENOSPC
+    sk.host.dev_remove_pack(hook)
+    if not match.arr:
+        groups[id] = match
+        sk.host.dev_add_pack(match.prot_hook)
+    sk.fanout = match
+    if type == PACKET_FANOUT_ROLLOVER or type_flags & PACKET_FANOUT_FLAG_ROLLOVER:
+        sk.rollover = [0, 0, 0]
+    match.arr.append(sk)  # (__fanout_link)
+    return 0
+
+
+def packet_rcv_has_room(sk: PacketSock, skb: SkBuff) -> bool:
+    """``__packet_rcv_has_room``: the frame fits the socket's receive buffer."""
+    return sk.sk_rmem_alloc + skb.tail - skb.data <= sk.sk_rcvbuf
+
+
+def fanout_demux_rollover(f: PacketFanout, skb: SkBuff, idx: int, try_self: bool) -> int:
+    """``fanout_demux_rollover``: ``idx`` if it has room (and may be tried), else the next member
+    after it that has (a rollover, counted in the first's PACKET_ROLLOVER_STATS)."""
+    arr = f.arr
+    num = len(arr)
+    po = arr[idx]
+    if try_self and packet_rcv_has_room(po, skb):
+        return idx
+    i = idx
+    while True:
+        if i != idx and packet_rcv_has_room(arr[i], skb):
+            if po.rollover is not None:
+                po.rollover[0] += 1
+            return i
+        i = i + 1 if i + 1 < num else 0
+        if i == idx:
+            break
+    if po.rollover is not None:
+        po.rollover[2] += 1
+    return idx
+
+
+def fanout_demux_hash(f: PacketFanout, skb: SkBuff) -> int:
+    """``fanout_demux_hash``: the flow's hash, the same both ways (``__skb_get_hash_symmetric``,
+    keyed with the namespace's secret as the kernel keys it with a boot-time one), scaled to the
+    members."""
+    buf = skb.buf
+    nh = skb.network_header
+    if skb.protocol != 0x0800 or nh < 0:
+        return 0
+    saddr, daddr = buf[nh + 12:nh + 16], buf[nh + 16:nh + 20]
+    proto = buf[nh + 9]
+    ports = b""
+    if proto in (6, 17):
+        th = nh + (buf[nh] & 15) * 4
+        ports = bytes(buf[th:th + 4])
+        if (daddr, ports[2:]) < (saddr, ports[:2]):
+            ports = ports[2:] + ports[:2]
+    ends = sorted((bytes(saddr), bytes(daddr)))
+    h = f.host.tcp_hashinfo.keyed_hash(int.from_bytes(ends[0], "big"), int.from_bytes(ends[1], "big"),
+                                       int.from_bytes(ports or bytes(4), "big"), proto)
+    return ((h & 0xFFFFFFFF) * len(f.arr)) >> 32  # (reciprocal_scale)
+
+
+def packet_rcv_fanout(skb: SkBuff, dev: NetDevice, pt: PacketType, how: Any) -> int:
+    """``packet_rcv_fanout``: the group's hook hands the frame to one member, as the mode
+    chooses: in turn (LB), by flow (HASH), by CPU (tuxnet's one: the first), at random (RND), by
+    the device's queue (QM: the first, each device has one), the first with room (ROLLOVER), or
+    by the group's classic BPF program's result (CBPF); with the ROLLOVER flag, on to the next
+    with room when the chosen one has none.  A tap's group hears no frame its members send
+    (``match_fanout_group``), nor any, with PACKET_FANOUT_FLAG_IGNORE_OUTGOING."""
+    f = pt.af_packet_priv
+    num = len(f.arr)
+    if not num:
+        return 0
+    if how == PACKET_OUTGOING and (f.ignore_outgoing or isinstance(skb.sk, PacketSock) and skb.sk.fanout is f):
+        return 0
+    mode = f.type
+    if mode == PACKET_FANOUT_LB:
+        f.rr_cur += 1
+        idx = f.rr_cur % num
+    elif mode == PACKET_FANOUT_RND:
+        idx = f.host.rng.randrange(num)
+    elif mode == PACKET_FANOUT_ROLLOVER:
+        idx = fanout_demux_rollover(f, skb, 0, False)
+    elif mode == PACKET_FANOUT_CBPF:
+        prog = f.bpf_prog
+        idx = bpf_prog_run(prog, skb, skb.data, skb.tail) % num if prog is not None else 0
+    elif mode in (PACKET_FANOUT_CPU, PACKET_FANOUT_QM, PACKET_FANOUT_EBPF):
+        idx = 0
+    else:
+        idx = fanout_demux_hash(f, skb)
+    if f.flags & (PACKET_FANOUT_FLAG_ROLLOVER >> 8):
+        idx = fanout_demux_rollover(f, skb, idx, True)
+    po = f.arr[idx]
+    return po.prot_hook.func(skb, dev, po.prot_hook, how)
+
+
+def fanout_set_data(sk: PacketSock, optval: bytes) -> int:
+    """``fanout_set_data`` (PACKET_FANOUT_DATA): a CBPF group's program (its instructions, as
+    SO_ATTACH_FILTER takes them); an EBPF group's would be an eBPF program's fd, and there are
+    none (``bpf_prog_get_type``: EBADF for a closed fd, EINVAL for any other); no other mode
+    takes data."""
+    f = sk.fanout
+    if f.type == PACKET_FANOUT_CBPF:
+        if sk.sk_flags & SOCK_FILTER_LOCKED:
+            return -EPERM
+        prog = bpf_prog_create_from_user(optval)
+        if isinstance(prog, int):
+            return prog
+        f.bpf_prog = prog
+        return 0
+    if f.type == PACKET_FANOUT_EBPF:
+        if len(optval) != 4:
+            return -EINVAL
+        fd = int.from_bytes(optval, "little", signed=True)
+        return -EINVAL if current().files.get(fd) is not None else -EBADF
+    return -EINVAL
 
 
 def packet_rcv_tap(skb: SkBuff, dev: NetDevice, pt: PacketType, pkttype: int) -> None:
@@ -363,6 +574,8 @@ def packet_bind(sock: Socket, addr: Any) -> int:
     sk = sock.sk
     if not isinstance(addr, SockaddrLl):
         return -EINVAL
+    if sk.fanout is not None:
+        return -EINVAL  # (a member of a fanout group stays as it joined)
     if addr.ifindex and addr.ifindex not in sk.host.dev_by_index:
         return -ENODEV
     unregister_prot_hook(sk)
@@ -471,6 +684,15 @@ def packet_setsockopt(sock: Socket, level: int, optname: int, optval: Any) -> in
             return -EINVAL
         sk.auxdata = bool(int.from_bytes(optval[:4], "little"))
         return 0
+    if optname == PACKET_FANOUT:
+        if len(optval) not in (4, _fanout_args.size):
+            return -EINVAL
+        id, type_flags, max_num_members = _fanout_args.unpack(bytes(optval).ljust(_fanout_args.size, b"\0"))
+        return fanout_add(sk, id, type_flags, max_num_members)
+    if optname == PACKET_FANOUT_DATA:
+        if sk.fanout is None:
+            return -EINVAL
+        return fanout_set_data(sk, bytes(optval))
     if optname in (PACKET_ADD_MEMBERSHIP, PACKET_DROP_MEMBERSHIP):
         if len(optval) < _packet_mreq.size:
             return -EINVAL
@@ -515,6 +737,13 @@ def packet_getsockopt(sock: Socket, level: int, optname: int, optlen: int | None
         return SockoptInt(sk.ignore_outgoing)
     if level == SOL_PACKET and optname == PACKET_QDISC_BYPASS:
         return SockoptInt(sk.qdisc_bypass)
+    if level == SOL_PACKET and optname == PACKET_FANOUT:
+        f = sk.fanout
+        return SockoptInt(f.id | f.type << 16 | f.flags << 24 if f is not None else 0)
+    if level == SOL_PACKET and optname == PACKET_ROLLOVER_STATS:
+        if sk.rollover is None:
+            return -EINVAL
+        return struct.pack("=3Q", *sk.rollover)  # struct tpacket_rollover_stats
     if level != SOL_PACKET or optname != PACKET_STATISTICS:
         return -ENOPROTOOPT
     stats = _tpacket_stats.pack(sk.tp_packets, sk.tp_drops)
