@@ -86,6 +86,9 @@ OPTIONS: dict[str, tuple[str, list[int]]] = {
     "TCP_FASTOPEN": ("IPPROTO_TCP", [0, 5, -1]),
     "TCP_FASTOPEN_CONNECT": ("IPPROTO_TCP", [0, 1, 2]),
     "TCP_FASTOPEN_NO_COOKIE": ("IPPROTO_TCP", [0, 1, 2]),
+    # UDP segmentation offload: a send in segments of 100 or 1000 octets, read whole with UDP_GRO
+    "UDP_SEGMENT": ("IPPROTO_UDP", [0, 100, 1000]),
+    "UDP_GRO": ("IPPROTO_UDP", [0, 1]),
 }
 
 
@@ -134,10 +137,10 @@ STRUCT_OPTIONS: dict[str, tuple[str, int, list[bytes]]] = {
                     "MCAST_UNBLOCK_SOURCE")},
 }
 # Control messages a send gives (level, type, data): a TTL, a TOS byte, another source address
-# (IP_PKTINFO), a mark, a TTL out of range, one IP does not know.
+# (IP_PKTINFO), a mark, a TTL out of range, one IP does not know, a UDP segment size.
 CMSGS = [(0, 2, (7).to_bytes(4, "little")), (0, 1, b"\x20"),
          (0, 8, bytes(4) + bytes([127, 0, 0, 2]) + bytes(4)), (1, 36, (5).to_bytes(4, "little")),
-         (0, 2, bytes(4)), (0, 99, bytes(4))]
+         (0, 2, bytes(4)), (0, 99, bytes(4)), (17, 103, (100).to_bytes(2, "little"))]
 # What a poll asks about, and the names of what it may answer.
 POLL_EVENTS = {"IN": select.POLLIN, "PRI": select.POLLPRI, "OUT": select.POLLOUT, "RDHUP": 0x2000}
 POLL_NAMES = {**POLL_EVENTS, "ERR": select.POLLERR, "HUP": select.POLLHUP, "NVAL": select.POLLNVAL}
@@ -152,7 +155,7 @@ LINUX_NUMBERS = {"IP_RECVERR": 11, "IP_MULTICAST_ALL": 49,
                  "IP_UNBLOCK_SOURCE": 37, "IP_BLOCK_SOURCE": 38, "IP_ADD_SOURCE_MEMBERSHIP": 39,
                  "IP_DROP_SOURCE_MEMBERSHIP": 40, "IP_MSFILTER": 41, "MCAST_JOIN_GROUP": 42, "MCAST_BLOCK_SOURCE": 43,
                  "MCAST_UNBLOCK_SOURCE": 44, "MCAST_LEAVE_GROUP": 45, "MCAST_JOIN_SOURCE_GROUP": 46,
-                 "MCAST_LEAVE_SOURCE_GROUP": 47}
+                 "MCAST_LEAVE_SOURCE_GROUP": 47, "UDP_SEGMENT": 103, "UDP_GRO": 104}
 MSG_FASTOPEN = 0x20000000
 # What a TCP connect fails with before it puts the socket in the established table: no route, an
 # address it may not use, no port (EADDRNOTAVAIL), or no new connect at all (EISCONN, EALREADY).
