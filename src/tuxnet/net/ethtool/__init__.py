@@ -7,7 +7,14 @@ from typing import Any
 
 from tuxnet.kernel.errno import EINVAL, EOPNOTSUPP
 from tuxnet.net.core.dev import NetDevice
-from tuxnet.net.core.netdev_features import NETIF_F_GRO, NETIF_F_HW_CSUM, NETIF_F_RXCSUM, NETIF_F_SG, NETIF_F_TSO
+from tuxnet.net.core.netdev_features import (
+    NETIF_F_GRO,
+    NETIF_F_GSO_UDP_L4,
+    NETIF_F_HW_CSUM,
+    NETIF_F_RXCSUM,
+    NETIF_F_SG,
+    NETIF_F_TSO,
+)
 
 # ethtool's feature names for the bits tuxnet models (ethtool -k).  Software GSO is always on.
 FEATURE_NAMES = {
@@ -16,6 +23,7 @@ FEATURE_NAMES = {
     "scatter-gather": NETIF_F_SG,
     "tcp-segmentation-offload": NETIF_F_TSO,
     "generic-receive-offload": NETIF_F_GRO,
+    "tx-udp-segmentation": NETIF_F_GSO_UDP_L4,
 }
 FEATURE_ALIASES = {"rx": "rx-checksumming", "tx": "tx-checksumming", "sg": "scatter-gather",
                    "tso": "tcp-segmentation-offload", "gro": "generic-receive-offload"}
