@@ -7,7 +7,8 @@ the SYN's headers for the accepted socket's TCP_SAVED_SYN; IP_PKTOPTIONS gives a
 connection's handshake's control messages; SO_TXTIME lets a send give SCM_TXTIME;
 PACKET_IGNORE_OUTGOING keeps a tap from hearing what the host sends; PACKET_QDISC_BYPASS sends past
 the qdisc and the taps; UDP_ENCAP_ESPINUDP takes NAT keepalives and ESP packets from the socket;
-PACKET_FANOUT shares a group's frames among its members."""
+PACKET_FANOUT shares a group's frames among its members; IP_RECVERR_RFC4884 says where an ICMP
+error's extensions begin."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from loplay import play_on_both
 pytestmark = pytest.mark.root
 
 IP_MINTTL, IP_RECVERR, SO_NO_CHECK, SO_SELECT_ERR_QUEUE = 21, 11, 11, 45
+IP_RECVERR_RFC4884 = 26
 TCP_SAVE_SYN, TCP_SAVED_SYN = 27, 28
 IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_PKTOPTIONS = 8, 12, 13, 9
 SO_TXTIME = 61
@@ -347,9 +349,67 @@ def fanout(sleep) -> list:
     return out
 
 
+def _icmp_checksum(data: bytes) -> bytes:
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return struct.pack("!H", ~total & 0xFFFF)
+
+
+def _extension(objects: list[bytes], version: int = 2, good: bool = True) -> bytes:
+    """An RFC 4884 extension structure: its header (version, checksum) and ``objects``."""
+    body = b"".join(objects)
+    ext = bytes([version << 4, 0]) + bytes(2) + body
+    csum = _icmp_checksum(ext)
+    return ext[:2] + (csum if good else bytes([csum[0] ^ 1, csum[1]])) + body
+
+
+def rfc4884(sleep) -> list:
+    """IP_RECVERR_RFC4884: port unreachables played to a UDP socket with IP_RECVERR (from a raw
+    socket, quoting a datagram the socket might have sent), whose length field (RFC 4884) says
+    where extensions begin: ``ee_data`` gives their offset in what the error quotes, and
+    SO_EE_RFC4884_FLAG_INVALID when the extension structure is not well formed; nothing without
+    the option, or for a quoted datagram shorter than 128 octets."""
+    out: list = []
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 5350))
+    u.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+    u.setblocking(False)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    obj = struct.pack("!HBB", 8, 1, 1) + b"mpls"
+    quoted_ip = bytes([0x45, 0, 0, 200, 0, 1, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1])
+    udp = struct.pack("!HHHH", 5350, 5351, 180, 0)
+    cases = [
+        ("no option", 0, 32, [obj], 2, True),
+        ("valid", 1, 32, [obj], 2, True),
+        ("bad checksum", 1, 32, [obj], 2, False),
+        ("version 1", 1, 32, [obj], 1, True),
+        ("object of 2 octets", 1, 32, [struct.pack("!HBB", 2, 1, 1)], 2, True),
+        ("object past the end", 1, 32, [struct.pack("!HBB", 40, 1, 1)], 2, True),
+        ("no length", 1, 0, [obj], 2, True),
+        ("80 octets quoted", 1, 20, [obj], 2, True),
+    ]
+    for name, option, words, objects, version, good in cases:
+        u.setsockopt(socket.IPPROTO_IP, IP_RECVERR_RFC4884, option)
+        original = (quoted_ip + udp).ljust(words * 4 or 128, b"q")
+        icmp = bytes([3, 3, 0, 0, 0, words, 0, 0]) + original + _extension(objects, version, good)
+        icmp = icmp[:2] + _icmp_checksum(icmp) + icmp[4:]
+        raw.sendto(icmp, ("127.0.0.1", 0))
+        sleep()
+        try:
+            data, anc, flags, _ = u.recvmsg(1000, 512, socket.MSG_ERRQUEUE)
+        except BlockingIOError:
+            out.append([name, "none"])
+            continue
+        ee = [struct.unpack_from("=IBBBBII", raw_ee) for level, kind, raw_ee in anc if kind == IP_RECVERR]
+        out.append([name, len(data), ee])
+    out.append(["option read back", u.getsockopt(socket.IPPROTO_IP, IP_RECVERR_RFC4884)])
+    return out
+
+
 PLAYS = {"minttl": minttl, "no_check": no_check, "select_err_queue": select_err_queue, "saved_syn": saved_syn,
          "pktoptions": pktoptions, "txtime": txtime, "ignore_outgoing": ignore_outgoing,
-         "qdisc_bypass": qdisc_bypass, "udp_encap": udp_encap, "fanout": fanout}
+         "qdisc_bypass": qdisc_bypass, "udp_encap": udp_encap, "fanout": fanout, "rfc4884": rfc4884}
 
 
 @pytest.mark.parametrize("name", sorted(PLAYS))
@@ -371,6 +431,8 @@ def test_option_effects_as_on_the_kernel(name: str) -> None:
     elif name == "pktoptions":
         assert ours[2][-1][1] == [28, 0, 8, "010000007f0000017f000001"]  # (IP_PKTINFO: lo's index, 127.0.0.1)
         assert ours[2][-1][3] == [20, 0, 1, "28000000"]  # (IP_TOS: the client's 0x28)
+    elif name == "rfc4884":
+        assert [row[2][0][-1] for row in ours[:-1]] == [0, 100, 0x10064, 100, 0x10064, 0x10064, 0, 0]
     elif name == "fanout":
         assert ours[-2:] == [["5 datagrams", [1, 2, 2]], ["5 more, the first gone", [2, 3]]]
     elif name == "udp_encap":

@@ -8,7 +8,7 @@ refusal where it has one tuxnet's model lacks, as SO_ATTACH_BPF's EBADF or EINVA
 descriptor that is no eBPF program).
 
 ``SKIPPED`` lists the options left out, each with why: features tuxnet has not (IPsec policies,
-RFC 4884 extensions, NAPI ids, departure-time scheduling), values each machine has its own of
+NAPI ids, departure-time scheduling), values each machine has its own of
 (cookies, TCP's timestamp clock), and what depends on the kernel's security modules. The
 namespace's buffer sysctls are given to tuxnet's host, as in test_sol_socket_values_vs_linux.py."""
 
@@ -38,7 +38,6 @@ SKIPPED = {
     (SOL, 59): "SO_PEERSEC: the kernel's security modules answer it",
     (IP, 16): "IP_IPSEC_POLICY: no IPsec",
     (IP, 17): "IP_XFRM_POLICY: no IPsec",
-    (IP, 26): "IP_RECVERR_RFC4884: ICMP extensions are not parsed",
     (TCP, 24): "TCP_TIMESTAMP: each machine's clock",
     (TCP, 35): "TCP_ZEROCOPY_RECEIVE: no mmap of the receive queue",
     (TCP, 37): "TCP_TX_DELAY: no departure-time scheduling",

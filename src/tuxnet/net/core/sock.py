@@ -213,7 +213,7 @@ class Sock:
         "sk_backlog", "sk_backlog_len", "sk_ack_backlog", "sk_max_ack_backlog", "sk_socket",
         "sk_wq", "owned", "lock_wq", "dst_cache", "inet_saddr", "inet_rcv_saddr", "inet_sport",
         "inet_daddr", "inet_dport", "inet_num", "uc_ttl", "tos", "inet_opt", "inet_id", "pmtudisc",
-        "recverr", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
+        "recverr", "recverr_rfc4884", "hdrincl", "bind_port_locked", "sk_zerocopy", "sk_zckey",
         "mc_ttl", "mc_loop", "mc_all", "mc_index", "mc_addr", "uc_index", "mc_list", "pending",
         "sk_omem_alloc", "sock_flags", "sk_flags", "sk_stamp", "sk_drops", "cmsg_flags", "sk_tsflags", "sk_tskey",
         "sk_pacing_rate", "sk_max_pacing_rate", "sk_pacing_status", "sk_pacing_shift", "sk_cookie",
@@ -314,6 +314,7 @@ class Sock:
         self.inet_id = host.rng.getrandbits(16)
         self.pmtudisc = 1  # IP_PMTUDISC_WANT, as net.ipv4.ip_no_pmtu_disc=0 gives
         self.recverr = False
+        self.recverr_rfc4884 = False  # IP_RECVERR_RFC4884: where an ICMP error's extensions begin
         # multicast: IP_MULTICAST_TTL, _LOOP, _ALL, _IF (device and source), and the groups joined,
         # as (group, ifindex)
         self.mc_ttl = 1

@@ -25,6 +25,7 @@ from tuxnet.kernel.errno import (
     EPROTO,
 )
 from tuxnet.kernel.minmax import c_int
+from tuxnet.net.core.checksum import csum_fold, csum_partial
 from tuxnet.net.core.datagram import copy_to_msg
 from tuxnet.net.core.net_tstamp import (
     SOCKCM_FLAG_TS_OPT_ID,
@@ -59,6 +60,7 @@ from tuxnet.net.core.sock import (
 )
 from tuxnet.net.core.utils import in_ntoa, ipv4_is_multicast
 from tuxnet.net.ipv4.fib import fib_compute_spec_dst
+from tuxnet.net.ipv4.icmp import ICMP_DEST_UNREACH, ICMP_PARAMETERPROB, ICMP_TIME_EXCEEDED
 from tuxnet.net.ipv4.ip_fragment import ip_frag_max_size
 from tuxnet.net.ipv4.ip_options import (
     MAX_IPOPTLEN,
@@ -108,6 +110,8 @@ IP_CHECKSUM = 23
 IP_BIND_ADDRESS_NO_PORT = 24
 IP_MINTTL = 21
 IP_RECVFRAGSIZE = 25
+IP_RECVERR_RFC4884 = 26
+SO_EE_RFC4884_FLAG_INVALID = 1
 IP_MULTICAST_IF = 32
 IP_MULTICAST_TTL = 33
 IP_MULTICAST_LOOP = 34
@@ -150,6 +154,7 @@ _FLAG_OPTIONS = {IP_FREEBIND: "freebind", IP_TRANSPARENT: "transparent",
 # The options whose value is an int, or one unsigned char when shorter (0 when empty), and those
 # of them that refuse an empty value (``optlen < 1``).
 _INT_OPTIONS = frozenset((*_CMSG_OPTIONS, *_FLAG_OPTIONS, IP_TOS, IP_TTL, IP_HDRINCL, IP_MTU_DISCOVER, IP_RECVERR,
+                          IP_RECVERR_RFC4884,
                           IP_MULTICAST_TTL, IP_MULTICAST_ALL, IP_MULTICAST_LOOP, IP_LOCAL_PORT_RANGE,
                           IP_UNICAST_IF, IP_MINTTL, IP_ROUTER_ALERT))
 _NOT_EMPTY = frozenset((IP_FREEBIND, IP_TRANSPARENT, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_ALL))
@@ -251,6 +256,10 @@ def ip_setsockopt(sk: Any, optname: int, optval: Any) -> int:
         sk.recverr = bool(optval)
         if not optval:
             skb_errqueue_purge(sk.sk_error_queue)
+    elif optname == IP_RECVERR_RFC4884:
+        if not 0 <= optval <= 1:
+            return -EINVAL
+        sk.recverr_rfc4884 = bool(optval)
     elif optname == IP_HDRINCL:
         if sk.sk_type != SOCK_RAW:
             return -ENOPROTOOPT
@@ -511,6 +520,8 @@ def ip_getsockopt(sk: Any, optname: int, optlen: int | None = None) -> int | byt
         return SockoptInt(sk.pmtudisc)
     if optname == IP_RECVERR:
         return SockoptInt(sk.recverr)
+    if optname == IP_RECVERR_RFC4884:
+        return SockoptInt(sk.recverr_rfc4884)
     if optname == IP_HDRINCL:
         return SockoptInt(sk.hdrincl)
     if optname == IP_MULTICAST_TTL:
@@ -791,6 +802,39 @@ def ip_local_error(sk: Any, err: int, daddr: int, port: int, info: int) -> None:
         sk.sk_error_report()
 
 
+def ip_icmp_error_rfc4884(buf: bytearray, hlen: int, payload: int, end: int, off: int) -> int:
+    """``ip_icmp_error_rfc4884``: ``struct sock_ee_data_rfc4884`` (as ``ee_data`` holds it: its
+    length in the low 16 bits, its flags above) of an ICMP error whose length field says the
+    original datagram takes ``off`` octets, ``hlen`` of them the headers before ``payload`` (RFC
+    4884 section 4: at least 128 octets, then the extension structure): where the extensions
+    begin in the payload, and SO_EE_RFC4884_FLAG_INVALID when they are not well formed
+    (``ip_icmp_error_rfc4884_validate``: a version 2 header whose checksum, when it has one, is
+    wrong, or an object shorter than its header or past the end); 0 without any."""
+    if off < 128 or off < hlen:
+        return 0
+    off -= hlen
+    start = payload + off
+    if start + 4 > end:
+        return 0
+    flags = 0
+    if buf[start] >> 4 == 2:
+        ext = memoryview(buf)[start:end]
+        if (buf[start + 2] or buf[start + 3]) and csum_fold(csum_partial(ext)):
+            flags = SO_EE_RFC4884_FLAG_INVALID
+        else:
+            at = start + 4
+            while at < end:
+                if at + 4 > end:
+                    flags = SO_EE_RFC4884_FLAG_INVALID
+                    break
+                olen = (buf[at] << 8) | buf[at + 1]
+                at += olen
+                if olen < 4 or at > end:
+                    flags = SO_EE_RFC4884_FLAG_INVALID
+                    break
+    return off | flags << 16
+
+
 def ip_icmp_error(sk: Any, skb: SkBuff, inner: int, err: int, port: int, info: int, payload: int) -> None:
     """``ip_icmp_error`` (IP_RECVERR): the ICMP error in ``skb``, about the datagram whose IP
     header is at ``inner``, goes to the socket's error queue: the error, where the datagram went
@@ -800,6 +844,8 @@ def ip_icmp_error(sk: Any, skb: SkBuff, inner: int, err: int, port: int, info: i
     buf = skb.buf
     nh = skb.network_header
     ee = SockExtendedErr(err, SO_EE_ORIGIN_ICMP, buf[skb.data], buf[skb.data + 1], info)
+    if sk.recverr_rfc4884 and ee.ee_type in (ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAMETERPROB):
+        ee.ee_data = ip_icmp_error_rfc4884(buf, payload - skb.data - 8, payload, skb.tail, buf[skb.data + 5] * 4)
     err_skb = SockExterrSkb(ee, int.from_bytes(buf[inner + 16:inner + 20], "big"), port,
                             int.from_bytes(buf[nh + 12:nh + 16], "big"), bytes(buf[payload:skb.tail]), skb.tstamp)
     icmp = SkBuff(bytearray(buf[nh:skb.tail]))
