@@ -125,20 +125,8 @@ def delivery(sleep: Callable[[float], None], counters: Callable[[], list[int]]) 
     sleep(0.05)
     out.append(["without UDP_GRO", drain(plain)])
     out.append(["with UDP_GRO", drain(gro)])
-    frames = []
-    while True:
-        try:
-            frames.append(len(tap.recv(70000)))
-        except BlockingIOError:
-            break
-    out.append(["a packet socket on lo", frames])
-    seen = []
-    while True:
-        try:
-            seen.append(len(raw.recv(70000)))
-        except BlockingIOError:
-            break
-    out.append(["a raw socket", seen])
+    out.append(["a packet socket on lo", [length for length, _ in drain(tap)]])
+    out.append(["a raw socket", [length for length, _ in drain(raw)]])
     out.append(["Udp InDatagrams, OutDatagrams", [now - then for now, then in zip(counters(), start, strict=True)]])
     return out
 

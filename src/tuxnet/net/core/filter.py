@@ -235,9 +235,11 @@ def bpf_run(insns: list[Insn], view: memoryview, start: int, length: int, skb: S
                 x = a
 
 
-def bpf_prog_create_from_user(program: Any) -> list[Insn] | int:
-    """``bpf_prog_create_from_user``: a classic BPF program from its instructions (as bytes), or
-    -EINVAL for one that may not run."""
+def __get_filter(sk: Any, program: Any) -> list[Insn] | int:
+    """``__get_filter``: a classic BPF program for ``sk`` from its instructions (as bytes): -EPERM
+    once SO_LOCK_FILTER is set, -EINVAL for one that may not run."""
+    if sk.sk_flags & SOCK_FILTER_LOCKED:
+        return -EPERM
     if not isinstance(program, bytes | bytearray) or not program or len(program) % _INSN.size:
         return -EINVAL
     insns = [_INSN.unpack_from(program, i) for i in range(0, len(program), _INSN.size)]
@@ -245,11 +247,8 @@ def bpf_prog_create_from_user(program: Any) -> list[Insn] | int:
 
 
 def sk_attach_filter(sk: Any, program: Any) -> int:
-    """``sk_attach_filter``: the program replaces the socket's; EINVAL for one that may not run,
-    EPERM once SO_LOCK_FILTER is set."""
-    if sk.sk_flags & SOCK_FILTER_LOCKED:
-        return -EPERM
-    insns = bpf_prog_create_from_user(program)
+    """``sk_attach_filter``: the program replaces the socket's."""
+    insns = __get_filter(sk, program)
     if isinstance(insns, int):
         return insns
     sk.sk_filter = insns

@@ -36,7 +36,6 @@ from tuxnet.kernel.errno import (
     ENOSPC,
     ENXIO,
     EOPNOTSUPP,
-    EPERM,
     ESOCKTNOSUPPORT,
 )
 from tuxnet.kernel.sched import current
@@ -52,7 +51,7 @@ from tuxnet.net.core.dev import (
     dev_set_allmulti,
     dev_set_promiscuity,
 )
-from tuxnet.net.core.filter import SOCK_FILTER_LOCKED, bpf_prog_create_from_user, bpf_prog_run
+from tuxnet.net.core.filter import __get_filter, bpf_prog_run
 from tuxnet.net.core.skbuff import (
     CHECKSUM_PARTIAL,
     CHECKSUM_UNNECESSARY,
@@ -406,9 +405,7 @@ def fanout_set_data(sk: PacketSock, optval: bytes) -> int:
     takes data."""
     f = sk.fanout
     if f.type == PACKET_FANOUT_CBPF:
-        if sk.sk_flags & SOCK_FILTER_LOCKED:
-            return -EPERM
-        prog = bpf_prog_create_from_user(optval)
+        prog = __get_filter(sk, optval)
         if isinstance(prog, int):
             return prog
         f.bpf_prog = prog
